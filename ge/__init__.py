@@ -1,0 +1,1 @@
+"""gedialects for users: compile and run models, the commands, and the testing tools."""

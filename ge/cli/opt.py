@@ -1,0 +1,142 @@
+"""`ge-opt`: xdsl-opt with every gedialects dialect, pass and frontend registered.
+
+Same flags as xdsl-opt, plus constant elision control and ONNX in/out. Errors in the
+input are printed as one located line and exit 1; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from ge.diagnostics import LocatingParser, first_line, format_parse_error, verify_located
+from gedialects.errors import GeError
+from gedialects.ge.constant import DEFAULT_ELIDE_LIMIT, constant_elision
+
+
+class GeOptMain(xDSLOptMain):
+    """The opt driver; dialects and passes come from our `xdsl.universe` entry point.
+
+    With `--split-input-file`, an error in one chunk is reported and the next chunk is
+    still processed (as mlir-opt does); the exit code is 1 if any chunk failed.
+    """
+
+    errors: list[str]
+    chunk_line_offset: int = 0
+
+    def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0):
+        self.chunk_line_offset = start_offset
+        try:
+            return super().parse_chunk(chunk, file_extension, start_offset)
+        except ParseError as error:
+            error.span = dataclasses.replace(error.span, line_offset=start_offset)
+            self._report(format_parse_error(error))
+        except (DiagnosticException, GeError) as error:
+            self._report(first_line(str(error)))
+        return None
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        try:
+            super().apply_passes(prog)
+        except (DiagnosticException, GeError) as error:
+            self._report(first_line(str(error)))
+
+    def _report(self, message: str) -> None:
+        if not self.args.split_input_file:
+            raise _Reported(message)
+        self.errors.append(message)
+        print(message, file=sys.stderr)
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+
+        def parse_mlir(io: IO[bytes]) -> ModuleOp:
+            parser = LocatingParser(self.ctx, io.read(), self.get_input_name())
+            module = parser.parse_module(not self.args.no_implicit_module)
+            if not self.args.disable_verify:
+                verify_located(
+                    module, parser.locations, self.get_input_name(), self.chunk_line_offset
+                )
+            return module
+
+        def parse_onnx(io: IO[bytes]) -> ModuleOp:
+            from ge.frontends.onnx import import_onnx_bytes
+
+            return import_onnx_bytes(io.read(), source=self.get_input_name())
+
+        self.available_frontends["mlir"] = parse_mlir
+        self.available_frontends["onnx"] = parse_onnx
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--print-large-constants",
+            action="store_true",
+            help="print every constant in full (hex), so the output parses back bit-exactly",
+        )
+        arg_parser.add_argument(
+            "--elide-constants-larger-than",
+            type=int,
+            default=DEFAULT_ELIDE_LIMIT,
+            metavar="N",
+            help=f"print constants of more than N elements elided (default {DEFAULT_ELIDE_LIMIT})",
+        )
+        arg_parser.add_argument(
+            "--emit",
+            choices=["mlir", "onnx"],
+            default="mlir",
+            help="output format: text IR (default) or an ONNX model (needs -o)",
+        )
+
+    def output_resulting_program(self, prog: ModuleOp) -> str:
+        if self.args.emit == "onnx":
+            from ge.frontends.onnx_export import export_onnx
+
+            if not self.args.output_file:
+                raise GeError("--emit onnx needs an output file (-o out.onnx)")
+            export_onnx(prog).save(self.args.output_file)
+            return ""
+        limit = None if self.args.print_large_constants else self.args.elide_constants_larger_than
+        with constant_elision(limit):
+            return super().output_resulting_program(prog)
+
+    def prepare_output(self) -> IO[str]:
+        if self.args.emit == "onnx":
+            return open("/dev/null", "w")  # the model is written by output_resulting_program
+        return super().prepare_output()
+
+
+class _Reported(Exception):
+    """An error already formatted as one line."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        tool = GeOptMain(description="gedialects modular optimizer driver", args=argv)
+        tool.errors = []
+        tool.run()
+        return 1 if tool.errors else 0
+    except _Reported as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except ParseError as error:
+        print(format_parse_error(error), file=sys.stderr)
+        return 1
+    except (DiagnosticException, GeError) as error:
+        print(f"ge-opt: {first_line(str(error))}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"ge-opt: error: {first_line(str(error))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Located, one-line diagnostics for the commands.
+
+xDSL's parser keeps no source location on the ops it builds, so `LocatingParser` records
+where each op starts; a verifier failure can then be reported as `file:line:col: error:
+...`, as MLIR tools do, instead of a traceback or a dump of the whole module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.utils.lexer import Span
+
+
+class LocatingParser(Parser):
+    """A parser that remembers the source span where each operation starts."""
+
+    def __init__(self, ctx: Context, text: str | bytes, name: str = "<input>"):
+        super().__init__(ctx, text, name)
+        self.locations: dict[Operation, Span] = {}
+
+    def parse_operation(self) -> Operation:
+        start = self._current_token.span
+        op = super().parse_operation()
+        self.locations[op] = start
+        return op
+
+
+def format_parse_error(error: ParseError) -> str:
+    line = error.msg.strip().splitlines()[0] if error.msg.strip() else "parse error"
+    return f"{error.span.get_location()}: error: {line}"
+
+
+def first_line(message: str) -> str:
+    """The first meaningful line of an exception message."""
+    for line in str(message).splitlines():
+        line = line.strip()
+        if line and not set(line) <= {"^", "-", " "}:
+            return line
+    return str(message).strip() or "error"
+
+
+def verify_located(
+    module: ModuleOp, locations: dict[Operation, Span], name: str, line_offset: int = 0
+) -> None:
+    """Verify every op innermost-first; raise a one-line located DiagnosticException."""
+    for op in module.walk(reverse=True):
+        try:
+            op.verify(verify_nested_ops=False)
+        except DiagnosticException as error:
+            cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+            message = first_line(str(cause).replace("Operation does not verify: ", ""))
+            span = locations.get(op)
+            if span is not None:
+                where = dataclasses.replace(span, line_offset=line_offset).get_location()
+            else:
+                where = f"{name}: in '{op.name}'"
+            raise VerifyException(f"{where}: error: {message}") from None

@@ -1,0 +1,19 @@
+"""The `ge` dialect: framework-level graph ops on tensors (the high IR)."""
+
+from xdsl.ir import Dialect
+
+from gedialects.ge import ops
+from gedialects.ge.base import GeOp
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.ops import *  # noqa: F403
+
+_OP_NAMES = [
+    name
+    for name, cls in vars(ops).items()
+    if isinstance(cls, type) and issubclass(cls, GeOp) and "name" in cls.__dict__
+]
+ALL_OPS: list[type] = [ConstantOp, *[getattr(ops, n) for n in _OP_NAMES]]
+
+GE = Dialect("ge", ALL_OPS, [])
+
+__all__ = ["GE", "ALL_OPS", "ConstantOp", "GeOp", *_OP_NAMES]

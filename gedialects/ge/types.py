@@ -1,0 +1,112 @@
+"""Element types and tensor types of the `ge` dialect, and their numpy counterparts.
+
+The `ge` dialect works on builtin ranked tensors with static shapes. This module is the
+one place that maps between xDSL element types and numpy dtypes, so the interpreter,
+constant folding and the frontends agree on what `f16` or `i1` means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    Signedness,
+    TensorType,
+    f16,
+    f32,
+    f64,
+    i1,
+    i8,
+    i16,
+    i32,
+    i64,
+)
+from xdsl.ir import Attribute
+
+ui8 = IntegerType(8, Signedness.UNSIGNED)
+ui16 = IntegerType(16, Signedness.UNSIGNED)
+ui32 = IntegerType(32, Signedness.UNSIGNED)
+ui64 = IntegerType(64, Signedness.UNSIGNED)
+
+_TO_NUMPY: dict[Attribute, np.dtype] = {
+    f16: np.dtype(np.float16),
+    f32: np.dtype(np.float32),
+    f64: np.dtype(np.float64),
+    i1: np.dtype(np.bool_),
+    i8: np.dtype(np.int8),
+    i16: np.dtype(np.int16),
+    i32: np.dtype(np.int32),
+    i64: np.dtype(np.int64),
+    ui8: np.dtype(np.uint8),
+    ui16: np.dtype(np.uint16),
+    ui32: np.dtype(np.uint32),
+    ui64: np.dtype(np.uint64),
+}
+_FROM_NUMPY: dict[np.dtype, Attribute] = {v: k for k, v in _TO_NUMPY.items()}
+
+SUPPORTED_ELEMENT_TYPES: tuple[Attribute, ...] = tuple(_TO_NUMPY)
+
+
+def to_numpy_dtype(element_type: Attribute) -> np.dtype:
+    """The numpy dtype that holds values of `element_type`."""
+    try:
+        return _TO_NUMPY[element_type]
+    except KeyError:
+        raise TypeError(f"element type {element_type} has no numpy counterpart") from None
+
+
+def from_numpy_dtype(dtype: np.dtype | type) -> Attribute:
+    """The xDSL element type of a numpy dtype."""
+    try:
+        return _FROM_NUMPY[np.dtype(dtype)]
+    except KeyError:
+        raise TypeError(f"numpy dtype {np.dtype(dtype)} is not supported by ge") from None
+
+
+def is_float(element_type: Attribute) -> bool:
+    return isinstance(element_type, Float16Type | Float32Type | Float64Type)
+
+
+def is_integer(element_type: Attribute) -> bool:
+    return isinstance(element_type, IntegerType) and element_type != i1
+
+
+def is_bool(element_type: Attribute) -> bool:
+    return element_type == i1
+
+
+def tensor(shape: Sequence[int], element_type: Attribute) -> TensorType:
+    """A static-shaped builtin tensor type."""
+    return TensorType(element_type, [int(d) for d in shape])
+
+
+def tensor_like(array: np.ndarray) -> TensorType:
+    """The tensor type that holds `array`."""
+    return tensor(array.shape, from_numpy_dtype(array.dtype))
+
+
+def shape_of(t: Attribute) -> tuple[int, ...]:
+    assert isinstance(t, TensorType), t
+    return tuple(t.get_shape())
+
+
+def element_of(t: Attribute) -> Attribute:
+    assert isinstance(t, TensorType), t
+    return t.get_element_type()
+
+
+def num_elements(t: Attribute) -> int:
+    return int(np.prod(shape_of(t), dtype=np.int64))
+
+
+def format_type(t: Attribute) -> str:
+    """A short text form of a type for error messages, e.g. `tensor<1x3xf32>`."""
+    if isinstance(t, TensorType):
+        dims = "x".join(str(d) for d in t.get_shape())
+        return f"tensor<{dims + 'x' if dims else ''}{t.get_element_type()}>"
+    return str(t)

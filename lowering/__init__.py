@@ -1,0 +1,1 @@
+"""Conversions between IR levels (ge -> kernel -> npu), bufferization and tiling."""

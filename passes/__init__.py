@@ -1,0 +1,1 @@
+"""Transformations within one IR level, and the pass registry."""

@@ -1,0 +1,1 @@
+"""The modeled NPU: hardware targets, the npu interpreter, cost model, profiler, sessions."""
