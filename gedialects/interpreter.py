@@ -7,6 +7,7 @@ through `register_reference_functions`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,25 @@ def reference_functions(table: Mapping[type, Any], name: str) -> type[Interprete
 GeFunctions = _functions_class("GeFunctions", REFERENCE)
 
 
+SEMANTICS_MODULES: tuple[str, ...] = (
+    "gedialects.kernel.semantics",
+    "gedialects.npu.semantics",
+    "gedialects.control.semantics",
+)
+"""Modules that register interpreter functions of other dialects when imported."""
+
+
+def _import_semantics() -> None:
+    for name in SEMANTICS_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is None or not name.startswith(error.name):
+                raise
+
+
 def make_interpreter(module: ModuleOp) -> Interpreter:
+    _import_semantics()
     interpreter = Interpreter(module)
     interpreter.register_implementations(FuncFunctions())
     interpreter.register_implementations(GeFunctions())

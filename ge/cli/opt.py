@@ -97,11 +97,13 @@ class GeOptMain(xDSLOptMain):
 
     def output_resulting_program(self, prog: ModuleOp) -> str:
         if self.args.emit == "onnx":
+            from onnx import save as onnx_save
+
             from ge.frontends.onnx_export import export_onnx
 
             if not self.args.output_file:
                 raise GeError("--emit onnx needs an output file (-o out.onnx)")
-            export_onnx(prog).save(self.args.output_file)
+            onnx_save(export_onnx(prog), self.args.output_file)
             return ""
         limit = None if self.args.print_large_constants else self.args.elide_constants_larger_than
         with constant_elision(limit):
