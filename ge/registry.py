@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from xdsl.context import Context
 from xdsl.ir import Dialect
 from xdsl.passes import ModulePass
 
@@ -16,6 +17,16 @@ def _ge() -> Dialect:
 
 def all_dialects() -> dict[str, Callable[[], Dialect]]:
     return {"ge": _ge}
+
+
+def make_context() -> Context:
+    """A context with every xDSL dialect and ours registered (lazily loaded)."""
+    from xdsl.universe import Universe
+
+    ctx = Context()
+    for name, factory in Universe.get_multiverse().all_dialects.items():
+        ctx.register_dialect(name, factory)
+    return ctx
 
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

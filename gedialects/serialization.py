@@ -1,0 +1,99 @@
+"""Save and load modules as text IR plus a side-car weights file.
+
+Large weights never go into text IR: the module is printed with every constant elided to
+its content digest (`elided<"sha256:…">`), and the weights are stored in an `.npz` keyed
+by that digest (numpy's format, read with `allow_pickle=False`). Loading parses the text
+and puts each constant's bytes back, bit-exactly. The compile cache stores modules this
+way, and it is the form to use for any IR that must be read back from disk.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, StringAttr
+from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import ParseError
+
+from gedialects.errors import GeError
+from gedialects.ge.constant import ConstantOp, constant_elision, dense_from_numpy, digest
+
+
+class SerializationError(GeError):
+    """A saved module or its weights could not be read back."""
+
+
+def _constants(module: Operation) -> Iterator[ConstantOp]:
+    for op in module.walk():
+        if isinstance(op, ConstantOp):
+            yield op
+
+
+def module_to_text_and_weights(module: ModuleOp) -> tuple[str, dict[str, np.ndarray]]:
+    """The module's text with all constants elided, and its weights by digest."""
+    weights: dict[str, np.ndarray] = {}
+    for op in _constants(module):
+        if isinstance(op.value, DenseIntOrFPElementsAttr):
+            weights[digest(op.value.data.data)] = op.to_numpy()
+    with constant_elision(0):
+        text = str(module)
+    return text, weights
+
+
+def weights_to_bytes(weights: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **{key.replace(":", "_"): value for key, value in weights.items()})
+    return buffer.getvalue()
+
+
+def weights_from_bytes(data: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {key.replace("_", ":", 1): archive[key] for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise SerializationError(f"the weights file is not a valid npz archive: {error}") from None
+
+
+def module_from_text_and_weights(
+    ctx: Context, text: str, weights: dict[str, np.ndarray], source: str = "<saved module>"
+) -> ModuleOp:
+    """Parse saved text IR and restore every elided constant from `weights`."""
+    try:
+        module = Parser(ctx, text, source).parse_module()
+    except ParseError as error:
+        raise SerializationError(f"{source}: the saved IR does not parse: {error.msg}") from None
+    for op in list(_constants(module)):
+        if not isinstance(op.value, StringAttr):
+            continue
+        key = op.value.data
+        if key not in weights:
+            raise SerializationError(f"{source}: no weights saved for constant {key}")
+        array = weights[key]
+        if digest(np.ascontiguousarray(array).tobytes()) != key:
+            raise SerializationError(f"{source}: weights for {key} do not match their digest")
+        attr = dense_from_numpy(array)
+        if attr.type != op.output.type:
+            raise SerializationError(f"{source}: weights for {key} have the wrong type")
+        op.properties["value"] = attr
+    module.verify()
+    return module
+
+
+def save_module(module: ModuleOp, path: str | Path) -> None:
+    """Write `path` (text IR) and `path` + `.weights.npz` beside it."""
+    text, weights = module_to_text_and_weights(module)
+    path = Path(path)
+    path.write_text(text)
+    Path(f"{path}.weights.npz").write_bytes(weights_to_bytes(weights))
+
+
+def load_module(ctx: Context, path: str | Path) -> ModuleOp:
+    path = Path(path)
+    weights_path = Path(f"{path}.weights.npz")
+    weights = weights_from_bytes(weights_path.read_bytes()) if weights_path.exists() else {}
+    return module_from_text_and_weights(ctx, path.read_text(), weights, str(path))

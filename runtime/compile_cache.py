@@ -1,0 +1,157 @@
+"""The compile cache: compiled modules kept in memory and on disk, keyed by content.
+
+A key is the SHA-256 of everything that decides the compiled result: the input IR (its
+text with constants elided to their content digests, so weights count by content), input
+shapes, target, options, and the versions of gedialects and xDSL. An entry on disk is a
+folder with the compiled module (text IR + side-car weights, see
+`gedialects.serialization`) and `meta.json`, which records a checksum of each file.
+
+Writes are atomic: an entry is assembled in a temporary folder and renamed into place, so
+two processes compiling the same model at once both succeed and readers never see half an
+entry. Reads check the checksums: a corrupted or truncated entry is reported once (a
+warning), removed, and reported as a miss so the caller rebuilds it. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+
+from gedialects.serialization import (
+    SerializationError,
+    module_from_text_and_weights,
+    module_to_text_and_weights,
+    weights_from_bytes,
+    weights_to_bytes,
+)
+
+FORMAT_VERSION = 1
+MODULE_FILE, WEIGHTS_FILE, META_FILE = "module.mlir", "weights.npz", "meta.json"
+
+
+def toolchain_version() -> str:
+    """Versions that change what a compile produces."""
+    try:
+        ours = version("gedialects")
+    except PackageNotFoundError:
+        ours = "source"
+    return f"gedialects={ours};xdsl={version('xdsl')};format={FORMAT_VERSION}"
+
+
+def cache_key(module_text: str, **parts: Any) -> str:
+    """SHA-256 over the IR text and the JSON of every other part (sorted keys)."""
+    h = hashlib.sha256()
+    h.update(toolchain_version().encode())
+    h.update(json.dumps(parts, sort_keys=True, default=str).encode())
+    h.update(module_text.encode())
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("GE_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "gedialects"
+
+
+@dataclass
+class CacheEntry:
+    module: ModuleOp
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class CompileCache:
+    """In-memory and on-disk cache of compiled modules."""
+
+    def __init__(self, root: str | Path | None = None, *, disk: bool = True):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.disk = disk
+        self._memory: dict[str, CacheEntry] = {}
+        self.reported: set[str] = set()
+
+    def get(self, key: str, ctx: Context) -> CacheEntry | None:
+        if key in self._memory:
+            return self._memory[key]
+        if not self.disk:
+            return None
+        folder = self.root / key
+        if not folder.is_dir():
+            return None
+        try:
+            entry = self._read(folder, ctx)
+        except (SerializationError, OSError, ValueError, KeyError) as error:
+            self._report_corrupt(key, error)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        self._memory[key] = entry
+        return entry
+
+    def put(self, key: str, module: ModuleOp, meta: dict[str, Any] | None = None) -> None:
+        entry = CacheEntry(module, dict(meta or {}))
+        self._memory[key] = entry
+        if self.disk:
+            self._write(key, entry)
+
+    def clear_memory(self) -> None:
+        self._memory.clear()
+
+    # -- disk format ---------------------------------------------------------------
+
+    def _write(self, key: str, entry: CacheEntry) -> None:
+        text, weights = module_to_text_and_weights(entry.module)
+        files = {MODULE_FILE: text.encode(), WEIGHTS_FILE: weights_to_bytes(weights)}
+        meta = {
+            "key": key,
+            "toolchain": toolchain_version(),
+            "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+            "meta": entry.meta,
+        }
+        files[META_FILE] = json.dumps(meta, indent=1, sort_keys=True).encode()
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
+        try:
+            for name, data in files.items():
+                with open(staging / name, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            try:
+                os.rename(staging, self.root / key)
+            except OSError:
+                pass  # another process installed the same entry first: keep theirs
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _read(self, folder: Path, ctx: Context) -> CacheEntry:
+        meta = json.loads((folder / META_FILE).read_text())
+        if meta.get("toolchain") != toolchain_version():
+            raise ValueError("written by another toolchain version")
+        blobs = {}
+        for name, expected in meta["checksums"].items():
+            data = (folder / name).read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise ValueError(f"{name} does not match its checksum (truncated or corrupted)")
+            blobs[name] = data
+        weights = weights_from_bytes(blobs[WEIGHTS_FILE])
+        module = module_from_text_and_weights(
+            ctx, blobs[MODULE_FILE].decode(), weights, str(folder / MODULE_FILE)
+        )
+        return CacheEntry(module, meta.get("meta", {}))
+
+    def _report_corrupt(self, key: str, error: Exception) -> None:
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        warnings.warn(
+            f"compile cache entry {key[:12]} is unusable ({error}); rebuilding it",
+            stacklevel=3,
+        )

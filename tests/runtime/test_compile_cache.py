@@ -1,0 +1,94 @@
+"""The compile cache: hits, atomic writes, corruption detection, versioning, concurrency."""
+
+import multiprocessing
+import warnings
+
+import numpy as np
+import pytest
+from examples_path import load_example
+
+from ge.registry import make_context
+from ge.testing import run
+from runtime import compile_cache
+from runtime.compile_cache import CompileCache, cache_key
+
+
+@pytest.fixture
+def module():
+    return load_example("main_job").resnet_basic_block(channels=4, size=6)
+
+
+def _same_outputs(a, b):
+    x = np.random.default_rng(0).standard_normal((1, 4, 6, 6)).astype(np.float32)
+    np.testing.assert_array_equal(run(a, [x])[0], run(b, [x])[0])
+
+
+def test_key_depends_on_every_part():
+    base = cache_key("ir", target="ascend910a", shapes=[[1, 3]])
+    assert base == cache_key("ir", target="ascend910a", shapes=[[1, 3]])
+    assert base != cache_key("ir2", target="ascend910a", shapes=[[1, 3]])
+    assert base != cache_key("ir", target="ascend910b1", shapes=[[1, 3]])
+    assert base != cache_key("ir", target="ascend910a", shapes=[[2, 3]])
+
+
+def test_disk_hit_in_a_fresh_cache(tmp_path, module):
+    CompileCache(tmp_path).put("k", module, {"compile_seconds": 1.5})
+    entry = CompileCache(tmp_path).get("k", make_context())
+    assert entry is not None and entry.meta == {"compile_seconds": 1.5}
+    _same_outputs(module, entry.module)
+
+
+def test_miss_for_unknown_key(tmp_path):
+    assert CompileCache(tmp_path).get("nope", make_context()) is None
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncate", "delete"])
+def test_damaged_entry_is_reported_once_and_rebuilt(tmp_path, module, damage):
+    CompileCache(tmp_path).put("k", module)
+    weights = tmp_path / "k" / compile_cache.WEIGHTS_FILE
+    data = weights.read_bytes()
+    if damage == "corrupt":
+        weights.write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    elif damage == "truncate":
+        weights.write_bytes(data[: len(data) // 2])
+    else:
+        weights.unlink()
+    cache = CompileCache(tmp_path)
+    with pytest.warns(UserWarning, match="unusable"):
+        assert cache.get("k", make_context()) is None
+    assert not (tmp_path / "k").exists()  # removed, so the next put rebuilds it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cache.get("k", make_context()) is None  # reported once only
+    cache.put("k", module)
+    assert CompileCache(tmp_path).get("k", make_context()) is not None
+
+
+def test_entry_of_another_version_is_not_used(tmp_path, module, monkeypatch):
+    CompileCache(tmp_path).put("k", module)
+    monkeypatch.setattr(compile_cache, "toolchain_version", lambda: "gedialects=99")
+    with pytest.warns(UserWarning, match="another toolchain version"):
+        assert CompileCache(tmp_path).get("k", make_context()) is None
+
+
+def _writer(root: str, barrier) -> None:
+    module = load_example("main_job").resnet_basic_block(channels=4, size=6)
+    barrier.wait()
+    for _ in range(5):
+        CompileCache(root).put("shared", module, {"writer": True})
+
+
+def test_two_processes_writing_the_same_entry(tmp_path, module):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), barrier)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    entry = CompileCache(tmp_path).get("shared", make_context())
+    assert entry is not None
+    _same_outputs(module, entry.module)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "shared"]
+    assert leftovers == []
