@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from xdsl.passes import ModulePass
@@ -11,3 +12,11 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
 
 def register_pass(name: str, factory: Callable[[], type[ModulePass]]) -> None:
     PASSES[name] = factory
+
+
+# ge-level optimization passes (folding, simplification, BN folding, pattern recognition).
+def _ge_pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    return lambda: getattr(importlib.import_module(f"passes.{module}"), cls)
+
+
+register_pass("fold-constants", _ge_pass("fold_constants", "FoldConstants"))

@@ -1,0 +1,71 @@
+"""Value-level predicates that `ge` rewrite patterns share: constants, splats, users.
+
+A pattern asks questions of SSA values ("is this a constant?", "is every element 0.5?",
+"is this op its only user?") before it rewrites; these answers are the same for every
+pass, so they live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.ge.constant import ConstantOp
+
+
+def constant_array(value: SSAValue) -> np.ndarray | None:
+    """The data of `value` if a (non-elided) `ge.constant` defines it, else None."""
+    owner = value.owner
+    if isinstance(owner, ConstantOp) and not owner.is_elided:
+        return owner.to_numpy()
+    return None
+
+
+def splat_value(value: SSAValue) -> float | None:
+    """The one value every element of a constant holds (None if not a constant splat)."""
+    array = constant_array(value)
+    if array is None or array.size == 0:
+        return None
+    first = array.flat[0]
+    if not np.all(array == first):
+        return None
+    return float(first)
+
+
+def is_splat(value: SSAValue, target: float, rtol: float = 0.0) -> bool:
+    """Whether `value` is a constant whose every element equals `target` (within rtol)."""
+    found = splat_value(value)
+    if found is None:
+        return False
+    return found == target or (rtol > 0 and bool(np.isclose(found, target, rtol=rtol, atol=0)))
+
+
+def only_user(value: SSAValue) -> Operation | None:
+    """The single op using `value` (it may use it several times), else None."""
+    users = {use.operation for use in value.uses}
+    return users.pop() if len(users) == 1 else None
+
+
+def used_only_by(value: SSAValue, ops: Iterable[Operation]) -> bool:
+    """Whether every use of `value` is by one of `ops` (and there is at least one use)."""
+    allowed = set(ops)
+    users = {use.operation for use in value.uses}
+    return bool(users) and users <= allowed
+
+
+def other_operand(op: Operation, value: SSAValue) -> SSAValue | None:
+    """The operand of a binary `op` that is not `value` (None if `value` is not an operand)."""
+    lhs, rhs = op.operands
+    if lhs is value:
+        return rhs
+    if rhs is value:
+        return lhs
+    return None
+
+
+def defining(value: SSAValue, op_type: type) -> Operation | None:
+    """The op defining `value` if it is an `op_type`, else None."""
+    owner = value.owner
+    return owner if isinstance(owner, op_type) else None
