@@ -1,0 +1,16 @@
+"""ONNX export: a `ge` program as a standard ONNX model that onnxruntime and Netron open.
+
+`export_onnx(module)` is the entry point; `graph` holds the driver and the emitter table
+(`EMITTERS`, `emits`) that other dialects extend, `ge_ops` the emitters of the `ge` ops.
+"""
+
+from ge.frontends.onnx_export.graph import (
+    EMITTERS,
+    IR_VERSION,
+    OPSET,
+    GraphBuilder,
+    emits,
+    export_onnx,
+)
+
+__all__ = ["EMITTERS", "IR_VERSION", "OPSET", "GraphBuilder", "emits", "export_onnx"]

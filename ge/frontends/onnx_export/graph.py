@@ -1,0 +1,204 @@
+"""The exporter's driver: walks a function and asks one emitter per op for ONNX nodes.
+
+`EMITTERS` maps an op class to a function `emit(builder, op, inputs, outputs)` that adds
+the ONNX nodes computing `op`: `inputs` are the ONNX names of the op's operands (in
+operand order, absent optional operands left out) and `outputs` the names its results
+must get. A dialect makes itself exportable by registering emitters with `@emits(...)`;
+a fused mid-level op can add an ONNX function (`GraphBuilder.add_function`) in its own
+domain and emit a call to it, so onnxruntime can run the exported model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, format_type, shape_of, to_numpy_dtype
+from gedialects.interpreter import entry_function, input_names, output_names
+
+OPSET = 21
+"""The default-domain opset of exported models (Gelu needs 20; onnxruntime runs 21)."""
+IR_VERSION = 10
+"""The ONNX IR version that goes with opset 21."""
+
+Emitter = Callable[["GraphBuilder", Any, list[str], list[str]], None]
+EMITTERS: dict[type[Operation], Emitter] = {}
+
+
+def emits(*op_types: type[Operation]) -> Callable[[Emitter], Emitter]:
+    """Register `emit` as the ONNX form of each op type."""
+
+    def register(emit: Emitter) -> Emitter:
+        for op_type in op_types:
+            EMITTERS[op_type] = emit
+        return emit
+
+    return register
+
+
+def onnx_dtype(t: Attribute) -> int:
+    """The ONNX element type (TensorProto.DataType) of a tensor type."""
+    try:
+        return helper.np_dtype_to_tensor_dtype(to_numpy_dtype(element_of(t)))
+    except (TypeError, KeyError, AssertionError):
+        raise UnsupportedError(f"type {format_type(t)} has no ONNX counterpart") from None
+
+
+def value_info(name: str, t: Attribute) -> onnx.ValueInfoProto:
+    try:
+        shape = shape_of(t)
+    except AssertionError:
+        raise UnsupportedError(f"type {t} is not a ranked tensor; ONNX export needs one") from None
+    return helper.make_tensor_value_info(name, onnx_dtype(t), list(shape))
+
+
+class GraphBuilder:
+    """Collects the nodes, initializers and functions of one ONNX graph; names are unique."""
+
+    def __init__(self, reserved: Sequence[str] = ()):
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.functions: dict[tuple[str, str], onnx.FunctionProto] = {}
+        self.opsets: dict[str, int] = {"": OPSET}
+        self._used: set[str] = set(reserved)
+
+    def fresh(self, hint: str = "t") -> str:
+        """A name not used before, built from `hint`."""
+        name, n = hint, 0
+        while name in self._used:
+            n += 1
+            name = f"{hint}_{n}"
+        self._used.add(name)
+        return name
+
+    def constant(self, array: np.ndarray, hint: str = "const", name: str | None = None) -> str:
+        """Add `array` as an initializer (raw little-endian bytes) and return its name."""
+        name = name or self.fresh(hint)
+        tensor = numpy_helper.from_array(np.asarray(array, order="C"), name)
+        self.initializers.append(tensor)
+        return name
+
+    def ints(self, values: Sequence[int], hint: str = "ints") -> str:
+        """An int64 1-D initializer, the form ONNX takes for shapes, axes and pads."""
+        return self.constant(np.asarray(values, dtype=np.int64).reshape(-1), hint)
+
+    def node(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        domain: str = "",
+        **attrs: Any,
+    ) -> list[str]:
+        """Add one node; attributes whose value is None are left out."""
+        kept = {k: v for k, v in attrs.items() if v is not None}
+        name = self.fresh(f"{op_type}_{len(self.nodes)}")
+        node = helper.make_node(op_type, list(inputs), list(outputs), name, domain=domain, **kept)
+        self.nodes.append(node)
+        return list(outputs)
+
+    def temp(self, op_type: str, inputs: Sequence[str], **attrs: Any) -> str:
+        """Add a one-result node whose result is an intermediate; return its name."""
+        return self.node(op_type, inputs, [self.fresh(op_type.lower())], **attrs)[0]
+
+    def add_function(self, function: onnx.FunctionProto, domain_version: int = 1) -> None:
+        """Make an ONNX function (e.g. a fused kernel's body) callable from the graph."""
+        self.functions[(function.domain, function.name)] = function
+        self.opsets.setdefault(function.domain, domain_version)
+
+
+def _emit_op(builder: GraphBuilder, op: Operation, names: dict[SSAValue, str]) -> None:
+    emit = EMITTERS.get(type(op))
+    if emit is None:
+        raise UnsupportedError(
+            f"'{op.name}' has no ONNX form yet; the exporter handles the ge dialect "
+            f"({len(EMITTERS)} op kinds)"
+        )
+    inputs = [names[v] for v in op.operands]
+    for r in op.results:
+        names.setdefault(r, builder.fresh(r.name_hint or op.name.split(".")[-1]))
+    emit(builder, op, inputs, [names[r] for r in op.results])
+
+
+def _claim_output_names(fn: func.FuncOp, names: dict[SSAValue, str]) -> list[str]:
+    """Let an op result take its output's name directly where that is unambiguous."""
+    ret = fn.body.block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    wanted = output_names(fn)
+    for value, name in zip(ret.arguments, wanted):
+        if value not in names and not isinstance(value.owner, _constant_types()):
+            names[value] = name
+    return wanted
+
+
+def _constant_types() -> tuple[type, ...]:
+    from gedialects.ge.constant import ConstantOp
+
+    return (ConstantOp,)
+
+
+def export_graph(fn: func.FuncOp, graph_name: str = "main") -> tuple[onnx.GraphProto, GraphBuilder]:
+    """The ONNX graph of one function, and the builder that holds its functions and opsets."""
+    in_names, out_names = input_names(fn), output_names(fn)
+    for kind, listed in (("input", in_names), ("output", out_names)):
+        if len(set(listed)) != len(listed):
+            raise UnsupportedError(f"the function has repeated {kind} names {listed}")
+    builder = GraphBuilder(reserved=[*in_names, *out_names])
+    names: dict[SSAValue, str] = dict(zip(fn.body.block.args, in_names))
+    _claim_output_names(fn, names)
+    ret = None
+    for op in fn.body.block.ops:
+        if isinstance(op, func.ReturnOp):
+            ret = op
+            continue
+        _emit_op(builder, op, names)
+    assert ret is not None
+    for value, name in zip(ret.arguments, out_names):
+        if names[value] != name:
+            builder.node("Identity", [names[value]], [name])
+    types = fn.function_type
+    internal = [
+        value_info(names[r], r.type)
+        for op in fn.body.block.ops
+        for r in op.results
+        if names[r] not in out_names and not isinstance(op, _constant_types())
+    ]
+    graph = helper.make_graph(
+        builder.nodes,
+        graph_name,
+        [value_info(n, t) for n, t in zip(in_names, types.inputs.data)],
+        [value_info(n, t) for n, t in zip(out_names, types.outputs.data)],
+        initializer=builder.initializers,
+        value_info=internal,
+    )
+    return graph, builder
+
+
+def export_onnx(module: ModuleOp, entry: str | None = None, check: bool = False) -> onnx.ModelProto:
+    """The ONNX model (opset 21) of `entry` (default `main`) of a `ge` module.
+
+    Constants become initializers, input and output names come from the `ge.name`
+    argument and result attributes; an op without an ONNX form raises `UnsupportedError`.
+    """
+    import ge.frontends.onnx_export.ge_ops  # noqa: F401  (registers the ge emitters)
+
+    fn = entry_function(module, entry)
+    graph, builder = export_graph(fn, fn.sym_name.data)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid(d, v) for d, v in builder.opsets.items()],
+        functions=list(builder.functions.values()),
+        producer_name="gedialects",
+        ir_version=IR_VERSION,
+    )
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    return model
