@@ -20,3 +20,4 @@ def _ge_pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 
 
 register_pass("fold-constants", _ge_pass("fold_constants", "FoldConstants"))
+register_pass("simplify", _ge_pass("simplify", "Simplify"))
