@@ -8,7 +8,8 @@ through `register_reference_functions`.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
+from xdsl.ir import Operation
 
 from gedialects.errors import InterpretationError
 from gedialects.ge.semantics import REFERENCE
@@ -25,12 +27,22 @@ NAME_ATTR = "ge.name"
 """Argument / result attribute that keeps a model's input and output names."""
 
 
+OBSERVERS: list[Callable[[Operation, float], None]] = []
+"""Called with (op, host seconds) after each op the reference interpreter runs (profiling)."""
+
+
 def _functions_class(name: str, table: Mapping[type, Any]) -> type[InterpreterFunctions]:
     body: dict[str, Any] = {}
     for op_type, fn in table.items():
 
         def run(self, interpreter, op, args, fn=fn):  # noqa: ANN001
-            out = fn(op, *args)
+            if OBSERVERS:
+                start = time.perf_counter()
+                out = fn(op, *args)
+                for observe in OBSERVERS:
+                    observe(op, time.perf_counter() - start)
+            else:
+                out = fn(op, *args)
             return out if isinstance(out, tuple) else (out,)
 
         body[f"run_{op_type.__name__}"] = impl(op_type)(run)

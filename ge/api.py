@@ -1,0 +1,253 @@
+"""`ge.compile(model, ...)`: what an ML engineer calls, and the compiled model it returns.
+
+A model is an ONNX path or ModelProto, a `torch.nn.Module` with example inputs, or a
+module of `ge` IR. Static mode compiles once (through the compile cache) and runs the plan
+on every call; dynamic mode runs eagerly op by op; `dynamic_batch=[...]` serves varying
+batch sizes through shape gears, falling back to eager mode for a batch no gear holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from ge import gears, profiler
+from ge.eager import EagerRunner
+from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute
+from gedialects.errors import GeError
+from gedialects.ge.constant import constant_elision
+from gedialects.ge.types import shape_of
+from gedialects.interpreter import entry_function, input_names, output_names
+from runtime.compile_cache import CompileCache, cache_key
+from runtime.device import DEVICE, count_outputs, to_host_inputs
+
+MODES = ("static", "dynamic")
+
+
+def load_model(
+    model: Any,
+    *,
+    example_inputs: Sequence[Any] | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+) -> ModuleOp:
+    """Turn any supported model form into a `ge` module."""
+    if isinstance(model, ModuleOp):
+        return model
+    if isinstance(model, str | Path):
+        path = Path(model)
+        if path.suffix == ".onnx":
+            from ge.frontends.onnx import import_onnx_file
+
+            return import_onnx_file(path, input_shapes=input_shapes)
+        if path.suffix == ".mlir":
+            from ge.registry import make_context
+            from gedialects.serialization import load_module
+
+            return load_module(make_context(), path)
+        raise GeError(f"cannot compile '{path}': expected a .onnx or .mlir file")
+    if type(model).__name__ == "ModelProto":
+        from ge.frontends.onnx import import_onnx_model
+
+        return import_onnx_model(model, input_shapes=input_shapes)
+    if hasattr(model, "forward") and hasattr(model, "parameters"):
+        if example_inputs is None:
+            raise GeError("compiling a torch.nn.Module needs example_inputs")
+        from ge.frontends.torch import import_module
+
+        return import_module(model, tuple(example_inputs))
+    raise GeError(f"cannot compile a {type(model).__name__}: expected ONNX, torch or ge IR")
+
+
+def _as_numpy(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+@dataclass
+class CompiledModel:
+    """A compiled model: call it with arrays (positional or by input name)."""
+
+    module: ModuleOp
+    options: CompileOptions
+    mode: str = "static"
+    cache: CompileCache | None = None
+    gear_list: list[int] | None = None
+    last_cache: str = "miss"
+    last_profile: dict[str, Any] = field(default_factory=dict)
+    _plans: dict[int | None, CompiledPlan] = field(default_factory=dict)
+    _eager: EagerRunner | None = None
+    _gear_axes: list[int | None] | None = None
+
+    def __post_init__(self) -> None:
+        fn = entry_function(self.module)
+        self.input_names = input_names(fn)
+        self.output_names = output_names(fn)
+        if self.gear_list is not None:
+            self.gear_list = gears.validate_gears(self.gear_list)
+            self._gear_axes = gears.output_batch_axes(fn)
+
+    # -- compile -------------------------------------------------------------------
+
+    def plan(self, gear: int | None = None) -> CompiledPlan:
+        """The static plan (for one gear), compiled on first use or read from the cache."""
+        if gear in self._plans:
+            self.last_cache = "hit"
+            return self._plans[gear]
+        module = self.module
+        if gear is not None:
+            module = gears.respecialize_batch(module, entry_function(module), gear)
+        self._plans[gear] = self._compile_cached(module)
+        return self._plans[gear]
+
+    def _compile_cached(self, module: ModuleOp) -> CompiledPlan:
+        key = None
+        if self.cache is not None:
+            with constant_elision(0):
+                text = str(module)
+            key = cache_key(text, options=self.options.as_key())
+            from ge.registry import make_context
+
+            entry = self.cache.get(key, make_context())
+            if entry is not None:
+                self.last_cache = "hit"
+                return CompiledPlan(entry.module, self.options, 0.0, entry.meta)
+        self.last_cache = "miss"
+        plan = compile_module(module, self.options)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, plan.module, {"compile_seconds": plan.compile_seconds})
+        return plan
+
+    # -- run -----------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outputs = self.run(*args, **kwargs)
+        as_torch = any(hasattr(a, "detach") for a in (*args, *kwargs.values()))
+        if as_torch:
+            import torch
+
+            outputs = [torch.from_numpy(np.ascontiguousarray(o)) for o in outputs]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
+        """Run once; returns the outputs as a list of numpy arrays."""
+        values = self._bind(args, kwargs)
+        start = time.perf_counter()
+        if self.mode == "dynamic":
+            outputs = self._run_eager(values)
+        elif self.gear_list is not None:
+            outputs = self._run_gear(values)
+        else:
+            outputs = self._run_static(self.plan(), values)
+        count_outputs(outputs)
+        self.last_profile["run_seconds"] = time.perf_counter() - start
+        return outputs
+
+    def _bind(self, args: tuple, kwargs: dict) -> list[np.ndarray]:
+        if args and kwargs:
+            raise GeError("pass inputs either positionally or by name, not both")
+        if kwargs:
+            missing = [n for n in self.input_names if n not in kwargs]
+            if missing:
+                raise GeError(f"missing inputs {missing}; the model takes {self.input_names}")
+            args = tuple(kwargs[n] for n in self.input_names)
+        if len(args) != len(self.input_names):
+            raise GeError(f"expected {len(self.input_names)} inputs {self.input_names}")
+        return to_host_inputs([_as_numpy(a) for a in args])
+
+    def _run_static(self, plan: CompiledPlan, values: list[np.ndarray]) -> list[np.ndarray]:
+        outputs, prof = execute(plan, values)
+        self.last_profile = dict(prof)
+        _record(prof, plan)
+        arena = prof.get("memory", {}).get("peak_bytes", 0)
+        DEVICE.transient(arena)
+        return outputs
+
+    def _run_eager(self, values: list[np.ndarray]) -> list[np.ndarray]:
+        if self._eager is None:
+            self._eager = EagerRunner(self.module, self.options)
+        outputs, records = self._eager.run(values)
+        for r in records:
+            _record(r["profile"], None, launch_op=r["op"])
+        self.last_profile = {"launches": self._eager.launches, "compiles": self._eager.compiles}
+        return outputs
+
+    def _run_gear(self, values: list[np.ndarray]) -> list[np.ndarray]:
+        assert self.gear_list is not None and self._gear_axes is not None
+        batch = values[0].shape[0]
+        gear = gears.choose_gear(self.gear_list, batch)
+        if gear is None:
+            return self._run_eager_with_shapes(values)
+        padded = [gears.pad_batch(v, gear) for v in values]
+        outputs = self._run_static(self.plan(gear), padded)
+        return gears.slice_batch(outputs, self._gear_axes, batch)
+
+    def _run_eager_with_shapes(self, values: list[np.ndarray]) -> list[np.ndarray]:
+        """GE's hybrid mode: a batch no gear holds runs eagerly at its own shape."""
+        module = gears.respecialize_batch(self.module, entry_function(self.module), len(values[0]))
+        return EagerRunner(module, self.options).run(values)[0]
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        fn = entry_function(self.module)
+        return [shape_of(t) for t in fn.function_type.inputs.data]
+
+
+def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = "") -> None:
+    if not profiler.active():
+        return
+    for k in prof.get("kernels", []):
+        profiler.record(
+            profiler.Event(
+                name=k.get("name", launch_op),
+                op=k.get("op", launch_op),
+                seconds=k.get("seconds", 0.0),
+                clock=k.get("clock", "modeled"),
+                hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
+                algorithm=k.get("algorithm") or "",
+                stream=k.get("stream", 0),
+            )
+        )
+
+
+def compile(  # noqa: A001 (the name users expect: ge.compile)
+    model: Any,
+    target: str = "ascend910a",
+    mode: str = "static",
+    *,
+    example_inputs: Sequence[Any] | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+    dynamic_batch: Sequence[int] | None = None,
+    cache: CompileCache | str | Path | bool | None = None,
+    **options: Any,
+) -> CompiledModel:
+    """Compile `model` for `target`; see the module docstring for the accepted forms.
+
+    Options (GE names where they map): `precision_mode` (force_fp32, allow_fp32_to_fp16,
+    ...), `memory_reuse` (False disables memory reuse), `optimize`, `level`
+    (reference/npu), `conv_algorithm`. `cache`: None or True for the default on-disk
+    cache, False for none, a path or a `CompileCache`.
+    """
+    if mode not in MODES:
+        raise GeError(f"unknown mode '{mode}'; choose from {MODES}")
+    module = load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
+    opts = CompileOptions(target=target, **options)
+    if cache is None or cache is True:
+        cache_obj: CompileCache | None = CompileCache()
+    elif cache is False:
+        cache_obj = None
+    elif isinstance(cache, CompileCache):
+        cache_obj = cache
+    else:
+        cache_obj = CompileCache(cache)
+    gear_list = list(dynamic_batch) if dynamic_batch is not None else None
+    compiled = CompiledModel(module, opts, mode, cache_obj, gear_list)
+    if mode == "static" and gear_list is None:
+        compiled.plan()
+    return compiled

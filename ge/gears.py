@@ -1,0 +1,108 @@
+"""Shape gears (GE's dynamic_batch_size): one static plan per batch size in a list.
+
+A call with batch n runs on the plan of the smallest gear g >= n: inputs are padded with
+g - n zero samples along axis 0 and each output is sliced back along its batch axis. A
+batch no gear holds falls back to dynamic (eager) execution, as GE's hybrid mode does.
+Gears are only allowed when `passes.batch_axis` proves that padding cannot change any real
+sample's result.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp
+from xdsl.ir import Block, Region, SSAValue
+
+from gedialects.errors import GeError
+from gedialects.ge import ExpandOp, GeOp, ReshapeOp
+from gedialects.ge.base import to_attr
+from gedialects.ge.types import element_of, shape_of, tensor
+from passes.batch_axis import BatchMixing, batch_axes, check_batch_independent
+
+MAX_GEARS = 100
+
+
+class GearError(GeError):
+    """Gears were asked for where they cannot be used."""
+
+
+def validate_gears(gears: Sequence[int]) -> list[int]:
+    values = sorted({int(g) for g in gears})
+    if not values or values[0] < 1:
+        raise GearError("gears must be a non-empty list of positive batch sizes")
+    if len(values) > MAX_GEARS:
+        raise GearError(f"at most {MAX_GEARS} gears are allowed, got {len(values)}")
+    return values
+
+
+def choose_gear(gears: Sequence[int], batch: int) -> int | None:
+    """The smallest gear that holds `batch`, or None."""
+    i = bisect.bisect_left(gears, batch)
+    return gears[i] if i < len(gears) else None
+
+
+def output_batch_axes(fn: func.FuncOp) -> list[int | None]:
+    """Raise a GearError naming the op if padding the batch could change results."""
+    try:
+        return check_batch_independent(fn)
+    except BatchMixing as mixing:
+        raise GearError(f"gears cannot be used for this model: {mixing}") from None
+
+
+def pad_batch(array: np.ndarray, gear: int) -> np.ndarray:
+    extra = gear - array.shape[0]
+    if extra == 0:
+        return array
+    return np.concatenate([array, np.zeros((extra, *array.shape[1:]), array.dtype)])
+
+
+def slice_batch(outputs: Sequence[np.ndarray], axes: Sequence[int | None], n: int):
+    return [o if a is None else np.take(o, np.arange(n), axis=a) for o, a in zip(outputs, axes)]
+
+
+def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleOp:
+    """A copy of `fn` (as `main` of a new module) whose inputs have batch size `batch`."""
+    axes = batch_axes(fn)
+    old_args = fn.body.block.args
+    new_types = [tensor((batch, *shape_of(a.type)[1:]), element_of(a.type)) for a in old_args]
+    block = Block(arg_types=new_types)
+    mapping: dict[SSAValue, SSAValue] = dict(zip(old_args, block.args))
+    for op in fn.body.block.ops:
+        operands = [mapping[v] for v in op.operands]
+        if isinstance(op, func.ReturnOp):
+            new_op = func.ReturnOp(*operands)
+        elif isinstance(op, GeOp):
+            props = dict(op.properties)
+            axis = axes.get(op.results[0]) if op.results else None
+            if isinstance(op, ReshapeOp | ExpandOp) and axis is not None:
+                shape = list(op.ints("shape"))
+                shape[axis] = batch
+                props["shape"] = to_attr(shape)
+            results = type(op).infer_result_types([v.type for v in operands], props)
+            new_op = type(op).create(
+                operands=operands,
+                result_types=results,
+                properties=props,
+                attributes=dict(op.attributes),
+            )
+        else:
+            new_op = op.clone(value_mapper=dict(mapping))
+        block.add_op(new_op)
+        mapping.update(zip(op.results, new_op.results))
+    ret = block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    out_types = [v.type for v in ret.operands]
+    new_fn = func.FuncOp(
+        fn.sym_name.data,
+        FunctionType.from_lists(new_types, out_types),
+        Region(block),
+        arg_attrs=fn.arg_attrs if fn.arg_attrs is None else ArrayAttr(fn.arg_attrs.data),
+        res_attrs=fn.res_attrs if fn.res_attrs is None else ArrayAttr(fn.res_attrs.data),
+    )
+    new_module = ModuleOp([new_fn])
+    new_module.verify()
+    return new_module

@@ -1,0 +1,136 @@
+"""The compile pipeline, in one place: options, the ordered stages, and the executors.
+
+`compile_module` takes a `ge` module through the named pass pipelines (the same names
+`ge-opt -p` takes) and `execute` runs the result at a level: `reference` (the numpy
+semantics of whatever dialects the module holds) or `npu` (the modeled chip, once the
+lowering is registered in `EXECUTORS`). `ge.compile`, `ge-run` and the main job all call
+these, so the three never disagree about what "compile" means.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass, PassPipeline
+
+from gedialects.errors import GeError
+from gedialects.interpreter import OBSERVERS, run_reference
+
+PRECISION_MODES = ("force_fp32", "allow_fp32_to_fp16", "force_fp16", "must_keep_origin_dtype")
+OPTIMIZE_PIPELINE = "ge-optimize"
+"""The named high-level pipeline (fold, simplify, fuse, convert to kernels)."""
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """What decides a compile; names follow GE's options where they map."""
+
+    target: str = "ascend910a"
+    optimize: bool = True
+    level: str = "reference"
+    precision_mode: str = "force_fp32"
+    memory_reuse: bool = True
+    conv_algorithm: str | None = None
+    extra_passes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.precision_mode not in PRECISION_MODES:
+            raise GeError(
+                f"unknown precision_mode '{self.precision_mode}'; choose from {PRECISION_MODES}"
+            )
+        if self.level not in EXECUTORS and self.level != "npu":
+            raise GeError(f"unknown level '{self.level}'; choose from {sorted(EXECUTORS)}")
+
+    def as_key(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """xDSL's passes and ours (also when our entry point is not installed)."""
+    from xdsl.transforms import get_all_passes
+
+    from ge.registry import all_passes
+
+    return {**get_all_passes(), **all_passes()}
+
+
+def apply_pipeline(module: ModuleOp, spec: str, ctx: Context | None = None) -> None:
+    """Apply a pass pipeline spec (`"a,b{x=1},cse"`) to `module` in place."""
+    from ge.registry import make_context
+
+    if not spec:
+        return
+    PassPipeline.parse_spec(available_passes(), spec).apply(ctx or make_context(), module)
+
+
+def pipeline_spec(options: CompileOptions) -> str:
+    """The ordered list of pass names this compile runs."""
+    names: list[str] = []
+    if options.optimize and OPTIMIZE_PIPELINE in available_passes():
+        names.append(OPTIMIZE_PIPELINE)
+    names.extend(options.extra_passes)
+    return ",".join(names)
+
+
+@dataclass
+class CompiledPlan:
+    """A compiled module and the figures of its compile."""
+
+    module: ModuleOp
+    options: CompileOptions
+    compile_seconds: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def compile_module(module: ModuleOp, options: CompileOptions | None = None) -> CompiledPlan:
+    """Run the pipeline on a copy of `module`; the input is left untouched."""
+    options = options or CompileOptions()
+    start = time.perf_counter()
+    compiled = module.clone()
+    apply_pipeline(compiled, pipeline_spec(options))
+    if options.level in LOWERINGS:
+        compiled = LOWERINGS[options.level](compiled, options)
+    compiled.verify()
+    return CompiledPlan(compiled, options, time.perf_counter() - start)
+
+
+Executor = Callable[[CompiledPlan, Sequence[np.ndarray] | Mapping[str, np.ndarray]], Any]
+
+
+def _run_reference(plan: CompiledPlan, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The numpy semantics; the profile holds host wall time per op (not modeled cycles)."""
+    kernels: list[dict[str, Any]] = []
+
+    def observe(op: Operation, seconds: float) -> None:
+        name = f"{op.name.split('.', 1)[-1]}_{len(kernels)}"
+        kernels.append({"name": name, "op": op.name, "seconds": seconds, "clock": "host"})
+
+    OBSERVERS.append(observe)
+    try:
+        outputs = run_reference(plan.module, inputs)
+    finally:
+        OBSERVERS.remove(observe)
+    return outputs, {"kernels": kernels}
+
+
+EXECUTORS: dict[str, Executor] = {"reference": _run_reference}
+"""Level name -> fn(plan, inputs) -> (outputs, profile). The npu level registers here."""
+
+LOWERINGS: dict[str, Callable[[ModuleOp, CompileOptions], ModuleOp]] = {}
+"""Level name -> lowering applied after the optimize pipeline (the npu level adds one)."""
+
+
+def execute(
+    plan: CompiledPlan, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Run a compiled plan; returns the outputs and the level's profile."""
+    if plan.options.level not in EXECUTORS:
+        raise GeError(f"level '{plan.options.level}' is not available in this build")
+    return EXECUTORS[plan.options.level](plan, inputs)

@@ -1,0 +1,124 @@
+"""`with ge.profile() as prof:` — per-kernel figures of every run inside the block.
+
+Each executed kernel (or op, in eager mode) adds an event: its name, the op, the modeled
+time (cycles at the target clock when the npu level ran it, else host wall time, marked
+as such), HBM bytes and the chosen algorithm. `key_averages().table()` groups them as
+PyTorch's profiler does; `export_chrome_trace` writes a Chrome/Perfetto trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Event:
+    name: str
+    op: str
+    seconds: float
+    clock: str = "modeled"
+    """`modeled` (cycles / target clock) or `host` (wall time of the numpy reference)."""
+    hbm_bytes: int = 0
+    algorithm: str = ""
+    stream: int = 0
+    start_seconds: float = 0.0
+    launches: int = 1
+
+
+@dataclass
+class KernelAverage:
+    name: str
+    op: str
+    calls: int = 0
+    seconds: float = 0.0
+    hbm_bytes: int = 0
+    algorithm: str = ""
+    clock: str = "modeled"
+
+
+@dataclass
+class KeyAverages:
+    rows: list[KernelAverage]
+
+    def table(self, top: int | None = None) -> str:
+        total = sum(r.seconds for r in self.rows) or 1.0
+        rows = sorted(self.rows, key=lambda r: -r.seconds)[:top]
+        header = f"{'kernel':<36} {'op':<22} {'calls':>5} {'time':>11} {'share':>6} "
+        header += f"{'HBM bytes':>12} {'algorithm':<10}"
+        lines = [header, "-" * len(header)]
+        for r in rows:
+            unit = "" if r.clock == "modeled" else " (host)"
+            lines.append(
+                f"{r.name[:36]:<36} {r.op[:22]:<22} {r.calls:>5} "
+                f"{r.seconds * 1e6:>9.1f}us {100 * r.seconds / total:>5.1f}% "
+                f"{r.hbm_bytes:>12,} {r.algorithm:<10}{unit}"
+            )
+        lines.append(f"total {total * 1e6:.1f} us over {sum(r.calls for r in self.rows)} calls")
+        return "\n".join(lines)
+
+
+@dataclass
+class Profile:
+    events: list[Event] = field(default_factory=list)
+
+    def record(self, event: Event) -> None:
+        self.events.append(event)
+
+    def key_averages(self) -> KeyAverages:
+        groups: dict[tuple[str, str], KernelAverage] = {}
+        for e in self.events:
+            row = groups.setdefault((e.name, e.op), KernelAverage(e.name, e.op, clock=e.clock))
+            row.calls += e.launches
+            row.seconds += e.seconds
+            row.hbm_bytes += e.hbm_bytes
+            row.algorithm = e.algorithm or row.algorithm
+        return KeyAverages(list(groups.values()))
+
+    def export_chrome_trace(self, path: str | Path) -> None:
+        """Write the events as Chrome trace JSON (open in Perfetto or chrome://tracing)."""
+        clock: dict[int, float] = defaultdict(float)
+        trace = []
+        for e in self.events:
+            start = e.start_seconds if e.start_seconds else clock[e.stream]
+            clock[e.stream] = start + e.seconds
+            trace.append(
+                {
+                    "name": e.name,
+                    "cat": e.op,
+                    "ph": "X",
+                    "ts": start * 1e6,
+                    "dur": e.seconds * 1e6,
+                    "pid": 0,
+                    "tid": e.stream,
+                    "args": {"hbm_bytes": e.hbm_bytes, "algorithm": e.algorithm, "clock": e.clock},
+                }
+            )
+        Path(path).write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ns"}))
+
+
+_ACTIVE: list[Profile] = []
+
+
+@contextlib.contextmanager
+def profile() -> Iterator[Profile]:
+    """Collect the events of every run inside the block."""
+    prof = Profile()
+    _ACTIVE.append(prof)
+    try:
+        yield prof
+    finally:
+        _ACTIVE.remove(prof)
+
+
+def record(event: Event) -> None:
+    for prof in _ACTIVE:
+        prof.record(event)
+
+
+def active() -> bool:
+    return bool(_ACTIVE)

@@ -1,0 +1,159 @@
+"""ge.compile: static with cache, dynamic (eager), shape gears, profiler, device memory."""
+
+import json
+
+import numpy as np
+import pytest
+from examples_path import load_example
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.ir import Block, Region
+
+import ge
+from ge.gears import GearError
+from ge.testing import run
+from gedialects.errors import GeError
+from gedialects.ge import (
+    AddOp,
+    ConstantOp,
+    MatMulOp,
+    ReduceSumOp,
+    ReluOp,
+    ReshapeOp,
+    SoftmaxOp,
+)
+from gedialects.ge.types import tensor
+
+
+def _block_module():
+    return load_example("main_job").resnet_basic_block(channels=4, size=6)
+
+
+def _x(batch=1, seed=0):
+    return np.random.default_rng(seed).standard_normal((batch, 4, 6, 6)).astype(np.float32)
+
+
+def _mlp(batch=4, mix_batch=False):
+    """x -> matmul -> add -> relu -> (reshape) ; optionally a reduction over the batch."""
+    rng = np.random.default_rng(3)
+    block = Block(arg_types=[tensor([batch, 8], f32)])
+    w = ConstantOp(rng.standard_normal((8, 5)).astype(np.float32))
+    b = ConstantOp(rng.standard_normal((5,)).astype(np.float32))
+    mm = MatMulOp(block.args[0], w)
+    add = AddOp(mm, b)
+    relu = ReluOp(add)
+    ops = [w, b, mm, add, relu]
+    last = relu
+    if mix_batch:
+        last = ReduceSumOp(relu, axes=[0])
+        ops.append(last)
+    else:
+        last = ReshapeOp(relu, shape=[batch, 5, 1])
+        ops.append(last)
+        soft = SoftmaxOp(last, axis=1)
+        ops.append(soft)
+        last = soft
+    ops.append(func.ReturnOp(last))
+    block.add_ops(ops)
+    fn = func.FuncOp("main", ((block.args[0].type,), (last.results[0].type,)), Region(block))
+    return ModuleOp([fn])
+
+
+def test_static_equals_reference_and_second_compile_hits_cache(tmp_path):
+    module = _block_module()
+    first = ge.compile(module, cache=tmp_path)
+    assert first.last_cache == "miss"
+    np.testing.assert_allclose(first(_x()), run(module, [_x()])[0], rtol=1e-5, atol=1e-6)
+    second = ge.compile(_block_module(), cache=tmp_path)
+    assert second.last_cache == "hit"
+    np.testing.assert_array_equal(second(_x()), first(_x()))
+
+
+def test_dynamic_mode_equals_static_and_caches_per_signature():
+    module = _block_module()
+    static = ge.compile(module, cache=False)
+    eager = ge.compile(module, mode="dynamic", cache=False)
+    np.testing.assert_allclose(eager(_x()), static(_x()), rtol=1e-5, atol=1e-6)
+    runner = eager._eager
+    # two convs, two batch norms, two relus and an add share signatures pairwise
+    assert runner.launches == 7
+    assert runner.compiles < runner.launches
+    eager(_x(seed=1))
+    assert runner.launches == 14 and runner.compiles == len(runner.programs)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8, 9, 20, 32])
+def test_gears_at_between_and_beyond(batch):
+    module = _mlp(batch=4)
+    compiled = ge.compile(module, dynamic_batch=[1, 8, 16], cache=False)
+    x = np.random.default_rng(batch).standard_normal((batch, 8)).astype(np.float32)
+    y = compiled(x)
+    assert y.shape == (batch, 5, 1)
+    from ge.gears import respecialize_batch
+    from gedialects.interpreter import entry_function
+
+    expected = run(respecialize_batch(module, entry_function(module), batch), [x])[0]
+    np.testing.assert_allclose(y, expected, rtol=1e-6, atol=1e-6)
+    if batch <= 16:
+        assert set(compiled._plans) <= {1, 8, 16}
+
+
+def test_gears_refused_when_padding_changes_results():
+    with pytest.raises(GearError, match="reduces over the batch axis"):
+        ge.compile(_mlp(mix_batch=True), dynamic_batch=[1, 8], cache=False)
+
+
+def test_too_many_gears_is_refused():
+    with pytest.raises(GearError, match="at most 100"):
+        ge.compile(_mlp(), dynamic_batch=list(range(1, 102)), cache=False)
+
+
+def test_profiler_table_and_chrome_trace(tmp_path):
+    compiled = ge.compile(_block_module(), cache=False)
+    with ge.profile() as prof:
+        compiled(_x())
+        compiled(_x())
+    table = prof.key_averages().table()
+    assert "conv2d" in table and "calls" in table
+    rows = prof.key_averages().rows
+    assert sum(r.calls for r in rows if r.op == "ge.conv2d") == 4
+    prof.export_chrome_trace(tmp_path / "trace.json")
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    assert len(events) == len(prof.events) and all(e["ph"] == "X" for e in events)
+
+
+def test_inputs_kept_on_device_are_not_copied_again():
+    compiled = ge.compile(_block_module(), cache=False)
+    stats = ge.transfer_stats()
+    x = ge.to_device(_x())
+    before = stats.host_to_device_bytes
+    compiled(x)
+    compiled(x)
+    assert stats.host_to_device_bytes == before
+    assert stats.skipped_bytes >= 2 * _x().nbytes
+    compiled(_x())
+    assert stats.host_to_device_bytes == before + _x().nbytes
+
+
+def test_memory_stats_like_pytorch():
+    ge.reset_peak_memory_stats()
+    base = ge.memory_allocated()
+    x = ge.to_device(np.zeros((1024,), np.float32))
+    assert ge.memory_allocated() == base + 4096
+    assert ge.max_memory_allocated() >= base + 4096
+    del x
+    assert ge.memory_allocated() == base
+    ge.reset_peak_memory_stats()
+    assert ge.max_memory_allocated() == base
+
+
+def test_inputs_by_name_and_errors():
+    compiled = ge.compile(_block_module(), cache=False)
+    (name,) = compiled.input_names
+    np.testing.assert_array_equal(compiled(**{name: _x()}), compiled(_x()))
+    with pytest.raises(GeError, match="expected 1 inputs"):
+        compiled(_x(), _x())
+    with pytest.raises(GeError, match="unknown mode"):
+        ge.compile(_block_module(), mode="fast")
+    with pytest.raises(GeError, match="precision_mode"):
+        ge.compile(_block_module(), precision_mode="fp8", cache=False)
