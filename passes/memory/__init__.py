@@ -1,0 +1,1 @@
+"""Memory planning: liveness of HBM tensors, offset planners, the verifier and statistics."""

@@ -1,0 +1,136 @@
+"""What each op means for memory: is it a view, may it write in place, does it need a workspace.
+
+Rules are looked up along the op class's MRO, so one rule covers a family (every `ge`
+unary op). Other dialects either register rules here (`register_view_rule`,
+`register_inplace_rule`, `register_workspace_rule`) or give their op classes methods of
+the same meaning: `memory_view_offsets(self) -> list[int] | None`,
+`inplace_operands(self) -> Sequence[int]`, `workspace_bytes(self) -> int`.
+
+- A view's results reinterpret contiguous bytes of operand 0: the rule gives each result's
+  byte offset into it (reshape: 0; a slice of whole rows: where the rows start).
+- In-place candidates are operand indices an elementwise kernel may overwrite with its
+  result (the liveness analysis checks the operand dies there and has the result's layout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from xdsl.ir import Operation
+
+from gedialects.ge import ops as ge
+from gedialects.ge.ops import slice_extent
+from passes.memory.sizes import dtype_of, shape_of
+
+ViewRule = Callable[[Operation], list[int] | None]
+InPlaceRule = Callable[[Operation], Sequence[int]]
+WorkspaceRule = Callable[[Operation], int]
+
+VIEW_RULES: dict[type, ViewRule] = {}
+INPLACE_RULES: dict[type, InPlaceRule] = {}
+WORKSPACE_RULES: dict[type, WorkspaceRule] = {}
+
+
+def register_view_rule(op_type: type, rule: ViewRule) -> None:
+    VIEW_RULES[op_type] = rule
+
+
+def register_inplace_rule(op_type: type, rule: InPlaceRule) -> None:
+    INPLACE_RULES[op_type] = rule
+
+
+def register_workspace_rule(op_type: type, rule: WorkspaceRule) -> None:
+    WORKSPACE_RULES[op_type] = rule
+
+
+def _lookup(table: dict[type, Callable], op: Operation) -> Callable | None:
+    for cls in type(op).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def view_offsets(op: Operation) -> list[int] | None:
+    """Byte offsets of the results into operand 0 if `op` is a view, else None."""
+    if hasattr(op, "memory_view_offsets"):
+        return op.memory_view_offsets()
+    rule = _lookup(VIEW_RULES, op)
+    return rule(op) if rule is not None else None
+
+
+def inplace_operands(op: Operation) -> Sequence[int]:
+    """Operands the result may overwrite, in order of preference."""
+    if hasattr(op, "inplace_operands"):
+        return op.inplace_operands()
+    rule = _lookup(INPLACE_RULES, op)
+    return rule(op) if rule is not None else ()
+
+
+def workspace_bytes(op: Operation) -> int:
+    """Scratch HBM bytes the kernel needs while it runs (0: none)."""
+    if hasattr(op, "workspace_bytes"):
+        return int(op.workspace_bytes())
+    rule = _lookup(WORKSPACE_RULES, op)
+    return rule(op) if rule is not None else 0
+
+
+def contiguous_offset(
+    shape: Sequence[int], itemsize: int, box: Sequence[tuple[int, int, int]]
+) -> int | None:
+    """Byte offset of the region `box` (start, step, count per axis) if it is contiguous."""
+    strides, run = [], itemsize
+    for d in reversed(shape):
+        strides.append(run)
+        run *= d
+    strides.reverse()
+    expected = itemsize
+    for axis in reversed(range(len(shape))):
+        start, step, count = box[axis]
+        if count == 0:
+            return None
+        if count > 1 and strides[axis] * step != expected:
+            return None
+        expected *= count
+    return sum(start * stride for (start, _, _), stride in zip(box, strides))
+
+
+def _slice_view(op: Operation) -> list[int] | None:
+    shape = shape_of(op.operands[0].type)
+    box = [(0, 1, d) for d in shape]
+    for s, e, a, st in zip(op.ints("starts"), op.ints("ends"), op.ints("axes"), op.ints("steps")):
+        start, _, count = slice_extent(s, e, st, shape[a % len(shape)])
+        box[a % len(shape)] = (start, st, count)
+    offset = contiguous_offset(shape, dtype_of(op.operands[0].type).itemsize, box)
+    return None if offset is None else [offset]
+
+
+def _split_view(op: Operation) -> list[int] | None:
+    shape = shape_of(op.operands[0].type)
+    axis = op.get_int("axis") % len(shape)
+    offsets, start = [], 0
+    for size in op.ints("sizes"):
+        box = [(start, 1, size) if a == axis else (0, 1, d) for a, d in enumerate(shape)]
+        offset = contiguous_offset(shape, dtype_of(op.operands[0].type).itemsize, box)
+        if offset is None:
+            return None
+        offsets.append(offset)
+        start += size
+    return offsets
+
+
+def _dropout_view(op: Operation) -> list[int] | None:
+    return None if op.get_flag("is_training") else [0]
+
+
+register_view_rule(ge.ReshapeOp, lambda op: [0])
+register_view_rule(ge.SliceOp, _slice_view)
+register_view_rule(ge.SplitOp, _split_view)
+register_view_rule(ge.DropoutOp, _dropout_view)
+
+register_inplace_rule(ge.UnaryOp, lambda op: (0,))
+register_inplace_rule(ge.LRNOp, lambda op: ())  # a window across channels
+register_inplace_rule(ge.CastOp, lambda op: (0,))
+register_inplace_rule(ge.BinaryOp, lambda op: (0, 1))
+register_inplace_rule(ge.WhereOp, lambda op: (1, 2))
+register_inplace_rule(ge.BatchNormOp, lambda op: (0,))
+register_inplace_rule(ge.DropoutOp, lambda op: (0,))

@@ -1,0 +1,276 @@
+"""Offset assignment: place buffers with known lifetimes in one arena, as small as possible.
+
+Every algorithm here takes a list of `Lifetime(size, start, end)` (inclusive kernel
+indices; two buffers conflict when their intervals meet) and returns a `Plan` of byte
+offsets. Placement is a list order fed to a placer: `first_fit` puts each buffer at the
+lowest offset free of its placed conflicts (TVM USMP), `best_fit` into the smallest gap
+that holds it (TFLite). Every optimal packing is reached by first-fit from some order (sort
+the optimum by offset), so searching orders loses nothing. `hybrid` runs them all, like
+GE's HybridMemAssigner, and stops as soon as a plan meets the lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """A buffer of `size` bytes, live from kernel `start` to kernel `end` inclusive."""
+
+    size: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Byte offsets, one per lifetime, the arena size they need, and who made them."""
+
+    offsets: tuple[int, ...]
+    peak: int
+    planner: str
+
+
+Placer = Callable[[Sequence[Lifetime], Sequence[int], list[list[int]]], list[int]]
+
+
+def conflict_lists(lifetimes: Sequence[Lifetime]) -> list[list[int]]:
+    """For each buffer, the others whose live intervals meet its own."""
+    if not lifetimes:
+        return []
+    start = np.array([t.start for t in lifetimes])
+    end = np.array([t.end for t in lifetimes])
+    meet = (start[:, None] <= end[None, :]) & (start[None, :] <= end[:, None])
+    np.fill_diagonal(meet, False)
+    return [np.flatnonzero(row).tolist() for row in meet]
+
+
+def lower_bound(lifetimes: Sequence[Lifetime]) -> int:
+    """Max over kernels of the bytes live there: no plan can be smaller."""
+    if not lifetimes:
+        return 0
+    horizon = max(t.end for t in lifetimes) + 2
+    delta = np.zeros(horizon, dtype=np.int64)
+    for t in lifetimes:
+        delta[t.start] += t.size
+        delta[t.end + 1] -= t.size
+    return int(np.cumsum(delta).max())
+
+
+def peak_of(lifetimes: Sequence[Lifetime], offsets: Sequence[int]) -> int:
+    return max((o + t.size for o, t in zip(offsets, lifetimes)), default=0)
+
+
+def _busy(i: int, offsets: list[int], lifetimes: Sequence[Lifetime], conflicts: list[list[int]]):
+    """Placed conflicting ranges of buffer i, sorted by offset."""
+    placed = (j for j in conflicts[i] if offsets[j] >= 0)
+    return sorted((offsets[j], offsets[j] + lifetimes[j].size) for j in placed)
+
+
+def first_fit(
+    lifetimes: Sequence[Lifetime], order: Sequence[int], conflicts: list[list[int]]
+) -> list[int]:
+    """Place in `order`, each at the lowest offset clear of its placed conflicts."""
+    offsets = [-1] * len(lifetimes)
+    for i in order:
+        size, offset = lifetimes[i].size, 0
+        for lo, hi in _busy(i, offsets, lifetimes, conflicts):
+            if lo - offset >= size:
+                break
+            offset = max(offset, hi)
+        offsets[i] = offset
+    return offsets
+
+
+def best_fit(
+    lifetimes: Sequence[Lifetime], order: Sequence[int], conflicts: list[list[int]]
+) -> list[int]:
+    """Place in `order`, each in the smallest gap that holds it, else on top."""
+    offsets = [-1] * len(lifetimes)
+    for i in order:
+        size, cursor, best, best_gap = lifetimes[i].size, 0, -1, None
+        for lo, hi in _busy(i, offsets, lifetimes, conflicts):
+            gap = lo - cursor
+            if gap >= size and (best_gap is None or gap < best_gap):
+                best, best_gap = cursor, gap
+            cursor = max(cursor, hi)
+        offsets[i] = cursor if best < 0 else best
+    return offsets
+
+
+def _plan(
+    name: str, lifetimes: Sequence[Lifetime], order: Sequence[int], placer: Placer, conflicts
+) -> Plan:
+    offsets = placer(lifetimes, order, conflicts)
+    return Plan(tuple(offsets), peak_of(lifetimes, offsets), name)
+
+
+def by_size(lifetimes: Sequence[Lifetime]) -> list[int]:
+    """Largest first; ties: longer lifetime, then earlier start (TFLite's order)."""
+    key = lambda i: (-lifetimes[i].size, lifetimes[i].start - lifetimes[i].end, lifetimes[i].start)
+    return sorted(range(len(lifetimes)), key=key)
+
+
+def by_conflicts(lifetimes: Sequence[Lifetime], conflicts: list[list[int]]) -> list[int]:
+    """Most conflicting bytes first, then largest (TVM USMP's greedy_by_conflicts)."""
+    weight = [sum(lifetimes[j].size for j in c) for c in conflicts]
+    return sorted(range(len(lifetimes)), key=lambda i: (-weight[i], -lifetimes[i].size, i))
+
+
+def by_start(lifetimes: Sequence[Lifetime]) -> list[int]:
+    """In schedule order, longest first at each start (a linear scan)."""
+    key = lambda i: (lifetimes[i].start, lifetimes[i].start - lifetimes[i].end, i)
+    return sorted(range(len(lifetimes)), key=key)
+
+
+def greedy_by_size(lifetimes: Sequence[Lifetime]) -> Plan:
+    """TFLite: largest first, best fit."""
+    conflicts = conflict_lists(lifetimes)
+    return _plan("greedy-by-size", lifetimes, by_size(lifetimes), best_fit, conflicts)
+
+
+def greedy_by_conflicts(lifetimes: Sequence[Lifetime]) -> Plan:
+    """TVM USMP: most conflicted first, lowest offset that fits."""
+    conflicts = conflict_lists(lifetimes)
+    order = by_conflicts(lifetimes, conflicts)
+    return _plan("greedy-by-conflicts", lifetimes, order, first_fit, conflicts)
+
+
+def _peak_lifetimes(lifetimes: Sequence[Lifetime], offsets: Sequence[int], peak: int) -> list[int]:
+    return [i for i, t in enumerate(lifetimes) if offsets[i] + t.size == peak]
+
+
+def hill_climb(
+    lifetimes: Sequence[Lifetime],
+    order: Sequence[int] | None = None,
+    iterations: int = 2000,
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Plan:
+    """Local search over the placement order (TVM USMP hill_climb, guided by the peak).
+
+    Each step moves a buffer that reaches the current peak (or a random one) earlier in
+    the order, re-places with first fit, and keeps the order unless the peak grew.
+    """
+    conflicts = conflict_lists(lifetimes)
+    current = list(order) if order is not None else by_size(lifetimes)
+    offsets = first_fit(lifetimes, current, conflicts)
+    peak, bound = peak_of(lifetimes, offsets), lower_bound(lifetimes)
+    best = Plan(tuple(offsets), peak, "hill-climb")
+    rng, deadline = random.Random(seed), time.perf_counter() + seconds
+    for _ in range(iterations):
+        if best.peak <= bound or time.perf_counter() > deadline or len(current) < 2:
+            break
+        top = _peak_lifetimes(lifetimes, offsets, peak)
+        moved = rng.choice(top) if top and rng.random() < 0.7 else rng.randrange(len(current))
+        candidate = list(current)
+        candidate.remove(moved)
+        candidate.insert(rng.randrange(max(current.index(moved), 1)), moved)
+        new_offsets = first_fit(lifetimes, candidate, conflicts)
+        new_peak = peak_of(lifetimes, new_offsets)
+        if new_peak <= peak:
+            current, offsets, peak = candidate, new_offsets, new_peak
+            if peak < best.peak:
+                best = Plan(tuple(offsets), peak, "hill-climb")
+    return best
+
+
+def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: float = 2.0) -> Plan:
+    """An ILP (HiGHS through scipy.optimize.milp) for small instances, then canonicalized.
+
+    Variables: offsets o_i, the peak P, and for each conflicting pair a binary z saying
+    which one lies below. Big-M is the best known peak. The solver's offsets are sorted
+    and re-placed with first fit, which can only lower them.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n = len(lifetimes)
+    conflicts = conflict_lists(lifetimes)
+    unit = math.gcd(*[t.size for t in lifetimes]) or 1
+    sizes = [t.size // unit for t in lifetimes]
+    pairs = [(i, j) for i in range(n) for j in conflicts[i] if i < j]
+    big = (upper if upper is not None else sum(t.size for t in lifetimes)) // unit
+    width = n + 1 + len(pairs)
+    rows, lower, upper_b = [], [], []
+
+    def row(entries: dict[int, float], lo: float, hi: float) -> None:
+        r = np.zeros(width)
+        for k, v in entries.items():
+            r[k] = v
+        rows.append(r), lower.append(lo), upper_b.append(hi)
+
+    for i, size in enumerate(sizes):
+        row({i: 1.0, n: -1.0}, -np.inf, -size)
+    for p, (i, j) in enumerate(pairs):
+        z = n + 1 + p
+        row({i: 1.0, j: -1.0, z: big}, -np.inf, big - sizes[i])
+        row({j: 1.0, i: -1.0, z: -big}, -np.inf, -sizes[j])
+    cost = np.zeros(width)
+    cost[n] = 1.0
+    integrality = np.r_[np.zeros(n + 1), np.ones(len(pairs))]
+    bounds = Bounds(np.zeros(width), np.r_[np.full(n + 1, big), np.ones(len(pairs))])
+    constraints = LinearConstraint(np.array(rows), lower, upper_b) if rows else ()
+    result = milp(
+        cost, integrality=integrality, bounds=bounds, constraints=constraints,
+        options={"time_limit": seconds},
+    )  # fmt: skip
+    if result.x is None:
+        return greedy_by_size(lifetimes)
+    order = sorted(range(n), key=lambda i: (result.x[i], i))
+    return _plan("exact", lifetimes, order, first_fit, conflicts)
+
+
+EXACT_LIMIT = 40
+"""Largest instance (buffers) the hybrid hands to the exact solver."""
+
+
+def hybrid(lifetimes: Sequence[Lifetime], search_seconds: float = 1.0) -> Plan:
+    """Run the greedy orders with both placers, then search; keep the smallest plan."""
+    conflicts = conflict_lists(lifetimes)
+    bound = lower_bound(lifetimes)
+    orders = {
+        "greedy-by-size": by_size(lifetimes),
+        "greedy-by-conflicts": by_conflicts(lifetimes, conflicts),
+        "linear-scan": by_start(lifetimes),
+    }
+    best: Plan | None = None
+    for name, order in orders.items():
+        for placer in (best_fit, first_fit):
+            plan = _plan(name, lifetimes, order, placer, conflicts)
+            if best is None or plan.peak < best.peak:
+                best, best_order = plan, order
+            if best.peak <= bound:
+                return best
+    if best is None:
+        return Plan((), 0, "empty")
+    climbed = hill_climb(lifetimes, best_order, seconds=search_seconds)
+    if climbed.peak < best.peak:
+        best = climbed
+    if best.peak > bound and len(lifetimes) <= EXACT_LIMIT:
+        solved = exact(lifetimes, upper=best.peak, seconds=search_seconds)
+        if solved.peak < best.peak:
+            best = solved
+    return best
+
+
+def no_reuse(lifetimes: Sequence[Lifetime]) -> Plan:
+    """Every buffer its own bytes: the arena is the sum of the sizes."""
+    offsets = np.cumsum([0, *[t.size for t in lifetimes]])[:-1].tolist()
+    return Plan(tuple(int(o) for o in offsets), sum(t.size for t in lifetimes), "no-reuse")
+
+
+PLANNERS: dict[str, Callable[[Sequence[Lifetime]], Plan]] = {
+    "hybrid": hybrid,
+    "greedy-by-size": greedy_by_size,
+    "greedy-by-conflicts": greedy_by_conflicts,
+    "hill-climb": hill_climb,
+    "exact": exact,
+    "no-reuse": no_reuse,
+}
