@@ -21,6 +21,7 @@ def _ge_pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 
 register_pass("fold-constants", _ge_pass("fold_constants", "FoldConstants"))
 register_pass("simplify", _ge_pass("simplify", "Simplify"))
+register_pass("fold-batch-norm", _ge_pass("fold_batch_norm", "FoldBatchNorm"))
 
 # Memory planning (passes/memory/: liveness, planners, verifier, statistics).
 register_pass("plan-memory", _ge_pass("plan_memory", "PlanMemory"))
