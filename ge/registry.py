@@ -15,8 +15,14 @@ def _ge() -> Dialect:
     return GE
 
 
+def _kernel() -> Dialect:
+    from gedialects.kernel import KERNEL
+
+    return KERNEL
+
+
 def all_dialects() -> dict[str, Callable[[], Dialect]]:
-    return {"ge": _ge}
+    return {"ge": _ge, "kernel": _kernel}
 
 
 def make_context() -> Context:

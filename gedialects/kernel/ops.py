@@ -1,0 +1,321 @@
+"""The `kernel` ops: fused compute kernels on tensors, and mirrored one-op kernels.
+
+Compute kernels carry an epilogue (conv2d, matmul), a prologue scale (softmax), or a whole
+subgraph (attention). Their type rules reuse the `ge` rules of the op they generalise, so
+a shape error reads the same at both levels. Every other `ge` op (data movement, the
+rarer ops) gets a mirrored kernel with its exact operands and properties. Elementwise
+chains are `kernel.elementwise` (in `gedialects.kernel.elementwise`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+)
+from xdsl.ir import Attribute
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+)
+
+from gedialects.ge import ops as ge
+from gedialects.ge.base import (
+    Props,
+    broadcast,
+    prop_bool,
+    prop_str,
+    require_float,
+    require_tensor,
+)
+from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT, reduced_shape
+from gedialects.ge.types import element_of, format_type, shape_of, tensor
+from gedialects.kernel.base import KernelOp, check_activation, mirror
+
+TYPES = "attr-dict `:` functional-type(operands, results)"
+
+
+def _swap_last(cls: type[KernelOp], t: Attribute) -> Attribute:
+    shape = shape_of(require_tensor(cls, "operand", t))
+    if len(shape) < 2:
+        raise cls.fail(f"a transposed operand must have rank >= 2, got {format_type(t)}")
+    return tensor((*shape[:-2], shape[-1], shape[-2]), element_of(t))
+
+
+def _matmul_type(cls: type[KernelOp], a: Attribute, b: Attribute) -> Attribute:
+    return ge.MatMulOp.infer_result_types.__func__(cls, [a, b], {})[0]  # type: ignore[attr-defined]
+
+
+@irdl_op_definition
+class Conv2DKernelOp(KernelOp):
+    """post_act(act((conv(x, w) + bias) * scale + shift) + residual): conv and epilogue.
+
+    Precisely: y = conv(x, w); y += bias; y = y * scale + shift (batch norm, per output
+    channel); y = activation(y); y += residual; y = post_activation(y). Each step is
+    optional. `bias`, `scale`, `shift` have shape (O,); `residual` has the result type.
+    """
+
+    name = "kernel.conv2d"
+    input = operand_def()
+    weight = operand_def()
+    bias = opt_operand_def()
+    scale = opt_operand_def()
+    shift = opt_operand_def()
+    residual = opt_operand_def()
+    output = result_def()
+    strides = prop_def(I64_ARRAY)
+    pads = prop_def(I64_ARRAY)
+    dilations = prop_def(I64_ARRAY)
+    groups = prop_def(IntegerAttr)
+    activation = opt_prop_def(StringAttr)
+    activation_attrs = opt_prop_def(DictionaryAttr)
+    post_activation = opt_prop_def(StringAttr)
+    post_activation_attrs = opt_prop_def(DictionaryAttr)
+    irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments(as_property=True))
+    DEFAULTS: ClassVar[dict] = dict(ge.Conv2DOp.DEFAULTS)
+    assembly_format = (
+        "$input `,` $weight (`bias` $bias^ `:` type($bias))? (`scale` $scale^ `:` type($scale))?"
+        " (`shift` $shift^ `:` type($shift))? (`residual` $residual^ `:` type($residual))?"
+        " attr-dict `:` type($input) `,` type($weight) `->` type($output)"
+    )
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        check_activation(cls, props, "activation")
+        check_activation(cls, props, "post_activation")
+        rule = ge.Conv2DOp.infer_result_types.__func__  # type: ignore[attr-defined]
+        return rule(cls, operand_types[:2], props)
+
+    def verify_(self) -> None:
+        super().verify_()
+        channels = shape_of(self.weight.type)[0]
+        for what in ("bias", "scale", "shift"):
+            value = getattr(self, what)
+            if value is not None and value.type != tensor([channels], element_of(self.output.type)):
+                raise self.fail(f"{what} must be tensor<{channels}x...> of the result's element")
+        if (self.scale is None) != (self.shift is None):
+            raise self.fail("scale and shift come together (a folded batch norm)")
+        if self.residual is not None and self.residual.type != self.output.type:
+            got, want = format_type(self.residual.type), format_type(self.output.type)
+            raise self.fail(f"residual {got} must have the result type {want}")
+
+
+@irdl_op_definition
+class MatMulKernelOp(KernelOp):
+    """act(alpha * (op(A) @ op(B)) + bias), op = transpose of the last two dims if asked."""
+
+    name = "kernel.matmul"
+    lhs = operand_def()
+    rhs = operand_def()
+    bias = opt_operand_def()
+    output = result_def()
+    transpose_a = prop_def(IntegerAttr)
+    transpose_b = prop_def(IntegerAttr)
+    alpha = prop_def(FloatAttr)
+    activation = opt_prop_def(StringAttr)
+    activation_attrs = opt_prop_def(DictionaryAttr)
+    DEFAULTS: ClassVar[dict] = {"transpose_a": False, "transpose_b": False, "alpha": 1.0}
+    assembly_format = "$lhs `,` $rhs (`bias` $bias^)? " + TYPES
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        check_activation(cls, props, "activation")
+        a, b = operand_types[:2]
+        if prop_bool(props, "transpose_a"):
+            a = _swap_last(cls, a)
+        if prop_bool(props, "transpose_b"):
+            b = _swap_last(cls, b)
+        out = _matmul_type(cls, a, b)
+        if len(operand_types) == 3:
+            bias = require_tensor(cls, "bias", operand_types[2])
+            if broadcast(cls, [shape_of(out), shape_of(bias)]) != shape_of(out):
+                raise cls.fail(f"bias {format_type(bias)} would change the result's shape")
+            if element_of(bias) != element_of(out):
+                raise cls.fail(f"bias {format_type(bias)} must have the result's element type")
+        return [out]
+
+
+@irdl_op_definition
+class SoftmaxKernelOp(KernelOp):
+    """softmax(scale * x) along `axis`; an inference dropout after it is recorded, identity."""
+
+    name = "kernel.softmax"
+    input = operand_def()
+    output = result_def()
+    axis = prop_def(IntegerAttr)
+    scale = prop_def(FloatAttr)
+    dropout_ratio = opt_prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"axis": -1, "scale": 1.0}
+    assembly_format = UNARY_FORMAT
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        rule = ge.SoftmaxOp.infer_result_types.__func__  # type: ignore[attr-defined]
+        return rule(cls, operand_types, props)
+
+
+@irdl_op_definition
+class AttentionKernelOp(KernelOp):
+    """softmax(Q @ K' * scale + mask) @ V along the last axis, K' = Kᵀ if key_transposed.
+
+    With `key_transposed` the key operand is K (..., Sk, d); without, it is already
+    (..., d, Sk), as the first matmul of the unfused graph takes it. A dropout after the
+    softmax (inference, identity) is recorded in `dropout_ratio`.
+    """
+
+    name = "kernel.attention"
+    query = operand_def()
+    key = operand_def()
+    value = operand_def()
+    mask = opt_operand_def()
+    output = result_def()
+    scale = prop_def(FloatAttr)
+    key_transposed = prop_def(IntegerAttr)
+    dropout_ratio = opt_prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"scale": 1.0, "key_transposed": False}
+    assembly_format = "$query `,` $key `,` $value (`mask` $mask^)? " + TYPES
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        q, k, v = operand_types[:3]
+        require_float(cls, "query", q)
+        if prop_bool(props, "key_transposed"):
+            k = _swap_last(cls, k)
+        scores = _matmul_type(cls, q, k)
+        if len(operand_types) == 4:
+            mask = require_tensor(cls, "mask", operand_types[3])
+            if broadcast(cls, [shape_of(scores), shape_of(mask)]) != shape_of(scores):
+                raise cls.fail(
+                    f"mask {format_type(mask)} would change the scores' shape {format_type(scores)}"
+                )
+        return [_matmul_type(cls, scores, v)]
+
+
+POOL_KINDS: dict[str, type[ge.GeOp]] = {
+    "max": ge.MaxPool2DOp,
+    "avg": ge.AvgPool2DOp,
+    "global_avg": ge.GlobalAvgPoolOp,
+    "global_max": ge.GlobalMaxPoolOp,
+}
+
+
+@irdl_op_definition
+class PoolKernelOp(KernelOp):
+    """A 2-D window pool (`max`, `avg`) or a global pool (`global_avg`, `global_max`)."""
+
+    name = "kernel.pool"
+    input = operand_def()
+    output = result_def()
+    kind = prop_def(StringAttr)
+    kernel_shape = opt_prop_def(I64_ARRAY)
+    strides = opt_prop_def(I64_ARRAY)
+    pads = opt_prop_def(I64_ARRAY)
+    dilations = opt_prop_def(I64_ARRAY)
+    ceil_mode = opt_prop_def(IntegerAttr)
+    count_include_pad = opt_prop_def(IntegerAttr)
+    assembly_format = UNARY_FORMAT
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        kind = prop_str(props, "kind")
+        if kind not in POOL_KINDS:
+            raise cls.fail(f'kind "{kind}" is not one of {", ".join(POOL_KINDS)}')
+        if not kind.startswith("global") and "kernel_shape" not in props:
+            raise cls.fail(f'a "{kind}" pool needs kernel_shape, strides, pads and dilations')
+        rule = POOL_KINDS[kind].infer_result_types.__func__  # type: ignore[attr-defined]
+        return rule(cls, operand_types, props)
+
+
+REDUCE_KINDS: dict[str, type[ge.GeOp]] = {
+    "sum": ge.ReduceSumOp,
+    "mean": ge.ReduceMeanOp,
+    "max": ge.ReduceMaxOp,
+    "min": ge.ReduceMinOp,
+    "prod": ge.ReduceProdOp,
+    "l2": ge.ReduceL2Op,
+}
+
+
+@irdl_op_definition
+class ReduceKernelOp(KernelOp):
+    """Reduce over `axes` (empty: all) by `kind` (sum, mean, max, min, prod, l2)."""
+
+    name = "kernel.reduce"
+    input = operand_def()
+    output = result_def()
+    kind = prop_def(StringAttr)
+    axes = prop_def(I64_ARRAY)
+    keepdims = prop_def(IntegerAttr)
+    DEFAULTS: ClassVar[dict] = {"axes": (), "keepdims": True}
+    assembly_format = UNARY_FORMAT
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        kind = prop_str(props, "kind")
+        if kind not in REDUCE_KINDS:
+            raise cls.fail(f'kind "{kind}" is not one of {", ".join(REDUCE_KINDS)}')
+        t = require_tensor(cls, "input", operand_types[0])
+        if REDUCE_KINDS[kind].FLOAT_ONLY:  # type: ignore[attr-defined]
+            require_float(cls, "input", t)
+        axes = props["axes"].get_values()  # type: ignore[attr-defined]
+        shape = reduced_shape(cls, shape_of(t), axes, prop_bool(props, "keepdims"))
+        return [tensor(shape, element_of(t))]
+
+
+# Mirrored kernels: data movement ---------------------------------------------------------
+TransposeKernelOp = mirror(ge.TransposeOp)
+ReshapeKernelOp = mirror(
+    ge.ReshapeOp, "A view of the input in a new row-major shape: moves no data when lowered."
+)
+ConcatKernelOp = mirror(ge.ConcatOp)
+SliceKernelOp = mirror(ge.SliceOp)
+PadKernelOp = mirror(ge.PadOp)
+GatherKernelOp = mirror(ge.GatherOp)
+SplitKernelOp = mirror(ge.SplitOp)
+ResizeKernelOp = mirror(ge.ResizeOp)
+
+# Mirrored kernels: normalization and the rarer compute ops -------------------------------
+LayerNormKernelOp = mirror(ge.LayerNormOp)
+BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
+InstanceNormKernelOp = mirror(ge.InstanceNormOp)
+LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
+LRNKernelOp = mirror(ge.LRNOp)
+DropoutKernelOp = mirror(ge.DropoutOp, "A training-mode dropout (its own random mask).")
+ConvTranspose2DKernelOp = mirror(ge.ConvTranspose2DOp)
+ArgMaxKernelOp = mirror(ge.ArgMaxOp)
+ArgMinKernelOp = mirror(ge.ArgMinOp)
+
+MIRRORED: dict[type, type[KernelOp]] = {
+    cls.GE_OP: cls
+    for cls in (
+        TransposeKernelOp,
+        ReshapeKernelOp,
+        ConcatKernelOp,
+        SliceKernelOp,
+        PadKernelOp,
+        GatherKernelOp,
+        SplitKernelOp,
+        ResizeKernelOp,
+        LayerNormKernelOp,
+        BatchNormKernelOp,
+        InstanceNormKernelOp,
+        LogSoftmaxKernelOp,
+        LRNKernelOp,
+        DropoutKernelOp,
+        ConvTranspose2DKernelOp,
+        ArgMaxKernelOp,
+        ArgMinKernelOp,
+    )
+}
+"""`ge` op class -> the kernel that runs it unchanged."""

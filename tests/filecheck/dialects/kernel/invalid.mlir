@@ -1,0 +1,55 @@
+// RUN: not ge-opt %s --split-input-file 2>&1 | filecheck %s
+
+func.func @unknown_activation(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = kernel.conv2d %x, %w {fused_from = ["ge.conv2d"], strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, activation = "softmax"} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x4x4xf32>
+  func.return %0 : tensor<1x4x4x4xf32>
+}
+// CHECK: error: 'kernel.conv2d': activation "softmax" is not one of
+
+// -----
+
+func.func @residual_type(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = kernel.conv2d %x, %w residual %x : tensor<1x4x6x6xf32> {fused_from = ["ge.conv2d", "ge.add"], strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x4x4xf32>
+  func.return %0 : tensor<1x4x4x4xf32>
+}
+// CHECK: error: 'kernel.conv2d': residual tensor<1x4x6x6xf32> must have the result type tensor<1x4x4x4xf32>
+
+// -----
+
+func.func @no_provenance(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %0 = kernel.transpose %a {perm = array<i64: 1, 0>, fused_from = []} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  func.return %0 : tensor<3x2xf32>
+}
+// CHECK: error: 'kernel.transpose': fused_from must name at least one high-level op
+
+// -----
+
+func.func @body_not_elementwise(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = kernel.elementwise %a {fused_from = ["ge.softmax"]} : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%p: tensor<f32>):
+    %s = ge.softmax %p {axis = 0 : i64} : (tensor<f32>) -> tensor<f32>
+    kernel.yield %s : tensor<f32>
+  }
+  func.return %0 : tensor<2x3xf32>
+}
+// CHECK: error: 'kernel.elementwise': 'ge.softmax' is not an elementwise op and cannot be in the body
+
+// -----
+
+func.func @shrinking_broadcast(%a: tensor<2x3xf32>) -> tensor<3xf32> {
+  %0 = kernel.elementwise %a {fused_from = ["ge.relu"]} : (tensor<2x3xf32>) -> tensor<3xf32> {
+  ^bb0(%p: tensor<f32>):
+    %s = ge.relu %p : (tensor<f32>) -> tensor<f32>
+    kernel.yield %s : tensor<f32>
+  }
+  func.return %0 : tensor<3xf32>
+}
+// CHECK: error: 'kernel.elementwise': inputs tensor<2x3xf32> do not broadcast to the result tensor<3xf32>
+
+// -----
+
+func.func @mask_grows_scores(%q: tensor<8x16xf32>, %m: tensor<2x8x8xf32>) -> tensor<8x16xf32> {
+  %0 = kernel.attention %q, %q, %q mask %m {fused_from = ["ge.matmul"], scale = 1.0 : f64, key_transposed = true} : (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<2x8x8xf32>) -> tensor<8x16xf32>
+  func.return %0 : tensor<8x16xf32>
+}
+// CHECK: error: 'kernel.attention': mask tensor<2x8x8xf32> would change the scores' shape tensor<8x8xf32>
