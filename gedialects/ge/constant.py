@@ -59,7 +59,7 @@ def print_constants_in_full() -> contextlib.AbstractContextManager[None]:
 
 def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
     """A dense attribute over the bytes of `array` (C order, native little-endian)."""
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array, order="C")  # ascontiguousarray would make rank 0 rank 1
     element = from_numpy_dtype(array.dtype)
     return DenseIntOrFPElementsAttr(
         TensorType(element, list(array.shape)), BytesAttr(array.tobytes())
