@@ -350,6 +350,15 @@ def global_max_pool(op: ops.GlobalMaxPoolOp, x: np.ndarray) -> np.ndarray:
     return x.max(axis=tuple(range(2, x.ndim)), keepdims=True)
 
 
+def _extreme(dtype: np.dtype, high: bool) -> Any:
+    """The identity of min (`high`) or max over `dtype`: ONNX's value for an empty set."""
+    if dtype == np.bool_:
+        return high
+    if np.issubdtype(dtype, np.integer):
+        return np.iinfo(dtype).max if high else np.iinfo(dtype).min
+    return np.inf if high else -np.inf
+
+
 def _reduce(fn: Callable[..., np.ndarray]) -> Reference:
     def run(op: ops.ReduceOp, x: np.ndarray) -> np.ndarray:
         axes = tuple(a % max(x.ndim, 1) for a in op.ints("axes")) or None
@@ -362,8 +371,8 @@ def _reduce(fn: Callable[..., np.ndarray]) -> Reference:
 for _op, _fn in {
     ops.ReduceSumOp: np.sum,
     ops.ReduceMeanOp: np.mean,
-    ops.ReduceMaxOp: np.max,
-    ops.ReduceMinOp: np.min,
+    ops.ReduceMaxOp: lambda x, **kw: np.max(x, initial=_extreme(x.dtype, False), **kw),
+    ops.ReduceMinOp: lambda x, **kw: np.min(x, initial=_extreme(x.dtype, True), **kw),
     ops.ReduceProdOp: np.prod,
     ops.ReduceL2Op: lambda x, **kw: np.sqrt(np.sum(np.square(x.astype(np.float64)), **kw)),
 }.items():
@@ -461,7 +470,9 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
     if mode == "pytorch_half_pixel":
         return (x + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(x)
     if mode == "align_corners":
-        return x * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(x)
+        # ONNX divides by the unrounded output length (n_in * scale) when scales are given.
+        length = n_in * scale if scales is not None else n_out
+        return x * (n_in - 1) / (length - 1) if length != 1 else np.zeros_like(x)
     if mode == "asymmetric":
         return x / scale
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")

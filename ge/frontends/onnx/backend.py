@@ -1,0 +1,204 @@
+"""An ONNX backend on the importer and the reference interpreter, and a runner for ONNX's cases.
+
+`GeBackend` follows `onnx.backend.base.Backend` (prepare / run). ONNX's node test cases
+feed every input at run time, including those that fix shapes (Reshape's shape, Slice's
+starts); ge shapes are static, so `run_model` binds such an input as an initializer when
+the importer asks for it (`NonConstantInputError`) and imports again. `run_case` runs one
+of ONNX's backend test cases and says how it ended, for the tests and the coverage table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from onnx.backend.base import Backend, BackendRep
+
+from ge.frontends.onnx.context import NonConstantInputError
+from ge.frontends.onnx.importer import SUPPORTED_OPS, import_onnx_model
+from gedialects.errors import GeError
+from gedialects.interpreter import run_reference
+
+
+def bind_inputs(model: onnx.ModelProto, values: Mapping[str, np.ndarray]) -> onnx.ModelProto:
+    """A copy of `model` with the named graph inputs turned into initializers."""
+    bound = onnx.ModelProto()
+    bound.CopyFrom(model)
+    keep = [i for i in bound.graph.input if i.name not in values]
+    del bound.graph.input[:]
+    bound.graph.input.extend(keep)
+    for name, value in values.items():
+        bound.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+    return bound
+
+
+class GeRep(BackendRep):
+    """A prepared model: the imported module and the inputs bound into it."""
+
+    def __init__(self, module: Any, bound: Mapping[str, np.ndarray], names: Sequence[str]):
+        self.module, self.bound, self.names = module, bound, list(names)
+
+    def run(self, inputs: Any, **kwargs: Any) -> tuple[np.ndarray, ...]:
+        if not isinstance(inputs, Mapping):
+            inputs = dict(zip(self.names, inputs))
+        free = {k: v for k, v in inputs.items() if k not in self.bound}
+        return tuple(run_reference(self.module, free))
+
+
+def _inputs_to_bind(
+    name: str, inputs: Mapping[str, np.ndarray], bound: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The named input; or, for a value computed from inputs, every integer input."""
+    if name in inputs:
+        return {} if name in bound else {name: inputs[name]}
+    return {
+        k: v
+        for k, v in inputs.items()
+        if k not in bound and np.issubdtype(np.asarray(v).dtype, np.integer)
+    }
+
+
+class GeBackend(Backend):
+    """ONNX backend API over `import_onnx_model` and the reference interpreter."""
+
+    @classmethod
+    def prepare_with_inputs(cls, model: onnx.ModelProto, inputs: Mapping[str, np.ndarray]) -> GeRep:
+        """Import `model`, binding inputs that must be constant from `inputs`."""
+        bound: dict[str, np.ndarray] = {}
+        current = model
+        while True:
+            try:
+                module = import_onnx_model(current, source=model.graph.name or "<model>")
+                return GeRep(module, bound, [i.name for i in model.graph.input])
+            except NonConstantInputError as error:
+                wanted = _inputs_to_bind(error.value_name, inputs, bound)
+                if not wanted:
+                    raise
+                bound.update(wanted)
+                current = bind_inputs(model, bound)
+
+    @classmethod
+    def prepare(cls, model: onnx.ModelProto, device: str = "CPU", **kwargs: Any) -> GeRep:
+        return cls.prepare_with_inputs(model, {})
+
+    @classmethod
+    def run_model(
+        cls, model: onnx.ModelProto, inputs: Any, device: str = "CPU", **kwargs: Any
+    ) -> tuple[np.ndarray, ...]:
+        names = [i.name for i in model.graph.input]
+        named = inputs if isinstance(inputs, Mapping) else dict(zip(names, inputs))
+        return cls.prepare_with_inputs(model, named).run(named)
+
+    @classmethod
+    def supports_device(cls, device: str) -> bool:
+        return device == "CPU"
+
+
+def op_types(graph: onnx.GraphProto) -> set[str]:
+    """Every op type in a graph and its subgraphs (domain-qualified outside ONNX's)."""
+    found = set()
+    for node in graph.node:
+        domain = "" if node.domain in ("", "ai.onnx") else node.domain + "."
+        found.add(domain + node.op_type)
+        for attr in node.attribute:
+            for g in [attr.g] if attr.HasField("g") else list(attr.graphs):
+                found |= op_types(g)
+    return found
+
+
+def covered(case: Any) -> bool:
+    """Whether every op of a case is one the importer converts."""
+    return op_types(case.model.graph) <= set(SUPPORTED_OPS)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a case ended: `kind` is "pass", "mismatch", or an exception's class name."""
+
+    name: str
+    kind: str
+    detail: str = ""
+
+
+def _compare(expected: Sequence[Any], actual: Sequence[np.ndarray], rtol: float, atol: float):
+    if len(expected) != len(actual):
+        return f"{len(actual)} outputs, expected {len(expected)}"
+    for i, (want, got) in enumerate(zip(expected, actual)):
+        want = np.asarray(want)
+        if want.dtype != got.dtype or want.shape != got.shape:
+            return (
+                f"output {i} is {got.dtype}{list(got.shape)}, "
+                f"expected {want.dtype}{list(want.shape)}"
+            )
+        try:
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+        except AssertionError as error:
+            lines = [line for line in str(error).splitlines() if "Mismatch" in line]
+            return f"output {i} differs ({lines[0].strip() if lines else 'values'})"
+    return None
+
+
+def as_array(value: Any) -> Any:
+    """A test value as numpy (TensorProto and numpy scalars converted); others unchanged."""
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    return value
+
+
+def _named_inputs(case: Any, values: Sequence[Any]) -> dict[str, Any]:
+    graph = case.model.graph
+    initialized = {t.name for t in graph.initializer}
+    names = [i.name for i in graph.input if i.name not in initialized]
+    return dict(zip(names, [as_array(v) for v in values]))
+
+
+def run_case(case: Any) -> Outcome:
+    """Import and run one of ONNX's backend node cases and compare with its outputs."""
+    try:
+        for inputs, outputs in case.data_sets:
+            named = _named_inputs(case, inputs)
+            if any(not isinstance(v, np.ndarray) for v in named.values()):
+                return Outcome(case.name, "UnsupportedInput", "a non-tensor input")
+            got = GeBackend.run_model(case.model, named)
+            problem = _compare([as_array(v) for v in outputs], got, case.rtol, case.atol)
+            if problem:
+                return Outcome(case.name, "mismatch", problem)
+    except GeError as error:
+        return Outcome(case.name, type(error).__name__, str(error).splitlines()[0])
+    except Exception as error:  # a crash is an outcome too, so the table shows it
+        return Outcome(case.name, "crash", f"{type(error).__name__}: {error}".splitlines()[0])
+    return Outcome(case.name, "pass")
+
+
+def collect_cases() -> list[Any]:
+    """ONNX's backend node test cases, built in memory (about 15 s: each builds its data)."""
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return list(collect_testcases())
+
+
+def main_op(case: Any) -> str:
+    """The op a case is about: its single node's type, or the expanded function's name."""
+    nodes = case.model.graph.node
+    if len(nodes) == 1:
+        return nodes[0].op_type
+    return "(expanded) " + case.name.split("_expanded")[0].removeprefix("test_")
+
+
+def summarize(outcomes: Iterable[tuple[str, Outcome]]) -> dict[str, dict[str, int]]:
+    """Per op: how many cases passed and how many failed."""
+    table: dict[str, dict[str, int]] = {}
+    for op, outcome in outcomes:
+        row = table.setdefault(op, {"pass": 0, "fail": 0})
+        row["pass" if outcome.kind == "pass" else "fail"] += 1
+    return table

@@ -1,0 +1,250 @@
+"""Converters of ONNX neural-network ops: convolutions, pools, normalizations, softmax, dropout.
+
+`ge` convolutions and pools are 2-D; 1-D ones are imported exactly as 2-D ones with a unit
+height (a reshape on each side). `auto_pad` is resolved to explicit pads at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import f32
+from xdsl.ir import SSAValue
+
+from ge.frontends.onnx.context import Node
+from gedialects.ge import ops
+
+Converter = Callable[[Node], SSAValue | list[SSAValue]]
+
+
+def auto_pads(
+    n: Node, sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dil: Sequence[int]
+) -> list[int]:
+    """Explicit ONNX pads (begins..., ends...) from `pads` or `auto_pad`."""
+    rank = len(sizes)
+    mode = n.attr("auto_pad", "NOTSET")
+    if mode == "NOTSET":
+        return n.ints("pads", [0] * 2 * rank)
+    if mode == "VALID":
+        return [0] * 2 * rank
+    if mode not in ("SAME_UPPER", "SAME_LOWER"):
+        raise n.error(f"unknown auto_pad '{mode}'")
+    begins, ends = [], []
+    for size, k, s, d in zip(sizes, kernel, strides, dil):
+        total = max(0, (-(-size // s) - 1) * s + (k - 1) * d + 1 - size)
+        small, large = total // 2, total - total // 2
+        begins.append(small if mode == "SAME_UPPER" else large)
+        ends.append(large if mode == "SAME_UPPER" else small)
+    return begins + ends
+
+
+class Spatial:
+    """Lift a 1-D spatial op to 2-D (unit height) and back; 2-D passes through."""
+
+    def __init__(self, n: Node, x: SSAValue, what: str):
+        self.n, self.shape = n, n.shape_of(x)
+        rank = len(self.shape) - 2
+        if rank not in (1, 2):
+            raise n.unsupported(f"only 1-D and 2-D {what} are supported, got {rank}-D input")
+        self.one_d = rank == 1
+        self.x = self.lift(x)
+
+    def lift(self, value: SSAValue) -> SSAValue:
+        if not self.one_d:
+            return value
+        s = self.n.shape_of(value)
+        return self.n.emit(ops.ReshapeOp(value, shape=[*s[:2], 1, s[2]]))
+
+    def attr(self, values: Sequence[int], unit: int = 1) -> list[int]:
+        """A per-axis attribute (kernel, strides) in 2-D form."""
+        return [unit, *values] if self.one_d else list(values)
+
+    def pads(self, pads: Sequence[int]) -> list[int]:
+        return [0, pads[0], 0, pads[1]] if self.one_d else list(pads)
+
+    def lower(self, value: SSAValue) -> SSAValue:
+        if not self.one_d:
+            return value
+        s = self.n.shape_of(value)
+        return self.n.emit(ops.ReshapeOp(value, shape=[s[0], s[1], s[3]]))
+
+
+def _window_attrs(n: Node, sizes: Sequence[int], kernel: Sequence[int]) -> tuple:
+    rank = len(sizes)
+    strides = n.ints("strides", [1] * rank)
+    dil = n.ints("dilations", [1] * rank)
+    return strides, auto_pads(n, sizes, kernel, strides, dil), dil
+
+
+def conv(n: Node) -> SSAValue:
+    sp = Spatial(n, n.value(0), "convolutions")
+    kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
+    strides, pads, dil = _window_attrs(n, sp.shape[2:], kernel)
+    w = sp.lift(n.value(1))
+    y = ops.Conv2DOp(
+        sp.x,
+        w,
+        n.optional(2),
+        strides=sp.attr(strides),
+        pads=sp.pads(pads),
+        dilations=sp.attr(dil),
+        groups=int(n.attr("group", 1)),
+    )
+    return sp.lower(n.emit(y))
+
+
+def conv_transpose(n: Node) -> SSAValue:
+    sp = Spatial(n, n.value(0), "transposed convolutions")
+    sizes, rank = sp.shape[2:], len(sp.shape) - 2
+    kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
+    strides = n.ints("strides", [1] * rank)
+    dil = n.ints("dilations", [1] * rank)
+    outpad = n.ints("output_padding", [0] * rank)
+    pads = n.ints("pads", [0] * 2 * rank)
+    mode = n.attr("auto_pad", "NOTSET")
+    out_shape = n.ints("output_shape")
+    if out_shape is None and mode in ("SAME_UPPER", "SAME_LOWER"):
+        out_shape = [s * st for s, st in zip(sizes, strides)]
+    if out_shape is not None:
+        out_shape = out_shape[-rank:]
+        totals = [
+            st * (s - 1) + op + (k - 1) * d + 1 - o
+            for s, st, op, k, d, o in zip(sizes, strides, outpad, kernel, dil, out_shape)
+        ]
+        upper = mode == "SAME_UPPER"
+        begins = [t // 2 if upper else t - t // 2 for t in totals]
+        ends = [t - b for t, b in zip(totals, begins)]
+        if min(begins) < 0:
+            raise n.unsupported(f"output_shape {out_shape} needs negative leading pads")
+        # A negative end pad grows the output at the end: that is output_padding.
+        outpad = [op + max(0, -e) for op, e in zip(outpad, ends)]
+        pads = begins + [max(0, e) for e in ends]
+    elif mode == "VALID":
+        pads = [0] * 2 * rank
+    y = ops.ConvTranspose2DOp(
+        sp.x,
+        sp.lift(n.value(1)),
+        n.optional(2),
+        strides=sp.attr(strides),
+        pads=sp.pads(pads),
+        dilations=sp.attr(dil),
+        output_padding=sp.attr(outpad, unit=0),
+        groups=int(n.attr("group", 1)),
+    )
+    return sp.lower(n.emit(y))
+
+
+def _pool(op_class: type, **extra) -> Converter:
+    def convert(n: Node) -> SSAValue:
+        if n.wants(1):
+            raise n.unsupported("the Indices output of MaxPool is not supported")
+        sp = Spatial(n, n.value(0), "pools")
+        kernel = n.ints("kernel_shape")
+        strides, pads, dil = _window_attrs(n, sp.shape[2:], kernel)
+        props = {k: int(n.attr(a, 0)) for k, a in extra.items()}
+        y = op_class(
+            sp.x,
+            kernel_shape=sp.attr(kernel),
+            strides=sp.attr(strides),
+            pads=sp.pads(pads),
+            dilations=sp.attr(dil),
+            ceil_mode=bool(n.attr("ceil_mode", 0)),
+            **props,
+        )
+        return sp.lower(n.emit(y))
+
+    return convert
+
+
+def batch_norm(n: Node) -> SSAValue:
+    if n.attr("training_mode", 0) or n.wants(1):
+        raise n.unsupported("training-mode BatchNormalization is not supported")
+    x, scale, bias, mean, var = (n.value(i) for i in range(5))
+    return n.emit(ops.BatchNormOp(x, scale, bias, mean, var, epsilon=n.attr("epsilon", 1e-5)))
+
+
+def instance_norm(n: Node) -> SSAValue:
+    x, scale, bias = (n.value(i) for i in range(3))
+    return n.emit(ops.InstanceNormOp(x, scale, bias, epsilon=n.attr("epsilon", 1e-5)))
+
+
+def layer_norm(n: Node) -> list[SSAValue]:
+    x = n.value(0)
+    axis, eps = int(n.attr("axis", -1)), float(n.attr("epsilon", 1e-5))
+    y = n.emit(ops.LayerNormOp(x, n.value(1), n.optional(2), axis=axis, epsilon=eps))
+    if not (n.wants(1) or n.wants(2)):
+        return [y]
+    # Mean and InvStdDev in f32 (stash_type 1), over the normalized axes, kept as size 1.
+    rank = n.rank(0)
+    axes = list(range(axis % rank, rank))
+    x32 = n.emit(ops.CastOp(x, to=f32)) if n.dtype(0) != np.float32 else x
+    mean = n.emit(ops.ReduceMeanOp(x32, axes=axes, keepdims=True))
+    centred = n.emit(ops.SubOp(x32, mean))
+    var = n.emit(ops.ReduceMeanOp(n.emit(ops.MulOp(centred, centred)), axes=axes, keepdims=True))
+    eps_value = n.constant(np.asarray(eps, np.float32))
+    inv = n.emit(ops.ReciprocalOp(n.emit(ops.SqrtOp(n.emit(ops.AddOp(var, eps_value))))))
+    return [y, mean, inv]
+
+
+def lrn(n: Node) -> SSAValue:
+    return n.emit(
+        ops.LRNOp(
+            n.value(0),
+            size=int(n.attr("size")),
+            alpha=float(n.attr("alpha", 1e-4)),
+            beta=float(n.attr("beta", 0.75)),
+            bias=float(n.attr("bias", 1.0)),
+        )
+    )
+
+
+def _softmax(op_class: type) -> Converter:
+    def convert(n: Node) -> SSAValue:
+        x = n.value(0)
+        if n.opset >= 13:
+            return n.emit(op_class(x, axis=int(n.attr("axis", -1))))
+        shape = n.shape(0)
+        axis = int(n.attr("axis", 1)) % max(len(shape), 1)
+        flat = [int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))]
+        y = n.emit(op_class(n.emit(ops.ReshapeOp(x, shape=flat)), axis=1))
+        return n.emit(ops.ReshapeOp(y, shape=list(shape)))
+
+    return convert
+
+
+def dropout(n: Node) -> list[SSAValue]:
+    x = n.value(0)
+    if n.opset >= 12:
+        ratio = float(n.const_or(1, 0.5, "ratio"))
+        training = bool(n.const_or(2, False, "training_mode"))
+    else:
+        ratio, training = float(n.attr("ratio", 0.5)), False
+    y = x
+    if training and ratio > 0.0:
+        seed = int(n.attr("seed", 0))
+        y = n.emit(ops.DropoutOp(x, ratio=ratio, is_training=True, seed=seed))
+    if not n.wants(1):
+        return [y]
+    return [y, n.constant(np.ones(n.shape(0), dtype=np.bool_))]
+
+
+def global_pool(op_class: type) -> Converter:
+    return lambda n: n.emit(op_class(n.value(0)))
+
+
+CONVERTERS: dict[str, Converter] = {
+    "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "MaxPool": _pool(ops.MaxPool2DOp),
+    "AveragePool": _pool(ops.AvgPool2DOp, count_include_pad="count_include_pad"),
+    "GlobalAveragePool": global_pool(ops.GlobalAvgPoolOp),
+    "GlobalMaxPool": global_pool(ops.GlobalMaxPoolOp),
+    "BatchNormalization": batch_norm,
+    "InstanceNormalization": instance_norm,
+    "LayerNormalization": layer_norm,
+    "LRN": lrn,
+    "Softmax": _softmax(ops.SoftmaxOp),
+    "LogSoftmax": _softmax(ops.LogSoftmaxOp),
+    "Dropout": dropout,
+}

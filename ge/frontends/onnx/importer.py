@@ -1,0 +1,194 @@
+"""The ONNX importer: a checked, static-shaped ONNX graph into `func.func @main` of `ge` ops.
+
+Graph inputs become the function's arguments and graph outputs its results, each with
+`{"ge.name" = <onnx name>}`; initializers and Constant nodes become `ge.constant`. Nodes
+are converted in order by the tables of the `convert_*` modules. Our own shape inference
+is authoritative: where ONNX's shape inference (or the model) states a static type for a
+value, it must agree with ours, or the import fails naming the node.
+
+Dynamic dims: every graph input gets a static shape, from `input_shapes` when given, else
+the model's dims with every symbolic or unknown dim (typically the batch) set to 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import onnx
+from onnx import numpy_helper
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.ir import Block, Region, SSAValue
+
+from ge.frontends.onnx import convert_math, convert_nn, convert_reduce, convert_tensor
+from ge.frontends.onnx.context import GraphState, Node, onnx_element_type
+from ge.frontends.onnx.loading import (
+    default_opset,
+    load_external_data,
+    parse_model,
+    prepare,
+)
+from gedialects.errors import FrontendError, GeVerifyError, UnsupportedError
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import format_type, tensor
+from gedialects.interpreter import NAME_ATTR
+
+CONVERTERS = {
+    **convert_math.CONVERTERS,
+    **convert_nn.CONVERTERS,
+    **convert_reduce.CONVERTERS,
+    **convert_tensor.CONVERTERS,
+}
+SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
+
+
+def _hint(name: str) -> str | None:
+    hint = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return None if not hint or hint[0].isdigit() else hint
+
+
+def _declared(info: onnx.ValueInfoProto) -> str | None:
+    """A printable static type the model states for a value, or None when not static."""
+    t = info.type.tensor_type
+    if not t.HasField("shape") or not t.elem_type:
+        return None
+    if any(not d.HasField("dim_value") for d in t.shape.dim):
+        return None
+    try:
+        element = onnx_element_type(t.elem_type, info.name)
+    except UnsupportedError:
+        return None
+    return format_type(tensor([d.dim_value for d in t.shape.dim], element))
+
+
+def _check_type(node: Node | None, name: str, value: SSAValue, info: onnx.ValueInfoProto | None):
+    if info is None:
+        return
+    declared = _declared(info)
+    ours = format_type(value.type)
+    if declared is not None and declared != ours:
+        where = f"{node.describe()}: " if node is not None else ""
+        raise FrontendError(
+            f"{node.state.source if node else ''}: {where}inconsistent shapes: '{name}' is "
+            f"{ours} by ge's inference but {declared} in the model"
+        )
+
+
+def convert_node(
+    state: GraphState, proto: onnx.NodeProto, opset: int, known: Mapping[str, onnx.ValueInfoProto]
+) -> None:
+    """Convert one node and bind its outputs by name."""
+    node = Node(state, proto, opset)
+    if proto.domain not in ("", "ai.onnx"):
+        raise node.unsupported(f"domain '{proto.domain}' is not supported")
+    converter = CONVERTERS.get(proto.op_type)
+    if converter is None:
+        raise UnsupportedError(
+            f"{state.source}: op type '{proto.op_type}' of node '{node.name}' is not "
+            f"supported; supported ops: {', '.join(SUPPORTED_OPS)}"
+        )
+    try:
+        results = converter(node)
+    except GeVerifyError as error:
+        raise node.error(str(error)) from None
+    results = [results] if isinstance(results, SSAValue) else list(results)
+    for index, name in enumerate(proto.output):
+        if not name:
+            continue
+        if index >= len(results):
+            raise node.unsupported(f"output {index} ('{name}') is not supported")
+        _check_type(node, name, results[index], known.get(name))
+        state.values[name] = results[index]
+        if results[index].name_hint is None:
+            results[index].name_hint = _hint(name)
+
+
+def _erase_unused_constants(block: Block) -> None:
+    """Drop constants nothing uses (folded shape arithmetic, unused initializers)."""
+    for op in reversed(list(block.ops)):
+        if isinstance(op, ConstantOp) and not op.output.uses:
+            block.erase_op(op)
+
+
+def _names(names: Sequence[str]) -> ArrayAttr:
+    return ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in names])
+
+
+def build_module(model: onnx.ModelProto, shapes: Mapping[str, list[int]], source: str) -> ModuleOp:
+    graph = model.graph
+    initializers = {t.name: t for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    arg_types = [
+        tensor(shapes[i.name], onnx_element_type(i.type.tensor_type.elem_type, f"input '{i.name}'"))
+        for i in inputs
+    ]
+    block = Block(arg_types=arg_types)
+    state = GraphState(block, source)
+    for info, arg in zip(inputs, block.args):
+        state.values[info.name] = arg
+        arg.name_hint = _hint(info.name)
+    for name, t in initializers.items():
+        state.values[name] = state.constant(numpy_helper.to_array(t))
+        state.values[name].name_hint = _hint(name)
+    known = {v.name: v for v in [*graph.value_info, *graph.output]}
+    opset = default_opset(model)
+    for proto in graph.node:
+        convert_node(state, proto, opset, known)
+    missing = [o.name for o in graph.output if o.name not in state.values]
+    if missing:
+        raise FrontendError(f"{source}: graph outputs {missing} are never computed")
+    results = [state.values[o.name] for o in graph.output]
+    for o, value in zip(graph.output, results):
+        _check_type(None, o.name, value, o)
+    block.add_op(func.ReturnOp(*results))
+    _erase_unused_constants(block)
+    fn = func.FuncOp(
+        "main",
+        (arg_types, [r.type for r in results]),
+        Region(block),
+        arg_attrs=_names([i.name for i in inputs]),
+        res_attrs=_names([o.name for o in graph.output]),
+    )
+    return ModuleOp([fn])
+
+
+def import_onnx_model(
+    model: onnx.ModelProto,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    source: str = "<model>",
+) -> ModuleOp:
+    """Import an in-memory ONNX model into a module with `func.func @main` of `ge` ops.
+
+    Symbolic or unknown input dims take their value from `input_shapes` if given, else 1
+    (the usual batch dim). Raises `UnsupportedError` for ops, dtypes or non-constant shape
+    inputs ge does not support, and `FrontendError` for invalid or inconsistent models.
+    """
+    prepared, shapes = prepare(model, input_shapes, source)
+    return build_module(prepared, shapes, source)
+
+
+def import_onnx_bytes(
+    data: bytes, *, source: str = "<bytes>", input_shapes: Mapping[str, Sequence[int]] | None = None
+) -> ModuleOp:
+    """Import serialized ONNX; external data is read from `source`'s folder if it is a file."""
+    model = parse_model(data, source)
+    folder = Path(source).parent if Path(source).is_file() else None
+    load_external_data(model, folder, source)
+    return import_onnx_model(model, input_shapes=input_shapes, source=source)
+
+
+def import_onnx_file(
+    path: str | Path, *, input_shapes: Mapping[str, Sequence[int]] | None = None
+) -> ModuleOp:
+    """Import an ONNX file; external data is read only from inside the file's folder."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise FrontendError(f"{path}: cannot read the model: {error.strerror}") from None
+    model = parse_model(data, str(path))
+    load_external_data(model, path.parent, str(path))
+    return import_onnx_model(model, input_shapes=input_shapes, source=str(path))

@@ -1,0 +1,175 @@
+"""Reading and preparing ONNX models: bytes, files, external data, checker, opsets, shapes.
+
+Everything here happens before a single `ge` op is built: the model is parsed, checked
+with `onnx.checker`, upgraded to opset 13 when older, given static input shapes, and run
+through `onnx.shape_inference` so the importer can check its own shapes against ONNX's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import external_data_helper, shape_inference, version_converter
+
+from gedialects.errors import FrontendError, UnsupportedError
+
+MIN_NATIVE_OPSET = 13
+"""Models of older opsets (7 to 12) are upgraded to this one with onnx's version converter."""
+
+
+def first_line(message: str) -> str:
+    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+def parse_model(data: bytes, source: str) -> onnx.ModelProto:
+    """Parse serialized ONNX bytes; a truncated or foreign file is a FrontendError."""
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as error:
+        raise FrontendError(
+            f"{source}: not a readable ONNX model ({first_line(str(error)) or 'truncated'})"
+        ) from None
+    if model.ir_version <= 0 or not model.HasField("graph"):
+        raise FrontendError(f"{source}: not an ONNX model (no IR version or no graph)")
+    return model
+
+
+def _tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from _tensors(attr.g)
+            for g in attr.graphs:
+                yield from _tensors(g)
+
+
+def load_external_data(model: onnx.ModelProto, folder: Path | None, source: str) -> None:
+    """Read external tensor data, only from files inside `folder`."""
+    for tensor in _tensors(model.graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        if folder is None:
+            raise FrontendError(
+                f"{source}: tensor '{tensor.name}' has external data; import the model file "
+                "so its folder is known"
+            )
+        info = external_data_helper.ExternalDataInfo(tensor)
+        root = folder.resolve()
+        target = (root / info.location).resolve()
+        if os.path.isabs(info.location) or not target.is_relative_to(root):
+            raise FrontendError(
+                f"{source}: external data '{info.location}' of tensor '{tensor.name}' is "
+                "outside the model's folder; refused"
+            )
+        if not target.is_file():
+            raise FrontendError(f"{source}: external data file '{info.location}' is missing")
+        try:
+            external_data_helper.load_external_data_for_tensor(tensor, str(root))
+        except (OSError, ValueError) as error:
+            raise FrontendError(
+                f"{source}: cannot read external data: {first_line(error)}"
+            ) from None
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    if not versions:
+        raise FrontendError("the model imports no version of the default ONNX opset")
+    return versions[0]
+
+
+def check(model: onnx.ModelProto, source: str) -> None:
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, ValueError) as error:
+        raise FrontendError(
+            f"{source}: the model fails onnx.checker: {first_line(error)}"
+        ) from None
+
+
+def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
+    """Bring an old-opset model to `MIN_NATIVE_OPSET`; newer ones pass through."""
+    opset = default_opset(model)
+    if opset > onnx.defs.onnx_opset_version():
+        raise UnsupportedError(
+            f"{source}: opset {opset} is newer than this onnx package knows "
+            f"({onnx.defs.onnx_opset_version()})"
+        )
+    if opset >= MIN_NATIVE_OPSET:
+        return model
+    try:
+        return version_converter.convert_version(model, MIN_NATIVE_OPSET)
+    except Exception as error:  # the converter raises bare RuntimeErrors and more
+        raise FrontendError(
+            f"{source}: cannot upgrade the opset {opset} model to {MIN_NATIVE_OPSET}: "
+            f"{first_line(error)}"
+        ) from None
+
+
+def static_dims(info: onnx.ValueInfoProto, given: Sequence[int] | None, source: str) -> list[int]:
+    """The static shape of a graph input: the model's dims, `given`, or 1 for unknown ones."""
+    t = info.type.tensor_type
+    if not t.HasField("shape"):
+        if given is None:
+            raise FrontendError(f"{source}: input '{info.name}' has no shape; pass input_shapes")
+        return list(given)
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    if given is not None:
+        if len(given) != len(dims) or any(d is not None and d != g for d, g in zip(dims, given)):
+            raise FrontendError(
+                f"{source}: input_shapes gives {list(given)} for '{info.name}', which has "
+                f"shape {['?' if d is None else d for d in dims]}"
+            )
+        return list(given)
+    return [1 if d is None else d for d in dims]
+
+
+def fix_input_shapes(
+    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]], source: str
+) -> dict[str, list[int]]:
+    """Static shapes of the graph inputs, written back into `model` for shape inference."""
+    initialized = {t.name for t in model.graph.initializer}
+    unknown = set(shapes) - {i.name for i in model.graph.input}
+    if unknown:
+        raise FrontendError(f"{source}: input_shapes names unknown inputs {sorted(unknown)}")
+    result = {}
+    for info in model.graph.input:
+        if info.name in initialized:
+            continue
+        dims = static_dims(info, shapes.get(info.name), source)
+        shape = info.type.tensor_type.shape
+        del shape.dim[:]
+        for d in dims:
+            shape.dim.add().dim_value = d
+        result[info.name] = dims
+    return result
+
+
+def infer(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
+    try:
+        return shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except (shape_inference.InferenceError, onnx.checker.ValidationError) as error:
+        raise FrontendError(f"{source}: inconsistent shapes: {first_line(error)}") from None
+
+
+def prepare(
+    model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None, source: str
+) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
+    """Checked, upgraded, statically shaped and shape-inferred copy of `model`."""
+    check(model, source)
+    upgraded = upgrade(model, source)
+    if upgraded is model:
+        upgraded = onnx.ModelProto()
+        upgraded.CopyFrom(model)
+    shapes = fix_input_shapes(upgraded, input_shapes or {}, source)
+    return infer(upgraded, source), shapes
