@@ -1,0 +1,91 @@
+"""Model inputs and outputs as .npz files for `ge-run` (never pickled), and seeded random inputs.
+
+Random inputs follow the model's signature: floats standard normal, integers small and
+non-negative (0 to 3, and below the gathered extent where an input indexes a `ge.gather`),
+booleans fair coins.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.ir import BlockArgument
+
+from gedialects.errors import FrontendError, InterpretationError
+from gedialects.ge.ops import GatherOp
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.interpreter import bind_inputs, input_names
+
+
+def _signature(fn: func.FuncOp) -> list[tuple[str, tuple[int, ...], np.dtype]]:
+    types = fn.function_type.inputs.data
+    return [
+        (name, shape_of(t), to_numpy_dtype(element_of(t)))
+        for name, t in zip(input_names(fn), types)
+    ]
+
+
+def _index_bound(arg: BlockArgument, default: int = 4) -> int:
+    """Exclusive bound of random integers for `arg`: in range of every gather it indexes."""
+    bound = default
+    for use in arg.uses:
+        op = use.operation
+        if isinstance(op, GatherOp) and use.index == 1:
+            data = shape_of(op.data.type)
+            bound = min(bound, data[op.get_int("axis") % len(data)])
+    return max(bound, 1)
+
+
+def random_inputs(fn: func.FuncOp, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded random arrays of the shapes and dtypes `fn` takes, by input name."""
+    rng = np.random.default_rng(seed)
+    inputs = {}
+    args = fn.body.block.args
+    for arg, (name, shape, dtype) in zip(args, _signature(fn)):
+        if dtype == np.bool_:
+            array = rng.random(shape) < 0.5
+        elif np.issubdtype(dtype, np.integer):
+            array = rng.integers(0, _index_bound(arg), shape)
+        else:
+            array = rng.standard_normal(shape)
+        inputs[name] = np.asarray(array).astype(dtype)
+    return inputs
+
+
+def read_inputs(path: Path, fn: func.FuncOp) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, checked against `fn`'s input names, shapes and dtypes."""
+    if not path.is_file():
+        raise FrontendError(f"inputs file '{path}' does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise FrontendError(f"inputs file '{path}' is an .npy array, not an .npz archive")
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise FrontendError(f"inputs file '{path}' is not a readable .npz ({reason})") from None
+    names = input_names(fn)
+    extra = sorted(set(arrays) - set(names))
+    if extra:
+        raise InterpretationError(
+            f"inputs file '{path}' has {extra}, which the model does not take; it takes {names}"
+        )
+    bound = bind_inputs(fn, arrays)
+    return dict(zip(names, bound))
+
+
+def write_outputs(path: Path, names: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
+    """Write `arrays` under `names` as an .npz that `np.load` reads back (no pickles).
+
+    Written member by member rather than with `np.savez(**kw)`, so that any output name
+    works, including ones that clash with `savez`'s own parameters.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for name, array in zip(names, arrays):
+            with z.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)

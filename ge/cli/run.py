@@ -1,0 +1,161 @@
+"""`ge-run MODEL`: compile a model (.onnx or .mlir) and run it; outputs to .npz, figures to JSON.
+
+A thin command over `ge.compile` (`ge.api`): the same loading, compile pipeline, compile
+cache, modes (static: one compiled plan; dynamic: eager, op by op) and levels
+(`ge.pipeline.EXECUTORS`: `reference` now, `npu` once its lowering registers there).
+`--profile` prints the `ge.profiler` table of the run (host wall times, so labeled, at the
+reference level); `--trace` and REPORT.json's `kernels`, `memory`, ... sections appear
+only when the level produces them: otherwise a note goes to stderr and the run still
+exits 0. Any error prints one line on stderr and exits 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from xdsl.utils.exceptions import DiagnosticException, ParseError
+
+from ge.cli.inputs import random_inputs, read_inputs, write_outputs
+from ge.diagnostics import first_line, format_parse_error
+from ge.report import build_report, sections_from_profile, write_report
+from gedialects.errors import FrontendError, GeError
+from gedialects.interpreter import entry_function
+
+LEVELS: tuple[str, ...] = ("reference", "npu")
+PRESETS: tuple[str, ...] = ("ascend910a", "ascend910b1")
+HOST_NOTE = "per-op host wall time of the reference interpreter (numpy; not modeled NPU cycles)"
+
+
+class _UsageError(Exception):
+    """A command-line mistake, reported as one line (argparse would print usage, exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: ANN201 (argparse's signature)
+        raise _UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ge-run", description="Compile a model (.onnx or .mlir) and run it.")
+    p.add_argument("model", help="the model: an .onnx file or .mlir text IR")
+    p.add_argument("--inputs", metavar="IN.npz", help="inputs by name (default: random)")
+    p.add_argument("--output", metavar="OUT.npz", help="write the outputs, named as the model's")
+    p.add_argument("--mode", choices=("static", "dynamic"), default="static")
+    p.add_argument("--profile", action="store_true", help="print the per-op profile")
+    p.add_argument("--trace", metavar="TRACE.json", help="write a Chrome/Perfetto trace")
+    p.add_argument("--report", metavar="REPORT.json", help="write the figures as JSON")
+    p.add_argument("--target", default="ascend910a", help="preset name or target TOML file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--level", choices=LEVELS, default="reference", help="where to run")
+    p.add_argument("--no-cache", action="store_true", help="compile without the compile cache")
+    return p
+
+
+def _note(message: str) -> None:
+    print(f"ge-run: note: {message}", file=sys.stderr)
+
+
+def _target_name(name: str) -> str:
+    """The target's name, through `runtime.targets` (presets or a TOML file)."""
+    try:
+        from runtime.targets import load_target
+    except ModuleNotFoundError:  # a build without the hardware model: presets only
+        if name not in PRESETS:
+            raise GeError(f"unknown target '{name}': choose from {PRESETS}") from None
+        return name
+    return load_target(name).name
+
+
+def _check_request(args: argparse.Namespace) -> str:
+    """The target's name; refuses a missing model or a level this build lacks."""
+    from ge.pipeline import EXECUTORS
+
+    target = _target_name(args.target)
+    if args.level not in EXECUTORS:
+        raise GeError(
+            f"--level {args.level} is not available yet (its lowering has not landed); "
+            f"use --level {' or '.join(EXECUTORS)}"
+        )
+    model = Path(args.model)
+    if not model.is_file():
+        raise FrontendError(f"model file '{model}' does not exist")
+    if model.suffix.lower() not in (".onnx", ".mlir"):
+        raise FrontendError(f"'{model}' is neither an .onnx model nor .mlir text IR")
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole command, once the arguments are parsed; raises on any error."""
+    import ge.api
+    from ge import profiler
+
+    target = _check_request(args)
+    start = time.perf_counter()
+    compiled = ge.api.compile(
+        args.model, target=args.target, mode=args.mode, level=args.level, cache=not args.no_cache
+    )
+    compile_seconds = time.perf_counter() - start
+    cache_state = compiled.last_cache  # a run's own plan lookup would read "hit"
+    fn = entry_function(compiled.module)
+    inputs = read_inputs(Path(args.inputs), fn) if args.inputs else random_inputs(fn, args.seed)
+    start = time.perf_counter()
+    with profiler.profile() as prof:
+        outputs = compiled.run(**inputs)
+    run_seconds = time.perf_counter() - start
+    names = compiled.output_names
+    if args.output:
+        write_outputs(Path(args.output), names, outputs)
+    for name, array in zip(names, outputs):
+        print(f"{name}: {array.dtype}[{'x'.join(map(str, array.shape))}]")
+    host = any(e.clock == "host" for e in prof.events)
+    if args.profile:
+        print(HOST_NOTE if host else f"modeled per-kernel time on {target}")
+        print(prof.key_averages().table())
+    if args.trace:
+        if prof.events and not host:
+            prof.export_chrome_trace(args.trace)
+        else:
+            _note(f"--trace needs modeled streams, which --level {args.level} lacks; none written")
+    if args.report:
+        report = build_report(
+            target=target,
+            mode=args.mode,
+            cache=cache_state,
+            compile_seconds=compile_seconds,
+            run_seconds=run_seconds,
+            outputs=names,
+            sections=sections_from_profile(compiled.last_profile),
+        )
+        write_report(report, args.report)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(build_parser().parse_args(argv))
+    except _UsageError as error:
+        message = f"error: {error}"
+    except ParseError as error:
+        print(format_parse_error(error), file=sys.stderr)
+        return 1
+    except (GeError, DiagnosticException) as error:
+        message = first_line(str(error))
+        if ": error: " in message:  # already located (file:line:col: error: ...)
+            print(message, file=sys.stderr)
+            return 1
+        message = f"error: {message}"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        message = f"error: {first_line(str(error)) or type(error).__name__}"
+    except Exception as error:  # the command boundary: a bug still prints one line
+        message = f"internal error ({type(error).__name__}): {first_line(str(error))}"
+    print(f"ge-run: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

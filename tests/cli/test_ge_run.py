@@ -1,0 +1,231 @@
+"""`ge-run`: runs .mlir and .onnx models, writes named outputs and REPORT.json, fails in a line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from ge.cli.run import main
+from ge.report import CORE_KEYS
+
+VENV_BIN = Path(sys.executable).parent
+GE_RUN = [str(VENV_BIN / "ge-run")] if (VENV_BIN / "ge-run").exists() else [
+    sys.executable, "-m", "ge.cli.run",
+]  # fmt: skip
+
+MLIR = """\
+func.func @main(%x: tensor<2x3xf32> {ge.name = "x"}, %i: tensor<2xi64> {ge.name = "idx"})
+    -> (tensor<2x3xf32> {ge.name = "relu.out"}, tensor<2x3xf32> {ge.name = "picked"}) {
+  %r = ge.relu %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %g = ge.gather %x, %i {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<2x3xf32>
+  func.return %r, %g : tensor<2x3xf32>, tensor<2x3xf32>
+}
+"""
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GE_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def mlir_model(tmp_path: Path) -> Path:
+    path = tmp_path / "model.mlir"
+    path.write_text(MLIR)
+    return path
+
+
+def onnx_model(path: Path) -> Path:
+    """x[1,2,5,5] -> Conv(3x3, pad 1) -> Relu -> y, and its spatial mean m."""
+    rng = np.random.default_rng(3)
+    w = numpy_helper.from_array(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), "w")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["y"]),
+        helper.make_node("ReduceMean", ["y"], ["m"], axes=[2, 3], keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 5, 5]),
+            helper.make_tensor_value_info("m", TensorProto.FLOAT, [1, 4]),
+        ],
+        initializer=[w],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def ge_run(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*GE_RUN, *map(str, args)], capture_output=True, text=True, env=os.environ, timeout=300
+    )
+
+
+def test_mlir_model_outputs_are_named_and_right(mlir_model: Path, tmp_path: Path) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    idx = np.array([1, 0], np.int64)
+    np.savez(tmp_path / "in.npz", x=x, idx=idx)
+    out = tmp_path / "out.npz"
+    done = ge_run(mlir_model, "--inputs", tmp_path / "in.npz", "--output", out)
+    assert done.returncode == 0, done.stderr
+    with np.load(out, allow_pickle=False) as got:
+        assert sorted(got.files) == ["picked", "relu.out"]
+        np.testing.assert_array_equal(got["relu.out"], np.maximum(x, 0))
+        np.testing.assert_array_equal(got["picked"], x[[1, 0]])
+
+
+def test_onnx_model_outputs_equal_onnxruntime(tmp_path: Path) -> None:
+    pytest.importorskip("ge.frontends.onnx.importer", reason="the ONNX importer is not there yet")
+    model = onnx_model(tmp_path / "tiny.onnx")
+    x = np.random.default_rng(1).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    np.savez(tmp_path / "in.npz", x=x)
+    out = tmp_path / "out.npz"
+    done = ge_run(model, "--inputs", tmp_path / "in.npz", "--output", out)
+    assert done.returncode == 0, done.stderr
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    expected = dict(zip(["y", "m"], session.run(None, {"x": x})))
+    with np.load(out, allow_pickle=False) as got:
+        assert sorted(got.files) == ["m", "y"]
+        for name, want in expected.items():
+            np.testing.assert_allclose(got[name], want, rtol=1e-4, atol=1e-5)
+
+
+def test_random_inputs_are_seeded(mlir_model: Path, tmp_path: Path) -> None:
+    results = []
+    for seed, name in ((5, "a"), (5, "b"), (6, "c")):
+        assert main([str(mlir_model), "--seed", str(seed), "--output", str(tmp_path / name)]) == 0
+        with np.load(tmp_path / name, allow_pickle=False) as got:
+            results.append(got["relu.out"])
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], results[2])
+
+
+def test_report_has_exactly_the_core_keys(mlir_model: Path, tmp_path: Path) -> None:
+    report_path = tmp_path / "REPORT.json"
+    for expected_cache in ("miss", "hit"):
+        done = ge_run(mlir_model, "--report", report_path, "--target", "ascend910b1")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(report_path.read_text())
+        # The reference level has no modeled kernels, memory plan or streams: absent.
+        assert list(report) == list(CORE_KEYS)
+        assert report["target"] == "ascend910b1" and report["mode"] == "static"
+        assert report["cache"] == expected_cache
+        assert report["outputs"] == ["relu.out", "picked"]
+        for key in ("compile_seconds", "run_seconds"):
+            assert isinstance(report[key], float) and report[key] >= 0
+
+
+def test_no_cache_and_dynamic_mode_are_reported(mlir_model: Path, tmp_path: Path) -> None:
+    report_path = tmp_path / "r.json"
+    for _ in range(2):
+        args = [str(mlir_model), "--no-cache", "--mode", "dynamic", "--report", str(report_path)]
+        assert main(args) == 0
+    report = json.loads(report_path.read_text())
+    assert report["cache"] == "miss" and report["mode"] == "dynamic"
+
+
+def test_profile_is_labeled_and_trace_is_a_note(
+    mlir_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = tmp_path / "trace.json"
+    assert main([str(mlir_model), "--profile", "--trace", str(trace)]) == 0
+    out, err = capsys.readouterr()
+    assert "host wall time of the reference interpreter" in out
+    assert "ge.relu" in out and "ge.gather" in out
+    assert "ge-run: note: --trace" in err and not trace.exists()
+
+
+BAD_ADD = """\
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  %0 = ge.add %x, %x : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+"""
+
+
+def _bad_inputs(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.npz"
+    x = np.zeros((2, 3), np.float32)
+    idx = np.zeros(2, np.int64)
+    if kind == "garbage":
+        path.write_bytes(b"not a zip at all")
+    elif kind == "npy":
+        np.save(path.with_suffix(".npy"), x)
+        path.with_suffix(".npy").rename(path)
+    elif kind == "extra":
+        np.savez(path, x=x, idx=idx, z=x)
+    elif kind == "missing":
+        np.savez(path, x=x)
+    elif kind == "shape":
+        np.savez(path, x=np.zeros((3, 2), np.float32), idx=idx)
+    elif kind == "object":
+        np.savez(path, x=np.array([{"a": 1}], dtype=object), idx=idx)
+    return path
+
+
+ERROR_CASES = {
+    "missing model": (lambda m, t: ["nothere.mlir"], "does not exist"),
+    "not a model": (lambda m, t: [m.with_suffix(".txt")], "neither an .onnx"),
+    "bad flag": (lambda m, t: [m, "--bogus"], "unrecognized arguments"),
+    "unknown target": (lambda m, t: [m, "--target", "ascend999"], "unknown target"),
+    "garbage npz": (lambda m, t: [m, "--inputs", _bad_inputs(t, "garbage")], "not a readable"),
+    "npy for npz": (lambda m, t: [m, "--inputs", _bad_inputs(t, "npy")], "not an .npz"),
+    "extra input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "extra")], "'z'"),
+    "missing input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "missing")], "idx"),
+    "shape mismatch": (lambda m, t: [m, "--inputs", _bad_inputs(t, "shape")], "shape (3, 2)"),
+    "pickled input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "object")], "pickle"),
+    "missing inputs file": (lambda m, t: [m, "--inputs", t / "none.npz"], "does not exist"),
+    "malformed IR": (lambda m, t: [_write(t / "bad.mlir", MLIR[:-40])], "bad.mlir:"),
+    "wrong types": (lambda m, t: [_write(t / "typed.mlir", BAD_ADD)], "'ge.add'"),
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_errors_are_one_line_and_exit_1(
+    case: str, mlir_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    make_args, expected = ERROR_CASES[case]
+    mlir_model.with_suffix(".txt").write_text("hello")
+    assert main([str(a) for a in make_args(mlir_model, tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert expected in err and "Traceback" not in err
+
+
+def test_unsupported_onnx_op_and_unavailable_level_fail_in_one_line(
+    mlir_model: Path, tmp_path: Path
+) -> None:
+    from ge.pipeline import EXECUTORS
+
+    if "npu" not in EXECUTORS:
+        done = ge_run(mlir_model, "--level", "npu")
+        assert done.returncode == 1 and "--level npu is not available" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    pytest.importorskip("ge.frontends.onnx.importer", reason="the ONNX importer is not there yet")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"])], "det", [x], [y])
+    onnx.save(helper.make_model(graph), tmp_path / "det.onnx")
+    done = ge_run(tmp_path / "det.onnx")
+    assert done.returncode == 1, done.stdout
+    assert "Det" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
