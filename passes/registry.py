@@ -25,3 +25,11 @@ register_pass("fold-batch-norm", _ge_pass("fold_batch_norm", "FoldBatchNorm"))
 
 # Memory planning (passes/memory/: liveness, planners, verifier, statistics).
 register_pass("plan-memory", _ge_pass("plan_memory", "PlanMemory"))
+
+
+# Fusion into the `kernel` dialect, the ge -> kernel conversion, the default pipeline.
+def _pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    return lambda: getattr(importlib.import_module(module), cls)
+
+
+register_pass("convert-ge-to-kernel", _pass("lowering.convert_ge_to_kernel", "ConvertGeToKernel"))
