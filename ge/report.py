@@ -75,7 +75,7 @@ def build_report(
         "cache": cache,
         "compile_seconds": float(compile_seconds),
         "run_seconds": float(run_seconds),
-        "outputs": list(outputs),
+        "outputs": outputs,
     }
     for key, value in (sections or {}).items():
         if key in CORE_KEYS:
