@@ -185,9 +185,10 @@ def hill_climb(
 def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: float = 2.0) -> Plan:
     """An ILP (HiGHS through scipy.optimize.milp) for small instances, then canonicalized.
 
-    Variables: offsets o_i, the peak P, and for each conflicting pair a binary z saying
-    which one lies below. Big-M is the best known peak. The solver's offsets are sorted
-    and re-placed with first fit, which can only lower them.
+    Variables: offsets o_i and the peak P in units of the sizes' gcd, and for each
+    conflicting pair a binary z saying which one lies below. Big-M is the best known
+    peak. The solver's offsets are sorted and re-placed with first fit, which can only
+    lower them.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -214,7 +215,7 @@ def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: floa
         row({j: 1.0, i: -1.0, z: -big}, -np.inf, -sizes[j])
     cost = np.zeros(width)
     cost[n] = 1.0
-    integrality = np.r_[np.zeros(n + 1), np.ones(len(pairs))]
+    integrality = np.ones(width)  # offsets in units of the gcd (HiGHS fails on some mixed forms)
     bounds = Bounds(np.zeros(width), np.r_[np.full(n + 1, big), np.ones(len(pairs))])
     constraints = LinearConstraint(np.array(rows), lower, upper_b) if rows else ()
     result = milp(

@@ -1,0 +1,174 @@
+"""Liveness, in-place sharing, views, the recorded plan, and wrong plans being caught."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.ir import Block, Region, SSAValue
+
+from ge.testing import run
+from gedialects.ge import (
+    AddOp,
+    BatchNormOp,
+    ConstantOp,
+    Conv2DOp,
+    MatMulOp,
+    ReluOp,
+    ReshapeOp,
+    SliceOp,
+    SplitOp,
+)
+from gedialects.ge.types import tensor
+from passes.memory.arena_run import run_in_arena
+from passes.memory.assign import MemoryPlan, plan_function
+from passes.memory.planners import Plan
+from passes.memory.record import read_plan
+from passes.memory.stats import memory_report
+from passes.memory.verify import PlanError, check_liveness
+from passes.plan_memory import PlanMemory
+
+RNG = np.random.default_rng(0)
+
+
+class Program:
+    """A tiny builder of one-function modules for these tests."""
+
+    def __init__(self, *shapes: tuple[int, ...]):
+        self.block = Block(arg_types=[tensor(s, f32) for s in shapes])
+        self.args = list(self.block.args)
+
+    def __call__(self, op):
+        self.block.add_op(op)
+        return op.results[0] if len(op.results) == 1 else op.results
+
+    def const(self, *shape: int, low: float = -1.0) -> SSAValue:
+        return self(ConstantOp(RNG.uniform(low, 1.0, shape).astype(np.float32)))
+
+    def finish(self, *outputs: SSAValue) -> ModuleOp:
+        self.block.add_op(func.ReturnOp(*outputs))
+        signature = ([a.type for a in self.args], [o.type for o in outputs])
+        module = ModuleOp([func.FuncOp("main", signature, Region(self.block))])
+        module.verify()
+        return module
+
+
+def conv_bn_relu(p: Program, x: SSAValue, cin: int, cout: int) -> SSAValue:
+    conv = p(Conv2DOp(x, p.const(cout, cin, 3, 3), pads=[1, 1, 1, 1]))
+    stats = [p.const(cout, low=0.5) for _ in range(4)]
+    return p(ReluOp(p(BatchNormOp(conv, *stats))))
+
+
+def seed_model() -> ModuleOp:
+    p = Program((1, 3, 8, 8))
+    y = conv_bn_relu(p, p.args[0], 3, 4)
+    z = conv_bn_relu(p, y, 4, 4)
+    return p.finish(p(ReluOp(p(AddOp(z, y)))))
+
+
+def inputs_of(module: ModuleOp) -> list[np.ndarray]:
+    fn = module.ops.first
+    return [RNG.standard_normal(t.get_shape()).astype(np.float32) for t in fn.function_type.inputs]
+
+
+def main(module: ModuleOp) -> func.FuncOp:
+    return module.ops.first
+
+
+def test_bn_and_relu_write_into_the_conv_buffer():
+    plan = plan_function(main(seed_model()))
+    kinds = [b.kind for b in plan.liveness.buffers]
+    # conv1 <- bn1 <- relu1; conv2 <- bn2 <- relu2 <- add <- relu, each 1024 bytes
+    assert kinds == ["input", "intermediate", "output"]
+    assert [len(b.versions) for b in plan.liveness.buffers] == [1, 3, 5]
+    assert len(plan.liveness.inplace) == 6
+    report = memory_report(plan)
+    assert report["peak_bytes"] == report["lower_bound_bytes"] == 3 * 1024
+    assert report["no_reuse_bytes"] == 9 * 1024
+
+
+def test_graph_inputs_and_outputs_are_never_overwritten():
+    p = Program((4, 4))
+    r = p(ReluOp(p.args[0]))  # the input dies here, but the caller still sees it
+    s = p(ReluOp(r))  # r is an output: s must not overwrite it
+    plan = plan_function(main(p.finish(r, s)))
+    assert not plan.liveness.inplace
+    assert len({plan.offset_of(v) for v in (p.args[0], r, s)}) == 3
+
+
+def test_views_share_their_source_buffer_at_the_row_offset():
+    p = Program((4, 8))
+    x = p(ReluOp(p.args[0]))
+    flat = p(ReshapeOp(x, shape=[32]))
+    rows = p(SliceOp(x, starts=[1], ends=[3], axes=[0], steps=[1]))
+    cols = p(SliceOp(x, starts=[1], ends=[3], axes=[1], steps=[1]))  # not contiguous
+    top, bottom = p(SplitOp(x, axis=0, sizes=[1, 3]))
+    w = p.const(8, 2)
+    out = [p(MatMulOp(v, w)) for v in (rows, top, bottom)] + [p(MatMulOp(cols, p.const(2, 2)))]
+    module = p.finish(flat, *out)
+    plan = plan_function(main(module))
+    base = plan.offset_of(x)
+    assert plan.offset_of(flat) == base and plan.offset_of(top) == base
+    assert plan.offset_of(rows) == base + 32 and plan.offset_of(bottom) == base + 32
+    assert plan.liveness.slots[cols].offset == 0 and plan.offset_of(cols) != base
+    inputs = inputs_of(module)
+    for want, got in zip(run(module, inputs), run_in_arena(module, inputs, memory_plan=plan)):
+        np.testing.assert_array_equal(got, want)
+
+
+def broken(plan: MemoryPlan) -> MemoryPlan:
+    """Move conv2's buffer onto conv1's while both are live."""
+    offsets = list(plan.plan.offsets)
+    offsets[2] = offsets[1]
+    return MemoryPlan(plan.liveness, dataclasses.replace(plan.plan, offsets=tuple(offsets)))
+
+
+def test_a_wrong_plan_is_caught_by_the_verifier_and_by_the_poisoned_run():
+    module = seed_model()
+    plan = plan_function(main(module))
+    wrong = broken(plan)
+    with pytest.raises(PlanError, match="overlap"):
+        wrong.verify()
+    inputs = inputs_of(module)
+    (want,) = run(module, inputs)
+    np.testing.assert_array_equal(run_in_arena(module, inputs, memory_plan=plan)[0], want)
+    assert not np.array_equal(run_in_arena(module, inputs, memory_plan=wrong)[0], want)
+
+
+def test_reading_freed_memory_gives_nan():
+    module = seed_model()
+    plan = plan_function(main(module))
+    early = plan.liveness.buffers[1]
+    early.versions[-1] = dataclasses.replace(early.versions[-1], end=early.start + 1)
+    (got,) = run_in_arena(module, inputs_of(module), memory_plan=plan)
+    assert np.isnan(got).any()
+
+
+def test_a_wrong_in_place_decision_is_caught():
+    plan = plan_function(main(seed_model()))
+    conv1 = plan.liveness.buffers[1]
+    conv1.versions[0] = dataclasses.replace(conv1.versions[0], end=conv1.versions[1].start + 1)
+    with pytest.raises(PlanError, match="overwritten"):
+        check_liveness(plan.liveness)
+
+
+def test_the_pass_records_a_plan_that_reads_back_and_verifies():
+    module = seed_model()
+    PlanMemory().apply(Context(), module)
+    fn = main(module)
+    plan = read_plan(fn)
+    assert fn.attributes["mem.arena_bytes"].value.data == plan.arena_bytes == 3 * 1024
+    assert sum("mem.inplace" in op.attributes for op in fn.body.block.ops) == 6
+
+
+def test_reuse_off_gives_every_tensor_its_own_bytes():
+    module = seed_model()
+    PlanMemory(reuse=False).apply(Context(), module)
+    plan = read_plan(main(module))
+    assert not plan.liveness.inplace
+    assert plan.arena_bytes == sum(b.bytes for b in plan.liveness.buffers) == 9 * 1024
+    assert plan.plan == Plan(plan.plan.offsets, 9 * 1024, "no-reuse")
