@@ -10,7 +10,7 @@ of ONNX's backend test cases and says how it ended, for the tests and the covera
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -187,18 +187,43 @@ def collect_cases() -> list[Any]:
         return list(collect_testcases())
 
 
-def main_op(case: Any) -> str:
-    """The op a case is about: its single node's type, or the expanded function's name."""
-    nodes = case.model.graph.node
-    if len(nodes) == 1:
-        return nodes[0].op_type
-    return "(expanded) " + case.name.split("_expanded")[0].removeprefix("test_")
+def case_ops(cases: Sequence[Any]) -> dict[str, str]:
+    """The op each case is about: its node's type; "<Op> (expanded)" for function bodies."""
+    single = {c.name: c.model.graph.node[0].op_type for c in cases if len(c.model.graph.node) == 1}
+    labels = {}
+    for case in cases:
+        base = case.name.split("_expanded")[0]
+        if "_expanded" in case.name and base in single:
+            labels[case.name] = f"{single[base]} (expanded)"
+        else:
+            labels[case.name] = single.get(case.name, "(graph) " + case.name)
+    return labels
 
 
-def summarize(outcomes: Iterable[tuple[str, Outcome]]) -> dict[str, dict[str, int]]:
-    """Per op: how many cases passed and how many failed."""
+def summarize(cases: Sequence[Any], outcomes: Mapping[str, Outcome]) -> dict[str, dict[str, int]]:
+    """Per op: cases in the suite, cases covered (every op converted), and how they ended."""
+    labels = case_ops(cases)
     table: dict[str, dict[str, int]] = {}
-    for op, outcome in outcomes:
-        row = table.setdefault(op, {"pass": 0, "fail": 0})
-        row["pass" if outcome.kind == "pass" else "fail"] += 1
+    for case in cases:
+        row = table.setdefault(labels[case.name], {"cases": 0, "covered": 0, "pass": 0})
+        row["cases"] += 1
+        outcome = outcomes.get(case.name)
+        if outcome is not None:
+            row["covered"] += 1
+            row["pass"] += outcome.kind == "pass"
     return table
+
+
+def run_covered(cases: Sequence[Any]) -> dict[str, Outcome]:
+    """Run every case whose ops are all converted; name -> outcome."""
+    return {case.name: run_case(case) for case in cases if covered(case)}
+
+
+def reason_of(outcome: Outcome) -> str:
+    """The part of an outcome's message that does not name the case or the node."""
+    detail = outcome.detail
+    if detail.startswith(outcome.name + ": "):
+        detail = detail[len(outcome.name) + 2 :]
+    if detail.startswith("node '") and "): " in detail:
+        detail = detail.split("): ", 1)[1]
+    return detail

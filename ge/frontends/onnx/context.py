@@ -75,6 +75,7 @@ class GraphState:
             sizes = [int(np.prod(shape_of(r.type), dtype=np.int64)) for r in op.results]
             if sum(sizes) <= FOLD_LIMIT:
                 results = evaluate(op, *known)
+                op.drop_all_references()  # the op is never inserted; free its operands
                 return [
                     self.constant(np.asarray(a).astype(to_numpy_dtype(element_of(r.type))))
                     for a, r in zip(results, op.results)

@@ -187,7 +187,7 @@ def clip(n: Node) -> SSAValue:
 
 
 def cast(n: Node) -> SSAValue:
-    to = onnx_element_type(int(n.attr("to")), f"{n.describe()} target")
+    to = onnx_element_type(int(n.attr("to")), f"{n.state.source}: {n.describe()}: the target")
     return n.emit(ops.CastOp(n.value(0), to=to))
 
 

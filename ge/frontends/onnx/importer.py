@@ -121,7 +121,10 @@ def build_module(model: onnx.ModelProto, shapes: Mapping[str, list[int]], source
     initializers = {t.name: t for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
     arg_types = [
-        tensor(shapes[i.name], onnx_element_type(i.type.tensor_type.elem_type, f"input '{i.name}'"))
+        tensor(
+            shapes[i.name],
+            onnx_element_type(i.type.tensor_type.elem_type, f"{source}: input '{i.name}'"),
+        )
         for i in inputs
     ]
     block = Block(arg_types=arg_types)

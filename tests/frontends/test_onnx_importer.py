@@ -1,0 +1,243 @@
+"""The ONNX importer: names, initializers, shapes, opset upgrade, errors, and `ge-opt x.onnx`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from ge.frontends.onnx import (
+    NonConstantInputError,
+    import_onnx_bytes,
+    import_onnx_file,
+    import_onnx_model,
+)
+from ge.testing import run
+from gedialects.errors import FrontendError, UnsupportedError
+from gedialects.ge.constant import ConstantOp
+from gedialects.interpreter import entry_function, input_names, output_names
+
+RNG = np.random.default_rng(0)
+GE_OPT = [str(Path(sys.executable).with_name("ge-opt"))]
+
+
+def f32(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def model_of(nodes, inputs, outputs, initializers=(), opset=17) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def vi(name: str, shape, dtype=TensorProto.FLOAT) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def conv_net(opset: int = 17, batch="N") -> onnx.ModelProto:
+    """Conv, BatchNormalization, Relu, MaxPool, Flatten, Gemm, Softmax: a small CNN."""
+    inits = [
+        numpy_helper.from_array(f32(4, 3, 3, 3), "conv.w"),
+        numpy_helper.from_array(f32(4), "conv.b"),
+        numpy_helper.from_array(np.abs(f32(4)) + 0.5, "bn.scale"),
+        numpy_helper.from_array(f32(4), "bn.bias"),
+        numpy_helper.from_array(f32(4), "bn.mean"),
+        numpy_helper.from_array(np.abs(f32(4)) + 0.5, "bn.var"),
+        numpy_helper.from_array(f32(5, 64), "fc.w"),
+        numpy_helper.from_array(f32(5), "fc.b"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["image", "conv.w", "conv.b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "BatchNormalization", ["c", "bn.scale", "bn.bias", "bn.mean", "bn.var"], ["bn"]
+        ),
+        helper.make_node("Relu", ["bn"], ["r"]),
+        helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+    return model_of(nodes, [vi("image", [batch, 3, 8, 8])], [vi("probs", [batch, 5])], inits, opset)
+
+
+def test_names_initializers_and_results_match_onnxruntime():
+    model = conv_net()
+    module = import_onnx_model(model)
+    fn = entry_function(module)
+    assert input_names(fn) == ["image"] and output_names(fn) == ["probs"]
+    constants = [op for op in fn.body.ops if isinstance(op, ConstantOp)]
+    assert len(constants) == 8
+    x = f32(1, 3, 8, 8)
+    (got,) = run(module, {"image": x})
+    (want,) = onnxruntime_outputs(model, {"image": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_symbolic_dims_default_to_one_or_take_input_shapes():
+    model = conv_net()
+    fn = entry_function(import_onnx_model(model))
+    assert fn.function_type.inputs.data[0].get_shape() == (1, 3, 8, 8)
+    module = import_onnx_model(model, input_shapes={"image": [3, 3, 8, 8]})
+    x = f32(3, 3, 8, 8)
+    (got,) = run(module, [x])
+    (want,) = onnxruntime_outputs(model, {"image": x})
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(FrontendError, match="input_shapes gives"):
+        import_onnx_model(model, input_shapes={"image": [1, 4, 8, 8]})
+
+
+def opset9_model() -> onnx.ModelProto:
+    """Opset 9: Unsqueeze axes and Slice bounds as attributes, Upsample, Clip bounds."""
+    nodes = [
+        helper.make_node("Slice", ["x"], ["s"], starts=[0, 1], ends=[1, 3], axes=[0, 2]),
+        helper.make_node("Clip", ["s"], ["c"], min=-0.5, max=0.5),
+        helper.make_node("Unsqueeze", ["c"], ["u"], axes=[0]),
+        helper.make_node("Upsample", ["u", "scales"], ["up"], mode="nearest"),
+        helper.make_node("ReduceSum", ["up"], ["y"], axes=[3], keepdims=0),
+    ]
+    scales = numpy_helper.from_array(np.array([1, 1, 1, 2, 2], np.float32), "scales")
+    return model_of(nodes, [vi("x", [2, 3, 4, 4])], [vi("y", [1, 1, 3, 8])], [scales], opset=9)
+
+
+@pytest.mark.parametrize("opset", [9, 11])
+def test_old_opsets_are_upgraded(opset: int):
+    model = opset9_model() if opset == 9 else conv_net(opset=11, batch=1)
+    module = import_onnx_model(model)
+    name = model.graph.input[0].name
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = f32(*shape)
+    (got,) = run(module, {name: x})
+    (want,) = onnxruntime_outputs(model, {name: x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_shape_subgraph_folds_at_import():
+    inits = [
+        numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
+    ]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["batch"]),
+        helper.make_node("Unsqueeze", ["batch", "axes"], ["batch1"]),
+        helper.make_node("Concat", ["batch1", "minus_one"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["y"]),
+    ]
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "axes"))
+    model = model_of(nodes, [vi("x", [2, 3, 4])], [vi("y", [2, 12])], inits)
+    fn = entry_function(import_onnx_model(model))
+    assert [op.name for op in fn.body.ops] == ["ge.reshape", "func.return"]
+
+
+def test_unsupported_op_names_op_node_and_supported_list():
+    node = helper.make_node("NonZero", ["x"], ["y"], name="find_them")
+    model = model_of([node], [vi("x", [3])], [vi("y", [1, "n"], TensorProto.INT64)])
+    with pytest.raises(UnsupportedError) as info:
+        import_onnx_model(model)
+    message = str(info.value)
+    assert "'NonZero'" in message and "'find_them'" in message and "Conv" in message
+    assert "\n" not in message
+
+
+def test_shape_input_that_is_not_constant_is_refused_clearly():
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape_it")
+    model = model_of(
+        [node], [vi("x", [2, 3]), vi("shape", [2], TensorProto.INT64)], [vi("y", [3, 2])]
+    )
+    with pytest.raises(NonConstantInputError, match="'shape'.*must be a constant") as info:
+        import_onnx_model(model)
+    assert info.value.value_name == "shape"
+
+
+def test_inconsistent_declared_shape_is_an_error():
+    node = helper.make_node("Relu", ["x"], ["y"])
+    model = model_of([node], [vi("x", [2, 3])], [vi("y", [3, 2])])
+    with pytest.raises(FrontendError, match="inconsistent shapes"):
+        import_onnx_model(model)
+
+
+def test_checker_failure_is_an_error():
+    node = helper.make_node("Relu", ["missing"], ["y"])
+    model = model_of([node], [vi("x", [2])], [vi("y", [2])])
+    with pytest.raises(FrontendError, match="fails onnx.checker"):
+        import_onnx_model(model)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"this is not an onnx model at all", bytes(range(256)) * 4],
+    ids=["empty", "text", "binary"],
+)
+def test_non_onnx_bytes_are_one_line_errors(data: bytes):
+    with pytest.raises(FrontendError) as info:
+        import_onnx_bytes(data, source="junk.onnx")
+    assert "junk.onnx" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_file_is_an_error(tmp_path: Path):
+    data = conv_net().SerializeToString()
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FrontendError, match="cut.onnx"):
+        import_onnx_file(path)
+
+
+def save_with_external_weight(folder: Path, location: str) -> Path:
+    """A Mul by an initializer whose data lives in the file `location` (relative to folder)."""
+    weight = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")
+    model = model_of(
+        [helper.make_node("Mul", ["x", "w"], ["y"])], [vi("x", [2, 3])], [vi("y", [2, 3])], [weight]
+    )
+    data_path = (folder / location).resolve()
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    data_path.write_bytes(np.arange(6, dtype=np.float32).tobytes())
+    tensor = model.graph.initializer[0]
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in {"location": location, "offset": "0", "length": "24"}.items():
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    path = folder / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_external_data_inside_the_folder_is_read(tmp_path: Path):
+    path = save_with_external_weight(tmp_path, "weights/w.bin")
+    (got,) = run(import_onnx_file(path), [np.ones((2, 3), np.float32)])
+    np.testing.assert_array_equal(got, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path: Path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    path = save_with_external_weight(folder, "../secret.bin")
+    with pytest.raises(FrontendError, match="outside the model's folder"):
+        import_onnx_file(path)
+
+
+def test_ge_opt_prints_ge_ir_for_an_onnx_file(tmp_path: Path):
+    path = tmp_path / "net.onnx"
+    onnx.save(conv_net(), path)
+    done = subprocess.run([*GE_OPT, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "ge.conv2d" in done.stdout and 'ge.name = "probs"' in done.stdout
+
+
+def test_ge_opt_reports_a_bad_onnx_file_in_one_line(tmp_path: Path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"\x08\x07garbage")
+    done = subprocess.run([*GE_OPT, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
