@@ -1,0 +1,130 @@
+"""Memory planning benchmark: arena peak / lower bound, ours beside the peers' strategies.
+
+For each model the function's buffers are analyzed once (views shared, in-place reuse
+decided), and every strategy runs on those same lifetimes: our hybrid planner; no reuse;
+onnxruntime's reuse of an equal-sized freed buffer; TFLite's greedy by size; GE-style
+size-class free lists. The lower bound is the most bytes ever live at once. The column
+"ours, no in-place" plans the lifetimes without in-place sharing, over the same bound.
+
+    .venv/bin/python benchmarks/bench_memory.py [--source zoo|ge|auto] [--json OUT.json]
+        [--plots DIR] [--models resnet18 ...]
+
+Models come from `ge.testing.models` through the ONNX importer when torch and the zoo are
+available (`--source zoo`), else from `benchmarks/ge_models.py` (`--source ge`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ge_models import BUILDERS  # noqa: E402
+from xdsl.dialects.builtin import ModuleOp  # noqa: E402
+
+from gedialects.interpreter import entry_function  # noqa: E402
+from passes.memory.assign import plan_function  # noqa: E402
+from passes.memory.liveness import analyze  # noqa: E402
+from passes.memory.peers import PEERS  # noqa: E402
+from passes.memory.planners import hybrid, lower_bound  # noqa: E402
+from passes.memory.verify import check_plan  # noqa: E402
+
+MODELS = ("resnet18", "resnet50", "mobilenet_v2", "inception", "bert_layer", "gpt_block")
+
+
+def zoo_available() -> bool:
+    try:
+        import torch  # noqa: F401
+
+        import ge.frontends.onnx  # noqa: F401
+        import ge.testing.models  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load(name: str, source: str) -> ModuleOp:
+    """The model as a `ge` module, through the real frontend or the direct builders."""
+    if source == "ge":
+        return BUILDERS[name]()
+    from ge.frontends.onnx import import_onnx_model
+    from ge.testing.models import MODELS as ZOO
+    from ge.testing.models import build, export_onnx
+
+    model, inputs = build(name, small=False)
+    return import_onnx_model(export_onnx(model, inputs, input_names=ZOO[name].input_names))
+
+
+def measure(name: str, module: ModuleOp) -> dict:
+    fn = entry_function(module)
+    start = time.perf_counter()
+    memory_plan = plan_function(fn)  # analysis, hybrid planner, verifier
+    seconds = time.perf_counter() - start
+    lifetimes = memory_plan.liveness.lifetimes()
+    bound = lower_bound(lifetimes)
+    row = {
+        "model": name,
+        "kernels": len(memory_plan.liveness.kernels),
+        "buffers": len(lifetimes),
+        "inplace": len(memory_plan.liveness.inplace),
+        "lower_bound_bytes": bound,
+        "ours": memory_plan.arena_bytes / bound,
+        "planner": memory_plan.plan.planner,
+        "plan_seconds": seconds,
+    }
+    for peer, strategy in PEERS.items():
+        plan = strategy(lifetimes)
+        check_plan(lifetimes, plan.offsets, plan.peak)
+        row[peer] = plan.peak / bound
+    separate = analyze(fn, reuse_inplace=False).lifetimes()
+    row["ours, no in-place"] = hybrid(separate).peak / bound
+    return row, memory_plan
+
+
+COLUMNS = ["ours", *PEERS, "ours, no in-place"]
+
+
+def table(rows: list[dict]) -> str:
+    head = ["model", "kernels", "buffers", "bound MiB", *COLUMNS, "plan s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], str(r["kernels"]), str(r["buffers"])]
+        cells.append(f"{r['lower_bound_bytes'] / 2**20:.2f}")
+        cells += [f"{r[c]:.3f}" for c in COLUMNS] + [f"{r['plan_seconds']:.3f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("auto", "zoo", "ge"), default="auto")
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--json", type=Path, help="write the rows as JSON")
+    parser.add_argument("--plots", type=Path, help="write a live-bytes plot per model here")
+    args = parser.parse_args(argv)
+    source = args.source if args.source != "auto" else ("zoo" if zoo_available() else "ge")
+    rows = []
+    for name in args.models:
+        row, memory_plan = measure(name, load(name, source))
+        row["source"] = source
+        rows.append(row)
+        if args.plots:
+            from passes.memory.plot import plot_memory
+
+            args.plots.mkdir(parents=True, exist_ok=True)
+            plot_memory(memory_plan, args.plots / f"{name}.png", f"{name}: live bytes")
+        print(f"{name}: peak/bound {row['ours']:.3f} ({row['planner']})", file=sys.stderr)
+    print(f"models from: {source}; ratios are arena peak / lower bound (1.000 is optimal)")
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
