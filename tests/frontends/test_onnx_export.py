@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import given
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, i32
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from ge.frontends.onnx_export import EMITTERS, export_onnx
 from ge.testing import run
+from ge.testing.strategies import programs_with_inputs, smooth_ops
 from gedialects.errors import UnsupportedError
 from gedialects.ge import ALL_OPS, ConstantOp
 from gedialects.ge import ops as g
+from gedialects.ge.constant import print_constants_in_full
 from gedialects.ge.types import tensor_like
 
 RNG = np.random.default_rng(0)
@@ -279,3 +285,45 @@ def test_round_trip_through_the_importer_keeps_onnxruntime_outputs() -> None:
         onnx.checker.check_model(again, full_check=True)
         for a, e in zip(run_onnx(again, arrays), run_onnx(first, arrays)):
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6, err_msg=case)
+
+
+def _assert_close(actual: Sequence[np.ndarray], expected: Sequence[np.ndarray], what: str) -> None:
+    assert len(actual) == len(expected), what
+    for a, e in zip(actual, expected):
+        assert a.dtype == e.dtype and a.shape == e.shape, what
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5, err_msg=what)
+
+
+@given(programs_with_inputs(ops=smooth_ops(), max_ops=6))
+def test_random_programs_run_the_same_in_onnxruntime(case) -> None:
+    module, inputs = case
+    model = export_onnx(module)
+    onnx.checker.check_model(model, full_check=True)
+    _assert_close(run_onnx(model, inputs), run(module, inputs), str(module))
+
+
+@given(programs_with_inputs(max_ops=6, dtypes=("f32", "i64", "i1")))
+def test_random_programs_survive_export_then_import(case) -> None:
+    from ge.frontends.onnx import import_onnx_model
+
+    module, inputs = case
+    again = import_onnx_model(export_onnx(module))
+    _assert_close(run(again, inputs), run(module, inputs), str(module))
+
+
+def test_ge_opt_emit_onnx_writes_a_model_onnxruntime_runs(tmp_path) -> None:
+    weight = normal(6, 4, 3, 3)  # 216 elements: printed in full below, elided by default
+    module = build([IMG], lambda x: g.ReluOp(g.Conv2DOp(x, c(weight), pads=[1, 1, 1, 1])))
+    with print_constants_in_full():
+        (tmp_path / "in.mlir").write_text(str(module))
+    out = tmp_path / "out.onnx"
+    ge_opt = Path(sys.executable).parent / "ge-opt"
+    done = subprocess.run(
+        [str(ge_opt), str(tmp_path / "in.mlir"), "--emit", "onnx", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    model = onnx.load(out)
+    onnx.checker.check_model(model, full_check=True)
+    _assert_close(run_onnx(model, [IMG]), run(module, [IMG]), "ge-opt --emit onnx")

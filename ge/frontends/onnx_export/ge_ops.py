@@ -198,12 +198,34 @@ def _dropout(b: B, op: ops.DropoutOp, xs: list[str], ys: list[str]) -> None:
     b.node("Dropout", [xs[0], ratio, training], ys, seed=op.get_int("seed"))
 
 
+def _floor_mode_pads(op) -> list[int] | None:
+    """Pads that give `op`'s ceil-mode output in floor mode, or None if that changes values.
+
+    ONNX's shape inference and onnxruntime disagree on ceil mode when the last window
+    would start in the padding; extra end padding (never the max, never counted in the
+    mean without count_include_pad) states the output size without ceil mode.
+    """
+    if isinstance(op, ops.AvgPool2DOp) and op.get_flag("count_include_pad"):
+        return None
+    pads = list(op.ints("pads"))
+    size = shape_of(op.input.type)[2:]
+    out = shape_of(op.output.type)[2:]
+    for i in range(2):
+        span = op.ints("dilations")[i] * (op.ints("kernel_shape")[i] - 1) + 1
+        needed = (out[i] - 1) * op.ints("strides")[i] + span
+        pads[i + 2] += max(0, needed - (size[i] + pads[i] + pads[i + 2]))
+    return pads
+
+
 @emits(ops.MaxPool2DOp, ops.AvgPool2DOp)
 def _pool(b: B, op, xs: list[str], ys: list[str]) -> None:
+    ceil = op.get_flag("ceil_mode")
+    pads = _floor_mode_pads(op) if ceil else list(op.ints("pads"))
     attrs = {
         "kernel_shape": list(op.ints("kernel_shape")),
-        "ceil_mode": int(op.get_flag("ceil_mode")),
-        **_spatial(op),
+        "ceil_mode": int(pads is None),
+        "strides": list(op.ints("strides")),
+        "pads": pads if pads is not None else list(op.ints("pads")),
     }
     dilations = list(op.ints("dilations"))
     if isinstance(op, ops.MaxPool2DOp):

@@ -60,6 +60,10 @@ def value_info(name: str, t: Attribute) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, onnx_dtype(t), list(shape))
 
 
+def _empty_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and not value
+
+
 class GraphBuilder:
     """Collects the nodes, initializers and functions of one ONNX graph; names are unique."""
 
@@ -99,9 +103,12 @@ class GraphBuilder:
         **attrs: Any,
     ) -> list[str]:
         """Add one node; attributes whose value is None are left out."""
-        kept = {k: v for k, v in attrs.items() if v is not None}
+        kept = {k: v for k, v in attrs.items() if v is not None and not _empty_list(v)}
         name = self.fresh(f"{op_type}_{len(self.nodes)}")
         node = helper.make_node(op_type, list(inputs), list(outputs), name, domain=domain, **kept)
+        for key in (k for k, v in attrs.items() if _empty_list(v)):  # e.g. perm of a scalar
+            empty = helper.make_attribute(key, [], attr_type=onnx.AttributeProto.INTS)
+            node.attribute.append(empty)
         self.nodes.append(node)
         return list(outputs)
 
