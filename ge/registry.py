@@ -21,8 +21,14 @@ def _kernel() -> Dialect:
     return KERNEL
 
 
+def _npu() -> Dialect:
+    from gedialects.npu import NPU
+
+    return NPU
+
+
 def all_dialects() -> dict[str, Callable[[], Dialect]]:
-    return {"ge": _ge, "kernel": _kernel}
+    return {"ge": _ge, "kernel": _kernel, "npu": _npu}
 
 
 def make_context() -> Context:

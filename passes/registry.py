@@ -33,3 +33,6 @@ def _pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 
 
 register_pass("convert-ge-to-kernel", _pass("lowering.convert_ge_to_kernel", "ConvertGeToKernel"))
+
+# npu level: verification against a target.
+register_pass("verify-npu", _pass("passes.verify_npu", "VerifyNpu"))

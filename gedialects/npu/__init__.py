@@ -1,0 +1,13 @@
+"""The `npu` dialect: buffers in memory spaces, DMA, cube and vector instructions, pipe flags."""
+
+from xdsl.ir import Dialect
+
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import ALL_OPS as _CORE_OPS
+from gedialects.npu.vector import VECTOR_OPS
+
+ALL_OPS = [*_CORE_OPS, *VECTOR_OPS]
+
+NPU = Dialect("npu", ALL_OPS, [BufferType])
+
+__all__ = ["NPU", "ALL_OPS", "BufferType"]

@@ -1,0 +1,83 @@
+"""What each npu instruction costs on a target, in cycles of the pipe that runs it.
+
+- DMA: bytes / the path's rate (bytes per cycle per core). On the off-chip side (HBM, L2) a
+  window moves in contiguous runs, each rounded up to whole bursts of `dma_burst` bytes, so a
+  narrow strided window costs more than its bytes. HBM is shared: when `cores` cores of a kernel
+  run at once, one core moves at most `hbm_bandwidth / cores` bytes per cycle, reads and writes
+  together (`runtime.npu_core.Core.hbm_cycles`).
+- Cube: one cycle per 16x16x16 fractal of the (m, n, k) product (fp16 or i8), or
+  `cube_f32_cycles_per_fractal` cycles in the f32 mode.
+- Vector: the bytes of the largest operand / the vector unit's bytes per cycle (128 fp16 lanes),
+  at least one cycle.
+- Scalar (index arithmetic, loop control): one cycle on the S pipe.
+- Roofline of a kernel: max(cube flops / chip cube peak, vector bytes / chip vector peak,
+  compulsory HBM bytes / HBM bandwidth).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from runtime.targets import Target
+
+OFF_CHIP = ("hbm", "l2")
+
+
+def contiguous_runs(window: Sequence[int], dims: Sequence[int]) -> tuple[int, int]:
+    """(number of runs, elements per run) that a window of a row-major buffer splits into."""
+    run = 1
+    axis = len(dims) - 1
+    while axis >= 0:
+        run *= window[axis]
+        if window[axis] != dims[axis]:
+            break
+        axis -= 1
+    return math.prod(window[:axis]) if axis > 0 else 1, run
+
+
+def dma_bytes_charged(
+    target: Target, window: Sequence[int], dims: Sequence[int], itemsize: int
+) -> int:
+    """Bytes the off-chip side of a DMA really moves: whole bursts per contiguous run."""
+    runs, run = contiguous_runs(window, dims)
+    burst = target.dma_burst
+    return runs * (-(-run * itemsize // burst) * burst)
+
+
+def dma_rate(target: Target, src: str, dst: str) -> float:
+    """The path's own rate (HBM sharing is applied by the core's HBM channel)."""
+    rate = target.rate(src, dst)
+    assert rate is not None, (src, dst)
+    if dst == "l2":
+        rate = min(rate, target.l2_write_rate)
+    return rate
+
+
+def hbm_share(target: Target, cores: int) -> float:
+    """Bytes per cycle of HBM one of `cores` busy cores can count on."""
+    return target.hbm_bandwidth / max(cores, 1)
+
+
+def mmad_cycles(target: Target, m: int, n: int, k: int, dtype: np.dtype) -> int:
+    fractals = -(-m // target.cube_m) * -(-n // target.cube_n) * -(-k // target.cube_k)
+    per = target.cube_f32_cycles_per_fractal if dtype == np.float32 else 1
+    return fractals * per
+
+
+def vector_cycles(target: Target, nbytes: int) -> int:
+    return max(1, -(-nbytes // target.vector_bytes_per_cycle))
+
+
+def roofline_cycles(
+    target: Target, cube_flops: float, vector_bytes: float, hbm_bytes: float, vector_only: bool
+) -> float:
+    """The lower bound on a kernel's cycles on the whole chip."""
+    cores = target.vector_cores if vector_only else target.ai_cores
+    return max(
+        cube_flops / target.peak_flops_per_cycle,
+        vector_bytes / (cores * target.vector_bytes_per_cycle),
+        hbm_bytes / target.hbm_bandwidth,
+    )

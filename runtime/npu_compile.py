@@ -1,0 +1,203 @@
+"""Turn the body of an `npu.kernel` into Python closures, once, so tile loops run fast.
+
+Each op becomes a function `step(env, core)`: `env` is a list, indexed by the slot `Slots` gave
+each SSA value, of Python ints (indices), numbers and `Buffer`s; `core` is the AI core running
+the block. A tile loop (`scf.for`) is a
+Python `for` over its tiles whose body is a list of such steps; each instruction is one numpy
+operation on a whole tile, so the interpreter's time goes to numpy, not to walking the IR.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+from xdsl.dialects import arith, scf
+from xdsl.ir import Block, Operation
+
+from gedialects.errors import UnsupportedError
+from gedialects.npu.ops import AllocOp, SetFlagOp, WaitFlagOp
+from runtime.npu_core import Core
+from runtime.npu_instructions import INSTRUCTIONS
+from runtime.npu_slots import Slots
+from runtime.targets import Target
+
+Step = Callable[[list, Core], None]
+BlockRunner = Callable[[list, Core], tuple]
+
+
+def _floordiv(a: int, b: int) -> int:
+    return a // b
+
+
+def _ceildiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _truncdiv(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _truncrem(a: int, b: int) -> int:
+    return a - b * _truncdiv(a, b)
+
+
+SCALAR_FNS: dict[type[Operation], Callable] = {
+    arith.AddiOp: operator.add,
+    arith.SubiOp: operator.sub,
+    arith.MuliOp: operator.mul,
+    arith.DivUIOp: _floordiv,
+    arith.DivSIOp: _truncdiv,
+    arith.FloorDivSIOp: _floordiv,
+    arith.CeilDivSIOp: _ceildiv,
+    arith.CeilDivUIOp: _ceildiv,
+    arith.RemUIOp: operator.mod,
+    arith.RemSIOp: _truncrem,
+    arith.MinSIOp: min,
+    arith.MinUIOp: min,
+    arith.MaxSIOp: max,
+    arith.MaxUIOp: max,
+    arith.AndIOp: operator.and_,
+    arith.OrIOp: operator.or_,
+    arith.XOrIOp: operator.xor,
+    arith.AddfOp: operator.add,
+    arith.SubfOp: operator.sub,
+    arith.MulfOp: operator.mul,
+    arith.DivfOp: operator.truediv,
+    arith.IndexCastOp: lambda a: a,
+    arith.SelectOp: lambda c, a, b: a if c else b,
+}
+
+_CMPI = {
+    0: operator.eq,
+    1: operator.ne,
+    2: operator.lt,
+    3: operator.le,
+    4: operator.gt,
+    5: operator.ge,
+    6: operator.lt,
+    7: operator.le,
+    8: operator.gt,
+    9: operator.ge,
+}
+
+
+def _constant(op: arith.ConstantOp, slots: Slots) -> Step:
+    attr = op.value
+    value = getattr(attr, "value", None)
+    if value is None:
+        raise UnsupportedError(f"'arith.constant' {attr} is not a scalar the npu core holds")
+    result, data = slots(op.result), value.data
+    number = bool(data) if str(attr.type) == "i1" else data
+
+    def step(env: list, core: Core) -> None:
+        env[result] = number
+
+    return step
+
+
+def _scalar(op: Operation, fn: Callable, slots: Slots) -> Step:
+    args, result = tuple(slots(v) for v in op.operands), slots(op.results[0])
+
+    def step(env: list, core: Core) -> None:
+        env[result] = fn(*[env[a] for a in args])
+        core.clocks["S"] += 1
+        core.stats.busy["S"] += 1
+
+    return step
+
+
+def _for(op: scf.ForOp, target: Target, slots: Slots) -> Step:
+    body = compile_block(op.body.block, target, slots)
+    iv, iter_args = slots(op.body.block.args[0]), [slots(a) for a in op.body.block.args[1:]]
+    lb, ub, step_v = slots(op.lb), slots(op.ub), slots(op.step)
+    inits, results = [slots(v) for v in op.iter_args], [slots(v) for v in op.results]
+
+    def step(env: list, core: Core) -> None:
+        carried = [env[v] for v in inits]
+        for i in range(env[lb], env[ub], env[step_v]):
+            env[iv] = i
+            for arg, value in zip(iter_args, carried):
+                env[arg] = value
+            carried = body(env, core)
+        for res, value in zip(results, carried):
+            env[res] = value
+
+    return step
+
+
+def _if(op: scf.IfOp, target: Target, slots: Slots) -> Step:
+    then = compile_block(op.true_region.block, target, slots)
+    other = compile_block(op.false_region.block, target, slots) if op.false_region.blocks else None
+    cond, results = slots(op.cond), [slots(v) for v in op.results]
+
+    def step(env: list, core: Core) -> None:
+        runner = then if env[cond] else other
+        values = runner(env, core) if runner is not None else ()
+        for res, value in zip(results, values):
+            env[res] = value
+
+    return step
+
+
+def _alloc(op: AllocOp, slots: Slots) -> Step:
+    result, buf_type = slots(op.buffer), op.buffer.type
+    name = op.buffer.name_hint or "buffer"
+
+    def step(env: list, core: Core) -> None:
+        env[result] = core.allocate(op, buf_type, f"%{name}")
+
+    return step
+
+
+def _flag(op: SetFlagOp | WaitFlagOp, slots: Slots) -> Step:
+    (src, dst), event = op.key, op.event
+    action = Core.set_flag if isinstance(op, SetFlagOp) else Core.wait_flag
+    if isinstance(event, int):
+        return lambda env, core: action(core, src, dst, event)
+    slot = slots(event)
+    return lambda env, core: action(core, src, dst, env[slot])
+
+
+def compile_op(op: Operation, target: Target, slots: Slots) -> Step:
+    kind = type(op)
+    if kind is arith.ConstantOp:
+        return _constant(op, slots)
+    if kind in SCALAR_FNS:
+        return _scalar(op, SCALAR_FNS[kind], slots)
+    if kind is arith.CmpiOp:
+        return _scalar(op, _CMPI[op.predicate.value.data], slots)
+    if kind is scf.ForOp:
+        return _for(op, target, slots)
+    if kind is scf.IfOp:
+        return _if(op, target, slots)
+    if kind is AllocOp:
+        return _alloc(op, slots)
+    if kind in (SetFlagOp, WaitFlagOp):
+        return _flag(op, slots)
+    for base, compiler in INSTRUCTIONS.items():
+        if isinstance(op, base):
+            return compiler(op, target, slots)
+    raise UnsupportedError(f"the npu interpreter cannot execute '{op.name}' inside a kernel")
+
+
+def compile_block(block: Block, target: Target, slots: Slots) -> BlockRunner:
+    """A runner for `block`: runs its steps in a fresh allocation scope; returns yielded values."""
+    ops = list(block.ops)
+    yielded: tuple[int, ...] = ()
+    if ops and isinstance(ops[-1], scf.YieldOp):
+        yielded = tuple(slots(v) for v in ops.pop().operands)
+    steps = tuple(compile_op(op, target, slots) for op in ops)
+    scoped = any(isinstance(op, AllocOp) for op in ops)
+
+    def run(env: list, core: Core) -> tuple:
+        if scoped:
+            core.push_scope()
+        for step in steps:
+            step(env, core)
+        if scoped:
+            core.pop_scope()
+        return tuple(env[v] for v in yielded)
+
+    return run

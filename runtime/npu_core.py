@@ -1,0 +1,151 @@
+"""One modeled AI core: its pipe clocks, flags, on-chip allocations and buffer hazards.
+
+Every instruction goes to the in-order queue of its pipe: it starts when that pipe is free and
+ends `cycles` later. Pipes only wait for one another through flags (set_flag takes the time the
+source pipe reaches it; wait_flag moves the destination pipe's clock up to it). The core checks
+what real hardware would get wrong: an instruction that reads an on-chip buffer before another
+pipe has finished writing it, or writes one another pipe is still reading or writing, is a race
+(a missing flag) and an error, so a program's modeled time is only reported when it is safe.
+A buffer allocated by one `npu.alloc` keeps its address on a core, so a loop that allocates it
+in its body meets the previous iteration's readers and writers, as the hardware would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gedialects.errors import InterpretationError
+from gedialects.npu.attrs import ON_CHIP, PIPES, BufferType, aligned
+from runtime.profile import KernelProfile
+
+
+class Buffer:
+    """The contents of one buffer (a numpy array) and who last touched it, and when."""
+
+    __slots__ = ("array", "type", "space", "name", "on_chip", "write_end", "write_pipe", "reads")
+
+    def __init__(self, array: np.ndarray, type: BufferType, name: str):
+        self.array, self.type, self.name = array, type, name
+        self.space = type.space_name
+        self.on_chip = self.space in ON_CHIP
+        self.write_end = 0.0
+        self.write_pipe: str | None = None
+        self.reads: dict[str, float] = {}
+
+
+def poisoned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Fresh memory: NaN for floats (so a read of data never written shows), else zeros."""
+    if np.issubdtype(dtype, np.floating):
+        return np.full(shape, np.nan, dtype)
+    return np.zeros(shape, dtype)
+
+
+@dataclass
+class Core:
+    """State of one AI core while it runs the blocks of one kernel."""
+
+    index: int
+    capacity: dict[str, int]
+    block_align: int
+    active_cores: int
+    stats: KernelProfile
+    clocks: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PIPES, 0.0))
+    flags: dict[tuple, deque] = field(default_factory=dict)
+    used: Counter = field(default_factory=Counter)
+    scopes: list[list[tuple[str, int]]] = field(default_factory=list)
+    sites: dict[object, Buffer] = field(default_factory=dict)
+    hbm_free: float = 0.0
+
+    def issue(
+        self,
+        pipe: str,
+        cycles: float,
+        reads: tuple[Buffer, ...],
+        writes: tuple[Buffer, ...],
+        what: str,
+    ) -> None:
+        """Queue an instruction on `pipe`; raises on a race with another pipe."""
+        start = self.clocks[pipe]
+        end = start + cycles
+        for buf in reads:
+            if buf.on_chip and buf.write_pipe not in (None, pipe) and start < buf.write_end:
+                self._race(what, pipe, start, "reads", buf, buf.write_pipe, buf.write_end)
+        for buf in writes:
+            if not buf.on_chip:
+                continue
+            if buf.write_pipe not in (None, pipe) and start < buf.write_end:
+                self._race(what, pipe, start, "writes", buf, buf.write_pipe, buf.write_end)
+            for other, until in buf.reads.items():
+                if other != pipe and start < until:
+                    self._race(what, pipe, start, "overwrites", buf, other, until)
+        for buf in reads:
+            if buf.on_chip and buf.reads.get(pipe, 0.0) < end:
+                buf.reads[pipe] = end
+        for buf in writes:
+            buf.write_end, buf.write_pipe = end, pipe
+        self.clocks[pipe] = end
+        self.stats.busy[pipe] += cycles
+        self.stats.instructions += 1
+
+    def _race(self, what, pipe, start, verb, buf, other, until) -> None:  # noqa: ANN001
+        raise InterpretationError(
+            f"race on core {self.index}: '{what}' on {pipe} {verb} {buf.name} ({buf.space}) at "
+            f"cycle {start:.0f}, but {other} uses it until cycle {until:.0f}; a "
+            f"set_flag {other} -> {pipe} / wait_flag pair is missing"
+        )
+
+    def hbm_cycles(self, pipe: str, nbytes: int, path_rate: float, share: float) -> int:
+        """Cycles of a DMA to or from HBM: its path's rate, and this core's share of HBM.
+
+        The core's HBM channel is reserved in issue order (MTE2 reads and MTE3 writes share
+        it), so a core never moves more than `share` bytes per cycle on average.
+        """
+        start = self.clocks[pipe]
+        channel_start = max(start, self.hbm_free)
+        self.hbm_free = channel_start + nbytes / share
+        return max(1, math.ceil(max(nbytes / path_rate, self.hbm_free - start)))
+
+    def set_flag(self, src: str, dst: str, event: int) -> None:
+        self.flags.setdefault((src, dst, event), deque()).append(self.clocks[src])
+
+    def wait_flag(self, src: str, dst: str, event: int) -> None:
+        queue = self.flags.get((src, dst, event))
+        if not queue:
+            raise InterpretationError(
+                f"core {self.index}: wait_flag {src} -> {dst} event {event} waits for a flag "
+                f"that was never set; the core would hang"
+            )
+        self.clocks[dst] = max(self.clocks[dst], queue.popleft())
+
+    def pending_flags(self) -> list[tuple]:
+        return [key for key, queue in self.flags.items() if queue]
+
+    def allocate(self, site: object, buf_type: BufferType, name: str) -> Buffer:
+        """The buffer of allocation `site`: the same address (and contents) every time."""
+        space, nbytes = buf_type.space_name, aligned(buf_type.nbytes, self.block_align)
+        if self.used[space] + nbytes > self.capacity[space]:
+            raise InterpretationError(
+                f"core {self.index}: allocating {name} ({nbytes} bytes) in {space} exceeds its "
+                f"capacity: {self.used[space]} of {self.capacity[space]} bytes already live"
+            )
+        self.used[space] += nbytes
+        self.scopes[-1].append((space, nbytes))
+        buf = self.sites.get(site)
+        if buf is None:
+            buf = self.sites[site] = Buffer(poisoned(buf_type.dims, buf_type.dtype), buf_type, name)
+        return buf
+
+    def push_scope(self) -> None:
+        self.scopes.append([])
+
+    def pop_scope(self) -> None:
+        for space, nbytes in self.scopes.pop():
+            self.used[space] -= nbytes
+
+    @property
+    def end(self) -> float:
+        return max(self.clocks.values())

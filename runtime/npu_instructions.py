@@ -1,0 +1,181 @@
+"""Closures for the npu instructions that move or compute data: DMA, mmad, vector, trans_data.
+
+Each compiler reads what it can from the op once (pipe, static windows, function) and returns a
+step that resolves dynamic indices, checks the access against the buffer, does one numpy
+operation on the whole tile, and queues the instruction's cost on its pipe.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from gedialects.errors import InterpretationError
+from gedialects.npu.attrs import PATH_PIPES, BufferType
+from gedialects.npu.ops import DMA_LISTS, DmaOp, MmadOp, TransDataOp
+from gedialects.npu.vector import (
+    VecBinaryOp,
+    VecCastOp,
+    VecDupOp,
+    VecOp,
+    VecReduceOp,
+    VecScalarOp,
+    VecTransposeOp,
+    VecUnaryOp,
+)
+from runtime import npu_semantics as sem
+from runtime.cost_model import (
+    OFF_CHIP,
+    dma_bytes_charged,
+    dma_rate,
+    hbm_share,
+    mmad_cycles,
+    vector_cycles,
+)
+from runtime.npu_core import Buffer, Core
+from runtime.npu_slots import Slots, resolve
+from runtime.targets import Target
+
+
+def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> tuple:
+    for axis, (o, s, d) in enumerate(zip(offsets, sizes, buf.array.shape)):
+        if o < 0 or s <= 0 or o + s > d:
+            raise InterpretationError(
+                f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
+                f"({buf.type}), which has {d}: past the buffer"
+            )
+    return tuple(slice(o, o + s) for o, s in zip(offsets, sizes))
+
+
+def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
+    src_v, dst_v, pad = slots(op.src), slots(op.dst), op.pad_value
+    st, dt = op.src.type, op.dst.type
+    assert isinstance(st, BufferType) and isinstance(dt, BufferType)
+    so, ss, do, ds = (slots.mixed(op.window(w)) for w in DMA_LISTS)
+    src_space, dst_space = st.space_name, dt.space_name
+    pipe, same_rank = PATH_PIPES[(src_space, dst_space)], len(st.dims) == len(dt.dims)
+    off_chip = st if src_space in OFF_CHIP else dt if dst_space in OFF_CHIP else None
+    src_item, dst_item = st.dtype.itemsize, dt.dtype.itemsize
+    off_dims = None if off_chip is None else off_chip.dims
+    off_item = None if off_chip is None else off_chip.dtype.itemsize
+    rate, hbm = dma_rate(target, src_space, dst_space), "hbm" in (src_space, dst_space)
+
+    def step(env: list, core: Core) -> None:
+        src, dst = env[src_v], env[dst_v]
+        s_size, d_size = resolve(env, *ss), resolve(env, *ds)
+        data = src.array[_window(op.name, src, resolve(env, *so), s_size)]
+        target_view = dst.array[_window(op.name, dst, resolve(env, *do), d_size)]
+        if not same_rank:
+            if data.size != target_view.size:
+                raise InterpretationError(f"'{op.name}' windows {s_size} and {d_size} differ")
+            np.copyto(target_view, data.reshape(target_view.shape), casting="unsafe")
+        elif s_size == d_size:
+            np.copyto(target_view, data, casting="unsafe")
+        else:
+            if any(a > b for a, b in zip(s_size, d_size)):
+                raise InterpretationError(f"'{op.name}' window {s_size} exceeds {d_size}")
+            target_view[...] = pad
+            np.copyto(target_view[tuple(slice(0, s) for s in s_size)], data, casting="unsafe")
+        read, written = data.size * src_item, target_view.size * dst_item
+        moved = max(read, written)
+        if off_chip is not None:
+            window = s_size if off_chip is st else d_size
+            moved = dma_bytes_charged(target, window, off_dims, off_item)
+        if hbm:
+            cycles = core.hbm_cycles(pipe, moved, rate, hbm_share(target, core.active_cores))
+        else:
+            cycles = max(1, math.ceil(moved / rate))
+        core.issue(pipe, cycles, (src,), (dst,), op.name)
+        stats = core.stats
+        stats.bytes_read[src_space] += read
+        stats.bytes_written[dst_space] += written
+        if src_space == "hbm":
+            stats.hbm_traffic[(src, "r")] += read
+        if dst_space == "hbm":
+            stats.hbm_traffic[(dst, "w")] += written
+
+    return step
+
+
+def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
+    a_v, b_v, c_v, sizes = slots(op.a), slots(op.b), slots(op.c), slots.mixed(op.mnk)
+    acc_v = None if op.accumulate is None else slots(op.accumulate)
+    dtype = op.a.type.dtype
+
+    def step(env: list, core: Core) -> None:
+        a, b, c = env[a_v], env[b_v], env[c_v]
+        m, n, k = resolve(env, *sizes)
+        if not (m <= a.array.shape[0] and k <= a.array.shape[1] and n <= b.array.shape[1]):
+            raise InterpretationError(
+                f"'{op.name}' [m, n, k] = [{m}, {n}, {k}] is past its operands "
+                f"{a.array.shape} x {b.array.shape}"
+            )
+        if m > c.array.shape[0] or n > c.array.shape[1] or k > b.array.shape[0]:
+            raise InterpretationError(f"'{op.name}' [{m}, {n}, {k}] is past {c.name} or {b.name}")
+        acc = bool(env[acc_v]) if acc_v is not None else False
+        sem.mmad(a.array, b.array, c.array, m, n, k, acc)
+        reads = (a, b, c) if acc else (a, b)
+        core.issue("M", mmad_cycles(target, m, n, k, dtype), reads, (c,), op.name)
+        core.stats.cube_flops += 2 * m * n * k
+        core.stats.bytes_read["l0a"] += m * k * a.array.itemsize
+        core.stats.bytes_read["l0b"] += k * n * b.array.itemsize
+        core.stats.bytes_written["l0c"] += m * n * c.array.itemsize
+
+    return step
+
+
+def _vector_kernel(op: VecOp) -> Callable[..., None]:
+    """fn(*arrays) doing the op's numpy work; the last array is the destination."""
+    if isinstance(op, VecUnaryOp):
+        return lambda src, dst, fn=op.FN: sem.unary(fn, src, dst)
+    if isinstance(op, VecBinaryOp):
+        return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
+    if isinstance(op, VecScalarOp):
+        value = op.scalar.value.data
+        return lambda src, dst, fn=op.FN: sem.scalar(fn, src, value, dst)
+    if isinstance(op, VecReduceOp):
+        axes = tuple(int(a) for a in op.axes.get_values())
+        return lambda src, dst, fn=op.FN: sem.reduce(fn, src, axes, dst)
+    if isinstance(op, VecDupOp):
+        value = op.scalar.value.data
+        return lambda dst: sem.store(dst, value)
+    if isinstance(op, VecCastOp):
+        return sem.cast
+    if isinstance(op, VecTransposeOp):
+        perm = tuple(int(p) for p in op.perm.get_values())
+        return lambda src, dst: sem.store(dst, src.transpose(perm))
+    raise InterpretationError(f"no vector semantics for '{op.name}'")
+
+
+def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
+    if isinstance(op, TransDataOp):
+        fmts = (op.src.type.format_name, op.dst.type.format_name)
+        work = lambda src, dst: sem.trans_data(src, fmts[0], dst, fmts[1])  # noqa: E731
+    else:
+        work = _vector_kernel(op)
+    values = tuple(slots(v) for v in op.operands)
+    types = [v.type for v in op.operands]
+    nbytes = max(t.nbytes for t in types)
+    cycles = vector_cycles(target, nbytes)
+    elements = max(t.num_elements for t in types)
+
+    def step(env: list, core: Core) -> None:
+        bufs = [env[v] for v in values]
+        work(*[b.array for b in bufs])
+        core.issue("V", cycles, tuple(bufs[:-1]), (bufs[-1],), op.name)
+        core.stats.vector_flops += elements
+        core.stats.vector_bytes += nbytes
+        core.stats.bytes_read["ub"] += sum(b.array.nbytes for b in bufs[:-1])
+        core.stats.bytes_written["ub"] += bufs[-1].array.nbytes
+
+    return step
+
+
+INSTRUCTIONS: dict[type, Callable] = {
+    DmaOp: _dma,
+    MmadOp: _mmad,
+    VecOp: _vector,
+    TransDataOp: _vector,
+}

@@ -1,0 +1,179 @@
+"""Execute an `npu` program on the modeled chip: outputs and a profile per kernel.
+
+The program is a `func.func` whose arguments and results are HBM buffers. Its body allocates
+device memory (`npu.hbm_alloc`: inside one planned arena when it has an offset, so a wrong
+memory plan corrupts data as it would on the chip), launches kernels and orders streams.
+
+The multi-core model: a kernel with block_dim B runs on P = min(B, cores) AI cores (the cube
+cores, or the vector cores for a kernel without cube instructions); block b runs on core
+b mod P, after the blocks that core ran before (each core keeps its own pipe clocks across its
+blocks). The kernel takes as long as its slowest core. The P cores share the chip's HBM
+bandwidth (`runtime.cost_model`). Kernels on one stream run one after another; kernels on
+different streams overlap unless ordered by `npu.record_event` / `npu.wait_event`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+
+from gedialects.errors import InterpretationError, UnsupportedError
+from gedialects.interpreter import entry_function, input_names, output_names
+from gedialects.npu.attrs import BufferType, aligned, buffer_type
+from gedialects.npu.ops import HbmAllocOp, KernelOp, MmadOp, RecordEventOp, WaitEventOp
+from gedialects.npu.verify import verify_npu_module
+from runtime.cost_model import roofline_cycles
+from runtime.npu_compile import BlockRunner, compile_block
+from runtime.npu_core import Buffer, Core
+from runtime.npu_slots import Slots
+from runtime.profile import KernelProfile, ProgramProfile
+from runtime.targets import Target, load_target
+
+
+@dataclass
+class NpuResult:
+    outputs: list[np.ndarray]
+    profile: ProgramProfile
+
+    def named(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        return dict(zip(names, self.outputs))
+
+
+def _arena_bytes(fn: func.FuncOp) -> int:
+    ends = [0]
+    for op in fn.body.walk():
+        if isinstance(op, HbmAllocOp) and op.offset is not None:
+            ends.append(op.offset.value.data + op.buffer.type.nbytes)
+    return max(ends)
+
+
+class NpuExecutable:
+    """An npu program verified and compiled for one target; `run` may be called many times."""
+
+    def __init__(
+        self, module: ModuleOp, target: str | Target | None = None, entry: str | None = None
+    ):
+        self.target = load_target(target)
+        verify_npu_module(module, self.target)
+        self.fn = entry_function(module, entry)
+        self.slots = Slots()
+        self.kernels: dict[KernelOp, BlockRunner] = {}
+        for op in self.fn.body.walk():
+            if isinstance(op, KernelOp):
+                self.kernels[op] = compile_block(op.body.block, self.target, self.slots)
+        for value in self.fn.body.block.args:
+            self.slots(value)
+        for op in self.fn.body.block.ops:
+            for value in op.results:
+                self.slots(value)
+        self.arena_bytes = aligned(_arena_bytes(self.fn), self.target.hbm_align)
+
+    def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> NpuResult:
+        env, slot = self.slots.new_env(), self.slots
+        for arg, value in zip(self.fn.body.block.args, self._bind(inputs), strict=True):
+            env[slot(arg)] = Buffer(value, arg.type, f"%{arg.name_hint or 'arg'}")
+        arena = np.full(self.arena_bytes, 0xFF, np.uint8)  # 0xFF.. is NaN in f16 and f32
+        profile = ProgramProfile(self.target.name)
+        streams: dict[int, float] = {}
+        events: dict[int, float] = {}
+        with np.errstate(all="ignore"):
+            for op in self.fn.body.block.ops:
+                if isinstance(op, HbmAllocOp):
+                    env[slot(op.buffer)] = self._hbm_buffer(op, arena)
+                elif isinstance(op, KernelOp):
+                    kp = self._launch(op, env)
+                    kp.start_cycle = streams.get(kp.stream, 0.0)
+                    streams[kp.stream] = kp.start_cycle + kp.cycles
+                    profile.kernels.append(kp)
+                elif isinstance(op, RecordEventOp):
+                    events[op.event.value.data] = streams.get(op.stream.value.data, 0.0)
+                elif isinstance(op, WaitEventOp):
+                    s, e = op.stream.value.data, op.event.value.data
+                    if e not in events:
+                        raise InterpretationError(f"npu.wait_event: event {e} was never recorded")
+                    streams[s] = max(streams.get(s, 0.0), events[e])
+                elif isinstance(op, func.ReturnOp):
+                    outputs = [env[slot(v)].array.copy() for v in op.arguments]
+                    return NpuResult(outputs, profile)
+                else:
+                    raise UnsupportedError(f"'{op.name}' cannot run between npu kernels")
+        raise InterpretationError("the npu function has no func.return")
+
+    def _bind(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        names = input_names(self.fn)
+        if isinstance(inputs, Mapping):
+            inputs = [inputs[n] for n in names]
+        if len(inputs) != len(names):
+            raise InterpretationError(f"expected {len(names)} inputs {names}, got {len(inputs)}")
+        bound = []
+        for name, value, t in zip(names, inputs, self.fn.function_type.inputs.data):
+            buf = buffer_type(t, f"input '{name}'")
+            array = np.asarray(value)
+            if array.shape != buf.dims:
+                raise InterpretationError(f"input '{name}' has shape {array.shape}, wants {buf}")
+            bound.append(np.ascontiguousarray(array, dtype=buf.dtype))
+        return bound
+
+    def _hbm_buffer(self, op: HbmAllocOp, arena: np.ndarray) -> Buffer:
+        t = op.buffer.type
+        assert isinstance(t, BufferType)
+        name = f"%{op.buffer.name_hint or 'hbm'}"
+        if op.offset is None:
+            return Buffer(np.zeros(t.dims, t.dtype), t, name)
+        start = op.offset.value.data
+        raw = arena[start : start + t.nbytes]
+        return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
+
+    def _launch(self, op: KernelOp, env: list) -> KernelProfile:
+        target = self.target
+        vector_only = not any(isinstance(o, MmadOp) for o in op.body.walk())
+        available = target.vector_cores if vector_only else target.ai_cores
+        cores_used = min(op.blocks, available)
+        kp = KernelProfile(
+            name=op.sym_name.data,
+            kind=None if op.kind is None else op.kind.data,
+            fused_from=[s.data for s in op.fused_from.data] if op.fused_from else [],
+            algorithm=None if op.algorithm is None else op.algorithm.data,
+            stream=op.stream_id,
+            block_dim=op.blocks,
+            cores=cores_used,
+        )
+        capacity = dict(target.capacity)
+        cores = [Core(i, capacity, target.ub_block, cores_used, kp) for i in range(cores_used)]
+        body, block_arg = self.kernels[op], self.slots(op.block_index)
+        for block in range(op.blocks):
+            core = cores[block % cores_used]
+            env[block_arg] = block
+            body(env, core)
+        for core in cores:
+            if core.pending_flags():
+                raise InterpretationError(
+                    f"kernel {kp.name}: flags {core.pending_flags()} were set and never waited"
+                )
+        kp.core_cycles = [core.end for core in cores]
+        kp.cycles = max(kp.core_cycles)
+        kp.hbm_compulsory_bytes = sum(
+            min(buf.type.nbytes, moved) for (buf, _), moved in kp.hbm_traffic.items()
+        )
+        kp.roofline_cycles = roofline_cycles(
+            target, kp.cube_flops, kp.vector_bytes, kp.hbm_compulsory_bytes, vector_only
+        )
+        return kp
+
+
+def run_npu(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    target: str | Target | None = None,
+    entry: str | None = None,
+) -> NpuResult:
+    """Verify, compile and run `entry` (default `main`) of an npu module on the modeled chip."""
+    return NpuExecutable(module, target, entry).run(inputs)
+
+
+def output_names_of(module: ModuleOp, entry: str | None = None) -> list[str]:
+    return output_names(entry_function(module, entry))

@@ -1,0 +1,118 @@
+"""The numpy meaning of every npu compute instruction (vector, cube, format transfer).
+
+Each function writes its result into the destination array in place, as the instruction writes
+its destination buffer. Floating point work follows the buffers' dtypes: fp16 vector ops compute
+in fp16, as the vector unit does; the cube multiplies fp16 exactly and accumulates in f32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import special
+
+FRACTAL = 16
+
+
+def _rsqrt(x: np.ndarray) -> np.ndarray:
+    return 1.0 / np.sqrt(x)
+
+
+UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "copy": lambda x: x,
+    "abs": np.abs,
+    "neg": np.negative,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "rsqrt": _rsqrt,
+    "reciprocal": np.reciprocal,
+    "relu": lambda x: np.maximum(x, 0),
+    "tanh": np.tanh,
+    "sigmoid": special.expit,
+    "erf": special.erf,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": np.round,
+    "sin": np.sin,
+    "cos": np.cos,
+}
+
+BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "max": np.maximum,
+    "min": np.minimum,
+    "pow": np.power,
+}
+
+SCALAR: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "adds": lambda x, s: x + s,
+    "muls": lambda x, s: x * s,
+    "maxs": np.maximum,
+    "mins": np.minimum,
+    "leaky_relu": lambda x, s: np.where(x >= 0, x, x * s),
+}
+
+REDUCE: dict[str, Callable[..., np.ndarray]] = {
+    "reduce_sum": np.sum,
+    "reduce_max": np.max,
+    "reduce_min": np.min,
+}
+
+
+def store(dst: np.ndarray, value: np.ndarray | float) -> None:
+    """dst[...] = value, cast to dst's dtype (the unit writes its own element type)."""
+    np.copyto(dst, value, casting="unsafe")
+
+
+def unary(fn: str, src: np.ndarray, dst: np.ndarray) -> None:
+    store(dst, UNARY[fn](src))
+
+
+def binary(fn: str, lhs: np.ndarray, rhs: np.ndarray, dst: np.ndarray) -> None:
+    store(dst, BINARY[fn](lhs, rhs))
+
+
+def scalar(fn: str, src: np.ndarray, value: float, dst: np.ndarray) -> None:
+    store(dst, SCALAR[fn](src, src.dtype.type(value)))
+
+
+def reduce(fn: str, src: np.ndarray, axes: tuple[int, ...], dst: np.ndarray) -> None:
+    store(dst, REDUCE[fn](src, axis=axes, keepdims=True))
+
+
+def cast(src: np.ndarray, dst: np.ndarray) -> None:
+    if np.issubdtype(dst.dtype, np.integer) and np.issubdtype(src.dtype, np.floating):
+        src = np.rint(src)
+    store(dst, src)
+
+
+def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, acc: bool) -> None:
+    """c[:m, :n] (+)= a[:m, :k] @ b[:k, :n], products and sums in c's dtype (f32 or i32)."""
+    product = np.matmul(a[:m, :k].astype(c.dtype), b[:k, :n].astype(c.dtype))
+    if acc:
+        c[:m, :n] += product
+    else:
+        c[:m, :n] = product
+
+
+def trans_data(src: np.ndarray, src_fmt: str, dst: np.ndarray, dst_fmt: str) -> None:
+    """Move data between formats; padding (C to C0, matrices to fractals) is zero."""
+    if dst_fmt == "NC1HWC0":
+        n, c, h, w = src.shape
+        padded = np.zeros((n, dst.shape[1] * FRACTAL, h, w), dst.dtype)
+        padded[:, :c] = src
+        store(dst, padded.reshape(n, dst.shape[1], FRACTAL, h, w).transpose(0, 1, 3, 4, 2))
+    elif src_fmt == "NC1HWC0":
+        n, c1, h, w, c0 = src.shape
+        full = src.transpose(0, 1, 4, 2, 3).reshape(n, c1 * c0, h, w)
+        store(dst, full[:, : dst.shape[1]])
+    elif dst_fmt == "FRACTAL_NZ":
+        dst[...] = 0
+        dst[tuple(slice(0, d) for d in src.shape)] = src
+    else:
+        store(dst, src[tuple(slice(0, d) for d in dst.shape)])

@@ -1,0 +1,109 @@
+"""What the npu interpreter measures: per kernel and per program, in modeled cycles.
+
+`PipeClocks` is one AI core's set of pipe clocks; `KernelProfile` sums what every core of a
+kernel did; `ProgramProfile` holds the kernels in launch order with their stream timing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from gedialects.npu.attrs import PIPES
+
+
+@dataclass
+class KernelProfile:
+    """Modeled cost of one kernel launch (every block on every core it used)."""
+
+    name: str
+    kind: str | None
+    fused_from: list[str]
+    algorithm: str | None
+    stream: int
+    block_dim: int
+    cores: int
+    start_cycle: float = 0.0
+    cycles: float = 0.0
+    busy: Counter = field(default_factory=Counter)
+    """Busy cycles per pipe, summed over cores."""
+    bytes_read: Counter = field(default_factory=Counter)
+    """Bytes read per memory space (the DMA source side and compute operands)."""
+    bytes_written: Counter = field(default_factory=Counter)
+    cube_flops: int = 0
+    vector_flops: int = 0
+    vector_bytes: int = 0
+    instructions: int = 0
+    hbm_compulsory_bytes: int = 0
+    roofline_cycles: float = 0.0
+    core_cycles: list[float] = field(default_factory=list)
+    hbm_traffic: Counter = field(default_factory=Counter)
+    """Bytes moved per (HBM buffer, "r" or "w"), for the compulsory traffic of the roofline."""
+
+    @property
+    def flops(self) -> int:
+        return self.cube_flops + self.vector_flops
+
+    @property
+    def hbm_bytes_read(self) -> int:
+        return self.bytes_read["hbm"]
+
+    @property
+    def hbm_bytes_written(self) -> int:
+        return self.bytes_written["hbm"]
+
+    @property
+    def roofline_ratio(self) -> float:
+        """Roofline cycles / modeled cycles: 1.0 is as fast as the chip allows."""
+        return self.roofline_cycles / self.cycles if self.cycles else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The REPORT.json entry of this kernel (DESIGN.md's keys, and a few more)."""
+        return {
+            "name": self.name,
+            "op": self.kind,
+            "fused_from": self.fused_from,
+            "algorithm": self.algorithm,
+            "stream": self.stream,
+            "block_dim": self.block_dim,
+            "start_cycle": self.start_cycle,
+            "cycles": self.cycles,
+            "roofline_cycles": self.roofline_cycles,
+            "flops": self.flops,
+            "hbm_bytes_read": self.hbm_bytes_read,
+            "hbm_bytes_written": self.hbm_bytes_written,
+            "busy_cycles": {p: self.busy[p] for p in PIPES if self.busy[p]},
+            "bytes_read": dict(self.bytes_read),
+            "bytes_written": dict(self.bytes_written),
+        }
+
+
+@dataclass
+class ProgramProfile:
+    """Kernels in launch order; the makespan is when the last stream finishes."""
+
+    target: str
+    kernels: list[KernelProfile] = field(default_factory=list)
+
+    @property
+    def makespan_cycles(self) -> float:
+        return max((k.start_cycle + k.cycles for k in self.kernels), default=0.0)
+
+    @property
+    def total_cycles(self) -> float:
+        return sum(k.cycles for k in self.kernels)
+
+    def table(self) -> str:
+        """A per-kernel text table: cycles beside the roofline, pipes' busy share."""
+        head = f"{'kernel':<28}{'cycles':>12}{'roofline':>12}{'ratio':>7}  busiest pipes"
+        rows = [head]
+        for k in self.kernels:
+            total = sum(k.core_cycles) or 1.0
+            busiest = sorted(((k.busy[p] / total, p) for p in PIPES if k.busy[p]), reverse=True)
+            pipes = " ".join(f"{p}:{share:.0%}" for share, p in busiest[:3])
+            rows.append(
+                f"{k.name:<28}{k.cycles:>12.0f}{k.roofline_cycles:>12.0f}"
+                f"{k.roofline_ratio:>7.2f}  {pipes}"
+            )
+        return "\n".join(rows)
