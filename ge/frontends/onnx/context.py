@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import helper
+from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
 from gedialects.errors import FrontendError, UnsupportedError
@@ -49,6 +50,16 @@ def numpy_dtype(elem_type: int, what: str) -> np.dtype:
     return to_numpy_dtype(onnx_element_type(elem_type, what))
 
 
+def _raw_bytes(array: np.ndarray) -> bytes | None:
+    """The bytes object `array` views in full (np.frombuffer(...).reshape(...)), if any."""
+    root = array
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if isinstance(root.base, bytes) and len(root.base) == array.nbytes:
+        return root.base if array.flags.c_contiguous else None
+    return None
+
+
 class GraphState:
     """SSA values and known constants of the graph being imported."""
 
@@ -61,7 +72,14 @@ class GraphState:
     def constant(self, array: np.ndarray) -> SSAValue:
         array = np.asarray(array)
         try:
-            op = ConstantOp(array)
+            raw = _raw_bytes(array)
+            if raw is not None:
+                # A view of an initializer's raw bytes: use them without another copy.
+                element = from_numpy_dtype(array.dtype)
+                shape = TensorType(element, list(array.shape))
+                op = ConstantOp(DenseIntOrFPElementsAttr(shape, BytesAttr(raw)))
+            else:
+                op = ConstantOp(array)
         except TypeError:
             raise UnsupportedError(f"constant of dtype {array.dtype} is not supported") from None
         self.block.add_op(op)
@@ -106,7 +124,10 @@ class Node:
     def value(self, index: int) -> SSAValue:
         if not self.has(index):
             raise self.error(f"needs input {index}")
-        return self.state.values[self.proto.input[index]]
+        name = self.proto.input[index]
+        if name not in self.state.values:
+            raise self.error(f"input '{name}' is not defined before the node")
+        return self.state.values[name]
 
     def optional(self, index: int) -> SSAValue | None:
         return self.value(index) if self.has(index) else None

@@ -13,9 +13,11 @@ the model's dims with every symbolic or unknown dim (typically the batch) set to
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import onnx
 from onnx import numpy_helper
 from xdsl.dialects import func
@@ -23,7 +25,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAtt
 from xdsl.ir import Block, Region, SSAValue
 
 from ge.frontends.onnx import convert_math, convert_nn, convert_reduce, convert_tensor
-from ge.frontends.onnx.context import GraphState, Node, onnx_element_type
+from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
 from ge.frontends.onnx.loading import (
     default_opset,
     load_external_data,
@@ -105,6 +107,19 @@ def convert_node(
             results[index].name_hint = _hint(name)
 
 
+def _tensor_value(t: onnx.TensorProto, source: str) -> np.ndarray:
+    """The initializer's value; raw little-endian data is viewed, not copied again."""
+    if t.HasField("raw_data") and sys.byteorder == "little":
+        dtype = numpy_dtype(t.data_type, f"{source}: initializer '{t.name}'")
+        raw = t.raw_data
+        if len(raw) == dtype.itemsize * int(np.prod(t.dims, dtype=np.int64)):
+            return np.frombuffer(raw, dtype).reshape(tuple(t.dims))
+    try:
+        return numpy_helper.to_array(t)
+    except (ValueError, TypeError) as error:
+        raise FrontendError(f"{source}: initializer '{t.name}' is unreadable: {error}") from None
+
+
 def _erase_unused_constants(block: Block) -> None:
     """Drop constants nothing uses (folded shape arithmetic, unused initializers)."""
     for op in reversed(list(block.ops)):
@@ -116,8 +131,16 @@ def _names(names: Sequence[str]) -> ArrayAttr:
     return ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in names])
 
 
-def build_module(model: onnx.ModelProto, shapes: Mapping[str, list[int]], source: str) -> ModuleOp:
+def build_module(
+    model: onnx.ModelProto,
+    inferred: onnx.ModelProto,
+    shapes: Mapping[str, list[int]],
+    source: str,
+) -> ModuleOp:
+    """The module of `model`, checked against the types in `inferred` (its skeleton)."""
     graph = model.graph
+    if len(graph.sparse_initializer):
+        raise UnsupportedError(f"{source}: sparse initializers are not supported")
     initializers = {t.name: t for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
     arg_types = [
@@ -133,9 +156,9 @@ def build_module(model: onnx.ModelProto, shapes: Mapping[str, list[int]], source
         state.values[info.name] = arg
         arg.name_hint = _hint(info.name)
     for name, t in initializers.items():
-        state.values[name] = state.constant(numpy_helper.to_array(t))
+        state.values[name] = state.constant(_tensor_value(t, source))
         state.values[name].name_hint = _hint(name)
-    known = {v.name: v for v in [*graph.value_info, *graph.output]}
+    known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
     opset = default_opset(model)
     for proto in graph.node:
         convert_node(state, proto, opset, known)
@@ -169,8 +192,8 @@ def import_onnx_model(
     (the usual batch dim). Raises `UnsupportedError` for ops, dtypes or non-constant shape
     inputs ge does not support, and `FrontendError` for invalid or inconsistent models.
     """
-    prepared, shapes = prepare(model, input_shapes, source)
-    return build_module(prepared, shapes, source)
+    upgraded, inferred, shapes = prepare(model, input_shapes, source)
+    return build_module(upgraded, inferred, shapes, source)
 
 
 def import_onnx_bytes(

@@ -11,9 +11,10 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import external_data_helper, shape_inference, version_converter
+from onnx import external_data_helper, helper, shape_inference, version_converter
 
 from gedialects.errors import FrontendError, UnsupportedError
 
@@ -135,15 +136,18 @@ def static_dims(info: onnx.ValueInfoProto, given: Sequence[int] | None, source: 
 
 
 def fix_input_shapes(
-    model: onnx.ModelProto, shapes: Mapping[str, Sequence[int]], source: str
+    light: onnx.ModelProto,
+    model: onnx.ModelProto,
+    shapes: Mapping[str, Sequence[int]],
+    source: str,
 ) -> dict[str, list[int]]:
-    """Static shapes of the graph inputs, written back into `model` for shape inference."""
+    """Static shapes of the graph inputs of `model`, written into `light` for inference."""
     initialized = {t.name for t in model.graph.initializer}
     unknown = set(shapes) - {i.name for i in model.graph.input}
     if unknown:
         raise FrontendError(f"{source}: input_shapes names unknown inputs {sorted(unknown)}")
     result = {}
-    for info in model.graph.input:
+    for info in light.graph.input:
         if info.name in initialized:
             continue
         dims = static_dims(info, shapes.get(info.name), source)
@@ -162,14 +166,43 @@ def infer(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
         raise FrontendError(f"{source}: inconsistent shapes: {first_line(error)}") from None
 
 
+SMALL_INITIALIZER = 4096
+"""Initializers of at most this many elements keep their data in `skeleton` (shape values)."""
+
+
+def skeleton(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` whose large initializers are typed graph inputs without data.
+
+    Checking and shape inference serialize the model; on a 100 MB model that costs more
+    than the whole import. The data of large tensors never matters to either.
+    """
+    light = onnx.ModelProto()
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(light, field, getattr(model, field))
+    light.opset_import.extend(model.opset_import)
+    light.functions.extend(model.functions)
+    graph, lg = model.graph, light.graph
+    lg.name = graph.name
+    for field in ("node", "input", "output", "value_info", "sparse_initializer"):
+        getattr(lg, field).extend(getattr(graph, field))
+    inputs = {i.name for i in graph.input}
+    for t in graph.initializer:
+        if int(np.prod(t.dims, dtype=np.int64)) <= SMALL_INITIALIZER:
+            lg.initializer.append(t)
+        elif t.name not in inputs:
+            lg.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    return light
+
+
 def prepare(
     model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None, source: str
-) -> tuple[onnx.ModelProto, dict[str, list[int]]]:
-    """Checked, upgraded, statically shaped and shape-inferred copy of `model`."""
-    check(model, source)
+) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, list[int]]]:
+    """The model upgraded to opset >= 13, and a checked, static, shape-inferred skeleton of it.
+
+    Returns (model, inferred skeleton, static input shapes); `model` is not modified.
+    """
     upgraded = upgrade(model, source)
-    if upgraded is model:
-        upgraded = onnx.ModelProto()
-        upgraded.CopyFrom(model)
-    shapes = fix_input_shapes(upgraded, input_shapes or {}, source)
-    return infer(upgraded, source), shapes
+    light = skeleton(upgraded)
+    check(light, source)
+    shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
+    return upgraded, infer(light, source), shapes
