@@ -36,3 +36,20 @@ register_pass("convert-ge-to-kernel", _pass("lowering.convert_ge_to_kernel", "Co
 
 # npu level: verification against a target.
 register_pass("verify-npu", _pass("passes.verify_npu", "VerifyNpu"))
+for _name, _module, _cls in (
+    ("fuse-conv-bn-relu", "passes.fuse_conv_bn_relu", "FuseConvBnRelu"),
+    ("fuse-conv-bias-activation", "passes.fuse_conv_bias_activation", "FuseConvBiasActivation"),
+    ("fuse-conv-residual-add", "passes.fuse_conv_residual_add", "FuseConvResidualAdd"),
+):
+    register_pass(_name, _pass(_module, _cls))
+
+# npu level: verification against a target.
+register_pass("verify-npu", _pass("passes.verify_npu", "VerifyNpu"))
+for _name, _module, _cls in (
+    ("fuse-matmul-add-gelu", "passes.fuse_matmul_add_gelu", "FuseMatMulAddGelu"),
+    ("fuse-matmul-scale", "passes.fuse_matmul_scale", "FuseMatMulScale"),
+    ("fuse-softmax-dropout", "passes.fuse_softmax_dropout", "FuseSoftmaxDropout"),
+    ("fuse-attention", "passes.fuse_attention", "FuseAttention"),
+    ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
+):
+    register_pass(_name, _pass(_module, _cls))

@@ -1,0 +1,143 @@
+"""`fuse-attention`: MatMul–Scale–(Mask Add)–Softmax–(Dropout)–MatMul as `kernel.attention`.
+
+The pattern starts at the second matmul `P @ V` and walks back: an inference dropout,
+a softmax over the last axis, an optional mask add whose mask broadcasts into the scores
+without growing them, an optional scalar scale, and the first matmul `Q @ K'`, where a
+transpose swapping K's last two dims becomes `key_transposed`. Each step may already be
+a kernel (`kernel.softmax`, `kernel.matmul` with alpha / transpose_b). Every intermediate
+result must have exactly one user, so no work another consumer needs is dropped.
+Pre: none. Post: no such chain of single-use values remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
+
+from gedialects.errors import GeVerifyError
+from gedialects.ge import ops as ge
+from gedialects.ge.types import shape_of
+from gedialects.kernel import ops as k
+from gedialects.kernel.builders import is_training_dropout
+from passes.epilogues import rewrite_module
+from passes.fold_batch_norm import erase_dead
+from passes.fuse_matmul_scale import scalar_factor, swapped_input
+from passes.matching import only_user
+
+
+@dataclass
+class Chain:
+    """What the backward walk found: the ops to replace and the kernel's parameters."""
+
+    ops: list[Operation] = field(default_factory=list)
+    scale: float = 1.0
+    softmax_scale: float = 1.0
+    mask: SSAValue | None = None
+    dropout: object | None = None
+
+    def step(self, value: SSAValue, reader: Operation) -> Operation | None:
+        """The private producer of `value` (read by `reader` alone), recorded."""
+        owner = value.owner
+        if not isinstance(owner, Operation) or only_user(value) is not reader:
+            return None
+        if sum(1 for o in reader.operands if o is value) != 1:
+            return None
+        self.ops.append(owner)
+        return owner
+
+
+def _softmax_input(chain: Chain, op: Operation | None) -> SSAValue | None:
+    if isinstance(op, ge.DropoutOp) and not is_training_dropout(op):
+        chain.dropout = op.ratio
+        op = chain.step(op.input, op)
+    rank = len(shape_of(op.results[0].type)) if op is not None else 0
+    if isinstance(op, ge.SoftmaxOp) and op.get_int("axis") % rank == rank - 1:
+        return op.input
+    if isinstance(op, k.SoftmaxKernelOp) and op.get_int("axis") % rank == rank - 1:
+        chain.softmax_scale = op.get_float("scale")
+        chain.dropout = chain.dropout or op.dropout_ratio
+        return op.input
+    return None
+
+
+def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | None:
+    """Walk mask add and scale back to the first matmul."""
+    op = chain.step(value, reader)
+    if isinstance(op, ge.AddOp) and chain.mask is None:
+        for scores, mask in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            if scores.type == op.output.type and isinstance(scores.owner, Operation):
+                if isinstance(scores.owner, ge.MulOp | ge.DivOp | ge.MatMulOp | k.MatMulKernelOp):
+                    chain.mask = mask
+                    return _scores(chain, scores, op)
+        return None
+    if isinstance(op, ge.MulOp | ge.DivOp):
+        for x in (op.lhs, op.rhs):
+            factor = scalar_factor(op, x)
+            if factor is not None and x.type == op.output.type:
+                chain.scale *= factor
+                return chain.step(x, op)
+        return None
+    return op
+
+
+class Attention(RewritePattern):
+    """matmul(softmax(Q @ Kᵀ * c + mask), V) -> kernel.attention(Q, K, V, mask)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not _plain_matmul(op):
+            return
+        chain = Chain()
+        probs, value = op.operands[0], op.operands[1]
+        source = _softmax_input(chain, chain.step(probs, op))
+        first = _scores(chain, source, chain.ops[-1]) if source is not None else None
+        if first is None or not _plain_matmul(first, allow_scaled=True):
+            return
+        if chain.mask is not None and chain.softmax_scale != 1.0:
+            return
+        query, key = first.operands[0], first.operands[1]
+        transposed = isinstance(first, k.MatMulKernelOp) and first.get_flag("transpose_b")
+        if isinstance(first, k.MatMulKernelOp):
+            chain.scale *= first.get_float("alpha")
+        if (source_key := swapped_input(key, first)) is not None:
+            chain.ops.append(key.owner)
+            key, transposed = source_key, not transposed
+        props = {"scale": chain.scale * chain.softmax_scale, "key_transposed": transposed}
+        if chain.dropout is not None:
+            props["dropout_ratio"] = chain.dropout
+        fused = [o.name for o in reversed(chain.ops)] + [op.name]
+        mask = chain.mask
+        try:
+            attention = k.AttentionKernelOp(query, key, value, mask, fused_from=fused, **props)
+        except GeVerifyError:  # shapes the kernel does not take
+            return
+        if attention.output.type != op.results[0].type:
+            attention.erase()
+            return
+        rewriter.replace(op, [attention])
+        erase_dead(rewriter, chain.ops)
+
+
+def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:
+    """A matmul with nothing fused after it (alpha allowed for the first one)."""
+    if isinstance(op, ge.MatMulOp):
+        return all(len(shape_of(v.type)) >= 2 for v in op.operands)
+    if not isinstance(op, k.MatMulKernelOp) or op.bias is not None:
+        return False
+    if op.activation is not None or op.get_flag("transpose_a"):
+        return False
+    return allow_scaled or (op.get_float("alpha") == 1.0 and not op.get_flag("transpose_b"))
+
+
+@dataclass(frozen=True)
+class FuseAttention(ModulePass):
+    """Fuse MatMul-Scale-(Mask Add)-Softmax-(Dropout)-MatMul into one kernel.attention."""
+
+    name = "fuse-attention"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewrite_module(op, Attention())

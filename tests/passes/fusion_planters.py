@@ -1,0 +1,153 @@
+"""Planted patterns for the fusion passes: conv / matmul chains, softmax, attention blocks.
+
+Each planter builds the pattern a fusion pass looks for, with random variations (bias or
+none, grouped convs, BN, per-channel factors, activations, residuals, masks, dropout
+modes) and, sometimes, a second user of an intermediate value, which must block the
+fusion of that value (the pass must never drop work another consumer needs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from planted import float_value, planted_programs
+
+from ge.testing.program_builder import ProgramBuilder, Value
+from ge.testing.strategies import smooth_ops
+from gedialects.ge import ops
+
+BOUND = 1e3
+ACTIVATIONS = (
+    lambda v: ops.ReluOp(v),
+    lambda v: ops.ClipOp(v, min=0.0, max=6.0),
+    lambda v: ops.SigmoidOp(v),
+    lambda v: ops.HardSwishOp(v),
+    lambda v: ops.GeluOp(v),
+    lambda v: ops.LeakyReluOp(v, alpha=0.1),
+    lambda v: ops.TanhOp(v),
+)
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
+"""Fusion reassociates (BN into weights, scale into alpha): f32 rounding on values ~1e3."""
+
+
+def emit(b: ProgramBuilder, op) -> Value:
+    return b.emit(op, -BOUND, BOUND)[0]
+
+
+def maybe(b: ProgramBuilder, odds: int = 2) -> bool:
+    return b.draw(st.integers(0, odds - 1)) == 0
+
+
+def second_user(b: ProgramBuilder, v: Value, extra: list[Value]) -> None:
+    """Sometimes give `v` a second user, which keeps it from being fused away."""
+    if maybe(b, 5):
+        extra.append(emit(b, ops.NegOp(v.ssa)))
+
+
+def activation(b: ProgramBuilder, v: Value) -> Value:
+    return emit(b, b.draw(st.sampled_from(ACTIVATIONS))(v.ssa))
+
+
+def plant_conv_chain(b: ProgramBuilder) -> list[Value]:
+    """conv [-> bn] [-> per-channel add/mul] [-> act] [-> + residual [-> act]]."""
+    x = float_value(b, 4, 4, limit=10.0)
+    n, c, h, w = x.shape
+    groups = b.draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0]))
+    out = b.draw(st.integers(1, 2)) * groups
+    k = b.draw(st.integers(1, min(3, h, w)))
+    pad = (k - 1) // 2 if maybe(b) else 0
+    bias = b.constant((out,), x.dtype).ssa if maybe(b) else None
+    weight = b.constant((out, c // groups, k, k), x.dtype)
+    y = emit(b, ops.Conv2DOp(x.ssa, weight.ssa, bias, groups=groups, pads=[pad] * 4))
+    extra: list[Value] = []
+    if maybe(b):
+        params = [b.constant((out,), x.dtype, positive=i == 3).ssa for i in range(4)]
+        second_user(b, y, extra)
+        y = emit(b, ops.BatchNormOp(y.ssa, *params, epsilon=1e-3))
+    if maybe(b, 3):
+        shape = b.draw(st.sampled_from([(out, 1, 1), (1, out, 1, 1), (1,), y.shape[1:]]))
+        factor = b.constant(shape, x.dtype)
+        cls = b.draw(st.sampled_from([ops.AddOp, ops.MulOp]))
+        y = emit(b, cls(y.ssa, factor.ssa) if maybe(b) else cls(factor.ssa, y.ssa))
+    if maybe(b):
+        second_user(b, y, extra)
+        y = activation(b, y)
+    if maybe(b):
+        residual = b.pick(lambda v: v.shape == y.shape and v.dtype == y.dtype and v is not y)
+        residual = residual or b.argument(y.shape, y.dtype)
+        second_user(b, y, extra)
+        y = emit(b, ops.AddOp(y.ssa, residual.ssa) if maybe(b) else ops.AddOp(residual.ssa, y.ssa))
+        if maybe(b):
+            y = activation(b, y)
+    return [y, *extra]
+
+
+def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
+    """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act]."""
+    x = float_value(b, 2, 3, limit=10.0)
+    m = b.draw(st.integers(1, 4))
+    extra: list[Value] = []
+    if maybe(b):
+        wt = b.constant((*x.shape[:-2], m, x.shape[-1]), x.dtype)
+        perm = [*range(len(wt.shape) - 2), len(wt.shape) - 1, len(wt.shape) - 2]
+        rhs = emit(b, ops.TransposeOp(wt.ssa, perm=perm))
+        second_user(b, rhs, extra)
+    else:
+        rhs = b.constant((x.shape[-1], m), x.dtype)
+    y = emit(b, ops.MatMulOp(x.ssa, rhs.ssa))
+    if maybe(b):
+        c = b.scalar(b.draw(st.sampled_from([0.125, 0.5, 2.0, 8.0])), x.dtype)
+        second_user(b, y, extra)
+        y = emit(b, b.draw(st.sampled_from([ops.MulOp, ops.DivOp]))(y.ssa, c.ssa))
+    if maybe(b):
+        shape = b.draw(st.sampled_from([(m,), (1, m), y.shape, (y.shape[-2], 1)]))
+        second_user(b, y, extra)
+        y = emit(b, ops.AddOp(y.ssa, b.constant(shape, x.dtype).ssa))
+    if maybe(b):
+        y = activation(b, y)
+    return [y, *extra]
+
+
+def _softmax(b: ProgramBuilder, s: Value, extra: list[Value], axis: int = -1) -> Value:
+    p = emit(b, ops.SoftmaxOp(s.ssa, axis=axis))
+    if maybe(b):
+        second_user(b, p, extra)
+        training = maybe(b, 3)
+        p = emit(b, ops.DropoutOp(p.ssa, ratio=0.25, is_training=training, seed=7))
+    return p
+
+
+def plant_softmax(b: ProgramBuilder) -> list[Value]:
+    """[x * c ->] softmax [-> dropout (inference or training)]."""
+    x = float_value(b, 1, 4, limit=10.0)
+    extra: list[Value] = []
+    if maybe(b):
+        c = b.scalar(b.draw(st.sampled_from([0.25, 0.5, 2.0])), x.dtype)
+        x = emit(b, ops.MulOp(x.ssa, c.ssa))
+        second_user(b, x, extra)
+    axis = b.draw(st.integers(-len(x.shape), len(x.shape) - 1))
+    return [_softmax(b, x, extra, axis), *extra]
+
+
+def plant_attention(b: ProgramBuilder) -> list[Value]:
+    """softmax(Q @ transpose(K) * c [+ mask]) [-> dropout] @ V."""
+    batch, seq, dim = (b.draw(st.integers(1, 3)) for _ in range(3))
+    dtype = np.dtype(np.float32)
+    q, key, v = (b.argument((batch, seq, dim), dtype) for _ in range(3))
+    extra: list[Value] = []
+    kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 1]))
+    s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
+    second_user(b, s, extra)
+    if not maybe(b, 4):
+        c = b.scalar(float(1 / np.sqrt(dim)), dtype)
+        s = emit(b, b.draw(st.sampled_from([ops.MulOp, ops.DivOp]))(s.ssa, c.ssa))
+    if maybe(b):
+        mask_shape = b.draw(st.sampled_from([(seq,), (1, seq), (seq, seq), (batch, seq, seq)]))
+        s = emit(b, ops.AddOp(s.ssa, b.constant(mask_shape, dtype).ssa))
+    p = _softmax(b, s, extra)
+    return [emit(b, ops.MatMulOp(p.ssa, v.ssa)), *extra]
+
+
+def programs(*planters, noise=("unary", "binary")):
+    """Planted programs with smooth random ops around the patterns."""
+    return planted_programs(planters, ops=smooth_ops(noise), max_noise=2)

@@ -1,0 +1,17 @@
+"""`fuse-conv-bias-activation` on random programs with planted conv chains.
+
+Outputs stay equal (to f32 rounding) and no high-level op is duplicated.
+"""
+
+from fusion_cases import EXAMPLES, check_fusion
+from fusion_planters import TOLERANCE, plant_conv_chain, programs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+PROGRAMS = programs(plant_conv_chain)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_fuse_conv_bias_activation_preserves_semantics(data):
+    check_fusion("fuse-conv-bias-activation", data, PROGRAMS, "kernel.conv2d", **TOLERANCE)

@@ -1,0 +1,17 @@
+"""`fuse-softmax-dropout` on random programs with planted softmax and attention blocks.
+
+Outputs stay equal (to f32 rounding) and no high-level op is duplicated.
+"""
+
+from fusion_cases import EXAMPLES, check_fusion
+from fusion_planters import TOLERANCE, plant_attention, plant_softmax, programs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+PROGRAMS = programs(plant_softmax, plant_attention)
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_fuse_softmax_dropout_preserves_semantics(data):
+    check_fusion("fuse-softmax-dropout", data, PROGRAMS, "kernel.softmax", **TOLERANCE)
