@@ -33,9 +33,6 @@ def _pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 
 
 register_pass("convert-ge-to-kernel", _pass("lowering.convert_ge_to_kernel", "ConvertGeToKernel"))
-
-# npu level: verification against a target.
-register_pass("verify-npu", _pass("passes.verify_npu", "VerifyNpu"))
 for _name, _module, _cls in (
     ("fuse-conv-bn-relu", "passes.fuse_conv_bn_relu", "FuseConvBnRelu"),
     ("fuse-conv-bias-activation", "passes.fuse_conv_bias_activation", "FuseConvBiasActivation"),
