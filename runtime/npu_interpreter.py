@@ -64,6 +64,7 @@ class NpuExecutable:
         self.kernels: dict[KernelOp, BlockRunner] = {}
         for op in self.fn.body.walk():
             if isinstance(op, KernelOp):
+                self.slots(op.block_index)
                 self.kernels[op] = compile_block(op.body.block, self.target, self.slots)
         for value in self.fn.body.block.args:
             self.slots(value)

@@ -1,0 +1,215 @@
+# ruff: noqa: E501  (lines of IR text)
+"""The npu interpreter: tiled programs equal numpy; clocks follow the cost model; misuse fails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from npu_programs import add_relu_program, matmul_program, parse
+
+from gedialects.errors import InterpretationError
+from runtime.npu_interpreter import NpuExecutable, run_npu
+from runtime.targets import default_target
+
+RNG = np.random.default_rng(7)
+
+
+def _matmul_inputs(m: int, n: int, k: int, dtype=np.float16):
+    return RNG.standard_normal((m, k)).astype(dtype), RNG.standard_normal((k, n)).astype(dtype)
+
+
+def _reference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a.astype(np.float64) @ b.astype(np.float64)
+
+
+def _check_roofline(result) -> None:
+    for kernel in result.profile.kernels:
+        assert 0 < kernel.roofline_cycles <= kernel.cycles
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "k", "tile", "block_dim"),
+    [
+        (64, 64, 64, 64, 1),  # one tile
+        (100, 70, 90, 32, 4),  # no dim divides the tiles: edge tiles and a K tail
+        (17, 200, 33, 48, 3),  # more blocks than M tiles, K tail of 1
+        (520, 96, 1100, 128, 32),  # A is larger than L1 (1 MiB) and every other level
+    ],
+)
+@pytest.mark.parametrize("double", [False, True])
+def test_tiled_matmul_equals_numpy(m, n, k, tile, block_dim, double):
+    a, b = _matmul_inputs(m, n, k)
+    text = matmul_program(m, n, k, tile, tile, tile, block_dim, double=double)
+    result = run_npu(parse(text), [a, b])
+    np.testing.assert_allclose(result.outputs[0], _reference(a, b), rtol=1e-5, atol=1e-4)
+    kernel = result.profile.kernels[0]
+    assert kernel.cube_flops == 2 * m * n * k
+    assert kernel.cores == min(block_dim, default_target().ai_cores)
+    _check_roofline(result)
+
+
+@given(
+    st.integers(1, 100),
+    st.integers(1, 100),
+    st.integers(1, 100),
+    st.sampled_from([16, 32, 48, 64]),
+    st.integers(1, 6),
+    st.booleans(),
+)
+def test_random_matmul_shapes_equal_numpy(m, n, k, tile, block_dim, double):
+    a, b = _matmul_inputs(m, n, k)
+    result = run_npu(parse(matmul_program(m, n, k, tile, tile, tile, block_dim, double)), [a, b])
+    np.testing.assert_allclose(result.outputs[0], _reference(a, b), rtol=1e-5, atol=1e-4)
+
+
+def test_f32_mode_matmul_is_exact_to_f32_and_slower_on_the_cube():
+    a, b = _matmul_inputs(96, 80, 64, np.float32)
+    f32 = run_npu(parse(matmul_program(96, 80, 64, 32, 32, 32, 1, dtype="f32")), [a, b])
+    np.testing.assert_allclose(f32.outputs[0], _reference(a, b), rtol=1e-5, atol=1e-5)
+    f16 = run_npu(parse(matmul_program(96, 80, 64, 32, 32, 32, 1)), [a, b])
+    factor = default_target().cube_f32_cycles_per_fractal
+    assert f32.profile.kernels[0].busy["M"] == factor * f16.profile.kernels[0].busy["M"]
+
+
+def test_elementwise_larger_than_l2_equals_numpy():
+    rows, cols = 3000, 3000  # 36 MB per f32 tensor: more than the 32 MiB L2
+    assert rows * cols * 4 > default_target().capacity["l2"]
+    x, y = (RNG.standard_normal((rows, cols)).astype(np.float32) for _ in range(2))
+    result = run_npu(parse(add_relu_program(rows, cols, 16, 1000, 32)), [x, y])
+    np.testing.assert_array_equal(result.outputs[0], np.maximum(x + y, 0))
+    kernel = result.profile.kernels[0]
+    assert kernel.hbm_bytes_read == 2 * x.nbytes and kernel.hbm_bytes_written == x.nbytes
+    _check_roofline(result)
+
+
+def test_elementwise_fp16_edges():
+    x, y = (RNG.standard_normal((37, 300)).astype(np.float16) for _ in range(2))
+    result = run_npu(parse(add_relu_program(37, 300, 16, 128, 5, double=True, dtype="f16")), [x, y])
+    np.testing.assert_array_equal(result.outputs[0], np.maximum(x + y, 0))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda d: matmul_program(256, 256, 512, 64, 64, 64, 1, double=d),
+        lambda d: add_relu_program(512, 512, 32, 256, 1, double=d),
+    ],
+)
+def test_double_buffering_overlaps_pipes(program):
+    single, double = parse(program(False)), parse(program(True))
+    args = [a.type.dims for a in single.body.block.ops.first.body.block.args]
+    inputs = [RNG.standard_normal(shape).astype(np.float16) for shape in args]
+    one, two = run_npu(single, inputs), run_npu(double, inputs)
+    np.testing.assert_array_equal(one.outputs[0], two.outputs[0])
+    k1, k2 = one.profile.kernels[0], two.profile.kernels[0]
+    assert k1.busy["MTE2"] == k2.busy["MTE2"]  # the same work ...
+    assert k2.cycles < 0.95 * k1.cycles  # ... overlapped
+
+
+STAGED = """
+func.func @main(%x: !npu.buffer<64x64xf32, hbm>) -> !npu.buffer<64x64xf32, hbm> {
+  %y = npu.hbm_alloc : !npu.buffer<64x64xf32, hbm>
+  npu.kernel "staged" block_dim = 1 {
+  ^bb0(%blk: index):
+    %u = npu.alloc : !npu.buffer<64x64xf32, ub>
+    %s = npu.alloc : !npu.buffer<64x8xf32, ub>
+    npu.dma %x[0, 0] [64, 64] -> %u[0, 0] [64, 64] : !npu.buffer<64x64xf32, hbm> -> !npu.buffer<64x64xf32, ub>
+    npu.dma %x[0, 0] [64, 5] -> %s[0, 0] [64, 5] : !npu.buffer<64x64xf32, hbm> -> !npu.buffer<64x8xf32, ub>
+    npu.set_flag "MTE2" -> "V" [0]
+    npu.wait_flag "MTE2" -> "V" [0]
+    npu.vec_exp %u -> %u : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
+    npu.set_flag "V" -> "MTE3" [0]
+    npu.wait_flag "V" -> "MTE3" [0]
+    npu.dma %u[0, 0] [64, 64] -> %y[0, 0] [64, 64] : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, hbm>
+  }
+  func.return %y : !npu.buffer<64x64xf32, hbm>
+}
+"""
+
+
+def test_clocks_follow_the_cost_model():
+    t = default_target()
+    x = RNG.standard_normal((64, 64)).astype(np.float32)
+    result = run_npu(parse(STAGED), [x])
+    np.testing.assert_allclose(result.outputs[0], np.exp(x), rtol=1e-6)
+    kernel = result.profile.kernels[0]
+    whole = 64 * 64 * 4
+    strided = 64 * t.dma_burst  # 64 rows of 20 bytes, each rounded up to one 32-byte burst
+    mte2 = whole / t.rate("hbm", "ub") + strided / t.rate("hbm", "ub")
+    vector = whole / t.vector_bytes_per_cycle
+    mte3 = whole / t.rate("ub", "hbm")
+    assert kernel.busy["MTE2"] == mte2 and kernel.busy["V"] == vector
+    assert kernel.busy["MTE3"] == mte3
+    assert kernel.cycles == mte2 + vector + mte3  # the flags serialise the three stages
+    assert kernel.hbm_bytes_read == whole + 64 * 5 * 4
+
+
+def test_mmad_costs_one_cycle_per_fractal():
+    a, b = _matmul_inputs(64, 64, 64)
+    kernel = run_npu(parse(matmul_program(64, 64, 64, 64, 64, 64, 1)), [a, b]).profile.kernels[0]
+    assert kernel.busy["M"] == 4 * 4 * 4
+    assert kernel.busy["MTE1"] == 64 * 64 * 2 / 512 + 64 * 64 * 2 / 256
+
+
+def test_block_dim_spreads_tiles_over_cores():
+    a, b = _matmul_inputs(256, 256, 64)
+    one = run_npu(parse(matmul_program(256, 256, 64, 64, 64, 64, 1)), [a, b]).profile.kernels[0]
+    four = run_npu(parse(matmul_program(256, 256, 64, 64, 64, 64, 4)), [a, b]).profile.kernels[0]
+    assert four.cores == 4 and len(four.core_cycles) == 4
+    assert one.cycles / 4 <= four.cycles < one.cycles / 3  # a shorter pipeline fills less
+    assert four.busy["M"] == one.busy["M"]
+
+
+def test_missing_flag_is_a_race():
+    text = matmul_program(64, 64, 64, 32, 32, 32, 1)
+    text = text.replace('npu.set_flag "MTE2" -> "MTE1" [0]\n', "", 1)
+    text = text.replace('npu.wait_flag "MTE2" -> "MTE1" [0]\n', "", 1)
+    with pytest.raises(
+        InterpretationError, match="race on core 0: 'npu.dma' on MTE1 reads %a1 \\(l1\\)"
+    ):
+        run_npu(parse(text), _matmul_inputs(64, 64, 64))
+
+
+def test_access_past_a_buffer_is_refused():
+    text = STAGED.replace(
+        "npu.dma %x[0, 0] [64, 5]",
+        "%c60 = arith.constant 60 : index\n    npu.dma %x[%c60, 0] [64, 5]",
+    )
+    with pytest.raises(InterpretationError, match=r"accesses \[60:124\] on axis 0 of %x.*past"):
+        run_npu(parse(text), [np.zeros((64, 64), np.float32)])
+
+
+def test_a_wait_that_is_never_set_would_hang():
+    text = STAGED.replace(
+        '    npu.set_flag "MTE2" -> "V" [0]\n',
+        '    %no = arith.constant false\n    scf.if %no {\n      npu.set_flag "MTE2" -> "V" [0]\n    }\n',
+    )
+    with pytest.raises(InterpretationError, match="never set; the core would hang"):
+        run_npu(parse(text), [np.zeros((64, 64), np.float32)])
+
+
+def test_level_capacity_is_enforced_while_running():
+    executable = NpuExecutable(parse(STAGED))
+    from runtime.npu_core import Core
+    from runtime.profile import KernelProfile
+
+    core = Core(0, {"ub": 1024}, 32, 1, KernelProfile("k", None, [], None, 0, 1, 1))
+    core.push_scope()
+    buf_type = executable.fn.body.block.args[0].type
+    from gedialects.npu.attrs import BufferType
+
+    small = BufferType([16, 16], buf_type.element_type, "ub")
+    core.allocate("a", small, "%a")
+    with pytest.raises(InterpretationError, match="exceeds its capacity: 1024 of 1024"):
+        core.allocate("b", small, "%b")
+    core.pop_scope()
+    assert core.used["ub"] == 0
+
+
+def test_executable_runs_again_with_new_inputs():
+    executable = NpuExecutable(parse(STAGED))
+    for seed in range(2):
+        x = np.random.default_rng(seed).standard_normal((64, 64)).astype(np.float32)
+        np.testing.assert_allclose(executable.run([x]).outputs[0], np.exp(x), rtol=1e-6)
