@@ -36,6 +36,7 @@ from passes.matching import constant_array, only_user
 
 def _const(array: np.ndarray, like: SSAValue, new_ops: list[Operation]) -> SSAValue:
     op = ConstantOp(np.ascontiguousarray(array).astype(to_numpy_dtype(element_of(like.type))))
+    op.output.name_hint = like.name_hint
     new_ops.append(op)
     return op.output
 

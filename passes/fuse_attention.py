@@ -22,6 +22,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from gedialects.errors import GeVerifyError
 from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
+from gedialects.kernel import KernelOp
 from gedialects.kernel import ops as k
 from gedialects.kernel.builders import is_training_dropout
 from passes.epilogues import rewrite_module
@@ -109,7 +110,7 @@ class Attention(RewritePattern):
         props = {"scale": chain.scale * chain.softmax_scale, "key_transposed": transposed}
         if chain.dropout is not None:
             props["dropout_ratio"] = chain.dropout
-        fused = [o.name for o in reversed(chain.ops)] + [op.name]
+        fused = [name for o in [*reversed(chain.ops), op] for name in _provenance(o)]
         mask = chain.mask
         try:
             attention = k.AttentionKernelOp(query, key, value, mask, fused_from=fused, **props)
@@ -120,6 +121,10 @@ class Attention(RewritePattern):
             return
         rewriter.replace(op, [attention])
         erase_dead(rewriter, chain.ops)
+
+
+def _provenance(op: Operation) -> list[str]:
+    return list(op.fused_names) if isinstance(op, KernelOp) else [op.name]
 
 
 def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:

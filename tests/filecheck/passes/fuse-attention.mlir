@@ -1,0 +1,69 @@
+// RUN: ge-opt %s --split-input-file -p fuse-attention | filecheck %s
+
+// The whole block: transpose, matmul, scale, mask add, softmax, dropout, matmul.
+// CHECK-LABEL: func.func @attention
+// CHECK-SAME: (%[[Q:.+]]: tensor<2x4x8xf32>, %[[K:.+]]: tensor<2x4x8xf32>, %[[V:.+]]: tensor<2x4x8xf32>, %[[M:.+]]: tensor<1x4xf32>)
+// CHECK-NEXT: %[[A:.+]] = kernel.attention %[[Q]], %[[K]], %[[V]] mask %[[M]] {scale = 0.353553{{[0-9]+}} : f64, key_transposed = true, fused_from = ["ge.transpose", "ge.matmul", "ge.div", "ge.add", "ge.softmax", "ge.dropout", "ge.matmul"], dropout_ratio = 1.000000e-01 : f64}
+// CHECK-NEXT: func.return %[[A]]
+func.func @attention(%q: tensor<2x4x8xf32>, %k: tensor<2x4x8xf32>, %v: tensor<2x4x8xf32>, %mask: tensor<1x4xf32>) -> tensor<2x4x8xf32> {
+  %kt = ge.transpose %k {perm = array<i64: 0, 2, 1>} : (tensor<2x4x8xf32>) -> tensor<2x8x4xf32>
+  %s = ge.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %c = ge.constant dense<2.82842712> : tensor<f32>
+  %sc = ge.div %s, %c : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %sm = ge.add %sc, %mask : (tensor<2x4x4xf32>, tensor<1x4xf32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %sm {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %d = ge.dropout %p {ratio = 0.1 : f64, is_training = false, seed = 0 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %d, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// After fuse-matmul-scale and fuse-softmax-dropout the kernels still fuse.
+// CHECK-LABEL: func.func @from_kernels
+// CHECK-NEXT: kernel.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 2.500000e-01 : f64, key_transposed = true, fused_from = ["ge.matmul", "ge.softmax", "ge.matmul"], dropout_ratio = 1.000000e-01 : f64}
+func.func @from_kernels(%q: tensor<4x16xf32>, %k: tensor<4x16xf32>, %v: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %s = kernel.matmul %q, %k {transpose_a = false, transpose_b = true, alpha = 0.25 : f64, fused_from = ["ge.matmul"]} : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x4xf32>
+  %p = kernel.softmax %s {axis = -1 : i64, scale = 1.0 : f64, dropout_ratio = 0.1 : f64, fused_from = ["ge.softmax"]} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<4x4xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  func.return %o : tensor<4x16xf32>
+}
+
+// -----
+
+// The attention probabilities are returned too (e.g. for visualisation): no fusion.
+// CHECK-LABEL: func.func @no_fuse_probabilities_used
+// CHECK: ge.softmax
+// CHECK: ge.matmul
+func.func @no_fuse_probabilities_used(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x4xf32>) {
+  %s = ge.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %o, %p : tensor<4x8xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// A softmax over another axis is not attention.
+// CHECK-LABEL: func.func @no_fuse_other_axis
+// CHECK: ge.softmax
+func.func @no_fuse_other_axis(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %s = ge.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %p = ge.softmax %s {axis = 0 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %o : tensor<4x8xf32>
+}
+
+// -----
+
+// A training-mode dropout between softmax and the second matmul keeps them apart.
+// CHECK-LABEL: func.func @no_fuse_training_dropout
+// CHECK: ge.dropout
+// CHECK-NOT: kernel.attention
+func.func @no_fuse_training_dropout(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %s = ge.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %d = ge.dropout %p {ratio = 0.1 : f64, is_training = true, seed = 0 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = ge.matmul %d, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %o : tensor<4x8xf32>
+}

@@ -1,0 +1,24 @@
+"""Every case of the fusion passes' FileCheck files computes the same after its pass."""
+
+import pytest
+from fusion_planters import TOLERANCE
+from mlir_cases import filecheck_cases, parse_case
+
+from ge.testing.equivalence import assert_preserves_semantics
+
+PASSES = (
+    "fuse-conv-bn-relu",
+    "fuse-conv-bias-activation",
+    "fuse-conv-residual-add",
+    "fuse-matmul-add-gelu",
+    "fuse-matmul-scale",
+    "fuse-softmax-dropout",
+    "fuse-attention",
+    "fuse-elementwise",
+)
+CASES = [(p, name, source) for p in PASSES for name, source in filecheck_cases(p)]
+
+
+@pytest.mark.parametrize(("pass_name", "name", "source"), CASES)
+def test_case_preserves_semantics(pass_name, name, source):
+    assert_preserves_semantics(pass_name, parse_case(source), **TOLERANCE)
