@@ -14,6 +14,9 @@ _OP_NAMES = [
 ]
 ALL_OPS: list[type] = [ConstantOp, *[getattr(ops, n) for n in _OP_NAMES]]
 
-GE = Dialect("ge", ALL_OPS, [])
+# Loop-indexing ops (recurrent layers as scf.for) are ge ops, but not graph ops.
+from gedialects.ge.sequence import LOOP_OPS  # noqa: E402
+
+GE = Dialect("ge", [*ALL_OPS, *LOOP_OPS], [])
 
 __all__ = ["GE", "ALL_OPS", "ConstantOp", "GeOp", *_OP_NAMES]

@@ -11,6 +11,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 from ge.frontends.onnx import (
     NonConstantInputError,
@@ -241,3 +242,92 @@ def test_ge_opt_reports_a_bad_onnx_file_in_one_line(tmp_path: Path):
     done = subprocess.run([*GE_OPT, str(path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def recurrent_model(op: str, direction: str, seq: int = 6, layout: int = 0) -> onnx.ModelProto:
+    """A one-layer LSTM/GRU/RNN with random weights, biases and initial state."""
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+    dirs, batch, size, hidden = (2 if direction == "bidirectional" else 1), 2, 3, 4
+    inits = [
+        numpy_helper.from_array(f32(dirs, gates * hidden, size), "W"),
+        numpy_helper.from_array(f32(dirs, gates * hidden, hidden), "R"),
+        numpy_helper.from_array(f32(dirs, 2 * gates * hidden), "B"),
+        numpy_helper.from_array(f32(*((batch, dirs) if layout else (dirs, batch)), hidden), "h0"),
+    ]
+    x_shape = [batch, seq, size] if layout else [seq, batch, size]
+    y_shape = [batch, seq, dirs, hidden] if layout else [seq, dirs, batch, hidden]
+    h_shape = [batch, dirs, hidden] if layout else [dirs, batch, hidden]
+    node = helper.make_node(
+        op,
+        ["x", "W", "R", "B", "", "h0"],
+        ["y", "y_h"],
+        hidden_size=hidden,
+        direction=direction,
+        layout=layout,
+    )
+    return model_of(
+        [node], [vi("x", x_shape)], [vi("y", y_shape), vi("y_h", h_shape)], inits, opset=14
+    )
+
+
+@pytest.mark.parametrize(
+    ("op", "direction", "layout"),
+    [
+        ("LSTM", "forward", 0),
+        ("LSTM", "bidirectional", 1),
+        ("GRU", "reverse", 0),
+        ("GRU", "bidirectional", 0),
+        ("RNN", "forward", 1),
+    ],
+)
+def test_recurrent_layers_loop_and_match_onnxruntime(op: str, direction: str, layout: int):
+    model = recurrent_model(op, direction, layout=layout)
+    module = import_onnx_model(model)
+    fn = entry_function(module)
+    loops = [o for o in fn.body.ops if o.name == "scf.for"]
+    assert len(loops) == (2 if direction == "bidirectional" else 1)
+    assert all(len(list(loop.body.block.ops)) < 25 for loop in loops)  # one step, not six
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = f32(*shape)
+    got = run(module, {"x": x})
+    if layout:  # onnxruntime runs only layout 0; ONNX's reference runs both
+        want = ReferenceEvaluator(model).run(None, {"x": x})
+    else:
+        want = onnxruntime_outputs(model, {"x": x})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+def if_model() -> onnx.ModelProto:
+    """y = cond ? x + 1 : x * 2, branches reading the outer x."""
+    one = numpy_helper.from_array(np.array(1.0, np.float32), "one")
+    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+    then_graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "one"], ["t"])], "then", [], [vi("t", [3])]
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["e"])], "else", [], [vi("e", [3])]
+    )
+    node = helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)
+    return model_of(
+        [node], [vi("cond", [], TensorProto.BOOL), vi("x", [3])], [vi("y", [3])], [one, two]
+    )
+
+
+def test_if_becomes_scf_if_with_both_branches():
+    module = import_onnx_model(if_model())
+    assert "scf.if" in str(module)
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    for cond in (True, False):
+        (got,) = run(module, {"cond": np.array(cond), "x": x})
+        np.testing.assert_array_equal(got, x + 1 if cond else x * 2)
+
+
+def test_if_with_a_constant_condition_is_folded():
+    model = if_model()
+    model.graph.initializer.append(numpy_helper.from_array(np.array(False), "cond"))
+    del model.graph.input[0]
+    module = import_onnx_model(model)
+    assert "scf.if" not in str(module)
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    np.testing.assert_array_equal(run(module, {"x": x})[0], x * 2)

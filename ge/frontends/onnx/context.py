@@ -9,7 +9,8 @@ attributes (with ONNX defaults), and `emit`, which adds a `ge` op or folds it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,13 +65,42 @@ class GraphState:
     """SSA values and known constants of the graph being imported."""
 
     def __init__(self, block: Block, source: str):
+        self.root = block
         self.block = block
         self.source = source
         self.values: dict[str, SSAValue] = {}
         self.consts: dict[SSAValue, np.ndarray] = {}
+        self.small: dict[tuple, SSAValue] = {}
+        """Tiny constants by (dtype, shape, bytes), so a scalar is made once."""
+        self.convert: Callable[[onnx.NodeProto], None] | None = None
+        """Converts one node in this state (set by the importer; used for subgraphs)."""
+
+    @contextlib.contextmanager
+    def building(self, block: Block) -> Iterator[None]:
+        """Emit ops into `block` (a loop body or a branch); constants stay in the root."""
+        saved = self.block
+        self.block = block
+        try:
+            yield
+        finally:
+            self.block = saved
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[None]:
+        """Names bound inside (a subgraph's values) do not outlive it."""
+        saved = dict(self.values)
+        try:
+            yield
+        finally:
+            self.values = saved
 
     def constant(self, array: np.ndarray) -> SSAValue:
         array = np.asarray(array)
+        key = None
+        if array.size <= 16:
+            key = (array.dtype.str, array.shape, array.tobytes())
+            if key in self.small:
+                return self.small[key]
         try:
             raw = _raw_bytes(array)
             if raw is not None:
@@ -82,8 +112,10 @@ class GraphState:
                 op = ConstantOp(array)
         except TypeError:
             raise UnsupportedError(f"constant of dtype {array.dtype} is not supported") from None
-        self.block.add_op(op)
+        self.root.add_op(op)
         self.consts[op.output] = array
+        if key is not None:
+            self.small[key] = op.output
         return op.output
 
     def emit(self, op: Operation) -> list[SSAValue]:

@@ -20,11 +20,18 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper
-from xdsl.dialects import func
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
 from xdsl.ir import Block, Region, SSAValue
 
-from ge.frontends.onnx import convert_math, convert_nn, convert_reduce, convert_tensor
+from ge.frontends.onnx import (
+    convert_control,
+    convert_math,
+    convert_nn,
+    convert_reduce,
+    convert_rnn,
+    convert_tensor,
+)
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
 from ge.frontends.onnx.loading import (
     default_opset,
@@ -33,6 +40,7 @@ from ge.frontends.onnx.loading import (
     prepare,
 )
 from gedialects.errors import FrontendError, GeVerifyError, UnsupportedError
+from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import format_type, tensor
 from gedialects.interpreter import NAME_ATTR
@@ -42,6 +50,8 @@ CONVERTERS = {
     **convert_nn.CONVERTERS,
     **convert_reduce.CONVERTERS,
     **convert_tensor.CONVERTERS,
+    **convert_rnn.CONVERTERS,
+    **convert_control.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 
@@ -120,10 +130,11 @@ def _tensor_value(t: onnx.TensorProto, source: str) -> np.ndarray:
         raise FrontendError(f"{source}: initializer '{t.name}' is unreadable: {error}") from None
 
 
-def _erase_unused_constants(block: Block) -> None:
-    """Drop constants nothing uses (folded shape arithmetic, unused initializers)."""
+def _erase_dead_ops(block: Block) -> None:
+    """Drop pure ops nothing uses: folded shape arithmetic, unused initializers and outputs."""
     for op in reversed(list(block.ops)):
-        if isinstance(op, ConstantOp) and not op.output.uses:
+        pure = isinstance(op, GeOp | ConstantOp | arith.ConstantOp)
+        if pure and all(not r.uses for r in op.results):
             block.erase_op(op)
 
 
@@ -160,6 +171,7 @@ def build_module(
         state.values[name].name_hint = _hint(name)
     known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
     opset = default_opset(model)
+    state.convert = lambda proto: convert_node(state, proto, opset, {})
     for proto in graph.node:
         convert_node(state, proto, opset, known)
     missing = [o.name for o in graph.output if o.name not in state.values]
@@ -169,7 +181,7 @@ def build_module(
     for o, value in zip(graph.output, results):
         _check_type(None, o.name, value, o)
     block.add_op(func.ReturnOp(*results))
-    _erase_unused_constants(block)
+    _erase_dead_ops(block)
     fn = func.FuncOp(
         "main",
         (arg_types, [r.type for r in results]),

@@ -1,0 +1,132 @@
+"""Converters of ONNX LSTM, GRU and RNN: the cell of each, looped by `recurrence`.
+
+Gate order as ONNX: LSTM i, o, f, c (peepholes i, o, f); GRU z, r, h. Biases that add
+outside a matmul are folded into the input projection before the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.ir import SSAValue
+
+from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.recurrence import Recurrence, activations, pick, split, transposed
+from gedialects.ge import ops
+from gedialects.ge.sequence import ExtractStepOp
+
+Converter = Callable[[Node], list[SSAValue]]
+
+
+def _add(n: Node, a: SSAValue, b: SSAValue | None) -> SSAValue:
+    return a if b is None else n.emit(ops.AddOp(a, b))
+
+
+def _mul(n: Node, a: SSAValue, b: SSAValue) -> SSAValue:
+    return n.emit(ops.MulOp(a, b))
+
+
+def lstm(n: Node) -> list[SSAValue]:
+    rec = Recurrence(n, gates=4, states=2)
+    if n.attr("input_forget", 0):
+        raise n.unsupported("input_forget is not supported")
+    funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse))
+    results = []
+    for d in range(len(rec.reverse)):
+        f, g, h = funcs[3 * d : 3 * d + 3]
+        wb, rb = rec.biases(d)
+        xw = rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb)))
+        r_t = transposed(n, pick(n, n.value(2), d))
+        peep = split(n, pick(n, n.value(7), d), 3) if n.has(7) else None
+
+        def cell(
+            n: Node, t: SSAValue, state: list[SSAValue], xw=xw, r_t=r_t, peep=peep, f=f, g=g, h=h
+        ):
+            hid, c = state
+            gates = n.emit(
+                ops.AddOp(n.emit(ExtractStepOp(xw, t, axis=0)), n.emit(ops.MatMulOp(hid, r_t)))
+            )
+            i, o, fg, cc = split(n, gates, 4)
+            if peep is not None:
+                i = _add(n, i, _mul(n, peep[0], c))
+                fg = _add(n, fg, _mul(n, peep[2], c))
+            c_new = _add(n, _mul(n, f(fg), c), _mul(n, f(i), g(cc)))
+            if peep is not None:
+                o = _add(n, o, _mul(n, peep[1], c_new))
+            return [_mul(n, f(o), h(c_new)), c_new]
+
+        results.append(rec.run(d, cell, [rec.initial(5, d), rec.initial(6, d)]))
+    return rec.outputs(results)
+
+
+def gru(n: Node) -> list[SSAValue]:
+    rec = Recurrence(n, gates=3, states=1)
+    before_reset = bool(n.attr("linear_before_reset", 0))
+    funcs = activations(n, ["Sigmoid", "Tanh"], len(rec.reverse))
+    hidden = rec.hidden
+    results = []
+    for d in range(len(rec.reverse)):
+        f, g = funcs[2 * d : 2 * d + 2]
+        wb, rb = rec.biases(d)
+        rb_h = None
+        if wb is not None:
+            keep = np.r_[np.ones(2 * hidden), np.zeros(hidden) if before_reset else np.ones(hidden)]
+            pre = n.emit(ops.AddOp(wb, _mul(n, rb, n.constant(keep.astype(n.dtype(0))))))
+            rb_h = split(n, rb, 3)[2] if before_reset else None
+        xw = rec.projection(d, pre if wb is not None else None)
+        r_zr, r_h = n.emit_all(
+            ops.SplitOp(pick(n, n.value(2), d), axis=0, sizes=[2 * hidden, hidden])
+        )
+        r_zr_t, r_h_t = transposed(n, r_zr), transposed(n, r_h)
+        one = n.constant(np.ones((), n.dtype(0)))
+
+        def cell(
+            n: Node,
+            t: SSAValue,
+            state: list[SSAValue],
+            xw=xw,
+            r_zr_t=r_zr_t,
+            r_h_t=r_h_t,
+            rb_h=rb_h,
+            f=f,
+            g=g,
+        ):
+            (hid,) = state
+            x_zr, x_h = n.emit_all(
+                ops.SplitOp(
+                    n.emit(ExtractStepOp(xw, t, axis=0)), axis=-1, sizes=[2 * hidden, hidden]
+                )
+            )
+            z, r = split(n, n.emit(ops.AddOp(x_zr, n.emit(ops.MatMulOp(hid, r_zr_t)))), 2)
+            z, r = f(z), f(r)
+            if before_reset:
+                hh = _mul(n, r, _add(n, n.emit(ops.MatMulOp(hid, r_h_t)), rb_h))
+            else:
+                hh = n.emit(ops.MatMulOp(_mul(n, r, hid), r_h_t))
+            hh = g(n.emit(ops.AddOp(x_h, hh)))
+            new = _add(n, _mul(n, n.emit(ops.SubOp(one, z)), hh), _mul(n, z, hid))
+            return [new]
+
+        results.append(rec.run(d, cell, [rec.initial(5, d)]))
+    return rec.outputs(results)
+
+
+def rnn(n: Node) -> list[SSAValue]:
+    rec = Recurrence(n, gates=1, states=1)
+    funcs = activations(n, ["Tanh"], len(rec.reverse))
+    results = []
+    for d in range(len(rec.reverse)):
+        wb, rb = rec.biases(d)
+        xw = rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb)))
+        r_t = transposed(n, pick(n, n.value(2), d))
+
+        def cell(n: Node, t: SSAValue, state: list[SSAValue], xw=xw, r_t=r_t, f=funcs[d]):
+            step = n.emit(ExtractStepOp(xw, t, axis=0))
+            return [f(n.emit(ops.AddOp(step, n.emit(ops.MatMulOp(state[0], r_t)))))]
+
+        results.append(rec.run(d, cell, [rec.initial(5, d)]))
+    return rec.outputs(results)
+
+
+CONVERTERS: dict[str, Converter] = {"LSTM": lstm, "GRU": gru, "RNN": rnn}

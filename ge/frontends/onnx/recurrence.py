@@ -1,0 +1,168 @@
+"""The machinery of recurrent layers (LSTM, GRU, RNN): one `scf.for` per direction.
+
+The input projection X·Wᵀ + biases of every step is one `ge.matmul` before the loop; the
+loop body (not unrolled) reads step t of it with `ge.extract_step`, applies the cell to
+the carried hidden (and cell) state, and writes the new hidden state into the carried
+output sequence with `ge.insert_step`. A reverse direction runs on the time-reversed
+projection and reverses its outputs back. The sequence length is static; per-batch
+`sequence_lens` other than the full length are not supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import IndexType
+from xdsl.ir import Block, SSAValue
+
+from ge.frontends.onnx.context import Node
+from gedialects.ge import ops
+from gedialects.ge.sequence import InsertStepOp
+
+Cell = Callable[[Node, SSAValue, list[SSAValue]], list[SSAValue]]
+
+ACTIVATIONS: dict[str, Callable[[Node, SSAValue, float | None, float | None], SSAValue]] = {
+    "Sigmoid": lambda n, x, a, b: n.emit(ops.SigmoidOp(x)),
+    "Tanh": lambda n, x, a, b: n.emit(ops.TanhOp(x)),
+    "Relu": lambda n, x, a, b: n.emit(ops.ReluOp(x)),
+    "Softplus": lambda n, x, a, b: n.emit(ops.SoftplusOp(x)),
+    "HardSigmoid": lambda n, x, a, b: n.emit(
+        ops.HardSigmoidOp(x, alpha=0.2 if a is None else a, beta=0.5 if b is None else b)
+    ),
+    "LeakyRelu": lambda n, x, a, b: n.emit(ops.LeakyReluOp(x, alpha=0.01 if a is None else a)),
+    "Elu": lambda n, x, a, b: n.emit(ops.EluOp(x, alpha=1.0 if a is None else a)),
+}
+
+
+def activations(n: Node, defaults: list[str], directions: int) -> list[Callable]:
+    """The activation functions of every direction, in order (f, g, h per direction)."""
+    names = n.attr("activations") or defaults * directions
+    names = [v.decode() if isinstance(v, bytes) else v for v in names]
+    alphas = list(n.attr("activation_alpha") or [])
+    betas = list(n.attr("activation_beta") or [])
+    funcs = []
+    for i, name in enumerate(names):
+        if name not in ACTIVATIONS:
+            raise n.unsupported(f"activation '{name}' is not supported")
+        a = alphas[i] if i < len(alphas) else None
+        b = betas[i] if i < len(betas) else None
+        funcs.append(lambda x, f=ACTIVATIONS[name], a=a, b=b: f(n, x, a, b))
+    return funcs
+
+
+def index_constant(n: Node, value: int) -> SSAValue:
+    op = arith.ConstantOp.from_int_and_width(value, IndexType())
+    n.state.root.add_op(op)
+    return op.result
+
+
+def for_loop(n: Node, count: int, carried: list[SSAValue], body: Cell) -> list[SSAValue]:
+    """`scf.for t in [0, count)` carrying `carried`; `body(n, t, values)` gives the next."""
+    bounds = [index_constant(n, v) for v in (0, count, 1)]
+    block = Block(arg_types=[IndexType(), *[v.type for v in carried]])
+    with n.state.building(block):
+        results = body(n, block.args[0], list(block.args[1:]))
+        block.add_op(scf.YieldOp(*results))
+    loop = scf.ForOp(*bounds, carried, block)
+    n.state.block.add_op(loop)
+    return list(loop.results)
+
+
+def pick(n: Node, value: SSAValue, index: int) -> SSAValue:
+    """value[index] along axis 0 (the direction axis of W, R, B, initial states)."""
+    return n.emit(ops.GatherOp(value, n.constant(np.asarray(index, np.int64)), axis=0))
+
+
+def transposed(n: Node, value: SSAValue) -> SSAValue:
+    return n.emit(ops.TransposeOp(value, perm=[1, 0]))
+
+
+def reverse_steps(n: Node, value: SSAValue) -> SSAValue:
+    big = np.iinfo(np.int64)
+    return n.emit(ops.SliceOp(value, starts=[-1], ends=[big.min + 1], axes=[0], steps=[-1]))
+
+
+def split(n: Node, value: SSAValue, parts: int) -> list[SSAValue]:
+    width = n.shape_of(value)[-1] // parts
+    return n.emit_all(ops.SplitOp(value, axis=-1, sizes=[width] * parts))
+
+
+class Recurrence:
+    """What every recurrent layer shares: layout, directions, states and outputs."""
+
+    def __init__(self, n: Node, gates: int, states: int):
+        self.n, self.gates, self.states = n, gates, states
+        self.hidden = int(n.attr("hidden_size"))
+        self.layout = int(n.attr("layout", 0))
+        direction = n.attr("direction", "forward")
+        self.reverse = {"forward": [False], "reverse": [True], "bidirectional": [False, True]}[
+            direction
+        ]
+        x = n.value(0)
+        self.x = n.emit(ops.TransposeOp(x, perm=[1, 0, 2])) if self.layout else x
+        self.steps, self.batch = n.shape_of(self.x)[:2]
+        if n.has(4):
+            lens = n.const(4, "sequence_lens")
+            if np.any(lens != self.steps):
+                raise n.unsupported("sequence_lens shorter than the sequence are not supported")
+        if n.attr("clip") is not None:
+            raise n.unsupported("the clip attribute is not supported")
+
+    def projection(self, d: int, bias: SSAValue | None) -> SSAValue:
+        """X·W[d]ᵀ (+ bias) for every step, time-reversed for a reverse direction."""
+        w = transposed(self.n, pick(self.n, self.n.value(1), d))
+        xw = self.n.emit(ops.MatMulOp(self.x, w))
+        if bias is not None:
+            xw = self.n.emit(ops.AddOp(xw, bias))
+        return reverse_steps(self.n, xw) if self.reverse[d] else xw
+
+    def initial(self, index: int, d: int) -> SSAValue:
+        """Initial hidden/cell state of direction d, (batch, hidden)."""
+        n = self.n
+        if not n.has(index):
+            return n.constant(np.zeros((self.batch, self.hidden), n.dtype(0)))
+        value = n.value(index)
+        if self.layout:
+            value = n.emit(ops.TransposeOp(value, perm=[1, 0, 2]))
+        return pick(n, value, d)
+
+    def run(self, d: int, cell: Cell, states: list[SSAValue]) -> list[SSAValue]:
+        """Loop `cell` over the steps; returns the final states and the output sequence."""
+        n = self.n
+        seq = n.constant(np.zeros((self.steps, self.batch, self.hidden), n.dtype(0)))
+
+        def body(n: Node, t: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
+            *old, y = carried
+            new = cell(n, t, old)
+            return [*new, n.emit(InsertStepOp(y, new[0], t, axis=0))]
+
+        *finals, y = for_loop(n, self.steps, [*states, seq], body)
+        return [*finals, reverse_steps(n, y) if self.reverse[d] else y]
+
+    def outputs(self, per_direction: list[list[SSAValue]]) -> list[SSAValue]:
+        """Y (steps, dirs, batch, hidden) and the final states (dirs, batch, hidden)."""
+        n = self.n
+
+        def stack(values: list[SSAValue], axis: int) -> SSAValue:
+            expanded = []
+            for v in values:
+                shape = list(n.shape_of(v))
+                shape.insert(axis, 1)
+                expanded.append(n.emit(ops.ReshapeOp(v, shape=shape)))
+            return expanded[0] if len(expanded) == 1 else n.emit(ops.ConcatOp(*expanded, axis=axis))
+
+        y = stack([r[-1] for r in per_direction], 1)
+        finals = [stack([r[i] for r in per_direction], 0) for i in range(self.states)]
+        if self.layout:
+            y = n.emit(ops.TransposeOp(y, perm=[2, 0, 1, 3]))
+            finals = [n.emit(ops.TransposeOp(f, perm=[1, 0, 2])) for f in finals]
+        return [y, *finals]
+
+    def biases(self, d: int) -> tuple[SSAValue | None, SSAValue | None]:
+        """(Wb[d], Rb[d]) of direction d, or None when B is absent."""
+        if not self.n.has(3):
+            return None, None
+        wb, rb = split(self.n, pick(self.n, self.n.value(3), d), 2)
+        return wb, rb

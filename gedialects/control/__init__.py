@@ -1,0 +1,1 @@
+"""Control flow in `ge` programs: interpreter support for scf, arith and tensor.extract."""
