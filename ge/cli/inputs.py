@@ -68,6 +68,8 @@ def read_inputs(path: Path, fn: func.FuncOp) -> dict[str, np.ndarray]:
             arrays = {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "pickled" in reason:
+            reason = "it would have to be unpickled, which ge-run never does"
         raise FrontendError(f"inputs file '{path}' is not a readable .npz ({reason})") from None
     names = input_names(fn)
     extra = sorted(set(arrays) - set(names))

@@ -175,7 +175,10 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     "ge.softmax": ([X], lambda x: g.SoftmaxOp(x, axis=1)),
     "ge.log_softmax": ([X], lambda x: g.LogSoftmaxOp(x, axis=-1)),
     "ge.lrn": ([IMG], lambda x: g.LRNOp(x, size=3)),
+    "ge.lrn-3d": ([X], lambda x: g.LRNOp(x, size=3)),
+    "ge.lrn-even": ([IMG], lambda x: g.LRNOp(x, size=2, alpha=0.5)),
     "ge.dropout": ([X], lambda x: g.DropoutOp(x, ratio=0.3)),
+    "ge.dropout-training": ([X], lambda x: g.DropoutOp(x, ratio=0.3, is_training=True, seed=7)),
     "ge.max_pool2d": (
         [IMG],
         lambda x: g.MaxPool2DOp(
@@ -186,6 +189,13 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
         [IMG],
         lambda x: g.AvgPool2DOp(
             x, kernel_shape=[3, 3], strides=[2, 1], pads=[1, 1, 0, 1], count_include_pad=True
+        ),
+    ),  # fmt: skip
+    "ge.avg_pool2d-ceil": (
+        [IMG],
+        lambda x: g.AvgPool2DOp(
+            x, kernel_shape=[2, 3], strides=[2, 2], pads=[1, 0, 0, 1],
+            ceil_mode=True, count_include_pad=True,
         ),
     ),  # fmt: skip
     "ge.avg_pool2d-dilated": (

@@ -11,6 +11,7 @@ import numpy as np
 from ge.frontends.onnx_export.graph import GraphBuilder, emits, onnx_dtype
 from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
+from gedialects.ge.semantics import REFERENCE
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 
 B = GraphBuilder
@@ -183,30 +184,51 @@ def _softmax(b: B, op, xs: list[str], ys: list[str]) -> None:
 
 @emits(ops.LRNOp)
 def _lrn(b: B, op: ops.LRNOp, xs: list[str], ys: list[str]) -> None:
-    props = {k: op.get_float(k) for k in ("alpha", "beta", "bias")}
-    b.node("LRN", xs, ys, size=op.get_int("size"), **props)
+    size, props = op.get_int("size"), {k: op.get_float(k) for k in ("alpha", "beta", "bias")}
+    shape = shape_of(op.input.type)
+    if len(shape) == 4 and size % 2:
+        b.node("LRN", xs, ys, size=size, **props)
+        return
+    # onnxruntime runs LRN on 4-D with an odd size only; LRN mixes channels alone, so
+    # fold the spatial dims, and spell an even window out as a sum by convolution.
+    spatial = int(np.prod(shape[2:], dtype=np.int64))
+    if size % 2:
+        x4 = b.temp("Reshape", [xs[0], b.ints([*shape[:2], spatial, 1], "lrn_shape")])
+        y4 = b.temp("LRN", [x4], size=size, **props)
+        b.node("Reshape", [y4, b.ints(shape, "shape")], ys)
+        return
+    dtype = _dtype(op.input)
+    x4 = b.temp("Reshape", [xs[0], b.ints([shape[0], 1, shape[1], spatial], "lrn_shape")])
+    ones = b.constant(np.ones((1, 1, size, 1), dtype), "lrn_window")
+    lo = (size - 1) // 2
+    window = b.temp("Conv", [b.temp("Mul", [x4, x4]), ones], pads=[lo, 0, size - 1 - lo, 0])
+    scaled = b.temp("Mul", [window, b.constant(np.asarray(props["alpha"] / size, dtype), "a")])
+    base = b.temp("Add", [scaled, b.constant(np.asarray(props["bias"], dtype), "bias")])
+    denom = b.temp("Pow", [base, b.constant(np.asarray(props["beta"], dtype), "beta")])
+    flat = b.temp("Reshape", [denom, b.ints(shape, "shape")])
+    b.node("Div", [xs[0], flat], ys)
 
 
 @emits(ops.DropoutOp)
 def _dropout(b: B, op: ops.DropoutOp, xs: list[str], ys: list[str]) -> None:
-    ratio = b.constant(np.asarray(op.get_float("ratio"), _dtype(op.input)), "ratio")
-    if not op.get_flag("is_training"):
-        b.node("Dropout", [xs[0], ratio], ys)
+    ratio = op.get_float("ratio")
+    if not op.get_flag("is_training") or ratio == 0.0:
+        b.node("Dropout", [xs[0], b.constant(np.asarray(ratio, _dtype(op.input)), "ratio")], ys)
         return
-    # onnxruntime draws its own mask: the same ratio and seed, not the same elements.
-    training = b.constant(np.asarray(True), "training_mode")
-    b.node("Dropout", [xs[0], ratio, training], ys, seed=op.get_int("seed"))
+    # The op's mask is a function of its seed (see the reference semantics); onnxruntime's
+    # Dropout draws another, so the exported model multiplies by the op's own mask.
+    dummy = np.ones(shape_of(op.input.type), _dtype(op.input))
+    scale = REFERENCE[ops.DropoutOp](op, dummy)
+    b.node("Mul", [xs[0], b.constant(scale, "dropout_scale")], ys)
 
 
-def _floor_mode_pads(op) -> list[int] | None:
-    """Pads that give `op`'s ceil-mode output in floor mode, or None if that changes values.
+def _floor_mode_pads(op) -> list[int]:
+    """Pads that give `op`'s ceil-mode output size in floor mode.
 
     ONNX's shape inference and onnxruntime disagree on ceil mode when the last window
-    would start in the padding; extra end padding (never the max, never counted in the
-    mean without count_include_pad) states the output size without ceil mode.
+    would start in the padding; extra end padding states the size without ceil mode. The
+    extra cells never win a max and, like ceil mode's, are never counted in a mean.
     """
-    if isinstance(op, ops.AvgPool2DOp) and op.get_flag("count_include_pad"):
-        return None
     pads = list(op.ints("pads"))
     size = shape_of(op.input.type)[2:]
     out = shape_of(op.output.type)[2:]
@@ -219,22 +241,32 @@ def _floor_mode_pads(op) -> list[int] | None:
 
 @emits(ops.MaxPool2DOp, ops.AvgPool2DOp)
 def _pool(b: B, op, xs: list[str], ys: list[str]) -> None:
-    ceil = op.get_flag("ceil_mode")
-    pads = _floor_mode_pads(op) if ceil else list(op.ints("pads"))
-    attrs = {
-        "kernel_shape": list(op.ints("kernel_shape")),
-        "ceil_mode": int(pads is None),
-        "strides": list(op.ints("strides")),
-        "pads": pads if pads is not None else list(op.ints("pads")),
-    }
+    pads = _floor_mode_pads(op) if op.get_flag("ceil_mode") else list(op.ints("pads"))
+    attrs = {"kernel_shape": list(op.ints("kernel_shape")), "strides": list(op.ints("strides"))}
     dilations = list(op.ints("dilations"))
     if isinstance(op, ops.MaxPool2DOp):
-        b.node("MaxPool", xs, ys, dilations=dilations, **attrs)
+        b.node("MaxPool", xs, ys, dilations=dilations, pads=pads, **attrs)
         return
+    x, include = xs[0], int(op.get_flag("count_include_pad"))
+    if include and op.get_flag("ceil_mode"):
+        # Counted pads become zeros of the input; only ceil mode's extra cells stay out.
+        explicit = list(op.ints("pads"))
+        pad_value = b.constant(np.zeros((), _dtype(op.input)), "zero")
+        nchw = [0, 0, explicit[0], explicit[1], 0, 0, explicit[2], explicit[3]]
+        x = b.temp("Pad", [x, b.ints(nchw, "pads"), pad_value])
+        pads = [0, 0, pads[2] - explicit[2], pads[3] - explicit[3]]
+        include = 0
     # AveragePool takes dilations since opset 19; left out when trivial.
     dilated = dilations if any(d != 1 for d in dilations) else None
-    include = int(op.get_flag("count_include_pad"))
-    b.node("AveragePool", xs, ys, dilations=dilated, count_include_pad=include, **attrs)
+    b.node(
+        "AveragePool",
+        [x],
+        ys,
+        dilations=dilated,
+        pads=pads,
+        count_include_pad=include,
+        **attrs,
+    )
 
 
 _REDUCE = {
