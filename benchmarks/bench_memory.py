@@ -6,11 +6,13 @@ onnxruntime's reuse of an equal-sized freed buffer; TFLite's greedy by size; GE-
 size-class free lists. The lower bound is the most bytes ever live at once. The column
 "ours, no in-place" plans the lifetimes without in-place sharing, over the same bound.
 
-    .venv/bin/python benchmarks/bench_memory.py [--source zoo|ge|auto] [--json OUT.json]
-        [--plots DIR] [--models resnet18 ...]
+    .venv/bin/python benchmarks/bench_memory.py [--source zoo|ge|auto] [--level kernel|ge]
+        [--json OUT.json] [--plots DIR] [--models resnet18 ...]
 
 Models come from `ge.testing.models` through the ONNX importer when torch and the zoo are
-available (`--source zoo`), else from `benchmarks/ge_models.py` (`--source ge`).
+available (`--source zoo`), else from `benchmarks/ge_models.py` (`--source ge`). They are
+planned as fused kernels (`--level kernel`, the default: the fusion passes and
+convert-ge-to-kernel) or as `ge` graphs with one kernel per op (`--level ge`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,21 @@ from passes.memory.planners import hybrid, lower_bound  # noqa: E402
 from passes.memory.verify import check_plan  # noqa: E402
 
 MODELS = ("resnet18", "resnet50", "mobilenet_v2", "inception", "bert_layer", "gpt_block")
+FUSION = (
+    "fold-batch-norm,fuse-conv-bn-relu,fuse-conv-bias-activation,fuse-conv-residual-add,"
+    "fuse-matmul-add-gelu,fuse-matmul-scale,fuse-softmax-dropout,fuse-attention,"
+    "recognize-layer-norm,fuse-elementwise,convert-ge-to-kernel"
+)
+"""The passes that take a `ge` graph to fused kernels when `ge-optimize` is not registered."""
+
+
+def to_kernels(module: ModuleOp) -> None:
+    """Fuse and convert to the `kernel` dialect (the schedule the npu would run)."""
+    from ge.pipeline import apply_pipeline, available_passes
+
+    passes = available_passes()
+    names = [n for n in FUSION.split(",") if n in passes]
+    apply_pipeline(module, "ge-optimize" if "ge-optimize" in passes else ",".join(names))
 
 
 def zoo_available() -> bool:
@@ -104,14 +121,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("auto", "zoo", "ge"), default="auto")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument(
+        "--level", choices=("ge", "kernel"), default="kernel",
+        help="plan the ge graph (one kernel per op) or the fused kernels",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the rows as JSON")
     parser.add_argument("--plots", type=Path, help="write a live-bytes plot per model here")
     args = parser.parse_args(argv)
     source = args.source if args.source != "auto" else ("zoo" if zoo_available() else "ge")
     rows = []
     for name in args.models:
-        row, memory_plan = measure(name, load(name, source))
-        row["source"] = source
+        module = load(name, source)
+        if args.level == "kernel":
+            to_kernels(module)
+        row, memory_plan = measure(name, module)
+        row["source"], row["level"] = source, args.level
         rows.append(row)
         if args.plots:
             from passes.memory.plot import plot_memory
@@ -119,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             args.plots.mkdir(parents=True, exist_ok=True)
             plot_memory(memory_plan, args.plots / f"{name}.png", f"{name}: live bytes")
         print(f"{name}: peak/bound {row['ours']:.3f} ({row['planner']})", file=sys.stderr)
-    print(f"models from: {source}; ratios are arena peak / lower bound (1.000 is optimal)")
+    print(f"models from {source}, planned at the {args.level} level")
+    print("ratios are arena peak / lower bound (1.000 is optimal)")
     print(table(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -23,7 +23,12 @@ from xdsl.ir import BlockArgument, Operation, SSAValue
 from xdsl.traits import ConstantLike, IsTerminator
 
 from gedialects.interpreter import input_names
-from passes.memory.memory_rules import inplace_operands, view_offsets, workspace_bytes
+from passes.memory.memory_rules import (
+    inplace_operands,
+    reads_elementwise,
+    view_offsets,
+    workspace_bytes,
+)
 from passes.memory.planners import Lifetime
 from passes.memory.sizes import align, nbytes, same_layout
 
@@ -172,14 +177,20 @@ class _Builder:
             version = self.info[base]
             if isinstance(base, BlockArgument) or version.output or version.end != k:
                 continue
-            if any(
-                self.alias.get(o, (None, 0))[0] is base
-                and (o.type, self.alias[o][1]) != (operand.type, offset)
-                for o in op.operands
-            ):
-                continue  # another operand reads the same bytes through a different view
+            if not self._alone_or_aligned(op, index, base):
+                continue
             return index, base, offset
         return None
+
+    def _alone_or_aligned(self, op: Operation, index: int, base: SSAValue) -> bool:
+        """No other operand reads the overwritten bytes, except at the same index."""
+        target = (op.operands[index].type, self.alias[op.operands[index]][1])
+        for other, value in enumerate(op.operands):
+            if other == index or self.alias.get(value, (None, 0))[0] is not base:
+                continue
+            if not reads_elementwise(op) or (value.type, self.alias[value][1]) != target:
+                return False
+        return True
 
     def group(self) -> Liveness:
         buffers: list[BufferInfo] = []

@@ -9,7 +9,9 @@ the same meaning: `memory_view_offsets(self) -> list[int] | None`,
 - A view's results reinterpret contiguous bytes of operand 0: the rule gives each result's
   byte offset into it (reshape: 0; a slice of whole rows: where the rows start).
 - In-place candidates are operand indices an elementwise kernel may overwrite with its
-  result (the liveness analysis checks the operand dies there and has the result's layout).
+  result (the liveness analysis checks the operand dies there and has the result's layout):
+  the input of a `ge` elementwise op or `kernel.elementwise`, the residual of a conv whose
+  epilogue adds it, the full-size bias of a matmul.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from xdsl.ir import Operation
 
+from gedialects import kernel
 from gedialects.ge import ops as ge
 from gedialects.ge.ops import slice_extent
 from passes.memory.sizes import dtype_of, shape_of
@@ -29,14 +32,19 @@ WorkspaceRule = Callable[[Operation], int]
 VIEW_RULES: dict[type, ViewRule] = {}
 INPLACE_RULES: dict[type, InPlaceRule] = {}
 WORKSPACE_RULES: dict[type, WorkspaceRule] = {}
+ELEMENTWISE_READS: dict[type, bool] = {}
 
 
 def register_view_rule(op_type: type, rule: ViewRule) -> None:
     VIEW_RULES[op_type] = rule
 
 
-def register_inplace_rule(op_type: type, rule: InPlaceRule) -> None:
+def register_inplace_rule(op_type: type, rule: InPlaceRule, elementwise: bool = True) -> None:
+    """`elementwise`: every operand is read at the result's index (so an operand may also
+    appear twice); False for kernels that read some operand at other places (a conv's
+    input), which then must not share the overwritten buffer."""
     INPLACE_RULES[op_type] = rule
+    ELEMENTWISE_READS[op_type] = elementwise
 
 
 def register_workspace_rule(op_type: type, rule: WorkspaceRule) -> None:
@@ -44,7 +52,11 @@ def register_workspace_rule(op_type: type, rule: WorkspaceRule) -> None:
 
 
 def _lookup(table: dict[type, Callable], op: Operation) -> Callable | None:
-    for cls in type(op).__mro__:
+    return _lookup_type(table, type(op))
+
+
+def _lookup_type(table: dict[type, Callable], op_type: type) -> Callable | None:
+    for cls in op_type.__mro__:
         if cls in table:
             return table[cls]
     return None
@@ -64,6 +76,17 @@ def inplace_operands(op: Operation) -> Sequence[int]:
         return op.inplace_operands()
     rule = _lookup(INPLACE_RULES, op)
     return rule(op) if rule is not None else ()
+
+
+def reads_elementwise(op: Operation) -> bool:
+    """Whether every operand of `op` is read only at the index of the result it makes."""
+    if isinstance(op, kernel.MirrorKernelOp):
+        return bool(ELEMENTWISE_READS.get(_lookup_type_key(ELEMENTWISE_READS, op.GE_OP)))
+    return bool(ELEMENTWISE_READS.get(_lookup_type_key(ELEMENTWISE_READS, type(op))))
+
+
+def _lookup_type_key(table: dict[type, object], op_type: type) -> type | None:
+    return next((cls for cls in op_type.__mro__ if cls in table), None)
 
 
 def workspace_bytes(op: Operation) -> int:
@@ -128,9 +151,37 @@ register_view_rule(ge.SplitOp, _split_view)
 register_view_rule(ge.DropoutOp, _dropout_view)
 
 register_inplace_rule(ge.UnaryOp, lambda op: (0,))
-register_inplace_rule(ge.LRNOp, lambda op: ())  # a window across channels
+register_inplace_rule(ge.LRNOp, lambda op: (), elementwise=False)  # a window across channels
 register_inplace_rule(ge.CastOp, lambda op: (0,))
 register_inplace_rule(ge.BinaryOp, lambda op: (0, 1))
 register_inplace_rule(ge.WhereOp, lambda op: (1, 2))
 register_inplace_rule(ge.BatchNormOp, lambda op: (0,))
 register_inplace_rule(ge.DropoutOp, lambda op: (0,))
+
+
+# Kernels: a mirrored kernel means what its `ge` op means; fused epilogues that end in an
+# elementwise step with a full-size operand (a residual, a full bias) may write over it.
+
+
+def _mirrored(table: dict[type, Callable], default):
+    def rule(op: Operation):
+        found = _lookup_type(table, op.GE_OP)
+        return found(op) if found is not None else default
+
+    return rule
+
+
+def _operand_index(op: Operation, name: str) -> tuple[int, ...]:
+    value = getattr(op, name)
+    return () if value is None else (list(op.operands).index(value),)
+
+
+register_view_rule(kernel.MirrorKernelOp, _mirrored(VIEW_RULES, None))
+register_inplace_rule(kernel.MirrorKernelOp, _mirrored(INPLACE_RULES, ()))
+register_inplace_rule(kernel.ElementwiseOp, lambda op: tuple(range(len(op.operands))))
+register_inplace_rule(
+    kernel.Conv2DKernelOp, lambda op: _operand_index(op, "residual"), elementwise=False
+)
+register_inplace_rule(
+    kernel.MatMulKernelOp, lambda op: _operand_index(op, "bias"), elementwise=False
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ge.pipeline import apply_pipeline
 from ge.testing import run
 from gedialects.interpreter import entry_function
 from passes.memory.arena_run import run_in_arena
@@ -21,12 +22,22 @@ pytest.importorskip("torch")
 onnx_frontend = pytest.importorskip("ge.frontends.onnx")
 
 
+FUSION = (
+    "fold-batch-norm,fuse-conv-bn-relu,fuse-conv-bias-activation,fuse-conv-residual-add,"
+    "fuse-matmul-add-gelu,fuse-matmul-scale,fuse-softmax-dropout,fuse-attention,"
+    "recognize-layer-norm,fuse-elementwise,convert-ge-to-kernel"
+)
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("level", ["ge", "kernel"])
 @pytest.mark.parametrize("name", sorted(models.MODELS))
-def test_zoo_model_plans_at_the_bound_and_runs_in_the_poisoned_arena(name):
+def test_zoo_model_plans_at_the_bound_and_runs_in_the_poisoned_arena(name, level):
     model, example = models.build(name, small=True)
     proto = models.export_onnx(model, example, input_names=models.MODELS[name].input_names)
     module = onnx_frontend.import_onnx_model(proto)
+    if level == "kernel":
+        apply_pipeline(module, FUSION)  # fused kernels: residual and epilogue in-place
     inputs = [t.numpy() for t in example]
     fn = entry_function(module)
     memory_plan = plan_function(fn)

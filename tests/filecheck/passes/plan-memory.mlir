@@ -46,3 +46,29 @@ func.func @views_and_reuse(%x: tensor<256x4xf32>, %w: tensor<4x4xf32>) -> (tenso
   %q = ge.matmul %p, %w : (tensor<128x4xf32>, tensor<4x4xf32>) -> tensor<128x4xf32>
   func.return %f, %q : tensor<1024xf32>, tensor<128x4xf32>
 }
+
+// -----
+
+// Kernel level: a conv whose epilogue adds a residual writes over the residual when it
+// dies there, but never over a residual that is also the conv's input (the windows of
+// later outputs still read it); kernel.elementwise writes over its dying input.
+// CHECK-LABEL: func.func @kernels
+// CHECK:         %[[R:[a-z0-9_]+]] = kernel.conv2d {{.*}}mem.offset = array<i64: [[R_OFF:[0-9]+]]>
+// CHECK:         kernel.conv2d %[[R]], {{.*}}mem.offset = array<i64: [[D_OFF:[0-9]+]]>
+// CHECK:         %[[T:[a-z0-9_]+]] = kernel.conv2d {{.*}} residual %[[R]] {{.*}}mem.offset = array<i64: [[R_OFF]]>, mem.inplace = 2 : i64
+// CHECK:         kernel.conv2d %[[T]], {{.*}} residual %[[T]] {{.*}}{mem.offset = array<i64: [[D_OFF]]>, strides
+// CHECK:         kernel.elementwise {{.*}}mem.offset = array<i64: [[D_OFF]]>, mem.inplace = 0 : i64
+func.func @kernels(%x: tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+  %w = ge.constant dense<1.0> : tensor<8x8x3x3xf32>
+  %r = kernel.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d", "ge.relu"], activation = "relu"} : tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+  %d = kernel.conv2d %r, %w {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+  %t = kernel.conv2d %d, %w residual %r : tensor<1x8x8x8xf32> {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d", "ge.add"]} : tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+  %u = kernel.conv2d %t, %w residual %t : tensor<1x8x8x8xf32> {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d", "ge.add"]} : tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32> -> tensor<1x8x8x8xf32>
+  %v = kernel.elementwise %u {fused_from = ["ge.sigmoid", "ge.mul"]} : (tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32> {
+  ^bb0(%0: tensor<f32>):
+    %1 = ge.sigmoid %0 : (tensor<f32>) -> tensor<f32>
+    %2 = ge.mul %1, %0 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    kernel.yield %2 : tensor<f32>
+  }
+  func.return %v : tensor<1x8x8x8xf32>
+}
