@@ -14,6 +14,7 @@ import numpy as np
 
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
+from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import DMA_LISTS, DmaOp, MmadOp, TransDataOp
 from gedialects.npu.vector import (
     VecBinaryOp,
@@ -126,6 +127,30 @@ def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
     return step
 
 
+def _img2col(op: Img2ColOp, target: Target, slots: Slots) -> Callable:
+    src_v, dst_v = slots(op.src), slots(op.dst)
+    (offsets, sizes), geometry = op.window, op.geometry()
+    offsets, sizes = slots.mixed(offsets), slots.mixed(sizes)
+    dst_type = op.dst.type
+    rate = target.rate("l1", dst_type.space_name)
+    assert rate is not None
+
+    def step(env: list, core: Core) -> None:
+        src, dst = env[src_v], env[dst_v]
+        (m0, k0), (m, k) = resolve(env, *offsets), resolve(env, *sizes)
+        if m0 < 0 or k0 < 0 or m > dst.array.shape[0] or k > dst.array.shape[1]:
+            raise InterpretationError(
+                f"'{op.name}' rows/columns [{m0}+{m}, {k0}+{k}] are past {dst.name}"
+            )
+        sem.img2col(src.array, dst.array, (m0, m), (k0, k), geometry)
+        nbytes = m * k * dst.array.itemsize
+        core.issue("MTE1", max(1, math.ceil(nbytes / rate)), (src,), (dst,), op.name)
+        core.stats.bytes_read["l1"] += nbytes
+        core.stats.bytes_written[dst.space] += nbytes
+
+    return step
+
+
 def _vector_kernel(op: VecOp) -> Callable[..., None]:
     """fn(*arrays) doing the op's numpy work; the last array is the destination."""
     if isinstance(op, VecUnaryOp):
@@ -176,6 +201,7 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
 INSTRUCTIONS: dict[type, Callable] = {
     DmaOp: _dma,
     MmadOp: _mmad,
+    Img2ColOp: _img2col,
     VecOp: _vector,
     TransDataOp: _vector,
 }

@@ -100,6 +100,34 @@ def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, ac
         c[:m, :n] = product
 
 
+def img2col(
+    src: np.ndarray,
+    dst: np.ndarray,
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    geometry: tuple[tuple[int, ...], ...],
+) -> None:
+    """dst[:m, :k] = patch matrix of the NC1HWC0 image `src`, rows m0.., columns k0.."""
+    (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw), (ho, wo) = geometry
+    (m0, m), (k0, k) = rows, cols
+    image = np.pad(src[0], ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    first, last = m0 // wo, min(ho, -(-(m0 + m) // wo))  # output rows the tile touches
+    patches = np.zeros((max(last - first, 0), wo, *image.shape[:1], kh, kw, FRACTAL), src.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            top, left = first * sh + i * dh, j * dw
+            window = image[
+                :,
+                top : top + (last - first - 1) * sh + 1 : sh,
+                left : left + (wo - 1) * sw + 1 : sw,
+            ]
+            patches[:, :, :, i, j, :] = window.transpose(1, 2, 0, 3)
+    matrix = patches.reshape((last - first) * wo, -1)
+    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 : k0 + k]
+    dst[:m, :k] = 0
+    dst[: local.shape[0], : local.shape[1]] = local
+
+
 def trans_data(src: np.ndarray, src_fmt: str, dst: np.ndarray, dst_fmt: str) -> None:
     """Move data between formats; padding (C to C0, matrices to fractals) is zero."""
     if dst_fmt == "NC1HWC0":

@@ -3,10 +3,11 @@
 from xdsl.ir import Dialect
 
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import ALL_OPS as _CORE_OPS
 from gedialects.npu.vector import VECTOR_OPS
 
-ALL_OPS = [*_CORE_OPS, *VECTOR_OPS]
+ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS]
 
 NPU = Dialect("npu", ALL_OPS, [BufferType])
 

@@ -191,3 +191,72 @@ func.func @main(%X: !npu.buffer<RxCx{dtype}, hbm>, %Y: !npu.buffer<RxCx{dtype}, 
 }}
 """
     return text.replace("RxC", f"{rows}x{cols}")
+
+
+def conv_program(
+    c1: int, h: int, w: int, n: int, kernel: int, stride: int, pad: int, tm: int
+) -> str:
+    """One image (1, c1, h, w, 16) convolved with (c1*k*k*16, n) FRACTAL_Z weights: img2col + cube.
+
+    The whole image and the weights sit in L1; output rows (pixels) go in tiles of tm.
+    """
+    ho = (h + 2 * pad - kernel) // stride + 1
+    wo = (w + 2 * pad - kernel) // stride + 1
+    kk = c1 * kernel * kernel * 16
+    img = f"!npu.buffer<1x{c1}x{h}x{w}x16xf16, hbm, NC1HWC0>"
+    img1 = f"!npu.buffer<1x{c1}x{h}x{w}x16xf16, l1, NC1HWC0>"
+    wt, wt1 = f"!npu.buffer<{kk}x{n}xf16, hbm>", f"!npu.buffer<{kk}x{n}xf16, l1, FRACTAL_Z>"
+    a0, b0 = (
+        f"!npu.buffer<{tm}x{kk}xf16, l0a, FRACTAL_NZ>",
+        f"!npu.buffer<{kk}x{n}xf16, l0b, FRACTAL_Z>",
+    )
+    c0, u = f"!npu.buffer<{tm}x{n}xf32, l0c, FRACTAL_NZ>", f"!npu.buffer<{tm}x{n}xf32, ub>"
+    out = f"!npu.buffer<{ho * wo}x{n}xf32, hbm>"
+    return f"""
+func.func @main(%x: {img}, %wt: {wt}) -> {out} {{
+  %y = npu.hbm_alloc : {out}
+  npu.kernel "conv" block_dim = 1 attributes {{kind = "conv2d"}} {{
+  ^bb0(%blk: index):
+{_consts(c0=0, cM=ho * wo, cTM=tm)}
+    %x1 = npu.alloc : {img1}
+    %w1 = npu.alloc : {wt1}
+    %a = npu.alloc : {a0}
+    %b = npu.alloc : {b0}
+    %c = npu.alloc : {c0}
+    %u = npu.alloc : {u}
+    npu.dma %x[0, 0, 0, 0, 0] [1, {c1}, {h}, {w}, 16] -> %x1[0, 0, 0, 0, 0] [1, {c1}, {h}, {w}, 16] : {img} -> {img1}
+    npu.dma %wt[0, 0] [{kk}, {n}] -> %w1[0, 0] [{kk}, {n}] : {wt} -> {wt1}
+    npu.set_flag "MTE2" -> "MTE1" [0]
+    npu.wait_flag "MTE2" -> "MTE1" [0]
+    npu.dma %w1[0, 0] [{kk}, {n}] -> %b[0, 0] [{kk}, {n}] : {wt1} -> {b0}
+    npu.set_flag "M" -> "MTE1" [0]
+    npu.set_flag "FIX" -> "M" [0]
+    npu.set_flag "MTE3" -> "FIX" [0]
+    scf.for %m0 = %c0 to %cM step %cTM {{
+      %mr = arith.subi %cM, %m0 : index
+      %m = arith.minui %mr, %cTM : index
+      npu.wait_flag "M" -> "MTE1" [0]
+      npu.img2col %x1[%m0, 0] -> %a[%m, {kk}] {{kernel = array<i64: {kernel}, {kernel}>, strides = array<i64: {stride}, {stride}>, pads = array<i64: {pad}, {pad}, {pad}, {pad}>, dilations = array<i64: 1, 1>}} : {img1} -> {a0}
+      npu.set_flag "MTE1" -> "M" [0]
+      npu.wait_flag "MTE1" -> "M" [0]
+      npu.wait_flag "FIX" -> "M" [0]
+      %false = arith.constant false
+      npu.mmad %a, %b -> %c [%m, {n}, {kk}] accumulate(%false) : {a0}, {b0} -> {c0}
+      npu.set_flag "M" -> "MTE1" [0]
+      npu.set_flag "M" -> "FIX" [0]
+      npu.wait_flag "M" -> "FIX" [0]
+      npu.wait_flag "MTE3" -> "FIX" [0]
+      npu.dma %c[0, 0] [%m, {n}] -> %u[0, 0] [%m, {n}] : {c0} -> {u}
+      npu.set_flag "FIX" -> "M" [0]
+      npu.set_flag "FIX" -> "MTE3" [0]
+      npu.wait_flag "FIX" -> "MTE3" [0]
+      npu.dma %u[0, 0] [%m, {n}] -> %y[%m0, 0] [%m, {n}] : {u} -> {out}
+      npu.set_flag "MTE3" -> "FIX" [0]
+    }}
+    npu.wait_flag "M" -> "MTE1" [0]
+    npu.wait_flag "FIX" -> "M" [0]
+    npu.wait_flag "MTE3" -> "FIX" [0]
+  }}
+  func.return %y : {out}
+}}
+"""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from npu_programs import add_relu_program, matmul_program, parse
+from npu_programs import add_relu_program, conv_program, matmul_program, parse
 
 from gedialects.errors import InterpretationError
 from runtime.npu_interpreter import NpuExecutable, run_npu
@@ -213,3 +213,28 @@ def test_executable_runs_again_with_new_inputs():
     for seed in range(2):
         x = np.random.default_rng(seed).standard_normal((64, 64)).astype(np.float32)
         np.testing.assert_allclose(executable.run([x]).outputs[0], np.exp(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("c", "h", "w", "n", "kernel", "stride", "pad", "tm"),
+    [(20, 9, 7, 32, 3, 1, 1, 32), (16, 10, 10, 16, 3, 2, 0, 16), (5, 6, 5, 16, 1, 1, 0, 48)],
+)
+def test_conv_through_img2col_equals_numpy(c, h, w, n, kernel, stride, pad, tm):
+    c1 = -(-c // 16)
+    x = RNG.standard_normal((1, c, h, w)).astype(np.float16)
+    weight = RNG.standard_normal((n, c, kernel, kernel)).astype(np.float16)
+    x5 = np.zeros((1, c1 * 16, h, w), np.float16)
+    x5[:, :c] = x
+    x5 = x5.reshape(1, c1, 16, h, w).transpose(0, 1, 3, 4, 2)  # NC1HWC0
+    wz = np.zeros((n, c1 * 16, kernel, kernel), np.float16)
+    wz[:, :c] = weight
+    wz = (
+        wz.reshape(n, c1, 16, kernel, kernel).transpose(1, 3, 4, 2, 0).reshape(-1, n)
+    )  # (c1 kh kw c0, n)
+    result = run_npu(parse(conv_program(c1, h, w, n, kernel, stride, pad, tm)), [x5, wz])
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp[0], (kernel, kernel), axis=(1, 2))
+    win = win[:, ::stride, ::stride]  # (c, ho, wo, kh, kw)
+    want = np.einsum("chwij,ncij->hwn", win, weight.astype(np.float64)).reshape(-1, n)
+    np.testing.assert_allclose(result.outputs[0], want, rtol=1e-5, atol=1e-4)
+    _check_roofline(result)

@@ -23,6 +23,7 @@ func.func @matmul(%a: !npu.buffer<100x70xf16, hbm>, %b: !npu.buffer<70x50xf16, h
     %r = npu.alloc : !npu.buffer<64x1xf32, ub>
     %n = npu.alloc : !npu.buffer<1x20x4x4xf32, ub, NCHW>
     %n5 = npu.alloc : !npu.buffer<1x2x4x4x16xf32, ub, NC1HWC0>
+    %img = npu.alloc : !npu.buffer<1x1x8x8x16xf16, l1, NC1HWC0>
     // CHECK: scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
     scf.for %i = %c0 to %c64 step %c64 {
       // CHECK-NEXT: npu.dma %[[A]] [%[[I]], 0] [64, 32] -> %[[A1]] [0, 0] [64, 32] {pad = 0.000000e+00 : f64} : !npu.buffer<100x70xf16, hbm> -> !npu.buffer<64x32xf16, l1, FRACTAL_NZ>
@@ -53,6 +54,8 @@ func.func @matmul(%a: !npu.buffer<100x70xf16, hbm>, %b: !npu.buffer<70x50xf16, h
       npu.vec_transpose %u -> %u perm = [1, 0] : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.trans_data %{{.+}} -> %{{.+}} : !npu.buffer<1x20x4x4xf32, ub, NCHW> -> !npu.buffer<1x2x4x4x16xf32, ub, NC1HWC0>
       npu.trans_data %n -> %n5 : !npu.buffer<1x20x4x4xf32, ub, NCHW> -> !npu.buffer<1x2x4x4x16xf32, ub, NC1HWC0>
+      // CHECK-NEXT: npu.img2col %{{.+}} [%[[I]], 0] -> %{{.+}} [64, 32] {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : !npu.buffer<1x1x8x8x16xf16, l1, NC1HWC0> -> !npu.buffer<64x32xf16, l0a, FRACTAL_NZ>
+      npu.img2col %img[%i, 0] -> %a0[64, 32] {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : !npu.buffer<1x1x8x8x16xf16, l1, NC1HWC0> -> !npu.buffer<64x32xf16, l0a, FRACTAL_NZ>
       // CHECK-NEXT: npu.dma %{{.+}} [0, 0] [64, 50] -> %[[C]] [%[[I]], 0] [64, 50] :
       npu.dma %u[0, 0] [64, 50] -> %c[%i, 0] [64, 50] : !npu.buffer<64x64xf32, ub> -> !npu.buffer<100x50xf32, hbm>
     }
