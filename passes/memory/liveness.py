@@ -15,7 +15,7 @@ each version is dead before the next is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func
@@ -32,6 +32,8 @@ from passes.memory.memory_rules import (
 from passes.memory.planners import Lifetime
 from passes.memory.sizes import align, nbytes, same_layout
 
+Ordered = Callable[[int, int], bool]
+
 
 @dataclass
 class Version:
@@ -42,6 +44,8 @@ class Version:
     start: int
     end: int
     output: bool = False
+    readers: set[int] = field(default_factory=set)
+    """Kernels that read this tensor (directly or through views)."""
 
 
 @dataclass
@@ -99,7 +103,8 @@ class Liveness:
         return [Lifetime(b.bytes, b.start, b.end) for b in self.buffers]
 
 
-def _classify(block_ops: Sequence[Operation]):
+def classify(block_ops: Sequence[Operation]):
+    """Split ops into kernels (in order), views (with their offsets) and constants."""
     kernels, views, constants = [], {}, []
     for op in block_ops:
         if op.has_trait(IsTerminator):
@@ -122,10 +127,10 @@ def _top_level(op: Operation, block_ops: set[Operation]) -> Operation:
 class _Builder:
     """Builds a `Liveness` in three steps: aliases, version intervals, buffer groups."""
 
-    def __init__(self, fn: func.FuncOp, reuse_inplace: bool):
-        self.fn, self.reuse = fn, reuse_inplace
+    def __init__(self, fn: func.FuncOp, reuse_inplace: bool, ordered: Ordered | None):
+        self.fn, self.reuse, self.ordered = fn, reuse_inplace, ordered
         self.ops = list(fn.body.block.ops)
-        self.kernels, self.views, constant_ops = _classify(self.ops)
+        self.kernels, self.views, constant_ops = classify(self.ops)
         self.kernel_of = {op: k for k, op in enumerate(self.kernels)}
         self.end = max(len(self.kernels) - 1, 0)
         self.constants = {r for op in constant_ops for r in op.results}
@@ -163,6 +168,7 @@ class _Builder:
                     version.end, version.output = self.end, True
                 elif user in self.kernel_of:
                     version.end = max(version.end, self.kernel_of[user])
+                    version.readers.add(self.kernel_of[user])
 
     def candidate(self, op: Operation, k: int) -> tuple[int, SSAValue, int] | None:
         """The operand a single-result elementwise kernel may overwrite, if any."""
@@ -177,6 +183,8 @@ class _Builder:
             version = self.info[base]
             if isinstance(base, BlockArgument) or version.output or version.end != k:
                 continue
+            if self.ordered and not all(self.ordered(r, k) for r in version.readers - {k}):
+                continue  # a reader on another stream may still be running
             if not self._alone_or_aligned(op, index, base):
                 continue
             return index, base, offset
@@ -238,9 +246,14 @@ def value_name(value: SSAValue, kernel: int) -> str:
     return f"{owner.name}#{kernel}" if isinstance(owner, Operation) else f"arg{kernel}"
 
 
-def analyze(fn: func.FuncOp, reuse_inplace: bool = True) -> Liveness:
-    """The buffers of `fn` in its op order; `reuse_inplace=False` keeps every result apart."""
-    builder = _Builder(fn, reuse_inplace)
+def analyze(
+    fn: func.FuncOp, reuse_inplace: bool = True, ordered: Ordered | None = None
+) -> Liveness:
+    """The buffers of `fn` in its op order; `reuse_inplace=False` keeps every result apart.
+
+    `ordered(a, b)`: whether kernel a surely finishes before kernel b starts (streams); an
+    in-place write then also needs every other reader ordered before it."""
+    builder = _Builder(fn, reuse_inplace, ordered)
     builder.resolve_aliases()
     builder.intervals()
     return builder.group()

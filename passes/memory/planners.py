@@ -5,8 +5,9 @@ indices; two buffers conflict when their intervals meet) and returns a `Plan` of
 offsets. Placement is a list order fed to a placer: `first_fit` puts each buffer at the
 lowest offset free of its placed conflicts (TVM USMP), `best_fit` into the smallest gap
 that holds it (TFLite). Every optimal packing is reached by first-fit from some order (sort
-the optimum by offset), so searching orders loses nothing. `hybrid` runs them all, like
-GE's HybridMemAssigner, and stops as soon as a plan meets the lower bound.
+the optimum by offset), so searching orders loses nothing. Each takes an optional
+`conflicts` list for when sharing is ruled out by more than interval overlap. `hybrid` runs
+them all, like GE's HybridMemAssigner, and stops as soon as a plan meets the lower bound.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ class Plan:
     peak: int
     planner: str
 
+
+Conflicts = list[list[int]] | None
+"""For each buffer, the buffers it may never share bytes with; None: from the intervals.
+Under concurrent streams this is more than the interval overlaps (`passes.memory.concurrency`);
+the interval lower bound stays valid, since the op order is one legal execution."""
 
 Placer = Callable[[Sequence[Lifetime], Sequence[int], list[list[int]]], list[int]]
 
@@ -130,15 +136,15 @@ def by_start(lifetimes: Sequence[Lifetime]) -> list[int]:
     return sorted(range(len(lifetimes)), key=key)
 
 
-def greedy_by_size(lifetimes: Sequence[Lifetime]) -> Plan:
+def greedy_by_size(lifetimes: Sequence[Lifetime], conflicts: Conflicts = None) -> Plan:
     """TFLite: largest first, best fit."""
-    conflicts = conflict_lists(lifetimes)
+    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     return _plan("greedy-by-size", lifetimes, by_size(lifetimes), best_fit, conflicts)
 
 
-def greedy_by_conflicts(lifetimes: Sequence[Lifetime]) -> Plan:
+def greedy_by_conflicts(lifetimes: Sequence[Lifetime], conflicts: Conflicts = None) -> Plan:
     """TVM USMP: most conflicted first, lowest offset that fits."""
-    conflicts = conflict_lists(lifetimes)
+    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     order = by_conflicts(lifetimes, conflicts)
     return _plan("greedy-by-conflicts", lifetimes, order, first_fit, conflicts)
 
@@ -153,13 +159,14 @@ def hill_climb(
     iterations: int = 2000,
     seconds: float = 1.0,
     seed: int = 0,
+    conflicts: Conflicts = None,
 ) -> Plan:
     """Local search over the placement order (TVM USMP hill_climb, guided by the peak).
 
     Each step moves a buffer that reaches the current peak (or a random one) earlier in
     the order, re-places with first fit, and keeps the order unless the peak grew.
     """
-    conflicts = conflict_lists(lifetimes)
+    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     current = list(order) if order is not None else by_size(lifetimes)
     offsets = first_fit(lifetimes, current, conflicts)
     peak, bound = peak_of(lifetimes, offsets), lower_bound(lifetimes)
@@ -182,7 +189,12 @@ def hill_climb(
     return best
 
 
-def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: float = 2.0) -> Plan:
+def exact(
+    lifetimes: Sequence[Lifetime],
+    upper: int | None = None,
+    seconds: float = 2.0,
+    conflicts: Conflicts = None,
+) -> Plan:
     """An ILP (HiGHS through scipy.optimize.milp) for small instances, then canonicalized.
 
     Variables: offsets o_i and the peak P in units of the sizes' gcd, and for each
@@ -193,7 +205,7 @@ def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: floa
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = len(lifetimes)
-    conflicts = conflict_lists(lifetimes)
+    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     unit = math.gcd(*[t.size for t in lifetimes]) or 1
     sizes = [t.size // unit for t in lifetimes]
     pairs = [(i, j) for i in range(n) for j in conflicts[i] if i < j]
@@ -223,7 +235,7 @@ def exact(lifetimes: Sequence[Lifetime], upper: int | None = None, seconds: floa
         options={"time_limit": seconds},
     )  # fmt: skip
     if result.x is None:
-        return greedy_by_size(lifetimes)
+        return greedy_by_size(lifetimes, conflicts)
     order = sorted(range(n), key=lambda i: (result.x[i], i))
     return _plan("exact", lifetimes, order, first_fit, conflicts)
 
@@ -232,9 +244,11 @@ EXACT_LIMIT = 40
 """Largest instance (buffers) the hybrid hands to the exact solver."""
 
 
-def hybrid(lifetimes: Sequence[Lifetime], search_seconds: float = 1.0) -> Plan:
+def hybrid(
+    lifetimes: Sequence[Lifetime], search_seconds: float = 1.0, conflicts: Conflicts = None
+) -> Plan:
     """Run the greedy orders with both placers, then search; keep the smallest plan."""
-    conflicts = conflict_lists(lifetimes)
+    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     bound = lower_bound(lifetimes)
     orders = {
         "greedy-by-size": by_size(lifetimes),
@@ -251,23 +265,23 @@ def hybrid(lifetimes: Sequence[Lifetime], search_seconds: float = 1.0) -> Plan:
                 return best
     if best is None:
         return Plan((), 0, "empty")
-    climbed = hill_climb(lifetimes, best_order, seconds=search_seconds)
+    climbed = hill_climb(lifetimes, best_order, seconds=search_seconds, conflicts=conflicts)
     if climbed.peak < best.peak:
         best = climbed
     if best.peak > bound and len(lifetimes) <= EXACT_LIMIT:
-        solved = exact(lifetimes, upper=best.peak, seconds=search_seconds)
+        solved = exact(lifetimes, upper=best.peak, seconds=search_seconds, conflicts=conflicts)
         if solved.peak < best.peak:
             best = solved
     return best
 
 
-def no_reuse(lifetimes: Sequence[Lifetime]) -> Plan:
+def no_reuse(lifetimes: Sequence[Lifetime], conflicts: Conflicts = None) -> Plan:
     """Every buffer its own bytes: the arena is the sum of the sizes."""
     offsets = np.cumsum([0, *[t.size for t in lifetimes]])[:-1].tolist()
     return Plan(tuple(int(o) for o in offsets), sum(t.size for t in lifetimes), "no-reuse")
 
 
-PLANNERS: dict[str, Callable[[Sequence[Lifetime]], Plan]] = {
+PLANNERS: dict[str, Callable[..., Plan]] = {
     "hybrid": hybrid,
     "greedy-by-size": greedy_by_size,
     "greedy-by-conflicts": greedy_by_conflicts,

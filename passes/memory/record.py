@@ -24,8 +24,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import SSAValue
 from xdsl.traits import IsTerminator
 
-from passes.memory.assign import MemoryPlan
-from passes.memory.liveness import analyze
+from passes.memory.assign import MemoryPlan, analyze_function
 from passes.memory.planners import Plan, lower_bound
 from passes.memory.verify import PlanError
 
@@ -79,7 +78,7 @@ def recorded_offsets(fn: func.FuncOp) -> dict[SSAValue, int]:
 
 def read_plan(fn: func.FuncOp) -> MemoryPlan:
     """Rebuild the plan the IR records (re-running liveness) and verify it."""
-    liveness = analyze(fn, reuse_inplace=_shares_in_place(fn))
+    liveness, conflicts = analyze_function(fn, reuse=_shares_in_place(fn))
     recorded = recorded_offsets(fn)
     offsets = [-1] * len(liveness.buffers)
     for value, slot in liveness.slots.items():
@@ -91,7 +90,7 @@ def read_plan(fn: func.FuncOp) -> MemoryPlan:
     arena = fn.attributes[ARENA]
     planner = fn.attributes[PLANNER]
     assert isinstance(arena, IntegerAttr) and isinstance(planner, StringAttr)
-    plan = MemoryPlan(liveness, Plan(tuple(offsets), arena.value.data, planner.data))
+    plan = MemoryPlan(liveness, Plan(tuple(offsets), arena.value.data, planner.data), conflicts)
     for value in liveness.slots:
         if plan.offset_of(value) != recorded[value]:
             raise PlanError(f"value {value.name_hint or value} is recorded at a shifted offset")
