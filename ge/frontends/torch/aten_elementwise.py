@@ -1,0 +1,272 @@
+"""Converters of elementwise aten ops: activations, arithmetic, comparisons, selection.
+
+Operands follow torch's type promotion: arithmetic is done in the result dtype torch
+recorded for the node; comparisons promote their operands first (a Python scalar adapts
+to the tensor's dtype, a float scalar turns an integer tensor to float32).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from xdsl.ir import SSAValue
+
+from ge.frontends.torch.convert import Converter, dtype_of, op_key
+from ge.frontends.torch.table import converts
+from gedialects import ge
+
+_UNARY = {
+    "relu": ge.ReluOp,
+    "sigmoid": ge.SigmoidOp,
+    "tanh": ge.TanhOp,
+    "erf": ge.ErfOp,
+    "exp": ge.ExpOp,
+    "log": ge.LogOp,
+    "sqrt": ge.SqrtOp,
+    "reciprocal": ge.ReciprocalOp,
+    "neg": ge.NegOp,
+    "abs": ge.AbsOp,
+    "sign": ge.SignOp,
+    "floor": ge.FloorOp,
+    "ceil": ge.CeilOp,
+    "sin": ge.SinOp,
+    "cos": ge.CosOp,
+    "hardswish": ge.HardSwishOp,
+    "logical_not": ge.LogicalNotOp,
+}
+
+
+def _unary(op_type: type) -> Any:
+    def convert(cx: Converter, a: dict[str, Any]) -> SSAValue:
+        x = a["self"]
+        if op_type is not ge.LogicalNotOp:
+            x = cx.cast(x, cx.out_dtype())
+        return cx.emit(op_type(x))
+
+    return convert
+
+
+for _name, _op in _UNARY.items():
+    converts(_name)(_unary(_op))
+
+
+@converts("bitwise_not")
+def bitwise_not(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    if dtype_of(a["self"]) != np.bool_:
+        raise cx.unsupported("bitwise_not is supported on bool tensors only")
+    return cx.emit(ge.LogicalNotOp(a["self"]))
+
+
+@converts("round")
+def round_(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Half to even, as torch."""
+    if a.get("decimals", 0):
+        raise cx.unsupported("round with decimals")
+    return cx.emit(ge.RoundOp(a["self"]))
+
+
+@converts("rsqrt")
+def rsqrt(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.ReciprocalOp(cx.emit(ge.SqrtOp(cx.cast(a["self"], cx.out_dtype())))))
+
+
+@converts("silu")
+def silu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.MulOp(a["self"], cx.emit(ge.SigmoidOp(a["self"]))))
+
+
+@converts("gelu")
+def gelu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.GeluOp(a["self"], approximate=a["approximate"]))
+
+
+@converts("hardtanh", "clamp", "clamp_min", "clamp_max", "relu6")
+def clamp(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = cx.cast(a["self"], cx.out_dtype())
+    name = op_key(cx.node.target)
+    lo, hi = {
+        "hardtanh": (a.get("min_val"), a.get("max_val")),
+        "relu6": (0.0, 6.0),
+        "clamp_min": (a.get("min"), None),
+        "clamp_max": (None, a.get("max")),
+    }.get(name, (a.get("min"), a.get("max")))
+    if not isinstance(lo, SSAValue) and not isinstance(hi, SSAValue):
+        return cx.emit(
+            ge.ClipOp(
+                x, min=None if lo is None else float(lo), max=None if hi is None else float(hi)
+            )
+        )
+    if lo is not None:
+        x = cx.emit(ge.MaximumOp(x, cx.operand(lo, dtype_of(x))))
+    if hi is not None:
+        x = cx.emit(ge.MinimumOp(x, cx.operand(hi, dtype_of(x))))
+    return x
+
+
+@converts("hardsigmoid")
+def hardsigmoid(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.HardSigmoidOp(a["self"], alpha=1.0 / 6.0, beta=0.5))
+
+
+@converts("leaky_relu")
+def leaky_relu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.LeakyReluOp(a["self"], alpha=float(a["negative_slope"])))
+
+
+@converts("elu")
+def elu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    if a["scale"] != 1 or a["input_scale"] != 1:
+        raise cx.unsupported("elu with scale or input_scale other than 1")
+    return cx.emit(ge.EluOp(a["self"], alpha=float(a["alpha"])))
+
+
+@converts("softplus")
+def softplus(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    if a["beta"] != 1:
+        raise cx.unsupported("softplus with beta other than 1")
+    return cx.emit(ge.SoftplusOp(a["self"]))
+
+
+@converts("dropout", "feature_dropout", "alpha_dropout")
+def dropout(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    if a["train"] and a["p"] > 0:
+        raise cx.unsupported("dropout in training mode (call model.eval() first)")
+    return a["input"]
+
+
+@converts("native_dropout")
+def native_dropout(cx: Converter, a: dict[str, Any]) -> tuple:
+    if a["train"] and a["p"] > 0:
+        raise cx.unsupported("dropout in training mode (call model.eval() first)")
+    return a["input"], None
+
+
+@converts("clone", "alias", "detach", "lift_fresh_copy", "contiguous", "_to_copy", "to", "type_as")
+def identity(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Copies and dtype conversions: the result check casts to torch's dtype."""
+    return a["self"]
+
+
+# ---- binary ------------------------------------------------------------------------
+
+
+def _scaled(cx: Converter, v: Any, alpha: Any, dtype: np.dtype) -> SSAValue:
+    v = cx.operand(v, dtype)
+    if alpha is None or alpha == 1:
+        return v
+    return cx.emit(ge.MulOp(v, cx.scalar(alpha, dtype)))
+
+
+@converts("add", "sub")
+def add_sub(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    op = ge.AddOp if op_key(cx.node.target) == "add" else ge.SubOp
+    x = cx.operand(a["self"], dtype)
+    return cx.emit(op(x, _scaled(cx, a["other"], a.get("alpha"), dtype)))
+
+
+@converts("rsub")
+def rsub(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """other - alpha * self."""
+    dtype = cx.out_dtype()
+    other = cx.operand(a["other"], dtype)
+    return cx.emit(ge.SubOp(other, _scaled(cx, a["self"], a.get("alpha"), dtype)))
+
+
+@converts("mul")
+def mul(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    return cx.emit(ge.MulOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
+
+
+@converts("div")
+def div(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    mode = a.get("rounding_mode")
+    if mode is not None and not np.issubdtype(dtype, np.floating):
+        raise cx.unsupported(f"integer division with rounding_mode={mode!r}")
+    q = cx.emit(ge.DivOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
+    if mode == "floor":
+        return cx.emit(ge.FloorOp(q))
+    if mode == "trunc":
+        sign = cx.emit(ge.SignOp(q))
+        return cx.emit(ge.MulOp(sign, cx.emit(ge.FloorOp(cx.emit(ge.AbsOp(q))))))
+    return q
+
+
+@converts("pow")
+def pow_(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    return cx.emit(ge.PowOp(cx.operand(a["self"], dtype), cx.operand(a["exponent"], dtype)))
+
+
+@converts("maximum", "minimum")
+def max_min(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    op = ge.MaximumOp if op_key(cx.node.target) == "maximum" else ge.MinimumOp
+    return cx.emit(op(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
+
+
+def promote(*values: Any) -> np.dtype:
+    """torch's promotion of tensors with Python scalars (scalars adapt to tensors)."""
+    dtypes = [dtype_of(v) for v in values if isinstance(v, SSAValue)]
+    dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float32)
+    scalars = [v for v in values if not isinstance(v, SSAValue)]
+    if any(isinstance(s, float) for s in scalars) and not np.issubdtype(dtype, np.floating):
+        return np.dtype(np.float32)
+    if any(isinstance(s, int) and not isinstance(s, bool) for s in scalars) and dtype == np.bool_:
+        return np.dtype(np.int64)
+    return dtype
+
+
+_COMPARE = {
+    "eq": ge.EqualOp,
+    "lt": ge.LessOp,
+    "le": ge.LessEqualOp,
+    "gt": ge.GreaterOp,
+    "ge": ge.GreaterEqualOp,
+    "logical_and": ge.LogicalAndOp,
+    "logical_or": ge.LogicalOrOp,
+    "logical_xor": ge.LogicalXorOp,
+}
+
+
+_BITWISE = {
+    "__and__": "logical_and",
+    "bitwise_and": "logical_and",
+    "__or__": "logical_or",
+    "bitwise_or": "logical_or",
+    "__xor__": "logical_xor",
+    "bitwise_xor": "logical_xor",
+}
+
+
+@converts(*_COMPARE, *_BITWISE, "ne")
+def compare(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    name = op_key(cx.node.target)
+    if name in _BITWISE:
+        if cx.out_dtype() != np.bool_:
+            raise cx.unsupported("bitwise ops are supported on bool tensors only")
+        name = _BITWISE[name]
+    logical = name.startswith("logical_")
+    dtype = np.dtype(np.bool_) if logical else promote(a["self"], a["other"])
+    lhs, rhs = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    if name == "ne":
+        return cx.emit(ge.LogicalNotOp(cx.emit(ge.EqualOp(lhs, rhs))))
+    return cx.emit(_COMPARE[name](lhs, rhs))
+
+
+@converts("where")
+def where(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    dtype = cx.out_dtype()
+    cond = cx.cast(a["condition"], np.dtype(np.bool_))
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    return cx.emit(ge.WhereOp(cond, x, y))
+
+
+@converts("masked_fill")
+def masked_fill(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    fill = cx.operand(a["value"], dtype_of(x))
+    return cx.emit(ge.WhereOp(cx.cast(a["mask"], np.dtype(np.bool_)), fill, x))

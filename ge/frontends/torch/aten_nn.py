@@ -1,0 +1,271 @@
+"""Converters of aten's neural-network ops: convolution, normalization, pooling, softmax.
+
+Batch norm is kept as `ge.batch_norm` (folding it into the convolution is a pass's job);
+training-mode batch norm and dropout are refused. 1-D convolutions become 2-D ones over a
+height of 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from xdsl.ir import SSAValue
+
+from ge.frontends.torch.convert import Converter, dtype_of, op_key
+from ge.frontends.torch.table import converts
+from gedialects import ge
+from gedialects.ge.types import shape_of
+
+
+def pair(v: Any) -> tuple[int, int]:
+    """A 2-D window parameter from an int or a list of one or two ints."""
+    if isinstance(v, int):
+        return v, v
+    v = list(v)
+    return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
+
+
+def _reshape(cx: Converter, x: SSAValue, shape: Sequence[int]) -> SSAValue:
+    return cx.emit(ge.ReshapeOp(x, shape=list(shape)))
+
+
+# ---- convolution -------------------------------------------------------------------
+
+
+def _same_pads(weight: SSAValue, dilation: Sequence[int]) -> list[int]:
+    """torch's padding="same": total dilation*(k-1), the odd element at the end."""
+    kh, kw = shape_of(weight.type)[2:]
+    th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+    return [th // 2, tw // 2, th - th // 2, tw - tw // 2]
+
+
+def _conv2d(cx: Converter, a: dict[str, Any], transposed: bool) -> SSAValue:
+    stride, dilation = pair(a["stride"]), pair(a["dilation"])
+    padding = a["padding"]
+    if padding == "same":
+        pads = _same_pads(a["weight"], dilation)
+    elif padding == "valid":
+        pads = [0, 0, 0, 0]
+    else:
+        ph, pw = pair(padding)
+        pads = [ph, pw, ph, pw]
+    props = {"strides": stride, "pads": pads, "dilations": dilation, "groups": a["groups"]}
+    if transposed:
+        op = ge.ConvTranspose2DOp(
+            a["input"], a["weight"], a["bias"], output_padding=pair(a["output_padding"]), **props
+        )
+    else:
+        op = ge.Conv2DOp(a["input"], a["weight"], a["bias"], **props)
+    return cx.emit(op)
+
+
+@converts("convolution", "conv2d", "conv1d", "conv_transpose2d")
+def convolution(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    name = op_key(cx.node.target)
+    a = dict(a)
+    if name == "conv_transpose2d":
+        a["transposed"] = True
+    rank = len(shape_of(a["input"].type))
+    if rank == 3 and not a.get("transposed"):
+        return _conv1d(cx, a)
+    if rank != 4:
+        raise cx.unsupported(f"{rank - 2}-D convolution (2-D and 1-D are supported)")
+    return _conv2d(cx, a, bool(a.get("transposed")))
+
+
+def _conv1d(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """(N, C, L) as (N, C, 1, L) through a 2-D convolution."""
+    n, c, length = shape_of(a["input"].type)
+    o, cg, k = shape_of(a["weight"].type)
+    padding = a["padding"]
+    one = lambda v: [1, v[0] if isinstance(v, list | tuple) else v]
+    x = _reshape(cx, a["input"], [n, c, 1, length])
+    w = _reshape(cx, a["weight"], [o, cg, 1, k])
+    a2 = {
+        **a,
+        "input": x,
+        "weight": w,
+        "stride": one(a["stride"]),
+        "dilation": one(a["dilation"]),
+        "padding": padding if isinstance(padding, str) else [0, one(padding)[1]],
+    }
+    y = _conv2d(cx, a2, False)
+    return _reshape(cx, y, cx.out_shape())
+
+
+# ---- normalization -----------------------------------------------------------------
+
+
+def _param_or(cx: Converter, v: SSAValue | None, channels: int, fill: float, dtype) -> SSAValue:
+    return v if v is not None else cx.constant(np.full((channels,), fill, dtype))
+
+
+def _batch_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["input"]
+    if a.get("training"):
+        raise cx.unsupported("batch norm in training mode (call model.eval() first)")
+    if a["running_mean"] is None or a["running_var"] is None:
+        raise cx.unsupported("batch norm without running statistics")
+    c, dtype = shape_of(x.type)[1], dtype_of(x)
+    scale = _param_or(cx, a["weight"], c, 1.0, dtype)
+    bias = _param_or(cx, a["bias"], c, 0.0, dtype)
+    return cx.emit(
+        ge.BatchNormOp(x, scale, bias, a["running_mean"], a["running_var"], epsilon=a["eps"])
+    )
+
+
+@converts("batch_norm")
+def batch_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return _batch_norm(cx, a)
+
+
+@converts("_native_batch_norm_legit_no_training", "native_batch_norm")
+def native_batch_norm(cx: Converter, a: dict[str, Any]) -> tuple:
+    return _batch_norm(cx, a), None, None
+
+
+def _layer_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x, shape = a["input"], list(a["normalized_shape"])
+    dtype = dtype_of(x)
+    scale = a["weight"] if a["weight"] is not None else cx.constant(np.ones(shape, dtype))
+    op = ge.LayerNormOp(x, scale, a["bias"], axis=-len(shape), epsilon=a["eps"])
+    return cx.emit(op)
+
+
+@converts("layer_norm")
+def layer_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return _layer_norm(cx, a)
+
+
+@converts("native_layer_norm")
+def native_layer_norm(cx: Converter, a: dict[str, Any]) -> tuple:
+    return _layer_norm(cx, a), None, None
+
+
+@converts("softmax", "_softmax", "log_softmax", "_log_softmax")
+def softmax(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    log = "log" in op_key(cx.node.target)
+    x = cx.cast(a["self"], cx.out_dtype())
+    return cx.emit((ge.LogSoftmaxOp if log else ge.SoftmaxOp)(x, axis=a["dim"]))
+
+
+@converts("_safe_softmax")
+def safe_softmax(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Softmax whose rows of only -inf give 0 instead of NaN."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    y = cx.emit(ge.SoftmaxOp(x, axis=a["dim"]))
+    row_max = cx.emit(ge.ReduceMaxOp(x, axes=[a["dim"]], keepdims=True))
+    dead = cx.emit(ge.EqualOp(row_max, cx.scalar(-np.inf, dtype_of(x))))
+    return cx.emit(ge.WhereOp(dead, cx.scalar(0.0, dtype_of(x)), y))
+
+
+# ---- pooling -----------------------------------------------------------------------
+
+
+def _window(a: dict[str, Any]) -> dict[str, Any]:
+    kernel = pair(a["kernel_size"])
+    stride = pair(a["stride"]) if a["stride"] else kernel
+    ph, pw = pair(a["padding"])
+    return {"kernel_shape": kernel, "strides": stride, "pads": [ph, pw, ph, pw]}
+
+
+@converts("max_pool2d", "max_pool2d_with_indices")
+def max_pool2d(cx: Converter, a: dict[str, Any]) -> Any:
+    op = ge.MaxPool2DOp(
+        a["self"], dilations=pair(a["dilation"]), ceil_mode=a["ceil_mode"], **_window(a)
+    )
+    y = cx.emit(op)
+    return (y, None) if op_key(cx.node.target) == "max_pool2d_with_indices" else y
+
+
+@converts("avg_pool2d")
+def avg_pool2d(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    if a["divisor_override"] is not None:
+        raise cx.unsupported("avg_pool2d with divisor_override")
+    op = ge.AvgPool2DOp(
+        a["self"],
+        ceil_mode=a["ceil_mode"],
+        count_include_pad=a["count_include_pad"],
+        **_window(a),
+    )
+    return cx.emit(op)
+
+
+@converts("adaptive_avg_pool2d", "_adaptive_avg_pool2d")
+def adaptive_avg_pool2d(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Global pooling for a 1x1 output; a plain average pool when the sizes divide."""
+    x = a["self"]
+    h, w = shape_of(x.type)[-2:]
+    oh, ow = cx.out_shape()[-2:]
+    if len(shape_of(x.type)) != 4:
+        raise cx.unsupported("adaptive pooling of an unbatched (3-D) input")
+    if (oh, ow) == (1, 1):
+        return cx.emit(ge.GlobalAvgPoolOp(x))
+    if h % oh or w % ow:
+        raise cx.unsupported(f"adaptive pooling of {h}x{w} to {oh}x{ow} (sizes must divide)")
+    kernel = (h // oh, w // ow)
+    return cx.emit(ge.AvgPool2DOp(x, kernel_shape=kernel, strides=kernel))
+
+
+# ---- reductions --------------------------------------------------------------------
+
+_REDUCE = {
+    "mean": ge.ReduceMeanOp,
+    "sum": ge.ReduceSumOp,
+    "amax": ge.ReduceMaxOp,
+    "amin": ge.ReduceMinOp,
+    "prod": ge.ReduceProdOp,
+}
+
+
+@converts(*_REDUCE)
+def reduce(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = cx.cast(a["self"], cx.out_dtype())
+    dims = a.get("dim")
+    axes = [] if dims is None else [dims] if isinstance(dims, int) else list(dims)
+    keepdim = bool(a.get("keepdim", False))
+    return cx.emit(_REDUCE[op_key(cx.node.target)](x, axes=axes, keepdims=keepdim))
+
+
+@converts("any", "all")
+def any_all(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Whether any (all) elements are non-zero: max (min) over booleans."""
+    x = cx.cast(a["self"], np.dtype(np.bool_))
+    dims = a.get("dim")
+    axes = [] if dims is None else [dims] if isinstance(dims, int) else list(dims)
+    op = ge.ReduceMaxOp if op_key(cx.node.target) == "any" else ge.ReduceMinOp
+    return cx.emit(op(x, axes=axes, keepdims=bool(a.get("keepdim", False))))
+
+
+@converts("max", "min")
+def max_min_dim(cx: Converter, a: dict[str, Any]) -> Any:
+    """max.dim / min.dim give (values, indices); max() of a whole tensor gives a scalar."""
+    is_max = op_key(cx.node.target) == "max"
+    if "dim" not in a:
+        if "other" in a:
+            op = ge.MaximumOp if is_max else ge.MinimumOp
+            return cx.emit(op(a["self"], a["other"]))
+        return cx.emit((ge.ReduceMaxOp if is_max else ge.ReduceMinOp)(a["self"], keepdims=False))
+    dim, keep = a["dim"], bool(a["keepdim"])
+    values = cx.emit(
+        (ge.ReduceMaxOp if is_max else ge.ReduceMinOp)(a["self"], axes=[dim], keepdims=keep)
+    )
+    index = cx.emit((ge.ArgMaxOp if is_max else ge.ArgMinOp)(a["self"], axis=dim, keepdims=keep))
+    return values, index
+
+
+@converts("argmax", "argmin")
+def argmax(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x, dim = a["self"], a["dim"]
+    if dim is None:
+        x, dim = _reshape(cx, x, [int(np.prod(shape_of(x.type)))]), 0
+    op = ge.ArgMaxOp if op_key(cx.node.target) == "argmax" else ge.ArgMinOp
+    y = cx.emit(op(x, axis=dim, keepdims=bool(a["keepdim"])))
+    return _reshape(cx, y, cx.out_shape()) if shape_of(y.type) != cx.out_shape() else y
+
+
+@converts("embedding")
+def embedding(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.GatherOp(a["weight"], a["indices"], axis=0))

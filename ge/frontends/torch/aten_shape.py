@@ -1,0 +1,148 @@
+"""Converters of aten's data-movement ops: views, permutations, slicing, joining, padding.
+
+Every op that keeps the row-major order of the elements (view, reshape, flatten,
+squeeze, unsqueeze, ...) becomes one `ge.reshape` to the static shape torch recorded for
+the node, so `-1` and the squeeze rules never have to be re-derived here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from xdsl.ir import SSAValue
+
+from ge.frontends.torch.convert import Converter, op_key
+from ge.frontends.torch.table import converts
+from gedialects import ge
+from gedialects.ge.types import shape_of
+
+
+@converts(
+    "view",
+    "_unsafe_view",
+    "reshape",
+    "view_copy",
+    "flatten",
+    "unflatten",
+    "squeeze",
+    "unsqueeze",
+    "_reshape_alias",
+)
+def reshape(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    shape = cx.out_shape()
+    return x if shape_of(x.type) == shape else cx.emit(ge.ReshapeOp(x, shape=list(shape)))
+
+
+def _axis(axis: int, rank: int) -> int:
+    return axis % max(rank, 1)
+
+
+@converts("permute")
+def permute(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    rank = len(shape_of(a["self"].type))
+    return cx.emit(ge.TransposeOp(a["self"], perm=[_axis(d, rank) for d in a["dims"]]))
+
+
+@converts("transpose")
+def transpose(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    rank = len(shape_of(x.type))
+    perm = list(range(rank))
+    i, j = _axis(a["dim0"], rank), _axis(a["dim1"], rank)
+    perm[i], perm[j] = perm[j], perm[i]
+    return x if i == j else cx.emit(ge.TransposeOp(x, perm=perm))
+
+
+@converts("expand", "expand_as", "expand_copy")
+def expand(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    shape = cx.out_shape()
+    return x if shape_of(x.type) == shape else cx.emit(ge.ExpandOp(x, shape=list(shape)))
+
+
+@converts("cat", "concat")
+def cat(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    parts = [t for t in a["tensors"] if shape_of(t.type) != (0,)]  # legacy empty inputs
+    dtype = cx.out_dtype()
+    return cx.emit(ge.ConcatOp(*[cx.cast(t, dtype) for t in parts], axis=a["dim"]))
+
+
+def _slice(cx: Converter, x: SSAValue, dim: int, start: int, end: int, step: int) -> SSAValue:
+    size = shape_of(x.type)[dim]
+    start, end = max(min(start, size), -size), max(min(end, size), -size - 1)
+    op = ge.SliceOp(x, starts=[start], ends=[end], axes=[dim], steps=[step])
+    return cx.emit(op)
+
+
+@converts("slice", "slice_copy", "narrow")
+def slice_(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    rank = len(shape_of(x.type))
+    dim = _axis(a["dim"], rank)
+    if op_key(cx.node.target) == "narrow":
+        start = a["start"] % shape_of(x.type)[dim]
+        return _slice(cx, x, dim, start, start + a["length"], 1)
+    start = 0 if a["start"] is None else a["start"]
+    end = shape_of(x.type)[dim] if a["end"] is None else a["end"]
+    if shape_of(x.type) == cx.out_shape() and a["step"] == 1:
+        return x
+    return _slice(cx, x, dim, start, end, a["step"])
+
+
+@converts("select", "select_copy")
+def select(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = a["self"]
+    dim = _axis(a["dim"], len(shape_of(x.type)))
+    index = a["index"] % shape_of(x.type)[dim]
+    piece = _slice(cx, x, dim, index, index + 1, 1)
+    return cx.emit(ge.ReshapeOp(piece, shape=list(cx.out_shape())))
+
+
+@converts("split", "split_with_sizes", "chunk", "unbind", "tensor_split")
+def split(cx: Converter, a: dict[str, Any]) -> tuple:
+    """Pieces of the sizes torch recorded; unbind drops the split axis afterwards."""
+    x = a["self"]
+    dim = _axis(a.get("dim", 0), len(shape_of(x.type)))
+    count = len(cx.node.meta["val"])
+    unbind = op_key(cx.node.target) == "unbind"
+    sizes = [1 if unbind else cx.out_shape(i)[dim] for i in range(count)]
+    op = ge.SplitOp(x, axis=dim, sizes=sizes)
+    cx.block.add_op(op)
+    if not unbind:
+        return tuple(op.results)
+    return tuple(
+        cx.emit(ge.ReshapeOp(p, shape=list(cx.out_shape(i)))) for i, p in enumerate(op.results)
+    )
+
+
+@converts("constant_pad_nd", "pad")
+def pad(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """torch lists (begin, end) pairs from the last axis backwards; ONNX all begins first."""
+    x = a["self"]
+    rank = len(shape_of(x.type))
+    mode = a.get("mode", "constant")
+    modes = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+    if mode not in modes:
+        raise cx.unsupported(f"padding mode {mode!r}")
+    flat = list(a["pad"])
+    begins, ends = [0] * rank, [0] * rank
+    for i in range(len(flat) // 2):
+        begins[rank - 1 - i], ends[rank - 1 - i] = flat[2 * i], flat[2 * i + 1]
+    value = a.get("value") or 0.0
+    op = ge.PadOp(x, pads=begins + ends, mode=modes[mode], value=float(value))
+    return cx.emit(op)
+
+
+@converts("full_like", "zeros_like", "ones_like", "new_zeros", "new_ones", "new_full")
+def full_like(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """A constant of torch's recorded shape and dtype (only the input's shape is read)."""
+    name = op_key(cx.node.target)
+    fill = a.get("fill_value", 0 if "zeros" in name else 1)
+    return cx.constant(np.full(cx.out_shape(), fill, cx.out_dtype()))
+
+
+@converts("index_select")
+def index_select(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return cx.emit(ge.GatherOp(a["self"], a["index"], axis=a["dim"]))

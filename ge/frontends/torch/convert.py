@@ -1,0 +1,223 @@
+"""The state of one FX-graph import and the helpers that aten converters build with.
+
+A `Converter` walks an FX graph of aten ops in order. Each call node is either folded
+(every input is a literal or another folded node, e.g. `ones` + `tril` of a causal mask:
+torch computes it once, eagerly, and it becomes a `ge.constant`) or handed to the
+converter registered for its op in `ge.frontends.torch.table`. Converters get the node's
+arguments bound by name from the op's schema, with FX nodes replaced by `ge` values, and
+return an `SSAValue` (or a tuple for multi-result ops, `None` for a result we never build).
+Every result is checked against the shape and dtype torch recorded in `node.meta["val"]`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx
+from xdsl.ir import Block, Operation, SSAValue
+
+from gedialects.errors import FrontendError, UnsupportedError
+from gedialects.ge import CastOp, ConstantOp
+from gedialects.ge.types import element_of, format_type, from_numpy_dtype, shape_of, tensor
+
+_DTYPES: dict[torch.dtype, np.dtype] = {
+    torch.float16: np.dtype(np.float16),
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+    torch.bool: np.dtype(np.bool_),
+    torch.int8: np.dtype(np.int8),
+    torch.int16: np.dtype(np.int16),
+    torch.int32: np.dtype(np.int32),
+    torch.int64: np.dtype(np.int64),
+    torch.uint8: np.dtype(np.uint8),
+}
+
+
+def numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    """The numpy dtype of a torch dtype; an `UnsupportedError` for bfloat16 and the like."""
+    try:
+        return _DTYPES[dtype]
+    except KeyError:
+        raise UnsupportedError(f"torch dtype {dtype} is not supported by ge") from None
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A numpy copy of a (real) tensor's values."""
+    numpy_dtype(t.dtype)
+    return t.detach().cpu().contiguous().numpy()
+
+
+def tensor_type(meta: torch.Tensor) -> Any:
+    """The `ge` tensor type of a real or fake tensor."""
+    if any(not isinstance(d, int) for d in meta.shape):
+        raise UnsupportedError(f"dynamic shape {tuple(meta.shape)} is not supported")
+    return tensor(tuple(meta.shape), from_numpy_dtype(numpy_dtype(meta.dtype)))
+
+
+def dtype_of(v: SSAValue) -> np.dtype:
+    from gedialects.ge.types import to_numpy_dtype
+
+    return to_numpy_dtype(element_of(v.type))
+
+
+def bind(target: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The op's arguments by schema name, with defaults filled in."""
+    bound: dict[str, Any] = {}
+    for i, arg in enumerate(target._schema.arguments):
+        if i < len(args) and not arg.kwarg_only:
+            bound[arg.name] = args[i]
+        elif arg.name in kwargs:
+            bound[arg.name] = kwargs[arg.name]
+        elif arg.has_default_value():
+            bound[arg.name] = arg.default_value
+        else:
+            bound[arg.name] = None
+    return bound
+
+
+class Converter:
+    """Builds one `ge` block from the nodes of an FX graph."""
+
+    def __init__(self, block: Block):
+        self.block = block
+        self.env: dict[fx.Node, Any] = {}
+        self.folded: dict[fx.Node, Any] = {}
+        self.node: fx.Node | None = None
+
+    # ---- building ------------------------------------------------------------------
+    def emit(self, op: Operation) -> SSAValue:
+        """Append `op` and return its first result."""
+        self.block.add_op(op)
+        return op.results[0]
+
+    def constant(self, array: np.ndarray) -> SSAValue:
+        return self.emit(ConstantOp(np.asarray(array)))
+
+    def scalar(self, value: float | bool, dtype: np.dtype) -> SSAValue:
+        """A rank-0 constant of `dtype`, to broadcast against tensors."""
+        return self.constant(np.asarray(value, dtype=dtype))
+
+    def cast(self, v: SSAValue, dtype: np.dtype) -> SSAValue:
+        if dtype_of(v) == np.dtype(dtype):
+            return v
+        return self.emit(CastOp(v, to=from_numpy_dtype(dtype)))
+
+    def operand(self, v: Any, dtype: np.dtype) -> SSAValue:
+        """A tensor operand of `dtype`, from a `ge` value or a Python scalar."""
+        if isinstance(v, SSAValue):
+            return self.cast(v, dtype)
+        if isinstance(v, bool | int | float):
+            return self.scalar(v, dtype)
+        raise self.unsupported(f"operand {v!r} is neither a tensor nor a number")
+
+    # ---- facts about the current node ----------------------------------------------
+    def meta(self, index: int | None = None) -> torch.Tensor:
+        assert self.node is not None
+        val = self.node.meta.get("val")
+        if index is not None and isinstance(val, list | tuple):
+            val = val[index]
+        if not isinstance(val, torch.Tensor):
+            raise self.unsupported("torch recorded no tensor result for it")
+        return val
+
+    def out_shape(self, index: int | None = None) -> tuple[int, ...]:
+        return tuple(tensor_type(self.meta(index)).get_shape())
+
+    def out_dtype(self, index: int | None = None) -> np.dtype:
+        return numpy_dtype(self.meta(index).dtype)
+
+    def unsupported(self, why: str) -> UnsupportedError:
+        node = self.node
+        where = f"'{node.target}' (node '{node.name}')" if node is not None else "the graph"
+        return UnsupportedError(f"torch import of {where}: {why}")
+
+    # ---- walking the graph -----------------------------------------------------------
+    def value(self, node: fx.Node) -> Any:
+        """The `ge` value of a node; a folded node becomes a constant on first use."""
+        if node not in self.env:
+            if node not in self.folded:
+                raise FrontendError(f"node '{node.name}' is used before it is defined")
+            self.env[node] = self._materialize(self.folded[node])
+        return self.env[node]
+
+    def _materialize(self, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return self.constant(to_numpy(value))
+        if isinstance(value, list | tuple):
+            return tuple(self._materialize(v) for v in value)
+        return value
+
+    def convert(self, node: fx.Node, table: dict[str, Any], ignored: frozenset[str]) -> None:
+        """Fold or convert one call node, then check its result against torch's."""
+        self.node = node
+        if self._foldable(node):
+            args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda n: self.folded[n])
+            self.folded[node] = node.target(*args, **kwargs)
+            return
+        if node.target is operator.getitem:
+            self.env[node] = self._getitem(node)
+            return
+        key = op_key(node.target)
+        if key in ignored:
+            self.env[node] = None
+            return
+        handler = table.get(key)
+        if handler is None:
+            supported = ", ".join(sorted(table))
+            raise self.unsupported(f"the op is not supported; supported aten ops: {supported}")
+        args, kwargs = fx.node.map_arg((node.args, node.kwargs), self.value)
+        value = self._check(handler(self, bind(node.target, args, kwargs)))
+        if isinstance(value, SSAValue) and value.name_hint is None:
+            value.name_hint = node.name
+        self.env[node] = value
+
+    def _foldable(self, node: fx.Node) -> bool:
+        target = node.target
+        if target is operator.getitem:
+            return node.all_input_nodes[0] in self.folded
+        if not isinstance(target, torch._ops.OpOverload):
+            return False
+        if torch.Tag.nondeterministic_seeded in target.tags:
+            return False
+        return all(n in self.folded for n in node.all_input_nodes)
+
+    def _getitem(self, node: fx.Node) -> Any:
+        source, index = node.args
+        value = self.value(source)
+        if not isinstance(value, tuple) or value[index] is None:
+            raise self.unsupported(f"result {index} of '{source.name}' is not built by ge")
+        return value[index]
+
+    def _check(self, value: Any) -> Any:
+        """Compare with torch's recorded result; cast where only the dtype differs."""
+        if isinstance(value, tuple):
+            return tuple(None if v is None else self._check_one(v, i) for i, v in enumerate(value))
+        return self._check_one(value, None)
+
+    def _check_one(self, value: SSAValue, index: int | None) -> SSAValue:
+        assert self.node is not None
+        val = self.node.meta.get("val")
+        if isinstance(val, list | tuple) and index is not None:
+            val = val[index]
+        if not isinstance(val, torch.Tensor):
+            return value
+        want = tensor_type(val)
+        if shape_of(value.type) != shape_of(want):
+            raise FrontendError(
+                f"torch import of node '{self.node.name}' ({self.node.target}) built "
+                f"{format_type(value.type)}, torch computes {format_type(want)}"
+            )
+        return self.cast(value, numpy_dtype(val.dtype))
+
+
+def op_key(target: Any) -> str:
+    """The table key of an aten op overload: its packet name, e.g. `add` for `aten.add.Tensor`."""
+    if isinstance(target, torch._ops.OpOverload):
+        namespace, _, name = target.name().partition("::")
+        name = name.split(".")[0]
+        return name if namespace == "aten" else f"{namespace}::{name}"
+    return getattr(target, "__name__", str(target))
