@@ -10,6 +10,7 @@ domain and emit a call to it, so onnxruntime can run the exported model.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +29,13 @@ OPSET = 21
 """The default-domain opset of exported models (Gelu needs 20; onnxruntime runs 21)."""
 IR_VERSION = 10
 """The ONNX IR version that goes with opset 21."""
+
+EMITTER_MODULES: tuple[str, ...] = (
+    "ge.frontends.onnx_export.ge_math",
+    "ge.frontends.onnx_export.ge_nn",
+    "ge.frontends.onnx_export.ge_tensor",
+)
+"""Modules whose import registers emitters; a dialect adds its module here."""
 
 Emitter = Callable[["GraphBuilder", Any, list[str], list[str]], None]
 EMITTERS: dict[type[Operation], Emitter] = {}
@@ -50,6 +58,11 @@ def onnx_dtype(t: Attribute) -> int:
         return helper.np_dtype_to_tensor_dtype(to_numpy_dtype(element_of(t)))
     except (TypeError, KeyError, AssertionError):
         raise UnsupportedError(f"type {format_type(t)} has no ONNX counterpart") from None
+
+
+def element_dtype(value: SSAValue) -> np.dtype:
+    """The numpy dtype of a tensor value's elements."""
+    return to_numpy_dtype(element_of(value.type))
 
 
 def value_info(name: str, t: Attribute) -> onnx.ValueInfoProto:
@@ -195,8 +208,8 @@ def export_onnx(module: ModuleOp, entry: str | None = None, check: bool = False)
     Constants become initializers, input and output names come from the `ge.name`
     argument and result attributes; an op without an ONNX form raises `UnsupportedError`.
     """
-    import ge.frontends.onnx_export.ge_ops  # noqa: F401  (registers the ge emitters)
-
+    for name in EMITTER_MODULES:
+        importlib.import_module(name)
     fn = entry_function(module, entry)
     graph, builder = export_graph(fn, fn.sym_name.data)
     model = helper.make_model(

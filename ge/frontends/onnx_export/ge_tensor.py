@@ -1,0 +1,107 @@
+"""ONNX forms of the `ge` dialect's reductions and data-movement ops.
+
+Static properties that ONNX takes as inputs since opsets 13 and 18 (shapes, axes, starts,
+pads, sizes) become int64 initializers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits
+from gedialects.ge import ops
+
+B = GraphBuilder
+
+_REDUCE = {
+    ops.ReduceSumOp: "ReduceSum",
+    ops.ReduceMeanOp: "ReduceMean",
+    ops.ReduceMaxOp: "ReduceMax",
+    ops.ReduceMinOp: "ReduceMin",
+    ops.ReduceProdOp: "ReduceProd",
+    ops.ReduceL2Op: "ReduceL2",
+}
+
+
+@emits(*_REDUCE)
+def _reduce(b: B, op, xs: list[str], ys: list[str]) -> None:
+    axes = op.ints("axes")
+    args = [xs[0], b.ints(axes, "axes")] if axes else xs
+    b.node(_REDUCE[type(op)], args, ys, keepdims=int(op.get_flag("keepdims")))
+
+
+@emits(ops.ArgMaxOp, ops.ArgMinOp)
+def _arg(b: B, op, xs: list[str], ys: list[str]) -> None:
+    b.node(
+        "ArgMax" if isinstance(op, ops.ArgMaxOp) else "ArgMin",
+        xs,
+        ys,
+        axis=op.get_int("axis"),
+        keepdims=int(op.get_flag("keepdims")),
+        select_last_index=int(op.get_flag("select_last_index")),
+    )
+
+
+@emits(ops.TransposeOp)
+def _transpose(b: B, op: ops.TransposeOp, xs: list[str], ys: list[str]) -> None:
+    b.node("Transpose", xs, ys, perm=list(op.ints("perm")))
+
+
+@emits(ops.ReshapeOp)
+def _reshape(b: B, op: ops.ReshapeOp, xs: list[str], ys: list[str]) -> None:
+    shape = op.ints("shape")
+    allowzero = 1 if 0 in shape else None  # else ONNX reads a 0 as "copy this dim"
+    b.node("Reshape", [xs[0], b.ints(shape, "shape")], ys, allowzero=allowzero)
+
+
+@emits(ops.ExpandOp)
+def _expand(b: B, op: ops.ExpandOp, xs: list[str], ys: list[str]) -> None:
+    b.node("Expand", [xs[0], b.ints(op.ints("shape"), "shape")], ys)
+
+
+@emits(ops.ConcatOp)
+def _concat(b: B, op: ops.ConcatOp, xs: list[str], ys: list[str]) -> None:
+    b.node("Concat", xs, ys, axis=op.get_int("axis"))
+
+
+@emits(ops.SliceOp)
+def _slice(b: B, op: ops.SliceOp, xs: list[str], ys: list[str]) -> None:
+    args = [b.ints(op.ints(k), k) for k in ("starts", "ends", "axes", "steps")]
+    b.node("Slice", [xs[0], *args], ys)
+
+
+@emits(ops.GatherOp)
+def _gather(b: B, op: ops.GatherOp, xs: list[str], ys: list[str]) -> None:
+    b.node("Gather", xs, ys, axis=op.get_int("axis"))
+
+
+@emits(ops.SplitOp)
+def _split(b: B, op: ops.SplitOp, xs: list[str], ys: list[str]) -> None:
+    b.node("Split", [xs[0], b.ints(op.ints("sizes"), "split")], ys, axis=op.get_int("axis"))
+
+
+@emits(ops.PadOp)
+def _pad(b: B, op: ops.PadOp, xs: list[str], ys: list[str]) -> None:
+    mode = op.get_str("mode")
+    args = [xs[0], b.ints(op.ints("pads"), "pads")]
+    if mode == "constant":
+        value = np.asarray(op.get_float("value")).astype(element_dtype(op.input))
+        args.append(b.constant(value, "pad_value"))
+    b.node("Pad", args, ys, mode=mode)
+
+
+@emits(ops.ResizeOp)
+def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
+    if op.scales is not None:
+        scales = np.asarray(op.scales.get_values(), dtype=np.float32)
+        args = [xs[0], "", b.constant(scales, "scales")]
+    else:
+        args = [xs[0], "", "", b.ints(op.ints("sizes"), "sizes")]
+    b.node(
+        "Resize",
+        args,
+        ys,
+        mode=op.get_str("mode"),
+        coordinate_transformation_mode=op.get_str("coordinate_transformation_mode"),
+        nearest_mode=op.get_str("nearest_mode"),
+    )
