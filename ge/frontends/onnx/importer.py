@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAtt
 from xdsl.ir import Block, Region, SSAValue
 
 from ge.frontends.onnx import (
+    convert_composite,
     convert_control,
     convert_math,
     convert_nn,
@@ -52,6 +53,7 @@ CONVERTERS = {
     **convert_tensor.CONVERTERS,
     **convert_rnn.CONVERTERS,
     **convert_control.CONVERTERS,
+    **convert_composite.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

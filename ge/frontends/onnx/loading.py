@@ -160,8 +160,11 @@ def fix_input_shapes(
 
 
 def infer(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
+    """ONNX's shape inference, not strict: its errors inside function bodies (e.g.
+    MeanVarianceNormalization) are spurious; the importer's own inference decides, and
+    checks its types against what this infers."""
     try:
-        return shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        return shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except (shape_inference.InferenceError, onnx.checker.ValidationError) as error:
         raise FrontendError(f"{source}: inconsistent shapes: {first_line(error)}") from None
 
