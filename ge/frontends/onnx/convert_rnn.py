@@ -7,6 +7,7 @@ outside a matmul are folded into the input projection before the loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from xdsl.ir import SSAValue
@@ -17,6 +18,7 @@ from gedialects.ge import ops
 from gedialects.ge.sequence import ExtractStepOp
 
 Converter = Callable[[Node], list[SSAValue]]
+Activation = Callable[[SSAValue], SSAValue]
 
 
 def _add(n: Node, a: SSAValue, b: SSAValue | None) -> SSAValue:
@@ -27,6 +29,35 @@ def _mul(n: Node, a: SSAValue, b: SSAValue) -> SSAValue:
     return n.emit(ops.MulOp(a, b))
 
 
+def _step(n: Node, xw: SSAValue, t: SSAValue) -> SSAValue:
+    return n.emit(ExtractStepOp(xw, t, axis=0))
+
+
+def lstm_step(
+    n: Node,
+    t: SSAValue,
+    state: list[SSAValue],
+    *,
+    xw: SSAValue,
+    r_t: SSAValue,
+    peep: list[SSAValue] | None,
+    f: Activation,
+    g: Activation,
+    h: Activation,
+) -> list[SSAValue]:
+    """One LSTM step: gates i, o, f, c from X_t·Wᵀ (in xw) + H·Rᵀ, peepholes on C."""
+    hid, c = state
+    gates = n.emit(ops.AddOp(_step(n, xw, t), n.emit(ops.MatMulOp(hid, r_t))))
+    i, o, fg, cc = split(n, gates, 4)
+    if peep is not None:
+        i = _add(n, i, _mul(n, peep[0], c))
+        fg = _add(n, fg, _mul(n, peep[2], c))
+    c_new = _add(n, _mul(n, f(fg), c), _mul(n, f(i), g(cc)))
+    if peep is not None:
+        o = _add(n, o, _mul(n, peep[1], c_new))
+    return [_mul(n, f(o), h(c_new)), c_new]
+
+
 def lstm(n: Node) -> list[SSAValue]:
     rec = Recurrence(n, gates=4, states=2)
     if n.attr("input_forget", 0):
@@ -34,82 +65,86 @@ def lstm(n: Node) -> list[SSAValue]:
     funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse))
     results = []
     for d in range(len(rec.reverse)):
-        f, g, h = funcs[3 * d : 3 * d + 3]
         wb, rb = rec.biases(d)
-        xw = rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb)))
-        r_t = transposed(n, pick(n, n.value(2), d))
-        peep = split(n, pick(n, n.value(7), d), 3) if n.has(7) else None
-
-        def cell(
-            n: Node, t: SSAValue, state: list[SSAValue], xw=xw, r_t=r_t, peep=peep, f=f, g=g, h=h
-        ):
-            hid, c = state
-            gates = n.emit(
-                ops.AddOp(n.emit(ExtractStepOp(xw, t, axis=0)), n.emit(ops.MatMulOp(hid, r_t)))
-            )
-            i, o, fg, cc = split(n, gates, 4)
-            if peep is not None:
-                i = _add(n, i, _mul(n, peep[0], c))
-                fg = _add(n, fg, _mul(n, peep[2], c))
-            c_new = _add(n, _mul(n, f(fg), c), _mul(n, f(i), g(cc)))
-            if peep is not None:
-                o = _add(n, o, _mul(n, peep[1], c_new))
-            return [_mul(n, f(o), h(c_new)), c_new]
-
+        cell = partial(
+            lstm_step,
+            xw=rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb))),
+            r_t=transposed(n, pick(n, n.value(2), d)),
+            peep=split(n, pick(n, n.value(7), d), 3) if n.has(7) else None,
+            f=funcs[3 * d],
+            g=funcs[3 * d + 1],
+            h=funcs[3 * d + 2],
+        )
         results.append(rec.run(d, cell, [rec.initial(5, d), rec.initial(6, d)]))
     return rec.outputs(results)
+
+
+def gru_step(
+    n: Node,
+    t: SSAValue,
+    state: list[SSAValue],
+    *,
+    xw: SSAValue,
+    r_zr_t: SSAValue,
+    r_h_t: SSAValue,
+    rb_h: SSAValue | None,
+    f: Activation,
+    g: Activation,
+) -> list[SSAValue]:
+    """One GRU step; with `rb_h` (linear_before_reset) the reset gate scales H·R_hᵀ + Rb_h."""
+    (hid,) = state
+    hidden = n.shape_of(hid)[-1]
+    x_zr, x_h = n.emit_all(ops.SplitOp(_step(n, xw, t), axis=-1, sizes=[2 * hidden, hidden]))
+    z, r = split(n, n.emit(ops.AddOp(x_zr, n.emit(ops.MatMulOp(hid, r_zr_t)))), 2)
+    z, r = f(z), f(r)
+    if rb_h is not None:
+        hh = _mul(n, r, _add(n, n.emit(ops.MatMulOp(hid, r_h_t)), rb_h))
+    else:
+        hh = n.emit(ops.MatMulOp(_mul(n, r, hid), r_h_t))
+    hh = g(n.emit(ops.AddOp(x_h, hh)))
+    one = n.constant(np.ones((), n.dtype_of(hid)))
+    return [_add(n, _mul(n, n.emit(ops.SubOp(one, z)), hh), _mul(n, z, hid))]
+
+
+def _gru_biases(
+    n: Node, rec: Recurrence, d: int, before_reset: bool
+) -> tuple[SSAValue | None, SSAValue | None]:
+    """(bias added to the input projection, Rb_h kept for the loop or None)."""
+    wb, rb = rec.biases(d)
+    if wb is None:
+        return None, None
+    hidden = rec.hidden
+    keep = np.r_[np.ones(2 * hidden), np.zeros(hidden) if before_reset else np.ones(hidden)]
+    pre = n.emit(ops.AddOp(wb, _mul(n, rb, n.constant(keep.astype(n.dtype(0))))))
+    return pre, (split(n, rb, 3)[2] if before_reset else None)
 
 
 def gru(n: Node) -> list[SSAValue]:
     rec = Recurrence(n, gates=3, states=1)
     before_reset = bool(n.attr("linear_before_reset", 0))
     funcs = activations(n, ["Sigmoid", "Tanh"], len(rec.reverse))
-    hidden = rec.hidden
     results = []
     for d in range(len(rec.reverse)):
-        f, g = funcs[2 * d : 2 * d + 2]
-        wb, rb = rec.biases(d)
-        rb_h = None
-        if wb is not None:
-            keep = np.r_[np.ones(2 * hidden), np.zeros(hidden) if before_reset else np.ones(hidden)]
-            pre = n.emit(ops.AddOp(wb, _mul(n, rb, n.constant(keep.astype(n.dtype(0))))))
-            rb_h = split(n, rb, 3)[2] if before_reset else None
-        xw = rec.projection(d, pre if wb is not None else None)
-        r_zr, r_h = n.emit_all(
-            ops.SplitOp(pick(n, n.value(2), d), axis=0, sizes=[2 * hidden, hidden])
-        )
-        r_zr_t, r_h_t = transposed(n, r_zr), transposed(n, r_h)
-        one = n.constant(np.ones((), n.dtype(0)))
-
-        def cell(
-            n: Node,
-            t: SSAValue,
-            state: list[SSAValue],
-            xw=xw,
-            r_zr_t=r_zr_t,
-            r_h_t=r_h_t,
+        pre, rb_h = _gru_biases(n, rec, d, before_reset)
+        sizes = [2 * rec.hidden, rec.hidden]
+        r_zr, r_h = n.emit_all(ops.SplitOp(pick(n, n.value(2), d), axis=0, sizes=sizes))
+        cell = partial(
+            gru_step,
+            xw=rec.projection(d, pre),
+            r_zr_t=transposed(n, r_zr),
+            r_h_t=transposed(n, r_h),
             rb_h=rb_h,
-            f=f,
-            g=g,
-        ):
-            (hid,) = state
-            x_zr, x_h = n.emit_all(
-                ops.SplitOp(
-                    n.emit(ExtractStepOp(xw, t, axis=0)), axis=-1, sizes=[2 * hidden, hidden]
-                )
-            )
-            z, r = split(n, n.emit(ops.AddOp(x_zr, n.emit(ops.MatMulOp(hid, r_zr_t)))), 2)
-            z, r = f(z), f(r)
-            if before_reset:
-                hh = _mul(n, r, _add(n, n.emit(ops.MatMulOp(hid, r_h_t)), rb_h))
-            else:
-                hh = n.emit(ops.MatMulOp(_mul(n, r, hid), r_h_t))
-            hh = g(n.emit(ops.AddOp(x_h, hh)))
-            new = _add(n, _mul(n, n.emit(ops.SubOp(one, z)), hh), _mul(n, z, hid))
-            return [new]
-
+            f=funcs[2 * d],
+            g=funcs[2 * d + 1],
+        )
         results.append(rec.run(d, cell, [rec.initial(5, d)]))
     return rec.outputs(results)
+
+
+def rnn_step(
+    n: Node, t: SSAValue, state: list[SSAValue], *, xw: SSAValue, r_t: SSAValue, f: Activation
+) -> list[SSAValue]:
+    return [f(n.emit(ops.AddOp(_step(n, xw, t), n.emit(ops.MatMulOp(state[0], r_t)))))]
 
 
 def rnn(n: Node) -> list[SSAValue]:
@@ -118,13 +153,12 @@ def rnn(n: Node) -> list[SSAValue]:
     results = []
     for d in range(len(rec.reverse)):
         wb, rb = rec.biases(d)
-        xw = rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb)))
-        r_t = transposed(n, pick(n, n.value(2), d))
-
-        def cell(n: Node, t: SSAValue, state: list[SSAValue], xw=xw, r_t=r_t, f=funcs[d]):
-            step = n.emit(ExtractStepOp(xw, t, axis=0))
-            return [f(n.emit(ops.AddOp(step, n.emit(ops.MatMulOp(state[0], r_t)))))]
-
+        cell = partial(
+            rnn_step,
+            xw=rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb))),
+            r_t=transposed(n, pick(n, n.value(2), d)),
+            f=funcs[d],
+        )
         results.append(rec.run(d, cell, [rec.initial(5, d)]))
     return rec.outputs(results)
 
