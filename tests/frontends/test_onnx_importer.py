@@ -331,3 +331,16 @@ def test_if_with_a_constant_condition_is_folded():
     assert "scf.if" not in str(module)
     x = np.array([1.0, 2.0, 3.0], np.float32)
     np.testing.assert_array_equal(run(module, {"x": x})[0], x * 2)
+
+
+def test_bad_attribute_is_an_error_naming_the_node():
+    node = helper.make_node("Transpose", ["x"], ["y"], perm=[0, 0], name="swap")
+    model = model_of([node], [vi("x", [2, 3])], [vi("y", [3, 2])])
+    with pytest.raises(FrontendError, match="node 'swap' \\(Transpose\\).*perm") as info:
+        import_onnx_model(model)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_is_an_error(tmp_path: Path):
+    with pytest.raises(FrontendError, match="cannot read"):
+        import_onnx_file(tmp_path / "absent.onnx")

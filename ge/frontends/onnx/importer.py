@@ -40,7 +40,7 @@ from ge.frontends.onnx.loading import (
     parse_model,
     prepare,
 )
-from gedialects.errors import FrontendError, GeVerifyError, UnsupportedError
+from gedialects.errors import FrontendError, GeError, GeVerifyError, UnsupportedError
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import format_type, tensor
@@ -107,6 +107,11 @@ def convert_node(
         results = converter(node)
     except GeVerifyError as error:
         raise node.error(str(error)) from None
+    except GeError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError) as error:
+        # An attribute or input the converter did not expect: still one line, naming the node.
+        raise node.error(f"cannot convert: {type(error).__name__}: {error}") from None
     results = [results] if isinstance(results, SSAValue) else list(results)
     for index, name in enumerate(proto.output):
         if not name:
