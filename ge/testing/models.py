@@ -211,7 +211,10 @@ def export_onnx(
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] = ("output",),
 ) -> onnx.ModelProto:
-    """Export with the TorchScript exporter (works offline), batch norm kept as a node."""
+    """Export with the TorchScript exporter (works offline), batch norm kept as a node.
+
+    Inputs are named `input_names`, by default after the parameters of `model.forward`.
+    """
     import onnx
     import torch
 

@@ -62,6 +62,7 @@ def make_backend(pipeline: str | None = None) -> Callable[..., Callable[..., Any
         run_on_ge.ge_module = module  # type: ignore[attr-defined]
         return run_on_ge
 
+    backend.__name__ = "ge_torch_backend"
     return backend
 
 
