@@ -225,26 +225,39 @@ def trilu(n: Node) -> SSAValue:
     return n.emit(ops.WhereOp(n.constant(mask), n.value(0), zero))
 
 
-def resize(n: Node) -> SSAValue:
+def resize_geometry(n: Node) -> tuple[list[int], list[float] | None]:
+    """Output sizes, and the scales when ONNX's coordinates use them (given or kept)."""
     shape = n.shape(0)
+    axes = [a % len(shape) for a in n.ints("axes", list(range(len(shape))))]
+    policy = n.attr("keep_aspect_ratio_policy", "stretch")
+    if n.has(3):
+        wanted = _ints(n.const(3, "sizes"))
+        if policy == "stretch":
+            sizes = list(shape)
+            for a, s in zip(axes, wanted):
+                sizes[a] = s
+            return sizes, None
+        ratios = [s / shape[a] for a, s in zip(axes, wanted)]
+        scale = min(ratios) if policy == "not_larger" else max(ratios)
+        given = [scale] * len(axes)
+    else:
+        given = [float(s) for s in np.asarray(n.const(2, "scales"), np.float32).reshape(-1)]
+    scales = [1.0] * len(shape)
+    for a, s in zip(axes, given):
+        scales[a] = s
+    if n.has(3):  # keep_aspect_ratio_policy rounds half up
+        return [int(np.floor(d * s + 0.5)) for d, s in zip(shape, scales)], scales
+    return [int(np.floor(d * s)) for d, s in zip(shape, scales)], scales
+
+
+def resize(n: Node) -> SSAValue:
     mode = n.attr("mode", "nearest")
     coord = n.attr("coordinate_transformation_mode", "half_pixel")
     if mode not in ("nearest", "linear") or coord == "tf_crop_and_resize":
         raise n.unsupported(f"Resize with mode '{mode}' and '{coord}' is not supported")
-    if n.attr("antialias", 0) or n.attr("keep_aspect_ratio_policy", "stretch") != "stretch":
-        raise n.unsupported("Resize with antialias or keep_aspect_ratio_policy is not supported")
-    axes = [a % len(shape) for a in n.ints("axes", list(range(len(shape))))]
-    scales = None
-    if n.has(3):
-        sizes = list(shape)
-        for a, s in zip(axes, _ints(n.const(3, "sizes"))):
-            sizes[a] = s
-    else:
-        given = np.asarray(n.const(2, "scales"), np.float32).reshape(-1)
-        scales = [1.0] * len(shape)
-        for a, s in zip(axes, given):
-            scales[a] = float(s)
-        sizes = [int(np.floor(d * s)) for d, s in zip(shape, scales)]
+    if n.attr("antialias", 0):
+        raise n.unsupported("Resize with antialias is not supported")
+    sizes, scales = resize_geometry(n)
     op = ops.ResizeOp(
         n.value(0),
         sizes=sizes,
