@@ -344,3 +344,21 @@ def test_bad_attribute_is_an_error_naming_the_node():
 def test_missing_file_is_an_error(tmp_path: Path):
     with pytest.raises(FrontendError, match="cannot read"):
         import_onnx_file(tmp_path / "absent.onnx")
+
+
+def test_imported_loops_print_and_parse_back():
+    from xdsl.parser import Parser
+
+    from ge.registry import make_context
+    from gedialects.ge.constant import print_constants_in_full
+
+    model = recurrent_model("GRU", "bidirectional")
+    module = import_onnx_model(model)
+    with print_constants_in_full():
+        text = str(module)
+    assert "ge.extract_step" in text and "ge.insert_step" in text
+    parsed = Parser(make_context(), text).parse_module()
+    parsed.verify()
+    x = f32(6, 2, 3)
+    for a, b in zip(run(module, {"x": x}), run(parsed, {"x": x})):
+        np.testing.assert_array_equal(a, b)
