@@ -42,6 +42,9 @@ for _name, _module, _cls in (
 
 # npu level: verification against a target.
 register_pass("verify-npu", _pass("passes.verify_npu", "VerifyNpu"))
+register_pass(
+    "convert-kernel-to-npu", _pass("lowering.convert_kernel_to_npu", "ConvertKernelToNpu")
+)
 for _name, _module, _cls in (
     ("fuse-matmul-add-gelu", "passes.fuse_matmul_add_gelu", "FuseMatMulAddGelu"),
     ("fuse-matmul-scale", "passes.fuse_matmul_scale", "FuseMatMulScale"),
@@ -50,3 +53,6 @@ for _name, _module, _cls in (
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
 ):
     register_pass(_name, _pass(_module, _cls))
+register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))
+register_pass("recognize-layer-norm", _ge_pass("recognize_layer_norm", "RecognizeLayerNormPass"))
+register_pass("schedule-streams", _ge_pass("schedule_streams", "ScheduleStreams"))

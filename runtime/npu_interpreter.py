@@ -20,12 +20,20 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 
 from gedialects.errors import InterpretationError, UnsupportedError
+from gedialects.ge.constant import dense_to_numpy
 from gedialects.interpreter import entry_function, input_names, output_names
 from gedialects.npu.attrs import BufferType, aligned, buffer_type
-from gedialects.npu.ops import HbmAllocOp, KernelOp, MmadOp, RecordEventOp, WaitEventOp
+from gedialects.npu.ops import (
+    HbmAllocOp,
+    HbmConstantOp,
+    KernelOp,
+    MmadOp,
+    RecordEventOp,
+    WaitEventOp,
+)
 from gedialects.npu.verify import verify_npu_module
 from runtime.cost_model import roofline_cycles
 from runtime.npu_compile import BlockRunner, compile_block
@@ -62,6 +70,7 @@ class NpuExecutable:
         verify_npu_module(module, self.target)
         self.fn = entry_function(module, entry)
         self.slots = Slots()
+        self.constants: dict[HbmConstantOp, np.ndarray] = {}
         self.kernels: dict[KernelOp, BlockRunner] = {}
         for op in self.fn.body.walk():
             if isinstance(op, KernelOp):
@@ -87,6 +96,8 @@ class NpuExecutable:
             for op in self.fn.body.block.ops:
                 if isinstance(op, HbmAllocOp):
                     env[slot(op.buffer)] = self._hbm_buffer(op, arena)
+                elif isinstance(op, HbmConstantOp):
+                    env[slot(op.buffer)] = self._constant(op)
                 elif isinstance(op, KernelOp):
                     kp = self._launch(op, env)
                     kp.start_cycle = streams.get(kp.stream, 0.0)
@@ -120,6 +131,14 @@ class NpuExecutable:
                 raise InterpretationError(f"input '{name}' has shape {array.shape}, wants {buf}")
             bound.append(np.ascontiguousarray(array, dtype=buf.dtype))
         return bound
+
+    def _constant(self, op: HbmConstantOp) -> Buffer:
+        data = self.constants.get(op)
+        if data is None:
+            if not isinstance(op.value, DenseIntOrFPElementsAttr):
+                raise InterpretationError(f"npu.hbm_constant {op.buffer.type} was printed elided")
+            data = self.constants[op] = dense_to_numpy(op.value)
+        return Buffer(data, op.buffer.type, f"%{op.buffer.name_hint or 'const'}")
 
     def _hbm_buffer(self, op: HbmAllocOp, arena: np.ndarray) -> Buffer:
         t = op.buffer.type

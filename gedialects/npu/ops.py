@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import (
     I64,
     ArrayAttr,
     DenseArrayBase,
+    DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -177,6 +178,27 @@ class HbmAllocOp(NpuOp):
             raise self.fail("device memory is allocated outside kernels")
         if self.offset is not None and self.offset.value.data < 0:
             raise self.fail("offset must not be negative")
+
+
+@irdl_op_definition
+class HbmConstantOp(NpuOp):
+    """A device-memory buffer holding constant data (weights), loaded before the program runs."""
+
+    name = "npu.hbm_constant"
+    value = prop_def(Attribute)
+    buffer = result_def(BufferType)
+    assembly_format = "$value attr-dict `:` type($buffer)"
+
+    def __init__(self, value: Attribute, buffer: BufferType):
+        super().__init__(result_types=[buffer], properties={"value": value})
+
+    def verify_(self) -> None:
+        buf = check_space(self, "result", self.buffer.type, ("hbm",))
+        if not isinstance(self.value, DenseIntOrFPElementsAttr):
+            return  # elided in printing; the data is elsewhere
+        value_type = self.value.get_type()
+        if tuple(value_type.get_shape()) != buf.dims or value_type.element_type != buf.element_type:
+            raise self.fail(f"the value's type {value_type} does not match {buf}")
 
 
 # ---------------------------------------------------------------------------
@@ -398,6 +420,7 @@ ALL_OPS: list[type[IRDLOperation]] = [
     KernelOp,
     AllocOp,
     HbmAllocOp,
+    HbmConstantOp,
     DmaOp,
     TransDataOp,
     MmadOp,

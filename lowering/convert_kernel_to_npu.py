@@ -1,0 +1,101 @@
+"""`convert-kernel-to-npu`: bufferize a kernel-level function into HBM buffers, lower each kernel.
+
+Pre: functions of `kernel` ops and `ge.constant`s on static tensors. Post: each function takes and
+returns `!npu.buffer<..., hbm>`; constants are `npu.hbm_constant`; every kernel result is an
+`npu.hbm_alloc` (unplanned: plan-memory may give it an offset) written by one `npu.kernel`
+whose tiles fit the target's on-chip capacities. Kernels with no npu lowering yet raise
+`UnsupportedError` naming them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of
+from gedialects.kernel.elementwise import ElementwiseOp
+from gedialects.kernel.ops import MatMulKernelOp
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp
+from runtime.targets import Target, load_target
+
+
+def hbm_type(tensor_type: Attribute) -> BufferType:
+    return BufferType(shape_of(tensor_type), element_of(tensor_type), "hbm")
+
+
+def _lower_kernel(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> KernelOp:
+    if isinstance(op, ElementwiseOp):
+        from lowering.lower_elementwise import lower_elementwise
+
+        return lower_elementwise(op, inputs, output, target, name)
+    if isinstance(op, MatMulKernelOp):
+        from lowering.lower_matmul import lower_matmul
+
+        return lower_matmul(op, inputs, output, target, name)
+    raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
+
+
+def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
+    """The npu version of `fn`: same signature on HBM buffers, one npu.kernel per kernel op."""
+    arg_types = [hbm_type(t) for t in fn.function_type.inputs.data]
+    block = Block(arg_types=arg_types)
+    buffers: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, block.args))
+    for old, new in buffers.items():
+        new.name_hint = old.name_hint
+    count = 0
+    for op in fn.body.block.ops:
+        if isinstance(op, ConstantOp):
+            const = HbmConstantOp(op.value, hbm_type(op.output.type))
+            block.add_op(const)
+            buffers[op.output] = const.buffer
+        elif isinstance(op, func.ReturnOp):
+            block.add_op(func.ReturnOp(*[buffers[v] for v in op.arguments]))
+        elif len(op.results) == 1:
+            out = HbmAllocOp(hbm_type(op.results[0].type))
+            out.buffer.name_hint = op.results[0].name_hint
+            block.add_op(out)
+            inputs = [buffers[v] for v in op.operands]
+            block.add_op(_lower_kernel(op, inputs, out.buffer, target, f"{op.name[7:]}_{count}"))
+            buffers[op.results[0]] = out.buffer
+            count += 1
+        else:
+            raise UnsupportedError(f"'{op.name}' cannot be lowered to the npu dialect")
+    result_types = [buffers[v].type for v in fn.body.block.last_op.operands]
+    lowered = func.FuncOp(fn.sym_name.data, (arg_types, result_types), Region(block))
+    lowered.arg_attrs, lowered.res_attrs = fn.arg_attrs, fn.res_attrs
+    return lowered
+
+
+def lower_module(module: ModuleOp, target: str | Target | None = None) -> ModuleOp:
+    """A new module with every function of `module` lowered to npu for `target`."""
+    target = load_target(target)
+    functions = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    return ModuleOp([lower_function(fn, target) for fn in functions])
+
+
+@dataclass(frozen=True)
+class ConvertKernelToNpu(ModulePass):
+    """Bufferize into HBM buffers and tile every kernel to the target's on-chip capacities."""
+
+    name = "convert-kernel-to-npu"
+
+    target: str = "ascend910a"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        lowered = lower_module(op, self.target)
+        for old in list(op.body.block.ops):
+            old.detach()
+            old.erase()
+        for new in list(lowered.body.block.ops):
+            new.detach()
+            op.body.block.add_op(new)

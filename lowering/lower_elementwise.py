@@ -1,0 +1,209 @@
+"""kernel.elementwise -> npu.kernel: (rows, cols) tiles of the output through the vector unit.
+
+The output (..., R, C) is cut into tiles of the last two dims (one leading index per tile); tiles
+go round-robin to the blocks. Per tile: MTE2 brings each input's window into UB (an input that
+broadcasts along rows or columns brings a (1, c) or (r, 1) window, and the vector ops broadcast
+it), the body's ge ops run as vector instructions on whole UB tiles, MTE3 writes the tile back.
+Flags order the three pipes; the body's scalar ge ops map one-to-one to `npu.vec_*` ops.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from xdsl.ir import Attribute, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
+from gedialects.npu.ops import KernelOp
+from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
+from lowering.npu_builder import Index, KernelBuilder
+from lowering.tiling import choose_elementwise_tile
+from runtime.targets import Target
+
+BINARY = {"ge.add": "add", "ge.sub": "sub", "ge.mul": "mul", "ge.div": "div", "ge.pow": "pow"}
+BINARY |= {"ge.maximum": "max", "ge.minimum": "min"}
+UNARY = {
+    f"ge.{n}": n
+    for n in (
+        "relu", "sigmoid", "tanh", "erf", "exp", "log", "sqrt", "reciprocal", "neg", "abs",
+        "floor", "ceil", "round", "sin", "cos",
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tile:
+    """What a UB buffer of a tile spans: all rows or one, all columns or one; its element."""
+
+    rows: bool
+    cols: bool
+    element: Attribute
+
+    def dims(self, tr: int, tc: int) -> list[int]:
+        return [tr if self.rows else 1, tc if self.cols else 1]
+
+    def join(self, other: Tile, element: Attribute) -> Tile:
+        return Tile(self.rows or other.rows, self.cols or other.cols, element)
+
+
+def _input_tile(shape: tuple[int, ...], out_rank: int, element: Attribute) -> Tile:
+    rows = out_rank >= 2 and len(shape) >= 2 and shape[-2] != 1
+    return Tile(rows, len(shape) >= 1 and shape[-1] != 1, element)
+
+
+def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
+    """The tile kind of every body value; raises if a body op has no vector form."""
+    kinds: dict[SSAValue, Tile] = dict(zip(op.block.args, inputs))
+    for body_op in op.block.ops:
+        if isinstance(body_op, YieldOp):
+            continue
+        element = element_of(body_op.results[0].type)
+        if isinstance(body_op, ConstantOp):
+            kinds[body_op.results[0]] = Tile(False, False, element)
+            continue
+        if (
+            body_op.name not in BINARY
+            and body_op.name not in UNARY
+            and body_op.name not in ("ge.leaky_relu", "ge.clip", "ge.cast")
+        ):
+            raise UnsupportedError(f"no vector lowering of '{body_op.name}' in {op.name}")
+        if body_op.name == "ge.cast" and not (
+            _is_float(element) and _is_float(element_of(body_op.operands[0].type))
+        ):
+            raise UnsupportedError("only float-to-float casts are lowered to the vector unit")
+        tile = Tile(False, False, element)
+        for operand in body_op.operands:
+            tile = tile.join(kinds[operand], element)
+        kinds[body_op.results[0]] = tile
+    return kinds
+
+
+def _is_float(element: Attribute) -> bool:
+    return to_numpy_dtype(element).kind == "f"
+
+
+def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, kinds: dict, tr: int, tc: int):  # noqa: ANN202
+    for body_op in op.block.ops:
+        if isinstance(body_op, YieldOp):
+            return values[body_op.operands[0]]
+        result = body_op.results[0]
+        kind = kinds[result]
+        dst = b.alloc(kind.dims(tr, tc), kind.element, "ub")
+        args = [values[v] for v in body_op.operands]
+        name = body_op.name
+        if isinstance(body_op, ConstantOp):
+            b.add(VecDupOp(float(body_op.to_numpy()), dst))
+        elif name in BINARY:
+            b.add(BINARY_OPS[BINARY[name]](args[0], args[1], dst))
+        elif name in UNARY:
+            b.add(UNARY_OPS[UNARY[name]](args[0], dst))
+        elif name == "ge.leaky_relu":
+            b.add(SCALAR_OPS["leaky_relu"](args[0], body_op.get_float("alpha"), dst))
+        elif name == "ge.cast":
+            b.add(VecCastOp(args[0], dst))
+        else:  # ge.clip
+            low, high = body_op.properties.get("min"), body_op.properties.get("max")
+            src = args[0]
+            for fn, bound in (("maxs", low), ("mins", high)):
+                if bound is not None:
+                    b.add(SCALAR_OPS[fn](src, bound.value.data, dst))
+                    src = dst
+            if src is not dst:
+                b.add(UNARY_OPS["copy"](src, dst))
+        values[result] = dst
+    raise AssertionError("a kernel.elementwise body ends in kernel.yield")
+
+
+def lower_elementwise(
+    op: ElementwiseOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> KernelOp:
+    """The npu kernel computing `op` from HBM buffers `inputs` into the HBM buffer `output`."""
+    out_shape = shape_of(op.output.type)
+    if not out_shape:
+        raise UnsupportedError("rank-0 elementwise kernels are not lowered to npu")
+    n = len(out_shape)
+    rows, cols = (out_shape[-2] if n >= 2 else 1), out_shape[-1]
+    leading = out_shape[:-2]
+    in_shapes = [shape_of(v.type) for v in op.inputs]
+    tiles = [_input_tile(s, n, element_of(v.type)) for s, v in zip(in_shapes, op.inputs)]
+    kinds = plan_body(op, tiles)
+    out_element = element_of(op.output.type)
+    out_isz = to_numpy_dtype(out_element).itemsize
+    buffers = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in kinds.values()]
+    buffers.append((True, True, out_isz))
+    hbm_in = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in tiles]
+    tiling = choose_elementwise_tile(
+        target, rows, cols, math.prod(leading), buffers, hbm_in, out_isz, copies=1
+    )
+    tr, tc = tiling.rows, tiling.cols
+    kernel = KernelOp(name, tiling.blocks, fused_from=op.fused_names, kind="elementwise")
+    b = KernelBuilder(kernel)
+    in_bufs = [b.alloc(t.dims(tr, tc), t.element, "ub") for t in tiles]
+    out_buf = b.alloc([tr, tc], out_element, "ub")
+    b.set_flag("V", "MTE2")
+    b.set_flag("MTE3", "V")
+    nr, nc = -(-rows // tr), -(-cols // tc)
+    ntiles = math.prod(leading) * nr * nc
+    with b.loop(b.block_index, ntiles, tiling.blocks) as t:
+        c0 = b.muli(b.remui(t, nc), tc)
+        q = b.divui(t, nc)
+        r0 = b.muli(b.remui(q, nr), tr)
+        lead: list[Index] = []
+        rest: Index = b.divui(q, nr)
+        for dim in reversed(leading):
+            lead.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        rext, cext = b.extent(r0, tr, rows), b.extent(c0, tc, cols)
+        b.wait_flag("V", "MTE2")
+        for value, shape, tile, buf in zip(inputs, in_shapes, tiles, in_bufs):
+            offsets, sizes = _input_window(shape, out_shape, lead, (r0, rext), (c0, cext))
+            tile_sizes = [rext if tile.rows else 1, cext if tile.cols else 1]
+            b.dma(value, offsets, sizes, buf, [0, 0], tile_sizes)
+        b.sync("MTE2", "V")
+        b.wait_flag("MTE3", "V")
+        values = dict(zip(op.block.args, in_bufs))
+        result = _emit_body(b, op, values, kinds, tr, tc)
+        _store_full(b, result, kinds.get(op.yielded), out_buf, tr, tc)
+        b.set_flag("V", "MTE2")
+        b.sync("V", "MTE3")
+        out_off = [*lead, r0, c0][-n:]
+        out_size = [*(1 for _ in lead), rext, cext][-n:]
+        b.dma(out_buf, [0, 0], [rext, cext], output, out_off, out_size)
+        b.set_flag("MTE3", "V")
+    b.wait_flag("V", "MTE2")
+    b.wait_flag("MTE3", "V")
+    return kernel
+
+
+def _input_window(shape, out_shape, lead, rows, cols) -> tuple[list, list]:  # noqa: ANN001
+    """Offsets and sizes of an input's window for the output tile (broadcast axes: 0 and 1)."""
+    n, r = len(out_shape), len(shape)
+    offsets, sizes = [], []
+    for a, dim in enumerate(shape):
+        j = a + n - r
+        if dim == 1 and out_shape[j] != 1:
+            offsets.append(0)
+            sizes.append(1)
+        elif j == n - 1:
+            offsets.append(cols[0])
+            sizes.append(cols[1])
+        elif j == n - 2:
+            offsets.append(rows[0])
+            sizes.append(rows[1])
+        else:
+            offsets.append(lead[j])
+            sizes.append(1)
+    return offsets, sizes
+
+
+def _store_full(b: KernelBuilder, result: SSAValue, kind, out_buf: SSAValue, tr, tc) -> None:  # noqa: ANN001
+    """Copy the body's result into the output tile, broadcasting it if it is not full."""
+    if kind is not None and kind.rows and kind.cols:
+        b.add(UNARY_OPS["copy"](result, out_buf))
+        return
+    b.add(VecDupOp(0.0, out_buf))
+    b.add(BINARY_OPS["add"](out_buf, result, out_buf))

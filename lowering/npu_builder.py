@@ -1,0 +1,167 @@
+"""A small builder of npu kernel bodies: index arithmetic, tile loops, buffers, DMA, flags.
+
+Lowerings write kernels through it as straight Python (`b.dma(...)`, `with b.loop(...)`) and
+get xDSL ops directly, without printing and parsing text. Index constants are created once at
+the top of the kernel and reused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import IndexType, i1
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import AllocOp, DmaOp, KernelOp, MmadOp, SetFlagOp, WaitFlagOp
+
+Index = int | SSAValue
+
+
+class KernelBuilder:
+    """Appends ops to the innermost open block of one `npu.kernel`."""
+
+    def __init__(self, kernel: KernelOp):
+        self.kernel = kernel
+        self.top = kernel.body.block
+        self.blocks: list[Block] = [self.top]
+        self.constants: dict[int, SSAValue] = {}
+        self._const_anchor: Operation | None = None
+
+    @property
+    def block_index(self) -> SSAValue:
+        return self.kernel.block_index
+
+    def add(self, op: Operation) -> Operation:
+        self.blocks[-1].add_op(op)
+        return op
+
+    def const(self, value: int) -> SSAValue:
+        """An index constant, created once at the start of the kernel."""
+        if value not in self.constants:
+            op = arith.ConstantOp.from_int_and_width(value, IndexType())
+            if self._const_anchor is not None:
+                self.top.insert_op_after(op, self._const_anchor)
+            elif self.top.first_op is not None:
+                self.top.insert_op_before(op, self.top.first_op)
+            else:
+                self.top.add_op(op)
+            self._const_anchor = op
+            self.constants[value] = op.result
+        return self.constants[value]
+
+    def value(self, x: Index) -> SSAValue:
+        return self.const(x) if isinstance(x, int) else x
+
+    def _binary(self, cls: type, a: Index, b: Index) -> SSAValue:
+        return self.add(cls(self.value(a), self.value(b))).results[0]
+
+    def addi(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return a + b
+        if b == 0:
+            return a
+        return self._binary(arith.AddiOp, a, b)
+
+    def subi(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return a - b
+        return self._binary(arith.SubiOp, a, b)
+
+    def muli(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        if b == 1:
+            return a
+        return self._binary(arith.MuliOp, a, b)
+
+    def divui(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b
+        if b == 1:
+            return a
+        return self._binary(arith.DivUIOp, a, b)
+
+    def remui(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return a % b
+        if b == 1:
+            return 0
+        return self._binary(arith.RemUIOp, a, b)
+
+    def minui(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return min(a, b)
+        return self._binary(arith.MinUIOp, a, b)
+
+    def extent(self, start: Index, tile: int, size: int) -> Index:
+        """min(tile, size - start): the length of the tile that starts at `start`."""
+        if size % tile == 0:
+            return tile
+        return self.minui(self.subi(size, start), tile)
+
+    def ult(self, a: Index, b: Index) -> SSAValue:
+        return self.add(arith.CmpiOp(self.value(a), self.value(b), "ult")).results[0]
+
+    def ne(self, a: Index, b: Index) -> SSAValue:
+        return self.add(arith.CmpiOp(self.value(a), self.value(b), "ne")).results[0]
+
+    def bool(self, value: bool) -> SSAValue:
+        return self.add(arith.ConstantOp.from_int_and_width(int(value), i1)).results[0]
+
+    @contextmanager
+    def loop(self, lb: Index, ub: Index, step: Index) -> Iterator[SSAValue]:
+        """`with b.loop(lb, ub, step) as iv:` builds the body of an scf.for."""
+        body = Block(arg_types=[IndexType()])
+        op = scf.ForOp(self.value(lb), self.value(ub), self.value(step), [], Region(body))
+        self.add(op)
+        self.blocks.append(body)
+        try:
+            yield body.args[0]
+        finally:
+            self.blocks.pop()
+            body.add_op(scf.YieldOp())
+
+    @contextmanager
+    def when(self, cond: SSAValue) -> Iterator[None]:
+        body = Block()
+        self.add(scf.IfOp(cond, [], Region(body)))
+        self.blocks.append(body)
+        try:
+            yield
+        finally:
+            self.blocks.pop()
+            body.add_op(scf.YieldOp())
+
+    def alloc(
+        self, dims: Sequence[int], element: Attribute, space: str, fmt: str = "ND"
+    ) -> SSAValue:
+        return self.add(AllocOp(BufferType(dims, element, space, fmt))).results[0]
+
+    def dma(
+        self,
+        src: SSAValue,
+        src_offsets: Sequence[Index],
+        sizes: Sequence[Index],
+        dst: SSAValue,
+        dst_offsets: Sequence[Index],
+        dst_sizes: Sequence[Index] | None = None,
+        pad: float | None = None,
+    ) -> None:
+        self.add(DmaOp(src, src_offsets, sizes, dst, dst_offsets, dst_sizes, pad))
+
+    def mmad(self, a: SSAValue, b: SSAValue, c: SSAValue, mnk: Sequence[Index], acc) -> None:
+        self.add(MmadOp(a, b, c, mnk, acc))
+
+    def set_flag(self, src: str, dst: str, event: int = 0) -> None:
+        self.add(SetFlagOp(src, dst, event))
+
+    def wait_flag(self, src: str, dst: str, event: int = 0) -> None:
+        self.add(WaitFlagOp(src, dst, event))
+
+    def sync(self, src: str, dst: str, event: int = 0) -> None:
+        """dst waits until src has finished what it was given so far."""
+        self.set_flag(src, dst, event)
+        self.wait_flag(src, dst, event)

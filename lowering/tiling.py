@@ -1,0 +1,160 @@
+"""Tile sizes per shape, chosen by the target's cost model rather than fixed.
+
+For each kernel kind, the candidates are the tile shapes whose buffers fit the on-chip levels;
+each candidate's cycles are estimated with the same per-instruction costs the interpreter
+charges (`runtime.cost_model`), tiles spread round-robin over the cores, and the cheapest wins.
+Estimates assume double buffering (the slowest pipe of a tile bounds it) plus one tile's fill,
+and charge each step the scalar unit's issue cycles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runtime.cost_model import dma_bytes_charged, mmad_cycles, vector_cycles
+from runtime.targets import Target
+
+ALIGN = 32
+ISSUE_CYCLES = 8
+"""Scalar-unit cycles to issue one tile step's instructions (index math, flags): what makes the
+estimate prefer fewer, larger steps when the data movement is the same."""
+
+
+def _aligned(nbytes: int) -> int:
+    return -(-nbytes // ALIGN) * ALIGN
+
+
+@dataclass(frozen=True)
+class ElementwiseTiling:
+    rows: int
+    cols: int
+    blocks: int
+    estimate: float
+
+
+def choose_elementwise_tile(
+    target: Target,
+    rows: int,
+    cols: int,
+    leading: int,
+    buffers: Sequence[tuple[bool, bool, int]],
+    hbm_in: Sequence[tuple[bool, bool, int]],
+    out_itemsize: int,
+    copies: int = 2,
+) -> ElementwiseTiling:
+    """Tile (rows, cols) of an elementwise kernel over a (leading, rows, cols) output.
+
+    `buffers` are the UB buffers per tile as (spans rows, spans cols, itemsize); `hbm_in` the
+    inputs read per tile, alike; `copies` is 2 when the tile's buffers are double-buffered.
+    """
+    ub = target.capacity_of("ub")
+    col_options = sorted({cols} | {c for c in (16 * 2**i for i in range(12)) if c < cols})
+    best: ElementwiseTiling | None = None
+    for tc in col_options:
+        fixed = sum(_aligned(tc * isz if c else isz) for r, c, isz in buffers if not r)
+        per_row = sum((tc if c else 1) * isz for r, c, isz in buffers if r)
+        tr = max(1, min(rows, (ub // copies - fixed - ALIGN * len(buffers)) // max(per_row, 1)))
+        if copies * _ub_bytes(buffers, tr, tc) > ub:
+            continue
+        shape = (rows, cols, leading, tr, tc)
+        estimate, blocks = _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize)
+        if best is None or estimate < best.estimate:
+            best = ElementwiseTiling(tr, tc, blocks, estimate)
+    if best is None:
+        raise ValueError("no elementwise tile fits the unified buffer")
+    return best
+
+
+def _ub_bytes(buffers: Sequence[tuple[bool, bool, int]], tr: int, tc: int) -> int:
+    return sum(_aligned((tr if r else 1) * (tc if c else 1) * isz) for r, c, isz in buffers)
+
+
+def _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize):  # noqa: ANN001, ANN202
+    rows, cols, leading, tr, tc = shape
+    tiles = leading * -(-rows // tr) * -(-cols // tc)
+    blocks = min(tiles, target.vector_cores)
+    rate_in, rate_out = target.rate("hbm", "ub"), target.rate("ub", "hbm")
+    share = target.hbm_bandwidth / blocks
+    mte2 = sum(
+        dma_bytes_charged(target, [tr if r else 1, tc if c else 1], [rows, cols], isz)
+        for r, c, isz in hbm_in
+    )
+    mte3 = dma_bytes_charged(target, [tr, tc], [rows, cols], out_itemsize)
+    hbm = (mte2 + mte3) / share
+    vector = sum(vector_cycles(target, tr * tc * isz) for _, _, isz in buffers)
+    per_tile = max(mte2 / rate_in, mte3 / rate_out, vector, hbm) + ISSUE_CYCLES
+    fill = mte2 / rate_in + vector + mte3 / rate_out
+    return math.ceil(tiles / blocks) * per_tile + fill, blocks
+
+
+@dataclass(frozen=True)
+class MatmulTiling:
+    tm: int
+    tn: int
+    tk: int
+    blocks: int
+    estimate: float
+
+
+def choose_matmul_tile(
+    target: Target, m: int, n: int, k: int, itemsize: int, epilogue_bytes: int
+) -> MatmulTiling:
+    """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile."""
+    options = [16 * 2**i for i in range(5)]  # 16 .. 256
+    best: MatmulTiling | None = None
+    for tm in options:
+        for tn in options:
+            for tk in options:
+                if not _fits(target, tm, tn, tk, itemsize, epilogue_bytes):
+                    continue
+                estimate, blocks = _matmul_cycles(target, m, n, k, tm, tn, tk, itemsize)
+                if best is None or estimate < best.estimate:
+                    best = MatmulTiling(tm, tn, tk, blocks, estimate)
+                if tk >= k:
+                    break
+            if tn >= n:
+                break
+        if tm >= m:
+            break
+    assert best is not None
+    return best
+
+
+def _fits(target: Target, tm: int, tn: int, tk: int, itemsize: int, epilogue: int) -> bool:
+    a, b = tm * tk * itemsize, tk * tn * itemsize
+    cap = target.capacity_of
+    return (
+        2 * a <= cap("l0a")
+        and 2 * b <= cap("l0b")
+        and tm * tn * 4 <= cap("l0c")
+        and 2 * (a + b) <= cap("l1")
+        and tm * tn * 4 + epilogue * tn <= cap("ub")
+    )
+
+
+def _matmul_cycles(target, m, n, k, tm, tn, tk, itemsize):  # noqa: ANN001, ANN202
+    tiles = -(-m // tm) * -(-n // tn)
+    blocks = min(tiles, target.ai_cores)
+    ksteps = -(-k // tk)
+    share = target.hbm_bandwidth / blocks
+    load = dma_bytes_charged(target, [tm, tk], [m, k], itemsize)
+    load += dma_bytes_charged(target, [tk, tn], [k, n], itemsize)
+    mte2 = max(load / target.rate("hbm", "l1"), load / share)
+    mte1 = tm * tk * itemsize / target.rate("l1", "l0a") + tk * tn * itemsize / target.rate(
+        "l1", "l0b"
+    )
+    cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
+    store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
+    out = tm * tn * 4 / target.rate("l0c", "ub") + max(
+        store / target.rate("ub", "hbm"), store / share
+    )
+    per_tile = ksteps * (max(mte2, mte1, cube) + ISSUE_CYCLES) + out
+    return math.ceil(tiles / blocks) * per_tile + mte2 + mte1, blocks
+
+
+def _dtype(itemsize: int):  # noqa: ANN202
+    import numpy as np
+
+    return np.dtype(np.float32) if itemsize == 4 else np.dtype(np.float16)
