@@ -29,6 +29,7 @@ from ge.frontends.onnx import (
     convert_control,
     convert_math,
     convert_nn,
+    convert_quant,
     convert_reduce,
     convert_rnn,
     convert_tensor,
@@ -54,6 +55,7 @@ CONVERTERS = {
     **convert_rnn.CONVERTERS,
     **convert_control.CONVERTERS,
     **convert_composite.CONVERTERS,
+    **convert_quant.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

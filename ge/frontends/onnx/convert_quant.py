@@ -1,0 +1,88 @@
+"""Converters of ONNX QuantizeLinear and DequantizeLinear, composed from `ge` ops.
+
+Per-tensor, per-axis (1-D scale along `axis`) and blocked (`block_size`) scales are all
+broadcast to the input's shape before the arithmetic:
+    DequantizeLinear: y = (x - zero_point) * scale
+    QuantizeLinear:   y = saturate(round_half_even(x / scale) + zero_point)
+Integer types ge has (int8/uint8/int16/uint16/int32) are supported; 2/4-bit and float8
+types are not ge element types and fail with UnsupportedError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from onnx import TensorProto
+from xdsl.ir import Attribute, SSAValue
+
+from ge.frontends.onnx.context import Node, onnx_element_type
+from gedialects.ge import ops
+from gedialects.ge.types import element_of, to_numpy_dtype
+
+Converter = Callable[[Node], SSAValue]
+
+
+def broadcast_scale(n: Node, value: SSAValue, shape: tuple[int, ...]) -> SSAValue:
+    """A scale or zero point laid out to broadcast against an input of `shape`."""
+    vshape = n.shape_of(value)
+    if len(vshape) <= 1 and int(np.prod(vshape)) == 1:
+        return n.emit(ops.ReshapeOp(value, shape=[])) if vshape else value
+    axis = int(n.attr("axis", 1)) % len(shape)
+    block = int(n.attr("block_size", 0))
+    if not block:
+        target = [vshape[0] if i == axis else 1 for i in range(len(shape))]
+        return n.emit(ops.ReshapeOp(value, shape=target))
+    # Blocked: repeat each entry `block` times along `axis`, then cut to the input's extent.
+    wide = [*vshape[: axis + 1], 1, *vshape[axis + 1 :]]
+    value = n.emit(ops.ReshapeOp(value, shape=wide))
+    wide[axis + 1] = block
+    value = n.emit(ops.ExpandOp(value, shape=wide))
+    merged = [*vshape[:axis], vshape[axis] * block, *vshape[axis + 1 :]]
+    value = n.emit(ops.ReshapeOp(value, shape=merged))
+    if merged[axis] != shape[axis]:
+        value = n.emit(ops.SliceOp(value, starts=[0], ends=[shape[axis]], axes=[axis], steps=[1]))
+    return value
+
+
+def dequantize_linear(n: Node) -> SSAValue:
+    x, shape = n.value(0), n.shape(0)
+    scale = broadcast_scale(n, n.value(1), shape)
+    to = element_of(scale.type)
+    if n.attr("output_dtype"):
+        to = onnx_element_type(int(n.attr("output_dtype")), f"{n.describe()}: output_dtype")
+    xf = n.emit(ops.CastOp(x, to=element_of(scale.type)))
+    if n.has(2):
+        zero = n.emit(ops.CastOp(broadcast_scale(n, n.value(2), shape), to=element_of(scale.type)))
+        xf = n.emit(ops.SubOp(xf, zero))
+    y = n.emit(ops.MulOp(xf, scale))
+    return y if to == element_of(y.type) else n.emit(ops.CastOp(y, to=to))
+
+
+def quantize_linear(n: Node) -> SSAValue:
+    x, shape = n.value(0), n.shape(0)
+    scale = broadcast_scale(n, n.value(1), shape)
+    if n.has(2):
+        to = element_of(n.value(2).type)
+    else:
+        to = onnx_element_type(int(n.attr("output_dtype", 0)) or TensorProto.UINT8, "output")
+    y = n.emit(ops.RoundOp(n.emit(ops.DivOp(x, scale))))
+    if n.has(2):
+        zero = broadcast_scale(n, n.value(2), shape)
+        y = n.emit(ops.AddOp(y, n.emit(ops.CastOp(zero, to=element_of(x.type)))))
+    limits = np.iinfo(_integer_dtype(n, to))
+    y = n.emit(ops.ClipOp(y, min=float(limits.min), max=float(limits.max)))
+    return n.emit(ops.CastOp(y, to=to))
+
+
+def _integer_dtype(n: Node, element: Attribute) -> np.dtype:
+    dtype = to_numpy_dtype(element)
+    if not np.issubdtype(dtype, np.integer):
+        raise n.unsupported(f"quantizing to {dtype} is not supported")
+    return dtype
+
+
+CONVERTERS: dict[str, Converter] = {
+    "QuantizeLinear": quantize_linear,
+    "DequantizeLinear": dequantize_linear,
+}
