@@ -131,7 +131,7 @@ def broadcast_partner(b: ProgramBuilder, x: Value, kinds: str | None = None) -> 
             return False
         return v.dtype == x.dtype
 
-    return b.operand(accept, lambda: (b.draw(shapes), x.dtype))
+    return b.operand(accept, lambda: (b.draw(shapes), x.dtype), partner=x)
 
 
 def _products(a: Value, c: Value) -> tuple[float, float]:
@@ -236,7 +236,7 @@ def where(b: ProgramBuilder) -> bool:
         except ValueError:
             return False
 
-    c = b.operand(accept, lambda: (b.draw(shapes), np.dtype(bool)))
+    c = b.operand(accept, lambda: (b.draw(shapes), np.dtype(bool)), partner=x)
     b.emit(ops.WhereOp(c.ssa, x.ssa, y.ssa), min(x.lo, y.lo), max(x.hi, y.hi))
     return True
 

@@ -89,7 +89,7 @@ def matmul(b: ProgramBuilder) -> bool:
             return (k, n), x.dtype
         return b.draw(st.sampled_from([(k,), (*batch, k, n)])), x.dtype
 
-    y = b.operand(fits, fresh)
+    y = b.operand(fits, fresh, partner=x)
     reach = math.sqrt(out_limit(x.dtype) / max(k, 1))
     x, y = b.bounded(x, reach), b.bounded(y, reach)
     m = max(x.magnitude * y.magnitude * k, 1.0)

@@ -144,7 +144,7 @@ def concat(b: ProgramBuilder) -> bool:
         shape[a] = b.draw(st.integers(1, b.max_dim))
         return tuple(shape), x.dtype
 
-    parts = [x] + [b.operand(fits, fresh) for _ in range(b.draw(st.integers(1, 2)))]
+    parts = [x] + [b.operand(fits, fresh, partner=x) for _ in range(b.draw(st.integers(1, 2)))]
     b.draw(st.randoms(use_true_random=False)).shuffle(parts)
     lo, hi = min(p.lo for p in parts), max(p.hi for p in parts)
     b.emit(ops.ConcatOp(*[p.ssa for p in parts], axis=axis), lo, hi)

@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, OpResult, Region, SSAValue
 
 from gedialects.ge import AbsOp, AddOp, ClipOp, ConstantOp
 from gedialects.ge.types import element_of, from_numpy_dtype, shape_of, tensor, to_numpy_dtype
@@ -109,9 +109,14 @@ class ProgramBuilder:
     def float_dtype(self) -> np.dtype | None:
         return self.dtype("f")
 
-    def pick(self, accept: Predicate = lambda v: True) -> Value | None:
-        """A value defined so far that `accept`s, drawn by index from the newest."""
-        candidates = [v for v in reversed(self.pool) if accept(v)]
+    def pick(self, accept: Predicate = lambda v: True, last: Value | None = None) -> Value | None:
+        """A value defined so far that `accept`s, drawn by index: unused ones first, newest
+        first, so that graphs stay connected and shrink towards chains."""
+        newest_first = [v for v in reversed(self.pool) if accept(v)]
+        unused = [v for v in newest_first if not v.ssa.uses]
+        candidates = unused + [v for v in newest_first if v.ssa.uses]
+        if last in candidates:  # e.g. the other operand: x op x only at the end
+            candidates = [v for v in candidates if v is not last] + [last]
         if not candidates:
             return None
         return candidates[self.draw(st.integers(0, len(candidates) - 1))]
@@ -120,14 +125,23 @@ class ProgramBuilder:
         self,
         accept: Predicate,
         fresh: Callable[[], tuple[tuple[int, ...], np.dtype]],
-        argument_ok: bool = True,
+        partner: Value | None = None,
     ) -> Value:
-        """An accepted pool value, or a fresh constant (or argument) made by `fresh`."""
-        found = self.pick(accept)
+        """An accepted pool value, or a fresh constant (or argument) made by `fresh`.
+
+        Beside a constant `partner`, half the time only constants are offered, so that
+        ops whose operands are all constants (what folding passes rewrite) are common.
+        """
+        constants_only = partner is not None and is_constant(partner) and self.draw(st.booleans())
+        if constants_only:
+            found = self.pick(lambda v: accept(v) and is_constant(v), partner)
+        else:
+            found = self.pick(accept, partner)
         if found is not None and self.draw(st.integers(0, 3)) > 0:
             return found
         shape, dtype = fresh()
-        if argument_ok and len(self.block.args) < self.max_inputs and self.draw(st.booleans()):
+        room = len(self.block.args) < self.max_inputs
+        if not constants_only and room and self.draw(st.booleans()):
             return self.argument(shape, dtype)
         return self.constant(shape, dtype)
 
@@ -139,18 +153,18 @@ class ProgramBuilder:
         self.pool.append(value)
         return value
 
-    def constant(
-        self, shape: Sequence[int], dtype: np.dtype, positive: bool = False, add: bool = True
-    ) -> Value:
+    def constant(self, shape: Sequence[int], dtype: np.dtype, positive: bool = False) -> Value:
         """A fresh `ge.constant`: a splat of an interesting value, or small random data."""
-        kind = self.draw(st.sampled_from(["splat", "random"]))
+        kind = self.draw(st.sampled_from(["random", "splat", "random"]))
         if dtype.kind == "b":
-            data = np.random.default_rng(self.draw(st.integers(0, 255))).random(shape) < 0.5
+            rng = np.random.default_rng([self.draw(st.integers(0, 255)), len(self.pool)])
+            data = rng.random(shape) < 0.5
         elif kind == "splat":
             choices = [s for s in SPLATS if s > 0] if positive else list(SPLATS)
             data = np.full(shape, self.draw(st.sampled_from(choices)))
         else:
-            rng = np.random.default_rng(self.draw(st.integers(0, 2**16)))
+            # seeded by position too, so that even the simplest draws give distinct data
+            rng = np.random.default_rng([self.draw(st.integers(0, 2**16)), len(self.pool)])
             data = np.round(rng.uniform(-2.0, 2.0, shape) * 8) / 8
             if dtype.kind in "iu":
                 data = np.round(data)
@@ -159,7 +173,7 @@ class ProgramBuilder:
         array = np.asarray(data).astype(dtype)
         op = ConstantOp(array)
         lo, hi = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-        return self.emit(op, lo, hi)[0] if add else Value(op.output, lo, hi)
+        return self.emit(op, lo, hi)[0]
 
     def emit(self, op: Operation, lo: float, hi: float) -> list[Value]:
         """Append `op`; each result joins the pool with the interval [lo, hi]."""
@@ -199,13 +213,27 @@ class ProgramBuilder:
 
     # ---- finishing -------------------------------------------------------------------
     def finish(self, max_outputs: int) -> ModuleOp:
-        """Return 1..max_outputs values (the newest, and others from the pool)."""
+        """Return 1..max_outputs values: the newest, the other unused results (unless
+        this program keeps dead code), then any others drawn from the pool."""
         results = [self.pool[-1]]
-        extra = self.draw(st.integers(0, max(0, max_outputs - 1)))
+        if not self.draw(st.booleans()):  # keep dead code
+            sinks = [v for v in reversed(self.pool[:-1]) if not v.ssa.uses and computed(v)]
+            results += sinks[: max_outputs - 1]
+        extra = self.draw(st.integers(0, max(0, max_outputs - len(results))))
         for _ in range(extra):
-            results.append(self.pick())
+            results.append(self.pick(lambda v: v not in results))
+        results = [v for v in results if v is not None]
         ssa = [v.ssa for v in results]
         self.block.add_op(func.ReturnOp(*ssa))
         arg_types = [a.type for a in self.block.args]
         fn = func.FuncOp("main", (arg_types, [v.type for v in ssa]), Region(self.block))
         return ModuleOp([fn])
+
+
+def is_constant(v: Value) -> bool:
+    return isinstance(v.ssa.owner, ConstantOp)
+
+
+def computed(v: Value) -> bool:
+    """Whether `v` is the result of an op other than a constant."""
+    return isinstance(v.ssa, OpResult) and not is_constant(v)
