@@ -53,3 +53,4 @@ for _name, _module, _cls in (
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
 ):
     register_pass(_name, _pass(_module, _cls))
+register_pass("schedule-streams", _ge_pass("schedule_streams", "ScheduleStreams"))
