@@ -46,17 +46,21 @@ def _ints(op: Operation, name: str) -> list[int]:
     return [int(v) for v in attr.get_values()] if isinstance(attr, DenseArrayBase) else []
 
 
+def recorded_waits(kernels: Sequence[Operation]) -> list[list[int]]:
+    """Per kernel, the kernels whose recorded events it waits for."""
+    recorder = {e: k for k, op in enumerate(kernels) for e in _ints(op, RECORD)}
+    return [[recorder[e] for e in _ints(op, WAIT)] for op in kernels]
+
+
 def recorded_order(kernels: Sequence[Operation]) -> HappensBefore | None:
     """The happens-before relation of the recorded streams, or None if there are none."""
     if not any(STREAM in op.attributes for op in kernels):
         return None
-    recorder = {e: k for k, op in enumerate(kernels) for e in _ints(op, RECORD)}
     streams = []
     for op in kernels:
         attr = op.attributes.get(STREAM)
         streams.append(attr.value.data if isinstance(attr, IntegerAttr) else 0)
-    waits = [[recorder[e] for e in _ints(op, WAIT)] for op in kernels]
-    return HappensBefore(streams, waits)
+    return HappensBefore(streams, recorded_waits(kernels))
 
 
 def concurrent_conflicts(liveness: Liveness, before: HappensBefore) -> list[list[int]]:

@@ -70,6 +70,23 @@ def lower_bound(lifetimes: Sequence[Lifetime]) -> int:
     return int(np.cumsum(delta).max())
 
 
+def clique_bound(lifetimes: Sequence[Lifetime], conflicts: list[list[int]]) -> int:
+    """Bytes of a heavy clique of the conflict graph, grown greedily from each buffer.
+
+    With only interval conflicts this is `lower_bound`; with concurrency it can be more."""
+    neighbours = [set(c) for c in conflicts]
+    by_size = sorted(range(len(lifetimes)), key=lambda i: -lifetimes[i].size)
+    best = 0
+    for seed in range(len(lifetimes)):
+        clique, common = [seed], set(neighbours[seed])
+        for j in by_size:
+            if j in common:
+                clique.append(j)
+                common &= neighbours[j]
+        best = max(best, sum(lifetimes[i].size for i in clique))
+    return best
+
+
 def peak_of(lifetimes: Sequence[Lifetime], offsets: Sequence[int]) -> int:
     return max((o + t.size for o, t in zip(offsets, lifetimes)), default=0)
 
@@ -153,6 +170,10 @@ def _peak_lifetimes(lifetimes: Sequence[Lifetime], offsets: Sequence[int], peak:
     return [i for i, t in enumerate(lifetimes) if offsets[i] + t.size == peak]
 
 
+STALL_LIMIT = 300
+"""Hill climbing stops after this many steps without a smaller peak."""
+
+
 def hill_climb(
     lifetimes: Sequence[Lifetime],
     order: Sequence[int] | None = None,
@@ -164,16 +185,23 @@ def hill_climb(
     """Local search over the placement order (TVM USMP hill_climb, guided by the peak).
 
     Each step moves a buffer that reaches the current peak (or a random one) earlier in
-    the order, re-places with first fit, and keeps the order unless the peak grew.
+    the order, re-places with first fit, and keeps the order unless the peak grew. It
+    stops at the lower bound, after STALL_LIMIT steps without progress, or at the deadline.
     """
+    bound = lower_bound(lifetimes)
+    if conflicts is not None:
+        bound = max(bound, clique_bound(lifetimes, conflicts))
     conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     current = list(order) if order is not None else by_size(lifetimes)
     offsets = first_fit(lifetimes, current, conflicts)
-    peak, bound = peak_of(lifetimes, offsets), lower_bound(lifetimes)
+    peak = peak_of(lifetimes, offsets)
     best = Plan(tuple(offsets), peak, "hill-climb")
-    rng, deadline = random.Random(seed), time.perf_counter() + seconds
+    rng, deadline, stall = random.Random(seed), time.perf_counter() + seconds, 0
     for _ in range(iterations):
-        if best.peak <= bound or time.perf_counter() > deadline or len(current) < 2:
+        stall += 1
+        if best.peak <= bound or len(current) < 2 or stall > STALL_LIMIT:
+            break
+        if time.perf_counter() > deadline:
             break
         top = _peak_lifetimes(lifetimes, offsets, peak)
         moved = rng.choice(top) if top and rng.random() < 0.7 else rng.randrange(len(current))
@@ -185,7 +213,7 @@ def hill_climb(
         if new_peak <= peak:
             current, offsets, peak = candidate, new_offsets, new_peak
             if peak < best.peak:
-                best = Plan(tuple(offsets), peak, "hill-climb")
+                best, stall = Plan(tuple(offsets), peak, "hill-climb"), 0
     return best
 
 
@@ -240,16 +268,21 @@ def exact(
     return _plan("exact", lifetimes, order, first_fit, conflicts)
 
 
-EXACT_LIMIT = 40
-"""Largest instance (buffers) the hybrid hands to the exact solver."""
+EXACT_LIMIT = 24
+"""Largest instance (buffers) the hybrid hands to the exact solver..."""
+EXACT_SECONDS = 0.25
+"""... and the most time it gives it."""
 
 
 def hybrid(
     lifetimes: Sequence[Lifetime], search_seconds: float = 1.0, conflicts: Conflicts = None
 ) -> Plan:
     """Run the greedy orders with both placers, then search; keep the smallest plan."""
+    explicit = conflicts is not None
     conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
     bound = lower_bound(lifetimes)
+    if explicit:
+        bound = max(bound, clique_bound(lifetimes, conflicts))
     orders = {
         "greedy-by-size": by_size(lifetimes),
         "greedy-by-conflicts": by_conflicts(lifetimes, conflicts),
@@ -269,7 +302,8 @@ def hybrid(
     if climbed.peak < best.peak:
         best = climbed
     if best.peak > bound and len(lifetimes) <= EXACT_LIMIT:
-        solved = exact(lifetimes, upper=best.peak, seconds=search_seconds, conflicts=conflicts)
+        seconds = min(search_seconds, EXACT_SECONDS)
+        solved = exact(lifetimes, upper=best.peak, seconds=seconds, conflicts=conflicts)
         if solved.peak < best.peak:
             best = solved
     return best

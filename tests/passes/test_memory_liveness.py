@@ -6,24 +6,17 @@ import dataclasses
 
 import numpy as np
 import pytest
+from memory_programs import Program, inputs_of, main, seed_model
 from xdsl.context import Context
-from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, f32
-from xdsl.ir import Block, Region, SSAValue
 
 from ge.testing import run
 from gedialects.ge import (
-    AddOp,
-    BatchNormOp,
-    ConstantOp,
-    Conv2DOp,
     MatMulOp,
     ReluOp,
     ReshapeOp,
     SliceOp,
     SplitOp,
 )
-from gedialects.ge.types import tensor
 from passes.memory.arena_run import run_in_arena
 from passes.memory.assign import MemoryPlan, plan_function
 from passes.memory.planners import Plan
@@ -31,52 +24,6 @@ from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
 from passes.memory.verify import PlanError, check_liveness
 from passes.plan_memory import PlanMemory
-
-RNG = np.random.default_rng(0)
-
-
-class Program:
-    """A tiny builder of one-function modules for these tests."""
-
-    def __init__(self, *shapes: tuple[int, ...]):
-        self.block = Block(arg_types=[tensor(s, f32) for s in shapes])
-        self.args = list(self.block.args)
-
-    def __call__(self, op):
-        self.block.add_op(op)
-        return op.results[0] if len(op.results) == 1 else op.results
-
-    def const(self, *shape: int, low: float = -1.0) -> SSAValue:
-        return self(ConstantOp(RNG.uniform(low, 1.0, shape).astype(np.float32)))
-
-    def finish(self, *outputs: SSAValue) -> ModuleOp:
-        self.block.add_op(func.ReturnOp(*outputs))
-        signature = ([a.type for a in self.args], [o.type for o in outputs])
-        module = ModuleOp([func.FuncOp("main", signature, Region(self.block))])
-        module.verify()
-        return module
-
-
-def conv_bn_relu(p: Program, x: SSAValue, cin: int, cout: int) -> SSAValue:
-    conv = p(Conv2DOp(x, p.const(cout, cin, 3, 3), pads=[1, 1, 1, 1]))
-    stats = [p.const(cout, low=0.5) for _ in range(4)]
-    return p(ReluOp(p(BatchNormOp(conv, *stats))))
-
-
-def seed_model() -> ModuleOp:
-    p = Program((1, 3, 8, 8))
-    y = conv_bn_relu(p, p.args[0], 3, 4)
-    z = conv_bn_relu(p, y, 4, 4)
-    return p.finish(p(ReluOp(p(AddOp(z, y)))))
-
-
-def inputs_of(module: ModuleOp) -> list[np.ndarray]:
-    fn = module.ops.first
-    return [RNG.standard_normal(t.get_shape()).astype(np.float32) for t in fn.function_type.inputs]
-
-
-def main(module: ModuleOp) -> func.FuncOp:
-    return module.ops.first
 
 
 def test_bn_and_relu_write_into_the_conv_buffer():

@@ -1,0 +1,57 @@
+"""Small hand-built `ge` programs shared by the memory planning and stream tests."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.ir import Block, Region, SSAValue
+
+from gedialects.ge import AddOp, BatchNormOp, ConstantOp, Conv2DOp, ReluOp
+from gedialects.ge.types import tensor
+
+RNG = np.random.default_rng(0)
+
+
+class Program:
+    """A tiny builder of one-function modules for these tests."""
+
+    def __init__(self, *shapes: tuple[int, ...]):
+        self.block = Block(arg_types=[tensor(s, f32) for s in shapes])
+        self.args = list(self.block.args)
+
+    def __call__(self, op):
+        self.block.add_op(op)
+        return op.results[0] if len(op.results) == 1 else op.results
+
+    def const(self, *shape: int, low: float = -1.0) -> SSAValue:
+        return self(ConstantOp(RNG.uniform(low, 1.0, shape).astype(np.float32)))
+
+    def finish(self, *outputs: SSAValue) -> ModuleOp:
+        self.block.add_op(func.ReturnOp(*outputs))
+        signature = ([a.type for a in self.args], [o.type for o in outputs])
+        module = ModuleOp([func.FuncOp("main", signature, Region(self.block))])
+        module.verify()
+        return module
+
+
+def conv_bn_relu(p: Program, x: SSAValue, cin: int, cout: int) -> SSAValue:
+    conv = p(Conv2DOp(x, p.const(cout, cin, 3, 3), pads=[1, 1, 1, 1]))
+    stats = [p.const(cout, low=0.5) for _ in range(4)]
+    return p(ReluOp(p(BatchNormOp(conv, *stats))))
+
+
+def seed_model() -> ModuleOp:
+    p = Program((1, 3, 8, 8))
+    y = conv_bn_relu(p, p.args[0], 3, 4)
+    z = conv_bn_relu(p, y, 4, 4)
+    return p.finish(p(ReluOp(p(AddOp(z, y)))))
+
+
+def inputs_of(module: ModuleOp) -> list[np.ndarray]:
+    fn = module.ops.first
+    return [RNG.standard_normal(t.get_shape()).astype(np.float32) for t in fn.function_type.inputs]
+
+
+def main(module: ModuleOp) -> func.FuncOp:
+    return module.ops.first
