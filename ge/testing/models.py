@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -220,17 +221,21 @@ def export_onnx(
 
     names = list(input_names or _forward_names(model, len(example_inputs)))
     buffer = io.BytesIO()
-    torch.onnx.export(
-        model,
-        tuple(example_inputs),
-        buffer,
-        dynamo=False,
-        opset_version=opset,
-        input_names=names,
-        output_names=list(output_names),
-        training=torch.onnx.TrainingMode.PRESERVE,
-        do_constant_folding=False,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "You are using the legacy TorchScript", DeprecationWarning
+        )
+        torch.onnx.export(
+            model,
+            tuple(example_inputs),
+            buffer,
+            dynamo=False,
+            opset_version=opset,
+            input_names=names,
+            output_names=list(output_names),
+            training=torch.onnx.TrainingMode.PRESERVE,
+            do_constant_folding=False,
+        )
     proto = onnx.load_from_string(buffer.getvalue())
     if path is not None:
         onnx.save(proto, os.fspath(path))

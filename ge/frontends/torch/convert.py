@@ -22,7 +22,14 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from gedialects.errors import FrontendError, UnsupportedError
 from gedialects.ge import CastOp, ConstantOp
-from gedialects.ge.types import element_of, format_type, from_numpy_dtype, shape_of, tensor
+from gedialects.ge.types import (
+    element_of,
+    format_type,
+    from_numpy_dtype,
+    shape_of,
+    tensor,
+    to_numpy_dtype,
+)
 
 _DTYPES: dict[torch.dtype, np.dtype] = {
     torch.float16: np.dtype(np.float16),
@@ -59,8 +66,7 @@ def tensor_type(meta: torch.Tensor) -> Any:
 
 
 def dtype_of(v: SSAValue) -> np.dtype:
-    from gedialects.ge.types import to_numpy_dtype
-
+    """The numpy dtype of a `ge` tensor value."""
     return to_numpy_dtype(element_of(v.type))
 
 
@@ -161,6 +167,8 @@ class Converter:
         if node.target is operator.getitem:
             self.env[node] = self._getitem(node)
             return
+        if not isinstance(node.target, torch._ops.OpOverload):
+            raise self.unsupported("only aten operators can be imported (no Python calls)")
         key = op_key(node.target)
         if key in ignored:
             self.env[node] = None
