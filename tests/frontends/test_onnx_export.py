@@ -13,7 +13,15 @@ import onnxruntime as ort
 import pytest
 from hypothesis import given
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, i32
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DictionaryAttr,
+    ModuleOp,
+    StringAttr,
+    f64,
+    i32,
+)
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from ge.frontends.onnx_export import EMITTERS, export_onnx
@@ -112,6 +120,8 @@ INTS = RNG.integers(-9, 9, (3, 4)).astype(np.int32)
 NONZERO = np.where(INTS == 0, 3, INTS).astype(np.int32)
 BOOLS = RNG.random((3, 4)) > 0.5
 
+SCALES = DenseArrayBase.from_list(f64, [1.5, 1.0, 1.5])
+
 UNARY_MIXED = [g.ReluOp, g.SigmoidOp, g.TanhOp, g.ErfOp, g.ExpOp, g.NegOp, g.AbsOp, g.SignOp]
 UNARY_MIXED += [g.FloorOp, g.CeilOp, g.RoundOp, g.SinOp, g.CosOp, g.SoftplusOp, g.HardSwishOp]
 UNARY_POSITIVE = [g.LogOp, g.SqrtOp, g.ReciprocalOp]
@@ -194,8 +204,12 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     "ge.avg_pool2d-ceil": (
         [IMG],
         lambda x: g.AvgPool2DOp(
-            x, kernel_shape=[2, 3], strides=[2, 2], pads=[1, 0, 0, 1],
-            ceil_mode=True, count_include_pad=True,
+            x,
+            kernel_shape=[2, 3],
+            strides=[2, 2],
+            pads=[1, 0, 0, 1],
+            ceil_mode=True,
+            count_include_pad=True,
         ),
     ),  # fmt: skip
     "ge.avg_pool2d-dilated": (
@@ -231,6 +245,17 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
         for mode in ("reflect", "edge", "wrap")
     },
     "ge.resize-nearest": ([IMG], lambda x: g.ResizeOp(x, sizes=[1, 4, 14, 10])),
+    "ge.resize-linear-1d": ([X[0, 0]], lambda x: g.ResizeOp(x, sizes=[7], mode="linear")),
+    "ge.resize-linear-3d": (
+        [X],
+        lambda x: g.ResizeOp(
+            x,
+            sizes=[3, 3, 6],
+            scales=SCALES,
+            mode="linear",
+            coordinate_transformation_mode="asymmetric",
+        ),
+    ),  # fmt: skip
     "ge.resize-linear": (
         [IMG],
         lambda x: g.ResizeOp(
@@ -266,6 +291,12 @@ def test_names_come_from_ge_name_attributes() -> None:
     model = assert_exports(module, [normal(2), normal(2)])
     assert [i.name for i in model.graph.input] == ["in.a", "in_b"]
     assert [o.name for o in model.graph.output] == ["sum", "echo", "sum_again", "one"]
+
+
+def test_resize_whose_sizes_onnx_cannot_state_is_refused() -> None:
+    module = build([X], lambda x: g.ResizeOp(x, sizes=[3, 3, 7], scales=SCALES, mode="linear"))
+    with pytest.raises(UnsupportedError, match="'ge.resize' to sizes \\[3, 3, 7\\]"):
+        export_onnx(module)
 
 
 def test_large_constants_are_raw_initializers() -> None:

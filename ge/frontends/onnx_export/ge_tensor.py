@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits
+from gedialects.errors import UnsupportedError
 from gedialects.ge import ops
+from gedialects.ge.types import shape_of
 
 B = GraphBuilder
 
@@ -90,13 +92,11 @@ def _pad(b: B, op: ops.PadOp, xs: list[str], ys: list[str]) -> None:
     b.node("Pad", args, ys, mode=mode)
 
 
-@emits(ops.ResizeOp)
-def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
-    if op.scales is not None:
-        scales = np.asarray(op.scales.get_values(), dtype=np.float32)
-        args = [xs[0], "", b.constant(scales, "scales")]
+def _resize_node(b: B, op: ops.ResizeOp, x: str, sizes, scales, ys: list[str]) -> None:
+    if scales is not None:
+        args = [x, "", b.constant(np.asarray(scales, dtype=np.float32), "scales")]
     else:
-        args = [xs[0], "", "", b.ints(op.ints("sizes"), "sizes")]
+        args = [x, "", "", b.ints(sizes, "sizes")]
     b.node(
         "Resize",
         args,
@@ -105,3 +105,37 @@ def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
         coordinate_transformation_mode=op.get_str("coordinate_transformation_mode"),
         nearest_mode=op.get_str("nearest_mode"),
     )
+
+
+@emits(ops.ResizeOp)
+def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
+    shape, sizes = shape_of(op.input.type), list(op.ints("sizes"))
+    scales = [float(v) for v in op.scales.get_values()] if op.scales is not None else None
+    if scales is not None:
+        implied = [int(np.floor(d * np.float32(f))) for d, f in zip(shape, scales)]
+        if implied != sizes:
+            raise UnsupportedError(
+                f"'ge.resize' to sizes {sizes} with scales {scales} has no ONNX form: "
+                f"ONNX Resize with scales gives sizes {implied}"
+            )
+    if op.get_str("mode") != "linear" or (len(shape) == 4 and sizes[:2] == list(shape[:2])):
+        _resize_node(b, op, xs[0], sizes, scales, ys)
+        return
+    # onnxruntime interpolates linearly over the inner two of four dims only; linear
+    # resizing is separable, so resize one axis at a time as the third of four dims.
+    moved = [
+        a
+        for a in range(len(shape))
+        if shape[a] != sizes[a] or (scales is not None and scales[a] != 1.0)
+    ]
+    x, current = xs[0], list(shape)
+    for a in moved:
+        outer = int(np.prod(current[:a], dtype=np.int64))
+        inner = int(np.prod(current[a + 1 :], dtype=np.int64))
+        x4 = b.temp("Reshape", [x, b.ints([1, outer, current[a], inner], "shape")])
+        axis_scales = [1.0, 1.0, scales[a], 1.0] if scales is not None else None
+        y4 = b.fresh("resized")
+        _resize_node(b, op, x4, [1, outer, sizes[a], inner], axis_scales, [y4])
+        current[a] = sizes[a]
+        x = b.temp("Reshape", [y4, b.ints(current, "shape")])
+    b.node("Identity", [x], ys)
