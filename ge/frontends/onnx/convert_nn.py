@@ -1,6 +1,6 @@
-"""Converters of ONNX neural-network ops: convolutions, pools, normalizations, softmax, dropout.
+"""Converters of ONNX neural-network ops: convolutions, normalizations, softmax, dropout.
 
-`ge` convolutions and pools are 2-D; 1-D ones are imported exactly as 2-D ones with a unit
+`ge` convolutions are 2-D; 1-D ones are imported exactly as 2-D ones with a unit
 height (a reshape on each side). `auto_pad` is resolved to explicit pads at import.
 """
 
@@ -70,7 +70,7 @@ class Spatial:
         return self.n.emit(ops.ReshapeOp(value, shape=[s[0], s[1], s[3]]))
 
 
-def _window_attrs(n: Node, sizes: Sequence[int], kernel: Sequence[int]) -> tuple:
+def window_attrs(n: Node, sizes: Sequence[int], kernel: Sequence[int]) -> tuple:
     rank = len(sizes)
     strides = n.ints("strides", [1] * rank)
     dil = n.ints("dilations", [1] * rank)
@@ -80,7 +80,7 @@ def _window_attrs(n: Node, sizes: Sequence[int], kernel: Sequence[int]) -> tuple
 def conv(n: Node) -> SSAValue:
     sp = Spatial(n, n.value(0), "convolutions")
     kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
-    strides, pads, dil = _window_attrs(n, sp.shape[2:], kernel)
+    strides, pads, dil = window_attrs(n, sp.shape[2:], kernel)
     w = sp.lift(n.value(1))
     y = ops.Conv2DOp(
         sp.x,
@@ -133,28 +133,6 @@ def conv_transpose(n: Node) -> SSAValue:
         groups=int(n.attr("group", 1)),
     )
     return sp.lower(n.emit(y))
-
-
-def _pool(op_class: type, **extra) -> Converter:
-    def convert(n: Node) -> SSAValue:
-        if n.wants(1):
-            raise n.unsupported("the Indices output of MaxPool is not supported")
-        sp = Spatial(n, n.value(0), "pools")
-        kernel = n.ints("kernel_shape")
-        strides, pads, dil = _window_attrs(n, sp.shape[2:], kernel)
-        props = {k: int(n.attr(a, 0)) for k, a in extra.items()}
-        y = op_class(
-            sp.x,
-            kernel_shape=sp.attr(kernel),
-            strides=sp.attr(strides),
-            pads=sp.pads(pads),
-            dilations=sp.attr(dil),
-            ceil_mode=bool(n.attr("ceil_mode", 0)),
-            **props,
-        )
-        return sp.lower(n.emit(y))
-
-    return convert
 
 
 def batch_norm(n: Node) -> SSAValue:
@@ -229,17 +207,9 @@ def dropout(n: Node) -> list[SSAValue]:
     return [y, n.constant(np.ones(n.shape(0), dtype=np.bool_))]
 
 
-def global_pool(op_class: type) -> Converter:
-    return lambda n: n.emit(op_class(n.value(0)))
-
-
 CONVERTERS: dict[str, Converter] = {
     "Conv": conv,
     "ConvTranspose": conv_transpose,
-    "MaxPool": _pool(ops.MaxPool2DOp),
-    "AveragePool": _pool(ops.AvgPool2DOp, count_include_pad="count_include_pad"),
-    "GlobalAveragePool": global_pool(ops.GlobalAvgPoolOp),
-    "GlobalMaxPool": global_pool(ops.GlobalMaxPoolOp),
     "BatchNormalization": batch_norm,
     "InstanceNormalization": instance_norm,
     "LayerNormalization": layer_norm,

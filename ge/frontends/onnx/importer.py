@@ -29,6 +29,7 @@ from ge.frontends.onnx import (
     convert_control,
     convert_math,
     convert_nn,
+    convert_pool,
     convert_quant,
     convert_reduce,
     convert_rnn,
@@ -50,6 +51,7 @@ from gedialects.interpreter import NAME_ATTR
 CONVERTERS = {
     **convert_math.CONVERTERS,
     **convert_nn.CONVERTERS,
+    **convert_pool.CONVERTERS,
     **convert_reduce.CONVERTERS,
     **convert_tensor.CONVERTERS,
     **convert_rnn.CONVERTERS,
