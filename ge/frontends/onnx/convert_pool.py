@@ -1,20 +1,24 @@
 """Converters of ONNX pools: MaxPool, AveragePool (1-D, 2-D, 3-D), global pools.
 
-`ge` pools are 2-D. A 1-D pool is a 2-D one with a unit height. A 3-D pool is two 2-D
-pools, exactly: max and average over a box window are separable (the window's count of
-valid positions is the product of the per-axis counts), so the first pool runs over
-(H, W) with depth folded into channels, the second over depth with (H, W) flattened.
+`ge` pools are 2-D, on floats (an integer MaxPool runs on an exact f64 copy). A 1-D
+pool is a 2-D one with a unit height. A 3-D pool is two 2-D pools, exactly: max and
+average over a box window are separable (the window's count of valid positions is the
+product of the per-axis counts), so the first pool runs over (H, W) with depth folded
+into channels, the second over depth with (H, W) flattened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
+from xdsl.dialects.builtin import f64
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_nn import Spatial, window_attrs
 from gedialects.ge import ops
+from gedialects.ge.types import element_of
 
 Converter = Callable[[Node], SSAValue]
 
@@ -46,9 +50,9 @@ def _pool2d(
     return n.emit(op)
 
 
-def _pool3d(n: Node, op_class: type, geometry: tuple, props: dict) -> SSAValue:
-    b, c, d, h, w = n.shape(0)
-    planes = n.emit(ops.ReshapeOp(n.value(0), shape=[b, c * d, h, w]))
+def _pool3d(n: Node, op_class: type, x: SSAValue, geometry: tuple, props: dict) -> SSAValue:
+    b, c, d, h, w = n.shape_of(x)
+    planes = n.emit(ops.ReshapeOp(x, shape=[b, c * d, h, w]))
     planes = _pool2d(n, op_class, planes, [1, 2], geometry, props)
     oh, ow = n.shape_of(planes)[2:]
     columns = n.emit(ops.ReshapeOp(planes, shape=[b, c, d, oh * ow]))
@@ -57,26 +61,36 @@ def _pool3d(n: Node, op_class: type, geometry: tuple, props: dict) -> SSAValue:
     return n.emit(ops.ReshapeOp(columns, shape=[b, c, od, oh, ow]))
 
 
+def pool(n: Node, op_class: type, x: SSAValue, props: dict) -> SSAValue:
+    """The pool of `x` with the node's window attributes, any spatial rank 1 to 3."""
+    kernel = n.ints("kernel_shape")
+    strides, pads, dil = window_attrs(n, n.shape_of(x)[2:], kernel)
+    if len(kernel) == 3:
+        return _pool3d(n, op_class, x, (kernel, strides, pads, dil), props)
+    sp = Spatial(n, x, "pools")
+    y = op_class(
+        sp.x,
+        kernel_shape=sp.attr(kernel),
+        strides=sp.attr(strides),
+        pads=sp.pads(pads),
+        dilations=sp.attr(dil),
+        **props,
+    )
+    return sp.lower(n.emit(y))
+
+
 def _pool(op_class: type, **extra: str) -> Converter:
     def convert(n: Node) -> SSAValue:
         if n.wants(1):
             raise n.unsupported("the Indices output of MaxPool is not supported")
-        kernel = n.ints("kernel_shape")
-        strides, pads, dil = window_attrs(n, n.shape(0)[2:], kernel)
         props = {k: bool(n.attr(a, 0)) for k, a in extra.items()}
         props["ceil_mode"] = bool(n.attr("ceil_mode", 0))
-        if n.rank(0) == 5:
-            return _pool3d(n, op_class, (kernel, strides, pads, dil), props)
-        sp = Spatial(n, n.value(0), "pools")
-        y = op_class(
-            sp.x,
-            kernel_shape=sp.attr(kernel),
-            strides=sp.attr(strides),
-            pads=sp.pads(pads),
-            dilations=sp.attr(dil),
-            **props,
-        )
-        return sp.lower(n.emit(y))
+        x = n.value(0)
+        if op_class is ops.MaxPool2DOp and np.issubdtype(n.dtype(0), np.integer):
+            # Integers pool exactly as f64 (padding never wins a max).
+            y = pool(n, op_class, n.emit(ops.CastOp(x, to=f64)), props)
+            return n.emit(ops.CastOp(y, to=element_of(x.type)))
+        return pool(n, op_class, x, props)
 
     return convert
 
