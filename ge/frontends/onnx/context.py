@@ -25,7 +25,8 @@ from gedialects.ge.semantics import REFERENCE, evaluate
 from gedialects.ge.types import element_of, from_numpy_dtype, shape_of, to_numpy_dtype
 
 FOLD_LIMIT = 1 << 16
-"""Ops whose operands are all constant are folded at import if the result is this small."""
+"""Ops whose operands are all constant are folded at import when the result has at most
+this many elements or no more than the operands (a weight's transpose, cast or scale)."""
 
 
 class NonConstantInputError(UnsupportedError):
@@ -123,7 +124,7 @@ class GraphState:
         known = [self.consts.get(v) for v in op.operands]
         if type(op) in REFERENCE and all(k is not None for k in known):
             sizes = [int(np.prod(shape_of(r.type), dtype=np.int64)) for r in op.results]
-            if sum(sizes) <= FOLD_LIMIT:
+            if sum(sizes) <= max(FOLD_LIMIT, sum(k.size for k in known)):
                 results = evaluate(op, *known)
                 op.drop_all_references()  # the op is never inserted; free its operands
                 return [
