@@ -15,10 +15,9 @@ kernels that may run at the same time then never share bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, i64
@@ -27,30 +26,7 @@ from xdsl.passes import ModulePass
 
 from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.liveness import classify
-from passes.memory.sizes import nbytes
-
-CUBE_FLOPS_PER_CYCLE = 2 * 16 * 16 * 16 * 32
-"""ascend910a: 32 AI cores, each a 16x16x16 multiply-accumulate per cycle."""
-HBM_BYTES_PER_CYCLE = 32 * 32
-"""ascend910a: 32 bytes per cycle per core from HBM."""
-
-
-def modeled_cycles(op: Operation) -> float:
-    """A roofline estimate of one kernel: cube work for convs and matmuls, else HBM traffic."""
-    traffic = sum(
-        nbytes(v.type) for v in (*op.operands, *op.results) if hasattr(v.type, "get_shape")
-    )
-    flops = 0
-    if op.name.endswith(("conv2d", "matmul")) and op.results:
-        out = np.prod(op.results[0].type.get_shape(), dtype=np.int64)
-        weight = op.operands[1].type.get_shape()
-        reduce = (
-            np.prod(weight[1:])
-            if op.name.endswith("conv2d")
-            else op.operands[0].type.get_shape()[-1]
-        )
-        flops = 2 * int(out) * int(reduce)
-    return max(flops / CUBE_FLOPS_PER_CYCLE, traffic / HBM_BYTES_PER_CYCLE, 1.0)
+from passes.stream_timeline import CORES, Timeline, block_dim, roofline_cycles, simulate
 
 
 def dependencies(fn: func.FuncOp) -> tuple[list[Operation], list[list[int]]]:
@@ -73,16 +49,10 @@ def dependencies(fn: func.FuncOp) -> tuple[list[Operation], list[list[int]]]:
 
 @dataclass
 class StreamSchedule:
-    """Streams per kernel, the producers each kernel waits for, and the modeled times."""
+    """The stream of each kernel and the producers each kernel waits for."""
 
     streams: list[int]
     waits: list[list[int]]
-    start: list[float]
-    end: list[float]
-
-    @property
-    def makespan(self) -> float:
-        return max(self.end, default=0.0)
 
 
 def assign_streams(preds: Sequence[Sequence[int]], finish: Sequence[float], max_streams: int):
@@ -138,24 +108,28 @@ def longest_finish(preds: Sequence[Sequence[int]], cost: Sequence[float]) -> lis
     return finish
 
 
+def alone_cycles(op: Operation) -> float:
+    """Modeled cycles of a kernel running by itself on its block_dim cores."""
+    return roofline_cycles(op) * CORES / block_dim(op)
+
+
 def schedule(
-    fn: func.FuncOp,
-    max_streams: int = 8,
-    cost: Callable[[Operation], float] = modeled_cycles,
-) -> tuple[list[Operation], list[list[int]], StreamSchedule, list[float]]:
-    """Streams, events and modeled start/end cycles of the kernels of `fn`."""
+    fn: func.FuncOp, max_streams: int = 8
+) -> tuple[list[Operation], list[list[int]], StreamSchedule]:
+    """The kernels of `fn`, their producers, and their streams and events."""
     kernels, preds = dependencies(fn)
-    costs = [cost(op) for op in kernels]
-    finish = longest_finish(preds, costs)
+    finish = longest_finish(preds, [alone_cycles(op) for op in kernels])
     streams = assign_streams(preds, finish, max_streams)
-    waits = insert_events(streams, preds)
-    start, end, stream_end = [], [], {}
-    for k, s in enumerate(streams):
-        begin = max([stream_end.get(s, 0.0), *(end[p] for p in waits[k])])
-        start.append(begin)
-        end.append(begin + costs[k])
-        stream_end[s] = end[-1]
-    return kernels, preds, StreamSchedule(streams, waits, start, end), costs
+    return kernels, preds, StreamSchedule(streams, insert_events(streams, preds))
+
+
+def modeled_timeline(kernels: Sequence[Operation], plan: StreamSchedule | None) -> Timeline:
+    """Modeled times of the kernels on `plan`'s streams (None: all on one stream)."""
+    work = [roofline_cycles(op) * CORES for op in kernels]
+    demand = [block_dim(op) for op in kernels]
+    if plan is None:
+        plan = StreamSchedule([0] * len(kernels), [[] for _ in kernels])
+    return simulate(plan.streams, plan.waits, work, demand)
 
 
 def record_streams(fn: func.FuncOp, kernels: Sequence[Operation], plan: StreamSchedule) -> None:
@@ -189,5 +163,5 @@ class ScheduleStreams(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for fn in op.ops:
             if isinstance(fn, func.FuncOp) and not fn.is_declaration:
-                kernels, _, plan, _ = schedule(fn, self.max_streams)
+                kernels, _, plan = schedule(fn, self.max_streams)
                 record_streams(fn, kernels, plan)

@@ -12,7 +12,6 @@ them all, like GE's HybridMemAssigner, and stops as soon as a plan meets the low
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -217,57 +216,6 @@ def hill_climb(
     return best
 
 
-def exact(
-    lifetimes: Sequence[Lifetime],
-    upper: int | None = None,
-    seconds: float = 2.0,
-    conflicts: Conflicts = None,
-) -> Plan:
-    """An ILP (HiGHS through scipy.optimize.milp) for small instances, then canonicalized.
-
-    Variables: offsets o_i and the peak P in units of the sizes' gcd, and for each
-    conflicting pair a binary z saying which one lies below. Big-M is the best known
-    peak. The solver's offsets are sorted and re-placed with first fit, which can only
-    lower them.
-    """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    n = len(lifetimes)
-    conflicts = conflicts if conflicts is not None else conflict_lists(lifetimes)
-    unit = math.gcd(*[t.size for t in lifetimes]) or 1
-    sizes = [t.size // unit for t in lifetimes]
-    pairs = [(i, j) for i in range(n) for j in conflicts[i] if i < j]
-    big = (upper if upper is not None else sum(t.size for t in lifetimes)) // unit
-    width = n + 1 + len(pairs)
-    rows, lower, upper_b = [], [], []
-
-    def row(entries: dict[int, float], lo: float, hi: float) -> None:
-        r = np.zeros(width)
-        for k, v in entries.items():
-            r[k] = v
-        rows.append(r), lower.append(lo), upper_b.append(hi)
-
-    for i, size in enumerate(sizes):
-        row({i: 1.0, n: -1.0}, -np.inf, -size)
-    for p, (i, j) in enumerate(pairs):
-        z = n + 1 + p
-        row({i: 1.0, j: -1.0, z: big}, -np.inf, big - sizes[i])
-        row({j: 1.0, i: -1.0, z: -big}, -np.inf, -sizes[j])
-    cost = np.zeros(width)
-    cost[n] = 1.0
-    integrality = np.ones(width)  # offsets in units of the gcd (HiGHS fails on some mixed forms)
-    bounds = Bounds(np.zeros(width), np.r_[np.full(n + 1, big), np.ones(len(pairs))])
-    constraints = LinearConstraint(np.array(rows), lower, upper_b) if rows else ()
-    result = milp(
-        cost, integrality=integrality, bounds=bounds, constraints=constraints,
-        options={"time_limit": seconds},
-    )  # fmt: skip
-    if result.x is None:
-        return greedy_by_size(lifetimes, conflicts)
-    order = sorted(range(n), key=lambda i: (result.x[i], i))
-    return _plan("exact", lifetimes, order, first_fit, conflicts)
-
-
 EXACT_LIMIT = 24
 """Largest instance (buffers) the hybrid hands to the exact solver..."""
 EXACT_SECONDS = 0.25
@@ -302,6 +250,8 @@ def hybrid(
     if climbed.peak < best.peak:
         best = climbed
     if best.peak > bound and len(lifetimes) <= EXACT_LIMIT:
+        from passes.memory.exact import exact
+
         seconds = min(search_seconds, EXACT_SECONDS)
         solved = exact(lifetimes, upper=best.peak, seconds=seconds, conflicts=conflicts)
         if solved.peak < best.peak:
@@ -315,11 +265,17 @@ def no_reuse(lifetimes: Sequence[Lifetime], conflicts: Conflicts = None) -> Plan
     return Plan(tuple(int(o) for o in offsets), sum(t.size for t in lifetimes), "no-reuse")
 
 
+def _exact(lifetimes: Sequence[Lifetime], conflicts: Conflicts = None) -> Plan:
+    from passes.memory.exact import exact
+
+    return exact(lifetimes, conflicts=conflicts)
+
+
 PLANNERS: dict[str, Callable[..., Plan]] = {
     "hybrid": hybrid,
     "greedy-by-size": greedy_by_size,
     "greedy-by-conflicts": greedy_by_conflicts,
     "hill-climb": hill_climb,
-    "exact": exact,
+    "exact": lambda lifetimes, conflicts=None: _exact(lifetimes, conflicts=conflicts),
     "no-reuse": no_reuse,
 }

@@ -19,12 +19,12 @@ from ge.testing.strategies import programs_with_inputs
 from gedialects.interpreter import entry_function
 from passes.memory.arena_run import run_in_arena
 from passes.memory.assign import plan_function
+from passes.memory.exact import exact
 from passes.memory.peers import PEERS
 from passes.memory.planners import (
     PLANNERS,
     Lifetime,
     conflict_lists,
-    exact,
     first_fit,
     greedy_by_size,
     hill_climb,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from memory_programs import Program, main, seed_model
 from xdsl.context import Context
@@ -15,7 +16,8 @@ from passes.memory.assign import plan_function
 from passes.memory.concurrency import HappensBefore, recorded_order, recorded_waits
 from passes.memory.liveness import classify
 from passes.plan_memory import PlanMemory
-from passes.schedule_streams import ScheduleStreams, dependencies, schedule
+from passes.schedule_streams import ScheduleStreams, dependencies, modeled_timeline, schedule
+from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
 
 
 def branches(width: int = 4):
@@ -59,11 +61,23 @@ def test_parallel_branches_get_streams_and_events_only_at_the_join():
     assert not before(tanh[0], tanh[1]) and not before(tanh[1], tanh[0])
 
 
-def test_the_modeled_makespan_meets_the_critical_path_on_branches():
-    module = branches(4)
-    kernels, preds, plan, costs = schedule(main(module))
-    assert plan.makespan < sum(costs)
-    assert plan.makespan == max(plan.end)
+def test_branches_that_leave_cores_idle_finish_sooner_on_streams():
+    module = branches(4)  # 2048-element kernels: one core each of 32
+    kernels, preds, plan = schedule(main(module))
+    one, several = modeled_timeline(kernels, None), modeled_timeline(kernels, plan)
+    work = [roofline_cycles(op) * CORES for op in kernels]
+    critical, total = bounds(preds, work, [block_dim(op) for op in kernels])
+    assert one.makespan == pytest.approx(sum(w / block_dim(op) for w, op in zip(work, kernels)))
+    assert several.makespan == pytest.approx(critical)  # the branches overlap fully
+    assert several.makespan < one.makespan / 2 and critical >= total
+
+
+def test_kernels_that_fill_the_chip_share_it():
+    streams, waits, work = [0, 1], [[], []], [64.0, 64.0]
+    assert simulate(streams, waits, work, [32, 32]).makespan == pytest.approx(4.0)
+    assert simulate(streams, waits, work, [16, 16]).makespan == pytest.approx(4.0)
+    assert simulate(streams, waits, work, [8, 8]).makespan == pytest.approx(8.0)
+    assert simulate([0, 0], waits, work, [8, 8]).makespan == pytest.approx(16.0)
 
 
 def test_concurrent_branches_never_share_memory():
