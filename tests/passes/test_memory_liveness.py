@@ -15,10 +15,12 @@ from gedialects.ge import (
     ReluOp,
     ReshapeOp,
     SliceOp,
+    SoftmaxOp,
     SplitOp,
 )
 from passes.memory.arena_run import run_in_arena
 from passes.memory.assign import MemoryPlan, plan_function
+from passes.memory.memory_rules import WORKSPACE_RULES
 from passes.memory.planners import Plan
 from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
@@ -119,3 +121,15 @@ def test_reuse_off_gives_every_tensor_its_own_bytes():
     assert not plan.liveness.inplace
     assert plan.arena_bytes == sum(b.bytes for b in plan.liveness.buffers) == 9 * 1024
     assert plan.plan == Plan(plan.plan.offsets, 9 * 1024, "no-reuse")
+
+
+def test_a_kernel_workspace_is_a_buffer_live_during_its_kernel(monkeypatch):
+    monkeypatch.setitem(WORKSPACE_RULES, SoftmaxOp, lambda op: 1000)
+    p = Program((8, 64))
+    module = p.finish(p(ReluOp(p(SoftmaxOp(p(ReluOp(p.args[0])))))))
+    PlanMemory().apply(Context(), module)
+    plan = read_plan(main(module))  # re-verified, workspace included
+    (workspace,) = [b for b in plan.liveness.buffers if b.kind == "workspace"]
+    assert (workspace.bytes, workspace.start, workspace.end) == (1024, 1, 1)
+    softmax = next(op for op in main(module).body.block.ops if isinstance(op, SoftmaxOp))
+    assert "mem.workspace_offset" in softmax.attributes

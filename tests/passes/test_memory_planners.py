@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ge.pipeline import apply_pipeline
 from ge.testing import run
 from ge.testing.strategies import programs_with_inputs
 from gedialects.interpreter import entry_function
@@ -125,4 +126,21 @@ def test_random_programs_plan_validly_and_run_identically_in_the_poisoned_arena(
     actual = run_in_arena(module, inputs, memory_plan=memory_plan)
     for want, got, ref in zip(separate, actual, run(module, inputs), strict=True):
         assert got.dtype == ref.dtype and got.shape == ref.shape
+        np.testing.assert_array_equal(got, want)
+
+
+KERNEL_PIPELINE = (
+    "fuse-conv-bn-relu,fuse-conv-bias-activation,fuse-conv-residual-add,fuse-matmul-add-gelu,"
+    "fuse-matmul-scale,fuse-softmax-dropout,fuse-elementwise,convert-ge-to-kernel"
+)
+
+
+@given(programs_with_inputs(max_ops=10))
+def test_random_kernel_programs_plan_validly_and_run_identically(case):
+    module, inputs = case
+    apply_pipeline(module, KERNEL_PIPELINE)  # fused kernels: epilogues, kernel.elementwise
+    fn = entry_function(module)
+    memory_plan = plan_function(fn)
+    separate = run_in_arena(module, inputs, memory_plan=plan_function(fn, reuse=False))
+    for want, got in zip(separate, run_in_arena(module, inputs, memory_plan=memory_plan)):
         np.testing.assert_array_equal(got, want)
