@@ -86,13 +86,26 @@ def _is_float(element: Attribute) -> bool:
     return to_numpy_dtype(element).kind == "f"
 
 
-def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, kinds: dict, tr: int, tc: int):  # noqa: ANN202
+def _alloc_body(b: KernelBuilder, op: ElementwiseOp, kinds: dict, shape: tuple, out_buf) -> dict:  # noqa: ANN001
+    """One UB buffer per body result, allocated once; a full-tile result writes the output."""
+    dsts = {}
+    for body_op in op.block.ops:
+        if isinstance(body_op, YieldOp):
+            break
+        result, kind = body_op.results[0], kinds[body_op.results[0]]
+        if result is op.yielded and kind.rows and kind.cols:
+            dsts[result] = out_buf
+        else:
+            dsts[result] = b.alloc(kind.dims(*shape), kind.element, "ub")
+    return dsts
+
+
+def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  # noqa: ANN202
     for body_op in op.block.ops:
         if isinstance(body_op, YieldOp):
             return values[body_op.operands[0]]
         result = body_op.results[0]
-        kind = kinds[result]
-        dst = b.alloc(kind.dims(tr, tc), kind.element, "ub")
+        dst = dsts[result]
         args = [values[v] for v in body_op.operands]
         name = body_op.name
         if isinstance(body_op, ConstantOp):
@@ -144,6 +157,7 @@ def lower_elementwise(
     b = KernelBuilder(kernel)
     in_bufs = [b.alloc(t.dims(tr, tc), t.element, "ub") for t in tiles]
     out_buf = b.alloc([tr, tc], out_element, "ub")
+    dsts = _alloc_body(b, op, kinds, (tr, tc), out_buf)
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
     nr, nc = -(-rows // tr), -(-cols // tc)
@@ -166,7 +180,7 @@ def lower_elementwise(
         b.sync("MTE2", "V")
         b.wait_flag("MTE3", "V")
         values = dict(zip(op.block.args, in_bufs))
-        result = _emit_body(b, op, values, kinds, tr, tc)
+        result = _emit_body(b, op, values, dsts)
         _store_full(b, result, kinds.get(op.yielded), out_buf, tr, tc)
         b.set_flag("V", "MTE2")
         b.sync("V", "MTE3")
@@ -202,6 +216,8 @@ def _input_window(shape, out_shape, lead, rows, cols) -> tuple[list, list]:  # n
 
 def _store_full(b: KernelBuilder, result: SSAValue, kind, out_buf: SSAValue, tr, tc) -> None:  # noqa: ANN001
     """Copy the body's result into the output tile, broadcasting it if it is not full."""
+    if result is out_buf:
+        return
     if kind is not None and kind.rows and kind.cols:
         b.add(UNARY_OPS["copy"](result, out_buf))
         return

@@ -1,0 +1,65 @@
+// RUN: ge-opt %s --split-input-file -p convert-kernel-to-npu,verify-npu | filecheck %s
+
+// An elementwise kernel: tiles of UB, inputs loaded by MTE2 (the broadcast row as a (1, c)
+// window), the body as vector ops, the tile stored by MTE3, the pipes ordered by flags.
+
+// CHECK-LABEL: func.func @add_relu
+// CHECK-SAME: (%[[X:.+]]: !npu.buffer<64x300xf32, hbm>, %[[Y:.+]]: !npu.buffer<1x300xf32, hbm>) -> !npu.buffer<64x300xf32, hbm>
+// CHECK: %[[Z:.+]] = npu.hbm_alloc : !npu.buffer<64x300xf32, hbm>
+// CHECK: npu.kernel "elementwise_0" block_dim = {{[0-9]+}} attributes {{{.*}}fused_from = ["ge.add", "ge.relu"], kind = "elementwise"}
+// CHECK: scf.for
+// CHECK: npu.wait_flag "V" -> "MTE2" [0]
+// CHECK: npu.dma %[[X]] [{{.+}}] [{{.+}}] -> %{{.+}} [0, 0]
+// CHECK-NEXT: npu.dma %[[Y]] [0, %{{.+}}] [1, %{{.+}}] -> %{{.+}} [0, 0] [1, %{{.+}}] : !npu.buffer<1x300xf32, hbm> -> !npu.buffer<1x{{[0-9]+}}xf32, ub>
+// CHECK: npu.vec_add
+// CHECK-NEXT: npu.vec_relu
+// CHECK-NOT: npu.vec_copy
+// CHECK: npu.dma %{{.+}} [0, 0] [{{.+}}] -> %[[Z]] [{{.+}}]
+// CHECK: func.return %[[Z]]
+func.func @add_relu(%x: tensor<64x300xf32>, %y: tensor<1x300xf32>) -> tensor<64x300xf32> {
+  %z = kernel.elementwise %x, %y {fused_from = ["ge.add", "ge.relu"]} : (tensor<64x300xf32>, tensor<1x300xf32>) -> tensor<64x300xf32> {
+  ^bb0(%a: tensor<f32>, %b: tensor<f32>):
+    %s = ge.add %a, %b : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    %r = ge.relu %s : (tensor<f32>) -> tensor<f32>
+    kernel.yield %r : tensor<f32>
+  }
+  func.return %z : tensor<64x300xf32>
+}
+
+// -----
+
+// A matmul: a K loop of ping/pong buffers (events 0 and 1) through L1 and L0A/L0B into the
+// cube, the accumulator through FIX to UB and MTE3 to HBM.
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: npu.kernel "matmul_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "matmul"}
+// CHECK: npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}xf16, l1, FRACTAL_NZ>
+// CHECK: npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}xf16, l0a, FRACTAL_NZ>
+// CHECK: npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}xf32, l0c, FRACTAL_NZ>
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: npu.wait_flag "MTE1" -> "MTE2" [0]
+// CHECK: npu.mmad {{.+}} accumulate
+// CHECK: scf.if
+// CHECK: npu.wait_flag "MTE1" -> "MTE2" [1]
+// CHECK: npu.mmad {{.+}} accumulate
+// CHECK: npu.dma %{{.+}} [0, 0] [{{.+}}] -> %{{.+}} [0, 0] [{{.+}}] : !npu.buffer<{{.+}}xf32, l0c, FRACTAL_NZ> -> !npu.buffer<{{.+}}xf16, ub>
+// CHECK: npu.dma {{.+}} : !npu.buffer<{{.+}}xf16, ub> -> !npu.buffer<256x512xf16, hbm>
+func.func @matmul(%a: tensor<256x1024xf16>, %b: tensor<1024x512xf16>) -> tensor<256x512xf16> {
+  %c = kernel.matmul %a, %b {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul"]} : (tensor<256x1024xf16>, tensor<1024x512xf16>) -> tensor<256x512xf16>
+  func.return %c : tensor<256x512xf16>
+}
+
+// -----
+
+// Weights become HBM constants.
+
+// CHECK-LABEL: func.func @weights
+// CHECK: %[[W:.+]] = npu.hbm_constant dense<{{.+}}> : tensor<2x3xf32> : !npu.buffer<2x3xf32, hbm>
+// CHECK: npu.kernel "matmul_0"
+// CHECK: npu.dma %[[W]]
+func.func @weights(%a: tensor<4x2xf32>) -> tensor<4x3xf32> {
+  %w = ge.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %c = kernel.matmul %a, %w {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul"]} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  func.return %c : tensor<4x3xf32>
+}

@@ -1,0 +1,178 @@
+# ruff: noqa: E501  (lines of IR text)
+"""convert-kernel-to-npu: lowered programs on the modeled NPU equal the reference interpreter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+from xdsl.passes import PassPipeline
+
+from ge.registry import all_passes, make_context
+from gedialects.errors import UnsupportedError
+from gedialects.interpreter import run_reference
+from gedialects.npu.ops import KernelOp
+from lowering.convert_kernel_to_npu import lower_module
+from lowering.tiling import choose_matmul_tile
+from runtime.npu_interpreter import run_npu
+from runtime.targets import default_target
+
+UNARY = ["relu", "exp", "tanh", "sigmoid", "abs", "neg", "erf", "floor", "sin"]
+BINARY = ["add", "sub", "mul", "maximum", "minimum"]
+
+
+def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
+    return f"tensor<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
+
+
+def _kernel_module(text: str) -> ModuleOp:
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    spec = "convert-ge-to-kernel,fuse-elementwise"
+    PassPipeline.parse_spec(dict(all_passes()), spec).apply(ctx, module)
+    return module
+
+
+def _compare(module: ModuleOp, inputs: list[np.ndarray], rtol: float, atol: float):
+    want = run_reference(module, inputs)
+    result = run_npu(lower_module(module), inputs)
+    for got, ref in zip(result.outputs, want, strict=True):
+        assert got.shape == ref.shape and got.dtype == ref.dtype
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol, equal_nan=True)
+    for kernel in result.profile.kernels:
+        assert 0 < kernel.roofline_cycles <= kernel.cycles
+    return result
+
+
+@st.composite
+def elementwise_programs(draw):
+    """A chain of unary/binary ops over inputs that broadcast to one output shape."""
+    rank = draw(st.integers(1, 4))
+    out = tuple(draw(st.lists(st.integers(1, 40), min_size=rank, max_size=rank)))
+    if draw(st.booleans()):
+        out = (*out[:-1], draw(st.integers(100, 700)))  # wide rows: several column tiles
+    shapes = [out]
+    for _ in range(draw(st.integers(0, 2))):
+        r = draw(st.integers(1, rank))
+        shapes.append(tuple(d if draw(st.booleans()) else 1 for d in out[rank - r :]))
+    lines, values = [], [(f"%a{i}", s) for i, s in enumerate(shapes)]
+    current = values[0]
+    for i in range(draw(st.integers(1, 5))):
+        if draw(st.booleans()):
+            fn = draw(st.sampled_from(UNARY))
+            lines.append(f"%v{i} = ge.{fn} {current[0]} : ({_t(out)}) -> {_t(out)}")
+        else:
+            fn = draw(st.sampled_from(BINARY))
+            other = draw(st.sampled_from(values))
+            lhs, rhs = (current, other) if draw(st.booleans()) else (other, current)
+            lines.append(
+                f"%v{i} = ge.{fn} {lhs[0]}, {rhs[0]} : ({_t(lhs[1])}, {_t(rhs[1])}) -> {_t(out)}"
+            )
+        current = (f"%v{i}", out)
+        values.append(current)
+    args = ", ".join(f"%a{i}: {_t(s)}" for i, s in enumerate(shapes))
+    body = "\n  ".join(lines)
+    text = f"func.func @main({args}) -> {_t(out)} {{\n  {body}\n  func.return {current[0]} : {_t(out)}\n}}"
+    return text, shapes
+
+
+@given(elementwise_programs(), st.integers(0, 2**16))
+def test_random_elementwise_kernels_equal_reference(program, seed):
+    text, shapes = program
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    _compare(_kernel_module(text), inputs, rtol=1e-6, atol=1e-6)
+
+
+@st.composite
+def matmul_programs(draw):
+    m, n, k = (draw(st.integers(1, 130)) for _ in range(3))
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)[: draw(st.integers(0, 2))]
+    a, b, out = (*batch, m, k), (*b_batch, k, n), (*batch, m, n)
+    relu = draw(st.booleans())
+    lines = [f"%y = ge.matmul %a, %b : ({_t(a)}, {_t(b)}) -> {_t(out)}"]
+    if relu:
+        lines.append(f"%r = ge.relu %y : ({_t(out)}) -> {_t(out)}")
+    res = "%r" if relu else "%y"
+    text = (
+        f"func.func @main(%a: {_t(a)}, %b: {_t(b)}) -> {_t(out)} {{\n  "
+        + "\n  ".join(lines)
+        + f"\n  func.return {res} : {_t(out)}\n}}"
+    )
+    return text, [a, b]
+
+
+@given(matmul_programs(), st.integers(0, 2**16))
+def test_random_matmul_kernels_equal_reference(program, seed):
+    text, shapes = program
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    _compare(_kernel_module(text), inputs, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_larger_than_l1_and_elementwise_larger_than_l2():
+    target = default_target()
+    text = f"""func.func @main(%a: {_t((600, 700))}, %b: {_t((700, 500))}, %x: {_t((3000, 3000))}) -> ({_t((600, 500))}, {_t((3000, 3000))}) {{
+  %y = ge.matmul %a, %b : ({_t((600, 700))}, {_t((700, 500))}) -> {_t((600, 500))}
+  %e = ge.exp %x : ({_t((3000, 3000))}) -> {_t((3000, 3000))}
+  func.return %y, %e : {_t((600, 500))}, {_t((3000, 3000))}
+}}"""
+    assert 600 * 700 * 4 > target.capacity["l1"] and 3000 * 3000 * 4 > target.capacity["l2"]
+    rng = np.random.default_rng(0)
+    inputs = [
+        rng.standard_normal(s).astype(np.float32) for s in ((600, 700), (700, 500), (3000, 3000))
+    ]
+    result = _compare(_kernel_module(text), inputs, rtol=1e-4, atol=1e-4)
+    matmul = result.profile.kernels[0]
+    assert matmul.cube_flops == 2 * 600 * 700 * 500 and matmul.cores == matmul.block_dim > 1
+
+
+def test_fp16_matmul_accumulates_in_f32():
+    text = f"""func.func @main(%a: {_t((64, 300), "f16")}, %b: {_t((300, 80), "f16")}) -> {_t((64, 80), "f16")} {{
+  %y = ge.matmul %a, %b : ({_t((64, 300), "f16")}, {_t((300, 80), "f16")}) -> {_t((64, 80), "f16")}
+  func.return %y : {_t((64, 80), "f16")}
+}}"""
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float16) for s in ((64, 300), (300, 80)))
+    got = run_npu(lower_module(_kernel_module(text)), [a, b]).outputs[0]
+    exact = (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float16)
+    # f32 accumulation, one rounding to f16 at the end: within one f16 ulp of the exact result
+    np.testing.assert_allclose(got, exact, rtol=2**-10, atol=2**-14)
+
+
+def test_tiles_follow_the_shape_and_fit_the_target():
+    target = default_target()
+    small, big = (
+        choose_matmul_tile(target, 50, 90, 300, 4, 8),
+        choose_matmul_tile(target, 4096, 4096, 4096, 2, 8),
+    )
+    assert (small.tm, small.tn) != (big.tm, big.tn)
+    assert big.tm * big.tn * 4 <= target.capacity["l0c"]
+    assert 2 * big.tm * big.tk * 2 <= target.capacity["l0a"]
+    assert big.blocks == target.ai_cores
+
+
+def test_lowered_text_reparses_and_kernels_are_named():
+    text = f"""func.func @main(%a: {_t((40, 70))}, %b: {_t((70, 30))}) -> {_t((40, 30))} {{
+  %y = ge.matmul %a, %b : ({_t((40, 70))}, {_t((70, 30))}) -> {_t((40, 30))}
+  %r = ge.relu %y : ({_t((40, 30))}) -> {_t((40, 30))}
+  func.return %r : {_t((40, 30))}
+}}"""
+    lowered = lower_module(_kernel_module(text))
+    kernels = [op for op in lowered.walk() if isinstance(op, KernelOp)]
+    assert [k.sym_name.data for k in kernels] == ["matmul_0", "elementwise_1"]
+    again = Parser(make_context(), str(lowered)).parse_module()
+    assert str(again) == str(lowered)
+
+
+def test_unlowered_kernels_are_named_in_the_error():
+    text = f"""func.func @main(%a: {_t((4, 8))}) -> {_t((4, 8))} {{
+  %y = ge.softmax %a {{axis = -1 : i64}} : ({_t((4, 8))}) -> {_t((4, 8))}
+  func.return %y : {_t((4, 8))}
+}}"""
+    with pytest.raises(UnsupportedError, match="'kernel.softmax' has no lowering"):
+        lower_module(_kernel_module(text))
