@@ -69,6 +69,8 @@ ELEMENTWISE = {
         F.leaky_relu(x, 0.2),
         F.elu(x, 0.7),
         F.softplus(x),
+        torch.expm1(x),
+        torch.log1p(x.abs()),
     ),
     "unary_math": lambda m, x: (
         torch.sigmoid(x),
@@ -120,9 +122,14 @@ ELEMENTWISE = {
 }
 
 
+CORE_ATEN = pytest.mark.parametrize("decompose", [False, True], ids=["exported", "core_aten"])
+"""Each case as torch.export gives it and after its core-aten decomposition."""
+
+
+@CORE_ATEN
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE))
-def test_elementwise(name: str) -> None:
-    check(Fn(ELEMENTWISE[name]), X3)
+def test_elementwise(name: str, decompose: bool) -> None:
+    check(Fn(ELEMENTWISE[name]), X3, decompose=decompose)
 
 
 LAYERS = {
@@ -145,21 +152,24 @@ LAYERS = {
     "adaptive_avg_pool_3x3": (torch.nn.AdaptiveAvgPool2d(3), X4),
     "adaptive_avg_pool_global": (torch.nn.AdaptiveAvgPool2d((1, 1)), X4),
     "linear_3d": (torch.nn.Linear(8, 3), X3),
+    "group_norm": (torch.nn.GroupNorm(2, 4), X4),
+    "instance_norm": (torch.nn.InstanceNorm2d(4, affine=True), X4),
     "layer_norm_2d_no_affine": (torch.nn.LayerNorm([5, 8], elementwise_affine=False), X3),
     "dropout_eval": (torch.nn.Dropout(0.5), X3),
     "embedding": (torch.nn.Embedding(10, 4), torch.tensor([[1, 2, 9], [0, 0, 3]])),
 }
 
 
+@CORE_ATEN
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layer(name: str) -> None:
+def test_layer(name: str, decompose: bool) -> None:
     torch.manual_seed(0)
     layer, x = LAYERS[name]
     layer = copy.deepcopy(layer)
     if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
         layer.running_mean.uniform_(-1, 1)
         layer.running_var.uniform_(0.5, 2)
-    check(layer, x)
+    check(layer, x, decompose=decompose)
 
 
 SHAPES = {
@@ -203,6 +213,16 @@ SHAPES = {
         x.argmin(),
         x.mean(),
     ),
+    "statistics": lambda m, x: (
+        torch.var(x, 1),
+        x.var(dim=(0, 2), unbiased=False, keepdim=True),
+        x.std(-1),
+        torch.var(x, correction=0),
+        F.normalize(x, dim=-1),
+        torch.linalg.vector_norm(x, ord=1, dim=1),
+        torch.linalg.vector_norm(x, ord=float("inf")),
+        torch.logsumexp(x, -1),
+    ),
     "matmuls": lambda m, x: (
         x @ x.transpose(1, 2),
         torch.bmm(x, x.transpose(1, 2)),
@@ -218,9 +238,10 @@ SHAPES = {
 }
 
 
+@CORE_ATEN
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_data_movement_and_reductions(name: str) -> None:
-    check(Fn(SHAPES[name]), X3)
+def test_data_movement_and_reductions(name: str, decompose: bool) -> None:
+    check(Fn(SHAPES[name]), X3, decompose=decompose)
 
 
 def test_factory_ops_fold_into_one_constant() -> None:
@@ -290,6 +311,14 @@ def test_input_and_output_names() -> None:
 def test_unsupported_op_names_op_and_node() -> None:
     with pytest.raises(UnsupportedError, match=r"cumsum.*node 'cumsum'.*supported aten ops"):
         import_module(Fn(lambda m, x: torch.cumsum(x, 1)).eval(), (X3,))
+
+
+def test_op_without_converter_falls_back_to_core_aten() -> None:
+    mish = Fn(lambda m, x: F.mish(x)).eval()
+    with pytest.raises(UnsupportedError, match="aten.mish"):
+        import_module(mish, (X3,), decompose=False)
+    module = check(mish, X3)  # decompose=None: retried on x * tanh(softplus(x))
+    assert "ge.tanh" in {op.name for op in module.walk()}
 
 
 def test_training_mode_batch_norm_is_refused() -> None:

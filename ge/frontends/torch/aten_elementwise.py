@@ -66,6 +66,16 @@ def round_(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.RoundOp(a["self"]))
 
 
+@converts("log1p", "expm1")
+def log1p_expm1(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """log(1 + x) and exp(x) - 1 (no dedicated ops: exact to f32 rounding of 1 + x)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    one = cx.scalar(1.0, dtype_of(x))
+    if op_key(cx.node.target) == "log1p":
+        return cx.emit(ge.LogOp(cx.emit(ge.AddOp(x, one))))
+    return cx.emit(ge.SubOp(cx.emit(ge.ExpOp(x)), one))
+
+
 @converts("rsqrt")
 def rsqrt(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.ReciprocalOp(cx.emit(ge.SqrtOp(cx.cast(a["self"], cx.out_dtype())))))

@@ -1,8 +1,7 @@
-"""Converters of aten's neural-network ops: convolution, normalization, pooling, softmax.
+"""Converters of aten's neural-network ops: convolution, pooling, softmax, embedding.
 
-Batch norm is kept as `ge.batch_norm` (folding it into the convolution is a pass's job);
-training-mode batch norm and dropout are refused. 1-D convolutions become 2-D ones over a
-height of 1.
+1-D convolutions become 2-D ones over a height of 1; adaptive average pooling becomes a
+global pool (1x1 output) or a plain average pool (sizes that divide).
 """
 
 from __future__ import annotations
@@ -25,10 +24,6 @@ def pair(v: Any) -> tuple[int, int]:
         return v, v
     v = list(v)
     return (v[0], v[0]) if len(v) == 1 else (v[0], v[1])
-
-
-def _reshape(cx: Converter, x: SSAValue, shape: Sequence[int]) -> SSAValue:
-    return cx.emit(ge.ReshapeOp(x, shape=list(shape)))
 
 
 # ---- convolution -------------------------------------------------------------------
@@ -81,8 +76,8 @@ def _conv1d(cx: Converter, a: dict[str, Any]) -> SSAValue:
     o, cg, k = shape_of(a["weight"].type)
     padding = a["padding"]
     one = lambda v: [1, v[0] if isinstance(v, list | tuple) else v]
-    x = _reshape(cx, a["input"], [n, c, 1, length])
-    w = _reshape(cx, a["weight"], [o, cg, 1, k])
+    x = cx.reshape(a["input"], [n, c, 1, length])
+    w = cx.reshape(a["weight"], [o, cg, 1, k])
     a2 = {
         **a,
         "input": x,
@@ -92,56 +87,7 @@ def _conv1d(cx: Converter, a: dict[str, Any]) -> SSAValue:
         "padding": padding if isinstance(padding, str) else [0, one(padding)[1]],
     }
     y = _conv2d(cx, a2, False)
-    return _reshape(cx, y, cx.out_shape())
-
-
-# ---- normalization -----------------------------------------------------------------
-
-
-def _param_or(cx: Converter, v: SSAValue | None, channels: int, fill: float, dtype) -> SSAValue:
-    return v if v is not None else cx.constant(np.full((channels,), fill, dtype))
-
-
-def _batch_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    x = a["input"]
-    if a.get("training"):
-        raise cx.unsupported("batch norm in training mode (call model.eval() first)")
-    if a["running_mean"] is None or a["running_var"] is None:
-        raise cx.unsupported("batch norm without running statistics")
-    c, dtype = shape_of(x.type)[1], dtype_of(x)
-    scale = _param_or(cx, a["weight"], c, 1.0, dtype)
-    bias = _param_or(cx, a["bias"], c, 0.0, dtype)
-    return cx.emit(
-        ge.BatchNormOp(x, scale, bias, a["running_mean"], a["running_var"], epsilon=a["eps"])
-    )
-
-
-@converts("batch_norm")
-def batch_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    return _batch_norm(cx, a)
-
-
-@converts("_native_batch_norm_legit_no_training", "native_batch_norm")
-def native_batch_norm(cx: Converter, a: dict[str, Any]) -> tuple:
-    return _batch_norm(cx, a), None, None
-
-
-def _layer_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    x, shape = a["input"], list(a["normalized_shape"])
-    dtype = dtype_of(x)
-    scale = a["weight"] if a["weight"] is not None else cx.constant(np.ones(shape, dtype))
-    op = ge.LayerNormOp(x, scale, a["bias"], axis=-len(shape), epsilon=a["eps"])
-    return cx.emit(op)
-
-
-@converts("layer_norm")
-def layer_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    return _layer_norm(cx, a)
-
-
-@converts("native_layer_norm")
-def native_layer_norm(cx: Converter, a: dict[str, Any]) -> tuple:
-    return _layer_norm(cx, a), None, None
+    return cx.reshape(y, cx.out_shape())
 
 
 @converts("softmax", "_softmax", "log_softmax", "_log_softmax")
@@ -207,63 +153,6 @@ def adaptive_avg_pool2d(cx: Converter, a: dict[str, Any]) -> SSAValue:
         raise cx.unsupported(f"adaptive pooling of {h}x{w} to {oh}x{ow} (sizes must divide)")
     kernel = (h // oh, w // ow)
     return cx.emit(ge.AvgPool2DOp(x, kernel_shape=kernel, strides=kernel))
-
-
-# ---- reductions --------------------------------------------------------------------
-
-_REDUCE = {
-    "mean": ge.ReduceMeanOp,
-    "sum": ge.ReduceSumOp,
-    "amax": ge.ReduceMaxOp,
-    "amin": ge.ReduceMinOp,
-    "prod": ge.ReduceProdOp,
-}
-
-
-@converts(*_REDUCE)
-def reduce(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    x = cx.cast(a["self"], cx.out_dtype())
-    dims = a.get("dim")
-    axes = [] if dims is None else [dims] if isinstance(dims, int) else list(dims)
-    keepdim = bool(a.get("keepdim", False))
-    return cx.emit(_REDUCE[op_key(cx.node.target)](x, axes=axes, keepdims=keepdim))
-
-
-@converts("any", "all")
-def any_all(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    """Whether any (all) elements are non-zero: max (min) over booleans."""
-    x = cx.cast(a["self"], np.dtype(np.bool_))
-    dims = a.get("dim")
-    axes = [] if dims is None else [dims] if isinstance(dims, int) else list(dims)
-    op = ge.ReduceMaxOp if op_key(cx.node.target) == "any" else ge.ReduceMinOp
-    return cx.emit(op(x, axes=axes, keepdims=bool(a.get("keepdim", False))))
-
-
-@converts("max", "min")
-def max_min_dim(cx: Converter, a: dict[str, Any]) -> Any:
-    """max.dim / min.dim give (values, indices); max() of a whole tensor gives a scalar."""
-    is_max = op_key(cx.node.target) == "max"
-    if "dim" not in a:
-        if "other" in a:
-            op = ge.MaximumOp if is_max else ge.MinimumOp
-            return cx.emit(op(a["self"], a["other"]))
-        return cx.emit((ge.ReduceMaxOp if is_max else ge.ReduceMinOp)(a["self"], keepdims=False))
-    dim, keep = a["dim"], bool(a["keepdim"])
-    values = cx.emit(
-        (ge.ReduceMaxOp if is_max else ge.ReduceMinOp)(a["self"], axes=[dim], keepdims=keep)
-    )
-    index = cx.emit((ge.ArgMaxOp if is_max else ge.ArgMinOp)(a["self"], axis=dim, keepdims=keep))
-    return values, index
-
-
-@converts("argmax", "argmin")
-def argmax(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    x, dim = a["self"], a["dim"]
-    if dim is None:
-        x, dim = _reshape(cx, x, [int(np.prod(shape_of(x.type)))]), 0
-    op = ge.ArgMaxOp if op_key(cx.node.target) == "argmax" else ge.ArgMinOp
-    y = cx.emit(op(x, axis=dim, keepdims=bool(a["keepdim"])))
-    return _reshape(cx, y, cx.out_shape()) if shape_of(y.type) != cx.out_shape() else y
 
 
 @converts("embedding")

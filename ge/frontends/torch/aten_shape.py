@@ -55,6 +55,14 @@ def transpose(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return x if i == j else cx.emit(ge.TransposeOp(x, perm=perm))
 
 
+@converts("mT", "mH", "adjoint")
+def matrix_transpose(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Swap the last two axes (real tensors: mH and adjoint alike)."""
+    x = a["self"]
+    rank = len(shape_of(x.type))
+    return cx.emit(ge.TransposeOp(x, perm=[*range(rank - 2), rank - 1, rank - 2]))
+
+
 @converts("expand", "expand_as", "expand_copy")
 def expand(cx: Converter, a: dict[str, Any]) -> SSAValue:
     x = a["self"]
@@ -62,11 +70,31 @@ def expand(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return x if shape_of(x.type) == shape else cx.emit(ge.ExpandOp(x, shape=list(shape)))
 
 
+@converts("repeat")
+def repeat(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Tile: each axis of size s as (1, s), expanded to (r, s), merged to r * s."""
+    repeats = list(a["repeats"])
+    shape = [1] * (len(repeats) - len(shape_of(a["self"].type))) + list(shape_of(a["self"].type))
+    x = cx.reshape(a["self"], [d for s in shape for d in (1, s)])
+    x = cx.emit(ge.ExpandOp(x, shape=[d for r, s in zip(repeats, shape) for d in (r, s)]))
+    return cx.reshape(x, [r * s for r, s in zip(repeats, shape)])
+
+
 @converts("cat", "concat")
 def cat(cx: Converter, a: dict[str, Any]) -> SSAValue:
     parts = [t for t in a["tensors"] if shape_of(t.type) != (0,)]  # legacy empty inputs
     dtype = cx.out_dtype()
     return cx.emit(ge.ConcatOp(*[cx.cast(t, dtype) for t in parts], axis=a["dim"]))
+
+
+@converts("stack")
+def stack(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Each input with a new axis of size 1 at `dim`, then joined along it."""
+    shape = list(cx.out_shape())
+    dim = _axis(a["dim"], len(shape))
+    shape[dim] = 1
+    parts = [cx.emit(ge.ReshapeOp(cx.cast(t, cx.out_dtype()), shape=shape)) for t in a["tensors"]]
+    return cx.emit(ge.ConcatOp(*parts, axis=dim))
 
 
 def _slice(cx: Converter, x: SSAValue, dim: int, start: int, end: int, step: int) -> SSAValue:

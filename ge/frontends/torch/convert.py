@@ -21,7 +21,7 @@ from torch import fx
 from xdsl.ir import Block, Operation, SSAValue
 
 from gedialects.errors import FrontendError, UnsupportedError
-from gedialects.ge import CastOp, ConstantOp
+from gedialects.ge import CastOp, ConstantOp, ReshapeOp
 from gedialects.ge.types import (
     element_of,
     format_type,
@@ -111,6 +111,11 @@ class Converter:
         if dtype_of(v) == np.dtype(dtype):
             return v
         return self.emit(CastOp(v, to=from_numpy_dtype(dtype)))
+
+    def reshape(self, v: SSAValue, shape: Sequence[int]) -> SSAValue:
+        if shape_of(v.type) == tuple(shape):
+            return v
+        return self.emit(ReshapeOp(v, shape=list(shape)))
 
     def operand(self, v: Any, dtype: np.dtype) -> SSAValue:
         """A tensor operand of `dtype`, from a `ge` value or a Python scalar."""

@@ -18,6 +18,8 @@ MODULES = (
     "ge.frontends.torch.aten_elementwise",
     "ge.frontends.torch.aten_linalg",
     "ge.frontends.torch.aten_nn",
+    "ge.frontends.torch.aten_norm",
+    "ge.frontends.torch.aten_reduce",
     "ge.frontends.torch.aten_shape",
 )
 
