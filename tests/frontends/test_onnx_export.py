@@ -4,114 +4,37 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from hypothesis import given
-from xdsl.dialects import arith, func
+from onnx_export_helpers import (
+    RNG,
+    assert_close,
+    assert_exports,
+    build,
+    c,
+    normal,
+    positive,
+    run_onnx,
+)
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
-    ArrayAttr,
     DenseArrayBase,
-    DictionaryAttr,
-    ModuleOp,
-    StringAttr,
     f64,
     i32,
 )
-from xdsl.ir import Block, Operation, Region, SSAValue
 
 from ge.frontends.onnx_export import EMITTERS, export_onnx
 from ge.testing import run
 from ge.testing.strategies import programs_with_inputs, smooth_ops
 from gedialects.errors import UnsupportedError
-from gedialects.ge import ALL_OPS, ConstantOp
+from gedialects.ge import ALL_OPS
 from gedialects.ge import ops as g
 from gedialects.ge.constant import print_constants_in_full
-from gedialects.ge.types import tensor_like
-
-RNG = np.random.default_rng(0)
-
-
-def normal(*shape: int) -> np.ndarray:
-    return RNG.standard_normal(shape).astype(np.float32)
-
-
-def positive(*shape: int) -> np.ndarray:
-    return RNG.uniform(0.2, 2.0, shape).astype(np.float32)
-
-
-def c(array: np.ndarray) -> ConstantOp:
-    return ConstantOp(np.asarray(array))
-
-
-def _ops_reaching(values: Sequence[SSAValue]) -> list[Operation]:
-    """The ops that compute `values`, in an order where operands come first."""
-    order: list[Operation] = []
-    seen: set[Operation] = set()
-
-    def visit(owner: object) -> None:
-        if not isinstance(owner, Operation) or owner in seen:
-            return
-        seen.add(owner)
-        for operand in owner.operands:
-            visit(operand.owner)
-        order.append(owner)
-
-    for v in values:
-        visit(v.owner)
-    return order
-
-
-def _names(names: Sequence[str]) -> ArrayAttr:
-    return ArrayAttr([DictionaryAttr({"ge.name": StringAttr(n)}) for n in names])
-
-
-def build(
-    inputs: Sequence[np.ndarray],
-    body: Callable[..., object],
-    in_names: Sequence[str] | None = None,
-    out_names: Sequence[str] | None = None,
-) -> ModuleOp:
-    """A module whose `main` takes arrays shaped like `inputs` and returns `body(*args)`."""
-    block = Block(arg_types=[tensor_like(a) for a in inputs])
-    out = body(*block.args)
-    outs = out if isinstance(out, list | tuple) else [out]
-    values = [SSAValue.get(v) for v in outs]
-    block.add_ops([*_ops_reaching(values), func.ReturnOp(*values)])
-    fn = func.FuncOp(
-        "main",
-        ([a.type for a in block.args], [v.type for v in values]),
-        Region(block),
-        arg_attrs=_names(in_names) if in_names else None,
-        res_attrs=_names(out_names) if out_names else None,
-    )
-    module = ModuleOp([fn])
-    module.verify()
-    return module
-
-
-def run_onnx(model: onnx.ModelProto, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    feeds = {i.name: a for i, a in zip(session.get_inputs(), inputs)}
-    return session.run(None, feeds)
-
-
-def assert_exports(module: ModuleOp, inputs: Sequence[np.ndarray]) -> onnx.ModelProto:
-    """The exported model is valid and onnxruntime computes what the reference computes."""
-    model = export_onnx(module)
-    onnx.checker.check_model(model, full_check=True)
-    expected = run(module, inputs)
-    actual = run_onnx(model, inputs)
-    assert len(actual) == len(expected)
-    for a, e in zip(actual, expected):
-        assert a.dtype == e.dtype and a.shape == e.shape
-        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5)
-    return model
-
 
 X = normal(2, 3, 4)
 P = positive(2, 3, 4)
@@ -210,6 +133,23 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
             pads=[1, 0, 0, 1],
             ceil_mode=True,
             count_include_pad=True,
+        ),
+    ),  # fmt: skip
+    "ge.max_pool2d-pad-as-wide-as-window": (
+        [IMG],
+        lambda x: g.MaxPool2DOp(
+            x,
+            kernel_shape=[2, 1],
+            strides=[2, 1],
+            pads=[1, 0, 2, 1],
+            dilations=[2, 1],
+            ceil_mode=True,
+        ),
+    ),  # fmt: skip
+    "ge.avg_pool2d-pad-as-wide-as-window": (
+        [IMG],
+        lambda x: g.AvgPool2DOp(
+            x, kernel_shape=[2, 2], strides=[2, 3], pads=[2, 1, 1, 2], ceil_mode=True
         ),
     ),  # fmt: skip
     "ge.avg_pool2d-dilated": (
@@ -328,19 +268,12 @@ def test_round_trip_through_the_importer_keeps_onnxruntime_outputs() -> None:
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6, err_msg=case)
 
 
-def _assert_close(actual: Sequence[np.ndarray], expected: Sequence[np.ndarray], what: str) -> None:
-    assert len(actual) == len(expected), what
-    for a, e in zip(actual, expected):
-        assert a.dtype == e.dtype and a.shape == e.shape, what
-        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5, err_msg=what)
-
-
 @given(programs_with_inputs(ops=smooth_ops(), max_ops=6))
 def test_random_programs_run_the_same_in_onnxruntime(case) -> None:
     module, inputs = case
     model = export_onnx(module)
     onnx.checker.check_model(model, full_check=True)
-    _assert_close(run_onnx(model, inputs), run(module, inputs), str(module))
+    assert_close(run_onnx(model, inputs), run(module, inputs), str(module))
 
 
 @given(programs_with_inputs(max_ops=6, dtypes=("f32", "i64", "i1")))
@@ -349,7 +282,7 @@ def test_random_programs_survive_export_then_import(case) -> None:
 
     module, inputs = case
     again = import_onnx_model(export_onnx(module))
-    _assert_close(run(again, inputs), run(module, inputs), str(module))
+    assert_close(run(again, inputs), run(module, inputs), str(module))
 
 
 def test_ge_opt_emit_onnx_writes_a_model_onnxruntime_runs(tmp_path) -> None:
@@ -367,4 +300,4 @@ def test_ge_opt_emit_onnx_writes_a_model_onnxruntime_runs(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     model = onnx.load(out)
     onnx.checker.check_model(model, full_check=True)
-    _assert_close(run_onnx(model, [IMG]), run(module, [IMG]), "ge-opt --emit onnx")
+    assert_close(run_onnx(model, [IMG]), run(module, [IMG]), "ge-opt --emit onnx")

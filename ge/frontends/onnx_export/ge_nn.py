@@ -1,8 +1,7 @@
-"""ONNX forms of the `ge` dialect's neural-network ops: convolutions, normalizations, pools.
+"""ONNX forms of the `ge` dialect's neural-network ops: convolutions, normalizations.
 
 Where onnxruntime runs only part of what the ONNX standard allows (LRN on 4-D with an odd
-size, ceil-mode pools whose last window starts in the padding), the op is written in a
-form of the same meaning that it runs.
+size), the op is written in a form of the same meaning that it runs.
 """
 
 from __future__ import annotations
@@ -113,50 +112,3 @@ def _dropout(b: B, op: ops.DropoutOp, xs: list[str], ys: list[str]) -> None:
     dummy = np.ones(shape_of(op.input.type), element_dtype(op.input))
     scale = REFERENCE[ops.DropoutOp](op, dummy)
     b.node("Mul", [xs[0], b.constant(scale, "dropout_scale")], ys)
-
-
-def _floor_mode_pads(op) -> list[int]:
-    """Pads that give `op`'s ceil-mode output size in floor mode.
-
-    ONNX's shape inference and onnxruntime disagree on ceil mode when the last window
-    would start in the padding; extra end padding states the size without ceil mode. The
-    extra cells never win a max and, like ceil mode's, are never counted in a mean.
-    """
-    pads = list(op.ints("pads"))
-    size = shape_of(op.input.type)[2:]
-    out = shape_of(op.output.type)[2:]
-    for i in range(2):
-        span = op.ints("dilations")[i] * (op.ints("kernel_shape")[i] - 1) + 1
-        needed = (out[i] - 1) * op.ints("strides")[i] + span
-        pads[i + 2] += max(0, needed - (size[i] + pads[i] + pads[i + 2]))
-    return pads
-
-
-@emits(ops.MaxPool2DOp, ops.AvgPool2DOp)
-def _pool(b: B, op, xs: list[str], ys: list[str]) -> None:
-    pads = _floor_mode_pads(op) if op.get_flag("ceil_mode") else list(op.ints("pads"))
-    attrs = {"kernel_shape": list(op.ints("kernel_shape")), "strides": list(op.ints("strides"))}
-    dilations = list(op.ints("dilations"))
-    if isinstance(op, ops.MaxPool2DOp):
-        b.node("MaxPool", xs, ys, dilations=dilations, pads=pads, **attrs)
-        return
-    x, include = xs[0], int(op.get_flag("count_include_pad"))
-    if include and op.get_flag("ceil_mode"):
-        # Counted pads become zeros of the input; only ceil mode's extra cells stay out.
-        explicit = list(op.ints("pads"))
-        pad_value = b.constant(np.zeros((), element_dtype(op.input)), "zero")
-        nchw = [0, 0, explicit[0], explicit[1], 0, 0, explicit[2], explicit[3]]
-        x = b.temp("Pad", [x, b.ints(nchw, "pads"), pad_value])
-        pads = [0, 0, pads[2] - explicit[2], pads[3] - explicit[3]]
-        include = 0
-    # AveragePool takes dilations since opset 19; left out when trivial.
-    dilated = dilations if any(d != 1 for d in dilations) else None
-    b.node(
-        "AveragePool",
-        [x],
-        ys,
-        dilations=dilated,
-        pads=pads,
-        count_include_pad=include,
-        **attrs,
-    )

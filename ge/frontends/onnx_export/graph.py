@@ -11,7 +11,7 @@ domain and emit a call to it, so onnxruntime can run the exported model.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
+from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, format_type, shape_of, to_numpy_dtype
 from gedialects.interpreter import entry_function, input_names, output_names
 
@@ -33,7 +34,9 @@ IR_VERSION = 10
 EMITTER_MODULES: tuple[str, ...] = (
     "ge.frontends.onnx_export.ge_math",
     "ge.frontends.onnx_export.ge_nn",
+    "ge.frontends.onnx_export.ge_pool",
     "ge.frontends.onnx_export.ge_tensor",
+    "ge.frontends.onnx_export.kernel_ops",
 )
 """Modules whose import registers emitters; a dialect adds its module here."""
 
@@ -80,7 +83,9 @@ def _empty_list(value: Any) -> bool:
 class GraphBuilder:
     """Collects the nodes, initializers and functions of one ONNX graph; names are unique."""
 
-    def __init__(self, reserved: Sequence[str] = ()):
+    def __init__(self, reserved: Sequence[str] = (), constants_as_nodes: bool = False):
+        self.constants_as_nodes = constants_as_nodes
+        """Constants as `Constant` nodes, as an ONNX function body needs, not initializers."""
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.functions: dict[tuple[str, str], onnx.FunctionProto] = {}
@@ -100,7 +105,10 @@ class GraphBuilder:
         """Add `array` as an initializer (raw little-endian bytes) and return its name."""
         name = name or self.fresh(hint)
         tensor = numpy_helper.from_array(np.asarray(array, order="C"), name)
-        self.initializers.append(tensor)
+        if self.constants_as_nodes:
+            self.nodes.append(helper.make_node("Constant", [], [name], value=tensor))
+        else:
+            self.initializers.append(tensor)
         return name
 
     def ints(self, values: Sequence[int], hint: str = "ints") -> str:
@@ -139,8 +147,8 @@ def _emit_op(builder: GraphBuilder, op: Operation, names: dict[SSAValue, str]) -
     emit = EMITTERS.get(type(op))
     if emit is None:
         raise UnsupportedError(
-            f"'{op.name}' has no ONNX form yet; the exporter handles the ge dialect "
-            f"({len(EMITTERS)} op kinds)"
+            f"'{op.name}' has no ONNX form yet; the exporter handles the ge and kernel "
+            f"dialects ({len(EMITTERS)} op kinds)"
         )
     inputs = [names[v] for v in op.operands]
     for r in op.results:
@@ -148,21 +156,26 @@ def _emit_op(builder: GraphBuilder, op: Operation, names: dict[SSAValue, str]) -
     emit(builder, op, inputs, [names[r] for r in op.results])
 
 
-def _claim_output_names(fn: func.FuncOp, names: dict[SSAValue, str]) -> list[str]:
-    """Let an op result take its output's name directly where that is unambiguous."""
-    ret = fn.body.block.last_op
-    assert isinstance(ret, func.ReturnOp)
-    wanted = output_names(fn)
-    for value, name in zip(ret.arguments, wanted):
-        if value not in names and not isinstance(value.owner, _constant_types()):
+def emit_ops(
+    builder: GraphBuilder,
+    ops: Iterable[Operation],
+    names: dict[SSAValue, str],
+    results: Sequence[SSAValue],
+    out_names: Sequence[str],
+) -> None:
+    """Emit `ops` (their operands named in `names`) so that `results` end up `out_names`.
+
+    An op result takes its output's name directly where that is unambiguous; an input,
+    a constant or a value returned twice is copied out through Identity.
+    """
+    for value, name in zip(results, out_names):
+        if value not in names and not isinstance(value.owner, ConstantOp):
             names[value] = name
-    return wanted
-
-
-def _constant_types() -> tuple[type, ...]:
-    from gedialects.ge.constant import ConstantOp
-
-    return (ConstantOp,)
+    for op in ops:
+        _emit_op(builder, op, names)
+    for value, name in zip(results, out_names):
+        if names[value] != name:
+            builder.node("Identity", [names[value]], [name])
 
 
 def export_graph(fn: func.FuncOp, graph_name: str = "main") -> tuple[onnx.GraphProto, GraphBuilder]:
@@ -173,23 +186,16 @@ def export_graph(fn: func.FuncOp, graph_name: str = "main") -> tuple[onnx.GraphP
             raise UnsupportedError(f"the function has repeated {kind} names {listed}")
     builder = GraphBuilder(reserved=[*in_names, *out_names])
     names: dict[SSAValue, str] = dict(zip(fn.body.block.args, in_names))
-    _claim_output_names(fn, names)
-    ret = None
-    for op in fn.body.block.ops:
-        if isinstance(op, func.ReturnOp):
-            ret = op
-            continue
-        _emit_op(builder, op, names)
-    assert ret is not None
-    for value, name in zip(ret.arguments, out_names):
-        if names[value] != name:
-            builder.node("Identity", [names[value]], [name])
+    ret = fn.body.block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    body = [op for op in fn.body.block.ops if op is not ret]
+    emit_ops(builder, body, names, ret.arguments, out_names)
     types = fn.function_type
     internal = [
         value_info(names[r], r.type)
         for op in fn.body.block.ops
         for r in op.results
-        if names[r] not in out_names and not isinstance(op, _constant_types())
+        if names[r] not in out_names and not isinstance(op, ConstantOp)
     ]
     graph = helper.make_graph(
         builder.nodes,

@@ -7,5 +7,5 @@ func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
   func.return %0 : tensor<4xf32>
 }
 
-// CHECK: ge-opt: 'arith.addf' has no ONNX form yet; the exporter handles the ge dialect
+// CHECK: ge-opt: 'arith.addf' has no ONNX form yet; the exporter handles the ge and kernel dialects
 // CHECK-NOT: Traceback
