@@ -131,16 +131,35 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
     raise AssertionError("a kernel.elementwise body ends in kernel.yield")
 
 
+@dataclass
+class _Plan:
+    """Everything the tile emitter needs: shapes, tile sizes, and the per-ping buffers."""
+
+    op: ElementwiseOp
+    inputs: list[SSAValue]
+    output: SSAValue
+    in_shapes: list[tuple[int, ...]]
+    tiles: list[Tile]
+    kinds: dict
+    out_shape: tuple[int, ...]
+    tr: int
+    tc: int
+
+
 def lower_elementwise(
     op: ElementwiseOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
-    """The npu kernel computing `op` from HBM buffers `inputs` into the HBM buffer `output`."""
+    """The npu kernel computing `op` from HBM buffers `inputs` into the HBM buffer `output`.
+
+    The tiles are double-buffered (ping on even steps, pong on odd ones, each with its own
+    flags) when two sets of buffers fit UB at a cost-model-chosen size, else single-buffered.
+    """
     out_shape = shape_of(op.output.type)
     if not out_shape:
         raise UnsupportedError("rank-0 elementwise kernels are not lowered to npu")
     n = len(out_shape)
     rows, cols = (out_shape[-2] if n >= 2 else 1), out_shape[-1]
-    leading = out_shape[:-2]
+    leading = math.prod(out_shape[:-2])
     in_shapes = [shape_of(v.type) for v in op.inputs]
     tiles = [_input_tile(s, n, element_of(v.type)) for s, v in zip(in_shapes, op.inputs)]
     kinds = plan_body(op, tiles)
@@ -149,48 +168,69 @@ def lower_elementwise(
     buffers = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in kinds.values()]
     buffers.append((True, True, out_isz))
     hbm_in = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in tiles]
-    tiling = choose_elementwise_tile(
-        target, rows, cols, math.prod(leading), buffers, hbm_in, out_isz, copies=1
-    )
-    tr, tc = tiling.rows, tiling.cols
+    shape = (rows, cols, leading)
+    try:
+        tiling = choose_elementwise_tile(target, *shape, buffers, hbm_in, out_isz, copies=2)
+        pings = (0, 1)
+    except ValueError:
+        tiling = choose_elementwise_tile(target, *shape, buffers, hbm_in, out_isz, copies=1)
+        pings = (0,)
+    plan = _Plan(op, inputs, output, in_shapes, tiles, kinds, out_shape, tiling.rows, tiling.cols)
     kernel = KernelOp(name, tiling.blocks, fused_from=op.fused_names, kind="elementwise")
     b = KernelBuilder(kernel)
-    in_bufs = [b.alloc(t.dims(tr, tc), t.element, "ub") for t in tiles]
-    out_buf = b.alloc([tr, tc], out_element, "ub")
-    dsts = _alloc_body(b, op, kinds, (tr, tc), out_buf)
-    b.set_flag("V", "MTE2")
-    b.set_flag("MTE3", "V")
-    nr, nc = -(-rows // tr), -(-cols // tc)
-    ntiles = math.prod(leading) * nr * nc
-    with b.loop(b.block_index, ntiles, tiling.blocks) as t:
-        c0 = b.muli(b.remui(t, nc), tc)
-        q = b.divui(t, nc)
-        r0 = b.muli(b.remui(q, nr), tr)
-        lead: list[Index] = []
-        rest: Index = b.divui(q, nr)
-        for dim in reversed(leading):
-            lead.insert(0, b.remui(rest, dim))
-            rest = b.divui(rest, dim)
-        rext, cext = b.extent(r0, tr, rows), b.extent(c0, tc, cols)
-        b.wait_flag("V", "MTE2")
-        for value, shape, tile, buf in zip(inputs, in_shapes, tiles, in_bufs):
-            offsets, sizes = _input_window(shape, out_shape, lead, (r0, rext), (c0, cext))
-            tile_sizes = [rext if tile.rows else 1, cext if tile.cols else 1]
-            b.dma(value, offsets, sizes, buf, [0, 0], tile_sizes)
-        b.sync("MTE2", "V")
-        b.wait_flag("MTE3", "V")
-        values = dict(zip(op.block.args, in_bufs))
-        result = _emit_body(b, op, values, dsts)
-        _store_full(b, result, kinds.get(op.yielded), out_buf, tr, tc)
-        b.set_flag("V", "MTE2")
-        b.sync("V", "MTE3")
-        out_off = [*lead, r0, c0][-n:]
-        out_size = [*(1 for _ in lead), rext, cext][-n:]
-        b.dma(out_buf, [0, 0], [rext, cext], output, out_off, out_size)
-        b.set_flag("MTE3", "V")
-    b.wait_flag("V", "MTE2")
-    b.wait_flag("MTE3", "V")
+    bufs = []
+    for _ in pings:
+        in_bufs = [b.alloc(t.dims(plan.tr, plan.tc), t.element, "ub") for t in tiles]
+        out_buf = b.alloc([plan.tr, plan.tc], out_element, "ub")
+        bufs.append((in_bufs, out_buf, _alloc_body(b, op, kinds, (plan.tr, plan.tc), out_buf)))
+    for p in pings:
+        b.set_flag("V", "MTE2", p)
+        b.set_flag("MTE3", "V", p)
+    ntiles = leading * -(-rows // plan.tr) * -(-cols // plan.tc)
+    with b.loop(b.block_index, ntiles, tiling.blocks * len(pings)) as t:
+        _emit_tile(b, plan, 0, t, bufs[0])
+        if len(pings) == 2:
+            t1 = b.addi(t, tiling.blocks)
+            with b.when(b.ult(t1, ntiles)):
+                _emit_tile(b, plan, 1, t1, bufs[1])
+    for p in pings:
+        b.wait_flag("V", "MTE2", p)
+        b.wait_flag("MTE3", "V", p)
     return kernel
+
+
+def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> None:
+    """Load, compute and store output tile `t` on the buffers and flags of ping `p`."""
+    in_bufs, out_buf, dsts = bufs
+    rows, cols = (plan.out_shape[-2] if len(plan.out_shape) >= 2 else 1), plan.out_shape[-1]
+    tr, tc = plan.tr, plan.tc
+    nr, nc = -(-rows // tr), -(-cols // tc)
+    c0 = b.muli(b.remui(t, nc), tc)
+    q = b.divui(t, nc)
+    r0 = b.muli(b.remui(q, nr), tr)
+    lead: list[Index] = []
+    rest: Index = b.divui(q, nr)
+    for dim in reversed(plan.out_shape[:-2]):
+        lead.insert(0, b.remui(rest, dim))
+        rest = b.divui(rest, dim)
+    rext, cext = b.extent(r0, tr, rows), b.extent(c0, tc, cols)
+    b.wait_flag("V", "MTE2", p)
+    for value, shape, tile, buf in zip(plan.inputs, plan.in_shapes, plan.tiles, in_bufs):
+        offsets, sizes = _input_window(shape, plan.out_shape, lead, (r0, rext), (c0, cext))
+        tile_sizes = [rext if tile.rows else 1, cext if tile.cols else 1]
+        b.dma(value, offsets, sizes, buf, [0, 0], tile_sizes)
+    b.sync("MTE2", "V", p)
+    b.wait_flag("MTE3", "V", p)
+    values = dict(zip(plan.op.block.args, in_bufs))
+    result = _emit_body(b, plan.op, values, dsts)
+    _store_full(b, result, plan.kinds.get(plan.op.yielded), out_buf)
+    b.set_flag("V", "MTE2", p)
+    b.sync("V", "MTE3", p)
+    n = len(plan.out_shape)
+    out_off = [*lead, r0, c0][-n:]
+    out_size = [*(1 for _ in lead), rext, cext][-n:]
+    b.dma(out_buf, [0, 0], [rext, cext], plan.output, out_off, out_size)
+    b.set_flag("MTE3", "V", p)
 
 
 def _input_window(shape, out_shape, lead, rows, cols) -> tuple[list, list]:  # noqa: ANN001
@@ -214,7 +254,7 @@ def _input_window(shape, out_shape, lead, rows, cols) -> tuple[list, list]:  # n
     return offsets, sizes
 
 
-def _store_full(b: KernelBuilder, result: SSAValue, kind, out_buf: SSAValue, tr, tc) -> None:  # noqa: ANN001
+def _store_full(b: KernelBuilder, result: SSAValue, kind, out_buf: SSAValue) -> None:  # noqa: ANN001
     """Copy the body's result into the output tile, broadcasting it if it is not full."""
     if result is out_buf:
         return
