@@ -149,7 +149,12 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     "ge.avg_pool2d-pad-as-wide-as-window": (
         [IMG],
         lambda x: g.AvgPool2DOp(
-            x, kernel_shape=[2, 2], strides=[2, 3], pads=[2, 1, 1, 2], ceil_mode=True
+            x,
+            kernel_shape=[2, 2],
+            strides=[2, 3],
+            pads=[2, 1, 1, 2],
+            ceil_mode=True,
+            count_include_pad=True,
         ),
     ),  # fmt: skip
     "ge.avg_pool2d-dilated": (
