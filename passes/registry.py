@@ -53,4 +53,10 @@ for _name, _module, _cls in (
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
 ):
     register_pass(_name, _pass(_module, _cls))
+register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))
+register_pass("recognize-layer-norm", _ge_pass("recognize_layer_norm", "RecognizeLayerNormPass"))
 register_pass("schedule-streams", _ge_pass("schedule_streams", "ScheduleStreams"))
+register_pass(
+    "select-implementations",
+    _pass("passes.select_implementations", "SelectImplementations"),
+)

@@ -39,14 +39,18 @@ class GeOptMain(xDSLOptMain):
             error.span = dataclasses.replace(error.span, line_offset=start_offset)
             self._report(format_parse_error(error))
         except (DiagnosticException, GeError) as error:
-            self._report(first_line(str(error)))
+            self._report(self._located(first_line(str(error))))
         return None
 
     def apply_passes(self, prog: ModuleOp) -> None:
         try:
             super().apply_passes(prog)
         except (DiagnosticException, GeError) as error:
-            self._report(first_line(str(error)))
+            self._report(self._located(first_line(str(error))))
+
+    def _located(self, message: str) -> str:
+        """Messages without a location get the input's name, as `file: error: ...`."""
+        return message if "error:" in message else f"{self.get_input_name()}: error: {message}"
 
     def _report(self, message: str) -> None:
         if not self.args.split_input_file:

@@ -25,6 +25,7 @@ from gedialects.ge.types import element_of, from_numpy_dtype, to_numpy_dtype
 from gedialects.interpreter import reference_functions, register_reference_functions
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import ACTIVATIONS, KernelOp
+from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.elementwise import ElementwiseOp
 
 KERNEL_REFERENCE: dict[type, Callable[..., Any]] = {}
@@ -72,7 +73,16 @@ def _present(op: KernelOp, names: tuple[str, ...], values: tuple) -> dict[str, n
 @kernel_reference(k.Conv2DKernelOp)
 def conv2d(op: k.Conv2DKernelOp, x: np.ndarray, w: np.ndarray, *rest: np.ndarray):
     extra = _present(op, ("bias", "scale", "shift", "residual"), rest)
-    y = ges.conv2d(op, x, w, extra.get("bias"))
+    if op.algorithm is not None:
+        geometry = ConvGeometry.of(
+            x.shape, w.shape, op.ints("strides"), op.ints("pads"), op.ints("dilations"),
+            op.get_int("groups"),
+        )  # fmt: skip
+        y = ALGORITHMS[op.algorithm.data].run(x, w, geometry)
+        if "bias" in extra:
+            y = y + _channel(extra["bias"]).astype(y.dtype)
+    else:
+        y = ges.conv2d(op, x, w, extra.get("bias"))
     if "scale" in extra:
         y = run_ge(ge.AddOp, run_ge(ge.MulOp, y, None, _channel(extra["scale"])), None,
                    _channel(extra["shift"]))  # fmt: skip

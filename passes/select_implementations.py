@@ -1,0 +1,115 @@
+"""`select-implementations`: choose each kernel's implementation by modeled cost on a target.
+
+Pre: `kernel` ops on tensors. Post: every `kernel.conv2d` has `algorithm` set to the
+cheapest algorithm that accepts its geometry, and a discardable `ge.costs` dictionary with
+the modeled cycles of every candidate (the report shows why); every `kernel.matmul` has
+`ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model.
+`conv-algorithm=NAME` forces one algorithm everywhere and fails, naming the kernel, where
+it cannot take the geometry; a kernel whose `algorithm` is already set keeps it (per-kernel
+forcing). `autotune=true` measures the candidates instead (see `passes/autotune.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DictionaryAttr,
+    FloatAttr,
+    ModuleOp,
+    StringAttr,
+    f64,
+    i64,
+)
+from xdsl.passes import ModulePass
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
+from gedialects.kernel.ops import Conv2DKernelOp, MatMulKernelOp
+from runtime.conv_cost import ConvCost, candidate_costs
+from runtime.targets import Target, load_target
+
+COSTS_ATTR = "ge.costs"
+TILING_ATTR = "ge.tiling"
+
+
+def conv_geometry(op: Conv2DKernelOp) -> ConvGeometry:
+    return ConvGeometry.of(
+        shape_of(op.input.type),
+        shape_of(op.weight.type),
+        op.ints("strides"),
+        op.ints("pads"),
+        op.ints("dilations"),
+        op.get_int("groups"),
+    )
+
+
+def _costs_attr(costs: list[ConvCost]) -> DictionaryAttr:
+    return DictionaryAttr({c.algorithm: FloatAttr(round(c.cycles, 1), f64) for c in costs})
+
+
+def select_conv(
+    op: Conv2DKernelOp, target: Target, forced: str | None, measured: dict | None = None
+) -> None:
+    geometry = conv_geometry(op)
+    dtype = to_numpy_dtype(element_of(op.input.type))
+    costs = candidate_costs(geometry, target, np.dtype(dtype))
+    if measured is not None:
+        costs = sorted(
+            (ConvCost(c.algorithm, measured[c.algorithm]) for c in costs), key=lambda c: c.cycles
+        )
+    op.attributes[COSTS_ATTR] = _costs_attr(costs)
+    chosen = forced or (op.algorithm.data if op.algorithm is not None else costs[0].algorithm)
+    if chosen not in ALGORITHMS:
+        raise UnsupportedError(f"unknown conv algorithm '{chosen}'; choose from {list(ALGORITHMS)}")
+    reason = ALGORITHMS[chosen].unsupported_reason(geometry)
+    if reason is not None:
+        raise UnsupportedError(
+            f"conv algorithm '{chosen}' cannot run kernel.conv2d {geometry.kh}x{geometry.kw} "
+            f"stride {list(geometry.strides)} dilation {list(geometry.dilations)}: {reason}"
+        )
+    op.properties["algorithm"] = StringAttr(chosen)
+
+
+def select_matmul(op: MatMulKernelOp, target: Target) -> None:
+    from lowering.tiling import choose_matmul_tile
+
+    a, b = shape_of(op.lhs.type), shape_of(op.rhs.type)
+    if len(a) < 2 or len(b) < 2:
+        return  # matrix-vector products are lowered without cube tiling
+    m, k = (a[-1], a[-2]) if op.get_flag("transpose_a") else (a[-2], a[-1])
+    n = b[-2] if op.get_flag("transpose_b") else b[-1]
+    item = np.dtype(to_numpy_dtype(element_of(op.output.type))).itemsize
+    tiling = choose_matmul_tile(target, m, n, k, item, 0)
+    values = [tiling.tm, tiling.tn, tiling.tk, tiling.blocks]
+    op.attributes[TILING_ATTR] = DenseArrayBase.from_list(i64, values)
+
+
+@dataclass(frozen=True)
+class SelectImplementations(ModulePass):
+    """Choose each kernel's implementation (conv algorithm, matmul tiling) by modeled cost."""
+
+    name = "select-implementations"
+
+    target: str = "ascend910a"
+    conv_algorithm: str | None = None
+    autotune: bool = False
+    autotune_cache: str | None = None
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = load_target(self.target)
+        tuner = None
+        if self.autotune:
+            from passes.autotune import Autotuner
+
+            tuner = Autotuner(target, self.autotune_cache)
+        for kernel in op.walk():
+            if isinstance(kernel, Conv2DKernelOp):
+                measured = tuner.measure_conv(conv_geometry(kernel), kernel) if tuner else None
+                select_conv(kernel, target, self.conv_algorithm, measured)
+            elif isinstance(kernel, MatMulKernelOp):
+                select_matmul(kernel, target)

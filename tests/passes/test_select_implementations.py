@@ -1,0 +1,103 @@
+"""select-implementations: sane choices where the answer is known, forcing, equal outputs."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.ir import Block, Region
+
+from ge.pipeline import apply_pipeline
+from ge.testing import run
+from gedialects.errors import UnsupportedError
+from gedialects.ge import ConstantOp, Conv2DOp, ReluOp
+from gedialects.ge.types import tensor
+from gedialects.kernel.ops import Conv2DKernelOp
+from passes.select_implementations import COSTS_ATTR
+
+
+def conv_module(n, c, h, o, k, stride=1, pad=0, dilation=1, groups=1, seed=0):
+    rng = np.random.default_rng(seed)
+    block = Block(arg_types=[tensor([n, c, h, h], f32)])
+    w = ConstantOp(rng.standard_normal((o, c // groups, k, k)).astype(np.float32) * 0.1)
+    conv = Conv2DOp(
+        block.args[0],
+        w,
+        strides=[stride] * 2,
+        pads=[pad] * 4,
+        dilations=[dilation] * 2,
+        groups=groups,
+    )
+    relu = ReluOp(conv)
+    block.add_ops([w, conv, relu, func.ReturnOp(relu)])
+    fn = func.FuncOp("main", ((block.args[0].type,), (relu.output.type,)), Region(block))
+    return ModuleOp([fn])
+
+
+def select(module, options=""):
+    apply_pipeline(module, f"convert-ge-to-kernel,select-implementations{options}")
+    (kernel,) = [op for op in module.walk() if isinstance(op, Conv2DKernelOp)]
+    return kernel
+
+
+@pytest.mark.parametrize(
+    "geometry, expected",
+    [
+        (dict(n=1, c=256, h=14, o=256, k=3, pad=1), {"im2col", "winograd_2x2", "winograd_4x4"}),
+        (dict(n=8, c=128, h=28, o=128, k=3, pad=1), {"im2col", "winograd_2x2", "winograd_4x4"}),
+        (dict(n=1, c=256, h=14, o=1024, k=1), {"im2col"}),
+        (dict(n=1, c=144, h=56, o=144, k=3, pad=1, groups=144), {"direct"}),
+        (dict(n=1, c=3, h=224, o=64, k=7, stride=2, pad=3), {"im2col"}),
+        (dict(n=1, c=64, h=64, o=64, k=31, pad=15), {"fft"}),
+    ],
+)
+def test_selection_is_sane_where_the_answer_is_known(geometry, expected):
+    kernel = select(conv_module(**geometry))
+    assert kernel.algorithm.data in expected
+    costs = kernel.attributes[COSTS_ATTR].data
+    cheapest = min(costs[a].value.data for a in costs)
+    assert costs[kernel.algorithm.data].value.data <= cheapest + 1
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 7])
+def test_fft_is_never_chosen_for_small_kernels(k):
+    for c, h in ((16, 28), (64, 56), (256, 14)):
+        kernel = select(conv_module(1, c, h, c, k, pad=k // 2))
+        assert kernel.algorithm.data != "fft"
+
+
+def test_forced_algorithm_fails_clearly_where_it_cannot_run():
+    with pytest.raises(UnsupportedError, match="'winograd_2x2' cannot run .* 3x3 kernel"):
+        select(conv_module(1, 8, 10, 8, 5, pad=2), "{conv-algorithm=winograd_2x2}")
+
+
+@given(
+    algorithm=st.sampled_from(["direct", "im2col", "winograd_2x2", "winograd_4x4", "fft"]),
+    c=st.integers(1, 6),
+    h=st.integers(3, 12),
+    o=st.integers(1, 6),
+    pad=st.integers(0, 2),
+)
+def test_forced_algorithms_give_the_same_outputs(algorithm, c, h, o, pad):
+    module = conv_module(2, c, h, o, 3, pad=pad, seed=c * 7 + o)
+    x = np.random.default_rng(h).standard_normal((2, c, h, h)).astype(np.float32)
+    expected = run(module, [x])[0]
+    select(module, f"{{conv-algorithm={algorithm}}}")
+    np.testing.assert_allclose(run(module, [x])[0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_autotune_measures_once_and_reuses_the_json_cache(tmp_path):
+    import json
+
+    cache = tmp_path / "autotune.json"
+    options = f'{{autotune=true autotune-cache="{cache}"}}'
+    first = select(conv_module(1, 8, 12, 8, 3, pad=1), options)
+    measured = json.loads(cache.read_text())
+    assert len(measured) == 1
+    (timings,) = measured.values()
+    assert set(timings) == {"direct", "im2col", "winograd_2x2", "winograd_4x4", "fft"}
+    assert first.algorithm.data == min(timings, key=timings.get)
+    cache.write_text(json.dumps({k: {**v, "direct": 0.0} for k, v in measured.items()}))
+    again = select(conv_module(1, 8, 12, 8, 3, pad=1), options)
+    assert again.algorithm.data == "direct"  # read back from the file, not re-measured
