@@ -87,6 +87,22 @@ def test_graph_breaks_give_several_graphs() -> None:
     assert len(compiled_graphs) == 2
 
 
+def test_backend_runs_the_given_pipeline() -> None:
+    """Called directly on a traced module (weights as attributes, so constants after
+    export), the backend's pipeline folds batch norm away and the result still matches."""
+    torch.manual_seed(0)
+    model = Block().eval()
+    model.bn.running_mean.uniform_(-1, 1)
+    x = torch.randn(1, 3, 6, 6)
+    traced = torch.fx.symbolic_trace(model)
+    unfolded = make_backend(pipeline="")(traced, [x])
+    folded = make_backend(pipeline="fold-batch-norm")(traced, [x])
+    assert "ge.batch_norm" in {op.name for op in unfolded.ge_module.walk()}
+    assert "ge.batch_norm" not in {op.name for op in folded.ge_module.walk()}
+    with torch.no_grad():
+        assert_same(folded(x), model(x))
+
+
 def test_dynamic_shapes_are_refused() -> None:
     f = torch.compile(lambda x: x * 2, backend=ge.torch_backend, dynamic=True)
     with pytest.raises(torch._dynamo.exc.BackendCompilerFailed) as info:

@@ -167,7 +167,12 @@ class Converter:
         self.node = node
         if self._foldable(node):
             args, kwargs = fx.node.map_arg((node.args, node.kwargs), lambda n: self.folded[n])
-            self.folded[node] = node.target(*args, **kwargs)
+            try:
+                self.folded[node] = node.target(*args, **kwargs)
+            except Exception as error:  # torch's own error, on literal arguments
+                raise FrontendError(
+                    f"folding node '{node.name}' failed in torch: {error}"
+                ) from error
             return
         if node.target is operator.getitem:
             self.env[node] = self._getitem(node)

@@ -50,6 +50,7 @@ def import_graph(
     cx = Converter(block)
     for n, arg in zip(inputs, block.args):
         cx.env[n] = arg
+        arg.name_hint = n.name
     for n in placeholders:
         if n.name in constants and n.users:
             cx.env[n] = cx.constant(to_numpy(constants[n.name]))
