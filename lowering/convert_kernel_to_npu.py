@@ -21,7 +21,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.elementwise import ElementwiseOp
-from gedialects.kernel.ops import MatMulKernelOp
+from gedialects.kernel.ops import MatMulKernelOp, ReduceKernelOp, SoftmaxKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp
 from runtime.targets import Target, load_target
@@ -42,6 +42,10 @@ def _lower_kernel(
         from lowering.lower_matmul import lower_matmul
 
         return lower_matmul(op, inputs, output, target, name)
+    if isinstance(op, SoftmaxKernelOp | ReduceKernelOp):
+        from lowering.lower_rows import lower_rows
+
+        return lower_rows(op, inputs, output, target, name)
     raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
 
 

@@ -47,7 +47,7 @@ def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> 
                 f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
                 f"({buf.type}), which has {d}: past the buffer"
             )
-    return tuple(slice(o, o + s) for o, s in zip(offsets, sizes))
+    return tuple(slice(o, o + s) for o, s in zip(offsets, sizes)) or (Ellipsis,)  # 0-d: a view
 
 
 def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
@@ -68,17 +68,15 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
         s_size, d_size = resolve(env, *ss), resolve(env, *ds)
         data = src.array[_window(op.name, src, resolve(env, *so), s_size)]
         target_view = dst.array[_window(op.name, dst, resolve(env, *do), d_size)]
-        if not same_rank:
-            if data.size != target_view.size:
-                raise InterpretationError(f"'{op.name}' windows {s_size} and {d_size} differ")
-            np.copyto(target_view, data.reshape(target_view.shape), casting="unsafe")
-        elif s_size == d_size:
+        if s_size == d_size:
             np.copyto(target_view, data, casting="unsafe")
-        else:
-            if any(a > b for a, b in zip(s_size, d_size)):
-                raise InterpretationError(f"'{op.name}' window {s_size} exceeds {d_size}")
+        elif same_rank and all(a <= b for a, b in zip(s_size, d_size)):
             target_view[...] = pad
             np.copyto(target_view[tuple(slice(0, s) for s in s_size)], data, casting="unsafe")
+        elif data.size == target_view.size:  # a reshaping copy, row-major
+            np.copyto(target_view, data.reshape(target_view.shape), casting="unsafe")
+        else:
+            raise InterpretationError(f"'{op.name}' windows {s_size} and {d_size} differ")
         read, written = data.size * src_item, target_view.size * dst_item
         moved = max(read, written)
         if off_chip is not None:

@@ -76,12 +76,15 @@ def check_dma(op) -> None:  # noqa: ANN001 (DmaOp; imported lazily to avoid a cy
     d_off, d_size = static_list(op.static_dst_offsets), static_list(op.static_dst_sizes)
     _check_window(op, "source", src, s_off, s_size)
     _check_window(op, "destination", dst, d_off, d_size)
-    static = DYNAMIC_INDEX not in s_size + d_size
-    if len(s_size) == len(d_size):
-        if static and any(a > b for a, b in zip(s_size, d_size)):
-            raise fail(op, f"the destination window {d_size} is smaller than the source {s_size}")
-    elif op.pad is not None or (static and math.prod(s_size) != math.prod(d_size)):
-        raise fail(op, "windows of different ranks must hold the same elements, without padding")
+    if DYNAMIC_INDEX in s_size + d_size or s_size == d_size:
+        return
+    padding = len(s_size) == len(d_size) and all(a <= b for a, b in zip(s_size, d_size))
+    if not padding and (op.pad is not None or math.prod(s_size) != math.prod(d_size)):
+        raise fail(
+            op,
+            f"the destination window {d_size} neither contains the source {s_size} (padding) "
+            "nor holds as many elements (a reshaping copy)",
+        )
 
 
 def check_mmad(op) -> None:  # noqa: ANN001

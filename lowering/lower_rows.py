@@ -1,0 +1,123 @@
+"""Row kernels -> npu.kernel: softmax and reductions along the last axis, whole rows in UB.
+
+The input (..., R, C) is cut into tiles of tr full rows (one leading index per tile), spread
+round-robin over the blocks. Softmax: max per row, subtract, exp, sum per row, divide (the
+vector unit broadcasts the (tr, 1) row statistics). Reduce: sum / max / min (mean is sum times
+1/C) per row into a (tr, 1) tile. Other axes have no npu lowering yet.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.kernel.ops import ReduceKernelOp, SoftmaxKernelOp
+from gedialects.npu.ops import KernelOp
+from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
+from lowering.npu_builder import Index, KernelBuilder
+from runtime.targets import Target
+
+REDUCE_KINDS = {"sum": "reduce_sum", "mean": "reduce_sum", "max": "reduce_max", "min": "reduce_min"}
+
+
+def _check(op: Operation, shape: tuple[int, ...]) -> None:
+    if isinstance(op, SoftmaxKernelOp):
+        axis = op.get_int("axis") % len(shape)
+        if axis != len(shape) - 1:
+            raise UnsupportedError(
+                f"{op.name} along axis {axis} (not the last) has no npu lowering"
+            )
+        return
+    kind = op.kind.data
+    axes = sorted(a % len(shape) for a in op.axes.get_values()) or list(range(len(shape)))
+    if kind not in REDUCE_KINDS or axes != [len(shape) - 1]:
+        raise UnsupportedError(f"{op.name} {kind} over axes {axes} has no npu lowering yet")
+
+
+def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
+    """(rows per tile, blocks): the most rows that fit UB, then enough tiles for every core."""
+    ub = target.capacity_of("ub")
+    row_bytes = -(-cols * itemsize // 32) * 32
+    most = (ub - 64 * buffers) // (buffers * row_bytes + 2 * 32)
+    if most < 1:
+        raise UnsupportedError(f"a row of {cols} elements does not fit the unified buffer")
+    per_core = -(-rows // target.vector_cores)
+    tr = max(1, min(most, per_core, rows))
+    return tr, min(-(-rows // tr), target.vector_cores)
+
+
+def lower_rows(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> KernelOp:
+    """The npu kernel of a softmax or a last-axis reduction."""
+    shape = shape_of(op.operands[0].type)
+    if not shape:
+        raise UnsupportedError(f"rank-0 {op.name} has no npu lowering")
+    _check(op, shape)
+    element = element_of(op.operands[0].type)
+    if to_numpy_dtype(element).kind != "f":
+        raise UnsupportedError(f"{op.name} on {element} has no npu lowering")
+    rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
+    lead = shape[:-2]
+    softmax = isinstance(op, SoftmaxKernelOp)
+    tr, blocks = _row_tile(
+        target, rows, cols, to_numpy_dtype(element).itemsize, 2 if softmax else 1
+    )
+    kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
+    b = KernelBuilder(kernel)
+    x = b.alloc([tr, cols], element, "ub")
+    stat = b.alloc([tr, 1], element, "ub")
+    y = b.alloc([tr, cols], element, "ub") if softmax else stat
+    b.set_flag("V", "MTE2")
+    b.set_flag("MTE3", "V")
+    nr = -(-rows // tr)
+    with b.loop(b.block_index, math.prod(lead) * nr, blocks) as t:
+        r0 = b.muli(b.remui(t, nr), tr)
+        index: list[Index] = []
+        rest: Index = b.divui(t, nr)
+        for dim in reversed(lead):
+            index.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        rext = b.extent(r0, tr, rows)
+        window = [*index, r0, 0][-len(shape) :], [*(1 for _ in index), rext, cols][-len(shape) :]
+        b.wait_flag("V", "MTE2")
+        b.dma(inputs[0], *window, x, [0, 0], [rext, cols])
+        b.sync("MTE2", "V")
+        b.wait_flag("MTE3", "V")
+        if softmax:
+            _softmax(b, op, x, stat, y)
+        else:
+            _reduce(b, op, x, stat, cols)
+        b.set_flag("V", "MTE2")
+        b.sync("V", "MTE3")
+        if softmax:
+            b.dma(y, [0, 0], [rext, cols], output, *window)
+        else:
+            out_rank = len(shape_of(op.output.type))
+            off, size = [*window[0][:-1], 0][:out_rank], [*window[1][:-1], 1][:out_rank]
+            b.dma(stat, [0, 0], [rext, 1], output, off, size)
+        b.set_flag("MTE3", "V")
+    b.wait_flag("V", "MTE2")
+    b.wait_flag("MTE3", "V")
+    return kernel
+
+
+def _softmax(b: KernelBuilder, op: SoftmaxKernelOp, x: SSAValue, stat: SSAValue, y: SSAValue):  # noqa: ANN202
+    scale = op.get_float("scale")
+    if scale != 1.0:
+        b.add(SCALAR_OPS["muls"](x, scale, x))
+    b.add(REDUCE_OPS["reduce_max"](x, stat, [1]))
+    b.add(BINARY_OPS["sub"](x, stat, y))
+    b.add(UNARY_OPS["exp"](y, y))
+    b.add(REDUCE_OPS["reduce_sum"](y, stat, [1]))
+    b.add(BINARY_OPS["div"](y, stat, y))
+
+
+def _reduce(b: KernelBuilder, op: ReduceKernelOp, x: SSAValue, stat: SSAValue, cols: int):  # noqa: ANN202
+    kind = op.kind.data
+    b.add(REDUCE_OPS[REDUCE_KINDS[kind]](x, stat, [1]))
+    if kind == "mean":
+        b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
