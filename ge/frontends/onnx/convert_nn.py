@@ -135,11 +135,27 @@ def conv_transpose(n: Node) -> SSAValue:
     return sp.lower(n.emit(y))
 
 
-def batch_norm(n: Node) -> SSAValue:
-    if n.attr("training_mode", 0) or n.wants(1):
-        raise n.unsupported("training-mode BatchNormalization is not supported")
+def batch_norm(n: Node) -> list[SSAValue]:
     x, scale, bias, mean, var = (n.value(i) for i in range(5))
-    return n.emit(ops.BatchNormOp(x, scale, bias, mean, var, epsilon=n.attr("epsilon", 1e-5)))
+    eps = float(n.attr("epsilon", 1e-5))
+    if not (n.attr("training_mode", 0) or n.wants(1) or n.wants(2)):
+        return [n.emit(ops.BatchNormOp(x, scale, bias, mean, var, epsilon=eps))]
+    # Training mode: normalize by the batch statistics; update the running ones.
+    axes = [a for a in range(n.rank(0)) if a != 1]
+    batch_mean = n.emit(ops.ReduceMeanOp(x, axes=axes, keepdims=False))
+    channel = [1, -1, *[1] * (n.rank(0) - 2)]
+    shape = [n.shape(0)[1] if d == -1 else d for d in channel]
+    centred = n.emit(ops.SubOp(x, n.emit(ops.ReshapeOp(batch_mean, shape=shape))))
+    square = n.emit(ops.MulOp(centred, centred))
+    batch_var = n.emit(ops.ReduceMeanOp(square, axes=axes, keepdims=False))
+    y = n.emit(ops.BatchNormOp(x, scale, bias, batch_mean, batch_var, epsilon=eps))
+    momentum = float(n.attr("momentum", 0.9))
+    keep, take = (n.constant(np.asarray(v, n.dtype(3))) for v in (momentum, 1 - momentum))
+
+    def running(old: SSAValue, batch: SSAValue) -> SSAValue:
+        return n.emit(ops.AddOp(n.emit(ops.MulOp(old, keep)), n.emit(ops.MulOp(batch, take))))
+
+    return [y, running(mean, batch_mean), running(var, batch_var)]
 
 
 def instance_norm(n: Node) -> SSAValue:
