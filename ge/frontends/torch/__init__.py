@@ -6,6 +6,13 @@ and the `torch.compile` backend `ge.torch_backend`.
 that `torch.compile` hands it and runs them on the reference interpreter.
 """
 
+try:
+    import torch  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the PyTorch frontend needs torch: pip install 'gedialects[torch]' (torch==2.13.0)"
+    ) from error
+
 from ge.frontends.torch.backend import make_backend, torch_backend
 from ge.frontends.torch.importer import import_exported_program, import_graph, import_module
 
