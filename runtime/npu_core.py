@@ -59,6 +59,8 @@ class Core:
     scopes: list[list[tuple[str, int]]] = field(default_factory=list)
     sites: dict[object, Buffer] = field(default_factory=dict)
     hbm_free: float = 0.0
+    l2: dict = field(default_factory=dict)
+    """Per HBM buffer, which elements this kernel has read (shared by its cores)."""
 
     def issue(
         self,
@@ -108,6 +110,20 @@ class Core:
         channel_start = max(start, self.hbm_free)
         self.hbm_free = channel_start + nbytes / share
         return max(1, math.ceil(max(nbytes / path_rate, self.hbm_free - start)))
+
+    def l2_cached(self, buf: Buffer, window: tuple) -> int:
+        """How many elements of `window` of HBM buffer `buf` are already in L2; marks them read.
+
+        L2 caches HBM for the whole chip: within a kernel, the first read of an element (by any
+        core) comes from HBM, every later one from L2.
+        """
+        mask = self.l2.get(buf)
+        if mask is None:
+            mask = self.l2[buf] = np.zeros(buf.array.shape, np.bool_)
+        view = mask[window]
+        cached = int(np.count_nonzero(view))
+        view[...] = True
+        return cached
 
     def set_flag(self, src: str, dst: str, event: int) -> None:
         self.flags.setdefault((src, dst, event), deque()).append(self.clocks[src])

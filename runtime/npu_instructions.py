@@ -62,6 +62,11 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     off_dims = None if off_chip is None else off_chip.dims
     off_item = None if off_chip is None else off_chip.dtype.itemsize
     rate, hbm = dma_rate(target, src_space, dst_space), "hbm" in (src_space, dst_space)
+    l2_rate = target.rate("l2", dst_space) or rate
+    l2_limit = target.capacity_of("l2") // 2  # larger inputs would evict themselves
+
+    def data_slices(buf: Buffer, offsets: tuple, sizes: tuple, env: list) -> tuple:
+        return _window(op.name, buf, resolve(env, *offsets), resolve(env, *sizes))
 
     def step(env: list, core: Core) -> None:
         src, dst = env[src_v], env[dst_v]
@@ -82,7 +87,14 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
         if off_chip is not None:
             window = s_size if off_chip is st else d_size
             moved = dma_bytes_charged(target, window, off_dims, off_item)
-        if hbm:
+        if src_space == "hbm" and src.array.nbytes <= l2_limit:
+            cached = core.l2_cached(src, data_slices(src, so, ss, env))
+            warm = moved * cached / data.size
+            share = hbm_share(target, core.active_cores)
+            cycles = math.ceil(warm / l2_rate)
+            if warm < moved:
+                cycles += core.hbm_cycles(pipe, moved - warm, rate, share)
+        elif hbm:
             cycles = core.hbm_cycles(pipe, moved, rate, hbm_share(target, core.active_cores))
         else:
             cycles = max(1, math.ceil(moved / rate))

@@ -166,6 +166,8 @@ class NpuExecutable:
         )
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, kp) for i in range(cores_used)]
+        for core in cores[1:]:
+            core.l2 = cores[0].l2  # one L2 for the chip
         body, block_arg = self.kernels[op], self.slots(op.block_index)
         for block in range(op.blocks):
             core = cores[block % cores_used]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -137,7 +139,8 @@ def test_clocks_follow_the_cost_model():
     kernel = result.profile.kernels[0]
     whole = 64 * 64 * 4
     strided = 64 * t.dma_burst  # 64 rows of 20 bytes, each rounded up to one 32-byte burst
-    mte2 = whole / t.rate("hbm", "ub") + strided / t.rate("hbm", "ub")
+    # the second read of %x finds it in L2 (read once already by this kernel)
+    mte2 = whole / t.rate("hbm", "ub") + math.ceil(strided / t.rate("l2", "ub"))
     vector = whole / t.vector_bytes_per_cycle
     mte3 = whole / t.rate("ub", "hbm")
     assert kernel.busy["MTE2"] == mte2 and kernel.busy["V"] == vector
@@ -158,7 +161,8 @@ def test_block_dim_spreads_tiles_over_cores():
     one = run_npu(parse(matmul_program(256, 256, 64, 64, 64, 64, 1)), [a, b]).profile.kernels[0]
     four = run_npu(parse(matmul_program(256, 256, 64, 64, 64, 64, 4)), [a, b]).profile.kernels[0]
     assert four.cores == 4 and len(four.core_cycles) == 4
-    assert one.cycles / 4 <= four.cycles < one.cycles / 3  # a shorter pipeline fills less
+    # four cores: a quarter of the tiles each, but fewer L2 hits and a shorter pipeline to fill
+    assert one.cycles / 4 <= four.cycles < one.cycles / 2
     assert four.busy["M"] == one.busy["M"]
 
 
