@@ -10,6 +10,7 @@ shapes (Reshape's shape, Slice's starts, ...) are bound as initializers by
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -80,9 +81,11 @@ def test_summary(cases, outcomes, capsys):
     table = summarize(cases, outcomes)
     passed = sum(o.kind == "pass" for o in outcomes.values())
     ops_passing = sum(1 for row in table.values() if row["pass"])
+    rows = [f"{op} {r['pass']}/{r['covered']}" for op, r in sorted(table.items()) if r["covered"]]
     with capsys.disabled():
         print(
             f"\nONNX backend node cases: {passed} pass of {len(outcomes)} covered "
             f"({len(cases)} in the suite); {ops_passing} ops with passing cases"
         )
+        print(textwrap.fill(", ".join(rows), width=100))
     assert passed > 900
