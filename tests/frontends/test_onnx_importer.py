@@ -74,7 +74,9 @@ def conv_net(opset: int = 17, batch="N") -> onnx.ModelProto:
 
 def test_names_initializers_and_results_match_onnxruntime():
     model = conv_net()
+    before = model.SerializeToString()
     module = import_onnx_model(model)
+    assert model.SerializeToString() == before  # the caller's model is left alone
     fn = entry_function(module)
     assert input_names(fn) == ["image"] and output_names(fn) == ["probs"]
     constants = [op for op in fn.body.ops if isinstance(op, ConstantOp)]
