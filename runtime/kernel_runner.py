@@ -1,0 +1,118 @@
+"""Run a kernel-level program on the modeled NPU, one kernel at a time, with a fallback.
+
+Each kernel op is lowered alone (`lowering.convert_kernel_to_npu`) into a one-kernel npu
+program, compiled once, and executed by the npu interpreter on the arrays its operands hold;
+a kernel with no npu lowering yet runs its reference semantics instead and is listed in
+`fallbacks` with the reason, so a whole model executes while the lowerings grow. Kernels run
+one after another on stream 0; the profile holds the npu kernels in launch order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from gedialects.errors import GeError, InterpretationError
+from gedialects.ge.base import GeOp
+from gedialects.ge.constant import ConstantOp
+from gedialects.interpreter import bind_inputs, entry_function
+from gedialects.kernel import semantics as kernel_semantics
+from gedialects.kernel.base import KernelOp
+from gedialects.npu.ops import KernelOp as NpuKernelOp
+from lowering.convert_kernel_to_npu import lower_module
+from runtime.npu_interpreter import NpuExecutable
+from runtime.profile import ProgramProfile
+from runtime.targets import Target, load_target
+
+
+@dataclass
+class KernelRun:
+    outputs: list[np.ndarray]
+    profile: ProgramProfile
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)
+    """(kernel op, reason) of each kernel that ran its reference semantics instead."""
+
+
+def single_kernel_module(op: Operation) -> ModuleOp:
+    """A module whose `main` takes `op`'s operands as arguments and returns its results."""
+    types = [v.type for v in op.operands]
+    block = Block(arg_types=types)
+    clone = op.clone(value_mapper=dict(zip(op.operands, block.args)))
+    block.add_ops([clone, func.ReturnOp(*clone.results)])
+    fn = func.FuncOp("main", (types, [r.type for r in op.results]), Region(block))
+    return ModuleOp([fn])
+
+
+class KernelRunner:
+    """A kernel-level function prepared for the NPU: lowered kernels compiled, others noted."""
+
+    def __init__(
+        self, module: ModuleOp, target: str | Target | None = None, entry: str | None = None
+    ):
+        self.target = load_target(target)
+        self.fn = entry_function(module, entry)
+        self.executables: dict[Operation, NpuExecutable] = {}
+        self.reasons: dict[Operation, str] = {}
+        for index, op in enumerate(self.fn.body.block.ops):
+            if isinstance(op, ConstantOp | func.ReturnOp):
+                continue
+            try:
+                lowered = lower_module(single_kernel_module(op), self.target)
+                for kernel in lowered.walk():
+                    if isinstance(kernel, NpuKernelOp):
+                        kernel.sym_name = StringAttr(f"{op.name.split('.')[-1]}_{index}")
+                self.executables[op] = NpuExecutable(lowered, self.target)
+            except GeError as error:
+                self.reasons[op] = str(error)
+
+    def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> KernelRun:
+        env: dict[SSAValue, np.ndarray] = dict(
+            zip(self.fn.body.block.args, bind_inputs(self.fn, inputs))
+        )
+        run = KernelRun([], ProgramProfile(self.target.name))
+        clock = 0.0
+        for op in self.fn.body.block.ops:
+            args = [env[v] for v in op.operands]
+            if isinstance(op, func.ReturnOp):
+                run.outputs = [np.asarray(a) for a in args]
+                return run
+            if isinstance(op, ConstantOp):
+                results: Sequence[np.ndarray] = (op.to_numpy(),)
+            elif op in self.executables:
+                result = self.executables[op].run(args)
+                for kernel in result.profile.kernels:
+                    kernel.start_cycle = clock
+                    clock += kernel.cycles
+                    run.profile.kernels.append(kernel)
+                results = result.outputs
+            else:
+                run.fallbacks.append((op.name, self.reasons[op]))
+                results = _reference(op, args)
+            for value, array in zip(op.results, results, strict=True):
+                env[value] = array
+        raise InterpretationError("the function has no func.return")
+
+
+def _reference(op: Operation, args: list[np.ndarray]) -> Sequence[np.ndarray]:
+    if isinstance(op, KernelOp) or op.name.startswith("kernel."):
+        return kernel_semantics.evaluate(op, *args)
+    if isinstance(op, GeOp):
+        from gedialects.ge.semantics import evaluate
+
+        return evaluate(op, *args)
+    raise InterpretationError(f"'{op.name}' has neither an npu lowering nor reference semantics")
+
+
+def run_kernels_on_npu(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    target: str | Target | None = None,
+    entry: str | None = None,
+) -> KernelRun:
+    """Run `entry` of a kernel-level module kernel by kernel on the modeled NPU."""
+    return KernelRunner(module, target, entry).run(inputs)
