@@ -23,7 +23,7 @@ from passes.memory.assign import MemoryPlan, plan_function
 from passes.memory.memory_rules import WORKSPACE_RULES
 from passes.memory.planners import Plan
 from passes.memory.record import read_plan
-from passes.memory.stats import memory_report
+from passes.memory.stats import memory_report, timeline
 from passes.memory.verify import PlanError, check_liveness
 from passes.plan_memory import PlanMemory
 
@@ -133,3 +133,13 @@ def test_a_kernel_workspace_is_a_buffer_live_during_its_kernel(monkeypatch):
     assert (workspace.bytes, workspace.start, workspace.end) == (1024, 1, 1)
     softmax = next(op for op in main(module).body.block.ops if isinstance(op, SoftmaxOp))
     assert "mem.workspace_offset" in softmax.attributes
+
+
+def test_the_live_bytes_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from passes.memory.plot import plot_memory
+
+    plan = plan_function(main(seed_model()))
+    assert list(timeline(plan.liveness.lifetimes())) == [2048] * 3 + [3072] * 5
+    plot_memory(plan, tmp_path / "memory.png", "seed")
+    assert (tmp_path / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
