@@ -42,6 +42,9 @@ def make_context() -> Context:
 
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    from passes.plugins import load_plugins
     from passes.registry import PASSES
+
+    load_plugins()
 
     return dict(PASSES)
