@@ -56,8 +56,8 @@ def random_inputs(fn: func.FuncOp, seed: int = 0) -> dict[str, np.ndarray]:
     return inputs
 
 
-def read_inputs(path: Path, fn: func.FuncOp) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file, checked against `fn`'s input names, shapes and dtypes."""
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file by name; refuses anything that would need unpickling."""
     if not path.is_file():
         raise FrontendError(f"inputs file '{path}' does not exist")
     try:
@@ -65,20 +65,28 @@ def read_inputs(path: Path, fn: func.FuncOp) -> dict[str, np.ndarray]:
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise FrontendError(f"inputs file '{path}' is an .npy array, not an .npz archive")
         with data:
-            arrays = {k: data[k] for k in data.files}
+            return {k: data[k] for k in data.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "pickled" in reason:
             reason = "it would have to be unpickled, which ge-run never does"
         raise FrontendError(f"inputs file '{path}' is not a readable .npz ({reason})") from None
+
+
+def bind_named(arrays: dict[str, np.ndarray], fn: func.FuncOp, path: Path) -> dict[str, np.ndarray]:
+    """`arrays` checked against `fn`'s input names, shapes and dtypes (same-kind casts)."""
     names = input_names(fn)
     extra = sorted(set(arrays) - set(names))
     if extra:
         raise InterpretationError(
             f"inputs file '{path}' has {extra}, which the model does not take; it takes {names}"
         )
-    bound = bind_inputs(fn, arrays)
-    return dict(zip(names, bound))
+    return dict(zip(names, bind_inputs(fn, arrays)))
+
+
+def read_inputs(path: Path, fn: func.FuncOp) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, checked against `fn`'s input names, shapes and dtypes."""
+    return bind_named(load_npz(path), fn, path)
 
 
 def write_outputs(path: Path, names: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
