@@ -364,3 +364,34 @@ def test_imported_loops_print_and_parse_back():
     x = f32(6, 2, 3)
     for a, b in zip(run(module, {"x": x}), run(parsed, {"x": x})):
         np.testing.assert_array_equal(a, b)
+
+
+def test_scan_is_one_loop_and_matches_onnxruntime():
+    """A running sum over axis 1, scanned backwards, with the steps stacked on axis 1."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Add", ["sum_in", "step"], ["sum_out"]),
+            helper.make_node("Relu", ["sum_out"], ["relu_out"]),
+        ],
+        "body",
+        [vi("sum_in", [2]), vi("step", [2])],
+        [vi("sum_out", [2]), vi("relu_out", [2])],
+    )
+    node = helper.make_node(
+        "Scan",
+        ["init", "xs"],
+        ["total", "partials"],
+        body=body,
+        num_scan_inputs=1,
+        scan_input_axes=[1],
+        scan_input_directions=[1],
+        scan_output_axes=[1],
+    )
+    model = model_of(
+        [node], [vi("init", [2]), vi("xs", [2, 5])], [vi("total", [2]), vi("partials", [2, 5])]
+    )
+    module = import_onnx_model(model)
+    assert str(module).count("scf.for") == 1
+    feeds = {"init": f32(2), "xs": f32(2, 5)}
+    for got, want in zip(run(module, feeds), onnxruntime_outputs(model, feeds)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

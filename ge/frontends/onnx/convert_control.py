@@ -6,7 +6,7 @@ outputs the same static types, since `scf.if` has one result type per output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import onnx
@@ -21,12 +21,16 @@ from gedialects.ge.types import format_type
 Converter = Callable[[Node], list[SSAValue]]
 
 
-def import_subgraph(n: Node, graph: onnx.GraphProto) -> list[SSAValue]:
-    """Convert a branch's nodes in the current block; returns its outputs."""
+def import_subgraph(
+    n: Node, graph: onnx.GraphProto, inputs: Sequence[SSAValue] = ()
+) -> list[SSAValue]:
+    """Convert a subgraph's nodes in the current block, its inputs bound to `inputs`."""
     state = n.state
-    if len(graph.input):
-        raise n.unsupported(f"subgraph '{graph.name}' has inputs")
+    if len(graph.input) != len(inputs):
+        raise n.error(f"subgraph '{graph.name}' takes {len(graph.input)} inputs, not {len(inputs)}")
     with state.scope():
+        for info, value in zip(graph.input, inputs):
+            state.values[info.name] = value
         for t in graph.initializer:
             state.values[t.name] = state.constant(onnx.numpy_helper.to_array(t))
         for proto in graph.node:

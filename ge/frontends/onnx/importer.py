@@ -33,6 +33,7 @@ from ge.frontends.onnx import (
     convert_quant,
     convert_reduce,
     convert_rnn,
+    convert_scan,
     convert_tensor,
 )
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
@@ -56,6 +57,7 @@ CONVERTERS = {
     **convert_tensor.CONVERTERS,
     **convert_rnn.CONVERTERS,
     **convert_control.CONVERTERS,
+    **convert_scan.CONVERTERS,
     **convert_composite.CONVERTERS,
     **convert_quant.CONVERTERS,
 }

@@ -108,6 +108,9 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
         )
     if opset >= MIN_NATIVE_OPSET:
         return model
+    if opset < 9 and any(node.op_type == "Scan" for node in model.graph.node):
+        # The converter drops Scan-8's batch axis from the graph's input shapes.
+        raise UnsupportedError(f"{source}: opset {opset} Scan (with a batch axis) is not supported")
     try:
         return version_converter.convert_version(model, MIN_NATIVE_OPSET)
     except Exception as error:  # the converter raises bare RuntimeErrors and more
