@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, TensorType
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from gedialects.errors import FrontendError, UnsupportedError
 from gedialects.ge.constant import ConstantOp
@@ -37,7 +37,7 @@ class NonConstantInputError(UnsupportedError):
         self.value_name = value_name
 
 
-def onnx_element_type(elem_type: int, what: str):
+def onnx_element_type(elem_type: int, what: str) -> Attribute:
     """The `ge` element type of an ONNX TensorProto data type, or UnsupportedError."""
     name = onnx.TensorProto.DataType.Name(elem_type) if elem_type else "UNDEFINED"
     try:

@@ -83,16 +83,16 @@ def _declared(info: onnx.ValueInfoProto) -> str | None:
     return format_type(tensor([d.dim_value for d in t.shape.dim], element))
 
 
-def _check_type(node: Node | None, name: str, value: SSAValue, info: onnx.ValueInfoProto | None):
+def _check_type(where: str, name: str, value: SSAValue, info: onnx.ValueInfoProto | None):
+    """Our type of `name` must be the static type the model (or ONNX's inference) states."""
     if info is None:
         return
     declared = _declared(info)
     ours = format_type(value.type)
     if declared is not None and declared != ours:
-        where = f"{node.describe()}: " if node is not None else ""
         raise FrontendError(
-            f"{node.state.source if node else ''}: {where}inconsistent shapes: '{name}' is "
-            f"{ours} by ge's inference but {declared} in the model"
+            f"{where}: inconsistent shapes: '{name}' is {ours} by ge's inference but "
+            f"{declared} in the model"
         )
 
 
@@ -124,7 +124,7 @@ def convert_node(
             continue
         if index >= len(results):
             raise node.unsupported(f"output {index} ('{name}') is not supported")
-        _check_type(node, name, results[index], known.get(name))
+        _check_type(f"{state.source}: {node.describe()}", name, results[index], known.get(name))
         state.values[name] = results[index]
         if results[index].name_hint is None:
             results[index].name_hint = _hint(name)
@@ -192,7 +192,7 @@ def build_module(
         raise FrontendError(f"{source}: graph outputs {missing} are never computed")
     results = [state.values[o.name] for o in graph.output]
     for o, value in zip(graph.output, results):
-        _check_type(None, o.name, value, o)
+        _check_type(f"{source}: graph output", o.name, value, o)
     block.add_op(func.ReturnOp(*results))
     _erase_dead_ops(block)
     fn = func.FuncOp(
