@@ -45,7 +45,7 @@ class CompileOptions:
             raise GeError(
                 f"unknown precision_mode '{self.precision_mode}'; choose from {PRECISION_MODES}"
             )
-        if self.level not in EXECUTORS and self.level != "npu":
+        if self.level not in LEVELS:
             raise GeError(f"unknown level '{self.level}'; choose from {sorted(EXECUTORS)}")
 
     def as_key(self) -> dict[str, Any]:
@@ -95,6 +95,7 @@ def compile_module(module: ModuleOp, options: CompileOptions | None = None) -> C
     start = time.perf_counter()
     compiled = module.clone()
     apply_pipeline(compiled, pipeline_spec(options))
+    _load_levels()
     if options.level in LOWERINGS:
         compiled = LOWERINGS[options.level](compiled, options)
     compiled.verify()
@@ -120,6 +121,14 @@ def _run_reference(plan: CompiledPlan, inputs) -> tuple[list[np.ndarray], dict[s
     return outputs, {"kernels": kernels}
 
 
+LEVELS = ("reference", "npu")
+
+
+def _load_levels() -> None:
+    """The npu level registers itself on import (it needs runtime and passes)."""
+    import ge.npu_level  # noqa: F401
+
+
 EXECUTORS: dict[str, Executor] = {"reference": _run_reference}
 """Level name -> fn(plan, inputs) -> (outputs, profile). The npu level registers here."""
 
@@ -131,6 +140,7 @@ def execute(
     plan: CompiledPlan, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
 ) -> tuple[list[np.ndarray], dict[str, Any]]:
     """Run a compiled plan; returns the outputs and the level's profile."""
+    _load_levels()
     if plan.options.level not in EXECUTORS:
         raise GeError(f"level '{plan.options.level}' is not available in this build")
     return EXECUTORS[plan.options.level](plan, inputs)

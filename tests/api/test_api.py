@@ -116,7 +116,7 @@ def test_profiler_table_and_chrome_trace(tmp_path):
     table = prof.key_averages().table()
     assert "conv2d" in table and "calls" in table
     rows = prof.key_averages().rows
-    assert sum(r.calls for r in rows if r.op == "ge.conv2d") == 4
+    assert sum(r.calls for r in rows if r.op.endswith("conv2d")) == 4
     prof.export_chrome_trace(tmp_path / "trace.json")
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
     assert len(events) == len(prof.events) and all(e["ph"] == "X" for e in events)

@@ -1,0 +1,187 @@
+"""The `npu` level: compile to kernels with chosen implementations, planned memory and
+streams, then run every kernel on the modeled NPU and report what the chip would spend.
+
+Compile: the optimize pipeline, then `select-implementations`, `schedule-streams` and
+`plan-memory` on the kernel-level function (the same pass names `ge-opt -p` takes). Run:
+each kernel is lowered alone to the `npu` dialect and executed by the npu interpreter
+(`runtime.kernel_runner`); a kernel with no npu lowering yet runs its reference semantics
+and its time is the roofline estimate, marked `"engine": "reference"` and
+`"estimated": true` in its record. The kernels' measured cycles then go through the stream
+timeline (`passes.stream_timeline.simulate`) with the recorded streams and events, which
+gives start cycles, the makespan and the critical path. The result is the profile dict
+whose keys are REPORT.json's (`kernels`, `memory`, `makespan_cycles`,
+`critical_path_cycles`, `streams`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.ir import Operation, SSAValue
+
+from ge.pipeline import (
+    EXECUTORS,
+    LOWERINGS,
+    CompiledPlan,
+    CompileOptions,
+    apply_pipeline,
+)
+from gedialects.ge.constant import ConstantOp
+from gedialects.interpreter import bind_inputs, entry_function
+from passes.memory.assign import plan_function
+from passes.memory.concurrency import RECORD, STREAM, WAIT
+from passes.memory.stats import memory_report
+from passes.schedule_streams import dependencies
+from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
+from runtime.kernel_runner import KernelRunner, _reference
+from runtime.targets import load_target
+
+
+def npu_passes(options: CompileOptions) -> str:
+    select = f"select-implementations{{target={options.target}"
+    if options.conv_algorithm:
+        select += f" conv-algorithm={options.conv_algorithm}"
+    select += "}"
+    return ",".join([select, "schedule-streams"])
+
+
+def lower_for_npu(module: ModuleOp, options: CompileOptions) -> ModuleOp:
+    """After ge-optimize: choose implementations and streams; plan memory (stats kept)."""
+    apply_pipeline(module, npu_passes(options))
+    return module
+
+
+def _ints(op: Operation, name: str) -> list[int]:
+    attr = op.attributes.get(name)
+    return [int(v) for v in attr.get_values()] if attr is not None else []
+
+
+def _streams_and_waits(kernels: Sequence[Operation]) -> tuple[list[int], list[list[int]]]:
+    """Stream of each kernel and the kernels it waits for, from `schedule-streams` attrs."""
+    producer: dict[int, int] = {}
+    for k, op in enumerate(kernels):
+        for event in _ints(op, RECORD):
+            producer[event] = k
+    streams, waits = [], []
+    for op in kernels:
+        stream = op.attributes.get(STREAM)
+        streams.append(stream.value.data if isinstance(stream, IntegerAttr) else 0)
+        waits.append([producer[e] for e in _ints(op, WAIT) if e in producer])
+    return streams, waits
+
+
+class NpuProgram:
+    """A compiled plan prepared to run on the modeled NPU (kernels lowered once)."""
+
+    def __init__(self, plan: CompiledPlan):
+        self.target = load_target(plan.options.target)
+        self.fn = entry_function(plan.module)
+        self.runner = KernelRunner(plan.module, self.target)
+        self.kernels, self.preds = dependencies(self.fn)
+        self.streams, self.waits = _streams_and_waits(self.kernels)
+        self.memory = memory_report(plan_function(self.fn, reuse=plan.options.memory_reuse))
+
+    def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
+        env: dict[SSAValue, np.ndarray] = dict(
+            zip(self.fn.body.block.args, bind_inputs(self.fn, inputs))
+        )
+        records: dict[Operation, dict[str, Any]] = {}
+        for op in self.fn.body.block.ops:
+            args = [env[v] for v in op.operands]
+            if isinstance(op, func.ReturnOp):
+                outputs = [np.asarray(a) for a in args]
+                break
+            if isinstance(op, ConstantOp):
+                results: Sequence[np.ndarray] = (op.to_numpy(),)
+            elif op in self.runner.executables:
+                result = self.runner.executables[op].run(args)
+                records[op] = _merge(result.profile.kernels)
+                results = result.outputs
+            else:
+                results = _reference(op, args)
+                records[op] = _estimate(op, self.runner.reasons.get(op, ""))
+            env.update(zip(op.results, results))
+        return outputs, self._profile(records)
+
+    def _profile(self, records: Mapping[Operation, dict[str, Any]]) -> dict[str, Any]:
+        kernels = [records[op] for op in self.kernels]
+        demand = [max(1, min(CORES, k.get("block_dim") or block_dim(op)))
+                  for k, op in zip(kernels, self.kernels)]  # fmt: skip
+        work = [k["cycles"] * d for k, d in zip(kernels, demand)]
+        timeline = simulate(self.streams, self.waits, work, demand)
+        critical, _ = bounds(self.preds, work, demand)
+        for k, (op, record) in enumerate(zip(self.kernels, kernels)):
+            record.update(
+                name=f"{op.name.split('.')[-1]}_{k}",
+                op=op.name,
+                fused_from=_fused_from(op),
+                algorithm=_algorithm(op),
+                stream=self.streams[k],
+                start_cycle=timeline.start[k],
+                seconds=self.target.seconds(record["cycles"]),
+            )
+        return {
+            "kernels": kernels,
+            "memory": self.memory,
+            "makespan_cycles": timeline.makespan,
+            "critical_path_cycles": critical,
+            "streams": len(set(self.streams)),
+            "fallbacks": [k["name"] for k in kernels if k.get("estimated")],
+        }
+
+
+def _merge(profiles: Sequence[Any]) -> dict[str, Any]:
+    """One record for a kernel op (its npu program may launch more than one npu.kernel)."""
+    records = [p.as_dict() for p in profiles]
+    first = dict(records[0])
+    for key in ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written"):
+        first[key] = sum(r[key] for r in records)
+    first["engine"] = "npu"
+    first["estimated"] = False
+    return first
+
+
+def _estimate(op: Operation, reason: str) -> dict[str, Any]:
+    cycles = roofline_cycles(op) * CORES / block_dim(op)
+    return {
+        "cycles": cycles,
+        "roofline_cycles": cycles,
+        "flops": 0,
+        "hbm_bytes_read": sum(_nbytes(v.type) for v in op.operands),
+        "hbm_bytes_written": sum(_nbytes(r.type) for r in op.results),
+        "block_dim": block_dim(op),
+        "engine": "reference",
+        "estimated": True,
+        "fallback_reason": reason,
+    }
+
+
+def _nbytes(t: Any) -> int:
+    from gedialects.ge.types import element_of, num_elements, to_numpy_dtype
+
+    return num_elements(t) * np.dtype(to_numpy_dtype(element_of(t))).itemsize
+
+
+def _fused_from(op: Operation) -> list[str]:
+    names = getattr(op, "fused_names", None)
+    return list(names) if names is not None else [op.name]
+
+
+def _algorithm(op: Operation) -> str | None:
+    algorithm = getattr(op, "algorithm", None)
+    return algorithm.data if algorithm is not None else None
+
+
+def _run_npu(plan: CompiledPlan, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
+    program = plan.stats.get("npu_program")
+    if program is None:
+        program = plan.stats["npu_program"] = NpuProgram(plan)
+    return program.run(inputs)
+
+
+EXECUTORS["npu"] = _run_npu
+LOWERINGS["npu"] = lower_for_npu
