@@ -3,8 +3,8 @@
 Pre: functions of `kernel` ops and `ge.constant`s on static tensors. Post: each function takes and
 returns `!npu.buffer<..., hbm>`; constants are `npu.hbm_constant`; every kernel result is an
 `npu.hbm_alloc` (unplanned: plan-memory may give it an offset) written by one `npu.kernel`
-whose tiles fit the target's on-chip capacities. Kernels with no npu lowering yet raise
-`UnsupportedError` naming them.
+whose tiles fit the target's on-chip capacities; a reshape is an `npu.reshape` view (no
+kernel). Kernels with no npu lowering yet raise `UnsupportedError` naming them.
 """
 
 from __future__ import annotations
@@ -21,9 +21,17 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.elementwise import ElementwiseOp
-from gedialects.kernel.ops import MatMulKernelOp, ReduceKernelOp, SoftmaxKernelOp
+from gedialects.kernel.ops import (
+    ConcatKernelOp,
+    MatMulKernelOp,
+    ReduceKernelOp,
+    ReshapeKernelOp,
+    SliceKernelOp,
+    SoftmaxKernelOp,
+    TransposeKernelOp,
+)
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp
 from runtime.targets import Target, load_target
 
 
@@ -46,6 +54,10 @@ def _lower_kernel(
         from lowering.lower_rows import lower_rows
 
         return lower_rows(op, inputs, output, target, name)
+    if isinstance(op, TransposeKernelOp | ConcatKernelOp | SliceKernelOp):
+        from lowering.lower_movement import lower_movement
+
+        return lower_movement(op, inputs, output, target, name)
     raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
 
 
@@ -62,6 +74,10 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             const = HbmConstantOp(op.value, hbm_type(op.output.type))
             block.add_op(const)
             buffers[op.output] = const.buffer
+        elif isinstance(op, ReshapeKernelOp):
+            view = ReshapeOp(buffers[op.operands[0]], hbm_type(op.results[0].type))
+            block.add_op(view)
+            buffers[op.results[0]] = view.result
         elif isinstance(op, func.ReturnOp):
             block.add_op(func.ReturnOp(*[buffers[v] for v in op.arguments]))
         elif len(op.results) == 1:

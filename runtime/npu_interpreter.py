@@ -32,6 +32,7 @@ from gedialects.npu.ops import (
     KernelOp,
     MmadOp,
     RecordEventOp,
+    ReshapeOp,
     WaitEventOp,
 )
 from gedialects.npu.verify import verify_npu_module
@@ -98,6 +99,10 @@ class NpuExecutable:
                     env[slot(op.buffer)] = self._hbm_buffer(op, arena)
                 elif isinstance(op, HbmConstantOp):
                     env[slot(op.buffer)] = self._constant(op)
+                elif isinstance(op, ReshapeOp):
+                    src, t = env[slot(op.source)], op.result.type
+                    view = Buffer(src.array.reshape(t.dims), t, f"%{op.result.name_hint or 'view'}")
+                    env[slot(op.result)] = view
                 elif isinstance(op, KernelOp):
                     kp = self._launch(op, env)
                     kp.start_cycle = streams.get(kp.stream, 0.0)

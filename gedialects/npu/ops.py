@@ -201,6 +201,28 @@ class HbmConstantOp(NpuOp):
             raise self.fail(f"the value's type {value_type} does not match {buf}")
 
 
+@irdl_op_definition
+class ReshapeOp(NpuOp):
+    """The same device memory seen in a new row-major shape: moves no data (between kernels)."""
+
+    name = "npu.reshape"
+    source = operand_def(BufferType)
+    result = result_def(BufferType)
+    assembly_format = "$source attr-dict `:` type($source) `->` type($result)"
+
+    def __init__(self, source: SSAValue, result_type: BufferType):
+        super().__init__(operands=[source], result_types=[result_type])
+
+    def verify_(self) -> None:
+        src = check_space(self, "source", self.source.type, ("hbm", "l2"))
+        dst = check_space(self, "result", self.result.type, (src.space_name,))
+        if enclosing_kernel(self) is not None:
+            raise self.fail("device memory is reshaped between kernels, not inside them")
+        same = src.num_elements == dst.num_elements and src.element_type == dst.element_type
+        if not same or "ND" != src.format_name or "ND" != dst.format_name:
+            raise self.fail(f"{src} and {dst} are not two ND views of the same data")
+
+
 # ---------------------------------------------------------------------------
 # Data movement
 # ---------------------------------------------------------------------------
@@ -421,6 +443,7 @@ ALL_OPS: list[type[IRDLOperation]] = [
     AllocOp,
     HbmAllocOp,
     HbmConstantOp,
+    ReshapeOp,
     DmaOp,
     TransDataOp,
     MmadOp,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -208,3 +210,43 @@ def test_random_row_kernels_equal_reference(program, seed):
     text, shape = program
     x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * 4
     _compare(_kernel_module(text), [x], rtol=1e-5, atol=1e-5)
+
+
+@st.composite
+def movement_programs(draw):
+    """A transpose, concat, slice or reshape of a random tensor."""
+    rank = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=rank, max_size=rank)))
+    shape = (*shape[:-1], draw(st.integers(1, 300)))
+    kind = draw(st.sampled_from(["transpose", "concat", "slice", "reshape"]))
+    x = _t(shape)
+    if kind == "transpose":
+        perm = draw(st.permutations(range(rank)))
+        out = tuple(shape[p] for p in perm)
+        line = f"%y = ge.transpose %a0 {{perm = array<i64: {', '.join(map(str, perm))}>}} : ({x}) -> {_t(out)}"
+        return line, [shape], out
+    if kind == "concat":
+        axis = draw(st.integers(0, rank - 1))
+        other = tuple(draw(st.integers(1, 7)) if a == axis else d for a, d in enumerate(shape))
+        out = tuple(d + (other[a] if a == axis else 0) for a, d in enumerate(shape))
+        line = f"%y = ge.concat %a0, %a1 {{axis = {axis} : i64}} : ({x}, {_t(other)}) -> {_t(out)}"
+        return line, [shape, other], out
+    if kind == "slice":
+        axis = draw(st.integers(0, rank - 1))
+        start = draw(st.integers(0, shape[axis] - 1))
+        end = draw(st.integers(start + 1, shape[axis]))
+        out = tuple(end - start if a == axis else d for a, d in enumerate(shape))
+        attrs = f"starts = array<i64: {start}>, ends = array<i64: {end}>, axes = array<i64: {axis}>, steps = array<i64: 1>"
+        return f"%y = ge.slice %a0 {{{attrs}}} : ({x}) -> {_t(out)}", [shape], out
+    out = (math.prod(shape),)
+    return f"%y = ge.reshape %a0 {{shape = array<i64: {out[0]}>}} : ({x}) -> {_t(out)}", [shape], out
+
+
+@given(movement_programs(), st.integers(0, 2**16))
+def test_random_movement_kernels_equal_reference(program, seed):
+    line, shapes, out = program
+    args = ", ".join(f"%a{i}: {_t(s)}" for i, s in enumerate(shapes))
+    text = f"func.func @main({args}) -> {_t(out)} {{\n  {line}\n  func.return %y : {_t(out)}\n}}"
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    _compare(_kernel_module(text), inputs, rtol=0, atol=0)
