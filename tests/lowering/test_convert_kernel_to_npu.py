@@ -239,7 +239,11 @@ def movement_programs(draw):
         attrs = f"starts = array<i64: {start}>, ends = array<i64: {end}>, axes = array<i64: {axis}>, steps = array<i64: 1>"
         return f"%y = ge.slice %a0 {{{attrs}}} : ({x}) -> {_t(out)}", [shape], out
     out = (math.prod(shape),)
-    return f"%y = ge.reshape %a0 {{shape = array<i64: {out[0]}>}} : ({x}) -> {_t(out)}", [shape], out
+    return (
+        f"%y = ge.reshape %a0 {{shape = array<i64: {out[0]}>}} : ({x}) -> {_t(out)}",
+        [shape],
+        out,
+    )
 
 
 @given(movement_programs(), st.integers(0, 2**16))
