@@ -101,3 +101,44 @@ def run_in_arena(
         for buffer in dying.get(kernel_of.get(op, -1), ()):
             arena.poison(buffer)
     raise PlanError(f"function '{fn.sym_name.data}' has no terminator")
+
+
+def run_interleaved(
+    module: ModuleOp,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    order: Sequence[int],
+    memory_plan: MemoryPlan,
+    entry: str | None = None,
+) -> list[np.ndarray]:
+    """Run the kernels in `order` (e.g. one legal interleaving of concurrent streams).
+
+    Views are read through their slots; weights are evaluated first; a buffer is poisoned
+    once every kernel that touches it has run, so a plan that lets concurrent kernels
+    share bytes breaks the outputs of some interleaving."""
+    fn = entry_function(module, entry)
+    interpreter, arena = make_interpreter(module), Arena(memory_plan)
+    liveness = memory_plan.liveness
+    for arg, value in zip(fn.body.block.args, bind_inputs(fn, inputs)):
+        arena.store(arg, value)
+    for op in fn.body.block.ops:
+        if op.results and all(r in liveness.constants for r in op.results):
+            results = interpreter.run_op(op, tuple(arena.load(v) for v in op.operands))
+            for value, array in zip(op.results, results):
+                arena.store(value, np.asarray(array))
+    accesses = liveness.accesses()
+    pending = [len(a) for a in accesses]
+    touched: dict[int, list[int]] = defaultdict(list)
+    for buffer, kernels in enumerate(accesses):
+        for k in kernels:
+            touched[k].append(buffer)
+    for k in order:
+        op = liveness.kernels[k]
+        results = interpreter.run_op(op, tuple(arena.load(v) for v in op.operands))
+        for value, array in zip(op.results, results):
+            arena.store(value, np.asarray(array))
+        for buffer in touched[k]:
+            pending[buffer] -= 1
+            if not pending[buffer] and liveness.buffers[buffer].kind not in ("input", "output"):
+                arena.poison(buffer)
+    terminator = fn.body.block.last_op
+    return [arena.load(v) for v in terminator.operands]

@@ -65,12 +65,8 @@ def recorded_order(kernels: Sequence[Operation]) -> HappensBefore | None:
 
 def concurrent_conflicts(liveness: Liveness, before: HappensBefore) -> list[list[int]]:
     """For each buffer, the others it may be live together with on some execution."""
-    accesses, first = [], []
-    for buffer in liveness.buffers:
-        touched = {v.start for v in buffer.versions}
-        touched.update(*(v.readers for v in buffer.versions))
-        accesses.append(touched)
-        first.append(buffer.versions[0].start)
+    accesses = liveness.accesses()
+    first = [buffer.versions[0].start for buffer in liveness.buffers]
     pinned = [b.kind in ("input", "output") for b in liveness.buffers]
 
     def done_before(i: int, j: int) -> bool:

@@ -102,6 +102,14 @@ class Liveness:
     def lifetimes(self) -> list[Lifetime]:
         return [Lifetime(b.bytes, b.start, b.end) for b in self.buffers]
 
+    def accesses(self) -> list[set[int]]:
+        """Per buffer, the kernels that write or read it."""
+        found = []
+        for buffer in self.buffers:
+            touched = {v.start for v in buffer.versions}
+            found.append(touched.union(*(v.readers for v in buffer.versions)))
+        return found
+
 
 def classify(block_ops: Sequence[Operation]):
     """Split ops into kernels (in order), views (with their offsets) and constants."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from hypothesis import given
-from memory_programs import Program, main, seed_model
+from memory_programs import Program, inputs_of, main, seed_model
 from xdsl.context import Context
 
 from ge.testing.strategies import programs_with_inputs
 from gedialects.ge import AddOp, ConcatOp, GlobalAvgPoolOp, ReluOp, SigmoidOp, TanhOp
 from gedialects.interpreter import entry_function
-from passes.memory.arena_run import run_in_arena
+from passes.memory.arena_run import run_in_arena, run_interleaved
 from passes.memory.assign import plan_function
 from passes.memory.concurrency import HappensBefore, recorded_order, recorded_waits
 from passes.memory.liveness import classify
@@ -80,6 +82,20 @@ def test_kernels_that_fill_the_chip_share_it():
     assert simulate([0, 0], waits, work, [8, 8]).makespan == pytest.approx(16.0)
 
 
+def random_interleaving(kernels, rng: random.Random) -> list[int]:
+    """A legal execution order of recorded streams: any ready stream head runs next."""
+    before = recorded_order(kernels)
+    waits = recorded_waits(kernels)
+    queues: dict[int, list[int]] = {}
+    for k, s in enumerate(before.stream):
+        queues.setdefault(s, []).append(k)
+    order: list[int] = []
+    while len(order) < len(kernels):
+        ready = [q for q in queues.values() if q and all(p in order for p in waits[q[0]])]
+        order.append(rng.choice(ready).pop(0))
+    return order
+
+
 def test_concurrent_branches_never_share_memory():
     p = Program((1, 4, 32, 32))
     a = p(GlobalAvgPoolOp(p(TanhOp(p.args[0]))))  # in op order, tanh's 16 KiB are free ...
@@ -91,7 +107,16 @@ def test_concurrent_branches_never_share_memory():
     concurrent = plan_function(fn)  # verifies against the concurrent conflicts
     assert concurrent.arena_bytes > sequential.arena_bytes
     tanh, relu = (op.results[0] for op in fn.body.block.ops if op.name in ("ge.tanh", "ge.relu"))
+    assert sequential.offset_of(tanh) == sequential.offset_of(relu)
     assert concurrent.offset_of(tanh) != concurrent.offset_of(relu)
+    # tanh and relu run before either pool: legal on two streams, fatal to the
+    # stream-blind plan, harmless to the stream-aware one.
+    inputs = inputs_of(module)
+    (want,) = run_in_arena(module, inputs, memory_plan=plan_function(fn, reuse=False))
+    np.testing.assert_array_equal(
+        run_interleaved(module, inputs, [0, 2, 1, 3, 4], concurrent)[0], want
+    )
+    assert not np.array_equal(run_interleaved(module, inputs, [0, 2, 1, 3, 4], sequential)[0], want)
 
 
 def test_max_streams_bounds_the_streams():
@@ -113,3 +138,8 @@ def test_random_programs_schedule_safely_and_plan_apart(case):
     separate = run_in_arena(module, inputs, memory_plan=plan_function(fn, reuse=False))
     for want, got in zip(separate, run_in_arena(module, inputs, memory_plan=planned)):
         np.testing.assert_array_equal(got, want)
+    rng = random.Random(0)
+    for _ in range(3):  # other legal interleavings of the streams compute the same
+        order = random_interleaving(planned.liveness.kernels, rng)
+        for want, got in zip(separate, run_interleaved(module, inputs, order, planned)):
+            np.testing.assert_array_equal(got, want)
