@@ -2,8 +2,8 @@
 
 Runs every case of `onnx.backend.test.case.node.collect_testcases()` whose ops the
 importer converts, on the reference interpreter, and prints one row per op: cases in
-the suite, cases covered, cases passed. `--write-expected FILE` writes the failures in
-the format of `tests/frontends/onnx_backend_expected_failures.txt` (to review by hand).
+the suite, cases covered, cases passed. `--write-expected FILE` (re)writes the failures in
+the format of `tests/frontends/onnx_backend_expected_failures.txt`, to review by hand.
 
     .venv/bin/python benchmarks/onnx_backend_coverage.py [--only-covered]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from ge.frontends.onnx.backend import collect_cases, reason_of, run_covered, summarize
 
@@ -41,11 +42,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"collect {collected - start:.1f} s, run {ran - collected:.1f} s")
     if args.write_expected:
-        with open(args.write_expected, "w") as out:
-            for name, outcome in outcomes.items():
-                if outcome.kind != "pass":
-                    out.write(f"{name} {outcome.kind} {reason_of(outcome)}\n")
+        write_expected(Path(args.write_expected), outcomes)
     return 0
+
+
+def write_expected(path: Path, outcomes: dict) -> None:
+    """The failures as an expected-failures file; an existing file's header and the
+    hand-written reasons of its non-error outcomes (mismatches) are kept."""
+    header, kept = [], {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.startswith("#") or not line.strip():
+                header.append(line)
+            else:
+                name, kind, reason = line.split(maxsplit=2)
+                if not kind.endswith("Error"):
+                    kept[name, kind] = reason
+    failed = [(n, o) for n, o in outcomes.items() if o.kind != "pass"]
+    width = max((len(n) for n, _ in failed), default=0)
+    lines = [
+        f"{n:{width}s}  {o.kind:16s}  {kept.get((n, o.kind), reason_of(o))}" for n, o in failed
+    ]
+    path.write_text("\n".join([*header, *lines]) + "\n")
 
 
 if __name__ == "__main__":
