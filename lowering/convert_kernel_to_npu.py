@@ -23,6 +23,7 @@ from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.elementwise import ElementwiseOp
 from gedialects.kernel.ops import (
     ConcatKernelOp,
+    LayerNormKernelOp,
     MatMulKernelOp,
     ReduceKernelOp,
     ReshapeKernelOp,
@@ -50,7 +51,7 @@ def _lower_kernel(
         from lowering.lower_matmul import lower_matmul
 
         return lower_matmul(op, inputs, output, target, name)
-    if isinstance(op, SoftmaxKernelOp | ReduceKernelOp):
+    if isinstance(op, SoftmaxKernelOp | ReduceKernelOp | LayerNormKernelOp):
         from lowering.lower_rows import lower_rows
 
         return lower_rows(op, inputs, output, target, name)

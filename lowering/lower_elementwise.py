@@ -68,7 +68,7 @@ def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
         if (
             body_op.name not in BINARY
             and body_op.name not in UNARY
-            and body_op.name not in ("ge.leaky_relu", "ge.clip", "ge.cast")
+            and body_op.name not in ("ge.leaky_relu", "ge.clip", "ge.cast", "ge.gelu")
         ):
             raise UnsupportedError(f"no vector lowering of '{body_op.name}' in {op.name}")
         if body_op.name == "ge.cast" and not (
@@ -118,6 +118,8 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(SCALAR_OPS["leaky_relu"](args[0], body_op.get_float("alpha"), dst))
         elif name == "ge.cast":
             b.add(VecCastOp(args[0], dst))
+        elif name == "ge.gelu":
+            _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
         else:  # ge.clip
             low, high = body_op.properties.get("min"), body_op.properties.get("max")
             src = args[0]
@@ -144,6 +146,23 @@ class _Plan:
     out_shape: tuple[int, ...]
     tr: int
     tc: int
+
+
+def _gelu(b: KernelBuilder, x: SSAValue, dst: SSAValue, tanh: bool) -> None:
+    """x * Phi(x) in place in dst: 0.5 x (1 + erf(x / sqrt 2)), or its tanh approximation."""
+    if tanh:
+        b.add(BINARY_OPS["mul"](x, x, dst))
+        b.add(BINARY_OPS["mul"](dst, x, dst))
+        b.add(SCALAR_OPS["muls"](dst, 0.044715, dst))
+        b.add(BINARY_OPS["add"](dst, x, dst))
+        b.add(SCALAR_OPS["muls"](dst, math.sqrt(2 / math.pi), dst))
+        b.add(UNARY_OPS["tanh"](dst, dst))
+    else:
+        b.add(SCALAR_OPS["muls"](x, 1 / math.sqrt(2), dst))
+        b.add(UNARY_OPS["erf"](dst, dst))
+    b.add(SCALAR_OPS["adds"](dst, 1.0, dst))
+    b.add(BINARY_OPS["mul"](dst, x, dst))
+    b.add(SCALAR_OPS["muls"](dst, 0.5, dst))
 
 
 def lower_elementwise(

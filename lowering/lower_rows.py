@@ -14,7 +14,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
-from gedialects.kernel.ops import ReduceKernelOp, SoftmaxKernelOp
+from gedialects.kernel.ops import LayerNormKernelOp, ReduceKernelOp, SoftmaxKernelOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder
@@ -24,7 +24,7 @@ REDUCE_KINDS = {"sum": "reduce_sum", "mean": "reduce_sum", "max": "reduce_max", 
 
 
 def _check(op: Operation, shape: tuple[int, ...]) -> None:
-    if isinstance(op, SoftmaxKernelOp):
+    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp):
         axis = op.get_int("axis") % len(shape)
         if axis != len(shape) - 1:
             raise UnsupportedError(
@@ -62,15 +62,21 @@ def lower_rows(
         raise UnsupportedError(f"{op.name} on {element} has no npu lowering")
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
-    softmax = isinstance(op, SoftmaxKernelOp)
-    tr, blocks = _row_tile(
-        target, rows, cols, to_numpy_dtype(element).itemsize, 2 if softmax else 1
-    )
+    softmax, norm = isinstance(op, SoftmaxKernelOp), isinstance(op, LayerNormKernelOp)
+    whole = softmax or norm  # the result is whole rows, not one statistic per row
+    isz = to_numpy_dtype(element).itemsize
+    tr, blocks = _row_tile(target, rows, cols, isz, 3 if norm else 2 if softmax else 1)
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
     b = KernelBuilder(kernel)
     x = b.alloc([tr, cols], element, "ub")
     stat = b.alloc([tr, 1], element, "ub")
-    y = b.alloc([tr, cols], element, "ub") if softmax else stat
+    y = b.alloc([tr, cols], element, "ub") if whole else stat
+    affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]] if norm else []
+    for value, buf in zip(inputs[1:], affine):
+        dims = list(value.type.dims)  # an HBM buffer of the normalized shape (C,)
+        b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, cols])
+    if affine:
+        b.sync("MTE2", "V", 1)
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
     nr = -(-rows // tr)
@@ -89,11 +95,13 @@ def lower_rows(
         b.wait_flag("MTE3", "V")
         if softmax:
             _softmax(b, op, x, stat, y)
+        elif norm:
+            _layer_norm(b, op, (x, stat, y), affine, cols)
         else:
             _reduce(b, op, x, stat, cols)
         b.set_flag("V", "MTE2")
         b.sync("V", "MTE3")
-        if softmax:
+        if whole:
             b.dma(y, [0, 0], [rext, cols], output, *window)
         else:
             out_rank = len(shape_of(op.output.type))
@@ -114,6 +122,23 @@ def _softmax(b: KernelBuilder, op: SoftmaxKernelOp, x: SSAValue, stat: SSAValue,
     b.add(UNARY_OPS["exp"](y, y))
     b.add(REDUCE_OPS["reduce_sum"](y, stat, [1]))
     b.add(BINARY_OPS["div"](y, stat, y))
+
+
+def _layer_norm(b: KernelBuilder, op: Operation, bufs: tuple, affine: list, cols: int) -> None:
+    """y = (x - mean) * rsqrt(var + eps) * scale (+ bias), statistics per row."""
+    x, stat, y = bufs
+    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
+    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    b.add(BINARY_OPS["sub"](x, stat, y))
+    b.add(BINARY_OPS["mul"](y, y, x))
+    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
+    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    b.add(SCALAR_OPS["adds"](stat, op.get_float("epsilon"), stat))
+    b.add(UNARY_OPS["rsqrt"](stat, stat))
+    b.add(BINARY_OPS["mul"](y, stat, y))
+    b.add(BINARY_OPS["mul"](y, affine[0], y))
+    if len(affine) > 1:
+        b.add(BINARY_OPS["add"](y, affine[1], y))
 
 
 def _reduce(b: KernelBuilder, op: ReduceKernelOp, x: SSAValue, stat: SSAValue, cols: int):  # noqa: ANN202

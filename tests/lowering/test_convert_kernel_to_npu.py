@@ -22,7 +22,7 @@ from lowering.tiling import choose_matmul_tile
 from runtime.npu_interpreter import run_npu
 from runtime.targets import default_target
 
-UNARY = ["relu", "exp", "tanh", "sigmoid", "abs", "neg", "erf", "floor", "sin"]
+UNARY = ["relu", "exp", "tanh", "sigmoid", "abs", "neg", "erf", "floor", "sin", "gelu"]
 BINARY = ["add", "sub", "mul", "maximum", "minimum"]
 
 
@@ -182,34 +182,43 @@ def test_unlowered_kernels_are_named_in_the_error():
 
 @st.composite
 def row_programs(draw):
-    """A softmax or a last-axis reduction of random shape (long rows: several KiB)."""
+    """A softmax, layer norm or last-axis reduction of random shape (long rows: several KiB)."""
     rank = draw(st.integers(1, 4))
     shape = tuple(draw(st.lists(st.integers(1, 12), min_size=rank - 1, max_size=rank - 1)))
     shape = (*shape, draw(st.integers(1, 3000)))
-    kind = draw(
-        st.sampled_from(["softmax", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"])
-    )
-    if kind == "softmax":
-        out, attrs = shape, "{axis = -1 : i64}"
+    kinds = ["softmax", "layer_norm", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"]
+    kind, x = draw(st.sampled_from(kinds)), _t(shape)
+    if kind in ("softmax", "layer_norm"):
+        out, operands, types = shape, "%x", x
+        attrs = "{axis = -1 : i64}"
+        if kind == "layer_norm":
+            count = draw(st.integers(1, 2))  # scale, and maybe bias
+            operands += "".join(f", %p{i}" for i in range(count))
+            types += "".join(f", {_t(shape[-1:])}" for _ in range(count))
+            attrs = "{axis = -1 : i64, epsilon = 1.0e-05 : f64}"
+        args = [shape] + [shape[-1:]] * (operands.count("%p"))
     else:
         keep = draw(st.booleans())
         out = (*shape[:-1], 1) if keep else shape[:-1]
         attrs = f"{{axes = array<i64: {rank - 1}>, keepdims = {str(keep).lower()}}}"
-    if not out:
-        out = (1,)  # keep a rank-1 result: rank-0 kernels are not lowered
-        attrs = attrs.replace("false", "true")
-    text = f"""func.func @main(%x: {_t(shape)}) -> {_t(out)} {{
-  %y = ge.{kind} %x {attrs} : ({_t(shape)}) -> {_t(out)}
+        operands, types, args = "%x", x, [shape]
+        if not out:
+            out = (1,)  # keep a rank-1 result: rank-0 kernels are not lowered
+            attrs = attrs.replace("false", "true")
+    params = ", ".join([f"%x: {x}"] + [f"%p{i}: {_t(s)}" for i, s in enumerate(args[1:])])
+    text = f"""func.func @main({params}) -> {_t(out)} {{
+  %y = ge.{kind} {operands} {attrs} : ({types}) -> {_t(out)}
   func.return %y : {_t(out)}
 }}"""
-    return text, shape
+    return text, args
 
 
 @given(row_programs(), st.integers(0, 2**16))
 def test_random_row_kernels_equal_reference(program, seed):
-    text, shape = program
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32) * 4
-    _compare(_kernel_module(text), [x], rtol=1e-5, atol=1e-5)
+    text, shapes = program
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(s).astype(np.float32) * 4 for s in shapes]
+    _compare(_kernel_module(text), inputs, rtol=1e-5, atol=1e-5)
 
 
 @st.composite
