@@ -60,6 +60,7 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     **{f"{op.name}": ([INTS, NONZERO[:1]], op) for op in COMPARE},
     **{f"{op.name}": ([BOOLS, BOOLS[::-1]], op) for op in LOGICAL},
     "ge.logical_not": ([BOOLS], g.LogicalNotOp),
+    "ge.relu-i64": ([INTS.astype(np.int64)], g.ReluOp),
     "ge.pow": ([P, X], g.PowOp),
     "ge.prelu": ([X], lambda x: g.PReluOp(x, c(positive(4)))),
     "ge.prelu-two-way": ([X[:, :, :1], positive(4)], g.PReluOp),

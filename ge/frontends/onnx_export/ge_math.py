@@ -58,6 +58,11 @@ _SAME_NAME: dict[type, str] = {
 
 
 def _same_name(b: B, op, xs: list[str], ys: list[str]) -> None:
+    if isinstance(op, ops.ReluOp) and not np.issubdtype(element_dtype(op.input), np.floating):
+        # onnxruntime has no integer Relu kernel; max(x, 0) is the same.
+        zero = b.constant(np.zeros((), element_dtype(op.input)), "zero")
+        b.node("Max", [xs[0], zero], ys)
+        return
     b.node(_SAME_NAME[type(op)], xs, ys)
 
 
