@@ -151,6 +151,14 @@ LAYERS = {
     ),
     "adaptive_avg_pool_3x3": (torch.nn.AdaptiveAvgPool2d(3), X4),
     "adaptive_avg_pool_global": (torch.nn.AdaptiveAvgPool2d((1, 1)), X4),
+    "upsample_nearest": (torch.nn.Upsample(scale_factor=1.7, mode="nearest"), X4),
+    "upsample_nearest_exact": (torch.nn.Upsample(size=(13, 5), mode="nearest-exact"), X4),
+    "upsample_bilinear": (torch.nn.Upsample(size=(1, 14), mode="bilinear"), X4),
+    "upsample_bilinear_scaled": (torch.nn.Upsample(scale_factor=2.5, mode="bilinear"), X4),
+    "upsample_bilinear_corners": (
+        torch.nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
+        X4,
+    ),
     "linear_3d": (torch.nn.Linear(8, 3), X3),
     "group_norm": (torch.nn.GroupNorm(2, 4), X4),
     "instance_norm": (torch.nn.InstanceNorm2d(4, affine=True), X4),
@@ -163,6 +171,8 @@ LAYERS = {
 @CORE_ATEN
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer(name: str, decompose: bool) -> None:
+    if name == "upsample_nearest_exact" and decompose:
+        pytest.skip("core aten lowers nearest-exact to aten.index (advanced indexing): unsupported")
     torch.manual_seed(0)
     layer, x = LAYERS[name]
     layer = copy.deepcopy(layer)

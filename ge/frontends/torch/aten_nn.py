@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from xdsl.dialects.builtin import DenseArrayBase, f64
 from xdsl.ir import SSAValue
 
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
@@ -153,6 +154,36 @@ def adaptive_avg_pool2d(cx: Converter, a: dict[str, Any]) -> SSAValue:
         raise cx.unsupported(f"adaptive pooling of {h}x{w} to {oh}x{ow} (sizes must divide)")
     kernel = (h // oh, w // ow)
     return cx.emit(ge.AvgPool2DOp(x, kernel_shape=kernel, strides=kernel))
+
+
+_UPSAMPLE = {
+    "upsample_nearest2d": ("nearest", "asymmetric", "floor"),
+    "_upsample_nearest_exact2d": ("nearest", "half_pixel", "round_prefer_ceil"),
+    "upsample_bilinear2d": ("linear", "half_pixel", "floor"),
+}
+"""torch's source-index rule of each mode as ONNX Resize attributes."""
+
+
+@converts(*_UPSAMPLE)
+def upsample(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """F.interpolate to torch's output size; given scale factors set the coordinate map."""
+    x = a["input"] if "input" in a else a["self"]
+    mode, coordinates, nearest = _UPSAMPLE[op_key(cx.node.target)]
+    if a.get("align_corners"):
+        coordinates = "align_corners"
+    factors = a.get("scale_factors") or [a.get("scales_h"), a.get("scales_w")]
+    scales = None
+    if coordinates != "align_corners" and all(f is not None for f in factors):
+        scales = DenseArrayBase.from_list(f64, [1.0, 1.0, *map(float, factors)])
+    op = ge.ResizeOp(
+        x,
+        sizes=cx.out_shape(),
+        scales=scales,
+        mode=mode,
+        coordinate_transformation_mode=coordinates,
+        nearest_mode=nearest,
+    )
+    return cx.emit(op)
 
 
 @converts("embedding")
