@@ -209,10 +209,11 @@ def export_graph(fn: func.FuncOp, graph_name: str = "main") -> tuple[onnx.GraphP
 
 
 def export_onnx(module: ModuleOp, entry: str | None = None, check: bool = False) -> onnx.ModelProto:
-    """The ONNX model (opset 21) of `entry` (default `main`) of a `ge` module.
+    """The ONNX model (opset 21) of `entry` (default `main`) of a `ge` / `kernel` module.
 
     Constants become initializers, input and output names come from the `ge.name`
-    argument and result attributes; an op without an ONNX form raises `UnsupportedError`.
+    argument and result attributes, kernels become calls of ONNX functions; an op
+    without an ONNX form raises `UnsupportedError`. `check` runs onnx's full checker.
     """
     for name in EMITTER_MODULES:
         importlib.import_module(name)
