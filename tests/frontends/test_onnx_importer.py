@@ -246,8 +246,10 @@ def test_ge_opt_reports_a_bad_onnx_file_in_one_line(tmp_path: Path):
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
-def recurrent_model(op: str, direction: str, seq: int = 6, layout: int = 0) -> onnx.ModelProto:
-    """A one-layer LSTM/GRU/RNN with random weights, biases and initial state."""
+def recurrent_model(
+    op: str, direction: str, seq: int = 6, layout: int = 0, lens: list[int] | None = None
+) -> onnx.ModelProto:
+    """A one-layer LSTM/GRU/RNN with random weights, biases, initial state (and lengths)."""
     gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     dirs, batch, size, hidden = (2 if direction == "bidirectional" else 1), 2, 3, 4
     inits = [
@@ -259,9 +261,11 @@ def recurrent_model(op: str, direction: str, seq: int = 6, layout: int = 0) -> o
     x_shape = [batch, seq, size] if layout else [seq, batch, size]
     y_shape = [batch, seq, dirs, hidden] if layout else [seq, dirs, batch, hidden]
     h_shape = [batch, dirs, hidden] if layout else [dirs, batch, hidden]
+    if lens is not None:
+        inits.append(numpy_helper.from_array(np.array(lens, np.int32), "lens"))
     node = helper.make_node(
         op,
-        ["x", "W", "R", "B", "", "h0"],
+        ["x", "W", "R", "B", "lens" if lens is not None else "", "h0"],
         ["y", "y_h"],
         hidden_size=hidden,
         direction=direction,
@@ -395,3 +399,15 @@ def test_scan_is_one_loop_and_matches_onnxruntime():
     feeds = {"init": f32(2), "xs": f32(2, 5)}
     for got, want in zip(run(module, feeds), onnxruntime_outputs(model, feeds)):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("op", "direction", "lens"),
+    [("LSTM", "bidirectional", [6, 3]), ("GRU", "reverse", [2, 5]), ("RNN", "forward", [0, 4])],
+)
+def test_sequence_lens_mask_the_padding_steps(op: str, direction: str, lens: list[int]):
+    model = recurrent_model(op, direction, lens=lens)
+    module = import_onnx_model(model)
+    x = f32(6, 2, 3)
+    for got, want in zip(run(module, {"x": x}), onnxruntime_outputs(model, {"x": x})):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -4,8 +4,8 @@ The input projection X·Wᵀ + biases of every step is one `ge.matmul` before th
 loop body (not unrolled) reads step t of it with `ge.extract_step`, applies the cell to
 the carried hidden (and cell) state, and writes the new hidden state into the carried
 output sequence with `ge.insert_step`. A reverse direction runs on the time-reversed
-projection and reverses its outputs back. The sequence length is static; per-batch
-`sequence_lens` other than the full length are not supported.
+projection and reverses its outputs back. The number of steps is static; constant
+per-batch `sequence_lens` mask the steps past each sequence's end (state kept, output 0).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from xdsl.ir import Block, SSAValue
 
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
-from gedialects.ge.sequence import InsertStepOp
+from gedialects.ge.sequence import ExtractStepOp, InsertStepOp
 
 Cell = Callable[[Node, SSAValue, list[SSAValue]], list[SSAValue]]
 
@@ -103,10 +103,12 @@ class Recurrence:
         x = n.value(0)
         self.x = n.emit(ops.TransposeOp(x, perm=[1, 0, 2])) if self.layout else x
         self.steps, self.batch = n.shape_of(self.x)[:2]
+        self.lens = None
         if n.has(4):
-            lens = n.const(4, "sequence_lens")
-            if np.any(lens != self.steps):
-                raise n.unsupported("sequence_lens shorter than the sequence are not supported")
+            lens = np.asarray(n.const(4, "sequence_lens"), np.int64).reshape(-1)
+            if lens.shape != (self.batch,) or lens.min() < 0 or lens.max() > self.steps:
+                raise n.error(f"sequence_lens {lens.tolist()} do not fit {self.steps} steps")
+            self.lens = None if np.all(lens == self.steps) else lens
         if n.attr("clip") is not None:
             raise n.unsupported("the clip attribute is not supported")
 
@@ -116,7 +118,21 @@ class Recurrence:
         xw = self.n.emit(ops.MatMulOp(self.x, w))
         if bias is not None:
             xw = self.n.emit(ops.AddOp(xw, bias))
-        return reverse_steps(self.n, xw) if self.reverse[d] else xw
+        return self.reversed(xw) if self.reverse[d] else xw
+
+    def reversed(self, value: SSAValue) -> SSAValue:
+        """`value` (steps, batch, ...) with each sequence's valid steps in reverse order.
+
+        Step t of batch b becomes step lens[b] - 1 - t (t < lens[b]); the padding steps
+        stay. One gather over (steps * batch) rows does it; applying it twice is identity.
+        """
+        if self.lens is None:
+            return reverse_steps(self.n, value)
+        n, shape = self.n, self.n.shape_of(value)
+        t, b = np.meshgrid(np.arange(self.steps), np.arange(self.batch), indexing="ij")
+        source = np.where(t < self.lens, self.lens - 1 - t, t) * self.batch + b
+        rows = n.emit(ops.ReshapeOp(value, shape=[self.steps * self.batch, *shape[2:]]))
+        return n.emit(ops.GatherOp(rows, n.constant(source.astype(np.int64)), axis=0))
 
     def initial(self, index: int, d: int) -> SSAValue:
         """Initial hidden/cell state of direction d, (batch, hidden)."""
@@ -133,13 +149,27 @@ class Recurrence:
         n = self.n
         seq = n.constant(np.zeros((self.steps, self.batch, self.hidden), n.dtype(0)))
 
+        valid = None
+        if self.lens is not None:  # (steps, batch, 1): whether step t of batch b is real
+            steps = np.arange(self.steps).reshape(-1, 1, 1)
+            valid = n.constant(steps < self.lens.reshape(1, -1, 1))
+        zero = n.constant(np.zeros((), n.dtype(0)))
+
         def body(n: Node, t: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
             *old, y = carried
             new = cell(n, t, old)
-            return [*new, n.emit(InsertStepOp(y, new[0], t, axis=0))]
+            out = new[0]
+            if valid is not None:  # past its length a sequence keeps its state, outputs 0
+                keep = n.emit(ExtractStepOp(valid, t, axis=0))
+                out = n.emit(ops.WhereOp(keep, new[0], zero))
+                new = [n.emit(ops.WhereOp(keep, v, o)) for v, o in zip(new, old)]
+            return [*new, n.emit(InsertStepOp(y, out, t, axis=0))]
 
         *finals, y = for_loop(n, self.steps, [*states, seq], body)
-        return [*finals, reverse_steps(n, y) if self.reverse[d] else y]
+        if self.lens is not None and self.lens.min() == 0:  # as onnxruntime: empty gives 0
+            some = n.constant((self.lens > 0).reshape(-1, 1))
+            finals = [n.emit(ops.WhereOp(some, f, zero)) for f in finals]
+        return [*finals, self.reversed(y) if self.reverse[d] else y]
 
     def outputs(self, per_direction: list[list[SSAValue]]) -> list[SSAValue]:
         """Y (steps, dirs, batch, hidden) and the final states (dirs, batch, hidden)."""
