@@ -47,10 +47,6 @@ def _lower_kernel(
         from lowering.lower_elementwise import lower_elementwise
 
         return lower_elementwise(op, inputs, output, target, name)
-    if isinstance(op, MatMulKernelOp):
-        from lowering.lower_matmul import lower_matmul
-
-        return lower_matmul(op, inputs, output, target, name)
     if isinstance(op, SoftmaxKernelOp | ReduceKernelOp | LayerNormKernelOp):
         from lowering.lower_rows import lower_rows
 
@@ -60,6 +56,25 @@ def _lower_kernel(
 
         return lower_movement(op, inputs, output, target, name)
     raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
+
+
+def _lower_matmul(
+    op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """A matmul kernel, after transpose kernels into temporaries for operands it transposes."""
+    from lowering.lower_matmul import lower_matmul
+    from lowering.lower_movement import transpose_last_two
+
+    ops: list[Operation] = []
+    inputs = list(inputs)
+    for i, flag in enumerate(("transpose_a", "transpose_b")):
+        if op.get_flag(flag):
+            src = inputs[i].type
+            dims = (*src.dims[:-2], src.dims[-1], src.dims[-2])
+            tmp = HbmAllocOp(BufferType(dims, src.element_type, "hbm"))
+            ops += [tmp, transpose_last_two(inputs[i], tmp.buffer, target, f"{name}_t{i}")]
+            inputs[i] = tmp.buffer
+    return [*ops, lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
 
 
 def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
@@ -86,7 +101,11 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             out.buffer.name_hint = op.results[0].name_hint
             block.add_op(out)
             inputs = [buffers[v] for v in op.operands]
-            block.add_op(_lower_kernel(op, inputs, out.buffer, target, f"{op.name[7:]}_{count}"))
+            name = f"{op.name[7:]}_{count}"
+            if isinstance(op, MatMulKernelOp):
+                block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
+            else:
+                block.add_op(_lower_kernel(op, inputs, out.buffer, target, name))
             buffers[op.results[0]] = out.buffer
             count += 1
         else:

@@ -26,8 +26,8 @@ from runtime.targets import Target
 ACTIVATIONS = {"relu", "sigmoid", "tanh"}
 
 
-def _check(op: MatMulKernelOp) -> None:
-    if op.get_flag("transpose_a") or op.get_flag("transpose_b"):
+def _check(op: MatMulKernelOp, pre_transposed: bool) -> None:
+    if not pre_transposed and (op.get_flag("transpose_a") or op.get_flag("transpose_b")):
         raise UnsupportedError(f"{op.name} with transposed operands has no npu lowering yet")
     activation = op.activation.data if op.activation is not None else None
     if activation is not None and (activation not in ACTIVATIONS or op.activation_attrs):
@@ -49,10 +49,18 @@ def _batch_window(shape, out_shape, lead, tail_offsets, tail_sizes):  # noqa: AN
 
 
 def lower_matmul(
-    op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+    op: MatMulKernelOp,
+    inputs: list[SSAValue],
+    output: SSAValue,
+    target: Target,
+    name: str,
+    pre_transposed: bool = False,
 ) -> KernelOp:
-    _check(op)
-    a_shape, b_shape, out_shape = (shape_of(v.type) for v in (op.lhs, op.rhs, op.output))
+    """The kernel of `op` on HBM buffers; with `pre_transposed`, operands the op transposes
+    come already transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
+    _check(op, pre_transposed)
+    a_shape, b_shape = tuple(inputs[0].type.dims), tuple(inputs[1].type.dims)
+    out_shape = shape_of(op.output.type)
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
     lead = out_shape[:-2]
     element = element_of(op.lhs.type)

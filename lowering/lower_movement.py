@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.ops import ConcatKernelOp, SliceKernelOp, TransposeKernelOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import VecTransposeOp
@@ -70,8 +70,28 @@ def lower_movement(
     out_shape = shape_of(op.results[0].type)
     if len(out_shape) < 1:
         raise UnsupportedError(f"rank-0 {op.name} has no npu lowering")
-    regions = _regions(op, inputs)
-    element = element_of(op.results[0].type)
+    kind = op.name[7:]
+    return copy_kernel(_regions(op, inputs), output, target, name, op.fused_names, kind)
+
+
+def transpose_last_two(src: SSAValue, dst: SSAValue, target: Target, name: str) -> KernelOp:
+    """A kernel writing HBM buffer `src` with its last two axes swapped into `dst`."""
+    n = len(src.type.dims)
+    perm = (*range(n - 2), n - 1, n - 2)
+    region = Region(src, tuple(dst.type.dims), (0,) * n, (0,) * n, perm)
+    return copy_kernel([region], dst, target, name, [], "transpose")
+
+
+def copy_kernel(
+    regions: list[Region],
+    output: SSAValue,
+    target: Target,
+    name: str,
+    fused_from: Sequence[str],
+    kind: str,
+) -> KernelOp:
+    """One kernel copying every region into `output` through UB tiles."""
+    element = output.type.element_type
     isz = to_numpy_dtype(element).itemsize
     rows = max((r.shape[-2] if len(r.shape) >= 2 else 1) for r in regions)
     cols = max(r.shape[-1] for r in regions)
@@ -79,7 +99,7 @@ def lower_movement(
     three = [full, full, full]  # straight, swapped and output tiles
     tiling = choose_elementwise_tile(target, rows, cols, 1, three, [full], isz, copies=1)
     tr, tc = tiling.rows, tiling.cols
-    kernel = KernelOp(name, tiling.blocks, fused_from=op.fused_names, kind=op.name[7:])
+    kernel = KernelOp(name, tiling.blocks, fused_from=fused_from, kind=kind)
     b = KernelBuilder(kernel)
     straight = b.alloc([tr, tc], element, "ub")
     swapped = b.alloc([tc, tr], element, "ub")

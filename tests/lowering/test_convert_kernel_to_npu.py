@@ -263,3 +263,19 @@ def test_random_movement_kernels_equal_reference(program, seed):
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     _compare(_kernel_module(text), inputs, rtol=0, atol=0)
+
+
+def test_transposed_operands_go_through_transpose_kernels():
+    text = """func.func @main(%a: tensor<2x50x70xf32>, %b: tensor<2x90x70xf32>, %c: tensor<70x50xf32>) -> (tensor<2x50x90xf32>, tensor<2x50x50xf32>) {
+  %y = kernel.matmul %a, %b {transpose_a = false, transpose_b = true, alpha = 0.5 : f64, fused_from = ["ge.matmul"]} : (tensor<2x50x70xf32>, tensor<2x90x70xf32>) -> tensor<2x50x90xf32>
+  %z = kernel.matmul %c, %a {transpose_a = true, transpose_b = true, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<70x50xf32>, tensor<2x50x70xf32>) -> tensor<2x50x50xf32>
+  func.return %y, %z : tensor<2x50x90xf32>, tensor<2x50x50xf32>
+}"""
+    module = Parser(make_context(), text).parse_module()
+    rng = np.random.default_rng(3)
+    inputs = [
+        rng.standard_normal(s).astype(np.float32) for s in ((2, 50, 70), (2, 90, 70), (70, 50))
+    ]
+    result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
+    names = [k.name for k in result.profile.kernels]
+    assert names == ["matmul_0_t1", "matmul_0", "matmul_1_t0", "matmul_1_t1", "matmul_1"]
