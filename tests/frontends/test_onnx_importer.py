@@ -411,3 +411,13 @@ def test_sequence_lens_mask_the_padding_steps(op: str, direction: str, lens: lis
     x = f32(6, 2, 3)
     for got, want in zip(run(module, {"x": x}), onnxruntime_outputs(model, {"x": x})):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
+def test_clip_bounds_the_gates_as_onnxruntime(op: str):
+    model = recurrent_model(op, "bidirectional")
+    model.graph.node[0].attribute.append(helper.make_attribute("clip", 0.5))
+    x = 3 * f32(6, 2, 3)
+    got = run(import_onnx_model(model), {"x": x})
+    for g, w in zip(got, onnxruntime_outputs(model, {"x": x})):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)

@@ -62,7 +62,7 @@ def lstm(n: Node) -> list[SSAValue]:
     rec = Recurrence(n, gates=4, states=2)
     if n.attr("input_forget", 0):
         raise n.unsupported("input_forget is not supported")
-    funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse))
+    funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse), unclipped=(2,))
     results = []
     for d in range(len(rec.reverse)):
         wb, rb = rec.biases(d)

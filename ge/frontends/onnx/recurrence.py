@@ -36,8 +36,14 @@ ACTIVATIONS: dict[str, Callable[[Node, SSAValue, float | None, float | None], SS
 }
 
 
-def activations(n: Node, defaults: list[str], directions: int) -> list[Callable]:
-    """The activation functions of every direction, in order (f, g, h per direction)."""
+def activations(
+    n: Node, defaults: list[str], directions: int, unclipped: tuple[int, ...] = ()
+) -> list[Callable]:
+    """The activation functions of every direction, in order (f, g, h per direction).
+
+    `clip` bounds the gates' pre-activations; positions in `unclipped` (LSTM's h, applied
+    to the cell state) are not clipped, as onnxruntime does.
+    """
     names = n.attr("activations") or defaults * directions
     names = [v.decode() if isinstance(v, bytes) else v for v in names]
     alphas = list(n.attr("activation_alpha") or [])
@@ -48,8 +54,16 @@ def activations(n: Node, defaults: list[str], directions: int) -> list[Callable]
             raise n.unsupported(f"activation '{name}' is not supported")
         a = alphas[i] if i < len(alphas) else None
         b = betas[i] if i < len(betas) else None
-        funcs.append(lambda x, f=ACTIVATIONS[name], a=a, b=b: f(n, x, a, b))
+        clip = None if i % len(defaults) in unclipped else n.attr("clip")
+        funcs.append(lambda x, f=ACTIVATIONS[name], a=a, b=b, c=clip: f(n, clipped(n, x, c), a, b))
     return funcs
+
+
+def clipped(n: Node, x: SSAValue, bound: float | None) -> SSAValue:
+    """`x` bounded to [-bound, bound] (the `clip` attribute), or `x` when no bound."""
+    if bound is None:
+        return x
+    return n.emit(ops.ClipOp(x, min=-float(bound), max=float(bound)))
 
 
 def index_constant(n: Node, value: int) -> SSAValue:
@@ -109,8 +123,6 @@ class Recurrence:
             if lens.shape != (self.batch,) or lens.min() < 0 or lens.max() > self.steps:
                 raise n.error(f"sequence_lens {lens.tolist()} do not fit {self.steps} steps")
             self.lens = None if np.all(lens == self.steps) else lens
-        if n.attr("clip") is not None:
-            raise n.unsupported("the clip attribute is not supported")
 
     def projection(self, d: int, bias: SSAValue | None) -> SSAValue:
         """X·W[d]ᵀ (+ bias) for every step, time-reversed for a reverse direction."""
