@@ -2,15 +2,15 @@
 streams, then run every kernel on the modeled NPU and report what the chip would spend.
 
 Compile: the optimize pipeline, then `select-implementations`, `schedule-streams` and
-`plan-memory` on the kernel-level function (the same pass names `ge-opt -p` takes). Run:
-each kernel is lowered alone to the `npu` dialect and executed by the npu interpreter
-(`runtime.kernel_runner`); a kernel with no npu lowering yet runs its reference semantics
-and its time is the roofline estimate, marked `"engine": "reference"` and
-`"estimated": true` in its record. The kernels' measured cycles then go through the stream
-timeline (`passes.stream_timeline.simulate`) with the recorded streams and events, which
-gives start cycles, the makespan and the critical path. The result is the profile dict
-whose keys are REPORT.json's (`kernels`, `memory`, `makespan_cycles`,
-`critical_path_cycles`, `streams`).
+`plan-memory` (offsets recorded in the IR), the same pass names `ge-opt -p` takes.
+Run: each kernel is lowered alone to the `npu` dialect and executed by the npu
+interpreter (`runtime.kernel_runner`). A kernel with no npu lowering yet runs its
+reference semantics; its time is then the roofline estimate, marked
+`"engine": "reference"` and `"estimated": true` in its record. The kernels' cycles go
+through the stream timeline (`passes.stream_timeline.simulate`) with the recorded
+streams and events, which gives start cycles, the makespan and the critical path. The
+result is a profile dict whose keys are REPORT.json's (`kernels`, `memory`,
+`makespan_cycles`, `critical_path_cycles`, `streams`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from ge.pipeline import (
 )
 from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import bind_inputs, entry_function
-from passes.memory.assign import plan_function
 from passes.memory.concurrency import RECORD, STREAM, WAIT
+from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
@@ -46,7 +46,8 @@ def npu_passes(options: CompileOptions) -> str:
     if options.conv_algorithm:
         select += f" conv-algorithm={options.conv_algorithm}"
     select += "}"
-    return ",".join([select, "schedule-streams"])
+    reuse = "true" if options.memory_reuse else "false"
+    return ",".join([select, "schedule-streams", f"plan-memory{{reuse={reuse}}}"])
 
 
 def lower_for_npu(module: ModuleOp, options: CompileOptions) -> ModuleOp:
@@ -83,7 +84,7 @@ class NpuProgram:
         self.runner = KernelRunner(plan.module, self.target)
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
-        self.memory = memory_report(plan_function(self.fn, reuse=plan.options.memory_reuse))
+        self.memory = memory_report(read_plan(self.fn))  # the plan recorded in the IR
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
         env: dict[SSAValue, np.ndarray] = dict(
