@@ -171,8 +171,6 @@ LAYERS = {
 @CORE_ATEN
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer(name: str, decompose: bool) -> None:
-    if name == "upsample_nearest_exact" and decompose:
-        pytest.skip("core aten lowers nearest-exact to aten.index (advanced indexing): unsupported")
     torch.manual_seed(0)
     layer, x = LAYERS[name]
     layer = copy.deepcopy(layer)
@@ -192,6 +190,12 @@ SHAPES = {
         x.unflatten(2, (2, 4)),
     ),
     "permutes": lambda m, x: (x.permute(2, 0, 1), x.transpose(0, 2), x[0].t(), x.mT),
+    "indexing": lambda m, x: (
+        x[:, torch.tensor([4, 0, -1])],
+        x[torch.tensor([[1, 0], [0, 0]])],
+        x.index_select(2, torch.tensor([7, 1])),
+        x[:, torch.tensor([[0], [-2]]), torch.tensor([1, 7, -8])],
+    ),
     "slicing": lambda m, x: (
         x[:, 1:4],
         x[..., ::3],

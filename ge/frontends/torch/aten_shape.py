@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ge.frontends.torch.convert import Converter, op_key
+from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
 from gedialects.ge.types import shape_of
@@ -174,3 +174,26 @@ def full_like(cx: Converter, a: dict[str, Any]) -> SSAValue:
 @converts("index_select")
 def index_select(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.GatherOp(a["self"], a["index"], axis=a["dim"]))
+
+
+@converts("index")
+def index(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x[..., i, j, ...] with integer index tensors on adjacent axes: one gather on those
+    axes merged (flat index = i * dims_after_i + j ...)."""
+    x, shape = a["self"], shape_of(a["self"].type)
+    given = [(axis, i) for axis, i in enumerate(a["indices"]) if i is not None]
+    axes = [axis for axis, _ in given]
+    if axes != list(range(axes[0], axes[0] + len(axes))):
+        raise cx.unsupported("index tensors on non-adjacent axes")
+    if any(dtype_of(i).kind not in "iu" for _, i in given):
+        raise cx.unsupported("boolean (mask) indexing: its result shape depends on the data")
+    first, last = axes[0], axes[-1] + 1
+    flat = None
+    for axis, idx in given:
+        idx = cx.cast(idx, np.dtype(np.int64))
+        dim = cx.scalar(shape[axis], np.dtype(np.int64))
+        negative = cx.emit(ge.LessOp(idx, cx.scalar(0, np.dtype(np.int64))))
+        idx = cx.emit(ge.WhereOp(negative, cx.emit(ge.AddOp(idx, dim)), idx))
+        flat = idx if flat is None else cx.emit(ge.AddOp(cx.emit(ge.MulOp(flat, dim)), idx))
+    merged = cx.reshape(x, [*shape[:first], int(np.prod(shape[first:last])), *shape[last:]])
+    return cx.emit(ge.GatherOp(merged, flat, axis=first))
