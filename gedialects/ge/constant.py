@@ -67,13 +67,91 @@ def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
 
 
 def dense_to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
-    """The numpy array a dense attribute holds (read-only view of its bytes)."""
+    """The numpy array a dense attribute holds (a read-only view of its bytes)."""
     dtype = to_numpy_dtype(attr.get_element_type())
     shape = tuple(attr.get_shape())
-    data = np.frombuffer(attr.data.data, dtype=dtype)
+    if dtype == np.bool_:  # xDSL's parser stores `true` as 0xFF: normalize to 0 / 1
+        raw = np.frombuffer(attr.data.data, dtype=np.uint8)
+        data = raw.view(np.bool_) if raw.max(initial=0) <= 1 else raw != 0
+        data.flags.writeable = False
+    else:
+        data = np.frombuffer(attr.data.data, dtype=dtype)
     if data.size == 1 and int(np.prod(shape)) != 1:
         data = np.broadcast_to(data, shape)  # a splat
     return data.reshape(shape)
+
+
+LIST_LIMIT = 100
+"""Up to this many elements print as a readable list when that is exact (xDSL's limit)."""
+
+
+def print_dense(printer: Printer, attr: DenseIntOrFPElementsAttr) -> None:
+    """Print `dense<...> : type` so that it parses back bit-exactly, and fast when large.
+
+    xDSL's own printer turns every element into a Python value first (seconds for 10M
+    elements), prints NaN / inf in list form as integers its parser reads back as numbers,
+    and prints [0.0, -0.0] as the splat 0.0. Large data and these cases print as raw
+    hex (one element's hex for a bit-level splat); small exact cases keep xDSL's list.
+    """
+    raw = attr.data.data
+    count = int(np.prod(attr.get_shape(), dtype=np.int64))
+    itemsize = to_numpy_dtype(attr.get_element_type()).itemsize
+    bit_splat = count > 0 and _is_bit_splat(raw, itemsize)
+    if count == 0 or (count <= LIST_LIMIT and _list_form_is_exact(attr, bit_splat)):
+        printer.print_attribute(attr)
+        return
+    if bit_splat and _print_splat(printer, attr, raw[:itemsize]):
+        return
+    data = raw[:itemsize] if bit_splat else raw
+    printer.print_string('dense<"0x')
+    printer.print_string(data.hex())  # lower case: .upper() would double the time
+    printer.print_string('"> : ')
+    printer.print_attribute(attr.type)
+
+
+def _is_bit_splat(raw: bytes, itemsize: int) -> bool:
+    """Whether every element has the same bytes (compares two elements first: O(1) mostly)."""
+    if len(raw) < itemsize:
+        return False
+    if len(raw) >= 2 * itemsize and raw[:itemsize] != raw[itemsize : 2 * itemsize]:
+        return False
+    return raw == raw[:itemsize] * (len(raw) // itemsize)
+
+
+def _print_splat(printer: Printer, attr: DenseIntOrFPElementsAttr, element: bytes) -> bool:
+    """Print `dense<value> : type` for a splat of a finite value; False if it cannot."""
+    element_type = attr.get_element_type()
+    (value,) = np.frombuffer(element, dtype=to_numpy_dtype(element_type))
+    if isinstance(value, np.floating) and not _short_float_is_exact(value):
+        return False
+    printer.print_string("dense<")
+    if isinstance(value, np.floating):
+        printer.print_float(float(value), element_type)
+    else:
+        printer.print_int(int(value), element_type)
+    printer.print_string("> : ")
+    printer.print_attribute(attr.type)
+    return True
+
+
+def _list_form_is_exact(attr: DenseIntOrFPElementsAttr, bit_splat: bool) -> bool:
+    """Whether xDSL's list (or splat) text of `attr` parses back to the same bits.
+
+    xDSL prints a float as `%.5e` when that is lossless, else in forms its parser misreads
+    (`1000001` becomes hex bits read back as an integer); NaN and inf likewise.
+    """
+    values = dense_to_numpy(attr)
+    if values.dtype.kind == "f" and not all(map(_short_float_is_exact, values.ravel())):
+        return False
+    return bit_splat or not attr.is_splat()
+
+
+def _short_float_is_exact(value: np.floating) -> bool:
+    """Whether `value` is finite and its `%.5e` text (xDSL's usual form) is lossless."""
+    if not np.isfinite(value):
+        return False
+    short = np.asarray(float(f"{float(value):.5e}"), dtype=value.dtype)
+    return short.tobytes() == value.tobytes()
 
 
 def digest(data: bytes) -> str:
@@ -132,7 +210,7 @@ class ConstantOp(IRDLOperation):
             printer.print_attribute(StringAttr(digest(self.value.data.data)))
             printer.print_string(">")
         else:
-            printer.print_attribute(self.value)  # prints its own `: type`
+            print_dense(printer, self.value)  # prints its own `: type`
             return
         printer.print_string(" : ")
         printer.print_attribute(self.output.type)
@@ -147,7 +225,50 @@ class ConstantOp(IRDLOperation):
             result_type = parser.parse_type()
             return cls.create(properties={"value": StringAttr(tag)}, result_types=[result_type])
         pos = parser.pos
-        value = parser.parse_attribute()
+        value = _parse_hex_dense(parser)
+        if value is None:
+            value = parser.parse_attribute()
         if not isinstance(value, DenseIntOrFPElementsAttr):
             parser.raise_error("'ge.constant' expects a dense<...> value", pos, parser.pos)
         return cls(value)
+
+
+def _parse_hex_dense(parser: Parser) -> DenseIntOrFPElementsAttr | None:
+    """Parse `dense<"0x..."> : type` straight from the source text, or return None.
+
+    xDSL's lexer slices and re-scans a long string literal several times (about 5 s for
+    10M f32 elements); here the hex is found with one `find` and decoded once.
+    """
+    token = parser._current_token  # xdsl is pinned (pyproject), so its internals hold
+    source = token.span.input.content
+    start = token.span.end
+    opening = '<"0x' if isinstance(source, str) else b'<"0x'
+    if token.span.text != "dense" or not source.startswith(opening, start):
+        return None
+    close = source.find(opening[1:2], start + 4)
+    if close < 0:
+        return None
+    digits = source[start + 4 : close]
+    try:
+        data = bytes.fromhex(digits if isinstance(digits, str) else digits.decode("ascii"))
+    except ValueError:
+        parser.raise_error("invalid hex data in 'ge.constant'", start, close)
+    parser._resume_from(close + 1)
+    parser.parse_punctuation(">")
+    parser.parse_punctuation(":")
+    type_pos = parser.pos
+    result_type = parser.parse_type()
+    if not isinstance(result_type, TensorType):
+        parser.raise_error("'ge.constant' expects a tensor type", type_pos, parser.pos)
+    count = int(np.prod(result_type.get_shape(), dtype=np.int64))
+    itemsize = to_numpy_dtype(result_type.get_element_type()).itemsize
+    if len(data) == itemsize and count != 1:
+        data *= count  # a splat
+    if len(data) != count * itemsize:
+        parser.raise_error(
+            f"'ge.constant' has {len(data)} bytes of data, {format_type(result_type)} "
+            f"needs {count * itemsize}",
+            type_pos,
+            parser.pos,
+        )
+    return DenseIntOrFPElementsAttr(result_type, BytesAttr(data))
