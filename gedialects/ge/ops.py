@@ -49,7 +49,14 @@ from gedialects.ge.base import (
     require_same_element,
     require_tensor,
 )
-from gedialects.ge.types import element_of, format_type, is_bool, shape_of, tensor
+from gedialects.ge.types import (
+    SUPPORTED_ELEMENT_TYPES,
+    element_of,
+    format_type,
+    is_bool,
+    shape_of,
+    tensor,
+)
 
 I64_ARRAY = DenseArrayBase.constr(i64)
 BINARY_FORMAT = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)"
@@ -239,6 +246,8 @@ class CastOp(GeOp):
     @classmethod
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
         t = require_tensor(cls, "input", operand_types[0])
+        if props["to"] not in SUPPORTED_ELEMENT_TYPES:
+            raise cls.fail(f"cannot cast to {props['to']}: not a tensor element type of ge")
         return [tensor(shape_of(t), props["to"])]
 
 
