@@ -207,8 +207,10 @@ def prepare(
 
     Returns (model, inferred skeleton, static input shapes); `model` is not modified.
     """
-    upgraded = upgrade(model, source)
-    light = skeleton(upgraded)
+    light = skeleton(model)
     check(light, source)
+    upgraded = upgrade(model, source)
+    if upgraded is not model:
+        light = skeleton(upgraded)
     shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
     return upgraded, infer(light, source), shapes
