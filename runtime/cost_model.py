@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -44,8 +45,12 @@ def dma_bytes_charged(
     target: Target, window: Sequence[int], dims: Sequence[int], itemsize: int
 ) -> int:
     """Bytes the off-chip side of a DMA really moves: whole bursts per contiguous run."""
+    return _charged(tuple(window), tuple(dims), itemsize, target.dma_burst)
+
+
+@functools.lru_cache(maxsize=4096)
+def _charged(window: tuple, dims: tuple, itemsize: int, burst: int) -> int:
     runs, run = contiguous_runs(window, dims)
-    burst = target.dma_burst
     return runs * (-(-run * itemsize // burst) * burst)
 
 

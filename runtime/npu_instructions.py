@@ -41,13 +41,17 @@ from runtime.targets import Target
 
 
 def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> tuple:
-    for axis, (o, s, d) in enumerate(zip(offsets, sizes, buf.array.shape)):
+    """The slices of a window, refused if any part of it is past the buffer."""
+    slices = []
+    for o, s, d in zip(offsets, sizes, buf.array.shape):
         if o < 0 or s <= 0 or o + s > d:
+            axis = len(slices)
             raise InterpretationError(
                 f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
                 f"({buf.type}), which has {d}: past the buffer"
             )
-    return tuple(slice(o, o + s) for o, s in zip(offsets, sizes)) or (Ellipsis,)  # 0-d: a view
+        slices.append(slice(o, o + s))
+    return tuple(slices) or (Ellipsis,)  # a 0-d buffer: a view, not a scalar
 
 
 def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
@@ -65,13 +69,11 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     l2_rate = target.rate("l2", dst_space) or rate
     l2_limit = target.capacity_of("l2") // 2  # larger inputs would evict themselves
 
-    def data_slices(buf: Buffer, offsets: tuple, sizes: tuple, env: list) -> tuple:
-        return _window(op.name, buf, resolve(env, *offsets), resolve(env, *sizes))
-
     def step(env: list, core: Core) -> None:
         src, dst = env[src_v], env[dst_v]
         s_size, d_size = resolve(env, *ss), resolve(env, *ds)
-        data = src.array[_window(op.name, src, resolve(env, *so), s_size)]
+        src_slices = _window(op.name, src, resolve(env, *so), s_size)
+        data = src.array[src_slices]
         target_view = dst.array[_window(op.name, dst, resolve(env, *do), d_size)]
         if s_size == d_size:
             np.copyto(target_view, data, casting="unsafe")
@@ -88,7 +90,7 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             window = s_size if off_chip is st else d_size
             moved = dma_bytes_charged(target, window, off_dims, off_item)
         if src_space == "hbm" and src.array.nbytes <= l2_limit:
-            cached = core.l2_cached(src, data_slices(src, so, ss, env))
+            cached = core.l2_cached(src, src_slices)
             warm = moved * cached / data.size
             share = hbm_share(target, core.active_cores)
             cycles = math.ceil(warm / l2_rate)
