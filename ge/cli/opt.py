@@ -50,7 +50,10 @@ class GeOptMain(xDSLOptMain):
 
     def _located(self, message: str) -> str:
         """Messages without a location get the input's name, as `file: error: ...`."""
-        return message if "error:" in message else f"{self.get_input_name()}: error: {message}"
+        name = self.get_input_name()
+        if "error:" in message or message.startswith(name):
+            return message
+        return f"{name}: error: {message}"
 
     def _report(self, message: str) -> None:
         if not self.args.split_input_file:
