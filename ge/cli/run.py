@@ -27,7 +27,6 @@ from gedialects.errors import FrontendError, GeError
 from gedialects.interpreter import entry_function
 
 LEVELS: tuple[str, ...] = ("reference", "npu")
-PRESETS: tuple[str, ...] = ("ascend910a", "ascend910b1")
 HOST_NOTE = "per-op host wall time of the reference interpreter (numpy; not modeled NPU cycles)"
 
 
@@ -60,22 +59,12 @@ def _note(message: str) -> None:
     print(f"ge-run: note: {message}", file=sys.stderr)
 
 
-def _target_name(name: str) -> str:
-    """The target's name, through `runtime.targets` (presets or a TOML file)."""
-    try:
-        from runtime.targets import load_target
-    except ModuleNotFoundError:  # a build without the hardware model: presets only
-        if name not in PRESETS:
-            raise GeError(f"unknown target '{name}': choose from {PRESETS}") from None
-        return name
-    return load_target(name).name
-
-
 def _check_request(args: argparse.Namespace) -> str:
     """The target's name; refuses a missing model or a level this build lacks."""
     from ge.pipeline import EXECUTORS
+    from runtime.targets import load_target
 
-    target = _target_name(args.target)
+    target = load_target(args.target).name
     if args.level not in EXECUTORS:
         raise GeError(
             f"--level {args.level} is not available yet (its lowering has not landed); "
