@@ -143,6 +143,17 @@ def test_report_has_exactly_the_core_keys(mlir_model: Path, tmp_path: Path) -> N
             assert isinstance(report[key], float) and report[key] >= 0
 
 
+def test_a_target_file_names_the_target(mlir_model: Path, tmp_path: Path) -> None:
+    import runtime.targets
+
+    preset = Path(runtime.targets.__file__).parent / "target_presets" / "ascend910a.toml"
+    mine = tmp_path / "mine.toml"
+    mine.write_text(preset.read_text().replace('name = "ascend910a"', 'name = "my-chip"'))
+    report_path = tmp_path / "r.json"
+    assert main([str(mlir_model), "--target", str(mine), "--report", str(report_path)]) == 0
+    assert json.loads(report_path.read_text())["target"] == "my-chip"
+
+
 def test_no_cache_and_dynamic_mode_are_reported(mlir_model: Path, tmp_path: Path) -> None:
     report_path = tmp_path / "r.json"
     for _ in range(2):
