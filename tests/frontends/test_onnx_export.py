@@ -274,7 +274,7 @@ def test_round_trip_through_the_importer_keeps_onnxruntime_outputs() -> None:
             np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-6, err_msg=case)
 
 
-@given(programs_with_inputs(ops=smooth_ops(), max_ops=6))
+@given(programs_with_inputs(ops=smooth_ops(), max_ops=6, dtypes=("f32", "i64", "i1")))
 def test_random_programs_run_the_same_in_onnxruntime(case) -> None:
     module, inputs = case
     model = export_onnx(module)
