@@ -2,11 +2,12 @@
 
 A thin command over `ge.compile` (`ge.api`): the same loading, compile pipeline, compile
 cache, modes (static: one compiled plan; dynamic: eager, op by op) and levels
-(`ge.pipeline.EXECUTORS`: `reference` now, `npu` once its lowering registers there).
+(`ge.pipeline.EXECUTORS`: `reference`, the default, and `npu`, the modeled chip).
 `--profile` prints the `ge.profiler` table of the run (host wall times, so labeled, at the
-reference level); `--trace` and REPORT.json's `kernels`, `memory`, ... sections appear
-only when the level produces them: otherwise a note goes to stderr and the run still
-exits 0. Any error prints one line on stderr and exits 1, never a traceback.
+reference level; modeled kernel times at the npu level); `--trace` and REPORT.json's
+`kernels`, `memory`, ... sections appear only when the level produces them: otherwise a
+note goes to stderr and the run still exits 0. Any error prints one line on stderr and
+exits 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -61,10 +62,11 @@ def _note(message: str) -> None:
 
 def _check_request(args: argparse.Namespace) -> str:
     """The target's name; refuses a missing model or a level this build lacks."""
-    from ge.pipeline import EXECUTORS
+    from ge.pipeline import EXECUTORS, _load_levels
     from runtime.targets import load_target
 
     target = load_target(args.target).name
+    _load_levels()  # levels beyond the reference one register on import
     if args.level not in EXECUTORS:
         raise GeError(
             f"--level {args.level} is not available yet (its lowering has not landed); "

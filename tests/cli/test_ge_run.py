@@ -15,7 +15,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from ge.cli.run import main
-from ge.report import CORE_KEYS
+from ge.report import CORE_KEYS, check_report
 
 VENV_BIN = Path(sys.executable).parent
 GE_RUN = [str(VENV_BIN / "ge-run")] if (VENV_BIN / "ge-run").exists() else [
@@ -141,6 +141,25 @@ def test_report_has_exactly_the_core_keys(mlir_model: Path, tmp_path: Path) -> N
         assert report["outputs"] == ["relu.out", "picked"]
         for key in ("compile_seconds", "run_seconds"):
             assert isinstance(report[key], float) and report[key] >= 0
+
+
+def test_npu_level_reports_modeled_kernels_and_writes_a_trace(
+    mlir_model: Path, tmp_path: Path
+) -> None:
+    from ge.pipeline import EXECUTORS, _load_levels
+
+    _load_levels()
+    if "npu" not in EXECUTORS:
+        pytest.skip("this build has no npu level")
+    report_path, trace = tmp_path / "REPORT.json", tmp_path / "trace.json"
+    done = ge_run(mlir_model, "--level", "npu", "--report", report_path, "--trace", trace)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(report_path.read_text())
+    check_report(report)  # every section present has the contract's form
+    assert list(report)[: len(CORE_KEYS)] == list(CORE_KEYS)
+    assert {"kernels", "memory", "makespan_cycles"} <= set(report)
+    assert [k["op"] for k in report["kernels"]] and report["makespan_cycles"] > 0
+    assert json.loads(trace.read_text())["traceEvents"]
 
 
 def test_a_target_file_names_the_target(mlir_model: Path, tmp_path: Path) -> None:
