@@ -9,8 +9,10 @@ kernel). Kernels with no npu lowering yet raise `UnsupportedError` naming them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
@@ -47,7 +49,7 @@ def _lower_kernel(
         from lowering.lower_elementwise import lower_elementwise
 
         return lower_elementwise(op, inputs, output, target, name)
-    if isinstance(op, SoftmaxKernelOp | ReduceKernelOp | LayerNormKernelOp):
+    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp):
         from lowering.lower_rows import lower_rows
 
         return lower_rows(op, inputs, output, target, name)
@@ -67,6 +69,24 @@ def _lower_matmul(
 
     ops: list[Operation] = []
     inputs = list(inputs)
+    for i, promoted in ((0, lambda d: (1, d[0])), (1, lambda d: (d[0], 1))):
+        if len(inputs[i].type.dims) == 1:  # numpy matmul: a vector is a one-row/-column matrix
+            view = ReshapeOp(
+                inputs[i],
+                BufferType(promoted(inputs[i].type.dims), inputs[i].type.element_type, "hbm"),
+            )
+            ops.append(view)
+            inputs[i] = view.result
+    a_dims, b_dims = inputs[0].type.dims, inputs[1].type.dims
+    if op.get_flag("transpose_a"):
+        a_dims = (*a_dims[:-2], a_dims[-1], a_dims[-2])
+    if op.get_flag("transpose_b"):
+        b_dims = (*b_dims[:-2], b_dims[-1], b_dims[-2])
+    full = (*np.broadcast_shapes(a_dims[:-2], b_dims[:-2]), a_dims[-2], b_dims[-1])
+    if tuple(output.type.dims) != full:
+        view = ReshapeOp(output, BufferType(full, output.type.element_type, "hbm"))
+        ops.append(view)
+        output = view.result
     for i, flag in enumerate(("transpose_a", "transpose_b")):
         if op.get_flag(flag):
             src = inputs[i].type
@@ -75,6 +95,26 @@ def _lower_matmul(
             ops += [tmp, transpose_last_two(inputs[i], tmp.buffer, target, f"{name}_t{i}")]
             inputs[i] = tmp.buffer
     return [*ops, lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
+
+
+def _lower_reduce(
+    op: ReduceKernelOp, source: SSAValue, output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """A reduction over trailing axes, as one over the last axis of (rest, reduced) views."""
+    from lowering.lower_rows import lower_rows
+
+    shape = source.type.dims
+    n = len(shape)
+    axes = sorted({a % n for a in op.axes.get_values()}) if n else []
+    axes = axes or list(range(n))
+    if axes != list(range(n - len(axes), n)):
+        raise UnsupportedError(f"{op.name} over axes {axes} (not the trailing ones) is not lowered")
+    rest, reduced = math.prod(shape[: n - len(axes)]), math.prod(shape[n - len(axes) :])
+    element = source.type.element_type
+    view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
+    view_out = ReshapeOp(output, BufferType((rest, 1), element, "hbm"))
+    kernel = lower_rows(op, [view_in.result], view_out.result, target, name)
+    return [view_in, view_out, kernel]
 
 
 def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
@@ -104,6 +144,8 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             name = f"{op.name[7:]}_{count}"
             if isinstance(op, MatMulKernelOp):
                 block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
+            elif isinstance(op, ReduceKernelOp):
+                block.add_ops(_lower_reduce(op, inputs[0], out.buffer, target, name))
             else:
                 block.add_op(_lower_kernel(op, inputs, out.buffer, target, name))
             buffers[op.results[0]] = out.buffer

@@ -24,6 +24,7 @@ from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import choose_elementwise_tile
 from runtime.targets import Target
 
+COMPOSITE = ("ge.leaky_relu", "ge.clip", "ge.cast", "ge.gelu", "ge.hard_sigmoid", "ge.hard_swish")
 BINARY = {"ge.add": "add", "ge.sub": "sub", "ge.mul": "mul", "ge.div": "div", "ge.pow": "pow"}
 BINARY |= {"ge.maximum": "max", "ge.minimum": "min"}
 UNARY = {
@@ -68,7 +69,7 @@ def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
         if (
             body_op.name not in BINARY
             and body_op.name not in UNARY
-            and body_op.name not in ("ge.leaky_relu", "ge.clip", "ge.cast", "ge.gelu")
+            and body_op.name not in COMPOSITE
         ):
             raise UnsupportedError(f"no vector lowering of '{body_op.name}' in {op.name}")
         if body_op.name == "ge.cast" and not (
@@ -120,6 +121,16 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(VecCastOp(args[0], dst))
         elif name == "ge.gelu":
             _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
+        elif name in ("ge.hard_sigmoid", "ge.hard_swish"):
+            swish = name == "ge.hard_swish"
+            alpha = 1 / 6 if swish else body_op.get_float("alpha")
+            beta = 0.5 if swish else body_op.get_float("beta")
+            b.add(SCALAR_OPS["muls"](args[0], alpha, dst))
+            b.add(SCALAR_OPS["adds"](dst, beta, dst))
+            b.add(SCALAR_OPS["maxs"](dst, 0.0, dst))
+            b.add(SCALAR_OPS["mins"](dst, 1.0, dst))
+            if swish:
+                b.add(BINARY_OPS["mul"](dst, args[0], dst))
         else:  # ge.clip
             low, high = body_op.properties.get("min"), body_op.properties.get("max")
             src = args[0]
@@ -174,11 +185,10 @@ def lower_elementwise(
     flags) when two sets of buffers fit UB at a cost-model-chosen size, else single-buffered.
     """
     out_shape = shape_of(op.output.type)
-    if not out_shape:
-        raise UnsupportedError("rank-0 elementwise kernels are not lowered to npu")
     n = len(out_shape)
-    rows, cols = (out_shape[-2] if n >= 2 else 1), out_shape[-1]
-    leading = math.prod(out_shape[:-2])
+    tile_shape = out_shape or (1,)  # a rank-0 result is one 1x1 tile
+    rows, cols = (tile_shape[-2] if n >= 2 else 1), tile_shape[-1]
+    leading = math.prod(tile_shape[:-2])
     in_shapes = [shape_of(v.type) for v in op.inputs]
     tiles = [_input_tile(s, n, element_of(v.type)) for s, v in zip(in_shapes, op.inputs)]
     kinds = plan_body(op, tiles)
@@ -221,7 +231,8 @@ def lower_elementwise(
 def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> None:
     """Load, compute and store output tile `t` on the buffers and flags of ping `p`."""
     in_bufs, out_buf, dsts = bufs
-    rows, cols = (plan.out_shape[-2] if len(plan.out_shape) >= 2 else 1), plan.out_shape[-1]
+    shape = plan.out_shape or (1,)
+    rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     tr, tc = plan.tr, plan.tc
     nr, nc = -(-rows // tr), -(-cols // tc)
     c0 = b.muli(b.remui(t, nc), tc)
@@ -229,7 +240,7 @@ def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> 
     r0 = b.muli(b.remui(q, nr), tr)
     lead: list[Index] = []
     rest: Index = b.divui(q, nr)
-    for dim in reversed(plan.out_shape[:-2]):
+    for dim in reversed(shape[:-2]):
         lead.insert(0, b.remui(rest, dim))
         rest = b.divui(rest, dim)
     rext, cext = b.extent(r0, tr, rows), b.extent(c0, tc, cols)
@@ -246,8 +257,8 @@ def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> 
     b.set_flag("V", "MTE2", p)
     b.sync("V", "MTE3", p)
     n = len(plan.out_shape)
-    out_off = [*lead, r0, c0][-n:]
-    out_size = [*(1 for _ in lead), rext, cext][-n:]
+    out_off = [*lead, r0, c0][-n:] if n else []
+    out_size = [*(1 for _ in lead), rext, cext][-n:] if n else []
     b.dma(out_buf, [0, 0], [rext, cext], plan.output, out_off, out_size)
     b.set_flag("MTE3", "V", p)
 

@@ -60,7 +60,7 @@ def lower_matmul(
     come already transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
     _check(op, pre_transposed)
     a_shape, b_shape = tuple(inputs[0].type.dims), tuple(inputs[1].type.dims)
-    out_shape = shape_of(op.output.type)
+    out_shape = tuple(output.type.dims)
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
     lead = out_shape[:-2]
     element = element_of(op.lhs.type)

@@ -13,7 +13,7 @@ import math
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import LayerNormKernelOp, ReduceKernelOp, SoftmaxKernelOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
@@ -21,6 +21,7 @@ from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
 REDUCE_KINDS = {"sum": "reduce_sum", "mean": "reduce_sum", "max": "reduce_max", "min": "reduce_min"}
+REDUCE_KINDS["l2"] = "reduce_sum"
 
 
 def _check(op: Operation, shape: tuple[int, ...]) -> None:
@@ -31,10 +32,8 @@ def _check(op: Operation, shape: tuple[int, ...]) -> None:
                 f"{op.name} along axis {axis} (not the last) has no npu lowering"
             )
         return
-    kind = op.kind.data
-    axes = sorted(a % len(shape) for a in op.axes.get_values()) or list(range(len(shape)))
-    if kind not in REDUCE_KINDS or axes != [len(shape) - 1]:
-        raise UnsupportedError(f"{op.name} {kind} over axes {axes} has no npu lowering yet")
+    if op.kind.data not in REDUCE_KINDS:
+        raise UnsupportedError(f"{op.name} {op.kind.data} has no npu lowering yet")
 
 
 def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
@@ -52,8 +51,9 @@ def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int)
 def lower_rows(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
-    """The npu kernel of a softmax or a last-axis reduction."""
-    shape = shape_of(op.operands[0].type)
+    """The npu kernel of a softmax, layer norm or reduction over the last axis of the buffers
+    (the caller reshapes a reduction over trailing axes into one over a last axis)."""
+    shape = tuple(inputs[0].type.dims)
     if not shape:
         raise UnsupportedError(f"rank-0 {op.name} has no npu lowering")
     _check(op, shape)
@@ -104,7 +104,7 @@ def lower_rows(
         if whole:
             b.dma(y, [0, 0], [rext, cols], output, *window)
         else:
-            out_rank = len(shape_of(op.output.type))
+            out_rank = len(output.type.dims)
             off, size = [*window[0][:-1], 0][:out_rank], [*window[1][:-1], 1][:out_rank]
             b.dma(stat, [0, 0], [rext, 1], output, off, size)
         b.set_flag("MTE3", "V")
@@ -143,6 +143,10 @@ def _layer_norm(b: KernelBuilder, op: Operation, bufs: tuple, affine: list, cols
 
 def _reduce(b: KernelBuilder, op: ReduceKernelOp, x: SSAValue, stat: SSAValue, cols: int):  # noqa: ANN202
     kind = op.kind.data
+    if kind == "l2":
+        b.add(BINARY_OPS["mul"](x, x, x))
     b.add(REDUCE_OPS[REDUCE_KINDS[kind]](x, stat, [1]))
     if kind == "mean":
         b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    elif kind == "l2":
+        b.add(UNARY_OPS["sqrt"](stat, stat))
