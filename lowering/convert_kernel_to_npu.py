@@ -27,6 +27,7 @@ from gedialects.kernel.ops import (
     ConcatKernelOp,
     LayerNormKernelOp,
     MatMulKernelOp,
+    PoolKernelOp,
     ReduceKernelOp,
     ReshapeKernelOp,
     SliceKernelOp,
@@ -97,6 +98,10 @@ def _lower_matmul(
     return [*ops, lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
 
 
+def _is_global_pool(op: Operation) -> bool:
+    return isinstance(op, PoolKernelOp) and op.kind.data in ("global_avg", "global_max")
+
+
 def _lower_reduce(
     op: ReduceKernelOp, source: SSAValue, output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
@@ -105,7 +110,10 @@ def _lower_reduce(
 
     shape = source.type.dims
     n = len(shape)
-    axes = sorted({a % n for a in op.axes.get_values()}) if n else []
+    if _is_global_pool(op):  # over every spatial axis
+        axes = list(range(2, n))
+    else:
+        axes = sorted({a % n for a in op.axes.get_values()}) if n else []
     axes = axes or list(range(n))
     if axes != list(range(n - len(axes), n)):
         raise UnsupportedError(f"{op.name} over axes {axes} (not the trailing ones) is not lowered")
@@ -144,7 +152,7 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             name = f"{op.name[7:]}_{count}"
             if isinstance(op, MatMulKernelOp):
                 block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
-            elif isinstance(op, ReduceKernelOp):
+            elif isinstance(op, ReduceKernelOp) or _is_global_pool(op):
                 block.add_ops(_lower_reduce(op, inputs[0], out.buffer, target, name))
             else:
                 block.add_op(_lower_kernel(op, inputs, out.buffer, target, name))

@@ -32,8 +32,14 @@ def _check(op: Operation, shape: tuple[int, ...]) -> None:
                 f"{op.name} along axis {axis} (not the last) has no npu lowering"
             )
         return
-    if op.kind.data not in REDUCE_KINDS:
+    if reduce_kind(op) not in REDUCE_KINDS:
         raise UnsupportedError(f"{op.name} {op.kind.data} has no npu lowering yet")
+
+
+def reduce_kind(op: Operation) -> str:
+    """The reduction a reduce or global pool kernel computes (global_avg is a mean)."""
+    kind = op.kind.data
+    return {"global_avg": "mean", "global_max": "max"}.get(kind, kind)
 
 
 def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
@@ -142,7 +148,7 @@ def _layer_norm(b: KernelBuilder, op: Operation, bufs: tuple, affine: list, cols
 
 
 def _reduce(b: KernelBuilder, op: ReduceKernelOp, x: SSAValue, stat: SSAValue, cols: int):  # noqa: ANN202
-    kind = op.kind.data
+    kind = reduce_kind(op)
     if kind == "l2":
         b.add(BINARY_OPS["mul"](x, x, x))
     b.add(REDUCE_OPS[REDUCE_KINDS[kind]](x, stat, [1]))
