@@ -261,3 +261,19 @@ func.func @constant_type() {
   func.return
 }
 // CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.constant': value type tensor<2xf32> does not match result type tensor<3xf32>
+
+// -----
+
+func.func @constant_short_hex() {
+  %0 = ge.constant dense<"0x0102"> : tensor<3xi8>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:25: error: 'ge.constant' has 2 bytes of data, tensor<3xi8> needs 3
+
+// -----
+
+func.func @constant_index_type() {
+  %0 = ge.constant dense<[1, 2]> : tensor<2xindex>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:36: error: 'ge.constant' expects a tensor of a ge element type
