@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from ge.pipeline import (
@@ -36,6 +36,7 @@ from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
+from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
 from runtime.kernel_runner import KernelRunner, _reference
 from runtime.targets import load_target
@@ -138,6 +139,9 @@ class NpuProgram:
 def _merge(profiles: Sequence[Any]) -> dict[str, Any]:
     """One record for a kernel op (its npu program may launch more than one npu.kernel)."""
     records = [p.as_dict() for p in profiles]
+    if not records:  # lowered to no launch at all (a view of its input)
+        zero = ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written")
+        return {**dict.fromkeys(zero, 0), "block_dim": 1, "engine": "npu", "estimated": False}
     first = dict(records[0])
     for key in ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written"):
         first[key] = sum(r[key] for r in records)
@@ -147,7 +151,12 @@ def _merge(profiles: Sequence[Any]) -> dict[str, Any]:
 
 
 def _estimate(op: Operation, reason: str) -> dict[str, Any]:
+    """A kernel without an npu lowering: the modeled cost of its chosen implementation
+    (`select-implementations` keeps it in `ge.costs`), else its roofline on its cores."""
     cycles = roofline_cycles(op) * CORES / block_dim(op)
+    costs, algorithm = op.attributes.get(COSTS_ATTR), _algorithm(op)
+    if isinstance(costs, DictionaryAttr) and algorithm in costs.data:
+        cycles = float(costs.data[algorithm].value.data)
     return {
         "cycles": cycles,
         "roofline_cycles": cycles,
