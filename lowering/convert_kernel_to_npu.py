@@ -115,14 +115,61 @@ def _lower_reduce(
     else:
         axes = sorted({a % n for a in op.axes.get_values()}) if n else []
     axes = axes or list(range(n))
-    if axes != list(range(n - len(axes), n)):
-        raise UnsupportedError(f"{op.name} over axes {axes} (not the trailing ones) is not lowered")
+    ops: list[Operation] = []
+    if axes != list(range(n - len(axes), n)):  # move the reduced axes last
+        perm = [a for a in range(n) if a not in axes] + axes
+        ops, source = _transposed(source, perm, target, f"{name}_t")
+        shape = source.type.dims
     rest, reduced = math.prod(shape[: n - len(axes)]), math.prod(shape[n - len(axes) :])
     element = source.type.element_type
     view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
     view_out = ReshapeOp(output, BufferType((rest, 1), element, "hbm"))
     kernel = lower_rows(op, [view_in.result], view_out.result, target, name)
-    return [view_in, view_out, kernel]
+    return [*ops, view_in, view_out, kernel]
+
+
+def _transposed(
+    src: SSAValue, perm: list[int], target: Target, name: str
+) -> tuple[list[Operation], SSAValue]:
+    """Ops writing `src` transposed by `perm` into a new HBM temporary, and that temporary."""
+    from lowering.lower_movement import Region, copy_kernel
+
+    n = len(perm)
+    dims = tuple(src.type.dims[p] for p in perm)
+    tmp = HbmAllocOp(BufferType(dims, src.type.element_type, "hbm"))
+    region = Region(src, dims, (0,) * n, (0,) * n, tuple(perm))
+    return [tmp, copy_kernel([region], tmp.buffer, target, name, [], "transpose")], tmp.buffer
+
+
+def _lower_normalize(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """Softmax or layer norm over an axis that is not the last one.
+
+    Layer norm normalizes dims axis.. together: (rest, normalized) views. Softmax over axis a
+    transposes a last, runs, and transposes back."""
+    from lowering.lower_rows import lower_rows
+
+    shape = inputs[0].type.dims
+    n, element = len(shape), inputs[0].type.element_type
+    axis = op.get_int("axis") % n
+    if isinstance(op, LayerNormKernelOp):
+        rest, normalized = math.prod(shape[:axis]), math.prod(shape[axis:])
+        views = [ReshapeOp(inputs[0], BufferType((rest, normalized), element, "hbm"))]
+        views += [ReshapeOp(v, BufferType((normalized,), element, "hbm")) for v in inputs[1:]]
+        out = ReshapeOp(output, BufferType((rest, normalized), element, "hbm"))
+        kernel = lower_rows(op, [v.result for v in views], out.result, target, name, True)
+        return [*views, out, kernel]
+    perm = [a for a in range(n) if a != axis] + [axis]
+    ops, moved = _transposed(inputs[0], perm, target, f"{name}_t0")
+    tmp = HbmAllocOp(BufferType(moved.type.dims, element, "hbm"))
+    ops += [tmp, lower_rows(op, [moved], tmp.buffer, target, name, True)]
+    from lowering.lower_movement import Region, copy_kernel
+
+    back = Region(
+        tmp.buffer, tuple(shape), (0,) * n, (0,) * n, tuple(perm.index(a) for a in range(n))
+    )
+    return [*ops, copy_kernel([back], output, target, f"{name}_t1", [], "transpose")]
 
 
 def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
@@ -152,6 +199,11 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             name = f"{op.name[7:]}_{count}"
             if isinstance(op, MatMulKernelOp):
                 block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
+            elif isinstance(op, SoftmaxKernelOp | LayerNormKernelOp) and (
+                op.get_int("axis") % max(len(op.output.type.get_shape()), 1)
+                != len(op.output.type.get_shape()) - 1
+            ):
+                block.add_ops(_lower_normalize(op, inputs, out.buffer, target, name))
             elif isinstance(op, ReduceKernelOp) or _is_global_pool(op):
                 block.add_ops(_lower_reduce(op, inputs[0], out.buffer, target, name))
             else:

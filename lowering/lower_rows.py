@@ -55,14 +55,20 @@ def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int)
 
 
 def lower_rows(
-    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+    op: Operation,
+    inputs: list[SSAValue],
+    output: SSAValue,
+    target: Target,
+    name: str,
+    arranged: bool = False,
 ) -> KernelOp:
     """The npu kernel of a softmax, layer norm or reduction over the last axis of the buffers
     (the caller reshapes a reduction over trailing axes into one over a last axis)."""
     shape = tuple(inputs[0].type.dims)
     if not shape:
         raise UnsupportedError(f"rank-0 {op.name} has no npu lowering")
-    _check(op, shape)
+    if not arranged:  # else the caller made the op's axis the buffers' last one
+        _check(op, shape)
     element = element_of(op.operands[0].type)
     if to_numpy_dtype(element).kind != "f":
         raise UnsupportedError(f"{op.name} on {element} has no npu lowering")
