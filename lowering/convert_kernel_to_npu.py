@@ -26,6 +26,7 @@ from gedialects.kernel.elementwise import ElementwiseOp
 from gedialects.kernel.ops import (
     ConcatKernelOp,
     LayerNormKernelOp,
+    LogSoftmaxKernelOp,
     MatMulKernelOp,
     PoolKernelOp,
     ReduceKernelOp,
@@ -50,7 +51,7 @@ def _lower_kernel(
         from lowering.lower_elementwise import lower_elementwise
 
         return lower_elementwise(op, inputs, output, target, name)
-    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp):
+    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp | LogSoftmaxKernelOp):
         from lowering.lower_rows import lower_rows
 
         return lower_rows(op, inputs, output, target, name)
@@ -199,7 +200,7 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             name = f"{op.name[7:]}_{count}"
             if isinstance(op, MatMulKernelOp):
                 block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
-            elif isinstance(op, SoftmaxKernelOp | LayerNormKernelOp) and (
+            elif isinstance(op, SoftmaxKernelOp | LayerNormKernelOp | LogSoftmaxKernelOp) and (
                 op.get_int("axis") % max(len(op.output.type.get_shape()), 1)
                 != len(op.output.type.get_shape()) - 1
             ):

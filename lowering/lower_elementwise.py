@@ -25,6 +25,7 @@ from lowering.tiling import choose_elementwise_tile
 from runtime.targets import Target
 
 COMPOSITE = ("ge.leaky_relu", "ge.clip", "ge.cast", "ge.gelu", "ge.hard_sigmoid", "ge.hard_swish")
+COMPOSITE += ("ge.elu",)
 BINARY = {"ge.add": "add", "ge.sub": "sub", "ge.mul": "mul", "ge.div": "div", "ge.pow": "pow"}
 BINARY |= {"ge.maximum": "max", "ge.minimum": "min"}
 UNARY = {
@@ -72,6 +73,8 @@ def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
             and body_op.name not in COMPOSITE
         ):
             raise UnsupportedError(f"no vector lowering of '{body_op.name}' in {op.name}")
+        if body_op.name == "ge.elu" and not 0 <= body_op.get_float("alpha") <= 1:
+            raise UnsupportedError("elu with alpha outside [0, 1] has no vector lowering yet")
         if body_op.name == "ge.cast" and not (
             _is_float(element) and _is_float(element_of(body_op.operands[0].type))
         ):
@@ -121,6 +124,12 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(VecCastOp(args[0], dst))
         elif name == "ge.gelu":
             _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
+        elif name == "ge.elu":  # alpha (exp(min(x, 0)) - 1), then max with x (alpha <= 1)
+            b.add(SCALAR_OPS["mins"](args[0], 0.0, dst))
+            b.add(UNARY_OPS["exp"](dst, dst))
+            b.add(SCALAR_OPS["adds"](dst, -1.0, dst))
+            b.add(SCALAR_OPS["muls"](dst, body_op.get_float("alpha"), dst))
+            b.add(BINARY_OPS["max"](dst, args[0], dst))
         elif name in ("ge.hard_sigmoid", "ge.hard_swish"):
             swish = name == "ge.hard_swish"
             alpha = 1 / 6 if swish else body_op.get_float("alpha")

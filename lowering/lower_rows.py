@@ -14,7 +14,12 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import LayerNormKernelOp, ReduceKernelOp, SoftmaxKernelOp
+from gedialects.kernel.ops import (
+    LayerNormKernelOp,
+    LogSoftmaxKernelOp,
+    ReduceKernelOp,
+    SoftmaxKernelOp,
+)
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder
@@ -25,7 +30,7 @@ REDUCE_KINDS["l2"] = "reduce_sum"
 
 
 def _check(op: Operation, shape: tuple[int, ...]) -> None:
-    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp):
+    if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp | LogSoftmaxKernelOp):
         axis = op.get_int("axis") % len(shape)
         if axis != len(shape) - 1:
             raise UnsupportedError(
@@ -74,7 +79,8 @@ def lower_rows(
         raise UnsupportedError(f"{op.name} on {element} has no npu lowering")
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
-    softmax, norm = isinstance(op, SoftmaxKernelOp), isinstance(op, LayerNormKernelOp)
+    softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
+    norm = isinstance(op, LayerNormKernelOp)
     whole = softmax or norm  # the result is whole rows, not one statistic per row
     isz = to_numpy_dtype(element).itemsize
     tr, blocks = _row_tile(target, rows, cols, isz, 3 if norm else 2 if softmax else 1)
@@ -125,7 +131,16 @@ def lower_rows(
     return kernel
 
 
-def _softmax(b: KernelBuilder, op: SoftmaxKernelOp, x: SSAValue, stat: SSAValue, y: SSAValue):  # noqa: ANN202
+def _softmax(b: KernelBuilder, op: Operation, x: SSAValue, stat: SSAValue, y: SSAValue):  # noqa: ANN202
+    """softmax(scale x) per row; log_softmax: x - max - log(sum(exp(x - max)))."""
+    if isinstance(op, LogSoftmaxKernelOp):
+        b.add(REDUCE_OPS["reduce_max"](x, stat, [1]))
+        b.add(BINARY_OPS["sub"](x, stat, y))
+        b.add(UNARY_OPS["exp"](y, x))
+        b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
+        b.add(UNARY_OPS["log"](stat, stat))
+        b.add(BINARY_OPS["sub"](y, stat, y))
+        return
     scale = op.get_float("scale")
     if scale != 1.0:
         b.add(SCALAR_OPS["muls"](x, scale, x))
