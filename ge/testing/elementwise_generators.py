@@ -36,8 +36,8 @@ def _softplus(x: float) -> float:
     return float(np.logaddexp(0.0, x))
 
 
-# name -> (op class, guard, interval, numeric (ints allowed), props drawer)
-_UNARY: dict[str, tuple] = {
+# name -> (op class, guard, interval, ints allowed); properties come from UNARY_PROPERTIES
+UNARY: dict[str, tuple] = {
     "ge.relu": (ops.ReluOp, None, _mono(lambda x: max(x, 0.0)), True),
     "ge.sigmoid": (ops.SigmoidOp, None, _mono(lambda x: float(special.expit(x))), False),
     "ge.tanh": (ops.TanhOp, None, _mono(math.tanh), False),
@@ -63,7 +63,7 @@ _UNARY: dict[str, tuple] = {
     "ge.clip": (ops.ClipOp, None, None, True),
 }
 
-_UNARY_PROPS: dict[str, Callable[[ProgramBuilder], dict]] = {
+UNARY_PROPERTIES: dict[str, Callable[[ProgramBuilder], dict]] = {
     "ge.gelu": lambda b: {"approximate": b.draw(st.sampled_from(["none", "tanh"]))},
     "ge.leaky_relu": lambda b: {"alpha": b.draw(st.sampled_from([0.01, 0.1, 0.5]))},
     "ge.elu": lambda b: {"alpha": b.draw(st.sampled_from([1.0, 0.5]))},
@@ -89,7 +89,7 @@ def _guard(b: ProgramBuilder, v: Value, guard: str | None) -> Value:
 
 
 def unary(name: str) -> Generator:
-    cls, guard, interval, allow_int = _UNARY[name]
+    cls, guard, interval, allow_int = UNARY[name]
     kinds = "fi" if allow_int else "f"
 
     def generate(b: ProgramBuilder) -> bool:
@@ -98,7 +98,7 @@ def unary(name: str) -> Generator:
             return False
         x = b.operand(lambda v: v.dtype.kind in kinds, lambda: (b.shape(), dtype))
         x = _guard(b, x, guard)
-        props = _UNARY_PROPS.get(name, lambda b: {})(b)
+        props = UNARY_PROPERTIES.get(name, lambda b: {})(b)
         if name == "ge.clip":
             return _clip(b, x)
         lo, hi = interval(x.lo, x.hi)
@@ -258,7 +258,7 @@ def cast(b: ProgramBuilder) -> bool:
 
 
 GENERATORS: dict[str, Generator] = {
-    **{name: unary(name) for name in _UNARY},
+    **{name: unary(name) for name in UNARY},
     **{
         name: binary(name)
         for name in (

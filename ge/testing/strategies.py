@@ -35,7 +35,7 @@ GENERATORS = {
 """Op name -> generator; every `ge` op except `ge.constant` (which all of them make)."""
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "unary": tuple(n for n in elementwise_generators._UNARY),
+    "unary": tuple(elementwise_generators.UNARY),
     "binary": (
         "ge.add",
         "ge.sub",
@@ -161,6 +161,27 @@ def inputs_for(module: ModuleOp) -> st.SearchStrategy[list[np.ndarray]]:
     seeds = st.integers(0, 2**32 - 1)
     kinds = st.sampled_from(["small_ints", "uniform"])
     return st.builds(lambda s, k: random_inputs(module, s, k), seeds, kinds)
+
+
+def _register_module_printer() -> None:
+    """Let hypothesis show a failing `ModuleOp` as text IR rather than a dataclass dump."""
+    try:
+        from hypothesis.vendor.pretty import for_type_by_name
+    except ImportError:  # a hypothesis without the vendored printer: keep repr()
+        return
+
+    def show(module: ModuleOp, printer, cycle: bool) -> None:  # noqa: ANN001
+        from ge.testing.equivalence import print_ir
+
+        for i, line in enumerate(print_ir(module).splitlines()):
+            if i:
+                printer.break_()
+            printer.text(line)
+
+    for_type_by_name("xdsl.dialects.builtin", "ModuleOp", show)
+
+
+_register_module_printer()
 
 
 class Case(tuple):
