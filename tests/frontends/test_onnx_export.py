@@ -191,6 +191,11 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
         for mode in ("reflect", "edge", "wrap")
     },
     "ge.resize-nearest": ([IMG], lambda x: g.ResizeOp(x, sizes=[1, 4, 14, 10])),
+    "ge.resize-nearest-i64": (
+        [INTS.astype(np.int64)],
+        lambda x: g.ResizeOp(x, sizes=[5, 9], nearest_mode="floor"),
+    ),
+    "ge.resize-nearest-bool": ([BOOLS], lambda x: g.ResizeOp(x, sizes=[2, 7])),
     "ge.resize-linear-1d": ([X[0, 0]], lambda x: g.ResizeOp(x, sizes=[7], mode="linear")),
     "ge.resize-linear-3d": (
         [X],

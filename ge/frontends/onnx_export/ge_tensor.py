@@ -11,6 +11,7 @@ import numpy as np
 from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits
 from gedialects.errors import UnsupportedError
 from gedialects.ge import ops
+from gedialects.ge.semantics import REFERENCE
 from gedialects.ge.types import shape_of
 
 B = GraphBuilder
@@ -107,8 +108,21 @@ def _resize_node(b: B, op: ops.ResizeOp, x: str, sizes, scales, ys: list[str]) -
     )
 
 
+def _nearest_by_gather(b: B, op: ops.ResizeOp, x: str, ys: list[str]) -> None:
+    """A nearest resize as one Gather: the reference resize of an iota gives the sources."""
+    shape = shape_of(op.input.type)
+    iota = np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64).reshape(shape)
+    sources = REFERENCE[ops.ResizeOp](op, iota)
+    flat = b.temp("Reshape", [x, b.ints([-1], "flat")])
+    b.node("Gather", [flat, b.constant(sources, "resize_sources")], ys, axis=0)
+
+
 @emits(ops.ResizeOp)
 def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
+    if op.get_str("mode") == "nearest" and element_dtype(op.input) != np.float32:
+        # onnxruntime resizes only a few dtypes (no int64, no bool); a gather moves any.
+        _nearest_by_gather(b, op, xs[0], ys)
+        return
     shape, sizes = shape_of(op.input.type), list(op.ints("sizes"))
     scales = [float(v) for v in op.scales.get_values()] if op.scales is not None else None
     if scales is not None:
