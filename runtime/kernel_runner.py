@@ -70,7 +70,9 @@ class KernelRunner:
             except GeError as error:
                 self.reasons[op] = str(error)
 
-    def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> KernelRun:
+    def run(
+        self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
+    ) -> KernelRun:
         env: dict[SSAValue, np.ndarray] = dict(
             zip(self.fn.body.block.args, bind_inputs(self.fn, inputs))
         )
@@ -84,7 +86,7 @@ class KernelRunner:
             if isinstance(op, ConstantOp):
                 results: Sequence[np.ndarray] = (op.to_numpy(),)
             elif op in self.executables:
-                result = self.executables[op].run(args)
+                result = self.executables[op].run(args, trace)
                 for kernel in result.profile.kernels:
                     kernel.start_cycle = clock
                     clock += kernel.cycles

@@ -92,6 +92,8 @@ class Core:
         self.clocks[pipe] = end
         self.stats.busy[pipe] += cycles
         self.stats.instructions += 1
+        if self.stats.events is not None:
+            self.stats.events.append((self.index, pipe, start, cycles, what))
 
     def _race(self, what, pipe, start, verb, buf, other, until) -> None:  # noqa: ANN001
         raise InterpretationError(

@@ -84,7 +84,10 @@ class NpuExecutable:
                 self.slots(value)
         self.arena_bytes = aligned(_arena_bytes(self.fn), self.target.hbm_align)
 
-    def run(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> NpuResult:
+    def run(
+        self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
+    ) -> NpuResult:
+        """Execute once; `trace` records every instruction's pipe, core and time (slower)."""
         env, slot = self.slots.new_env(), self.slots
         for arg, value in zip(self.fn.body.block.args, self._bind(inputs), strict=True):
             env[slot(arg)] = Buffer(value, arg.type, f"%{arg.name_hint or 'arg'}")
@@ -104,7 +107,7 @@ class NpuExecutable:
                     view = Buffer(src.array.reshape(t.dims), t, f"%{op.result.name_hint or 'view'}")
                     env[slot(op.result)] = view
                 elif isinstance(op, KernelOp):
-                    kp = self._launch(op, env)
+                    kp = self._launch(op, env, trace)
                     kp.start_cycle = streams.get(kp.stream, 0.0)
                     streams[kp.stream] = kp.start_cycle + kp.cycles
                     profile.kernels.append(kp)
@@ -155,7 +158,7 @@ class NpuExecutable:
         raw = arena[start : start + t.nbytes]
         return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
 
-    def _launch(self, op: KernelOp, env: list) -> KernelProfile:
+    def _launch(self, op: KernelOp, env: list, trace: bool = False) -> KernelProfile:
         target = self.target
         vector_only = not any(isinstance(o, MmadOp) for o in op.body.walk())
         available = target.vector_cores if vector_only else target.ai_cores
@@ -168,6 +171,7 @@ class NpuExecutable:
             stream=op.stream_id,
             block_dim=op.blocks,
             cores=cores_used,
+            events=[] if trace else None,
         )
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, kp) for i in range(cores_used)]

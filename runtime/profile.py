@@ -38,6 +38,8 @@ class KernelProfile:
     hbm_compulsory_bytes: int = 0
     roofline_cycles: float = 0.0
     core_cycles: list[float] = field(default_factory=list)
+    events: list[tuple[int, str, float, float, str]] | None = None
+    """With tracing on: (core, pipe, start cycle in the kernel, cycles, op name) per instruction."""
     hbm_traffic: Counter = field(default_factory=Counter)
     """Bytes moved per (HBM buffer, "r" or "w"), for the compulsory traffic of the roofline."""
 

@@ -242,3 +242,24 @@ def test_conv_through_img2col_equals_numpy(c, h, w, n, kernel, stride, pad, tm):
     want = np.einsum("chwij,ncij->hwn", win, weight.astype(np.float64)).reshape(-1, n)
     np.testing.assert_allclose(result.outputs[0], want, rtol=1e-5, atol=1e-4)
     _check_roofline(result)
+
+
+def test_trace_has_kernels_on_streams_and_instructions_on_pipes(tmp_path):
+    from runtime.trace import chrome_trace, write_trace
+
+    a, b = _matmul_inputs(64, 64, 64)
+    executable = NpuExecutable(parse(matmul_program(64, 64, 64, 32, 32, 32, 2)))
+    untraced = executable.run([a, b]).profile.kernels[0]
+    assert untraced.events is None
+    result = executable.run([a, b], trace=True)
+    kernel = result.profile.kernels[0]
+    assert len(kernel.events) == kernel.instructions == untraced.instructions
+    trace = chrome_trace(result.profile, default_target())
+    spans = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert spans[0]["name"] == "matmul" and spans[0]["dur"] == kernel.cycles / 1000
+    pipes = {e["tid"] for e in spans[1:]}
+    assert {"MTE2", "MTE1", "M", "FIX", "MTE3"} <= pipes
+    ends = [e["ts"] + e["dur"] for e in spans[1:]]
+    assert max(ends) == pytest.approx(kernel.cycles / 1000)
+    write_trace(tmp_path / "t.json", result.profile, default_target())
+    assert (tmp_path / "t.json").read_text().startswith('{"traceEvents"')
