@@ -40,7 +40,7 @@ from xdsl.pattern_rewriter import (
 from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
-from passes.matching import constant_array, only_user
+from passes.matching import constant_array, erase_dead, only_user
 
 
 def bn_factors(bn: ops.BatchNormOp) -> tuple[np.ndarray, np.ndarray] | None:
@@ -69,18 +69,6 @@ def constant_of(array: np.ndarray, like: SSAValue, hint: str | None = None) -> C
 
 def _bias_name(weight: SSAValue) -> str | None:
     return f"{weight.name_hint}_bias" if weight.name_hint else None
-
-
-def erase_dead(rewriter: PatternRewriter, dead: list[Operation]) -> None:
-    """Erase the ops of `dead` that lost all uses, then their constant operands if unused."""
-    for op in dead:
-        if any(r.uses for r in op.results):
-            continue
-        sources = [o.owner for o in op.operands]
-        rewriter.erase(op)
-        for source in sources:
-            if isinstance(source, ConstantOp) and source.parent and not source.output.uses:
-                rewriter.erase(source)
 
 
 class FoldIntoConv(RewritePattern):

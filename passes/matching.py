@@ -1,8 +1,8 @@
-"""Value-level predicates that `ge` rewrite patterns share: constants, splats, users.
+"""What `ge` rewrite patterns share: predicates on values, and erasing what a rewrite killed.
 
 A pattern asks questions of SSA values ("is this a constant?", "is every element 0.5?",
-"is this op its only user?") before it rewrites; these answers are the same for every
-pass, so they live here once.
+"is this op its only user?") before it rewrites, and erases the chain it replaced after;
+these are the same for every pass, so they live here once.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
 
 from gedialects.ge.constant import ConstantOp
 
@@ -69,3 +70,15 @@ def defining(value: SSAValue, op_type: type) -> Operation | None:
     """The op defining `value` if it is an `op_type`, else None."""
     owner = value.owner
     return owner if isinstance(owner, op_type) else None
+
+
+def erase_dead(rewriter: PatternRewriter, dead: Iterable[Operation]) -> None:
+    """Erase the ops of `dead` (users first) that lost all uses, and constants they orphan."""
+    for op in dead:
+        if op.parent is None or any(r.uses for r in op.results):
+            continue
+        sources = [o.owner for o in op.operands]
+        rewriter.erase(op)
+        for source in sources:
+            if isinstance(source, ConstantOp) and source.parent and not source.output.uses:
+                rewriter.erase(source)

@@ -60,3 +60,4 @@ register_pass(
     "select-implementations",
     _pass("passes.select_implementations", "SelectImplementations"),
 )
+register_pass("recognize-gelu", _ge_pass("recognize_gelu", "RecognizeGeluPass"))

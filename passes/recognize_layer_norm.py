@@ -1,0 +1,178 @@
+"""`recognize-layer-norm`: rebuild `ge.layer_norm` from its decomposed form.
+
+`torch.onnx.export` of `nn.LayerNorm` before opset 17 writes the normalization out:
+
+    mean = ReduceMean(x, axes)            d = Sub(x, mean)
+    var  = ReduceMean(Pow(d, 2), axes)    (or Mul(d, d))
+    n    = Div(d, Sqrt(Add(var, eps)))    (or Mul(d, Reciprocal(Sqrt(...))))
+    y    = Add(Mul(n, gamma), beta)       (gamma, beta optional)
+
+and this pass turns the whole chain into one `ge.layer_norm(x, gamma, beta)`. It fires
+only when the reduced axes are the trailing dims (LayerNorm normalizes `axis..rank-1`),
+both means keep their dims, eps is a constant splat, and every intermediate value is
+used by the chain alone, so no value another op needs disappears. Operand orders of the
+commutative ops do not matter. gamma and beta may be any values LayerNorm accepts
+(rank at most the normalized rank) that do not broadcast the result to a larger shape;
+without gamma the scale is a constant of ones.
+
+Pre: the module verifies. Post: no chain above with those properties remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+)
+
+from gedialects.ge import ops
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from passes.matching import (
+    constant_array,
+    defining,
+    erase_dead,
+    is_splat,
+    only_user,
+    other_operand,
+    splat_value,
+)
+
+
+@dataclass
+class Normalization:
+    """A matched (x - mean) / sqrt(var + eps): its input, axis, eps and the ops it spans."""
+
+    x: SSAValue
+    axis: int
+    epsilon: float
+    chain: list[Operation]
+    """The matched ops, users before producers (the order to erase them in)."""
+
+
+def _mean_axes(op: Operation | None, x: SSAValue) -> tuple[int, ...] | None:
+    """The normalized axes of ReduceMean(x, keepdims) if they are the trailing dims of x."""
+    if not isinstance(op, ops.ReduceMeanOp) or op.input is not x or not op.get_flag("keepdims"):
+        return None
+    rank = len(shape_of(x.type))
+    axes = sorted({a % rank for a in op.ints("axes")} or range(rank))
+    if not axes or axes != list(range(axes[0], rank)):
+        return None
+    return tuple(axes)
+
+
+def _denominator(op: Operation) -> tuple[SSAValue, SSAValue, list[Operation]] | None:
+    """(d, sqrt(var + eps) value, [reciprocal]) of n = d / s or n = d * (1 / s)."""
+    if isinstance(op, ops.DivOp):
+        return op.lhs, op.rhs, []
+    if isinstance(op, ops.MulOp):
+        for d, r in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            recip = defining(r, ops.ReciprocalOp)
+            if recip is not None and only_user(r) is op and d is not r:
+                return d, recip.input, [recip]
+    return None
+
+
+def match_normalization(op: Operation) -> Normalization | None:
+    """The decomposed normalization whose last op (the Div, or Mul by a reciprocal) is `op`."""
+    found = _denominator(op)
+    if found is None:
+        return None
+    d, s, recip = found
+    sqrt = defining(s, ops.SqrtOp)
+    add_eps = sqrt and defining(sqrt.input, ops.AddOp)
+    sub = defining(d, ops.SubOp)
+    if not (sqrt and add_eps and sub) or only_user(s) not in (op, *recip):
+        return None
+    var, eps = add_eps.lhs, add_eps.rhs
+    if splat_value(eps) is None:
+        var, eps = eps, var
+    var_mean = defining(var, ops.ReduceMeanOp)
+    square = var_mean and var_mean.input.owner
+    if not isinstance(square, ops.PowOp | ops.MulOp) or splat_value(eps) is None:
+        return None
+    if isinstance(square, ops.PowOp):
+        is_square = square.lhs is d and is_splat(square.rhs, 2.0)
+    else:
+        is_square = square.lhs is d and square.rhs is d
+    x, mean = sub.lhs, sub.rhs
+    axes = _mean_axes(mean.owner, x)
+    if not is_square or axes is None or axes != _mean_axes(var_mean, square.results[0]):
+        return None
+    singles = [(sqrt.input, sqrt), (var, add_eps), (square.results[0], var_mean), (mean, sub)]
+    if any(only_user(v) is not user for v, user in singles):
+        return None
+    if {u.operation for u in d.uses} != {square, op} or add_eps.output.type != var.type:
+        return None
+    chain = [op, *recip, sqrt, add_eps, var_mean, square, sub, mean.owner]
+    rank = len(shape_of(x.type))
+    return Normalization(x, axes[0] - rank, shortest_float(eps), chain)
+
+
+def shortest_float(value: SSAValue) -> float:
+    """A splat constant's value as the shortest decimal that rounds back to it (1e-05)."""
+    array = constant_array(value)
+    assert array is not None
+    return float(str(array.flat[0]))
+
+
+def _affine_operand(
+    op: Operation | None, value: SSAValue, cls: type, norm: Normalization
+) -> SSAValue | None:
+    """The other operand of a `cls` op applied to `value` if LayerNorm can take it instead.
+
+    The op must keep `value`'s type (no broadcast to a larger shape), and the operand must
+    have at most the normalized rank, as LayerNorm's scale and bias.
+    """
+    if not isinstance(op, cls) or op.results[0].type != value.type:
+        return None
+    other = other_operand(op, value)
+    if other is None or other is value or len(shape_of(other.type)) > -norm.axis:
+        return None
+    return other
+
+
+class RecognizeLayerNorm(RewritePattern):
+    """(x - mean) / sqrt(mean((x - mean)^2) + eps) [* gamma] [+ beta] -> ge.layer_norm."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        norm = match_normalization(op)
+        if norm is None:
+            return
+        last, tail = op.results[0], []
+        scale = bias = None
+        user = only_user(last)
+        if (gamma := _affine_operand(user, last, ops.MulOp, norm)) is not None:
+            scale, last, tail = gamma, user.results[0], [user]
+            user = only_user(last)
+        if (beta := _affine_operand(user, last, ops.AddOp, norm)) is not None:
+            bias, last, tail = beta, user.results[0], [user, *tail]
+        new_ops: list[Operation] = []
+        if scale is None:
+            dtype = to_numpy_dtype(element_of(norm.x.type))
+            ones = ConstantOp(np.ones(shape_of(norm.x.type)[norm.axis :], dtype))
+            ones.output.name_hint = "ones"
+            scale, new_ops = ones.output, [ones]
+        layer_norm = ops.LayerNormOp(norm.x, scale, bias, axis=norm.axis, epsilon=norm.epsilon)
+        rewriter.replace(last.owner, [*new_ops, layer_norm])
+        erase_dead(rewriter, [*tail[1:], *norm.chain])
+
+
+@dataclass(frozen=True)
+class RecognizeLayerNormPass(ModulePass):
+    """Turn LayerNorm written out as ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add into ge.layer_norm."""
+
+    name = "recognize-layer-norm"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        walker = PatternRewriteWalker(GreedyRewritePatternApplier([RecognizeLayerNorm()]))
+        walker.rewrite_module(op)
