@@ -162,3 +162,20 @@ test_canonicalize_preserves_semantics = check_pass_property(
 test_xdsl_pipeline_preserves_semantics = check_pass_property(
     "canonicalize,cse,dce", max_ops=12, dtypes=("f32", "f16", "i32")
 )
+
+
+def test_pipelines_as_text_pass_instance_pass_class_or_callable():
+    from xdsl.transforms.common_subexpression_elimination import (
+        CommonSubexpressionElimination,
+    )
+    from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+    module = _sub_program(8)
+    for pipeline in (
+        "cse,dce",
+        CommonSubexpressionElimination(),
+        DeadCodeElimination,
+        lambda m: None,
+    ):
+        result = assert_preserves_semantics(pipeline, module)
+        assert result is not module and result is not None
