@@ -25,6 +25,7 @@ from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.elementwise import ElementwiseOp
 from gedialects.kernel.ops import (
     ConcatKernelOp,
+    Conv2DKernelOp,
     LayerNormKernelOp,
     LogSoftmaxKernelOp,
     MatMulKernelOp,
@@ -200,6 +201,10 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             name = f"{op.name[7:]}_{count}"
             if isinstance(op, MatMulKernelOp):
                 block.add_ops(_lower_matmul(op, inputs, out.buffer, target, name))
+            elif isinstance(op, Conv2DKernelOp):
+                from lowering.lower_conv import lower_conv2d
+
+                block.add_ops(lower_conv2d(op, inputs, out.buffer, target, name))
             elif isinstance(op, SoftmaxKernelOp | LayerNormKernelOp | LogSoftmaxKernelOp) and (
                 op.get_int("axis") % max(len(op.output.type.get_shape()), 1)
                 != len(op.output.type.get_shape()) - 1

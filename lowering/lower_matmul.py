@@ -11,11 +11,13 @@ f32 operands use the cube's f32 mode; f16 operands accumulate in f32.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+from xdsl.dialects.builtin import DictionaryAttr
 from xdsl.ir import SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
@@ -23,15 +25,32 @@ from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import choose_matmul_tile
 from runtime.targets import Target
 
-ACTIVATIONS = {"relu", "sigmoid", "tanh"}
+ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One epilogue step on the output tile u: `muls` by value, `add`/`mul` an HBM operand that
+    broadcasts to the output (numpy rules), or an activation `act` (name, attrs)."""
+
+    kind: str
+    value: float | str | None = None
+    operand: SSAValue | None = None
+    attrs: tuple[tuple[str, float], ...] = ()
+
+
+def activation_steps(name: str | None, attrs: DictionaryAttr | None) -> list[Step]:
+    if name is None:
+        return []
+    values = tuple((k, float(v.value.data)) for k, v in (attrs.data.items() if attrs else ()))
+    if name in ACTIVATIONS and not values or name in ("clip", "leaky_relu"):
+        return [Step("act", name, attrs=values)]
+    raise UnsupportedError(f"epilogue activation '{name}' has no npu lowering yet")
 
 
 def _check(op: MatMulKernelOp, pre_transposed: bool) -> None:
     if not pre_transposed and (op.get_flag("transpose_a") or op.get_flag("transpose_b")):
         raise UnsupportedError(f"{op.name} with transposed operands has no npu lowering yet")
-    activation = op.activation.data if op.activation is not None else None
-    if activation is not None and (activation not in ACTIVATIONS or op.activation_attrs):
-        raise UnsupportedError(f"{op.name} epilogue '{activation}' has no npu lowering yet")
     element = element_of(op.lhs.type)
     if str(element) not in ("f16", "f32") or element_of(op.rhs.type) != element:
         raise UnsupportedError(f"{op.name} on {element} has no cube mode")
@@ -59,19 +78,44 @@ def lower_matmul(
     """The kernel of `op` on HBM buffers; with `pre_transposed`, operands the op transposes
     come already transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
     _check(op, pre_transposed)
-    a_shape, b_shape = tuple(inputs[0].type.dims), tuple(inputs[1].type.dims)
+    steps = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
+    if len(inputs) > 2:
+        steps.append(Step("add", operand=inputs[2]))
+    act = op.activation.data if op.activation is not None else None
+    steps += activation_steps(act, op.activation_attrs)
+    return emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)
+
+
+def _operand_tile(value: SSAValue, tm: int, tn: int) -> list[int]:
+    dims = value.type.dims
+    return [tm if len(dims) >= 2 and dims[-2] != 1 else 1, tn if dims and dims[-1] != 1 else 1]
+
+
+def emit_gemm(
+    a_buf: SSAValue,
+    b_buf: SSAValue,
+    output: SSAValue,
+    target: Target,
+    name: str,
+    fused_from,  # noqa: ANN001
+    kind: str,
+    steps: list[Step],
+) -> KernelOp:
+    """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast."""
+    a_shape, b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
     out_shape = tuple(output.type.dims)
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
     lead = out_shape[:-2]
-    element = element_of(op.lhs.type)
+    element, out_element = a_buf.type.element_type, output.type.element_type
     isz = to_numpy_dtype(element).itemsize
-    bias = inputs[2] if len(inputs) > 2 else None
-    bias_shape = shape_of(op.bias.type) if bias is not None else ()
-    bias_rows = len(bias_shape) >= 2 and bias_shape[-2] != 1
-    tiling = choose_matmul_tile(target, m, n, k, isz, (4 * 16 if bias_rows else 4) * 2)
+    operands = [s.operand for s in steps if s.operand is not None]
+    extra = [
+        (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1) for v in operands
+    ]
+    tiling = choose_matmul_tile(target, m, n, k, isz, extra)
     tm, tn, tk = tiling.tm, tiling.tn, tiling.tk
     blocks = min(tiling.blocks * max(1, math.prod(lead)), target.ai_cores)
-    kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind="matmul")
+    kernel = KernelOp(name, blocks, fused_from=fused_from, kind=kind)
     b = KernelBuilder(kernel)
     ksteps = -(-k // tk)
     pings = (0, 1) if ksteps > 1 else (0,)
@@ -80,18 +124,14 @@ def lower_matmul(
     a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in pings]
     b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in pings]
     c = b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ")
-    out_element = element_of(op.output.type)
     u = b.alloc([tm, tn], out_element, "ub")
-    ub_bias = None
-    if bias is not None:
-        ub_bias = b.alloc([tm if bias_rows else 1, tn], out_element, "ub")
-    epilogue = bias is not None or op.alpha.value.data != 1.0 or op.activation is not None
+    tiles = {v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in operands}
     for p in pings:
         b.set_flag("MTE1", "MTE2", p)
         b.set_flag("M", "MTE1", p)
     b.set_flag("FIX", "M")
     b.set_flag("MTE3", "FIX")
-    if bias is not None:
+    if operands:
         b.set_flag("V", "MTE2", 2)
     nm, nn = -(-m // tm), -(-n // tn)
     ntiles = math.prod(lead) * nm * nn
@@ -110,9 +150,9 @@ def lower_matmul(
             kext = b.extent(k0, tk, k)
             b.wait_flag("MTE1", "MTE2", p)
             a_off, a_size = _batch_window(a_shape, out_shape, index, [m0, k0], [mext, kext])
-            b.dma(inputs[0], a_off, a_size, a1[p], [0, 0], [mext, kext])
+            b.dma(a_buf, a_off, a_size, a1[p], [0, 0], [mext, kext])
             b_off, b_size = _batch_window(b_shape, out_shape, index, [k0, n0], [kext, next_])
-            b.dma(inputs[1], b_off, b_size, b1[p], [0, 0], [kext, next_])
+            b.dma(b_buf, b_off, b_size, b1[p], [0, 0], [kext, next_])
             b.sync("MTE2", "MTE1", p)
             b.wait_flag("M", "MTE1", p)
             b.dma(a1[p], [0, 0], [mext, kext], a0[p], [0, 0])
@@ -135,11 +175,9 @@ def lower_matmul(
         b.wait_flag("MTE3", "FIX")
         b.dma(c, [0, 0], [mext, next_], u, [0, 0])
         b.set_flag("FIX", "M")
-        if epilogue:
+        if steps:
             b.sync("FIX", "V")
-            _epilogue(
-                b, op, u, bias, ub_bias, bias_shape, out_shape, index, (m0, mext), (n0, next_)
-            )
+            _epilogue(b, steps, u, tiles, out_shape, index, (m0, mext), (n0, next_))
             b.sync("V", "MTE3")
         else:
             b.sync("FIX", "MTE3")
@@ -152,7 +190,7 @@ def lower_matmul(
         b.wait_flag("M", "MTE1", p)
     b.wait_flag("FIX", "M")
     b.wait_flag("MTE3", "FIX")
-    if bias is not None:
+    if operands:
         b.wait_flag("V", "MTE2", 2)
     return kernel
 
@@ -163,23 +201,34 @@ def _f32():  # noqa: ANN202
     return f32
 
 
-def _epilogue(b, op, u, bias, ub_bias, bias_shape, out_shape, index, rows, cols) -> None:  # noqa: ANN001
-    """u = act(alpha * u + bias) on the vector unit."""
-    alpha = op.alpha.value.data
-    if alpha != 1.0:
-        b.add(SCALAR_OPS["muls"](u, alpha, u))
-    if bias is not None:
+def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa: ANN001
+    """Run the epilogue steps on u; operand tiles are loaded first, in one MTE2 batch."""
+    if tiles:
         b.wait_flag("V", "MTE2", 2)
-        offsets, sizes = _bias_window(bias_shape, out_shape, index, rows, cols)
-        tile = [rows[1] if len(bias_shape) >= 2 and bias_shape[-2] != 1 else 1, cols[1]]
-        if bias_shape[-1] == 1:
-            raise UnsupportedError("a bias broadcast along columns has no npu lowering yet")
-        b.dma(bias, offsets, sizes, ub_bias, [0, 0], tile)
+        for value, tile in tiles.items():
+            offsets, sizes = _bias_window(value.type.dims, out_shape, index, rows, cols)
+            dims = value.type.dims
+            shape = [rows[1] if len(dims) >= 2 and dims[-2] != 1 else 1]
+            shape.append(cols[1] if dims and dims[-1] != 1 else 1)
+            b.dma(value, offsets, sizes, tile, [0, 0], shape)
         b.sync("MTE2", "V", 2)
-        b.add(BINARY_OPS["add"](u, ub_bias, u))
+    for step in steps:
+        if step.kind == "muls":
+            b.add(SCALAR_OPS["muls"](u, step.value, u))
+        elif step.kind in ("add", "mul"):
+            b.add(BINARY_OPS[step.kind](u, tiles[step.operand], u))
+        elif step.value == "clip":
+            bounds = dict(step.attrs)
+            if "min" in bounds:
+                b.add(SCALAR_OPS["maxs"](u, bounds["min"], u))
+            if "max" in bounds:
+                b.add(SCALAR_OPS["mins"](u, bounds["max"], u))
+        elif step.value == "leaky_relu":
+            b.add(SCALAR_OPS["leaky_relu"](u, dict(step.attrs).get("alpha", 0.01), u))
+        else:
+            b.add(UNARY_OPS[step.value](u, u))
+    if tiles:
         b.set_flag("V", "MTE2", 2)
-    if op.activation is not None:
-        b.add(UNARY_OPS[op.activation.data](u, u))
 
 
 def _bias_window(shape, out_shape, index, rows, cols):  # noqa: ANN001, ANN202

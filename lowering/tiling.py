@@ -99,15 +99,21 @@ class MatmulTiling:
 
 
 def choose_matmul_tile(
-    target: Target, m: int, n: int, k: int, itemsize: int, epilogue_bytes: int
+    target: Target,
+    m: int,
+    n: int,
+    k: int,
+    itemsize: int,
+    extra: Sequence[tuple[bool, bool]] = (),
 ) -> MatmulTiling:
-    """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile."""
+    """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile and
+    the epilogue's operand tiles (`extra`: whether each spans the tile's rows, columns)."""
     options = [16 * 2**i for i in range(5)]  # 16 .. 256
     best: MatmulTiling | None = None
     for tm in options:
         for tn in options:
             for tk in options:
-                if not _fits(target, tm, tn, tk, itemsize, epilogue_bytes):
+                if not _fits(target, (tm, tn, tk), itemsize, extra):
                     continue
                 estimate, blocks = _matmul_cycles(target, m, n, k, tm, tn, tk, itemsize)
                 if best is None or estimate < best.estimate:
@@ -122,15 +128,19 @@ def choose_matmul_tile(
     return best
 
 
-def _fits(target: Target, tm: int, tn: int, tk: int, itemsize: int, epilogue: int) -> bool:
+def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> bool:  # noqa: ANN001
+    tm, tn, tk = tile
     a, b = tm * tk * itemsize, tk * tn * itemsize
     cap = target.capacity_of
+    ub = _aligned(tm * tn * 4) + sum(
+        _aligned((tm if r else 1) * (tn if c else 1) * 4) for r, c in extra
+    )
     return (
         2 * a <= cap("l0a")
         and 2 * b <= cap("l0b")
         and tm * tn * 4 <= cap("l0c")
         and 2 * (a + b) <= cap("l1")
-        and tm * tn * 4 + epilogue * tn <= cap("ub")
+        and ub <= cap("ub")
     )
 
 

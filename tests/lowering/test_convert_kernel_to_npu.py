@@ -149,8 +149,8 @@ def test_fp16_matmul_accumulates_in_f32():
 def test_tiles_follow_the_shape_and_fit_the_target():
     target = default_target()
     small, big = (
-        choose_matmul_tile(target, 50, 90, 300, 4, 8),
-        choose_matmul_tile(target, 4096, 4096, 4096, 2, 8),
+        choose_matmul_tile(target, 50, 90, 300, 4),
+        choose_matmul_tile(target, 4096, 4096, 4096, 2),
     )
     assert (small.tm, small.tn) != (big.tm, big.tn)
     assert big.tm * big.tn * 4 <= target.capacity["l0c"]
@@ -279,3 +279,47 @@ def test_transposed_operands_go_through_transpose_kernels():
     result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
     names = [k.name for k in result.profile.kernels]
     assert names == ["matmul_0_t1", "matmul_0", "matmul_1_t0", "matmul_1_t1", "matmul_1"]
+
+
+def _conv_text(n, c, h, w, o, epilogue: str, operands: str, types: list, dtype="f32"):  # noqa: ANN001
+    x, wt, out = _t((n, c, h, w), dtype), _t((o, c, 1, 1), dtype), _t((n, o, h, w), dtype)
+    params = ", ".join([f"%x: {x}", f"%w: {wt}", *types])
+    attrs = "strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64"
+    return f"""func.func @main({params}) -> {out} {{
+  %y = kernel.conv2d %x, %w {operands} {{{attrs}{epilogue}, fused_from = ["ge.conv2d"]}} : {x}, {wt} -> {out}
+  func.return %y : {out}
+}}"""
+
+
+@pytest.mark.parametrize(
+    ("shape", "full"),
+    [((1, 3, 5, 5, 8), False), ((2, 40, 7, 9, 24), True), ((3, 17, 11, 3, 70), True)],
+)
+def test_pointwise_conv_with_epilogue_equals_reference(shape, full):
+    n, c, h, w, o = shape
+    vec, res = _t((o,)), _t((n, o, h, w))
+    if full:
+        operands = f"bias %b : {vec} scale %s : {vec} shift %h : {vec} residual %r : {res}"
+        types = [f"%b: {vec}", f"%s: {vec}", f"%h: {vec}", f"%r: {res}"]
+        epilogue = ', activation = "clip", activation_attrs = {min = 0.0 : f64, max = 6.0 : f64}, post_activation = "relu"'
+        shapes = [(o,), (o,), (o,), (n, o, h, w)]
+    else:
+        operands, types, epilogue, shapes = "", [], ', activation = "relu"', []
+    module = Parser(
+        make_context(), _conv_text(n, c, h, w, o, epilogue, operands, types)
+    ).parse_module()
+    rng = np.random.default_rng(5)
+    inputs = [
+        rng.standard_normal(s).astype(np.float32) for s in [(n, c, h, w), (o, c, 1, 1), *shapes]
+    ]
+    result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
+    assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
+
+
+def test_other_convs_are_not_lowered_yet():
+    text = """func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>) -> tensor<1x8x4x4xf32> {
+  %y = ge.conv2d %x, %w {pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x4x4xf32>
+  func.return %y : tensor<1x8x4x4xf32>
+}"""
+    with pytest.raises(UnsupportedError, match="other than 1x1"):
+        lower_module(_kernel_module(text))
