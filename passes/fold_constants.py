@@ -95,7 +95,10 @@ class FoldConstantOperands(RewritePattern):
         within_budget = added <= self.size_limit or added <= freed_elements(op)
         if not within_budget and not all(stored_elements(c) == 1 for c in constants):
             return  # only splat sources may still fold to a (cheap) splat
-        values = evaluate(op, *[c.to_numpy() for c in constants])
+        try:
+            values = evaluate(op, *[c.to_numpy() for c in constants])
+        except (ArithmeticError, IndexError, ValueError):
+            return  # e.g. a gather index out of range: left for execution to report
         new_ops = [to_constant(v, r.type) for v, r in zip(values, op.results, strict=True)]
         if None in new_ops:
             return

@@ -92,3 +92,15 @@ func.func @no_fold_elided() -> tensor<2xf32> {
   %y = ge.neg %c : (tensor<2xf32>) -> tensor<2xf32>
   func.return %y : tensor<2xf32>
 }
+
+// -----
+
+// A gather index out of range cannot be evaluated: the op stays, for execution to report.
+// CHECK-LABEL: func.func @no_fold_invalid_index
+// CHECK:         ge.gather
+func.func @no_fold_invalid_index() -> tensor<1xf32> {
+  %c = ge.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %i = ge.constant dense<[7]> : tensor<1xi64>
+  %g = ge.gather %c, %i {axis = 0 : i64} : (tensor<2xf32>, tensor<1xi64>) -> tensor<1xf32>
+  func.return %g : tensor<1xf32>
+}
