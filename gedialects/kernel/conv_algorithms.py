@@ -14,8 +14,8 @@
   geometry but is only cheap for large kernels.
 
 Every algorithm declares what it cannot take (`unsupported_reason`), and is never chosen
-for such a geometry. All return the convolution in float64 precision-independent form
-cast to the input dtype.
+for such a geometry. All compute in f32 for f16/f32 inputs (f64 for f64) and return
+the input dtype.
 """
 
 from __future__ import annotations
@@ -66,19 +66,29 @@ class ConvGeometry:
         )
 
 
+def _acc(x: np.ndarray) -> np.dtype:
+    """The working precision: f32 for f16/f32 inputs (the cube accumulates in f32), else f64.
+
+    Computing in f32, as the chip does, is what makes the algorithms' rounding differ
+    (Winograd F(4x4) most), and what the per-algorithm tolerances are measured against.
+    """
+    return np.dtype(np.float64) if x.dtype == np.float64 else np.dtype(np.float32)
+
+
 def _pad(x: np.ndarray, pads) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
 
 
 def conv_direct(x, w, g: ConvGeometry) -> np.ndarray:
     """Sum over kernel taps of (shifted input window) × (weight column)."""
-    xp = _pad(x.astype(np.float64), g.pads)
+    acc = _acc(x)
+    xp = _pad(x.astype(acc), g.pads)
     oh, ow = g.out_hw
     (sh, sw), (dh, dw) = g.strides, g.dilations
     cg, og = g.c // g.groups, g.o // g.groups
     xg = xp.reshape(g.n, g.groups, cg, *xp.shape[2:])
-    wg = w.astype(np.float64).reshape(g.groups, og, cg, g.kh, g.kw)
-    y = np.zeros((g.n, g.groups, og, oh, ow))
+    wg = w.astype(acc).reshape(g.groups, og, cg, g.kh, g.kw)
+    y = np.zeros((g.n, g.groups, og, oh, ow), acc)
     for i in range(g.kh):
         for j in range(g.kw):
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
@@ -100,8 +110,8 @@ def im2col(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
 
 def conv_im2col(x, w, g: ConvGeometry) -> np.ndarray:
-    cols = im2col(x.astype(np.float64), g)
-    wmat = w.astype(np.float64).reshape(g.groups, g.o // g.groups, -1)
+    cols = im2col(x.astype(_acc(x)), g)
+    wmat = w.astype(_acc(x)).reshape(g.groups, g.o // g.groups, -1)
     y = np.matmul(cols, wmat.transpose(0, 2, 1)[None])  # N, G, OH*OW, O/G
     oh, ow = g.out_hw
     return y.transpose(0, 1, 3, 2).reshape(g.n, g.o, oh, ow).astype(x.dtype)
@@ -149,16 +159,18 @@ def winograd_weight_transform(w: np.ndarray, m: int, groups: int = 1) -> np.ndar
     """U = G g Gᵀ for every (o, c): done once at compile time. Shape (T, T, G, O/G, C/G)."""
     _, gmat, _ = _WINOGRAD[m]
     o, cg = w.shape[:2]
-    u = np.einsum("ti,ocij,sj->tsoc", gmat, w.astype(np.float64), gmat)
+    acc = _acc(w)
+    u = np.einsum("ti,ocij,sj->tsoc", gmat.astype(acc), w.astype(acc), gmat.astype(acc))
     return u.reshape(*u.shape[:2], groups, o // groups, cg)
 
 
 def conv_winograd(x, w, g: ConvGeometry, m: int, u: np.ndarray | None = None) -> np.ndarray:
-    bt, _, at = _WINOGRAD[m]
+    acc = _acc(x)
+    bt, _, at = (mat.astype(acc) for mat in _WINOGRAD[m])
     t = m + 2
     oh, ow = g.out_hw
     th, tw = -(-oh // m), -(-ow // m)
-    xp = _pad(x.astype(np.float64), g.pads)
+    xp = _pad(x.astype(acc), g.pads)
     need_h, need_w = th * m + 2, tw * m + 2
     xp = np.pad(xp, ((0, 0), (0, 0), (0, need_h - xp.shape[2]), (0, need_w - xp.shape[3])))
     tiles = sliding_window_view(xp, (t, t), axis=(2, 3))[:, :, ::m, ::m][:, :, :th, :tw]
@@ -174,10 +186,11 @@ def conv_winograd(x, w, g: ConvGeometry, m: int, u: np.ndarray | None = None) ->
 
 
 def conv_fft(x, w, g: ConvGeometry) -> np.ndarray:
-    xp = _pad(x.astype(np.float64), g.pads)
+    acc = _acc(x)
+    xp = _pad(x.astype(acc), g.pads)
     dh, dw = g.dilations
     span_h, span_w = dh * (g.kh - 1) + 1, dw * (g.kw - 1) + 1
-    kernel = np.zeros((*w.shape[:2], span_h, span_w))
+    kernel = np.zeros((*w.shape[:2], span_h, span_w), acc)
     kernel[:, :, ::dh, ::dw] = w
     fh, fw = xp.shape[2], xp.shape[3]
     cg, og = g.c // g.groups, g.o // g.groups
