@@ -27,6 +27,7 @@ from runtime.targets import Target
 
 REDUCE_KINDS = {"sum": "reduce_sum", "mean": "reduce_sum", "max": "reduce_max", "min": "reduce_min"}
 REDUCE_KINDS["l2"] = "reduce_sum"
+REDUCE_KINDS["prod"] = "reduce_prod"
 
 
 def _check(op: Operation, shape: tuple[int, ...]) -> None:

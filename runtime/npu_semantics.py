@@ -61,6 +61,7 @@ REDUCE: dict[str, Callable[..., np.ndarray]] = {
     "reduce_sum": np.sum,
     "reduce_max": np.max,
     "reduce_min": np.min,
+    "reduce_prod": np.prod,
 }
 
 

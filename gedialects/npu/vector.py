@@ -25,7 +25,7 @@ VEC_UNARY = (
 )  # fmt: skip
 VEC_BINARY = ("add", "sub", "mul", "div", "max", "min", "pow")
 VEC_SCALAR = ("adds", "muls", "maxs", "mins", "leaky_relu")
-VEC_REDUCE = ("reduce_sum", "reduce_max", "reduce_min")
+VEC_REDUCE = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")
 
 
 class VecOp(NpuOp):

@@ -172,11 +172,11 @@ def test_lowered_text_reparses_and_kernels_are_named():
 
 
 def test_unlowered_kernels_are_named_in_the_error():
-    text = f"""func.func @main(%a: {_t((4, 8))}) -> {_t((4, 1))} {{
-  %y = ge.reduce_prod %a {{axes = array<i64: -1>, keepdims = true}} : ({_t((4, 8))}) -> {_t((4, 1))}
-  func.return %y : {_t((4, 1))}
+    text = f"""func.func @main(%a: {_t((4, 8))}, %i: {_t((2,), "i64")}) -> {_t((2, 8))} {{
+  %y = ge.gather %a, %i {{axis = 0 : i64}} : ({_t((4, 8))}, {_t((2,), "i64")}) -> {_t((2, 8))}
+  func.return %y : {_t((2, 8))}
 }}"""
-    with pytest.raises(UnsupportedError, match="kernel.reduce prod has no npu lowering"):
+    with pytest.raises(UnsupportedError, match="'kernel.gather' has no lowering"):
         lower_module(_kernel_module(text))
 
 
