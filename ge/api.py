@@ -46,10 +46,7 @@ def load_model(
 
             return import_onnx_file(path, input_shapes=input_shapes)
         if path.suffix == ".mlir":
-            from ge.registry import make_context
-            from gedialects.serialization import load_module
-
-            return load_module(make_context(), path)
+            return load_mlir(path)
         raise GeError(f"cannot compile '{path}': expected a .onnx or .mlir file")
     if type(model).__name__ == "ModelProto":
         from ge.frontends.onnx import import_onnx_model
@@ -62,6 +59,26 @@ def load_model(
 
         return import_module(model, tuple(example_inputs))
     raise GeError(f"cannot compile a {type(model).__name__}: expected ONNX, torch or ge IR")
+
+
+def load_mlir(path: Path) -> ModuleOp:
+    """Parse and verify a user's text IR (located errors); weights from a side-car file.
+
+    Constants printed elided are restored from `FILE.mlir.weights.npz` when it exists (the
+    form `gedialects.serialization.save_module` writes); otherwise running them fails
+    with a clear error naming the elided constant.
+    """
+    from ge.diagnostics import LocatingParser, verify_located
+    from ge.registry import make_context
+    from gedialects.serialization import restore_weights, weights_from_bytes
+
+    parser = LocatingParser(make_context(), path.read_bytes(), str(path))
+    module = parser.parse_module()
+    verify_located(module, parser.locations, str(path))
+    sidecar = Path(f"{path}.weights.npz")
+    if sidecar.exists():
+        restore_weights(module, weights_from_bytes(sidecar.read_bytes()), str(path))
+    return module
 
 
 def _as_numpy(value: Any) -> Any:

@@ -43,7 +43,7 @@ from runtime.targets import load_target
 
 
 def npu_passes(options: CompileOptions) -> str:
-    select = f"select-implementations{{target={options.target}"
+    select = f'select-implementations{{target="{options.target}"'
     if options.conv_algorithm:
         select += f" conv-algorithm={options.conv_algorithm}"
     select += "}"

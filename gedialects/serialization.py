@@ -67,6 +67,13 @@ def module_from_text_and_weights(
         module = Parser(ctx, text, source).parse_module()
     except ParseError as error:
         raise SerializationError(f"{source}: the saved IR does not parse: {error.msg}") from None
+    restore_weights(module, weights, source)
+    module.verify()
+    return module
+
+
+def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: str) -> None:
+    """Give every elided constant of `module` its bytes back from `weights` (by digest)."""
     for op in list(_constants(module)):
         if not isinstance(op.value, StringAttr):
             continue
@@ -80,8 +87,6 @@ def module_from_text_and_weights(
         if attr.type != op.output.type:
             raise SerializationError(f"{source}: weights for {key} have the wrong type")
         op.properties["value"] = attr
-    module.verify()
-    return module
 
 
 def save_module(module: ModuleOp, path: str | Path) -> None:

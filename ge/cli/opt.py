@@ -55,6 +55,11 @@ class GeOptMain(xDSLOptMain):
             return message
         return f"{name}: error: {message}"
 
+    def get_input_stream(self) -> tuple[IO[bytes], str]:
+        if self.args.input_file == "-":  # DESIGN.md: `ge-opt [FILE|-]`
+            self.args.input_file = None
+        return super().get_input_stream()
+
     def _report(self, message: str) -> None:
         if not self.args.split_input_file:
             raise _Reported(message)

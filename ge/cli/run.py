@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="REPORT.json", help="write the figures as JSON")
     p.add_argument("--target", default="ascend910a", help="preset name or target TOML file")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    p.add_argument("--level", choices=LEVELS, default="reference", help="where to run")
+    p.add_argument("--level", choices=LEVELS, default="npu", help="where to run (default npu)")
     p.add_argument("--no-cache", action="store_true", help="compile without the compile cache")
     return p
 

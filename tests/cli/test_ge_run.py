@@ -131,7 +131,9 @@ def test_random_inputs_are_seeded(mlir_model: Path, tmp_path: Path) -> None:
 def test_report_has_exactly_the_core_keys(mlir_model: Path, tmp_path: Path) -> None:
     report_path = tmp_path / "REPORT.json"
     for expected_cache in ("miss", "hit"):
-        done = ge_run(mlir_model, "--report", report_path, "--target", "ascend910b1")
+        done = ge_run(
+            mlir_model, "--level", "reference", "--report", report_path, "--target", "ascend910b1"
+        )
         assert done.returncode == 0, done.stderr
         report = json.loads(report_path.read_text())
         # The reference level has no modeled kernels, memory plan or streams: absent.
@@ -186,7 +188,7 @@ def test_profile_is_labeled_and_trace_is_a_note(
     mlir_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     trace = tmp_path / "trace.json"
-    assert main([str(mlir_model), "--profile", "--trace", str(trace)]) == 0
+    assert main([str(mlir_model), "--level", "reference", "--profile", "--trace", str(trace)]) == 0
     out, err = capsys.readouterr()
     assert "host wall time of the reference interpreter" in out
     assert "relu" in out and "gather" in out  # ge ops, or kernels once optimized
