@@ -214,9 +214,6 @@ class MatMulEpilogue:
         return True
 
 
-Epilogue = ConvEpilogue | MatMulEpilogue
-
-
 def fuse_into_producer(
     rewriter: PatternRewriter,
     consumer: Operation,

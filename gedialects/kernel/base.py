@@ -104,13 +104,6 @@ def check_activation(cls: type[GeOp], props: Props, key: str) -> None:
         raise cls.fail(f"{key} {attr} is not one of {known}")
 
 
-def activation_props(activation: tuple[str, DictionaryAttr] | None, key: str) -> dict:
-    """Builder properties `{key: name, key_attrs: dict}` for an activation (or none)."""
-    if activation is None:
-        return {}
-    return {key: activation[0], f"{key}_attrs": activation[1]}
-
-
 # ---------------------------------------------------------------------------
 # Mirrored kernels: one `ge` op, unchanged, as a kernel
 # ---------------------------------------------------------------------------
@@ -178,7 +171,6 @@ __all__ = [
     "KernelOp",
     "MirrorKernelOp",
     "activation_of",
-    "activation_props",
     "check_activation",
     "fused_from_attr",
     "mirror",

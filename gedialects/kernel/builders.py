@@ -17,7 +17,6 @@ from gedialects.ge import ops as ge
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import shape_of
 from gedialects.kernel import ops as k
-from gedialects.kernel.base import KernelOp
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp, is_elementwise, scalar_type
 
 _POOL_KIND = {cls: kind for kind, cls in k.POOL_KINDS.items()}
@@ -125,8 +124,3 @@ def merge_elementwise(producer: ElementwiseOp, consumer: ElementwiseOp) -> Eleme
     result = mapping.get(consumer.yielded, consumer.yielded)
     fused = [*producer.fused_names, *consumer.fused_names]
     return body.finish(result, consumer.output, fused)
-
-
-def with_fused(op: KernelOp, names: Sequence[str]) -> list[str]:
-    """The provenance of `op` extended by `names`."""
-    return [*op.fused_names, *names]
