@@ -102,97 +102,117 @@ def emit_gemm(
     steps: list[Step],
 ) -> KernelOp:
     """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast."""
-    a_shape, b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
-    out_shape = tuple(output.type.dims)
-    m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
-    lead = out_shape[:-2]
-    element, out_element = a_buf.type.element_type, output.type.element_type
-    isz = to_numpy_dtype(element).itemsize
-    operands = [s.operand for s in steps if s.operand is not None]
-    extra = [
-        (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1) for v in operands
-    ]
-    tiling = choose_matmul_tile(target, m, n, k, isz, extra)
-    tm, tn, tk = tiling.tm, tiling.tn, tiling.tk
-    blocks = min(tiling.blocks * max(1, math.prod(lead)), target.ai_cores)
-    kernel = KernelOp(name, blocks, fused_from=fused_from, kind=kind)
-    b = KernelBuilder(kernel)
-    ksteps = -(-k // tk)
-    pings = (0, 1) if ksteps > 1 else (0,)
-    a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in pings]
-    b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in pings]
-    a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in pings]
-    b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in pings]
-    c = b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ")
-    u = b.alloc([tm, tn], out_element, "ub")
-    tiles = {v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in operands}
-    for p in pings:
-        b.set_flag("MTE1", "MTE2", p)
-        b.set_flag("M", "MTE1", p)
-    b.set_flag("FIX", "M")
-    b.set_flag("MTE3", "FIX")
-    if operands:
-        b.set_flag("V", "MTE2", 2)
-    nm, nn = -(-m // tm), -(-n // tn)
-    ntiles = math.prod(lead) * nm * nn
-    with b.loop(b.block_index, ntiles, blocks) as t:
-        n0 = b.muli(b.remui(t, nn), tn)
-        q = b.divui(t, nn)
-        m0 = b.muli(b.remui(q, nm), tm)
-        rest: Index = b.divui(q, nm)
-        index: list[Index] = []
-        for dim in reversed(lead):
-            index.insert(0, b.remui(rest, dim))
-            rest = b.divui(rest, dim)
-        mext, next_ = b.extent(m0, tm, m), b.extent(n0, tn, n)
+    return _Gemm(a_buf, b_buf, output, target, steps).emit(name, fused_from, kind)
 
-        def kstep(p: int, k0: Index) -> None:
-            kext = b.extent(k0, tk, k)
-            b.wait_flag("MTE1", "MTE2", p)
-            a_off, a_size = _batch_window(a_shape, out_shape, index, [m0, k0], [mext, kext])
-            b.dma(a_buf, a_off, a_size, a1[p], [0, 0], [mext, kext])
-            b_off, b_size = _batch_window(b_shape, out_shape, index, [k0, n0], [kext, next_])
-            b.dma(b_buf, b_off, b_size, b1[p], [0, 0], [kext, next_])
-            b.sync("MTE2", "MTE1", p)
-            b.wait_flag("M", "MTE1", p)
-            b.dma(a1[p], [0, 0], [mext, kext], a0[p], [0, 0])
-            b.dma(b1[p], [0, 0], [kext, next_], b0[p], [0, 0])
-            b.set_flag("MTE1", "MTE2", p)
-            b.sync("MTE1", "M", p)
-            b.mmad(a0[p], b0[p], c, [mext, next_, kext], b.ne(k0, 0))
-            b.set_flag("M", "MTE1", p)
 
+class _Gemm:
+    """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
+
+    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step]):  # noqa: ANN001
+        self.a, self.b, self.output, self.steps = a_buf, b_buf, output, steps
+        self.a_shape, self.b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
+        self.out_shape = tuple(output.type.dims)
+        self.m, self.k, self.n = self.a_shape[-2], self.a_shape[-1], self.b_shape[-1]
+        self.lead = self.out_shape[:-2]
+        self.operands = [s.operand for s in steps if s.operand is not None]
+        extra = [
+            (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1)
+            for v in self.operands
+        ]
+        isz = to_numpy_dtype(a_buf.type.element_type).itemsize
+        tiling = choose_matmul_tile(target, self.m, self.n, self.k, isz, extra)
+        self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
+        self.blocks = min(tiling.blocks * max(1, math.prod(self.lead)), target.ai_cores)
+        self.pings = (0, 1) if self.k > self.tk else (0,)
+
+    def emit(self, name: str, fused_from, kind: str) -> KernelOp:  # noqa: ANN001
+        kernel = KernelOp(name, self.blocks, fused_from=fused_from, kind=kind)
+        b = self.builder = KernelBuilder(kernel)
+        self._alloc()
+        self._flags(b.set_flag)
+        nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
+        with b.loop(b.block_index, math.prod(self.lead) * nm * nn, self.blocks) as t:
+            n0 = b.muli(b.remui(t, nn), self.tn)
+            q = b.divui(t, nn)
+            m0 = b.muli(b.remui(q, nm), self.tm)
+            rest: Index = b.divui(q, nm)
+            index: list[Index] = []
+            for dim in reversed(self.lead):
+                index.insert(0, b.remui(rest, dim))
+                rest = b.divui(rest, dim)
+            rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
+            self._tile(index, rows, cols)
+        self._flags(b.wait_flag)
+        return kernel
+
+    def _alloc(self) -> None:
+        b, element = self.builder, self.a.type.element_type
+        tm, tn, tk = self.tm, self.tn, self.tk
+        self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        self.b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
+        self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
+        self.c = b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ")
+        out_element = self.output.type.element_type
+        self.u = b.alloc([tm, tn], out_element, "ub")
+        self.tiles = {
+            v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in self.operands
+        }
+
+    def _flags(self, flag) -> None:  # noqa: ANN001
+        """The flags every loop iteration first waits for (set before, drained after)."""
+        for p in self.pings:
+            flag("MTE1", "MTE2", p)
+            flag("M", "MTE1", p)
+        flag("FIX", "M")
+        flag("MTE3", "FIX")
+        if self.operands:
+            flag("V", "MTE2", 2)
+
+    def _tile(self, index: list[Index], rows: tuple, cols: tuple) -> None:
+        """One output tile: the K loop on the cube, then FIX, the epilogue and MTE3."""
+        b, (m0, mext), (n0, next_) = self.builder, rows, cols
         b.wait_flag("FIX", "M")
-        if len(pings) == 1:
-            kstep(0, 0)
+        if len(self.pings) == 1:
+            self._kstep(0, 0, index, rows, cols)
         else:
-            with b.loop(0, k, 2 * tk) as kk:
-                kstep(0, kk)
-                k1 = b.addi(kk, tk)
-                with b.when(b.ult(k1, k)):
-                    kstep(1, k1)
+            with b.loop(0, self.k, 2 * self.tk) as kk:
+                self._kstep(0, kk, index, rows, cols)
+                k1 = b.addi(kk, self.tk)
+                with b.when(b.ult(k1, self.k)):
+                    self._kstep(1, k1, index, rows, cols)
         b.sync("M", "FIX")
         b.wait_flag("MTE3", "FIX")
-        b.dma(c, [0, 0], [mext, next_], u, [0, 0])
+        b.dma(self.c, [0, 0], [mext, next_], self.u, [0, 0])
         b.set_flag("FIX", "M")
-        if steps:
+        if self.steps:
             b.sync("FIX", "V")
-            _epilogue(b, steps, u, tiles, out_shape, index, (m0, mext), (n0, next_))
+            _epilogue(b, self.steps, self.u, self.tiles, self.out_shape, index, rows, cols)
             b.sync("V", "MTE3")
         else:
             b.sync("FIX", "MTE3")
         out_off = [*index, m0, n0]
         out_size = [*(1 for _ in index), mext, next_]
-        b.dma(u, [0, 0], [mext, next_], output, out_off, out_size)
+        b.dma(self.u, [0, 0], [mext, next_], self.output, out_off, out_size)
         b.set_flag("MTE3", "FIX")
-    for p in pings:
+
+    def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple) -> None:
+        """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad."""
+        b, (m0, mext), (n0, next_) = self.builder, rows, cols
+        kext = b.extent(k0, self.tk, self.k)
         b.wait_flag("MTE1", "MTE2", p)
+        a_off, a_size = _batch_window(self.a_shape, self.out_shape, index, [m0, k0], [mext, kext])
+        b.dma(self.a, a_off, a_size, self.a1[p], [0, 0], [mext, kext])
+        b_off, b_size = _batch_window(self.b_shape, self.out_shape, index, [k0, n0], [kext, next_])
+        b.dma(self.b, b_off, b_size, self.b1[p], [0, 0], [kext, next_])
+        b.sync("MTE2", "MTE1", p)
         b.wait_flag("M", "MTE1", p)
-    b.wait_flag("FIX", "M")
-    b.wait_flag("MTE3", "FIX")
-    if operands:
-        b.wait_flag("V", "MTE2", 2)
-    return kernel
+        b.dma(self.a1[p], [0, 0], [mext, kext], self.a0[p], [0, 0])
+        b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
+        b.set_flag("MTE1", "MTE2", p)
+        b.sync("MTE1", "M", p)
+        b.mmad(self.a0[p], self.b0[p], self.c, [mext, next_, kext], b.ne(k0, 0))
+        b.set_flag("M", "MTE1", p)
 
 
 def _f32():  # noqa: ANN202
