@@ -76,3 +76,29 @@ def planted_programs(
     module = ModuleOp([func.FuncOp("main", types, Region(b.block))])
     module.verify()
     return module
+
+
+SEARCH_EXAMPLES = 1000
+
+
+def expect_search_to_catch(pipeline: str, programs: st.SearchStrategy, **tolerance) -> None:
+    """A short random search must find the planted wrong rule: the property can fail."""
+    import pytest
+    from hypothesis import Phase, given, settings
+
+    from ge.testing.equivalence import assert_preserves_semantics
+    from ge.testing.strategies import inputs_for
+
+    @settings(
+        max_examples=SEARCH_EXAMPLES,
+        phases=[Phase.generate],
+        database=None,
+        report_multiple_bugs=False,
+    )
+    @given(st.data())
+    def search(data: st.DataObject) -> None:
+        module = data.draw(programs)
+        assert_preserves_semantics(pipeline, module, data.draw(inputs_for(module)), **tolerance)
+
+    with pytest.raises(AssertionError, match="changed what the program computes"):
+        search()

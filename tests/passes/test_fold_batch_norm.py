@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlir_cases import filecheck_cases, parse_case
-from planted import float_value, planted_programs
+from planted import expect_search_to_catch, float_value, planted_programs
 
 from ge.testing.equivalence import apply_pipeline, assert_preserves_semantics
 from ge.testing.program_builder import ProgramBuilder, Value
@@ -14,7 +14,6 @@ from gedialects.ge import ConstantOp, ops
 
 EXAMPLES = max(200, settings.default.max_examples)
 """The pass must hold on at least 200 random programs in CI (more under `soak`)."""
-SEARCH_EXAMPLES = 1000
 """Budget of the search for a planted bug; it stops at the first failure."""
 
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
@@ -138,17 +137,4 @@ def test_a_wrong_fold_is_caught(monkeypatch):
 
     monkeypatch.setattr(fold, "bn_factors", without_mean)
 
-    @settings(
-        max_examples=SEARCH_EXAMPLES,
-        phases=[Phase.generate],
-        database=None,
-        report_multiple_bugs=False,
-    )
-    @given(st.data())
-    def search(data):
-        module = data.draw(PROGRAMS)
-        inputs = data.draw(inputs_for(module))
-        assert_preserves_semantics("fold-batch-norm", module, inputs, **TOLERANCE)
-
-    with pytest.raises(AssertionError, match="changed what the program computes"):
-        search()
+    expect_search_to_catch("fold-batch-norm", PROGRAMS, **TOLERANCE)
