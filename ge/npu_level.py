@@ -85,7 +85,8 @@ class NpuProgram:
         self.runner = KernelRunner(plan.module, self.target)
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
-        self.memory = memory_report(read_plan(self.fn))  # the plan recorded in the IR
+        self.memory_plan = read_plan(self.fn)  # the plan recorded in the IR
+        self.memory = memory_report(self.memory_plan)
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
         env: dict[SSAValue, np.ndarray] = dict(

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--level", choices=LEVELS, default="npu", help="where to run (default npu)")
     p.add_argument("--no-cache", action="store_true", help="compile without the compile cache")
+    p.add_argument(
+        "--memory-plot", metavar="FILE.png", help="plot live bytes over the schedule (npu level)"
+    )
     return p
 
 
@@ -119,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             prof.export_chrome_trace(args.trace)
         else:
             _note(f"--trace needs modeled streams, which --level {args.level} lacks; none written")
+    if args.memory_plot:
+        _memory_plot(compiled, args)
     if args.report:
         report = build_report(
             target=target,
@@ -131,6 +136,17 @@ def run(args: argparse.Namespace) -> int:
         )
         write_report(report, args.report)
     return 0
+
+
+def _memory_plot(compiled, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """Live bytes and the arena layout of the static plan, as a PNG (matplotlib)."""
+    program = compiled.plan().stats.get("npu_program") if compiled.mode == "static" else None
+    if program is None:
+        _note("--memory-plot needs the planned memory of a static npu plan; none written")
+        return
+    from passes.memory.plot import plot_memory
+
+    plot_memory(program.memory_plan, args.memory_plot, title=Path(args.model).name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -275,3 +275,9 @@ def test_unsupported_onnx_op_and_unavailable_level_fail_in_one_line(
     assert done.returncode == 1, done.stdout
     assert "Det" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_memory_plot_is_a_png_of_the_npu_plan(mlir_model, tmp_path):
+    plot = tmp_path / "memory.png"
+    assert main([str(mlir_model), "--memory-plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
