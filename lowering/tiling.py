@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from runtime.cost_model import dma_bytes_charged, mmad_cycles, vector_cycles
 from runtime.targets import Target
 
@@ -107,25 +109,33 @@ def choose_matmul_tile(
     extra: Sequence[tuple[bool, bool]] = (),
 ) -> MatmulTiling:
     """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile and
-    the epilogue's operand tiles (`extra`: whether each spans the tile's rows, columns)."""
-    options = [16 * 2**i for i in range(5)]  # 16 .. 256
+    the epilogue's operand tiles (`extra`: whether each spans the tile's rows, columns).
+
+    Tile edges are powers of two or the even split of M (N) over the cores, rounded up to the
+    cube's 16, so that every core gets one tile when the shape allows it."""
     best: MatmulTiling | None = None
-    for tm in options:
-        for tn in options:
-            for tk in options:
+    for tm in _edge_options(m, target.ai_cores):
+        for tn in _edge_options(n, target.ai_cores):
+            for tk in _edge_options(k, 1):
                 if not _fits(target, (tm, tn, tk), itemsize, extra):
                     continue
-                estimate, blocks = _matmul_cycles(target, m, n, k, tm, tn, tk, itemsize)
+                estimate, blocks = _matmul_cycles(target, m, n, k, (tm, tn, tk), itemsize)
                 if best is None or estimate < best.estimate:
                     best = MatmulTiling(tm, tn, tk, blocks, estimate)
-                if tk >= k:
-                    break
-            if tn >= n:
-                break
-        if tm >= m:
-            break
     assert best is not None
     return best
+
+
+def _edge_options(size: int, cores: int) -> list[int]:
+    """Tile edges for a dimension: powers of two from 16 to 256 up to the first that covers
+    `size`, and ceil(size / d) rounded up to 16 for d up to `cores`."""
+    powers = []
+    for edge in (16 * 2**i for i in range(5)):
+        powers.append(edge)
+        if edge >= size:
+            break
+    splits = {(-(-size // d) + 15) // 16 * 16 for d in range(1, cores + 1)}
+    return sorted(set(powers) | {e for e in splits if e <= 256})
 
 
 def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> bool:  # noqa: ANN001
@@ -144,27 +154,50 @@ def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> b
     )
 
 
-def _matmul_cycles(target, m, n, k, tm, tn, tk, itemsize):  # noqa: ANN001, ANN202
-    tiles = -(-m // tm) * -(-n // tn)
+def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
+    """Cycles of the first core, the slowest: it runs before the others, so every A row panel
+    and B column panel it touches first comes from HBM (at its share), later ones from L2.
+
+    Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn); core c runs tiles
+    c, c + blocks, ... (`lowering.lower_matmul`), as the interpreter's L2 model sees them."""
+    tm, tn, tk = tile
+    nm, nn = -(-m // tm), -(-n // tn)
+    tiles = nm * nn
     blocks = min(tiles, target.ai_cores)
     ksteps = -(-k // tk)
-    share = target.hbm_bandwidth / blocks
-    load = dma_bytes_charged(target, [tm, tk], [m, k], itemsize)
-    load += dma_bytes_charged(target, [tk, tn], [k, n], itemsize)
-    mte2 = max(load / target.rate("hbm", "l1"), load / share)
-    mte1 = tm * tk * itemsize / target.rate("l1", "l0a") + tk * tn * itemsize / target.rate(
-        "l1", "l0b"
-    )
+    share = min(target.hbm_bandwidth / blocks, target.rate("hbm", "l1"))
+    l2_rate = target.rate("l2", "l1")
+    l2_limit = target.capacity_of("l2") // 2
+    a_bytes = dma_bytes_charged(target, [tm, tk], [m, k], itemsize)
+    b_bytes = dma_bytes_charged(target, [tk, tn], [k, n], itemsize)
+    a_cacheable, b_cacheable = m * k * itemsize <= l2_limit, k * n * itemsize <= l2_limit
+    mte1 = tm * tk * itemsize / target.rate("l1", "l0a")
+    mte1 += tk * tn * itemsize / target.rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
-    out = tm * tn * 4 / target.rate("l0c", "ub") + max(
-        store / target.rate("ub", "hbm"), store / share
-    )
-    per_tile = ksteps * (max(mte2, mte1, cube) + ISSUE_CYCLES) + out
-    return math.ceil(tiles / blocks) * per_tile + mte2 + mte1, blocks
+    out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
+    mine = np.arange(0, tiles, blocks)
+    a_cold = _first_seen((mine // nn) % nm) | (not a_cacheable)
+    b_cold = _first_seen(mine % nn) | (not b_cacheable)
+    total = 0.0
+    for ca in (False, True):
+        for cb in (False, True):
+            count = int(np.count_nonzero((a_cold == ca) & (b_cold == cb)))
+            if not count:
+                continue
+            cold = a_bytes * ca + b_bytes * cb
+            mte2 = cold / share + (a_bytes + b_bytes - cold) / l2_rate
+            total += count * (ksteps * (max(mte2, mte1, cube) + ISSUE_CYCLES) + out)
+    fill = (a_bytes + b_bytes) / share + mte1
+    return total + fill, blocks
+
+
+def _first_seen(panels: np.ndarray) -> np.ndarray:
+    """Whether each entry is the first occurrence of its value."""
+    first = np.zeros(len(panels), np.bool_)
+    first[np.unique(panels, return_index=True)[1]] = True
+    return first
 
 
 def _dtype(itemsize: int):  # noqa: ANN202
-    import numpy as np
-
     return np.dtype(np.float32) if itemsize == 4 else np.dtype(np.float16)
