@@ -1,11 +1,12 @@
 """kernel.conv2d -> npu: a pointwise (1x1, stride 1, no padding, one group) convolution is a
-matmul per image, W (O, C) @ X[n] (C, H*W), whose result is the output image in NCHW.
+matmul per image, W (O, C) @ X[n] (C, H*W), whose result is the output image in NCHW; any
+other convolution with no algorithm or `im2col` goes through img2col (`lowering.conv_im2col`).
 
 The input, weights and output are seen through `npu.reshape` views (no data moves), and the
 epilogue (bias, batch-norm scale and shift per output channel, activation, residual, post
 activation) runs on the vector unit as the matmul's epilogue: per-channel vectors are (O, 1)
-columns that broadcast along the pixels. Other convolutions have no npu lowering yet (the
-`npu.img2col` path for them is in the dialect and the interpreter).
+columns that broadcast along the pixels. Other algorithms (direct, winograd, fft) have no npu
+lowering yet.
 """
 
 from __future__ import annotations
@@ -28,32 +29,45 @@ def _view(value: SSAValue, dims: tuple[int, ...], ops: list[Operation]) -> SSAVa
     return view.result
 
 
+def _steps(
+    op: Conv2DKernelOp, given: list[SSAValue], out_view: tuple[int, ...], ops: list[Operation]
+) -> list[Step]:
+    """The conv epilogue as vector steps on (channels, pixels) tiles of the `out_view` output."""
+    rest, o = iter(given), out_view[1]
+    steps: list[Step] = []
+    for attr, kind in EPILOGUE:
+        if getattr(op, attr) is not None:
+            steps.append(Step(kind, operand=_view(next(rest), (o, 1), ops)))
+    act = op.activation.data if op.activation is not None else None
+    steps += activation_steps(act, op.activation_attrs)
+    if op.residual is not None:
+        steps.append(Step("add", operand=_view(next(rest), out_view, ops)))
+    post = op.post_activation.data if op.post_activation is not None else None
+    return steps + activation_steps(post, op.post_activation_attrs)
+
+
 def lower_conv2d(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     n, c, h, w = inputs[0].type.dims
     o, _, kh, kw = inputs[1].type.dims
-    pointwise = (kh, kw) == (1, 1) and set(op.ints("strides")) == {1}
-    if not pointwise or set(op.ints("pads")) != {0} or op.get_int("groups") != 1:
-        raise UnsupportedError(
-            f"{op.name} other than 1x1, stride 1, unpadded, one group is not lowered yet"
-        )
+    algorithm = op.algorithm.data if op.algorithm is not None else None
+    if algorithm not in (None, "im2col"):
+        raise UnsupportedError(f"{op.name} by {algorithm} has no npu lowering yet")
     if str(inputs[0].type.element_type) not in ("f16", "f32"):
         raise UnsupportedError(f"{op.name} on {inputs[0].type.element_type} has no cube mode")
     ops: list[Operation] = []
+    pointwise = (kh, kw) == (1, 1) and set(op.ints("strides")) == {1}
+    if not pointwise or set(op.ints("pads")) != {0} or op.get_int("groups") != 1:
+        from lowering.conv_im2col import Im2ColConv
+
+        ho, wo = output.type.dims[2:]
+        out = _view(output, (n, o, ho * wo), ops)
+        steps = _steps(op, inputs[2:], (n, o, ho * wo), ops)
+        return [*ops, Im2ColConv(op, inputs[0], inputs[1], out, target).emit(name, steps)]
     x = _view(inputs[0], (n, c, h * w), ops)
     weight = _view(inputs[1], (o, c), ops)
     out = _view(output, (n, o, h * w), ops)
-    given = iter(inputs[2:])
-    steps: list[Step] = []
-    for attr, kind in EPILOGUE:
-        if getattr(op, attr) is not None:
-            steps.append(Step(kind, operand=_view(next(given), (o, 1), ops)))
-    act = op.activation.data if op.activation is not None else None
-    steps += activation_steps(act, op.activation_attrs)
-    if op.residual is not None:
-        steps.append(Step("add", operand=_view(next(given), (n, o, h * w), ops)))
-    post = op.post_activation.data if op.post_activation is not None else None
-    steps += activation_steps(post, op.post_activation_attrs)
+    steps = _steps(op, inputs[2:], (n, o, h * w), ops)
     kernel = emit_gemm(weight, x, out, target, name, op.fused_names, "conv2d", steps)
     return [*ops, kernel]

@@ -1,0 +1,177 @@
+"""kernel.conv2d -> npu.kernel by im2col: patches (pixels, K) @ weights (K, out channels).
+
+Per (image, group), every core brings the group's input channels into L1 as one NC1HWC0
+image: NCHW rows HBM -> UB (MTE2), `npu.trans_data` to NC1HWC0 on the vector unit (channels
+padded to C0 with zeros), UB -> L1 (MTE3). The output's (pixels, channels) tiles then go round
+the cores: a tile's weight columns come into L1 in the img2col K order (c1, kh, kw, c0) as
+(out channels, 16, kh, kw) windows padded with zeros and transposed on the vector unit; its K
+loop unfolds patch columns with `npu.img2col` (MTE1, which applies the padding, stride and
+dilation) into L0A, weight rows into L0B, and accumulates on the cube. The L0C tile goes to
+UB through FIX, is transposed to (channels, pixels), gets the conv epilogue on the vector unit
+and MTE3 writes it into the NCHW output. Pipes are chained in program order (each pipe waits
+for the previous one), which is simple and race-free; overlapping them is left to do.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import f32
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import to_numpy_dtype
+from gedialects.npu.img2col import Img2ColOp
+from gedialects.npu.ops import KernelOp, TransDataOp
+from gedialects.npu.vector import VecTransposeOp
+from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile
+from lowering.lower_matmul import Step, _epilogue
+from lowering.npu_builder import Index, KernelBuilder
+from runtime.targets import Target
+
+
+class _Chain:
+    """Orders the pipes in program order: an op on a new pipe waits for the previous pipe."""
+
+    def __init__(self, b: KernelBuilder):
+        self.b, self.last = b, None
+
+    def on(self, pipe: str) -> None:
+        if self.last is not None and self.last != pipe:
+            self.b.sync(self.last, pipe)
+        self.last = pipe
+
+
+class Im2ColConv:
+    """The plan of one im2col convolution kernel (geometry, tiles) and the code that emits it."""
+
+    def __init__(self, op: Operation, x: SSAValue, w: SSAValue, out: SSAValue, target: Target):
+        self.op, self.x, self.w, self.out = op, x, w, out
+        self.n, self.c, self.h, self.wd = x.type.dims
+        o, self.cg, self.kh, self.kw = w.type.dims
+        self.groups = op.get_int("groups")
+        self.og = o // self.groups
+        self.o = o
+        self.m = out.type.dims[-1]
+        pt, pl, pb, pr = op.ints("pads")
+        self.geometry = dict(
+            kernel=(self.kh, self.kw),
+            strides=tuple(op.ints("strides")),
+            pads=(pt, pb, pl, pr),
+            dilations=tuple(op.ints("dilations")),
+        )
+        self.element = x.type.element_type
+        self.target = target
+
+    def plan(self, operands: list[SSAValue]) -> ConvTiling:
+        spans = tuple((len(v.type.dims) >= 2 and v.type.dims[-2] != 1, True) for v in operands)
+        shape = ConvShape(
+            self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
+            self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
+        )  # fmt: skip
+        tiling = choose_conv_tile(self.target, shape)
+        if tiling is None:
+            raise UnsupportedError(
+                f"{self.op.name}: a {self.cg}x{self.h}x{self.wd} input image does not fit L1"
+            )
+        self.shape, self.tiling = shape, tiling
+        return tiling
+
+    def emit(self, name: str, steps: list[Step]) -> KernelOp:
+        operands = [s.operand for s in steps if s.operand is not None]
+        t = self.plan(operands)
+        kernel = KernelOp(name, t.blocks, fused_from=self.op.fused_names, kind="conv2d")
+        b = self.b = KernelBuilder(kernel)
+        self.chain = _Chain(b)
+        self._alloc(operands)
+        if self.tiles:
+            b.set_flag("V", "MTE2", 2)
+        with b.loop(0, self.n * self.groups, 1) as ng:
+            image, group = b.divui(ng, self.groups), b.remui(ng, self.groups)
+            self.chain.on("MTE2")
+            self._load_image(image, group)
+            no = -(-self.og // t.tn)
+            nm = -(-self.m // t.tm)
+            with b.loop(b.block_index, nm * no, t.blocks) as tile:
+                o0 = b.muli(b.remui(tile, no), t.tn)
+                m0 = b.muli(b.divui(tile, no), t.tm)
+                self._tile(image, group, o0, m0, steps)
+                self.chain.on("MTE2")
+        if self.tiles:
+            b.wait_flag("V", "MTE2", 2)
+        return kernel
+
+    def _alloc(self, operands: list[SSAValue]) -> None:
+        b, el, t, s = self.b, self.element, self.tiling, self.shape
+        self.img = b.alloc([1, s.c1, self.h, self.wd, FRACTAL], el, "l1", "NC1HWC0")
+        self.wl1 = b.alloc([s.k, t.tn], el, "l1", "FRACTAL_Z")
+        self.nd = b.alloc([1, self.cg, t.rows, self.wd], el, "ub")
+        self.five = b.alloc([1, s.c1, t.rows, self.wd, FRACTAL], el, "ub", "NC1HWC0")
+        self.wnd = b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub")
+        self.wtr = b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub")
+        self.a0 = b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ")
+        self.b0 = b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z")
+        self.c0 = b.alloc([t.tm, t.tn], f32, "l0c", "FRACTAL_NZ")
+        out_el = self.out.type.element_type
+        self.u = b.alloc([t.tm, t.tn], out_el, "ub")
+        self.ut = b.alloc([t.tn, t.tm], out_el, "ub")
+        self.tiles = {}
+        for v in operands:
+            rows = t.tn if len(v.type.dims) >= 2 and v.type.dims[-2] != 1 else 1
+            cols = t.tm if v.type.dims[-1] != 1 else 1
+            self.tiles[v] = b.alloc([rows, cols], out_el, "ub")
+
+    def _load_image(self, image: Index, group: Index) -> None:
+        """The group's channels of one image, NCHW in HBM -> NC1HWC0 in L1, in row chunks."""
+        b, ch, rows, c1 = self.b, self.chain, self.tiling.rows, self.shape.c1
+        with b.loop(0, self.h, rows) as r0:
+            rext = b.extent(r0, rows, self.h)
+            ch.on("MTE2")
+            c0 = b.muli(group, self.cg)
+            b.dma(self.x, [image, c0, r0, 0], [1, self.cg, rext, self.wd], self.nd, [0, 0, 0, 0])
+            ch.on("V")
+            b.add(TransDataOp(self.nd, self.five))
+            ch.on("MTE3")
+            size = [1, c1, rext, self.wd, FRACTAL]
+            b.dma(self.five, [0, 0, 0, 0, 0], size, self.img, [0, 0, r0, 0, 0])
+            ch.on("MTE2")
+
+    def _weights(self, group: Index, o0: Index, oext: Index) -> None:
+        """Weight columns (K, tn) of the tile into L1 in the img2col K order, zero-padded."""
+        b, ch, tn, taps = self.b, self.chain, self.tiling.tn, self.kh * self.kw
+        row = b.addi(b.muli(group, self.og), o0)
+        for c1 in range(self.shape.c1):
+            cc = min(FRACTAL, self.cg - c1 * FRACTAL)
+            ch.on("MTE2")
+            size = [tn, FRACTAL, self.kh, self.kw]
+            src = [row, c1 * FRACTAL, 0, 0]
+            b.dma(self.w, src, [oext, cc, self.kh, self.kw], self.wnd, [0] * 4, size, pad=0.0)
+            ch.on("V")
+            b.add(VecTransposeOp(self.wnd, self.wtr, [2, 3, 1, 0]))
+            ch.on("MTE3")
+            dst_size = [taps * FRACTAL, tn]
+            b.dma(self.wtr, [0] * 4, [self.kh, self.kw, FRACTAL, tn], self.wl1,
+                  [c1 * taps * FRACTAL, 0], dst_size)  # fmt: skip
+
+    def _tile(self, image: Index, group: Index, o0: Index, m0: Index, steps: list[Step]) -> None:
+        b, ch, t, k = self.b, self.chain, self.tiling, self.shape.k
+        oext, mext = b.extent(o0, t.tn, self.og), b.extent(m0, t.tm, self.m)
+        self._weights(group, o0, oext)
+        ch.on("MTE1")
+        with b.loop(0, k, t.tk) as k0:
+            kext = b.extent(k0, t.tk, k)
+            b.add(Img2ColOp(self.img, self.a0, [m0, k0], [mext, kext], **self.geometry))
+            b.dma(self.wl1, [k0, 0], [kext, t.tn], self.b0, [0, 0])
+            ch.on("M")
+            b.mmad(self.a0, self.b0, self.c0, [mext, oext, kext], b.ne(k0, 0))
+            ch.on("MTE1")
+        ch.on("FIX")
+        b.dma(self.c0, [0, 0], [mext, oext], self.u, [0, 0])
+        ch.on("V")
+        b.add(VecTransposeOp(self.u, self.ut, [1, 0]))
+        channel = b.addi(b.muli(group, self.og), o0)
+        if steps:
+            out_shape = (self.n, self.o, self.m)
+            _epilogue(
+                b, steps, self.ut, self.tiles, out_shape, [image], (channel, oext), (m0, mext)
+            )
+        ch.on("MTE3")
+        b.dma(self.ut, [0, 0], [oext, mext], self.out, [image, channel, m0], [1, oext, mext])

@@ -1,0 +1,118 @@
+"""kernel.conv2d by im2col on the modeled NPU equals the kernel dialect's reference semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from xdsl.parser import Parser
+
+from ge.registry import make_context
+from gedialects.errors import UnsupportedError
+from gedialects.interpreter import run_reference
+from gedialects.npu.img2col import Img2ColOp
+from lowering.convert_kernel_to_npu import lower_module
+from runtime.npu_interpreter import NpuExecutable
+
+RELU6 = ', activation = "clip", activation_attrs = {min = 0.0 : f64, max = 6.0 : f64}'
+
+
+def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
+    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
+
+
+def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _module(geo: dict, epilogue: str = "", full: bool = False, algorithm: str | None = None):
+    n, c, h, w, o, k = (geo[key] for key in ("n", "c", "h", "w", "o", "k"))
+    s, p, d, g = geo["s"], geo["p"], geo["d"], geo["g"]
+    out = (n, o, _out_size(h, k, s, p, d), _out_size(w, k, s, p, d))
+    x, wt, y, vec = _t((n, c, h, w)), _t((o, c // g, k, k)), _t(out), _t((o,))
+    params = [f"%x: {x}", f"%w: {wt}"]
+    operands = ""
+    if full:
+        params += [f"%b: {vec}", f"%s: {vec}", f"%h: {vec}", f"%r: {y}"]
+        operands = f"bias %b : {vec} scale %s : {vec} shift %h : {vec} residual %r : {y}"
+        epilogue += ', post_activation = "relu"'
+    attrs = (
+        f"strides = array<i64: {s}, {s}>, pads = array<i64: {p}, {p}, {p}, {p}>, "
+        f"dilations = array<i64: {d}, {d}>, groups = {g} : i64"
+    )
+    if algorithm is not None:
+        attrs += f', algorithm = "{algorithm}"'
+    props = f'{attrs}{epilogue}, fused_from = ["ge.conv2d"]'
+    text = f"""func.func @main({", ".join(params)}) -> {y} {{
+  %y = kernel.conv2d %x, %w {operands} {{{props}}} : {x}, {wt} -> {y}
+  func.return %y : {y}
+}}"""
+    shapes = [(n, c, h, w), (o, c // g, k, k)] + ([(o,), (o,), (o,), out] if full else [])
+    return Parser(make_context(), text).parse_module(), shapes
+
+
+def _check(geo: dict, epilogue: str = "", full: bool = False, algorithm: str | None = None):
+    module, shapes = _module(geo, epilogue, full, algorithm)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    want = run_reference(module, inputs)[0]
+    lowered = lower_module(module)
+    result = NpuExecutable(lowered).run(inputs)  # verifies the program (capacities included)
+    np.testing.assert_allclose(result.outputs[0], want, rtol=1e-4, atol=1e-4)
+    pointwise = (geo["k"], geo["s"], geo["p"], geo["g"]) == (1, 1, 0, 1)
+    assert any(isinstance(op, Img2ColOp) for op in lowered.walk()) != pointwise
+    kernel = result.profile.kernels[0]
+    assert 0 < kernel.roofline_cycles <= kernel.cycles
+    return result
+
+
+@st.composite
+def geometries(draw):
+    """Conv geometries with at least one output pixel; groups divide both channel counts."""
+    k, s, d = draw(st.integers(1, 7)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    p = draw(st.integers(0, 3))
+    span = d * (k - 1) + 1
+    h = draw(st.integers(max(1, span - 2 * p), 20))
+    w = draw(st.integers(max(1, span - 2 * p), 20))
+    g = draw(st.sampled_from([1, 1, 2, 3]))
+    c = g * draw(st.integers(1, 40 // g))
+    o = g * draw(st.integers(1, 40 // g))
+    return dict(n=draw(st.integers(1, 2)), c=c, h=h, w=w, o=o, k=k, s=s, p=p, d=d, g=g)
+
+
+@given(geometries(), st.booleans())
+def test_conv_equals_reference(geo: dict, full: bool) -> None:
+    _check(geo, RELU6 if full else ', activation = "relu"', full)
+
+
+@pytest.mark.parametrize(
+    "geo",
+    [
+        dict(n=1, c=8, h=9, w=9, o=8, k=3, s=1, p=1, d=1, g=8),  # depthwise
+        dict(n=2, c=33, h=19, w=17, o=37, k=5, s=2, p=2, d=2, g=1),  # no dim divides a tile
+        dict(n=1, c=40, h=20, w=20, o=40, k=7, s=1, p=3, d=1, g=1),  # K = 3 * 49 * 16
+        dict(n=1, c=4, h=1, w=1, o=3, k=3, s=1, p=1, d=1, g=1),  # one pixel, all padding
+    ],
+)
+def test_conv_edge_geometries(geo: dict) -> None:
+    _check(geo, RELU6, full=True, algorithm="im2col")
+
+
+def test_conv_whose_data_exceeds_l1() -> None:
+    """Two 400 KiB images and 147 KiB of weights: more than L1 holds, one image at a time."""
+    geo = dict(n=2, c=64, h=40, w=40, o=64, k=3, s=1, p=1, d=1, g=1)
+    result = _check(geo)
+    assert result.profile.kernels[0].cube_flops >= 2 * 2 * 64 * 64 * 9 * 40 * 40
+
+
+def test_image_larger_than_l1_is_unsupported() -> None:
+    module, _ = _module(dict(n=1, c=64, h=90, w=90, o=8, k=3, s=1, p=1, d=1, g=1))
+    with pytest.raises(UnsupportedError, match="does not fit L1"):
+        lower_module(module)
+
+
+def test_other_algorithms_are_unsupported() -> None:
+    module, _ = _module(dict(n=1, c=4, h=6, w=6, o=8, k=3, s=1, p=0, d=1, g=1), algorithm="direct")
+    with pytest.raises(UnsupportedError, match="by direct"):
+        lower_module(module)
