@@ -51,6 +51,7 @@ class Im2ColConv:
         self.og = o // self.groups
         self.o = o
         self.m = out.type.dims[-1]
+        self.out_width = op.output.type.get_shape()[-1]
         pt, pl, pb, pr = op.ints("pads")
         self.geometry = dict(
             kernel=(self.kh, self.kw),
@@ -78,19 +79,22 @@ class Im2ColConv:
     def emit(self, name: str, steps: list[Step]) -> KernelOp:
         operands = [s.operand for s in steps if s.operand is not None]
         t = self.plan(operands)
-        kernel = KernelOp(name, t.blocks, fused_from=self.op.fused_names, kind="conv2d")
+        no, nm = -(-self.og // t.tn), -(-self.m // t.tm)
+        per = -(-(nm * no) // t.blocks)  # a contiguous run of tiles per core: a band of rows
+        blocks = -(-(nm * no) // per)
+        kernel = KernelOp(name, blocks, fused_from=self.op.fused_names, kind="conv2d")
         b = self.b = KernelBuilder(kernel)
         self.chain = _Chain(b)
         self._alloc(operands)
         if self.tiles:
             b.set_flag("V", "MTE2", 2)
+        first = b.muli(b.block_index, per)
+        last = b.minui(b.addi(first, per), nm * no)
         with b.loop(0, self.n * self.groups, 1) as ng:
             image, group = b.divui(ng, self.groups), b.remui(ng, self.groups)
             self.chain.on("MTE2")
-            self._load_image(image, group)
-            no = -(-self.og // t.tn)
-            nm = -(-self.m // t.tm)
-            with b.loop(b.block_index, nm * no, t.blocks) as tile:
+            self._load_image(image, group, self._input_rows(first, last, no))
+            with b.loop(first, last, 1) as tile:
                 o0 = b.muli(b.remui(tile, no), t.tn)
                 m0 = b.muli(b.divui(tile, no), t.tm)
                 self._tile(image, group, o0, m0, steps)
@@ -119,11 +123,24 @@ class Im2ColConv:
             cols = t.tm if v.type.dims[-1] != 1 else 1
             self.tiles[v] = b.alloc([rows, cols], out_el, "ub")
 
-    def _load_image(self, image: Index, group: Index) -> None:
-        """The group's channels of one image, NCHW in HBM -> NC1HWC0 in L1, in row chunks."""
+    def _input_rows(self, first: Index, last: Index, no: int) -> tuple[Index, Index]:
+        """The input rows [lo, hi) that the output pixels of tiles [first, last) read."""
+        b, t, wo = self.b, self.tiling, self.out_width
+        (sh, _), (dh, _) = self.geometry["strides"], self.geometry["dilations"]
+        pt, span = self.geometry["pads"][0], dh * (self.kh - 1) + 1
+        m_lo = b.muli(b.divui(first, no), t.tm)
+        m_hi = b.minui(b.muli(b.addi(b.divui(b.subi(last, 1), no), 1), t.tm), self.m)
+        top = b.muli(b.divui(m_lo, wo), sh)
+        end = b.addi(b.muli(b.divui(b.subi(m_hi, 1), wo), sh), span)
+        lo = b.subi(top, b.minui(top, pt))
+        hi = b.minui(b.subi(end, b.minui(end, pt)), self.h)
+        return lo, hi
+
+    def _load_image(self, image: Index, group: Index, rows_range: tuple[Index, Index]) -> None:
+        """Input rows of the group's channels, NCHW in HBM -> NC1HWC0 in L1, in row chunks."""
         b, ch, rows, c1 = self.b, self.chain, self.tiling.rows, self.shape.c1
-        with b.loop(0, self.h, rows) as r0:
-            rext = b.extent(r0, rows, self.h)
+        with b.loop(*rows_range, rows) as r0:
+            rext = b.minui(b.subi(self.h, r0), rows)  # the band may start anywhere
             ch.on("MTE2")
             c0 = b.muli(group, self.cg)
             b.dma(self.x, [image, c0, r0, 0], [1, self.cg, rext, self.wd], self.nd, [0, 0, 0, 0])
