@@ -155,48 +155,46 @@ def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> b
 
 
 def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
-    """Cycles of the first core, the slowest: it runs before the others, so every A row panel
-    and B column panel it touches first comes from HBM (at its share), later ones from L2.
+    """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
+    row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2.
 
-    Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn); core c runs tiles
-    c, c + blocks, ... (`lowering.lower_matmul`), as the interpreter's L2 model sees them."""
+    Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
+    t % blocks (`lowering.lower_matmul`)."""
     tm, tn, tk = tile
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn
     blocks = min(tiles, target.ai_cores)
     ksteps = -(-k // tk)
     share = min(target.hbm_bandwidth / blocks, target.rate("hbm", "l1"))
-    l2_rate = target.rate("l2", "l1")
-    l2_limit = target.capacity_of("l2") // 2
+    l2_rate, l2_limit = target.rate("l2", "l1"), target.capacity_of("l2") // 2
     a_bytes = dma_bytes_charged(target, [tm, tk], [m, k], itemsize)
     b_bytes = dma_bytes_charged(target, [tk, tn], [k, n], itemsize)
-    a_cacheable, b_cacheable = m * k * itemsize <= l2_limit, k * n * itemsize <= l2_limit
     mte1 = tm * tk * itemsize / target.rate("l1", "l0a")
     mte1 += tk * tn * itemsize / target.rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
     out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
-    mine = np.arange(0, tiles, blocks)
-    a_cold = _first_seen((mine // nn) % nm) | (not a_cacheable)
-    b_cold = _first_seen(mine % nn) | (not b_cacheable)
-    total = 0.0
-    for ca in (False, True):
-        for cb in (False, True):
-            count = int(np.count_nonzero((a_cold == ca) & (b_cold == cb)))
-            if not count:
-                continue
-            cold = a_bytes * ca + b_bytes * cb
-            mte2 = cold / share + (a_bytes + b_bytes - cold) / l2_rate
-            total += count * (ksteps * (max(mte2, mte1, cube) + ISSUE_CYCLES) + out)
+    t = np.arange(tiles)
+    core = t % blocks
+    a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
+    b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
+    cold = a_cold * a_bytes + b_cold * b_bytes
+    mte2 = cold / share + (a_bytes + b_bytes - cold) / l2_rate
+    per_tile = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + out
     fill = (a_bytes + b_bytes) / share + mte1
-    return total + fill, blocks
+    return float(np.bincount(core, per_tile).max()) + fill, blocks
 
 
-def _first_seen(panels: np.ndarray) -> np.ndarray:
-    """Whether each entry is the first occurrence of its value."""
-    first = np.zeros(len(panels), np.bool_)
-    first[np.unique(panels, return_index=True)[1]] = True
-    return first
+def _cold_fraction(panel: np.ndarray, core: np.ndarray, blocks: int, uncached: bool):  # noqa: ANN202
+    """Per tile, the share of its panel's bytes its core fetches from HBM: 1 / the panel's
+    readers on the core's first read of it, 0 on later ones (all of it when L2 cannot hold it)."""
+    if uncached:
+        return np.ones(len(panel))
+    pair = panel * blocks + core
+    first = np.zeros(len(panel), np.bool_)
+    first[np.unique(pair, return_index=True)[1]] = True
+    readers = np.bincount(panel[first])
+    return first / readers[panel]
 
 
 def _dtype(itemsize: int):  # noqa: ANN202

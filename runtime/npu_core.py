@@ -61,6 +61,13 @@ class Core:
     hbm_free: float = 0.0
     l2: dict = field(default_factory=dict)
     """Per HBM buffer, which elements this kernel has read (shared by its cores)."""
+    l2_share: dict | None = None
+    """Per HBM buffer, 1 / the number of cores that read each element in this kernel (shared;
+    counted by a probe run of the kernel), or None: first touch pays (`l2_cached`)."""
+    l2_own: dict = field(default_factory=dict)
+    """Per HBM buffer, which elements this core has read."""
+    probe: bool = False
+    """A probe run only counts the cores that read each element into `l2_share`."""
 
     def issue(
         self,
@@ -113,12 +120,26 @@ class Core:
         self.hbm_free = channel_start + nbytes / share
         return max(1, math.ceil(max(nbytes / path_rate, self.hbm_free - start)))
 
-    def l2_cached(self, buf: Buffer, window: tuple) -> int:
-        """How many elements of `window` of HBM buffer `buf` are already in L2; marks them read.
+    def l2_cached(self, buf: Buffer, window: tuple) -> float:
+        """How many elements' worth of `window` of HBM buffer `buf` come from L2, not HBM.
 
-        L2 caches HBM for the whole chip: within a kernel, the first read of an element (by any
-        core) comes from HBM, every later one from L2.
+        L2 caches HBM for the whole chip. A core's repeated reads of an element hit L2. With
+        reader counts (`l2_share`), the cores that read an element share its one HBM fetch:
+        each pays 1/readers of it from HBM and the rest from L2, as when blocks that run at
+        the same time request the same lines. Without them, the first read of an element (by
+        any core) comes from HBM and every later one from L2.
         """
+        own = self.l2_own.get(buf)
+        if own is None:
+            own = self.l2_own[buf] = np.zeros(buf.array.shape, np.bool_)
+        first = ~own[window]
+        own[window] = True
+        if self.probe:
+            counts = self.l2_share.setdefault(buf, np.zeros(buf.array.shape, np.int32))
+            counts[window] += first
+            return 0.0
+        if self.l2_share is not None and buf in self.l2_share:
+            return first.size - float(self.l2_share[buf][window][first].sum())
         mask = self.l2.get(buf)
         if mask is None:
             mask = self.l2[buf] = np.zeros(buf.array.shape, np.bool_)

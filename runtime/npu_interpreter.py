@@ -158,6 +158,22 @@ class NpuExecutable:
         raw = arena[start : start + t.nbytes]
         return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
 
+    def _probe(self, op: KernelOp, env: list, cores_used: int) -> dict:
+        """1 / the number of cores that read each element of each HBM input in kernel `op`:
+        a run of its blocks on throwaway cores and copies of the HBM buffers."""
+        target, probe_env, original = self.target, *_probe_env(env)
+        stats = KernelProfile(op.sym_name.data, None, [], None, 0, op.blocks, cores_used)
+        counts: dict = {}
+        capacity = dict(target.capacity)
+        cores = [Core(i, capacity, target.ub_block, cores_used, stats) for i in range(cores_used)]
+        for core in cores:
+            core.l2_share, core.probe = counts, True
+        body, block_arg = self.kernels[op], self.slots(op.block_index)
+        for block in range(op.blocks):
+            probe_env[block_arg] = block
+            body(probe_env, cores[block % cores_used])
+        return {original.get(buf, buf): 1.0 / np.maximum(count, 1) for buf, count in counts.items()}
+
     def _launch(self, op: KernelOp, env: list, trace: bool = False) -> KernelProfile:
         target = self.target
         vector_only = not any(isinstance(o, MmadOp) for o in op.body.walk())
@@ -175,9 +191,10 @@ class NpuExecutable:
         )
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, kp) for i in range(cores_used)]
-        for core in cores[1:]:
-            core.l2 = cores[0].l2  # one L2 for the chip
         body, block_arg = self.kernels[op], self.slots(op.block_index)
+        share = None if vector_only or cores_used == 1 else self._probe(op, env, cores_used)
+        for core in cores:
+            core.l2, core.l2_share = cores[0].l2, share  # one L2 for the chip
         for block in range(op.blocks):
             core = cores[block % cores_used]
             env[block_arg] = block
@@ -196,6 +213,16 @@ class NpuExecutable:
             target, kp.cube_flops, kp.vector_bytes, kp.hbm_compulsory_bytes, vector_only
         )
         return kp
+
+
+def _probe_env(env: list) -> tuple[list, dict]:
+    """A copy of `env` whose HBM buffers are copies, so a probe run writes no real data."""
+    copy, original = list(env), {}
+    for i, value in enumerate(env):
+        if isinstance(value, Buffer) and not value.on_chip:
+            twin = Buffer(value.array.copy(), value.type, value.name)
+            copy[i], original[twin] = twin, value
+    return copy, original
 
 
 def run_npu(
