@@ -82,6 +82,7 @@ class Im2ColConv:
         no, nm = -(-self.og // t.tn), -(-self.m // t.tm)
         per = -(-(nm * no) // t.blocks)  # a contiguous run of tiles per core: a band of rows
         blocks = -(-(nm * no) // per)
+        self.weights_once = no == 1
         kernel = KernelOp(name, blocks, fused_from=self.op.fused_names, kind="conv2d")
         b = self.b = KernelBuilder(kernel)
         self.chain = _Chain(b)
@@ -94,6 +95,8 @@ class Im2ColConv:
             image, group = b.divui(ng, self.groups), b.remui(ng, self.groups)
             self.chain.on("MTE2")
             self._load_image(image, group, self._input_rows(first, last, no))
+            if self.weights_once:  # one tile spans every output channel: load them once
+                self._weights(group, 0, self.og)
             with b.loop(first, last, 1) as tile:
                 o0 = b.muli(b.remui(tile, no), t.tn)
                 m0 = b.muli(b.divui(tile, no), t.tm)
@@ -171,7 +174,8 @@ class Im2ColConv:
     def _tile(self, image: Index, group: Index, o0: Index, m0: Index, steps: list[Step]) -> None:
         b, ch, t, k = self.b, self.chain, self.tiling, self.shape.k
         oext, mext = b.extent(o0, t.tn, self.og), b.extent(m0, t.tm, self.m)
-        self._weights(group, o0, oext)
+        if not self.weights_once:
+            self._weights(group, o0, oext)
         ch.on("MTE1")
         with b.loop(0, k, t.tk) as k0:
             kext = b.extent(k0, t.tk, k)

@@ -83,13 +83,17 @@ def _fits(target: Target, s: ConvShape, tile: tuple[int, int, int], rows: int) -
 
 
 def _cycles(target: Target, s: ConvShape, tm: int, tn: int, tk: int) -> tuple[float, int]:
+    """Pipes run one after another (the kernel chains them), so a tile costs their sum; each
+    core loads the input rows of its band of tiles, and weights once when tn spans them all."""
     tiles = -(-s.m // tm) * -(-s.n // tn)
     blocks = min(tiles, target.ai_cores)
     isz, share = s.itemsize, target.hbm_bandwidth / blocks
-    image = s.c * s.h * s.w * isz
+    image = s.c * s.h * s.w * isz / blocks
     load_image = max(image / target.rate("hbm", "ub"), image / share)
+    load_image += image * 16 / max(s.c, 1) / target.rate("ub", "l1")
     weights = dma_bytes_charged(target, [tn, s.c, s.taps], [s.n, s.c, s.taps], isz)
-    mte2 = max(weights / target.rate("hbm", "ub"), weights / share)
+    load_w = max(weights / target.rate("hbm", "ub"), weights / share)
+    load_w += s.k * tn * isz / target.rate("ub", "l1")
     ksteps = -(-s.k // tk)
     mte1 = (tm * tk * isz / target.rate("l1", "l0a")) + tk * tn * isz / target.rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(isz))
@@ -97,8 +101,10 @@ def _cycles(target: Target, s: ConvShape, tm: int, tn: int, tk: int) -> tuple[fl
     out = tm * tn * 4 / target.rate("l0c", "ub") + max(
         store / target.rate("ub", "hbm"), store / share
     )
-    per_tile = mte2 + ksteps * (mte1 + cube + ISSUE_CYCLES) + out
-    return s.images * (load_image + math.ceil(tiles / blocks) * per_tile), blocks
+    per_tile = ksteps * (mte1 + cube + 2 * ISSUE_CYCLES) + out
+    once = load_image + (load_w if tn >= s.n else 0)
+    per_tile += 0 if tn >= s.n else load_w
+    return s.images * (once + math.ceil(tiles / blocks) * per_tile), blocks
 
 
 def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
