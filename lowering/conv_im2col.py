@@ -9,7 +9,8 @@ loop unfolds patch columns with `npu.img2col` (MTE1, which applies the padding, 
 dilation) into L0A, weight rows into L0B, and accumulates on the cube. The L0C tile goes to
 UB through FIX, is transposed to (channels, pixels), gets the conv epilogue on the vector unit
 and MTE3 writes it into the NCHW output. Pipes are chained in program order (each pipe waits
-for the previous one), which is simple and race-free; overlapping them is left to do.
+for the previous one), except in the K loop, where MTE1 fills one of two (ping/pong) L0 buffer
+pairs while the cube reads the other; overlapping the other stages is left to do.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_til
 from lowering.lower_matmul import Step, _epilogue
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
+
+PING_EVENT = 4
+"""Flag events of the K loop's ping (4) and pong (5) L0 buffers."""
 
 
 class _Chain:
@@ -114,8 +118,9 @@ class Im2ColConv:
         self.five = b.alloc([1, s.c1, t.rows, self.wd, FRACTAL], el, "ub", "NC1HWC0")
         self.wnd = b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub")
         self.wtr = b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub")
-        self.a0 = b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ")
-        self.b0 = b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z")
+        self.pings = (0, 1) if self.shape.k > t.tk else (0,)
+        self.a0 = [b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
+        self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
         self.c0 = b.alloc([t.tm, t.tn], f32, "l0c", "FRACTAL_NZ")
         out_el = self.out.type.element_type
         self.u = b.alloc([t.tm, t.tn], out_el, "ub")
@@ -177,13 +182,19 @@ class Im2ColConv:
         if not self.weights_once:
             self._weights(group, o0, oext)
         ch.on("MTE1")
-        with b.loop(0, k, t.tk) as k0:
-            kext = b.extent(k0, t.tk, k)
-            b.add(Img2ColOp(self.img, self.a0, [m0, k0], [mext, kext], **self.geometry))
-            b.dma(self.wl1, [k0, 0], [kext, t.tn], self.b0, [0, 0])
-            ch.on("M")
-            b.mmad(self.a0, self.b0, self.c0, [mext, oext, kext], b.ne(k0, 0))
-            ch.on("MTE1")
+        for p in self.pings:  # L0A/L0B ping and pong: MTE1 fills one while the cube reads the other
+            b.set_flag("M", "MTE1", PING_EVENT + p)
+        if len(self.pings) == 1:
+            self._kstep(0, 0, m0, mext, oext)
+        else:
+            with b.loop(0, k, 2 * t.tk) as kk:
+                self._kstep(0, kk, m0, mext, oext)
+                k1 = b.addi(kk, t.tk)
+                with b.when(b.ult(k1, k)):
+                    self._kstep(1, k1, m0, mext, oext)
+        for p in self.pings:
+            b.wait_flag("M", "MTE1", PING_EVENT + p)
+        ch.last = "M"
         ch.on("FIX")
         b.dma(self.c0, [0, 0], [mext, oext], self.u, [0, 0])
         ch.on("V")
@@ -196,3 +207,14 @@ class Im2ColConv:
             )
         ch.on("MTE3")
         b.dma(self.ut, [0, 0], [oext, mext], self.out, [image, channel, m0], [1, oext, mext])
+
+    def _kstep(self, p: int, k0: Index, m0: Index, mext: Index, oext: Index) -> None:
+        """One K step on L0 buffers p: patch columns by img2col, weight rows, then the cube."""
+        b, t, k = self.b, self.tiling, self.shape.k
+        kext = b.extent(k0, t.tk, k)
+        b.wait_flag("M", "MTE1", PING_EVENT + p)
+        b.add(Img2ColOp(self.img, self.a0[p], [m0, k0], [mext, kext], **self.geometry))
+        b.dma(self.wl1, [k0, 0], [kext, t.tn], self.b0[p], [0, 0])
+        b.sync("MTE1", "M", PING_EVENT + p)
+        b.mmad(self.a0[p], self.b0[p], self.c0, [mext, oext, kext], b.ne(k0, 0))
+        b.set_flag("M", "MTE1", PING_EVENT + p)

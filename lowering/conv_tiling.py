@@ -74,8 +74,8 @@ def _fits(target: Target, s: ConvShape, tile: tuple[int, int, int], rows: int) -
     tm, tn, tk = tile
     cap, isz = target.capacity_of, s.itemsize
     return (
-        tm * tk * isz <= cap("l0a")
-        and tk * tn * isz <= cap("l0b")
+        2 * tm * tk * isz <= cap("l0a")
+        and 2 * tk * tn * isz <= cap("l0b")
         and tm * tn * 4 <= cap("l0c")
         and image_bytes(s) + _aligned(s.k * tn * isz) <= cap("l1")
         and _ub_bytes(s, tm, tn, rows) <= cap("ub")
@@ -101,7 +101,7 @@ def _cycles(target: Target, s: ConvShape, tm: int, tn: int, tk: int) -> tuple[fl
     out = tm * tn * 4 / target.rate("l0c", "ub") + max(
         store / target.rate("ub", "hbm"), store / share
     )
-    per_tile = ksteps * (mte1 + cube + 2 * ISSUE_CYCLES) + out
+    per_tile = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1 + out
     once = load_image + (load_w if tn >= s.n else 0)
     per_tile += 0 if tn >= s.n else load_w
     return s.images * (once + math.ceil(tiles / blocks) * per_tile), blocks
