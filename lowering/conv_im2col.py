@@ -8,9 +8,11 @@ the cores: a tile's weight columns come into L1 in the img2col K order (c1, kh, 
 loop unfolds patch columns with `npu.img2col` (MTE1, which applies the padding, stride and
 dilation) into L0A, weight rows into L0B, and accumulates on the cube. The L0C tile goes to
 UB through FIX, is transposed to (channels, pixels), gets the conv epilogue on the vector unit
-and MTE3 writes it into the NCHW output. Pipes are chained in program order (each pipe waits
-for the previous one), except in the K loop, where MTE1 fills one of two (ping/pong) L0 buffer
-pairs while the cube reads the other; overlapping the other stages is left to do.
+and MTE3 writes it into the NCHW output. The stages are chained in program order (each pipe
+waits for the previous one), while inside them two (ping/pong) buffer sets overlap the pipes:
+MTE2 loads the next image rows or weight slice while V converts and MTE3 stores this one, and
+MTE1 fills the next L0 pair while the cube reads this one. Overlapping a tile's epilogue with the
+next tile's K loop is left to do.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ PING_EVENT = 4
 """Flag events of the K loop's ping (4) and pong (5) L0 buffers."""
 
 
+STAGE_EVENT = 6
+"""Flag events of the ping (6) and pong (7) UB buffers of MTE2 -> V -> MTE3 loads."""
+
+
 class _Chain:
     """Orders the pipes in program order: an op on a new pipe waits for the previous pipe."""
 
@@ -42,6 +48,40 @@ class _Chain:
         if self.last is not None and self.last != pipe:
             self.b.sync(self.last, pipe)
         self.last = pipe
+
+
+class _Stages:
+    """MTE2 -> V -> MTE3 loads through two UB buffer sets (ping/pong): MTE2 brings in one set
+    while V converts and MTE3 stores the other. Runs after the chain's last pipe; afterwards V
+    has waited for every store, so it becomes the chain's last pipe."""
+
+    def __init__(self, chain: _Chain):
+        self.chain, self.b = chain, chain.b
+
+    def __enter__(self) -> _Stages:
+        self.chain.on("MTE2")
+        for p in (0, 1):
+            self.b.set_flag("V", "MTE2", STAGE_EVENT + p)
+            self.b.set_flag("MTE3", "V", STAGE_EVENT + p)
+        return self
+
+    def step(self, p: int, load, convert, store) -> None:  # noqa: ANN001
+        b, event = self.b, STAGE_EVENT + p
+        b.wait_flag("V", "MTE2", event)
+        load()
+        b.sync("MTE2", "V", event)
+        b.wait_flag("MTE3", "V", event)
+        convert()
+        b.set_flag("V", "MTE2", event)
+        b.sync("V", "MTE3", event)
+        store()
+        b.set_flag("MTE3", "V", event)
+
+    def __exit__(self, *exc: object) -> None:
+        for p in (0, 1):
+            self.b.wait_flag("V", "MTE2", STAGE_EVENT + p)
+            self.b.wait_flag("MTE3", "V", STAGE_EVENT + p)
+        self.chain.last = "V"
 
 
 class Im2ColConv:
@@ -114,10 +154,11 @@ class Im2ColConv:
         b, el, t, s = self.b, self.element, self.tiling, self.shape
         self.img = b.alloc([1, s.c1, self.h, self.wd, FRACTAL], el, "l1", "NC1HWC0")
         self.wl1 = b.alloc([s.k, t.tn], el, "l1", "FRACTAL_Z")
-        self.nd = b.alloc([1, self.cg, t.rows, self.wd], el, "ub")
-        self.five = b.alloc([1, s.c1, t.rows, self.wd, FRACTAL], el, "ub", "NC1HWC0")
-        self.wnd = b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub")
-        self.wtr = b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub")
+        two = (0, 1)
+        self.nd = [b.alloc([1, self.cg, t.rows, self.wd], el, "ub") for _ in two]
+        self.five = [b.alloc([1, s.c1, t.rows, self.wd, FRACTAL], el, "ub", "NC1HWC0") for _ in two]
+        self.wnd = [b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub") for _ in two]
+        self.wtr = [b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub") for _ in two]
         self.pings = (0, 1) if self.shape.k > t.tk else (0,)
         self.a0 = [b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
@@ -146,35 +187,50 @@ class Im2ColConv:
 
     def _load_image(self, image: Index, group: Index, rows_range: tuple[Index, Index]) -> None:
         """Input rows of the group's channels, NCHW in HBM -> NC1HWC0 in L1, in row chunks."""
-        b, ch, rows, c1 = self.b, self.chain, self.tiling.rows, self.shape.c1
-        with b.loop(*rows_range, rows) as r0:
+        b, rows, (lo, hi) = self.b, self.tiling.rows, rows_range
+        c0 = b.muli(group, self.cg)
+
+        def chunk(stages: _Stages, p: int, r0: Index) -> None:
             rext = b.minui(b.subi(self.h, r0), rows)  # the band may start anywhere
-            ch.on("MTE2")
-            c0 = b.muli(group, self.cg)
-            b.dma(self.x, [image, c0, r0, 0], [1, self.cg, rext, self.wd], self.nd, [0, 0, 0, 0])
-            ch.on("V")
-            b.add(TransDataOp(self.nd, self.five))
-            ch.on("MTE3")
-            size = [1, c1, rext, self.wd, FRACTAL]
-            b.dma(self.five, [0, 0, 0, 0, 0], size, self.img, [0, 0, r0, 0, 0])
-            ch.on("MTE2")
+            src, size = [image, c0, r0, 0], [1, self.cg, rext, self.wd]
+            out = [1, self.shape.c1, rext, self.wd, FRACTAL]
+            stages.step(
+                p,
+                lambda: b.dma(self.x, src, size, self.nd[p], [0, 0, 0, 0]),
+                lambda: b.add(TransDataOp(self.nd[p], self.five[p])),
+                lambda: b.dma(self.five[p], [0] * 5, out, self.img, [0, 0, r0, 0, 0]),
+            )
+
+        with _Stages(self.chain) as stages, b.loop(lo, hi, 2 * rows) as r0:
+            chunk(stages, 0, r0)
+            r1 = b.addi(r0, rows)
+            with b.when(b.ult(r1, hi)):
+                chunk(stages, 1, r1)
 
     def _weights(self, group: Index, o0: Index, oext: Index) -> None:
         """Weight columns (K, tn) of the tile into L1 in the img2col K order, zero-padded."""
-        b, ch, tn, taps = self.b, self.chain, self.tiling.tn, self.kh * self.kw
+        b, tn, taps, kh, kw = self.b, self.tiling.tn, self.kh * self.kw, self.kh, self.kw
         row = b.addi(b.muli(group, self.og), o0)
-        for c1 in range(self.shape.c1):
-            cc = min(FRACTAL, self.cg - c1 * FRACTAL)
-            ch.on("MTE2")
-            size = [tn, FRACTAL, self.kh, self.kw]
-            src = [row, c1 * FRACTAL, 0, 0]
-            b.dma(self.w, src, [oext, cc, self.kh, self.kw], self.wnd, [0] * 4, size, pad=0.0)
-            ch.on("V")
-            b.add(VecTransposeOp(self.wnd, self.wtr, [2, 3, 1, 0]))
-            ch.on("MTE3")
-            dst_size = [taps * FRACTAL, tn]
-            b.dma(self.wtr, [0] * 4, [self.kh, self.kw, FRACTAL, tn], self.wl1,
-                  [c1 * taps * FRACTAL, 0], dst_size)  # fmt: skip
+        with _Stages(self.chain) as stages:
+            for c1 in range(self.shape.c1):
+                p, cc = c1 % 2, min(FRACTAL, self.cg - c1 * FRACTAL)
+                src, size = [row, c1 * FRACTAL, 0, 0], [oext, cc, kh, kw]
+                dst = [c1 * taps * FRACTAL, 0]
+                stages.step(
+                    p,
+                    lambda p=p, src=src, size=size: b.dma(
+                        self.w, src, size, self.wnd[p], [0] * 4, [tn, FRACTAL, kh, kw], pad=0.0
+                    ),
+                    lambda p=p: b.add(VecTransposeOp(self.wnd[p], self.wtr[p], [2, 3, 1, 0])),
+                    lambda p=p, dst=dst: b.dma(
+                        self.wtr[p],
+                        [0] * 4,
+                        [kh, kw, FRACTAL, tn],
+                        self.wl1,
+                        dst,
+                        [taps * FRACTAL, tn],
+                    ),
+                )
 
     def _tile(self, image: Index, group: Index, o0: Index, m0: Index, steps: list[Step]) -> None:
         b, ch, t, k = self.b, self.chain, self.tiling, self.shape.k

@@ -63,8 +63,8 @@ def image_bytes(s: ConvShape) -> int:
 
 def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
     isz = s.itemsize
-    chunk = _aligned(s.c * rows * s.w * isz) + _aligned(s.c1 * rows * s.w * FRACTAL * isz)
-    weights = 2 * _aligned(tn * FRACTAL * s.taps * isz)
+    chunk = 2 * _aligned(s.c * rows * s.w * isz) + 2 * _aligned(s.c1 * rows * s.w * FRACTAL * isz)
+    weights = 4 * _aligned(tn * FRACTAL * s.taps * isz)  # ping and pong of two buffers each
     out = 2 * _aligned(tm * tn * 4)
     extra = sum(_aligned((tn if r else 1) * (tm if c else 1) * 4) for r, c in s.operands)
     return chunk + weights + out + extra
