@@ -1,9 +1,10 @@
 """kernel.conv2d -> npu.kernel by im2col: patches (pixels, K) @ weights (K, out channels).
 
-Per (image, group), every core brings the group's input channels into L1 as one NC1HWC0
-image: NCHW rows HBM -> UB (MTE2), `npu.trans_data` to NC1HWC0 on the vector unit (channels
-padded to C0 with zeros), UB -> L1 (MTE3). The output's (pixels, channels) tiles then go round
-the cores: a tile's weight columns come into L1 in the img2col K order (c1, kh, kw, c0) as
+Each core takes a contiguous run of the output's (pixels, channels) tiles. Per (image, group)
+it brings the input rows its pixels read into an L1 image in NC1HWC0 (the group's channels):
+NCHW rows HBM -> UB (MTE2), `npu.trans_data` to NC1HWC0 on the vector unit (channels padded to
+C0 with zeros), UB -> L1 (MTE3); the whole image must fit L1 (else UnsupportedError). A
+tile's weight columns come into L1 in the img2col K order (c1, kh, kw, c0) as
 (out channels, 16, kh, kw) windows padded with zeros and transposed on the vector unit; its K
 loop unfolds patch columns with `npu.img2col` (MTE1, which applies the padding, stride and
 dilation) into L0A, weight rows into L0B, and accumulates on the cube. The L0C tile goes to
