@@ -116,3 +116,22 @@ def test_other_algorithms_are_unsupported() -> None:
     module, _ = _module(dict(n=1, c=4, h=6, w=6, o=8, k=3, s=1, p=0, d=1, g=1), algorithm="direct")
     with pytest.raises(UnsupportedError, match="by direct"):
         lower_module(module)
+
+
+def test_f16_conv_accumulates_in_f32() -> None:
+    x, wt, y = _t((1, 20, 9, 9), "f16"), _t((24, 20, 3, 3), "f16"), _t((1, 24, 5, 5), "f16")
+    attrs = (
+        "strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, "
+        'dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]'
+    )
+    text = f"""func.func @main(%x: {x}, %w: {wt}) -> {y} {{
+  %y = kernel.conv2d %x, %w {{{attrs}}} : {x}, {wt} -> {y}
+  func.return %y : {y}
+}}"""
+    module = Parser(make_context(), text).parse_module()
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal(s).astype(np.float16) for s in [(1, 20, 9, 9), (24, 20, 3, 3)]]
+    want = run_reference(module, inputs)[0]
+    got = NpuExecutable(lower_module(module)).run(inputs).outputs[0]
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-2)
