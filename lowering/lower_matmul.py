@@ -1,10 +1,15 @@
 """kernel.matmul -> npu.kernel: output tiles on the cube with a double-buffered K loop.
 
-C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias). Each output tile (tm, tn) of
-one batch index goes to a block; its K loop alternates two sets of L1/L0 buffers (ping, pong),
-so MTE2 loads step k+1 while MTE1 and the cube work on step k. Edge tiles use dynamic extents
-(the cube reads only [:m, :k] and [:k, :n]). The L0C tile goes to UB through FIX, where the
-epilogue (alpha, bias, activation) runs on the vector unit, and MTE3 writes it to HBM.
+C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias). The output tiles (tm, tn) of
+all batch indices, row-major, are split into consecutive runs, one per block; its K loop
+alternates two sets of L1/L0 buffers (ping, pong), so MTE2 loads step k+1 while MTE1 and the
+cube work on step k. When the whole A row panel (tm x K) fits L1 beside B's buffers, it stays
+there: a block loads it on its first tile of a row panel and its next tiles (same rows, next
+columns) read it from L1, as DaVinci GEMM kernels keep an L1-resident panel (two halves,
+ping steps and pong steps, so loading one never overwrites what MTE1 reads). Edge tiles use
+dynamic extents (the cube reads only [:m, :k] and [:k, :n]). The L0C tile goes to UB through
+FIX, where the epilogue (alpha, bias, activation) runs on the vector unit, and MTE3 writes it
+to HBM.
 f32 operands use the cube's f32 mode; f16 operands accumulate in f32.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import DictionaryAttr
 from xdsl.ir import SSAValue
 
@@ -22,7 +28,7 @@ from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder
-from lowering.tiling import choose_matmul_tile
+from lowering.tiling import a_panel_fits, choose_matmul_tile
 from runtime.targets import Target
 
 ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf"}
@@ -122,8 +128,11 @@ class _Gemm:
         isz = to_numpy_dtype(a_buf.type.element_type).itemsize
         tiling = choose_matmul_tile(target, self.m, self.n, self.k, isz, extra)
         self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
-        self.blocks = min(tiling.blocks * max(1, math.prod(self.lead)), target.ai_cores)
+        self.total = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
+        self.per = -(-self.total // min(self.total, target.ai_cores))
+        self.blocks = -(-self.total // self.per)
         self.pings = (0, 1) if self.k > self.tk else (0,)
+        self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
 
     def emit(self, name: str, fused_from, kind: str) -> KernelOp:  # noqa: ANN001
         kernel = KernelOp(name, self.blocks, fused_from=fused_from, kind=kind)
@@ -131,7 +140,12 @@ class _Gemm:
         self._alloc()
         self._flags(b.set_flag)
         nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
-        with b.loop(b.block_index, math.prod(self.lead) * nm * nn, self.blocks) as t:
+        start = b.muli(b.block_index, self.per)
+        with b.loop(start, b.minui(b.addi(start, self.per), self.total), 1) as t:
+            self.load_a = None
+            if self.resident:
+                first = b.ult(b.subi(t, start), 1)
+                self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
             n0 = b.muli(b.remui(t, nn), self.tn)
             q = b.divui(t, nn)
             m0 = b.muli(b.remui(q, nm), self.tm)
@@ -148,7 +162,11 @@ class _Gemm:
     def _alloc(self) -> None:
         b, element = self.builder, self.a.type.element_type
         tm, tn, tk = self.tm, self.tn, self.tk
-        self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        if self.resident:
+            half = -(-self.k // (len(self.pings) * tk)) * tk
+            self.panel = [b.alloc([tm, half], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        else:
+            self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
         self.b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in self.pings]
         self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
@@ -202,12 +220,18 @@ class _Gemm:
         kext = b.extent(k0, self.tk, self.k)
         b.wait_flag("MTE1", "MTE2", p)
         a_off, a_size = _batch_window(self.a_shape, self.out_shape, index, [m0, k0], [mext, kext])
-        b.dma(self.a, a_off, a_size, self.a1[p], [0, 0], [mext, kext])
+        if self.resident:
+            a1, a1_off = self.panel[p], [0, b.muli(b.divui(k0, 2 * self.tk), self.tk)]
+            with b.when(self.load_a):
+                b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
+        else:
+            a1, a1_off = self.a1[p], [0, 0]
+            b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
         b_off, b_size = _batch_window(self.b_shape, self.out_shape, index, [k0, n0], [kext, next_])
         b.dma(self.b, b_off, b_size, self.b1[p], [0, 0], [kext, next_])
         b.sync("MTE2", "MTE1", p)
         b.wait_flag("M", "MTE1", p)
-        b.dma(self.a1[p], [0, 0], [mext, kext], self.a0[p], [0, 0])
+        b.dma(a1, a1_off, [mext, kext], self.a0[p], [0, 0])
         b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
         b.set_flag("MTE1", "MTE2", p)
         b.sync("MTE1", "M", p)

@@ -154,12 +154,20 @@ def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> b
     )
 
 
+def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: int) -> bool:
+    """Whether A's whole row panel (tm x K, K rounded up to tk) fits L1 beside B's two
+    (tk, tn) buffers, so the matmul kernel keeps it resident across a block's tiles."""
+    tm, tn, tk = tile
+    panel = 2 * _aligned(tm * -(-k // (2 * tk)) * tk * itemsize)
+    return panel + 2 * _aligned(tk * tn * itemsize) <= target.capacity_of("l1")
+
+
 def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
     """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
     row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
-    t % blocks (`lowering.lower_matmul`)."""
+    t // ceil(tiles / blocks) (`lowering.lower_matmul`)."""
     tm, tn, tk = tile
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn
@@ -175,11 +183,15 @@ def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
     out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
     t = np.arange(tiles)
-    core = t % blocks
+    per = -(-tiles // blocks)
+    core = t // per
     a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
     b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
+    a_read = np.full(tiles, float(a_bytes))
+    if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
+        a_read[(t % nn != 0) & (t % per != 0)] = 0.0
     cold = a_cold * a_bytes + b_cold * b_bytes
-    mte2 = cold / share + (a_bytes + b_bytes - cold) / l2_rate
+    mte2 = cold / share + (a_read + b_bytes - cold) / l2_rate
     per_tile = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + out
     fill = (a_bytes + b_bytes) / share + mte1
     return float(np.bincount(core, per_tile).max()) + fill, blocks
