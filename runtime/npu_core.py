@@ -64,8 +64,8 @@ class Core:
     l2_share: dict | None = None
     """Per HBM buffer, 1 / the number of cores that read each element in this kernel (shared;
     counted by a probe run of the kernel), or None: first touch pays (`l2_cached`)."""
-    l2_own: dict = field(default_factory=dict)
-    """Per HBM buffer, which elements this core has read."""
+    l2_readers: dict = field(default_factory=dict)
+    """Per HBM buffer, a bit per core that has read each element (shared; with `l2_share`)."""
     probe: bool = False
     """A probe run only counts the cores that read each element into `l2_share`."""
 
@@ -129,16 +129,19 @@ class Core:
         the same time request the same lines. Without them, the first read of an element (by
         any core) comes from HBM and every later one from L2.
         """
-        own = self.l2_own.get(buf)
-        if own is None:
-            own = self.l2_own[buf] = np.zeros(buf.array.shape, np.bool_)
-        first = ~own[window]
-        own[window] = True
-        if self.probe:
-            counts = self.l2_share.setdefault(buf, np.zeros(buf.array.shape, np.int32))
-            counts[window] += first
-            return 0.0
-        if self.l2_share is not None and buf in self.l2_share:
+        if self.probe or self.l2_share is not None and buf in self.l2_share:
+            bits = self.l2_readers.get(buf)
+            if bits is None:
+                bits = self.l2_readers[buf] = np.zeros(buf.array.shape, np.uint64)
+            mine = np.uint64(1 << self.index)
+            first = (bits[window] & mine) == 0
+            bits[window] |= mine
+            if self.probe:
+                counts = self.l2_share.get(buf)
+                if counts is None:
+                    counts = self.l2_share[buf] = np.zeros(buf.array.shape, np.int32)
+                counts[window] += first
+                return 0.0
             return first.size - float(self.l2_share[buf][window][first].sum())
         mask = self.l2.get(buf)
         if mask is None:

@@ -167,7 +167,7 @@ class NpuExecutable:
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, stats) for i in range(cores_used)]
         for core in cores:
-            core.l2_share, core.probe = counts, True
+            core.l2_share, core.l2_readers, core.probe = counts, cores[0].l2_readers, True
         body, block_arg = self.kernels[op], self.slots(op.block_index)
         for block in range(op.blocks):
             probe_env[block_arg] = block
@@ -192,9 +192,10 @@ class NpuExecutable:
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, kp) for i in range(cores_used)]
         body, block_arg = self.kernels[op], self.slots(op.block_index)
-        share = None if vector_only or cores_used == 1 else self._probe(op, env, cores_used)
-        for core in cores:
-            core.l2, core.l2_share = cores[0].l2, share  # one L2 for the chip
+        shared = not vector_only and 1 < cores_used <= 64  # a reader bit per core
+        share = self._probe(op, env, cores_used) if shared else None
+        for core in cores:  # one L2 for the chip
+            core.l2, core.l2_share, core.l2_readers = cores[0].l2, share, cores[0].l2_readers
         for block in range(op.blocks):
             core = cores[block % cores_used]
             env[block_arg] = block
