@@ -4,9 +4,10 @@
   window moves in contiguous runs, each rounded up to whole bursts of `dma_burst` bytes, so a
   narrow strided window costs more than its bytes. HBM is shared: when `cores` cores of a kernel
   run at once, one core moves at most `hbm_bandwidth / cores` bytes per cycle, reads and writes
-  together (`runtime.npu_core.Core.hbm_cycles`). L2 caches HBM: within a kernel, the first read
-  of an HBM element (by any core) comes from HBM, later reads from L2 at the L2 rate without
-  using HBM bandwidth (inputs larger than half of L2 are never cached).
+  together (`runtime.npu_core.Core.hbm_cycles`). L2 caches HBM within a kernel: the cores
+  that read an element share its one HBM fetch, later reads come from L2 at the L2 rate
+  without using HBM bandwidth (`runtime.npu_core.Core.l2_cached`; inputs larger than half of
+  L2 are never cached).
 - Cube: one cycle per 16x16x16 fractal of the (m, n, k) product (fp16 or i8), or
   `cube_f32_cycles_per_fractal` cycles in the f32 mode.
 - Vector: the bytes of the largest operand / the vector unit's bytes per cycle (128 fp16 lanes),
