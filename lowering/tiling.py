@@ -171,7 +171,8 @@ def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
     tm, tn, tk = tile
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn
-    blocks = min(tiles, target.ai_cores)
+    per = -(-tiles // min(tiles, target.ai_cores))  # consecutive tiles per block
+    blocks = -(-tiles // per)
     ksteps = -(-k // tk)
     share = min(target.hbm_bandwidth / blocks, target.rate("hbm", "l1"))
     l2_rate, l2_limit = target.rate("l2", "l1"), target.capacity_of("l2") // 2
@@ -183,7 +184,6 @@ def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
     out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
     t = np.arange(tiles)
-    per = -(-tiles // blocks)
     core = t // per
     a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
     b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
