@@ -88,6 +88,9 @@ class GeOptMain(xDSLOptMain):
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
+        if {"-h", "--help"} & set(sys.argv[1:]):
+            arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+            arg_parser.epilog = passes_help()
         arg_parser.add_argument(
             "--print-large-constants",
             action="store_true",
@@ -125,6 +128,20 @@ class GeOptMain(xDSLOptMain):
         if self.args.emit == "onnx":
             return open("/dev/null", "w")  # the model is written by output_resulting_program
         return super().prepare_output()
+
+
+def passes_help() -> str:
+    """gedialects' passes with the one-line docstring of each (shown by `ge-opt --help`)."""
+    from passes.registry import PASSES
+
+    lines = ["gedialects passes (-p NAME{option=value ...}):"]
+    for name in sorted(PASSES):
+        try:
+            doc = (PASSES[name]().__doc__ or "").strip().splitlines()[0]
+        except Exception as error:  # a broken plugin must not break --help
+            doc = f"(cannot be loaded: {first_line(str(error))})"
+        lines.append(f"  {name:<28} {doc}")
+    return "\n".join(lines)
 
 
 class _Reported(Exception):
