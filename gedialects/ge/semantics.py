@@ -192,6 +192,13 @@ def conv2d_nchw(
         y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # N, OH, OW, O
         return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
     oh, ow = win.shape[2:4]
+    if cg == 1 and x.dtype != np.float16:  # depthwise: one multiply-add per kernel tap
+        wg = w.reshape(groups, o // groups, kh, kw)
+        y = np.zeros((n, groups, o // groups, oh, ow), np.result_type(x, w))
+        for i in range(kh):
+            for j in range(kw):
+                y += win[:, :, None, :, :, i, j] * wg[None, :, :, i, j, None, None]
+        return y.reshape(n, o, oh, ow)
     win = win.reshape(n, groups, cg, oh, ow, kh, kw)
     wg = w.reshape(groups, o // groups, cg, kh, kw)
     y = np.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True)
