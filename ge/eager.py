@@ -14,25 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, ModuleOp
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute
 from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import entry_function
-
-
-def _free_values(op: Operation) -> list[SSAValue]:
-    """Operands of `op` and values its regions use from outside it, in first-use order."""
-    inside = {r for o in op.walk() for r in o.results} | {
-        a for region in op.regions for block in region.blocks for a in block.args
-    }
-    seen: dict[SSAValue, None] = {}
-    for o in op.walk():
-        for v in o.operands:
-            if v not in inside:
-                seen.setdefault(v, None)
-    return list(seen)
+from runtime.kernel_runner import free_values, single_kernel_module
 
 
 def signature(op: Operation, values: Sequence[SSAValue]) -> str:
@@ -42,14 +30,6 @@ def signature(op: Operation, values: Sequence[SSAValue]) -> str:
         return f"{op}|{operand_types}"  # region bodies are part of the program
     props = ",".join(f"{k}={v}" for k, v in sorted(op.properties.items()))
     return f"{op.name}|{props}|{operand_types}"
-
-
-def one_op_module(op: Operation, values: Sequence[SSAValue]) -> ModuleOp:
-    block = Block(arg_types=[v.type for v in values])
-    clone = op.clone(value_mapper=dict(zip(values, block.args)))
-    block.add_ops([clone, func.ReturnOp(*clone.results)])
-    fn_type = FunctionType.from_lists([v.type for v in values], [r.type for r in op.results])
-    return ModuleOp([func.FuncOp("main", fn_type, Region(block))])
 
 
 @dataclass
@@ -72,7 +52,7 @@ class EagerRunner:
             if isinstance(op, ConstantOp):
                 env[op.output] = op.to_numpy()
                 continue
-            values = _free_values(op)
+            values = free_values(op)
             plan = self._program(op, values)
             outputs, profile = execute(plan, [env[v] for v in values])
             self.launches += 1
@@ -83,6 +63,6 @@ class EagerRunner:
     def _program(self, op: Operation, values: Sequence[SSAValue]) -> CompiledPlan:
         key = signature(op, values)
         if key not in self.programs:
-            self.programs[key] = compile_module(one_op_module(op, values), self.options)
+            self.programs[key] = compile_module(single_kernel_module(op, values), self.options)
             self.compiles += 1
         return self.programs[key]

@@ -38,7 +38,7 @@ from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
-from runtime.kernel_runner import KernelRunner, _reference
+from runtime.kernel_runner import KernelRunner, reference_outputs
 from runtime.targets import load_target
 
 
@@ -105,7 +105,7 @@ class NpuProgram:
                 records[op] = _merge(result.profile.kernels)
                 results = result.outputs
             else:
-                results = _reference(op, args)
+                results = reference_outputs(op, args)
                 records[op] = _estimate(op, self.runner.reasons.get(op, ""))
             env.update(zip(op.results, results))
         return outputs, self._profile(records)

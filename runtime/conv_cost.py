@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gedialects.kernel.conv_algorithms import _WINOGRAD, ALGORITHMS, ConvGeometry
+from gedialects.kernel.conv_algorithms import ALGORITHMS, WINOGRAD, ConvGeometry
 from runtime.cost_model import mmad_cycles, vector_cycles
 from runtime.targets import Target
 
@@ -105,7 +105,7 @@ def cost_winograd(g: ConvGeometry, target: Target, dtype: np.dtype, m: int) -> C
     tiles = g.n * _ceil(oh, m) * _ceil(ow, m)
     cg, og = g.c // g.groups, g.o // g.groups
     cube, mte1, fix = _gemm_pipes(target, tiles, og, cg, dtype, t * t * g.groups)
-    bt, _, at = _WINOGRAD[m]
+    bt, _, at = WINOGRAD[m]
     nnz_b, nnz_a = int(np.count_nonzero(bt)), int(np.count_nonzero(at))
     # B^T d B and A^T M A as sparse products: one vector op per nonzero per row/column.
     transform_in = tiles * g.c * 2 * t * nnz_b

@@ -38,11 +38,26 @@ class KernelRun:
     """(kernel op, reason) of each kernel that ran its reference semantics instead."""
 
 
-def single_kernel_module(op: Operation) -> ModuleOp:
-    """A module whose `main` takes `op`'s operands as arguments and returns its results."""
-    types = [v.type for v in op.operands]
+def free_values(op: Operation) -> list[SSAValue]:
+    """Operands of `op` and values its regions use from outside it, in first-use order."""
+    inside = {r for o in op.walk() for r in o.results} | {
+        a for region in op.regions for block in region.blocks for a in block.args
+    }
+    seen: dict[SSAValue, None] = {}
+    for o in op.walk():
+        for v in o.operands:
+            if v not in inside:
+                seen.setdefault(v, None)
+    return list(seen)
+
+
+def single_kernel_module(op: Operation, values: Sequence[SSAValue] | None = None) -> ModuleOp:
+    """A module whose `main` takes `values` (default: `op`'s free values) as arguments and
+    returns `op`'s results: one kernel (or one op, in eager mode) as its own program."""
+    values = free_values(op) if values is None else list(values)
+    types = [v.type for v in values]
     block = Block(arg_types=types)
-    clone = op.clone(value_mapper=dict(zip(op.operands, block.args)))
+    clone = op.clone(value_mapper=dict(zip(values, block.args)))
     block.add_ops([clone, func.ReturnOp(*clone.results)])
     fn = func.FuncOp("main", (types, [r.type for r in op.results]), Region(block))
     return ModuleOp([fn])
@@ -94,13 +109,14 @@ class KernelRunner:
                 results = result.outputs
             else:
                 run.fallbacks.append((op.name, self.reasons[op]))
-                results = _reference(op, args)
+                results = reference_outputs(op, args)
             for value, array in zip(op.results, results, strict=True):
                 env[value] = array
         raise InterpretationError("the function has no func.return")
 
 
-def _reference(op: Operation, args: list[np.ndarray]) -> Sequence[np.ndarray]:
+def reference_outputs(op: Operation, args: list[np.ndarray]) -> Sequence[np.ndarray]:
+    """An op's results by its reference semantics (the fallback for unlowered kernels)."""
     if isinstance(op, KernelOp) or op.name.startswith("kernel."):
         return kernel_semantics.evaluate(op, *args)
     if isinstance(op, GeOp):

@@ -118,7 +118,7 @@ def conv_im2col(x, w, g: ConvGeometry) -> np.ndarray:
 
 
 # Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016).
-_WINOGRAD = {
+WINOGRAD = {
     2: (
         np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
         np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64),
@@ -157,7 +157,7 @@ _WINOGRAD = {
 
 def winograd_weight_transform(w: np.ndarray, m: int, groups: int = 1) -> np.ndarray:
     """U = G g Gᵀ for every (o, c): done once at compile time. Shape (T, T, G, O/G, C/G)."""
-    _, gmat, _ = _WINOGRAD[m]
+    _, gmat, _ = WINOGRAD[m]
     o, cg = w.shape[:2]
     acc = _acc(w)
     u = np.einsum("ti,ocij,sj->tsoc", gmat.astype(acc), w.astype(acc), gmat.astype(acc))
@@ -166,7 +166,7 @@ def winograd_weight_transform(w: np.ndarray, m: int, groups: int = 1) -> np.ndar
 
 def conv_winograd(x, w, g: ConvGeometry, m: int, u: np.ndarray | None = None) -> np.ndarray:
     acc = _acc(x)
-    bt, _, at = (mat.astype(acc) for mat in _WINOGRAD[m])
+    bt, _, at = (mat.astype(acc) for mat in WINOGRAD[m])
     t = m + 2
     oh, ow = g.out_hw
     th, tw = -(-oh // m), -(-ow // m)
