@@ -158,11 +158,15 @@ def show(title: str, module: ModuleOp, inputs: list[np.ndarray], reference: Any 
     done()
     program: NpuProgram = plan.stats["npu_program"]
     profile = compiled.last_profile
-    print("\nwhat was fused, and how each kernel runs:")
+    print("\nwhat was fused, how each kernel runs, modeled cycles / roofline cycles:")
     for k in profile["kernels"]:
-        engine = "npu" if not k.get("estimated") else "reference (no npu lowering yet)"
         algo = f" [{k['algorithm']}]" if k.get("algorithm") else ""
-        print(f"  {k['name']:<22}{' + '.join(k['fused_from'])}{algo}  -> {engine}")
+        if k.get("estimated"):
+            where = f"reference (no npu lowering yet), ~{k['cycles']:,.0f} cycles estimated"
+        else:
+            ratio = k["roofline_cycles"] / k["cycles"] if k["cycles"] else 0.0
+            where = f"npu {k['cycles']:,.0f} cycles, roofline ratio {ratio:.2f}"
+        print(f"  {k['name']:<14}{' + '.join(k['fused_from'])}{algo}\n  {'':<14}-> {where}")
     lowered = next(iter(program.runner.executables.values()), None)
     if lowered is not None:
         print("\n[npu]     one kernel, lowered (abridged):")
