@@ -18,6 +18,7 @@ from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.ops import ReshapeOp
 from lowering.lower_matmul import Step, activation_steps, emit_gemm
+from lowering.registry import lowers
 from runtime.targets import Target
 
 EPILOGUE = (("bias", "add"), ("scale", "mul"), ("shift", "add"))
@@ -46,14 +47,16 @@ def _steps(
     return steps + activation_steps(post, op.post_activation_attrs)
 
 
+def _by_im2col(op: Conv2DKernelOp) -> bool:
+    return op.algorithm is None or op.algorithm.data == "im2col"
+
+
+@lowers(Conv2DKernelOp, when=_by_im2col)
 def lower_conv2d(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     n, c, h, w = inputs[0].type.dims
     o, _, kh, kw = inputs[1].type.dims
-    algorithm = op.algorithm.data if op.algorithm is not None else None
-    if algorithm not in (None, "im2col"):
-        raise UnsupportedError(f"{op.name} by {algorithm} has no npu lowering yet")
     if str(inputs[0].type.element_type) not in ("f16", "f32"):
         raise UnsupportedError(f"{op.name} on {inputs[0].type.element_type} has no cube mode")
     ops: list[Operation] = []

@@ -21,6 +21,7 @@ from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
+from lowering.registry import lowers
 from lowering.tiling import choose_elementwise_tile
 from runtime.targets import Target
 
@@ -185,6 +186,7 @@ def _gelu(b: KernelBuilder, x: SSAValue, dst: SSAValue, tanh: bool) -> None:
     b.add(SCALAR_OPS["muls"](dst, 0.5, dst))
 
 
+@lowers(ElementwiseOp)
 def lower_elementwise(
     op: ElementwiseOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:

@@ -21,6 +21,7 @@ from gedialects.kernel.ops import ConcatKernelOp, SliceKernelOp, TransposeKernel
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.npu_builder import Index, KernelBuilder
+from lowering.registry import lowers
 from lowering.tiling import choose_elementwise_tile
 from runtime.targets import Target
 
@@ -64,6 +65,7 @@ def _regions(op: Operation, inputs: list[SSAValue]) -> list[Region]:
     raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
 
 
+@lowers(TransposeKernelOp, ConcatKernelOp, SliceKernelOp)
 def lower_movement(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:

@@ -114,7 +114,7 @@ def test_image_larger_than_l1_is_unsupported() -> None:
 
 def test_other_algorithms_are_unsupported() -> None:
     module, _ = _module(dict(n=1, c=4, h=6, w=6, o=8, k=3, s=1, p=0, d=1, g=1), algorithm="direct")
-    with pytest.raises(UnsupportedError, match="by direct"):
+    with pytest.raises(UnsupportedError, match="algorithm=direct"):
         lower_module(module)
 
 

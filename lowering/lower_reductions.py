@@ -1,0 +1,110 @@
+"""Row kernels whose axis is not the buffers' last one, and reductions, as `lower_rows` kernels
+over reshaped views or transposed HBM temporaries.
+
+`lower_rows` works on whole rows of a (rest, row) buffer in UB. A reduction over trailing axes
+(and a global pool, over every spatial axis) is one over the last axis of (rest, reduced)
+views; a reduction over other axes first moves them last with a transpose kernel. Layer norm
+normalizes dims axis.. together, again through views; softmax and log-softmax over another
+axis transpose that axis last, run, and transpose back.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.kernel.ops import (
+    LayerNormKernelOp,
+    LogSoftmaxKernelOp,
+    PoolKernelOp,
+    ReduceKernelOp,
+    SoftmaxKernelOp,
+)
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import HbmAllocOp, ReshapeOp
+from lowering.lower_movement import Region, copy_kernel
+from lowering.lower_rows import lower_rows
+from lowering.registry import lowers
+from runtime.targets import Target
+
+ROW_KERNELS = (SoftmaxKernelOp, LayerNormKernelOp, LogSoftmaxKernelOp)
+
+
+def normalizes_last_axis(op: Operation) -> bool:
+    rank = len(op.results[0].type.get_shape())
+    return op.get_int("axis") % max(rank, 1) == rank - 1
+
+
+def is_global_pool(op: Operation) -> bool:
+    return isinstance(op, PoolKernelOp) and op.kind.data in ("global_avg", "global_max")
+
+
+@lowers(*ROW_KERNELS, when=normalizes_last_axis)
+def lower_last_axis(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> Operation:
+    return lower_rows(op, inputs, output, target, name)
+
+
+@lowers(ReduceKernelOp)
+@lowers(PoolKernelOp, when=is_global_pool)
+def lower_reduce(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """A reduction over trailing axes, as one over the last axis of (rest, reduced) views."""
+    source = inputs[0]
+    shape = source.type.dims
+    n = len(shape)
+    if is_global_pool(op):  # over every spatial axis
+        axes = list(range(2, n))
+    else:
+        axes = sorted({a % n for a in op.axes.get_values()}) if n else []
+    axes = axes or list(range(n))
+    ops: list[Operation] = []
+    if axes != list(range(n - len(axes), n)):  # move the reduced axes last
+        perm = [a for a in range(n) if a not in axes] + axes
+        ops, source = _transposed(source, perm, target, f"{name}_t")
+        shape = source.type.dims
+    rest, reduced = math.prod(shape[: n - len(axes)]), math.prod(shape[n - len(axes) :])
+    element = source.type.element_type
+    view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
+    view_out = ReshapeOp(output, BufferType((rest, 1), element, "hbm"))
+    kernel = lower_rows(op, [view_in.result], view_out.result, target, name)
+    return [*ops, view_in, view_out, kernel]
+
+
+@lowers(*ROW_KERNELS, when=lambda op: not normalizes_last_axis(op))
+def lower_normalize(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """Softmax or layer norm over an axis that is not the last one."""
+    shape = inputs[0].type.dims
+    n, element = len(shape), inputs[0].type.element_type
+    axis = op.get_int("axis") % n
+    if isinstance(op, LayerNormKernelOp):
+        rest, normalized = math.prod(shape[:axis]), math.prod(shape[axis:])
+        views = [ReshapeOp(inputs[0], BufferType((rest, normalized), element, "hbm"))]
+        views += [ReshapeOp(v, BufferType((normalized,), element, "hbm")) for v in inputs[1:]]
+        out = ReshapeOp(output, BufferType((rest, normalized), element, "hbm"))
+        kernel = lower_rows(op, [v.result for v in views], out.result, target, name, True)
+        return [*views, out, kernel]
+    perm = [a for a in range(n) if a != axis] + [axis]
+    ops, moved = _transposed(inputs[0], perm, target, f"{name}_t0")
+    tmp = HbmAllocOp(BufferType(moved.type.dims, element, "hbm"))
+    ops += [tmp, lower_rows(op, [moved], tmp.buffer, target, name, True)]
+    back = Region(
+        tmp.buffer, tuple(shape), (0,) * n, (0,) * n, tuple(perm.index(a) for a in range(n))
+    )
+    return [*ops, copy_kernel([back], output, target, f"{name}_t1", [], "transpose")]
+
+
+def _transposed(
+    src: SSAValue, perm: list[int], target: Target, name: str
+) -> tuple[list[Operation], SSAValue]:
+    """Ops writing `src` transposed by `perm` into a new HBM temporary, and that temporary."""
+    n = len(perm)
+    dims = tuple(src.type.dims[p] for p in perm)
+    tmp = HbmAllocOp(BufferType(dims, src.type.element_type, "hbm"))
+    region = Region(src, dims, (0,) * n, (0,) * n, tuple(perm))
+    return [tmp, copy_kernel([region], tmp.buffer, target, name, [], "transpose")], tmp.buffer
