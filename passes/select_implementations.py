@@ -6,7 +6,8 @@ the modeled cycles of every candidate (the report shows why); every `kernel.matm
 `ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model.
 `conv-algorithm=NAME` forces one algorithm everywhere and fails, naming the kernel, where
 it cannot take the geometry; a kernel whose `algorithm` is already set keeps it (per-kernel
-forcing). `autotune=true` measures the candidates instead (see `passes/autotune.py`).
+forcing). `autotune=true` measures the candidates on the npu interpreter instead (see
+`passes/autotune.py`).
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ def select_conv(
     costs = candidate_costs(geometry, target, np.dtype(dtype))
     if measured is not None:
         costs = sorted(
-            (ConvCost(c.algorithm, measured[c.algorithm]) for c in costs), key=lambda c: c.cycles
+            (
+                ConvCost(c.algorithm, measured[c.algorithm])
+                for c in costs
+                if c.algorithm in measured
+            ),
+            key=lambda c: c.cycles,
         )
     op.attributes[COSTS_ATTR] = _costs_attr(costs)
     chosen = forced or (op.algorithm.data if op.algorithm is not None else costs[0].algorithm)
