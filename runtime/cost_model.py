@@ -11,7 +11,7 @@
 - Cube: one cycle per 16x16x16 fractal of the (m, n, k) product (fp16 or i8), or
   `cube_f32_cycles_per_fractal` cycles in the f32 mode.
 - Vector: the bytes of the largest operand / the vector unit's bytes per cycle (128 fp16 lanes),
-  at least one cycle.
+  at least one cycle; `npu.vec_window` charges whole 32-byte blocks along a strided last axis.
 - Scalar (index arithmetic, loop control): one cycle on the S pipe.
 - Roofline of a kernel: max(cube flops / chip cube peak, vector bytes / chip vector peak,
   compulsory HBM bytes / HBM bandwidth).

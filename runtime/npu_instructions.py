@@ -26,6 +26,7 @@ from gedialects.npu.vector import (
     VecTransposeOp,
     VecUnaryOp,
 )
+from gedialects.npu.window import VecWindowOp
 from runtime import npu_semantics as sem
 from runtime.cost_model import (
     OFF_CHIP,
@@ -180,6 +181,9 @@ def _vector_kernel(op: VecOp) -> Callable[..., None]:
         return lambda dst: sem.store(dst, value)
     if isinstance(op, VecCastOp):
         return sem.cast
+    if isinstance(op, VecWindowOp):
+        view = sem.window_view(op.offsets.get_values(), op.strides.get_values())
+        return lambda src, dst, fn=op.fn.data: sem.window(fn, view(src, dst.shape), dst)
     if isinstance(op, VecTransposeOp):
         perm = tuple(int(p) for p in op.perm.get_values())
         return lambda src, dst: sem.store(dst, src.transpose(perm))
@@ -194,7 +198,7 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
         work = _vector_kernel(op)
     values = tuple(slots(v) for v in op.operands)
     types = [v.type for v in op.operands]
-    nbytes = max(t.nbytes for t in types)
+    nbytes = op.charged_bytes() if isinstance(op, VecWindowOp) else max(t.nbytes for t in types)
     cycles = vector_cycles(target, nbytes)
     elements = max(t.num_elements for t in types)
 

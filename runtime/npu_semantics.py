@@ -7,7 +7,7 @@ in fp16, as the vector unit does; the cube multiplies fp16 exactly and accumulat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import special
@@ -84,6 +84,18 @@ def scalar(fn: str, src: np.ndarray, value: float, dst: np.ndarray) -> None:
 
 def reduce(fn: str, src: np.ndarray, axes: tuple[int, ...], dst: np.ndarray) -> None:
     store(dst, REDUCE[fn](src, axis=axes, keepdims=True))
+
+
+def window_view(offsets: Sequence[int], strides: Sequence[int]) -> Callable[..., np.ndarray]:
+    """view(src, shape): src[o0::s0, ...] cut to `shape` (npu.vec_window's read)."""
+    starts = [(int(o), int(s)) for o, s in zip(offsets, strides)]
+    return lambda src, shape: src[
+        tuple(slice(o, o + s * (n - 1) + 1, s) for (o, s), n in zip(starts, shape))
+    ]
+
+
+def window(fn: str, view: np.ndarray, dst: np.ndarray) -> None:
+    store(dst, view if fn == "copy" else BINARY[fn](dst, view))
 
 
 def cast(src: np.ndarray, dst: np.ndarray) -> None:

@@ -6,8 +6,9 @@ from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import ALL_OPS as _CORE_OPS
 from gedialects.npu.vector import VECTOR_OPS
+from gedialects.npu.window import VecWindowOp
 
-ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS]
+ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp]
 
 NPU = Dialect("npu", ALL_OPS, [BufferType])
 

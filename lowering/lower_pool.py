@@ -1,0 +1,155 @@
+"""kernel.pool max / avg (2-D windows) -> one vector-unit npu.kernel.
+
+The image is viewed as planes (N*C, H, W) and each tile is cp planes x oh output rows, so the
+planes are the vector repeats and a row of W the lanes. Plain NCHW rows instead of NC1HWC0:
+trans_data in and out would cost two vector passes over the data, while a pool is HBM-bound
+(its taps cost at most 2x on the vector unit through the strided last axis), so by the modeled
+cycles the transposes never pay. A tile loads its band of input rows with the halo the windows
+read into UB, padded by the DMA (bottom and right: a larger destination window filled with
+-inf for max, 0 for avg), the left pad columns filled once, the top rows filled on the tiles
+that start above the image. Each tap is one `npu.vec_window` (copy, then max or add) of the
+strided window into the output tile; an average then multiplies by 1/count (one scalar, or a
+reciprocal map when the counts differ near the borders). Tiles go round-robin over the vector
+cores, ping/pong buffers where two fit UB.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.kernel.ops import PoolKernelOp
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import HbmConstantOp, KernelOp, ReshapeOp
+from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, VecDupOp
+from gedialects.npu.window import VecWindowOp
+from lowering.npu_builder import Index, KernelBuilder
+from lowering.pool_tiling import PoolGeometry, PoolTile, choose_pool_tile, planes_of
+from lowering.registry import lowers
+from runtime.targets import Target
+
+
+def geometry(op: PoolKernelOp) -> PoolGeometry:
+    shape, out = tuple(op.input.type.get_shape()), tuple(op.output.type.get_shape())
+    if len(shape) != 4:
+        raise UnsupportedError(
+            f"'{op.name}' {op.kind.data} on a rank-{len(shape)} input has no npu lowering"
+        )
+    pads = op.ints("pads")
+    return PoolGeometry(
+        planes_of(shape), shape[2:], out[2:], op.ints("kernel_shape"), op.ints("strides"),
+        op.ints("dilations"), (pads[0], pads[1], pads[2], pads[3]),
+    )  # fmt: skip
+
+
+@lowers(PoolKernelOp, when=lambda op: op.kind.data in ("max", "avg"))
+def lower_pool(
+    op: PoolKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """Views of input and output as planes, the reciprocal map if needed, and the kernel."""
+    element = element_of(op.output.type)
+    dtype = to_numpy_dtype(element)
+    if dtype.kind != "f":
+        raise UnsupportedError(f"'{op.name}' {op.kind.data} on {element} has no npu lowering")
+    geo = geometry(op)
+    avg = op.kind.data == "avg"
+    counts = geo.divisors(op.get_flag("count_include_pad")) if avg else None
+    uniform = counts is None or bool((counts == counts.flat[0]).all())
+    tile = choose_pool_tile(target, geo, dtype.itemsize, not uniform)
+    if tile is None:
+        raise UnsupportedError(
+            f"'{op.name}' {op.kind.data}: one output row of a {geo.size} image does not fit UB"
+        )
+    ops: list[Operation] = []
+    views = []
+    for buf, (h, w) in ((inputs[0], geo.size), (output, geo.out)):
+        view = ReshapeOp(buf, BufferType([geo.planes, h, w], element, "hbm"))
+        views.append(view.result)
+        ops.append(view)
+    scale: float | SSAValue | None = None
+    if avg and uniform:
+        scale = 1.0 / float(counts.flat[0])
+    elif avg:
+        recip = (1.0 / counts).astype(dtype)
+        data = DenseIntOrFPElementsAttr.from_list(TensorType(element, recip.shape), recip.ravel())
+        const = HbmConstantOp(data, BufferType(list(recip.shape), element, "hbm"))
+        ops.append(const)
+        scale = const.buffer
+    ops.append(_kernel(op, name, geo, tile, (views[0], views[1], scale)))
+    return ops
+
+
+def _kernel(op: PoolKernelOp, name: str, geo: PoolGeometry, tile: PoolTile, io: tuple) -> KernelOp:
+    element = element_of(op.output.type)
+    kernel = KernelOp(name, tile.blocks, fused_from=op.fused_names, kind="pool")
+    b = KernelBuilder(kernel)
+    cp, oh, pings = tile.planes, tile.rows, range(tile.pings)
+    fill = -float("inf") if op.kind.data == "max" else 0.0
+    bufs = []
+    for _ in pings:
+        band = b.alloc([cp, geo.band(oh), geo.width], element, "ub")
+        acc = b.alloc([cp, oh, geo.out[1]], element, "ub")
+        recip = b.alloc([oh, geo.out[1]], element, "ub") if isinstance(io[2], SSAValue) else None
+        bufs.append((band, acc, recip))
+        if geo.pads[1]:  # the left pad columns are never written by a load
+            b.add(VecDupOp(fill, band))
+    if geo.pads[1]:
+        b.sync("V", "MTE2", 2)
+    for p in pings:
+        b.set_flag("V", "MTE2", p)
+        b.set_flag("MTE3", "V", p)
+    ntiles = -(-geo.planes // cp) * -(-geo.out[0] // oh)
+    with b.loop(b.block_index, ntiles, tile.blocks * tile.pings) as t:
+        _tile(b, op, geo, (cp, oh, fill), io, 0, t, bufs[0])
+        if tile.pings == 2:
+            t1 = b.addi(t, tile.blocks)
+            with b.when(b.ult(t1, ntiles)):
+                _tile(b, op, geo, (cp, oh, fill), io, 1, t1, bufs[1])
+    for p in pings:
+        b.wait_flag("V", "MTE2", p)
+        b.wait_flag("MTE3", "V", p)
+    return kernel
+
+
+def _tile(b: KernelBuilder, op, geo: PoolGeometry, sizes, io, p: int, t: Index, bufs) -> None:  # noqa: ANN001
+    """Load the band of output tile `t`, combine its taps, scale an average, store it."""
+    (cp, oh, fill), (src, dst, scale), (band, acc, recip) = sizes, io, bufs
+    (h, w), (ho, wo), (pt, pl) = geo.size, geo.out, geo.pads[:2]
+    nr = -(-ho // oh)
+    p0, o0 = b.muli(b.divui(t, nr), cp), b.muli(b.remui(t, nr), oh)
+    pe, oe = b.extent(p0, cp, geo.planes), b.extent(o0, oh, ho)
+    r = b.muli(o0, geo.strides[0])  # first band row, padded coordinates
+    bh = geo.band(oh)
+    b.wait_flag("V", "MTE2", p)
+    if pt:
+        with b.when(b.ult(r, pt)):  # rows above the image: fill the whole band first
+            b.add(VecDupOp(fill, band))
+            b.sync("V", "MTE2", 3)
+        above = b.minui(r, pt)
+        top, start = b.subi(pt, above), b.subi(r, above)
+    else:
+        top, start = 0, r
+    rows = b.subi(b.minui(b.addi(start, b.subi(bh, top)), h), start)
+    cols = min(w, geo.width - pl)
+    window = [pe, b.subi(bh, top), geo.width - pl]  # larger than the data: padded with fill
+    b.dma(src, [p0, start, 0], [pe, rows, cols], band, [0, top, pl], window, fill)
+    if recip is not None:
+        b.dma(scale, [o0, 0], [oe, wo], recip, [0, 0])
+    b.sync("MTE2", "V", p)
+    b.wait_flag("MTE3", "V", p)
+    (kh, kw), (sh, sw), (dh, dw) = geo.kernel, geo.strides, geo.dilations
+    combine = "max" if op.kind.data == "max" else "add"
+    for i in range(kh):
+        for j in range(kw):
+            fn = "copy" if i == j == 0 else combine
+            b.add(VecWindowOp(fn, band, [0, i * dh, j * dw], [1, sh, sw], acc))
+    if recip is not None:
+        b.add(BINARY_OPS["mul"](acc, recip, acc))
+    elif isinstance(scale, float) and scale != 1.0:
+        b.add(SCALAR_OPS["muls"](acc, scale, acc))
+    b.set_flag("V", "MTE2", p)
+    b.sync("V", "MTE3", p)
+    b.dma(acc, [0, 0, 0], [pe, oe, wo], dst, [p0, o0, 0])
+    b.set_flag("MTE3", "V", p)
