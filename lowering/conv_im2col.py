@@ -27,7 +27,7 @@ from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import KernelOp, TransDataOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile
-from lowering.lower_matmul import Step, _epilogue
+from lowering.lower_matmul import Step, _epilogue, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
@@ -107,8 +107,9 @@ class Im2ColConv:
         self.element = x.type.element_type
         self.target = target
 
-    def plan(self, operands: list[SSAValue]) -> ConvTiling:
+    def plan(self, operands: list[SSAValue], steps: list[Step]) -> ConvTiling:
         spans = tuple((len(v.type.dims) >= 2 and v.type.dims[-2] != 1, True) for v in operands)
+        spans += scratch_spans(steps)
         shape = ConvShape(
             self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
             self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
@@ -123,7 +124,7 @@ class Im2ColConv:
 
     def emit(self, name: str, steps: list[Step]) -> KernelOp:
         operands = [s.operand for s in steps if s.operand is not None]
-        t = self.plan(operands)
+        t = self.plan(operands, steps)
         no, nm = -(-self.og // t.tn), -(-self.m // t.tm)
         per = -(-(nm * no) // t.blocks)  # a contiguous run of tiles per core: a band of rows
         blocks = -(-(nm * no) // per)

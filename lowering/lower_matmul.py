@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DictionaryAttr
+from xdsl.dialects.builtin import DictionaryAttr, StringAttr
 from xdsl.ir import SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -42,14 +42,27 @@ class Step:
     kind: str
     value: float | str | None = None
     operand: SSAValue | None = None
-    attrs: tuple[tuple[str, float], ...] = ()
+    attrs: tuple[tuple[str, float | str], ...] = ()
+
+    @property
+    def needs_scratch(self) -> bool:
+        """Whether the step needs a second UB tile (gelu reads x after writing its result)."""
+        return self.value == "gelu"
+
+
+def scratch_spans(steps: list[Step]) -> tuple[tuple[bool, bool], ...]:
+    """The extra UB tile (spanning rows and columns) the steps need, for the tile choice."""
+    return ((True, True),) if any(s.needs_scratch for s in steps) else ()
 
 
 def activation_steps(name: str | None, attrs: DictionaryAttr | None) -> list[Step]:
     if name is None:
         return []
-    values = tuple((k, float(v.value.data)) for k, v in (attrs.data.items() if attrs else ()))
-    if name in ACTIVATIONS and not values or name in ("clip", "leaky_relu"):
+    values = tuple(
+        (k, v.data if isinstance(v, StringAttr) else float(v.value.data))
+        for k, v in (attrs.data.items() if attrs else ())
+    )
+    if name in ACTIVATIONS and not values or name in ("clip", "leaky_relu", "gelu"):
         return [Step("act", name, attrs=values)]
     raise UnsupportedError(f"epilogue activation '{name}' has no npu lowering yet")
 
@@ -125,6 +138,7 @@ class _Gemm:
             (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1)
             for v in self.operands
         ]
+        extra += scratch_spans(steps)
         isz = to_numpy_dtype(a_buf.type.element_type).itemsize
         tiling = choose_matmul_tile(target, self.m, self.n, self.k, isz, extra)
         self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
@@ -269,6 +283,12 @@ def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa
                 b.add(SCALAR_OPS["mins"](u, bounds["max"], u))
         elif step.value == "leaky_relu":
             b.add(SCALAR_OPS["leaky_relu"](u, dict(step.attrs).get("alpha", 0.01), u))
+        elif step.value == "gelu":
+            from lowering.lower_elementwise import _gelu
+
+            x = b.alloc(u.type.dims, u.type.element_type, "ub")
+            b.add(SCALAR_OPS["muls"](u, 1.0, x))
+            _gelu(b, x, u, dict(step.attrs).get("approximate") == "tanh")
         else:
             b.add(UNARY_OPS[step.value](u, u))
     if tiles:
