@@ -264,7 +264,7 @@ def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa
     if tiles:
         b.wait_flag("V", "MTE2", 2)
         for value, tile in tiles.items():
-            offsets, sizes = _bias_window(value.type.dims, out_shape, index, rows, cols)
+            offsets, sizes = broadcast_window(value.type.dims, out_shape, index, rows, cols)
             dims = value.type.dims
             shape = [rows[1] if len(dims) >= 2 and dims[-2] != 1 else 1]
             shape.append(cols[1] if dims and dims[-1] != 1 else 1)
@@ -295,7 +295,9 @@ def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa
         b.set_flag("V", "MTE2", 2)
 
 
-def _bias_window(shape, out_shape, index, rows, cols):  # noqa: ANN001, ANN202
+def broadcast_window(shape, out_shape, index, rows, cols):  # noqa: ANN001, ANN202
+    """Window of an operand that broadcasts to out_shape, for the tile (rows, cols) of the
+    batch index `index`: dims of size 1 read index 0."""
     n, r = len(out_shape), len(shape)
     offsets, sizes = [], []
     for a, dim in enumerate(shape):
