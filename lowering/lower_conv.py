@@ -30,15 +30,17 @@ def _view(value: SSAValue, dims: tuple[int, ...], ops: list[Operation]) -> SSAVa
     return view.result
 
 
-def _steps(
+def conv_epilogue_steps(
     op: Conv2DKernelOp, given: list[SSAValue], out_view: tuple[int, ...], ops: list[Operation]
 ) -> list[Step]:
-    """The conv epilogue as vector steps on (channels, pixels) tiles of the `out_view` output."""
+    """The conv epilogue as vector steps on tiles of the `out_view` output (N, O, pixel dims...):
+    per-channel operands are viewed (O, 1, ...) so they broadcast along the pixel dims."""
     rest, o = iter(given), out_view[1]
+    channel = (o, *(1 for _ in out_view[2:]))
     steps: list[Step] = []
     for attr, kind in EPILOGUE:
         if getattr(op, attr) is not None:
-            steps.append(Step(kind, operand=_view(next(rest), (o, 1), ops)))
+            steps.append(Step(kind, operand=_view(next(rest), channel, ops)))
     act = op.activation.data if op.activation is not None else None
     steps += activation_steps(act, op.activation_attrs)
     if op.residual is not None:
@@ -66,11 +68,11 @@ def lower_conv2d(
 
         ho, wo = output.type.dims[2:]
         out = _view(output, (n, o, ho * wo), ops)
-        steps = _steps(op, inputs[2:], (n, o, ho * wo), ops)
+        steps = conv_epilogue_steps(op, inputs[2:], (n, o, ho * wo), ops)
         return [*ops, Im2ColConv(op, inputs[0], inputs[1], out, target).emit(name, steps)]
     x = _view(inputs[0], (n, c, h * w), ops)
     weight = _view(inputs[1], (o, c), ops)
     out = _view(output, (n, o, h * w), ops)
-    steps = _steps(op, inputs[2:], (n, o, h * w), ops)
+    steps = conv_epilogue_steps(op, inputs[2:], (n, o, h * w), ops)
     kernel = emit_gemm(weight, x, out, target, name, op.fused_names, "conv2d", steps)
     return [*ops, kernel]
