@@ -101,7 +101,7 @@ class NpuProgram:
             if isinstance(op, ConstantOp):
                 results: Sequence[np.ndarray] = (op.to_numpy(),)
             elif op in self.runner.executables:
-                result = self.runner.executables[op].run(args)
+                result = self.runner.run_kernel(op, env)
                 records[op] = _merge(result.profile.kernels)
                 results = result.outputs
             else:

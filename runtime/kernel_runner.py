@@ -72,12 +72,16 @@ class KernelRunner:
         self.target = load_target(target)
         self.fn = entry_function(module, entry)
         self.executables: dict[Operation, NpuExecutable] = {}
+        self.arguments: dict[Operation, list[SSAValue]] = {}
+        """Per lowered kernel, the values its one-kernel program takes (each operand once, and
+        values its regions use from outside), in the program's argument order."""
         self.reasons: dict[Operation, str] = {}
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
             try:
-                lowered = lower_module(single_kernel_module(op), self.target)
+                self.arguments[op] = free_values(op)
+                lowered = lower_module(single_kernel_module(op, self.arguments[op]), self.target)
                 for kernel in lowered.walk():
                     if isinstance(kernel, NpuKernelOp):
                         kernel.sym_name = StringAttr(f"{op.name.split('.')[-1]}_{index}")
@@ -101,7 +105,7 @@ class KernelRunner:
             if isinstance(op, ConstantOp):
                 results: Sequence[np.ndarray] = (op.to_numpy(),)
             elif op in self.executables:
-                result = self.executables[op].run(args, trace)
+                result = self.run_kernel(op, env, trace)
                 for kernel in result.profile.kernels:
                     kernel.start_cycle = clock
                     clock += kernel.cycles
@@ -113,6 +117,10 @@ class KernelRunner:
             for value, array in zip(op.results, results, strict=True):
                 env[value] = array
         raise InterpretationError("the function has no func.return")
+
+    def run_kernel(self, op: Operation, env: Mapping[SSAValue, np.ndarray], trace: bool = False):
+        """Run lowered kernel `op` on the arrays `env` holds for the values it takes."""
+        return self.executables[op].run([env[v] for v in self.arguments[op]], trace)
 
 
 def reference_outputs(op: Operation, args: list[np.ndarray]) -> Sequence[np.ndarray]:

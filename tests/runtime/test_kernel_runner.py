@@ -62,3 +62,19 @@ def test_single_kernel_module_takes_the_operands_as_arguments():
         "tensor<2x50x300xf32>",
         "tensor<300x90xf32>",
     ]
+
+
+def test_a_kernel_taking_one_value_twice_gets_it_once():
+    """x @ x: the one-kernel program takes x once (its free values), so running the kernel
+    binds the values it takes, not its operand list."""
+    text = """func.func @main(%x: tensor<24x24xf32>) -> tensor<24x24xf32> {
+  %y = ge.matmul %x, %x : (tensor<24x24xf32>, tensor<24x24xf32>) -> tensor<24x24xf32>
+  func.return %y : tensor<24x24xf32>
+}"""
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    PassPipeline.parse_spec(dict(all_passes()), "convert-ge-to-kernel").apply(ctx, module)
+    x = np.random.default_rng(0).standard_normal((24, 24)).astype(np.float32)
+    run = KernelRunner(module).run([x])
+    assert not run.fallbacks
+    np.testing.assert_allclose(run.outputs[0], x @ x, rtol=1e-4, atol=1e-4)
