@@ -131,9 +131,10 @@ def _tile(b: KernelBuilder, op, geo: PoolGeometry, sizes, io, p: int, t: Index, 
         top, start = b.subi(pt, above), b.subi(r, above)
     else:
         top, start = 0, r
-    rows = b.subi(b.minui(b.addi(start, b.subi(bh, top)), h), start)
+    below = b.subi(bh, top)  # band rows from the first one the load writes
+    rows = b.subi(b.minui(b.addi(start, below), h), start)
     cols = min(w, geo.width - pl)
-    window = [pe, b.subi(bh, top), geo.width - pl]  # larger than the data: padded with fill
+    window = [pe, below, geo.width - pl]  # larger than the data: padded with fill
     b.dma(src, [p0, start, 0], [pe, rows, cols], band, [0, top, pl], window, fill)
     if recip is not None:
         b.dma(scale, [o0, 0], [oe, wo], recip, [0, 0])
