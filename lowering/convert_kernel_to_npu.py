@@ -51,14 +51,17 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             buffers[op.results[0]] = view.result
         elif isinstance(op, func.ReturnOp):
             block.add_op(func.ReturnOp(*[buffers[v] for v in op.arguments]))
-        elif len(op.results) == 1:
-            out = HbmAllocOp(hbm_type(op.results[0].type))
-            out.buffer.name_hint = op.results[0].name_hint
-            block.add_op(out)
+        elif op.results:
+            outs = [HbmAllocOp(hbm_type(r.type)) for r in op.results]
+            for out, result in zip(outs, op.results):
+                out.buffer.name_hint = result.name_hint
+                buffers[result] = out.buffer
+            block.add_ops(outs)
             inputs = [buffers[v] for v in op.operands]
             name = f"{op.name[7:]}_{count}"
-            block.add_ops(lower_op(op, inputs, out.buffer, target, name))
-            buffers[op.results[0]] = out.buffer
+            # one result: its buffer; several (kernel.split): a tuple of them
+            output = outs[0].buffer if len(outs) == 1 else tuple(o.buffer for o in outs)
+            block.add_ops(lower_op(op, inputs, output, target, name))
             count += 1
         else:
             raise UnsupportedError(f"'{op.name}' cannot be lowered to the npu dialect")

@@ -36,6 +36,8 @@ class Region:
     dst_base: tuple[int, ...]
     perm: tuple[int, ...]
     """Output axis j of the region reads input axis perm[j]."""
+    dst: SSAValue | None = None
+    """Where the region goes when not the kernel's output (the pieces of a split)."""
 
 
 def _regions(op: Operation, inputs: list[SSAValue]) -> list[Region]:
@@ -150,7 +152,7 @@ def _copy_region(b: KernelBuilder, region: Region, output, tile, blocks, bufs) -
         b.set_flag("V", "MTE2")
         b.sync("V", "MTE3")
         dst_off = [b.addi(i, base) for i, base in zip(index, region.dst_base)]
-        b.dma(out_tile, [0, 0], [rext, cext], output, dst_off, sizes)
+        b.dma(out_tile, [0, 0], [rext, cext], region.dst or output, dst_off, sizes)
         b.set_flag("MTE3", "V")
 
 
