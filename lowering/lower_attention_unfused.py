@@ -1,0 +1,60 @@
+"""kernel.attention {algorithm = "unfused"} -> matmul, softmax and matmul kernels through HBM.
+
+The unfused graph the fusion replaced, on the existing lowerings: S = (Q K') * scale + mask
+(one matmul kernel, the scale and mask as its vector epilogue), P = softmax(S) (the row
+kernel), O = P V (a matmul kernel); S and P live in HBM temporaries. A (.., Sk, d) key goes
+through a transpose kernel first, as the matmul lowering does for a transposed operand.
+`select-implementations` picks this form where it is modeled faster than the fused kernel.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Block, Operation, SSAValue
+
+from gedialects.kernel.ops import AttentionKernelOp, SoftmaxKernelOp
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import HbmAllocOp
+from lowering.lower_matmul import Step, emit_gemm
+from lowering.lower_movement import transpose_last_two
+from lowering.lower_rows import lower_rows
+from lowering.registry import lowers
+from runtime.targets import Target
+
+
+def _unfused(op: Operation) -> bool:
+    return op.algorithm is not None and op.algorithm.data == "unfused"
+
+
+@lowers(AttentionKernelOp, when=_unfused)
+def lower_attention_unfused(
+    op: AttentionKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """Three kernels (four with K's transpose) and the HBM temporaries between them."""
+    q, k, v = inputs[:3]
+    element = q.type.element_type
+    ops: list[Operation] = []
+    if op.get_flag("key_transposed"):
+        dims = (*k.type.dims[:-2], k.type.dims[-1], k.type.dims[-2])
+        kt = HbmAllocOp(BufferType(dims, element, "hbm"))
+        ops += [kt, transpose_last_two(k, kt.buffer, target, f"{name}_kt")]
+        k = kt.buffer
+    scores_shape = (*output.type.dims[:-1], k.type.dims[-1])
+    scores = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
+    probs = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
+    steps = [Step("muls", op.get_float("scale"))] if op.get_float("scale") != 1.0 else []
+    if len(inputs) > 3:
+        steps.append(Step("add", operand=inputs[3]))
+    fused = op.fused_names
+    ops += [scores, probs]
+    ops.append(emit_gemm(q, k, scores.buffer, target, f"{name}_s", fused, "matmul", steps))
+    softmax = _softmax_op(scores_shape, element, fused)
+    ops.append(lower_rows(softmax, [scores.buffer], probs.buffer, target, f"{name}_p"))
+    ops.append(emit_gemm(probs.buffer, v, output, target, f"{name}_o", fused, "matmul", []))
+    return ops
+
+
+def _softmax_op(shape: tuple[int, ...], element, fused: list[str]) -> SoftmaxKernelOp:  # noqa: ANN001
+    """A detached kernel.softmax over the last axis of a scores tensor (what lower_rows reads)."""
+    scores = Block(arg_types=[TensorType(element, shape)]).args[0]
+    return SoftmaxKernelOp(scores, fused_from=fused, axis=-1, scale=1.0)

@@ -1,0 +1,165 @@
+"""Modeled cycles of attention, fused or unfused, and the fused kernel's tile choice.
+
+Built from `runtime.cost_model`'s per-instruction costs (the ones the npu interpreter charges),
+like `runtime.conv_cost` for convolutions. The fused kernel (`lowering/lower_attention.py`)
+runs one (batch*head, query tile) item at a time on a core: for each key block the S phase
+(K' tiles HBM -> L1 -> L0B, S = Q K' on the cube, FIX to UB) overlaps its pipes, then the
+vector unit runs the softmax of the block alone, then the P phase (P UB -> L1 -> L0A, P V on
+the cube) overlaps its pipes; so an item costs the sum of the three phases. The unfused form
+is the matmul (with scale and mask as its epilogue), softmax and matmul kernels through HBM,
+each costing its busiest pipe over the cores, as `runtime.conv_cost` charges.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from runtime.cost_model import mmad_cycles, vector_cycles
+from runtime.targets import Target
+
+ALIGN = 32
+SOFTMAX_PASSES = 6  # scale, mask, row max, subtract, exp, row sum over the score block
+ONLINE_PASSES = 1  # the running max/sum rescaling adds about one pass over the block
+
+
+@dataclass(frozen=True)
+class AttentionShape:
+    """batch = product of the output's leading dims; key_transposed: K is (Sk, d)."""
+
+    batch: int
+    sq: int
+    sk: int
+    d: int
+    dv: int
+    itemsize: int
+    mask: bool = False
+    key_transposed: bool = False
+
+
+@dataclass(frozen=True)
+class AttentionTiling:
+    """Query rows per item, key columns per cube step, key columns per UB block."""
+
+    tq: int
+    tk: int
+    width: int
+    estimate: float
+
+
+def _a(nbytes: float) -> int:
+    return -(-int(nbytes) // ALIGN) * ALIGN
+
+
+def fused_fits(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> bool:
+    """Whether every buffer of the fused kernel fits its on-chip level at once."""
+    isz, cap = s.itemsize, target.capacity_of
+    s = replace(s, d=-(-s.d // 16) * 16, dv=-(-s.dv // 16) * 16)  # fractal buffers
+    l1 = _a(tq * s.d * isz) + 2 * _a(s.d * tk * isz) + _a(width * s.dv * isz)
+    l1 += 2 * _a(tq * tk * isz)
+    l0a = _a(tq * s.d * isz) + 2 * _a(tq * tk * isz)
+    l0b = 2 * _a(s.d * tk * isz) + 2 * _a(tk * s.dv * isz)
+    l0c = 2 * _a(tq * tk * 4) + _a(tq * s.dv * 4)
+    online = width < s.sk
+    ub = _a(tq * width * isz) + (_a(tq * width * isz) if s.mask else 0) + 5 * _a(tq * 4)
+    ub += (2 if online else 1) * _a(tq * s.dv * 4) + _a(tq * s.dv * isz)
+    return (
+        l1 <= cap("l1") and l0a <= cap("l0a") and l0b <= cap("l0b")
+        and l0c <= cap("l0c") and ub <= cap("ub")
+    )  # fmt: skip
+
+
+def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> float:
+    """Cycles of the slowest core of the fused kernel (plus K's transpose kernel if any)."""
+    isz, dt = s.itemsize, _dtype(s.itemsize)
+    items = s.batch * -(-s.sq // tq)
+    cores = min(items, target.ai_cores)
+    share = target.hbm_bandwidth / cores
+    # K'/V tiles: each head's compulsory bytes from HBM, the other query tiles' reads from L2.
+    kv_tile = (s.d + s.dv) * tk * isz
+    cold = s.batch * s.sk * (s.d + s.dv) * isz / max(items, 1)
+    steps = -(-s.sk // tk)
+    mte2 = cold / share + max(steps * kv_tile - cold, 0) / target.rate("l2", "l1")
+    mte1_s = s.d * tk * isz / target.rate("l1", "l0b")
+    fix_s = tq * tk * 4 / target.rate("l0c", "ub")
+    s_phase = max(mte2, steps * max(mte1_s, mmad_cycles(target, tq, tk, s.d, dt), fix_s))
+    blocks = -(-s.sk // width)
+    passes = SOFTMAX_PASSES + (ONLINE_PASSES if blocks > 1 else 0) - (0 if s.mask else 1)
+    v_phase = blocks * passes * vector_cycles(target, tq * width * isz)
+    p_step = max(
+        tq * tk * isz / target.rate("ub", "l1"),
+        (tq + s.dv) * tk * isz / target.rate("l1", "l0a"),
+        mmad_cycles(target, tq, s.dv, tk, dt),
+    )
+    o_out = tq * s.dv * 4 / target.rate("l0c", "ub") + 3 * vector_cycles(target, tq * s.dv * 4)
+    store = tq * s.dv * isz / min(share, target.rate("ub", "hbm"))
+    q_load = tq * s.d * isz / share
+    item = q_load + s_phase + v_phase + steps * p_step + blocks * o_out + store
+    total = math.ceil(items / cores) * item
+    return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)
+
+
+def transpose_cycles(target: Target, s: AttentionShape) -> float:
+    """K (.., Sk, d) -> K' (.., d, Sk) through UB: its bytes in and out over HBM."""
+    nbytes = s.batch * s.sk * s.d * s.itemsize
+    vector = vector_cycles(target, nbytes) / target.vector_cores
+    return max(2 * nbytes / target.hbm_bandwidth, vector)
+
+
+def unfused_cycles(target: Target, s: AttentionShape) -> float:
+    """matmul(+scale, mask) -> HBM -> softmax -> HBM -> matmul, each its busiest pipe."""
+    isz, dt = s.itemsize, _dtype(s.itemsize)
+    scores = s.batch * s.sq * s.sk * isz
+    q, k, v = (s.batch * s.sq * s.d * isz, s.batch * s.sk * s.d * isz, s.batch * s.sk * s.dv * isz)
+    out = s.batch * s.sq * s.dv * isz
+    epilogue = (2 if s.mask else 1) * scores
+    mm1 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.sk, s.d, dt), epilogue,
+                  q + k + scores * (2 if s.mask else 1))  # fmt: skip
+    softmax = _kernel(target, 0.0, SOFTMAX_PASSES * scores, 2 * scores, vector_only=True)
+    mm2 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.dv, s.sk, dt), 0.0,
+                  scores + v + out)  # fmt: skip
+    extra = transpose_cycles(target, s) if s.key_transposed else 0.0
+    return mm1 + softmax + mm2 + extra
+
+
+def _kernel(
+    target: Target, cube: float, vector_bytes: float, hbm_bytes: float, vector_only=False
+) -> float:
+    cores = target.vector_cores if vector_only else target.ai_cores
+    vector = vector_cycles(target, int(vector_bytes)) / cores
+    return max(cube / target.ai_cores, vector, hbm_bytes / target.hbm_bandwidth)
+
+
+def choose_attention_tile(target: Target, s: AttentionShape) -> AttentionTiling | None:
+    """The cheapest (tq, tk, width) that fits, or None when no tile fits (a head dim too
+    large for L0). Whole rows (width covering Sk) are tried first among equals."""
+    best: AttentionTiling | None = None
+    for tq in _edges(s.sq, 256):
+        for tk in _edges(s.sk, 256):
+            steps = -(-s.sk // tk)
+            for per in sorted({steps, *(2**i for i in range(6) if 2**i < steps)}, reverse=True):
+                width = per * tk
+                if not fused_fits(target, s, tq, tk, width):
+                    continue
+                estimate = fused_cycles(target, s, tq, tk, width)
+                if best is None or estimate < best.estimate:
+                    best = AttentionTiling(tq, tk, width, estimate)
+    return best
+
+
+def _edges(size: int, limit: int) -> list[int]:
+    """Multiples of the cube's 16 that are powers of two up to the first covering `size`."""
+    edges = []
+    for edge in (16 * 2**i for i in range(5)):
+        if edge > limit:
+            break
+        edges.append(edge)
+        if edge >= size:
+            break
+    return edges
+
+
+def _dtype(itemsize: int) -> np.dtype:
+    return np.dtype(np.float32) if itemsize == 4 else np.dtype(np.float16)
