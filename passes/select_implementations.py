@@ -3,7 +3,9 @@
 Pre: `kernel` ops on tensors. Post: every `kernel.conv2d` has `algorithm` set to the
 cheapest algorithm that accepts its geometry, and a discardable `ge.costs` dictionary with
 the modeled cycles of every candidate (the report shows why); every `kernel.matmul` has
-`ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model.
+`ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model; every
+`kernel.attention` has `algorithm` "fused" or "unfused" by modeled cycles, with both in
+`ge.costs` (`runtime/attention_cost.py`).
 `conv-algorithm=NAME` forces one algorithm everywhere and fails, naming the kernel, where
 it cannot take the geometry; a kernel whose `algorithm` is already set keeps it (per-kernel
 forcing). `autotune=true` measures the candidates on the npu interpreter instead (see
@@ -30,7 +32,7 @@ from xdsl.passes import ModulePass
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
-from gedialects.kernel.ops import Conv2DKernelOp, MatMulKernelOp
+from gedialects.kernel.ops import AttentionKernelOp, Conv2DKernelOp, MatMulKernelOp
 from runtime.conv_cost import ConvCost, candidate_costs
 from runtime.targets import Target, load_target
 
@@ -95,6 +97,19 @@ def select_matmul(op: MatMulKernelOp, target: Target) -> None:
     op.attributes[TILING_ATTR] = DenseArrayBase.from_list(i64, values)
 
 
+def select_attention(op: AttentionKernelOp, target: Target) -> None:
+    """`algorithm` "fused" or "unfused" by modeled cycles (a preset one is kept), with the
+    cycles of both in `ge.costs`."""
+    from lowering.lower_attention import attention_costs
+
+    costs = attention_costs(op, target)
+    op.attributes[COSTS_ATTR] = DictionaryAttr(
+        {name: FloatAttr(round(cycles, 1), f64) for name, cycles in sorted(costs.items())}
+    )
+    if op.algorithm is None:
+        op.properties["algorithm"] = StringAttr(min(costs, key=costs.__getitem__))
+
+
 @dataclass(frozen=True)
 class SelectImplementations(ModulePass):
     """Choose each kernel's implementation (conv algorithm, matmul tiling) by modeled cost."""
@@ -119,3 +134,5 @@ class SelectImplementations(ModulePass):
                 select_conv(kernel, target, self.conv_algorithm, measured)
             elif isinstance(kernel, MatMulKernelOp):
                 select_matmul(kernel, target)
+            elif isinstance(kernel, AttentionKernelOp):
+                select_attention(kernel, target)
