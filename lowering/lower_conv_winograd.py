@@ -1,0 +1,124 @@
+"""kernel.conv2d {algorithm = winograd_2x2 | winograd_4x4} -> npu: Lavin's F(m x m, 3 x 3).
+
+Three kernels (four with runtime weights), through HBM temporaries:
+1. (runtime weights only) U = G g G^T on the vector unit (`winograd_weights`); constant
+   weights are transformed at compile time into a new `npu.hbm_constant`.
+2. V = B^T d B of every input tile on the vector unit, as (alpha^2, C, tiles).
+3. The batched GEMM on the cube, one per transform position (and group):
+   M[xi, O, tiles] = U[xi, O, C] @ V[xi, C, tiles], by `lower_matmul.emit_gemm` (its tiling,
+   L1-resident panels and ping/pong K loop).
+4. Y = A^T M A on the vector unit, then the conv epilogue, into the NCHW output.
+Groups are batch entries of the GEMM through views: V's channel rows and U's output rows of
+one group are consecutive. The transform tiles come from UB's capacity (`winograd_tiling`).
+The HBM round trips of V and M are the price of reusing the GEMM kernel; keeping V in L1
+(one fused kernel) is the next step.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import StringAttr
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import to_numpy_dtype
+from gedialects.kernel.conv_algorithms import ConvGeometry, _winograd_reason
+from gedialects.kernel.ops import Conv2DKernelOp
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.ops import HbmAllocOp
+from lowering.lower_conv import _view, conv_epilogue_steps
+from lowering.lower_matmul import emit_gemm
+from lowering.registry import lowers
+from lowering.winograd_kernels import InputTransform, OutputTransform
+from lowering.winograd_tiling import WinogradShape, choose_input_tile, choose_output_tile
+from lowering.winograd_weights import WeightTransform, constant_weights
+from runtime.targets import Target
+
+TILE = {"winograd_2x2": 2, "winograd_4x4": 4}
+MAX_PAD = 2
+
+
+def _by_winograd(op: Conv2DKernelOp) -> bool:
+    return op.algorithm is not None and op.algorithm.data in TILE
+
+
+def _check(op: Conv2DKernelOp, x: SSAValue, w: SSAValue, algorithm: str) -> None:
+    if str(x.type.element_type) not in ("f16", "f32"):
+        raise UnsupportedError(f"{op.name} on {x.type.element_type} has no cube mode")
+    geometry = ConvGeometry.of(
+        x.type.dims, w.type.dims, op.ints("strides"), op.ints("pads"),
+        op.ints("dilations"), op.get_int("groups"),
+    )  # fmt: skip
+    reason = _winograd_reason(geometry)
+    if reason is not None:
+        raise UnsupportedError(f"{op.name} by {algorithm}: {reason}")
+    if max(op.ints("pads")) > MAX_PAD:
+        raise UnsupportedError(f"{op.name} by {algorithm}: pads over {MAX_PAD} are not lowered")
+
+
+def _alloc(dims: tuple[int, ...], element, ops: list[Operation]) -> SSAValue:  # noqa: ANN001
+    alloc = HbmAllocOp(BufferType(dims, element, "hbm"))
+    ops.append(alloc)
+    return alloc.buffer
+
+
+def _weights(op, w: SSAValue, m: int, target: Target, name: str, ops: list) -> SSAValue:  # noqa: ANN001
+    """U as (alpha^2 * groups, O/groups, C/groups): a compile-time constant or a kernel's."""
+    groups, (o, cg) = op.get_int("groups"), w.type.dims[:2]
+    const = constant_weights(w, m, groups)
+    if const is not None:
+        ops.append(const)
+        return const.buffer
+    alpha2 = (m + 2) ** 2
+    u = _alloc((alpha2, o * cg), w.type.element_type, ops)
+    rows = _view(w, (o * cg, 9), ops)
+    algorithm = op.algorithm.data
+    ops.append(
+        WeightTransform(rows, u, m, target).emit(f"{name}_weights", op.fused_names, algorithm)
+    )
+    return _view(u, (alpha2 * groups, o // groups, cg), ops)
+
+
+@lowers(Conv2DKernelOp, when=_by_winograd)
+def lower_conv2d_winograd(
+    op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    algorithm = op.algorithm.data
+    x, w = inputs[0], inputs[1]
+    _check(op, x, w, algorithm)
+    m, (n, c, h, wd), groups = TILE[algorithm], x.type.dims, op.get_int("groups")
+    o, cg = w.type.dims[:2]
+    oh, ow = output.type.dims[2:]
+    th, tw = -(-oh // m), -(-ow // m)
+    tiles, alpha2, el = n * th * tw, (m + 2) ** 2, x.type.element_type
+    isz, fused = to_numpy_dtype(el).itemsize, op.fused_names
+    ops: list[Operation] = []
+    u = _weights(op, w, m, target, name, ops)
+    pt, pl = op.ints("pads")[:2]
+    try:
+        shape_in = WinogradShape(m, n, c, th, tw, isz)
+        tiling_in = choose_input_tile(target, shape_in, h, wd)
+        out = _view(output, (n, o, oh * ow), ops)
+        steps = conv_epilogue_steps(op, inputs[2:], (n, o, oh * ow), ops)
+        spans = tuple(
+            (len(s.operand.type.dims) >= 2 and s.operand.type.dims[-2] != 1,
+             s.operand.type.dims[-1] != 1)
+            for s in steps if s.operand is not None
+        )  # fmt: skip
+        shape_out = WinogradShape(m, n, o, th, tw, isz, ow, spans)
+        tiling_out = choose_output_tile(target, shape_out, len(steps))
+    except ValueError:
+        raise UnsupportedError(
+            f"{op.name} by {algorithm}: a row of {tw} tiles does not fit UB"
+        ) from None
+    v = _alloc((alpha2, c, tiles), el, ops)
+    transform = InputTransform(x, v, shape_in, tiling_in, (pt, pl))
+    ops.append(transform.emit(f"{name}_input", fused, algorithm))
+    mprod = _alloc((alpha2, o, tiles), el, ops)
+    v_groups = _view(v, (alpha2 * groups, cg, tiles), ops) if groups > 1 else v
+    m_groups = _view(mprod, (alpha2 * groups, o // groups, tiles), ops) if groups > 1 else mprod
+    gemm = emit_gemm(u, v_groups, m_groups, target, f"{name}_gemm", fused, "conv2d", [])
+    gemm.properties["algorithm"] = StringAttr(algorithm)
+    ops.append(gemm)
+    back = OutputTransform(mprod, out, shape_out, tiling_out)
+    ops.append(back.emit(name, fused, algorithm, steps))
+    return ops
