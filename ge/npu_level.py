@@ -38,7 +38,7 @@ from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
-from runtime.kernel_runner import KernelRunner, reference_outputs
+from runtime.kernel_runner import KernelRunner
 from runtime.targets import load_target
 
 
@@ -100,13 +100,12 @@ class NpuProgram:
                 break
             if isinstance(op, ConstantOp):
                 results: Sequence[np.ndarray] = (op.to_numpy(),)
-            elif op in self.runner.executables:
-                result = self.runner.run_kernel(op, env)
-                records[op] = _merge(result.profile.kernels)
-                results = result.outputs
             else:
-                results = reference_outputs(op, args)
-                records[op] = _estimate(op, self.runner.reasons.get(op, ""))
+                results, kernels = self.runner.execute(op, env)
+                if kernels is None:
+                    records[op] = _estimate(op, self.runner.reasons.get(op, ""))
+                else:
+                    records[op] = _merge(kernels)
             env.update(zip(op.results, results))
         return outputs, self._profile(records)
 

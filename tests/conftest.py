@@ -29,3 +29,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# A kernel whose npu lowering or run fails (other than "unsupported") is a bug: tests raise it
+# instead of letting the runner fall back to the reference as it does for users.
+os.environ.setdefault("GE_NPU_STRICT", "1")
