@@ -1,0 +1,77 @@
+// RUN: ge-opt %s --split-input-file -p convert-kernel-to-npu,verify-npu | filecheck %s
+
+// Fused: Q to L0A once per item; per key tile K' -> L1 -> L0B, S on the cube, FIX into the UB
+// score block (padded past Sk); the softmax on the vector unit; per key tile P UB -> L1 -> L0A
+// and P V accumulated in L0C; O / row sum stored.
+// CHECK-LABEL: func.func @fused
+// CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "attention"}
+// CHECK-DAG:    %[[Q0:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x64xf16, l0a, FRACTAL_NZ>
+// CHECK-DAG:    %[[S:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}xf32, l0c, FRACTAL_NZ>
+// CHECK-DAG:    %[[SB:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x128xf16, ub>
+// CHECK:        scf.for
+// CHECK:          npu.dma %q{{.*}} -> %[[Q1:.+]] [0, 0]
+// CHECK:          npu.dma %[[Q1]]{{.*}} -> %[[Q0]]
+// CHECK:          npu.dma %m
+// CHECK:          scf.for
+// CHECK:            npu.dma %k
+// CHECK:            npu.dma %v
+// CHECK:            npu.mmad %[[Q0]], %{{.+}} -> %[[S]]
+// CHECK:            npu.dma %[[S]]{{.*}} -> %[[SB]] {{.*}}{pad = -6.550400e+04 : f64}
+// CHECK:          npu.vec_muls %[[SB]], 1.250000e-01
+// CHECK:          npu.vec_add %[[SB]], %{{.+}} -> %[[SB]]
+// CHECK:          npu.vec_reduce_max %[[SB]]
+// CHECK:          npu.vec_exp %[[SB]]
+// CHECK:          npu.vec_reduce_sum %[[SB]]
+// CHECK:          scf.for
+// CHECK:            npu.dma %[[SB]]{{.*}} -> %[[P1:.+]] [0, 0]
+// CHECK:            npu.dma %[[P1]]{{.*}} -> %[[P0:.+]] [0, 0]
+// CHECK:            npu.mmad %[[P0]], %{{.+}} -> %[[O:.+]] [{{.+}}] accumulate
+// CHECK:          npu.dma %[[O]]{{.*}} -> %[[ACC:.+]] [0, 0]
+// CHECK:          npu.vec_div %[[ACC]]
+// CHECK:          npu.vec_cast %[[ACC]]
+// CHECK:          npu.dma %{{.+}} -> %o
+// CHECK-NOT:  npu.kernel
+func.func @fused(%q: tensor<1x2x128x64xf16>, %k: tensor<1x2x64x128xf16>, %v: tensor<1x2x128x64xf16>, %m: tensor<1x1x1x128xf16>) -> tensor<1x2x128x64xf16> {
+  %o = kernel.attention %q, %k, %v mask %m {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.matmul", "ge.mul", "ge.add", "ge.softmax", "ge.matmul"]} : (tensor<1x2x128x64xf16>, tensor<1x2x64x128xf16>, tensor<1x2x128x64xf16>, tensor<1x1x1x128xf16>) -> tensor<1x2x128x64xf16>
+  func.return %o : tensor<1x2x128x64xf16>
+}
+
+// -----
+
+// Rows of 8192 keys do not fit UB: an online softmax over key blocks (running max, sum and O).
+// CHECK-LABEL: func.func @online
+// CHECK:      npu.kernel "attention_0"
+// CHECK:        scf.for
+// CHECK:          npu.vec_dup -3.000000e+38 -> %[[M:[^ ]+]]
+// CHECK:          scf.for
+// CHECK:            scf.for
+// CHECK:            npu.vec_max %{{.+}}, %[[M]]
+// CHECK:            npu.vec_exp
+// CHECK:            scf.for
+// CHECK:            npu.vec_mul %[[ACC:[^ ,]+]], %{{.+}} -> %[[ACC]]
+// CHECK:            npu.vec_add %[[ACC]]
+func.func @online(%q: tensor<64x32xf32>, %k: tensor<32x8192xf32>, %v: tensor<8192x32xf32>) -> tensor<64x32xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 1.0 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.matmul"]} : (tensor<64x32xf32>, tensor<32x8192xf32>, tensor<8192x32xf32>) -> tensor<64x32xf32>
+  func.return %o : tensor<64x32xf32>
+}
+
+// -----
+
+// Unfused, with K given as (Sk, d): transpose, matmul with scale and mask in its epilogue,
+// softmax and matmul, through HBM temporaries.
+// CHECK-LABEL: func.func @unfused
+// CHECK:      %[[KT:.+]] = npu.hbm_alloc : !npu.buffer<2x16x48xf32, hbm>
+// CHECK:      npu.kernel "attention_0_kt" {{.*}}kind = "transpose"
+// CHECK:      %[[S:.+]] = npu.hbm_alloc : !npu.buffer<2x32x48xf32, hbm>
+// CHECK:      %[[P:.+]] = npu.hbm_alloc : !npu.buffer<2x32x48xf32, hbm>
+// CHECK:      npu.kernel "attention_0_s" {{.*}}kind = "matmul"
+// CHECK:        npu.vec_muls
+// CHECK:        npu.vec_add
+// CHECK:        -> %[[S]]
+// CHECK:      npu.kernel "attention_0_p" {{.*}}kind = "softmax"
+// CHECK:        -> %[[P]]
+// CHECK:      npu.kernel "attention_0_o" {{.*}}kind = "matmul"
+func.func @unfused(%q: tensor<2x32x16xf32>, %k: tensor<2x48x16xf32>, %v: tensor<2x48x16xf32>, %m: tensor<32x48xf32>) -> tensor<2x32x16xf32> {
+  %o = kernel.attention %q, %k, %v mask %m {scale = 0.25 : f64, key_transposed = true, algorithm = "unfused", fused_from = ["ge.matmul"]} : (tensor<2x32x16xf32>, tensor<2x48x16xf32>, tensor<2x48x16xf32>, tensor<32x48xf32>) -> tensor<2x32x16xf32>
+  func.return %o : tensor<2x32x16xf32>
+}
