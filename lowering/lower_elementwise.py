@@ -20,6 +20,7 @@ from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
+from lowering import elementwise_masks as masks
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
 from lowering.tiling import choose_elementwise_tile
@@ -72,14 +73,9 @@ def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
             body_op.name not in BINARY
             and body_op.name not in UNARY
             and body_op.name not in COMPOSITE
+            and not masks.handles(body_op)
         ):
             raise UnsupportedError(f"no vector lowering of '{body_op.name}' in {op.name}")
-        if body_op.name == "ge.elu" and not 0 <= body_op.get_float("alpha") <= 1:
-            raise UnsupportedError("elu with alpha outside [0, 1] has no vector lowering yet")
-        if body_op.name == "ge.cast" and not (
-            _is_float(element) and _is_float(element_of(body_op.operands[0].type))
-        ):
-            raise UnsupportedError("only float-to-float casts are lowered to the vector unit")
         tile = Tile(False, False, element)
         for operand in body_op.operands:
             tile = tile.join(kinds[operand], element)
@@ -87,16 +83,17 @@ def plan_body(op: ElementwiseOp, inputs: list[Tile]) -> dict[SSAValue, Tile]:
     return kinds
 
 
-def _is_float(element: Attribute) -> bool:
-    return to_numpy_dtype(element).kind == "f"
-
-
 def _alloc_body(b: KernelBuilder, op: ElementwiseOp, kinds: dict, shape: tuple, out_buf) -> dict:  # noqa: ANN001
-    """One UB buffer per body result, allocated once; a full-tile result writes the output."""
+    """One UB buffer per body result, allocated once; a full-tile result writes the output.
+    A body op that needs a scratch tile finds it under the op itself as key."""
     dsts = {}
     for body_op in op.block.ops:
         if isinstance(body_op, YieldOp):
             break
+        scratch = masks.scratch_of(body_op)
+        if scratch is not None:
+            dims = kinds[scratch[0]].dims(*shape)
+            dsts[body_op] = b.alloc(dims, scratch[1], "ub")
         result, kind = body_op.results[0], kinds[body_op.results[0]]
         if result is op.yielded and kind.rows and kind.cols:
             dsts[result] = out_buf
@@ -115,6 +112,8 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
         name = body_op.name
         if isinstance(body_op, ConstantOp):
             b.add(VecDupOp(float(body_op.to_numpy()), dst))
+        elif masks.handles(body_op):
+            masks.emit(b, body_op, args, dst, dsts.get(body_op))
         elif name in BINARY:
             b.add(BINARY_OPS[BINARY[name]](args[0], args[1], dst))
         elif name in UNARY:
@@ -206,6 +205,10 @@ def lower_elementwise(
     out_element = element_of(op.output.type)
     out_isz = to_numpy_dtype(out_element).itemsize
     buffers = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in kinds.values()]
+    for body_op in op.block.ops:  # scratch tiles
+        if (scratch := masks.scratch_of(body_op)) is not None:
+            t = kinds[scratch[0]]
+            buffers.append((t.rows, t.cols, to_numpy_dtype(scratch[1]).itemsize))
     buffers.append((True, True, out_isz))
     hbm_in = [(t.rows, t.cols, to_numpy_dtype(t.element).itemsize) for t in tiles]
     shape = (rows, cols, leading)

@@ -15,6 +15,7 @@ import numpy as np
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
 from gedialects.npu.img2col import Img2ColOp
+from gedialects.npu.mask import VecCmpOp, VecCmpsOp, VecSelectOp
 from gedialects.npu.ops import DMA_LISTS, DmaOp, MmadOp, TransDataOp
 from gedialects.npu.vector import (
     VecBinaryOp,
@@ -184,6 +185,14 @@ def _vector_kernel(op: VecOp) -> Callable[..., None]:
     if isinstance(op, VecWindowOp):
         view = sem.window_view(op.offsets.get_values(), op.strides.get_values())
         return lambda src, dst, fn=op.fn.data: sem.window(fn, view(src, dst.shape), dst)
+    if isinstance(op, VecCmpOp | VecCmpsOp):
+        scalar = op.scalar.value.data if isinstance(op, VecCmpsOp) else None
+        pred = op.predicate.data
+        if scalar is None:
+            return lambda lhs, rhs, dst: sem.compare(pred, lhs, rhs, dst)
+        return lambda src, dst: sem.compare(pred, src, src.dtype.type(scalar), dst)
+    if isinstance(op, VecSelectOp):
+        return sem.select
     if isinstance(op, VecTransposeOp):
         perm = tuple(int(p) for p in op.perm.get_values())
         return lambda src, dst: sem.store(dst, src.transpose(perm))

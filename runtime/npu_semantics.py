@@ -37,6 +37,7 @@ UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "round": np.round,
     "sin": np.sin,
     "cos": np.cos,
+    "trunc": np.trunc,
 }
 
 BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -47,6 +48,17 @@ BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "max": np.maximum,
     "min": np.minimum,
     "pow": np.power,
+    "mod": np.mod,
+    "fmod": np.fmod,
+}
+
+COMPARE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
 }
 
 SCALAR: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
@@ -76,6 +88,14 @@ def unary(fn: str, src: np.ndarray, dst: np.ndarray) -> None:
 
 def binary(fn: str, lhs: np.ndarray, rhs: np.ndarray, dst: np.ndarray) -> None:
     store(dst, BINARY[fn](lhs, rhs))
+
+
+def compare(predicate: str, lhs: np.ndarray, rhs: np.ndarray | float, dst: np.ndarray) -> None:
+    store(dst, COMPARE[predicate](lhs, rhs))
+
+
+def select(mask: np.ndarray, lhs: np.ndarray, rhs: np.ndarray, dst: np.ndarray) -> None:
+    store(dst, np.where(mask, lhs, rhs))
 
 
 def scalar(fn: str, src: np.ndarray, value: float, dst: np.ndarray) -> None:
@@ -112,6 +132,24 @@ def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, ac
     else:
         c[:m, :n] = product
 
+    if last <= first or g1 <= g0:
+        return
+    top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
+    width = (wo - 1) * sw + (kw - 1) * dw + 1
+    slab = np.zeros((g1 - g0, span, width, FRACTAL), src.dtype)
+    r0, r1 = max(top - pt, 0), min(top + span - pt, h)
+    right = min(width - pl, w)
+    if r1 > r0 and right > 0:
+        slab[:, r0 + pt - top : r1 + pt - top, pl : pl + right] = src[0, g0:g1, r0:r1, :right]
+    s_c, s_r, s_w, s_e = slab.strides
+    patches = np.lib.stride_tricks.as_strided(
+        slab,
+        (last - first, wo, g1 - g0, kh, kw, FRACTAL),
+        (sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
+        writeable=False,
+    )
+    matrix = patches.reshape((last - first) * wo, (g1 - g0) * taps)
+    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 - g0 * taps : k0 - g0 * taps + k]
 
 def img2col(
     src: np.ndarray,
@@ -120,23 +158,17 @@ def img2col(
     cols: tuple[int, int],
     geometry: tuple[tuple[int, ...], ...],
 ) -> None:
-    """dst[:m, :k] = patch matrix of the NC1HWC0 image `src`, rows m0.., columns k0.."""
-    (kh, kw), (sh, sw), (pt, pb, pl, pr), (dh, dw), (ho, wo) = geometry
+    """dst[:m, :k] = patch matrix of the NC1HWC0 image `src`, rows m0.., columns k0..
+
+    Columns run (c1, kh, kw, c0); only the image rows and C1 slices the window reads are
+    padded and gathered (a strided view, one copy), so a K-chunked tile costs its own size.
+    """
+    (kh, kw), (sh, sw), (pt, _, pl, _), (dh, dw), (ho, wo) = geometry
     (m0, m), (k0, k) = rows, cols
-    image = np.pad(src[0], ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    _, c1, h, w, _ = src.shape
     first, last = m0 // wo, min(ho, -(-(m0 + m) // wo))  # output rows the tile touches
-    patches = np.zeros((max(last - first, 0), wo, *image.shape[:1], kh, kw, FRACTAL), src.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            top, left = first * sh + i * dh, j * dw
-            window = image[
-                :,
-                top : top + (last - first - 1) * sh + 1 : sh,
-                left : left + (wo - 1) * sw + 1 : sw,
-            ]
-            patches[:, :, :, i, j, :] = window.transpose(1, 2, 0, 3)
-    matrix = patches.reshape((last - first) * wo, -1)
-    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 : k0 + k]
+    taps = kh * kw * FRACTAL
+    g0, g1 = k0 // taps, min(c1, -(-(k0 + k) // taps))  # C1 slices the columns touch
     dst[:m, :k] = 0
     dst[: local.shape[0], : local.shape[1]] = local
 

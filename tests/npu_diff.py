@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
+from xdsl.passes import PassPipeline
 
-from ge.registry import make_context
+from ge.registry import all_passes, make_context
 from gedialects.interpreter import run_reference
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable, NpuResult
@@ -24,11 +25,20 @@ def parse(text: str) -> ModuleOp:
     return Parser(make_context(), text).parse_module()
 
 
+def kernels_of(text: str) -> ModuleOp:
+    """A ge-level program converted to kernels, elementwise chains fused into one body."""
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    spec = "convert-ge-to-kernel,fuse-elementwise"
+    PassPipeline.parse_spec(dict(all_passes()), spec).apply(ctx, module)
+    return module
+
+
 def check(
-    text: str, inputs: Sequence[np.ndarray], rtol: float = 1e-5, atol: float = 1e-5
+    text: str | ModuleOp, inputs: Sequence[np.ndarray], rtol: float = 1e-5, atol: float = 1e-5
 ) -> NpuResult:
     """Lower `text`, run it on the NPU model and compare every output with the reference."""
-    module = parse(text)
+    module = parse(text) if isinstance(text, str) else text
     want = run_reference(module, list(inputs))
     result = NpuExecutable(lower_module(module)).run(list(inputs))
     assert len(result.outputs) == len(want)

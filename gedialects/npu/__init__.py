@@ -4,11 +4,12 @@ from xdsl.ir import Dialect
 
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
+from gedialects.npu.mask import MASK_OPS
 from gedialects.npu.ops import ALL_OPS as _CORE_OPS
 from gedialects.npu.vector import VECTOR_OPS
 from gedialects.npu.window import VecWindowOp
 
-ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp]
+ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp, *MASK_OPS]
 
 NPU = Dialect("npu", ALL_OPS, [BufferType])
 

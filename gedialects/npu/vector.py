@@ -21,9 +21,9 @@ from gedialects.npu.ops import I64_ARRAY, NpuOp
 
 VEC_UNARY = (
     "copy", "abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "relu", "tanh", "sigmoid",
-    "erf", "floor", "ceil", "round", "sin", "cos",
+    "erf", "floor", "ceil", "round", "sin", "cos", "trunc",
 )  # fmt: skip
-VEC_BINARY = ("add", "sub", "mul", "div", "max", "min", "pow")
+VEC_BINARY = ("add", "sub", "mul", "div", "max", "min", "pow", "mod", "fmod")
 VEC_SCALAR = ("adds", "muls", "maxs", "mins", "leaky_relu")
 VEC_REDUCE = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")
 
