@@ -43,16 +43,16 @@ def _by_winograd(op: Conv2DKernelOp) -> bool:
 
 def _check(op: Conv2DKernelOp, x: SSAValue, w: SSAValue, algorithm: str) -> None:
     if str(x.type.element_type) not in ("f16", "f32"):
-        raise UnsupportedError(f"{op.name} on {x.type.element_type} has no cube mode")
+        raise UnsupportedError(f"'{op.name}' on {x.type.element_type} has no cube mode")
     geometry = ConvGeometry.of(
         x.type.dims, w.type.dims, op.ints("strides"), op.ints("pads"),
         op.ints("dilations"), op.get_int("groups"),
     )  # fmt: skip
     reason = _winograd_reason(geometry)
     if reason is not None:
-        raise UnsupportedError(f"{op.name} by {algorithm}: {reason}")
+        raise UnsupportedError(f"'{op.name}' by {algorithm}: {reason}")
     if max(op.ints("pads")) > MAX_PAD:
-        raise UnsupportedError(f"{op.name} by {algorithm}: pads over {MAX_PAD} are not lowered")
+        raise UnsupportedError(f"'{op.name}' by {algorithm}: pads over {MAX_PAD} are not lowered")
 
 
 def _alloc(dims: tuple[int, ...], element, ops: list[Operation]) -> SSAValue:  # noqa: ANN001
@@ -108,7 +108,7 @@ def lower_conv2d_winograd(
         tiling_out = choose_output_tile(target, shape_out, len(steps))
     except ValueError:
         raise UnsupportedError(
-            f"{op.name} by {algorithm}: a row of {tw} tiles does not fit UB"
+            f"'{op.name}' by {algorithm}: a row of {tw} tiles does not fit UB"
         ) from None
     v = _alloc((alpha2, c, tiles), el, ops)
     transform = InputTransform(x, v, shape_in, tiling_in, (pt, pl))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.passes import PassPipeline
 
@@ -314,15 +314,3 @@ def test_pointwise_conv_with_epilogue_equals_reference(shape, full):
     ]
     result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
     assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
-
-
-def test_convs_by_another_algorithm_are_not_lowered_yet():
-    text = """func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>) -> tensor<1x8x4x4xf32> {
-  %y = ge.conv2d %x, %w {pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x4x4xf32>
-  func.return %y : tensor<1x8x4x4xf32>
-}"""
-    module = _kernel_module(text)
-    conv = next(op for op in module.walk() if op.name == "kernel.conv2d")
-    conv.properties["algorithm"] = StringAttr("winograd")
-    with pytest.raises(UnsupportedError, match="algorithm=winograd"):
-        lower_module(module)
