@@ -36,14 +36,14 @@ most the cube's bound, and both are below the HBM time of reading the weight spe
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, f32
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, StringAttr, f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp
 from lowering import dft
 from lowering.conv_fft_mix import ChannelSum, cast_kernel
 from lowering.lower_conv import conv_epilogue_steps
@@ -140,6 +140,9 @@ def lower_conv2d_fft(
     inv_cols = e.constant(dft.inverse_cols(dw * (kw - 1) + sw * np.arange(ow), q))
     steps = conv_epilogue_steps(op, inputs[2:], (n, o, oh, ow), e.ops)
     e.gemm(e.view(z, (n, o, oh, 2 * dft.half(q))), inv_cols, output, "", steps)
+    for kernel in e.ops:
+        if isinstance(kernel, KernelOp):
+            kernel.properties["algorithm"] = StringAttr("fft")
     return e.ops
 
 
