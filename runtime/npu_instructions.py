@@ -17,6 +17,7 @@ from gedialects.npu.attrs import PATH_PIPES, BufferType
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.mask import VecCmpOp, VecCmpsOp, VecSelectOp
 from gedialects.npu.ops import DMA_LISTS, DmaOp, MmadOp, TransDataOp
+from gedialects.npu.scalar import LoadScalarOp
 from gedialects.npu.vector import (
     VecBinaryOp,
     VecCastOp,
@@ -38,6 +39,7 @@ from runtime.cost_model import (
     vector_cycles,
 )
 from runtime.npu_core import Buffer, Core
+from runtime.npu_scalar import load_scalar
 from runtime.npu_slots import Slots, resolve
 from runtime.targets import Target
 
@@ -226,6 +228,7 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
 INSTRUCTIONS: dict[type, Callable] = {
     DmaOp: _dma,
     MmadOp: _mmad,
+    LoadScalarOp: load_scalar,
     Img2ColOp: _img2col,
     VecOp: _vector,
     TransDataOp: _vector,

@@ -6,10 +6,11 @@ from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.mask import MASK_OPS
 from gedialects.npu.ops import ALL_OPS as _CORE_OPS
+from gedialects.npu.scalar import LoadScalarOp
 from gedialects.npu.vector import VECTOR_OPS
 from gedialects.npu.window import VecWindowOp
 
-ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp, *MASK_OPS]
+ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp, *MASK_OPS, LoadScalarOp]
 
 NPU = Dialect("npu", ALL_OPS, [BufferType])
 

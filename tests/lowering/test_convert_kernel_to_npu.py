@@ -172,11 +172,12 @@ def test_lowered_text_reparses_and_kernels_are_named():
 
 
 def test_unlowered_kernels_are_named_in_the_error():
-    text = f"""func.func @main(%a: {_t((4, 8))}, %i: {_t((2,), "i64")}) -> {_t((2, 8))} {{
-  %y = ge.gather %a, %i {{axis = 0 : i64}} : ({_t((4, 8))}, {_t((2,), "i64")}) -> {_t((2, 8))}
-  func.return %y : {_t((2, 8))}
+    x, w, y = _t((1, 2, 4, 4)), _t((2, 3, 3, 3)), _t((1, 3, 6, 6))
+    text = f"""func.func @main(%x: {x}, %w: {w}) -> {y} {{
+  %y = ge.conv_transpose2d %x, %w : ({x}, {w}) -> {y}
+  func.return %y : {y}
 }}"""
-    with pytest.raises(UnsupportedError, match="'kernel.gather' has no lowering"):
+    with pytest.raises(UnsupportedError, match="'kernel.conv_transpose2d' has no lowering"):
         lower_module(_kernel_module(text))
 
 
