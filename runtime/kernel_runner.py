@@ -53,13 +53,22 @@ def free_values(op: Operation) -> list[SSAValue]:
     return list(seen)
 
 
-def single_kernel_module(op: Operation, values: Sequence[SSAValue] | None = None) -> ModuleOp:
+def single_kernel_module(
+    op: Operation, values: Sequence[SSAValue] | None = None, constants: Sequence[SSAValue] = ()
+) -> ModuleOp:
     """A module whose `main` takes `values` (default: `op`'s free values) as arguments and
-    returns `op`'s results: one kernel (or one op, in eager mode) as its own program."""
+    returns `op`'s results: one kernel (or one op, in eager mode) as its own program. The
+    `constants` (values defined by `ge.constant`) are copied in, so that the lowering sees
+    weights as constants and can transform them at compile time."""
     values = free_values(op) if values is None else list(values)
     types = [v.type for v in values]
     block = Block(arg_types=types)
-    clone = op.clone(value_mapper=dict(zip(values, block.args)))
+    mapping = dict(zip(values, block.args))
+    for value in constants:
+        copy = value.owner.clone()
+        block.add_op(copy)
+        mapping[value] = copy.results[0]
+    clone = op.clone(value_mapper=mapping)
     block.add_ops([clone, func.ReturnOp(*clone.results)])
     fn = func.FuncOp("main", (types, [r.type for r in op.results]), Region(block))
     return ModuleOp([fn])
@@ -76,14 +85,18 @@ class KernelRunner:
         self.executables: dict[Operation, NpuExecutable] = {}
         self.arguments: dict[Operation, list[SSAValue]] = {}
         """Per lowered kernel, the values its one-kernel program takes (each operand once, and
-        values its regions use from outside), in the program's argument order."""
+        values its regions use from outside; constants are copied into the program), in the
+        program's argument order."""
         self.reasons: dict[Operation, str] = {}
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
             try:
-                self.arguments[op] = free_values(op)
-                lowered = lower_module(single_kernel_module(op, self.arguments[op]), self.target)
+                free = free_values(op)
+                constants = [v for v in free if isinstance(v.owner, ConstantOp)]
+                self.arguments[op] = [v for v in free if v not in constants]
+                program = single_kernel_module(op, self.arguments[op], constants)
+                lowered = lower_module(program, self.target)
                 for kernel in lowered.walk():
                     if isinstance(kernel, NpuKernelOp):
                         kernel.sym_name = StringAttr(f"{op.name.split('.')[-1]}_{index}")
