@@ -2,8 +2,10 @@
 
 Channel sum: Y[n, o] = sum over the group's channels c of W[o, c] * X[n, c], complex, one
 product per frequency bin; spectra are (.., 2, F) buffers, [real; imag] over F = P * Qf bins.
-Each block takes (n, o, bin tile) tiles; per tile the accumulators start at zero and every
-channel adds (Wr Xr - Wi Xi, Wr Xi + Wi Xr): four multiplies and four adds on the bin tile.
+Each block takes a contiguous run of the (bin tile, n, o) tiles, o fastest, so a core reads
+a band of X's bins from HBM once and then from L2 for every o, and each weight bin once; per
+tile the accumulators start at zero and every channel adds (Wr Xr - Wi Xi, Wr Xi + Wi Xr):
+four multiplies and four adds on the bin tile.
 The loads of channel c + 1 go into the other of two (ping/pong) UB buffer sets while the
 vector unit works on channel c. Why the vector unit and not the cube (a batched GEMM over the
 bins): see `lowering.lower_conv_fft`. The bin tile is chosen from UB's capacity by the same
@@ -75,6 +77,7 @@ class ChannelSum:
     def emit(self, name: str, fused_from) -> KernelOp:  # noqa: ANN001
         tf, blocks = self.tiling.bins, self.tiling.blocks
         nf = -(-self.f // tf)
+        blocks = -(-(self.n * self.o * nf) // -(-(self.n * self.o * nf) // blocks))
         kernel = KernelOp(name, blocks, fused_from=fused_from, kind="conv2d")
         b = self.b = KernelBuilder(kernel)
         self.loads = [{k: b.alloc([1, tf], f32, "ub") for k in PARTS} for _ in self.pings]
@@ -83,10 +86,12 @@ class ChannelSum:
         for p in self.pings:
             b.set_flag("V", "MTE2", p)
         b.set_flag("MTE3", "V", ACC_EVENT)
-        with b.loop(b.block_index, self.n * self.o * nf, blocks) as t:
-            f0 = b.muli(b.remui(t, nf), tf)
-            q = b.divui(t, nf)
-            o, n = b.remui(q, self.o), b.divui(q, self.o)
+        total = self.n * self.o * nf
+        per = -(-total // blocks)
+        start = b.muli(b.block_index, per)
+        with b.loop(start, b.minui(b.addi(start, per), total), 1) as t:
+            o, q = b.remui(t, self.o), b.divui(t, self.o)
+            n, f0 = b.remui(q, self.n), b.muli(b.divui(q, self.n), tf)
             tile = (n, o, f0, b.extent(f0, tf, self.f))
             b.wait_flag("MTE3", "V", ACC_EVENT)
             for acc in self.acc:
