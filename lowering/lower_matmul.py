@@ -270,6 +270,14 @@ def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa
             shape.append(cols[1] if dims and dims[-1] != 1 else 1)
             b.dma(value, offsets, sizes, tile, [0, 0], shape)
         b.sync("MTE2", "V", 2)
+    apply_steps(b, steps, u, tiles)
+    if tiles:
+        b.set_flag("V", "MTE2", 2)
+
+
+def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa: ANN001
+    """The epilogue steps on the UB tile u, in place; `tiles` holds each step operand's UB tile
+    (broadcasting to u)."""
     for step in steps:
         if step.kind == "muls":
             b.add(SCALAR_OPS["muls"](u, step.value, u))
@@ -291,8 +299,6 @@ def _epilogue(b, steps, u, tiles, out_shape, index, rows, cols) -> None:  # noqa
             _gelu(b, x, u, dict(step.attrs).get("approximate") == "tanh")
         else:
             b.add(UNARY_OPS[step.value](u, u))
-    if tiles:
-        b.set_flag("V", "MTE2", 2)
 
 
 def broadcast_window(shape, out_shape, index, rows, cols):  # noqa: ANN001, ANN202

@@ -29,6 +29,7 @@ from gedialects.npu.vector import (
     VecUnaryOp,
 )
 from gedialects.npu.window import VecWindowOp
+from gedialects.npu.window_mla import VecWindowMlaOp
 from runtime import npu_semantics as sem
 from runtime.cost_model import (
     OFF_CHIP,
@@ -195,6 +196,10 @@ def _vector_kernel(op: VecOp) -> Callable[..., None]:
         return lambda src, dst: sem.compare(pred, src, src.dtype.type(scalar), dst)
     if isinstance(op, VecSelectOp):
         return sem.select
+    if isinstance(op, VecWindowMlaOp):
+        view = sem.window_view(op.offsets.get_values(), op.strides.get_values())
+        row = op.row.value.data
+        return lambda src, w, acc: sem.window_mla(view(src, acc.shape), w[row], acc)
     if isinstance(op, VecTransposeOp):
         perm = tuple(int(p) for p in op.perm.get_values())
         return lambda src, dst: sem.store(dst, src.transpose(perm))
@@ -209,7 +214,11 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
         work = _vector_kernel(op)
     values = tuple(slots(v) for v in op.operands)
     types = [v.type for v in op.operands]
-    nbytes = op.charged_bytes() if isinstance(op, VecWindowOp) else max(t.nbytes for t in types)
+    nbytes = (
+        op.charged_bytes()
+        if isinstance(op, VecWindowOp | VecWindowMlaOp)
+        else max(t.nbytes for t in types)
+    )
     cycles = vector_cycles(target, nbytes)
     elements = max(t.num_elements for t in types)
 

@@ -118,6 +118,11 @@ def window(fn: str, view: np.ndarray, dst: np.ndarray) -> None:
     store(dst, view if fn == "copy" else BINARY[fn](dst, view))
 
 
+def window_mla(view: np.ndarray, weights: np.ndarray, acc: np.ndarray) -> None:
+    """acc += view * weights (npu.vec_window_mla: weights broadcast along the last axis)."""
+    store(acc, acc + view * weights)
+
+
 def cast(src: np.ndarray, dst: np.ndarray) -> None:
     if np.issubdtype(dst.dtype, np.integer) and np.issubdtype(src.dtype, np.floating):
         src = np.rint(src)

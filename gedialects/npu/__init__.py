@@ -9,8 +9,9 @@ from gedialects.npu.ops import ALL_OPS as _CORE_OPS
 from gedialects.npu.scalar import LoadScalarOp
 from gedialects.npu.vector import VECTOR_OPS
 from gedialects.npu.window import VecWindowOp
+from gedialects.npu.window_mla import VecWindowMlaOp
 
-ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp, *MASK_OPS, LoadScalarOp]
+ALL_OPS = [*_CORE_OPS, Img2ColOp, *VECTOR_OPS, VecWindowOp, VecWindowMlaOp, *MASK_OPS, LoadScalarOp]
 
 NPU = Dialect("npu", ALL_OPS, [BufferType])
 

@@ -112,12 +112,6 @@ def test_image_larger_than_l1_is_unsupported() -> None:
         lower_module(module)
 
 
-def test_other_algorithms_are_unsupported() -> None:
-    module, _ = _module(dict(n=1, c=4, h=6, w=6, o=8, k=3, s=1, p=0, d=1, g=1), algorithm="direct")
-    with pytest.raises(UnsupportedError, match="algorithm=direct"):
-        lower_module(module)
-
-
 def test_f16_conv_accumulates_in_f32() -> None:
     x, wt, y = _t((1, 20, 9, 9), "f16"), _t((24, 20, 3, 3), "f16"), _t((1, 24, 5, 5), "f16")
     attrs = (
