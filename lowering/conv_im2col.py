@@ -18,13 +18,16 @@ next tile's K loop is left to do.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import f32
+import numpy as np
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
+from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.ge.types import to_numpy_dtype
+from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import KernelOp, TransDataOp
+from gedialects.npu.ops import HbmConstantOp, KernelOp, TransDataOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile
 from lowering.lower_matmul import Step, _epilogue, scratch_spans
@@ -85,6 +88,26 @@ class _Stages:
         self.chain.last = "V"
 
 
+def img2col_order_weights(w: SSAValue, groups: int) -> HbmConstantOp | None:
+    """Constant weights (O, Cg, kh, kw) laid out at compile time as the cube reads them:
+    (groups, K, O / groups) with K in the img2col order (c1, kh, kw, c0) and Cg zero-padded to
+    whole C0 = 16 slices; None when `w` is not a constant. GE converts weights to FRACTAL_Z
+    offline for the same reason: the kernel then loads them with one DMA into L1."""
+    owner = w.owner
+    if not isinstance(owner, HbmConstantOp) or not isinstance(
+        owner.value, DenseIntOrFPElementsAttr
+    ):
+        return None
+    array = dense_to_numpy(owner.value)
+    o, cg, kh, kw = array.shape
+    og, c1 = o // groups, -(-cg // FRACTAL)
+    padded = np.zeros((groups, og, c1 * FRACTAL, kh, kw), array.dtype)
+    padded[:, :, :cg] = array.reshape(groups, og, cg, kh, kw)
+    k_order = padded.reshape(groups, og, c1, FRACTAL, kh, kw).transpose(0, 2, 4, 5, 3, 1)
+    laid = np.ascontiguousarray(k_order.reshape(groups, c1 * kh * kw * FRACTAL, og))
+    return HbmConstantOp(dense_from_numpy(laid), BufferType(laid.shape, w.type.element_type, "hbm"))
+
+
 class Im2ColConv:
     """The plan of one im2col convolution kernel (geometry, tiles) and the code that emits it."""
 
@@ -106,6 +129,9 @@ class Im2ColConv:
         )
         self.element = x.type.element_type
         self.target = target
+        self.laid_weights = img2col_order_weights(w, self.groups)
+        """Weights in the cube's K order, made at compile time (constant weights only); the
+        caller places this `npu.hbm_constant` before the kernel."""
 
     def plan(self, operands: list[SSAValue], steps: list[Step]) -> ConvTiling:
         spans = tuple((len(v.type.dims) >= 2 and v.type.dims[-2] != 1, True) for v in operands)
@@ -212,6 +238,12 @@ class Im2ColConv:
     def _weights(self, group: Index, o0: Index, oext: Index) -> None:
         """Weight columns (K, tn) of the tile into L1 in the img2col K order, zero-padded."""
         b, tn, taps, kh, kw = self.b, self.tiling.tn, self.kh * self.kw, self.kh, self.kw
+        if self.laid_weights is not None:  # one DMA: HBM -> L1, already in the K order
+            k = self.shape.k
+            self.chain.on("MTE2")
+            src = self.laid_weights.buffer
+            b.dma(src, [group, 0, o0], [1, k, oext], self.wl1, [0, 0], [k, oext])
+            return
         row = b.addi(b.muli(group, self.og), o0)
         with _Stages(self.chain) as stages:
             for c1 in range(self.shape.c1):

@@ -69,7 +69,9 @@ def lower_conv2d(
         ho, wo = output.type.dims[2:]
         out = _view(output, (n, o, ho * wo), ops)
         steps = conv_epilogue_steps(op, inputs[2:], (n, o, ho * wo), ops)
-        return [*ops, Im2ColConv(op, inputs[0], inputs[1], out, target).emit(name, steps)]
+        conv = Im2ColConv(op, inputs[0], inputs[1], out, target)
+        kernel = conv.emit(name, steps)
+        return [*ops, *([conv.laid_weights] if conv.laid_weights else []), kernel]
     x = _view(inputs[0], (n, c, h * w), ops)
     weight = _view(inputs[1], (o, c), ops)
     out = _view(output, (n, o, h * w), ops)
