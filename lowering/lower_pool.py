@@ -15,6 +15,8 @@ cores, ping/pong buffers where two fit UB.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
@@ -81,12 +83,28 @@ def lower_pool(
     return ops
 
 
+@dataclass
+class _Emit:
+    """What every tile's load and compute need."""
+
+    b: KernelBuilder
+    op: PoolKernelOp
+    geo: PoolGeometry
+    tile: PoolTile
+    io: tuple  # input planes, output planes, scale (float, map buffer or None)
+    fill: float
+
+
 def _kernel(op: PoolKernelOp, name: str, geo: PoolGeometry, tile: PoolTile, io: tuple) -> KernelOp:
+    """Ping/pong tiles software-pipelined: an iteration loads tile u (ping), computes and stores
+    tile u - blocks (pong, loaded one iteration earlier), loads tile u + blocks (pong), then
+    computes and stores tile u, so each load is issued on the HBM channel before the store
+    ahead of it in the pipeline and overlaps the other ping's taps."""
     element = element_of(op.output.type)
     kernel = KernelOp(name, tile.blocks, fused_from=op.fused_names, kind="pool")
     b = KernelBuilder(kernel)
+    e = _Emit(b, op, geo, tile, io, -float("inf") if op.kind.data == "max" else 0.0)
     cp, oh, pings = tile.planes, tile.rows, range(tile.pings)
-    fill = -float("inf") if op.kind.data == "max" else 0.0
     bufs = []
     for _ in pings:
         band = b.alloc([cp, geo.band(oh), geo.width], element, "ub")
@@ -94,38 +112,55 @@ def _kernel(op: PoolKernelOp, name: str, geo: PoolGeometry, tile: PoolTile, io: 
         recip = b.alloc([oh, geo.out[1]], element, "ub") if isinstance(io[2], SSAValue) else None
         bufs.append((band, acc, recip))
         if geo.pads[1]:  # the left pad columns are never written by a load
-            b.add(VecDupOp(fill, band))
+            b.add(VecDupOp(e.fill, band))
     if geo.pads[1]:
         b.sync("V", "MTE2", 2)
     for p in pings:
         b.set_flag("V", "MTE2", p)
         b.set_flag("MTE3", "V", p)
-    ntiles = -(-geo.planes // cp) * -(-geo.out[0] // oh)
-    with b.loop(b.block_index, ntiles, tile.blocks * tile.pings) as t:
-        _tile(b, op, geo, (cp, oh, fill), io, 0, t, bufs[0])
-        if tile.pings == 2:
-            t1 = b.addi(t, tile.blocks)
-            with b.when(b.ult(t1, ntiles)):
-                _tile(b, op, geo, (cp, oh, fill), io, 1, t1, bufs[1])
+    ntiles, blocks = -(-geo.planes // cp) * -(-geo.out[0] // oh), tile.blocks
+    if tile.pings == 1:
+        with b.loop(b.block_index, ntiles, blocks) as t:
+            _load(e, 0, t, bufs[0])
+            _compute(e, 0, t, bufs[0])
+    else:
+        with b.loop(b.block_index, ntiles + 2 * blocks, 2 * blocks) as u:
+            with b.when(b.ult(u, ntiles)):
+                _load(e, 0, u, bufs[0])
+            with b.when(b.ult(blocks - 1, u)):
+                prev = b.subi(u, blocks)
+                with b.when(b.ult(prev, ntiles)):
+                    _compute(e, 1, prev, bufs[1])
+            nxt = b.addi(u, blocks)
+            with b.when(b.ult(nxt, ntiles)):
+                _load(e, 1, nxt, bufs[1])
+            with b.when(b.ult(u, ntiles)):
+                _compute(e, 0, u, bufs[0])
     for p in pings:
         b.wait_flag("V", "MTE2", p)
         b.wait_flag("MTE3", "V", p)
     return kernel
 
 
-def _tile(b: KernelBuilder, op, geo: PoolGeometry, sizes, io, p: int, t: Index, bufs) -> None:  # noqa: ANN001
-    """Load the band of output tile `t`, combine its taps, scale an average, store it."""
-    (cp, oh, fill), (src, dst, scale), (band, acc, recip) = sizes, io, bufs
-    (h, w), (ho, wo), (pt, pl) = geo.size, geo.out, geo.pads[:2]
-    nr = -(-ho // oh)
+def _place(e: _Emit, t: Index) -> tuple[Index, Index, Index, Index]:
+    """First plane, first output row, and their extents of tile `t`."""
+    b, geo, (cp, oh) = e.b, e.geo, (e.tile.planes, e.tile.rows)
+    nr = -(-geo.out[0] // oh)
     p0, o0 = b.muli(b.divui(t, nr), cp), b.muli(b.remui(t, nr), oh)
-    pe, oe = b.extent(p0, cp, geo.planes), b.extent(o0, oh, ho)
+    return p0, o0, b.extent(p0, cp, geo.planes), b.extent(o0, oh, geo.out[0])
+
+
+def _load(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
+    """MTE2: the band of input rows of tile `t` (and its reciprocal counts) into ping `p`."""
+    b, geo, (band, _, recip) = e.b, e.geo, bufs
+    (h, w), (pt, pl) = geo.size, geo.pads[:2]
+    p0, o0, pe, oe = _place(e, t)
     r = b.muli(o0, geo.strides[0])  # first band row, padded coordinates
-    bh = geo.band(oh)
+    bh = geo.band(e.tile.rows)
     b.wait_flag("V", "MTE2", p)
     if pt:
         with b.when(b.ult(r, pt)):  # rows above the image: fill the whole band first
-            b.add(VecDupOp(fill, band))
+            b.add(VecDupOp(e.fill, band))
             b.sync("V", "MTE2", 3)
         above = b.minui(r, pt)
         top, start = b.subi(pt, above), b.subi(r, above)
@@ -133,24 +168,39 @@ def _tile(b: KernelBuilder, op, geo: PoolGeometry, sizes, io, p: int, t: Index, 
         top, start = 0, r
     below = b.subi(bh, top)  # band rows from the first one the load writes
     rows = b.subi(b.minui(b.addi(start, below), h), start)
-    cols = min(w, geo.width - pl)
     window = [pe, below, geo.width - pl]  # larger than the data: padded with fill
-    b.dma(src, [p0, start, 0], [pe, rows, cols], band, [0, top, pl], window, fill)
+    b.dma(
+        e.io[0],
+        [p0, start, 0],
+        [pe, rows, min(w, geo.width - pl)],
+        band,
+        [0, top, pl],
+        window,
+        e.fill,
+    )  # noqa: E501
     if recip is not None:
-        b.dma(scale, [o0, 0], [oe, wo], recip, [0, 0])
-    b.sync("MTE2", "V", p)
+        b.dma(e.io[2], [o0, 0], [oe, geo.out[1]], recip, [0, 0])
+    b.set_flag("MTE2", "V", p)
+
+
+def _compute(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
+    """V: one vec_window per tap, the average's scale; MTE3: the output tile of `t`."""
+    b, geo, (band, acc, recip) = e.b, e.geo, bufs
+    p0, o0, pe, oe = _place(e, t)
+    b.wait_flag("MTE2", "V", p)
     b.wait_flag("MTE3", "V", p)
     (kh, kw), (sh, sw), (dh, dw) = geo.kernel, geo.strides, geo.dilations
-    combine = "max" if op.kind.data == "max" else "add"
+    combine = "max" if e.op.kind.data == "max" else "add"
     for i in range(kh):
         for j in range(kw):
             fn = "copy" if i == j == 0 else combine
             b.add(VecWindowOp(fn, band, [0, i * dh, j * dw], [1, sh, sw], acc))
+    scale = e.io[2]
     if recip is not None:
         b.add(BINARY_OPS["mul"](acc, recip, acc))
     elif isinstance(scale, float) and scale != 1.0:
         b.add(SCALAR_OPS["muls"](acc, scale, acc))
     b.set_flag("V", "MTE2", p)
     b.sync("V", "MTE3", p)
-    b.dma(acc, [0, 0, 0], [pe, oe, wo], dst, [p0, o0, 0])
+    b.dma(acc, [0, 0, 0], [pe, oe, geo.out[1]], e.io[1], [p0, o0, 0])
     b.set_flag("MTE3", "V", p)

@@ -2,8 +2,9 @@
 
 A tile is `cp` planes (image x channel) by `oh` output rows; it reads a band of
 `(oh - 1) * sh + span_h` padded input rows (the halo) of every plane. The tile is chosen by a
-small estimate of a core's cycles (the slowest of its MTE2 loads, vector taps and MTE3 stores per
-tile, times its tiles, plus one tile's latency), among the tiles whose buffers fit UB.
+small estimate of a core's cycles (per tile the slower of its HBM channel, which carries the
+loads and the stores, and its vector taps; times its tiles, plus one tile's latency), among
+the tiles whose buffers fit UB.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _estimate(target: Target, geo: PoolGeometry, cp: int, oh: int, itemsize: int
     store = cp * oh * wo * itemsize / min(target.rate("ub", "hbm"), share)
     step = min(geo.strides[1], max(1, 32 // itemsize))
     vector = (geo.taps * step + 1) * cp * oh * wo * itemsize / target.vector_bytes_per_cycle
-    per_tile = max(load, store, vector) + 40  # instruction issue and flag latency
+    per_tile = max(load + store, vector) + 40  # loads and stores share the core's HBM channel
     cycles = -(-ntiles // blocks) * per_tile + load + store
     return PoolTile(cp, oh, 2, blocks, cycles)
 

@@ -62,7 +62,7 @@ def test_resnet_stem_maxpool_spread_over_cores_and_double_buffered():
     npu_kernel = next(op for op in lowered.walk() if op.name == "npu.kernel")
     assert npu_kernel.blocks == 32
     assert sum(op.name == "npu.set_flag" and op.event == 1 for op in lowered.walk()) > 0
-    assert kernel.cycles < 2 * kernel.roofline_cycles
+    assert kernel.cycles < 1.15 * kernel.roofline_cycles  # 0.92 of the roofline when written
 
 
 def test_image_larger_than_ub_is_banded():

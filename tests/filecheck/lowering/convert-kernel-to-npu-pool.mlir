@@ -2,7 +2,9 @@
 
 // A 3x3 stride-2 max pool: planes (N*C, H, W) views, ping/pong bands of padded input rows in UB
 // (left pad columns filled with -inf once, top rows on tiles above the image, bottom and right
-// by the DMA's pad), one strided vec_window per tap, the output tile stored by MTE3.
+// by the DMA's pad), one strided vec_window per tap, the output tile stored by MTE3. The loop
+// is software-pipelined: load ping, compute/store pong (loaded the iteration before), load
+// pong, compute/store ping.
 func.func @max_pool(%x: tensor<1x16x12x12xf32>) -> tensor<1x16x6x6xf32> {
   %y = kernel.pool %x {kind = "max", kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, count_include_pad = 0 : i64, fused_from = ["ge.max_pool2d"]} : (tensor<1x16x12x12xf32>) -> tensor<1x16x6x6xf32>
   func.return %y : tensor<1x16x6x6xf32>
@@ -16,20 +18,30 @@ func.func @max_pool(%x: tensor<1x16x12x12xf32>) -> tensor<1x16x6x6xf32> {
 // CHECK:           %[[BAND:.*]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}x13xf32, ub>
 // CHECK:           %[[ACC:.*]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}x6xf32, ub>
 // CHECK:           npu.vec_dup 0xfff0000000000000 -> %[[BAND]]
+// CHECK:           %[[BAND1:.*]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}x13xf32, ub>
+// CHECK:           %[[ACC1:.*]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}x6xf32, ub>
 // CHECK:           scf.for
-// CHECK:             npu.wait_flag "V" -> "MTE2" [0]
 // CHECK:             scf.if
-// CHECK-NEXT:          npu.vec_dup 0xfff0000000000000 -> %[[BAND]]
-// CHECK:             npu.dma %[[IN]] {{.*}} -> %[[BAND]] [0, %{{.*}}, 1] {{.*}} {pad = 0xfff0000000000000 : f64}
-// CHECK:             npu.set_flag "MTE2" -> "V" [0]
-// CHECK:             npu.vec_window "copy" %[[BAND]] [0, 0, 0] step [1, 2, 2] -> %[[ACC]]
-// CHECK-COUNT-8:     npu.vec_window "max" %[[BAND]]
-// CHECK:             npu.set_flag "V" -> "MTE3" [0]
-// CHECK:             npu.dma %[[ACC]] {{.*}} -> %[[OUT]]
+// CHECK:               npu.wait_flag "V" -> "MTE2" [0]
+// CHECK:               scf.if
+// CHECK-NEXT:            npu.vec_dup 0xfff0000000000000 -> %[[BAND]]
+// CHECK:               npu.dma %[[IN]] {{.*}} -> %[[BAND]] [0, %{{.*}}, 1] {{.*}} {pad = 0xfff0000000000000 : f64}
+// CHECK:               npu.set_flag "MTE2" -> "V" [0]
 // CHECK:             scf.if
-// CHECK:               npu.wait_flag "V" -> "MTE2" [1]
-// CHECK:               npu.vec_window "copy"
-// CHECK:               npu.set_flag "MTE3" -> "V" [1]
+// CHECK:               scf.if
+// CHECK:                 npu.wait_flag "MTE2" -> "V" [1]
+// CHECK:                 npu.vec_window "copy" %[[BAND1]] [0, 0, 0] step [1, 2, 2] -> %[[ACC1]]
+// CHECK-COUNT-8:         npu.vec_window "max" %[[BAND1]]
+// CHECK:                 npu.dma %[[ACC1]] {{.*}} -> %[[OUT]]
+// CHECK:             scf.if
+// CHECK:               npu.dma %[[IN]] {{.*}} -> %[[BAND1]]
+// CHECK:             scf.if
+// CHECK:               npu.wait_flag "MTE2" -> "V" [0]
+// CHECK:               npu.vec_window "copy" %[[BAND]] [0, 0, 0] step [1, 2, 2] -> %[[ACC]]
+// CHECK-COUNT-8:       npu.vec_window "max" %[[BAND]]
+// CHECK:               npu.set_flag "V" -> "MTE3" [0]
+// CHECK:               npu.dma %[[ACC]] {{.*}} -> %[[OUT]]
+// CHECK:               npu.set_flag "MTE3" -> "V" [0]
 // CHECK:           npu.wait_flag "MTE3" -> "V" [1]
 
 // -----
