@@ -41,8 +41,11 @@ class BinTiling:
     estimate: float
 
 
-def choose_bin_tile(target: Target, spectra: int, bins: int, channels: int) -> BinTiling:
-    """Bins per tile for `spectra` output spectra of `bins` bins, each a sum over `channels`:
+def choose_bin_tile(
+    target: Target, spectra: int, bins: int, channels: int, inputs: int
+) -> BinTiling:
+    """Bins per tile for `spectra` output spectra of `bins` bins, each a sum over `channels`
+    of the `inputs` input spectra:
     the cheapest candidate (powers of two from 8 and all the bins) whose buffers fit UB."""
     ub, best = target.capacity_of("ub"), None
     for tf in sorted({bins} | {8 * 2**i for i in range(16) if 8 * 2**i < bins}):
@@ -56,7 +59,10 @@ def choose_bin_tile(target: Target, spectra: int, bins: int, channels: int) -> B
         store = (
             2 * dma_bytes_charged(target, [tf], [bins], 4) / min(share, target.rate("ub", "hbm"))
         )
-        estimate = math.ceil(tiles / blocks) * (channels * step + store) + load
+        # the first core to read a bin of X fetches all C channels of it from HBM
+        runs = -(-math.ceil(tiles / blocks) // spectra)
+        cold = min(bins, runs * tf) * inputs * 8 / share
+        estimate = math.ceil(tiles / blocks) * (channels * step + store) + load + cold
         if best is None or estimate < best.estimate:
             best = BinTiling(tf, blocks, estimate)
     assert best is not None, "eight bins do not fit the unified buffer"
@@ -71,7 +77,7 @@ class ChannelSum:
         self.n, self.c, _, self.f = x.type.dims
         self.o, self.cg = w.type.dims[:2]
         self.og = self.o // groups
-        self.tiling = choose_bin_tile(target, self.n * self.o, self.f, self.cg)
+        self.tiling = choose_bin_tile(target, self.n * self.o, self.f, self.cg, self.n * self.c)
         self.pings = (0, 1) if self.cg > 1 else (0,)
 
     def emit(self, name: str, fused_from) -> KernelOp:  # noqa: ANN001
