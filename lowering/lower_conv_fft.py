@@ -21,16 +21,15 @@ multiply-add per matrix entry). With P x Q the padded image and Qf = Q // 2 + 1 
 Every GEMM is `lowering.lower_matmul.emit_gemm` (tiles from the target's capacities, spread
 over the cores, double-buffered K loop); the intermediates are f32 HBM temporaries.
 
-Why the channel sum on the vector unit: the cube would run it as a batched GEMM over the
-P*Qf bins of (N x 2C) @ (2C x 2O) real blocks, which needs the spectra transposed to put the
-bins outermost (two transposes of X and Y, and the runtime weights' spectra rearranged with
-sign flips), pads N to 16 rows (N = 1 at inference) and issues one tiny GEMM per bin. The
-vector form reads the spectra in the layout steps 3 and 6 use, at 8 lane-ops per complex
-multiply-add: N*O*C*P*Qf / 8 cycles of 256-byte vector work, against at least
-P*Qf*C*O / 16 cycles of MTE1 for the cube's per-bin weight blocks; for N <= 2 that is at
-most the cube's bound, and both are below the HBM time of reading the weight spectra
-(8 bytes per bin per (o, c)), which bounds this step either way
-(`benchmarks/bench_conv_fft.py` measures the step).
+Why the channel sum on the vector unit: it reads the weights' spectra, 8 bytes per bin per
+(o, c) pair (2 P Qf / k^2 times the weights' size), and that HBM read bounds it on either
+unit. The cube would run it as a batched GEMM over the P*Qf bins of (N x 2C) @ (2C x 2O)
+blocks, which needs the spectra transposed to put the bins outermost (two more kernels over
+X and Y, and the runtime weights' spectra rearranged with sign flips), pads N to 16 rows
+(N = 1 at inference) and issues one tiny GEMM per bin; its pipes would be about half as busy
+as the vector unit's 8 lane-ops per complex multiply-add at N = 1, but both stay below the
+HBM time, so the vector form, which reads the spectra in the layout steps 3 and 6 use, is
+the simpler one at the same speed (figures: `benchmarks/bench_conv_fft.py`, docs/npu.md).
 """
 
 from __future__ import annotations
