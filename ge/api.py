@@ -228,6 +228,7 @@ def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = ""
                 clock=k.get("clock", "modeled"),
                 hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
                 algorithm=k.get("algorithm") or "",
+                costs=k.get("algorithm_costs", {}),
                 stream=k.get("stream", 0),
             )
         )

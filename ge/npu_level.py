@@ -122,6 +122,7 @@ class NpuProgram:
                 op=op.name,
                 fused_from=_fused_from(op),
                 algorithm=_algorithm(op),
+                **_algorithm_costs(op),
                 stream=self.streams[k],
                 start_cycle=timeline.start[k],
                 seconds=self.target.seconds(record["cycles"]),
@@ -179,6 +180,15 @@ def _nbytes(t: Any) -> int:
 def _fused_from(op: Operation) -> list[str]:
     names = getattr(op, "fused_names", None)
     return list(names) if names is not None else [op.name]
+
+
+def _algorithm_costs(op: Operation) -> dict[str, dict[str, float]]:
+    """`{"algorithm_costs": {candidate: modeled cycles}}`: why `select-implementations` chose
+    the kernel's algorithm (every candidate it costed); empty where it costed none."""
+    costs = op.attributes.get(COSTS_ATTR)
+    if not isinstance(costs, DictionaryAttr):
+        return {}
+    return {"algorithm_costs": {k: float(v.value.data) for k, v in costs.data.items()}}
 
 
 def _algorithm(op: Operation) -> str | None:

@@ -25,6 +25,8 @@ class Event:
     """`modeled` (cycles / target clock) or `host` (wall time of the numpy reference)."""
     hbm_bytes: int = 0
     algorithm: str = ""
+    costs: dict[str, float] = field(default_factory=dict)
+    """Modeled cycles of every candidate implementation that selection costed."""
     stream: int = 0
     start_seconds: float = 0.0
     launches: int = 1
@@ -39,6 +41,15 @@ class KernelAverage:
     hbm_bytes: int = 0
     algorithm: str = ""
     clock: str = "modeled"
+    costs: dict[str, float] = field(default_factory=dict)
+
+    def why(self) -> str:
+        """The other candidates' modeled cycles relative to the chosen one: "fft 3.1x, ..."."""
+        chosen = self.costs.get(self.algorithm)
+        if not chosen:
+            return ""
+        others = sorted((c, a) for a, c in self.costs.items() if a != self.algorithm)
+        return ", ".join(f"{a} {c / chosen:.1f}x" for c, a in others)
 
 
 @dataclass
@@ -49,14 +60,14 @@ class KeyAverages:
         total = sum(r.seconds for r in self.rows) or 1.0
         rows = sorted(self.rows, key=lambda r: -r.seconds)[:top]
         header = f"{'kernel':<36} {'op':<22} {'calls':>5} {'time':>11} {'share':>6} "
-        header += f"{'HBM bytes':>12} {'algorithm':<10}"
+        header += f"{'HBM bytes':>12} {'algorithm':<13} why (other candidates' modeled cycles)"
         lines = [header, "-" * len(header)]
         for r in rows:
             unit = "" if r.clock == "modeled" else " (host)"
             lines.append(
                 f"{r.name[:36]:<36} {r.op[:22]:<22} {r.calls:>5} "
                 f"{r.seconds * 1e6:>9.1f}us {100 * r.seconds / total:>5.1f}% "
-                f"{r.hbm_bytes:>12,} {r.algorithm:<10}{unit}"
+                f"{r.hbm_bytes:>12,} {r.algorithm:<13} {r.why()}{unit}".rstrip()
             )
         lines.append(f"total {total * 1e6:.1f} us over {sum(r.calls for r in self.rows)} calls")
         return "\n".join(lines)
@@ -77,6 +88,7 @@ class Profile:
             row.seconds += e.seconds
             row.hbm_bytes += e.hbm_bytes
             row.algorithm = e.algorithm or row.algorithm
+            row.costs = e.costs or row.costs
         return KeyAverages(list(groups.values()))
 
     def export_chrome_trace(self, path: str | Path) -> None:

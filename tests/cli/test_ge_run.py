@@ -281,3 +281,19 @@ def test_memory_plot_is_a_png_of_the_npu_plan(mlir_model, tmp_path):
     plot = tmp_path / "memory.png"
     assert main([str(mlir_model), "--memory-plot", str(plot)]) == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_profile_and_report_show_each_conv_algorithm_and_why(tmp_path: Path) -> None:
+    """`--profile` names the chosen conv algorithm beside the other candidates' modeled cycles
+    (relative to it); REPORT.json keeps every candidate's cycles under `algorithm_costs`."""
+    model, report_path = onnx_model(tmp_path / "tiny.onnx"), tmp_path / "REPORT.json"
+    done = ge_run(model, "--level", "npu", "--profile", "--report", report_path)
+    assert done.returncode == 0, done.stderr
+    (conv,) = [
+        k for k in json.loads(report_path.read_text())["kernels"] if k["op"] == "kernel.conv2d"
+    ]
+    costs = conv["algorithm_costs"]
+    assert conv["algorithm"] in costs and {"direct", "im2col"} <= set(costs)
+    assert costs[conv["algorithm"]] == min(costs.values())
+    (line,) = [ln for ln in done.stdout.splitlines() if "kernel.conv2d" in ln]
+    assert conv["algorithm"] in line and all(f"{a} " in line for a in costs)
