@@ -82,11 +82,19 @@ class DirectConv:
         first = b.muli(b.block_index, self.per)
         last = b.minui(b.addi(first, self.per), self.items)
         first_u, last_u = b.muli(first, cg), b.muli(last, cg)
-        with b.loop(first_u, last_u, 2) as u0:
-            self._unit(0, u0)
+        # Software pipelined: each body loads units u0 and u0 + 1 before computing (and
+        # storing) the unit before each, so a load is issued before the previous store and
+        # the core's HBM channel, reserved in issue order, does not hold it back.
+        with b.loop(first_u, b.addi(last_u, 1), 2) as u0:
+            with b.when(b.ult(u0, last_u)):
+                self._load_unit(0, u0)
+            with b.when(b.ult(first_u, u0)):
+                self._compute_unit(1, b.subi(u0, 1))
             u1 = b.addi(u0, 1)
             with b.when(b.ult(u1, last_u)):
-                self._unit(1, u1)
+                self._load_unit(1, u1)
+            with b.when(b.ult(u0, last_u)):
+                self._compute_unit(0, u0)
         for p in PING:
             b.wait_flag("V", "MTE2", p)
             b.wait_flag("MTE3", "V", p)
@@ -142,16 +150,25 @@ class DirectConv:
             return conds[0]
         return b.add(arith.OrIOp(*conds)).results[0]
 
-    def _unit(self, p: int, u: Index) -> None:
-        b, cg = self.b, self.g.cg
-        at = self._where(u)
-        last = None if cg == 1 else b.ult(cg - 2, at["ci"])
+    def _last_channel(self, at: dict) -> SSAValue | None:
+        """Whether the unit is its item's last input channel (None: always, depthwise)."""
+        return None if self.g.cg == 1 else self.b.ult(self.g.cg - 2, at["ci"])
+
+    def _load_unit(self, p: int, u: Index) -> None:
+        """MTE2: unit u's inputs into the ping (p = 0) or pong (1) buffers."""
+        b, at = self.b, self._where(u)
         b.wait_flag("V", "MTE2", p)
         self._load(p, at)
         if self.tiles[p] or self.res_nd:
-            with self._only(last):
+            with self._only(self._last_channel(at)):
                 self._load_epilogue(p, at)
-        b.sync("MTE2", "V", p)
+        b.set_flag("MTE2", "V", p)
+
+    def _compute_unit(self, p: int, u: Index) -> None:
+        """V: unit u's taps (and after its item's last channel the epilogue); MTE3 stores."""
+        b, at = self.b, self._where(u)
+        last = self._last_channel(at)
+        b.wait_flag("MTE2", "V", p)
         self._accumulate(p, at, u)
         with self._only(last):
             self._finish(p)

@@ -10,7 +10,6 @@ UB buffers fit, by an estimate built from the interpreter's per-instruction cost
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from runtime.cost_model import vector_cycles
@@ -110,21 +109,39 @@ def ub_bytes(g: DirectGeometry, e: Epilogue, bh: int) -> int:
     return total
 
 
-def _item_cycles(target: Target, g: DirectGeometry, e: Epilogue, bh: int, cores: int) -> float:
-    """One item on one core: per input channel, the larger of its load and its vector work
-    (ping/pong overlaps them), then the epilogue and the store."""
-    isz, rows, wo = g.itemsize, min(g.band_rows(bh), g.h), g.out_hw[1]
+def _unit_cycles(
+    target: Target, g: DirectGeometry, e: Epilogue, bh: int, cores: int
+) -> tuple[float, float, float]:
+    """(load, vector, store) cycles of one unit (an item's input channel) on one core. The
+    rows a band shares with the previous one (its halo) come from L2; reads and writes share
+    the core's HBM channel (`hbm_bandwidth / cores`)."""
+    isz, wo, (sh, _) = g.itemsize, g.out_hw[1], g.strides
     share = target.hbm_bandwidth / cores
-    load = LANES * rows * g.w * isz / min(target.rate("hbm", "ub"), share)
+    rows = min(g.band_rows(bh), g.h)
+    fresh = min(bh * sh, rows)
+    row_bytes = LANES * g.w * isz
+    load = fresh * row_bytes / min(target.rate("hbm", "ub"), share)
+    load += (rows - fresh) * row_bytes / (target.rate("l2", "ub") or target.rate("hbm", "ub"))
     band = g.band_rows(bh) * g.band_width * LANES
-    vector = vector_cycles(target, band * isz) + g.taps * vector_cycles(target, bh * wo * LANES * 4)
+    acc = bh * wo * LANES * 4
+    vector = vector_cycles(target, band * isz) + g.taps * vector_cycles(target, acc)
     if isz != 4:
         vector += vector_cycles(target, band * 4)
-    per_channel = max(load, vector) + ISSUE_CYCLES * (g.taps + 4)
     tile = bh * wo * LANES * isz
-    finish = (e.passes + 2 + 2 * e.residual) * vector_cycles(target, tile)
-    store = tile / min(target.rate("ub", "hbm"), share)
-    return g.cg * per_channel + finish + store / 2
+    finish = (e.passes + 2 + 2 * e.residual) * vector_cycles(target, tile) / g.cg
+    store = tile / min(target.rate("ub", "hbm"), share) / g.cg
+    overhead = ISSUE_CYCLES * (g.taps + 6)
+    return load + ISSUE_CYCLES, vector + finish + overhead, store
+
+
+def _core_cycles(target: Target, g: DirectGeometry, e: Epilogue, bh: int, items: int) -> float:
+    """A core's run of units: ping/pong overlaps a unit's load (and store) with the previous
+    unit's vector work, so it costs the first load, the busiest stage per unit and the last
+    store."""
+    cores = min(items, target.vector_cores)
+    units = -(-items // cores) * g.cg
+    load, vector, store = _unit_cycles(target, g, e, bh, cores)
+    return load + units * max(load + store, vector) + store
 
 
 def choose_band(target: Target, g: DirectGeometry, e: Epilogue) -> tuple[int, float] | None:
@@ -135,8 +152,7 @@ def choose_band(target: Target, g: DirectGeometry, e: Epilogue) -> tuple[int, fl
         if ub_bytes(g, e, bh) > target.capacity_of("ub"):
             break
         items = g.n * g.channel_blocks * -(-ho // bh)
-        cores = min(items, target.vector_cores)
-        estimate = math.ceil(items / cores) * _item_cycles(target, g, e, bh, cores)
-        if best is None or estimate <= best[1]:
+        estimate = _core_cycles(target, g, e, bh, items)
+        if best is None or estimate < best[1]:
             best = (bh, estimate)
     return best
