@@ -137,24 +137,6 @@ def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, ac
     else:
         c[:m, :n] = product
 
-    if last <= first or g1 <= g0:
-        return
-    top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
-    width = (wo - 1) * sw + (kw - 1) * dw + 1
-    slab = np.zeros((g1 - g0, span, width, FRACTAL), src.dtype)
-    r0, r1 = max(top - pt, 0), min(top + span - pt, h)
-    right = min(width - pl, w)
-    if r1 > r0 and right > 0:
-        slab[:, r0 + pt - top : r1 + pt - top, pl : pl + right] = src[0, g0:g1, r0:r1, :right]
-    s_c, s_r, s_w, s_e = slab.strides
-    patches = np.lib.stride_tricks.as_strided(
-        slab,
-        (last - first, wo, g1 - g0, kh, kw, FRACTAL),
-        (sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
-        writeable=False,
-    )
-    matrix = patches.reshape((last - first) * wo, (g1 - g0) * taps)
-    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 - g0 * taps : k0 - g0 * taps + k]
 
 def img2col(
     src: np.ndarray,
@@ -175,6 +157,24 @@ def img2col(
     taps = kh * kw * FRACTAL
     g0, g1 = k0 // taps, min(c1, -(-(k0 + k) // taps))  # C1 slices the columns touch
     dst[:m, :k] = 0
+    if last <= first or g1 <= g0:
+        return
+    top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
+    width = (wo - 1) * sw + (kw - 1) * dw + 1
+    slab = np.zeros((g1 - g0, span, width, FRACTAL), src.dtype)
+    r0, r1 = max(top - pt, 0), min(top + span - pt, h)
+    right = min(width - pl, w)
+    if r1 > r0 and right > 0:
+        slab[:, r0 + pt - top : r1 + pt - top, pl : pl + right] = src[0, g0:g1, r0:r1, :right]
+    s_c, s_r, s_w, s_e = slab.strides
+    patches = np.lib.stride_tricks.as_strided(
+        slab,
+        (last - first, wo, g1 - g0, kh, kw, FRACTAL),
+        (sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
+        writeable=False,
+    )
+    matrix = patches.reshape((last - first) * wo, (g1 - g0) * taps)
+    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 - g0 * taps : k0 - g0 * taps + k]
     dst[: local.shape[0], : local.shape[1]] = local
 
 
