@@ -5,6 +5,10 @@ each SSA value, of Python ints (indices), numbers and `Buffer`s; `core` is the A
 the block. A tile loop (`scf.for`) is a
 Python `for` over its tiles whose body is a list of such steps; each instruction is one numpy
 operation on a whole tile, so the interpreter's time goes to numpy, not to walking the IR.
+
+A probe body (`probe=True`) keeps only the index arithmetic, the control flow and the reads
+of HBM through L2: the run that counts the cores reading each element (`NpuExecutable._probe`)
+needs nothing else, and skipping the tiles' numpy work makes it cheap.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from xdsl.dialects import arith, scf
 from xdsl.ir import Block, Operation
 
 from gedialects.errors import UnsupportedError
-from gedialects.npu.ops import AllocOp, SetFlagOp, WaitFlagOp
+from gedialects.npu.ops import AllocOp, DmaOp, SetFlagOp, WaitFlagOp
 from runtime.npu_core import Core
-from runtime.npu_instructions import INSTRUCTIONS
+from runtime.npu_instructions import INSTRUCTIONS, l2_probe
 from runtime.npu_slots import Slots
 from runtime.targets import Target
 
@@ -97,8 +101,14 @@ def _constant(op: arith.ConstantOp, slots: Slots) -> Step:
     return step
 
 
-def _scalar(op: Operation, fn: Callable, slots: Slots) -> Step:
+def _scalar(op: Operation, fn: Callable, slots: Slots, probe: bool) -> Step:
     args, result = tuple(slots(v) for v in op.operands), slots(op.results[0])
+    if probe:
+
+        def bare(env: list, core: Core) -> None:
+            env[result] = fn(*[env[a] for a in args])
+
+        return bare
 
     def step(env: list, core: Core) -> None:
         env[result] = fn(*[env[a] for a in args])
@@ -108,8 +118,8 @@ def _scalar(op: Operation, fn: Callable, slots: Slots) -> Step:
     return step
 
 
-def _for(op: scf.ForOp, target: Target, slots: Slots) -> Step:
-    body = compile_block(op.body.block, target, slots)
+def _for(op: scf.ForOp, target: Target, slots: Slots, probe: bool) -> Step:
+    body = compile_block(op.body.block, target, slots, probe)
     iv, iter_args = slots(op.body.block.args[0]), [slots(a) for a in op.body.block.args[1:]]
     lb, ub, step_v = slots(op.lb), slots(op.ub), slots(op.step)
     inits, results = [slots(v) for v in op.iter_args], [slots(v) for v in op.results]
@@ -127,9 +137,13 @@ def _for(op: scf.ForOp, target: Target, slots: Slots) -> Step:
     return step
 
 
-def _if(op: scf.IfOp, target: Target, slots: Slots) -> Step:
-    then = compile_block(op.true_region.block, target, slots)
-    other = compile_block(op.false_region.block, target, slots) if op.false_region.blocks else None
+def _if(op: scf.IfOp, target: Target, slots: Slots, probe: bool) -> Step:
+    then = compile_block(op.true_region.block, target, slots, probe)
+    other = (
+        compile_block(op.false_region.block, target, slots, probe)
+        if op.false_region.blocks
+        else None
+    )
     cond, results = slots(op.cond), [slots(v) for v in op.results]
 
     def step(env: list, core: Core) -> None:
@@ -160,36 +174,39 @@ def _flag(op: SetFlagOp | WaitFlagOp, slots: Slots) -> Step:
     return lambda env, core: action(core, src, dst, env[slot])
 
 
-def compile_op(op: Operation, target: Target, slots: Slots) -> Step:
+def compile_op(op: Operation, target: Target, slots: Slots, probe: bool = False) -> Step | None:
+    """The step of `op`; None for an op a probe body skips."""
     kind = type(op)
     if kind is arith.ConstantOp:
         return _constant(op, slots)
     if kind in SCALAR_FNS:
-        return _scalar(op, SCALAR_FNS[kind], slots)
+        return _scalar(op, SCALAR_FNS[kind], slots, probe)
     if kind is arith.CmpiOp:
-        return _scalar(op, _CMPI[op.predicate.value.data], slots)
+        return _scalar(op, _CMPI[op.predicate.value.data], slots, probe)
     if kind is scf.ForOp:
-        return _for(op, target, slots)
+        return _for(op, target, slots, probe)
     if kind is scf.IfOp:
-        return _if(op, target, slots)
+        return _if(op, target, slots, probe)
     if kind is AllocOp:
-        return _alloc(op, slots)
+        return None if probe else _alloc(op, slots)
     if kind in (SetFlagOp, WaitFlagOp):
-        return _flag(op, slots)
+        return None if probe else _flag(op, slots)
+    if probe:
+        return l2_probe(op, target, slots) if isinstance(op, DmaOp) else None
     for base, compiler in INSTRUCTIONS.items():
         if isinstance(op, base):
             return compiler(op, target, slots)
     raise UnsupportedError(f"the npu interpreter cannot execute '{op.name}' inside a kernel")
 
 
-def compile_block(block: Block, target: Target, slots: Slots) -> BlockRunner:
+def compile_block(block: Block, target: Target, slots: Slots, probe: bool = False) -> BlockRunner:
     """A runner for `block`: runs its steps in a fresh allocation scope; returns yielded values."""
     ops = list(block.ops)
     yielded: tuple[int, ...] = ()
     if ops and isinstance(ops[-1], scf.YieldOp):
         yielded = tuple(slots(v) for v in ops.pop().operands)
-    steps = tuple(compile_op(op, target, slots) for op in ops)
-    scoped = any(isinstance(op, AllocOp) for op in ops)
+    steps = tuple(s for s in (compile_op(op, target, slots, probe) for op in ops) if s)
+    scoped = not probe and any(isinstance(op, AllocOp) for op in ops)
 
     def run(env: list, core: Core) -> tuple:
         if scoped:

@@ -117,6 +117,21 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     return step
 
 
+def l2_probe(op: DmaOp, target: Target, slots: Slots) -> Callable | None:
+    """The probe's step of a DMA: count its core's reads of an HBM input that L2 caches."""
+    if op.src.type.space_name != "hbm":
+        return None
+    src_v, (so, ss) = slots(op.src), (slots.mixed(op.window(w)) for w in DMA_LISTS[:2])
+    l2_limit = target.capacity_of("l2") // 2
+
+    def step(env: list, core: Core) -> None:
+        src = env[src_v]
+        if src.array.nbytes <= l2_limit:
+            core.l2_cached(src, _window(op.name, src, resolve(env, *so), resolve(env, *ss)))
+
+    return step
+
+
 def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
     a_v, b_v, c_v, sizes = slots(op.a), slots(op.b), slots(op.c), slots.mixed(op.mnk)
     acc_v = None if op.accumulate is None else slots(op.accumulate)

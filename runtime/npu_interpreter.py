@@ -27,6 +27,7 @@ from gedialects.ge.constant import dense_to_numpy
 from gedialects.interpreter import entry_function, input_names, output_names
 from gedialects.npu.attrs import BufferType, aligned, buffer_type
 from gedialects.npu.ops import (
+    AllocOp,
     HbmAllocOp,
     HbmConstantOp,
     KernelOp,
@@ -73,10 +74,18 @@ class NpuExecutable:
         self.slots = Slots()
         self.constants: dict[HbmConstantOp, np.ndarray] = {}
         self.kernels: dict[KernelOp, BlockRunner] = {}
+        self.probes: dict[KernelOp, BlockRunner | None] = {}
+        self.shares: dict[KernelOp, list[tuple[int, np.ndarray]]] = {}
+        """Per kernel, its reader shares by env slot: the access pattern is the same every run."""
         for op in self.fn.body.walk():
             if isinstance(op, KernelOp):
                 self.slots(op.block_index)
                 self.kernels[op] = compile_block(op.body.block, self.target, self.slots)
+                self.probes[op] = (
+                    compile_block(op.body.block, self.target, self.slots, probe=True)
+                    if _addresses_static(op)
+                    else None
+                )
         for value in self.fn.body.block.args:
             self.slots(value)
         for op in self.fn.body.block.ops:
@@ -159,20 +168,39 @@ class NpuExecutable:
         return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
 
     def _probe(self, op: KernelOp, env: list, cores_used: int) -> dict:
-        """1 / the number of cores that read each element of each HBM input in kernel `op`:
-        a run of its blocks on throwaway cores and copies of the HBM buffers."""
-        target, probe_env, original = self.target, *_probe_env(env)
-        stats = KernelProfile(op.sym_name.data, None, [], None, 0, op.blocks, cores_used)
+        """1 / the number of cores that read each element of each HBM input in kernel `op`,
+        counted by a run of its blocks on throwaway cores. A kernel whose addresses do not
+        depend on data runs its probe body (index arithmetic and HBM reads only) once per
+        executable; a failing probe stops there and the real run reports the error. Other
+        kernels run their whole body on copies of the HBM buffers, every run."""
         counts: dict = {}
+        probe = self.probes[op]
+        if probe is None:
+            probe_env, original = _probe_env(env)
+            self._count_readers(op, self.kernels[op], probe_env, cores_used, counts)
+            return {original.get(b, b): 1.0 / np.maximum(c, 1) for b, c in counts.items()}
+        if op not in self.shares:
+            try:
+                self._count_readers(op, probe, list(env), cores_used, counts)
+            except InterpretationError:
+                pass
+            slot_of = {id(value): i for i, value in reversed(list(enumerate(env)))}
+            self.shares[op] = [(slot_of[id(b)], 1.0 / np.maximum(c, 1)) for b, c in counts.items()]
+        return {env[slot]: share for slot, share in self.shares[op]}
+
+    def _count_readers(
+        self, op: KernelOp, body: BlockRunner, env: list, cores_used: int, counts: dict
+    ) -> None:
+        target = self.target
+        stats = KernelProfile(op.sym_name.data, None, [], None, 0, op.blocks, cores_used)
         capacity = dict(target.capacity)
         cores = [Core(i, capacity, target.ub_block, cores_used, stats) for i in range(cores_used)]
         for core in cores:
             core.l2_share, core.l2_readers, core.probe = counts, cores[0].l2_readers, True
-        body, block_arg = self.kernels[op], self.slots(op.block_index)
+        block_arg = self.slots(op.block_index)
         for block in range(op.blocks):
-            probe_env[block_arg] = block
-            body(probe_env, cores[block % cores_used])
-        return {original.get(buf, buf): 1.0 / np.maximum(count, 1) for buf, count in counts.items()}
+            env[block_arg] = block
+            body(env, cores[block % cores_used])
 
     def _launch(self, op: KernelOp, env: list, trace: bool = False) -> KernelProfile:
         target = self.target
@@ -224,6 +252,15 @@ def _probe_env(env: list) -> tuple[list, dict]:
             twin = Buffer(value.array.copy(), value.type, value.name)
             copy[i], original[twin] = twin, value
     return copy, original
+
+
+def _addresses_static(kernel: KernelOp) -> bool:
+    """Whether no value inside `kernel` comes from data (only arith, scf and allocations
+    have results), so its HBM reads are the same every run and a probe body can count them."""
+    return all(
+        not op.results or isinstance(op, AllocOp) or op.dialect_name() in ("arith", "scf")
+        for op in kernel.body.walk()
+    )
 
 
 def run_npu(
