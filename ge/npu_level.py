@@ -172,8 +172,13 @@ def _estimate(op: Operation, reason: str) -> dict[str, Any]:
 
 
 def _nbytes(t: Any) -> int:
+    """Bytes of a tensor in HBM; scalars (an scf.if condition, a loop index) have none."""
+    from xdsl.dialects.builtin import TensorType
+
     from gedialects.ge.types import element_of, num_elements, to_numpy_dtype
 
+    if not isinstance(t, TensorType):
+        return 0
     return num_elements(t) * np.dtype(to_numpy_dtype(element_of(t))).itemsize
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Operation
@@ -141,6 +141,9 @@ def bind_inputs(
             raise InterpretationError(f"expected {len(types)} inputs {names}, got {len(values)}")
     bound = []
     for name, value, t in zip(names, values, types):
+        if not isinstance(t, TensorType):  # a scalar (a condition, an index): as given
+            bound.append(value)
+            continue
         array = np.asarray(value)
         want_shape, want_dtype = shape_of(t), to_numpy_dtype(element_of(t))
         if array.shape != want_shape:

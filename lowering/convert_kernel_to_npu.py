@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.passes import ModulePass
 
@@ -29,6 +29,12 @@ from runtime.targets import Target, load_target
 
 
 def hbm_type(tensor_type: Attribute) -> BufferType:
+    """The HBM buffer type of a tensor; `UnsupportedError` for what has none: values that are
+    not tensors (scf's indices and conditions) and zero-element tensors (run by reference)."""
+    if not isinstance(tensor_type, TensorType):
+        raise UnsupportedError(f"a value of type {tensor_type} is not a tensor: no HBM buffer")
+    if 0 in tensor_type.get_shape():
+        raise UnsupportedError(f"zero-element tensor {tensor_type} has no npu buffer")
     return BufferType(shape_of(tensor_type), element_of(tensor_type), "hbm")
 
 

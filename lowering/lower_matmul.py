@@ -128,6 +128,9 @@ class _Gemm:
     """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
 
     def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step]):  # noqa: ANN001
+        types = {str(a_buf.type.element_type), str(b_buf.type.element_type)}
+        if len(types) != 1 or not types <= {"f16", "f32"}:
+            raise UnsupportedError(f"a GEMM of {' and '.join(sorted(types))} has no cube mode")
         self.a, self.b, self.output, self.steps = a_buf, b_buf, output, steps
         self.a_shape, self.b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
         self.out_shape = tuple(output.type.dims)
@@ -135,7 +138,10 @@ class _Gemm:
         self.lead = self.out_shape[:-2]
         self.operands = [s.operand for s in steps if s.operand is not None]
         extra = [
-            (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1)
+            (
+                len(v.type.dims) >= 2 and v.type.dims[-2] != 1,
+                bool(v.type.dims) and v.type.dims[-1] != 1,
+            )
             for v in self.operands
         ]
         extra += scratch_spans(steps)

@@ -22,7 +22,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from gedialects.errors import InterpretationError, UnsupportedError
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
-from gedialects.interpreter import bind_inputs, entry_function
+from gedialects.interpreter import bind_inputs, entry_function, run_reference
 from gedialects.kernel import semantics as kernel_semantics
 from gedialects.kernel.base import KernelOp
 from gedialects.npu.ops import KernelOp as NpuKernelOp
@@ -43,7 +43,7 @@ class KernelRun:
 def free_values(op: Operation) -> list[SSAValue]:
     """Operands of `op` and values its regions use from outside it, in first-use order."""
     inside = {r for o in op.walk() for r in o.results} | {
-        a for region in op.regions for block in region.blocks for a in block.args
+        a for o in op.walk() for region in o.regions for block in region.blocks for a in block.args
     }
     seen: dict[SSAValue, None] = {}
     for o in op.walk():
@@ -144,7 +144,13 @@ class KernelRunner:
             except Exception as error:  # noqa: BLE001 (see `_fall_back`)
                 del self.executables[op]
                 _fall_back(self.reasons, op, error, "execution")
-        return reference_outputs(op, [env[v] for v in op.operands]), None
+        if isinstance(op, KernelOp | GeOp) or op.name.startswith("kernel."):
+            return reference_outputs(op, [env[v] for v in op.operands]), None
+        # control flow (scf.for of a recurrent layer, scf.if) and scalars: the reference
+        # interpreter runs the op with the values its regions use
+        values = free_values(op)
+        program = single_kernel_module(op, values)
+        return run_reference(program, [env[v] for v in values]), None
 
 
 STRICT_ENV = "GE_NPU_STRICT"

@@ -26,7 +26,13 @@ def shape_of(t: Attribute) -> tuple[int, ...]:
 
 
 def nbytes(t: Attribute) -> int:
-    """Unaligned bytes of a static shaped type."""
+    """Unaligned bytes of a static shaped type, or of a scalar (an `scf.if` condition, a loop
+    index: 8 bytes, a machine word, where numpy has no dtype for it)."""
+    if not hasattr(t, "get_shape"):
+        try:
+            return to_numpy_dtype(t).itemsize
+        except Exception:  # noqa: BLE001 (index and other scalar types without a dtype)
+            return 8
     return int(np.prod(shape_of(t), dtype=np.int64)) * dtype_of(t).itemsize
 
 

@@ -10,6 +10,7 @@ of ONNX's backend test cases and says how it ended, for the tests and the covera
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,6 +175,27 @@ def run_case(case: Any) -> Outcome:
     except Exception as error:  # a crash is an outcome too, so the table shows it
         return Outcome(case.name, "crash", f"{type(error).__name__}: {error}".splitlines()[0])
     return Outcome(case.name, "pass")
+
+
+def run_case_on_npu(case: Any, fallbacks: Counter | None = None) -> str | None:
+    """None if the case passes when compiled to the npu level and run on the npu interpreter,
+    else what differs; `fallbacks` counts the kernels that ran by reference, by reason."""
+    import ge
+
+    for inputs, outputs in case.data_sets:
+        named = _named_inputs(case, inputs)
+        rep = GeBackend.prepare_with_inputs(case.model, named)
+        free = {k: v for k, v in named.items() if k not in rep.bound}
+        compiled = ge.compile(rep.module, level="npu", cache=False)
+        got = compiled.run(**free) if free else compiled.run()
+        for kernel in compiled.last_profile["kernels"]:
+            if kernel.get("estimated") and fallbacks is not None:
+                reason = kernel.get("fallback_reason", "")
+                fallbacks[reason.split(":")[0][:90]] += 1
+        problem = _compare([as_array(v) for v in outputs], got, case.rtol, case.atol)
+        if problem:
+            return problem
+    return None
 
 
 def collect_cases() -> list[Any]:

@@ -1,0 +1,43 @@
+"""ONNX's backend node cases at the npu level: every case of the sample that passes at the
+reference level also passes when compiled with `level="npu"` and run on the npu interpreter.
+
+The sample is every case whose name matches an edge the npu level must survive (control flow
+of recurrent layers and If/Scan, zero-element tensors, f64 and scalar epilogues, which crashed
+it before), plus every 8th other case; the whole suite is `benchmarks/onnx_backend_npu.py`
+(about 5 minutes). GE_NPU_STRICT=1 is set for tests, so a lowering bug fails here instead of
+falling back to the reference.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ge.frontends.onnx.backend import collect_cases, covered, run_case, run_case_on_npu
+
+EDGES = (
+    *("gru", "lstm", "rnn", "scan", "test_if", "empty_set", "zero", "allowzero"),
+    *("out_of_bounds", "scalar_bias", "flexattention", "linear_attention", "causal_conv"),
+)
+
+
+def _sample() -> list:
+    cases = [c for c in collect_cases() if covered(c)]
+    edges = [c for c in cases if any(e in c.name for e in EDGES)]
+    rest = [c for c in cases if c not in edges]
+    return edges + rest[::8]
+
+
+@pytest.fixture(scope="module")
+def sample() -> list:
+    return [c for c in _sample() if run_case(c).kind == "pass"]
+
+
+@pytest.mark.slow
+def test_sampled_backend_cases_pass_at_the_npu_level(sample) -> None:
+    failed = {}
+    for case in sample:
+        problem = run_case_on_npu(case)
+        if problem:
+            failed[case.name] = problem
+    assert len(sample) > 150
+    assert not failed, failed
