@@ -14,6 +14,7 @@ needs nothing else, and skipping the tiles' numpy work makes it cheap.
 from __future__ import annotations
 
 import operator
+from collections import deque
 from collections.abc import Callable
 
 from xdsl.dialects import arith, scf
@@ -109,6 +110,15 @@ def _scalar(op: Operation, fn: Callable, slots: Slots, probe: bool) -> Step:
             env[result] = fn(*[env[a] for a in args])
 
         return bare
+    if len(args) == 2:
+        lhs, rhs = args
+
+        def binary(env: list, core: Core) -> None:
+            env[result] = fn(env[lhs], env[rhs])
+            core.clocks["S"] += 1
+            core.stats.busy["S"] += 1
+
+        return binary
 
     def step(env: list, core: Core) -> None:
         env[result] = fn(*[env[a] for a in args])
@@ -123,6 +133,15 @@ def _for(op: scf.ForOp, target: Target, slots: Slots, probe: bool) -> Step:
     iv, iter_args = slots(op.body.block.args[0]), [slots(a) for a in op.body.block.args[1:]]
     lb, ub, step_v = slots(op.lb), slots(op.ub), slots(op.step)
     inits, results = [slots(v) for v in op.iter_args], [slots(v) for v in op.results]
+
+    if not inits and not results:
+
+        def plain(env: list, core: Core) -> None:
+            for i in range(env[lb], env[ub], env[step_v]):
+                env[iv] = i
+                body(env, core)
+
+        return plain
 
     def step(env: list, core: Core) -> None:
         carried = [env[v] for v in inits]
@@ -167,6 +186,26 @@ def _alloc(op: AllocOp, slots: Slots) -> Step:
 
 def _flag(op: SetFlagOp | WaitFlagOp, slots: Slots) -> Step:
     (src, dst), event = op.key, op.event
+    if isinstance(event, int):  # the common case, inlined: one flag queue per key
+        key = (src, dst, event)
+        if isinstance(op, SetFlagOp):
+
+            def set_flag(env: list, core: Core) -> None:
+                queue = core.flags.get(key)
+                if queue is None:
+                    queue = core.flags[key] = deque()
+                queue.append(core.clocks[src])
+
+            return set_flag
+
+        def wait_flag(env: list, core: Core) -> None:
+            queue = core.flags.get(key)
+            if not queue:
+                core.wait_flag(src, dst, event)  # raises: the core would hang
+            clocks = core.clocks
+            clocks[dst] = max(clocks[dst], queue.popleft())
+
+        return wait_flag
     action = Core.set_flag if isinstance(op, SetFlagOp) else Core.wait_flag
     if isinstance(event, int):
         return lambda env, core: action(core, src, dst, event)
@@ -215,6 +254,11 @@ def compile_block(block: Block, target: Target, slots: Slots, probe: bool = Fals
             step(env, core)
         if scoped:
             core.pop_scope()
-        return tuple(env[v] for v in yielded)
+        return tuple([env[v] for v in yielded])
 
-    return run
+    def plain(env: list, core: Core) -> tuple:  # most loop bodies: no allocation, no yield
+        for step in steps:
+            step(env, core)
+        return ()
+
+    return plain if not scoped and not yielded else run

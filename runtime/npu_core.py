@@ -78,29 +78,29 @@ class Core:
         what: str,
     ) -> None:
         """Queue an instruction on `pipe`; raises on a race with another pipe."""
-        start = self.clocks[pipe]
+        clocks, stats = self.clocks, self.stats
+        start = clocks[pipe]
         end = start + cycles
-        for buf in reads:
-            if buf.on_chip and buf.write_pipe not in (None, pipe) and start < buf.write_end:
-                self._race(what, pipe, start, "reads", buf, buf.write_pipe, buf.write_end)
+        for buf in reads:  # a read only updates this pipe's entry, which no check below reads
+            if buf.on_chip:
+                if start < buf.write_end and buf.write_pipe not in (None, pipe):
+                    self._race(what, pipe, start, "reads", buf, buf.write_pipe, buf.write_end)
+                if buf.reads.get(pipe, 0.0) < end:
+                    buf.reads[pipe] = end
         for buf in writes:
-            if not buf.on_chip:
-                continue
-            if buf.write_pipe not in (None, pipe) and start < buf.write_end:
-                self._race(what, pipe, start, "writes", buf, buf.write_pipe, buf.write_end)
-            for other, until in buf.reads.items():
-                if other != pipe and start < until:
-                    self._race(what, pipe, start, "overwrites", buf, other, until)
-        for buf in reads:
-            if buf.on_chip and buf.reads.get(pipe, 0.0) < end:
-                buf.reads[pipe] = end
+            if buf.on_chip:
+                if start < buf.write_end and buf.write_pipe not in (None, pipe):
+                    self._race(what, pipe, start, "writes", buf, buf.write_pipe, buf.write_end)
+                for other, until in buf.reads.items():
+                    if start < until and other != pipe:
+                        self._race(what, pipe, start, "overwrites", buf, other, until)
         for buf in writes:
             buf.write_end, buf.write_pipe = end, pipe
-        self.clocks[pipe] = end
-        self.stats.busy[pipe] += cycles
-        self.stats.instructions += 1
-        if self.stats.events is not None:
-            self.stats.events.append((self.index, pipe, start, cycles, what))
+        clocks[pipe] = end
+        stats.busy[pipe] += cycles
+        stats.instructions += 1
+        if stats.events is not None:
+            stats.events.append((self.index, pipe, start, cycles, what))
 
     def _race(self, what, pipe, start, verb, buf, other, until) -> None:  # noqa: ANN001
         raise InterpretationError(

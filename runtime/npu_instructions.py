@@ -45,21 +45,41 @@ from runtime.npu_slots import Slots, resolve
 from runtime.targets import Target
 
 
-def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> tuple:
-    """The slices of a window, refused if any part of it is past the buffer."""
+def _slices(offsets: list[int], sizes: list[int], shape: tuple[int, ...]) -> tuple | None:
+    """The slices of a window, or None if any part of it is past the buffer."""
     slices = []
-    for o, s, d in zip(offsets, sizes, buf.array.shape):
+    for o, s, d in zip(offsets, sizes, shape):
         if o < 0 or s <= 0 or o + s > d:
-            axis = len(slices)
-            raise InterpretationError(
-                f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
-                f"({buf.type}), which has {d}: past the buffer"
-            )
+            return None
         slices.append(slice(o, o + s))
     return tuple(slices) or (Ellipsis,)  # a 0-d buffer: a view, not a scalar
 
 
+def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> tuple:
+    """The slices of a window, refused if any part of it is past the buffer."""
+    slices = _slices(offsets, sizes, buf.array.shape)
+    if slices is None:
+        for axis, (o, s, d) in enumerate(zip(offsets, sizes, buf.array.shape)):
+            if o < 0 or s <= 0 or o + s > d:
+                raise InterpretationError(
+                    f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
+                    f"({buf.type}), which has {d}: past the buffer"
+                )
+    return slices
+
+
+def _copy_mode(s_size: list[int], d_size: list[int], same_rank: bool) -> int:
+    """0: same window; 1: a smaller source padded; 2: a row-major reshaping copy; 3: refused."""
+    if s_size == d_size:
+        return 0
+    if same_rank and all(a <= b for a, b in zip(s_size, d_size)):
+        return 1
+    return 2 if math.prod(s_size) == math.prod(d_size) else 3
+
+
 def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
+    """A DMA step; what the windows fix statically (slices, copy mode, bytes) is worked out
+    here once, so a tile loop's DMAs with static windows only move data and queue costs."""
     src_v, dst_v, pad = slots(op.src), slots(op.dst), op.pad_value
     st, dt = op.src.type, op.dst.type
     assert isinstance(st, BufferType) and isinstance(dt, BufferType)
@@ -73,28 +93,52 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     rate, hbm = dma_rate(target, src_space, dst_space), "hbm" in (src_space, dst_space)
     l2_rate = target.rate("l2", dst_space) or rate
     l2_limit = target.capacity_of("l2") // 2  # larger inputs would evict themselves
+    cached_l2 = src_space == "hbm"
+    src_hbm, dst_hbm = src_space == "hbm", dst_space == "hbm"
+    name = op.name
+    # Static windows: slices (None if out of bounds: the step raises), mode and bytes.
+    s_fixed = None if so[1] or ss[1] else _slices(so[0], ss[0], st.dims)
+    d_fixed = None if do[1] or ds[1] else _slices(do[0], ds[0], dt.dims)
+    sizes_fixed = not ss[1] and not ds[1]
+    if sizes_fixed:
+        mode = _copy_mode(ss[0], ds[0], same_rank)
+        read = math.prod(ss[0]) * src_item
+        written = math.prod(ds[0]) * dst_item
+        moved_fixed = max(read, written)
+        if off_chip is not None:
+            window = ss[0] if off_chip is st else ds[0]
+            moved_fixed = dma_bytes_charged(target, window, off_dims, off_item)
+        head = tuple(slice(0, s) for s in ss[0])
 
     def step(env: list, core: Core) -> None:
         src, dst = env[src_v], env[dst_v]
-        s_size, d_size = resolve(env, *ss), resolve(env, *ds)
-        src_slices = _window(op.name, src, resolve(env, *so), s_size)
+        if sizes_fixed:
+            s_size, d_size = ss[0], ds[0]
+        else:
+            s_size, d_size = resolve(env, *ss), resolve(env, *ds)
+        src_slices = s_fixed or _window(name, src, resolve(env, *so), s_size)
         data = src.array[src_slices]
-        target_view = dst.array[_window(op.name, dst, resolve(env, *do), d_size)]
-        if s_size == d_size:
+        target_view = dst.array[d_fixed or _window(name, dst, resolve(env, *do), d_size)]
+        if sizes_fixed:
+            copy_mode, moved, nread, nwritten, pad_head = mode, moved_fixed, read, written, head
+        else:
+            copy_mode = _copy_mode(s_size, d_size, same_rank)
+            nread, nwritten = data.size * src_item, target_view.size * dst_item
+            moved = max(nread, nwritten)
+            if off_chip is not None:
+                window = s_size if off_chip is st else d_size
+                moved = dma_bytes_charged(target, window, off_dims, off_item)
+            pad_head = tuple(slice(0, s) for s in s_size)
+        if copy_mode == 0:
             np.copyto(target_view, data, casting="unsafe")
-        elif same_rank and all(a <= b for a, b in zip(s_size, d_size)):
+        elif copy_mode == 1:
             target_view[...] = pad
-            np.copyto(target_view[tuple(slice(0, s) for s in s_size)], data, casting="unsafe")
-        elif data.size == target_view.size:  # a reshaping copy, row-major
+            np.copyto(target_view[pad_head], data, casting="unsafe")
+        elif copy_mode == 2:  # a reshaping copy, row-major
             np.copyto(target_view, data.reshape(target_view.shape), casting="unsafe")
         else:
-            raise InterpretationError(f"'{op.name}' windows {s_size} and {d_size} differ")
-        read, written = data.size * src_item, target_view.size * dst_item
-        moved = max(read, written)
-        if off_chip is not None:
-            window = s_size if off_chip is st else d_size
-            moved = dma_bytes_charged(target, window, off_dims, off_item)
-        if src_space == "hbm" and src.array.nbytes <= l2_limit:
+            raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
+        if cached_l2 and src.array.nbytes <= l2_limit:
             cached = core.l2_cached(src, src_slices)
             warm = moved * cached / data.size
             share = hbm_share(target, core.active_cores)
@@ -105,14 +149,14 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             cycles = core.hbm_cycles(pipe, moved, rate, hbm_share(target, core.active_cores))
         else:
             cycles = max(1, math.ceil(moved / rate))
-        core.issue(pipe, cycles, (src,), (dst,), op.name)
+        core.issue(pipe, cycles, (src,), (dst,), name)
         stats = core.stats
-        stats.bytes_read[src_space] += read
-        stats.bytes_written[dst_space] += written
-        if src_space == "hbm":
-            stats.hbm_traffic[(src, "r")] += read
-        if dst_space == "hbm":
-            stats.hbm_traffic[(dst, "w")] += written
+        stats.bytes_read[src_space] += nread
+        stats.bytes_written[dst_space] += nwritten
+        if src_hbm:
+            stats.hbm_traffic[(src, "r")] += nread
+        if dst_hbm:
+            stats.hbm_traffic[(dst, "w")] += nwritten
 
     return step
 
