@@ -1,0 +1,145 @@
+"""kernel.conv_transpose2d on the modeled NPU equals the kernel dialect's reference semantics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from xdsl.parser import Parser
+
+from ge.registry import make_context
+from gedialects.errors import UnsupportedError
+from gedialects.ge.constant import ConstantOp, print_constants_in_full
+from gedialects.interpreter import run_reference
+from gedialects.npu.img2col import Img2ColOp
+from gedialects.npu.ops import KernelOp
+from lowering.convert_kernel_to_npu import lower_module
+from runtime.npu_interpreter import NpuExecutable
+
+BASE = dict(n=1, c=3, h=5, w=5, og=4, k=(3, 3), s=(2, 2), p=(1, 1, 1, 1), d=(1, 1), g=1, e=(0, 0))
+
+
+def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
+    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
+
+
+def _out_shape(geo: dict) -> tuple[int, ...]:
+    (pt, pl, pb, pr), dims = geo["p"], []
+    for axis, size, lo, hi in ((0, geo["h"], pt, pb), (1, geo["w"], pl, pr)):
+        k, s, d, e = geo["k"][axis], geo["s"][axis], geo["d"][axis], geo["e"][axis]
+        dims.append(s * (size - 1) + e + (k - 1) * d + 1 - lo - hi)
+    return (geo["n"], geo["og"] * geo["g"], *dims)
+
+
+def _module(geo: dict, dtype: str = "f32", bias: bool = True, weights=None):
+    """A one-kernel program and its input shapes; `weights` (an array) makes them a constant."""
+    n, c, h, w, og, (kh, kw), g = (geo[key] for key in ("n", "c", "h", "w", "og", "k", "g"))
+    x, wt, y = _t((n, c, h, w), dtype), _t((c, og, kh, kw), dtype), _t(_out_shape(geo), dtype)
+    bt = _t((og * g,), dtype)
+    params, operands, types, body = [f"%x: {x}"], "%x, %w", [x, wt], ""
+    if weights is None:
+        params.append(f"%w: {wt}")
+    else:
+        with print_constants_in_full():
+            body = str(ConstantOp.from_array(weights)).replace("%0", "%w", 1) + "\n  "
+    if bias:
+        params.append(f"%b: {bt}")
+        operands, types = operands + ", %b", [*types, bt]
+    s, p, d, e = geo["s"], geo["p"], geo["d"], geo["e"]
+    attrs = (
+        f"strides = array<i64: {s[0]}, {s[1]}>, pads = array<i64: {', '.join(map(str, p))}>, "
+        f"dilations = array<i64: {d[0]}, {d[1]}>, output_padding = array<i64: {e[0]}, {e[1]}>, "
+        f'groups = {g} : i64, fused_from = ["ge.conv_transpose2d"]'
+    )
+    text = f"""func.func @main({", ".join(params)}) -> {y} {{
+  {body}%y = kernel.conv_transpose2d {operands} {{{attrs}}} : ({", ".join(types)}) -> {y}
+  func.return %y : {y}
+}}"""
+    shapes = [(n, c, h, w)] + ([(c, og, kh, kw)] if weights is None else [])
+    shapes += [(og * g,)] if bias else []
+    return Parser(make_context(), text).parse_module(), shapes
+
+
+def _check(geo: dict, dtype=np.float32, bias: bool = True, constant: bool = False):
+    rng = np.random.default_rng(0)
+    shape = (geo["c"], geo["og"], *geo["k"])
+    weights = rng.standard_normal(shape).astype(dtype) if constant else None
+    name = "f16" if dtype == np.float16 else "f32"
+    module, shapes = _module(geo, name, bias, weights)
+    inputs = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    want = run_reference(module, inputs)[0]
+    lowered = lower_module(module)
+    result = NpuExecutable(lowered).run(inputs)  # verifies the program (capacities included)
+    tol = 2e-2 if dtype == np.float16 else 1e-4
+    np.testing.assert_allclose(result.outputs[0].astype(np.float32), want, rtol=tol, atol=tol)
+    assert any(isinstance(op, Img2ColOp) for op in lowered.walk())
+    kernels = [op.sym_name.data for op in lowered.walk() if isinstance(op, KernelOp)]
+    return lowered, kernels, result
+
+
+def test_stride_two_padded_with_bias() -> None:
+    _, kernels, result = _check(BASE)
+    assert [k.rsplit("_", 1)[-1] for k in kernels] == ["zeros", "weights", "0"]
+    assert all(k.cycles > 0 for k in result.profile.kernels)
+
+
+def test_stride_one_needs_no_zero_insertion() -> None:
+    _, kernels, _ = _check({**BASE, "s": (1, 1), "p": (0, 0, 0, 0)})
+    assert not any(k.endswith("_zeros") for k in kernels)
+
+
+def test_groups_dilation_output_padding_asymmetric() -> None:
+    geo = dict(n=2, c=4, h=3, w=4, og=3, k=(2, 3), s=(3, 2), p=(0, 2, 1, 0), d=(2, 1), g=2,
+               e=(2, 1))  # fmt: skip
+    _check(geo, bias=False)
+
+
+def test_constant_weights_are_laid_out_at_compile_time() -> None:
+    _, kernels, _ = _check({**BASE, "g": 1}, constant=True)
+    assert not any(k.endswith("_weights") for k in kernels)
+
+
+def test_f16() -> None:
+    _check({**BASE, "c": 20, "og": 18}, dtype=np.float16)
+
+
+def test_image_larger_than_ub() -> None:
+    """Z is 16 x 96 x 96 f32 (590 KB, over UB's 256 KiB): tiles of rows over the vector cores."""
+    lowered, _, _ = _check({**BASE, "c": 16, "h": 48, "w": 48, "og": 8, "k": (4, 4)})
+    zeros = next(op for op in lowered.walk() if isinstance(op, KernelOp))
+    assert zeros.sym_name.data.endswith("_zeros") and zeros.block_dim.value.data > 1
+    tiles = [op.results[0].type for op in zeros.walk() if op.name == "npu.alloc"]
+    assert all(math.prod(t.dims) * 4 < 16 * 96 * 96 * 4 for t in tiles)
+
+
+def test_top_padding_past_the_kernel_is_refused() -> None:
+    module, _ = _module({**BASE, "p": (3, 0, 0, 0)})
+    with pytest.raises(UnsupportedError, match="kernel.conv_transpose2d.*pads"):
+        lower_module(module)
+
+
+@st.composite
+def geometries(draw):
+    """Transposed conv geometries with at least one output pixel; pads up to d * (k - 1)."""
+    geo = dict(n=draw(st.integers(1, 2)), g=draw(st.sampled_from([1, 1, 2])))
+    geo["c"] = geo["g"] * draw(st.integers(1, 12))
+    geo["og"] = draw(st.integers(1, 10))
+    geo["h"], geo["w"] = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    geo["k"] = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    geo["s"] = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    geo["d"] = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    geo["e"] = tuple(draw(st.integers(0, max(geo["s"][a], geo["d"][a]) - 1)) for a in (0, 1))
+    span = [geo["d"][a] * (geo["k"][a] - 1) for a in (0, 1)]
+    p = [draw(st.integers(0, span[a % 2])) for a in range(4)]
+    geo["p"] = tuple(p)
+    if min(_out_shape(geo)[2:]) < 1:
+        geo["p"] = (0, 0, 0, 0)
+    return geo
+
+
+@given(geometries(), st.booleans())
+def test_random_geometries_match_the_reference(geo: dict, bias: bool) -> None:
+    _check(geo, bias=bias)
