@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +69,11 @@ class Core:
     """Per HBM buffer, a bit per core that has read each element (shared; with `l2_share`)."""
     probe: bool = False
     """A probe run only counts the cores that read each element into `l2_share`."""
+    l2_log: list | None = None
+    """Where `l2_cached` appends its answers (shared by the cores): a kernel whose addresses do
+    not depend on data asks the same questions in the same order every run."""
+    l2_replay: Iterator[float] | None = None
+    """The answers a previous run logged, which the DMA steps take instead of asking."""
 
     def issue(
         self,
@@ -142,13 +148,16 @@ class Core:
                     counts = self.l2_share[buf] = np.zeros(buf.array.shape, np.int32)
                 counts[window] += first
                 return 0.0
-            return first.size - float(self.l2_share[buf][window][first].sum())
-        mask = self.l2.get(buf)
-        if mask is None:
-            mask = self.l2[buf] = np.zeros(buf.array.shape, np.bool_)
-        view = mask[window]
-        cached = int(np.count_nonzero(view))
-        view[...] = True
+            cached = first.size - float(self.l2_share[buf][window][first].sum())
+        else:
+            mask = self.l2.get(buf)
+            if mask is None:
+                mask = self.l2[buf] = np.zeros(buf.array.shape, np.bool_)
+            view = mask[window]
+            cached = int(np.count_nonzero(view))
+            view[...] = True
+        if self.l2_log is not None:
+            self.l2_log.append(cached)
         return cached
 
     def set_flag(self, src: str, dst: str, event: int) -> None:

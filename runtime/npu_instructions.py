@@ -139,7 +139,8 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
         else:
             raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
         if cached_l2 and src.array.nbytes <= l2_limit:
-            cached = core.l2_cached(src, src_slices)
+            replay = core.l2_replay
+            cached = next(replay) if replay is not None else core.l2_cached(src, src_slices)
             warm = moved * cached / data.size
             share = hbm_share(target, core.active_cores)
             cycles = math.ceil(warm / l2_rate)
