@@ -14,6 +14,7 @@ import math
 
 from xdsl.ir import Operation, SSAValue
 
+from gedialects.errors import UnsupportedError
 from gedialects.kernel.ops import (
     LayerNormKernelOp,
     LogSoftmaxKernelOp,
@@ -84,6 +85,8 @@ def lower_normalize(
     axis = op.get_int("axis") % n
     if isinstance(op, LayerNormKernelOp):
         rest, normalized = math.prod(shape[:axis]), math.prod(shape[axis:])
+        if any(math.prod(v.type.dims) != normalized for v in inputs[1:]):
+            raise UnsupportedError(f"{op.name} with a scale or bias that broadcasts over axes")
         views = [ReshapeOp(inputs[0], BufferType((rest, normalized), element, "hbm"))]
         views += [ReshapeOp(v, BufferType((normalized,), element, "hbm")) for v in inputs[1:]]
         out = ReshapeOp(output, BufferType((rest, normalized), element, "hbm"))

@@ -109,3 +109,20 @@ def test_a_failing_lowering_falls_back_for_users_and_raises_under_strict(monkeyp
     assert "KeyError" in reasons["kernel.matmul"]
     for got, want in zip(run.outputs, run_reference(module, inputs)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_layer_norm_with_a_broadcast_scale_runs_by_reference():
+    """A scale that broadcasts over the normalized axes (rank 0 here) has no npu lowering: the
+    kernel is unsupported, not a malformed view (found by test_kernel_runner_random)."""
+    text = """func.func @main(%x: tensor<1x1x2xf32>) -> tensor<1x1x2xf32> {
+  %s = ge.constant dense<-1.625000e+00> : tensor<f32>
+  %y = ge.layer_norm %x, %s {axis = 1 : i64, epsilon = 1.000000e-05 : f64} : (tensor<1x1x2xf32>, tensor<f32>) -> tensor<1x1x2xf32>
+  func.return %y : tensor<1x1x2xf32>
+}"""
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    PassPipeline.parse_spec(dict(all_passes()), "convert-ge-to-kernel").apply(ctx, module)
+    x = np.array([[[0.5, -0.875]]], np.float32)
+    run = KernelRunner(module).run([x])
+    assert "broadcasts" in dict(run.fallbacks)["kernel.layer_norm"]
+    np.testing.assert_allclose(run.outputs[0], run_reference(module, [x])[0], rtol=1e-5)
