@@ -75,7 +75,30 @@ def _tile(target: Target, planes: int, rows: int, row_bytes: int, out_row: int) 
     return best[1], best[2]
 
 
-@lowers(ResizeKernelOp)
+def _kinds(op: ResizeKernelOp) -> list | None:
+    """The two last axes' map kinds when both are one of this module's shapes, else None."""
+    kinds = [_classify(m, n) for m, n in zip(source_maps(op), op.input.type.get_shape()[-2:])]
+    if ("up", 1, 0) in kinds and None not in kinds:  # an identity axis goes with either kind
+        kinds = [("down", 1, 0) if k == ("up", 1, 0) else k for k in kinds]
+        if kinds[0][0] != kinds[1][0]:
+            kinds = [("up", 1, 0) if k == ("down", 1, 0) else k for k in kinds]
+    return None if None in kinds or kinds[0][0] != kinds[1][0] else kinds
+
+
+def by_window_maps(op: ResizeKernelOp) -> bool:
+    """Whether this module lowers `op`: nearest, float, of rank >= 2 with only the last two
+    axes resized, by integer upsampling or strided subsampling (the rest goes to
+    `lowering.lower_resize_gemm`)."""
+    shape, out = tuple(op.input.type.get_shape()), tuple(op.output.type.get_shape())
+    scales = [1.0] * len(shape) if op.scales is None else list(op.scales.get_values())
+    if op.get_str("mode") != "nearest" or len(shape) < 2 or shape[:-2] != out[:-2]:
+        return False
+    if to_numpy_dtype(element_of(op.output.type)).kind != "f" or min(shape + out) < 1:
+        return False
+    return all(s == 1.0 for s in scales[:-2]) and _kinds(op) is not None
+
+
+@lowers(ResizeKernelOp, when=by_window_maps)
 def lower_resize(
     op: ResizeKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
@@ -88,12 +111,8 @@ def lower_resize(
     scales = [1.0] * len(shape) if op.scales is None else list(op.scales.get_values())
     if shape[:-2] != out[:-2] or any(s != 1.0 for s in scales[:-2]):
         raise UnsupportedError(f"'{op.name}' of axes before the last two has no npu lowering")
-    kinds = [_classify(m, n) for m, n in zip(source_maps(op), shape[-2:])]
-    if ("up", 1, 0) in kinds and None not in kinds:  # an identity axis goes with either kind
-        kinds = [("down", 1, 0) if k == ("up", 1, 0) else k for k in kinds]
-        if kinds[0][0] != kinds[1][0]:
-            kinds = [("up", 1, 0) if k == ("down", 1, 0) else k for k in kinds]
-    if None in kinds or kinds[0][0] != kinds[1][0]:
+    kinds = _kinds(op)
+    if kinds is None:
         raise UnsupportedError(
             f"'{op.name}' nearest {op.get_str('coordinate_transformation_mode')} from "
             f"{shape[-2:]} to {out[-2:]} is neither an integer upsampling nor a strided subsampling"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from xdsl.parser import Parser
@@ -79,13 +78,12 @@ def test_downsampling_by_steps():
     _check((1, 3, 8, 10), (1, 3, 4, 5))
 
 
-def test_linear_is_refused():
-    module = _module((1, 1, 4, 4), (1, 1, 8, 8), "half_pixel", mode="linear")
-    with pytest.raises(UnsupportedError, match="kernel.resize' linear on f32 has no npu"):
-        lower_module(module)
+def test_linear_and_other_nearest_maps_go_to_the_gemm_lowering():
+    from lowering.registry import lowering_for
 
-
-def test_align_corners_map_is_refused():
-    module = _module((1, 1, 3, 3), (1, 1, 8, 8), "align_corners", "round_prefer_floor")
-    with pytest.raises(UnsupportedError, match="nearest align_corners from"):
-        lower_module(module)
+    for module in (
+        _module((1, 1, 4, 4), (1, 1, 8, 8), "half_pixel", mode="linear"),
+        _module((1, 1, 3, 3), (1, 1, 8, 8), "align_corners", "round_prefer_floor"),
+    ):
+        op = next(op for op in module.walk() if op.name == "kernel.resize")
+        assert lowering_for(op).__name__ == "lower_resize_gemm"
