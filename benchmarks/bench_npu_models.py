@@ -1,0 +1,118 @@
+"""Whole models on the modeled NPU: per conv/matmul kernel, modeled cycles beside the roofline.
+
+Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base layer built in
+`ge` (`benchmarks/ge_models.py`, batch 1):
+- modeled cycles / roofline cycles of each conv and matmul kernel (the table shows the
+  roofline ratio, roofline / modeled, so 1.0 is the bound), their geometric mean and that of
+  the large ones (>= 1 GFLOP... here: kernels whose roofline is at least 2,000 cycles);
+- HBM bytes moved with `ge-optimize` (fusion) vs without it, as a ratio;
+- lowering time per model, and the interpreter's wall time beside onnxruntime's run of the
+  same model exported to ONNX, in the same process.
+
+    .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert] [--per-layer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from ge.pipeline import apply_pipeline
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from runtime.kernel_runner import KernelRunner
+
+LARGE = 2_000
+"""Roofline cycles from which a kernel counts as large (issue 5's >= 0.8 goal is for those)."""
+
+
+def _models() -> dict:
+    import ge_models
+
+    return {
+        "resnet50": lambda: ge_models.resnet((3, 4, 6, 3), bottleneck=True),
+        "bert": lambda: ge_models.bert_layer(),
+    }
+
+
+def _inputs(module) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    fn = module.body.block.first_op
+    return [
+        rng.standard_normal(shape_of(t)).astype(to_numpy_dtype(element_of(t)))
+        for t in fn.function_type.inputs.data
+    ]
+
+
+def _run(module, optimize: bool):
+    kernels = "ge-optimize,select-implementations" if optimize else "convert-ge-to-kernel"
+    apply_pipeline(module, kernels)
+    start = time.perf_counter()
+    runner = KernelRunner(module)
+    lowering = time.perf_counter() - start
+    inputs = _inputs(module)
+    start = time.perf_counter()
+    run = runner.run(inputs)
+    wall = time.perf_counter() - start
+    return run, lowering, wall, inputs
+
+
+def _onnxruntime_seconds(module, inputs) -> float:
+    import onnxruntime as ort
+
+    from ge.frontends.onnx_export import export_onnx
+
+    session = ort.InferenceSession(
+        export_onnx(module).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [i.name for i in session.get_inputs()]
+    feed = dict(zip(names, inputs))
+    session.run(None, feed)
+    start = time.perf_counter()
+    session.run(None, feed)
+    return time.perf_counter() - start
+
+
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def report(name: str, build, per_layer: bool) -> None:
+    ort_seconds = _onnxruntime_seconds(build(), _inputs(build()))
+    run, lowering, wall, _ = _run(build(), optimize=True)
+    plain, _, _, _ = _run(build(), optimize=False)
+    rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
+    ratios = [k.roofline_cycles / k.cycles for k in rows]
+    large = [r for k, r in zip(rows, ratios) if k.roofline_cycles >= LARGE]
+    if per_layer:
+        print(f"{'kernel':<22}{'algorithm':<14}{'cycles':>10}{'roofline':>10}{'ratio':>7}")
+        for k, r in zip(rows, ratios):
+            print(f"{k.name:<22}{k.algorithm or '-':<14}{k.cycles:>10.0f}"
+                  f"{k.roofline_cycles:>10.0f}{r:>7.2f}")  # fmt: skip
+    hbm = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in run.profile.kernels)
+    hbm_plain = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in plain.profile.kernels)
+    print(f"== {name}: {len(rows)} conv/matmul kernels on the npu, "
+          f"{len(run.fallbacks)} kernels fell back to reference")  # fmt: skip
+    print(f"   roofline ratio geomean {_geomean(ratios):.2f}; large kernels "
+          f"({len(large)}): geomean {_geomean(large):.2f}, min {min(large, default=0):.2f}")  # fmt: skip
+    print(f"   HBM bytes fused / unfused: {hbm / 2**20:.1f} / {hbm_plain / 2**20:.1f} MiB "
+          f"= {hbm / hbm_plain:.2f}")  # fmt: skip
+    print(f"   lowering {lowering:.2f} s; interpreter {wall:.2f} s vs onnxruntime "
+          f"{ort_seconds * 1e3:.1f} ms = {wall / ort_seconds:.0f}x")  # fmt: skip
+    print(f"   modeled makespan {sum(k.cycles for k in run.profile.kernels):,.0f} cycles")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="resnet50,bert")
+    parser.add_argument("--per-layer", action="store_true")
+    args = parser.parse_args()
+    models = _models()
+    for name in args.models.split(","):
+        report(name, models[name], args.per_layer)
+
+
+if __name__ == "__main__":
+    main()
