@@ -37,6 +37,10 @@ from runtime.conv_cost import candidate_costs
 from runtime.targets import Target
 
 GEOMETRY_PROPS = ("strides", "pads", "dilations", "groups")
+PRUNE = 4.0
+"""Candidates whose analytic estimate exceeds PRUNE x the best one are not run (as cuDNN's and
+TVM's tuners prune the space): interpreting, say, a direct convolution of 256 channels on the
+vector unit costs minutes of host time to confirm what the estimate already says."""
 
 
 def _key(target: Target, geometry: ConvGeometry, dtype: np.dtype) -> str:
@@ -73,8 +77,9 @@ def modeled_cycles(module: ModuleOp, x: np.ndarray, target: Target) -> float:
 class Autotuner:
     """Measures conv candidates on the modeled NPU and keeps the results in a JSON file."""
 
-    def __init__(self, target: Target, path: str | Path | None = None):
+    def __init__(self, target: Target, path: str | Path | None = None, prune: float = PRUNE):
         self.target = target
+        self.prune = prune
         self.path = Path(path) if path else default_cache_dir() / "autotune.json"
         self.results = self._load()
         self.measured_now = 0
@@ -110,6 +115,10 @@ class Autotuner:
         estimated: dict[str, str] = {}
         for name, algo in ALGORITHMS.items():
             if algo.unsupported_reason(geometry) is not None:
+                continue
+            if estimates[name] > self.prune * min(estimates.values()):
+                cycles[name] = round(estimates[name], 1)
+                estimated[name] = f"pruned: estimated above {self.prune:g}x the best estimate"
                 continue
             try:
                 cycles[name] = modeled_cycles(conv_program(op, name, w), x, self.target)

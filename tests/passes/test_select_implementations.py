@@ -126,3 +126,20 @@ def test_autotune_figures_are_the_interpreters_modeled_cycles(tmp_path):
     apply_pipeline(module, f'select-implementations{{autotune=true autotune-cache="{cache}"}}')
     (entry,) = json.loads(cache.read_text()).values()
     assert entry["cycles"]["im2col"] == expected > 0
+
+
+def test_autotune_prunes_candidates_the_estimate_rules_out(tmp_path):
+    """With prune=1 only the candidates tied with the best estimate run on the interpreter;
+    the others keep their estimate and say they were pruned."""
+    from passes.autotune import Autotuner
+    from passes.select_implementations import conv_geometry
+    from runtime.targets import load_target
+
+    module = conv_module(1, 8, 12, 8, 3, pad=1)
+    apply_pipeline(module, "convert-ge-to-kernel")
+    conv = next(op for op in module.walk() if isinstance(op, Conv2DKernelOp))
+    tuner = Autotuner(load_target("ascend910a"), tmp_path / "a.json", prune=1.0)
+    tuner.measure_conv(conv_geometry(conv), conv)
+    (entry,) = tuner.results.values()
+    pruned = {a for a, why in entry["estimated"].items() if why.startswith("pruned")}
+    assert pruned and len(pruned) < len(entry["cycles"])
