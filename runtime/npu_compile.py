@@ -176,10 +176,11 @@ def _if(op: scf.IfOp, target: Target, slots: Slots, probe: bool) -> Step:
 
 def _alloc(op: AllocOp, slots: Slots) -> Step:
     result, buf_type = slots(op.buffer), op.buffer.type
-    name = op.buffer.name_hint or "buffer"
+    name = f"%{op.buffer.name_hint or 'buffer'}"
+    layout = (buf_type.space_name, buf_type.nbytes, buf_type.dims, buf_type.dtype)
 
     def step(env: list, core: Core) -> None:
-        env[result] = core.allocate(op, buf_type, f"%{name}")
+        env[result] = core.allocate(op, buf_type, name, layout)
 
     return step
 

@@ -69,6 +69,8 @@ class Core:
     """Per HBM buffer, a bit per core that has read each element (shared; with `l2_share`)."""
     probe: bool = False
     """A probe run only counts the cores that read each element into `l2_share`."""
+    pool: dict | None = None
+    """Arrays of on-chip buffers by (site, core index), kept by the executable across runs."""
     l2_log: list | None = None
     """Where `l2_cached` appends its answers (shared by the cores): a kernel whose addresses do
     not depend on data asks the same questions in the same order every run."""
@@ -175,9 +177,17 @@ class Core:
     def pending_flags(self) -> list[tuple]:
         return [key for key, queue in self.flags.items() if queue]
 
-    def allocate(self, site: object, buf_type: BufferType, name: str) -> Buffer:
-        """The buffer of allocation `site`: the same address (and contents) every time."""
-        space, nbytes = buf_type.space_name, aligned(buf_type.nbytes, self.block_align)
+    def allocate(
+        self, site: object, buf_type: BufferType, name: str, layout: tuple | None = None
+    ) -> Buffer:
+        """The buffer of allocation `site`: the same address (and contents) every time.
+
+        `layout` is (space, bytes, dims, dtype) of `buf_type`, if the caller has it at hand.
+        Fresh memory is poisoned (`poisoned`); its array comes from `pool` when a previous
+        launch of the kernel left one for this site and core."""
+        if layout is None:
+            layout = (buf_type.space_name, buf_type.nbytes, buf_type.dims, buf_type.dtype)
+        space, nbytes = layout[0], aligned(layout[1], self.block_align)
         if self.used[space] + nbytes > self.capacity[space]:
             raise InterpretationError(
                 f"core {self.index}: allocating {name} ({nbytes} bytes) in {space} exceeds its "
@@ -187,7 +197,14 @@ class Core:
         self.scopes[-1].append((space, nbytes))
         buf = self.sites.get(site)
         if buf is None:
-            buf = self.sites[site] = Buffer(poisoned(buf_type.dims, buf_type.dtype), buf_type, name)
+            array = None if self.pool is None else self.pool.get((site, self.index))
+            if array is None:
+                array = poisoned(layout[2], layout[3])
+                if self.pool is not None:
+                    self.pool[(site, self.index)] = array
+            else:
+                array.fill(np.nan if array.dtype.kind == "f" else 0)
+            buf = self.sites[site] = Buffer(array, buf_type, name)
         return buf
 
     def push_scope(self) -> None:

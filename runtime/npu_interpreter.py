@@ -77,6 +77,8 @@ class NpuExecutable:
         self.probes: dict[KernelOp, BlockRunner | None] = {}
         self.shares: dict[KernelOp, list[tuple[int, np.ndarray]]] = {}
         """Per kernel, its reader shares by env slot: the access pattern is the same every run."""
+        self.pool: dict = {}
+        """On-chip arrays by (alloc site, core), reused (poisoned again) by later launches."""
         self.l2_logs: dict[KernelOp, list] = {}
         """Per kernel whose addresses do not depend on data, the answers of its L2 model in the
         order its first run asked them (`Core.l2_log`): later runs replay them."""
@@ -230,7 +232,7 @@ class NpuExecutable:
         record = [] if log is None and self.probes[op] is not None else None
         for core in cores:  # one L2 for the chip
             core.l2, core.l2_share, core.l2_readers = cores[0].l2, share, cores[0].l2_readers
-            core.l2_log, core.l2_replay = record, replay
+            core.l2_log, core.l2_replay, core.pool = record, replay, self.pool
         for block in range(op.blocks):
             core = cores[block % cores_used]
             env[block_arg] = block

@@ -167,11 +167,12 @@ def img2col(
     if r1 > r0 and right > 0:
         slab[:, r0 + pt - top : r1 + pt - top, pl : pl + right] = src[0, g0:g1, r0:r1, :right]
     s_c, s_r, s_w, s_e = slab.strides
-    patches = np.lib.stride_tricks.as_strided(
-        slab,
+    patches = np.ndarray(  # a strided view of the slab: (rows, wo, C1, kh, kw, C0)
         (last - first, wo, g1 - g0, kh, kw, FRACTAL),
+        slab.dtype,
+        slab,
+        0,
         (sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
-        writeable=False,
     )
     matrix = patches.reshape((last - first) * wo, (g1 - g0) * taps)
     local = matrix[m0 - first * wo : m0 - first * wo + m, k0 - g0 * taps : k0 - g0 * taps + k]
