@@ -67,7 +67,12 @@ def _regions(op: Operation, inputs: list[SSAValue]) -> list[Region]:
     raise UnsupportedError(f"'{op.name}' has no lowering to the npu dialect yet")
 
 
-@lowers(TransposeKernelOp, ConcatKernelOp, SliceKernelOp)
+def _unit_steps(op: Operation) -> bool:
+    """Strided and reversed slices go to `lowering.lower_slice`."""
+    return not isinstance(op, SliceKernelOp) or all(s == 1 for s in op.ints("steps"))
+
+
+@lowers(TransposeKernelOp, ConcatKernelOp, SliceKernelOp, when=_unit_steps)
 def lower_movement(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
