@@ -1,111 +1,58 @@
 """kernel.conv2d -> npu.kernel by im2col: patches (pixels, K) @ weights (K, out channels).
 
-Each core takes a contiguous run of the output's (pixels, channels) tiles. Per (image, group)
-it brings the input rows its pixels read into an L1 image in NC1HWC0 (the group's channels):
-NCHW rows HBM -> UB (MTE2), `npu.trans_data` to NC1HWC0 on the vector unit (channels padded to
-C0 with zeros), UB -> L1 (MTE3); the whole image must fit L1 (else UnsupportedError). A
-tile's weight columns come into L1 in the img2col K order (c1, kh, kw, c0) as
-(out channels, 16, kh, kw) windows padded with zeros and transposed on the vector unit; its K
-loop unfolds patch columns with `npu.img2col` (MTE1, which applies the padding, stride and
-dilation) into L0A, weight rows into L0B, and accumulates on the cube. The L0C tile goes to
-UB through FIX, is transposed to (channels, pixels), gets the conv epilogue on the vector unit
-and MTE3 writes it into the NCHW output. The stages are chained in program order (each pipe
-waits for the previous one), while inside them two (ping/pong) buffer sets overlap the pipes:
-MTE2 loads the next image rows or weight slice while V converts and MTE3 stores this one, and
-MTE1 fills the next L0 pair while the cube reads this one. Overlapping a tile's epilogue with the
-next tile's K loop is left to do.
+The output of each (image, group) is cut into units of (tm pixels, tn channels); each core
+takes a contiguous run of units (`lowering.conv_tiling` picks the tile and the order of the
+units). A unit loads its input rows into L1 in NC1HWC0 and its weight columns in the img2col K
+order (`lowering.conv_im2col_loads`); its K loop unfolds patch columns with `npu.img2col`
+(MTE1, padding, stride and dilation) into L0A and weight rows into L0B, ping/pong, and
+accumulates on the cube into L0C; the drain moves L0C through FIX to UB, transposes it to
+(channels, pixels), runs the conv epilogue on the vector unit and MTE3 writes it into the
+NCHW output.
+
+Why software pipelined: run one after another, the stages of a unit cost their sum (a 64ch
+56x56 3x3 conv took 3.7x its busiest pipe). Units alternate between two sets of buffers (rows
+or weights in L1, L0C, UB output), and the program runs the K loop of unit u - 1, the loads of
+unit u, then the drain of u - 1: loads run while the cube works, and the drain of one unit
+while the next one's K loop runs. The loads of unit u are issued before the store of u - 1
+because a core's HBM channel serves its DMAs in issue order. Flags between the stages say
+when a buffer is ready or free again; the one that stays in L1 across units (weights in the
+`rows` order, rows in the `weights` order) is reloaded only when its tile changes.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, f32
+from contextlib import nullcontext
+
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.ge.types import to_numpy_dtype
-from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import HbmConstantOp, KernelOp, TransDataOp
-from gedialects.npu.vector import VecTransposeOp
-from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile
+from gedialects.npu.ops import KernelOp
+from gedialects.npu.vector import VecDupOp, VecTransposeOp
+from lowering.conv_im2col_loads import (
+    RowLoader,
+    img2col_order_weights,
+    load_weights,
+    open_stages,
+)
+from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile, parts
 from lowering.lower_matmul import Step, _epilogue, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
+__all__ = ["Im2ColConv", "img2col_order_weights"]
+
 PING_EVENT = 4
 """Flag events of the K loop's ping (4) and pong (5) L0 buffers."""
-
-
-STAGE_EVENT = 6
-"""Flag events of the ping (6) and pong (7) UB buffers of MTE2 -> V -> MTE3 loads."""
-
-
-class _Chain:
-    """Orders the pipes in program order: an op on a new pipe waits for the previous pipe."""
-
-    def __init__(self, b: KernelBuilder):
-        self.b, self.last = b, None
-
-    def on(self, pipe: str) -> None:
-        if self.last is not None and self.last != pipe:
-            self.b.sync(self.last, pipe)
-        self.last = pipe
-
-
-class _Stages:
-    """MTE2 -> V -> MTE3 loads through two UB buffer sets (ping/pong): MTE2 brings in one set
-    while V converts and MTE3 stores the other. Runs after the chain's last pipe; afterwards V
-    has waited for every store, so it becomes the chain's last pipe."""
-
-    def __init__(self, chain: _Chain):
-        self.chain, self.b = chain, chain.b
-
-    def __enter__(self) -> _Stages:
-        self.chain.on("MTE2")
-        for p in (0, 1):
-            self.b.set_flag("V", "MTE2", STAGE_EVENT + p)
-            self.b.set_flag("MTE3", "V", STAGE_EVENT + p)
-        return self
-
-    def step(self, p: int, load, convert, store) -> None:  # noqa: ANN001
-        b, event = self.b, STAGE_EVENT + p
-        b.wait_flag("V", "MTE2", event)
-        load()
-        b.sync("MTE2", "V", event)
-        b.wait_flag("MTE3", "V", event)
-        convert()
-        b.set_flag("V", "MTE2", event)
-        b.sync("V", "MTE3", event)
-        store()
-        b.set_flag("MTE3", "V", event)
-
-    def __exit__(self, *exc: object) -> None:
-        for p in (0, 1):
-            self.b.wait_flag("V", "MTE2", STAGE_EVENT + p)
-            self.b.wait_flag("MTE3", "V", STAGE_EVENT + p)
-        self.chain.last = "V"
-
-
-def img2col_order_weights(w: SSAValue, groups: int) -> HbmConstantOp | None:
-    """Constant weights (O, Cg, kh, kw) laid out at compile time as the cube reads them:
-    (groups, K, O / groups) with K in the img2col order (c1, kh, kw, c0) and Cg zero-padded to
-    whole C0 = 16 slices; None when `w` is not a constant. GE converts weights to FRACTAL_Z
-    offline for the same reason: the kernel then loads them with one DMA into L1."""
-    owner = w.owner
-    if not isinstance(owner, HbmConstantOp) or not isinstance(
-        owner.value, DenseIntOrFPElementsAttr
-    ):
-        return None
-    array = dense_to_numpy(owner.value)
-    o, cg, kh, kw = array.shape
-    og, c1 = o // groups, -(-cg // FRACTAL)
-    padded = np.zeros((groups, og, c1 * FRACTAL, kh, kw), array.dtype)
-    padded[:, :, :cg] = array.reshape(groups, og, cg, kh, kw)
-    k_order = padded.reshape(groups, og, c1, FRACTAL, kh, kw).transpose(0, 2, 4, 5, 3, 1)
-    laid = np.ascontiguousarray(k_order.reshape(groups, c1 * kh * kw * FRACTAL, og))
-    return HbmConstantOp(dense_from_numpy(laid), BufferType(laid.shape, w.type.element_type, "hbm"))
+ROWS_EVENT = 8
+"""Rows in L1 ready (MTE3 -> MTE1) and free again (MTE1 -> MTE3): 8 and 9."""
+WEIGHTS_EVENT = 10
+"""Weights in L1 ready and free again: 10 and 11."""
+ZERO_EVENT = 3
+PARITY = (0, 1)
 
 
 class Im2ColConv:
@@ -121,12 +68,12 @@ class Im2ColConv:
         self.m = out.type.dims[-1]
         self.out_width = op.output.type.get_shape()[-1]
         pt, pl, pb, pr = op.ints("pads")
+        (self.sh, sw), (dh, dw) = op.ints("strides"), op.ints("dilations")
+        self.pads, self.span = (pt, pb), dh * (self.kh - 1) + 1
         self.geometry = dict(
-            kernel=(self.kh, self.kw),
-            strides=tuple(op.ints("strides")),
-            pads=(pt, pb, pl, pr),
-            dilations=tuple(op.ints("dilations")),
-        )
+            kernel=(self.kh, self.kw), strides=(self.sh, sw), pads=(0, 0, pl, pr),
+            dilations=(dh, dw),
+        )  # fmt: skip
         self.element = x.type.element_type
         self.target = target
         self.laid_weights = img2col_order_weights(w, self.groups)
@@ -139,11 +86,14 @@ class Im2ColConv:
         shape = ConvShape(
             self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
             self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
+            self.out_width, self.sh, self.span, self.pads, self.laid_weights is not None,
+            to_numpy_dtype(self.out.type.element_type).itemsize,
         )  # fmt: skip
         tiling = choose_conv_tile(self.target, shape)
         if tiling is None:
             raise UnsupportedError(
-                f"{self.op.name}: a {self.cg}x{self.h}x{self.wd} input image does not fit L1"
+                f"{self.op.name}: the input rows of one output row of a {self.cg}x{self.h}x"
+                f"{self.wd} image (per group) do not fit L1"
             )
         self.shape, self.tiling = shape, tiling
         return tiling
@@ -151,160 +101,220 @@ class Im2ColConv:
     def emit(self, name: str, steps: list[Step]) -> KernelOp:
         operands = [s.operand for s in steps if s.operand is not None]
         t = self.plan(operands, steps)
-        no, nm = -(-self.og // t.tn), -(-self.m // t.tm)
-        per = -(-(nm * no) // t.blocks)  # a contiguous run of tiles per core: a band of rows
-        blocks = -(-(nm * no) // per)
-        self.weights_once = no == 1
-        kernel = KernelOp(name, blocks, fused_from=self.op.fused_names, kind="conv2d")
+        self.steps = steps
+        self.no, self.nm = -(-self.og // t.tn), -(-self.m // t.tm)
+        units = self.n * self.groups * self.nm * self.no
+        per = -(-units // t.blocks)
+        kernel = KernelOp(name, -(-units // per), fused_from=self.op.fused_names, kind="conv2d")
         b = self.b = KernelBuilder(kernel)
-        self.chain = _Chain(b)
         self._alloc(operands)
-        if self.tiles:
-            b.set_flag("V", "MTE2", 2)
+        self._flags(close=False)
         first = b.muli(b.block_index, per)
-        last = b.minui(b.addi(first, per), nm * no)
-        with b.loop(0, self.n * self.groups, 1) as ng:
-            image, group = b.divui(ng, self.groups), b.remui(ng, self.groups)
-            self.chain.on("MTE2")
-            self._load_image(image, group, self._input_rows(first, last, no))
-            if self.weights_once:  # one tile spans every output channel: load them once
-                self._weights(group, 0, self.og)
-            with b.loop(first, last, 1) as tile:
-                o0 = b.muli(b.remui(tile, no), t.tn)
-                m0 = b.muli(b.divui(tile, no), t.tm)
-                self._tile(image, group, o0, m0, steps)
-                self.chain.on("MTE2")
-        if self.tiles:
-            b.wait_flag("V", "MTE2", 2)
+        last = b.minui(b.addi(first, per), units)
+        self.first, self.last = first, last
+        # Skewed by one unit: K loop of u - 1, loads of u, drain of u - 1 (see the docstring).
+        with b.loop(first, b.addi(last, 1), 2) as u0:
+            prev, u1 = b.subi(u0, 1), b.addi(u0, 1)
+            with b.when(b.ult(first, u0)):
+                self._k_loop(1, prev)
+            with b.when(b.ult(u0, last)):
+                self._load(0, u0)
+            with b.when(b.ult(first, u0)):
+                self._drain(1, prev)
+            with b.when(b.ult(u0, last)):
+                self._k_loop(0, u0)
+            with b.when(b.ult(u1, last)):
+                self._load(1, u1)
+            with b.when(b.ult(u0, last)):
+                self._drain(0, u0)
+        self._flags(close=True)
         return kernel
 
     def _alloc(self, operands: list[SSAValue]) -> None:
         b, el, t, s = self.b, self.element, self.tiling, self.shape
-        self.img = b.alloc([1, s.c1, self.h, self.wd, FRACTAL], el, "l1", "NC1HWC0")
-        self.wl1 = b.alloc([s.k, t.tn], el, "l1", "FRACTAL_Z")
-        two = (0, 1)
-        self.nd = [b.alloc([1, self.cg, t.rows, self.wd], el, "ub") for _ in two]
-        self.five = [b.alloc([1, s.c1, t.rows, self.wd, FRACTAL], el, "ub", "NC1HWC0") for _ in two]
-        self.wnd = [b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub") for _ in two]
-        self.wtr = [b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub") for _ in two]
-        self.pings = (0, 1) if self.shape.k > t.tk else (0,)
+        rows, tile_rows, g, taps = t.rows, s.tile_rows(t.tm), t.part, self.kh * self.kw
+        self.parts = parts(s)
+        self.img = [
+            [b.alloc([1, n, tile_rows, self.wd, FRACTAL], el, "l1", "NC1HWC0") for n in self.parts]
+            for _ in range(t.row_buffers())
+        ]
+        self.wl1 = [
+            [b.alloc([n * taps * FRACTAL, t.tn], el, "l1", "FRACTAL_Z") for n in self.parts]
+            for _ in range(t.weight_buffers())
+        ]
+        nd = [b.alloc([1, g * FRACTAL, rows, self.wd], el, "ub") for _ in PARITY]
+        five = [b.alloc([1, g, rows, self.wd, FRACTAL], el, "ub", "NC1HWC0") for _ in PARITY]
+        zero = None
+        if max(self.pads):
+            zero = b.alloc([1, g, 1, self.wd, FRACTAL], el, "ub", "NC1HWC0")
+            b.add(VecDupOp(0.0, zero))
+            b.sync("V", "MTE3", ZERO_EVENT)
+        self.rows = RowLoader(self, nd, five, zero)
+        if self.laid_weights is None:
+            self.wnd = [b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub") for _ in PARITY]
+            self.wtr = [b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub") for _ in PARITY]
+        self.pings = PARITY if s.k > t.tk else (0,)
         self.a0 = [b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
-        self.c0 = b.alloc([t.tm, t.tn], f32, "l0c", "FRACTAL_NZ")
+        self.c0 = [b.alloc([t.tm, t.tn], f32, "l0c", "FRACTAL_NZ") for _ in PARITY]
         out_el = self.out.type.element_type
-        self.u = b.alloc([t.tm, t.tn], out_el, "ub")
-        self.ut = b.alloc([t.tn, t.tm], out_el, "ub")
+        self.u = [b.alloc([t.tm, t.tn], out_el, "ub") for _ in PARITY]
+        self.ut = [b.alloc([t.tn, t.tm], out_el, "ub") for _ in PARITY]
         self.tiles = {}
         for v in operands:
             rows = t.tn if len(v.type.dims) >= 2 and v.type.dims[-2] != 1 else 1
             cols = t.tm if v.type.dims[-1] != 1 else 1
             self.tiles[v] = b.alloc([rows, cols], out_el, "ub")
+        self.w_pipe = "MTE2" if self.laid_weights is not None else "MTE3"
 
-    def _input_rows(self, first: Index, last: Index, no: int) -> tuple[Index, Index]:
-        """The input rows [lo, hi) that the output pixels of tiles [first, last) read."""
-        b, t, wo = self.b, self.tiling, self.out_width
-        (sh, _), (dh, _) = self.geometry["strides"], self.geometry["dilations"]
-        pt, span = self.geometry["pads"][0], dh * (self.kh - 1) + 1
-        m_lo = b.muli(b.divui(first, no), t.tm)
-        m_hi = b.minui(b.muli(b.addi(b.divui(b.subi(last, 1), no), 1), t.tm), self.m)
-        top = b.muli(b.divui(m_lo, wo), sh)
-        end = b.addi(b.muli(b.divui(b.subi(m_hi, 1), wo), sh), span)
-        lo = b.subi(top, b.minui(top, pt))
-        hi = b.minui(b.subi(end, b.minui(end, pt)), self.h)
-        return lo, hi
+    def _flags(self, close: bool) -> None:
+        """The flags that say a buffer is free, set once before the first unit (and waited
+        once after the last): staging, rows, weights, L0C, UB output, epilogue tiles."""
+        b, flag = self.b, (self.b.wait_flag if close else self.b.set_flag)
+        open_stages(b, close)
+        for q in range(len(self.img)):  # free flags per buffer set (all K parts at once)
+            flag("MTE1", "MTE3", ROWS_EVENT + q)
+        for x in range(len(self.wl1)):
+            flag("MTE1", self.w_pipe, WEIGHTS_EVENT + x)
+        for p in PARITY:
+            flag("FIX", "M", p)
+            flag("V", "FIX", p)
+            flag("MTE3", "V", p)
+        if self.tiles:
+            flag("V", "MTE2", 2)
 
-    def _load_image(self, image: Index, group: Index, rows_range: tuple[Index, Index]) -> None:
-        """Input rows of the group's channels, NCHW in HBM -> NC1HWC0 in L1, in row chunks."""
-        b, rows, (lo, hi) = self.b, self.tiling.rows, rows_range
-        c0 = b.muli(group, self.cg)
-
-        def chunk(stages: _Stages, p: int, r0: Index) -> None:
-            rext = b.minui(b.subi(self.h, r0), rows)  # the band may start anywhere
-            src, size = [image, c0, r0, 0], [1, self.cg, rext, self.wd]
-            out = [1, self.shape.c1, rext, self.wd, FRACTAL]
-            stages.step(
-                p,
-                lambda: b.dma(self.x, src, size, self.nd[p], [0, 0, 0, 0]),
-                lambda: b.add(TransDataOp(self.nd[p], self.five[p])),
-                lambda: b.dma(self.five[p], [0] * 5, out, self.img, [0, 0, r0, 0, 0]),
-            )
-
-        with _Stages(self.chain) as stages, b.loop(lo, hi, 2 * rows) as r0:
-            chunk(stages, 0, r0)
-            r1 = b.addi(r0, rows)
-            with b.when(b.ult(r1, hi)):
-                chunk(stages, 1, r1)
-
-    def _weights(self, group: Index, o0: Index, oext: Index) -> None:
-        """Weight columns (K, tn) of the tile into L1 in the img2col K order, zero-padded."""
-        b, tn, taps, kh, kw = self.b, self.tiling.tn, self.kh * self.kw, self.kh, self.kw
-        if self.laid_weights is not None:  # one DMA: HBM -> L1, already in the K order
-            k = self.shape.k
-            self.chain.on("MTE2")
-            src = self.laid_weights.buffer
-            b.dma(src, [group, 0, o0], [1, k, oext], self.wl1, [0, 0], [k, oext])
-            return
-        row = b.addi(b.muli(group, self.og), o0)
-        with _Stages(self.chain) as stages:
-            for c1 in range(self.shape.c1):
-                p, cc = c1 % 2, min(FRACTAL, self.cg - c1 * FRACTAL)
-                src, size = [row, c1 * FRACTAL, 0, 0], [oext, cc, kh, kw]
-                dst = [c1 * taps * FRACTAL, 0]
-                stages.step(
-                    p,
-                    lambda p=p, src=src, size=size: b.dma(
-                        self.w, src, size, self.wnd[p], [0] * 4, [tn, FRACTAL, kh, kw], pad=0.0
-                    ),
-                    lambda p=p: b.add(VecTransposeOp(self.wnd[p], self.wtr[p], [2, 3, 1, 0])),
-                    lambda p=p, dst=dst: b.dma(
-                        self.wtr[p],
-                        [0] * 4,
-                        [kh, kw, FRACTAL, tn],
-                        self.wl1,
-                        dst,
-                        [taps * FRACTAL, tn],
-                    ),
-                )
-
-    def _tile(self, image: Index, group: Index, o0: Index, m0: Index, steps: list[Step]) -> None:
-        b, ch, t, k = self.b, self.chain, self.tiling, self.shape.k
-        oext, mext = b.extent(o0, t.tn, self.og), b.extent(m0, t.tm, self.m)
-        if not self.weights_once:
-            self._weights(group, o0, oext)
-        ch.on("MTE1")
-        for p in self.pings:  # L0A/L0B ping and pong: MTE1 fills one while the cube reads the other
-            b.set_flag("M", "MTE1", PING_EVENT + p)
-        if len(self.pings) == 1:
-            self._kstep(0, 0, m0, mext, oext)
+    def _where(self, u: Index) -> dict:
+        """Index values of unit u: `rows` order (image group, channel tile, pixel tile) or
+        `weights` order (image group, pixel tile, channel tile), the last fastest."""
+        b, t = self.b, self.tiling
+        if t.order == "rows":
+            mt, rest = b.remui(u, self.nm), b.divui(u, self.nm)
+            ot, ng = b.remui(rest, self.no), b.divui(rest, self.no)
         else:
-            with b.loop(0, k, 2 * t.tk) as kk:
-                self._kstep(0, kk, m0, mext, oext)
-                k1 = b.addi(kk, t.tk)
-                with b.when(b.ult(k1, k)):
-                    self._kstep(1, k1, m0, mext, oext)
-        for p in self.pings:
-            b.wait_flag("M", "MTE1", PING_EVENT + p)
-        ch.last = "M"
-        ch.on("FIX")
-        b.dma(self.c0, [0, 0], [mext, oext], self.u, [0, 0])
-        ch.on("V")
-        b.add(VecTransposeOp(self.u, self.ut, [1, 0]))
-        channel = b.addi(b.muli(group, self.og), o0)
-        if steps:
-            out_shape = (self.n, self.o, self.m)
-            _epilogue(
-                b, steps, self.ut, self.tiles, out_shape, [image], (channel, oext), (m0, mext)
-            )
-        ch.on("MTE3")
-        b.dma(self.ut, [0, 0], [oext, mext], self.out, [image, channel, m0], [1, oext, mext])
+            ot, rest = b.remui(u, self.no), b.divui(u, self.no)
+            mt, ng = b.remui(rest, self.nm), b.divui(rest, self.nm)
+        o0, m0 = b.muli(ot, t.tn), b.muli(mt, t.tm)
+        group = b.remui(ng, self.groups)
+        return dict(
+            image=b.divui(ng, self.groups), group=group, o0=o0, m0=m0,
+            oext=b.extent(o0, t.tn, self.og), mext=b.extent(m0, t.tm, self.m),
+            channel=b.addi(b.muli(group, self.og), o0), resident_start=mt if t.order == "rows"
+            else ot,
+        )  # fmt: skip
 
-    def _kstep(self, p: int, k0: Index, m0: Index, mext: Index, oext: Index) -> None:
-        """One K step on L0 buffers p: patch columns by img2col, weight rows, then the cube."""
-        b, t, k = self.b, self.tiling, self.shape.k
-        kext = b.extent(k0, t.tk, k)
-        b.wait_flag("M", "MTE1", PING_EVENT + p)
-        b.add(Img2ColOp(self.img, self.a0[p], [m0, k0], [mext, kext], **self.geometry))
-        b.dma(self.wl1, [k0, 0], [kext, t.tn], self.b0[p], [0, 0])
-        b.sync("MTE1", "M", PING_EVENT + p)
-        b.mmad(self.a0[p], self.b0[p], self.c0, [mext, oext, kext], b.ne(k0, 0))
-        b.set_flag("M", "MTE1", PING_EVENT + p)
+    def _starts(self, u: Index, at: dict) -> SSAValue:
+        """Whether unit u brings the buffer that stays in L1 (its tile changed, or first)."""
+        return _or(self.b, _eq(self.b, at["resident_start"], 0), _eq(self.b, u, self.first))
+
+    def _only(self, cond: SSAValue | None):  # noqa: ANN202
+        return nullcontext() if cond is None else self.b.when(cond)
+
+    def _conds(self, u: Index, at: dict) -> tuple:
+        """(rows, weights) load conditions of unit u: None where the buffer is per unit."""
+        starts = self._starts(u, at)
+        return (None, starts) if self.tiling.order == "rows" else (starts, None)
+
+    def _release(self, u: Index) -> tuple:
+        """(rows, weights) release conditions after u's K loop: per unit always, the resident
+        one when the next unit brings a new one (or u is the core's last)."""
+        b = self.b
+        nxt = b.addi(u, 1)
+        ends = _or(b, _eq(b, nxt, self.last), self._starts(nxt, self._where(nxt)))
+        return (None, ends) if self.tiling.order == "rows" else (ends, None)
+
+    def _slots(self, p: int) -> tuple[int, int]:
+        return (p if len(self.img) == 2 else 0), (p if len(self.wl1) == 2 else 0)
+
+    def _load(self, p: int, u: Index) -> None:
+        """Unit u's rows and weights, one K part at a time (each part's ready flag lets the
+        K loop start on it)."""
+        b, at = self.b, self._where(u)
+        q, x = self._slots(p)
+        rows_cond, w_cond = self._conds(u, at)
+        win = self.rows.window(at["m0"], at["mext"])
+        with self._only(rows_cond):
+            b.wait_flag("MTE1", "MTE3", ROWS_EVENT + q)
+        with self._only(w_cond):
+            b.wait_flag("MTE1", self.w_pipe, WEIGHTS_EVENT + x)
+        for i, slices in enumerate(self.parts):
+            with self._only(rows_cond):
+                self.rows.zeros(self.img[q][i], slices, win)
+                self.rows.part(self.img[q][i], at["image"], at["group"], i, win)
+                b.set_flag("MTE3", "MTE1", ROWS_EVENT + q)
+            with self._only(w_cond):
+                load_weights(self, self.wl1[x][i], at["group"], at["o0"], at["oext"], i)
+                b.set_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
+
+    def _k_loop(self, p: int, u: Index) -> None:
+        """Unit u's K loop into L0C buffer p, part by part as their loads land."""
+        b, t, at = self.b, self.tiling, self._where(u)
+        q, x = self._slots(p)
+        rows_cond, w_cond = self._conds(u, at)
+        b.wait_flag("FIX", "M", p)
+        m_local = b.remui(at["m0"], self.out_width)  # row 0 of the L1 rows: the tile's first
+        for s in self.pings:  # L0A/L0B ping and pong: MTE1 fills one while the cube reads the other
+            b.set_flag("M", "MTE1", PING_EVENT + s)
+        for i, slices in enumerate(self.parts):
+            with self._only(rows_cond):
+                b.wait_flag("MTE3", "MTE1", ROWS_EVENT + q)
+            with self._only(w_cond):
+                b.wait_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
+            args = (self.img[q][i], self.wl1[x][i], self.c0[p], m_local, at["mext"], at["oext"])
+            kend = slices * self.kh * self.kw * FRACTAL
+            if kend <= t.tk:
+                self._kstep(0, 0, kend, i > 0, *args)
+                continue
+            with b.loop(0, kend, 2 * t.tk) as kk:
+                self._kstep(0, kk, kend, i > 0, *args)
+                k1 = b.addi(kk, t.tk)
+                with b.when(b.ult(k1, kend)):
+                    self._kstep(1, k1, kend, i > 0, *args)
+        for s in self.pings:
+            b.wait_flag("M", "MTE1", PING_EVENT + s)
+        rows_free, w_free = self._release(u)
+        with self._only(rows_free):
+            b.set_flag("MTE1", "MTE3", ROWS_EVENT + q)
+        with self._only(w_free):
+            b.set_flag("MTE1", self.w_pipe, WEIGHTS_EVENT + x)
+        b.set_flag("M", "FIX", p)
+
+    def _kstep(self, s: int, k0: Index, kend: int, acc: bool, img, wl1, c0, m0, mext, oext) -> None:  # noqa: ANN001, E501
+        """One K step on L0 buffers s: patch columns by img2col, weight rows, then the cube
+        (accumulating after the first step of the first K part)."""
+        b, t = self.b, self.tiling
+        kext = b.extent(k0, t.tk, kend)
+        b.wait_flag("M", "MTE1", PING_EVENT + s)
+        b.add(Img2ColOp(img, self.a0[s], [m0, k0], [mext, kext], **self.geometry))
+        b.dma(wl1, [k0, 0], [kext, t.tn], self.b0[s], [0, 0])
+        b.sync("MTE1", "M", PING_EVENT + s)
+        b.mmad(self.a0[s], self.b0[s], c0, [mext, oext, kext], b.bool(True) if acc else b.ne(k0, 0))
+        b.set_flag("M", "MTE1", PING_EVENT + s)
+
+    def _drain(self, p: int, u: Index) -> None:
+        """L0C -> UB (FIX), transpose and epilogue (V), store (MTE3), on buffer set p."""
+        b, at = self.b, self._where(u)
+        mext, oext = at["mext"], at["oext"]
+        b.wait_flag("M", "FIX", p)
+        b.wait_flag("V", "FIX", p)
+        b.dma(self.c0[p], [0, 0], [mext, oext], self.u[p], [0, 0])
+        b.set_flag("FIX", "M", p)
+        b.sync("FIX", "V", p)
+        b.wait_flag("MTE3", "V", p)
+        b.add(VecTransposeOp(self.u[p], self.ut[p], [1, 0]))
+        b.set_flag("V", "FIX", p)
+        if self.steps:
+            out_shape = (self.n, self.o, self.m)
+            rows, cols = (at["channel"], oext), (at["m0"], mext)
+            _epilogue(b, self.steps, self.ut[p], self.tiles, out_shape, [at["image"]], rows, cols)
+        b.sync("V", "MTE3", p)
+        dst = [at["image"], at["channel"], at["m0"]]
+        b.dma(self.ut[p], [0, 0], [oext, mext], self.out, dst, [1, oext, mext])
+        b.set_flag("MTE3", "V", p)
+
+
+def _eq(b: KernelBuilder, x: Index, y: Index) -> SSAValue:
+    return b.add(arith.CmpiOp(b.value(x), b.value(y), "eq")).results[0]
+
+
+def _or(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:
+    return b.add(arith.OrIOp(x, y)).results[0]

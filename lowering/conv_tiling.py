@@ -1,15 +1,23 @@
 """Tile sizes of an im2col convolution, chosen per shape by the target's cost model.
 
-One (n, group) image sits whole in L1 in NC1HWC0; the GEMM C (pixels, out channels) =
-patches (pixels, K) @ weights (K, out channels) runs in (tm, tn) output tiles with a K loop
-of tk columns (K = C1 * kh * kw * 16, the img2col order). Each output tile keeps its weight
-columns (K, tn) in L1. The candidates are the tiles whose buffers fit every level; the estimate
-charges the same per-instruction costs as the interpreter (`runtime.cost_model`).
+The GEMM C (pixels, out channels) = patches (pixels, K) @ weights (K, out channels) of each
+(image, group) runs in units of (tm pixels, tn channels) with a K loop of tk columns
+(K = C1 * kh * kw * 16, the img2col order). A unit's input rows (its output rows' rows with
+halo, padding rows as zeros) sit in L1 in NC1HWC0, so an image larger than L1 is no obstacle:
+only one tile's rows must fit. Units are software pipelined on a core (the next unit's loads
+run while the cube works on this one and the previous one drains), so a core takes about its
+busiest pipe plus one unit's fill and drain; the estimate charges that, with the
+interpreter's per-instruction costs (`runtime.cost_model`) and its L2 model (a core reads
+its share of the compulsory bytes from HBM, the rest from L2).
+
+Two orders of a core's units: `rows` (pixels fastest: each unit brings its rows, the weight
+columns stay in L1 while the channel tile is the same) suits shallow layers (large images,
+few weights); `weights` (channels fastest: each unit brings its weight columns, the rows stay)
+suits deep ones (small images, many weights).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from runtime.cost_model import dma_bytes_charged, mmad_cycles
@@ -18,6 +26,7 @@ from runtime.targets import Target
 ALIGN = 32
 ISSUE_CYCLES = 8
 FRACTAL = 16
+ORDERS = ("rows", "weights")
 
 
 def _aligned(nbytes: int) -> int:
@@ -37,6 +46,12 @@ class ConvShape:
     images: int  # batch * groups
     itemsize: int
     operands: tuple[tuple[bool, bool], ...] = ()  # epilogue tiles: spans (channels, pixels)
+    wo: int = 1  # output width
+    stride: int = 1  # along H
+    span: int = 1  # dilation * (kh - 1) + 1
+    pads: tuple[int, int] = (0, 0)  # top, bottom
+    laid: bool = True  # weights laid out at compile time (no UB staging)
+    out_itemsize: int = 4
 
     @property
     def c1(self) -> int:
@@ -45,6 +60,18 @@ class ConvShape:
     @property
     def k(self) -> int:
         return self.c1 * self.taps * FRACTAL
+
+    @property
+    def ho(self) -> int:
+        return -(-self.m // self.wo)
+
+    def tile_rows(self, tm: int) -> int:
+        """Padded input rows the most row-spanning tile of tm pixels reads."""
+        out_rows = min(self.ho, (tm + self.wo - 2) // self.wo + 1)
+        return (out_rows - 1) * self.stride + self.span
+
+    def row_bytes(self) -> int:
+        return self.c1 * self.w * FRACTAL * self.itemsize
 
 
 @dataclass(frozen=True)
@@ -55,79 +82,137 @@ class ConvTiling:
     rows: int  # input rows per NCHW -> NC1HWC0 chunk through UB
     blocks: int
     estimate: float
+    order: str = "rows"
+    per: int = 1  # units per core
+    part: int = 1  # C1 slices per K part (an L1 buffer of its own, one ready flag)
+
+    def row_buffers(self) -> int:
+        return 2 if self.order == "rows" else 1
+
+    def weight_buffers(self) -> int:
+        return 1 if self.order == "rows" else 2
 
 
-def image_bytes(s: ConvShape) -> int:
-    return _aligned(s.c1 * s.h * s.w * FRACTAL * s.itemsize)
+PARTS = 4
+"""K parts per unit: the K loop starts when the first part's rows and weights are in L1."""
+
+
+def part_slices(s: ConvShape) -> int:
+    """C1 slices per K part: the loads of a unit land in up to `PARTS` L1 buffers per operand
+    (the cube reads one while the next is written; one buffer would be a race)."""
+    return -(-s.c1 // min(PARTS, s.c1))
+
+
+def parts(s: ConvShape) -> list[int]:
+    """The C1 slices of each K part."""
+    ps = part_slices(s)
+    return [min(ps, s.c1 - i) for i in range(0, s.c1, ps)]
 
 
 def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
-    isz = s.itemsize
-    chunk = 2 * _aligned(s.c * rows * s.w * isz) + 2 * _aligned(s.c1 * rows * s.w * FRACTAL * isz)
-    weights = 4 * _aligned(tn * FRACTAL * s.taps * isz)  # ping and pong of two buffers each
-    out = 2 * _aligned(tm * tn * 4)
+    isz, lanes = s.itemsize, part_slices(s) * FRACTAL
+    chunk = 4 * _aligned(lanes * rows * s.w * isz)  # ping/pong NCHW rows and NC1HWC0 rows
+    weights = 0 if s.laid else 4 * _aligned(tn * FRACTAL * s.taps * isz)
+    zero = _aligned(s.row_bytes()) if max(s.pads) else 0
+    out = 2 * _aligned(tm * tn * s.out_itemsize) * 2  # FIX tile and its transpose, ping/pong
     extra = sum(_aligned((tn if r else 1) * (tm if c else 1) * 4) for r, c in s.operands)
-    return chunk + weights + out + extra
+    return chunk + weights + zero + out + extra
 
 
-def _fits(target: Target, s: ConvShape, tile: tuple[int, int, int], rows: int) -> bool:
-    tm, tn, tk = tile
-    cap, isz = target.capacity_of, s.itemsize
+def _l1_bytes(s: ConvShape, tm: int, tn: int, order: str) -> int:
+    rows, wts = (2, 1) if order == "rows" else (1, 2)
+    return rows * _aligned(s.tile_rows(tm) * s.row_bytes()) + wts * _aligned(s.k * tn * s.itemsize)
+
+
+def _tk(target: Target, s: ConvShape, tm: int, tn: int) -> int:
+    """The K step: as wide as L0A/L0B hold twice, evened out over a K chunk."""
+    isz, cap = s.itemsize, target.capacity_of
+    top = min(cap("l0a") // (2 * tm * isz), cap("l0b") // (2 * tn * isz)) // FRACTAL * FRACTAL
+    chunk = part_slices(s) * s.taps * FRACTAL
+    if top < FRACTAL:
+        return 0
+    steps = -(-chunk // top)
+    per = -(-chunk // steps)
+    return min(top, -(-per // FRACTAL) * FRACTAL)
+
+
+def _fits(target: Target, s: ConvShape, tm: int, tn: int, order: str) -> bool:
+    cap = target.capacity_of
     return (
-        2 * tm * tk * isz <= cap("l0a")
-        and 2 * tk * tn * isz <= cap("l0b")
-        and tm * tn * 4 <= cap("l0c")
-        and image_bytes(s) + _aligned(s.k * tn * isz) <= cap("l1")
-        and _ub_bytes(s, tm, tn, rows) <= cap("ub")
+        2 * tm * tn * 4 <= cap("l0c")
+        and _l1_bytes(s, tm, tn, order) <= cap("l1")
+        and _ub_bytes(s, tm, tn, 1) <= cap("ub")
     )
 
 
-def _cycles(target: Target, s: ConvShape, tm: int, tn: int, tk: int) -> tuple[float, int]:
-    """Pipes run one after another (the kernel chains them), so a tile costs their sum; each
-    core loads the input rows of its band of tiles, and weights once when tn spans them all."""
-    tiles = -(-s.m // tm) * -(-s.n // tn)
-    blocks = min(tiles, target.ai_cores)
-    isz, share = s.itemsize, target.hbm_bandwidth / blocks
-    image = s.c * s.h * s.w * isz / blocks
-    load_image = max(image / target.rate("hbm", "ub"), image / share)
-    load_image += image * 16 / max(s.c, 1) / target.rate("ub", "l1")
-    weights = dma_bytes_charged(target, [tn, s.c, s.taps], [s.n, s.c, s.taps], isz)
-    load_w = max(weights / target.rate("hbm", "ub"), weights / share)
-    load_w += s.k * tn * isz / target.rate("ub", "l1")
-    ksteps = -(-s.k // tk)
-    mte1 = (tm * tk * isz / target.rate("l1", "l0a")) + tk * tn * isz / target.rate("l1", "l0b")
+def _chunk_rows(target: Target, s: ConvShape, tm: int, tn: int) -> int:
+    rows = 1
+    while rows < s.tile_rows(tm) and _ub_bytes(s, tm, tn, 2 * rows) <= target.capacity_of("ub"):
+        rows *= 2
+    return rows
+
+
+def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str):  # noqa: ANN202
+    """(modeled cycles, blocks, units per core): a core's busiest pipe over its units, plus
+    the first K chunk's loads and the last unit's drain, which nothing overlaps."""
+    tm, tn, tk = tile
+    nm, no = -(-s.m // tm), -(-s.n // tn)
+    units = s.images * nm * no
+    blocks = min(units, target.ai_cores)
+    per = -(-units // blocks)
+    isz, share, rate = s.itemsize, target.hbm_bandwidth / blocks, target.rate
+    # a unit's reads: its input rows (NCHW, whole rows per channel) and weight columns
+    rows_read = s.c * min(s.tile_rows(tm), s.h) * s.w * isz
+    w_read = dma_bytes_charged(target, [1, s.k, tn], [1, s.k, s.n], isz)
+    if order == "rows":  # rows every unit, weights once per channel tile in a core's run
+        reads = per * rows_read + w_read * min(per, -(-per // nm) + 1)
+    else:
+        reads = per * w_read + rows_read * min(per, -(-per // no) + 1)
+    compulsory = s.images * (s.c * s.h * s.w + s.k * s.n) * isz
+    cold = min(reads, compulsory / blocks)
+    store = dma_bytes_charged(target, [tn, tm], [s.n, s.m], s.out_itemsize) / share
+    # MTE2's DMAs wait for the HBM channel behind the stores issued before them
+    mte2 = (cold / share + (per - 1) * store) + (reads - cold) / rate("l2", "l1")
+    five = s.c1 * s.tile_rows(tm) * s.w * FRACTAL * isz
+    staged = 0 if s.laid else s.k * tn * isz / rate("ub", "l1")
+    mte3 = per * (five / rate("ub", "l1") + staged + store)
+    n_parts = len(parts(s))
+    ksteps = sum(-(-(ps * s.taps * FRACTAL) // tk) for ps in parts(s))
+    mte1 = tm * tk * isz / rate("l1", "l0a") + tk * tn * isz / rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(isz))
-    store = dma_bytes_charged(target, [tn, tm], [s.n, s.m], 4)
-    out = tm * tn * 4 / target.rate("l0c", "ub") + max(
-        store / target.rate("ub", "hbm"), store / share
-    )
-    per_tile = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1 + out
-    once = load_image + (load_w if tn >= s.n else 0)
-    per_tile += 0 if tn >= s.n else load_w
-    return s.images * (once + math.ceil(tiles / blocks) * per_tile), blocks
+    k_loop = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1
+    drain_v = 3 * tm * tn * s.out_itemsize * (1 + len(s.operands)) / 256
+    vec = per * (s.c1 * FRACTAL * min(s.tile_rows(tm), s.h) * s.w * isz / 256 + drain_v)
+    fix = tm * tn * 4 / rate("l0c", "ub")
+    # the first K part's loads before the cube starts; the last part's K steps after the
+    # last load; the last unit's drain after its K loop
+    lag = (mte2 / per + five / rate("ub", "l1")) / n_parts
+    tail = k_loop / n_parts
+    drain = fix + drain_v + store
+    busiest = max(mte2 + tail, lag + per * k_loop, mte3, vec, per * fix)
+    return busiest + drain, blocks, per
+
+
+def _candidates(size: int, limit: int = 256) -> list[int]:
+    top = min(limit, -(-size // FRACTAL) * FRACTAL)
+    return list(range(FRACTAL, top + 1, FRACTAL))
 
 
 def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
-    """The cheapest (tm, tn, tk) and chunk rows that fit, or None when the image does not fit."""
-    options = [FRACTAL * 2**i for i in range(5)]  # 16 .. 256
-    rows = s.h
-    while rows > 1 and _ub_bytes(s, 16, 16, rows) > target.capacity_of("ub") // 2:
-        rows = -(-rows // 2)
+    """The cheapest (tm, tn, order) that fits, with its K step, or None when no tile's rows
+    fit L1."""
     best: ConvTiling | None = None
-    for tm in options:
-        for tn in options:
-            for tk in options:
-                if not _fits(target, s, (tm, tn, tk), rows):
+    for tm in _candidates(s.m):
+        for tn in _candidates(s.n):
+            tk = _tk(target, s, tm, tn)
+            for order in ORDERS:
+                if not tk or not _fits(target, s, tm, tn, order):
                     continue
-                estimate, blocks = _cycles(target, s, tm, tn, tk)
+                estimate, blocks, per = _cycles(target, s, (tm, tn, tk), order)
                 if best is None or estimate < best.estimate:
-                    best = ConvTiling(tm, tn, tk, rows, blocks, estimate)
-                if tk >= s.k:
-                    break
-            if tn >= s.n:
-                break
-        if tm >= s.m:
-            break
+                    rows = _chunk_rows(target, s, tm, tn)
+                    part = part_slices(s)
+                    best = ConvTiling(tm, tn, tk, rows, blocks, estimate, order, per, part)
     return best
 
 
