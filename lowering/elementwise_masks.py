@@ -2,8 +2,9 @@
 
 Compares, logical ops and `where` become `npu.vec_cmp(s)` / `npu.vec_select` on i1 masks;
 casts of any element types (float to integer truncates, as ONNX Cast: `trunc` into a float
-scratch tile, then the cast); `mod` (integers: the divisor's sign, floats: fmod); softplus
-as max(x, 0) + log(1 + exp(-|x|)) (stable for large |x|); prelu and elu of any alpha by
+scratch tile, then the cast); `mod` (integers: the divisor's sign, floats: fmod); sign as a
+clip to [-1, 1] of x scaled past the type's smallest magnitude; softplus as
+max(x, 0) + log(1 + exp(-|x|)) (stable for large |x|); prelu and elu of any alpha by
 a select on x's sign mask. `lower_elementwise` asks `scratch_of` which scratch tile an op
 needs and `emit` to write it.
 """
@@ -22,7 +23,10 @@ COMPARES = {"ge.equal": "eq", "ge.less": "lt", "ge.less_equal": "le", "ge.greate
 COMPARES |= {"ge.greater_equal": "ge"}
 LOGICAL = {"ge.logical_and": "min", "ge.logical_or": "max"}  # on i1: and = min, or = max
 MASKED = {*COMPARES, *LOGICAL, "ge.logical_xor", "ge.logical_not", "ge.where", "ge.mod"}
-MASKED |= {"ge.softplus", "ge.prelu", "ge.cast"}
+MASKED |= {"ge.softplus", "ge.prelu", "ge.cast", "ge.sign"}
+SIGN_GAIN = {"f16": 2.0**12, "f32": 2.0**100, "f64": 2.0**600}
+"""Twice this gain takes the smallest nonzero magnitude of the type to >= 1 (f16 2^-24, f32
+2^-149, f64 2^-1074) without the gain itself overflowing the type."""
 
 
 def _is_float(element: Attribute) -> bool:
@@ -84,6 +88,14 @@ def emit(b: KernelBuilder, op: Operation, args: list, dst: SSAValue, scratch) ->
         b.add(UNARY_OPS["log"](dst, dst))
         b.add(UNARY_OPS["relu"](x, scratch))
         b.add(BINARY_OPS["add"](dst, scratch, dst))
+    elif name == "ge.sign":  # clip(x * gain * gain, -1, 1): +-1, +-0 and NaN as np.sign
+        element = str(element_of(op.operands[0].type))
+        if element in SIGN_GAIN:
+            b.add(SCALAR_OPS["muls"](x, SIGN_GAIN[element], dst))
+            b.add(SCALAR_OPS["muls"](dst, SIGN_GAIN[element], dst))
+            x = dst
+        b.add(SCALAR_OPS["maxs"](x, -1.0, dst))
+        b.add(SCALAR_OPS["mins"](dst, 1.0, dst))
     elif name == "ge.prelu":  # x >= 0 ? x : slope * x
         b.add(VecCmpsOp("ge", x, 0.0, scratch))
         b.add(BINARY_OPS["mul"](x, args[1], dst))

@@ -16,7 +16,7 @@ PROGRAM = """func.func @main(%x: tensor<2x50x300xf32>, %w: tensor<300x90xf32>) -
   %a = ge.matmul %x, %w : (tensor<2x50x300xf32>, tensor<300x90xf32>) -> tensor<2x50x90xf32>
   %b = ge.add %a, %c : (tensor<2x50x90xf32>, tensor<90xf32>) -> tensor<2x50x90xf32>
   %r = ge.relu %b : (tensor<2x50x90xf32>) -> tensor<2x50x90xf32>
-  %s = ge.sign %r : (tensor<2x50x90xf32>) -> tensor<2x50x90xf32>
+  %s = ge.dropout %r {ratio = 0.25 : f64, is_training = true, seed = 3 : i64} : (tensor<2x50x90xf32>) -> tensor<2x50x90xf32>
   %t = ge.softmax %r {axis = -1 : i64} : (tensor<2x50x90xf32>) -> tensor<2x50x90xf32>
   func.return %s, %t : tensor<2x50x90xf32>, tensor<2x50x90xf32>
 }"""
@@ -42,8 +42,8 @@ def test_runner_equals_reference_and_reports_fallbacks():
     run = runner.run(inputs)
     for got, want in zip(run.outputs, run_reference(module, inputs), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    assert [name for name, _ in run.fallbacks] == ["kernel.elementwise"]
-    assert "no vector lowering of 'ge.sign'" in run.fallbacks[0][1]
+    assert [name for name, _ in run.fallbacks] == ["kernel.dropout"]
+    assert "'kernel.dropout' has no lowering" in run.fallbacks[0][1]
     names = [k.name for k in run.profile.kernels]
     assert names[0].startswith("matmul_") and names[-1].startswith("softmax_")
     starts = [k.start_cycle for k in run.profile.kernels]
