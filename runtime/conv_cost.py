@@ -16,6 +16,8 @@ when the kernel is large.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +84,10 @@ def _io_bytes(g: ConvGeometry, item: int, weight_elems: int | None = None) -> in
 
 def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     oh, ow = g.out_hw
-    m, k = g.n * oh * ow, (g.c // g.groups) * g.kh * g.kw
+    # img2col's K order (c1, kh, kw, c0) pads a group's channels to whole C0 = 16 slices per
+    # tap: a depthwise conv's K is 16 x taps, not taps
+    c0 = target.cube_k
+    m, k = g.n * oh * ow, _ceil(g.c // g.groups, c0) * c0 * g.kh * g.kw
     cube, mte1, fix = _gemm_pipes(target, m, g.o // g.groups, k, dtype, g.groups)
     tiles = g.groups * _ceil(m, target.cube_m) * _ceil(g.o // g.groups, target.cube_n)
     pipes = {"cube": cube, "mte1": mte1, "fix": fix}
@@ -90,12 +95,24 @@ def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
 
 
 def cost_direct(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
+    """The direct lowering's own plan estimate (`lowering.conv_direct_tiling`): its work items
+    are (image, 16 output channels, band of rows), so a conv with few channel blocks and rows
+    occupies few cores, and an ordinary conv reads one input channel per lane; the pipes'
+    breakdown is the analytic one (one vector multiply-add lane-op per MAC)."""
+    from lowering.conv_direct_tiling import DirectGeometry, Epilogue, choose_band
+
     item = np.dtype(dtype).itemsize
-    vector = vector_cycles(target, g.macs * item)  # one vmla lane-op per MAC
+    vector = vector_cycles(target, g.macs * item)
     oh, ow = g.out_hw
     tiles = g.n * g.o * _ceil(oh * ow * item, target.ub_block)
-    pipes = {"vector": float(vector)}
-    return _finish("direct", target, pipes, _io_bytes(g, item), tiles)
+    analytic = _finish("direct", target, {"vector": float(vector)}, _io_bytes(g, item), tiles)
+    geometry = DirectGeometry(
+        g.n, g.c, g.h, g.w, g.o, g.groups, (g.kh, g.kw), g.strides, g.pads, g.dilations,
+        g.out_hw, item,
+    )  # fmt: skip
+    band = choose_band(target, geometry, Epilogue())
+    planned = band[1] if band is not None else float("inf")  # no band fits UB: never chosen
+    return dataclasses.replace(analytic, cycles=max(planned, analytic.cycles))
 
 
 def cost_winograd(g: ConvGeometry, target: Target, dtype: np.dtype, m: int) -> ConvCost:
@@ -152,5 +169,7 @@ def candidate_costs(g: ConvGeometry, target: Target, dtype: np.dtype) -> list[Co
         for name, algo in ALGORITHMS.items()
         if algo.unsupported_reason(g) is None
     ]
+    # An algorithm whose lowering cannot plan the shape (inf) is no candidate.
+    costs = [c for c in costs if math.isfinite(c.cycles)]
     # Equal time (e.g. both HBM-bound): prefer the one that keeps fewer pipes busy.
     return sorted(costs, key=lambda c: (round(c.cycles), c.busy))
