@@ -28,6 +28,8 @@ from gedialects.npu.ops import HbmAllocOp
 from lowering.lower_conv import _view, conv_epilogue_steps
 from lowering.lower_matmul import emit_gemm
 from lowering.registry import lowers
+from lowering.winograd_fused import FusedWinograd
+from lowering.winograd_fused_tiling import FusedShape, choose_fused_tile
 from lowering.winograd_kernels import InputTransform, OutputTransform
 from lowering.winograd_tiling import WinogradShape, choose_input_tile, choose_output_tile
 from lowering.winograd_weights import WeightTransform, constant_weights
@@ -82,9 +84,34 @@ def _weights(op, w: SSAValue, m: int, target: Target, name: str, ops: list) -> S
 def lower_conv2d_winograd(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
+    """The fused kernel when its tiles fit the target, else the three-kernel form."""
     algorithm = op.algorithm.data
     x, w = inputs[0], inputs[1]
     _check(op, x, w, algorithm)
+    m, (n, _, h, wd), groups = TILE[algorithm], x.type.dims, op.get_int("groups")
+    o, cg = w.type.dims[:2]
+    oh, ow = output.type.dims[2:]
+    isz = to_numpy_dtype(x.type.element_type).itemsize
+    channel = sum(getattr(op, attr) is not None for attr in ("bias", "scale", "shift"))
+    spans = (False,) * channel + ((True,) if op.residual is not None else ())
+    pads = tuple(op.ints("pads")[:2])
+    shape = FusedShape(m, n, groups, cg, o // groups, h, wd, oh, ow, isz, pads, spans)
+    tiling = choose_fused_tile(target, shape)
+    if tiling is None:
+        return _unfused(op, inputs, output, target, name)
+    ops: list[Operation] = []
+    steps = conv_epilogue_steps(op, inputs[2:], (n, o, oh, ow), ops)
+    u = _weights(op, w, m, target, name, ops)
+    u4 = _view(u, ((m + 2) ** 2, groups, o // groups, cg), ops)
+    fused = FusedWinograd(x, u4, output, shape, tiling)
+    return [*ops, fused.emit(name, op.fused_names, algorithm, steps)]
+
+
+def _unfused(
+    op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    algorithm = op.algorithm.data
+    x, w = inputs[0], inputs[1]
     m, (n, c, h, wd), groups = TILE[algorithm], x.type.dims, op.get_int("groups")
     o, cg = w.type.dims[:2]
     oh, ow = output.type.dims[2:]

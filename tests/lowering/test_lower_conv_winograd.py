@@ -13,7 +13,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp, print_constants_in_full
 from gedialects.interpreter import run_reference
 from gedialects.kernel.conv_algorithms import ALGORITHMS
-from gedialects.npu.ops import HbmConstantOp, KernelOp, MmadOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, MmadOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 
@@ -56,7 +56,9 @@ def _module(geo: dict, algorithm: str, epilogue: str = "", full=False, dtype="f3
     return Parser(make_context(), text).parse_module(), shapes
 
 
-def _check(geo: dict, algorithm: str, epilogue="", full=False, dtype=np.float32, constant=False):
+def _check(
+    geo: dict, algorithm: str, epilogue="", full=False, dtype=np.float32, constant=False, fused=True
+):
     rng = np.random.default_rng(1)
     weights = rng.standard_normal((geo["o"], geo["c"] // geo["g"], 3, 3)).astype(dtype)
     name = "f16" if dtype == np.float16 else "f32"
@@ -74,7 +76,12 @@ def _check(geo: dict, algorithm: str, epilogue="", full=False, dtype=np.float32,
     kernels = [op for op in lowered.walk() if isinstance(op, KernelOp)]
     assert all(k.algorithm is not None and k.algorithm.data == algorithm for k in kernels)
     assert sum(any(isinstance(i, MmadOp) for i in k.walk()) for k in kernels) == 1
-    assert len(kernels) == (3 if constant else 4)
+    if fused:  # one kernel, and a weight-transform kernel before it for runtime weights
+        assert len(kernels) == (1 if constant else 2)
+        allocs = [op for op in lowered.walk() if isinstance(op, HbmAllocOp)]
+        assert len(allocs) == (1 if constant else 2)  # the output (and U): no V, no M
+    else:
+        assert len(kernels) == (3 if constant else 4)
     return lowered, result
 
 
@@ -114,11 +121,11 @@ def test_depthwise_and_groups() -> None:
 
 
 def test_data_larger_than_l1_and_ub() -> None:
-    """A 1.3 MB f32 input and 1.3 MB of transformed tiles: many bands and channel blocks."""
+    """A 1.3 MB f32 input and 1.3 MB of transformed tiles: many items on every core."""
     geo = dict(n=1, c=64, h=72, w=72, o=32, p=1, g=1)
     _, result = _check(geo, "winograd_2x2", ', activation = "relu"')
-    transform = result.profile.kernels[1]
-    assert transform.block_dim > 1 and transform.cycles > 0
+    conv = result.profile.kernels[-1]
+    assert conv.block_dim > 16 and conv.cycles > 0
 
 
 @pytest.mark.parametrize(

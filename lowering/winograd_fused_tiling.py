@@ -1,0 +1,177 @@
+"""Tile sizes of the fused Winograd kernel, from the target's capacities by a per-pipe estimate.
+
+An item of the fused kernel is (group, block of `oc` output channels, image, band of `rb`
+tile rows, run of `tc` tile columns); its input channels go through the input transform in
+chunks of `ct`. Every candidate whose buffers fit UB, L1 and L0 is costed as the items of
+the busiest core times its busiest pipe per item (the stages of consecutive items overlap:
+the vector unit transforms item u+1 while the cube multiplies item u), plus the pipeline's
+fill (one item's load, GEMMs, FIX and store, and the first resident-weight load), and the
+cheapest wins. The vector instruction counts are `winograd_combine.combine_cost`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gedialects.kernel.conv_algorithms import WINOGRAD
+from lowering.winograd_combine import combine_cost
+from runtime.cost_model import hbm_share, mmad_cycles
+from runtime.targets import Target
+
+ALIGN, FRACTAL = 32, 16
+
+
+def _al(nbytes: int) -> int:
+    return -(-nbytes // ALIGN) * ALIGN
+
+
+def _up(x: int) -> int:
+    return -(-x // FRACTAL) * FRACTAL
+
+
+@dataclass(frozen=True)
+class FusedShape:
+    """One conv as the fused kernel sees it (channels per group)."""
+
+    m: int
+    n: int
+    groups: int
+    cg: int  # input channels per group
+    og: int  # output channels per group
+    h: int
+    w: int
+    oh: int
+    ow: int
+    itemsize: int
+    pads: tuple[int, int]  # top, left
+    operands: tuple[bool, ...] = ()  # epilogue operand tiles: True if it spans the pixels
+
+    @property
+    def alpha(self) -> int:
+        return self.m + 2
+
+    @property
+    def th(self) -> int:
+        return -(-self.oh // self.m)
+
+    @property
+    def tw(self) -> int:
+        return -(-self.ow // self.m)
+
+
+@dataclass(frozen=True)
+class FusedTiling:
+    rb: int  # tile rows per item
+    tc: int  # tile columns per item
+    ct: int  # input channels per input-transform chunk
+    oc: int  # output channels per item
+    items: int
+    per: int  # items per core (a contiguous run)
+    blocks: int
+    estimate: float
+
+    @property
+    def tiles(self) -> int:
+        return self.rb * self.tc
+
+
+def _ops(matrix: np.ndarray) -> int:
+    return sum(combine_cost(row) for row in matrix)
+
+
+def ub_bytes(s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> int:
+    """Input side: the band as loaded and split by tile, alpha views, alpha^2 row-transformed,
+    two alpha output sets, a scratch; output side: alpha^2 products, m * alpha row-transformed,
+    a tile and a scratch, the assembled tile (split and as pixels), epilogue operand tiles."""
+    a, m, isz, t = s.alpha, s.m, s.itemsize, rb * tc
+    band = _al(ct * (rb + 1) * m * (tc + 1) * m * isz)
+    unit_in, unit_out = _al(ct * t * isz), _al(oc * t * isz)
+    pixels = _al(oc * rb * m * tc * m * isz)
+    extra = sum(pixels if spans else _al(oc * isz) for spans in s.operands)
+    inside = 2 * band + (a + a * a + 2 * a + 1) * unit_in
+    return inside + (a * a + m * a + 2) * unit_out + 2 * pixels + extra
+
+
+def l1_bytes(s: FusedShape, t: int, oc: int) -> int:
+    """The resident transformed weights of an output block and two transformed inputs."""
+    a2, isz = s.alpha**2, s.itemsize
+    return _al(a2 * _up(oc) * _up(s.cg) * isz) + 2 * _al(a2 * _up(s.cg) * _up(t) * isz)
+
+
+def fits(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> bool:
+    isz, t, k = s.itemsize, rb * tc, _up(s.cg)
+    return (
+        ub_bytes(s, rb, tc, ct, oc) <= target.capacity_of("ub")
+        and l1_bytes(s, t, oc) <= target.capacity_of("l1")
+        and 2 * _up(oc) * k * isz <= target.capacity_of("l0a")
+        and 2 * k * _up(t) * isz <= target.capacity_of("l0b")
+        and 2 * _up(oc) * _up(t) * 4 <= target.capacity_of("l0c")
+    )
+
+
+def _estimate(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> FusedTiling:
+    a, m, isz, t = s.alpha, s.m, s.itemsize, rb * tc
+    bt, _, at = WINOGRAD[m]
+    vb = target.vector_bytes_per_cycle
+
+    def vec(nbytes: float) -> float:
+        return max(1.0, nbytes / vb)
+
+    nob = -(-s.og // oc)
+    spatial = s.n * -(-s.th // rb) * -(-s.tw // tc)
+    items = s.groups * nob * spatial
+    blocks = min(items, target.ai_cores)
+    per = -(-items // blocks)
+    blocks = -(-items // per)
+    chunks = -(-s.cg // ct)
+    unit_in, unit_out = ct * t * isz, oc * t * isz
+    band = ct * (rb + 1) * m * (tc + 1) * m * isz
+    v_in = chunks * (band / vb + a * a * vec(unit_in) + 2 * a * _ops(bt) * vec(unit_in))
+    tile = oc * rb * m * tc * m * isz
+    v_out = (m * a + m * m) * _ops(at) * vec(unit_out) + m * m * vec(unit_out)
+    v_out += (1 + len(s.operands) + 2) * vec(tile)
+    dtype = np.float16 if isz == 2 else np.float32
+    cube = a * a * mmad_cycles(target, oc, t, s.cg, dtype)
+    mte1 = a * a * (oc * s.cg * isz / target.rate("l1", "l0a") + s.cg * t * isz / 256)
+    fix = a * a * oc * t * 4 / target.rate("l0c", "ub")
+    share = min(hbm_share(target, blocks), target.rate("hbm", "ub"))
+    store = oc * rb * m * tc * m * isz / min(share, target.rate("ub", "hbm"))
+    mte3 = a * a * s.cg * t * isz / target.rate("ub", "l1") + store
+    rows_in, cols_in = min((rb + 1) * m, s.h), min((tc + 1) * m, s.w)
+    load = s.cg * rows_in * cols_in * isz / share
+    u_load = a * a * oc * s.cg * isz / target.rate("l2", "l1")
+    reloads = min(per, -(-per // max(1, spatial)) + 1)  # weight blocks a run touches
+    mte2 = load + u_load * reloads / per
+    busiest = max(v_in + v_out, cube, mte1, fix, mte3, mte2)
+    fill = u_load + load + cube + fix + v_out + store
+    return FusedTiling(rb, tc, ct, oc, items, per, blocks, per * busiest + fill)
+
+
+def _sizes(limit: int) -> list[int]:
+    return sorted({min(limit, 2**i) for i in range(12)} | {limit})
+
+
+def _splits(limit: int) -> list[int]:
+    """Tile-column runs: the whole row, or a row split into up to 8 near-equal runs."""
+    return sorted({-(-limit // k) for k in range(1, 9)})
+
+
+def _channel_blocks(limit: int) -> list[int]:
+    return sorted({min(limit, 16 * 2**i) for i in range(8)} | {limit})
+
+
+def choose_fused_tile(target: Target, s: FusedShape) -> FusedTiling | None:
+    """The cheapest (rb, tc, ct, oc) that fits, or None (the unfused lowering takes it)."""
+    best: FusedTiling | None = None
+    for oc in _channel_blocks(s.og):
+        for ct in _channel_blocks(s.cg):
+            for rb in _sizes(s.th):
+                for tc in _splits(s.tw):
+                    if not fits(target, s, rb, tc, ct, oc):
+                        continue
+                    cand = _estimate(target, s, rb, tc, ct, oc)
+                    if best is None or cand.estimate < best.estimate:
+                        best = cand
+    return best
