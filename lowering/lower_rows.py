@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
@@ -40,6 +40,16 @@ def _check(op: Operation, shape: tuple[int, ...]) -> None:
         return
     if reduce_kind(op) not in REDUCE_KINDS:
         raise UnsupportedError(f"{op.name} {op.kind.data} has no npu lowering yet")
+
+
+def _exact_reduce(op: Operation, element: Attribute) -> bool:
+    """Integer sum / max / min / prod, and boolean max (any) / min (all): reductions whose
+    vector ops are exact in the element type (mean and l2 would need a float result)."""
+    if not isinstance(op, ReduceKernelOp):
+        return False
+    kind = to_numpy_dtype(element).kind
+    allowed = {"i": ("sum", "max", "min", "prod"), "u": ("sum", "max", "min", "prod")}
+    return reduce_kind(op) in {**allowed, "b": ("max", "min")}.get(kind, ())
 
 
 def reduce_kind(op: Operation) -> str:
@@ -76,8 +86,9 @@ def lower_rows(
     if not arranged:  # else the caller made the op's axis the buffers' last one
         _check(op, shape)
     element = element_of(op.operands[0].type)
-    if to_numpy_dtype(element).kind != "f":
-        raise UnsupportedError(f"{op.name} on {element} has no npu lowering")
+    if to_numpy_dtype(element).kind != "f" and not _exact_reduce(op, element):
+        what = f"{op.name} {reduce_kind(op)}" if isinstance(op, ReduceKernelOp) else op.name
+        raise UnsupportedError(f"{what} on {element} has no npu lowering")
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
     softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
