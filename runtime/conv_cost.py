@@ -89,7 +89,9 @@ def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     c0 = target.cube_k
     m, k = g.n * oh * ow, _ceil(g.c // g.groups, c0) * c0 * g.kh * g.kw
     cube, mte1, fix = _gemm_pipes(target, m, g.o // g.groups, k, dtype, g.groups)
-    tiles = g.groups * _ceil(m, target.cube_m) * _ceil(g.o // g.groups, target.cube_n)
+    # the kernel spreads one (image, group) GEMM's tiles over the cores and runs the groups
+    # one after another: groups do not add cores
+    tiles = _ceil(m, target.cube_m) * _ceil(g.o // g.groups, target.cube_n)
     pipes = {"cube": cube, "mte1": mte1, "fix": fix}
     return _finish("im2col", target, pipes, _io_bytes(g, np.dtype(dtype).itemsize), tiles)
 
