@@ -55,7 +55,13 @@ def _tile(target: Target, planes: int, rows: int, row_bytes: int) -> tuple[int, 
     raise UnsupportedError(f"'kernel.pad': an output row of {row_bytes} bytes does not fit UB")
 
 
-@lowers(PadKernelOp)
+def pads_last_two_only(op: PadKernelOp) -> bool:
+    """Whether only the last two axes are padded (the rest: `lowering.lower_pad_leading`)."""
+    rank, pads = len(op.input.type.get_shape()), op.ints("pads")
+    return not any(pads[i] or pads[i + rank] for i in range(rank - 2))
+
+
+@lowers(PadKernelOp, when=pads_last_two_only)
 def lower_pad(
     op: PadKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from xdsl.parser import Parser
 
 from ge.registry import make_context
-from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
@@ -91,6 +90,9 @@ def test_random_pads_match_reference(case):  # noqa: ANN001
     _check(shape, pad, mode, float(value))
 
 
-def test_pad_of_a_leading_axis_is_refused():
-    with pytest.raises(UnsupportedError, match="kernel.pad' of axes before the last two"):
-        lower_module(_module((2, 3, 4), (1, 0, 0, 0, 0, 0), "constant"))
+def test_pad_of_a_leading_axis_goes_to_lower_pad_leading():
+    from lowering.registry import lowering_for
+
+    module = _module((2, 3, 4), (1, 0, 0, 0, 0, 0), "constant")
+    op = next(op for op in module.walk() if op.name == "kernel.pad")
+    assert lowering_for(op).__name__ == "lower_pad_leading"
