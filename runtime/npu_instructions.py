@@ -41,7 +41,7 @@ from runtime.cost_model import (
 )
 from runtime.npu_core import Buffer, Core
 from runtime.npu_scalar import load_scalar
-from runtime.npu_slots import Slots, resolve
+from runtime.npu_slots import Slots, resolve, window_function
 from runtime.targets import Target
 
 
@@ -66,6 +66,12 @@ def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> 
                     f"({buf.type}), which has {d}: past the buffer"
                 )
     return slices
+
+
+def _checked(name: str, buf: Buffer, env: list, offsets: tuple, sizes: tuple) -> tuple:
+    """(slices, sizes) of a window that its window function refused: raises if past `buf`."""
+    extents = resolve(env, *sizes)
+    return _window(name, buf, resolve(env, *offsets), extents), extents
 
 
 def _copy_mode(s_size: list[int], d_size: list[int], same_rank: bool) -> int:
@@ -96,9 +102,8 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     cached_l2 = src_space == "hbm"
     src_hbm, dst_hbm = src_space == "hbm", dst_space == "hbm"
     name = op.name
-    # Static windows: slices (None if out of bounds: the step raises), mode and bytes.
-    s_fixed = None if so[1] or ss[1] else _slices(so[0], ss[0], st.dims)
-    d_fixed = None if do[1] or ds[1] else _slices(do[0], ds[0], dt.dims)
+    src_window, dst_window = window_function(so, ss, st.dims), window_function(do, ds, dt.dims)
+    # Static sizes: copy mode and bytes.
     sizes_fixed = not ss[1] and not ds[1]
     if sizes_fixed:
         mode = _copy_mode(ss[0], ds[0], same_rank)
@@ -112,13 +117,10 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
 
     def step(env: list, core: Core) -> None:
         src, dst = env[src_v], env[dst_v]
-        if sizes_fixed:
-            s_size, d_size = ss[0], ds[0]
-        else:
-            s_size, d_size = resolve(env, *ss), resolve(env, *ds)
-        src_slices = s_fixed or _window(name, src, resolve(env, *so), s_size)
+        src_slices, s_size = src_window(env) or _checked(name, src, env, so, ss)
         data = src.array[src_slices]
-        target_view = dst.array[d_fixed or _window(name, dst, resolve(env, *do), d_size)]
+        dst_slices, d_size = dst_window(env) or _checked(name, dst, env, do, ds)
+        target_view = dst.array[dst_slices]
         if sizes_fixed:
             copy_mode, moved, nread, nwritten, pad_head = mode, moved_fixed, read, written, head
         else:
@@ -167,12 +169,12 @@ def l2_probe(op: DmaOp, target: Target, slots: Slots) -> Callable | None:
     if op.src.type.space_name != "hbm":
         return None
     src_v, (so, ss) = slots(op.src), (slots.mixed(op.window(w)) for w in DMA_LISTS[:2])
-    l2_limit = target.capacity_of("l2") // 2
+    l2_limit, src_window = target.capacity_of("l2") // 2, window_function(so, ss, op.src.type.dims)
 
     def step(env: list, core: Core) -> None:
         src = env[src_v]
         if src.array.nbytes <= l2_limit:
-            core.l2_cached(src, _window(op.name, src, resolve(env, *so), resolve(env, *ss)))
+            core.l2_cached(src, (src_window(env) or _checked(op.name, src, env, so, ss))[0])
 
     return step
 

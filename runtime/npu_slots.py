@@ -6,7 +6,7 @@ numpy work of a small tile; compiled steps index a list by the slot of each valu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.ir import SSAValue
 
@@ -40,3 +40,35 @@ def resolve(env: list, static: list[int], dynamic: tuple) -> list[int]:
     for pos, slot in dynamic:
         values[pos] = env[slot]
     return values
+
+
+def window_function(
+    offsets: tuple[list[int], tuple], sizes: tuple[list[int], tuple], shape: tuple[int, ...]
+) -> Callable[[list], tuple | None]:
+    """f(env) -> (slices, sizes) of a mixed window (`Slots.mixed` lists) of a buffer of `shape`,
+    or None if part of it is past the buffer. One generated function, so resolving a DMA's
+    dynamic window, checking it and slicing costs one call, not a loop per axis."""
+    (o_static, o_dynamic), (s_static, s_dynamic) = offsets, sizes
+    o_slot, s_slot = dict(o_dynamic), dict(s_dynamic)
+    loads, checks, slices, extents = [], [], [], []
+    for axis, dim in enumerate(shape[: min(len(o_static), len(s_static))]):
+        o, s = str(o_static[axis]), str(s_static[axis])
+        if axis in o_slot:
+            loads.append(f"o{axis} = env[{o_slot[axis]}]")
+            o = f"o{axis}"
+        if axis in s_slot:
+            loads.append(f"s{axis} = env[{s_slot[axis]}]")
+            s = f"s{axis}"
+        if axis in o_slot or axis in s_slot:
+            checks.append(f"{o} < 0 or {s} <= 0 or {o} + {s} > {dim}")
+        elif not (0 <= o_static[axis] and 0 < s_static[axis] <= dim - o_static[axis]):
+            checks.append("True")  # a static window past the buffer
+        slices.append(f"slice({o}, {o} + {s})")
+        extents.append(s)
+    window = f"({', '.join(slices)},)" if slices else "(Ellipsis,)"  # 0-d: a view, not a scalar
+    body = [*loads, *(f"if {c}:\n        return None" for c in checks)]
+    body.append(f"return {window}, [{', '.join(extents)}]")
+    source = "def window(env):\n    " + "\n    ".join(body) + "\n"
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 (text built above from ints)
+    return namespace["window"]
