@@ -293,3 +293,18 @@ def test_img2col_equals_the_straightforward_one(case) -> None:  # noqa: ANN001
     _img2col_reference(src, want, rows, cols, geometry)
     sem.img2col(src, got, rows, cols, geometry)
     assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_window_function_slices_checks_and_refuses() -> None:
+    from runtime.npu_slots import window_function
+
+    window = window_function(([0, 4, 0], ((0, 3),)), ([2, 8, 5], ((2, 7),)), (10, 20, 30))
+    env = [0] * 8
+    env[3], env[7] = 5, 25
+    assert window(env) == ((slice(5, 7), slice(4, 12), slice(0, 25)), [2, 8, 25])
+    env[7] = 30  # 0 + 30 <= 30: still inside
+    assert window(env) is not None
+    env[3] = 9  # 9 + 2 > 10: past axis 0
+    assert window(env) is None
+    assert window_function(([0, 0], ()), ([3, 40], ()), (3, 30))([]) is None  # static, past
+    assert window_function(([], ()), ([], ()), ())([]) == ((Ellipsis,), [])  # 0-d: a view
