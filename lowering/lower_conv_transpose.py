@@ -7,20 +7,20 @@ the output size needs, output_padding included), the conv has stride 1 and the s
 and w'[g * O/g + o, c, i, j] = w[g * C/g + c, o, kh - 1 - i, kw - 1 - j]. Z is built by a
 vector-unit kernel into an HBM temporary (`conv_transpose_prep.zero_insert_kernel`; skipped
 for stride 1); constant weights are laid out at compile time in the cube's K order, runtime
-weights (ONNX's usual case) by a small vector kernel (`flip_weights_kernel`). The bias is the
-conv's epilogue. Groups, dilations, output_padding and any stride work; pads larger than
-dilation * (k - 1) on the top or left (a negative conv padding) are refused.
+weights (as ONNX's node tests feed them) by a small vector kernel (`flip_weights_kernel`).
+The bias is the conv's epilogue. Groups, dilations, output_padding and any stride work; pads
+larger than dilation * (k - 1) on the top or left (a negative conv padding) are refused.
 
-Why not GEMM + col2im, cols (O kh kw, C) @ X (C, H W) then a scatter-add of the columns: it
-runs stride^2 fewer cube flops, but col2im adds each of the kh kw column blocks into a strided
-window of the output, and no vector op of the npu dialect writes a strided destination (the
-windows of `vec_window` are on the source); it would need stride^2 phase kernels. And on
-decoder shapes the cube is not the bound: for 1x64x32x32 -> 32 channels, 4x4 stride 2 f16,
-the im2col conv of the 66x66 zero-inserted image is 64 * 65^2 * 16 * 32 * 2 / 8192 = 34k
-flops-cycles... of cube (~17k cycles on 32 cores at 16^3 per cycle) against col2im's HBM
-traffic of the 512 x 1024 column matrix written and read back (2 MB, ~2k cycles at the chip's
-HBM rate) plus its vector adds; the zero-inserted route is the one the existing, measured cube
-machinery already runs, so it is the one built, and `benchmarks`' figures say what it costs.
+Why not GEMM + col2im, cols (O kh kw, C) @ X (C, H W) then a scatter-add of the column
+blocks into the output: it runs stride^2 fewer cube flops, but each tap's block is added into
+a strided window of the output, and no vector op of the npu dialect writes a strided
+destination (`vec_window` strides its source), so col2im needs a phase-split accumulator
+layout this lowering does not build yet. Measured (`benchmarks/bench_conv_transpose.py`, f16,
+ascend910a, modeled cycles; zero insertion + conv against the alternative's GEMM + a lower
+bound of col2im at the chip's HBM rate): DCGAN 512->256 4x4 9,888 vs >= 4,626; 128->64
+16x16 2,436 vs >= 2,024; UNet k2 s2 128->64 32x32 4,702 vs >= 2,400; 3x3 s2 64ch 28x28
+2,660 vs >= 2,935. So col2im could win up to ~2x on stride-2 4x4 and 2x2 decoders if it ran
+at HBM speed; that is the open step, not a choice made by the figures.
 """
 
 from __future__ import annotations
