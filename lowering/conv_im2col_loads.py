@@ -130,11 +130,16 @@ class RowLoader:
                 lambda: b.dma(self.five[p], [0] * 5, out, img, dst),
             )
 
+        flip = part % 2  # parts alternate staging sets too: one chunk each is common
+        if rows >= img.type.dims[2]:  # the tile's rows in one chunk
+            with b.when(b.ult(lo, hi)):
+                chunk(flip, lo)
+            return
         with b.loop(lo, hi, 2 * rows) as r0:
-            chunk(0, r0)
+            chunk(flip, r0)
             r1 = b.addi(r0, rows)
             with b.when(b.ult(r1, hi)):
-                chunk(1, r1)
+                chunk(1 - flip, r1)
 
     def _zeros(self, img: SSAValue, slices: int, start: Index, stop: Index) -> None:
         b, size = self.conv.b, [1, slices, 1, self.conv.wd, FRACTAL]

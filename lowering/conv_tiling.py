@@ -146,9 +146,11 @@ def _fits(target: Target, s: ConvShape, tm: int, tn: int, order: str) -> bool:
 
 
 def _chunk_rows(target: Target, s: ConvShape, tm: int, tn: int) -> int:
-    rows = 1
-    while rows < s.tile_rows(tm) and _ub_bytes(s, tm, tn, 2 * rows) <= target.capacity_of("ub"):
-        rows *= 2
+    """Input rows per UB chunk: a whole tile's rows when UB holds them (one chunk per K
+    part), else as many as fit."""
+    rows = s.tile_rows(tm)
+    while rows > 1 and _ub_bytes(s, tm, tn, rows) > target.capacity_of("ub"):
+        rows -= 1
     return rows
 
 
