@@ -63,21 +63,31 @@ class FusedWinograd:
         start = b.muli(b.block_index, t.per)
         end = b.minui(b.addi(start, t.per), t.items)
         self.start = start
-        with b.loop(start, b.addi(end, 1), 2) as i:
+        with b.loop(start, b.addi(end, 2), 2) as i:
+            live = self._and(b.ult(start, i), b.ult(b.subi(i, 1), end))  # item i - 1 exists
             with b.when(b.ult(i, end)):
                 self.inp.emit(self._item(i), self.vl1[0], 0)
+                with b.when(b.ult(b.subi(i, start), 1)):
+                    self._load_weights(self._item(i))  # the run's first weight block
             with b.when(b.ult(start, i)):
+                self._store(self._item(b.subi(i, 2)))
+            with b.when(live):
                 prev = b.subi(i, 1)
                 self._gemm(self._item(prev), prev, 1)
                 self._output(self._item(prev))
             nxt = b.addi(i, 1)
             with b.when(b.ult(nxt, end)):
                 self.inp.emit(self._item(nxt), self.vl1[1], 1)
+            with b.when(live):
+                self._store(self._item(b.subi(i, 1)))
             with b.when(b.ult(i, end)):
                 self._gemm(self._item(i), i, 0)
                 self._output(self._item(i))
         self._flags(b.wait_flag)
         return kernel
+
+    def _and(self, x: SSAValue, y: SSAValue) -> SSAValue:
+        return self.b.add(arith.AndIOp(x, y)).results[0]
 
     def _item(self, u: Index) -> Item:
         """Item u's coordinates: (group, output block) outermost, so runs share weights."""
@@ -118,7 +128,6 @@ class FusedWinograd:
             flag("M", "MTE1", q)  # L0A/L0B[q] free
             flag("FIX", "M", q)  # L0C[q] free
         flag("V", "FIX")  # the product buffers free
-        flag("MTE1", "MTE2", U_EVENT)  # the resident weights free
         flag("MTE3", "V", STORE)  # the pixel buffer free
         if self.tiles:
             flag("V", "MTE2", EPILOGUE)
@@ -128,14 +137,9 @@ class FusedWinograd:
         """M[xi] = U[xi] @ V[xi] for every position, from vl1[q], into the product buffers."""
         b, s, t = self.b, self.s, self.t
         oext = b.extent(it.o0, t.oc, s.og)
-        b.wait_flag("MTE1", "MTE2", U_EVENT)
-        first = b.ult(b.subi(u, self.start), 1)
-        new_block = b.add(arith.OrIOp(first, b.ult(b.remui(u, self._spatial()), 1))).results[0]
-        with b.when(new_block):
-            a2 = s.alpha**2
-            b.dma(self.u, [0, it.group, it.o0, 0], [a2, 1, oext, s.cg], self.ul1, [0, 0, 0],
-                  [a2, oext, s.cg])  # fmt: skip
-        b.sync("MTE2", "MTE1", U_EVENT)
+        later = b.ult(self.start, u)
+        with b.when(self._and(later, b.ult(b.remui(u, self._spatial()), 1))):
+            self._load_weights(it)  # a run's next weight block
         b.wait_flag("MTE3", "MTE1", q)  # V of this item is in vl1[q]
         b.wait_flag("V", "FIX")
         for xi in range(s.alpha**2):
@@ -152,16 +156,26 @@ class FusedWinograd:
             b.dma(self.l0c[p], [0, 0], [oext, t.tiles], self.loaded[xi], [0, 0])
             b.set_flag("FIX", "M", p)
         b.set_flag("MTE1", "MTE3", q)
-        b.set_flag("MTE1", "MTE2", U_EVENT)
         b.set_flag("FIX", "V")
+
+    def _load_weights(self, it: Item) -> None:
+        """The item's block of U into L1, once the cube has read the block before. The flags
+        stay inside the branch: an MTE2 flag set on every item would make MTE1 wait for the
+        MTE2 work issued before it (the next item's loads)."""
+        b, s, a2 = self.b, self.s, self.s.alpha**2
+        oext = b.extent(it.o0, self.t.oc, s.og)
+        b.sync("MTE1", "MTE2", U_EVENT)
+        b.dma(self.u, [0, it.group, it.o0, 0], [a2, 1, oext, s.cg], self.ul1, [0, 0, 0],
+              [a2, oext, s.cg])  # fmt: skip
+        b.sync("MTE2", "MTE1", U_EVENT)
 
     def _spatial(self) -> int:
         s, t = self.s, self.t
         return s.n * -(-s.th // t.rb) * -(-s.tw // t.tc)
 
     def _output(self, it: Item) -> None:
-        """Y = A^T M A per tile, assembled, epilogue, stored to the NCHW output."""
-        b, s, t, a, m = self.b, self.s, self.t, self.s.alpha, self.s.m
+        """Y = A^T M A per tile, assembled into pixels, the epilogue (stored by `_store`)."""
+        b, t, a, m = self.b, self.t, self.s.alpha, self.s.m
         at = WINOGRAD[m][2]
         b.wait_flag("FIX", "V")
         for r in range(m):  # A^T down the positions' rows
@@ -177,13 +191,25 @@ class FusedWinograd:
         b.wait_flag("MTE3", "V", STORE)
         full = [1, t.oc, t.rb * m, t.tc * m]
         b.dma(self.split, [0] * 5, [t.oc, t.rb, m, t.tc, m], self.pixels, [0] * 4, full)
+        chans, rows, cols = self._window(it)
+        if self.steps:
+            self._epilogue(it.image, chans, rows, cols)
+        b.set_flag("V", "MTE3", STORE)
+
+    def _window(self, it: Item) -> tuple:
+        """(first, extent) of the item's output channels, rows and columns."""
+        b, s, t, m = self.b, self.s, self.t, self.s.m
         oext = b.extent(it.o0, t.oc, s.og)
         ch0 = b.addi(b.muli(it.group, s.og), it.o0)
         r0, c0 = b.muli(it.tr0, m), b.muli(it.tc0, m)
-        rext, cext = b.extent(r0, t.rb * m, s.oh), b.extent(c0, t.tc * m, s.ow)
-        if self.steps:
-            self._epilogue(it.image, (ch0, oext), (r0, rext), (c0, cext))
-        b.sync("V", "MTE3", STORE)
+        return (ch0, oext), (r0, b.extent(r0, t.rb * m, s.oh)), (c0, b.extent(c0, t.tc * m, s.ow))
+
+    def _store(self, it: Item) -> None:
+        """The item's pixels to the output; issued after the next-but-one item's loads, since
+        the core's HBM channel serves DMAs in issue order."""
+        b = self.b
+        (ch0, oext), (r0, rext), (c0, cext) = self._window(it)
+        b.wait_flag("V", "MTE3", STORE)
         window = [1, oext, rext, cext]
         b.dma(self.pixels, [0] * 4, window, self.out, [it.image, ch0, r0, c0], window)
         b.set_flag("MTE3", "V", STORE)

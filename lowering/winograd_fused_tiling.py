@@ -130,8 +130,7 @@ def _estimate(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int)
     band = ct * (rb + 1) * m * (tc + 1) * m * isz
     v_in = chunks * (band / vb + a * a * vec(unit_in) + 2 * a * _ops(bt) * vec(unit_in))
     tile = oc * rb * m * tc * m * isz
-    v_out = (m * a + m * m) * _ops(at) * vec(unit_out) + m * m * vec(unit_out)
-    v_out += (1 + len(s.operands) + 2) * vec(tile)
+    v_out = ((a + m) * _ops(at) + m * m) * vec(unit_out) + (2 + len(s.operands)) * vec(tile)
     dtype = np.float16 if isz == 2 else np.float32
     cube = a * a * mmad_cycles(target, oc, t, s.cg, dtype)
     mte1 = a * a * (oc * s.cg * isz / target.rate("l1", "l0a") + s.cg * t * isz / 256)
@@ -139,14 +138,22 @@ def _estimate(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int)
     share = min(hbm_share(target, blocks), target.rate("hbm", "ub"))
     store = oc * rb * m * tc * m * isz / min(share, target.rate("ub", "hbm"))
     mte3 = a * a * s.cg * t * isz / target.rate("ub", "l1") + store
-    rows_in, cols_in = min((rb + 1) * m, s.h), min((tc + 1) * m, s.w)
-    load = s.cg * rows_in * cols_in * isz / share
+    load = chunks * _band_bytes(target, s, rb, tc, min(ct, s.cg)) / share
     u_load = a * a * oc * s.cg * isz / target.rate("l2", "l1")
-    reloads = min(per, -(-per // max(1, spatial)) + 1)  # weight blocks a run touches
-    mte2 = load + u_load * reloads / per
-    busiest = max(v_in + v_out, cube, mte1, fix, mte3, mte2)
-    fill = u_load + load + cube + fix + v_out + store
-    return FusedTiling(rb, tc, ct, oc, items, per, blocks, per * busiest + fill)
+    reloads = 1 + (per - 1) / spatial  # weight blocks a run touches, on average
+    totals = [per * (v_in + v_out), per * cube, per * mte1, per * fix, per * mte3]
+    busiest = max(*totals, per * load + reloads * u_load)
+    fill = load + cube + fix + v_out + store  # the first load; the last GEMM, output, store
+    return FusedTiling(rb, tc, ct, oc, items, per, blocks, busiest + fill)
+
+
+def _band_bytes(target: Target, s: FusedShape, rb: int, tc: int, ct: int) -> int:
+    """HBM bytes of one chunk's band load, in whole bursts per contiguous run (as charged)."""
+    rows, cols = min((rb + 1) * s.m, s.h), min((tc + 1) * s.m, s.w)
+    burst = target.dma_burst
+    if cols == s.w:  # whole rows: one run per channel
+        return ct * -(-rows * cols * s.itemsize // burst) * burst
+    return ct * rows * -(-cols * s.itemsize // burst) * burst
 
 
 def _sizes(limit: int) -> list[int]:
