@@ -182,11 +182,12 @@ def l2_probe(op: DmaOp, target: Target, slots: Slots) -> Callable | None:
 def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
     a_v, b_v, c_v, sizes = slots(op.a), slots(op.b), slots(op.c), slots.mixed(op.mnk)
     acc_v = None if op.accumulate is None else slots(op.accumulate)
-    dtype = op.a.type.dtype
+    dtype, name = op.a.type.dtype, op.name
+    costs: dict[tuple[int, int, int], int] = {}  # cycles by (m, n, k): a loop repeats a few
 
     def step(env: list, core: Core) -> None:
         a, b, c = env[a_v], env[b_v], env[c_v]
-        m, n, k = resolve(env, *sizes)
+        m, n, k = mnk = tuple(resolve(env, *sizes))
         if not (m <= a.array.shape[0] and k <= a.array.shape[1] and n <= b.array.shape[1]):
             raise InterpretationError(
                 f"'{op.name}' [m, n, k] = [{m}, {n}, {k}] is past its operands "
@@ -196,12 +197,15 @@ def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
             raise InterpretationError(f"'{op.name}' [{m}, {n}, {k}] is past {c.name} or {b.name}")
         acc = bool(env[acc_v]) if acc_v is not None else False
         sem.mmad(a.array, b.array, c.array, m, n, k, acc)
-        reads = (a, b, c) if acc else (a, b)
-        core.issue("M", mmad_cycles(target, m, n, k, dtype), reads, (c,), op.name)
-        core.stats.cube_flops += 2 * m * n * k
-        core.stats.bytes_read["l0a"] += m * k * a.array.itemsize
-        core.stats.bytes_read["l0b"] += k * n * b.array.itemsize
-        core.stats.bytes_written["l0c"] += m * n * c.array.itemsize
+        cycles = costs.get(mnk)
+        if cycles is None:
+            cycles = costs[mnk] = mmad_cycles(target, m, n, k, dtype)
+        core.issue("M", cycles, (a, b, c) if acc else (a, b), (c,), name)
+        stats = core.stats
+        stats.cube_flops += 2 * m * n * k
+        stats.bytes_read["l0a"] += m * k * a.array.itemsize
+        stats.bytes_read["l0b"] += k * n * b.array.itemsize
+        stats.bytes_written["l0c"] += m * n * c.array.itemsize
 
     return step
 
