@@ -92,6 +92,20 @@ def lower_gather(
     return [*views, kernel]
 
 
+def gather_rows_kernel(
+    data: SSAValue, indices: SSAValue, out: SSAValue, target: Target, name: str, fused: list
+) -> KernelOp:
+    """The kernel out[o, i, :] = data[o, indices[i], :] on (outer, N, inner) / (I,) /
+    (outer, I, inner) HBM buffers (other lowerings gather by constant index tables with it)."""
+    (outer, size, inner), count = data.type.dims, indices.type.dims[0]
+    isz = to_numpy_dtype(out.type.element_type).itemsize
+    idx_isz = to_numpy_dtype(indices.type.element_type).itemsize
+    tiling = choose_gather_tile(target, (outer, count, inner), isz, idx_isz)
+    kernel = KernelOp(name, tiling.blocks, fused_from=fused, kind="gather")
+    _emit(KernelBuilder(kernel), (data, indices, out), (outer, count, inner, size), tiling)
+    return kernel
+
+
 def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, tiling: GatherTiling) -> None:
     data, indices, out = bufs
     outer, count, inner, size = shape

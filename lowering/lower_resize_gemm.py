@@ -1,22 +1,22 @@
-"""kernel.resize on the last two axes, linear mode or any nearest map -> cube GEMMs by constant
-interpolation matrices (what `lowering.lower_resize`'s vector kernels do not take).
+"""kernel.resize on the last two axes, linear mode -> cube GEMMs by constant interpolation
+matrices (nearest maps go to `lowering.lower_resize` and `lowering.lower_resize_gather`).
 
 Resizing the last two axes is separable and linear in the input: Y[p] = Ry @ X[p] @ Cxᵀ with
-Ry (Ho, H) and Cx (Wo, W) the per-axis interpolation matrices: two taps (1 - frac, frac) per row
-in linear mode, a one-hot row per output index for nearest. They are compile-time constants
-taken from the op's reference semantics (run on an identity matrix through `_AxisOp`, so the
-coordinate transforms, clipping and rounding are the reference's, written once). The columns
-pass is one GEMM over every row of every plane, (P*rows, W) @ Cxᵀ (W, Wo); the rows pass one
-GEMM batched over the planes with the broadcast Ry (1, Ho, H); an axis whose matrix is the
-identity is skipped, and the pass order is the one with the smaller HBM intermediate.
+Ry (Ho, H) and Cx (Wo, W) the per-axis interpolation matrices: two taps (1 - frac, frac) per
+row. They are compile-time constants taken from the op's reference semantics (run on an
+identity matrix through `_AxisOp`, so the coordinate transforms and clipping are the
+reference's, written once). The columns pass is one GEMM over every row of every plane,
+(P*rows, W) @ Cxᵀ (W, Wo); the rows pass one GEMM batched over the planes with the broadcast
+Ry (1, Ho, H); an axis whose matrix is the identity is skipped, and the pass order is the one
+with the smaller HBM intermediate.
 
-Why the cube and not the vector unit: a general map (2 -> 7 half_pixel, a fractional linear
-ratio) is a gather of rows and columns, and the npu vector ops only read strided windows, so
-a vector lowering would need one DMA or window op per output row and column; the matrices
-are tiny (W x Wo), and the GEMMs of image-sized resizes are bound by HBM, not the cube (the
-dense product costs W / 2 times the taps' multiply-adds, which the cube's 4096 MACs per cycle
-per core absorb). The difference from the reference: a non-finite input value spreads NaN
-(0 * inf) over its whole output row or column instead of only its neighbours.
+Why the cube and not the vector unit: a fractional ratio's taps are a gather of rows and
+columns, and the npu vector ops only read strided windows, so a vector lowering would need
+two gathers per axis (as `lower_resize_gather` does for nearest) plus the weighting; the
+matrices are tiny (W x Wo), and the GEMMs of image-sized resizes are bound by HBM, not the
+cube (the dense product costs W / 2 times the taps' multiply-adds, which the cube's 4096 MACs
+per cycle per core absorb). The difference from the reference: a non-finite input value
+spreads NaN (0 * inf) over its whole output row or column instead of only its neighbours.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from gedialects.kernel.ops import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.lower_matmul import emit_gemm
-from lowering.lower_resize import by_window_maps
 from lowering.registry import lowers
 from runtime.targets import Target
 
@@ -91,7 +90,7 @@ def _constant(array: np.ndarray, element, ops: list[Operation]) -> SSAValue:  # 
     return const.buffer
 
 
-@lowers(ResizeKernelOp, when=lambda op: not by_window_maps(op))
+@lowers(ResizeKernelOp, when=lambda op: op.get_str("mode") == "linear")
 def lower_resize_gemm(
     op: ResizeKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:

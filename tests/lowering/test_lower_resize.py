@@ -78,12 +78,13 @@ def test_downsampling_by_steps():
     _check((1, 3, 8, 10), (1, 3, 4, 5))
 
 
-def test_linear_and_other_nearest_maps_go_to_the_gemm_lowering():
+def test_linear_and_other_nearest_maps_go_to_other_lowerings():
     from lowering.registry import lowering_for
 
-    for module in (
-        _module((1, 1, 4, 4), (1, 1, 8, 8), "half_pixel", mode="linear"),
-        _module((1, 1, 3, 3), (1, 1, 8, 8), "align_corners", "round_prefer_floor"),
-    ):
+    for module, lowering in (
+        (_module((1, 1, 4, 4), (1, 1, 8, 8), "half_pixel", mode="linear"), "lower_resize_gemm"),
+        (_module((1, 1, 3, 3), (1, 1, 8, 8), "align_corners", "round_prefer_floor"),
+         "lower_resize_gather"),
+    ):  # fmt: skip
         op = next(op for op in module.walk() if op.name == "kernel.resize")
-        assert lowering_for(op).__name__ == "lower_resize_gemm"
+        assert lowering_for(op).__name__ == lowering
