@@ -1,17 +1,16 @@
 """kernel.conv2d {algorithm = winograd_2x2 | winograd_4x4} -> npu: Lavin's F(m x m, 3 x 3).
 
-Three kernels (four with runtime weights), through HBM temporaries:
-1. (runtime weights only) U = G g G^T on the vector unit (`winograd_weights`); constant
-   weights are transformed at compile time into a new `npu.hbm_constant`.
-2. V = B^T d B of every input tile on the vector unit, as (alpha^2, C, tiles).
-3. The batched GEMM on the cube, one per transform position (and group):
-   M[xi, O, tiles] = U[xi, O, C] @ V[xi, C, tiles], by `lower_matmul.emit_gemm` (its tiling,
-   L1-resident panels and ping/pong K loop).
-4. Y = A^T M A on the vector unit, then the conv epilogue, into the NCHW output.
-Groups are batch entries of the GEMM through views: V's channel rows and U's output rows of
-one group are consecutive. The transform tiles come from UB's capacity (`winograd_tiling`).
-The HBM round trips of V and M are the price of reusing the GEMM kernel; keeping V in L1
-(one fused kernel) is the next step.
+Two forms, the cheaper by estimate (both need U = G g G^T: constant weights are transformed
+at compile time into a new `npu.hbm_constant`, runtime weights by a vector kernel,
+`winograd_weights`):
+- fused (`winograd_fused`): one kernel; per item the input transform on the vector unit, V in
+  L1, the batched GEMM per transform position on the cube with the item's block of U resident
+  in L1, M through FIX into UB, the output transform and the epilogue, stores. Nothing but the
+  image, U and the output crosses HBM, but every core reads the U block of its items (from
+  L2), which dominates deep layers (U is alpha^2/9 = 1.8x / 4x the weights).
+- unfused: three kernels through HBM temporaries: V = B^T d B as (alpha^2, C, tiles), the
+  batched GEMM M[xi] = U[xi] @ V[xi] by `lower_matmul.emit_gemm` (groups are batch entries
+  through views), Y = A^T M A with the epilogue; U is read once over all cores.
 """
 
 from __future__ import annotations
@@ -31,12 +30,18 @@ from lowering.registry import lowers
 from lowering.winograd_fused import FusedWinograd
 from lowering.winograd_fused_tiling import FusedShape, choose_fused_tile
 from lowering.winograd_kernels import InputTransform, OutputTransform
-from lowering.winograd_tiling import WinogradShape, choose_input_tile, choose_output_tile
+from lowering.winograd_tiling import (
+    WinogradShape,
+    choose_input_tile,
+    choose_output_tile,
+    unfused_estimate,
+)
 from lowering.winograd_weights import WeightTransform, constant_weights
 from runtime.targets import Target
 
 TILE = {"winograd_2x2": 2, "winograd_4x4": 4}
 MAX_PAD = 2
+FUSED_SLACK = 1.3  # the fused kernel measured 1.0-1.35x its estimate on ResNet-50's 3x3 layers
 
 
 def _by_winograd(op: Conv2DKernelOp) -> bool:
@@ -97,7 +102,7 @@ def lower_conv2d_winograd(
     pads = tuple(op.ints("pads")[:2])
     shape = FusedShape(m, n, groups, cg, o // groups, h, wd, oh, ow, isz, pads, spans)
     tiling = choose_fused_tile(target, shape)
-    if tiling is None:
+    if tiling is None or tiling.estimate * FUSED_SLACK > _unfused_cycles(op, x, output, target):
         return _unfused(op, inputs, output, target, name)
     ops: list[Operation] = []
     steps = conv_epilogue_steps(op, inputs[2:], (n, o, oh, ow), ops)
@@ -105,6 +110,20 @@ def lower_conv2d_winograd(
     u4 = _view(u, ((m + 2) ** 2, groups, o // groups, cg), ops)
     fused = FusedWinograd(x, u4, output, shape, tiling)
     return [*ops, fused.emit(name, op.fused_names, algorithm, steps)]
+
+
+def _unfused_cycles(op: Conv2DKernelOp, x: SSAValue, output: SSAValue, target: Target) -> float:
+    """The three-kernel form's estimate (infinite when its transform tiles do not fit UB)."""
+    m, (n, c, h, wd) = TILE[op.algorithm.data], x.type.dims
+    o, oh, ow = output.type.dims[1:]
+    th, tw, isz = -(-oh // m), -(-ow // m), to_numpy_dtype(x.type.element_type).itemsize
+    try:
+        tin = choose_input_tile(target, WinogradShape(m, n, c, th, tw, isz), h, wd)
+        tout = choose_output_tile(target, WinogradShape(m, n, o, th, tw, isz, ow), 1)
+    except ValueError:
+        return float("inf")
+    cg = c // op.get_int("groups")
+    return unfused_estimate(target, tin, tout, ((m + 2) ** 2, c, o, cg, n * th * tw, isz))
 
 
 def _unfused(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from xdsl.parser import Parser
 
+import lowering.lower_conv_winograd as winograd
 from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp, print_constants_in_full
@@ -56,9 +59,19 @@ def _module(geo: dict, algorithm: str, epilogue: str = "", full=False, dtype="f3
     return Parser(make_context(), text).parse_module(), shapes
 
 
+FORMS = {"fused": ("FUSED_SLACK", 0.0), "unfused": ("choose_fused_tile", lambda t, s: None)}
+
+
 def _check(
-    geo: dict, algorithm: str, epilogue="", full=False, dtype=np.float32, constant=False, fused=True
+    geo: dict,
+    algorithm: str,
+    epilogue="",
+    full=False,
+    dtype=np.float32,
+    constant=False,
+    form="fused",
 ):
+    """Lower (forcing Winograd's fused or unfused form), run on the modeled NPU, compare."""
     rng = np.random.default_rng(1)
     weights = rng.standard_normal((geo["o"], geo["c"] // geo["g"], 3, 3)).astype(dtype)
     name = "f16" if dtype == np.float16 else "f32"
@@ -67,7 +80,8 @@ def _check(
     if not constant:
         inputs.insert(1, weights)
     want = run_reference(module, inputs)[0].astype(np.float32)
-    lowered = lower_module(module)
+    with mock.patch.object(winograd, *FORMS[form]):
+        lowered = lower_module(module)
     result = NpuExecutable(lowered).run(inputs)  # verifies the program (capacities included)
     got = result.outputs[0].astype(np.float32)
     scale = max(1.0, float(np.abs(want).max()))
@@ -76,7 +90,7 @@ def _check(
     kernels = [op for op in lowered.walk() if isinstance(op, KernelOp)]
     assert all(k.algorithm is not None and k.algorithm.data == algorithm for k in kernels)
     assert sum(any(isinstance(i, MmadOp) for i in k.walk()) for k in kernels) == 1
-    if fused:  # one kernel, and a weight-transform kernel before it for runtime weights
+    if form == "fused":  # one kernel, and a weight-transform kernel before it for runtime weights
         assert len(kernels) == (1 if constant else 2)
         allocs = [op for op in lowered.walk() if isinstance(op, HbmAllocOp)]
         assert len(allocs) == (1 if constant else 2)  # the output (and U): no V, no M
@@ -141,3 +155,25 @@ def test_geometries_winograd_cannot_take_are_refused(geo: dict, message: str) ->
     module, _ = _module(dict(n=1, c=4, h=12, w=12, o=4, p=1, g=1) | geo, "winograd_2x2")
     with pytest.raises(UnsupportedError, match=f"'kernel.conv2d' by winograd_2x2: .*{message}"):
         lower_module(module)
+
+
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+def test_unfused_form(algorithm: str) -> None:
+    """The three-kernel form, which the lowering keeps for layers where it is cheaper."""
+    geo = dict(n=2, c=6, h=9, w=10, o=9, p=1, g=3)
+    _check(geo, algorithm, RELU6, full=True, form="unfused")
+    _check(dict(geo, g=1, p=2), algorithm, dtype=np.float16, constant=True, form="unfused")
+
+
+@pytest.mark.parametrize(
+    ("c", "hw", "algorithm", "kernels"),
+    [(64, 56, "winograd_2x2", 1), (256, 14, "winograd_4x4", 3)],
+)
+def test_the_cheaper_form_is_picked(c: int, hw: int, algorithm: str, kernels: int) -> None:
+    """ResNet-50's first 3x3 layer fused; a deep layer, where every core would read U's 4.7 MB
+    from L2, through HBM temporaries (U read once). Lowered only, not run."""
+    weights = np.full((c, c, 3, 3), 0.01, np.float16)
+    module, _ = _module(dict(n=1, c=c, h=hw, w=hw, o=c, p=1, g=1), algorithm, "", False, "f16",
+                        weights)  # fmt: skip
+    lowered = lower_module(module)
+    assert len([op for op in lowered.walk() if isinstance(op, KernelOp)]) == kernels
