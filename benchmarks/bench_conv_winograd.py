@@ -111,11 +111,11 @@ def main() -> None:
                 unfused = measure(c, hw, algorithm, args.target, dtype, "unfused")["cycles"]
                 picked = measure(c, hw, algorithm, args.target, dtype)["cycles"]
                 row += [fused, unfused, picked]
-            name = f"{c}ch {hw}x{hw} {np.dtype(dtype).name[-2:]}"
+            name = f"f{np.dtype(dtype).itemsize * 8} {c}ch {hw}x{hw}"
             cells = "".join(f"{v:>{w},.0f}" for v, w in zip(row, (8, 10, 8, 9, 10, 8, 9)))
             cc = f"{estimate['winograd_2x2']:>8,.0f}{estimate['winograd_4x4']:>8,.0f}"
             roof = conv_roofline(target, c, hw, np.dtype(dtype).itemsize)
-            print(f"f{name[-2:]} {name[:-4]:<14}{cells}{cc}{roof:>10,.0f}", flush=True)
+            print(f"{name:<18}{cells}{cc}{roof:>10,.0f}", flush=True)
 
 
 if __name__ == "__main__":
