@@ -254,6 +254,7 @@ class Im2ColConv:
         m_local = b.remui(at["m0"], self.out_width)  # row 0 of the L1 rows: the tile's first
         for s in self.pings:  # L0A/L0B ping and pong: MTE1 fills one while the cube reads the other
             b.set_flag("M", "MTE1", PING_EVENT + s)
+        steps = 0
         for i, slices in enumerate(self.parts):
             with self._only(rows_cond):
                 b.wait_flag("MTE3", "MTE1", ROWS_EVENT + q)
@@ -261,14 +262,16 @@ class Im2ColConv:
                 b.wait_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
             args = (self.img[q][i], self.wl1[x][i], self.c0[p], m_local, at["mext"], at["oext"])
             kend = slices * self.kh * self.kw * FRACTAL
+            s0 = steps % len(self.pings)  # L0 buffers alternate across parts too
+            steps += -(-kend // t.tk)
             if kend <= t.tk:
-                self._kstep(0, 0, kend, i > 0, *args)
+                self._kstep(s0, 0, kend, i > 0, *args)
                 continue
             with b.loop(0, kend, 2 * t.tk) as kk:
-                self._kstep(0, kk, kend, i > 0, *args)
+                self._kstep(s0, kk, kend, i > 0, *args)
                 k1 = b.addi(kk, t.tk)
                 with b.when(b.ult(k1, kend)):
-                    self._kstep(1, k1, kend, i > 0, *args)
+                    self._kstep(1 - s0, k1, kend, i > 0, *args)
         for s in self.pings:
             b.wait_flag("M", "MTE1", PING_EVENT + s)
         rows_free, w_free = self._release(u)

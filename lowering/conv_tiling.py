@@ -154,6 +154,15 @@ def _chunk_rows(target: Target, s: ConvShape, tm: int, tn: int) -> int:
     return rows
 
 
+def _runs(units: int, per: int, inner: int) -> int:
+    """The most tiles of the resident operand one core's run of `per` units goes through
+    (a new one every `inner` units)."""
+    return max(
+        (min(first + per, units) - 1) // inner - first // inner + 1
+        for first in range(0, units, per)
+    )
+
+
 def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str):  # noqa: ANN202
     """(modeled cycles, blocks, units per core): a core's busiest pipe over its units, plus
     the first K chunk's loads and the last unit's drain, which nothing overlaps."""
@@ -165,19 +174,24 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     isz, share, rate = s.itemsize, target.hbm_bandwidth / blocks, target.rate
     # a unit's reads: its input rows (NCHW, whole rows per channel) and weight columns
     rows_read = s.c * min(s.tile_rows(tm), s.h) * s.w * isz
-    w_read = dma_bytes_charged(target, [1, s.k, tn], [1, s.k, s.n], isz)
+    if s.laid:
+        w_read = dma_bytes_charged(target, [1, s.k, tn], [1, s.k, s.n], isz)
+    else:  # (tn, 16, kh * kw) windows of (O, C, kh * kw), transposed on V
+        window = [tn, min(FRACTAL, s.c), s.taps]
+        w_read = s.c1 * dma_bytes_charged(target, window, [s.n, s.c, s.taps], isz)
     if order == "rows":  # rows every unit, weights once per channel tile in a core's run
-        reads = per * rows_read + w_read * min(per, -(-per // nm) + 1)
+        reads = per * rows_read + w_read * _runs(units, per, nm)
     else:
-        reads = per * w_read + rows_read * min(per, -(-per // no) + 1)
+        reads = per * w_read + rows_read * _runs(units, per, no)
     compulsory = s.images * (s.c * s.h * s.w + s.k * s.n) * isz
     cold = min(reads, compulsory / blocks)
     store = dma_bytes_charged(target, [tn, tm], [s.n, s.m], s.out_itemsize) / share
     # MTE2's DMAs wait for the HBM channel behind the stores issued before them
     mte2 = (cold / share + (per - 1) * store) + (reads - cold) / rate("l2", "l1")
     five = s.c1 * s.tile_rows(tm) * s.w * FRACTAL * isz
-    staged = 0 if s.laid else s.k * tn * isz / rate("ub", "l1")
-    mte3 = per * (five / rate("ub", "l1") + staged + store)
+    w_units = _runs(units, per, nm) if order == "rows" else per
+    staged = 0 if s.laid else w_units * s.k * tn * isz / rate("ub", "l1")
+    mte3 = per * (five / rate("ub", "l1") + store) + staged
     n_parts = len(parts(s))
     ksteps = sum(-(-(ps * s.taps * FRACTAL) // tk) for ps in parts(s))
     mte1 = tm * tk * isz / rate("l1", "l0a") + tk * tn * isz / rate("l1", "l0b")
@@ -185,6 +199,7 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     k_loop = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1
     drain_v = 3 * tm * tn * s.out_itemsize * (1 + len(s.operands)) / 256
     vec = per * (s.c1 * FRACTAL * min(s.tile_rows(tm), s.h) * s.w * isz / 256 + drain_v)
+    vec += 0 if s.laid else w_units * s.k * tn * isz / 256
     fix = tm * tn * 4 / rate("l0c", "ub")
     # the first K part's loads before the cube starts; the last part's K steps after the
     # last load; the last unit's drain after its K loop
