@@ -21,9 +21,6 @@ when a buffer is ready or free again; the one that stays in L1 across units (wei
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
-from xdsl.dialects import arith
 from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
@@ -38,6 +35,7 @@ from lowering.conv_im2col_loads import (
     load_weights,
     open_stages,
 )
+from lowering.conv_im2col_units import UnitSchedule
 from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile, parts
 from lowering.lower_matmul import Step, _epilogue, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
@@ -55,7 +53,7 @@ ZERO_EVENT = 3
 PARITY = (0, 1)
 
 
-class Im2ColConv:
+class Im2ColConv(UnitSchedule):
     """The plan of one im2col convolution kernel (geometry, tiles) and the code that emits it."""
 
     def __init__(self, op: Operation, x: SSAValue, w: SSAValue, out: SSAValue, target: Target):
@@ -183,48 +181,6 @@ class Im2ColConv:
         if self.tiles:
             flag("V", "MTE2", 2)
 
-    def _where(self, u: Index) -> dict:
-        """Index values of unit u: `rows` order (image group, channel tile, pixel tile) or
-        `weights` order (image group, pixel tile, channel tile), the last fastest."""
-        b, t = self.b, self.tiling
-        if t.order == "rows":
-            mt, rest = b.remui(u, self.nm), b.divui(u, self.nm)
-            ot, ng = b.remui(rest, self.no), b.divui(rest, self.no)
-        else:
-            ot, rest = b.remui(u, self.no), b.divui(u, self.no)
-            mt, ng = b.remui(rest, self.nm), b.divui(rest, self.nm)
-        o0, m0 = b.muli(ot, t.tn), b.muli(mt, t.tm)
-        group = b.remui(ng, self.groups)
-        return dict(
-            image=b.divui(ng, self.groups), group=group, o0=o0, m0=m0,
-            oext=b.extent(o0, t.tn, self.og), mext=b.extent(m0, t.tm, self.m),
-            channel=b.addi(b.muli(group, self.og), o0), resident_start=mt if t.order == "rows"
-            else ot,
-        )  # fmt: skip
-
-    def _starts(self, u: Index, at: dict) -> SSAValue:
-        """Whether unit u brings the buffer that stays in L1 (its tile changed, or first)."""
-        return _or(self.b, _eq(self.b, at["resident_start"], 0), _eq(self.b, u, self.first))
-
-    def _only(self, cond: SSAValue | None):  # noqa: ANN202
-        return nullcontext() if cond is None else self.b.when(cond)
-
-    def _conds(self, u: Index, at: dict) -> tuple:
-        """(rows, weights) load conditions of unit u: None where the buffer is per unit."""
-        starts = self._starts(u, at)
-        return (None, starts) if self.tiling.order == "rows" else (starts, None)
-
-    def _release(self, u: Index) -> tuple:
-        """(rows, weights) release conditions after u's K loop: per unit always, the resident
-        one when the next unit brings a new one (or u is the core's last)."""
-        b = self.b
-        nxt = b.addi(u, 1)
-        ends = _or(b, _eq(b, nxt, self.last), self._starts(nxt, self._where(nxt)))
-        return (None, ends) if self.tiling.order == "rows" else (ends, None)
-
-    def _slots(self, p: int) -> tuple[int, int]:
-        return (p if len(self.img) == 2 else 0), (p if len(self.wl1) == 2 else 0)
-
     def _load(self, p: int, u: Index) -> None:
         """Unit u's rows and weights, one K part at a time (each part's ready flag lets the
         K loop start on it)."""
@@ -313,11 +269,3 @@ class Im2ColConv:
         dst = [at["image"], at["channel"], at["m0"]]
         b.dma(self.ut[p], [0, 0], [oext, mext], self.out, dst, [1, oext, mext])
         b.set_flag("MTE3", "V", p)
-
-
-def _eq(b: KernelBuilder, x: Index, y: Index) -> SSAValue:
-    return b.add(arith.CmpiOp(b.value(x), b.value(y), "eq")).results[0]
-
-
-def _or(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:
-    return b.add(arith.OrIOp(x, y)).results[0]
