@@ -40,7 +40,7 @@ def _powers(limit: int) -> set[int]:
 
 def insert_tile(
     target: Target, planes: int, rows: int, in_row: int, out_row: int, copies: int
-) -> tuple[int, int]:
+) -> tuple[int, int, float]:
     """(planes, rows) per zero-insertion tile with the fewest estimated cycles whose ping/pong
     buffers (`copies` UB buffers of `out_row` bytes per (plane, row) each) fit UB: per tile the
     load and the store on the core's HBM channel, tiles round-robin over the vector cores."""
@@ -58,7 +58,7 @@ def insert_tile(
                 best = (cycles, lp, th)
     if best is None:
         raise UnsupportedError("'kernel.conv_transpose2d': one zero-inserted row does not fit UB")
-    return best[1], best[2]
+    return best[1], best[2], best[0]
 
 
 def zero_insert_kernel(
@@ -68,7 +68,7 @@ def zero_insert_kernel(
     (planes, h, w), (_, _, zw), (sh, sw) = x.type.dims, z.type.dims, strides
     element, isz = x.type.element_type, _itemsize(x.type.element_type)
     crop = zw != w * sw
-    lp, th = insert_tile(target, planes, h, w * isz, sh * w * sw * isz, 2 if crop else 1)
+    lp, th, _ = insert_tile(target, planes, h, w * isz, sh * w * sw * isz, 2 if crop else 1)
     nr = -(-h // th)
     ntiles = -(-planes // lp) * nr
     blocks = min(ntiles, target.vector_cores)

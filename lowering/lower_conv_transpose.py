@@ -1,30 +1,28 @@
-"""kernel.conv_transpose2d -> npu: an ordinary convolution of the zero-inserted input with the
-flipped kernel, through the im2col cube lowering (`lowering.conv_im2col`).
+"""kernel.conv_transpose2d -> npu by one of two routes, the one with fewer estimated cycles
+(`route_costs`; `GE_CONV_TRANSPOSE=zeros|col2im` forces one).
 
-y = conv_transpose(x, w) is conv(Z, w') where Z puts (stride - 1) zeros between the input's
-rows and columns, the padding is dilation * (k - 1) - pads (top/left; bottom/right whatever
-the output size needs, output_padding included), the conv has stride 1 and the same dilation,
-and w'[g * O/g + o, c, i, j] = w[g * C/g + c, o, kh - 1 - i, kw - 1 - j]. Z is built by a
-vector-unit kernel into an HBM temporary (`conv_transpose_prep.zero_insert_kernel`; skipped
-for stride 1); constant weights are laid out at compile time in the cube's K order, runtime
-weights (as ONNX's node tests feed them) by a small vector kernel (`flip_weights_kernel`).
-The bias is the conv's epilogue. Groups, dilations, output_padding and any stride work; pads
-larger than dilation * (k - 1) on the top or left (a negative conv padding) are refused.
-
-Why not GEMM + col2im, cols (O kh kw, C) @ X (C, H W) then a scatter-add of the column
-blocks into the output: it runs stride^2 fewer cube flops, but each tap's block is added into
-a strided window of the output, and no vector op of the npu dialect writes a strided
-destination (`vec_window` strides its source), so col2im needs a phase-split accumulator
-layout this lowering does not build yet. Measured (`benchmarks/bench_conv_transpose.py`, f16,
-ascend910a, modeled cycles; zero insertion + conv against the alternative's GEMM + a lower
-bound of col2im at the chip's HBM rate): DCGAN 512->256 4x4 9,888 vs >= 4,626; 128->64
-16x16 2,436 vs >= 2,024; UNet k2 s2 128->64 32x32 4,702 vs >= 2,400; 3x3 s2 64ch 28x28
-2,660 vs >= 2,935. So col2im could win up to ~2x on stride-2 4x4 and 2x2 decoders if it ran
-at HBM speed; that is the open step, not a choice made by the figures.
+- zeros: the ordinary convolution of the zero-inserted input with the flipped kernel, through
+  the im2col cube lowering (`lowering.conv_im2col`). y = conv(Z, w') where Z puts (stride - 1)
+  zeros between the input's rows and columns, the padding is dilation * (k - 1) - pads
+  (top/left; bottom/right whatever the output size needs, output_padding included), stride 1,
+  the same dilation, w'[g O/g + o, c, i, j] = w[g C/g + c, o, kh - 1 - i, kw - 1 - j]. Z comes
+  from a vector kernel (`conv_transpose_prep.zero_insert_kernel`; none for stride 1); constant
+  weights are laid out at compile time in the cube's K order, runtime ones by a vector kernel
+  (`flip_weights_kernel`); the bias is the conv's epilogue. Pads above dilation * (k - 1) on
+  the top or left (a negative conv padding) are refused on this route.
+- col2im (`lowering.conv_transpose_col2im`): cols = Wᵀ @ X on the cube (stride^2 fewer flops:
+  no zeros), then a vector kernel adds each tap's block into the output's phase accumulators;
+  any pads. Its buffers hold whole (phase) images of a few channels in UB.
+Measured (`benchmarks/bench_conv_transpose.py`, ascend910a, constant weights, f16, modeled
+cycles zeros / col2im): DCGAN 512->256 4x4 9,888 / 4,656; 256->128 8x8 3,272 / 2,073; 128->64
+16x16 2,436 / 2,099; UNet 2x2 s2 128->64 32x32 4,663 / 2,640; 64->32 64x64 7,388 / 4,580;
+FCN 3x3 s2 64ch 28x28 2,814 / 3,142. The estimates pick the faster route in 5 of 6 (f16;
+6 of 6 in f32): the miss (DCGAN 128->64, 14% apart) is the GEMM estimate's 10-50% excess.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,14 +31,19 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
+from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights
-from lowering.conv_transpose_prep import flip_weights_kernel, zero_insert_kernel
+from lowering.conv_transpose_col2im import col2im_estimate, lower_by_col2im
+from lowering.conv_transpose_prep import flip_weights_kernel, insert_tile, zero_insert_kernel
 from lowering.lower_matmul import Step
 from lowering.registry import lowers
 from runtime.targets import Target
+
+ROUTE_ENV = "GE_CONV_TRANSPOSE"
+"""Set to "zeros" or "col2im" to force a route (tests, benchmarks); unset: the cheaper one."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,58 @@ def lower_conv_transpose2d(
     element = inputs[0].type.element_type
     if str(element) not in ("f16", "f32"):
         raise UnsupportedError(f"'{op.name}' on {element} has no cube mode")
+    costs = route_costs(op, target)
+    forced = os.environ.get(ROUTE_ENV)
+    route = forced if forced in costs else min(costs, key=costs.get)
+    if costs[route] == float("inf"):
+        equivalent_conv(op)  # raises the zero-insertion's reason when neither route fits
+        raise UnsupportedError(f"'{op.name}': the zero-inserted image does not fit L1")
+    if route == "col2im":
+        return lower_by_col2im(op, inputs, output, target, name)
+    return _by_zero_insertion(op, inputs, output, target, name)
+
+
+def route_costs(op: ConvTranspose2DKernelOp, target: Target) -> dict[str, float]:
+    """Estimated cycles of each route ("zeros": zero insertion + im2col conv, "col2im": GEMM +
+    col2im), inf where a route's buffers do not fit. The runtime weights' layout kernel of
+    either route (one read and one write of the weights) is left out of both."""
+    return {"zeros": _zero_insertion_estimate(op, target), "col2im": col2im_estimate(op, target)}
+
+
+def _zero_insertion_estimate(op: ConvTranspose2DKernelOp, target: Target) -> float:
+    n, c, h, w = op.input.type.get_shape()
+    _, og, kh, kw = op.weight.type.get_shape()
+    groups, element = op.get_int("groups"), element_of(op.output.type)
+    isz = to_numpy_dtype(element).itemsize
+    try:
+        (zh, zw), pads = equivalent_conv(op)
+    except UnsupportedError:
+        return float("inf")
+    o, (ho, wo) = og * groups, op.output.type.get_shape()[2:]
+
+    def typed(*dims: int) -> SSAValue:  # a typed value for planning only, never inserted
+        return HbmAllocOp(BufferType(dims, element, "hbm")).buffer
+
+    geometry = _ConvGeometry(
+        op.name, op.fused_names, op.output, groups, pads, tuple(op.ints("dilations"))
+    )
+    conv = Im2ColConv(geometry, typed(n, c, zh, zw), typed(o, c // groups, kh, kw),
+                      typed(n, o, ho * wo), target)  # fmt: skip
+    bias = [Step("add", operand=typed(o, 1))] if op.bias is not None else []
+    try:
+        cycles = conv.plan([s.operand for s in bias], bias).estimate
+    except UnsupportedError:
+        return float("inf")
+    if (zh, zw) != (h, w):
+        sh, sw = op.ints("strides")
+        cycles += insert_tile(target, n * c, h, w * isz, sh * w * sw * isz, 2)[2]
+    return cycles
+
+
+def _by_zero_insertion(
+    op: ConvTranspose2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    element = inputs[0].type.element_type
     n, c, h, w = inputs[0].type.dims
     _, og, kh, kw = inputs[1].type.dims
     groups, o = op.get_int("groups"), output.type.dims[1]

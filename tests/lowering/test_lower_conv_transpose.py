@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -17,7 +19,9 @@ from gedialects.interpreter import run_reference
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
+from lowering.lower_conv_transpose import ROUTE_ENV, route_costs
 from runtime.npu_interpreter import NpuExecutable
+from runtime.targets import default_target
 
 BASE = dict(n=1, c=3, h=5, w=5, og=4, k=(3, 3), s=(2, 2), p=(1, 1, 1, 1), d=(1, 1), g=1, e=(0, 0))
 
@@ -63,7 +67,21 @@ def _module(geo: dict, dtype: str = "f32", bias: bool = True, weights=None):
     return Parser(make_context(), text).parse_module(), shapes
 
 
-def _check(geo: dict, dtype=np.float32, bias: bool = True, constant: bool = False):
+@contextmanager
+def _route(route: str | None):
+    """Force `lower_conv_transpose`'s route ("zeros", "col2im"), or None: its own choice."""
+    old = os.environ.pop(ROUTE_ENV, None)
+    if route is not None:
+        os.environ[ROUTE_ENV] = route
+    try:
+        yield
+    finally:
+        os.environ.pop(ROUTE_ENV, None)
+        if old is not None:
+            os.environ[ROUTE_ENV] = old
+
+
+def _check(geo: dict, dtype=np.float32, bias: bool = True, constant: bool = False, route="zeros"):
     rng = np.random.default_rng(0)
     shape = (geo["c"], geo["og"], *geo["k"])
     weights = rng.standard_normal(shape).astype(dtype) if constant else None
@@ -71,11 +89,14 @@ def _check(geo: dict, dtype=np.float32, bias: bool = True, constant: bool = Fals
     module, shapes = _module(geo, name, bias, weights)
     inputs = [rng.standard_normal(s).astype(dtype) for s in shapes]
     want = run_reference(module, inputs)[0]
-    lowered = lower_module(module)
+    with _route(route):
+        lowered = lower_module(module)
     result = NpuExecutable(lowered).run(inputs)  # verifies the program (capacities included)
     tol = 2e-2 if dtype == np.float16 else 1e-4
     np.testing.assert_allclose(result.outputs[0].astype(np.float32), want, rtol=tol, atol=tol)
-    assert any(isinstance(op, Img2ColOp) for op in lowered.walk())
+    if route is not None:
+        by_img2col = any(isinstance(op, Img2ColOp) for op in lowered.walk())
+        assert by_img2col == (route == "zeros")
     kernels = [op.sym_name.data for op in lowered.walk() if isinstance(op, KernelOp)]
     return lowered, kernels, result
 
@@ -115,10 +136,13 @@ def test_image_larger_than_ub() -> None:
     assert all(math.prod(t.dims) * 4 < 16 * 96 * 96 * 4 for t in tiles)
 
 
-def test_top_padding_past_the_kernel_is_refused() -> None:
+def test_padding_past_the_kernel_goes_to_col2im() -> None:
+    """Pads above dilation * (k - 1) are a negative padding of the zero-inserted conv, which
+    that route refuses; col2im crops any pads from its canvas."""
     module, _ = _module({**BASE, "p": (3, 0, 0, 0)})
-    with pytest.raises(UnsupportedError, match="kernel.conv_transpose2d.*pads"):
+    with _route("zeros"), pytest.raises(UnsupportedError, match="kernel.conv_transpose2d.*pads"):
         lower_module(module)
+    _check({**BASE, "p": (3, 0, 0, 0)}, route=None)
 
 
 @st.composite
@@ -140,6 +164,35 @@ def geometries(draw):
     return geo
 
 
-@given(geometries(), st.booleans())
-def test_random_geometries_match_the_reference(geo: dict, bias: bool) -> None:
-    _check(geo, bias=bias)
+@given(geometries(), st.booleans(), st.sampled_from(["zeros", "col2im"]))
+def test_random_geometries_match_the_reference(geo: dict, bias: bool, route: str) -> None:
+    _check(geo, bias=bias, route=route)
+
+
+def test_col2im_route_kernels_and_features() -> None:
+    """GEMM Wᵀ @ X then col2im: groups, dilation, output_padding, pads, bias, f16."""
+    _, kernels, _ = _check(BASE, route="col2im")
+    assert [k.rsplit("_", 1)[-1] for k in kernels] == ["wt", "gemm", "0"]
+    geo = dict(n=2, c=4, h=3, w=4, og=3, k=(2, 3), s=(3, 2), p=(0, 2, 1, 0), d=(2, 1), g=2,
+               e=(2, 1))  # fmt: skip
+    _check(geo, route="col2im")
+    _, kernels, _ = _check({**BASE, "c": 20, "og": 18}, np.float16, constant=True, route="col2im")
+    assert [k.rsplit("_", 1)[-1] for k in kernels] == ["gemm", "0"]
+
+
+def test_col2im_image_larger_than_ub() -> None:
+    """A 1x16x48x48 -> 96x96 f32 output (590 KB per image): items of few channels each."""
+    _check({**BASE, "c": 16, "h": 48, "w": 48, "og": 8, "k": (4, 4)}, route="col2im")
+
+
+def test_route_is_chosen_by_estimated_cycles() -> None:
+    """A UNet 2x2 stride-2 up-conv goes to GEMM + col2im (4x fewer cube flops than the conv of
+    the zero-inserted image), a 3x3 stride-2 one to zero insertion (col2im's nine taps)."""
+    unet = dict(n=1, c=128, h=32, w=32, og=64, k=(2, 2), s=(2, 2), p=(0,) * 4, d=(1, 1), g=1,
+                e=(0, 0))  # fmt: skip
+    fcn = {**unet, "c": 64, "h": 28, "w": 28, "k": (3, 3), "p": (1, 1, 1, 1), "e": (1, 1)}
+    for geo, want in ((unet, "col2im"), (fcn, "zeros")):
+        module, _ = _module(geo, "f16", bias=False)
+        op = next(op for op in module.walk() if op.name == "kernel.conv_transpose2d")
+        costs = route_costs(op, default_target())
+        assert min(costs, key=costs.get) == want, costs
