@@ -45,27 +45,17 @@ from runtime.npu_slots import Slots, resolve, window_function
 from runtime.targets import Target
 
 
-def _slices(offsets: list[int], sizes: list[int], shape: tuple[int, ...]) -> tuple | None:
-    """The slices of a window, or None if any part of it is past the buffer."""
-    slices = []
-    for o, s, d in zip(offsets, sizes, shape):
-        if o < 0 or s <= 0 or o + s > d:
-            return None
-        slices.append(slice(o, o + s))
-    return tuple(slices) or (Ellipsis,)  # a 0-d buffer: a view, not a scalar
-
-
 def _window(op_name: str, buf: Buffer, offsets: list[int], sizes: list[int]) -> tuple:
     """The slices of a window, refused if any part of it is past the buffer."""
-    slices = _slices(offsets, sizes, buf.array.shape)
-    if slices is None:
-        for axis, (o, s, d) in enumerate(zip(offsets, sizes, buf.array.shape)):
-            if o < 0 or s <= 0 or o + s > d:
-                raise InterpretationError(
-                    f"'{op_name}' accesses [{o}:{o + s}] on axis {axis} of {buf.name} "
-                    f"({buf.type}), which has {d}: past the buffer"
-                )
-    return slices
+    slices = []
+    for o, s, d in zip(offsets, sizes, buf.array.shape):
+        if o < 0 or s <= 0 or o + s > d:
+            raise InterpretationError(
+                f"'{op_name}' accesses [{o}:{o + s}] on axis {len(slices)} of {buf.name} "
+                f"({buf.type}), which has {d}: past the buffer"
+            )
+        slices.append(slice(o, o + s))
+    return tuple(slices) or (Ellipsis,)  # a 0-d buffer: a view, not a scalar
 
 
 def _checked(name: str, buf: Buffer, env: list, offsets: tuple, sizes: tuple) -> tuple:
