@@ -110,6 +110,12 @@ class Im2ColConv(UnitSchedule):
         first = b.muli(b.block_index, per)
         last = b.minui(b.addi(first, per), units)
         self.first, self.last = first, last
+        if per == 1:  # one unit per core: nothing to overlap across units
+            self._load(0, first)
+            self._k_loop(0, first)
+            self._drain(0, first)
+            self._flags(close=True)
+            return kernel
         # Skewed by one unit: K loop of u - 1, loads of u, drain of u - 1 (see the docstring).
         with b.loop(first, b.addi(last, 1), 2) as u0:
             prev, u1 = b.subi(u0, 1), b.addi(u0, 1)

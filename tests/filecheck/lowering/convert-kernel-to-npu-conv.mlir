@@ -1,20 +1,21 @@
 // RUN: ge-opt %s -p convert-kernel-to-npu,verify-npu | filecheck %s
 
-// A 3x3, stride 2, padded conv with bias and relu. Units of (pixels, channels) are software
+// A 3x3, stride 2, padded conv with bias and relu on 33 images (more units than cores; with
+// one unit per core the kernel is the same code without the loop). Units are software
 // pipelined on each core: the loop body runs the K loop of one unit, the loads of the next
 // (input rows NCHW -> UB -> NC1HWC0 -> L1 with zero padding rows, weights into L1 in the
 // img2col K order), then the drain of the first (FIX, a transpose to (channels, pixels), the
 // epilogue on the vector unit and MTE3 into the NCHW output view). The rows of a unit sit in
 // L1 from its first padded row, so img2col runs without vertical padding; K parts (C1 slices)
 // have L1 buffers of their own, so the cube starts on one part while the next one loads.
-func.func @conv(%x: tensor<1x20x9x9xf32>, %w: tensor<24x20x3x3xf32>, %b: tensor<24xf32>) -> tensor<1x24x5x5xf32> {
-  %y = kernel.conv2d %x, %w bias %b : tensor<24xf32> {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, activation = "relu", fused_from = ["ge.conv2d", "ge.relu"]} : tensor<1x20x9x9xf32>, tensor<24x20x3x3xf32> -> tensor<1x24x5x5xf32>
-  func.return %y : tensor<1x24x5x5xf32>
+func.func @conv(%x: tensor<33x20x9x9xf32>, %w: tensor<24x20x3x3xf32>, %b: tensor<24xf32>) -> tensor<33x24x5x5xf32> {
+  %y = kernel.conv2d %x, %w bias %b : tensor<24xf32> {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, activation = "relu", fused_from = ["ge.conv2d", "ge.relu"]} : tensor<33x20x9x9xf32>, tensor<24x20x3x3xf32> -> tensor<33x24x5x5xf32>
+  func.return %y : tensor<33x24x5x5xf32>
 }
 
-// CHECK:      func.func @conv(%x: !npu.buffer<1x20x9x9xf32, hbm>, %w: !npu.buffer<24x20x3x3xf32, hbm>, %b: !npu.buffer<24xf32, hbm>) -> !npu.buffer<1x24x5x5xf32, hbm>
-// CHECK:        %[[OUT:.*]] = npu.hbm_alloc : !npu.buffer<1x24x5x5xf32, hbm>
-// CHECK:        %[[VIEW:.*]] = npu.reshape %[[OUT]] : !npu.buffer<1x24x5x5xf32, hbm> -> !npu.buffer<1x24x25xf32, hbm>
+// CHECK:      func.func @conv(%x: !npu.buffer<33x20x9x9xf32, hbm>, %w: !npu.buffer<24x20x3x3xf32, hbm>, %b: !npu.buffer<24xf32, hbm>) -> !npu.buffer<33x24x5x5xf32, hbm>
+// CHECK:        %[[OUT:.*]] = npu.hbm_alloc : !npu.buffer<33x24x5x5xf32, hbm>
+// CHECK:        %[[VIEW:.*]] = npu.reshape %[[OUT]] : !npu.buffer<33x24x5x5xf32, hbm> -> !npu.buffer<33x24x25xf32, hbm>
 // CHECK:        %[[BIAS:.*]] = npu.reshape %b : !npu.buffer<24xf32, hbm> -> !npu.buffer<24x1xf32, hbm>
 // CHECK:        npu.kernel "conv2d_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "conv2d"}
 // CHECK-DAG:      %[[ROWS:.*]] = npu.alloc : !npu.buffer<1x1x{{[0-9]+}}x9x16xf32, l1, NC1HWC0>
