@@ -142,12 +142,16 @@ def _estimate(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int)
     share = min(hbm_share(target, blocks), target.rate("hbm", "ub"))
     store = oc * rb * m * tc * m * isz / min(share, target.rate("ub", "hbm"))
     mte3 = a * a * s.cg * t * isz / target.rate("ub", "l1") + store
-    load = chunks * _band_bytes(target, s, rb, tc, min(ct, s.cg)) / share
+    band_bytes = chunks * _band_bytes(target, s, rb, tc, min(ct, s.cg))
+    # cold: this item's own rows and columns, once over the output blocks; the halo and the
+    # other blocks' reads of the same band hit L2 (the cores share a line's HBM fetch)
+    unique = rb / (rb + 1) * tc / (tc + 1) / nob
+    load = band_bytes * (unique / share + (1 - unique) / target.rate("l2", "ub"))
     u_load = a * a * oc * s.cg * isz / target.rate("l2", "l1")
     reloads = 1 + (per - 1) / spatial  # weight blocks a run touches, on average
     totals = [per * (v_in + v_out), per * cube, per * mte1, per * fix, per * mte3]
     first, second = sorted([*totals, per * load + reloads * u_load])[-1:-3:-1]
-    fill = load + cube + fix + v_out + store  # the first load; the last GEMM, output, store
+    fill = load / chunks + cube + fix + v_out + store  # first chunk; last GEMM, output, store
     return FusedTiling(rb, tc, ct, oc, items, per, blocks, first + OVERLAP * second + fill)
 
 
