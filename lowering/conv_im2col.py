@@ -201,10 +201,12 @@ class Im2ColConv(UnitSchedule):
         for i, slices in enumerate(self.parts):
             with self._only(rows_cond):
                 self.rows.zeros(self.img[q][i], slices, win)
-                self.rows.part(self.img[q][i], at["image"], at["group"], i, win)
+                c1 = sum(self.parts[:i])
+                self.rows.part(self.img[q][i], at["image"], at["group"], i, c1, win)
                 b.set_flag("MTE3", "MTE1", ROWS_EVENT + q)
             with self._only(w_cond):
-                load_weights(self, self.wl1[x][i], at["group"], at["o0"], at["oext"], i)
+                c1 = sum(self.parts[:i])
+                load_weights(self, self.wl1[x][i], at["group"], at["o0"], at["oext"], c1)
                 b.set_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
 
     def _k_loop(self, p: int, u: Index) -> None:

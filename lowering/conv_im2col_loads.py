@@ -107,13 +107,15 @@ class RowLoader:
             below = b.addi(win["zt"], b.subi(win["hi"], win["lo"]))
             self._zeros(img, slices, below, b.subi(win["end"], win["top"]))
 
-    def part(self, img: SSAValue, image: Index, group: Index, part: int, win: dict) -> None:
-        """The image rows of K part `part` (C1 slices [part * P, part * P + slices))."""
+    def part(
+        self, img: SSAValue, image: Index, group: Index, part: int, c1: int, win: dict
+    ) -> None:  # noqa: E501
+        """The image rows of K part `part`, C1 slices [c1, c1 + its slices)."""
         c, b = self.conv, self.conv.b
         rows, lanes = c.tiling.rows, c.tiling.part * FRACTAL
         slices = img.type.dims[1]
         lo, hi, zt = win["lo"], win["hi"], win["zt"]
-        first = part * lanes
+        first = c1 * FRACTAL
         ch0, cext = b.addi(b.muli(group, c.cg), first), min(lanes, c.cg - first)
 
         def chunk(p: int, r0: Index) -> None:
@@ -147,11 +149,11 @@ class RowLoader:
             b.dma(self.zero, [0] * 5, size, img, [0, 0, row, 0, 0])
 
 
-def load_weights(conv, wl1: SSAValue, group: Index, o0: Index, oext: Index, part: int) -> None:  # noqa: ANN001
-    """The weight rows of K part `part` of a unit's columns (K, tn) into their L1 buffer in
-    the img2col K order, zero-padded."""
+def load_weights(conv, wl1: SSAValue, group: Index, o0: Index, oext: Index, first: int) -> None:  # noqa: ANN001
+    """The weight rows of the K part from C1 slice `first` of a unit's columns (K, tn) into
+    their L1 buffer in the img2col K order, zero-padded."""
     b, t, taps, kh, kw = conv.b, conv.tiling, conv.kh * conv.kw, conv.kh, conv.kw
-    first, kext = part * t.part, wl1.type.dims[0]
+    kext = wl1.type.dims[0]
     if conv.laid_weights is not None:  # one DMA: HBM -> L1, already in the K order
         src, k0 = conv.laid_weights.buffer, first * taps * FRACTAL
         b.dma(src, [group, k0, o0], [1, kext, oext], wl1, [0, 0], [kext, oext])

@@ -93,20 +93,28 @@ class ConvTiling:
         return 1 if self.order == "rows" else 2
 
 
-PARTS = 4
-"""K parts per unit: the K loop starts when the first part's rows and weights are in L1."""
-
-
-def part_slices(s: ConvShape) -> int:
-    """C1 slices per K part: the loads of a unit land in up to `PARTS` L1 buffers per operand
-    (the cube reads one while the next is written; one buffer would be a race)."""
-    return -(-s.c1 // min(PARTS, s.c1))
+PARTS = 8
+"""K parts per unit at most: the K loop starts when the first part's rows and weights are in
+L1, and after the last load only the last part's K steps are left."""
 
 
 def parts(s: ConvShape) -> list[int]:
-    """The C1 slices of each K part."""
-    ps = part_slices(s)
-    return [min(ps, s.c1 - i) for i in range(0, s.c1, ps)]
+    """The C1 slices of each K part, as even as they go: the loads of a unit land in up to
+    `PARTS` L1 buffers per operand (the cube reads one while the next is written; one buffer
+    would be a race). Measured on ResNet-50's 3x3 layers: 8 even parts beat 4 by 3-7%
+    (less of the K loop left after the last load, less load before the first K step);
+    shrinking (4:3:2:1) or growing sizes lose as much in the lag or the tail as they save."""
+    n, sizes, left = min(PARTS, s.c1), [], s.c1
+    for i in range(n):
+        share = -(-left // (n - i))
+        sizes.append(min(share, left - (n - i - 1)))
+        left -= sizes[-1]
+    return sizes
+
+
+def part_slices(s: ConvShape) -> int:
+    """C1 slices of the largest K part (UB staging holds one part's channels)."""
+    return max(parts(s))
 
 
 def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
@@ -192,7 +200,6 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     w_units = _runs(units, per, nm) if order == "rows" else per
     staged = 0 if s.laid else w_units * s.k * tn * isz / rate("ub", "l1")
     mte3 = per * (five / rate("ub", "l1") + store) + staged
-    n_parts = len(parts(s))
     ksteps = sum(-(-(ps * s.taps * FRACTAL) // tk) for ps in parts(s))
     mte1 = tm * tk * isz / rate("l1", "l0a") + tk * tn * isz / rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(isz))
@@ -203,8 +210,9 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     fix = tm * tn * 4 / rate("l0c", "ub")
     # the first K part's loads before the cube starts; the last part's K steps after the
     # last load; the last unit's drain after its K loop
-    lag = (mte2 / per + five / rate("ub", "l1")) / n_parts
-    tail = k_loop / n_parts
+    first_part, last_part = parts(s)[0] / s.c1, parts(s)[-1] / s.c1
+    lag = (mte2 / per + five / rate("ub", "l1")) * first_part
+    tail = k_loop * last_part
     drain = fix + drain_v + store
     busiest = max(mte2 + tail, lag + per * k_loop, mte3, vec, per * fix)
     return busiest + drain, blocks, per
