@@ -152,32 +152,64 @@ class _Gemm:
         self.per = -(-self.total // min(self.total, target.ai_cores))
         self.blocks = -(-self.total // self.per)
         self.pings = (0, 1) if self.k > self.tk else (0,)
+        self.outs = (0, 1) if tiling.double_out and self.per > 1 else (0,)
+        self.ready = "V" if steps else "FIX"
+        """The pipe that last touches a drained tile before MTE3 stores it."""
         self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
 
     def emit(self, name: str, fused_from, kind: str) -> KernelOp:  # noqa: ANN001
+        """The kernel: each block runs a run of consecutive output tiles. With two output
+        buffers (`outs`), tile t's store is issued after tile t+1's K loop, so the cube works
+        on the next tile while FIX, the vector epilogue and MTE3 drain this one (and the
+        core's HBM channel, served in issue order, takes the next loads first)."""
         kernel = KernelOp(name, self.blocks, fused_from=fused_from, kind=kind)
         b = self.builder = KernelBuilder(kernel)
         self._alloc()
         self._flags(b.set_flag)
-        nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
-        start = b.muli(b.block_index, self.per)
-        with b.loop(start, b.minui(b.addi(start, self.per), self.total), 1) as t:
-            self.load_a = None
-            if self.resident:
-                first = b.ult(b.subi(t, start), 1)
-                self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
-            n0 = b.muli(b.remui(t, nn), self.tn)
-            q = b.divui(t, nn)
-            m0 = b.muli(b.remui(q, nm), self.tm)
-            rest: Index = b.divui(q, nm)
-            index: list[Index] = []
-            for dim in reversed(self.lead):
-                index.insert(0, b.remui(rest, dim))
-                rest = b.divui(rest, dim)
-            rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
-            self._tile(index, rows, cols)
+        start = self.start = b.muli(b.block_index, self.per)
+        end = b.minui(b.addi(start, self.per), self.total)
+        if len(self.outs) == 1:
+            with b.loop(start, end, 1) as t:
+                tile = self._place(t)
+                self._compute(tile, 0)
+                self._drain(tile, 0)
+                self._store(tile, 0)
+        else:  # pairs of tiles (ping, pong); one more pair's turn stores the last pong
+            with b.loop(start, b.addi(end, 1), 2) as t:
+                ping, pong = b.ult(t, end), b.ult(b.addi(t, 1), end)
+                with b.when(ping):
+                    self._compute(self._place(t), 0)
+                with b.when(b.ult(start, t)):  # the previous pair's pong tile
+                    self._store(self._place(b.subi(t, 1)), 1)
+                with b.when(ping):
+                    self._drain(self._place(t), 0)
+                with b.when(pong):
+                    self._compute(self._place(b.addi(t, 1)), 1)
+                with b.when(ping):
+                    self._store(self._place(t), 0)
+                with b.when(pong):
+                    self._drain(self._place(b.addi(t, 1)), 1)
         self._flags(b.wait_flag)
         return kernel
+
+    def _place(self, t: Index) -> tuple[list[Index], tuple, tuple]:
+        """Tile t's batch index, (row offset, rows) and (column offset, columns)."""
+        b = self.builder
+        nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
+        n0 = b.muli(b.remui(t, nn), self.tn)
+        q = b.divui(t, nn)
+        m0 = b.muli(b.remui(q, nm), self.tm)
+        rest: Index = b.divui(q, nm)
+        index: list[Index] = []
+        for dim in reversed(self.lead):
+            index.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        self.load_a = None
+        if self.resident:  # a block's first tile, or the first of a row panel, loads A
+            first = b.ult(b.subi(t, self.start), 1)
+            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
+        rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
+        return index, rows, cols
 
     def _alloc(self) -> None:
         b, element = self.builder, self.a.type.element_type
@@ -190,9 +222,9 @@ class _Gemm:
         self.b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in self.pings]
         self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
-        self.c = b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ")
+        self.c = [b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ") for _ in self.outs]
         out_element = self.output.type.element_type
-        self.u = b.alloc([tm, tn], out_element, "ub")
+        self.u = [b.alloc([tm, tn], out_element, "ub") for _ in self.outs]
         self.tiles = {
             v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in self.operands
         }
@@ -202,39 +234,48 @@ class _Gemm:
         for p in self.pings:
             flag("MTE1", "MTE2", p)
             flag("M", "MTE1", p)
-        flag("FIX", "M")
-        flag("MTE3", "FIX")
+        for q in self.outs:
+            flag("FIX", "M", q)
+            flag("MTE3", "FIX", q)
         if self.operands:
             flag("V", "MTE2", 2)
 
-    def _tile(self, index: list[Index], rows: tuple, cols: tuple) -> None:
-        """One output tile: the K loop on the cube, then FIX, the epilogue and MTE3."""
-        b, (m0, mext), (n0, next_) = self.builder, rows, cols
-        b.wait_flag("FIX", "M")
+    def _compute(self, tile: tuple, q: int) -> None:
+        """Tile's K loop on the cube into L0C buffer q, once FIX has drained it."""
+        b, (index, rows, cols) = self.builder, tile
+        b.wait_flag("FIX", "M", q)
         if len(self.pings) == 1:
-            self._kstep(0, 0, index, rows, cols)
+            self._kstep(0, 0, index, rows, cols, q)
         else:
             with b.loop(0, self.k, 2 * self.tk) as kk:
-                self._kstep(0, kk, index, rows, cols)
+                self._kstep(0, kk, index, rows, cols, q)
                 k1 = b.addi(kk, self.tk)
                 with b.when(b.ult(k1, self.k)):
-                    self._kstep(1, k1, index, rows, cols)
+                    self._kstep(1, k1, index, rows, cols, q)
+
+    def _drain(self, tile: tuple, q: int) -> None:
+        """L0C buffer q through FIX into UB buffer q (once MTE3 stored its last tile), then the
+        epilogue on the vector unit; flags MTE3 when the tile is ready to store."""
+        b, (index, rows, cols) = self.builder, tile
         b.sync("M", "FIX")
-        b.wait_flag("MTE3", "FIX")
-        b.dma(self.c, [0, 0], [mext, next_], self.u, [0, 0])
-        b.set_flag("FIX", "M")
+        b.wait_flag("MTE3", "FIX", q)
+        b.dma(self.c[q], [0, 0], [rows[1], cols[1]], self.u[q], [0, 0])
+        b.set_flag("FIX", "M", q)
         if self.steps:
             b.sync("FIX", "V")
-            _epilogue(b, self.steps, self.u, self.tiles, self.out_shape, index, rows, cols)
-            b.sync("V", "MTE3")
-        else:
-            b.sync("FIX", "MTE3")
+            _epilogue(b, self.steps, self.u[q], self.tiles, self.out_shape, index, rows, cols)
+        b.set_flag(self.ready, "MTE3", q)
+
+    def _store(self, tile: tuple, q: int) -> None:
+        """UB buffer q into the output tile in HBM (MTE3), freeing it for FIX."""
+        b, (index, (m0, mext), (n0, next_)) = self.builder, tile
+        b.wait_flag(self.ready, "MTE3", q)
         out_off = [*index, m0, n0]
         out_size = [*(1 for _ in index), mext, next_]
-        b.dma(self.u, [0, 0], [mext, next_], self.output, out_off, out_size)
-        b.set_flag("MTE3", "FIX")
+        b.dma(self.u[q], [0, 0], [mext, next_], self.output, out_off, out_size)
+        b.set_flag("MTE3", "FIX", q)
 
-    def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple) -> None:
+    def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple, q: int):  # noqa: ANN201
         """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad."""
         b, (m0, mext), (n0, next_) = self.builder, rows, cols
         kext = b.extent(k0, self.tk, self.k)
@@ -255,7 +296,7 @@ class _Gemm:
         b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
         b.set_flag("MTE1", "MTE2", p)
         b.sync("MTE1", "M", p)
-        b.mmad(self.a0[p], self.b0[p], self.c, [mext, next_, kext], b.ne(k0, 0))
+        b.mmad(self.a0[p], self.b0[p], self.c[q], [mext, next_, kext], b.ne(k0, 0))
         b.set_flag("M", "MTE1", p)
 
 

@@ -98,6 +98,8 @@ class MatmulTiling:
     tk: int
     blocks: int
     estimate: float
+    double_out: bool = False
+    """Two L0C/UB output buffers: a tile drains while the cube computes the next."""
 
 
 def choose_matmul_tile(
@@ -108,8 +110,9 @@ def choose_matmul_tile(
     itemsize: int,
     extra: Sequence[tuple[bool, bool]] = (),
 ) -> MatmulTiling:
-    """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile and
-    the epilogue's operand tiles (`extra`: whether each spans the tile's rows, columns).
+    """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile (or
+    two, so that draining one overlaps computing the next) and the epilogue's operand tiles
+    (`extra`: whether each spans the tile's rows, columns).
 
     Tile edges are powers of two or the even split of M (N) over the cores, rounded up to the
     cube's 16, so that every core gets one tile when the shape allows it."""
@@ -117,11 +120,13 @@ def choose_matmul_tile(
     for tm in _edge_options(m, target.ai_cores):
         for tn in _edge_options(n, target.ai_cores):
             for tk in _edge_options(k, 1):
-                if not _fits(target, (tm, tn, tk), itemsize, extra):
-                    continue
-                estimate, blocks = _matmul_cycles(target, m, n, k, (tm, tn, tk), itemsize)
-                if best is None or estimate < best.estimate:
-                    best = MatmulTiling(tm, tn, tk, blocks, estimate)
+                for outs in (1, 2):
+                    if not _fits(target, (tm, tn, tk), itemsize, extra, outs):
+                        continue
+                    shape = (m, n, k)
+                    estimate, blocks = _matmul_cycles(target, shape, (tm, tn, tk), itemsize, outs)
+                    if best is None or estimate < best.estimate:
+                        best = MatmulTiling(tm, tn, tk, blocks, estimate, outs == 2)
     assert best is not None
     return best
 
@@ -138,17 +143,17 @@ def _edge_options(size: int, cores: int) -> list[int]:
     return sorted(set(powers) | {e for e in splits if e <= 256})
 
 
-def _fits(target: Target, tile: tuple[int, int, int], itemsize: int, extra) -> bool:  # noqa: ANN001
+def _fits(target: Target, tile: tuple, itemsize: int, extra, outs: int = 1) -> bool:  # noqa: ANN001
     tm, tn, tk = tile
     a, b = tm * tk * itemsize, tk * tn * itemsize
     cap = target.capacity_of
-    ub = _aligned(tm * tn * 4) + sum(
+    ub = outs * _aligned(tm * tn * 4) + sum(
         _aligned((tm if r else 1) * (tn if c else 1) * 4) for r, c in extra
     )
     return (
         2 * a <= cap("l0a")
         and 2 * b <= cap("l0b")
-        and tm * tn * 4 <= cap("l0c")
+        and outs * tm * tn * 4 <= cap("l0c")
         and 2 * (a + b) <= cap("l1")
         and ub <= cap("ub")
     )
@@ -162,13 +167,15 @@ def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: i
     return panel + 2 * _aligned(tk * tn * itemsize) <= target.capacity_of("l1")
 
 
-def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
+def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN202
     """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
-    row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2.
+    row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2; a DMA
+    whose bytes come partly from L2 and partly from HBM takes the longer of the two. With two
+    output buffers a tile's drain (FIX, store) overlaps the next tile's K loop.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
     t // ceil(tiles / blocks) (`lowering.lower_matmul`)."""
-    tm, tn, tk = tile
+    (m, n, k), (tm, tn, tk) = shape, tile
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn
     per = -(-tiles // min(tiles, target.ai_cores))  # consecutive tiles per block
@@ -191,10 +198,18 @@ def _matmul_cycles(target, m, n, k, tile, itemsize):  # noqa: ANN001, ANN202
     if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
         a_read[(t % nn != 0) & (t % per != 0)] = 0.0
     cold = a_cold * a_bytes + b_cold * b_bytes
-    mte2 = cold / share + (a_read + b_bytes - cold) / l2_rate
-    per_tile = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + out
+    mte2 = np.maximum(cold / share, (a_read + b_bytes) / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
-    return float(np.bincount(core, per_tile).max()) + fill, blocks
+    if outs == 2 and per > 1:
+        # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
+        # cube follows one step behind, then drains its last tile
+        loads = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES))
+        steps = np.bincount(core, np.full(tiles, ksteps * (max(mte1, cube) + ISSUE_CYCLES)))
+        first = mte2[np.unique(core, return_index=True)[1]]
+        stream = np.maximum(loads + mte1 + cube, first + steps)
+        return float(stream.max()) + out, blocks
+    kloop = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES)
+    return float(np.bincount(core, kloop + out).max()) + fill, blocks
 
 
 def _cold_fraction(panel: np.ndarray, core: np.ndarray, blocks: int, uncached: bool):  # noqa: ANN202

@@ -7,7 +7,10 @@
   together (`runtime.npu_core.Core.hbm_cycles`). L2 caches HBM within a kernel: the cores
   that read an element share its one HBM fetch, later reads come from L2 at the L2 rate
   without using HBM bandwidth (`runtime.npu_core.Core.l2_cached`; inputs larger than half of
-  L2 are never cached).
+  L2 are never cached). A transfer whose bytes come partly from L2 and partly from HBM takes
+  the longer of its two parts (all its bytes at the L2 rate, its misses at the core's HBM
+  share): the misses stream into L2 while the hits flow on, as a DMA engine pipelines its
+  requests; charging their sum held every L2-heavy matmul below ~0.7 of its roofline.
 - Cube: one cycle per 16x16x16 fractal of the (m, n, k) product (fp16 or i8), or
   `cube_f32_cycles_per_fractal` cycles in the f32 mode.
 - Vector: the bytes of the largest operand / the vector unit's bytes per cycle (128 fp16 lanes),

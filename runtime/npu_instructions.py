@@ -135,9 +135,9 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             cached = next(replay) if replay is not None else core.l2_cached(src, src_slices)
             warm = moved * cached / data.size
             share = hbm_share(target, core.active_cores)
-            cycles = math.ceil(warm / l2_rate)
-            if warm < moved:
-                cycles += core.hbm_cycles(pipe, moved - warm, rate, share)
+            cycles = math.ceil(moved / l2_rate)  # every byte reaches the core through L2
+            if warm < moved:  # ... while the misses stream from HBM into L2: the two overlap
+                cycles = max(cycles, core.hbm_cycles(pipe, moved - warm, rate, share))
         elif hbm:
             cycles = core.hbm_cycles(pipe, moved, rate, hbm_share(target, core.active_cores))
         else:

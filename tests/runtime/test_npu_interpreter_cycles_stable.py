@@ -3,7 +3,9 @@
 
 Per-kernel cycles, per-core cycles, busy cycles per pipe, instruction counts and bytes of a few
 hand-written programs, recorded before the interpreter's speed work (issue 5), must stay exactly
-equal, outputs too; and the fast img2col must equal the straightforward one on random windows.
+equal, outputs too (the matmul figures were re-recorded once, when the DMA model changed so
+that a transfer's L2 and HBM parts overlap: a change of the model, not of its speed); and the fast img2col must equal the
+straightforward one on random windows.
 """
 
 from __future__ import annotations
@@ -118,13 +120,13 @@ RECORDED: dict[str, tuple] = {
     "matmul_big_32": (
         [
             (
-                15391.0,
+                14453.0,
                 [
-                    15391.0,
-                    15391.0,
-                    15391.0,
-                    15391.0,
-                    5281.0,
+                    14453.0,
+                    14453.0,
+                    14453.0,
+                    14453.0,
+                    4343.0,
                     0.0,
                     0.0,
                     0.0,
@@ -153,7 +155,7 @@ RECORDED: dict[str, tuple] = {
                     0.0,
                     0.0,
                 ],
-                {"S": 175, "MTE2": 50195, "MTE1": 8640, "M": 13662, "FIX": 780, "MTE3": 6240},
+                {"S": 175, "MTE2": 45505, "MTE1": 8640, "M": 13662, "FIX": 780, "MTE3": 6240},
                 235,
             )
         ],
@@ -183,9 +185,9 @@ RECORDED: dict[str, tuple] = {
     "matmul_double_8": (
         [
             (
-                2593.0,
-                [2593.0, 2237.0, 1836.0, 1930.0, 1625.0, 1160.0, 1625.0, 1625.0],
-                {"S": 348, "MTE2": 12453, "MTE1": 2880, "M": 2470, "FIX": 500, "MTE3": 2000},
+                1802.0,
+                [1802.0, 1544.0, 1250.0, 1358.0, 1176.0, 818.0, 1176.0, 1176.0],
+                {"S": 348, "MTE2": 8108, "MTE1": 2880, "M": 2470, "FIX": 500, "MTE3": 2000},
                 324,
             )
         ],
@@ -215,9 +217,9 @@ RECORDED: dict[str, tuple] = {
     "matmul_edges_4": (
         [
             (
-                701.0,
-                [701.0, 590.0, 598.0, 610.0],
-                {"S": 204, "MTE2": 2011, "MTE1": 432, "M": 210, "FIX": 110, "MTE3": 450},
+                507.0,
+                [507.0, 429.0, 437.0, 449.0],
+                {"S": 204, "MTE2": 1334, "MTE1": 432, "M": 210, "FIX": 110, "MTE3": 450},
                 204,
             )
         ],
