@@ -144,9 +144,10 @@ def _estimate(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int)
     mte3 = a * a * s.cg * t * isz / target.rate("ub", "l1") + store
     band_bytes = chunks * _band_bytes(target, s, rb, tc, min(ct, s.cg))
     # cold: this item's own rows and columns, once over the output blocks; the halo and the
-    # other blocks' reads of the same band hit L2 (the cores share a line's HBM fetch)
+    # other blocks' reads of the same band hit L2 (the cores share a line's HBM fetch). A DMA
+    # takes the longer of all its bytes at L2's rate and its cold bytes at the HBM share.
     unique = rb / (rb + 1) * tc / (tc + 1) / nob
-    load = band_bytes * (unique / share + (1 - unique) / target.rate("l2", "ub"))
+    load = band_bytes * max(unique / share, 1 / target.rate("l2", "ub"))
     u_load = a * a * oc * s.cg * isz / target.rate("l2", "l1")
     reloads = 1 + (per - 1) / spatial  # weight blocks a run touches, on average
     totals = [per * (v_in + v_out), per * cube, per * mte1, per * fix, per * mte3]
