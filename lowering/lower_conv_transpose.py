@@ -14,10 +14,10 @@
   no zeros), then a vector kernel adds each tap's block into the output's phase accumulators;
   any pads. Its buffers hold whole (phase) images of a few channels in UB.
 Measured (`benchmarks/bench_conv_transpose.py`, ascend910a, constant weights, f16, modeled
-cycles zeros / col2im): DCGAN 512->256 4x4 9,888 / 4,656; 256->128 8x8 3,272 / 2,073; 128->64
-16x16 2,436 / 2,099; UNet 2x2 s2 128->64 32x32 4,663 / 2,640; 64->32 64x64 7,388 / 4,580;
-FCN 3x3 s2 64ch 28x28 2,814 / 3,142. The estimates pick the faster route in 5 of 6 (f16;
-6 of 6 in f32): the miss (DCGAN 128->64, 14% apart) is the GEMM estimate's 10-50% excess.
+cycles zeros / col2im): DCGAN 512->256 4x4 9,412 / 5,570; 256->128 8x8 2,260 / 2,221; 128->64
+16x16 2,062 / 1,645; UNet 2x2 s2 128->64 32x32 4,341 / 2,212; 64->32 64x64 7,154 / 4,163;
+FCN 3x3 s2 64ch 28x28 2,610 / 2,663. The estimates pick the faster route in 5 of 6 (the miss,
+FCN, is 2% apart); both routes' figures move with the im2col and GEMM lowerings they reuse.
 """
 
 from __future__ import annotations
