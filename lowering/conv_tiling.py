@@ -8,7 +8,7 @@ only one tile's rows must fit. Units are software pipelined on a core (the next 
 run while the cube works on this one and the previous one drains), so a core takes about its
 busiest pipe plus one unit's fill and drain; the estimate charges that, with the
 interpreter's per-instruction costs (`runtime.cost_model`) and its L2 model (a core reads
-its share of the compulsory bytes from HBM, the rest from L2).
+its share of the compulsory bytes from HBM, all of its bytes through L2, the two overlapped).
 
 Two orders of a core's units: `rows` (pixels fastest: each unit brings its rows, the weight
 columns stay in L1 while the channel tile is the same) suits shallow layers (large images,
@@ -69,6 +69,15 @@ class ConvShape:
         """Padded input rows the most row-spanning tile of tm pixels reads."""
         out_rows = min(self.ho, (tm + self.wo - 2) // self.wo + 1)
         return (out_rows - 1) * self.stride + self.span
+
+    def image_rows(self, tm: int) -> float:
+        """Image rows (padding rows excluded) a tile of tm pixels reads, on average."""
+        total, tiles = 0, -(-self.m // tm)
+        for i in range(tiles):
+            first, last = i * tm // self.wo, (min((i + 1) * tm, self.m) - 1) // self.wo
+            top, end = first * self.stride - self.pads[0], last * self.stride + self.span
+            total += max(0, min(end - self.pads[0], self.h) - max(top, 0))
+        return total / tiles
 
     def row_bytes(self) -> int:
         return self.c1 * self.w * FRACTAL * self.itemsize
@@ -177,26 +186,31 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     tm, tn, tk = tile
     nm, no = -(-s.m // tm), -(-s.n // tn)
     units = s.images * nm * no
-    blocks = min(units, target.ai_cores)
-    per = -(-units // blocks)
+    per = -(-units // min(units, target.ai_cores))
+    blocks = -(-units // per)  # the cores that get work
     isz, share, rate = s.itemsize, target.hbm_bandwidth / blocks, target.rate
     # a unit's reads: its input rows (NCHW, whole rows per channel) and weight columns
-    rows_read = s.c * min(s.tile_rows(tm), s.h) * s.w * isz
+    rows = s.image_rows(tm)
+    rows_read = s.c * rows * s.w * isz
     if s.laid:
         w_read = dma_bytes_charged(target, [1, s.k, tn], [1, s.k, s.n], isz)
     else:  # (tn, 16, kh * kw) windows of (O, C, kh * kw), transposed on V
         window = [tn, min(FRACTAL, s.c), s.taps]
         w_read = s.c1 * dma_bytes_charged(target, window, [s.n, s.c, s.taps], isz)
     if order == "rows":  # rows every unit, weights once per channel tile in a core's run
-        reads = per * rows_read + w_read * _runs(units, per, nm)
+        loads = (per * rows_read, w_read * _runs(units, per, nm))
     else:
-        reads = per * w_read + rows_read * _runs(units, per, no)
-    compulsory = s.images * (s.c * s.h * s.w + s.k * s.n) * isz
-    cold = min(reads, compulsory / blocks)
+        loads = (rows_read * _runs(units, per, no), per * w_read)
+    # every byte reaches the core through L2 while its misses (its share of the compulsory
+    # bytes) stream from HBM on the core's channel, the two overlapped per DMA; MTE2's DMAs
+    # also wait on the channel behind the stores issued before them
     store = dma_bytes_charged(target, [tn, tm], [s.n, s.m], s.out_itemsize) / share
-    # MTE2's DMAs wait for the HBM channel behind the stores issued before them
-    mte2 = (cold / share + (per - 1) * store) + (reads - cold) / rate("l2", "l1")
-    five = s.c1 * s.tile_rows(tm) * s.w * FRACTAL * isz
+    compulsory = (s.images * s.c * s.h * s.w * isz, s.images * s.k * s.n * isz)
+    mte2 = (per - 1) * store + sum(
+        max(read / rate("l2", "l1"), min(read, need / blocks) / share)
+        for read, need in zip(loads, compulsory)
+    )
+    five = s.c1 * rows * s.w * FRACTAL * isz
     w_units = _runs(units, per, nm) if order == "rows" else per
     staged = 0 if s.laid else w_units * s.k * tn * isz / rate("ub", "l1")
     mte3 = per * (five / rate("ub", "l1") + store) + staged
@@ -205,7 +219,7 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     cube = mmad_cycles(target, tm, tn, tk, _dtype(isz))
     k_loop = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1
     drain_v = 3 * tm * tn * s.out_itemsize * (1 + len(s.operands)) / 256
-    vec = per * (s.c1 * FRACTAL * min(s.tile_rows(tm), s.h) * s.w * isz / 256 + drain_v)
+    vec = per * (five / 256 + drain_v)
     vec += 0 if s.laid else w_units * s.k * tn * isz / 256
     fix = tm * tn * 4 / rate("l0c", "ub")
     # the first K part's loads before the cube starts; the last part's K steps after the

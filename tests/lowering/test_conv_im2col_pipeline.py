@@ -89,16 +89,17 @@ def _run(module, inputs, target=TARGET):  # noqa: ANN001, ANN202
 
 def test_pipelined_conv_approaches_its_busiest_pipe() -> None:
     """64ch 56x56 3x3 f32: the chained kernel took 6,661 cycles, the sum of its slowest
-    core's pipes. Overlapped, a core takes its busiest pipe (MTE2, the L2 and HBM reads of
-    its rows and weights) plus the first K part's loads and the last unit's drain, which
-    nothing overlaps: well under the sum of its pipes and under 4,500 cycles. Constant
+    core's pipes. Overlapped, a core takes its busiest pipe (MTE2: ~2,200 cycles of its rows
+    and weight columns through L2) plus what nothing overlaps, the first K part's loads and
+    the last unit's drain (FIX, V, a 14 KiB store at the core's HBM share: ~600 together):
+    well under the sum of its pipes and under 4,000 cycles (3,268 when written). Constant
     weights, as in a model (runtime weights are staged through UB: more MTE3 and V work)."""
     module, inputs = _ge_conv(64, 56, 64, 3, 1, 1)
     profile, _ = _run(module, inputs)
     busy = {pipe: cycles / profile.cores for pipe, cycles in profile.busy.items() if pipe != "S"}
-    assert profile.cycles < 4_500
-    assert profile.cycles < 0.6 * sum(busy.values())
-    assert profile.cycles < 2.2 * max(busy.values())
+    assert profile.cycles < 4_000
+    assert profile.cycles < 0.5 * sum(busy.values())
+    assert profile.cycles < 1.8 * max(busy.values())
 
 
 def test_tile_estimate_follows_the_kernel() -> None:
