@@ -5,8 +5,8 @@ other convolution with no algorithm or `im2col` goes through img2col (`lowering.
 The input, weights and output are seen through `npu.reshape` views (no data moves), and the
 epilogue (bias, batch-norm scale and shift per output channel, activation, residual, post
 activation) runs on the vector unit as the matmul's epilogue: per-channel vectors are (O, 1)
-columns that broadcast along the pixels. Other algorithms (direct, winograd, fft) have no npu
-lowering yet.
+columns that broadcast along the pixels. The other algorithms lower in modules of their own:
+`lower_conv_direct`, `lower_conv_winograd`, `lower_conv_fft`.
 """
 
 from __future__ import annotations
