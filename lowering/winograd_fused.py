@@ -10,10 +10,12 @@ Per item (group, output-channel block, image, band of tile rows, run of tile col
 3. output: Y = A^T M A on the vector unit, assembled into (channels, rows, columns), the conv
    epilogue, and MTE3 to the NCHW output.
 Consecutive items are software pipelined: the body of the loop over pairs of items runs the
-input of item i, the GEMM and output of item i - 1, the input of i + 1 and the GEMM and output
-of i, so the vector unit transforms the next item while the cube multiplies this one, and the
-next item's loads are issued on the core's HBM channel before this item's store. V alternates
-between two L1 buffers (static, so the item pair is unrolled); L0A/L0B/L0C alternate by
+input of item i (and, on a run's first item, its weight block), the store of i - 2, the GEMM
+and output of i - 1, the input of i + 1, the store of i - 1, the GEMM and output of i. So the
+vector unit transforms the next item while the cube multiplies this one, and a store is issued
+on the core's HBM channel (served in issue order) only after the loads of the item two ahead.
+V alternates between two L1 buffers (static, so the item pair is unrolled; each stage is
+written once, so every flag has one set and one wait in the text); L0A/L0B/L0C alternate by
 position.
 """
 
@@ -31,8 +33,9 @@ from lowering.winograd_fused_input import InputStage, Item
 from lowering.winograd_fused_tiling import FusedShape, FusedTiling
 
 FRACTAL = 16
-# events per pipe pair: vl1[q] free (MTE1 -> MTE3) / filled (MTE3 -> MTE1), L0 ping/pong p,
-# products free (V -> FIX) / ready (FIX -> V), resident U free (MTE1 -> MTE2) / loaded
+# events per pipe pair: vl1[q] free (MTE1 -> MTE3) / filled (MTE3 -> MTE1) and L0 ping/pong
+# use 0/1; products free (V -> FIX) / ready (FIX -> V) 0; pixels free (MTE3 -> V) / ready
+# (V -> MTE3) 2 (0/1 are the input stage's); epilogue operands (V <-> MTE2) 2; U block 0
 STORE, EPILOGUE, U_EVENT = 2, 2, 0
 
 
