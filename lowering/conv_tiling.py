@@ -70,14 +70,15 @@ class ConvShape:
         out_rows = min(self.ho, (tm + self.wo - 2) // self.wo + 1)
         return (out_rows - 1) * self.stride + self.span
 
-    def image_rows(self, tm: int) -> float:
-        """Image rows (padding rows excluded) a tile of tm pixels reads, on average."""
-        total, tiles = 0, -(-self.m // tm)
-        for i in range(tiles):
+    def image_rows(self, tm: int) -> int:
+        """Image rows (padding rows excluded) the most row-reading tile of tm pixels reads:
+        the kernel lasts as long as its slowest core."""
+        most = 0
+        for i in range(-(-self.m // tm)):
             first, last = i * tm // self.wo, (min((i + 1) * tm, self.m) - 1) // self.wo
             top, end = first * self.stride - self.pads[0], last * self.stride + self.span
-            total += max(0, min(end - self.pads[0], self.h) - max(top, 0))
-        return total / tiles
+            most = max(most, min(end - self.pads[0], self.h) - max(top, 0))
+        return most
 
     def row_bytes(self) -> int:
         return self.c1 * self.w * FRACTAL * self.itemsize
