@@ -16,7 +16,10 @@ unit u, then the drain of u - 1: loads run while the cube works, and the drain o
 while the next one's K loop runs. The loads of unit u are issued before the store of u - 1
 because a core's HBM channel serves its DMAs in issue order. Flags between the stages say
 when a buffer is ready or free again; the one that stays in L1 across units (weights in the
-`rows` order, rows in the `weights` order) is reloaded only when its tile changes.
+`rows` order, rows in the `weights` order) is reloaded only when its tile changes. Within a
+unit, K comes in up to 8 parts (C1 slices), each in L1 buffers of its own with a ready flag,
+so the cube starts on the first part while the next ones load. One unit per core is the same
+code without the loop.
 """
 
 from __future__ import annotations
