@@ -168,3 +168,22 @@ def _unfused(
     back = OutputTransform(mprod, out, shape_out, tiling_out)
     ops.append(back.emit(name, fused, algorithm, steps))
     return ops
+
+
+def planned_cycles(g: ConvGeometry, algorithm: str, target: Target, itemsize: int) -> float:
+    """What this lowering expects to spend on a conv of geometry `g` (no epilogue): the
+    cheaper of its fused and three-kernel plans, infinite when neither fits. Selection
+    (`runtime.conv_cost`) costs Winograd by it, so it chooses what will really be emitted."""
+    m = TILE[algorithm]
+    (oh, ow), cg, og = g.out_hw, g.c // g.groups, g.o // g.groups
+    shape = FusedShape(m, g.n, g.groups, cg, og, g.h, g.w, oh, ow, itemsize, g.pads[:2])
+    fused = choose_fused_tile(target, shape)
+    th, tw = -(-oh // m), -(-ow // m)
+    try:
+        tin = choose_input_tile(target, WinogradShape(m, g.n, g.c, th, tw, itemsize), g.h, g.w)
+        tout = choose_output_tile(target, WinogradShape(m, g.n, g.o, th, tw, itemsize, ow), 1)
+        gemm = ((m + 2) ** 2, g.c, g.o, cg, g.n * th * tw, itemsize)
+        unfused = unfused_estimate(target, tin, tout, gemm)
+    except ValueError:
+        unfused = float("inf")
+    return min(fused.estimate * FUSED_SLACK if fused else float("inf"), unfused)

@@ -118,6 +118,18 @@ def cost_direct(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
 
 
 def cost_winograd(g: ConvGeometry, target: Target, dtype: np.dtype, m: int) -> ConvCost:
+    """The Winograd lowering's own plan (`lowering.lower_conv_winograd.planned_cycles`: the
+    fused kernel or the three-kernel form), never below the analytic bound computed here from
+    the cube's fewer MACs, the sparse transforms on the vector unit and the HBM bytes of the
+    transformed weights."""
+    from lowering.lower_conv_winograd import planned_cycles
+
+    analytic = _analytic_winograd(g, target, dtype, m)
+    planned = planned_cycles(g, f"winograd_{m}x{m}", target, np.dtype(dtype).itemsize)
+    return dataclasses.replace(analytic, cycles=max(planned, analytic.cycles))
+
+
+def _analytic_winograd(g: ConvGeometry, target: Target, dtype: np.dtype, m: int) -> ConvCost:
     item = np.dtype(dtype).itemsize
     t = m + 2
     oh, ow = g.out_hw
