@@ -94,7 +94,7 @@ class Im2ColConv(UnitSchedule):
         if tiling is None:
             raise UnsupportedError(
                 f"{self.op.name}: the input rows of one output row of a {self.cg}x{self.h}x"
-                f"{self.wd} image (per group) do not fit L1"
+                f"{self.wd} image (per group) and 16 weight columns do not fit L1"
             )
         self.shape, self.tiling = shape, tiling
         return tiling

@@ -110,7 +110,7 @@ def test_rows_of_one_output_row_larger_than_l1_are_unsupported() -> None:
     """Images larger than L1 are tiled by rows; one output row's 3 input rows of 512 channels
     x 200 pixels (3 x 410 KiB in NC1HWC0) are more than L1 holds twice."""
     module, _ = _module(dict(n=1, c=512, h=3, w=200, o=8, k=3, s=1, p=1, d=1, g=1))
-    with pytest.raises(UnsupportedError, match="do not fit L1"):
+    with pytest.raises(UnsupportedError, match="do not fit L1"):  # rows and 16 weight columns
         lower_module(module)
 
 
