@@ -66,6 +66,7 @@ def stage(b: KernelBuilder, p: int, load, convert, store) -> None:  # noqa: ANN0
 
 
 def open_stages(b: KernelBuilder, close: bool = False) -> None:
+    """The staging sets start free (set once at the kernel's start, waited once at its end)."""
     for p in (0, 1):
         flag = b.wait_flag if close else b.set_flag
         flag("V", "MTE2", STAGE_EVENT + p)
@@ -79,8 +80,8 @@ def maxui(b: KernelBuilder, x: Index, y: Index) -> Index:
 
 
 class RowLoader:
-    """Loads a tile's padded input rows into an L1 buffer (see the module docstring), one
-    group of C1 slices at a time, so the K loop can start on the first group."""
+    """Loads a tile's padded input rows into its L1 buffers (see the module docstring), one
+    K part (C1 slices, a buffer of its own) at a time, so the K loop can start on the first."""
 
     def __init__(self, conv, nd: list, five: list, zero: SSAValue | None):  # noqa: ANN001
         self.conv, self.nd, self.five, self.zero = conv, nd, five, zero
