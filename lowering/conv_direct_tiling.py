@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lowering.tiling import aligned
 from runtime.cost_model import vector_cycles
 from runtime.targets import Target
 
 LANES = 16
 """C0: output channels per item, the lanes of every vector op (NC1HWC0)."""
-ALIGN = 32
 ISSUE_CYCLES = 8
-
-
-def aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
 
 
 @dataclass(frozen=True)

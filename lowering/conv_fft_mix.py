@@ -24,11 +24,10 @@ from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecCastOp, VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
-from lowering.tiling import ISSUE_CYCLES, choose_elementwise_tile
+from lowering.tiling import ISSUE_CYCLES, aligned, choose_elementwise_tile
 from runtime.cost_model import dma_bytes_charged, vector_cycles
 from runtime.targets import Target
 
-ALIGN = 32
 PARTS = ("xr", "xi", "wr", "wi")
 BUFFERS = 2 * len(PARTS) + 3  # ping/pong loads, two accumulators, one product
 ACC_EVENT = 2
@@ -49,7 +48,7 @@ def choose_bin_tile(
     the cheapest candidate (powers of two from 8 and all the bins) whose buffers fit UB."""
     ub, best = target.capacity_of("ub"), None
     for tf in sorted({bins} | {8 * 2**i for i in range(16) if 8 * 2**i < bins}):
-        if BUFFERS * -(-tf * 4 // ALIGN) * ALIGN > ub:
+        if BUFFERS * aligned(tf * 4) > ub:
             break
         tiles = spectra * -(-bins // tf)
         blocks = min(tiles, target.vector_cores)

@@ -20,17 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lowering.tiling import aligned
 from runtime.cost_model import dma_bytes_charged, mmad_cycles
 from runtime.targets import Target
 
-ALIGN = 32
 ISSUE_CYCLES = 8
 FRACTAL = 16
 ORDERS = ("rows", "weights")
-
-
-def _aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
 
 
 @dataclass(frozen=True)
@@ -129,17 +125,17 @@ def part_slices(s: ConvShape) -> int:
 
 def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
     isz, lanes = s.itemsize, part_slices(s) * FRACTAL
-    chunk = 4 * _aligned(lanes * rows * s.w * isz)  # ping/pong NCHW rows and NC1HWC0 rows
-    weights = 0 if s.laid else 4 * _aligned(tn * FRACTAL * s.taps * isz)
-    zero = _aligned(s.row_bytes()) if max(s.pads) else 0
-    out = 2 * _aligned(tm * tn * s.out_itemsize) * 2  # FIX tile and its transpose, ping/pong
-    extra = sum(_aligned((tn if r else 1) * (tm if c else 1) * 4) for r, c in s.operands)
+    chunk = 4 * aligned(lanes * rows * s.w * isz)  # ping/pong NCHW rows and NC1HWC0 rows
+    weights = 0 if s.laid else 4 * aligned(tn * FRACTAL * s.taps * isz)
+    zero = aligned(s.row_bytes()) if max(s.pads) else 0
+    out = 2 * aligned(tm * tn * s.out_itemsize) * 2  # FIX tile and its transpose, ping/pong
+    extra = sum(aligned((tn if r else 1) * (tm if c else 1) * 4) for r, c in s.operands)
     return chunk + weights + zero + out + extra
 
 
 def _l1_bytes(s: ConvShape, tm: int, tn: int, order: str) -> int:
     rows, wts = (2, 1) if order == "rows" else (1, 2)
-    return rows * _aligned(s.tile_rows(tm) * s.row_bytes()) + wts * _aligned(s.k * tn * s.itemsize)
+    return rows * aligned(s.tile_rows(tm) * s.row_bytes()) + wts * aligned(s.k * tn * s.itemsize)
 
 
 def _tk(target: Target, s: ConvShape, tm: int, tn: int) -> int:

@@ -33,11 +33,11 @@ from gedialects.npu.window import VecWindowOp
 from lowering.lower_matmul import emit_gemm
 from lowering.lower_movement import transpose_last_two
 from lowering.npu_builder import KernelBuilder
-from lowering.tiling import choose_matmul_tile
+from lowering.tiling import ALIGN, choose_matmul_tile
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-ALIGN, ISSUE = 32, 8
+ISSUE = 8
 
 
 @dataclass(frozen=True)

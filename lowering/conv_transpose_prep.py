@@ -24,14 +24,11 @@ from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import VecDupOp, VecTransposeOp
 from lowering.conv_tiling import FRACTAL
 from lowering.npu_builder import KernelBuilder
+from lowering.tiling import aligned
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-ALIGN, ISSUE = 32, 40
-
-
-def _aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
+ISSUE = 40
 
 
 def _powers(limit: int) -> set[int]:
@@ -47,7 +44,7 @@ def insert_tile(
     ub, best = target.capacity_of("ub"), None
     for lp in _powers(planes):
         for th in _powers(rows):
-            if 2 * copies * _aligned(lp * th * out_row) + 64 > ub:
+            if 2 * copies * aligned(lp * th * out_row) + 64 > ub:
                 continue
             ntiles = -(-planes // lp) * -(-rows // th)
             blocks = min(ntiles, target.vector_cores)
@@ -155,7 +152,7 @@ def _weight_tile(target: Target, og: int, column_bytes: int, slices: int) -> int
     cores, each a load, a transpose and one store per tap) whose two UB buffers fit."""
     ub, best = target.capacity_of("ub"), None
     for to in _powers(og):
-        if 2 * _aligned(to * column_bytes) + 64 > ub:
+        if 2 * aligned(to * column_bytes) + 64 > ub:
             continue
         items = slices * -(-og // to)
         blocks = min(items, target.vector_cores)

@@ -23,10 +23,9 @@ from gedialects.npu.ops import KernelOp, ReshapeOp
 from gedialects.npu.scalar import LoadScalarOp
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers
+from lowering.tiling import aligned
 from runtime.npu_scalar import SCALAR_LOAD_CYCLES
 from runtime.targets import Target
-
-ALIGN = 32
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def choose_gather_tile(
     best: GatherTiling | None = None
     for tc in sorted({inner} | {c for c in (16 * 2**i for i in range(12)) if c < inner}):
         for k in sorted({count} | {2**i for i in range(12) if 2**i < count}):
-            need = -(-k * idx_isz // ALIGN) * ALIGN + -(-k * tc * isz // ALIGN) * ALIGN
+            need = aligned(k * idx_isz) + aligned(k * tc * isz)
             if need > ub:
                 continue
             tiles = outer * -(-count // k) * -(-inner // tc)

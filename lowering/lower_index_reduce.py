@@ -25,9 +25,8 @@ from gedialects.npu.ops import HbmConstantOp, KernelOp, ReshapeOp
 from gedialects.npu.vector import REDUCE_OPS, VecCastOp, VecDupOp
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers
+from lowering.tiling import ALIGN, aligned
 from runtime.targets import Target
-
-ALIGN = 32
 
 
 def choose_arg_tile(target: Target, shape: tuple[int, int, int], isz: int) -> tuple[int, int]:
@@ -35,7 +34,7 @@ def choose_arg_tile(target: Target, shape: tuple[int, int, int], isz: int) -> tu
     by an estimate of the slowest core's load + vector + store cycles."""
     outer, length, inner = shape
     per_line = length * (isz + 1 + 4) + 3 * ALIGN + 8 + isz  # x, mask, cand; extreme, out
-    budget = target.capacity_of("ub") - 2 * ALIGN - -(-length * 4 // ALIGN) * ALIGN
+    budget = target.capacity_of("ub") - 2 * ALIGN - aligned(length * 4)
     best, best_cost = None, math.inf
     for tc in sorted({inner} | {2**i for i in range(16) if 2**i < inner}):
         for tr in sorted({outer} | {2**i for i in range(16) if 2**i < outer}):

@@ -26,14 +26,11 @@ from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers
+from lowering.tiling import aligned
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-ALIGN, ISSUE = 32, 40
-
-
-def _aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
+ISSUE = 40
 
 
 def lrn_tile(target: Target, dims: tuple[int, int, int], size: int, isz: int) -> tuple[int, int]:
@@ -45,7 +42,7 @@ def lrn_tile(target: Target, dims: tuple[int, int, int], size: int, isz: int) ->
     for tc in sorted({1 << i for i in range(c.bit_length())} | {c}):
         for ts in sorted({1 << i for i in range(s.bit_length())} | {s}):
             band = (tc + size - 1) * ts * isz
-            if 2 * _aligned(band) + 2 * _aligned(tc * ts * isz) + 64 > ub:
+            if 2 * aligned(band) + 2 * aligned(tc * ts * isz) + 64 > ub:
                 continue
             tiles = n * -(-c // tc) * -(-s // ts)
             blocks = min(tiles, target.vector_cores)

@@ -28,14 +28,11 @@ from gedialects.npu.ops import KernelOp, ReshapeOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
+from lowering.tiling import aligned
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-ALIGN, ISSUE = 32, 40
-
-
-def _aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
+ISSUE = 40
 
 
 def _powers(limit: int) -> list[int]:
@@ -52,7 +49,7 @@ def norm_tile(
     ub, best = target.capacity_of("ub"), None
     for tc in _powers(c):
         for ts in _powers(s) if not whole else [s]:
-            if tiles * _aligned(tc * ts * isz) + 8 * _aligned(tc * isz) + 64 > ub:
+            if tiles * aligned(tc * ts * isz) + 8 * aligned(tc * isz) + 64 > ub:
                 continue
             count = n * -(-c // tc) * -(-s // ts)
             blocks = min(count, target.vector_cores)

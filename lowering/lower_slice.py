@@ -27,10 +27,11 @@ from gedialects.npu.ops import KernelOp, ReshapeOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
+from lowering.tiling import aligned
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-ALIGN, ISSUE = 32, 40
+ISSUE = 40
 
 
 def is_strided(op: Operation) -> bool:
@@ -57,7 +58,7 @@ def _tile(target: Target, dims: tuple[int, int, int], steps: tuple[int, int], is
     for tc in powers:
         for tr in sorted({1 << i for i in range(rows.bit_length())} | {rows}):
             band = ((tr - 1) * max(sr, 1) + 1) * ((tc - 1) * max(sc, 1) + 1) * isz
-            need = -(-band // ALIGN) * ALIGN + -(-tr * tc * isz // ALIGN) * ALIGN
+            need = aligned(band) + aligned(tr * tc * isz)
             if need + 64 > ub:
                 continue
             tiles = lead * -(-rows // tr) * -(-cols // tc)

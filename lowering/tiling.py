@@ -19,12 +19,14 @@ from runtime.cost_model import dma_bytes_charged, mmad_cycles, vector_cycles
 from runtime.targets import Target
 
 ALIGN = 32
+"""Bytes to which the verifier rounds every on-chip allocation (`ub_block` of both presets):
+what tile-size estimates must count a buffer as."""
 ISSUE_CYCLES = 8
 """Scalar-unit cycles to issue one tile step's instructions (index math, flags): what makes the
 estimate prefer fewer, larger steps when the data movement is the same."""
 
 
-def _aligned(nbytes: int) -> int:
+def aligned(nbytes: int) -> int:
     return -(-nbytes // ALIGN) * ALIGN
 
 
@@ -55,7 +57,7 @@ def choose_elementwise_tile(
     col_options = sorted({cols} | {c for c in (16 * 2**i for i in range(12)) if c < cols})
     best: ElementwiseTiling | None = None
     for tc in col_options:
-        fixed = sum(_aligned(tc * isz if c else isz) for r, c, isz in buffers if not r)
+        fixed = sum(aligned(tc * isz if c else isz) for r, c, isz in buffers if not r)
         per_row = sum((tc if c else 1) * isz for r, c, isz in buffers if r)
         tr = max(1, min(rows, (ub // copies - fixed - ALIGN * len(buffers)) // max(per_row, 1)))
         if copies * _ub_bytes(buffers, tr, tc) > ub:
@@ -70,7 +72,7 @@ def choose_elementwise_tile(
 
 
 def _ub_bytes(buffers: Sequence[tuple[bool, bool, int]], tr: int, tc: int) -> int:
-    return sum(_aligned((tr if r else 1) * (tc if c else 1) * isz) for r, c, isz in buffers)
+    return sum(aligned((tr if r else 1) * (tc if c else 1) * isz) for r, c, isz in buffers)
 
 
 def _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize):  # noqa: ANN001, ANN202
@@ -147,8 +149,8 @@ def _fits(target: Target, tile: tuple, itemsize: int, extra, outs: int = 1) -> b
     tm, tn, tk = tile
     a, b = tm * tk * itemsize, tk * tn * itemsize
     cap = target.capacity_of
-    ub = outs * _aligned(tm * tn * 4) + sum(
-        _aligned((tm if r else 1) * (tn if c else 1) * 4) for r, c in extra
+    ub = outs * aligned(tm * tn * 4) + sum(
+        aligned((tm if r else 1) * (tn if c else 1) * 4) for r, c in extra
     )
     return (
         2 * a <= cap("l0a")
@@ -163,8 +165,8 @@ def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: i
     """Whether A's whole row panel (tm x K, K rounded up to tk) fits L1 beside B's two
     (tk, tn) buffers, so the matmul kernel keeps it resident across a block's tiles."""
     tm, tn, tk = tile
-    panel = 2 * _aligned(tm * -(-k // (2 * tk)) * tk * itemsize)
-    return panel + 2 * _aligned(tk * tn * itemsize) <= target.capacity_of("l1")
+    panel = 2 * aligned(tm * -(-k // (2 * tk)) * tk * itemsize)
+    return panel + 2 * aligned(tk * tn * itemsize) <= target.capacity_of("l1")
 
 
 def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN202

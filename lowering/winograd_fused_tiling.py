@@ -16,19 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
+from lowering.tiling import aligned
 from lowering.winograd_combine import combine_cost
 from runtime.cost_model import hbm_share, mmad_cycles
 from runtime.targets import Target
 
-ALIGN, FRACTAL = 32, 16
+FRACTAL = 16
 # The second busiest pipe's share that does not overlap the busiest: the vector unit waits for
 # band loads and MTE2 for band buffers (and for the weight blocks); fitted to the interpreter
 # on ResNet-50's 64ch 56x56 layer (estimates within 10% of 3.3k-4.2k modeled cycles).
 OVERLAP = 0.7
-
-
-def _al(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
 
 
 def _up(x: int) -> int:
@@ -90,10 +87,10 @@ def ub_bytes(s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> int:
     two alpha output sets, a scratch; output side: alpha^2 products, m * alpha row-transformed,
     a tile and a scratch, the assembled tile (split and as pixels), epilogue operand tiles."""
     a, m, isz, t = s.alpha, s.m, s.itemsize, rb * tc
-    band = _al(ct * (rb + 1) * m * (tc + 1) * m * isz)
-    unit_in, unit_out = _al(ct * t * isz), _al(oc * t * isz)
-    pixels = _al(oc * rb * m * tc * m * isz)
-    extra = sum(pixels if spans else _al(oc * isz) for spans in s.operands)
+    band = aligned(ct * (rb + 1) * m * (tc + 1) * m * isz)
+    unit_in, unit_out = aligned(ct * t * isz), aligned(oc * t * isz)
+    pixels = aligned(oc * rb * m * tc * m * isz)
+    extra = sum(pixels if spans else aligned(oc * isz) for spans in s.operands)
     inside = 2 * band + (a + a * a + 2 * a + 1) * unit_in
     return inside + (a * a + m * a + 2) * unit_out + 2 * pixels + extra
 
@@ -101,7 +98,7 @@ def ub_bytes(s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> int:
 def l1_bytes(s: FusedShape, t: int, oc: int) -> int:
     """The resident transformed weights of an output block and two transformed inputs."""
     a2, isz = s.alpha**2, s.itemsize
-    return _al(a2 * _up(oc) * _up(s.cg) * isz) + 2 * _al(a2 * _up(s.cg) * _up(t) * isz)
+    return aligned(a2 * _up(oc) * _up(s.cg) * isz) + 2 * aligned(a2 * _up(s.cg) * _up(t) * isz)
 
 
 def fits(target: Target, s: FusedShape, rb: int, tc: int, ct: int, oc: int) -> bool:

@@ -15,15 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
+from lowering.tiling import aligned
 from lowering.winograd_combine import combine_cost
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
-
-ALIGN = 32
-
-
-def _aligned(nbytes: int) -> int:
-    return -(-nbytes // ALIGN) * ALIGN
 
 
 @dataclass(frozen=True)
@@ -57,20 +52,20 @@ def input_ub_bytes(s: WinogradShape, ct: int, rb: int) -> int:
     """L (rows as loaded), L5 (rows and columns split by tile), and per-tile buffers: the
     alpha extracted views, alpha^2 row-transformed, two alpha output sets, one scratch."""
     a, isz, unit = s.alpha, s.itemsize, ct * rb * s.tw * s.itemsize
-    band = _aligned(ct * (rb + 1) * s.m * (s.tw + 1) * s.m * isz)
-    zero = _aligned(ct * 2 * (s.tw + 1) * s.m * isz)
-    return 2 * band + zero + (a + a * a + 2 * a + 1) * _aligned(unit)
+    band = aligned(ct * (rb + 1) * s.m * (s.tw + 1) * s.m * isz)
+    zero = aligned(ct * 2 * (s.tw + 1) * s.m * isz)
+    return 2 * band + zero + (a + a * a + 2 * a + 1) * aligned(unit)
 
 
 def output_ub_bytes(s: WinogradShape, ct: int, rb: int) -> int:
     """alpha^2 loaded products, m * alpha row-transformed, one output tile and one scratch,
     the assembled tile (split by tile), its row-major copy and the epilogue operand tiles."""
     a, m, isz = s.alpha, s.m, s.itemsize
-    unit = _aligned(ct * rb * s.tw * isz)
-    tile = _aligned(ct * rb * m * s.tw * m * isz)
+    unit = aligned(ct * rb * s.tw * isz)
+    tile = aligned(ct * rb * m * s.tw * m * isz)
     pixels = rb * m * s.out_w
-    extra = sum(_aligned((ct if r else 1) * (pixels if c else 1) * isz) for r, c in s.operands)
-    return (a * a + m * a + 2) * unit + 2 * tile + _aligned(ct * pixels * isz) + extra
+    extra = sum(aligned((ct if r else 1) * (pixels if c else 1) * isz) for r, c in s.operands)
+    return (a * a + m * a + 2) * unit + 2 * tile + aligned(ct * pixels * isz) + extra
 
 
 def _vector_ops(matrix: np.ndarray) -> int:
