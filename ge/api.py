@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ge import gears, profiler
 from ge.eager import EagerRunner
-from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute
+from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute, prepare
 from gedialects.errors import GeError
 from gedialects.ge.constant import constant_elision
 from gedialects.ge.types import shape_of
@@ -120,7 +120,7 @@ class CompiledModel:
         module = self.module
         if gear is not None:
             module = gears.respecialize_batch(module, entry_function(module), gear)
-        self._plans[gear] = self._compile_cached(module)
+        self._plans[gear] = prepare(self._compile_cached(module))
         return self._plans[gear]
 
     def _compile_cached(self, module: ModuleOp) -> CompiledPlan:

@@ -26,6 +26,7 @@ from xdsl.ir import Operation, SSAValue
 from ge.pipeline import (
     EXECUTORS,
     LOWERINGS,
+    PREPARERS,
     CompiledPlan,
     CompileOptions,
     apply_pipeline,
@@ -201,12 +202,16 @@ def _algorithm(op: Operation) -> str | None:
     return algorithm.data if algorithm is not None else None
 
 
+def _prepare_npu(plan: CompiledPlan) -> None:
+    if plan.stats.get("npu_program") is None:
+        plan.stats["npu_program"] = NpuProgram(plan)
+
+
 def _run_npu(plan: CompiledPlan, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
-    program = plan.stats.get("npu_program")
-    if program is None:
-        program = plan.stats["npu_program"] = NpuProgram(plan)
-    return program.run(inputs)
+    _prepare_npu(plan)
+    return plan.stats["npu_program"].run(inputs)
 
 
 EXECUTORS["npu"] = _run_npu
+PREPARERS["npu"] = _prepare_npu
 LOWERINGS["npu"] = lower_for_npu

@@ -135,6 +135,19 @@ EXECUTORS: dict[str, Executor] = {"reference": _run_reference}
 LOWERINGS: dict[str, Callable[[ModuleOp, CompileOptions], ModuleOp]] = {}
 """Level name -> lowering applied after the optimize pipeline (the npu level adds one)."""
 
+PREPARERS: dict[str, Callable[[CompiledPlan], None]] = {}
+"""Level name -> fn(plan) that readies a plan to run (the npu level lowers every kernel to an
+npu program and compiles it for its interpreter), so that compile time counts it, not the
+first run; a plan read from the cache is prepared too."""
+
+
+def prepare(plan: CompiledPlan) -> CompiledPlan:
+    """Ready `plan` for `execute` (a no-op for levels that need nothing)."""
+    _load_levels()
+    if plan.options.level in PREPARERS:
+        PREPARERS[plan.options.level](plan)
+    return plan
+
 
 def execute(
     plan: CompiledPlan, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
