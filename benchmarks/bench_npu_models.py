@@ -57,6 +57,10 @@ def _run(module, optimize: bool):
     start = time.perf_counter()
     run = runner.run(inputs)
     wall = time.perf_counter() - start
+    for kernel in run.profile.kernels:  # the runner names a kernel's launches <kind>_<index>
+        op = list(runner.fn.body.block.ops)[int(kernel.name.split("_")[-1])]
+        algorithm = getattr(op, "algorithm", None)
+        kernel.algorithm = kernel.algorithm or (algorithm.data if algorithm else None)
     return run, lowering, wall, inputs
 
 
