@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import SSAValue
 
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
-from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmConstantOp, TransDataOp
+from gedialects.npu.ops import HbmConstantOp, TransDataOp, constant_array
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import FRACTAL
 from lowering.npu_builder import Index, KernelBuilder
@@ -35,19 +32,16 @@ def img2col_order_weights(w: SSAValue, groups: int) -> HbmConstantOp | None:
     (groups, K, O / groups) with K in the img2col order (c1, kh, kw, c0) and Cg zero-padded to
     whole C0 = 16 slices; None when `w` is not a constant. GE converts weights to FRACTAL_Z
     offline for the same reason: the kernel then loads them with one DMA into L1."""
-    owner = w.owner
-    if not isinstance(owner, HbmConstantOp) or not isinstance(
-        owner.value, DenseIntOrFPElementsAttr
-    ):
+    array = constant_array(w)
+    if array is None:
         return None
-    array = dense_to_numpy(owner.value)
     o, cg, kh, kw = array.shape
     og, c1 = o // groups, -(-cg // FRACTAL)
     padded = np.zeros((groups, og, c1 * FRACTAL, kh, kw), array.dtype)
     padded[:, :, :cg] = array.reshape(groups, og, cg, kh, kw)
     k_order = padded.reshape(groups, og, c1, FRACTAL, kh, kw).transpose(0, 2, 4, 5, 3, 1)
     laid = np.ascontiguousarray(k_order.reshape(groups, c1 * kh * kw * FRACTAL, og))
-    return HbmConstantOp(dense_from_numpy(laid), BufferType(laid.shape, w.type.element_type, "hbm"))
+    return HbmConstantOp.from_array(laid, w.type.element_type)
 
 
 def stage(b: KernelBuilder, p: int, load, convert, store) -> None:  # noqa: ANN001

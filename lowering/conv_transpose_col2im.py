@@ -19,15 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import Operation, SSAValue
 
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp, constant_array
 from gedialects.npu.vector import BINARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.lower_matmul import emit_gemm
@@ -183,13 +180,10 @@ def lower_by_col2im(
     element, (kh, kw) = inputs[0].type.element_type, g.kernel
     cg, rows = inputs[0].type.dims[1] // g.groups, g.og * kh * kw
     ops: list[Operation] = []
-    owner = inputs[1].owner
-    if isinstance(owner, HbmConstantOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
-        wt = dense_to_numpy(owner.value).reshape(g.groups, cg, rows).transpose(0, 2, 1)
-        const = HbmConstantOp(
-            dense_from_numpy(np.ascontiguousarray(wt[None])),
-            BufferType((1, g.groups, rows, cg), element, "hbm"),
-        )
+    data = constant_array(inputs[1])
+    if data is not None:
+        wt = data.reshape(g.groups, cg, rows).transpose(0, 2, 1)
+        const = HbmConstantOp.from_array(wt[None], element)
         ops.append(const)
         a = const.buffer
     else:

@@ -35,14 +35,13 @@ the simpler one at the same speed (figures: `benchmarks/bench_conv_fft.py`, docs
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, StringAttr, f32
+from xdsl.dialects.builtin import StringAttr, f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp, constant_array
 from lowering import dft
 from lowering.conv_fft_mix import ChannelSum, cast_kernel
 from lowering.lower_conv import conv_epilogue_steps
@@ -77,7 +76,7 @@ class _Emitter:
 
     def constant(self, array: np.ndarray) -> SSAValue:
         array = np.ascontiguousarray(array, np.float32)
-        const = HbmConstantOp(dense_from_numpy(array), BufferType(array.shape, f32, "hbm"))
+        const = HbmConstantOp.from_array(array, f32)
         self.ops.append(const)
         return const.buffer
 
@@ -147,7 +146,5 @@ def lower_conv2d_fft(
 
 def _constant_weights(value: SSAValue) -> np.ndarray | None:
     """The weights' data when they are a constant whose values the compiler holds."""
-    owner = value.owner
-    if isinstance(owner, HbmConstantOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
-        return np.asarray(dense_to_numpy(owner.value), np.float64)
-    return None
+    array = constant_array(value)
+    return None if array is None else np.asarray(array, np.float64)

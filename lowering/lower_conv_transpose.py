@@ -26,15 +26,13 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
+from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights
 from lowering.conv_transpose_col2im import col2im_estimate, lower_by_col2im
 from lowering.conv_transpose_prep import flip_weights_kernel, insert_tile, zero_insert_kernel
@@ -189,12 +187,9 @@ def _by_zero_insertion(
     steps = [Step("add", operand=_view(inputs[2], (o, 1), ops))] if len(inputs) > 2 else []
     weights = _view(inputs[1], (o, c // groups, kh, kw), ops)
     conv = Im2ColConv(geometry, z, weights, out, target)
-    owner = inputs[1].owner
-    if isinstance(owner, HbmConstantOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
-        flipped = _flipped(dense_to_numpy(owner.value), groups)
-        constant = HbmConstantOp(
-            dense_from_numpy(flipped), BufferType(flipped.shape, element, "hbm")
-        )
+    data = constant_array(inputs[1])
+    if data is not None:
+        constant = HbmConstantOp.from_array(_flipped(data, groups), element)
         conv.laid_weights = img2col_order_weights(constant.buffer, groups)
         ops.append(conv.laid_weights)
     else:

@@ -18,7 +18,6 @@ import numpy as np
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy
 from gedialects.ge.types import element_of, tensor, to_numpy_dtype
 from gedialects.kernel.ops import PadKernelOp
 from gedialects.npu.attrs import BufferType
@@ -88,7 +87,7 @@ def _axis_regions(
             continue
         if mode == "constant":
             fill = np.full(at(0, count)[1], op.get_float("value"), to_numpy_dtype(element))
-            const = HbmConstantOp(dense_from_numpy(fill), BufferType(fill.shape, element, "hbm"))
+            const = HbmConstantOp.from_array(fill, element)
             ops.append(const)
             regions.append(Region(const.buffer, fill.shape, (0,) * n, at(lo, count)[0], ident))
             continue

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -75,8 +74,7 @@ def lower_pool(
         scale = 1.0 / float(counts.flat[0])
     elif avg:
         recip = (1.0 / counts).astype(dtype)
-        data = DenseIntOrFPElementsAttr.from_list(TensorType(element, recip.shape), recip.ravel())
-        const = HbmConstantOp(data, BufferType(list(recip.shape), element, "hbm"))
+        const = HbmConstantOp.from_array(recip, element)
         ops.append(const)
         scale = const.buffer
     ops.append(_kernel(op, name, geo, tile, (views[0], views[1], scale)))

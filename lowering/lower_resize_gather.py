@@ -20,7 +20,6 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy
 from gedialects.ge.types import element_of, from_numpy_dtype
 from gedialects.kernel.ops import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
@@ -39,9 +38,7 @@ def _nearest_elsewhere(op: ResizeKernelOp) -> bool:
 
 def _table(matrix: np.ndarray, ops: list[Operation]) -> SSAValue:
     index = np.argmax(matrix, axis=1).astype(np.int32)
-    const = HbmConstantOp(
-        dense_from_numpy(index), BufferType(index.shape, from_numpy_dtype(index.dtype), "hbm")
-    )
+    const = HbmConstantOp.from_array(index, from_numpy_dtype(index.dtype))
     ops.append(const)
     return const.buffer
 

@@ -28,7 +28,6 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.constant import dense_from_numpy
 from gedialects.ge.semantics import resize as reference_resize
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ResizeKernelOp
@@ -85,7 +84,7 @@ def _view(value: SSAValue, dims: tuple[int, ...], ops: list[Operation]) -> SSAVa
 
 def _constant(array: np.ndarray, element, ops: list[Operation]) -> SSAValue:  # noqa: ANN001
     laid = np.ascontiguousarray(array.astype(to_numpy_dtype(element)))
-    const = HbmConstantOp(dense_from_numpy(laid), BufferType(laid.shape, element, "hbm"))
+    const = HbmConstantOp.from_array(laid, element)
     ops.append(const)
     return const.buffer
 

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import SSAValue
 
-from gedialects.ge.constant import dense_from_numpy, dense_to_numpy
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.conv_algorithms import WINOGRAD, winograd_weight_transform
-from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmConstantOp, KernelOp
+from gedialects.npu.ops import HbmConstantOp, KernelOp, constant_array
 from lowering.npu_builder import KernelBuilder
 from lowering.winograd_combine import combine
 from runtime.targets import Target
@@ -30,16 +27,13 @@ TAPS = 9
 
 def constant_weights(w: SSAValue, m: int, groups: int) -> HbmConstantOp | None:
     """U as a new constant when `w` is a constant with its data, else None."""
-    owner = w.owner
-    if not isinstance(owner, HbmConstantOp) or not isinstance(
-        owner.value, DenseIntOrFPElementsAttr
-    ):
+    weights = constant_array(w)
+    if weights is None:
         return None
-    weights = dense_to_numpy(owner.value)
     o, cg = weights.shape[:2]
     u = winograd_weight_transform(weights, m, groups)  # (T, T, G, O/G, C/G)
     u = u.reshape((m + 2) ** 2 * groups, o // groups, cg).astype(weights.dtype)
-    return HbmConstantOp(dense_from_numpy(u), BufferType(u.shape, w.type.element_type, "hbm"))
+    return HbmConstantOp.from_array(u, w.type.element_type)
 
 
 @dataclass(frozen=True)

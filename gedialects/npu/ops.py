@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     I64,
@@ -180,6 +181,17 @@ class HbmAllocOp(NpuOp):
             raise self.fail("offset must not be negative")
 
 
+def constant_array(buffer: SSAValue) -> np.ndarray | None:
+    """The data of an HBM buffer defined by `npu.hbm_constant` whose values the compiler holds
+    (not elided), else None: what lets a lowering transform weights at compile time."""
+    from gedialects.ge.constant import dense_to_numpy
+
+    owner = buffer.owner
+    if isinstance(owner, HbmConstantOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
+        return dense_to_numpy(owner.value)
+    return None
+
+
 @irdl_op_definition
 class HbmConstantOp(NpuOp):
     """A device-memory buffer holding constant data (weights), loaded before the program runs."""
@@ -191,6 +203,15 @@ class HbmConstantOp(NpuOp):
 
     def __init__(self, value: Attribute, buffer: BufferType):
         super().__init__(result_types=[buffer], properties={"value": value})
+
+    @staticmethod
+    def from_array(array: np.ndarray, element: Attribute) -> HbmConstantOp:
+        """A constant of `array`'s data and shape with element type `element` (the lowerings'
+        compile-time transforms of weights and their index and factor tables)."""
+        from gedialects.ge.constant import dense_from_numpy
+
+        array = np.ascontiguousarray(array)
+        return HbmConstantOp(dense_from_numpy(array), BufferType(array.shape, element, "hbm"))
 
     def verify_(self) -> None:
         buf = check_space(self, "result", self.buffer.type, ("hbm",))
