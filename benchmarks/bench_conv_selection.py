@@ -21,6 +21,7 @@ from bench_conv_algorithms import conv_layers, describe
 from ge.frontends.onnx import import_onnx_model
 from ge.pipeline import apply_pipeline
 from ge.testing.models import build, export_onnx
+from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import Conv2DKernelOp
 from passes.autotune import Autotuner
 from passes.select_implementations import conv_geometry
@@ -42,9 +43,9 @@ def report(name: str, small: bool, tuner: Autotuner) -> None:
     print(f"\n{name}: {sum(layers.values())} convs, {len(layers)} distinct (interpreted cycles)")
     for (geometry, chosen, _), count in sorted(layers.items(), key=lambda kv: -kv[0][0].macs):
         start = time.perf_counter()
-        tuner.measure_conv(geometry, ops[geometry])
-        key = [k for k in tuner.results if str(geometry) in k][0]
-        entry = tuner.results[key]
+        op = ops[geometry]
+        tuner.measure_conv(geometry, op)
+        entry = tuner.entry(geometry, to_numpy_dtype(element_of(op.input.type)))
         cycles, estimated = entry["cycles"], entry["estimated"]
         run = {a: c for a, c in cycles.items() if a not in estimated} or cycles
         best = min(run, key=run.get)

@@ -98,6 +98,10 @@ class Autotuner:
             json.dump(self.results, f, indent=1, sort_keys=True)
         os.replace(tmp, self.path)
 
+    def entry(self, geometry: ConvGeometry, dtype: np.dtype) -> dict | None:
+        """The cache entry of a geometry: {"cycles": {...}, "estimated": {algorithm: why}}."""
+        return self.results.get(_key(self.target, geometry, dtype))
+
     def measure_conv(self, geometry: ConvGeometry, op: Conv2DKernelOp) -> dict[str, float]:
         """Modeled cycles per accepted algorithm, from the cache or measured now."""
         dtype = np.dtype(to_numpy_dtype(element_of(op.input.type)))

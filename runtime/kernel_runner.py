@@ -88,6 +88,8 @@ class KernelRunner:
         values its regions use from outside; constants are copied into the program), in the
         program's argument order."""
         self.reasons: dict[Operation, str] = {}
+        self.programs: dict[Operation, tuple[ModuleOp, list[SSAValue]]] = {}
+        """Per op the reference interpreter runs whole (control flow), its program and values."""
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
@@ -148,8 +150,10 @@ class KernelRunner:
             return reference_outputs(op, [env[v] for v in op.operands]), None
         # control flow (scf.for of a recurrent layer, scf.if) and scalars: the reference
         # interpreter runs the op with the values its regions use
-        values = free_values(op)
-        program = single_kernel_module(op, values)
+        if op not in self.programs:  # built once, not on every run
+            values = free_values(op)
+            self.programs[op] = (single_kernel_module(op, values), values)
+        program, values = self.programs[op]
         return run_reference(program, [env[v] for v in values]), None
 
 
