@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from xdsl.parser import Parser
+from test_lower_pad import _module
 
-from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
 from gedialects.npu.ops import HbmConstantOp, KernelOp
@@ -17,22 +16,6 @@ from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 
 MODES = ["constant", "reflect", "edge", "wrap"]
-
-
-def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
-    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
-
-
-def _module(shape: tuple[int, ...], pads: tuple[int, ...], mode: str, value: float = 0.0):
-    r = len(shape)
-    out = tuple(shape[i] + pads[i] + pads[i + r] for i in range(r))
-    x, y = _t(shape), _t(out)
-    attrs = f'pads = array<i64: {", ".join(map(str, pads))}>, mode = "{mode}", value = {value}'
-    text = f"""func.func @main(%x: {x}) -> {y} {{
-  %y = kernel.pad %x {{{attrs} : f64, fused_from = ["ge.pad"]}} : ({x}) -> {y}
-  func.return %y : {y}
-}}"""
-    return Parser(make_context(), text).parse_module()
 
 
 def _check(shape: tuple[int, ...], pads: tuple[int, ...], mode: str, value: float = 0.0):

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from xdsl.parser import Parser
+from test_lower_resize_gemm import _module as resize_module
 
-from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
 from gedialects.npu.ops import KernelOp
@@ -22,22 +21,8 @@ TRANSFORMS = ["asymmetric", "half_pixel", "pytorch_half_pixel", "half_pixel_symm
 ROUNDINGS = ["floor", "round_prefer_floor", "round_prefer_ceil", "ceil"]
 
 
-def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
-    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
-
-
 def _module(shape, out, ctm="half_pixel", nm="round_prefer_floor", dtype="f32"):  # noqa: ANN001, ANN202
-    attrs = (
-        f'sizes = array<i64: {", ".join(map(str, out))}>, mode = "nearest", '
-        f'coordinate_transformation_mode = "{ctm}", nearest_mode = "{nm}", '
-        'fused_from = ["ge.resize"]'
-    )
-    x, y = _t(shape, dtype), _t(out, dtype)
-    text = f"""func.func @main(%x: {x}) -> {y} {{
-  %y = kernel.resize %x {{{attrs}}} : ({x}) -> {y}
-  func.return %y : {y}
-}}"""
-    return Parser(make_context(), text).parse_module()
+    return resize_module(shape, out, "nearest", ctm, nm, None, dtype)
 
 
 def _check(shape, out, ctm="half_pixel", nm="round_prefer_floor", x=None):  # noqa: ANN001, ANN202
