@@ -172,7 +172,8 @@ def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: i
 def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN202
     """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
     row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2; a DMA
-    whose bytes come partly from L2 and partly from HBM takes the longer of the two. With two
+    whose bytes come partly from L2 and partly from HBM takes the longer of the two, A's and
+    B's DMAs one after the other on MTE2. With two
     output buffers a tile's drain (FIX, store) overlaps the next tile's K loop.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
@@ -199,18 +200,23 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN2
     a_read = np.full(tiles, float(a_bytes))
     if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
         a_read[(t % nn != 0) & (t % per != 0)] = 0.0
-    cold = a_cold * a_bytes + b_cold * b_bytes
-    mte2 = np.maximum(cold / share, (a_read + b_bytes) / l2_rate)
+    # MTE2 runs A's and B's DMAs one after the other, each as long as the longer of its L2
+    # part and its HBM misses: a panel many cores read is L2-bound, one few read HBM-bound
+    mte2 = np.maximum(a_cold * a_bytes / share, a_read / l2_rate)
+    mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
+    # each tile's K loop starts on the ping buffers: after an odd number of steps the next
+    # tile's first load waits for the last step's MTE1 (ping) to free them
+    bubble = mte1 if ksteps % 2 and ksteps > 1 else 0.0
     if outs == 2 and per > 1:
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
-        loads = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES))
+        loads = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES) + bubble)
         steps = np.bincount(core, np.full(tiles, ksteps * (max(mte1, cube) + ISSUE_CYCLES)))
         first = mte2[np.unique(core, return_index=True)[1]]
         stream = np.maximum(loads + mte1 + cube, first + steps)
         return float(stream.max()) + out, blocks
-    kloop = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES)
+    kloop = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + bubble
     return float(np.bincount(core, kloop + out).max()) + fill, blocks
 
 
