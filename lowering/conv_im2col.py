@@ -29,8 +29,9 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
+from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.ops import KernelOp, ReshapeOp
 from gedialects.npu.vector import VecDupOp, VecTransposeOp
 from lowering.conv_im2col_loads import (
     RowLoader,
@@ -39,7 +40,15 @@ from lowering.conv_im2col_loads import (
     open_stages,
 )
 from lowering.conv_im2col_units import UnitSchedule
-from lowering.conv_tiling import FRACTAL, ConvShape, ConvTiling, choose_conv_tile, parts
+from lowering.conv_tiling import (
+    FRACTAL,
+    ConvShape,
+    ConvTiling,
+    choose_conv_tile,
+    fractal_up,
+    parts,
+    skips_rows,
+)
 from lowering.lower_matmul import Step, _epilogue, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
@@ -77,9 +86,24 @@ class Im2ColConv(UnitSchedule):
         )  # fmt: skip
         self.element = x.type.element_type
         self.target = target
+        self.views: list[Operation] = []
+        """HBM views the kernel reads through; the caller places them before the kernel."""
+        if skips_rows(self.span, self.sh, self.pads, self.h):
+            self._skip_rows()
         self.laid_weights = img2col_order_weights(w, self.groups)
         """Weights in the cube's K order, made at compile time (constant weights only); the
         caller places this `npu.hbm_constant` before the kernel."""
+
+    def _skip_rows(self) -> None:
+        """A 1-row kernel with a vertical stride reads one input row in sh: seen through an
+        (N, C, H / sh, sh * W) view whose first W columns are those rows, the tile's rows
+        come in one DMA each without the rows between (half the bytes at stride 2), and
+        img2col runs with a vertical stride of 1."""
+        dims = (self.n, self.c, self.h // self.sh, self.sh * self.wd)
+        view = ReshapeOp(self.x, BufferType(dims, self.element, "hbm"))
+        self.views.append(view)
+        self.x, self.h, self.sh = view.result, dims[2], 1
+        self.geometry["strides"] = (1, self.geometry["strides"][1])
 
     def plan(self, operands: list[SSAValue], steps: list[Step]) -> ConvTiling:
         spans = tuple((len(v.type.dims) >= 2 and v.type.dims[-2] != 1, True) for v in operands)
@@ -161,9 +185,10 @@ class Im2ColConv(UnitSchedule):
             self.wnd = [b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub") for _ in PARITY]
             self.wtr = [b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub") for _ in PARITY]
         self.pings = PARITY if s.k > t.tk else (0,)
-        self.a0 = [b.alloc([t.tm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
+        fm = fractal_up(t.tm)  # a tile of whole output rows need not be whole fractals
+        self.a0 = [b.alloc([fm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
-        self.c0 = [b.alloc([t.tm, t.tn], f32, "l0c", "FRACTAL_NZ") for _ in PARITY]
+        self.c0 = [b.alloc([fm, t.tn], f32, "l0c", "FRACTAL_NZ") for _ in PARITY]
         out_el = self.out.type.element_type
         self.u = [b.alloc([t.tm, t.tn], out_el, "ub") for _ in PARITY]
         self.ut = [b.alloc([t.tn, t.tm], out_el, "ub") for _ in PARITY]

@@ -18,6 +18,7 @@ suits deep ones (small images, many weights).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from lowering.tiling import aligned
@@ -141,7 +142,8 @@ def _l1_bytes(s: ConvShape, tm: int, tn: int, order: str) -> int:
 def _tk(target: Target, s: ConvShape, tm: int, tn: int) -> int:
     """The K step: as wide as L0A/L0B hold twice, evened out over a K chunk."""
     isz, cap = s.itemsize, target.capacity_of
-    top = min(cap("l0a") // (2 * tm * isz), cap("l0b") // (2 * tn * isz)) // FRACTAL * FRACTAL
+    top = min(cap("l0a") // (2 * fractal_up(tm) * isz), cap("l0b") // (2 * tn * isz))
+    top = top // FRACTAL * FRACTAL
     chunk = part_slices(s) * s.taps * FRACTAL
     if top < FRACTAL:
         return 0
@@ -153,7 +155,7 @@ def _tk(target: Target, s: ConvShape, tm: int, tn: int) -> int:
 def _fits(target: Target, s: ConvShape, tm: int, tn: int, order: str) -> bool:
     cap = target.capacity_of
     return (
-        2 * tm * tn * 4 <= cap("l0c")
+        2 * fractal_up(tm) * tn * 4 <= cap("l0c")
         and _l1_bytes(s, tm, tn, order) <= cap("l1")
         and _ub_bytes(s, tm, tn, 1) <= cap("ub")
     )
@@ -229,16 +231,39 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     return busiest + drain, blocks, per
 
 
+def fractal_up(size: int) -> int:
+    """`size` rounded up to whole cube fractals (the L0 buffers of a tile of `size` rows)."""
+    return -(-size // FRACTAL) * FRACTAL
+
+
 def _candidates(size: int, limit: int = 256) -> list[int]:
-    top = min(limit, -(-size // FRACTAL) * FRACTAL)
+    top = min(limit, fractal_up(size))
     return list(range(FRACTAL, top + 1, FRACTAL))
+
+
+def _pixel_candidates(s: ConvShape, limit: int = 256) -> list[int]:
+    """Pixel tiles: multiples of 16, and whole output rows (a tile of k rows reads exactly
+    its input rows, where a tile that straddles rows reads up to two rows more; its last
+    fractal is partly idle on the cube)."""
+    step = s.wo * -(-FRACTAL // s.wo)  # at least a fractal of rows: thinner ones idle the cube
+    rows = range(step, min(limit, s.m) + 1, s.wo) if s.wo % FRACTAL else ()
+    return sorted(set(_candidates(s.m, limit)) | set(rows))
+
+
+def skips_rows(span: int, stride: int, pads: tuple[int, int], h: int) -> bool:
+    """Whether a conv reads only every stride-th input row (a kernel one row high, no
+    vertical padding): the lowering then reads the image as (H / stride) rows through a view
+    and runs with a vertical stride of 1 (`Im2ColConv._skip_rows`)."""
+    return span == 1 and stride > 1 and not max(pads) and h % stride == 0
 
 
 def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
     """The cheapest (tm, tn, order) that fits, with its K step, or None when no tile's rows
     fit L1."""
+    if skips_rows(s.span, s.stride, s.pads, s.h):
+        s = dataclasses.replace(s, h=s.h // s.stride, stride=1)
     best: ConvTiling | None = None
-    for tm in _candidates(s.m):
+    for tm in _pixel_candidates(s):
         for tn in _candidates(s.n):
             tk = _tk(target, s, tm, tn)
             for order in ORDERS:

@@ -71,7 +71,7 @@ def lower_conv2d(
         steps = conv_epilogue_steps(op, inputs[2:], (n, o, ho * wo), ops)
         conv = Im2ColConv(op, inputs[0], inputs[1], out, target)
         kernel = conv.emit(name, steps)
-        return [*ops, *([conv.laid_weights] if conv.laid_weights else []), kernel]
+        return [*ops, *conv.views, *([conv.laid_weights] if conv.laid_weights else []), kernel]
     x = _view(inputs[0], (n, c, h * w), ops)
     weight = _view(inputs[1], (o, c), ops)
     out = _view(output, (n, o, h * w), ops)
