@@ -12,25 +12,23 @@ then per key block of `width` columns (the whole key axis when its rows fit UB):
   online blocks rescale the running O.
 At the end O / row sum is cast and stored. key_transposed K goes through a transpose kernel
 into an HBM temporary first, so the kernel always reads K' (.., d, Sk). Tiles come from
-`runtime.attention_cost.choose_attention_tile`.
+`runtime.attention_cost.choose_attention_tile`. This module plans and picks the form (fused
+or unfused, by modeled cycles); `lowering.attention_flash` emits the fused kernel's code.
 """
 
 from __future__ import annotations
 
 import math
 
-from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import AttentionKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, KernelOp
-from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
-from lowering.lower_matmul import broadcast_window
+from gedialects.npu.ops import HbmAllocOp
+from lowering.attention_flash import Flash
 from lowering.lower_movement import transpose_last_two
-from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
 from runtime.attention_cost import (
     AttentionShape,
@@ -39,9 +37,6 @@ from runtime.attention_cost import (
     unfused_cycles,
 )
 from runtime.targets import Target
-
-PAD = {"f16": -65504.0, "f32": -3.0e38}
-"""Score of a key column past Sk: exp(PAD - row max) is 0, and it never is the row max."""
 
 
 def attention_shape(op: AttentionKernelOp) -> AttentionShape:
@@ -114,238 +109,5 @@ def lower_attention(
         ops += [tmp, transpose_last_two(inputs[1], tmp.buffer, target, f"{name}_kt")]
         inputs[1] = tmp.buffer
     scale = op.get_float("scale")
-    emitter = _Flash(inputs, output, target, tiling, scale)
+    emitter = Flash(inputs, output, target, tiling, scale)
     return [*ops, emitter.emit(name, op.fused_names)]
-
-
-class _Flash:
-    """The plan of one fused attention kernel and the code that emits it."""
-
-    def __init__(self, inputs, output, target: Target, tiling: AttentionTiling, scale: float):  # noqa: ANN001
-        self.q, self.k, self.v = inputs[:3]
-        self.mask = inputs[3] if len(inputs) > 3 else None
-        self.out, self.scale = output, scale
-        self.out_shape = tuple(output.type.dims)
-        self.lead = self.out_shape[:-2]
-        self.sq, self.d = self.q.type.dims[-2:]
-        self.sk, self.dv = self.k.type.dims[-1], self.v.type.dims[-1]
-        self.tq, self.tk, self.width = (
-            tiling.tq,
-            tiling.tk,
-            min(tiling.width, _up(self.sk, tiling.tk)),
-        )
-        self.online = self.width < self.sk
-        self.e = self.q.type.element_type
-        self.pad = PAD[str(self.e)]
-        self.nq = -(-self.sq // self.tq)
-        self.total = math.prod(self.lead) * self.nq
-        self.per = -(-self.total // min(self.total, target.ai_cores))
-        self.blocks = -(-self.total // self.per)
-        per_block = self.width // self.tk
-        self.dup = self.online and (-(-self.sk // self.tk)) % per_block != 0
-
-    def emit(self, name: str, fused_from) -> KernelOp:  # noqa: ANN001
-        kernel = KernelOp(name, self.blocks, fused_from=fused_from, kind="attention")
-        b = self.b = KernelBuilder(kernel)
-        self._alloc()
-        if self.mask is not None:
-            b.add(VecDupOp(0.0, self.mt))  # stale columns past a block's end stay finite
-        self._flags(b.set_flag)
-        start = b.muli(b.block_index, self.per)
-        with b.loop(start, b.minui(b.addi(start, self.per), self.total), 1) as t:
-            q0 = b.muli(b.remui(t, self.nq), self.tq)
-            rest: Index = b.divui(t, self.nq)
-            index: list[Index] = []
-            for dim in reversed(self.lead):
-                index.insert(0, b.remui(rest, dim))
-                rest = b.divui(rest, dim)
-            self._item(index, (q0, b.extent(q0, self.tq, self.sq)))
-        self._flags(b.wait_flag)
-        return kernel
-
-    def _alloc(self) -> None:
-        b, e, tq, tk, w = self.b, self.e, self.tq, self.tk, self.width
-        d, dv = _up(self.d, 16), _up(self.dv, 16)  # fractal buffers: whole 16x16 blocks
-        nz = "FRACTAL_NZ"
-        self.q1, self.q0 = b.alloc([tq, d], e, "l1", nz), b.alloc([tq, d], e, "l0a", nz)
-        self.k1 = [b.alloc([d, tk], e, "l1", nz) for _ in range(2)]
-        self.k0 = [b.alloc([d, tk], e, "l0b", nz) for _ in range(2)]
-        self.v1 = b.alloc([w, dv], e, "l1", nz)
-        self.p1 = [b.alloc([tq, tk], e, "l1", nz) for _ in range(2)]
-        self.p0 = [b.alloc([tq, tk], e, "l0a", nz) for _ in range(2)]
-        self.v0 = [b.alloc([tk, dv], e, "l0b", nz) for _ in range(2)]
-        self.s = [b.alloc([tq, tk], f32, "l0c", nz) for _ in range(2)]
-        self.o = b.alloc([tq, dv], f32, "l0c", nz)
-        self.sb = b.alloc([tq, w], e, "ub")
-        if self.mask is not None:
-            mdims = self.mask.type.dims
-            rows = tq if len(mdims) >= 2 and mdims[-2] != 1 else 1
-            self.mt = b.alloc([rows, w if mdims[-1] != 1 else 1], e, "ub")
-        self.m, self.mb, self.l, self.lb, self.al = (b.alloc([tq, 1], e, "ub") for _ in range(5))
-        self.oacc = b.alloc([tq, dv], f32, "ub")
-        self.opart = b.alloc([tq, dv], f32, "ub") if self.online else self.oacc
-        wide = str(e) != "f32"
-        self.al32 = b.alloc([tq, 1], f32, "ub") if wide else self.al
-        self.l32 = b.alloc([tq, 1], f32, "ub") if wide else self.l
-        self.y = b.alloc([tq, dv], e, "ub")
-
-    def _flags(self, flag) -> None:  # noqa: ANN001
-        """Buffer-free flags every item first waits for: set before the loop, drained after."""
-        for p in (0, 1):
-            flag("MTE1", "MTE2", p)
-            flag("M", "MTE1", p)
-            flag("FIX", "M", p)
-            flag("MTE1", "MTE3", p)
-            flag("M", "MTE1", 2 + p)
-        for src, dst, event in (("MTE1", "MTE2", 2), ("MTE1", "MTE2", 3), ("M", "MTE1", 4),
-                                ("MTE3", "V", 4), ("FIX", "M", 2), ("V", "FIX", 6),
-                                ("MTE3", "V", 5)):  # fmt: skip
-            flag(src, dst, event)
-        if self.mask is not None:
-            flag("V", "MTE2", 3)
-
-    def _item(self, index: list[Index], rows: tuple) -> None:
-        b, qext = self.b, rows[1]
-        b.wait_flag("MTE1", "MTE2", 3)
-        off, size = broadcast_window(self.q.type.dims, self.out_shape[:-1] + (self.d,), index,
-                                     rows, (0, self.d))  # fmt: skip
-        b.dma(self.q, off, size, self.q1, [0, 0], [qext, self.d])
-        b.sync("MTE2", "MTE1", 3)
-        b.wait_flag("M", "MTE1", 4)
-        b.dma(self.q1, [0, 0], [qext, self.d], self.q0, [0, 0])
-        b.set_flag("MTE1", "MTE2", 3)
-        b.sync("MTE1", "M", 4)
-        if self.online:
-            b.add(VecDupOp(self.pad, self.m))
-            b.add(VecDupOp(0.0, self.l))
-            b.add(VecDupOp(0.0, self.oacc))
-            with b.loop(0, self.sk, self.width) as k0:
-                self._block(index, rows, k0)
-        else:
-            self._block(index, rows, 0)
-        b.set_flag("M", "MTE1", 4)
-        b.wait_flag("MTE3", "V", 5)
-        if str(self.e) != "f32":
-            b.add(VecCastOp(self.l, self.l32))
-            b.add(BINARY_OPS["div"](self.oacc, self.l32, self.oacc))
-            b.add(VecCastOp(self.oacc, self.y))
-        else:
-            b.add(BINARY_OPS["div"](self.oacc, self.l, self.y))
-        if not self.online:
-            b.set_flag("V", "FIX", 6)
-        b.sync("V", "MTE3", 7)
-        off, size = broadcast_window(self.out_shape, self.out_shape, index, rows, (0, self.dv))
-        b.dma(self.y, [0, 0], [qext, self.dv], self.out, off, size)
-        b.set_flag("MTE3", "V", 5)
-
-    def _block(self, index: list[Index], rows: tuple, k0: Index) -> None:
-        """One key block: S tiles into the UB block, its softmax, then P V into L0C."""
-        b = self.b
-        bext = b.extent(k0, self.width, self.sk) if self.online else self.sk
-        if self.mask is not None:
-            b.wait_flag("V", "MTE2", 3)
-            mdims, scores = self.mask.type.dims, self.out_shape[:-1] + (self.sk,)
-            off, size = broadcast_window(mdims, scores, index, rows, (k0, bext))
-            dst = [rows[1] if self.mt.type.dims[0] != 1 else 1, bext if mdims[-1] != 1 else 1]
-            b.dma(self.mask, off, size, self.mt, [0, 0], dst)
-        b.wait_flag("MTE3", "V", 4)
-        if self.dup:
-            with b.when(b.ult(b.subi(self.sk, k0), self.width)):
-                b.add(VecDupOp(self.pad, self.sb))
-        b.sync("V", "FIX", 4)
-        b.wait_flag("MTE1", "MTE2", 2)
-        self._tiles(bext, lambda p, c: self._score_tile(index, rows, k0, p, c))
-        b.sync("FIX", "V", 4)
-        self._softmax()
-        b.sync("V", "MTE3", 5)
-        b.wait_flag("FIX", "M", 2)
-        self._tiles(bext, lambda p, c: self._pv_tile(rows, k0, p, c))
-        b.set_flag("MTE3", "V", 4)
-        b.set_flag("MTE1", "MTE2", 2)
-        b.sync("M", "FIX", 2)
-        b.wait_flag("V", "FIX", 6)
-        b.dma(self.o, [0, 0], [rows[1], self.dv], self.opart, [0, 0])
-        b.set_flag("FIX", "M", 2)
-        b.sync("FIX", "V", 6)
-        if self.online:
-            if self.al32 is not self.al:
-                b.add(VecCastOp(self.al, self.al32))
-            b.add(BINARY_OPS["mul"](self.oacc, self.al32, self.oacc))
-            b.add(BINARY_OPS["add"](self.oacc, self.opart, self.oacc))
-            b.set_flag("V", "FIX", 6)
-
-    def _tiles(self, bext: Index, body) -> None:  # noqa: ANN001
-        """body(p, c) for the key tiles c of a block, alternating ping (0) and pong (1)."""
-        b = self.b
-        if self.width <= self.tk:
-            body(0, 0)
-            return
-        with b.loop(0, bext, 2 * self.tk) as c:
-            body(0, c)
-            c1 = b.addi(c, self.tk)
-            with b.when(b.ult(c1, bext)):
-                body(1, c1)
-
-    def _score_tile(self, index: list[Index], rows: tuple, k0: Index, p: int, c: Index) -> None:
-        b, qext, tk = self.b, rows[1], self.tk
-        kc = b.addi(k0, c)
-        kext = b.extent(kc, tk, self.sk)
-        b.wait_flag("MTE1", "MTE2", p)
-        kshape = (*self.lead, self.d, self.sk)
-        off, size = broadcast_window(self.k.type.dims, kshape, index, (0, self.d), (kc, kext))
-        b.dma(self.k, off, size, self.k1[p], [0, 0], [self.d, kext])
-        vshape = (*self.lead, self.sk, self.dv)
-        off, size = broadcast_window(self.v.type.dims, vshape, index, (kc, kext), (0, self.dv))
-        b.dma(self.v, off, size, self.v1, [c, 0], [kext, self.dv])
-        b.sync("MTE2", "MTE1", p)
-        b.wait_flag("M", "MTE1", p)
-        b.dma(self.k1[p], [0, 0], [self.d, kext], self.k0[p], [0, 0])
-        b.set_flag("MTE1", "MTE2", p)
-        b.sync("MTE1", "M", p)
-        b.wait_flag("FIX", "M", p)
-        b.mmad(self.q0, self.k0[p], self.s[p], [qext, kext, self.d], None)
-        b.set_flag("M", "MTE1", p)
-        b.sync("M", "FIX", p)
-        b.dma(self.s[p], [0, 0], [qext, kext], self.sb, [0, c], [self.tq, tk], pad=self.pad)
-        b.set_flag("FIX", "M", p)
-
-    def _softmax(self) -> None:
-        b, sb = self.b, self.sb
-        if self.scale != 1.0:
-            b.add(SCALAR_OPS["muls"](sb, self.scale, sb))
-        if self.mask is not None:
-            b.sync("MTE2", "V", 3)
-            b.add(BINARY_OPS["add"](sb, self.mt, sb))
-            b.set_flag("V", "MTE2", 3)
-        b.add(REDUCE_OPS["reduce_max"](sb, self.mb, [1]))
-        if self.online:
-            b.add(BINARY_OPS["max"](self.mb, self.m, self.mb))
-            b.add(BINARY_OPS["sub"](self.m, self.mb, self.al))
-            b.add(UNARY_OPS["exp"](self.al, self.al))
-            b.add(UNARY_OPS["copy"](self.mb, self.m))
-        b.add(BINARY_OPS["sub"](sb, self.mb, sb))
-        b.add(UNARY_OPS["exp"](sb, sb))
-        if self.online:
-            b.add(REDUCE_OPS["reduce_sum"](sb, self.lb, [1]))
-            b.add(BINARY_OPS["mul"](self.l, self.al, self.l))
-            b.add(BINARY_OPS["add"](self.l, self.lb, self.l))
-        else:
-            b.add(REDUCE_OPS["reduce_sum"](sb, self.l, [1]))
-
-    def _pv_tile(self, rows: tuple, k0: Index, p: int, c: Index) -> None:
-        b, qext, tk = self.b, rows[1], self.tk
-        kext = b.extent(b.addi(k0, c), tk, self.sk)
-        b.wait_flag("MTE1", "MTE3", p)
-        b.dma(self.sb, [0, c], [self.tq, kext], self.p1[p], [0, 0])
-        b.sync("MTE3", "MTE1", p)
-        b.wait_flag("M", "MTE1", 2 + p)
-        b.dma(self.p1[p], [0, 0], [self.tq, kext], self.p0[p], [0, 0])
-        b.dma(self.v1, [c, 0], [kext, self.dv], self.v0[p], [0, 0])
-        b.set_flag("MTE1", "MTE3", p)
-        b.sync("MTE1", "M", 2 + p)
-        b.mmad(self.p0[p], self.v0[p], self.o, [qext, self.dv, kext], b.ne(c, 0))
-        b.set_flag("M", "MTE1", 2 + p)
-
-
-def _up(x: int, m: int) -> int:
-    return -(-x // m) * m
