@@ -43,3 +43,19 @@ func.func @conv(%x: tensor<33x20x9x9xf32>, %w: tensor<24x20x3x3xf32>, %b: tensor
 // CHECK:            npu.vec_add
 // CHECK:            npu.vec_relu
 // CHECK:            npu.dma {{.*}} -> %[[VIEW]]
+
+// A 1x1 stride-2 conv reads only the even input rows: the kernel sees the input through an
+// (N, C, H / 2, 2 * W) view whose first W columns are those rows, loads 4 rows per tile
+// instead of 7, and img2col strides 1 vertically (2 along the row).
+func.func @skip_rows(%x: tensor<1x32x8x8xf32>, %w: tensor<16x32x1x1xf32>) -> tensor<1x16x4x4xf32> {
+  %y = kernel.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x32x8x8xf32>, tensor<16x32x1x1xf32> -> tensor<1x16x4x4xf32>
+  func.return %y : tensor<1x16x4x4xf32>
+}
+
+// CHECK:      func.func @skip_rows(%x: !npu.buffer<1x32x8x8xf32, hbm>
+// CHECK:        %[[ROWS:.*]] = npu.reshape %x : !npu.buffer<1x32x8x8xf32, hbm> -> !npu.buffer<1x32x4x16xf32, hbm>
+// CHECK:        npu.kernel "conv2d_0"
+// CHECK-DAG:      npu.alloc : !npu.buffer<1x1x4x8x16xf32, l1, NC1HWC0>
+// CHECK-DAG:      npu.dma %[[ROWS]]{{.*}} {pad = 0.000000e+00 : f64}
+// CHECK-NOT:      npu.dma %x
+// CHECK:          npu.img2col {{.*}} {kernel = array<i64: 1, 1>, strides = array<i64: 1, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
