@@ -56,15 +56,20 @@ class Flash:
         self._flags(b.set_flag)
         start = b.muli(b.block_index, self.per)
         with b.loop(start, b.minui(b.addi(start, self.per), self.total), 1) as t:
-            q0 = b.muli(b.remui(t, self.nq), self.tq)
-            rest: Index = b.divui(t, self.nq)
-            index: list[Index] = []
-            for dim in reversed(self.lead):
-                index.insert(0, b.remui(rest, dim))
-                rest = b.divui(rest, dim)
-            self._item(index, (q0, b.extent(q0, self.tq, self.sq)))
+            self._item(*self._place(t))
         self._flags(b.wait_flag)
         return kernel
+
+    def _place(self, t: Index) -> tuple[list[Index], tuple]:
+        """Item t's batch index and its (first query row, rows)."""
+        b = self.b
+        q0 = b.muli(b.remui(t, self.nq), self.tq)
+        rest: Index = b.divui(t, self.nq)
+        index: list[Index] = []
+        for dim in reversed(self.lead):
+            index.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        return index, (q0, b.extent(q0, self.tq, self.sq))
 
     def _alloc(self) -> None:
         b, e, tq, tk, w = self.b, self.e, self.tq, self.tk, self.width
@@ -108,6 +113,21 @@ class Flash:
             flag("V", "MTE2", 3)
 
     def _item(self, index: list[Index], rows: tuple) -> None:
+        b = self.b
+        self._load_q(index, rows)
+        if self.online:
+            b.add(VecDupOp(self.pad, self.m))
+            b.add(VecDupOp(0.0, self.l))
+            b.add(VecDupOp(0.0, self.oacc))
+            with b.loop(0, self.sk, self.width) as k0:
+                self._block(index, rows, k0)
+        else:
+            self._block(index, rows, 0)
+        b.set_flag("M", "MTE1", 4)
+        self._finish(index, rows)
+
+    def _load_q(self, index: list[Index], rows: tuple) -> None:
+        """Q's tile HBM -> L1 -> L0A, once the previous item's S phase is done with L0A."""
         b, qext = self.b, rows[1]
         b.wait_flag("MTE1", "MTE2", 3)
         off, size = broadcast_window(self.q.type.dims, self.out_shape[:-1] + (self.d,), index,
@@ -118,15 +138,10 @@ class Flash:
         b.dma(self.q1, [0, 0], [qext, self.d], self.q0, [0, 0])
         b.set_flag("MTE1", "MTE2", 3)
         b.sync("MTE1", "M", 4)
-        if self.online:
-            b.add(VecDupOp(self.pad, self.m))
-            b.add(VecDupOp(0.0, self.l))
-            b.add(VecDupOp(0.0, self.oacc))
-            with b.loop(0, self.sk, self.width) as k0:
-                self._block(index, rows, k0)
-        else:
-            self._block(index, rows, 0)
-        b.set_flag("M", "MTE1", 4)
+
+    def _finish(self, index: list[Index], rows: tuple) -> None:
+        """O / row sum, cast, stored (once the previous store is done with UB's y)."""
+        b, qext = self.b, rows[1]
         b.wait_flag("MTE3", "V", 5)
         if str(self.e) != "f32":
             b.add(VecCastOp(self.l, self.l32))
@@ -145,12 +160,7 @@ class Flash:
         """One key block: S tiles into the UB block, its softmax, then P V into L0C."""
         b = self.b
         bext = b.extent(k0, self.width, self.sk) if self.online else self.sk
-        if self.mask is not None:
-            b.wait_flag("V", "MTE2", 3)
-            mdims, scores = self.mask.type.dims, self.out_shape[:-1] + (self.sk,)
-            off, size = broadcast_window(mdims, scores, index, rows, (k0, bext))
-            dst = [rows[1] if self.mt.type.dims[0] != 1 else 1, bext if mdims[-1] != 1 else 1]
-            b.dma(self.mask, off, size, self.mt, [0, 0], dst)
+        self._load_mask(index, rows, k0, bext, 3)
         b.wait_flag("MTE3", "V", 4)
         if self.dup:
             with b.when(b.ult(b.subi(self.sk, k0), self.width)):
@@ -158,11 +168,9 @@ class Flash:
         b.sync("V", "FIX", 4)
         b.wait_flag("MTE1", "MTE2", 2)
         self._tiles(bext, lambda p, c: self._score_tile(index, rows, k0, p, c))
-        vshape = (*self.lead, self.sk, self.dv)  # after the K' tiles: the softmax overlaps it
-        off, size = broadcast_window(self.v.type.dims, vshape, index, (k0, bext), (0, self.dv))
-        b.dma(self.v, off, size, self.v1, [0, 0], [bext, self.dv])
+        self._load_v(index, k0, bext)  # after the K' tiles: the softmax overlaps it
         b.sync("FIX", "V", 4)
-        self._softmax()
+        self._softmax(3)
         b.sync("V", "MTE3", 5)
         b.wait_flag("FIX", "M", 2)
         b.sync("MTE2", "MTE1", 2)
@@ -180,6 +188,22 @@ class Flash:
             b.add(BINARY_OPS["mul"](self.oacc, self.al32, self.oacc))
             b.add(BINARY_OPS["add"](self.oacc, self.opart, self.oacc))
             b.set_flag("V", "FIX", 6)
+
+    def _load_mask(self, index: list[Index], rows: tuple, k0: Index, bext: Index, event: int):  # noqa: ANN201
+        """The block's mask window HBM -> UB mt, once the softmax that read mt is done."""
+        if self.mask is None:
+            return
+        b = self.b
+        b.wait_flag("V", "MTE2", event)
+        mdims, scores = self.mask.type.dims, self.out_shape[:-1] + (self.sk,)
+        off, size = broadcast_window(mdims, scores, index, rows, (k0, bext))
+        dst = [rows[1] if self.mt.type.dims[0] != 1 else 1, bext if mdims[-1] != 1 else 1]
+        b.dma(self.mask, off, size, self.mt, [0, 0], dst)
+
+    def _load_v(self, index: list[Index], k0: Index, bext: Index) -> None:
+        vshape = (*self.lead, self.sk, self.dv)
+        off, size = broadcast_window(self.v.type.dims, vshape, index, (k0, bext), (0, self.dv))
+        self.b.dma(self.v, off, size, self.v1, [0, 0], [bext, self.dv])
 
     def _tiles(self, bext: Index, body) -> None:  # noqa: ANN001
         """body(p, c) for the key tiles c of a block, alternating ping (0) and pong (1)."""
@@ -213,14 +237,15 @@ class Flash:
         b.dma(self.s[p], [0, 0], [qext, kext], self.sb, [0, c], [self.tq, tk], pad=self.pad)
         b.set_flag("FIX", "M", p)
 
-    def _softmax(self) -> None:
+    def _softmax(self, event: int) -> None:
+        """The score block's softmax on V; `event` is the mask buffer's V -> MTE2 flag."""
         b, sb = self.b, self.sb
         if self.scale != 1.0:
             b.add(SCALAR_OPS["muls"](sb, self.scale, sb))
         if self.mask is not None:
             b.sync("MTE2", "V", 3)
             b.add(BINARY_OPS["add"](sb, self.mt, sb))
-            b.set_flag("V", "MTE2", 3)
+            b.set_flag("V", "MTE2", event)
         b.add(REDUCE_OPS["reduce_max"](sb, self.mb, [1]))
         if self.online:
             b.add(BINARY_OPS["max"](self.mb, self.m, self.mb))

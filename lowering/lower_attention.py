@@ -28,12 +28,14 @@ from gedialects.kernel.ops import AttentionKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.ops import HbmAllocOp
 from lowering.attention_flash import Flash
+from lowering.attention_pipeline import PipelinedFlash
 from lowering.lower_movement import transpose_last_two
 from lowering.registry import lowers
 from runtime.attention_cost import (
     AttentionShape,
     AttentionTiling,
     choose_attention_tile,
+    pipelined,
     unfused_cycles,
 )
 from runtime.targets import Target
@@ -109,5 +111,9 @@ def lower_attention(
         ops += [tmp, transpose_last_two(inputs[1], tmp.buffer, target, f"{name}_kt")]
         inputs[1] = tmp.buffer
     scale = op.get_float("scale")
-    emitter = Flash(inputs, output, target, tiling, scale)
+    width = min(tiling.width, -(-attention_shape(op).sk // tiling.tk) * tiling.tk)
+    if pipelined(target, attention_shape(op), tiling.tq, tiling.tk, width):
+        emitter = PipelinedFlash(inputs, output, target, tiling, scale)
+    else:
+        emitter = Flash(inputs, output, target, tiling, scale)
     return [*ops, emitter.emit(name, op.fused_names)]

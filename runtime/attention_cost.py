@@ -23,6 +23,7 @@ from runtime.targets import Target
 ALIGN = 32
 SOFTMAX_PASSES = 6  # scale, mask, row max, subtract, exp, row sum over the score block
 ONLINE_PASSES = 1  # the running max/sum rescaling adds about one pass over the block
+CHUNKS = 4  # K' of a head loads in this many chunks in the pipelined kernel
 
 
 @dataclass(frozen=True)
@@ -53,51 +54,94 @@ def _a(nbytes: float) -> int:
     return -(-int(nbytes) // ALIGN) * ALIGN
 
 
-def fused_fits(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> bool:
-    """Whether every buffer of the fused kernel fits its on-chip level at once."""
+def fused_fits(
+    target: Target, s: AttentionShape, tq: int, tk: int, width: int, sets: int = 1
+) -> bool:
+    """Whether every buffer of the fused kernel fits its on-chip level at once; `sets` = 2 for
+    the pipelined form's second set of item buffers (score block, mask, V rows, sums, y)."""
     isz, cap = s.itemsize, target.capacity_of
     s = replace(s, d=-(-s.d // 16) * 16, dv=-(-s.dv // 16) * 16)  # fractal buffers
     l1 = _a(tq * s.d * isz) + 2 * _a(s.d * tk * isz) + _a(width * s.dv * isz)
-    l1 += 2 * _a(tq * tk * isz)
+    l1 += 2 * _a(tq * tk * isz) + (sets - 1) * _a(tq * s.d * isz + width * s.dv * isz)
+    if sets > 1:  # the resident K' chunks
+        steps = -(-s.sk // tk)
+        chunks = min(steps, CHUNKS)
+        l1 += chunks * _a(s.d * -(-steps // chunks) * tk * isz)
     l0a = _a(tq * s.d * isz) + 2 * _a(tq * tk * isz)
     l0b = 2 * _a(s.d * tk * isz) + 2 * _a(tk * s.dv * isz)
     l0c = 2 * _a(tq * tk * 4) + _a(tq * s.dv * 4)
     online = width < s.sk
     ub = _a(tq * width * isz) + (_a(tq * width * isz) if s.mask else 0) + 5 * _a(tq * 4)
     ub += (2 if online else 1) * _a(tq * s.dv * 4) + _a(tq * s.dv * isz)
+    item = _a(tq * width * isz) * (2 if s.mask else 1) + _a(tq * 4) + _a(tq * s.dv * isz)
+    ub += (sets - 1) * item
     return (
         l1 <= cap("l1") and l0a <= cap("l0a") and l0b <= cap("l0b")
         and l0c <= cap("l0c") and ub <= cap("ub")
     )  # fmt: skip
 
 
+def pipelined(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> bool:
+    """Whether the fused kernel skews its items (`lowering.attention_pipeline`): whole rows of
+    scores, more than one item per core, and room for a second set of item buffers."""
+    items = s.batch * -(-s.sq // tq)
+    per = -(-items // min(items, target.ai_cores))
+    whole = width >= s.sk
+    return whole and per > 1 and fused_fits(target, s, tq, tk, width, sets=2)
+
+
 def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> float:
-    """Cycles of the slowest core of the fused kernel (plus K's transpose kernel if any)."""
+    """Cycles of the slowest core of the fused kernel (plus K's transpose kernel if any).
+    Items one after another cost the sum of their phases (a block's V rows load under its
+    softmax); pipelined items cost the busiest pipe's share of an item each, plus the first
+    item's S phase and the last one's P phase."""
     isz, dt = s.itemsize, _dtype(s.itemsize)
     items = s.batch * -(-s.sq // tq)
     cores = min(items, target.ai_cores)
+    per = math.ceil(items / cores)
     share = target.hbm_bandwidth / cores
-    # K'/V tiles: each head's compulsory bytes from HBM, the other query tiles' reads from L2.
-    kv_tile = (s.d + s.dv) * tk * isz
-    cold = s.batch * s.sk * (s.d + s.dv) * isz / max(items, 1)
+    l2_rate = target.rate("l2", "l1")
+    # K'/V: each head's compulsory bytes from HBM, the other query tiles' reads from L2.
+    kv_bytes = s.sk * (s.d + s.dv) * isz
+    cold = s.batch * kv_bytes / max(items, 1)
     steps = -(-s.sk // tk)
-    mte2 = cold / share + max(steps * kv_tile - cold, 0) / target.rate("l2", "l1")
-    mte1_s = s.d * tk * isz / target.rate("l1", "l0b")
-    fix_s = tq * tk * 4 / target.rate("l0c", "ub")
-    s_phase = max(mte2, steps * max(mte1_s, mmad_cycles(target, tq, tk, s.d, dt), fix_s))
+    mte2 = cold / share + max(kv_bytes - cold, 0) / l2_rate
+    k_part = s.d / (s.d + s.dv)
+    s_steps = steps * max(
+        s.d * tk * isz / target.rate("l1", "l0b"),
+        mmad_cycles(target, tq, tk, s.d, dt),
+        tq * tk * 4 / target.rate("l0c", "ub"),
+    )
     blocks = -(-s.sk // width)
     passes = SOFTMAX_PASSES + (ONLINE_PASSES if blocks > 1 else 0) - (0 if s.mask else 1)
     v_phase = blocks * passes * vector_cycles(target, tq * width * isz)
-    p_step = max(
+    p_phase = steps * max(
         tq * tk * isz / target.rate("ub", "l1"),
         (tq + s.dv) * tk * isz / target.rate("l1", "l0a"),
         mmad_cycles(target, tq, s.dv, tk, dt),
     )
-    o_out = tq * s.dv * 4 / target.rate("l0c", "ub") + 3 * vector_cycles(target, tq * s.dv * 4)
+    fix_o = tq * s.dv * 4 / target.rate("l0c", "ub")
+    finish = (2 if isz < 4 else 1) * vector_cycles(target, tq * s.dv * 4)
     store = tq * s.dv * isz / min(share, target.rate("ub", "hbm"))
     q_load = tq * s.d * isz / share
-    item = q_load + s_phase + v_phase + steps * p_step + blocks * o_out + store
-    total = math.ceil(items / cores) * item
+    if not pipelined(target, s, tq, tk, width):
+        s_phase = max(mte2 * k_part, s_steps)
+        item = q_load + s_phase + max(mte2 * (1 - k_part), v_phase) + p_phase
+        total = per * (item + blocks * (fix_o + 3 * finish) + store)
+    else:  # K' and V once per head on a core, the first chunk of K' before the cube starts
+        l0a = target.rate("l1", "l0a")
+        heads = min(per, -(-per // -(-s.sq // tq)) + 1)
+        kv = max(kv_bytes / l2_rate, cold / share)
+        busiest = max(
+            q_load + heads * kv / per,
+            v_phase + finish,
+            steps * (mmad_cycles(target, tq, tk, s.d, dt) + mmad_cycles(target, tq, s.dv, tk, dt)),
+            s_steps + fix_o,
+            steps * tq * tk * isz / target.rate("ub", "l1") + store,
+            steps * ((s.d + s.dv) * tk * isz / target.rate("l1", "l0b") + tq * tk * isz / l0a),
+        )
+        fill = q_load + kv * k_part / CHUNKS + s_steps
+        total = fill + per * busiest + p_phase + fix_o + store
     return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)
 
 

@@ -1,8 +1,9 @@
 // RUN: ge-opt %s --split-input-file -p convert-kernel-to-npu,verify-npu | filecheck %s
 
 // Fused: Q to L0A once per item; per key tile K' -> L1 -> L0B, S on the cube, FIX into the UB
-// score block (padded past Sk); the softmax on the vector unit; per key tile P UB -> L1 -> L0A
-// and P V accumulated in L0C; O / row sum stored.
+// score block (padded past Sk); the block's V rows in one DMA after the K' tiles; the softmax
+// on the vector unit; per key tile P UB -> L1 -> L0A and P V accumulated in L0C; O / row sum
+// stored.
 // CHECK-LABEL: func.func @fused
 // CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "attention"}
 // CHECK-DAG:    %[[Q0:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x64xf16, l0a, FRACTAL_NZ>
@@ -14,9 +15,9 @@
 // CHECK:          npu.dma %m
 // CHECK:          scf.for
 // CHECK:            npu.dma %k
-// CHECK:            npu.dma %v
 // CHECK:            npu.mmad %[[Q0]], %{{.+}} -> %[[S]]
 // CHECK:            npu.dma %[[S]]{{.*}} -> %[[SB]] {{.*}}{pad = -6.550400e+04 : f64}
+// CHECK:          npu.dma %v
 // CHECK:          npu.vec_muls %[[SB]], 1.250000e-01
 // CHECK:          npu.vec_add %[[SB]], %{{.+}} -> %[[SB]]
 // CHECK:          npu.vec_reduce_max %[[SB]]
@@ -74,4 +75,36 @@ func.func @online(%q: tensor<64x32xf32>, %k: tensor<32x8192xf32>, %v: tensor<819
 func.func @unfused(%q: tensor<2x32x16xf32>, %k: tensor<2x48x16xf32>, %v: tensor<2x48x16xf32>, %m: tensor<32x48xf32>) -> tensor<2x32x16xf32> {
   %o = kernel.attention %q, %k, %v mask %m {scale = 0.25 : f64, key_transposed = true, algorithm = "unfused", fused_from = ["ge.matmul"]} : (tensor<2x32x16xf32>, tensor<2x48x16xf32>, tensor<2x48x16xf32>, tensor<32x48xf32>) -> tensor<2x32x16xf32>
   func.return %o : tensor<2x32x16xf32>
+}
+
+// -----
+
+// Several items a core, whole rows: items skewed over two sets of buffers. A turn fetches the
+// next Q, scores an item (K' in chunks and V loaded only for a core's first item of a head,
+// V into the buffer of the head's parity), stores an item four back, runs P V of the item
+// before, the softmax of this one, and O / row sum of the one before.
+// CHECK-LABEL: func.func @pipelined
+// CHECK:      npu.kernel "attention_0" block_dim = 32
+// CHECK:        scf.for
+// CHECK:          npu.dma %q {{.*}} -> %{{.+}} [0, 0]
+// CHECK:          npu.dma %{{.+}} -> %[[Q0:[^ ]+]] [0, 0] [16, 64] : {{.*}}, l0a
+// CHECK:          scf.if
+// CHECK-NEXT:       npu.dma %k {{.*}} -> %[[K:[^ ]+]] [0, 0] [64, 32]
+// CHECK:          scf.for
+// CHECK:            npu.dma %[[K]]
+// CHECK:            npu.mmad %[[Q0]]
+// CHECK:          npu.dma %k {{.*}} [64, 32]
+// CHECK:          npu.dma %v {{.*}} -> %[[V0:[^ ]+]] [0, 0]
+// CHECK:          npu.dma %v {{.*}} -> %[[V1:[^ ]+]] [0, 0]
+// CHECK:          -> %o
+// CHECK:          npu.dma %[[V0]]
+// CHECK:          npu.mmad {{.*}} accumulate
+// CHECK:          npu.dma %[[V1]]
+// CHECK:          npu.vec_reduce_max
+// CHECK:          npu.vec_div
+// CHECK:          npu.dma %q
+// CHECK-NOT:  npu.kernel
+func.func @pipelined(%q: tensor<1x12x128x64xf16>, %k: tensor<1x12x64x128xf16>, %v: tensor<1x12x128x64xf16>) -> tensor<1x12x128x64xf16> {
+  %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.matmul", "ge.mul", "ge.softmax", "ge.matmul"]} : (tensor<1x12x128x64xf16>, tensor<1x12x64x128xf16>, tensor<1x12x128x64xf16>) -> tensor<1x12x128x64xf16>
+  func.return %o : tensor<1x12x128x64xf16>
 }
