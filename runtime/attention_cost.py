@@ -141,7 +141,8 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
             steps * ((s.d + s.dv) * tk * isz / target.rate("l1", "l0b") + tq * tk * isz / l0a),
         )
         fill = q_load + kv * k_part / CHUNKS + s_steps
-        total = fill + per * busiest + p_phase + fix_o + store
+        # a later head's K' on a core loads while the cube waits for it
+        total = fill + per * busiest + p_phase + fix_o + store + (heads - 1) * kv * k_part
     return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)
 
 
