@@ -33,6 +33,7 @@ from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import KernelOp, ReshapeOp
 from gedialects.npu.vector import VecDupOp, VecTransposeOp
+from lowering.conv_im2col_fold import fold_rows
 from lowering.conv_im2col_loads import (
     RowLoader,
     img2col_order_weights,
@@ -45,6 +46,7 @@ from lowering.conv_tiling import (
     ConvShape,
     ConvTiling,
     choose_conv_tile,
+    folded,
     fractal_up,
     parts,
     skips_rows,
@@ -76,7 +78,7 @@ class Im2ColConv(UnitSchedule):
         self.og = o // self.groups
         self.o = o
         self.m = out.type.dims[-1]
-        self.out_width = op.output.type.get_shape()[-1]
+        self.out_height, self.out_width = op.output.type.get_shape()[-2:]
         pt, pl, pb, pr = op.ints("pads")
         (self.sh, sw), (dh, dw) = op.ints("strides"), op.ints("dilations")
         self.pads, self.span = (pt, pb), dh * (self.kh - 1) + 1
@@ -86,6 +88,8 @@ class Im2ColConv(UnitSchedule):
         )  # fmt: skip
         self.element = x.type.element_type
         self.target = target
+        self.fold = None
+        """How folded rows are gathered (`conv_im2col_fold.Fold`), when the tiling folds."""
         self.views: list[Operation] = []
         """HBM views the kernel reads through; the caller places them before the kernel."""
         if skips_rows(self.span, self.sh, self.pads, self.h):
@@ -112,7 +116,7 @@ class Im2ColConv(UnitSchedule):
             self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
             self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
             self.out_width, self.sh, self.span, self.pads, self.laid_weights is not None,
-            to_numpy_dtype(self.out.type.element_type).itemsize,
+            to_numpy_dtype(self.out.type.element_type).itemsize, self.kh,
         )  # fmt: skip
         tiling = choose_conv_tile(self.target, shape)
         if tiling is None:
@@ -120,6 +124,9 @@ class Im2ColConv(UnitSchedule):
                 f"{self.op.name}: the input rows of one output row of a {self.cg}x{self.h}x"
                 f"{self.wd} image (per group) and 16 weight columns do not fit L1"
             )
+        if tiling.fold:
+            fold_rows(self)
+            shape = folded(shape)
         self.shape, self.tiling = shape, tiling
         return tiling
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from gedialects.npu.ops import HbmConstantOp, TransDataOp, constant_array
 from gedialects.npu.vector import VecTransposeOp
@@ -33,15 +33,18 @@ def img2col_order_weights(w: SSAValue, groups: int) -> HbmConstantOp | None:
     whole C0 = 16 slices; None when `w` is not a constant. GE converts weights to FRACTAL_Z
     offline for the same reason: the kernel then loads them with one DMA into L1."""
     array = constant_array(w)
-    if array is None:
-        return None
+    return None if array is None else laid_constant(array, groups, w.type.element_type)
+
+
+def laid_constant(array: np.ndarray, groups: int, element: Attribute) -> HbmConstantOp:
+    """`img2col_order_weights` of a weight array (O, Cg, kh, kw)."""
     o, cg, kh, kw = array.shape
     og, c1 = o // groups, -(-cg // FRACTAL)
     padded = np.zeros((groups, og, c1 * FRACTAL, kh, kw), array.dtype)
     padded[:, :, :cg] = array.reshape(groups, og, cg, kh, kw)
     k_order = padded.reshape(groups, og, c1, FRACTAL, kh, kw).transpose(0, 2, 4, 5, 3, 1)
     laid = np.ascontiguousarray(k_order.reshape(groups, c1 * kh * kw * FRACTAL, og))
-    return HbmConstantOp.from_array(laid, w.type.element_type)
+    return HbmConstantOp.from_array(laid, element)
 
 
 def stage(b: KernelBuilder, p: int, load, convert, store) -> None:  # noqa: ANN001
@@ -119,10 +122,14 @@ class RowLoader:
             padded = [1, lanes, rext, c.wd]  # channels past the part's read zero
             out = [1, slices, rext, c.wd, FRACTAL]
             dst = [0, 0, b.addi(b.subi(r0, lo), zt), 0, 0]
+            load = lambda: b.dma(c.x, src, size, self.nd[p], [0, 0, 0, 0], padded, pad=0.0)  # noqa: E731
+            if c.fold is not None:  # kernel rows folded into channels (`conv_im2col_fold`)
+                c.fold.clear(b, self.nd[p], p, r0, rext)
+                load = lambda: c.fold.load(b, self.nd[p], (image, group), first, r0, rext)  # noqa: E731
             stage(
                 b,
                 p,
-                lambda: b.dma(c.x, src, size, self.nd[p], [0, 0, 0, 0], padded, pad=0.0),
+                load,
                 lambda: b.add(TransDataOp(self.nd[p], self.five[p])),
                 lambda: b.dma(self.five[p], [0] * 5, out, img, dst),
             )

@@ -49,6 +49,8 @@ class ConvShape:
     pads: tuple[int, int] = (0, 0)  # top, bottom
     laid: bool = True  # weights laid out at compile time (no UB staging)
     out_itemsize: int = 4
+    kh: int = 1  # kernel rows (a row fold needs them)
+    reads: int = 0  # compulsory input bytes per image when they differ from c * h * w's
 
     @property
     def c1(self) -> int:
@@ -92,6 +94,7 @@ class ConvTiling:
     order: str = "rows"
     per: int = 1  # units per core
     part: int = 1  # C1 slices per K part (an L1 buffer of its own, one ready flag)
+    fold: bool = False  # kernel rows folded into channels (`folded`)
 
     def row_buffers(self) -> int:
         return 2 if self.order == "rows" else 1
@@ -204,7 +207,7 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     # bytes) stream from HBM on the core's channel, the two overlapped per DMA; MTE2's DMAs
     # also wait on the channel behind the stores issued before them
     store = dma_bytes_charged(target, [tn, tm], [s.n, s.m], s.out_itemsize) / share
-    compulsory = (s.images * s.c * s.h * s.w * isz, s.images * s.k * s.n * isz)
+    compulsory = (s.images * (s.reads or s.c * s.h * s.w * isz), s.images * s.k * s.n * isz)
     mte2 = (per - 1) * store + sum(
         max(read / rate("l2", "l1"), min(read, need / blocks) / share)
         for read, need in zip(loads, compulsory)
@@ -257,9 +260,38 @@ def skips_rows(span: int, stride: int, pads: tuple[int, int], h: int) -> bool:
     return span == 1 and stride > 1 and not max(pads) and h % stride == 0
 
 
+def folds_rows(s: ConvShape) -> bool:
+    """Whether folding the kernel's rows into channels needs fewer C1 slices of K: a conv on
+    few channels (ResNet's stem, C = 3 padded to 16 lanes) fills its cube lanes with kh rows
+    of them instead (`folded`). Constant weights only (they are refolded at compile time)."""
+    stride_ok = s.stride == 1 or s.h % s.stride == 0  # rows of one phase through a view
+    fewer = -(-s.c * s.kh // FRACTAL) < s.c1 * s.kh
+    return s.kh > 1 and s.laid and stride_ok and fewer
+
+
+def folded(s: ConvShape) -> ConvShape:
+    """The conv as the lowering runs it when its rows fold: channel (i, c) of row y is input
+    row y * stride + i * dilation - pad of channel c, so the kernel is one row high, with a
+    vertical stride of 1 and no vertical padding, over Ho rows of kh * C channels."""
+    reads = s.reads or s.c * s.h * s.w * s.itemsize
+    return dataclasses.replace(
+        s, c=s.c * s.kh, h=s.ho, taps=s.taps // s.kh, stride=1, span=1, pads=(0, 0), kh=1,
+        reads=reads,
+    )  # fmt: skip
+
+
 def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
     """The cheapest (tm, tn, order) that fits, with its K step, or None when no tile's rows
-    fit L1."""
+    fit L1; the conv with its rows folded into channels (`folds_rows`) is a candidate too."""
+    best = _choose(target, s)
+    if folds_rows(s):
+        fold = _choose(target, folded(s))
+        if fold is not None and (best is None or fold.estimate < best.estimate):
+            best = dataclasses.replace(fold, fold=True)
+    return best
+
+
+def _choose(target: Target, s: ConvShape) -> ConvTiling | None:
     if skips_rows(s.span, s.stride, s.pads, s.h):
         s = dataclasses.replace(s, h=s.h // s.stride, stride=1)
     best: ConvTiling | None = None

@@ -100,7 +100,7 @@ def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     cg, og, dh = g.c // g.groups, g.o // g.groups, g.dilations[0]
     shape = ConvShape(
         cg, g.h, g.w, g.kh * g.kw, oh * ow, og, g.n * g.groups, item, (), ow, g.strides[0],
-        dh * (g.kh - 1) + 1, (g.pads[0], g.pads[2]), True, item,
+        dh * (g.kh - 1) + 1, (g.pads[0], g.pads[2]), True, item, g.kh,
     )  # fmt: skip
     tiling = choose_conv_tile(target, shape)
     planned = tiling.estimate if tiling is not None else float("inf")
