@@ -231,6 +231,14 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     tail = k_loop * last_part
     drain = fix + drain_v + store
     busiest = max(mte2 + tail, lag + per * k_loop, mte3, vec, per * fix)
+    if order == "rows" and per > 1:
+        # each unit's rows wait on the channel behind the store before them, and MTE3 (in
+        # order) moves them into L1 before the next store: store, loads, V and MTE3 of the
+        # last part follow one another once per unit
+        misses = min(rows_read, compulsory[0] / blocks / per) / share
+        rows_dma = max(rows_read / rate("l2", "l1"), misses)
+        chain = store + rows_dma + five * last_part * (1 / 256 + 1 / rate("ub", "l1"))
+        busiest = max(busiest, lag + (per - 1) * chain + k_loop)
     return busiest + drain, blocks, per
 
 

@@ -89,16 +89,16 @@ def test_fold_only_where_it_needs_fewer_channel_slices() -> None:
 
 def test_stem_folds_its_kernel_rows() -> None:
     """ResNet's stem (3x224x224, 7x7/2, bn, relu) ran 12,145 cycles with 3 of 16 cube lanes
-    used (K 784); folded, K is 224 and the cube's time falls 3.5x (6,660 when written: now
+    used (K 784); folded, K is 224 and the cube's time falls 3.5x (6,088 when written: now
     the output's 3.2 MB store and the folded rows' UB -> L1 moves bound it)."""
     module, inputs = _module(1, 3, 224, 224, 64, 7, 2, 3, epilogue=True)
     profile, lowered = _run(module, inputs)
     busy = {pipe: cycles / profile.cores for pipe, cycles in profile.busy.items()}
     assert busy["M"] <= 2 * 16 * 4 * 14 * 7 + 1  # 7 units of 112 x 32 x 224 per core, f32
-    assert profile.cycles < 7_500
+    assert profile.cycles < 7_000
     tiling = choose_conv_tile(TARGET, _shape(3, 224, 64, 7, 2, 3))
     assert tiling.fold
-    assert abs(tiling.estimate - profile.cycles) < 0.2 * profile.cycles
+    assert abs(tiling.estimate - profile.cycles) < 0.15 * profile.cycles
     assert any(isinstance(op, KernelOp) for op in lowered.walk())
 
 
