@@ -94,6 +94,10 @@ def lower_rows(
     softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
     norm = isinstance(op, LayerNormKernelOp)
     whole = softmax or norm  # the result is whole rows, not one statistic per row
+    if norm:  # software-pipelined over two sets of row tiles
+        from lowering.layer_norm_pipeline import lower_layer_norm
+
+        return lower_layer_norm(op, inputs, output, target, name)
     isz = to_numpy_dtype(element).itemsize
     tr, blocks = _row_tile(target, rows, cols, isz, 3 if norm else 2 if softmax else 1)
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])

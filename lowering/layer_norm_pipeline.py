@@ -1,0 +1,135 @@
+"""kernel.layer_norm over whole rows in UB, software-pipelined over two sets of row tiles.
+
+`lowering.lower_rows` runs a tile's load, vector work and store one after another, so with a
+few rows a core (BERT: 128 rows of 768 over 32 cores) the HBM channel idles while the vector
+unit works. Here a core takes a contiguous run of tiles of tr rows and turn u loads tile u,
+normalizes tile u-1 and stores tile u-2, over two sets of (x, y) UB buffers: loads, vector
+work and stores of neighbouring tiles overlap, and each store is issued after the next load
+(the core's HBM channel serves DMAs in issue order). tr is the cheapest by an estimate of the
+busiest of HBM and vector time per tile plus one tile's fill and drain.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.dialects import arith
+from xdsl.ir import Operation, SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import to_numpy_dtype
+from gedialects.npu.ops import KernelOp
+from lowering.npu_builder import Index, KernelBuilder
+from lowering.tiling import ALIGN, aligned
+from runtime.cost_model import hbm_share, vector_cycles
+from runtime.targets import Target
+
+PASSES = 7
+"""Vector passes over a tile: two row sums, x - mean, its square, the scaling, scale, bias."""
+X_FREE, X_LOADED, Y_FREE, Y_READY = 0, 2, 4, 6
+
+
+def layer_norm_tile(target: Target, rows: int, cols: int, isz: int, params: int) -> int:
+    """Rows per tile: two sets of (x, y) tiles, the (1, C) scale/bias and the (tr, 1) stats fit
+    UB; the cheapest by HBM (loads and stores at the core's share) and vector time."""
+    ub = target.capacity_of("ub") - params * aligned(cols * isz) - 4 * ALIGN
+    best: tuple[float, int] | None = None
+    for tr in sorted({1, 2, 4, 8, 16, 32, 64, rows}):
+        if tr > rows or 4 * aligned(tr * cols * isz) + 2 * aligned(tr * isz) > ub:
+            continue
+        tiles = -(-rows // tr)
+        cores = min(tiles, target.vector_cores)
+        share = min(hbm_share(target, cores), target.rate("hbm", "ub"))
+        move = tr * cols * isz / share
+        vector = PASSES * vector_cycles(target, tr * cols * isz)
+        cycles = -(-tiles // cores) * max(2 * move, vector) + move + vector + move
+        if best is None or cycles < best[0]:
+            best = (cycles, tr)
+    if best is None:
+        raise UnsupportedError(
+            f"kernel.layer_norm: a row of {cols} elements does not fit the unified buffer"
+        )
+    return best[1]
+
+
+def lower_layer_norm(
+    op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+) -> KernelOp:
+    """The kernel of a layer norm over the last axis of the buffers (rank >= 1)."""
+    from lowering.lower_rows import _layer_norm
+
+    shape = tuple(inputs[0].type.dims)
+    rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
+    lead = shape[:-2]
+    element = inputs[0].type.element_type
+    isz = to_numpy_dtype(element).itemsize
+    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1)
+    nr = -(-rows // tr)
+    total = math.prod(lead) * nr
+    per = -(-total // min(total, target.vector_cores))
+    kernel = KernelOp(name, -(-total // per), fused_from=op.fused_names, kind=op.name[7:])
+    b = KernelBuilder(kernel)
+    xs = [b.alloc([tr, cols], element, "ub") for _ in (0, 1)]
+    ys = [b.alloc([tr, cols], element, "ub") for _ in (0, 1)]
+    stat = b.alloc([tr, 1], element, "ub")
+    affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]]
+    for value, buf in zip(inputs[1:], affine):
+        dims = list(value.type.dims)
+        b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, cols])
+    if affine:
+        b.sync("MTE2", "V", 8)
+    flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
+    for src, dst, event in flags:
+        for s in (0, 1):
+            b.set_flag(src, dst, event + s)
+
+    def window(t: Index) -> tuple[list, list, Index]:
+        r0 = b.muli(b.remui(t, nr), tr)
+        index: list[Index] = []
+        rest: Index = b.divui(t, nr)
+        for dim in reversed(lead):
+            index.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        rext = b.extent(r0, tr, rows)
+        offs, sizes = [*index, r0, 0], [*(1 for _ in index), rext, cols]
+        return offs[-len(shape) :], sizes[-len(shape) :], rext
+
+    def load(t: Index, s: int) -> None:
+        offs, sizes, rext = window(t)
+        b.wait_flag("V", "MTE2", X_FREE + s)
+        b.dma(inputs[0], offs, sizes, xs[s], [0, 0], [rext, cols])
+        b.set_flag("MTE2", "V", X_LOADED + s)
+
+    def normalize(s: int) -> None:
+        b.wait_flag("MTE2", "V", X_LOADED + s)
+        b.wait_flag("MTE3", "V", Y_FREE + s)
+        _layer_norm(b, op, (xs[s], stat, ys[s]), affine, cols)
+        b.set_flag("V", "MTE2", X_FREE + s)
+        b.set_flag("V", "MTE3", Y_READY + s)
+
+    def store(t: Index, s: int) -> None:
+        offs, sizes, rext = window(t)
+        b.wait_flag("V", "MTE3", Y_READY + s)
+        b.dma(ys[s], [0, 0], [rext, cols], output, offs, sizes)
+        b.set_flag("MTE3", "V", Y_FREE + s)
+
+    start = b.muli(b.block_index, per)
+    end = b.minui(b.addi(start, per), total)
+    end1, end2, first = b.addi(end, 1), b.addi(end, 2), b.addi(start, 1)
+    with b.loop(start, end2, 2) as t:  # turn u: load u, normalize u - 1, store u - 2
+        for s in (0, 1):
+            u = b.addi(t, s) if s else t
+            with b.when(b.ult(u, end)):
+                load(u, s)
+            with b.when(_and(b, b.ult(start, u), b.ult(u, end1))):
+                normalize(1 - s)
+            with b.when(_and(b, b.ult(first, u), b.ult(u, end2))):
+                store(b.subi(u, 2), s)
+    for src, dst, event in flags:
+        for s in (0, 1):
+            b.wait_flag(src, dst, event + s)
+    return kernel
+
+
+def _and(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:
+    return b.add(arith.AndIOp(x, y)).results[0]
