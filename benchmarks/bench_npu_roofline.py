@@ -55,6 +55,8 @@ CASES = {
     "matmul 1024x1024x1024 f16": _matmul(1024, 1024, 1024, "f16"),
     "matmul 128x3072x768 f16 (BERT FFN up)": _matmul(128, 3072, 768, "f16"),
     "matmul 128x768x768 f32 (BERT projection)": _matmul(128, 768, 768, "f32"),
+    "matmul 128x3072x768 f32 (BERT FFN up)": _matmul(128, 3072, 768, "f32"),
+    "matmul 128x768x3072 f32 (BERT FFN down)": _matmul(128, 768, 3072, "f32"),
     "add+relu 2048x2048 f32": _add_relu(2048, 2048),
     "layer norm 128x768 f32": _layer_norm(128, 768),
 }
