@@ -120,21 +120,23 @@ class PipelinedFlash(Flash):
         b.sync("MTE1", "M", 4)
         self._load_mask(index, rows, 0, self.sk, MASK_FREE + s)
         load = self._new_head(t)  # K' and V stay in L1 while the head is the same
-        b.wait_flag("MTE1", "MTE2", K_FREE)
         b.wait_flag("MTE3", "FIX", SB_FREE + s)
         kshape = (*self.lead, self.d, self.sk)
-        for buf, (c0, width) in zip(self.ks, self.chunks):  # the cube starts on chunk 0
-            with b.when(load):
+        for j, (buf, (c0, width)) in enumerate(zip(self.ks, self.chunks)):
+            with b.when(load):  # the cube starts on chunk 0 while the others load
+                if j == 0:  # once the previous head's last item has read K'
+                    b.wait_flag("MTE1", "MTE2", K_FREE)
                 window = (c0, width)
                 off, size = broadcast_window(self.k.type.dims, kshape, index, (0, self.d), window)
                 b.dma(self.k, off, size, buf, [0, 0], [self.d, width])
-            b.sync("MTE2", "MTE1", K_LOADED)
+                b.sync("MTE2", "MTE1", K_LOADED)
             with b.loop(0, width, 2 * self.tk) as c:
                 self._score_tile(rows, 0, c, buf, c0)
                 c1 = b.addi(c, self.tk)
                 with b.when(b.ult(c1, width)):
                     self._score_tile(rows, 1, c1, buf, c0)
-        b.set_flag("MTE1", "MTE2", K_FREE)
+        with b.when(self._last_of_head(t)):  # the next item, if any, loads a new K'
+            b.set_flag("MTE1", "MTE2", K_FREE)
         b.set_flag("M", "MTE1", 4)  # L0A's Q is free for the next item
         for h, odd in enumerate(self._parity(t)):  # V of heads of parity h: buffer h
             with b.when(b.add(arith.AndIOp(load, odd)).results[0]):
@@ -169,6 +171,11 @@ class PipelinedFlash(Flash):
         odd = b.ult(0, b.remui(b.divui(t, self.nq), 2))
         return b.ult(b.remui(b.divui(t, self.nq), 2), 1), odd
 
+    def _last_of_head(self, t: Index) -> SSAValue:
+        """Whether item t is the core's last or the last of its head."""
+        b, nxt = self.b, self.b.addi(t, 1)
+        return b.add(arith.OrIOp(b.ult(self.end, b.addi(nxt, 1)), self._first(nxt))).results[0]
+
     def _first(self, t: Index) -> SSAValue:
         return self.b.ult(self.b.remui(t, self.nq), 1)
 
@@ -201,8 +208,7 @@ class PipelinedFlash(Flash):
         index, rows = self._place(t)
         b.wait_flag("FIX", "M", 2)
         b.wait_flag("V", "MTE3", PROBS + s)
-        nxt = b.addi(t, 1)  # the last item, or the last of its head: V's buffer is free
-        last = b.add(arith.OrIOp(b.ult(self.end, b.addi(nxt, 1)), self._first(nxt))).results[0]
+        last = self._last_of_head(t)  # then V's buffer is free
         new = self._new_head(t)
         for h, odd in enumerate(self._parity(t)):
             with b.when(odd):

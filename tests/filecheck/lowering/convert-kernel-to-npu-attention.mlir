@@ -89,6 +89,7 @@ func.func @unfused(%q: tensor<2x32x16xf32>, %k: tensor<2x48x16xf32>, %v: tensor<
 // CHECK:          npu.dma %q {{.*}} -> %{{.+}} [0, 0]
 // CHECK:          npu.dma %{{.+}} -> %[[Q0:[^ ]+]] [0, 0] [16, 64] : {{.*}}, l0a
 // CHECK:          scf.if
+// CHECK-NEXT:       npu.wait_flag "MTE1" -> "MTE2" [0]
 // CHECK-NEXT:       npu.dma %k {{.*}} -> %[[K:[^ ]+]] [0, 0] [64, 32]
 // CHECK:          scf.for
 // CHECK:            npu.dma %[[K]]
