@@ -32,7 +32,8 @@ from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.ops import KernelOp, ReshapeOp
-from gedialects.npu.vector import VecDupOp, VecTransposeOp
+from gedialects.npu.vector import VecDupOp
+from lowering.conv_im2col_drain import ChunkedDrain, epilogue_tile
 from lowering.conv_im2col_fold import fold_rows
 from lowering.conv_im2col_loads import (
     RowLoader,
@@ -51,7 +52,7 @@ from lowering.conv_tiling import (
     parts,
     skips_rows,
 )
-from lowering.lower_matmul import Step, _epilogue, scratch_spans
+from lowering.lower_matmul import Step, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
@@ -67,7 +68,7 @@ ZERO_EVENT = 3
 PARITY = (0, 1)
 
 
-class Im2ColConv(UnitSchedule):
+class Im2ColConv(UnitSchedule, ChunkedDrain):
     """The plan of one im2col convolution kernel (geometry, tiles) and the code that emits it."""
 
     def __init__(self, op: Operation, x: SSAValue, w: SSAValue, out: SSAValue, target: Target):
@@ -110,7 +111,9 @@ class Im2ColConv(UnitSchedule):
         self.geometry["strides"] = (1, self.geometry["strides"][1])
 
     def plan(self, operands: list[SSAValue], steps: list[Step]) -> ConvTiling:
-        spans = tuple((len(v.type.dims) >= 2 and v.type.dims[-2] != 1, True) for v in operands)
+        spans = tuple(
+            (len(v.type.dims) >= 2 and v.type.dims[-2] != 1, v.type.dims[-1] != 1) for v in operands
+        )
         spans += scratch_spans(steps)
         shape = ConvShape(
             self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
@@ -197,13 +200,10 @@ class Im2ColConv(UnitSchedule):
         self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
         self.c0 = [b.alloc([fm, t.tn], f32, "l0c", "FRACTAL_NZ") for _ in PARITY]
         out_el = self.out.type.element_type
-        self.u = [b.alloc([t.tm, t.tn], out_el, "ub") for _ in PARITY]
-        self.ut = [b.alloc([t.tn, t.tm], out_el, "ub") for _ in PARITY]
-        self.tiles = {}
-        for v in operands:
-            rows = t.tn if len(v.type.dims) >= 2 and v.type.dims[-2] != 1 else 1
-            cols = t.tm if v.type.dims[-1] != 1 else 1
-            self.tiles[v] = b.alloc([rows, cols], out_el, "ub")
+        self._alloc_drain(b, out_el)
+        self.tiles = {
+            v: b.alloc(epilogue_tile(v, t.tn, self.chunk), out_el, "ub") for v in operands
+        }
         self.w_pipe = "MTE2" if self.laid_weights is not None else "MTE3"
 
     def _flags(self, close: bool) -> None:
@@ -291,24 +291,3 @@ class Im2ColConv(UnitSchedule):
         b.sync("MTE1", "M", PING_EVENT + s)
         b.mmad(self.a0[s], self.b0[s], c0, [mext, oext, kext], b.bool(True) if acc else b.ne(k0, 0))
         b.set_flag("M", "MTE1", PING_EVENT + s)
-
-    def _drain(self, p: int, u: Index) -> None:
-        """L0C -> UB (FIX), transpose and epilogue (V), store (MTE3), on buffer set p."""
-        b, at = self.b, self._where(u)
-        mext, oext = at["mext"], at["oext"]
-        b.wait_flag("M", "FIX", p)
-        b.wait_flag("V", "FIX", p)
-        b.dma(self.c0[p], [0, 0], [mext, oext], self.u[p], [0, 0])
-        b.set_flag("FIX", "M", p)
-        b.sync("FIX", "V", p)
-        b.wait_flag("MTE3", "V", p)
-        b.add(VecTransposeOp(self.u[p], self.ut[p], [1, 0]))
-        b.set_flag("V", "FIX", p)
-        if self.steps:
-            out_shape = (self.n, self.o, self.m)
-            rows, cols = (at["channel"], oext), (at["m0"], mext)
-            _epilogue(b, self.steps, self.ut[p], self.tiles, out_shape, [at["image"]], rows, cols)
-        b.sync("V", "MTE3", p)
-        dst = [at["image"], at["channel"], at["m0"]]
-        b.dma(self.ut[p], [0, 0], [oext, mext], self.out, dst, [1, oext, mext])
-        b.set_flag("MTE3", "V", p)

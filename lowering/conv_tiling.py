@@ -127,13 +127,25 @@ def part_slices(s: ConvShape) -> int:
     return max(parts(s))
 
 
+DRAIN_CHUNKS = 4
+"""Pixel chunks a unit's drain comes in at most (`conv_im2col_drain`): FIX, V and the store
+of successive chunks overlap, so the last unit's drain costs about its store."""
+
+
+def drain_chunks(tm: int) -> tuple[int, int]:
+    """(pixels per chunk, chunks) of a tile of tm pixels: whole fractals of L0C rows."""
+    chunk = fractal_up(-(-tm // min(DRAIN_CHUNKS, -(-tm // FRACTAL))))
+    return chunk, -(-tm // chunk)
+
+
 def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
     isz, lanes = s.itemsize, part_slices(s) * FRACTAL
     chunk = 4 * aligned(lanes * rows * s.w * isz)  # ping/pong NCHW rows and NC1HWC0 rows
     weights = 0 if s.laid else 4 * aligned(tn * FRACTAL * s.taps * isz)
     zero = aligned(s.row_bytes()) if max(s.pads) else 0
-    out = 2 * aligned(tm * tn * s.out_itemsize) * 2  # FIX tile and its transpose, ping/pong
-    extra = sum(aligned((tn if r else 1) * (tm if c else 1) * 4) for r, c in s.operands)
+    pixels, count = drain_chunks(tm)  # FIX tiles and their transposes, ping/pong, per chunk
+    out = 2 * count * aligned(pixels * tn * s.out_itemsize) * 2
+    extra = sum(aligned((tn if r else 1) * (pixels if c else 1) * 4) for r, c in s.operands)
     return chunk + weights + zero + out + extra
 
 
@@ -229,7 +241,12 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     first_part, last_part = parts(s)[0] / s.c1, parts(s)[-1] / s.c1
     lag = (mte2 / per + five / rate("ub", "l1")) * first_part
     tail = k_loop * last_part
-    drain = fix + drain_v + store
+    # the drain's chunks: each one's epilogue tiles (MTE2, after the previous chunk's
+    # epilogue) and FIX and V work overlap the stores of the chunks before it
+    pixels, count = drain_chunks(tm)
+    tiles = sum((tn if r else 1) * (pixels if c else 1) * s.out_itemsize for r, c in s.operands)
+    chunk = tiles / share + (fix + drain_v) / count
+    drain = max(count * chunk + store / count, chunk + store)
     busiest = max(mte2 + tail, lag + per * k_loop, mte3, vec, per * fix)
     if order == "rows" and per > 1:
         # each unit's rows wait on the channel behind the store before them, and MTE3 (in
