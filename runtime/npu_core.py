@@ -21,6 +21,7 @@ import numpy as np
 
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import ON_CHIP, PIPES, BufferType, aligned
+from runtime.npu_batch import batchable
 from runtime.profile import KernelProfile
 
 
@@ -43,6 +44,12 @@ def poisoned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if np.issubdtype(dtype, np.floating):
         return np.full(shape, np.nan, dtype)
     return np.zeros(shape, dtype)
+
+
+@batchable(0)
+def poison(array: np.ndarray) -> None:
+    """Make `array` fresh memory again (see `poisoned`)."""
+    array.fill(np.nan if array.dtype.kind == "f" else 0)
 
 
 @dataclass
@@ -70,12 +77,15 @@ class Core:
     probe: bool = False
     """A probe run only counts the cores that read each element into `l2_share`."""
     pool: dict | None = None
-    """Arrays of on-chip buffers by (site, core index), kept by the executable across runs."""
+    """Arrays of on-chip buffers by site, a row per core, kept by the executable across runs."""
     l2_log: list | None = None
     """Where `l2_cached` appends its answers (shared by the cores): a kernel whose addresses do
     not depend on data asks the same questions in the same order every run."""
     l2_replay: Iterator[float] | None = None
     """The answers a previous run logged, which the DMA steps take instead of asking."""
+    record: list | None = None
+    """Where the steps append their numpy work as (function, arguments) while a kernel whose
+    addresses do not depend on data is captured (`runtime.npu_replay`), or None."""
 
     def issue(
         self,
@@ -183,8 +193,8 @@ class Core:
         """The buffer of allocation `site`: the same address (and contents) every time.
 
         `layout` is (space, bytes, dims, dtype) of `buf_type`, if the caller has it at hand.
-        Fresh memory is poisoned (`poisoned`); its array comes from `pool` when a previous
-        launch of the kernel left one for this site and core."""
+        Fresh memory is poisoned (`poisoned`); its array is this core's row of the site's
+        array in `pool`, which later launches of the kernel reuse."""
         if layout is None:
             layout = (buf_type.space_name, buf_type.nbytes, buf_type.dims, buf_type.dtype)
         space, nbytes = layout[0], aligned(layout[1], self.block_align)
@@ -197,13 +207,17 @@ class Core:
         self.scopes[-1].append((space, nbytes))
         buf = self.sites.get(site)
         if buf is None:
-            array = None if self.pool is None else self.pool.get((site, self.index))
-            if array is None:
+            if self.pool is None:
                 array = poisoned(layout[2], layout[3])
-                if self.pool is not None:
-                    self.pool[(site, self.index)] = array
-            else:
-                array.fill(np.nan if array.dtype.kind == "f" else 0)
+            else:  # one stacked array per site, a row per core (see `runtime.npu_batch`)
+                stacked = self.pool.get(site)
+                if stacked is None:
+                    stacked = poisoned((self.active_cores, *layout[2]), layout[3])
+                    self.pool[site] = stacked
+                array = stacked[self.index]
+                poison(array)
+            if self.record is not None:
+                self.record.append((poison, (array,)))
             buf = self.sites[site] = Buffer(array, buf_type, name)
         return buf
 

@@ -2,7 +2,9 @@
 
 Each compiler reads what it can from the op once (pipe, static windows, function) and returns a
 step that resolves dynamic indices, checks the access against the buffer, does one numpy
-operation on the whole tile, and queues the instruction's cost on its pipe.
+operation on the whole tile, and queues the instruction's cost on its pipe. While a kernel is
+captured (`Core.record`), the step also appends that numpy operation, with its arrays, for the
+kernel's replay (`runtime.npu_replay`).
 """
 
 from __future__ import annotations
@@ -10,24 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
-
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.mask import VecCmpOp, VecCmpsOp, VecSelectOp
 from gedialects.npu.ops import DMA_LISTS, DmaOp, MmadOp, TransDataOp
 from gedialects.npu.scalar import LoadScalarOp
-from gedialects.npu.vector import (
-    VecBinaryOp,
-    VecCastOp,
-    VecDupOp,
-    VecOp,
-    VecReduceOp,
-    VecScalarOp,
-    VecTransposeOp,
-    VecUnaryOp,
-)
+from gedialects.npu.vector import VecOp
 from gedialects.npu.window import VecWindowOp
 from gedialects.npu.window_mla import VecWindowMlaOp
 from runtime import npu_semantics as sem
@@ -39,9 +29,11 @@ from runtime.cost_model import (
     mmad_cycles,
     vector_cycles,
 )
+from runtime.npu_batch import batchable
 from runtime.npu_core import Buffer, Core
 from runtime.npu_scalar import load_scalar
 from runtime.npu_slots import Slots, resolve, window_function
+from runtime.npu_vector import vector_work
 from runtime.targets import Target
 
 
@@ -122,14 +114,16 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
                 moved = dma_bytes_charged(target, window, off_dims, off_item)
             pad_head = tuple(slice(0, s) for s in s_size)
         if copy_mode == 0:
-            np.copyto(target_view, data, casting="unsafe")
+            work = (sem.copy, (target_view, data))
         elif copy_mode == 1:
-            target_view[...] = pad
-            np.copyto(target_view[pad_head], data, casting="unsafe")
-        elif copy_mode == 2:  # a reshaping copy, row-major
-            np.copyto(target_view, data.reshape(target_view.shape), casting="unsafe")
+            work = (sem.pad_copy, (target_view, data, pad, pad_head))
+        elif copy_mode == 2:
+            work = (sem.reshape_copy, (target_view, data))
         else:
             raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
+        work[0](*work[1])
+        if core.record is not None:
+            core.record.append(work)
         if cached_l2 and src.array.nbytes <= l2_limit:
             replay = core.l2_replay
             cached = next(replay) if replay is not None else core.l2_cached(src, src_slices)
@@ -186,7 +180,10 @@ def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
         if m > c.array.shape[0] or n > c.array.shape[1] or k > b.array.shape[0]:
             raise InterpretationError(f"'{op.name}' [{m}, {n}, {k}] is past {c.name} or {b.name}")
         acc = bool(env[acc_v]) if acc_v is not None else False
-        sem.mmad(a.array, b.array, c.array, m, n, k, acc)
+        arrays = (a.array, b.array, c.array, m, n, k, acc)
+        sem.mmad(*arrays)
+        if core.record is not None:
+            core.record.append((sem.mmad, arrays))
         cycles = costs.get(mnk)
         if cycles is None:
             cycles = costs[mnk] = mmad_cycles(target, m, n, k, dtype)
@@ -215,7 +212,10 @@ def _img2col(op: Img2ColOp, target: Target, slots: Slots) -> Callable:
             raise InterpretationError(
                 f"'{op.name}' rows/columns [{m0}+{m}, {k0}+{k}] are past {dst.name}"
             )
-        sem.img2col(src.array, dst.array, (m0, m), (k0, k), geometry)
+        arrays = (src.array, dst.array, (m0, m), (k0, k), geometry)
+        sem.img2col(*arrays)
+        if core.record is not None:
+            core.record.append((sem.img2col, arrays))
         nbytes = m * k * dst.array.itemsize
         core.issue("MTE1", max(1, math.ceil(nbytes / rate)), (src,), (dst,), op.name)
         core.stats.bytes_read["l1"] += nbytes
@@ -224,50 +224,12 @@ def _img2col(op: Img2ColOp, target: Target, slots: Slots) -> Callable:
     return step
 
 
-def _vector_kernel(op: VecOp) -> Callable[..., None]:
-    """fn(*arrays) doing the op's numpy work; the last array is the destination."""
-    if isinstance(op, VecUnaryOp):
-        return lambda src, dst, fn=op.FN: sem.unary(fn, src, dst)
-    if isinstance(op, VecBinaryOp):
-        return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
-    if isinstance(op, VecScalarOp):
-        value = op.scalar.value.data
-        return lambda src, dst, fn=op.FN: sem.scalar(fn, src, value, dst)
-    if isinstance(op, VecReduceOp):
-        axes = tuple(int(a) for a in op.axes.get_values())
-        return lambda src, dst, fn=op.FN: sem.reduce(fn, src, axes, dst)
-    if isinstance(op, VecDupOp):
-        value = op.scalar.value.data
-        return lambda dst: sem.store(dst, value)
-    if isinstance(op, VecCastOp):
-        return sem.cast
-    if isinstance(op, VecWindowOp):
-        view = sem.window_view(op.offsets.get_values(), op.strides.get_values())
-        return lambda src, dst, fn=op.fn.data: sem.window(fn, view(src, dst.shape), dst)
-    if isinstance(op, VecCmpOp | VecCmpsOp):
-        scalar = op.scalar.value.data if isinstance(op, VecCmpsOp) else None
-        pred = op.predicate.data
-        if scalar is None:
-            return lambda lhs, rhs, dst: sem.compare(pred, lhs, rhs, dst)
-        return lambda src, dst: sem.compare(pred, src, src.dtype.type(scalar), dst)
-    if isinstance(op, VecSelectOp):
-        return sem.select
-    if isinstance(op, VecWindowMlaOp):
-        view = sem.window_view(op.offsets.get_values(), op.strides.get_values())
-        row = op.row.value.data
-        return lambda src, w, acc: sem.window_mla(view(src, acc.shape), w[row], acc)
-    if isinstance(op, VecTransposeOp):
-        perm = tuple(int(p) for p in op.perm.get_values())
-        return lambda src, dst: sem.store(dst, src.transpose(perm))
-    raise InterpretationError(f"no vector semantics for '{op.name}'")
-
-
 def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
     if isinstance(op, TransDataOp):
         fmts = (op.src.type.format_name, op.dst.type.format_name)
-        work = lambda src, dst: sem.trans_data(src, fmts[0], dst, fmts[1])  # noqa: E731
+        work = batchable(-1)(lambda src, dst: sem.trans_data(src, fmts[0], dst, fmts[1]))
     else:
-        work = _vector_kernel(op)
+        work = vector_work(op)
     values = tuple(slots(v) for v in op.operands)
     types = [v.type for v in op.operands]
     nbytes = (
@@ -280,7 +242,10 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
 
     def step(env: list, core: Core) -> None:
         bufs = [env[v] for v in values]
-        work(*[b.array for b in bufs])
+        arrays = tuple([b.array for b in bufs])
+        work(*arrays)
+        if core.record is not None:
+            core.record.append((work, arrays))
         core.issue("V", cycles, tuple(bufs[:-1]), (bufs[-1],), op.name)
         core.stats.vector_flops += elements
         core.stats.vector_bytes += nbytes

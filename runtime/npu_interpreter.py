@@ -14,11 +14,12 @@ different streams overlap unless ordered by `npu.record_event` / `npu.wait_event
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 
@@ -40,6 +41,7 @@ from gedialects.npu.verify import verify_npu_module
 from runtime.cost_model import roofline_cycles
 from runtime.npu_compile import BlockRunner, compile_block
 from runtime.npu_core import Buffer, Core
+from runtime.npu_replay import HbmMemory, Replay
 from runtime.npu_slots import Slots
 from runtime.profile import KernelProfile, ProgramProfile
 from runtime.targets import Target, load_target
@@ -97,20 +99,28 @@ class NpuExecutable:
             for value in op.results:
                 self.slots(value)
         self.arena_bytes = aligned(_arena_bytes(self.fn), self.target.hbm_align)
+        self.memory = HbmMemory(self.arena_bytes)
+        self.replays: dict[KernelOp, Replay] = {}
+        """Per kernel whose addresses do not depend on data, its captured work (`npu_replay`)."""
 
     def run(
         self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
     ) -> NpuResult:
-        """Execute once; `trace` records every instruction's pipe, core and time (slower)."""
-        env, slot = self.slots.new_env(), self.slots
-        for arg, value in zip(self.fn.body.block.args, self._bind(inputs), strict=True):
-            env[slot(arg)] = Buffer(value, arg.type, f"%{arg.name_hint or 'arg'}")
-        arena = np.full(self.arena_bytes, 0xFF, np.uint8)  # 0xFF.. is NaN in f16 and f32
+        """Execute once; `trace` records every instruction's pipe, core and time (slower).
+
+        Not reentrant: the executable's HBM and on-chip arrays are reused by every run."""
+        env, slot, memory = self.slots.new_env(), self.slots, self.memory
+        bound = enumerate(zip(self.fn.body.block.args, self._bind(inputs), strict=True))
+        for i, (arg, value) in bound:
+            array = memory.argument(i, value)
+            env[slot(arg)] = Buffer(array, arg.type, f"%{arg.name_hint or 'arg'}")
+        memory.reset()
+        arena = memory.arena
         profile = ProgramProfile(self.target.name)
         streams: dict[int, float] = {}
         events: dict[int, float] = {}
         # Tiles are small: BLAS threads only contend (20x slower on a loaded 2-core machine).
-        with np.errstate(all="ignore"), threadpool_limits(limits=1, user_api="blas"):
+        with np.errstate(all="ignore"), _blas().limit(limits=1, user_api="blas"):
             for op in self.fn.body.block.ops:
                 if isinstance(op, HbmAllocOp):
                     env[slot(op.buffer)] = self._hbm_buffer(op, arena)
@@ -167,7 +177,7 @@ class NpuExecutable:
         assert isinstance(t, BufferType)
         name = f"%{op.buffer.name_hint or 'hbm'}"
         if op.offset is None:
-            return Buffer(np.zeros(t.dims, t.dtype), t, name)
+            return Buffer(self.memory.zeros(op, t.dims, t.dtype), t, name)
         start = op.offset.value.data
         raw = arena[start : start + t.nbytes]
         return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
@@ -208,6 +218,9 @@ class NpuExecutable:
             body(env, cores[block % cores_used])
 
     def _launch(self, op: KernelOp, env: list, trace: bool = False) -> KernelProfile:
+        captured = self.replays.get(op)
+        if captured is not None and not trace:
+            return captured.run()
         target = self.target
         vector_only = not any(isinstance(o, MmadOp) for o in op.body.walk())
         available = target.vector_cores if vector_only else target.ai_cores
@@ -230,12 +243,17 @@ class NpuExecutable:
         share = self._probe(op, env, cores_used) if shared and log is None else None
         replay = None if log is None else iter(log)
         record = [] if log is None and self.probes[op] is not None else None
+        actions = [] if self.probes[op] is not None and op not in self.replays else None
         for core in cores:  # one L2 for the chip
             core.l2, core.l2_share, core.l2_readers = cores[0].l2, share, cores[0].l2_readers
             core.l2_log, core.l2_replay, core.pool = record, replay, self.pool
+            core.record = actions
+        starts = []  # where each block's captured work begins
         for block in range(op.blocks):
             core = cores[block % cores_used]
             env[block_arg] = block
+            if actions is not None:
+                starts.append(len(actions))
             body(env, core)
         for core in cores:
             if core.pending_flags():
@@ -253,7 +271,15 @@ class NpuExecutable:
         kp.roofline_cycles = roofline_cycles(
             target, kp.cube_flops, kp.vector_bytes, kp.hbm_compulsory_bytes, vector_only
         )
+        if actions is not None:
+            self.replays[op] = Replay.captured(actions, starts, cores_used, kp)
         return kp
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries loaded (found once: finding them reads the process's memory map)."""
+    return ThreadpoolController()
 
 
 def _probe_env(env: list) -> tuple[list, dict]:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import special
 
+from runtime.npu_batch import batchable
+
 FRACTAL = 16
 
 
@@ -82,6 +84,25 @@ def store(dst: np.ndarray, value: np.ndarray | float) -> None:
     np.copyto(dst, value, casting="unsafe")
 
 
+@batchable(0)
+def copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """A DMA of equal windows: dst = src, converted to dst's dtype."""
+    np.copyto(dst, src, casting="unsafe")
+
+
+@batchable(0)
+def pad_copy(dst: np.ndarray, src: np.ndarray, pad: float, head: tuple) -> None:
+    """A DMA of a smaller source: dst = pad, then its leading `head` window = src."""
+    dst[...] = pad
+    np.copyto(dst[(Ellipsis, *head)], src, casting="unsafe")
+
+
+@batchable(0)
+def reshape_copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """A DMA between windows of equal size and other shapes: a row-major reshaping copy."""
+    np.copyto(dst, src.reshape(dst.shape), casting="unsafe")
+
+
 def unary(fn: str, src: np.ndarray, dst: np.ndarray) -> None:
     store(dst, UNARY[fn](src))
 
@@ -106,12 +127,19 @@ def reduce(fn: str, src: np.ndarray, axes: tuple[int, ...], dst: np.ndarray) -> 
     store(dst, REDUCE[fn](src, axis=axes, keepdims=True))
 
 
-def window_view(offsets: Sequence[int], strides: Sequence[int]) -> Callable[..., np.ndarray]:
-    """view(src, shape): src[o0::s0, ...] cut to `shape` (npu.vec_window's read)."""
+def window_view(
+    offsets: Sequence[int], strides: Sequence[int], rank: int
+) -> Callable[..., np.ndarray]:
+    """view(src, shape): src[o0::s0, ...] cut to `shape` (npu.vec_window's read) on the
+    trailing `rank` axes of `src` and `shape` (leading ones are a batch of blocks)."""
     starts = [(int(o), int(s)) for o, s in zip(offsets, strides)]
-    return lambda src, shape: src[
-        tuple(slice(o, o + s * (n - 1) + 1, s) for (o, s), n in zip(starts, shape))
-    ]
+
+    def view(src: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        lead = src.ndim - rank
+        window = (slice(o, o + s * (n - 1) + 1, s) for (o, s), n in zip(starts, shape[lead:]))
+        return src[(*[slice(None)] * lead, *window)]
+
+    return view
 
 
 def window(fn: str, view: np.ndarray, dst: np.ndarray) -> None:
@@ -129,15 +157,18 @@ def cast(src: np.ndarray, dst: np.ndarray) -> None:
     store(dst, src)
 
 
+@batchable(2)
 def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, acc: bool) -> None:
     """c[:m, :n] (+)= a[:m, :k] @ b[:k, :n], products and sums in c's dtype (f32 or i32)."""
-    product = np.matmul(a[:m, :k].astype(c.dtype), b[:k, :n].astype(c.dtype))
+    lhs = a[..., :m, :k].astype(c.dtype, copy=False)
+    rhs = b[..., :k, :n].astype(c.dtype, copy=False)
     if acc:
-        c[:m, :n] += product
+        c[..., :m, :n] += np.matmul(lhs, rhs)
     else:
-        c[:m, :n] = product
+        np.matmul(lhs, rhs, out=c[..., :m, :n])
 
 
+@batchable(1)
 def img2col(
     src: np.ndarray,
     dst: np.ndarray,
@@ -152,46 +183,54 @@ def img2col(
     """
     (kh, kw), (sh, sw), (pt, _, pl, _), (dh, dw), (ho, wo) = geometry
     (m0, m), (k0, k) = rows, cols
-    _, c1, h, w, _ = src.shape
+    *lead, _, c1, h, w, _ = src.shape  # leading axes: a batch of blocks (`npu_batch`)
     first, last = m0 // wo, min(ho, -(-(m0 + m) // wo))  # output rows the tile touches
     taps = kh * kw * FRACTAL
     g0, g1 = k0 // taps, min(c1, -(-(k0 + k) // taps))  # C1 slices the columns touch
-    dst[:m, :k] = 0
     if last <= first or g1 <= g0:
+        dst[..., :m, :k] = 0
         return
     top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
     width = (wo - 1) * sw + (kw - 1) * dw + 1
-    slab = np.zeros((g1 - g0, span, width, FRACTAL), src.dtype)
+    slab = np.zeros((*lead, g1 - g0, span, width, FRACTAL), src.dtype)
     r0, r1 = max(top - pt, 0), min(top + span - pt, h)
     right = min(width - pl, w)
     if r1 > r0 and right > 0:
-        slab[:, r0 + pt - top : r1 + pt - top, pl : pl + right] = src[0, g0:g1, r0:r1, :right]
-    s_c, s_r, s_w, s_e = slab.strides
+        rows_in = src[..., 0, g0:g1, r0:r1, :right, :]
+        slab[..., r0 + pt - top : r1 + pt - top, pl : pl + right, :] = rows_in
+    *s_lead, s_c, s_r, s_w, s_e = slab.strides
     patches = np.ndarray(  # a strided view of the slab: (rows, wo, C1, kh, kw, C0)
-        (last - first, wo, g1 - g0, kh, kw, FRACTAL),
+        (*lead, last - first, wo, g1 - g0, kh, kw, FRACTAL),
         slab.dtype,
         slab,
         0,
-        (sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
+        (*s_lead, sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
     )
-    matrix = patches.reshape((last - first) * wo, (g1 - g0) * taps)
-    local = matrix[m0 - first * wo : m0 - first * wo + m, k0 - g0 * taps : k0 - g0 * taps + k]
-    dst[: local.shape[0], : local.shape[1]] = local
+    matrix = patches.reshape(*lead, (last - first) * wo, (g1 - g0) * taps)
+    r, c = m0 - first * wo, k0 - g0 * taps
+    local = matrix[..., r : r + m, c : c + k]
+    rows, cols = local.shape[-2:]
+    dst[..., :rows, :cols] = local
+    dst[..., rows:m, :k] = 0  # past the image's last row or its last C1 slice
+    dst[..., :rows, cols:k] = 0
 
 
 def trans_data(src: np.ndarray, src_fmt: str, dst: np.ndarray, dst_fmt: str) -> None:
-    """Move data between formats; padding (C to C0, matrices to fractals) is zero."""
+    """Move data between formats; padding (C to C0, matrices to fractals) is zero. Leading
+    axes beyond the format's own are a batch of blocks (`npu_batch`)."""
     if dst_fmt == "NC1HWC0":
-        n, c, h, w = src.shape
-        padded = np.zeros((n, dst.shape[1] * FRACTAL, h, w), dst.dtype)
-        padded[:, :c] = src
-        store(dst, padded.reshape(n, dst.shape[1], FRACTAL, h, w).transpose(0, 1, 3, 4, 2))
+        *lead, n, c, h, w = src.shape
+        c1 = dst.shape[-4]
+        padded = np.zeros((*lead, n, c1 * FRACTAL, h, w), dst.dtype)
+        padded[..., :c, :, :] = src
+        split = padded.reshape(*lead, n, c1, FRACTAL, h, w)
+        store(dst, np.moveaxis(split, -3, -1))
     elif src_fmt == "NC1HWC0":
-        n, c1, h, w, c0 = src.shape
-        full = src.transpose(0, 1, 4, 2, 3).reshape(n, c1 * c0, h, w)
-        store(dst, full[:, : dst.shape[1]])
+        *lead, n, c1, h, w, c0 = src.shape
+        full = np.moveaxis(src, -1, -3).reshape(*lead, n, c1 * c0, h, w)
+        store(dst, full[..., : dst.shape[-3], :, :])
     elif dst_fmt == "FRACTAL_NZ":
         dst[...] = 0
-        dst[tuple(slice(0, d) for d in src.shape)] = src
+        dst[(Ellipsis, *(slice(0, d) for d in src.shape[dst.ndim - src.ndim :]))] = src
     else:
-        store(dst, src[tuple(slice(0, d) for d in dst.shape)])
+        store(dst, src[(Ellipsis, *(slice(0, d) for d in dst.shape[src.ndim - dst.ndim :]))])

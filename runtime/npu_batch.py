@@ -1,0 +1,229 @@
+"""Replay the blocks of one wave together: one numpy call per instruction for all of them.
+
+A kernel's blocks that run at the same time on different cores (a wave: blocks w*P .. w*P+P-1
+on P cores) are independent: on the chip they run in parallel, in no fixed order, so none may
+read what another writes. Their captured work (`runtime.npu_replay`) is then usually the same
+list of operations on different windows: each core's on-chip buffers are one row of a stacked
+array (`Core.allocate`), and HBM windows move by a fixed stride from block to block. Such a
+position of the list, taken across the wave's blocks, is one operation on strided views with
+an extra leading axis (the blocks), built by `np.lib.stride_tricks.as_strided`; numpy then
+does the wave's work in one call instead of P. This is how the replay of a 32-core kernel
+costs about as many Python calls as one core's share of it.
+
+A function opts in by `batchable(...)` (it accepts stacked arrays: leading axes are
+broadcast, windows are taken from the trailing axes) or by carrying its own `batch` rule
+(`img2col`, whose row offset differs per block). Positions that do not stack (different
+scalars, windows that do not move by a fixed stride, functions that opt out) run block by
+block, in the same order as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+Action = tuple[Callable[..., None], tuple]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def batchable(*writes: int) -> Callable[[F], F]:
+    """Mark `fn` as correct on stacked arrays; `writes` are the positions of the arguments it
+    writes (which must not overlap from block to block). -1 is the last argument."""
+
+    def mark(fn: F) -> F:
+        fn.writes = writes  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def with_batch_rule(rule: Callable[[list[tuple]], Action | None]) -> Callable[[F], F]:
+    """Give `fn` its own rule: the actions' argument tuples -> one action, or None."""
+
+    def mark(fn: F) -> F:
+        fn.batch = rule  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _root(array: np.ndarray) -> object:
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array.base if array.base is not None else array
+
+
+def _span(array: np.ndarray) -> int:
+    """Bytes from the first to one past the last element `array` addresses."""
+    return sum((n - 1) * abs(s) for n, s in zip(array.shape, array.strides)) + array.itemsize
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _grid(address: list[int], run: int) -> tuple[int, int] | None:
+    """(row, step) when address[i * run + j] == address[0] + i * row + j * step, else None."""
+    if len(address) % run:
+        return None
+    step = address[1] - address[0] if run > 1 else 0
+    row = address[run] - address[0] if len(address) > run else 0
+    for i in range(len(address) // run):
+        for j in range(run):
+            if address[i * run + j] != address[0] + i * row + j * step:
+                return None
+    return row, step
+
+
+def _first_run(address: list[int]) -> int:
+    """How many leading addresses lie at one fixed stride."""
+    delta, run = address[1] - address[0], 2
+    while run < len(address) and address[run] - address[run - 1] == delta:
+        run += 1
+    return run
+
+
+def _disjoint(address: list[int], span: int) -> bool:
+    ordered = sorted(address)
+    return all(b - a >= span for a, b in zip(ordered, ordered[1:]))
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Windows at irregular places of one allocation: rows `index` of the strided view `full`
+    (which also spans windows of other blocks, never touched). A stacked action reads them by
+    a gather, and writes them back by a scatter after its function has run."""
+
+    full: np.ndarray
+    index: np.ndarray
+
+    @staticmethod
+    def of(arrays: Sequence[np.ndarray], address: list[int]) -> Gathered:
+        low = min(address)
+        step = math.gcd(*(a - low for a in address))
+        first, base = arrays[0], arrays[address.index(low)]
+        rows = (max(address) - low) // step + 1
+        full = as_strided(base, (rows, *first.shape), (step, *first.strides))
+        return Gathered(full, np.array([(a - low) // step for a in address], np.intp))
+
+
+def _gathered_call(fn: Callable, args: tuple, gathered: tuple, writes: frozenset) -> None:
+    values = list(args)
+    for position, rows in gathered:
+        values[position] = rows.full[rows.index]
+    fn(*values)
+    for position, rows in gathered:
+        if position in writes:
+            rows.full[rows.index] = values[position]
+
+
+def _stack_arrays(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -> dict | None:
+    """Per argument position, its arrays across the blocks as one view with leading axes
+    (one axis when they lie at a fixed stride; two, (rows, run), when runs of blocks at a
+    fixed stride repeat at a fixed stride, as when every few blocks one is an edge tile), or
+    as `Gathered` rows; None when they are not equal windows of one allocation, or when
+    windows written by different blocks overlap."""
+    addresses = {}
+    for position, arrays in columns.items():
+        first = arrays[0]
+        layout, root = (first.shape, first.strides, first.dtype), _root(first)
+        if any((a.shape, a.strides, a.dtype) != layout or _root(a) is not root for a in arrays):
+            return None
+        addresses[position] = address = [_address(a) for a in arrays]
+        if position in writes and not _disjoint(address, _span(first)):
+            return None
+    count = len(next(iter(addresses.values())))
+    runs = [_first_run(a) for a in addresses.values() if _first_run(a) < count]
+    run = min(runs, default=count)
+    grids = {p: _grid(a, run) for p, a in addresses.items()}
+    if all(g is not None for g in grids.values()):
+        stacked = {}
+        for position, (row, step) in grids.items():  # type: ignore[misc]
+            first = columns[position][0]
+            lead = ((count // run, row), (run, step)) if run < count else ((count, step),)
+            counts, strides = zip(*lead)
+            stacked[position] = as_strided(
+                first, (*counts, *first.shape), (*strides, *first.strides)
+            )
+        return stacked
+    return {p: Gathered.of(columns[p], a) for p, a in addresses.items()}
+
+
+def stack(arrays: Sequence[np.ndarray], written: bool) -> np.ndarray | Gathered | None:
+    """`arrays` as one view with leading axes, or as `Gathered` rows (see `_stack_arrays`)."""
+    stacked = _stack_arrays({0: arrays}, frozenset({0} if written else ()))
+    return None if stacked is None else stacked[0]
+
+
+def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
+    writes = frozenset(w % len(calls[0]) for w in fn.writes)  # type: ignore[attr-defined]
+    args: list = list(calls[0])
+    columns = {}
+    for position, values in enumerate(zip(*calls)):
+        if isinstance(values[0], np.ndarray):
+            if not all(isinstance(v, np.ndarray) for v in values):
+                return None
+            columns[position] = values
+        elif any(v != values[0] for v in values[1:]):
+            return None
+    stacked = _stack_arrays(columns, writes) if columns else None
+    if stacked is None:
+        return None
+    for position, value in stacked.items():
+        args[position] = value
+    gathered = tuple((p, v) for p, v in stacked.items() if isinstance(v, Gathered))
+    if gathered:
+        return _gathered_call, (fn, tuple(args), gathered, writes)
+    return fn, tuple(args)
+
+
+def _shape_key(args: tuple) -> tuple:
+    """What must agree for actions to stack: array layouts, and other arguments' values."""
+    return tuple(
+        (a.shape, a.strides, a.dtype.str) if isinstance(a, np.ndarray) else repr(a) for a in args
+    )
+
+
+def batch(position: Sequence[Action]) -> list[Action]:
+    """The actions of one position across a wave's blocks, stacked: one action per set of
+    blocks whose windows have one shape and whose other arguments agree (edge tiles, or
+    tiles at other offsets in their core's buffer, make a set of their own)."""
+    fn = position[0][0]
+    rule = getattr(fn, "batch", None)
+    if rule is None and not hasattr(fn, "writes"):
+        return list(position)
+    parts: dict[tuple, list[Action]] = {}
+    for action in position:
+        parts.setdefault(_shape_key(action[1]), []).append(action)
+    merged: list[Action] = []
+    for members in parts.values():
+        calls = [args for _, args in members]
+        stacked = None
+        if len(members) > 1:
+            stacked = rule(calls) if rule is not None else _stack_generic(fn, calls)
+        merged.extend(members if stacked is None else [stacked])
+    return merged
+
+
+def batch_waves(actions: list[Action], starts: list[int], cores: int) -> list[Action]:
+    """`actions` (one kernel's, block after block from `starts`) with each wave's blocks of
+    equal shape merged position by position; blocks of other shapes keep their own."""
+    ends = [*starts[1:], len(actions)]
+    blocks = [actions[s:e] for s, e in zip(starts, ends)]
+    merged: list[Action] = []
+    for first in range(0, len(blocks), cores):
+        groups: dict[tuple, list[list[Action]]] = {}
+        for block in blocks[first : first + cores]:
+            groups.setdefault(tuple(fn for fn, _ in block), []).append(block)
+        for members in groups.values():
+            if len(members) == 1:
+                merged.extend(members[0])
+                continue
+            for position in zip(*members):
+                merged.extend(batch(position))
+    return merged

@@ -1,0 +1,84 @@
+"""Capture a kernel's numpy work once and replay it on later runs (as CUDA Graphs do).
+
+A kernel whose addresses do not depend on data (`npu_interpreter._addresses_static`: only
+arith, scf and allocations have results) does the same work on the same windows every run,
+and its modeled profile is the same every run: pipe clocks, flags, races, L2 hits and bytes
+moved depend on addresses and sizes, never on values. So the first run interprets it fully
+(costs, checks, profile) while every step appends its numpy operation, with the arrays it
+touched, to a list (`Core.record`); later runs call that list and reuse the profile. The
+interpreter's own work (index arithmetic, window checks, clocks, race checks, L2 model) is
+then paid once per executable, and a warm run is the tiles' numpy work alone.
+
+The captured operations hold views of the arrays they touched, so those arrays must be the
+same on every run: `HbmMemory` keeps the HBM arena, the arguments and the unplanned buffers
+of an executable and refills them on each run, and `Core.allocate` takes on-chip arrays from
+the executable's pool (and captures their poisoning).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from runtime.npu_batch import Action, batch_waves
+from runtime.profile import KernelProfile
+
+BATCH_ENV = "GE_NPU_BATCH"
+"""Set to 0 to replay each block's work on its own (to check the batching: outputs agree)."""
+
+
+@dataclass
+class Replay:
+    """The captured numpy work of one kernel launch, and the profile of its first run."""
+
+    actions: list[Action]
+    profile: KernelProfile
+
+    @staticmethod
+    def captured(
+        actions: list[Action], starts: list[int], cores: int, profile: KernelProfile
+    ) -> Replay:
+        """The replay of a kernel's first run: its `actions`, block after block from
+        `starts` on `cores` cores, with each wave's blocks merged (`batch_waves`)."""
+        if os.environ.get(BATCH_ENV) != "0":
+            actions = batch_waves(actions, starts, cores)
+        return Replay(actions, replace(profile, events=None))
+
+    def run(self) -> KernelProfile:
+        for fn, args in self.actions:
+            fn(*args)
+        return copy.copy(self.profile)
+
+
+class HbmMemory:
+    """The HBM arrays of one executable, the same arrays on every run (captured views of
+    them stay valid): the planned arena, a copy of each argument, each unplanned buffer."""
+
+    def __init__(self, arena_bytes: int):
+        self.arena = np.empty(arena_bytes, np.uint8)
+        self.arguments: dict[int, np.ndarray] = {}
+        self.unplanned: dict[object, np.ndarray] = {}
+
+    def reset(self) -> None:
+        """Fresh memory for a run: 0xFF.. in the arena (NaN in f16 and f32), as before any run."""
+        self.arena.fill(0xFF)
+
+    def argument(self, index: int, value: np.ndarray) -> np.ndarray:
+        """The executable's array for argument `index`, holding `value`."""
+        array = self.arguments.get(index)
+        if array is None:  # the program fixes its arguments' shapes and dtypes
+            array = self.arguments[index] = np.empty_like(value)
+        np.copyto(array, value)
+        return array
+
+    def zeros(self, site: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """The zeroed array of unplanned buffer `site` (an `npu.hbm_alloc` without offset)."""
+        array = self.unplanned.get(site)
+        if array is None:
+            array = self.unplanned[site] = np.zeros(shape, dtype)
+        else:
+            array.fill(0)
+        return array

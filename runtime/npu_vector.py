@@ -1,0 +1,89 @@
+"""The numpy work of each vector instruction, as a function of its operands' arrays.
+
+Each function takes the operands' arrays in order, the destination last, and writes it in
+place. All but `vec_window_mla`'s are `batchable`: given a wave of blocks' tiles stacked on
+leading axes (`runtime.npu_batch`), they do every block's work in one call, so they index
+windows, axes and permutations from the trailing (the op's own) axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gedialects.errors import InterpretationError
+from gedialects.npu.mask import VecCmpOp, VecCmpsOp, VecSelectOp
+from gedialects.npu.vector import (
+    VecBinaryOp,
+    VecCastOp,
+    VecDupOp,
+    VecOp,
+    VecReduceOp,
+    VecScalarOp,
+    VecTransposeOp,
+    VecUnaryOp,
+)
+from gedialects.npu.window import VecWindowOp
+from gedialects.npu.window_mla import VecWindowMlaOp
+from runtime import npu_semantics as sem
+from runtime.npu_batch import batchable
+
+
+def vector_work(op: VecOp) -> Callable[..., None]:
+    """fn(*arrays) doing the op's numpy work; the last array is the destination. Every one
+    but `vec_window_mla` is `batchable`: it also works on a wave of blocks' stacked tiles."""
+    work = _elementwise_kernel(op)
+    if work is not None:
+        return batchable(-1)(work) if _same_rank(op) else work
+    rank = len(op.operands[0].type.dims)
+    if isinstance(op, VecReduceOp):
+        axes = tuple(int(a) - rank for a in op.axes.get_values())  # from the end: see above
+        return batchable(-1)(lambda src, dst, fn=op.FN: sem.reduce(fn, src, axes, dst))
+    if isinstance(op, VecWindowOp):
+        view = sem.window_view(op.offsets.get_values(), op.strides.get_values(), rank)
+        fn = op.fn.data
+        return batchable(-1)(lambda src, dst: sem.window(fn, view(src, dst.shape), dst))
+    if isinstance(op, VecWindowMlaOp):
+        view = sem.window_view(op.offsets.get_values(), op.strides.get_values(), rank)
+        row = op.row.value.data
+        return lambda src, w, acc: sem.window_mla(view(src, acc.shape), w[row], acc)
+    if isinstance(op, VecTransposeOp):
+        perm = tuple(int(p) for p in op.perm.get_values())
+
+        def transpose(src: np.ndarray, dst: np.ndarray) -> None:
+            lead = src.ndim - len(perm)
+            sem.store(dst, src.transpose(*range(lead), *(lead + p for p in perm)))
+
+        return batchable(-1)(transpose)
+    raise InterpretationError(f"no vector semantics for '{op.name}'")
+
+
+def _same_rank(op: VecOp) -> bool:
+    """Whether every operand of `op` has one rank: then leading (block) axes broadcast."""
+    return len({len(v.type.dims) for v in op.operands}) == 1
+
+
+def _elementwise_kernel(op: VecOp) -> Callable[..., None] | None:
+    """The work of an elementwise vector op (operands broadcast), or None for another op."""
+    if isinstance(op, VecUnaryOp):
+        return lambda src, dst, fn=op.FN: sem.unary(fn, src, dst)
+    if isinstance(op, VecBinaryOp):
+        return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
+    if isinstance(op, VecScalarOp):
+        value = op.scalar.value.data
+        return lambda src, dst, fn=op.FN: sem.scalar(fn, src, value, dst)
+    if isinstance(op, VecDupOp):
+        value = op.scalar.value.data
+        return lambda dst: sem.store(dst, value)
+    if isinstance(op, VecCastOp):
+        return lambda src, dst: sem.cast(src, dst)
+    if isinstance(op, VecCmpOp | VecCmpsOp):
+        scalar = op.scalar.value.data if isinstance(op, VecCmpsOp) else None
+        pred = op.predicate.data
+        if scalar is None:
+            return lambda lhs, rhs, dst: sem.compare(pred, lhs, rhs, dst)
+        return lambda src, dst: sem.compare(pred, src, src.dtype.type(scalar), dst)
+    if isinstance(op, VecSelectOp):
+        return lambda mask, lhs, rhs, dst: sem.select(mask, lhs, rhs, dst)
+    return None

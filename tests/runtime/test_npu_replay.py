@@ -1,0 +1,129 @@
+"""Capture and replay (`runtime.npu_replay`, `runtime.npu_batch`): a warm run of an npu program
+gives what a first, fully interpreted run on the same inputs gives: outputs and profile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from xdsl.passes import PassPipeline
+
+from ge.registry import all_passes, make_context
+from ge.testing.strategies import programs_with_inputs
+from npu_programs import add_relu_program, conv_program, matmul_program, parse
+from runtime.kernel_runner import KernelRunner
+from runtime.npu_batch import Gathered, stack
+from runtime.npu_interpreter import NpuExecutable
+from runtime.npu_replay import BATCH_ENV
+
+RNG = np.random.default_rng(7)
+
+
+def _programs() -> list[tuple[str, str, list[tuple[tuple[int, ...], str]]]]:
+    """(name, text, input shapes and dtypes): programs with edge tiles and several waves."""
+    return [
+        ("matmul", matmul_program(100, 90, 70, 32, 32, 32, 40, double=True),
+         [((100, 70), "f16"), ((70, 90), "f16")]),
+        ("add_relu", add_relu_program(200, 300, 8, 128, 33, double=True),
+         [((200, 300), "f32"), ((200, 300), "f32")]),
+        ("conv", conv_program(2, 9, 9, 32, 3, 1, 1, 32),
+         [((1, 2, 9, 9, 16), "f16"), ((2 * 9 * 16, 32), "f16")]),
+    ]  # fmt: skip
+
+
+def _inputs(shapes: list[tuple[tuple[int, ...], str]]) -> list[np.ndarray]:
+    dtypes = {"f16": np.float16, "f32": np.float32}
+    return [RNG.standard_normal(shape).astype(dtypes[dt]) for shape, dt in shapes]
+
+
+def _same_profile(a, b) -> None:  # noqa: ANN001
+    for x, y in zip(a.kernels, b.kernels, strict=True):
+        assert (x.cycles, x.busy, x.bytes_read, x.bytes_written, x.instructions) == (
+            y.cycles,
+            y.busy,
+            y.bytes_read,
+            y.bytes_written,
+            y.instructions,
+        )
+        assert x.roofline_cycles == y.roofline_cycles
+
+
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("name, text, shapes", _programs(), ids=lambda v: str(v)[:8])
+def test_a_warm_run_equals_a_first_run_on_new_inputs(
+    name: str, text: str, shapes: list, batched: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not batched:
+        monkeypatch.setenv(BATCH_ENV, "0")
+    executable = NpuExecutable(parse(text))
+    executable.run(_inputs(shapes))  # the first run captures
+    assert executable.replays, "a kernel with static addresses is captured"
+    fresh = _inputs(shapes)
+    warm = executable.run(fresh)
+    first = NpuExecutable(parse(text)).run(fresh)
+    for got, want in zip(warm.outputs, first.outputs, strict=True):
+        np.testing.assert_array_equal(got, want)
+    _same_profile(warm.profile, first.profile)
+
+
+def test_batching_merges_the_blocks_of_a_wave(monkeypatch: pytest.MonkeyPatch) -> None:
+    """add_relu's 33 blocks on 32 cores: one wave of 32 blocks (of two shapes: two or three
+    tiles each) and one more block; the batched replay makes a fraction of the calls."""
+    text = add_relu_program(200, 300, 8, 128, 33, double=True)
+    inputs = _inputs([((200, 300), "f32"), ((200, 300), "f32")])
+    counts = []
+    for batched in ("1", "0"):
+        monkeypatch.setenv(BATCH_ENV, batched)
+        executable = NpuExecutable(parse(text))
+        executable.run(inputs)
+        counts.append(sum(len(r.actions) for r in executable.replays.values()))
+    assert counts[0] * 5 < counts[1]
+
+
+def test_a_traced_run_after_capture_is_interpreted_in_full() -> None:
+    text, shapes = matmul_program(64, 64, 64, 32, 32, 32, 4), [((64, 64), "f16")] * 2
+    executable = NpuExecutable(parse(text))
+    inputs = _inputs(shapes)
+    executable.run(inputs)
+    traced = executable.run(inputs, trace=True)
+    assert traced.profile.kernels[0].events, "a trace has every instruction's events"
+    assert executable.run(inputs).profile.kernels[0].events is None
+
+
+@given(programs_with_inputs(max_ops=4))
+def test_random_programs_replay_as_they_first_ran(case) -> None:  # noqa: ANN001
+    """Random ge programs fused into kernels: the second run (replayed) on other inputs equals
+    a fresh runner's first run on them, bit for bit, with the same modeled cycles."""
+    module, inputs = case
+    spec = "convert-ge-to-kernel,fuse-elementwise"
+    PassPipeline.parse_spec(dict(all_passes()), spec).apply(make_context(), module)
+    runner = KernelRunner(module)
+    runner.run(inputs)
+    other = [np.roll(a, 1) for a in inputs]  # values stay valid (indices stay in range)
+    warm, first = runner.run(other), KernelRunner(module).run(other)
+    for got, want in zip(warm.outputs, first.outputs, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert [k.cycles for k in warm.profile.kernels] == [k.cycles for k in first.profile.kernels]
+
+
+def test_stack_views_windows_at_a_fixed_stride() -> None:
+    cores = np.zeros((6, 4, 8), np.float32)
+    view = stack([cores[i, 1:3, :4] for i in (1, 2, 3)], written=True)
+    assert isinstance(view, np.ndarray) and view.shape == (3, 2, 4)
+    view[...] = 1
+    assert cores[1:4, 1:3, :4].all() and not cores[0].any() and not cores[4:].any()
+
+
+def test_stack_gathers_windows_at_irregular_places() -> None:
+    cores = np.arange(6 * 8, dtype=np.float32).reshape(6, 8)
+    rows = stack([cores[i, :4] for i in (0, 1, 4)], written=True)
+    assert isinstance(rows, Gathered)
+    np.testing.assert_array_equal(rows.full[rows.index], cores[[0, 1, 4], :4])
+
+
+def test_stack_refuses_overlapping_writes_and_other_allocations() -> None:
+    buffer = np.zeros(64, np.float32)
+    assert stack([buffer[i : i + 8] for i in (0, 4, 8)], written=True) is None
+    assert stack([buffer[i : i + 8] for i in (0, 4, 8)], written=False) is not None
+    other = np.zeros(64, np.float32)
+    assert stack([buffer[:8], other[:8]], written=False) is None
