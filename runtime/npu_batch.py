@@ -105,7 +105,7 @@ class Gathered:
     @staticmethod
     def of(arrays: Sequence[np.ndarray], address: list[int]) -> Gathered:
         low = min(address)
-        step = math.gcd(*(a - low for a in address))
+        step = math.gcd(*(a - low for a in address)) or 1  # all at one place: one row
         first, base = arrays[0], arrays[address.index(low)]
         rows = (max(address) - low) // step + 1
         full = as_strided(base, (rows, *first.shape), (step, *first.strides))
@@ -122,7 +122,7 @@ def _gathered_call(fn: Callable, args: tuple, gathered: tuple, writes: frozenset
             rows.full[rows.index] = values[position]
 
 
-def _stack_arrays(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -> dict | None:
+def stack_columns(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -> dict | None:
     """Per argument position, its arrays across the blocks as one view with leading axes
     (one axis when they lie at a fixed stride; two, (rows, run), when runs of blocks at a
     fixed stride repeat at a fixed stride, as when every few blocks one is an edge tile), or
@@ -155,8 +155,8 @@ def _stack_arrays(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -
 
 
 def stack(arrays: Sequence[np.ndarray], written: bool) -> np.ndarray | Gathered | None:
-    """`arrays` as one view with leading axes, or as `Gathered` rows (see `_stack_arrays`)."""
-    stacked = _stack_arrays({0: arrays}, frozenset({0} if written else ()))
+    """`arrays` as one view with leading axes, or as `Gathered` rows (see `stack_columns`)."""
+    stacked = stack_columns({0: arrays}, frozenset({0} if written else ()))
     return None if stacked is None else stacked[0]
 
 
@@ -171,7 +171,7 @@ def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
             columns[position] = values
         elif any(v != values[0] for v in values[1:]):
             return None
-    stacked = _stack_arrays(columns, writes) if columns else None
+    stacked = stack_columns(columns, writes) if columns else None
     if stacked is None:
         return None
     for position, value in stacked.items():

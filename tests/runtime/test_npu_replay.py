@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given
+from npu_programs import add_relu_program, conv_program, matmul_program, parse
 from xdsl.passes import PassPipeline
 
 from ge.registry import all_passes, make_context
 from ge.testing.strategies import programs_with_inputs
-from npu_programs import add_relu_program, conv_program, matmul_program, parse
 from runtime.kernel_runner import KernelRunner
-from runtime.npu_batch import Gathered, stack
+from runtime.npu_batch import Gathered, stack, stack_columns
 from runtime.npu_interpreter import NpuExecutable
 from runtime.npu_replay import BATCH_ENV
 
@@ -119,6 +119,9 @@ def test_stack_gathers_windows_at_irregular_places() -> None:
     rows = stack([cores[i, :4] for i in (0, 1, 4)], written=True)
     assert isinstance(rows, Gathered)
     np.testing.assert_array_equal(rows.full[rows.index], cores[[0, 1, 4], :4])
+    stacked = stack_columns({0: [cores[i, :4] for i in (0, 1, 4)], 1: [cores[5]] * 3}, set())
+    assert stacked is not None and isinstance(stacked[1], Gathered)  # one place: one row
+    np.testing.assert_array_equal(stacked[1].full[stacked[1].index], cores[[5, 5, 5]])
 
 
 def test_stack_refuses_overlapping_writes_and_other_allocations() -> None:
