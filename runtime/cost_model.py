@@ -83,12 +83,22 @@ def vector_cycles(target: Target, nbytes: int) -> int:
 
 
 def roofline_cycles(
-    target: Target, cube_flops: float, vector_bytes: float, hbm_bytes: float, vector_only: bool
+    target: Target,
+    cube_flops: float,
+    vector_bytes: float,
+    hbm_bytes: float,
+    vector_only: bool,
+    cube_f32_flops: float = 0.0,
 ) -> float:
-    """The lower bound on a kernel's cycles on the whole chip."""
+    """The lower bound on a kernel's cycles on the whole chip. The cube's bound is its peak in
+    the mode the kernel's mmads run: `cube_f32_flops` of the `cube_flops` run in the f32
+    mode, at 1 / `cube_f32_cycles_per_fractal` of the fp16 peak (an f32 GEMM cannot run
+    faster on this cube; counting it at the fp16 peak would make every compute-bound f32
+    kernel look half as fast as it can be)."""
     cores = target.vector_cores if vector_only else target.ai_cores
+    slower = (target.cube_f32_cycles_per_fractal - 1) * cube_f32_flops
     return max(
-        cube_flops / target.peak_flops_per_cycle,
+        (cube_flops + slower) / target.peak_flops_per_cycle,
         vector_bytes / (cores * target.vector_bytes_per_cycle),
         hbm_bytes / target.hbm_bandwidth,
     )

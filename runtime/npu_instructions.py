@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
 from gedialects.npu.img2col import Img2ColOp
@@ -167,6 +169,7 @@ def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
     a_v, b_v, c_v, sizes = slots(op.a), slots(op.b), slots(op.c), slots.mixed(op.mnk)
     acc_v = None if op.accumulate is None else slots(op.accumulate)
     dtype, name = op.a.type.dtype, op.name
+    f32_mode = dtype == np.float32  # as `mmad_cycles` charges it
     costs: dict[tuple[int, int, int], int] = {}  # cycles by (m, n, k): a loop repeats a few
 
     def step(env: list, core: Core) -> None:
@@ -190,6 +193,8 @@ def _mmad(op: MmadOp, target: Target, slots: Slots) -> Callable:
         core.issue("M", cycles, (a, b, c) if acc else (a, b), (c,), name)
         stats = core.stats
         stats.cube_flops += 2 * m * n * k
+        if f32_mode:
+            stats.cube_f32_flops += 2 * m * n * k
         stats.bytes_read["l0a"] += m * k * a.array.itemsize
         stats.bytes_read["l0b"] += k * n * b.array.itemsize
         stats.bytes_written["l0c"] += m * n * c.array.itemsize

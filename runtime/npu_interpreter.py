@@ -269,7 +269,12 @@ class NpuExecutable:
             min(buf.type.nbytes, moved) for (buf, _), moved in kp.hbm_traffic.items()
         )
         kp.roofline_cycles = roofline_cycles(
-            target, kp.cube_flops, kp.vector_bytes, kp.hbm_compulsory_bytes, vector_only
+            target,
+            kp.cube_flops,
+            kp.vector_bytes,
+            kp.hbm_compulsory_bytes,
+            vector_only,
+            kp.cube_f32_flops,
         )
         if actions is not None:
             self.replays[op] = Replay.captured(actions, starts, cores_used, kp)

@@ -32,6 +32,9 @@ class KernelProfile:
     """Bytes read per memory space (the DMA source side and compute operands)."""
     bytes_written: Counter = field(default_factory=Counter)
     cube_flops: int = 0
+    cube_f32_flops: int = 0
+    """Of `cube_flops`, those of mmads in the cube's f32 mode, which runs at a fraction of the
+    fp16 peak (the target's `cube_f32_cycles_per_fractal`): the roofline counts them so."""
     vector_flops: int = 0
     vector_bytes: int = 0
     instructions: int = 0

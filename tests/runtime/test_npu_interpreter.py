@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from npu_programs import add_relu_program, conv_program, matmul_program, parse
 
 from gedialects.errors import InterpretationError
+from runtime.cost_model import roofline_cycles
 from runtime.npu_interpreter import NpuExecutable, run_npu
 from runtime.targets import default_target
 
@@ -50,6 +51,27 @@ def test_tiled_matmul_equals_numpy(m, n, k, tile, block_dim, double):
     assert kernel.cube_flops == 2 * m * n * k
     assert kernel.cores == min(block_dim, default_target().ai_cores)
     _check_roofline(result)
+
+
+def test_the_roofline_counts_f32_mmads_at_the_f32_mode_rate():
+    """The cube's f32 mode runs at half the fp16 rate: an f32 GEMM's compute bound is twice
+    an fp16 one's, and the modeled cycles of a compute-bound one stay above it."""
+    m = n = k = 512
+    kernels = {}
+    for dtype in ("f16", "f32"):
+        a, b = (
+            x.astype(np.float32 if dtype == "f32" else np.float16) for x in _matmul_inputs(m, n, k)
+        )
+        text = matmul_program(m, n, k, 64, 64, 64, 16, double=True, dtype=dtype)
+        kernels[dtype] = run_npu(parse(text), [a, b]).profile.kernels[0]
+    f16, f32 = kernels["f16"], kernels["f32"]
+    assert f32.cube_f32_flops == f32.cube_flops == 2 * m * n * k and f16.cube_f32_flops == 0
+    peak = default_target().peak_flops_per_cycle
+    assert f16.roofline_cycles >= 2 * m * n * k / peak
+    assert 2 * (2 * m * n * k) / peak <= f32.roofline_cycles <= f32.cycles
+    target, flops = default_target(), 2.0 * 4096**3  # compute-bound: no bytes
+    compute = roofline_cycles(target, flops, 0, 0, False)
+    assert roofline_cycles(target, flops, 0, 0, False, cube_f32_flops=flops) == 2 * compute
 
 
 @given(
