@@ -206,13 +206,39 @@ def img2col(
         0,
         (*s_lead, sh * s_r, sw * s_w, s_c, dh * s_r, dw * s_w, s_e),
     )
-    matrix = patches.reshape(*lead, (last - first) * wo, (g1 - g0) * taps)
     r, c = m0 - first * wo, k0 - g0 * taps
-    local = matrix[..., r : r + m, c : c + k]
-    rows, cols = local.shape[-2:]
-    dst[..., :rows, :cols] = local
+    rows, cols = min(m, (last - first) * wo - r), min(k, (g1 - g0) * taps - c)
+    if c % taps or cols % taps:  # columns cut through a C1 slice: via the patch matrix
+        matrix = patches.reshape(*lead, (last - first) * wo, (g1 - g0) * taps)
+        dst[..., :rows, :cols] = matrix[..., r : r + rows, c : c + cols]
+    else:
+        _patch_rows(patches[..., c // taps : (c + cols) // taps, :, :, :], dst, r, rows, wo)
     dst[..., rows:m, :k] = 0  # past the image's last row or its last C1 slice
     dst[..., :rows, cols:k] = 0
+
+
+def _patch_rows(patches: np.ndarray, dst: np.ndarray, r: int, rows: int, wo: int) -> None:
+    """dst[:rows] = rows r.. of the patch matrix whose (row, wo, C1, kh, kw, C0) strided view
+    is `patches`, copied straight from the view: a partial first output row, the whole rows,
+    a partial last one (no patch matrix is built, as a reshape of the view would)."""
+    *lead, _, _, g, kh, kw, c0 = patches.shape
+    out = np.reshape(dst[..., :rows, : g * kh * kw * c0], (*lead, rows, g, kh, kw, c0), copy=False)
+    done = 0
+    while done < rows:
+        row, col = divmod(r + done, wo)
+        if col == 0 and rows - done >= wo:
+            full = (rows - done) // wo
+            block = out[..., done : done + full * wo, :, :, :, :]
+            np.copyto(
+                np.reshape(block, (*lead, full, wo, g, kh, kw, c0), copy=False),
+                patches[..., row : row + full, :, :, :, :, :],
+            )
+            done += full * wo
+        else:
+            span = min(wo - col, rows - done)
+            piece = patches[..., row, col : col + span, :, :, :, :]
+            out[..., done : done + span, :, :, :, :] = piece
+            done += span
 
 
 def trans_data(src: np.ndarray, src_fmt: str, dst: np.ndarray, dst_fmt: str) -> None:
