@@ -2,12 +2,13 @@
 
 `Flash` runs an item's phases one after another, so the vector unit idles while the cube
 works and back. When a core has several items and a whole row of scores fits UB (no online
-softmax), this form skews them by one phase over two sets of item buffers (score block, V
-rows, mask, row sums): item i+1's S phase (Q and K' loads, Q K' on the cube, FIX into its
-score block) is issued before item i's P phase, and item i+1's softmax before item i's
-finish (O / row sum, store). Each pipe is an in-order queue, so the cube computes the next
-scores while the vector unit runs this item's softmax, and the vector unit runs the next
-softmax while MTE3 and the cube do this item's P V.
+softmax), this form skews them over two sets of item buffers (Q in L1, score block, mask,
+row sums, output tile): turn u fetches Q(u), scores item u-1 (Q K' on the cube, FIX into its
+score block), stores u-4, runs P V of u-2, the softmax of u-1 and O / row sum of u-2. Each
+pipe is an in-order queue, so the cube computes the next scores while the vector unit runs
+this softmax, and the vector unit runs the next softmax while MTE3 and the cube do P V.
+K' (in CHUNKS buffers) and V stay in L1 while the head is the same; V has a buffer per head
+parity, so a new head's V loads while the last item of the previous head still reads its own.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from lowering.npu_builder import Index, KernelBuilder
 from runtime.attention_cost import CHUNKS
 
 SB_FREE, MASK_FREE, Q_FREE, Q_LOADED = 8, 3, 2, 0
-K_FREE, K_LOADED, V_FREE = 0, 4, 6
-"""Single flags of the resident K' and V: MTE1 -> MTE2 when K' / V may be overwritten."""
-"""First event of the per-set flags (set s uses event + s): MTE3 -> FIX when P left the score
-block, MTE1 -> MTE2 when V's rows left L1, V -> MTE2 when the softmax read the mask."""
-SCORES, PROBS, V_LOADED, Y_READY, Y_FREE = 10, 12, 6, 14, 14
-"""FIX -> V: the scores are in UB; V -> MTE3: the probabilities are; MTE2 -> MTE1: V is in L1;
-V -> MTE3: the output tile is; MTE3 -> V: it is stored."""
+"""Per-set flags (set s uses event + s): MTE3 -> FIX when P left the score block, V -> MTE2
+when the softmax read the mask, MTE1 -> MTE2 when Q left L1, MTE2 -> MTE1 when it is there."""
+SCORES, PROBS, Y_READY, Y_FREE = 10, 12, 14, 14
+"""Per set: FIX -> V the scores are in UB; V -> MTE3 the probabilities are, the output is;
+MTE3 -> V the output is stored."""
+K_FREE, K_LOADED, V_FREE, V_LOADED = 0, 4, 6, 6
+"""The resident K' (one flag) and V (per head parity): MTE1 -> MTE2 when it may be
+overwritten, MTE2 -> MTE1 when it is loaded."""
 
 
 class PipelinedFlash(Flash):
