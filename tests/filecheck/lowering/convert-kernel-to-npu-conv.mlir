@@ -59,3 +59,49 @@ func.func @skip_rows(%x: tensor<1x32x8x8xf32>, %w: tensor<16x32x1x1xf32>) -> ten
 // CHECK-DAG:      npu.dma %[[ROWS]]{{.*}} {pad = 0.000000e+00 : f64}
 // CHECK-NOT:      npu.dma %x
 // CHECK:          npu.img2col {{.*}} {kernel = array<i64: 1, 1>, strides = array<i64: 1, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+
+// A 7x7 stride-2 conv on 3 channels with constant weights folds its kernel rows into
+// channels: channel (i, c) of folded row y is input row 2y + i - 3 of channel c, so the conv
+// is (1, 7) with strides (1, 2) over 21 channels (K 2 x 7 x 16 = 224 instead of 1 x 49 x 16).
+// The folded rows come one DMA per kernel row from the (N, C, H / 2, 2W) view (the odd rows
+// from column 16 on), into a UB buffer zeroed when a row falls in the padding; the weights
+// are refolded at compile time.
+func.func @fold_rows(%x: tensor<1x3x16x16xf32>) -> tensor<1x16x8x8xf32> {
+  %w = ge.constant dense<5.000000e-01> : tensor<16x3x7x7xf32>
+  %y = kernel.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x3x16x16xf32>, tensor<16x3x7x7xf32> -> tensor<1x16x8x8xf32>
+  func.return %y : tensor<1x16x8x8xf32>
+}
+
+// CHECK:      func.func @fold_rows(%x: !npu.buffer<1x3x16x16xf32, hbm>
+// CHECK:        %[[VIEW:.*]] = npu.reshape %x : !npu.buffer<1x3x16x16xf32, hbm> -> !npu.buffer<1x3x8x32xf32, hbm>
+// CHECK:        %[[LAID:.*]] = npu.hbm_constant {{.*}} : tensor<1x224x16xf32>
+// CHECK:        npu.kernel "conv2d_0"
+// CHECK:          %[[STAGE:.*]] = npu.alloc : !npu.buffer<1x16x{{[0-9]+}}x16xf32, ub>
+// CHECK:          npu.vec_dup 0.000000e+00 -> %[[STAGE]]
+// CHECK:          npu.dma %[[VIEW]] [{{.*}}, 0, {{.*}}, 16] [1, 3, {{.*}}, 16] -> %[[STAGE]] [0, 0, {{.*}}, 0]
+// CHECK:          npu.dma %[[VIEW]] [{{.*}}, 0, {{.*}}, 0] [1, 3, {{.*}}, 16] -> %[[STAGE]] [0, 3, {{.*}}, 0]
+// CHECK:          npu.trans_data %[[STAGE]]
+// CHECK:          npu.dma %[[LAID]] [0, 0, 0] [1, 112, 16]
+// CHECK-NOT:      npu.dma %x
+// CHECK:          npu.img2col {{.*}} {kernel = array<i64: 1, 7>, strides = array<i64: 1, 2>, pads = array<i64: 0, 0, 3, 3>, dilations = array<i64: 1, 1>}
+// CHECK:          npu.mmad {{.*}} [16, 16, 112]
+
+// A unit's drain comes in pixel chunks (whole fractals of L0C rows), each through UB buffers
+// of its own: FIX, transpose and store of one chunk overlap those of the next.
+func.func @drain_chunks(%x: tensor<1x16x64x64xf32>, %w: tensor<32x16x3x3xf32>) -> tensor<1x32x64x64xf32> {
+  %y = kernel.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x16x64x64xf32>, tensor<32x16x3x3xf32> -> tensor<1x32x64x64xf32>
+  func.return %y : tensor<1x32x64x64xf32>
+}
+
+// CHECK:      func.func @drain_chunks
+// CHECK:        %[[OUT:.*]] = npu.reshape %y
+// CHECK:        npu.kernel "conv2d_0"
+// CHECK:          %[[C:.*]] = npu.alloc : !npu.buffer<128x16xf32, l0c, FRACTAL_NZ>
+// CHECK:          npu.mmad {{.*}} -> %[[C]]
+// CHECK:          npu.dma %[[C]] [0, 0] [32, 16] -> %[[U0:.*]] [0, 0] [32, 16]
+// CHECK:          npu.vec_transpose %[[U0]] -> %[[T0:.*]] perm = [1, 0]
+// CHECK:          npu.dma %[[T0]] [0, 0] [16, 32] -> %[[OUT]]
+// CHECK:          npu.dma %[[C]] [32, 0] [32, 16] -> %[[U1:.*]] [0, 0] [32, 16]
+// CHECK:          npu.vec_transpose %[[U1]]
+// CHECK:          npu.dma %[[C]] [64, 0] [32, 16]
+// CHECK:          npu.dma %[[C]] [96, 0] [32, 16]
