@@ -104,6 +104,12 @@ def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     )  # fmt: skip
     tiling = choose_conv_tile(target, shape)
     planned = tiling.estimate if tiling is not None else float("inf")
+    if tiling is not None and tiling.fold:  # kernel rows folded into channels: a (1, kw) conv
+        folded = dataclasses.replace(
+            g, c=g.c * g.kh, h=oh, kh=1, strides=(1, g.strides[1]),
+            pads=(0, g.pads[1], 0, g.pads[3]), dilations=(1, g.dilations[1]),
+        )  # fmt: skip
+        analytic = _analytic_im2col(folded, target, dtype)
     return dataclasses.replace(analytic, cycles=max(planned, analytic.cycles))
 
 
