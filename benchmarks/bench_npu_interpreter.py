@@ -12,7 +12,10 @@ With `--models resnet18,bert_layer` it runs zoo models (torch, exported to ONNX)
 level instead (`ge.compile(level="npu")`, every kernel lowered and interpreted) and reports
 the first run (lowering included), a warm run (wall and CPU seconds, best of `--repeats`),
 onnxruntime's run of the same ONNX model in the same process, their ratio (issue 5's goal is
-3x), and the numpy share of the warm run.
+3x), the numpy share of the warm run, the bytes the npu program writes into all its memory
+levels in one run (DMA destinations and compute results: the data the modeled chip moves),
+and the time numpy needs just to copy that many bytes on this machine (a floor for any
+interpreter that executes the program's data movement).
 
     .venv/bin/python benchmarks/bench_npu_interpreter.py [--models resnet18,bert_layer]
 """
@@ -89,8 +92,9 @@ def models(names: list[str], repeats: int) -> None:
     from ge.frontends.onnx import import_onnx_model
     from ge.testing.models import MODELS, build, export_onnx
 
+    bandwidth = _copy_bandwidth()
     print(f"{'model':<12}{'first s':>9}{'warm s':>9}{'cpu s':>8}{'ort ms':>9}{'ratio':>8}"
-          f"{'numpy share':>13}")  # fmt: skip
+          f"{'numpy share':>13}{'written GB':>12}{'copy floor s':>14}")  # fmt: skip
     for name in names:
         model, example = build(name, small=False)
         with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +108,8 @@ def models(names: list[str], repeats: int) -> None:
         first = time.perf_counter()
         compiled.run(*inputs)
         first = time.perf_counter() - first
+        kernels = compiled.last_profile.get("kernels", [])
+        written = sum(sum(k.get("bytes_written", {}).values()) for k in kernels)
         wall, cpu = _best(lambda: compiled.run(*inputs), repeats)
         session.run(None, feed)
         ort_wall, _ = _best(lambda: session.run(None, feed), 10)
@@ -111,7 +117,16 @@ def models(names: list[str], repeats: int) -> None:
         profiler.runcall(compiled.run, *inputs)
         share = _numpy_share(pstats.Stats(profiler))
         print(f"{name:<12}{first:>9.2f}{wall:>9.2f}{cpu:>8.2f}{ort_wall * 1e3:>9.1f}"
-              f"{wall / ort_wall:>7.0f}x{share:>12.0%}", flush=True)  # fmt: skip
+              f"{wall / ort_wall:>7.0f}x{share:>12.0%}{written / 1e9:>12.2f}"
+              f"{written / bandwidth:>14.3f}", flush=True)  # fmt: skip
+
+
+def _copy_bandwidth() -> float:
+    """Bytes per second numpy copies on this machine (64 MiB, best of 5): with the bytes the
+    npu program writes into every level, a floor on any interpreter that moves its data."""
+    src, dst = np.ones(2**24, np.float32), np.empty(2**24, np.float32)
+    best = min(_best(lambda: np.copyto(dst, src), 5))
+    return src.nbytes / best
 
 
 def main() -> None:

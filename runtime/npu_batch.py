@@ -131,9 +131,14 @@ def stack_columns(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -
     addresses = {}
     for position, arrays in columns.items():
         first = arrays[0]
-        layout, root = (first.shape, first.strides, first.dtype), _root(first)
-        if any((a.shape, a.strides, a.dtype) != layout or _root(a) is not root for a in arrays):
-            return None
+        layout, base, root = (first.shape, first.strides, first.dtype), first.base, None
+        for a in arrays:
+            if (a.shape, a.strides, a.dtype) != layout:
+                return None
+            if a.base is not base or base is None:  # views of one array share their base
+                root = _root(first) if root is None else root
+                if _root(a) is not root:
+                    return None
         addresses[position] = address = [_address(a) for a in arrays]
         if position in writes and not _disjoint(address, _span(first)):
             return None
@@ -183,9 +188,15 @@ def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
 
 
 def _shape_key(args: tuple) -> tuple:
-    """What must agree for actions to stack: array layouts, and other arguments' values."""
+    """What must agree for actions to stack: array layouts, and other arguments' values
+    (as text when they cannot be hashed: tuples of slices)."""
     return tuple(
-        (a.shape, a.strides, a.dtype.str) if isinstance(a, np.ndarray) else repr(a) for a in args
+        (a.shape, a.strides, a.dtype)
+        if isinstance(a, np.ndarray)
+        else a
+        if isinstance(a, int | float | str)
+        else repr(a)
+        for a in args
     )
 
 

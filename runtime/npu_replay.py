@@ -32,22 +32,30 @@ BATCH_ENV = "GE_NPU_BATCH"
 
 @dataclass
 class Replay:
-    """The captured numpy work of one kernel launch, and the profile of its first run."""
+    """The captured numpy work of one kernel launch, and the profile of its first run.
+
+    The blocks of a wave are merged (`batch_waves`) on the first replay, not at capture: a
+    program run once (`ge-run`) does not pay for it."""
 
     actions: list[Action]
     profile: KernelProfile
+    starts: list[int] | None = None
+    """Where each block's actions begin, until the blocks are merged."""
+    cores: int = 1
 
     @staticmethod
     def captured(
         actions: list[Action], starts: list[int], cores: int, profile: KernelProfile
     ) -> Replay:
         """The replay of a kernel's first run: its `actions`, block after block from
-        `starts` on `cores` cores, with each wave's blocks merged (`batch_waves`)."""
-        if os.environ.get(BATCH_ENV) != "0":
-            actions = batch_waves(actions, starts, cores)
-        return Replay(actions, replace(profile, events=None))
+        `starts`, its blocks spread over `cores` cores."""
+        return Replay(actions, replace(profile, events=None), starts, cores)
 
     def run(self) -> KernelProfile:
+        if self.starts is not None:
+            if os.environ.get(BATCH_ENV) != "0":
+                self.actions = batch_waves(self.actions, self.starts, self.cores)
+            self.starts = None
         for fn, args in self.actions:
             fn(*args)
         return copy.copy(self.profile)

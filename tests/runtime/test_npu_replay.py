@@ -75,7 +75,8 @@ def test_batching_merges_the_blocks_of_a_wave(monkeypatch: pytest.MonkeyPatch) -
     for batched in ("1", "0"):
         monkeypatch.setenv(BATCH_ENV, batched)
         executable = NpuExecutable(parse(text))
-        executable.run(inputs)
+        executable.run(inputs)  # captures
+        executable.run(inputs)  # merges the waves' blocks, and replays
         counts.append(sum(len(r.actions) for r in executable.replays.values()))
     assert counts[0] * 5 < counts[1]
 
