@@ -7,7 +7,7 @@ Python `for` over its tiles whose body is a list of such steps; each instruction
 operation on a whole tile, so the interpreter's time goes to numpy, not to walking the IR.
 
 A probe body (`probe=True`) keeps only the index arithmetic, the control flow and the reads
-of HBM through L2: the run that counts the cores reading each element (`NpuExecutable._probe`)
+of HBM through L2: the run that counts the cores reading each element (`runtime.npu_probe`)
 needs nothing else, and skipping the tiles' numpy work makes it cheap.
 """
 

@@ -28,7 +28,6 @@ from gedialects.ge.constant import dense_to_numpy
 from gedialects.interpreter import entry_function, input_names, output_names
 from gedialects.npu.attrs import BufferType, aligned, buffer_type
 from gedialects.npu.ops import (
-    AllocOp,
     HbmAllocOp,
     HbmConstantOp,
     KernelOp,
@@ -41,6 +40,7 @@ from gedialects.npu.verify import verify_npu_module
 from runtime.cost_model import roofline_cycles
 from runtime.npu_compile import BlockRunner, compile_block
 from runtime.npu_core import Buffer, Core
+from runtime.npu_probe import ReaderCounts
 from runtime.npu_replay import HbmMemory, Replay
 from runtime.npu_slots import Slots
 from runtime.profile import KernelProfile, ProgramProfile
@@ -76,11 +76,10 @@ class NpuExecutable:
         self.slots = Slots()
         self.constants: dict[HbmConstantOp, np.ndarray] = {}
         self.kernels: dict[KernelOp, BlockRunner] = {}
-        self.probes: dict[KernelOp, BlockRunner | None] = {}
-        self.shares: dict[KernelOp, list[tuple[int, np.ndarray]]] = {}
-        """Per kernel, its reader shares by env slot: the access pattern is the same every run."""
+        self.readers = ReaderCounts(self.target, self.slots)
         self.pool: dict = {}
-        """On-chip arrays by (alloc site, core), reused (poisoned again) by later launches."""
+        """On-chip arrays by alloc site (a row per core), reused (poisoned again) by later
+        launches."""
         self.l2_logs: dict[KernelOp, list] = {}
         """Per kernel whose addresses do not depend on data, the answers of its L2 model in the
         order its first run asked them (`Core.l2_log`): later runs replay them."""
@@ -88,11 +87,7 @@ class NpuExecutable:
             if isinstance(op, KernelOp):
                 self.slots(op.block_index)
                 self.kernels[op] = compile_block(op.body.block, self.target, self.slots)
-                self.probes[op] = (
-                    compile_block(op.body.block, self.target, self.slots, probe=True)
-                    if _addresses_static(op)
-                    else None
-                )
+                self.readers.add(op)
         for value in self.fn.body.block.args:
             self.slots(value)
         for op in self.fn.body.block.ops:
@@ -182,41 +177,6 @@ class NpuExecutable:
         raw = arena[start : start + t.nbytes]
         return Buffer(raw.view(t.dtype).reshape(t.dims), t, name)
 
-    def _probe(self, op: KernelOp, env: list, cores_used: int) -> dict:
-        """1 / the number of cores that read each element of each HBM input in kernel `op`,
-        counted by a run of its blocks on throwaway cores. A kernel whose addresses do not
-        depend on data runs its probe body (index arithmetic and HBM reads only) once per
-        executable; a failing probe stops there and the real run reports the error. Other
-        kernels run their whole body on copies of the HBM buffers, every run."""
-        counts: dict = {}
-        probe = self.probes[op]
-        if probe is None:
-            probe_env, original = _probe_env(env)
-            self._count_readers(op, self.kernels[op], probe_env, cores_used, counts)
-            return {original.get(b, b): 1.0 / np.maximum(c, 1) for b, c in counts.items()}
-        if op not in self.shares:
-            try:
-                self._count_readers(op, probe, list(env), cores_used, counts)
-            except InterpretationError:
-                pass
-            slot_of = {id(value): i for i, value in reversed(list(enumerate(env)))}
-            self.shares[op] = [(slot_of[id(b)], 1.0 / np.maximum(c, 1)) for b, c in counts.items()]
-        return {env[slot]: share for slot, share in self.shares[op]}
-
-    def _count_readers(
-        self, op: KernelOp, body: BlockRunner, env: list, cores_used: int, counts: dict
-    ) -> None:
-        target = self.target
-        stats = KernelProfile(op.sym_name.data, None, [], None, 0, op.blocks, cores_used)
-        capacity = dict(target.capacity)
-        cores = [Core(i, capacity, target.ub_block, cores_used, stats) for i in range(cores_used)]
-        for core in cores:
-            core.l2_share, core.l2_readers, core.probe = counts, cores[0].l2_readers, True
-        block_arg = self.slots(op.block_index)
-        for block in range(op.blocks):
-            env[block_arg] = block
-            body(env, cores[block % cores_used])
-
     def _launch(self, op: KernelOp, env: list, trace: bool = False) -> KernelProfile:
         captured = self.replays.get(op)
         if captured is not None and not trace:
@@ -240,10 +200,15 @@ class NpuExecutable:
         body, block_arg = self.kernels[op], self.slots(op.block_index)
         log = self.l2_logs.get(op)
         shared = not vector_only and 1 < cores_used <= 64  # a reader bit per core
-        share = self._probe(op, env, cores_used) if shared and log is None else None
+        share = (
+            self.readers.shares(op, self.kernels[op], env, cores_used)
+            if shared and log is None
+            else None
+        )
         replay = None if log is None else iter(log)
-        record = [] if log is None and self.probes[op] is not None else None
-        actions = [] if self.probes[op] is not None and op not in self.replays else None
+        static = self.readers.static(op)
+        record = [] if log is None and static else None
+        actions = [] if static and op not in self.replays else None
         for core in cores:  # one L2 for the chip
             core.l2, core.l2_share, core.l2_readers = cores[0].l2, share, cores[0].l2_readers
             core.l2_log, core.l2_replay, core.pool = record, replay, self.pool
@@ -285,25 +250,6 @@ class NpuExecutable:
 def _blas() -> ThreadpoolController:
     """The BLAS libraries loaded (found once: finding them reads the process's memory map)."""
     return ThreadpoolController()
-
-
-def _probe_env(env: list) -> tuple[list, dict]:
-    """A copy of `env` whose HBM buffers are copies, so a probe run writes no real data."""
-    copy, original = list(env), {}
-    for i, value in enumerate(env):
-        if isinstance(value, Buffer) and not value.on_chip:
-            twin = Buffer(value.array.copy(), value.type, value.name)
-            copy[i], original[twin] = twin, value
-    return copy, original
-
-
-def _addresses_static(kernel: KernelOp) -> bool:
-    """Whether no value inside `kernel` comes from data (only arith, scf and allocations
-    have results), so its HBM reads are the same every run and a probe body can count them."""
-    return all(
-        not op.results or isinstance(op, AllocOp) or op.dialect_name() in ("arith", "scf")
-        for op in kernel.body.walk()
-    )
 
 
 def run_npu(

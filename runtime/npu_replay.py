@@ -1,6 +1,6 @@
 """Capture a kernel's numpy work once and replay it on later runs (as CUDA Graphs do).
 
-A kernel whose addresses do not depend on data (`npu_interpreter._addresses_static`: only
+A kernel whose addresses do not depend on data (`npu_probe.addresses_static`: only
 arith, scf and allocations have results) does the same work on the same windows every run,
 and its modeled profile is the same every run: pipe clocks, flags, races, L2 hits and bytes
 moved depend on addresses and sizes, never on values. So the first run interprets it fully
