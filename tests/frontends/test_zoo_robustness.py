@@ -11,10 +11,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
+from gedialects.errors import UnsupportedError
 
 RNG = np.random.default_rng(0)
 
@@ -74,4 +77,84 @@ def test_upsample_with_scales_attribute_opset7():
     x = f32(1, 2, 3, 3)
     node = helper.make_node("Upsample", ["x"], ["y"], mode="linear", scales=[1.0, 1.0, 2.0, 2.0])
     model = model_of([node], [vi("x", [1, 2, 3, 3])], [vi("y", [1, 2, 6, 6])], opset=7)
+    assert_matches_onnxruntime(model, {"x": x})
+
+
+def test_unsupported_op_on_constants_is_folded_at_import():
+    """torch's opset-9 masked_fill: NonZero of a ConstantOfShape feeds the graph."""
+    shape = numpy_helper.from_array(np.array([2, 3], np.int64), "shape")
+    nodes = [
+        helper.make_node(
+            "ConstantOfShape",
+            ["shape"],
+            ["ones"],
+            value=helper.make_tensor("one", TensorProto.INT64, [1], [1]),
+        ),
+        helper.make_node("NonZero", ["ones"], ["where"]),
+        helper.make_node("Cast", ["where"], ["wf"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["wf"], ["total"], keepdims=0),
+        helper.make_node("Mul", ["x", "total"], ["y"]),
+    ]
+    model = model_of(nodes, [vi("x", [4])], [vi("y", [4])], [shape], opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(4)})
+
+
+def test_unsupported_op_on_a_graph_input_names_op_and_node():
+    node = helper.make_node("NonZero", ["x"], ["y"], name="nz")
+    model = model_of([node], [vi("x", [4])], [vi("y", [1, None], TensorProto.INT64)], opset=13)
+    with pytest.raises(UnsupportedError, match="op type 'NonZero' of node 'nz' is not supported"):
+        import_onnx_model(model)
+
+
+def test_random_op_is_never_folded():
+    node = helper.make_node("RandomNormalLike", ["c"], ["y"], name="rnd")
+    c = numpy_helper.from_array(np.zeros((2,), np.float32), "c")
+    model = model_of([node], [], [vi("y", [2])], [c], opset=13)
+    with pytest.raises(UnsupportedError, match="RandomNormalLike"):
+        import_onnx_model(model)
+
+
+def topk_model(shape, k, axis, largest, opset=13):
+    out = list(shape)
+    out[axis] = k
+    if opset < 10:
+        node = helper.make_node("TopK", ["x"], ["v", "i"], k=k, axis=axis)
+        inits = []
+    else:
+        node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=axis, largest=largest)
+        inits = [numpy_helper.from_array(np.array([k], np.int64), "k")]
+    outputs = [vi("v", out), vi("i", out, TensorProto.INT64)]
+    return model_of([node], [vi("x", list(shape))], outputs, inits, opset=opset)
+
+
+@settings(max_examples=25)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+    data=st.data(),
+    largest=st.booleans(),
+)
+def test_topk_matches_onnxruntime_with_ties(shape, data, largest):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    k = data.draw(st.integers(1, shape[axis]))
+    # few distinct values (and infinities), so ties decide the order
+    pool = np.array([-np.inf, -1.0, 0.0, 2.0, np.inf], np.float32)
+    x = pool[RNG.integers(0, len(pool), shape)]
+    assert_matches_onnxruntime(topk_model(shape, k, axis, int(largest)), {"x": x})
+
+
+def test_topk_opset9_attribute_and_large_k_refused():
+    x = f32(3, 5)
+    assert_matches_onnxruntime(topk_model((3, 5), 2, -1, 1, opset=9), {"x": x})
+    with pytest.raises(UnsupportedError, match=r"node 'v' \(TopK\): K = 200"):
+        import_onnx_model(topk_model((2, 300), 200, 1, 1))
+
+
+@pytest.mark.parametrize("dtype", [TensorProto.FLOAT, TensorProto.INT64])
+@pytest.mark.parametrize(("exclusive", "reverse"), [(0, 0), (1, 0), (0, 1), (1, 1)])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_cumsum_matches_onnxruntime(dtype, exclusive, reverse, axis):
+    node = helper.make_node("CumSum", ["x", "a"], ["y"], exclusive=exclusive, reverse=reverse)
+    a = numpy_helper.from_array(np.array(axis, np.int64), "a")
+    model = model_of([node], [vi("x", [3, 4], dtype)], [vi("y", [3, 4], dtype)], [a], opset=14)
+    x = f32(3, 4) if dtype == TensorProto.FLOAT else RNG.integers(-5, 5, (3, 4))
     assert_matches_onnxruntime(model, {"x": x})

@@ -1,7 +1,7 @@
 """Converters of ONNX ops that `ge` has no op for, composed exactly from several `ge` ops.
 
-Hardmax, LpNormalization, MeanVarianceNormalization, Shrink, Swish, IsNaN, IsInf, EyeLike,
-Sinh, Cosh and Tan; each follows the formula of ONNX's reference implementation.
+Hardmax, TopK, CumSum, LpNormalization, MeanVarianceNormalization, Shrink, Swish, IsNaN, IsInf,
+EyeLike, Sinh, Cosh and Tan; each follows the formula of ONNX's reference implementation.
 """
 
 from __future__ import annotations
@@ -28,6 +28,76 @@ def hardmax(n: Node) -> SSAValue:
     )
     hit = n.emit(ops.EqualOp(first, n.constant(iota)))
     return n.emit(ops.CastOp(hit, to=element_of(x.type)))
+
+
+TOPK_MAX_K = 128
+"""TopK is k rounds of arg-extreme over the not-yet-taken elements; larger k is refused."""
+
+
+def top_k(n: Node) -> list[SSAValue]:
+    """Values and i64 indices of the k largest (smallest) along `axis`, sorted, ties by index.
+
+    Each round takes the first untaken element equal to the extreme of the untaken ones, so
+    repeated values (even infinities) keep ONNX's order: equal values by ascending index.
+    """
+    x, shape = n.value(0), n.shape(0)
+    axis = int(n.attr("axis", -1)) % len(shape)
+    k = int(np.asarray(n.const(1, "K")).reshape(-1)[0]) if n.has(1) else int(n.attr("k"))
+    if not 0 < k <= shape[axis]:
+        raise n.error(f"K = {k} is not in 1..{shape[axis]} (the size of axis {axis})")
+    if k > TOPK_MAX_K:
+        raise n.unsupported(f"K = {k} is above the {TOPK_MAX_K} that ge composes TopK for")
+    largest = bool(n.attr("largest", 1))
+    dtype = n.dtype(0)
+    if np.issubdtype(dtype, np.floating):
+        fill = -np.inf if largest else np.inf
+    else:
+        fill = np.iinfo(dtype).min if largest else np.iinfo(dtype).max
+    fill = scalar(n, fill, x)
+    iota = n.constant(
+        np.arange(shape[axis], dtype=np.int64).reshape(
+            [-1 if i == axis else 1 for i in range(len(shape))]
+        )
+    )
+    extreme = ops.ReduceMaxOp if largest else ops.ReduceMinOp
+    taken = n.constant(np.zeros(shape, np.bool_))
+    values, indices = [], []
+    for _ in range(k):
+        free = n.emit(ops.WhereOp(taken, fill, x))
+        best = n.emit(extreme(free, axes=[axis], keepdims=True))
+        hits = n.emit(ops.EqualOp(x, best))
+        hits = n.emit(ops.LogicalAndOp(hits, n.emit(ops.LogicalNotOp(taken))))
+        first = n.emit(ops.CastOp(hits, to=element_of(iota.type)))
+        index = n.emit(ops.ArgMaxOp(first, axis=axis, keepdims=True))
+        taken = n.emit(ops.LogicalOrOp(taken, n.emit(ops.EqualOp(iota, index))))
+        values.append(best)
+        indices.append(index)
+    if k == 1:
+        return [values[0], indices[0]]
+    return [n.emit(ops.ConcatOp(*values, axis=axis)), n.emit(ops.ConcatOp(*indices, axis=axis))]
+
+
+def cum_sum(n: Node) -> SSAValue:
+    """y_j = sum of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`.
+
+    A masked sum: x gets an output axis in front of the summed one and a 0/1 mask picks the
+    terms, so integer inputs (position ids from a cumsum of a mask) stay exact.
+    """
+    x, shape = n.value(0), n.shape(0)
+    axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0]) % len(shape)
+    size = shape[axis]
+    out, term = np.indices((size, size))
+    reverse, exclusive = bool(n.attr("reverse", 0)), bool(n.attr("exclusive", 0))
+    if reverse:
+        keep = term > out if exclusive else term >= out
+    else:
+        keep = term < out if exclusive else term <= out
+    mask_shape = [1] * (len(shape) + 1)
+    mask_shape[axis : axis + 2] = [size, size]
+    mask = keep.astype(n.dtype(0)).reshape(mask_shape)
+    widened = n.emit(ops.ReshapeOp(x, shape=[*shape[:axis], 1, *shape[axis:]]))
+    terms = n.emit(ops.MulOp(widened, n.constant(mask)))
+    return n.emit(ops.ReduceSumOp(terms, axes=[axis + 1], keepdims=False))
 
 
 def lp_normalization(n: Node) -> SSAValue:
@@ -113,6 +183,8 @@ def tan(n: Node) -> SSAValue:
 
 CONVERTERS: dict[str, Converter] = {
     "Hardmax": hardmax,
+    "TopK": top_k,
+    "CumSum": cum_sum,
     "LpNormalization": lp_normalization,
     "MeanVarianceNormalization": mean_variance_normalization,
     "Shrink": shrink,

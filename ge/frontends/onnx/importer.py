@@ -37,6 +37,7 @@ from ge.frontends.onnx import (
     convert_tensor,
 )
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
+from ge.frontends.onnx.fold_node import can_fold, fold_constant_node
 from ge.frontends.onnx.loading import (
     default_opset,
     load_external_data,
@@ -104,6 +105,8 @@ def convert_node(
     if proto.domain not in ("", "ai.onnx"):
         raise node.unsupported(f"domain '{proto.domain}' is not supported")
     converter = CONVERTERS.get(proto.op_type)
+    if converter is None:
+        converter = fold_constant_node if can_fold(node) else None
     if converter is None:
         raise UnsupportedError(
             f"{state.source}: op type '{proto.op_type}' of node '{node.name}' is not "
