@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
-from gedialects.errors import UnsupportedError
+from gedialects.errors import FrontendError, UnsupportedError
 
 RNG = np.random.default_rng(0)
 
@@ -158,3 +158,34 @@ def test_cumsum_matches_onnxruntime(dtype, exclusive, reverse, axis):
     model = model_of([node], [vi("x", [3, 4], dtype)], [vi("y", [3, 4], dtype)], [a], opset=14)
     x = f32(3, 4) if dtype == TensorProto.FLOAT else RNG.integers(-5, 5, (3, 4))
     assert_matches_onnxruntime(model, {"x": x})
+
+
+def test_nodes_out_of_topological_order_are_sorted():
+    """onnxruntime runs graphs whose nodes are listed out of order; so does the importer."""
+    nodes = [
+        helper.make_node("Add", ["t", "x"], ["y"], name="last"),
+        helper.make_node("Relu", ["s"], ["t"], name="middle"),
+        helper.make_node("Mul", ["x", "x"], ["s"], name="first"),
+    ]
+    model = model_of(nodes, [vi("x", [2, 3])], [vi("y", [2, 3])], opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(2, 3)})
+
+
+def test_a_cycle_is_still_reported_by_the_checker():
+    nodes = [
+        helper.make_node("Relu", ["b"], ["a"]),
+        helper.make_node("Relu", ["a"], ["b"]),
+        helper.make_node("Add", ["a", "x"], ["y"]),
+    ]
+    model = model_of(nodes, [vi("x", [2])], [vi("y", [2])], opset=13)
+    with pytest.raises(FrontendError, match="fails onnx.checker"):
+        import_onnx_model(model)
+
+
+def test_graph_output_without_a_shape_and_unnamed_nodes():
+    w = f32(4, 6)
+    inits = [helper.make_tensor("W", TensorProto.FLOAT, [4, 6], w.reshape(-1).tolist())]
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["t"]), helper.make_node("Relu", ["t"], ["y"])]
+    output = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = model_of(nodes, [vi("x", [2, 4])], [output], inits, opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(2, 4)})

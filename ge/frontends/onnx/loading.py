@@ -14,8 +14,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import external_data_helper, helper, numpy_helper, shape_inference, version_converter
+from onnx import external_data_helper, helper, shape_inference, version_converter
 
+from ge.frontends.onnx.repair import (
+    keep_legacy_resize_coordinates,
+    legacy_resizes,
+    sort_nodes,
+    with_output_shapes,
+)
 from gedialects.errors import FrontendError, UnsupportedError
 
 MIN_NATIVE_OPSET = 13
@@ -91,7 +97,7 @@ def default_opset(model: onnx.ModelProto) -> int:
 
 def check(model: onnx.ModelProto, source: str) -> None:
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(with_output_shapes(model))
     except (onnx.checker.ValidationError, ValueError) as error:
         raise FrontendError(
             f"{source}: the model fails onnx.checker: {first_line(error)}"
@@ -111,7 +117,7 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     if opset < 9 and any(node.op_type == "Scan" for node in model.graph.node):
         # The converter drops Scan-8's batch axis from the graph's input shapes.
         raise UnsupportedError(f"{source}: opset {opset} Scan (with a batch axis) is not supported")
-    legacy = _legacy_resizes(model, opset)
+    legacy = legacy_resizes(model, opset)
     try:
         upgraded = version_converter.convert_version(model, MIN_NATIVE_OPSET)
     except Exception as error:  # the converter raises bare RuntimeErrors and more
@@ -119,59 +125,8 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
             f"{source}: cannot upgrade the opset {opset} model to {MIN_NATIVE_OPSET}: "
             f"{first_line(error)}"
         ) from None
-    _keep_legacy_resize_coordinates(upgraded, legacy)
+    keep_legacy_resize_coordinates(upgraded, legacy)
     return upgraded
-
-
-def _const_floats(graph: onnx.GraphProto, name: str) -> list[float] | None:
-    for t in graph.initializer:
-        if t.name == name:
-            return [float(v) for v in numpy_helper.to_array(t).reshape(-1)]
-    for node in graph.node:
-        if node.op_type == "Constant" and node.output[0] == name and node.attribute:
-            attr = node.attribute[0]
-            if attr.name == "value":
-                return [float(v) for v in numpy_helper.to_array(attr.t).reshape(-1)]
-    return None
-
-
-def _legacy_resizes(model: onnx.ModelProto, opset: int) -> dict[str, str]:
-    """The nearest mode each Upsample (opsets 7-9) or Resize-10 node needs, by output name.
-
-    Those ops sample at `x_out / scale` ('asymmetric') and take the nearest pixel by
-    floor when upsampling (ceil when every scale shrinks), as onnxruntime does; the version
-    converter turns them into Resize-11 with its defaults ('half_pixel', rounding),
-    which computes other values for linear modes and non-integer scales.
-    """
-    if opset > 10:
-        return {}
-    found = {}
-    for node in model.graph.node:
-        if node.op_type not in ("Upsample", "Resize") or not node.output:
-            continue
-        scales = [a.floats for a in node.attribute if a.name == "scales"]
-        values = list(scales[0]) if scales else None
-        if values is None and len(node.input) > 1:
-            values = _const_floats(model.graph, node.input[-1])
-        shrinks = bool(values) and all(s <= 1 for s in values) and any(s < 1 for s in values)
-        found[node.output[0]] = "ceil" if shrinks else "floor"
-    return found
-
-
-def _keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: dict[str, str]) -> None:
-    """Give the Resize nodes the converter made from `legacy` their old sampling rule."""
-    for node in model.graph.node:
-        if node.op_type != "Resize" or not node.output or node.output[0] not in legacy:
-            continue
-        kept = [
-            a
-            for a in node.attribute
-            if a.name not in ("coordinate_transformation_mode", "nearest_mode")
-        ]
-        del node.attribute[:]
-        node.attribute.extend(kept)
-        node.attribute.append(helper.make_attribute("coordinate_transformation_mode", "asymmetric"))
-        node.attribute.append(helper.make_attribute("nearest_mode", legacy[node.output[0]]))
 
 
 def static_dims(info: onnx.ValueInfoProto, given: Sequence[int] | None, source: str) -> list[int]:
@@ -261,6 +216,7 @@ def prepare(
 
     Returns (model, inferred skeleton, static input shapes); `model` is not modified.
     """
+    model = sort_nodes(model)
     light = skeleton(model)
     check(light, source)
     upgraded = upgrade(model, source)

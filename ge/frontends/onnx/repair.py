@@ -1,0 +1,139 @@
+"""Lenient repairs of ONNX models that onnxruntime runs as they are, made before import.
+
+Models in the wild break rules that `onnx.checker` enforces or carry ops whose meaning the
+opset converter changes: nodes out of topological order (hand-edited graphs, some
+converters), graph outputs declared without a shape (older exporters), and Upsample /
+Resize-10 nodes that the converter turns into Resize-11 with other sampling. Each repair
+copies nothing when the model does not need it.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+
+def sort_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy with its top-level nodes in topological order (stable).
+
+    A node waits for the top-level values its inputs and its subgraphs name; names no node
+    produces (graph inputs, initializers, outer scope) are ready from the start. A cycle
+    leaves the remaining nodes in file order, for the checker to report.
+    """
+    nodes = list(model.graph.node)
+    produced = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+    needs = [
+        {produced[name] for name in _used_names(node) if name in produced and produced[name] != i}
+        for i, node in enumerate(nodes)
+    ]
+    if all(max(deps, default=-1) < i for i, deps in enumerate(needs)):
+        return model
+    users: list[list[int]] = [[] for _ in nodes]
+    waiting = [len(deps) for deps in needs]
+    for i, deps in enumerate(needs):
+        for d in deps:
+            users[d].append(i)
+    ready = [i for i, w in enumerate(waiting) if w == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[i]:
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                heapq.heappush(ready, u)
+    placed = set(order)
+    order += [i for i in range(len(nodes)) if i not in placed]
+    sorted_model = onnx.ModelProto()
+    sorted_model.CopyFrom(model)
+    del sorted_model.graph.node[:]
+    sorted_model.graph.node.extend(nodes[i] for i in order)
+    return sorted_model
+
+
+def _used_names(node: onnx.NodeProto) -> set[str]:
+    names = {name for name in node.input if name}
+    for attr in node.attribute:
+        for graph in [attr.g] if attr.HasField("g") else list(attr.graphs):
+            for inner in graph.node:
+                names |= _used_names(inner)
+    return names
+
+
+def with_output_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy whose graph outputs declared without a shape get ONNX's inferred one.
+
+    The checker requires a shape on graph outputs; onnxruntime does not, and exporters
+    leave it out. Outputs that inference cannot shape stay as they are.
+    """
+    outputs = model.graph.output
+    if all(o.type.tensor_type.HasField("shape") for o in outputs if o.type.HasField("tensor_type")):
+        return model
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False)
+    except (shape_inference.InferenceError, onnx.checker.ValidationError):
+        return model  # the checker then reports the missing shape
+    found = {o.name: o for o in [*inferred.graph.output, *inferred.graph.value_info]}
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    for o in fixed.graph.output:
+        t = o.type.tensor_type
+        known = found.get(o.name)
+        if o.type.HasField("tensor_type") and not t.HasField("shape") and known is not None:
+            if known.type.tensor_type.HasField("shape"):
+                t.shape.CopyFrom(known.type.tensor_type.shape)
+    return fixed
+
+
+def _const_floats(graph: onnx.GraphProto, name: str) -> list[float] | None:
+    for t in graph.initializer:
+        if t.name == name:
+            return [float(v) for v in numpy_helper.to_array(t).reshape(-1)]
+    for node in graph.node:
+        if node.op_type == "Constant" and node.output[0] == name and node.attribute:
+            attr = node.attribute[0]
+            if attr.name == "value":
+                return [float(v) for v in numpy_helper.to_array(attr.t).reshape(-1)]
+    return None
+
+
+def legacy_resizes(model: onnx.ModelProto, opset: int) -> dict[str, str]:
+    """The nearest mode each Upsample (opsets 7-9) or Resize-10 node needs, by output name.
+
+    Those ops sample at `x_out / scale` ('asymmetric') and take the nearest pixel by
+    floor when upsampling (ceil when every scale shrinks), as onnxruntime does; the version
+    converter turns them into Resize-11 with its defaults ('half_pixel', rounding),
+    which computes other values for linear modes and non-integer scales.
+    """
+    if opset > 10:
+        return {}
+    found = {}
+    for node in model.graph.node:
+        if node.op_type not in ("Upsample", "Resize") or not node.output:
+            continue
+        scales = [a.floats for a in node.attribute if a.name == "scales"]
+        values = list(scales[0]) if scales else None
+        if values is None and len(node.input) > 1:
+            values = _const_floats(model.graph, node.input[-1])
+        shrinks = bool(values) and all(s <= 1 for s in values) and any(s < 1 for s in values)
+        found[node.output[0]] = "ceil" if shrinks else "floor"
+    return found
+
+
+def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: dict[str, str]) -> None:
+    """Give the Resize nodes the converter made from `legacy` their old sampling rule."""
+    for node in model.graph.node:
+        if node.op_type != "Resize" or not node.output or node.output[0] not in legacy:
+            continue
+        kept = [
+            a
+            for a in node.attribute
+            if a.name not in ("coordinate_transformation_mode", "nearest_mode")
+        ]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+        node.attribute.append(helper.make_attribute("coordinate_transformation_mode", "asymmetric"))
+        node.attribute.append(helper.make_attribute("nearest_mode", legacy[node.output[0]]))
