@@ -126,14 +126,18 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
     q_load = tq * s.d * isz / share
     if not pipelined(target, s, tq, tk, width):
         s_phase = max(mte2 * k_part, s_steps)
-        item = q_load + s_phase + max(mte2 * (1 - k_part), v_phase) + p_phase
+        mask = tq * width * isz / l2_rate if s.mask else 0.0  # a block's mask rows first
+        item = q_load + blocks * mask + s_phase + max(mte2 * (1 - k_part), v_phase) + p_phase
         total = per * (item + blocks * (fix_o + 3 * finish) + store)
     else:  # K' and V once per head on a core, the first chunk of K' before the cube starts
         l0a = target.rate("l1", "l0a")
-        heads = min(per, -(-per // -(-s.sq // tq)) + 1)
+        nq = -(-s.sq // tq)  # the most heads a core's run of items touches
+        heads = max(
+            len({i // nq for i in range(c, min(c + per, items))}) for c in range(0, items, per)
+        )
         kv = max(kv_bytes / l2_rate, cold / share)
         busiest = max(
-            q_load + heads * kv / per,
+            q_load + heads * kv / per + (tq * s.sk * isz / l2_rate if s.mask else 0.0),
             v_phase + finish,
             steps * (mmad_cycles(target, tq, tk, s.d, dt) + mmad_cycles(target, tq, s.dv, tk, dt)),
             s_steps + fix_o,
@@ -141,6 +145,8 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
             steps * ((s.d + s.dv) * tk * isz / target.rate("l1", "l0b") + tq * tk * isz / l0a),
         )
         fill = q_load + kv * k_part / CHUNKS + s_steps
+        if s.mask:  # the second item's mask rows load after the first item's V
+            fill += tq * s.sk * isz / l2_rate + kv * (1 - k_part)
         # a later head's K' on a core loads while the cube waits for it
         total = fill + per * busiest + p_phase + fix_o + store + (heads - 1) * kv * k_part
     return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)

@@ -84,10 +84,10 @@ func.func @unfused(%q: tensor<2x32x16xf32>, %k: tensor<2x48x16xf32>, %v: tensor<
 // V into the buffer of the head's parity), stores an item four back, runs P V of the item
 // before, the softmax of this one, and O / row sum of the one before.
 // CHECK-LABEL: func.func @pipelined
-// CHECK:      npu.kernel "attention_0" block_dim = 32
+// CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}}
 // CHECK:        scf.for
 // CHECK:          npu.dma %q {{.*}} -> %{{.+}} [0, 0]
-// CHECK:          npu.dma %{{.+}} -> %[[Q0:[^ ]+]] [0, 0] [16, 64] : {{.*}}, l0a
+// CHECK:          npu.dma %{{.+}} -> %[[Q0:[^ ]+]] [0, 0] [{{[0-9]+}}, 64] : {{.*}}, l0a
 // CHECK:          scf.if
 // CHECK-NEXT:       npu.wait_flag "MTE1" -> "MTE2" [0]
 // CHECK-NEXT:       npu.dma %k {{.*}} -> %[[K:[^ ]+]] [0, 0] [64, 32]
