@@ -122,18 +122,21 @@ def _gathered_call(fn: Callable, args: tuple, gathered: tuple, writes: frozenset
             rows.full[rows.index] = values[position]
 
 
-def stack_columns(columns: dict[int, Sequence[np.ndarray]], writes: frozenset) -> dict | None:
+def stack_columns(
+    columns: dict[int, Sequence[np.ndarray]], writes: frozenset, same_layout: bool = False
+) -> dict | None:
     """Per argument position, its arrays across the blocks as one view with leading axes
     (one axis when they lie at a fixed stride; two, (rows, run), when runs of blocks at a
     fixed stride repeat at a fixed stride, as when every few blocks one is an edge tile), or
     as `Gathered` rows; None when they are not equal windows of one allocation, or when
-    windows written by different blocks overlap."""
+    windows written by different blocks overlap. `same_layout`: the caller has checked
+    that each column's arrays have one shape, strides and dtype."""
     addresses = {}
     for position, arrays in columns.items():
         first = arrays[0]
         layout, base, root = (first.shape, first.strides, first.dtype), first.base, None
         for a in arrays:
-            if (a.shape, a.strides, a.dtype) != layout:
+            if not same_layout and (a.shape, a.strides, a.dtype) != layout:
                 return None
             if a.base is not base or base is None:  # views of one array share their base
                 root = _root(first) if root is None else root
@@ -166,17 +169,12 @@ def stack(arrays: Sequence[np.ndarray], written: bool) -> np.ndarray | Gathered 
 
 
 def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
+    """One action for `calls` of `fn`, whose `_shape_key`s are equal (so their arrays have one
+    layout per position and their other arguments agree), or None."""
     writes = frozenset(w % len(calls[0]) for w in fn.writes)  # type: ignore[attr-defined]
     args: list = list(calls[0])
-    columns = {}
-    for position, values in enumerate(zip(*calls)):
-        if isinstance(values[0], np.ndarray):
-            if not all(isinstance(v, np.ndarray) for v in values):
-                return None
-            columns[position] = values
-        elif any(v != values[0] for v in values[1:]):
-            return None
-    stacked = stack_columns(columns, writes) if columns else None
+    columns = {p: [c[p] for c in calls] for p, a in enumerate(args) if isinstance(a, np.ndarray)}
+    stacked = stack_columns(columns, writes, same_layout=True) if columns else None
     if stacked is None:
         return None
     for position, value in stacked.items():
@@ -187,17 +185,20 @@ def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
     return fn, tuple(args)
 
 
+_PLAIN = (int, float, str, bool)
+
+
+def _key(value: object) -> object:
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):
+        return (value.shape, value.strides, value.dtype)  # type: ignore[union-attr]
+    return value if kind in _PLAIN else repr(value)
+
+
 def _shape_key(args: tuple) -> tuple:
     """What must agree for actions to stack: array layouts, and other arguments' values
     (as text when they cannot be hashed: tuples of slices)."""
-    return tuple(
-        (a.shape, a.strides, a.dtype)
-        if isinstance(a, np.ndarray)
-        else a
-        if isinstance(a, int | float | str)
-        else repr(a)
-        for a in args
-    )
+    return tuple([_key(a) for a in args])
 
 
 def batch(position: Sequence[Action]) -> list[Action]:
