@@ -11,7 +11,8 @@ cProfile slows Python code more than numpy, so the share is a lower bound.
 With `--models resnet18,bert_layer` it runs zoo models (torch, exported to ONNX) at the npu
 level instead (`ge.compile(level="npu")`, every kernel lowered and interpreted) and reports
 the first run (lowering and capture included), the second (which merges the captured work
-of each wave's blocks: `runtime.npu_batch`), a warm run (wall and CPU seconds, best of `--repeats`),
+of each wave's blocks: `runtime.npu_batch`), a warm run (wall and CPU seconds, best of
+`--repeats`),
 onnxruntime's run of the same ONNX model in the same process, their ratio (issue 5's goal is
 3x), the numpy share of the warm run, the bytes the npu program writes into all its memory
 levels in one run (DMA destinations and compute results: the data the modeled chip moves),
@@ -94,8 +95,8 @@ def models(names: list[str], repeats: int) -> None:
     from ge.testing.models import MODELS, build, export_onnx
 
     bandwidth = _copy_bandwidth()
-    print(f"{'model':<12}{'first s':>9}{'second s':>10}{'warm s':>9}{'cpu s':>8}{'ort ms':>9}{'ratio':>8}"
-          f"{'numpy share':>13}{'written GB':>12}{'copy floor s':>14}")  # fmt: skip
+    print(f"{'model':<12}{'first s':>9}{'second s':>10}{'warm s':>9}{'cpu s':>8}{'ort ms':>9}"
+          f"{'ratio':>8}{'numpy share':>13}{'written GB':>12}{'copy floor s':>14}")  # fmt: skip
     for name in names:
         model, example = build(name, small=False)
         with tempfile.TemporaryDirectory() as tmp:
