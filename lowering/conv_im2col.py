@@ -98,6 +98,10 @@ class Im2ColConv(UnitSchedule, ChunkedDrain):
         self.laid_weights = img2col_order_weights(w, self.groups)
         """Weights in the cube's K order, made at compile time (constant weights only); the
         caller places this `npu.hbm_constant` before the kernel."""
+        self.refoldable = self.laid_weights is not None
+        """Whether `w` is the constant that the weights are laid out from, so that folding
+        kernel rows into channels can refold it (not when a caller lays out weights of its
+        own, as the transposed conv does with flipped or runtime weights)."""
 
     def _skip_rows(self) -> None:
         """A 1-row kernel with a vertical stride reads one input row in sh: seen through an
@@ -119,7 +123,7 @@ class Im2ColConv(UnitSchedule, ChunkedDrain):
             self.cg, self.h, self.wd, self.kh * self.kw, self.m, self.og,
             self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
             self.out_width, self.sh, self.span, self.pads, self.laid_weights is not None,
-            to_numpy_dtype(self.out.type.element_type).itemsize, self.kh,
+            to_numpy_dtype(self.out.type.element_type).itemsize, self.kh if self.refoldable else 1,
         )  # fmt: skip
         tiling = choose_conv_tile(self.target, shape)
         if tiling is None:

@@ -197,3 +197,13 @@ def test_route_is_chosen_by_estimated_cycles() -> None:
         op = next(op for op in module.walk() if op.name == "kernel.conv_transpose2d")
         costs = route_costs(op, default_target())
         assert min(costs, key=costs.get) == want, costs
+
+
+@pytest.mark.parametrize("constant", [False, True])
+def test_few_channels_and_tall_kernels_do_not_fold_the_flipped_weights(constant: bool) -> None:
+    """Three input channels and a 7-row kernel: an im2col conv would fold its kernel rows
+    into channels (refolding its constant weights), but the transposed conv lays out flipped
+    or runtime weights of its own, which must not be refolded from the unflipped input."""
+    geo = dict(n=1, c=3, h=9, w=9, og=4, k=(7, 7), s=(1, 1), p=(3, 3, 3, 3), d=(1, 1), g=1,
+               e=(0, 0))  # fmt: skip
+    _check(geo, bias=False, constant=constant)
