@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
@@ -189,3 +190,76 @@ def test_graph_output_without_a_shape_and_unnamed_nodes():
     output = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     model = model_of(nodes, [vi("x", [2, 4])], [output], inits, opset=13)
     assert_matches_onnxruntime(model, {"x": f32(2, 4)})
+
+
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("bhd,hdk->bhk", [(2, 3, 4), (3, 4, 5)]),  # a batch label in the middle
+        ("bij->bj", [(2, 3, 4)]),
+        ("bij,bij->bi", [(2, 3, 4), (2, 3, 4)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+        ("...ij,...jk", [(2, 3, 4), (2, 4, 5)]),  # implicit output, ellipsis
+        ("i,j->ij", [(3,), (4,)]),
+        ("bqhd,bkhd->bhqk", [(2, 3, 2, 4), (2, 5, 2, 4)]),
+        ("ij->", [(3, 4)]),
+    ],
+)
+def test_einsum_matches_onnxruntime(equation, shapes):
+    names = [f"x{i}" for i in range(len(shapes))]
+    node = helper.make_node("Einsum", names, ["y"], equation=equation)
+    want = np.einsum(equation, *[np.zeros(s, np.float32) for s in shapes]).shape
+    inputs = [vi(name, list(s)) for name, s in zip(names, shapes)]
+    model = model_of([node], inputs, [vi("y", list(want))], opset=13)
+    assert_matches_onnxruntime(model, {name: f32(*s) for name, s in zip(names, shapes)}, 1e-4)
+
+
+def test_einsum_diagonal_is_refused_naming_the_node():
+    node = helper.make_node("Einsum", ["x"], ["y"], equation="ii->i", name="diag")
+    model = model_of([node], [vi("x", [3, 3])], [vi("y", [3])], opset=13)
+    with pytest.raises(UnsupportedError, match=r"node 'diag' \(Einsum\): repeated labels"):
+        import_onnx_model(model)
+
+
+@settings(max_examples=25)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_gather_elements_matches_onnxruntime(shape, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    index_shape = [data.draw(st.integers(1, d)) for d in shape]
+    index_shape[axis] = data.draw(st.integers(1, 5))
+    size = shape[axis]
+    index = RNG.integers(-size, size, index_shape)
+    node = helper.make_node("GatherElements", ["x", "i"], ["y"], axis=axis)
+    inputs = [vi("x", shape), vi("i", index_shape, TensorProto.INT64)]
+    model = model_of([node], inputs, [vi("y", index_shape)], opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(*shape), "i": index})
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_one_hot_matches_onnxruntime(axis):
+    out = [3, 4]
+    out.insert(axis % 3, 5) if axis != -1 else out.append(5)
+    node = helper.make_node("OneHot", ["i", "depth", "values"], ["y"], axis=axis)
+    inits = [
+        numpy_helper.from_array(np.array(5, np.int64), "depth"),
+        numpy_helper.from_array(np.array([-1.0, 2.0], np.float32), "values"),
+    ]
+    model = model_of([node], [vi("i", [3, 4], TensorProto.INT64)], [vi("y", out)], inits, 13)
+    assert_matches_onnxruntime(model, {"i": RNG.integers(-5, 7, (3, 4))})
+
+
+def test_range_takes_one_element_tensors():
+    nodes = [
+        helper.make_node("Range", ["s", "l", "d"], ["r"]),
+        helper.make_node("Add", ["x", "r"], ["y"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([v], np.float32), name)
+        for name, v in (("s", 1.0), ("l", 4.0), ("d", 1.0))
+    ]
+    model = model_of(nodes, [vi("x", [3])], [vi("y", [3])], inits, opset=13)
+    x = f32(3)
+    (want,) = ReferenceEvaluator(model).run(None, {"x": x})  # onnxruntime refuses them
+    (got,) = run(import_onnx_model(model), {"x": x})
+    np.testing.assert_allclose(got, want)

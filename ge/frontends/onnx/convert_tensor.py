@@ -189,7 +189,11 @@ def constant_of_shape(n: Node) -> SSAValue:
 
 
 def range_(n: Node) -> SSAValue:
-    start, limit, delta = (n.const(i, what) for i, what in enumerate(("start", "limit", "delta")))
+    # scalars by the spec; one-element tensors too (ONNX's expanded AffineGrid passes them)
+    start, limit, delta = (
+        np.asarray(n.const(i, what)).reshape(-1)[:1].reshape(())
+        for i, what in enumerate(("start", "limit", "delta"))
+    )
     count = max(int(np.ceil((limit - start) / delta)), 0)
     return n.constant((start + np.arange(count) * delta).astype(start.dtype))
 

@@ -27,6 +27,8 @@ from xdsl.ir import Block, Region, SSAValue
 from ge.frontends.onnx import (
     convert_composite,
     convert_control,
+    convert_einsum,
+    convert_index,
     convert_math,
     convert_nn,
     convert_pool,
@@ -61,6 +63,8 @@ CONVERTERS = {
     **convert_scan.CONVERTERS,
     **convert_composite.CONVERTERS,
     **convert_quant.CONVERTERS,
+    **convert_index.CONVERTERS,
+    **convert_einsum.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 
