@@ -47,3 +47,11 @@ def test_npu_level_matches_onnxruntime_and_the_reference(name: str) -> None:
     assert heavy and all(k["engine"] == "npu" for k in heavy), [
         (k["name"], k.get("fallback_reason")) for k in heavy if k["engine"] != "npu"
     ]
+    # later runs replay each kernel's captured work, a wave of blocks per numpy call
+    # (`runtime.npu_replay`): the same outputs, bit for bit, and the same modeled cycles
+    for _ in range(2):
+        again = compiled.run(**feeds)
+        for g, a in zip(got, again, strict=True):
+            np.testing.assert_array_equal(g, a)
+        cycles = [k["cycles"] for k in compiled.last_profile["kernels"]]
+        assert cycles == [k["cycles"] for k in profile["kernels"]]
