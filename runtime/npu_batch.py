@@ -10,11 +10,14 @@ an extra leading axis (the blocks), built by `np.lib.stride_tricks.as_strided`; 
 does the wave's work in one call instead of P. This is how the replay of a 32-core kernel
 costs about as many Python calls as one core's share of it.
 
-A function opts in by `batchable(...)` (it accepts stacked arrays: leading axes are
-broadcast, windows are taken from the trailing axes) or by carrying its own `batch` rule
-(`img2col`, whose row offset differs per block). Positions that do not stack (different
-scalars, windows that do not move by a fixed stride, functions that opt out) run block by
-block, in the same order as before.
+A function opts in by `batchable(...)`: it accepts stacked arrays (leading axes are
+broadcast; windows, axes and permutations are taken from the trailing axes). At each position
+the blocks are split into sets whose windows have one layout and whose other arguments agree
+(edge tiles, tiles at another offset in their core's buffer); a set whose windows are not at
+a fixed stride is gathered and scattered (`Gathered`); what cannot stack (functions that do
+not opt in, windows of different allocations, written windows that overlap) runs block by
+block at its position. Reordering a wave's blocks position by position is what the chip's
+own rule allows: they run at once.
 """
 
 from __future__ import annotations
@@ -37,16 +40,6 @@ def batchable(*writes: int) -> Callable[[F], F]:
 
     def mark(fn: F) -> F:
         fn.writes = writes  # type: ignore[attr-defined]
-        return fn
-
-    return mark
-
-
-def with_batch_rule(rule: Callable[[list[tuple]], Action | None]) -> Callable[[F], F]:
-    """Give `fn` its own rule: the actions' argument tuples -> one action, or None."""
-
-    def mark(fn: F) -> F:
-        fn.batch = rule  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -206,8 +199,7 @@ def batch(position: Sequence[Action]) -> list[Action]:
     blocks whose windows have one shape and whose other arguments agree (edge tiles, or
     tiles at other offsets in their core's buffer, make a set of their own)."""
     fn = position[0][0]
-    rule = getattr(fn, "batch", None)
-    if rule is None and not hasattr(fn, "writes"):
+    if not hasattr(fn, "writes"):
         return list(position)
     parts: dict[tuple, list[Action]] = {}
     for action in position:
@@ -215,9 +207,7 @@ def batch(position: Sequence[Action]) -> list[Action]:
     merged: list[Action] = []
     for members in parts.values():
         calls = [args for _, args in members]
-        stacked = None
-        if len(members) > 1:
-            stacked = rule(calls) if rule is not None else _stack_generic(fn, calls)
+        stacked = _stack_generic(fn, calls) if len(members) > 1 else None
         merged.extend(members if stacked is None else [stacked])
     return merged
 
