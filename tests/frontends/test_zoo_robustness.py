@@ -263,3 +263,26 @@ def test_range_takes_one_element_tensors():
     (want,) = ReferenceEvaluator(model).run(None, {"x": x})  # onnxruntime refuses them
     (got,) = run(import_onnx_model(model), {"x": x})
     np.testing.assert_allclose(got, want)
+
+
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+def test_scatter_elements_matches_onnxruntime(reduction):
+    node = helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=1, reduction=reduction)
+    # distinct targets per row when reduction is none (duplicates are undefined there)
+    index = np.array([[0, -1], [2, 1], [3, 0]], np.int64)
+    inputs = [vi("x", [3, 4]), vi("i", [3, 2], TensorProto.INT64), vi("u", [3, 2])]
+    model = model_of([node], inputs, [vi("y", [3, 4])], opset=18)
+    assert_matches_onnxruntime(model, {"x": f32(3, 4), "i": index, "u": f32(3, 2)})
+
+
+def test_scatter_nd_of_a_torch_index_put():
+    """torch `x[:, 1] = v` and `x[idx] += u` export ScatterND."""
+    nodes = [
+        helper.make_node("ScatterND", ["x", "rows", "v"], ["a"]),
+        helper.make_node("ScatterND", ["a", "cells", "u"], ["y"], reduction="add"),
+    ]
+    rows = numpy_helper.from_array(np.array([[1], [-1]], np.int64), "rows")
+    cells = numpy_helper.from_array(np.array([[0, 2], [2, 2], [0, 2]], np.int64), "cells")
+    inputs = [vi("x", [3, 4, 2]), vi("v", [2, 4, 2]), vi("u", [3, 2])]
+    model = model_of(nodes, inputs, [vi("y", [3, 4, 2])], [rows, cells], opset=18)
+    assert_matches_onnxruntime(model, {"x": f32(3, 4, 2), "v": f32(2, 4, 2), "u": f32(3, 2)})

@@ -1,9 +1,11 @@
-"""Converters of ONNX indexing ops that `ge` composes from Gather, Equal and Where.
+"""Converters of ONNX indexing ops that `ge` composes from Gather, Equal, Where and reductions.
 
 GatherElements (torch.gather) becomes one `ge.gather` on the flattened data with linear
 indices (index * stride of the axis + the position along the other axes), and OneHot
-(torch's one_hot) an equality of the indices with an iota; both keep ONNX's negative
-indices (counted from the end).
+(torch's one_hot) an equality of the indices with an iota. ScatterElements (torch.scatter)
+and ScatterND (torch's `x[i] = v`) write rows of the data viewed as [M, S]: a [M, P] match
+of row numbers against the P updates' target rows selects and reduces the updates. All
+keep ONNX's negative indices (counted from the end).
 """
 
 from __future__ import annotations
@@ -60,7 +62,93 @@ def one_hot(n: Node) -> SSAValue:
     return n.emit(ops.WhereOp(hit, on, off))
 
 
+SCATTER_LIMIT = 1 << 24
+"""Elements of the [M, P, S] selection a scatter may build; larger ones are refused."""
+
+
+def _linear(n: Node, index: SSAValue, dims: list[int], strides: list[int]) -> SSAValue:
+    """Sum over j of index[..., j] (wrapped into dims[j]) * strides[j], as i64."""
+    shape = n.shape_of(index)
+    total = None
+    for j, (dim, stride) in enumerate(zip(dims, strides)):
+        part = n.emit(ops.SliceOp(index, starts=[j], ends=[j + 1], axes=[-1], steps=[1]))
+        part = n.emit(ops.ReshapeOp(part, shape=list(shape[:-1])))
+        part = n.emit(ops.MulOp(_wrapped(n, part, dim), n.constant(np.int64(stride))))
+        total = part if total is None else n.emit(ops.AddOp(total, part))
+    return total
+
+
+def _scatter_rows(n: Node, data: SSAValue, rows: SSAValue, updates: SSAValue) -> SSAValue:
+    """data [M, S] with row rows[p] (i64 [P]) replaced by, or reduced with, updates [P, S]."""
+    (m, s), (p,) = n.shape_of(data), n.shape_of(rows)
+    if m * p * s > SCATTER_LIMIT:
+        raise n.unsupported(f"a scatter of {p} updates into {m}x{s} rows is too large to compose")
+    reduction = n.attr("reduction", "none")
+    dtype = n.dtype_of(data)
+    low, high = (-np.inf, np.inf) if np.issubdtype(dtype, np.floating) else (0, 0)
+    if not np.issubdtype(dtype, np.floating):
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    neutral, reduce = {
+        "none": (0, ops.ReduceSumOp),
+        "add": (0, ops.ReduceSumOp),
+        "mul": (1, ops.ReduceProdOp),
+        "max": (low, ops.ReduceMaxOp),
+        "min": (high, ops.ReduceMinOp),
+    }.get(reduction, (None, None))
+    if reduce is None:
+        raise n.unsupported(f"reduction '{reduction}' is not supported")
+    iota = n.constant(np.arange(m, dtype=np.int64).reshape(m, 1, 1))
+    hit = n.emit(ops.EqualOp(n.emit(ops.ReshapeOp(rows, shape=[1, p, 1])), iota))
+    spread = n.emit(ops.ReshapeOp(updates, shape=[1, p, s]))
+    picked = n.emit(ops.WhereOp(hit, spread, n.constant(np.asarray(neutral, dtype))))
+    combined = n.emit(reduce(picked, axes=[1], keepdims=False))
+    if reduction == "none":
+        count = n.emit(ops.ReduceSumOp(n.emit(ops.CastOp(hit, to=i64)), axes=[1]))
+        written = n.emit(
+            ops.GreaterOp(n.emit(ops.ReshapeOp(count, shape=[m, 1])), n.constant(np.int64(0)))
+        )
+        return n.emit(ops.WhereOp(written, combined, data))
+    binary = {"add": ops.AddOp, "mul": ops.MulOp, "max": ops.MaximumOp, "min": ops.MinimumOp}
+    return n.emit(binary[reduction](data, combined))
+
+
+def scatter_elements(n: Node) -> SSAValue:
+    data, shape = n.value(0), n.shape(0)
+    index_shape = n.shape(1)
+    axis = int(n.attr("axis", 0)) % len(shape)
+    index = _wrapped(n, n.value(1), shape[axis])
+    strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
+    grid = np.indices(index_shape, dtype=np.int64)
+    base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
+    linear = n.emit(ops.MulOp(index, n.constant(np.int64(strides[axis]))))
+    linear = n.emit(ops.AddOp(linear, n.constant(np.asarray(base, np.int64))))
+    count = int(np.prod(index_shape, dtype=np.int64))
+    rows = n.emit(ops.ReshapeOp(linear, shape=[count]))
+    flat = n.emit(ops.ReshapeOp(data, shape=[int(np.prod(shape, dtype=np.int64)), 1]))
+    updates = n.emit(ops.ReshapeOp(n.value(2), shape=[count, 1]))
+    return n.emit(ops.ReshapeOp(_scatter_rows(n, flat, rows, updates), shape=list(shape)))
+
+
+def scatter_nd(n: Node) -> SSAValue:
+    data, shape = n.value(0), n.shape(0)
+    index_shape = n.shape(1)
+    k = index_shape[-1]
+    m = int(np.prod(shape[:k], dtype=np.int64))
+    s = int(np.prod(shape[k:], dtype=np.int64))
+    count = int(np.prod(index_shape[:-1], dtype=np.int64))
+    strides = [int(np.prod(shape[j + 1 : k], dtype=np.int64)) for j in range(k)]
+    index = n.value(1)
+    index = n.emit(ops.CastOp(index, to=i64)) if n.dtype_of(index) != np.int64 else index
+    rows = n.emit(ops.ReshapeOp(_linear(n, index, list(shape[:k]), strides), shape=[count]))
+    rows2d = n.emit(ops.ReshapeOp(data, shape=[m, s]))
+    updates = n.emit(ops.ReshapeOp(n.value(2), shape=[count, s]))
+    return n.emit(ops.ReshapeOp(_scatter_rows(n, rows2d, rows, updates), shape=list(shape)))
+
+
 CONVERTERS: dict[str, Converter] = {
+    "ScatterElements": scatter_elements,
+    "Scatter": scatter_elements,
+    "ScatterND": scatter_nd,
     "GatherElements": gather_elements,
     "OneHot": one_hot,
 }
