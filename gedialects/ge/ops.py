@@ -976,7 +976,12 @@ class PadOp(GeOp):
 
 @irdl_op_definition
 class ResizeOp(GeOp):
-    """ONNX Resize to the static `sizes` (nearest or linear, N-d, ONNX coordinate modes)."""
+    """ONNX Resize to the static `sizes` (nearest, linear or cubic, N-d, ONNX coordinate modes).
+
+    Cubic alone takes `cubic_coeff_a` (the kernel's A, ONNX's default -0.75) and
+    `exclude_outside` (drop taps outside the input and renormalize), so the other modes
+    print as before.
+    """
 
     name = "ge.resize"
     input = operand_def()
@@ -986,6 +991,8 @@ class ResizeOp(GeOp):
     mode = prop_def(StringAttr)
     coordinate_transformation_mode = prop_def(StringAttr)
     nearest_mode = prop_def(StringAttr)
+    cubic_coeff_a = opt_prop_def(FloatAttr)
+    exclude_outside = opt_prop_def(IntegerAttr)
     DEFAULTS: ClassVar[dict] = {
         "mode": "nearest",
         "coordinate_transformation_mode": "half_pixel",
@@ -999,7 +1006,7 @@ class ResizeOp(GeOp):
         sizes = prop_ints(props, "sizes")
         if len(sizes) != len(shape_of(t)) or min(sizes, default=1) < 1:
             raise cls.fail(f"sizes {list(sizes)} do not fit {format_type(t)}")
-        if prop_str(props, "mode") not in ("nearest", "linear"):
+        if prop_str(props, "mode") not in ("nearest", "linear", "cubic"):
             raise cls.fail(f'mode "{prop_str(props, "mode")}" is not supported')
         return [tensor(sizes, element_of(t))]
 

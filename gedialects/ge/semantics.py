@@ -485,9 +485,36 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")
 
 
+def _cubic_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int) -> np.ndarray:
+    """(n_out, n_in) weights of ONNX's cubic resize: four taps around each source coordinate,
+    the one at or left of it second; edge taps repeat the border unless `exclude_outside`."""
+    a = op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
+    exclude = op.exclude_outside is not None and op.get_int("exclude_outside")
+
+    def kernel(d: np.ndarray) -> np.ndarray:
+        d = np.abs(d)
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+    base = np.where(coords == np.floor(coords), coords - 1, np.floor(coords)).astype(np.int64)
+    weights = np.zeros((len(coords), n_in))
+    rows = np.arange(len(coords))
+    taps = [base + k for k in (-1, 0, 1, 2)]
+    tap_weights = [kernel(coords - t) for t in taps]
+    if exclude:
+        inside = [(t >= 0) & (t < n_in) for t in taps]
+        tap_weights = [w * m for w, m in zip(tap_weights, inside)]
+        total = sum(tap_weights)
+        tap_weights = [w / total for w in tap_weights]
+    for t, w in zip(taps, tap_weights):
+        np.add.at(weights, (rows, np.clip(t, 0, n_in - 1)), w)
+    return weights
+
+
 @reference(ops.ResizeOp)
 def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
-    out = x.astype(np.float64) if op.get_str("mode") == "linear" else x
+    out = x.astype(np.float64) if op.get_str("mode") in ("linear", "cubic") else x
     for axis, (n_in, n_out) in enumerate(zip(x.shape, op.ints("sizes"))):
         if n_in == n_out and op.scales is None:
             continue
@@ -501,6 +528,9 @@ def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
                 "ceil": np.ceil,
             }[rounding](coords)
             out = np.take(out, np.clip(idx, 0, n_in - 1).astype(np.int64), axis=axis)
+        elif op.get_str("mode") == "cubic":
+            weights = _cubic_weights(op, coords, n_in)
+            out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
         else:
             coords = np.clip(coords, 0, n_in - 1)
             lo = np.floor(coords).astype(np.int64)

@@ -7,6 +7,10 @@ what onnxruntime computes on the same file.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -21,6 +25,8 @@ from ge.testing import run
 from gedialects.errors import FrontendError, UnsupportedError
 
 RNG = np.random.default_rng(0)
+GE_OPT = [str(Path(sys.executable).with_name("ge-opt"))]
+GE_RUN = [str(Path(sys.executable).with_name("ge-run"))]
 
 
 def f32(*shape: int) -> np.ndarray:
@@ -286,3 +292,44 @@ def test_scatter_nd_of_a_torch_index_put():
     inputs = [vi("x", [3, 4, 2]), vi("v", [2, 4, 2]), vi("u", [3, 2])]
     model = model_of(nodes, inputs, [vi("y", [3, 4, 2])], [rows, cells], opset=18)
     assert_matches_onnxruntime(model, {"x": f32(3, 4, 2), "v": f32(2, 4, 2), "u": f32(3, 2)})
+
+
+def cubic_model(coord: str, a: float = -0.75, exclude: int = 0) -> onnx.ModelProto:
+    node = helper.make_node(
+        "Resize",
+        ["x", "", "", "sizes"],
+        ["y"],
+        mode="cubic",
+        coordinate_transformation_mode=coord,
+        cubic_coeff_a=a,
+        exclude_outside=exclude,
+    )
+    sizes = numpy_helper.from_array(np.array([1, 2, 7, 3], np.int64), "sizes")
+    return model_of([node], [vi("x", [1, 2, 4, 6])], [vi("y", [1, 2, 7, 3])], [sizes], opset=13)
+
+
+@pytest.mark.parametrize(
+    ("coord", "a", "exclude"),
+    [("half_pixel", -0.75, 0), ("align_corners", -0.75, 0), ("asymmetric", -0.5, 1)],
+)
+def test_cubic_resize_matches_onnxruntime(coord, a, exclude):
+    """torch's bicubic interpolate exports Resize mode=cubic (it was refused)."""
+    assert_matches_onnxruntime(cubic_model(coord, a, exclude), {"x": f32(1, 2, 4, 6)})
+
+
+def test_cubic_resize_through_the_commands(tmp_path):
+    """ge-opt prints the cubic props and parses them back; ge-run runs the .mlir and the
+    .onnx (npu level: the resize falls back to its reference, the run still matches)."""
+    model = cubic_model("half_pixel")
+    onnx.save(model, tmp_path / "m.onnx")
+    x = f32(1, 2, 4, 6)
+    np.savez(tmp_path / "in.npz", x=x)
+    (want,) = onnxruntime_outputs(model, {"x": x})
+    mlir = tmp_path / "m.mlir"
+    subprocess.run([*GE_OPT, str(tmp_path / "m.onnx"), "-o", str(mlir)], check=True)
+    assert "cubic_coeff_a = -7.500000e-01" in mlir.read_text()
+    for model_file, level in ((mlir, "reference"), (tmp_path / "m.onnx", "npu")):
+        out = tmp_path / f"out_{level}.npz"
+        command = [*GE_RUN, str(model_file), "--inputs", str(tmp_path / "in.npz")]
+        subprocess.run([*command, "--output", str(out), "--level", level, "--no-cache"], check=True)
+        np.testing.assert_allclose(np.load(out)["y"], want, rtol=1e-5, atol=1e-5)

@@ -257,7 +257,7 @@ def resize_geometry(n: Node) -> tuple[list[int], list[float] | None]:
 def resize(n: Node) -> SSAValue:
     mode = n.attr("mode", "nearest")
     coord = n.attr("coordinate_transformation_mode", "half_pixel")
-    if mode not in ("nearest", "linear") or coord == "tf_crop_and_resize":
+    if mode not in ("nearest", "linear", "cubic") or coord == "tf_crop_and_resize":
         raise n.unsupported(f"Resize with mode '{mode}' and '{coord}' is not supported")
     if n.attr("antialias", 0):
         raise n.unsupported("Resize with antialias is not supported")
@@ -269,8 +269,16 @@ def resize(n: Node) -> SSAValue:
         mode=mode,
         coordinate_transformation_mode=coord,
         nearest_mode=n.attr("nearest_mode", "round_prefer_floor"),
+        **_cubic_props(n) if mode == "cubic" else {},
     )
     return n.emit(op)
+
+
+def _cubic_props(n: Node) -> dict:
+    return {
+        "cubic_coeff_a": float(n.attr("cubic_coeff_a", -0.75)),
+        "exclude_outside": int(n.attr("exclude_outside", 0)),
+    }
 
 
 CONVERTERS: dict[str, Converter] = {

@@ -105,7 +105,17 @@ def _resize_node(b: B, op: ops.ResizeOp, x: str, sizes, scales, ys: list[str]) -
         mode=op.get_str("mode"),
         coordinate_transformation_mode=op.get_str("coordinate_transformation_mode"),
         nearest_mode=op.get_str("nearest_mode"),
+        **_cubic_attributes(op),
     )
+
+
+def _cubic_attributes(op: ops.ResizeOp) -> dict:
+    if op.get_str("mode") != "cubic":
+        return {}
+    return {
+        "cubic_coeff_a": op.get_float("cubic_coeff_a"),
+        "exclude_outside": op.get_int("exclude_outside"),
+    }
 
 
 def _nearest_by_gather(b: B, op: ops.ResizeOp, x: str, ys: list[str]) -> None:

@@ -249,10 +249,10 @@ func.func @pad_mode(%x: tensor<2xf32>) {
 // -----
 
 func.func @resize_mode(%x: tensor<2xf32>) {
-  %0 = ge.resize %x {sizes = array<i64: 4>, mode = "cubic", coordinate_transformation_mode = "half_pixel", nearest_mode = "floor"} : (tensor<2xf32>) -> tensor<4xf32>
+  %0 = ge.resize %x {sizes = array<i64: 4>, mode = "area", coordinate_transformation_mode = "half_pixel", nearest_mode = "floor"} : (tensor<2xf32>) -> tensor<4xf32>
   func.return
 }
-// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.resize': mode "cubic" is not supported
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.resize': mode "area" is not supported
 
 // -----
 
