@@ -333,3 +333,29 @@ def test_cubic_resize_through_the_commands(tmp_path):
         command = [*GE_RUN, str(model_file), "--inputs", str(tmp_path / "in.npz")]
         subprocess.run([*command, "--output", str(out), "--level", level, "--no-cache"], check=True)
         np.testing.assert_allclose(np.load(out)["y"], want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("op", ["Add", "Mul"])
+def test_opset6_broadcast_with_axis_aligns_like_numpy(op):
+    """Old model-zoo files add a [C] bias to NCHW with broadcast=1, axis=1 (the opset
+    converter refused it); onnxruntime no longer runs opset 6 Add, so numpy is the oracle."""
+    node = helper.make_node(op, ["x", "b"], ["y"], broadcast=1, axis=1)
+    b = f32(3)
+    inputs = [vi("x", [2, 3, 4, 5])]
+    bias = numpy_helper.from_array(b, "b")
+    model = model_of([node], inputs, [vi("y", [2, 3, 4, 5])], [bias], opset=6)
+    x = f32(2, 3, 4, 5)
+    (got,) = run(import_onnx_model(model), {"x": x})
+    want = x + b[:, None, None] if op == "Add" else x * b[:, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_upsample7_bilinear_is_linear():
+    old = helper.make_node("Upsample", ["x"], ["y"], mode="bilinear", scales=[1.0, 1.0, 2.0, 1.5])
+    new = helper.make_node("Upsample", ["x", "s"], ["y"], mode="linear")
+    s = numpy_helper.from_array(np.array([1, 1, 2, 1.5], np.float32), "s")
+    io = ([vi("x", [1, 2, 3, 4])], [vi("y", [1, 2, 6, 6])])
+    x = f32(1, 2, 3, 4)
+    (want,) = onnxruntime_outputs(model_of([new], *io, [s], opset=9), {"x": x})
+    (got,) = run(import_onnx_model(model_of([old], *io, opset=7)), {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 from onnx import external_data_helper, helper, shape_inference, version_converter
 
 from ge.frontends.onnx.repair import (
+    align_legacy_broadcasts,
     keep_legacy_resize_coordinates,
     legacy_resizes,
     sort_nodes,
@@ -117,6 +118,7 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     if opset < 9 and any(node.op_type == "Scan" for node in model.graph.node):
         # The converter drops Scan-8's batch axis from the graph's input shapes.
         raise UnsupportedError(f"{source}: opset {opset} Scan (with a batch axis) is not supported")
+    model = align_legacy_broadcasts(model, opset)
     legacy = legacy_resizes(model, opset)
     try:
         upgraded = version_converter.convert_version(model, MIN_NATIVE_OPSET)

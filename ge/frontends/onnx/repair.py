@@ -88,6 +88,58 @@ def with_output_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
     return fixed
 
 
+LEGACY_BROADCAST = ("Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater")
+LEGACY_BROADCAST += ("Less",)
+
+
+def align_legacy_broadcasts(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """`model`, or a copy whose opset-1-6 `broadcast=1, axis=k` binary nodes broadcast as numpy.
+
+    Before opset 7, B of shape [3] with axis=1 matched dim 1 of an A of shape [N, 3, H, W];
+    the version converter only handles B already aligned with A's trailing dims (it fails
+    on the caffe2-converted bias adds of old model-zoo files). An Unsqueeze-1 of B to
+    [3, 1, 1] makes the two rules agree, and the node loses its `axis`.
+    """
+    if opset >= 7:
+        return model
+    if not any(_legacy_axis(node) is not None for node in model.graph.node):
+        return model
+    try:
+        inferred = shape_inference.infer_shapes(model, strict_mode=False)
+    except (shape_inference.InferenceError, onnx.checker.ValidationError):
+        return model
+    ranks = {t.name: len(t.dims) for t in model.graph.initializer}
+    for info in [*inferred.graph.input, *inferred.graph.value_info]:
+        if info.type.tensor_type.HasField("shape"):
+            ranks[info.name] = len(info.type.tensor_type.shape.dim)
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    nodes = []
+    for i, node in enumerate(fixed.graph.node):
+        axis = _legacy_axis(node)
+        a, b = (ranks.get(name) for name in node.input[:2]) if axis is not None else (None, None)
+        if a is not None and b is not None and a - (axis % a) - b > 0:
+            aligned = f"{node.input[1]}__broadcast_{i}"
+            axes = list(range(b, a - axis % a))
+            nodes.append(helper.make_node("Unsqueeze", [node.input[1]], [aligned], axes=axes))
+            node.input[1] = aligned
+            kept = [attr for attr in node.attribute if attr.name != "axis"]
+            del node.attribute[:]
+            node.attribute.extend(kept)
+        nodes.append(node)
+    del fixed.graph.node[:]
+    fixed.graph.node.extend(nodes)
+    return fixed
+
+
+def _legacy_axis(node: onnx.NodeProto) -> int | None:
+    """The `axis` of a legacy-broadcasting binary node, if it has one."""
+    if node.op_type not in LEGACY_BROADCAST or len(node.input) < 2:
+        return None
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return int(attrs["axis"]) if attrs.get("broadcast") and "axis" in attrs else None
+
+
 def _const_floats(graph: onnx.GraphProto, name: str) -> list[float] | None:
     for t in graph.initializer:
         if t.name == name:
@@ -128,12 +180,16 @@ def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: dict[str, str
     for node in model.graph.node:
         if node.op_type != "Resize" or not node.output or node.output[0] not in legacy:
             continue
+        modes = [helper.get_attribute_value(a) for a in node.attribute if a.name == "mode"]
         kept = [
             a
             for a in node.attribute
             if a.name not in ("coordinate_transformation_mode", "nearest_mode")
+            and not (a.name == "mode" and modes == [b"bilinear"])
         ]
         del node.attribute[:]
         node.attribute.extend(kept)
+        if modes == [b"bilinear"]:  # Upsample-7 still took the experimental op's name
+            node.attribute.append(helper.make_attribute("mode", "linear"))
         node.attribute.append(helper.make_attribute("coordinate_transformation_mode", "asymmetric"))
         node.attribute.append(helper.make_attribute("nearest_mode", legacy[node.output[0]]))
