@@ -359,3 +359,20 @@ def test_upsample7_bilinear_is_linear():
     (want,) = onnxruntime_outputs(model_of([new], *io, [s], opset=9), {"x": x})
     (got,) = run(import_onnx_model(model_of([old], *io, opset=7)), {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_model_local_functions_are_inlined():
+    """A call of a function defined in the model (torch's dynamo exporter emits them), with
+    opset imports of domains no node uses."""
+    body = [helper.make_node("Relu", ["X"], ["r"]), helper.make_node("Mul", ["r", "S"], ["Y"])]
+    fn = helper.make_function(
+        "custom.lib", "ScaledRelu", ["X", "S"], ["Y"], body, [helper.make_opsetid("", 17)]
+    )
+    call = helper.make_node("ScaledRelu", ["x", "s"], ["y"], domain="custom.lib", name="call")
+    s = numpy_helper.from_array(np.float32(2.0), "s")
+    graph = helper.make_graph([call], "g", [vi("x", [2, 3])], [vi("y", [2, 3])], [s])
+    imports = [("", 17), ("custom.lib", 1), ("ai.onnx.ml", 3), ("com.microsoft", 1)]
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid(d, v) for d, v in imports], functions=[fn]
+    )
+    assert_matches_onnxruntime(model, {"x": f32(2, 3)})

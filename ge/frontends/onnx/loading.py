@@ -18,6 +18,7 @@ from onnx import external_data_helper, helper, shape_inference, version_converte
 
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
+    inline_functions,
     keep_legacy_resize_coordinates,
     legacy_resizes,
     sort_nodes,
@@ -218,7 +219,7 @@ def prepare(
 
     Returns (model, inferred skeleton, static input shapes); `model` is not modified.
     """
-    model = sort_nodes(model)
+    model = sort_nodes(inline_functions(model))
     light = skeleton(model)
     check(light, source)
     upgraded = upgrade(model, source)

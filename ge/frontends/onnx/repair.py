@@ -1,10 +1,10 @@
 """Lenient repairs of ONNX models that onnxruntime runs as they are, made before import.
 
-Models in the wild break rules that `onnx.checker` enforces or carry ops whose meaning the
-opset converter changes: nodes out of topological order (hand-edited graphs, some
-converters), graph outputs declared without a shape (older exporters), and Upsample /
-Resize-10 nodes that the converter turns into Resize-11 with other sampling. Each repair
-copies nothing when the model does not need it.
+Models in the wild break rules that `onnx.checker` enforces, or carry forms that the opset
+converter gets wrong: model-local functions (torch's dynamo exporter), nodes out of
+topological order, graph outputs declared without a shape (older exporters), opset-1-6
+`broadcast=1, axis=k` binary ops, and Upsample / Resize-10 nodes that the converter turns
+into Resize-11 with other sampling. Each repair copies nothing when a model does not need it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,18 @@ from __future__ import annotations
 import heapq
 
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import helper, inliner, numpy_helper, shape_inference
+
+
+def inline_functions(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy with calls of its model-local functions replaced by their bodies.
+
+    torch's dynamo exporter and onnxscript emit such functions in a domain of their own; the
+    importer converts standard ops only.
+    """
+    if not model.functions:
+        return model
+    return inliner.inline_local_functions(model)
 
 
 def sort_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
