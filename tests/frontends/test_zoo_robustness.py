@@ -376,3 +376,17 @@ def test_model_local_functions_are_inlined():
         graph, opset_imports=[helper.make_opsetid(d, v) for d, v in imports], functions=[fn]
     )
     assert_matches_onnxruntime(model, {"x": f32(2, 3)})
+
+
+@pytest.mark.parametrize(
+    ("mode", "padding", "align"),
+    [("bilinear", "zeros", 0), ("bilinear", "border", 1), ("nearest", "zeros", 1)],
+)
+def test_grid_sample_matches_onnxruntime(mode, padding, align):
+    node = helper.make_node(
+        "GridSample", ["x", "g"], ["y"], mode=mode, padding_mode=padding, align_corners=align
+    )
+    inputs = [vi("x", [2, 3, 4, 5]), vi("g", [2, 3, 6, 2])]
+    model = model_of([node], inputs, [vi("y", [2, 3, 3, 6])], opset=16)
+    grid = RNG.uniform(-1.3, 1.3, (2, 3, 6, 2)).astype(np.float32)  # some samples outside
+    assert_matches_onnxruntime(model, {"x": f32(2, 3, 4, 5), "g": grid})

@@ -28,6 +28,7 @@ from ge.frontends.onnx import (
     convert_composite,
     convert_control,
     convert_einsum,
+    convert_grid_sample,
     convert_index,
     convert_math,
     convert_nn,
@@ -65,6 +66,7 @@ CONVERTERS = {
     **convert_quant.CONVERTERS,
     **convert_index.CONVERTERS,
     **convert_einsum.CONVERTERS,
+    **convert_grid_sample.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 
