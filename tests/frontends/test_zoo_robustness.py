@@ -390,3 +390,16 @@ def test_grid_sample_matches_onnxruntime(mode, padding, align):
     model = model_of([node], inputs, [vi("y", [2, 3, 3, 6])], opset=16)
     grid = RNG.uniform(-1.3, 1.3, (2, 3, 6, 2)).astype(np.float32)  # some samples outside
     assert_matches_onnxruntime(model, {"x": f32(2, 3, 4, 5), "g": grid})
+
+
+def test_upsample9_from_torch_constant_scales_followed_by_a_node():
+    """torch's opset-9 bilinear interpolate: the converter renames the Resize's output here,
+    so the legacy sampling is restored by node order, not by output name."""
+    scales = helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 2, 2])
+    nodes = [
+        helper.make_node("Constant", [], ["scales"], value=scales),
+        helper.make_node("Upsample", ["x", "scales"], ["u"], mode="linear"),
+        helper.make_node("Relu", ["u"], ["y"]),
+    ]
+    model = model_of(nodes, [vi("x", [1, 2, 3, 4])], [vi("y", [1, 2, 6, 8])], opset=9)
+    assert_matches_onnxruntime(model, {"x": f32(1, 2, 3, 4)})

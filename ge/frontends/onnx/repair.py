@@ -163,34 +163,36 @@ def _const_floats(graph: onnx.GraphProto, name: str) -> list[float] | None:
     return None
 
 
-def legacy_resizes(model: onnx.ModelProto, opset: int) -> dict[str, str]:
-    """The nearest mode each Upsample (opsets 7-9) or Resize-10 node needs, by output name.
+def legacy_resizes(model: onnx.ModelProto, opset: int) -> list[str]:
+    """The nearest mode each Upsample (opsets 7-9) or Resize-10 node needs, in graph order.
 
     Those ops sample at `x_out / scale` ('asymmetric') and take the nearest pixel by
     floor when upsampling (ceil when every scale shrinks), as onnxruntime does; the version
     converter turns them into Resize-11 with its defaults ('half_pixel', rounding),
-    which computes other values for linear modes and non-integer scales.
+    which computes other values for linear modes and non-integer scales. The converter
+    keeps the order of nodes but not always their output names, so order pairs them.
     """
     if opset > 10:
-        return {}
-    found = {}
+        return []
+    found = []
     for node in model.graph.node:
-        if node.op_type not in ("Upsample", "Resize") or not node.output:
+        if node.op_type not in ("Upsample", "Resize"):
             continue
         scales = [a.floats for a in node.attribute if a.name == "scales"]
         values = list(scales[0]) if scales else None
         if values is None and len(node.input) > 1:
             values = _const_floats(model.graph, node.input[-1])
         shrinks = bool(values) and all(s <= 1 for s in values) and any(s < 1 for s in values)
-        found[node.output[0]] = "ceil" if shrinks else "floor"
+        found.append("ceil" if shrinks else "floor")
     return found
 
 
-def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: dict[str, str]) -> None:
+def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: list[str]) -> None:
     """Give the Resize nodes the converter made from `legacy` their old sampling rule."""
-    for node in model.graph.node:
-        if node.op_type != "Resize" or not node.output or node.output[0] not in legacy:
-            continue
+    resizes = [node for node in model.graph.node if node.op_type == "Resize"]
+    if len(resizes) != len(legacy):  # not the converter's one-for-one output: leave it
+        return
+    for node, nearest in zip(resizes, legacy):
         modes = [helper.get_attribute_value(a) for a in node.attribute if a.name == "mode"]
         kept = [
             a
@@ -203,4 +205,4 @@ def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: dict[str, str
         if modes == [b"bilinear"]:  # Upsample-7 still took the experimental op's name
             node.attribute.append(helper.make_attribute("mode", "linear"))
         node.attribute.append(helper.make_attribute("coordinate_transformation_mode", "asymmetric"))
-        node.attribute.append(helper.make_attribute("nearest_mode", legacy[node.output[0]]))
+        node.attribute.append(helper.make_attribute("nearest_mode", nearest))
