@@ -16,7 +16,7 @@ from __future__ import annotations
 from xdsl.dialects import arith
 from xdsl.ir import SSAValue
 
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecCastOp, VecDupOp
 from lowering.attention_flash import Flash
 from lowering.lower_matmul import broadcast_window

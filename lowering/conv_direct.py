@@ -25,7 +25,8 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.npu.ops import KernelOp, TransDataOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.transfer import TransDataOp
 from gedialects.npu.vector import VecCastOp, VecDupOp, VecTransposeOp
 from gedialects.npu.window_mla import VecWindowMlaOp
 from lowering.conv_direct_tiling import LANES, DirectGeometry, Epilogue, choose_band

@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from gedialects.ge.types import to_numpy_dtype
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecCastOp, VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import ISSUE_CYCLES, aligned, choose_elementwise_tile

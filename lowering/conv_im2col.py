@@ -30,8 +30,9 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp
 from lowering.conv_im2col_drain import ChunkedDrain, epilogue_tile
 from lowering.conv_im2col_fold import fold_rows

@@ -20,7 +20,7 @@ from xdsl.dialects import arith
 from xdsl.ir import SSAValue
 
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import ReshapeOp, constant_array
+from gedialects.npu.buffers import ReshapeOp, constant_array
 from gedialects.npu.vector import VecDupOp
 from lowering.conv_im2col_loads import laid_constant, maxui
 from lowering.npu_builder import Index, KernelBuilder

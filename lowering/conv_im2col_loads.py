@@ -18,7 +18,8 @@ import numpy as np
 from xdsl.dialects import arith
 from xdsl.ir import Attribute, SSAValue
 
-from gedialects.npu.ops import HbmConstantOp, TransDataOp, constant_array
+from gedialects.npu.buffers import HbmConstantOp, constant_array
+from gedialects.npu.transfer import TransDataOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import FRACTAL
 from lowering.npu_builder import Index, KernelBuilder

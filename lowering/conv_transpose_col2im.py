@@ -24,7 +24,8 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp, constant_array
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.lower_matmul import emit_gemm

@@ -20,7 +20,7 @@ from __future__ import annotations
 from xdsl.ir import Attribute, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp, VecTransposeOp
 from lowering.conv_tiling import FRACTAL
 from lowering.npu_builder import KernelBuilder

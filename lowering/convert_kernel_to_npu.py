@@ -23,7 +23,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.ops import ReshapeKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.registry import lower_op
 from runtime.targets import Target, load_target
 

@@ -18,7 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import ALIGN, aligned
 from runtime.cost_model import hbm_share, vector_cycles

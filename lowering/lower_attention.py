@@ -26,7 +26,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import AttentionKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp
+from gedialects.npu.buffers import HbmAllocOp
 from lowering.attention_flash import Flash
 from lowering.attention_pipeline import PipelinedFlash
 from lowering.lower_movement import transpose_last_two

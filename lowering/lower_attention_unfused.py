@@ -14,7 +14,7 @@ from xdsl.ir import Block, Operation, SSAValue
 
 from gedialects.kernel.ops import AttentionKernelOp, SoftmaxKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp
+from gedialects.npu.buffers import HbmAllocOp
 from lowering.lower_matmul import Step, emit_gemm
 from lowering.lower_movement import transpose_last_two
 from lowering.lower_rows import lower_rows

@@ -16,7 +16,7 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
 from lowering.lower_matmul import Step, activation_steps, emit_gemm
 from lowering.registry import lowers
 from runtime.targets import Target

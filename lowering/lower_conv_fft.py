@@ -41,7 +41,8 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, ReshapeOp, constant_array
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
+from gedialects.npu.launch import KernelOp
 from lowering import dft
 from lowering.conv_fft_mix import ChannelSum, cast_kernel
 from lowering.lower_conv import conv_epilogue_steps

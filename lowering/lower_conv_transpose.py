@@ -32,7 +32,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights
 from lowering.conv_transpose_col2im import col2im_estimate, lower_by_col2im
 from lowering.conv_transpose_prep import flip_weights_kernel, insert_tile, zero_insert_kernel

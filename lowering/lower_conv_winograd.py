@@ -23,7 +23,7 @@ from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ConvGeometry, _winograd_reason
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp
+from gedialects.npu.buffers import HbmAllocOp
 from lowering.lower_conv import _view, conv_epilogue_steps
 from lowering.lower_matmul import emit_gemm
 from lowering.registry import lowers

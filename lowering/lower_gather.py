@@ -19,7 +19,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.ops import GatherKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.scalar import LoadScalarOp
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers

@@ -20,8 +20,9 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.ops import ArgMaxKernelOp, ArgMinKernelOp
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.mask import VecCmpOp, VecSelectOp
-from gedialects.npu.ops import HbmConstantOp, KernelOp, ReshapeOp
 from gedialects.npu.vector import REDUCE_OPS, VecCastOp, VecDupOp
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers

@@ -21,7 +21,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import LRNKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import KernelBuilder

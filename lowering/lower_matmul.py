@@ -25,7 +25,7 @@ from xdsl.ir import SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import MatMulKernelOp
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import a_panel_fits, choose_matmul_tile

@@ -11,7 +11,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
 from lowering.lower_matmul import lower_matmul
 from lowering.lower_movement import transpose_last_two
 from lowering.registry import lowers

@@ -24,7 +24,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import BatchNormKernelOp, InstanceNormKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers

@@ -23,7 +23,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import PadKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers

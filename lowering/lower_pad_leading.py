@@ -21,7 +21,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, tensor, to_numpy_dtype
 from gedialects.kernel.ops import PadKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp
 from lowering.lower_movement import Region, copy_kernel
 from lowering.lower_pad import lower_pad, pads_last_two_only
 from lowering.registry import lowers

@@ -23,7 +23,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import PoolKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmConstantOp, KernelOp, ReshapeOp
+from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import Index, KernelBuilder

@@ -23,7 +23,7 @@ from gedialects.kernel.ops import (
     SoftmaxKernelOp,
 )
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
 from lowering.lower_movement import Region, copy_kernel
 from lowering.lower_rows import lower_rows
 from lowering.registry import lowers

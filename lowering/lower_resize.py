@@ -23,7 +23,8 @@ from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ResizeKernelOp
 from gedialects.kernel.semantics import evaluate
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import KernelBuilder

@@ -23,7 +23,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, from_numpy_dtype
 from gedialects.kernel.ops import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.lower_gather import gather_rows_kernel
 from lowering.lower_movement import transpose_last_two
 from lowering.lower_resize import by_window_maps

@@ -20,7 +20,7 @@ from gedialects.kernel.ops import (
     ReduceKernelOp,
     SoftmaxKernelOp,
 )
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target

@@ -23,7 +23,8 @@ from gedialects.ge.ops import slice_extent
 from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.ops import SliceKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import KernelOp, ReshapeOp
+from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers

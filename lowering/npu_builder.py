@@ -15,7 +15,11 @@ from xdsl.dialects.builtin import IndexType, i1
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.ops import AllocOp, DmaOp, KernelOp, MmadOp, SetFlagOp, WaitFlagOp
+from gedialects.npu.buffers import AllocOp
+from gedialects.npu.cube import MmadOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.sync import SetFlagOp, WaitFlagOp
+from gedialects.npu.transfer import DmaOp
 
 Index = int | SSAValue
 

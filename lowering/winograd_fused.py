@@ -25,7 +25,7 @@ from xdsl.dialects import arith
 from xdsl.ir import SSAValue
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.lower_matmul import Step, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.winograd_combine import combine

@@ -21,7 +21,7 @@ from __future__ import annotations
 from xdsl.ir import SSAValue
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp
 from lowering.lower_matmul import Step, _epilogue
 from lowering.npu_builder import Index, KernelBuilder

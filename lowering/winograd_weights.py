@@ -16,7 +16,8 @@ from xdsl.ir import SSAValue
 
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.conv_algorithms import WINOGRAD, winograd_weight_transform
-from gedialects.npu.ops import HbmConstantOp, KernelOp, constant_array
+from gedialects.npu.buffers import HbmConstantOp, constant_array
+from gedialects.npu.launch import KernelOp
 from lowering.npu_builder import KernelBuilder
 from lowering.winograd_combine import combine
 from runtime.targets import Target

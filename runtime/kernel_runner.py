@@ -25,7 +25,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import bind_inputs, entry_function, run_reference
 from gedialects.kernel import semantics as kernel_semantics
 from gedialects.kernel.base import KernelOp
-from gedialects.npu.ops import KernelOp as NpuKernelOp
+from gedialects.npu.launch import KernelOp as NpuKernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 from runtime.profile import KernelProfile, ProgramProfile

@@ -24,8 +24,8 @@ from xdsl.irdl import (
 )
 
 from gedialects.npu.attrs import FRACTAL, BufferType
+from gedialects.npu.base import I64_ARRAY, NpuOp, mixed, split_mixed
 from gedialects.npu.checks import check_space, require_kernel, static_list
-from gedialects.npu.ops import I64_ARRAY, NpuOp, mixed, split_mixed
 
 
 def conv_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:

@@ -25,8 +25,8 @@ from xdsl.irdl import (
 )
 
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.base import I64_ARRAY, NpuOp, mixed, split_mixed
 from gedialects.npu.checks import check_space, require_kernel
-from gedialects.npu.ops import I64_ARRAY, NpuOp, mixed, split_mixed
 
 
 @irdl_op_definition

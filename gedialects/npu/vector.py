@@ -16,8 +16,8 @@ from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def
 
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.base import I64_ARRAY, NpuOp
 from gedialects.npu.checks import check_space, require_kernel, static_list
-from gedialects.npu.ops import I64_ARRAY, NpuOp
 
 VEC_UNARY = (
     "copy", "abs", "neg", "exp", "log", "sqrt", "rsqrt", "reciprocal", "relu", "tanh", "sigmoid",

@@ -17,7 +17,9 @@ from xdsl.ir import Block, Operation
 
 from gedialects.errors import GeVerifyError
 from gedialects.npu.attrs import BufferType, aligned
-from gedialects.npu.ops import AllocOp, DmaOp, HbmAllocOp, KernelOp
+from gedialects.npu.buffers import AllocOp, HbmAllocOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.transfer import DmaOp
 
 
 class TargetLike(Protocol):

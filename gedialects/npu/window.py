@@ -17,8 +17,8 @@ from xdsl.ir import SSAValue
 from xdsl.irdl import irdl_op_definition, operand_def, prop_def
 
 from gedialects.npu.attrs import BufferType
+from gedialects.npu.base import I64_ARRAY
 from gedialects.npu.checks import static_list
-from gedialects.npu.ops import I64_ARRAY
 from gedialects.npu.vector import VecOp
 
 WINDOW_FNS = ("copy", "max", "add")

@@ -9,7 +9,11 @@ from xdsl.ir import Block, Region
 
 from gedialects.errors import GeVerifyError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
-from gedialects.npu.ops import AllocOp, DmaOp, HbmAllocOp, KernelOp, MmadOp, SetFlagOp, WaitFlagOp
+from gedialects.npu.buffers import AllocOp, HbmAllocOp
+from gedialects.npu.cube import MmadOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.sync import SetFlagOp, WaitFlagOp
+from gedialects.npu.transfer import DmaOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, VecTransposeOp
 from gedialects.npu.verify import live_peak, verify_npu_module
 from runtime.targets import load_target

@@ -20,7 +20,7 @@ from ge.pipeline import apply_pipeline
 from gedialects.ge import BatchNormOp, ConstantOp, Conv2DOp, ReluOp
 from gedialects.ge.types import tensor
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.conv_im2col_fold import refolded_weights
 from lowering.conv_tiling import ConvShape, choose_conv_tile, folded, folds_rows
 from lowering.convert_kernel_to_npu import lower_module

@@ -25,7 +25,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge import ConstantOp, Conv2DOp
 from gedialects.ge.types import tensor
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.conv_tiling import ConvShape, choose_conv_tile
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable

@@ -21,8 +21,8 @@ from xdsl.parser import Parser
 
 from ge.registry import make_context
 from gedialects.interpreter import run_reference
+from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import ReshapeOp
 from lowering import conv_im2col, conv_tiling
 from lowering.conv_tiling import ConvShape, choose_conv_tile, skips_rows
 from lowering.convert_kernel_to_npu import lower_module

@@ -13,7 +13,8 @@ from ge.pipeline import apply_pipeline
 from gedialects.ge import ConstantOp, Conv2DOp
 from gedialects.ge.types import tensor
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import DmaOp, HbmConstantOp
+from gedialects.npu.buffers import HbmConstantOp
+from gedialects.npu.transfer import DmaOp
 from gedialects.npu.vector import VecTransposeOp
 from runtime.kernel_runner import KernelRunner
 

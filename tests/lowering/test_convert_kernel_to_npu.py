@@ -16,7 +16,7 @@ from xdsl.passes import PassPipeline
 from ge.registry import all_passes, make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.tiling import choose_matmul_tile
 from runtime.npu_interpreter import run_npu

@@ -14,7 +14,7 @@ from ge.registry import make_context
 from gedialects.errors import GeVerifyError, UnsupportedError
 from gedialects.interpreter import run_reference
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.window_mla import VecWindowMlaOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable

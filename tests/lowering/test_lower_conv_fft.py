@@ -14,7 +14,9 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import run_reference
 from gedialects.kernel.conv_algorithms import ALGORITHMS
-from gedialects.npu.ops import HbmConstantOp, KernelOp, MmadOp
+from gedialects.npu.buffers import HbmConstantOp
+from gedialects.npu.cube import MmadOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable

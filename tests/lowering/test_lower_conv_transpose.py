@@ -17,7 +17,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp, print_constants_in_full
 from gedialects.interpreter import run_reference
 from gedialects.npu.img2col import Img2ColOp
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.lower_conv_transpose import ROUTE_ENV, route_costs
 from runtime.npu_interpreter import NpuExecutable

@@ -16,7 +16,9 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp, print_constants_in_full
 from gedialects.interpreter import run_reference
 from gedialects.kernel.conv_algorithms import ALGORITHMS
-from gedialects.npu.ops import HbmAllocOp, HbmConstantOp, KernelOp, MmadOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp
+from gedialects.npu.cube import MmadOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.winograd_fused_tiling import _estimate as estimate
 from runtime.npu_interpreter import NpuExecutable

@@ -12,7 +12,7 @@ from xdsl.parser import Parser
 from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 

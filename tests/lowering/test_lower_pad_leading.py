@@ -11,7 +11,8 @@ from test_lower_pad import _module
 
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import HbmConstantOp, KernelOp
+from gedialects.npu.buffers import HbmConstantOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 

@@ -11,7 +11,7 @@ from test_lower_resize_gemm import _module as resize_module
 
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp
+from gedialects.npu.launch import KernelOp
 from gedialects.npu.scalar import LoadScalarOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable

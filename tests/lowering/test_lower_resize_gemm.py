@@ -12,7 +12,8 @@ from xdsl.parser import Parser
 from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
-from gedialects.npu.ops import KernelOp, MmadOp
+from gedialects.npu.cube import MmadOp
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.lower_resize_gemm import interpolation_matrix
 from runtime.npu_interpreter import NpuExecutable
