@@ -93,6 +93,12 @@ class KernelRunner:
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
+            if op.regions:  # scf.for of a recurrent layer, scf.if: by design, see `execute`
+                self.reasons[op] = (
+                    f"control flow ('{op.name}') runs on the reference interpreter with the "
+                    "values its regions use"
+                )
+                continue
             try:
                 free = free_values(op)
                 constants = [v for v in free if isinstance(v.owner, ConstantOp)]

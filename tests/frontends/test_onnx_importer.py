@@ -329,6 +329,20 @@ def test_if_becomes_scf_if_with_both_branches():
         np.testing.assert_array_equal(got, x + 1 if cond else x * 2)
 
 
+def test_control_flow_at_the_npu_level_says_it_runs_by_reference():
+    """scf.if (and a recurrent layer's scf.for) runs on the reference interpreter by design:
+    REPORT says so, rather than that an index is not a tensor."""
+    import ge
+
+    compiled = ge.compile(import_onnx_model(if_model()), level="npu", cache=False)
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    (got,) = compiled.run(cond=np.array(False), x=x)
+    np.testing.assert_array_equal(got, x * 2)
+    (kernel,) = [k for k in compiled.last_profile["kernels"] if k["op"] == "scf.if"]
+    assert kernel["engine"] == "reference"
+    assert "control flow ('scf.if') runs on the reference interpreter" in kernel["fallback_reason"]
+
+
 def test_if_with_a_constant_condition_is_folded():
     model = if_model()
     model.graph.initializer.append(numpy_helper.from_array(np.array(False), "cond"))
