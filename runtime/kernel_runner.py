@@ -93,7 +93,7 @@ class KernelRunner:
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
-            if op.regions:  # scf.for of a recurrent layer, scf.if: by design, see `execute`
+            if op.dialect_name() == "scf":  # a recurrent layer's scf.for, scf.if: `execute`
                 self.reasons[op] = (
                     f"control flow ('{op.name}') runs on the reference interpreter with the "
                     "values its regions use"
