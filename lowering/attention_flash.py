@@ -12,7 +12,7 @@ from xdsl.dialects.builtin import f32
 
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
-from lowering.lower_matmul import broadcast_window
+from lowering.gemm_epilogue import broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.attention_cost import AttentionTiling
 from runtime.targets import Target

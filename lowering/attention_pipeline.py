@@ -19,7 +19,7 @@ from xdsl.ir import SSAValue
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecCastOp, VecDupOp
 from lowering.attention_flash import Flash
-from lowering.lower_matmul import broadcast_window
+from lowering.gemm_epilogue import broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.attention_cost import CHUNKS
 

@@ -30,7 +30,7 @@ from gedialects.npu.transfer import TransDataOp
 from gedialects.npu.vector import VecCastOp, VecDupOp, VecTransposeOp
 from gedialects.npu.window_mla import VecWindowMlaOp
 from lowering.conv_direct_tiling import LANES, DirectGeometry, Epilogue, choose_band
-from lowering.lower_matmul import Step, apply_steps
+from lowering.gemm_epilogue import Step, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 

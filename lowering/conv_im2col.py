@@ -53,7 +53,7 @@ from lowering.conv_tiling import (
     parts,
     skips_rows,
 )
-from lowering.lower_matmul import Step, scratch_spans
+from lowering.gemm_epilogue import Step, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 

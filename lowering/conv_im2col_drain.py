@@ -13,7 +13,7 @@ from xdsl.ir import SSAValue
 
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import drain_chunks
-from lowering.lower_matmul import _epilogue
+from lowering.gemm_epilogue import run_epilogue
 from lowering.npu_builder import KernelBuilder
 
 PARITY = (0, 1)
@@ -62,7 +62,7 @@ class ChunkedDrain:
         if self.steps:
             out_shape = (self.n, self.o, self.m)
             rows, cols = (at["channel"], oext), (m0, ext)
-            _epilogue(
+            run_epilogue(
                 b, self.steps, self.ut[p][j], self.tiles, out_shape, [at["image"]], rows, cols
             )
         b.sync("V", "MTE3", p)

@@ -28,7 +28,7 @@ from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constan
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
-from lowering.lower_matmul import emit_gemm
+from lowering.gemm import emit_gemm
 from lowering.lower_movement import transpose_last_two
 from lowering.npu_builder import KernelBuilder
 from lowering.tiling import ALIGN, choose_matmul_tile

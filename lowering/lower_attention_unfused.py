@@ -15,7 +15,8 @@ from xdsl.ir import Block, Operation, SSAValue
 from gedialects.kernel.ops import AttentionKernelOp, SoftmaxKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
-from lowering.lower_matmul import Step, emit_gemm
+from lowering.gemm import emit_gemm
+from lowering.gemm_epilogue import Step
 from lowering.lower_movement import transpose_last_two
 from lowering.lower_rows import lower_rows
 from lowering.registry import lowers

@@ -17,7 +17,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
-from lowering.lower_matmul import Step, activation_steps, emit_gemm
+from lowering.gemm import emit_gemm
+from lowering.gemm_epilogue import Step, activation_steps
 from lowering.registry import lowers
 from runtime.targets import Target
 

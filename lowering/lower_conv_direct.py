@@ -16,8 +16,8 @@ from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.conv_direct import DirectConv
 from lowering.conv_direct_tiling import DirectGeometry
+from lowering.gemm_epilogue import Step, activation_steps
 from lowering.lower_conv import EPILOGUE
-from lowering.lower_matmul import Step, activation_steps
 from lowering.registry import lowers
 from runtime.targets import Target
 

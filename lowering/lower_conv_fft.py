@@ -18,7 +18,7 @@ multiply-add per matrix entry). With P x Q the padded image and Qf = Q // 2 + 1 
 7. y = Z[n, o] (OH, 2 Qf) @ G (2 Qf, OW): the inverse over columns to the real output (the
    kept OW columns), with the conv epilogue (bias, scale/shift, activations, residual) on the
    vector unit as the GEMM's epilogue, into the output.
-Every GEMM is `lowering.lower_matmul.emit_gemm` (tiles from the target's capacities, spread
+Every GEMM is `lowering.gemm.emit_gemm` (tiles from the target's capacities, spread
 over the cores, double-buffered K loop); the intermediates are f32 HBM temporaries.
 
 Why the channel sum on the vector unit: it reads the weights' spectra, 8 bytes per bin per
@@ -45,8 +45,8 @@ from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constan
 from gedialects.npu.launch import KernelOp
 from lowering import dft
 from lowering.conv_fft_mix import ChannelSum, cast_kernel
+from lowering.gemm import emit_gemm
 from lowering.lower_conv import conv_epilogue_steps
-from lowering.lower_matmul import emit_gemm
 from lowering.registry import lowers
 from runtime.targets import Target
 

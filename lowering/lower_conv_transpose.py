@@ -36,7 +36,7 @@ from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constan
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights
 from lowering.conv_transpose_col2im import col2im_estimate, lower_by_col2im
 from lowering.conv_transpose_prep import flip_weights_kernel, insert_tile, zero_insert_kernel
-from lowering.lower_matmul import Step
+from lowering.gemm_epilogue import Step
 from lowering.registry import lowers
 from runtime.targets import Target
 

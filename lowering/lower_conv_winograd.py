@@ -9,7 +9,7 @@ at compile time into a new `npu.hbm_constant`, runtime weights by a vector kerne
   image, U and the output crosses HBM, but every core reads the U block of its items (from
   L2), which dominates deep layers (U is alpha^2/9 = 1.8x / 4x the weights).
 - unfused: three kernels through HBM temporaries: V = B^T d B as (alpha^2, C, tiles), the
-  batched GEMM M[xi] = U[xi] @ V[xi] by `lower_matmul.emit_gemm` (groups are batch entries
+  batched GEMM M[xi] = U[xi] @ V[xi] by `gemm.emit_gemm` (groups are batch entries
   through views), Y = A^T M A with the epilogue; U is read once over all cores.
 """
 
@@ -24,8 +24,8 @@ from gedialects.kernel.conv_algorithms import ConvGeometry, _winograd_reason
 from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
+from lowering.gemm import emit_gemm
 from lowering.lower_conv import _view, conv_epilogue_steps
-from lowering.lower_matmul import emit_gemm
 from lowering.registry import lowers
 from lowering.winograd_fused import FusedWinograd
 from lowering.winograd_fused_tiling import FusedShape, choose_fused_tile

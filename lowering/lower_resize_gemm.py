@@ -33,7 +33,7 @@ from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
-from lowering.lower_matmul import emit_gemm
+from lowering.gemm import emit_gemm
 from lowering.registry import lowers
 from runtime.targets import Target
 

@@ -177,7 +177,7 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN2
     output buffers a tile's drain (FIX, store) overlaps the next tile's K loop.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
-    t // ceil(tiles / blocks) (`lowering.lower_matmul`)."""
+    t // ceil(tiles / blocks) (`lowering.gemm`)."""
     (m, n, k), (tm, tn, tk) = shape, tile
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn

@@ -26,7 +26,7 @@ from xdsl.ir import SSAValue
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
 from gedialects.npu.launch import KernelOp
-from lowering.lower_matmul import Step, apply_steps
+from lowering.gemm_epilogue import Step, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.winograd_combine import combine
 from lowering.winograd_fused_input import InputStage, Item

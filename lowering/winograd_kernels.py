@@ -23,13 +23,13 @@ from xdsl.ir import SSAValue
 from gedialects.kernel.conv_algorithms import WINOGRAD
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp
-from lowering.lower_matmul import Step, _epilogue
+from lowering.gemm_epilogue import Step, run_epilogue
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.winograd_combine import combine
 from lowering.winograd_tiling import TransformTiling, WinogradShape
 
 LOAD, STORE = 0, 1  # flag events: V -> MTE2 (load buffer free), MTE3 -> V (store buffer free)
-EPILOGUE = 2  # `_epilogue`'s own V -> MTE2 event
+EPILOGUE = 2  # `run_epilogue`'s own V -> MTE2 event
 
 
 def _items(b: KernelBuilder, s: WinogradShape, t: TransformTiling):  # noqa: ANN202
@@ -201,7 +201,7 @@ class OutputTransform:
         pix0, pixext = b.muli(row0, s.out_w), b.muli(b.extent(row0, t.rb * m, self.oh), s.out_w)
         if steps:
             out_shape = tuple(self.out.type.dims)
-            _epilogue(
+            run_epilogue(
                 b, steps, self.pixels, self.tiles, out_shape, [image], (o0, oext), (pix0, pixext)
             )
         b.sync("V", "MTE3", STORE)

@@ -1,0 +1,242 @@
+"""The cube GEMM kernel: output tiles on the cube with a double-buffered K loop.
+
+C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]), batch dims broadcast; the matmul,
+unfused attention, 1x1 conv, FFT and Winograd conv, conv transpose and resize lowerings
+emit it. The output tiles (tm, tn) of all batch indices, row-major, are split into
+consecutive runs, one per block; its K loop alternates two sets of L1/L0 buffers (ping,
+pong), so MTE2 loads step k+1 while MTE1 and the cube work on step k. When the whole A row
+panel (tm x K) fits L1 beside B's buffers, it stays there: a block loads it on its first tile
+of a row panel and its next tiles (same rows, next columns) read it from L1, as DaVinci GEMM
+kernels keep an L1-resident panel (two halves, ping steps and pong steps, so loading one never
+overwrites what MTE1 reads). Edge tiles use dynamic extents (the cube reads only [:m, :k] and
+[:k, :n]). The L0C tile goes to UB through FIX, where the epilogue (`lowering.gemm_epilogue`)
+runs on the vector unit, and MTE3 writes it to HBM.
+f32 operands use the cube's f32 mode; f16 operands accumulate in f32.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.dialects import arith
+from xdsl.ir import SSAValue
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import to_numpy_dtype
+from gedialects.npu.launch import KernelOp
+from lowering.gemm_epilogue import Step, run_epilogue, scratch_spans
+from lowering.npu_builder import Index, KernelBuilder
+from lowering.tiling import a_panel_fits, choose_matmul_tile
+from runtime.targets import Target
+
+
+def _batch_window(shape, out_shape, lead, tail_offsets, tail_sizes):  # noqa: ANN001, ANN202
+    """Window of an operand for one batch index (broadcast batch dims read index 0)."""
+    n, r = len(out_shape), len(shape)
+    offsets, sizes = [], []
+    for a in range(r - 2):
+        j = a + n - r
+        offsets.append(0 if shape[a] == 1 else lead[j])
+        sizes.append(1)
+    return [*offsets, *tail_offsets], [*sizes, *tail_sizes]
+
+
+def _operand_tile(value: SSAValue, tm: int, tn: int) -> list[int]:
+    dims = value.type.dims
+    return [tm if len(dims) >= 2 and dims[-2] != 1 else 1, tn if dims and dims[-1] != 1 else 1]
+
+
+def emit_gemm(
+    a_buf: SSAValue,
+    b_buf: SSAValue,
+    output: SSAValue,
+    target: Target,
+    name: str,
+    fused_from,  # noqa: ANN001
+    kind: str,
+    steps: list[Step],
+) -> KernelOp:
+    """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast."""
+    return _Gemm(a_buf, b_buf, output, target, steps).emit(name, fused_from, kind)
+
+
+class _Gemm:
+    """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
+
+    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step]):  # noqa: ANN001
+        types = {str(a_buf.type.element_type), str(b_buf.type.element_type)}
+        if len(types) != 1 or not types <= {"f16", "f32"}:
+            raise UnsupportedError(f"a GEMM of {' and '.join(sorted(types))} has no cube mode")
+        self.a, self.b, self.output, self.steps = a_buf, b_buf, output, steps
+        self.a_shape, self.b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
+        self.out_shape = tuple(output.type.dims)
+        self.m, self.k, self.n = self.a_shape[-2], self.a_shape[-1], self.b_shape[-1]
+        self.lead = self.out_shape[:-2]
+        self.operands = [s.operand for s in steps if s.operand is not None]
+        extra = [
+            (
+                len(v.type.dims) >= 2 and v.type.dims[-2] != 1,
+                bool(v.type.dims) and v.type.dims[-1] != 1,
+            )
+            for v in self.operands
+        ]
+        extra += scratch_spans(steps)
+        isz = to_numpy_dtype(a_buf.type.element_type).itemsize
+        tiling = choose_matmul_tile(target, self.m, self.n, self.k, isz, extra)
+        self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
+        self.total = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
+        self.per = -(-self.total // min(self.total, target.ai_cores))
+        self.blocks = -(-self.total // self.per)
+        self.pings = (0, 1) if self.k > self.tk else (0,)
+        self.outs = (0, 1) if tiling.double_out and self.per > 1 else (0,)
+        self.ready = "V" if steps else "FIX"
+        """The pipe that last touches a drained tile before MTE3 stores it."""
+        self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
+
+    def emit(self, name: str, fused_from, kind: str) -> KernelOp:  # noqa: ANN001
+        """The kernel: each block runs a run of consecutive output tiles. With two output
+        buffers (`outs`), tile t's store is issued after tile t+1's K loop, so the cube works
+        on the next tile while FIX, the vector epilogue and MTE3 drain this one (and the
+        core's HBM channel, served in issue order, takes the next loads first)."""
+        kernel = KernelOp(name, self.blocks, fused_from=fused_from, kind=kind)
+        b = self.builder = KernelBuilder(kernel)
+        self._alloc()
+        self._flags(b.set_flag)
+        start = self.start = b.muli(b.block_index, self.per)
+        end = b.minui(b.addi(start, self.per), self.total)
+        if len(self.outs) == 1:
+            with b.loop(start, end, 1) as t:
+                tile = self._place(t)
+                self._compute(tile, 0)
+                self._drain(tile, 0)
+                self._store(tile, 0)
+        else:  # pairs of tiles (ping, pong); one more pair's turn stores the last pong
+            with b.loop(start, b.addi(end, 1), 2) as t:
+                ping, pong = b.ult(t, end), b.ult(b.addi(t, 1), end)
+                with b.when(ping):
+                    self._compute(self._place(t), 0)
+                with b.when(b.ult(start, t)):  # the previous pair's pong tile
+                    self._store(self._place(b.subi(t, 1)), 1)
+                with b.when(ping):
+                    self._drain(self._place(t), 0)
+                with b.when(pong):
+                    self._compute(self._place(b.addi(t, 1)), 1)
+                with b.when(ping):
+                    self._store(self._place(t), 0)
+                with b.when(pong):
+                    self._drain(self._place(b.addi(t, 1)), 1)
+        self._flags(b.wait_flag)
+        return kernel
+
+    def _place(self, t: Index) -> tuple[list[Index], tuple, tuple]:
+        """Tile t's batch index, (row offset, rows) and (column offset, columns)."""
+        b = self.builder
+        nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
+        n0 = b.muli(b.remui(t, nn), self.tn)
+        q = b.divui(t, nn)
+        m0 = b.muli(b.remui(q, nm), self.tm)
+        rest: Index = b.divui(q, nm)
+        index: list[Index] = []
+        for dim in reversed(self.lead):
+            index.insert(0, b.remui(rest, dim))
+            rest = b.divui(rest, dim)
+        self.load_a = None
+        if self.resident:  # a block's first tile, or the first of a row panel, loads A
+            first = b.ult(b.subi(t, self.start), 1)
+            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
+        rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
+        return index, rows, cols
+
+    def _alloc(self) -> None:
+        b, element = self.builder, self.a.type.element_type
+        tm, tn, tk = self.tm, self.tn, self.tk
+        if self.resident:
+            half = -(-self.k // (len(self.pings) * tk)) * tk
+            self.panel = [b.alloc([tm, half], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        else:
+            self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        self.b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
+        self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
+        self.c = [b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ") for _ in self.outs]
+        out_element = self.output.type.element_type
+        self.u = [b.alloc([tm, tn], out_element, "ub") for _ in self.outs]
+        self.tiles = {
+            v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in self.operands
+        }
+
+    def _flags(self, flag) -> None:  # noqa: ANN001
+        """The flags every loop iteration first waits for (set before, drained after)."""
+        for p in self.pings:
+            flag("MTE1", "MTE2", p)
+            flag("M", "MTE1", p)
+        for q in self.outs:
+            flag("FIX", "M", q)
+            flag("MTE3", "FIX", q)
+        if self.operands:
+            flag("V", "MTE2", 2)
+
+    def _compute(self, tile: tuple, q: int) -> None:
+        """Tile's K loop on the cube into L0C buffer q, once FIX has drained it."""
+        b, (index, rows, cols) = self.builder, tile
+        b.wait_flag("FIX", "M", q)
+        if len(self.pings) == 1:
+            self._kstep(0, 0, index, rows, cols, q)
+        else:
+            with b.loop(0, self.k, 2 * self.tk) as kk:
+                self._kstep(0, kk, index, rows, cols, q)
+                k1 = b.addi(kk, self.tk)
+                with b.when(b.ult(k1, self.k)):
+                    self._kstep(1, k1, index, rows, cols, q)
+
+    def _drain(self, tile: tuple, q: int) -> None:
+        """L0C buffer q through FIX into UB buffer q (once MTE3 stored its last tile), then the
+        epilogue on the vector unit; flags MTE3 when the tile is ready to store."""
+        b, (index, rows, cols) = self.builder, tile
+        b.sync("M", "FIX")
+        b.wait_flag("MTE3", "FIX", q)
+        b.dma(self.c[q], [0, 0], [rows[1], cols[1]], self.u[q], [0, 0])
+        b.set_flag("FIX", "M", q)
+        if self.steps:
+            b.sync("FIX", "V")
+            run_epilogue(b, self.steps, self.u[q], self.tiles, self.out_shape, index, rows, cols)
+        b.set_flag(self.ready, "MTE3", q)
+
+    def _store(self, tile: tuple, q: int) -> None:
+        """UB buffer q into the output tile in HBM (MTE3), freeing it for FIX."""
+        b, (index, (m0, mext), (n0, next_)) = self.builder, tile
+        b.wait_flag(self.ready, "MTE3", q)
+        out_off = [*index, m0, n0]
+        out_size = [*(1 for _ in index), mext, next_]
+        b.dma(self.u[q], [0, 0], [mext, next_], self.output, out_off, out_size)
+        b.set_flag("MTE3", "FIX", q)
+
+    def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple, q: int):  # noqa: ANN201
+        """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad."""
+        b, (m0, mext), (n0, next_) = self.builder, rows, cols
+        kext = b.extent(k0, self.tk, self.k)
+        b.wait_flag("MTE1", "MTE2", p)
+        a_off, a_size = _batch_window(self.a_shape, self.out_shape, index, [m0, k0], [mext, kext])
+        if self.resident:
+            a1, a1_off = self.panel[p], [0, b.muli(b.divui(k0, 2 * self.tk), self.tk)]
+            with b.when(self.load_a):
+                b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
+        else:
+            a1, a1_off = self.a1[p], [0, 0]
+            b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
+        b_off, b_size = _batch_window(self.b_shape, self.out_shape, index, [k0, n0], [kext, next_])
+        b.dma(self.b, b_off, b_size, self.b1[p], [0, 0], [kext, next_])
+        b.sync("MTE2", "MTE1", p)
+        b.wait_flag("M", "MTE1", p)
+        b.dma(a1, a1_off, [mext, kext], self.a0[p], [0, 0])
+        b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
+        b.set_flag("MTE1", "MTE2", p)
+        b.sync("MTE1", "M", p)
+        b.mmad(self.a0[p], self.b0[p], self.c[q], [mext, next_, kext], b.ne(k0, 0))
+        b.set_flag("M", "MTE1", p)
+
+
+def _f32():  # noqa: ANN202
+    from xdsl.dialects.builtin import f32
+
+    return f32
