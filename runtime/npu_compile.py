@@ -13,119 +13,22 @@ needs nothing else, and skipping the tiles' numpy work makes it cheap.
 
 from __future__ import annotations
 
-import operator
 from collections import deque
 from collections.abc import Callable
 
-from xdsl.dialects import arith, scf
+from xdsl.dialects import scf
 from xdsl.ir import Block, Operation
 
 from gedialects.errors import UnsupportedError
 from gedialects.npu.ops import AllocOp, DmaOp, SetFlagOp, WaitFlagOp
 from runtime.npu_core import Core
 from runtime.npu_instructions import INSTRUCTIONS, l2_probe
+from runtime.npu_scalar import is_scalar, scalar_run
 from runtime.npu_slots import Slots
 from runtime.targets import Target
 
 Step = Callable[[list, Core], None]
 BlockRunner = Callable[[list, Core], tuple]
-
-
-def _floordiv(a: int, b: int) -> int:
-    return a // b
-
-
-def _ceildiv(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def _truncdiv(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
-def _truncrem(a: int, b: int) -> int:
-    return a - b * _truncdiv(a, b)
-
-
-SCALAR_FNS: dict[type[Operation], Callable] = {
-    arith.AddiOp: operator.add,
-    arith.SubiOp: operator.sub,
-    arith.MuliOp: operator.mul,
-    arith.DivUIOp: _floordiv,
-    arith.DivSIOp: _truncdiv,
-    arith.FloorDivSIOp: _floordiv,
-    arith.CeilDivSIOp: _ceildiv,
-    arith.CeilDivUIOp: _ceildiv,
-    arith.RemUIOp: operator.mod,
-    arith.RemSIOp: _truncrem,
-    arith.MinSIOp: min,
-    arith.MinUIOp: min,
-    arith.MaxSIOp: max,
-    arith.MaxUIOp: max,
-    arith.AndIOp: operator.and_,
-    arith.OrIOp: operator.or_,
-    arith.XOrIOp: operator.xor,
-    arith.AddfOp: operator.add,
-    arith.SubfOp: operator.sub,
-    arith.MulfOp: operator.mul,
-    arith.DivfOp: operator.truediv,
-    arith.IndexCastOp: lambda a: a,
-    arith.SelectOp: lambda c, a, b: a if c else b,
-}
-
-_CMPI = {
-    0: operator.eq,
-    1: operator.ne,
-    2: operator.lt,
-    3: operator.le,
-    4: operator.gt,
-    5: operator.ge,
-    6: operator.lt,
-    7: operator.le,
-    8: operator.gt,
-    9: operator.ge,
-}
-
-
-def _constant(op: arith.ConstantOp, slots: Slots) -> Step:
-    attr = op.value
-    value = getattr(attr, "value", None)
-    if value is None:
-        raise UnsupportedError(f"'arith.constant' {attr} is not a scalar the npu core holds")
-    result, data = slots(op.result), value.data
-    number = bool(data) if str(attr.type) == "i1" else data
-
-    def step(env: list, core: Core) -> None:
-        env[result] = number
-
-    return step
-
-
-def _scalar(op: Operation, fn: Callable, slots: Slots, probe: bool) -> Step:
-    args, result = tuple(slots(v) for v in op.operands), slots(op.results[0])
-    if probe:
-
-        def bare(env: list, core: Core) -> None:
-            env[result] = fn(*[env[a] for a in args])
-
-        return bare
-    if len(args) == 2:
-        lhs, rhs = args
-
-        def binary(env: list, core: Core) -> None:
-            env[result] = fn(env[lhs], env[rhs])
-            core.clocks["S"] += 1
-            core.stats.busy["S"] += 1
-
-        return binary
-
-    def step(env: list, core: Core) -> None:
-        env[result] = fn(*[env[a] for a in args])
-        core.clocks["S"] += 1
-        core.stats.busy["S"] += 1
-
-    return step
 
 
 def _for(op: scf.ForOp, target: Target, slots: Slots, probe: bool) -> Step:
@@ -178,9 +81,10 @@ def _alloc(op: AllocOp, slots: Slots) -> Step:
     result, buf_type = slots(op.buffer), op.buffer.type
     name = f"%{op.buffer.name_hint or 'buffer'}"
     layout = (buf_type.space_name, buf_type.nbytes, buf_type.dims, buf_type.dtype)
+    site = object()  # the allocation's key in `Core.sites` and the pool: xDSL ops hash slowly
 
     def step(env: list, core: Core) -> None:
-        env[result] = core.allocate(op, buf_type, name, layout)
+        env[result] = core.allocate(site, buf_type, name, layout)
 
     return step
 
@@ -217,12 +121,8 @@ def _flag(op: SetFlagOp | WaitFlagOp, slots: Slots) -> Step:
 def compile_op(op: Operation, target: Target, slots: Slots, probe: bool = False) -> Step | None:
     """The step of `op`; None for an op a probe body skips."""
     kind = type(op)
-    if kind is arith.ConstantOp:
-        return _constant(op, slots)
-    if kind in SCALAR_FNS:
-        return _scalar(op, SCALAR_FNS[kind], slots, probe)
-    if kind is arith.CmpiOp:
-        return _scalar(op, _CMPI[op.predicate.value.data], slots, probe)
+    if is_scalar(op):
+        return scalar_run([op], slots, probe)
     if kind is scf.ForOp:
         return _for(op, target, slots, probe)
     if kind is scf.IfOp:
@@ -239,13 +139,29 @@ def compile_op(op: Operation, target: Target, slots: Slots, probe: bool = False)
     raise UnsupportedError(f"the npu interpreter cannot execute '{op.name}' inside a kernel")
 
 
+def _steps(ops: list[Operation], target: Target, slots: Slots, probe: bool) -> list:
+    """The steps of `ops`, a run of consecutive scalar ops fused into one (`scalar_run`)."""
+    steps, run = [], []
+    for op in ops:
+        if is_scalar(op):
+            run.append(op)
+            continue
+        if run:
+            steps.append(scalar_run(run, slots, probe))
+            run = []
+        steps.append(compile_op(op, target, slots, probe))
+    if run:
+        steps.append(scalar_run(run, slots, probe))
+    return steps
+
+
 def compile_block(block: Block, target: Target, slots: Slots, probe: bool = False) -> BlockRunner:
     """A runner for `block`: runs its steps in a fresh allocation scope; returns yielded values."""
     ops = list(block.ops)
     yielded: tuple[int, ...] = ()
     if ops and isinstance(ops[-1], scf.YieldOp):
         yielded = tuple(slots(v) for v in ops.pop().operands)
-    steps = tuple(s for s in (compile_op(op, target, slots, probe) for op in ops) if s)
+    steps = tuple(s for s in _steps(ops, target, slots, probe) if s)
     scoped = not probe and any(isinstance(op, AllocOp) for op in ops)
 
     def run(env: list, core: Core) -> tuple:

@@ -74,6 +74,8 @@ class Core:
     counted by a probe run of the kernel), or None: first touch pays (`l2_cached`)."""
     l2_readers: dict = field(default_factory=dict)
     """Per HBM buffer, a bit per core that has read each element (shared; with `l2_share`)."""
+    reader_bit: np.unsignedinteger = field(init=False)
+    """This core's bit in `l2_readers`' arrays (of the narrowest type that has one per core)."""
     probe: bool = False
     """A probe run only counts the cores that read each element into `l2_share`."""
     pool: dict | None = None
@@ -86,6 +88,12 @@ class Core:
     record: list | None = None
     """Where the steps append their numpy work as (function, arguments) while a kernel whose
     addresses do not depend on data is captured (`runtime.npu_replay`), or None."""
+
+    def __post_init__(self) -> None:
+        # The narrowest unsigned type with a bit per core (`l2_readers`): the fewer bytes an L2
+        # question reads and writes, the faster the interpreter asks it.
+        bits = max(8, 1 << (max(self.active_cores, 1) - 1).bit_length())
+        self.reader_bit = np.dtype(f"uint{min(bits, 64)}").type(1 << min(self.index, 63))
 
     def issue(
         self,
@@ -147,20 +155,22 @@ class Core:
         the same time request the same lines. Without them, the first read of an element (by
         any core) comes from HBM and every later one from L2.
         """
-        if self.probe or self.l2_share is not None and buf in self.l2_share:
-            bits = self.l2_readers.get(buf)
-            if bits is None:
-                bits = self.l2_readers[buf] = np.zeros(buf.array.shape, np.uint64)
-            mine = np.uint64(1 << self.index)
-            first = (bits[window] & mine) == 0
-            bits[window] |= mine
-            if self.probe:
-                counts = self.l2_share.get(buf)
-                if counts is None:
-                    counts = self.l2_share[buf] = np.zeros(buf.array.shape, np.int32)
-                counts[window] += first
-                return 0.0
-            cached = first.size - float(self.l2_share[buf][window][first].sum())
+        if self.probe:  # the probe only marks; `reader_counts` counts the bits afterwards
+            self._reader_bits(buf)[window] |= self.reader_bit
+            return 0.0
+        share = None if self.l2_share is None else self.l2_share.get(buf)
+        if share is not None:
+            view = self._reader_bits(buf)[window]
+            seen = np.count_nonzero(view & self.reader_bit)
+            if not seen:  # the common case: this core reads the whole window first
+                view |= self.reader_bit
+                cached = view.size - self._share_sum(share, buf, window)
+            elif seen == view.size:  # a repeated read: all from L2, the bits stay
+                cached = float(view.size)
+            else:
+                first = (view & self.reader_bit) == 0
+                view |= self.reader_bit
+                cached = first.size - float(share[window][first].sum())
         else:
             mask = self.l2.get(buf)
             if mask is None:
@@ -171,6 +181,25 @@ class Core:
         if self.l2_log is not None:
             self.l2_log.append(cached)
         return cached
+
+    def _share_sum(self, share: np.ndarray, buf: Buffer, window: tuple) -> float:
+        """The sum of `share` over `window`, in the order of the masked sum of `l2_cached`
+        (C order, one pairwise sum); the cores of a kernel read many windows alike, so the
+        sums are kept in the shares' `sums` (see `runtime.npu_probe.Shares`), if they have it."""
+        sums = getattr(self.l2_share, "sums", None)
+        if sums is None:
+            return float(share[window].ravel().sum())
+        key = (buf, *[(s.start, s.stop) for s in window if type(s) is slice])
+        total = sums.get(key)
+        if total is None:
+            total = sums[key] = float(share[window].ravel().sum())
+        return total
+
+    def _reader_bits(self, buf: Buffer) -> np.ndarray:
+        bits = self.l2_readers.get(buf)
+        if bits is None:
+            bits = self.l2_readers[buf] = np.zeros(buf.array.shape, self.reader_bit.dtype)
+        return bits
 
     def set_flag(self, src: str, dst: str, event: int) -> None:
         self.flags.setdefault((src, dst, event), deque()).append(self.clocks[src])

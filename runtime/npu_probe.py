@@ -21,6 +21,15 @@ from runtime.profile import KernelProfile
 from runtime.targets import Target
 
 
+class Shares(dict):
+    """HBM buffer -> its reader shares, for one launch of a kernel; `sums` keeps the sums of
+    shares over the windows the cores read (`Core.l2_cached`), as many cores read alike."""
+
+    def __init__(self, items: dict) -> None:
+        super().__init__(items)
+        self.sums: dict[tuple, float] = {}
+
+
 class ReaderCounts:
     """Per kernel of one executable: its probe body (or None) and its cached reader shares."""
 
@@ -40,7 +49,7 @@ class ReaderCounts:
         """Whether `op`'s addresses do not depend on data (its probe body runs once)."""
         return self.probes[op] is not None
 
-    def shares(self, op: KernelOp, body: BlockRunner, env: list, cores_used: int) -> dict:
+    def shares(self, op: KernelOp, body: BlockRunner, env: list, cores_used: int) -> Shares:
         """1 / the number of cores that read each element of each HBM input in kernel `op`,
         counted by a run of its blocks on throwaway cores. A kernel whose addresses do not
         depend on data runs its probe body (index arithmetic and HBM reads only) once per
@@ -51,7 +60,7 @@ class ReaderCounts:
         if probe is None:
             copies, original = probe_env(env)
             self._count(op, body, copies, cores_used, counts)
-            return {original.get(b, b): 1.0 / np.maximum(c, 1) for b, c in counts.items()}
+            return Shares({original.get(b, b): 1.0 / np.maximum(c, 1) for b, c in counts.items()})
         if op not in self.shares_by_slot:
             try:
                 self._count(op, probe, list(env), cores_used, counts)
@@ -61,7 +70,7 @@ class ReaderCounts:
             self.shares_by_slot[op] = [
                 (slot_of[id(b)], 1.0 / np.maximum(c, 1)) for b, c in counts.items()
             ]
-        return {env[slot]: share for slot, share in self.shares_by_slot[op]}
+        return Shares({env[slot]: share for slot, share in self.shares_by_slot[op]})
 
     def _count(
         self, op: KernelOp, body: BlockRunner, env: list, cores_used: int, counts: dict
@@ -73,9 +82,13 @@ class ReaderCounts:
         for core in cores:
             core.l2_share, core.l2_readers, core.probe = counts, cores[0].l2_readers, True
         block_arg = self.slots(op.block_index)
-        for block in range(op.blocks):
-            env[block_arg] = block
-            body(env, cores[block % cores_used])
+        try:
+            for block in range(op.blocks):
+                env[block_arg] = block
+                body(env, cores[block % cores_used])
+        finally:  # the probe's cores only set their reader bits: count them once, here
+            for buf, bits in cores[0].l2_readers.items():
+                counts[buf] = np.bitwise_count(bits).astype(np.int32)
 
 
 def probe_env(env: list) -> tuple[list, dict]:
