@@ -17,6 +17,8 @@ from gedialects.errors import UnsupportedError
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 
 ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf"}
+PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish"}
+"""Activations whose attributes the steps read (the others take none)."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,9 @@ class Step:
 
     @property
     def needs_scratch(self) -> bool:
-        """Whether the step needs a second UB tile (gelu reads x after writing its result)."""
-        return self.value == "gelu"
+        """Whether the step needs a second UB tile (gelu and hard_swish read x after writing
+        their result)."""
+        return self.value in ("gelu", "hard_swish")
 
 
 def scratch_spans(steps: list[Step]) -> tuple[tuple[bool, bool], ...]:
@@ -47,7 +50,7 @@ def activation_steps(name: str | None, attrs: DictionaryAttr | None) -> list[Ste
         (k, v.data if isinstance(v, StringAttr) else float(v.value.data))
         for k, v in (attrs.data.items() if attrs else ())
     )
-    if name in ACTIVATIONS and not values or name in ("clip", "leaky_relu", "gelu"):
+    if name in ACTIVATIONS and not values or name in PARAMETRIC:
         return [Step("act", name, attrs=values)]
     raise UnsupportedError(f"epilogue activation '{name}' has no npu lowering yet")
 
@@ -90,8 +93,24 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
             x = b.alloc(u.type.dims, u.type.element_type, "ub")
             b.add(SCALAR_OPS["muls"](u, 1.0, x))
             _gelu(b, x, u, dict(step.attrs).get("approximate") == "tanh")
+        elif step.value == "hard_sigmoid":
+            bounds = dict(step.attrs)
+            _hard_sigmoid(b, u, bounds.get("alpha", 0.2), bounds.get("beta", 0.5))
+        elif step.value == "hard_swish":  # x * hard_sigmoid(x) with alpha 1/6, beta 1/2
+            x = b.alloc(u.type.dims, u.type.element_type, "ub")
+            b.add(SCALAR_OPS["muls"](u, 1.0, x))
+            _hard_sigmoid(b, u, 1 / 6, 0.5)
+            b.add(BINARY_OPS["mul"](u, x, u))
         else:
             b.add(UNARY_OPS[step.value](u, u))
+
+
+def _hard_sigmoid(b, u: SSAValue, alpha: float, beta: float) -> None:  # noqa: ANN001
+    """u = min(1, max(0, alpha * u + beta)), in place."""
+    b.add(SCALAR_OPS["muls"](u, alpha, u))
+    b.add(SCALAR_OPS["adds"](u, beta, u))
+    b.add(SCALAR_OPS["maxs"](u, 0.0, u))
+    b.add(SCALAR_OPS["mins"](u, 1.0, u))
 
 
 def broadcast_window(shape, out_shape, index, rows, cols):  # noqa: ANN001, ANN202

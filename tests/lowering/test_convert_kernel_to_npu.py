@@ -315,3 +315,22 @@ def test_pointwise_conv_with_epilogue_equals_reference(shape, full):
     ]
     result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
     assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
+
+
+@pytest.mark.parametrize(
+    "epilogue",
+    [
+        ', activation = "hard_swish"',
+        ', activation = "hard_sigmoid", activation_attrs = {alpha = 0.1666 : f64, beta = 0.5 : f64}',
+        ', activation = "hard_sigmoid", activation_attrs = {alpha = 0.2 : f64, beta = 0.5 : f64}'
+        ', post_activation = "hard_swish"',
+    ],
+)
+def test_hard_sigmoid_and_hard_swish_epilogues_run_on_the_npu(epilogue: str) -> None:
+    """MobileNetV3's activations, fused into a conv: on the vector unit, equal to the reference."""
+    n, c, h, w, o = 1, 24, 9, 7, 40
+    module = Parser(make_context(), _conv_text(n, c, h, w, o, epilogue, "", [])).parse_module()
+    rng = np.random.default_rng(6)
+    inputs = [rng.standard_normal(s).astype(np.float32) * 4 for s in [(n, c, h, w), (o, c, 1, 1)]]
+    result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
+    assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
