@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import ConvTranspose2DKernelOp
+from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
 from gedialects.npu.launch import KernelOp

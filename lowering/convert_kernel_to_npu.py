@@ -21,7 +21,7 @@ from xdsl.passes import ModulePass
 from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
-from gedialects.kernel.ops import ReshapeKernelOp
+from gedialects.kernel.mirrored import ReshapeKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.registry import lower_op

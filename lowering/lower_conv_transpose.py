@@ -30,7 +30,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import ConvTranspose2DKernelOp
+from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights

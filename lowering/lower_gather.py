@@ -17,7 +17,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
-from gedialects.kernel.ops import GatherKernelOp
+from gedialects.kernel.mirrored import GatherKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp

@@ -18,7 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
-from gedialects.kernel.ops import ArgMaxKernelOp, ArgMinKernelOp
+from gedialects.kernel.mirrored import ArgMaxKernelOp, ArgMinKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
 from gedialects.npu.launch import KernelOp

@@ -19,7 +19,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import LRNKernelOp
+from gedialects.kernel.mirrored import LRNKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp

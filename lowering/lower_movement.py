@@ -17,7 +17,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
-from gedialects.kernel.ops import ConcatKernelOp, SliceKernelOp, TransposeKernelOp
+from gedialects.kernel.mirrored import ConcatKernelOp, SliceKernelOp, TransposeKernelOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.npu_builder import Index, KernelBuilder

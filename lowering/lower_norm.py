@@ -22,7 +22,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import BatchNormKernelOp, InstanceNormKernelOp
+from gedialects.kernel.mirrored import BatchNormKernelOp, InstanceNormKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp

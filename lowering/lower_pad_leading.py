@@ -19,7 +19,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, tensor, to_numpy_dtype
-from gedialects.kernel.ops import PadKernelOp
+from gedialects.kernel.mirrored import PadKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp
 from lowering.lower_movement import Region, copy_kernel

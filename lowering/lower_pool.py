@@ -21,7 +21,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import PoolKernelOp
+from gedialects.kernel.reductions import PoolKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
 from gedialects.npu.launch import KernelOp

@@ -15,13 +15,9 @@ import math
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.kernel.ops import (
-    LayerNormKernelOp,
-    LogSoftmaxKernelOp,
-    PoolKernelOp,
-    ReduceKernelOp,
-    SoftmaxKernelOp,
-)
+from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
+from gedialects.kernel.ops import SoftmaxKernelOp
+from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
 from lowering.lower_movement import Region, copy_kernel

@@ -20,7 +20,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import ResizeKernelOp
+from gedialects.kernel.mirrored import ResizeKernelOp
 from gedialects.kernel.semantics import evaluate
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp

@@ -21,7 +21,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, from_numpy_dtype
-from gedialects.kernel.ops import ResizeKernelOp
+from gedialects.kernel.mirrored import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.lower_gather import gather_rows_kernel

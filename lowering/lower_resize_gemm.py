@@ -30,7 +30,7 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.semantics import resize as reference_resize
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import ResizeKernelOp
+from gedialects.kernel.mirrored import ResizeKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from lowering.gemm import emit_gemm

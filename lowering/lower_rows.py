@@ -14,12 +14,9 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
-from gedialects.kernel.ops import (
-    LayerNormKernelOp,
-    LogSoftmaxKernelOp,
-    ReduceKernelOp,
-    SoftmaxKernelOp,
-)
+from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
+from gedialects.kernel.ops import SoftmaxKernelOp
+from gedialects.kernel.reductions import ReduceKernelOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
 from lowering.npu_builder import Index, KernelBuilder

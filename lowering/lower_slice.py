@@ -21,7 +21,7 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.ops import slice_extent
 from gedialects.ge.types import shape_of, to_numpy_dtype
-from gedialects.kernel.ops import SliceKernelOp
+from gedialects.kernel.mirrored import SliceKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp

@@ -13,7 +13,7 @@ from xdsl.ir import SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of
-from gedialects.kernel.ops import SplitKernelOp
+from gedialects.kernel.mirrored import SplitKernelOp
 from gedialects.npu.launch import KernelOp
 from lowering.lower_movement import Region, copy_kernel
 from lowering.registry import lowers

@@ -6,25 +6,20 @@ that implementation selection sets. Reference semantics: `gedialects.kernel.sema
 
 from xdsl.ir import Dialect
 
-from gedialects.kernel import ops
+from gedialects.kernel import mirrored, ops, reductions
 from gedialects.kernel.base import ACTIVATIONS, KernelOp, MirrorKernelOp
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp, is_elementwise
-from gedialects.kernel.ops import (
-    MIRRORED,
-    AttentionKernelOp,
-    Conv2DKernelOp,
-    MatMulKernelOp,
-    PoolKernelOp,
-    ReduceKernelOp,
-    SoftmaxKernelOp,
-)
+from gedialects.kernel.mirrored import MIRRORED
+from gedialects.kernel.ops import AttentionKernelOp, Conv2DKernelOp, MatMulKernelOp, SoftmaxKernelOp
+from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
 
 ALL_OPS: list[type] = [
-    *[
+    *dict.fromkeys(  # ops re-exports the reductions; each op once
         cls
-        for cls in vars(ops).values()
+        for module in (ops, reductions, mirrored)
+        for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, KernelOp) and "name" in cls.__dict__
-    ],
+    ),
     ElementwiseOp,
     YieldOp,
 ]

@@ -1,10 +1,15 @@
-"""The `kernel` ops: fused compute kernels on tensors, and mirrored one-op kernels.
+"""The fused compute kernels: conv2d and matmul with epilogues, softmax, attention.
 
 Compute kernels carry an epilogue (conv2d, matmul), a prologue scale (softmax), or a whole
 subgraph (attention). Their type rules reuse the `ge` rules of the op they generalise, so
-a shape error reads the same at both levels. Every other `ge` op (data movement, the
-rarer ops) gets a mirrored kernel with its exact operands and properties. Elementwise
-chains are `kernel.elementwise` (in `gedialects.kernel.elementwise`).
+a shape error reads the same at both levels. The other kernels live by family: pools and
+reductions in `gedialects.kernel.reductions`, mirrored one-op kernels (every other `ge` op,
+with its exact operands and properties) in `gedialects.kernel.mirrored`, elementwise chains
+in `gedialects.kernel.elementwise`.
+
+`POOL_KINDS`, `REDUCE_KINDS`, `PoolKernelOp`, `ReduceKernelOp` and `MIRRORED` are re-exported
+here because many modules reach them as `k.<name>` after `from gedialects.kernel import ops as
+k`; new code imports from their own modules.
 """
 
 from __future__ import annotations
@@ -12,12 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects.builtin import (
-    DictionaryAttr,
-    FloatAttr,
-    IntegerAttr,
-    StringAttr,
-)
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, StringAttr
 from xdsl.ir import Attribute
 from xdsl.irdl import (
     AttrSizedOperandSegments,
@@ -31,17 +31,12 @@ from xdsl.irdl import (
 )
 
 from gedialects.ge import ops as ge
-from gedialects.ge.base import (
-    Props,
-    broadcast,
-    prop_bool,
-    prop_str,
-    require_float,
-    require_tensor,
-)
-from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT, reduced_shape
+from gedialects.ge.base import Props, broadcast, prop_bool, require_float, require_tensor
+from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT
 from gedialects.ge.types import element_of, format_type, shape_of, tensor
-from gedialects.kernel.base import KernelOp, check_activation, mirror
+from gedialects.kernel.base import KernelOp, check_activation
+from gedialects.kernel.mirrored import MIRRORED
+from gedialects.kernel.reductions import POOL_KINDS, REDUCE_KINDS, PoolKernelOp, ReduceKernelOp
 
 TYPES = "attr-dict `:` functional-type(operands, results)"
 
@@ -202,120 +197,14 @@ class AttentionKernelOp(KernelOp):
         return [_matmul_type(cls, scores, v)]
 
 
-POOL_KINDS: dict[str, type[ge.GeOp]] = {
-    "max": ge.MaxPool2DOp,
-    "avg": ge.AvgPool2DOp,
-    "global_avg": ge.GlobalAvgPoolOp,
-    "global_max": ge.GlobalMaxPoolOp,
-}
-
-
-@irdl_op_definition
-class PoolKernelOp(KernelOp):
-    """A 2-D window pool (`max`, `avg`) or a global pool (`global_avg`, `global_max`)."""
-
-    name = "kernel.pool"
-    input = operand_def()
-    output = result_def()
-    kind = prop_def(StringAttr)
-    kernel_shape = opt_prop_def(I64_ARRAY)
-    strides = opt_prop_def(I64_ARRAY)
-    pads = opt_prop_def(I64_ARRAY)
-    dilations = opt_prop_def(I64_ARRAY)
-    ceil_mode = opt_prop_def(IntegerAttr)
-    count_include_pad = opt_prop_def(IntegerAttr)
-    assembly_format = UNARY_FORMAT
-
-    @classmethod
-    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
-        kind = prop_str(props, "kind")
-        if kind not in POOL_KINDS:
-            raise cls.fail(f'kind "{kind}" is not one of {", ".join(POOL_KINDS)}')
-        if not kind.startswith("global") and "kernel_shape" not in props:
-            raise cls.fail(f'a "{kind}" pool needs kernel_shape, strides, pads and dilations')
-        rule = POOL_KINDS[kind].infer_result_types.__func__  # type: ignore[attr-defined]
-        return rule(cls, operand_types, props)
-
-
-REDUCE_KINDS: dict[str, type[ge.GeOp]] = {
-    "sum": ge.ReduceSumOp,
-    "mean": ge.ReduceMeanOp,
-    "max": ge.ReduceMaxOp,
-    "min": ge.ReduceMinOp,
-    "prod": ge.ReduceProdOp,
-    "l2": ge.ReduceL2Op,
-}
-
-
-@irdl_op_definition
-class ReduceKernelOp(KernelOp):
-    """Reduce over `axes` (empty: all) by `kind` (sum, mean, max, min, prod, l2)."""
-
-    name = "kernel.reduce"
-    input = operand_def()
-    output = result_def()
-    kind = prop_def(StringAttr)
-    axes = prop_def(I64_ARRAY)
-    keepdims = prop_def(IntegerAttr)
-    DEFAULTS: ClassVar[dict] = {"axes": (), "keepdims": True}
-    assembly_format = UNARY_FORMAT
-
-    @classmethod
-    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
-        kind = prop_str(props, "kind")
-        if kind not in REDUCE_KINDS:
-            raise cls.fail(f'kind "{kind}" is not one of {", ".join(REDUCE_KINDS)}')
-        t = require_tensor(cls, "input", operand_types[0])
-        if REDUCE_KINDS[kind].FLOAT_ONLY:  # type: ignore[attr-defined]
-            require_float(cls, "input", t)
-        axes = props["axes"].get_values()  # type: ignore[attr-defined]
-        shape = reduced_shape(cls, shape_of(t), axes, prop_bool(props, "keepdims"))
-        return [tensor(shape, element_of(t))]
-
-
-# Mirrored kernels: data movement ---------------------------------------------------------
-TransposeKernelOp = mirror(ge.TransposeOp)
-ReshapeKernelOp = mirror(
-    ge.ReshapeOp, "A view of the input in a new row-major shape: moves no data when lowered."
-)
-ConcatKernelOp = mirror(ge.ConcatOp)
-SliceKernelOp = mirror(ge.SliceOp)
-PadKernelOp = mirror(ge.PadOp)
-GatherKernelOp = mirror(ge.GatherOp)
-SplitKernelOp = mirror(ge.SplitOp)
-ResizeKernelOp = mirror(ge.ResizeOp)
-
-# Mirrored kernels: normalization and the rarer compute ops -------------------------------
-LayerNormKernelOp = mirror(ge.LayerNormOp)
-BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
-InstanceNormKernelOp = mirror(ge.InstanceNormOp)
-LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
-LRNKernelOp = mirror(ge.LRNOp)
-DropoutKernelOp = mirror(ge.DropoutOp, "A training-mode dropout (its own random mask).")
-ConvTranspose2DKernelOp = mirror(ge.ConvTranspose2DOp)
-ArgMaxKernelOp = mirror(ge.ArgMaxOp)
-ArgMinKernelOp = mirror(ge.ArgMinOp)
-
-MIRRORED: dict[type, type[KernelOp]] = {
-    cls.GE_OP: cls
-    for cls in (
-        TransposeKernelOp,
-        ReshapeKernelOp,
-        ConcatKernelOp,
-        SliceKernelOp,
-        PadKernelOp,
-        GatherKernelOp,
-        SplitKernelOp,
-        ResizeKernelOp,
-        LayerNormKernelOp,
-        BatchNormKernelOp,
-        InstanceNormKernelOp,
-        LogSoftmaxKernelOp,
-        LRNKernelOp,
-        DropoutKernelOp,
-        ConvTranspose2DKernelOp,
-        ArgMaxKernelOp,
-        ArgMinKernelOp,
-    )
-}
-"""`ge` op class -> the kernel that runs it unchanged."""
+__all__ = [
+    "AttentionKernelOp",
+    "Conv2DKernelOp",
+    "MIRRORED",
+    "MatMulKernelOp",
+    "POOL_KINDS",
+    "PoolKernelOp",
+    "REDUCE_KINDS",
+    "ReduceKernelOp",
+    "SoftmaxKernelOp",
+]

@@ -12,7 +12,7 @@ from gedialects.ge.types import tensor
 from gedialects.kernel import ops as k
 from gedialects.kernel import semantics as ks
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
-from gedialects.kernel.ops import MIRRORED
+from gedialects.kernel.mirrored import MIRRORED
 
 RNG = np.random.default_rng(0)
 

@@ -1,0 +1,58 @@
+"""Mirrored kernels: a one-op kernel for every `ge` op no fusion pattern absorbs.
+
+Each has its `ge` op's exact operands, properties and type rule (`kernel.base.mirror`), so
+conversion to the kernel level is a rename and the reference semantics are the `ge` op's.
+`MIRRORED` maps the `ge` op class to its kernel, for the conversion and the interpreter.
+"""
+
+from __future__ import annotations
+
+from gedialects.ge import ops as ge
+from gedialects.kernel.base import KernelOp, mirror
+
+# Mirrored kernels: data movement ---------------------------------------------------------
+TransposeKernelOp = mirror(ge.TransposeOp)
+ReshapeKernelOp = mirror(
+    ge.ReshapeOp, "A view of the input in a new row-major shape: moves no data when lowered."
+)
+ConcatKernelOp = mirror(ge.ConcatOp)
+SliceKernelOp = mirror(ge.SliceOp)
+PadKernelOp = mirror(ge.PadOp)
+GatherKernelOp = mirror(ge.GatherOp)
+SplitKernelOp = mirror(ge.SplitOp)
+ResizeKernelOp = mirror(ge.ResizeOp)
+
+# Mirrored kernels: normalization and the rarer compute ops -------------------------------
+LayerNormKernelOp = mirror(ge.LayerNormOp)
+BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
+InstanceNormKernelOp = mirror(ge.InstanceNormOp)
+LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
+LRNKernelOp = mirror(ge.LRNOp)
+DropoutKernelOp = mirror(ge.DropoutOp, "A training-mode dropout (its own random mask).")
+ConvTranspose2DKernelOp = mirror(ge.ConvTranspose2DOp)
+ArgMaxKernelOp = mirror(ge.ArgMaxOp)
+ArgMinKernelOp = mirror(ge.ArgMinOp)
+
+MIRRORED: dict[type, type[KernelOp]] = {
+    cls.GE_OP: cls
+    for cls in (
+        TransposeKernelOp,
+        ReshapeKernelOp,
+        ConcatKernelOp,
+        SliceKernelOp,
+        PadKernelOp,
+        GatherKernelOp,
+        SplitKernelOp,
+        ResizeKernelOp,
+        LayerNormKernelOp,
+        BatchNormKernelOp,
+        InstanceNormKernelOp,
+        LogSoftmaxKernelOp,
+        LRNKernelOp,
+        DropoutKernelOp,
+        ConvTranspose2DKernelOp,
+        ArgMaxKernelOp,
+        ArgMinKernelOp,
+    )
+}
+"""`ge` op class -> the kernel that runs it unchanged."""
