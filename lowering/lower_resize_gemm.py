@@ -1,10 +1,12 @@
-"""kernel.resize on the last two axes, linear mode -> cube GEMMs by constant interpolation
-matrices (nearest maps go to `lowering.lower_resize` and `lowering.lower_resize_gather`).
+"""kernel.resize on the last two axes, linear or cubic mode -> cube GEMMs by constant
+interpolation matrices (nearest maps go to `lowering.lower_resize` and
+`lowering.lower_resize_gather`).
 
 Resizing the last two axes is separable and linear in the input: Y[p] = Ry @ X[p] @ Cxᵀ with
 Ry (Ho, H) and Cx (Wo, W) the per-axis interpolation matrices: two taps (1 - frac, frac) per
-row. They are compile-time constants taken from the op's reference semantics (run on an
-identity matrix through `_AxisOp`, so the coordinate transforms and clipping are the
+row in linear mode, four (the cubic kernel's, renormalized with `exclude_outside`) in cubic.
+They are compile-time constants taken from the op's reference semantics (run on an identity
+matrix through `_AxisOp`, so the coordinate transforms and clipping are the
 reference's, written once). The columns pass is one GEMM over every row of every plane,
 (P*rows, W) @ Cxᵀ (W, Wo); the rows pass one GEMM batched over the planes with the broadcast
 Ry (1, Ho, H); an axis whose matrix is the identity is skipped, and the pass order is the one
@@ -54,6 +56,9 @@ class _AxisOp:
     op: ResizeKernelOp
     axis: int
 
+    def __getattr__(self, name: str) -> object:  # what is per op, not per axis (cubic's A)
+        return getattr(self.op, name)
+
     def get_str(self, key: str) -> str:
         return self.op.get_str(key)
 
@@ -89,7 +94,7 @@ def _constant(array: np.ndarray, element, ops: list[Operation]) -> SSAValue:  # 
     return const.buffer
 
 
-@lowers(ResizeKernelOp, when=lambda op: op.get_str("mode") == "linear")
+@lowers(ResizeKernelOp, when=lambda op: op.get_str("mode") in ("linear", "cubic"))
 def lower_resize_gemm(
     op: ResizeKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:

@@ -26,12 +26,14 @@ def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
     return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
 
 
-def _module(shape, out, mode="linear", ctm="half_pixel", nm="floor", scales=None, dtype="f32"):  # noqa: ANN001, ANN202
+def _module(
+    shape, out, mode="linear", ctm="half_pixel", nm="floor", scales=None, dtype="f32", extra=""
+):  # noqa: ANN001, ANN202, E501
     sc = "" if scales is None else f", scales = array<f32: {', '.join(map(str, scales))}>"
     attrs = (
         f'sizes = array<i64: {", ".join(map(str, out))}>{sc}, mode = "{mode}", '
         f'coordinate_transformation_mode = "{ctm}", nearest_mode = "{nm}", '
-        'fused_from = ["ge.resize"]'
+        f'fused_from = ["ge.resize"]{extra}'
     )
     x, y = _t(shape, dtype), _t(out, dtype)
     text = f"""func.func @main(%x: {x}) -> {y} {{
@@ -41,16 +43,18 @@ def _module(shape, out, mode="linear", ctm="half_pixel", nm="floor", scales=None
     return Parser(make_context(), text).parse_module()
 
 
-def _check(shape, out, mode="linear", ctm="half_pixel", nm="floor", scales=None, dtype=np.float32):  # noqa: ANN001, ANN202
+def _check(
+    shape, out, mode="linear", ctm="half_pixel", nm="floor", scales=None, dtype=np.float32, extra=""
+):  # noqa: ANN001, ANN202, E501
     name = "f16" if dtype == np.float16 else "f32"
-    module = _module(shape, out, mode, ctm, nm, scales, name)
+    module = _module(shape, out, mode, ctm, nm, scales, name, extra)
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     want = run_reference(module, [x])[0]
     lowered = lower_module(module)
     result = NpuExecutable(lowered).run([x])  # verifies flags, races, capacities
     tol = 2e-3 if dtype == np.float16 else 1e-5
     np.testing.assert_allclose(result.outputs[0].astype(np.float64), want, rtol=tol, atol=tol)
-    if mode == "linear":
+    if mode in ("linear", "cubic"):
         assert any(isinstance(op, MmadOp) for op in lowered.walk())
     for kernel in result.profile.kernels:
         assert 0 < kernel.roofline_cycles <= kernel.cycles
@@ -106,3 +110,17 @@ def resizes(draw):  # noqa: ANN201
 @given(resizes())
 def test_random_resizes_match_the_reference(case) -> None:  # noqa: ANN001
     _check(*case)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        ", cubic_coeff_a = -0.5 : f64",
+        ", cubic_coeff_a = -0.75 : f64, exclude_outside = 1 : i64",
+    ],
+)
+def test_bicubic_resizes_match_the_reference(extra: str) -> None:
+    """Cubic is separable too: four taps per output row and column, from the reference."""
+    _check((1, 2, 7, 5), (1, 2, 12, 9), "cubic", "half_pixel", extra=extra)
+    _check((2, 1, 9, 9), (2, 1, 4, 6), "cubic", "align_corners", extra=extra)
