@@ -126,6 +126,7 @@ class NpuProgram:
                 **_algorithm_costs(op),
                 stream=self.streams[k],
                 start_cycle=timeline.start[k],
+                end_cycle=timeline.end[k],  # past start + cycles when streams share cores
                 seconds=self.target.seconds(record["cycles"]),
             )
         return {

@@ -27,6 +27,8 @@ def test_npu_level_equals_reference_and_reports_kernels(block):
     ]
     assert all(k["algorithm"] for k in kernels)
     assert profile["makespan_cycles"] >= profile["critical_path_cycles"] > 0
+    assert profile["makespan_cycles"] == max(k["end_cycle"] for k in kernels)
+    assert all(k["end_cycle"] >= k["start_cycle"] + k["cycles"] - 1e-6 for k in kernels)
     memory = profile["memory"]
     assert memory["lower_bound_bytes"] <= memory["peak_bytes"] <= memory["no_reuse_bytes"]
     for buffer in memory["buffers"]:
