@@ -19,6 +19,7 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.launch import KernelOp
+from lowering.lower_rows import row_tile_window
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import ALIGN, aligned
 from runtime.cost_model import hbm_share, vector_cycles
@@ -84,15 +85,7 @@ def lower_layer_norm(
             b.set_flag(src, dst, event + s)
 
     def window(t: Index) -> tuple[list, list, Index]:
-        r0 = b.muli(b.remui(t, nr), tr)
-        index: list[Index] = []
-        rest: Index = b.divui(t, nr)
-        for dim in reversed(lead):
-            index.insert(0, b.remui(rest, dim))
-            rest = b.divui(rest, dim)
-        rext = b.extent(r0, tr, rows)
-        offs, sizes = [*index, r0, 0], [*(1 for _ in index), rext, cols]
-        return offs[-len(shape) :], sizes[-len(shape) :], rext
+        return row_tile_window(b, t, (nr, tr, rows, cols), lead, len(shape))
 
     def load(t: Index, s: int) -> None:
         offs, sizes, rext = window(t)

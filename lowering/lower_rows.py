@@ -27,6 +27,24 @@ REDUCE_KINDS["l2"] = "reduce_sum"
 REDUCE_KINDS["prod"] = "reduce_prod"
 
 
+def row_tile_window(
+    b: KernelBuilder, t: Index, tiles: tuple[int, int, int, int], lead: tuple, rank: int
+) -> tuple[list[Index], list[Index], Index]:
+    """The HBM window (offsets, sizes) of row tile `t` of an input of `rank` axes, with its
+    row count: tiles are numbered over the leading axes `lead`, then over the `nr` tiles of
+    `tr` of the `rows` rows; `tiles` is (nr, tr, rows, cols)."""
+    nr, tr, rows, cols = tiles
+    r0 = b.muli(b.remui(t, nr), tr)
+    index: list[Index] = []
+    rest: Index = b.divui(t, nr)
+    for dim in reversed(lead):
+        index.insert(0, b.remui(rest, dim))
+        rest = b.divui(rest, dim)
+    rext = b.extent(r0, tr, rows)
+    offsets, sizes = [*index, r0, 0], [*(1 for _ in index), rext, cols]
+    return offsets[-rank:], sizes[-rank:], rext
+
+
 def _check(op: Operation, shape: tuple[int, ...]) -> None:
     if isinstance(op, SoftmaxKernelOp | LayerNormKernelOp | LogSoftmaxKernelOp):
         axis = op.get_int("axis") % len(shape)
@@ -112,14 +130,7 @@ def lower_rows(
     b.set_flag("MTE3", "V")
     nr = -(-rows // tr)
     with b.loop(b.block_index, math.prod(lead) * nr, blocks) as t:
-        r0 = b.muli(b.remui(t, nr), tr)
-        index: list[Index] = []
-        rest: Index = b.divui(t, nr)
-        for dim in reversed(lead):
-            index.insert(0, b.remui(rest, dim))
-            rest = b.divui(rest, dim)
-        rext = b.extent(r0, tr, rows)
-        window = [*index, r0, 0][-len(shape) :], [*(1 for _ in index), rext, cols][-len(shape) :]
+        *window, rext = row_tile_window(b, t, (nr, tr, rows, cols), lead, len(shape))
         b.wait_flag("V", "MTE2")
         b.dma(inputs[0], *window, x, [0, 0], [rext, cols])
         b.sync("MTE2", "V")
