@@ -21,6 +21,7 @@ from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.npu.ops import KernelOp
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
 from lowering import elementwise_masks as masks
+from lowering.gemm_epilogue import broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
 from lowering.tiling import choose_elementwise_tile
@@ -260,7 +261,7 @@ def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> 
     rext, cext = b.extent(r0, tr, rows), b.extent(c0, tc, cols)
     b.wait_flag("V", "MTE2", p)
     for value, shape, tile, buf in zip(plan.inputs, plan.in_shapes, plan.tiles, in_bufs):
-        offsets, sizes = _input_window(shape, plan.out_shape, lead, (r0, rext), (c0, cext))
+        offsets, sizes = broadcast_window(shape, plan.out_shape, lead, (r0, rext), (c0, cext))
         tile_sizes = [rext if tile.rows else 1, cext if tile.cols else 1]
         b.dma(value, offsets, sizes, buf, [0, 0], tile_sizes)
     b.sync("MTE2", "V", p)
@@ -275,27 +276,6 @@ def _emit_tile(b: KernelBuilder, plan: _Plan, p: int, t: Index, bufs: tuple) -> 
     out_size = [*(1 for _ in lead), rext, cext][-n:] if n else []
     b.dma(out_buf, [0, 0], [rext, cext], plan.output, out_off, out_size)
     b.set_flag("MTE3", "V", p)
-
-
-def _input_window(shape, out_shape, lead, rows, cols) -> tuple[list, list]:  # noqa: ANN001
-    """Offsets and sizes of an input's window for the output tile (broadcast axes: 0 and 1)."""
-    n, r = len(out_shape), len(shape)
-    offsets, sizes = [], []
-    for a, dim in enumerate(shape):
-        j = a + n - r
-        if dim == 1 and out_shape[j] != 1:
-            offsets.append(0)
-            sizes.append(1)
-        elif j == n - 1:
-            offsets.append(cols[0])
-            sizes.append(cols[1])
-        elif j == n - 2:
-            offsets.append(rows[0])
-            sizes.append(rows[1])
-        else:
-            offsets.append(lead[j])
-            sizes.append(1)
-    return offsets, sizes
 
 
 def _store_full(b: KernelBuilder, result: SSAValue, kind, out_buf: SSAValue) -> None:  # noqa: ANN001
