@@ -240,8 +240,8 @@ class Core:
                 array = poisoned(layout[2], layout[3])
             else:  # one stacked array per site, a row per core (see `runtime.npu_batch`)
                 stacked = self.pool.get(site)
-                if stacked is None:
-                    stacked = poisoned((self.active_cores, *layout[2]), layout[3])
+                if stacked is None:  # poisoned below, row by row, as every launch does
+                    stacked = np.empty((self.active_cores, *layout[2]), layout[3])
                     self.pool[site] = stacked
                 array = stacked[self.index]
                 poison(array)
