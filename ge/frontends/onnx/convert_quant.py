@@ -18,7 +18,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node, onnx_element_type
 from gedialects.ge import ops
-from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.ge.types import element_of, from_numpy_dtype, to_numpy_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -67,12 +67,20 @@ def quantize_linear(n: Node) -> SSAValue:
     else:
         to = onnx_element_type(int(n.attr("output_dtype", 0)) or TensorProto.UINT8, "output")
     y = n.emit(ops.RoundOp(n.emit(ops.DivOp(x, scale))))
-    if n.has(2):
-        zero = broadcast_scale(n, n.value(2), shape)
-        y = n.emit(ops.AddOp(y, n.emit(ops.CastOp(zero, to=element_of(x.type)))))
-    limits = np.iinfo(_integer_dtype(n, to))
-    y = n.emit(ops.ClipOp(y, min=float(limits.min), max=float(limits.max)))
-    return n.emit(ops.CastOp(y, to=to))
+    zero = broadcast_scale(n, n.value(2), shape) if n.has(2) else None
+    return saturate(n, y, zero, _integer_dtype(n, to))
+
+
+def saturate(n: Node, rounded: SSAValue, zero: SSAValue | None, dtype: np.dtype) -> SSAValue:
+    """cast<dtype>(clip(rounded + zero, dtype's range)): ORT adds the zero point after
+    rounding (round(v) + zp, not round(v + zp), which differ at ties when zp is odd)."""
+    if zero is not None:
+        if element_of(zero.type) != element_of(rounded.type):
+            zero = n.emit(ops.CastOp(zero, to=element_of(rounded.type)))
+        rounded = n.emit(ops.AddOp(rounded, zero))
+    limits = np.iinfo(dtype)
+    y = n.emit(ops.ClipOp(rounded, min=float(limits.min), max=float(limits.max)))
+    return n.emit(ops.CastOp(y, to=from_numpy_dtype(dtype)))
 
 
 def _integer_dtype(n: Node, element: Attribute) -> np.dtype:
