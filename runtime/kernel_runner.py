@@ -5,6 +5,12 @@ program, compiled once, and executed by the npu interpreter on the arrays its op
 a kernel with no npu lowering yet runs its reference semantics instead and is listed in
 `fallbacks` with the reason, so a whole model executes while the lowerings grow. Kernels run
 one after another on stream 0; the profile holds the npu kernels in launch order.
+
+Identical kernels (same op, attributes, types and constant values: `kernel_key`; BERT's
+layers repeat their attention, layer norms and adds) share one lowered program and one
+executable. Running it for the second kernel is running an executable again, which it
+supports (`NpuExecutable.run`): its modeled figures cannot differ, and its replay skips the
+interpretation a separate executable's first run would pay.
 """
 
 from __future__ import annotations
@@ -88,6 +94,9 @@ class KernelRunner:
         values its regions use from outside; constants are copied into the program), in the
         program's argument order."""
         self.reasons: dict[Operation, str] = {}
+        self.names: dict[Operation, str] = {}
+        """Per lowered kernel, the name its npu kernels' profiles carry (`<op>_<index>`)."""
+        shared: dict[tuple, list[tuple[list, NpuExecutable]]] = {}
         self.programs: dict[Operation, tuple[ModuleOp, list[SSAValue]]] = {}
         """Per op the reference interpreter runs whole (control flow), its program and values."""
         for index, op in enumerate(self.fn.body.block.ops):
@@ -103,14 +112,24 @@ class KernelRunner:
                 free = free_values(op)
                 constants = [v for v in free if isinstance(v.owner, ConstantOp)]
                 self.arguments[op] = [v for v in free if v not in constants]
-                program = single_kernel_module(op, self.arguments[op], constants)
-                lowered = lower_module(program, self.target)
-                for kernel in lowered.walk():
-                    if isinstance(kernel, NpuKernelOp):
-                        kernel.sym_name = StringAttr(f"{op.name.split('.')[-1]}_{index}")
-                self.executables[op] = NpuExecutable(lowered, self.target)
+                self.names[op] = f"{op.name.split('.')[-1]}_{index}"
+                key, values = kernel_key(op, self.arguments[op], constants)
+                same = shared.setdefault(key, [])
+                found = next((e for v, e in same if v == values), None)
+                if found is None:
+                    found = self._compile(op, constants)
+                    same.append((values, found))
+                self.executables[op] = found
             except Exception as error:  # noqa: BLE001 (a model must run; see `_fall_back`)
                 _fall_back(self.reasons, op, error, "lowering")
+
+    def _compile(self, op: Operation, constants: list[SSAValue]) -> NpuExecutable:
+        program = single_kernel_module(op, self.arguments[op], constants)
+        lowered = lower_module(program, self.target)
+        for kernel in lowered.walk():
+            if isinstance(kernel, NpuKernelOp):
+                kernel.sym_name = StringAttr(self.names[op])
+        return NpuExecutable(lowered, self.target)
 
     def run(
         self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
@@ -148,6 +167,8 @@ class KernelRunner:
             try:
                 args = [env[v] for v in self.arguments[op]]
                 result = self.executables[op].run(args, trace)
+                for kernel in result.profile.kernels:  # the executable may be shared
+                    kernel.name = self.names[op]
                 return result.outputs, result.profile.kernels
             except Exception as error:  # noqa: BLE001 (see `_fall_back`)
                 del self.executables[op]
@@ -161,6 +182,40 @@ class KernelRunner:
             self.programs[op] = (single_kernel_module(op, values), values)
         program, values = self.programs[op]
         return run_reference(program, [env[v] for v in values]), None
+
+
+SCHEDULE_ATTRS = ("stream.", "mem.")
+"""Prefixes of the attributes `schedule-streams` and `plan-memory` record on a kernel op: its
+lowering never reads them, so kernels that differ only there share a program."""
+
+
+def kernel_key(
+    op: Operation, arguments: Sequence[SSAValue], constants: Sequence[SSAValue]
+) -> tuple[tuple, list]:
+    """What `op`'s one-kernel program depends on, as (a hashable structural key, the constant
+    values): every nested op's name, properties, attributes (but `SCHEDULE_ATTRS`), result
+    and block argument types, and which value each operand is (an argument by position, a
+    constant, or a value defined inside). The constants' values are returned apart, to be
+    compared only between kernels whose keys are equal (no hashing of large weights)."""
+    number: dict[SSAValue, int] = {v: i for i, v in enumerate([*arguments, *constants])}
+    parts: list = [tuple(v.type for v in arguments), tuple(v.type for v in constants)]
+    for inner in op.walk():
+        attrs = tuple(
+            sorted((k, v) for k, v in inner.attributes.items() if not k.startswith(SCHEDULE_ATTRS))
+        )
+        blocks = tuple(
+            tuple(a.type for a in block.args) for region in inner.regions for block in region.blocks
+        )
+        for block in (b for region in inner.regions for b in region.blocks):
+            for arg in block.args:
+                number[arg] = len(number)
+        operands = tuple(number[v] for v in inner.operands)
+        props = tuple(sorted(inner.properties.items()))
+        results = tuple(r.type for r in inner.results)
+        parts.append((inner.name, props, attrs, operands, results, blocks))
+        for result in inner.results:
+            number[result] = len(number)
+    return tuple(parts), [v.owner.value for v in constants]
 
 
 STRICT_ENV = "GE_NPU_STRICT"

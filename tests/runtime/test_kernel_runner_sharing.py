@@ -1,0 +1,100 @@
+# ruff: noqa: E501  (lines of IR text)
+"""Identical kernels share one lowered program and executable, with every figure unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
+from xdsl.parser import Parser
+from xdsl.passes import PassPipeline
+
+from ge.registry import all_passes, make_context
+from gedialects.interpreter import run_reference
+from gedialects.npu.launch import KernelOp as NpuKernelOp
+from lowering.convert_kernel_to_npu import lower_module
+from runtime.kernel_runner import KernelRunner, single_kernel_module
+from runtime.npu_interpreter import NpuExecutable
+
+T = "tensor<40x300xf32>"
+PROGRAM = f"""func.func @main(%x: {T}, %y: {T}) -> ({T}, {T}) {{
+  %c1 = ge.constant dense<0.5> : tensor<300xf32>
+  %c2 = ge.constant dense<0.5> : tensor<300xf32>
+  %c3 = ge.constant dense<0.25> : tensor<300xf32>
+  %a = ge.add %x, %c1 : ({T}, tensor<300xf32>) -> {T}
+  %b = ge.add %y, %c2 : ({T}, tensor<300xf32>) -> {T}
+  %c = ge.add %x, %c3 : ({T}, tensor<300xf32>) -> {T}
+  %s1 = ge.softmax %a {{axis = -1 : i64}} : ({T}) -> {T}
+  %s2 = ge.softmax %b {{axis = -1 : i64}} : ({T}) -> {T}
+  %s3 = ge.softmax %c {{axis = -1 : i64}} : ({T}) -> {T}
+  %t = ge.mul %s1, %s2 : ({T}, {T}) -> {T}
+  func.return %t, %s3 : {T}, {T}
+}}"""
+
+
+def _kernels():
+    ctx = make_context()
+    module = Parser(ctx, PROGRAM).parse_module()
+    passes = "convert-ge-to-kernel,fuse-elementwise"
+    PassPipeline.parse_spec(dict(all_passes()), passes).apply(ctx, module)
+    fn = module.body.block.first_op
+    ops = [op for op in fn.body.block.ops if op.name.startswith("kernel.")]
+    return module, ops
+
+
+def _inputs():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((40, 300)).astype(np.float32) for _ in range(2)]
+
+
+def _unshared(runner: KernelRunner, op, env) -> list[dict]:
+    """`op`'s kernel profiles from an executable of its own, named as the runner names it."""
+    free = runner.arguments[op]
+    constants = [v for v in op.operands if v not in free]
+    lowered = lower_module(single_kernel_module(op, free, constants), runner.target)
+    for kernel in lowered.walk():
+        if isinstance(kernel, NpuKernelOp):
+            kernel.sym_name = StringAttr(runner.names[op])
+    result = NpuExecutable(lowered, runner.target).run([env[v] for v in free])
+    return result.outputs, [k.as_dict() for k in result.profile.kernels]
+
+
+def test_identical_kernels_share_one_executable_with_the_same_figures():
+    module, (a, b, c, s1, s2, s3, t) = _kernels()
+    runner = KernelRunner(module)
+    ex = runner.executables
+    assert ex[a] is ex[b], "same op, types and constant value"
+    assert ex[a] is not ex[c], "another constant value"
+    assert ex[s1] is ex[s2] is ex[s3], "no constants: same op and types"
+    assert ex[t] is not ex[a]
+    assert len({id(e) for e in ex.values()}) == 4
+    inputs = _inputs()
+    run = runner.run(inputs)
+    for got, want in zip(run.outputs, run_reference(module, inputs), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # Each kernel's records equal those of an executable of its own (first, interpreted run).
+    fn = module.body.block.first_op
+    env = dict(zip(fn.body.block.args, inputs))
+    records = iter(run.profile.kernels)
+    for op in (a, b, c, s1, s2, s3, t):
+        outputs, alone = _unshared(runner, op, env)
+        env.update(zip(op.results, outputs))
+        for want in alone:
+            got = next(records).as_dict()
+            got.pop("start_cycle"), want.pop("start_cycle")
+            assert got == want, op.name
+    assert [k.name for k in run.profile.kernels] == [
+        runner.names[op] for op in (a, b, c, s1, s2, s3, t)
+    ]
+    again = runner.run(inputs)
+    for x, y in zip(again.outputs, run.outputs, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_schedule_attributes_do_not_split_a_share_and_others_do():
+    module, (a, b, c, s1, s2, s3, t) = _kernels()
+    s1.attributes["stream.id"] = IntegerAttr(1, i64)
+    s2.attributes["mem.offset"] = IntegerAttr(512, i64)
+    s3.attributes["ge.tiling"] = IntegerAttr(7, i64)
+    ex = KernelRunner(module).executables
+    assert ex[s1] is ex[s2]
+    assert ex[s3] is not ex[s1]
