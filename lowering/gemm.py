@@ -26,7 +26,7 @@ from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.launch import KernelOp
 from lowering.gemm_epilogue import Step, run_epilogue, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
-from lowering.tiling import a_panel_fits, choose_matmul_tile
+from lowering.tiling import a_panel_fits, choose_matmul_tile, fractal_up
 from runtime.targets import Target
 
 
@@ -80,15 +80,21 @@ class _Gemm:
             )
             for v in self.operands
         ]
+        loads = tuple(extra)
         extra += scratch_spans(steps)
         isz = to_numpy_dtype(a_buf.type.element_type).itemsize
-        tiling = choose_matmul_tile(target, self.m, self.n, self.k, isz, extra)
+        tiling = choose_matmul_tile(
+            target, self.m, self.n, self.k, isz, extra, exact=True, loads=loads
+        )
         self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
         self.total = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
         self.per = -(-self.total // min(self.total, target.ai_cores))
         self.blocks = -(-self.total // self.per)
-        self.pings = (0, 1) if self.k > self.tk else (0,)
         self.outs = (0, 1) if tiling.double_out and self.per > 1 else (0,)
+        self.alternate = self.k <= self.tk and len(self.outs) == 2
+        """One K step a tile: consecutive tiles take the ping and pong L1/L0 buffers by
+        their parity, so a tile's loads run under the previous tile's MTE1 and cube."""
+        self.pings = (0, 1) if self.k > self.tk or self.alternate else (0,)
         self.ready = "V" if steps else "FIX"
         """The pipe that last touches a drained tile before MTE3 stores it."""
         self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
@@ -142,14 +148,16 @@ class _Gemm:
             rest = b.divui(rest, dim)
         self.load_a = None
         if self.resident:  # a block's first tile, or the first of a row panel, loads A
-            first = b.ult(b.subi(t, self.start), 1)
-            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
+            fresh = 2 if self.alternate else 1  # (the first of each parity: a panel each)
+            first = b.ult(b.subi(t, self.start), fresh)
+            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), fresh))).results[0]
         rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
         return index, rows, cols
 
     def _alloc(self) -> None:
+        """Buffers of whole fractals: a tile edge that is not one (49 pixels) is rounded up."""
         b, element = self.builder, self.a.type.element_type
-        tm, tn, tk = self.tm, self.tn, self.tk
+        tm, tn, tk = fractal_up(self.tm), fractal_up(self.tn), self.tk
         if self.resident:
             half = -(-self.k // (len(self.pings) * tk)) * tk
             self.panel = [b.alloc([tm, half], element, "l1", "FRACTAL_NZ") for _ in self.pings]
@@ -180,8 +188,8 @@ class _Gemm:
         """Tile's K loop on the cube into L0C buffer q, once FIX has drained it."""
         b, (index, rows, cols) = self.builder, tile
         b.wait_flag("FIX", "M", q)
-        if len(self.pings) == 1:
-            self._kstep(0, 0, index, rows, cols, q)
+        if self.k <= self.tk:
+            self._kstep(q if self.alternate else 0, 0, index, rows, cols, q)
         else:
             with b.loop(0, self.k, 2 * self.tk) as kk:
                 self._kstep(0, kk, index, rows, cols, q)

@@ -111,42 +111,58 @@ def choose_matmul_tile(
     k: int,
     itemsize: int,
     extra: Sequence[tuple[bool, bool]] = (),
+    exact: bool = False,
+    loads: Sequence[tuple[bool, bool]] = (),
 ) -> MatmulTiling:
     """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile (or
     two, so that draining one overlaps computing the next) and the epilogue's operand tiles
-    (`extra`: whether each spans the tile's rows, columns).
+    (`extra`: whether each spans the tile's rows, columns); `loads` are those of them that
+    each tile reads from HBM (the epilogue's operands: a residual tile costs as much HBM time
+    as the tile's store).
 
     Tile edges are powers of two or the even split of M (N) over the cores, rounded up to the
-    cube's 16, so that every core gets one tile when the shape allows it."""
+    cube's 16, so that every core gets one tile when the shape allows it. With `exact` (a
+    caller whose buffers are rounded up to whole fractals, `lowering.gemm`), M and N may also
+    be cut into equal tiles that are not whole fractals (196 = 4 x 49): 64-wide tiles of a
+    196-pixel image leave one core a 4-wide tile while the others carry 64."""
     best: MatmulTiling | None = None
-    for tm in _edge_options(m, target.ai_cores):
-        for tn in _edge_options(n, target.ai_cores):
+    for tm in _edge_options(m, target.ai_cores, exact):
+        for tn in _edge_options(n, target.ai_cores, exact):
             for tk in _edge_options(k, 1):
                 for outs in (1, 2):
                     if not _fits(target, (tm, tn, tk), itemsize, extra, outs):
                         continue
                     shape = (m, n, k)
-                    estimate, blocks = _matmul_cycles(target, shape, (tm, tn, tk), itemsize, outs)
+                    tile = (tm, tn, tk)
+                    estimate, blocks = _matmul_cycles(target, shape, tile, itemsize, outs, loads)
                     if best is None or estimate < best.estimate:
                         best = MatmulTiling(tm, tn, tk, blocks, estimate, outs == 2)
     assert best is not None
     return best
 
 
-def _edge_options(size: int, cores: int) -> list[int]:
+def _edge_options(size: int, cores: int, exact: bool = False) -> list[int]:
     """Tile edges for a dimension: powers of two from 16 to 256 up to the first that covers
-    `size`, and ceil(size / d) rounded up to 16 for d up to `cores`."""
+    `size`, and ceil(size / d) rounded up to 16 for d up to `cores` (with `exact`, also
+    size / d itself when d divides it, from 16 up)."""
     powers = []
     for edge in (16 * 2**i for i in range(5)):
         powers.append(edge)
         if edge >= size:
             break
     splits = {(-(-size // d) + 15) // 16 * 16 for d in range(1, cores + 1)}
+    if exact:
+        splits |= {size // d for d in range(2, cores + 1) if size % d == 0 and size // d >= 16}
     return sorted(set(powers) | {e for e in splits if e <= 256})
 
 
+def fractal_up(size: int) -> int:
+    """`size` rounded up to whole 16-row fractals: the cube buffers of a tile edge."""
+    return -(-size // 16) * 16
+
+
 def _fits(target: Target, tile: tuple, itemsize: int, extra, outs: int = 1) -> bool:  # noqa: ANN001
-    tm, tn, tk = tile
+    tm, tn, tk = fractal_up(tile[0]), fractal_up(tile[1]), tile[2]
     a, b = tm * tk * itemsize, tk * tn * itemsize
     cap = target.capacity_of
     ub = outs * aligned(tm * tn * 4) + sum(
@@ -164,17 +180,19 @@ def _fits(target: Target, tile: tuple, itemsize: int, extra, outs: int = 1) -> b
 def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: int) -> bool:
     """Whether A's whole row panel (tm x K, K rounded up to tk) fits L1 beside B's two
     (tk, tn) buffers, so the matmul kernel keeps it resident across a block's tiles."""
-    tm, tn, tk = tile
+    tm, tn, tk = fractal_up(tile[0]), fractal_up(tile[1]), tile[2]
     panel = 2 * aligned(tm * -(-k // (2 * tk)) * tk * itemsize)
     return panel + 2 * aligned(tk * tn * itemsize) <= target.capacity_of("l1")
 
 
-def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN202
+def _matmul_cycles(target, shape, tile, itemsize, outs=1, loads=()):  # noqa: ANN001, ANN202
     """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
     row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2; a DMA
     whose bytes come partly from L2 and partly from HBM takes the longer of the two, A's and
     B's DMAs one after the other on MTE2. With two
-    output buffers a tile's drain (FIX, store) overlaps the next tile's K loop.
+    output buffers a tile's drain (FIX, store) overlaps the next tile's K loop. A core's HBM
+    channel serves its loads' misses, its epilogue operand tiles and its stores in turn, so
+    the core takes at least their sum at its HBM share.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
     t // ceil(tiles / blocks) (`lowering.gemm`)."""
@@ -193,31 +211,41 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1):  # noqa: ANN001, ANN2
     cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
     out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
+    spans = [((tm, m) if r else (1, 1), (tn, n) if c else (1, 1)) for r, c in loads]
+    ins = sum(dma_bytes_charged(target, [a[0], b[0]], [a[1], b[1]], 4) for a, b in spans)
     t = np.arange(tiles)
     core = t // per
     a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
     b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
     a_read = np.full(tiles, float(a_bytes))
+    alternate = ksteps == 1 and outs == 2 and per > 1  # tiles take ping and pong in turn
     if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
-        a_read[(t % nn != 0) & (t % per != 0)] = 0.0
+        fresh = 2 if alternate else 1  # (each parity's first tile loads its own copy)
+        a_read[(t % nn >= fresh) & (t % per >= fresh)] = 0.0
     # MTE2 runs A's and B's DMAs one after the other, each as long as the longer of its L2
     # part and its HBM misses: a panel many cores read is L2-bound, one few read HBM-bound
     mte2 = np.maximum(a_cold * a_bytes / share, a_read / l2_rate)
     mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
+    channel = np.bincount(core, ksteps * (a_cold * a_bytes + b_cold * b_bytes) + ins + store)
+    channel = channel.max() / share
     # each tile's K loop starts on the ping buffers: after an odd number of steps the next
     # tile's first load waits for the last step's MTE1 (ping) to free them
     bubble = mte1 if ksteps % 2 and ksteps > 1 else 0.0
     if outs == 2 and per > 1:
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
-        loads = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES) + bubble)
+        queue = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES) + bubble + ins / share)
         steps = np.bincount(core, np.full(tiles, ksteps * (max(mte1, cube) + ISSUE_CYCLES)))
         first = mte2[np.unique(core, return_index=True)[1]]
-        stream = np.maximum(loads + mte1 + cube, first + steps)
-        return float(stream.max()) + out, blocks
-    kloop = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + bubble
-    return float(np.bincount(core, kloop + out).max()) + fill, blocks
+        stream = np.maximum(queue + mte1 + cube, first + steps)
+        return max(float(stream.max()), channel) + out, blocks
+    if ksteps == 1:  # one L1/L0 buffer set: a tile's loads wait for the last one's MTE1
+        kloop = mte2 + mte1 + cube + ISSUE_CYCLES + ins / share
+    else:
+        kloop = ksteps * (np.maximum(mte2, max(mte1, cube)) + ISSUE_CYCLES) + bubble
+        kloop += ins / share
+    return max(float(np.bincount(core, kloop + out).max()), channel) + fill, blocks
 
 
 def _cold_fraction(panel: np.ndarray, core: np.ndarray, blocks: int, uncached: bool):  # noqa: ANN202
