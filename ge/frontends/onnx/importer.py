@@ -34,6 +34,7 @@ from ge.frontends.onnx import (
     convert_nn,
     convert_pool,
     convert_qlinear,
+    convert_qlinear_contrib,
     convert_quant,
     convert_quant_integer,
     convert_reduce,
@@ -68,6 +69,7 @@ CONVERTERS = {
     **convert_quant.CONVERTERS,
     **convert_quant_integer.CONVERTERS,
     **convert_qlinear.CONVERTERS,
+    **convert_qlinear_contrib.CONVERTERS,
     **convert_index.CONVERTERS,
     **convert_einsum.CONVERTERS,
     **convert_grid_sample.CONVERTERS,
@@ -112,9 +114,12 @@ def convert_node(
 ) -> None:
     """Convert one node and bind its outputs by name."""
     node = Node(state, proto, opset)
-    if proto.domain not in ("", "ai.onnx"):
-        raise node.unsupported(f"domain '{proto.domain}' is not supported")
-    converter = CONVERTERS.get(proto.op_type)
+    domain = "" if proto.domain in ("", "ai.onnx") else f"{proto.domain}."
+    converter = CONVERTERS.get(domain + proto.op_type)  # other domains' keys are qualified
+    if domain and converter is None:
+        raise node.unsupported(
+            f"op type '{proto.op_type}' of domain '{proto.domain}' is not supported"
+        )
     if converter is None:
         converter = fold_constant_node if can_fold(node) else None
     if converter is None:

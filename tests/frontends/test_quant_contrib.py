@@ -1,0 +1,188 @@
+"""The `com.microsoft` quantized ops onnxruntime's quantizer writes, against onnxruntime.
+
+QGemm's quantized output is exact (integer accumulation, MLAS's requantization). The
+elementwise ones are computed by their float32 definition while ORT uses fixed-point, FMA or
+lookup-table kernels chosen per CPU, so they may differ by one quantization step where a
+value lies within a float rounding of a .5 boundary: the tests allow one step and require
+almost every element to be exact. Float outputs (MatMulIntegerToFloat,
+DynamicQuantizeMatMul) match to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from onnx import helper, numpy_helper
+
+from ge.frontends.onnx.importer import import_onnx_model
+from gedialects.errors import UnsupportedError
+from gedialects.interpreter import run_reference
+
+MS = "com.microsoft"
+
+
+def model_of(op: str, inputs: dict, consts: dict, out=None, **attrs) -> onnx.ModelProto:
+    """One `op` node of domain com.microsoft; `consts` are initializers, None an absent input;
+    the output is typed `out`, by default as the first 8-bit input."""
+    if out is None:
+        out = next(
+            v.dtype
+            for v in [*inputs.values(), *consts.values()]
+            if v is not None and np.asarray(v).dtype.itemsize == 1
+        )
+    node = helper.make_node(
+        op, [k if v is not None else "" for k, v in {**inputs, **consts}.items()], ["y"], **attrs
+    )
+    node.domain = MS
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+            for k, v in inputs.items()
+        ],
+        [helper.make_tensor_value_info("y", helper.np_dtype_to_tensor_dtype(np.dtype(out)), None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items() if v is not None],
+    )
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    return helper.make_model(graph, opset_imports=imports)
+
+
+def with_output_shape(model: onnx.ModelProto, shape: tuple) -> onnx.ModelProto:
+    """The output's shape as ORT computed it: ONNX's inference does not know contrib ops, and
+    the checker wants graph outputs shaped (quantized models state them)."""
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    del dims[:]
+    for d in shape:
+        dims.add().dim_value = d
+    return model
+
+
+def both(model: onnx.ModelProto, feeds: dict) -> tuple[np.ndarray, np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, feeds)
+    (got,) = run_reference(import_onnx_model(with_output_shape(model, want.shape)), feeds)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    return want, got
+
+
+def assert_within_a_step(want: np.ndarray, got: np.ndarray) -> None:
+    diff = np.abs(want.astype(np.int32) - got.astype(np.int32))
+    assert diff.max() <= 1
+    assert (diff == 0).mean() >= 0.97, f"{(diff != 0).sum()} of {diff.size} differ by a step"
+
+
+def q(rng, dtype, shape) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, shape).astype(dtype)
+
+
+@given(
+    st.sampled_from(["QLinearAdd", "QLinearMul"]),
+    st.sampled_from([np.uint8, np.int8]),
+    st.sampled_from([((2, 3, 5), (2, 3, 5)), ((2, 3, 5), (5,)), ((4, 1), (1, 7)), ((6,), ())]),
+    st.integers(0, 2**31),
+)
+def test_qlinear_binary_within_a_step_of_onnxruntime(op, dtype, shapes, seed) -> None:
+    rng = np.random.default_rng(seed)
+    a, b = q(rng, dtype, shapes[0]), q(rng, dtype, shapes[1])
+    scale = lambda: np.float32(rng.uniform(0.005, 0.05))
+    consts = {
+        "as": scale(), "az": q(rng, dtype, ()), "b": b, "bs": scale(), "bz": q(rng, dtype, ()),
+        "cs": np.float32(scale() * (4 if op == "QLinearMul" else 1)), "cz": q(rng, dtype, ()),
+    }  # fmt: skip
+    assert_within_a_step(*both(model_of(op, {"a": a}, consts), {"a": a}))
+
+
+@pytest.mark.parametrize(
+    ("op", "attrs", "shape"),
+    [
+        ("QLinearGlobalAveragePool", {"channels_last": 0}, (2, 3, 5, 4)),
+        ("QLinearGlobalAveragePool", {"channels_last": 1}, (2, 5, 4, 3)),
+        ("QLinearLeakyRelu", {"alpha": 0.1}, (3, 40)),
+        ("QLinearSigmoid", {}, (3, 40)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_qlinear_unary_within_a_step_of_onnxruntime(op, attrs, shape, dtype) -> None:
+    rng = np.random.default_rng(1)
+    x = q(rng, dtype, shape)
+    ys = np.float32(0.004 if op == "QLinearSigmoid" else 0.03)
+    consts = {"xs": np.float32(0.05), "xz": q(rng, dtype, ()), "ys": ys, "yz": q(rng, dtype, ())}
+    if op == "QLinearSigmoid":
+        consts["yz"] = np.array(0 if dtype == np.uint8 else -128, dtype)
+    assert_within_a_step(*both(model_of(op, {"x": x}, consts, **attrs), {"x": x}))
+
+
+def test_qlinear_concat_within_a_step_of_onnxruntime() -> None:
+    rng = np.random.default_rng(2)
+    x1, x2 = q(rng, np.uint8, (2, 3, 4)), q(rng, np.uint8, (2, 5, 4))
+    consts = {
+        "ys": np.float32(0.04), "yz": np.uint8(120),
+        "x1": x1, "s1": np.float32(0.03), "z1": np.uint8(100),
+        "x2": x2, "s2": np.float32(0.04), "z2": np.uint8(120),
+    }  # fmt: skip
+    model = model_of("QLinearConcat", {}, consts, axis=1)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, {})
+    (got,) = run_reference(import_onnx_model(with_output_shape(model, want.shape)), {})
+    assert_within_a_step(want, got)
+    np.testing.assert_array_equal(got[:, 3:], x2)  # same scale and zero point: a copy
+
+
+@pytest.mark.parametrize("trans_b", [0, 1])
+@pytest.mark.parametrize("per_column", [False, True])
+@pytest.mark.parametrize("quantized_output", [True, False])
+def test_qgemm_matches_onnxruntime(trans_b, per_column, quantized_output) -> None:
+    rng = np.random.default_rng(3)
+    a = q(rng, np.uint8, (5, 24))
+    b = rng.integers(-64, 64, (24, 7)).astype(np.int8)  # 7 bits: see test_quant_ops.weights
+    n = 7
+    consts = {
+        "as": np.float32(0.02), "az": np.uint8(130), "b": b.T.copy() if trans_b else b,
+        "bs": rng.uniform(0.01, 0.03, n).astype(np.float32) if per_column else np.float32(0.02),
+        "bz": np.zeros(n, np.int8) if per_column else np.int8(0),
+        "c": rng.integers(-300, 300, n).astype(np.int32),
+        "ys": np.float32(0.05) if quantized_output else None,
+        "yz": np.uint8(128) if quantized_output else None,
+    }  # fmt: skip
+    out = np.uint8 if quantized_output else np.float32
+    model = model_of("QGemm", {"a": a}, consts, out, transB=trans_b, alpha=1.0)
+    want, got = both(model, {"a": a})
+    if quantized_output:
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_integer_matmuls_to_float_match_onnxruntime() -> None:
+    rng = np.random.default_rng(4)
+    a = q(rng, np.uint8, (2, 3, 16))
+    b = rng.integers(-64, 64, (16, 6)).astype(np.int8)
+    consts = {
+        "b": b, "as": np.float32(0.03), "bs": rng.uniform(0.01, 0.02, 6).astype(np.float32),
+        "az": np.uint8(120), "bz": np.zeros(6, np.int8),
+        "bias": rng.standard_normal(6).astype(np.float32),
+    }  # fmt: skip
+    want, got = both(model_of("MatMulIntegerToFloat", {"a": a}, consts, np.float32), {"a": a})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    x = rng.standard_normal((4, 16)).astype(np.float32)
+    consts = {"b": b, "bs": np.float32(0.02), "bz": np.int8(0), "bias": consts["bias"]}
+    want, got = both(model_of("DynamicQuantizeMatMul", {"x": x}, consts, np.float32), {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_unsupported_contrib_op_names_op_domain_and_node() -> None:
+    x = np.zeros((2, 3), np.uint8)
+    consts = {"xs": np.float32(0.1), "xz": np.uint8(0), "ys": np.float32(1 / 256)}
+    consts["yz"] = np.uint8(0)
+    model = model_of("QLinearSoftmax", {"x": x}, consts, axis=-1, opset=13)
+    model.graph.node[0].name = "the_softmax"
+    with pytest.raises(
+        UnsupportedError, match=r"the_softmax.*QLinearSoftmax.*domain 'com.microsoft'"
+    ):
+        import_onnx_model(with_output_shape(model, (2, 3)))
