@@ -1,8 +1,9 @@
 """Reading and preparing ONNX models: bytes, files, external data, checker, opsets, shapes.
 
 Everything here happens before a single `ge` op is built: the model is parsed, checked
-with `onnx.checker`, upgraded to opset 13 when older, given static input shapes, and run
-through `onnx.shape_inference` so the importer can check its own shapes against ONNX's.
+with `onnx.checker`, upgraded to opset 13 when older, given static input shapes, run
+through `onnx.shape_inference` so the importer can check its own shapes against ONNX's,
+and ops without a converter are replaced by their schema's function body (`expand`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import external_data_helper, helper, shape_inference, version_converter
 
+from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
     inline_functions,
@@ -215,10 +217,13 @@ def skeleton(model: onnx.ModelProto) -> onnx.ModelProto:
 def prepare(
     model: onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None, source: str
 ) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, list[int]]]:
-    """The model upgraded to opset >= 13, and a checked, static, shape-inferred skeleton of it.
+    """The model upgraded to opset >= 13, with the function bodies of ops the importer does
+    not convert expanded, and a checked, static, shape-inferred skeleton of it.
 
     Returns (model, inferred skeleton, static input shapes); `model` is not modified.
     """
+    from ge.frontends.onnx.importer import CONVERTERS  # the importer imports this module
+
     model = sort_nodes(inline_functions(model))
     light = skeleton(model)
     check(light, source)
@@ -226,4 +231,15 @@ def prepare(
     if upgraded is not model:
         light = skeleton(upgraded)
     shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
-    return upgraded, infer(light, source), shapes
+    inferred = infer(light, source)
+    for _ in range(MAX_ROUNDS):
+        if not expandable(upgraded, CONVERTERS.__contains__):
+            break
+        expanded = expand_once(upgraded, inferred, CONVERTERS.__contains__)
+        if expanded is upgraded:
+            break
+        upgraded = sort_nodes(expanded)
+        light = skeleton(upgraded)
+        shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
+        inferred = infer(light, source)
+    return upgraded, inferred, shapes
