@@ -22,7 +22,7 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import InterpretationError, UnsupportedError
 from gedialects.npu.scalar import LoadScalarOp
 from runtime.npu_core import Core
-from runtime.npu_slots import Slots, resolve
+from runtime.npu_slots import Slots, define, resolve
 from runtime.targets import Target
 
 Step = Callable[[list, Core], None]
@@ -146,8 +146,7 @@ def scalar_run(ops: Sequence[Operation], slots: Slots, probe: bool) -> Step:
     if charged and not probe:
         lines += ['core.clocks["S"] += ' + str(charged), 'core.stats.busy["S"] += ' + str(charged)]
     source = "def run(env, core):\n    " + "\n    ".join(lines) + "\n"
-    exec(source, namespace)  # noqa: S102 (text built above from slots and names)
-    return namespace["run"]
+    return define(source, namespace, "run")
 
 
 SCALAR_LOAD_CYCLES = 2
