@@ -24,7 +24,8 @@ from xdsl.ir import SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.launch import KernelOp
-from lowering.gemm_epilogue import Step, run_epilogue, scratch_spans
+from lowering.gemm_drain import ChunkedGemmDrain
+from lowering.gemm_epilogue import Step, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import a_panel_fits, choose_matmul_tile, fractal_up
 from runtime.targets import Target
@@ -41,11 +42,6 @@ def _batch_window(shape, out_shape, lead, tail_offsets, tail_sizes):  # noqa: AN
     return [*offsets, *tail_offsets], [*sizes, *tail_sizes]
 
 
-def _operand_tile(value: SSAValue, tm: int, tn: int) -> list[int]:
-    dims = value.type.dims
-    return [tm if len(dims) >= 2 and dims[-2] != 1 else 1, tn if dims and dims[-1] != 1 else 1]
-
-
 def emit_gemm(
     a_buf: SSAValue,
     b_buf: SSAValue,
@@ -60,7 +56,7 @@ def emit_gemm(
     return _Gemm(a_buf, b_buf, output, target, steps).emit(name, fused_from, kind)
 
 
-class _Gemm:
+class _Gemm(ChunkedGemmDrain):
     """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
 
     def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step]):  # noqa: ANN001
@@ -168,10 +164,7 @@ class _Gemm:
         self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
         self.c = [b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ") for _ in self.outs]
         out_element = self.output.type.element_type
-        self.u = [b.alloc([tm, tn], out_element, "ub") for _ in self.outs]
-        self.tiles = {
-            v: b.alloc(_operand_tile(v, tm, tn), out_element, "ub") for v in self.operands
-        }
+        self._alloc_drain(b, out_element)  # UB tiles are exact: V works on whole buffers
 
     def _flags(self, flag) -> None:  # noqa: ANN001
         """The flags every loop iteration first waits for (set before, drained after)."""
@@ -196,28 +189,6 @@ class _Gemm:
                 k1 = b.addi(kk, self.tk)
                 with b.when(b.ult(k1, self.k)):
                     self._kstep(1, k1, index, rows, cols, q)
-
-    def _drain(self, tile: tuple, q: int) -> None:
-        """L0C buffer q through FIX into UB buffer q (once MTE3 stored its last tile), then the
-        epilogue on the vector unit; flags MTE3 when the tile is ready to store."""
-        b, (index, rows, cols) = self.builder, tile
-        b.sync("M", "FIX")
-        b.wait_flag("MTE3", "FIX", q)
-        b.dma(self.c[q], [0, 0], [rows[1], cols[1]], self.u[q], [0, 0])
-        b.set_flag("FIX", "M", q)
-        if self.steps:
-            b.sync("FIX", "V")
-            run_epilogue(b, self.steps, self.u[q], self.tiles, self.out_shape, index, rows, cols)
-        b.set_flag(self.ready, "MTE3", q)
-
-    def _store(self, tile: tuple, q: int) -> None:
-        """UB buffer q into the output tile in HBM (MTE3), freeing it for FIX."""
-        b, (index, (m0, mext), (n0, next_)) = self.builder, tile
-        b.wait_flag(self.ready, "MTE3", q)
-        out_off = [*index, m0, n0]
-        out_size = [*(1 for _ in index), mext, next_]
-        b.dma(self.u[q], [0, 0], [mext, next_], self.output, out_off, out_size)
-        b.set_flag("MTE3", "FIX", q)
 
     def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple, q: int):  # noqa: ANN201
         """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad."""
