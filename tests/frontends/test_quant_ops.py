@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from onnx import helper, numpy_helper
 
+import ge
 from ge.frontends.onnx.importer import import_onnx_model
 from gedialects.errors import GeError
 from gedialects.interpreter import run_reference
@@ -207,3 +208,28 @@ def test_unsupported_types_are_named() -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
     with pytest.raises(GeError, match=r"DynamicQuantizeLinear.*float64"):
         import_onnx_model(model)
+
+
+def _matmul_types(model: onnx.ModelProto) -> set[str]:
+    module = import_onnx_model(model)
+    return {str(op.operands[0].type.element_type) for op in module.walk() if op.name == "ge.matmul"}
+
+
+def test_matmuls_accumulate_in_f32_only_when_no_partial_sum_reaches_2_to_24(tmp_path) -> None:
+    """|sum_k a b| <= 255 * max_n sum_k |b| < 2^24 keeps every f32 partial sum an exact
+    integer, so such GEMMs run on the cube at the npu level; others stay f64."""
+    rng = np.random.default_rng(6)
+    a = quantized(rng, U8, (3, 512))
+    small = {"b": weights(rng, (512, 20)), "az": np.uint8(3), "bz": np.int8(0)}
+    large = {"b": np.full((512, 2), 127, np.int8), "az": np.uint8(0), "bz": np.int8(-128)}
+    for consts, kind in ((small, "f32"), (large, "f64")):  # 255 * 512 * 255 > 2^24
+        model = one_node("MatMulInteger", {"a": a}, consts, onnx.TensorProto.INT32)
+        assert _matmul_types(model) == {kind}
+    model = one_node("MatMulInteger", {"a": a}, small, onnx.TensorProto.INT32)
+    onnx.save(model, tmp_path / "m.onnx")
+    compiled = ge.compile(str(tmp_path / "m.onnx"), level="npu", cache=False)
+    (got,) = compiled.run(a=a)
+    want, _ = both(model, {"a": a})
+    np.testing.assert_array_equal(got, want[0])
+    (matmul,) = [k for k in compiled.last_profile["kernels"] if k["op"] == "kernel.matmul"]
+    assert not matmul.get("estimated")  # lowered to the cube, not run by reference

@@ -1,7 +1,7 @@
 """Converters of ONNX QLinearConv and QLinearMatMul, composed from `ge` ops.
 
-Each is the exact integer accumulation of `convert_quant_integer` (an f64 conv or matmul of
-the centred operands, plus QLinearConv's int32 bias, all exact below 2^53) followed by a
+Each is the exact integer accumulation of `convert_quant_integer` (a float conv or matmul of
+the centred operands, plus QLinearConv's int32 bias, exact as that module says) followed by a
 requantization done the way onnxruntime's MLAS does it, so the outputs equal ORT's bit for
 bit:
     multiplier = x_scale * w_scale / y_scale        (float32, in that order; per channel
@@ -47,7 +47,9 @@ def requantize(
     n: Node, acc: SSAValue, multiplier: SSAValue, zero: SSAValue | None, dtype: np.dtype
 ) -> SSAValue:
     """saturate(round(float32(acc) * multiplier) + zero) as `dtype`, as ORT requantizes."""
-    scaled = n.emit(ops.MulOp(n.emit(ops.CastOp(acc, to=f32)), multiplier))
+    if element_of(acc.type) != f32:
+        acc = n.emit(ops.CastOp(acc, to=f32))
+    scaled = n.emit(ops.MulOp(acc, multiplier))
     return saturate(n, n.emit(ops.RoundOp(scaled)), zero, dtype)
 
 
@@ -76,7 +78,8 @@ def qlinear_conv(n: Node) -> SSAValue:
 
 def qlinear_matmul(n: Node) -> SSAValue:
     # Inputs: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp.
-    acc = integer_matmul(n, 0, 2, 3, 5)
+    require_8bit(n, 0, 2, 3, 5)
+    acc = integer_matmul(n, (n.value(0), n.optional(2)), (n.value(3), n.optional(5)))
     rank = len(n.shape_of(acc))
     multiplier = _multiplier(
         n, _scale(n, 1, rank, -2), _scale(n, 4, rank, -1), _scale(n, 6, rank, -1)

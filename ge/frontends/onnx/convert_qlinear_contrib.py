@@ -28,8 +28,8 @@ from ge.frontends.onnx.convert_qlinear import requantize
 from ge.frontends.onnx.convert_quant import saturate
 from ge.frontends.onnx.convert_quant_integer import (
     along,
-    centred,
     dynamic_quantize_linear,
+    integer_matmul,
     require_8bit,
 )
 from gedialects.ge import ops
@@ -93,13 +93,10 @@ def qlinear_concat(n: Node) -> SSAValue:
 def qgemm(n: Node) -> SSAValue:
     # Inputs: A, a_scale, a_zp, B, b_scale, b_zp, C (int32 bias), y_scale, y_zp.
     require_8bit(n, 0, 2, 3, 5)
-    a = centred(n, n.value(0), n.optional(2), -2)
-    b = centred(n, n.value(3), n.optional(5), 0 if n.attr("transB", 0) else -1)
-    if n.attr("transA", 0):
-        a = n.emit(ops.TransposeOp(a, perm=[1, 0]))
-    if n.attr("transB", 0):
-        b = n.emit(ops.TransposeOp(b, perm=[1, 0]))
-    acc = n.emit(ops.MatMulOp(a, b))
+    bias = n.const(6).astype(np.int64) if n.is_const(6) else None
+    extra = 0 if not n.has(6) else int(np.abs(bias).max()) if bias is not None else 1 << 31
+    a, b = (n.value(0), n.optional(2)), (n.value(3), n.optional(5))
+    acc = integer_matmul(n, a, b, bool(n.attr("transA", 0)), bool(n.attr("transB", 0)), extra)
     if n.has(6):
         acc = n.emit(ops.AddOp(acc, n.emit(ops.CastOp(n.value(6), to=acc.type.element_type))))
     scale = n.emit(ops.MulOp(_f32(n, 1, 2, -2), _f32(n, 4, 2, -1)))
@@ -107,7 +104,7 @@ def qgemm(n: Node) -> SSAValue:
     if alpha != 1.0:
         scale = n.emit(ops.MulOp(scale, n.constant(np.float32(alpha))))
     if not n.has(7):
-        return n.emit(ops.MulOp(n.emit(ops.CastOp(acc, to=f32)), scale))
+        return _scaled_float(n, acc, scale, None)
     multiplier = n.emit(ops.DivOp(scale, _f32(n, 7, 2, -1)))
     dtype = n.dtype(8) if n.has(8) else n.dtype(0)
     zero = _scalar(n, 8) if n.has(8) else None
@@ -119,21 +116,19 @@ def _f32(n: Node, index: int, rank: int, axis: int) -> SSAValue:
     return value if value.type.element_type == f32 else n.emit(ops.CastOp(value, to=f32))
 
 
-def _scaled_float(n: Node, acc: SSAValue, scale: SSAValue, bias: int) -> SSAValue:
+def _scaled_float(n: Node, acc: SSAValue, scale: SSAValue, bias: int | None) -> SSAValue:
     """float32(acc) * scale (+ bias): ORT's scale-bias output of an integer GEMM."""
-    y = n.emit(ops.MulOp(n.emit(ops.CastOp(acc, to=f32)), scale))
-    return n.emit(ops.AddOp(y, n.value(bias))) if n.has(bias) else y
+    if acc.type.element_type != f32:
+        acc = n.emit(ops.CastOp(acc, to=f32))
+    y = n.emit(ops.MulOp(acc, scale))
+    return n.emit(ops.AddOp(y, n.value(bias))) if bias is not None and n.has(bias) else y
 
 
 def matmul_integer_to_float(n: Node) -> SSAValue:
     # Inputs: A, B, a_scale, b_scale, a_zp, b_zp, bias.
     require_8bit(n, 0, 1, 4, 5)
     rank = max(n.rank(0), n.rank(1))
-    acc = n.emit(
-        ops.MatMulOp(
-            centred(n, n.value(0), n.optional(4), -2), centred(n, n.value(1), n.optional(5), -1)
-        )
-    )
+    acc = integer_matmul(n, (n.value(0), n.optional(4)), (n.value(1), n.optional(5)))
     scale = n.emit(ops.MulOp(_f32(n, 2, rank, -2), _f32(n, 3, rank, -1)))
     return _scaled_float(n, acc, scale, 6)
 
@@ -143,9 +138,7 @@ def dynamic_quantize_matmul(n: Node) -> SSAValue:
     # DynamicQuantizeLinear does.
     require_8bit(n, 1, 3)
     qa, a_scale, a_zero = dynamic_quantize_linear(n)
-    acc = n.emit(
-        ops.MatMulOp(centred(n, qa, a_zero, -2), centred(n, n.value(1), n.optional(3), -1))
-    )
+    acc = integer_matmul(n, (qa, a_zero), (n.value(1), n.optional(3)))
     scale = n.emit(ops.MulOp(a_scale, _f32(n, 2, n.rank(1), -1)))
     return _scaled_float(n, acc, scale, 4)
 

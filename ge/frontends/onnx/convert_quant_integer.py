@@ -1,13 +1,18 @@
 """Converters of ONNX's integer convolution and matmul (ConvInteger, MatMulInteger) and of
 DynamicQuantizeLinear, composed from `ge` ops; `convert_qlinear` builds on the same pieces.
 
-Exactness. The integer accumulation sum((x - x_zp) * (w - w_zp)) is computed as an f64
+Exactness. The integer accumulation sum((x - x_zp) * (w - w_zp)) is computed as a float
 `ge.conv2d` / `ge.matmul` of the centred operands: every centred 8-bit value is an integer
 of magnitude <= 255, each product < 2^16, and a sum of fewer than 2^37 of them stays below
 2^53, where every f64 partial sum is an integer held exactly, whatever the summation order.
-So the f64 result is the exact integer ORT accumulates in int32 (an f32 conv would not be:
-its partial sums round past 2^24). The cast to int32 is exact too, as long as ORT's own
-int32 does not overflow (K < 2^31 / 255^2, about 33000 terms of extreme values).
+So the f64 result is the exact integer ORT accumulates in int32 (an f32 sum is not exact in
+general: its partial sums round past 2^24). A matmul whose partial sums provably stay below
+2^24 (`accumulation_bound`: from the constant weights' row sums, else from the types) is
+built in f32 instead, which is just as exact and lets the npu level run it on the cube
+(every kernel GEMM sums f32 products of exact integers). Convs stay f64: the npu level may
+pick Winograd or FFT for an f32 conv, whose transforms are not exact. The cast to int32 is
+exact too, as long as ORT's own int32 does not overflow (K < 2^31 / 255^2, about 33000
+terms of extreme values).
 DynamicQuantizeLinear follows ORT's float32 arithmetic step by step (range including 0,
 scale = (max - min) / 255, or 1 when max == min; zero point = round(clip(-min / scale));
 y = saturate(round(x / scale) + zero point)), so its three outputs match ORT's bit for bit.
@@ -19,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects.builtin import f32, f64, i32
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_nn import Spatial, window_attrs
@@ -28,6 +33,9 @@ from gedialects.ge import ops
 from gedialects.ge.types import element_of
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
+
+EXACT_IN_F32 = 1 << 24
+"""Integers of smaller magnitude, and sums of them that stay smaller, are exact in f32."""
 
 
 def along(n: Node, value: SSAValue, rank: int, axis: int) -> SSAValue:
@@ -42,12 +50,15 @@ def along(n: Node, value: SSAValue, rank: int, axis: int) -> SSAValue:
     return n.emit(ops.ReshapeOp(value, shape=[shape[0] if i == axis else 1 for i in range(rank)]))
 
 
-def centred(n: Node, q: SSAValue, zero: SSAValue | None, axis: int) -> SSAValue:
-    """q - zero_point as f64 (exact for every integer type ge has); `zero` runs along `axis`."""
-    x = n.emit(ops.CastOp(q, to=f64))
+def centred(
+    n: Node, q: SSAValue, zero: SSAValue | None, axis: int, to: Attribute = f64
+) -> SSAValue:
+    """q - zero_point as `to` (exact for 8-bit values in f32 and f64); `zero` runs along
+    `axis`."""
+    x = n.emit(ops.CastOp(q, to=to))
     if zero is None:
         return x
-    zero = n.emit(ops.CastOp(along(n, zero, len(n.shape_of(q)), axis), to=f64))
+    zero = n.emit(ops.CastOp(along(n, zero, len(n.shape_of(q)), axis), to=to))
     return n.emit(ops.SubOp(x, zero))
 
 
@@ -83,16 +94,76 @@ def conv_integer(n: Node) -> SSAValue:
     return n.emit(ops.CastOp(integer_conv(n, x, w, None), to=i32))
 
 
-def integer_matmul(n: Node, a: int, a_zero: int, b: int, b_zero: int) -> SSAValue:
-    """The exact f64 product of centred A (zero point per row) and B (per column)."""
-    require_8bit(n, a, a_zero, b, b_zero)
-    lhs = centred(n, n.value(a), n.optional(a_zero), -2)
-    rhs = centred(n, n.value(b), n.optional(b_zero), -1)
+Operand = tuple[SSAValue, SSAValue | None]
+"""A quantized operand and its zero point (None: 0)."""
+
+
+def integer_matmul(
+    n: Node, a: Operand, b: Operand, trans_a: bool = False, trans_b: bool = False, extra: int = 0
+) -> SSAValue:
+    """The exact product of centred A (zero point per row) and B (per column), transposed
+    first where asked: in f32 when no partial sum, plus `extra` (a bias the caller adds), can
+    reach 2^24 (`accumulation_bound`), so the cube can run it; else in f64."""
+    bound = accumulation_bound(n, a, b, trans_a, trans_b) + extra
+    to = f32 if bound < EXACT_IN_F32 else f64
+    lhs = centred(n, *a, -1 if trans_a else -2, to)
+    rhs = centred(n, *b, -2 if trans_b else -1, to)
+    for flag, value in ((trans_a, "lhs"), (trans_b, "rhs")):
+        if flag:
+            operand = lhs if value == "lhs" else rhs
+            rank = len(n.shape_of(operand))
+            perm = [*range(rank - 2), rank - 1, rank - 2]
+            swapped = n.emit(ops.TransposeOp(operand, perm=perm))
+            lhs, rhs = (swapped, rhs) if value == "lhs" else (lhs, swapped)
     return n.emit(ops.MatMulOp(lhs, rhs))
 
 
+def accumulation_bound(n: Node, a: Operand, b: Operand, trans_a: bool, trans_b: bool) -> int:
+    """A bound on |every partial sum| of sum_k (a - za)(b - zb): the largest row weight
+    sum_k |b - zb| of a constant B times the largest |a - za| A's type allows (or the other
+    way round), else K times both largest values."""
+    a_rows = _row_weights(n, *a, -2 if trans_a else -1)
+    b_cols = _row_weights(n, *b, -1 if trans_b else -2)
+    k = n.shape_of(a[0])[-2 if trans_a else -1]
+    options = [k * _magnitude(n, *a) * _magnitude(n, *b)]
+    if b_cols is not None:
+        options.append(b_cols * _magnitude(n, *a))
+    if a_rows is not None:
+        options.append(a_rows * _magnitude(n, *b))
+    return min(options)
+
+
+def _known_zero(n: Node, q: SSAValue, zero: SSAValue | None) -> np.ndarray | None:
+    if zero is None:
+        return np.zeros((), np.int64)
+    value = n.state.consts.get(zero)
+    return None if value is None else np.asarray(value, np.int64)
+
+
+def _magnitude(n: Node, q: SSAValue, zero: SSAValue | None) -> int:
+    """The largest |q - zero| q's type allows."""
+    info = np.iinfo(n.dtype_of(q))
+    z = _known_zero(n, q, zero)
+    if z is None:
+        return int(info.max) - int(info.min)
+    return int(max(np.abs(info.min - z).max(), np.abs(info.max - z).max()))
+
+
+def _row_weights(n: Node, q: SSAValue, zero: SSAValue | None, k_axis: int) -> int | None:
+    """max of sum over `k_axis` of |q - zero| for a constant q, else None."""
+    values, z = n.state.consts.get(q), _known_zero(n, q, zero)
+    if values is None or z is None or values.ndim < 2:
+        return None
+    if z.size > 1:  # per row / per column: along the axis that is not K
+        axis = values.ndim - 1 if k_axis % values.ndim == values.ndim - 2 else values.ndim - 2
+        z = z.reshape([z.size if i == axis else 1 for i in range(values.ndim)])
+    return int(np.abs(values.astype(np.int64) - z).sum(axis=k_axis).max())
+
+
 def matmul_integer(n: Node) -> SSAValue:
-    return n.emit(ops.CastOp(integer_matmul(n, 0, 2, 1, 3), to=i32))
+    require_8bit(n, 0, 1, 2, 3)
+    acc = integer_matmul(n, (n.value(0), n.optional(2)), (n.value(1), n.optional(3)))
+    return n.emit(ops.CastOp(acc, to=i32))
 
 
 def dynamic_quantize_linear(n: Node) -> list[SSAValue]:
