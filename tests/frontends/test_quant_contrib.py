@@ -176,13 +176,25 @@ def test_integer_matmuls_to_float_match_onnxruntime() -> None:
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize(("axis", "opset"), [(-1, 13), (1, 13), (1, 12)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_qlinear_softmax_within_a_step_of_onnxruntime(axis, opset, dtype) -> None:
+    rng = np.random.default_rng(5)
+    x = q(rng, dtype, (2, 5, 7))
+    zero = np.array(0 if dtype == np.uint8 else -128, dtype)  # ORT's quantizer: [0, 1) in 256
+    consts = {"xs": np.float32(0.06), "xz": q(rng, dtype, ()), "ys": np.float32(1 / 256)}
+    consts["yz"] = zero
+    model = model_of("QLinearSoftmax", {"x": x}, consts, axis=axis, opset=opset)
+    assert_within_a_step(*both(model, {"x": x}))
+
+
 def test_unsupported_contrib_op_names_op_domain_and_node() -> None:
-    x = np.zeros((2, 3), np.uint8)
-    consts = {"xs": np.float32(0.1), "xz": np.uint8(0), "ys": np.float32(1 / 256)}
+    x = np.zeros((1, 2, 4, 4), np.uint8)
+    consts = {"xs": np.float32(0.1), "xz": np.uint8(0), "ys": np.float32(0.1)}
     consts["yz"] = np.uint8(0)
-    model = model_of("QLinearSoftmax", {"x": x}, consts, axis=-1, opset=13)
-    model.graph.node[0].name = "the_softmax"
+    model = model_of("QLinearAveragePool", {"x": x}, consts, kernel_shape=[2, 2])
+    model.graph.node[0].name = "the_pool"
     with pytest.raises(
-        UnsupportedError, match=r"the_softmax.*QLinearSoftmax.*domain 'com.microsoft'"
+        UnsupportedError, match=r"the_pool.*QLinearAveragePool.*domain 'com.microsoft'"
     ):
-        import_onnx_model(with_output_shape(model, (2, 3)))
+        import_onnx_model(with_output_shape(model, (1, 2, 3, 3)))

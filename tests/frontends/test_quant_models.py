@@ -104,6 +104,7 @@ def quantized(float_path: Path, name: str, variant: str, folder: Path) -> Path:
         quantize_dynamic(str(float_path), str(out), reduce_range=True)
         return out
     fmt, per_channel = variant.split("_")
+    op_types = None if per_channel == "all" else QUANTIZED_OPS  # None: every op ORT can
     quantize_static(
         str(float_path),
         str(out),
@@ -111,7 +112,7 @@ def quantized(float_path: Path, name: str, variant: str, folder: Path) -> Path:
         quant_format=QuantFormat.QOperator if fmt == "qop" else QuantFormat.QDQ,
         per_channel=per_channel == "channel",
         reduce_range=True,
-        op_types_to_quantize=QUANTIZED_OPS,
+        op_types_to_quantize=op_types,
     )
     return out
 
@@ -135,6 +136,7 @@ VARIANTS = [
     ("cnn", "qdq_channel"),
     ("cnn", "dynamic"),
     ("encoder", "qop_tensor"),
+    ("encoder", "qop_all"),
     ("encoder", "qdq_channel"),
     ("encoder", "dynamic"),
 ]
@@ -172,6 +174,7 @@ def test_quantized_graphs_hold_the_ops_under_test(
     assert ops("dynamic")[":ConvInteger"] == 3 and ops("dynamic")[":DynamicQuantizeLinear"]
     encoder = ops("qop_tensor", "encoder")
     assert encoder[":QLinearMatMul"] >= 6 and encoder["com.microsoft:QLinearMul"]
+    assert ops("qop_all", "encoder")["com.microsoft:QLinearSoftmax"] == 1
     assert ops("dynamic", "encoder")[":MatMulInteger"] == 6  # the six Linear layers
 
 

@@ -1,6 +1,6 @@
 """Converters of the `com.microsoft` quantized ops that onnxruntime's quantizer writes into
 QOperator models (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearConcat,
-QLinearLeakyRelu, QLinearSigmoid, QGemm) and into dynamically quantized ones
+QLinearLeakyRelu, QLinearSigmoid, QLinearSoftmax, QGemm) and into dynamically quantized ones
 (DynamicQuantizeMatMul, MatMulIntegerToFloat), composed from `ge` ops. Keys are
 domain-qualified (`com.microsoft.QLinearAdd`), as the importer looks them up.
 
@@ -9,10 +9,10 @@ What is exact. QGemm, DynamicQuantizeMatMul and MatMulIntegerToFloat accumulate 
 float outputs are float32(acc) * (a_scale * b_scale) + bias, ORT's scale-bias step.
 The elementwise ones are their definition in float32: dequantize ((q - zp) * scale), the
 float op, quantize (round half to even, then + zp, saturate). ORT runs them through
-fixed-point or FMA kernels (QLinearAdd/Mul, chosen per CPU) or 256-entry lookup tables built
-with its own approximations (Sigmoid), so a value that lands within a float rounding of a
-.5 boundary may come out one quantization step away from ORT's: at most one step, and
-`tests/frontends/test_quant_contrib.py` checks that bound.
+fixed-point or FMA kernels (QLinearAdd/Mul, chosen per CPU) or lookup tables built with its
+own approximations (Sigmoid; Softmax's fixed-point exp table), so a value that lands within
+a rounding of a .5 boundary may come out one quantization step away from ORT's: at most
+one step, and `tests/frontends/test_quant_contrib.py` checks that bound.
 """
 
 from __future__ import annotations
@@ -83,6 +83,17 @@ def _global_average(n: Node, x: SSAValue) -> SSAValue:
     return n.emit(ops.ReduceMeanOp(x, axes=axes, keepdims=True))
 
 
+def _softmax(n: Node, x: SSAValue) -> SSAValue:
+    """Softmax along `axis`; an `opset` below 13 (the original Softmax's) flattens from it."""
+    if int(n.attr("opset", 13)) >= 13:
+        return n.emit(ops.SoftmaxOp(x, axis=int(n.attr("axis", -1))))
+    shape = n.shape_of(x)
+    axis = int(n.attr("axis", 1)) % max(len(shape), 1)
+    flat = [int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))]
+    y = n.emit(ops.SoftmaxOp(n.emit(ops.ReshapeOp(x, shape=flat)), axis=1))
+    return n.emit(ops.ReshapeOp(y, shape=list(shape)))
+
+
 def qlinear_concat(n: Node) -> SSAValue:
     # Inputs: Y_scale, Y_zp, then (X, X_scale, X_zp) per input.
     parts = [dequantize(n, i, i + 1, i + 2) for i in range(2, n.num_inputs, 3)]
@@ -151,6 +162,7 @@ CONVERTERS: dict[str, Converter] = {
         lambda n, x: n.emit(ops.LeakyReluOp(x, alpha=float(n.attr("alpha", 0.01))))
     ),
     "com.microsoft.QLinearSigmoid": _unary(lambda n, x: n.emit(ops.SigmoidOp(x))),
+    "com.microsoft.QLinearSoftmax": _unary(_softmax),
     "com.microsoft.QLinearConcat": qlinear_concat,
     "com.microsoft.QGemm": qgemm,
     "com.microsoft.MatMulIntegerToFloat": matmul_integer_to_float,
