@@ -80,17 +80,14 @@ class _Gemm(ChunkedGemmDrain):
         extra += scratch_spans(steps)
         isz = to_numpy_dtype(a_buf.type.element_type).itemsize
         tiling = choose_matmul_tile(
-            target, self.m, self.n, self.k, isz, extra, exact=True, loads=loads
+            target, self.m, self.n, self.k, isz, extra, exact=True, loads=loads, passes=len(steps)
         )
         self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
         self.total = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
         self.per = -(-self.total // min(self.total, target.ai_cores))
         self.blocks = -(-self.total // self.per)
         self.outs = (0, 1) if tiling.double_out and self.per > 1 else (0,)
-        self.alternate = self.k <= self.tk and len(self.outs) == 2
-        """One K step a tile: consecutive tiles take the ping and pong L1/L0 buffers by
-        their parity, so a tile's loads run under the previous tile's MTE1 and cube."""
-        self.pings = (0, 1) if self.k > self.tk or self.alternate else (0,)
+        self.pings = (0, 1) if self.k > self.tk else (0,)
         self.ready = "V" if steps else "FIX"
         """The pipe that last touches a drained tile before MTE3 stores it."""
         self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
@@ -144,9 +141,8 @@ class _Gemm(ChunkedGemmDrain):
             rest = b.divui(rest, dim)
         self.load_a = None
         if self.resident:  # a block's first tile, or the first of a row panel, loads A
-            fresh = 2 if self.alternate else 1  # (the first of each parity: a panel each)
-            first = b.ult(b.subi(t, self.start), fresh)
-            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), fresh))).results[0]
+            first = b.ult(b.subi(t, self.start), 1)
+            self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
         rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
         return index, rows, cols
 
@@ -182,7 +178,7 @@ class _Gemm(ChunkedGemmDrain):
         b, (index, rows, cols) = self.builder, tile
         b.wait_flag("FIX", "M", q)
         if self.k <= self.tk:
-            self._kstep(q if self.alternate else 0, 0, index, rows, cols, q)
+            self._kstep(0, 0, index, rows, cols, q)
         else:
             with b.loop(0, self.k, 2 * self.tk) as kk:
                 self._kstep(0, kk, index, rows, cols, q)

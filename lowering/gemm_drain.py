@@ -16,19 +16,13 @@ from xdsl.ir import SSAValue
 
 from lowering.gemm_epilogue import apply_steps, broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
+from lowering.tiling import DRAIN_CHUNKS, drain_rows
 
-CHUNKS = 4
+CHUNKS = DRAIN_CHUNKS
 READY_EVENT = 8
 """Chunk j of output buffer q is ready to store: event READY_EVENT + CHUNKS * q + j."""
 LOADED_EVENT = 16
 """The operand tiles of chunk j are in UB: event LOADED_EVENT + j (MTE2 -> V)."""
-
-
-def drain_rows(tm: int) -> tuple[int, int]:
-    """(rows per chunk, chunks) of a tile of tm rows: whole fractals of L0C rows."""
-    fractals = -(-tm // 16)
-    per = -(-fractals // min(CHUNKS, fractals)) * 16
-    return per, -(-tm // per)
 
 
 class ChunkedGemmDrain:

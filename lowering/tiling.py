@@ -113,12 +113,13 @@ def choose_matmul_tile(
     extra: Sequence[tuple[bool, bool]] = (),
     exact: bool = False,
     loads: Sequence[tuple[bool, bool]] = (),
+    passes: int = 0,
 ) -> MatmulTiling:
     """(tm, tn, tk) for C = A @ B: L0A/L0B/L1 double-buffered, L0C and UB hold one C tile (or
     two, so that draining one overlaps computing the next) and the epilogue's operand tiles
     (`extra`: whether each spans the tile's rows, columns); `loads` are those of them that
     each tile reads from HBM (the epilogue's operands: a residual tile costs as much HBM time
-    as the tile's store).
+    as the tile's store); `passes` is the number of epilogue passes on the vector unit.
 
     Tile edges are powers of two or the even split of M (N) over the cores, rounded up to the
     cube's 16, so that every core gets one tile when the shape allows it. With `exact` (a
@@ -134,7 +135,8 @@ def choose_matmul_tile(
                         continue
                     shape = (m, n, k)
                     tile = (tm, tn, tk)
-                    estimate, blocks = _matmul_cycles(target, shape, tile, itemsize, outs, loads)
+                    epilogue = (loads, passes)
+                    estimate, blocks = _matmul_cycles(target, shape, tile, itemsize, outs, epilogue)
                     if best is None or estimate < best.estimate:
                         best = MatmulTiling(tm, tn, tk, blocks, estimate, outs == 2)
     assert best is not None
@@ -154,6 +156,17 @@ def _edge_options(size: int, cores: int, exact: bool = False) -> list[int]:
     if exact:
         splits |= {size // d for d in range(2, cores + 1) if size % d == 0 and size // d >= 16}
     return sorted(set(powers) | {e for e in splits if e <= 256})
+
+
+DRAIN_CHUNKS = 4
+"""Row chunks a GEMM tile drains in at most (`lowering.gemm_drain`)."""
+
+
+def drain_rows(tm: int) -> tuple[int, int]:
+    """(rows per chunk, chunks) of a GEMM tile of tm rows: whole fractals of L0C rows."""
+    fractals = -(-tm // 16)
+    per = -(-fractals // min(DRAIN_CHUNKS, fractals)) * 16
+    return per, -(-tm // per)
 
 
 def fractal_up(size: int) -> int:
@@ -185,18 +198,20 @@ def a_panel_fits(target: Target, tile: tuple[int, int, int], k: int, itemsize: i
     return panel + 2 * aligned(tk * tn * itemsize) <= target.capacity_of("l1")
 
 
-def _matmul_cycles(target, shape, tile, itemsize, outs=1, loads=()):  # noqa: ANN001, ANN202
+def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # noqa: ANN001, ANN202
     """Cycles of the slowest core, with the interpreter's L2 model: the cores that read an A
     row panel (B column panel) share its HBM fetch, a core's later reads of it hit L2; a DMA
     whose bytes come partly from L2 and partly from HBM takes the longer of the two, A's and
     B's DMAs one after the other on MTE2. With two
     output buffers a tile's drain (FIX, store) overlaps the next tile's K loop. A core's HBM
     channel serves its loads' misses, its epilogue operand tiles and its stores in turn, so
-    the core takes at least their sum at its HBM share.
+    the core takes at least their sum at its HBM share, plus what the channel waits for per
+    tile: the epilogue of the tile's first drain chunk (`lowering.gemm_drain`) before its
+    store, and the K steps' issue.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
     t // ceil(tiles / blocks) (`lowering.gemm`)."""
-    (m, n, k), (tm, tn, tk) = shape, tile
+    (m, n, k), (tm, tn, tk), loads = shape, tile, epilogue[0]
     nm, nn = -(-m // tm), -(-n // tn)
     tiles = nm * nn
     per = -(-tiles // min(tiles, target.ai_cores))  # consecutive tiles per block
@@ -218,21 +233,21 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, loads=()):  # noqa: AN
     a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
     b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
     a_read = np.full(tiles, float(a_bytes))
-    alternate = ksteps == 1 and outs == 2 and per > 1  # tiles take ping and pong in turn
     if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
-        fresh = 2 if alternate else 1  # (each parity's first tile loads its own copy)
-        a_read[(t % nn >= fresh) & (t % per >= fresh)] = 0.0
+        a_read[(t % nn != 0) & (t % per != 0)] = 0.0
     # MTE2 runs A's and B's DMAs one after the other, each as long as the longer of its L2
     # part and its HBM misses: a panel many cores read is L2-bound, one few read HBM-bound
     mte2 = np.maximum(a_cold * a_bytes / share, a_read / l2_rate)
     mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
-    channel = np.bincount(core, ksteps * (a_cold * a_bytes + b_cold * b_bytes) + ins + store)
-    channel = channel.max() / share
+    chunk = min(drain_rows(tm)[0], tm)
+    wait = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle + ksteps * ISSUE_CYCLES
+    hbm = ksteps * (a_cold * a_bytes + b_cold * b_bytes) + ins + store
+    channel = float(np.bincount(core, hbm / share + wait).max())
     # each tile's K loop starts on the ping buffers: after an odd number of steps the next
     # tile's first load waits for the last step's MTE1 (ping) to free them
     bubble = mte1 if ksteps % 2 and ksteps > 1 else 0.0
-    if outs == 2 and per > 1:
+    if outs == 2 and per > 1 and ksteps > 1:  # (one K step: one L1/L0 set, no overlap)
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
         queue = np.bincount(core, ksteps * (mte2 + ISSUE_CYCLES) + bubble + ins / share)
