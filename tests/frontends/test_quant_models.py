@@ -194,3 +194,27 @@ def test_ge_run_runs_a_quantized_model(
     if level == "npu":
         kinds = Counter(k.get("engine") for k in figures["kernels"])
         assert kinds["npu"] and kinds["reference"]  # int8 GEMMs fall back (no f64 cube mode)
+
+
+def test_qdq_encoder_of_every_op_equals_the_model_and_is_a_step_from_ort_fusions(
+    float_models: dict[str, Path], tmp_path: Path
+) -> None:
+    """With every op quantized, ORT's optimizer fuses the QDQ softmax, add and mul groups
+    into its QLinear kernels (fixed-point and lookup tables), which round some values a step
+    away from the model's float definition: its unoptimized run, which we equal exactly."""
+    path = quantized(float_models["encoder"], "encoder", "qdq_all", tmp_path)
+    x = np.random.default_rng(7).standard_normal(SHAPES["encoder"]).astype(np.float32)
+    plain = ort.SessionOptions()
+    plain.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(str(path), plain, providers=["CPUExecutionProvider"])
+    (unfused,) = session.run(None, {"x": x})
+    fused = onnxruntime_output(path, x)
+    model = onnx.load(path)
+    (last,) = [n for n in model.graph.node if n.output[0] == "y"]  # y = DequantizeLinear(q)
+    (scale,) = [t for t in model.graph.initializer if t.name == last.input[1]]
+    step = float(onnx.numpy_helper.to_array(scale))
+    assert np.abs(unfused - fused).max() > 0  # the fusions do differ here
+    for level in ("reference", "npu"):
+        (got,) = ge.compile(str(path), level=level, cache=False).run(x=x)
+        np.testing.assert_array_equal(got, unfused)
+        assert np.abs(got - fused).max() <= step * 1.0001
