@@ -103,6 +103,17 @@ def test_qlinear_binary_within_a_step_of_onnxruntime(op, dtype, shapes, seed) ->
     [
         ("QLinearGlobalAveragePool", {"channels_last": 0}, (2, 3, 5, 4)),
         ("QLinearGlobalAveragePool", {"channels_last": 1}, (2, 5, 4, 3)),
+        ("QLinearAveragePool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, (2, 3, 6, 5)),
+        (
+            "QLinearAveragePool",
+            {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1, "channels_last": 1},
+            (1, 5, 7, 3),
+        ),
+        (
+            "QLinearAveragePool",
+            {"kernel_shape": [3], "auto_pad": "SAME_UPPER", "count_include_pad": 1},
+            (2, 3, 8),
+        ),
         ("QLinearLeakyRelu", {"alpha": 0.1}, (3, 40)),
         ("QLinearSigmoid", {}, (3, 40)),
     ],
@@ -192,9 +203,9 @@ def test_unsupported_contrib_op_names_op_domain_and_node() -> None:
     x = np.zeros((1, 2, 4, 4), np.uint8)
     consts = {"xs": np.float32(0.1), "xz": np.uint8(0), "ys": np.float32(0.1)}
     consts["yz"] = np.uint8(0)
-    model = model_of("QLinearAveragePool", {"x": x}, consts, kernel_shape=[2, 2])
-    model.graph.node[0].name = "the_pool"
+    model = model_of("QLinearReduceMean", {"x": x}, consts, axes=[1], keepdims=1)
+    model.graph.node[0].name = "the_mean"
     with pytest.raises(
-        UnsupportedError, match=r"the_pool.*QLinearAveragePool.*domain 'com.microsoft'"
+        UnsupportedError, match=r"the_mean.*QLinearReduceMean.*domain 'com.microsoft'"
     ):
-        import_onnx_model(with_output_shape(model, (1, 2, 3, 3)))
+        import_onnx_model(with_output_shape(model, (1, 1, 4, 4)))

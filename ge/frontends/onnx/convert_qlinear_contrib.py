@@ -1,5 +1,5 @@
 """Converters of the `com.microsoft` quantized ops that onnxruntime's quantizer writes into
-QOperator models (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearConcat,
+QOperator models (QLinearAdd, QLinearMul, QLinear(Global)AveragePool, QLinearConcat,
 QLinearLeakyRelu, QLinearSigmoid, QLinearSoftmax, QGemm) and into dynamically quantized ones
 (DynamicQuantizeMatMul, MatMulIntegerToFloat), composed from `ge` ops. Keys are
 domain-qualified (`com.microsoft.QLinearAdd`), as the importer looks them up.
@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_pool import pool
 from ge.frontends.onnx.convert_qlinear import requantize
 from ge.frontends.onnx.convert_quant import saturate
 from ge.frontends.onnx.convert_quant_integer import (
@@ -81,6 +82,17 @@ def _global_average(n: Node, x: SSAValue) -> SSAValue:
     rank = len(n.shape_of(x))
     axes = list(range(1, rank - 1)) if n.attr("channels_last", 0) else list(range(2, rank))
     return n.emit(ops.ReduceMeanOp(x, axes=axes, keepdims=True))
+
+
+def _average_pool(n: Node, x: SSAValue) -> SSAValue:
+    """AveragePool with the node's window attributes; `channels_last` input is NHWC."""
+    rank = len(n.shape_of(x))
+    last = bool(n.attr("channels_last", 0))
+    if last:
+        x = n.emit(ops.TransposeOp(x, perm=[0, rank - 1, *range(1, rank - 1)]))
+    props = {k: bool(n.attr(k, 0)) for k in ("count_include_pad", "ceil_mode")}
+    y = pool(n, ops.AvgPool2DOp, x, props)
+    return n.emit(ops.TransposeOp(y, perm=[0, *range(2, rank), 1])) if last else y
 
 
 def _softmax(n: Node, x: SSAValue) -> SSAValue:
@@ -158,6 +170,7 @@ CONVERTERS: dict[str, Converter] = {
     "com.microsoft.QLinearAdd": _binary(ops.AddOp),
     "com.microsoft.QLinearMul": _binary(ops.MulOp),
     "com.microsoft.QLinearGlobalAveragePool": _unary(_global_average),
+    "com.microsoft.QLinearAveragePool": _unary(_average_pool),
     "com.microsoft.QLinearLeakyRelu": _unary(
         lambda n, x: n.emit(ops.LeakyReluOp(x, alpha=float(n.attr("alpha", 0.01))))
     ),
