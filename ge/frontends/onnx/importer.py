@@ -25,14 +25,17 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAtt
 from xdsl.ir import Block, Region, SSAValue
 
 from ge.frontends.onnx import (
+    convert_bitwise,
     convert_composite,
     convert_control,
     convert_einsum,
     convert_grid_sample,
     convert_index,
+    convert_inverse_trig,
     convert_math,
     convert_nn,
     convert_pool,
+    convert_pool_extra,
     convert_qlinear,
     convert_qlinear_contrib,
     convert_quant,
@@ -40,6 +43,7 @@ from ge.frontends.onnx import (
     convert_reduce,
     convert_rnn,
     convert_scan,
+    convert_select,
     convert_tensor,
 )
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
@@ -73,6 +77,10 @@ CONVERTERS = {
     **convert_index.CONVERTERS,
     **convert_einsum.CONVERTERS,
     **convert_grid_sample.CONVERTERS,
+    **convert_inverse_trig.CONVERTERS,
+    **convert_select.CONVERTERS,
+    **convert_bitwise.CONVERTERS,
+    **convert_pool_extra.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

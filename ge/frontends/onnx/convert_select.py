@@ -1,0 +1,144 @@
+"""Converters of ONNX ops that pick, reorder or accumulate elements, composed from `ge` ops.
+
+GatherND (BERT-SQuAD's span heads, detection post-processing) and ReverseSequence gather
+rows of the data viewed as [rows, S] at linear row numbers computed from the indices (any
+index tensor: it need not be constant); Compress is a Gather at the positions of its
+condition, which must be a constant (it fixes the output's shape); CumProd is CumSum's
+masked form with a product. NonZero and Unique have data-dependent output shapes: they are
+folded when their inputs are constants, and refused naming the node and the input otherwise
+(`NonConstantInputError`, as for Reshape's shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects.builtin import i64
+from xdsl.ir import SSAValue
+
+from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.fold_node import can_fold, fold_constant_node
+from gedialects.ge import ops
+
+Converter = Callable[[Node], SSAValue | list[SSAValue]]
+
+
+def _count(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _wrapped(n: Node, index: SSAValue, size: int) -> SSAValue:
+    """`index` as i64 with negative entries counted from `size`."""
+    index = n.emit(ops.CastOp(index, to=i64)) if n.dtype_of(index) != np.int64 else index
+    negative = n.emit(ops.LessOp(index, n.constant(np.int64(0))))
+    shifted = n.emit(ops.AddOp(index, n.constant(np.int64(size))))
+    return n.emit(ops.WhereOp(negative, shifted, index))
+
+
+def _gather_rows(n: Node, data: SSAValue, rows: SSAValue, out_shape: list[int]) -> SSAValue:
+    """data viewed as [R, S] gathered at the i64 row numbers `rows`, reshaped to out_shape."""
+    flat = n.emit(ops.ReshapeOp(rows, shape=[_count(n.shape_of(rows))]))
+    return n.emit(ops.ReshapeOp(n.emit(ops.GatherOp(data, flat, axis=0)), shape=out_shape))
+
+
+def gather_nd(n: Node) -> SSAValue:
+    """out[b, m] = data[b, idx[b, m, 0], ..., idx[b, m, k-1]] (b: the batch_dims)."""
+    data, shape = n.value(0), n.shape(0)
+    index, index_shape = n.value(1), n.shape(1)
+    batch = int(n.attr("batch_dims", 0))
+    k = index_shape[-1]
+    if not 0 <= batch < len(index_shape) or batch + k > len(shape):
+        raise n.error(f"indices of shape {list(index_shape)} do not fit data {list(shape)}")
+    indexed = shape[batch : batch + k]
+    rest = list(shape[batch + k :])
+    strides = [_count(indexed[j + 1 :]) for j in range(k)]
+    total = n.constant(
+        np.arange(_count(shape[:batch]), dtype=np.int64).reshape(
+            list(shape[:batch]) + [1] * (len(index_shape) - 1 - batch)
+        )
+        * _count(indexed)
+    )
+    for j in range(k):
+        part = n.emit(ops.SliceOp(index, starts=[j], ends=[j + 1], axes=[-1], steps=[1]))
+        part = n.emit(ops.ReshapeOp(part, shape=list(index_shape[:-1])))
+        part = _wrapped(n, part, indexed[j])
+        total = n.emit(ops.AddOp(total, n.emit(ops.MulOp(part, n.constant(np.int64(strides[j]))))))
+    rows = n.emit(ops.ReshapeOp(data, shape=[_count(shape[: batch + k]), _count(rest)]))
+    return _gather_rows(n, rows, total, [*index_shape[:-1], *rest])
+
+
+def reverse_sequence(n: Node) -> SSAValue:
+    """The first seq_len[b] steps of batch entry b reversed along the time axis."""
+    data, shape = n.value(0), n.shape(0)
+    time, batch = int(n.attr("time_axis", 0)), int(n.attr("batch_axis", 1))
+    if {time, batch} != {0, 1}:
+        raise n.error(f"time_axis {time} and batch_axis {batch} must be 0 and 1")
+    steps, entries = shape[time], shape[batch]
+    lens = n.value(1)
+    lens = n.emit(ops.CastOp(lens, to=i64)) if n.dtype_of(lens) != np.int64 else lens
+    t = n.constant(np.arange(steps, dtype=np.int64).reshape([-1, 1] if time == 0 else [1, -1]))
+    b = n.constant(np.arange(entries, dtype=np.int64).reshape([1, -1] if time == 0 else [-1, 1]))
+    lens = n.emit(ops.ReshapeOp(lens, shape=[1, entries] if time == 0 else [entries, 1]))
+    inside = n.emit(ops.LessOp(t, lens))
+    mirrored = n.emit(ops.SubOp(n.emit(ops.SubOp(lens, n.constant(np.int64(1)))), t))
+    source = n.emit(ops.WhereOp(inside, mirrored, t))
+    inner = shape[1]
+    rows = n.emit(
+        ops.AddOp(
+            n.emit(ops.MulOp(source if time == 0 else b, n.constant(np.int64(inner)))),
+            b if time == 0 else source,
+        )
+    )
+    flat = n.emit(ops.ReshapeOp(data, shape=[steps * entries, _count(shape[2:])]))
+    return _gather_rows(n, flat, rows, list(shape))
+
+
+def compress(n: Node) -> SSAValue:
+    data, shape = n.value(0), n.shape(0)
+    condition = np.asarray(n.const(1, "condition, which fixes the output's shape")).reshape(-1)
+    axis = n.attr("axis")
+    if axis is None:
+        data, shape = n.emit(ops.ReshapeOp(data, shape=[_count(shape)])), (_count(shape),)
+        axis = 0
+    axis = int(axis) % len(shape)
+    picked = np.flatnonzero(condition[: shape[axis]].astype(bool)).astype(np.int64)
+    return n.emit(ops.GatherOp(data, n.constant(picked), axis=axis))
+
+
+def cum_prod(n: Node) -> SSAValue:
+    """y_j = product of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`."""
+    x, shape = n.value(0), n.shape(0)
+    axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0]) % len(shape)
+    size = shape[axis]
+    out, term = np.indices((size, size))
+    reverse, exclusive = bool(n.attr("reverse", 0)), bool(n.attr("exclusive", 0))
+    if reverse:
+        keep = term > out if exclusive else term >= out
+    else:
+        keep = term < out if exclusive else term <= out
+    mask_shape = [1] * (len(shape) + 1)
+    mask_shape[axis : axis + 2] = [size, size]
+    widened = n.emit(ops.ReshapeOp(x, shape=[*shape[:axis], 1, *shape[axis:]]))
+    one = n.constant(np.ones((), n.dtype(0)))
+    terms = n.emit(ops.WhereOp(n.constant(keep.reshape(mask_shape)), widened, one))
+    return n.emit(ops.ReduceProdOp(terms, axes=[axis + 1], keepdims=False))
+
+
+def data_dependent(n: Node) -> list[SSAValue]:
+    """Folded on constant inputs; else refused like any input that fixes a shape."""
+    for i in range(n.num_inputs):
+        if n.has(i):
+            n.const(i, "its values fix the output's shape")
+    assert can_fold(n), "a node with constant inputs folds"
+    return fold_constant_node(n)
+
+
+CONVERTERS: dict[str, Converter] = {
+    "GatherND": gather_nd,
+    "ReverseSequence": reverse_sequence,
+    "Compress": compress,
+    "CumProd": cum_prod,
+    "NonZero": data_dependent,
+    "Unique": data_dependent,
+}
