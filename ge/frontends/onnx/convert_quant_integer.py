@@ -133,7 +133,7 @@ def accumulation_bound(n: Node, a: Operand, b: Operand, trans_a: bool, trans_b: 
     return min(options)
 
 
-def _known_zero(n: Node, q: SSAValue, zero: SSAValue | None) -> np.ndarray | None:
+def _known_zero(n: Node, zero: SSAValue | None) -> np.ndarray | None:
     if zero is None:
         return np.zeros((), np.int64)
     value = n.state.consts.get(zero)
@@ -143,7 +143,7 @@ def _known_zero(n: Node, q: SSAValue, zero: SSAValue | None) -> np.ndarray | Non
 def _magnitude(n: Node, q: SSAValue, zero: SSAValue | None) -> int:
     """The largest |q - zero| q's type allows."""
     info = np.iinfo(n.dtype_of(q))
-    z = _known_zero(n, q, zero)
+    z = _known_zero(n, zero)
     if z is None:
         return int(info.max) - int(info.min)
     return int(max(np.abs(info.min - z).max(), np.abs(info.max - z).max()))
@@ -151,7 +151,7 @@ def _magnitude(n: Node, q: SSAValue, zero: SSAValue | None) -> int:
 
 def _row_weights(n: Node, q: SSAValue, zero: SSAValue | None, k_axis: int) -> int | None:
     """max of sum over `k_axis` of |q - zero| for a constant q, else None."""
-    values, z = n.state.consts.get(q), _known_zero(n, q, zero)
+    values, z = n.state.consts.get(q), _known_zero(n, zero)
     if values is None or z is None or values.ndim < 2:
         return None
     if z.size > 1:  # per row / per column: along the axis that is not K
