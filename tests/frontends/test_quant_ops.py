@@ -93,12 +93,15 @@ def test_qlinear_conv_matches_onnxruntime(case) -> None:
     rng = np.random.default_rng(seed)
     xt = U8 if seed % 2 else I8
     x = quantized(rng, xt, (1, cin, size, size + 1))
-    w = weights(rng, (cout, cin // attrs["group"], k, k))
+    u8u8 = xt == U8 and seed % 3 == 0  # uint8 weights with a zero point (no saturation)
+    wshape = (cout, cin // attrs["group"], k, k)
+    w = quantized(rng, U8, wshape) if u8u8 else weights(rng, wshape)
     wn = cout if per_channel else 1
+    wz = np.full(wn, rng.integers(0, 256), U8) if u8u8 else np.zeros(wn, I8)
     consts = {
         "xs": scales(rng, 1)[0], "xz": quantized(rng, xt, ()), "w": w,
         "ws": scales(rng, wn) if per_channel else scales(rng, 1)[0],
-        "wz": np.zeros(wn, I8) if per_channel else np.int8(0),
+        "wz": wz if per_channel else wz[0],
         "ys": np.float32(rng.uniform(0.05, 0.5)), "yz": quantized(rng, xt, ()),
         "b": rng.integers(-5000, 5000, cout).astype(np.int32),
     }  # fmt: skip
