@@ -7,7 +7,7 @@ the top of the kernel and reused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from xdsl.dialects import arith, scf
@@ -22,6 +22,30 @@ from gedialects.npu.sync import SetFlagOp, WaitFlagOp
 from gedialects.npu.transfer import DmaOp
 
 Index = int | SSAValue
+
+_INDEX = IndexType()
+_PROTOTYPES: dict[tuple, Operation] = {}
+"""Ops built once by their constructors, on placeholder operands, per class and attributes:
+xDSL's constructors rebuild the same attributes on every call, which cost more than the rest
+of building a kernel's index arithmetic and flags (`_like`)."""
+
+
+def _prototype(key: tuple, build: Callable[[Sequence[SSAValue]], Operation]) -> Operation:
+    proto = _PROTOTYPES.get(key)
+    if proto is None:
+        placeholders = Block(arg_types=[_INDEX, _INDEX]).args
+        proto = _PROTOTYPES[key] = build(placeholders)
+    return proto
+
+
+def _like(proto: Operation, operands: Sequence[SSAValue]) -> Operation:
+    """An op equal to `proto` (same class, properties, attributes, result types) on `operands`."""
+    return type(proto).create(
+        operands=operands,
+        result_types=[r.type for r in proto.results],
+        properties=dict(proto.properties),
+        attributes=dict(proto.attributes),
+    )
 
 
 class KernelBuilder:
@@ -45,7 +69,7 @@ class KernelBuilder:
     def const(self, value: int) -> SSAValue:
         """An index constant, created once at the start of the kernel."""
         if value not in self.constants:
-            op = arith.ConstantOp.from_int_and_width(value, IndexType())
+            op = _like(_prototype((arith.ConstantOp, value), lambda _: _constant(value)), ())
             if self._const_anchor is not None:
                 self.top.insert_op_after(op, self._const_anchor)
             elif self.top.first_op is not None:
@@ -60,7 +84,8 @@ class KernelBuilder:
         return self.const(x) if isinstance(x, int) else x
 
     def _binary(self, cls: type, a: Index, b: Index) -> SSAValue:
-        return self.add(cls(self.value(a), self.value(b))).results[0]
+        proto = _prototype((cls,), lambda args: cls(*args))
+        return self.add(_like(proto, (self.value(a), self.value(b)))).results[0]
 
     def addi(self, a: Index, b: Index) -> Index:
         if isinstance(a, int) and isinstance(b, int):
@@ -106,11 +131,15 @@ class KernelBuilder:
             return tile
         return self.minui(self.subi(size, start), tile)
 
+    def _cmpi(self, a: Index, b: Index, predicate: str) -> SSAValue:
+        proto = _prototype((arith.CmpiOp, predicate), lambda args: arith.CmpiOp(*args, predicate))
+        return self.add(_like(proto, (self.value(a), self.value(b)))).results[0]
+
     def ult(self, a: Index, b: Index) -> SSAValue:
-        return self.add(arith.CmpiOp(self.value(a), self.value(b), "ult")).results[0]
+        return self._cmpi(a, b, "ult")
 
     def ne(self, a: Index, b: Index) -> SSAValue:
-        return self.add(arith.CmpiOp(self.value(a), self.value(b), "ne")).results[0]
+        return self._cmpi(a, b, "ne")
 
     def bool(self, value: bool) -> SSAValue:
         return self.add(arith.ConstantOp.from_int_and_width(int(value), i1)).results[0]
@@ -160,12 +189,22 @@ class KernelBuilder:
         self.add(MmadOp(a, b, c, mnk, acc))
 
     def set_flag(self, src: str, dst: str, event: int = 0) -> None:
-        self.add(SetFlagOp(src, dst, event))
+        self._flag(SetFlagOp, src, dst, event)
 
     def wait_flag(self, src: str, dst: str, event: int = 0) -> None:
-        self.add(WaitFlagOp(src, dst, event))
+        self._flag(WaitFlagOp, src, dst, event)
+
+    def _flag(self, cls: type, src: str, dst: str, event: Index) -> None:
+        if not isinstance(event, int):
+            self.add(cls(src, dst, event))
+            return
+        self.add(_like(_prototype((cls, src, dst, event), lambda _: cls(src, dst, event)), ()))
 
     def sync(self, src: str, dst: str, event: int = 0) -> None:
         """dst waits until src has finished what it was given so far."""
         self.set_flag(src, dst, event)
         self.wait_flag(src, dst, event)
+
+
+def _constant(value: int) -> Operation:
+    return arith.ConstantOp.from_int_and_width(value, _INDEX)

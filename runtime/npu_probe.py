@@ -60,16 +60,14 @@ class ReaderCounts:
         if probe is None:
             copies, original = probe_env(env)
             self._count(op, body, copies, cores_used, counts)
-            return Shares({original.get(b, b): 1.0 / np.maximum(c, 1) for b, c in counts.items()})
+            return Shares({original.get(b, b): _reciprocal(c) for b, c in counts.items()})
         if op not in self.shares_by_slot:
             try:
                 self._count(op, probe, list(env), cores_used, counts)
             except InterpretationError:
                 pass
             slot_of = {id(value): i for i, value in reversed(list(enumerate(env)))}
-            self.shares_by_slot[op] = [
-                (slot_of[id(b)], 1.0 / np.maximum(c, 1)) for b, c in counts.items()
-            ]
+            self.shares_by_slot[op] = [(slot_of[id(b)], _reciprocal(c)) for b, c in counts.items()]
         return Shares({env[slot]: share for slot, share in self.shares_by_slot[op]})
 
     def _count(
@@ -88,7 +86,14 @@ class ReaderCounts:
                 body(env, cores[block % cores_used])
         finally:  # the probe's cores only set their reader bits: count them once, here
             for buf, bits in cores[0].l2_readers.items():
-                counts[buf] = np.bitwise_count(bits).astype(np.int32)
+                counts[buf] = np.bitwise_count(bits)  # uint8: at most 64 readers
+
+
+def _reciprocal(counts: np.ndarray) -> np.ndarray:
+    """1 / max(counts, 1) as float64, in place of `counts` first (its values are exact in
+    any type, so the shares are the same bits as from int32 counts)."""
+    np.maximum(counts, 1, out=counts)
+    return np.divide(1.0, counts)
 
 
 def probe_env(env: list) -> tuple[list, dict]:

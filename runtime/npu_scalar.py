@@ -17,6 +17,7 @@ import operator
 from collections.abc import Callable, Sequence
 
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import i1
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import InterpretationError, UnsupportedError
@@ -102,7 +103,7 @@ def constant_value(op: arith.ConstantOp) -> int | float | bool:
     value = getattr(attr, "value", None)
     if value is None:
         raise UnsupportedError(f"'arith.constant' {attr} is not a scalar the npu core holds")
-    return bool(value.data) if str(attr.type) == "i1" else value.data
+    return bool(value.data) if attr.type == i1 else value.data  # (printing the type: slow)
 
 
 def _function(op: Operation) -> Callable:
