@@ -265,3 +265,62 @@ def test_max_unpool_of_overlapping_windows_is_refused():
     m = model(node, inputs, [vi("y", [1, 1, 5, 5])], 11)
     with pytest.raises(UnsupportedError, match=r"\(MaxUnpool\): only non-overlapping windows"):
         import_onnx_model(m)
+
+
+@pytest.mark.parametrize(
+    ("channels", "inverse", "onesided", "length", "axis"),
+    [
+        (1, 0, 0, None, 1),
+        (1, 0, 1, 12, 2),  # zero-padded rfft along the other axis
+        (2, 0, 0, 6, 1),  # truncated complex DFT
+        (2, 1, 0, None, -2),
+        (2, 1, 1, 13, 1),  # irfft to an odd length (7 = 13 // 2 + 1 bins)
+        (2, 1, 1, None, 1),
+    ],
+)
+def test_dft_matches_onnxruntime(channels, inverse, onesided, length, axis):
+    shape = [2, 7, 5, channels]
+    x = np.random.default_rng(channels + length if length else 0).standard_normal(shape)
+    inits = [helper.make_tensor("axis", INT64, [], [axis])]
+    names = ["x", "", "axis"]
+    if length:
+        inits.append(helper.make_tensor("n", INT64, [], [length]))
+        names[1] = "n"
+    node = helper.make_node("DFT", names, ["y"], inverse=inverse, onesided=onesided)
+    m = model(node, [vi("x", shape)], [vi("y", None)], 20, inits)
+    compare(m, {"x": x.astype(np.float32)}, rtol=1e-4, atol=1e-5)
+
+
+def test_stft_with_a_window_at_the_npu_level():
+    node = helper.make_node("STFT", ["s", "step", "w"], ["y"])
+    inits = [helper.make_tensor("step", INT64, [], [4])]
+    m = model(node, [vi("s", [2, 64, 1]), vi("w", [16])], [vi("y", None)], 17, inits)
+    signal = np.random.default_rng(5).standard_normal((2, 64, 1)).astype(np.float32)
+    window = np.hanning(16).astype(np.float32)
+    compare(m, {"s": signal, "w": window}, npu=True, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("image", "block", "attrs"),
+    [
+        ([5, 6], [2, 3], {}),
+        ([7, 8], [3, 3], {"strides": [2, 3], "pads": [1, 0, 1, 2]}),  # rows no block reaches
+        ([9, 6], [2, 2], {"dilations": [3, 2], "strides": [1, 2]}),
+    ],
+)
+def test_col2im_matches_onnxruntime(image, block, attrs):
+    strides, dil = attrs.get("strides", [1, 1]), attrs.get("dilations", [1, 1])
+    pads = attrs.get("pads", [0, 0, 0, 0])
+    counts = [
+        (image[i] + pads[i] + pads[i + 2] - dil[i] * (block[i] - 1) - 1) // strides[i] + 1
+        for i in range(2)
+    ]
+    shape = [2, 3 * block[0] * block[1], counts[0] * counts[1]]
+    inits = [
+        helper.make_tensor("image", INT64, [2], image),
+        helper.make_tensor("block", INT64, [2], block),
+    ]
+    node = helper.make_node("Col2Im", ["x", "image", "block"], ["y"], **attrs)
+    m = model(node, [vi("x", shape)], [vi("y", [2, 3, *image])], 18, inits)
+    x = np.random.default_rng(len(attrs)).standard_normal(shape).astype(np.float32)
+    compare(m, {"x": x}, npu=not attrs, rtol=1e-5, atol=1e-6)

@@ -26,9 +26,11 @@ from xdsl.ir import Block, Region, SSAValue
 
 from ge.frontends.onnx import (
     convert_bitwise,
+    convert_col2im,
     convert_composite,
     convert_control,
     convert_einsum,
+    convert_fourier,
     convert_grid_sample,
     convert_index,
     convert_inverse_trig,
@@ -81,6 +83,8 @@ CONVERTERS = {
     **convert_select.CONVERTERS,
     **convert_bitwise.CONVERTERS,
     **convert_pool_extra.CONVERTERS,
+    **convert_fourier.CONVERTERS,
+    **convert_col2im.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

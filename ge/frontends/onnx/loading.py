@@ -20,6 +20,7 @@ from onnx import external_data_helper, helper, shape_inference, version_converte
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
+    explicit_stft_onesided,
     inline_functions,
     keep_legacy_resize_coordinates,
     legacy_resizes,
@@ -224,7 +225,7 @@ def prepare(
     """
     from ge.frontends.onnx.importer import CONVERTERS  # the importer imports this module
 
-    model = sort_nodes(inline_functions(model))
+    model = explicit_stft_onesided(sort_nodes(inline_functions(model)))
     light = skeleton(model)
     check(light, source)
     upgraded = upgrade(model, source)

@@ -1,10 +1,11 @@
 """Lenient repairs of ONNX models that onnxruntime runs as they are, made before import.
 
 Models in the wild break rules that `onnx.checker` enforces, or carry forms that the opset
-converter gets wrong: model-local functions (torch's dynamo exporter), nodes out of
-topological order, graph outputs declared without a shape (older exporters), opset-1-6
-`broadcast=1, axis=k` binary ops, and Upsample / Resize-10 nodes that the converter turns
-into Resize-11 with other sampling. Each repair copies nothing when a model does not need it.
+converter gets wrong: model-local functions (torch's dynamo exporter), STFT nodes whose
+`onesided` default ONNX's shape inference gets wrong, nodes out of topological order,
+graph outputs declared without a shape (older exporters), opset-1-6 `broadcast=1, axis=k`
+binary ops, and Upsample / Resize-10 nodes that the converter turns into Resize-11 with
+other sampling. Each repair copies nothing when a model does not need it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,25 @@ def inline_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     if not model.functions:
         return model
     return inliner.inline_local_functions(model)
+
+
+def explicit_stft_onesided(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy whose top-level STFT nodes state `onesided` (default 1).
+
+    ONNX's shape inference takes a missing `onesided` as 0 (n bins, not n // 2 + 1), unlike
+    the schema, onnxruntime and ONNX's reference; the importer checks its shapes against it.
+    """
+    if not any(
+        node.op_type == "STFT" and all(a.name != "onesided" for a in node.attribute)
+        for node in model.graph.node
+    ):
+        return model
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    for node in fixed.graph.node:
+        if node.op_type == "STFT" and all(a.name != "onesided" for a in node.attribute):
+            node.attribute.append(helper.make_attribute("onesided", 1))
+    return fixed
 
 
 def sort_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
