@@ -6,11 +6,7 @@ a kernel with no npu lowering yet runs its reference semantics instead and is li
 `fallbacks` with the reason, so a whole model executes while the lowerings grow. Kernels run
 one after another on stream 0; the profile holds the npu kernels in launch order.
 
-Identical kernels (same op, attributes, types and constant values: `kernel_key`; BERT's
-layers repeat their attention, layer norms and adds) share one lowered program and one
-executable. Running it for the second kernel is running an executable again, which it
-supports (`NpuExecutable.run`): its modeled figures cannot differ, and its replay skips the
-interpretation a separate executable's first run would pay.
+Kernels that compute alike share one program and executable (`runtime.kernel_share`).
 """
 
 from __future__ import annotations
@@ -23,16 +19,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from gedialects.errors import InterpretationError, UnsupportedError
 from gedialects.ge.base import GeOp
-from gedialects.ge.constant import ConstantOp
+from gedialects.ge.constant import ConstantOp, dense_to_numpy
 from gedialects.interpreter import bind_inputs, entry_function, run_reference
 from gedialects.kernel import semantics as kernel_semantics
 from gedialects.kernel.base import KernelOp
 from gedialects.npu.launch import KernelOp as NpuKernelOp
 from lowering.convert_kernel_to_npu import lower_module
+from runtime.kernel_share import kernel_key, program_key
 from runtime.npu_interpreter import NpuExecutable
 from runtime.profile import KernelProfile, ProgramProfile
 from runtime.targets import Target, load_target
@@ -96,7 +93,11 @@ class KernelRunner:
         self.reasons: dict[Operation, str] = {}
         self.names: dict[Operation, str] = {}
         """Per lowered kernel, the name its npu kernels' profiles carry (`<op>_<index>`)."""
-        shared: dict[tuple, list[tuple[list, NpuExecutable]]] = {}
+        self.bound: dict[Operation, Constants | None] = {}
+        """Per lowered kernel whose executable another kernel's program compiled, the values
+        of its own program's constants, which the executable runs with."""
+        same_kernels: dict[tuple, list[tuple[list, Operation]]] = {}
+        same_programs: dict[tuple, NpuExecutable] = {}
         self.programs: dict[Operation, tuple[ModuleOp, list[SSAValue]]] = {}
         """Per op the reference interpreter runs whole (control flow), its program and values."""
         for index, op in enumerate(self.fn.body.block.ops):
@@ -114,22 +115,32 @@ class KernelRunner:
                 self.arguments[op] = [v for v in free if v not in constants]
                 self.names[op] = f"{op.name.split('.')[-1]}_{index}"
                 key, values = kernel_key(op, self.arguments[op], constants)
-                same = shared.setdefault(key, [])
-                found = next((e for v, e in same if v == values), None)
-                if found is None:
-                    found = self._compile(op, constants)
-                    same.append((values, found))
-                self.executables[op] = found
+                same = same_kernels.setdefault(key, [])
+                twin = next((o for v, o in same if v == values), None)
+                if twin is not None:  # the same kernel: its program, executable and constants
+                    self.executables[op], self.bound[op] = self.executables[twin], self.bound[twin]
+                    continue
+                lowered = self._lower(op, constants)
+                structure, data = program_key(lowered)
+                owner = same_programs.get(structure)
+                if owner is None:
+                    owner = same_programs[structure] = NpuExecutable(lowered, self.target)
+                    data = []  # its own constants are the program's
+                self.executables[op] = owner
+                self.bound[op] = Constants(data) if data else None
+                if data:
+                    owner.vary_constants()
+                same.append((values, op))
             except Exception as error:  # noqa: BLE001 (a model must run; see `_fall_back`)
                 _fall_back(self.reasons, op, error, "lowering")
 
-    def _compile(self, op: Operation, constants: list[SSAValue]) -> NpuExecutable:
+    def _lower(self, op: Operation, constants: list[SSAValue]) -> ModuleOp:
         program = single_kernel_module(op, self.arguments[op], constants)
         lowered = lower_module(program, self.target)
         for kernel in lowered.walk():
             if isinstance(kernel, NpuKernelOp):
                 kernel.sym_name = StringAttr(self.names[op])
-        return NpuExecutable(lowered, self.target)
+        return lowered
 
     def run(
         self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
@@ -166,7 +177,9 @@ class KernelRunner:
         if op in self.executables:
             try:
                 args = [env[v] for v in self.arguments[op]]
-                result = self.executables[op].run(args, trace)
+                bound = self.bound.get(op)
+                constants = None if bound is None else bound.arrays()
+                result = self.executables[op].run(args, trace, constants)
                 for kernel in result.profile.kernels:  # the executable may be shared
                     kernel.name = self.names[op]
                 return result.outputs, result.profile.kernels
@@ -184,38 +197,16 @@ class KernelRunner:
         return run_reference(program, [env[v] for v in values]), None
 
 
-SCHEDULE_ATTRS = ("stream.", "mem.")
-"""Prefixes of the attributes `schedule-streams` and `plan-memory` record on a kernel op: its
-lowering never reads them, so kernels that differ only there share a program."""
+class Constants:
+    """The constant values of a kernel's lowered program, decoded when it first runs."""
 
+    def __init__(self, values: list[Attribute]):
+        self.values, self._arrays = values, None
 
-def kernel_key(
-    op: Operation, arguments: Sequence[SSAValue], constants: Sequence[SSAValue]
-) -> tuple[tuple, list]:
-    """What `op`'s one-kernel program depends on, as (a hashable structural key, the constant
-    values): every nested op's name, properties, attributes (but `SCHEDULE_ATTRS`), result
-    and block argument types, and which value each operand is (an argument by position, a
-    constant, or a value defined inside). The constants' values are returned apart, to be
-    compared only between kernels whose keys are equal (no hashing of large weights)."""
-    number: dict[SSAValue, int] = {v: i for i, v in enumerate([*arguments, *constants])}
-    parts: list = [tuple(v.type for v in arguments), tuple(v.type for v in constants)]
-    for inner in op.walk():
-        attrs = tuple(
-            sorted((k, v) for k, v in inner.attributes.items() if not k.startswith(SCHEDULE_ATTRS))
-        )
-        blocks = tuple(
-            tuple(a.type for a in block.args) for region in inner.regions for block in region.blocks
-        )
-        for block in (b for region in inner.regions for b in region.blocks):
-            for arg in block.args:
-                number[arg] = len(number)
-        operands = tuple(number[v] for v in inner.operands)
-        props = tuple(sorted(inner.properties.items()))
-        results = tuple(r.type for r in inner.results)
-        parts.append((inner.name, props, attrs, operands, results, blocks))
-        for result in inner.results:
-            number[result] = len(number)
-    return tuple(parts), [v.owner.value for v in constants]
+    def arrays(self) -> list[np.ndarray]:
+        if self._arrays is None:
+            self._arrays = [dense_to_numpy(v) for v in self.values]
+        return self._arrays
 
 
 STRICT_ENV = "GE_NPU_STRICT"

@@ -97,13 +97,25 @@ class NpuExecutable:
         self.memory = HbmMemory(self.arena_bytes)
         self.replays: dict[KernelOp, Replay] = {}
         """Per kernel whose addresses do not depend on data, its captured work (`npu_replay`)."""
+        self.constant_ops = [op for op in self.fn.body.walk() if isinstance(op, HbmConstantOp)]
+        self.own: dict[HbmConstantOp, np.ndarray] = {}
+        """The program's own value of each constant whose array held another's."""
+        self.loaded: dict[HbmConstantOp, np.ndarray] = {}
+        self.varying = False
 
     def run(
-        self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray], trace: bool = False
+        self,
+        inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+        trace: bool = False,
+        constants: Sequence[np.ndarray] | None = None,
     ) -> NpuResult:
         """Execute once; `trace` records every instruction's pipe, core and time (slower).
+        `constants` (one array per `npu.hbm_constant`, in walk order) replace the program's
+        constant values for this run: kernels whose programs differ only there share one
+        executable (`runtime.kernel_share`).
 
         Not reentrant: the executable's HBM and on-chip arrays are reused by every run."""
+        self._bind_constants(constants)
         env, slot, memory = self.slots.new_env(), self.slots, self.memory
         bound = enumerate(zip(self.fn.body.block.args, self._bind(inputs), strict=True))
         for i, (arg, value) in bound:
@@ -164,8 +176,43 @@ class NpuExecutable:
         if data is None:
             if not isinstance(op.value, DenseIntOrFPElementsAttr):
                 raise InterpretationError(f"npu.hbm_constant {op.buffer.type} was printed elided")
-            data = self.constants[op] = dense_to_numpy(op.value)
+            data = dense_to_numpy(op.value)  # a read-only view of the attribute's bytes
+            self.constants[op] = data = data.copy() if self.varying else data
         return Buffer(data, op.buffer.type, f"%{op.buffer.name_hint or 'const'}")
+
+    def vary_constants(self) -> None:
+        """Let runs bind constants of their own (`run(constants=...)`): the constants' arrays
+        become writable copies (a run that captured the read-only ones is captured again)."""
+        if not self.varying:
+            self.varying = True
+            self.constants = {op: a.copy() for op, a in self.constants.items()}
+            self.replays.clear()
+
+    def _bind_constants(self, constants: Sequence[np.ndarray] | None) -> None:
+        """Put `constants` (None: the program's own) into the constants' arrays, which stay
+        the same arrays (captured replays read them), copying only what changed."""
+        if constants is None and not self.own:
+            return
+        if constants is not None and not self.varying:
+            raise InterpretationError("constants bound to an executable not told they vary")
+        if constants is not None and len(constants) != len(self.constant_ops):
+            raise InterpretationError(
+                f"expected {len(self.constant_ops)} constants, got {len(constants)}"
+            )
+        for i, op in enumerate(self.constant_ops):
+            live = self._constant(op).array
+            value = self.own.get(op) if constants is None else constants[i]
+            if value is None or self.loaded.get(op, live) is value:
+                continue
+            if value.shape != live.shape or value.dtype != live.dtype:
+                want = f"{live.dtype}{list(live.shape)}"
+                raise InterpretationError(
+                    f"constant {i} is {value.dtype}{list(value.shape)}, not {want}"
+                )
+            if op not in self.own:
+                self.own[op] = live.copy()
+            np.copyto(live, value)
+            self.loaded[op] = value
 
     def _hbm_buffer(self, op: HbmAllocOp, arena: np.ndarray) -> Buffer:
         t = op.buffer.type
