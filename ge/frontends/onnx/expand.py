@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import onnx
+from google.protobuf.descriptor import FieldDescriptor
 from onnx import defs, helper, inliner, shape_inference
 
 EXPANDED_DOMAIN = "ge.expanded"
@@ -108,8 +109,7 @@ def expand_once(
     gives a body replaced by that body (one level; see `expand`)."""
     opset = _default_opset(model)
     types = value_types(inferred.graph)
-    expanded = onnx.ModelProto()
-    expanded.CopyFrom(model)
+    expanded = _without_initializers(model)
     functions: list[onnx.FunctionProto] = []
 
     def visit(graph: onnx.GraphProto) -> None:
@@ -134,10 +134,34 @@ def expand_once(
     expanded.functions.extend(functions)
     expanded.opset_import.append(helper.make_opsetid(EXPANDED_DOMAIN, 1))
     inlined = inliner.inline_local_functions(expanded, convert_version=True)
+    inlined.graph.initializer.extend(model.graph.initializer)
     kept = [o for o in inlined.opset_import if o.domain != EXPANDED_DOMAIN]
     del inlined.opset_import[:]
     inlined.opset_import.extend(kept)
     return inlined
+
+
+def _copy_except(message, skip: str):
+    """A copy of a protobuf message without its field `skip`."""
+    copy = type(message)()
+    for field, value in message.ListFields():
+        if field.name == skip:
+            continue
+        if field.is_repeated:
+            getattr(copy, field.name).extend(value)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            getattr(copy, field.name).CopyFrom(value)
+        else:
+            setattr(copy, field.name, value)
+    return copy
+
+
+def _without_initializers(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `model` without its top-level initializers: the inliner serializes the
+    model, and on a large one the weights would cost more than the rest of the import."""
+    copy = _copy_except(model, "graph")
+    copy.graph.CopyFrom(_copy_except(model.graph, "initializer"))
+    return copy
 
 
 def expandable(model: onnx.ModelProto, converts: Callable[[str], bool]) -> bool:
