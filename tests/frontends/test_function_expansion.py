@@ -182,3 +182,15 @@ def test_expanded_rms_normalization_at_the_npu_level():
     want = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})[0]
     compiled = ge.compile(import_onnx_model(m), level="npu", cache=False)
     np.testing.assert_allclose(compiled.run(x=x)[0], want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failing_inliner_leaves_the_op_to_be_refused_by_name(monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("inliner failure")
+
+    monkeypatch.setattr("ge.frontends.onnx.expand.inliner.inline_local_functions", fail)
+    node = helper.make_node("RMSNormalization", ["x", "s"], ["y"])
+    s = helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 1, 1])
+    m = model([node], [vi("x", [2, 4])], [vi("y", [2, 4])], 23, [s])
+    with pytest.raises(UnsupportedError, match="op type 'RMSNormalization' of node"):
+        import_onnx_model(m)

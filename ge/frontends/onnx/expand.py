@@ -133,7 +133,10 @@ def expand_once(
         return model
     expanded.functions.extend(functions)
     expanded.opset_import.append(helper.make_opsetid(EXPANDED_DOMAIN, 1))
-    inlined = inliner.inline_local_functions(expanded, convert_version=True)
+    try:
+        inlined = inliner.inline_local_functions(expanded, convert_version=True)
+    except Exception:  # onnx's C++ inliner raises bare errors: import then refuses the op
+        return model
     inlined.graph.initializer.extend(model.graph.initializer)
     kept = [o for o in inlined.opset_import if o.domain != EXPANDED_DOMAIN]
     del inlined.opset_import[:]
