@@ -4,9 +4,9 @@ GatherND (BERT-SQuAD's span heads, detection post-processing) and ReverseSequenc
 rows of the data viewed as [rows, S] at linear row numbers computed from the indices (any
 index tensor: it need not be constant); Compress is a Gather at the positions of its
 condition, which must be a constant (it fixes the output's shape); CumProd is CumSum's
-masked form with a product. NonZero and Unique have data-dependent output shapes: they are
-folded when their inputs are constants, and refused naming the node and the input otherwise
-(`NonConstantInputError`, as for Reshape's shape).
+masked form with a product. (NonZero and Unique, whose output shapes depend on the
+values, have no converter: `fold_node` evaluates them on constant inputs, and the importer
+refuses them by op and node otherwise.)
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
-from ge.frontends.onnx.fold_node import can_fold, fold_constant_node
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -125,20 +124,9 @@ def cum_prod(n: Node) -> SSAValue:
     return n.emit(ops.ReduceProdOp(terms, axes=[axis + 1], keepdims=False))
 
 
-def data_dependent(n: Node) -> list[SSAValue]:
-    """Folded on constant inputs; else refused like any input that fixes a shape."""
-    for i in range(n.num_inputs):
-        if n.has(i):
-            n.const(i, "its values fix the output's shape")
-    assert can_fold(n), "a node with constant inputs folds"
-    return fold_constant_node(n)
-
-
 CONVERTERS: dict[str, Converter] = {
     "GatherND": gather_nd,
     "ReverseSequence": reverse_sequence,
     "Compress": compress,
     "CumProd": cum_prod,
-    "NonZero": data_dependent,
-    "Unique": data_dependent,
 }
