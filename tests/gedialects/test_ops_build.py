@@ -238,7 +238,7 @@ def family(cls: type) -> type:
     for base in cls.__mro__[1:]:
         if base is GeOp:
             return cls
-        if "name" not in base.__dict__ and base.__module__ == ops.__name__:
+        if "name" not in base.__dict__ and base.__module__.startswith(f"{ops.__name__}."):
             return base
     return cls
 

@@ -1,0 +1,177 @@
+"""`ge` ops that normalize or activate along an axis: batch, instance and layer norm,
+softmax, LRN and dropout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.ir import Attribute
+from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, prop_def, result_def
+
+from gedialects.ge.base import (
+    GeOp,
+    Props,
+    broadcast,
+    normalize_axis,
+    prop_float,
+    prop_int,
+    require_float,
+    require_same_element,
+)
+from gedialects.ge.ops.common import UNARY_FORMAT
+from gedialects.ge.ops.elementwise import UnaryOp
+from gedialects.ge.types import format_type, shape_of
+
+
+@irdl_op_definition
+class BatchNormOp(GeOp):
+    """Inference batch norm over axis 1: (x - mean) / sqrt(var + eps) * scale + bias."""
+
+    name = "ge.batch_norm"
+    input = operand_def()
+    scale = operand_def()
+    bias = operand_def()
+    mean = operand_def()
+    variance = operand_def()
+    output = result_def()
+    epsilon = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"epsilon": 1e-5}
+    assembly_format = (
+        "$input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict "
+        "`:` functional-type(operands, results)"
+    )
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        if len(shape) < 2:
+            raise cls.fail("input must have rank >= 2 (N, C, ...)")
+        for what, t in zip(("scale", "bias", "mean", "variance"), operand_types[1:]):
+            if shape_of(t) != (shape[1],):
+                raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
+        return [operand_types[0]]
+
+
+@irdl_op_definition
+class InstanceNormOp(GeOp):
+    """Per-sample, per-channel normalization over spatial dims (ONNX InstanceNormalization)."""
+
+    name = "ge.instance_norm"
+    input = operand_def()
+    scale = operand_def()
+    bias = operand_def()
+    output = result_def()
+    epsilon = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"epsilon": 1e-5}
+    assembly_format = "$input `,` $scale `,` $bias attr-dict `:` functional-type(operands, results)"
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        if len(shape) < 3:
+            raise cls.fail("input must have rank >= 3 (N, C, spatial...)")
+        for what, t in zip(("scale", "bias"), operand_types[1:]):
+            if shape_of(t) != (shape[1],):
+                raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
+        return [operand_types[0]]
+
+
+@irdl_op_definition
+class LayerNormOp(GeOp):
+    """Normalize over dims axis.. and apply scale (and bias), ONNX LayerNormalization."""
+
+    name = "ge.layer_norm"
+    input = operand_def()
+    scale = operand_def()
+    bias = opt_operand_def()
+    output = result_def()
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"axis": -1, "epsilon": 1e-5}
+    assembly_format = (
+        "$input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)"
+    )
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        axis = normalize_axis(cls, prop_int(props, "axis"), len(shape))
+        normalized = shape[axis:]
+        for what, t in zip(("scale", "bias"), operand_types[1:]):
+            broadcast(cls, [normalized, shape_of(t)])
+            if len(shape_of(t)) > len(normalized):
+                raise cls.fail(
+                    f"{what} {format_type(t)} has more dims than normalized {normalized}"
+                )
+        return [operand_types[0]]
+
+
+class AxisOp(GeOp):
+    """Shape-preserving op along one axis."""
+
+    input = operand_def()
+    output = result_def()
+    axis = prop_def(IntegerAttr)
+    DEFAULTS: ClassVar[dict] = {"axis": -1}
+    assembly_format = UNARY_FORMAT
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_float(cls, "input", operand_types[0])
+        normalize_axis(cls, prop_int(props, "axis"), len(shape_of(operand_types[0])))
+        return [operand_types[0]]
+
+
+@irdl_op_definition
+class SoftmaxOp(AxisOp):
+    """exp(x) / sum(exp(x)) along `axis` (ONNX opset 13)."""
+
+    name = "ge.softmax"
+
+
+@irdl_op_definition
+class LogSoftmaxOp(AxisOp):
+    """log(softmax(x)) along `axis`."""
+
+    name = "ge.log_softmax"
+
+
+@irdl_op_definition
+class LRNOp(UnaryOp):
+    """Local response normalization across channels (ONNX LRN)."""
+
+    name = "ge.lrn"
+    size = prop_def(IntegerAttr)
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+    bias = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"alpha": 1e-4, "beta": 0.75, "bias": 1.0}
+
+
+@irdl_op_definition
+class DropoutOp(GeOp):
+    """Identity at inference; in training, zero a `ratio` of elements and scale the rest."""
+
+    name = "ge.dropout"
+    input = operand_def()
+    output = result_def()
+    ratio = prop_def(FloatAttr)
+    is_training = prop_def(IntegerAttr)
+    seed = prop_def(IntegerAttr)
+    DEFAULTS: ClassVar[dict] = {"ratio": 0.5, "is_training": False, "seed": 0}
+    assembly_format = UNARY_FORMAT
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_float(cls, "input", operand_types[0])
+        if not 0.0 <= prop_float(props, "ratio") < 1.0:
+            raise cls.fail("ratio must be in [0, 1)")
+        return [operand_types[0]]
