@@ -1,0 +1,145 @@
+"""Reference semantics of the elementwise `ge` ops (unary, binary, compare, logical, cast,
+where): numpy ufuncs run without floating-point warnings and cast to the result type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from gedialects.ge import ops
+from gedialects.ge.semantics.registry import REFERENCE, Reference, reference, result_dtype
+
+
+def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Reference:
+    def run(op: Any, x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(fn(x)).astype(result_dtype(op), copy=False)
+
+    return run
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return special.erf(x)
+
+
+_UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
+    ops.ReluOp: lambda x: np.maximum(x, np.zeros((), x.dtype)),
+    ops.SigmoidOp: lambda x: special.expit(x),
+    ops.TanhOp: np.tanh,
+    ops.ErfOp: _erf,
+    ops.ExpOp: np.exp,
+    ops.LogOp: np.log,
+    ops.SqrtOp: np.sqrt,
+    ops.ReciprocalOp: np.reciprocal,
+    ops.NegOp: np.negative,
+    ops.AbsOp: np.abs,
+    ops.SignOp: np.sign,
+    ops.FloorOp: np.floor,
+    ops.CeilOp: np.ceil,
+    ops.RoundOp: np.round,
+    ops.SinOp: np.sin,
+    ops.CosOp: np.cos,
+    ops.SoftplusOp: lambda x: np.logaddexp(np.zeros((), x.dtype), x),
+    ops.HardSwishOp: lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    ops.LogicalNotOp: np.logical_not,
+}
+for _op, _fn in _UNARY.items():
+    REFERENCE[_op] = _elementwise(_fn)
+
+
+@reference(ops.GeluOp)
+def gelu(op: ops.GeluOp, x: np.ndarray) -> np.ndarray:
+    x64 = x.astype(np.float64)
+    if op.get_str("approximate") == "tanh":
+        inner = np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64**3)
+        y = 0.5 * x64 * (1 + np.tanh(inner))
+    else:
+        y = 0.5 * x64 * (1 + special.erf(x64 / np.sqrt(2)))
+    return y.astype(x.dtype)
+
+
+@reference(ops.LeakyReluOp)
+def leaky_relu(op: ops.LeakyReluOp, x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, x, x * x.dtype.type(op.get_float("alpha"))).astype(x.dtype)
+
+
+@reference(ops.EluOp)
+def elu(op: ops.EluOp, x: np.ndarray) -> np.ndarray:
+    alpha = op.get_float("alpha")
+    with np.errstate(over="ignore"):
+        return np.where(x > 0, x, alpha * np.expm1(x)).astype(x.dtype)
+
+
+@reference(ops.HardSigmoidOp)
+def hard_sigmoid(op: ops.HardSigmoidOp, x: np.ndarray) -> np.ndarray:
+    y = op.get_float("alpha") * x + op.get_float("beta")
+    return np.clip(y, 0, 1).astype(x.dtype)
+
+
+@reference(ops.ClipOp)
+def clip(op: ops.ClipOp, x: np.ndarray) -> np.ndarray:
+    y = x
+    if op.min is not None:
+        y = np.maximum(y, np.asarray(op.get_float("min")).astype(x.dtype))
+    if op.max is not None:
+        y = np.minimum(y, np.asarray(op.get_float("max")).astype(x.dtype))
+    return np.asarray(y, dtype=x.dtype)
+
+
+@reference(ops.CastOp)
+def cast(op: ops.CastOp, x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return x.astype(result_dtype(op))
+
+
+def _int_div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if np.issubdtype(x.dtype, np.integer):
+        with np.errstate(divide="ignore"):
+            q = np.trunc(np.divide(x.astype(np.float64), y))
+        return q.astype(x.dtype)
+    return np.divide(x, y)
+
+
+def _mod(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.mod(x, y) if np.issubdtype(x.dtype, np.integer) else np.fmod(x, y)
+
+
+_BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    ops.AddOp: np.add,
+    ops.SubOp: np.subtract,
+    ops.MulOp: np.multiply,
+    ops.DivOp: _int_div,
+    ops.PowOp: np.power,
+    ops.MaximumOp: np.maximum,
+    ops.MinimumOp: np.minimum,
+    ops.ModOp: _mod,
+    ops.PReluOp: lambda x, s: np.where(x >= 0, x, x * s),
+    ops.EqualOp: np.equal,
+    ops.LessOp: np.less,
+    ops.LessEqualOp: np.less_equal,
+    ops.GreaterOp: np.greater,
+    ops.GreaterEqualOp: np.greater_equal,
+    ops.LogicalAndOp: np.logical_and,
+    ops.LogicalOrOp: np.logical_or,
+    ops.LogicalXorOp: np.logical_xor,
+}
+
+
+def _binary(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Reference:
+    def run(op: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(fn(x, y)).astype(result_dtype(op), copy=False)
+
+    return run
+
+
+for _op, _fn in _BINARY.items():
+    REFERENCE[_op] = _binary(_fn)
+
+
+@reference(ops.WhereOp)
+def where(op: ops.WhereOp, c: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.where(c, x, y).astype(result_dtype(op), copy=False)

@@ -1,0 +1,82 @@
+"""Reference semantics of matmul and the convolutions of `ge`."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gedialects.ge import ops
+from gedialects.ge.semantics.registry import reference, result_dtype
+
+
+@reference(ops.MatMulOp)
+def matmul(op: ops.MatMulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.matmul(a, b).astype(result_dtype(op), copy=False)
+
+
+def conv2d_nchw(
+    x: np.ndarray,
+    w: np.ndarray,
+    strides: tuple[int, ...],
+    pads: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """Direct 2-D convolution by window views and one contraction (im2col on the fly)."""
+    n, c = x.shape[:2]
+    o, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    span = (dilations[0] * (kh - 1) + 1, dilations[1] * (kw - 1) + 1)
+    win = sliding_window_view(xp, span, axis=(2, 3))
+    win = win[:, :, :: strides[0], :: strides[1], :: dilations[0], :: dilations[1]]
+    if groups == 1:
+        y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # N, OH, OW, O
+        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+    oh, ow = win.shape[2:4]
+    if cg == 1 and x.dtype != np.float16:  # depthwise: one multiply-add per kernel tap
+        wg = w.reshape(groups, o // groups, kh, kw)
+        y = np.zeros((n, groups, o // groups, oh, ow), np.result_type(x, w))
+        for i in range(kh):
+            for j in range(kw):
+                y += win[:, :, None, :, :, i, j] * wg[None, :, :, i, j, None, None]
+        return y.reshape(n, o, oh, ow)
+    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
+    wg = w.reshape(groups, o // groups, cg, kh, kw)
+    y = np.einsum("ngchwij,gocij->ngohw", win, wg, optimize=True)
+    return y.reshape(n, o, oh, ow)
+
+
+@reference(ops.Conv2DOp)
+def conv2d(op: ops.Conv2DOp, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None):
+    y = conv2d_nchw(
+        x, w, op.ints("strides"), op.ints("pads"), op.ints("dilations"), op.get_int("groups")
+    )
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    return y.astype(result_dtype(op), copy=False)
+
+
+@reference(ops.ConvTranspose2DOp)
+def conv_transpose2d(
+    op: ops.ConvTranspose2DOp, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None
+) -> np.ndarray:
+    n, c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    g = op.get_int("groups")
+    (sh, sw), (dh, dw) = op.ints("strides"), op.ints("dilations")
+    pads, outpad = op.ints("pads"), op.ints("output_padding")
+    full_h = sh * (h - 1) + outpad[0] + (kh - 1) * dh + 1
+    full_w = sw * (wd - 1) + outpad[1] + (kw - 1) * dw + 1
+    out = np.zeros((n, g, og, full_h, full_w), dtype=np.float64)
+    xg = x.reshape(n, g, c // g, h, wd).astype(np.float64)
+    wg = w.reshape(g, c // g, og, kh, kw).astype(np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            contrib = np.einsum("ngchw,gco->ngohw", xg, wg[:, :, :, i, j])
+            out[:, :, :, i * dh : i * dh + sh * (h - 1) + 1 : sh,
+                j * dw : j * dw + sw * (wd - 1) + 1 : sw] += contrib  # fmt: skip
+    out = out.reshape(n, g * og, full_h, full_w)
+    out = out[:, :, pads[0] : full_h - pads[2], pads[1] : full_w - pads[3]]
+    if b is not None:
+        out = out + b.reshape(1, -1, 1, 1)
+    return out.astype(result_dtype(op))

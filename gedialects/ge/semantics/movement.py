@@ -1,0 +1,145 @@
+"""Reference semantics of the `ge` data-movement ops, resize's ONNX coordinate modes included."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gedialects.ge import ops
+from gedialects.ge.ops import slice_extent
+from gedialects.ge.semantics.registry import reference
+
+
+@reference(ops.TransposeOp)
+def transpose(op: ops.TransposeOp, x: np.ndarray) -> np.ndarray:
+    return np.transpose(x, op.ints("perm"))
+
+
+@reference(ops.ReshapeOp)
+def reshape(op: ops.ReshapeOp, x: np.ndarray) -> np.ndarray:
+    return x.reshape(op.ints("shape"))
+
+
+@reference(ops.ExpandOp)
+def expand(op: ops.ExpandOp, x: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(x, op.output.type.get_shape()).copy()
+
+
+@reference(ops.ConcatOp)
+def concat(op: ops.ConcatOp, *xs: np.ndarray) -> np.ndarray:
+    return np.concatenate(xs, axis=op.get_int("axis"))
+
+
+@reference(ops.SliceOp)
+def slice_(op: ops.SliceOp, x: np.ndarray) -> np.ndarray:
+    index = [slice(None)] * x.ndim
+    for s, e, a, st in zip(op.ints("starts"), op.ints("ends"), op.ints("axes"), op.ints("steps")):
+        a %= x.ndim
+        start, stop, count = slice_extent(s, e, st, x.shape[a])
+        index[a] = slice(start, start + st * count, st) if count else slice(0, 0)
+        if count and st < 0 and start + st * count < 0:
+            index[a] = slice(start, None, st)
+    return x[tuple(index)]
+
+
+@reference(ops.GatherOp)
+def gather(op: ops.GatherOp, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    axis = op.get_int("axis") % data.ndim
+    idx = np.where(indices < 0, indices + data.shape[axis], indices)
+    return np.take(data, idx, axis=axis)
+
+
+@reference(ops.SplitOp)
+def split(op: ops.SplitOp, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    cuts = np.cumsum(op.ints("sizes"))[:-1]
+    return tuple(np.split(x, cuts, axis=op.get_int("axis")))
+
+
+@reference(ops.PadOp)
+def pad(op: ops.PadOp, x: np.ndarray) -> np.ndarray:
+    pads, r = op.ints("pads"), x.ndim
+    crop = tuple(slice(max(0, -pads[i]), x.shape[i] - max(0, -pads[i + r])) for i in range(r))
+    x = x[crop]
+    widths = [(max(0, pads[i]), max(0, pads[i + r])) for i in range(r)]
+    mode = op.get_str("mode")
+    if mode == "constant":
+        value = np.asarray(op.get_float("value")).astype(x.dtype)
+        return np.pad(x, widths, mode="constant", constant_values=value)
+    return np.pad(x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode])
+
+
+def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.ndarray:
+    scales = op.scales.get_values() if op.scales is not None else None
+    scale = float(scales[axis]) if scales is not None else n_out / n_in
+    x = np.arange(n_out, dtype=np.float64)
+    mode = op.get_str("coordinate_transformation_mode")
+    if mode == "half_pixel":
+        return (x + 0.5) / scale - 0.5
+    if mode == "half_pixel_symmetric":
+        adjustment = n_out / (scale * n_in)
+        center = n_in / 2
+        offset = center * (1 - adjustment)
+        return offset + (x + 0.5) / scale - 0.5
+    if mode == "pytorch_half_pixel":
+        return (x + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(x)
+    if mode == "align_corners":
+        # ONNX divides by the unrounded output length (n_in * scale) when scales are given.
+        length = n_in * scale if scales is not None else n_out
+        return x * (n_in - 1) / (length - 1) if length != 1 else np.zeros_like(x)
+    if mode == "asymmetric":
+        return x / scale
+    raise NotImplementedError(f"coordinate_transformation_mode {mode}")
+
+
+def _cubic_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int) -> np.ndarray:
+    """(n_out, n_in) weights of ONNX's cubic resize: four taps around each source coordinate,
+    the one at or left of it second; edge taps repeat the border unless `exclude_outside`."""
+    a = op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
+    exclude = op.exclude_outside is not None and op.get_int("exclude_outside")
+
+    def kernel(d: np.ndarray) -> np.ndarray:
+        d = np.abs(d)
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+    base = np.where(coords == np.floor(coords), coords - 1, np.floor(coords)).astype(np.int64)
+    weights = np.zeros((len(coords), n_in))
+    rows = np.arange(len(coords))
+    taps = [base + k for k in (-1, 0, 1, 2)]
+    tap_weights = [kernel(coords - t) for t in taps]
+    if exclude:
+        inside = [(t >= 0) & (t < n_in) for t in taps]
+        tap_weights = [w * m for w, m in zip(tap_weights, inside)]
+        total = sum(tap_weights)
+        tap_weights = [w / total for w in tap_weights]
+    for t, w in zip(taps, tap_weights):
+        np.add.at(weights, (rows, np.clip(t, 0, n_in - 1)), w)
+    return weights
+
+
+@reference(ops.ResizeOp)
+def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
+    out = x.astype(np.float64) if op.get_str("mode") in ("linear", "cubic") else x
+    for axis, (n_in, n_out) in enumerate(zip(x.shape, op.ints("sizes"))):
+        if n_in == n_out and op.scales is None:
+            continue
+        coords = _source_coords(op, axis, n_in, n_out)
+        if op.get_str("mode") == "nearest":
+            rounding = op.get_str("nearest_mode")
+            idx = {
+                "round_prefer_floor": lambda c: np.ceil(c - 0.5),
+                "round_prefer_ceil": lambda c: np.floor(c + 0.5),
+                "floor": np.floor,
+                "ceil": np.ceil,
+            }[rounding](coords)
+            out = np.take(out, np.clip(idx, 0, n_in - 1).astype(np.int64), axis=axis)
+        elif op.get_str("mode") == "cubic":
+            weights = _cubic_weights(op, coords, n_in)
+            out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
+        else:
+            coords = np.clip(coords, 0, n_in - 1)
+            lo = np.floor(coords).astype(np.int64)
+            hi = np.minimum(lo + 1, n_in - 1)
+            frac = (coords - lo).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+            out = np.take(out, lo, axis=axis) * (1 - frac) + np.take(out, hi, axis=axis) * frac
+    return out.astype(x.dtype)
