@@ -194,3 +194,19 @@ def test_a_failing_inliner_leaves_the_op_to_be_refused_by_name(monkeypatch):
     m = model([node], [vi("x", [2, 4])], [vi("y", [2, 4])], 23, [s])
     with pytest.raises(UnsupportedError, match="op type 'RMSNormalization' of node"):
         import_onnx_model(m)
+
+
+def test_several_expanded_nodes_get_unique_names():
+    """Two RotaryEmbeddings and an RMSNormalization in a chain: each inlined body's values
+    are renamed apart."""
+    nodes = [
+        helper.make_node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["a"]),
+        helper.make_node("RotaryEmbedding", ["a", "cos", "sin", "pos"], ["b"], interleaved=1),
+        helper.make_node("RMSNormalization", ["b", "s"], ["y"]),
+    ]
+    s = helper.make_tensor("s", TensorProto.FLOAT, [8], rand(8, seed=9))
+    inputs = [vi("x", [1, 2, 3, 8]), vi("cos", [4, 4]), vi("sin", [4, 4])]
+    inputs.append(vi("pos", [1, 3], TensorProto.INT64))
+    m = model(nodes, inputs, [vi("y", [1, 2, 3, 8])], 23, [s])
+    feeds = {"x": rand(1, 2, 3, 8), "cos": rand(4, 4, seed=1), "sin": rand(4, 4, seed=2)}
+    compare(m, {**feeds, "pos": np.array([[0, 2, 3]], np.int64)})
