@@ -1,7 +1,9 @@
 """Memory statistics of a plan: peak, lower bound, no-reuse total, live bytes over time.
 
 `memory_report` gives DESIGN.md's REPORT.json `memory` keys, so anyone can re-check the
-plan and the bound from the report alone.
+plan and the bound from the report alone. A buffer's `first_kernel`/`last_kernel` index the
+report's `kernels`; a program with no kernels (its outputs are inputs or views of them) has
+no index to give, so its buffers say `null` there but still list their bytes and offset.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def memory_report(memory_plan: MemoryPlan) -> dict[str, Any]:
     """The REPORT.json `memory` dict: peak, bound, no-reuse total, planner, buffers."""
     liveness, plan = memory_plan.liveness, memory_plan.plan
     lifetimes = liveness.lifetimes()
+    has_kernels = bool(liveness.kernels)
     return {
         "peak_bytes": plan.peak,
         "lower_bound_bytes": lower_bound(lifetimes),
@@ -41,8 +44,8 @@ def memory_report(memory_plan: MemoryPlan) -> dict[str, Any]:
                 "name": b.name,
                 "bytes": b.bytes,
                 "offset": offset,
-                "first_kernel": b.start,
-                "last_kernel": b.end,
+                "first_kernel": b.start if has_kernels else None,
+                "last_kernel": b.end if has_kernels else None,
             }
             for b, offset in zip(liveness.buffers, plan.offsets)
         ],
