@@ -4,6 +4,7 @@ NPU against the kernel dialect's reference semantics (shared by the lowering tes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -12,6 +13,7 @@ from xdsl.passes import PassPipeline
 
 from ge.registry import all_passes, make_context
 from gedialects.interpreter import run_reference
+from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable, NpuResult
 
@@ -34,16 +36,49 @@ def kernels_of(text: str) -> ModuleOp:
     return module
 
 
+@dataclass
+class Checked(NpuResult):
+    """The NPU run of a checked program, with the npu module it ran (for structure asserts)."""
+
+    lowered: ModuleOp
+
+    @property
+    def kernel_names(self) -> list[str]:
+        """The symbol names of the lowered `npu.kernel`s, in program order."""
+        return [op.sym_name.data for op in self.lowered.walk() if isinstance(op, KernelOp)]
+
+
+def assert_bitwise_equal(got: np.ndarray, expected: np.ndarray) -> None:
+    """Equal shape, dtype and bits (so -0.0 is not 0.0), NaN wherever the reference has NaN
+    (any payload)."""
+    np.testing.assert_array_equal(got, expected, strict=True)
+    if got.dtype.kind in "fc":
+        nan = np.isnan(expected)
+        bits = [np.ascontiguousarray(a).view(np.uint8) for a in (got, expected)]
+        mismatch = (bits[0] != bits[1]).reshape(*got.shape, got.dtype.itemsize)
+        bad = mismatch.any(axis=-1) & ~nan
+        assert not bad.any(), f"bits differ at {np.argwhere(bad)[:5].tolist()} (signed zeros?)"
+
+
 def check(
-    text: str | ModuleOp, inputs: Sequence[np.ndarray], rtol: float = 1e-5, atol: float = 1e-5
-) -> NpuResult:
-    """Lower `text`, run it on the NPU model and compare every output with the reference."""
+    text: str | ModuleOp,
+    inputs: Sequence[np.ndarray],
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    exact: bool = False,
+) -> Checked:
+    """Lower `text`, run it on the NPU model and compare every output with the reference:
+    within `rtol`/`atol`, or bit for bit if `exact` (see `assert_bitwise_equal`)."""
     module = parse(text) if isinstance(text, str) else text
     want = run_reference(module, list(inputs))
-    result = NpuExecutable(lower_module(module)).run(list(inputs))
+    lowered = lower_module(module)
+    result = NpuExecutable(lowered).run(list(inputs))  # verifies flags, races, capacities
     assert len(result.outputs) == len(want)
     for got, expected in zip(result.outputs, want):
         expected = np.asarray(expected)
         assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
-    return result
+        if exact:
+            assert_bitwise_equal(got, expected)
+        else:
+            np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+    return Checked(result.outputs, result.profile, lowered)

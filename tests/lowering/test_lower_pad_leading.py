@@ -7,37 +7,31 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from npu_diff import Checked, check
 from test_lower_pad import _module
 
 from gedialects.errors import UnsupportedError
-from gedialects.interpreter import run_reference
 from gedialects.npu.buffers import HbmConstantOp
-from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
-from runtime.npu_interpreter import NpuExecutable
 
 MODES = ["constant", "reflect", "edge", "wrap"]
 
 
-def _check(shape: tuple[int, ...], pads: tuple[int, ...], mode: str, value: float = 0.0):
-    module = _module(shape, pads, mode, value)
+def _check(shape: tuple[int, ...], pads: tuple[int, ...], mode: str, value: float = 0.0) -> Checked:
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    want = run_reference(module, [x])[0]
-    lowered = lower_module(module)
-    result = NpuExecutable(lowered).run([x])  # verifies flags, races, capacities
-    np.testing.assert_array_equal(result.outputs[0], want)
-    return [op.sym_name.data for op in lowered.walk() if isinstance(op, KernelOp)], lowered
+    return check(_module(shape, pads, mode, value), [x], exact=True)
 
 
 def test_channel_pad_is_one_copy_kernel_with_a_fill_constant() -> None:
-    names, lowered = _check((1, 3, 4, 5), (0, 1, 0, 0, 0, 2, 0, 0), "constant", 1.5)
-    assert names == ["pad_0"]
-    assert sum(isinstance(op, HbmConstantOp) for op in lowered.walk()) == 2  # before, after
+    checked = _check((1, 3, 4, 5), (0, 1, 0, 0, 0, 2, 0, 0), "constant", 1.5)
+    assert checked.kernel_names == ["pad_0"]
+    fills = [op for op in checked.lowered.walk() if isinstance(op, HbmConstantOp)]
+    assert len(fills) == 2  # before, after
 
 
 def test_every_axis_reflected_goes_axis_by_axis() -> None:
-    names, _ = _check((2, 3, 4, 5), (1, 1, 1, 2, 0, 2, 2, 1), "reflect")
-    assert names == ["pad_0_hw", "pad_0_axis0", "pad_0_axis1"]
+    checked = _check((2, 3, 4, 5), (1, 1, 1, 2, 0, 2, 2, 1), "reflect")
+    assert checked.kernel_names == ["pad_0_hw", "pad_0_axis0", "pad_0_axis1"]
 
 
 def test_edge_wrap_and_crops() -> None:

@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from npu_diff import Checked, check
 from test_lower_resize_gemm import _module as resize_module
 
 from gedialects.errors import UnsupportedError
-from gedialects.interpreter import run_reference
-from gedialects.npu.launch import KernelOp
 from gedialects.npu.scalar import LoadScalarOp
 from lowering.convert_kernel_to_npu import lower_module
-from runtime.npu_interpreter import NpuExecutable
 
 TRANSFORMS = ["asymmetric", "half_pixel", "pytorch_half_pixel", "half_pixel_symmetric",
               "align_corners"]  # fmt: skip
@@ -25,28 +23,23 @@ def _module(shape, out, ctm="half_pixel", nm="round_prefer_floor", dtype="f32"):
     return resize_module(shape, out, "nearest", ctm, nm, None, dtype)
 
 
-def _check(shape, out, ctm="half_pixel", nm="round_prefer_floor", x=None):  # noqa: ANN001, ANN202
-    module = _module(shape, out, ctm, nm)
+def _check(shape, out, ctm="half_pixel", nm="round_prefer_floor", x=None) -> Checked:  # noqa: ANN001
     if x is None:
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    want = run_reference(module, [x])[0]
-    lowered = lower_module(module)
-    result = NpuExecutable(lowered).run([x])  # verifies flags, races, capacities
-    np.testing.assert_array_equal(result.outputs[0], want)
-    return [op.sym_name.data for op in lowered.walk() if isinstance(op, KernelOp)], lowered
+    return check(_module(shape, out, ctm, nm), [x], exact=True)
 
 
 def test_two_to_seven_half_pixel_with_non_finite_values() -> None:
     """ONNX's resize_upsample_sizes_nearest (2x2 -> 7x8) with inf and NaN: copies, exact."""
     x = np.array([[[[1.0, np.inf], [-np.inf, np.nan]]]], np.float32)
-    names, lowered = _check((1, 1, 2, 2), (1, 1, 7, 8), x=x)
-    assert names == ["resize_0_rows", "resize_0_t0", "resize_0_cols", "resize_0_t1"]
-    assert any(isinstance(op, LoadScalarOp) for op in lowered.walk())
+    checked = _check((1, 1, 2, 2), (1, 1, 7, 8), x=x)
+    assert checked.kernel_names == ["resize_0_rows", "resize_0_t0", "resize_0_cols", "resize_0_t1"]
+    assert any(isinstance(op, LoadScalarOp) for op in checked.lowered.walk())
 
 
 def test_one_axis_is_one_gather() -> None:
-    names, _ = _check((2, 3, 5, 4), (2, 3, 8, 4), "align_corners")
-    assert names == ["resize_0_rows"]
+    checked = _check((2, 3, 5, 4), (2, 3, 8, 4), "align_corners")
+    assert checked.kernel_names == ["resize_0_rows"]
 
 
 def test_larger_than_ub() -> None:
