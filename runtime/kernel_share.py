@@ -13,7 +13,7 @@ replay skips the interpretation a separate executable's first run would pay.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -54,7 +54,11 @@ def _data_or_name(op: Operation, name: str) -> bool:
     )
 
 
-def _structure(ops: Iterable[Operation], number: dict[SSAValue, int], skip) -> tuple:  # noqa: ANN001
+def _structure(
+    ops: Iterable[Operation], number: dict[SSAValue, int], skip: Callable[[Operation, str], bool]
+) -> tuple:
+    """Each op's name, kept properties and attributes, operands by number, result and block
+    argument types; `number` numbers values in order of definition (arguments first)."""
     parts = []
     for op in ops:
         props = tuple(sorted((k, v) for k, v in op.properties.items() if not skip(op, k)))

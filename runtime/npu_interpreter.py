@@ -193,21 +193,17 @@ class NpuExecutable:
         the same arrays (captured replays read them), copying only what changed."""
         if constants is None and not self.own:
             return
-        if constants is not None and not self.varying:
-            raise InterpretationError("constants bound to an executable not told they vary")
-        if constants is not None and len(constants) != len(self.constant_ops):
-            raise InterpretationError(
-                f"expected {len(self.constant_ops)} constants, got {len(constants)}"
-            )
+        if constants is not None and (not self.varying or len(constants) != len(self.constant_ops)):
+            n = len(self.constant_ops)
+            raise InterpretationError(f"{len(constants)} constants bound, not {n} that vary")
         for i, op in enumerate(self.constant_ops):
             live = self._constant(op).array
             value = self.own.get(op) if constants is None else constants[i]
             if value is None or self.loaded.get(op, live) is value:
                 continue
             if value.shape != live.shape or value.dtype != live.dtype:
-                want = f"{live.dtype}{list(live.shape)}"
                 raise InterpretationError(
-                    f"constant {i} is {value.dtype}{list(value.shape)}, not {want}"
+                    f"constant {i} is {value.dtype}{value.shape}, not {live.dtype}{live.shape}"
                 )
             if op not in self.own:
                 self.own[op] = live.copy()
