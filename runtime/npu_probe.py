@@ -91,7 +91,10 @@ class ReaderCounts:
 
 def _reciprocal(counts: np.ndarray) -> np.ndarray:
     """1 / max(counts, 1) as float64, in place of `counts` first (its values are exact in
-    any type, so the shares are the same bits as from int32 counts)."""
+    any type, so the shares are the same bits as from int32 counts). A 0-d buffer's count
+    is a numpy scalar, which has no memory to write into."""
+    if not isinstance(counts, np.ndarray):
+        return np.divide(1.0, np.maximum(counts, 1))
     np.maximum(counts, 1, out=counts)
     return np.divide(1.0, counts)
 

@@ -126,3 +126,15 @@ def test_scalar_run_equals_one_op_at_a_time(a: int, b: int, probe: bool) -> None
     assert charged == 10
     assert core.clocks["S"] == 5.0 + (0 if probe else charged)
     assert core.stats.busy["S"] == (0 if probe else charged)
+
+
+def test_reader_shares_of_a_zero_dim_buffer_are_a_scalar() -> None:
+    """A 0-d HBM buffer's reader count is a numpy scalar (no memory to write into); its
+    share is still 1 / count, and a buffer no core read has share 1 (ONNX's flexattention
+    cases read 0-d scales)."""
+    from runtime.npu_probe import _reciprocal
+
+    assert _reciprocal(np.uint8(2)) == 0.5
+    assert _reciprocal(np.uint8(0)) == 1.0
+    counts = np.array([0, 1, 4], np.uint8)
+    np.testing.assert_array_equal(_reciprocal(counts), [1.0, 1.0, 0.25])
