@@ -54,14 +54,14 @@ class GeRep(BackendRep):
 def _inputs_to_bind(
     name: str, inputs: Mapping[str, np.ndarray], bound: Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
-    """The named input; or, for a value computed from inputs, every integer input."""
+    """The named input; or, for a value computed from inputs, every integer input (shapes
+    are mostly computed from those); or, once they are all bound, every input (a Range
+    expanded into a Loop computes its trip count from float inputs)."""
     if name in inputs:
         return {} if name in bound else {name: inputs[name]}
-    return {
-        k: v
-        for k, v in inputs.items()
-        if k not in bound and np.issubdtype(np.asarray(v).dtype, np.integer)
-    }
+    free = {k: v for k, v in inputs.items() if k not in bound}
+    integers = {k: v for k, v in free.items() if np.issubdtype(np.asarray(v).dtype, np.integer)}
+    return integers or free
 
 
 class GeBackend(Backend):

@@ -34,6 +34,7 @@ from ge.frontends.onnx import (
     convert_grid_sample,
     convert_index,
     convert_inverse_trig,
+    convert_loop,
     convert_math,
     convert_nn,
     convert_pool,
@@ -85,6 +86,7 @@ CONVERTERS = {
     **convert_pool_extra.CONVERTERS,
     **convert_fourier.CONVERTERS,
     **convert_col2im.CONVERTERS,
+    **convert_loop.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 
