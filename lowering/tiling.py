@@ -125,7 +125,26 @@ def choose_matmul_tile(
     cube's 16, so that every core gets one tile when the shape allows it. With `exact` (a
     caller whose buffers are rounded up to whole fractals, `lowering.gemm`), M and N may also
     be cut into equal tiles that are not whole fractals (196 = 4 x 49): 64-wide tiles of a
-    196-pixel image leave one core a 4-wide tile while the others carry 64."""
+    196-pixel image leave one core a 4-wide tile while the others carry 64.
+
+    A pure function of its arguments, memoized: BERT's layers repeat a few GEMM shapes, and
+    the search is most of their lowering time."""
+    spans = (tuple(map(tuple, extra)), exact, tuple(map(tuple, loads)), passes)
+    key = (m, n, k, itemsize, *spans)
+    cached = _MATMUL_TILES.setdefault(id(target), (target, {}))
+    if cached[0] is not target:  # an id reused by another target: start afresh
+        cached = _MATMUL_TILES[id(target)] = (target, {})
+    if key not in cached[1]:
+        cached[1][key] = _choose_matmul_tile(target, m, n, k, itemsize, *key[4:])
+    return cached[1][key]
+
+
+_MATMUL_TILES: dict[int, tuple[Target, dict[tuple, MatmulTiling]]] = {}
+"""`choose_matmul_tile`'s answers per target (by identity: a Target holds dicts, so it is
+not hashable; the entry keeps the target alive, so its id is not reused while cached)."""
+
+
+def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202
     best: MatmulTiling | None = None
     for tm in _edge_options(m, target.ai_cores, exact):
         for tn in _edge_options(n, target.ai_cores, exact):
