@@ -27,6 +27,21 @@ PRECISION_MODES = ("force_fp32", "allow_fp32_to_fp16", "force_fp16", "must_keep_
 OPTIMIZE_PIPELINE = "ge-optimize"
 """The named high-level pipeline (fold, simplify, fuse, convert to kernels)."""
 
+PRECISION_BEFORE: dict[str, tuple[str, ...]] = {"force_fp16": ("cast-graph-to-fp16",)}
+"""Passes a precision mode runs before optimization (force_fp16: an f16 model from here)."""
+
+PRECISION_AFTER: dict[str, tuple[str, ...]] = {
+    "allow_fp32_to_fp16": (
+        "cast-cube-to-fp16",  # cube kernels on f16 operands, casts around them
+        "fold-constants",  # weights stored as f16
+        "fuse-elementwise",  # the casts join their neighbouring elementwise kernels
+        "cse",
+        "dce",
+    ),
+}
+"""Passes a precision mode runs after optimization (on kernels). force_fp32 and
+must_keep_origin_dtype run none: the model's own dtypes (f32 stays f32, f16 stays f16)."""
+
 
 @dataclass(frozen=True)
 class CompileOptions:
@@ -72,9 +87,13 @@ def apply_pipeline(module: ModuleOp, spec: str, ctx: Context | None = None) -> N
 
 def pipeline_spec(options: CompileOptions) -> str:
     """The ordered list of pass names this compile runs."""
-    names: list[str] = []
+    names: list[str] = list(PRECISION_BEFORE.get(options.precision_mode, ()))
+    after = PRECISION_AFTER.get(options.precision_mode, ())
     if options.optimize and OPTIMIZE_PIPELINE in available_passes():
         names.append(OPTIMIZE_PIPELINE)
+        names.extend(after)
+    elif after:
+        names.append(after[0])  # no kernels: the cube ops of `ge` take the casts
     names.extend(options.extra_passes)
     return ",".join(names)
 

@@ -23,6 +23,7 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError
 
 from ge.cli.inputs import bind_named, load_npz, random_inputs, write_outputs
 from ge.diagnostics import first_line, format_parse_error
+from ge.pipeline import PRECISION_MODES
 from ge.report import build_report, sections_from_profile, write_report
 from gedialects.errors import FrontendError, GeError
 from gedialects.interpreter import entry_function
@@ -53,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--level", choices=LEVELS, default="npu", help="where to run (default npu)")
     p.add_argument("--no-cache", action="store_true", help="compile without the compile cache")
+    p.add_argument(
+        "--precision-mode",
+        choices=PRECISION_MODES,
+        default="force_fp32",
+        help="GE's precision_mode (allow_fp32_to_fp16: the cube on fp16 operands)",
+    )
     p.add_argument(
         "--memory-plot", metavar="FILE.png", help="plot live bytes over the schedule (npu level)"
     )
@@ -99,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
     # Given inputs are checked before the compile, which can take a while.
     inputs = bind_named(given, fn, Path(args.inputs)) if given is not None else None
     compiled = ge.api.compile(
-        module, target=args.target, mode=args.mode, level=args.level, cache=not args.no_cache
+        module,
+        target=args.target,
+        mode=args.mode,
+        level=args.level,
+        cache=not args.no_cache,
+        precision_mode=args.precision_mode,
     )
     compile_seconds = time.perf_counter() - start  # import and compile, as DESIGN.md counts
     inputs = inputs if inputs is not None else random_inputs(fn, args.seed)
@@ -132,7 +144,10 @@ def run(args: argparse.Namespace) -> int:
             compile_seconds=compile_seconds,
             run_seconds=run_seconds,
             outputs=names,
-            sections=sections_from_profile(compiled.last_profile),
+            sections={
+                **sections_from_profile(compiled.last_profile),
+                "precision_mode": args.precision_mode,
+            },
         )
         write_report(report, args.report)
     return 0

@@ -1,0 +1,176 @@
+"""Precision modes (GE's `precision_mode`): fp16 on the cube, or fp16 everywhere.
+
+`cast-cube-to-fp16` (allow_fp32_to_fp16) runs after fusion, on kernels: every cube kernel
+(conv2d, matmul, attention) with f32 data takes f16 operands and gives an f16 result,
+with `ge.cast`s around it; the cube still accumulates in f32 (L0C), as on Ascend, whose
+cube has no f32 multiplier worth its name (f32 mmads run at half the fp16 rate). The
+vector unit keeps f32. A cast pair f16 -> f32 -> f16 is the identity (every f16 is an
+f32) and folds away, so a cube kernel feeding another reads its f16 result directly.
+Weights become f16 constants when `fold-constants` runs next, and `fuse-elementwise`
+merges the remaining casts into the neighbouring elementwise kernels, so activations
+between the cube and the vector unit cross HBM as f16.
+
+`cast-graph-to-fp16` (force_fp16) runs on `ge` before optimization: every f32 tensor of
+the graph becomes f16 (constants converted, inputs cast on entry, outputs cast back to
+f32 on exit), so the rest of the pipeline compiles an f16 model.
+
+Pre: cast-cube-to-fp16: kernels (after ge-optimize); cast-graph-to-fp16: any module.
+Post: no cube kernel reads or writes f32; cast-graph-to-fp16: no f32 tensor inside a
+function but its arguments, their entry casts and the exit casts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType, f16, f32
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gedialects.ge import ops as ge
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of, tensor
+from gedialects.kernel import ops as k
+
+CUBE_KERNELS: tuple[type[Operation], ...] = (
+    k.Conv2DKernelOp,
+    k.MatMulKernelOp,
+    k.AttentionKernelOp,
+    ge.Conv2DOp,  # the unoptimized forms (compile with optimize=False)
+    ge.MatMulOp,
+)
+"""Ops whose work is cube mmads (a kernel's epilogue rides on the same kernel)."""
+
+
+def is_f32_tensor(t: Attribute) -> bool:
+    return isinstance(t, TensorType) and isinstance(element_of(t), Float32Type)
+
+
+def as_f16(t: Attribute) -> Attribute:
+    """`t` with f16 elements if it is an f32 tensor, else `t`."""
+    return tensor(shape_of(t), f16) if is_f32_tensor(t) else t
+
+
+def _cast(value: SSAValue, to: Attribute) -> ge.CastOp:
+    return ge.CastOp(value, to=to)
+
+
+class CastPair(RewritePattern):
+    """cast(cast(x : f16 -> f32) -> f16) -> x: lossless, every f16 is exactly an f32."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ge.CastOp, rewriter: PatternRewriter, /) -> None:
+        inner = op.input.owner
+        if not isinstance(inner, ge.CastOp) or op.to != f16:
+            return
+        source = inner.input.type
+        if isinstance(source, TensorType) and element_of(source) == f16 and inner.to == f32:
+            rewriter.replace(op, [], [inner.input])
+
+
+class CubeToFp16(RewritePattern):
+    """cube(x : f32, w : f32, ...) -> cast(cube(cast(x), cast(w), ...) : f16) -> f32."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not isinstance(op, CUBE_KERNELS) or not any(is_f32_tensor(r.type) for r in op.results):
+            return
+        casts = [_cast(v, f16) for v in op.operands if is_f32_tensor(v.type)]
+        rewriter.insert(casts, InsertPoint.before(op))
+        fed = iter(casts)
+        operands = [next(fed).output if is_f32_tensor(v.type) else v for v in op.operands]
+        cube = op.create(
+            operands=operands,
+            result_types=[as_f16(r.type) for r in op.results],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+        back = [_cast(r, f32) for r in cube.results]
+        rewriter.replace(op, [cube, *back], [b.output for b in back])
+
+
+@dataclass(frozen=True)
+class CastCubeToFp16(ModulePass):
+    """allow_fp32_to_fp16: cube kernels on f16 operands, f32 accumulation, casts around."""
+
+    name = "cast-cube-to-fp16"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        walker = PatternRewriteWalker(
+            GreedyRewritePatternApplier([CubeToFp16(), CastPair()]), apply_recursively=True
+        )
+        walker.rewrite_module(op)
+
+
+def _retype_constant(op: ConstantOp) -> None:
+    """An f32 constant's data as f16, in place of the old constant."""
+    if op.is_elided:
+        return
+    Rewriter.replace_op(op, ConstantOp(op.to_numpy().astype(np.float16)))
+
+
+def _retype_block_args(block: Block) -> None:
+    for arg in list(block.args):
+        if is_f32_tensor(arg.type):
+            Rewriter.replace_value_with_new_type(arg, as_f16(arg.type))
+
+
+def _retype(op: Operation) -> None:
+    """Every f32 tensor `op` defines (results, region arguments) in f16."""
+    if isinstance(op, ConstantOp) and is_f32_tensor(op.output.type):
+        _retype_constant(op)
+        return
+    if isinstance(op, ge.CastOp) and op.to == f32:
+        op.properties["to"] = f16
+    for result in list(op.results):
+        if is_f32_tensor(result.type):
+            Rewriter.replace_value_with_new_type(result, as_f16(result.type))
+    for region in op.regions:
+        for block in region.blocks:
+            _retype_block_args(block)
+
+
+def graph_to_fp16(fn: func.FuncOp) -> None:
+    """force_fp16 on one function: f16 inside, f32 at its boundary."""
+    block = fn.body.block
+    entry: set[Operation] = set()
+    for arg in block.args:
+        if is_f32_tensor(arg.type) and arg.uses:
+            uses = list(arg.uses)
+            cast = _cast(arg, f16)
+            Rewriter.insert_op(cast, InsertPoint.at_start(block))
+            for use in uses:
+                use.operation.operands[use.index] = cast.output
+            entry.add(cast)
+    for op in list(fn.body.walk()):
+        if op not in entry and not isinstance(op, func.ReturnOp):
+            _retype(op)
+    ret = block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    for i, (value, want) in enumerate(zip(ret.operands, fn.function_type.outputs.data)):
+        if value.type != want and is_f32_tensor(want):
+            cast = _cast(value, want.element_type)
+            Rewriter.insert_op(cast, InsertPoint.before(ret))
+            ret.operands = [*ret.operands[:i], cast.output, *ret.operands[i + 1 :]]
+
+
+@dataclass(frozen=True)
+class CastGraphToFp16(ModulePass):
+    """force_fp16: every f32 tensor in f16; inputs cast on entry, outputs back on exit."""
+
+    name = "cast-graph-to-fp16"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for fn in op.walk():
+            if isinstance(fn, func.FuncOp) and not fn.is_declaration:
+                graph_to_fp16(fn)

@@ -1,0 +1,76 @@
+// RUN: ge-opt %s --split-input-file -p cast-cube-to-fp16 | filecheck %s
+// RUN: ge-opt %s --split-input-file -p cast-cube-to-fp16,fold-constants,fuse-elementwise,cse,dce | filecheck %s --check-prefix=PIPE
+
+// A matmul kernel takes f16 operands and gives f16; casts around it keep the f32 interface.
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>, %[[W:.+]]: tensor<8x4xf32>)
+// CHECK-DAG: %[[XH:.+]] = ge.cast %[[X]] {to = f16} : (tensor<4x8xf32>) -> tensor<4x8xf16>
+// CHECK-DAG: %[[WH:.+]] = ge.cast %[[W]] {to = f16} : (tensor<8x4xf32>) -> tensor<8x4xf16>
+// CHECK: %[[M:.+]] = kernel.matmul %[[XH]], %[[WH]] {{.*}}activation = "relu"} : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
+// CHECK-NEXT: %[[R:.+]] = ge.cast %[[M]] {to = f32} : (tensor<4x4xf16>) -> tensor<4x4xf32>
+// CHECK-NEXT: func.return %[[R]]
+func.func @matmul(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %m = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul", "ge.relu"], activation = "relu"} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  func.return %m : tensor<4x4xf32>
+}
+
+// -----
+
+// Two cube kernels in a row: the cast pair f16 -> f32 -> f16 between them folds away, the
+// weights become f16 constants, and the entry and exit casts are elementwise kernels.
+// CHECK-LABEL: func.func @chain
+// CHECK: %[[A:.+]] = kernel.matmul {{.*}} -> tensor<4x4xf16>
+// CHECK-NOT: ge.cast %[[A]]
+// CHECK: kernel.matmul %[[A]], {{.*}} -> tensor<4x2xf16>
+// PIPE-LABEL: func.func @chain
+// PIPE: kernel.elementwise %{{.+}} {fused_from = ["ge.cast"]} : (tensor<4x8xf32>) -> tensor<4x8xf16>
+// PIPE: ge.constant {{.*}} : tensor<8x4xf16>
+// PIPE: %[[A:.+]] = kernel.matmul {{.*}} -> tensor<4x4xf16>
+// PIPE: ge.constant {{.*}} : tensor<4x2xf16>
+// PIPE: kernel.matmul %[[A]], {{.*}} -> tensor<4x2xf16>
+// PIPE-NOT: ge.cast %
+// PIPE: kernel.elementwise %{{.+}} {fused_from = ["ge.cast"]} : (tensor<4x2xf16>) -> tensor<4x2xf32>
+func.func @chain(%x: tensor<4x8xf32>) -> tensor<4x2xf32> {
+  %w = ge.constant dense<0.5> : tensor<8x4xf32>
+  %a = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %w2 = ge.constant dense<0.25> : tensor<4x2xf32>
+  %b = kernel.matmul %a, %w2 {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  func.return %b : tensor<4x2xf32>
+}
+
+// -----
+
+// A cast that follows the cube merges into the elementwise kernel that reads its result:
+// the activation crosses HBM as f16, the vector unit computes in f32.
+// PIPE-LABEL: func.func @into_elementwise
+// PIPE: %[[M:.+]] = kernel.matmul {{.*}} -> tensor<4x4xf16>
+// PIPE-NEXT: kernel.elementwise %[[M]] {fused_from = ["ge.cast", "ge.tanh"]} : (tensor<4x4xf16>) -> tensor<4x4xf32>
+func.func @into_elementwise(%x: tensor<4x8xf32>, %w: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %m = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %t = ge.tanh %m : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  func.return %t : tensor<4x4xf32>
+}
+
+// -----
+
+// A conv kernel: input, weight and its epilogue operands (bias) all become f16.
+// CHECK-LABEL: func.func @conv
+// CHECK: kernel.conv2d %{{.+}}, %{{.+}} bias %{{.+}} : tensor<2xf16> {{.*}} : tensor<1x3x6x6xf16>, tensor<2x3x3x3xf16> -> tensor<1x2x4x4xf16>
+func.func @conv(%x: tensor<1x3x6x6xf32>, %w: tensor<2x3x3x3xf32>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %y = kernel.conv2d %x, %w bias %b : tensor<2xf32> {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x3x6x6xf32>, tensor<2x3x3x3xf32> -> tensor<1x2x4x4xf32>
+  func.return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// An f16 model, and a cast pair f32 -> f16 -> f32 (lossy: not the identity), are left alone.
+// CHECK-LABEL: func.func @untouched
+// CHECK-NEXT: ge.cast
+// CHECK-NEXT: ge.cast
+// CHECK-NEXT: kernel.matmul {{.*}} : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
+func.func @untouched(%x: tensor<4x8xf32>, %w: tensor<8x4xf16>) -> (tensor<4x8xf32>, tensor<4x4xf16>) {
+  %h = ge.cast %x {to = f16} : (tensor<4x8xf32>) -> tensor<4x8xf16>
+  %f = ge.cast %h {to = f32} : (tensor<4x8xf16>) -> tensor<4x8xf32>
+  %m = kernel.matmul %h, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
+  func.return %f, %m : tensor<4x8xf32>, tensor<4x4xf16>
+}

@@ -1,0 +1,132 @@
+"""Precision modes on random conv / matmul networks (`passes/precision.py`, `ge.pipeline`).
+
+allow_fp32_to_fp16 and force_fp16 keep the outputs of the f32 compile within the fp16
+bound (see docs/architecture.md, "Precision modes"): each cube layer rounds its operands
+and its result to f16 (unit roundoff u = 2^-11) and accumulates in f32, so a layer adds
+at most ~3u of its output's scale (weights here are scaled so layers keep unit scale); a
+chain of L layers at most ~3uL. And the structure holds: no cube kernel reads or writes
+f32, no lossless cast pair f16 -> f32 -> f16 is left, no weight is cast at run time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from xdsl.dialects import func
+from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType, f16, f32
+from xdsl.ir import Block, Region, SSAValue
+
+from ge.pipeline import PRECISION_MODES, CompileOptions, compile_module
+from gedialects.errors import GeError
+from gedialects.ge import ops as ge
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of
+from gedialects.interpreter import run_reference
+from gedialects.kernel import ElementwiseOp, KernelOp
+from passes.precision import CUBE_KERNELS
+
+U = 2.0**-11
+"""fp16 unit roundoff (11 significant bits)."""
+
+ACTIVATIONS = (ge.ReluOp, ge.TanhOp, ge.SigmoidOp)
+
+
+def _weight(draw, shape: tuple[int, ...], fan_in: int) -> SSAValue:
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    w = rng.uniform(-1.0, 1.0, shape) * np.sqrt(3.0 / fan_in)  # unit-scale outputs
+    return ConstantOp(w.astype(np.float32))
+
+
+@st.composite
+def networks(draw) -> tuple[ModuleOp, np.ndarray, int]:
+    """A random MLP or CNN of 1-4 cube layers (bias, activation, residual each optional)."""
+    conv = draw(st.booleans())
+    if conv:
+        shape = (1, draw(st.integers(1, 8)), draw(st.integers(3, 9)), draw(st.integers(3, 9)))
+    else:
+        shape = (draw(st.integers(1, 9)), draw(st.integers(1, 40)))
+    block = Block(arg_types=[TensorType(f32, shape)])
+    value: SSAValue = block.args[0]
+    layers = draw(st.integers(1, 4))
+    for _ in range(layers):
+        width = draw(st.integers(1, 16))
+        prev = shape_of(value.type)
+        if conv:
+            k = draw(st.sampled_from((1, 3)))
+            w = _weight(draw, (width, prev[1], k, k), prev[1] * k * k)
+            p = k // 2
+            op = ge.Conv2DOp(value, w.output, pads=(p, p, p, p))
+        else:
+            w = _weight(draw, (prev[-1], width), prev[-1])
+            op = ge.MatMulOp(value, w.output)
+        block.add_ops([w, op])
+        out = op.output
+        if draw(st.booleans()):
+            act = draw(st.sampled_from(ACTIVATIONS))(out)
+            block.add_op(act)
+            out = act.output
+        if out.type == value.type and draw(st.booleans()):
+            add = ge.AddOp(out, value)
+            block.add_op(add)
+            out = add.output
+        value = out
+    block.add_op(func.ReturnOp(value))
+    fn = func.FuncOp("net", ([block.args[0].type], [value.type]), Region(block))
+    x = np.random.default_rng(layers).standard_normal(shape).astype(np.float32)
+    return ModuleOp([fn]), x, layers
+
+
+def _check_structure(module: ModuleOp, mode: str) -> None:
+    for op in module.walk():
+        if isinstance(op, CUBE_KERNELS):
+            types = [v.type for v in (*op.operands, *op.results)]
+            assert not any(isinstance(element_of(t), Float32Type) for t in types), op
+        if isinstance(op, ElementwiseOp) and op.fused_names == ["ge.cast"]:
+            producer = op.inputs[0].owner
+            assert not isinstance(producer, ConstantOp), "a weight cast at run time"
+        if mode == "force_fp16" and isinstance(op, KernelOp) and not isinstance(op, ElementwiseOp):
+            assert not any(isinstance(element_of(r.type), Float32Type) for r in op.results), op
+
+
+@pytest.mark.parametrize("mode", ["allow_fp32_to_fp16", "force_fp16"])
+@settings(deadline=None)
+@given(case=networks())
+def test_fp16_modes_stay_within_the_fp16_bound(mode: str, case) -> None:
+    module, x, layers = case
+    expected = run_reference(compile_module(module).module, [x])[0]
+    plan = compile_module(module, CompileOptions(precision_mode=mode))
+    _check_structure(plan.module, mode)
+    got = run_reference(plan.module, [x])[0]
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    scale = max(float(np.abs(expected).max()), 1.0)
+    bound = 3 * U * (layers + 1) * scale  # + 1: the input's own rounding
+    assert float(np.abs(got - expected).max()) <= bound
+
+
+@settings(deadline=None)
+@given(case=networks())
+def test_origin_dtype_modes_change_nothing(case) -> None:
+    module, x, _ = case
+    f32_text = str(compile_module(module).module)
+    for mode in ("force_fp32", "must_keep_origin_dtype"):
+        assert str(compile_module(module, CompileOptions(precision_mode=mode)).module) == f32_text
+
+
+def test_an_f16_model_keeps_its_dtypes_in_every_mode_but_force_fp16() -> None:
+    block = Block(arg_types=[TensorType(f16, (2, 8))])
+    w = ConstantOp(np.ones((8, 4), np.float16))
+    mm = ge.MatMulOp(block.args[0], w.output)
+    block.add_ops([w, mm, func.ReturnOp(mm.output)])
+    fn = func.FuncOp("half", ([block.args[0].type], [mm.output.type]), Region(block))
+    module = ModuleOp([fn])
+    texts = {mode: str(compile_module(module, CompileOptions(precision_mode=mode)).module)
+             for mode in PRECISION_MODES}  # fmt: skip
+    assert len(set(texts.values())) == 1
+    assert "f32" not in texts["allow_fp32_to_fp16"]
+
+
+def test_unknown_precision_mode_is_refused() -> None:
+    with pytest.raises(GeError, match="unknown precision_mode 'fp8'"):
+        CompileOptions(precision_mode="fp8")
