@@ -38,7 +38,7 @@ from xdsl.pattern_rewriter import (
 
 from gedialects.ge import ops
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
-from passes.matching import defining, is_splat
+from passes.matching import defining, is_splat, only_user
 
 
 def forward(op: Operation, value: SSAValue, rewriter: PatternRewriter) -> None:
@@ -159,6 +159,25 @@ def _single_piece(op: Operation) -> bool:
     return len(op.operands) == 1 and len(op.results) == 1
 
 
+class SoftmaxOfRows(RewritePattern):
+    """reshape(softmax(reshape(x, [rows, L]), last), shape(x)) -> softmax(x, last) when x's
+    last dim is L: the flatten that onnx's version converter writes around an opset < 13
+    Softmax (or LogSoftmax) over the last axis, which would hide an attention's softmax."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.ReshapeOp, rewriter: PatternRewriter, /) -> None:
+        soft = op.input.owner
+        if not isinstance(soft, ops.SoftmaxOp | ops.LogSoftmaxOp) or only_user(soft.output) != op:
+            return
+        inner = defining(soft.input, ops.ReshapeOp)
+        if inner is None or inner.input.type != op.output.type:
+            return
+        rows, shape = shape_of(soft.input.type), shape_of(inner.input.type)
+        last = soft.get_int("axis") % len(rows)
+        if shape and last == len(rows) - 1 and rows[-1] == shape[-1]:
+            rewriter.replace(op, type(soft)(inner.input, axis=-1))
+
+
 class RemoveInferenceDropout(RewritePattern):
     """dropout(x) in inference mode, or with ratio 0 -> x."""
 
@@ -175,6 +194,7 @@ SIMPLIFY_PATTERNS: tuple[type[RewritePattern], ...] = (
     ComposeReshapes,
     SimplifyCast,
     RemoveNoOpDataMovement,
+    SoftmaxOfRows,
     RemoveInferenceDropout,
 )
 

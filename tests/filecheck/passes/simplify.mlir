@@ -204,3 +204,31 @@ func.func @double_neg(%x: tensor<8xi64>) -> tensor<8xi64> {
   %b = ge.neg %a : (tensor<8xi64>) -> tensor<8xi64>
   func.return %b : tensor<8xi64>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @softmax_of_rows
+// CHECK-NEXT:    %[[S:.+]] = ge.softmax %x {axis = -1 : i64}
+// CHECK-NEXT:    %[[L:.+]] = ge.log_softmax %x {axis = -1 : i64}
+// CHECK-NEXT:    func.return %[[S]], %[[L]]
+func.func @softmax_of_rows(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  %a = ge.reshape %x {shape = array<i64: 6, 4>} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  %b = ge.softmax %a {axis = 1 : i64} : (tensor<6x4xf32>) -> tensor<6x4xf32>
+  %c = ge.reshape %b {shape = array<i64: 2, 3, 4>} : (tensor<6x4xf32>) -> tensor<2x3x4xf32>
+  %d = ge.log_softmax %a {axis = -1 : i64} : (tensor<6x4xf32>) -> tensor<6x4xf32>
+  %e = ge.reshape %d {shape = array<i64: 2, 3, 4>} : (tensor<6x4xf32>) -> tensor<2x3x4xf32>
+  func.return %c, %e : tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @no_simplify_softmax_of_flattened_axes
+// CHECK:         ge.reshape
+// CHECK-NEXT:    ge.softmax
+// CHECK-NEXT:    ge.reshape
+func.func @no_simplify_softmax_of_flattened_axes(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  %a = ge.reshape %x {shape = array<i64: 2, 12>} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+  %b = ge.softmax %a {axis = 1 : i64} : (tensor<2x12xf32>) -> tensor<2x12xf32>
+  %c = ge.reshape %b {shape = array<i64: 2, 3, 4>} : (tensor<2x12xf32>) -> tensor<2x3x4xf32>
+  func.return %c : tensor<2x3x4xf32>
+}
