@@ -137,7 +137,8 @@ def test_report_has_exactly_the_core_keys(mlir_model: Path, tmp_path: Path) -> N
         assert done.returncode == 0, done.stderr
         report = json.loads(report_path.read_text())
         # The reference level has no modeled kernels, memory plan or streams: absent.
-        assert list(report) == list(CORE_KEYS)
+        assert list(report) == [*CORE_KEYS, "precision_mode"]
+        assert report["precision_mode"] == "force_fp32"
         assert report["target"] == "ascend910b1" and report["mode"] == "static"
         assert report["cache"] == expected_cache
         assert report["outputs"] == ["relu.out", "picked"]
