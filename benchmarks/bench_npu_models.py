@@ -12,6 +12,10 @@ Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base lay
   same model exported to ONNX, in the same process.
 
     .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert] [--per-layer]
+
+`--precision-mode MODE` (e.g. allow_fp32_to_fp16) adds, per model, the npu level's modeled
+makespan (stream timeline) and HBM bytes in that mode beside force_fp32, as ratios;
+`--precision-only` prints only those lines.
 """
 
 from __future__ import annotations
@@ -128,14 +132,41 @@ def report(name: str, build, per_layer: bool) -> None:
     print(f"   modeled makespan {sum(k.cycles for k in run.profile.kernels):,.0f} cycles")
 
 
+def _npu_figures(module, mode: str) -> tuple[float, int, np.ndarray]:
+    """Makespan, HBM bytes and the output of one `ge.compile(level="npu")` run in `mode`."""
+    import ge
+
+    compiled = ge.compile(module, level="npu", cache=False, precision_mode=mode)
+    out = compiled.run(*_inputs(module))[0]
+    profile = compiled.last_profile
+    hbm = sum(k["hbm_bytes_read"] + k["hbm_bytes_written"] for k in profile["kernels"])
+    return profile["makespan_cycles"], hbm, out
+
+
+def report_precision(name: str, build, mode: str) -> None:
+    """`mode` beside force_fp32: modeled makespan and HBM bytes, and the outputs' distance."""
+    span, hbm, exact = _npu_figures(build(), "force_fp32")
+    span_m, hbm_m, out = _npu_figures(build(), mode)
+    err = float(np.abs(out.astype(np.float64) - exact).max() / np.abs(exact).max())
+    print(f"== {name}: {mode} vs force_fp32 (npu level, makespan on the stream timeline)")
+    print(f"   makespan {span_m:,.0f} / {span:,.0f} cycles = {span_m / span:.2f}; HBM bytes "
+          f"{hbm_m / 2**20:.1f} / {hbm / 2**20:.1f} MiB = {hbm_m / hbm:.2f}; "
+          f"max|diff| / max|f32| {err:.1e}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="resnet50,bert")
     parser.add_argument("--per-layer", action="store_true")
+    parser.add_argument("--precision-mode", help="compare this precision_mode with force_fp32")
+    parser.add_argument("--precision-only", action="store_true")
     args = parser.parse_args()
     models = _models()
     for name in args.models.split(","):
-        report(name, models[name], args.per_layer)
+        if not args.precision_only:
+            report(name, models[name], args.per_layer)
+        if args.precision_mode:
+            report_precision(name, models[name], args.precision_mode)
 
 
 if __name__ == "__main__":

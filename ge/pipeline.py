@@ -33,6 +33,7 @@ PRECISION_BEFORE: dict[str, tuple[str, ...]] = {"force_fp16": ("cast-graph-to-fp
 PRECISION_AFTER: dict[str, tuple[str, ...]] = {
     "allow_fp32_to_fp16": (
         "cast-cube-to-fp16",  # cube kernels on f16 operands, casts around them
+        "cse",  # one cast per weight, so folding it frees the f32 data
         "fold-constants",  # weights stored as f16
         "fuse-elementwise",  # the casts join their neighbouring elementwise kernels
         "cse",

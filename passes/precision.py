@@ -4,7 +4,9 @@
 (conv2d, matmul, attention) with f32 data takes f16 operands and gives an f16 result,
 with `ge.cast`s around it; the cube still accumulates in f32 (L0C), as on Ascend, whose
 cube has no f32 multiplier worth its name (f32 mmads run at half the fp16 rate). The
-vector unit keeps f32. A cast pair f16 -> f32 -> f16 is the identity (every f16 is an
+vector unit keeps f32. A widening cast sinks below kernels that only move elements
+(transpose, reshape, slice, split, gather, max pool: exact in f16), so those move half the
+bytes. A cast pair f16 -> f32 -> f16 is the identity (every f16 is an
 f32) and folds away, so a cube kernel feeding another reads its f16 result directly.
 Weights become f16 constants when `fold-constants` runs next, and `fuse-elementwise`
 merges the remaining casts into the neighbouring elementwise kernels, so activations
@@ -41,6 +43,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from gedialects.ge import ops as ge
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, tensor
+from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 
 CUBE_KERNELS: tuple[type[Operation], ...] = (
@@ -51,6 +54,15 @@ CUBE_KERNELS: tuple[type[Operation], ...] = (
     ge.MatMulOp,
 )
 """Ops whose work is cube mmads (a kernel's epilogue rides on the same kernel)."""
+
+EXACT_MOVES: tuple[type[Operation], ...] = (
+    moves.TransposeKernelOp,
+    moves.ReshapeKernelOp,
+    moves.SliceKernelOp,
+    moves.SplitKernelOp,
+    moves.GatherKernelOp,
+)
+"""Kernels that only move elements: exact in any float type, so a cast may cross them."""
 
 
 def is_f32_tensor(t: Attribute) -> bool:
@@ -79,6 +91,43 @@ class CastPair(RewritePattern):
             rewriter.replace(op, [], [inner.input])
 
 
+def _widened(value: SSAValue) -> bool:
+    """Whether `value` is an f16 tensor cast to f32."""
+    cast = value.owner
+    return isinstance(cast, ge.CastOp) and element_of(cast.input.type) == f16 and cast.to == f32
+
+
+def _is_exact_move(op: Operation) -> bool:
+    if isinstance(op, k.PoolKernelOp):
+        return op.get_str("kind") == "max"  # a max of f16 values is one of them
+    return isinstance(op, EXACT_MOVES)
+
+
+def _retyped_copy(op: Operation, operands: list[SSAValue]) -> tuple[Operation, list[ge.CastOp]]:
+    """`op` on `operands`, its f32 results in f16, and casts of those back to f32."""
+    copy = op.create(
+        operands=operands,
+        result_types=[as_f16(r.type) for r in op.results],
+        properties=dict(op.properties),
+        attributes=dict(op.attributes),
+    )
+    return copy, [_cast(r, f32) for r in copy.results]
+
+
+class SinkCast(RewritePattern):
+    """move(cast(x : f16 -> f32)) -> cast(move(x) : f16 -> f32): moving is exact in f16."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
+        if not _is_exact_move(op) or not all(is_f32_tensor(r.type) for r in op.results):
+            return
+        floats = [v for v in op.operands if is_f32_tensor(v.type)]
+        if not floats or not all(_widened(v) for v in floats):
+            return
+        operands = [v.owner.input if v in floats else v for v in op.operands]
+        moved, back = _retyped_copy(op, operands)
+        rewriter.replace(op, [moved, *back], [b.output for b in back])
+
+
 class CubeToFp16(RewritePattern):
     """cube(x : f32, w : f32, ...) -> cast(cube(cast(x), cast(w), ...) : f16) -> f32."""
 
@@ -89,13 +138,7 @@ class CubeToFp16(RewritePattern):
         rewriter.insert(casts, InsertPoint.before(op))
         fed = iter(casts)
         operands = [next(fed).output if is_f32_tensor(v.type) else v for v in op.operands]
-        cube = op.create(
-            operands=operands,
-            result_types=[as_f16(r.type) for r in op.results],
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
-        back = [_cast(r, f32) for r in cube.results]
+        cube, back = _retyped_copy(op, operands)
         rewriter.replace(op, [cube, *back], [b.output for b in back])
 
 
@@ -107,7 +150,8 @@ class CastCubeToFp16(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         walker = PatternRewriteWalker(
-            GreedyRewritePatternApplier([CubeToFp16(), CastPair()]), apply_recursively=True
+            GreedyRewritePatternApplier([CubeToFp16(), SinkCast(), CastPair()]),
+            apply_recursively=True,
         )
         walker.rewrite_module(op)
 

@@ -25,6 +25,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.interpreter import run_reference
 from gedialects.kernel import ElementwiseOp, KernelOp
+from gedialects.kernel import mirrored as moves
 from passes.precision import CUBE_KERNELS
 
 U = 2.0**-11
@@ -67,6 +68,10 @@ def networks(draw) -> tuple[ModuleOp, np.ndarray, int]:
             act = draw(st.sampled_from(ACTIVATIONS))(out)
             block.add_op(act)
             out = act.output
+        if not conv and draw(st.booleans()):  # a move the widening cast sinks below
+            move = ge.TransposeOp(out, perm=(1, 0))
+            block.add_op(move)
+            out = move.output
         if out.type == value.type and draw(st.booleans()):
             add = ge.AddOp(out, value)
             block.add_op(add)
@@ -86,6 +91,8 @@ def _check_structure(module: ModuleOp, mode: str) -> None:
         if isinstance(op, ElementwiseOp) and op.fused_names == ["ge.cast"]:
             producer = op.inputs[0].owner
             assert not isinstance(producer, ConstantOp), "a weight cast at run time"
+        if isinstance(op, moves.TransposeKernelOp):  # the cast sank below it
+            assert element_of(op.operands[0].type) == f16, op
         if mode == "force_fp16" and isinstance(op, KernelOp) and not isinstance(op, ElementwiseOp):
             assert not any(isinstance(element_of(r.type), Float32Type) for r in op.results), op
 

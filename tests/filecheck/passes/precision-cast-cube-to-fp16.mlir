@@ -74,3 +74,31 @@ func.func @untouched(%x: tensor<4x8xf32>, %w: tensor<8x4xf16>) -> (tensor<4x8xf3
   %m = kernel.matmul %h, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
   func.return %f, %m : tensor<4x8xf32>, tensor<4x4xf16>
 }
+
+// -----
+
+// A widening cast sinks below a transpose (moving elements is exact in f16), then meets the
+// next cube's narrowing cast and both fold: the transpose moves f16.
+// CHECK-LABEL: func.func @sink_through_transpose
+// CHECK: %[[M:.+]] = kernel.matmul {{.*}} -> tensor<4x6xf16>
+// CHECK-NEXT: %[[T:.+]] = kernel.transpose %[[M]] {{.*}} : (tensor<4x6xf16>) -> tensor<6x4xf16>
+// CHECK-NOT: ge.cast %[[T]]
+// CHECK: kernel.matmul %[[T]], {{.*}} -> tensor<6x5xf16>
+func.func @sink_through_transpose(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %v: tensor<4x5xf32>) -> tensor<6x5xf32> {
+  %m = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x6xf32>) -> tensor<4x6xf32>
+  %t = kernel.transpose %m {fused_from = ["ge.transpose"], perm = array<i64: 1, 0>} : (tensor<4x6xf32>) -> tensor<6x4xf32>
+  %r = kernel.matmul %t, %v {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<6x4xf32>, tensor<4x5xf32>) -> tensor<6x5xf32>
+  func.return %r : tensor<6x5xf32>
+}
+
+// -----
+
+// An average pool is not exact in f16: the cast stays above it, the pool reads f32.
+// CHECK-LABEL: func.func @no_sink_through_avg_pool
+// CHECK: %[[C:.+]] = ge.cast %{{.+}} {to = f32} : (tensor<1x2x4x4xf16>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: kernel.pool %[[C]]
+func.func @no_sink_through_avg_pool(%x: tensor<1x3x6x6xf32>, %w: tensor<2x3x3x3xf32>) -> tensor<1x2x2x2xf32> {
+  %y = kernel.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, fused_from = ["ge.conv2d"]} : tensor<1x3x6x6xf32>, tensor<2x3x3x3xf32> -> tensor<1x2x4x4xf32>
+  %p = kernel.pool %y {kind = "avg", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, fused_from = ["ge.average_pool"]} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  func.return %p : tensor<1x2x2x2xf32>
+}
