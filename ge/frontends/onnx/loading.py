@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 from onnx import external_data_helper, helper, shape_inference, version_converter
 
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
+from ge.frontends.onnx.legacy_ops import prepare_legacy
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
     explicit_stft_onesided,
@@ -122,6 +123,7 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     if opset < 9 and any(node.op_type == "Scan" for node in model.graph.node):
         # The converter drops Scan-8's batch axis from the graph's input shapes.
         raise UnsupportedError(f"{source}: opset {opset} Scan (with a batch axis) is not supported")
+    model, opset = prepare_legacy(model, opset, source)
     model = align_legacy_broadcasts(model, opset)
     legacy = legacy_resizes(model, opset)
     try:

@@ -1,0 +1,119 @@
+"""Rewrites of retired ONNX ops and attributes that the opset converter cannot upgrade.
+
+The model zoo's oldest vision files (tiny-YOLOv2, emotion-ferplus, caffe2 exports, opsets
+1-9) carry forms that `onnx.version_converter` refuses while onnxruntime runs them:
+- `ImageScaler` (experimental, removed in opset 10; no schema to convert): y = scale * x +
+  bias[c], written here as a Mul by a scalar and an Add of a per-channel constant;
+- `BatchNormalization` with `spatial=0` (opsets 6-8: statistics per activation, parameters
+  of shape [C, D1, ...]); with constant parameters it is x * a + b with a = scale /
+  sqrt(var + eps), b = bias - mean * a, both of the parameters' shape.
+Each rewrite runs on the model before the upgrade; a model without such nodes is returned
+as it is. Models of opsets 1-5 (the zoo's opset-3 caffe2 files) first step to opset 6:
+their ops (Relu-1, ...) have no shape inference, and the converter needs the shapes of
+binary ops' inputs to upgrade them past opset 6.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, version_converter
+
+from gedialects.errors import FrontendError
+
+LEGACY_BROADCAST_OPSET = 7
+"""Below this opset binary ops broadcast only with `broadcast=1` (and an `axis`)."""
+
+
+SHAPED_OPSET = 6
+"""The first opset whose ops all infer shapes (opsets 1-5 carry `consumed_inputs` ops)."""
+
+
+def prepare_legacy(model: onnx.ModelProto, opset: int, source: str) -> tuple:
+    """(model, opset): retired forms rewritten, and opsets 1-5 stepped to opset 6."""
+    model = rewrite_legacy_ops(model, opset)
+    if opset >= SHAPED_OPSET:
+        return model, opset
+    try:
+        return version_converter.convert_version(model, SHAPED_OPSET), SHAPED_OPSET
+    except Exception as error:  # the converter raises bare RuntimeErrors and more
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise FrontendError(
+            f"{source}: cannot upgrade the opset {opset} model to {SHAPED_OPSET}: {message}"
+        ) from None
+
+
+def rewrite_legacy_ops(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """`model`, or a copy whose ImageScaler and spatial=0 BatchNormalization nodes are
+    replaced by Mul/Add of constants (what the opset converter can upgrade)."""
+    if opset > 9 or not any(_rewritable(node, model.graph) for node in model.graph.node):
+        return model
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    graph, nodes = fixed.graph, []
+    for node in model.graph.node:
+        if node.op_type == "ImageScaler":
+            nodes += _image_scaler(node, graph, opset)
+        elif _rewritable(node, model.graph):
+            nodes += _per_activation_batch_norm(node, graph, opset)
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return fixed
+
+
+def _attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _initializers(graph: onnx.GraphProto) -> dict[str, onnx.TensorProto]:
+    return {t.name: t for t in graph.initializer}
+
+
+def _rewritable(node: onnx.NodeProto, graph: onnx.GraphProto) -> bool:
+    if node.op_type == "ImageScaler":
+        return True
+    if node.op_type != "BatchNormalization" or _attrs(node).get("spatial", 1) != 0:
+        return False
+    known, outputs = _initializers(graph), [name for name in node.output if name]
+    return outputs == [node.output[0]] and all(name in known for name in node.input[1:5])
+
+
+def _constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+    """A new float initializer, also a graph input: IR version 3 requires it (and the
+    converter then looks for it there), later versions allow it."""
+    graph.initializer.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
+    graph.input.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, value.shape))
+    return name
+
+
+def _binary(op: str, a: str, b: str, out: str, opset: int, axis: int | None = None):
+    """A Mul/Add that broadcasts `b` as numpy does (with the legacy attributes below opset 7)."""
+    legacy = {"broadcast": 1, **({} if axis is None else {"axis": axis})}
+    return helper.make_node(op, [a, b], [out], **(legacy if opset < LEGACY_BROADCAST_OPSET else {}))
+
+
+def _image_scaler(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> list:
+    attrs, out = _attrs(node), node.output[0]
+    bias = np.asarray(attrs.get("bias", []), np.float32)
+    scaled = f"{out}__scaled" if bias.size else out
+    scale = _constant(graph, f"{out}__scale", np.array(attrs.get("scale", 1.0), np.float32))
+    nodes = [_binary("Mul", node.input[0], scale, scaled, opset)]
+    if bias.size:
+        shape = [bias.size] if opset < LEGACY_BROADCAST_OPSET else [1, bias.size, 1, 1]
+        bias_name = _constant(graph, f"{out}__bias", bias.reshape(shape))
+        nodes.append(_binary("Add", scaled, bias_name, out, opset, axis=1))
+    return nodes
+
+
+def _per_activation_batch_norm(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int):
+    known, out = _initializers(graph), node.output[0]
+    scale, bias, mean, var = (numpy_helper.to_array(known[n]) for n in node.input[1:5])
+    a = scale / np.sqrt(var + np.float32(_attrs(node).get("epsilon", 1e-5)))
+    b = bias - mean * a
+    scaled = f"{out}__scaled"
+    return [
+        _binary("Mul", node.input[0], _constant(graph, f"{out}__a", a), scaled, opset),
+        _binary("Add", scaled, _constant(graph, f"{out}__b", b), out, opset),
+    ]
