@@ -231,6 +231,11 @@ class PadOp(GeOp):
         return [tensor(out, element_of(t))]
 
 
+RESIZE_COORDINATES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel")
+RESIZE_COORDINATES += ("align_corners", "asymmetric", "tf_half_pixel_for_nn")
+"""ONNX's coordinate transforms that `ge.resize` computes (all but tf_crop_and_resize)."""
+
+
 @irdl_op_definition
 class ResizeOp(GeOp):
     """ONNX Resize to the static `sizes` (nearest, linear or cubic, N-d, ONNX coordinate modes).
@@ -265,6 +270,9 @@ class ResizeOp(GeOp):
             raise cls.fail(f"sizes {list(sizes)} do not fit {format_type(t)}")
         if prop_str(props, "mode") not in ("nearest", "linear", "cubic"):
             raise cls.fail(f'mode "{prop_str(props, "mode")}" is not supported')
+        coordinates = prop_str(props, "coordinate_transformation_mode")
+        if coordinates not in RESIZE_COORDINATES:
+            raise cls.fail(f'coordinate_transformation_mode "{coordinates}" is not supported')
         return [tensor(sizes, element_of(t))]
 
 

@@ -87,6 +87,8 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
         return x * (n_in - 1) / (length - 1) if length != 1 else np.zeros_like(x)
     if mode == "asymmetric":
         return x / scale
+    if mode == "tf_half_pixel_for_nn":  # TF1's resize_nearest_neighbor(half_pixel_centers)
+        return (x + 0.5) / scale
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")
 
 
@@ -120,9 +122,10 @@ def _cubic_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int) -> np.ndarra
 @reference(ops.ResizeOp)
 def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
     out = x.astype(np.float64) if op.get_str("mode") in ("linear", "cubic") else x
+    scales = op.scales.get_values() if op.scales is not None else None
     for axis, (n_in, n_out) in enumerate(zip(x.shape, op.ints("sizes"))):
-        if n_in == n_out and op.scales is None:
-            continue
+        if n_in == n_out and (scales is None or scales[axis] == 1):
+            continue  # as onnxruntime: even tf_half_pixel_for_nn's shift leaves it alone
         coords = _source_coords(op, axis, n_in, n_out)
         if op.get_str("mode") == "nearest":
             rounding = op.get_str("nearest_mode")
