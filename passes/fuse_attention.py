@@ -4,7 +4,9 @@ The pattern starts at the second matmul `P @ V` and walks back: an inference dro
 a softmax over the last axis, an optional mask add whose mask broadcasts into the scores
 without growing them, an optional scalar scale, and the first matmul `Q @ K'`, where a
 transpose swapping K's last two dims becomes `key_transposed`. Each step may already be
-a kernel (`kernel.softmax`, `kernel.matmul` with alpha / transpose_b). Every intermediate
+a kernel (`kernel.softmax`, `kernel.matmul` with alpha / transpose_b). A masking select
+`where(keep, scores, fill)` (GPT-2's causal mask, HF's `masked_fill`) becomes the additive
+mask `where(keep, 0, fill)` (`where_mask.py` says when that is the same). Every intermediate
 result must have exactly one user, so no work another consumer needs is dropped.
 Pre: none. Post: no such chain of single-use values remains.
 """
@@ -29,6 +31,7 @@ from passes.epilogues import rewrite_module
 from passes.fold_batch_norm import erase_dead
 from passes.fuse_matmul_scale import scalar_factor, swapped_input
 from passes.matching import only_user
+from passes.where_mask import additive_mask
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Chain:
     scale: float = 1.0
     softmax_scale: float = 1.0
     mask: SSAValue | None = None
+    mask_ops: list[Operation] = field(default_factory=list)
+    """Ops that compute an additive mask from a select's condition (inserted on fusion)."""
     dropout: object | None = None
 
     def step(self, value: SSAValue, reader: Operation) -> Operation | None:
@@ -76,6 +81,12 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
                     chain.mask = mask
                     return _scores(chain, scores, op)
         return None
+    if isinstance(op, ge.WhereOp) and chain.mask is None:
+        found = additive_mask(op)
+        if found is None or not isinstance(found[2].owner, Operation):
+            return None
+        chain.mask_ops, chain.mask, scores = found
+        return _scores(chain, scores, op)
     if isinstance(op, ge.MulOp | ge.DivOp):
         for x in (op.lhs, op.rhs):
             factor = scalar_factor(op, x)
@@ -119,7 +130,7 @@ class Attention(RewritePattern):
         if attention.output.type != op.results[0].type:
             attention.erase()
             return
-        rewriter.replace(op, [attention])
+        rewriter.replace(op, [*chain.mask_ops, attention], [attention.output])
         erase_dead(rewriter, chain.ops)
 
 

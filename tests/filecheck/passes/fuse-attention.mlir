@@ -67,3 +67,73 @@ func.func @no_fuse_training_dropout(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %
   %o = ge.matmul %d, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   func.return %o : tensor<4x8xf32>
 }
+
+// -----
+
+// GPT-2's causal select where(keep, scores, -10000) with a constant condition that keeps a
+// score of every row: the additive mask where(keep, 0, -10000) as a constant.
+// CHECK-LABEL: func.func @causal_select
+// CHECK-NEXT: %[[M:.+]] = ge.constant dense<{{\[\[}}[0.000000e+00, -1.000000e+04], [0.000000e+00, 0.000000e+00]]]> : tensor<1x2x2xf32>
+// CHECK-NEXT: kernel.attention %q, %kt, %v mask %[[M]] {scale = 1.250000e-01 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.mul", "ge.where", "ge.softmax", "ge.matmul"]}
+func.func @causal_select(%q: tensor<2x2x8xf32>, %kt: tensor<2x8x2xf32>, %v: tensor<2x2x8xf32>) -> tensor<2x2x8xf32> {
+  %keep = ge.constant dense<[[[true, false], [true, true]]]> : tensor<1x2x2xi1>
+  %fill = ge.constant dense<-1.0e4> : tensor<f32>
+  %c = ge.constant dense<0.125> : tensor<f32>
+  %s = ge.matmul %q, %kt : (tensor<2x2x8xf32>, tensor<2x8x2xf32>) -> tensor<2x2x2xf32>
+  %sc = ge.mul %s, %c : (tensor<2x2x2xf32>, tensor<f32>) -> tensor<2x2x2xf32>
+  %w = ge.where %keep, %sc, %fill : (tensor<1x2x2xi1>, tensor<2x2x2xf32>, tensor<f32>) -> tensor<2x2x2xf32>
+  %p = ge.softmax %w {axis = -1 : i64} : (tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %o = ge.matmul %p, %v : (tensor<2x2x2xf32>, tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  func.return %o : tensor<2x2x8xf32>
+}
+
+// -----
+
+// A computed condition with a fill that swallows any score (HF's finfo.min): the mask is
+// where(keep, 0, fill), computed.
+// CHECK-LABEL: func.func @computed_select
+// CHECK: %[[M:.+]] = ge.where %keep, %{{.+}}, %{{.+}} : (tensor<2x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x4xf32>
+// CHECK-NEXT: kernel.attention %q, %kt, %v mask %[[M]]
+func.func @computed_select(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2x4x8xf32>, %keep: tensor<2x1x4xi1>) -> tensor<2x4x8xf32> {
+  %fill = ge.constant dense<-3.40282347e+38> : tensor<f32>
+  %s = ge.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %w = ge.where %keep, %s, %fill : (tensor<2x1x4xi1>, tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %w {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// -10000 with a computed condition (a row may be wholly masked), or with a constant one that
+// masks a whole row: the select is not an add; no fusion.
+// CHECK-LABEL: func.func @no_fuse_select_that_is_not_an_add
+// CHECK-NOT: kernel.attention
+func.func @no_fuse_select_that_is_not_an_add(%q: tensor<2x8xf32>, %kt: tensor<8x2xf32>, %v: tensor<2x8xf32>, %keep: tensor<2x2xi1>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %fill = ge.constant dense<-1.0e4> : tensor<f32>
+  %s = ge.matmul %q, %kt : (tensor<2x8xf32>, tensor<8x2xf32>) -> tensor<2x2xf32>
+  %w = ge.where %keep, %s, %fill : (tensor<2x2xi1>, tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xf32>
+  %p = ge.softmax %w {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %o = ge.matmul %p, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %rows = ge.constant dense<[[true, true], [false, false]]> : tensor<2x2xi1>
+  %s2 = ge.matmul %q, %kt : (tensor<2x8xf32>, tensor<8x2xf32>) -> tensor<2x2xf32>
+  %w2 = ge.where %rows, %s2, %fill : (tensor<2x2xi1>, tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xf32>
+  %p2 = ge.softmax %w2 {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %o2 = ge.matmul %p2, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  func.return %o, %o2 : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// masked_fill(mask == 0, -inf): where(masked, fill, scores); the mask fills where masked.
+// CHECK-LABEL: func.func @masked_fill
+// CHECK: %[[M:.+]] = ge.where %masked, %{{.+}}, %{{.+}} : (tensor<1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x4xf32>
+// CHECK-NEXT: kernel.attention %q, %kt, %v mask %[[M]]
+func.func @masked_fill(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8xf32>, %masked: tensor<1x4xi1>) -> tensor<4x8xf32> {
+  %fill = ge.constant dense<"0x000080FF"> : tensor<f32>
+  %s = ge.matmul %q, %kt : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %w = ge.where %masked, %fill, %s : (tensor<1x4xi1>, tensor<f32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %p = ge.softmax %w {axis = -1 : i64} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %o : tensor<4x8xf32>
+}

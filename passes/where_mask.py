@@ -1,0 +1,62 @@
+"""A masking select `where(keep, scores, fill)` before a softmax, as an additive mask.
+
+Exports write an attention mask either as an add (`scores + (1 - m) * -10000`, BERT) or as a
+select: `where(causal, scores, fill)` (GPT-2's `masked_bias`) or `where(masked, fill, scores)`
+(`masked_fill(mask == 0, -inf)`, HF's `finfo.min`).
+`kernel.attention` takes the add. `scores + where(keep, 0, fill)` is the select itself when
+the fill swallows any finite score (-inf, or a fill of at most -1e30: `w + fill` rounds to
+`fill` for |w| < 2**103). A smaller fill (-10000) is taken only with a constant condition that
+keeps at least one score of every row: a masked score then weighs `exp(w + fill - max)`
+instead of `exp(fill - max)`, both 0 in f32 unless the scores span about |fill|, and no row is
+wholly masked (where the select gives a uniform row and the add would not).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from gedialects.ge import ops as ge
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from passes.matching import constant_array, splat_value
+
+SWALLOWING_FILL = -1e30
+"""A fill at most this large absorbs any finite score in f32 (and in f16 it is -inf)."""
+SMALLEST_FILL = -1e4
+"""The least negative fill taken with a constant, row-keeping condition (GPT-2's)."""
+
+
+def additive_mask(select: ge.WhereOp) -> tuple[list[Operation], SSAValue, SSAValue] | None:
+    """(ops to insert, the mask, the scores) such that `scores + mask` is `select`, or None.
+    The select may keep the scores where its condition holds (`where(keep, scores, fill)`)
+    or fill there (`masked_fill`: `where(masked, fill, scores)`)."""
+    out = select.output.type
+    for scores, other, keeps in ((select.lhs, select.rhs, True), (select.rhs, select.lhs, False)):
+        fill = splat_value(other)
+        if scores.type == out and fill is not None:
+            found = _mask(select.condition, fill, keeps, out)
+            return None if found is None else (*found, scores)
+    return None
+
+
+def _mask(
+    condition: SSAValue, fill: float, keeps: bool, scores: Attribute
+) -> tuple[list[Operation], SSAValue] | None:
+    dtype = np.dtype(to_numpy_dtype(element_of(scores)))
+    if dtype.kind != "f" or fill > SMALLEST_FILL:
+        return None
+    cond = constant_array(condition)
+    if cond is not None:
+        keep = cond.astype(bool) if keeps else ~cond.astype(bool)
+        rows = np.broadcast_to(keep, shape_of(scores)).any(axis=-1)
+        if fill > SWALLOWING_FILL and not rows.all():
+            return None
+        mask = ConstantOp(np.where(keep, 0.0, fill).astype(dtype))
+        return [mask], mask.output
+    if fill > SWALLOWING_FILL:
+        return None
+    zero, value = ConstantOp(np.zeros((), dtype)), ConstantOp(np.full((), fill, dtype))
+    pair = (zero.output, value.output) if keeps else (value.output, zero.output)
+    mask = ge.WhereOp(condition, *pair)
+    return [zero, value, mask], mask.output
