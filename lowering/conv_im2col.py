@@ -34,7 +34,7 @@ from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.img2col import Img2ColOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import VecDupOp
-from lowering.conv_im2col_drain import ChunkedDrain, epilogue_tile
+from lowering.conv_im2col_drain import LAST_EVENT, ChunkedDrain, epilogue_tile
 from lowering.conv_im2col_fold import fold_rows
 from lowering.conv_im2col_loads import (
     RowLoader,
@@ -42,7 +42,7 @@ from lowering.conv_im2col_loads import (
     load_weights,
     open_stages,
 )
-from lowering.conv_im2col_units import UnitSchedule
+from lowering.conv_im2col_units import UnitSchedule, _eq
 from lowering.conv_tiling import (
     FRACTAL,
     ConvShape,
@@ -152,27 +152,31 @@ class Im2ColConv(UnitSchedule, ChunkedDrain):
         first = b.muli(b.block_index, per)
         last = b.minui(b.addi(first, per), units)
         self.first, self.last = first, last
+        split = self.tiling.split
         if per == 1:  # one unit per core: nothing to overlap across units
             self._load(0, first)
-            self._k_loop(0, first)
-            self._drain(0, first)
+            self._k_loop(0, first, (False, None) if split else None)
+            self._drain(0, first, (False, None) if split else None)
             self._flags(close=True)
             return kernel
-        # Skewed by one unit: K loop of u - 1, loads of u, drain of u - 1 (see the docstring).
+        # Skewed by one unit: K loop of u - 1, loads of u, drain of u - 1 (see the docstring);
+        # the core's last unit runs in two pieces (`_paths`) when the tiling splits it.
         with b.loop(first, b.addi(last, 1), 2) as u0:
             prev, u1 = b.subi(u0, 1), b.addi(u0, 1)
+            ends = (b.ult(u0, last), _eq(b, u0, last)) if split else None  # prev is the last
             with b.when(b.ult(first, u0)):
-                self._k_loop(1, prev)
+                self._k_loop(1, prev, ends)
             with b.when(b.ult(u0, last)):
                 self._load(0, u0)
             with b.when(b.ult(first, u0)):
-                self._drain(1, prev)
+                self._drain(1, prev, ends)
+            ends = (b.ult(u1, last), _eq(b, u1, last)) if split else None  # u0 is the last
             with b.when(b.ult(u0, last)):
-                self._k_loop(0, u0)
+                self._k_loop(0, u0, ends)
             with b.when(b.ult(u1, last)):
                 self._load(1, u1)
             with b.when(b.ult(u0, last)):
-                self._drain(0, u0)
+                self._drain(0, u0, ends)
         self._flags(close=True)
         return kernel
 
@@ -204,6 +208,8 @@ class Im2ColConv(UnitSchedule, ChunkedDrain):
         self.a0 = [b.alloc([fm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([t.tk, t.tn], el, "l0b", "FRACTAL_Z") for _ in self.pings]
         self.c0 = [b.alloc([fm, t.tn], f32, "l0c", "FRACTAL_NZ") for _ in PARITY]
+        pieces = (t.split, t.tm - t.split) if t.split else ()
+        self.c0_last = [b.alloc([fractal_up(n), t.tn], f32, "l0c", "FRACTAL_NZ") for n in pieces]
         out_el = self.out.type.element_type
         self._alloc_drain(b, out_el)
         self.tiles = {
@@ -249,35 +255,69 @@ class Im2ColConv(UnitSchedule, ChunkedDrain):
                 load_weights(self, self.wl1[x][i], at["group"], at["o0"], at["oext"], c1)
                 b.set_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
 
-    def _k_loop(self, p: int, u: Index) -> None:
-        """Unit u's K loop into L0C buffer p, part by part as their loads land."""
+    def _k_loop(self, p: int, u: Index, ends: tuple | None = None) -> None:
+        """Unit u's K loop into L0C buffer p, part by part as their loads land. With `ends`
+        (the conditions of a whole unit and of a core's last one, `ChunkedDrain._paths`) the
+        last unit runs in two pixel pieces, each into an L0C buffer of its own; the first
+        piece's ready flag lets its drain run under the second one's K steps."""
         b, t, at = self.b, self.tiling, self._where(u)
-        q, x = self._slots(p)
-        rows_cond, w_cond = self._conds(u, at)
+        conds = self._conds(u, at)
         b.wait_flag("FIX", "M", p)
         m_local = b.remui(at["m0"], self.out_width)  # row 0 of the L1 rows: the tile's first
+        whole, pieces = (None, False) if ends is None else ends
+        paths = []  # (condition, (L0C buffer, first pixel, pixels)): one of them runs
+        if whole is not False:
+            paths.append((whole, (self.c0[p], m_local, at["mext"])))
+        if pieces is not False:
+            paths.append((pieces, (self.c0_last[0], m_local, b.minui(at["mext"], t.split))))
+        self._k_steps(p, at, conds, paths)
+        if pieces is not False:
+            with self._only(pieces):
+                b.set_flag("M", "FIX", LAST_EVENT)
+                full = isinstance(at["mext"], int)  # a short last tile may have no second piece
+                with self._only(None if full else b.ult(t.split, at["mext"])):
+                    if not full or at["mext"] > t.split:
+                        ext = b.subi(at["mext"], t.split)
+                        into = (self.c0_last[1], b.addi(m_local, t.split), ext)
+                        self._k_steps(p, at, None, [(None, into)])
+        self._k_done(p, u)
+
+    def _k_steps(self, p: int, at: dict, conds: tuple | None, paths: list) -> None:
+        """The K steps of a unit (or a piece) into one of `paths` (condition, (L0C buffer,
+        first pixel, pixels)), waiting for each K part's loads under `conds` (None: loaded)."""
+        b, t = self.b, self.tiling
+        q, x = self._slots(p)
         for s in self.pings:  # L0A/L0B ping and pong: MTE1 fills one while the cube reads the other
             b.set_flag("M", "MTE1", PING_EVENT + s)
         steps = 0
         for i, slices in enumerate(self.parts):
-            with self._only(rows_cond):
-                b.wait_flag("MTE3", "MTE1", ROWS_EVENT + q)
-            with self._only(w_cond):
-                b.wait_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
-            args = (self.img[q][i], self.wl1[x][i], self.c0[p], m_local, at["mext"], at["oext"])
+            if conds is not None:
+                with self._only(conds[0]):
+                    b.wait_flag("MTE3", "MTE1", ROWS_EVENT + q)
+                with self._only(conds[1]):
+                    b.wait_flag(self.w_pipe, "MTE1", WEIGHTS_EVENT + x)
             kend = slices * self.kh * self.kw * FRACTAL
             s0 = steps % len(self.pings)  # L0 buffers alternate across parts too
             steps += -(-kend // t.tk)
-            if kend <= t.tk:
-                self._kstep(s0, 0, kend, i > 0, *args)
-                continue
-            with b.loop(0, kend, 2 * t.tk) as kk:
-                self._kstep(s0, kk, kend, i > 0, *args)
-                k1 = b.addi(kk, t.tk)
-                with b.when(b.ult(k1, kend)):
-                    self._kstep(1 - s0, k1, kend, i > 0, *args)
+            for cond, (c0, m_local, mext) in paths:
+                args = (self.img[q][i], self.wl1[x][i], c0, m_local, mext, at["oext"])
+                with self._only(cond):
+                    if kend <= t.tk:
+                        self._kstep(s0, 0, kend, i > 0, *args)
+                        continue
+                    with b.loop(0, kend, 2 * t.tk) as kk:
+                        self._kstep(s0, kk, kend, i > 0, *args)
+                        k1 = b.addi(kk, t.tk)
+                        with b.when(b.ult(k1, kend)):
+                            self._kstep(1 - s0, k1, kend, i > 0, *args)
         for s in self.pings:
             b.wait_flag("M", "MTE1", PING_EVENT + s)
+
+    def _k_done(self, p: int, u: Index) -> None:
+        """After unit u's K loop: free its per-unit (and last-read resident) L1 buffers and
+        flag its L0C buffer ready for the drain."""
+        b = self.b
+        q, x = self._slots(p)
         rows_free, w_free = self._release(u)
         with self._only(rows_free):
             b.set_flag("MTE1", "MTE3", ROWS_EVENT + q)

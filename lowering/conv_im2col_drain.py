@@ -17,6 +17,8 @@ from lowering.gemm_epilogue import run_epilogue
 from lowering.npu_builder import KernelBuilder
 
 PARITY = (0, 1)
+LAST_EVENT = 12
+"""The first piece of a split last unit ready in L0C (M -> FIX; `Im2ColConv._last`)."""
 
 
 class ChunkedDrain:
@@ -33,29 +35,50 @@ class ChunkedDrain:
             [b.alloc([t.tn, self.chunk], element, "ub") for _ in range(count)] for _ in PARITY
         ]
 
-    def _drain(self, p: int, u) -> None:  # noqa: ANN001
-        """Drain unit u's L0C buffer p, chunk by chunk (see the module docstring)."""
-        b, at = self.b, self._where(u)
-        b.wait_flag("M", "FIX", p)
+    def _drain(self, p: int, u, ends: tuple | None = None) -> None:  # noqa: ANN001
+        """Drain unit u's L0C buffer p, chunk by chunk (see the module docstring). With `ends`
+        (the conditions of a whole unit and of a core's last one, None when unconditional,
+        False when never) the last unit drains its first piece as soon as that one's K steps
+        are done, from its own L0C buffer, then the second (`Im2ColConv._k_loop`)."""
+        b, at, split = self.b, self._where(u), self.tiling.split
+        whole, pieces = (None, False) if ends is None else ends
+        count = len(self.u[p])
         b.wait_flag("V", "FIX", p)
         b.wait_flag("MTE3", "V", p)
-        for j in range(len(self.u[p])):
-            first = j * self.chunk
-            if isinstance(at["mext"], int) and first >= at["mext"]:
-                break
-            if j == 0 or isinstance(at["mext"], int):
-                self._chunk(p, j, at, first)
-                continue
-            with b.when(b.ult(first, at["mext"])):
-                self._chunk(p, j, at, first)
+        if pieces is not False:
+            with self._only(pieces):
+                b.wait_flag("M", "FIX", LAST_EVENT)
+                self._chunks(p, at, range(split // self.chunk), 0)
+        b.wait_flag("M", "FIX", p)
+        if whole is not False:
+            with self._only(whole):
+                self._chunks(p, at, range(count), None)
+        if pieces is not False:
+            with self._only(pieces):
+                self._chunks(p, at, range(split // self.chunk, count), 1)
         b.set_flag("FIX", "M", p)
         b.set_flag("V", "FIX", p)
         b.set_flag("MTE3", "V", p)
 
-    def _chunk(self, p: int, j: int, at: dict, first: int) -> None:
+    def _chunks(self, p: int, at: dict, chunks: range, piece: int | None) -> None:
+        b = self.b
+        for j in chunks:
+            first = j * self.chunk
+            if isinstance(at["mext"], int) and first >= at["mext"]:
+                break
+            if j == 0 or isinstance(at["mext"], int):
+                self._chunk(p, j, at, first, piece)
+                continue
+            with b.when(b.ult(first, at["mext"])):
+                self._chunk(p, j, at, first, piece)
+
+    def _chunk(self, p: int, j: int, at: dict, first: int, piece: int | None = None) -> None:
         b, oext = self.b, at["oext"]
         ext = b.minui(b.subi(at["mext"], first), self.chunk)
-        b.dma(self.c0[p], [first, 0], [ext, oext], self.u[p][j], [0, 0])
+        src, row = self.c0[p], first
+        if piece is not None:
+            src, row = self.c0_last[piece], first - piece * self.tiling.split
+        b.dma(src, [row, 0], [ext, oext], self.u[p][j], [0, 0])
         b.sync("FIX", "V", p)
         b.add(VecTransposeOp(self.u[p][j], self.ut[p][j], [1, 0]))
         m0 = b.addi(at["m0"], first)

@@ -52,6 +52,7 @@ class ConvTiling:
     per: int = 1  # units per core
     part: int = 1  # C1 slices per K part (an L1 buffer of its own, one ready flag)
     fold: bool = False  # kernel rows folded into channels (`folded`)
+    split: int = 0  # pixels of the last unit's first piece (`last_split`), 0: no split
 
     def row_buffers(self) -> int:
         return 2 if self.order == "rows" else 1
@@ -117,8 +118,9 @@ def _runs(units: int, per: int, inner: int) -> int:
 
 
 def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str):  # noqa: ANN202
-    """(modeled cycles, blocks, units per core): a core's busiest pipe over its units, plus
-    the first K chunk's loads and the last unit's drain, which nothing overlaps."""
+    """(modeled cycles, blocks, units per core, last unit's split): a core's busiest pipe
+    over its units, plus the first K chunk's loads and the last unit's drain, which nothing
+    overlaps (but a split last unit's second piece, `last_split`, when that is cheaper)."""
     tm, tn, tk = tile
     nm, no = -(-s.m // tm), -(-s.n // tn)
     units = s.images * nm * no
@@ -178,7 +180,33 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
         rows_dma = max(rows_read / rate("l2", "l1"), misses)
         chain = store + rows_dma + five * last_part * (1 / 256 + 1 / rate("ub", "l1"))
         busiest = max(busiest, lag + (per - 1) * chain + k_loop)
-    return busiest + drain, blocks, per
+    split = last_split(tm)
+    if split:  # the last unit in two pieces: the first one's drain runs under the second's K
+        pieces = [(n, n / tm) for n in (split, tm - split)]
+        k_a, k_b = (ksteps * _step(target, s, (n, tn, tk)) for n, _ in pieces)
+        tail_a, tail_b = (
+            max(count * f * chunk + store * f / count, chunk + store * f) for _, f in pieces
+        )
+        # the second piece runs after all the loads; the first piece's drain under it
+        after = mte2 + k_a * last_part + k_b
+        longer = max(busiest + k_a + k_b + mte1 - k_loop, after)
+        if longer + max(tail_b, tail_a + tail_b - k_b) < busiest + drain:
+            return longer + max(tail_b, tail_a + tail_b - k_b), blocks, per, split
+    return busiest + drain, blocks, per, 0
+
+
+def _step(target: Target, s: ConvShape, tile: tuple[int, int, int]) -> float:
+    """One K step of a (tm, tn, tk) tile: its MTE1 moves or its mmad, and the issue."""
+    (tm, tn, tk), isz, rate = tile, s.itemsize, target.rate
+    mte1 = tm * tk * isz / rate("l1", "l0a") + tk * tn * isz / rate("l1", "l0b")
+    return max(mte1, mmad_cycles(target, tm, tn, tk, _dtype(isz))) + ISSUE_CYCLES
+
+
+def last_split(tm: int) -> int:
+    """The pixels of the first piece of a core's last unit, split in two at a drain chunk
+    (`Im2ColConv._last`), or 0 when its drain is one chunk."""
+    pixels, count = drain_chunks(tm)
+    return pixels * -(-count // 2) if count > 1 else 0
 
 
 def _candidates(size: int, limit: int = 256) -> list[int]:
@@ -216,11 +244,13 @@ def _choose(target: Target, s: ConvShape) -> ConvTiling | None:
             for order in ORDERS:
                 if not tk or not _fits(target, s, tm, tn, order):
                     continue
-                estimate, blocks, per = _cycles(target, s, (tm, tn, tk), order)
+                estimate, blocks, per, split = _cycles(target, s, (tm, tn, tk), order)
                 if best is None or estimate < best.estimate:
                     rows = _chunk_rows(target, s, tm, tn)
                     part = part_slices(s)
-                    best = ConvTiling(tm, tn, tk, rows, blocks, estimate, order, per, part)
+                    best = ConvTiling(
+                        tm, tn, tk, rows, blocks, estimate, order, per, part, split=split
+                    )
     return best
 
 
