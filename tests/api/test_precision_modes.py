@@ -99,3 +99,13 @@ def test_ge_run_refuses_an_unknown_mode(tmp_path: Path, capsys: pytest.CaptureFi
     save_module(_matmul_model(), model)
     assert main([str(model), "--precision-mode", "fp8"]) == 1
     assert "invalid choice: 'fp8'" in capsys.readouterr().err
+
+
+def test_dynamic_mode_runs_each_op_in_the_mode() -> None:
+    mode = "allow_fp32_to_fp16"
+    static = ge.compile(_matmul_model(), cache=False, precision_mode=mode).run(_x())[0]
+    eager = ge.compile(_matmul_model(), mode="dynamic", cache=False, precision_mode=mode)
+    exact = ge.compile(_matmul_model(), cache=False).run(_x())[0]
+    got = eager.run(_x())[0]
+    np.testing.assert_array_equal(got, static)  # the same roundings, op by op
+    assert not np.array_equal(got, exact)
