@@ -110,3 +110,13 @@ def test_opsets_before_6_step_through_opset_6(opset: int):
     model.ir_version = 3
     want = np.maximum(X, 0) + bias.reshape(1, 4, 1, 1)
     np.testing.assert_allclose(ours(model), want, rtol=1e-6)
+
+
+def test_mxnets_per_channel_spatial_0_is_per_channel():
+    """MXNet exported per-channel BatchNormalization as spatial=0 with [C] parameters
+    (onnxruntime refuses those files; the zoo re-exported them with spatial=1)."""
+    params = {k: v[:, 0, 0] for k, v in PARAMS.items()}
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], spatial=0)
+    fixed = model_of(node, 7, params)
+    fixed.graph.node[0].attribute[0].i = 1
+    np.testing.assert_allclose(ours(model_of(node, 7, params)), onnxruntimes(fixed), rtol=1e-5)

@@ -6,7 +6,9 @@ The model zoo's oldest vision files (tiny-YOLOv2, emotion-ferplus, caffe2 export
   bias[c], written here as a Mul by a scalar and an Add of a per-channel constant;
 - `BatchNormalization` with `spatial=0` (opsets 6-8: statistics per activation, parameters
   of shape [C, D1, ...]); with constant parameters it is x * a + b with a = scale /
-  sqrt(var + eps), b = bias - mean * a, both of the parameters' shape.
+  sqrt(var + eps), b = bias - mean * a, both of the parameters' shape. Parameters of shape
+  [C] with `spatial=0` are MXNet's mislabelled export (apache/mxnet#17711, the ArcFace and
+  DUC files of the zoo before onnx/models#294): per-channel statistics, so `spatial` goes.
 Each rewrite runs on the model before the upgrade; a model without such nodes is returned
 as it is. Models of opsets 1-5 (the zoo's opset-3 caffe2 files) first step to opset 6:
 their ops (Relu-1, ...) have no shape inference, and the converter needs the shapes of
@@ -110,6 +112,12 @@ def _image_scaler(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> l
 def _per_activation_batch_norm(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int):
     known, out = _initializers(graph), node.output[0]
     scale, bias, mean, var = (numpy_helper.to_array(known[n]) for n in node.input[1:5])
+    if scale.ndim == 1:  # MXNet's per-channel statistics labelled spatial=0
+        fixed = onnx.NodeProto()
+        fixed.CopyFrom(node)
+        del fixed.attribute[:]
+        fixed.attribute.extend(a for a in node.attribute if a.name != "spatial")
+        return [fixed]
     a = scale / np.sqrt(var + np.float32(_attrs(node).get("epsilon", 1e-5)))
     b = bias - mean * a
     scaled = f"{out}__scaled"
