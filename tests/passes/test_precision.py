@@ -137,3 +137,19 @@ def test_an_f16_model_keeps_its_dtypes_in_every_mode_but_force_fp16() -> None:
 def test_unknown_precision_mode_is_refused() -> None:
     with pytest.raises(GeError, match="unknown precision_mode 'fp8'"):
         CompileOptions(precision_mode="fp8")
+
+
+def test_without_optimization_the_ge_cube_ops_take_the_casts() -> None:
+    block = Block(arg_types=[TensorType(f32, (2, 8))])
+    w = ConstantOp(np.full((8, 4), 0.1, np.float32))
+    mm = ge.MatMulOp(block.args[0], w.output)
+    block.add_ops([w, mm, func.ReturnOp(mm.output)])
+    fn = func.FuncOp("mm", ([block.args[0].type], [mm.output.type]), Region(block))
+    options = CompileOptions(precision_mode="allow_fp32_to_fp16", optimize=False)
+    plan = compile_module(ModuleOp([fn]), options)
+    (matmul,) = [op for op in plan.module.walk() if isinstance(op, ge.MatMulOp)]
+    assert all(element_of(v.type) == f16 for v in (*matmul.operands, matmul.output))
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+    got = run_reference(plan.module, [x])[0]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, x @ np.full((8, 4), 0.1), atol=3 * U * 2)
