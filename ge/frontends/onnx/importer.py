@@ -51,6 +51,7 @@ from ge.frontends.onnx import (
 )
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
 from ge.frontends.onnx.fold_node import can_fold, fold_constant_node
+from ge.frontends.onnx.free_dims import import_with_free_dims
 from ge.frontends.onnx.loading import (
     default_opset,
     load_external_data,
@@ -249,8 +250,11 @@ def import_onnx_model(
     (the usual batch dim). Raises `UnsupportedError` for ops, dtypes or non-constant shape
     inputs ge does not support, and `FrontendError` for invalid or inconsistent models.
     """
-    upgraded, inferred, shapes = prepare(model, input_shapes, source)
-    return build_module(upgraded, inferred, shapes, source)
+
+    def build(given: Mapping[str, Sequence[int]] | None) -> ModuleOp:
+        return build_module(*prepare(model, given, source), source)
+
+    return import_with_free_dims(model, input_shapes, build)  # free dims: 1, else longer
 
 
 def import_onnx_bytes(
