@@ -247,8 +247,9 @@ def import_onnx_model(
     """Import an in-memory ONNX model into a module with `func.func @main` of `ge` ops.
 
     Symbolic or unknown input dims take their value from `input_shapes` if given, else 1
-    (the usual batch dim). Raises `UnsupportedError` for ops, dtypes or non-constant shape
-    inputs ge does not support, and `FrontendError` for invalid or inconsistent models.
+    (the usual batch dim; a time axis longer where 1 cannot run, see `free_dims`). Raises
+    `UnsupportedError` for ops, dtypes or non-constant shape inputs ge does not support, and
+    `FrontendError` for invalid or inconsistent models.
     """
 
     def build(given: Mapping[str, Sequence[int]] | None) -> ModuleOp:
