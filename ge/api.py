@@ -247,8 +247,11 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
 ) -> CompiledModel:
     """Compile `model` for `target`; see the module docstring for the accepted forms.
 
-    Options (GE names where they map): `precision_mode` (force_fp32, allow_fp32_to_fp16,
-    ...), `memory_reuse` (False disables memory reuse), `optimize`, `level`
+    Options (GE names where they map): `precision_mode` (force_fp32, the default;
+    allow_fp32_to_fp16: conv/matmul/attention on fp16 operands, f32 accumulation;
+    force_fp16: every f32 tensor in f16; must_keep_origin_dtype: the model's own dtypes;
+    docs/architecture.md "Precision modes"), `memory_reuse` (False disables memory reuse),
+    `optimize`, `level`
     (reference/npu), `conv_algorithm`. `cache`: None or True for the default on-disk
     cache, False for none, a path or a `CompileCache`.
     """
