@@ -19,6 +19,7 @@ from ge.frontends.onnx import (
     import_onnx_file,
     import_onnx_model,
 )
+from ge.frontends.onnx.recurrence import UNROLL_STEPS
 from ge.testing import run
 from gedialects.errors import FrontendError, UnsupportedError
 from gedialects.ge.constant import ConstantOp
@@ -287,12 +288,12 @@ def recurrent_model(
     ],
 )
 def test_recurrent_layers_loop_and_match_onnxruntime(op: str, direction: str, layout: int):
-    model = recurrent_model(op, direction, layout=layout)
+    model = recurrent_model(op, direction, seq=UNROLL_STEPS + 1, layout=layout)
     module = import_onnx_model(model)
     fn = entry_function(module)
     loops = [o for o in fn.body.ops if o.name == "scf.for"]
     assert len(loops) == (2 if direction == "bidirectional" else 1)
-    assert all(len(list(loop.body.block.ops)) < 25 for loop in loops)  # one step, not six
+    assert all(len(list(loop.body.block.ops)) < 25 for loop in loops)  # one step, not 65
     shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     x = f32(*shape)
     got = run(module, {"x": x})
@@ -302,6 +303,21 @@ def test_recurrent_layers_loop_and_match_onnxruntime(op: str, direction: str, la
         want = onnxruntime_outputs(model, {"x": x})
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("op", "direction", "lens"),
+    [("LSTM", "bidirectional", None), ("GRU", "reverse", [2, 5]), ("RNN", "forward", None)],
+)
+def test_short_recurrences_are_unrolled_and_match_onnxruntime(op, direction, lens):
+    """Up to UNROLL_STEPS steps, every step's cell is imported: no scf.for, so the steps run
+    as kernels on the NPU."""
+    model = recurrent_model(op, direction, lens=lens)
+    module = import_onnx_model(model)
+    assert "scf.for" not in str(module) and "ge.extract_step" not in str(module)
+    x = f32(6, 2, 3)
+    for got, want in zip(run(module, {"x": x}), onnxruntime_outputs(model, {"x": x})):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
 def if_model() -> onnx.ModelProto:
@@ -372,14 +388,14 @@ def test_imported_loops_print_and_parse_back():
     from ge.registry import make_context
     from gedialects.ge.constant import print_constants_in_full
 
-    model = recurrent_model("GRU", "bidirectional")
+    model = recurrent_model("GRU", "bidirectional", seq=UNROLL_STEPS + 1)
     module = import_onnx_model(model)
     with print_constants_in_full():
         text = str(module)
     assert "ge.extract_step" in text and "ge.insert_step" in text
     parsed = Parser(make_context(), text).parse_module()
     parsed.verify()
-    x = f32(6, 2, 3)
+    x = f32(UNROLL_STEPS + 1, 2, 3)
     for a, b in zip(run(module, {"x": x}), run(parsed, {"x": x})):
         np.testing.assert_array_equal(a, b)
 

@@ -13,9 +13,16 @@ import numpy as np
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
-from ge.frontends.onnx.recurrence import Recurrence, activations, pick, split, transposed
+from ge.frontends.onnx.recurrence import (
+    Recurrence,
+    Step,
+    activations,
+    pick,
+    split,
+    step_of,
+    transposed,
+)
 from gedialects.ge import ops
-from gedialects.ge.sequence import ExtractStepOp
 
 Converter = Callable[[Node], list[SSAValue]]
 Activation = Callable[[SSAValue], SSAValue]
@@ -29,13 +36,13 @@ def _mul(n: Node, a: SSAValue, b: SSAValue) -> SSAValue:
     return n.emit(ops.MulOp(a, b))
 
 
-def _step(n: Node, xw: SSAValue, t: SSAValue) -> SSAValue:
-    return n.emit(ExtractStepOp(xw, t, axis=0))
+def _step(n: Node, xw: SSAValue, t: Step) -> SSAValue:
+    return step_of(n, xw, t)
 
 
 def lstm_step(
     n: Node,
-    t: SSAValue,
+    t: Step,
     state: list[SSAValue],
     *,
     xw: SSAValue,
@@ -81,7 +88,7 @@ def lstm(n: Node) -> list[SSAValue]:
 
 def gru_step(
     n: Node,
-    t: SSAValue,
+    t: Step,
     state: list[SSAValue],
     *,
     xw: SSAValue,
@@ -142,7 +149,7 @@ def gru(n: Node) -> list[SSAValue]:
 
 
 def rnn_step(
-    n: Node, t: SSAValue, state: list[SSAValue], *, xw: SSAValue, r_t: SSAValue, f: Activation
+    n: Node, t: Step, state: list[SSAValue], *, xw: SSAValue, r_t: SSAValue, f: Activation
 ) -> list[SSAValue]:
     return [f(n.emit(ops.AddOp(_step(n, xw, t), n.emit(ops.MatMulOp(state[0], r_t)))))]
 

@@ -1,7 +1,11 @@
-"""The machinery of recurrent layers (LSTM, GRU, RNN): one `scf.for` per direction.
+"""The machinery of recurrent layers (LSTM, GRU, RNN): the cell unrolled over the steps, or
+one `scf.for` per direction.
 
-The input projection X·Wᵀ + biases of every step is one `ge.matmul` before the loop; the
-loop body (not unrolled) reads step t of it with `ge.extract_step`, applies the cell to
+The input projection X·Wᵀ + biases of every step is one `ge.matmul` before the loop. Up to
+`UNROLL_STEPS` steps the cell is imported once per step, reading its step of the projection
+with a static slice, and the outputs are concatenated: every step's matmul and gates are then
+kernels the NPU runs (control flow runs on the reference interpreter). Longer sequences loop:
+the body reads step t with `ge.extract_step`, applies the cell to
 the carried hidden (and cell) state, and writes the new hidden state into the carried
 output sequence with `ge.insert_step`. A reverse direction runs on the time-reversed
 projection and reverses its outputs back. The number of steps is static; constant
@@ -21,7 +25,13 @@ from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
 from gedialects.ge.sequence import ExtractStepOp, InsertStepOp
 
-Cell = Callable[[Node, SSAValue, list[SSAValue]], list[SSAValue]]
+Step = SSAValue | int
+"""A step index: the loop's induction variable, or a known step of an unrolled recurrence."""
+Cell = Callable[[Node, Step, list[SSAValue]], list[SSAValue]]
+
+UNROLL_STEPS = 64
+"""Most steps a recurrence is unrolled to. Why not always: a 10,000-step sequence would import
+10,000 cells (as for ONNX Loop); why not never: a looped cell runs by reference."""
 
 ACTIVATIONS: dict[str, Callable[[Node, SSAValue, float | None, float | None], SSAValue]] = {
     "Sigmoid": lambda n, x, a, b: n.emit(ops.SigmoidOp(x)),
@@ -70,6 +80,14 @@ def index_constant(n: Node, value: int) -> SSAValue:
     op = arith.ConstantOp.from_int_and_width(value, IndexType())
     n.state.root.add_op(op)
     return op.result
+
+
+def step_of(n: Node, value: SSAValue, t: Step) -> SSAValue:
+    """value[t] along axis 0: a static slice for a known step, else `ge.extract_step`."""
+    if not isinstance(t, int):
+        return n.emit(ExtractStepOp(value, t, axis=0))
+    row = n.emit(ops.SliceOp(value, starts=[t], ends=[t + 1], axes=[0], steps=[1]))
+    return n.emit(ops.ReshapeOp(row, shape=list(n.shape_of(value)[1:])))
 
 
 def for_loop(n: Node, count: int, carried: list[SSAValue], body: Cell) -> list[SSAValue]:
@@ -167,17 +185,28 @@ class Recurrence:
             valid = n.constant(steps < self.lens.reshape(1, -1, 1))
         zero = n.constant(np.zeros((), n.dtype(0)))
 
-        def body(n: Node, t: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
-            *old, y = carried
+        def step(n: Node, t: Step, old: list[SSAValue]) -> tuple[list[SSAValue], SSAValue]:
             new = cell(n, t, old)
             out = new[0]
             if valid is not None:  # past its length a sequence keeps its state, outputs 0
-                keep = n.emit(ExtractStepOp(valid, t, axis=0))
+                keep = step_of(n, valid, t)
                 out = n.emit(ops.WhereOp(keep, new[0], zero))
                 new = [n.emit(ops.WhereOp(keep, v, o)) for v, o in zip(new, old)]
+            return new, out
+
+        def body(n: Node, t: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
+            *old, y = carried
+            new, out = step(n, t, old)
             return [*new, n.emit(InsertStepOp(y, out, t, axis=0))]
 
-        *finals, y = for_loop(n, self.steps, [*states, seq], body)
+        if self.steps <= UNROLL_STEPS:
+            finals, outs = states, []
+            for t in range(self.steps):
+                finals, out = step(n, t, finals)
+                outs.append(n.emit(ops.ReshapeOp(out, shape=[1, *n.shape_of(out)])))
+            y = outs[0] if len(outs) == 1 else n.emit(ops.ConcatOp(*outs, axis=0))
+        else:
+            *finals, y = for_loop(n, self.steps, [*states, seq], body)
         if self.lens is not None and self.lens.min() == 0:  # as onnxruntime: empty gives 0
             some = n.constant((self.lens > 0).reshape(-1, 1))
             finals = [n.emit(ops.WhereOp(some, f, zero)) for f in finals]
