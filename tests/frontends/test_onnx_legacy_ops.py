@@ -13,7 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from ge.frontends.onnx import import_onnx_model
-from ge.frontends.onnx.legacy_ops import rewrite_legacy_ops
+from ge.frontends.onnx.legacy_ops import convert_version, rewrite_legacy_ops
 from ge.testing import run
 
 RNG = np.random.default_rng(7)
@@ -120,3 +120,26 @@ def test_mxnets_per_channel_spatial_0_is_per_channel():
     fixed = model_of(node, 7, params)
     fixed.graph.node[0].attribute[0].i = 1
     np.testing.assert_allclose(ours(model_of(node, 7, params)), onnxruntimes(fixed), rtol=1e-5)
+
+
+def test_symbolic_batch_through_the_broadcast_upgrade():
+    """Gemm-6 `broadcast=1` and Sum: the converter checks broadcasts on numbers only; the
+    batch 'N' stays symbolic in the upgraded model and takes the given input's size."""
+    w = RNG.standard_normal((5, 3)).astype(np.float32)
+    b = RNG.standard_normal(5).astype(np.float32)
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["g"], transB=1, broadcast=1),
+        helper.make_node("Sum", ["g", "g"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])]
+    inputs += [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, t.dims) for t in inits]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])]
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    model.ir_version = 3
+    upgraded = convert_version(model, 13)
+    assert upgraded.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    got = run(import_onnx_model(model, input_shapes={"x": [4, 3]}), {"x": x})[0]
+    np.testing.assert_allclose(got, 2 * (x @ w.T + b), rtol=1e-5)

@@ -12,7 +12,9 @@ The model zoo's oldest vision files (tiny-YOLOv2, emotion-ferplus, caffe2 export
 Each rewrite runs on the model before the upgrade; a model without such nodes is returned
 as it is. Models of opsets 1-5 (the zoo's opset-3 caffe2 files) first step to opset 6:
 their ops (Relu-1, ...) have no shape inference, and the converter needs the shapes of
-binary ops' inputs to upgrade them past opset 6.
+binary ops' inputs to upgrade them past opset 6. The converter also refuses symbolic dims
+(a batch 'N') where it checks broadcasts: `convert_version` converts with those dims at 1
+and puts the graph's own input and output types back (dropping the types it inferred).
 """
 
 from __future__ import annotations
@@ -37,12 +39,40 @@ def prepare_legacy(model: onnx.ModelProto, opset: int, source: str) -> tuple:
     if opset >= SHAPED_OPSET:
         return model, opset
     try:
-        return version_converter.convert_version(model, SHAPED_OPSET), SHAPED_OPSET
+        return convert_version(model, SHAPED_OPSET), SHAPED_OPSET
     except Exception as error:  # the converter raises bare RuntimeErrors and more
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise FrontendError(
             f"{source}: cannot upgrade the opset {opset} model to {SHAPED_OPSET}: {message}"
         ) from None
+
+
+def convert_version(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """`onnx.version_converter.convert_version`, with the symbolic dims of the graph's inputs
+    and outputs at 1 during the conversion (its broadcast checks need numbers)."""
+    symbolic = [
+        info
+        for info in [*model.graph.input, *model.graph.output]
+        if any(d.HasField("dim_param") for d in info.type.tensor_type.shape.dim)
+    ]
+    if not symbolic:
+        return version_converter.convert_version(model, opset)
+    numeric = onnx.ModelProto()
+    numeric.CopyFrom(model)
+    for info in [*numeric.graph.input, *numeric.graph.output]:
+        for dim in info.type.tensor_type.shape.dim:
+            if dim.HasField("dim_param"):
+                dim.dim_value = 1
+    converted = version_converter.convert_version(numeric, opset)
+    types = {info.name: info.type for info in symbolic}
+    for info in [*converted.graph.input, *converted.graph.output]:
+        if info.name in types:
+            info.type.CopyFrom(types[info.name])
+    own = {info.name for info in model.graph.value_info}  # not the shapes it inferred at 1
+    kept = [info for info in converted.graph.value_info if info.name in own]
+    del converted.graph.value_info[:]
+    converted.graph.value_info.extend(kept)
+    return converted
 
 
 def rewrite_legacy_ops(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import external_data_helper, helper, shape_inference, version_converter
+from onnx import external_data_helper, helper, shape_inference
 
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
-from ge.frontends.onnx.legacy_ops import prepare_legacy
+from ge.frontends.onnx.legacy_ops import convert_version, prepare_legacy
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
     explicit_stft_onesided,
@@ -127,7 +127,7 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     model = align_legacy_broadcasts(model, opset)
     legacy = legacy_resizes(model, opset)
     try:
-        upgraded = version_converter.convert_version(model, MIN_NATIVE_OPSET)
+        upgraded = convert_version(model, MIN_NATIVE_OPSET)
     except Exception as error:  # the converter raises bare RuntimeErrors and more
         raise FrontendError(
             f"{source}: cannot upgrade the opset {opset} model to {MIN_NATIVE_OPSET}: "
