@@ -128,16 +128,32 @@ class SinkCast(RewritePattern):
         rewriter.replace(op, [moved, *back], [b.output for b in back])
 
 
+F16_MAX = 65504.0
+"""The largest finite f16."""
+
+
+def _narrowed(op: Operation, value: SSAValue) -> list[Operation]:
+    """Ops giving `value` in f16; an attention mask saturates first: -1e30 or finfo.min
+    would round to -inf and a fully masked row would turn to NaN, not uniform as in f32."""
+    if isinstance(op, k.AttentionKernelOp) and value is op.mask:
+        clip = ge.ClipOp(value, min=-F16_MAX, max=F16_MAX)
+        return [clip, _cast(clip.output, f16)]
+    return [_cast(value, f16)]
+
+
 class CubeToFp16(RewritePattern):
     """cube(x : f32, w : f32, ...) -> cast(cube(cast(x), cast(w), ...) : f16) -> f32."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, CUBE_KERNELS) or not any(is_f32_tensor(r.type) for r in op.results):
             return
-        casts = [_cast(v, f16) for v in op.operands if is_f32_tensor(v.type)]
-        rewriter.insert(casts, InsertPoint.before(op))
-        fed = iter(casts)
-        operands = [next(fed).output if is_f32_tensor(v.type) else v for v in op.operands]
+        operands = []
+        for value in op.operands:
+            if is_f32_tensor(value.type):
+                narrowed = _narrowed(op, value)
+                rewriter.insert(narrowed, InsertPoint.before(op))
+                value = narrowed[-1].results[0]
+            operands.append(value)
         cube, back = _retyped_copy(op, operands)
         rewriter.replace(op, [cube, *back], [b.output for b in back])
 

@@ -153,3 +153,32 @@ def test_without_optimization_the_ge_cube_ops_take_the_casts() -> None:
     got = run_reference(plan.module, [x])[0]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, x @ np.full((8, 4), 0.1), atol=3 * U * 2)
+
+
+ATTENTION = """
+func.func @attn(%q: tensor<1x4x8xf32>, %k: tensor<1x8x4xf32>, %v: tensor<1x4x8xf32>,
+                %mask: tensor<1x4x4xf32>) -> tensor<1x4x8xf32> {
+  %a = kernel.attention %q, %k, %v mask %mask {scale = 0.35 : f64, key_transposed = false,
+    fused_from = ["ge.matmul"]} : (tensor<1x4x8xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>,
+    tensor<1x4x4xf32>) -> tensor<1x4x8xf32>
+  func.return %a : tensor<1x4x8xf32>
+}
+"""
+
+
+def test_a_fully_masked_row_stays_uniform_not_nan() -> None:
+    from xdsl.parser import Parser
+
+    from ge.testing.equivalence import apply_pipeline, default_context
+
+    module = Parser(default_context(), ATTENTION).parse_module()
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in ((1, 4, 8), (1, 8, 4), (1, 4, 8)))
+    mask = np.zeros((1, 4, 4), np.float32)
+    mask[0, 2, :] = np.finfo(np.float32).min  # row 2: every key masked (HF's padding value)
+    mask[0, 1, 3] = -1e30
+    expected = run_reference(module, [q, k, v, mask])[0]
+    apply_pipeline("cast-cube-to-fp16,fold-constants,fuse-elementwise", module)
+    got = run_reference(module, [q, k, v, mask])[0]
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, atol=3 * U * 3 * np.abs(expected).max())

@@ -102,3 +102,17 @@ func.func @no_sink_through_avg_pool(%x: tensor<1x3x6x6xf32>, %w: tensor<2x3x3x3x
   %p = kernel.pool %y {kind = "avg", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, fused_from = ["ge.average_pool"]} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
   func.return %p : tensor<1x2x2x2xf32>
 }
+
+// -----
+
+// An attention mask saturates to f16's range before its cast: -1e30 stays finite (-65504),
+// so a fully masked row stays uniform as in f32 instead of turning to NaN.
+// CHECK-LABEL: func.func @attention_mask
+// CHECK-SAME: %[[MASK:[^:]+]]: tensor<1x4x4xf32>
+// CHECK: %[[C:.+]] = ge.clip %[[MASK]] {min = -6.550400e+04 : f64, max = 6.550400e+04 : f64}
+// CHECK-NEXT: %[[H:.+]] = ge.cast %[[C]] {to = f16}
+// CHECK-NEXT: kernel.attention {{.*}} mask %[[H]] {{.*}} -> tensor<1x4x8xf16>
+func.func @attention_mask(%q: tensor<1x4x8xf32>, %k: tensor<1x8x4xf32>, %v: tensor<1x4x8xf32>, %mask: tensor<1x4x4xf32>) -> tensor<1x4x8xf32> {
+  %a = kernel.attention %q, %k, %v mask %mask {scale = 0.35 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.mul", "ge.add", "ge.softmax", "ge.matmul"]} : (tensor<1x4x8xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>, tensor<1x4x4xf32>) -> tensor<1x4x8xf32>
+  func.return %a : tensor<1x4x8xf32>
+}
