@@ -40,6 +40,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from gedialects.errors import GeError
 from gedialects.ge import ops as ge
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, tensor
@@ -175,7 +176,9 @@ class CastCubeToFp16(ModulePass):
 def _retype_constant(op: ConstantOp) -> None:
     """An f32 constant's data as f16, in place of the old constant."""
     if op.is_elided:
-        return
+        raise GeError(
+            "force_fp16: cannot convert an elided ge.constant to f16; restore its weights first"
+        )
     Rewriter.replace_op(op, ConstantOp(op.to_numpy().astype(np.float16)))
 
 

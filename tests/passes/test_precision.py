@@ -182,3 +182,20 @@ def test_a_fully_masked_row_stays_uniform_not_nan() -> None:
     got = run_reference(module, [q, k, v, mask])[0]
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, expected, atol=3 * U * 3 * np.abs(expected).max())
+
+
+def test_force_fp16_refuses_an_elided_constant() -> None:
+    from xdsl.parser import Parser
+
+    from ge.testing.equivalence import apply_pipeline, default_context
+
+    text = """
+    func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %w = ge.constant elided<"sha256:00"> : tensor<4xf32>
+      %y = ge.add %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      func.return %y : tensor<4xf32>
+    }
+    """
+    module = Parser(default_context(), text).parse_module()
+    with pytest.raises(GeError, match="force_fp16: cannot convert an elided ge.constant"):
+        apply_pipeline("cast-graph-to-fp16", module)
