@@ -15,6 +15,8 @@ commutative ops do not matter. gamma and beta may be any values LayerNorm accept
 (rank at most the normalized rank) that do not broadcast the result to a larger shape;
 without gamma the scale is a constant of ones.
 
+TensorFlow's form, x * scale + (beta - mean * scale), is `recognize_layer_norm_tf`'s.
+
 Pre: the module verifies. Post: no chain above with those properties remains.
 """
 
@@ -174,5 +176,8 @@ class RecognizeLayerNormPass(ModulePass):
     name = "recognize-layer-norm"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        walker = PatternRewriteWalker(GreedyRewritePatternApplier([RecognizeLayerNorm()]))
+        from passes.recognize_layer_norm_tf import RecognizeTfLayerNorm  # imports this one
+
+        patterns = [RecognizeLayerNorm(), RecognizeTfLayerNorm()]
+        walker = PatternRewriteWalker(GreedyRewritePatternApplier(patterns))
         walker.rewrite_module(op)

@@ -125,3 +125,73 @@ func.func @layer_norm_keeps_unsupported_gamma(%x: tensor<2x4x8xf32>, %g: tensor<
   %m = ge.mul %n, %g : (tensor<2x4x8xf32>, tensor<1x1x8xf32>) -> tensor<2x4x8xf32>
   func.return %m : tensor<2x4x8xf32>
 }
+
+// -----
+
+// TensorFlow's form, as tf2onnx writes BERT: x * scale + (beta - mean * scale),
+// scale = gamma * 1 / sqrt(mean((x - mean)^2) + eps), operands commuted.
+// CHECK-LABEL: func.func @layer_norm_tensorflow
+// CHECK-SAME:    (%[[X:.+]]: tensor<2x4x8xf32>, %[[G:.+]]: tensor<8xf32>, %[[B:.+]]: tensor<8xf32>)
+// CHECK-NEXT:    %[[Y:.+]] = ge.layer_norm %[[X]], %[[G]], %[[B]] {axis = -1 : i64, epsilon = 1.000000e-12 : f64}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @layer_norm_tensorflow(%x: tensor<2x4x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x4x8xf32> {
+  %eps = ge.constant dense<1.0e-12> : tensor<f32>
+  %mean = ge.reduce_mean %x {axes = array<i64: -1>, keepdims = true} : (tensor<2x4x8xf32>) -> tensor<2x4x1xf32>
+  %d = ge.sub %x, %mean : (tensor<2x4x8xf32>, tensor<2x4x1xf32>) -> tensor<2x4x8xf32>
+  %dd = ge.mul %d, %d : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  %var = ge.reduce_mean %dd {axes = array<i64: -1>, keepdims = true} : (tensor<2x4x8xf32>) -> tensor<2x4x1xf32>
+  %ve = ge.add %eps, %var : (tensor<f32>, tensor<2x4x1xf32>) -> tensor<2x4x1xf32>
+  %s = ge.sqrt %ve : (tensor<2x4x1xf32>) -> tensor<2x4x1xf32>
+  %r = ge.reciprocal %s : (tensor<2x4x1xf32>) -> tensor<2x4x1xf32>
+  %scale = ge.mul %g, %r : (tensor<8xf32>, tensor<2x4x1xf32>) -> tensor<2x4x8xf32>
+  %xs = ge.mul %x, %scale : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  %ms = ge.mul %scale, %mean : (tensor<2x4x8xf32>, tensor<2x4x1xf32>) -> tensor<2x4x8xf32>
+  %shift = ge.sub %b, %ms : (tensor<8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  %y = ge.add %shift, %xs : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %y : tensor<2x4x8xf32>
+}
+
+// -----
+
+// Without gamma (scale is the reciprocal itself): ones as the scale.
+// CHECK-LABEL: func.func @layer_norm_tensorflow_no_gamma
+// CHECK:         %[[ONES:.+]] = ge.constant dense<1.000000e+00> : tensor<8xf32>
+// CHECK-NEXT:    ge.layer_norm %x, %[[ONES]], %b {axis = -1 : i64, epsilon = 1.000000e-03 : f64}
+// CHECK-NOT:     ge.reduce_mean
+func.func @layer_norm_tensorflow_no_gamma(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %two = ge.constant dense<2.0> : tensor<f32>
+  %eps = ge.constant dense<1.0e-03> : tensor<f32>
+  %mean = ge.reduce_mean %x {axes = array<i64: 1>, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %d = ge.sub %x, %mean : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %dd = ge.pow %d, %two : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %var = ge.reduce_mean %dd {axes = array<i64: 1>, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %ve = ge.add %var, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ge.sqrt %ve : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %r = ge.reciprocal %s : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %xs = ge.mul %x, %r : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %ms = ge.mul %mean, %r : (tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+  %shift = ge.sub %b, %ms : (tensor<8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %y = ge.add %xs, %shift : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// The mean is returned too: no rewrite (it would be lost).
+// CHECK-LABEL: func.func @no_recognize_tensorflow_shared_values
+// CHECK-NOT:     ge.layer_norm
+func.func @no_recognize_tensorflow_shared_values(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>) {
+  %eps = ge.constant dense<1.0e-03> : tensor<f32>
+  %mean = ge.reduce_mean %x {axes = array<i64: 1>, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %d = ge.sub %x, %mean : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %dd = ge.mul %d, %d : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %var = ge.reduce_mean %dd {axes = array<i64: 1>, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %ve = ge.add %var, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ge.sqrt %ve : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %r = ge.reciprocal %s : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %xs = ge.mul %x, %r : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %ms = ge.mul %mean, %r : (tensor<4x1xf32>, tensor<4x1xf32>) -> tensor<4x1xf32>
+  %shift = ge.sub %b, %ms : (tensor<8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %y = ge.add %xs, %shift : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %y, %mean : tensor<4x8xf32>, tensor<4x1xf32>
+}
