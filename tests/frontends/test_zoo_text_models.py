@@ -1,0 +1,189 @@
+"""Language, sequence and audio models of the kinds a model zoo has, exported by torch at the
+opsets users export them at, run through `ge-run` (npu level, REPORT.json) and compared with
+onnxruntime. The models are in `zoo_text_models`."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import zoo_text_models as zoo  # noqa: E402
+
+from ge.cli.run import main as ge_run  # noqa: E402
+
+REPORT_KEYS = {"target", "mode", "cache", "compile_seconds", "run_seconds", "outputs"}
+REPORT_KEYS |= {"kernels", "memory", "makespan_cycles", "critical_path_cycles", "streams"}
+
+
+def _ids(g: torch.Generator, b: int = 2, s: int = 7) -> torch.Tensor:
+    return torch.randint(0, zoo.VOCAB, (b, s), generator=g)
+
+
+def _mask(b: int = 2, s: int = 7, dtype=torch.int32) -> torch.Tensor:
+    mask = torch.ones(b, s, dtype=dtype)
+    mask[1, s - 2 :] = 0
+    return mask
+
+
+def _bert_inputs(g, b=2, s=7):
+    return [_ids(g, b, s), _mask(b, s), torch.randint(0, 2, (b, s), generator=g)]
+
+
+def _past(g, b=2, past=3):
+    shape = (b, zoo.HEADS, past, zoo.HIDDEN // zoo.HEADS)
+    return [torch.randn(*shape, generator=g) for _ in range(2 * zoo.LAYERS)]
+
+
+Case = tuple[Callable[[], torch.nn.Module], Callable[[torch.Generator], list], dict]
+CASES: dict[str, Case] = {
+    "bert": (zoo.Bert, _bert_inputs, {"dynamic": ("batch", "sequence")}),
+    "bert-layernorm": (lambda: zoo.Bert(hand_norm=False), _bert_inputs, {}),
+    "gpt2": (zoo.Gpt2, lambda g: [_ids(g)], {"dynamic": ("batch", "sequence")}),
+    "gpt2-past": (lambda: zoo.Gpt2(past=True), lambda g: [_ids(g, 2, 1), *_past(g)], {}),
+    "llama": (zoo.Llama, lambda g: [_ids(g)], {}),
+    "t5": (zoo.T5Block, lambda g: [_ids(g)], {}),
+    "lstm": (zoo.Recurrent, lambda g: [_ids(g)], {}),
+    "bilstm": (lambda: zoo.Recurrent("lstm", True), lambda g: [_ids(g)], {}),
+    "gru": (lambda: zoo.Recurrent("gru"), lambda g: [_ids(g)], {}),
+    "textcnn": (zoo.TextCnn, lambda g: [_ids(g, 2, 9)], {}),
+    "wav2vec": (zoo.Wav2Vec, lambda g: [torch.randn(2, 80, generator=g)], {}),
+    "whisper": (zoo.Whisper, lambda g: [torch.randn(1, 8, 20, generator=g)], {}),
+    "speech": (zoo.SpeechCommands, lambda g: [torch.randn(2, 1, 12, 16, generator=g)], {}),
+    "quirks": (zoo.Quirks, lambda g: [_ids(g), _mask(dtype=torch.int64)], {}),
+    "loop": (zoo.scripted_loop, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
+}
+
+
+def export(model, inputs: list, path: Path, opset: int, dynamic: tuple[str, ...] = ()) -> list:
+    """Export as users do (`dynamo=False`); the input names."""
+    names = [f"in{i}" for i in range(len(inputs))]
+    axes = {n: dict(enumerate(dynamic)) for n in names} if dynamic else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            tuple(inputs),
+            str(path),
+            opset_version=opset,
+            dynamo=False,
+            input_names=names,
+            dynamic_axes=axes,
+        )
+    return names
+
+
+def run_both(path: Path, feeds: dict, tmp: Path) -> tuple[dict, list, dict]:
+    """ge-run's outputs and REPORT.json, and onnxruntime's outputs, for the same feeds."""
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+    np.savez(tmp / "in.npz", **feeds)
+    out, report = tmp / "out.npz", tmp / "report.json"
+    argv = [str(path), "--inputs", str(tmp / "in.npz"), "--output", str(out), "--no-cache"]
+    assert ge_run([*argv, "--report", str(report)]) == 0
+    return dict(np.load(out)), want, json.loads(report.read_text())
+
+
+def check(got: dict, want: list, figures: dict) -> None:
+    assert list(got) == figures["outputs"]
+    for (name, value), expected in zip(got.items(), want, strict=True):
+        assert value.dtype == expected.dtype, name
+        np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-4, err_msg=name)
+    assert REPORT_KEYS <= set(figures)
+    assert all(k["cycles"] >= 0 for k in figures["kernels"])
+    assert figures["memory"]["peak_bytes"] >= figures["memory"]["lower_bound_bytes"]
+
+
+OPSETS = (11, 13, 14, 17)
+FAST = {case: OPSETS[i % len(OPSETS)] for i, case in enumerate(CASES)}
+"""Each model at one opset in the default run (every opset is some model's); the rest slow."""
+GRID = [
+    pytest.param(case, opset, marks=() if FAST[case] == opset else pytest.mark.slow)
+    for case in CASES
+    for opset in OPSETS
+]
+FUSED = {"bert": "kernel.attention", "gpt2": "kernel.attention", "gpt2-past": "kernel.attention"}
+"""A kernel each model's export must compile to at every opset (fusions old opsets once hid)."""
+
+
+def run_case(case: str, opset: int, tmp: Path) -> tuple[dict, list, dict]:
+    make, make_inputs, options = CASES[case]
+    torch.manual_seed(0)
+    model = make().eval()
+    inputs = make_inputs(torch.Generator().manual_seed(0))
+    path = tmp / "model.onnx"
+    names = export(model, inputs, path, opset, options.get("dynamic", ()))
+    return run_both(path, {n: t.numpy() for n, t in zip(names, inputs)}, tmp)
+
+
+def fallbacks(figures: dict) -> list[tuple[str, str]]:
+    """(op, reason) of each kernel that ran by reference rather than on the modeled NPU."""
+    return [(k["op"], k["fallback_reason"]) for k in figures["kernels"] if k["engine"] != "npu"]
+
+
+@pytest.mark.parametrize(("case", "opset"), GRID)
+def test_zoo_text_model_matches_onnxruntime(case: str, opset: int, tmp_path: Path):
+    got, want, figures = run_case(case, opset, tmp_path)
+    check(got, want, figures)
+    assert fallbacks(figures) == []
+    if case in FUSED:
+        assert FUSED[case] in {k["op"] for k in figures["kernels"]}
+
+
+@pytest.mark.parametrize("case", ["bert", "gpt2", "textcnn", "wav2vec"])
+def test_dynamic_axes_run_at_batch_one_and_at_other_shapes(case: str, tmp_path: Path):
+    """dim_param batch/sequence: without --inputs ge-run runs batch 1 (a time axis too short
+    for a Conv1d is lengthened); with --inputs of other shapes it matches onnxruntime."""
+    make, make_inputs, _ = CASES[case]
+    torch.manual_seed(0)
+    inputs = make_inputs(torch.Generator().manual_seed(0))
+    path = tmp_path / "model.onnx"
+    axes = ("batch", "sequence") if inputs[0].dim() == 2 else ("batch",)
+    names = export(make().eval(), inputs, path, 14, axes)
+    out = tmp_path / "random.npz"
+    assert ge_run([str(path), "--output", str(out), "--no-cache"]) == 0
+    assert all(v.shape[0] == 1 for v in np.load(out).values())
+    g = torch.Generator().manual_seed(1)
+    other = _bert_inputs(g, 3, 5) if case == "bert" else [_ids(g, 3, 6)]
+    if case == "wav2vec":
+        other = [torch.randn(3, 64, generator=g)]
+    got, want, figures = run_both(path, {n: t.numpy() for n, t in zip(names, other)}, tmp_path)
+    check(got, want, figures)
+    assert got[figures["outputs"][0]].shape[0] == 3
+
+
+def test_scripted_if_takes_either_branch(tmp_path: Path):
+    """torch.jit.script's `if` on a tensor is an ONNX If: scf.if, which runs on the reference
+    interpreter by design (REPORT says so); its branches' values are right both ways."""
+    x = torch.randn(2, 8, generator=torch.Generator().manual_seed(0)).abs()
+    torch.manual_seed(0)
+    path = tmp_path / "model.onnx"
+    names = export(zoo.scripted_if(), [x], path, 13)
+    for sign in (1.0, -1.0):
+        got, want, figures = run_both(path, {names[0]: (sign * x).numpy()}, tmp_path)
+        check(got, want, figures)
+        assert [op for op, _ in fallbacks(figures)] == ["tensor.extract", "scf.if"]
+
+
+def test_tf2onnx_bert_at_opset_10(tmp_path: Path):
+    """bertsquad-10's patterns: its TF layer norm is recognised and its attention fused."""
+    path = tmp_path / "model.onnx"
+    onnx.save(zoo.tf_bert_opset10(), str(path))
+    rng = np.random.default_rng(0)
+    mask = np.ones((2, 8), np.int64)
+    mask[1, 5:] = 0
+    feeds = {"ids": rng.integers(0, zoo.VOCAB, (2, 8)), "mask": mask}
+    feeds["segments"] = rng.integers(0, 2, (2, 8))
+    got, want, figures = run_both(path, feeds, tmp_path)
+    check(got, want, figures)
+    assert fallbacks(figures) == []
+    ops = [k["op"] for k in figures["kernels"]]
+    assert "kernel.layer_norm" in ops and "kernel.attention" in ops
+    assert "kernel.reduce" not in ops
