@@ -9,6 +9,7 @@ and charge each step the scalar unit's issue cycles.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,8 +149,12 @@ def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):
     best: MatmulTiling | None = None
     for tm in _edge_options(m, target.ai_cores, exact):
         for tn in _edge_options(n, target.ai_cores, exact):
+            tiles = -(-m // tm) * -(-n // tn)
             for tk in _edge_options(k, 1):
-                for outs in (1, 2):
+                # two output buffers change nothing with one tile a core or one K step (the
+                # estimate is the one-buffer one, which wins the tie): skip the second search
+                both = tiles > target.ai_cores and k > tk
+                for outs in (1, 2) if both else (1,):
                     if not _fits(target, (tm, tn, tk), itemsize, extra, outs):
                         continue
                     shape = (m, n, k)
@@ -250,10 +255,8 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
     spans = [((tm, m) if r else (1, 1), (tn, n) if c else (1, 1)) for r, c in loads]
     ins = sum(dma_bytes_charged(target, [a[0], b[0]], [a[1], b[1]], 4) for a, b in spans)
-    t = np.arange(tiles)
-    core = t // per
-    a_cold = _cold_fraction((t // nn) % nm, core, blocks, m * k * itemsize > l2_limit)
-    b_cold = _cold_fraction(t % nn, core, blocks, k * n * itemsize > l2_limit)
+    uncached = (m * k * itemsize > l2_limit, k * n * itemsize > l2_limit)
+    t, core, a_cold, b_cold = _layout(nm, nn, per, blocks, uncached)
     a_read = np.full(tiles, float(a_bytes))
     if a_panel_fits(target, tile, k, itemsize):  # later tiles of a row panel read it from L1
         a_read[(t % nn != 0) & (t % per != 0)] = 0.0
@@ -283,6 +286,19 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
         kloop = ksteps * np.maximum(mte2, max(mte1, cube) + ISSUE_CYCLES) + bubble
         kloop += ins / share
     return max(float(np.bincount(core, kloop + out).max()), channel) + fill, blocks
+
+
+@functools.lru_cache(maxsize=4096)
+def _layout(nm: int, nn: int, per: int, blocks: int, uncached: tuple[bool, bool]) -> tuple:
+    """(tile indices, their cores, A's and B's cold fractions) of an (nm x nn)-tile grid
+    (`_cold_fraction`): the same for every K step a search tries, so computed once each."""
+    t = np.arange(nm * nn)
+    core = t // per
+    a_cold = _cold_fraction((t // nn) % nm, core, blocks, uncached[0])
+    b_cold = _cold_fraction(t % nn, core, blocks, uncached[1])
+    for array in (t, core, a_cold, b_cold):
+        array.flags.writeable = False
+    return t, core, a_cold, b_cold
 
 
 def _cold_fraction(panel: np.ndarray, core: np.ndarray, blocks: int, uncached: bool):  # noqa: ANN202
