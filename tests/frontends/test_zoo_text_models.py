@@ -60,6 +60,8 @@ CASES: dict[str, Case] = {
     "speech": (zoo.SpeechCommands, lambda g: [torch.randn(2, 1, 12, 16, generator=g)], {}),
     "quirks": (zoo.Quirks, lambda g: [_ids(g), _mask(dtype=torch.int64)], {}),
     "loop": (zoo.scripted_loop, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
+    "loop-stack": (zoo.scripted_stack, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
+    "distilbert": (zoo.DistilBert, lambda g: [_ids(g), _mask(dtype=torch.int64)], {}),
 }
 
 
@@ -109,7 +111,7 @@ GRID = [
     for case in CASES
     for opset in OPSETS
 ]
-FUSED = {"bert": "kernel.attention", "gpt2": "kernel.attention", "gpt2-past": "kernel.attention"}
+FUSED = dict.fromkeys(["bert", "gpt2", "gpt2-past", "distilbert", "llama"], "kernel.attention")
 """A kernel each model's export must compile to at every opset (fusions old opsets once hid)."""
 
 

@@ -446,3 +446,44 @@ def tf_bert_opset10(seq: int = 8) -> onnx.ModelProto:
             for n in ("start_logits", "end_logits")]  # fmt: skip
     graph = helper.make_graph(nodes, "bert", ids, outs, inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 10)])
+
+
+def scripted_stack() -> torch.jit.ScriptModule:
+    """A scripted `for` that appends to a list and stacks it: SequenceEmpty, a Loop carrying
+    SequenceInsert, ConcatFromSequence (SplitToSequence too, at opsets below 13)."""
+
+    class Running(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.Linear(8, 8)
+
+        def forward(self, x):
+            h = torch.zeros_like(x[:, 0])
+            states = []
+            for t in range(x.size(1)):
+                h = torch.tanh(self.cell(x[:, t]) + h)
+                states.append(h)
+            return torch.stack(states, 1)
+
+    return torch.jit.script(Running())
+
+
+class DistilBert(nn.Module):
+    """DistilBERT's attention: masked_fill((mask == 0).view(b, 1, 1, s).expand_as(scores),
+    finfo.min), a mask computed from an input (a select, not an add)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.pos = nn.Embedding(VOCAB, HIDDEN), nn.Embedding(16, HIDDEN)
+        self.qkv, self.o = nn.Linear(HIDDEN, 3 * HIDDEN), nn.Linear(HIDDEN, HIDDEN)
+        self.norm = nn.LayerNorm(HIDDEN)
+
+    def forward(self, ids, mask):
+        b, s = ids.shape
+        x = self.emb(ids) + self.pos(torch.arange(s, dtype=torch.long))
+        q, k, v = self.qkv(x).view(b, s, 3, HEADS, -1).permute(2, 0, 3, 1, 4)
+        scores = q / math.sqrt(HIDDEN // HEADS) @ k.transpose(2, 3)
+        masked = (mask == 0).view(b, 1, 1, s).expand_as(scores)
+        scores = scores.masked_fill(masked, torch.tensor(torch.finfo(scores.dtype).min))
+        ctx = (F.softmax(scores, -1) @ v).transpose(1, 2).reshape(b, s, HIDDEN)
+        return self.norm(x + self.o(ctx))

@@ -56,6 +56,8 @@ def if_(n: Node) -> list[SSAValue]:
         block = Block()
         with n.state.building(block):
             values = import_subgraph(n, graph)
+            if not all(isinstance(v, SSAValue) for v in values):  # a list known at import
+                raise n.unsupported("a branch on a run-time condition that gives a sequence")
             block.add_op(scf.YieldOp(*values))
         blocks.append(block)
         outputs.append([v.type for v in values])

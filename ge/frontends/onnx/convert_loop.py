@@ -13,7 +13,8 @@ ge shapes are static, so the form depends on what the importer knows:
 - **`scf.while`**: no scan outputs. The iteration number and the condition are loop-carried
   tensors, checked (`i < M and cond`) in the before region.
 Else (scan outputs whose number of steps is only known at run time) the converter raises
-UnsupportedError naming the node. Loop-carried values must keep their static types.
+UnsupportedError naming the node. Loop-carried values must keep their static types; a
+sequence (`convert_sequence`, a list appended to in the body) may grow, in the unrolled form.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from xdsl.ir import Block, SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_control import import_subgraph
+from ge.frontends.onnx.convert_sequence import SequenceValue
 from ge.frontends.onnx.recurrence import index_constant
 from gedialects.ge import ops
 from gedialects.ge.sequence import InsertStepOp
@@ -57,6 +59,8 @@ def _known(n: Node, value: SSAValue) -> np.ndarray | None:
 
 def _check_carried(n: Node, before: Sequence[SSAValue], after: Sequence[SSAValue]) -> None:
     for i, (a, b) in enumerate(zip(before, after)):
+        if isinstance(a, SequenceValue) and isinstance(b, SequenceValue):
+            continue  # a list that grows: fine while the loop is unrolled
         if a.type != b.type:
             raise n.unsupported(
                 f"loop-carried value {i} changes type from {format_type(a.type)} to "
@@ -106,7 +110,17 @@ def _unrolled(
     return [*carried, *[_stack(n, acc) for acc in steps]]
 
 
+def _no_sequences(n: Node, carried: Sequence[SSAValue]) -> None:
+    """A loop that is not unrolled cannot carry a sequence (a list known at import)."""
+    if any(isinstance(v, SequenceValue) for v in carried):
+        raise n.unsupported(
+            "a sequence carried by the loop needs the loop unrolled: a trip count known at "
+            f"import and at most {UNROLL_NODES} body nodes over all iterations"
+        )
+
+
 def _for(n: Node, body: onnx.GraphProto, trip: int, carried: list[SSAValue]) -> list[SSAValue]:
+    _no_sequences(n, carried)
     n_carried = len(carried)
     n_scans = len(body.output) - 1 - n_carried
     true = n.constant(np.array(True))
@@ -148,6 +162,7 @@ def _while(
     carried: list[SSAValue],
     first: int = 0,
 ) -> list[SSAValue]:
+    _no_sequences(n, carried)
     start = n.constant(np.array(first, np.int64))
     limit = None
     if trip is not None:

@@ -47,6 +47,7 @@ from ge.frontends.onnx import (
     convert_rnn,
     convert_scan,
     convert_select,
+    convert_sequence,
     convert_tensor,
 )
 from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
@@ -88,6 +89,7 @@ CONVERTERS = {
     **convert_fourier.CONVERTERS,
     **convert_col2im.CONVERTERS,
     **convert_loop.CONVERTERS,
+    **convert_sequence.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 
@@ -225,6 +227,8 @@ def build_module(
         raise FrontendError(f"{source}: graph outputs {missing} are never computed")
     results = [state.values[o.name] for o in graph.output]
     for o, value in zip(graph.output, results):
+        if not isinstance(value, SSAValue):  # a sequence (a list at import): no ge type
+            raise UnsupportedError(f"{source}: graph output '{o.name}' is a sequence")
         _check_type(f"{source}: graph output", o.name, value, o)
     block.add_op(func.ReturnOp(*results))
     _erase_dead_ops(block)
