@@ -17,6 +17,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import external_data_helper, helper, shape_inference
 
+from ge.frontends.onnx.ceil_pools import exact_ceil_pools
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
 from ge.frontends.onnx.legacy_ops import convert_version, prepare_legacy
 from ge.frontends.onnx.repair import (
@@ -235,6 +236,10 @@ def prepare(
         light = skeleton(upgraded)
     shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
     inferred = infer(light, source)
+    if (fixed := exact_ceil_pools(upgraded, inferred)) is not upgraded:
+        upgraded, light = fixed, skeleton(fixed)
+        shapes = fix_input_shapes(light, upgraded, input_shapes or {}, source)
+        inferred = infer(light, source)
     for _ in range(MAX_ROUNDS):
         if not expandable(upgraded, CONVERTERS.__contains__):
             break

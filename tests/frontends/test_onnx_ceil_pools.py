@@ -1,0 +1,92 @@
+"""Ceil-mode pools against onnxruntime, including those whose last window onnxruntime drops
+(it would start in the end padding) while ONNX's shape inference counts it
+(`ge/frontends/onnx/ceil_pools.py`): MaxPool, LpPool (whose converter takes floor mode
+only: every ceil-mode one is rewritten) and AveragePool on random windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper
+
+from ge.frontends.onnx import import_onnx_model
+from ge.frontends.onnx.ceil_pools import extra_end_pad, floor_mode_pads
+from ge.testing import run
+from gedialects.errors import FrontendError
+
+
+def pool_model(op: str, shape, **attrs):
+    node = helper.make_node(op, ["x"], ["y"], ceil_mode=1, **attrs)
+    relu = helper.make_node("Relu", ["y"], ["z"])  # a value after it: its shape is checked
+    graph = helper.make_graph(
+        [node, relu],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    return model
+
+
+def assert_like_onnxruntime(model, x: np.ndarray) -> None:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"x": x})[0]
+    got = run(import_onnx_model(model), {"x": x})[0]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dropped_window_is_not_counted():
+    """A stride-3 1x1 pool of a 3-wide map: onnxruntime makes 1 column, ONNX's shape
+    inference 2 (the importer refused the model before)."""
+    model = pool_model("MaxPool", (1, 2, 3, 3), kernel_shape=[1, 1], strides=[1, 3])
+    assert floor_mode_pads(model.graph.node[0], [1, 2, 3, 3]) == [0, 0, 0, 0]
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 3)).astype(np.float32)
+    assert_like_onnxruntime(model, x)
+
+
+def test_pools_onnx_counts_right_are_left_alone():
+    model = pool_model("MaxPool", (1, 1, 6, 6), kernel_shape=[3, 3], strides=[2, 2])
+    assert floor_mode_pads(model.graph.node[0], [1, 1, 6, 6]) is None
+
+
+def test_average_counting_padding_is_not_rewritten_when_it_needs_more():
+    """count_include_pad=1 divides by the padding too: one axis dropping a window and one
+    adding one cannot be a floor-mode twin; the importer names the mismatch."""
+    attrs = {"kernel_shape": [1, 3], "strides": [3, 3], "pads": [0, 1, 0, 1]}
+    model = pool_model("AveragePool", (1, 1, 3, 3), count_include_pad=1, **attrs)
+    assert floor_mode_pads(model.graph.node[0], [1, 1, 3, 3]) is None
+    with pytest.raises(FrontendError, match="inconsistent shapes"):
+        import_onnx_model(model)
+
+
+@settings(deadline=None)
+@given(
+    op=st.sampled_from(["MaxPool", "LpPool", "AveragePool", "AveragePool-counting-pads"]),
+    size=st.tuples(st.integers(2, 8), st.integers(2, 8)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    strides=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    pads=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+)
+def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
+    pads = [min(p, kernel[i % 2] - 1) for i, p in enumerate(pads)]
+    kernel = [min(k, s + p0 + p1) for k, s, p0, p1 in zip(kernel, size, pads[:2], pads[2:])]
+    attrs = {"kernel_shape": list(kernel), "strides": list(strides), "pads": pads}
+    if op.startswith("AveragePool"):
+        attrs["count_include_pad"] = int(op.endswith("pads"))
+        op = "AveragePool"
+    x = np.random.default_rng(sum(size)).standard_normal((1, 2, *size)).astype(np.float32)
+    model = pool_model(op, x.shape, **attrs)
+    axes = [
+        extra_end_pad(*a, (p0, p1), 1)
+        for a, p0, p1 in zip(zip(size, kernel, strides), pads[:2], pads[2:])
+    ]
+    # the one form left as it was (`test_average_counting_padding_is_not_rewritten...`)
+    assume(
+        not (attrs.get("count_include_pad") and any(d for _, d in axes) and any(e for e, _ in axes))
+    )
+    assert_like_onnxruntime(model, x)
