@@ -1,4 +1,5 @@
-"""Converters of ONNX pools: MaxPool, AveragePool (1-D, 2-D, 3-D), global pools.
+"""Converters of ONNX pools: MaxPool (and its Indices, `convert_pool_indices`), AveragePool
+(1-D, 2-D, 3-D), global pools.
 
 `ge` pools are 2-D, on floats (an integer MaxPool runs on an exact f64 copy). A 1-D
 pool is a 2-D one with a unit height. A 3-D pool is two 2-D pools, exactly: max and
@@ -17,6 +18,7 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_nn import Spatial, window_attrs
+from ge.frontends.onnx.convert_pool_indices import max_pool_indices
 from gedialects.ge import ops
 from gedialects.ge.types import element_of
 
@@ -80,17 +82,18 @@ def pool(n: Node, op_class: type, x: SSAValue, props: dict) -> SSAValue:
 
 
 def _pool(op_class: type, **extra: str) -> Converter:
-    def convert(n: Node) -> SSAValue:
-        if n.wants(1):
-            raise n.unsupported("the Indices output of MaxPool is not supported")
+    def convert(n: Node) -> SSAValue | list[SSAValue]:
         props = {k: bool(n.attr(a, 0)) for k, a in extra.items()}
         props["ceil_mode"] = bool(n.attr("ceil_mode", 0))
         x = n.value(0)
         if op_class is ops.MaxPool2DOp and np.issubdtype(n.dtype(0), np.integer):
             # Integers pool exactly as f64 (padding never wins a max).
-            y = pool(n, op_class, n.emit(ops.CastOp(x, to=f64)), props)
-            return n.emit(ops.CastOp(y, to=element_of(x.type)))
-        return pool(n, op_class, x, props)
+            wide = n.emit(ops.CastOp(x, to=f64))
+            y = pool(n, op_class, wide, props)
+            y = n.emit(ops.CastOp(y, to=element_of(x.type)))
+            return [y, max_pool_indices(n, wide, y)] if n.wants(1) else y
+        y = pool(n, op_class, x, props)
+        return [y, max_pool_indices(n, x, y)] if n.wants(1) else y
 
     return convert
 
