@@ -53,6 +53,7 @@ TORCH_CASES = {
     "emotion-ferplus": (Z.FerPlus, (1, 1, 16, 16), 8, (7, 12, 17)),
     "vit": (Z.ViT, (1, 3, 8, 8), 12, (9, 14, 17)),
     "convnext": (Z.ConvNeXt, (1, 3, 16, 16), 13, (9, 11, 17)),
+    "segnet-encoder": (Z.SegNet, (1, 3, 8, 8), 11, (9, 13, 17)),
 }
 # What torch 2.13 refuses to export: Upsample / interpolate at opset 7 (style, fcn, yolo),
 # bilinear align_corners before opset 11, expand at opset 7 (ViT), and Erf (GELU) at
@@ -165,6 +166,7 @@ HAND_CASES = {
     "tiny-yolov2-opset8-image-scaler": lambda: Z.tiny_yolov2(8),
     "tiny-yolov2-opset1-image-scaler": lambda: Z.tiny_yolov2(1),
     "caffenet-opset3-legacy-broadcast": Z.caffenet_opset3,
+    "segnet-opset11-max-unpool": Z.segnet_unpool,
 }
 # onnxruntime runs opsets >= 7 only (BatchNormalization-6, ...): the opset-6 ResNet and the
 # opset-1/3 graphs compare with their opset-7/8 twins (same weights, same values).

@@ -616,3 +616,33 @@ def caffenet_opset3(twin: bool = False):
     inputs = [helper.make_tensor_value_info("data", TensorProto.FLOAT, [1, 3, 17, 17])]
     outputs = [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 4])]
     return _model(nodes, inputs, outputs, inits, opset=8 if twin else 3)
+
+
+class SegNet(nn.Module):
+    """SegNet / ENet's encoder: max pool with indices (torch writes MaxPool's Indices output
+    and a 1x1 MaxPool of the input's own indices to make them per plane). Torch 2.13 cannot
+    export max_unpool2d; `segnet_unpool` writes the decoder's MaxUnpool by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.dec = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        y, index = F.max_pool2d(self.enc(x), 3, 2, padding=1, return_indices=True)
+        return self.dec(F.relu(y)), index
+
+
+def segnet_unpool():
+    """SegNet's pool / unpool pair at opset 11: MaxPool's Indices feed MaxUnpool."""
+    r = _random(12)
+    inits = [_init("w", r(4, 3, 3, 3)), _init("b", r(4))]
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1] * 4),
+        helper.make_node("MaxPool", ["c"], ["p", "i"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["p"], ["r"]),
+        helper.make_node("MaxUnpool", ["r", "i"], ["u"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])]
+    outputs = [helper.make_tensor_value_info("u", TensorProto.FLOAT, [1, 4, 8, 8])]
+    return _model(nodes, inputs, outputs, inits, opset=11, ir_version=6)
