@@ -6,7 +6,8 @@ without growing them, an optional scalar scale, and the first matmul `Q @ K'`, w
 transpose swapping K's last two dims becomes `key_transposed`. Each step may already be
 a kernel (`kernel.softmax`, `kernel.matmul` with alpha / transpose_b). A masking select
 `where(keep, scores, fill)` (GPT-2's causal mask, HF's `masked_fill`) becomes the additive
-mask `where(keep, 0, fill)` (`where_mask.py` says when that is the same). Every intermediate
+mask `where(keep, 0, fill)` (`where_mask.py` says when that is the same); torch's NaN guard
+after the softmax moves to the kernel's output (`nan_guard.py`). Every intermediate
 result must have exactly one user, so no work another consumer needs is dropped.
 Pre: none. Post: no such chain of single-use values remains.
 """
@@ -31,6 +32,7 @@ from passes.epilogues import rewrite_module
 from passes.fold_batch_norm import erase_dead
 from passes.fuse_matmul_scale import scalar_factor, swapped_input
 from passes.matching import only_user
+from passes.nan_guard import guard, nan_guarded
 from passes.where_mask import additive_mask
 
 
@@ -45,6 +47,8 @@ class Chain:
     mask_ops: list[Operation] = field(default_factory=list)
     """Ops that compute an additive mask from a select's condition (inserted on fusion)."""
     dropout: object | None = None
+    nan_guard: bool = False
+    """Whether the probabilities were NaN-guarded (`nan_guard`): the output is, instead."""
 
     def step(self, value: SSAValue, reader: Operation) -> Operation | None:
         """The private producer of `value` (read by `reader` alone), recorded."""
@@ -58,6 +62,13 @@ class Chain:
 
 
 def _softmax_input(chain: Chain, op: Operation | None) -> SSAValue | None:
+    if (guarded := nan_guarded(op)) is not None:  # torch's SDPA export with a boolean mask
+        probs, guard_ops = guarded
+        chain.ops += guard_ops[1:]
+        chain.nan_guard = True
+        op = probs.owner if isinstance(probs.owner, ge.SoftmaxOp) else None
+        if op is not None:
+            chain.ops.append(op)
     if isinstance(op, ge.DropoutOp) and not is_training_dropout(op):
         chain.dropout = op.ratio
         op = chain.step(op.input, op)
@@ -130,7 +141,8 @@ class Attention(RewritePattern):
         if attention.output.type != op.results[0].type:
             attention.erase()
             return
-        rewriter.replace(op, [*chain.mask_ops, attention], [attention.output])
+        after, result = guard(attention.output) if chain.nan_guard else ([], attention.output)
+        rewriter.replace(op, [*chain.mask_ops, attention, *after], [result])
         erase_dead(rewriter, chain.ops)
 
 

@@ -62,6 +62,7 @@ CASES: dict[str, Case] = {
     "loop": (zoo.scripted_loop, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
     "loop-stack": (zoo.scripted_stack, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
     "distilbert": (zoo.DistilBert, lambda g: [_ids(g), _mask(dtype=torch.int64)], {}),
+    "sdpa": (zoo.SdpaEncoder, lambda g: [_ids(g), _mask(dtype=torch.int64)], {"from": 14}),
 }
 
 
@@ -104,14 +105,18 @@ def check(got: dict, want: list, figures: dict) -> None:
 
 
 OPSETS = (11, 13, 14, 17)
-FAST = {case: OPSETS[i % len(OPSETS)] for i, case in enumerate(CASES)}
+FAST = {case: max(OPSETS[i % len(OPSETS)], CASES[case][2].get("from", 0))
+        for i, case in enumerate(CASES)}  # fmt: skip
 """Each model at one opset in the default run (every opset is some model's); the rest slow."""
 GRID = [
     pytest.param(case, opset, marks=() if FAST[case] == opset else pytest.mark.slow)
     for case in CASES
     for opset in OPSETS
+    if opset >= CASES[case][2].get("from", 0)  # torch exports it from that opset
 ]
-FUSED = dict.fromkeys(["bert", "gpt2", "gpt2-past", "distilbert", "llama"], "kernel.attention")
+FUSED = dict.fromkeys(
+    ["bert", "gpt2", "gpt2-past", "distilbert", "llama", "sdpa"], "kernel.attention"
+)
 """A kernel each model's export must compile to at every opset (fusions old opsets once hid)."""
 
 

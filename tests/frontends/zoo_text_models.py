@@ -487,3 +487,20 @@ class DistilBert(nn.Module):
         scores = scores.masked_fill(masked, torch.tensor(torch.finfo(scores.dtype).min))
         ctx = (F.softmax(scores, -1) @ v).transpose(1, 2).reshape(b, s, HIDDEN)
         return self.norm(x + self.o(ctx))
+
+
+class SdpaEncoder(nn.Module):
+    """HF's `attn_implementation="sdpa"`: F.scaled_dot_product_attention with a boolean padding
+    mask (torch exports it from opset 14, with a NaN guard after the softmax)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.qkv = nn.Embedding(VOCAB, HIDDEN), nn.Linear(HIDDEN, 3 * HIDDEN)
+        self.o = nn.Linear(HIDDEN, HIDDEN)
+
+    def forward(self, ids, mask):
+        b, s = ids.shape
+        q, k, v = self.qkv(self.emb(ids)).view(b, s, 3, HEADS, -1).permute(2, 0, 3, 1, 4)
+        keep = mask[:, None, None, :].bool()
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        return self.o(y.transpose(1, 2).reshape(b, s, HIDDEN))

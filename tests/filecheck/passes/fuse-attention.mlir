@@ -137,3 +137,28 @@ func.func @masked_fill(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8
   %o = ge.matmul %p, %v : (tensor<4x4xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   func.return %o : tensor<4x8xf32>
 }
+
+// -----
+
+// torch's SDPA with a boolean mask: where(keep, 0, -inf) added, and the NaN guard
+// where(isnan(P), 0, P) after the softmax, which moves to the kernel's output.
+// CHECK-LABEL: func.func @sdpa_nan_guard
+// CHECK:      %[[A:.+]] = kernel.attention %q, %kt, %v mask %{{.+}} {scale = 1.000000e+00 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.add", "ge.softmax", "ge.equal", "ge.logical_not", "ge.where", "ge.matmul"]}
+// CHECK-NEXT: %[[E:.+]] = ge.equal %[[A]], %[[A]]
+// CHECK-NEXT: %[[N:.+]] = ge.logical_not %[[E]]
+// CHECK-NEXT: %[[Z:.+]] = ge.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[G:.+]] = ge.where %[[N]], %[[Z]], %[[A]]
+// CHECK-NEXT: func.return %[[G]]
+func.func @sdpa_nan_guard(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2x4x8xf32>, %keep: tensor<2x1x4xi1>) -> tensor<2x4x8xf32> {
+  %zero = ge.constant dense<0.0> : tensor<1xf32>
+  %ninf = ge.constant dense<"0x000080FF"> : tensor<1xf32>
+  %mask = ge.where %keep, %zero, %ninf : (tensor<2x1x4xi1>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x1x4xf32>
+  %s = ge.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %sm = ge.add %s, %mask : (tensor<2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %sm {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %eq = ge.equal %p, %p : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xi1>
+  %nan = ge.logical_not %eq : (tensor<2x4x4xi1>) -> tensor<2x4x4xi1>
+  %g = ge.where %nan, %zero, %p : (tensor<2x4x4xi1>, tensor<1xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %g, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
+}
