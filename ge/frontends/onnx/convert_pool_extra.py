@@ -1,4 +1,5 @@
-"""Converters of LpPool and MaxUnpool, composed from `ge` pools and elementwise ops.
+"""Converters of LpPool, GlobalLpPool and MaxUnpool, composed from `ge` pools, reductions and
+elementwise ops.
 
 LpPool is (sum over the window of |x|^p)^(1/p): an average pool of |x|^p that counts the
 zero padding, times the window's size (any spatial rank, auto_pad, dilations, as the
@@ -26,25 +27,42 @@ from gedialects.ge import ops
 Converter = Callable[[Node], SSAValue]
 
 
-def lp_pool(n: Node) -> SSAValue:
-    x = n.value(0)
+def _powered(n: Node, x: SSAValue) -> tuple[int, SSAValue]:
+    """(p, |x|^p) of an LpPool / GlobalLpPool node."""
     p = int(n.attr("p", 2))
     if p < 1:
         raise n.error(f"p must be at least 1, got {p}")
-    if n.attr("ceil_mode", 0):
-        raise n.unsupported("ceil_mode=1 is not supported")
     magnitude = n.emit(ops.AbsOp(x))
     powered = magnitude
     for _ in range(p - 1):
         powered = n.emit(ops.MulOp(powered, magnitude))
-    size = int(np.prod(n.ints("kernel_shape"), dtype=np.int64))
-    mean = pool(n, ops.AvgPool2DOp, powered, {"count_include_pad": True, "ceil_mode": False})
-    total = n.emit(ops.MulOp(mean, scalar(n, float(size), x)))
+    return p, powered
+
+
+def _root(n: Node, total: SSAValue, p: int) -> SSAValue:
     if p == 1:
         return total
     if p == 2:
         return n.emit(ops.SqrtOp(total))
-    return n.emit(ops.PowOp(total, scalar(n, 1.0 / p, x)))
+    return n.emit(ops.PowOp(total, scalar(n, 1.0 / p, total)))
+
+
+def lp_pool(n: Node) -> SSAValue:
+    x = n.value(0)
+    if n.attr("ceil_mode", 0):  # `ceil_pools` rewrites those of known input shapes
+        raise n.unsupported("ceil_mode=1 is not supported")
+    p, powered = _powered(n, x)
+    size = int(np.prod(n.ints("kernel_shape"), dtype=np.int64))
+    mean = pool(n, ops.AvgPool2DOp, powered, {"count_include_pad": True, "ceil_mode": False})
+    return _root(n, n.emit(ops.MulOp(mean, scalar(n, float(size), x))), p)
+
+
+def global_lp_pool(n: Node) -> SSAValue:
+    """(sum over the spatial axes of |x|^p)^(1/p), keeping them as 1s."""
+    x = n.value(0)
+    p, powered = _powered(n, x)
+    axes = list(range(2, len(n.shape(0))))
+    return _root(n, n.emit(ops.ReduceSumOp(powered, axes=axes, keepdims=True)), p)
 
 
 def _repeat(n: Node, value: SSAValue, factors: list[int]) -> SSAValue:
@@ -96,5 +114,6 @@ def max_unpool(n: Node) -> SSAValue:
 
 CONVERTERS: dict[str, Converter] = {
     "LpPool": lp_pool,
+    "GlobalLpPool": global_lp_pool,
     "MaxUnpool": max_unpool,
 }
