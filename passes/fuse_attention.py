@@ -35,6 +35,11 @@ from passes.matching import only_user
 from passes.nan_guard import guard, nan_guarded
 from passes.where_mask import additive_mask
 
+SCORES = ge.MulOp | ge.DivOp | ge.MatMulOp | k.MatMulKernelOp
+"""What a mask is added to: the scaled or unscaled scores."""
+MAX_MASKS = 2
+"""Additive masks a chain may take (each walked past as an add before the softmax)."""
+
 
 @dataclass
 class Chain:
@@ -43,9 +48,10 @@ class Chain:
     ops: list[Operation] = field(default_factory=list)
     scale: float = 1.0
     softmax_scale: float = 1.0
-    mask: SSAValue | None = None
+    masks: list[SSAValue] = field(default_factory=list)
+    """Additive masks, at most two (T5: position bias and padding mask), summed on fusion."""
     mask_ops: list[Operation] = field(default_factory=list)
-    """Ops that compute an additive mask from a select's condition (inserted on fusion)."""
+    """Ops that compute the additive mask (from a select's condition, or a sum of two)."""
     dropout: object | None = None
     nan_guard: bool = False
     """Whether the probabilities were NaN-guarded (`nan_guard`): the output is, instead."""
@@ -85,18 +91,20 @@ def _softmax_input(chain: Chain, op: Operation | None) -> SSAValue | None:
 def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | None:
     """Walk mask add and scale back to the first matmul."""
     op = chain.step(value, reader)
-    if isinstance(op, ge.AddOp) and chain.mask is None:
+    if isinstance(op, ge.AddOp) and len(chain.masks) < MAX_MASKS:
         for scores, mask in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
             if scores.type == op.output.type and isinstance(scores.owner, Operation):
-                if isinstance(scores.owner, ge.MulOp | ge.DivOp | ge.MatMulOp | k.MatMulKernelOp):
-                    chain.mask = mask
+                if isinstance(scores.owner, SCORES | ge.AddOp | ge.WhereOp):
+                    chain.masks.append(mask)
                     return _scores(chain, scores, op)
         return None
-    if isinstance(op, ge.WhereOp) and chain.mask is None:
+    if isinstance(op, ge.WhereOp) and len(chain.masks) < MAX_MASKS:
         found = additive_mask(op)
         if found is None or not isinstance(found[2].owner, Operation):
             return None
-        chain.mask_ops, chain.mask, scores = found
+        select_ops, mask, scores = found
+        chain.mask_ops += select_ops
+        chain.masks.append(mask)
         return _scores(chain, scores, op)
     if isinstance(op, ge.MulOp | ge.DivOp):
         for x in (op.lhs, op.rhs):
@@ -120,7 +128,7 @@ class Attention(RewritePattern):
         first = _scores(chain, source, chain.ops[-1]) if source is not None else None
         if first is None or not _plain_matmul(first, allow_scaled=True):
             return
-        if chain.mask is not None and chain.softmax_scale != 1.0:
+        if chain.masks and chain.softmax_scale != 1.0:
             return
         query, key = first.operands[0], first.operands[1]
         transposed = isinstance(first, k.MatMulKernelOp) and first.get_flag("transpose_b")
@@ -133,7 +141,11 @@ class Attention(RewritePattern):
         if chain.dropout is not None:
             props["dropout_ratio"] = chain.dropout
         fused = [name for o in [*reversed(chain.ops), op] for name in _provenance(o)]
-        mask = chain.mask
+        mask = chain.masks[0] if chain.masks else None
+        if len(chain.masks) == 2:
+            both = ge.AddOp(*reversed(chain.masks))  # in the order the model adds them
+            chain.mask_ops.append(both)
+            mask = both.output
         try:
             attention = k.AttentionKernelOp(query, key, value, mask, fused_from=fused, **props)
         except GeVerifyError:  # shapes the kernel does not take

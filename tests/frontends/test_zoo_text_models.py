@@ -115,7 +115,8 @@ GRID = [
     if opset >= CASES[case][2].get("from", 0)  # torch exports it from that opset
 ]
 FUSED = dict.fromkeys(
-    ["bert", "gpt2", "gpt2-past", "distilbert", "llama", "sdpa"], "kernel.attention"
+    ["bert", "gpt2", "gpt2-past", "distilbert", "llama", "sdpa", "t5", "whisper"],
+    "kernel.attention",
 )
 """A kernel each model's export must compile to at every opset (fusions old opsets once hid)."""
 

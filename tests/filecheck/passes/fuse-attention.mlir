@@ -162,3 +162,18 @@ func.func @sdpa_nan_guard(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: ten
   %o = ge.matmul %g, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
   func.return %o : tensor<2x4x8xf32>
 }
+
+// -----
+
+// T5: scores + position bias + padding mask (two adds): one mask, their sum.
+// CHECK-LABEL: func.func @two_masks
+// CHECK:      %[[M:.+]] = ge.add %bias, %pad : (tensor<1x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x4x4xf32>
+// CHECK-NEXT: kernel.attention %q, %kt, %v mask %[[M]] {scale = 1.000000e+00 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.add", "ge.add", "ge.softmax", "ge.matmul"]}
+func.func @two_masks(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2x4x8xf32>, %bias: tensor<1x4x4xf32>, %pad: tensor<2x1x4xf32>) -> tensor<2x4x8xf32> {
+  %s = ge.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %a = ge.add %s, %bias : (tensor<2x4x4xf32>, tensor<1x4x4xf32>) -> tensor<2x4x4xf32>
+  %b = ge.add %a, %pad : (tensor<2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %b {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
+}
