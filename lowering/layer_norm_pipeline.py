@@ -6,7 +6,9 @@ unit works. Here a core takes a contiguous run of tiles of tr rows and turn u lo
 normalizes tile u-1 and stores tile u-2, over two sets of (x, y) UB buffers: loads, vector
 work and stores of neighbouring tiles overlap, and each store is issued after the next load
 (the core's HBM channel serves DMAs in issue order). tr is the cheapest by an estimate of the
-busiest of HBM and vector time per tile plus one tile's fill and drain.
+busiest of HBM and vector time per tile plus one tile's fill and drain. A folded cast
+(`cast_to`): the tiles are f32, with f16 staging tiles the vector unit converts from after
+the load and into before the store (one more vector pass each).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import math
 
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.npu.launch import KernelOp
+from gedialects.npu.vector import VecCastOp
 from lowering.lower_rows import row_tile_window
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import ALIGN, aligned
@@ -30,19 +34,22 @@ PASSES = 7
 X_FREE, X_LOADED, Y_FREE, Y_READY = 0, 2, 4, 6
 
 
-def layer_norm_tile(target: Target, rows: int, cols: int, isz: int, params: int) -> int:
-    """Rows per tile: two sets of (x, y) tiles, the (1, C) scale/bias and the (tr, 1) stats fit
-    UB; the cheapest by HBM (loads and stores at the core's share) and vector time."""
+def layer_norm_tile(
+    target: Target, rows: int, cols: int, isz: int, params: int, staged: int = 0
+) -> int:
+    """Rows per tile: two sets of (x, y) tiles (and of `staged` cast buffers), the (1, C)
+    scale/bias and the (tr, 1) stats fit UB; the cheapest by HBM (loads and stores at the
+    core's share) and vector time."""
     ub = target.capacity_of("ub") - params * aligned(cols * isz) - 4 * ALIGN
     best: tuple[float, int] | None = None
     for tr in sorted({1, 2, 4, 8, 16, 32, 64, rows}):
-        if tr > rows or 4 * aligned(tr * cols * isz) + 2 * aligned(tr * isz) > ub:
+        if tr > rows or (4 + 2 * staged) * aligned(tr * cols * isz) + 2 * aligned(tr * isz) > ub:
             continue
         tiles = -(-rows // tr)
         cores = min(tiles, target.vector_cores)
         share = min(hbm_share(target, cores), target.rate("hbm", "ub"))
         move = tr * cols * isz / share
-        vector = PASSES * vector_cycles(target, tr * cols * isz)
+        vector = (PASSES + staged) * vector_cycles(target, tr * cols * isz)
         cycles = -(-tiles // cores) * max(2 * move, vector) + move + vector + move
         if best is None or cycles < best[0]:
             best = (cycles, tr)
@@ -62,9 +69,11 @@ def lower_layer_norm(
     shape = tuple(inputs[0].type.dims)
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
-    element = inputs[0].type.element_type
+    source, result = inputs[0].type.element_type, output.type.element_type
+    element = f32 if op.properties.get("cast_to") is not None else source
     isz = to_numpy_dtype(element).itemsize
-    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1)
+    staged = (source != element) + (result != element)
+    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1, staged)
     nr = -(-rows // tr)
     total = math.prod(lead) * nr
     per = -(-total // min(total, target.vector_cores))
@@ -72,6 +81,9 @@ def lower_layer_norm(
     b = KernelBuilder(kernel)
     xs = [b.alloc([tr, cols], element, "ub") for _ in (0, 1)]
     ys = [b.alloc([tr, cols], element, "ub") for _ in (0, 1)]
+    # a folded cast: f16 staging tiles, converted by the vector unit after load / before store
+    xs_in = [b.alloc([tr, cols], source, "ub") for _ in (0, 1)] if source != element else xs
+    ys_out = [b.alloc([tr, cols], result, "ub") for _ in (0, 1)] if result != element else ys
     stat = b.alloc([tr, 1], element, "ub")
     affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]]
     for value, buf in zip(inputs[1:], affine):
@@ -90,20 +102,24 @@ def lower_layer_norm(
     def load(t: Index, s: int) -> None:
         offs, sizes, rext = window(t)
         b.wait_flag("V", "MTE2", X_FREE + s)
-        b.dma(inputs[0], offs, sizes, xs[s], [0, 0], [rext, cols])
+        b.dma(inputs[0], offs, sizes, xs_in[s], [0, 0], [rext, cols])
         b.set_flag("MTE2", "V", X_LOADED + s)
 
     def normalize(s: int) -> None:
         b.wait_flag("MTE2", "V", X_LOADED + s)
         b.wait_flag("MTE3", "V", Y_FREE + s)
+        if xs_in is not xs:
+            b.add(VecCastOp(xs_in[s], xs[s]))
         _layer_norm(b, op, (xs[s], stat, ys[s]), affine, cols)
+        if ys_out is not ys:
+            b.add(VecCastOp(ys[s], ys_out[s]))
         b.set_flag("V", "MTE2", X_FREE + s)
         b.set_flag("V", "MTE3", Y_READY + s)
 
     def store(t: Index, s: int) -> None:
         offs, sizes, rext = window(t)
         b.wait_flag("V", "MTE3", Y_READY + s)
-        b.dma(ys[s], [0, 0], [rext, cols], output, offs, sizes)
+        b.dma(ys_out[s], [0, 0], [rext, cols], output, offs, sizes)
         b.set_flag("MTE3", "V", Y_FREE + s)
 
     start = b.muli(b.block_index, per)

@@ -10,13 +10,16 @@ read into UB, padded by the DMA (bottom and right: a larger destination window f
 that start above the image. Each tap is one `npu.vec_window` (copy, then max or add) of the
 strided window into the output tile; an average then multiplies by 1/count (one scalar, or a
 reciprocal map when the counts differ near the borders). Tiles go round-robin over the vector
-cores, ping/pong buffers where two fit UB.
+cores, ping/pong buffers where two fit UB. A folded cast (`cast_to`): the taps run in f32,
+the load fills an f16 band the vector unit converts, and an f16 result is converted before
+the store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -25,7 +28,7 @@ from gedialects.kernel.reductions import PoolKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
 from gedialects.npu.launch import KernelOp
-from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, VecDupOp
+from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, VecCastOp, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.pool_tiling import PoolGeometry, PoolTile, choose_pool_tile, planes_of
@@ -51,7 +54,8 @@ def lower_pool(
     op: PoolKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     """Views of input and output as planes, the reciprocal map if needed, and the kernel."""
-    element = element_of(op.output.type)
+    io = (element_of(op.input.type), element_of(op.output.type))
+    element = f32 if op.cast_to is not None else io[0]  # a folded cast computes in f32
     dtype = to_numpy_dtype(element)
     if dtype.kind != "f":
         raise UnsupportedError(f"'{op.name}' {op.kind.data} on {element} has no npu lowering")
@@ -59,7 +63,8 @@ def lower_pool(
     avg = op.kind.data == "avg"
     counts = geo.divisors(op.get_flag("count_include_pad")) if avg else None
     uniform = counts is None or bool((counts == counts.flat[0]).all())
-    tile = choose_pool_tile(target, geo, dtype.itemsize, not uniform)
+    staging = tuple(0 if e == element else to_numpy_dtype(e).itemsize for e in io)
+    tile = choose_pool_tile(target, geo, dtype.itemsize, not uniform, staging)  # type: ignore[arg-type]
     if tile is None:
         raise UnsupportedError(
             f"'{op.name}' {op.kind.data}: one output row of a {geo.size} image does not fit UB"
@@ -67,7 +72,7 @@ def lower_pool(
     ops: list[Operation] = []
     views = []
     for buf, (h, w) in ((inputs[0], geo.size), (output, geo.out)):
-        view = ReshapeOp(buf, BufferType([geo.planes, h, w], element, "hbm"))
+        view = ReshapeOp(buf, BufferType([geo.planes, h, w], buf.type.element_type, "hbm"))
         views.append(view.result)
         ops.append(view)
     scale: float | SSAValue | None = None
@@ -99,7 +104,8 @@ def _kernel(op: PoolKernelOp, name: str, geo: PoolGeometry, tile: PoolTile, io: 
     tile u - blocks (pong, loaded one iteration earlier), loads tile u + blocks (pong), then
     computes and stores tile u, so each load is issued on the HBM channel before the store
     ahead of it in the pipeline and overlaps the other ping's taps."""
-    element = element_of(op.output.type)
+    source, result = io[0].type.element_type, io[1].type.element_type
+    element = f32 if op.cast_to is not None else source
     kernel = KernelOp(name, tile.blocks, fused_from=op.fused_names, kind="pool")
     b = KernelBuilder(kernel)
     e = _Emit(b, op, geo, tile, io, -float("inf") if op.kind.data == "max" else 0.0)
@@ -109,9 +115,12 @@ def _kernel(op: PoolKernelOp, name: str, geo: PoolGeometry, tile: PoolTile, io: 
         band = b.alloc([cp, geo.band(oh), geo.width], element, "ub")
         acc = b.alloc([cp, oh, geo.out[1]], element, "ub")
         recip = b.alloc([oh, geo.out[1]], element, "ub") if isinstance(io[2], SSAValue) else None
-        bufs.append((band, acc, recip))
+        # a folded cast: the load fills an f16 band, the store reads an f16 output tile
+        band_in = b.alloc(band.type.dims, source, "ub") if source != element else band
+        acc_out = b.alloc(acc.type.dims, result, "ub") if result != element else acc
+        bufs.append((band, acc, recip, band_in, acc_out))
         if geo.pads[1]:  # the left pad columns are never written by a load
-            b.add(VecDupOp(e.fill, band))
+            b.add(VecDupOp(e.fill, band_in))
     if geo.pads[1]:
         b.sync("V", "MTE2", 2)
     for p in pings:
@@ -151,7 +160,7 @@ def _place(e: _Emit, t: Index) -> tuple[Index, Index, Index, Index]:
 
 def _load(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
     """MTE2: the band of input rows of tile `t` (and its reciprocal counts) into ping `p`."""
-    b, geo, (band, _, recip) = e.b, e.geo, bufs
+    b, geo, (_, _, recip, band, _) = e.b, e.geo, bufs
     (h, w), (pt, pl) = geo.size, geo.pads[:2]
     p0, o0, pe, oe = _place(e, t)
     r = b.muli(o0, geo.strides[0])  # first band row, padded coordinates
@@ -184,10 +193,12 @@ def _load(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
 
 def _compute(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
     """V: one vec_window per tap, the average's scale; MTE3: the output tile of `t`."""
-    b, geo, (band, acc, recip) = e.b, e.geo, bufs
+    b, geo, (band, acc, recip, band_in, acc_out) = e.b, e.geo, bufs
     p0, o0, pe, oe = _place(e, t)
     b.wait_flag("MTE2", "V", p)
     b.wait_flag("MTE3", "V", p)
+    if band_in is not band:
+        b.add(VecCastOp(band_in, band))
     (kh, kw), (sh, sw), (dh, dw) = geo.kernel, geo.strides, geo.dilations
     combine = "max" if e.op.kind.data == "max" else "add"
     for i in range(kh):
@@ -199,7 +210,9 @@ def _compute(e: _Emit, p: int, t: Index, bufs: tuple) -> None:
         b.add(BINARY_OPS["mul"](acc, recip, acc))
     elif isinstance(scale, float) and scale != 1.0:
         b.add(SCALAR_OPS["muls"](acc, scale, acc))
+    if acc_out is not acc:
+        b.add(VecCastOp(acc, acc_out))
     b.set_flag("V", "MTE2", p)
     b.sync("V", "MTE3", p)
-    b.dma(acc, [0, 0, 0], [pe, oe, geo.out[1]], e.io[1], [p0, o0, 0])
+    b.dma(acc_out, [0, 0, 0], [pe, oe, geo.out[1]], e.io[1], [p0, o0, 0])
     b.set_flag("MTE3", "V", p)

@@ -5,7 +5,8 @@ over reshaped views or transposed HBM temporaries.
 (and a global pool, over every spatial axis) is one over the last axis of (rest, reduced)
 views; a reduction over other axes first moves them last with a transpose kernel. Layer norm
 normalizes dims axis.. together, again through views; softmax and log-softmax over another
-axis transpose that axis last, run, and transpose back.
+axis transpose that axis last, run, and transpose back. With a folded cast (`cast_to`) the
+views and temporaries after the kernel take the result's element type.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def lower_reduce(
     rest, reduced = math.prod(shape[: n - len(axes)]), math.prod(shape[n - len(axes) :])
     element = source.type.element_type
     view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
-    view_out = ReshapeOp(output, BufferType((rest, 1), element, "hbm"))
+    view_out = ReshapeOp(output, BufferType((rest, 1), output.type.element_type, "hbm"))
     kernel = lower_rows(op, [view_in.result], view_out.result, target, name)
     return [*ops, view_in, view_out, kernel]
 
@@ -84,13 +85,15 @@ def lower_normalize(
         if any(math.prod(v.type.dims) != normalized for v in inputs[1:]):
             raise UnsupportedError(f"{op.name} with a scale or bias that broadcasts over axes")
         views = [ReshapeOp(inputs[0], BufferType((rest, normalized), element, "hbm"))]
-        views += [ReshapeOp(v, BufferType((normalized,), element, "hbm")) for v in inputs[1:]]
-        out = ReshapeOp(output, BufferType((rest, normalized), element, "hbm"))
+        views += [
+            ReshapeOp(v, BufferType((normalized,), v.type.element_type, "hbm")) for v in inputs[1:]
+        ]
+        out = ReshapeOp(output, BufferType((rest, normalized), output.type.element_type, "hbm"))
         kernel = lower_rows(op, [v.result for v in views], out.result, target, name, True)
         return [*views, out, kernel]
     perm = [a for a in range(n) if a != axis] + [axis]
     ops, moved = _transposed(inputs[0], perm, target, f"{name}_t0")
-    tmp = HbmAllocOp(BufferType(moved.type.dims, element, "hbm"))
+    tmp = HbmAllocOp(BufferType(moved.type.dims, output.type.element_type, "hbm"))
     ops += [tmp, lower_rows(op, [moved], tmp.buffer, target, name, True)]
     back = Region(
         tmp.buffer, tuple(shape), (0,) * n, (0,) * n, tuple(perm.index(a) for a in range(n))

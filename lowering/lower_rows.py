@@ -3,13 +3,15 @@
 The input (..., R, C) is cut into tiles of tr full rows (one leading index per tile), spread
 round-robin over the blocks. Softmax: max per row, subtract, exp, sum per row, divide (the
 vector unit broadcasts the (tr, 1) row statistics). Reduce: sum / max / min (mean is sum times
-1/C) per row into a (tr, 1) tile. Other axes have no npu lowering yet.
+1/C) per row into a (tr, 1) tile. Other axes have no npu lowering yet. A kernel with a
+folded cast (`cast_to`) computes in f32: `vec_cast` after an f16 load, before an f16 store.
 """
 
 from __future__ import annotations
 
 import math
 
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -18,7 +20,7 @@ from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
 from gedialects.kernel.ops import SoftmaxKernelOp
 from gedialects.kernel.reductions import ReduceKernelOp
 from gedialects.npu.launch import KernelOp
-from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS
+from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
@@ -67,6 +69,12 @@ def _exact_reduce(op: Operation, element: Attribute) -> bool:
     return reduce_kind(op) in {**allowed, "b": ("max", "min")}.get(kind, ())
 
 
+def casts(op: Operation) -> bool:
+    """Whether `op` is a casting kernel with a folded cast: it computes in f32 on UB, a
+    `vec_cast` after the load of an f16 input and before the store of an f16 result."""
+    return op.properties.get("cast_to") is not None
+
+
 def reduce_kind(op: Operation) -> str:
     """The reduction a reduce or global pool kernel computes (global_avg is a mean)."""
     kind = op.kind.data
@@ -101,6 +109,9 @@ def lower_rows(
     if not arranged:  # else the caller made the op's axis the buffers' last one
         _check(op, shape)
     element = element_of(op.operands[0].type)
+    source, result = inputs[0].type.element_type, output.type.element_type
+    if casts(op):  # compute in f32 between the casts on load and store
+        element = f32
     if to_numpy_dtype(element).kind != "f" and not _exact_reduce(op, element):
         what = f"{op.name} {reduce_kind(op)}" if isinstance(op, ReduceKernelOp) else op.name
         raise UnsupportedError(f"{what} on {element} has no npu lowering")
@@ -114,12 +125,15 @@ def lower_rows(
 
         return lower_layer_norm(op, inputs, output, target, name)
     isz = to_numpy_dtype(element).itemsize
-    tr, blocks = _row_tile(target, rows, cols, isz, 3 if norm else 2 if softmax else 1)
+    staged = (source != element) + (whole and result != element)
+    tr, blocks = _row_tile(target, rows, cols, isz, (3 if norm else 2 if softmax else 1) + staged)
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
     b = KernelBuilder(kernel)
     x = b.alloc([tr, cols], element, "ub")
+    x_in = b.alloc([tr, cols], source, "ub") if source != element else x
     stat = b.alloc([tr, 1], element, "ub")
     y = b.alloc([tr, cols], element, "ub") if whole else stat
+    y_out = b.alloc([tr, cols if whole else 1], result, "ub") if result != element else y
     affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]] if norm else []
     for value, buf in zip(inputs[1:], affine):
         dims = list(value.type.dims)  # an HBM buffer of the normalized shape (C,)
@@ -132,23 +146,27 @@ def lower_rows(
     with b.loop(b.block_index, math.prod(lead) * nr, blocks) as t:
         *window, rext = row_tile_window(b, t, (nr, tr, rows, cols), lead, len(shape))
         b.wait_flag("V", "MTE2")
-        b.dma(inputs[0], *window, x, [0, 0], [rext, cols])
+        b.dma(inputs[0], *window, x_in, [0, 0], [rext, cols])
         b.sync("MTE2", "V")
         b.wait_flag("MTE3", "V")
+        if x_in is not x:  # the folded input cast, on the vector unit
+            b.add(VecCastOp(x_in, x))
         if softmax:
             _softmax(b, op, x, stat, y)
         elif norm:
             _layer_norm(b, op, (x, stat, y), affine, cols)
         else:
             _reduce(b, op, x, stat, cols)
+        if y_out is not y:  # the folded result cast, before the store
+            b.add(VecCastOp(y, y_out))
         b.set_flag("V", "MTE2")
         b.sync("V", "MTE3")
         if whole:
-            b.dma(y, [0, 0], [rext, cols], output, *window)
+            b.dma(y_out, [0, 0], [rext, cols], output, *window)
         else:
             out_rank = len(output.type.dims)
             off, size = [*window[0][:-1], 0][:out_rank], [*window[1][:-1], 1][:out_rank]
-            b.dma(stat, [0, 0], [rext, 1], output, off, size)
+            b.dma(y_out, [0, 0], [rext, 1], output, off, size)
         b.set_flag("MTE3", "V")
     b.wait_flag("V", "MTE2")
     b.wait_flag("MTE3", "V")

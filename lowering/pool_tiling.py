@@ -73,11 +73,16 @@ class PoolTile:
     cycles: float
 
 
-def ub_bytes(geo: PoolGeometry, cp: int, oh: int, itemsize: int, divisor_map: bool) -> int:
-    """UB bytes of one ping: the input band, the output accumulator, the divisor rows."""
-    band = _align(cp * geo.band(oh) * geo.width * itemsize)
-    out = _align(cp * oh * geo.out[1] * itemsize)
-    return band + out + (_align(oh * geo.out[1] * itemsize) if divisor_map else 0)
+def ub_bytes(
+    geo: PoolGeometry, cp: int, oh: int, itemsize: int, divisor_map: bool,
+    staging: tuple[int, int] = (0, 0),
+) -> int:  # fmt: skip
+    """UB bytes of one ping: the input band, the output accumulator, the divisor rows, and
+    the staging band and output of a folded cast (`staging`: their item sizes, 0 if none)."""
+    band, out = cp * geo.band(oh) * geo.width, cp * oh * geo.out[1]
+    staged = _align(band * staging[0]) + _align(out * staging[1])
+    total = _align(band * itemsize) + _align(out * itemsize) + staged
+    return total + (_align(oh * geo.out[1] * itemsize) if divisor_map else 0)
 
 
 def _estimate(target: Target, geo: PoolGeometry, cp: int, oh: int, itemsize: int) -> PoolTile:
@@ -100,8 +105,9 @@ def _candidates(n: int, parts: int) -> set[int]:
 
 
 def choose_pool_tile(
-    target: Target, geo: PoolGeometry, itemsize: int, divisor_map: bool
-) -> PoolTile | None:
+    target: Target, geo: PoolGeometry, itemsize: int, divisor_map: bool,
+    staging: tuple[int, int] = (0, 0),
+) -> PoolTile | None:  # fmt: skip
     """The estimated fastest tile that fits UB double-buffered (else single); None if no tile
     of one plane and one output row fits."""
     ub = target.capacity_of("ub")
@@ -109,7 +115,7 @@ def choose_pool_tile(
     for pings in (2, 1):
         for cp in _candidates(geo.planes, target.vector_cores):
             for oh in _candidates(geo.out[0], target.vector_cores):
-                if pings * ub_bytes(geo, cp, oh, itemsize, divisor_map) > ub:
+                if pings * ub_bytes(geo, cp, oh, itemsize, divisor_map, staging) > ub:
                     continue
                 tile = _estimate(target, geo, cp, oh, itemsize)
                 if best is None or tile.cycles < best.cycles:

@@ -8,6 +8,8 @@ vector unit keeps f32. A widening cast sinks below kernels that only move elemen
 (transpose, reshape, slice, split, gather, max pool: exact in f16), so those move half the
 bytes. A cast pair f16 -> f32 -> f16 is the identity (every f16 is an
 f32) and folds away, so a cube kernel feeding another reads its f16 result directly.
+A narrowing cast rises above such moves, and a cast next to a layer norm, softmax, pool or
+reduce kernel becomes part of it (`passes.precision_casts`: the kernel's `cast_to`).
 Weights become f16 constants when `fold-constants` runs next, and `fuse-elementwise`
 merges the remaining casts into the neighbouring elementwise kernels, so activations
 between the cube and the vector unit cross HBM as f16.
@@ -46,6 +48,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, tensor
 from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
+from passes.precision_casts import FoldInputCast, FoldResultCast, HoistCast
 
 CUBE_KERNELS: tuple[type[Operation], ...] = (
     k.Conv2DKernelOp,
@@ -167,7 +170,10 @@ class CastCubeToFp16(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         walker = PatternRewriteWalker(
-            GreedyRewritePatternApplier([CubeToFp16(), SinkCast(), CastPair()]),
+            GreedyRewritePatternApplier(
+                [CubeToFp16(), SinkCast(), CastPair(), HoistCast(EXACT_MOVES)]
+                + [FoldResultCast(), FoldInputCast()]
+            ),
             apply_recursively=True,
         )
         walker.rewrite_module(op)

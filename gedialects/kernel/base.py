@@ -143,8 +143,11 @@ def _field_defs(ge_cls: type[GeOp]) -> dict[str, Any]:
     return fields
 
 
-def mirror(ge_cls: type[GeOp], doc: str | None = None) -> type[MirrorKernelOp]:
-    """The kernel `kernel.<x>` that runs the `ge` op `ge.<x>` as one kernel."""
+def mirror(
+    ge_cls: type[GeOp], doc: str | None = None, base: type[MirrorKernelOp] = MirrorKernelOp
+) -> type[MirrorKernelOp]:
+    """The kernel `kernel.<x>` that runs the `ge` op `ge.<x>` as one kernel (`base`: a
+    subclass of MirrorKernelOp that adds behaviour, e.g. a casting kernel's)."""
     short = ge_cls.name.removeprefix("ge.")
     class_vars: dict[str, Any] = {}
     for klass in reversed(ge_cls.__mro__):
@@ -163,7 +166,7 @@ def mirror(ge_cls: type[GeOp], doc: str | None = None) -> type[MirrorKernelOp]:
     }
     body["__annotations__"] = {k: ClassVar[Any] for k in ("GE_OP", "DEFAULTS", *class_vars)}
     cls_name = "".join(p.capitalize() for p in short.split("_")) + "KernelOp"
-    return irdl_op_definition(type(cls_name, (MirrorKernelOp,), body))
+    return irdl_op_definition(type(cls_name, (base,), body))
 
 
 __all__ = [

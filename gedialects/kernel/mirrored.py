@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gedialects.ge import ops as ge
 from gedialects.kernel.base import KernelOp, mirror
+from gedialects.kernel.casting import CastingMirrorKernelOp
 
 # Mirrored kernels: data movement ---------------------------------------------------------
 TransposeKernelOp = mirror(ge.TransposeOp)
@@ -23,7 +24,11 @@ SplitKernelOp = mirror(ge.SplitOp)
 ResizeKernelOp = mirror(ge.ResizeOp)
 
 # Mirrored kernels: normalization and the rarer compute ops -------------------------------
-LayerNormKernelOp = mirror(ge.LayerNormOp)
+LayerNormKernelOp = mirror(
+    ge.LayerNormOp,
+    "The `ge.layer_norm` op as one kernel; `cast_to` folds casts into it.",
+    CastingMirrorKernelOp,
+)
 BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
 InstanceNormKernelOp = mirror(ge.InstanceNormOp)
 LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)

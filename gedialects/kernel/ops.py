@@ -35,6 +35,7 @@ from gedialects.ge.base import Props, broadcast, prop_bool, require_float, requi
 from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT
 from gedialects.ge.types import element_of, format_type, shape_of, tensor
 from gedialects.kernel.base import KernelOp, check_activation
+from gedialects.kernel.casting import CastingKernelOp
 from gedialects.kernel.mirrored import MIRRORED
 from gedialects.kernel.reductions import POOL_KINDS, REDUCE_KINDS, PoolKernelOp, ReduceKernelOp
 
@@ -142,8 +143,9 @@ class MatMulKernelOp(KernelOp):
 
 
 @irdl_op_definition
-class SoftmaxKernelOp(KernelOp):
-    """softmax(scale * x) along `axis`; an inference dropout after it is recorded, identity."""
+class SoftmaxKernelOp(CastingKernelOp):
+    """softmax(scale * x) along `axis`; an inference dropout after it is recorded, identity.
+    A casting kernel: `cast_to` folds a cast of its input or result into it."""
 
     name = "kernel.softmax"
     input = operand_def()
@@ -155,7 +157,7 @@ class SoftmaxKernelOp(KernelOp):
     assembly_format = UNARY_FORMAT
 
     @classmethod
-    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+    def compute_types(cls, operand_types: Sequence[Attribute], props: Props):
         rule = ge.SoftmaxOp.infer_result_types.__func__  # type: ignore[attr-defined]
         return rule(cls, operand_types, props)
 

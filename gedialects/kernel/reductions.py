@@ -2,7 +2,8 @@
 
 `kernel.pool` stands for max/avg window pools and global pools, `kernel.reduce` for the six
 `ge.reduce_*` ops; each takes the type rule (and, in `semantics`, the meaning) of the `ge` op
-its kind names, so a lowering handles a family in one place.
+its kind names, so a lowering handles a family in one place. Both are casting kernels
+(`gedialects.kernel.casting`): `cast_to` folds a cast of their input or result into them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gedialects.ge import ops as ge
 from gedialects.ge.base import Props, prop_bool, prop_str, require_float, require_tensor
 from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT, reduced_shape
 from gedialects.ge.types import element_of, shape_of, tensor
-from gedialects.kernel.base import KernelOp
+from gedialects.kernel.casting import CastingKernelOp
 
 POOL_KINDS: dict[str, type[ge.GeOp]] = {
     "max": ge.MaxPool2DOp,
@@ -29,7 +30,7 @@ POOL_KINDS: dict[str, type[ge.GeOp]] = {
 
 
 @irdl_op_definition
-class PoolKernelOp(KernelOp):
+class PoolKernelOp(CastingKernelOp):
     """A 2-D window pool (`max`, `avg`) or a global pool (`global_avg`, `global_max`)."""
 
     name = "kernel.pool"
@@ -45,7 +46,7 @@ class PoolKernelOp(KernelOp):
     assembly_format = UNARY_FORMAT
 
     @classmethod
-    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+    def compute_types(cls, operand_types: Sequence[Attribute], props: Props):
         kind = prop_str(props, "kind")
         if kind not in POOL_KINDS:
             raise cls.fail(f'kind "{kind}" is not one of {", ".join(POOL_KINDS)}')
@@ -66,7 +67,7 @@ REDUCE_KINDS: dict[str, type[ge.GeOp]] = {
 
 
 @irdl_op_definition
-class ReduceKernelOp(KernelOp):
+class ReduceKernelOp(CastingKernelOp):
     """Reduce over `axes` (empty: all) by `kind` (sum, mean, max, min, prod, l2)."""
 
     name = "kernel.reduce"
@@ -79,7 +80,7 @@ class ReduceKernelOp(KernelOp):
     assembly_format = UNARY_FORMAT
 
     @classmethod
-    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+    def compute_types(cls, operand_types: Sequence[Attribute], props: Props):
         kind = prop_str(props, "kind")
         if kind not in REDUCE_KINDS:
             raise cls.fail(f'kind "{kind}" is not one of {", ".join(REDUCE_KINDS)}')

@@ -25,6 +25,7 @@ from gedialects.ge.types import element_of, from_numpy_dtype, to_numpy_dtype
 from gedialects.interpreter import reference_functions, register_reference_functions
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import ACTIVATIONS, KernelOp
+from gedialects.kernel.casting import CastingKernelOp
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.elementwise import ElementwiseOp
 
@@ -169,6 +170,24 @@ def elementwise(op: ElementwiseOp, *inputs: np.ndarray) -> np.ndarray:
     shape = op.output.type.get_shape()
     dtype = to_numpy_dtype(element_of(op.output.type))
     return np.broadcast_to(np.asarray(out, dtype=dtype), shape).copy()
+
+
+def _casting(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A casting kernel's meaning: with `cast_to`, `fn` on the input converted to f32 (exact
+    from f16), its result rounded to `cast_to`; the unfused cast(kernel(cast(x)))."""
+
+    def run(op: CastingKernelOp, x: np.ndarray, *rest: np.ndarray) -> Any:
+        if op.cast_to is None:
+            return fn(op, x, *rest)
+        y = fn(op, x.astype(np.float32), *rest)
+        return np.asarray(y, dtype=np.float32).astype(to_numpy_dtype(op.cast_to))
+
+    return run
+
+
+for _cls in list(KERNEL_REFERENCE):
+    if issubclass(_cls, CastingKernelOp):
+        KERNEL_REFERENCE[_cls] = _casting(KERNEL_REFERENCE[_cls])
 
 
 def evaluate(op: KernelOp, *args: np.ndarray) -> tuple[np.ndarray, ...]:
