@@ -104,9 +104,10 @@ def copy_kernel(
     isz = to_numpy_dtype(element).itemsize
     rows = max((r.shape[-2] if len(r.shape) >= 2 else 1) for r in regions)
     cols = max(r.shape[-1] for r in regions)
+    leading = max(math.prod(r.shape[:-2]) for r in regions)  # tiles go over cores with these
     full = (True, True, isz)
     three = [full, full, full]  # straight, swapped and output tiles
-    tiling = choose_elementwise_tile(target, rows, cols, 1, three, [full], isz, copies=1)
+    tiling = choose_elementwise_tile(target, rows, cols, leading, three, [full], isz, copies=1)
     tr, tc = tiling.rows, tiling.cols
     kernel = KernelOp(name, tiling.blocks, fused_from=fused_from, kind=kind)
     b = KernelBuilder(kernel)
