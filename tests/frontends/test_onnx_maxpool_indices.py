@@ -81,3 +81,12 @@ def test_random_windows(size, kernel, strides, pad, ceil):
     x = np.random.default_rng(sum(size)).standard_normal((1, 2, *size)).astype(np.float32)
     attrs = {"kernel_shape": list(kernel), "strides": list(strides), "pads": pads}
     assert_like_onnxruntime(max_pool(x.shape, ceil_mode=int(ceil), **attrs), x)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_one_tap_windows_are_known_at_import(order: int):
+    """torch's return_indices export pools 1x1 for the per-plane offsets: no gather."""
+    model = max_pool((2, 3, 5, 4), kernel_shape=[1, 1], strides=[2, 1], storage_order=order)
+    module = import_onnx_model(model)
+    assert "ge.gather" not in str(module)
+    assert_like_onnxruntime(model, RNG.standard_normal((2, 3, 5, 4)).astype(np.float32))

@@ -11,6 +11,8 @@ in row-major window order: ((n * C + c) * H + h) * W + w, or with `storage_order
   maximum, as onnxruntime's strict comparison) picks a tap;
 - the table, gathered at output * taps + tap, gives the position in the plane, and the
   plane's offset (n * C + c) * plane is added.
+A window of one tap that never reads padding (torch's `return_indices` export adds a 1x1
+pool for its per-plane offsets) has indices known at import: a constant plus the offsets.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def max_pool_indices(n: Node, x: SSAValue, values: SSAValue) -> SSAValue:
     strides, pads, dil = window_attrs(n, sizes, kernel)
     table = tap_table(sizes, out, (kernel, strides, pads[: len(sizes)], dil))
     lead, plane, taps = shape[:2], math.prod(sizes), table.shape[1]
+    numbered = column_major(table, sizes) if _column_major(n) else table
+    base = n.constant(np.arange(math.prod(lead), dtype=np.int64).reshape(*lead, 1) * plane)
+    if taps == 1 and (table < plane).all():  # one tap, never padding: the indices are known
+        where = n.constant(numbered.reshape(1, 1, -1))  # (torch's return_indices export has one)
+        return n.emit(ops.ReshapeOp(n.emit(ops.AddOp(where, base)), shape=out_shape))
     flat = n.emit(ops.ReshapeOp(x, shape=[*lead, plane]))
     fill = n.emit(ops.ExpandOp(scalar(n, -np.inf, x), shape=[*lead, 1]))
     extended = n.emit(ops.ConcatOp(flat, fill, axis=2))
@@ -63,11 +70,8 @@ def max_pool_indices(n: Node, x: SSAValue, values: SSAValue) -> SSAValue:
     tap = n.emit(ops.ArgMaxOp(windows, axis=3, keepdims=False))
     starts = n.constant((np.arange(table.shape[0], dtype=np.int64) * taps).reshape(1, 1, -1))
     picked = n.emit(ops.AddOp(tap, starts))
-    numbered = column_major(table, sizes) if _column_major(n) else table
     where = n.emit(ops.GatherOp(n.constant(numbered.reshape(-1)), picked, axis=0))
-    base = np.arange(math.prod(lead), dtype=np.int64).reshape(*lead, 1) * plane
-    index = n.emit(ops.AddOp(where, n.constant(base)))
-    return n.emit(ops.ReshapeOp(index, shape=out_shape))
+    return n.emit(ops.ReshapeOp(n.emit(ops.AddOp(where, base)), shape=out_shape))
 
 
 def _column_major(n: Node) -> bool:
