@@ -143,3 +143,21 @@ def test_symbolic_batch_through_the_broadcast_upgrade():
     x = RNG.standard_normal((4, 3)).astype(np.float32)
     got = run(import_onnx_model(model, input_shapes={"x": [4, 3]}), {"x": x})[0]
     np.testing.assert_allclose(got, 2 * (x @ w.T + b), rtol=1e-5)
+
+
+def test_symbolic_value_info_keeps_its_batch():
+    """A value_info with the batch 'N' stays symbolic: the converter's types inferred at 1
+    would not fit a batch of 3."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Sum", ["r", "x"], ["y"]),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])]
+    graph = helper.make_graph(nodes, "g", inputs, outputs)
+    graph.value_info.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, ["N", 4]))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 6)])
+    model.ir_version = 3
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    got = run(import_onnx_model(model, input_shapes={"x": [3, 4]}), {"x": x})[0]
+    np.testing.assert_allclose(got, np.maximum(x, 0) + x, rtol=1e-6)

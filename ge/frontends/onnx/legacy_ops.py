@@ -68,10 +68,9 @@ def convert_version(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     for info in [*converted.graph.input, *converted.graph.output]:
         if info.name in types:
             info.type.CopyFrom(types[info.name])
-    own = {info.name for info in model.graph.value_info}  # not the shapes it inferred at 1
-    kept = [info for info in converted.graph.value_info if info.name in own]
+    # The model's own value types (symbolic too), not those the converter inferred at 1.
     del converted.graph.value_info[:]
-    converted.graph.value_info.extend(kept)
+    converted.graph.value_info.extend(model.graph.value_info)
     return converted
 
 
