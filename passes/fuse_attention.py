@@ -33,7 +33,7 @@ from passes.fold_batch_norm import erase_dead
 from passes.fuse_matmul_scale import scalar_factor, swapped_input
 from passes.matching import only_user
 from passes.nan_guard import guard, nan_guarded
-from passes.where_mask import additive_mask
+from passes.where_mask import additive_mask, multiplicative_mask
 
 SCORES = ge.MulOp | ge.DivOp | ge.MatMulOp | k.MatMulKernelOp
 """What a mask is added to: the scaled or unscaled scores."""
@@ -94,18 +94,21 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
     if isinstance(op, ge.AddOp) and len(chain.masks) < MAX_MASKS:
         for scores, mask in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
             if scores.type == op.output.type and isinstance(scores.owner, Operation):
-                if isinstance(scores.owner, SCORES | ge.AddOp | ge.WhereOp):
+                if isinstance(scores.owner, SCORES | ge.AddOp | ge.WhereOp | ge.SubOp):
                     chain.masks.append(mask)
                     return _scores(chain, scores, op)
         return None
-    if isinstance(op, ge.WhereOp) and len(chain.masks) < MAX_MASKS:
-        found = additive_mask(op)
+    if isinstance(op, ge.WhereOp | ge.SubOp) and len(chain.masks) < MAX_MASKS:
+        found = additive_mask(op) if isinstance(op, ge.WhereOp) else multiplicative_mask(op)
         if found is None or not isinstance(found[2].owner, Operation):
             return None
         select_ops, mask, scores = found
         chain.mask_ops += select_ops
         chain.masks.append(mask)
-        return _scores(chain, scores, op)
+        reader = op if isinstance(op, ge.WhereOp) else op.lhs.owner  # scores * b - c
+        if reader is not op:
+            chain.ops.append(reader)
+        return _scores(chain, scores, reader)
     if isinstance(op, ge.MulOp | ge.DivOp):
         for x in (op.lhs, op.rhs):
             factor = scalar_factor(op, x)

@@ -2,7 +2,9 @@
 
 Exports write an attention mask either as an add (`scores + (1 - m) * -10000`, BERT) or as a
 select: `where(causal, scores, fill)` (GPT-2's `masked_bias`) or `where(masked, fill, scores)`
-(`masked_fill(mask == 0, -inf)`, HF's `finfo.min`).
+(`masked_fill(mask == 0, -inf)`, HF's `finfo.min`), or, in the zoo's GPT-2 (opset 10), as
+a product `scores * b - 10000 * (1 - b)` with a constant 0/1 `b`: the select `where(b, scores,
+-10000)` for finite scores.
 `kernel.attention` takes the add. `scores + where(keep, 0, fill)` is the select itself when
 the fill swallows any finite score (-inf, or a fill of at most -1e30: `w + fill` rounds to
 `fill` for |w| < 2**103). A smaller fill (-10000) is taken only with a constant condition that
@@ -35,18 +37,19 @@ def additive_mask(select: ge.WhereOp) -> tuple[list[Operation], SSAValue, SSAVal
     for scores, other, keeps in ((select.lhs, select.rhs, True), (select.rhs, select.lhs, False)):
         fill = splat_value(other)
         if scores.type == out and fill is not None:
-            found = _mask(select.condition, fill, keeps, out)
+            cond = constant_array(select.condition)
+            found = _mask(select.condition, cond, fill, keeps, out)
             return None if found is None else (*found, scores)
     return None
 
 
 def _mask(
-    condition: SSAValue, fill: float, keeps: bool, scores: Attribute
+    condition: SSAValue | None, cond: np.ndarray | None, fill: float, keeps: bool, scores: Attribute
 ) -> tuple[list[Operation], SSAValue] | None:
+    """The additive mask of a select on `condition` (its value `cond` when constant)."""
     dtype = np.dtype(to_numpy_dtype(element_of(scores)))
     if dtype.kind != "f" or fill > SMALLEST_FILL:
         return None
-    cond = constant_array(condition)
     if cond is not None:
         keep = cond.astype(bool) if keeps else ~cond.astype(bool)
         rows = np.broadcast_to(keep, shape_of(scores)).any(axis=-1)
@@ -54,9 +57,31 @@ def _mask(
             return None
         mask = ConstantOp(np.where(keep, 0.0, fill).astype(dtype))
         return [mask], mask.output
-    if fill > SWALLOWING_FILL:
+    if fill > SWALLOWING_FILL or condition is None:
         return None
     zero, value = ConstantOp(np.zeros((), dtype)), ConstantOp(np.full((), fill, dtype))
     pair = (zero.output, value.output) if keeps else (value.output, zero.output)
     mask = ge.WhereOp(condition, *pair)
     return [zero, value, mask], mask.output
+
+
+def multiplicative_mask(sub: ge.SubOp) -> tuple[list[Operation], SSAValue, SSAValue] | None:
+    """(ops, mask, scores) such that `scores + mask` is `sub` = scores * b - c, with b a
+    constant of 0s and 1s and c constant, 0 where b is 1 and one fill where b is 0."""
+    mul = sub.lhs.owner
+    c = constant_array(sub.rhs)
+    if not isinstance(mul, ge.MulOp) or c is None or sub.output.type != mul.output.type:
+        return None
+    if {use.operation for use in mul.output.uses} != {sub}:
+        return None
+    for scores, keep_value in ((mul.lhs, mul.rhs), (mul.rhs, mul.lhs)):
+        b = constant_array(keep_value)
+        if b is None or scores.type != sub.output.type or not np.isin(b, (0, 1)).all():
+            continue
+        b, c = np.broadcast_arrays(b, c)
+        masked = -c[b == 0]
+        if np.any(c[b == 1] != 0) or masked.size == 0 or np.any(masked != masked.flat[0]):
+            return None
+        found = _mask(None, b == 1, float(masked.flat[0]), True, sub.output.type)
+        return None if found is None else (*found, scores)
+    return None

@@ -48,6 +48,7 @@ CASES: dict[str, Case] = {
     "bert": (zoo.Bert, _bert_inputs, {"dynamic": ("batch", "sequence")}),
     "bert-layernorm": (lambda: zoo.Bert(hand_norm=False), _bert_inputs, {}),
     "gpt2": (zoo.Gpt2, lambda g: [_ids(g)], {"dynamic": ("batch", "sequence")}),
+    "gpt2-zoo": (lambda: zoo.Gpt2(product=True), lambda g: [_ids(g)], {}),
     "gpt2-past": (lambda: zoo.Gpt2(past=True), lambda g: [_ids(g, 2, 1), *_past(g)], {}),
     "llama": (zoo.Llama, lambda g: [_ids(g)], {}),
     "t5": (zoo.T5Block, lambda g: [_ids(g)], {}),

@@ -81,9 +81,9 @@ class Gpt2(nn.Module):
     """GPT-2 blocks: Conv1D (addmm), split qkv, causal mask sliced from a buffer, tanh GELU,
     optional past key/values (present = Concat(past, new)), last-token logits."""
 
-    def __init__(self, past: bool = False):
+    def __init__(self, past: bool = False, product: bool = False):
         super().__init__()
-        self.past = past
+        self.past, self.product = past, product
         self.wte, self.wpe = nn.Embedding(VOCAB, HIDDEN), nn.Embedding(32, HIDDEN)
         self.attn_w = nn.ParameterList(
             nn.Parameter(torch.randn(HIDDEN, 3 * HIDDEN) * 0.1) for _ in range(LAYERS)
@@ -119,7 +119,10 @@ class Gpt2(nn.Module):
             w = q @ k.transpose(-1, -2) / math.sqrt(HIDDEN // HEADS)
             nd, ns = w.size(-2), w.size(-1)
             causal = self.bias[:, :, ns - nd : ns, :ns]
-            w = torch.where(causal.bool(), w, torch.tensor(-1e4))
+            if self.product:  # the zoo's gpt2-10 (HF 2.x): w * b - 1e4 * (1 - b)
+                w = w * causal - 1e4 * (1 - causal)
+            else:
+                w = torch.where(causal.bool(), w, torch.tensor(-1e4))
             a = (F.softmax(w, -1) @ v).permute(0, 2, 1, 3).contiguous()
             x = x + self.proj[i](a.view(a.size(0), a.size(1), HIDDEN))
             h = self.ln[2 * i + 1](x)

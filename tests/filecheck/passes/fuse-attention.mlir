@@ -177,3 +177,43 @@ func.func @two_masks(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2
   %o = ge.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
   func.return %o : tensor<2x4x8xf32>
 }
+
+// -----
+
+// The zoo's GPT-2 (opset 10): w * b - 10000 * (1 - b), b a constant causal 0/1 buffer: the
+// select where(b, w, -10000), so the additive mask where(b, 0, -10000).
+// CHECK-LABEL: func.func @multiplicative_mask
+// CHECK-NEXT: %[[M:.+]] = ge.constant dense<{{\[\[}}0.000000e+00, -1.000000e+04], [0.000000e+00, 0.000000e+00]]> : tensor<2x2xf32>
+// CHECK-NEXT: kernel.attention %q, %kt, %v mask %[[M]] {scale = 1.000000e+00 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.mul", "ge.sub", "ge.softmax", "ge.matmul"]}
+func.func @multiplicative_mask(%q: tensor<2x2x8xf32>, %kt: tensor<2x8x2xf32>, %v: tensor<2x2x8xf32>) -> tensor<2x2x8xf32> {
+  %b = ge.constant dense<[[1.0, 0.0], [1.0, 1.0]]> : tensor<2x2xf32>
+  %c = ge.constant dense<[[0.0, 1.0e4], [0.0, 0.0]]> : tensor<2x2xf32>
+  %s = ge.matmul %q, %kt : (tensor<2x2x8xf32>, tensor<2x8x2xf32>) -> tensor<2x2x2xf32>
+  %w = ge.mul %s, %b : (tensor<2x2x2xf32>, tensor<2x2xf32>) -> tensor<2x2x2xf32>
+  %m = ge.sub %w, %c : (tensor<2x2x2xf32>, tensor<2x2xf32>) -> tensor<2x2x2xf32>
+  %p = ge.softmax %m {axis = -1 : i64} : (tensor<2x2x2xf32>) -> tensor<2x2x2xf32>
+  %o = ge.matmul %p, %v : (tensor<2x2x2xf32>, tensor<2x2x8xf32>) -> tensor<2x2x8xf32>
+  func.return %o : tensor<2x2x8xf32>
+}
+
+// -----
+
+// b not 0/1, or c not 0 where b keeps the score: not a select; no fusion.
+// CHECK-LABEL: func.func @no_fuse_product_that_is_not_a_select
+// CHECK-NOT: kernel.attention
+func.func @no_fuse_product_that_is_not_a_select(%q: tensor<2x8xf32>, %kt: tensor<8x2xf32>, %v: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>) {
+  %b = ge.constant dense<[[1.0, 0.5], [1.0, 1.0]]> : tensor<2x2xf32>
+  %b2 = ge.constant dense<[[1.0, 0.0], [1.0, 1.0]]> : tensor<2x2xf32>
+  %c = ge.constant dense<[[0.0, 1.0e4], [3.0, 0.0]]> : tensor<2x2xf32>
+  %s = ge.matmul %q, %kt : (tensor<2x8xf32>, tensor<8x2xf32>) -> tensor<2x2xf32>
+  %w = ge.mul %s, %b : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %m = ge.sub %w, %c : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p = ge.softmax %m {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %o = ge.matmul %p, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %s2 = ge.matmul %q, %kt : (tensor<2x8xf32>, tensor<8x2xf32>) -> tensor<2x2xf32>
+  %w2 = ge.mul %s2, %b2 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %m2 = ge.sub %w2, %c : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %p2 = ge.softmax %m2 {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %o2 = ge.matmul %p2, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  func.return %o, %o2 : tensor<2x8xf32>, tensor<2x8xf32>
+}
