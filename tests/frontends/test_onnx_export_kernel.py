@@ -7,7 +7,7 @@ import onnx
 import pytest
 from hypothesis import given
 from onnx_export_helpers import assert_close, assert_exports, build, c, normal, positive, run_onnx
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, f64
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, f16, f32, f64
 
 from ge.frontends.onnx_export import EMITTERS, export_onnx
 from ge.pipeline import apply_pipeline
@@ -97,6 +97,17 @@ KERNELS = {
         [SEQ],
         lambda x: k.MIRRORED[g.LayerNormOp](
             x, c(normal(8)), c(normal(8)), axis=-1, epsilon=1e-5, fused_from=["ge.layer_norm"]
+        ),
+    ),
+    # cast_to (allow_fp32_to_fp16's casting kernels): computed in f32, stored in cast_to
+    "softmax-cast-f16": (
+        [SEQ],
+        lambda x: k.SoftmaxKernelOp(x, axis=-1, scale=1.0, cast_to=f16, fused_from=["ge.cast"]),
+    ),
+    "layer_norm-from-f16": (
+        [SEQ.astype(np.float16)],
+        lambda x: k.MIRRORED[g.LayerNormOp](
+            x, c(normal(8)), c(normal(8)), axis=-1, epsilon=1e-5, cast_to=f32, fused_from=["x"]
         ),
     ),
 }

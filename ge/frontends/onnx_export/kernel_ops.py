@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from onnx import helper
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from ge.frontends.onnx_export.graph import OPSET, GraphBuilder, element_dtype, emit_ops, emits
@@ -23,11 +24,13 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import shape_of
 from gedialects.kernel import ACTIVATIONS, KernelOp, MirrorKernelOp
 from gedialects.kernel import ops as k
+from gedialects.kernel.casting import CastingKernelOp
 from gedialects.kernel.elementwise import ElementwiseOp
 
 DOMAIN = "gedialects.kernel"
-BOOKKEEPING = ("fused_from", "algorithm", "operandSegmentSizes", "kind")
-"""Kernel properties that say how the kernel came about, not what it computes."""
+BOOKKEEPING = ("fused_from", "algorithm", "operandSegmentSizes", "kind", "cast_to")
+"""Kernel properties that say how the kernel came about, not what it computes (`cast_to`
+is written as Casts around the body, by `kernel_function`)."""
 
 Decomposition = Callable[[Any, list[SSAValue], list[Operation]], list[SSAValue]]
 DECOMPOSE: dict[type, Decomposition] = {}
@@ -165,7 +168,13 @@ def kernel_function(op: KernelOp, name: str) -> Any:
     """An ONNX function computing `op` from its operands, in standard ops."""
     block = Block(arg_types=[v.type for v in op.operands])
     out: list[Operation] = []
-    results = DECOMPOSE[type(op)](op, list(block.args), out)
+    xs: list[SSAValue] = list(block.args)
+    cast_to = op.cast_to if isinstance(op, CastingKernelOp) else None
+    if cast_to is not None:  # computes in f32, stores in cast_to (gedialects.kernel.casting)
+        xs[0] = _add(out, ge.CastOp(xs[0], to=f32))
+    results = DECOMPOSE[type(op)](op, xs, out)
+    if cast_to is not None:
+        results = [_add(out, ge.CastOp(y, to=cast_to)) for y in results]
     ins = [f"in{i}" for i in range(len(op.operands))]
     outs = [f"out{i}" for i in range(len(op.results))]
     body = GraphBuilder(reserved=[*ins, *outs], constants_as_nodes=True)
