@@ -15,6 +15,7 @@ result is a profile dict whose keys are REPORT.json's (`kernels`, `memory`,
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
+from runtime.hbm_fit import check_hbm_fit
 from runtime.kernel_runner import KernelRunner
 from runtime.targets import load_target
 
@@ -83,11 +85,14 @@ class NpuProgram:
     def __init__(self, plan: CompiledPlan):
         self.target = load_target(plan.options.target)
         self.fn = entry_function(plan.module)
-        self.runner = KernelRunner(plan.module, self.target)
-        self.kernels, self.preds = dependencies(self.fn)
-        self.streams, self.waits = _streams_and_waits(self.kernels)
         self.memory_plan = read_plan(self.fn)  # the plan recorded in the IR
         self.memory = memory_report(self.memory_plan)
+        check_hbm_fit(self.fn, self.memory["peak_bytes"], self.target)  # before any lowering
+        gc.collect()  # erased ops of import and passes hold weights in reference cycles
+        self.runner = KernelRunner(plan.module, self.target)
+        gc.collect()  # and so do the one-kernel programs lowering built and dropped
+        self.kernels, self.preds = dependencies(self.fn)
+        self.streams, self.waits = _streams_and_waits(self.kernels)
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
         env: dict[SSAValue, np.ndarray] = dict(

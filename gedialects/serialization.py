@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from xdsl.context import Context
@@ -47,8 +48,13 @@ def module_to_text_and_weights(module: ModuleOp) -> tuple[str, dict[str, np.ndar
 
 def weights_to_bytes(weights: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{key.replace(":", "_"): value for key, value in weights.items()})
+    write_weights(buffer, weights)
     return buffer.getvalue()
+
+
+def write_weights(file: BinaryIO, weights: dict[str, np.ndarray]) -> None:
+    """The weights as an npz archive (what `weights_from_bytes` reads) written to `file`."""
+    np.savez(file, **{key.replace(":", "_"): value for key, value in weights.items()})
 
 
 def weights_from_bytes(data: bytes) -> dict[str, np.ndarray]:

@@ -20,10 +20,11 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -33,7 +34,7 @@ from gedialects.serialization import (
     module_from_text_and_weights,
     module_to_text_and_weights,
     weights_from_bytes,
-    weights_to_bytes,
+    write_weights,
 )
 
 FORMAT_VERSION = 1
@@ -107,23 +108,27 @@ class CompileCache:
     # -- disk format ---------------------------------------------------------------
 
     def _write(self, key: str, entry: CacheEntry) -> None:
+        """The weights go to their file straight from the constants' arrays (a model's worth
+        of bytes assembled in memory first was a second copy of every weight), and their
+        checksum is taken by reading the file back."""
         text, weights = module_to_text_and_weights(entry.module)
-        files = {MODULE_FILE: text.encode(), WEIGHTS_FILE: weights_to_bytes(weights)}
-        meta = {
-            "key": key,
-            "toolchain": toolchain_version(),
-            "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-            "meta": entry.meta,
-        }
-        files[META_FILE] = json.dumps(meta, indent=1, sort_keys=True).encode()
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
         try:
-            for name, data in files.items():
-                with open(staging / name, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
+            _write_file(staging / MODULE_FILE, lambda f: f.write(text.encode()))
+            _write_file(staging / WEIGHTS_FILE, lambda f: write_weights(f, weights))
+            checksums = {}
+            for name in (MODULE_FILE, WEIGHTS_FILE):
+                with open(staging / name, "rb") as f:
+                    checksums[name] = hashlib.file_digest(f, "sha256").hexdigest()
+            meta = {
+                "key": key,
+                "toolchain": toolchain_version(),
+                "checksums": checksums,
+                "meta": entry.meta,
+            }
+            encoded = json.dumps(meta, indent=1, sort_keys=True).encode()
+            _write_file(staging / META_FILE, lambda f: f.write(encoded))
             try:
                 os.rename(staging, self.root / key)
             except OSError:
@@ -155,3 +160,10 @@ class CompileCache:
             f"compile cache entry {key[:12]} is unusable ({error}); rebuilding it",
             stacklevel=3,
         )
+
+
+def _write_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    with open(path, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())

@@ -13,6 +13,7 @@ exits 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 import zipfile
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     is_onnx = Path(args.model).suffix.lower() == ".onnx"
     module = ge.api.load_model(args.model, input_shapes=shapes if is_onnx else None)
+    gc.collect()  # ops the import erased hold whole weights in reference cycles
     fn = entry_function(module)
     # Given inputs are checked before the compile, which can take a while.
     inputs = bind_named(given, fn, Path(args.inputs)) if given is not None else None

@@ -63,11 +63,14 @@ def print_constants_in_full() -> contextlib.AbstractContextManager[None]:
 
 
 def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
-    """A dense attribute over the bytes of `array` (C order, native little-endian)."""
-    array = np.asarray(array, order="C")  # ascontiguousarray would make rank 0 rank 1
+    """A dense attribute over the bytes of `array` (C order, native little-endian).
+
+    `tobytes` copies a strided view (a folded transpose of a weight) into C order itself:
+    making it contiguous first would copy a large weight twice."""
+    array = np.asarray(array)
     element = from_numpy_dtype(array.dtype)
     return DenseIntOrFPElementsAttr(
-        TensorType(element, list(array.shape)), BytesAttr(array.tobytes())
+        TensorType(element, list(array.shape)), BytesAttr(array.tobytes(order="C"))
     )
 
 

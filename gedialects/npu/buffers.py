@@ -93,7 +93,7 @@ class HbmConstantOp(NpuOp):
         compile-time transforms of weights and their index and factor tables)."""
         from gedialects.ge.constant import dense_from_numpy
 
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array)  # dense_from_numpy copies a strided view into C order once
         return HbmConstantOp(dense_from_numpy(array), BufferType(array.shape, element, "hbm"))
 
     def verify_(self) -> None:

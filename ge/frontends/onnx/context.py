@@ -127,9 +127,12 @@ class GraphState:
             if sum(sizes) <= max(FOLD_LIMIT, sum(k.size for k in known)):
                 results = evaluate(op, *known)
                 op.drop_all_references()  # the op is never inserted; free its operands
+                dtypes = [to_numpy_dtype(element_of(r.type)) for r in op.results]
+                # copy=False: a folded transpose of a weight stays a view until the constant
+                # copies it (once) into its attribute
                 return [
-                    self.constant(np.asarray(a).astype(to_numpy_dtype(element_of(r.type))))
-                    for a, r in zip(results, op.results)
+                    self.constant(np.asarray(a).astype(t, copy=False))
+                    for a, t in zip(results, dtypes)
                 ]
         self.block.add_op(op)
         return list(op.results)

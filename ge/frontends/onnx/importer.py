@@ -282,5 +282,6 @@ def import_onnx_file(
     except OSError as error:
         raise FrontendError(f"{path}: cannot read the model: {error.strerror}") from None
     model = parse_model(data, str(path))
+    del data  # parsed: the proto holds its own copy (a second model's worth of memory)
     load_external_data(model, path.parent, str(path))
     return import_onnx_model(model, input_shapes=input_shapes, source=str(path))
