@@ -41,7 +41,7 @@ from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
 from runtime.hbm_fit import check_hbm_fit
-from runtime.kernel_runner import KernelRunner
+from runtime.kernel_runner import KernelRunner, free_values
 from runtime.targets import load_target
 
 
@@ -93,6 +93,7 @@ class NpuProgram:
         gc.collect()  # and so do the one-kernel programs lowering built and dropped
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
+        self.dead_after = _dead_after(self.fn)
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
         env: dict[SSAValue, np.ndarray] = dict(
@@ -113,6 +114,8 @@ class NpuProgram:
                 else:
                     records[op] = _merge(kernels)
             env.update(zip(op.results, results))
+            for value in self.dead_after.get(op, ()):  # a model's activations, not all at once
+                del env[value]
         return outputs, self._profile(records)
 
     def _profile(self, records: Mapping[Operation, dict[str, Any]]) -> dict[str, Any]:
@@ -142,6 +145,19 @@ class NpuProgram:
             "streams": len(set(self.streams)),
             "fallbacks": [k["name"] for k in kernels if k.get("estimated")],
         }
+
+
+def _dead_after(fn: func.FuncOp) -> dict[Operation, list[SSAValue]]:
+    """Per op, the values no later op reads (operands, or used inside its regions)."""
+    last: dict[SSAValue, Operation] = {}
+    for op in fn.body.block.ops:
+        for value in free_values(op) if op.regions else op.operands:
+            last[value] = op
+    dead: dict[Operation, list[SSAValue]] = {}
+    for value, op in last.items():
+        if not isinstance(op, func.ReturnOp):
+            dead.setdefault(op, []).append(value)
+    return dead
 
 
 def _merge(profiles: Sequence[Any]) -> dict[str, Any]:

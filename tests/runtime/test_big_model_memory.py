@@ -145,3 +145,24 @@ def test_ge_run_reads_weights_from_an_external_data_file(tmp_path: Path) -> None
     )
     with np.load(out) as got:
         np.testing.assert_allclose(got["y"], want, rtol=1e-4, atol=1e-4)
+
+
+def test_a_run_drops_each_activation_after_its_last_reader() -> None:
+    from xdsl.parser import Parser
+
+    from ge.npu_level import _dead_after
+    from ge.registry import make_context
+
+    module = Parser(
+        make_context(),
+        """func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %r = ge.relu %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %e = ge.exp %r : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %s = ge.add %e, %r : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return %s : tensor<2x3xf32>
+}""",
+    ).parse_module()
+    relu, exp, add, _ = module.body.block.first_op.body.block.ops
+    dead = _dead_after(module.body.block.first_op)
+    assert dead[relu] == [relu.operands[0]]  # x, after its only reader
+    assert exp not in dead and set(dead[add]) == {exp.results[0], relu.results[0]}
