@@ -221,11 +221,14 @@ def test_lp_pool(p, attrs):
     )
 
 
-def test_lp_pool_ceil_mode_is_refused():
+def test_lp_pool_ceil_mode_equals_onnxruntime():
+    """Ceil mode is rewritten in floor mode with onnxruntime's window count (ceil_pools.py)."""
     node = helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[2, 2], ceil_mode=1)
     m = model(node, [vi("x", [1, 1, 5, 5])], [vi("y", [1, 1, 3, 3])], 18)
-    with pytest.raises(UnsupportedError, match=r"\(LpPool\): ceil_mode=1"):
-        import_onnx_model(m)
+    x = np.random.default_rng(5).standard_normal((1, 1, 5, 5)).astype(np.float32)
+    (expected,) = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})
+    (got,) = run_reference(import_onnx_model(m), [x])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("output_shape", [None, [2, 3, 8, 6]])
