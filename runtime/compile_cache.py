@@ -100,7 +100,13 @@ class CompileCache:
         entry = CacheEntry(module, dict(meta or {}))
         self._memory[key] = entry
         if self.disk:
-            self._write(key, entry)
+            try:
+                self._write(key, entry)
+            except OSError as error:  # a full disk or a read-only home: compile without it
+                warnings.warn(
+                    f"compile cache entry {key[:12]} not written ({error}); continuing",
+                    stacklevel=2,
+                )
 
     def clear_memory(self) -> None:
         self._memory.clear()

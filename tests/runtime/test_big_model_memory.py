@@ -166,3 +166,14 @@ def test_a_run_drops_each_activation_after_its_last_reader() -> None:
     dead = _dead_after(module.body.block.first_op)
     assert dead[relu] == [relu.operands[0]]  # x, after its only reader
     assert exp not in dead and set(dead[add]) == {exp.results[0], relu.results[0]}
+
+
+def test_a_cache_that_cannot_be_written_only_warns(tmp_path: Path) -> None:
+    module = import_onnx_file(gemm_model(tmp_path / "fc.onnx"))
+    (tmp_path / "file").write_text("not a folder")
+    cache = CompileCache(tmp_path / "file" / "cache")  # its folder cannot be made
+    with pytest.warns(UserWarning, match="not written"):
+        cache.put("k" * 64, module)
+    from ge.registry import make_context
+
+    assert cache.get("k" * 64, make_context()).module is module  # kept in memory
