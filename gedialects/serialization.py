@@ -22,7 +22,13 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
 
 from gedialects.errors import GeError
-from gedialects.ge.constant import ConstantOp, constant_elision, dense_from_numpy, digest
+from gedialects.ge.constant import (
+    ConstantOp,
+    constant_elision,
+    data_digest,
+    dense_from_numpy,
+    digest,
+)
 
 
 class SerializationError(GeError):
@@ -40,7 +46,7 @@ def module_to_text_and_weights(module: ModuleOp) -> tuple[str, dict[str, np.ndar
     weights: dict[str, np.ndarray] = {}
     for op in _constants(module):
         if isinstance(op.value, DenseIntOrFPElementsAttr):
-            weights[digest(op.value.data.data)] = op.to_numpy()
+            weights[data_digest(op.value.data)] = op.to_numpy()
     with constant_elision(0):
         text = str(module)
     return text, weights

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -166,6 +167,25 @@ def digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()[:16]
 
 
+_DIGESTS: dict[int, str] = {}
+MEMO_BYTES = 1 << 16
+"""Data from this size on has its digest kept while its attribute lives."""
+
+
+def data_digest(attr: BytesAttr) -> str:
+    """`digest(attr.data)`, computed once per attribute object: a model's weights are
+    hashed for the compile cache's key, then for the cache entry's text and weights file
+    (a second each for VGG-16's 528 MB)."""
+    if len(attr.data) < MEMO_BYTES:
+        return digest(attr.data)
+    key = id(attr)
+    known = _DIGESTS.get(key)
+    if known is None:
+        known = _DIGESTS[key] = digest(attr.data)
+        weakref.finalize(attr, _DIGESTS.pop, key, None)
+    return known
+
+
 @irdl_op_definition
 class ConstantOp(IRDLOperation):
     """A tensor constant; `value` is dense data or, after elided printing, a digest."""
@@ -215,7 +235,7 @@ class ConstantOp(IRDLOperation):
             printer.print_string(">")
         elif limit is not None and len(self.value) > limit:
             printer.print_string("elided<")
-            printer.print_attribute(StringAttr(digest(self.value.data.data)))
+            printer.print_attribute(StringAttr(data_digest(self.value.data)))
             printer.print_string(">")
         else:
             print_dense(printer, self.value)  # prints its own `: type`

@@ -177,3 +177,25 @@ def test_a_cache_that_cannot_be_written_only_warns(tmp_path: Path) -> None:
     from ge.registry import make_context
 
     assert cache.get("k" * 64, make_context()).module is module  # kept in memory
+
+
+def test_a_large_constant_is_hashed_once_while_it_lives() -> None:
+    import hashlib
+
+    from xdsl.dialects.builtin import BytesAttr
+
+    from gedialects.ge import constant
+
+    attr = BytesAttr(bytes(range(256)) * 1024)
+    calls = []
+    real = hashlib.sha256
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(hashlib, "sha256", lambda data: calls.append(1) or real(data))
+        first = constant.data_digest(attr)
+        assert constant.data_digest(attr) == first
+    assert len(calls) == 1 and id(attr) in constant._DIGESTS
+    assert first == constant.digest(attr.data)
+    key = id(attr)
+    del attr
+    gc.collect()
+    assert key not in constant._DIGESTS  # forgotten with its attribute
