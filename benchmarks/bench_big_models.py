@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,7 @@ def run_ge(path: Path, inputs: Path, folder: Path, no_cache: bool) -> dict:
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "ge.cli.run", str(path)]
     command += ["--inputs", str(inputs), "--output", str(out), "--report", str(report)]
     command += ["--no-cache"] if no_cache else []
+    shutil.rmtree(folder / "cache", ignore_errors=True)  # cold, also in a --keep folder
     env = {**os.environ, "GE_CACHE_DIR": str(folder / "cache"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
     figures = _time_v(done.stderr)

@@ -10,6 +10,7 @@ way, and it is the form to use for any IR that must be read back from disk.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -27,7 +28,6 @@ from gedialects.ge.constant import (
     constant_elision,
     data_digest,
     dense_from_numpy,
-    digest,
 )
 
 
@@ -71,6 +71,15 @@ def weights_from_bytes(data: bytes) -> dict[str, np.ndarray]:
         raise SerializationError(f"the weights file is not a valid npz archive: {error}") from None
 
 
+def read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The weights of an npz archive on disk, read member by member (no copy of the file)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key.replace("_", ":", 1): archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise SerializationError(f"the weights file is not a valid npz archive: {error}") from None
+
+
 def module_from_text_and_weights(
     ctx: Context, text: str, weights: dict[str, np.ndarray], source: str = "<saved module>"
 ) -> ModuleOp:
@@ -92,10 +101,9 @@ def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: st
         key = op.value.data
         if key not in weights:
             raise SerializationError(f"{source}: no weights saved for constant {key}")
-        array = weights[key]
-        if digest(np.ascontiguousarray(array).tobytes()) != key:
+        attr = dense_from_numpy(weights[key])  # its bytes are what the digest covers
+        if data_digest(attr.data) != key:
             raise SerializationError(f"{source}: weights for {key} do not match their digest")
-        attr = dense_from_numpy(array)
         if attr.type != op.output.type:
             raise SerializationError(f"{source}: weights for {key} have the wrong type")
         op.properties["value"] = attr

@@ -33,7 +33,7 @@ from gedialects.serialization import (
     SerializationError,
     module_from_text_and_weights,
     module_to_text_and_weights,
-    weights_from_bytes,
+    read_weights,
     write_weights,
 )
 
@@ -143,19 +143,18 @@ class CompileCache:
             shutil.rmtree(staging, ignore_errors=True)
 
     def _read(self, folder: Path, ctx: Context) -> CacheEntry:
+        """Files are checksummed and read as streams (a model's weights once in memory, as
+        arrays; the whole file as bytes first was another copy)."""
         meta = json.loads((folder / META_FILE).read_text())
         if meta.get("toolchain") != toolchain_version():
             raise ValueError("written by another toolchain version")
-        blobs = {}
         for name, expected in meta["checksums"].items():
-            data = (folder / name).read_bytes()
-            if hashlib.sha256(data).hexdigest() != expected:
-                raise ValueError(f"{name} does not match its checksum (truncated or corrupted)")
-            blobs[name] = data
-        weights = weights_from_bytes(blobs[WEIGHTS_FILE])
-        module = module_from_text_and_weights(
-            ctx, blobs[MODULE_FILE].decode(), weights, str(folder / MODULE_FILE)
-        )
+            with open(folder / name, "rb") as f:
+                if hashlib.file_digest(f, "sha256").hexdigest() != expected:
+                    raise ValueError(f"{name} does not match its checksum (truncated or corrupted)")
+        weights = read_weights(folder / WEIGHTS_FILE)
+        text = (folder / MODULE_FILE).read_bytes().decode()
+        module = module_from_text_and_weights(ctx, text, weights, str(folder / MODULE_FILE))
         return CacheEntry(module, meta.get("meta", {}))
 
     def _report_corrupt(self, key: str, error: Exception) -> None:
