@@ -10,6 +10,12 @@ Writes are atomic: an entry is assembled in a temporary folder and renamed into 
 two processes compiling the same model at once both succeed and readers never see half an
 entry. Reads check the checksums: a corrupted or truncated entry is reported once (a
 warning), removed, and reported as a miss so the caller rebuilds it. Nothing is pickled.
+
+The disk holds at most `max_bytes` (`GE_CACHE_MAX_BYTES`, default 4 GiB), as ccache does:
+each entry weighs as much as its model's weights (VGG-16: 528 MB), so a user who compiles
+many models would otherwise fill the disk. After a write, entries least recently used (a
+hit touches its folder) are removed until the rest fit; an entry larger than the whole
+budget is not kept.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, BinaryIO
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 
+from gedialects.errors import GeError
 from gedialects.serialization import (
     SerializationError,
     module_from_text_and_weights,
@@ -39,6 +46,7 @@ from gedialects.serialization import (
 
 FORMAT_VERSION = 1
 MODULE_FILE, WEIGHTS_FILE, META_FILE = "module.mlir", "weights.npz", "meta.json"
+DEFAULT_MAX_BYTES = 4 << 30
 
 
 def toolchain_version() -> str:
@@ -64,6 +72,16 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "gedialects"
 
 
+def default_max_bytes() -> int:
+    """`GE_CACHE_MAX_BYTES` (a whole number of bytes), else 4 GiB."""
+    env = os.environ.get("GE_CACHE_MAX_BYTES", "").strip()
+    if not env:
+        return DEFAULT_MAX_BYTES
+    if not env.isdigit():
+        raise GeError(f"GE_CACHE_MAX_BYTES must be a whole number of bytes, got {env!r}")
+    return int(env)
+
+
 @dataclass
 class CacheEntry:
     module: ModuleOp
@@ -73,9 +91,12 @@ class CacheEntry:
 class CompileCache:
     """In-memory and on-disk cache of compiled modules."""
 
-    def __init__(self, root: str | Path | None = None, *, disk: bool = True):
+    def __init__(
+        self, root: str | Path | None = None, *, disk: bool = True, max_bytes: int | None = None
+    ):
         self.root = Path(root) if root is not None else default_cache_dir()
         self.disk = disk
+        self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
         self._memory: dict[str, CacheEntry] = {}
         self.reported: set[str] = set()
 
@@ -94,6 +115,7 @@ class CompileCache:
             shutil.rmtree(folder, ignore_errors=True)
             return None
         self._memory[key] = entry
+        _touch(folder)
         return entry
 
     def put(self, key: str, module: ModuleOp, meta: dict[str, Any] | None = None) -> None:
@@ -102,6 +124,7 @@ class CompileCache:
         if self.disk:
             try:
                 self._write(key, entry)
+                self.evict()
             except OSError as error:  # a full disk or a read-only home: compile without it
                 warnings.warn(
                     f"compile cache entry {key[:12]} not written ({error}); continuing",
@@ -110,6 +133,24 @@ class CompileCache:
 
     def clear_memory(self) -> None:
         self._memory.clear()
+
+    def evict(self) -> list[str]:
+        """Remove least recently used entries until the disk holds at most `max_bytes`;
+        the keys removed."""
+        entries = []
+        for folder in self.root.iterdir():
+            if folder.is_dir() and not folder.name.startswith("."):  # not a staging folder
+                size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+                entries.append((folder.stat().st_mtime, folder.name, size))
+        total = sum(size for _, _, size in entries)
+        removed = []
+        for _, name, size in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            shutil.rmtree(self.root / name, ignore_errors=True)
+            total -= size
+            removed.append(name)
+        return removed
 
     # -- disk format ---------------------------------------------------------------
 
@@ -165,6 +206,14 @@ class CompileCache:
             f"compile cache entry {key[:12]} is unusable ({error}); rebuilding it",
             stacklevel=3,
         )
+
+
+def _touch(folder: Path) -> None:
+    """Mark an entry as just used (its folder's mtime orders eviction)."""
+    try:
+        os.utime(folder)
+    except OSError:
+        pass  # a read-only cache still serves hits
 
 
 def _write_file(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -92,3 +92,41 @@ def test_two_processes_writing_the_same_entry(tmp_path, module):
     _same_outputs(module, entry.module)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "shared"]
     assert leftovers == []
+
+
+def _entry_bytes(folder) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def test_disk_is_capped_by_evicting_the_least_recently_used(tmp_path, module):
+    """Three entries where two fit: the one not used since it was written goes first; a hit
+    counts as a use."""
+    import os
+
+    CompileCache(tmp_path).put("a", module)
+    size = _entry_bytes(tmp_path / "a")
+    cache = CompileCache(tmp_path, max_bytes=2 * size + size // 2)
+    cache.put("b", module)
+    os.utime(tmp_path / "a", (1, 1))  # "a" written long ago ...
+    os.utime(tmp_path / "b", (2, 2))
+    fresh = CompileCache(tmp_path, max_bytes=cache.max_bytes)
+    assert fresh.get("a", make_context())  # ... and used now
+    cache.put("c", module)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "c"]
+
+
+def test_an_entry_larger_than_the_budget_is_not_kept(tmp_path, module):
+    cache = CompileCache(tmp_path, max_bytes=10)
+    cache.put("k", module)
+    assert list(tmp_path.iterdir()) == []
+    assert cache.get("k", make_context()) is not None  # still served from memory
+
+
+def test_cache_budget_from_the_environment(monkeypatch):
+    from gedialects.errors import GeError
+
+    monkeypatch.setenv("GE_CACHE_MAX_BYTES", "1000")
+    assert compile_cache.default_max_bytes() == 1000
+    monkeypatch.setenv("GE_CACHE_MAX_BYTES", "4G")
+    with pytest.raises(GeError, match="GE_CACHE_MAX_BYTES"):
+        compile_cache.default_max_bytes()
