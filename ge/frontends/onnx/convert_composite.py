@@ -77,12 +77,11 @@ def top_k(n: Node) -> list[SSAValue]:
     return [n.emit(ops.ConcatOp(*values, axis=axis)), n.emit(ops.ConcatOp(*indices, axis=axis))]
 
 
-def cum_sum(n: Node) -> SSAValue:
-    """y_j = sum of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`.
-
-    A masked sum: x gets an output axis in front of the summed one and a 0/1 mask picks the
-    terms, so integer inputs (position ids from a cumsum of a mask) stay exact.
-    """
+def cumulative_terms(n: Node) -> tuple[SSAValue, np.ndarray, int]:
+    """CumSum's and CumProd's shared form: x with an output axis in front of the reduced
+    one (shape [..., 1, size, ...]), the 0/1 mask of the terms each output takes (shape
+    [..., size, size, ...]: i <= j, i < j if exclusive, i >= j if reverse), and the axis
+    of the terms to reduce."""
     x, shape = n.value(0), n.shape(0)
     axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0]) % len(shape)
     size = shape[axis]
@@ -94,10 +93,19 @@ def cum_sum(n: Node) -> SSAValue:
         keep = term < out if exclusive else term <= out
     mask_shape = [1] * (len(shape) + 1)
     mask_shape[axis : axis + 2] = [size, size]
-    mask = keep.astype(n.dtype(0)).reshape(mask_shape)
     widened = n.emit(ops.ReshapeOp(x, shape=[*shape[:axis], 1, *shape[axis:]]))
-    terms = n.emit(ops.MulOp(widened, n.constant(mask)))
-    return n.emit(ops.ReduceSumOp(terms, axes=[axis + 1], keepdims=False))
+    return widened, keep.reshape(mask_shape), axis + 1
+
+
+def cum_sum(n: Node) -> SSAValue:
+    """y_j = sum of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`.
+
+    A masked sum: x gets an output axis in front of the summed one and a 0/1 mask picks the
+    terms, so integer inputs (position ids from a cumsum of a mask) stay exact.
+    """
+    widened, keep, axis = cumulative_terms(n)
+    terms = n.emit(ops.MulOp(widened, n.constant(keep.astype(n.dtype(0)))))
+    return n.emit(ops.ReduceSumOp(terms, axes=[axis], keepdims=False))
 
 
 def lp_normalization(n: Node) -> SSAValue:

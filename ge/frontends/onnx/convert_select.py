@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_composite import cumulative_terms
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -106,22 +107,12 @@ def compress(n: Node) -> SSAValue:
 
 
 def cum_prod(n: Node) -> SSAValue:
-    """y_j = product of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`."""
-    x, shape = n.value(0), n.shape(0)
-    axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0]) % len(shape)
-    size = shape[axis]
-    out, term = np.indices((size, size))
-    reverse, exclusive = bool(n.attr("reverse", 0)), bool(n.attr("exclusive", 0))
-    if reverse:
-        keep = term > out if exclusive else term >= out
-    else:
-        keep = term < out if exclusive else term <= out
-    mask_shape = [1] * (len(shape) + 1)
-    mask_shape[axis : axis + 2] = [size, size]
-    widened = n.emit(ops.ReshapeOp(x, shape=[*shape[:axis], 1, *shape[axis:]]))
+    """y_j = product of x_i over i <= j (i < j if exclusive; i >= j if reverse) along `axis`:
+    CumSum's masked form with 1 in place of the terms left out."""
+    widened, keep, axis = cumulative_terms(n)
     one = n.constant(np.ones((), n.dtype(0)))
-    terms = n.emit(ops.WhereOp(n.constant(keep.reshape(mask_shape)), widened, one))
-    return n.emit(ops.ReduceProdOp(terms, axes=[axis + 1], keepdims=False))
+    terms = n.emit(ops.WhereOp(n.constant(keep), widened, one))
+    return n.emit(ops.ReduceProdOp(terms, axes=[axis], keepdims=False))
 
 
 CONVERTERS: dict[str, Converter] = {
