@@ -8,7 +8,8 @@ work and stores of neighbouring tiles overlap, and each store is issued after th
 (the core's HBM channel serves DMAs in issue order). tr is the cheapest by an estimate of the
 busiest of HBM and vector time per tile plus one tile's fill and drain. A folded cast
 (`cast_to`): the tiles are f32, with f16 staging tiles the vector unit converts from after
-the load and into before the store (one more vector pass each).
+the load and into before the store (one more vector pass each). kernel.rms_norm takes the
+same pipeline with its own, shorter vector body (`rms_norm_rows`: no mean, no bias).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
+from gedialects.kernel.mirrored import RMSNormKernelOp
 from gedialects.npu.launch import KernelOp
-from gedialects.npu.vector import VecCastOp
+from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp
 from lowering.lower_rows import row_tile_window
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.tiling import ALIGN, aligned
@@ -31,11 +33,19 @@ from runtime.targets import Target
 
 PASSES = 7
 """Vector passes over a tile: two row sums, x - mean, its square, the scaling, scale, bias."""
+RMS_PASSES = 4
+"""RMS norm's: the square, its row sum, the scaling, the scale."""
 X_FREE, X_LOADED, Y_FREE, Y_READY = 0, 2, 4, 6
 
 
 def layer_norm_tile(
-    target: Target, rows: int, cols: int, isz: int, params: int, staged: int = 0
+    target: Target,
+    rows: int,
+    cols: int,
+    isz: int,
+    params: int,
+    staged: int = 0,
+    passes: int = PASSES,
 ) -> int:
     """Rows per tile: two sets of (x, y) tiles (and of `staged` cast buffers), the (1, C)
     scale/bias and the (tr, 1) stats fit UB; the cheapest by HBM (loads and stores at the
@@ -49,13 +59,13 @@ def layer_norm_tile(
         cores = min(tiles, target.vector_cores)
         share = min(hbm_share(target, cores), target.rate("hbm", "ub"))
         move = tr * cols * isz / share
-        vector = (PASSES + staged) * vector_cycles(target, tr * cols * isz)
+        vector = (passes + staged) * vector_cycles(target, tr * cols * isz)
         cycles = -(-tiles // cores) * max(2 * move, vector) + move + vector + move
         if best is None or cycles < best[0]:
             best = (cycles, tr)
     if best is None:
         raise UnsupportedError(
-            f"kernel.layer_norm: a row of {cols} elements does not fit the unified buffer"
+            f"kernel.layer_norm/rms_norm: a row of {cols} elements does not fit the unified buffer"
         )
     return best[1]
 
@@ -63,7 +73,7 @@ def layer_norm_tile(
 def lower_layer_norm(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
-    """The kernel of a layer norm over the last axis of the buffers (rank >= 1)."""
+    """The kernel of a layer (or RMS) norm over the last axis of the buffers (rank >= 1)."""
     from lowering.lower_rows import _layer_norm
 
     shape = tuple(inputs[0].type.dims)
@@ -73,7 +83,9 @@ def lower_layer_norm(
     element = f32 if op.properties.get("cast_to") is not None else source
     isz = to_numpy_dtype(element).itemsize
     staged = (source != element) + (result != element)
-    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1, staged)
+    rms = isinstance(op, RMSNormKernelOp)
+    passes = RMS_PASSES if rms else PASSES
+    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1, staged, passes)
     nr = -(-rows // tr)
     total = math.prod(lead) * nr
     per = -(-total // min(total, target.vector_cores))
@@ -110,7 +122,10 @@ def lower_layer_norm(
         b.wait_flag("MTE3", "V", Y_FREE + s)
         if xs_in is not xs:
             b.add(VecCastOp(xs_in[s], xs[s]))
-        _layer_norm(b, op, (xs[s], stat, ys[s]), affine, cols)
+        if rms:
+            rms_norm_rows(b, op.get_float("epsilon"), (xs[s], stat, ys[s]), affine[0], cols)
+        else:
+            _layer_norm(b, op, (xs[s], stat, ys[s]), affine, cols)
         if ys_out is not ys:
             b.add(VecCastOp(ys[s], ys_out[s]))
         b.set_flag("V", "MTE2", X_FREE + s)
@@ -138,6 +153,18 @@ def lower_layer_norm(
         for s in (0, 1):
             b.wait_flag(src, dst, event + s)
     return kernel
+
+
+def rms_norm_rows(b: KernelBuilder, eps: float, bufs: tuple, scale: SSAValue, cols: int) -> None:
+    """y = x * rsqrt(sum(x^2) / C + eps) * scale, statistics per row of the (tr, C) tile."""
+    x, stat, y = bufs
+    b.add(BINARY_OPS["mul"](x, x, y))
+    b.add(REDUCE_OPS["reduce_sum"](y, stat, [1]))
+    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    b.add(SCALAR_OPS["adds"](stat, eps, stat))
+    b.add(UNARY_OPS["rsqrt"](stat, stat))
+    b.add(BINARY_OPS["mul"](x, stat, y))
+    b.add(BINARY_OPS["mul"](y, scale, y))
 
 
 def _and(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:

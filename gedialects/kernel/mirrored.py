@@ -29,6 +29,7 @@ LayerNormKernelOp = mirror(
     "The `ge.layer_norm` op as one kernel; `cast_to` folds casts into it.",
     CastingMirrorKernelOp,
 )
+RMSNormKernelOp = mirror(ge.RMSNormOp, "The `ge.rms_norm` op as one kernel.")
 BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
 InstanceNormKernelOp = mirror(ge.InstanceNormOp)
 LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
@@ -50,6 +51,7 @@ MIRRORED: dict[type, type[KernelOp]] = {
         SplitKernelOp,
         ResizeKernelOp,
         LayerNormKernelOp,
+        RMSNormKernelOp,
         BatchNormKernelOp,
         InstanceNormKernelOp,
         LogSoftmaxKernelOp,

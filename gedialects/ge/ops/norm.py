@@ -1,4 +1,4 @@
-"""`ge` ops that normalize or activate along an axis: batch, instance and layer norm,
+"""`ge` ops that normalize or activate along an axis: batch, instance, layer and RMS norm,
 softmax, LRN and dropout."""
 
 from __future__ import annotations
@@ -111,6 +111,35 @@ class LayerNormOp(GeOp):
                 raise cls.fail(
                     f"{what} {format_type(t)} has more dims than normalized {normalized}"
                 )
+        return [operand_types[0]]
+
+
+@irdl_op_definition
+class RMSNormOp(GeOp):
+    """x / sqrt(mean(x^2 over dims axis..) + eps) * scale, ONNX (opset 23) RMSNormalization:
+    the LLaMA / T5 / Mistral norm, layer norm without the mean and the bias."""
+
+    name = "ge.rms_norm"
+    input = operand_def()
+    scale = operand_def()
+    output = result_def()
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"axis": -1, "epsilon": 1e-5}
+    assembly_format = "$input `,` $scale attr-dict `:` functional-type(operands, results)"
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        axis = normalize_axis(cls, prop_int(props, "axis"), len(shape))
+        normalized = shape[axis:]
+        broadcast(cls, [normalized, shape_of(operand_types[1])])
+        if len(shape_of(operand_types[1])) > len(normalized):
+            raise cls.fail(
+                f"scale {format_type(operand_types[1])} has more dims than normalized {normalized}"
+            )
         return [operand_types[0]]
 
 

@@ -45,6 +45,16 @@ def layer_norm(op: ops.LayerNormOp, x, scale, bias=None) -> np.ndarray:
     return y.astype(x.dtype)
 
 
+@reference(ops.RMSNormOp)
+def rms_norm(op: ops.RMSNormOp, x, scale) -> np.ndarray:
+    axis = op.get_int("axis") % x.ndim
+    axes = tuple(range(axis, x.ndim))
+    x32 = x.astype(np.float32) if x.dtype != np.float64 else x
+    ms = np.square(x32).mean(axis=axes, keepdims=True)
+    y = x32 / np.sqrt(ms + np.asarray(op.get_float("epsilon"), x32.dtype)) * scale
+    return y.astype(x.dtype)
+
+
 @reference(ops.SoftmaxOp)
 def softmax(op: ops.SoftmaxOp, x: np.ndarray) -> np.ndarray:
     axis = op.get_int("axis")
