@@ -26,6 +26,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fold-constants",  # constant subgraphs (shape arithmetic too) become constants
     "simplify",  # algebraic identities, no-op data movement, inference dropout
     "recognize-layer-norm",  # ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> ge.layer_norm
+    "recognize-rms-norm",  # Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul -> ge.rms_norm (after LN)
     "recognize-gelu",  # x * 0.5 * (1 + erf(x / sqrt 2)) -> ge.gelu
     "cse",
     "fuse-attention",  # MatMul-Scale-(Mask)-Softmax-MatMul -> kernel.attention
