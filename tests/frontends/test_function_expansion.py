@@ -174,7 +174,16 @@ def test_op_without_a_body_or_converter_is_still_refused_by_name():
         import_onnx_model(m)
 
 
-def test_expanded_rms_normalization_at_the_npu_level():
+def test_rms_normalization_imports_as_one_op():
+    """RMSNormalization has a converter now (one ge.rms_norm), so it is not expanded."""
+    node = helper.make_node("RMSNormalization", ["x", "s"], ["y"], axis=-1, epsilon=1e-3)
+    m = model([node], [vi("x", [2, 4]), vi("s", [4])], [vi("y", None)], 23)
+    assert not expandable(m, CONVERTERS.__contains__)
+    text = str(import_onnx_model(m))
+    assert "ge.rms_norm" in text and "ge.reduce_mean" not in text
+
+
+def test_rms_normalization_at_the_npu_level():
     node = helper.make_node("RMSNormalization", ["x", "s"], ["y"])
     s = helper.make_tensor("s", TensorProto.FLOAT, [16], rand(16, seed=3))
     m = model([node], [vi("x", [4, 16])], [vi("y", None)], 23, [s])
@@ -189,10 +198,11 @@ def test_a_failing_inliner_leaves_the_op_to_be_refused_by_name(monkeypatch):
         raise RuntimeError("inliner failure")
 
     monkeypatch.setattr("ge.frontends.onnx.expand.inliner.inline_local_functions", fail)
-    node = helper.make_node("RMSNormalization", ["x", "s"], ["y"])
+    node = helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=2)
     s = helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 1, 1])
-    m = model([node], [vi("x", [2, 4])], [vi("y", [2, 4])], 23, [s])
-    with pytest.raises(UnsupportedError, match="op type 'RMSNormalization' of node"):
+    b = helper.make_tensor("b", TensorProto.FLOAT, [4], [0, 0, 0, 0])
+    m = model([node], [vi("x", [2, 4, 3])], [vi("y", [2, 4, 3])], 21, [s, b])
+    with pytest.raises(UnsupportedError, match="op type 'GroupNormalization' of node"):
         import_onnx_model(m)
 
 

@@ -106,6 +106,8 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     "ge.instance_norm": ([IMG], lambda x: g.InstanceNormOp(x, c(normal(4)), c(normal(4)))),
     "ge.layer_norm": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), c(normal(4)), axis=-1)),
     "ge.layer_norm-broadcast-scale": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), axis=1)),
+    "ge.rms_norm": ([X], lambda x: g.RMSNormOp(x, c(normal(4)), axis=-1, epsilon=1e-3)),
+    "ge.rms_norm-two-axes": ([X], lambda x: g.RMSNormOp(x, c(normal(3, 4)), axis=1)),
     "ge.softmax": ([X], lambda x: g.SoftmaxOp(x, axis=1)),
     "ge.log_softmax": ([X], lambda x: g.LogSoftmaxOp(x, axis=-1)),
     "ge.lrn": ([IMG], lambda x: g.LRNOp(x, size=3)),

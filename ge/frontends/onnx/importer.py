@@ -44,6 +44,7 @@ from ge.frontends.onnx import (
     convert_quant,
     convert_quant_integer,
     convert_reduce,
+    convert_rms_norm,
     convert_rnn,
     convert_scan,
     convert_select,
@@ -90,6 +91,7 @@ CONVERTERS = {
     **convert_col2im.CONVERTERS,
     **convert_loop.CONVERTERS,
     **convert_sequence.CONVERTERS,
+    **convert_rms_norm.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

@@ -7,6 +7,7 @@ size), the op is written in a form of the same meaning that it runs.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits
 from gedialects.ge import ops
@@ -64,6 +65,37 @@ def _layer_norm(b: B, op: ops.LayerNormOp, xs: list[str], ys: list[str]) -> None
         if list(shape_of(operand.type)) != normalized:  # onnxruntime wants them full-size
             args[i] = b.temp("Expand", [xs[i], b.ints(normalized, "norm_shape")])
     b.node("LayerNormalization", args, ys, axis=axis, epsilon=op.get_float("epsilon"))
+
+
+RMS_NORM_OPSET = 23
+"""The opset that has RMSNormalization; below it the op is written out."""
+
+
+@emits(ops.RMSNormOp)
+def _rms_norm(b: B, op: ops.RMSNormOp, xs: list[str], ys: list[str]) -> None:
+    """RMSNormalization where the opset has it, else x * 1/sqrt(mean(x^2) + eps) * scale
+    (in f32 for f16, as RMSNormalization's stash_type 1 does)."""
+    rank = len(shape_of(op.input.type))
+    axis, eps = op.get_int("axis") % rank, op.get_float("epsilon")
+    if b.opsets[""] >= RMS_NORM_OPSET:
+        b.node("RMSNormalization", xs, ys, axis=axis, epsilon=eps)
+        return
+    dtype = element_dtype(op.input)
+    x, scale = xs
+    wide = dtype == np.float16
+    if wide:
+        x = b.temp("Cast", [x], to=onnx.TensorProto.FLOAT)
+        scale = b.temp("Cast", [scale], to=onnx.TensorProto.FLOAT)
+        dtype = np.dtype(np.float32)
+    axes = b.ints(list(range(axis, rank)), "axes")
+    ms = b.temp("ReduceMean", [b.temp("Mul", [x, x]), axes], keepdims=1)
+    eps_name = b.constant(np.asarray(eps, dtype), "eps")
+    inv = b.temp("Reciprocal", [b.temp("Sqrt", [b.temp("Add", [ms, eps_name])])])
+    y = b.temp("Mul", [b.temp("Mul", [x, inv]), scale])
+    if wide:
+        b.node("Cast", [y], ys, to=onnx.TensorProto.FLOAT16)
+    else:
+        b.node("Identity", [y], ys)
 
 
 @emits(ops.SoftmaxOp, ops.LogSoftmaxOp)
