@@ -98,6 +98,12 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             window = ss[0] if off_chip is st else ds[0]
             moved_fixed = dma_bytes_charged(target, window, off_dims, off_item)
         head = tuple(slice(0, s) for s in ss[0])
+        if off_chip is None and mode != 3:  # most DMAs of a tile loop: all static, on chip
+            cycles = max(1, math.ceil(moved_fixed / rate))
+            fixed = (name, (src_v, so, ss, src_window), (dst_v, do, ds, dst_window), pipe)
+            fn = (sem.copy, sem.pad_copy, sem.reshape_copy)[mode]
+            counts = (src_space, dst_space, read, written, cycles)
+            return _on_chip_dma(fixed, fn, (pad, head) if mode == 1 else (), counts)
 
     def step(env: list, core: Core) -> None:
         src, dst = env[src_v], env[dst_v]
@@ -138,7 +144,7 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             cycles = core.hbm_cycles(pipe, moved, rate, hbm_share(target, core.active_cores))
         else:
             cycles = max(1, math.ceil(moved / rate))
-        core.issue(pipe, cycles, (src,), (dst,), name)
+        core.issue_move(pipe, cycles, src, dst, name)
         stats = core.stats
         stats.bytes_read[src_space] += nread
         stats.bytes_written[dst_space] += nwritten
@@ -146,6 +152,31 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             stats.hbm_traffic[(src, "r")] += nread
         if dst_hbm:
             stats.hbm_traffic[(dst, "w")] += nwritten
+
+    return step
+
+
+def _on_chip_dma(fixed: tuple, fn: Callable, extra: tuple, counts: tuple) -> Callable:
+    """The step of a DMA between on-chip buffers with static sizes: the same work, cost and
+    counts as `_dma`'s general step, without its per-call branches on copy mode and HBM."""
+    name, (src_v, so, ss, src_window), (dst_v, do, ds, dst_window), pipe = fixed
+    src_space, dst_space, read, written, cycles = counts
+
+    src_static = None if so[1] else src_window([])  # a static window's slices, or None
+    dst_static = None if do[1] else dst_window([])
+
+    def step(env: list, core: Core) -> None:
+        src, dst = env[src_v], env[dst_v]
+        src_slices = src_static or (src_window(env) or _checked(name, src, env, so, ss))
+        dst_slices = dst_static or (dst_window(env) or _checked(name, dst, env, do, ds))
+        args = (dst.array[dst_slices[0]], src.array[src_slices[0]], *extra)
+        fn(*args)
+        if core.record is not None:
+            core.record.append((fn, args))
+        core.issue_move(pipe, cycles, src, dst, name)
+        stats = core.stats
+        stats.bytes_read[src_space] += read
+        stats.bytes_written[dst_space] += written
 
     return step
 
@@ -245,13 +276,32 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
     cycles = vector_cycles(target, nbytes)
     elements = max(t.num_elements for t in types)
 
+    name = op.name
+    if len(values) == 3:  # binary ops, most of a Winograd transform: unrolled
+        lhs_v, rhs_v, dst_v = values
+
+        def binary_step(env: list, core: Core) -> None:
+            lhs, rhs, dst = env[lhs_v], env[rhs_v], env[dst_v]
+            arrays = (lhs.array, rhs.array, dst.array)
+            work(*arrays)
+            if core.record is not None:
+                core.record.append((work, arrays))
+            core.issue("V", cycles, (lhs, rhs), (dst,), name)
+            stats = core.stats
+            stats.vector_flops += elements
+            stats.vector_bytes += nbytes
+            stats.bytes_read["ub"] += arrays[0].nbytes + arrays[1].nbytes
+            stats.bytes_written["ub"] += arrays[2].nbytes
+
+        return binary_step
+
     def step(env: list, core: Core) -> None:
         bufs = [env[v] for v in values]
         arrays = tuple([b.array for b in bufs])
         work(*arrays)
         if core.record is not None:
             core.record.append((work, arrays))
-        core.issue("V", cycles, tuple(bufs[:-1]), (bufs[-1],), op.name)
+        core.issue("V", cycles, tuple(bufs[:-1]), (bufs[-1],), name)
         core.stats.vector_flops += elements
         core.stats.vector_bytes += nbytes
         core.stats.bytes_read["ub"] += sum(b.array.nbytes for b in bufs[:-1])

@@ -69,6 +69,10 @@ def _elementwise_kernel(op: VecOp) -> Callable[..., None] | None:
     if isinstance(op, VecUnaryOp):
         return lambda src, dst, fn=op.FN: sem.unary(fn, src, dst)
     if isinstance(op, VecBinaryOp):
+        types = [v.type for v in op.operands]
+        if len({(tuple(t.dims), t.dtype) for t in types}) == 1:  # the ufunc writes dst itself
+            ufunc = sem.BINARY[op.FN]
+            return lambda lhs, rhs, dst: ufunc(lhs, rhs, out=dst)
         return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
     if isinstance(op, VecScalarOp):
         value = op.scalar.value.data
