@@ -58,6 +58,7 @@ GOOD: list[tuple[str, Callable, list[str]]] = [
         ["tensor<2x3x4xf32>"],
     ),
     ("layer-norm", lambda: ops.LayerNormOp(v(2, 3, 4), v(4), axis=-1), ["tensor<2x3x4xf32>"]),
+    ("rms-norm", lambda: ops.RMSNormOp(v(2, 3, 4), v(3, 4), axis=1), ["tensor<2x3x4xf32>"]),
     ("softmax", lambda: ops.SoftmaxOp(v(2, 5), axis=0), ["tensor<2x5xf32>"]),
     ("dropout", lambda: ops.DropoutOp(v(3), ratio=0.2, is_training=True), ["tensor<3xf32>"]),
     (
@@ -176,6 +177,8 @@ BAD: list[tuple[str, Callable, str]] = [
         "axis 2 is out of range for rank 2",
     ),
     ("ge.layer_norm", lambda: ops.LayerNormOp(v(2, 3), v(4)), "do not broadcast"),
+    ("ge.rms_norm", lambda: ops.RMSNormOp(v(2, 3), v(4)), "do not broadcast"),
+    ("ge.rms_norm", lambda: ops.RMSNormOp(v(2, 3), v(2, 3), axis=1), "more dims than normalized"),
     ("ge.softmax", lambda: ops.SoftmaxOp(v(2, 3), axis=-3), "axis -3 is out of range"),
     ("ge.dropout", lambda: ops.DropoutOp(v(2), ratio=1.0), "ratio must be in [0, 1)"),
     (

@@ -237,6 +237,18 @@ onnx_case(
 )
 LN_AX1 = {"axis": 1}
 onnx_case(ops.LayerNormOp, [LN, r(1, 5), r(5)], "LayerNormalization", LN_AX1, tol=1e-4, id="bcast")
+for rms_id, rms_props, rms_scale in (
+    ("last", {}, r(5)),
+    ("ax1", {"axis": 1, "epsilon": 1e-3}, r(3, 5)),
+):
+    rms_expect = lambda s=rms_scale, p=rms_props: run_onnx(  # noqa: E731 (opset 23's op)
+        "RMSNormalization", [LN, s], p, (), 1, opset=23
+    )
+    CASES.append(
+        pytest.param(
+            ops.RMSNormOp, [LN, rms_scale], rms_props, rms_expect, 1e-5, id=f"ge.rms_norm-{rms_id}"
+        )
+    )
 for axis in (-1, 0, 1):
     onnx_case(ops.SoftmaxOp, [LN], "Softmax", {"axis": axis}, id=f"axis{axis}")
     onnx_case(ops.LogSoftmaxOp, [LN], "LogSoftmax", {"axis": axis}, id=f"axis{axis}")

@@ -455,6 +455,15 @@ func.func @layer_norm(%0: tensor<2x3x8xf32>, %1: tensor<8xf32>, %2: tensor<8xf32
 // CHECK-NEXT:    %[[V3:[^ ,:]+]] = ge.layer_norm %[[V0]], %[[V1]], %[[V2]] {axis = -1 : i64, epsilon = 1.000000e-05 : f64} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
 // CHECK-NEXT:    func.return %[[V3]] : tensor<2x3x8xf32>
 
+func.func @rms_norm(%0: tensor<2x3x8xf32>, %1: tensor<8xf32>) -> tensor<2x3x8xf32> {
+  %2 = ge.rms_norm %0, %1 {axis = -1 : i64, epsilon = 1.000000e-06 : f64} : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  func.return %2 : tensor<2x3x8xf32>
+}
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK-SAME:  %[[V0:[^ ,:]+]]: tensor<2x3x8xf32>, %[[V1:[^ ,:]+]]: tensor<8xf32>) -> tensor<2x3x8xf32>
+// CHECK-NEXT:    %[[V2:[^ ,:]+]] = ge.rms_norm %[[V0]], %[[V1]] {axis = -1 : i64, epsilon = 1.000000e-06 : f64} : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+// CHECK-NEXT:    func.return %[[V2]] : tensor<2x3x8xf32>
+
 func.func @softmax(%0: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %1 = ge.softmax %0 {axis = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   func.return %1 : tensor<2x3xf32>
