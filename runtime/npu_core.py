@@ -128,9 +128,17 @@ class Core:
         if stats.events is not None:
             stats.events.append((self.index, pipe, start, cycles, what))
 
-    def issue_move(self, pipe: str, cycles: float, src: Buffer, dst: Buffer, what: str) -> None:
-        """`issue(pipe, cycles, (src,), (dst,), what)` of a one-source, one-destination
-        instruction (DMAs), unrolled: the same checks in the same order, a call cheaper."""
+    def issue_move(
+        self,
+        pipe: str,
+        cycles: float,
+        src: Buffer,
+        dst: Buffer,
+        what: str,
+        rhs: Buffer | None = None,
+    ) -> None:
+        """`issue(pipe, cycles, (src,) or (src, rhs), (dst,), what)` of a DMA or a binary
+        vector op, unrolled: the same checks in the same order, without the loops."""
         clocks = self.clocks
         start = clocks[pipe]
         end = start + cycles
@@ -138,6 +146,12 @@ class Core:
             if start < src.write_end and src.write_pipe not in (None, pipe):
                 self._race(what, pipe, start, "reads", src, src.write_pipe, src.write_end)
             reads = src.reads
+            if reads.get(pipe, 0.0) < end:
+                reads[pipe] = end
+        if rhs is not None and rhs.on_chip:
+            if start < rhs.write_end and rhs.write_pipe not in (None, pipe):
+                self._race(what, pipe, start, "reads", rhs, rhs.write_pipe, rhs.write_end)
+            reads = rhs.reads
             if reads.get(pipe, 0.0) < end:
                 reads[pipe] = end
         if dst.on_chip:

@@ -286,7 +286,7 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
             work(*arrays)
             if core.record is not None:
                 core.record.append((work, arrays))
-            core.issue("V", cycles, (lhs, rhs), (dst,), name)
+            core.issue_move("V", cycles, lhs, dst, name, rhs)
             stats = core.stats
             stats.vector_flops += elements
             stats.vector_bytes += nbytes
