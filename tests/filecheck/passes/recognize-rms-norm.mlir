@@ -86,3 +86,30 @@ func.func @no_rms_norm_second_consumer(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>,
   %n = ge.div %x, %s : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   func.return %n, %ms : tensor<4x8xf32>, tensor<4x1xf32>
 }
+
+// -----
+
+// HF LLaMA's f16 form: the chain runs in f32 between casts and the weight multiplies the
+// f16 result. The chain becomes ge.rms_norm of the f32 value (scale ones); the casts and the
+// weight stay around it (fuse-elementwise takes them).
+// CHECK-LABEL: func.func @rms_norm_f16_between_casts
+// CHECK:         %[[X32:.+]] = ge.cast %x {to = f32}
+// CHECK:         %[[ONES:.+]] = ge.constant dense<1.000000e+00> : tensor<8xf32>
+// CHECK-NEXT:    %[[N:.+]] = ge.rms_norm %[[X32]], %[[ONES]] {axis = -1 : i64, epsilon = 1.000000e-06 : f64}
+// CHECK-NEXT:    %[[N16:.+]] = ge.cast %[[N]] {to = f16}
+// CHECK-NEXT:    %[[Y:.+]] = ge.mul %w, %[[N16]]
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @rms_norm_f16_between_casts(%x: tensor<4x8xf16>, %w: tensor<8xf16>) -> tensor<4x8xf16> {
+  %two = ge.constant dense<2.0> : tensor<f32>
+  %eps = ge.constant dense<1.0e-06> : tensor<f32>
+  %x32 = ge.cast %x {to = f32} : (tensor<4x8xf16>) -> tensor<4x8xf32>
+  %p = ge.pow %x32, %two : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  %ms = ge.reduce_mean %p {axes = array<i64: -1>, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %me = ge.add %ms, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ge.sqrt %me : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %r = ge.reciprocal %s : (tensor<4x1xf32>) -> tensor<4x1xf32>
+  %n = ge.mul %x32, %r : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %n16 = ge.cast %n {to = f16} : (tensor<4x8xf32>) -> tensor<4x8xf16>
+  %y = ge.mul %w, %n16 : (tensor<8xf16>, tensor<4x8xf16>) -> tensor<4x8xf16>
+  func.return %y : tensor<4x8xf16>
+}
