@@ -91,6 +91,8 @@ def match_rms(op: Operation) -> RmsMatch | None:
         return None
     if add_eps.output.type != ms.type or op.results[0].type != x.type:
         return None
+    if to_numpy_dtype(element_of(x.type)).kind != "f":
+        return None
     rank = len(shape_of(x.type))
     chain = [op, *between, sqrt, add_eps, mean, square]
     return RmsMatch(x, axes[0] - rank, shortest_float(eps), chain)
