@@ -128,19 +128,21 @@ def test_window_functions_take_the_schema_defaults(op):
 
 
 def test_body_inside_an_if_branch_is_expanded():
-    branch = lambda scale: helper.make_graph(  # noqa: E731
-        [helper.make_node("RMSNormalization", ["x", scale], ["y"])], "b", [], [vi("y", None)]
+    """Each branch windows x by an op ge has no converter for (their plain bodies)."""
+    branch = lambda window: helper.make_graph(  # noqa: E731
+        [helper.make_node(window, ["n"], ["w"]), helper.make_node("Mul", ["w", "x"], ["y"])],
+        "b",
+        [],
+        [vi("y", [8])],
     )
-    one = helper.make_tensor("one", TensorProto.FLOAT, [4], [1, 1, 1, 1])
-    two = helper.make_tensor("two", TensorProto.FLOAT, [4], [2, 2, 2, 2])
+    n = helper.make_tensor("n", TensorProto.INT64, [], [8])
     node = helper.make_node(
-        "If", ["c"], ["out"], then_branch=branch("one"), else_branch=branch("two")
+        "If", ["c"], ["out"], then_branch=branch("HannWindow"), else_branch=branch("HammingWindow")
     )
-    m = model(
-        [node], [vi("c", [], TensorProto.BOOL), vi("x", [3, 4])], [vi("out", None)], 23, [one, two]
-    )
+    m = model([node], [vi("c", [], TensorProto.BOOL), vi("x", [8])], [vi("out", [8])], 17, [n])
+    assert not {"HannWindow", "HammingWindow"} & set(CONVERTERS)
     for c in (True, False):
-        compare(m, {"c": np.array(c), "x": rand(3, 4)})
+        compare(m, {"c": np.array(c), "x": rand(8)})
 
 
 def test_body_calling_an_op_with_a_body_is_expanded_again():
