@@ -64,15 +64,24 @@ def _same_rank(op: VecOp) -> bool:
     return len({len(v.type.dims) for v in op.operands}) == 1
 
 
+def _keeps_dtype(ufunc: Callable, dtype: np.dtype) -> bool:
+    """Whether `ufunc` of two `dtype` arrays gives `dtype` (integer division gives float64,
+    which `sem.store` converts; writing through `out=` would refuse it)."""
+    one = np.ones(1, dtype)
+    return ufunc(one, one).dtype == dtype
+
+
 def _elementwise_kernel(op: VecOp) -> Callable[..., None] | None:
     """The work of an elementwise vector op (operands broadcast), or None for another op."""
     if isinstance(op, VecUnaryOp):
         return lambda src, dst, fn=op.FN: sem.unary(fn, src, dst)
     if isinstance(op, VecBinaryOp):
         types = [v.type for v in op.operands]
-        if len({(tuple(t.dims), t.dtype) for t in types}) == 1:  # the ufunc writes dst itself
-            ufunc = sem.BINARY[op.FN]
-            return lambda lhs, rhs, dst: ufunc(lhs, rhs, out=dst)
+        ufunc = sem.BINARY[op.FN]
+        if len({(tuple(t.dims), t.dtype) for t in types}) == 1 and _keeps_dtype(
+            ufunc, types[0].dtype
+        ):
+            return lambda lhs, rhs, dst: ufunc(lhs, rhs, out=dst)  # the ufunc writes dst itself
         return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
     if isinstance(op, VecScalarOp):
         value = op.scalar.value.data

@@ -194,6 +194,19 @@ def layer_norm(b: ProgramBuilder) -> bool:
     return True
 
 
+def rms_norm(b: ProgramBuilder) -> bool:
+    x = _float_operand(b, 1)
+    if x is None:
+        return False
+    axis = b.draw(st.integers(-len(x.shape), len(x.shape) - 1))
+    normalized = x.shape[axis:]
+    keep = b.draw(st.integers(0, len(normalized)))
+    scale = _constant_or_fit(b, normalized[keep:], x.dtype)
+    m = math.sqrt(max(1, math.prod(normalized))) * scale.magnitude
+    b.emit(ops.RMSNormOp(x.ssa, scale.ssa, axis=axis), -m, m)
+    return True
+
+
 def softmax(name: str) -> Generator:
     def generate(b: ProgramBuilder) -> bool:
         x = _float_operand(b, 1)
@@ -279,6 +292,7 @@ GENERATORS: dict[str, Generator] = {
     "ge.batch_norm": batch_norm,
     "ge.instance_norm": instance_norm,
     "ge.layer_norm": layer_norm,
+    "ge.rms_norm": rms_norm,
     "ge.softmax": softmax("ge.softmax"),
     "ge.log_softmax": softmax("ge.log_softmax"),
     "ge.lrn": lrn,

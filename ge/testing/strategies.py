@@ -55,6 +55,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ge.batch_norm",
         "ge.instance_norm",
         "ge.layer_norm",
+        "ge.rms_norm",
         "ge.softmax",
         "ge.log_softmax",
         "ge.lrn",
