@@ -31,7 +31,7 @@ lit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -sv tests/filecheck
 
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q tests
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q -m "sweep or not sweep" tests
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -108,9 +108,11 @@ def check(got: dict, want: list, figures: dict) -> None:
 OPSETS = (11, 13, 14, 17)
 FAST = {case: max(OPSETS[i % len(OPSETS)], CASES[case][2].get("from", 0))
         for i, case in enumerate(CASES)}  # fmt: skip
-"""Each model at one opset in the default run (every opset is some model's); the rest slow."""
+"""Each model at one opset in the default run (every opset is some model's); the rest are
+the opset sweep, which `make soak` runs (`-m sweep`), not the default run."""
+SWEEP = (pytest.mark.slow, pytest.mark.sweep)
 GRID = [
-    pytest.param(case, opset, marks=() if FAST[case] == opset else pytest.mark.slow)
+    pytest.param(case, opset, marks=() if FAST[case] == opset else SWEEP)
     for case in CASES
     for opset in OPSETS
     if opset >= CASES[case][2].get("from", 0)  # torch exports it from that opset
