@@ -178,14 +178,23 @@ def instance_norm(b: ProgramBuilder) -> bool:
     return True
 
 
-def layer_norm(b: ProgramBuilder) -> bool:
+def _normalized_operand(b: ProgramBuilder):
+    """An operand, an axis, the normalized dims from it, and a scale of their trailing part
+    (layer and RMS norm both broadcast it); None if no float operand exists."""
     x = _float_operand(b, 1)
     if x is None:
-        return False
+        return None
     axis = b.draw(st.integers(-len(x.shape), len(x.shape) - 1))
     normalized = x.shape[axis:]
     keep = b.draw(st.integers(0, len(normalized)))
-    scale = _constant_or_fit(b, normalized[keep:], x.dtype)
+    return x, axis, normalized, _constant_or_fit(b, normalized[keep:], x.dtype)
+
+
+def layer_norm(b: ProgramBuilder) -> bool:
+    drawn = _normalized_operand(b)
+    if drawn is None:
+        return False
+    x, axis, normalized, scale = drawn
     bias = _constant_or_fit(b, normalized, x.dtype) if b.draw(st.booleans()) else None
     spread = math.sqrt(max(1, math.prod(normalized)))
     m = spread * scale.magnitude + (bias.magnitude if bias else 0.0)
@@ -195,13 +204,10 @@ def layer_norm(b: ProgramBuilder) -> bool:
 
 
 def rms_norm(b: ProgramBuilder) -> bool:
-    x = _float_operand(b, 1)
-    if x is None:
+    drawn = _normalized_operand(b)
+    if drawn is None:
         return False
-    axis = b.draw(st.integers(-len(x.shape), len(x.shape) - 1))
-    normalized = x.shape[axis:]
-    keep = b.draw(st.integers(0, len(normalized)))
-    scale = _constant_or_fit(b, normalized[keep:], x.dtype)
+    x, axis, normalized, scale = drawn
     m = math.sqrt(max(1, math.prod(normalized))) * scale.magnitude
     b.emit(ops.RMSNormOp(x.ssa, scale.ssa, axis=axis), -m, m)
     return True
