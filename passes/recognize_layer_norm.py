@@ -72,21 +72,27 @@ def _mean_axes(op: Operation | None, x: SSAValue) -> tuple[int, ...] | None:
     return tuple(axes)
 
 
-def _denominator(op: Operation) -> tuple[SSAValue, SSAValue, list[Operation]] | None:
-    """(d, sqrt(var + eps) value, [reciprocal]) of n = d / s or n = d * (1 / s)."""
+def divided_by(op: Operation) -> tuple[SSAValue, SSAValue, list[Operation]] | None:
+    """(d, s, [the ops between]) of n = d / s, d * reciprocal(s) or d * (1 / s): how
+    exporters write a normalization's division (layer norm's and RMS norm's)."""
     if isinstance(op, ops.DivOp):
         return op.lhs, op.rhs, []
-    if isinstance(op, ops.MulOp):
-        for d, r in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
-            recip = defining(r, ops.ReciprocalOp)
-            if recip is not None and only_user(r) is op and d is not r:
-                return d, recip.input, [recip]
+    if not isinstance(op, ops.MulOp):
+        return None
+    for d, r in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+        if only_user(r) is not op or d is r:
+            continue
+        if (recip := defining(r, ops.ReciprocalOp)) is not None:
+            return d, recip.input, [recip]
+        div = defining(r, ops.DivOp)
+        if div is not None and is_splat(div.lhs, 1.0):
+            return d, div.rhs, [div]
     return None
 
 
 def match_normalization(op: Operation) -> Normalization | None:
     """The decomposed normalization whose last op (the Div, or Mul by a reciprocal) is `op`."""
-    found = _denominator(op)
+    found = divided_by(op)
     if found is None:
         return None
     d, s, recip = found

@@ -32,24 +32,7 @@ from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from passes.matching import defining, erase_dead, is_splat, only_user, other_operand, splat_value
-from passes.recognize_layer_norm import _mean_axes, shortest_float
-
-
-def _scaled(op: Operation) -> tuple[SSAValue, SSAValue, list[Operation]] | None:
-    """(x, sqrt(ms + eps) value, [the ops between]) of x / s, x * (1 / s) or x * recip(s)."""
-    if isinstance(op, ops.DivOp):
-        return op.lhs, op.rhs, []
-    if not isinstance(op, ops.MulOp):
-        return None
-    for x, r in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
-        if only_user(r) is not op or x is r:
-            continue
-        if (recip := defining(r, ops.ReciprocalOp)) is not None:
-            return x, recip.input, [recip]
-        div = defining(r, ops.DivOp)
-        if div is not None and is_splat(div.lhs, 1.0):
-            return x, div.rhs, [div]
-    return None
+from passes.recognize_layer_norm import _mean_axes, divided_by, shortest_float
 
 
 def _is_square(op: Operation | None, x: SSAValue) -> bool:
@@ -70,7 +53,7 @@ class RmsMatch:
 
 def match_rms(op: Operation) -> RmsMatch | None:
     """The decomposed RMS normalization whose last op (before any weight) is `op`."""
-    found = _scaled(op)
+    found = divided_by(op)
     if found is None:
         return None
     x, s, between = found
