@@ -1,7 +1,9 @@
 """Test configuration: hypothesis profiles and helpers shared by every test package."""
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -33,3 +35,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 # A kernel whose npu lowering or run fails (other than "unsupported") is a bug: tests raise it
 # instead of letting the runner fall back to the reference as it does for users.
 os.environ.setdefault("GE_NPU_STRICT", "1")
+
+# Compiles go to a cache of this session's own (one per xdist worker): no test reads an entry
+# an earlier run or another worker left, and none fills the user's ~/.cache/gedialects.
+_OWN_CACHE = None if "GE_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="ge-test-cache-")
+if _OWN_CACHE is not None:
+    os.environ["GE_CACHE_DIR"] = _OWN_CACHE
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001 (pytest's hook)
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
