@@ -19,7 +19,9 @@ from xdsl.dialects.builtin import ModuleOp
 
 from ge import gears, profiler
 from ge.eager import EagerRunner
+from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute, prepare
+from ge.staged import StagedModel
 from gedialects.errors import GeError
 from gedialects.ge.constant import constant_elision
 from gedialects.ge.types import shape_of
@@ -59,6 +61,28 @@ def load_model(
 
         return import_module(model, tuple(example_inputs))
     raise GeError(f"cannot compile a {type(model).__name__}: expected ONNX, torch or ge IR")
+
+
+def load_program(
+    model: Any,
+    *,
+    example_inputs: Sequence[Any] | None = None,
+    input_shapes: dict[str, list[int]] | None = None,
+) -> ModuleOp | StagedProgram:
+    """`load_model`, except that an ONNX model holding a node ge runs on the host (a
+    data-dependent shape, an op with no converter; `ge.frontends.onnx.staging`) comes back
+    as a `StagedProgram` instead of an error."""
+    from ge.frontends.onnx.importer import read_onnx_file
+    from ge.frontends.onnx.staging import import_program
+
+    if isinstance(model, StagedProgram):
+        return model
+    if isinstance(model, str | Path) and Path(model).suffix == ".onnx":
+        proto = read_onnx_file(model)
+        return import_program(proto, input_shapes=input_shapes, source=str(model))
+    if type(model).__name__ == "ModelProto":
+        return import_program(model, input_shapes=input_shapes)
+    return load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
 
 
 def load_mlir(path: Path) -> ModuleOp:
@@ -257,7 +281,7 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     """
     if mode not in MODES:
         raise GeError(f"unknown mode '{mode}'; choose from {MODES}")
-    module = load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
+    program = load_program(model, example_inputs=example_inputs, input_shapes=input_shapes)
     opts = CompileOptions(target=target, **options)
     if cache is None or cache is True:
         cache_obj: CompileCache | None = CompileCache()
@@ -268,7 +292,18 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     else:
         cache_obj = CompileCache(cache)
     gear_list = list(dynamic_batch) if dynamic_batch is not None else None
-    compiled = CompiledModel(module, opts, mode, cache_obj, gear_list)
-    if mode == "static" and gear_list is None:
-        compiled.plan()
-    return compiled
+
+    def compile_stage(module: ModuleOp) -> CompiledModel:
+        compiled = CompiledModel(module, opts, mode, cache_obj, gear_list)
+        if mode == "static" and gear_list is None:
+            compiled.plan()
+        return compiled
+
+    if isinstance(program, StagedProgram):
+        if gear_list is not None:
+            raise GeError(
+                "dynamic_batch needs one static graph; this model runs in stages around "
+                f"host op {program.host.op_type} ({program.reason})"
+            )
+        return StagedModel(program, compile_stage)
+    return compile_stage(program)

@@ -127,6 +127,17 @@ def profile() -> Iterator[Profile]:
         _ACTIVE.remove(prof)
 
 
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Record nothing inside the block (a caller that records the events itself)."""
+    saved = list(_ACTIVE)
+    _ACTIVE.clear()
+    try:
+        yield
+    finally:
+        _ACTIVE[:] = saved
+
+
 def record(event: Event) -> None:
     for prof in _ACTIVE:
         prof.record(event)

@@ -24,6 +24,7 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError
 
 from ge.cli.inputs import bind_named, load_npz, random_inputs, write_outputs
 from ge.diagnostics import first_line, format_parse_error
+from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import PRECISION_MODES
 from ge.report import build_report, sections_from_profile, write_report
 from gedialects.errors import FrontendError, GeError
@@ -102,9 +103,12 @@ def run(args: argparse.Namespace) -> int:
     shapes = {k: list(v.shape) for k, v in given.items()} if given is not None else None
     start = time.perf_counter()
     is_onnx = Path(args.model).suffix.lower() == ".onnx"
-    module = ge.api.load_model(args.model, input_shapes=shapes if is_onnx else None)
+    module = ge.api.load_program(args.model, input_shapes=shapes if is_onnx else None)
     gc.collect()  # ops the import erased hold whole weights in reference cycles
-    fn = entry_function(module)
+    staged = isinstance(module, StagedProgram)
+    if staged:
+        _note(f"runs in stages around host op {_host_op(module)}: {module.reason}")
+    fn = entry_function(module.first if staged else module)
     # Given inputs are checked before the compile, which can take a while.
     inputs = bind_named(given, fn, Path(args.inputs)) if given is not None else None
     compiled = ge.api.compile(
@@ -149,10 +153,16 @@ def run(args: argparse.Namespace) -> int:
             sections={
                 **sections_from_profile(compiled.last_profile),
                 "precision_mode": args.precision_mode,
+                "stages": compiled.last_profile.get("stages"),  # staged models only
             },
         )
         write_report(report, args.report)
     return 0
+
+
+def _host_op(program: StagedProgram) -> str:
+    node = program.host
+    return f"{node.op_type} '{node.name}'" if node.name else node.op_type
 
 
 def _memory_plot(compiled, args: argparse.Namespace) -> None:  # noqa: ANN001

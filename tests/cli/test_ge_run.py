@@ -261,8 +261,9 @@ def test_errors_are_one_line_and_exit_1(
 def test_unsupported_onnx_op_and_unavailable_level_fail_in_one_line(
     mlir_model: Path, tmp_path: Path
 ) -> None:
-    from ge.pipeline import EXECUTORS
+    from ge.pipeline import EXECUTORS, _load_levels
 
+    _load_levels()  # levels register on first use: a test run alone must load them too
     if "npu" not in EXECUTORS:
         done = ge_run(mlir_model, "--level", "npu")
         assert done.returncode == 1 and "--level npu is not available" in done.stderr
@@ -270,11 +271,13 @@ def test_unsupported_onnx_op_and_unavailable_level_fail_in_one_line(
     pytest.importorskip("ge.frontends.onnx.importer", reason="the ONNX importer is not there yet")
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
-    graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"])], "det", [x], [y])
-    onnx.save(helper.make_model(graph), tmp_path / "det.onnx")
-    done = ge_run(tmp_path / "det.onnx")
+    node = helper.make_node("Frobnicate", ["x"], ["y"], domain="com.example")
+    graph = helper.make_graph([node], "custom", [x], [y])
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)]
+    onnx.save(helper.make_model(graph, opset_imports=opsets), tmp_path / "custom.onnx")
+    done = ge_run(tmp_path / "custom.onnx")
     assert done.returncode == 1, done.stdout
-    assert "Det" in done.stderr and "Traceback" not in done.stderr
+    assert "Frobnicate" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 

@@ -29,6 +29,10 @@ FOLD_LIMIT = 1 << 16
 this many elements or no more than the operands (a weight's transpose, cast or scale)."""
 
 
+class NoConverterError(UnsupportedError):
+    """A standard ONNX op ge has no converter for, whose inputs are not all constants."""
+
+
 class NonConstantInputError(UnsupportedError):
     """An input that fixes a shape (Reshape's shape, Slice's starts...) is not a constant."""
 

@@ -9,7 +9,10 @@ onnxruntime's constant folding would do. Nodes with random outputs are never fol
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
+import onnx
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
 from xdsl.ir import SSAValue
@@ -42,32 +45,48 @@ def can_fold(node: Node) -> bool:
     return constant_inputs(node) is not None
 
 
+def single_node_model(
+    proto: onnx.NodeProto, opset: int, inputs: Sequence[tuple[str, np.ndarray]]
+) -> onnx.ModelProto:
+    """A model of `proto` alone whose graph inputs are `inputs` (its operands and, for a node
+    with subgraphs, the outer values they read), typed by the arrays."""
+    infos = [
+        helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape)
+        )
+        for name, array in inputs
+    ]
+    outputs = [helper.make_empty_tensor_value_info(name) for name in proto.output if name]
+    graph = helper.make_graph([proto], "node", infos, outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def evaluate_node(
+    proto: onnx.NodeProto,
+    opset: int,
+    arrays: Sequence[np.ndarray | None],
+    outer: Mapping[str, np.ndarray] | None = None,
+) -> list[np.ndarray | None]:
+    """The node's outputs (None for an unnamed one) by ONNX's reference implementation;
+    `arrays` are its inputs in order (None for an absent one), `outer` the values its
+    subgraphs read from the enclosing graph."""
+    feeds = {name: a for name, a in zip(proto.input, arrays) if name and a is not None}
+    feeds.update(outer or {})
+    model = single_node_model(proto, opset, list(feeds.items()))
+    values = iter(ReferenceEvaluator(model).run(None, feeds))
+    return [np.asarray(next(values)) if name else None for name in proto.output]
+
+
 def fold_constant_node(node: Node) -> list[SSAValue]:
     """The node's outputs as constants (`can_fold(node)` must hold); unsupported on failure."""
     proto = node.proto
     arrays = constant_inputs(node)
     assert arrays is not None, "fold_constant_node needs constant inputs"
-    inputs = [
-        helper.make_tensor_value_info(
-            name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape)
-        )
-        for name, array in zip(proto.input, arrays)
-        if name
-    ]
-    outputs = [helper.make_empty_tensor_value_info(name) for name in proto.output if name]
-    graph = helper.make_graph([proto], "fold", inputs, outputs)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", node.opset)])
-    feeds = {name: array for name, array in zip(proto.input, arrays) if name}
     try:
-        values = ReferenceEvaluator(model).run(None, feeds)
+        values = evaluate_node(proto, node.opset, arrays)
     except Exception as error:  # onnx.reference raises whatever its op code raises
         raise node.unsupported(
             f"op type '{proto.op_type}' is not supported, and evaluating it on its constant "
             f"inputs failed ({type(error).__name__}: {str(error).splitlines()[0][:120]})"
         ) from None
-    produced = iter(values)
-    results: list[SSAValue] = []
-    for name in proto.output:
-        array = np.asarray(next(produced)) if name else np.zeros(0, np.float32)
-        results.append(node.constant(array))
-    return results
+    return [node.constant(np.zeros(0, np.float32) if v is None else v) for v in values]

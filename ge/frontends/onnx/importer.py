@@ -51,7 +51,13 @@ from ge.frontends.onnx import (
     convert_sequence,
     convert_tensor,
 )
-from ge.frontends.onnx.context import GraphState, Node, numpy_dtype, onnx_element_type
+from ge.frontends.onnx.context import (
+    GraphState,
+    NoConverterError,
+    Node,
+    numpy_dtype,
+    onnx_element_type,
+)
 from ge.frontends.onnx.fold_node import can_fold, fold_constant_node
 from ge.frontends.onnx.free_dims import import_with_free_dims
 from ge.frontends.onnx.loading import (
@@ -142,7 +148,7 @@ def convert_node(
     if converter is None:
         converter = fold_constant_node if can_fold(node) else None
     if converter is None:
-        raise UnsupportedError(
+        raise NoConverterError(
             f"{state.source}: op type '{proto.op_type}' of node '{node.name}' is not "
             f"supported; supported ops: {', '.join(SUPPORTED_OPS)}"
         )
@@ -222,8 +228,12 @@ def build_module(
     known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
     opset = default_opset(model)
     state.convert = lambda proto: convert_node(state, proto, opset, {})
-    for proto in graph.node:
-        convert_node(state, proto, opset, known)
+    for index, proto in enumerate(graph.node):
+        try:
+            convert_node(state, proto, opset, known)
+        except UnsupportedError as error:
+            error.node_index = index  # a top-level node: `staging` may run it between stages
+            raise
     missing = [o.name for o in graph.output if o.name not in state.values]
     if missing:
         raise FrontendError(f"{source}: graph outputs {missing} are never computed")
@@ -278,6 +288,12 @@ def import_onnx_file(
     path: str | Path, *, input_shapes: Mapping[str, Sequence[int]] | None = None
 ) -> ModuleOp:
     """Import an ONNX file; external data is read only from inside the file's folder."""
+    model = read_onnx_file(path)
+    return import_onnx_model(model, input_shapes=input_shapes, source=str(path))
+
+
+def read_onnx_file(path: str | Path) -> onnx.ModelProto:
+    """The model of an ONNX file with its external data (read only from the file's folder)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -286,4 +302,4 @@ def import_onnx_file(
     model = parse_model(data, str(path))
     del data  # parsed: the proto holds its own copy (a second model's worth of memory)
     load_external_data(model, path.parent, str(path))
-    return import_onnx_model(model, input_shapes=input_shapes, source=str(path))
+    return model

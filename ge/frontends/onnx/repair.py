@@ -56,7 +56,7 @@ def sort_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
     nodes = list(model.graph.node)
     produced = {out: i for i, node in enumerate(nodes) for out in node.output if out}
     needs = [
-        {produced[name] for name in _used_names(node) if name in produced and produced[name] != i}
+        {produced[name] for name in used_names(node) if name in produced and produced[name] != i}
         for i, node in enumerate(nodes)
     ]
     if all(max(deps, default=-1) < i for i, deps in enumerate(needs)):
@@ -85,12 +85,14 @@ def sort_nodes(model: onnx.ModelProto) -> onnx.ModelProto:
     return sorted_model
 
 
-def _used_names(node: onnx.NodeProto) -> set[str]:
+def used_names(node: onnx.NodeProto) -> set[str]:
+    """The names a node reads: its inputs and every input of its subgraphs (their own
+    values included: a superset of the outer values they capture)."""
     names = {name for name in node.input if name}
     for attr in node.attribute:
         for graph in [attr.g] if attr.HasField("g") else list(attr.graphs):
             for inner in graph.node:
-                names |= _used_names(inner)
+                names |= used_names(inner)
     return names
 
 

@@ -1,0 +1,209 @@
+"""Models ge cannot compile whole: stages around a node that runs on the host (GE's AI CPU).
+
+Some top-level nodes cannot be part of one statically shaped graph: an op whose output shape
+depends on values (NonZero, Unique, NonMaxSuppression), a standard op ge has no converter
+for (RoiAlign, Det, ...), or an op whose shape input only a run knows (a Reshape to a
+shape computed from data, a TopK of a computed k). CANN's GE gives such ops to the AI CPU and
+runs the graph around them as separate subgraphs; ge does the same. The top-level nodes before
+the first such node are the first stage (imported, compiled and run as any model, taking every
+graph input); the node runs on the host with ONNX's reference implementation
+(`onnx.reference`); the nodes after it are the rest, imported once a run knows the shapes of
+what they read, and staged again if they hold another such node.
+
+A node inside a subgraph (an If branch, a Loop body) is not split out: the whole If or Loop
+node at the top level becomes the host node instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from xdsl.dialects.builtin import ModuleOp
+
+from ge.frontends.onnx.context import NoConverterError, NonConstantInputError
+from ge.frontends.onnx.loading import default_opset, prepare
+from ge.frontends.onnx.repair import used_names
+from gedialects.errors import UnsupportedError
+
+HOST_REASONS = (NoConverterError, NonConstantInputError)
+"""Import errors of a top-level node that make it a host node rather than a refusal."""
+
+
+@dataclass
+class StagedProgram:
+    """A model as: the first stage, one host node, and the rest (an ONNX graph)."""
+
+    first: ModuleOp
+    """The top-level nodes before the host node; takes every graph input of the model."""
+    carried: list[str]
+    """The first stage's outputs, by ONNX name: what the host node and the rest read."""
+    host: onnx.NodeProto
+    host_reads: list[str]
+    """Every value the host node reads: its inputs, and outer values its subgraphs capture."""
+    host_constants: dict[str, np.ndarray]
+    """The initializers among `host_reads`."""
+    opset: int
+    reason: str
+    """Why the node runs on the host (the import error it gave), one line."""
+    rest: onnx.ModelProto | None
+    """The nodes after the host node with untyped inputs (`rest_inputs`); None when the
+    model's outputs are all known once the host node ran."""
+    rest_inputs: list[str]
+    output_names: list[str]
+    source: str
+
+    def rest_model(self, arrays: Mapping[str, np.ndarray]) -> onnx.ModelProto:
+        """The rest, its inputs typed by the arrays of one run."""
+        assert self.rest is not None
+        model = onnx.ModelProto()
+        model.CopyFrom(self.rest)
+        model.graph.input.extend(
+            helper.make_tensor_value_info(
+                name, helper.np_dtype_to_tensor_dtype(arrays[name].dtype), arrays[name].shape
+            )
+            for name in self.rest_inputs
+        )
+        return model
+
+
+def import_program(
+    model: onnx.ModelProto,
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    source: str = "<model>",
+) -> ModuleOp | StagedProgram:
+    """`import_onnx_model`, except that a model holding a host node comes back staged."""
+    from ge.frontends.onnx.free_dims import import_with_free_dims
+    from ge.frontends.onnx.importer import build_module
+
+    def build(given: Mapping[str, Sequence[int]] | None) -> ModuleOp | StagedProgram:
+        prepared, inferred, shapes = prepare(model, given, source)
+        try:
+            return build_module(prepared, inferred, shapes, source)
+        except UnsupportedError as error:
+            index = host_node_index(prepared, error)
+            if index is None:
+                raise
+            return split(prepared, inferred, index, shapes, source, host_reason(error, source))
+
+    return import_with_free_dims(model, input_shapes, build)
+
+
+def host_reason(error: UnsupportedError, source: str) -> str:
+    """Why a node runs on the host, in a few words (not the list of supported ops)."""
+    if isinstance(error, NoConverterError):
+        return "ge has no converter for this op"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text.removeprefix(f"{source}: ")
+
+
+def host_node_index(model: onnx.ModelProto, error: UnsupportedError) -> int | None:
+    """The index of the top-level node `error` came from, if the host can run that node."""
+    index = getattr(error, "node_index", None)
+    if index is None or not isinstance(error, HOST_REASONS):
+        return None
+    node = model.graph.node[index]
+    if node.domain not in ("", "ai.onnx"):
+        return None
+    from onnx.reference.ops import load_op
+
+    try:
+        load_op("", node.op_type, default_opset(model))
+    except Exception:  # onnx.reference has no implementation of this op (version)
+        return None
+    return index
+
+
+def split(
+    model: onnx.ModelProto,
+    inferred: onnx.ModelProto,
+    index: int,
+    shapes: Mapping[str, Sequence[int]],
+    source: str,
+    reason: str,
+) -> StagedProgram:
+    """Cut the (prepared, topologically sorted) `model` at its top-level node `index`."""
+    from ge.frontends.onnx.importer import import_onnx_model
+
+    graph = model.graph
+    nodes = list(graph.node)
+    before, host, after = nodes[:index], nodes[index], nodes[index + 1 :]
+    outputs = [o.name for o in graph.output]
+    later = set(outputs).union(used_names(host), *(used_names(n) for n in after))
+    carried = _ordered(o for n in before for o in n.output if o and o in later)
+    typed = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
+    first = _subgraph(
+        model,
+        before,
+        [typed.get(n) or helper.make_empty_tensor_value_info(n) for n in carried],
+        keep_inputs=True,
+    )
+    initialized = {t.name for t in graph.initializer}
+    produced_after = {o for n in after for o in n.output if o}
+    rest_outputs = [o for o in graph.output if o.name in produced_after]
+    rest = rest_inputs = None
+    if rest_outputs:
+        read = set().union(*(used_names(n) for n in after)) | {o.name for o in rest_outputs}
+        defined_before = {i.name for i in graph.input} | set(carried) | set(host.output)
+        rest_inputs = [n for n in _ordered(_reads_in_order(after)) if n in read]
+        rest_inputs = [n for n in rest_inputs if n in defined_before and n not in initialized]
+        rest = _subgraph(model, after, rest_outputs, keep_inputs=False)
+    known = {i.name for i in graph.input} | set(carried) | initialized
+    given = {k: list(v) for k, v in shapes.items()}
+    return StagedProgram(
+        first=import_onnx_model(first, input_shapes=given, source=source),
+        carried=carried,
+        host=host,
+        host_reads=(reads := [n for n in _ordered(_reads_in_order([host])) if n in known]),
+        host_constants={
+            t.name: numpy_helper.to_array(t) for t in graph.initializer if t.name in reads
+        },
+        opset=default_opset(model),
+        reason=reason,
+        rest=rest,
+        rest_inputs=rest_inputs or [],
+        output_names=outputs,
+        source=source,
+    )
+
+
+def _subgraph(
+    model: onnx.ModelProto,
+    nodes: Sequence[onnx.NodeProto],
+    outputs: Sequence[onnx.ValueInfoProto],
+    *,
+    keep_inputs: bool,
+) -> onnx.ModelProto:
+    """`model` with only `nodes`, `outputs` and the initializers the nodes read; the graph
+    inputs too if `keep_inputs` (else none: the caller types them per run)."""
+    read = set().union(*(used_names(n) for n in nodes)) | {o.name for o in outputs}
+    part = onnx.ModelProto()
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(part, field, getattr(model, field))
+    part.opset_import.extend(model.opset_import)
+    part.functions.extend(model.functions)
+    graph, g = model.graph, part.graph
+    g.name = graph.name
+    g.node.extend(nodes)
+    g.output.extend(outputs)
+    initializers = [t for t in graph.initializer if t.name in read]
+    g.initializer.extend(initializers)
+    if keep_inputs:
+        kept = {t.name for t in initializers}
+        dropped = {t.name for t in graph.initializer} - kept
+        g.input.extend(i for i in graph.input if i.name not in dropped)
+    return part
+
+
+def _reads_in_order(nodes: Iterable[onnx.NodeProto]) -> Iterable[str]:
+    for node in nodes:
+        yield from (n for n in node.input if n)
+        yield from sorted(used_names(node) - set(node.input))
+
+
+def _ordered(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))

@@ -1,0 +1,295 @@
+"""Models with host ops (data-dependent shapes, ops without a converter, shapes only a run
+knows) run in stages: compiled stages around the node, which runs on the host (GE's AI CPU).
+
+Every model is compared with onnxruntime at the npu level (rtol 1e-4), the profile and
+REPORT.json are checked for one timeline, and random inputs that change the data-dependent
+shapes (hypothesis) recompile the rest per shape and still equal onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from onnx import TensorProto, helper, numpy_helper
+
+import ge
+from ge.frontends.onnx import import_onnx_model
+from ge.frontends.onnx.staging import StagedProgram, import_program
+from ge.report import check_report
+from ge.staged import StagedModel
+from gedialects.errors import GeError, UnsupportedError
+
+F = TensorProto.FLOAT
+
+
+def _model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, "staged", inputs, outputs, list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    onnx.checker.check_model(model)
+    return model
+
+
+def _const(name: str, value) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+def masked_select() -> onnx.ModelProto:
+    """x[x > 0] squared, summed back onto relu(x): NonZero in the middle of the graph."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Greater", ["x", "zero"], ["mask"]),
+        helper.make_node("NonZero", ["mask"], ["nz"]),
+        helper.make_node("Transpose", ["nz"], ["nzt"], perm=[1, 0]),
+        helper.make_node("GatherND", ["r", "nzt"], ["vals"]),
+        helper.make_node("Mul", ["vals", "vals"], ["sq"]),
+        helper.make_node("ReduceSum", ["sq"], ["total"], keepdims=1),
+        helper.make_node("Add", ["r", "total"], ["y"]),
+    ]
+    return _model(
+        nodes,
+        [helper.make_tensor_value_info("x", F, [4, 8])],
+        [
+            helper.make_tensor_value_info("y", F, [4, 8]),
+            helper.make_tensor_value_info("sq", F, ["n"]),
+        ],
+        [_const("zero", np.float32(0))],
+    )
+
+
+def detector(boxes: int = 256) -> onnx.ModelProto:
+    """A conv head, NonMaxSuppression, and the picked boxes and scores gathered after it."""
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("Conv", ["x", "W"], ["f"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Slice", ["f", "s0", "s4", "ax"], ["fb"]),
+        helper.make_node("Sigmoid", ["fb"], ["fbs"]),
+        helper.make_node("Reshape", ["fbs", "box_shape"], ["boxes"]),
+        helper.make_node("Slice", ["f", "s4", "s8", "ax"], ["fs"]),
+        helper.make_node("Sigmoid", ["fs"], ["fss"]),
+        helper.make_node("ReduceMean", ["fss"], ["fsm"], axes=[1], keepdims=0),
+        helper.make_node("Reshape", ["fsm", "score_shape"], ["scores"]),
+        helper.make_node("NonMaxSuppression", ["boxes", "scores", "most", "iou", "thr"], ["sel"]),
+        helper.make_node("Gather", ["sel", "two"], ["idx"], axis=1),
+        helper.make_node("Gather", ["boxes", "idx"], ["picked"], axis=1),
+        helper.make_node("Mul", ["picked", "scale"], ["out_boxes"]),
+        helper.make_node("Gather", ["scores", "idx"], ["out_scores"], axis=2),
+    ]
+    inits = [
+        _const("W", rng.standard_normal((8, 3, 3, 3)).astype(np.float32)),
+        _const("box_shape", np.array([1, boxes, 4], np.int64)),
+        _const("score_shape", np.array([1, 1, boxes], np.int64)),
+        _const("most", np.array([100], np.int64)),
+        _const("iou", np.array([0.5], np.float32)),
+        _const("thr", np.array([0.6], np.float32)),
+        _const("two", np.array(2, np.int64)),
+        _const("s0", np.array([0], np.int64)),
+        _const("s4", np.array([4], np.int64)),
+        _const("s8", np.array([8], np.int64)),
+        _const("ax", np.array([1], np.int64)),
+        _const("scale", np.float32(32.0)),
+    ]
+    return _model(
+        nodes,
+        [helper.make_tensor_value_info("x", F, [1, 3, 32, 32])],
+        [
+            helper.make_tensor_value_info("out_boxes", F, [1, "k", 4]),
+            helper.make_tensor_value_info("out_scores", F, [1, 1, "k"]),
+            helper.make_tensor_value_info("f", F, [1, 8, 16, 16]),
+        ],
+        inits,
+    )
+
+
+def two_host_ops() -> onnx.ModelProto:
+    """NonZero reads a graph input directly (an empty first stage), Unique reads its result:
+    the rest is staged again."""
+    nodes = [
+        helper.make_node("NonZero", ["m"], ["nz"]),
+        helper.make_node("ReduceSum", ["nz", "zero_axis"], ["rows"], keepdims=0),
+        helper.make_node("Unique", ["rows"], ["u", "", "", "counts"], sorted=1),
+        helper.make_node("Cast", ["counts"], ["cf"], to=F),
+        helper.make_node("Mul", ["cf", "half"], ["y"]),
+    ]
+    return _model(
+        nodes,
+        [helper.make_tensor_value_info("m", TensorProto.BOOL, [3, 5])],
+        [
+            helper.make_tensor_value_info("y", F, ["u"]),
+            helper.make_tensor_value_info("u", TensorProto.INT64, ["u"]),
+        ],
+        [_const("zero_axis", np.array([0], np.int64)), _const("half", np.float32(0.5))],
+    )
+
+
+def computed_reshape() -> onnx.ModelProto:
+    """A Reshape to a shape computed from the data: only a run knows it."""
+    nodes = [
+        helper.make_node("ReduceMax", ["k"], ["kmax"], keepdims=0),
+        helper.make_node("Concat", ["minus_one", "kvec"], ["shape"], axis=0),
+        helper.make_node("Unsqueeze", ["kmax", "zero_axis"], ["kvec"]),
+        helper.make_node("Reshape", ["x", "shape"], ["xr"]),
+        helper.make_node("Softmax", ["xr"], ["y"], axis=-1),
+    ]
+    nodes = [nodes[0], nodes[2], nodes[1], nodes[3], nodes[4]]
+    return _model(
+        nodes,
+        [
+            helper.make_tensor_value_info("x", F, [4, 6]),
+            helper.make_tensor_value_info("k", TensorProto.INT64, [2]),
+        ],
+        [helper.make_tensor_value_info("y", F, ["a", "b"])],
+        [
+            _const("minus_one", np.array([-1], np.int64)),
+            _const("zero_axis", np.array([0], np.int64)),
+        ],
+    )
+
+
+def run_onnxruntime(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, feeds)
+
+
+def _compare(model: onnx.ModelProto, feeds: dict[str, np.ndarray], compiled=None) -> StagedModel:
+    compiled = compiled or ge.compile(model, level="npu", cache=False)
+    assert isinstance(compiled, StagedModel)
+    expected = run_onnxruntime(model, feeds)
+    got = compiled.run(**feeds)
+    assert len(got) == len(expected)
+    for want, have in zip(expected, got):
+        assert have.shape == want.shape and have.dtype == want.dtype
+        np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-5)
+    return compiled
+
+
+def _x(shape, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_nonzero_mid_graph_runs_in_stages_equal_to_onnxruntime() -> None:
+    compiled = _compare(masked_select(), {"x": _x((4, 8))})
+    profile = compiled.last_profile
+    assert profile["stages"] == 2 and not profile["fallbacks"]
+    names = [k["name"] for k in profile["kernels"]]
+    (host,) = [k for k in profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert host["op"] == "onnx.NonZero" and host["name"] == "s1_aicpu_NonZero"
+    before = [k for k in profile["kernels"] if k["name"].startswith("s0_")]
+    after = [k for k in profile["kernels"] if k["name"].startswith("s2_")]
+    assert before and after and len(names) == len(set(names))
+    assert host["start_cycle"] >= max(k["end_cycle"] for k in before)
+    assert min(k["start_cycle"] for k in after) >= host["end_cycle"]
+    assert profile["makespan_cycles"] >= sum(k["cycles"] for k in [host])
+
+
+def test_non_max_suppression_detector_recompiles_the_rest_per_shape() -> None:
+    model = detector()
+    compiled = _compare(model, {"x": _x((1, 3, 32, 32), 0)})
+    kept = compiled.run(x=_x((1, 3, 32, 32), 0))[0].shape[1]
+    for seed in range(1, 6):  # other inputs keep other numbers of boxes
+        _compare(model, {"x": _x((1, 3, 32, 32), seed)}, compiled)
+    counts = {compiled.run(x=_x((1, 3, 32, 32), s))[0].shape[1] for s in range(6)}
+    assert len(counts) > 1, f"every input kept {kept} boxes: the test shows no reshaping"
+    assert compiled.stages == 1 + len(counts)
+
+
+def test_a_host_op_on_a_graph_input_and_a_second_host_op_after_it() -> None:
+    mask = np.random.default_rng(3).random((3, 5)) > 0.5
+    compiled = _compare(two_host_ops(), {"m": mask})
+    hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert hosts == ["onnx.NonZero", "onnx.Unique"]
+    assert compiled.last_profile["stages"] == 3
+
+
+def test_a_shape_only_a_run_knows_makes_its_node_a_host_op() -> None:
+    model = computed_reshape()
+    with pytest.raises(UnsupportedError, match="Reshape"):
+        import_onnx_model(model)  # one graph: still refused, naming the node
+    program = import_program(model)
+    assert isinstance(program, StagedProgram) and program.host.op_type == "Reshape"
+    compiled = _compare(model, {"x": _x((4, 6)), "k": np.array([2, 3], np.int64)})
+    _compare(model, {"x": _x((4, 6), 1), "k": np.array([6, 1], np.int64)}, compiled)
+
+
+def test_models_without_host_ops_import_as_one_module() -> None:
+    model = _model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [helper.make_tensor_value_info("x", F, [2, 3])],
+        [helper.make_tensor_value_info("y", F, [2, 3])],
+    )
+    assert not isinstance(import_program(model), StagedProgram)
+
+
+def test_dynamic_mode_and_the_reference_level_run_staged_models_too() -> None:
+    feeds = {"x": _x((4, 8))}
+    for options in ({"mode": "dynamic", "level": "npu"}, {"level": "reference"}):
+        compiled = ge.compile(masked_select(), cache=False, **options)
+        _compare(masked_select(), feeds, compiled)
+
+
+def test_dynamic_batch_refuses_a_staged_model_in_one_line() -> None:
+    with pytest.raises(GeError, match="runs in stages around host op NonMaxSuppression"):
+        ge.compile(detector(), dynamic_batch=[1, 2], cache=False)
+
+
+def test_a_host_op_the_reference_cannot_run_is_refused_naming_it() -> None:
+    model = _model(
+        [helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], pooled_shape=[2, 2])],
+        [
+            helper.make_tensor_value_info("x", F, [1, 2, 8, 8]),
+            helper.make_tensor_value_info("rois", F, [3, 5]),
+        ],
+        [helper.make_tensor_value_info("y", F, [3, 2, 2, 2])],
+    )
+    with pytest.raises(UnsupportedError, match="MaxRoiPool"):
+        ge.compile(model, cache=False)
+
+
+def test_ge_run_reports_one_timeline_with_the_host_op(tmp_path: Path) -> None:
+    path, report = tmp_path / "det.onnx", tmp_path / "REPORT.json"
+    onnx.save(detector(), path)
+    done = subprocess.run(
+        [sys.executable, "-m", "ge.cli.run", str(path), "--report", str(report), "--no-cache"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("\n") == 1 and "host op NonMaxSuppression" in done.stderr
+    data = json.loads(report.read_text())
+    check_report(data)
+    assert data["stages"] == 2
+    kernels = data["kernels"]
+    (host,) = [k for k in kernels if k["algorithm"] == "aicpu"]
+    assert host["cycles"] > host["roofline_cycles"] > 0 and host["hbm_bytes_read"] > 0
+    assert data["makespan_cycles"] >= max(k["end_cycle"] for k in kernels) - 1e-9
+    for b in data["memory"]["buffers"]:
+        if b["first_kernel"] is not None:
+            assert kernels[b["first_kernel"]]["name"][:3] == b["name"][:3]  # same stage
+
+
+@settings(max_examples=12)
+@given(arrays(np.float32, (4, 8), elements=st.floats(-2, 2, width=32)))
+def test_random_masks_equal_onnxruntime(x: np.ndarray) -> None:
+    _compare(masked_select(), {"x": x}, _shared_masked_select())
+
+
+_SHARED: list[StagedModel] = []
+
+
+def _shared_masked_select() -> StagedModel:
+    """One compiled model for every example: each new count of positives compiles a rest."""
+    if not _SHARED:
+        _SHARED.append(ge.compile(masked_select(), level="npu", cache=False))
+    return _SHARED[0]
