@@ -293,3 +293,34 @@ def _shared_masked_select() -> StagedModel:
     if not _SHARED:
         _SHARED.append(ge.compile(masked_select(), level="npu", cache=False))
     return _SHARED[0]
+
+
+def test_roi_align_without_a_converter_runs_on_the_host() -> None:
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node(
+            "RoiAlign", ["r", "rois", "batch"], ["p"], output_height=3, output_width=3,
+            sampling_ratio=2, spatial_scale=0.5,
+        ),
+        helper.make_node("Flatten", ["p"], ["pf"]),
+        helper.make_node("MatMul", ["pf", "W"], ["y"]),
+    ]  # fmt: skip
+    model = _model(
+        nodes,
+        [
+            helper.make_tensor_value_info("x", F, [1, 4, 16, 16]),
+            helper.make_tensor_value_info("rois", F, [5, 4]),
+        ],
+        [helper.make_tensor_value_info("y", F, [5, 6])],
+        [
+            _const("batch", np.zeros(5, np.int64)),
+            _const("W", rng.standard_normal((36, 6)).astype(np.float32)),
+        ],
+        opset=16,
+    )
+    corners = np.abs(rng.standard_normal((5, 4))).astype(np.float32) * 10
+    corners[:, 2:] += corners[:, :2]
+    compiled = _compare(model, {"x": _x((1, 4, 16, 16)), "rois": corners})
+    hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert hosts == ["onnx.RoiAlign"]
