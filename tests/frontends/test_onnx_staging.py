@@ -324,3 +324,36 @@ def test_roi_align_without_a_converter_runs_on_the_host() -> None:
     compiled = _compare(model, {"x": _x((1, 4, 16, 16)), "rois": corners})
     hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
     assert hosts == ["onnx.RoiAlign"]
+
+
+def test_if_branches_of_different_shapes_run_the_if_on_the_host() -> None:
+    x_info = helper.make_tensor_value_info("x", F, [4, 3])
+
+    def branch(name: str, nodes, out: str) -> onnx.GraphProto:
+        return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, F, None)])
+
+    then_branch = branch("first_two", [helper.make_node("Slice", ["x", "s0", "s2"], ["t"])], "t")
+    else_branch = branch("all", [helper.make_node("Neg", ["x"], ["e"])], "e")
+    nodes = [
+        helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+        helper.make_node("Greater", ["total", "zero"], ["cond"]),
+        helper.make_node("If", ["cond"], ["picked"], then_branch=then_branch,
+                         else_branch=else_branch),
+        helper.make_node("Relu", ["picked"], ["y"]),
+    ]  # fmt: skip
+    model = _model(
+        nodes,
+        [x_info],
+        [helper.make_tensor_value_info("y", F, ["n", 3])],
+        [
+            _const("zero", np.float32(0)),
+            _const("s0", np.array([0], np.int64)),
+            _const("s2", np.array([2], np.int64)),
+        ],
+    )
+    positive = np.abs(_x((4, 3))) + 0.1
+    compiled = _compare(model, {"x": positive})
+    assert compiled.run(x=positive)[0].shape == (2, 3)
+    assert _compare(model, {"x": -positive}, compiled).run(x=-positive)[0].shape == (4, 3)
+    hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert hosts == ["onnx.If"]

@@ -33,6 +33,11 @@ class NoConverterError(UnsupportedError):
     """A standard ONNX op ge has no converter for, whose inputs are not all constants."""
 
 
+class DataDependentError(UnsupportedError):
+    """What a node gives depends on run-time values in a way one static graph cannot hold
+    (If branches of different shapes, a Loop's scan outputs of run-time length)."""
+
+
 class NonConstantInputError(UnsupportedError):
     """An input that fixes a shape (Reshape's shape, Slice's starts...) is not a constant."""
 
@@ -242,3 +247,6 @@ class Node:
 
     def unsupported(self, message: str) -> UnsupportedError:
         return UnsupportedError(f"{self.state.source}: {self.describe()}: {message}")
+
+    def data_dependent(self, message: str) -> DataDependentError:
+        return DataDependentError(f"{self.state.source}: {self.describe()}: {message}")

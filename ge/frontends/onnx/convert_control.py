@@ -57,13 +57,13 @@ def if_(n: Node) -> list[SSAValue]:
         with n.state.building(block):
             values = import_subgraph(n, graph)
             if not all(isinstance(v, SSAValue) for v in values):  # a list known at import
-                raise n.unsupported("a branch on a run-time condition that gives a sequence")
+                raise n.data_dependent("a branch on a run-time condition that gives a sequence")
             block.add_op(scf.YieldOp(*values))
         blocks.append(block)
         outputs.append([v.type for v in values])
     if outputs[0] != outputs[1]:
         shown = [", ".join(format_type(t) for t in types) for types in outputs]
-        raise n.unsupported(f"the branches give different types: ({shown[0]}) vs ({shown[1]})")
+        raise n.data_dependent(f"the branches give different types: ({shown[0]}) vs ({shown[1]})")
     op = scf.IfOp(pred.result, outputs[0], [blocks[0]], [blocks[1]])
     n.state.block.add_op(op)
     return list(op.results)

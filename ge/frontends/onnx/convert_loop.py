@@ -98,7 +98,7 @@ def _unrolled(
         known = _known(n, _scalar(n, outputs[0]))
         if known is None:
             if _scans_wanted(n, n_carried, n_scans):
-                raise n.unsupported(
+                raise n.data_dependent(
                     "the condition depends on run-time values and the loop has scan outputs, "
                     "whose number of steps would be known only at run time"
                 )

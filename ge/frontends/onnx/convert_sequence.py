@@ -49,7 +49,7 @@ def _position(n: Node, index: int, length: int, default: int, insert: bool = Fal
     if not n.has(index):
         return default
     if not n.is_const(index):
-        raise n.unsupported("a sequence position known only at run time is not supported")
+        raise n.data_dependent("a sequence position known only at run time is not supported")
     position = int(np.asarray(n.const(index)).reshape(-1)[0])
     bound = length + 1 if insert else length
     if not -length <= position < bound:

@@ -24,12 +24,16 @@ import onnx
 from onnx import helper, numpy_helper
 from xdsl.dialects.builtin import ModuleOp
 
-from ge.frontends.onnx.context import NoConverterError, NonConstantInputError
+from ge.frontends.onnx.context import (
+    DataDependentError,
+    NoConverterError,
+    NonConstantInputError,
+)
 from ge.frontends.onnx.loading import default_opset, prepare
 from ge.frontends.onnx.repair import used_names
 from gedialects.errors import UnsupportedError
 
-HOST_REASONS = (NoConverterError, NonConstantInputError)
+HOST_REASONS = (NoConverterError, NonConstantInputError, DataDependentError)
 """Import errors of a top-level node that make it a host node rather than a refusal."""
 
 
