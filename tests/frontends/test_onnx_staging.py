@@ -20,12 +20,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from onnx import TensorProto, helper, numpy_helper
+from onnx_export_helpers import assert_close
 
 import ge
 from ge.frontends.onnx import import_onnx_model
-from ge.frontends.onnx.staging import StagedProgram, import_program
+from ge.frontends.onnx.loading import prepare
+from ge.frontends.onnx.staging import StagedProgram, import_program, split
+from ge.frontends.onnx_export import export_onnx
 from ge.report import check_report
 from ge.staged import StagedModel
+from ge.testing import run
+from ge.testing.strategies import programs_with_inputs, smooth_ops
 from gedialects.errors import GeError, UnsupportedError
 
 F = TensorProto.FLOAT
@@ -357,3 +362,34 @@ def test_if_branches_of_different_shapes_run_the_if_on_the_host() -> None:
     assert _compare(model, {"x": -positive}, compiled).run(x=-positive)[0].shape == (4, 3)
     hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
     assert hosts == ["onnx.If"]
+
+
+@settings(max_examples=40)
+@given(programs_with_inputs(ops=smooth_ops(), max_ops=6), st.data())
+def test_a_cut_at_any_node_of_a_random_program_changes_no_output(case, data) -> None:
+    """The partition itself: whatever node is the host node, the first stage carries what
+    the rest and the outputs need, and the staged run equals the program's."""
+    module, inputs = case
+    prepared, inferred, shapes = prepare(export_onnx(module), None, "<random>")
+    index = data.draw(st.integers(0, len(prepared.graph.node) - 1), label="cut at node")
+    program = split(prepared, inferred, index, shapes, "<random>", "a forced cut")
+    compiled = ge.compile(program, level="reference", cache=False)
+    assert isinstance(compiled, StagedModel)
+    cut = prepared.graph.node[index].op_type
+    assert_close(compiled.run(*inputs), run(module, inputs), f"cut at {cut}:\n{module}")
+
+
+def test_a_host_node_ge_converts_runs_by_ge_semantics_not_onnx_reference() -> None:
+    """onnx.reference's GlobalMaxPool reduces the channels of a 3-D input too; a host node
+    ge has a converter for runs by ge's semantics (the shrunk example of the test above)."""
+    model = _model(
+        [helper.make_node("GlobalMaxPool", ["x"], ["y"])],
+        [helper.make_tensor_value_info("x", F, [1, 3, 5])],
+        [helper.make_tensor_value_info("y", F, [1, 3, 1])],
+    )
+    prepared, inferred, shapes = prepare(model, None, "<test>")
+    program = split(prepared, inferred, 0, shapes, "<test>", "a forced cut")
+    compiled = ge.compile(program, level="npu", cache=False)
+    x = _x((1, 3, 5))
+    (y,) = compiled.run(x)
+    np.testing.assert_array_equal(y, x.max(axis=2, keepdims=True))

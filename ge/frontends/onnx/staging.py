@@ -155,7 +155,7 @@ def split(
         defined_before = {i.name for i in graph.input} | set(carried) | set(host.output)
         rest_inputs = [n for n in _ordered(_reads_in_order(after)) if n in read]
         rest_inputs = [n for n in rest_inputs if n in defined_before and n not in initialized]
-        rest = _subgraph(model, after, rest_outputs, keep_inputs=False)
+        rest = _subgraph(model, after, [_unshaped(o) for o in rest_outputs], keep_inputs=False)
     known = {i.name for i in graph.input} | set(carried) | initialized
     given = {k: list(v) for k, v in shapes.items()}
     return StagedProgram(
@@ -201,6 +201,13 @@ def _subgraph(
         dropped = {t.name for t in graph.initializer} - kept
         g.input.extend(i for i in graph.input if i.name not in dropped)
     return part
+
+
+def _unshaped(info: onnx.ValueInfoProto) -> onnx.ValueInfoProto:
+    """`info` without its shape: the rest's shapes follow each run's host results."""
+    if not info.type.HasField("tensor_type"):
+        return info
+    return helper.make_tensor_value_info(info.name, info.type.tensor_type.elem_type, None)
 
 
 def _reads_in_order(nodes: Iterable[onnx.NodeProto]) -> Iterable[str]:
