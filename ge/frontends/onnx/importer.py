@@ -36,6 +36,7 @@ from ge.frontends.onnx import (
     convert_inverse_trig,
     convert_loop,
     convert_math,
+    convert_ms_contrib,
     convert_nn,
     convert_pool,
     convert_pool_extra,
@@ -98,6 +99,7 @@ CONVERTERS = {
     **convert_loop.CONVERTERS,
     **convert_sequence.CONVERTERS,
     **convert_rms_norm.CONVERTERS,
+    **convert_ms_contrib.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

@@ -26,6 +26,7 @@ from ge.frontends.onnx.repair import (
     inline_functions,
     keep_legacy_resize_coordinates,
     legacy_resizes,
+    ort_ops_to_their_domain,
     sort_nodes,
     with_output_shapes,
 )
@@ -228,7 +229,7 @@ def prepare(
     """
     from ge.frontends.onnx.importer import CONVERTERS  # the importer imports this module
 
-    model = explicit_stft_onesided(sort_nodes(inline_functions(model)))
+    model = explicit_stft_onesided(sort_nodes(inline_functions(ort_ops_to_their_domain(model))))
     light = skeleton(model)
     check(light, source)
     upgraded = upgrade(model, source)

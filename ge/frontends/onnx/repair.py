@@ -27,6 +27,36 @@ def inline_functions(model: onnx.ModelProto) -> onnx.ModelProto:
     return inliner.inline_local_functions(model)
 
 
+ORT_DOMAIN = "com.microsoft"
+ORT_OPS_IN_ONNX_DOMAIN = {"SimplifiedLayerNormalization": None, "LayerNormalization": 17}
+"""onnxruntime's contrib ops that it registers in ONNX's own domain, with the opset from
+which ONNX has an op of that name (None: never); its transformer optimizer writes them so."""
+
+
+def ort_ops_to_their_domain(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy whose top-level nodes of onnxruntime's contrib ops in ONNX's domain
+    (`ORT_OPS_IN_ONNX_DOMAIN`) are in `com.microsoft`, where the checker lets them be and the
+    importer has their converters."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+    def foreign(node: onnx.NodeProto) -> bool:
+        if node.domain not in ("", "ai.onnx") or node.op_type not in ORT_OPS_IN_ONNX_DOMAIN:
+            return False
+        since = ORT_OPS_IN_ONNX_DOMAIN[node.op_type]
+        return since is None or opset < since
+
+    if not any(foreign(node) for node in model.graph.node):
+        return model
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    for node in fixed.graph.node:
+        if foreign(node):
+            node.domain = ORT_DOMAIN
+    if not any(o.domain == ORT_DOMAIN for o in fixed.opset_import):
+        fixed.opset_import.append(helper.make_opsetid(ORT_DOMAIN, 1))
+    return fixed
+
+
 def explicit_stft_onesided(model: onnx.ModelProto) -> onnx.ModelProto:
     """`model`, or a copy whose top-level STFT nodes state `onesided` (default 1).
 
