@@ -119,6 +119,18 @@ CASES = {
         {"w": _normal(16, 48, scale=0.3), "b": _normal(48)},
         ["y"],
     ),
+    "Attention-key-lengths": (
+        helper.make_node("Attention", ["x", "w", "b", "lengths"], ["y"], domain=MS, num_heads=2),
+        {"x": _normal(3, 5, 8), "lengths": np.array([5, 3, 1], np.int32)},
+        {"w": _normal(8, 24, scale=0.3), "b": _normal(24)},
+        ["y"],
+    ),
+    "Attention-end-and-start": (
+        helper.make_node("Attention", ["x", "w", "b", "bounds"], ["y"], domain=MS, num_heads=2),
+        {"x": _normal(2, 5, 8), "bounds": np.array([4, 5, 1, 2], np.int32)},
+        {"w": _normal(8, 24, scale=0.3), "b": _normal(24)},
+        ["y"],
+    ),
     "Attention-causal": (
         helper.make_node("Attention", ["x", "w", "b"], ["y"], domain=MS, num_heads=2,
                          unidirectional=1),
@@ -201,3 +213,36 @@ def test_layer_normalization_in_onnx_domain_below_opset_17_is_onnxruntimes() -> 
     (want,) = session.run(None, {"x": x})
     (got,) = ge.compile(model, level="npu", cache=False).run(x=x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("case", "model_type"), [("bert", "bert"), ("gpt2", "gpt2")])
+def test_models_from_onnxruntimes_transformer_optimizer(case: str, model_type: str, tmp_path):
+    """The zoo text models exported by torch, then fused by onnxruntime's transformer
+    optimizer (EmbedLayerNormalization, Attention with key lengths, SkipLayerNormalization,
+    BiasGelu / FastGelu): equal to onnxruntime, attention still one fused kernel."""
+    pytest.importorskip("torch")
+    import torch
+    import zoo_text_models as zoo
+    from onnxruntime.transformers import optimizer
+    from test_zoo_text_models import CASES, export
+
+    make, inputs, options = CASES[case]
+    example = inputs(torch.Generator().manual_seed(0))
+    path = tmp_path / f"{case}.onnx"
+    names = export(make().eval(), example, path, 14, options.get("dynamic", ()))
+    fused = optimizer.optimize_model(
+        str(path), model_type=model_type, num_heads=zoo.HEADS, hidden_size=zoo.HIDDEN
+    )
+    assert any(n.domain == MS for n in fused.model.graph.node)
+    fused_path = tmp_path / f"{case}-fused.onnx"
+    fused.save_model_to_file(str(fused_path))
+    feeds = {n: t.numpy() for n, t in zip(names, example)}
+    session = onnxruntime.InferenceSession(str(fused_path), providers=["CPUExecutionProvider"])
+    want = session.run(None, feeds)
+    shapes = {k: list(v.shape) for k, v in feeds.items()}
+    compiled = ge.compile(str(fused_path), level="npu", cache=False, input_shapes=shapes)
+    for have, expected in zip(compiled.run(**feeds), want, strict=True):
+        np.testing.assert_allclose(have, expected, rtol=1e-4, atol=1e-4)
+    assert "kernel.attention" in {k["op"] for k in compiled.last_profile["kernels"]}
+    assert not compiled.last_profile["fallbacks"]

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import f32, i32
+from xdsl.dialects.builtin import f32, i32, i64
 from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node
@@ -181,22 +181,44 @@ def _merge_heads(n: Node, x: SSAValue) -> SSAValue:
     return n.emit(ops.ReshapeOp(merged, shape=[b, s, heads * d]))
 
 
-def _mask_bias(n: Node, index: int, like: SSAValue, filter_value: float) -> SSAValue | None:
-    """A raw (B, S_kv) or (B, S_q, S_kv) 0/1 mask as an additive bias (1 - m) * filter."""
+def _mask_bias(
+    n: Node, index: int, like: SSAValue, keys: int, filter_value: float
+) -> SSAValue | None:
+    """The mask input as an additive bias (1 - valid) * filter on (B, 1, S_q | 1, keys):
+    a raw 0/1 mask of (B, keys) or (B, S_q, keys), or key lengths (B,) (keys at and past
+    the length are padding), or end and start positions (2B,)."""
     if not n.has(index):
         return None
     shape = n.shape(index)
-    if len(shape) not in (2, 3):
-        raise n.unsupported(
-            f"a mask of shape {list(shape)} (key lengths or offsets) is not supported; "
-            "a raw 0/1 mask of (batch, keys) or (batch, queries, keys) is"
-        )
-    mask = n.emit(ops.CastOp(n.value(index), to=_element(like)))
+    if len(shape) == 1:
+        valid = _valid_keys(n, index, like, keys)
+    elif len(shape) in (2, 3):
+        valid = n.emit(ops.CastOp(n.value(index), to=_element(like)))
+    else:
+        raise n.unsupported(f"a mask of shape {list(shape)} is not supported")
     one = scalar(n, 1.0, like)
-    bias = n.emit(ops.MulOp(n.emit(ops.SubOp(one, mask)), scalar(n, filter_value, like)))
-    b = shape[0]
-    target = [b, 1, 1, shape[1]] if len(shape) == 2 else [b, 1, shape[1], shape[2]]
+    bias = n.emit(ops.MulOp(n.emit(ops.SubOp(one, valid)), scalar(n, filter_value, like)))
+    shape = n.shape_of(bias)
+    target = [shape[0], 1, 1, keys] if len(shape) == 2 else [shape[0], 1, shape[1], keys]
     return n.emit(ops.ReshapeOp(bias, shape=target))
+
+
+def _valid_keys(n: Node, index: int, like: SSAValue, keys: int) -> SSAValue:
+    """(B, keys) 1.0 where a key is within [start, end) of its batch row (mask_index 1-D)."""
+    (length,) = n.shape(index)
+    batch = n.shape_of(like)[0]
+    if length not in (batch, 2 * batch):
+        raise n.unsupported(f"a 1-D mask of {length} for a batch of {batch}")
+    bounds = n.emit(ops.CastOp(n.value(index), to=i64))
+    positions = n.constant(np.arange(keys, dtype=np.int64).reshape(1, keys))
+    end = n.emit(ops.ReshapeOp(n.emit(ops.SliceOp(bounds, starts=[0], ends=[batch], axes=[0],
+                                                  steps=[1])), shape=[batch, 1]))  # fmt: skip
+    valid = n.emit(ops.LessOp(positions, end))
+    if length == 2 * batch:
+        start = n.emit(ops.SliceOp(bounds, starts=[batch], ends=[2 * batch], axes=[0], steps=[1]))
+        start = n.emit(ops.ReshapeOp(start, shape=[batch, 1]))
+        valid = n.emit(ops.LogicalAndOp(valid, n.emit(ops.GreaterEqualOp(positions, start))))
+    return n.emit(ops.CastOp(valid, to=_element(like)))
 
 
 def _element(value: SSAValue) -> Attribute:
@@ -248,7 +270,7 @@ def attention(n: Node) -> SSAValue:
         qkv = n.emit(ops.AddOp(qkv, n.value(2)))
     q, k, v = _split(n, qkv, sizes)
     filter_value = float(n.attr("mask_filter_value", -10000.0))
-    bias = _mask_bias(n, 3, q, filter_value)
+    bias = _mask_bias(n, 3, q, n.shape_of(k)[1], filter_value)
     scale = n.attr("scale", None)
     causal = bool(n.attr("unidirectional", 0))
     return _attend(n, q, k, v, heads, None if scale in (None, 0.0) else float(scale), bias, causal)
@@ -269,7 +291,7 @@ def multi_head_attention(n: Node) -> SSAValue:
         raise n.unsupported("outputs 'present_key'/'present_value' are not supported")
     heads = int(n.attr("num_heads"))
     q, k, v = n.value(0), n.value(1), n.value(2)
-    bias = _mask_bias(n, 4, q, float(n.attr("mask_filter_value", -10000.0)))
+    bias = _mask_bias(n, 4, q, n.shape_of(k)[1], float(n.attr("mask_filter_value", -10000.0)))
     scale = n.attr("scale", None)
     causal = bool(n.attr("unidirectional", 0))
     return _attend(n, q, k, v, heads, None if scale in (None, 0.0) else float(scale), bias, causal)
