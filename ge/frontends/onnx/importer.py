@@ -67,6 +67,7 @@ from ge.frontends.onnx.loading import (
     parse_model,
     prepare,
 )
+from ge.frontends.onnx.staging import host_can_run
 from gedialects.errors import FrontendError, GeError, GeVerifyError, UnsupportedError
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
@@ -150,9 +151,14 @@ def convert_node(
     if converter is None:
         converter = fold_constant_node if can_fold(node) else None
     if converter is None:
+        staged = (
+            " in one graph (ge-run and ge.compile run it on the host between compiled stages)"
+            if host_can_run(proto, opset)
+            else ""
+        )
         raise NoConverterError(
             f"{state.source}: op type '{proto.op_type}' of node '{node.name}' is not "
-            f"supported; supported ops: {', '.join(SUPPORTED_OPS)}"
+            f"supported{staged}; supported ops: {', '.join(SUPPORTED_OPS)}"
         )
     try:
         results = converter(node)

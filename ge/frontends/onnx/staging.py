@@ -111,15 +111,20 @@ def host_node_index(model: onnx.ModelProto, error: UnsupportedError) -> int | No
     if index is None or not isinstance(error, HOST_REASONS):
         return None
     node = model.graph.node[index]
+    return index if host_can_run(node, default_opset(model)) else None
+
+
+def host_can_run(node: onnx.NodeProto, opset: int) -> bool:
+    """Whether ONNX's reference implementation has the node's op (at the model's opset)."""
     if node.domain not in ("", "ai.onnx"):
-        return None
+        return False
     from onnx.reference.ops import load_op
 
     try:
-        load_op("", node.op_type, default_opset(model))
+        load_op("", node.op_type, opset)
     except Exception:  # onnx.reference has no implementation of this op (version)
-        return None
-    return index
+        return False
+    return True
 
 
 def split(
