@@ -13,6 +13,7 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_conv3d import conv3d
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -78,6 +79,10 @@ def window_attrs(n: Node, sizes: Sequence[int], kernel: Sequence[int]) -> tuple:
 
 
 def conv(n: Node) -> SSAValue:
+    if n.rank(0) == 5:
+        kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
+        strides, pads, dil = window_attrs(n, n.shape(0)[2:], kernel)
+        return conv3d(n, kernel, strides, pads, dil)
     sp = Spatial(n, n.value(0), "convolutions")
     kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
     strides, pads, dil = window_attrs(n, sp.shape[2:], kernel)
