@@ -296,11 +296,12 @@ def test_dft_matches_onnxruntime(channels, inverse, onesided, length, axis):
     compare(m, {"x": x.astype(np.float32)}, rtol=1e-4, atol=1e-5)
 
 
-def test_stft_with_a_window_at_the_npu_level():
+@pytest.mark.parametrize("shape", [[2, 64, 1], [2, 64]])  # (batch, length): torch's export
+def test_stft_with_a_window_at_the_npu_level(shape):
     node = helper.make_node("STFT", ["s", "step", "w"], ["y"])
     inits = [helper.make_tensor("step", INT64, [], [4])]
-    m = model(node, [vi("s", [2, 64, 1]), vi("w", [16])], [vi("y", None)], 17, inits)
-    signal = np.random.default_rng(5).standard_normal((2, 64, 1)).astype(np.float32)
+    m = model(node, [vi("s", shape), vi("w", [16])], [vi("y", None)], 17, inits)
+    signal = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
     window = np.hanning(16).astype(np.float32)
     compare(m, {"s": signal, "w": window}, npu=True, rtol=1e-4, atol=1e-4)
 

@@ -104,7 +104,10 @@ def dft(n: Node) -> SSAValue:
 
 def stft(n: Node) -> SSAValue:
     signal = n.value(0)
-    batch, length, channels = n.shape(0)
+    if n.rank(0) == 2:  # (batch, length): torch's export; onnxruntime takes it as real
+        batch, length = n.shape(0)
+        signal = n.emit(ops.ReshapeOp(signal, shape=[batch, length, 1]))
+    batch, length, channels = n.shape_of(signal)
     step = _scalar_input(n, 1, "frame_step")
     window = n.optional(2)
     size = _scalar_input(n, 3, "frame_length")
