@@ -393,3 +393,47 @@ def test_a_host_node_ge_converts_runs_by_ge_semantics_not_onnx_reference() -> No
     x = _x((1, 3, 5))
     (y,) = compiled.run(x)
     np.testing.assert_array_equal(y, x.max(axis=2, keepdims=True))
+
+
+def test_a_loop_whose_body_holds_a_host_op_runs_whole_on_the_host() -> None:
+    """TF detection exports run NonMaxSuppression inside a Loop over the batch: the node
+    cannot be cut out of the body, so the top-level Loop is the host node."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Gather", ["x", "i"], ["row"], axis=0),
+            helper.make_node("Greater", ["row", "zero"], ["m"]),
+            helper.make_node("NonZero", ["m"], ["nz"]),
+            helper.make_node("Squeeze", ["nz", "axis0"], ["idx"]),
+            helper.make_node("Gather", ["row", "idx"], ["pos"], axis=0),
+            helper.make_node("ReduceSum", ["pos"], ["s"], keepdims=0),
+            helper.make_node("Identity", ["c_in"], ["c_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+        ],
+        [
+            helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("s", F, []),
+        ],
+    )
+    model = _model(
+        [
+            helper.make_node("Relu", ["x0"], ["x"]),
+            helper.make_node("Loop", ["trip", "cond"], ["sums"], body=body),
+            helper.make_node("Mul", ["sums", "two"], ["y"]),
+        ],
+        [helper.make_tensor_value_info("x0", F, [4, 6])],
+        [helper.make_tensor_value_info("y", F, [4])],
+        [
+            _const("trip", np.array(4, np.int64)),
+            _const("cond", np.array(True)),
+            _const("zero", np.float32(0.3)),
+            _const("axis0", np.array([0], np.int64)),
+            _const("two", np.float32(2)),
+        ],
+    )
+    compiled = _compare(model, {"x0": _x((4, 6))})
+    hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert hosts == ["onnx.Loop"]
