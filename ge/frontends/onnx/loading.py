@@ -195,19 +195,25 @@ SMALL_INITIALIZER = 4096
 """Initializers of at most this many elements keep their data in `skeleton` (shape values)."""
 
 
+def empty_like(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A model with `model`'s versions, opsets, functions and graph name, and no graph."""
+    empty = onnx.ModelProto()
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
+        setattr(empty, field, getattr(model, field))
+    empty.opset_import.extend(model.opset_import)
+    empty.functions.extend(model.functions)
+    empty.graph.name = model.graph.name
+    return empty
+
+
 def skeleton(model: onnx.ModelProto) -> onnx.ModelProto:
     """A copy of `model` whose large initializers are typed graph inputs without data.
 
     Checking and shape inference serialize the model; on a 100 MB model that costs more
     than the whole import. The data of large tensors never matters to either.
     """
-    light = onnx.ModelProto()
-    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
-        setattr(light, field, getattr(model, field))
-    light.opset_import.extend(model.opset_import)
-    light.functions.extend(model.functions)
+    light = empty_like(model)
     graph, lg = model.graph, light.graph
-    lg.name = graph.name
     for field in ("node", "input", "output", "value_info", "sparse_initializer"):
         getattr(lg, field).extend(getattr(graph, field))
     inputs = {i.name for i in graph.input}

@@ -29,7 +29,7 @@ from ge.frontends.onnx.context import (
     NoConverterError,
     NonConstantInputError,
 )
-from ge.frontends.onnx.loading import default_opset, prepare
+from ge.frontends.onnx.loading import default_opset, empty_like, prepare
 from ge.frontends.onnx.repair import used_names
 from gedialects.errors import UnsupportedError
 
@@ -190,13 +190,8 @@ def _subgraph(
     """`model` with only `nodes`, `outputs` and the initializers the nodes read; the graph
     inputs too if `keep_inputs` (else none: the caller types them per run)."""
     read = set().union(*(used_names(n) for n in nodes)) | {o.name for o in outputs}
-    part = onnx.ModelProto()
-    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
-        setattr(part, field, getattr(model, field))
-    part.opset_import.extend(model.opset_import)
-    part.functions.extend(model.functions)
+    part = empty_like(model)
     graph, g = model.graph, part.graph
-    g.name = graph.name
     g.node.extend(nodes)
     g.output.extend(outputs)
     initializers = [t for t in graph.initializer if t.name in read]
