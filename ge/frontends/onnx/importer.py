@@ -44,6 +44,7 @@ from ge.frontends.onnx import (
     convert_qlinear_contrib,
     convert_quant,
     convert_quant_integer,
+    convert_quant_nbits,
     convert_reduce,
     convert_rms_norm,
     convert_rnn,
@@ -101,6 +102,7 @@ CONVERTERS = {
     **convert_sequence.CONVERTERS,
     **convert_rms_norm.CONVERTERS,
     **convert_ms_contrib.CONVERTERS,
+    **convert_quant_nbits.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 

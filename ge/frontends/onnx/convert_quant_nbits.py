@@ -1,0 +1,64 @@
+"""com.microsoft.MatMulNBits: the 2-8-bit block-quantized weights of LLM exports
+(onnxruntime-genai, optimum's int4 models, Olive), as a float matmul.
+
+B holds, for each of the N output columns, ceil(K / block_size) blocks of block_size
+`bits`-wide unsigned values packed little-end first into bytes; every block has a scale and a
+zero point (packed the same way as uint8, or given as floats; 2^(bits-1) when absent). The
+weights are constants, so the importer dequantizes them once, (q - zero) * scale, into a
+(K, N) matrix of A's dtype, and the node becomes MatMul (+ bias): what the npu level then
+runs on the cube, as it does for any float matmul. (A chip with int4 cube support would keep
+them packed; the modeled 910 has none, and GE itself dequantizes such weights ahead of time.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.ir import SSAValue
+
+from ge.frontends.onnx.context import Node
+from gedialects.ge import ops
+
+Converter = Callable[[Node], SSAValue]
+
+
+def unpack_bits(packed: np.ndarray, bits: int, count: int) -> np.ndarray:
+    """The first `count` `bits`-wide values along the last axis of uint8 `packed`, each byte
+    holding 8 // bits of them from its low bits up."""
+    per_byte = 8 // bits
+    shifts = np.arange(per_byte, dtype=np.uint8) * bits
+    values = (packed[..., None] >> shifts) & np.uint8((1 << bits) - 1)
+    return values.reshape(*packed.shape[:-1], -1)[..., :count]
+
+
+def dequantized_weights(n: Node) -> np.ndarray:
+    """B as a (K, N) float matrix of A's dtype."""
+    k, cols = int(n.attr("K")), int(n.attr("N"))
+    bits, block = int(n.attr("bits", 4)), int(n.attr("block_size"))
+    if bits not in (2, 4, 8):
+        raise n.unsupported(f"{bits}-bit weights (2, 4 or 8 are)")
+    if n.has(4):
+        raise n.unsupported("input 'g_idx' (act-order groups) is not supported")
+    blocks = -(-k // block)
+    packed = n.const(1, "B").reshape(cols, blocks, -1).astype(np.uint8)
+    q = unpack_bits(packed, bits, block).astype(np.float32)  # (N, blocks, block)
+    scales = n.const(2, "scales").astype(np.float32).reshape(cols, blocks)
+    if not n.has(3):
+        zeros = np.full((cols, blocks), 2.0 ** (bits - 1), np.float32)
+    elif n.dtype(3) == np.uint8:
+        zp = n.const(3, "zero_points").reshape(cols, -1)
+        zeros = unpack_bits(zp, bits, blocks).astype(np.float32)
+    else:
+        zeros = n.const(3, "zero_points").astype(np.float32).reshape(cols, blocks)
+    weights = (q - zeros[..., None]) * scales[..., None]  # (N, blocks, block)
+    weights = weights.reshape(cols, blocks * block)[:, :k]
+    return np.ascontiguousarray(weights.T).astype(n.dtype(0))
+
+
+def matmul_nbits(n: Node) -> SSAValue:
+    y = n.emit(ops.MatMulOp(n.value(0), n.constant(dequantized_weights(n))))
+    return n.emit(ops.AddOp(y, n.value(5))) if n.has(5) else y
+
+
+CONVERTERS: dict[str, Converter] = {"com.microsoft.MatMulNBits": matmul_nbits}
