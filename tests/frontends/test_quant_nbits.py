@@ -97,3 +97,42 @@ def test_act_order_groups_are_refused_naming_them() -> None:
     model.graph.initializer.append(numpy_helper.from_array(np.zeros(64, np.int32), "g_idx"))
     with pytest.raises(UnsupportedError, match="g_idx"):
         ge.compile(model, cache=False)
+
+
+@pytest.mark.parametrize(("bits", "zero_points"), [(4, False), (4, True), (8, True)])
+def test_gather_block_quantized_equals_onnxruntime(bits: int, zero_points: bool) -> None:
+    """Quantized embedding tables (transformers.js / optimum q4 exports)."""
+    rng = np.random.default_rng(bits)
+    vocab, dim, block = 10, 32, 16
+    q = rng.integers(0, 1 << bits, (vocab, dim))
+    inits = [
+        numpy_helper.from_array(pack_bits(q, bits), "data"),
+        numpy_helper.from_array(rng.uniform(0.01, 0.1, (vocab, dim // block)).astype(np.float32),
+                                "scales"),
+    ]  # fmt: skip
+    names = ["data", "ids", "scales"]
+    if zero_points:
+        zp = rng.integers(0, 1 << bits, (vocab, dim // block))
+        inits.append(numpy_helper.from_array(pack_bits(zp, bits), "zp"))
+        names.append("zp")
+    node = helper.make_node(
+        "GatherBlockQuantized", names, ["y"], domain=MS, block_size=block, bits=bits,
+        gather_axis=0, quantize_axis=1,
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [node],
+        "gbq",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, dim])],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    )
+    ids = np.array([[1, 2, 3], [9, 0, 4]], np.int64)
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (want,) = session.run(None, {"ids": ids})
+    (got,) = ge.compile(model, level="npu", cache=False).run(ids)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -1,5 +1,6 @@
-"""com.microsoft.MatMulNBits: the 2-8-bit block-quantized weights of LLM exports
-(onnxruntime-genai, optimum's int4 models, Olive), as a float matmul.
+"""com.microsoft.MatMulNBits and GatherBlockQuantized: the 2-8-bit block-quantized weights and
+embeddings of LLM exports (onnxruntime-genai, optimum's and transformers.js's q4 models,
+Olive), as a float matmul and a float gather.
 
 B holds, for each of the N output columns, ceil(K / block_size) blocks of block_size
 `bits`-wide unsigned values packed little-end first into bytes; every block has a scale and a
@@ -56,9 +57,38 @@ def dequantized_weights(n: Node) -> np.ndarray:
     return np.ascontiguousarray(weights.T).astype(n.dtype(0))
 
 
+def gather_block_quantized(n: Node) -> SSAValue:
+    """Gather rows of a block-quantized table (uint8-packed data, one scale and zero point per
+    block along `quantize_axis`), dequantized once at import."""
+    bits, block = int(n.attr("bits", 4)), int(n.attr("block_size", 128))
+    if bits not in (4, 8) or n.dtype(0) != np.uint8:
+        raise n.unsupported(f"{bits}-bit data of type {n.dtype(0)} (uint8-packed 4 or 8 are)")
+    data, scales = n.const(0, "data"), n.const(2, "scales")
+    axis = int(n.attr("quantize_axis", data.ndim - 1)) % data.ndim
+    count = data.shape[axis] * (8 // bits)
+    q = np.moveaxis(unpack_bits(np.moveaxis(data, axis, -1), bits, count), -1, axis)
+    if n.has(3):
+        zp = n.const(3, "zero_points")
+        zeros = np.moveaxis(
+            unpack_bits(np.moveaxis(zp, axis, -1), bits, scales.shape[axis]), -1, axis
+        )
+    else:
+        zeros = np.full(scales.shape, 2 ** (bits - 1))
+
+    def per_block(values: np.ndarray) -> np.ndarray:  # one per block -> one per element
+        return np.repeat(values, block, axis=axis).take(range(count), axis=axis)
+
+    table = (q.astype(np.float32) - per_block(zeros)) * per_block(scales.astype(np.float32))
+    table = n.constant(table.astype(scales.dtype))
+    return n.emit(ops.GatherOp(table, n.value(1), axis=int(n.attr("gather_axis", 0))))
+
+
 def matmul_nbits(n: Node) -> SSAValue:
     y = n.emit(ops.MatMulOp(n.value(0), n.constant(dequantized_weights(n))))
     return n.emit(ops.AddOp(y, n.value(5))) if n.has(5) else y
 
 
-CONVERTERS: dict[str, Converter] = {"com.microsoft.MatMulNBits": matmul_nbits}
+CONVERTERS: dict[str, Converter] = {
+    "com.microsoft.MatMulNBits": matmul_nbits,
+    "com.microsoft.GatherBlockQuantized": gather_block_quantized,
+}
