@@ -302,8 +302,8 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     if isinstance(program, StagedProgram):
         if gear_list is not None:
             raise GeError(
-                "dynamic_batch needs one static graph; this model runs in stages around "
-                f"host op {program.host.op_type} ({program.reason})"
+                "dynamic_batch needs one static graph; this model runs in stages: "
+                f"{program.describe()}"
             )
         return StagedModel(program, compile_stage)
     return compile_stage(program)

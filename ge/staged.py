@@ -97,6 +97,23 @@ class StagedModel:
         env = {**program.host_constants, **dict(zip(self.input_names, values))}
         env.update(zip(program.carried, self.first.run(*values)))
         profiles = [self.first.last_profile]
+        if not program.specialized:
+            self._run_host(env, profiles)
+        if program.rest is not None:
+            feeds = {n: env[n] for n in program.rest_inputs}
+            rest = self._rest_for(feeds)
+            if isinstance(rest, StagedModel):
+                outs, more = rest.run_stages([feeds[n] for n in rest.input_names])
+                profiles += more
+            else:
+                outs = rest.run(**{n: feeds[n] for n in rest.input_names})
+                profiles.append(rest.last_profile)
+            env.update(zip(rest.output_names, outs))
+        return [env[n] for n in self.output_names], profiles
+
+    def _run_host(self, env: dict[str, np.ndarray], profiles: list[dict[str, Any]]) -> None:
+        """The host node on this run's values: its outputs into `env`, its profile appended."""
+        program = self.program
         reads = [env[n] for n in program.host_reads]
         try:
             outer = {n: env[n] for n in program.host_reads if n not in program.host.input}
@@ -112,23 +129,15 @@ class StagedModel:
         named = {n: r for n, r in zip(program.host.output, results) if n}
         env.update(named)
         profiles.append(self._host_profile(reads, list(named.values()), seconds))
-        if program.rest is not None:
-            feeds = {n: env[n] for n in program.rest_inputs}
-            rest = self._rest_for(feeds)
-            if isinstance(rest, StagedModel):
-                outs, more = rest.run_stages([feeds[n] for n in rest.input_names])
-                profiles += more
-            else:
-                outs = rest.run(**{n: feeds[n] for n in rest.input_names})
-                profiles.append(rest.last_profile)
-            env.update(zip(rest.output_names, outs))
-        return [env[n] for n in self.output_names], profiles
 
     def _rest_for(self, feeds: dict[str, np.ndarray]) -> Stage:
+        """The rest compiled for these feeds' shapes and dtypes (and specialized values)."""
         key = tuple((n, a.shape, a.dtype.str) for n, a in feeds.items())
+        key += tuple(np.asarray(feeds[n]).tobytes() for n in self.program.specialized)
         if key not in self._rests:
             program = self.program
-            source = f"{program.source} (after {_describe(program)})"
+            where = "from" if program.specialized else "after"
+            source = f"{program.source} ({where} {_describe(program)})"
             model = program.rest_model(feeds)
             imported = import_program(model, source=source)
             if isinstance(imported, StagedProgram):

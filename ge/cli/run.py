@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     gc.collect()  # ops the import erased hold whole weights in reference cycles
     staged = isinstance(module, StagedProgram)
     if staged:
-        _note(f"runs in stages around host op {_host_op(module)}: {module.reason}")
+        _note(f"runs in stages: {module.describe()}")
     fn = entry_function(module.first if staged else module)
     # Given inputs are checked before the compile, which can take a while.
     inputs = bind_named(given, fn, Path(args.inputs)) if given is not None else None
@@ -158,11 +158,6 @@ def run(args: argparse.Namespace) -> int:
         )
         write_report(report, args.report)
     return 0
-
-
-def _host_op(program: StagedProgram) -> str:
-    node = program.host
-    return f"{node.op_type} '{node.name}'" if node.name else node.op_type
 
 
 def _memory_plot(compiled, args: argparse.Namespace) -> None:  # noqa: ANN001

@@ -17,7 +17,7 @@ node at the top level becomes the host node instead.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
@@ -59,9 +59,13 @@ class StagedProgram:
     rest_inputs: list[str]
     output_names: list[str]
     source: str
+    specialized: list[str] = field(default_factory=list)
+    """When not empty, the node is not run on the host: it starts the rest, which is compiled
+    for each run's values of these (few, small) values, bound as constants: the shape a
+    Reshape's computed input gives, the branch a run-time If condition takes."""
 
     def rest_model(self, arrays: Mapping[str, np.ndarray]) -> onnx.ModelProto:
-        """The rest, its inputs typed by the arrays of one run."""
+        """The rest, its inputs typed by the arrays of one run (the specialized ones bound)."""
         assert self.rest is not None
         model = onnx.ModelProto()
         model.CopyFrom(self.rest)
@@ -70,8 +74,21 @@ class StagedProgram:
                 name, helper.np_dtype_to_tensor_dtype(arrays[name].dtype), arrays[name].shape
             )
             for name in self.rest_inputs
+            if name not in self.specialized
+        )
+        model.graph.initializer.extend(
+            numpy_helper.from_array(np.asarray(arrays[name]), name) for name in self.specialized
         )
         return model
+
+    def describe(self) -> str:
+        """What the cut does, for a note: `host op NonZero 'n': why` or `compiled per ...`."""
+        node = self.host
+        what = f"{node.op_type} '{node.name}'" if node.name else node.op_type
+        if self.specialized:
+            values = ", ".join(f"'{v}'" for v in self.specialized)
+            return f"the graph from {what} on is compiled per value of {values}: {self.reason}"
+        return f"host op {what}: {self.reason}"
 
 
 def import_program(
@@ -89,10 +106,15 @@ def import_program(
         try:
             return build_module(prepared, inferred, shapes, source)
         except UnsupportedError as error:
+            reason = host_reason(error, source)
+            index = getattr(error, "node_index", None)
+            specialized = None if index is None else specialize(prepared, inferred, error)
+            if specialized:
+                return split(prepared, inferred, index, shapes, source, reason, specialized)
             index = host_node_index(prepared, error)
             if index is None:
                 raise
-            return split(prepared, inferred, index, shapes, source, host_reason(error, source))
+            return split(prepared, inferred, index, shapes, source, reason)
 
     return import_with_free_dims(model, input_shapes, build)
 
@@ -103,6 +125,36 @@ def host_reason(error: UnsupportedError, source: str) -> str:
         return "ge has no converter for this op"
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text.removeprefix(f"{source}: ")
+
+
+SPECIALIZE_LIMIT = 64
+"""The most elements a value may have for the rest to be compiled per value of it."""
+
+
+def specialize(
+    model: onnx.ModelProto, inferred: onnx.ModelProto, error: UnsupportedError
+) -> list[str]:
+    """The values to compile the rest per value of, instead of running the failing top-level
+    node on the host: a shape-fixing input only a run knows (`NonConstantInputError` names
+    it), or the condition of an If whose branches differ in shape; only values the node
+    reads directly, of at most `SPECIALIZE_LIMIT` elements by ONNX's shape inference."""
+    node = model.graph.node[error.node_index]
+    if isinstance(error, NonConstantInputError):
+        wanted = error.value_name
+    elif isinstance(error, DataDependentError) and node.op_type == "If":
+        wanted = node.input[0]
+    else:
+        return []
+    if wanted not in node.input or wanted in {t.name for t in model.graph.initializer}:
+        return []  # produced inside a subgraph, or a constant the importer already had
+    typed = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.input]}
+    info = typed.get(wanted)
+    shape = info.type.tensor_type.shape if info is not None else None
+    if shape is None or any(not d.HasField("dim_value") for d in shape.dim):
+        return []
+    if int(np.prod([d.dim_value for d in shape.dim], dtype=np.int64)) > SPECIALIZE_LIMIT:
+        return []
+    return [wanted]
 
 
 def host_node_index(model: onnx.ModelProto, error: UnsupportedError) -> int | None:
@@ -134,13 +186,17 @@ def split(
     shapes: Mapping[str, Sequence[int]],
     source: str,
     reason: str,
+    specialized: Sequence[str] = (),
 ) -> StagedProgram:
-    """Cut the (prepared, topologically sorted) `model` at its top-level node `index`."""
+    """Cut the (prepared, topologically sorted) `model` at its top-level node `index`: the
+    node runs on the host, or, with `specialized` values, starts the rest."""
     from ge.frontends.onnx.importer import import_onnx_model
 
     graph = model.graph
     nodes = list(graph.node)
     before, host, after = nodes[:index], nodes[index], nodes[index + 1 :]
+    if specialized:
+        after = [host, *after]
     outputs = [o.name for o in graph.output]
     later = set(outputs).union(used_names(host), *(used_names(n) for n in after))
     carried = _ordered(o for n in before for o in n.output if o and o in later)
@@ -157,7 +213,9 @@ def split(
     rest = rest_inputs = None
     if rest_outputs:
         read = set().union(*(used_names(n) for n in after)) | {o.name for o in rest_outputs}
-        defined_before = {i.name for i in graph.input} | set(carried) | set(host.output)
+        defined_before = {i.name for i in graph.input} | set(carried)
+        if not specialized:
+            defined_before |= set(host.output)
         rest_inputs = [n for n in _ordered(_reads_in_order(after)) if n in read]
         rest_inputs = [n for n in rest_inputs if n in defined_before and n not in initialized]
         rest = _subgraph(model, after, [_unshaped(o) for o in rest_outputs], keep_inputs=False)
@@ -177,6 +235,7 @@ def split(
         rest_inputs=rest_inputs or [],
         output_names=outputs,
         source=source,
+        specialized=list(specialized),
     )
 
 
