@@ -136,3 +136,34 @@ def test_gather_block_quantized_equals_onnxruntime(bits: int, zero_points: bool)
     (want,) = session.run(None, {"ids": ids})
     (got,) = ge.compile(model, level="npu", cache=False).run(ids)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("quant_type", "k"), [(0, 64), (1, 64), (1, 40)])
+def test_matmul_bnb4_equals_onnxruntime(quant_type: int, k: int) -> None:
+    """bitsandbytes FP4 / NF4 weights (transformers.js's bnb4 models)."""
+    rng = np.random.default_rng(quant_type + k)
+    n, block = 12, 16
+    codes = rng.integers(0, 16, n * k + (n * k) % 2)
+    packed = ((codes[0::2] << 4) | codes[1::2]).astype(np.uint8)
+    absmax = rng.uniform(0.1, 1.0, -(-n * k // block)).astype(np.float32)
+    node = helper.make_node(
+        "MatMulBnb4", ["a", "B", "absmax"], ["y"], domain=MS, K=k, N=n, block_size=block,
+        quant_type=quant_type,
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [node],
+        "bnb4",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [3, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, n])],
+        [numpy_helper.from_array(packed, "B"), numpy_helper.from_array(absmax, "absmax")],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    )
+    a = rng.standard_normal((3, k)).astype(np.float32)
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (want,) = session.run(None, {"a": a})
+    (got,) = ge.compile(model, level="npu", cache=False).run(a)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -1,6 +1,6 @@
-"""com.microsoft.MatMulNBits and GatherBlockQuantized: the 2-8-bit block-quantized weights and
-embeddings of LLM exports (onnxruntime-genai, optimum's and transformers.js's q4 models,
-Olive), as a float matmul and a float gather.
+"""com.microsoft.MatMulNBits, MatMulBnb4 and GatherBlockQuantized: the block-quantized weights
+and embeddings of LLM exports (onnxruntime-genai, optimum's and transformers.js's q4 and bnb4
+models, Olive), as a float matmul and a float gather.
 
 B holds, for each of the N output columns, ceil(K / block_size) blocks of block_size
 `bits`-wide unsigned values packed little-end first into bytes; every block has a scale and a
@@ -83,6 +83,31 @@ def gather_block_quantized(n: Node) -> SSAValue:
     return n.emit(ops.GatherOp(table, n.value(1), axis=int(n.attr("gather_axis", 0))))
 
 
+BNB4_CODES = {
+    0: (0.0, 5.208333333e-03, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25,
+        -0.0, -5.208333333e-03, -0.66666667, -1.0, -0.33333333, -0.5, -0.16666667, -0.25),
+    1: (-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
+        -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
+        0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+        0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0),
+}  # fmt: skip
+"""bitsandbytes' 4-bit code books: quant_type 0 is FP4, 1 is NF4 (values before absmax)."""
+
+
+def matmul_bnb4(n: Node) -> SSAValue:
+    """A @ dequant(B)^T: B's N x K codes packed two a byte (the first in the high bits), each
+    block of `block_size` codes scaled by its absmax."""
+    k, cols, block = int(n.attr("K")), int(n.attr("N")), int(n.attr("block_size"))
+    kind = int(n.attr("quant_type", 1))
+    if kind not in BNB4_CODES or not int(n.attr("transB", 1)):
+        raise n.unsupported(f"quant_type {kind} / transB 0 is not supported")
+    packed = n.const(1, "B").astype(np.uint8).reshape(-1)
+    codes = np.stack([packed >> 4, packed & 0x0F], axis=-1).reshape(-1)[: cols * k]
+    absmax = np.repeat(n.const(2, "absmax").astype(np.float32), block)[: cols * k]
+    weights = (np.asarray(BNB4_CODES[kind], np.float32)[codes] * absmax).reshape(cols, k)
+    return n.emit(ops.MatMulOp(n.value(0), n.constant(weights.T.astype(n.dtype(0)))))
+
+
 def matmul_nbits(n: Node) -> SSAValue:
     y = n.emit(ops.MatMulOp(n.value(0), n.constant(dequantized_weights(n))))
     return n.emit(ops.AddOp(y, n.value(5))) if n.has(5) else y
@@ -91,4 +116,5 @@ def matmul_nbits(n: Node) -> SSAValue:
 CONVERTERS: dict[str, Converter] = {
     "com.microsoft.MatMulNBits": matmul_nbits,
     "com.microsoft.GatherBlockQuantized": gather_block_quantized,
+    "com.microsoft.MatMulBnb4": matmul_bnb4,
 }
