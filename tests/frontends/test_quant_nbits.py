@@ -167,3 +167,24 @@ def test_matmul_bnb4_equals_onnxruntime(quant_type: int, k: int) -> None:
     (want,) = session.run(None, {"a": a})
     (got,) = ge.compile(model, level="npu", cache=False).run(a)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_nbits_with_fp16_activations_and_scales() -> None:
+    """q4f16 exports: A and the scales in fp16; the dequantized weights are fp16 too, so
+    the result is within fp16 rounding of onnxruntime's (whose kernel sums in other order)."""
+    model = _model(64, 16, 4, 32, "packed", False)
+    scales = next(t for t in model.graph.initializer if t.name == "scales")
+    scales.CopyFrom(
+        numpy_helper.from_array(numpy_helper.to_array(scales).astype(np.float16), "scales")
+    )
+    model.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT16
+    model.graph.output[0].type.tensor_type.elem_type = TensorProto.FLOAT16
+    a = np.random.default_rng(1).standard_normal((2, 3, 64)).astype(np.float16)
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    (want,) = session.run(None, {"a": a})
+    (got,) = ge.compile(model, level="npu", cache=False).run(a)
+    assert got.dtype == np.float16
+    scale = float(np.abs(want).max())
+    np.testing.assert_allclose(got.astype(np.float32), want, atol=2e-3 * scale)
