@@ -1,12 +1,14 @@
 """Running a staged model: compiled stages with host (AI CPU) ops between them.
 
 `ge.frontends.onnx.staging` cuts a model at the first top-level node ge cannot compile into
-a static graph. Here the first stage compiles as any model, the host node runs with ONNX's
-reference implementation, and the rest compiles once a run has given the shapes it reads:
-one compiled rest per distinct signature (names, shapes, dtypes), as GE compiles a dynamic
-subgraph per shape it meets. A run's profile joins the stages' profiles in order, the host
-op as a kernel of its own (`algorithm: "aicpu"`, cycles by `runtime.aicpu`), so REPORT.json
-has one timeline whose makespan is the stages' and host ops' cycles end to end.
+a static graph. Here the first stage compiles as any model, the host node runs (by ge's
+semantics when ge converts its op, else by ONNX's reference implementation), and the rest
+compiles once a run has given the shapes it reads: one compiled rest per distinct signature
+(names, shapes, dtypes, and the values a specialized cut binds), as GE compiles a dynamic
+subgraph per shape it meets. A specialized cut has no host op: the node starts the rest.
+A run's profile joins the stages' profiles in order, the host op as a kernel of its own
+(`algorithm: "aicpu"`, cycles by `runtime.aicpu`), so REPORT.json has one timeline whose
+makespan is the stages' and host ops' cycles end to end.
 """
 
 from __future__ import annotations
@@ -71,10 +73,10 @@ class StagedModel:
 
     def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         """Run once; returns the outputs as a list of numpy arrays."""
+        from ge.api import _record  # ge.api imports this module
+
         values = self.first._bind(args, kwargs)
         start = time.perf_counter()
-        from ge.api import _record
-
         if self.mode == "static":
             with profiler.paused():  # the stages' kernel names repeat: record the joined ones
                 outputs, profiles = self.run_stages(values)
