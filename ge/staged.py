@@ -121,7 +121,7 @@ class StagedModel:
             outer = {n: env[n] for n in program.host_reads if n not in program.host.input}
             operands = [env.get(n) if n else None for n in program.host.input]
             start = time.perf_counter()
-            results = evaluate_host_node(program.host, program.opset, operands, outer)
+            results = evaluate_host_node(program.host, program.opsets, operands, outer)
             seconds = time.perf_counter() - start
         except Exception as error:  # onnx.reference raises whatever its op code raises
             raise GeError(
@@ -155,12 +155,12 @@ class StagedModel:
         read = sum(int(np.asarray(a).nbytes) for a in reads)
         written = sum(int(np.asarray(a).nbytes) for a in results)
         if self.options.level == "reference":  # host wall time, as the reference level's
-            kernel = {"name": f"aicpu_{node.op_type}", "op": f"onnx.{node.op_type}"}
+            kernel = {"name": f"aicpu_{node.op_type}", "op": _op_name(node)}
             return {"host": True, "kernels": [dict(kernel, seconds=seconds, clock="host")]}
         cycles = aicpu_cycles(self.target, read + written)
         kernel = {
             "name": f"aicpu_{node.op_type}",
-            "op": f"onnx.{node.op_type}",
+            "op": _op_name(node),
             "fused_from": [],
             "algorithm": "aicpu",
             "stream": 0,
@@ -185,7 +185,7 @@ class StagedModel:
 
 def evaluate_host_node(
     node: onnx.NodeProto,
-    opset: int,
+    opsets: dict[str, int],
     operands: Sequence[np.ndarray | None],
     outer: dict[str, np.ndarray],
 ) -> list[np.ndarray | None]:
@@ -202,7 +202,7 @@ def evaluate_host_node(
     if node.op_type in CONVERTERS and node.domain in ("", "ai.onnx"):
         feeds = {n: a for n, a in zip(node.input, operands) if n and a is not None}
         feeds.update(outer)
-        model = single_node_model(node, opset, [])
+        model = single_node_model(node, opsets, [])
         model.graph.initializer.extend(numpy_helper.from_array(a, n) for n, a in feeds.items())
         try:  # graph outputs need a type for the checker: ONNX's inference gives it
             model = onnx.shape_inference.infer_shapes(model, data_prop=True)
@@ -212,7 +212,12 @@ def evaluate_host_node(
         else:
             values = iter(run_reference(module, []))
             return [next(values) if name else None for name in node.output]
-    return evaluate_node(node, opset, operands, outer)
+    return evaluate_node(node, opsets, operands, outer)
+
+
+def _op_name(node: onnx.NodeProto) -> str:
+    """`onnx.NonZero`, or the node's own domain (`ai.onnx.ml.Scaler`)."""
+    return f"{node.domain if node.domain not in ('', 'ai.onnx') else 'onnx'}.{node.op_type}"
 
 
 def _describe(program: StagedProgram) -> str:

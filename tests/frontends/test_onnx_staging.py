@@ -443,3 +443,36 @@ def test_a_loop_whose_body_holds_a_host_op_runs_whole_on_the_host() -> None:
     compiled = _compare(model, {"x0": _x((4, 6))})
     hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
     assert hosts == ["onnx.Loop"]
+
+
+def test_classic_ml_ops_run_on_the_host() -> None:
+    """A scikit-learn conversion (ai.onnx.ml Scaler and LinearClassifier around a float op):
+    the ML ops run on the host by ONNX's reference, the rest on the npu."""
+    rng = np.random.default_rng(4)
+    ml = "ai.onnx.ml"
+    nodes = [
+        helper.make_node("Scaler", ["x"], ["scaled"], domain=ml, offset=[0.1, -0.2, 0.3],
+                         scale=[2.0, 0.5, 1.5]),
+        helper.make_node("Tanh", ["scaled"], ["t"]),
+        helper.make_node("LinearClassifier", ["t"], ["label", "scores"], domain=ml,
+                         classlabels_ints=[0, 1, 2, 3],
+                         coefficients=rng.standard_normal(12).astype(float).tolist(),
+                         intercepts=[0.1, 0.0, -0.1, 0.2], post_transform="SOFTMAX"),
+        helper.make_node("Mul", ["scores", "two"], ["y"]),
+    ]  # fmt: skip
+    graph = helper.make_graph(
+        nodes,
+        "sklearn",
+        [helper.make_tensor_value_info("x", F, [5, 3])],
+        [
+            helper.make_tensor_value_info("label", TensorProto.INT64, [5]),
+            helper.make_tensor_value_info("y", F, [5, 4]),
+        ],
+        [_const("two", np.float32(2))],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid(ml, 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    onnx.checker.check_model(model)
+    compiled = _compare(model, {"x": _x((5, 3))})
+    hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
+    assert hosts == ["ai.onnx.ml.Scaler", "ai.onnx.ml.LinearClassifier"]

@@ -45,11 +45,16 @@ def can_fold(node: Node) -> bool:
     return constant_inputs(node) is not None
 
 
+Opsets = int | Mapping[str, int]
+"""The default domain's opset, or a version per domain (for a node of another domain)."""
+
+
 def single_node_model(
-    proto: onnx.NodeProto, opset: int, inputs: Sequence[tuple[str, np.ndarray]]
+    proto: onnx.NodeProto, opsets: Opsets, inputs: Sequence[tuple[str, np.ndarray]]
 ) -> onnx.ModelProto:
     """A model of `proto` alone whose graph inputs are `inputs` (its operands and, for a node
     with subgraphs, the outer values they read), typed by the arrays."""
+    versions = {"": opsets} if isinstance(opsets, int) else dict(opsets)
     infos = [
         helper.make_tensor_value_info(
             name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape)
@@ -58,12 +63,13 @@ def single_node_model(
     ]
     outputs = [helper.make_empty_tensor_value_info(name) for name in proto.output if name]
     graph = helper.make_graph([proto], "node", infos, outputs)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    imports = [helper.make_opsetid(domain, version) for domain, version in versions.items()]
+    return helper.make_model(graph, opset_imports=imports)
 
 
 def evaluate_node(
     proto: onnx.NodeProto,
-    opset: int,
+    opsets: Opsets,
     arrays: Sequence[np.ndarray | None],
     outer: Mapping[str, np.ndarray] | None = None,
 ) -> list[np.ndarray | None]:
@@ -72,7 +78,7 @@ def evaluate_node(
     subgraphs read from the enclosing graph."""
     feeds = {name: a for name, a in zip(proto.input, arrays) if name and a is not None}
     feeds.update(outer or {})
-    model = single_node_model(proto, opset, list(feeds.items()))
+    model = single_node_model(proto, opsets, list(feeds.items()))
     values = iter(ReferenceEvaluator(model).run(None, feeds))
     return [np.asarray(next(values)) if name else None for name in proto.output]
 

@@ -147,15 +147,16 @@ def convert_node(
     domain = "" if proto.domain in ("", "ai.onnx") else f"{proto.domain}."
     converter = CONVERTERS.get(domain + proto.op_type)  # other domains' keys are qualified
     if domain and converter is None:
-        raise node.unsupported(
-            f"op type '{proto.op_type}' of domain '{proto.domain}' is not supported"
+        raise NoConverterError(
+            f"{state.source}: {node.describe()}: op type '{proto.op_type}' of domain "
+            f"'{proto.domain}' is not supported"
         )
     if converter is None:
         converter = fold_constant_node if can_fold(node) else None
     if converter is None:
         staged = (
             " in one graph (ge-run and ge.compile run it on the host between compiled stages)"
-            if host_can_run(proto, opset)
+            if host_can_run(proto, {"": opset})
             else ""
         )
         raise NoConverterError(

@@ -29,7 +29,7 @@ from ge.frontends.onnx.context import (
     NoConverterError,
     NonConstantInputError,
 )
-from ge.frontends.onnx.loading import default_opset, empty_like, prepare
+from ge.frontends.onnx.loading import empty_like, prepare
 from ge.frontends.onnx.repair import used_names
 from gedialects.errors import UnsupportedError
 
@@ -50,7 +50,8 @@ class StagedProgram:
     """Every value the host node reads: its inputs, and outer values its subgraphs capture."""
     host_constants: dict[str, np.ndarray]
     """The initializers among `host_reads`."""
-    opset: int
+    opsets: dict[str, int]
+    """The model's opset of each domain."""
     reason: str
     """Why the node runs on the host (the import error it gave), one line."""
     rest: onnx.ModelProto | None
@@ -163,20 +164,31 @@ def host_node_index(model: onnx.ModelProto, error: UnsupportedError) -> int | No
     if index is None or not isinstance(error, HOST_REASONS):
         return None
     node = model.graph.node[index]
-    return index if host_can_run(node, default_opset(model)) else None
+    return index if host_can_run(node, opsets_of(model)) else None
 
 
-def host_can_run(node: onnx.NodeProto, opset: int) -> bool:
-    """Whether ONNX's reference implementation has the node's op (at the model's opset)."""
-    if node.domain not in ("", "ai.onnx"):
+def opsets_of(model: onnx.ModelProto) -> dict[str, int]:
+    """The model's opset version per domain ("" for ONNX's own)."""
+    return {"" if o.domain == "ai.onnx" else o.domain: o.version for o in model.opset_import}
+
+
+def host_can_run(node: onnx.NodeProto, opsets: Mapping[str, int]) -> bool:
+    """Whether ONNX's reference implementation has the node's op at the model's opset: ONNX's
+    own ops, and the classic-ML ones of `ai.onnx.ml` (scikit-learn conversions)."""
+    domain = "" if node.domain == "ai.onnx" else node.domain
+    if domain not in ("", ML_DOMAIN) or domain not in opsets:
         return False
     from onnx.reference.ops import load_op
+    from onnx.reference.ops.aionnxml import load_op as load_ml_op
 
     try:
-        load_op("", node.op_type, opset)
+        (load_op if domain == "" else load_ml_op)(domain, node.op_type, opsets[domain])
     except Exception:  # onnx.reference has no implementation of this op (version)
         return False
     return True
+
+
+ML_DOMAIN = "ai.onnx.ml"
 
 
 def split(
@@ -229,7 +241,7 @@ def split(
         host_constants={
             t.name: numpy_helper.to_array(t) for t in graph.initializer if t.name in reads
         },
-        opset=default_opset(model),
+        opsets=opsets_of(model),
         reason=reason,
         rest=rest,
         rest_inputs=rest_inputs or [],
