@@ -37,6 +37,7 @@ from ge.frontends.onnx import (
     convert_loop,
     convert_math,
     convert_ms_contrib,
+    convert_ms_llm,
     convert_nn,
     convert_pool,
     convert_pool_extra,
@@ -102,6 +103,7 @@ CONVERTERS = {
     **convert_sequence.CONVERTERS,
     **convert_rms_norm.CONVERTERS,
     **convert_ms_contrib.CONVERTERS,
+    **convert_ms_llm.CONVERTERS,
     **convert_quant_nbits.CONVERTERS,
 }
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(CONVERTERS))
