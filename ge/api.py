@@ -22,7 +22,7 @@ from ge.eager import EagerRunner
 from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute, prepare
 from ge.staged import StagedModel
-from gedialects.errors import GeError
+from gedialects.errors import GeError, UnsupportedError
 from gedialects.ge.constant import constant_elision
 from gedialects.ge.types import shape_of
 from gedialects.interpreter import entry_function, input_names, output_names
@@ -82,7 +82,28 @@ def load_program(
         return import_program(proto, input_shapes=input_shapes, source=str(model))
     if type(model).__name__ == "ModelProto":
         return import_program(model, input_shapes=input_shapes)
-    return load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
+    try:
+        return load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
+    except UnsupportedError as refusal:
+        if not _is_torch_module(model) or example_inputs is None:
+            raise
+        from ge.frontends.torch.onnx_fallback import export_onnx
+
+        try:  # the ONNX frontend converts more, and stages data-dependent nodes
+            proto = export_onnx(model, [_as_torch(x) for x in example_inputs])
+            return import_program(proto, source=f"<{type(model).__name__} via ONNX>")
+        except GeError as error:
+            raise UnsupportedError(f"{refusal} (and through ONNX: {error})") from None
+
+
+def _is_torch_module(model: Any) -> bool:
+    return hasattr(model, "forward") and hasattr(model, "parameters")
+
+
+def _as_torch(value: Any) -> Any:
+    import torch
+
+    return value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
 
 
 def load_mlir(path: Path) -> ModuleOp:

@@ -1,0 +1,53 @@
+"""A torch module the `torch.export` importer refuses, compiled through ONNX instead.
+
+The torch frontend imports `torch.export` programs op by op; a module using what it has no
+converter for (a 3-D convolution) or what no static graph can hold (boolean-mask indexing,
+`nonzero`, `unique`) is refused there. The ONNX frontend covers more: it converts more ops,
+and cuts a model into stages around data-dependent nodes (`ge.frontends.onnx.staging`). So
+`ge.compile(module, example_inputs=...)` retries such a module through
+`torch.onnx.export(..., dynamo=False)` (TorchScript tracing, offline: the dynamo exporter
+needs onnxscript), in memory, with the inputs named as `forward`'s parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import warnings
+from collections.abc import Sequence
+
+import onnx
+import torch
+
+from ge.frontends.onnx.loading import parse_model
+from gedialects.errors import UnsupportedError
+
+OPSET = 17
+"""The opset the fallback exports at: supported by torch's TorchScript exporter and by ge."""
+
+
+def export_onnx(module: torch.nn.Module, example_inputs: Sequence[torch.Tensor]) -> onnx.ModelProto:
+    """`module` traced on `example_inputs` into an ONNX model (inputs named as `forward`'s)."""
+    names = [
+        p.name
+        for p in inspect.signature(module.forward).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ][: len(example_inputs)]
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module.eval(),
+                tuple(example_inputs),
+                buffer,
+                opset_version=OPSET,
+                dynamo=False,
+                input_names=names or None,
+            )
+    except Exception as error:  # the exporter raises many kinds
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnsupportedError(
+            f"torch.onnx.export failed: {type(error).__name__}: {first[:200]}"
+        ) from None
+    return parse_model(buffer.getvalue(), f"<{type(module).__name__} exported to ONNX>")
