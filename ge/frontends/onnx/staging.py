@@ -6,9 +6,12 @@ for (RoiAlign, Det, ...), or an op whose shape input only a run knows (a Reshape
 shape computed from data, a TopK of a computed k). CANN's GE gives such ops to the AI CPU and
 runs the graph around them as separate subgraphs; ge does the same. The top-level nodes before
 the first such node are the first stage (imported, compiled and run as any model, taking every
-graph input); the node runs on the host with ONNX's reference implementation
-(`onnx.reference`); the nodes after it are the rest, imported once a run knows the shapes of
-what they read, and staged again if they hold another such node.
+graph input); the node runs on the host (`ge.staged.evaluate_host_node`: ge's semantics when
+ge converts the op, else ONNX's reference implementation, which also runs `ai.onnx.ml`'s
+classic-ML ops); the nodes after it are the rest, imported once a run knows the shapes of
+what they read, and staged again if they hold another such node. When all the node lacks is
+a small value it reads (a computed shape, an If's condition), it is not run on the host: it
+starts the rest, compiled per value of it (`specialize`).
 
 A node inside a subgraph (an If branch, a Loop body) is not split out: the whole If or Loop
 node at the top level becomes the host node instead.
@@ -39,7 +42,8 @@ HOST_REASONS = (NoConverterError, NonConstantInputError, DataDependentError)
 
 @dataclass
 class StagedProgram:
-    """A model as: the first stage, one host node, and the rest (an ONNX graph)."""
+    """A model as: the first stage, the node at the cut (run on the host, or the start of a
+    rest compiled per value: `specialized`), and the rest (an ONNX graph)."""
 
     first: ModuleOp
     """The top-level nodes before the host node; takes every graph input of the model."""
