@@ -90,40 +90,73 @@ def divided_by(op: Operation) -> tuple[SSAValue, SSAValue, list[Operation]] | No
     return None
 
 
+def squares(op: Operation | None, base: SSAValue) -> bool:
+    """Whether `op` is base^2: Pow(base, 2) or Mul(base, base)."""
+    if isinstance(op, ops.PowOp):
+        return op.lhs is base and is_splat(op.rhs, 2.0)
+    return isinstance(op, ops.MulOp) and op.lhs is base and op.rhs is base
+
+
+@dataclass
+class RootMeanSquare:
+    """A matched sqrt(mean(base^2) + eps): its ops and the eps constant."""
+
+    sqrt: ops.SqrtOp
+    add_eps: ops.AddOp
+    mean: ops.ReduceMeanOp
+    square: Operation
+    eps: SSAValue
+
+    @property
+    def singles(self) -> list[tuple[SSAValue, Operation]]:
+        """(value, the one op that may use it) along the chain."""
+        return [
+            (self.sqrt.input, self.sqrt),
+            (self.mean.output, self.add_eps),
+            (self.square.results[0], self.mean),
+        ]
+
+
+def root_mean_square(s: SSAValue, base: SSAValue) -> RootMeanSquare | None:
+    """`s` as sqrt(mean(base^2) + eps) with eps a splat constant on either side, or None:
+    the divisor layer norm (base: x - mean) and RMS norm (base: x) share."""
+    sqrt = defining(s, ops.SqrtOp)
+    add_eps = sqrt and defining(sqrt.input, ops.AddOp)
+    if not add_eps:
+        return None
+    mean_square, eps = add_eps.lhs, add_eps.rhs
+    if splat_value(eps) is None:
+        mean_square, eps = eps, mean_square
+    mean = defining(mean_square, ops.ReduceMeanOp)
+    square = mean and mean.input.owner
+    if splat_value(eps) is None or not squares(square, base):
+        return None
+    if add_eps.output.type != mean_square.type:
+        return None
+    return RootMeanSquare(sqrt, add_eps, mean, square, eps)
+
+
 def match_normalization(op: Operation) -> Normalization | None:
     """The decomposed normalization whose last op (the Div, or Mul by a reciprocal) is `op`."""
     found = divided_by(op)
     if found is None:
         return None
     d, s, recip = found
-    sqrt = defining(s, ops.SqrtOp)
-    add_eps = sqrt and defining(sqrt.input, ops.AddOp)
+    root = root_mean_square(s, d)
     sub = defining(d, ops.SubOp)
-    if not (sqrt and add_eps and sub) or only_user(s) not in (op, *recip):
+    if not (root and sub) or only_user(s) not in (op, *recip):
         return None
-    var, eps = add_eps.lhs, add_eps.rhs
-    if splat_value(eps) is None:
-        var, eps = eps, var
-    var_mean = defining(var, ops.ReduceMeanOp)
-    square = var_mean and var_mean.input.owner
-    if not isinstance(square, ops.PowOp | ops.MulOp) or splat_value(eps) is None:
-        return None
-    if isinstance(square, ops.PowOp):
-        is_square = square.lhs is d and is_splat(square.rhs, 2.0)
-    else:
-        is_square = square.lhs is d and square.rhs is d
     x, mean = sub.lhs, sub.rhs
     axes = _mean_axes(mean.owner, x)
-    if not is_square or axes is None or axes != _mean_axes(var_mean, square.results[0]):
+    if axes is None or axes != _mean_axes(root.mean, root.square.results[0]):
         return None
-    singles = [(sqrt.input, sqrt), (var, add_eps), (square.results[0], var_mean), (mean, sub)]
-    if any(only_user(v) is not user for v, user in singles):
+    if any(only_user(v) is not user for v, user in [*root.singles, (mean, sub)]):
         return None
-    if {u.operation for u in d.uses} != {square, op} or add_eps.output.type != var.type:
+    if {u.operation for u in d.uses} != {root.square, op}:
         return None
-    chain = [op, *recip, sqrt, add_eps, var_mean, square, sub, mean.owner]
+    chain = [op, *recip, root.sqrt, root.add_eps, root.mean, root.square, sub, mean.owner]
     rank = len(shape_of(x.type))
-    return Normalization(x, axes[0] - rank, shortest_float(eps), chain)
+    return Normalization(x, axes[0] - rank, shortest_float(root.eps), chain)
 
 
 def shortest_float(value: SSAValue) -> float:

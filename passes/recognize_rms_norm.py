@@ -31,14 +31,8 @@ from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, Rewrite
 from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
-from passes.matching import defining, erase_dead, is_splat, only_user, other_operand, splat_value
-from passes.recognize_layer_norm import _mean_axes, divided_by, shortest_float
-
-
-def _is_square(op: Operation | None, x: SSAValue) -> bool:
-    if isinstance(op, ops.PowOp):
-        return op.lhs is x and is_splat(op.rhs, 2.0)
-    return isinstance(op, ops.MulOp) and op.lhs is x and op.rhs is x
+from passes.matching import erase_dead, only_user, other_operand
+from passes.recognize_layer_norm import _mean_axes, divided_by, root_mean_square, shortest_float
 
 
 @dataclass
@@ -57,28 +51,17 @@ def match_rms(op: Operation) -> RmsMatch | None:
     if found is None:
         return None
     x, s, between = found
-    sqrt = defining(s, ops.SqrtOp)
-    add_eps = sqrt and defining(sqrt.input, ops.AddOp)
-    if not add_eps or only_user(s) not in (op, *between):
+    root = root_mean_square(s, x)
+    if not root or only_user(s) not in (op, *between):
         return None
-    ms, eps = add_eps.lhs, add_eps.rhs
-    if splat_value(eps) is None:
-        ms, eps = eps, ms
-    mean = defining(ms, ops.ReduceMeanOp)
-    square = mean and mean.input.owner
-    if splat_value(eps) is None or not _is_square(square, x):
+    axes = _mean_axes(root.mean, root.square.results[0])
+    if axes is None or any(only_user(v) is not user for v, user in root.singles):
         return None
-    axes = _mean_axes(mean, square.results[0])
-    singles = [(sqrt.input, sqrt), (ms, add_eps), (square.results[0], mean)]
-    if axes is None or any(only_user(v) is not user for v, user in singles):
-        return None
-    if add_eps.output.type != ms.type or op.results[0].type != x.type:
-        return None
-    if to_numpy_dtype(element_of(x.type)).kind != "f":
+    if op.results[0].type != x.type or to_numpy_dtype(element_of(x.type)).kind != "f":
         return None
     rank = len(shape_of(x.type))
-    chain = [op, *between, sqrt, add_eps, mean, square]
-    return RmsMatch(x, axes[0] - rank, shortest_float(eps), chain)
+    chain = [op, *between, root.sqrt, root.add_eps, root.mean, root.square]
+    return RmsMatch(x, axes[0] - rank, shortest_float(root.eps), chain)
 
 
 class RecognizeRmsNorm(RewritePattern):

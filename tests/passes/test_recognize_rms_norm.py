@@ -90,8 +90,9 @@ def test_recognizes_the_planted_chain():
 
 
 def test_a_wrong_recognition_is_caught(monkeypatch):
-    """The random search can fail: ignoring the exponent of the Pow is found."""
-    import passes.recognize_rms_norm as recognize
+    """The random search can fail: ignoring the exponent of the Pow is found (the square is
+    matched by `recognize_layer_norm.squares`, which both norm recognizers share)."""
+    import passes.recognize_layer_norm as shared
 
-    monkeypatch.setattr(recognize, "is_splat", lambda value, target, rtol=0.0: True)
+    monkeypatch.setattr(shared, "is_splat", lambda value, target, rtol=0.0: True)
     expect_search_to_catch("recognize-rms-norm", PROGRAMS, **TOLERANCE)
