@@ -8,7 +8,9 @@ and the roofline. The first line is the tile the search chose. It answers whethe
 reaches a roofline ratio (BERT's 128x768x768 projection: the best tile is within 1% of the
 chosen one, under 0.8) and how well the estimate ranks the tiles.
 
-    .venv/bin/python benchmarks/bench_gemm_tiles.py 128 768 768 [--residual] [--top 12]
+    .venv/bin/python benchmarks/bench_gemm_tiles.py [M K N] [--residual] [--top 12]
+
+(M K N default to 128 768 768; `make bench` runs it so, about 8 minutes.)
 """
 
 from __future__ import annotations
@@ -94,9 +96,8 @@ def _run(model, feeds, shape, force=None):  # noqa: ANN001, ANN202
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("m", type=int)
-    parser.add_argument("k", type=int)
-    parser.add_argument("n", type=int)
+    for dim, default in (("m", 128), ("k", 768), ("n", 768)):  # BERT's projection
+        parser.add_argument(dim, type=int, nargs="?", default=default)
     parser.add_argument("--residual", action="store_true")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
