@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
@@ -52,9 +52,7 @@ def geometries(draw: st.DrawFn) -> dict:
     dilations = [draw(st.integers(1, 2)) for _ in range(3)]
     strides = [draw(st.integers(1, 2)) for _ in range(3)]
     pads = [draw(st.integers(0, 1)) for _ in range(6)]
-    sizes = [
-        draw(st.integers((k - 1) * d + 1, (k - 1) * d + 5)) for k, d in zip(kernel, dilations)
-    ]
+    sizes = [draw(st.integers((k - 1) * d + 1, (k - 1) * d + 5)) for k, d in zip(kernel, dilations)]
     return {
         "x_shape": [draw(st.integers(1, 2)), channels, *sizes],
         "w_shape": [out_channels, channels // groups, *kernel],
@@ -84,8 +82,8 @@ def test_same_upper_auto_pad() -> None:
 
 @pytest.mark.slow
 def test_a_torch_video_block(tmp_path) -> None:
-    """Conv3d + BatchNorm3d + ReLU + MaxPool3d + a (2+1)-D factorized conv, as torch exports
-    it: the whole block on the npu, equal to onnxruntime."""
+    """Conv3d + BatchNorm3d + ReLU + MaxPool3d + a (2+1)-D factorized conv + ConvTranspose3d,
+    as torch exports it: the whole block on the npu, equal to onnxruntime."""
     torch = pytest.importorskip("torch")
     nn = torch.nn
 
@@ -96,6 +94,7 @@ def test_a_torch_video_block(tmp_path) -> None:
         nn.MaxPool3d((1, 2, 2)),
         nn.Conv3d(8, 8, (1, 3, 3), padding=(0, 1, 1)),
         nn.Conv3d(8, 4, (3, 1, 1), padding=(1, 0, 0), stride=(2, 1, 1)),
+        nn.ConvTranspose3d(4, 4, 2, stride=2),  # a 3-D U-Net's up-convolution
         nn.AdaptiveAvgPool3d(1),
         nn.Flatten(),
     ).eval()
@@ -106,3 +105,37 @@ def test_a_torch_video_block(tmp_path) -> None:
     path = tmp_path / "video.onnx"
     torch.onnx.export(block, (x,), str(path), opset_version=17, dynamo=False, input_names=["x"])
     _assert_equals_onnxruntime(onnx.load(str(path)), x.numpy())
+
+
+@st.composite
+def transposed_geometries(draw: st.DrawFn) -> dict:
+    groups = draw(st.sampled_from([1, 1, 2]))
+    channels, per_out = groups * draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    kernel = [draw(st.integers(1, 3)) for _ in range(3)]
+    strides = [draw(st.integers(1, 2)) for _ in range(3)]
+    dilations = [draw(st.integers(1, 2)) for _ in range(3)]
+    pads = [draw(st.integers(0, (k - 1) * d)) for k, d in zip(kernel * 2, dilations * 2)]
+    output_padding = [draw(st.integers(0, s - 1)) for s in strides]  # onnxruntime: < stride
+    return {
+        "x_shape": [1, channels, *(draw(st.integers(1, 4)) for _ in range(3))],
+        "w_shape": [channels, per_out, *kernel],
+        "attrs": {"group": groups, "strides": strides, "pads": pads, "dilations": dilations,
+                  "output_padding": output_padding},
+    }  # fmt: skip
+
+
+@settings(max_examples=25)
+@given(transposed_geometries())
+def test_random_3d_transposed_convolutions_equal_onnxruntime(geometry: dict) -> None:
+    attrs = geometry["attrs"]
+    for axis, size in enumerate(geometry["x_shape"][2:]):  # an output of at least one
+        k, s, d = geometry["w_shape"][2 + axis], attrs["strides"][axis], attrs["dilations"][axis]
+        full = s * (size - 1) + attrs["output_padding"][axis] + d * (k - 1) + 1
+        assume(full - attrs["pads"][axis] - attrs["pads"][axis + 3] > 0)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(geometry["x_shape"]).astype(np.float32)
+    w = rng.standard_normal(geometry["w_shape"]).astype(np.float32)
+    bias = rng.standard_normal(geometry["w_shape"][1] * attrs["group"])
+    model = _conv3d_model(x.shape, w, bias.astype(np.float32), **geometry["attrs"])
+    model.graph.node[0].op_type = "ConvTranspose"
+    _assert_equals_onnxruntime(model, x)

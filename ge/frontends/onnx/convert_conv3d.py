@@ -28,7 +28,22 @@ def conv3d(
     dilations: list[int],
 ) -> SSAValue:
     """ONNX Conv of a 5-D input (pads as ONNX orders them: begins, then ends)."""
-    x, w = n.value(0), n.value(1)
+    geometry = (kernel, strides, pads, dilations)
+    groups = int(n.attr("group", 1))
+    return conv3d_of(n, n.value(0), n.value(1), n.optional(2), geometry, groups)
+
+
+def conv3d_of(
+    n: Node,
+    x: SSAValue,
+    w: SSAValue,
+    bias: SSAValue | None,
+    geometry: tuple[list[int], list[int], list[int], list[int]],
+    groups: int,
+) -> SSAValue:
+    """A 3-D convolution of `x` by `w` (M, C/g, kd, kh, kw); geometry is (kernel, strides,
+    pads, dilations)."""
+    kernel, strides, pads, dilations = geometry
     batch, channels, depth, height, width = n.shape_of(x)
     kd = kernel[0]
     sd, dd = strides[0], dilations[0]
@@ -49,13 +64,55 @@ def conv3d(
         ops.Conv2DOp(
             images,
             kernels,
-            n.optional(2),
+            bias,
             strides=list(strides[1:]),
             pads=[pads[1], pads[2], pads[4], pads[5]],
             dilations=list(dilations[1:]),
-            groups=int(n.attr("group", 1)),
+            groups=groups,
         )
     )
     _, _, out_h, out_w = n.shape_of(y)
     y = n.emit(ops.ReshapeOp(y, shape=[batch, out_depth, out_channels, out_h, out_w]))
     return n.emit(ops.TransposeOp(y, perm=[0, 2, 1, 3, 4]))
+
+
+def conv_transpose3d(
+    n: Node,
+    kernel: list[int],
+    strides: list[int],
+    pads: list[int],
+    dilations: list[int],
+    output_padding: list[int],
+) -> SSAValue:
+    """ONNX ConvTranspose of a 5-D input: the 3-D convolution, stride 1, of the input with
+    stride - 1 zeros between its elements, padded by d * (k - 1) - pad on each side (and the
+    output padding at the end), by the flipped kernels with input and output channels swapped
+    within each group (3-D U-Nets' up-convolutions: the weights are constants)."""
+    x, groups = n.value(0), int(n.attr("group", 1))
+    weights = n.const(1, "W")  # (C, M/g, kd, kh, kw)
+    channels = weights.shape[0]
+    per_in, per_out = channels // groups, weights.shape[1]
+    flipped = weights[:, :, ::-1, ::-1, ::-1].reshape(groups, per_in, per_out, *kernel)
+    swapped = flipped.transpose(0, 2, 1, 3, 4, 5).reshape(groups * per_out, per_in, *kernel)
+    batch, _, *sizes = n.shape_of(x)
+    if any(s > 1 for s in strides):  # stride - 1 zeros after each element, then cut the tail
+        spread = [batch, channels]
+        for size in sizes:
+            spread += [size, 1]
+        x = n.emit(ops.ReshapeOp(x, shape=spread))
+        ends = [0, 0]
+        for stride in strides:
+            ends += [0, stride - 1]
+        x = n.emit(ops.PadOp(x, pads=[0] * len(spread) + ends))
+        x = n.emit(
+            ops.ReshapeOp(x, shape=[batch, channels, *(s * t for s, t in zip(sizes, strides))])
+        )
+        cut = [(s * t - (s - 1) * t - 1) for s, t in zip(sizes, strides)]
+        x = n.emit(ops.PadOp(x, pads=[0] * 5 + [0, 0, *(-c for c in cut)]))
+    reach = [d * (k - 1) for d, k in zip(dilations, kernel)]
+    begins = [r - p for r, p in zip(reach, pads[:3])]
+    ends = [r - p + o for r, p, o in zip(reach, pads[3:], output_padding)]
+    x = n.emit(ops.PadOp(x, pads=[0, 0, *begins, 0, 0, *ends]))
+    w = n.constant(np.ascontiguousarray(swapped))
+    geometry = (kernel, [1, 1, 1], [0] * 6, dilations)
+    return conv3d_of(n, x, w, n.optional(2), geometry, groups)

@@ -13,7 +13,7 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
-from ge.frontends.onnx.convert_conv3d import conv3d
+from ge.frontends.onnx.convert_conv3d import conv3d, conv_transpose3d
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -100,8 +100,28 @@ def conv(n: Node) -> SSAValue:
 
 
 def conv_transpose(n: Node) -> SSAValue:
+    if n.rank(0) == 5:
+        kernel, strides, dil, outpad, pads = _transpose_geometry(n, n.shape(0)[2:])
+        return conv_transpose3d(n, kernel, strides, pads, dil, outpad)
     sp = Spatial(n, n.value(0), "transposed convolutions")
-    sizes, rank = sp.shape[2:], len(sp.shape) - 2
+    kernel, strides, dil, outpad, pads = _transpose_geometry(n, sp.shape[2:])
+    y = ops.ConvTranspose2DOp(
+        sp.x,
+        sp.lift(n.value(1)),
+        n.optional(2),
+        strides=sp.attr(strides),
+        pads=sp.pads(pads),
+        dilations=sp.attr(dil),
+        output_padding=sp.attr(outpad, unit=0),
+        groups=int(n.attr("group", 1)),
+    )
+    return sp.lower(n.emit(y))
+
+
+def _transpose_geometry(n: Node, sizes: Sequence[int]) -> tuple[list[int], ...]:
+    """(kernel, strides, dilations, output padding, pads) of a ConvTranspose, its
+    output_shape and auto_pad written as pads and output padding."""
+    rank = len(sizes)
     kernel = n.ints("kernel_shape", list(n.shape(1)[2:]))
     strides = n.ints("strides", [1] * rank)
     dil = n.ints("dilations", [1] * rank)
@@ -127,17 +147,7 @@ def conv_transpose(n: Node) -> SSAValue:
         pads = begins + [max(0, e) for e in ends]
     elif mode == "VALID":
         pads = [0] * 2 * rank
-    y = ops.ConvTranspose2DOp(
-        sp.x,
-        sp.lift(n.value(1)),
-        n.optional(2),
-        strides=sp.attr(strides),
-        pads=sp.pads(pads),
-        dilations=sp.attr(dil),
-        output_padding=sp.attr(outpad, unit=0),
-        groups=int(n.attr("group", 1)),
-    )
-    return sp.lower(n.emit(y))
+    return kernel, strides, dil, outpad, pads
 
 
 def batch_norm(n: Node) -> list[SSAValue]:
