@@ -54,7 +54,7 @@ def load_model(
         from ge.frontends.onnx import import_onnx_model
 
         return import_onnx_model(model, input_shapes=input_shapes)
-    if hasattr(model, "forward") and hasattr(model, "parameters"):
+    if _is_torch_module(model):
         if example_inputs is None:
             raise GeError("compiling a torch.nn.Module needs example_inputs")
         from ge.frontends.torch import import_module

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import f32, i32, i64
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_math import scalar
@@ -193,7 +193,7 @@ def _mask_bias(
     if len(shape) == 1:
         valid = _valid_keys(n, index, like, keys)
     elif len(shape) in (2, 3):
-        valid = n.emit(ops.CastOp(n.value(index), to=_element(like)))
+        valid = n.emit(ops.CastOp(n.value(index), to=element_of(like.type)))
     else:
         raise n.unsupported(f"a mask of shape {list(shape)} is not supported")
     one = scalar(n, 1.0, like)
@@ -218,11 +218,7 @@ def _valid_keys(n: Node, index: int, like: SSAValue, keys: int) -> SSAValue:
         start = n.emit(ops.SliceOp(bounds, starts=[batch], ends=[2 * batch], axes=[0], steps=[1]))
         start = n.emit(ops.ReshapeOp(start, shape=[batch, 1]))
         valid = n.emit(ops.LogicalAndOp(valid, n.emit(ops.GreaterEqualOp(positions, start))))
-    return n.emit(ops.CastOp(valid, to=_element(like)))
-
-
-def _element(value: SSAValue) -> Attribute:
-    return element_of(value.type)
+    return n.emit(ops.CastOp(valid, to=element_of(like.type)))
 
 
 def _attend(
@@ -247,7 +243,7 @@ def _attend(
     if causal:
         sq, skv = n.shape_of(scores)[-2:]
         upper = np.triu(np.ones((sq, skv), bool), k=skv - sq + 1)
-        dtype = np.float16 if "16" in str(_element(scores)) else np.float32
+        dtype = n.dtype_of(scores)
         additive = np.where(upper, np.finfo(dtype).min, 0).astype(dtype)
         scores = n.emit(ops.AddOp(scores, n.constant(additive)))
     probs = n.emit(ops.SoftmaxOp(scores, axis=-1))

@@ -151,7 +151,7 @@ def group_query_attention(n: Node) -> list[SSAValue]:
     allowed = n.emit(ops.LessEqualOp(keys, query_pos))  # (B, S, T): causal, and row length
     allowed = n.emit(ops.LogicalAndOp(allowed, n.emit(ops.LessEqualOp(keys, _rows(n, lengths)))))
     mask = n.emit(ops.ReshapeOp(allowed, shape=[b, 1, s, total]))
-    lowest = float(np.finfo(np.float16 if "16" in str(scores.type) else np.float32).min)
+    lowest = float(np.finfo(n.dtype_of(scores)).min)
     scores = n.emit(ops.WhereOp(mask, scores, scalar(n, lowest, scores)))
     probs = n.emit(ops.SoftmaxOp(scores, axis=-1))
     context = n.emit(ops.MatMulOp(probs, v))
