@@ -136,15 +136,30 @@ def root_mean_square(s: SSAValue, base: SSAValue) -> RootMeanSquare | None:
     return RootMeanSquare(sqrt, add_eps, mean, square, eps)
 
 
-def match_normalization(op: Operation) -> Normalization | None:
-    """The decomposed normalization whose last op (the Div, or Mul by a reciprocal) is `op`."""
+def divided_by_root_mean_square(
+    op: Operation,
+) -> tuple[SSAValue, list[Operation], RootMeanSquare] | None:
+    """`op` as d / sqrt(mean(d^2) + eps) in any of `divided_by`'s forms, the divisor read by
+    the division alone: (d, the ops between, the divisor's match). Layer norm's d is x - mean,
+    RMS norm's x itself."""
     found = divided_by(op)
     if found is None:
         return None
-    d, s, recip = found
+    d, s, between = found
     root = root_mean_square(s, d)
+    if root is None or only_user(s) not in (op, *between):
+        return None
+    return d, between, root
+
+
+def match_normalization(op: Operation) -> Normalization | None:
+    """The decomposed normalization whose last op (the Div, or Mul by a reciprocal) is `op`."""
+    found = divided_by_root_mean_square(op)
+    if found is None:
+        return None
+    d, recip, root = found
     sub = defining(d, ops.SubOp)
-    if not (root and sub) or only_user(s) not in (op, *recip):
+    if sub is None:
         return None
     x, mean = sub.lhs, sub.rhs
     axes = _mean_axes(mean.owner, x)

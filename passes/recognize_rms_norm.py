@@ -32,7 +32,7 @@ from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from passes.matching import erase_dead, only_user, other_operand
-from passes.recognize_layer_norm import _mean_axes, divided_by, root_mean_square, shortest_float
+from passes.recognize_layer_norm import _mean_axes, divided_by_root_mean_square, shortest_float
 
 
 @dataclass
@@ -47,13 +47,10 @@ class RmsMatch:
 
 def match_rms(op: Operation) -> RmsMatch | None:
     """The decomposed RMS normalization whose last op (before any weight) is `op`."""
-    found = divided_by(op)
+    found = divided_by_root_mean_square(op)
     if found is None:
         return None
-    x, s, between = found
-    root = root_mean_square(s, x)
-    if not root or only_user(s) not in (op, *between):
-        return None
+    x, between, root = found
     axes = _mean_axes(root.mean, root.square.results[0])
     if axes is None or any(only_user(v) is not user for v, user in root.singles):
         return None
