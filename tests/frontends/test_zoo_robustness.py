@@ -403,3 +403,13 @@ def test_upsample9_from_torch_constant_scales_followed_by_a_node():
     ]
     model = model_of(nodes, [vi("x", [1, 2, 3, 4])], [vi("y", [1, 2, 6, 8])], opset=9)
     assert_matches_onnxruntime(model, {"x": f32(1, 2, 3, 4)})
+
+
+def test_scatter_with_duplicate_targets_takes_the_last_update():
+    """torch `x.scatter(1, i, v)` with repeated indices in a row (the ONNX spec leaves it
+    open; onnxruntime writes in order, so the last update wins; ge summed them before)."""
+    node = helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=1)
+    index = np.array([[1, 1, 3], [0, 2, 0], [2, 2, 2]], np.int64)
+    inputs = [vi("x", [3, 4]), vi("i", [3, 3], TensorProto.INT64), vi("u", [3, 3])]
+    model = model_of([node], inputs, [vi("y", [3, 4])], opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(3, 4), "i": index, "u": f32(3, 3)})

@@ -99,15 +99,17 @@ def _scatter_rows(n: Node, data: SSAValue, rows: SSAValue, updates: SSAValue) ->
         raise n.unsupported(f"reduction '{reduction}' is not supported")
     iota = n.constant(np.arange(m, dtype=np.int64).reshape(m, 1, 1))
     hit = n.emit(ops.EqualOp(n.emit(ops.ReshapeOp(rows, shape=[1, p, 1])), iota))
+    if reduction == "none":  # a row several updates target takes the last, as onnxruntime
+        order = n.constant(np.arange(p, dtype=np.int64).reshape(1, p, 1))
+        targeted = n.emit(ops.WhereOp(hit, order, n.constant(np.int64(-1))))
+        last = n.emit(ops.ReduceMaxOp(targeted, axes=[1], keepdims=False))  # [M, 1]
+        written = n.emit(ops.GreaterOp(last, n.constant(np.int64(-1))))
+        taken = n.emit(ops.MaximumOp(last, n.constant(np.int64(0))))
+        chosen = n.emit(ops.GatherOp(updates, n.emit(ops.ReshapeOp(taken, shape=[m])), axis=0))
+        return n.emit(ops.WhereOp(written, chosen, data))
     spread = n.emit(ops.ReshapeOp(updates, shape=[1, p, s]))
     picked = n.emit(ops.WhereOp(hit, spread, n.constant(np.asarray(neutral, dtype))))
     combined = n.emit(reduce(picked, axes=[1], keepdims=False))
-    if reduction == "none":
-        count = n.emit(ops.ReduceSumOp(n.emit(ops.CastOp(hit, to=i64)), axes=[1]))
-        written = n.emit(
-            ops.GreaterOp(n.emit(ops.ReshapeOp(count, shape=[m, 1])), n.constant(np.int64(0)))
-        )
-        return n.emit(ops.WhereOp(written, combined, data))
     binary = {"add": ops.AddOp, "mul": ops.MulOp, "max": ops.MaximumOp, "min": ops.MinimumOp}
     return n.emit(binary[reduction](data, combined))
 
