@@ -22,6 +22,7 @@ from xdsl.passes import ModulePass, PassPipeline
 
 from gedialects.errors import GeError
 from gedialects.interpreter import OBSERVERS, run_reference
+from passes.emulate_narrow_types import emulate_narrow_types
 
 PRECISION_MODES = ("force_fp32", "allow_fp32_to_fp16", "force_fp16", "must_keep_origin_dtype")
 OPTIMIZE_PIPELINE = "ge-optimize"
@@ -114,6 +115,7 @@ def compile_module(module: ModuleOp, options: CompileOptions | None = None) -> C
     options = options or CompileOptions()
     start = time.perf_counter()
     compiled = module.clone()
+    emulate_narrow_types(compiled)  # hand-written IR may compute on bf16 & co. directly
     apply_pipeline(compiled, pipeline_spec(options))
     _load_levels()
     if options.level in LOWERINGS:

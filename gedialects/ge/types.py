@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ml_dtypes
 import numpy as np
 from xdsl.dialects.builtin import (
+    BFloat16Type,
+    Float4E2M1FNType,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2FNUZType,
+    Float8E5M2Type,
     Float16Type,
     Float32Type,
     Float64Type,
     IntegerType,
     Signedness,
     TensorType,
+    bf16,
+    f8E4M3FN,
+    f8E4M3FNUZ,
+    f8E5M2,
+    f8E5M2FNUZ,
     f16,
     f32,
     f64,
@@ -32,6 +44,11 @@ ui8 = IntegerType(8, Signedness.UNSIGNED)
 ui16 = IntegerType(16, Signedness.UNSIGNED)
 ui32 = IntegerType(32, Signedness.UNSIGNED)
 ui64 = IntegerType(64, Signedness.UNSIGNED)
+i2 = IntegerType(2)
+i4 = IntegerType(4)
+ui2 = IntegerType(2, Signedness.UNSIGNED)
+ui4 = IntegerType(4, Signedness.UNSIGNED)
+f4E2M1FN = Float4E2M1FNType()
 
 _TO_NUMPY: dict[Attribute, np.dtype] = {
     f16: np.dtype(np.float16),
@@ -47,9 +64,52 @@ _TO_NUMPY: dict[Attribute, np.dtype] = {
     ui32: np.dtype(np.uint32),
     ui64: np.dtype(np.uint64),
 }
+NARROW_COMPUTE_TYPES: dict[Attribute, Attribute] = {
+    bf16: f32,
+    f8E4M3FN: f32,
+    f8E4M3FNUZ: f32,
+    f8E5M2: f32,
+    f8E5M2FNUZ: f32,
+    f4E2M1FN: f32,
+    i4: i8,
+    i2: i8,
+    ui4: ui8,
+    ui2: ui8,
+}
+"""Storage-only element types (bfloat16, float8, float4, 2/4-bit integers) and the type ge
+computes them in: `passes/emulate_narrow_types.py` widens every op on them, as MLIR's
+`arith-emulate-unsupported-floats` does, so only `ge.cast` and constants hold them."""
+
+FLOAT8_TYPES = frozenset((f8E4M3FN, f8E4M3FNUZ, f8E5M2, f8E5M2FNUZ))
+"""The float8 types, whose casts may saturate (ONNX Cast-19)."""
+
+_TO_NUMPY.update(
+    {
+        bf16: np.dtype(ml_dtypes.bfloat16),
+        f8E4M3FN: np.dtype(ml_dtypes.float8_e4m3fn),
+        f8E4M3FNUZ: np.dtype(ml_dtypes.float8_e4m3fnuz),
+        f8E5M2: np.dtype(ml_dtypes.float8_e5m2),
+        f8E5M2FNUZ: np.dtype(ml_dtypes.float8_e5m2fnuz),
+        f4E2M1FN: np.dtype(ml_dtypes.float4_e2m1fn),
+        i4: np.dtype(ml_dtypes.int4),
+        i2: np.dtype(ml_dtypes.int2),
+        ui4: np.dtype(ml_dtypes.uint4),
+        ui2: np.dtype(ml_dtypes.uint2),
+    }
+)
 _FROM_NUMPY: dict[np.dtype, Attribute] = {v: k for k, v in _TO_NUMPY.items()}
 
 SUPPORTED_ELEMENT_TYPES: tuple[Attribute, ...] = tuple(_TO_NUMPY)
+
+
+def is_narrow(element_type: Attribute) -> bool:
+    """Whether `element_type` is a storage-only type ge computes in a wider one."""
+    return element_type in NARROW_COMPUTE_TYPES
+
+
+def compute_type(element_type: Attribute) -> Attribute:
+    """The type ge computes values of `element_type` in (itself unless it is narrow)."""
+    return NARROW_COMPUTE_TYPES.get(element_type, element_type)
 
 
 def to_numpy_dtype(element_type: Attribute) -> np.dtype:
@@ -68,8 +128,18 @@ def from_numpy_dtype(dtype: np.dtype | type) -> Attribute:
         raise TypeError(f"numpy dtype {np.dtype(dtype)} is not supported by ge") from None
 
 
+_NARROW_FLOATS = (
+    BFloat16Type,
+    Float8E4M3FNType,
+    Float8E4M3FNUZType,
+    Float8E5M2Type,
+    Float8E5M2FNUZType,
+    Float4E2M1FNType,
+)
+
+
 def is_float(element_type: Attribute) -> bool:
-    return isinstance(element_type, Float16Type | Float32Type | Float64Type)
+    return isinstance(element_type, (Float16Type, Float32Type, Float64Type, *_NARROW_FLOATS))
 
 
 def is_integer(element_type: Attribute) -> bool:

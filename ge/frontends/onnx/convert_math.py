@@ -11,11 +11,11 @@ from collections.abc import Callable
 from functools import reduce
 
 import numpy as np
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node, onnx_element_type
 from gedialects.ge import ops
-from gedialects.ge.types import element_of
+from gedialects.ge.types import FLOAT8_TYPES, element_of
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
 
@@ -188,11 +188,17 @@ def clip(n: Node) -> SSAValue:
 
 def cast(n: Node) -> SSAValue:
     to = onnx_element_type(int(n.attr("to")), f"{n.state.source}: {n.describe()}: the target")
-    return n.emit(ops.CastOp(n.value(0), to=to))
+    return n.emit(ops.CastOp(n.value(0), to=to, saturate=_saturates(n, to)))
 
 
 def cast_like(n: Node) -> SSAValue:
-    return n.emit(ops.CastOp(n.value(0), to=element_of(n.value(1).type)))
+    to = element_of(n.value(1).type)
+    return n.emit(ops.CastOp(n.value(0), to=to, saturate=_saturates(n, to)))
+
+
+def _saturates(n: Node, to: Attribute) -> bool | None:
+    """Cast-19's `saturate` (default 1), which only float8 targets read; None elsewhere."""
+    return bool(n.attr("saturate", 1)) if to in FLOAT8_TYPES else None
 
 
 def matmul(n: Node) -> SSAValue:

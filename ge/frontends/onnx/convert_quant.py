@@ -4,21 +4,32 @@ Per-tensor, per-axis (1-D scale along `axis`) and blocked (`block_size`) scales 
 broadcast to the input's shape before the arithmetic:
     DequantizeLinear: y = (x - zero_point) * scale
     QuantizeLinear:   y = saturate(round_half_even(x / scale) + zero_point)
-Integer types ge has (int8/uint8/int16/uint16/int32) are supported; 2/4-bit and float8
-types are not ge element types and fail with UnsupportedError.
+Integer targets (8/16/32-bit, and ONNX 21's 2/4-bit ones) round and clip as above; float8
+and float4 targets take x / scale + zero_point rounded to nearest even by the cast, float8
+ones clipped to their range unless `saturate=0` (ge computes the narrow types in f32 or
+8-bit integers: `passes/emulate_narrow_types.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import ml_dtypes
 import numpy as np
 from onnx import TensorProto
 from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node, onnx_element_type
 from gedialects.ge import ops
-from gedialects.ge.types import element_of, from_numpy_dtype, to_numpy_dtype
+from gedialects.ge.types import (
+    FLOAT8_TYPES,
+    element_of,
+    f4E2M1FN,
+    from_numpy_dtype,
+    is_float,
+    is_integer,
+    to_numpy_dtype,
+)
 
 Converter = Callable[[Node], SSAValue]
 
@@ -66,9 +77,22 @@ def quantize_linear(n: Node) -> SSAValue:
         to = element_of(n.value(2).type)
     else:
         to = onnx_element_type(int(n.attr("output_dtype", 0)) or TensorProto.UINT8, "output")
-    y = n.emit(ops.RoundOp(n.emit(ops.DivOp(x, scale))))
     zero = broadcast_scale(n, n.value(2), shape) if n.has(2) else None
+    if is_float(to):
+        return _quantize_to_float(n, n.emit(ops.DivOp(x, scale)), zero, to)
+    y = n.emit(ops.RoundOp(n.emit(ops.DivOp(x, scale))))
     return saturate(n, y, zero, _integer_dtype(n, to))
+
+
+def _quantize_to_float(n: Node, y: SSAValue, zero: SSAValue | None, to: Attribute) -> SSAValue:
+    """cast<to>(y + zero), saturating for float8 (QuantizeLinear-19's `saturate`); float4 has
+    no infinity, its cast keeps the largest magnitude anyway."""
+    if to not in FLOAT8_TYPES and to != f4E2M1FN:
+        raise n.unsupported(f"quantizing to {to} is not supported")
+    if zero is not None:
+        y = n.emit(ops.AddOp(y, n.emit(ops.CastOp(zero, to=element_of(y.type)))))
+    saturating = bool(n.attr("saturate", 1)) if to in FLOAT8_TYPES else None
+    return n.emit(ops.CastOp(y, to=to, saturate=saturating))
 
 
 def saturate(n: Node, rounded: SSAValue, zero: SSAValue | None, dtype: np.dtype) -> SSAValue:
@@ -78,16 +102,15 @@ def saturate(n: Node, rounded: SSAValue, zero: SSAValue | None, dtype: np.dtype)
         if element_of(zero.type) != element_of(rounded.type):
             zero = n.emit(ops.CastOp(zero, to=element_of(rounded.type)))
         rounded = n.emit(ops.AddOp(rounded, zero))
-    limits = np.iinfo(dtype)
+    limits = ml_dtypes.iinfo(dtype)
     y = n.emit(ops.ClipOp(rounded, min=float(limits.min), max=float(limits.max)))
     return n.emit(ops.CastOp(y, to=from_numpy_dtype(dtype)))
 
 
 def _integer_dtype(n: Node, element: Attribute) -> np.dtype:
-    dtype = to_numpy_dtype(element)
-    if not np.issubdtype(dtype, np.integer):
-        raise n.unsupported(f"quantizing to {dtype} is not supported")
-    return dtype
+    if not is_integer(element):
+        raise n.unsupported(f"quantizing to {element} is not supported")
+    return to_numpy_dtype(element)
 
 
 CONVERTERS: dict[str, Converter] = {

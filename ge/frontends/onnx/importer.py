@@ -75,6 +75,7 @@ from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import format_type, tensor
 from gedialects.interpreter import NAME_ATTR
+from passes.emulate_narrow_types import emulate_narrow_types
 
 CONVERTERS = {
     **convert_math.CONVERTERS,
@@ -186,9 +187,21 @@ def convert_node(
             results[index].name_hint = _hint(name)
 
 
+SUB_BYTE = frozenset(
+    (
+        onnx.TensorProto.INT4,
+        onnx.TensorProto.UINT4,
+        onnx.TensorProto.INT2,
+        onnx.TensorProto.UINT2,
+        onnx.TensorProto.FLOAT4E2M1,
+    )
+)
+"""Types ONNX packs several to a byte (numpy_helper unpacks them, one a byte)."""
+
+
 def _tensor_value(t: onnx.TensorProto, source: str) -> np.ndarray:
     """The initializer's value; raw little-endian data is viewed, not copied again."""
-    if t.HasField("raw_data") and sys.byteorder == "little":
+    if t.HasField("raw_data") and sys.byteorder == "little" and t.data_type not in SUB_BYTE:
         dtype = numpy_dtype(t.data_type, f"{source}: initializer '{t.name}'")
         raw = t.raw_data
         if len(raw) == dtype.itemsize * int(np.prod(t.dims, dtype=np.int64)):
@@ -264,6 +277,10 @@ def build_module(
         arg_attrs=_names([i.name for i in inputs]),
         res_attrs=_names([o.name for o in graph.output]),
     )
+    try:
+        emulate_narrow_types(fn)
+    except UnsupportedError as error:
+        raise UnsupportedError(f"{source}: {error}") from None
     return ModuleOp([fn])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects.builtin import FloatAttr, StringAttr, TypeAttribute, i1
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, TypeAttribute, i1
 from xdsl.ir import Attribute
 from xdsl.irdl import irdl_op_definition, operand_def, opt_prop_def, prop_def, result_def
 
@@ -202,12 +202,15 @@ class LogicalNotOp(UnaryOp):
 
 @irdl_op_definition
 class CastOp(GeOp):
-    """Convert elements to the type `to` (ONNX Cast: float to int truncates)."""
+    """Convert elements to the type `to` (ONNX Cast: float to int truncates). With
+    `saturate`, a float8 target takes finite values beyond its range as its largest
+    magnitude (ONNX Cast-19's default) instead of infinity or NaN."""
 
     name = "ge.cast"
     input = operand_def()
     output = result_def()
     to = prop_def(TypeAttribute)
+    saturate = opt_prop_def(IntegerAttr)
     assembly_format = UNARY_FORMAT
 
     @classmethod

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from onnx import numpy_helper
 from scipy import special
 
 from gedialects.ge import ops
 from gedialects.ge.semantics.registry import REFERENCE, Reference, reference, result_dtype
+from gedialects.ge.types import FLOAT8_TYPES
 
 
 def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Reference:
@@ -91,8 +93,12 @@ def clip(op: ops.ClipOp, x: np.ndarray) -> np.ndarray:
 
 @reference(ops.CastOp)
 def cast(op: ops.CastOp, x: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return x.astype(result_dtype(op))
+    to = result_dtype(op)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if op.to in FLOAT8_TYPES and op.get_flag("saturate"):
+            wide = x if x.dtype.kind == "f" else x.astype(np.float32)
+            return numpy_helper.saturate_cast(wide, to)
+        return x.astype(to)
 
 
 def _int_div(x: np.ndarray, y: np.ndarray) -> np.ndarray:
