@@ -150,6 +150,8 @@ def bind_inputs(
             raise InterpretationError(
                 f"input '{name}' has shape {array.shape}, the model wants {format_type(t)}"
             )
+        if array.dtype.kind == "V" and array.dtype.itemsize == want_dtype.itemsize:
+            array = array.view(want_dtype)  # bf16 & co. read back from .npz as raw bytes
         if array.dtype != want_dtype:
             if not np.can_cast(array.dtype, want_dtype, casting="same_kind"):
                 raise InterpretationError(

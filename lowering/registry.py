@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, is_narrow
 from runtime.targets import Target
 
 Lowering = Callable[
@@ -84,8 +86,22 @@ def lower_op(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     """The npu ops that compute `op` from `inputs` into `output`."""
+    _refuse_narrow_types(op)
     lowered = lowering_for(op)(op, inputs, output, target, name)
     return [lowered] if isinstance(lowered, Operation) else list(lowered)
+
+
+def _refuse_narrow_types(op: Operation) -> None:
+    """The modeled vector and cube units compute f16/f32 and integers; a kernel that converts
+    to or from bf16, float8, float4 or 2/4-bit integers (the casts `emulate-narrow-types`
+    leaves) runs by reference."""
+    for inner in op.walk():
+        for value in (*inner.operands, *inner.results):
+            if isinstance(value.type, TensorType) and is_narrow(element_of(value.type)):
+                raise UnsupportedError(
+                    f"'{op.name}'{_described(op)} converts {element_of(value.type)}, "
+                    "which the npu units do not compute"
+                )
 
 
 def _described(op: Operation) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -57,7 +57,15 @@ def _widened(t: TensorType) -> TensorType:
     return tensor(shape_of(t), compute_type(element_of(t)))
 
 
-def _emulate(op: Operation, wide_of: dict[SSAValue, SSAValue], excess: bool) -> None:
+def _emulate(
+    op: Operation,
+    wide_of: dict[SSAValue, SSAValue],
+    widened: dict[tuple[SSAValue, Block | None], SSAValue],
+    excess: bool,
+) -> None:
+    """Rewrite `op` on widened operands. `wide_of`: the unrounded f32 value of a chain's
+    rounded result (excess precision); `widened`: the cast already widening a value in a
+    block."""
     if op.regions:
         raise UnsupportedError(
             f"'{op.name}' passes {_first_narrow(op)} values through its "
@@ -65,13 +73,16 @@ def _emulate(op: Operation, wide_of: dict[SSAValue, SSAValue], excess: bool) -> 
         )
     rewriter = Rewriter()
     operands: list[SSAValue] = []
+    block = op.parent_block()
     for value in op.operands:
         if value in wide_of:
             value = wide_of[value]
+        elif (value, block) in widened:  # widening is exact: one cast serves the block
+            value = widened[value, block]
         elif _narrow(value.type):
             cast = ops.CastOp(value, to=compute_type(element_of(value.type)))
             rewriter.insert_op(cast, InsertPoint.before(op))
-            value = cast.output
+            widened[value, block] = value = cast.output
         operands.append(value)
     wide = op.create(
         operands=operands,
@@ -116,9 +127,10 @@ def emulate_narrow_types(module: Operation, strict: bool = False) -> int:
     of emulated ops)."""
     targets = [op for op in module.walk() if needs_emulation(op) or _keeps_type(op)]
     wide_of: dict[SSAValue, SSAValue] = {}
+    widened: dict[tuple[SSAValue, Block | None], SSAValue] = {}
     for op in targets:
         if not isinstance(op, ops.CastOp):
-            _emulate(op, wide_of, excess=not strict)
+            _emulate(op, wide_of, widened, excess=not strict)
         elif op.input in wide_of:  # a cast to the type it has (ONNX functions write them)
             wide_of[op.output] = wide_of[op.input]
     for narrowed in wide_of:  # the roundings no op outside the chains reads
