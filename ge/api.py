@@ -128,7 +128,9 @@ def load_mlir(path: Path) -> ModuleOp:
 
 def _as_numpy(value: Any) -> Any:
     if hasattr(value, "detach") and hasattr(value, "numpy"):
-        return value.detach().cpu().numpy()
+        from ge.frontends.torch.convert import to_numpy
+
+        return to_numpy(value)
     return value
 
 
@@ -192,9 +194,9 @@ class CompiledModel:
         outputs = self.run(*args, **kwargs)
         as_torch = any(hasattr(a, "detach") for a in (*args, *kwargs.values()))
         if as_torch:
-            import torch
+            from ge.frontends.torch.convert import to_torch
 
-            outputs = [torch.from_numpy(np.ascontiguousarray(o)) for o in outputs]
+            outputs = [to_torch(o) for o in outputs]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:

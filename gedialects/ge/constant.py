@@ -17,7 +17,13 @@ import weakref
 from collections.abc import Iterator
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, StringAttr, TensorType
+from xdsl.dialects.builtin import (
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    Signedness,
+    StringAttr,
+    TensorType,
+)
 from xdsl.ir import Attribute
 from xdsl.irdl import (
     IRDLOperation,
@@ -35,6 +41,9 @@ from gedialects.ge.types import (
     SUPPORTED_ELEMENT_TYPES,
     format_type,
     from_numpy_dtype,
+    is_float_dtype,
+    is_integer,
+    is_narrow,
     to_numpy_dtype,
 )
 
@@ -70,6 +79,9 @@ def dense_from_numpy(array: np.ndarray) -> DenseIntOrFPElementsAttr:
     making it contiguous first would copy a large weight twice."""
     array = np.asarray(array)
     element = from_numpy_dtype(array.dtype)
+    if is_narrow(element) and is_integer(element):  # xDSL's byte: the value sign-extended
+        unsigned = element.signedness.data == Signedness.UNSIGNED
+        array = array.astype(np.uint8 if unsigned else np.int8)
     return DenseIntOrFPElementsAttr(
         TensorType(element, list(array.shape)), BytesAttr(array.tobytes(order="C"))
     )
@@ -130,11 +142,13 @@ def _is_bit_splat(raw: bytes, itemsize: int) -> bool:
 def _print_splat(printer: Printer, attr: DenseIntOrFPElementsAttr, element: bytes) -> bool:
     """Print `dense<value> : type` for a splat of a finite value; False if it cannot."""
     element_type = attr.get_element_type()
-    (value,) = np.frombuffer(element, dtype=to_numpy_dtype(element_type))
-    if isinstance(value, np.floating) and not _short_float_is_exact(value):
+    dtype = to_numpy_dtype(element_type)
+    (value,) = np.frombuffer(element, dtype=dtype)
+    floating = is_float_dtype(dtype)
+    if floating and not _short_float_is_exact(value):
         return False
     printer.print_string("dense<")
-    if isinstance(value, np.floating):
+    if floating:
         printer.print_float(float(value), element_type)
     else:
         printer.print_int(int(value), element_type)
@@ -150,17 +164,17 @@ def _list_form_is_exact(attr: DenseIntOrFPElementsAttr, bit_splat: bool) -> bool
     (`1000001` becomes hex bits read back as an integer); NaN and inf likewise.
     """
     values = dense_to_numpy(attr)
-    if values.dtype.kind == "f" and not all(map(_short_float_is_exact, values.ravel())):
+    if is_float_dtype(values.dtype) and not all(map(_short_float_is_exact, values.ravel())):
         return False
     return bit_splat or not attr.is_splat()
 
 
 def _short_float_is_exact(value: np.floating) -> bool:
     """Whether `value` is finite and its `%.5e` text (xDSL's usual form) is lossless."""
-    if not np.isfinite(value):
+    if not np.isfinite(float(value)):
         return False
-    short = np.asarray(float(f"{float(value):.5e}"), dtype=value.dtype)
-    return short.tobytes() == value.tobytes()
+    short = np.asarray(float(f"{float(value):.5e}")).astype(value.dtype)
+    return short.tobytes() == np.asarray(value).tobytes()
 
 
 def digest(data: bytes) -> str:

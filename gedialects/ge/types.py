@@ -142,6 +142,19 @@ def is_float(element_type: Attribute) -> bool:
     return isinstance(element_type, (Float16Type, Float32Type, Float64Type, *_NARROW_FLOATS))
 
 
+def is_float_dtype(dtype: np.dtype | type) -> bool:
+    """Whether a numpy dtype holds floats, ml_dtypes' bfloat16 and float8 included (numpy
+    files those under kind 'V', so `np.issubdtype(dtype, np.floating)` says no)."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or (dtype in _FROM_NUMPY and is_float(_FROM_NUMPY[dtype]))
+
+
+def is_integer_dtype(dtype: np.dtype | type) -> bool:
+    """Whether a numpy dtype holds integers, ml_dtypes' 2- and 4-bit ones included."""
+    dtype = np.dtype(dtype)
+    return dtype.kind in "iu" or (dtype in _FROM_NUMPY and is_integer(_FROM_NUMPY[dtype]))
+
+
 def is_integer(element_type: Attribute) -> bool:
     return isinstance(element_type, IntegerType) and element_type != i1
 

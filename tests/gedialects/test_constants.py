@@ -188,3 +188,34 @@ def _weight_module(weight: np.ndarray) -> ModuleOp:
     block.add_ops([const, func.ReturnOp(const)])
     fn = func.FuncOp("main", ([], [const.output.type]), Region(block))
     return ModuleOp([fn])
+
+
+NARROW = {
+    "bfloat16": [1.0078125, -np.inf, np.nan, -0.0, 3.5],
+    "float8_e4m3fn": [448.0, np.nan, -0.0, 1.125, -3.0],
+    "float8_e5m2": [np.inf, 57344.0, -1.5, 0.0, np.nan],
+    "float8_e4m3fnuz": [240.0, np.nan, 0.5, -1.0, 0.0],
+    "float8_e5m2fnuz": [57344.0, -0.25, np.nan, 2.0, 0.0],
+    "float4_e2m1fn": [6.0, -0.5, 1.5, 0.0, -6.0],
+    "int4": [-8, 7, 0, 1, -1],
+    "uint4": [15, 3, 0, 8, 1],
+    "int2": [-2, 1, 0, -1, 1],
+    "uint2": [0, 3, 1, 2, 3],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NARROW))
+@pytest.mark.parametrize("size", [5, 200, "splat"])
+def test_narrow_types_round_trip_by_value(name, size):
+    """bf16, float8, float4 and 2/4-bit integers: lists, hex and splats (NaN, inf, -0.0 and
+    the most negative integers, which xDSL's bytes sign-extend, included)."""
+    import ml_dtypes
+
+    values = NARROW[name]
+    data = [values[0]] * 7 if size == "splat" else (values * 40)[:size]
+    array = np.array(data, np.float32).astype(getattr(ml_dtypes, name))
+    back = _round_trip(array)
+    assert back.dtype == array.dtype and back.shape == array.shape
+    got, want = back.astype(np.float32), array.astype(np.float32)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))

@@ -23,6 +23,7 @@ from ge.frontends.onnx.context import NonConstantInputError
 from ge.frontends.onnx.expand import expand, onnx_inference
 from ge.frontends.onnx.importer import SUPPORTED_OPS, import_onnx_model
 from gedialects.errors import GeError
+from gedialects.ge.types import is_integer_dtype
 from gedialects.interpreter import run_reference
 
 
@@ -60,7 +61,7 @@ def _inputs_to_bind(
     if name in inputs:
         return {} if name in bound else {name: inputs[name]}
     free = {k: v for k, v in inputs.items() if k not in bound}
-    integers = {k: v for k, v in free.items() if np.issubdtype(np.asarray(v).dtype, np.integer)}
+    integers = {k: v for k, v in free.items() if is_integer_dtype(np.asarray(v).dtype)}
     return integers or free
 
 

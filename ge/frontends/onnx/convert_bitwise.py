@@ -18,14 +18,14 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
-from gedialects.ge.types import from_numpy_dtype
+from gedialects.ge.types import from_numpy_dtype, is_integer_dtype
 
 Converter = Callable[[Node], SSAValue]
 
 
 def _integer(n: Node, value: SSAValue) -> np.dtype:
     dtype = n.dtype_of(value)
-    if not np.issubdtype(dtype, np.integer):
+    if not is_integer_dtype(dtype):
         raise n.unsupported(f"input of type {dtype} is not an integer")
     return dtype
 

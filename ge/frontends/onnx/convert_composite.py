@@ -14,7 +14,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.onnx.context import Node, numpy_dtype
 from ge.frontends.onnx.convert_math import scalar
 from gedialects.ge import ops
-from gedialects.ge.types import element_of
+from gedialects.ge.types import element_of, is_float_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -49,7 +49,7 @@ def top_k(n: Node) -> list[SSAValue]:
         raise n.unsupported(f"K = {k} is above the {TOPK_MAX_K} that ge composes TopK for")
     largest = bool(n.attr("largest", 1))
     dtype = n.dtype(0)
-    if np.issubdtype(dtype, np.floating):
+    if is_float_dtype(dtype):
         fill = -np.inf if largest else np.inf
     else:
         fill = np.iinfo(dtype).min if largest else np.iinfo(dtype).max

@@ -18,6 +18,7 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
+from gedialects.ge.types import is_float_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -85,8 +86,8 @@ def _scatter_rows(n: Node, data: SSAValue, rows: SSAValue, updates: SSAValue) ->
         raise n.unsupported(f"a scatter of {p} updates into {m}x{s} rows is too large to compose")
     reduction = n.attr("reduction", "none")
     dtype = n.dtype_of(data)
-    low, high = (-np.inf, np.inf) if np.issubdtype(dtype, np.floating) else (0, 0)
-    if not np.issubdtype(dtype, np.floating):
+    low, high = (-np.inf, np.inf) if is_float_dtype(dtype) else (0, 0)
+    if not is_float_dtype(dtype):
         low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
     neutral, reduce = {
         "none": (0, ops.ReduceSumOp),

@@ -18,6 +18,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_math import scalar
 from gedialects.ge import ops
+from gedialects.ge.types import is_float_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -27,7 +28,7 @@ ATAN_COEFFICIENTS = (8.05374449538e-2, -1.38776856032e-1, 1.99777106478e-1, -3.3
 
 def _float_input(n: Node) -> SSAValue:
     x = n.value(0)
-    if not np.issubdtype(n.dtype_of(x), np.floating):
+    if not is_float_dtype(n.dtype_of(x)):
         raise n.unsupported(f"input of type {n.dtype_of(x)} is not a float")
     return x
 

@@ -15,7 +15,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node, onnx_element_type
 from gedialects.ge import ops
-from gedialects.ge.types import FLOAT8_TYPES, element_of
+from gedialects.ge.types import FLOAT8_TYPES, element_of, is_float_dtype, is_integer_dtype
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
 
@@ -141,11 +141,11 @@ def pow_(n: Node) -> SSAValue:
 
 def mod(n: Node) -> SSAValue:
     x, y = n.value(0), n.value(1)
-    if n.attr("fmod", 0) and np.issubdtype(n.dtype(0), np.integer):
+    if n.attr("fmod", 0) and is_integer_dtype(n.dtype(0)):
         # C fmod on integers: x - trunc(x / y) * y (ge.div truncates integers).
         return n.emit(ops.SubOp(x, n.emit(ops.MulOp(n.emit(ops.DivOp(x, y)), y))))
     r = n.emit(ops.ModOp(x, y))
-    if n.attr("fmod", 0) or not np.issubdtype(n.dtype(0), np.floating):
+    if n.attr("fmod", 0) or not is_float_dtype(n.dtype(0)):
         return r
     # Python's remainder from C's fmod, as numpy.mod: add y where the signs differ.
     zero = scalar(n, 0.0, x)
@@ -166,7 +166,7 @@ def _bound(n: Node, index: int, attr: str) -> tuple[float | None, SSAValue | Non
         return (None if value is None else float(value)), None
     if not n.has(index):
         return None, None
-    if n.is_const(index) and np.issubdtype(n.dtype(index), np.floating):
+    if n.is_const(index) and is_float_dtype(n.dtype(index)):
         return float(n.const(index)), None
     return None, n.value(index)
 

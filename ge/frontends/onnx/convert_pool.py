@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from xdsl.dialects.builtin import f64
 from xdsl.ir import SSAValue
 
@@ -20,7 +19,7 @@ from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_nn import Spatial, window_attrs
 from ge.frontends.onnx.convert_pool_indices import max_pool_indices
 from gedialects.ge import ops
-from gedialects.ge.types import element_of
+from gedialects.ge.types import element_of, is_integer_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -86,7 +85,7 @@ def _pool(op_class: type, **extra: str) -> Converter:
         props = {k: bool(n.attr(a, 0)) for k, a in extra.items()}
         props["ceil_mode"] = bool(n.attr("ceil_mode", 0))
         x = n.value(0)
-        if op_class is ops.MaxPool2DOp and np.issubdtype(n.dtype(0), np.integer):
+        if op_class is ops.MaxPool2DOp and is_integer_dtype(n.dtype(0)):
             # Integers pool exactly as f64 (padding never wins a max).
             wide = n.emit(ops.CastOp(x, to=f64))
             y = pool(n, op_class, wide, props)

@@ -11,7 +11,7 @@ import numpy as np
 from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits, onnx_dtype
 from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
-from gedialects.ge.types import shape_of
+from gedialects.ge.types import is_float_dtype, shape_of
 
 B = GraphBuilder
 
@@ -58,7 +58,7 @@ _SAME_NAME: dict[type, str] = {
 
 
 def _same_name(b: B, op, xs: list[str], ys: list[str]) -> None:
-    if isinstance(op, ops.ReluOp) and not np.issubdtype(element_dtype(op.input), np.floating):
+    if isinstance(op, ops.ReluOp) and not is_float_dtype(element_dtype(op.input)):
         # onnxruntime has no integer Relu kernel; max(x, 0) is the same.
         zero = b.constant(np.zeros((), element_dtype(op.input)), "zero")
         b.node("Max", [xs[0], zero], ys)
@@ -111,7 +111,7 @@ def _cast(b: B, op: ops.CastOp, xs: list[str], ys: list[str]) -> None:
 
 @emits(ops.ModOp)
 def _mod(b: B, op: ops.ModOp, xs: list[str], ys: list[str]) -> None:
-    is_float = np.issubdtype(element_dtype(op.lhs), np.floating)
+    is_float = is_float_dtype(element_dtype(op.lhs))
     b.node("Mod", xs, ys, fmod=int(is_float))
 
 

@@ -15,6 +15,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
+from gedialects.ge.types import is_float_dtype
 
 _UNARY = {
     "relu": ge.ReluOp,
@@ -194,7 +195,7 @@ def mul(cx: Converter, a: dict[str, Any]) -> SSAValue:
 def div(cx: Converter, a: dict[str, Any]) -> SSAValue:
     dtype = cx.out_dtype()
     mode = a.get("rounding_mode")
-    if mode is not None and not np.issubdtype(dtype, np.floating):
+    if mode is not None and not is_float_dtype(dtype):
         raise cx.unsupported(f"integer division with rounding_mode={mode!r}")
     q = cx.emit(ge.DivOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
     if mode == "floor":
@@ -223,7 +224,7 @@ def promote(*values: Any) -> np.dtype:
     dtypes = [dtype_of(v) for v in values if isinstance(v, SSAValue)]
     dtype = np.result_type(*dtypes) if dtypes else np.dtype(np.float32)
     scalars = [v for v in values if not isinstance(v, SSAValue)]
-    if any(isinstance(s, float) for s in scalars) and not np.issubdtype(dtype, np.floating):
+    if any(isinstance(s, float) for s in scalars) and not is_float_dtype(dtype):
         return np.dtype(np.float32)
     if any(isinstance(s, int) and not isinstance(s, bool) for s in scalars) and dtype == np.bool_:
         return np.dtype(np.int64)

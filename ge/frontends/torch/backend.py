@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import fx
 from torch.utils import _pytree as pytree
 from xdsl.dialects.builtin import ModuleOp
 
-from ge.frontends.torch.convert import to_numpy
+from ge.frontends.torch.convert import to_numpy, to_torch
 from ge.frontends.torch.importer import import_exported_program
 from gedialects.errors import UnsupportedError
 
@@ -40,10 +39,6 @@ def compile_graph(gm: fx.GraphModule, example_inputs: Sequence[Any]) -> tuple[Mo
     return import_exported_program(ep), ep.call_spec.out_spec
 
 
-def _to_torch(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(array, copy=True))
-
-
 def make_backend(pipeline: str | None = None) -> Callable[..., Callable[..., Any]]:
     """A `torch.compile` backend running `pipeline` (None: the default compile pipeline,
     "": no passes) on each imported graph."""
@@ -57,7 +52,7 @@ def make_backend(pipeline: str | None = None) -> Callable[..., Callable[..., Any
 
         def run_on_ge(*args: torch.Tensor) -> Any:
             outputs = run(module, [to_numpy(a) for a in args])
-            return pytree.tree_unflatten([_to_torch(o) for o in outputs], out_spec)
+            return pytree.tree_unflatten([to_torch(o) for o in outputs], out_spec)
 
         run_on_ge.ge_module = module  # type: ignore[attr-defined]
         return run_on_ge

@@ -15,6 +15,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 import torch
 from torch import fx
@@ -41,11 +42,27 @@ _DTYPES: dict[torch.dtype, np.dtype] = {
     torch.int32: np.dtype(np.int32),
     torch.int64: np.dtype(np.int64),
     torch.uint8: np.dtype(np.uint8),
+    torch.bfloat16: np.dtype(ml_dtypes.bfloat16),
+    torch.float8_e4m3fn: np.dtype(ml_dtypes.float8_e4m3fn),
+    torch.float8_e5m2: np.dtype(ml_dtypes.float8_e5m2),
+    torch.float8_e4m3fnuz: np.dtype(ml_dtypes.float8_e4m3fnuz),
+    torch.float8_e5m2fnuz: np.dtype(ml_dtypes.float8_e5m2fnuz),
 }
+_BYTE = (torch.uint8, np.dtype(np.uint8))
+_CARRIERS: dict[torch.dtype, tuple[torch.dtype, np.dtype]] = {
+    torch.bfloat16: (torch.int16, np.dtype(np.int16)),
+    torch.float8_e4m3fn: _BYTE,
+    torch.float8_e5m2: _BYTE,
+    torch.float8_e4m3fnuz: _BYTE,
+    torch.float8_e5m2fnuz: _BYTE,
+}
+"""The integer tensor type whose bits torch and numpy both read, for the types numpy has only
+through ml_dtypes (`Tensor.numpy()` refuses bfloat16 and float8)."""
 
 
 def numpy_dtype(dtype: torch.dtype) -> np.dtype:
-    """The numpy dtype of a torch dtype; an `UnsupportedError` for bfloat16 and the like."""
+    """The numpy dtype of a torch dtype (ml_dtypes' for bfloat16 and float8); an
+    `UnsupportedError` for complex and the like."""
     try:
         return _DTYPES[dtype]
     except KeyError:
@@ -54,8 +71,20 @@ def numpy_dtype(dtype: torch.dtype) -> np.dtype:
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
     """A numpy copy of a (real) tensor's values."""
-    numpy_dtype(t.dtype)
-    return t.detach().cpu().contiguous().numpy()
+    dtype = numpy_dtype(t.dtype)
+    t = t.detach().cpu().contiguous()
+    if t.dtype in _CARRIERS:
+        return t.view(_CARRIERS[t.dtype][0]).numpy().view(dtype)
+    return t.numpy()
+
+
+def to_torch(array: np.ndarray) -> torch.Tensor:
+    """A tensor holding a copy of `array` (bfloat16 and float8 arrays too)."""
+    array = np.array(array, copy=True, order="C")
+    for torch_dtype, (_, numpy_carrier) in _CARRIERS.items():
+        if array.dtype == _DTYPES[torch_dtype]:
+            return torch.from_numpy(array.view(numpy_carrier)).view(torch_dtype)
+    return torch.from_numpy(array)
 
 
 def tensor_type(meta: torch.Tensor) -> Any:

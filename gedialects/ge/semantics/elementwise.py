@@ -96,7 +96,7 @@ def cast(op: ops.CastOp, x: np.ndarray) -> np.ndarray:
     to = result_dtype(op)
     with np.errstate(invalid="ignore", over="ignore"):
         if op.to in FLOAT8_TYPES and op.get_flag("saturate"):
-            wide = x if x.dtype.kind == "f" else x.astype(np.float32)
+            wide = x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
             return numpy_helper.saturate_cast(wide, to)
         return x.astype(to)
 
