@@ -17,7 +17,7 @@ from xdsl.ir import BlockArgument
 
 from gedialects.errors import FrontendError, InterpretationError
 from gedialects.ge.ops import GatherOp
-from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.ge.types import element_of, is_integer_dtype, shape_of, to_numpy_dtype
 from gedialects.interpreter import bind_inputs, input_names
 
 
@@ -48,7 +48,7 @@ def random_inputs(fn: func.FuncOp, seed: int = 0) -> dict[str, np.ndarray]:
     for arg, (name, shape, dtype) in zip(args, _signature(fn)):
         if dtype == np.bool_:
             array = rng.random(shape) < 0.5
-        elif np.issubdtype(dtype, np.integer):
+        elif is_integer_dtype(dtype):
             array = rng.integers(0, _index_bound(arg), shape)
         else:
             array = rng.standard_normal(shape)

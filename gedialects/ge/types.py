@@ -14,10 +14,13 @@ import numpy as np
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float4E2M1FNType,
+    Float6E2M3FNType,
+    Float6E3M2FNType,
     Float8E4M3FNType,
     Float8E4M3FNUZType,
     Float8E5M2FNUZType,
     Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -29,6 +32,7 @@ from xdsl.dialects.builtin import (
     f8E4M3FNUZ,
     f8E5M2,
     f8E5M2FNUZ,
+    f8E8M0FNU,
     f16,
     f32,
     f64,
@@ -49,6 +53,8 @@ i4 = IntegerType(4)
 ui2 = IntegerType(2, Signedness.UNSIGNED)
 ui4 = IntegerType(4, Signedness.UNSIGNED)
 f4E2M1FN = Float4E2M1FNType()
+f6E2M3FN = Float6E2M3FNType()
+f6E3M2FN = Float6E3M2FNType()
 
 _TO_NUMPY: dict[Attribute, np.dtype] = {
     f16: np.dtype(np.float16),
@@ -71,12 +77,15 @@ NARROW_COMPUTE_TYPES: dict[Attribute, Attribute] = {
     f8E5M2: f32,
     f8E5M2FNUZ: f32,
     f4E2M1FN: f32,
+    f6E2M3FN: f32,
+    f6E3M2FN: f32,
+    f8E8M0FNU: f32,
     i4: i8,
     i2: i8,
     ui4: ui8,
     ui2: ui8,
 }
-"""Storage-only element types (bfloat16, float8, float4, 2/4-bit integers) and the type ge
+"""Storage-only element types (bfloat16, float8, float6, float4, 2/4-bit integers) and the type ge
 computes them in: `passes/emulate_narrow_types.py` widens every op on them, as MLIR's
 `arith-emulate-unsupported-floats` does, so only `ge.cast` and constants hold them."""
 
@@ -91,6 +100,9 @@ _TO_NUMPY.update(
         f8E5M2: np.dtype(ml_dtypes.float8_e5m2),
         f8E5M2FNUZ: np.dtype(ml_dtypes.float8_e5m2fnuz),
         f4E2M1FN: np.dtype(ml_dtypes.float4_e2m1fn),
+        f8E8M0FNU: np.dtype(ml_dtypes.float8_e8m0fnu),
+        f6E2M3FN: np.dtype(ml_dtypes.float6_e2m3fn),
+        f6E3M2FN: np.dtype(ml_dtypes.float6_e3m2fn),
         i4: np.dtype(ml_dtypes.int4),
         i2: np.dtype(ml_dtypes.int2),
         ui4: np.dtype(ml_dtypes.uint4),
@@ -135,6 +147,9 @@ _NARROW_FLOATS = (
     Float8E5M2Type,
     Float8E5M2FNUZType,
     Float4E2M1FNType,
+    Float6E2M3FNType,
+    Float6E3M2FNType,
+    Float8E8M0FNUType,
 )
 
 

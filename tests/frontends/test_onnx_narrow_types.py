@@ -208,12 +208,53 @@ def test_ge_run_reads_and_writes_bf16_npz(tmp_path):
     np.testing.assert_array_equal(y.astype(np.float32), want.astype(np.float32))
 
 
-def test_e8m0_is_refused_naming_the_type():
+@pytest.mark.parametrize("round_mode", ["up", "down", "nearest"])
+@pytest.mark.parametrize("saturate", [1, 0])
+def test_e8m0_scales_equal_the_reference(round_mode, saturate):
+    """Cast to float8 e8m0 (MX formats' power-of-two scales, opset 24): the exponent rounded
+    by `round_mode`, and back to f32."""
+    x = np.array([1.0, 1.5, 3.0, 0.7, 1e-30, 3e38, -2.5, np.inf, np.nan, 0.0], np.float32)
     model = _model(
-        [helper.make_node("Cast", ["x"], ["y"], to=T.FLOAT8E8M0)],
-        [helper.make_tensor_value_info("x", T.FLOAT, [2])],
-        [helper.make_tensor_value_info("y", T.FLOAT8E8M0, [2])],
+        [
+            helper.make_node("Cast", ["x"], ["e"], to=T.FLOAT8E8M0, round_mode=round_mode,
+                             saturate=saturate),
+            helper.make_node("Cast", ["e"], ["y"], to=T.FLOAT),
+        ],
+        [helper.make_tensor_value_info("x", T.FLOAT, [10])],
+        [helper.make_tensor_value_info("y", T.FLOAT, [10])],
         opset=24,
+    )  # fmt: skip
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    for level in LEVELS:
+        (got,) = _ge(model, {"x": x}, level)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("to", [T.FLOAT4E2M1, T.FLOAT6E2M3, T.FLOAT6E3M2])
+def test_float4_and_float6_qdq_equal_the_reference(to):
+    """MX element types: x / scale rounded to nearest even, the largest magnitude kept."""
+    x = np.linspace(-40, 40, 33, dtype=np.float32)
+    model = _model(
+        [
+            helper.make_node("QuantizeLinear", ["x", "s"], ["q"], output_dtype=to),
+            helper.make_node("DequantizeLinear", ["q", "s"], ["y"]),
+        ],
+        [helper.make_tensor_value_info("x", T.FLOAT, [33])],
+        [helper.make_tensor_value_info("y", T.FLOAT, [33])],
+        [numpy_helper.from_array(np.array(0.5, np.float32), "s")],
+        opset=25,
     )
-    with pytest.raises(GeError, match="FLOAT8E8M0, which ge does not support"):
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    for level in LEVELS:
+        (got,) = _ge(model, {"x": x}, level)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_string_tensors_are_refused_naming_the_type():
+    model = _model(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        [helper.make_tensor_value_info("x", T.STRING, [2])],
+        [helper.make_tensor_value_info("y", T.STRING, [2])],
+    )
+    with pytest.raises(GeError, match="STRING, which ge does not support"):
         ge.compile(model)

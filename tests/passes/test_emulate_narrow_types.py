@@ -26,7 +26,16 @@ from passes.emulate_narrow_types import emulate_narrow_types, needs_emulation
 
 EXAMPLES = max(200, settings.default.max_examples)
 
-FLOATS = ("bf16", "f8E4M3FN", "f8E5M2", "f8E4M3FNUZ", "f8E5M2FNUZ", "f4E2M1FN")
+FLOATS = (
+    "bf16",
+    "f8E4M3FN",
+    "f8E5M2",
+    "f8E4M3FNUZ",
+    "f8E5M2FNUZ",
+    "f6E2M3FN",
+    "f6E3M2FN",
+    "f4E2M1FN",
+)
 INTEGERS = ("i4", "ui4", "i2", "ui2")
 BINARY = ("add", "sub", "mul", "maximum", "minimum")
 UNARY_FLOAT = ("neg", "abs", "relu", "tanh", "exp", "sqrt")

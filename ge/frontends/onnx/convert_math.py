@@ -15,7 +15,13 @@ from xdsl.ir import Attribute, SSAValue
 
 from ge.frontends.onnx.context import Node, onnx_element_type
 from gedialects.ge import ops
-from gedialects.ge.types import FLOAT8_TYPES, element_of, is_float_dtype, is_integer_dtype
+from gedialects.ge.types import (
+    FLOAT8_TYPES,
+    element_of,
+    f8E8M0FNU,
+    is_float_dtype,
+    is_integer_dtype,
+)
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
 
@@ -188,17 +194,22 @@ def clip(n: Node) -> SSAValue:
 
 def cast(n: Node) -> SSAValue:
     to = onnx_element_type(int(n.attr("to")), f"{n.state.source}: {n.describe()}: the target")
-    return n.emit(ops.CastOp(n.value(0), to=to, saturate=_saturates(n, to)))
+    return _cast(n, to)
 
 
 def cast_like(n: Node) -> SSAValue:
-    to = element_of(n.value(1).type)
-    return n.emit(ops.CastOp(n.value(0), to=to, saturate=_saturates(n, to)))
+    return _cast(n, element_of(n.value(1).type))
 
 
-def _saturates(n: Node, to: Attribute) -> bool | None:
-    """Cast-19's `saturate` (default 1), which only float8 targets read; None elsewhere."""
-    return bool(n.attr("saturate", 1)) if to in FLOAT8_TYPES else None
+def _cast(n: Node, to: Attribute) -> SSAValue:
+    """Cast-19's `saturate` (default 1) for float8 and e8m0 targets, Cast-24's `round_mode`
+    (default "up") for e8m0 ones; other targets read neither."""
+    props: dict[str, object] = {}
+    if to in FLOAT8_TYPES or to == f8E8M0FNU:
+        props["saturate"] = bool(n.attr("saturate", 1))
+    if to == f8E8M0FNU:
+        props["round_mode"] = n.attr("round_mode", "up")
+    return n.emit(ops.CastOp(n.value(0), to=to, **props))
 
 
 def matmul(n: Node) -> SSAValue:

@@ -25,6 +25,8 @@ from gedialects.ge.types import (
     FLOAT8_TYPES,
     element_of,
     f4E2M1FN,
+    f6E2M3FN,
+    f6E3M2FN,
     from_numpy_dtype,
     is_float,
     is_integer,
@@ -85,9 +87,9 @@ def quantize_linear(n: Node) -> SSAValue:
 
 
 def _quantize_to_float(n: Node, y: SSAValue, zero: SSAValue | None, to: Attribute) -> SSAValue:
-    """cast<to>(y + zero), saturating for float8 (QuantizeLinear-19's `saturate`); float4 has
-    no infinity, its cast keeps the largest magnitude anyway."""
-    if to not in FLOAT8_TYPES and to != f4E2M1FN:
+    """cast<to>(y + zero), saturating for float8 (QuantizeLinear-19's `saturate`); float4
+    and float6 have no infinity, their casts keep the largest magnitude anyway."""
+    if to not in FLOAT8_TYPES and to not in (f4E2M1FN, f6E2M3FN, f6E3M2FN):
         raise n.unsupported(f"quantizing to {to} is not supported")
     if zero is not None:
         y = n.emit(ops.AddOp(y, n.emit(ops.CastOp(zero, to=element_of(y.type)))))

@@ -194,6 +194,8 @@ SUB_BYTE = frozenset(
         onnx.TensorProto.INT2,
         onnx.TensorProto.UINT2,
         onnx.TensorProto.FLOAT4E2M1,
+        onnx.TensorProto.FLOAT6E2M3,
+        onnx.TensorProto.FLOAT6E3M2,
     )
 )
 """Types ONNX packs several to a byte (numpy_helper unpacks them, one a byte)."""

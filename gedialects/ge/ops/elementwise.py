@@ -204,13 +204,16 @@ class LogicalNotOp(UnaryOp):
 class CastOp(GeOp):
     """Convert elements to the type `to` (ONNX Cast: float to int truncates). With
     `saturate`, a float8 target takes finite values beyond its range as its largest
-    magnitude (ONNX Cast-19's default) instead of infinity or NaN."""
+    magnitude (ONNX Cast-19's default) instead of infinity or NaN. An f8E8M0FNU target (a
+    power-of-two scale) rounds its exponent by `round_mode`: "up" (ONNX's default),
+    "down" or "nearest"."""
 
     name = "ge.cast"
     input = operand_def()
     output = result_def()
     to = prop_def(TypeAttribute)
     saturate = opt_prop_def(IntegerAttr)
+    round_mode = opt_prop_def(StringAttr)
     assembly_format = UNARY_FORMAT
 
     @classmethod

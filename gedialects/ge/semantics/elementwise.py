@@ -12,7 +12,7 @@ from scipy import special
 
 from gedialects.ge import ops
 from gedialects.ge.semantics.registry import REFERENCE, Reference, reference, result_dtype
-from gedialects.ge.types import FLOAT8_TYPES
+from gedialects.ge.types import FLOAT8_TYPES, f8E8M0FNU
 
 
 def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Reference:
@@ -95,6 +95,9 @@ def clip(op: ops.ClipOp, x: np.ndarray) -> np.ndarray:
 def cast(op: ops.CastOp, x: np.ndarray) -> np.ndarray:
     to = result_dtype(op)
     with np.errstate(invalid="ignore", over="ignore"):
+        if op.to == f8E8M0FNU:
+            mode = op.get_str("round_mode") if op.round_mode is not None else "up"
+            return numpy_helper.to_float8e8m0(x.astype(np.float32), op.get_flag("saturate"), mode)
         if op.to in FLOAT8_TYPES and op.get_flag("saturate"):
             wide = x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
             return numpy_helper.saturate_cast(wide, to)
