@@ -38,6 +38,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
     "fuse-elementwise",  # TVM's rules: epilogues first, then elementwise chains
+    "split-resize",  # N-d resizes as resizes of the last two axes (the npu lowerings' form)
     "convert-ge-to-kernel",  # whatever is left, one kernel per op
     "cse",
     "dce",

@@ -22,6 +22,7 @@ def _ge_pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
 register_pass("fold-constants", _ge_pass("fold_constants", "FoldConstants"))
 register_pass("simplify", _ge_pass("simplify", "Simplify"))
 register_pass("emulate-narrow-types", _ge_pass("emulate_narrow_types", "EmulateNarrowTypes"))
+register_pass("split-resize", _ge_pass("split_resize", "SplitResizePass"))
 register_pass("fold-batch-norm", _ge_pass("fold_batch_norm", "FoldBatchNorm"))
 
 # Memory planning (passes/memory/: liveness, planners, verifier, statistics).
