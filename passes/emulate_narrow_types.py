@@ -46,9 +46,15 @@ def _narrow(t: Attribute) -> bool:
     return isinstance(t, TensorType) and is_narrow(element_of(t))
 
 
+_LOWER_DIALECTS = ("kernel.", "npu.")
+"""Ops made after the pass (fusion, lowering): a kernel that fused a widening cast takes the
+narrow value itself, its body holding the cast."""
+
+
 def needs_emulation(op: Operation) -> bool:
-    """Whether `op` computes on a narrow type (is neither a cast nor a constant)."""
-    if isinstance(op, _KEEPS_NARROW):
+    """Whether `op` computes on a narrow type (is neither a cast nor a constant, nor a kernel
+    made from emulated ops)."""
+    if isinstance(op, _KEEPS_NARROW) or op.name.startswith(_LOWER_DIALECTS):
         return False
     return any(_narrow(v.type) for v in op.operands) or any(_narrow(r.type) for r in op.results)
 

@@ -192,3 +192,19 @@ def test_control_flow_over_narrow_values_is_refused():
     }""")
     with pytest.raises(UnsupportedError, match="'scf.if' passes bf16 values through"):
         emulate_narrow_types(module)
+
+
+def test_kernels_that_fused_a_widening_cast_are_left_alone():
+    """Compiling kernel-level IR again (ge-run on ge-opt's output) must not refuse a kernel
+    whose body widens a bf16 operand: fusion made it from emulated ops."""
+    module = parse("""func.func @main(%x: tensor<4xbf16>) -> tensor<4xf32> {
+      %y = kernel.elementwise %x {fused_from = ["ge.cast"]} : (tensor<4xbf16>) -> tensor<4xf32> {
+      ^bb0(%a: tensor<bf16>):
+        %b = ge.cast %a {to = f32} : (tensor<bf16>) -> tensor<f32>
+        kernel.yield %b : tensor<f32>
+      }
+      func.return %y : tensor<4xf32>
+    }""")
+    before = print_ir(module)
+    assert emulate_narrow_types(module) == 0
+    assert print_ir(module) == before
