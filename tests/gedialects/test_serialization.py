@@ -38,3 +38,28 @@ def test_garbage_weights_file_is_a_clear_error(tmp_path):
     (tmp_path / "m.mlir.weights.npz").write_bytes(b"not a zip")
     with pytest.raises(SerializationError, match="not a valid npz"):
         load_module(make_context(), tmp_path / "m.mlir")
+
+
+def test_narrow_weights_round_trip(tmp_path):
+    """bf16, float8 and int4 weights: the .npz keeps them as raw records, read back as such."""
+    import ml_dtypes
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.ir import Block, Region
+
+    rng = np.random.default_rng(0)
+    arrays = [
+        rng.standard_normal((3, 70)).astype(np.float32).astype(ml_dtypes.bfloat16),
+        rng.standard_normal(90).astype(np.float32).astype(ml_dtypes.float8_e4m3fn),
+        rng.integers(-8, 8, 100).astype(ml_dtypes.int4),
+    ]
+    block = Block()
+    consts = [ConstantOp(a) for a in arrays]
+    block.add_ops([*consts, func.ReturnOp(*[c.output for c in consts])])
+    types = [c.output.type for c in consts]
+    module = ModuleOp([func.FuncOp("main", ([], types), Region(block))])
+    save_module(module, tmp_path / "m.mlir")
+    loaded = load_module(make_context(), tmp_path / "m.mlir")
+    for want, got in zip(arrays, run(loaded, [])):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got.astype(np.float32), want.astype(np.float32))
