@@ -1,5 +1,5 @@
 """The ONNX Resize converter: output sizes and scales from `sizes` or `scales` (with `axes`
-and `keep_aspect_ratio_policy`), onto `ge.resize`; antialias and tf_crop_and_resize are
+and `keep_aspect_ratio_policy`), onto `ge.resize` (antialias too); tf_crop_and_resize is
 refused with an `UnsupportedError`."""
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ def resize(n: Node) -> SSAValue:
     coord = n.attr("coordinate_transformation_mode", "half_pixel")
     if mode not in ("nearest", "linear", "cubic") or coord == "tf_crop_and_resize":
         raise n.unsupported(f"Resize with mode '{mode}' and '{coord}' is not supported")
-    if n.attr("antialias", 0):
-        raise n.unsupported("Resize with antialias is not supported")
+    antialias = 1 if n.attr("antialias", 0) and mode != "nearest" else None  # linear, cubic
     sizes, scales = resize_geometry(n)
     op = ops.ResizeOp(
         n.value(0),
@@ -56,6 +55,7 @@ def resize(n: Node) -> SSAValue:
         coordinate_transformation_mode=coord,
         nearest_mode=n.attr("nearest_mode", "round_prefer_floor"),
         **_cubic_props(n) if mode == "cubic" else {},
+        antialias=antialias,
     )
     return n.emit(op)
 

@@ -160,15 +160,25 @@ _UPSAMPLE = {
     "upsample_nearest2d": ("nearest", "asymmetric", "floor"),
     "_upsample_nearest_exact2d": ("nearest", "half_pixel", "round_prefer_ceil"),
     "upsample_bilinear2d": ("linear", "half_pixel", "floor"),
+    "_upsample_bilinear2d_aa": ("linear", "half_pixel", "floor"),
+    "_upsample_bicubic2d_aa": ("cubic", "half_pixel", "floor"),
 }
 """torch's source-index rule of each mode as ONNX Resize attributes."""
+
+_ANTIALIASED = {"_upsample_bilinear2d_aa": {}, "_upsample_bicubic2d_aa": {"cubic_coeff_a": -0.5}}
+"""F.interpolate(antialias=True) (PIL's filters): ONNX's antialiased resize over the taps
+inside the image, renormalized (exclude_outside), with PIL's bicubic A = -0.5."""
 
 
 @converts(*_UPSAMPLE)
 def upsample(cx: Converter, a: dict[str, Any]) -> SSAValue:
     """F.interpolate to torch's output size; given scale factors set the coordinate map."""
     x = a["input"] if "input" in a else a["self"]
-    mode, coordinates, nearest = _UPSAMPLE[op_key(cx.node.target)]
+    key = op_key(cx.node.target)
+    mode, coordinates, nearest = _UPSAMPLE[key]
+    extra = {}
+    if key in _ANTIALIASED:
+        extra = {"antialias": 1, "exclude_outside": 1, **_ANTIALIASED[key]}
     if a.get("align_corners"):
         coordinates = "align_corners"
     factors = a.get("scale_factors") or [a.get("scales_h"), a.get("scales_w")]
@@ -182,6 +192,7 @@ def upsample(cx: Converter, a: dict[str, Any]) -> SSAValue:
         mode=mode,
         coordinate_transformation_mode=coordinates,
         nearest_mode=nearest,
+        **extra,
     )
     return cx.emit(op)
 

@@ -242,7 +242,8 @@ class ResizeOp(GeOp):
 
     Cubic alone takes `cubic_coeff_a` (the kernel's A, ONNX's default -0.75) and
     `exclude_outside` (drop taps outside the input and renormalize), so the other modes
-    print as before.
+    print as before. `antialias` (linear and cubic, ONNX 18) stretches the filter by
+    1 / scale on the axes it shrinks, so each output averages every input it covers.
     """
 
     name = "ge.resize"
@@ -255,6 +256,7 @@ class ResizeOp(GeOp):
     nearest_mode = prop_def(StringAttr)
     cubic_coeff_a = opt_prop_def(FloatAttr)
     exclude_outside = opt_prop_def(IntegerAttr)
+    antialias = opt_prop_def(IntegerAttr)
     DEFAULTS: ClassVar[dict] = {
         "mode": "nearest",
         "coordinate_transformation_mode": "half_pixel",

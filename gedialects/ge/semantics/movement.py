@@ -119,6 +119,45 @@ def _cubic_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int) -> np.ndarra
     return weights
 
 
+def _antialiased(op: ops.ResizeOp, scales, axis: int, n_in: int, n_out: int) -> bool:  # noqa: ANN001
+    """Whether `axis` shrinks under an antialiased linear or cubic resize."""
+    if op.antialias is None or not op.get_int("antialias"):
+        return False
+    scale = float(scales[axis]) if scales is not None else n_out / n_in
+    return scale < 1.0 and op.get_str("mode") in ("linear", "cubic")
+
+
+def _antialias_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int, scale: float) -> np.ndarray:
+    """(n_out, n_in) weights of ONNX's antialiased linear or cubic downscaling: the filter
+    stretched by 1 / scale over 2 - 2 * start taps around each source coordinate (the pixel
+    at or left of it counted as the left neighbour, as ONNX's reference does), normalized to
+    sum 1; border taps repeat the edge unless `exclude_outside` drops them."""
+    a = op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
+    cubic = op.get_str("mode") == "cubic"
+    start = int(np.floor((-2 if cubic else -1) / scale) + 1)
+    taps = np.arange(start, 2 - start)
+    base = np.floor(coords)
+    ratio = coords - base
+    whole = ratio == 0  # ONNX takes ratio 1 and the pixel to the left
+    ratio, base = np.where(whole, 1.0, ratio), np.where(whole, base - 1, base).astype(np.int64)
+    d = np.abs((taps[None, :] - ratio[:, None]) * scale)
+    if cubic:
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        coeffs = np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+    else:
+        coeffs = np.clip(1 - d, 0, 1)
+    coeffs = coeffs / coeffs.sum(axis=1, keepdims=True)
+    index = base[:, None] + taps[None, :]
+    if op.exclude_outside is not None and op.get_int("exclude_outside"):
+        coeffs = np.where((index >= 0) & (index < n_in), coeffs, 0.0)
+        coeffs = coeffs / coeffs.sum(axis=1, keepdims=True)
+    weights = np.zeros((len(coords), n_in))
+    rows = np.repeat(np.arange(len(coords)), len(taps))
+    np.add.at(weights, (rows, np.clip(index, 0, n_in - 1).ravel()), coeffs.ravel())
+    return weights
+
+
 @reference(ops.ResizeOp)
 def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
     out = x.astype(np.float64) if op.get_str("mode") in ("linear", "cubic") else x
@@ -136,6 +175,10 @@ def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
                 "ceil": np.ceil,
             }[rounding](coords)
             out = np.take(out, np.clip(idx, 0, n_in - 1).astype(np.int64), axis=axis)
+        elif _antialiased(op, scales, axis, n_in, n_out):
+            scale = float(scales[axis]) if scales is not None else n_out / n_in
+            weights = _antialias_weights(op, coords, n_in, scale)
+            out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
         elif op.get_str("mode") == "cubic":
             weights = _cubic_weights(op, coords, n_in)
             out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
