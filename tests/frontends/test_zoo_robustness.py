@@ -210,6 +210,12 @@ def test_graph_output_without_a_shape_and_unnamed_nodes():
         ("i,j->ij", [(3,), (4,)]),
         ("bqhd,bkhd->bhqk", [(2, 3, 2, 4), (2, 5, 2, 4)]),
         ("ij->", [(3, 4)]),
+        ("ii->i", [(4, 4)]),  # diagonals: a gather of the flattened pair of axes
+        ("ii", [(4, 4)]),  # the trace
+        ("bii->bi", [(2, 3, 3)]),
+        ("iij,jk->ik", [(3, 3, 4), (4, 2)]),
+        ("iii->i", [(3, 3, 3)]),
+        ("i...i->...", [(3, 2, 3)]),
     ],
 )
 def test_einsum_matches_onnxruntime(equation, shapes):
@@ -221,10 +227,10 @@ def test_einsum_matches_onnxruntime(equation, shapes):
     assert_matches_onnxruntime(model, {name: f32(*s) for name, s in zip(names, shapes)}, 1e-4)
 
 
-def test_einsum_diagonal_is_refused_naming_the_node():
-    node = helper.make_node("Einsum", ["x"], ["y"], equation="ii->i", name="diag")
-    model = model_of([node], [vi("x", [3, 3])], [vi("y", [3])], opset=13)
-    with pytest.raises(UnsupportedError, match=r"node 'diag' \(Einsum\): repeated labels"):
+def test_einsum_broadcast_label_is_refused_naming_the_node():
+    node = helper.make_node("Einsum", ["a", "b"], ["y"], equation="ij,ij->ij", name="bc")
+    model = model_of([node], [vi("a", [3, 1]), vi("b", [3, 4])], [vi("y", [3, 4])], opset=13)
+    with pytest.raises(UnsupportedError, match=r"node 'bc' \(Einsum\): label 'j' has sizes"):
         import_onnx_model(model)
 
 

@@ -5,7 +5,9 @@ operand and not the output name are summed away; the pair then becomes one batch
 `ge.matmul` of [batch, free of A, contracted] by [batch, contracted, free of B], where
 batch labels are shared and still needed, contracted labels shared and not. The result
 is transposed to the output's label order. Ellipses stand for the same trailing dims in
-every operand. Repeated labels within one operand (diagonals) are refused.
+every operand. A label repeated within one operand takes that operand's diagonal first (a
+gather of the flattened pair of axes at i * (d + 1)), so 'ii->i', 'ii' (the trace) and
+'bii->bi' are the usual einsum.
 """
 
 from __future__ import annotations
@@ -39,8 +41,6 @@ def _parse(n: Node, equation: str, ranks: list[int]) -> tuple[list[str], str]:
         term = term.replace("...", dots[ellipsis_rank - own :] if own else "")
         if len(term) != rank:
             raise n.error(f"term '{term}' of '{equation}' does not match an operand of rank {rank}")
-        if len(set(term)) != len(term):
-            raise n.unsupported(f"repeated labels in '{term}' (a diagonal) are not supported")
         labels.append(term)
     if arrow:
         out = rhs.replace("...", dots)
@@ -48,6 +48,24 @@ def _parse(n: Node, equation: str, ranks: list[int]) -> tuple[list[str], str]:
         counts = "".join(labels)
         out = dots + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c in lhs))
     return labels, out
+
+
+def _diagonal(n: Node, term: Term) -> Term:
+    """`term` with every repeated label taken once: the diagonal of its axes."""
+    value, labels = term
+    while len(set(labels)) != len(labels):
+        c = next(c for c in labels if labels.count(c) > 1)
+        first = labels.index(c)
+        second = labels.index(c, first + 1)
+        rest = [i for i in range(len(labels)) if i not in (first, second)]
+        dims = n.shape_of(value)
+        moved = n.emit(ops.TransposeOp(value, perm=[*rest, first, second]))
+        d = dims[first]
+        flat = n.emit(ops.ReshapeOp(moved, shape=[*(dims[i] for i in rest), d * d]))
+        index = n.constant(np.arange(d, dtype=np.int64) * (d + 1))
+        value = n.emit(ops.GatherOp(flat, index, axis=len(rest)))
+        labels = "".join(labels[i] for i in rest) + c
+    return value, labels
 
 
 def _sum_away(n: Node, term: Term, keep: set[str]) -> Term:
@@ -101,7 +119,7 @@ def einsum(n: Node) -> SSAValue:
         for c, d in zip(term, n.shape_of(value)):
             if sizes.setdefault(c, d) != d:
                 raise n.unsupported(f"label '{c}' has sizes {sizes[c]} and {d} (broadcasting)")
-    terms: list[Term] = list(zip(values, labels))
+    terms: list[Term] = [_diagonal(n, term) for term in zip(values, labels)]
     later = [set("".join(labels[i + 1 :])) for i in range(len(labels))]
     result = _sum_away(n, terms[0], set(out) | later[0])
     for i in range(1, len(terms)):
