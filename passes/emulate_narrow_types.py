@@ -119,7 +119,8 @@ def _emulate(
 
 
 def _keeps_type(op: Operation) -> bool:
-    return isinstance(op, ops.CastOp) and op.input.type == op.output.type
+    """A cast of a narrow value to its own type (ONNX function bodies write them)."""
+    return isinstance(op, ops.CastOp) and op.input.type == op.output.type and _narrow(op.input.type)
 
 
 def _first_narrow(op: Operation) -> str:
@@ -134,15 +135,17 @@ def emulate_narrow_types(module: Operation, strict: bool = False) -> int:
     targets = [op for op in module.walk() if needs_emulation(op) or _keeps_type(op)]
     wide_of: dict[SSAValue, SSAValue] = {}
     widened: dict[tuple[SSAValue, Block | None], SSAValue] = {}
+    emulated = 0
     for op in targets:
         if not isinstance(op, ops.CastOp):
             _emulate(op, wide_of, widened, excess=not strict)
-        elif op.input in wide_of:  # a cast to the type it has (ONNX functions write them)
+            emulated += 1
+        elif op.input in wide_of:  # the identity cast passes the unrounded value on
             wide_of[op.output] = wide_of[op.input]
-    for narrowed in wide_of:  # the roundings no op outside the chains reads
+    for narrowed in reversed(list(wide_of)):  # roundings no op outside the chains reads
         if not narrowed.uses:
             Rewriter.erase_op(narrowed.owner)  # type: ignore[arg-type]
-    return len(targets)
+    return emulated
 
 
 @dataclass(frozen=True)
