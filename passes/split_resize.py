@@ -13,6 +13,7 @@ given scale, not out / in) and the cubic options.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -61,8 +62,8 @@ class SplitResize(RewritePattern):
             value = self._resize(rewriter, op, value, current, [1.0] * (rank - 2) + scales[-2:],
                                  given)  # fmt: skip
         for axis in reversed(leading):
-            outer = _product(current[:axis])
-            inner = _product(current[axis + 1 :])
+            outer = math.prod(current[:axis])
+            inner = math.prod(current[axis + 1 :])
             view = rewriter.insert(ops.ReshapeOp(value, shape=[outer, current[axis], inner]), here)
             resized = self._resize(rewriter, op, view.results[0], [outer, sizes[axis], inner],
                                    [1.0, scales[axis], 1.0], given)  # fmt: skip
@@ -85,13 +86,6 @@ class SplitResize(RewritePattern):
         resized = ops.ResizeOp(value, sizes=sizes, scales=dense, **props)
         rewriter.insert(resized, InsertPoint.before(op))
         return resized.output
-
-
-def _product(dims: list[int]) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 @dataclass(frozen=True)
