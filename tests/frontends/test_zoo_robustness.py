@@ -419,3 +419,30 @@ def test_scatter_with_duplicate_targets_takes_the_last_update():
     inputs = [vi("x", [3, 4]), vi("i", [3, 3], TensorProto.INT64), vi("u", [3, 3])]
     model = model_of([node], inputs, [vi("y", [3, 4])], opset=13)
     assert_matches_onnxruntime(model, {"x": f32(3, 4), "i": index, "u": f32(3, 3)})
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    heads=st.integers(1, 3),
+    length=st.integers(1, 8),
+    data=st.data(),
+)
+def test_tensor_scatter_kv_cache_writes_equal_onnxruntime(batch, heads, length, data):
+    """TensorScatter (opset 24): prefill and decode writes into a fixed-length KV cache at
+    per-row positions, linear or circular (wrapping past the cache's end), any axis."""
+    steps = data.draw(st.integers(1, length))
+    circular = data.draw(st.booleans())
+    axis = data.draw(st.sampled_from([1, 2, -2]))
+    cache_shape = [batch, heads, length, 4] if axis != 1 else [batch, length, heads, 4]
+    update_shape = list(cache_shape)
+    update_shape[axis] = steps
+    high = length if circular else length - steps + 1  # linear writes stay inside
+    starts = data.draw(st.lists(st.integers(0, high - 1), min_size=batch, max_size=batch))
+    attrs = {"axis": axis, "mode": "circular" if circular else "linear"}
+    node = helper.make_node("TensorScatter", ["c", "u", "w"], ["y"], **attrs)
+    inputs = [vi("c", cache_shape), vi("u", update_shape),
+              helper.make_tensor_value_info("w", TensorProto.INT64, [batch])]  # fmt: skip
+    model = model_of([node], inputs, [vi("y", cache_shape)], opset=24)
+    feeds = {"c": f32(*cache_shape), "u": f32(*update_shape), "w": np.array(starts, np.int64)}
+    assert_matches_onnxruntime(model, feeds)

@@ -33,9 +33,15 @@ def _wrapped(n: Node, index: SSAValue, size: int) -> SSAValue:
 
 def gather_elements(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
-    index_shape = n.shape(1)
     axis = int(n.attr("axis", 0)) % len(shape)
     index = _wrapped(n, n.value(1), shape[axis])
+    return _gather_along(n, data, index, axis)
+
+
+def _gather_along(n: Node, data: SSAValue, index: SSAValue, axis: int) -> SSAValue:
+    """out[..., i, ...] = data[..., index[..., i, ...], ...] along `axis` (i64 indices in
+    range; index's shape is data's but on `axis`): one gather of the flattened data."""
+    shape, index_shape = n.shape_of(data), n.shape_of(index)
     strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)  # row-major, of data
     grid = np.indices(index_shape, dtype=np.int64)
     base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
@@ -43,6 +49,40 @@ def gather_elements(n: Node) -> SSAValue:
     linear = n.emit(ops.AddOp(linear, n.constant(np.asarray(base, np.int64))))
     flat = n.emit(ops.ReshapeOp(data, shape=[int(np.prod(shape, dtype=np.int64))]))
     return n.emit(ops.GatherOp(flat, linear, axis=0))
+
+
+def tensor_scatter(n: Node) -> SSAValue:
+    """ONNX TensorScatter (opset 24, KV-cache writes): cache position t of batch row b takes
+    update step j = t - write_indices[b] (mod the cache length when `circular`) when
+    0 <= j < the update's length, else keeps its value: a gather of the update along the
+    sequence axis and a select, no scatter."""
+    cache, update, shape = n.value(0), n.value(1), n.shape(0)
+    rank = len(shape)
+    axis = int(n.attr("axis", -2)) % rank
+    if axis == 0:
+        raise n.error("axis 0 is the batch axis, not a sequence axis")
+    length, steps = shape[axis], n.shape(1)[axis]
+    column = [1] * rank
+    column[0] = shape[0]
+    if n.has(2):
+        start = n.emit(ops.ReshapeOp(_wrapped(n, n.value(2), length), shape=column))
+    else:
+        start = n.constant(np.zeros(column, np.int64))
+    positions = [1] * rank
+    positions[axis] = length
+    step = n.emit(
+        ops.SubOp(n.constant(np.arange(length, dtype=np.int64).reshape(positions)), start)
+    )
+    if n.attr("mode", "linear") == "circular":
+        step = n.emit(ops.ModOp(step, n.constant(np.int64(length))))
+    written = n.emit(ops.LogicalAndOp(
+        n.emit(ops.GreaterEqualOp(step, n.constant(np.int64(0)))),
+        n.emit(ops.LessOp(step, n.constant(np.int64(steps)))),
+    ))  # fmt: skip
+    index = n.emit(ops.ClipOp(step, min=0.0, max=float(steps - 1)))
+    index = n.emit(ops.ExpandOp(index, shape=list(shape)))
+    taken = _gather_along(n, update, index, axis)
+    return n.emit(ops.WhereOp(written, taken, cache))
 
 
 def one_hot(n: Node) -> SSAValue:
@@ -154,4 +194,5 @@ CONVERTERS: dict[str, Converter] = {
     "ScatterND": scatter_nd,
     "GatherElements": gather_elements,
     "OneHot": one_hot,
+    "TensorScatter": tensor_scatter,
 }
