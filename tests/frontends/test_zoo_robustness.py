@@ -446,3 +446,42 @@ def test_tensor_scatter_kv_cache_writes_equal_onnxruntime(batch, heads, length, 
     model = model_of([node], inputs, [vi("y", cache_shape)], opset=24)
     feeds = {"c": f32(*cache_shape), "u": f32(*update_shape), "w": np.array(starts, np.int64)}
     assert_matches_onnxruntime(model, feeds)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_deform_conv_equals_onnxruntime(data):
+    """DeformConv (DCN v1/v2 of detection and segmentation models): random geometry,
+    groups, offset groups, offsets reaching past the image, with and without mask and bias."""
+    group = data.draw(st.sampled_from([1, 2]))
+    offset_groups = data.draw(st.sampled_from([1, 2]))
+    channels = 2 * group * offset_groups
+    out_channels = group * data.draw(st.integers(1, 3))
+    kh, kw = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    height, width = data.draw(st.integers(3, 7)), data.draw(st.integers(3, 7))
+    pads = data.draw(st.lists(st.integers(0, 1), min_size=4, max_size=4))
+    strides = data.draw(st.lists(st.integers(1, 2), min_size=2, max_size=2))
+    dilations = data.draw(st.lists(st.integers(1, 2), min_size=2, max_size=2))
+    oh = (height + pads[0] + pads[2] - ((kh - 1) * dilations[0] + 1)) // strides[0] + 1
+    ow = (width + pads[1] + pads[3] - ((kw - 1) * dilations[1] + 1)) // strides[1] + 1
+    if oh < 1 or ow < 1:
+        return
+    with_mask, with_bias = data.draw(st.booleans()), data.draw(st.booleans())
+    names = ["x", "w", "offset", "b" if with_bias else "", "mask" if with_mask else ""]
+    while names[-1] == "":
+        names.pop()
+    node = helper.make_node("DeformConv", names, ["y"], kernel_shape=[kh, kw], pads=pads,
+                            strides=strides, dilations=dilations, group=group,
+                            offset_group=offset_groups)  # fmt: skip
+    shapes = {
+        "x": [1, channels, height, width],
+        "w": [out_channels, channels // group, kh, kw],
+        "offset": [1, offset_groups * kh * kw * 2, oh, ow],
+        "b": [out_channels],
+        "mask": [1, offset_groups * kh * kw, oh, ow],
+    }
+    used = [name for name in names if name]
+    model = model_of([node], [vi(name, shapes[name]) for name in used], [vi("y", None)], opset=19)
+    feeds = {name: f32(*shapes[name]) for name in used}
+    feeds["offset"] = feeds["offset"] * 1.5  # past the border too
+    assert_matches_onnxruntime(model, feeds, atol=1e-4)
