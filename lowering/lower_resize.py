@@ -94,6 +94,8 @@ def by_window_maps(op: ResizeKernelOp) -> bool:
     scales = [1.0] * len(shape) if op.scales is None else list(op.scales.get_values())
     if op.get_str("mode") != "nearest" or len(shape) < 2 or shape[:-2] != out[:-2]:
         return False
+    if op.get_str("coordinate_transformation_mode") == "tf_crop_and_resize":
+        return False
     if to_numpy_dtype(element_of(op.output.type)).kind != "f" or min(shape + out) < 1:
         return False
     return all(s == 1.0 for s in scales[:-2]) and _kinds(op) is not None

@@ -33,7 +33,8 @@ from runtime.targets import Target
 
 
 def _nearest_elsewhere(op: ResizeKernelOp) -> bool:
-    return op.get_str("mode") == "nearest" and not by_window_maps(op)
+    crop = op.get_str("coordinate_transformation_mode") == "tf_crop_and_resize"
+    return op.get_str("mode") == "nearest" and not crop and not by_window_maps(op)
 
 
 def _table(matrix: np.ndarray, ops: list[Operation]) -> SSAValue:

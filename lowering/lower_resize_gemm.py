@@ -74,6 +74,12 @@ class _AxisOp:
         return _Scales((float(self.op.scales.get_values()[self.axis]), 1.0))
 
 
+def cropped(op: ResizeKernelOp) -> bool:
+    """tf_crop_and_resize: points outside the input read a constant, which no weight matrix
+    applied to the input gives; such resizes run by reference."""
+    return op.get_str("coordinate_transformation_mode") == "tf_crop_and_resize"
+
+
 def interpolation_matrix(op: ResizeKernelOp, axis: int) -> np.ndarray:
     """(n_out, n_in) float64: the reference's resize of `axis` applied to the identity."""
     n_in = op.input.type.get_shape()[axis]
@@ -94,7 +100,9 @@ def _constant(array: np.ndarray, element, ops: list[Operation]) -> SSAValue:  # 
     return const.buffer
 
 
-@lowers(ResizeKernelOp, when=lambda op: op.get_str("mode") in ("linear", "cubic"))
+@lowers(
+    ResizeKernelOp, when=lambda op: op.get_str("mode") in ("linear", "cubic") and not cropped(op)
+)
 def lower_resize_gemm(
     op: ResizeKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:

@@ -51,7 +51,7 @@ class SplitResize(RewritePattern):
         shape = shape_of(op.input.type)
         rank = len(shape)
         leading = [a for a in _resized_axes(op) if a < rank - 2]
-        if not leading:
+        if not leading or op.roi is not None:  # a crop runs by reference whole
             return
         sizes, scales = list(op.ints("sizes")), _scales(op)
         given = op.scales is not None

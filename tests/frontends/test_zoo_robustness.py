@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+import ge
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
 from gedialects.errors import FrontendError, UnsupportedError
@@ -485,3 +486,32 @@ def test_deform_conv_equals_onnxruntime(data):
     feeds = {name: f32(*shapes[name]) for name in used}
     feeds["offset"] = feeds["offset"] * 1.5  # past the border too
     assert_matches_onnxruntime(model, feeds, atol=1e-4)
+
+
+@pytest.mark.parametrize("level", ["reference", "npu"])
+@pytest.mark.parametrize(
+    ("mode", "roi", "axes"),
+    [
+        ("linear", [0, 0, 0.2, 0.1, 1, 1, 0.9, 0.7], None),
+        ("linear", [-0.2, 0.3, 0.8, 1.3], [2, 3]),  # past the image: the extrapolation value
+        ("nearest", [0, 0, 0.25, 0.0, 1, 1, 0.75, 1.0], None),
+    ],
+)
+def test_tf_crop_and_resize_equals_onnxruntime(level, mode, roi, axes):
+    """TF's crop_and_resize as tf2onnx writes it (a constant roi); at the npu level the
+    crop runs by reference (the constant it reads outside the image is no weight matrix)."""
+    attrs = {"mode": mode, "coordinate_transformation_mode": "tf_crop_and_resize",
+             "extrapolation_value": -7.0}  # fmt: skip
+    if axes is not None:
+        attrs["axes"] = axes
+    sizes = [1, 2, 5, 6] if axes is None else [5, 6]
+    inits = [
+        numpy_helper.from_array(np.array(roi, np.float32), "roi"),
+        numpy_helper.from_array(np.array(sizes, np.int64), "sizes"),
+    ]
+    node = helper.make_node("Resize", ["x", "roi", "", "sizes"], ["y"], **attrs)
+    model = model_of([node], [vi("x", [1, 2, 8, 9])], [vi("y", [1, 2, 5, 6])], inits, opset=19)
+    x = f32(1, 2, 8, 9)
+    (want,) = onnxruntime_outputs(model, {"x": x})
+    got = ge.compile(model, level=level, cache=False)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -1,6 +1,6 @@
 """The ONNX Resize converter: output sizes and scales from `sizes` or `scales` (with `axes`
-and `keep_aspect_ratio_policy`), onto `ge.resize` (antialias too); tf_crop_and_resize is
-refused with an `UnsupportedError`."""
+and `keep_aspect_ratio_policy`), onto `ge.resize` (antialias and tf_crop_and_resize's roi
+and extrapolation value too)."""
 
 from __future__ import annotations
 
@@ -43,8 +43,11 @@ def resize_geometry(n: Node) -> tuple[list[int], list[float] | None]:
 def resize(n: Node) -> SSAValue:
     mode = n.attr("mode", "nearest")
     coord = n.attr("coordinate_transformation_mode", "half_pixel")
-    if mode not in ("nearest", "linear", "cubic") or coord == "tf_crop_and_resize":
-        raise n.unsupported(f"Resize with mode '{mode}' and '{coord}' is not supported")
+    if mode not in ("nearest", "linear", "cubic"):
+        raise n.unsupported(f"Resize with mode '{mode}' is not supported")
+    crop = {}
+    if coord == "tf_crop_and_resize":
+        crop = {"roi": _roi(n), "extrapolation_value": float(n.attr("extrapolation_value", 0.0))}
     antialias = 1 if n.attr("antialias", 0) and mode != "nearest" else None  # linear, cubic
     sizes, scales = resize_geometry(n)
     op = ops.ResizeOp(
@@ -56,8 +59,25 @@ def resize(n: Node) -> SSAValue:
         nearest_mode=n.attr("nearest_mode", "round_prefer_floor"),
         **_cubic_props(n) if mode == "cubic" else {},
         antialias=antialias,
+        **crop,
     )
     return n.emit(op)
+
+
+def _roi(n: Node) -> DenseArrayBase:
+    """tf_crop_and_resize's roi for every axis (starts, then ends): the given one, spread
+    over `axes` (other axes take the whole 0..1); a computed roi compiles per value."""
+    rank = len(n.shape(0))
+    if not n.has(1):
+        raise n.error("tf_crop_and_resize needs a roi input")
+    given = [float(v) for v in np.asarray(n.const(1, "roi"), np.float64).reshape(-1)]
+    axes = [a % rank for a in n.ints("axes", list(range(rank)))]
+    if len(given) != 2 * len(axes):
+        raise n.error(f"roi has {len(given)} values for {len(axes)} axes")
+    roi = [0.0] * rank + [1.0] * rank
+    for j, a in enumerate(axes):
+        roi[a], roi[a + rank] = given[j], given[j + len(axes)]
+    return DenseArrayBase.from_list(f64, roi)
 
 
 def _cubic_props(n: Node) -> dict:

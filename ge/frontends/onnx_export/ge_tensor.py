@@ -94,10 +94,17 @@ def _pad(b: B, op: ops.PadOp, xs: list[str], ys: list[str]) -> None:
 
 
 def _resize_node(b: B, op: ops.ResizeOp, x: str, sizes, scales, ys: list[str]) -> None:
+    roi = ""
+    extra: dict = {}
+    if op.roi is not None:  # tf_crop_and_resize
+        roi = b.constant(np.asarray(op.roi.get_values(), dtype=np.float32), "roi")
+        extra["extrapolation_value"] = op.get_float("extrapolation_value")
+    if op.antialias is not None and op.get_int("antialias"):
+        extra["antialias"] = 1
     if scales is not None:
-        args = [x, "", b.constant(np.asarray(scales, dtype=np.float32), "scales")]
+        args = [x, roi, b.constant(np.asarray(scales, dtype=np.float32), "scales")]
     else:
-        args = [x, "", "", b.ints(sizes, "sizes")]
+        args = [x, roi, "", b.ints(sizes, "sizes")]
     b.node(
         "Resize",
         args,
@@ -106,6 +113,7 @@ def _resize_node(b: B, op: ops.ResizeOp, x: str, sizes, scales, ys: list[str]) -
         coordinate_transformation_mode=op.get_str("coordinate_transformation_mode"),
         nearest_mode=op.get_str("nearest_mode"),
         **_cubic_attributes(op),
+        **extra,
     )
 
 
@@ -142,7 +150,8 @@ def _resize(b: B, op: ops.ResizeOp, xs: list[str], ys: list[str]) -> None:
                 f"'ge.resize' to sizes {sizes} with scales {scales} has no ONNX form: "
                 f"ONNX Resize with scales gives sizes {implied}"
             )
-    if op.get_str("mode") != "linear" or (len(shape) == 4 and sizes[:2] == list(shape[:2])):
+    whole = op.roi is not None or (len(shape) == 4 and sizes[:2] == list(shape[:2]))
+    if op.get_str("mode") != "linear" or whole:
         _resize_node(b, op, xs[0], sizes, scales, ys)
         return
     # onnxruntime interpolates linearly over the inner two of four dims only; linear

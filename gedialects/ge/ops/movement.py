@@ -232,8 +232,8 @@ class PadOp(GeOp):
 
 
 RESIZE_COORDINATES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel")
-RESIZE_COORDINATES += ("align_corners", "asymmetric", "tf_half_pixel_for_nn")
-"""ONNX's coordinate transforms that `ge.resize` computes (all but tf_crop_and_resize)."""
+RESIZE_COORDINATES += ("align_corners", "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize")
+"""ONNX's coordinate transforms that `ge.resize` computes."""
 
 
 @irdl_op_definition
@@ -244,6 +244,8 @@ class ResizeOp(GeOp):
     `exclude_outside` (drop taps outside the input and renormalize), so the other modes
     print as before. `antialias` (linear and cubic, ONNX 18) stretches the filter by
     1 / scale on the axes it shrinks, so each output averages every input it covers.
+    tf_crop_and_resize alone takes `roi` (each axis's start, then each axis's end, as
+    fractions of the input) and `extrapolation_value` (what points outside the input read).
     """
 
     name = "ge.resize"
@@ -257,6 +259,8 @@ class ResizeOp(GeOp):
     cubic_coeff_a = opt_prop_def(FloatAttr)
     exclude_outside = opt_prop_def(IntegerAttr)
     antialias = opt_prop_def(IntegerAttr)
+    roi = opt_prop_def(DenseArrayBase)
+    extrapolation_value = opt_prop_def(FloatAttr)
     DEFAULTS: ClassVar[dict] = {
         "mode": "nearest",
         "coordinate_transformation_mode": "half_pixel",
@@ -275,6 +279,11 @@ class ResizeOp(GeOp):
         coordinates = prop_str(props, "coordinate_transformation_mode")
         if coordinates not in RESIZE_COORDINATES:
             raise cls.fail(f'coordinate_transformation_mode "{coordinates}" is not supported')
+        roi = props.get("roi")
+        if coordinates == "tf_crop_and_resize" and (
+            not isinstance(roi, DenseArrayBase) or len(roi.get_values()) != 2 * len(sizes)
+        ):
+            raise cls.fail(f"tf_crop_and_resize needs a roi of {2 * len(sizes)} values")
         return [tensor(sizes, element_of(t))]
 
 

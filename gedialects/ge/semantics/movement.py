@@ -89,6 +89,13 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
         return x / scale
     if mode == "tf_half_pixel_for_nn":  # TF1's resize_nearest_neighbor(half_pixel_centers)
         return (x + 0.5) / scale
+    if mode == "tf_crop_and_resize":  # TF's crop_and_resize: the roi's corners to the ends
+        roi = op.roi.get_values()
+        start, end = float(roi[axis]), float(roi[axis + len(op.ints("sizes"))])
+        length = n_in * scale if scales is not None else n_out
+        if length == 1:
+            return np.full_like(x, (end - start) * (n_in - 1) / 2 + start * (n_in - 1))
+        return start * (n_in - 1) + x * (end - start) * (n_in - 1) / (length - 1)
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")
 
 
@@ -158,34 +165,51 @@ def _antialias_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int, scale: f
     return weights
 
 
+def _resize_axis(
+    op: ops.ResizeOp,
+    out: np.ndarray,
+    axis: int,
+    coords: np.ndarray,
+    scales,  # noqa: ANN001
+    n_in: int,
+    n_out: int,
+) -> np.ndarray:
+    """`out` resized along `axis` to the source coordinates `coords`."""
+    if op.get_str("mode") == "nearest":
+        rounding = op.get_str("nearest_mode")
+        idx = {
+            "round_prefer_floor": lambda c: np.ceil(c - 0.5),
+            "round_prefer_ceil": lambda c: np.floor(c + 0.5),
+            "floor": np.floor,
+            "ceil": np.ceil,
+        }[rounding](coords)
+        return np.take(out, np.clip(idx, 0, n_in - 1).astype(np.int64), axis=axis)
+    if _antialiased(op, scales, axis, n_in, n_out):
+        scale = float(scales[axis]) if scales is not None else n_out / n_in
+        weights = _antialias_weights(op, coords, n_in, scale)
+        return np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
+    if op.get_str("mode") == "cubic":
+        weights = _cubic_weights(op, coords, n_in)
+        return np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
+    coords = np.clip(coords, 0, n_in - 1)
+    lo = np.floor(coords).astype(np.int64)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = (coords - lo).reshape([-1 if i == axis else 1 for i in range(out.ndim)])
+    return np.take(out, lo, axis=axis) * (1 - frac) + np.take(out, hi, axis=axis) * frac
+
+
 @reference(ops.ResizeOp)
 def resize(op: ops.ResizeOp, x: np.ndarray) -> np.ndarray:
     out = x.astype(np.float64) if op.get_str("mode") in ("linear", "cubic") else x
     scales = op.scales.get_values() if op.scales is not None else None
+    crop = op.get_str("coordinate_transformation_mode") == "tf_crop_and_resize"
     for axis, (n_in, n_out) in enumerate(zip(x.shape, op.ints("sizes"))):
-        if n_in == n_out and (scales is None or scales[axis] == 1):
+        if n_in == n_out and (scales is None or scales[axis] == 1) and not crop:
             continue  # as onnxruntime: even tf_half_pixel_for_nn's shift leaves it alone
         coords = _source_coords(op, axis, n_in, n_out)
-        if op.get_str("mode") == "nearest":
-            rounding = op.get_str("nearest_mode")
-            idx = {
-                "round_prefer_floor": lambda c: np.ceil(c - 0.5),
-                "round_prefer_ceil": lambda c: np.floor(c + 0.5),
-                "floor": np.floor,
-                "ceil": np.ceil,
-            }[rounding](coords)
-            out = np.take(out, np.clip(idx, 0, n_in - 1).astype(np.int64), axis=axis)
-        elif _antialiased(op, scales, axis, n_in, n_out):
-            scale = float(scales[axis]) if scales is not None else n_out / n_in
-            weights = _antialias_weights(op, coords, n_in, scale)
-            out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
-        elif op.get_str("mode") == "cubic":
-            weights = _cubic_weights(op, coords, n_in)
-            out = np.moveaxis(np.tensordot(weights, out, axes=([1], [axis])), 0, axis)
-        else:
-            coords = np.clip(coords, 0, n_in - 1)
-            lo = np.floor(coords).astype(np.int64)
-            hi = np.minimum(lo + 1, n_in - 1)
-            frac = (coords - lo).reshape([-1 if i == axis else 1 for i in range(x.ndim)])
-            out = np.take(out, lo, axis=axis) * (1 - frac) + np.take(out, hi, axis=axis) * frac
+        out = _resize_axis(op, out, axis, coords, scales, n_in, n_out)
+        if crop:  # TF's CropAndResize: points outside the input read the extrapolation value
+            outside = (coords < 0) | (coords > n_in - 1)
+            shape = [-1 if i == axis else 1 for i in range(x.ndim)]
+            out = np.where(outside.reshape(shape), op.get_float("extrapolation_value"), out)
     return out.astype(x.dtype)
