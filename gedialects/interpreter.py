@@ -21,7 +21,13 @@ from xdsl.ir import Operation
 
 from gedialects.errors import InterpretationError
 from gedialects.ge.semantics import REFERENCE
-from gedialects.ge.types import element_of, format_type, shape_of, to_numpy_dtype
+from gedialects.ge.types import (
+    element_of,
+    format_type,
+    from_records,
+    shape_of,
+    to_numpy_dtype,
+)
 
 NAME_ATTR = "ge.name"
 """Argument / result attribute that keeps a model's input and output names."""
@@ -150,8 +156,7 @@ def bind_inputs(
             raise InterpretationError(
                 f"input '{name}' has shape {array.shape}, the model wants {format_type(t)}"
             )
-        if array.dtype.kind == "V" and array.dtype.itemsize == want_dtype.itemsize:
-            array = array.view(want_dtype)  # bf16 & co. read back from .npz as raw bytes
+        array = from_records(array, want_dtype)
         if array.dtype != want_dtype:
             if not np.can_cast(array.dtype, want_dtype, casting="same_kind"):
                 raise InterpretationError(

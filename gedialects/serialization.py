@@ -29,7 +29,7 @@ from gedialects.ge.constant import (
     data_digest,
     dense_from_numpy,
 )
-from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.ge.types import element_of, from_records, to_numpy_dtype
 
 
 class SerializationError(GeError):
@@ -102,10 +102,7 @@ def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: st
         key = op.value.data
         if key not in weights:
             raise SerializationError(f"{source}: no weights saved for constant {key}")
-        array = weights[key]
-        want = to_numpy_dtype(element_of(op.output.type))
-        if array.dtype.kind == "V" and array.dtype.itemsize == want.itemsize:
-            array = array.view(want)  # npz keeps bf16 & co. as raw records
+        array = from_records(weights[key], to_numpy_dtype(element_of(op.output.type)))
         attr = dense_from_numpy(array)  # its bytes are what the digest covers
         if data_digest(attr.data) != key:
             raise SerializationError(f"{source}: weights for {key} do not match their digest")

@@ -114,6 +114,14 @@ _FROM_NUMPY: dict[np.dtype, Attribute] = {v: k for k, v in _TO_NUMPY.items()}
 SUPPORTED_ELEMENT_TYPES: tuple[Attribute, ...] = tuple(_TO_NUMPY)
 
 
+def from_records(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`array` as `dtype` when it holds that type's bytes as raw records: numpy's .npz files
+    give ml_dtypes' types (bf16, float8, int4 ...) back so."""
+    if array.dtype.kind == "V" and array.dtype.itemsize == dtype.itemsize:
+        return array.view(dtype)
+    return array
+
+
 def is_narrow(element_type: Attribute) -> bool:
     """Whether `element_type` is a storage-only type ge computes in a wider one."""
     return element_type in NARROW_COMPUTE_TYPES

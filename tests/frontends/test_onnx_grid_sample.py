@@ -62,7 +62,7 @@ def cases(draw: st.DrawFn):  # noqa: ANN201
     return x, g.astype(np.float32), mode, padding, draw(st.booleans())
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cases())
 def test_random_grid_samples_equal_torch(case):
     x, g, mode, padding, align = case
