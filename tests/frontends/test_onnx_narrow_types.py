@@ -170,8 +170,6 @@ def test_bf16_block_equals_the_reference_within_bf16_rounding(level):
     np.testing.assert_allclose(
         got.astype(np.float32), want.astype(np.float32), rtol=3 * 2**-8, atol=2**-10
     )
-    exact = ReferenceEvaluator(model).run(None, {"x": feeds["x"]})[0]
-    assert np.isfinite(exact.astype(np.float32)).all()
 
 
 def test_int4_quantize_output_equals_the_reference():
