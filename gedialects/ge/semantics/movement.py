@@ -99,23 +99,38 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")
 
 
+def _cubic_a(op: ops.ResizeOp) -> float:
+    return op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
+
+
+def _excludes_outside(op: ops.ResizeOp) -> bool:
+    return op.exclude_outside is not None and bool(op.get_int("exclude_outside"))
+
+
+def _keys(d: np.ndarray, a: float) -> np.ndarray:
+    """Keys' cubic convolution kernel with coefficient `a` at distances `d`."""
+    d = np.abs(d)
+    near = ((a + 2) * d - (a + 3)) * d * d + 1
+    far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
+
+
+def _left_neighbour(coords: np.ndarray) -> np.ndarray:
+    """The pixel left of each coordinate, or the one before it at a whole coordinate (ONNX's
+    reference takes the ratio in (0, 1])."""
+    return np.where(coords == np.floor(coords), coords - 1, np.floor(coords)).astype(np.int64)
+
+
 def _cubic_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int) -> np.ndarray:
     """(n_out, n_in) weights of ONNX's cubic resize: four taps around each source coordinate,
     the one at or left of it second; edge taps repeat the border unless `exclude_outside`."""
-    a = op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
-    exclude = op.exclude_outside is not None and op.get_int("exclude_outside")
-
-    def kernel(d: np.ndarray) -> np.ndarray:
-        d = np.abs(d)
-        near = ((a + 2) * d - (a + 3)) * d * d + 1
-        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-        return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
-
-    base = np.where(coords == np.floor(coords), coords - 1, np.floor(coords)).astype(np.int64)
+    a = _cubic_a(op)
+    exclude = _excludes_outside(op)
+    base = _left_neighbour(coords)
     weights = np.zeros((len(coords), n_in))
     rows = np.arange(len(coords))
     taps = [base + k for k in (-1, 0, 1, 2)]
-    tap_weights = [kernel(coords - t) for t in taps]
+    tap_weights = [_keys(coords - t, a) for t in taps]
     if exclude:
         inside = [(t >= 0) & (t < n_in) for t in taps]
         tap_weights = [w * m for w, m in zip(tap_weights, inside)]
@@ -139,24 +154,15 @@ def _antialias_weights(op: ops.ResizeOp, coords: np.ndarray, n_in: int, scale: f
     stretched by 1 / scale over 2 - 2 * start taps around each source coordinate (the pixel
     at or left of it counted as the left neighbour, as ONNX's reference does), normalized to
     sum 1; border taps repeat the edge unless `exclude_outside` drops them."""
-    a = op.get_float("cubic_coeff_a") if op.cubic_coeff_a is not None else -0.75
     cubic = op.get_str("mode") == "cubic"
     start = int(np.floor((-2 if cubic else -1) / scale) + 1)
     taps = np.arange(start, 2 - start)
-    base = np.floor(coords)
-    ratio = coords - base
-    whole = ratio == 0  # ONNX takes ratio 1 and the pixel to the left
-    ratio, base = np.where(whole, 1.0, ratio), np.where(whole, base - 1, base).astype(np.int64)
-    d = np.abs((taps[None, :] - ratio[:, None]) * scale)
-    if cubic:
-        near = ((a + 2) * d - (a + 3)) * d * d + 1
-        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-        coeffs = np.where(d <= 1, near, np.where(d < 2, far, 0.0))
-    else:
-        coeffs = np.clip(1 - d, 0, 1)
+    base = _left_neighbour(coords)
+    d = (taps[None, :] - (coords - base)[:, None]) * scale
+    coeffs = _keys(d, _cubic_a(op)) if cubic else np.clip(1 - np.abs(d), 0, 1)
     coeffs = coeffs / coeffs.sum(axis=1, keepdims=True)
     index = base[:, None] + taps[None, :]
-    if op.exclude_outside is not None and op.get_int("exclude_outside"):
+    if _excludes_outside(op):
         coeffs = np.where((index >= 0) & (index < n_in), coeffs, 0.0)
         coeffs = coeffs / coeffs.sum(axis=1, keepdims=True)
     weights = np.zeros((len(coords), n_in))
