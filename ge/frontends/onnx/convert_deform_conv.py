@@ -3,7 +3,8 @@
 
 Kernel tap (a, b) of output pixel (i, j) reads the input at (i * sh - pad_top + a * dh +
 offset_y, j * sw - pad_left + b * dw + offset_x), bilinearly, reading 0 outside the image
-(ONNX's reference samples with GridSample, zeros padding); the offsets come per offset
+(ONNX's reference samples with GridSample, zeros padding: this module takes GridSample's
+taps, `convert_grid_sample.axis_taps` / `tap_index`); the offsets come per offset
 group of channels. The samples of every channel and tap, times the mask, form the columns
 [N, C * kh * kw, OH * OW] of an im2col, which the weights [group, M / group, C / group *
 kh * kw] multiply as one batched `ge.matmul` (grouped convolution), plus the bias.
@@ -11,11 +12,14 @@ kh * kw] multiply as one batched `ge.matmul` (grouped convolution), plus the bia
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_grid_sample import Axis, axis_taps, tap_index
 from ge.frontends.onnx.convert_math import scalar
 from gedialects.ge import ops
 
@@ -58,26 +62,22 @@ def deform_conv(n: Node) -> SSAValue:
     }  # fmt: skip
     ys = _coordinates(n, offset, 0, geometry)
     xs = _coordinates(n, offset, 1, geometry)
-    y0, x0 = n.emit(ops.FloorOp(ys)), n.emit(ops.FloorOp(xs))
-    fy, fx = n.emit(ops.SubOp(ys, y0)), n.emit(ops.SubOp(xs, x0))
-    one = scalar(n, 1.0, ys)
-    y1, x1 = n.emit(ops.AddOp(y0, one)), n.emit(ops.AddOp(x0, one))
-    gy, gx = n.emit(ops.SubOp(one, fy)), n.emit(ops.SubOp(one, fx))
-    corners = [(y0, x0, gy, gx), (y0, x1, gy, fx), (y1, x0, fy, gx), (y1, x1, fy, fx)]
     per_offset_group = channels // offset_groups
     flat = n.emit(ops.ReshapeOp(x, shape=[batch * channels * height * width]))
     plane = np.arange(batch * offset_groups * per_offset_group, dtype=np.int64) * height * width
     planes = n.constant(plane.reshape(batch, offset_groups, per_offset_group, 1))
+    rows, cols = Axis(height, align=True), Axis(width, align=True)
     columns = None
-    for yy, xx, wy, wx in corners:
-        inside = _inside(n, yy, height)
-        inside = n.emit(ops.LogicalAndOp(inside, _inside(n, xx, width)))
-        row = n.emit(ops.ClipOp(yy, min=0.0, max=float(height - 1)))
-        col = n.emit(ops.ClipOp(xx, min=0.0, max=float(width - 1)))
+    for (ty, wy), (tx, wx) in itertools.product(
+        axis_taps(n, ys, "linear"), axis_taps(n, xs, "linear")
+    ):
+        row, row_inside = tap_index(n, ty, rows, "zeros")
+        col, col_inside = tap_index(n, tx, cols, "zeros")
         pixel = n.emit(ops.AddOp(n.emit(ops.MulOp(row, scalar(n, float(width), row))), col))
         pixel = n.emit(ops.ReshapeOp(n.emit(ops.CastOp(pixel, to=i64)),
                                      shape=[batch, offset_groups, 1, k * points]))  # fmt: skip
         values = n.emit(ops.GatherOp(flat, n.emit(ops.AddOp(pixel, planes)), axis=0))
+        inside = n.emit(ops.LogicalAndOp(row_inside, col_inside))
         weight = n.emit(ops.WhereOp(inside, n.emit(ops.MulOp(wy, wx)), scalar(n, 0.0, wy)))
         weight = n.emit(ops.ReshapeOp(weight, shape=[batch, offset_groups, 1, k * points]))
         values = n.emit(ops.MulOp(values, weight))
@@ -92,11 +92,6 @@ def deform_conv(n: Node) -> SSAValue:
     if n.has(3):
         y = n.emit(ops.AddOp(y, n.emit(ops.ReshapeOp(n.value(3), shape=[1, out_channels, 1, 1]))))
     return y
-
-
-def _inside(n: Node, v: SSAValue, size: int) -> SSAValue:
-    return n.emit(ops.LogicalAndOp(n.emit(ops.GreaterEqualOp(v, scalar(n, 0.0, v))),
-                                   n.emit(ops.LessOp(v, scalar(n, float(size), v)))))  # fmt: skip
 
 
 CONVERTERS = {"DeformConv": deform_conv}

@@ -35,7 +35,7 @@ PADDINGS = ("zeros", "border", "reflection")
 CUBIC_A = -0.75
 
 
-class _Axis:
+class Axis:
     """One spatial axis: its size and the interval [lo, hi] its coordinates live in."""
 
     def __init__(self, size: int, align: bool):
@@ -43,7 +43,7 @@ class _Axis:
         self.lo, self.hi = (0.0, size - 1.0) if align else (-0.5, size - 0.5)
 
 
-def _coordinate(n: Node, grid: SSAValue, component: int, axis: _Axis, align: bool) -> SSAValue:
+def _coordinate(n: Node, grid: SSAValue, component: int, axis: Axis, align: bool) -> SSAValue:
     """Grid component `component` in input pixels, shape [N, points]."""
     batch, *out, k = n.shape_of(grid)
     part = n.emit(ops.SliceOp(grid, starts=[component], ends=[component + 1], axes=[len(out) + 1],
@@ -56,7 +56,7 @@ def _coordinate(n: Node, grid: SSAValue, component: int, axis: _Axis, align: boo
     return n.emit(ops.SubOp(scaled, scalar(n, 0.5, grid)))
 
 
-def _reflect(n: Node, v: SSAValue, axis: _Axis) -> SSAValue:
+def _reflect(n: Node, v: SSAValue, axis: Axis) -> SSAValue:
     """v reflected at lo and hi until inside: lo + t, or lo + 2r - t past r, for
     t = |v - lo| mod 2r, r = hi - lo (ONNX's `_gs_reflect`)."""
     span = axis.hi - axis.lo
@@ -74,7 +74,7 @@ def _outside(n: Node, v: SSAValue, low: float, high: float) -> SSAValue:
                                   n.emit(ops.GreaterOp(v, scalar(n, high, v)))))  # fmt: skip
 
 
-def _place(n: Node, v: SSAValue, axis: _Axis, padding: str) -> SSAValue:
+def _place(n: Node, v: SSAValue, axis: Axis, padding: str) -> SSAValue:
     """A coordinate beyond [lo, hi] clamped (border) or reflected (reflection)."""
     if padding == "border":
         clamped = n.emit(ops.ClipOp(v, min=0.0, max=float(axis.size - 1)))
@@ -108,8 +108,8 @@ def _cubic_weights(n: Node, t: SSAValue) -> list[SSAValue]:
     ]
 
 
-def _taps(n: Node, v: SSAValue, mode: str) -> list[tuple[SSAValue, SSAValue | None]]:
-    """(index, weight) of each tap of one axis at coordinate v."""
+def axis_taps(n: Node, v: SSAValue, mode: str) -> list[tuple[SSAValue, SSAValue | None]]:
+    """(index, weight) of each tap of one axis at coordinate v (weight None for nearest)."""
     if mode == "nearest":
         return [(n.emit(ops.RoundOp(v)), None)]
     base = n.emit(ops.FloorOp(v))
@@ -121,7 +121,7 @@ def _taps(n: Node, v: SSAValue, mode: str) -> list[tuple[SSAValue, SSAValue | No
     return list(zip(offsets, _cubic_weights(n, t)))
 
 
-def _index(n: Node, i: SSAValue, axis: _Axis, padding: str) -> tuple[SSAValue, SSAValue | None]:
+def tap_index(n: Node, i: SSAValue, axis: Axis, padding: str) -> tuple[SSAValue, SSAValue | None]:
     """(an index inside the axis, the mask of taps that read 0) for tap index i."""
     if padding == "reflection":
         i = _reflect(n, i, axis)
@@ -147,14 +147,14 @@ def grid_sample(n: Node) -> SSAValue:
     batch, channels, *spatial = shape
     _, *out, _ = n.shape(1)
     points = int(np.prod(out))
-    axes = [_Axis(d, align) for d in spatial]
+    axes = [Axis(d, align) for d in spatial]
     k = len(axes)
     coords = [_coordinate(n, grid, k - 1 - a, axes[a], align) for a in range(k)]  # x: last axis
     if mode == "nearest":  # rounded before it is placed, as torch
         coords = [n.emit(ops.RoundOp(c)) for c in coords]
     if not (mode == "cubic" and padding == "border"):
         coords = [_place(n, c, ax, padding) for c, ax in zip(coords, axes)]
-    per_axis = [_taps(n, c, mode) for c in coords]
+    per_axis = [axis_taps(n, c, mode) for c in coords]
     strides = [int(np.prod(spatial[a + 1 :])) for a in range(k)]
     flat = n.emit(ops.ReshapeOp(x, shape=[int(np.prod(shape))]))
     base = (np.arange(batch)[:, None, None] * channels + np.arange(channels)[None, :, None]) * int(
@@ -166,7 +166,7 @@ def grid_sample(n: Node) -> SSAValue:
     for combo in itertools.product(*per_axis):
         pixel, weight, inside = None, None, None
         for a, (i, w) in enumerate(combo):
-            i, mask = _index(n, i, axes[a], padding)
+            i, mask = tap_index(n, i, axes[a], padding)
             term = n.emit(ops.MulOp(i, scalar(n, float(strides[a]), i))) if strides[a] != 1 else i
             pixel = term if pixel is None else n.emit(ops.AddOp(pixel, term))
             weight = _join(n, weight, w, ops.MulOp)
