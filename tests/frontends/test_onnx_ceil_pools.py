@@ -90,3 +90,60 @@ def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
         not (attrs.get("count_include_pad") and any(d for _, d in axes) and any(e for e, _ in axes))
     )
     assert_like_onnxruntime(model, x)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    op=st.sampled_from(["MaxPool", "LpPool", "AveragePool", "AveragePool-counting-pads"]),
+    size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    over=st.tuples(st.integers(0, 4), st.integers(0, 4)),
+    stride_over=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    pads=st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 1), st.integers(0, 1)),
+    dilation=st.integers(1, 2),
+    level=st.sampled_from(["reference", "npu"]),
+)
+def test_ceil_mode_windows_wider_than_the_input(op, size, over, stride_over, pads, dilation, level):
+    """One ceil-mode window that runs past the padded input (Hugging Face's EfficientNet:
+    a 2560-wide AvgPool2d on a 7x7 map): ge's pools clamp it to the positions inside
+    (`clamp_overhanging_windows`); the output is onnxruntime's at both levels."""
+    import ge
+
+    padded = [s + pads[i] + pads[i + 2] for i, s in enumerate(size)]
+    kernel = [-(-(p + o) // dilation) + 1 for p, o in zip(padded, over)]
+    spans = [dilation * (k - 1) + 1 for k in kernel]
+    strides = [sp - p + extra for sp, p, extra in zip(spans, padded, stride_over)]
+    attrs = {"kernel_shape": kernel, "strides": strides, "pads": list(pads)}
+    if op != "AveragePool" or dilation > 1:  # onnxruntime's dilated AveragePool: opset 19
+        attrs["dilations"] = [dilation, dilation]
+    if op.startswith("AveragePool"):
+        attrs["count_include_pad"] = int(op.endswith("pads"))
+        op = "AveragePool"
+    x = np.random.default_rng(sum(size)).standard_normal((1, 2, *size)).astype(np.float32)
+    model = pool_model(op, x.shape, **attrs)
+    if op == "AveragePool" and dilation > 1:
+        model.opset_import[0].version = 19
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"x": x})[0]
+    got = ge.compile(model, level=level)(x)
+    got = got[0] if isinstance(got, (list, tuple)) else got
+    assert got.shape == want.shape == (1, 2, 1, 1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [
+        "AvgPool2d(2560, ceil_mode=True)",
+        "AvgPool2d(9, stride=5, padding=1, ceil_mode=True, count_include_pad=False)",
+        "MaxPool2d(5, stride=6, dilation=2, ceil_mode=True)",
+    ],
+)
+def test_torch_pools_wider_than_the_input(pool):
+    """The same windows through the torch frontend (EfficientNet's pooler is the first)."""
+    torch = pytest.importorskip("torch")
+    import ge
+
+    module = eval(f"torch.nn.{pool}")  # noqa: S307 (the parametrized constructors above)
+    x = torch.randn(1, 3, 7, 7, generator=torch.Generator().manual_seed(0))
+    got = ge.compile(module, example_inputs=(x,))(x)
+    np.testing.assert_allclose(np.asarray(got), module(x).numpy(), rtol=1e-5, atol=1e-6)

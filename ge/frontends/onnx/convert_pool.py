@@ -19,6 +19,7 @@ from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_nn import Spatial, window_attrs
 from ge.frontends.onnx.convert_pool_indices import max_pool_indices
 from gedialects.ge import ops
+from gedialects.ge.ops.common import clamp_overhanging_windows
 from gedialects.ge.types import element_of, is_integer_dtype
 
 Converter = Callable[[Node], SSAValue]
@@ -64,8 +65,11 @@ def _pool3d(n: Node, op_class: type, x: SSAValue, geometry: tuple, props: dict) 
 
 def pool(n: Node, op_class: type, x: SSAValue, props: dict) -> SSAValue:
     """The pool of `x` with the node's window attributes, any spatial rank 1 to 3."""
-    kernel = n.ints("kernel_shape")
-    strides, pads, dil = window_attrs(n, n.shape_of(x)[2:], kernel)
+    kernel, sizes = n.ints("kernel_shape"), n.shape_of(x)[2:]
+    strides, pads, dil = window_attrs(n, sizes, kernel)
+    kernel, strides = clamp_overhanging_windows(
+        sizes, kernel, strides, pads, dil, props["ceil_mode"]
+    )
     if len(kernel) == 3:
         return _pool3d(n, op_class, x, (kernel, strides, pads, dil), props)
     sp = Spatial(n, x, "pools")

@@ -16,6 +16,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
+from gedialects.ge.ops.common import clamp_overhanging_windows
 from gedialects.ge.types import shape_of
 
 
@@ -111,17 +112,23 @@ def safe_softmax(cx: Converter, a: dict[str, Any]) -> SSAValue:
 # ---- pooling -----------------------------------------------------------------------
 
 
-def _window(a: dict[str, Any]) -> dict[str, Any]:
+def _window(a: dict[str, Any], dilations: Sequence[int] = (1, 1)) -> dict[str, Any]:
     kernel = pair(a["kernel_size"])
     stride = pair(a["stride"]) if a["stride"] else kernel
     ph, pw = pair(a["padding"])
-    return {"kernel_shape": kernel, "strides": stride, "pads": [ph, pw, ph, pw]}
+    pads = [ph, pw, ph, pw]
+    sizes = shape_of(a["self"].type)[2:]
+    kernel, stride = clamp_overhanging_windows(
+        sizes, kernel, stride, pads, dilations, a["ceil_mode"]
+    )
+    return {"kernel_shape": kernel, "strides": stride, "pads": pads}
 
 
 @converts("max_pool2d", "max_pool2d_with_indices")
 def max_pool2d(cx: Converter, a: dict[str, Any]) -> Any:
+    dilations = pair(a["dilation"])
     op = ge.MaxPool2DOp(
-        a["self"], dilations=pair(a["dilation"]), ceil_mode=a["ceil_mode"], **_window(a)
+        a["self"], dilations=dilations, ceil_mode=a["ceil_mode"], **_window(a, dilations)
     )
     y = cx.emit(op)
     return (y, None) if op_key(cx.node.target) == "max_pool2d_with_indices" else y

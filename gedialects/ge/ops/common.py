@@ -3,6 +3,8 @@ naming of generated ops and the ONNX window arithmetic of convolutions and pools
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from xdsl.dialects.builtin import DenseArrayBase, i64
 
 from gedialects.ge.base import GeOp, Props, prop_ints
@@ -44,3 +46,29 @@ def pool_out(
     if ceil and (out - 1) * s >= size + pb:
         out -= 1
     return out
+
+
+def clamp_overhanging_windows(
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    pads: Sequence[int],
+    dilations: Sequence[int],
+    ceil: bool,
+) -> tuple[list[int], list[int]]:
+    """(kernel, strides) of a pool whose ceil-mode window, on some axis, is wider than the
+    padded input: clamped on that axis to the positions inside it; others unchanged.
+
+    ONNX and torch allow such a window (Hugging Face's EfficientNet pools its 7x7 map with a
+    2560-wide `AvgPool2d(ceil_mode=True)`): it gives one output, over the padded input, which
+    a count_include_pad average divides by. The clamped window reads the same positions and
+    gives the same output and divisor, within the padded input as ge's pools require, and
+    without a 2560x2560 view. `pads` are ONNX's: every axis's begin, then every end."""
+    rank = len(sizes)
+    kernel, strides = list(kernel), list(strides)
+    for i, size in enumerate(sizes):
+        padded = size + pads[i] + pads[rank + i]
+        d, span = dilations[i], dilations[i] * (kernel[i] - 1) + 1
+        if ceil and padded < span < padded + strides[i]:  # one window, past the end
+            kernel[i], strides[i] = -(-padded // d), max(strides[i], padded)
+    return kernel, strides
