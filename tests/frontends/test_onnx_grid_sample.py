@@ -24,7 +24,7 @@ F = torch.nn.functional
 TORCH_MODES = {"linear": "bilinear", "nearest": "nearest", "cubic": "bicubic"}
 
 
-def _model(x_shape, grid_shape, mode, padding, align):  # noqa: ANN001, ANN202
+def _model(x_shape, grid_shape, mode, padding, align, grid_type=T.FLOAT):  # noqa: ANN001, ANN202
     node = helper.make_node("GridSample", ["x", "g"], ["y"], mode=mode, padding_mode=padding,
                             align_corners=int(align))  # fmt: skip
     graph = helper.make_graph(
@@ -32,7 +32,7 @@ def _model(x_shape, grid_shape, mode, padding, align):  # noqa: ANN001, ANN202
         "grid_sample",
         [
             helper.make_tensor_value_info("x", T.FLOAT, x_shape),
-            helper.make_tensor_value_info("g", T.FLOAT, grid_shape),
+            helper.make_tensor_value_info("g", grid_type, grid_shape),
         ],
         [helper.make_tensor_value_info("y", T.FLOAT, None)],
     )
@@ -86,4 +86,20 @@ def test_grid_sample_equals_onnxruntime(level, mode, padding, volume):
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (want,) = session.run(None, {"x": x, "g": g})
     got = ge.compile(model, cache=False, level=level)(x, g)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("level", ["reference", "npu"])
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_a_double_grid_samples_a_float_image(level, mode):
+    """GridSample's grid type (T2) may differ from its input's: Hugging Face's Deformable
+    DETR, exported by torch, samples f32 values at f64 locations (onnxruntime has no kernel
+    for that pair). The weights come out in f64 and are cast to the input's type."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal([1, 2, 6, 7]).astype(np.float32)
+    g = rng.uniform(-1.2, 1.2, [1, 3, 4, 2])
+    model = _model(list(x.shape), list(g.shape), mode, "zeros", False, grid_type=T.DOUBLE)
+    got = ge.compile(model, cache=False, level=level)(x, g)
+    assert got.dtype == np.float32
+    want = _torch(x, g.astype(np.float32), mode, "zeros", False)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

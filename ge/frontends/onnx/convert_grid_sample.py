@@ -28,6 +28,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_math import scalar
 from gedialects.ge import ops
+from gedialects.ge.types import element_of
 
 MODES = {"bilinear": "linear", "linear": "linear", "nearest": "nearest",
          "bicubic": "cubic", "cubic": "cubic"}  # fmt: skip
@@ -174,6 +175,8 @@ def grid_sample(n: Node) -> SSAValue:
         index = n.emit(ops.ReshapeOp(n.emit(ops.CastOp(pixel, to=i64)), shape=[batch, 1, points]))
         values = n.emit(ops.GatherOp(flat, n.emit(ops.AddOp(index, base_index)), axis=0))
         if weight is not None:
+            if element_of(weight.type) != element_of(x.type):  # GridSample's T2 may differ
+                weight = n.emit(ops.CastOp(weight, to=element_of(x.type)))
             values = n.emit(
                 ops.MulOp(values, n.emit(ops.ReshapeOp(weight, shape=[batch, 1, points])))
             )
