@@ -108,6 +108,17 @@ ELEMENTWISE = {
         x.clamp(min=0.1),
         x.clamp(max=torch.zeros(1)),
     ),
+    "remainders": lambda m, x: (
+        torch.remainder(x * 4, 1.5),
+        torch.fmod(x * 4, -1.5),
+        x * 7 % 2,
+        torch.remainder((x * 10).long(), 3),
+        torch.fmod((x * 10).long(), -3),
+        (x * 10).int() % -4,
+        (x * 10).long() // 3,
+        torch.div((x * 10).long(), -4, rounding_mode="trunc"),
+        torch.div((x * 10).int(), -4, rounding_mode="floor"),
+    ),
     "compare_select": lambda m, x: (
         torch.where(x > 0, x, x * 0.1),
         torch.where(x <= 0.2, 1.0, x),
@@ -245,6 +256,7 @@ SHAPES = {
         x[0, 0] @ x[1].t(),
     ),
     "softmaxes": lambda m, x: (torch.softmax(x, -1), F.log_softmax(x, 1)),
+    "unfold": lambda m, x: (x.unfold(2, 3, 2), x.unfold(-1, 4, 4), x.unfold(1, 5, 1)),
     "full_like": lambda m, x: (torch.zeros_like(x) + x, torch.full_like(x, 2.5) * x),
     "factory_folding": lambda m, x: x.masked_fill(
         torch.triu(torch.ones(5, 8, dtype=torch.bool), 1), -2.0

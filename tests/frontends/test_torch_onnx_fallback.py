@@ -54,3 +54,25 @@ def test_a_module_neither_route_takes_names_both_refusals() -> None:
 
     with pytest.raises(UnsupportedError, match=r"(?i)complex64.*through ONNX"):
         ge.compile(Complex(), example_inputs=(torch.randn(2, 3),), cache=False)
+
+
+class BranchOnData(torch.nn.Module):
+    """Python control flow on a tensor's value: torch.export stops at the guard."""
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return torch.relu(x) * 2
+        return x - 1
+
+
+def test_a_module_torch_export_fails_on_is_traced_through_onnx() -> None:
+    """torch.export raises on a data-dependent guard (Hugging Face's LED and EnCodec do
+    this): the importer refuses with the reason, so `ge.compile` retries through the ONNX
+    exporter, whose trace keeps the branch the example input takes, as torch's tracer does."""
+    from ge.frontends.torch import import_module
+
+    x = torch.rand(2, 3) + 0.1
+    with pytest.raises(UnsupportedError, match="torch.export of BranchOnData failed"):
+        import_module(BranchOnData(), (x,))
+    compiled = ge.compile(BranchOnData(), example_inputs=(x,), cache=False)
+    np.testing.assert_allclose(compiled(x).numpy(), BranchOnData()(x).numpy(), rtol=1e-6)

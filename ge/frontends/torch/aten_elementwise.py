@@ -191,19 +191,39 @@ def mul(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.MulOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
 
 
-@converts("div")
+@converts("div", "floor_divide")
 def div(cx: Converter, a: dict[str, Any]) -> SSAValue:
     dtype = cx.out_dtype()
-    mode = a.get("rounding_mode")
-    if mode is not None and not is_float_dtype(dtype):
-        raise cx.unsupported(f"integer division with rounding_mode={mode!r}")
-    q = cx.emit(ge.DivOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
+    mode = "floor" if op_key(cx.node.target) == "floor_divide" else a.get("rounding_mode")
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    if not is_float_dtype(dtype):
+        if mode == "floor":  # ge.mod of integers floors (numpy.mod): x - mod(x, y) divides
+            x = cx.emit(ge.SubOp(x, cx.emit(ge.ModOp(x, y))))
+        elif mode is None:
+            raise cx.unsupported("true division of integers into an integer result")
+        return cx.emit(ge.DivOp(x, y))  # ge.div truncates integers
+    q = cx.emit(ge.DivOp(x, y))
     if mode == "floor":
         return cx.emit(ge.FloorOp(q))
     if mode == "trunc":
         sign = cx.emit(ge.SignOp(q))
         return cx.emit(ge.MulOp(sign, cx.emit(ge.FloorOp(cx.emit(ge.AbsOp(q))))))
     return q
+
+
+@converts("remainder", "fmod")
+def remainder(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """remainder takes the divisor's sign (x - floor(x / y) * y, torch's definition), fmod
+    the dividend's (C's). ge.mod is numpy.mod on integers and C's fmod on floats."""
+    dtype = cx.out_dtype()
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    floor = op_key(cx.node.target) == "remainder"
+    if floor != is_float_dtype(dtype):
+        return cx.emit(ge.ModOp(x, y))
+    q = cx.emit(ge.DivOp(x, y))  # integers: truncated
+    if floor:
+        q = cx.emit(ge.FloorOp(q))
+    return cx.emit(ge.SubOp(x, cx.emit(ge.MulOp(q, y))))
 
 
 @converts("pow")

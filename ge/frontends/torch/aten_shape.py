@@ -176,6 +176,21 @@ def index_select(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.GatherOp(a["self"], a["index"], axis=a["dim"]))
 
 
+@converts("unfold")
+def unfold(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Tensor.unfold(dim, size, step): the windows along `dim` (PatchTST's patches), one
+    gather of a (windows, size) index table, the window's axis moved last as torch does."""
+    x, shape = a["self"], shape_of(a["self"].type)
+    if not shape:  # a 0-d tensor unfolds to itself in a 1-element window
+        return cx.reshape(x, [1])
+    axis = _axis(a["dimension"], len(shape))
+    windows = (shape[axis] - a["size"]) // a["step"] + 1
+    table = np.arange(windows)[:, None] * a["step"] + np.arange(a["size"])[None, :]
+    y = cx.emit(ge.GatherOp(x, cx.constant(table.astype(np.int64)), axis=axis))
+    perm = [d for d in range(len(shape) + 1) if d != axis + 1] + [axis + 1]
+    return cx.emit(ge.TransposeOp(y, perm=perm))
+
+
 @converts("index")
 def index(cx: Converter, a: dict[str, Any]) -> SSAValue:
     """x[..., i, j, ...] with integer index tensors on adjacent axes: one gather on those

@@ -149,6 +149,12 @@ def import_module(
 ) -> ModuleOp:
     """Export `module` with `torch.export` on `example_inputs` and import the program."""
     args = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(example_inputs)
-    with torch.no_grad():
-        ep = torch.export.export(module, args)
+    try:
+        with torch.no_grad():
+            ep = torch.export.export(module, args)
+    except Exception as error:  # data-dependent guards, untraceable Python: many kinds
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise UnsupportedError(
+            f"torch.export of {type(module).__name__} failed: {type(error).__name__}: {first[:200]}"
+        ) from None
     return import_exported_program(ep, decompose=decompose)
