@@ -199,6 +199,22 @@ def test_graph_output_without_a_shape_and_unnamed_nodes():
     assert_matches_onnxruntime(model, {"x": f32(2, 4)})
 
 
+def test_shapeless_output_inference_cannot_shape():
+    """A graph output declared without a shape, reshaped to a shape computed from the input
+    (torch's opset-11 export of a view): ONNX's inference cannot shape it, so the checker,
+    which wants a shape on every graph output, sees it as value_info; the importer shapes it.
+    Stages cut from such a model (ViT-MAE at opset 11, around its TopK) have such outputs."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("ReduceProd", ["s"], ["n"], keepdims=1),
+        helper.make_node("Reshape", ["x", "n"], ["flat"]),
+        helper.make_node("Relu", ["flat"], ["y"]),
+    ]
+    output = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = model_of(nodes, [vi("x", [2, 3])], [output], [], opset=11)
+    assert_matches_onnxruntime(model, {"x": f32(2, 3)})
+
+
 @pytest.mark.parametrize(
     ("equation", "shapes"),
     [

@@ -127,27 +127,36 @@ def used_names(node: onnx.NodeProto) -> set[str]:
 
 
 def with_output_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
-    """`model`, or a copy whose graph outputs declared without a shape get ONNX's inferred one.
+    """`model` as the checker should see it: graph outputs declared without a shape get
+    ONNX's inferred one, and those inference cannot shape are declared as value_info.
 
     The checker requires a shape on graph outputs; onnxruntime does not, and exporters
-    leave it out. Outputs that inference cannot shape stay as they are.
+    leave it out. Inference cannot shape an output computed through a shape only a run
+    knows (a Reshape to a computed shape at opset 11), which the importer shapes as it
+    converts; a stage cut from such a model (`staging`) has such outputs.
     """
-    outputs = model.graph.output
-    if all(o.type.tensor_type.HasField("shape") for o in outputs if o.type.HasField("tensor_type")):
+
+    def shapeless(o: onnx.ValueInfoProto) -> bool:
+        return o.type.HasField("tensor_type") and not o.type.tensor_type.HasField("shape")
+
+    if not any(shapeless(o) for o in model.graph.output):
         return model
     try:
         inferred = shape_inference.infer_shapes(model, strict_mode=False)
+        found = {o.name: o for o in [*inferred.graph.output, *inferred.graph.value_info]}
     except (shape_inference.InferenceError, onnx.checker.ValidationError):
-        return model  # the checker then reports the missing shape
-    found = {o.name: o for o in [*inferred.graph.output, *inferred.graph.value_info]}
+        found = {}
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)
     for o in fixed.graph.output:
-        t = o.type.tensor_type
         known = found.get(o.name)
-        if o.type.HasField("tensor_type") and not t.HasField("shape") and known is not None:
-            if known.type.tensor_type.HasField("shape"):
-                t.shape.CopyFrom(known.type.tensor_type.shape)
+        if shapeless(o) and known is not None and not shapeless(known):
+            o.type.tensor_type.shape.CopyFrom(known.type.tensor_type.shape)
+    unknown = [o for o in fixed.graph.output if shapeless(o)]
+    fixed.graph.value_info.extend(unknown)
+    kept = [o for o in fixed.graph.output if not shapeless(o)]
+    del fixed.graph.output[:]
+    fixed.graph.output.extend(kept)
     return fixed
 
 
