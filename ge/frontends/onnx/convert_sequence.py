@@ -124,7 +124,7 @@ def split_to_sequence(n: Node) -> list[SequenceValue]:
             sizes = [int(s) for s in split]
     else:
         sizes = [1] * length
-    if sum(sizes) != length or min(sizes, default=0) <= 0:
+    if sum(sizes) != length or min(sizes, default=0) < 0:
         raise n.error(f"split sizes {sizes} do not divide the axis of {length}")
     pieces = n.emit_all(ops.SplitOp(x, axis=axis, sizes=sizes)) if len(sizes) > 1 else [x]
     if not n.has(1) and not int(n.attr("keepdims", 1)):

@@ -165,7 +165,8 @@ LEGACY_BROADCAST += ("Less",)
 
 
 def align_legacy_broadcasts(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
-    """`model`, or a copy whose opset-1-6 `broadcast=1, axis=k` binary nodes broadcast as numpy.
+    """`model`, or a copy whose opset-1-6 `broadcast=1, axis=k` binary nodes (and PRelu
+    slopes) broadcast as numpy.
 
     Before opset 7, B of shape [3] with axis=1 matched dim 1 of an A of shape [N, 3, H, W];
     the version converter only handles B already aligned with A's trailing dims (it fails
@@ -205,7 +206,10 @@ def align_legacy_broadcasts(model: onnx.ModelProto, opset: int) -> onnx.ModelPro
 
 
 def _legacy_axis(node: onnx.NodeProto) -> int | None:
-    """The `axis` of a legacy-broadcasting binary node, if it has one."""
+    """The `axis` of a legacy-broadcasting binary node, if it has one; 1 for a PRelu, whose
+    slope was per channel (axis 1) before opset 7 (torch's multi-parameter PReLU)."""
+    if node.op_type == "PRelu" and len(node.input) == 2:
+        return 1
     if node.op_type not in LEGACY_BROADCAST or len(node.input) < 2:
         return None
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
