@@ -68,6 +68,7 @@ def load_program(
     *,
     example_inputs: Sequence[Any] | None = None,
     input_shapes: dict[str, list[int]] | None = None,
+    source: str = "<model>",
 ) -> ModuleOp | StagedProgram:
     """`load_model`, except that an ONNX model holding a node ge runs on the host (a
     data-dependent shape, an op with no converter; `ge.frontends.onnx.staging`) comes back
@@ -81,7 +82,7 @@ def load_program(
         proto = read_onnx_file(model)
         return import_program(proto, input_shapes=input_shapes, source=str(model))
     if type(model).__name__ == "ModelProto":
-        return import_program(model, input_shapes=input_shapes)
+        return import_program(model, input_shapes=input_shapes, source=source)
     try:
         return load_model(model, example_inputs=example_inputs, input_shapes=input_shapes)
     except UnsupportedError as refusal:
@@ -304,7 +305,14 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     """
     if mode not in MODES:
         raise GeError(f"unknown mode '{mode}'; choose from {MODES}")
-    program = load_program(model, example_inputs=example_inputs, input_shapes=input_shapes)
+    source = "<model>"
+    if isinstance(model, str | Path) and Path(model).suffix == ".onnx":
+        from ge.frontends.onnx.importer import read_onnx_file
+
+        model, source = read_onnx_file(model), str(model)
+    program = load_program(
+        model, example_inputs=example_inputs, input_shapes=input_shapes, source=source
+    )
     opts = CompileOptions(target=target, **options)
     if cache is None or cache is True:
         cache_obj: CompileCache | None = CompileCache()
@@ -322,11 +330,27 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
             compiled.plan()
         return compiled
 
-    if isinstance(program, StagedProgram):
-        if gear_list is not None:
-            raise GeError(
-                "dynamic_batch needs one static graph; this model runs in stages: "
-                f"{program.describe()}"
-            )
-        return StagedModel(program, compile_stage)
-    return compile_stage(program)
+    def finish(program: ModuleOp | StagedProgram) -> CompiledModel | StagedModel:
+        if isinstance(program, StagedProgram):
+            if gear_list is not None:
+                raise GeError(
+                    "dynamic_batch needs one static graph; this model runs in stages: "
+                    f"{program.describe()}"
+                )
+            return StagedModel(program, compile_stage)
+        return compile_stage(program)
+
+    compiled = finish(program)
+    free = {}
+    if type(model).__name__ == "ModelProto" and input_shapes is None and gear_list is None:
+        from ge.frontends.onnx.free_dims import free_input_axes
+
+        free = free_input_axes(model)
+    if not free:
+        return compiled
+    from ge.specialize import ShapeSpecializedModel
+
+    def build(shapes: dict[str, list[int]]) -> CompiledModel | StagedModel:
+        return finish(load_program(model, input_shapes=shapes, source=source))
+
+    return ShapeSpecializedModel(compiled, free, build)

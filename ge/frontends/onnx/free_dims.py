@@ -66,3 +66,19 @@ def longer_shapes(model: onnx.ModelProto, given: Shapes) -> Iterator[dict[str, l
                 for d, long in zip(dims, marks)
             ]
         yield shapes
+
+
+def free_input_axes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """The axes of each graph input (not an initializer) that the model leaves free: a
+    symbolic or unknown dim. Inputs declared without a shape are left out."""
+    initialized = {t.name for t in model.graph.initializer}
+    free = {}
+    for i in model.graph.input:
+        if i.name in initialized or not i.type.tensor_type.HasField("shape"):
+            continue
+        axes = [
+            k for k, d in enumerate(i.type.tensor_type.shape.dim) if not d.HasField("dim_value")
+        ]
+        if axes:
+            free[i.name] = axes
+    return free

@@ -1,0 +1,81 @@
+"""An ONNX model with free input dims, compiled for each input shape it is called with.
+
+A model exported with dynamic axes (batch, sequence length) is compiled at first for free
+dims of 1 (`ge.frontends.onnx.free_dims`), as onnxruntime's tools take them. ge's graphs are
+static, so a call with other sizes of those dims compiles the model again for them, once per
+shape (through the compile cache, which holds every shape met), as `torch.compile` does per
+shape and GE per shape it is given; a dim the model fixes must keep its size, and a call
+that changes one gets the first compile's error naming the input. `dynamic_batch=[...]`
+serves varying batches through gears instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+Shapes = tuple[tuple[int, ...], ...]
+
+
+class ShapeSpecializedModel:
+    """Compiled models of one ONNX model, one per input shape; otherwise it behaves as the
+    compiled model it last ran (its names, profile, plan, ...)."""
+
+    def __init__(
+        self,
+        first: Any,
+        free_axes: Mapping[str, Sequence[int]],
+        build: Callable[[dict[str, list[int]]], Any],
+    ):
+        self.current = first
+        self.input_names: list[str] = list(first.input_names)
+        self._free = {name: set(axes) for name, axes in free_axes.items()}
+        self._build = build
+        self._by_shapes: dict[Shapes, Any] = {self._shapes_of(first): first}
+
+    @staticmethod
+    def _shapes_of(compiled: Any) -> Shapes:
+        stage = getattr(compiled, "first", compiled)  # a staged model: its first stage's
+        return tuple(tuple(s) for s in stage.input_shapes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["current"], name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.for_inputs(args, kwargs)(*args, **kwargs)
+
+    def run(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
+        return self.for_inputs(args, kwargs).run(*args, **kwargs)
+
+    @property
+    def shapes_compiled(self) -> list[Shapes]:
+        """The input shapes compiled so far, in the order they were first met."""
+        return list(self._by_shapes)
+
+    def for_inputs(self, args: tuple, kwargs: dict) -> Any:
+        """The compiled model for these inputs' shapes, compiled now if it is their first
+        call; the first one when a fixed dim differs (its call names the mismatch)."""
+        values = [kwargs.get(n) for n in self.input_names] if kwargs else list(args)
+        if len(values) != len(self.input_names) or any(v is None for v in values):
+            return self.current  # its binding names what is missing
+        shapes = tuple(tuple(int(d) for d in np.shape(v)) for v in values)
+        compiled = self._by_shapes.get(shapes)
+        if compiled is None:
+            if not self._only_free_dims_differ(shapes):
+                return self._by_shapes[next(iter(self._by_shapes))]
+            given = {n: list(s) for n, s in zip(self.input_names, shapes)}
+            compiled = self._by_shapes[shapes] = self._build(given)
+        self.current = compiled
+        return compiled
+
+    def _only_free_dims_differ(self, shapes: Shapes) -> bool:
+        first = next(iter(self._by_shapes))
+        for name, got, known in zip(self.input_names, shapes, first):
+            if len(got) != len(known):
+                return False
+            changed = {k for k, (a, b) in enumerate(zip(got, known)) if a != b}
+            if not changed <= self._free.get(name, set()):
+                return False
+        return True
