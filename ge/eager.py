@@ -19,7 +19,7 @@ from xdsl.ir import Operation, SSAValue
 
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute
 from gedialects.ge.constant import ConstantOp
-from gedialects.interpreter import entry_function
+from gedialects.interpreter import bind_inputs, entry_function
 from runtime.kernel_runner import free_values, single_kernel_module
 
 
@@ -44,6 +44,7 @@ class EagerRunner:
 
     def run(self, inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[dict]]:
         fn = entry_function(self.module)
+        inputs = bind_inputs(fn, inputs)  # checked against the model's names and types
         env: dict[SSAValue, np.ndarray] = dict(zip(fn.body.block.args, inputs))
         records: list[dict] = []
         for op in fn.body.block.ops:

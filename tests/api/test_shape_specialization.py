@@ -86,8 +86,9 @@ def test_a_staged_model_compiles_per_shape_too():
     assert len(compiled.shapes_compiled) == 3
 
 
-def test_a_fixed_dim_keeps_its_size():
-    compiled = ge.compile(attention_like(), cache=False)
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_a_fixed_dim_keeps_its_size(mode):
+    compiled = ge.compile(attention_like(), mode=mode, cache=False)
     with pytest.raises(GeError, match="input 'x' has shape"):
         compiled(np.zeros((2, 4, 7), np.float32))
     assert len(compiled.shapes_compiled) == 1
