@@ -20,6 +20,7 @@ about 5 minutes for every model on two cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -171,11 +173,27 @@ def build(name: str):  # noqa: ANN201
     return Wrapped(model).eval(), args
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """File descriptor 1 to /dev/null: a failed TorchScript export prints its whole graph
+    from C++, past `sys.stdout`."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 def export(model, args, path: Path, opts: argparse.Namespace) -> list[str]:  # noqa: ANN001
     import torch
 
     names = [f"in{i}" for i in range(len(args))]
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), _quiet_stdout():
         warnings.simplefilter("ignore")
         if opts.dynamo:
             torch.onnx.export(model, args, str(path), dynamo=True, opset_version=opts.opset or 18,
