@@ -304,7 +304,9 @@ def main() -> None:
     names = list(table) if opts.models == "all" else opts.models.split(",")
     for name in names:
         model, args = build(name)
-        model.inner.config._attn_implementation = opts.attn
+        config = getattr(model.inner, "config", None)  # (an encoder alone has none)
+        if config is not None:
+            config._attn_implementation = opts.attn
         if opts.half:
             model = model.half()
             args = tuple(a.half() if a.is_floating_point() else a for a in args)
