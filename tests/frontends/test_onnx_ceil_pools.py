@@ -64,21 +64,28 @@ def test_average_counting_padding_is_not_rewritten_when_it_needs_more():
         import_onnx_model(model)
 
 
+POOLS = st.sampled_from(["MaxPool", "LpPool", "AveragePool", "AveragePool-counting-pads"])
+
+
+def pairs(lo: int, hi: int, n: int = 2) -> st.SearchStrategy:
+    return st.tuples(*[st.integers(lo, hi)] * n)
+
+
+def onnx_op(op: str, attrs: dict) -> str:
+    """The ONNX op of a drawn pool; an average's count_include_pad set in `attrs`."""
+    if op.startswith("AveragePool"):
+        attrs["count_include_pad"] = int(op.endswith("pads"))
+        return "AveragePool"
+    return op
+
+
 @settings(deadline=None)
-@given(
-    op=st.sampled_from(["MaxPool", "LpPool", "AveragePool", "AveragePool-counting-pads"]),
-    size=st.tuples(st.integers(2, 8), st.integers(2, 8)),
-    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    strides=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    pads=st.tuples(st.integers(0, 2), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
-)
+@given(POOLS, pairs(2, 8), pairs(1, 3), pairs(1, 3), pairs(0, 2, 4))
 def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
     pads = [min(p, kernel[i % 2] - 1) for i, p in enumerate(pads)]
     kernel = [min(k, s + p0 + p1) for k, s, p0, p1 in zip(kernel, size, pads[:2], pads[2:])]
     attrs = {"kernel_shape": list(kernel), "strides": list(strides), "pads": pads}
-    if op.startswith("AveragePool"):
-        attrs["count_include_pad"] = int(op.endswith("pads"))
-        op = "AveragePool"
+    op = onnx_op(op, attrs)
     x = np.random.default_rng(sum(size)).standard_normal((1, 2, *size)).astype(np.float32)
     model = pool_model(op, x.shape, **attrs)
     axes = [
@@ -94,11 +101,11 @@ def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
 
 @settings(deadline=None, max_examples=40)
 @given(
-    op=st.sampled_from(["MaxPool", "LpPool", "AveragePool", "AveragePool-counting-pads"]),
-    size=st.tuples(st.integers(1, 6), st.integers(1, 6)),
-    over=st.tuples(st.integers(0, 4), st.integers(0, 4)),
-    stride_over=st.tuples(st.integers(1, 4), st.integers(1, 4)),
-    pads=st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(0, 1), st.integers(0, 1)),
+    op=POOLS,
+    size=pairs(1, 6),
+    over=pairs(0, 4),
+    stride_over=pairs(1, 4),
+    pads=pairs(0, 1, 4),
     dilation=st.integers(1, 2),
     level=st.sampled_from(["reference", "npu"]),
 )
@@ -113,11 +120,9 @@ def test_ceil_mode_windows_wider_than_the_input(op, size, over, stride_over, pad
     spans = [dilation * (k - 1) + 1 for k in kernel]
     strides = [sp - p + extra for sp, p, extra in zip(spans, padded, stride_over)]
     attrs = {"kernel_shape": kernel, "strides": strides, "pads": list(pads)}
-    if op != "AveragePool" or dilation > 1:  # onnxruntime's dilated AveragePool: opset 19
+    op = onnx_op(op, attrs)
+    if op != "AveragePool" or dilation > 1:  # AveragePool's dilations: opset 19
         attrs["dilations"] = [dilation, dilation]
-    if op.startswith("AveragePool"):
-        attrs["count_include_pad"] = int(op.endswith("pads"))
-        op = "AveragePool"
     x = np.random.default_rng(sum(size)).standard_normal((1, 2, *size)).astype(np.float32)
     model = pool_model(op, x.shape, **attrs)
     if op == "AveragePool" and dilation > 1:
