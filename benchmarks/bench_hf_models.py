@@ -253,7 +253,8 @@ def run_onnx(name: str, model, args, opts: argparse.Namespace) -> str:  # noqa: 
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     if done.returncode:
-        return "ge-run failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
+        refused = "" if peer == "onnxruntime" else " (onnxruntime refuses the export too)"
+        return f"ge-run failed{refused}: " + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
     with np.load(folder / "out.npz") as npz:
         got = [npz[k] for k in npz.files]
     report = json.loads((folder / "R.json").read_text())
