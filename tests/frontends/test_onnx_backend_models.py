@@ -117,15 +117,16 @@ def _with_random_weights(model: onnx.ModelProto, seed: int) -> onnx.ModelProto:
     return fixed
 
 
-BIGGEST = {"vgg19", "densenet121"}
-"""A minute each on two cores: in `make soak` (marker `sweep`), not in `make test`."""
+IN_SOAK = {"vgg19", "densenet121", "zfnet512", "inception_v2"}
+"""25-65 s each on two cores, and like the others in layers (ZFNet is AlexNet's, Inception
+v2 v1's): in `make soak` (marker `sweep`), not in `make test`, to keep it short."""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, marks=[pytest.mark.sweep] if c.model_name in BIGGEST else [])
+        pytest.param(c, marks=[pytest.mark.sweep] if c.model_name in IN_SOAK else [])
         for c in load_model_tests(kind="real")
     ],
     ids=lambda c: c.model_name,
