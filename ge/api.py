@@ -341,16 +341,23 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
         return compile_stage(program)
 
     compiled = finish(program)
-    free = {}
-    if type(model).__name__ == "ModelProto" and input_shapes is None and gear_list is None:
+    from ge.specialize import ShapeSpecializedModel
+
+    free: dict[str, list[int]] = {}
+    if gear_list is None and input_shapes is None and type(model).__name__ == "ModelProto":
         from ge.frontends.onnx.free_dims import free_input_axes
 
         free = free_input_axes(model)
+    elif gear_list is None and _is_torch_module(model):  # torch.export fixed every dim
+        ranks = [len(s) for s in ShapeSpecializedModel.shapes_of(compiled)]
+        free = {n: list(range(r)) for n, r in zip(compiled.input_names, ranks)}
     if not free:
         return compiled
-    from ge.specialize import ShapeSpecializedModel
 
-    def build(shapes: dict[str, list[int]]) -> CompiledModel | StagedModel:
+    def build(shapes: dict[str, list[int]], values: list[Any]) -> CompiledModel | StagedModel:
+        if _is_torch_module(model):
+            examples = [_as_torch(_as_numpy(v)) for v in values]
+            return finish(load_program(model, example_inputs=examples))
         return finish(load_program(model, input_shapes=shapes, source=source))
 
     return ShapeSpecializedModel(compiled, free, build)

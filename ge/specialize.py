@@ -1,12 +1,13 @@
-"""An ONNX model with free input dims, compiled for each input shape it is called with.
+"""A model with free input dims, compiled for each input shape it is called with.
 
-A model exported with dynamic axes (batch, sequence length) is compiled at first for free
-dims of 1 (`ge.frontends.onnx.free_dims`), as onnxruntime's tools take them. ge's graphs are
-static, so a call with other sizes of those dims compiles the model again for them, once per
-shape (through the compile cache, which holds every shape met), as `torch.compile` does per
-shape and GE per shape it is given; a dim the model fixes must keep its size, and a call
-that changes one gets the first compile's error naming the input. `dynamic_batch=[...]`
-serves varying batches through gears instead.
+An ONNX model exported with dynamic axes (batch, sequence length) is compiled at first for
+free dims of 1 (`ge.frontends.onnx.free_dims`), as onnxruntime's tools take them; a torch
+module for its example inputs' shapes, every dim of which is free (torch.export specializes
+on them). ge's graphs are static, so a call with other sizes of free dims compiles the model
+again for them, once per shape (through the compile cache, which holds every shape met), as
+`torch.compile` does per shape and GE per shape it is given; a dim an ONNX model fixes must
+keep its size, and a call that changes one (or an input's rank) gets the first compile's
+error naming the input. `dynamic_batch=[...]` serves varying batches through gears instead.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ class ShapeSpecializedModel:
         self,
         first: Any,
         free_axes: Mapping[str, Sequence[int]],
-        build: Callable[[dict[str, list[int]]], Any],
+        build: Callable[[dict[str, list[int]], list[Any]], Any],
     ):
         self.current = first
         self.input_names: list[str] = list(first.input_names)
         self._free = {name: set(axes) for name, axes in free_axes.items()}
+        """`build(shapes by input name, the call's inputs)`: the model compiled for them."""
         self._build = build
-        self._by_shapes: dict[Shapes, Any] = {self._shapes_of(first): first}
+        self._by_shapes: dict[Shapes, Any] = {self.shapes_of(first): first}
 
     @staticmethod
-    def _shapes_of(compiled: Any) -> Shapes:
+    def shapes_of(compiled: Any) -> Shapes:
         stage = getattr(compiled, "first", compiled)  # a staged model: its first stage's
         return tuple(tuple(s) for s in stage.input_shapes)
 
@@ -66,7 +68,7 @@ class ShapeSpecializedModel:
             if not self._only_free_dims_differ(shapes):
                 return self._by_shapes[next(iter(self._by_shapes))]
             given = {n: list(s) for n, s in zip(self.input_names, shapes)}
-            compiled = self._by_shapes[shapes] = self._build(given)
+            compiled = self._by_shapes[shapes] = self._build(given, values)
         self.current = compiled
         return compiled
 

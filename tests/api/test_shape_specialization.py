@@ -119,3 +119,22 @@ def test_random_shapes_equal_onnxruntime(batch, seq):
     model = attention_like()
     compiled = ge.compile(model, level="npu", cache=False)
     assert_like_onnxruntime(compiled, model, x_of(batch, seq))
+
+
+def test_a_torch_module_is_exported_again_for_each_shape():
+    """torch.export fixes every dim of the example inputs; a call with other shapes exports
+    and compiles the module again for them, as torch.compile recompiles per shape."""
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 3, padding=1), torch.nn.ReLU()).eval()
+    gen = torch.Generator().manual_seed(0)
+    compiled = ge.compile(
+        module, example_inputs=(torch.randn(2, 3, 8, generator=gen),), cache=False
+    )
+    for shape in [(1, 3, 5), (2, 3, 8), (4, 3, 11)]:
+        x = torch.randn(*shape, generator=gen)
+        got = compiled(x)
+        assert isinstance(got, torch.Tensor)
+        np.testing.assert_allclose(got.numpy(), module(x).detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert compiled.shapes_compiled == [((2, 3, 8),), ((1, 3, 5),), ((4, 3, 11),)]
+    with pytest.raises(GeError, match="torch.export of Sequential failed"):
+        compiled(torch.randn(1, 2, 8))  # 2 channels: the module cannot take it
