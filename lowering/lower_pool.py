@@ -60,6 +60,8 @@ def lower_pool(
     if dtype.kind != "f":
         raise UnsupportedError(f"'{op.name}' {op.kind.data} on {element} has no npu lowering")
     geo = geometry(op)
+    if geo.reads_only_padding():
+        raise UnsupportedError(f"'{op.name}' {op.kind.data}: a window reads only padding")
     avg = op.kind.data == "avg"
     counts = geo.divisors(op.get_flag("count_include_pad")) if avg else None
     uniform = counts is None or bool((counts == counts.flat[0]).all())

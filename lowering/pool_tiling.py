@@ -50,6 +50,18 @@ class PoolGeometry:
     def taps(self) -> int:
         return self.kernel[0] * self.kernel[1]
 
+    def reads_only_padding(self) -> bool:
+        """Whether some window's taps all fall in the padding on an axis (a dilated ceil-mode
+        window past a one-pixel input): its rows or columns of input are empty."""
+        for axis in (0, 1):
+            size, pad, step = self.size[axis], self.pads[axis], self.strides[axis]
+            d, k = self.dilations[axis], self.kernel[axis]
+            for o in range(self.out[axis]):
+                start = o * step - pad
+                if not any(0 <= start + j * d < size for j in range(k)):
+                    return True
+        return False
+
     def divisors(self, include_pad: bool) -> np.ndarray:
         """(Ho, Wo) element counts of the windows: inside the image, or inside image and pads
         (never the ceil_mode overhang), as the reference average divides."""

@@ -152,3 +152,19 @@ def test_torch_pools_wider_than_the_input(pool):
     x = torch.randn(1, 3, 7, 7, generator=torch.Generator().manual_seed(0))
     got = ge.compile(module, example_inputs=(x,))(x)
     np.testing.assert_allclose(np.asarray(got), module(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_window_of_padding_alone_runs_by_reference_at_the_npu_level():
+    """A dilated ceil-mode window past a one-pixel input can hold only padding (found by
+    the property test above); the npu pool lowering, whose input rows would be empty,
+    refuses it, so it runs by reference, equal to onnxruntime."""
+    import ge
+
+    attrs = {"kernel_shape": [2, 2], "strides": [3, 2], "pads": [0, 1, 0, 0]}
+    model = pool_model("MaxPool", (1, 2, 1, 1), dilations=[2, 2], **attrs)
+    x = np.array([[[[0.5]], [[-2.0]]]], np.float32)
+    compiled = ge.compile(model, level="npu", cache=False)
+    assert_like_onnxruntime(model, x)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(compiled(x), session.run(None, {"x": x})[0])
+    assert len(compiled.last_profile["fallbacks"]) == 1
