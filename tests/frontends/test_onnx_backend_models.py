@@ -117,16 +117,16 @@ def _with_random_weights(model: onnx.ModelProto, seed: int) -> onnx.ModelProto:
     return fixed
 
 
-IN_SOAK = {"vgg19", "densenet121", "zfnet512", "inception_v2"}
-"""25-65 s each on two cores, and like the others in layers (ZFNet is AlexNet's, Inception
-v2 v1's): in `make soak` (marker `sweep`), not in `make test`, to keep it short."""
+IN_MAKE_TEST = {"resnet50", "squeezenet"}
+"""The two `make test` runs (50 s of two cores); the other seven (8-65 s each, like these
+two in their layers) are in `make soak` (marker `sweep`), to keep `make test` short."""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, marks=[pytest.mark.sweep] if c.model_name in IN_SOAK else [])
+        pytest.param(c, marks=[] if c.model_name in IN_MAKE_TEST else [pytest.mark.sweep])
         for c in load_model_tests(kind="real")
     ],
     ids=lambda c: c.model_name,
