@@ -56,9 +56,6 @@ def _cases(T, torch):  # noqa: ANN001, ANN202, C901, N803 (a table of constructo
     def text(cfg, **kw):  # noqa: ANN001, ANN003, ANN202
         return cfg(**{**tx, **kw})
 
-    def _moe(cfg, **kw):  # noqa: ANN001, ANN003, ANN202
-        return cfg(**{**tx, **kw})
-
     # fmt: off
     return {
     "bert": lambda: (T.BertModel(text(T.BertConfig)), (ids(), torch.ones(1, S, dtype=torch.long))),

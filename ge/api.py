@@ -356,7 +356,7 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
 
     def build(shapes: dict[str, list[int]], values: list[Any]) -> CompiledModel | StagedModel:
         if _is_torch_module(model):
-            examples = [_as_torch(_as_numpy(v)) for v in values]
+            examples = [_as_torch(v) for v in values]
             return finish(load_program(model, example_inputs=examples))
         return finish(load_program(model, input_shapes=shapes, source=source))
 

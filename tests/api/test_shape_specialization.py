@@ -94,11 +94,17 @@ def test_a_fixed_dim_keeps_its_size(mode):
     assert len(compiled.shapes_compiled) == 1
 
 
-def test_given_shapes_or_no_free_dims_compile_once(tmp_path):
+def test_given_shapes_or_no_free_dims_compile_once():
     compiled = ge.compile(attention_like(), input_shapes={"x": [2, 4, 8]}, cache=False)
     assert isinstance(compiled, CompiledModel)
     with pytest.raises(GeError, match="input 'x' has shape"):
         compiled(x_of(3, 4))
+    fixed = attention_like()
+    for value in [*fixed.graph.input, *fixed.graph.output]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_param"):
+                dim.dim_value = 2
+    assert isinstance(ge.compile(fixed, cache=False), CompiledModel)
 
 
 def test_a_file_keeps_its_name_in_errors(tmp_path):
