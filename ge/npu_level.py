@@ -40,7 +40,7 @@ from passes.memory.stats import memory_report
 from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
-from runtime.hbm_fit import check_hbm_fit
+from runtime.hbm_fit import check_hbm_fit, weight_bytes
 from runtime.kernel_runner import KernelRunner, free_values
 from runtime.targets import load_target
 
@@ -79,6 +79,10 @@ def _streams_and_waits(kernels: Sequence[Operation]) -> tuple[list[int], list[li
     return streams, waits
 
 
+COLLECT_WEIGHT_BYTES = 32 * 2**20
+"""Weights above which preparing a program collects garbage cycles (they hold copies)."""
+
+
 class NpuProgram:
     """A compiled plan prepared to run on the modeled NPU (kernels lowered once)."""
 
@@ -88,9 +92,15 @@ class NpuProgram:
         self.memory_plan = read_plan(self.fn)  # the plan recorded in the IR
         self.memory = memory_report(self.memory_plan)
         check_hbm_fit(self.fn, self.memory["peak_bytes"], self.target)  # before any lowering
-        gc.collect()  # erased ops of import and passes hold weights in reference cycles
+        # Erased ops of import and passes, and the one-kernel programs lowering builds and
+        # drops, hold weights in reference cycles; a full collection costs ~0.05-0.5 s in a
+        # big process, so only where the weights are worth it (eager mode compiles per op).
+        collect = weight_bytes(self.fn, self.target.hbm_align) >= COLLECT_WEIGHT_BYTES
+        if collect:
+            gc.collect()
         self.runner = KernelRunner(plan.module, self.target)
-        gc.collect()  # and so do the one-kernel programs lowering built and dropped
+        if collect:
+            gc.collect()
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
         self.dead_after = _dead_after(self.fn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from xdsl.context import Context
@@ -31,12 +32,19 @@ def all_dialects() -> dict[str, Callable[[], Dialect]]:
     return {"ge": _ge, "kernel": _kernel, "npu": _npu}
 
 
-def make_context() -> Context:
-    """A context with every xDSL dialect and ours registered (lazily loaded)."""
+@functools.cache
+def _dialect_factories() -> tuple[tuple[str, Callable[[], Dialect]], ...]:
+    """xDSL's multiverse of dialects, read once a process (it scans installed entry points:
+    milliseconds a call, and eager mode makes a context per op)."""
     from xdsl.universe import Universe
 
+    return tuple(Universe.get_multiverse().all_dialects.items())
+
+
+def make_context() -> Context:
+    """A context with every xDSL dialect and ours registered (lazily loaded)."""
     ctx = Context()
-    for name, factory in Universe.get_multiverse().all_dialects.items():
+    for name, factory in _dialect_factories():
         ctx.register_dialect(name, factory)
     return ctx
 

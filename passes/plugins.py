@@ -15,10 +15,11 @@ A plugin that fails to import is an error naming the plugin, never silently skip
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -46,9 +47,16 @@ def _import(spec: str) -> ModuleType:
     return importlib.import_module(spec)
 
 
+@functools.cache
+def _entry_points() -> tuple[EntryPoint, ...]:
+    """The installed plugins' entry points, read once a process: reading every installed
+    distribution's metadata takes milliseconds, and eager mode builds a pipeline per op."""
+    return tuple(entry_points(group=ENTRY_POINT_GROUP))
+
+
 def load_plugins() -> None:
     """Import every plugin named by entry points and by `GE_PASS_PLUGINS` (once each)."""
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+    for entry in _entry_points():
         if entry.value in _loaded:
             continue
         _loaded.add(entry.value)
