@@ -117,20 +117,8 @@ def _with_random_weights(model: onnx.ModelProto, seed: int) -> onnx.ModelProto:
     return fixed
 
 
-IN_MAKE_TEST = {"resnet50", "squeezenet"}
-"""The two `make test` runs (50 s of two cores); the other seven (8-65 s each, like these
-two in their layers) are in `make soak` (marker `sweep`), to keep `make test` short."""
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(c, marks=[] if c.model_name in IN_MAKE_TEST else [pytest.mark.sweep])
-        for c in load_model_tests(kind="real")
-    ],
-    ids=lambda c: c.model_name,
-)
+@pytest.mark.parametrize("case", load_model_tests(kind="real"), ids=lambda c: c.model_name)
 def test_model_zoo_network_equals_onnxruntime(case):
     light = Path(onnx.__file__).parent.parent / case.url
     model = _with_random_weights(onnx.load(str(light)), seed=0)
