@@ -31,7 +31,7 @@ lit: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lit -sv tests/filecheck
 
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q -n auto -m "sweep or not sweep" tests
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q -n auto tests
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

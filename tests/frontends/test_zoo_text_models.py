@@ -109,7 +109,7 @@ OPSETS = (11, 13, 14, 17)
 FAST = {case: max(OPSETS[i % len(OPSETS)], CASES[case][2].get("from", 0))
         for i, case in enumerate(CASES)}  # fmt: skip
 """Each model at one opset in the default run (every opset is some model's); the rest are
-the opset sweep, which `make soak` runs (`-m sweep`), not the default run."""
+the opset sweep (marker `sweep`: `-m 'not sweep'` leaves it out of a quick local run)."""
 SWEEP = (pytest.mark.slow, pytest.mark.sweep)
 GRID = [
     pytest.param(case, opset, marks=() if FAST[case] == opset else SWEEP)

@@ -153,7 +153,7 @@ def test_zoo_vision_model_at_its_zoo_opset(name: str, opset: int, tmp_path: Path
 
 
 @pytest.mark.slow
-@pytest.mark.sweep  # make soak runs the opset sweep; the default run has each model once
+@pytest.mark.sweep  # the opset sweep; `-m 'not sweep'` runs each model once
 @pytest.mark.parametrize("name, opset", SLOW, ids=[f"{n}-opset{o}" for n, o in SLOW])
 def test_zoo_vision_model_at_other_opsets(name: str, opset: int, tmp_path: Path):
     check_torch_case(name, opset, tmp_path)
