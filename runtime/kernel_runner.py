@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from gedialects.errors import InterpretationError, UnsupportedError
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp, dense_to_numpy
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.interpreter import bind_inputs, entry_function, run_reference
 from gedialects.kernel import semantics as kernel_semantics
 from gedialects.kernel.base import KernelOp
@@ -100,6 +101,10 @@ class KernelRunner:
         same_programs: dict[tuple, NpuExecutable] = {}
         self.programs: dict[Operation, tuple[ModuleOp, list[SSAValue]]] = {}
         """Per op the reference interpreter runs whole (control flow), its program and values."""
+        self.empty: dict[Operation, list[np.ndarray]] = {}
+        """Per kernel whose results all have zero elements, those results: it launches
+        nothing (as GE skips a node whose outputs are empty tensors), however big its
+        operands; no lowering could run it (a zero-element tensor has no npu buffer)."""
         for index, op in enumerate(self.fn.body.block.ops):
             if isinstance(op, ConstantOp | func.ReturnOp):
                 continue
@@ -108,6 +113,9 @@ class KernelRunner:
                     f"control flow ('{op.name}') runs on the reference interpreter with the "
                     "values its regions use"
                 )
+                continue
+            if empty := _empty_results(op):  # nothing to compute: GE skips the node too
+                self.empty[op] = empty
                 continue
             try:
                 free = free_values(op)
@@ -174,6 +182,8 @@ class KernelRunner:
     ) -> tuple[Sequence[np.ndarray], list[KernelProfile] | None]:
         """`op`'s results from the arrays `env` holds: on the modeled NPU with its kernels'
         profiles, or by reference semantics with None (no lowering, or its run failed)."""
+        if op in self.empty:
+            return self.empty[op], []
         if op in self.executables:
             try:
                 args = [env[v] for v in self.arguments[op]]
@@ -195,6 +205,17 @@ class KernelRunner:
             self.programs[op] = (single_kernel_module(op, values), values)
         program, values = self.programs[op]
         return run_reference(program, [env[v] for v in values]), None
+
+
+def _empty_results(op: Operation) -> list[np.ndarray]:
+    """The results of a kernel op whose results are all zero-element tensors (empty arrays
+    of their shapes and types), else []."""
+    if not op.results or not isinstance(op, KernelOp | GeOp):
+        return []
+    types = [r.type for r in op.results]
+    if not all(isinstance(t, TensorType) and 0 in t.get_shape() for t in types):
+        return []
+    return [np.empty(shape_of(t), to_numpy_dtype(element_of(t))) for t in types]
 
 
 class Constants:

@@ -53,3 +53,46 @@ def test_profiler_sees_modeled_npu_kernels(block):
         compiled(x)
     assert {e.clock for e in prof.events} == {"modeled"}
     assert len(prof.events) == 2 and all(e.seconds > 0 for e in prof.events)
+
+
+def test_a_kernel_with_empty_results_launches_nothing_and_falls_back_nowhere():
+    """A Gather of no rows (what `x[mask]` of an all-false mask gathers) and the ops after it
+    compute nothing: at the npu level they are kernels of zero cycles, not fallbacks."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gather", ["x", "rows"], ["picked"]),
+            helper.make_node("Relu", ["picked"], ["none"]),
+            helper.make_node("Sigmoid", ["x"], ["all"]),
+        ],
+        "empty",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 4]),
+            helper.make_tensor_value_info("rows", TensorProto.INT64, [0]),
+        ],
+        [
+            helper.make_tensor_value_info("none", TensorProto.FLOAT, [0, 4]),
+            helper.make_tensor_value_info("all", TensorProto.FLOAT, [5, 4]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model, full_check=True)
+    feeds = {"x": np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32),
+             "rows": np.zeros(0, np.int64)}  # fmt: skip
+    want = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
+    compiled = ge.compile(model, level="npu", cache=False)
+    for _ in range(2):  # and again, from the compiled program
+        got = compiled(**feeds)
+        for g, w in zip(got, want, strict=True):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+    profile = compiled.last_profile
+    assert profile["fallbacks"] == []
+    kernels = profile["kernels"]
+    assert all(k["engine"] == "npu" for k in kernels)
+    empty = [k for k in kernels if "ge.sigmoid" not in k["fused_from"]]
+    assert empty and all(k["cycles"] == 0 and k["hbm_bytes_written"] == 0 for k in empty)
+    assert any(k["cycles"] > 0 for k in kernels if "ge.sigmoid" in k["fused_from"])
