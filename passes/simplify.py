@@ -144,6 +144,22 @@ class RemoveNoOpDataMovement(RewritePattern):
             forward(op, op.operands[0], rewriter)
 
 
+class DropEmptyConcatPieces(RewritePattern):
+    """concat(a, empty, b) -> concat(a, b), concat(empty, b) -> b: a piece with no elements
+    adds nothing (a decoder's first step concatenates an empty past key/value cache to the
+    new one). A concat of nothing but empty pieces stays (its result is empty too)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.ConcatOp, rewriter: PatternRewriter, /) -> None:
+        pieces = [v for v in op.inputs if 0 not in shape_of(v.type)]
+        if not pieces or len(pieces) == len(op.inputs):
+            return
+        if len(pieces) == 1:
+            forward(op, pieces[0], rewriter)
+        else:
+            rewriter.replace(op, ops.ConcatOp(*pieces, axis=op.get_int("axis")))
+
+
 def _takes_everything(op: ops.SliceOp) -> bool:
     shape = shape_of(op.input.type)
     specs = zip(op.ints("starts"), op.ints("ends"), op.ints("axes"), op.ints("steps"))
@@ -194,6 +210,7 @@ SIMPLIFY_PATTERNS: tuple[type[RewritePattern], ...] = (
     ComposeReshapes,
     SimplifyCast,
     RemoveNoOpDataMovement,
+    DropEmptyConcatPieces,
     SoftmaxOfRows,
     RemoveInferenceDropout,
 )

@@ -96,3 +96,32 @@ def test_a_kernel_with_empty_results_launches_nothing_and_falls_back_nowhere():
     empty = [k for k in kernels if "ge.sigmoid" not in k["fused_from"]]
     assert empty and all(k["cycles"] == 0 and k["hbm_bytes_written"] == 0 for k in empty)
     assert any(k["cycles"] > 0 for k in kernels if "ge.sigmoid" in k["fused_from"])
+
+
+def test_an_empty_past_cache_concatenated_runs_on_the_npu():
+    """A decoder's first step concatenates an empty past key cache to the new keys: the
+    concat keeps its one non-empty piece (`simplify`), so nothing falls back."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Concat", ["past", "new"], ["keys"], axis=2),
+            helper.make_node("Transpose", ["keys"], ["keys_t"], perm=[0, 1, 3, 2]),
+            helper.make_node("MatMul", ["new", "keys_t"], ["scores"]),
+        ],
+        "first_step",
+        [
+            helper.make_tensor_value_info("past", TensorProto.FLOAT, [1, 2, 0, 4]),
+            helper.make_tensor_value_info("new", TensorProto.FLOAT, [1, 2, 3, 4]),
+        ],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2, 3, 3])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    new = np.random.default_rng(0).standard_normal((1, 2, 3, 4)).astype(np.float32)
+    feeds = {"past": np.zeros((1, 2, 0, 4), np.float32), "new": new}
+    (want,) = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
+    compiled = ge.compile(model, level="npu", cache=False)
+    np.testing.assert_allclose(compiled(**feeds), want, rtol=1e-5, atol=1e-6)
+    assert compiled.last_profile["fallbacks"] == []
+    assert all("ge.concat" not in k["fused_from"] for k in compiled.last_profile["kernels"])

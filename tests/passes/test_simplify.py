@@ -103,8 +103,16 @@ def plant_data_movement(b: ProgramBuilder) -> list[Value]:
         op = ops.ExpandOp(
             x.ssa, shape=[b.draw(st.integers(1, 2)) if d == 1 else d for d in x.shape]
         )
-    elif kind == "concat":
-        op = ops.ConcatOp(x.ssa, axis=0)
+    elif kind == "concat":  # x alone, or beside empty pieces (and maybe -x)
+        pieces = [x.ssa]
+        if b.draw(st.booleans()):
+            empty = ConstantOp(np.zeros((0, *x.shape[1:]), x.dtype))
+            b.block.add_op(empty)  # not in the pool: no other op takes an empty operand
+            pieces += [empty.output] * b.draw(st.integers(1, 2))
+            if b.draw(st.booleans()):
+                pieces.append(b.emit(ops.NegOp(x.ssa), -x.hi, -x.lo)[0].ssa)
+            pieces = b.draw(st.permutations(pieces))
+        op = ops.ConcatOp(*pieces, axis=0)
     elif kind == "split":
         op = ops.SplitOp(x.ssa, axis=0, sizes=[dim])
     else:

@@ -232,3 +232,37 @@ func.func @no_simplify_softmax_of_flattened_axes(%x: tensor<2x3x4xf32>) -> tenso
   %c = ge.reshape %b {shape = array<i64: 2, 3, 4>} : (tensor<2x12xf32>) -> tensor<2x3x4xf32>
   func.return %c : tensor<2x3x4xf32>
 }
+
+// -----
+
+// Empty pieces of a concat add nothing (a decoder's first step: an empty past key/value
+// cache before the new one); one piece left is the result itself.
+// CHECK-LABEL: func.func @concat_empty_pieces
+// CHECK-SAME:    (%[[PAST:.+]]: tensor<1x2x0x4xf32>, %[[NEW:.+]]: tensor<1x2x3x4xf32>)
+// CHECK-NOT:     ge.concat
+// CHECK:         func.return %[[NEW]]
+func.func @concat_empty_pieces(%past: tensor<1x2x0x4xf32>, %new: tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32> {
+  %kv = ge.concat %past, %new {axis = 2 : i64} : (tensor<1x2x0x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  func.return %kv : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @concat_drops_only_the_empty_pieces
+// CHECK-SAME:    (%[[A:[^:]+]]: tensor<2x3xf32>, %[[E:[^:]+]]: tensor<0x3xf32>, %[[B:[^:]+]]: tensor<1x3xf32>)
+// CHECK-NEXT:    %[[C:.+]] = ge.concat %[[A]], %[[B]] {axis = 0 : i64} : (tensor<2x3xf32>, tensor<1x3xf32>) -> tensor<3x3xf32>
+// CHECK-NEXT:    func.return %[[C]]
+func.func @concat_drops_only_the_empty_pieces(%a: tensor<2x3xf32>, %e: tensor<0x3xf32>, %b: tensor<1x3xf32>) -> tensor<3x3xf32> {
+  %c = ge.concat %a, %e, %b, %e {axis = 0 : i64} : (tensor<2x3xf32>, tensor<0x3xf32>, tensor<1x3xf32>, tensor<0x3xf32>) -> tensor<3x3xf32>
+  func.return %c : tensor<3x3xf32>
+}
+
+// -----
+
+// All pieces empty: the result is empty too, and the concat stays.
+// CHECK-LABEL: func.func @concat_of_empty_pieces_stays
+// CHECK:         ge.concat
+func.func @concat_of_empty_pieces_stays(%a: tensor<0x3xf32>, %b: tensor<0x3xf32>) -> tensor<0x3xf32> {
+  %c = ge.concat %a, %b {axis = 0 : i64} : (tensor<0x3xf32>, tensor<0x3xf32>) -> tensor<0x3xf32>
+  func.return %c : tensor<0x3xf32>
+}
