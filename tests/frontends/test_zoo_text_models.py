@@ -174,6 +174,28 @@ def test_dynamic_axes_run_at_batch_one_and_at_other_shapes(case: str, tmp_path: 
     assert got[figures["outputs"][0]].shape[0] == 3
 
 
+def test_gpt2_first_step_with_an_empty_past(tmp_path: Path):
+    """Generation's first step feeds past key/values of length 0 (optimum's merged decoders
+    do too): each Concat(past, new) keeps the new keys alone, and nothing falls back."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    inputs = [_ids(g, 2, 1), *_past(g)]
+    names = [f"in{i}" for i in range(len(inputs))]
+    axes = {names[0]: {1: "sequence"}, **{n: {2: "past"} for n in names[1:]}}
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(zoo.Gpt2(past=True).eval(), tuple(inputs), str(path), opset_version=14,
+                          dynamo=False, input_names=names, dynamic_axes=axes)  # fmt: skip
+    for past, sequence in ((0, 4), (0, 1), (3, 2)):
+        feeds = {names[0]: _ids(g, 2, sequence).numpy()}
+        feeds |= {n: t.numpy() for n, t in zip(names[1:], _past(g, past=past))}
+        got, want, figures = run_both(path, feeds, tmp_path)
+        check(got, want, figures)
+        assert fallbacks(figures) == []
+        assert "kernel.attention" in {k["op"] for k in figures["kernels"]}
+
+
 def test_scripted_if_takes_either_branch(tmp_path: Path):
     """torch.jit.script's `if` on a tensor is an ONNX If: scf.if, which runs on the reference
     interpreter by design (REPORT says so); its branches' values are right both ways."""
