@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import TensorType, bf16
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -86,21 +86,25 @@ def lower_op(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     """The npu ops that compute `op` from `inputs` into `output`."""
-    _refuse_narrow_types(op)
+    _refuse_narrow_types(op, target)
     lowered = lowering_for(op)(op, inputs, output, target, name)
     return [lowered] if isinstance(lowered, Operation) else list(lowered)
 
 
-def _refuse_narrow_types(op: Operation) -> None:
-    """The modeled vector and cube units compute f16/f32 and integers; a kernel that converts
-    to or from bf16, float8, float4 or 2/4-bit integers (the casts `emulate-narrow-types`
-    leaves) runs by reference."""
+def _refuse_narrow_types(op: Operation, target: Target) -> None:
+    """The modeled vector and cube units compute f16/f32 and integers, and convert bf16 where
+    the target says so (`vector.bf16`, the 910B); a kernel that converts to or from another
+    narrow type (float8, float4, 2/4-bit integers: the casts `emulate-narrow-types` leaves)
+    runs by reference."""
     for inner in op.walk():
         for value in (*inner.operands, *inner.results):
-            if isinstance(value.type, TensorType) and is_narrow(element_of(value.type)):
+            if not isinstance(value.type, TensorType):
+                continue
+            element = element_of(value.type)
+            if is_narrow(element) and not (element == bf16 and target.vector_bf16):
                 raise UnsupportedError(
-                    f"'{op.name}'{_described(op)} converts {element_of(value.type)}, "
-                    "which the npu units do not compute"
+                    f"'{op.name}'{_described(op)} converts {element}, which the npu units "
+                    f"of '{target.name}' do not compute"
                 )
 
 

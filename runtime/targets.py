@@ -51,6 +51,9 @@ class Target:
     hbm_bandwidth: float
     l2_write_rate: float
     dma_burst: int
+    vector_bf16: bool = False
+    """Whether the vector unit converts between bf16 and f32/f16 (910B's vconv does; 910A
+    has no bf16): a bf16 model's casts then run on the npu instead of by reference."""
     pipes: tuple[str, ...] = field(default=PIPES)
 
     def capacity_of(self, space: str) -> int:
@@ -99,6 +102,18 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
             raise self.fail(key, f"must be {names}, got {value!r}")
+        self.used.add(key)
+        return value
+
+    def optional_flag(self, key: str, default: bool) -> bool:
+        """A true/false key that older target files may leave out."""
+        table, _, leaf = key.rpartition(".")
+        node = self.data.get(table) if table else self.data
+        if not isinstance(node, Mapping) or leaf not in node:
+            return default
+        value = node[leaf]
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {value!r}")
         self.used.add(key)
         return value
 
@@ -166,6 +181,7 @@ def target_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Target:
         hbm_bandwidth=r.positive("memory.hbm_bandwidth", integer=False),
         l2_write_rate=r.positive("memory.l2_write_rate", integer=False),
         dma_burst=r.positive("memory.dma_burst"),
+        vector_bf16=r.optional_flag("vector.bf16", default=False),
     )
     r.check_unknown()
     if not math.log2(target.hbm_align).is_integer():

@@ -7,7 +7,8 @@ weights) -> MatMul into a MatMulNBits whose default accuracy level quantizes the
 (0.05 off on the model below). bf16 arithmetic has no onnxruntime CPU kernel; ONNX's
 reference computes it op by op. Each model runs at the reference and npu levels: the npu
 computes the widened ops (`emulate-narrow-types`), the casts to and from narrow types run by
-reference (the modeled units have no such types).
+reference (the modeled units have no such types), except bf16's on a target whose vector unit
+converts bf16 (the 910B).
 """
 
 from __future__ import annotations
@@ -256,3 +257,57 @@ def test_string_tensors_are_refused_naming_the_type():
     )
     with pytest.raises(GeError, match="STRING, which ge does not support"):
         ge.compile(model)
+
+
+def _bf16_casts(rows: int, cols: int) -> onnx.ModelProto:
+    """f32 -> bf16 (an output), its round trip back to f32, and a bf16 input widened."""
+    return _model(
+        [
+            helper.make_node("Cast", ["x"], ["xb"], to=T.BFLOAT16),
+            helper.make_node("Cast", ["xb"], ["back"], to=T.FLOAT),
+            helper.make_node("Cast", ["b"], ["wide"], to=T.FLOAT),
+        ],
+        [
+            helper.make_tensor_value_info("x", T.FLOAT, [rows, cols]),
+            helper.make_tensor_value_info("b", T.BFLOAT16, [rows, cols]),
+        ],
+        [
+            helper.make_tensor_value_info("xb", T.BFLOAT16, [rows, cols]),
+            helper.make_tensor_value_info("back", T.FLOAT, [rows, cols]),
+            helper.make_tensor_value_info("wide", T.FLOAT, [rows, cols]),
+        ],
+    )
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 300), st.integers(1, 70), st.integers(0, 2**16))
+def test_bf16_casts_run_on_a_910b_equal_to_onnxruntime(rows, cols, seed):
+    """The 910B's vector unit converts bf16 (`vector.bf16` in its target file): the casts run
+    on the npu, rounding to nearest even as onnxruntime and ONNX's reference do, over
+    magnitudes from 1e-38 to 3e38 with infinities and NaN; shapes that do not divide the
+    vector tiles. (onnxruntime's Python API takes no bf16 arrays: it checks the f32 round
+    trip, ONNX's reference every output.)"""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, cols)) * 10.0 ** rng.uniform(-38, 38, (rows, cols)))
+    x = x.astype(np.float32)
+    x.flat[rng.integers(0, x.size, 3)] = [np.inf, -np.inf, np.nan]
+    b = rng.standard_normal((rows, cols)).astype(np.float32).astype(ml_dtypes.bfloat16)
+    model = _bf16_casts(rows, cols)
+    want = ReferenceEvaluator(model).run(None, {"x": x, "b": b})
+    compiled = ge.compile(model, level="npu", target="ascend910b1", cache=False)
+    got = compiled(x=x, b=b)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g.astype(np.float32), w.astype(np.float32))
+    assert compiled.last_profile["fallbacks"] == []
+    trip = _model(model.graph.node[:2], [model.graph.input[0]], [model.graph.output[1]])
+    np.testing.assert_array_equal(got[1], _ort(trip, {"x": x})[0])
+
+
+def test_bf16_casts_run_by_reference_on_a_910a_naming_the_target():
+    model = _bf16_casts(4, 6)
+    compiled = ge.compile(model, level="npu", cache=False)  # ascend910a: no bf16 units
+    x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(4, 6)
+    compiled(x=x, b=x.astype(ml_dtypes.bfloat16))
+    reasons = [k["fallback_reason"] for k in compiled.last_profile["kernels"]]
+    assert reasons and all("converts bf16" in r and "'ascend910a'" in r for r in reasons)

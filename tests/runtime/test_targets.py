@@ -77,6 +77,7 @@ def test_user_file_loads(tmp_path):
         ),
         (lambda s: s.replace("[cube]", "[cube"), "is not valid TOML"),
         (lambda s: s.replace("hbm_align = 512", "hbm_align = 500"), "must be a power of two"),
+        (lambda s: s.replace("bf16 = false", "bf16 = 1"), "key 'vector.bf16' must be true or"),
     ],
 )
 def test_bad_files_name_file_and_key(tmp_path, edit, message):
@@ -97,3 +98,15 @@ def test_presets_are_plain_toml():
     for name in PRESETS:
         data = tomllib.loads(_preset_text(name))
         assert data["name"] == name
+
+
+def test_bf16_units_are_the_910b_s_and_optional_in_a_file(tmp_path):
+    """`vector.bf16` (whether the vector unit converts bf16) is false on the 910A, true on the
+    910B; a target file written before the key existed loads, without bf16."""
+    assert not load_target("ascend910a").vector_bf16 and load_target("ascend910b1").vector_bf16
+    text = "".join(
+        line for line in _preset_text("ascend910b1").splitlines(True) if "bf16" not in line
+    )
+    path = tmp_path / "older.toml"
+    path.write_text(text.replace('name = "ascend910b1"', 'name = "older"'))
+    assert load_target(path).vector_bf16 is False
