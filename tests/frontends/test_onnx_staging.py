@@ -370,6 +370,59 @@ def test_if_branches_of_different_shapes_compile_per_condition() -> None:
     assert all(k["algorithm"] != "aicpu" for k in compiled.last_profile["kernels"])
 
 
+def merged_decoder_like(condition_from_data: bool = False) -> onnx.ModelProto:
+    """An If whose branches give the same type (optimum's merged decoders branch so on a
+    `use_cache_branch` input): x @ W1 -> Relu, or x @ W2 -> Sigmoid, then + 1. The condition
+    is a graph input, or computed from x (ReduceSum(x) > 0)."""
+    rng = np.random.default_rng(1)
+
+    def branch(name: str, weight: str, act: str) -> onnx.GraphProto:
+        nodes = [helper.make_node("MatMul", ["x", weight], [f"{name}_m"]),
+                 helper.make_node(act, [f"{name}_m"], [f"{name}_y"])]  # fmt: skip
+        return helper.make_graph(
+            nodes, name, [], [helper.make_tensor_value_info(f"{name}_y", F, [4, 16])]
+        )
+
+    nodes = [
+        helper.make_node("If", ["cond"], ["picked"], then_branch=branch("with", "W1", "Relu"),
+                         else_branch=branch("without", "W2", "Sigmoid")),
+        helper.make_node("Add", ["picked", "one"], ["y"]),
+    ]  # fmt: skip
+    inputs = [helper.make_tensor_value_info("x", F, [4, 16])]
+    if condition_from_data:
+        nodes[:0] = [helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+                     helper.make_node("Greater", ["total", "zero"], ["cond"])]  # fmt: skip
+    else:
+        inputs.append(helper.make_tensor_value_info("cond", TensorProto.BOOL, [1]))
+    weights = [_const(n, rng.standard_normal((16, 16)).astype(np.float32)) for n in ("W1", "W2")]
+    constants = [*weights, _const("one", np.float32(1)), _const("zero", np.float32(0))]
+    return _model(nodes, inputs, [helper.make_tensor_value_info("y", F, [4, 16])], constants)
+
+
+@pytest.mark.parametrize("from_data", [False, True], ids=["input", "computed"])
+def test_an_if_on_a_run_time_condition_runs_its_taken_branch_on_the_npu(from_data) -> None:
+    """Branches of one type would fit one module as an `scf.if`, which runs on the reference
+    interpreter; a compile instead compiles the rest per value of the condition (GE compiles
+    an If's branches as subgraphs and picks one at run time), so the branch runs on the npu:
+    no fallback, the matmul and its epilogue one kernel, each condition compiled once."""
+    model = merged_decoder_like(from_data)
+    x = _x((4, 16))
+    compiled = None
+    for sign in (1.0, -1.0, 1.0):
+        feeds = {"x": sign * np.abs(x)} if from_data else {"x": x, "cond": np.array([sign > 0])}
+        compiled = _compare(model, feeds, compiled)
+        profile = compiled.last_profile
+        assert profile["fallbacks"] == [] and any("matmul" in k["op"] for k in profile["kernels"])
+        assert all(k["engine"] == "npu" for k in profile["kernels"])
+    assert compiled.program.specialized == ["cond"] and compiled.stages == 1 + 2
+
+
+def test_one_module_still_holds_an_if_on_a_run_time_condition_as_scf_if() -> None:
+    """`import_onnx_model` (and `ge-opt`) cannot stage: the If stays an `scf.if`."""
+    module = import_onnx_model(merged_decoder_like())
+    assert any(op.name == "scf.if" for op in module.walk())
+
+
 @settings(max_examples=40)
 @given(programs_with_inputs(ops=smooth_ops(), max_ops=6), st.data())
 def test_a_cut_at_any_node_of_a_random_program_changes_no_output(case, data) -> None:

@@ -38,6 +38,12 @@ class DataDependentError(UnsupportedError):
     (If branches of different shapes, a Loop's scan outputs of run-time length)."""
 
 
+class RuntimeConditionError(DataDependentError):
+    """A top-level If branches on a condition only a run knows. One module holds it as an
+    `scf.if` (which runs on the reference interpreter); a staged compile instead compiles
+    the rest of the graph per value of the condition, so the taken branch runs on the npu."""
+
+
 class NonConstantInputError(UnsupportedError):
     """An input that fixes a shape (Reshape's shape, Slice's starts...) is not a constant."""
 

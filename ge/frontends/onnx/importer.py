@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import numpy_helper
-from xdsl.dialects import arith, func
+from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
 from xdsl.ir import Block, Region, SSAValue
 
@@ -59,6 +59,7 @@ from ge.frontends.onnx.context import (
     GraphState,
     NoConverterError,
     Node,
+    RuntimeConditionError,
     numpy_dtype,
     onnx_element_type,
 )
@@ -228,13 +229,25 @@ def _names(names: Sequence[str]) -> ArrayAttr:
     return ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in names])
 
 
+def _made_scf_if(block: Block, proto: onnx.NodeProto) -> bool:
+    """Whether the If node just converted became an `scf.if` (not inlined on a condition
+    known at import): the block's last op is one, and gives the node's outputs."""
+    last = block.last_op
+    return isinstance(last, scf.IfOp) and len(last.results) == len(proto.output)
+
+
 def build_module(
     model: onnx.ModelProto,
     inferred: onnx.ModelProto,
     shapes: Mapping[str, list[int]],
     source: str,
+    stage_runtime_ifs: bool = False,
 ) -> ModuleOp:
-    """The module of `model`, checked against the types in `inferred` (its skeleton)."""
+    """The module of `model`, checked against the types in `inferred` (its skeleton).
+
+    With `stage_runtime_ifs`, a top-level If on a run-time condition raises
+    `RuntimeConditionError` (naming the node) instead of becoming an `scf.if`, for a staged
+    compile to compile the rest per value of the condition."""
     graph = model.graph
     if len(graph.sparse_initializer):
         raise UnsupportedError(f"{source}: sparse initializers are not supported")
@@ -261,6 +274,10 @@ def build_module(
     for index, proto in enumerate(graph.node):
         try:
             convert_node(state, proto, opset, known)
+            if stage_runtime_ifs and proto.op_type == "If" and _made_scf_if(block, proto):
+                raise RuntimeConditionError(
+                    f"{source}: node '{proto.name}' (If): a branch on a run-time condition"
+                )
         except UnsupportedError as error:
             error.node_index = index  # a top-level node: `staging` may run it between stages
             raise

@@ -11,7 +11,10 @@ ge converts the op, else ONNX's reference implementation, which also runs `ai.on
 classic-ML ops); the nodes after it are the rest, imported once a run knows the shapes of
 what they read, and staged again if they hold another such node. When all the node lacks is
 a small value it reads (a computed shape, an If's condition), it is not run on the host: it
-starts the rest, compiled per value of it (`specialize`).
+starts the rest, compiled per value of it (`specialize`). Every top-level If on a run-time
+condition is cut so (`RuntimeConditionError`), even when its branches share a type and one
+module could hold it as an `scf.if`: the branch a run takes then runs on the npu, not on
+the reference interpreter.
 
 A node inside a subgraph (an If branch, a Loop body) is not split out: the whole If or Loop
 node at the top level becomes the host node instead.
@@ -31,6 +34,7 @@ from ge.frontends.onnx.context import (
     DataDependentError,
     NoConverterError,
     NonConstantInputError,
+    RuntimeConditionError,
 )
 from ge.frontends.onnx.loading import empty_like, prepare
 from ge.frontends.onnx.repair import used_names
@@ -108,18 +112,23 @@ def import_program(
 
     def build(given: Mapping[str, Sequence[int]] | None) -> ModuleOp | StagedProgram:
         prepared, inferred, shapes = prepare(model, given, source)
-        try:
-            return build_module(prepared, inferred, shapes, source)
-        except UnsupportedError as error:
-            reason = host_reason(error, source)
-            index = getattr(error, "node_index", None)
-            specialized = None if index is None else specialize(prepared, inferred, error)
-            if specialized:
-                return split(prepared, inferred, index, shapes, source, reason, specialized)
-            index = host_node_index(prepared, error)
-            if index is None:
-                raise
-            return split(prepared, inferred, index, shapes, source, reason)
+        stage_ifs = True  # a top-level If on a run-time condition: compiled per value
+        while True:
+            try:
+                return build_module(prepared, inferred, shapes, source, stage_ifs)
+            except UnsupportedError as error:
+                reason = host_reason(error, source)
+                index = getattr(error, "node_index", None)
+                specialized = None if index is None else specialize(prepared, inferred, error)
+                if specialized:
+                    return split(prepared, inferred, index, shapes, source, reason, specialized)
+                if isinstance(error, RuntimeConditionError) and stage_ifs:
+                    stage_ifs = False  # no condition value to compile per: Ifs stay scf.if
+                    continue
+                index = host_node_index(prepared, error)
+                if index is None:
+                    raise
+                return split(prepared, inferred, index, shapes, source, reason)
 
     return import_with_free_dims(model, input_shapes, build)
 
