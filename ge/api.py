@@ -21,7 +21,7 @@ from ge import gears, profiler
 from ge.eager import EagerRunner
 from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute, prepare
-from ge.staged import StagedModel
+from ge.staged import StagedModel, join_profiles
 from gedialects.errors import GeError, UnsupportedError
 from gedialects.ge.constant import constant_elision
 from gedialects.ge.types import shape_of
@@ -240,7 +240,11 @@ class CompiledModel:
         outputs, records = self._eager.run(values)
         for r in records:
             _record(r["profile"], None, launch_op=r["op"])
-        self.last_profile = {"launches": self._eager.launches, "compiles": self._eager.compiles}
+        self.last_profile = {
+            **join_profiles([r["profile"] for r in records], prefix="l", memory=False),
+            "launches": self._eager.launches,
+            "compiles": self._eager.compiles,
+        }
         return outputs
 
     def _run_gear(self, values: list[np.ndarray]) -> list[np.ndarray]:

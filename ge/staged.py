@@ -225,30 +225,35 @@ def _describe(program: StagedProgram) -> str:
     return f"'{node.name}' ({node.op_type})" if node.name else f"{node.op_type}"
 
 
-def join_profiles(profiles: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One profile of stages that ran one after another: kernels on a shared timeline
-    (each stage's start cycles shifted by the makespans before it, names prefixed by the
-    stage), summed makespans and critical paths, the largest memory peak."""
+def join_profiles(
+    profiles: Sequence[dict[str, Any]], prefix: str = "s", memory: bool = True
+) -> dict[str, Any]:
+    """One profile of programs that ran one after another (a staged model's stages, eager
+    mode's launches): kernels on a shared timeline (each program's start cycles shifted by
+    the makespans before it, names prefixed by `prefix` and its index), summed makespans
+    and critical paths, and with `memory` the largest memory peak (eager mode's launches
+    each plan one op's buffers, not what lives between launches: it passes False)."""
     kernels: list[dict[str, Any]] = []
     offset = 0
     critical = 0
     memories = []
     buffers: list[dict[str, Any]] = []
     for index, profile in enumerate(profiles):
-        prefix = f"s{index}_"
+        named = f"{prefix}{index}_"
         first = len(kernels)  # the stage's buffers index its kernels: now from here
         for k in profile.get("kernels", []):
-            shifted = dict(k, name=prefix + str(k.get("name", "")))
+            shifted = dict(k, name=named + str(k.get("name", "")))
             for key in ("start_cycle", "end_cycle"):
                 if key in shifted:
                     shifted[key] = shifted[key] + offset
             kernels.append(shifted)
         offset += profile.get("makespan_cycles", 0)
         critical += profile.get("critical_path_cycles", 0)
-        if "memory" in profile:
-            memory = profile["memory"]
-            memories.append(memory)
-            buffers += [_shifted_buffer(b, prefix, first) for b in memory.get("buffers", [])]
+        if memory and "memory" in profile:
+            memories.append(profile["memory"])
+            buffers += [
+                _shifted_buffer(b, named, first) for b in profile["memory"].get("buffers", [])
+            ]
     joined: dict[str, Any] = {"kernels": kernels}
     if all("makespan_cycles" in p for p in profiles):
         joined["makespan_cycles"] = offset
@@ -262,7 +267,9 @@ def join_profiles(profiles: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "planner": memories[0].get("planner", ""),
             "buffers": buffers,
         }
-    fallbacks = [f"s{i}_{n}" for i, p in enumerate(profiles) for n in p.get("fallbacks", [])]
+    fallbacks = [
+        f"{prefix}{i}_{n}" for i, p in enumerate(profiles) for n in p.get("fallbacks", [])
+    ]
     if any("fallbacks" in p for p in profiles):
         joined["fallbacks"] = fallbacks
     return joined

@@ -329,3 +329,24 @@ def test_nan_from_a_fully_masked_softmax_row_writes_no_warnings(tmp_path: Path, 
     (want,) = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
     np.testing.assert_allclose(np.load(out)["y"], want, equal_nan=True)
     assert np.isnan(want[1]).all()
+
+
+def test_dynamic_mode_reports_each_launch_s_kernels_on_one_timeline(
+    mlir_model: Path, tmp_path: Path
+) -> None:
+    """Eager mode launches one op at a time on one stream: REPORT.json lists every launch's
+    modeled kernels (named by launch) one after another, the makespan their sum; no memory
+    section (each launch plans one op's buffers, not what lives between launches)."""
+    report_path = tmp_path / "r.json"
+    args = [str(mlir_model), "--no-cache", "--mode", "dynamic", "--report", str(report_path)]
+    assert main([*args, "--level", "npu"]) == 0
+    report = json.loads(report_path.read_text())
+    check_report(report)
+    kernels = report["kernels"]
+    assert [k["name"].split("_")[0] for k in kernels] == ["l0", "l1"]  # relu, then gather
+    assert kernels[0]["start_cycle"] == 0
+    for before, after in zip(kernels, kernels[1:]):
+        assert after["start_cycle"] == pytest.approx(before["start_cycle"] + before["cycles"])
+    total = sum(k["cycles"] for k in kernels)
+    assert report["makespan_cycles"] == pytest.approx(total) and total > 0
+    assert report["streams"] == 1 and "memory" not in report
