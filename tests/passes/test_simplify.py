@@ -95,6 +95,7 @@ def plant_data_movement(b: ProgramBuilder) -> list[Value]:
             start, end = -1, -(2**62)
         op = ops.SliceOp(x.ssa, starts=[start], ends=[end], axes=[0], steps=[step])
         if 0 in shape_of(op.output.type):
+            op.drop_all_references()  # built only for its type: no user left behind
             return []
     elif kind == "pad":
         pads = [b.draw(st.integers(0, 1)) * (i == 0) for i in range(2 * len(x.shape))]
