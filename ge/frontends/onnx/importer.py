@@ -229,11 +229,13 @@ def _names(names: Sequence[str]) -> ArrayAttr:
     return ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in names])
 
 
-def _made_scf_if(block: Block, proto: onnx.NodeProto) -> bool:
+def _made_scf_if(state: GraphState, proto: onnx.NodeProto) -> bool:
     """Whether the If node just converted became an `scf.if` (not inlined on a condition
-    known at import): the block's last op is one, and gives the node's outputs."""
-    last = block.last_op
-    return isinstance(last, scf.IfOp) and len(last.results) == len(proto.output)
+    known at import): the block's last op is one, and its results are the node's outputs."""
+    last = state.block.last_op
+    return isinstance(last, scf.IfOp) and all(
+        state.values.get(name) is result for name, result in zip(proto.output, last.results)
+    )
 
 
 def build_module(
@@ -274,7 +276,7 @@ def build_module(
     for index, proto in enumerate(graph.node):
         try:
             convert_node(state, proto, opset, known)
-            if stage_runtime_ifs and proto.op_type == "If" and _made_scf_if(block, proto):
+            if stage_runtime_ifs and proto.op_type == "If" and _made_scf_if(state, proto):
                 raise RuntimeConditionError(
                     f"{source}: node '{proto.name}' (If): a branch on a run-time condition"
                 )
