@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.compose
 import onnxruntime as ort
 import pytest
+from onnx import TensorProto, helper
 
 torch = pytest.importorskip("torch")
 
@@ -193,6 +195,64 @@ def test_gpt2_first_step_with_an_empty_past(tmp_path: Path):
         got, want, figures = run_both(path, feeds, tmp_path)
         check(got, want, figures)
         assert fallbacks(figures) == []
+        assert "kernel.attention" in {k["op"] for k in figures["kernels"]}
+
+
+def merged_decoder(folder: Path) -> Path:
+    """optimum's merged decoder: If(use_cache_branch) between a GPT-2 export that takes past
+    key/values and one that does not (the same weights), each branch's names prefixed."""
+    torch.manual_seed(0)
+    model = zoo.Gpt2(past=True).eval()
+    g = torch.Generator().manual_seed(0)
+    pasts = _past(g)
+    names = ["ids"] + [f"past_{i}" for i in range(len(pasts))]
+    outputs = ["logits"] + [f"present_{i}" for i in range(len(pasts))]
+    branches, exported = [], []
+    for inputs, prefix in (([_ids(g, 2, 3), *pasts], "with_"), ([_ids(g, 2, 3)], "without_")):
+        path = folder / f"{prefix}past.onnx"
+        given = names[: len(inputs)]
+        axes = {"ids": {1: "sequence"}, **{n: {2: "past"} for n in given[1:]}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, tuple(inputs), str(path), opset_version=14, dynamo=False,
+                input_names=given, output_names=outputs, dynamic_axes=axes,
+            )  # fmt: skip
+        exported.append(onnx.load(str(path)))
+        graph = onnx.compose.add_prefix_graph(exported[-1].graph, prefix, rename_inputs=False)
+        branches.append(
+            helper.make_graph(graph.node, prefix + "branch", [], graph.output, graph.initializer)
+        )
+    flag = helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])
+    ranks = [2] + [4] * len(pasts)
+    graph = helper.make_graph(
+        [helper.make_node("If", ["use_cache_branch"], outputs, then_branch=branches[0],
+                          else_branch=branches[1])],
+        "merged_decoder",
+        [*exported[0].graph.input, flag],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [None] * r)
+         for o, r in zip(outputs, ranks)],
+    )  # fmt: skip
+    merged = helper.make_model(graph, opset_imports=exported[0].opset_import)
+    merged.ir_version = exported[0].ir_version
+    onnx.checker.check_model(merged)
+    path = folder / "decoder_model_merged.onnx"
+    onnx.save(merged, str(path))
+    return path
+
+
+def test_a_merged_decoder_runs_either_branch_on_the_npu(tmp_path: Path):
+    """The first step (no cache, past of length 0: both branches give one type, so one
+    module would hold the If as an scf.if on the reference interpreter) and a cached step
+    each compile per value of `use_cache_branch` and run with no fallback."""
+    path = merged_decoder(tmp_path)
+    g = torch.Generator().manual_seed(1)
+    for use_cache, past, sequence in ((False, 0, 4), (True, 3, 1), (False, 0, 2)):
+        feeds = {"ids": _ids(g, 2, sequence).numpy(), "use_cache_branch": np.array([use_cache])}
+        feeds |= {f"past_{i}": t.numpy() for i, t in enumerate(_past(g, past=past))}
+        got, want, figures = run_both(path, feeds, tmp_path)
+        check(got, want, figures)
+        assert fallbacks(figures) == [] and figures["stages"] == 2
         assert "kernel.attention" in {k["op"] for k in figures["kernels"]}
 
 
