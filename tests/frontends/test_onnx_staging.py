@@ -529,3 +529,10 @@ def test_classic_ml_ops_run_on_the_host() -> None:
     compiled = _compare(model, {"x": _x((5, 3))})
     hosts = [k["op"] for k in compiled.last_profile["kernels"] if k["algorithm"] == "aicpu"]
     assert hosts == ["ai.onnx.ml.Scaler", "ai.onnx.ml.LinearClassifier"]
+
+
+def test_shape_gears_refuse_an_if_on_a_run_time_condition_in_one_line() -> None:
+    """Gears need one static graph, whose batch is padded and sliced; a model cut at an If
+    is not one (as an `scf.if` it was refused too: its condition mixes samples)."""
+    with pytest.raises(GeError, match="dynamic_batch needs one static graph.*If"):
+        ge.compile(merged_decoder_like(), dynamic_batch=[4], cache=False)
