@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
                 **sections_from_profile(compiled.last_profile),
                 "precision_mode": args.precision_mode,
                 "stages": compiled.last_profile.get("stages"),  # staged models only
+                "launches": compiled.last_profile.get("launches"),  # dynamic mode only
+                "compiles": compiled.last_profile.get("compiles"),
             },
         )
         write_report(report, args.report)

@@ -350,3 +350,4 @@ def test_dynamic_mode_reports_each_launch_s_kernels_on_one_timeline(
     total = sum(k["cycles"] for k in kernels)
     assert report["makespan_cycles"] == pytest.approx(total) and total > 0
     assert report["streams"] == 1 and "memory" not in report
+    assert report["launches"] == 2 and report["compiles"] == 2  # one program per op
