@@ -3,7 +3,10 @@
 Every `ge` op with reference semantics whose operands are all `ge.constant` is run once
 with those semantics (`gedialects.ge.semantics.evaluate`) and replaced by constants of its
 results, so shape-like computations (casts, gathers, concats of small integer tensors)
-vanish and transposed or reshaped weights are stored in the form the kernels read.
+vanish and transposed or reshaped weights are stored in the form the kernels read. An
+operand with zero elements counts as a constant too, whatever defines it: it has no values
+to know (a reduction over an empty axis is its identity, a pad of an empty tensor its pad
+value), so an op of constants and empty tensors folds.
 
 A fold must not grow the model needlessly. Folding is always done when the result is no
 larger than the constant operands it frees (operands whose only user is the folded op,
@@ -28,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, ModuleOp
-from xdsl.ir import Attribute, Operation
+from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, ModuleOp, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -54,7 +57,8 @@ def freed_elements(op: Operation) -> int:
     """Stored elements of the constant operands that die with `op` (it is their only user)."""
     freed = 0
     for owner in {o.owner for o in op.operands}:
-        assert isinstance(owner, ConstantOp)
+        if not isinstance(owner, ConstantOp):
+            continue  # an empty tensor: nothing stored
         if all(use.operation is op for use in owner.output.uses):
             freed += stored_elements(owner)
     return freed
@@ -78,6 +82,17 @@ def to_constant(array: np.ndarray, result_type: Attribute) -> ConstantOp | None:
     return ConstantOp(array)
 
 
+def _known(value: SSAValue) -> np.ndarray | None:
+    """The array a value holds if compile time knows it: a constant's (not elided), or an
+    empty array for a tensor with zero elements; else None."""
+    owner = value.owner
+    if isinstance(owner, ConstantOp):
+        return None if owner.is_elided else owner.to_numpy()
+    if isinstance(value.type, TensorType) and 0 in value.type.get_shape():
+        return np.empty(shape_of(value.type), to_numpy_dtype(element_of(value.type)))
+    return None
+
+
 @dataclass
 class FoldConstantOperands(RewritePattern):
     """op(ge.constant...) -> ge.constant(evaluate(op)) when within the size budget."""
@@ -87,16 +102,16 @@ class FoldConstantOperands(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if isinstance(op, ConstantOp) or type(op) not in REFERENCE or not op.operands:
             return
-        owners = [operand.owner for operand in op.operands]
-        if not all(isinstance(o, ConstantOp) and not o.is_elided for o in owners):
+        known = [_known(operand) for operand in op.operands]
+        if any(value is None for value in known):
             return
-        constants = [o for o in owners if isinstance(o, ConstantOp)]
+        constants = [o.owner for o in op.operands if isinstance(o.owner, ConstantOp)]
         added = sum(num_elements(r.type) for r in op.results)
         within_budget = added <= self.size_limit or added <= freed_elements(op)
         if not within_budget and not all(stored_elements(c) == 1 for c in constants):
             return  # only splat sources may still fold to a (cheap) splat
         try:
-            values = evaluate(op, *[c.to_numpy() for c in constants])
+            values = evaluate(op, *known)
         except (ArithmeticError, IndexError, ValueError):
             return  # e.g. a gather index out of range: left for execution to report
         new_ops = [to_constant(v, r.type) for v, r in zip(values, op.results, strict=True)]

@@ -97,3 +97,28 @@ def test_a_wrong_fold_is_caught(monkeypatch):
     module = ModuleOp([func.FuncOp("main", ([], [s.output.type]), Region(block))])
     with pytest.raises(AssertionError, match="changed what the program computes"):
         assert_preserves_semantics("fold-constants", module, [])
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_reductions_of_empty_tensors_fold_to_their_identities(data):
+    """A reduction of an argument with a zero-length axis folds (a tensor with no elements
+    has no values to know) to what the reference computes: 0, 1, -inf, +inf, NaN for a
+    mean; reductions that keep the empty axis fold to empty constants."""
+    from gedialects.ge import ops as ge_ops
+
+    rank = data.draw(st.integers(1, 4), label="rank")
+    shape = data.draw(st.lists(st.integers(0, 3), min_size=rank, max_size=rank))
+    shape[data.draw(st.integers(0, rank - 1), label="empty axis")] = 0
+    kinds = ("Sum", "Mean", "Max", "Min", "Prod", "L2")
+    cls = data.draw(st.sampled_from([getattr(ge_ops, f"Reduce{kind}Op") for kind in kinds]))
+    axes = data.draw(st.lists(st.integers(-rank, rank - 1), unique_by=lambda a: a % rank))
+    keepdims = data.draw(st.booleans())
+    block = Block(arg_types=[tensor(shape, f32)])
+    reduced = cls(block.args[0], axes=axes, keepdims=keepdims)
+    block.add_ops([reduced, func.ReturnOp(reduced)])
+    fn = func.FuncOp("main", ([block.args[0].type], [reduced.output.type]), Region(block))
+    folded = assert_preserves_semantics(
+        "fold-constants", ModuleOp([fn]), [np.empty(shape, np.float32)]
+    )
+    assert [op.name for op in folded.walk() if op.name.startswith("ge.reduce")] == []

@@ -104,3 +104,29 @@ func.func @no_fold_invalid_index() -> tensor<1xf32> {
   %g = ge.gather %c, %i {axis = 0 : i64} : (tensor<2xf32>, tensor<1xi64>) -> tensor<1xf32>
   func.return %g : tensor<1xf32>
 }
+
+// -----
+
+// A tensor with no elements has no values to know, whatever defines it: a reduction over
+// an empty axis is its identity (0 for a sum, -inf for a max), whatever the argument holds.
+// CHECK-LABEL: func.func @fold_reductions_of_empty_tensors
+// CHECK-SAME:    (%{{.+}}: tensor<2x0xf32>)
+// CHECK-DAG:     %[[SUM:.+]] = ge.constant dense<0.000000e+00> : tensor<2xf32>
+// CHECK-DAG:     %[[MAX:.+]] = ge.constant dense<"0x000080ff"> : tensor<2x1xf32>
+// CHECK-NOT:     ge.reduce
+// CHECK:         func.return %[[SUM]], %[[MAX]]
+func.func @fold_reductions_of_empty_tensors(%x: tensor<2x0xf32>) -> (tensor<2xf32>, tensor<2x1xf32>) {
+  %s = ge.reduce_sum %x {axes = array<i64: 1>, keepdims = false} : (tensor<2x0xf32>) -> tensor<2xf32>
+  %m = ge.reduce_max %x {axes = array<i64: 1>, keepdims = true} : (tensor<2x0xf32>) -> tensor<2x1xf32>
+  func.return %s, %m : tensor<2xf32>, tensor<2x1xf32>
+}
+
+// -----
+
+// An op of a non-empty argument stays, though another operand is empty.
+// CHECK-LABEL: func.func @no_fold_beside_a_non_empty_argument
+// CHECK:         ge.concat
+func.func @no_fold_beside_a_non_empty_argument(%x: tensor<0x3xf32>, %y: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %c = ge.concat %x, %y {axis = 0 : i64} : (tensor<0x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return %c : tensor<2x3xf32>
+}
