@@ -37,6 +37,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from gedialects.ge import ops
+from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from passes.matching import defining, is_splat, only_user
 
@@ -160,6 +161,31 @@ class DropEmptyConcatPieces(RewritePattern):
             rewriter.replace(op, ops.ConcatOp(*pieces, axis=op.get_int("axis")))
 
 
+class DropEmptySplitPieces(RewritePattern):
+    """split(x) -> (a, empty, b) becomes split(x) -> (a, b) and an empty constant: a piece
+    with no elements is known without running anything (RotaryEmbedding rotating every
+    channel splits off an empty pass-through part). A split of one piece left is x."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.SplitOp, rewriter: PatternRewriter, /) -> None:
+        kept = [r for r in op.outputs if 0 not in shape_of(r.type)]
+        if not kept or len(kept) == len(op.outputs):
+            return
+        sizes = [s for s, r in zip(op.ints("sizes"), op.outputs) if r in kept]
+        split = ops.SplitOp(op.input, axis=op.get_int("axis"), sizes=sizes)
+        new_ops: list[Operation] = [split]
+        pieces = iter(split.outputs)
+        values = []
+        for result in op.outputs:
+            if result in kept:
+                values.append(next(pieces))
+                continue
+            shape, dtype = shape_of(result.type), to_numpy_dtype(element_of(result.type))
+            new_ops.append(empty := ConstantOp(np.empty(shape, dtype)))
+            values.append(empty.output)
+        rewriter.replace(op, new_ops, values)
+
+
 def _takes_everything(op: ops.SliceOp) -> bool:
     shape = shape_of(op.input.type)
     specs = zip(op.ints("starts"), op.ints("ends"), op.ints("axes"), op.ints("steps"))
@@ -211,6 +237,7 @@ SIMPLIFY_PATTERNS: tuple[type[RewritePattern], ...] = (
     SimplifyCast,
     RemoveNoOpDataMovement,
     DropEmptyConcatPieces,
+    DropEmptySplitPieces,
     SoftmaxOfRows,
     RemoveInferenceDropout,
 )

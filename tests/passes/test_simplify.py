@@ -114,14 +114,20 @@ def plant_data_movement(b: ProgramBuilder) -> list[Value]:
                 pieces.append(b.emit(ops.NegOp(x.ssa), -x.hi, -x.lo)[0].ssa)
             pieces = b.draw(st.permutations(pieces))
         op = ops.ConcatOp(*pieces, axis=0)
-    elif kind == "split":
-        op = ops.SplitOp(x.ssa, axis=0, sizes=[dim])
+    elif kind == "split":  # one piece, or two (one may be empty) beside an empty one
+        sizes = [dim]
+        if b.draw(st.booleans()):
+            cut = b.draw(st.integers(0, dim))
+            sizes = b.draw(st.permutations([cut, dim - cut, 0]))
+        op = ops.SplitOp(x.ssa, axis=0, sizes=sizes)
     else:
         if not x.is_float:
             return []
         training = b.draw(st.booleans())
         op = ops.DropoutOp(x.ssa, ratio=b.draw(st.sampled_from([0.0, 0.5])), is_training=training)
-    return b.emit(op, min(x.lo, 0.0) * 2, max(x.hi, 0.0) * 2)
+    values = b.emit(op, min(x.lo, 0.0) * 2, max(x.hi, 0.0) * 2)
+    b.pool[:] = [v for v in b.pool if 0 not in v.shape]  # no other op takes an empty piece
+    return [v for v in values if 0 not in v.shape]
 
 
 def plant_double_neg(b: ProgramBuilder) -> list[Value]:
@@ -199,3 +205,28 @@ def test_a_wrong_rule_is_caught(monkeypatch):
     monkeypatch.setitem(passes.simplify._IDENTITY, ops.MulOp, (2.0, True))
 
     expect_search_to_catch("simplify", planted_programs([plant_binary], ops=OPS, dtypes=DTYPES))
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_splits_with_empty_pieces_keep_every_piece(data):
+    """A split into random pieces, some empty, every piece a result: simplify splits off
+    only the non-empty ones, in order, and each result keeps its value (bit for bit)."""
+    rank = data.draw(st.integers(1, 3), label="rank")
+    shape = data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank))
+    axis = data.draw(st.integers(-rank, rank - 1), label="axis")
+    dim = shape[axis]
+    cuts = sorted(data.draw(st.lists(st.integers(0, dim), min_size=1, max_size=4)))
+    sizes = [b - a for a, b in zip([0, *cuts], [*cuts, dim])]
+    sizes = data.draw(st.permutations([*sizes, 0]))  # at least one empty piece
+    block = Block(arg_types=[tensor(shape, f32)])
+    split = ops.SplitOp(block.args[0], axis=axis, sizes=sizes)
+    block.add_ops([split, func.ReturnOp(*split.outputs)])
+    fn = func.FuncOp("main", ([block.args[0].type], [r.type for r in split.outputs]),
+                     Region(block))  # fmt: skip
+    module = ModuleOp([fn])
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    simplified = assert_preserves_semantics("simplify", module, [x], rtol=0.0, atol=0.0)
+    for op in simplified.walk():
+        if isinstance(op, ops.SplitOp):
+            assert all(0 not in shape_of(r.type) for r in op.outputs), print_ir(simplified)

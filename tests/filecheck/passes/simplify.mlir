@@ -266,3 +266,29 @@ func.func @concat_of_empty_pieces_stays(%a: tensor<0x3xf32>, %b: tensor<0x3xf32>
   %c = ge.concat %a, %b {axis = 0 : i64} : (tensor<0x3xf32>, tensor<0x3xf32>) -> tensor<0x3xf32>
   func.return %c : tensor<0x3xf32>
 }
+
+// -----
+
+// A split's empty pieces are known without running anything: RotaryEmbedding rotating
+// every channel splits off an empty pass-through part.
+// CHECK-LABEL: func.func @split_empty_pieces
+// CHECK-SAME:    (%[[X:.+]]: tensor<2x4xf32>)
+// CHECK-DAG:     %[[E:.+]] = ge.constant dense<> : tensor<2x0xf32>
+// CHECK-DAG:     %[[A:[^,]+]], %[[B:[^ ]+]] = ge.split %[[X]] {axis = 1 : i64, sizes = array<i64: 3, 1>} : (tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x1xf32>)
+// CHECK:         func.return %[[A]], %[[E]], %[[B]]
+func.func @split_empty_pieces(%x: tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x0xf32>, tensor<2x1xf32>) {
+  %a, %e, %b = ge.split %x {axis = 1 : i64, sizes = array<i64: 3, 0, 1>} : (tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x0xf32>, tensor<2x1xf32>)
+  func.return %a, %e, %b : tensor<2x3xf32>, tensor<2x0xf32>, tensor<2x1xf32>
+}
+
+// -----
+
+// One piece left is the input itself.
+// CHECK-LABEL: func.func @split_one_piece_left
+// CHECK-SAME:    (%[[X:.+]]: tensor<2x4xf32>)
+// CHECK-NOT:     ge.split
+// CHECK:         func.return %[[X]], %{{.+}}
+func.func @split_one_piece_left(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x0xf32>) {
+  %a, %e = ge.split %x {axis = 1 : i64, sizes = array<i64: 4, 0>} : (tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x0xf32>)
+  func.return %a, %e : tensor<2x4xf32>, tensor<2x0xf32>
+}
