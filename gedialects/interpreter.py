@@ -21,6 +21,7 @@ from xdsl.ir import Operation
 
 from gedialects.errors import InterpretationError
 from gedialects.ge.semantics import REFERENCE
+from gedialects.ge.semantics.registry import quiet
 from gedialects.ge.types import (
     element_of,
     format_type,
@@ -179,6 +180,6 @@ def run_reference(
     command's stderr is for its one line of error."""
     fn = entry_function(module, entry)
     args = bind_inputs(fn, inputs)
-    with np.errstate(all="ignore"):
+    with quiet():
         results = make_interpreter(module).call_op(fn, tuple(args))
     return [np.asarray(r) for r in results]
