@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+import ge  # noqa: E402
 from ge.frontends.torch import import_module  # noqa: E402
 from ge.testing import run  # noqa: E402
 from ge.testing.models import MODELS, build  # noqa: E402
@@ -176,6 +177,7 @@ LAYERS = {
     "layer_norm_2d_no_affine": (torch.nn.LayerNorm([5, 8], elementwise_affine=False), X3),
     "dropout_eval": (torch.nn.Dropout(0.5), X3),
     "embedding": (torch.nn.Embedding(10, 4), torch.tensor([[1, 2, 9], [0, 0, 3]])),
+    "unfold_blocks": (torch.nn.Unfold((2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1)), X4),
 }
 
 
@@ -268,6 +270,21 @@ SHAPES = {
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_data_movement_and_reductions(name: str, decompose: bool) -> None:
     check(Fn(SHAPES[name]), X3, decompose=decompose)
+
+
+def test_fold_of_unfold_equals_eager_at_both_levels() -> None:
+    """MobileViTV2's patches: nn.Unfold, then nn.Fold back (overlapping blocks add up), as
+    torch.export gives them (core-aten decomposes Fold into an accumulating index_put, which
+    the importer does not take); at the npu level both are convolutions, no fallback."""
+    torch.manual_seed(0)
+    geometry = {"dilation": (2, 1), "padding": (0, 1), "stride": (1, 2)}
+    module = torch.nn.Sequential(
+        torch.nn.Unfold((3, 2), **geometry), torch.nn.Fold((9, 9), (3, 2), **geometry)
+    )
+    check(module, X4)
+    compiled = ge.compile(module, example_inputs=(X4,), level="npu", cache=False)
+    np.testing.assert_allclose(compiled(X4), module(X4).numpy(), rtol=RTOL, atol=ATOL)
+    assert compiled.last_profile["fallbacks"] == []
 
 
 def test_factory_ops_fold_into_one_constant() -> None:

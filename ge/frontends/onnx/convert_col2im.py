@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import SSAValue
 
+from ge.frontends.blocks import block_counts, fold_output_padding, one_hot_blocks
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
 
@@ -33,28 +34,18 @@ def col2im(n: Node) -> SSAValue:
     if rows % size:
         raise n.error(f"{rows} input rows are not a multiple of the block size {size}")
     channels = rows // size
-    counts = [
-        (image[i] + pads[i] + pads[i + 2] - dil[i] * (block[i] - 1) - 1) // strides[i] + 1
-        for i in range(2)
-    ]
+    counts = block_counts(image, block, strides, pads, dil)
     if counts[0] * counts[1] != length:
         raise n.error(f"{length} blocks do not tile image {image} ({counts[0]} x {counts[1]})")
-    reached = [
-        (counts[i] - 1) * strides[i] - pads[i] - pads[i + 2] + dil[i] * (block[i] - 1) + 1
-        for i in range(2)
-    ]
-    kernel = np.zeros((rows, 1, *block), n.dtype(0))
-    k = np.arange(rows) % size
-    kernel[np.arange(rows), 0, k // block[1], k % block[1]] = 1
     blocks = n.emit(ops.ReshapeOp(x, shape=[batch, rows, *counts]))
     y = ops.ConvTranspose2DOp(
         blocks,
-        n.constant(kernel),
+        n.constant(one_hot_blocks(rows, block, n.dtype(0))),
         None,
         strides=strides,
         pads=pads,
         dilations=dil,
-        output_padding=[image[i] - reached[i] for i in range(2)],
+        output_padding=fold_output_padding(image, block, strides, pads, dil),
         groups=channels,
     )
     return n.emit(y)

@@ -13,6 +13,7 @@ import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, f64
 from xdsl.ir import SSAValue
 
+from ge.frontends.blocks import block_counts, fold_output_padding, one_hot_blocks
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
@@ -90,6 +91,51 @@ def _conv1d(cx: Converter, a: dict[str, Any]) -> SSAValue:
     }
     y = _conv2d(cx, a2, False)
     return cx.reshape(y, cx.out_shape())
+
+
+@converts("im2col")
+def im2col(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """nn.Unfold: each block of each channel as K = kh * kw rows of (N, C * K, blocks), a
+    grouped convolution with one-hot kernels (`ge.frontends.blocks`)."""
+    x, block, dilation, stride, pads = _block_args(cx, a, batched_rank=4)
+    channels = shape_of(x.type)[1]
+    weight = cx.constant(one_hot_blocks(channels * block[0] * block[1], block, dtype_of(x)))
+    y = cx.emit(ge.Conv2DOp(x, weight, None, strides=stride, pads=pads, dilations=dilation,
+                            groups=channels))  # fmt: skip
+    return cx.reshape(y, cx.out_shape())
+
+
+@converts("col2im")
+def col2im(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """nn.Fold: the blocks summed back into the image, the transposed convolution of the
+    same one-hot kernels, as ONNX's Col2Im converts."""
+    x, block, dilation, stride, pads = _block_args(cx, a, batched_rank=3)
+    batch, rows, _ = shape_of(x.type)
+    image = pair(a["output_size"])
+    counts = block_counts(image, block, stride, pads, dilation)
+    blocks = cx.reshape(x, [batch, rows, *counts])
+    y = ge.ConvTranspose2DOp(
+        blocks,
+        cx.constant(one_hot_blocks(rows, block, dtype_of(x))),
+        None,
+        strides=stride,
+        pads=pads,
+        dilations=dilation,
+        output_padding=fold_output_padding(image, block, stride, pads, dilation),
+        groups=rows // (block[0] * block[1]),
+    )
+    return cx.reshape(cx.emit(y), cx.out_shape())
+
+
+def _block_args(cx: Converter, a: dict[str, Any], batched_rank: int) -> tuple:
+    """(input with a batch axis, block, dilation, stride, ONNX-style pads) of im2col/col2im."""
+    x = a["self"]
+    shape = shape_of(x.type)
+    if len(shape) == batched_rank - 1:  # an unbatched input
+        x = cx.reshape(x, [1, *shape])
+    padding = pair(a["padding"])
+    pads = [padding[0], padding[1], padding[0], padding[1]]
+    return x, pair(a["kernel_size"]), pair(a["dilation"]), pair(a["stride"]), pads
 
 
 @converts("softmax", "_softmax", "log_softmax", "_log_softmax")
