@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lowering.windows import axis_reads_only_padding
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
@@ -53,14 +54,13 @@ class PoolGeometry:
     def reads_only_padding(self) -> bool:
         """Whether some window's taps all fall in the padding on an axis (a dilated ceil-mode
         window past a one-pixel input): its rows or columns of input are empty."""
-        for axis in (0, 1):
-            size, pad, step = self.size[axis], self.pads[axis], self.strides[axis]
-            d, k = self.dilations[axis], self.kernel[axis]
-            for o in range(self.out[axis]):
-                start = o * step - pad
-                if not any(0 <= start + j * d < size for j in range(k)):
-                    return True
-        return False
+        return any(
+            axis_reads_only_padding(
+                self.size[axis], self.out[axis], self.kernel[axis], self.strides[axis],
+                self.pads[axis], self.dilations[axis],
+            )
+            for axis in (0, 1)
+        )  # fmt: skip
 
     def divisors(self, include_pad: bool) -> np.ndarray:
         """(Ho, Wo) element counts of the windows: inside the image, or inside image and pads

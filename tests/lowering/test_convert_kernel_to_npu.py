@@ -86,14 +86,17 @@ def test_random_elementwise_kernels_equal_reference(program, seed):
     text, shapes = program
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    _compare(_kernel_module(text), inputs, rtol=1e-6, atol=1e-6)
+    # 1e-5: an ulp of difference in gelu becomes ~1e-6 relative through exp(x * gelu(x))
+    # (the soak profile met exactly that: 3299.786 vs 3299.790)
+    _compare(_kernel_module(text), inputs, rtol=1e-5, atol=1e-6)
 
 
 @st.composite
 def matmul_programs(draw):
     m, n, k = (draw(st.integers(1, 130)) for _ in range(3))
     batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
-    b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)[: draw(st.integers(0, 2))]
+    b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)
+    b_batch = b_batch[len(b_batch) - draw(st.integers(0, len(b_batch))) :]  # trailing dims
     a, b, out = (*batch, m, k), (*b_batch, k, n), (*batch, m, n)
     relu = draw(st.booleans())
     lines = [f"%y = ge.matmul %a, %b : ({_t(a)}, {_t(b)}) -> {_t(out)}"]
