@@ -11,6 +11,7 @@ c * K + k holds block position k of channel c, as torch and ONNX order them. 2-D
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,31 +24,29 @@ def one_hot_blocks(rows: int, block: Sequence[int], dtype: np.dtype) -> np.ndarr
     return kernel
 
 
-def block_counts(
-    image: Sequence[int],
-    block: Sequence[int],
-    strides: Sequence[int],
-    pads: Sequence[int],
-    dilations: Sequence[int],
-) -> list[int]:
-    """Blocks along each axis of a padded image (pads: begin of each axis, then ends)."""
-    return [
-        (image[i] + pads[i] + pads[i + 2] - dilations[i] * (block[i] - 1) - 1) // strides[i] + 1
-        for i in range(2)
-    ]
+@dataclass(frozen=True)
+class Blocks:
+    """Blocks of an image: pads are ONNX's (begin of each axis, then ends)."""
 
+    image: Sequence[int]
+    block: Sequence[int]
+    strides: Sequence[int]
+    pads: Sequence[int]
+    dilations: Sequence[int]
 
-def fold_output_padding(
-    image: Sequence[int],
-    block: Sequence[int],
-    strides: Sequence[int],
-    pads: Sequence[int],
-    dilations: Sequence[int],
-) -> list[int]:
-    """The rows and columns of the image past the last block: a fold's output padding."""
-    counts = block_counts(image, block, strides, pads, dilations)
-    reached = [
-        (counts[i] - 1) * strides[i] - pads[i] - pads[i + 2] + dilations[i] * (block[i] - 1) + 1
-        for i in range(2)
-    ]
-    return [image[i] - reached[i] for i in range(2)]
+    def span(self, axis: int) -> int:
+        return self.dilations[axis] * (self.block[axis] - 1) + 1
+
+    def counts(self) -> list[int]:
+        """Blocks along each axis of the padded image."""
+        padded = [self.image[i] + self.pads[i] + self.pads[i + 2] for i in range(2)]
+        return [(padded[i] - self.span(i)) // self.strides[i] + 1 for i in range(2)]
+
+    def output_padding(self) -> list[int]:
+        """The rows and columns of the image past the last block: a fold's output padding."""
+        counts = self.counts()
+        reached = [
+            (counts[i] - 1) * self.strides[i] - self.pads[i] - self.pads[i + 2] + self.span(i)
+            for i in range(2)
+        ]
+        return [self.image[i] - reached[i] for i in range(2)]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ge.frontends.blocks import block_counts, fold_output_padding, one_hot_blocks
+from ge.frontends.blocks import Blocks, one_hot_blocks
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
 
@@ -34,7 +34,8 @@ def col2im(n: Node) -> SSAValue:
     if rows % size:
         raise n.error(f"{rows} input rows are not a multiple of the block size {size}")
     channels = rows // size
-    counts = block_counts(image, block, strides, pads, dil)
+    blocks_of = Blocks(image, block, strides, pads, dil)
+    counts = blocks_of.counts()
     if counts[0] * counts[1] != length:
         raise n.error(f"{length} blocks do not tile image {image} ({counts[0]} x {counts[1]})")
     blocks = n.emit(ops.ReshapeOp(x, shape=[batch, rows, *counts]))
@@ -45,7 +46,7 @@ def col2im(n: Node) -> SSAValue:
         strides=strides,
         pads=pads,
         dilations=dil,
-        output_padding=fold_output_padding(image, block, strides, pads, dil),
+        output_padding=blocks_of.output_padding(),
         groups=channels,
     )
     return n.emit(y)

@@ -13,7 +13,7 @@ import numpy as np
 from xdsl.dialects.builtin import DenseArrayBase, f64
 from xdsl.ir import SSAValue
 
-from ge.frontends.blocks import block_counts, fold_output_padding, one_hot_blocks
+from ge.frontends.blocks import Blocks, one_hot_blocks
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
@@ -111,9 +111,8 @@ def col2im(cx: Converter, a: dict[str, Any]) -> SSAValue:
     same one-hot kernels, as ONNX's Col2Im converts."""
     x, block, dilation, stride, pads = _block_args(cx, a, batched_rank=3)
     batch, rows, _ = shape_of(x.type)
-    image = pair(a["output_size"])
-    counts = block_counts(image, block, stride, pads, dilation)
-    blocks = cx.reshape(x, [batch, rows, *counts])
+    blocks_of = Blocks(pair(a["output_size"]), block, stride, pads, dilation)
+    blocks = cx.reshape(x, [batch, rows, *blocks_of.counts()])
     y = ge.ConvTranspose2DOp(
         blocks,
         cx.constant(one_hot_blocks(rows, block, dtype_of(x))),
@@ -121,7 +120,7 @@ def col2im(cx: Converter, a: dict[str, Any]) -> SSAValue:
         strides=stride,
         pads=pads,
         dilations=dilation,
-        output_padding=fold_output_padding(image, block, stride, pads, dilation),
+        output_padding=blocks_of.output_padding(),
         groups=rows // (block[0] * block[1]),
     )
     return cx.reshape(cx.emit(y), cx.out_shape())
