@@ -20,7 +20,6 @@ from gedialects.npu.buffers import ReshapeOp
 from lowering.gemm import emit_gemm
 from lowering.gemm_epilogue import Step, activation_steps
 from lowering.registry import lowers
-from lowering.windows import refuse_padding_only_windows
 from runtime.targets import Target
 
 EPILOGUE = (("bias", "add"), ("scale", "mul"), ("shift", "add"))
@@ -63,7 +62,6 @@ def lower_conv2d(
     o, _, kh, kw = inputs[1].type.dims
     if str(inputs[0].type.element_type) not in ("f16", "f32"):
         raise UnsupportedError(f"{op.name} on {inputs[0].type.element_type} has no cube mode")
-    refuse_padding_only_windows(op, inputs[0], inputs[1], output)
     ops: list[Operation] = []
     pointwise = (kh, kw) == (1, 1) and set(op.ints("strides")) == {1}
     if not pointwise or set(op.ints("pads")) != {0} or op.get_int("groups") != 1:
