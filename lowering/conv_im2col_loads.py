@@ -94,7 +94,9 @@ class RowLoader:
         end = b.addi(b.muli(last_out, c.sh), c.span)  # one past the tile's last padded row
         lo = b.subi(maxui(b, top, pt), pt)
         hi = maxui(b, b.minui(b.subi(maxui(b, end, pt), pt), c.h), lo)
-        zt = b.subi(pt, b.minui(top, pt))
+        # zero rows above the image: up to the image or the tile's end, whichever is first
+        # (a tile of padding alone, above the image, ends before it)
+        zt = b.subi(b.minui(end, pt), b.minui(top, pt))
         return dict(top=top, end=end, lo=lo, hi=hi, zt=zt)
 
     def zeros(self, img: SSAValue, slices: int, win: dict) -> None:
@@ -136,6 +138,8 @@ class RowLoader:
             )
 
         flip = part % 2  # parts alternate staging sets too: one chunk each is common
+        if isinstance(lo, int) and isinstance(hi, int) and lo >= hi:
+            return  # known at compile time to read no image row (a tile of padding alone)
         if rows >= img.type.dims[2]:  # the tile's rows in one chunk
             with b.when(b.ult(lo, hi)):
                 chunk(flip, lo)

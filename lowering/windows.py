@@ -3,8 +3,9 @@ the input (padding wider than a dilated kernel's reach, a stride past a one-pixe
 The tiled lowerings load the input rows or columns a window reads, and such a window reads
 none: an empty DMA, which the verifier stops (the pool and direct-convolution lowerings).
 Its value is the padding's (for a convolution the bias and the epilogue alone), so such
-ops are refused and run by reference. The im2col lowering takes most such windows (a 1x1
-kernel with padding 1 or 2); Winograd and FFT pad whole tiles."""
+ops are refused and run by reference. The im2col lowering takes them (its row loader
+zeroes the padding rows a tile reads and loads no image row where it reads none); Winograd
+and FFT pad whole tiles."""
 
 from __future__ import annotations
 

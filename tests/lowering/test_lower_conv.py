@@ -100,6 +100,10 @@ def test_conv_equals_reference(geo: dict, full: bool) -> None:
         dict(n=2, c=33, h=19, w=17, o=37, k=5, s=2, p=2, d=2, g=1),  # no dim divides a tile
         dict(n=1, c=40, h=20, w=20, o=40, k=7, s=1, p=3, d=1, g=1),  # K = 3 * 49 * 16
         dict(n=1, c=4, h=1, w=1, o=3, k=3, s=1, p=1, d=1, g=1),  # one pixel, all padding
+        # windows of padding alone (found by the soak profile): tiles above the image, and
+        # a tile that reads no image row at all
+        dict(n=1, c=1, h=1, w=9, o=1, k=1, s=1, p=3, d=1, g=1),
+        dict(n=1, c=2, h=1, w=2, o=3, k=1, s=3, p=1, d=2, g=1),
     ],
 )
 def test_conv_edge_geometries(geo: dict) -> None:
