@@ -91,14 +91,20 @@ class _Reader:
     def fail(self, key: str, message: str) -> TargetError:
         return TargetError(f"target file {self.source}: key '{key}' {message}")
 
-    def get(self, key: str, kinds: tuple[type, ...]) -> Any:
+    def _lookup(self, key: str) -> tuple[bool, Any]:
+        """(whether the file has `key`, its value)."""
         table, _, leaf = key.rpartition(".")
         node: Any = self.data
         for part in table.split(".") if table else ():
             node = node.get(part) if isinstance(node, Mapping) else None
         if not isinstance(node, Mapping) or leaf not in node:
+            return False, None
+        return True, node[leaf]
+
+    def get(self, key: str, kinds: tuple[type, ...]) -> Any:
+        present, value = self._lookup(key)
+        if not present:
             raise self.fail(key, "is missing")
-        value = node[leaf]
         if isinstance(value, bool) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
             raise self.fail(key, f"must be {names}, got {value!r}")
@@ -107,11 +113,9 @@ class _Reader:
 
     def optional_flag(self, key: str, default: bool) -> bool:
         """A true/false key that older target files may leave out."""
-        table, _, leaf = key.rpartition(".")
-        node = self.data.get(table) if table else self.data
-        if not isinstance(node, Mapping) or leaf not in node:
+        present, value = self._lookup(key)
+        if not present:
             return default
-        value = node[leaf]
         if not isinstance(value, bool):
             raise self.fail(key, f"must be true or false, got {value!r}")
         self.used.add(key)
