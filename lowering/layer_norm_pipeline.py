@@ -7,8 +7,10 @@ normalizes tile u-1 and stores tile u-2, over two sets of (x, y) UB buffers: loa
 work and stores of neighbouring tiles overlap, and each store is issued after the next load
 (the core's HBM channel serves DMAs in issue order). tr is the cheapest by an estimate of the
 busiest of HBM and vector time per tile plus one tile's fill and drain. A folded cast
-(`cast_to`): the tiles are f32, with f16 staging tiles the vector unit converts from after
-the load and into before the store (one more vector pass each). kernel.rms_norm takes the
+(`cast_to`) and f16 or bf16 data compute in f32, as the reference (ONNX's stash_type 1) and
+Ascend's own norm kernels do: the tiles are f32, with narrow staging tiles the vector unit
+converts from after the load and into before the store (one more vector pass each); narrow
+scale and bias are converted once, before the tile loop. kernel.rms_norm takes the
 same pipeline with its own, shorter vector body (`rms_norm_rows`: no mean, no bias).
 """
 
@@ -46,11 +48,12 @@ def layer_norm_tile(
     params: int,
     staged: int = 0,
     passes: int = PASSES,
+    param_bytes: int = 0,
 ) -> int:
     """Rows per tile: two sets of (x, y) tiles (and of `staged` cast buffers), the (1, C)
-    scale/bias and the (tr, 1) stats fit UB; the cheapest by HBM (loads and stores at the
-    core's share) and vector time."""
-    ub = target.capacity_of("ub") - params * aligned(cols * isz) - 4 * ALIGN
+    scale/bias (and `param_bytes` of their narrow staging) and the (tr, 1) stats fit UB; the
+    cheapest by HBM (loads and stores at the core's share) and vector time."""
+    ub = target.capacity_of("ub") - params * aligned(cols * isz) - param_bytes - 4 * ALIGN
     best: tuple[float, int] | None = None
     for tr in sorted({1, 2, 4, 8, 16, 32, 64, rows}):
         if tr > rows or (4 + 2 * staged) * aligned(tr * cols * isz) + 2 * aligned(tr * isz) > ub:
@@ -80,12 +83,15 @@ def lower_layer_norm(
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
     source, result = inputs[0].type.element_type, output.type.element_type
-    element = f32 if op.properties.get("cast_to") is not None else source
+    narrow = any(to_numpy_dtype(t).itemsize < 4 for t in (source, result))
+    element = f32 if op.properties.get("cast_to") is not None or narrow else source
     isz = to_numpy_dtype(element).itemsize
     staged = (source != element) + (result != element)
+    params = [value.type.element_type for value in inputs[1:]]
+    param_bytes = sum(aligned(cols * to_numpy_dtype(t).itemsize) for t in params if t != element)
     rms = isinstance(op, RMSNormKernelOp)
     passes = RMS_PASSES if rms else PASSES
-    tr = layer_norm_tile(target, rows, cols, isz, len(inputs) - 1, staged, passes)
+    tr = layer_norm_tile(target, rows, cols, isz, len(params), staged, passes, param_bytes)
     nr = -(-rows // tr)
     total = math.prod(lead) * nr
     per = -(-total // min(total, target.vector_cores))
@@ -98,11 +104,15 @@ def lower_layer_norm(
     ys_out = [b.alloc([tr, cols], result, "ub") for _ in (0, 1)] if result != element else ys
     stat = b.alloc([tr, 1], element, "ub")
     affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]]
-    for value, buf in zip(inputs[1:], affine):
+    loaded = [b.alloc([1, cols], t, "ub") if t != element else a for t, a in zip(params, affine)]
+    for value, buf in zip(inputs[1:], loaded):
         dims = list(value.type.dims)
         b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, cols])
     if affine:
         b.sync("MTE2", "V", 8)
+    for staging, buf in zip(loaded, affine):
+        if staging is not buf:
+            b.add(VecCastOp(staging, buf))
     flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
     for src, dst, event in flags:
         for s in (0, 1):
