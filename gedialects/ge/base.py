@@ -119,6 +119,14 @@ class GeOp(IRDLOperation):
             properties=properties,
         )
 
+    def __post_init__(self) -> None:
+        """Every construction (builder, parser, `create`, clone) fills in the DEFAULTS a
+        text IR or generic form left out, as MLIR does for default-valued attributes."""
+        for name, value in self.DEFAULTS.items():
+            if name not in self.properties and value is not None:
+                self.properties[name] = to_attr(value)
+        super().__post_init__()
+
     def verify_(self) -> None:
         expected = self.infer_result_types([o.type for o in self.operands], self.properties)
         actual = [r.type for r in self.results]
