@@ -30,6 +30,18 @@ class LocatingParser(Parser):
         self.locations[op] = start
         return op
 
+    def parse_module(self, allow_implicit_module: bool = True) -> ModuleOp:
+        """xDSL's parser raises plain Python errors on some odd input (`array<i100: 1>`,
+        NotImplementedError from the builtin dialect): they become a ParseError at the
+        token the parser had reached, like its own errors."""
+        try:
+            return super().parse_module(allow_implicit_module)
+        except (ParseError, DiagnosticException):
+            raise
+        except Exception as error:
+            message = first_line(str(error)) if str(error).strip() else type(error).__name__
+            raise ParseError(self._current_token.span, message) from None
+
 
 def format_parse_error(error: ParseError) -> str:
     line = error.msg.strip().splitlines()[0] if error.msg.strip() else "parse error"

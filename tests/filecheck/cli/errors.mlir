@@ -2,7 +2,7 @@
 // RUN: not ge-opt %s --split-input-file 2>&1 >/dev/null | wc -l | filecheck %s --check-prefix=LINES
 
 // Malformed input: each error is one located line (no traceback) and ge-opt exits 1.
-// LINES: {{^ *4$}}
+// LINES: {{^ *5$}}
 
 func.func @unknown_op(%x: tensor<2xf32>) -> tensor<2xf32> {
   %0 = ge.frobnicate %x : (tensor<2xf32>) -> tensor<2xf32>
@@ -32,4 +32,13 @@ func.func @verifier_error(%x: tensor<2xf32>) -> tensor<3xf32> {
   func.return %0 : tensor<3xf32>
 }
 // CHECK: errors.mlir:[[# @LINE - 3]]:3: error: 'ge.relu': result type tensor<3xf32> does not match the inferred tensor<2xf32>
+
+// -----
+
+// xDSL's parser raises a plain NotImplementedError on a dense array of i100.
+func.func @parser_crash(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %0 = ge.transpose %x {perm = array<i100: 0>} : (tensor<2xf32>) -> tensor<2xf32>
+  func.return %0 : tensor<2xf32>
+}
+// CHECK: errors.mlir:[[# @LINE - 3]]:{{[0-9]+}}: error: Format not implemented for i100
 // CHECK-NOT: Traceback
