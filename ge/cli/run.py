@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import zipfile
@@ -190,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         message = f"error: {first_line(str(error)) or type(error).__name__}"
     except Exception as error:  # the command boundary: a bug still prints one line
+        if os.environ.get("GE_TRACEBACK"):
+            raise
         message = f"internal error ({type(error).__name__}): {first_line(str(error))}"
     print(f"ge-run: {message}", file=sys.stderr)
     return 1

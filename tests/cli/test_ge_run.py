@@ -351,3 +351,21 @@ def test_dynamic_mode_reports_each_launch_s_kernels_on_one_timeline(
     assert report["makespan_cycles"] == pytest.approx(total) and total > 0
     assert report["streams"] == 1 and "memory" not in report
     assert report["launches"] == 2 and report["compiles"] == 2  # one program per op
+
+
+def test_a_bug_is_one_internal_error_line_and_ge_traceback_raises_it(
+    mlir_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import ge.cli.run as command
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(command, "build_report", broken)
+    monkeypatch.delenv("GE_TRACEBACK", raising=False)
+    args = [str(mlir_model), "--level", "reference", "--report", str(mlir_model) + ".json"]
+    assert main(args) == 1
+    assert capsys.readouterr().err == "ge-run: internal error (KeyError): 'a bug'\n"
+    monkeypatch.setenv("GE_TRACEBACK", "1")
+    with pytest.raises(KeyError, match="a bug"):
+        main(args)

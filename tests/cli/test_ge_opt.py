@@ -1,0 +1,64 @@
+"""ge-opt's command boundary: a bug in a pass (here one registered to crash) is one
+`internal error` line and exit 1, like ge-run's; GE_TRACEBACK=1 raises it for pass authors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from ge.cli import opt
+
+PROGRAM = """func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %0 = ge.relu %x : (tensor<2xf32>) -> tensor<2xf32>
+  func.return %0 : tensor<2xf32>
+}
+"""
+
+
+@dataclass(frozen=True)
+class CrashingPass(ModulePass):
+    name = "crash-for-test"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        raise KeyError("a pass author's bug")
+
+
+@pytest.fixture
+def crashing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    original = opt.GeOptMain.register_all_passes
+
+    def register_all_passes(self: opt.GeOptMain) -> None:
+        original(self)
+        self.register_pass(CrashingPass.name, lambda: CrashingPass)
+
+    monkeypatch.setattr(opt.GeOptMain, "register_all_passes", register_all_passes)
+    path = tmp_path / "in.mlir"
+    path.write_text(PROGRAM)
+    return path
+
+
+def test_a_crashing_pass_is_one_internal_error_line(
+    crashing: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GE_TRACEBACK", raising=False)
+    assert opt.main([str(crashing), "-p", "cse,crash-for-test"]) == 1
+    err = capsys.readouterr().err
+    assert err == "ge-opt: internal error (KeyError): \"a pass author's bug\"\n"
+
+
+def test_ge_traceback_raises_the_error(crashing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GE_TRACEBACK", "1")
+    with pytest.raises(KeyError, match="pass author"):
+        opt.main([str(crashing), "-p", "crash-for-test"])
+
+
+def test_the_same_input_without_the_crash_passes(
+    crashing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert opt.main([str(crashing), "-p", "cse"]) == 0
+    assert "ge.relu" in capsys.readouterr().out
