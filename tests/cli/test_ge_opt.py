@@ -48,7 +48,7 @@ def test_a_crashing_pass_is_one_internal_error_line(
     monkeypatch.delenv("GE_TRACEBACK", raising=False)
     assert opt.main([str(crashing), "-p", "cse,crash-for-test"]) == 1
     err = capsys.readouterr().err
-    assert err == "ge-opt: internal error (KeyError): \"a pass author's bug\"\n"
+    assert err == 'ge-opt: internal error (KeyError): "a pass author\'s bug"\n'
 
 
 def test_ge_traceback_raises_the_error(crashing: Path, monkeypatch: pytest.MonkeyPatch) -> None:
