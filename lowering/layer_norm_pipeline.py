@@ -88,6 +88,7 @@ def lower_layer_norm(
     isz = to_numpy_dtype(element).itemsize
     staged = (source != element) + (result != element)
     params = [value.type.element_type for value in inputs[1:]]
+    widths = [_affine_width(op, value, cols) for value in inputs[1:]]
     param_bytes = sum(aligned(cols * to_numpy_dtype(t).itemsize) for t in params if t != element)
     rms = isinstance(op, RMSNormKernelOp)
     passes = RMS_PASSES if rms else PASSES
@@ -103,11 +104,13 @@ def lower_layer_norm(
     xs_in = [b.alloc([tr, cols], source, "ub") for _ in (0, 1)] if source != element else xs
     ys_out = [b.alloc([tr, cols], result, "ub") for _ in (0, 1)] if result != element else ys
     stat = b.alloc([tr, 1], element, "ub")
-    affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]]
-    loaded = [b.alloc([1, cols], t, "ub") if t != element else a for t, a in zip(params, affine)]
-    for value, buf in zip(inputs[1:], loaded):
+    affine = [b.alloc([1, w], element, "ub") for w in widths]
+    loaded = [
+        b.alloc([1, w], t, "ub") if t != element else a for t, w, a in zip(params, widths, affine)
+    ]
+    for value, buf, w in zip(inputs[1:], loaded, widths):
         dims = list(value.type.dims)
-        b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, cols])
+        b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, w])
     if affine:
         b.sync("MTE2", "V", 8)
     for staging, buf in zip(loaded, affine):
@@ -163,6 +166,19 @@ def lower_layer_norm(
         for s in (0, 1):
             b.wait_flag(src, dst, event + s)
     return kernel
+
+
+def _affine_width(op: Operation, value: SSAValue, cols: int) -> int:
+    """A scale or bias is a (1, C) row, or a (1, 1) one of a single element that the vector
+    ops broadcast (a scalar scale); other broadcasts within the normalized axes are refused."""
+    count = math.prod(value.type.dims)
+    if count not in (1, cols):
+        dims = "x".join(map(str, value.type.dims))
+        raise UnsupportedError(
+            f"{op.name}: a scale or bias of shape ({dims}) broadcast within the {cols} "
+            "normalized elements has no npu lowering"
+        )
+    return count
 
 
 def rms_norm_rows(b: KernelBuilder, eps: float, bufs: tuple, scale: SSAValue, cols: int) -> None:

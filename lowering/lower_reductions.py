@@ -15,7 +15,6 @@ import math
 
 from xdsl.ir import Operation, SSAValue
 
-from gedialects.errors import UnsupportedError
 from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
 from gedialects.kernel.ops import SoftmaxKernelOp
 from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
@@ -82,12 +81,12 @@ def lower_normalize(
     axis = op.get_int("axis") % n
     if isinstance(op, LayerNormKernelOp):
         rest, normalized = math.prod(shape[:axis]), math.prod(shape[axis:])
-        if any(math.prod(v.type.dims) != normalized for v in inputs[1:]):
-            raise UnsupportedError(f"{op.name} with a scale or bias that broadcasts over axes")
         views = [ReshapeOp(inputs[0], BufferType((rest, normalized), element, "hbm"))]
-        views += [
-            ReshapeOp(v, BufferType((normalized,), v.type.element_type, "hbm")) for v in inputs[1:]
-        ]
+        for v in inputs[1:]:  # a one-element scale or bias stays one (the kernel broadcasts it)
+            count = math.prod(v.type.dims)
+            # another broadcast keeps its shape, for lower_rows to refuse naming it
+            dims = (count,) if count in (1, normalized) else tuple(v.type.dims)
+            views.append(ReshapeOp(v, BufferType(dims, v.type.element_type, "hbm")))
         out = ReshapeOp(output, BufferType((rest, normalized), output.type.element_type, "hbm"))
         kernel = lower_rows(op, [v.result for v in views], out.result, target, name, True)
         return [*views, out, kernel]

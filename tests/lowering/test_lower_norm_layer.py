@@ -19,7 +19,7 @@ from runtime.targets import default_target
 
 
 def _t(shape: tuple[int, ...], dtype: str) -> str:
-    return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
+    return f"tensor<{''.join(f'{d}x' for d in shape)}{dtype}>"
 
 
 def _module(shape: tuple[int, ...], axis: int, dtype: str, params: int):  # noqa: ANN202
@@ -81,6 +81,30 @@ def test_f16_computes_in_f32() -> None:
     scale and bias are f32 now, as the reference's (ONNX's stash_type 1)."""
     _check((3, 16, 3), dtype="f16", spread=0.05, mean=60.0)
     _check((64, 768), dtype="f16", spread=0.02, mean=8.0, params=1)
+
+
+def _broadcast_params_module(scale: tuple[int, ...], bias: tuple[int, ...]):  # noqa: ANN202
+    x, sv, bv = _t((3, 4, 6), "f32"), _t(scale, "f32"), _t(bias, "f32")
+    attrs = 'axis = 1 : i64, epsilon = 1.0e-05 : f64, fused_from = ["ge.layer_norm"]'
+    text = f"""func.func @main(%x: {x}, %s: {sv}, %b: {bv}) -> {x} {{
+  %y = kernel.layer_norm %x, %s, %b {{{attrs}}} : ({x}, {sv}, {bv}) -> {x}
+  func.return %y : {x}
+}}"""
+    return Parser(make_context(), text).parse_module()
+
+
+def test_a_scalar_scale_broadcasts_and_a_partial_broadcast_is_refused() -> None:
+    """Soak: a rank-0 scale was a DMA of () into a (1, C) row, which the verifier refused;
+    a one-element scale or bias is now a (1, 1) row the vector ops broadcast."""
+    rng = np.random.default_rng(1)
+    for scale, bias in (((), (4, 6)), ((1, 1), (1,)), ((4, 6), ())):
+        module = _broadcast_params_module(scale, bias)
+        inputs = [rng.standard_normal(d).astype(np.float32) for d in ((3, 4, 6), scale, bias)]
+        want = run_reference(module, inputs)[0]
+        got = NpuExecutable(lower_module(module)).run(inputs).outputs[0]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(UnsupportedError, match=r"shape \(4x1\) broadcast within the 24"):
+        lower_module(_broadcast_params_module((4, 1), (4, 6)))
 
 
 def test_tile_fits_ub_and_a_row_too_long_is_refused() -> None:
