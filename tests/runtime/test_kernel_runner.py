@@ -111,18 +111,31 @@ def test_a_failing_lowering_falls_back_for_users_and_raises_under_strict(monkeyp
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_layer_norm_with_a_broadcast_scale_runs_by_reference():
-    """A scale that broadcasts over the normalized axes (rank 0 here) has no npu lowering: the
-    kernel is unsupported, not a malformed view (found by test_kernel_runner_random)."""
-    text = """func.func @main(%x: tensor<1x1x2xf32>) -> tensor<1x1x2xf32> {
-  %s = ge.constant dense<-1.625000e+00> : tensor<f32>
-  %y = ge.layer_norm %x, %s {axis = 1 : i64, epsilon = 1.000000e-05 : f64} : (tensor<1x1x2xf32>, tensor<f32>) -> tensor<1x1x2xf32>
-  func.return %y : tensor<1x1x2xf32>
-}"""
+def _layer_norm_run(scale: str, scale_type: str, x: np.ndarray):  # noqa: ANN202
+    shape = "x".join(map(str, x.shape))
+    text = f"""func.func @main(%x: tensor<{shape}xf32>) -> tensor<{shape}xf32> {{
+  %s = ge.constant {scale} : {scale_type}
+  %y = ge.layer_norm %x, %s {{axis = 1 : i64, epsilon = 1.000000e-05 : f64}} : (tensor<{shape}xf32>, {scale_type}) -> tensor<{shape}xf32>
+  func.return %y : tensor<{shape}xf32>
+}}"""
     ctx = make_context()
     module = Parser(ctx, text).parse_module()
     PassPipeline.parse_spec(dict(all_passes()), "convert-ge-to-kernel").apply(ctx, module)
-    x = np.array([[[0.5, -0.875]]], np.float32)
     run = KernelRunner(module).run([x])
-    assert "broadcasts" in dict(run.fallbacks)["kernel.layer_norm"]
     np.testing.assert_allclose(run.outputs[0], run_reference(module, [x])[0], rtol=1e-5)
+    return dict(run.fallbacks)
+
+
+def test_layer_norm_with_a_scalar_scale_runs_on_the_npu():
+    """A rank-0 scale was a malformed view (found by test_kernel_runner_random), then a
+    fallback; it is a (1, 1) row the vector ops broadcast now."""
+    x = np.array([[[0.5, -0.875]]], np.float32)
+    assert _layer_norm_run("dense<-1.625000e+00>", "tensor<f32>", x) == {}
+
+
+def test_layer_norm_with_a_partly_broadcast_scale_runs_by_reference():
+    """A scale that broadcasts over some of the normalized axes has no npu lowering: the
+    kernel is unsupported, named so, and runs by its reference semantics."""
+    x = np.random.default_rng(0).standard_normal((2, 2, 3)).astype(np.float32)
+    fallbacks = _layer_norm_run("dense<[[2.0], [-1.0]]>", "tensor<2x1xf32>", x)
+    assert "broadcast within the 6 normalized" in fallbacks["kernel.layer_norm"]
