@@ -73,7 +73,10 @@ def both(model: onnx.ModelProto, feeds: dict) -> tuple[np.ndarray, np.ndarray]:
 def assert_within_a_step(want: np.ndarray, got: np.ndarray) -> None:
     diff = np.abs(want.astype(np.int32) - got.astype(np.int32))
     assert diff.max() <= 1
-    assert (diff == 0).mean() >= 0.97, f"{(diff != 0).sum()} of {diff.size} differ by a step"
+    # a value within f32 rounding of a .5 tie may round either way (soak: a 4x7 QLinearMul,
+    # exactly 249.4999978, onnxruntime 250, ge 249): a few elements, one of a small tensor
+    allowed = max(1, int(0.03 * diff.size))
+    assert (diff != 0).sum() <= allowed, f"{(diff != 0).sum()} of {diff.size} differ by a step"
 
 
 def q(rng, dtype, shape) -> np.ndarray:
