@@ -56,14 +56,16 @@ def _model(shape, scales, mode, coordinates, exclude_outside=0, sizes=None):  # 
 def test_random_antialiased_resizes_equal_the_reference(hw, scales, mode, coords, exclude, seed):
     """Outputs of at least one pixel; pytorch_half_pixel to one pixel is left out: ONNX's
     reference maps it to -0.5, the spec and onnxruntime (and ge) to 0. half_pixel_symmetric
-    (opset 19) is checked against onnxruntime: ONNX's reference differs from both on odd
-    input sizes (soak: a 2x7 image halved, 0.45 off in the first column)."""
+    (opset 19) and align_corners are checked against onnxruntime: ONNX's reference differs
+    from it and ge on odd input sizes (soak: a 2x7 image halved, 0.45 off in the first
+    column) and, for align_corners, on fractional output lengths (it divides by n * scale - 1,
+    onnxruntime, torch and ge by the output's length - 1)."""
     out = [int(np.floor(d * s)) for d, s in zip(hw, scales)]
     assume(min(out) >= 1 and not (coords == "pytorch_half_pixel" and min(out) == 1))
     shape = [1, 2, *hw]
     model = _model(shape, [1, 1, *scales], mode, coords, exclude)
     x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    if coords == "half_pixel_symmetric":
+    if coords in ("half_pixel_symmetric", "align_corners"):
         model.opset_import[0].version = 19
         session = ort.InferenceSession(
             model.SerializeToString(), providers=["CPUExecutionProvider"]

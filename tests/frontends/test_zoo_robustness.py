@@ -340,6 +340,24 @@ def test_cubic_resize_matches_onnxruntime(coord, a, exclude):
     assert_matches_onnxruntime(cubic_model(coord, a, exclude), {"x": f32(1, 2, 4, 6)})
 
 
+@pytest.mark.parametrize("coord", ["align_corners", "tf_crop_and_resize"])
+@pytest.mark.parametrize("mode", ["linear", "cubic", "nearest"])
+@pytest.mark.parametrize("scales", [(1.5, 1.3), (0.6, 0.7)])
+def test_corner_maps_with_fractional_output_lengths_match_onnxruntime(coord, mode, scales):
+    """torch's Upsample(scale_factor=1.5, align_corners=True) exports Resize with scales
+    whose output length 7 x 1.5 = 10.5 is cut to 10: the corners map over the output's
+    length (the spec's length_resized; onnxruntime, torch, TF), not 10.5 as ONNX's
+    reference evaluator does (ge took that before: up to 2.9 off torch's output)."""
+    roi = numpy_helper.from_array(np.array([0, 0, 0.1, 0.2, 1, 1, 0.9, 0.8], np.float32), "roi")
+    s = numpy_helper.from_array(np.array([1, 1, *scales], np.float32), "s")
+    inputs = ["x", "roi" if coord == "tf_crop_and_resize" else "", "s"]
+    node = helper.make_node(
+        "Resize", inputs, ["y"], mode=mode, coordinate_transformation_mode=coord
+    )
+    model = model_of([node], [vi("x", [1, 2, 7, 9])], [vi("y", None)], [roi, s], opset=13)
+    assert_matches_onnxruntime(model, {"x": f32(1, 2, 7, 9)})
+
+
 def test_cubic_resize_through_the_commands(tmp_path):
     """ge-opt prints the cubic props and parses them back; ge-run runs the .mlir and the
     .onnx (npu level: the resize falls back to its reference, the run still matches)."""

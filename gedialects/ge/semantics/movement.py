@@ -82,9 +82,9 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
     if mode == "pytorch_half_pixel":
         return (x + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(x)
     if mode == "align_corners":
-        # ONNX divides by the unrounded output length (n_in * scale) when scales are given.
-        length = n_in * scale if scales is not None else n_out
-        return x * (n_in - 1) / (length - 1) if length != 1 else np.zeros_like(x)
+        # The spec's length_resized is the output's (integer) length, as onnxruntime, torch
+        # and TF take it; ONNX's reference evaluator (and its backend cases) take n_in * scale.
+        return x * (n_in - 1) / (n_out - 1) if n_out != 1 else np.zeros_like(x)
     if mode == "asymmetric":
         return x / scale
     if mode == "tf_half_pixel_for_nn":  # TF1's resize_nearest_neighbor(half_pixel_centers)
@@ -92,10 +92,9 @@ def _source_coords(op: ops.ResizeOp, axis: int, n_in: int, n_out: int) -> np.nda
     if mode == "tf_crop_and_resize":  # TF's crop_and_resize: the roi's corners to the ends
         roi = op.roi.get_values()
         start, end = float(roi[axis]), float(roi[axis + len(op.ints("sizes"))])
-        length = n_in * scale if scales is not None else n_out
-        if length == 1:
+        if n_out == 1:
             return np.full_like(x, (end - start) * (n_in - 1) / 2 + start * (n_in - 1))
-        return start * (n_in - 1) + x * (end - start) * (n_in - 1) / (length - 1)
+        return start * (n_in - 1) + x * (end - start) * (n_in - 1) / (n_out - 1)
     raise NotImplementedError(f"coordinate_transformation_mode {mode}")
 
 
