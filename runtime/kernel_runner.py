@@ -21,7 +21,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
-from gedialects.errors import InterpretationError, UnsupportedError
+from gedialects.errors import GeError, InterpretationError, UnsupportedError
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp, dense_to_numpy
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
@@ -194,17 +194,25 @@ class KernelRunner:
                     kernel.name = self.names[op]
                 return result.outputs, result.profile.kernels
             except Exception as error:  # noqa: BLE001 (see `_fall_back`)
+                try:
+                    outputs = self._by_reference(op, env)
+                except GeError as refused:  # the inputs' fault (an index out of range)
+                    raise refused from None
                 del self.executables[op]
                 _fall_back(self.reasons, op, error, "execution")
+                return outputs, None
+        return self._by_reference(op, env), None
+
+    def _by_reference(self, op: Operation, env: Mapping[SSAValue, np.ndarray]) -> Sequence:
         if isinstance(op, KernelOp | GeOp) or op.name.startswith("kernel."):
-            return reference_outputs(op, [env[v] for v in op.operands]), None
+            return reference_outputs(op, [env[v] for v in op.operands])
         # control flow (scf.for of a recurrent layer, scf.if) and scalars: the reference
         # interpreter runs the op with the values its regions use
         if op not in self.programs:  # built once, not on every run
             values = free_values(op)
             self.programs[op] = (single_kernel_module(op, values), values)
         program, values = self.programs[op]
-        return run_reference(program, [env[v] for v in values]), None
+        return run_reference(program, [env[v] for v in values])
 
 
 def _empty_results(op: Operation) -> list[np.ndarray]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -369,3 +370,32 @@ def test_a_bug_is_one_internal_error_line_and_ge_traceback_raises_it(
     monkeypatch.setenv("GE_TRACEBACK", "1")
     with pytest.raises(KeyError, match="a bug"):
         main(args)
+
+
+@pytest.mark.parametrize("options", [["--level", "reference"], [], ["--mode", "dynamic"]])
+def test_an_index_out_of_range_is_the_inputs_one_line_error(
+    tmp_path: Path, options: list[str], capsys: pytest.CaptureFixture
+) -> None:
+    """A Gather index past its axis (ONNX fuzzing: an NLL loss whose input lost its class
+    axis) was an IndexError from numpy, an `internal error`; at the npu level the npu
+    interpreter's own refusal became a warning and a fallback first. It is the data's fault:
+    one line naming the index, as onnxruntime refuses it, at every level and mode."""
+    node = helper.make_node("Gather", ["x", "i"], ["y"], axis=0)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 4]),
+            helper.make_tensor_value_info("i", TensorProto.INT64, [3]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])],
+    )
+    model = tmp_path / "gather.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
+    feeds = tmp_path / "in.npz"
+    np.savez(feeds, x=np.ones((5, 4), np.float32), i=np.array([1, 7, -9], np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning before the error
+        assert main([str(model), "--inputs", str(feeds), "--no-cache", *options]) == 1
+    err = capsys.readouterr().err
+    assert err == "ge-run: error: 'kernel.gather': index 7 is out of range for axis 0 of size 5\n"

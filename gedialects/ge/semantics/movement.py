@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gedialects.errors import InterpretationError
 from gedialects.ge import ops
 from gedialects.ge.ops import slice_extent
 from gedialects.ge.semantics.registry import reference
@@ -44,7 +45,14 @@ def slice_(op: ops.SliceOp, x: np.ndarray) -> np.ndarray:
 @reference(ops.GatherOp)
 def gather(op: ops.GatherOp, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
     axis = op.get_int("axis") % data.ndim
-    idx = np.where(indices < 0, indices + data.shape[axis], indices)
+    size = data.shape[axis]
+    idx = np.where(indices < 0, indices + size, indices)
+    outside = (idx < 0) | (idx >= size)
+    if outside.any():  # the data's fault, not ge's: one line, as onnxruntime's error
+        bad = int(np.asarray(indices)[outside].flat[0])
+        raise InterpretationError(
+            f"'{op.name}': index {bad} is out of range for axis {axis} of size {size}"
+        )
     return np.take(data, idx, axis=axis)
 
 
