@@ -168,6 +168,17 @@ def test_cumsum_matches_onnxruntime(dtype, exclusive, reverse, axis):
     assert_matches_onnxruntime(model, {"x": x})
 
 
+@pytest.mark.parametrize(("op", "shape", "axis"), [("CumSum", [3, 4], 2), ("CumProd", [], 0)])
+def test_cumulative_axis_out_of_range_names_the_node(op, shape, axis):
+    """ONNX fuzzing: a rank-0 input was Python's ZeroDivisionError from `axis % rank`."""
+    node = helper.make_node(op, ["x", "a"], ["y"])
+    a = numpy_helper.from_array(np.array(axis, np.int64), "a")
+    model = model_of([node], [vi("x", shape)], [vi("y", shape)], [a], opset=26)
+    message = rf"node 'y' \({op}\): axis {axis} is out of range for an input of rank {len(shape)}"
+    with pytest.raises(FrontendError, match=message):
+        import_onnx_model(model)
+
+
 def test_nodes_out_of_topological_order_are_sorted():
     """onnxruntime runs graphs whose nodes are listed out of order; so does the importer."""
     nodes = [

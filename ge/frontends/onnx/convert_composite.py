@@ -83,7 +83,10 @@ def cumulative_terms(n: Node) -> tuple[SSAValue, np.ndarray, int]:
     [..., size, size, ...]: i <= j, i < j if exclusive, i >= j if reverse), and the axis
     of the terms to reduce."""
     x, shape = n.value(0), n.shape(0)
-    axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0]) % len(shape)
+    axis = int(np.asarray(n.const(1, "axis")).reshape(-1)[0])
+    if not -len(shape) <= axis < len(shape):
+        raise n.error(f"axis {axis} is out of range for an input of rank {len(shape)}")
+    axis %= len(shape)
     size = shape[axis]
     out, term = np.indices((size, size))
     reverse, exclusive = bool(n.attr("reverse", 0)), bool(n.attr("exclusive", 0))
