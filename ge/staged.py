@@ -139,7 +139,10 @@ class StagedModel:
         if key not in self._rests:
             program = self.program
             where = "from" if program.specialized else "after"
-            source = f"{program.source} ({where} {_describe(program)})"
+            suffix = f" ({where} {_describe(program)})"
+            # a node with several inputs to specialize stages once per input: name it once
+            source = program.source
+            source += "" if source.endswith(suffix) else suffix
             model = program.rest_model(feeds)
             imported = import_program(model, source=source)
             if isinstance(imported, StagedProgram):

@@ -536,3 +536,21 @@ def test_shape_gears_refuse_an_if_on_a_run_time_condition_in_one_line() -> None:
     is not one (as an `scf.if` it was refused too: its condition mixes samples)."""
     with pytest.raises(GeError, match="dynamic_batch needs one static graph.*If"):
         ge.compile(merged_decoder_like(), dynamic_batch=[4], cache=False)
+
+
+def test_a_node_specialized_on_several_inputs_is_named_once_in_errors() -> None:
+    """A Slice whose starts, ends, axes and steps are all run-time values stages once per
+    input; an error in its last stage said '(from Slice)' four times (ONNX fuzzing)."""
+    vi = helper.make_tensor_value_info
+    ints = [vi(n, TensorProto.INT64, [k]) for n, k in (("s", 1), ("e", 1), ("a", 2), ("t", 1))]
+    model = _model(
+        [helper.make_node("Slice", ["x", "s", "e", "a", "t"], ["y"])],
+        [vi("x", TensorProto.FLOAT, [4, 6]), *ints],
+        [vi("y", TensorProto.FLOAT, ["r", "c"])],
+    )
+    compiled = ge.compile(model, cache=False, level="reference")
+    one = np.array([1], np.int64)
+    with pytest.raises(GeError) as caught:
+        compiled.run(x=_x((4, 6)), s=one, e=one + 2, a=np.array([0, 1], np.int64), t=one)
+    assert str(caught.value).count("(from Slice)") == 1, str(caught.value)
+    assert "starts, ends, axes and steps must have the same length" in str(caught.value)
