@@ -201,6 +201,25 @@ def test_a_cycle_is_still_reported_by_the_checker():
         import_onnx_model(model)
 
 
+def test_a_split_with_more_outputs_than_num_outputs_is_refused_not_aborted():
+    """onnx 1.23's shape inference aborts the process on this form (a C++ assertion, no
+    Python error; ONNX fuzzing): the importer refuses it first, inside a Loop body too."""
+    split = helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1, num_outputs=2)
+    model = model_of([split], [vi("x", [2, 8])], [vi(n, None) for n in "abc"], opset=18)
+    with pytest.raises(FrontendError, match=r"node 'a' \(Split\): 3 outputs for num_outputs 2"):
+        import_onnx_model(model)
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"]), split],
+        "body",
+        [vi("i", [], TensorProto.INT64), vi("cond", [], TensorProto.BOOL)],
+        [vi("cond", [], TensorProto.BOOL), vi("a", None)],
+    )
+    loop = helper.make_node("Loop", ["n", ""], ["out"], body=body)
+    n = numpy_helper.from_array(np.array(2, np.int64), "n")
+    with pytest.raises(FrontendError, match="3 outputs for num_outputs 2"):
+        import_onnx_model(model_of([loop], [vi("x", [2, 8])], [vi("out", None)], [n], opset=18))
+
+
 def test_graph_output_without_a_shape_and_unnamed_nodes():
     w = f32(4, 6)
     inits = [helper.make_tensor("W", TensorProto.FLOAT, [4, 6], w.reshape(-1).tolist())]

@@ -103,6 +103,27 @@ def default_opset(model: onnx.ModelProto) -> int:
     return versions[0]
 
 
+def refuse_aborting_forms(model: onnx.ModelProto, source: str) -> None:
+    """Refuse what makes onnx's C++ shape inference abort the process, before anything runs
+    it (the opset converter, the function inliner, the checker's full check): an assertion
+    there kills the command with no Python error to catch. Known: a Split with more outputs
+    than its `num_outputs` (onnx 1.23; onnx/onnx#8255 adds the check)."""
+    graphs = [model.graph, *model.functions]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            if node.op_type == "Split" and node.domain in ("", "ai.onnx"):
+                count = next((a.i for a in node.attribute if a.name == "num_outputs"), None)
+                if count is not None and len(node.output) > count:
+                    name = node.name or node.output[0]  # as the importer names nodes
+                    raise FrontendError(
+                        f"{source}: node '{name}' (Split): {len(node.output)} outputs "
+                        f"for num_outputs {count}"
+                    )
+            for attr in node.attribute:
+                graphs += [attr.g] if attr.HasField("g") else list(attr.graphs)
+
+
 def check(model: onnx.ModelProto, source: str) -> None:
     try:
         onnx.checker.check_model(with_output_shapes(model))
@@ -235,6 +256,7 @@ def prepare(
     """
     from ge.frontends.onnx.importer import CONVERTERS  # the importer imports this module
 
+    refuse_aborting_forms(model, source)
     model = explicit_stft_onesided(sort_nodes(inline_functions(ort_ops_to_their_domain(model))))
     light = skeleton(model)
     check(light, source)
