@@ -23,7 +23,7 @@ from onnx.reference import ReferenceEvaluator
 import ge
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
-from gedialects.errors import FrontendError, UnsupportedError
+from gedialects.errors import FrontendError, GeError, UnsupportedError
 
 RNG = np.random.default_rng(0)
 GE_OPT = [str(Path(sys.executable).with_name("ge-opt"))]
@@ -218,6 +218,27 @@ def test_a_split_with_more_outputs_than_num_outputs_is_refused_not_aborted():
     n = numpy_helper.from_array(np.array(2, np.int64), "n")
     with pytest.raises(FrontendError, match="3 outputs for num_outputs 2"):
         import_onnx_model(model_of([loop], [vi("x", [2, 8])], [vi("out", None)], [n], opset=18))
+
+
+def test_malformed_ceil_pool_and_an_endless_range_name_the_node():
+    """ONNX fuzzing: a ceil-mode pool with one stride for two axes was an IndexError in the
+    ceil-pool pre-pass (the checker passes it), a Range with delta 0 an OverflowError."""
+    pool = helper.make_node(
+        "MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[3], pads=[1, 1, 1, 1], ceil_mode=1
+    )
+    model = model_of([pool], [vi("x", [1, 3, 4, 4])], [vi("y", None)], opset=17)
+    with pytest.raises(GeError, match=r"node 'y' \(MaxPool\).*needs 2 strides.*got 1"):
+        import_onnx_model(model)
+    consts = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in zip("sld", (0, 4, 0))]
+    model = model_of(
+        [helper.make_node("Range", ["s", "l", "d"], ["r"])],
+        [],
+        [vi("r", None, TensorProto.INT64)],
+        consts,
+        opset=17,
+    )
+    with pytest.raises(FrontendError, match=r"\(Range\): Range\(0, 4, 0\) has no finite"):
+        import_onnx_model(model)
 
 
 def test_graph_output_without_a_shape_and_unnamed_nodes():

@@ -47,6 +47,8 @@ def floor_mode_pads(node: onnx.NodeProto, dims: list[int] | None) -> list[int] |
     strides = list(attrs.get("strides", [1] * rank))
     pads = list(attrs.get("pads", [0] * 2 * rank))
     dil = list(attrs.get("dilations", [1] * rank))
+    if (len(strides), len(pads), len(dil)) != (rank, 2 * rank, rank):
+        return None  # malformed: the pool's converter names what is wrong
     axes = [
         extra_end_pad(sizes[i], kernel[i], strides[i], (pads[i], pads[i + rank]), dil[i])
         for i in range(rank)

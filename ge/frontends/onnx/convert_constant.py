@@ -59,7 +59,11 @@ def range_(n: Node) -> SSAValue:
         np.asarray(n.const(i, what)).reshape(-1)[:1].reshape(())
         for i, what in enumerate(("start", "limit", "delta"))
     )
-    count = max(int(np.ceil((limit - start) / delta)), 0)
+    with np.errstate(all="ignore"):
+        steps = np.ceil((limit - start) / delta) if delta != 0 else np.inf
+    if not np.isfinite(steps):
+        raise n.error(f"Range({start}, {limit}, {delta}) has no finite number of elements")
+    count = max(int(steps), 0)
     return n.constant((start + np.arange(count) * delta).astype(start.dtype))
 
 
