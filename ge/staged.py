@@ -24,6 +24,7 @@ from onnx import numpy_helper
 from xdsl.dialects.builtin import ModuleOp
 
 from ge import profiler
+from ge.diagnostics import first_line
 from ge.frontends.onnx.fold_node import evaluate_node, single_node_model
 from ge.frontends.onnx.staging import StagedProgram, import_program
 from gedialects.errors import GeError
@@ -124,9 +125,11 @@ class StagedModel:
             results = evaluate_host_node(program.host, program.opsets, operands, outer)
             seconds = time.perf_counter() - start
         except Exception as error:  # onnx.reference raises whatever its op code raises
+            detail = first_line(str(error))[:160] if str(error).strip() else ""
+            detail = detail or "ONNX's reference implementation refused its inputs"
             raise GeError(
                 f"{program.source}: host op {_describe(program)} failed: "
-                f"{type(error).__name__}: {str(error).splitlines()[0][:160] if str(error) else ''}"
+                f"{type(error).__name__}: {detail}"
             ) from None
         named = {n: r for n, r in zip(program.host.output, results) if n}
         env.update(named)
