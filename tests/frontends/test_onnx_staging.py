@@ -554,3 +554,17 @@ def test_a_node_specialized_on_several_inputs_is_named_once_in_errors() -> None:
         compiled.run(x=_x((4, 6)), s=one, e=one + 2, a=np.array([0, 1], np.int64), t=one)
     assert str(caught.value).count("(from Slice)") == 1, str(caught.value)
     assert "starts, ends, axes and steps must have the same length" in str(caught.value)
+
+
+def test_a_host_op_failing_on_a_bare_assert_says_the_reference_refused(monkeypatch) -> None:  # noqa: ANN001
+    """ONNX's reference implementations check inputs with bare asserts (ONNX fuzzing: an
+    Attention with swapped inputs): the error said only 'AssertionError:'."""
+    import ge.staged
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError
+
+    monkeypatch.setattr(ge.staged, "evaluate_host_node", refuse)
+    compiled = ge.compile(masked_select(), cache=False, level="reference")
+    with pytest.raises(GeError, match="host op NonZero failed: AssertionError: ONNX's reference"):
+        compiled.run(x=_x((4, 8)))
