@@ -104,7 +104,17 @@ def run(args: argparse.Namespace) -> int:
     shapes = {k: list(v.shape) for k, v in given.items()} if given is not None else None
     start = time.perf_counter()
     is_onnx = Path(args.model).suffix.lower() == ".onnx"
-    module = ge.api.load_program(args.model, input_shapes=shapes if is_onnx else None)
+    model: object = args.model
+    if is_onnx and shapes is not None:
+        from ge.frontends.onnx.importer import read_onnx_file
+
+        model = read_onnx_file(args.model)
+        names = {info.name for info in model.graph.input}
+        # an array the model does not take is bind_named's error below, naming the file
+        shapes = {k: v for k, v in shapes.items() if k in names}
+    module = ge.api.load_program(
+        model, input_shapes=shapes if is_onnx else None, source=str(args.model)
+    )
     gc.collect()  # ops the import erased hold whole weights in reference cycles
     staged = isinstance(module, StagedProgram)
     if staged:

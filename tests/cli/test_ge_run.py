@@ -225,6 +225,12 @@ def _bad_inputs(tmp_path: Path, kind: str) -> Path:
     return path
 
 
+def _onnx_inputs(tmp_path: Path, **extra: np.ndarray) -> Path:
+    path = tmp_path / "onnx_in.npz"
+    np.savez(path, x=np.zeros((1, 2, 5, 5), np.float32), **extra)
+    return path
+
+
 ERROR_CASES = {
     "missing model": (lambda m, t: ["nothere.mlir"], "does not exist"),
     "not a model": (lambda m, t: [m.with_suffix(".txt")], "neither an .onnx"),
@@ -233,6 +239,10 @@ ERROR_CASES = {
     "garbage npz": (lambda m, t: [m, "--inputs", _bad_inputs(t, "garbage")], "not a readable"),
     "npy for npz": (lambda m, t: [m, "--inputs", _bad_inputs(t, "npy")], "not an .npz"),
     "extra input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "extra")], "'z'"),
+    "extra onnx input": (  # it said "input_shapes names unknown inputs", an API's words
+        lambda m, t: [onnx_model(t / "m.onnx"), "--inputs", _onnx_inputs(t, z=np.zeros(2))],
+        "inputs file '",
+    ),
     "missing input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "missing")], "idx"),
     "shape mismatch": (lambda m, t: [m, "--inputs", _bad_inputs(t, "shape")], "shape (3, 2)"),
     "pickled input": (lambda m, t: [m, "--inputs", _bad_inputs(t, "object")], "pickle"),
