@@ -241,6 +241,15 @@ def test_malformed_ceil_pool_and_an_endless_range_name_the_node():
         import_onnx_model(model)
 
 
+@pytest.mark.parametrize("op", ["IsInf", "IsNaN"])
+def test_is_inf_and_is_nan_of_integers_name_the_node(op):
+    """ONNX fuzzing: IsInf of an int32 input was an OverflowError (inf as an int32)."""
+    node = helper.make_node(op, ["x"], ["y"])
+    model = model_of([node], [vi("x", [3], TensorProto.INT32)], [vi("y", [3], TensorProto.BOOL)])
+    with pytest.raises(FrontendError, match=rf"node 'y' \({op}\): input of type int32 is not"):
+        import_onnx_model(model)
+
+
 def test_graph_output_without_a_shape_and_unnamed_nodes():
     w = f32(4, 6)
     inits = [helper.make_tensor("W", TensorProto.FLOAT, [4, 6], w.reshape(-1).tolist())]

@@ -153,13 +153,20 @@ def swish(n: Node) -> SSAValue:
     return n.emit(ops.MulOp(x, n.emit(ops.SigmoidOp(scaled))))
 
 
+def _float_input(n: Node) -> SSAValue:
+    """IsNaN's and IsInf's input: float types only (their schemas', onnxruntime's kernels)."""
+    if not is_float_dtype(n.dtype(0)):
+        raise n.error(f"input of type {n.dtype(0)} is not a float type")
+    return n.value(0)
+
+
 def is_nan(n: Node) -> SSAValue:
-    x = n.value(0)
+    x = _float_input(n)
     return n.emit(ops.LogicalNotOp(n.emit(ops.EqualOp(x, x))))
 
 
 def is_inf(n: Node) -> SSAValue:
-    x = n.value(0)
+    x = _float_input(n)
     found = n.constant(np.zeros(n.shape(0), np.bool_))
     if n.attr("detect_positive", 1):
         found = n.emit(ops.LogicalOrOp(found, n.emit(ops.EqualOp(x, scalar(n, np.inf, x)))))
