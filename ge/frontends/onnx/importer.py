@@ -175,7 +175,7 @@ def convert_node(
         raise node.error(str(error)) from None
     except GeError:
         raise
-    except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError) as error:
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as error:
         # An attribute or input the converter did not expect: still one line, naming the node.
         raise node.error(f"cannot convert: {type(error).__name__}: {error}") from None
     results = [results] if isinstance(results, SSAValue) else list(results)
