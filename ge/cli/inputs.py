@@ -98,4 +98,17 @@ def write_outputs(path: Path, names: Sequence[str], arrays: Sequence[np.ndarray]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
         for name, array in zip(names, arrays):
             with z.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+                np.lib.format.write_array(member, _storable(np.asarray(array)), allow_pickle=False)
+
+
+def _storable(array: np.ndarray) -> np.ndarray:
+    """`array`, or its bytes as raw records when numpy cannot read its dtype back from a
+    .npy header: ml_dtypes' float8 e5m2 writes '<f1', which `np.load` refuses (bf16 and the
+    others already write '|V' records); `from_records` gives the type back on reading."""
+    descr = np.lib.format.dtype_to_descr(array.dtype)
+    try:
+        if np.lib.format.descr_to_dtype(descr) == array.dtype:
+            return array
+    except (TypeError, ValueError):
+        pass
+    return array.view(np.dtype(f"V{array.dtype.itemsize}"))

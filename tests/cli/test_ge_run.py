@@ -409,3 +409,30 @@ def test_an_index_out_of_range_is_the_inputs_one_line_error(
         assert main([str(model), "--inputs", str(feeds), "--no-cache", *options]) == 1
     err = capsys.readouterr().err
     assert err == "ge-run: error: 'kernel.gather': index 7 is out of range for axis 0 of size 5\n"
+
+
+@pytest.mark.parametrize("to", [TensorProto.FLOAT8E5M2, TensorProto.BFLOAT16])
+def test_narrow_outputs_write_an_npz_that_numpy_reads_back(tmp_path: Path, to: int) -> None:
+    """ml_dtypes' float8 e5m2 wrote '<f1' headers, which `np.load` refuses (mutation soak:
+    a CastLike to e5m2); narrow outputs are raw records of the type's bytes."""
+    import ml_dtypes
+
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["x"], ["y"], to=to)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", to, [4])],
+    )
+    model = tmp_path / "cast.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)]), model)
+    x = np.array([1.5, -2.0, 0.25, 3.0], np.float32)
+    np.savez(tmp_path / "in.npz", x=x)
+    out = tmp_path / "out.npz"
+    args = [str(model), "--inputs", str(tmp_path / "in.npz"), "--output", str(out), "--no-cache"]
+    assert main([*args, "--level", "reference"]) == 0
+    dtype = ml_dtypes.float8_e5m2 if to == TensorProto.FLOAT8E5M2 else ml_dtypes.bfloat16
+    y = np.load(out)["y"]
+    assert y.dtype.kind == "V"
+    np.testing.assert_array_equal(
+        y.view(dtype).astype(np.float32), x.astype(dtype).astype(np.float32)
+    )
