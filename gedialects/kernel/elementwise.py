@@ -97,6 +97,8 @@ class ElementwiseOp(KernelOp):
             raise self.fail("body arguments must be the rank-0 element types of the inputs")
         for op in self.block.ops:
             self._verify_body_op(op)
+        if not isinstance(self.block.last_op, YieldOp):
+            raise self.fail("the body must end in one 'kernel.yield' of one value")
         if self.yielded.type != scalar_type(out):
             raise self.fail(
                 f"body yields {format_type(self.yielded.type)}, the result needs "

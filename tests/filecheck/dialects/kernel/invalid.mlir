@@ -48,6 +48,18 @@ func.func @shrinking_broadcast(%a: tensor<2x3xf32>) -> tensor<3xf32> {
 
 // -----
 
+// A body without its kernel.yield was an AssertionError in the verifier (mutation soak).
+func.func @body_without_yield(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = kernel.elementwise %a {fused_from = ["ge.relu"]} : (tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%p: tensor<f32>):
+    %s = ge.relu %p : (tensor<f32>) -> tensor<f32>
+  }
+  func.return %0 : tensor<2x3xf32>
+}
+// CHECK: error: 'kernel.elementwise': the body must end in one 'kernel.yield' of one value
+
+// -----
+
 func.func @mask_grows_scores(%q: tensor<8x16xf32>, %m: tensor<2x8x8xf32>) -> tensor<8x16xf32> {
   %0 = kernel.attention %q, %q, %q mask %m {fused_from = ["ge.matmul"], scale = 1.0 : f64, key_transposed = true} : (tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<2x8x8xf32>) -> tensor<8x16xf32>
   func.return %0 : tensor<8x16xf32>
