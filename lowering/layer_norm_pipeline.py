@@ -77,8 +77,6 @@ def lower_layer_norm(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
     """The kernel of a layer (or RMS) norm over the last axis of the buffers (rank >= 1)."""
-    from lowering.lower_rows import _layer_norm
-
     shape = tuple(inputs[0].type.dims)
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
@@ -138,7 +136,7 @@ def lower_layer_norm(
         if rms:
             rms_norm_rows(b, op.get_float("epsilon"), (xs[s], stat, ys[s]), affine[0], cols)
         else:
-            _layer_norm(b, op, (xs[s], stat, ys[s]), affine, cols)
+            layer_norm_rows(b, op, (xs[s], stat, ys[s]), affine, cols)
         if ys_out is not ys:
             b.add(VecCastOp(ys[s], ys_out[s]))
         b.set_flag("V", "MTE2", X_FREE + s)
@@ -179,6 +177,23 @@ def _affine_width(op: Operation, value: SSAValue, cols: int) -> int:
             "normalized elements has no npu lowering"
         )
     return count
+
+
+def layer_norm_rows(b: KernelBuilder, op: Operation, bufs: tuple, affine: list, cols: int) -> None:
+    """y = (x - mean) * rsqrt(var + eps) * scale (+ bias), statistics per row."""
+    x, stat, y = bufs
+    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
+    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    b.add(BINARY_OPS["sub"](x, stat, y))
+    b.add(BINARY_OPS["mul"](y, y, x))
+    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
+    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
+    b.add(SCALAR_OPS["adds"](stat, op.get_float("epsilon"), stat))
+    b.add(UNARY_OPS["rsqrt"](stat, stat))
+    b.add(BINARY_OPS["mul"](y, stat, y))
+    b.add(BINARY_OPS["mul"](y, affine[0], y))
+    if len(affine) > 1:
+        b.add(BINARY_OPS["add"](y, affine[1], y))
 
 
 def rms_norm_rows(b: KernelBuilder, eps: float, bufs: tuple, scale: SSAValue, cols: int) -> None:

@@ -117,16 +117,15 @@ def lower_rows(
         raise UnsupportedError(f"{what} on {element} has no npu lowering")
     rows, cols = (shape[-2] if len(shape) >= 2 else 1), shape[-1]
     lead = shape[:-2]
-    softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
-    norm = isinstance(op, LayerNormKernelOp)
-    whole = softmax or norm  # the result is whole rows, not one statistic per row
-    if norm:  # software-pipelined over two sets of row tiles
+    if isinstance(op, LayerNormKernelOp):  # software-pipelined over two sets of row tiles
         from lowering.layer_norm_pipeline import lower_layer_norm
 
         return lower_layer_norm(op, inputs, output, target, name)
+    softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
+    whole = softmax  # the result is whole rows, not one statistic per row
     isz = to_numpy_dtype(element).itemsize
     staged = (source != element) + (whole and result != element)
-    tr, blocks = _row_tile(target, rows, cols, isz, (3 if norm else 2 if softmax else 1) + staged)
+    tr, blocks = _row_tile(target, rows, cols, isz, (2 if softmax else 1) + staged)
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
     b = KernelBuilder(kernel)
     x = b.alloc([tr, cols], element, "ub")
@@ -134,12 +133,6 @@ def lower_rows(
     stat = b.alloc([tr, 1], element, "ub")
     y = b.alloc([tr, cols], element, "ub") if whole else stat
     y_out = b.alloc([tr, cols if whole else 1], result, "ub") if result != element else y
-    affine = [b.alloc([1, cols], element, "ub") for _ in inputs[1:]] if norm else []
-    for value, buf in zip(inputs[1:], affine):
-        dims = list(value.type.dims)  # an HBM buffer of the normalized shape (C,)
-        b.dma(value, [0] * len(dims), dims, buf, [0, 0], [1, cols])
-    if affine:
-        b.sync("MTE2", "V", 1)
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
     nr = -(-rows // tr)
@@ -153,8 +146,6 @@ def lower_rows(
             b.add(VecCastOp(x_in, x))
         if softmax:
             _softmax(b, op, x, stat, y)
-        elif norm:
-            _layer_norm(b, op, (x, stat, y), affine, cols)
         else:
             _reduce(b, op, x, stat, cols)
         if y_out is not y:  # the folded result cast, before the store
@@ -191,23 +182,6 @@ def _softmax(b: KernelBuilder, op: Operation, x: SSAValue, stat: SSAValue, y: SS
     b.add(UNARY_OPS["exp"](y, y))
     b.add(REDUCE_OPS["reduce_sum"](y, stat, [1]))
     b.add(BINARY_OPS["div"](y, stat, y))
-
-
-def _layer_norm(b: KernelBuilder, op: Operation, bufs: tuple, affine: list, cols: int) -> None:
-    """y = (x - mean) * rsqrt(var + eps) * scale (+ bias), statistics per row."""
-    x, stat, y = bufs
-    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
-    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
-    b.add(BINARY_OPS["sub"](x, stat, y))
-    b.add(BINARY_OPS["mul"](y, y, x))
-    b.add(REDUCE_OPS["reduce_sum"](x, stat, [1]))
-    b.add(SCALAR_OPS["muls"](stat, 1.0 / cols, stat))
-    b.add(SCALAR_OPS["adds"](stat, op.get_float("epsilon"), stat))
-    b.add(UNARY_OPS["rsqrt"](stat, stat))
-    b.add(BINARY_OPS["mul"](y, stat, y))
-    b.add(BINARY_OPS["mul"](y, affine[0], y))
-    if len(affine) > 1:
-        b.add(BINARY_OPS["add"](y, affine[1], y))
 
 
 def _reduce(b: KernelBuilder, op: ReduceKernelOp, x: SSAValue, stat: SSAValue, cols: int):  # noqa: ANN202
