@@ -41,6 +41,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
+from gedialects.errors import InterpretationError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.semantics import REFERENCE, evaluate
 from gedialects.ge.types import element_of, num_elements, shape_of, to_numpy_dtype
@@ -112,7 +113,7 @@ class FoldConstantOperands(RewritePattern):
             return  # only splat sources may still fold to a (cheap) splat
         try:
             values = evaluate(op, *known)
-        except (ArithmeticError, IndexError, ValueError):
+        except (ArithmeticError, IndexError, ValueError, InterpretationError):
             return  # e.g. a gather index out of range: left for execution to report
         new_ops = [to_constant(v, r.type) for v, r in zip(values, op.results, strict=True)]
         if None in new_ops:

@@ -250,6 +250,21 @@ def test_is_inf_and_is_nan_of_integers_name_the_node(op):
         import_onnx_model(model)
 
 
+def test_a_constant_gather_index_out_of_range_names_the_node():
+    """The importer folds a Gather of constants; an index past the axis is the node's error."""
+    consts = [
+        numpy_helper.from_array(np.array([1.0, 2.0], np.float32), "c"),
+        numpy_helper.from_array(np.array([7], np.int64), "i"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["c", "i"], ["g"]),
+        helper.make_node("Add", ["g", "x"], ["y"]),
+    ]
+    model = model_of(nodes, [vi("x", [1])], [vi("y", [1])], consts)
+    with pytest.raises(FrontendError, match=r"node 'g' \(Gather\): 'ge.gather': index 7 is out"):
+        import_onnx_model(model)
+
+
 def test_graph_output_without_a_shape_and_unnamed_nodes():
     w = f32(4, 6)
     inits = [helper.make_tensor("W", TensorProto.FLOAT, [4, 6], w.reshape(-1).tolist())]

@@ -72,7 +72,13 @@ from ge.frontends.onnx.loading import (
     prepare,
 )
 from ge.frontends.onnx.staging import host_can_run
-from gedialects.errors import FrontendError, GeError, GeVerifyError, UnsupportedError
+from gedialects.errors import (
+    FrontendError,
+    GeError,
+    GeVerifyError,
+    InterpretationError,
+    UnsupportedError,
+)
 from gedialects.ge.base import GeOp
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import format_type, tensor
@@ -171,7 +177,7 @@ def convert_node(
         )
     try:
         results = converter(node)
-    except GeVerifyError as error:
+    except (GeVerifyError, InterpretationError) as error:  # a fold of constants refused too
         raise node.error(str(error)) from None
     except GeError:
         raise
