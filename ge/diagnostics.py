@@ -26,7 +26,12 @@ class LocatingParser(Parser):
 
     def parse_operation(self) -> Operation:
         start = self._current_token.span
-        op = super().parse_operation()
+        try:
+            op = super().parse_operation()
+        except ParseError:
+            raise
+        except DiagnosticException as error:  # built from properties of the wrong kind
+            raise ParseError(start, first_line(str(error))) from None
         self.locations[op] = start
         return op
 

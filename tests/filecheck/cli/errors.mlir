@@ -2,7 +2,7 @@
 // RUN: not ge-opt %s --split-input-file 2>&1 >/dev/null | wc -l | filecheck %s --check-prefix=LINES
 
 // Malformed input: each error is one located line (no traceback) and ge-opt exits 1.
-// LINES: {{^ *5$}}
+// LINES: {{^ *6$}}
 
 func.func @unknown_op(%x: tensor<2xf32>) -> tensor<2xf32> {
   %0 = ge.frobnicate %x : (tensor<2xf32>) -> tensor<2xf32>
@@ -41,4 +41,13 @@ func.func @parser_crash(%x: tensor<2xf32>) -> tensor<2xf32> {
   func.return %0 : tensor<2xf32>
 }
 // CHECK: errors.mlir:[[# @LINE - 3]]:{{[0-9]+}}: error: Format not implemented for i100
+
+// -----
+
+// A property of the wrong kind fails while the op is built: located at the op too.
+func.func @property_kind(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %0 = ge.transpose %x {perm = 3 : i64} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  func.return %0 : tensor<3x2xf32>
+}
+// CHECK: errors.mlir:[[# @LINE - 3]]:3: error: 3 : i64 should be of base attribute array
 // CHECK-NOT: Traceback
