@@ -42,8 +42,8 @@ def _add_relu(rows: int, cols: int) -> str:
 }}"""
 
 
-def _layer_norm(rows: int, cols: int) -> str:
-    t, v = _t((rows, cols), "f32"), _t((cols,), "f32")
+def _layer_norm(rows: int, cols: int, dtype: str = "f32") -> str:
+    t, v = _t((rows, cols), dtype), _t((cols,), dtype)
     return f"""func.func @main(%x: {t}, %g: {v}, %b: {v}) -> {t} {{
   %y = ge.layer_norm %x, %g, %b {{axis = -1 : i64, epsilon = 1.0e-05 : f64}}\
     : ({t}, {v}, {v}) -> {t}
@@ -59,6 +59,7 @@ CASES = {
     "matmul 128x768x3072 f32 (BERT FFN down)": _matmul(128, 768, 3072, "f32"),
     "add+relu 2048x2048 f32": _add_relu(2048, 2048),
     "layer norm 128x768 f32": _layer_norm(128, 768),
+    "layer norm 128x768 f16 (f32 tiles)": _layer_norm(128, 768, "f16"),
 }
 
 
