@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import special
 
+from gedialects.numerics import power
 from runtime.npu_batch import batchable
 
 FRACTAL = 16
@@ -49,7 +50,7 @@ BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "div": np.divide,
     "max": np.maximum,
     "min": np.minimum,
-    "pow": np.power,
+    "pow": power,
     "mod": np.mod,
     "fmod": np.fmod,
 }

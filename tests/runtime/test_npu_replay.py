@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from npu_programs import add_relu_program, conv_program, matmul_program, parse
+from xdsl.parser import Parser
 from xdsl.passes import PassPipeline
 
 from ge.registry import all_passes, make_context
@@ -131,3 +132,24 @@ def test_stack_refuses_overlapping_writes_and_other_allocations() -> None:
     assert stack([buffer[i : i + 8] for i in (0, 4, 8)], written=False) is not None
     other = np.zeros(64, np.float32)
     assert stack([buffer[:8], other[:8]], written=False) is None
+
+
+def test_a_replayed_power_rounds_as_its_first_run() -> None:
+    """Soak found a fused pow of a broadcast base that replayed 1 ulp off its first run: numpy
+    raised the stacked tiles with its SIMD loop and the first run with its exact square."""
+    text = """
+    func.func @main(%x: tensor<2xf32>, %e: tensor<2x2x1x1xf32>) -> tensor<2x2x1x2xf32> {
+      %p = ge.pow %x, %e : (tensor<2xf32>, tensor<2x2x1x1xf32>) -> tensor<2x2x1x2xf32>
+      %r = ge.relu %p : (tensor<2x2x1x2xf32>) -> tensor<2x2x1x2xf32>
+      func.return %r : tensor<2x2x1x2xf32>
+    }"""
+    module = Parser(make_context(), text).parse_module()
+    spec = "convert-ge-to-kernel,fuse-elementwise"
+    PassPipeline.parse_spec(dict(all_passes()), spec).apply(make_context(), module)
+    exponents = np.array([2.0, 0.125, 1.75, 0.25], np.float32).reshape(2, 2, 1, 1)
+    runner = KernelRunner(module)
+    runner.run([np.float32([1.8812797, 1.3217702]), exponents])
+    inputs = [np.float32([1.3217702, 1.8812797]), exponents]
+    warm, first = runner.run(inputs), KernelRunner(module).run(inputs)
+    np.testing.assert_array_equal(warm.outputs[0], first.outputs[0])
+    assert warm.outputs[0][0, 0, 0, 0] == np.float32(1.3217702) ** 2

@@ -13,6 +13,7 @@ from scipy import special
 from gedialects.ge import ops
 from gedialects.ge.semantics.registry import REFERENCE, Reference, reference, result_dtype
 from gedialects.ge.types import FLOAT8_TYPES, f8E8M0FNU
+from gedialects.numerics import power
 
 
 def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Reference:
@@ -121,7 +122,7 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ops.SubOp: np.subtract,
     ops.MulOp: np.multiply,
     ops.DivOp: _int_div,
-    ops.PowOp: np.power,
+    ops.PowOp: power,
     ops.MaximumOp: np.maximum,
     ops.MinimumOp: np.minimum,
     ops.ModOp: _mod,
