@@ -1,8 +1,8 @@
 """Model inputs and outputs as .npz files for `ge-run` (never pickled), and seeded random inputs.
 
 Random inputs follow the model's signature: floats standard normal, integers small and
-non-negative (0 to 3, and below the gathered extent where an input indexes a `ge.gather`),
-booleans fair coins.
+non-negative (0 to 3, and below the extent of the axis where an input indexes a `ge.gather`
+or `ge.scatter`), booleans fair coins.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.ir import BlockArgument
+from xdsl.ir import SSAValue
 
 from gedialects.errors import FrontendError, InterpretationError
-from gedialects.ge.ops import GatherOp
+from gedialects.ge.ops import CastOp, GatherOp, ReshapeOp, ScatterOp
 from gedialects.ge.types import element_of, is_integer_dtype, shape_of, to_numpy_dtype
 from gedialects.interpreter import bind_inputs, input_names
 
@@ -29,14 +29,17 @@ def _signature(fn: func.FuncOp) -> list[tuple[str, tuple[int, ...], np.dtype]]:
     ]
 
 
-def _index_bound(arg: BlockArgument, default: int = 4) -> int:
-    """Exclusive bound of random integers for `arg`: in range of every gather it indexes."""
+def _index_bound(value: SSAValue, default: int = 4) -> int:
+    """Exclusive bound of random integers for `value`: in range of every gather or scatter it
+    indexes, through the reshapes and casts between (ScatterND's and GatherND's rows)."""
     bound = default
-    for use in arg.uses:
+    for use in value.uses:
         op = use.operation
-        if isinstance(op, GatherOp) and use.index == 1:
+        if isinstance(op, GatherOp | ScatterOp) and use.index == 1:
             data = shape_of(op.data.type)
             bound = min(bound, data[op.get_int("axis") % len(data)])
+        elif isinstance(op, ReshapeOp | CastOp):
+            bound = min(bound, _index_bound(op.results[0], default))
     return max(bound, 1)
 
 

@@ -204,6 +204,35 @@ def gather(b: ProgramBuilder) -> bool:
     return True
 
 
+def scatter(b: ProgramBuilder) -> bool:
+    """Updates into constant indices that may repeat (the later update wins, or all combine)."""
+    x = _any_operand(b, 1, "fi")
+    if x is None:
+        return False
+    rank = len(x.shape)
+    axis = b.draw(st.integers(-rank, rank - 1))
+    a, dim = axis % rank, x.shape[axis]
+    shape = b.shape(0, 2)
+    rng = np.random.default_rng(b.draw(st.integers(0, 255)))
+    dtype = b.draw(st.sampled_from([np.int64, np.int32]))
+    indices = b.emit(ConstantOp(rng.integers(-dim, dim, shape).astype(dtype)), -dim, dim)[0]
+    wanted = (*x.shape[:a], *shape, *x.shape[a + 1 :])
+    updates = b.operand(
+        lambda v: v.shape == wanted and v.dtype == x.dtype, lambda: (wanted, x.dtype)
+    )
+    reduction = b.draw(st.sampled_from(["none", "add", "max", "min"]))
+    if reduction == "add":  # an entry may take every update
+        share = out_limit(x.dtype) / (math.prod(shape) + 1)
+        x, updates = b.bounded(x, share), b.bounded(updates, share)
+        lo = x.lo + math.prod(shape) * min(updates.lo, 0.0)
+        hi = x.hi + math.prod(shape) * max(updates.hi, 0.0)
+    else:
+        lo, hi = min(x.lo, updates.lo), max(x.hi, updates.hi)
+    op = ops.ScatterOp(x.ssa, indices.ssa, updates.ssa, axis=axis, reduction=reduction)
+    b.emit(op, lo, hi)
+    return True
+
+
 def split(b: ProgramBuilder) -> bool:
     x = _any_operand(b, 1)
     if x is None:
@@ -273,6 +302,7 @@ GENERATORS: dict[str, Generator] = {
     "ge.concat": concat,
     "ge.slice": slice_,
     "ge.gather": gather,
+    "ge.scatter": scatter,
     "ge.split": split,
     "ge.pad": pad,
     "ge.resize": resize,

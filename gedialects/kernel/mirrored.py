@@ -20,6 +20,7 @@ ConcatKernelOp = mirror(ge.ConcatOp)
 SliceKernelOp = mirror(ge.SliceOp)
 PadKernelOp = mirror(ge.PadOp)
 GatherKernelOp = mirror(ge.GatherOp)
+ScatterKernelOp = mirror(ge.ScatterOp)
 SplitKernelOp = mirror(ge.SplitOp)
 ResizeKernelOp = mirror(ge.ResizeOp)
 
@@ -48,6 +49,7 @@ MIRRORED: dict[type, type[KernelOp]] = {
         SliceKernelOp,
         PadKernelOp,
         GatherKernelOp,
+        ScatterKernelOp,
         SplitKernelOp,
         ResizeKernelOp,
         LayerNormKernelOp,

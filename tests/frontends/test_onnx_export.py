@@ -186,6 +186,14 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
         [X, np.array([[1, -1], [0, 2]], np.int64)],
         lambda x, i: g.GatherOp(x, i, axis=2),
     ),
+    "ge.scatter": (
+        [X, np.array([[1, -1], [0, 1]], np.int64), np.ones((2, 2, 2, 4), np.float32)],
+        lambda x, i, u: g.ScatterOp(x, i, u, axis=1, reduction="add"),
+    ),
+    "ge.scatter-last-wins": (
+        [X, np.array([1, 0, -1], np.int32), np.arange(36, dtype=np.float32).reshape(3, 3, 4)],
+        lambda x, i, u: g.ScatterOp(x, i, u),
+    ),
     "ge.split": ([X], lambda x: g.SplitOp(x, axis=2, sizes=[1, 3]).results),
     "ge.pad": ([X], lambda x: g.PadOp(x, pads=[0, 1, -1, 1, 0, 2], value=1.5)),
     **{

@@ -91,6 +91,11 @@ GOOD: list[tuple[str, Callable, list[str]]] = [
     ),
     ("gather", lambda: ops.GatherOp(v(5, 4), v(2, 3, dtype=i32), axis=1), ["tensor<5x2x3xf32>"]),
     (
+        "scatter",
+        lambda: ops.ScatterOp(v(5, 4), v(2, dtype=i32), v(5, 2), axis=1, reduction="add"),
+        ["tensor<5x4xf32>"],
+    ),
+    (
         "split",
         lambda: ops.SplitOp(v(2, 6), axis=1, sizes=[1, 2, 3]),
         ["tensor<2x1xf32>", "tensor<2x2xf32>", "tensor<2x3xf32>"],
@@ -212,6 +217,16 @@ BAD: list[tuple[str, Callable, str]] = [
         "must have the same length",
     ),
     ("ge.gather", lambda: ops.GatherOp(v(4), v(2)), "indices must be i32 or i64"),
+    (
+        "ge.scatter",
+        lambda: ops.ScatterOp(v(5, 4), v(3, dtype=i64), v(3, 5)),
+        "updates must have shape [3, 4]",
+    ),
+    (
+        "ge.scatter",
+        lambda: ops.ScatterOp(v(5), v(3, dtype=i64), v(3), reduction="mean"),
+        'unknown reduction "mean"',
+    ),
     ("ge.split", lambda: ops.SplitOp(v(5), axis=0, sizes=[2, 2]), "do not add up to dim 5"),
     ("ge.pad", lambda: ops.PadOp(v(2, 3), pads=[1, 1]), "needs 4 pads for rank 2, got 2"),
     ("ge.pad", lambda: ops.PadOp(v(2), pads=[1, 1], mode="mirror"), 'unknown mode "mirror"'),

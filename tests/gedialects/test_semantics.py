@@ -387,6 +387,34 @@ for indices, axis, tag in [
     (np.array(-2), 0, "scalar-index"),
 ]:
     onnx_case(ops.GatherOp, [XG, indices], "Gather", {"axis": axis}, id=tag)
+SCATTER_1D = [r(6), np.array([4, -1, 0, 4, 2], np.int64), r(5)]
+for reduction in ("add", "mul", "max", "min"):  # 1-D: ONNX ScatterElements, duplicates
+    props = {"axis": 0, "reduction": reduction}
+    onnx_case(ops.ScatterOp, SCATTER_1D, "ScatterElements", props, id=reduction)
+onnx_case(
+    ops.ScatterOp,
+    [r(6), np.array([4, -1, 0], np.int64), r(3)],
+    "ScatterElements",
+    {"axis": 0, "reduction": "none"},
+    id="none",
+)
+
+
+def _scatter_rows_by_loop(x: np.ndarray, idx: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Slices of axis 1 written one index after another: the later one wins."""
+    out = x.copy()
+    for j, i in enumerate(idx.reshape(-1)):
+        out[:, i] = u.reshape(x.shape[0], -1, x.shape[2])[:, j]
+    return out
+
+
+numpy_case(
+    ops.ScatterOp,
+    [r(2, 4, 3), np.array([[1, -3], [0, 3]], np.int32), r(2, 2, 2, 3)],
+    _scatter_rows_by_loop,
+    {"axis": 1},
+    id="axis1-duplicates-last-wins",
+)
 for sizes, axis, tag in [([1, 2], 1, "axis1"), ([2, 1, 1], -1, "three-pieces"), ([2], 0, "one")]:
     props = {"sizes": sizes, "axis": axis}
     extra = [np.array(sizes, np.int64)]

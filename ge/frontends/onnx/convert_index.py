@@ -1,11 +1,13 @@
-"""Converters of ONNX indexing ops that `ge` composes from Gather, Equal, Where and reductions.
+"""Converters of ONNX indexing ops that `ge` composes from Gather, Scatter and Equal.
 
 GatherElements (torch.gather) becomes one `ge.gather` on the flattened data with linear
 indices (index * stride of the axis + the position along the other axes), and OneHot
 (torch's one_hot) an equality of the indices with an iota. ScatterElements (torch.scatter)
-and ScatterND (torch's `x[i] = v`) write rows of the data viewed as [M, S]: a [M, P] match
-of row numbers against the P updates' target rows selects and reduces the updates. All
-keep ONNX's negative indices (counted from the end).
+and ScatterND (torch's `x[i] = v`, YOLO heads' slice writes) are one `ge.scatter` of the
+updates into rows of the data viewed as [M, S] at linear row numbers. All keep ONNX's
+negative indices (counted from the end), and refuse an index outside its axis at run time,
+as onnxruntime does: an index that only takes part in a linear one is first looked up in
+its axis' iota (`axis_index`), whose gather checks it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
-from gedialects.ge.types import is_float_dtype
 
 Converter = Callable[[Node], SSAValue]
 
@@ -31,10 +32,17 @@ def _wrapped(n: Node, index: SSAValue, size: int) -> SSAValue:
     return n.emit(ops.WhereOp(negative, shifted, index))
 
 
+def axis_index(n: Node, index: SSAValue, size: int) -> SSAValue:
+    """`index` along an axis of `size` as i64, negative entries counted from the end: a gather
+    of that axis' iota, which refuses an out-of-range entry at run time naming it and `size`
+    (a linear index made of it would silently land on another element)."""
+    return n.emit(ops.GatherOp(n.constant(np.arange(size, dtype=np.int64)), index, axis=0))
+
+
 def gather_elements(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
     axis = int(n.attr("axis", 0)) % len(shape)
-    index = _wrapped(n, n.value(1), shape[axis])
+    index = axis_index(n, n.value(1), shape[axis])
     return _gather_along(n, data, index, axis)
 
 
@@ -103,63 +111,22 @@ def one_hot(n: Node) -> SSAValue:
     return n.emit(ops.WhereOp(hit, on, off))
 
 
-SCATTER_LIMIT = 1 << 24
-"""Elements of the [M, P, S] selection a scatter may build; larger ones are refused."""
-
-
-def _linear(n: Node, index: SSAValue, dims: list[int], strides: list[int]) -> SSAValue:
-    """Sum over j of index[..., j] (wrapped into dims[j]) * strides[j], as i64."""
-    shape = n.shape_of(index)
-    total = None
-    for j, (dim, stride) in enumerate(zip(dims, strides)):
-        part = n.emit(ops.SliceOp(index, starts=[j], ends=[j + 1], axes=[-1], steps=[1]))
-        part = n.emit(ops.ReshapeOp(part, shape=list(shape[:-1])))
-        part = n.emit(ops.MulOp(_wrapped(n, part, dim), n.constant(np.int64(stride))))
-        total = part if total is None else n.emit(ops.AddOp(total, part))
-    return total
+SCATTER_REDUCTIONS = ("none", "add", "mul", "max", "min")
 
 
 def _scatter_rows(n: Node, data: SSAValue, rows: SSAValue, updates: SSAValue) -> SSAValue:
     """data [M, S] with row rows[p] (i64 [P]) replaced by, or reduced with, updates [P, S]."""
-    (m, s), (p,) = n.shape_of(data), n.shape_of(rows)
-    if m * p * s > SCATTER_LIMIT:
-        raise n.unsupported(f"a scatter of {p} updates into {m}x{s} rows is too large to compose")
     reduction = n.attr("reduction", "none")
-    dtype = n.dtype_of(data)
-    low, high = (-np.inf, np.inf) if is_float_dtype(dtype) else (0, 0)
-    if not is_float_dtype(dtype):
-        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
-    neutral, reduce = {
-        "none": (0, ops.ReduceSumOp),
-        "add": (0, ops.ReduceSumOp),
-        "mul": (1, ops.ReduceProdOp),
-        "max": (low, ops.ReduceMaxOp),
-        "min": (high, ops.ReduceMinOp),
-    }.get(reduction, (None, None))
-    if reduce is None:
+    if reduction not in SCATTER_REDUCTIONS:
         raise n.unsupported(f"reduction '{reduction}' is not supported")
-    iota = n.constant(np.arange(m, dtype=np.int64).reshape(m, 1, 1))
-    hit = n.emit(ops.EqualOp(n.emit(ops.ReshapeOp(rows, shape=[1, p, 1])), iota))
-    if reduction == "none":  # a row several updates target takes the last, as onnxruntime
-        order = n.constant(np.arange(p, dtype=np.int64).reshape(1, p, 1))
-        targeted = n.emit(ops.WhereOp(hit, order, n.constant(np.int64(-1))))
-        last = n.emit(ops.ReduceMaxOp(targeted, axes=[1], keepdims=False))  # [M, 1]
-        written = n.emit(ops.GreaterOp(last, n.constant(np.int64(-1))))
-        taken = n.emit(ops.MaximumOp(last, n.constant(np.int64(0))))
-        chosen = n.emit(ops.GatherOp(updates, n.emit(ops.ReshapeOp(taken, shape=[m])), axis=0))
-        return n.emit(ops.WhereOp(written, chosen, data))
-    spread = n.emit(ops.ReshapeOp(updates, shape=[1, p, s]))
-    picked = n.emit(ops.WhereOp(hit, spread, n.constant(np.asarray(neutral, dtype))))
-    combined = n.emit(reduce(picked, axes=[1], keepdims=False))
-    binary = {"add": ops.AddOp, "mul": ops.MulOp, "max": ops.MaximumOp, "min": ops.MinimumOp}
-    return n.emit(binary[reduction](data, combined))
+    return n.emit(ops.ScatterOp(data, rows, updates, axis=0, reduction=reduction))
 
 
 def scatter_elements(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
     index_shape = n.shape(1)
     axis = int(n.attr("axis", 0)) % len(shape)
-    index = _wrapped(n, n.value(1), shape[axis])
+    index = axis_index(n, n.value(1), shape[axis])
     strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
     grid = np.indices(index_shape, dtype=np.int64)
     base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
@@ -172,17 +139,36 @@ def scatter_elements(n: Node) -> SSAValue:
     return n.emit(ops.ReshapeOp(_scatter_rows(n, flat, rows, updates), shape=list(shape)))
 
 
+def linear_rows(n: Node, index: SSAValue, dims: list[int], taker_checks: bool = True) -> SSAValue:
+    """The row numbers of the data viewed as [prod(dims), ...] that ND indices [..., k] (k =
+    len(dims)) name, as i64 shaped as index[..., 0]. With k = 1 and `taker_checks` the index
+    itself: the gather or scatter that takes it wraps and checks it; otherwise each column is
+    checked on its own axis first (`axis_index`)."""
+    shape = n.shape_of(index)
+    if not dims:  # k = 0: every index names the one row
+        return n.constant(np.zeros(shape[:-1], np.int64))
+    if len(dims) == 1 and taker_checks:
+        return n.emit(ops.ReshapeOp(index, shape=list(shape[:-1])))
+    strides = [int(np.prod(dims[j + 1 :], dtype=np.int64)) for j in range(len(dims))]
+    total = None
+    for j, (dim, stride) in enumerate(zip(dims, strides, strict=True)):
+        part = n.emit(ops.SliceOp(index, starts=[j], ends=[j + 1], axes=[-1], steps=[1]))
+        part = axis_index(n, n.emit(ops.ReshapeOp(part, shape=list(shape[:-1]))), dim)
+        part = n.emit(ops.MulOp(part, n.constant(np.int64(stride))))
+        total = part if total is None else n.emit(ops.AddOp(total, part))
+    return total
+
+
 def scatter_nd(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
     index_shape = n.shape(1)
     k = index_shape[-1]
+    if not 1 <= k <= len(shape):
+        raise n.error(f"indices of shape {list(index_shape)} do not fit data {list(shape)}")
     m = int(np.prod(shape[:k], dtype=np.int64))
     s = int(np.prod(shape[k:], dtype=np.int64))
     count = int(np.prod(index_shape[:-1], dtype=np.int64))
-    strides = [int(np.prod(shape[j + 1 : k], dtype=np.int64)) for j in range(k)]
-    index = n.value(1)
-    index = n.emit(ops.CastOp(index, to=i64)) if n.dtype_of(index) != np.int64 else index
-    rows = n.emit(ops.ReshapeOp(_linear(n, index, list(shape[:k]), strides), shape=[count]))
+    rows = n.emit(ops.ReshapeOp(linear_rows(n, n.value(1), list(shape[:k])), shape=[count]))
     rows2d = n.emit(ops.ReshapeOp(data, shape=[m, s]))
     updates = n.emit(ops.ReshapeOp(n.value(2), shape=[count, s]))
     return n.emit(ops.ReshapeOp(_scatter_rows(n, rows2d, rows, updates), shape=list(shape)))

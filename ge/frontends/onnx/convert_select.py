@@ -19,6 +19,7 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_composite import cumulative_terms
+from ge.frontends.onnx.convert_index import linear_rows
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -26,14 +27,6 @@ Converter = Callable[[Node], SSAValue | list[SSAValue]]
 
 def _count(shape) -> int:
     return int(np.prod(shape, dtype=np.int64))
-
-
-def _wrapped(n: Node, index: SSAValue, size: int) -> SSAValue:
-    """`index` as i64 with negative entries counted from `size`."""
-    index = n.emit(ops.CastOp(index, to=i64)) if n.dtype_of(index) != np.int64 else index
-    negative = n.emit(ops.LessOp(index, n.constant(np.int64(0))))
-    shifted = n.emit(ops.AddOp(index, n.constant(np.int64(size))))
-    return n.emit(ops.WhereOp(negative, shifted, index))
 
 
 def _gather_rows(n: Node, data: SSAValue, rows: SSAValue, out_shape: list[int]) -> SSAValue:
@@ -50,22 +43,15 @@ def gather_nd(n: Node) -> SSAValue:
     k = index_shape[-1]
     if not 0 <= batch < len(index_shape) or batch + k > len(shape):
         raise n.error(f"indices of shape {list(index_shape)} do not fit data {list(shape)}")
-    indexed = shape[batch : batch + k]
+    indexed = list(shape[batch : batch + k])
     rest = list(shape[batch + k :])
-    strides = [_count(indexed[j + 1 :]) for j in range(k)]
-    total = n.constant(
-        np.arange(_count(shape[:batch]), dtype=np.int64).reshape(
-            list(shape[:batch]) + [1] * (len(index_shape) - 1 - batch)
-        )
-        * _count(indexed)
-    )
-    for j in range(k):
-        part = n.emit(ops.SliceOp(index, starts=[j], ends=[j + 1], axes=[-1], steps=[1]))
-        part = n.emit(ops.ReshapeOp(part, shape=list(index_shape[:-1])))
-        part = _wrapped(n, part, indexed[j])
-        total = n.emit(ops.AddOp(total, n.emit(ops.MulOp(part, n.constant(np.int64(strides[j]))))))
-    rows = n.emit(ops.ReshapeOp(data, shape=[_count(shape[: batch + k]), _count(rest)]))
-    return _gather_rows(n, rows, total, [*index_shape[:-1], *rest])
+    rows = linear_rows(n, index, indexed, taker_checks=batch == 0)
+    if batch:
+        offsets = np.arange(_count(shape[:batch]), dtype=np.int64) * _count(indexed)
+        offsets = offsets.reshape(list(shape[:batch]) + [1] * (len(index_shape) - 1 - batch))
+        rows = n.emit(ops.AddOp(rows, n.constant(offsets)))
+    data_rows = n.emit(ops.ReshapeOp(data, shape=[_count(shape[: batch + k]), _count(rest)]))
+    return _gather_rows(n, data_rows, rows, [*index_shape[:-1], *rest])
 
 
 def reverse_sequence(n: Node) -> SSAValue:

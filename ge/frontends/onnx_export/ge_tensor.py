@@ -7,6 +7,7 @@ pads, sizes) become int64 initializers.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from ge.frontends.onnx_export.graph import GraphBuilder, element_dtype, emits
 from gedialects.errors import UnsupportedError
@@ -76,6 +77,33 @@ def _slice(b: B, op: ops.SliceOp, xs: list[str], ys: list[str]) -> None:
 @emits(ops.GatherOp)
 def _gather(b: B, op: ops.GatherOp, xs: list[str], ys: list[str]) -> None:
     b.node("Gather", xs, ys, axis=op.get_int("axis"))
+
+
+@emits(ops.ScatterOp)
+def _scatter(b: B, op: ops.ScatterOp, xs: list[str], ys: list[str]) -> None:
+    """ScatterND of the scattered axis brought to the front, each index a one-element tuple."""
+    rank, idx_rank = len(shape_of(op.data.type)), len(shape_of(op.indices.type))
+    axis = op.get_int("axis") % rank
+    data, index, updates = xs
+    if element_dtype(op.indices) != np.int64:
+        index = b.temp("Cast", [index], to=onnx.TensorProto.INT64)
+    index = b.temp("Unsqueeze", [index, b.ints([-1], "axes")])
+    perm = [axis, *range(axis), *range(axis + 1, rank)]
+    if axis:
+        data = b.temp("Transpose", [data], perm=perm)
+        front = [
+            *range(axis, axis + idx_rank),
+            *range(axis),
+            *range(axis + idx_rank, rank - 1 + idx_rank),
+        ]
+        updates = b.temp("Transpose", [updates], perm=front)
+    reduction = op.get_str("reduction")
+    attrs = {} if reduction == "none" else {"reduction": reduction}
+    if not axis:
+        b.node("ScatterND", [data, index, updates], ys, **attrs)
+        return
+    scattered = b.temp("ScatterND", [data, index, updates], **attrs)
+    b.node("Transpose", [scattered], ys, perm=[int(p) for p in np.argsort(perm)])
 
 
 @emits(ops.SplitOp)

@@ -1,5 +1,5 @@
 """`ge` ops that move data without arithmetic: transpose, reshape, expand, concat, slice,
-gather, split, pad and resize."""
+gather, scatter, split, pad and resize."""
 
 from __future__ import annotations
 
@@ -174,6 +174,47 @@ class GatherOp(GeOp):
         axis = normalize_axis(cls, prop_int(props, "axis"), len(data))
         shape = (*data[:axis], *shape_of(idx_t), *data[axis + 1 :])
         return [tensor(shape, element_of(operand_types[0]))]
+
+
+SCATTER_REDUCTIONS = ("none", "add", "mul", "max", "min")
+"""How `ge.scatter` combines an update with the entry it lands on (ONNX's reductions)."""
+
+
+@irdl_op_definition
+class ScatterOp(GeOp):
+    """`ge.gather`'s inverse: the data with slice `indices[i]` along `axis` replaced by (or
+    reduced with) slice i of `updates`, in index order (a later update of an entry wins, as
+    onnxruntime's ScatterND and ScatterElements). `updates` has the shape `ge.gather` of the
+    same data and indices gives; indices are counted from the end when negative."""
+
+    name = "ge.scatter"
+    data = operand_def()
+    indices = operand_def()
+    updates = operand_def()
+    output = result_def()
+    axis = prop_def(IntegerAttr)
+    reduction = prop_def(StringAttr)
+    DEFAULTS: ClassVar[dict] = {"axis": 0, "reduction": "none"}
+    assembly_format = (
+        "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)"
+    )
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        data_t = require_tensor(cls, "data", operand_types[0])
+        idx_t = require_tensor(cls, "indices", operand_types[1])
+        if element_of(idx_t) not in (i32, i64):
+            raise cls.fail(f"indices must be i32 or i64, got {format_type(idx_t)}")
+        require_same_element(cls, [data_t, operand_types[2]])
+        data = shape_of(data_t)
+        axis = normalize_axis(cls, prop_int(props, "axis"), len(data))
+        want = (*data[:axis], *shape_of(idx_t), *data[axis + 1 :])
+        if shape_of(operand_types[2]) != want:
+            got = format_type(operand_types[2])
+            raise cls.fail(f"updates must have shape {list(want)} (the gather's), got {got}")
+        if prop_str(props, "reduction") not in SCATTER_REDUCTIONS:
+            raise cls.fail(f'unknown reduction "{prop_str(props, "reduction")}"')
+        return [data_t]
 
 
 @irdl_op_definition

@@ -42,18 +42,46 @@ def slice_(op: ops.SliceOp, x: np.ndarray) -> np.ndarray:
     return x[tuple(index)]
 
 
-@reference(ops.GatherOp)
-def gather(op: ops.GatherOp, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    axis = op.get_int("axis") % data.ndim
-    size = data.shape[axis]
+def _in_range(op: ops.GatherOp | ops.ScatterOp, indices: np.ndarray, axis: int, size: int):
+    """`indices` with negative entries counted from `size`; an index outside [-size, size) is
+    the data's fault, not ge's: one line, as onnxruntime's error."""
     idx = np.where(indices < 0, indices + size, indices)
     outside = (idx < 0) | (idx >= size)
-    if outside.any():  # the data's fault, not ge's: one line, as onnxruntime's error
+    if outside.any():
         bad = int(np.asarray(indices)[outside].flat[0])
         raise InterpretationError(
             f"'{op.name}': index {bad} is out of range for axis {axis} of size {size}"
         )
-    return np.take(data, idx, axis=axis)
+    return idx
+
+
+@reference(ops.GatherOp)
+def gather(op: ops.GatherOp, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    axis = op.get_int("axis") % data.ndim
+    return np.take(data, _in_range(op, indices, axis, data.shape[axis]), axis=axis)
+
+
+_SCATTER_UFUNCS = {"add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+
+
+@reference(ops.ScatterOp)
+def scatter(
+    op: ops.ScatterOp, data: np.ndarray, indices: np.ndarray, updates: np.ndarray
+) -> np.ndarray:
+    axis = op.get_int("axis") % data.ndim
+    size = data.shape[axis]
+    idx = _in_range(op, indices, axis, size).reshape(-1)
+    outer, inner = int(np.prod(data.shape[:axis])), int(np.prod(data.shape[axis + 1 :]))
+    out = data.copy()
+    view, rows = out.reshape(outer, size, inner), updates.reshape(outer, idx.size, inner)
+    reduction = op.get_str("reduction")
+    if reduction == "none":  # each entry takes the last update aimed at it
+        last = idx.size - 1 - np.unique(idx[::-1], return_index=True)[1]
+        view[:, idx[last], :] = rows[:, last, :]
+    else:
+        with np.errstate(all="ignore"):
+            _SCATTER_UFUNCS[reduction].at(view, (slice(None), idx, slice(None)), rows)
+    return out
 
 
 @reference(ops.SplitOp)

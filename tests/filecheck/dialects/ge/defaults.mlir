@@ -15,3 +15,11 @@ func.func @defaults(%x: tensor<2x3xf32>, %w: tensor<4x3x3x3xf32>, %i: tensor<1x3
 // CHECK:         ge.gelu %{{.*}} {approximate = "none"}
 // CHECK:         ge.leaky_relu %{{.*}} {alpha = 1.000000e-02 : f64}
 // CHECK:         ge.conv2d %{{.*}}, %{{.*}} {{{.*}}strides = array<i64: 1, 1>
+
+// ge.scatter's axis and reduction default to ONNX's (0, "none").
+func.func @scatter_defaults(%x: tensor<5x4xf32>, %i: tensor<3xi64>, %u: tensor<3x4xf32>) -> tensor<5x4xf32> {
+  %0 = ge.scatter %x, %i, %u : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x4xf32>) -> tensor<5x4xf32>
+  func.return %0 : tensor<5x4xf32>
+}
+// CHECK-LABEL: func.func @scatter_defaults(
+// CHECK:         ge.scatter %{{.*}}, %{{.*}}, %{{.*}} {axis = 0 : i64, reduction = "none"}

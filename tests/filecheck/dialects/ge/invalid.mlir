@@ -232,6 +232,30 @@ func.func @gather_float_indices(%x: tensor<4xf32>, %i: tensor<2xf32>) {
 
 // -----
 
+func.func @scatter_updates_shape(%x: tensor<5x4xf32>, %i: tensor<3xi64>, %u: tensor<3x5xf32>) {
+  %0 = ge.scatter %x, %i, %u {axis = 0 : i64, reduction = "none"} : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x5xf32>) -> tensor<5x4xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.scatter': updates must have shape [3, 4] (the gather's), got tensor<3x5xf32>
+
+// -----
+
+func.func @scatter_reduction(%x: tensor<5x4xf32>, %i: tensor<3xi64>, %u: tensor<3x4xf32>) {
+  %0 = ge.scatter %x, %i, %u {axis = 0 : i64, reduction = "mean"} : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x4xf32>) -> tensor<5x4xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.scatter': unknown reduction "mean"
+
+// -----
+
+func.func @scatter_element_types(%x: tensor<5x4xf32>, %i: tensor<3xi64>, %u: tensor<3x4xf16>) {
+  %0 = ge.scatter %x, %i, %u {axis = 0 : i64, reduction = "none"} : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x4xf16>) -> tensor<5x4xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.scatter': operands must share one element type, got tensor<5x4xf32>, tensor<3x4xf16>
+
+// -----
+
 func.func @split_sizes(%x: tensor<5xf32>) {
   %0, %1 = ge.split %x {axis = 0 : i64, sizes = array<i64: 2, 2>} : (tensor<5xf32>) -> (tensor<2xf32>, tensor<2xf32>)
   func.return

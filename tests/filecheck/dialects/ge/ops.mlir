@@ -662,6 +662,15 @@ func.func @gather(%0: tensor<5x4xf32>, %1: tensor<3xi64>) -> tensor<3x4xf32> {
 // CHECK-NEXT:    %[[V2:[^ ,:]+]] = ge.gather %[[V0]], %[[V1]] {axis = 0 : i64} : (tensor<5x4xf32>, tensor<3xi64>) -> tensor<3x4xf32>
 // CHECK-NEXT:    func.return %[[V2]] : tensor<3x4xf32>
 
+func.func @scatter(%0: tensor<5x4xf32>, %1: tensor<3xi64>, %2: tensor<3x4xf32>) -> tensor<5x4xf32> {
+  %3 = ge.scatter %0, %1, %2 {axis = 0 : i64, reduction = "add"} : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x4xf32>) -> tensor<5x4xf32>
+  func.return %3 : tensor<5x4xf32>
+}
+// CHECK-LABEL: func.func @scatter(
+// CHECK-SAME:  %[[V0:[^ ,:]+]]: tensor<5x4xf32>, %[[V1:[^ ,:]+]]: tensor<3xi64>, %[[V2:[^ ,:]+]]: tensor<3x4xf32>) -> tensor<5x4xf32>
+// CHECK-NEXT:    %[[V3:[^ ,:]+]] = ge.scatter %[[V0]], %[[V1]], %[[V2]] {axis = 0 : i64, reduction = "add"} : (tensor<5x4xf32>, tensor<3xi64>, tensor<3x4xf32>) -> tensor<5x4xf32>
+// CHECK-NEXT:    func.return %[[V3]] : tensor<5x4xf32>
+
 func.func @split(%0: tensor<2x6xf32>) -> (tensor<2x2xf32>, tensor<2x4xf32>) {
   %1, %2 = ge.split %0 {axis = 1 : i64, sizes = array<i64: 2, 4>} : (tensor<2x6xf32>) -> (tensor<2x2xf32>, tensor<2x4xf32>)
   func.return %1, %2 : tensor<2x2xf32>, tensor<2x4xf32>

@@ -70,6 +70,8 @@ func.func @pool_reduce_data_movement(%x: tensor<1x4x6x6xf32>, %i: tensor<2xi64>,
   %7 = kernel.pad %6 {pads = array<i64: 1, 0, 1, 0>, mode = "constant", value = 0.0 : f64, fused_from = ["ge.pad"]} : (tensor<8x4xf32>) -> tensor<10x4xf32>
   // CHECK: kernel.gather
   %8 = kernel.gather %7, %i {axis = 0 : i64, fused_from = ["ge.gather"]} : (tensor<10x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+  // CHECK: kernel.scatter
+  %s = kernel.scatter %7, %i, %8 {axis = 0 : i64, reduction = "max", fused_from = ["ge.scatter"]} : (tensor<10x4xf32>, tensor<2xi64>, tensor<2x4xf32>) -> tensor<10x4xf32>
   // CHECK: kernel.layer_norm
   %9 = kernel.layer_norm %8, %g {axis = -1 : i64, epsilon = 1.0e-05 : f64, fused_from = ["ge.layer_norm"]} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   func.return %2 : tensor<1x4x1x1xf32>
