@@ -521,6 +521,36 @@ def test_upsample9_from_torch_constant_scales_followed_by_a_node():
     assert_matches_onnxruntime(model, {"x": f32(1, 2, 3, 4)})
 
 
+INDEX_OPS = {
+    "GatherElements": ([3, 4], [3, 2], None, {"axis": 1}),
+    "ScatterElements": ([3, 4], [3, 2], [3, 2], {"axis": 1}),
+    "GatherND": ([3, 4], [2, 2], None, {}),
+    "ScatterND": ([3, 4], [2, 2], [2], {}),
+}
+
+
+@pytest.mark.parametrize("level", ["reference", "npu"])
+@pytest.mark.parametrize("op", sorted(INDEX_OPS))
+def test_an_index_past_its_axis_is_refused_as_onnxruntime_refuses_it(op: str, level: str):
+    """Index 4 on an axis of 4 whose linear position (row 1 * 4 + 4) is still inside the data:
+    these ops read or wrote element (2, 0) instead of failing as onnxruntime does."""
+    shape, index_shape, update_shape, attrs = INDEX_OPS[op]
+    inputs = [vi("x", shape), vi("i", index_shape, TensorProto.INT64)]
+    feeds = {"x": f32(*shape), "i": np.array([[1, 4], [0, 1]] + [[0, 0]] * (index_shape[0] - 2))}
+    if update_shape:
+        inputs.append(vi("u", update_shape))
+        feeds["u"] = f32(*update_shape)
+    node = helper.make_node(op, [v.name for v in inputs], ["y"], **attrs)
+    model = model_of([node], inputs, [helper.make_tensor_value_info("y", 1, None)], opset=18)
+    with pytest.raises(Exception, match="(?i)out of range|invalid"):
+        onnxruntime_outputs(model, feeds)
+    compiled = ge.compile(model, level=level)
+    with pytest.raises(GeError, match="index 4 is out of range for axis 0 of size 4"):
+        compiled(*feeds.values())
+    feeds["i"] = np.where(feeds["i"] == 4, -4, feeds["i"])  # -4 is in range: counted from the end
+    np.testing.assert_allclose(compiled(*feeds.values()), onnxruntime_outputs(model, feeds)[0])
+
+
 def test_scatter_with_duplicate_targets_takes_the_last_update():
     """torch `x.scatter(1, i, v)` with repeated indices in a row (the ONNX spec leaves it
     open; onnxruntime writes in order, so the last update wins; ge summed them before)."""
