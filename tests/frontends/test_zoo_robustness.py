@@ -521,6 +521,40 @@ def test_upsample9_from_torch_constant_scales_followed_by_a_node():
     assert_matches_onnxruntime(model, {"x": f32(1, 2, 3, 4)})
 
 
+def _scatter_nd_model(shape, index: np.ndarray, reduction: str) -> onnx.ModelProto:
+    update_shape = [*index.shape[:-1], *shape[index.shape[-1] :]]
+    node = helper.make_node("ScatterND", ["x", "i", "u"], ["y"], reduction=reduction)
+    inits = [numpy_helper.from_array(index.astype(np.int64), "i")]
+    return model_of([node], [vi("x", shape), vi("u", update_shape)], [vi("y", shape)], inits, 18)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data())
+def test_scatter_nd_into_a_constant_box_is_a_pad_and_a_select(shape, data):
+    """torch's `y[..., 0:2] = v` (YOLO heads) exports ScatterND with constant indices naming
+    each cell of a box in order: a pad and a where (or a binary op), not per-row stores."""
+    k = data.draw(st.integers(1, len(shape)))
+    starts = [data.draw(st.integers(0, d - 1)) for d in shape[:k]]
+    ends = [data.draw(st.integers(a + 1, d)) for a, d in zip(starts, shape)]
+    grid = np.meshgrid(*[np.arange(a, b) for a, b in zip(starts, ends)], indexing="ij")
+    index = np.stack(grid, axis=-1)
+    if data.draw(st.booleans()):  # some written from the end
+        index = np.where(RNG.random(index.shape) < 0.5, index - np.asarray(shape[:k]), index)
+    reduction = data.draw(st.sampled_from(["none", "add", "mul", "max", "min"]))
+    model = _scatter_nd_model(shape, index, reduction)
+    module = import_onnx_model(model)
+    assert not [op for op in module.walk() if op.name == "ge.scatter"]
+    update_shape = [*index.shape[:-1], *shape[k:]]
+    assert_matches_onnxruntime(model, {"x": f32(*shape), "u": f32(*update_shape)})
+
+
+def test_scatter_nd_of_constant_indices_out_of_box_order_stays_a_scatter():
+    index = np.array([[[0, 1]], [[0, 0]]])  # a box, but not in row-major order
+    model = _scatter_nd_model([2, 3], index, "none")
+    assert [op for op in import_onnx_model(model).walk() if op.name == "ge.scatter"]
+    assert_matches_onnxruntime(model, {"x": f32(2, 3), "u": f32(2, 1)})
+
+
 INDEX_OPS = {
     "GatherElements": ([3, 4], [3, 2], None, {"axis": 1}),
     "ScatterElements": ([3, 4], [3, 2], [3, 2], {"axis": 1}),

@@ -159,12 +159,61 @@ def linear_rows(n: Node, index: SSAValue, dims: list[int], taker_checks: bool = 
     return total
 
 
+def constant_box(index: np.ndarray, dims: tuple[int, ...]) -> tuple[list[int], list[int]] | None:
+    """(starts, extents) when constant ND indices [..., k] name each cell of one box of `dims`
+    once, in row-major order (what torch exports for `x[..., a:b] = v`), else None."""
+    k = index.shape[-1]
+    flat = index.reshape(-1, k).astype(np.int64)
+    flat = np.where(flat < 0, flat + np.asarray(dims, np.int64), flat)
+    if not flat.size or (flat < 0).any() or (flat >= np.asarray(dims)).any():
+        return None  # out of range: the general path refuses it at run time
+    starts, ends = flat.min(axis=0), flat.max(axis=0) + 1
+    if int(np.prod(ends - starts)) != len(flat):
+        return None
+    ranges = [np.arange(a, b) for a, b in zip(starts, ends, strict=True)]
+    grid = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1).reshape(-1, k)
+    if not np.array_equal(grid, flat):
+        return None
+    return [int(a) for a in starts], [int(e) for e in ends - starts]
+
+
+def _scatter_box(n: Node, box: tuple[list[int], list[int]]) -> SSAValue:
+    """A scatter into one box of the data: the updates padded to the data's shape, selected
+    (or combined) inside the box: elementwise and movement kernels, no per-row stores."""
+    data, shape = n.value(0), n.shape(0)
+    (starts, extents), k, rank = box, len(box[0]), len(shape)
+    reduction = n.attr("reduction", "none")
+    if reduction not in SCATTER_REDUCTIONS:
+        raise n.unsupported(f"reduction '{reduction}' is not supported")
+    updates = n.emit(ops.ReshapeOp(n.value(2), shape=[*extents, *shape[k:]]))
+    ends = [d - a - e for d, a, e in zip(shape, starts, extents, strict=False)]
+    pads = [*starts, *[0] * (rank - k), *ends, *[0] * (rank - k)]
+    padded = n.emit(ops.PadOp(updates, pads=pads, value=1.0 if reduction == "mul" else 0.0))
+    if reduction == "add":
+        return n.emit(ops.AddOp(data, padded))
+    if reduction == "mul":
+        return n.emit(ops.MulOp(data, padded))
+    inside = np.ones([1] * rank, bool)  # axes the box spans whole stay broadcast
+    for axis, (a, e) in enumerate(zip(starts, extents, strict=True)):
+        if e != shape[axis]:
+            along = np.zeros(shape[axis], bool)
+            along[a : a + e] = True
+            inside = inside & along.reshape([-1 if i == axis else 1 for i in range(rank)])
+    binary = {"max": ops.MaximumOp, "min": ops.MinimumOp}
+    if reduction in binary:
+        padded = n.emit(binary[reduction](data, padded))
+    return n.emit(ops.WhereOp(n.constant(inside), padded, data))
+
+
 def scatter_nd(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
     index_shape = n.shape(1)
     k = index_shape[-1]
     if not 1 <= k <= len(shape):
         raise n.error(f"indices of shape {list(index_shape)} do not fit data {list(shape)}")
+    box = constant_box(np.asarray(n.const(1)), shape[:k]) if n.is_const(1) else None
+    if box is not None:
+        return _scatter_box(n, box)
     m = int(np.prod(shape[:k], dtype=np.int64))
     s = int(np.prod(shape[k:], dtype=np.int64))
     count = int(np.prod(index_shape[:-1], dtype=np.int64))
