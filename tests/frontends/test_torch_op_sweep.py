@@ -132,6 +132,19 @@ def yolo_decode(m, p):
     return torch.cat((xy, wh, p[..., 4:].sigmoid()), -1).view(b, -1, 6)
 
 
+def yolo_inplace(m, p):
+    """YOLOv5's Detect before v6: in-place slice writes, which export as ScatterND of
+    constant box indices (refused as too large to compose before they became a pad and a
+    where)."""
+    b, _, h, w = p.shape
+    y = p.view(b, 3, 6, h, w).permute(0, 1, 3, 4, 2).contiguous().sigmoid()
+    gy, gx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    grid = torch.stack((gx, gy), 2).view(1, 1, h, w, 2).float()
+    y[..., 0:2] = (y[..., 0:2] * 2.0 - 0.5 + grid) * 8
+    y[..., 2:4] = (y[..., 2:4] * 2) ** 2 * 4
+    return y.view(b, -1, 6)
+
+
 def _cases() -> dict:
     """Every case, with the same inputs and weights whichever tests ran before in this
     process (`x4` draws from GEN; torch.randint and module inits from torch's global RNG)."""
@@ -329,6 +342,7 @@ def _cases() -> dict:
         "swin_window": (M(swin_window), [x4(1, 4, 4, 3)]),
         "interpolate_to": (M(interpolate_to), [x4(1, 2, 3, 3), x4(1, 2, 6, 6)]),
         "yolo_decode": (M(yolo_decode), [x4(1, 18, 4, 4)]),
+        "yolo_inplace": (M(yolo_inplace), [x4(1, 18, 20, 20)]),
     }
 
 
