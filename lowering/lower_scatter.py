@@ -10,10 +10,12 @@ element, and one core sees a row's updates in order.
 A tile takes K indices at a time into UB (MTE2); the S pipe reads each one
 (`npu.load_scalar`, which wraps negative indices and refuses out-of-range ones). Without a
 reduction MTE2 brings the K update rows in one DMA and MTE3 stores row j at out[o, index,
-c0:]. With one (add, mul, max, min) each update is a read-modify-write of its output row:
+c0:]. With a mul, max or min each update is a read-modify-write of its output row:
 MTE2 loads the row and the update, the vector unit combines them, MTE3 stores the row, and
-the next update waits for the store (it may hit the same row). K and tc come from UB's
-capacity by a small cost estimate.
+the next update waits for the store (it may hit the same row). An add is the DMA unit's
+atomic add instead (`npu.dma {atomic = "add"}`, as Ascend's scatter-adds): no read back, and
+since adds commute the chunks of K indices spread over the cores as well. K and tc come from
+UB's capacity by a small cost estimate.
 """
 
 from __future__ import annotations
@@ -38,24 +40,31 @@ from lowering.tiling import aligned
 from runtime.npu_scalar import SCALAR_LOAD_CYCLES
 from runtime.targets import Target
 
-COMBINE = {"add": "add", "mul": "mul", "max": "max", "min": "min"}
-"""A scatter reduction -> the vector op that combines an output row with its update."""
+COMBINE = {"mul": "mul", "max": "max", "min": "min"}
+"""A scatter reduction the DMA units cannot do -> the vector op of its read-modify-write."""
+
+
+def scatter_mode(reduction: str) -> str:
+    """How the updates reach the output: "store" (in order, the later one wins), "atomic"
+    (atomic-add stores, from any core in any order), "rmw" (in order, read-modify-write)."""
+    return {"none": "store", "add": "atomic"}.get(reduction, "rmw")
 
 
 @dataclass(frozen=True)
 class ScatterTiling:
     rows: int
-    """K: indices (and, without a reduction, update rows) brought into UB at once."""
+    """K: indices (and, but with a read-modify-write, update rows) brought into UB at once."""
     cols: int
     blocks: int
     estimate: float
 
 
 def choose_scatter_tile(
-    target: Target, shape: tuple[int, int, int], isz: int, idx_isz: int, reduce: bool
+    target: Target, shape: tuple[int, int, int], isz: int, idx_isz: int, mode: str
 ) -> ScatterTiling:
     """(K, tc) for (outer, P, inner) updates: the slowest core's tiles x (the index and
-    update loads + P row stores, or P read-modify-writes of a row with a reduction)."""
+    update loads + K row stores, or K read-modify-writes of a row). Tiles are (outer, tc
+    columns) blocks with every index, or with the atomic add (outer, tc, K indices) blocks."""
     outer, count, inner = shape
     ub = target.capacity_of("ub")
     hbm, out, burst = target.rate("hbm", "ub"), target.rate("ub", "hbm"), target.dma_burst
@@ -63,19 +72,21 @@ def choose_scatter_tile(
     for tc in sorted({inner} | {c for c in (16 * 2**i for i in range(12)) if c < inner}):
         row_bytes = -(-tc * isz // burst) * burst
         for k in sorted({count} | {2**i for i in range(12) if 2**i < count}):
-            rows = 2 if reduce else k
+            rows = 2 if mode == "rmw" else k
             need = aligned(k * idx_isz) + rows * aligned(tc * isz)
             if need > ub:
                 continue
-            tiles = outer * -(-inner // tc)
+            chunks = -(-count // k)
+            tiles = outer * -(-inner // tc) * (chunks if mode == "atomic" else 1)
             blocks = min(tiles, target.vector_cores)
-            loads = -(-count // k) * -(-k * idx_isz // burst) * burst / hbm
-            if reduce:
+            per_chunk = -(-k * idx_isz // burst) * burst / hbm
+            if mode == "rmw":
                 per_row = 2 * row_bytes / hbm + row_bytes / out + 2 * SCALAR_LOAD_CYCLES
             else:
-                loads += count * tc * isz / hbm
+                per_chunk += k * tc * isz / hbm
                 per_row = max(row_bytes / out, SCALAR_LOAD_CYCLES)
-            estimate = -(-tiles // blocks) * (loads + count * per_row)
+            per_tile = (1 if mode == "atomic" else chunks) * (per_chunk + k * per_row)
+            estimate = -(-tiles // blocks) * per_tile
             if best is None or estimate < best.estimate:
                 best = ScatterTiling(k, tc, blocks, estimate)
     if best is None:
@@ -105,60 +116,72 @@ def lower_scatter(
         _view(output, (outer, size, inner)),
     ]
     data, indices, updates, out = (v.result for v in views)
-    copy = Region(data, (outer, size, inner), (0, 0, 0), (0, 0, 0), (0, 1, 2))
-    made: list[Operation] = [*views, copy_kernel([copy], out, target, f"{name}_copy", [], "copy")]
+    flat = (1, outer * size * inner)  # one contiguous copy, tiled by long rows whatever inner is
+    flats = [_view(inputs[0], flat), _view(output, flat)]
+    copy = Region(flats[0].result, flat, (0, 0), (0, 0), (0, 1))
+    kernel_copy = copy_kernel([copy], flats[1].result, target, f"{name}_copy", [], "copy")
+    made: list[Operation] = [*views, *flats, kernel_copy]
     if not count:
         return made
     reduction = op.get_str("reduction")
+    mode = scatter_mode(reduction)
     isz = to_numpy_dtype(output.type.element_type).itemsize
     idx_isz = to_numpy_dtype(indices.type.element_type).itemsize
     shape = (outer, count, inner)
-    tiling = choose_scatter_tile(target, shape, isz, idx_isz, reduction != "none")
+    tiling = choose_scatter_tile(target, shape, isz, idx_isz, mode)
     kernel = KernelOp(name, tiling.blocks, fused_from=op.fused_names, kind="scatter")
-    _emit(KernelBuilder(kernel), (indices, updates, out), (*shape, size), tiling, reduction)
+    b = KernelBuilder(kernel)
+    k, tc = tiling.rows, tiling.cols
+    element = out.type.element_type
+    scratch = [b.alloc([k], indices.type.element_type, "ub")]  # the indices
+    if mode == "rmw":
+        scratch += [b.alloc([1, tc], element, "ub"), b.alloc([1, tc], element, "ub")]
+    else:
+        scratch.append(b.alloc([k, tc], element, "ub"))  # K update rows
+    bufs = (indices, updates, out, *scratch)
+    nk, nc = -(-count // k), -(-inner // tc)
+    b.set_flag("MTE3", "MTE2")
+    if mode == "atomic":  # chunks of indices go to any core: the adds commute
+        with b.loop(b.block_index, outer * nc * nk, tiling.blocks) as t:
+            i0 = b.muli(b.remui(t, nk), k)
+            rest = b.divui(t, nk)
+            c0 = b.muli(b.remui(rest, nc), tc)
+            o = b.divui(rest, nc)
+            _chunk(b, bufs, (o, i0, c0), (count, inner, size), tiling, reduction)
+    else:  # one core takes a column block's every index, in order
+        with b.loop(b.block_index, outer * nc, tiling.blocks) as t:
+            c0 = b.muli(b.remui(t, nc), tc)
+            o = b.divui(t, nc)
+            with b.loop(0, nk, 1) as q:
+                _chunk(b, bufs, (o, b.muli(q, k), c0), (count, inner, size), tiling, reduction)
+    b.wait_flag("MTE3", "MTE2")
     return [*made, kernel]
 
 
-def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, tiling: ScatterTiling, reduction: str):  # noqa: ANN202
-    indices, updates, out = bufs
-    outer, count, inner, size = shape
-    k, tc = tiling.rows, tiling.cols
-    element = out.type.element_type
-    idx_tile = b.alloc([k], indices.type.element_type, "ub")
-    if reduction == "none":
-        rows = b.alloc([k, tc], element, "ub")
-    else:
-        current, update = b.alloc([1, tc], element, "ub"), b.alloc([1, tc], element, "ub")
-    nk, nc = -(-count // k), -(-inner // tc)
+def _chunk(
+    b: KernelBuilder, bufs: tuple, at: tuple, dims: tuple, tiling: ScatterTiling, reduction: str
+):  # noqa: ANN202
+    """Updates i0 .. i0 + K of columns c0 .. c0 + tc of outer row o."""
+    indices, updates, out, idx_tile, *rows = bufs
+    mode = scatter_mode(reduction)
+    (o, i0, c0), (count, inner, size) = at, dims
+    kext, cext = b.extent(i0, tiling.rows, count), b.extent(c0, tiling.cols, inner)
+    b.wait_flag("MTE3", "MTE2")  # the last row is stored: the buffers are free
+    b.dma(indices, [i0], [kext], idx_tile, [0])
+    if mode != "rmw":
+        b.dma(updates, [o, i0, c0], [1, kext, cext], rows[0], [0, 0], [kext, cext])
+        b.sync("MTE2", "MTE3")
+    b.sync("MTE2", "S")
+    with b.loop(0, kext, 1) as j:
+        row = b.add(LoadScalarOp(idx_tile, [j], bound=size)).results[0]
+        if mode == "rmw":
+            _combine(b, (out, updates, *rows), (o, row, b.addi(i0, j), c0), cext, reduction)
+        else:
+            b.sync("S", "MTE3")  # the row's address is the index just read
+            atomic = "add" if mode == "atomic" else None
+            dst = [o, row, c0]
+            b.dma(rows[0], [j, 0], [1, cext], out, dst, [1, 1, cext], atomic=atomic)
     b.set_flag("MTE3", "MTE2")
-    with b.loop(b.block_index, outer * nc, tiling.blocks) as t:
-        c0 = b.muli(b.remui(t, nc), tc)
-        o = b.divui(t, nc)
-        cext = b.extent(c0, tc, inner)
-        with b.loop(0, nk, 1) as q:
-            i0 = b.muli(q, k)
-            kext = b.extent(i0, k, count)
-            b.wait_flag("MTE3", "MTE2")  # the last row is stored: the buffers are free
-            b.dma(indices, [i0], [kext], idx_tile, [0])
-            if reduction == "none":
-                b.dma(updates, [o, i0, c0], [1, kext, cext], rows, [0, 0], [kext, cext])
-                b.sync("MTE2", "MTE3")
-            b.sync("MTE2", "S")
-            with b.loop(0, kext, 1) as j:
-                row = b.add(LoadScalarOp(idx_tile, [j], bound=size)).results[0]
-                if reduction == "none":
-                    b.sync("S", "MTE3")  # the row's address is the index just read
-                    b.dma(rows, [j, 0], [1, cext], out, [o, row, c0], [1, 1, cext])
-                else:
-                    _combine(
-                        b,
-                        (out, updates, current, update),
-                        (o, row, b.addi(i0, j), c0),
-                        cext,
-                        reduction,
-                    )
-            b.set_flag("MTE3", "MTE2")
-    b.wait_flag("MTE3", "MTE2")
 
 
 def _combine(b: KernelBuilder, bufs: tuple, at: tuple, cext, reduction: str) -> None:  # noqa: ANN001

@@ -182,8 +182,9 @@ class KernelBuilder:
         dst_offsets: Sequence[Index],
         dst_sizes: Sequence[Index] | None = None,
         pad: float | None = None,
+        atomic: str | None = None,
     ) -> None:
-        self.add(DmaOp(src, src_offsets, sizes, dst, dst_offsets, dst_sizes, pad))
+        self.add(DmaOp(src, src_offsets, sizes, dst, dst_offsets, dst_sizes, pad, atomic))
 
     def mmad(self, a: SSAValue, b: SSAValue, c: SSAValue, mnk: Sequence[Index], acc) -> None:
         self.add(MmadOp(a, b, c, mnk, acc))

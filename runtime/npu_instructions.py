@@ -85,6 +85,7 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     l2_limit = target.capacity_of("l2") // 2  # larger inputs would evict themselves
     cached_l2 = src_space == "hbm"
     src_hbm, dst_hbm = src_space == "hbm", dst_space == "hbm"
+    atomic = op.atomic is not None
     name = op.name
     src_window, dst_window = window_function(so, ss, st.dims), window_function(do, ds, dt.dims)
     # Static sizes: copy mode and bytes.
@@ -121,7 +122,11 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
                 window = s_size if off_chip is st else d_size
                 moved = dma_bytes_charged(target, window, off_dims, off_item)
             pad_head = tuple(slice(0, s) for s in s_size)
-        if copy_mode == 0:
+        if atomic:
+            if target_view.size != data.size:
+                raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
+            work = (sem.atomic_add, (target_view, data))
+        elif copy_mode == 0:
             work = (sem.copy, (target_view, data))
         elif copy_mode == 1:
             work = (sem.pad_copy, (target_view, data, pad, pad_head))

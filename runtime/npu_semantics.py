@@ -98,6 +98,12 @@ def pad_copy(dst: np.ndarray, src: np.ndarray, pad: float, head: tuple) -> None:
     np.copyto(dst[(Ellipsis, *head)], src, casting="unsafe")
 
 
+def atomic_add(dst: np.ndarray, src: np.ndarray) -> None:
+    """An atomic-add DMA: dst += src, in dst's dtype (not batchable: stacked windows of
+    several cores may overlap, and each must add)."""
+    np.add(dst, src.reshape(dst.shape), out=dst, casting="unsafe")
+
+
 @batchable(0)
 def reshape_copy(dst: np.ndarray, src: np.ndarray) -> None:
     """A DMA between windows of equal size and other shapes: a row-major reshaping copy."""

@@ -76,6 +76,13 @@ def check_dma(op) -> None:  # noqa: ANN001 (DmaOp; imported lazily to avoid a cy
     d_off, d_size = static_list(op.static_dst_offsets), static_list(op.static_dst_sizes)
     _check_window(op, "source", src, s_off, s_size)
     _check_window(op, "destination", dst, d_off, d_size)
+    if op.atomic is not None:
+        if op.atomic.data != "add":
+            raise fail(op, f'unknown atomic "{op.atomic.data}"; the DMA units add ("add")')
+        if dst.space_name != "hbm" or src.element_type != dst.element_type:
+            raise fail(op, f"an atomic add stores into hbm in its own element type, not {dst}")
+        if op.pad is not None:
+            raise fail(op, "an atomic add does not pad")
     if DYNAMIC_INDEX in s_size + d_size or s_size == d_size:
         return
     padding = len(s_size) == len(d_size) and all(a <= b for a, b in zip(s_size, d_size))

@@ -1,7 +1,8 @@
 """Data transfers: DMA between memory spaces, and data-format changes in UB.
 
 A DMA copies a window of one buffer into a window of another (the pipe follows from the two
-spaces, `PATH_PIPES`), padding a larger destination window; `npu.trans_data` changes a UB
+spaces, `PATH_PIPES`), padding a larger destination window, or adds it into an HBM window
+(`atomic = "add"`); `npu.trans_data` changes a UB
 buffer's format (ND/NCHW <-> NC1HWC0, ND <-> FRACTAL_NZ) on the vector pipe.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import FloatAttr, IndexType
+from xdsl.dialects.builtin import FloatAttr, IndexType, StringAttr
 from xdsl.dialects.utils.dynamic_index_list import DynamicIndexList
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
@@ -45,6 +46,9 @@ class DmaOp(NpuOp):
     static_dst_offsets = prop_def(I64_ARRAY)
     static_dst_sizes = prop_def(I64_ARRAY)
     pad = opt_prop_def(FloatAttr)
+    atomic = opt_prop_def(StringAttr)
+    """"add": the store adds the source into the destination (the MTE3/FIX atomic add
+    into HBM that scatter-adds from several cores rely on) instead of overwriting it."""
     irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
     custom_directives = (DynamicIndexList,)
     assembly_format = (
@@ -64,6 +68,7 @@ class DmaOp(NpuOp):
         dst_offsets: Sequence[int | SSAValue],
         dst_sizes: Sequence[int | SSAValue] | None = None,
         pad: float | None = None,
+        atomic: str | None = None,
     ):
         lists = [split_mixed(v) for v in (src_offsets, src_sizes, dst_offsets)]
         lists.append(split_mixed(src_sizes if dst_sizes is None else dst_sizes))
@@ -72,6 +77,8 @@ class DmaOp(NpuOp):
         }
         if pad is not None:
             props["pad"] = FloatAttr(pad, 64)
+        if atomic is not None:
+            props["atomic"] = StringAttr(atomic)
         operands = [src, lists[0][1], lists[1][1], dst, lists[2][1], lists[3][1]]
         super().__init__(operands=operands, properties=props)
 

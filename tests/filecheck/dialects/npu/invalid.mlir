@@ -16,6 +16,31 @@ func.func @mmad_reads_ub() {
 
 // -----
 
+// The DMA units add atomically only into HBM (a scatter-add's stores from several cores).
+// CHECK: 'npu.dma': an atomic add stores into hbm in its own element type, not !npu.buffer<16x16xf32, ub>
+func.func @atomic_add_into_ub(%x: !npu.buffer<16x16xf32, hbm>) {
+  npu.kernel "k" block_dim = 1 {
+  ^bb0(%blk: index):
+    %u = npu.alloc : !npu.buffer<16x16xf32, ub>
+    npu.dma %x[0, 0] [16, 16] -> %u[0, 0] [16, 16] {atomic = "add"} : !npu.buffer<16x16xf32, hbm> -> !npu.buffer<16x16xf32, ub>
+  }
+  func.return
+}
+
+// -----
+
+// CHECK: 'npu.dma': unknown atomic "max"; the DMA units add ("add")
+func.func @atomic_max(%x: !npu.buffer<16x16xf32, hbm>) {
+  npu.kernel "k" block_dim = 1 {
+  ^bb0(%blk: index):
+    %u = npu.alloc : !npu.buffer<16x16xf32, ub>
+    npu.dma %u[0, 0] [16, 16] -> %x[0, 0] [16, 16] {atomic = "max"} : !npu.buffer<16x16xf32, ub> -> !npu.buffer<16x16xf32, hbm>
+  }
+  func.return
+}
+
+// -----
+
 // MTE1 moves L1 to L0A/L0B; there is no path from HBM straight into L0A.
 // CHECK: 'npu.dma': no data path from hbm to l0a
 func.func @hbm_to_l0a(%x: !npu.buffer<16x16xf16, hbm>) {
