@@ -52,6 +52,14 @@ def check(module, *inputs, decompose=None, rtol=RTOL, atol=ATOL):
     return ge_module
 
 
+def _write_in_place(x):
+    """`y[:, 1:3] = 5`, `y[0, :, -2:] += 1`: functionalized into fill and slice_scatter."""
+    y = x.clone()
+    y[:, 1:3] = 5.0
+    y[0, :, -2:] += 1
+    return y
+
+
 def randn(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
@@ -208,6 +216,20 @@ SHAPES = {
         x[torch.tensor([[1, 0], [0, 0]])],
         x.index_select(2, torch.tensor([7, 1])),
         x[:, torch.tensor([[0], [-2]]), torch.tensor([1, 7, -8])],
+    ),
+    "scattering": lambda m, x: (
+        x.scatter(2, torch.tensor([[[0, 7], [3, 1]], [[6, 2], [5, 4]]]), x[:, :2, :2] * 3),
+        x.scatter(1, torch.tensor([[[4, 0, 1]]]), 0.5),
+        x.scatter_add(2, torch.tensor([[[1, 1, 1, 6]] * 5] * 2), x[:, :, :4]),
+        x.scatter_reduce(0, torch.tensor([[[1] * 8] * 5]), x[:1] * 2, "amax"),
+        x.index_copy(1, torch.tensor([4, 0]), x[:, :2] + 1),
+        x.index_add(2, torch.tensor([0, 0, 7]), x[:, :, :3], alpha=2),
+        x.index_put((torch.tensor([1, 0]), torch.tensor([3, -1])), x[0, :2] * 0 + 9),
+        x.index_put((torch.tensor([0, 0]),), x[1:2], accumulate=True),
+        x.slice_scatter(x[:, 1:3] * 10, dim=1, start=1, end=3),
+        x.slice_scatter(x[..., ::4] * 10, dim=2, start=0, step=4),
+        x.select_scatter(x[:, 2] * 0, 1, -1),
+        _write_in_place(x),
     ),
     "slicing": lambda m, x: (
         x[:, 1:4],

@@ -20,6 +20,7 @@ MODULES = (
     "ge.frontends.torch.aten_nn",
     "ge.frontends.torch.aten_norm",
     "ge.frontends.torch.aten_reduce",
+    "ge.frontends.torch.aten_scatter",
     "ge.frontends.torch.aten_shape",
 )
 
