@@ -22,7 +22,7 @@ def _module(shape: tuple[int, ...], pads: tuple[int, ...], mode: str, value: flo
     r = len(shape)
     out = tuple(shape[i] + pads[i] + pads[i + r] for i in range(r))
     x, y = _t(shape), _t(out)
-    attrs = f'pads = array<i64: {", ".join(map(str, pads))}>, mode = "{mode}", value = {value}'
+    attrs = f'pads = array<i64: {", ".join(map(str, pads))}>, mode = "{mode}", value = {value:.17e}'
     text = f"""func.func @main(%x: {x}) -> {y} {{
   %y = kernel.pad %x {{{attrs} : f64, fused_from = ["ge.pad"]}} : ({x}) -> {y}
   func.return %y : {y}
