@@ -11,6 +11,7 @@ round-robin to the vector cores; K and tc come from UB's capacity by a small cos
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xdsl.ir import Operation, SSAValue
@@ -46,25 +47,38 @@ def choose_gather_tile(
     ub = target.capacity_of("ub")
     hbm, out, burst = target.rate("hbm", "ub"), target.rate("ub", "hbm"), target.dma_burst
     best: GatherTiling | None = None
-    for tc in sorted({inner} | {c for c in (16 * 2**i for i in range(12)) if c < inner}):
-        for k in sorted({count} | {2**i for i in range(12) if 2**i < count}):
-            need = aligned(k * idx_isz) + aligned(k * tc * isz)
-            if need > ub:
-                continue
-            tiles = outer * -(-count // k) * -(-inner // tc)
-            blocks = min(tiles, target.vector_cores)
-            row = max(-(-tc * isz // burst) * burst / hbm, SCALAR_LOAD_CYCLES)
-            per_tile = k * row + k * tc * isz / out + k * idx_isz / hbm
-            estimate = -(-tiles // blocks) * per_tile
-            if best is None or estimate < best.estimate:
-                best = GatherTiling(k, tc, blocks, estimate)
+    for tc, k in row_tiles(inner, count):
+        need = aligned(k * idx_isz) + aligned(k * tc * isz)
+        if need > ub:
+            continue
+        tiles = outer * -(-count // k) * -(-inner // tc)
+        blocks = min(tiles, target.vector_cores)
+        row = max(-(-tc * isz // burst) * burst / hbm, SCALAR_LOAD_CYCLES)
+        per_tile = k * row + k * tc * isz / out + k * idx_isz / hbm
+        estimate = -(-tiles // blocks) * per_tile
+        if best is None or estimate < best.estimate:
+            best = GatherTiling(k, tc, blocks, estimate)
     if best is None:
         raise UnsupportedError("kernel.gather: no tile of one index row fits the unified buffer")
     return best
 
 
-def _view(value: SSAValue, dims: tuple[int, ...]) -> ReshapeOp:
+def row_tiles(inner: int, count: int) -> Iterator[tuple[int, int]]:
+    """(tc columns, K indices) a row gather or scatter tries: powers of two from 16 columns
+    and from one index, and the whole extents."""
+    for tc in sorted({inner} | {c for c in (16 * 2**i for i in range(12)) if c < inner}):
+        for k in sorted({count} | {2**i for i in range(12) if 2**i < count}):
+            yield tc, k
+
+
+def hbm_view(value: SSAValue, dims: tuple[int, ...]) -> ReshapeOp:
+    """An `npu.reshape` of an HBM buffer to `dims` (the (outer, N, inner) views)."""
     return ReshapeOp(value, BufferType(dims, value.type.element_type, "hbm"))
+
+
+def around(shape: tuple[int, ...], axis: int) -> tuple[int, int, int]:
+    """(outer, N, inner): the elements before `axis`, its extent, the elements after it."""
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
 
 
 @lowers(GatherKernelOp)
@@ -73,15 +87,14 @@ def lower_gather(
 ) -> list[Operation]:
     """Views of data, indices and output, and the kernel gathering rows between them."""
     data_shape, idx_shape = shape_of(op.operands[0].type), shape_of(op.operands[1].type)
-    axis = op.get_int("axis") % len(data_shape)
-    outer, size = math.prod(data_shape[:axis]), data_shape[axis]
-    inner, count = math.prod(data_shape[axis + 1 :]), math.prod(idx_shape)
+    outer, size, inner = around(data_shape, op.get_int("axis") % len(data_shape))
+    count = math.prod(idx_shape)
     if not count or not outer or not inner:
         raise UnsupportedError(f"{op.name} with an empty operand or result has no npu lowering")
     views = [
-        _view(inputs[0], (outer, size, inner)),
-        _view(inputs[1], (count,)),
-        _view(output, (outer, count, inner)),
+        hbm_view(inputs[0], (outer, size, inner)),
+        hbm_view(inputs[1], (count,)),
+        hbm_view(output, (outer, count, inner)),
     ]
     data, indices, out = (v.result for v in views)
     isz = to_numpy_dtype(output.type.element_type).itemsize

@@ -28,11 +28,10 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.mirrored import ScatterKernelOp
-from gedialects.npu.attrs import BufferType
-from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.scalar import LoadScalarOp
 from gedialects.npu.vector import BINARY_OPS
+from lowering.lower_gather import around, hbm_view, row_tiles
 from lowering.lower_movement import Region, copy_kernel
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers
@@ -69,33 +68,28 @@ def choose_scatter_tile(
     ub = target.capacity_of("ub")
     hbm, out, burst = target.rate("hbm", "ub"), target.rate("ub", "hbm"), target.dma_burst
     best: ScatterTiling | None = None
-    for tc in sorted({inner} | {c for c in (16 * 2**i for i in range(12)) if c < inner}):
+    for tc, k in row_tiles(inner, count):
         row_bytes = -(-tc * isz // burst) * burst
-        for k in sorted({count} | {2**i for i in range(12) if 2**i < count}):
-            rows = 2 if mode == "rmw" else k
-            need = aligned(k * idx_isz) + rows * aligned(tc * isz)
-            if need > ub:
-                continue
-            chunks = -(-count // k)
-            tiles = outer * -(-inner // tc) * (chunks if mode == "atomic" else 1)
-            blocks = min(tiles, target.vector_cores)
-            per_chunk = -(-k * idx_isz // burst) * burst / hbm
-            if mode == "rmw":
-                per_row = 2 * row_bytes / hbm + row_bytes / out + 2 * SCALAR_LOAD_CYCLES
-            else:
-                per_chunk += k * tc * isz / hbm
-                per_row = max(row_bytes / out, SCALAR_LOAD_CYCLES)
-            per_tile = (1 if mode == "atomic" else chunks) * (per_chunk + k * per_row)
-            estimate = -(-tiles // blocks) * per_tile
-            if best is None or estimate < best.estimate:
-                best = ScatterTiling(k, tc, blocks, estimate)
+        rows = 2 if mode == "rmw" else k
+        need = aligned(k * idx_isz) + rows * aligned(tc * isz)
+        if need > ub:
+            continue
+        chunks = -(-count // k)
+        tiles = outer * -(-inner // tc) * (chunks if mode == "atomic" else 1)
+        blocks = min(tiles, target.vector_cores)
+        per_chunk = -(-k * idx_isz // burst) * burst / hbm
+        if mode == "rmw":
+            per_row = 2 * row_bytes / hbm + row_bytes / out + 2 * SCALAR_LOAD_CYCLES
+        else:
+            per_chunk += k * tc * isz / hbm
+            per_row = max(row_bytes / out, SCALAR_LOAD_CYCLES)
+        per_tile = (1 if mode == "atomic" else chunks) * (per_chunk + k * per_row)
+        estimate = -(-tiles // blocks) * per_tile
+        if best is None or estimate < best.estimate:
+            best = ScatterTiling(k, tc, blocks, estimate)
     if best is None:
         raise UnsupportedError("kernel.scatter: no tile of one update row fits the unified buffer")
     return best
-
-
-def _view(value: SSAValue, dims: tuple[int, ...]) -> ReshapeOp:
-    return ReshapeOp(value, BufferType(dims, value.type.element_type, "hbm"))
 
 
 @lowers(ScatterKernelOp)
@@ -104,20 +98,19 @@ def lower_scatter(
 ) -> list[Operation]:
     """Views of data, indices, updates and output, the copy kernel and the scatter kernel."""
     data_shape, idx_shape = shape_of(op.operands[0].type), shape_of(op.operands[1].type)
-    axis = op.get_int("axis") % len(data_shape)
-    outer, size = math.prod(data_shape[:axis]), data_shape[axis]
-    inner, count = math.prod(data_shape[axis + 1 :]), math.prod(idx_shape)
+    outer, size, inner = around(data_shape, op.get_int("axis") % len(data_shape))
+    count = math.prod(idx_shape)
     if not outer or not size or not inner:
         raise UnsupportedError(f"{op.name} of empty data has no npu lowering")
     views = [
-        _view(inputs[0], (outer, size, inner)),
-        _view(inputs[1], (count,)),
-        _view(inputs[2], (outer, count, inner)),
-        _view(output, (outer, size, inner)),
+        hbm_view(inputs[0], (outer, size, inner)),
+        hbm_view(inputs[1], (count,)),
+        hbm_view(inputs[2], (outer, count, inner)),
+        hbm_view(output, (outer, size, inner)),
     ]
     data, indices, updates, out = (v.result for v in views)
     flat = (1, outer * size * inner)  # one contiguous copy, tiled by long rows whatever inner is
-    flats = [_view(inputs[0], flat), _view(output, flat)]
+    flats = [hbm_view(inputs[0], flat), hbm_view(output, flat)]
     copy = Region(flats[0].result, flat, (0, 0), (0, 0), (0, 1))
     kernel_copy = copy_kernel([copy], flats[1].result, target, f"{name}_copy", [], "copy")
     made: list[Operation] = [*views, *flats, kernel_copy]

@@ -196,12 +196,17 @@ def gather(b: ProgramBuilder) -> bool:
     rank = len(x.shape)
     axis = b.draw(st.integers(-rank, rank - 1))
     dim = x.shape[axis]
-    shape = b.shape(0, 2)
-    rng = np.random.default_rng(b.draw(st.integers(0, 255)))
-    dtype = b.draw(st.sampled_from([np.int64, np.int32]))
-    indices = b.emit(ConstantOp(rng.integers(-dim, dim, shape).astype(dtype)), -dim, dim)[0]
+    indices = _constant_indices(b, dim)
     b.emit(ops.GatherOp(x.ssa, indices.ssa, axis=axis), x.lo, x.hi)
     return True
+
+
+def _constant_indices(b: ProgramBuilder, dim: int) -> Value:
+    """A constant of random indices into an axis of `dim`, some negative, rank 0 to 2."""
+    rng = np.random.default_rng(b.draw(st.integers(0, 255)))
+    dtype = b.draw(st.sampled_from([np.int64, np.int32]))
+    array = rng.integers(-dim, dim, b.shape(0, 2)).astype(dtype)
+    return b.emit(ConstantOp(array), -dim, dim)[0]
 
 
 def scatter(b: ProgramBuilder) -> bool:
@@ -212,10 +217,8 @@ def scatter(b: ProgramBuilder) -> bool:
     rank = len(x.shape)
     axis = b.draw(st.integers(-rank, rank - 1))
     a, dim = axis % rank, x.shape[axis]
-    shape = b.shape(0, 2)
-    rng = np.random.default_rng(b.draw(st.integers(0, 255)))
-    dtype = b.draw(st.sampled_from([np.int64, np.int32]))
-    indices = b.emit(ConstantOp(rng.integers(-dim, dim, shape).astype(dtype)), -dim, dim)[0]
+    indices = _constant_indices(b, dim)
+    shape = indices.shape
     wanted = (*x.shape[:a], *shape, *x.shape[a + 1 :])
     updates = b.operand(
         lambda v: v.shape == wanted and v.dtype == x.dtype, lambda: (wanted, x.dtype)
