@@ -233,6 +233,11 @@ BAD: list[tuple[str, Callable, str]] = [
     ("ge.pad", lambda: ops.PadOp(v(2), pads=[-2, -1]), "leave a negative extent"),
     ("ge.resize", lambda: ops.ResizeOp(v(2, 2), sizes=[4]), "do not fit"),
     (
+        "ge.resize",  # mutation soak: a zero batch reached a ZeroDivisionError in the reference
+        lambda: ops.ResizeOp(v(0, 1, 4, 4), sizes=[1, 1, 3, 3]),
+        "axis 0 has no elements to resize to 1",
+    ),
+    (
         "ge.resize",
         lambda: ops.ResizeOp(v(2), sizes=[4], mode="area"),
         'mode "area" is not supported',

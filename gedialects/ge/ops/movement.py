@@ -315,6 +315,10 @@ class ResizeOp(GeOp):
         sizes = prop_ints(props, "sizes")
         if len(sizes) != len(shape_of(t)) or min(sizes, default=1) < 1:
             raise cls.fail(f"sizes {list(sizes)} do not fit {format_type(t)}")
+        empty = [i for i, (d, n) in enumerate(zip(shape_of(t), sizes)) if d == 0 and n]
+        if empty:  # no scale makes elements of none (onnxruntime refuses it the same way)
+            axis = empty[0]
+            raise cls.fail(f"axis {axis} has no elements to resize to {sizes[axis]}")
         if prop_str(props, "mode") not in ("nearest", "linear", "cubic"):
             raise cls.fail(f'mode "{prop_str(props, "mode")}" is not supported')
         coordinates = prop_str(props, "coordinate_transformation_mode")

@@ -256,6 +256,15 @@ func.func @scatter_element_types(%x: tensor<5x4xf32>, %i: tensor<3xi64>, %u: ten
 
 // -----
 
+// An empty axis cannot be resized to a non-empty one (onnxruntime refuses it too).
+func.func @resize_empty_axis(%x: tensor<0x1x4x4xf32>) {
+  %0 = ge.resize %x {sizes = array<i64: 1, 1, 3, 3>, mode = "linear"} : (tensor<0x1x4x4xf32>) -> tensor<1x1x3x3xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.resize': axis 0 has no elements to resize to 1
+
+// -----
+
 func.func @split_sizes(%x: tensor<5xf32>) {
   %0, %1 = ge.split %x {axis = 0 : i64, sizes = array<i64: 2, 2>} : (tensor<5xf32>) -> (tensor<2xf32>, tensor<2xf32>)
   func.return
