@@ -18,8 +18,10 @@ import numpy as np
 from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
+from ge.frontends.indexing import axis_index, write_box
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
+from gedialects.ge.ops.movement import SCATTER_REDUCTIONS
 
 Converter = Callable[[Node], SSAValue]
 
@@ -30,13 +32,6 @@ def _wrapped(n: Node, index: SSAValue, size: int) -> SSAValue:
     negative = n.emit(ops.LessOp(index, n.constant(np.int64(0))))
     shifted = n.emit(ops.AddOp(index, n.constant(np.int64(size))))
     return n.emit(ops.WhereOp(negative, shifted, index))
-
-
-def axis_index(n: Node, index: SSAValue, size: int) -> SSAValue:
-    """`index` along an axis of `size` as i64, negative entries counted from the end: a gather
-    of that axis' iota, which refuses an out-of-range entry at run time naming it and `size`
-    (a linear index made of it would silently land on another element)."""
-    return n.emit(ops.GatherOp(n.constant(np.arange(size, dtype=np.int64)), index, axis=0))
 
 
 def gather_elements(n: Node) -> SSAValue:
@@ -111,14 +106,16 @@ def one_hot(n: Node) -> SSAValue:
     return n.emit(ops.WhereOp(hit, on, off))
 
 
-SCATTER_REDUCTIONS = ("none", "add", "mul", "max", "min")
+def _reduction(n: Node) -> str:
+    reduction = n.attr("reduction", "none")
+    if reduction not in SCATTER_REDUCTIONS:
+        raise n.unsupported(f"reduction '{reduction}' is not supported")
+    return reduction
 
 
 def _scatter_rows(n: Node, data: SSAValue, rows: SSAValue, updates: SSAValue) -> SSAValue:
     """data [M, S] with row rows[p] (i64 [P]) replaced by, or reduced with, updates [P, S]."""
-    reduction = n.attr("reduction", "none")
-    if reduction not in SCATTER_REDUCTIONS:
-        raise n.unsupported(f"reduction '{reduction}' is not supported")
+    reduction = _reduction(n)
     return n.emit(ops.ScatterOp(data, rows, updates, axis=0, reduction=reduction))
 
 
@@ -178,31 +175,12 @@ def constant_box(index: np.ndarray, dims: tuple[int, ...]) -> tuple[list[int], l
 
 
 def _scatter_box(n: Node, box: tuple[list[int], list[int]]) -> SSAValue:
-    """A scatter into one box of the data: the updates padded to the data's shape, selected
-    (or combined) inside the box: elementwise and movement kernels, no per-row stores."""
+    """A scatter into one box of the data: `write_box`'s pad and select (or binary op)."""
     data, shape = n.value(0), n.shape(0)
-    (starts, extents), k, rank = box, len(box[0]), len(shape)
-    reduction = n.attr("reduction", "none")
-    if reduction not in SCATTER_REDUCTIONS:
-        raise n.unsupported(f"reduction '{reduction}' is not supported")
-    updates = n.emit(ops.ReshapeOp(n.value(2), shape=[*extents, *shape[k:]]))
-    ends = [d - a - e for d, a, e in zip(shape, starts, extents, strict=False)]
-    pads = [*starts, *[0] * (rank - k), *ends, *[0] * (rank - k)]
-    padded = n.emit(ops.PadOp(updates, pads=pads, value=1.0 if reduction == "mul" else 0.0))
-    if reduction == "add":
-        return n.emit(ops.AddOp(data, padded))
-    if reduction == "mul":
-        return n.emit(ops.MulOp(data, padded))
-    inside = np.ones([1] * rank, bool)  # axes the box spans whole stay broadcast
-    for axis, (a, e) in enumerate(zip(starts, extents, strict=True)):
-        if e != shape[axis]:
-            along = np.zeros(shape[axis], bool)
-            along[a : a + e] = True
-            inside = inside & along.reshape([-1 if i == axis else 1 for i in range(rank)])
-    binary = {"max": ops.MaximumOp, "min": ops.MinimumOp}
-    if reduction in binary:
-        padded = n.emit(binary[reduction](data, padded))
-    return n.emit(ops.WhereOp(n.constant(inside), padded, data))
+    (starts, extents), k = box, len(box[0])
+    reduction = _reduction(n)
+    block = n.emit(ops.ReshapeOp(n.value(2), shape=[*extents, *shape[k:]]))
+    return write_box(n, data, block, [*starts, *[0] * (len(shape) - k)], reduction)
 
 
 def scatter_nd(n: Node) -> SSAValue:

@@ -3,9 +3,9 @@ functionalized slice writes (`x[:, 1:3] = v` exports as slice_scatter), as `ge.s
 
 `scatter` / `scatter_add` / `scatter_reduce` (one index per element, ONNX ScatterElements'
 form) scatter the elements of the data flattened at linear positions, each index checked
-on its own axis first (`axis_index`'s gather of an iota, which refuses one out of range at
-run time). `index_copy` / `index_add` / `index_put` scatter whole slices along an axis.
-`slice_scatter` and `select_scatter` of unit steps are a pad and a select (no scatter).
+on its own axis first (`ge.frontends.indexing.axis_index`). `index_copy` / `index_add` /
+`index_put` scatter whole slices along an axis. `slice_scatter` and `select_scatter` of
+unit steps are a pad and a select (`write_box`, no scatter).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
+from ge.frontends.indexing import axis_index, write_box
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects.ge import ops as ge
@@ -26,12 +27,6 @@ REDUCTIONS = {"sum": "add", "prod": "mul", "amax": "max", "amin": "min"}
 
 def _axis(dim: int, rank: int) -> int:
     return dim % rank if rank else 0
-
-
-def _checked(cx: Converter, index: SSAValue, size: int) -> SSAValue:
-    """`index` (i64, negative entries from the end) refused at run time when outside its axis."""
-    iota = cx.constant(np.arange(size, dtype=np.int64))
-    return cx.emit(ge.GatherOp(iota, index, axis=0))
 
 
 def _elements(cx: Converter, x: SSAValue, dim: int, index: SSAValue, src: SSAValue, how: str):  # noqa: ANN202
@@ -50,7 +45,7 @@ def _elements(cx: Converter, x: SSAValue, dim: int, index: SSAValue, src: SSAVal
     strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
     grid = np.indices(index_shape, dtype=np.int64)
     base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
-    linear = _checked(cx, cx.cast(index, np.dtype(np.int64)), shape[axis])
+    linear = axis_index(cx, cx.cast(index, np.dtype(np.int64)), shape[axis])
     linear = cx.emit(ge.MulOp(linear, cx.scalar(int(strides[axis]), np.dtype(np.int64))))
     linear = cx.emit(ge.AddOp(linear, cx.constant(np.asarray(base, np.int64))))
     flat = cx.reshape(x, [int(np.prod(shape, dtype=np.int64))])
@@ -118,7 +113,7 @@ def index_put(cx: Converter, a: dict[str, Any]) -> SSAValue:
     for axis, idx in zip(axes, indices, strict=True):
         if shape_of(idx.type) != index_shape:
             idx = cx.emit(ge.ExpandOp(idx, shape=list(index_shape)))
-        idx = _checked(cx, idx, shape[axis]) if len(axes) > 1 else idx
+        idx = axis_index(cx, idx, shape[axis]) if len(axes) > 1 else idx
         if flat is None:
             flat = idx
         else:
@@ -136,15 +131,9 @@ def index_put(cx: Converter, a: dict[str, Any]) -> SSAValue:
 
 
 def _box_write(cx: Converter, x: SSAValue, src: SSAValue, axis: int, start: int) -> SSAValue:
-    """x with the slab [start, start + len) of `axis` replaced by src: a pad and a select."""
-    shape, length = shape_of(x.type), shape_of(src.type)[axis]
-    rank = len(shape)
-    pads = [0] * (2 * rank)
-    pads[axis], pads[rank + axis] = start, shape[axis] - start - length
-    padded = cx.emit(ge.PadOp(cx.cast(src, dtype_of(x)), pads=pads))
-    inside = np.zeros([shape[axis] if d == axis else 1 for d in range(rank)], bool)
-    inside.reshape(-1)[start : start + length] = True
-    return cx.emit(ge.WhereOp(cx.constant(inside), padded, x))
+    """x with the slab [start, start + len) of `axis` replaced by src (`write_box`)."""
+    starts = [start if d == axis else 0 for d in range(len(shape_of(x.type)))]
+    return write_box(cx, x, cx.cast(src, dtype_of(x)), starts)
 
 
 @converts("slice_scatter")
