@@ -15,7 +15,7 @@ import ge  # noqa: E402
 from ge.frontends.torch import import_module  # noqa: E402
 from ge.testing import run  # noqa: E402
 from ge.testing.models import MODELS, build  # noqa: E402
-from gedialects.errors import UnsupportedError  # noqa: E402
+from gedialects.errors import GeError, UnsupportedError  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -426,3 +426,23 @@ def test_deep_model_matches_eager_in_float64(name: str) -> None:
 def test_transformer_blocks_through_core_aten(name: str) -> None:
     model, inputs = build(name)
     check(model, *inputs, decompose=True)
+
+
+PICKS = {
+    "index": lambda m, x, i, j: x[:, i, j],
+    "scatter_add": lambda m, x, i, j: x.scatter_add(2, (j + i * 0).expand(2, 5, 2), x[:, :, :2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PICKS))
+def test_run_time_indices_past_their_axis_are_refused_as_torch_refuses_them(name: str) -> None:
+    """x[:, i, j] with j = 8 on an axis of 8: flat index 2 * 8 + 8 is still inside the merged
+    axes, so it read x[:, 3, 0]; each index is now checked on its own axis, as eager torch
+    checks it, and so is scatter_add's."""
+    module = import_module(Fn(PICKS[name]), (X3, torch.tensor([2, 4]), torch.tensor([1, 6])))
+    i, j = np.array([2, 4]), np.array([8, 6])
+    with pytest.raises(GeError, match="index 8 is out of range for axis 0 of size 8"):
+        run(module, [X3.numpy(), i, j])
+    got = run(module, [X3.numpy(), i, np.array([7, 6])])[0]
+    want = PICKS[name](None, X3, torch.tensor(i), torch.tensor([7, 6]))
+    np.testing.assert_allclose(got, want.numpy(), rtol=RTOL, atol=ATOL)

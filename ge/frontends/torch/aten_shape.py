@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
+from ge.frontends.indexing import axis_index
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
@@ -204,11 +205,9 @@ def index(cx: Converter, a: dict[str, Any]) -> SSAValue:
         raise cx.unsupported("boolean (mask) indexing: its result shape depends on the data")
     first, last = axes[0], axes[-1] + 1
     flat = None
-    for axis, idx in given:
-        idx = cx.cast(idx, np.dtype(np.int64))
+    for axis, idx in given:  # one index: the gather checks it; several: each on its axis
+        idx = axis_index(cx, idx, shape[axis]) if len(given) > 1 else idx
         dim = cx.scalar(shape[axis], np.dtype(np.int64))
-        negative = cx.emit(ge.LessOp(idx, cx.scalar(0, np.dtype(np.int64))))
-        idx = cx.emit(ge.WhereOp(negative, cx.emit(ge.AddOp(idx, dim)), idx))
         flat = idx if flat is None else cx.emit(ge.AddOp(cx.emit(ge.MulOp(flat, dim)), idx))
     merged = cx.reshape(x, [*shape[:first], int(np.prod(shape[first:last])), *shape[last:]])
     return cx.emit(ge.GatherOp(merged, flat, axis=first))
