@@ -548,6 +548,24 @@ def test_scatter_nd_into_a_constant_box_is_a_pad_and_a_select(shape, data):
     assert_matches_onnxruntime(model, {"x": f32(*shape), "u": f32(*update_shape)})
 
 
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4), data=st.data())
+def test_gather_nd_of_a_constant_box_is_a_slice(shape, data):
+    """tf.gather_nd with constant indices naming each cell of a box in order is a slice."""
+    k = data.draw(st.integers(1, len(shape)))
+    starts = [data.draw(st.integers(0, d - 1)) for d in shape[:k]]
+    ends = [data.draw(st.integers(a + 1, d)) for a, d in zip(starts, shape)]
+    grid = np.meshgrid(*[np.arange(a, b) for a, b in zip(starts, ends)], indexing="ij")
+    index = np.stack(grid, axis=-1).astype(np.int64)
+    node = helper.make_node("GatherND", ["x", "i"], ["y"])
+    inits = [numpy_helper.from_array(index, "i")]
+    out = [*index.shape[:-1], *shape[k:]]
+    model = model_of([node], [vi("x", shape)], [vi("y", out)], inits, 13)
+    names = [op.name for op in import_onnx_model(model).walk()]
+    assert "ge.gather" not in names and "ge.slice" in names
+    assert_matches_onnxruntime(model, {"x": f32(*shape)})
+
+
 def test_scatter_nd_of_constant_indices_out_of_box_order_stays_a_scatter():
     index = np.array([[[0, 1]], [[0, 0]]])  # a box, but not in row-major order
     model = _scatter_nd_model([2, 3], index, "none")

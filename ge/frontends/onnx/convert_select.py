@@ -19,7 +19,7 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_composite import cumulative_terms
-from ge.frontends.onnx.convert_index import linear_rows
+from ge.frontends.onnx.convert_index import constant_box, linear_rows
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue | list[SSAValue]]
@@ -45,6 +45,12 @@ def gather_nd(n: Node) -> SSAValue:
         raise n.error(f"indices of shape {list(index_shape)} do not fit data {list(shape)}")
     indexed = list(shape[batch : batch + k])
     rest = list(shape[batch + k :])
+    box = constant_box(np.asarray(n.const(1)), tuple(indexed)) if n.is_const(1) else None
+    if box is not None and not batch:  # a slice of the data (tf.gather_nd of a constant box)
+        (starts, extents), axes = box, list(range(k))
+        ends = [a + e for a, e in zip(starts, extents, strict=True)]
+        part = n.emit(ops.SliceOp(data, starts=starts, ends=ends, axes=axes, steps=[1] * k))
+        return n.emit(ops.ReshapeOp(part, shape=[*index_shape[:-1], *rest]))
     rows = linear_rows(n, index, indexed, taker_checks=batch == 0)
     if batch:
         offsets = np.arange(_count(shape[:batch]), dtype=np.int64) * _count(indexed)
