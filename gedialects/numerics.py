@@ -19,7 +19,8 @@ def power(x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.nda
     if dtype.kind in "biuc" or dtype == np.float64:
         return np.power(x, y, out=out)
     wide = np.power(np.asarray(x, np.float64), np.asarray(y, np.float64))
-    if out is None:
-        return wide.astype(dtype)
-    out[...] = wide
+    with np.errstate(over="ignore"):  # past the narrow type's range is inf, as its own pow
+        if out is None:
+            return wide.astype(dtype)
+        out[...] = wide
     return out

@@ -15,7 +15,8 @@ RNG = np.random.default_rng(11)
 def test_power_rounds_the_float64_result_once(dtype: type) -> None:
     x = (RNG.random(4096) * 3).astype(dtype)
     y = (RNG.random(4096) * 4 - 2).astype(dtype)
-    want = np.power(x.astype(np.float64), y.astype(np.float64)).astype(dtype)
+    with np.errstate(over="ignore"):
+        want = np.power(x.astype(np.float64), y.astype(np.float64)).astype(dtype)
     got = power(x, y)
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(got, want)
