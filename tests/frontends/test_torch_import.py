@@ -231,6 +231,15 @@ SHAPES = {
         x.select_scatter(x[:, 2] * 0, 1, -1),
         _write_in_place(x),
     ),
+    "fourier": lambda m, x: (  # FNet's token mixing: real parts of forward transforms
+        torch.fft.fftn(x, dim=(1, 2)).real,
+        torch.fft.fft(x).imag,
+        torch.fft.fft2(x, norm="ortho").real + x,
+        torch.fft.fft(torch.fft.fft(x, dim=-1), dim=1).imag,
+        torch.fft.fftn(x, norm="forward").real,
+        torch.fft.rfft(x).imag,
+        torch.fft.rfft2(x, norm="ortho").real,
+    ),
     "slicing": lambda m, x: (
         x[:, 1:4],
         x[..., ::3],
@@ -446,3 +455,8 @@ def test_run_time_indices_past_their_axis_are_refused_as_torch_refuses_them(name
     got = run(module, [X3.numpy(), i, np.array([7, 6])])[0]
     want = PICKS[name](None, X3, torch.tensor(i), torch.tensor([7, 6]))
     np.testing.assert_allclose(got, want.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_fft_with_other_sizes_is_refused_naming_them() -> None:
+    with pytest.raises(UnsupportedError, match=r"sizes \[16\] other than the axes' own"):
+        import_module(Fn(lambda m, x: torch.fft.fft(x, n=16).real), (X3,), decompose=False)

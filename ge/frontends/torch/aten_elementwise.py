@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ge.frontends.torch.convert import Converter, dtype_of, op_key
+from ge.frontends.torch.convert import ComplexValue, Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
 from gedialects.ge.types import is_float_dtype
@@ -154,9 +154,13 @@ def native_dropout(cx: Converter, a: dict[str, Any]) -> tuple:
 
 
 @converts("clone", "alias", "detach", "lift_fresh_copy", "contiguous", "_to_copy", "to", "type_as")
-def identity(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    """Copies and dtype conversions: the result check casts to torch's dtype."""
-    return a["self"]
+def identity(cx: Converter, a: dict[str, Any]) -> SSAValue | ComplexValue:
+    """Copies and dtype conversions: the result check casts to torch's dtype (to a complex
+    one: the value as a real part, for the fft converters)."""
+    x = a["self"]
+    if cx.meta().dtype.is_complex and isinstance(x, SSAValue):
+        return ComplexValue(x, None)
+    return x
 
 
 # ---- binary ------------------------------------------------------------------------

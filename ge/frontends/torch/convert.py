@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ml_dtypes
@@ -85,6 +86,15 @@ def to_torch(array: np.ndarray) -> torch.Tensor:
         if array.dtype == _DTYPES[torch_dtype]:
             return torch.from_numpy(array.view(numpy_carrier)).view(torch_dtype)
     return torch.from_numpy(array)
+
+
+@dataclass(frozen=True)
+class ComplexValue:
+    """A complex tensor as its real and imaginary parts (`im` None: zero), which only the
+    fft converters make and `real` / `imag` take apart: ge has no complex element type."""
+
+    re: SSAValue
+    im: SSAValue | None
 
 
 def tensor_type(meta: torch.Tensor) -> Any:
@@ -243,6 +253,8 @@ class Converter:
         """Compare with torch's recorded result; cast where only the dtype differs."""
         if isinstance(value, tuple):
             return tuple(None if v is None else self._check_one(v, i) for i, v in enumerate(value))
+        if isinstance(value, ComplexValue):  # torch's record is complex: its parts are checked
+            return value  # when `real` / `imag` take them
         return self._check_one(value, None)
 
     def _check_one(self, value: SSAValue, index: int | None) -> SSAValue:

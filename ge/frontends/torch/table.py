@@ -16,6 +16,7 @@ _TABLE: dict[str, Handler] = {}
 
 MODULES = (
     "ge.frontends.torch.aten_elementwise",
+    "ge.frontends.torch.aten_fft",
     "ge.frontends.torch.aten_linalg",
     "ge.frontends.torch.aten_nn",
     "ge.frontends.torch.aten_norm",
