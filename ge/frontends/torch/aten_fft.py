@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
+from ge.frontends.onnx.convert_fourier import MAX_BASIS
 from ge.frontends.torch.convert import ComplexValue, Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects.ge import ops as ge
@@ -36,6 +37,8 @@ def _along(cx: Converter, x: SSAValue, axis: int, basis: np.ndarray) -> SSAValue
 
 def _dft(cx: Converter, value: ComplexValue, axis: int, norm: str | None) -> ComplexValue:
     n = shape_of(value.re.type)[axis]
+    if n * n > MAX_BASIS:  # the ONNX importer's bound on its DFT basis too
+        raise cx.unsupported(f"a transform of {n} points is too large for a dense basis")
     k = np.arange(n)
     angle = 2 * np.pi * np.outer(k, k) / n
     scale = SCALES[norm](n)
