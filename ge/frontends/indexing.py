@@ -37,6 +37,18 @@ def axis_index(b: Builder, index: SSAValue, size: int) -> SSAValue:
     return b.emit(ops.GatherOp(b.constant(np.arange(size, dtype=np.int64)), index, axis=0))
 
 
+def element_positions(b: Builder, index: SSAValue, shape: Sequence[int], axis: int) -> SSAValue:
+    """The row-major positions in data of `shape` that i64 per-element indices along `axis`
+    name (GatherElements' and ScatterElements' form; index's shape fits in data's): index *
+    the axis' stride + each entry's own position along the other axes."""
+    index_shape = shape_of(index.type)
+    strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
+    grid = np.indices(index_shape, dtype=np.int64)
+    base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
+    scaled = b.emit(ops.MulOp(index, b.constant(np.int64(strides[axis]))))
+    return b.emit(ops.AddOp(scaled, b.constant(np.asarray(base, np.int64))))
+
+
 COMBINE = {"add": ops.AddOp, "mul": ops.MulOp, "max": ops.MaximumOp, "min": ops.MinimumOp}
 
 

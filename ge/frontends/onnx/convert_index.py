@@ -18,7 +18,7 @@ import numpy as np
 from xdsl.dialects.builtin import i64
 from xdsl.ir import SSAValue
 
-from ge.frontends.indexing import axis_index, write_box
+from ge.frontends.indexing import axis_index, element_positions, write_box
 from ge.frontends.onnx.context import Node
 from gedialects.ge import ops
 from gedialects.ge.ops.movement import SCATTER_REDUCTIONS
@@ -44,12 +44,8 @@ def gather_elements(n: Node) -> SSAValue:
 def _gather_along(n: Node, data: SSAValue, index: SSAValue, axis: int) -> SSAValue:
     """out[..., i, ...] = data[..., index[..., i, ...], ...] along `axis` (i64 indices in
     range; index's shape is data's but on `axis`): one gather of the flattened data."""
-    shape, index_shape = n.shape_of(data), n.shape_of(index)
-    strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)  # row-major, of data
-    grid = np.indices(index_shape, dtype=np.int64)
-    base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
-    linear = n.emit(ops.MulOp(index, n.constant(np.int64(strides[axis]))))
-    linear = n.emit(ops.AddOp(linear, n.constant(np.asarray(base, np.int64))))
+    shape = n.shape_of(data)
+    linear = element_positions(n, index, shape, axis)
     flat = n.emit(ops.ReshapeOp(data, shape=[int(np.prod(shape, dtype=np.int64))]))
     return n.emit(ops.GatherOp(flat, linear, axis=0))
 
@@ -123,12 +119,7 @@ def scatter_elements(n: Node) -> SSAValue:
     data, shape = n.value(0), n.shape(0)
     index_shape = n.shape(1)
     axis = int(n.attr("axis", 0)) % len(shape)
-    index = axis_index(n, n.value(1), shape[axis])
-    strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
-    grid = np.indices(index_shape, dtype=np.int64)
-    base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
-    linear = n.emit(ops.MulOp(index, n.constant(np.int64(strides[axis]))))
-    linear = n.emit(ops.AddOp(linear, n.constant(np.asarray(base, np.int64))))
+    linear = element_positions(n, axis_index(n, n.value(1), shape[axis]), shape, axis)
     count = int(np.prod(index_shape, dtype=np.int64))
     rows = n.emit(ops.ReshapeOp(linear, shape=[count]))
     flat = n.emit(ops.ReshapeOp(data, shape=[int(np.prod(shape, dtype=np.int64)), 1]))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ge.frontends.indexing import axis_index, write_box
+from ge.frontends.indexing import axis_index, element_positions, write_box
 from ge.frontends.torch.convert import Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects.ge import ops as ge
@@ -42,12 +42,8 @@ def _elements(cx: Converter, x: SSAValue, dim: int, index: SSAValue, src: SSAVal
         ends = list(index_shape)
         src = cx.emit(ge.SliceOp(src, starts=[0] * len(ends), ends=ends,
                                  axes=list(range(len(ends))), steps=[1] * len(ends)))  # fmt: skip
-    strides = np.cumprod([1, *shape[::-1]])[-2::-1].astype(np.int64)
-    grid = np.indices(index_shape, dtype=np.int64)
-    base = sum(grid[d] * strides[d] for d in range(len(shape)) if d != axis)
-    linear = axis_index(cx, cx.cast(index, np.dtype(np.int64)), shape[axis])
-    linear = cx.emit(ge.MulOp(linear, cx.scalar(int(strides[axis]), np.dtype(np.int64))))
-    linear = cx.emit(ge.AddOp(linear, cx.constant(np.asarray(base, np.int64))))
+    checked = axis_index(cx, cx.cast(index, np.dtype(np.int64)), shape[axis])
+    linear = element_positions(cx, checked, shape, axis)
     flat = cx.reshape(x, [int(np.prod(shape, dtype=np.int64))])
     updates = cx.reshape(src, [count])
     scattered = cx.emit(ge.ScatterOp(flat, cx.reshape(linear, [count]), updates, reduction=how))
