@@ -9,7 +9,7 @@ batch sizes through shape gears, falling back to eager mode for a batch no gear 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,11 @@ class CompiledModel:
     last_profile: dict[str, Any] = field(default_factory=dict)
     _plans: dict[int | None, CompiledPlan] = field(default_factory=dict)
     _eager: EagerRunner | None = None
-    _gear_axes: list[int | None] | None = None
+    _gear_axes: list[gears.Batch | None] | None = None
+    rebuild: Callable[[int], ModuleOp] | None = None
+    """For gears: the model's own graph at a batch (an ONNX model imported again with that
+    batch), instead of `self.module` respecialized by `gears.respecialize_batch`."""
+    _rebuilt: dict[int, ModuleOp] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         fn = entry_function(self.module)
@@ -156,7 +160,23 @@ class CompiledModel:
         self.output_names = output_names(fn)
         if self.gear_list is not None:
             self.gear_list = gears.validate_gears(self.gear_list)
+            largest = self.gear_list[-1]
+            if self.rebuild is not None and largest > 1:
+                # a batch of 1 leaves the analysis guessing where a reshape puts the batch
+                # ((8, 1, 16) -> (8, 16)); at the largest gear's batch it can tell
+                self._rebuilt[largest] = self.rebuild(largest)
+                fn = entry_function(self._rebuilt[largest])
             self._gear_axes = gears.output_batch_axes(fn)
+
+    def _module_at_batch(self, batch: int) -> ModuleOp:
+        """The graph for `batch` samples: rebuilt from the model (each gear's graph checked
+        per sample as the largest one's was) or respecialized from `self.module`."""
+        if self.rebuild is None:
+            return gears.respecialize_batch(self.module, entry_function(self.module), batch)
+        module = self._rebuilt.pop(batch, None) or self.rebuild(batch)
+        if batch > 1 and gears.output_batch_axes(entry_function(module)) != self._gear_axes:
+            raise gears.GearError(f"the model's graph at batch {batch} keeps its batch elsewhere")
+        return module
 
     # -- compile -------------------------------------------------------------------
 
@@ -167,7 +187,7 @@ class CompiledModel:
             return self._plans[gear]
         module = self.module
         if gear is not None:
-            module = gears.respecialize_batch(module, entry_function(module), gear)
+            module = self._module_at_batch(gear)
         self._plans[gear] = prepare(self._compile_cached(module))
         return self._plans[gear]
 
@@ -259,7 +279,7 @@ class CompiledModel:
 
     def _run_eager_with_shapes(self, values: list[np.ndarray]) -> list[np.ndarray]:
         """GE's hybrid mode: a batch no gear holds runs eagerly at its own shape."""
-        module = gears.respecialize_batch(self.module, entry_function(self.module), len(values[0]))
+        module = self._module_at_batch(len(values[0]))
         return EagerRunner(module, self.options).run(values)[0]
 
     @property
@@ -284,6 +304,33 @@ def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = ""
                 stream=k.get("stream", 0),
             )
         )
+
+
+def _batch_rebuilder(
+    model: Any, program: ModuleOp | StagedProgram, shapes: dict[str, list[int]], source: str
+) -> Callable[[int], ModuleOp] | None:
+    """For an ONNX model whose every input leaves its first axis free: a function importing
+    it with that axis at a given batch, so each gear runs the graph the model defines there
+    (its computed Reshape targets included). None for any other model."""
+    from ge.frontends.onnx.free_dims import free_input_axes
+
+    if not isinstance(program, ModuleOp):
+        return None
+    free = free_input_axes(model)
+    fn = entry_function(program)
+    names = input_names(fn)
+    if not names or any(0 not in free.get(n, []) for n in names):
+        return None
+    base = {n: list(shapes.get(n, shape_of(t))) for n, t in zip(names, fn.function_type.inputs)}
+
+    def rebuild(batch: int) -> ModuleOp:
+        at_batch = {n: [batch, *s[1:]] for n, s in base.items()}
+        rebuilt = load_program(model, input_shapes=at_batch, source=source)
+        if not isinstance(rebuilt, ModuleOp):
+            raise gears.GearError(f"the model at batch {batch} runs in stages")
+        return rebuilt
+
+    return rebuild
 
 
 def compile(  # noqa: A001 (the name users expect: ge.compile)
@@ -328,8 +375,12 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
         cache_obj = CompileCache(cache)
     gear_list = list(dynamic_batch) if dynamic_batch is not None else None
 
+    rebuild = None
+    if gear_list is not None and type(model).__name__ == "ModelProto":
+        rebuild = _batch_rebuilder(model, program, input_shapes or {}, source)
+
     def compile_stage(module: ModuleOp) -> CompiledModel:
-        compiled = CompiledModel(module, opts, mode, cache_obj, gear_list)
+        compiled = CompiledModel(module, opts, mode, cache_obj, gear_list, rebuild=rebuild)
         if mode == "static" and gear_list is None:
             compiled.plan()
         return compiled

@@ -21,7 +21,7 @@ from gedialects.errors import GeError
 from gedialects.ge import ExpandOp, GeOp, ReshapeOp
 from gedialects.ge.base import to_attr
 from gedialects.ge.types import element_of, shape_of, tensor
-from passes.batch_axis import BatchMixing, batch_axes, check_batch_independent
+from passes.batch_axis import Batch, BatchMixing, batch_placements, output_batches
 
 MAX_GEARS = 100
 
@@ -45,10 +45,11 @@ def choose_gear(gears: Sequence[int], batch: int) -> int | None:
     return gears[i] if i < len(gears) else None
 
 
-def output_batch_axes(fn: func.FuncOp) -> list[int | None]:
-    """Raise a GearError naming the op if padding the batch could change results."""
+def output_batch_axes(fn: func.FuncOp) -> list[Batch | None]:
+    """Where each output carries the batch; a GearError naming the op if padding the batch
+    could change results."""
     try:
-        return check_batch_independent(fn)
+        return output_batches(fn)
     except BatchMixing as mixing:
         raise GearError(f"gears cannot be used for this model: {mixing}") from None
 
@@ -60,13 +61,24 @@ def pad_batch(array: np.ndarray, gear: int) -> np.ndarray:
     return np.concatenate([array, np.zeros((extra, *array.shape[1:]), array.dtype)])
 
 
-def slice_batch(outputs: Sequence[np.ndarray], axes: Sequence[int | None], n: int):
-    return [o if a is None else np.take(o, np.arange(n), axis=a) for o, a in zip(outputs, axes)]
+def slice_batch(outputs: Sequence[np.ndarray], places: Sequence[Batch | None], n: int):
+    """The first n samples of each output (all of an output that carries no batch)."""
+    return [o if p is None else _first_samples(o, p, n) for o, p in zip(outputs, places)]
+
+
+def _first_samples(output: np.ndarray, place: Batch, n: int) -> np.ndarray:
+    """The first n samples along `place`'s axis (outer x batch x inner rows)."""
+    axis, inner, outer = place
+    shape = output.shape
+    gear = shape[axis] // (inner * outer)
+    split = output.reshape(*shape[:axis], outer, gear, inner, *shape[axis + 1 :])
+    kept = np.take(split, np.arange(n), axis=axis + 1)
+    return kept.reshape(*shape[:axis], outer * n * inner, *shape[axis + 1 :])
 
 
 def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleOp:
     """A copy of `fn` (as `main` of a new module) whose inputs have batch size `batch`."""
-    axes = batch_axes(fn)
+    places = batch_placements(fn)
     old_args = fn.body.block.args
     new_types = [tensor((batch, *shape_of(a.type)[1:]), element_of(a.type)) for a in old_args]
     block = Block(arg_types=new_types)
@@ -77,10 +89,10 @@ def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleO
             new_op = func.ReturnOp(*operands)
         elif isinstance(op, GeOp):
             props = dict(op.properties)
-            axis = axes.get(op.results[0]) if op.results else None
-            if isinstance(op, ReshapeOp | ExpandOp) and axis is not None:
+            place = places.get(op.results[0]) if op.results else None
+            if isinstance(op, ReshapeOp | ExpandOp) and place is not None:
                 shape = list(op.ints("shape"))
-                shape[axis] = batch
+                shape[place.axis] = place.outer * batch * place.inner
                 props["shape"] = to_attr(shape)
             results = type(op).infer_result_types([v.type for v in operands], props)
             new_op = type(op).create(

@@ -66,6 +66,7 @@ CASES: dict[str, Case] = {
     "loop-stack": (zoo.scripted_stack, lambda g: [torch.randn(2, 5, 8, generator=g)], {}),
     "distilbert": (zoo.DistilBert, lambda g: [_ids(g), _mask(dtype=torch.int64)], {}),
     "sdpa": (zoo.SdpaEncoder, lambda g: [_ids(g), _mask(dtype=torch.int64)], {"from": 14}),
+    "torch-encoder": (zoo.TorchEncoder, lambda g: [_ids(g)], {"from": 14}),
 }
 
 
@@ -152,6 +153,49 @@ def test_zoo_text_model_matches_onnxruntime(case: str, opset: int, tmp_path: Pat
         assert FUSED[case] in {k["op"] for k in figures["kernels"]}
     if case in ALSO_FUSED:
         assert ALSO_FUSED[case] in {k["op"] for k in figures["kernels"]}
+
+
+GEARED = ["bert", "gpt2", "llama", "t5", "gru", "bilstm", "distilbert", "sdpa", "torch-encoder"]
+
+
+def _repeat_batch(inputs: list, batch: int) -> list[np.ndarray]:
+    return [np.resize(t.numpy(), (batch, *t.shape[1:])) for t in inputs]
+
+
+@pytest.mark.parametrize("case", GEARED)
+def test_shape_gears_serve_text_models(case: str, tmp_path: Path):
+    """ge.compile(dynamic_batch=[1, 4]) of an export whose batch axis is free: token ids index
+    a shared table per sample, GPT-2's Conv1D and torch's MultiheadAttention fold the batch
+    with other rows, recurrences start from a batch-sized zero state, and each gear's graph is
+    the model imported at that batch. Batch 3 (padded to gear 4) and 5 (beyond every gear:
+    eager) equal onnxruntime."""
+    import ge
+
+    make, make_inputs, options = CASES[case]
+    torch.manual_seed(0)
+    inputs = make_inputs(torch.Generator().manual_seed(0))
+    path = tmp_path / "model.onnx"
+    names = export(make().eval(), inputs, path, 17, ("batch",))
+    compiled = ge.compile(onnx.load(path), dynamic_batch=[1, 4], cache=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for batch in (1, 3, 5):
+        feeds = dict(zip(names, _repeat_batch(inputs, batch)))
+        got = compiled(**feeds)
+        got = got if isinstance(got, list | tuple) else [got]
+        for value, expected in zip(got, session.run(None, feeds), strict=True):
+            np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-4, err_msg=case)
+    assert set(compiled._plans) == {1, 4}
+
+
+def test_shape_gears_refuse_a_loop_over_the_batch(tmp_path: Path):
+    """A scripted `for row in x` runs as many steps as there are samples: padding adds steps."""
+    import ge
+    from ge.gears import GearError
+
+    path = tmp_path / "model.onnx"
+    export(zoo.scripted_loop(), [torch.randn(2, 5, 8)], path, 17, ("batch",))
+    with pytest.raises(GearError, match="'ge.slice' slices along the batch axis"):
+        ge.compile(onnx.load(path), dynamic_batch=[1, 4], cache=False)
 
 
 @pytest.mark.parametrize("case", ["bert", "gpt2", "textcnn", "wav2vec"])

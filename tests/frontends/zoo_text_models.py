@@ -507,3 +507,17 @@ class SdpaEncoder(nn.Module):
         keep = mask[:, None, None, :].bool()
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
         return self.o(y.transpose(1, 2).reshape(b, s, HIDDEN))
+
+
+class TorchEncoder(nn.Module):
+    """`nn.TransformerEncoderLayer` (batch_first): torch's MultiheadAttention runs sequence
+    first and folds the batch with the heads, (S, N * H, d), and with the sequence, (S * N,
+    E), for its output projection."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(VOCAB, HIDDEN)
+        self.layer = nn.TransformerEncoderLayer(HIDDEN, HEADS, 2 * HIDDEN, 0.0, batch_first=True)
+
+    def forward(self, ids):
+        return self.layer(self.emb(ids))

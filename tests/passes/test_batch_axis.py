@@ -3,27 +3,39 @@
 import numpy as np
 import pytest
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.dialects.builtin import ModuleOp, f32, i64
 from xdsl.ir import Block, Region
 
 from gedialects.ge import (
+    AddOp,
     ConstantOp,
+    GatherOp,
     GlobalAvgPoolOp,
     LayerNormOp,
     MatMulOp,
     ReshapeOp,
+    RMSNormOp,
+    ScatterOp,
     SoftmaxOp,
     TransposeOp,
 )
 from gedialects.ge.types import tensor
-from passes.batch_axis import BatchMixing, check_batch_independent
+from passes.batch_axis import (
+    Batch,
+    BatchMixing,
+    batch_placements,
+    check_batch_independent,
+    output_batches,
+)
 
 
-def _fn(shape, build):
-    block = Block(arg_types=[tensor(shape, f32)])
-    ops = build(block.args[0])
+def _fn(shape, build, *more):
+    """A function of inputs `shape` (f32) and `more` (types) returning `build(*args)`'s last."""
+    block = Block(arg_types=[tensor(shape, f32), *more])
+    ops = build(*block.args)
     block.add_ops([*ops, func.ReturnOp(ops[-1])])
-    fn = func.FuncOp("main", ((block.args[0].type,), (ops[-1].results[0].type,)), Region(block))
+    inputs = tuple(a.type for a in block.args)
+    fn = func.FuncOp("main", (inputs, (ops[-1].results[0].type,)), Region(block))
     ModuleOp([fn]).verify()
     return fn
 
@@ -49,7 +61,7 @@ def test_matmul_with_weights_is_per_sample():
     "shape, build, reason",
     [
         ([2, 4], lambda x: [SoftmaxOp(x, axis=0)], "normalizes across the batch"),
-        ([2, 4], lambda x: [ReshapeOp(x, shape=[8])], "folds the batch"),
+        ([6, 5], lambda x: [ReshapeOp(x, shape=[2, 15])], "splits the batch axis"),
         (
             [2, 4, 3],
             lambda x: [LayerNormOp(x, ConstantOp(np.ones((2, 4, 3), np.float32)), axis=0)],
@@ -89,3 +101,125 @@ def _flatten(ops, x):
                 out.append(owner)
         out.append(op)
     return out
+
+
+def test_embedding_lookup_of_batched_token_ids_is_per_sample():
+    """Shared rows at per-sample indices (every NLP model's first op): the output carries
+    the batch where the indices put it; padding samples' index 0 reads a real row."""
+
+    def build(x, ids):
+        table = ConstantOp(np.ones((100, 16), np.float32))
+        return [table, GatherOp(table, ids, axis=0)]
+
+    fn = _fn([2, 8, 16], lambda x, ids: build(x, ids), tensor([2, 8], i64))
+    assert check_batch_independent(fn) == [0]
+
+
+def test_gather_of_batched_data_at_batched_indices_is_refused():
+    def build(x, ids):
+        return [GatherOp(x, ids, axis=1)]
+
+    fn = _fn([2, 8, 16], build, tensor([2, 3], i64))
+    with pytest.raises(BatchMixing, match="batched data with batch-dependent indices"):
+        check_batch_independent(fn)
+
+
+def _scatter_fn(update_shape, axis, updates_batched=True, idx_shape=(3,)):
+    def build(x, *rest):
+        idx = ConstantOp(np.array([0, 2, 1][: idx_shape[0]], np.int64))
+        if updates_batched:
+            return [idx, ScatterOp(x, idx, rest[0], axis=axis)]
+        upd = ConstantOp(np.ones(update_shape, np.float32))
+        return [idx, upd, ScatterOp(x, idx, upd, axis=axis)]
+
+    more = [tensor(update_shape, f32)] if updates_batched else []
+    return _fn([2, 4, 5], build, *more)
+
+
+def test_scatter_of_per_sample_rows_keeps_the_batch():
+    assert check_batch_independent(_scatter_fn([2, 3, 5], axis=1)) == [0]
+
+
+@pytest.mark.parametrize(
+    "fn, reason",
+    [
+        (lambda: _scatter_fn([3, 4, 5], axis=0), "scatters along the batch axis"),
+        (lambda: _scatter_fn([2, 3, 5], 1, updates_batched=False), "batch lies on another"),
+    ],
+)
+def test_scatters_that_mix_samples_are_refused(fn, reason):
+    with pytest.raises(BatchMixing, match=reason):
+        check_batch_independent(fn())
+
+
+def test_rms_norm_keeps_the_batch_unless_it_normalizes_it():
+    scale = lambda: ConstantOp(np.ones((16,), np.float32))  # noqa: E731
+    per_sample = _fn([2, 16], lambda x: [s := scale(), RMSNormOp(x, s, axis=-1)])
+    assert check_batch_independent(per_sample) == [0]
+    whole = _fn([2, 16], lambda x: [s := scale(), RMSNormOp(x, s, axis=0)])
+    with pytest.raises(BatchMixing, match="normalizes across the batch"):
+        check_batch_independent(whole)
+
+
+def test_rows_flattened_for_a_gemm_fold_the_batch_and_unfold_it():
+    """GPT-2's Conv1D: (N, S, E) -> (N * S, E) rows, a matmul, and back to (N, S, F)."""
+
+    def build(x):
+        w = ConstantOp(np.ones((4, 6), np.float32))
+        rows = ReshapeOp(x, shape=[6, 4])
+        return [w, rows, y := MatMulOp(rows, w), ReshapeOp(y, shape=[2, 3, 6])]
+
+    fn = _fn([2, 3, 4], build)
+    places = batch_placements(fn)
+    ops = list(fn.body.block.ops)
+    assert places[ops[1].results[0]] == Batch(0, inner=3)
+    assert places[ops[3].results[0]] == Batch(0)
+
+
+def test_batch_folded_under_the_sequence_and_over_the_heads():
+    """torch's MultiheadAttention, sequence first: (S, N, E) -> (S, N * H, d) -> (S * N, E)."""
+
+    def build(x):
+        seq_first = TransposeOp(x, perm=[1, 0, 2])
+        heads = ReshapeOp(seq_first, shape=[3, 4, 2])  # S=3, N=2, H=2, d=2
+        return [seq_first, heads, ReshapeOp(heads, shape=[6, 4])]
+
+    fn = _fn([2, 3, 4], build)
+    places = batch_placements(fn)
+    heads, rows = (op.results[0] for op in list(fn.body.block.ops)[1:3])
+    assert places[heads] == Batch(1, inner=2)
+    assert places[rows] == Batch(0, outer=3)
+
+
+def test_batch_placement_of_an_input_with_the_batch_on_axis_one():
+    fn = _fn([3, 2, 4], lambda x: [TransposeOp(x, perm=[1, 0, 2])])
+    assert output_batches(fn) == [Batch(1)]
+
+
+@pytest.mark.parametrize(
+    ("values", "accepted"),
+    [
+        (np.tile(np.arange(3, dtype=np.float32), (2, 1)), True),  # one row per sample, alike
+        (np.arange(6, dtype=np.float32).reshape(2, 3), False),  # each sample its own row
+    ],
+)
+def test_a_batch_sized_constant_is_per_sample_only_if_its_rows_are_alike(values, accepted):
+    """An exporter's Expand of position ids to (N, S) folds into an (N, S) constant."""
+
+    def build(x):
+        return [c := ConstantOp(values), AddOp(x, c)]
+
+    fn = _fn([2, 3], build)
+    if accepted:
+        assert check_batch_independent(fn) == [0]
+    else:
+        with pytest.raises(BatchMixing, match="broadcasts a value of its own"):
+            check_batch_independent(fn)
+
+
+def test_gear_outputs_slice_the_samples_out_of_a_folded_axis():
+    from ge.gears import slice_batch
+
+    rows = np.arange(3 * 4 * 2).reshape(3 * 4, 2)  # outer 3 x gear 4 x inner 1 rows
+    (got,) = slice_batch([rows], [Batch(0, outer=3)], 2)
+    np.testing.assert_array_equal(got, rows.reshape(3, 4, 2)[:, :2].reshape(6, 2))
