@@ -18,10 +18,16 @@ from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp
 from xdsl.ir import Block, Region, SSAValue
 
 from gedialects.errors import GeError
-from gedialects.ge import ExpandOp, GeOp, ReshapeOp
+from gedialects.ge import ExpandOp, GeOp, ReshapeOp, ResizeOp, SliceOp
 from gedialects.ge.base import to_attr
 from gedialects.ge.types import element_of, shape_of, tensor
-from passes.batch_axis import Batch, BatchMixing, batch_placements, output_batches
+from passes.batch_axis import (
+    Batch,
+    BatchMixing,
+    batch_placements,
+    output_batches,
+    shared_operands,
+)
 
 MAX_GEARS = 100
 
@@ -76,6 +82,10 @@ def _first_samples(output: np.ndarray, place: Batch, n: int) -> np.ndarray:
     return kept.reshape(*shape[:axis], outer * n * inner, *shape[axis + 1 :])
 
 
+_SHAPE_PROPS = {ReshapeOp: ("shape",), ExpandOp: ("shape",), ResizeOp: ("sizes",)}
+"""Properties that spell a result's full shape, batch axis included."""
+
+
 def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleOp:
     """A copy of `fn` (as `main` of a new module) whose inputs have batch size `batch`."""
     places = batch_placements(fn)
@@ -90,10 +100,16 @@ def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleO
         elif isinstance(op, GeOp):
             props = dict(op.properties)
             place = places.get(op.results[0]) if op.results else None
-            if isinstance(op, ReshapeOp | ExpandOp) and place is not None:
-                shape = list(op.ints("shape"))
-                shape[place.axis] = place.outer * batch * place.inner
-                props["shape"] = to_attr(shape)
+            if place is not None:
+                extent = place.outer * batch * place.inner
+                for key in _SHAPE_PROPS.get(type(op), ()):
+                    shape = list(op.ints(key))
+                    shape[place.axis] = extent
+                    props[key] = to_attr(shape)
+                for i, axis in shared_operands(op, [places.get(v) for v in op.operands], place):
+                    row = SliceOp(operands[i], starts=[0], ends=[1], axes=[axis], steps=[1])
+                    block.add_op(row)  # rows alike (the analysis checked): one serves any batch
+                    operands[i] = row.results[0]
             results = type(op).infer_result_types([v.type for v in operands], props)
             new_op = type(op).create(
                 operands=operands,

@@ -69,6 +69,9 @@ _PER_SAMPLE = (
 )
 """Ops on (N, C, ...) tensors whose samples are independent along axis 0."""
 
+_BROADCASTING = ops.UnaryOp | ops.CastOp | ops.BinaryOp | ops.WhereOp | ops.ExpandOp
+"""Elementwise ops, numpy-broadcast (ge.lrn, a UnaryOp, is in `_PER_SAMPLE` instead)."""
+
 
 def _rank(value: SSAValue) -> int:
     return len(shape_of(value.type))
@@ -93,11 +96,30 @@ def _broadcast(op: Operation, places: Sequence[Place]) -> Place:
     if not mapped:
         return None
     place = mapped.pop()
-    for p, v in zip(places, op.operands):
-        at = place.axis - (out_rank - _rank(v))
-        if p is None and at >= 0 and not _uniform(v, at):
+    for i, at in shared_operands(op, places, place):
+        if not _uniform(op.operands[i], at):
             raise BatchMixing(op.name, "broadcasts a value of its own along the batch axis")
     return place
+
+
+def shared_operands(op: Operation, places: Sequence[Place], place: Batch) -> list[tuple[int, int]]:
+    """(index, axis) of each operand of a broadcasting op or matmul that carries no batch
+    but spans the result's batch axis with more than one row: rows the analysis requires
+    alike (`_uniform`), which a graph for another batch size narrows to one."""
+    if isinstance(op, _PER_SAMPLE) or not isinstance(op, _BROADCASTING | ops.MatMulOp):
+        return []
+    out_rank, shared = _rank(op.results[0]), []
+    for i, (p, v) in enumerate(zip(places, op.operands)):
+        rank = _rank(v)
+        if isinstance(op, ops.MatMulOp):  # only batch dims broadcast
+            stacked = max(*(_rank(w) - 2 for w in op.operands), 0)
+            at = place.axis - (stacked - (rank - 2)) if place.axis < stacked else -1
+            span = rank - 2
+        else:
+            at, span = place.axis - (out_rank - rank), rank
+        if p is None and 0 <= at < span and shape_of(v.type)[at] != 1:
+            shared.append((i, at))
+    return shared
 
 
 def _uniform(value: SSAValue, axis: int) -> bool:
@@ -112,7 +134,9 @@ def _uniform(value: SSAValue, axis: int) -> bool:
             return False
         array = op.to_numpy()
         return bool((array == array.take([0], axis=axis)).all())
-    if isinstance(op, ops.UnaryOp | ops.CastOp | ops.BinaryOp | ops.WhereOp | ops.ExpandOp):
+    if isinstance(op, ops.LRNOp):
+        return False
+    if isinstance(op, _BROADCASTING):
         out_rank = _rank(value)
         return all(
             axis - (out_rank - _rank(v)) < 0 or _uniform(v, axis - (out_rank - _rank(v)))
@@ -160,16 +184,16 @@ def _result(op: Operation, places: list[Place], batch: int) -> Place:  # noqa: C
     name = op.name
     if all(p is None for p in places):
         return None
-    if isinstance(op, ops.UnaryOp | ops.CastOp | ops.BinaryOp | ops.WhereOp | ops.ExpandOp):
-        return _broadcast(op, places)
     first = places[0]
+    if isinstance(op, _PER_SAMPLE):  # before the elementwise ops: ge.lrn is a UnaryOp
+        if first != Batch(0) or any(p is not None for p in places[1:]):
+            raise BatchMixing(name, "needs the batch on axis 0 of its input only")
+        return first
+    if isinstance(op, _BROADCASTING):
+        return _broadcast(op, places)
     if isinstance(op, ops.DropoutOp):
         if op.get_flag("is_training"):
             raise BatchMixing(name, "draws a random mask over the whole padded tensor")
-        return first
-    if isinstance(op, _PER_SAMPLE):
-        if first != Batch(0) or any(p is not None for p in places[1:]):
-            raise BatchMixing(name, "needs the batch on axis 0 of its input only")
         return first
     if isinstance(op, ops.MatMulOp):
         return _matmul(op, places)
@@ -208,26 +232,49 @@ def _result(op: Operation, places: list[Place], batch: int) -> Place:  # noqa: C
             a % _rank(op.operands[0]) == first.axis for a in op.ints("axes")
         ):
             raise BatchMixing(name, "slices along the batch axis")
+        if isinstance(op, ops.SplitOp) and op.get_int("axis") % _rank(op.operands[0]) == first.axis:
+            raise BatchMixing(name, "splits along the batch axis")  # its sizes count samples
+        if isinstance(op, ops.PadOp):
+            pads = list(op.ints("pads"))
+            if pads[first.axis] or pads[first.axis + _rank(op.operands[0])]:
+                raise BatchMixing(name, "pads the batch axis")  # (-1, +1) shifts the samples
+        if isinstance(op, ops.ResizeOp) and op.coordinate_transformation_mode.data == (
+            "tf_crop_and_resize"
+        ):
+            raise BatchMixing(name, "crops a region of interest that may span samples")
         return first
     raise BatchMixing(name, "is not known to keep samples independent")
 
 
 def _matmul(op: ops.MatMulOp, places: list[Place]) -> Place:
+    """numpy's matmul: batch dims broadcast, then A's rows (M) and B's columns (N); a
+    one-dimensional operand has no M (N) axis in the result."""
     a, b = places
     a_rank, b_rank = (_rank(v) for v in op.operands)
     if a is not None and a.axis == a_rank - 1:
         raise BatchMixing(op.name, "contracts over the batch axis of its left operand")
     if b is not None and (b_rank == 1 or b.axis == b_rank - 2):
         raise BatchMixing(op.name, "contracts over the batch axis of its right operand")
-    if b is not None and b.axis == b_rank - 1:
+    stacked = max(a_rank - 2, b_rank - 2, 0)  # the result's batch dims
+    if a is not None and a.axis == a_rank - 2 or b is not None and b.axis == b_rank - 1:
+        if a is not None and b is not None:
+            raise BatchMixing(op.name, "has the batch on both operands' free axes")
         if a is not None:
-            raise BatchMixing(op.name, "has the batch on both operands' free axes")
-        return _moved(b, _rank(op.results[0]) - 1)
-    if a is not None and a.axis == a_rank - 2:  # rows of A: B is shared by every sample
-        if b is not None:
-            raise BatchMixing(op.name, "has the batch on both operands' free axes")
-        return _moved(a, _rank(op.results[0]) - 2)
-    return _broadcast(op, places)
+            return _moved(a, stacked)
+        assert b is not None
+        return _moved(b, stacked + (1 if a_rank >= 2 else 0))
+    mapped = {
+        _moved(p, stacked - (rank - 2 - p.axis))
+        for p, rank in ((a, a_rank), (b, b_rank))
+        if p is not None
+    }
+    if len(mapped) > 1:
+        raise BatchMixing(op.name, "combines operands whose batch lies on different axes")
+    place = mapped.pop()
+    for i, at in shared_operands(op, places, place):
+        if not _uniform(op.operands[i], at):
+            raise BatchMixing(op.name, "broadcasts a value of its own along the batch axis")
+    return place
 
 
 def _gather(op: ops.GatherOp, places: list[Place]) -> Place:
@@ -310,10 +357,10 @@ def batch_axes(fn: func.FuncOp, batched_inputs: Sequence[int] | None = None) -> 
     }
 
 
-def output_batches(fn: func.FuncOp) -> list[Place]:
+def output_batches(fn: func.FuncOp, batched_inputs: Sequence[int] | None = None) -> list[Place]:
     """Where each output carries the batch; raises BatchMixing if padding would change
     results."""
-    places = batch_placements(fn)
+    places = batch_placements(fn, batched_inputs)
     ret = fn.body.block.last_op
     assert isinstance(ret, func.ReturnOp)
     return [places.get(v) for v in ret.operands]

@@ -2,21 +2,27 @@
 
 import numpy as np
 import pytest
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, f32, i64
 from xdsl.ir import Block, Region
 
+from ge.testing import programs_with_inputs, random_inputs, run
 from gedialects.ge import (
     AddOp,
     ConstantOp,
     GatherOp,
     GlobalAvgPoolOp,
     LayerNormOp,
+    LRNOp,
     MatMulOp,
+    PadOp,
     ReshapeOp,
     RMSNormOp,
     ScatterOp,
     SoftmaxOp,
+    SplitOp,
     TransposeOp,
 )
 from gedialects.ge.types import tensor
@@ -62,6 +68,8 @@ def test_matmul_with_weights_is_per_sample():
     [
         ([2, 4], lambda x: [SoftmaxOp(x, axis=0)], "normalizes across the batch"),
         ([6, 5], lambda x: [ReshapeOp(x, shape=[2, 15])], "splits the batch axis"),
+        ([2, 4], lambda x: [PadOp(x, pads=[-1, 0, 1, 0])], "pads the batch axis"),
+        ([2, 4], lambda x: [SplitOp(x, axis=0, sizes=[2])], "splits along the batch axis"),
         (
             [2, 4, 3],
             lambda x: [LayerNormOp(x, ConstantOp(np.ones((2, 4, 3), np.float32)), axis=0)],
@@ -223,3 +231,72 @@ def test_gear_outputs_slice_the_samples_out_of_a_folded_axis():
     rows = np.arange(3 * 4 * 2).reshape(3 * 4, 2)  # outer 3 x gear 4 x inner 1 rows
     (got,) = slice_batch([rows], [Batch(0, outer=3)], 2)
     np.testing.assert_array_equal(got, rows.reshape(3, 4, 2)[:, :2].reshape(6, 2))
+
+
+def _sample(output: np.ndarray, place: Batch, batch: int, i: int) -> np.ndarray:
+    axis, inner, outer = place
+    shape = output.shape
+    split = output.reshape(*shape[:axis], outer, batch, inner, *shape[axis + 1 :])
+    return np.take(split, i, axis=axis + 1)
+
+
+@settings(max_examples=3 * settings.default.max_examples)  # most draws are refused or batch 1
+@given(case=programs_with_inputs(max_ops=8, max_inputs=2), seed=st.integers(0, 2**16))
+def test_what_the_analysis_accepts_is_per_sample(case, seed):
+    """Soundness on random programs: where the analysis accepts a program (batch on axis 0
+    of its first input), each output's rows of a sample (and any output without the batch,
+    whole) stay the same when the other samples of that input change."""
+    module, inputs = case
+    fn = module.body.block.first_op
+    assume(inputs and inputs[0].ndim and inputs[0].shape[0] >= 2)
+    try:
+        places = output_batches(fn, batched_inputs=[0])
+    except BatchMixing as mixing:
+        event(f"refused: {mixing.reason}")
+        return
+    event(f"accepted, outputs with the batch: {sum(p is not None for p in places)}")
+    batch = inputs[0].shape[0]
+    keep = seed % batch
+    others = list(inputs)
+    replaced = random_inputs(module, seed + 1)[0]
+    replaced[keep] = inputs[0][keep]
+    others[0] = replaced
+    for got, base, place in zip(run(module, others), run(module, inputs), places, strict=True):
+        if place is None:
+            np.testing.assert_array_equal(got, base)
+        else:
+            np.testing.assert_array_equal(
+                _sample(got, place, batch, keep), _sample(base, place, batch, keep)
+            )
+
+
+def test_lrn_is_refused_when_the_batch_lies_on_its_channels():
+    """ge.lrn is a UnaryOp but sums over channels (hypothesis found it taken as elementwise)."""
+
+    def build(x):
+        one = ConstantOp(np.ones((1, 1, 1, 1), np.float32))
+        return [one, y := AddOp(x, one), LRNOp(y, size=3)]  # (2, 1, 2) -> (1, 2, 1, 2)
+
+    with pytest.raises(BatchMixing, match="needs the batch on axis 0"):
+        check_batch_independent(_fn([2, 1, 2], build))
+
+
+@settings(max_examples=3 * settings.default.max_examples)
+@given(case=programs_with_inputs(max_ops=8, max_inputs=1))
+def test_a_gear_pads_and_slices_back_what_the_program_computes(case):
+    """What shape gears do with an accepted program (`ge.gears`): respecialized to one more
+    sample, run on the input padded with a zero sample, sliced back, it equals the program."""
+    from ge.gears import pad_batch, respecialize_batch, slice_batch
+
+    module, inputs = case
+    fn = module.body.block.first_op
+    assume(len(inputs) == 1 and inputs[0].ndim and inputs[0].shape[0] >= 2)
+    try:
+        places = output_batches(fn)
+    except BatchMixing:
+        return
+    batch = inputs[0].shape[0]
+    geared = respecialize_batch(module, fn, batch + 1)
+    got = slice_batch(run(geared, [pad_batch(inputs[0], batch + 1)]), places, batch)
+    for value, expected in zip(got, run(module, inputs), strict=True):
+        np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
