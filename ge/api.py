@@ -325,9 +325,16 @@ def _batch_rebuilder(
 
     def rebuild(batch: int) -> ModuleOp:
         at_batch = {n: [batch, *s[1:]] for n, s in base.items()}
-        rebuilt = load_program(model, input_shapes=at_batch, source=source)
+        try:
+            rebuilt = load_program(model, input_shapes=at_batch, source=source)
+        except GeError as error:  # a Reshape to a fixed batch of 1, say
+            raise gears.GearError(
+                f"gears cannot be used for this model at batch {batch}: {error}"
+            ) from None
         if not isinstance(rebuilt, ModuleOp):
-            raise gears.GearError(f"the model at batch {batch} runs in stages")
+            raise gears.GearError(
+                f"gears cannot be used for this model: at batch {batch} it runs in stages"
+            )
         return rebuilt
 
     return rebuild

@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import ArrayAttr, FunctionType, ModuleOp
 from xdsl.ir import Block, Region, SSAValue
 
 from gedialects.errors import GeError
-from gedialects.ge import ExpandOp, GeOp, ReshapeOp, ResizeOp, SliceOp
+from gedialects.ge import ConcatOp, ExpandOp, GeOp, ReshapeOp, ResizeOp, SliceOp
 from gedialects.ge.base import to_attr
 from gedialects.ge.types import element_of, shape_of, tensor
 from passes.batch_axis import (
@@ -110,6 +110,11 @@ def respecialize_batch(module: ModuleOp, fn: func.FuncOp, batch: int) -> ModuleO
                     row = SliceOp(operands[i], starts=[0], ends=[1], axes=[axis], steps=[1])
                     block.add_op(row)  # rows alike (the analysis checked): one serves any batch
                     operands[i] = row.results[0]
+                    if isinstance(op, ConcatOp):  # joined, not broadcast: as many rows again
+                        shape = list(shape_of(row.results[0].type))
+                        shape[axis] = extent
+                        block.add_op(rows := ExpandOp(operands[i], shape=shape))
+                        operands[i] = rows.results[0]
             results = type(op).infer_result_types([v.type for v in operands], props)
             new_op = type(op).create(
                 operands=operands,

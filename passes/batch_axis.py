@@ -103,10 +103,13 @@ def _broadcast(op: Operation, places: Sequence[Place]) -> Place:
 
 
 def shared_operands(op: Operation, places: Sequence[Place], place: Batch) -> list[tuple[int, int]]:
-    """(index, axis) of each operand of a broadcasting op or matmul that carries no batch
-    but spans the result's batch axis with more than one row: rows the analysis requires
-    alike (`_uniform`), which a graph for another batch size narrows to one."""
-    if isinstance(op, _PER_SAMPLE) or not isinstance(op, _BROADCASTING | ops.MatMulOp):
+    """(index, axis) of each operand of a broadcasting op, matmul or concat that carries no
+    batch but spans the result's batch axis with more than one row: rows the analysis
+    requires alike (`_uniform`), which a graph for another batch size narrows to one (and a
+    concat's expands to its batch again)."""
+    if isinstance(op, _PER_SAMPLE) or not isinstance(
+        op, _BROADCASTING | ops.MatMulOp | ops.ConcatOp
+    ):
         return []
     out_rank, shared = _rank(op.results[0]), []
     for i, (p, v) in enumerate(zip(places, op.operands)):
@@ -198,9 +201,7 @@ def _result(op: Operation, places: list[Place], batch: int) -> Place:  # noqa: C
     if isinstance(op, ops.MatMulOp):
         return _matmul(op, places)
     if isinstance(op, ops.ConcatOp):
-        if len(set(places)) != 1 or first.axis == op.get_int("axis") % _rank(op.results[0]):
-            raise BatchMixing(name, "joins tensors along or across the batch axis")
-        return first
+        return _concat(op, places)
     if first is None:  # the ops below carry the batch of their first operand only
         raise BatchMixing(name, "takes the batch from an operand other than its first")
     if isinstance(op, ops.AxisOp | ops.LayerNormOp | ops.RMSNormOp):
@@ -244,6 +245,19 @@ def _result(op: Operation, places: list[Place], batch: int) -> Place:  # noqa: C
             raise BatchMixing(name, "crops a region of interest that may span samples")
         return first
     raise BatchMixing(name, "is not known to keep samples independent")
+
+
+def _concat(op: ops.ConcatOp, places: list[Place]) -> Place:
+    """Per sample when every operand carries the batch on the same axis, other than the one
+    joined, or (ViT's class token expanded to the batch) has rows alike along it."""
+    batched = {p for p in places if p is not None}
+    place = batched.pop()
+    if batched or place.axis == op.get_int("axis") % _rank(op.results[0]):
+        raise BatchMixing(op.name, "joins tensors along or across the batch axis")
+    for i, at in shared_operands(op, places, place):
+        if not _uniform(op.operands[i], at):
+            raise BatchMixing(op.name, "joins a value of its own along the batch axis")
+    return place
 
 
 def _matmul(op: ops.MatMulOp, places: list[Place]) -> Place:

@@ -226,3 +226,35 @@ def test_dynamic_batch_of_a_torch_export(name: str, opset: int, tmp_path: Path):
     got, report = run_npu(path, tmp_path, {"x": x2})
     assert_outputs(got, onnxruntime_outputs(path, {"x": x2}))
     check_report(report, list(got))
+
+
+GEARED = [("vit", 12), ("shufflenet-v1", 9), ("mobilenet-v3", 12), ("yolov3-tiny", 10)]
+
+
+@pytest.mark.parametrize("name, opset", GEARED, ids=[n for n, _ in GEARED])
+def test_shape_gears_serve_a_torch_export(name: str, opset: int, tmp_path: Path):
+    """ge.compile(dynamic_batch=[1, 4]): ViT's class token expanded to the batch (a constant
+    of alike rows joined to the patches), ShuffleNet's channel shuffle, SE blocks and YOLO's
+    upsampling; batch 3 pads to gear 4 and 5 runs eagerly, equal to onnxruntime."""
+    import ge
+
+    model, x = torch_model(name)
+    path = export(model, x, tmp_path / "model.onnx", opset, dynamic=True)
+    compiled = ge.compile(onnx.load(path), dynamic_batch=[1, 4], cache=False)
+    for batch in (3, 5):
+        xb = np.random.default_rng(batch).standard_normal((batch, *x.shape[1:]))
+        feeds = {"x": xb.astype(np.float32)}
+        got = compiled(**feeds)
+        got = got if isinstance(got, list | tuple) else [got]
+        assert_outputs(dict(enumerate(got)), onnxruntime_outputs(path, feeds))
+
+
+def test_shape_gears_refuse_a_model_fixed_to_one_sample(tmp_path: Path):
+    """emotion-ferplus flattens with view(1, -1): its graph has no batch of 4."""
+    import ge
+    from ge.gears import GearError
+
+    model, x = torch_model("emotion-ferplus")
+    path = export(model, x, tmp_path / "model.onnx", 8, dynamic=True)
+    with pytest.raises(GearError, match="at batch 4: .*node '/Reshape'"):
+        ge.compile(onnx.load(path), dynamic_batch=[1, 4], cache=False)

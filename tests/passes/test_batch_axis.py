@@ -11,6 +11,7 @@ from xdsl.ir import Block, Region
 from ge.testing import programs_with_inputs, random_inputs, run
 from gedialects.ge import (
     AddOp,
+    ConcatOp,
     ConstantOp,
     GatherOp,
     GlobalAvgPoolOp,
@@ -300,3 +301,25 @@ def test_a_gear_pads_and_slices_back_what_the_program_computes(case):
     got = slice_batch(run(geared, [pad_batch(inputs[0], batch + 1)]), places, batch)
     for value, expected in zip(got, run(module, inputs), strict=True):
         np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_class_token_joined_to_every_sample_is_expanded_for_a_gear():
+    """ViT: a (1, E) token expanded to the batch, a constant of alike rows, joined to each
+    sample's patches; the graph for another batch expands its one row again."""
+    from ge.gears import respecialize_batch
+
+    token = np.tile(np.array([[7.0, 8.0]], np.float32), (2, 1))
+
+    def build(x):
+        return [t := ConstantOp(token), ConcatOp(t, x, axis=1)]
+
+    fn = _fn([2, 2], build)
+    assert check_batch_independent(fn) == [0]
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    (got,) = run(respecialize_batch(fn.parent_op(), fn, 3), [x])
+    np.testing.assert_array_equal(got, np.concatenate([np.tile(token[:1], (3, 1)), x], 1))
+    own = token * np.float32([[1], [2]])  # a row per sample
+    with pytest.raises(BatchMixing, match="joins a value of its own"):
+        check_batch_independent(
+            _fn([2, 2], lambda x: [t := ConstantOp(own), ConcatOp(t, x, axis=1)])
+        )
