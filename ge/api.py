@@ -340,6 +340,31 @@ def _batch_rebuilder(
     return rebuild
 
 
+def _torch_batch_rebuilder(model: Any, examples: Sequence[Any]) -> Callable[[int], ModuleOp] | None:
+    """For a torch module whose example inputs share their first axis: a function exporting
+    it again with the examples' samples repeated to a given batch (torch.export fixes every
+    shape, so each gear is the module's own graph at its batch)."""
+    arrays = [np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in examples]
+    if any(a.ndim == 0 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
+        return None
+
+    def rebuild(batch: int) -> ModuleOp:
+        resized = [_as_torch(np.resize(a, (batch, *a.shape[1:]))) for a in arrays]
+        try:
+            rebuilt = load_program(model, example_inputs=resized)
+        except GeError as error:
+            raise gears.GearError(
+                f"gears cannot be used for this model at batch {batch}: {error}"
+            ) from None
+        if not isinstance(rebuilt, ModuleOp):
+            raise gears.GearError(
+                f"gears cannot be used for this model: at batch {batch} it runs in stages"
+            )
+        return rebuilt
+
+    return rebuild
+
+
 def compile(  # noqa: A001 (the name users expect: ge.compile)
     model: Any,
     target: str = "ascend910a",
@@ -385,6 +410,8 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     rebuild = None
     if gear_list is not None and type(model).__name__ == "ModelProto":
         rebuild = _batch_rebuilder(model, program, input_shapes or {}, source)
+    elif gear_list is not None and _is_torch_module(model) and example_inputs:
+        rebuild = _torch_batch_rebuilder(model, example_inputs)
 
     def compile_stage(module: ModuleOp) -> CompiledModel:
         compiled = CompiledModel(module, opts, mode, cache_obj, gear_list, rebuild=rebuild)

@@ -147,6 +147,28 @@ def _uniform(value: SSAValue, axis: int) -> bool:
         )
     if isinstance(op, ops.TransposeOp):
         return _uniform(op.operands[0], list(op.ints("perm"))[axis])
+    if isinstance(op, ops.MatMulOp):  # rows of A alike give rows of the product alike, ...
+        a, b = op.operands
+        stacked = max(_rank(a) - 2, _rank(b) - 2, 0)
+        if axis >= stacked:  # ... columns of B alike, columns
+            return (
+                _uniform(a, _rank(a) - 2)
+                if axis == stacked and _rank(a) >= 2
+                else (_rank(b) >= 2 and _uniform(b, _rank(b) - 1))
+            )
+        return all(
+            axis - (stacked - (_rank(v) - 2)) < 0 or _uniform(v, axis - (stacked - (_rank(v) - 2)))
+            for v in (a, b)
+        )
+    if isinstance(op, ops.SliceOp | ops.SplitOp):  # any rows of rows alike are alike
+        return _uniform(op.operands[0], axis)
+    if isinstance(op, ops.ReshapeOp):  # an axis the reshape keeps whole, at the same place
+        src, dst = shape_of(op.operands[0].type), shape_of(value.type)
+        before = math.prod(dst[:axis])
+        return any(
+            math.prod(src[:j]) == before and src[j] == dst[axis] and _uniform(op.operands[0], j)
+            for j in range(len(src))
+        )
     if isinstance(op, ops.GatherOp):
         data, indices = op.operands
         gather_axis, idx_rank = op.get_int("axis") % _rank(data), _rank(indices)

@@ -187,6 +187,29 @@ def test_shape_gears_serve_text_models(case: str, tmp_path: Path):
     assert set(compiled._plans) == {1, 4}
 
 
+@pytest.mark.parametrize("case", ["torch-encoder", "gru", "gpt2"])
+def test_shape_gears_serve_torch_modules_exported_at_batch_one(case: str):
+    """ge.compile(module, example_inputs at batch 1, dynamic_batch=[1, 4]): each gear is the
+    module exported again at its batch (at batch 1 the analysis cannot tell where a reshape
+    puts the batch; the GRU's zero state is a batch-sized constant multiplied through)."""
+    import ge
+
+    make, make_inputs, _ = CASES[case]
+    torch.manual_seed(0)
+    model = make().eval()
+    one = [t[:1] for t in make_inputs(torch.Generator().manual_seed(0))]
+    compiled = ge.compile(model, example_inputs=one, dynamic_batch=[1, 4], cache=False)
+    for batch in (3, 5):
+        inputs = [torch.as_tensor(a) for a in _repeat_batch(one, batch)]
+        with torch.no_grad():
+            want = model(*inputs)
+        want = want if isinstance(want, list | tuple) else [want]
+        got = compiled(*inputs)
+        got = got if isinstance(got, list | tuple) else [got]
+        for value, expected in zip(got, want, strict=True):
+            np.testing.assert_allclose(np.asarray(value), expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
 def test_shape_gears_refuse_a_loop_over_the_batch(tmp_path: Path):
     """A scripted `for row in x` runs as many steps as there are samples: padding adds steps."""
     import ge

@@ -22,6 +22,7 @@ from gedialects.ge import (
     ReshapeOp,
     RMSNormOp,
     ScatterOp,
+    SliceOp,
     SoftmaxOp,
     SplitOp,
     TransposeOp,
@@ -323,3 +324,25 @@ def test_a_class_token_joined_to_every_sample_is_expanded_for_a_gear():
         check_batch_independent(
             _fn([2, 2], lambda x: [t := ConstantOp(own), ConcatOp(t, x, axis=1)])
         )
+
+
+@pytest.mark.parametrize(("rows_alike", "accepted"), [(True, True), (False, False)])
+def test_a_recurrence_state_of_alike_rows_passes_through_matmul_and_reshape(rows_alike, accepted):
+    """A GRU's zero state h0 (N, H) @ W, reshaped to (1, N, 3H) and added to the input's
+    projection: rows alike stay alike through the matmul, the reshape and a slice."""
+    state = np.zeros((2, 4), np.float32) if rows_alike else np.eye(2, 4, dtype=np.float32)
+
+    def build(x):
+        h0, w = ConstantOp(state), ConstantOp(np.ones((4, 3), np.float32))
+        hw = MatMulOp(h0, w)
+        gates = ReshapeOp(hw, shape=[1, 2, 3])
+        part = SliceOp(gates, starts=[0], ends=[2], axes=[2], steps=[1])
+        xs = ReshapeOp(x, shape=[1, 2, 2])
+        return [h0, w, hw, gates, part, xs, AddOp(xs, part)]
+
+    fn = _fn([2, 2], build)
+    if accepted:
+        assert check_batch_independent(fn) == [1]
+    else:
+        with pytest.raises(BatchMixing, match="broadcasts a value of its own"):
+            check_batch_independent(fn)
