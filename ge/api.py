@@ -325,17 +325,9 @@ def _batch_rebuilder(
 
     def rebuild(batch: int) -> ModuleOp:
         at_batch = {n: [batch, *s[1:]] for n, s in base.items()}
-        try:
-            rebuilt = load_program(model, input_shapes=at_batch, source=source)
-        except GeError as error:  # a Reshape to a fixed batch of 1, say
-            raise gears.GearError(
-                f"gears cannot be used for this model at batch {batch}: {error}"
-            ) from None
-        if not isinstance(rebuilt, ModuleOp):
-            raise gears.GearError(
-                f"gears cannot be used for this model: at batch {batch} it runs in stages"
-            )
-        return rebuilt
+        return _gear_program(
+            batch, lambda: load_program(model, input_shapes=at_batch, source=source)
+        )
 
     return rebuild
 
@@ -350,19 +342,25 @@ def _torch_batch_rebuilder(model: Any, examples: Sequence[Any]) -> Callable[[int
 
     def rebuild(batch: int) -> ModuleOp:
         resized = [_as_torch(np.resize(a, (batch, *a.shape[1:]))) for a in arrays]
-        try:
-            rebuilt = load_program(model, example_inputs=resized)
-        except GeError as error:
-            raise gears.GearError(
-                f"gears cannot be used for this model at batch {batch}: {error}"
-            ) from None
-        if not isinstance(rebuilt, ModuleOp):
-            raise gears.GearError(
-                f"gears cannot be used for this model: at batch {batch} it runs in stages"
-            )
-        return rebuilt
+        return _gear_program(batch, lambda: load_program(model, example_inputs=resized))
 
     return rebuild
+
+
+def _gear_program(batch: int, load: Callable[[], ModuleOp | StagedProgram]) -> ModuleOp:
+    """The model's graph at a gear's batch, or a GearError saying why there is none (a
+    Reshape to a fixed batch of 1, a node that runs on the host)."""
+    try:
+        program = load()
+    except GeError as error:
+        raise gears.GearError(
+            f"gears cannot be used for this model at batch {batch}: {error}"
+        ) from None
+    if not isinstance(program, ModuleOp):
+        raise gears.GearError(
+            f"gears cannot be used for this model: at batch {batch} it runs in stages"
+        )
+    return program
 
 
 def compile(  # noqa: A001 (the name users expect: ge.compile)
