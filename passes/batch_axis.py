@@ -96,10 +96,20 @@ def _broadcast(op: Operation, places: Sequence[Place]) -> Place:
     if not mapped:
         return None
     place = mapped.pop()
+    _keeps_extent(op, places, place)
     for i, at in shared_operands(op, places, place):
         if not _uniform(op.operands[i], at):
             raise BatchMixing(op.name, "broadcasts a value of its own along the batch axis")
     return place
+
+
+def _keeps_extent(op: Operation, places: Sequence[Place], place: Batch) -> None:
+    """A batch of one sample must not be broadcast to more rows (an Expand of (1, ...) to
+    (2, ...)): each sample would become several, and a gear's padding would be broadcast."""
+    extent = shape_of(op.results[0].type)[place.axis]
+    for p, v in zip(places, op.operands):
+        if p is not None and shape_of(v.type)[p.axis] != extent:
+            raise BatchMixing(op.name, "broadcasts the batch axis itself")
 
 
 def shared_operands(op: Operation, places: Sequence[Place], place: Batch) -> list[tuple[int, int]]:
@@ -307,6 +317,7 @@ def _matmul(op: ops.MatMulOp, places: list[Place]) -> Place:
     if len(mapped) > 1:
         raise BatchMixing(op.name, "combines operands whose batch lies on different axes")
     place = mapped.pop()
+    _keeps_extent(op, places, place)
     for i, at in shared_operands(op, places, place):
         if not _uniform(op.operands[i], at):
             raise BatchMixing(op.name, "broadcasts a value of its own along the batch axis")
