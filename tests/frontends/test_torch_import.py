@@ -240,6 +240,20 @@ SHAPES = {
         torch.fft.rfft(x).imag,
         torch.fft.rfft2(x, norm="ortho").real,
     ),
+    "inverse_fourier": lambda m, x: (  # complex values through views, products, inverses
+        torch.fft.ifft(torch.fft.fft(x)).real,
+        torch.fft.ifft2(x, norm="ortho").imag,
+        torch.fft.irfft(torch.fft.rfft(x)),
+        torch.fft.irfft(torch.fft.rfft(x), n=7, norm="forward"),
+        torch.fft.irfftn(torch.fft.rfftn(x, dim=(1, 2)), s=(5, 8), dim=(1, 2)),
+        torch.fft.fft(x).abs(),
+        (torch.fft.fft(x) * torch.fft.fft(x).conj()).real,
+        torch.fft.ifft(torch.fft.rfft(x)[..., 1:4] * x[..., :3]).imag,
+        torch.view_as_real(torch.fft.fft(x).transpose(1, 2) - torch.fft.fft(x * 2).mT),
+        torch.view_as_real(torch.fft.fft(x) * (1 - 2j) + 0.5j),
+        torch.view_as_real(torch.where(x > 0, torch.fft.fft(x), 0) / 3 + x * 3j),
+        torch.view_as_real(torch.cat([torch.fft.fft(x), torch.fft.fft(x).mH.mT], 1)),
+    ),
     "slicing": lambda m, x: (
         x[:, 1:4],
         x[..., ::3],
@@ -455,6 +469,50 @@ def test_run_time_indices_past_their_axis_are_refused_as_torch_refuses_them(name
     got = run(module, [X3.numpy(), i, np.array([7, 6])])[0]
     want = PICKS[name](None, X3, torch.tensor(i), torch.tensor([7, 6]))
     np.testing.assert_allclose(got, want.numpy(), rtol=RTOL, atol=ATOL)
+
+
+class SpectralConv(torch.nn.Module):
+    """A Fourier neural operator's layer: rfft2, the low modes times complex weights
+    (einsum), written into a zero spectrum, irfft2 back."""
+
+    def __init__(self, channels: int = 4, modes: int = 3):
+        super().__init__()
+        shape = (channels, channels, modes, modes)
+        self.weights = torch.nn.Parameter(torch.randn(*shape, dtype=torch.cfloat) / channels)
+        self.modes = modes
+
+    def forward(self, x):
+        spectrum = torch.fft.rfft2(x)
+        out = torch.zeros(*x.shape[:-1], x.shape[-1] // 2 + 1, dtype=torch.cfloat)
+        low = spectrum[:, :, : self.modes, : self.modes]
+        out[:, :, : self.modes, : self.modes] = torch.einsum("bixy,ioxy->boxy", low, self.weights)
+        return torch.fft.irfft2(out, s=x.shape[-2:]) + x
+
+
+class LogPowerSpectrogram(torch.nn.Module):
+    """Whisper's front end: a Hann-windowed STFT, |.|^2 of all but the last frame, log10."""
+
+    def forward(self, x):
+        stft = torch.stft(x, 64, 16, window=torch.hann_window(64), return_complex=True)
+        return torch.log10((stft[..., :-1].abs() ** 2).clamp(min=1e-10))
+
+
+@pytest.mark.parametrize(
+    "model, x",
+    [(SpectralConv(), randn(2, 4, 8, 8)), (LogPowerSpectrogram(), randn(2, 400))],
+    ids=["fourier_neural_operator", "log_power_spectrogram"],
+)
+def test_spectral_models_compile_at_the_npu_level(model, x) -> None:
+    """Both were refused (complex tensors, inverse transforms, stft, log10)."""
+    with torch.no_grad():
+        want = model(x).numpy()
+    compiled = ge.compile(model, example_inputs=(x,), cache=False)
+    np.testing.assert_allclose(np.asarray(compiled(x)), want, rtol=1e-4, atol=1e-4)
+
+
+def test_complex_operands_of_other_ops_are_refused_naming_the_op() -> None:
+    with pytest.raises(UnsupportedError, match="'aten.exp.default'.*a complex operand"):
+        import_module(Fn(lambda m, x: torch.fft.fft(x).exp().real), (X3,), decompose=False)
 
 
 def test_fft_with_other_sizes_is_refused_naming_them() -> None:

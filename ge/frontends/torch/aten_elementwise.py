@@ -77,6 +77,24 @@ def log1p_expm1(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.SubOp(cx.emit(ge.ExpOp(x)), one))
 
 
+@converts("log2", "log10", "exp2")
+def other_bases(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Logarithms and powers to bases 2 and 10 through ln (spectrogram front ends: log10 of
+    a power spectrum)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    key = op_key(cx.node.target)
+    if key == "exp2":
+        return cx.emit(ge.ExpOp(cx.emit(ge.MulOp(x, cx.scalar(np.log(2.0), dtype_of(x))))))
+    base = 2.0 if key == "log2" else 10.0
+    return cx.emit(ge.MulOp(cx.emit(ge.LogOp(x)), cx.scalar(1.0 / np.log(base), dtype_of(x))))
+
+
+@converts("tan")
+def tan(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = cx.cast(a["self"], cx.out_dtype())
+    return cx.emit(ge.DivOp(cx.emit(ge.SinOp(x)), cx.emit(ge.CosOp(x))))
+
+
 @converts("rsqrt")
 def rsqrt(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.ReciprocalOp(cx.emit(ge.SqrtOp(cx.cast(a["self"], cx.out_dtype())))))

@@ -175,10 +175,17 @@ class Converter:
         return val
 
     def out_shape(self, index: int | None = None) -> tuple[int, ...]:
-        return tuple(tensor_type(self.meta(index)).get_shape())
+        meta = self.meta(index)
+        if meta.is_complex():  # a part's shape (`complex_values`)
+            return tuple(int(d) for d in meta.shape)
+        return tuple(tensor_type(meta).get_shape())
 
     def out_dtype(self, index: int | None = None) -> np.dtype:
-        return numpy_dtype(self.meta(index).dtype)
+        """The result's element type; a complex result's parts' (float32 for complex64)."""
+        dtype = self.meta(index).dtype
+        if dtype.is_complex:
+            return numpy_dtype(dtype.to_real())
+        return numpy_dtype(dtype)
 
     def unsupported(self, why: str) -> UnsupportedError:
         node = self.node
@@ -194,7 +201,15 @@ class Converter:
             self.env[node] = self._materialize(self.folded[node])
         return self.env[node]
 
+    def materialize(self, value: Any) -> Any:
+        """A folded torch value (tensors, complex ones as pairs) as `ge` values."""
+        return self._materialize(value)
+
     def _materialize(self, value: Any) -> Any:
+        if isinstance(value, torch.Tensor) and value.is_complex():
+            from ge.frontends.torch.complex_values import complex_constant
+
+            return complex_constant(self, value.detach().cpu().numpy())
         if isinstance(value, torch.Tensor):
             return self.constant(to_numpy(value))
         if isinstance(value, list | tuple):
@@ -222,12 +237,18 @@ class Converter:
         if key in ignored:
             self.env[node] = None
             return
+        from ge.frontends.torch.complex_values import COMPLEX_ONLY, convert_complex
+
         handler = table.get(key)
-        if handler is None:
+        if handler is None and key not in COMPLEX_ONLY:
             supported = ", ".join(sorted(table))
             raise self.unsupported(f"the op is not supported; supported aten ops: {supported}")
         args, kwargs = fx.node.map_arg((node.args, node.kwargs), self.value)
-        value = self._check(handler(self, bind(node.target, args, kwargs)))
+        bound = bind(node.target, args, kwargs)
+        value = convert_complex(self, key, handler, bound)
+        if value is NotImplemented:
+            value = handler(self, bound)
+        value = self._check(value)
         if isinstance(value, SSAValue) and value.name_hint is None:
             value.name_hint = node.name
         self.env[node] = value
@@ -249,20 +270,32 @@ class Converter:
             raise self.unsupported(f"result {index} of '{source.name}' is not built by ge")
         return value[index]
 
-    def _check(self, value: Any) -> Any:
+    def _check(self, value: Any, index: int | None = None) -> Any:
         """Compare with torch's recorded result; cast where only the dtype differs."""
         if isinstance(value, tuple):
-            return tuple(None if v is None else self._check_one(v, i) for i, v in enumerate(value))
-        if isinstance(value, ComplexValue):  # torch's record is complex: its parts are checked
-            return value  # when `real` / `imag` take them
-        return self._check_one(value, None)
+            return tuple(None if v is None else self._check(v, i) for i, v in enumerate(value))
+        if isinstance(value, ComplexValue):  # torch records a complex tensor: check each part
+            parts = [p for p in (value.re, value.im) if p is not None]
+            for part in parts:
+                self._check_one(part, index, complex_record=True)
+            return value
+        return self._check_one(value, index)
 
-    def _check_one(self, value: SSAValue, index: int | None) -> SSAValue:
+    def _check_one(
+        self, value: SSAValue, index: int | None, complex_record: bool = False
+    ) -> SSAValue:
         assert self.node is not None
         val = self.node.meta.get("val")
         if isinstance(val, list | tuple) and index is not None:
             val = val[index]
         if not isinstance(val, torch.Tensor):
+            return value
+        if val.is_complex() or complex_record:
+            if tuple(val.shape) != shape_of(value.type):
+                raise FrontendError(
+                    f"torch import of node '{self.node.name}' ({self.node.target}) built a "
+                    f"part of {format_type(value.type)}, torch computes {tuple(val.shape)}"
+                )
             return value
         want = tensor_type(val)
         if shape_of(value.type) != shape_of(want):

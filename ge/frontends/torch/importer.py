@@ -21,7 +21,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
 from xdsl.ir import Block, Region
 
-from ge.frontends.torch.convert import Converter, tensor_type, to_numpy
+from ge.frontends.torch.convert import Converter, tensor_type
 from ge.frontends.torch.table import IGNORED, converters
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import NAME_ATTR
@@ -53,7 +53,7 @@ def import_graph(
         arg.name_hint = n.name
     for n in placeholders:
         if n.name in constants and n.users:
-            cx.env[n] = cx.constant(to_numpy(constants[n.name]))
+            cx.env[n] = cx.materialize(constants[n.name])  # complex weights: a pair
     table = converters()
     output = None
     for node in graph.nodes:
