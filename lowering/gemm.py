@@ -27,7 +27,7 @@ from gedialects.npu.launch import KernelOp
 from lowering.gemm_drain import ChunkedGemmDrain
 from lowering.gemm_epilogue import Step, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
-from lowering.tiling import a_panel_fits, choose_matmul_tile, fractal_up
+from lowering.tiling import MatmulTiling, a_panel_fits, choose_matmul_tile, fractal_up
 from runtime.targets import Target
 
 
@@ -51,15 +51,21 @@ def emit_gemm(
     fused_from,  # noqa: ANN001
     kind: str,
     steps: list[Step],
+    split: tuple[int, MatmulTiling] | None = None,
 ) -> KernelOp:
-    """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast."""
-    return _Gemm(a_buf, b_buf, output, target, steps).emit(name, fused_from, kind)
+    """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast.
+
+    With `split` (K parts and the tiling of one part, `tiling.choose_matmul_split`), each
+    output tile is computed in parts over K ranges on different cores, and each part's
+    product (times the epilogue's `muls`, its only step then) is added into C by the DMA
+    unit's atomic add: C must hold its addend (zeros, or the bias) before the kernel runs."""
+    return _Gemm(a_buf, b_buf, output, target, steps, split).emit(name, fused_from, kind)
 
 
 class _Gemm(ChunkedGemmDrain):
     """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
 
-    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step]):  # noqa: ANN001
+    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step], split=None):  # noqa: ANN001
         types = {str(a_buf.type.element_type), str(b_buf.type.element_type)}
         if len(types) != 1 or not types <= {"f16", "f32"}:
             raise UnsupportedError(f"a GEMM of {' and '.join(sorted(types))} has no cube mode")
@@ -79,18 +85,24 @@ class _Gemm(ChunkedGemmDrain):
         loads = tuple(extra)
         extra += scratch_spans(steps)
         isz = to_numpy_dtype(a_buf.type.element_type).itemsize
-        tiling = choose_matmul_tile(
-            target, self.m, self.n, self.k, isz, extra, exact=True, loads=loads, passes=len(steps)
-        )
+        self.parts, tiling = split or (1, None)
+        if tiling is None:
+            tiling = choose_matmul_tile(
+                target, self.m, self.n, self.k, isz, extra, exact=True, loads=loads,
+                passes=len(steps),
+            )  # fmt: skip
         self.tm, self.tn, self.tk = tiling.tm, tiling.tn, tiling.tk
-        self.total = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
+        self.kpart = self.k // self.parts
+        """The K range of one part (all of K unless split)."""
+        self.out_tiles = math.prod(self.lead) * -(-self.m // self.tm) * -(-self.n // self.tn)
+        self.total = self.out_tiles * self.parts
         self.per = -(-self.total // min(self.total, target.ai_cores))
         self.blocks = -(-self.total // self.per)
         self.outs = (0, 1) if tiling.double_out and self.per > 1 else (0,)
-        self.pings = (0, 1) if self.k > self.tk else (0,)
+        self.pings = (0, 1) if self.kpart > self.tk else (0,)
         self.ready = "V" if steps else "FIX"
         """The pipe that last touches a drained tile before MTE3 stores it."""
-        self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.k, isz)
+        self.resident = a_panel_fits(target, (self.tm, self.tn, self.tk), self.kpart, isz)
 
     def emit(self, name: str, fused_from, kind: str) -> KernelOp:  # noqa: ANN001
         """The kernel: each block runs a run of consecutive output tiles. With two output
@@ -127,9 +139,15 @@ class _Gemm(ChunkedGemmDrain):
         self._flags(b.wait_flag)
         return kernel
 
-    def _place(self, t: Index) -> tuple[list[Index], tuple, tuple]:
-        """Tile t's batch index, (row offset, rows) and (column offset, columns)."""
-        b = self.builder
+    def _place(self, t: Index) -> tuple[list[Index], tuple, tuple, tuple]:
+        """Unit t's batch index, (row offset, rows), (column offset, columns) and (first,
+        end) of its K range: with K in parts, unit t is part t // out_tiles of tile
+        t % out_tiles."""
+        b, unit = self.builder, t
+        krange: tuple = (0, self.k)
+        if self.parts > 1:
+            k0 = b.muli(b.divui(t, self.out_tiles), self.kpart)
+            krange, t = (k0, b.addi(k0, self.kpart)), b.remui(t, self.out_tiles)
         nm, nn = -(-self.m // self.tm), -(-self.n // self.tn)
         n0 = b.muli(b.remui(t, nn), self.tn)
         q = b.divui(t, nn)
@@ -141,17 +159,17 @@ class _Gemm(ChunkedGemmDrain):
             rest = b.divui(rest, dim)
         self.load_a = None
         if self.resident:  # a block's first tile, or the first of a row panel, loads A
-            first = b.ult(b.subi(t, self.start), 1)
+            first = b.ult(b.subi(unit, self.start), 1)
             self.load_a = b.add(arith.OrIOp(first, b.ult(b.remui(t, nn), 1))).results[0]
         rows, cols = (m0, b.extent(m0, self.tm, self.m)), (n0, b.extent(n0, self.tn, self.n))
-        return index, rows, cols
+        return index, rows, cols, krange
 
     def _alloc(self) -> None:
         """Buffers of whole fractals: a tile edge that is not one (49 pixels) is rounded up."""
         b, element = self.builder, self.a.type.element_type
         tm, tn, tk = fractal_up(self.tm), fractal_up(self.tn), self.tk
         if self.resident:
-            half = -(-self.k // (len(self.pings) * tk)) * tk
+            half = -(-self.kpart // (len(self.pings) * tk)) * tk
             self.panel = [b.alloc([tm, half], element, "l1", "FRACTAL_NZ") for _ in self.pings]
         else:
             self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
@@ -174,26 +192,42 @@ class _Gemm(ChunkedGemmDrain):
             flag("V", "MTE2", 2)
 
     def _compute(self, tile: tuple, q: int) -> None:
-        """Tile's K loop on the cube into L0C buffer q, once FIX has drained it."""
-        b, (index, rows, cols) = self.builder, tile
+        """Tile's K loop (its part's range) on the cube into L0C buffer q, once FIX has
+        drained it."""
+        b, (index, rows, cols, (first, end)) = self.builder, tile
         b.wait_flag("FIX", "M", q)
-        if self.k <= self.tk:
-            self._kstep(0, 0, index, rows, cols, q)
+        if self.kpart <= self.tk:
+            self._kstep(0, first, index, rows, cols, q, first)
         else:
-            with b.loop(0, self.k, 2 * self.tk) as kk:
-                self._kstep(0, kk, index, rows, cols, q)
+            with b.loop(first, end, 2 * self.tk) as kk:
+                self._kstep(0, kk, index, rows, cols, q, first)
                 k1 = b.addi(kk, self.tk)
-                with b.when(b.ult(k1, self.k)):
-                    self._kstep(1, k1, index, rows, cols, q)
+                with b.when(b.ult(k1, end)):
+                    self._kstep(1, k1, index, rows, cols, q, first)
 
-    def _kstep(self, p: int, k0: Index, index: list[Index], rows: tuple, cols: tuple, q: int):  # noqa: ANN201
-        """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad."""
+    def _kstep(
+        self,
+        p: int,
+        k0: Index,
+        index: list[Index],
+        rows: tuple,
+        cols: tuple,
+        q: int,
+        first: Index = 0,
+    ):  # noqa: ANN201, E501
+        """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad
+        (accumulating after the part's `first` step)."""
         b, (m0, mext), (n0, next_) = self.builder, rows, cols
         kext = b.extent(k0, self.tk, self.k)
         b.wait_flag("MTE1", "MTE2", p)
         a_off, a_size = _batch_window(self.a_shape, self.out_shape, index, [m0, k0], [mext, kext])
         if self.resident:
-            a1, a1_off = self.panel[p], [0, b.muli(b.divui(k0, 2 * self.tk), self.tk)]
+            step = (
+                b.divui(b.subi(k0, first), 2 * self.tk)
+                if self.parts > 1
+                else b.divui(k0, 2 * self.tk)
+            )
+            a1, a1_off = self.panel[p], [0, b.muli(step, self.tk)]
             with b.when(self.load_a):
                 b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
         else:
@@ -207,7 +241,7 @@ class _Gemm(ChunkedGemmDrain):
         b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
         b.set_flag("MTE1", "MTE2", p)
         b.sync("MTE1", "M", p)
-        b.mmad(self.a0[p], self.b0[p], self.c[q], [mext, next_, kext], b.ne(k0, 0))
+        b.mmad(self.a0[p], self.b0[p], self.c[q], [mext, next_, kext], b.ne(k0, first))
         b.set_flag("M", "MTE1", p)
 
 

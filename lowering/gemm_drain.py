@@ -27,7 +27,7 @@ LOADED_EVENT = 16
 
 class ChunkedGemmDrain:
     """Mixed into `lowering.gemm._Gemm`: needs builder, c, steps, operands, out_shape, output,
-    outs, tm, tn."""
+    outs, tm, tn, parts."""
 
     def _alloc_drain(self, b: KernelBuilder, element) -> None:  # noqa: ANN001
         self.chunk, count = drain_rows(self.tm)
@@ -56,7 +56,7 @@ class ChunkedGemmDrain:
         """L0C buffer q through FIX into its UB chunks (once MTE3 stored the last tile in
         them), the operand tiles of all chunks, then the epilogue chunk by chunk; each chunk
         flags MTE3 when it is ready to store."""
-        b, (index, (m0, mext), cols) = self.builder, tile
+        b, (index, (m0, mext), cols) = self.builder, tile[:3]
         b.sync("M", "FIX")
         b.wait_flag("MTE3", "FIX", q)
         chunks = list(self._chunks(mext))
@@ -101,14 +101,18 @@ class ChunkedGemmDrain:
 
     def _store(self, tile: tuple, q: int) -> None:
         """UB buffer q's chunks into the output tile in HBM (MTE3), freeing them for FIX."""
-        b, (index, (m0, mext), (n0, next_)) = self.builder, tile
+        b, (index, (m0, mext), (n0, next_)) = self.builder, tile[:3]
+        atomic = "add" if self.parts > 1 else None  # parts of K add into C
         for j, first, guard in self._chunks(mext):
             with self._guard(guard):
                 b.wait_flag(self.ready, "MTE3", READY_EVENT + CHUNKS * q + j)
                 ext = b.minui(b.subi(mext, first), self.chunk)
                 out_off = [*index, b.addi(m0, first), n0]
                 out_size = [*(1 for _ in index), ext, next_]
-                b.dma(self.u[q][j], [0, 0], [ext, next_], self.output, out_off, out_size)
+                b.dma(
+                    self.u[q][j], [0, 0], [ext, next_], self.output, out_off, out_size,
+                    atomic=atomic,
+                )  # fmt: skip
         b.set_flag("MTE3", "FIX", q)
 
     def _guard(self, cond: SSAValue | None):  # noqa: ANN202

@@ -8,14 +8,17 @@ where the op asks for it.
 
 from __future__ import annotations
 
-from xdsl.ir import SSAValue
+from xdsl.ir import Block, Region, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.types import element_of
+from gedialects.ge.types import element_of, tensor
+from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.launch import KernelOp
 from lowering.gemm import emit_gemm
 from lowering.gemm_epilogue import Step, activation_steps
+from lowering.lower_elementwise import lower_elementwise
+from lowering.tiling import choose_matmul_split
 from runtime.targets import Target
 
 
@@ -34,13 +37,48 @@ def lower_matmul(
     target: Target,
     name: str,
     pre_transposed: bool = False,
-) -> KernelOp:
-    """The kernel of `op` on HBM buffers; with `pre_transposed`, operands the op transposes
-    come already transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
+) -> list[KernelOp]:
+    """The kernels of `op` on HBM buffers: one GEMM, or (K split over groups of cores, when
+    the cost model says so) an init kernel writing the bias into C and a GEMM whose parts
+    add into it. With `pre_transposed`, operands the op transposes come already transposed
+    (the caller ran a transpose kernel), so the shapes are the buffers'."""
     _check(op, pre_transposed)
-    steps = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
-    if len(inputs) > 2:
-        steps.append(Step("add", operand=inputs[2]))
+    alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
+    split = _split(op, inputs, output, target) if act is None and len(inputs) > 2 else None
+    if split is not None:
+        init = _init_with_bias(op, inputs[2], output, target, f"{name}_init")
+        gemm = emit_gemm(
+            inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", alpha, split
+        )
+        return [init, gemm]
+    steps = [*alpha, *([Step("add", operand=inputs[2])] if len(inputs) > 2 else [])]
     steps += activation_steps(act, op.activation_attrs)
-    return emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)
+    return [emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)]
+
+
+def _split(op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: ANN202
+    """(K parts, tiling) when splitting K pays, else None: an f32 GEMM with a bias and no
+    activation (the parts add into C, which first holds the bias; an activation would need
+    the whole sum)."""
+    if str(output.type.element_type) != "f32" or str(inputs[0].type.element_type) != "f32":
+        return None
+    a_dims, b_dims = inputs[0].type.dims, inputs[1].type.dims
+    if any(d != 1 for d in (*a_dims[:-2], *b_dims[:-2])):
+        return None  # one matrix product (BERT's (1, S, H) @ (H, F) among them)
+    m, k, n = a_dims[-2], a_dims[-1], b_dims[-1]
+    init_bytes = 4 * m * n
+    parts, tiling = choose_matmul_split(target, m, n, k, 4, init_bytes, exact=True)
+    return (parts, tiling) if parts > 1 else None
+
+
+def _init_with_bias(
+    op: MatMulKernelOp, bias: SSAValue, output: SSAValue, target: Target, name: str
+) -> KernelOp:
+    """An elementwise kernel that writes the bias, broadcast, into every element of C."""
+    block = Block(arg_types=[tensor([], element_of(op.bias.type))])
+    block.add_op(YieldOp(block.args[0]))
+    expand = ElementwiseOp([op.bias], op.output.type, Region(block), op.fused_names)
+    kernel = lower_elementwise(expand, [bias], output, target, name)
+    expand.erase(safe_erase=False)
+    return kernel

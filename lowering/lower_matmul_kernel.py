@@ -50,4 +50,4 @@ def lower_matmul_kernel(
             tmp = HbmAllocOp(BufferType(dims, src.element_type, "hbm"))
             ops += [tmp, transpose_last_two(inputs[i], tmp.buffer, target, f"{name}_t{i}")]
             inputs[i] = tmp.buffer
-    return [*ops, lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
+    return [*ops, *lower_matmul(op, inputs, output, target, name, pre_transposed=True)]

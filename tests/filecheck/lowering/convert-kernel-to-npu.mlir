@@ -63,3 +63,34 @@ func.func @weights(%a: tensor<4x2xf32>) -> tensor<4x3xf32> {
   %c = kernel.matmul %a, %w {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul"]} : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
   func.return %c : tensor<4x3xf32>
 }
+
+// -----
+
+// A K-heavy f32 GEMM with a bias on few output tiles (BERT's FFN down: M 128, K 3072): K is
+// split in two, each half on 16 cores. An init kernel writes the bias into C; each part's
+// tiles then add into C by atomic DMAs, the K loop running over the part's range.
+
+// CHECK-LABEL: func.func @split_k
+// CHECK: npu.kernel "matmul_0_init" block_dim = {{[0-9]+}}
+// CHECK: npu.dma {{.+}} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK: npu.kernel "matmul_0" block_dim = 32
+// CHECK: arith.constant 1536 : index
+// CHECK: npu.mmad
+// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK-NOT: npu.kernel
+func.func @split_k(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: tensor<768xf32>) -> tensor<1x128x768xf32> {
+  %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
+  func.return %c : tensor<1x128x768xf32>
+}
+
+// -----
+
+// The same GEMM with an activation keeps K whole: the activation needs the whole sum.
+
+// CHECK-LABEL: func.func @no_split_with_activation
+// CHECK-NOT: _init
+// CHECK-NOT: atomic
+func.func @no_split_with_activation(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: tensor<768xf32>) -> tensor<1x128x768xf32> {
+  %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, activation = "relu", fused_from = ["ge.matmul", "ge.add", "ge.relu"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
+  func.return %c : tensor<1x128x768xf32>
+}
