@@ -33,6 +33,16 @@ def _matmul(m: int, n: int, k: int, dtype: str) -> str:
 }}"""
 
 
+def _matmul_bias(m: int, n: int, k: int) -> str:
+    """A matmul and its bias (one kernel; a K-heavy one splits K: an init kernel first)."""
+    a, b, v, c = _t((m, k), "f32"), _t((k, n), "f32"), _t((n,), "f32"), _t((m, n), "f32")
+    return f"""func.func @main(%a: {a}, %b: {b}, %v: {v}) -> {c} {{
+  %y = ge.matmul %a, %b : ({a}, {b}) -> {c}
+  %z = ge.add %y, %v : ({c}, {v}) -> {c}
+  func.return %z : {c}
+}}"""
+
+
 def _add_relu(rows: int, cols: int) -> str:
     t = _t((rows, cols), "f32")
     return f"""func.func @main(%x: {t}, %y: {t}) -> {t} {{
@@ -57,6 +67,9 @@ CASES = {
     "matmul 128x768x768 f32 (BERT projection)": _matmul(128, 768, 768, "f32"),
     "matmul 128x3072x768 f32 (BERT FFN up)": _matmul(128, 3072, 768, "f32"),
     "matmul 128x768x3072 f32 (BERT FFN down)": _matmul(128, 768, 3072, "f32"),
+    "matmul+bias 128x768x3072 f32 (FFN down, K split)": _matmul_bias(128, 768, 3072),
+    "matmul+bias 256x768x3072 f32 (K split)": _matmul_bias(256, 768, 3072),
+    "matmul+bias 512x768x3072 f32 (K whole)": _matmul_bias(512, 768, 3072),
     "add+relu 2048x2048 f32": _add_relu(2048, 2048),
     "layer norm 128x768 f32": _layer_norm(128, 768),
     "layer norm 128x768 f16 (f32 tiles)": _layer_norm(128, 768, "f16"),
@@ -69,7 +82,7 @@ def main() -> None:
     for title, text in CASES.items():
         ctx = make_context()
         module = Parser(ctx, text).parse_module()
-        spec = "convert-ge-to-kernel,fuse-elementwise"
+        spec = "ge-optimize"  # the fusions a compile runs (matmul + bias: one kernel)
         PassPipeline.parse_spec(dict(all_passes()), spec).apply(ctx, module)
         fn = module.body.block.first_op
         inputs = [
