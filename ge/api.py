@@ -336,12 +336,14 @@ def _torch_batch_rebuilder(model: Any, examples: Sequence[Any]) -> Callable[[int
     """For a torch module whose example inputs share their first axis: a function exporting
     it again with the examples' samples repeated to a given batch (torch.export fixes every
     shape, so each gear is the module's own graph at its batch)."""
-    arrays = [np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in examples]
-    if any(a.ndim == 0 for a in arrays) or len({a.shape[0] for a in arrays}) != 1:
+    tensors = [_as_torch(x) for x in examples]
+    if any(t.ndim == 0 for t in tensors) or len({t.shape[0] for t in tensors}) != 1:
         return None
 
     def rebuild(batch: int) -> ModuleOp:
-        resized = [_as_torch(np.resize(a, (batch, *a.shape[1:]))) for a in arrays]
+        import torch
+
+        resized = [t[torch.arange(batch) % t.shape[0]] for t in tensors]  # bf16 too
         return _gear_program(batch, lambda: load_program(model, example_inputs=resized))
 
     return rebuild

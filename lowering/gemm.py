@@ -214,7 +214,7 @@ class _Gemm(ChunkedGemmDrain):
         cols: tuple,
         q: int,
         first: Index = 0,
-    ):  # noqa: ANN201, E501
+    ):  # noqa: ANN201
         """One K step on ping (p=0) or pong (p=1): A, B tiles HBM -> L1 -> L0, then mmad
         (accumulating after the part's `first` step)."""
         b, (m0, mext), (n0, next_) = self.builder, rows, cols

@@ -75,10 +75,12 @@ def _split(op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target:
 def _init_with_bias(
     op: MatMulKernelOp, bias: SSAValue, output: SSAValue, target: Target, name: str
 ) -> KernelOp:
-    """An elementwise kernel that writes the bias, broadcast, into every element of C."""
+    """An elementwise kernel that writes the bias, broadcast, into every element of C (the
+    output buffer's shape: a vector operand's product is viewed as a matrix)."""
     block = Block(arg_types=[tensor([], element_of(op.bias.type))])
     block.add_op(YieldOp(block.args[0]))
-    expand = ElementwiseOp([op.bias], op.output.type, Region(block), op.fused_names)
+    result = tensor(tuple(output.type.dims), element_of(op.output.type))
+    expand = ElementwiseOp([op.bias], result, Region(block), op.fused_names)
     kernel = lower_elementwise(expand, [bias], output, target, name)
     expand.erase(safe_erase=False)
     return kernel

@@ -191,9 +191,9 @@ SPLIT_MAX_FRACTALS = 32
 where each core's loads bound it, few output tiles a core; the estimate of a split with
 more is optimistic (ascend910a f32, split total incl. init against unsplit: 8, 12, 16, 24
 fractals a core 8-20% faster, 36 4% faster, 48 5% slower though estimated 18% faster)."""
-SPLIT_INIT_CYCLES = 400
-"""The init kernel's cycles beyond its store at the chip's bandwidth (fill, drain, a tile
-loop's issue): measured 350-450 on BERT's and ResNet's output shapes."""
+SPLIT_INIT_SPEED = 0.6
+"""The init kernel's share of its store's roofline (C's bytes at the chip's bandwidth):
+measured 0.60 on outputs of 393 KB to 1.6 MB, 0.80 on 262 KB."""
 
 
 def choose_matmul_split(
@@ -215,7 +215,7 @@ def choose_matmul_split(
         tiling = choose_matmul_tile(_cores_share(target, s), m, n, k // s, itemsize, **options)
         if (k // s) % tiling.tk:  # a part's last step would run into the next part
             continue
-        estimate = tiling.estimate + init_bytes / target.hbm_bandwidth + SPLIT_INIT_CYCLES
+        estimate = tiling.estimate + init_bytes / target.hbm_bandwidth / SPLIT_INIT_SPEED
         if estimate < SPLIT_GAIN * cost:
             parts, best, cost = s, tiling, estimate
     return parts, best
