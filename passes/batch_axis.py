@@ -91,10 +91,14 @@ def _broadcast(op: Operation, places: Sequence[Place]) -> Place:
         for p, v in zip(places, op.operands)
         if p is not None
     }
+    return _one_place(op, places, mapped) if mapped else None
+
+
+def _one_place(op: Operation, places: Sequence[Place], mapped: set[Batch]) -> Batch:
+    """The result's batch, where its operands put it (`mapped`): one axis, not stretched, and
+    no other operand's own rows along it (those must be alike)."""
     if len(mapped) > 1:
         raise BatchMixing(op.name, "combines operands whose batch lies on different axes")
-    if not mapped:
-        return None
     place = mapped.pop()
     _keeps_extent(op, places, place)
     for i, at in shared_operands(op, places, place):
@@ -314,14 +318,7 @@ def _matmul(op: ops.MatMulOp, places: list[Place]) -> Place:
         for p, rank in ((a, a_rank), (b, b_rank))
         if p is not None
     }
-    if len(mapped) > 1:
-        raise BatchMixing(op.name, "combines operands whose batch lies on different axes")
-    place = mapped.pop()
-    _keeps_extent(op, places, place)
-    for i, at in shared_operands(op, places, place):
-        if not _uniform(op.operands[i], at):
-            raise BatchMixing(op.name, "broadcasts a value of its own along the batch axis")
-    return place
+    return _one_place(op, places, mapped)
 
 
 def _gather(op: ops.GatherOp, places: list[Place]) -> Place:
