@@ -134,7 +134,8 @@ def shared_operands(op: Operation, places: Sequence[Place], place: Batch) -> lis
             span = rank - 2
         else:
             at, span = place.axis - (out_rank - rank), rank
-        if p is None and 0 <= at < span and shape_of(v.type)[at] != 1:
+        joined = isinstance(op, ops.ConcatOp)  # joined rows match the batch even when it is 1
+        if p is None and 0 <= at < span and (joined or shape_of(v.type)[at] != 1):
             shared.append((i, at))
     return shared
 

@@ -354,3 +354,17 @@ def test_a_batch_of_one_broadcast_to_more_rows_is_refused():
     fn = _fn([1, 3], lambda x: [ExpandOp(x, shape=[2, 3])])
     with pytest.raises(BatchMixing, match="broadcasts the batch axis itself"):
         check_batch_independent(fn)
+
+
+def test_a_constant_joined_at_batch_one_grows_with_the_gear():
+    """At batch 1 a (1, 1) constant joined to x on axis 1 spans the batch axis too: a gear of
+    2 expands it to two rows (the gear property found it kept at one)."""
+    from ge.gears import respecialize_batch
+
+    fn = _fn(
+        [1, 1],
+        lambda x: [c := ConstantOp(np.full((1, 1), 1.5, np.float32)), ConcatOp(x, c, axis=1)],
+    )
+    assert check_batch_independent(fn) == [0]
+    (got,) = run(respecialize_batch(fn.parent_op(), fn, 2), [np.array([[2.0], [3.0]], np.float32)])
+    np.testing.assert_array_equal(got, [[2.0, 1.5], [3.0, 1.5]])
