@@ -253,6 +253,16 @@ SHAPES = {
         torch.view_as_real(torch.fft.fft(x) * (1 - 2j) + 0.5j),
         torch.view_as_real(torch.where(x > 0, torch.fft.fft(x), 0) / 3 + x * 3j),
         torch.view_as_real(torch.cat([torch.fft.fft(x), torch.fft.fft(x).mH.mT], 1)),
+        torch.view_as_real(F.pad(torch.fft.fft(x), (1, 2), value=0.5).mean(1)),
+        torch.fft.fft(x).flip(-1).sum(-1).imag,
+        torch.view_as_real(torch.stack(torch.fft.fft(x).split(2, dim=2)[::-1], 0)),
+    ),
+    "flip_roll": lambda m, x: (
+        x.flip(0, 2),
+        x.flip(-1),
+        torch.roll(x, (2, -1), (1, 2)),
+        torch.roll(x, 5),
+        torch.roll(x, -13, 2),
     ),
     "slicing": lambda m, x: (
         x[:, 1:4],

@@ -7,6 +7,7 @@ the node, so `-1` and the squeeze rules never have to be re-derived here.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -118,6 +119,43 @@ def slice_(cx: Converter, a: dict[str, Any]) -> SSAValue:
     if shape_of(x.type) == cx.out_shape() and a["step"] == 1:
         return x
     return _slice(cx, x, dim, start, end, a["step"])
+
+
+@converts("flip")
+def flip(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Each axis in `dims` read backwards: a slice of step -1 from the last element."""
+    x = a["self"]
+    shape = shape_of(x.type)
+    axes = sorted({_axis(d, len(shape)) for d in a["dims"]})
+    if not axes:
+        return x
+    ends = [-shape[d] - 1 for d in axes]
+    return cx.emit(
+        ge.SliceOp(x, starts=[-1] * len(axes), ends=ends, axes=axes, steps=[-1] * len(axes))
+    )
+
+
+@converts("roll")
+def roll(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """Shifted cyclically along each of `dims` (the last `shift` elements first); with no
+    dims, along the flattened tensor."""
+    x, shifts, dims = a["self"], list(a["shifts"]), list(a.get("dims") or [])
+    shape = list(shape_of(x.type))
+    if not dims:
+        flat = cx.reshape(x, [math.prod(shape)])
+        return cx.reshape(_rolled(cx, flat, shifts[0], 0), shape)
+    for shift, dim in zip(shifts, dims, strict=True):
+        x = _rolled(cx, x, shift, _axis(dim, len(shape)))
+    return x
+
+
+def _rolled(cx: Converter, x: SSAValue, shift: int, dim: int) -> SSAValue:
+    size = shape_of(x.type)[dim]
+    cut = size - shift % size if size else 0
+    if cut in (0, size):
+        return x
+    tail, head = _slice(cx, x, dim, cut, size, 1), _slice(cx, x, dim, 0, cut, 1)
+    return cx.emit(ge.ConcatOp(tail, head, axis=dim))
 
 
 @converts("select", "select_copy")

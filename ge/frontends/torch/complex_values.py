@@ -40,7 +40,8 @@ PER_PART = frozenset(
         "narrow", "cat", "stack", "slice_scatter", "select_scatter", "index_select", "flip",
         "roll", "add", "sub", "neg", "where", "split", "split_with_sizes", "chunk", "unbind",
         "repeat", "index", "flatten", "unflatten", "movedim", "copy", "zeros_like",
-        "new_zeros", "view_copy", "slice_copy", "select_copy", "expand_copy", "mT",
+        "new_zeros", "view_copy", "slice_copy", "select_copy", "expand_copy", "mT", "sum",
+        "mean", "cumsum", "constant_pad_nd", "pad",
     }
 )  # fmt: skip
 """Ops computed on each part alone: f(re + i im) = f(re) + i f(im)."""
@@ -116,9 +117,9 @@ def convert_complex(cx: Converter, key: str, handler: Handler | None, args: dict
     )
 
 
-ADDITIVE = frozenset({"add", "sub", "where"})
-"""Per-part ops whose number arguments are values added in (zero in the imaginary pass),
-not sizes or positions."""
+ADDITIVE = frozenset({"add", "sub", "where", "constant_pad_nd", "pad"})
+"""Per-part ops whose number arguments are values added in or written (zero in the
+imaginary pass: a pad's value), not sizes or positions."""
 
 
 def _stays_complex(cx: Converter) -> bool:
