@@ -120,7 +120,7 @@ class FusedWinograd:
         self.tiles = {}
         for step in self.steps:
             if step.operand is not None:
-                spans = step.operand.type.dims[-1] != 1
+                spans = len(step.operand.type.dims) == 4  # the residual; a channel is (O, 1, 1)
                 shape = [1, t.oc, t.rb * s.m, t.tc * s.m] if spans else [t.oc, 1, 1]
                 self.tiles[step.operand] = b.alloc(shape, oel, "ub")
 
@@ -223,7 +223,7 @@ class FusedWinograd:
             b.wait_flag("V", "MTE2", EPILOGUE)
             for value, tile in self.tiles.items():
                 dims = value.type.dims
-                if dims[-1] != 1:  # the residual, (N, O, OH, OW)
+                if len(dims) == 4:  # the residual, (N, O, OH, OW), OW 1 included
                     size = [1, chans[1], rows[1], cols[1]]
                     src = [image, chans[0], rows[0], cols[0]]
                     b.dma(value, src, size, tile, [0] * 4, size)
