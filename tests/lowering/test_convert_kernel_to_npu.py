@@ -65,6 +65,10 @@ def elementwise_programs(draw):
     for i in range(draw(st.integers(1, 5))):
         if draw(st.booleans()):
             fn = draw(st.sampled_from(UNARY))
+            if fn == "floor" and not current[0].startswith("%a"):
+                # floor of a computed value turns an ulp into 1 where it lands on an
+                # integer (soak: floor(a1 * gelu(2 a0)) of -1e-22 vs -0.0); it floors inputs
+                fn = "abs"
             lines.append(f"%v{i} = ge.{fn} {current[0]} : ({_t(out)}) -> {_t(out)}")
         else:
             fn = draw(st.sampled_from(BINARY))
