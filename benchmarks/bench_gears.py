@@ -51,9 +51,16 @@ def _trial(path: Path, examples: dict[str, np.ndarray]) -> str:
     worst = 0.0
     for batch in BATCHES:
         feeds = {name: _repeat(a, batch) for name, a in examples.items()}
-        got = compiled(**feeds)
+        try:
+            got = compiled(**feeds)
+        except Exception as error:  # noqa: BLE001 (a table row: an internal error is a finding)
+            return f"FAILED at batch {batch}: {type(error).__name__}: {str(error)[:90]}"
+        try:
+            wanted = session.run(None, feeds)
+        except Exception:  # noqa: BLE001
+            return f"ran at batch {batch} where onnxruntime refuses it"
         got = got if isinstance(got, list | tuple) else [got]
-        for value, want in zip(got, session.run(None, feeds), strict=True):
+        for value, want in zip(got, wanted, strict=True):
             if value.shape != want.shape:
                 return f"shape {value.shape} where onnxruntime gives {want.shape}"
             scale = 1.0 + np.abs(want.astype(np.float64))
