@@ -153,6 +153,8 @@ class CompiledModel:
     """For gears: the model's own graph at a batch (an ONNX model imported again with that
     batch), instead of `self.module` respecialized by `gears.respecialize_batch`."""
     _rebuilt: dict[int, ModuleOp] = field(default_factory=dict)
+    _eager_graph: tuple[int, ModuleOp] | None = None
+    """The graph of the last batch no gear held (a re-import is not paid on every call)."""
 
     def __post_init__(self) -> None:
         fn = entry_function(self.module)
@@ -279,8 +281,10 @@ class CompiledModel:
 
     def _run_eager_with_shapes(self, values: list[np.ndarray]) -> list[np.ndarray]:
         """GE's hybrid mode: a batch no gear holds runs eagerly at its own shape."""
-        module = self._module_at_batch(len(values[0]))
-        return EagerRunner(module, self.options).run(values)[0]
+        batch = len(values[0])
+        if self._eager_graph is None or self._eager_graph[0] != batch:
+            self._eager_graph = (batch, self._module_at_batch(batch))
+        return EagerRunner(self._eager_graph[1], self.options).run(values)[0]
 
     @property
     def input_shapes(self) -> list[tuple[int, ...]]:

@@ -58,7 +58,8 @@ def emit_gemm(
     With `split` (K parts and the tiling of one part, `tiling.choose_matmul_split`), each
     output tile is computed in parts over K ranges on different cores, and each part's
     product (times the epilogue's `muls`, its only step then) is added into C by the DMA
-    unit's atomic add: C must hold its addend (zeros, or the bias) before the kernel runs."""
+    unit's atomic add: C must hold its addend (the bias, `lower_matmul`) before the kernel
+    runs."""
     return _Gemm(a_buf, b_buf, output, target, steps, split).emit(name, fused_from, kind)
 
 

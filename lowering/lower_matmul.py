@@ -45,7 +45,7 @@ def lower_matmul(
     _check(op, pre_transposed)
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
-    split = _split(op, inputs, output, target) if act is None and len(inputs) > 2 else None
+    split = _split(inputs, output, target) if act is None and len(inputs) > 2 else None
     if split is not None:
         init = _init_with_bias(op, inputs[2], output, target, f"{name}_init")
         gemm = emit_gemm(
@@ -57,7 +57,7 @@ def lower_matmul(
     return [emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)]
 
 
-def _split(op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: ANN202
+def _split(inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: ANN202
     """(K parts, tiling) when splitting K pays, else None: an f32 GEMM with a bias and no
     activation (the parts add into C, which first holds the bias; an activation would need
     the whole sum)."""

@@ -221,24 +221,21 @@ def choose_matmul_split(
     return parts, best
 
 
-@functools.lru_cache(maxsize=64)
-def _share_of(target_id: int, parts: int) -> Target:  # noqa: ARG001 (the cache key)
-    target = _TARGETS[target_id]
-    return dataclasses.replace(
-        target, ai_cores=target.ai_cores // parts, hbm_bandwidth=target.hbm_bandwidth / parts
-    )
-
-
-_TARGETS: dict[int, Target] = {}
+_SHARES: dict[tuple[int, int], tuple[Target, Target]] = {}
+"""`_cores_share`'s targets, kept so that `choose_matmul_tile`'s cache (by target identity)
+hits; keyed by the whole target's id, which the entry keeps alive."""
 
 
 def _cores_share(target: Target, parts: int) -> Target:
     """The target as one of `parts` groups of its cores sees it: cores / parts, and their
-    share of HBM bandwidth (memoized, so `choose_matmul_tile`'s cache keeps working)."""
-    if _TARGETS.get(id(target)) is not target:
-        _TARGETS[id(target)] = target
-        _share_of.cache_clear()
-    return _share_of(id(target), parts)
+    share of HBM bandwidth."""
+    cached = _SHARES.get((id(target), parts))
+    if cached is None or cached[0] is not target:
+        share = dataclasses.replace(
+            target, ai_cores=target.ai_cores // parts, hbm_bandwidth=target.hbm_bandwidth / parts
+        )
+        cached = _SHARES[(id(target), parts)] = (target, share)
+    return cached[1]
 
 
 DRAIN_CHUNKS = 4

@@ -21,7 +21,7 @@ import numpy as np
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.convert_fourier import MAX_BASIS
-from ge.frontends.torch.complex_values import COMPLEX_AWARE
+from ge.frontends.torch.complex_values import COMPLEX_AWARE, imaginary_part
 from ge.frontends.torch.convert import ComplexValue, Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects.ge import ops as ge
@@ -103,8 +103,13 @@ def _own_sizes(cx: Converter, sizes: Any, shape: tuple, axes: list[int]) -> None
         raise cx.unsupported(f"sizes {list(sizes)} other than the axes' own (padding, cropping)")
 
 
-@converts("fft_fftn", "fft_fft", "fft_fft2", "fft_rfft", "fft_rfftn", "fft_rfft2")
-@converts("fft_ifftn", "fft_ifft", "fft_ifft2")
+TRANSFORMS = ("fft_fftn", "fft_fft", "fft_fft2", "fft_rfft", "fft_rfftn", "fft_rfft2")
+TRANSFORMS += ("fft_ifftn", "fft_ifft", "fft_ifft2")
+REAL_INVERSES = ("fft_irfft", "fft_irfft2", "fft_irfftn")
+CORE = ("_fft_r2c", "_fft_c2c")
+
+
+@converts(*TRANSFORMS)
 def fft(cx: Converter, a: dict[str, Any]) -> ComplexValue:
     value = _as_complex(cx, a["self"])
     key = op_key(cx.node.target)
@@ -120,7 +125,7 @@ def fft(cx: Converter, a: dict[str, Any]) -> ComplexValue:
     return _onesided(cx, value, axes[-1]) if key.startswith("fft_r") else value
 
 
-@converts("fft_irfft", "fft_irfft2", "fft_irfftn")
+@converts(*REAL_INVERSES)
 def irfft(cx: Converter, a: dict[str, Any]) -> SSAValue:
     """Inverse transforms over every axis but the last, then the real inverse of the last
     one's one-sided bins to n points (s[-1], or 2 (m - 1) of m bins)."""
@@ -150,9 +155,7 @@ def real(cx: Converter, a: dict[str, Any]) -> SSAValue:
         if want_real:
             return x
         raise cx.unsupported("the imaginary part of a real tensor")
-    if want_real or x.im is not None:
-        return x.re if want_real else x.im
-    return cx.emit(ge.MulOp(x.re, cx.scalar(0, dtype_of(x.re))))
+    return x.re if want_real else imaginary_part(cx, x)
 
 
 @converts("view_as_real")
@@ -162,8 +165,7 @@ def view_as_real(cx: Converter, a: dict[str, Any]) -> SSAValue:
     if not isinstance(x, ComplexValue):
         raise cx.unsupported("view_as_real of a tensor no fft converter made")
     shape = list(shape_of(x.re.type))
-    im = x.im if x.im is not None else cx.emit(ge.MulOp(x.re, cx.scalar(0, dtype_of(x.re))))
-    parts = [cx.reshape(p, [*shape, 1]) for p in (x.re, im)]
+    parts = [cx.reshape(p, [*shape, 1]) for p in (x.re, imaginary_part(cx, x))]
     return cx.emit(ge.ConcatOp(*parts, axis=len(shape)))
 
 
@@ -178,7 +180,7 @@ def _code_scale(cx: Converter, code: int) -> Callable[[int], float]:
     return CODE_SCALES[code]
 
 
-@converts("_fft_r2c", "_fft_c2c")
+@converts(*CORE)
 def fft_core(cx: Converter, a: dict[str, Any]) -> ComplexValue:
     """The core-aten forms: a transform over `dim` (c2c: inverse unless `forward`); r2c
     keeps the first n // 2 + 1 bins of the last axis when `onesided` (the others mirror)."""
@@ -205,7 +207,5 @@ def fft_c2r(cx: Converter, a: dict[str, Any]) -> SSAValue:
 
 
 COMPLEX_AWARE.update(
-    {"fft_fftn", "fft_fft", "fft_fft2", "fft_rfft", "fft_rfftn", "fft_rfft2", "fft_ifftn"}
-    | {"fft_ifft", "fft_ifft2", "fft_irfft", "fft_irfft2", "fft_irfftn", "_fft_r2c"}
-    | {"_fft_c2c", "_fft_c2r", "real", "imag", "view_as_real"}
+    {*TRANSFORMS, *REAL_INVERSES, *CORE, "_fft_c2r", "real", "imag", "view_as_real"}
 )

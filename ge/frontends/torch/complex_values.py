@@ -21,7 +21,7 @@ inverts it (irfft2); Whisper-style front ends take abs() ** 2 of an STFT.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -67,14 +67,20 @@ PRODUCTS = {
 """Bilinear ops and where their two factors are among the arguments."""
 
 
-def has_complex(value: Any) -> bool:
-    if isinstance(value, ComplexValue | complex):
-        return True
-    if isinstance(value, list | tuple):
-        return any(has_complex(v) for v in value)
+def _leaves(value: Any) -> Iterator[Any]:
+    """The values in (nested) argument dicts, lists and tuples."""
     if isinstance(value, dict):
-        return any(has_complex(v) for v in value.values())
-    return False
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        yield value
+        return
+    for item in value:
+        yield from _leaves(item)
+
+
+def has_complex(value: Any) -> bool:
+    """Whether a complex tensor or a python complex number is among `value`'s leaves."""
+    return any(isinstance(v, ComplexValue | complex) for v in _leaves(value))
 
 
 def convert_complex(cx: Converter, key: str, handler: Handler | None, args: dict[str, Any]) -> Any:
@@ -129,16 +135,15 @@ def _stays_complex(cx: Converter) -> bool:
 def per_part(cx: Converter, handler: Handler, args: dict[str, Any], key: str) -> Any:
     """`handler` on the real parts, then on the imaginary ones (None when all are zero)."""
     re = handler(cx, _map(args, lambda c: c.re, lambda v: v.real if isinstance(v, complex) else v))
-    if all(c.im is None for c in _complex_in(args)) and not _complex_numbers(args):
+    leaves = list(_leaves(args))
+    if all(v.im is None for v in leaves if isinstance(v, ComplexValue)) and not any(
+        isinstance(v, complex) for v in leaves
+    ):
         return _pair(re, None)
-    im_args = _map(args, lambda c: _imag(cx, c), lambda v: _zero_if_data(cx, v))
+    im_args = _map(args, lambda c: imaginary_part(cx, c), lambda v: _zero_if_data(cx, v))
     if key in ADDITIVE:  # numbers added in: their imaginary parts
         im_args = {k: v if k == "alpha" else _imag_number(v) for k, v in im_args.items()}
     return _pair(re, handler(cx, im_args))
-
-
-def _complex_numbers(args: dict[str, Any]) -> bool:
-    return any(isinstance(v, complex) for v in args.values())
 
 
 def _imag_number(value: Any) -> Any:
@@ -195,7 +200,8 @@ def _scaled(
     return ComplexValue(re, None if x.im is None else handler(cx, _put(args, where, x.im)))
 
 
-def _imag(cx: Converter, value: ComplexValue) -> SSAValue:
+def imaginary_part(cx: Converter, value: ComplexValue) -> SSAValue:
+    """`value`'s imaginary part, zeros of its shape where it has none."""
     return value.im if value.im is not None else _zeros_like(cx, value.re)
 
 
@@ -210,16 +216,6 @@ def _zero_if_data(cx: Converter, value: Any) -> Any:
 def _zeros_like(cx: Converter, value: SSAValue) -> SSAValue:
     zero = cx.scalar(0, dtype_of(value))
     return cx.emit(ge.ExpandOp(zero, shape=list(shape_of(value.type))))
-
-
-def _complex_in(value: Any) -> list[ComplexValue]:
-    if isinstance(value, ComplexValue):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [c for v in value for c in _complex_in(v)]
-    if isinstance(value, dict):
-        return [c for v in value.values() for c in _complex_in(v)]
-    return []
 
 
 def _map(value: Any, on_complex: Callable, on_other: Callable) -> Any:

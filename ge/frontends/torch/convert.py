@@ -198,14 +198,11 @@ class Converter:
         if node not in self.env:
             if node not in self.folded:
                 raise FrontendError(f"node '{node.name}' is used before it is defined")
-            self.env[node] = self._materialize(self.folded[node])
+            self.env[node] = self.materialize(self.folded[node])
         return self.env[node]
 
     def materialize(self, value: Any) -> Any:
         """A folded torch value (tensors, complex ones as pairs) as `ge` values."""
-        return self._materialize(value)
-
-    def _materialize(self, value: Any) -> Any:
         if isinstance(value, torch.Tensor) and value.is_complex():
             from ge.frontends.torch.complex_values import complex_constant
 
@@ -213,7 +210,7 @@ class Converter:
         if isinstance(value, torch.Tensor):
             return self.constant(to_numpy(value))
         if isinstance(value, list | tuple):
-            return tuple(self._materialize(v) for v in value)
+            return tuple(self.materialize(v) for v in value)
         return value
 
     def convert(self, node: fx.Node, table: dict[str, Any], ignored: frozenset[str]) -> None:
@@ -275,22 +272,19 @@ class Converter:
         if isinstance(value, tuple):
             return tuple(None if v is None else self._check(v, i) for i, v in enumerate(value))
         if isinstance(value, ComplexValue):  # torch records a complex tensor: check each part
-            parts = [p for p in (value.re, value.im) if p is not None]
-            for part in parts:
-                self._check_one(part, index, complex_record=True)
+            for part in (p for p in (value.re, value.im) if p is not None):
+                self._check_one(part, index)
             return value
         return self._check_one(value, index)
 
-    def _check_one(
-        self, value: SSAValue, index: int | None, complex_record: bool = False
-    ) -> SSAValue:
+    def _check_one(self, value: SSAValue, index: int | None) -> SSAValue:
         assert self.node is not None
         val = self.node.meta.get("val")
         if isinstance(val, list | tuple) and index is not None:
             val = val[index]
         if not isinstance(val, torch.Tensor):
             return value
-        if val.is_complex() or complex_record:
+        if val.is_complex():  # a part of it (`complex_values`): its shape
             if tuple(val.shape) != shape_of(value.type):
                 raise FrontendError(
                     f"torch import of node '{self.node.name}' ({self.node.target}) built a "
