@@ -1,9 +1,9 @@
 """kernel.matmul -> one cube GEMM kernel (`lowering.gemm`) with its epilogue steps.
 
-C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias): alpha, bias and the
-activation become epilogue steps (`lowering.gemm_epilogue`) run on each output tile. The
-lowering is registered in `lowering.lower_matmul_kernel`, which transposes operands first
-where the op asks for it.
+C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias) + residual: alpha, bias, the
+activation and the residual become epilogue steps (`lowering.gemm_epilogue`) run on each
+output tile. The lowering is registered in `lowering.lower_matmul_kernel`, which transposes
+operands first where the op asks for it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from xdsl.ir import Block, Region, SSAValue
 
 from gedialects.errors import UnsupportedError
+from gedialects.ge.ops import AddOp
 from gedialects.ge.types import element_of, tensor
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.kernel.ops import MatMulKernelOp
@@ -39,48 +40,59 @@ def lower_matmul(
     pre_transposed: bool = False,
 ) -> list[KernelOp]:
     """The kernels of `op` on HBM buffers: one GEMM, or (K split over groups of cores, when
-    the cost model says so) an init kernel writing the bias into C and a GEMM whose parts
-    add into it. With `pre_transposed`, operands the op transposes come already transposed
-    (the caller ran a transpose kernel), so the shapes are the buffers'."""
+    the cost model says so) an init kernel writing the bias and residual into C and a GEMM
+    whose parts add into it. With `pre_transposed`, operands the op transposes come already
+    transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
     _check(op, pre_transposed)
+    addends = dict(zip([n for n in op.ADDENDS if getattr(op, n) is not None], inputs[2:]))
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
-    split = _split(inputs, output, target) if act is None and len(inputs) > 2 else None
+    split = _split(inputs, output, target) if act is None and addends else None
     if split is not None:
-        init = _init_with_bias(op, inputs[2], output, target, f"{name}_init")
+        init = _init_with_addends(op, addends, output, target, f"{name}_init")
         gemm = emit_gemm(
             inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", alpha, split
         )
         return [init, gemm]
-    steps = [*alpha, *([Step("add", operand=inputs[2])] if len(inputs) > 2 else [])]
+    steps = [*alpha, *([Step("add", operand=addends["bias"])] if "bias" in addends else [])]
     steps += activation_steps(act, op.activation_attrs)
+    if "residual" in addends:
+        steps.append(Step("add", operand=addends["residual"]))
     return [emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)]
 
 
 def _split(inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: ANN202
-    """(K parts, tiling) when splitting K pays, else None: an f32 GEMM with a bias and no
-    activation (the parts add into C, which first holds the bias; an activation would need
-    the whole sum)."""
+    """(K parts, tiling) when splitting K pays, else None: an f32 GEMM with a bias or a
+    residual and no activation (the parts add into C, which first holds them; an activation
+    would need the whole sum)."""
     if str(output.type.element_type) != "f32" or str(inputs[0].type.element_type) != "f32":
         return None
     a_dims, b_dims = inputs[0].type.dims, inputs[1].type.dims
     if any(d != 1 for d in (*a_dims[:-2], *b_dims[:-2])):
         return None  # one matrix product (BERT's (1, S, H) @ (H, F) among them)
     m, k, n = a_dims[-2], a_dims[-1], b_dims[-1]
-    init_bytes = 4 * m * n
+    init_bytes = 4 * m * n  # C's first write (a residual is read once either way)
     parts, tiling = choose_matmul_split(target, m, n, k, 4, init_bytes, exact=True)
     return (parts, tiling) if parts > 1 else None
 
 
-def _init_with_bias(
-    op: MatMulKernelOp, bias: SSAValue, output: SSAValue, target: Target, name: str
+def _init_with_addends(
+    op: MatMulKernelOp, addends: dict[str, SSAValue], output: SSAValue, target: Target, name: str
 ) -> KernelOp:
-    """An elementwise kernel that writes the bias, broadcast, into every element of C (the
-    output buffer's shape: a vector operand's product is viewed as a matrix)."""
-    block = Block(arg_types=[tensor([], element_of(op.bias.type))])
-    block.add_op(YieldOp(block.args[0]))
-    result = tensor(tuple(output.type.dims), element_of(op.output.type))
-    expand = ElementwiseOp([op.bias], result, Region(block), op.fused_names)
-    kernel = lower_elementwise(expand, [bias], output, target, name)
+    """An elementwise kernel that writes the bias, broadcast, plus the residual into every
+    element of C (the output buffer's shape: a vector operand's product is viewed as a
+    matrix); the split GEMM's parts then add into it."""
+    element = element_of(op.output.type)
+    values = [getattr(op, key) for key in addends]
+    block = Block(arg_types=[tensor([], element) for _ in values])
+    total = block.args[0]
+    for arg in block.args[1:]:
+        add = AddOp(total, arg)
+        block.add_op(add)
+        total = add.output
+    block.add_op(YieldOp(total))
+    result = tensor(tuple(output.type.dims), element)
+    expand = ElementwiseOp(values, result, Region(block), op.fused_names)
+    kernel = lower_elementwise(expand, list(addends.values()), output, target, name)
     expand.erase(safe_erase=False)
     return kernel

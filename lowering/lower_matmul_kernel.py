@@ -25,8 +25,10 @@ def lower_matmul_kernel(
     """A matmul kernel, after transpose kernels into temporaries for operands it transposes."""
     ops: list[Operation] = []
     inputs = list(inputs)
+    units: list[int] = []  # the unit axes of the output's matrix view
     for i, promoted in ((0, lambda d: (1, d[0])), (1, lambda d: (d[0], 1))):
         if len(inputs[i].type.dims) == 1:  # numpy matmul: a vector is a one-row/-column matrix
+            units.append(i - 2)
             view = ReshapeOp(
                 inputs[i],
                 BufferType(promoted(inputs[i].type.dims), inputs[i].type.element_type, "hbm"),
@@ -40,6 +42,8 @@ def lower_matmul_kernel(
         b_dims = (*b_dims[:-2], b_dims[-1], b_dims[-2])
     full = (*np.broadcast_shapes(a_dims[:-2], b_dims[:-2]), a_dims[-2], b_dims[-1])
     if tuple(output.type.dims) != full:
+        for i in range(2, len(inputs)):  # the bias and residual, as the output is viewed
+            inputs[i] = _addend_view(inputs[i], len(output.type.dims), units, ops)
         view = ReshapeOp(output, BufferType(full, output.type.element_type, "hbm"))
         ops.append(view)
         output = view.result
@@ -51,3 +55,20 @@ def lower_matmul_kernel(
             ops += [tmp, transpose_last_two(inputs[i], tmp.buffer, target, f"{name}_t{i}")]
             inputs[i] = tmp.buffer
     return [*ops, *lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
+
+
+def _addend_view(
+    addend: SSAValue, out_rank: int, units: list[int], ops: list[Operation]
+) -> SSAValue:
+    """`addend`, which broadcasts into the output, viewed so that it broadcasts the same way
+    into the output's matrix view: with a 1 at each axis (-2: A was a vector, -1: B was)
+    the view adds. A (M,) bias of A @ v then runs down the (M, 1) column, not along its
+    one-wide rows."""
+    dims = [*(1 for _ in range(out_rank - len(addend.type.dims))), *addend.type.dims]
+    for axis in sorted(units, reverse=True):  # -1 first: it is the last axis of the view
+        dims.insert(len(dims) + 1 + axis, 1)
+    if tuple(dims) == tuple(addend.type.dims):
+        return addend
+    view = ReshapeOp(addend, BufferType(tuple(dims), addend.type.element_type, "hbm"))
+    ops.append(view)
+    return view.result

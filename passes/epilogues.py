@@ -5,7 +5,7 @@ a residual add), reads its producer as an *epilogue* under construction
 (`ConvEpilogue.of` / `MatMulEpilogue.of`, from a `ge` op or an existing kernel), asks the
 epilogue to absorb the consumer, and `fuse_into_producer` swaps the pair for one kernel.
 The stages run in a fixed order (conv: bias, scale/shift, activation, residual,
-post-activation; matmul: alpha, bias, activation), so a consumer is absorbed only when
+post-activation; matmul: alpha, bias, activation, residual), so a consumer is absorbed only when
 every later stage is still empty. Per-channel factors must be constants (weights).
 """
 
@@ -170,26 +170,29 @@ class MatMulEpilogue:
     props: dict[str, Attribute]
     fused: list[str]
 
+    SLOTS = ("lhs", "rhs", "bias", "residual")
+
     @staticmethod
     def of(op: Operation) -> MatMulEpilogue | None:
         if isinstance(op, ge.MatMulOp):
-            return MatMulEpilogue({"lhs": op.lhs, "rhs": op.rhs, "bias": None}, {}, [op.name])
+            return MatMulEpilogue({"lhs": op.lhs, "rhs": op.rhs}, {}, [op.name])
         if isinstance(op, k.MatMulKernelOp):
-            values = {"lhs": op.lhs, "rhs": op.rhs, "bias": op.bias}
-            return MatMulEpilogue(values, dict(op.properties), list(op.fused_names))
+            values = {name: getattr(op, name) for name in MatMulEpilogue.SLOTS}
+            props = {n: a for n, a in op.properties.items() if n != "operandSegmentSizes"}
+            return MatMulEpilogue(values, props, list(op.fused_names))
         return None
 
     def has(self, *names: str) -> bool:
         return any(self.values.get(n) is not None or n in self.props for n in names)
 
     def build(self) -> list[Operation]:
-        operands = [self.values["lhs"], self.values["rhs"], self.values["bias"]]
+        operands = [self.values.get(n) for n in self.SLOTS]
         props = {n: a for n, a in self.props.items() if n != "fused_from"}
         return [k.MatMulKernelOp(*operands, fused_from=self.fused, **props)]
 
     def absorb_scale(self, op: Operation, factor: float) -> bool:
         """(A @ B) * c or / c with a scalar c: into alpha, before bias and activation."""
-        if self.has("bias", "activation"):
+        if self.has("bias", "activation", "residual"):
             return False
         alpha = self.props.get("alpha")
         current = 1.0 if alpha is None else alpha.value.data  # type: ignore[attr-defined]
@@ -199,7 +202,7 @@ class MatMulEpilogue:
 
     def absorb_bias(self, add: Operation, bias: SSAValue, output: SSAValue) -> bool:
         """A @ B + b, b broadcasting into the product without growing it."""
-        if self.has("bias", "activation") or add.results[0].type != output.type:
+        if self.has("bias", "activation", "residual") or add.results[0].type != output.type:
             return False
         self.values["bias"] = bias
         self.fused.append(add.name)
@@ -207,10 +210,21 @@ class MatMulEpilogue:
 
     def absorb_activation(self, op: Operation) -> bool:
         found = activation_of(op)
-        if found is None or self.has("activation"):
+        if found is None or self.has("activation", "residual"):
             return False
         set_activation(self.props, "activation", found)
         self.fused.append(op.name)
+        return True
+
+    def absorb_residual(self, add: Operation, other: SSAValue, output: SSAValue) -> bool:
+        """act(A @ B + b) + r with r of the product's own type, after a bias: the residual
+        slot (without a bias, the add is the bias: `absorb_bias`)."""
+        if not self.has("bias", "activation") or self.has("residual"):
+            return False
+        if other.type != output.type:
+            return False
+        self.values["residual"] = other
+        self.fused.append(add.name)
         return True
 
 

@@ -30,6 +30,7 @@ from passes.epilogues import rewrite_module
 from passes.fuse_conv_bias_activation import ConvActivation, ConvChannelAffine
 from passes.fuse_conv_residual_add import ConvResidualAdd, ResidualActivation
 from passes.fuse_matmul_add_gelu import MatMulActivation, MatMulBias
+from passes.fuse_matmul_residual_add import MatMulResidualAdd
 from passes.fuse_matmul_scale import MatMulScale
 from passes.matching import only_user
 
@@ -41,6 +42,7 @@ EPILOGUE_PATTERNS = (
     MatMulScale,
     MatMulBias,
     MatMulActivation,
+    MatMulResidualAdd,
 )
 """Patterns that move an elementwise consumer into its producer's epilogue."""
 

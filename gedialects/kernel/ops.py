@@ -29,6 +29,8 @@ from xdsl.irdl import (
     prop_def,
     result_def,
 )
+from xdsl.parser import Parser, UnresolvedOperand
+from xdsl.printer import Printer
 
 from gedialects.ge import ops as ge
 from gedialects.ge.base import Props, broadcast, prop_bool, require_float, require_tensor
@@ -109,20 +111,72 @@ class Conv2DKernelOp(KernelOp):
 
 @irdl_op_definition
 class MatMulKernelOp(KernelOp):
-    """act(alpha * (op(A) @ op(B)) + bias), op = transpose of the last two dims if asked."""
+    """act(alpha * (op(A) @ op(B)) + bias) + residual, op = transpose of the last two dims
+    if asked. `bias` broadcasts into the product; `residual` (a transformer's skip
+    connection) has the result type and is added after the activation, as conv's is."""
 
     name = "kernel.matmul"
     lhs = operand_def()
     rhs = operand_def()
     bias = opt_operand_def()
+    residual = opt_operand_def()
     output = result_def()
     transpose_a = prop_def(IntegerAttr)
     transpose_b = prop_def(IntegerAttr)
     alpha = prop_def(FloatAttr)
     activation = opt_prop_def(StringAttr)
     activation_attrs = opt_prop_def(DictionaryAttr)
+    irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments(as_property=True))
     DEFAULTS: ClassVar[dict] = {"transpose_a": False, "transpose_b": False, "alpha": 1.0}
-    assembly_format = "$lhs `,` $rhs (`bias` $bias^)? " + TYPES
+    ADDENDS: ClassVar[tuple[str, ...]] = ("bias", "residual")
+
+    # `%a, %b [bias %c] [residual %r] {props} : (types) -> type`, written by hand: xDSL's
+    # declarative format cannot split `functional-type(operands, ...)` over two optional
+    # operands, and the form without a residual must stay what it was.
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list([self.lhs, self.rhs], printer.print_operand)
+        for key in self.ADDENDS:
+            if (value := getattr(self, key)) is not None:
+                printer.print_string(f" {key} ")
+                printer.print_operand(value)
+        segments = "operandSegmentSizes"
+        printer.print_op_attributes(
+            self.attributes | {k: v for k, v in self.properties.items() if k != segments}
+        )
+        printer.print_string(" : ")
+        printer.print_function_type([o.type for o in self.operands], [self.output.type])
+
+    @classmethod
+    def parse(cls, parser: Parser) -> MatMulKernelOp:
+        operands = [parser.parse_unresolved_operand()]
+        parser.parse_punctuation(",")
+        operands.append(parser.parse_unresolved_operand())
+        addends: dict[str, UnresolvedOperand] = {}
+        for key in cls.ADDENDS:
+            if parser.parse_optional_keyword(key):
+                addends[key] = parser.parse_unresolved_operand()
+        operands += addends.values()
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        pos = parser.pos
+        signature = parser.parse_function_type()
+        if len(signature.inputs) != len(operands) or len(signature.outputs) != 1:
+            parser.raise_error(
+                f"kernel.matmul takes {len(operands)} operand types and one result type",
+                pos, parser.pos,
+            )  # fmt: skip
+        values = parser.resolve_operands(operands, signature.inputs.data, pos)
+        known = cls.get_irdl_definition().properties
+        properties = {k: attributes.pop(k) for k in list(attributes) if k in known}
+        rest = iter(values[2:])
+        groups = [*values[:2], *([next(rest)] if k in addends else [] for k in cls.ADDENDS)]
+        return cls.build(
+            operands=groups,
+            result_types=[signature.outputs.data[0]],
+            properties=properties,
+            attributes=attributes,
+        )
 
     @classmethod
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
@@ -133,13 +187,19 @@ class MatMulKernelOp(KernelOp):
         if prop_bool(props, "transpose_b"):
             b = _swap_last(cls, b)
         out = _matmul_type(cls, a, b)
-        if len(operand_types) == 3:
-            bias = require_tensor(cls, "bias", operand_types[2])
-            if broadcast(cls, [shape_of(out), shape_of(bias)]) != shape_of(out):
-                raise cls.fail(f"bias {format_type(bias)} would change the result's shape")
-            if element_of(bias) != element_of(out):
-                raise cls.fail(f"bias {format_type(bias)} must have the result's element type")
+        for addend in operand_types[2:]:  # the bias, the residual (same rule: it is wider)
+            addend = require_tensor(cls, "bias", addend)
+            if broadcast(cls, [shape_of(out), shape_of(addend)]) != shape_of(out):
+                raise cls.fail(f"bias {format_type(addend)} would change the result's shape")
+            if element_of(addend) != element_of(out):
+                raise cls.fail(f"bias {format_type(addend)} must have the result's element type")
         return [out]
+
+    def verify_(self) -> None:
+        super().verify_()
+        if self.residual is not None and self.residual.type != self.output.type:
+            got, want = format_type(self.residual.type), format_type(self.output.type)
+            raise self.fail(f"residual {got} must have the result type {want}")
 
 
 @irdl_op_definition

@@ -98,16 +98,20 @@ def _channel(v: np.ndarray) -> np.ndarray:
 
 
 @kernel_reference(k.MatMulKernelOp)
-def matmul(op: k.MatMulKernelOp, a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None):
+def matmul(op: k.MatMulKernelOp, a: np.ndarray, b: np.ndarray, *rest: np.ndarray):
+    extra = _present(op, k.MatMulKernelOp.ADDENDS, rest)
     if op.get_flag("transpose_a"):
         a = np.swapaxes(a, -1, -2)
     if op.get_flag("transpose_b"):
         b = np.swapaxes(b, -1, -2)
     y = ges.matmul(op, a, b)
     y = _scaled(y, op.get_float("alpha"))
-    if bias is not None:
-        y = run_ge(ge.AddOp, y, None, bias)
-    return apply_activation(op, "activation", y)
+    if "bias" in extra:
+        y = run_ge(ge.AddOp, y, None, extra["bias"])
+    y = apply_activation(op, "activation", y)
+    if "residual" in extra:
+        y = run_ge(ge.AddOp, y, None, extra["residual"])
+    return y
 
 
 def _scaled(y: np.ndarray, scale: float) -> np.ndarray:

@@ -11,7 +11,7 @@ the same meaning: `memory_view_offsets(self) -> list[int] | None`,
 - In-place candidates are operand indices an elementwise kernel may overwrite with its
   result (the liveness analysis checks the operand dies there and has the result's layout):
   the input of a `ge` elementwise op or `kernel.elementwise`, the residual of a conv whose
-  epilogue adds it, the full-size bias of a matmul.
+  epilogue adds it, the residual or full-size bias of a matmul.
 """
 
 from __future__ import annotations
@@ -183,5 +183,7 @@ register_inplace_rule(
     kernel.Conv2DKernelOp, lambda op: _operand_index(op, "residual"), elementwise=False
 )
 register_inplace_rule(
-    kernel.MatMulKernelOp, lambda op: _operand_index(op, "bias"), elementwise=False
+    kernel.MatMulKernelOp,
+    lambda op: (*_operand_index(op, "residual"), *_operand_index(op, "bias")),
+    elementwise=False,
 )

@@ -57,6 +57,17 @@ KERNELS = {
             fused_from=["ge.transpose", "ge.matmul", "ge.mul", "ge.add", "ge.gelu"],
         ),
     ),  # fmt: skip
+    "matmul-residual": (
+        [SEQ, normal(8, 8), SEQ],
+        lambda a, b, r: k.MatMulKernelOp(
+            a,
+            b,
+            c(normal(8)),
+            r,
+            activation="relu",
+            fused_from=["ge.matmul", "ge.add", "ge.relu", "ge.add"],
+        ),
+    ),  # fmt: skip
     "softmax": ([SEQ], lambda x: k.SoftmaxKernelOp(x, axis=1, scale=0.3, fused_from=["ge.mul"])),
     "attention": (
         [SEQ, SEQ, SEQ],

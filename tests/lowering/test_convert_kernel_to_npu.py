@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
@@ -30,10 +30,9 @@ def _t(shape: tuple[int, ...], dtype: str = "f32") -> str:
     return f"tensor<{'x'.join(map(str, shape))}{'x' if shape else ''}{dtype}>"
 
 
-def _kernel_module(text: str) -> ModuleOp:
+def _kernel_module(text: str, spec: str = "convert-ge-to-kernel,fuse-elementwise") -> ModuleOp:
     ctx = make_context()
     module = Parser(ctx, text).parse_module()
-    spec = "convert-ge-to-kernel,fuse-elementwise"
     PassPipeline.parse_spec(dict(all_passes()), spec).apply(ctx, module)
     return module
 
@@ -97,30 +96,58 @@ def test_random_elementwise_kernels_equal_reference(program, seed):
 
 @st.composite
 def matmul_programs(draw):
+    """A matmul of random shapes (batched, or with a vector operand) and its epilogue: a
+    bias of any shape that broadcasts into the product, relu, a residual of its own shape."""
     m, n, k = (draw(st.integers(1, 130)) for _ in range(3))
     batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
     b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)
     b_batch = b_batch[len(b_batch) - draw(st.integers(0, len(b_batch))) :]  # trailing dims
     a, b, out = (*batch, m, k), (*b_batch, k, n), (*batch, m, n)
-    relu = draw(st.booleans())
+    vector = draw(st.sampled_from([None, "a", "b"])) if not batch else None
+    if vector == "a":
+        a, out = (k,), (n,)
+    elif vector == "b":
+        b, out = (k,), (m,)
+    args = {"a": a, "b": b}
     lines = [f"%y = ge.matmul %a, %b : ({_t(a)}, {_t(b)}) -> {_t(out)}"]
-    if relu:
-        lines.append(f"%r = ge.relu %y : ({_t(out)}) -> {_t(out)}")
-    res = "%r" if relu else "%y"
+    last = "%y"
+    bias_shapes = [out[-1:], out, *([(out[-2], 1)] if len(out) >= 2 else [])]
+    for step in ("bias", "relu", "residual"):
+        if not draw(st.booleans()):
+            continue
+        if step == "relu":
+            lines.append(f"%{step} = ge.relu {last} : ({_t(out)}) -> {_t(out)}")
+        else:
+            shape = draw(st.sampled_from(bias_shapes)) if step == "bias" else out
+            args[step] = shape
+            add = f"ge.add {last}, %{step} : ({_t(out)}, {_t(shape)}) -> {_t(out)}"
+            lines.append(f"%{step}_out = {add}")
+        last = lines[-1].split(" = ")[0]
+    params = ", ".join(f"%{name}: {_t(shape)}" for name, shape in args.items())
     text = (
-        f"func.func @main(%a: {_t(a)}, %b: {_t(b)}) -> {_t(out)} {{\n  "
+        f"func.func @main({params}) -> {_t(out)} {{\n  "
         + "\n  ".join(lines)
-        + f"\n  func.return {res} : {_t(out)}\n}}"
+        + f"\n  func.return {last} : {_t(out)}\n}}"
     )
-    return text, [a, b]
+    return text, list(args.values())
 
 
+_MATRIX_VECTOR_BIAS = """func.func @main(%a: tensor<2x1xf32>, %b: tensor<1xf32>, %bias: tensor<2xf32>) -> tensor<2xf32> {
+  %y = ge.matmul %a, %b : (tensor<2x1xf32>, tensor<1xf32>) -> tensor<2xf32>
+  %bias_out = ge.add %y, %bias : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  func.return %bias_out : tensor<2xf32>
+}"""
+
+
+@example((_MATRIX_VECTOR_BIAS, [(2, 1), (1,), (2,)]), 0)  # the (M,) bias ran along (M, 1) rows
 @given(matmul_programs(), st.integers(0, 2**16))
 def test_random_matmul_kernels_equal_reference(program, seed):
     text, shapes = program
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    _compare(_kernel_module(text), inputs, rtol=1e-4, atol=1e-4)
+    module = _kernel_module(text, "fuse-elementwise,convert-ge-to-kernel")  # epilogues fused
+    assert [op.name for op in module.body.block.first_op.body.block.ops][:-1] == ["kernel.matmul"]
+    _compare(module, inputs, rtol=1e-4, atol=1e-4)
 
 
 def test_matmul_larger_than_l1_and_elementwise_larger_than_l2():

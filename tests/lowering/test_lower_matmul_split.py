@@ -1,8 +1,8 @@
 """K split over groups of cores (`tiling.choose_matmul_split`, `lower_matmul`): an init kernel
-writes the bias into C, then each group's GEMM over its K range adds its products into C by
-atomic DMAs. Chosen for K-heavy GEMMs with few output tiles a core (BERT's FFN down), equal
-to the reference on every shape, and the split kernels' modeled cycles beat the whole-K ones
-they replace."""
+writes the bias (and residual) into C, then each group's GEMM over its K range adds its
+products into C by atomic DMAs. Chosen for K-heavy GEMMs with few output tiles a core
+(BERT's FFN down), equal to the reference on every shape, and the split kernels' modeled
+cycles beat the whole-K ones they replace."""
 
 from __future__ import annotations
 
@@ -22,21 +22,33 @@ from runtime.targets import load_target
 TARGET = load_target("ascend910a")
 
 
-def _matmul(m: int, n: int, k: int, activation: str | None = None, alpha: float = 1.0):  # noqa: ANN202
+def _matmul(  # noqa: ANN202
+    m: int, n: int, k: int, activation: str | None = None, alpha: float = 1.0,
+    bias: bool = True, residual: bool = False,
+):  # fmt: skip
+    """(module, inputs) of act(alpha * A @ B [+ bias]) [+ residual], A (1, M, K)."""
+
     def t(shape):  # noqa: ANN001, ANN202
         return f"tensor<{'x'.join(map(str, shape))}xf32>"
 
-    a, b, v, c = t((1, m, k)), t((k, n)), t((n,)), t((1, m, n))
+    shapes = {"a": (1, m, k), "b": (k, n)}
+    if bias:
+        shapes["v"] = (n,)
+    if residual:
+        shapes["r"] = (1, m, n)
+    c = t((1, m, n))
     act = f', activation = "{activation}"' if activation else ""
-    text = f"""func.func @main(%a: {a}, %b: {b}, %v: {v}) -> {c} {{
-  %c = kernel.matmul %a, %b bias %v {{transpose_a = false, transpose_b = false, \
-alpha = {alpha:.6e} : f64{act}, fused_from = ["ge.matmul", "ge.add"]}} : ({a}, {b}, {v}) -> {c}
+    addends = (" bias %v" if bias else "") + (" residual %r" if residual else "")
+    params = ", ".join(f"%{name}: {t(shape)}" for name, shape in shapes.items())
+    types = ", ".join(t(shape) for shape in shapes.values())
+    text = f"""func.func @main({params}) -> {c} {{
+  %c = kernel.matmul %a, %b{addends} {{transpose_a = false, transpose_b = false, \
+alpha = {alpha:.6e} : f64{act}, fused_from = ["ge.matmul", "ge.add"]}} : ({types}) -> {c}
   func.return %c : {c}
 }}"""
     module = Parser(make_context(), text).parse_module()
     rng = np.random.default_rng(m * n + k)
-    shapes = [(1, m, k), (k, n), (n,)]
-    return module, [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    return module, [rng.standard_normal(s).astype(np.float32) for s in shapes.values()]
 
 
 def _run(module, inputs):  # noqa: ANN001, ANN202
@@ -75,6 +87,20 @@ def test_which_gemms_split(shape, parts):
     assert chosen == parts
 
 
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_a_residual_is_added_by_the_init_kernel(bias):
+    """BERT's FFN down with its skip connection: the init kernel writes bias + residual (or
+    the residual alone) into C, and the split still beats the whole K with the residual in
+    its epilogue."""
+    module, inputs = _matmul(128, 768, 3072, bias=bias, residual=True)
+    names, split_cycles = _run(module, inputs)
+    assert names == ["matmul_0_init", "matmul_0"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tiling, "SPLIT_GAIN", 0.0)
+        whole_names, whole_cycles = _run(module, inputs)
+    assert whole_names == ["matmul_0"] and split_cycles < whole_cycles
+
+
 def test_an_activation_keeps_k_whole():
     module, inputs = _matmul(128, 768, 3072, activation="relu")
     names, _ = _run(module, inputs)
@@ -87,12 +113,15 @@ def test_an_activation_keeps_k_whole():
     n=st.integers(1, 90),
     k=st.sampled_from([512, 768, 1024]),
     alpha=st.sampled_from([1.0, 0.125]),
+    addends=st.sampled_from([(True, False), (True, True), (False, True)]),
 )
-def test_split_gemms_equal_the_reference(monkeypatch_module, m, n, k, alpha):
-    """Every split the target allows (2, 4, 8 parts), on edge tiles, with alpha."""
+def test_split_gemms_equal_the_reference(monkeypatch_module, m, n, k, alpha, addends):
+    """Every split the target allows (2, 4, 8 parts), on edge tiles, with alpha, a bias,
+    a residual or both."""
     parts, _ = tiling.choose_matmul_split(TARGET, m, n, k, 4, 4 * m * n, exact=True)
     assume(parts > 1)  # (a part's K steps must divide it)
-    module, inputs = _matmul(m, n, k, alpha=alpha)
+    bias, residual = addends
+    module, inputs = _matmul(m, n, k, alpha=alpha, bias=bias, residual=residual)
     names, _ = _run(module, inputs)
     assert names == ["matmul_0_init", "matmul_0"]
 

@@ -83,7 +83,7 @@ def plant_conv_chain(b: ProgramBuilder) -> list[Value]:
 
 
 def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
-    """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act]."""
+    """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act] [-> + residual]."""
     x = float_value(b, 2, 3, limit=10.0)
     m = b.draw(st.integers(1, 4))
     extra: list[Value] = []
@@ -105,6 +105,11 @@ def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
         y = emit(b, ops.AddOp(y.ssa, b.constant(shape, x.dtype).ssa))
     if maybe(b):
         y = activation(b, y)
+    if maybe(b):
+        residual = b.pick(lambda v: v.shape == y.shape and v.dtype == y.dtype and v is not y)
+        residual = residual or b.argument(y.shape, y.dtype)
+        second_user(b, y, extra)
+        y = emit(b, ops.AddOp(y.ssa, residual.ssa) if maybe(b) else ops.AddOp(residual.ssa, y.ssa))
     return [y, *extra]
 
 

@@ -85,6 +85,43 @@ func.func @split_k(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: 
 
 // -----
 
+// With BERT's skip connection too, the init kernel writes bias + residual into C; the
+// split parts then add into it as before.
+
+// CHECK-LABEL: func.func @split_k_residual
+// CHECK: npu.kernel "matmul_0_init" block_dim = {{[0-9]+}}
+// CHECK: npu.dma %bias {{.+}} -> %[[BV:[^ ]+]]
+// CHECK-NEXT: npu.dma %x {{.+}} -> %[[XV:[^ ]+]]
+// CHECK: npu.vec_add %[[BV]], %[[XV]]
+// CHECK: npu.kernel "matmul_0" block_dim = 32
+// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK-NOT: npu.kernel
+func.func @split_k_residual(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: tensor<768xf32>, %x: tensor<1x128x768xf32>) -> tensor<1x128x768xf32> {
+  %c = kernel.matmul %a, %b bias %bias residual %x {fused_from = ["ge.matmul", "ge.add", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>, tensor<1x128x768xf32>) -> tensor<1x128x768xf32>
+  func.return %c : tensor<1x128x768xf32>
+}
+
+// -----
+
+// An unsplit GEMM's epilogue: the bias and the residual tile come in one MTE2 batch, the
+// residual is added after the activation, and the tile is stored once.
+
+// CHECK-LABEL: func.func @residual_epilogue
+// CHECK: npu.kernel "matmul_0"
+// CHECK: npu.dma %bias {{.+}} -> %[[BV:[^ ]+]]
+// CHECK-NEXT: npu.dma %x {{.+}} -> %[[XV:[^ ]+]] [0, 0] [16, 16]
+// CHECK: npu.vec_add %[[U:[^ ]+]], %[[BV]] -> %[[U]]
+// CHECK-NEXT: npu.vec_relu %[[U]] -> %[[U]]
+// CHECK-NEXT: npu.vec_add %[[U]], %[[XV]] -> %[[U]]
+// CHECK: npu.dma %[[U]] {{.+}} -> %{{.+}} : !npu.buffer<16x16xf32, ub> -> !npu.buffer<64x80xf32, hbm>
+// CHECK-NOT: npu.kernel
+func.func @residual_epilogue(%a: tensor<64x96xf32>, %b: tensor<96x80xf32>, %bias: tensor<80xf32>, %x: tensor<64x80xf32>) -> tensor<64x80xf32> {
+  %c = kernel.matmul %a, %b bias %bias residual %x {fused_from = ["ge.matmul", "ge.add", "ge.relu", "ge.add"], activation = "relu"} : (tensor<64x96xf32>, tensor<96x80xf32>, tensor<80xf32>, tensor<64x80xf32>) -> tensor<64x80xf32>
+  func.return %c : tensor<64x80xf32>
+}
+
+// -----
+
 // The same GEMM with an activation keeps K whole: the activation needs the whole sum.
 
 // CHECK-LABEL: func.func @no_split_with_activation

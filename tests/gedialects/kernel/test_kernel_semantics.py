@@ -57,6 +57,19 @@ def test_matmul_transposes_scale_bias_gelu():
     )
 
 
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_matmul_residual_is_added_after_the_activation(bias):
+    """relu(A @ B [+ b]) + r: the residual after the activation, as conv's."""
+    a, b, c, r = arr(3, 5), arr(5, 4), arr(4), arr(3, 4)
+    kernel = k.MatMulKernelOp(
+        value(a), value(b), value(c) if bias else None, value(r),
+        fused_from=["ge.matmul", "ge.relu", "ge.add"], activation="relu",
+    )  # fmt: skip
+    want = np.maximum(a @ b + (c if bias else 0), 0) + r
+    given = [a, b, c, r] if bias else [a, b, r]
+    np.testing.assert_allclose(ks.evaluate(kernel, *given)[0], want, rtol=1e-5, atol=1e-6)
+
+
 def test_attention_equals_unfused():
     q, key, v, mask = arr(2, 6, 8), arr(2, 6, 8), arr(2, 6, 8), arr(1, 6)
     kernel = k.AttentionKernelOp(

@@ -65,3 +65,19 @@ func.func @mask_grows_scores(%q: tensor<8x16xf32>, %m: tensor<2x8x8xf32>) -> ten
   func.return %0 : tensor<8x16xf32>
 }
 // CHECK: error: 'kernel.attention': mask tensor<2x8x8xf32> would change the scores' shape tensor<8x8xf32>
+
+// -----
+
+func.func @matmul_residual_type(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %0 = kernel.matmul %x, %w residual %b {fused_from = ["ge.matmul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  func.return %0 : tensor<4x8xf32>
+}
+// CHECK: error: 'kernel.matmul': residual tensor<8xf32> must have the result type tensor<4x8xf32>
+
+// -----
+
+func.func @matmul_operand_types(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %r: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = kernel.matmul %x, %w residual %r {fused_from = ["ge.matmul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  func.return %0 : tensor<4x8xf32>
+}
+// CHECK: error: kernel.matmul takes 3 operand types and one result type

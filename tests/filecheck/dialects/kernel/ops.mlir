@@ -30,6 +30,19 @@ func.func @matmul_attention(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: 
   func.return %a : tensor<2x8x16xf32>
 }
 
+// A transformer's skip connection in the matmul's epilogue, with and without a bias.
+// CHECK-LABEL: func.func @matmul_residual
+func.func @matmul_residual(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  // CHECK: %[[Y:.+]] = kernel.matmul %x, %w bias %b residual %x {fused_from = ["ge.matmul", "ge.add", "ge.add"]
+  // CHECK-SAME: : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %0 = kernel.matmul %x, %w bias %b residual %x {fused_from = ["ge.matmul", "ge.add", "ge.add"]} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kernel.matmul %[[Y]], %w residual %[[Y]] {fused_from = ["ge.matmul", "ge.relu", "ge.add"]
+  // CHECK-SAME: activation = "relu"
+  // CHECK-SAME: : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = kernel.matmul %0, %w residual %0 {fused_from = ["ge.matmul", "ge.relu", "ge.add"], activation = "relu"} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %1 : tensor<4x8xf32>
+}
+
 // CHECK-LABEL: func.func @elementwise
 func.func @elementwise(%a: tensor<2x3xf32>, %c: tensor<3xf32>) -> tensor<4x2x3xf32> {
   // CHECK: kernel.elementwise %a, %c {fused_from = ["ge.add", "ge.mul", "ge.relu", "ge.expand"]} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<4x2x3xf32> {
