@@ -17,18 +17,22 @@ from gedialects.ge.types import shape_of, tensor
 
 
 class Graph:
-    """Appends `ge` ops to one block; weights are small-valued constants."""
+    """Appends `ge` ops to one block; weights are small positive constants, each its own
+    draw: equal weights would let CSE merge layers that read one input (BERT's Q, K and V
+    projections were one matmul while every weight was 0.01)."""
 
     def __init__(self, *shapes: tuple[int, ...]):
         self.block = Block(arg_types=[tensor(s, f32) for s in shapes])
         self.args = list(self.block.args)
+        self.rng = np.random.default_rng(0)
 
     def __call__(self, op) -> SSAValue:
         self.block.add_op(op)
         return op.results[0]
 
     def weight(self, *shape: int) -> SSAValue:
-        return self(ge.ConstantOp(np.full(shape, 0.01, np.float32)))
+        """Values in [0.005, 0.015]: positive, so batch-norm variances stay valid."""
+        return self(ge.ConstantOp(self.rng.uniform(0.005, 0.015, shape).astype(np.float32)))
 
     def conv(self, x, cout: int, k: int, stride: int = 1, groups: int = 1, act: bool = True):
         cin, p = shape_of(x.type)[1], k // 2
