@@ -7,6 +7,7 @@ a whole row of scores does not fit UB. `lowering.lower_attention` plans and pick
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import f32
 
@@ -21,17 +22,53 @@ PAD = {"f16": -65504.0, "f32": -3.0e38}
 """Score of a key column past Sk: exp(PAD - row max) is 0, and it never is the row max."""
 
 
+@dataclass(frozen=True)
+class Layouts:
+    """How Q, V and O lie in HBM: `perms` as `AttentionKernelOp`'s (Q = transpose(query,
+    perm), the stored result transpose(O, perm)); the kernel computes on the logical
+    shapes and maps each tile's window to the buffer's axes."""
+
+    perms: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def logical(self, name: str, dims: tuple[int, ...]) -> tuple[int, ...]:
+        """The logical shape of the operand `name` (query, value) or output, from its dims."""
+        perm = self.perms.get(f"{name}_perm")
+        if perm is None:
+            return tuple(dims)
+        if name == "output":
+            return tuple(dims[perm.index(i)] for i in range(len(perm)))
+        return tuple(dims[p] for p in perm)
+
+    def physical(self, name: str, window: tuple[list, list]) -> tuple[list, list]:
+        """The window (offsets, sizes) on the logical axes, on the buffer's axes."""
+        perm = self.perms.get(f"{name}_perm")
+        if perm is None:
+            return window
+        if name == "output":  # the buffer's axis j holds O's axis perm[j]
+            return tuple([part[p] for p in perm] for part in window)  # type: ignore[return-value]
+        result = ([0] * len(perm), [0] * len(perm))
+        for i, p in enumerate(perm):  # Q's axis i is the buffer's axis perm[i]
+            result[0][p], result[1][p] = window[0][i], window[1][i]
+        return result
+
+
 class Flash:
     """The plan of one fused attention kernel and the code that emits it."""
 
-    def __init__(self, inputs, output, target: Target, tiling: AttentionTiling, scale: float):  # noqa: ANN001
+    def __init__(  # noqa: PLR0913
+        self, inputs, output, target: Target, tiling: AttentionTiling, scale: float,  # noqa: ANN001
+        layouts: Layouts | None = None,
+    ):  # fmt: skip
         self.q, self.k, self.v = inputs[:3]
         self.mask = inputs[3] if len(inputs) > 3 else None
         self.out, self.scale = output, scale
-        self.out_shape = tuple(output.type.dims)
+        self.layouts = layouts or Layouts()
+        self.q_dims = self.layouts.logical("query", self.q.type.dims)
+        self.v_dims = self.layouts.logical("value", self.v.type.dims)
+        self.out_shape = self.layouts.logical("output", output.type.dims)
         self.lead = self.out_shape[:-2]
-        self.sq, self.d = self.q.type.dims[-2:]
-        self.sk, self.dv = self.k.type.dims[-1], self.v.type.dims[-1]
+        self.sq, self.d = self.q_dims[-2:]
+        self.sk, self.dv = self.k.type.dims[-1], self.v_dims[-1]
         self.tq, self.tk, self.width = (
             tiling.tq,
             tiling.tk,
@@ -130,9 +167,7 @@ class Flash:
         """Q's tile HBM -> L1 -> L0A, once the previous item's S phase is done with L0A."""
         b, qext = self.b, rows[1]
         b.wait_flag("MTE1", "MTE2", 3)
-        off, size = broadcast_window(self.q.type.dims, self.out_shape[:-1] + (self.d,), index,
-                                     rows, (0, self.d))  # fmt: skip
-        b.dma(self.q, off, size, self.q1, [0, 0], [qext, self.d])
+        b.dma(self.q, *self._q_window(index, rows), self.q1, [0, 0], [qext, self.d])
         b.sync("MTE2", "MTE1", 3)
         b.wait_flag("M", "MTE1", 4)
         b.dma(self.q1, [0, 0], [qext, self.d], self.q0, [0, 0])
@@ -152,9 +187,18 @@ class Flash:
         if not self.online:
             b.set_flag("V", "FIX", 6)
         b.sync("V", "MTE3", 7)
-        off, size = broadcast_window(self.out_shape, self.out_shape, index, rows, (0, self.dv))
-        b.dma(self.y, [0, 0], [qext, self.dv], self.out, off, size)
+        b.dma(self.y, [0, 0], [qext, self.dv], self.out, *self._out_window(index, rows))
         b.set_flag("MTE3", "V", 5)
+
+    def _q_window(self, index: list[Index], rows: tuple) -> tuple[list, list]:
+        """Q's (offsets, sizes) in its buffer for the query rows of item `index`."""
+        shape = self.out_shape[:-1] + (self.d,)
+        window = broadcast_window(self.q_dims, shape, index, rows, (0, self.d))
+        return self.layouts.physical("query", window)
+
+    def _out_window(self, index: list[Index], rows: tuple) -> tuple[list, list]:
+        window = broadcast_window(self.out_shape, self.out_shape, index, rows, (0, self.dv))
+        return self.layouts.physical("output", window)
 
     def _block(self, index: list[Index], rows: tuple, k0: Index) -> None:
         """One key block: S tiles into the UB block, its softmax, then P V into L0C."""
@@ -202,7 +246,8 @@ class Flash:
 
     def _load_v(self, index: list[Index], k0: Index, bext: Index) -> None:
         vshape = (*self.lead, self.sk, self.dv)
-        off, size = broadcast_window(self.v.type.dims, vshape, index, (k0, bext), (0, self.dv))
+        window = broadcast_window(self.v_dims, vshape, index, (k0, bext), (0, self.dv))
+        off, size = self.layouts.physical("value", window)
         self.b.dma(self.v, off, size, self.v1, [0, 0], [bext, self.dv])
 
     def _tiles(self, bext: Index, body) -> None:  # noqa: ANN001

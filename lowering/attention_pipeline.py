@@ -191,9 +191,7 @@ class PipelinedFlash(Flash):
         b = self.b
         index, rows = self._place(t)
         b.wait_flag("MTE1", "MTE2", Q_FREE + s)
-        shape = self.out_shape[:-1] + (self.d,)
-        off, size = broadcast_window(self.q.type.dims, shape, index, rows, (0, self.d))
-        b.dma(self.q, off, size, self.q1s[s], [0, 0], [rows[1], self.d])
+        b.dma(self.q, *self._q_window(index, rows), self.q1s[s], [0, 0], [rows[1], self.d])
         b.set_flag("MTE2", "MTE1", Q_LOADED + s)
 
     def _probs(self, t: Index, s: int) -> None:
@@ -248,8 +246,7 @@ class PipelinedFlash(Flash):
         b = self.b
         index, rows = self._place(t)
         b.wait_flag("V", "MTE3", Y_READY + s)
-        off, size = broadcast_window(self.out_shape, self.out_shape, index, rows, (0, self.dv))
-        b.dma(self.ys[s], [0, 0], [rows[1], self.dv], self.out, off, size)
+        b.dma(self.ys[s], [0, 0], [rows[1], self.dv], self.out, *self._out_window(index, rows))
         b.set_flag("MTE3", "V", Y_FREE + s)
 
 

@@ -11,7 +11,9 @@ then per key block of `width` columns (the whole key axis when its rows fit UB):
 - P phase: per key tile, P UB -> L1 -> L0A, V L1 -> L0B, O += P V in L0C; FIX O to UB, where
   online blocks rescale the running O.
 At the end O / row sum is cast and stored. key_transposed K goes through a transpose kernel
-into an HBM temporary first, so the kernel always reads K' (.., d, Sk). Tiles come from
+into an HBM temporary first, so the kernel always reads K' (.., d, Sk). Q, V and O in the
+heads-second layout (`query_perm` ...: `attention_flash.Layouts`) are read and written as
+windows of their buffers' own axes. Tiles come from
 `runtime.attention_cost.choose_attention_tile`. This module plans and picks the form (fused
 or unfused, by modeled cycles); `lowering.attention_flash` emits the fused kernel's code.
 """
@@ -27,7 +29,7 @@ from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import AttentionKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
-from lowering.attention_flash import Flash
+from lowering.attention_flash import Flash, Layouts
 from lowering.attention_pipeline import PipelinedFlash
 from lowering.lower_movement import transpose_last_two
 from lowering.registry import lowers
@@ -43,14 +45,16 @@ from runtime.targets import Target
 
 def attention_shape(op: AttentionKernelOp) -> AttentionShape:
     """The sizes of `op` that its costs depend on."""
-    q, k, v = (tuple(x.type.get_shape()) for x in (op.query, op.key, op.value))
-    out = tuple(op.output.type.get_shape())
+    q, v, out = op.logical_shapes()
+    k = tuple(op.key.type.get_shape())
     sk = k[-2] if op.get_flag("key_transposed") else k[-1]
     itemsize = to_numpy_dtype(element_of(op.query.type)).itemsize
     batch = math.prod(out[:-2])
     mask = op.mask is not None
+    relaid = sum(math.prod(shape) * itemsize for shape, name in ((q, "query_perm"),
+                 (v, "value_perm"), (out, "output_perm")) if op.perm(name) is not None)  # fmt: skip
     return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask,
-                          op.get_flag("key_transposed"))  # fmt: skip
+                          op.get_flag("key_transposed"), relaid)  # fmt: skip
 
 
 def fused_tiling(op: AttentionKernelOp, target: Target) -> AttentionTiling:
@@ -112,8 +116,9 @@ def lower_attention(
         inputs[1] = tmp.buffer
     scale = op.get_float("scale")
     width = min(tiling.width, -(-attention_shape(op).sk // tiling.tk) * tiling.tk)
+    layouts = Layouts({n: p for n in op.PERMS if (p := op.perm(n)) is not None})
     if pipelined(target, attention_shape(op), tiling.tq, tiling.tk, width):
-        emitter = PipelinedFlash(inputs, output, target, tiling, scale)
+        emitter = PipelinedFlash(inputs, output, target, tiling, scale, layouts)
     else:
-        emitter = Flash(inputs, output, target, tiling, scale)
+        emitter = Flash(inputs, output, target, tiling, scale, layouts)
     return [*ops, emitter.emit(name, op.fused_names)]

@@ -17,7 +17,7 @@ from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
 from lowering.gemm import emit_gemm
 from lowering.gemm_epilogue import Step
-from lowering.lower_movement import transpose_last_two
+from lowering.lower_movement import transpose_kernel, transpose_last_two
 from lowering.lower_rows import lower_rows
 from lowering.registry import lowers
 from runtime.targets import Target
@@ -35,6 +35,14 @@ def lower_attention_unfused(
     q, k, v = inputs[:3]
     element = q.type.element_type
     ops: list[Operation] = []
+    q, v = (x if (p := op.perm(n)) is None else _transposed(x, p, target, f"{name}_{n[0]}t", ops)
+            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
+    final, out_perm = output, op.perm("output_perm")
+    if out_perm is not None:  # O into a temporary, then transposed into the output
+        inverse = sorted(range(len(out_perm)), key=out_perm.__getitem__)
+        logical = HbmAllocOp(BufferType([output.type.dims[i] for i in inverse], element, "hbm"))
+        ops.append(logical)
+        output = logical.buffer
     if op.get_flag("key_transposed"):
         dims = (*k.type.dims[:-2], k.type.dims[-1], k.type.dims[-2])
         kt = HbmAllocOp(BufferType(dims, element, "hbm"))
@@ -52,7 +60,16 @@ def lower_attention_unfused(
     softmax = _softmax_op(scores_shape, element, fused)
     ops.append(lower_rows(softmax, [scores.buffer], probs.buffer, target, f"{name}_p"))
     ops.append(emit_gemm(probs.buffer, v, output, target, f"{name}_o", fused, "matmul", []))
+    if out_perm is not None:
+        ops.append(transpose_kernel(output, final, out_perm, target, f"{name}_ot"))
     return ops
+
+
+def _transposed(x: SSAValue, perm, target: Target, name: str, ops: list[Operation]) -> SSAValue:  # noqa: ANN001
+    """transpose(x, perm) in an HBM temporary (a transpose kernel appended to `ops`)."""
+    tmp = HbmAllocOp(BufferType([x.type.dims[p] for p in perm], x.type.element_type, "hbm"))
+    ops += [tmp, transpose_kernel(x, tmp.buffer, perm, target, name)]
+    return tmp.buffer
 
 
 def _softmax_op(shape: tuple[int, ...], element, fused: list[str]) -> SoftmaxKernelOp:  # noqa: ANN001

@@ -86,8 +86,15 @@ def lower_movement(
 def transpose_last_two(src: SSAValue, dst: SSAValue, target: Target, name: str) -> KernelOp:
     """A kernel writing HBM buffer `src` with its last two axes swapped into `dst`."""
     n = len(src.type.dims)
-    perm = (*range(n - 2), n - 1, n - 2)
-    region = Region(src, tuple(dst.type.dims), (0,) * n, (0,) * n, perm)
+    return transpose_kernel(src, dst, (*range(n - 2), n - 1, n - 2), target, name)
+
+
+def transpose_kernel(
+    src: SSAValue, dst: SSAValue, perm: Sequence[int], target: Target, name: str
+) -> KernelOp:
+    """A kernel writing transpose(`src`, perm) (numpy's rule) into HBM buffer `dst`."""
+    n = len(perm)
+    region = Region(src, tuple(dst.type.dims), (0,) * n, (0,) * n, tuple(perm))
     return copy_kernel([region], dst, target, name, [], "transpose")
 
 

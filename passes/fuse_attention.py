@@ -169,7 +169,7 @@ def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:
     """A matmul with nothing fused after it (alpha allowed for the first one)."""
     if isinstance(op, ge.MatMulOp):
         return all(len(shape_of(v.type)) >= 2 for v in op.operands)
-    if not isinstance(op, k.MatMulKernelOp) or op.bias is not None:
+    if not isinstance(op, k.MatMulKernelOp) or op.bias is not None or op.residual is not None:
         return False
     if op.activation is not None or op.get_flag("transpose_a"):
         return False

@@ -30,6 +30,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "recognize-gelu",  # x * 0.5 * (1 + erf(x / sqrt 2)) -> ge.gelu
     "cse",
     "fuse-attention",  # MatMul-Scale-(Mask)-Softmax-MatMul -> kernel.attention
+    "fuse-attention-layout",  # the head split / merge transposes into its layouts
     "fuse-matmul-scale",  # Q.K^T/sqrt(d) where no attention kernel took it (GE's form)
     "fuse-softmax-dropout",  # the softmaxes no attention took
     "fuse-conv-bn-relu",  # before fold-batch-norm, so the kernel records the BN

@@ -53,6 +53,7 @@ for _name, _module, _cls in (
     ("fuse-matmul-scale", "passes.fuse_matmul_scale", "FuseMatMulScale"),
     ("fuse-softmax-dropout", "passes.fuse_softmax_dropout", "FuseSoftmaxDropout"),
     ("fuse-attention", "passes.fuse_attention", "FuseAttention"),
+    ("fuse-attention-layout", "passes.fuse_attention_layout", "FuseAttentionLayout"),
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
 ):
     register_pass(_name, _pass(_module, _cls))

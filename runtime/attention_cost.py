@@ -38,6 +38,9 @@ class AttentionShape:
     itemsize: int
     mask: bool = False
     key_transposed: bool = False
+    relaid_bytes: int = 0
+    """Bytes of Q, V and O in a heads-second layout (`query_perm`...): the unfused form
+    transposes them through HBM temporaries, the fused kernel reads them in place."""
 
 
 @dataclass(frozen=True)
@@ -152,9 +155,10 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
     return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)
 
 
-def transpose_cycles(target: Target, s: AttentionShape) -> float:
-    """K (.., Sk, d) -> K' (.., d, Sk) through UB: its bytes in and out over HBM."""
-    nbytes = s.batch * s.sk * s.d * s.itemsize
+def transpose_cycles(target: Target, s: AttentionShape, nbytes: int | None = None) -> float:
+    """K (.., Sk, d) -> K' (.., d, Sk) (or `nbytes` of another operand) through UB: its
+    bytes in and out over HBM."""
+    nbytes = s.batch * s.sk * s.d * s.itemsize if nbytes is None else nbytes
     vector = vector_cycles(target, nbytes) / target.vector_cores
     return max(2 * nbytes / target.hbm_bandwidth, vector)
 
@@ -172,6 +176,8 @@ def unfused_cycles(target: Target, s: AttentionShape) -> float:
     mm2 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.dv, s.sk, dt), 0.0,
                   scores + v + out)  # fmt: skip
     extra = transpose_cycles(target, s) if s.key_transposed else 0.0
+    if s.relaid_bytes:
+        extra += transpose_cycles(target, s, s.relaid_bytes)
     return mm1 + softmax + mm2 + extra
 
 

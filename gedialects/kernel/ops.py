@@ -33,7 +33,14 @@ from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 
 from gedialects.ge import ops as ge
-from gedialects.ge.base import Props, broadcast, prop_bool, require_float, require_tensor
+from gedialects.ge.base import (
+    Props,
+    broadcast,
+    prop_bool,
+    prop_ints,
+    require_float,
+    require_tensor,
+)
 from gedialects.ge.ops import I64_ARRAY, UNARY_FORMAT
 from gedialects.ge.types import element_of, format_type, shape_of, tensor
 from gedialects.kernel.base import KernelOp, check_activation
@@ -229,6 +236,11 @@ class AttentionKernelOp(KernelOp):
     With `key_transposed` the key operand is K (..., Sk, d); without, it is already
     (..., d, Sk), as the first matmul of the unfused graph takes it. A dropout after the
     softmax (inference, identity) is recorded in `dropout_ratio`.
+
+    Layouts: with `query_perm` p the op reads Q = transpose(query, p), likewise V with
+    `value_perm`, and with `output_perm` it returns transpose(O, p): the head split and
+    merge around attention ((B, S, H, d) <-> (B, H, S, d)) are then no kernels of their own.
+    A perm keeps the last axis last (rows of d stay contiguous).
     """
 
     name = "kernel.attention"
@@ -240,13 +252,19 @@ class AttentionKernelOp(KernelOp):
     scale = prop_def(FloatAttr)
     key_transposed = prop_def(IntegerAttr)
     dropout_ratio = opt_prop_def(FloatAttr)
+    query_perm = opt_prop_def(I64_ARRAY)
+    value_perm = opt_prop_def(I64_ARRAY)
+    output_perm = opt_prop_def(I64_ARRAY)
     DEFAULTS: ClassVar[dict] = {"scale": 1.0, "key_transposed": False}
+    PERMS: ClassVar[tuple[str, ...]] = ("query_perm", "value_perm", "output_perm")
     assembly_format = "$query `,` $key `,` $value (`mask` $mask^)? " + TYPES
 
     @classmethod
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
         q, k, v = operand_types[:3]
         require_float(cls, "query", q)
+        q = _permuted(cls, q, props, "query_perm")
+        v = _permuted(cls, v, props, "value_perm")
         if prop_bool(props, "key_transposed"):
             k = _swap_last(cls, k)
         scores = _matmul_type(cls, q, k)
@@ -256,7 +274,37 @@ class AttentionKernelOp(KernelOp):
                 raise cls.fail(
                     f"mask {format_type(mask)} would change the scores' shape {format_type(scores)}"
                 )
-        return [_matmul_type(cls, scores, v)]
+        return [_permuted(cls, _matmul_type(cls, scores, v), props, "output_perm")]
+
+    def perm(self, name: str) -> tuple[int, ...] | None:
+        """The permutation `name` (one of PERMS), None when absent (the identity)."""
+        return prop_ints(self.properties, name) if name in self.properties else None
+
+    def logical_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """The shapes of Q, V and O the computation sees (before / after the layouts)."""
+        q, v = (_apply(shape_of(x.type), self.perm(n))
+                for x, n in ((self.query, "query_perm"), (self.value, "value_perm")))  # fmt: skip
+        out = shape_of(self.output.type)
+        perm = self.perm("output_perm")
+        if perm is not None:
+            out = _apply(out, tuple(sorted(range(len(perm)), key=perm.__getitem__)))
+        return q, v, out
+
+
+def _apply(shape: tuple[int, ...], perm: tuple[int, ...] | None) -> tuple[int, ...]:
+    return shape if perm is None else tuple(shape[p] for p in perm)
+
+
+def _permuted(cls: type[KernelOp], t: Attribute, props: Props, name: str) -> Attribute:
+    """transpose(t, props[name]) when the op has that perm; checked to keep the last axis."""
+    if name not in props:
+        return t
+    perm, shape = prop_ints(props, name), shape_of(require_tensor(cls, name, t))
+    if sorted(perm) != list(range(len(shape))):
+        raise cls.fail(f"{name} {list(perm)} is not a permutation of the {len(shape)} axes")
+    if perm[-1] != len(shape) - 1:
+        raise cls.fail(f"{name} {list(perm)} must keep the last axis last")
+    return tensor(_apply(shape, perm), element_of(t))
 
 
 __all__ = [

@@ -131,13 +131,17 @@ def _last_axis() -> DictionaryAttr:
 
 @kernel_reference(k.AttentionKernelOp)
 def attention(op: k.AttentionKernelOp, q, key, v, mask=None) -> np.ndarray:
+    q, v = (x if (p := op.perm(n)) is None else np.transpose(x, p)
+            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
     if op.get_flag("key_transposed"):
         key = np.swapaxes(key, -1, -2)
     scores = _scaled(np.matmul(q, key).astype(q.dtype), op.get_float("scale"))
     if mask is not None:
         scores = run_ge(ge.AddOp, scores, None, mask)
     probs = run_ge(ge.SoftmaxOp, scores, _last_axis())
-    return np.matmul(probs, v).astype(q.dtype)
+    out = np.matmul(probs, v).astype(q.dtype)
+    perm = op.perm("output_perm")
+    return out if perm is None else np.ascontiguousarray(np.transpose(out, perm))
 
 
 @kernel_reference(k.PoolKernelOp)

@@ -81,6 +81,19 @@ KERNELS = {
             fused_from=["ge.matmul", "ge.softmax", "ge.matmul"],
         ),
     ),  # fmt: skip
+    "attention-layouts": (
+        [normal(1, 5, 2, 4), normal(1, 2, 4, 5), normal(1, 5, 2, 4)],
+        lambda q, key, v: k.AttentionKernelOp(
+            q,
+            key,
+            v,
+            scale=0.5,
+            query_perm=[0, 2, 1, 3],
+            value_perm=[0, 2, 1, 3],
+            output_perm=[0, 2, 1, 3],
+            fused_from=["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"],
+        ),
+    ),
     "pool-max": (
         [IMG],
         lambda x: k.PoolKernelOp(

@@ -20,19 +20,37 @@ def _t(shape: tuple[int, ...], dtype: str) -> str:
     return f"tensor<{'x'.join(map(str, shape))}x{dtype}>"
 
 
-def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=None, scale=0.125):  # noqa: ANN001, ANN202
+def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=None, scale=0.125,  # noqa: ANN001, ANN202
+            perms=None):  # fmt: skip
+    """The module of one kernel.attention; `perms` ({"query_perm": p, ...}) lay Q, V and O
+    out in HBM as the op's layouts say (the logical shapes are the same)."""
     q, o, v = (*lead, sq, d), (*lead, sq, dv), (*lead, sk, dv)
+    perms = perms or {}
+    q, v = (_laid(x, perms.get(n)) for x, n in ((q, "query_perm"), (v, "value_perm")))
+    if "output_perm" in perms:
+        o = tuple(o[p] for p in perms["output_perm"])
     k = (*lead, sk, d) if kt else (*lead, d, sk)
     shapes = [q, k, v] + ([mask] if mask is not None else [])
     params = ", ".join(f"%a{i}: {_t(s, dtype)}" for i, s in enumerate(shapes))
     operands = "%a0, %a1, %a2" + (" mask %a3" if mask is not None else "")
     algo = f', algorithm = "{algorithm}"' if algorithm else ""
+    algo += "".join(f", {n} = array<i64: {', '.join(map(str, p))}>" for n, p in perms.items())
     types = ", ".join(_t(s, dtype) for s in shapes)
     text = f"""func.func @main({params}) -> {_t(o, dtype)} {{
   %o = kernel.attention {operands} {{scale = {scale} : f64, key_transposed = {str(kt).lower()}, fused_from = ["ge.matmul", "ge.softmax", "ge.matmul"]{algo}}} : ({types}) -> {_t(o, dtype)}
   func.return %o : {_t(o, dtype)}
 }}"""  # noqa: E501
     return Parser(make_context(), text).parse_module(), shapes
+
+
+def _laid(logical: tuple[int, ...], perm) -> tuple[int, ...]:  # noqa: ANN001
+    """The buffer shape whose transpose by `perm` is `logical`."""
+    if perm is None:
+        return logical
+    shape = [0] * len(perm)
+    for i, p in enumerate(perm):
+        shape[p] = logical[i]
+    return tuple(shape)
 
 
 def _check(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -76,6 +94,40 @@ def test_attention_equals_reference(p: dict, kt: bool, algorithm: str) -> None:
     names = [k.kind.data for k in _kernels(lowered)]
     main = ["attention"] if algorithm == "fused" else ["matmul", "softmax", "matmul"]
     assert names == (["transpose"] if kt else []) + main
+
+
+@st.composite
+def layouts(draw, rank: int) -> dict:  # noqa: ANN001
+    """Perms keeping the last axis last for some of Q, V and O."""
+    perms = {}
+    for name in ("query_perm", "value_perm", "output_perm"):
+        if draw(st.booleans()):
+            perms[name] = (*draw(st.permutations(range(rank - 1))), rank - 1)
+    return perms
+
+
+@given(st.data(), st.sampled_from(["fused", "unfused"]))
+def test_attention_with_layouts_equals_reference(data, algorithm: str) -> None:
+    """Q, V and O read and written in other layouts (BERT's (B, S, H, d) among them): the
+    fused kernel's windows on the buffers' own axes, the unfused form's transposes."""
+    p = data.draw(problems())
+    p["lead"] = p["lead"] or (data.draw(st.integers(1, 3)),)
+    perms = data.draw(layouts(len(p["lead"]) + 2))
+    lowered, _ = _check(**p, algorithm=algorithm, perms=perms)
+    names = [k.kind.data for k in _kernels(lowered)]
+    if algorithm == "fused":
+        assert names == ["attention"]  # no transpose kernel for the layouts
+
+
+def test_bert_heads_read_in_place_cost_what_the_plain_kernel_costs() -> None:
+    """(1, 128, 12, 64) heads in the (B, S, H, d) layout: the fused kernel's cycles equal
+    those of the (B, H, S, d) kernel the three transposes used to feed."""
+    perm = (0, 2, 1, 3)
+    perms = {"query_perm": perm, "value_perm": perm, "output_perm": perm}
+    _, plain = _check((1, 12), 128, 128, 64, 64, algorithm="fused")
+    lowered, laid = _check((1, 12), 128, 128, 64, 64, algorithm="fused", perms=perms)
+    assert [k.kind.data for k in _kernels(lowered)] == ["attention"]
+    assert laid.profile.kernels[0].cycles == plain.profile.kernels[0].cycles
 
 
 def test_bert_head_shape_runs_fused_over_cores() -> None:

@@ -153,6 +153,48 @@ def plant_attention(b: ProgramBuilder) -> list[Value]:
     return [emit(b, ops.MatMulOp(p.ssa, v.ssa)), *extra]
 
 
+def _rows_perm(b: ProgramBuilder, rank: int) -> list[int]:
+    return [*b.draw(st.permutations(range(rank - 1))), rank - 1]
+
+
+def _relaid(b: ProgramBuilder, logical: tuple[int, ...], extra: list[Value]) -> Value:
+    """An argument brought to `logical` by one or two transposes keeping the last axis."""
+    perms = [_rows_perm(b, len(logical)) for _ in range(b.draw(st.integers(1, 2)))]
+    shape = list(logical)
+    for perm in reversed(perms):  # the argument's shape, undoing each transpose
+        before = [0] * len(perm)
+        for i, p in enumerate(perm):
+            before[p] = shape[i]
+        shape = before
+    x = b.argument(tuple(shape), np.dtype(np.float32))
+    for perm in perms:
+        x = emit(b, ops.TransposeOp(x.ssa, perm=perm))
+        second_user(b, x, extra)
+    return x
+
+
+def plant_head_attention(b: ProgramBuilder) -> list[Value]:
+    """Attention over heads: Q and V through transposes from other layouts (B, S, H, d)
+    and the like, the key through (0, 2, 3, 1), the result maybe transposed back."""
+    batch, heads, seq, dim = (b.draw(st.integers(1, 3)) for _ in range(4))
+    dtype = np.dtype(np.float32)
+    extra: list[Value] = []
+    logical = (batch, heads, seq, dim)
+    q = _relaid(b, logical, extra)
+    key = b.argument((batch, seq, heads, dim), dtype)
+    kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 3, 1]))
+    v = _relaid(b, logical, extra) if maybe(b) else b.argument(logical, dtype)
+    s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
+    s = emit(b, ops.MulOp(s.ssa, b.scalar(float(1 / np.sqrt(dim)), dtype).ssa))
+    if maybe(b):
+        s = emit(b, ops.AddOp(s.ssa, b.constant((seq, seq), dtype).ssa))
+    o = emit(b, ops.MatMulOp(_softmax(b, s, extra).ssa, v.ssa))
+    for _ in range(b.draw(st.integers(0, 2))):
+        second_user(b, o, extra)
+        o = emit(b, ops.TransposeOp(o.ssa, perm=_rows_perm(b, 4)))
+    return [o, *extra]
+
+
 def programs(*planters, noise=("unary", "binary")):
     """Planted programs with smooth random ops around the patterns."""
     return planted_programs(planters, ops=smooth_ops(noise), max_noise=2)

@@ -15,9 +15,13 @@ PASSES = (
     "fuse-matmul-scale",
     "fuse-softmax-dropout",
     "fuse-attention",
+    "fuse-attention-layout",
     "fuse-elementwise",
 )
-AFTER = {"fuse-matmul-residual-add": "fuse-matmul-add-gelu"}
+AFTER = {
+    "fuse-matmul-residual-add": "fuse-matmul-add-gelu",
+    "fuse-attention-layout": "fuse-attention",
+}
 """Passes whose cases start from another pass's output (their file's RUN line runs both)."""
 CASES = [(p, name, source) for p in PASSES for name, source in filecheck_cases(p)]
 

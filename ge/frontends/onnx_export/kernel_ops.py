@@ -123,12 +123,16 @@ def _softmax(op: k.SoftmaxKernelOp, xs: list[SSAValue], out: list[Operation]) ->
 @decomposes(k.AttentionKernelOp)
 def _attention(op: k.AttentionKernelOp, xs: list[SSAValue], out: list[Operation]):
     q, key, v = xs[:3]
+    q, v = (x if (p := op.perm(n)) is None else _add(out, ge.TransposeOp(x, perm=list(p)))
+            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
     key = _swapped(key, out) if op.get_flag("key_transposed") else key
     scores = _scaled(_add(out, ge.MatMulOp(q, key)), op.get_float("scale"), out)
     if len(xs) == 4:
         scores = _add(out, ge.AddOp(scores, xs[3]))
     probs = _add(out, ge.SoftmaxOp(scores, axis=-1))
-    return [_add(out, ge.MatMulOp(probs, v))]
+    y = _add(out, ge.MatMulOp(probs, v))
+    perm = op.perm("output_perm")
+    return [y if perm is None else _add(out, ge.TransposeOp(y, perm=list(perm)))]
 
 
 @decomposes(k.PoolKernelOp)

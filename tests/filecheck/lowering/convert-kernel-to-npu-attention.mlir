@@ -109,3 +109,21 @@ func.func @pipelined(%q: tensor<1x12x128x64xf16>, %k: tensor<1x12x64x128xf16>, %
   %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.matmul", "ge.mul", "ge.softmax", "ge.matmul"]} : (tensor<1x12x128x64xf16>, tensor<1x12x64x128xf16>, tensor<1x12x128x64xf16>) -> tensor<1x12x128x64xf16>
   func.return %o : tensor<1x12x128x64xf16>
 }
+
+// -----
+
+// Q, V and O in BERT's (B, S, H, d) layout (`query_perm` ...): the same kernel, its tiles
+// read and written as windows of the buffers' own axes (a head's rows are 64 floats apart
+// by H * d), and no transpose kernel before or after it.
+// CHECK-LABEL: func.func @heads_in_place
+// CHECK-NOT:  kind = "transpose"
+// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.dma %q [0, %[[ROW:.+]], %[[HEAD:.+]], 0] [1, 16, 1, 64] -> %{{.+}} [0, 0] [16, 64] : !npu.buffer<1x128x2x64xf32, hbm> -> !npu.buffer<16x64xf32, l1, FRACTAL_NZ>
+// CHECK:      npu.dma %k [0, %[[HEAD]], 0, %{{.+}}] [1, 1, 64, 16]
+// CHECK:      npu.dma %v [0, 0, %[[HEAD]], 0] [1, 128, 1, 64] -> %{{.+}} [0, 0] [128, 64]
+// CHECK:      npu.dma %{{.+}} [0, 0] [16, 64] -> %o [0, %[[ROW]], %[[HEAD]], 0] [1, 16, 1, 64] : !npu.buffer<16x64xf32, ub> -> !npu.buffer<1x128x2x64xf32, hbm>
+// CHECK-NOT:  npu.kernel
+func.func @heads_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x2x64x128xf32>, %v: tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x2x64xf32>, tensor<1x2x64x128xf32>, tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32>
+  func.return %o : tensor<1x128x2x64xf32>
+}

@@ -70,6 +70,21 @@ def test_matmul_residual_is_added_after_the_activation(bias):
     np.testing.assert_allclose(ks.evaluate(kernel, *given)[0], want, rtol=1e-5, atol=1e-6)
 
 
+def test_attention_layouts_are_transposes_around_it():
+    """query_perm / value_perm transpose the operands, output_perm the result."""
+    q, key, v = arr(1, 6, 2, 8), arr(1, 2, 8, 6), arr(1, 6, 2, 8)
+    perm = [0, 2, 1, 3]
+    kernel = k.AttentionKernelOp(
+        value(q), value(key), value(v), fused_from=["ge.matmul"], scale=0.35,
+        query_perm=perm, value_perm=perm, output_perm=perm,
+    )  # fmt: skip
+    scores = np.matmul(q.transpose(perm), key) * np.float32(0.35)
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    want = np.matmul(e / e.sum(-1, keepdims=True), v.transpose(perm)).transpose(perm)
+    assert kernel.output.type == value(want).type
+    np.testing.assert_allclose(ks.evaluate(kernel, q, key, v)[0], want, rtol=1e-5, atol=1e-6)
+
+
 def test_attention_equals_unfused():
     q, key, v, mask = arr(2, 6, 8), arr(2, 6, 8), arr(2, 6, 8), arr(1, 6)
     kernel = k.AttentionKernelOp(

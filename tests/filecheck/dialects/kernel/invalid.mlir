@@ -81,3 +81,19 @@ func.func @matmul_operand_types(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %r: te
   func.return %0 : tensor<4x8xf32>
 }
 // CHECK: error: kernel.matmul takes 3 operand types and one result type
+
+// -----
+
+func.func @attention_perm_moves_rows(%q: tensor<1x2x16x8xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32> {
+  %0 = kernel.attention %q, %k, %q {fused_from = ["ge.matmul"], scale = 1.0 : f64, key_transposed = false, query_perm = array<i64: 0, 1, 3, 2>, value_perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  func.return %0 : tensor<1x2x8x8xf32>
+}
+// CHECK: error: 'kernel.attention': query_perm [0, 1, 3, 2] must keep the last axis last
+
+// -----
+
+func.func @attention_perm_not_a_permutation(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x2x8x16xf32> {
+  %0 = kernel.attention %q, %k, %q {fused_from = ["ge.matmul"], scale = 1.0 : f64, key_transposed = false, output_perm = array<i64: 0, 0, 2, 3>} : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  func.return %0 : tensor<1x2x8x16xf32>
+}
+// CHECK: error: 'kernel.attention': output_perm [0, 0, 2, 3] is not a permutation of the 4 axes

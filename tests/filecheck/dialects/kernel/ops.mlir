@@ -43,6 +43,14 @@ func.func @matmul_residual(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<
   func.return %1 : tensor<4x8xf32>
 }
 
+// Attention reading Q and V, and writing O, in the heads-second (B, S, H, d) layout.
+// CHECK-LABEL: func.func @attention_layouts
+func.func @attention_layouts(%q: tensor<1x8x2x16xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x8x2x16xf32> {
+  // CHECK: kernel.attention %q, %k, %q {{{.*}}query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+  %0 = kernel.attention %q, %k, %q {fused_from = ["ge.matmul"], scale = 0.25 : f64, key_transposed = false, query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+  func.return %0 : tensor<1x8x2x16xf32>
+}
+
 // CHECK-LABEL: func.func @elementwise
 func.func @elementwise(%a: tensor<2x3xf32>, %c: tensor<3xf32>) -> tensor<4x2x3xf32> {
   // CHECK: kernel.elementwise %a, %c {fused_from = ["ge.add", "ge.mul", "ge.relu", "ge.expand"]} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<4x2x3xf32> {

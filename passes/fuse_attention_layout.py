@@ -1,0 +1,92 @@
+"""`fuse-attention-layout`: the head split and merge transposes around attention, absorbed.
+
+A transformer reshapes its (B, S, H * d) projections to (B, S, H, d) and transposes them to
+(B, H, S, d) for attention, and transposes the (B, H, S, d) result back before the output
+projection. Each transpose is a kernel that reads and writes the whole tensor. A
+`kernel.attention` can instead read Q and V, and write O, in the (B, S, H, d) layout (its
+tiles are rows of d either way): a transpose that feeds Q or V, or that is the only reader
+of the result, becomes the kernel's `query_perm`, `value_perm` or `output_perm`, when it keeps
+the last axis last. The key's transpose is left alone: its (B, H, d, S) form puts d on rows,
+which the kernel's loads cannot take from the (B, S, H, d) rows without a transpose.
+Pre: `fuse-attention`. Post: no single-use transpose keeping the last axis feeds an
+attention's query or value or reads its result alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, i64
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.rewriter import InsertPoint
+
+from gedialects.ge import ops as ge
+from gedialects.kernel import mirrored as moves
+from gedialects.kernel import ops as k
+from passes.epilogues import rewrite_module
+from passes.matching import only_user
+
+TRANSPOSES = (ge.TransposeOp, moves.TransposeKernelOp)
+
+
+def _rows_kept(op: Operation | None) -> tuple[int, ...] | None:
+    """The perm of a transpose that keeps the last axis last, else None."""
+    if not isinstance(op, TRANSPOSES):
+        return None
+    perm = op.ints("perm")
+    return perm if perm and perm[-1] == len(perm) - 1 else None
+
+
+def _names(op: Operation) -> list[str]:
+    return list(op.fused_names) if isinstance(op, k.KernelOp) else [op.name]
+
+
+class AttentionLayout(RewritePattern):
+    """transpose -> attention -> transpose: the perms move into the kernel."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: k.AttentionKernelOp, rewriter: PatternRewriter, /) -> None:
+        operands, perms, absorbed = list(op.operands), {}, []
+        for index, name in ((0, "query_perm"), (2, "value_perm")):
+            producer, value = operands[index].owner, operands[index]
+            perm = _rows_kept(producer)
+            if perm is None or only_user(value) is not op or operands.count(value) > 1:
+                continue
+            inner = op.perm(name)  # Q = transpose(transpose(x, perm), inner)
+            perms[name] = perm if inner is None else tuple(perm[i] for i in inner)
+            operands[index] = producer.operands[0]
+            absorbed.append(producer)
+        reader = only_user(op.output)
+        out_perm = _rows_kept(reader)
+        if out_perm is not None:
+            outer = op.perm("output_perm")  # transpose(transpose(O, outer), perm)
+            perms["output_perm"] = out_perm if outer is None else tuple(outer[i] for i in out_perm)
+        if not perms:
+            return
+        props = {n: a for n, a in op.properties.items() if n != "fused_from"}
+        props |= {n: DenseArrayBase.from_list(i64, list(p)) for n, p in perms.items()}
+        fused_from = [n for o in absorbed for n in _names(o)] + op.fused_names
+        if out_perm is not None:
+            fused_from += _names(reader)
+        fused = k.AttentionKernelOp(*operands, fused_from=fused_from, **props)
+        if out_perm is None:
+            rewriter.replace(op, [fused], [fused.output])
+        else:  # the reader's result is the new kernel's
+            rewriter.insert(fused, InsertPoint.before(op))
+            rewriter.replace(reader, [], [fused.output])
+            rewriter.erase(op)
+        for producer in absorbed:
+            rewriter.erase(producer)
+
+
+@dataclass(frozen=True)
+class FuseAttentionLayout(ModulePass):
+    """Absorb the head split / merge transposes around kernel.attention into its layouts."""
+
+    name = "fuse-attention-layout"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewrite_module(op, AttentionLayout())

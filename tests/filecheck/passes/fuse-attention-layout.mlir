@@ -1,0 +1,53 @@
+// RUN: ge-opt %s --split-input-file -p fuse-attention,fuse-attention-layout | filecheck %s
+
+// BERT's heads: Q and V split by (0, 2, 1, 3) transposes, O merged back by one: all three
+// become the kernel's layouts; the key's (0, 2, 3, 1) transpose (d on rows) stays.
+// CHECK-LABEL: func.func @head_split_and_merge
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x8x2x16xf32>, %[[K:.+]]: tensor<1x8x2x16xf32>, %[[V:.+]]: tensor<1x8x2x16xf32>)
+// CHECK-NEXT: %[[KT:.+]] = ge.transpose %[[K]] {perm = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[O:.+]] = kernel.attention %[[Q]], %[[KT]], %[[V]] {{{.*}}fused_from = ["ge.transpose", "ge.transpose", "ge.matmul", "ge.mul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: func.return %[[O]]
+func.func @head_split_and_merge(%q: tensor<1x8x2x16xf32>, %k: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32> {
+  %qt = ge.transpose %q {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+  %kt = ge.transpose %k {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x16x8xf32>
+  %vt = ge.transpose %v {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+  %s = ge.matmul %qt, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %c = ge.constant dense<0.25> : tensor<1xf32>
+  %s2 = ge.mul %s, %c : (tensor<1x2x8x8xf32>, tensor<1xf32>) -> tensor<1x2x8x8xf32>
+  %p = ge.softmax %s2 {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ge.matmul %p, %vt : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %ot = ge.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32>
+  func.return %ot : tensor<1x8x2x16xf32>
+}
+
+// -----
+
+// Two transposes in a row compose into one perm: Q = transpose(transpose(x, p1), p2).
+// CHECK-LABEL: func.func @composed
+// CHECK: kernel.attention %{{[^,]+}}, %{{[^,]+}}, %{{[^ ]+}} {{{.*}}query_perm = array<i64: 1, 0, 2, 3>}
+func.func @composed(%q: tensor<2x1x8x16xf32>, %kt: tensor<1x2x16x8xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32> {
+  %a = ge.transpose %q {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x1x8x16xf32>) -> tensor<2x8x1x16xf32>
+  %b = ge.transpose %a {perm = array<i64: 2, 0, 1, 3>} : (tensor<2x8x1x16xf32>) -> tensor<1x2x8x16xf32>
+  %s = ge.matmul %b, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ge.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  func.return %o : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+// A transpose another op also reads, and one that moves the last axis, stay.
+// CHECK-LABEL: func.func @kept
+// CHECK: ge.transpose %{{.+}} {perm = array<i64: 0, 2, 1, 3>}
+// CHECK: ge.transpose %{{.+}} {perm = array<i64: 0, 1, 3, 2>}
+// CHECK: kernel.attention
+// CHECK-NOT: _perm
+// CHECK: func.return
+func.func @kept(%q: tensor<1x8x2x16xf32>, %kt: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) {
+  %qt = ge.transpose %q {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+  %vt = ge.transpose %v {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x16x8xf32>) -> tensor<1x2x8x16xf32>
+  %s = ge.matmul %qt, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ge.matmul %p, %vt : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  func.return %o, %qt : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
+}
