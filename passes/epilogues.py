@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, StringAttr, f64
@@ -23,6 +23,7 @@ from xdsl.pattern_rewriter import (
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
+    op_type_rewrite_pattern,
 )
 
 from gedialects.ge import ops as ge
@@ -252,6 +253,22 @@ def fuse_into_producer(
     rewriter.replace(consumer, new_ops, [new_ops[-1].results[0]])
     erase_dead(rewriter, [producer])
     return True
+
+
+class ResidualAdd(RewritePattern):
+    """add(kernel, r) -> the kernel with residual r, r of the kernel's own result type (the
+    later-defined kernel when both sides are one); `KINDS` are the epilogues it builds."""
+
+    KINDS: ClassVar[tuple[type, ...]] = ()
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, add: ge.AddOp, rewriter: PatternRewriter, /) -> None:
+        for produced, other in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+            if produced.type != add.output.type:
+                continue
+            absorb = lambda e: e.absorb_residual(add, other, produced)
+            if fuse_into_producer(rewriter, add, produced, absorb, self.KINDS):
+                return
 
 
 def rewrite_module(module: ModuleOp, *patterns: RewritePattern) -> None:

@@ -14,25 +14,17 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
-from gedialects.ge import ops as ge
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import ACTIVATIONS
-from passes.epilogues import ConvEpilogue, fuse_into_producer, rewrite_module
+from passes.epilogues import ConvEpilogue, ResidualAdd, fuse_into_producer, rewrite_module
 
 
-class ConvResidualAdd(RewritePattern):
+class ConvResidualAdd(ResidualAdd):
     """add(conv, r) -> kernel.conv2d residual r (the later-defined conv when both are)."""
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, add: ge.AddOp, rewriter: PatternRewriter, /) -> None:
-        for produced, other in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
-            if produced.type != add.output.type:
-                continue
-            absorb = lambda e: e.absorb_residual(add, other, produced)
-            if fuse_into_producer(rewriter, add, produced, absorb, (ConvEpilogue,)):
-                return
+    KINDS = (ConvEpilogue,)
 
 
 class ResidualActivation(RewritePattern):

@@ -16,23 +16,14 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from gedialects.ge import ops as ge
-from passes.epilogues import MatMulEpilogue, fuse_into_producer, rewrite_module
+from passes.epilogues import MatMulEpilogue, ResidualAdd, rewrite_module
 
 
-class MatMulResidualAdd(RewritePattern):
+class MatMulResidualAdd(ResidualAdd):
     """add(kernel.matmul bias b, r) -> kernel.matmul bias b residual r."""
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, add: ge.AddOp, rewriter: PatternRewriter, /) -> None:
-        for produced, other in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
-            if produced.type != add.output.type:
-                continue
-            absorb = lambda e: e.absorb_residual(add, other, produced)
-            if fuse_into_producer(rewriter, add, produced, absorb, (MatMulEpilogue,)):
-                return
+    KINDS = (MatMulEpilogue,)
 
 
 @dataclass(frozen=True)
