@@ -8,7 +8,8 @@ library's own initialisation leaves some outputs degenerate: EfficientNet's are 
 zeros), exported by torch's TorchScript exporter (or `--dynamo`, which needs onnxscript)
 and run by `ge-run` in a subprocess on the exporter's inputs; a row says whether every
 output is within rtol 1e-3 (fp16: 2e-2) of onnxruntime's, the largest error relative to
-the largest output, the fallbacks and the compile and run seconds. `--frontend torch`
+the largest output, the fallbacks, the kernels launched, the compile and run seconds and
+the modeled makespan (cycles, as REPORT.json's `makespan_cycles`). `--frontend torch`
 compiles the module itself with `ge.compile` (torch.export, or ONNX when that fails) and
 compares with torch. Needs `pip install transformers` (not a dependency of the project);
 about 5 minutes for every model on two cores.
@@ -259,7 +260,8 @@ def run_onnx(name: str, model, args, opts: argparse.Namespace) -> str:  # noqa: 
     scale = max(float(np.abs(w).max()) for w in want if w.size)
     return (f"{'ok ' if ok else 'BAD'} err {worst:8.1e} max|y| {scale:8.2e} "
             f"fallbacks {len(report.get('fallbacks', []))} kernels {len(report['kernels']):4d} "
-            f"compile {report['compile_seconds']:5.1f} s run {report['run_seconds']:5.1f} s"
+            f"compile {report['compile_seconds']:5.1f} s run {report['run_seconds']:5.1f} s "
+            f"makespan {report.get('makespan_cycles', 0):9.0f}"
             + ("" if peer == "onnxruntime" else f" vs {peer}"))  # fmt: skip
 
 

@@ -7,7 +7,8 @@ transpose swapping K's last two dims becomes `key_transposed`. Each step may alr
 a kernel (`kernel.softmax`, `kernel.matmul` with alpha / transpose_b). A masking select
 `where(keep, scores, fill)` (GPT-2's causal mask, HF's `masked_fill`) becomes the additive
 mask `where(keep, 0, fill)` (`where_mask.py` says when that is the same); torch's NaN guard
-after the softmax moves to the kernel's output (`nan_guard.py`). Every intermediate
+after the softmax moves to the kernel's output (`nan_guard.py`); positive scalar factors on Q
+or K' (torch's SDPA export: sqrt(scale) on each) join the scale. Every intermediate
 result must have exactly one user, so no work another consumer needs is dropped.
 Pre: none. Post: no such chain of single-use values remains.
 """
@@ -53,8 +54,9 @@ class Chain:
     mask_ops: list[Operation] = field(default_factory=list)
     """Ops that compute the additive mask (from a select's condition, or a sum of two)."""
     dropout: object | None = None
-    nan_guard: bool = False
-    """Whether the probabilities were NaN-guarded (`nan_guard`): the output is, instead."""
+    nan_guard: list[Operation] = field(default_factory=list)
+    """The NaN guard's ops on the probabilities (`nan_guard`): the output is guarded
+    instead, by new ops, so the kernel does not claim these in its provenance."""
 
     def step(self, value: SSAValue, reader: Operation) -> Operation | None:
         """The private producer of `value` (read by `reader` alone), recorded."""
@@ -71,7 +73,7 @@ def _softmax_input(chain: Chain, op: Operation | None) -> SSAValue | None:
     if (guarded := nan_guarded(op)) is not None:  # torch's SDPA export with a boolean mask
         probs, guard_ops = guarded
         chain.ops += guard_ops[1:]
-        chain.nan_guard = True
+        chain.nan_guard = guard_ops
         op = probs.owner if isinstance(probs.owner, ge.SoftmaxOp) else None
         if op is not None:
             chain.ops.append(op)
@@ -119,6 +121,24 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
     return op
 
 
+def _unscaled(chain: Chain, value: SSAValue, reader: Operation) -> SSAValue:
+    """x where `value` is x * c or x / c with a positive splat c read by `reader` alone: c
+    joins the kernel's scale (torch's SDPA export scales Q and K' by sqrt(scale) each, which
+    would keep Q's head-split transpose from the kernel). (a Q)(b K') = a b (Q K')."""
+    op = value.owner
+    if not isinstance(op, ge.MulOp | ge.DivOp) or only_user(value) is not reader:
+        return value
+    if sum(1 for o in reader.operands if o is value) != 1:
+        return value
+    for x in (op.lhs, op.rhs):
+        factor = scalar_factor(op, x)
+        if factor is not None and factor > 0 and x.type == op.output.type:
+            chain.ops.append(op)
+            chain.scale *= factor
+            return x
+    return value
+
+
 class Attention(RewritePattern):
     """matmul(softmax(Q @ Kᵀ * c + mask), V) -> kernel.attention(Q, K, V, mask)."""
 
@@ -133,7 +153,7 @@ class Attention(RewritePattern):
             return
         if chain.masks and chain.softmax_scale != 1.0:
             return
-        query, key = first.operands[0], first.operands[1]
+        query, key = (_unscaled(chain, x, first) for x in first.operands)
         transposed = isinstance(first, k.MatMulKernelOp) and first.get_flag("transpose_b")
         if isinstance(first, k.MatMulKernelOp):
             chain.scale *= first.get_float("alpha")
@@ -143,7 +163,8 @@ class Attention(RewritePattern):
         props = {"scale": chain.scale * chain.softmax_scale, "key_transposed": transposed}
         if chain.dropout is not None:
             props["dropout_ratio"] = chain.dropout
-        fused = [name for o in [*reversed(chain.ops), op] for name in _provenance(o)]
+        own = [o for o in [*reversed(chain.ops), op] if o not in chain.nan_guard]
+        fused = [name for o in own for name in _provenance(o)]
         mask = chain.masks[0] if chain.masks else None
         if len(chain.masks) == 2:
             both = ge.AddOp(*reversed(chain.masks))  # in the order the model adds them

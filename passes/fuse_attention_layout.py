@@ -6,8 +6,10 @@ projection. Each transpose is a kernel that reads and writes the whole tensor. A
 `kernel.attention` can instead read Q and V, and write O, in the (B, S, H, d) layout (its
 tiles are rows of d either way): a transpose that feeds Q or V, or that is the only reader
 of the result, becomes the kernel's `query_perm`, `value_perm` or `output_perm`, when it keeps
-the last axis last. The key's transpose is left alone: its (B, H, d, S) form puts d on rows,
-which the kernel's loads cannot take from the (B, S, H, d) rows without a transpose.
+the last axis last; a NaN guard between the kernel and the transpose (torch's SDPA export)
+moves after the kernel's new layout. The key's transpose is left alone: its (B, H, d, S)
+form puts d on rows, which the kernel's loads cannot take from (B, S, H, d) rows without a
+transpose.
 Pre: `fuse-attention`. Post: no single-use transpose keeping the last axis feeds an
 attention's query or value or reads its result alone.
 """
@@ -28,6 +30,7 @@ from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 from passes.epilogues import rewrite_module
 from passes.matching import only_user
+from passes.nan_guard import guard, nan_guarded
 
 TRANSPOSES = (ge.TransposeOp, moves.TransposeKernelOp)
 
@@ -59,7 +62,7 @@ class AttentionLayout(RewritePattern):
             perms[name] = perm if inner is None else tuple(perm[i] for i in inner)
             operands[index] = producer.operands[0]
             absorbed.append(producer)
-        reader = only_user(op.output)
+        guard_ops, reader = _output_reader(op)
         out_perm = _rows_kept(reader)
         if out_perm is not None:
             outer = op.perm("output_perm")  # transpose(transpose(O, outer), perm)
@@ -72,14 +75,31 @@ class AttentionLayout(RewritePattern):
         if out_perm is not None:
             fused_from += _names(reader)
         fused = k.AttentionKernelOp(*operands, fused_from=fused_from, **props)
+        fused.output.name_hint = (reader if out_perm is not None else op).results[0].name_hint
         if out_perm is None:
             rewriter.replace(op, [fused], [fused.output])
-        else:  # the reader's result is the new kernel's
-            rewriter.insert(fused, InsertPoint.before(op))
-            rewriter.replace(reader, [], [fused.output])
-            rewriter.erase(op)
+        else:  # the reader's result is the new kernel's (through the guard, if one was)
+            after, result = guard(fused.output) if guard_ops else ([], fused.output)
+            rewriter.insert([fused, *after], InsertPoint.before(op))
+            rewriter.replace(reader, [], [result])
+            for dead in [*guard_ops, op]:
+                rewriter.erase(dead)
         for producer in absorbed:
             rewriter.erase(producer)
+
+
+def _output_reader(op: k.AttentionKernelOp) -> tuple[list[Operation], Operation | None]:
+    """(the NaN guard's ops, the op reading the result): the result's only reader, or the
+    only reader of the NaN guard `fuse-attention` put after the kernel (elementwise, so it
+    commutes with a transpose: the guard then follows the kernel's new layout)."""
+    reader = only_user(op.output)
+    if reader is not None:
+        return [], reader
+    where = next((u.operation for u in op.output.uses if isinstance(u.operation, ge.WhereOp)), None)
+    found = nan_guarded(where)
+    if found is None or found[0] is not op.output:
+        return [], None
+    return found[1], only_user(where.output)
 
 
 @dataclass(frozen=True)

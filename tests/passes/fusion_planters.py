@@ -175,7 +175,8 @@ def _relaid(b: ProgramBuilder, logical: tuple[int, ...], extra: list[Value]) -> 
 
 def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     """Attention over heads: Q and V through transposes from other layouts (B, S, H, d)
-    and the like, the key through (0, 2, 3, 1), the result maybe transposed back."""
+    and the like, the key through (0, 2, 3, 1), the result maybe transposed back; maybe in
+    torch's SDPA form (Q and K' scaled, a NaN guard after the softmax)."""
     batch, heads, seq, dim = (b.draw(st.integers(1, 3)) for _ in range(4))
     dtype = np.dtype(np.float32)
     extra: list[Value] = []
@@ -184,11 +185,20 @@ def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     key = b.argument((batch, seq, heads, dim), dtype)
     kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 3, 1]))
     v = _relaid(b, logical, extra) if maybe(b) else b.argument(logical, dtype)
-    s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
-    s = emit(b, ops.MulOp(s.ssa, b.scalar(float(1 / np.sqrt(dim)), dtype).ssa))
+    if maybe(b):  # torch's SDPA export: sqrt(scale) on Q and on K'
+        root = b.scalar(float(dim**-0.25), dtype).ssa
+        q, kt = (emit(b, ops.MulOp(x.ssa, root)) for x in (q, kt))
+        s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
+    else:
+        s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
+        s = emit(b, ops.MulOp(s.ssa, b.scalar(float(1 / np.sqrt(dim)), dtype).ssa))
     if maybe(b):
         s = emit(b, ops.AddOp(s.ssa, b.constant((seq, seq), dtype).ssa))
-    o = emit(b, ops.MatMulOp(_softmax(b, s, extra).ssa, v.ssa))
+    p = _softmax(b, s, extra)
+    if maybe(b):  # and its NaN guard, where(isnan(P), 0, P)
+        nan = emit(b, ops.LogicalNotOp(emit(b, ops.EqualOp(p.ssa, p.ssa)).ssa))
+        p = emit(b, ops.WhereOp(nan.ssa, b.scalar(0.0, dtype).ssa, p.ssa))
+    o = emit(b, ops.MatMulOp(p.ssa, v.ssa))
     for _ in range(b.draw(st.integers(0, 2))):
         second_user(b, o, extra)
         o = emit(b, ops.TransposeOp(o.ssa, perm=_rows_perm(b, 4)))

@@ -51,3 +51,27 @@ func.func @kept(%q: tensor<1x8x2x16xf32>, %kt: tensor<1x2x16x8xf32>, %v: tensor<
   %o = ge.matmul %p, %vt : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   func.return %o, %qt : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
 }
+
+// -----
+
+// torch's SDPA export: the NaN guard fuse-attention put after the kernel sits between it
+// and the head merge; the guard is elementwise, so the transpose is absorbed and the guard
+// follows the kernel's (B, S, H, d) result.
+// CHECK-LABEL: func.func @guard_then_merge
+// CHECK:      %[[O:.+]] = kernel.attention {{.+}}output_perm = array<i64: 0, 2, 1, 3>} : ({{.+}}) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: %[[E:.+]] = ge.equal %[[O]], %[[O]] : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>)
+// CHECK-NEXT: %[[N:.+]] = ge.logical_not %[[E]]
+// CHECK-NEXT: %[[Z:.+]] = ge.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[G:.+]] = ge.where %[[N]], %[[Z]], %[[O]] : (tensor<1x8x2x16xi1>, tensor<f32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: func.return %[[G]]
+func.func @guard_then_merge(%q: tensor<1x2x8x16xf32>, %kt: tensor<1x2x16x8xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32> {
+  %s = ge.matmul %q, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %e = ge.equal %p, %p : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xi1>
+  %n = ge.logical_not %e : (tensor<1x2x8x8xi1>) -> tensor<1x2x8x8xi1>
+  %z = ge.constant dense<0.0> : tensor<f32>
+  %g = ge.where %n, %z, %p : (tensor<1x2x8x8xi1>, tensor<f32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ge.matmul %g, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %ot = ge.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32>
+  func.return %ot : tensor<1x8x2x16xf32>
+}

@@ -141,9 +141,10 @@ func.func @masked_fill(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<4x8
 // -----
 
 // torch's SDPA with a boolean mask: where(keep, 0, -inf) added, and the NaN guard
-// where(isnan(P), 0, P) after the softmax, which moves to the kernel's output.
+// where(isnan(P), 0, P) after the softmax, which moves to the kernel's output (new ops: the
+// kernel's provenance does not claim the guard, which its own kernel will).
 // CHECK-LABEL: func.func @sdpa_nan_guard
-// CHECK:      %[[A:.+]] = kernel.attention %q, %kt, %v mask %{{.+}} {scale = 1.000000e+00 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.add", "ge.softmax", "ge.equal", "ge.logical_not", "ge.where", "ge.matmul"]}
+// CHECK:      %[[A:.+]] = kernel.attention %q, %kt, %v mask %{{.+}} {scale = 1.000000e+00 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.add", "ge.softmax", "ge.matmul"]}
 // CHECK-NEXT: %[[E:.+]] = ge.equal %[[A]], %[[A]]
 // CHECK-NEXT: %[[N:.+]] = ge.logical_not %[[E]]
 // CHECK-NEXT: %[[Z:.+]] = ge.constant dense<0.000000e+00> : tensor<f32>
@@ -216,4 +217,36 @@ func.func @no_fuse_product_that_is_not_a_select(%q: tensor<2x8xf32>, %kt: tensor
   %p2 = ge.softmax %m2 {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
   %o2 = ge.matmul %p2, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
   func.return %o, %o2 : tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// torch's SDPA export scales Q and K' by sqrt(scale) each: both join the kernel's scale
+// (0.5 * 0.5), so Q comes straight from its producer.
+// CHECK-LABEL: func.func @sdpa_scaled_operands
+// CHECK-NEXT: %[[A:.+]] = kernel.attention %q, %kt, %v {scale = 2.500000e-01 : f64, key_transposed = false, fused_from = ["ge.mul", "ge.mul", "ge.matmul", "ge.softmax", "ge.matmul"]}
+// CHECK-NEXT: func.return %[[A]]
+func.func @sdpa_scaled_operands(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %c = ge.constant dense<0.5> : tensor<f32>
+  %qs = ge.mul %q, %c : (tensor<2x4x8xf32>, tensor<f32>) -> tensor<2x4x8xf32>
+  %ks = ge.mul %kt, %c : (tensor<2x8x4xf32>, tensor<f32>) -> tensor<2x8x4xf32>
+  %s = ge.matmul %qs, %ks : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// A negative factor on Q stays a multiplication (the fused kernel takes positive scales).
+// CHECK-LABEL: func.func @negative_operand_factor
+// CHECK: %[[QS:.+]] = ge.mul %q
+// CHECK: kernel.attention %[[QS]], %kt, %v {scale = 1.000000e+00 : f64
+func.func @negative_operand_factor(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>, %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %c = ge.constant dense<-0.5> : tensor<f32>
+  %qs = ge.mul %q, %c : (tensor<2x4x8xf32>, tensor<f32>) -> tensor<2x4x8xf32>
+  %s = ge.matmul %qs, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %o = ge.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  func.return %o : tensor<2x4x8xf32>
 }
