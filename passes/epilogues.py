@@ -222,11 +222,33 @@ class MatMulEpilogue:
         slot (without a bias, the add is the bias: `absorb_bias`)."""
         if not self.has("bias", "activation") or self.has("residual"):
             return False
-        if other.type != output.type:
+        inputs = (self.values["lhs"], self.values["rhs"])
+        if other.type != output.type or not _computed_before(other, *inputs):
             return False
         self.values["residual"] = other
         self.fused.append(add.name)
         return True
+
+
+def _computed_before(value: SSAValue, *inputs: SSAValue | None) -> bool:
+    """Whether `value` is an argument, a constant, or computed on the way to `inputs`: only
+    then does a kernel reading it and `inputs` start as early as one reading `inputs`. (A
+    residual from a parallel branch, GPT-NeoX's attention beside its MLP, would make the
+    MLP's last matmul wait for the attention, which the stream scheduler ran beside it.)"""
+    source = value.owner
+    if not isinstance(source, Operation) or isinstance(source, ConstantOp):
+        return True
+    seen: set[int] = set()
+    stack = [v.owner for v in inputs if v is not None and isinstance(v.owner, Operation)]
+    while stack:
+        op = stack.pop()
+        if op is source:
+            return True
+        if id(op) in seen:
+            continue
+        seen.add(id(op))
+        stack += [v.owner for v in op.operands if isinstance(v.owner, Operation)]
+    return False
 
 
 def fuse_into_producer(

@@ -5,7 +5,8 @@ cheapest algorithm that accepts its geometry, and a discardable `ge.costs` dicti
 the modeled cycles of every candidate (the report shows why); every `kernel.matmul` has
 `ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model; every
 `kernel.attention` has `algorithm` "fused" or "unfused" by modeled cycles, with both in
-`ge.costs` (`runtime/attention_cost.py`).
+`ge.costs` (`runtime/attention_cost.py`); an unfused one's layouts (`query_perm` ...) are
+transpose kernels again (`separate_layouts`).
 `conv-algorithm=NAME` forces one algorithm everywhere and fails, naming the kernel, where
 it cannot take the geometry; a kernel whose `algorithm` is already set keeps it (per-kernel
 forcing). `autotune=true` measures the candidates on the npu interpreter instead (see
@@ -28,13 +29,17 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
+from gedialects.kernel.mirrored import TransposeKernelOp
 from gedialects.kernel.ops import AttentionKernelOp, Conv2DKernelOp, MatMulKernelOp
 from runtime.conv_cost import ConvCost, candidate_costs
 from runtime.targets import Target, load_target
+
+TRANSPOSE = "ge.transpose"
 
 COSTS_ATTR = "ge.costs"
 TILING_ATTR = "ge.tiling"
@@ -110,6 +115,41 @@ def select_attention(op: AttentionKernelOp, target: Target) -> None:
         op.properties["algorithm"] = StringAttr(min(costs, key=costs.__getitem__))
 
 
+def separate_layouts(op: AttentionKernelOp) -> None:
+    """An unfused attention's layouts as transpose kernels again: the unfused form would
+    transpose Q, V and O inside its own sequence of kernels, where the scheduler cannot run
+    them beside other work (Q's and V's transposes are independent); as kernels of their
+    own they are scheduled like any."""
+    perms = {n: p for n in op.PERMS if (p := op.perm(n)) is not None}
+    if not perms or op.algorithm is None or op.algorithm.data != "unfused":
+        return
+    rewriter, names = Rewriter(), list(op.fused_names)
+    operands = list(op.operands)
+    for index, key in ((0, "query_perm"), (2, "value_perm")):
+        if key in perms:
+            moved = TransposeKernelOp(
+                operands[index], perm=list(perms[key]), fused_from=[TRANSPOSE]
+            )
+            rewriter.insert_op(moved, InsertPoint.before(op))
+            operands[index] = moved.results[0]
+            names.remove(TRANSPOSE)  # the first: absorbed inputs lead the provenance
+    if "output_perm" in perms:
+        names.reverse()
+        names.remove(TRANSPOSE)  # the last: the absorbed output transpose ends it
+        names.reverse()
+    props = {n: a for n, a in op.properties.items() if n not in perms and n != "fused_from"}
+    plain = AttentionKernelOp(*operands, fused_from=names, **props)
+    plain.attributes.update(op.attributes)
+    result = plain.output
+    rewriter.insert_op(plain, InsertPoint.before(op))
+    if "output_perm" in perms:
+        back = TransposeKernelOp(result, perm=list(perms["output_perm"]), fused_from=[TRANSPOSE])
+        rewriter.insert_op(back, InsertPoint.before(op))
+        result = back.results[0]
+    result.name_hint = op.output.name_hint
+    rewriter.replace_op(op, [], [result])
+
+
 @dataclass(frozen=True)
 class SelectImplementations(ModulePass):
     """Choose each kernel's implementation (conv algorithm, matmul tiling) by modeled cost."""
@@ -136,3 +176,5 @@ class SelectImplementations(ModulePass):
                 select_matmul(kernel, target)
             elif isinstance(kernel, AttentionKernelOp):
                 select_attention(kernel, target)
+        for kernel in [k for k in op.walk() if isinstance(k, AttentionKernelOp)]:
+            separate_layouts(kernel)

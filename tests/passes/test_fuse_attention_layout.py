@@ -40,3 +40,17 @@ def test_fuse_attention_layout_preserves_semantics(data):
     for op in after.walk():
         if isinstance(op, k.AttentionKernelOp):
             assert not _missed(op), f"transposes left around {op.name}: {_missed(op)}"
+
+
+@settings(max_examples=EXAMPLES)
+@given(st.data())
+def test_unfused_attention_gets_its_transposes_back(data):
+    """select-implementations: an attention it runs unfused has no layouts left (they are
+    transpose kernels again), a fused one keeps them, and the outputs stay equal."""
+    after = check_fusion(
+        "fuse-attention,fuse-attention-layout,select-implementations",
+        data, PROGRAMS, "kernel.attention", **TOLERANCE,
+    )  # fmt: skip
+    for op in after.walk():
+        if isinstance(op, k.AttentionKernelOp) and op.algorithm.data == "unfused":
+            assert not any(op.perm(n) for n in op.PERMS), f"layouts left on {op}"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gedialects.ge import ops as ge
 from gedialects.kernel import ops as k
+from passes.epilogues import _computed_before
 from passes.matching import only_user
 
 PROGRAMS = programs(plant_matmul_chain)
@@ -19,7 +20,8 @@ PIPELINE = "fuse-matmul-scale,fuse-matmul-add-gelu,fuse-matmul-residual-add"
 
 
 def _missed(add: ge.AddOp) -> bool:
-    """Whether `add` adds a same-typed value to a private biased or activated product."""
+    """Whether `add` adds a same-typed value computed before the product (not in a parallel
+    branch) to a private biased or activated product."""
     for produced, other in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
         mm = produced.owner
         if (
@@ -29,6 +31,7 @@ def _missed(add: ge.AddOp) -> bool:
             and other.type == produced.type == add.output.type
             and only_user(produced) is add
             and add.lhs is not add.rhs
+            and _computed_before(other, mm.lhs, mm.rhs)
         ):
             return True
     return False

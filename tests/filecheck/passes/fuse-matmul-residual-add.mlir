@@ -76,3 +76,22 @@ func.func @one_residual(%h: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf
   %s = ge.add %r, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   func.return %s : tensor<4x8xf32>
 }
+
+// -----
+
+// GPT-NeoX's parallel block: x + attn(x) + mlp(x). The attention branch's result is not on
+// the MLP's way: as the MLP matmul's residual it would make that matmul wait for the
+// attention, which the stream scheduler runs beside it. The block input x joins instead.
+// CHECK-LABEL: func.func @no_fuse_parallel_branch
+// CHECK: %[[A:.+]] = kernel.matmul %x, %wa bias %ba {
+// CHECK: %[[M:.+]] = kernel.matmul %x, %wm bias %bm residual %x {
+// CHECK: ge.add %[[M]], %[[A]]
+func.func @no_fuse_parallel_branch(%x: tensor<4x8xf32>, %wa: tensor<8x8xf32>, %ba: tensor<8xf32>, %wm: tensor<8x8xf32>, %bm: tensor<8xf32>) -> tensor<4x8xf32> {
+  %a0 = ge.matmul %x, %wa : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %a = ge.add %a0, %ba : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %m0 = ge.matmul %x, %wm : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %m = ge.add %m0, %bm : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %s = ge.add %m, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r = ge.add %s, %a : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  func.return %r : tensor<4x8xf32>
+}

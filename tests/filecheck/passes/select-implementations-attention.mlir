@@ -31,3 +31,28 @@ func.func @head_too_wide(%q: tensor<32x4096xf32>, %k: tensor<4096x32xf32>, %v: t
   %o = kernel.attention %q, %k, %v {scale = 1.0 : f64, key_transposed = false, fused_from = ["ge.matmul"]} : (tensor<32x4096xf32>, tensor<4096x32xf32>, tensor<32x16xf32>) -> tensor<32x16xf32>
   func.return %o : tensor<32x16xf32>
 }
+
+// -----
+
+// An attention that runs unfused with layouts: its head split and merge become transpose
+// kernels again (the scheduler can run Q's and V's beside each other), and the kernel keeps
+// the rest of its provenance. A fused one keeps its layouts.
+// CHECK-LABEL: func.func @unfused_layouts
+// CHECK-NEXT: %[[Q:.+]] = kernel.transpose %q {fused_from = ["ge.transpose"], perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+// CHECK-NEXT: %[[V:.+]] = kernel.transpose %v {fused_from = ["ge.transpose"], perm = array<i64: 0, 2, 1, 3>}
+// CHECK-NEXT: %[[A:.+]] = kernel.attention %[[Q]], %k, %[[V]] {ge.costs = {{{.+}}}, scale = 2.500000e-01 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.softmax", "ge.matmul"], algorithm = "unfused"}
+// CHECK-NEXT: %[[O:.+]] = kernel.transpose %[[A]] {fused_from = ["ge.transpose"], perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: func.return %[[O]]
+func.func @unfused_layouts(%q: tensor<1x8x2x16xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 0.25 : f64, key_transposed = false, algorithm = "unfused", fused_from = ["ge.transpose", "ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+  func.return %o : tensor<1x8x2x16xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @fused_layouts
+// CHECK-NEXT: kernel.attention %q, %k, %v {{.*}}query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>, algorithm = "fused"
+func.func @fused_layouts(%q: tensor<1x128x12x64xf32>, %k: tensor<1x12x64x128xf32>, %v: tensor<1x128x12x64xf32>) -> tensor<1x128x12x64xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, fused_from = ["ge.transpose", "ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x12x64xf32>, tensor<1x12x64x128xf32>, tensor<1x128x12x64xf32>) -> tensor<1x128x12x64xf32>
+  func.return %o : tensor<1x128x12x64xf32>
+}
