@@ -39,8 +39,7 @@ def lower_attention_unfused(
             for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
     final, out_perm = output, op.perm("output_perm")
     if out_perm is not None:  # O into a temporary, then transposed into the output
-        inverse = sorted(range(len(out_perm)), key=out_perm.__getitem__)
-        logical = HbmAllocOp(BufferType([output.type.dims[i] for i in inverse], element, "hbm"))
+        logical = HbmAllocOp(BufferType(op.logical_shapes()[2], element, "hbm"))
         ops.append(logical)
         output = logical.buffer
     if op.get_flag("key_transposed"):

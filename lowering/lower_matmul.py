@@ -83,7 +83,9 @@ def _init_with_addends(
     element of C (the output buffer's shape: a vector operand's product is viewed as a
     matrix); the split GEMM's parts then add into it."""
     element = element_of(op.output.type)
-    values = [getattr(op, key) for key in addends]
+    # stand-ins typed as the buffers (a vector product's addends are viewed as its matrix)
+    shapes = [tuple(buffer.type.dims) for buffer in addends.values()]
+    values = [Block(arg_types=[tensor(shape, element)]).args[0] for shape in shapes]
     block = Block(arg_types=[tensor([], element) for _ in values])
     total = block.args[0]
     for arg in block.args[1:]:

@@ -194,12 +194,13 @@ class MatMulKernelOp(KernelOp):
         if prop_bool(props, "transpose_b"):
             b = _swap_last(cls, b)
         out = _matmul_type(cls, a, b)
-        for addend in operand_types[2:]:  # the bias, the residual (same rule: it is wider)
-            addend = require_tensor(cls, "bias", addend)
+        for addend in operand_types[2:]:  # bias and residual: the bias rule holds for both
+            what = f"addend {format_type(addend)}"
+            addend = require_tensor(cls, "addend", addend)
             if broadcast(cls, [shape_of(out), shape_of(addend)]) != shape_of(out):
-                raise cls.fail(f"bias {format_type(addend)} would change the result's shape")
+                raise cls.fail(f"{what} (bias or residual) would change the result's shape")
             if element_of(addend) != element_of(out):
-                raise cls.fail(f"bias {format_type(addend)} must have the result's element type")
+                raise cls.fail(f"{what} (bias or residual) must have the result's element type")
         return [out]
 
     def verify_(self) -> None:

@@ -101,6 +101,27 @@ def test_a_residual_is_added_by_the_init_kernel(bias):
     assert whole_names == ["matmul_0"] and split_cycles < whole_cycles
 
 
+@pytest.mark.parametrize("residual", [False, True], ids=["bias", "bias-residual"])
+def test_a_vector_product_splits_with_its_addends_viewed(residual):
+    """v (K,) @ B (K, N): one output row, so K splits; the init kernel reads the (N,) bias
+    and residual through the (1, N) view of the product (it once took the views for the
+    op's own (N,) operands and failed verification)."""
+    k, n = 3072, 768
+    shapes = {"a": (k,), "b": (k, n), "v": (n,), **({"r": (n,)} if residual else {})}
+    t = {name: f"tensor<{'x'.join(map(str, s))}xf32>" for name, s in shapes.items()}
+    params = ", ".join(f"%{name}: {t[name]}" for name in shapes)
+    addends = " bias %v" + (" residual %r" if residual else "")
+    text = f"""func.func @main({params}) -> {t["v"]} {{
+  %c = kernel.matmul %a, %b{addends} {{fused_from = ["ge.matmul", "ge.add"]}} : \
+({", ".join(t.values())}) -> {t["v"]}
+  func.return %c : {t["v"]}
+}}"""
+    module = Parser(make_context(), text).parse_module()
+    rng = np.random.default_rng(0)
+    names, _ = _run(module, [rng.standard_normal(s).astype(np.float32) for s in shapes.values()])
+    assert names == ["matmul_0_init", "matmul_0"]
+
+
 def test_an_activation_keeps_k_whole():
     module, inputs = _matmul(128, 768, 3072, activation="relu")
     names, _ = _run(module, inputs)
