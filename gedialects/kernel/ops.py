@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, StringAttr
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    i32,
+)
 from xdsl.ir import Attribute
 from xdsl.irdl import (
     AttrSizedOperandSegments,
@@ -136,6 +143,14 @@ class MatMulKernelOp(KernelOp):
     irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments(as_property=True))
     DEFAULTS: ClassVar[dict] = {"transpose_a": False, "transpose_b": False, "alpha": 1.0}
     ADDENDS: ClassVar[tuple[str, ...]] = ("bias", "residual")
+
+    def __post_init__(self) -> None:
+        """The generic form written before `residual` existed has no operandSegmentSizes:
+        its third operand, if any, is the bias."""
+        if "operandSegmentSizes" not in self.properties and len(self.operands) <= 3:
+            sizes = [1, 1, len(self.operands) - 2, 0]
+            self.properties["operandSegmentSizes"] = DenseArrayBase.from_list(i32, sizes)
+        super().__post_init__()
 
     # `%a, %b [bias %c] [residual %r] {props} : (types) -> type`, written by hand: xDSL's
     # declarative format cannot split `functional-type(operands, ...)` over two optional
