@@ -132,11 +132,9 @@ def separate_layouts(op: AttentionKernelOp) -> None:
             )
             rewriter.insert_op(moved, InsertPoint.before(op))
             operands[index] = moved.results[0]
-            names.remove(TRANSPOSE)  # the first: absorbed inputs lead the provenance
+            _drop(names, names.index)  # the first: absorbed inputs lead the provenance
     if "output_perm" in perms:
-        names.reverse()
-        names.remove(TRANSPOSE)  # the last: the absorbed output transpose ends it
-        names.reverse()
+        _drop(names, lambda name: len(names) - 1 - names[::-1].index(name))  # the last
     props = {n: a for n, a in op.properties.items() if n not in perms and n != "fused_from"}
     plain = AttentionKernelOp(*operands, fused_from=names, **props)
     plain.attributes.update(op.attributes)
@@ -148,6 +146,13 @@ def separate_layouts(op: AttentionKernelOp) -> None:
         result = back.results[0]
     result.name_hint = op.output.name_hint
     rewriter.replace_op(op, [], [result])
+
+
+def _drop(names: list[str], where) -> None:  # noqa: ANN001
+    """Remove the transpose at `where(TRANSPOSE)` from a kernel's provenance, if it has one
+    and keeps another name (a hand-written kernel may not record its layouts' transposes)."""
+    if TRANSPOSE in names and len(names) > 1:
+        del names[where(TRANSPOSE)]
 
 
 @dataclass(frozen=True)

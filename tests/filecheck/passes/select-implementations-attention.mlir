@@ -56,3 +56,15 @@ func.func @fused_layouts(%q: tensor<1x128x12x64xf32>, %k: tensor<1x12x64x128xf32
   %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, fused_from = ["ge.transpose", "ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x12x64xf32>, tensor<1x12x64x128xf32>, tensor<1x128x12x64xf32>) -> tensor<1x128x12x64xf32>
   func.return %o : tensor<1x128x12x64xf32>
 }
+
+// -----
+
+// A hand-written kernel whose provenance does not record its layouts' transposes keeps it.
+// CHECK-LABEL: func.func @layouts_without_provenance
+// CHECK: kernel.transpose %q
+// CHECK: kernel.attention {{.+}}fused_from = ["ge.matmul"]
+// CHECK: kernel.transpose
+func.func @layouts_without_provenance(%q: tensor<1x8x2x16xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 0.25 : f64, key_transposed = false, algorithm = "unfused", fused_from = ["ge.matmul"], query_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32>
+  func.return %o : tensor<1x8x2x16xf32>
+}
