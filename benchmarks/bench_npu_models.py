@@ -11,7 +11,7 @@ Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base lay
 - lowering time per model, and the interpreter's wall time beside onnxruntime's run of the
   same model exported to ONNX, in the same process.
 
-    .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert] [--per-layer]
+    .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert,gpt] [--per-layer]
 
 `--precision-mode MODE` (e.g. allow_fp32_to_fp16) adds, per model, the npu level's modeled
 makespan (stream timeline) and HBM bytes in that mode beside force_fp32, as ratios;
@@ -43,6 +43,7 @@ def _models() -> dict:
     return {
         "resnet50": lambda: ge_models.resnet((3, 4, 6, 3), bottleneck=True),
         "bert": lambda: ge_models.bert_layer(),
+        "gpt": lambda: ge_models.gpt_block(),
     }
 
 
@@ -129,7 +130,8 @@ def report(name: str, build, per_layer: bool) -> None:
           f"= {hbm / hbm_plain:.2f}")  # fmt: skip
     print(f"   lowering {lowering:.2f} s; interpreter (warm run) {wall:.2f} s vs onnxruntime "
           f"{ort_seconds * 1e3:.1f} ms = {wall / ort_seconds:.0f}x")  # fmt: skip
-    print(f"   modeled makespan {sum(k.cycles for k in run.profile.kernels):,.0f} cycles")
+    print(f"   modeled makespan {sum(k.cycles for k in run.profile.kernels):,.0f} cycles "
+          f"over {len(run.profile.kernels)} kernels")  # fmt: skip
 
 
 def _npu_figures(module, mode: str) -> tuple[float, int, np.ndarray]:
