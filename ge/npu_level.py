@@ -34,6 +34,7 @@ from ge.pipeline import (
 )
 from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import bind_inputs, entry_function
+from gedialects.kernel.base import provenance
 from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
@@ -139,7 +140,7 @@ class NpuProgram:
             record.update(
                 name=f"{op.name.split('.')[-1]}_{k}",
                 op=op.name,
-                fused_from=_fused_from(op),
+                fused_from=provenance(op),
                 algorithm=_algorithm(op),
                 **_algorithm_costs(op),
                 stream=self.streams[k],
@@ -213,11 +214,6 @@ def _nbytes(t: Any) -> int:
     if not isinstance(t, TensorType):
         return 0
     return num_elements(t) * np.dtype(to_numpy_dtype(element_of(t))).itemsize
-
-
-def _fused_from(op: Operation) -> list[str]:
-    names = getattr(op, "fused_names", None)
-    return list(names) if names is not None else [op.name]
 
 
 def _algorithm_costs(op: Operation) -> dict[str, dict[str, float]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import f32
 
+from gedialects.kernel.ops import inverse, permuted
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
 from lowering.gemm_epilogue import broadcast_window
@@ -30,26 +31,24 @@ class Layouts:
 
     perms: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
-    def logical(self, name: str, dims: tuple[int, ...]) -> tuple[int, ...]:
-        """The logical shape of the operand `name` (query, value) or output, from its dims."""
+    def _to_logical(self, name: str) -> tuple[int, ...] | None:
+        """The perm taking the buffer of `name` (query, value, output) to its logical axes:
+        an operand's own perm, the inverse of the output's."""
         perm = self.perms.get(f"{name}_perm")
-        if perm is None:
-            return tuple(dims)
-        if name == "output":
-            return tuple(dims[perm.index(i)] for i in range(len(perm)))
-        return tuple(dims[p] for p in perm)
+        return perm if perm is None or name != "output" else inverse(perm)
+
+    def logical(self, name: str, dims: tuple[int, ...]) -> tuple[int, ...]:
+        """The logical shape of `name` from its buffer's dims."""
+        perm = self._to_logical(name)
+        return tuple(dims) if perm is None else permuted(dims, perm)
 
     def physical(self, name: str, window: tuple[list, list]) -> tuple[list, list]:
         """The window (offsets, sizes) on the logical axes, on the buffer's axes."""
-        perm = self.perms.get(f"{name}_perm")
+        perm = self._to_logical(name)
         if perm is None:
             return window
-        if name == "output":  # the buffer's axis j holds O's axis perm[j]
-            return tuple([part[p] for p in perm] for part in window)  # type: ignore[return-value]
-        result = ([0] * len(perm), [0] * len(perm))
-        for i, p in enumerate(perm):  # Q's axis i is the buffer's axis perm[i]
-            result[0][p], result[1][p] = window[0][i], window[1][i]
-        return result
+        back = inverse(perm)
+        return list(permuted(window[0], back)), list(permuted(window[1], back))
 
 
 class Flash:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
-from gedialects.kernel.ops import AttentionKernelOp, SoftmaxKernelOp
+from gedialects.kernel.ops import AttentionKernelOp, SoftmaxKernelOp, permuted
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
 from lowering.gemm import emit_gemm
@@ -66,7 +66,7 @@ def lower_attention_unfused(
 
 def _transposed(x: SSAValue, perm, target: Target, name: str, ops: list[Operation]) -> SSAValue:  # noqa: ANN001
     """transpose(x, perm) in an HBM temporary (a transpose kernel appended to `ops`)."""
-    tmp = HbmAllocOp(BufferType([x.type.dims[p] for p in perm], x.type.element_type, "hbm"))
+    tmp = HbmAllocOp(BufferType(permuted(x.type.dims, perm), x.type.element_type, "hbm"))
     ops += [tmp, transpose_kernel(x, tmp.buffer, perm, target, name)]
     return tmp.buffer
 

@@ -44,7 +44,7 @@ def lower_matmul(
     whose parts add into it. With `pre_transposed`, operands the op transposes come already
     transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
     _check(op, pre_transposed)
-    addends = dict(zip([n for n in op.ADDENDS if getattr(op, n) is not None], inputs[2:]))
+    addends = op.present(op.ADDENDS, inputs[2:])
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
     split = _split(inputs, output, target) if act is None and addends else None

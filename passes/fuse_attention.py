@@ -26,8 +26,8 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from gedialects.errors import GeVerifyError
 from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
-from gedialects.kernel import KernelOp
 from gedialects.kernel import ops as k
+from gedialects.kernel.base import provenance
 from gedialects.kernel.builders import is_training_dropout
 from passes.epilogues import rewrite_module
 from passes.fold_batch_norm import erase_dead
@@ -112,31 +112,34 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
             chain.ops.append(reader)
         return _scores(chain, scores, reader)
     if isinstance(op, ge.MulOp | ge.DivOp):
-        for x in (op.lhs, op.rhs):
-            factor = scalar_factor(op, x)
-            if factor is not None and x.type == op.output.type:
-                chain.scale *= factor
-                return chain.step(x, op)
-        return None
+        if (scaled := _scaled(op)) is None:
+            return None
+        chain.scale *= scaled[1]
+        return chain.step(scaled[0], op)
     return op
+
+
+def _scaled(op: Operation | None) -> tuple[SSAValue, float] | None:
+    """(x, c) when `op` is x * c, c * x or x / c (as 1 / c) with a splat c that does not
+    grow x, else None."""
+    if not isinstance(op, ge.MulOp | ge.DivOp):
+        return None
+    for x in (op.lhs, op.rhs):
+        factor = scalar_factor(op, x)
+        if factor is not None and x.type == op.output.type:
+            return x, factor
+    return None
 
 
 def _unscaled(chain: Chain, value: SSAValue, reader: Operation) -> SSAValue:
     """x where `value` is x * c or x / c with a positive splat c read by `reader` alone: c
     joins the kernel's scale (torch's SDPA export scales Q and K' by sqrt(scale) each, which
     would keep Q's head-split transpose from the kernel). (a Q)(b K') = a b (Q K')."""
-    op = value.owner
-    if not isinstance(op, ge.MulOp | ge.DivOp) or only_user(value) is not reader:
+    scaled = _scaled(value.owner if isinstance(value.owner, Operation) else None)
+    if scaled is None or scaled[1] <= 0 or chain.step(value, reader) is None:
         return value
-    if sum(1 for o in reader.operands if o is value) != 1:
-        return value
-    for x in (op.lhs, op.rhs):
-        factor = scalar_factor(op, x)
-        if factor is not None and factor > 0 and x.type == op.output.type:
-            chain.ops.append(op)
-            chain.scale *= factor
-            return x
-    return value
+    chain.scale *= scaled[1]
+    return scaled[0]
 
 
 class Attention(RewritePattern):
@@ -164,7 +167,7 @@ class Attention(RewritePattern):
         if chain.dropout is not None:
             props["dropout_ratio"] = chain.dropout
         own = [o for o in [*reversed(chain.ops), op] if o not in chain.nan_guard]
-        fused = [name for o in own for name in _provenance(o)]
+        fused = [name for o in own for name in provenance(o)]
         mask = chain.masks[0] if chain.masks else None
         if len(chain.masks) == 2:
             both = ge.AddOp(*reversed(chain.masks))  # in the order the model adds them
@@ -180,10 +183,6 @@ class Attention(RewritePattern):
         after, result = guard(attention.output) if chain.nan_guard else ([], attention.output)
         rewriter.replace(op, [*chain.mask_ops, attention, *after], [result])
         erase_dead(rewriter, chain.ops)
-
-
-def _provenance(op: Operation) -> list[str]:
-    return list(op.fused_names) if isinstance(op, KernelOp) else [op.name]
 
 
 def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:

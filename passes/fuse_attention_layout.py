@@ -28,6 +28,7 @@ from xdsl.rewriter import InsertPoint
 from gedialects.ge import ops as ge
 from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
+from gedialects.kernel.base import provenance
 from passes.epilogues import rewrite_module
 from passes.matching import only_user
 from passes.nan_guard import guard, nan_guarded
@@ -41,10 +42,6 @@ def _rows_kept(op: Operation | None) -> tuple[int, ...] | None:
         return None
     perm = op.ints("perm")
     return perm if perm and perm[-1] == len(perm) - 1 else None
-
-
-def _names(op: Operation) -> list[str]:
-    return list(op.fused_names) if isinstance(op, k.KernelOp) else [op.name]
 
 
 class AttentionLayout(RewritePattern):
@@ -71,9 +68,9 @@ class AttentionLayout(RewritePattern):
             return
         props = {n: a for n, a in op.properties.items() if n != "fused_from"}
         props |= {n: DenseArrayBase.from_list(i64, list(p)) for n, p in perms.items()}
-        fused_from = [n for o in absorbed for n in _names(o)] + op.fused_names
+        fused_from = [n for o in absorbed for n in provenance(o)] + op.fused_names
         if out_perm is not None:
-            fused_from += _names(reader)
+            fused_from += provenance(reader)
         fused = k.AttentionKernelOp(*operands, fused_from=fused_from, **props)
         fused.output.name_hint = (reader if out_perm is not None else op).results[0].name_hint
         if out_perm is None:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, StringAttr
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     OptOperandDef,
     OptPropertyDef,
@@ -38,6 +38,11 @@ from gedialects.ge.base import GeOp, Props
 STRING_ARRAY = ArrayAttr[StringAttr]
 
 
+def provenance(op: Operation) -> list[str]:
+    """The high-level op names `op` stands for: a kernel's `fused_from`, else its own name."""
+    return list(op.fused_names) if isinstance(op, KernelOp) else [op.name]
+
+
 def fused_from_attr(names: Sequence[str] | ArrayAttr) -> ArrayAttr:
     if isinstance(names, ArrayAttr):
         return names
@@ -57,6 +62,11 @@ class KernelOp(GeOp):
     def fused_names(self) -> list[str]:
         """The high-level op names this kernel replaces, in program order."""
         return [s.data for s in self.fused_from.data]
+
+    def present(self, names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+        """`values` (what stands for the trailing operands: arrays, buffers, values) by the
+        name of the optional operand each is, among `names` in order, absent ones skipped."""
+        return dict(zip([n for n in names if getattr(self, n) is not None], values))
 
     def verify_(self) -> None:
         if not self.fused_from.data:

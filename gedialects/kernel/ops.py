@@ -300,15 +300,22 @@ class AttentionKernelOp(KernelOp):
         """The shapes of Q, V and O the computation sees (before / after the layouts)."""
         q, v = (_apply(shape_of(x.type), self.perm(n))
                 for x, n in ((self.query, "query_perm"), (self.value, "value_perm")))  # fmt: skip
-        out = shape_of(self.output.type)
         perm = self.perm("output_perm")
-        if perm is not None:
-            out = _apply(out, tuple(sorted(range(len(perm)), key=perm.__getitem__)))
-        return q, v, out
+        return q, v, _apply(shape_of(self.output.type), None if perm is None else inverse(perm))
 
 
 def _apply(shape: tuple[int, ...], perm: tuple[int, ...] | None) -> tuple[int, ...]:
-    return shape if perm is None else tuple(shape[p] for p in perm)
+    return shape if perm is None else permuted(shape, perm)
+
+
+def permuted(items: Sequence, perm: Sequence[int]) -> tuple:
+    """transpose's rule on a shape (or any per-axis list): item i is items[perm[i]]."""
+    return tuple(items[p] for p in perm)
+
+
+def inverse(perm: Sequence[int]) -> tuple[int, ...]:
+    """The permutation that undoes `perm`: permuted(permuted(x, perm), inverse(perm)) == x."""
+    return tuple(sorted(range(len(perm)), key=perm.__getitem__))
 
 
 def _permuted(cls: type[KernelOp], t: Attribute, props: Props, name: str) -> Attribute:

@@ -67,13 +67,9 @@ def apply_activation(op: KernelOp, key: str, y: np.ndarray) -> np.ndarray:
     return run_ge(ACTIVATIONS[name.data], y, attrs)  # type: ignore[attr-defined]
 
 
-def _present(op: KernelOp, names: tuple[str, ...], values: tuple) -> dict[str, np.ndarray]:
-    return dict(zip([n for n in names if getattr(op, n) is not None], values))
-
-
 @kernel_reference(k.Conv2DKernelOp)
 def conv2d(op: k.Conv2DKernelOp, x: np.ndarray, w: np.ndarray, *rest: np.ndarray):
-    extra = _present(op, ("bias", "scale", "shift", "residual"), rest)
+    extra = op.present(("bias", "scale", "shift", "residual"), rest)
     if op.algorithm is not None:
         geometry = ConvGeometry.of(
             x.shape, w.shape, op.ints("strides"), op.ints("pads"), op.ints("dilations"),
@@ -99,7 +95,7 @@ def _channel(v: np.ndarray) -> np.ndarray:
 
 @kernel_reference(k.MatMulKernelOp)
 def matmul(op: k.MatMulKernelOp, a: np.ndarray, b: np.ndarray, *rest: np.ndarray):
-    extra = _present(op, k.MatMulKernelOp.ADDENDS, rest)
+    extra = op.present(op.ADDENDS, rest)
     if op.get_flag("transpose_a"):
         a = np.swapaxes(a, -1, -2)
     if op.get_flag("transpose_b"):

@@ -11,6 +11,7 @@ from xdsl.parser import Parser
 from ge.registry import make_context
 from gedialects.errors import UnsupportedError
 from gedialects.interpreter import run_reference
+from gedialects.kernel.ops import inverse, permuted
 from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
@@ -28,7 +29,7 @@ def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=Non
     perms = perms or {}
     q, v = (_laid(x, perms.get(n)) for x, n in ((q, "query_perm"), (v, "value_perm")))
     if "output_perm" in perms:
-        o = tuple(o[p] for p in perms["output_perm"])
+        o = permuted(o, perms["output_perm"])
     k = (*lead, sk, d) if kt else (*lead, d, sk)
     shapes = [q, k, v] + ([mask] if mask is not None else [])
     params = ", ".join(f"%a{i}: {_t(s, dtype)}" for i, s in enumerate(shapes))
@@ -45,12 +46,7 @@ def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=Non
 
 def _laid(logical: tuple[int, ...], perm) -> tuple[int, ...]:  # noqa: ANN001
     """The buffer shape whose transpose by `perm` is `logical`."""
-    if perm is None:
-        return logical
-    shape = [0] * len(perm)
-    for i, p in enumerate(perm):
-        shape[p] = logical[i]
-    return tuple(shape)
+    return logical if perm is None else permuted(logical, inverse(perm))
 
 
 def _check(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202

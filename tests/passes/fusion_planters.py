@@ -15,6 +15,7 @@ from planted import float_value, planted_programs
 from ge.testing.program_builder import ProgramBuilder, Value
 from ge.testing.strategies import smooth_ops
 from gedialects.ge import ops
+from gedialects.kernel.ops import inverse, permuted
 
 BOUND = 1e3
 ACTIVATIONS = (
@@ -160,13 +161,10 @@ def _rows_perm(b: ProgramBuilder, rank: int) -> list[int]:
 def _relaid(b: ProgramBuilder, logical: tuple[int, ...], extra: list[Value]) -> Value:
     """An argument brought to `logical` by one or two transposes keeping the last axis."""
     perms = [_rows_perm(b, len(logical)) for _ in range(b.draw(st.integers(1, 2)))]
-    shape = list(logical)
+    shape = tuple(logical)
     for perm in reversed(perms):  # the argument's shape, undoing each transpose
-        before = [0] * len(perm)
-        for i, p in enumerate(perm):
-            before[p] = shape[i]
-        shape = before
-    x = b.argument(tuple(shape), np.dtype(np.float32))
+        shape = permuted(shape, inverse(perm))
+    x = b.argument(shape, np.dtype(np.float32))
     for perm in perms:
         x = emit(b, ops.TransposeOp(x.ssa, perm=perm))
         second_user(b, x, extra)

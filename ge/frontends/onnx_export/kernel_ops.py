@@ -86,7 +86,7 @@ def _mirrored(op: MirrorKernelOp, xs: list[SSAValue], out: list[Operation]) -> l
 
 @decomposes(k.Conv2DKernelOp)
 def _conv(op: k.Conv2DKernelOp, xs: list[SSAValue], out: list[Operation]) -> list[SSAValue]:
-    given = dict(zip([n for n in ("bias", "scale", "shift", "residual") if getattr(op, n)], xs[2:]))
+    given = op.present(("bias", "scale", "shift", "residual"), xs[2:])
     conv_props = {n: op.properties[n] for n in ("strides", "pads", "dilations", "groups")}
     y = _add(out, ge.Conv2DOp(xs[0], xs[1], given.get("bias"), **conv_props))
     if "scale" in given:
@@ -104,7 +104,7 @@ def _conv(op: k.Conv2DKernelOp, xs: list[SSAValue], out: list[Operation]) -> lis
 def _matmul(op: k.MatMulKernelOp, xs: list[SSAValue], out: list[Operation]) -> list[SSAValue]:
     a = _swapped(xs[0], out) if op.get_flag("transpose_a") else xs[0]
     b = _swapped(xs[1], out) if op.get_flag("transpose_b") else xs[1]
-    given = dict(zip([n for n in k.MatMulKernelOp.ADDENDS if getattr(op, n) is not None], xs[2:]))
+    given = op.present(op.ADDENDS, xs[2:])
     y = _scaled(_add(out, ge.MatMulOp(a, b)), op.get_float("alpha"), out)
     if "bias" in given:
         y = _add(out, ge.AddOp(y, given["bias"]))
