@@ -25,14 +25,17 @@ PAD = {"f16": -65504.0, "f32": -3.0e38}
 
 @dataclass(frozen=True)
 class Layouts:
-    """How Q, V and O lie in HBM: `perms` as `AttentionKernelOp`'s (Q = transpose(query,
+    """How Q, K, V and O lie in HBM: `perms` as `AttentionKernelOp`'s (Q = transpose(query,
     perm), the stored result transpose(O, perm)); the kernel computes on the logical
-    shapes and maps each tile's window to the buffer's axes."""
+    shapes and maps each tile's window to the buffer's axes. With `key_transposed` the key
+    holds K (.., Sk, d): its tiles load as rows of d, as Q's, and the MTE1 load into L0B
+    transposes them (no transpose kernel before the attention)."""
 
     perms: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    key_transposed: bool = False
 
     def _to_logical(self, name: str) -> tuple[int, ...] | None:
-        """The perm taking the buffer of `name` (query, value, output) to its logical axes:
+        """The perm taking the buffer of `name` (query, key, value, output) to its logical axes:
         an operand's own perm, the inverse of the output's."""
         perm = self.perms.get(f"{name}_perm")
         return perm if perm is None or name != "output" else inverse(perm)
@@ -63,11 +66,13 @@ class Flash:
         self.out, self.scale = output, scale
         self.layouts = layouts or Layouts()
         self.q_dims = self.layouts.logical("query", self.q.type.dims)
+        self.k_dims = self.layouts.logical("key", self.k.type.dims)
+        self.key_rows = self.layouts.key_transposed
         self.v_dims = self.layouts.logical("value", self.v.type.dims)
         self.out_shape = self.layouts.logical("output", output.type.dims)
         self.lead = self.out_shape[:-2]
         self.sq, self.d = self.q_dims[-2:]
-        self.sk, self.dv = self.k.type.dims[-1], self.v_dims[-1]
+        self.sk, self.dv = self.k_dims[-2 if self.key_rows else -1], self.v_dims[-1]
         self.tq, self.tk, self.width = (
             tiling.tq,
             tiling.tk,
@@ -112,7 +117,7 @@ class Flash:
         d, dv = _up(self.d, 16), _up(self.dv, 16)  # fractal buffers: whole 16x16 blocks
         nz = "FRACTAL_NZ"
         self.q1, self.q0 = b.alloc([tq, d], e, "l1", nz), b.alloc([tq, d], e, "l0a", nz)
-        self.k1 = [b.alloc([d, tk], e, "l1", nz) for _ in range(2)]
+        self.k1 = [b.alloc(self._key_tile(d, tk), e, "l1", nz) for _ in range(2)]
         self.k0 = [b.alloc([d, tk], e, "l0b", nz) for _ in range(2)]
         self.v1 = b.alloc([w, dv], e, "l1", nz)
         self.p1 = [b.alloc([tq, tk], e, "l1", nz) for _ in range(2)]
@@ -199,6 +204,28 @@ class Flash:
         window = broadcast_window(self.out_shape, self.out_shape, index, rows, (0, self.dv))
         return self.layouts.physical("output", window)
 
+    def _key_tile(self, d: Index, keys: Index) -> list[Index]:
+        """The sizes of a tile of `keys` key columns of K' in L1: (keys, d) rows when the
+        key holds K (the MTE1 load transposes them), else (d, keys)."""
+        return [keys, d] if self.key_rows else [d, keys]
+
+    def _key_window(self, index: list[Index], keys: tuple) -> tuple[list, list]:
+        """The key's (offsets, sizes) in its buffer for the key columns `keys` (first,
+        count) of item `index`."""
+        if self.key_rows:
+            shape = (*self.lead, self.sk, self.d)
+            window = broadcast_window(self.k_dims, shape, index, keys, (0, self.d))
+        else:
+            shape = (*self.lead, self.d, self.sk)
+            window = broadcast_window(self.k_dims, shape, index, (0, self.d), keys)
+        return self.layouts.physical("key", window)
+
+    def _key_to_l0b(self, src, at: Index, keys: Index, p: int) -> None:  # noqa: ANN001
+        """K' tile p: `keys` columns of the L1 buffer `src` from key column `at` into L0B."""
+        offsets = [at, 0] if self.key_rows else [0, at]
+        sizes = self._key_tile(self.d, keys)
+        self.b.dma(src, offsets, sizes, self.k0[p], [0, 0], transpose=self.key_rows)
+
     def _block(self, index: list[Index], rows: tuple, k0: Index) -> None:
         """One key block: S tiles into the UB block, its softmax, then P V into L0C."""
         b = self.b
@@ -266,12 +293,11 @@ class Flash:
         kc = b.addi(k0, c)
         kext = b.extent(kc, tk, self.sk)
         b.wait_flag("MTE1", "MTE2", p)
-        kshape = (*self.lead, self.d, self.sk)
-        off, size = broadcast_window(self.k.type.dims, kshape, index, (0, self.d), (kc, kext))
-        b.dma(self.k, off, size, self.k1[p], [0, 0], [self.d, kext])
+        b.dma(self.k, *self._key_window(index, (kc, kext)), self.k1[p], [0, 0],
+              self._key_tile(self.d, kext))  # fmt: skip
         b.sync("MTE2", "MTE1", p)
         b.wait_flag("M", "MTE1", p)
-        b.dma(self.k1[p], [0, 0], [self.d, kext], self.k0[p], [0, 0])
+        self._key_to_l0b(self.k1[p], 0, kext, p)
         b.set_flag("MTE1", "MTE2", p)
         b.sync("MTE1", "M", p)
         b.wait_flag("FIX", "M", p)

@@ -19,7 +19,6 @@ from xdsl.ir import SSAValue
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecCastOp, VecDupOp
 from lowering.attention_flash import Flash
-from lowering.gemm_epilogue import broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.attention_cost import CHUNKS
 
@@ -80,7 +79,7 @@ class PipelinedFlash(Flash):
         self.chunks = [
             (c, min(per * self.tk, self.sk - c)) for c in range(0, self.sk, per * self.tk)
         ]
-        kdims = [self.k0[0].type.dims[0], per * self.tk]
+        kdims = self._key_tile(self.k0[0].type.dims[0], per * self.tk)
         self.ks = [b.alloc(kdims, e, "l1", "FRACTAL_NZ") for _ in self.chunks]
         self.ls = [self.l, b.alloc([tq, 1], e, "ub")]
         self.ys = [self.y, b.alloc(self.y.type.dims, e, "ub")]
@@ -123,14 +122,12 @@ class PipelinedFlash(Flash):
         self._load_mask(index, rows, 0, self.sk, MASK_FREE + s)
         load = self._new_head(t)  # K' and V stay in L1 while the head is the same
         b.wait_flag("MTE3", "FIX", SB_FREE + s)
-        kshape = (*self.lead, self.d, self.sk)
         for j, (buf, (c0, width)) in enumerate(zip(self.ks, self.chunks)):
             with b.when(load):  # the cube starts on chunk 0 while the others load
                 if j == 0:  # once the previous head's last item has read K'
                     b.wait_flag("MTE1", "MTE2", K_FREE)
-                window = (c0, width)
-                off, size = broadcast_window(self.k.type.dims, kshape, index, (0, self.d), window)
-                b.dma(self.k, off, size, buf, [0, 0], [self.d, width])
+                off, size = self._key_window(index, (c0, width))
+                b.dma(self.k, off, size, buf, [0, 0], self._key_tile(self.d, width))
                 b.sync("MTE2", "MTE1", K_LOADED)
             with b.loop(0, width, 2 * self.tk) as c:
                 self._score_tile(rows, 0, c, buf, c0)
@@ -152,11 +149,10 @@ class PipelinedFlash(Flash):
         """S[:, c0+c:+tk] = Q K'[:, c0+c:+tk] from a resident chunk of K' (`buf`, from column
         c0), FIX into the score block."""
         b, qext, tk = self.b, rows[1], self.tk
-        kext = b.extent(
-            c, tk, buf.type.dims[1] if c0 + buf.type.dims[1] <= self.sk else self.sk - c0
-        )
+        keys = buf.type.dims[0 if self.key_rows else 1]
+        kext = b.extent(c, tk, keys if c0 + keys <= self.sk else self.sk - c0)
         b.wait_flag("M", "MTE1", p)
-        b.dma(buf, [0, c], [self.d, kext], self.k0[p], [0, 0])
+        self._key_to_l0b(buf, c, kext, p)
         b.sync("MTE1", "M", p)
         b.wait_flag("FIX", "M", p)
         b.mmad(self.q0, self.k0[p], self.s[p], [qext, kext, self.d], None)

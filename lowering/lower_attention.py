@@ -10,12 +10,13 @@ then per key block of `width` columns (the whole key axis when its rows fit UB):
   blocks (online softmax) the running max and sum are rescaled by exp(old max - new max).
 - P phase: per key tile, P UB -> L1 -> L0A, V L1 -> L0B, O += P V in L0C; FIX O to UB, where
   online blocks rescale the running O.
-At the end O / row sum is cast and stored. key_transposed K goes through a transpose kernel
-into an HBM temporary first, so the kernel always reads K' (.., d, Sk). Q, V and O in the
-heads-second layout (`query_perm` ...: `attention_flash.Layouts`) are read and written as
-windows of their buffers' own axes. Tiles come from
-`runtime.attention_cost.choose_attention_tile`. This module plans and picks the form (fused
-or unfused, by modeled cycles); `lowering.attention_flash` emits the fused kernel's code.
+At the end O / row sum is cast and stored. A key_transposed K (.., Sk, d) loads its tiles
+as rows of d and the MTE1 load into L0B transposes them (`npu.dma {transpose}`), so no
+transpose kernel runs first. Q, K, V and O in the heads-second layout (`query_perm` ...:
+`attention_flash.Layouts`) are read and written as windows of their buffers' own axes.
+Tiles come from `runtime.attention_cost.choose_attention_tile`. This module plans and picks
+the form (fused or unfused, by modeled cycles); `lowering.attention_flash` emits the fused
+kernel's code.
 """
 
 from __future__ import annotations
@@ -27,11 +28,8 @@ from xdsl.ir import Operation, SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.ops import AttentionKernelOp
-from gedialects.npu.attrs import BufferType
-from gedialects.npu.buffers import HbmAllocOp
 from lowering.attention_flash import Flash, Layouts
 from lowering.attention_pipeline import PipelinedFlash
-from lowering.lower_movement import transpose_last_two
 from lowering.registry import lowers
 from runtime.attention_cost import (
     AttentionShape,
@@ -46,13 +44,14 @@ from runtime.targets import Target
 def attention_shape(op: AttentionKernelOp) -> AttentionShape:
     """The sizes of `op` that its costs depend on."""
     q, v, out = op.logical_shapes()
-    k = tuple(op.key.type.get_shape())
+    k = op.logical_key()
     sk = k[-2] if op.get_flag("key_transposed") else k[-1]
     itemsize = to_numpy_dtype(element_of(op.query.type)).itemsize
     batch = math.prod(out[:-2])
     mask = op.mask is not None
     relaid = sum(math.prod(shape) * itemsize for shape, name in ((q, "query_perm"),
-                 (v, "value_perm"), (out, "output_perm")) if op.perm(name) is not None)  # fmt: skip
+                 (k, "key_perm"), (v, "value_perm"), (out, "output_perm"))
+                 if op.perm(name) is not None)  # fmt: skip
     return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask,
                           op.get_flag("key_transposed"), relaid)  # fmt: skip
 
@@ -99,26 +98,19 @@ def _fused(op: Operation) -> bool:
 def lower_attention(
     op: AttentionKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
-    """The fused kernel (after a transpose kernel for a (.., Sk, d) key); without a chosen
-    algorithm, the unfused kernels where they are modeled faster or the fused one cannot run."""
+    """The fused kernel; without a chosen algorithm, the unfused kernels where they are
+    modeled faster or the fused one cannot run."""
     if op.algorithm is None and _choice(op, target) == "unfused":
         from lowering.lower_attention_unfused import lower_attention_unfused
 
         return lower_attention_unfused(op, inputs, output, target, name)
     tiling = fused_tiling(op, target)
-    ops: list[Operation] = []
-    inputs = list(inputs)
-    if op.get_flag("key_transposed"):
-        src = inputs[1].type
-        dims = (*src.dims[:-2], src.dims[-1], src.dims[-2])
-        tmp = HbmAllocOp(BufferType(dims, src.element_type, "hbm"))
-        ops += [tmp, transpose_last_two(inputs[1], tmp.buffer, target, f"{name}_kt")]
-        inputs[1] = tmp.buffer
     scale = op.get_float("scale")
     width = min(tiling.width, -(-attention_shape(op).sk // tiling.tk) * tiling.tk)
-    layouts = Layouts({n: p for n in op.PERMS if (p := op.perm(n)) is not None})
+    perms = {n: p for n in op.PERMS if (p := op.perm(n)) is not None}
+    layouts = Layouts(perms, op.get_flag("key_transposed"))
     if pipelined(target, attention_shape(op), tiling.tq, tiling.tk, width):
         emitter = PipelinedFlash(inputs, output, target, tiling, scale, layouts)
     else:
         emitter = Flash(inputs, output, target, tiling, scale, layouts)
-    return [*ops, emitter.emit(name, op.fused_names)]
+    return [emitter.emit(name, op.fused_names)]

@@ -3,7 +3,8 @@
 The unfused graph the fusion replaced, on the existing lowerings: S = (Q K') * scale + mask
 (one matmul kernel, the scale and mask as its vector epilogue), P = softmax(S) (the row
 kernel), O = P V (a matmul kernel); S and P live in HBM temporaries. A (.., Sk, d) key goes
-through a transpose kernel first, as the matmul lowering does for a transposed operand.
+through a transpose kernel first (one with its `key_perm`), as the matmul lowering does for a
+transposed operand.
 `select-implementations` picks this form where it is modeled faster than the fused kernel.
 """
 
@@ -17,7 +18,7 @@ from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
 from lowering.gemm import emit_gemm
 from lowering.gemm_epilogue import Step
-from lowering.lower_movement import transpose_kernel, transpose_last_two
+from lowering.lower_movement import transpose_kernel
 from lowering.lower_rows import lower_rows
 from lowering.registry import lowers
 from runtime.targets import Target
@@ -32,21 +33,14 @@ def lower_attention_unfused(
     op: AttentionKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     """Three kernels (four with K's transpose) and the HBM temporaries between them."""
-    q, k, v = inputs[:3]
-    element = q.type.element_type
+    element = inputs[0].type.element_type
     ops: list[Operation] = []
-    q, v = (x if (p := op.perm(n)) is None else _transposed(x, p, target, f"{name}_{n[0]}t", ops)
-            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
+    q, k, v = _read_in_place(op, inputs, target, name, ops)
     final, out_perm = output, op.perm("output_perm")
     if out_perm is not None:  # O into a temporary, then transposed into the output
         logical = HbmAllocOp(BufferType(op.logical_shapes()[2], element, "hbm"))
         ops.append(logical)
         output = logical.buffer
-    if op.get_flag("key_transposed"):
-        dims = (*k.type.dims[:-2], k.type.dims[-1], k.type.dims[-2])
-        kt = HbmAllocOp(BufferType(dims, element, "hbm"))
-        ops += [kt, transpose_last_two(k, kt.buffer, target, f"{name}_kt")]
-        k = kt.buffer
     scores_shape = (*output.type.dims[:-1], k.type.dims[-1])
     scores = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
     probs = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
@@ -62,6 +56,21 @@ def lower_attention_unfused(
     if out_perm is not None:
         ops.append(transpose_kernel(output, final, out_perm, target, f"{name}_ot"))
     return ops
+
+
+def _read_in_place(
+    op: AttentionKernelOp, inputs: list[SSAValue], target: Target, name: str,
+    ops: list[Operation],
+) -> list[SSAValue]:  # fmt: skip
+    """Q, K' and V as the GEMMs read them: each operand with a layout, and a key holding
+    K, through one transpose kernel into a temporary."""
+    perms = [op.perm(n) for _, n in op.OPERAND_PERMS]
+    if op.get_flag("key_transposed"):
+        rank = len(inputs[1].type.dims)
+        perm = perms[1] or tuple(range(rank))
+        perms[1] = (*perm[:-2], perm[-1], perm[-2])
+    return [x if p is None else _transposed(x, p, target, f"{name}_{n}t", ops)
+            for x, p, n in zip(inputs[:3], perms, "qkv")]  # fmt: skip
 
 
 def _transposed(x: SSAValue, perm, target: Target, name: str, ops: list[Operation]) -> SSAValue:  # noqa: ANN001

@@ -183,8 +183,13 @@ class KernelBuilder:
         dst_sizes: Sequence[Index] | None = None,
         pad: float | None = None,
         atomic: str | None = None,
+        transpose: bool = False,
     ) -> None:
-        self.add(DmaOp(src, src_offsets, sizes, dst, dst_offsets, dst_sizes, pad, atomic))
+        if transpose and dst_sizes is None:
+            dst_sizes = list(sizes)[::-1]
+        self.add(
+            DmaOp(src, src_offsets, sizes, dst, dst_offsets, dst_sizes, pad, atomic, transpose)
+        )
 
     def mmad(self, a: SSAValue, b: SSAValue, c: SSAValue, mnk: Sequence[Index], acc) -> None:
         self.add(MmadOp(a, b, c, mnk, acc))

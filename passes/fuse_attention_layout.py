@@ -7,11 +7,12 @@ projection. Each transpose is a kernel that reads and writes the whole tensor. A
 tiles are rows of d either way): a transpose that feeds Q or V, or that is the only reader
 of the result, becomes the kernel's `query_perm`, `value_perm` or `output_perm`, when it keeps
 the last axis last; a NaN guard between the kernel and the transpose (torch's SDPA export)
-moves after the kernel's new layout. The key's transpose is left alone: its (B, H, d, S)
-form puts d on rows, which the kernel's loads cannot take from (B, S, H, d) rows without a
-transpose.
+moves after the kernel's new layout. The key's (0, 2, 3, 1) transpose to (B, H, d, S)
+becomes `key_transposed` with `key_perm` (0, 2, 1, 3): the kernel loads K's tiles as rows of
+d from the (B, S, H, d) tensor and transposes them on their way into L0B.
 Pre: `fuse-attention`. Post: no single-use transpose keeping the last axis feeds an
-attention's query or value or reads its result alone.
+attention's query or value or reads its result alone, and none feeds its key that keeps
+the key's last axis last or (without `key_transposed`) moves it to the last but one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, i64
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -50,13 +51,21 @@ class AttentionLayout(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: k.AttentionKernelOp, rewriter: PatternRewriter, /) -> None:
         operands, perms, absorbed = list(op.operands), {}, []
-        for index, name in ((0, "query_perm"), (2, "value_perm")):
+        key_transposed = op.get_flag("key_transposed")
+        for index, name in op.OPERAND_PERMS:
             producer, value = operands[index].owner, operands[index]
-            perm = _rows_kept(producer)
-            if perm is None or only_user(value) is not op or operands.count(value) > 1:
+            if not isinstance(producer, TRANSPOSES):
+                continue
+            if only_user(value) is not op or operands.count(value) > 1:
                 continue
             inner = op.perm(name)  # Q = transpose(transpose(x, perm), inner)
-            perms[name] = perm if inner is None else tuple(perm[i] for i in inner)
+            perm = producer.ints("perm")
+            perm = perm if inner is None else tuple(perm[i] for i in inner)
+            if name == "key_perm":
+                perm, key_transposed = _key_layout(perm, key_transposed)
+            if not perm or perm[-1] != len(perm) - 1:
+                continue
+            perms[name] = perm
             operands[index] = producer.operands[0]
             absorbed.append(producer)
         guard_ops, reader = _output_reader(op)
@@ -66,8 +75,10 @@ class AttentionLayout(RewritePattern):
             perms["output_perm"] = out_perm if outer is None else tuple(outer[i] for i in out_perm)
         if not perms:
             return
-        props = {n: a for n, a in op.properties.items() if n != "fused_from"}
-        props |= {n: DenseArrayBase.from_list(i64, list(p)) for n, p in perms.items()}
+        props = {n: a for n, a in op.properties.items() if n not in ("fused_from", *perms)}
+        props |= {n: DenseArrayBase.from_list(i64, list(p))
+                  for n, p in perms.items() if list(p) != sorted(p)}  # fmt: skip
+        props["key_transposed"] = IntegerAttr.from_bool(key_transposed)
         fused_from = [n for o in absorbed for n in provenance(o)] + op.fused_names
         if out_perm is not None:
             fused_from += provenance(reader)
@@ -83,6 +94,15 @@ class AttentionLayout(RewritePattern):
                 rewriter.erase(dead)
         for producer in absorbed:
             rewriter.erase(producer)
+
+
+def _key_layout(perm: tuple[int, ...], transposed: bool) -> tuple[tuple[int, ...], bool]:
+    """(key_perm, key_transposed) for a key read through transpose(x, perm): K' = x with
+    (.., d, Sk) laid out as (.., Sk, d) rows (perm moves the last axis to the last but one)
+    becomes K = transpose(x, perm with its last two swapped), read as rows."""
+    if transposed or len(perm) < 2 or perm[-2] != len(perm) - 1:
+        return perm, transposed
+    return (*perm[:-2], perm[-1], perm[-2]), True
 
 
 def _output_reader(op: k.AttentionKernelOp) -> tuple[list[Operation], Operation | None]:

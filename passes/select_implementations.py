@@ -125,7 +125,7 @@ def separate_layouts(op: AttentionKernelOp) -> None:
         return
     rewriter, names = Rewriter(), list(op.fused_names)
     operands = list(op.operands)
-    for index, key in ((0, "query_perm"), (2, "value_perm")):
+    for index, key in op.OPERAND_PERMS:
         if key in perms:
             moved = TransposeKernelOp(
                 operands[index], perm=list(perms[key]), fused_from=[TRANSPOSE]

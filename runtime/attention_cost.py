@@ -94,8 +94,8 @@ def pipelined(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -
 
 
 def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> float:
-    """Cycles of the slowest core of the fused kernel (plus K's transpose kernel if any).
-    Items one after another cost the sum of their phases (a block's V rows load under its
+    """Cycles of the slowest core of the fused kernel (a (Sk, d) key's tiles transpose on
+    their MTE1 load into L0B, at the load's rate: no transpose kernel). Items one after another cost the sum of their phases (a block's V rows load under its
     softmax); pipelined items cost the busiest pipe's share of an item each, plus the first
     item's S phase and the last one's P phase."""
     isz, dt = s.itemsize, _dtype(s.itemsize)
@@ -152,7 +152,7 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
             fill += tq * s.sk * isz / l2_rate + kv * (1 - k_part)
         # a later head's K' on a core loads while the cube waits for it
         total = fill + per * busiest + p_phase + fix_o + store + (heads - 1) * kv * k_part
-    return total + (transpose_cycles(target, s) if s.key_transposed else 0.0)
+    return total
 
 
 def transpose_cycles(target: Target, s: AttentionShape, nbytes: int | None = None) -> float:

@@ -58,8 +58,15 @@ def _checked(name: str, buf: Buffer, env: list, offsets: tuple, sizes: tuple) ->
     return _window(name, buf, resolve(env, *offsets), extents), extents
 
 
-def _copy_mode(s_size: list[int], d_size: list[int], same_rank: bool) -> int:
-    """0: same window; 1: a smaller source padded; 2: a row-major reshaping copy; 3: refused."""
+COPIES = (sem.copy, sem.pad_copy, sem.reshape_copy, None, sem.transpose_copy)
+"""The work of each copy mode (`_copy_mode`; 3 is refused)."""
+
+
+def _copy_mode(s_size: list[int], d_size: list[int], same_rank: bool, transpose: bool) -> int:
+    """0: same window; 1: a smaller source padded; 2: a row-major reshaping copy; 3: refused;
+    4: a transposing load (2-D windows, the destination the source's transpose)."""
+    if transpose:
+        return 4 if list(d_size) == list(s_size)[::-1] else 3
     if s_size == d_size:
         return 0
     if same_rank and all(a <= b for a, b in zip(s_size, d_size)):
@@ -85,13 +92,13 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
     l2_limit = target.capacity_of("l2") // 2  # larger inputs would evict themselves
     cached_l2 = src_space == "hbm"
     src_hbm, dst_hbm = src_space == "hbm", dst_space == "hbm"
-    atomic = op.atomic is not None
+    atomic, transpose = op.atomic is not None, op.transpose is not None
     name = op.name
     src_window, dst_window = window_function(so, ss, st.dims), window_function(do, ds, dt.dims)
     # Static sizes: copy mode and bytes.
     sizes_fixed = not ss[1] and not ds[1]
     if sizes_fixed:
-        mode = _copy_mode(ss[0], ds[0], same_rank)
+        mode = _copy_mode(ss[0], ds[0], same_rank, transpose)
         read = math.prod(ss[0]) * src_item
         written = math.prod(ds[0]) * dst_item
         moved_fixed = max(read, written)
@@ -102,7 +109,7 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
         if off_chip is None and mode != 3:  # most DMAs of a tile loop: all static, on chip
             cycles = max(1, math.ceil(moved_fixed / rate))
             fixed = (name, (src_v, so, ss, src_window), (dst_v, do, ds, dst_window), pipe)
-            fn = (sem.copy, sem.pad_copy, sem.reshape_copy)[mode]
+            fn = COPIES[mode]
             counts = (src_space, dst_space, read, written, cycles)
             return _on_chip_dma(fixed, fn, (pad, head) if mode == 1 else (), counts)
 
@@ -115,7 +122,7 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
         if sizes_fixed:
             copy_mode, moved, nread, nwritten, pad_head = mode, moved_fixed, read, written, head
         else:
-            copy_mode = _copy_mode(s_size, d_size, same_rank)
+            copy_mode = _copy_mode(s_size, d_size, same_rank, transpose)
             nread, nwritten = data.size * src_item, target_view.size * dst_item
             moved = max(nread, nwritten)
             if off_chip is not None:
@@ -126,12 +133,10 @@ def _dma(op: DmaOp, target: Target, slots: Slots) -> Callable:
             if target_view.size != data.size:
                 raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
             work = (sem.atomic_add, (target_view, data))
-        elif copy_mode == 0:
-            work = (sem.copy, (target_view, data))
         elif copy_mode == 1:
             work = (sem.pad_copy, (target_view, data, pad, pad_head))
-        elif copy_mode == 2:
-            work = (sem.reshape_copy, (target_view, data))
+        elif copy_mode != 3:
+            work = (COPIES[copy_mode], (target_view, data))
         else:
             raise InterpretationError(f"'{name}' windows {s_size} and {d_size} differ")
         work[0](*work[1])

@@ -105,6 +105,13 @@ def atomic_add(dst: np.ndarray, src: np.ndarray) -> None:
 
 
 @batchable(0)
+def transpose_copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """A transposing load: dst = the source window transposed (its last two axes, so that
+    stacked windows of a replay's batch transpose each)."""
+    np.copyto(dst, np.swapaxes(src, -1, -2), casting="unsafe")
+
+
+@batchable(0)
 def reshape_copy(dst: np.ndarray, src: np.ndarray) -> None:
     """A DMA between windows of equal size and other shapes: a row-major reshaping copy."""
     np.copyto(dst, src.reshape(dst.shape), casting="unsafe")

@@ -14,8 +14,8 @@ k`; new code imports from their own modules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar, TypeVar
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
@@ -67,6 +67,9 @@ def _swap_last(cls: type[KernelOp], t: Attribute) -> Attribute:
 
 def _matmul_type(cls: type[KernelOp], a: Attribute, b: Attribute) -> Attribute:
     return ge.MatMulOp.infer_result_types.__func__(cls, [a, b], {})[0]  # type: ignore[attr-defined]
+
+
+T = TypeVar("T")
 
 
 @irdl_op_definition
@@ -253,10 +256,11 @@ class AttentionKernelOp(KernelOp):
     (..., d, Sk), as the first matmul of the unfused graph takes it. A dropout after the
     softmax (inference, identity) is recorded in `dropout_ratio`.
 
-    Layouts: with `query_perm` p the op reads Q = transpose(query, p), likewise V with
-    `value_perm`, and with `output_perm` it returns transpose(O, p): the head split and
-    merge around attention ((B, S, H, d) <-> (B, H, S, d)) are then no kernels of their own.
-    A perm keeps the last axis last (rows of d stay contiguous).
+    Layouts: with `query_perm` p the op reads Q = transpose(query, p), likewise the key
+    operand with `key_perm` (before `key_transposed` swaps it) and V with `value_perm`, and
+    with `output_perm` it returns transpose(O, p): the head split and merge around attention
+    ((B, S, H, d) <-> (B, H, S, d)) are then no kernels of their own. A perm keeps the last
+    axis last (rows of d stay contiguous).
     """
 
     name = "kernel.attention"
@@ -269,10 +273,15 @@ class AttentionKernelOp(KernelOp):
     key_transposed = prop_def(IntegerAttr)
     dropout_ratio = opt_prop_def(FloatAttr)
     query_perm = opt_prop_def(I64_ARRAY)
+    key_perm = opt_prop_def(I64_ARRAY)
     value_perm = opt_prop_def(I64_ARRAY)
     output_perm = opt_prop_def(I64_ARRAY)
     DEFAULTS: ClassVar[dict] = {"scale": 1.0, "key_transposed": False}
-    PERMS: ClassVar[tuple[str, ...]] = ("query_perm", "value_perm", "output_perm")
+    PERMS: ClassVar[tuple[str, ...]] = ("query_perm", "key_perm", "value_perm", "output_perm")
+    OPERAND_PERMS: ClassVar[tuple[tuple[int, str], ...]] = (
+        (0, "query_perm"), (1, "key_perm"), (2, "value_perm"),
+    )  # fmt: skip
+    """The operands a perm reads in place, by operand index."""
     assembly_format = "$query `,` $key `,` $value (`mask` $mask^)? " + TYPES
 
     @classmethod
@@ -280,6 +289,7 @@ class AttentionKernelOp(KernelOp):
         q, k, v = operand_types[:3]
         require_float(cls, "query", q)
         q = _permuted(cls, q, props, "query_perm")
+        k = _permuted(cls, k, props, "key_perm")
         v = _permuted(cls, v, props, "value_perm")
         if prop_bool(props, "key_transposed"):
             k = _swap_last(cls, k)
@@ -295,6 +305,21 @@ class AttentionKernelOp(KernelOp):
     def perm(self, name: str) -> tuple[int, ...] | None:
         """The permutation `name` (one of PERMS), None when absent (the identity)."""
         return prop_ints(self.properties, name) if name in self.properties else None
+
+    def read_in_place(
+        self, values: Sequence[T], transpose: Callable[[T, tuple[int, ...]], T]
+    ) -> list[T]:
+        """`values` (the operands, or anything standing for them) as the computation reads
+        them: each one with a perm through `transpose(value, perm)`."""
+        out = list(values)
+        for index, name in self.OPERAND_PERMS:
+            if (perm := self.perm(name)) is not None:
+                out[index] = transpose(out[index], perm)
+        return out
+
+    def logical_key(self) -> tuple[int, ...]:
+        """The key operand's shape after `key_perm` (K, or K' without `key_transposed`)."""
+        return _apply(shape_of(self.key.type), self.perm("key_perm"))
 
     def logical_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         """The shapes of Q, V and O the computation sees (before / after the layouts)."""

@@ -127,8 +127,7 @@ def _last_axis() -> DictionaryAttr:
 
 @kernel_reference(k.AttentionKernelOp)
 def attention(op: k.AttentionKernelOp, q, key, v, mask=None) -> np.ndarray:
-    q, v = (x if (p := op.perm(n)) is None else np.transpose(x, p)
-            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
+    q, key, v = op.read_in_place([q, key, v], np.transpose)
     if op.get_flag("key_transposed"):
         key = np.swapaxes(key, -1, -2)
     scores = _scaled(np.matmul(q, key).astype(q.dtype), op.get_float("scale"))

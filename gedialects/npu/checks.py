@@ -83,6 +83,9 @@ def check_dma(op) -> None:  # noqa: ANN001 (DmaOp; imported lazily to avoid a cy
             raise fail(op, f"an atomic add stores into hbm in its own element type, not {dst}")
         if op.pad is not None:
             raise fail(op, "an atomic add does not pad")
+    if op.transpose is not None:
+        _check_transpose(op, src, dst, s_size, d_size)
+        return
     if DYNAMIC_INDEX in s_size + d_size or s_size == d_size:
         return
     padding = len(s_size) == len(d_size) and all(a <= b for a, b in zip(s_size, d_size))
@@ -92,6 +95,22 @@ def check_dma(op) -> None:  # noqa: ANN001 (DmaOp; imported lazily to avoid a cy
             f"the destination window {d_size} neither contains the source {s_size} (padding) "
             "nor holds as many elements (a reshaping copy)",
         )
+
+
+def _check_transpose(op, src: BufferType, dst: BufferType, s_size, d_size) -> None:  # noqa: ANN001
+    """A transposing load: L1 -> L0A / L0B, 2-D windows, the destination the source's
+    transpose (no padding, no conversion)."""
+    if src.space_name != "l1" or dst.space_name not in ("l0a", "l0b"):
+        raise fail(op, f"only an l1 -> l0a / l0b load transposes, not {src.space_name} -> "
+                       f"{dst.space_name}")  # fmt: skip
+    if len(s_size) != 2 or len(d_size) != 2:
+        raise fail(op, "a transposing load moves 2-D windows")
+    if op.pad is not None or op.atomic is not None:
+        raise fail(op, "a transposing load neither pads nor adds")
+    known = DYNAMIC_INDEX not in s_size + d_size
+    if known and list(d_size) != list(s_size)[::-1]:
+        got, want = list(d_size), list(s_size)[::-1]
+        raise fail(op, f"the destination window {got} is not the source's transposed ({want})")
 
 
 def check_mmad(op) -> None:  # noqa: ANN001

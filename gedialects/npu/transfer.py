@@ -2,7 +2,9 @@
 
 A DMA copies a window of one buffer into a window of another (the pipe follows from the two
 spaces, `PATH_PIPES`), padding a larger destination window, or adds it into an HBM window
-(`atomic = "add"`); `npu.trans_data` changes a UB
+(`atomic = "add"`); an MTE1 load into L0A / L0B may transpose a 2-D window on the way
+(`transpose`: the load's transposing mode, which puts a K^T operand on the cube without a
+transpose kernel); `npu.trans_data` changes a UB
 buffer's format (ND/NCHW <-> NC1HWC0, ND <-> FRACTAL_NZ) on the vector pipe.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import FloatAttr, IndexType, StringAttr
+from xdsl.dialects.builtin import FloatAttr, IndexType, StringAttr, UnitAttr
 from xdsl.dialects.utils.dynamic_index_list import DynamicIndexList
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
@@ -49,6 +51,9 @@ class DmaOp(NpuOp):
     atomic = opt_prop_def(StringAttr)
     """"add": the store adds the source into the destination (the MTE3/FIX atomic add
     into HBM that scatter-adds from several cores rely on) instead of overwriting it."""
+    transpose = opt_prop_def(UnitAttr)
+    """The 2-D destination window is the source window transposed (an L1 -> L0A / L0B load
+    only: the MTE1 load's transposing mode)."""
     irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
     custom_directives = (DynamicIndexList,)
     assembly_format = (
@@ -69,6 +74,7 @@ class DmaOp(NpuOp):
         dst_sizes: Sequence[int | SSAValue] | None = None,
         pad: float | None = None,
         atomic: str | None = None,
+        transpose: bool = False,
     ):
         lists = [split_mixed(v) for v in (src_offsets, src_sizes, dst_offsets)]
         lists.append(split_mixed(src_sizes if dst_sizes is None else dst_sizes))
@@ -79,6 +85,8 @@ class DmaOp(NpuOp):
             props["pad"] = FloatAttr(pad, 64)
         if atomic is not None:
             props["atomic"] = StringAttr(atomic)
+        if transpose:
+            props["transpose"] = UnitAttr()
         operands = [src, lists[0][1], lists[1][1], dst, lists[2][1], lists[3][1]]
         super().__init__(operands=operands, properties=props)
 

@@ -23,14 +23,14 @@ def _t(shape: tuple[int, ...], dtype: str) -> str:
 
 def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=None, scale=0.125,  # noqa: ANN001, ANN202
             perms=None):  # fmt: skip
-    """The module of one kernel.attention; `perms` ({"query_perm": p, ...}) lay Q, V and O
-    out in HBM as the op's layouts say (the logical shapes are the same)."""
+    """The module of one kernel.attention; `perms` ({"query_perm": p, ...}) lay Q, K, V and
+    O out in HBM as the op's layouts say (the logical shapes are the same)."""
     q, o, v = (*lead, sq, d), (*lead, sq, dv), (*lead, sk, dv)
     perms = perms or {}
     q, v = (_laid(x, perms.get(n)) for x, n in ((q, "query_perm"), (v, "value_perm")))
     if "output_perm" in perms:
         o = permuted(o, perms["output_perm"])
-    k = (*lead, sk, d) if kt else (*lead, d, sk)
+    k = _laid((*lead, sk, d) if kt else (*lead, d, sk), perms.get("key_perm"))
     shapes = [q, k, v] + ([mask] if mask is not None else [])
     params = ", ".join(f"%a{i}: {_t(s, dtype)}" for i, s in enumerate(shapes))
     operands = "%a0, %a1, %a2" + (" mask %a3" if mask is not None else "")
@@ -88,28 +88,31 @@ def problems(draw):  # noqa: ANN201
 def test_attention_equals_reference(p: dict, kt: bool, algorithm: str) -> None:
     lowered, _ = _check(**p, kt=kt, algorithm=algorithm)
     names = [k.kind.data for k in _kernels(lowered)]
-    main = ["attention"] if algorithm == "fused" else ["matmul", "softmax", "matmul"]
-    assert names == (["transpose"] if kt else []) + main
+    if algorithm == "fused":  # a (.., Sk, d) key transposes on its loads into L0B
+        assert names == ["attention"]
+    else:
+        assert names == (["transpose"] if kt else []) + ["matmul", "softmax", "matmul"]
 
 
 @st.composite
 def layouts(draw, rank: int) -> dict:  # noqa: ANN001
-    """Perms keeping the last axis last for some of Q, V and O."""
+    """Perms keeping the last axis last for some of Q, K, V and O."""
     perms = {}
-    for name in ("query_perm", "value_perm", "output_perm"):
+    for name in ("query_perm", "key_perm", "value_perm", "output_perm"):
         if draw(st.booleans()):
             perms[name] = (*draw(st.permutations(range(rank - 1))), rank - 1)
     return perms
 
 
-@given(st.data(), st.sampled_from(["fused", "unfused"]))
-def test_attention_with_layouts_equals_reference(data, algorithm: str) -> None:
-    """Q, V and O read and written in other layouts (BERT's (B, S, H, d) among them): the
-    fused kernel's windows on the buffers' own axes, the unfused form's transposes."""
+@given(st.data(), st.booleans(), st.sampled_from(["fused", "unfused"]))
+def test_attention_with_layouts_equals_reference(data, kt: bool, algorithm: str) -> None:
+    """Q, K, V and O read and written in other layouts (BERT's (B, S, H, d) among them):
+    the fused kernel's windows on the buffers' own axes (K's rows transposed on their way
+    into L0B), the unfused form's transposes."""
     p = data.draw(problems())
     p["lead"] = p["lead"] or (data.draw(st.integers(1, 3)),)
     perms = data.draw(layouts(len(p["lead"]) + 2))
-    lowered, _ = _check(**p, algorithm=algorithm, perms=perms)
+    lowered, _ = _check(**p, kt=kt, algorithm=algorithm, perms=perms)
     names = [k.kind.data for k in _kernels(lowered)]
     if algorithm == "fused":
         assert names == ["attention"]  # no transpose kernel for the layouts
@@ -124,6 +127,20 @@ def test_bert_heads_read_in_place_cost_what_the_plain_kernel_costs() -> None:
     lowered, laid = _check((1, 12), 128, 128, 64, 64, algorithm="fused", perms=perms)
     assert [k.kind.data for k in _kernels(lowered)] == ["attention"]
     assert laid.profile.kernels[0].cycles == plain.profile.kernels[0].cycles
+
+
+def test_bert_key_read_in_place_needs_no_transpose_kernel() -> None:
+    """BERT's K (1, 128, 12, 64) read as rows of d (key_transposed, key_perm (0, 2, 1, 3)):
+    one kernel, whose MTE1 loads transpose the key tiles, where the (0, 2, 3, 1) transpose
+    used to run as a kernel of its own before it."""
+    perm = (0, 2, 1, 3)
+    perms = {"query_perm": perm, "key_perm": perm, "value_perm": perm, "output_perm": perm}
+    _, plain = _check((1, 12), 128, 128, 64, 64, algorithm="fused")
+    lowered, laid = _check((1, 12), 128, 128, 64, 64, kt=True, algorithm="fused", perms=perms)
+    assert [k.kind.data for k in _kernels(lowered)] == ["attention"]
+    assert "transpose" in str(lowered)  # the loads' transposing mode
+    cycles = laid.profile.kernels[0].cycles, plain.profile.kernels[0].cycles
+    assert cycles[0] <= 1.02 * cycles[1], cycles
 
 
 def test_bert_head_shape_runs_fused_over_cores() -> None:

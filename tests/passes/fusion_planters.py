@@ -173,15 +173,20 @@ def _relaid(b: ProgramBuilder, logical: tuple[int, ...], extra: list[Value]) -> 
 
 def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     """Attention over heads: Q and V through transposes from other layouts (B, S, H, d)
-    and the like, the key through (0, 2, 3, 1), the result maybe transposed back; maybe in
-    torch's SDPA form (Q and K' scaled, a NaN guard after the softmax)."""
+    and the like, the key through (0, 2, 3, 1) (maybe read by another op too) or K from
+    another layout through the swap of its last two axes, the result maybe transposed back;
+    maybe in torch's SDPA form (Q and K' scaled, a NaN guard after the softmax)."""
     batch, heads, seq, dim = (b.draw(st.integers(1, 3)) for _ in range(4))
     dtype = np.dtype(np.float32)
     extra: list[Value] = []
     logical = (batch, heads, seq, dim)
     q = _relaid(b, logical, extra)
-    key = b.argument((batch, seq, heads, dim), dtype)
-    kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 3, 1]))
+    if maybe(b):
+        key = b.argument((batch, seq, heads, dim), dtype)
+        kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 3, 1]))
+        second_user(b, kt, extra)
+    else:
+        kt = emit(b, ops.TransposeOp(_relaid(b, logical, extra).ssa, perm=[0, 1, 3, 2]))
     v = _relaid(b, logical, extra) if maybe(b) else b.argument(logical, dtype)
     if maybe(b):  # torch's SDPA export: sqrt(scale) on Q and on K'
         root = b.scalar(float(dim**-0.25), dtype).ssa

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gedialects.kernel import ops as k
-from passes.fuse_attention_layout import _rows_kept
+from passes.fuse_attention_layout import TRANSPOSES, _key_layout, _rows_kept
 from passes.matching import only_user
 
 PROGRAMS = programs(plant_head_attention)
@@ -18,7 +18,7 @@ PROGRAMS = programs(plant_head_attention)
 
 def _missed(op: k.AttentionKernelOp) -> list[str]:
     """The transposes around `op` that keep rows and that only `op` reads (or that alone
-    read its result)."""
+    read its result), and a key's that it could read as rows."""
     left = [
         name
         for value, name in ((op.query, "query"), (op.value, "value"))
@@ -28,6 +28,12 @@ def _missed(op: k.AttentionKernelOp) -> list[str]:
     ]
     if _rows_kept(only_user(op.output)) is not None:
         left.append("output")
+    key = op.key.owner
+    if isinstance(key, TRANSPOSES) and only_user(op.key) is op and op.operands.count(op.key) == 1:
+        inner, perm = op.perm("key_perm"), key.ints("perm")
+        perm = perm if inner is None else tuple(perm[i] for i in inner)
+        if _key_layout(perm, op.get_flag("key_transposed"))[0][-1] == len(perm) - 1:
+            left.append("key")
     return left
 
 

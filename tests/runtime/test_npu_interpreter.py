@@ -285,3 +285,61 @@ def test_trace_has_kernels_on_streams_and_instructions_on_pipes(tmp_path):
     assert max(ends) == pytest.approx(kernel.cycles / 1000)
     write_trace(tmp_path / "t.json", result.profile, default_target())
     assert (tmp_path / "t.json").read_text().startswith('{"traceEvents"')
+
+
+def _a_bt_program(m: int, n: int, k: int, dynamic: bool) -> str:
+    """C = A @ B^T for B given as (N, K): B's rows load into L1 and the MTE1 load into L0B
+    transposes them (`npu.dma {transpose}`); `dynamic` gives N as an SSA value."""
+    nn = "%nn" if dynamic else str(n)
+    l1b = f"!npu.buffer<{n}x{k}xf16, l1, FRACTAL_NZ>"
+    l0b = f"!npu.buffer<{k}x{n}xf16, l0b, FRACTAL_NZ>"
+    return f"""
+func.func @main(%A: !npu.buffer<{m}x{k}xf16, hbm>, %B: !npu.buffer<{n}x{k}xf16, hbm>) -> !npu.buffer<{m}x{n}xf32, hbm> {{
+  %C = npu.hbm_alloc {{offset = 0 : i64}} : !npu.buffer<{m}x{n}xf32, hbm>
+  npu.kernel "a_bt" block_dim = 1 attributes {{kind = "matmul", fused_from = ["MatMul_0"]}} {{
+  ^bb0(%blk: index):
+    %nn = arith.constant {n} : index
+    %a1 = npu.alloc : !npu.buffer<{m}x{k}xf16, l1, FRACTAL_NZ>
+    %b1 = npu.alloc : {l1b}
+    %a0 = npu.alloc : !npu.buffer<{m}x{k}xf16, l0a, FRACTAL_NZ>
+    %b0 = npu.alloc : {l0b}
+    %c = npu.alloc : !npu.buffer<{m}x{n}xf32, l0c, FRACTAL_NZ>
+    %u = npu.alloc : !npu.buffer<{m}x{n}xf32, ub>
+    npu.dma %A[0, 0] [{m}, {k}] -> %a1[0, 0] [{m}, {k}] : !npu.buffer<{m}x{k}xf16, hbm> -> !npu.buffer<{m}x{k}xf16, l1, FRACTAL_NZ>
+    npu.dma %B[0, 0] [{nn}, {k}] -> %b1[0, 0] [{nn}, {k}] : !npu.buffer<{n}x{k}xf16, hbm> -> {l1b}
+    npu.set_flag "MTE2" -> "MTE1" [0]
+    npu.wait_flag "MTE2" -> "MTE1" [0]
+    npu.dma %a1[0, 0] [{m}, {k}] -> %a0[0, 0] [{m}, {k}] : !npu.buffer<{m}x{k}xf16, l1, FRACTAL_NZ> -> !npu.buffer<{m}x{k}xf16, l0a, FRACTAL_NZ>
+    npu.dma %b1[0, 0] [{nn}, {k}] -> %b0[0, 0] [{k}, {nn}] {{transpose}} : {l1b} -> {l0b}
+    npu.set_flag "MTE1" -> "M" [0]
+    npu.wait_flag "MTE1" -> "M" [0]
+    npu.mmad %a0, %b0 -> %c [{m}, {nn}, {k}] : !npu.buffer<{m}x{k}xf16, l0a, FRACTAL_NZ>, {l0b} -> !npu.buffer<{m}x{n}xf32, l0c, FRACTAL_NZ>
+    npu.set_flag "M" -> "FIX" [0]
+    npu.wait_flag "M" -> "FIX" [0]
+    npu.dma %c[0, 0] [{m}, {nn}] -> %u[0, 0] [{m}, {nn}] : !npu.buffer<{m}x{n}xf32, l0c, FRACTAL_NZ> -> !npu.buffer<{m}x{n}xf32, ub>
+    npu.set_flag "FIX" -> "MTE3" [0]
+    npu.wait_flag "FIX" -> "MTE3" [0]
+    npu.dma %u[0, 0] [{m}, {nn}] -> %C[0, 0] [{m}, {nn}] : !npu.buffer<{m}x{n}xf32, ub> -> !npu.buffer<{m}x{n}xf32, hbm>
+  }}
+  func.return %C : !npu.buffer<{m}x{n}xf32, hbm>
+}}"""
+
+
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_transposing_load_puts_b_transposed_on_the_cube(dynamic):
+    """A (N, K) operand loaded as rows and transposed on its MTE1 load gives A @ B^T, and
+    the load costs what a plain move of its bytes costs."""
+    m, n, k = 32, 48, 64
+    a, bt = (RNG.standard_normal(shape).astype(np.float16) for shape in ((m, k), (n, k)))
+    result = run_npu(parse(_a_bt_program(m, n, k, dynamic)), [a, bt])
+    np.testing.assert_allclose(result.outputs[0], _reference(a, bt.T), rtol=1e-5, atol=1e-4)
+    kernel = result.profile.kernels[0]
+    assert kernel.busy["MTE1"] == m * k * 2 / 512 + n * k * 2 / 256
+
+
+def test_a_transposing_load_of_the_wrong_window_is_refused():
+    """A dynamic window the verifier cannot see is checked when it runs."""
+    text = _a_bt_program(32, 48, 64, dynamic=True)
+    text = text.replace("%b1[0, 0] [%nn, 64] -> %b0", "%b1[0, 0] [%nn, 32] -> %b0")
+    with pytest.raises(InterpretationError, match=r"windows \[48, 32\] and \[64, 48\] differ"):
+        run_npu(parse(text), [np.zeros((32, 64), np.float16), np.zeros((48, 64), np.float16)])

@@ -122,9 +122,9 @@ def _softmax(op: k.SoftmaxKernelOp, xs: list[SSAValue], out: list[Operation]) ->
 
 @decomposes(k.AttentionKernelOp)
 def _attention(op: k.AttentionKernelOp, xs: list[SSAValue], out: list[Operation]):
-    q, key, v = xs[:3]
-    q, v = (x if (p := op.perm(n)) is None else _add(out, ge.TransposeOp(x, perm=list(p)))
-            for x, n in ((q, "query_perm"), (v, "value_perm")))  # fmt: skip
+    q, key, v = op.read_in_place(
+        xs[:3], lambda x, p: _add(out, ge.TransposeOp(x, perm=list(p)))
+    )
     key = _swapped(key, out) if op.get_flag("key_transposed") else key
     scores = _scaled(_add(out, ge.MatMulOp(q, key)), op.get_float("scale"), out)
     if len(xs) == 4:

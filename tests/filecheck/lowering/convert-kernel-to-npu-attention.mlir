@@ -127,3 +127,20 @@ func.func @heads_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x2x64x128xf32>
   %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x2x64xf32>, tensor<1x2x64x128xf32>, tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32>
   func.return %o : tensor<1x128x2x64xf32>
 }
+
+// -----
+
+// K too in BERT's (B, S, H, d) layout (key_transposed, `key_perm` (0, 2, 1, 3)): each key
+// tile loads as 16 rows of d (a window of the buffer's own axes) into L1 and the MTE1 load
+// into L0B transposes it to (d, 16): no transpose kernel for the key either.
+// CHECK-LABEL: func.func @key_rows_in_place
+// CHECK-NOT:  kind = "transpose"
+// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.dma %k [0, %[[KEY:.+]], %[[HEAD:.+]], 0] [1, 16, 1, 64] -> %[[K1:.+]] [0, 0] [16, 64] : !npu.buffer<1x128x2x64xf32, hbm> -> !npu.buffer<16x64xf32, l1, FRACTAL_NZ>
+// CHECK:      npu.dma %[[K1]] [0, 0] [16, 64] -> %[[K0:.+]] [0, 0] [64, 16] {transpose} : !npu.buffer<16x64xf32, l1, FRACTAL_NZ> -> !npu.buffer<64x16xf32, l0b, FRACTAL_NZ>
+// CHECK:      npu.mmad %{{.+}}, %[[K0]]
+// CHECK-NOT:  npu.kernel
+func.func @key_rows_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x128x2x64xf32>, %v: tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32> {
+  %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = true, algorithm = "fused", fused_from = ["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, key_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x2x64xf32>, tensor<1x128x2x64xf32>, tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32>
+  func.return %o : tensor<1x128x2x64xf32>
+}

@@ -1,11 +1,11 @@
 // RUN: ge-opt %s --split-input-file -p fuse-attention,fuse-attention-layout | filecheck %s
 
 // BERT's heads: Q and V split by (0, 2, 1, 3) transposes, O merged back by one: all three
-// become the kernel's layouts; the key's (0, 2, 3, 1) transpose (d on rows) stays.
+// become the kernel's layouts; the key's (0, 2, 3, 1) transpose (d on rows) becomes
+// key_transposed with key_perm (0, 2, 1, 3): K read in place as rows of d.
 // CHECK-LABEL: func.func @head_split_and_merge
 // CHECK-SAME: (%[[Q:.+]]: tensor<1x8x2x16xf32>, %[[K:.+]]: tensor<1x8x2x16xf32>, %[[V:.+]]: tensor<1x8x2x16xf32>)
-// CHECK-NEXT: %[[KT:.+]] = ge.transpose %[[K]] {perm = array<i64: 0, 2, 3, 1>}
-// CHECK-NEXT: %[[O:.+]] = kernel.attention %[[Q]], %[[KT]], %[[V]] {{{.*}}fused_from = ["ge.transpose", "ge.transpose", "ge.matmul", "ge.mul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: %[[O:.+]] = kernel.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f64, key_transposed = true, fused_from = ["ge.transpose", "ge.transpose", "ge.transpose", "ge.matmul", "ge.mul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, key_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32>
 // CHECK-NEXT: func.return %[[O]]
 func.func @head_split_and_merge(%q: tensor<1x8x2x16xf32>, %k: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32> {
   %qt = ge.transpose %q {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
@@ -74,4 +74,33 @@ func.func @guard_then_merge(%q: tensor<1x2x8x16xf32>, %kt: tensor<1x2x16x8xf32>,
   %o = ge.matmul %g, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   %ot = ge.transpose %o {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>) -> tensor<1x8x2x16xf32>
   func.return %ot : tensor<1x8x2x16xf32>
+}
+
+// -----
+
+// The key's layouts: K' with its heads permuted but its rows (Sk) kept is read in place
+// without key_transposed; K' = swap(K) after a head split (fuse-attention's key_transposed)
+// composes; a perm that moves d elsewhere than the last two axes stays a transpose.
+// CHECK-LABEL: func.func @key_layouts
+// CHECK:      kernel.attention %{{[^,]+}}, %[[K0:[^,]+]], {{.+}}key_transposed = false, {{.+}}key_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>, tensor<1x16x2x8xf32>,
+// CHECK:      kernel.attention %{{[^,]+}}, %[[K1:[^,]+]], {{.+}}key_transposed = true, {{.+}}key_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x16xf32>, tensor<1x8x2x16xf32>,
+// CHECK:      %[[KT:.+]] = ge.transpose %{{.+}} {perm = array<i64: 0, 3, 2, 1>}
+// CHECK-NEXT: kernel.attention %{{[^,]+}}, %[[KT]], {{.+}}key_transposed = false
+// CHECK-NOT:  key_perm
+// CHECK:      func.return
+func.func @key_layouts(%q: tensor<1x2x8x16xf32>, %k0: tensor<1x16x2x8xf32>, %k1: tensor<1x8x2x16xf32>, %k2: tensor<1x8x16x2xf32>, %v: tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) {
+  %kt0 = ge.transpose %k0 {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x16x2x8xf32>) -> tensor<1x2x16x8xf32>
+  %s0 = ge.matmul %q, %kt0 : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p0 = ge.softmax %s0 {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o0 = ge.matmul %p0, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %kh = ge.transpose %k1 {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+  %kt1 = ge.transpose %kh {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x8x16xf32>) -> tensor<1x2x16x8xf32>
+  %s1 = ge.matmul %q, %kt1 : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p1 = ge.softmax %s1 {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o1 = ge.matmul %p1, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %kt2 = ge.transpose %k2 {perm = array<i64: 0, 3, 2, 1>} : (tensor<1x8x16x2xf32>) -> tensor<1x2x16x8xf32>
+  %s2 = ge.matmul %q, %kt2 : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %p2 = ge.softmax %s2 {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o2 = ge.matmul %p2, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  func.return %o0, %o1, %o2 : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
 }

@@ -41,6 +41,32 @@ func.func @atomic_max(%x: !npu.buffer<16x16xf32, hbm>) {
 
 // -----
 
+// Only the MTE1 load into L0A / L0B transposes (not a DMA from HBM, not a store).
+// CHECK: 'npu.dma': only an l1 -> l0a / l0b load transposes, not hbm -> l1
+func.func @transpose_from_hbm(%x: !npu.buffer<16x32xf16, hbm>) {
+  npu.kernel "k" block_dim = 1 {
+  ^bb0(%blk: index):
+    %a = npu.alloc : !npu.buffer<32x16xf16, l1, FRACTAL_NZ>
+    npu.dma %x[0, 0] [16, 32] -> %a[0, 0] [32, 16] {transpose} : !npu.buffer<16x32xf16, hbm> -> !npu.buffer<32x16xf16, l1, FRACTAL_NZ>
+  }
+  func.return
+}
+
+// -----
+
+// CHECK: 'npu.dma': the destination window [16, 32] is not the source's transposed ([32, 16])
+func.func @transpose_same_window() {
+  npu.kernel "k" block_dim = 1 {
+  ^bb0(%blk: index):
+    %a = npu.alloc : !npu.buffer<32x32xf16, l1, FRACTAL_NZ>
+    %b = npu.alloc : !npu.buffer<32x32xf16, l0b, FRACTAL_NZ>
+    npu.dma %a[0, 0] [16, 32] -> %b[0, 0] [16, 32] {transpose} : !npu.buffer<32x32xf16, l1, FRACTAL_NZ> -> !npu.buffer<32x32xf16, l0b, FRACTAL_NZ>
+  }
+  func.return
+}
+
+// -----
+
 // MTE1 moves L1 to L0A/L0B; there is no path from HBM straight into L0A.
 // CHECK: 'npu.dma': no data path from hbm to l0a
 func.func @hbm_to_l0a(%x: !npu.buffer<16x16xf16, hbm>) {

@@ -33,6 +33,9 @@ func.func @matmul(%a: !npu.buffer<100x70xf16, hbm>, %b: !npu.buffer<70x50xf16, h
       // CHECK-NEXT: npu.wait_flag "MTE2" -> "MTE1" [%[[I]]]
       npu.wait_flag "MTE2" -> "MTE1" [%i]
       npu.dma %a1[0, 0] [64, 32] -> %a0[0, 0] [64, 32] : !npu.buffer<64x32xf16, l1, FRACTAL_NZ> -> !npu.buffer<64x32xf16, l0a, FRACTAL_NZ>
+      // An MTE1 load into L0B in its transposing mode: a (64, 32) window in as (32, 64).
+      // CHECK: npu.dma %[[A1]] [0, 0] [64, 32] -> %{{.+}} [0, 0] [32, 64] {transpose} : !npu.buffer<64x32xf16, l1, FRACTAL_NZ> -> !npu.buffer<32x64xf16, l0b, FRACTAL_NZ>
+      npu.dma %a1[0, 0] [64, 32] -> %b0[0, 0] [32, 64] {transpose} : !npu.buffer<64x32xf16, l1, FRACTAL_NZ> -> !npu.buffer<32x64xf16, l0b, FRACTAL_NZ>
       %t = arith.constant true
       // CHECK: npu.mmad %{{.+}}, %{{.+}} -> %{{.+}} [%[[I]], 64, 32] accumulate(%{{.+}}) : !npu.buffer<64x32xf16, l0a, FRACTAL_NZ>, !npu.buffer<32x64xf16, l0b, FRACTAL_NZ> -> !npu.buffer<64x64xf32, l0c, FRACTAL_NZ>
       npu.mmad %a0, %b0 -> %acc [%i, 64, 32] accumulate(%t) : !npu.buffer<64x32xf16, l0a, FRACTAL_NZ>, !npu.buffer<32x64xf16, l0b, FRACTAL_NZ> -> !npu.buffer<64x64xf32, l0c, FRACTAL_NZ>
