@@ -52,28 +52,37 @@ def emit_gemm(
     kind: str,
     steps: list[Step],
     split: tuple[int, MatmulTiling] | None = None,
+    b_transposed: bool = False,
 ) -> KernelOp:
     """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast.
+
+    With `b_transposed` the buffer holds B^T (..., N, K): its tiles load as (tn, tk) rows
+    and the MTE1 load into L0B transposes them (`npu.dma {transpose}`), so no transpose
+    kernel runs first.
 
     With `split` (K parts and the tiling of one part, `tiling.choose_matmul_split`), each
     output tile is computed in parts over K ranges on different cores, and each part's
     product (times the epilogue's `muls`, its only step then) is added into C by the DMA
     unit's atomic add: C must hold its addend (the bias, `lower_matmul`) before the kernel
     runs."""
-    return _Gemm(a_buf, b_buf, output, target, steps, split).emit(name, fused_from, kind)
+    gemm = _Gemm(a_buf, b_buf, output, target, steps, split, b_transposed)
+    return gemm.emit(name, fused_from, kind)
 
 
 class _Gemm(ChunkedGemmDrain):
     """The plan of one matmul kernel (shapes, tiles) and the code that emits it."""
 
-    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step], split=None):  # noqa: ANN001
+    def __init__(self, a_buf, b_buf, output, target: Target, steps: list[Step], split=None,  # noqa: ANN001
+                 b_transposed: bool = False):  # fmt: skip
         types = {str(a_buf.type.element_type), str(b_buf.type.element_type)}
         if len(types) != 1 or not types <= {"f16", "f32"}:
             raise UnsupportedError(f"a GEMM of {' and '.join(sorted(types))} has no cube mode")
         self.a, self.b, self.output, self.steps = a_buf, b_buf, output, steps
         self.a_shape, self.b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
         self.out_shape = tuple(output.type.dims)
-        self.m, self.k, self.n = self.a_shape[-2], self.a_shape[-1], self.b_shape[-1]
+        self.b_transposed = b_transposed
+        self.m, self.k = self.a_shape[-2], self.a_shape[-1]
+        self.n = self.b_shape[-2 if b_transposed else -1]
         self.lead = self.out_shape[:-2]
         self.operands = [s.operand for s in steps if s.operand is not None]
         extra = [
@@ -174,7 +183,8 @@ class _Gemm(ChunkedGemmDrain):
             self.panel = [b.alloc([tm, half], element, "l1", "FRACTAL_NZ") for _ in self.pings]
         else:
             self.a1 = [b.alloc([tm, tk], element, "l1", "FRACTAL_NZ") for _ in self.pings]
-        self.b1 = [b.alloc([tk, tn], element, "l1", "FRACTAL_NZ") for _ in self.pings]
+        b1 = [tn, tk] if self.b_transposed else [tk, tn]
+        self.b1 = [b.alloc(b1, element, "l1", "FRACTAL_NZ") for _ in self.pings]
         self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
         self.c = [b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ") for _ in self.outs]
@@ -234,12 +244,14 @@ class _Gemm(ChunkedGemmDrain):
         else:
             a1, a1_off = self.a1[p], [0, 0]
             b.dma(self.a, a_off, a_size, a1, a1_off, [mext, kext])
-        b_off, b_size = _batch_window(self.b_shape, self.out_shape, index, [k0, n0], [kext, next_])
-        b.dma(self.b, b_off, b_size, self.b1[p], [0, 0], [kext, next_])
+        b_tile = [next_, kext] if self.b_transposed else [kext, next_]
+        b_at = [n0, k0] if self.b_transposed else [k0, n0]
+        b_off, b_size = _batch_window(self.b_shape, self.out_shape, index, b_at, b_tile)
+        b.dma(self.b, b_off, b_size, self.b1[p], [0, 0], b_tile)
         b.sync("MTE2", "MTE1", p)
         b.wait_flag("M", "MTE1", p)
         b.dma(a1, a1_off, [mext, kext], self.a0[p], [0, 0])
-        b.dma(self.b1[p], [0, 0], [kext, next_], self.b0[p], [0, 0])
+        b.dma(self.b1[p], [0, 0], b_tile, self.b0[p], [0, 0], transpose=self.b_transposed)
         b.set_flag("MTE1", "MTE2", p)
         b.sync("MTE1", "M", p)
         b.mmad(self.a0[p], self.b0[p], self.c[q], [mext, next_, kext], b.ne(k0, first))

@@ -52,8 +52,7 @@ def attention_shape(op: AttentionKernelOp) -> AttentionShape:
     relaid = sum(math.prod(shape) * itemsize for shape, name in ((q, "query_perm"),
                  (k, "key_perm"), (v, "value_perm"), (out, "output_perm"))
                  if op.perm(name) is not None)  # fmt: skip
-    return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask,
-                          op.get_flag("key_transposed"), relaid)  # fmt: skip
+    return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask, relaid)
 
 
 def fused_tiling(op: AttentionKernelOp, target: Target) -> AttentionTiling:

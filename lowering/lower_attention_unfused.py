@@ -2,9 +2,9 @@
 
 The unfused graph the fusion replaced, on the existing lowerings: S = (Q K') * scale + mask
 (one matmul kernel, the scale and mask as its vector epilogue), P = softmax(S) (the row
-kernel), O = P V (a matmul kernel); S and P live in HBM temporaries. A (.., Sk, d) key goes
-through a transpose kernel first (one with its `key_perm`), as the matmul lowering does for a
-transposed operand.
+kernel), O = P V (a matmul kernel); S and P live in HBM temporaries. A (.., Sk, d) key is
+read by the first GEMM as B^T (its tiles transposed on the MTE1 load into L0B); operands in
+another layout (`query_perm` ...) go through a transpose kernel into a temporary first.
 `select-implementations` picks this form where it is modeled faster than the fused kernel.
 """
 
@@ -32,7 +32,7 @@ def _unfused(op: Operation) -> bool:
 def lower_attention_unfused(
     op: AttentionKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
-    """Three kernels (four with K's transpose) and the HBM temporaries between them."""
+    """Three kernels (more with layouts' transposes) and the HBM temporaries between them."""
     element = inputs[0].type.element_type
     ops: list[Operation] = []
     q, k, v = _read_in_place(op, inputs, target, name, ops)
@@ -41,7 +41,8 @@ def lower_attention_unfused(
         logical = HbmAllocOp(BufferType(op.logical_shapes()[2], element, "hbm"))
         ops.append(logical)
         output = logical.buffer
-    scores_shape = (*output.type.dims[:-1], k.type.dims[-1])
+    keys = k.type.dims[-2 if op.get_flag("key_transposed") else -1]
+    scores_shape = (*output.type.dims[:-1], keys)
     scores = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
     probs = HbmAllocOp(BufferType(scores_shape, element, "hbm"))
     steps = [Step("muls", op.get_float("scale"))] if op.get_float("scale") != 1.0 else []
@@ -49,7 +50,8 @@ def lower_attention_unfused(
         steps.append(Step("add", operand=inputs[3]))
     fused = op.fused_names
     ops += [scores, probs]
-    ops.append(emit_gemm(q, k, scores.buffer, target, f"{name}_s", fused, "matmul", steps))
+    ops.append(emit_gemm(q, k, scores.buffer, target, f"{name}_s", fused, "matmul", steps,
+                         b_transposed=op.get_flag("key_transposed")))  # fmt: skip
     softmax = _softmax_op(scores_shape, element, fused)
     ops.append(lower_rows(softmax, [scores.buffer], probs.buffer, target, f"{name}_p"))
     ops.append(emit_gemm(probs.buffer, v, output, target, f"{name}_o", fused, "matmul", []))
@@ -62,15 +64,14 @@ def _read_in_place(
     op: AttentionKernelOp, inputs: list[SSAValue], target: Target, name: str,
     ops: list[Operation],
 ) -> list[SSAValue]:  # fmt: skip
-    """Q, K' and V as the GEMMs read them: each operand with a layout, and a key holding
-    K, through one transpose kernel into a temporary."""
-    perms = [op.perm(n) for _, n in op.OPERAND_PERMS]
-    if op.get_flag("key_transposed"):
-        rank = len(inputs[1].type.dims)
-        perm = perms[1] or tuple(range(rank))
-        perms[1] = (*perm[:-2], perm[-1], perm[-2])
-    return [x if p is None else _transposed(x, p, target, f"{name}_{n}t", ops)
-            for x, p, n in zip(inputs[:3], perms, "qkv")]  # fmt: skip
+    """Q, the key operand (K or K') and V as the GEMMs read them: each operand with a
+    layout through a transpose kernel into a temporary."""
+    operands = list(inputs[:3])
+    for index, perm_name in op.OPERAND_PERMS:
+        if (perm := op.perm(perm_name)) is not None:
+            tag = f"{name}_{perm_name[0]}t"
+            operands[index] = _transposed(operands[index], perm, target, tag, ops)
+    return operands
 
 
 def _transposed(x: SSAValue, perm, target: Target, name: str, ops: list[Operation]) -> SSAValue:  # noqa: ANN001

@@ -2,8 +2,9 @@
 
 C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias) + residual: alpha, bias, the
 activation and the residual become epilogue steps (`lowering.gemm_epilogue`) run on each
-output tile. The lowering is registered in `lowering.lower_matmul_kernel`, which transposes
-operands first where the op asks for it.
+output tile. A `transpose_b` operand is read as B^T by the GEMM's loads (transposed on the
+MTE1 load into L0B); the lowering is registered in `lowering.lower_matmul_kernel`, which
+runs a transpose kernel first for `transpose_a`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from runtime.targets import Target
 
 
 def _check(op: MatMulKernelOp, pre_transposed: bool) -> None:
-    if not pre_transposed and (op.get_flag("transpose_a") or op.get_flag("transpose_b")):
+    if not pre_transposed and op.get_flag("transpose_a"):
         raise UnsupportedError(f"{op.name} with transposed operands has no npu lowering yet")
     element = element_of(op.lhs.type)
     if str(element) not in ("f16", "f32") or element_of(op.rhs.type) != element:
@@ -41,27 +42,33 @@ def lower_matmul(
 ) -> list[KernelOp]:
     """The kernels of `op` on HBM buffers: one GEMM, or (K split over groups of cores, when
     the cost model says so) an init kernel writing the bias and residual into C and a GEMM
-    whose parts add into it. With `pre_transposed`, operands the op transposes come already
-    transposed (the caller ran a transpose kernel), so the shapes are the buffers'."""
+    whose parts add into it. With `pre_transposed`, a `transpose_a` operand comes already
+    transposed (the caller ran a transpose kernel); a `transpose_b` operand is the buffer of
+    B^T either way, read transposed by the GEMM."""
     _check(op, pre_transposed)
     addends = op.present(op.ADDENDS, inputs[2:])
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
-    split = _split(inputs, output, target) if act is None and addends else None
+    bt = op.get_flag("transpose_b")
+    split = _split(inputs, output, target, bt) if act is None and addends else None
     if split is not None:
         init = _init_with_addends(op, addends, output, target, f"{name}_init")
         gemm = emit_gemm(
-            inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", alpha, split
-        )
+            inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", alpha, split,
+            b_transposed=bt,
+        )  # fmt: skip
         return [init, gemm]
     steps = [*alpha, *([Step("add", operand=addends["bias"])] if "bias" in addends else [])]
     steps += activation_steps(act, op.activation_attrs)
     if "residual" in addends:
         steps.append(Step("add", operand=addends["residual"]))
-    return [emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps)]
+    return [
+        emit_gemm(inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", steps,
+                  b_transposed=bt)  # fmt: skip
+    ]
 
 
-def _split(inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: ANN202
+def _split(inputs: list[SSAValue], output: SSAValue, target: Target, b_transposed: bool):  # noqa: ANN202
     """(K parts, tiling) when splitting K pays, else None: an f32 GEMM with a bias or a
     residual and no activation (the parts add into C, which first holds them; an activation
     would need the whole sum)."""
@@ -70,7 +77,7 @@ def _split(inputs: list[SSAValue], output: SSAValue, target: Target):  # noqa: A
     a_dims, b_dims = inputs[0].type.dims, inputs[1].type.dims
     if any(d != 1 for d in (*a_dims[:-2], *b_dims[:-2])):
         return None  # one matrix product (BERT's (1, S, H) @ (H, F) among them)
-    m, k, n = a_dims[-2], a_dims[-1], b_dims[-1]
+    m, k, n = a_dims[-2], a_dims[-1], b_dims[-2 if b_transposed else -1]
     init_bytes = 4 * m * n  # C's first write (a residual is read once either way)
     parts, tiling = choose_matmul_split(target, m, n, k, 4, init_bytes, exact=True)
     return (parts, tiling) if parts > 1 else None

@@ -1,7 +1,8 @@
 """kernel.matmul -> npu at the kernel level: numpy's vector operands become one-row/-column
-matrices through views, a batch of outputs is viewed at its broadcast shape, and transposed
-operands go through a transpose kernel into HBM temporaries first, so `lower_matmul` sees
-plain (..., M, K) @ (..., K, N) buffers.
+matrices through views, a batch of outputs is viewed at its broadcast shape, and a
+`transpose_a` operand goes through a transpose kernel into an HBM temporary first, so
+`lower_matmul` sees (..., M, K) @ (..., K, N) buffers, or (..., N, K) for `transpose_b`,
+which its GEMM reads transposed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from runtime.targets import Target
 def lower_matmul_kernel(
     op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
-    """A matmul kernel, after transpose kernels into temporaries for operands it transposes."""
+    """A matmul kernel, after a transpose kernel into a temporary for a transposed A."""
     ops: list[Operation] = []
     inputs = list(inputs)
     units: list[int] = []  # the unit axes of the output's matrix view
@@ -47,13 +48,12 @@ def lower_matmul_kernel(
         view = ReshapeOp(output, BufferType(full, output.type.element_type, "hbm"))
         ops.append(view)
         output = view.result
-    for i, flag in enumerate(("transpose_a", "transpose_b")):
-        if op.get_flag(flag):
-            src = inputs[i].type
-            dims = (*src.dims[:-2], src.dims[-1], src.dims[-2])
-            tmp = HbmAllocOp(BufferType(dims, src.element_type, "hbm"))
-            ops += [tmp, transpose_last_two(inputs[i], tmp.buffer, target, f"{name}_t{i}")]
-            inputs[i] = tmp.buffer
+    if op.get_flag("transpose_a"):
+        src = inputs[0].type
+        dims = (*src.dims[:-2], src.dims[-1], src.dims[-2])
+        tmp = HbmAllocOp(BufferType(dims, src.element_type, "hbm"))
+        ops += [tmp, transpose_last_two(inputs[0], tmp.buffer, target, f"{name}_t0")]
+        inputs[0] = tmp.buffer
     return [*ops, *lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
 
 

@@ -28,7 +28,8 @@ CHUNKS = 4  # K' of a head loads in this many chunks in the pipelined kernel
 
 @dataclass(frozen=True)
 class AttentionShape:
-    """batch = product of the output's leading dims; key_transposed: K is (Sk, d)."""
+    """batch = product of the output's leading dims (a (Sk, d) key costs what K' does: both
+    forms read it transposed on the cube's L0B loads)."""
 
     batch: int
     sq: int
@@ -37,7 +38,6 @@ class AttentionShape:
     dv: int
     itemsize: int
     mask: bool = False
-    key_transposed: bool = False
     relaid_bytes: int = 0
     """Bytes of Q, V and O in a heads-second layout (`query_perm`...): the unfused form
     transposes them through HBM temporaries, the fused kernel reads them in place."""
@@ -95,9 +95,10 @@ def pipelined(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -
 
 def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> float:
     """Cycles of the slowest core of the fused kernel (a (Sk, d) key's tiles transpose on
-    their MTE1 load into L0B, at the load's rate: no transpose kernel). Items one after another cost the sum of their phases (a block's V rows load under its
-    softmax); pipelined items cost the busiest pipe's share of an item each, plus the first
-    item's S phase and the last one's P phase."""
+    their MTE1 load into L0B, at the load's rate: no transpose kernel). Items one after
+    another cost the sum of their phases (a block's V rows load under its softmax);
+    pipelined items cost the busiest pipe's share of an item each, plus the first item's S
+    phase and the last one's P phase."""
     isz, dt = s.itemsize, _dtype(s.itemsize)
     items = s.batch * -(-s.sq // tq)
     cores = min(items, target.ai_cores)
@@ -155,10 +156,9 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
     return total
 
 
-def transpose_cycles(target: Target, s: AttentionShape, nbytes: int | None = None) -> float:
-    """K (.., Sk, d) -> K' (.., d, Sk) (or `nbytes` of another operand) through UB: its
-    bytes in and out over HBM."""
-    nbytes = s.batch * s.sk * s.d * s.itemsize if nbytes is None else nbytes
+def transpose_cycles(target: Target, nbytes: int) -> float:
+    """A transpose kernel of `nbytes` (an operand in another layout) through UB: its bytes in
+    and out over HBM."""
     vector = vector_cycles(target, nbytes) / target.vector_cores
     return max(2 * nbytes / target.hbm_bandwidth, vector)
 
@@ -175,9 +175,7 @@ def unfused_cycles(target: Target, s: AttentionShape) -> float:
     softmax = _kernel(target, 0.0, SOFTMAX_PASSES * scores, 2 * scores, vector_only=True)
     mm2 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.dv, s.sk, dt), 0.0,
                   scores + v + out)  # fmt: skip
-    extra = transpose_cycles(target, s) if s.key_transposed else 0.0
-    if s.relaid_bytes:
-        extra += transpose_cycles(target, s, s.relaid_bytes)
+    extra = transpose_cycles(target, s.relaid_bytes) if s.relaid_bytes else 0.0
     return mm1 + softmax + mm2 + extra
 
 

@@ -58,14 +58,16 @@ func.func @online(%q: tensor<64x32xf32>, %k: tensor<32x8192xf32>, %v: tensor<819
 
 // -----
 
-// Unfused, with K given as (Sk, d): transpose, matmul with scale and mask in its epilogue,
-// softmax and matmul, through HBM temporaries.
+// Unfused, with K given as (Sk, d): matmul with scale and mask in its epilogue (reading K's
+// rows and transposing them on their loads into L0B: no transpose kernel), softmax and
+// matmul, through HBM temporaries.
 // CHECK-LABEL: func.func @unfused
-// CHECK:      %[[KT:.+]] = npu.hbm_alloc : !npu.buffer<2x16x48xf32, hbm>
-// CHECK:      npu.kernel "attention_0_kt" {{.*}}kind = "transpose"
+// CHECK-NOT:  kind = "transpose"
 // CHECK:      %[[S:.+]] = npu.hbm_alloc : !npu.buffer<2x32x48xf32, hbm>
 // CHECK:      %[[P:.+]] = npu.hbm_alloc : !npu.buffer<2x32x48xf32, hbm>
 // CHECK:      npu.kernel "attention_0_s" {{.*}}kind = "matmul"
+// CHECK:        npu.dma %k [{{.+}}] [1, 16, 16] -> %[[K1:.+]] [0, 0] [16, 16] : !npu.buffer<2x48x16xf32, hbm>
+// CHECK:        npu.dma %[[K1]] [0, 0] [16, 16] -> %{{.+}} [0, 0] [16, 16] {transpose}
 // CHECK:        npu.vec_muls
 // CHECK:        npu.vec_add
 // CHECK:        -> %[[S]]

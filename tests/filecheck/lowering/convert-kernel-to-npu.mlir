@@ -131,3 +131,36 @@ func.func @no_split_with_activation(%a: tensor<1x128x3072xf32>, %b: tensor<3072x
   %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, activation = "relu", fused_from = ["ge.matmul", "ge.add", "ge.relu"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
   func.return %c : tensor<1x128x768xf32>
 }
+
+// -----
+
+// transpose_b (ONNX Gemm's transB, Q K^T): B's buffer holds (N, K); each B tile loads as
+// (tn, tk) rows into L1 and the MTE1 load into L0B transposes it. No transpose kernel.
+
+// CHECK-LABEL: func.func @transpose_b
+// CHECK-NOT: kind = "transpose"
+// CHECK: npu.kernel "matmul_0"
+// CHECK: npu.dma %b [%{{.+}}, %{{.+}}] {{\[}}[[N:[0-9]+]], [[K:[0-9]+]]] -> %[[B1:[^ ]+]] [0, 0] {{\[}}[[N]], [[K]]] : !npu.buffer<96x256xf16, hbm> -> !npu.buffer<[[TN:[0-9]+]]x[[TK:[0-9]+]]xf16, l1, FRACTAL_NZ>
+// CHECK: npu.dma %[[B1]] [0, 0] {{\[}}[[N]], [[K]]] -> %{{.+}} [0, 0] {{\[}}[[K]], [[N]]] {transpose} : !npu.buffer<[[TN]]x[[TK]]xf16, l1, FRACTAL_NZ> -> !npu.buffer<[[TK]]x[[TN]]xf16, l0b, FRACTAL_NZ>
+// CHECK-NOT: npu.kernel
+func.func @transpose_b(%a: tensor<64x256xf16>, %b: tensor<96x256xf16>) -> tensor<64x96xf16> {
+  %c = kernel.matmul %a, %b {transpose_a = false, transpose_b = true, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul"]} : (tensor<64x256xf16>, tensor<96x256xf16>) -> tensor<64x96xf16>
+  func.return %c : tensor<64x96xf16>
+}
+
+// -----
+
+// A split-K GEMM reads a transposed B the same way: its parts' K ranges are column ranges
+// of B's (N, K) rows.
+
+// CHECK-LABEL: func.func @split_k_transpose_b
+// CHECK: npu.kernel "matmul_0_init"
+// CHECK: npu.kernel "matmul_0"
+// CHECK: npu.dma %b {{.+}} : !npu.buffer<768x3072xf32, hbm> -> !npu.buffer<{{.+}}xf32, l1, FRACTAL_NZ>
+// CHECK: {transpose}
+// CHECK: {atomic = "add"}
+// CHECK-NOT: npu.kernel
+func.func @split_k_transpose_b(%a: tensor<1x128x3072xf32>, %b: tensor<768x3072xf32>, %bias: tensor<768xf32>) -> tensor<1x128x768xf32> {
+  %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = true, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<768x3072xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
+  func.return %c : tensor<1x128x768xf32>
+}
