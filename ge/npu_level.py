@@ -174,9 +174,9 @@ def _dead_after(fn: func.FuncOp) -> dict[Operation, list[SSAValue]]:
 def _merge(profiles: Sequence[Any]) -> dict[str, Any]:
     """One record for a kernel op (its npu program may launch more than one npu.kernel)."""
     records = [p.as_dict() for p in profiles]
-    if not records:  # lowered to no launch at all (a view of its input)
+    if not records:  # no launch at all (a view of its input, a split its producer stores)
         zero = ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written")
-        return {**dict.fromkeys(zero, 0), "block_dim": 1, "engine": "npu", "estimated": False}
+        return {**dict.fromkeys(zero, 0), "block_dim": 0, "engine": "npu", "estimated": False}
     first = dict(records[0])
     for key in ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written"):
         first[key] = sum(r[key] for r in records)

@@ -4,8 +4,10 @@ Pre: functions of `kernel` ops and `ge.constant`s on static tensors. Post: each 
 returns `!npu.buffer<..., hbm>`; constants are `npu.hbm_constant`; every kernel result is an
 `npu.hbm_alloc` (unplanned: plan-memory may give it an offset) written by one `npu.kernel`
 whose tiles fit the target's on-chip capacities; a reshape is an `npu.reshape` view (no
-kernel). Which function lowers which kernel is `lowering.registry`'s business; kernels with
-no npu lowering yet raise `UnsupportedError` naming them.
+kernel); a matmul whose product only a split along its last axis reads stores the pieces
+itself (`stored_split`: no split kernel). Which function lowers which kernel is
+`lowering.registry`'s business; kernels with no npu lowering yet raise `UnsupportedError`
+naming them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.mirrored import ReshapeKernelOp
+from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
+from lowering.gemm import ColumnPieces
 from lowering.registry import lower_op
 from runtime.targets import Target, load_target
 
@@ -45,8 +49,10 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
     buffers: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, block.args))
     for old, new in buffers.items():
         new.name_hint = old.name_hint
-    count = 0
+    count, stored = 0, set()
     for op in fn.body.block.ops:
+        if op in stored:  # a split its producer's stores ran
+            continue
         if isinstance(op, ConstantOp):
             const = HbmConstantOp(op.value, hbm_type(op.output.type))
             block.add_op(const)
@@ -58,15 +64,21 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
         elif isinstance(op, func.ReturnOp):
             block.add_op(func.ReturnOp(*[buffers[v] for v in op.arguments]))
         elif op.results:
-            outs = [HbmAllocOp(hbm_type(r.type)) for r in op.results]
-            for out, result in zip(outs, op.results):
+            split = stored_split(op)
+            results = split.results if split is not None else op.results
+            outs = [HbmAllocOp(hbm_type(r.type)) for r in results]
+            for out, result in zip(outs, results):
                 out.buffer.name_hint = result.name_hint
                 buffers[result] = out.buffer
             block.add_ops(outs)
             inputs = [buffers[v] for v in op.operands]
             name = f"{op.name[7:]}_{count}"
-            # one result: its buffer; several (kernel.split): a tuple of them
+            # one result: its buffer; several (kernel.split): a tuple of them; a matmul whose
+            # product only a split along the last axis reads: the pieces, stored by its GEMM
             output = outs[0].buffer if len(outs) == 1 else tuple(o.buffer for o in outs)
+            if split is not None:
+                output = ColumnPieces(tuple(o.buffer for o in outs))
+                stored.add(split)
             block.add_ops(lower_op(op, inputs, output, target, name))
             count += 1
         else:

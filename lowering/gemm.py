@@ -17,9 +17,10 @@ f32 operands use the cube's f32 mode; f16 operands accumulate in f32.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from xdsl.dialects import arith
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
@@ -42,10 +43,36 @@ def _batch_window(shape, out_shape, lead, tail_offsets, tail_sizes):  # noqa: AN
     return [*offsets, *tail_offsets], [*sizes, *tail_sizes]
 
 
+@dataclass(frozen=True)
+class ColumnPieces:
+    """A GEMM output stored as consecutive column ranges of separate HBM buffers: a split
+    along the last axis, run in the GEMM's stores (each tile's columns go to the buffers
+    their range meets), so the whole product is never written."""
+
+    buffers: tuple[SSAValue, ...]
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        first = tuple(self.buffers[0].type.dims)
+        return (*first[:-1], sum(b.type.dims[-1] for b in self.buffers))
+
+    @property
+    def element_type(self) -> Attribute:
+        return self.buffers[0].type.element_type
+
+    def ranges(self) -> list[tuple[SSAValue, int, int]]:
+        """(buffer, first column in the product, columns) of each piece."""
+        out, start = [], 0
+        for buffer in self.buffers:
+            out.append((buffer, start, buffer.type.dims[-1]))
+            start += buffer.type.dims[-1]
+        return out
+
+
 def emit_gemm(
     a_buf: SSAValue,
     b_buf: SSAValue,
-    output: SSAValue,
+    output: SSAValue | ColumnPieces,
     target: Target,
     name: str,
     fused_from,  # noqa: ANN001
@@ -56,6 +83,7 @@ def emit_gemm(
 ) -> KernelOp:
     """C[..., M, N] = epilogue(A[..., M, K] @ B[..., K, N]) on HBM buffers, batch dims broadcast.
 
+    `output` may be `ColumnPieces`: the product's columns stored into their pieces' buffers.
     With `b_transposed` the buffer holds B^T (..., N, K): its tiles load as (tn, tk) rows
     and the MTE1 load into L0B transposes them (`npu.dma {transpose}`), so no transpose
     kernel runs first.
@@ -77,9 +105,14 @@ class _Gemm(ChunkedGemmDrain):
         types = {str(a_buf.type.element_type), str(b_buf.type.element_type)}
         if len(types) != 1 or not types <= {"f16", "f32"}:
             raise UnsupportedError(f"a GEMM of {' and '.join(sorted(types))} has no cube mode")
-        self.a, self.b, self.output, self.steps = a_buf, b_buf, output, steps
+        self.a, self.b, self.steps = a_buf, b_buf, steps
         self.a_shape, self.b_shape = tuple(a_buf.type.dims), tuple(b_buf.type.dims)
-        self.out_shape = tuple(output.type.dims)
+        if isinstance(output, ColumnPieces):
+            self.out_shape, self.out_element = output.dims, output.element_type
+            self.pieces = output.ranges()
+        else:
+            self.out_shape, self.out_element = tuple(output.type.dims), output.type.element_type
+            self.pieces = [(output, 0, self.out_shape[-1])]
         self.b_transposed = b_transposed
         self.m, self.k = self.a_shape[-2], self.a_shape[-1]
         self.n = self.b_shape[-2 if b_transposed else -1]
@@ -188,8 +221,7 @@ class _Gemm(ChunkedGemmDrain):
         self.a0 = [b.alloc([tm, tk], element, "l0a", "FRACTAL_NZ") for _ in self.pings]
         self.b0 = [b.alloc([tk, tn], element, "l0b", "FRACTAL_NZ") for _ in self.pings]
         self.c = [b.alloc([tm, tn], _f32(), "l0c", "FRACTAL_NZ") for _ in self.outs]
-        out_element = self.output.type.element_type
-        self._alloc_drain(b, out_element)  # UB tiles are exact: V works on whole buffers
+        self._alloc_drain(b, self.out_element)  # UB tiles are exact: V works on whole buffers
 
     def _flags(self, flag) -> None:  # noqa: ANN001
         """The flags every loop iteration first waits for (set before, drained after)."""

@@ -26,7 +26,7 @@ LOADED_EVENT = 16
 
 
 class ChunkedGemmDrain:
-    """Mixed into `lowering.gemm._Gemm`: needs builder, c, steps, operands, out_shape, output,
+    """Mixed into `lowering.gemm._Gemm`: needs builder, c, steps, operands, out_shape, pieces,
     outs, tm, tn, parts."""
 
     def _alloc_drain(self, b: KernelBuilder, element) -> None:  # noqa: ANN001
@@ -100,20 +100,41 @@ class ChunkedGemmDrain:
             b.set_flag("MTE2", "V", LOADED_EVENT + j)
 
     def _store(self, tile: tuple, q: int) -> None:
-        """UB buffer q's chunks into the output tile in HBM (MTE3), freeing them for FIX."""
+        """UB buffer q's chunks into the output tile in HBM (MTE3), freeing them for FIX;
+        with column pieces, each chunk's columns into the pieces they meet."""
         b, (index, (m0, mext), (n0, next_)) = self.builder, tile[:3]
         atomic = "add" if self.parts > 1 else None  # parts of K add into C
         for j, first, guard in self._chunks(mext):
             with self._guard(guard):
                 b.wait_flag(self.ready, "MTE3", READY_EVENT + CHUNKS * q + j)
                 ext = b.minui(b.subi(mext, first), self.chunk)
-                out_off = [*index, b.addi(m0, first), n0]
-                out_size = [*(1 for _ in index), ext, next_]
-                b.dma(
-                    self.u[q][j], [0, 0], [ext, next_], self.output, out_off, out_size,
-                    atomic=atomic,
-                )  # fmt: skip
+                row, ones = [*index, b.addi(m0, first)], [1 for _ in index]
+                if len(self.pieces) == 1:
+                    b.dma(
+                        self.u[q][j], [0, 0], [ext, next_], self.pieces[0][0], [*row, n0],
+                        [*ones, ext, next_], atomic=atomic,
+                    )  # fmt: skip
+                    continue
+                for buffer, start, (lo, hi) in self._pieces_met(n0, next_):
+                    cols = b.subi(hi, lo)
+                    with self._guard(None if isinstance(cols, int) else b.ult(lo, hi)):
+                        b.dma(
+                            self.u[q][j], [0, b.subi(lo, n0)], [ext, cols], buffer,
+                            [*row, b.subi(lo, start)], [*ones, ext, cols], atomic=atomic,
+                        )  # fmt: skip
         b.set_flag("MTE3", "FIX", q)
+
+    def _pieces_met(self, n0: Index, next_: Index) -> list:
+        """(buffer, first column, (lo, hi)) of each output piece that the columns [n0, n0 +
+        next_) may meet, [lo, hi) the columns they share (empty at run time where a
+        dynamic tile misses the piece)."""
+        b = self.builder
+        end, met = b.addi(n0, next_), []
+        for buffer, start, width in self.pieces:
+            lo, hi = b.maxui(n0, start), b.minui(end, start + width)
+            if not (isinstance(lo, int) and isinstance(hi, int) and lo >= hi):
+                met.append((buffer, start, (lo, hi)))
+        return met
 
     def _guard(self, cond: SSAValue | None):  # noqa: ANN202
         from contextlib import nullcontext

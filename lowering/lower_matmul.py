@@ -17,7 +17,7 @@ from gedialects.ge.types import element_of, tensor
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.launch import KernelOp
-from lowering.gemm import emit_gemm
+from lowering.gemm import ColumnPieces, emit_gemm
 from lowering.gemm_epilogue import Step, activation_steps
 from lowering.lower_elementwise import lower_elementwise
 from lowering.tiling import choose_matmul_split
@@ -50,7 +50,8 @@ def lower_matmul(
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
     bt = op.get_flag("transpose_b")
-    split = _split(inputs, output, target, bt) if act is None and addends else None
+    pieces = isinstance(output, ColumnPieces)  # the split-K init kernel writes a whole C
+    split = _split(inputs, output, target, bt) if act is None and addends and not pieces else None
     if split is not None:
         init = _init_with_addends(op, addends, output, target, f"{name}_init")
         gemm = emit_gemm(

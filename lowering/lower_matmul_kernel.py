@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
+from gedialects.errors import UnsupportedError
 from gedialects.kernel.ops import MatMulKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
+from lowering.gemm import ColumnPieces
 from lowering.lower_matmul import lower_matmul
 from lowering.lower_movement import transpose_last_two
 from lowering.registry import lowers
@@ -21,9 +23,15 @@ from runtime.targets import Target
 
 @lowers(MatMulKernelOp)
 def lower_matmul_kernel(
-    op: MatMulKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+    op: MatMulKernelOp,
+    inputs: list[SSAValue],
+    output: SSAValue | ColumnPieces,
+    target: Target,
+    name: str,
 ) -> list[Operation]:
-    """A matmul kernel, after a transpose kernel into a temporary for a transposed A."""
+    """A matmul kernel, after a transpose kernel into a temporary for a transposed A;
+    `output` may be the pieces of a split along its last axis
+    (`gedialects.kernel.stored_split`)."""
     ops: list[Operation] = []
     inputs = list(inputs)
     units: list[int] = []  # the unit axes of the output's matrix view
@@ -42,7 +50,10 @@ def lower_matmul_kernel(
     if op.get_flag("transpose_b"):
         b_dims = (*b_dims[:-2], b_dims[-1], b_dims[-2])
     full = (*np.broadcast_shapes(a_dims[:-2], b_dims[:-2]), a_dims[-2], b_dims[-1])
-    if tuple(output.type.dims) != full:
+    if isinstance(output, ColumnPieces):  # a split run in the stores: the product's shape
+        if tuple(output.dims) != full:
+            raise UnsupportedError(f"{op.name} split in its stores needs its matrix shape")
+    elif tuple(output.type.dims) != full:
         for i in range(2, len(inputs)):  # the bias and residual, as the output is viewed
             inputs[i] = _addend_view(inputs[i], len(output.type.dims), units, ops)
         view = ReshapeOp(output, BufferType(full, output.type.element_type, "hbm"))
@@ -72,3 +83,4 @@ def _addend_view(
     view = ReshapeOp(addend, BufferType(tuple(dims), addend.type.element_type, "hbm"))
     ops.append(view)
     return view.result
+

@@ -125,6 +125,11 @@ class KernelBuilder:
             return min(a, b)
         return self._binary(arith.MinUIOp, a, b)
 
+    def maxui(self, a: Index, b: Index) -> Index:
+        if isinstance(a, int) and isinstance(b, int):
+            return max(a, b)
+        return self._binary(arith.MaxUIOp, a, b)
+
     def extent(self, start: Index, tile: int, size: int) -> Index:
         """min(tile, size - start): the length of the tile that starts at `start`."""
         if size % tile == 0:

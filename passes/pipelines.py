@@ -42,6 +42,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-elementwise",  # TVM's rules: epilogues first, then elementwise chains
     "split-resize",  # N-d resizes as resizes of the last two axes (the npu lowerings' form)
     "convert-ge-to-kernel",  # whatever is left, one kernel per op
+    "combine-parallel-matmuls",  # Q, K, V projections of one input: one GEMM, split in its stores
     "cse",
     "dce",
 )

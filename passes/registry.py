@@ -55,6 +55,7 @@ for _name, _module, _cls in (
     ("fuse-attention", "passes.fuse_attention", "FuseAttention"),
     ("fuse-attention-layout", "passes.fuse_attention_layout", "FuseAttentionLayout"),
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
+    ("combine-parallel-matmuls", "passes.combine_parallel_matmuls", "CombineParallelMatmuls"),
 ):
     register_pass(_name, _pass(_module, _cls))
 register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))

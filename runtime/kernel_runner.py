@@ -28,6 +28,7 @@ from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.interpreter import bind_inputs, entry_function, run_reference
 from gedialects.kernel import semantics as kernel_semantics
 from gedialects.kernel.base import KernelOp
+from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.launch import KernelOp as NpuKernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.kernel_share import kernel_key, program_key
@@ -58,12 +59,16 @@ def free_values(op: Operation) -> list[SSAValue]:
 
 
 def single_kernel_module(
-    op: Operation, values: Sequence[SSAValue] | None = None, constants: Sequence[SSAValue] = ()
+    op: Operation,
+    values: Sequence[SSAValue] | None = None,
+    constants: Sequence[SSAValue] = (),
+    after: Sequence[Operation] = (),
 ) -> ModuleOp:
     """A module whose `main` takes `values` (default: `op`'s free values) as arguments and
     returns `op`'s results: one kernel (or one op, in eager mode) as its own program. The
     `constants` (values defined by `ge.constant`) are copied in, so that the lowering sees
-    weights as constants and can transform them at compile time."""
+    weights as constants and can transform them at compile time. Ops `after` (reading only
+    `op` and `values`) join the program, which then returns the last one's results."""
     values = free_values(op) if values is None else list(values)
     types = [v.type for v in values]
     block = Block(arg_types=types)
@@ -72,9 +77,12 @@ def single_kernel_module(
         copy = value.owner.clone()
         block.add_op(copy)
         mapping[value] = copy.results[0]
-    clone = op.clone(value_mapper=mapping)
-    block.add_ops([clone, func.ReturnOp(*clone.results)])
-    fn = func.FuncOp("main", (types, [r.type for r in op.results]), Region(block))
+    for each in (op, *after):
+        clone = each.clone(value_mapper=mapping)
+        mapping.update(zip(each.results, clone.results))
+        block.add_op(clone)
+    block.add_op(func.ReturnOp(*clone.results))
+    fn = func.FuncOp("main", (types, [r.type for r in clone.results]), Region(block))
     return ModuleOp([fn])
 
 
@@ -101,6 +109,12 @@ class KernelRunner:
         same_programs: dict[tuple, NpuExecutable] = {}
         self.programs: dict[Operation, tuple[ModuleOp, list[SSAValue]]] = {}
         """Per op the reference interpreter runs whole (control flow), its program and values."""
+        self.stored: dict[Operation, Operation] = {}
+        """Per matmul whose GEMM stores the pieces of the split that alone reads its product
+        (`stored_split`), that split: one program computes the pieces, the split launches
+        nothing."""
+        self.pieces: dict[Operation, Sequence[np.ndarray]] = {}
+        """Per such split, the pieces its producer's last run stored."""
         self.empty: dict[Operation, list[np.ndarray]] = {}
         """Per kernel whose results all have zero elements, those results: it launches
         nothing (as GE skips a node whose outputs are empty tensors), however big its
@@ -117,12 +131,18 @@ class KernelRunner:
             if empty := _empty_results(op):  # nothing to compute: GE skips the node too
                 self.empty[op] = empty
                 continue
+            if op in self.stored.values():  # its producer's program computes it
+                continue
             try:
                 free = free_values(op)
                 constants = [v for v in free if isinstance(v.owner, ConstantOp)]
                 self.arguments[op] = [v for v in free if v not in constants]
                 self.names[op] = f"{op.name.split('.')[-1]}_{index}"
-                key, values = kernel_key(op, self.arguments[op], constants)
+                split = stored_split(op)
+                if split is not None and not _empty_results(split):
+                    self.stored[op] = split
+                after = [self.stored[op]] if op in self.stored else []
+                key, values = kernel_key(op, self.arguments[op], constants, after)
                 same = same_kernels.setdefault(key, [])
                 twin = next((o for v, o in same if v == values), None)
                 if twin is not None:  # the same kernel: its program, executable and constants
@@ -140,10 +160,12 @@ class KernelRunner:
                     owner.vary_constants()
                 same.append((values, op))
             except Exception as error:  # noqa: BLE001 (a model must run; see `_fall_back`)
+                self.stored.pop(op, None)  # its split then runs as a kernel of its own
                 _fall_back(self.reasons, op, error, "lowering")
 
     def _lower(self, op: Operation, constants: list[SSAValue]) -> ModuleOp:
-        program = single_kernel_module(op, self.arguments[op], constants)
+        after = [self.stored[op]] if op in self.stored else []
+        program = single_kernel_module(op, self.arguments[op], constants, after)
         lowered = lower_module(program, self.target)
         for kernel in lowered.walk():
             if isinstance(kernel, NpuKernelOp):
@@ -184,6 +206,8 @@ class KernelRunner:
         profiles, or by reference semantics with None (no lowering, or its run failed)."""
         if op in self.empty:
             return self.empty[op], []
+        if op in self.pieces:  # stored by its producer's GEMM: no launch of its own
+            return self.pieces.pop(op), []
         if op in self.executables:
             try:
                 args = [env[v] for v in self.arguments[op]]
@@ -192,6 +216,9 @@ class KernelRunner:
                 result = self.executables[op].run(args, trace, constants)
                 for kernel in result.profile.kernels:  # the executable may be shared
                     kernel.name = self.names[op]
+                if op in self.stored:  # the split's pieces; the product is their concatenation
+                    self.pieces[self.stored[op]] = result.outputs
+                    return [np.concatenate(result.outputs, axis=-1)], result.profile.kernels
                 return result.outputs, result.profile.kernels
             except Exception as error:  # noqa: BLE001 (see `_fall_back`)
                 try:

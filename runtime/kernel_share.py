@@ -27,16 +27,21 @@ lowering never reads them, so kernels that differ only there share a program."""
 
 
 def kernel_key(
-    op: Operation, arguments: Sequence[SSAValue], constants: Sequence[SSAValue]
+    op: Operation,
+    arguments: Sequence[SSAValue],
+    constants: Sequence[SSAValue],
+    after: Sequence[Operation] = (),
 ) -> tuple[tuple, list[Attribute]]:
     """What `op`'s one-kernel program depends on, as (a hashable structural key, the constant
     values): every nested op's name, properties, attributes (but `SCHEDULE_ATTRS`), result
     and block argument types, and which value each operand is (an argument by position, a
     constant, or a value defined inside). The constants' values are returned apart, to be
-    compared only between kernels whose keys are equal (no hashing of large weights)."""
+    compared only between kernels whose keys are equal (no hashing of large weights). Ops
+    `after` run in the same program (a split its GEMM stores) and are part of the key."""
     number: dict[SSAValue, int] = {v: i for i, v in enumerate([*arguments, *constants])}
     head = (tuple(v.type for v in arguments), tuple(v.type for v in constants))
-    key = _structure(op.walk(), number, lambda o, name: name.startswith(SCHEDULE_ATTRS))
+    ops = [o for unit in (op, *after) for o in unit.walk()]
+    key = _structure(ops, number, lambda o, name: name.startswith(SCHEDULE_ATTRS))
     return (head, key), [v.owner.value for v in constants]
 
 

@@ -208,6 +208,34 @@ def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     return [o, *extra]
 
 
+def plant_parallel_matmuls(b: ProgramBuilder) -> list[Value]:
+    """Two to four matmuls of one input by constant weights (some as (N, K) through a
+    transpose: Gemm's transB), all with constant biases or none, the same activation or
+    none; sometimes one weight read by another op too, or one matmul with its own
+    activation (those must stay apart)."""
+    lead = tuple(b.draw(st.lists(st.integers(1, 2), max_size=1)))
+    m, k = b.draw(st.integers(1, 4)), b.draw(st.integers(1, 5))
+    dtype = np.dtype(np.float32)
+    x = b.argument((*lead, m, k), dtype)
+    biased, act = maybe(b), b.draw(st.sampled_from([None, *ACTIVATIONS[:3]]))
+    outputs: list[Value] = []
+    for _ in range(b.draw(st.integers(2, 4))):
+        n = b.draw(st.integers(1, 5))
+        if maybe(b):
+            weight = b.constant((n, k), dtype)
+            second_user(b, weight, outputs)
+            rhs = emit(b, ops.TransposeOp(weight.ssa, perm=[1, 0]))
+        else:
+            rhs = b.constant((k, n), dtype)
+            second_user(b, rhs, outputs)
+        y = emit(b, ops.MatMulOp(x.ssa, rhs.ssa))
+        if biased:
+            y = emit(b, ops.AddOp(y.ssa, b.constant((n,), dtype).ssa))
+        own = act if not maybe(b, 5) else ACTIVATIONS[3]
+        outputs.append(y if own is None else emit(b, own(y.ssa)))
+    return outputs
+
+
 def programs(*planters, noise=("unary", "binary")):
     """Planted programs with smooth random ops around the patterns."""
     return planted_programs(planters, ops=smooth_ops(noise), max_noise=2)

@@ -164,3 +164,28 @@ func.func @split_k_transpose_b(%a: tensor<1x128x3072xf32>, %b: tensor<768x3072xf
   %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = true, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<768x3072xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
   func.return %c : tensor<1x128x768xf32>
 }
+
+// -----
+
+// A product that only a split along its last axis reads (`combine-parallel-matmuls`' form):
+// the GEMM stores each output tile's columns into the pieces they meet, under a run-time
+// test per piece (a tile may straddle two); no split kernel, the product never stored.
+
+// CHECK-LABEL: func.func @stored_split
+// CHECK: %[[A:.+]] = npu.hbm_alloc : !npu.buffer<64x40xf16, hbm>
+// CHECK: %[[B:.+]] = npu.hbm_alloc : !npu.buffer<64x56xf16, hbm>
+// CHECK-NOT: npu.hbm_alloc
+// CHECK: npu.kernel "matmul_0"
+// CHECK: %[[LO:.+]] = arith.maxui %{{.+}}, %{{.+}} : index
+// CHECK: %[[HI:.+]] = arith.minui %{{.+}}, %{{.+}} : index
+// CHECK: scf.if
+// CHECK: npu.dma %{{.+}} [0, %{{.+}}] [{{.+}}, %{{.+}}] -> %[[A]] [%{{.+}}, %{{.+}}] [{{.+}}, %{{.+}}] : {{.+}} -> !npu.buffer<64x40xf16, hbm>
+// CHECK: scf.if
+// CHECK: npu.dma %{{.+}} [0, %{{.+}}] [{{.+}}, %{{.+}}] -> %[[B]] [%{{.+}}, %{{.+}}] [{{.+}}, %{{.+}}] : {{.+}} -> !npu.buffer<64x56xf16, hbm>
+// CHECK-NOT: npu.kernel
+// CHECK: func.return %[[A]], %[[B]]
+func.func @stored_split(%x: tensor<64x256xf16>, %w: tensor<256x96xf16>) -> (tensor<64x40xf16>, tensor<64x56xf16>) {
+  %p = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul", "ge.matmul"]} : (tensor<64x256xf16>, tensor<256x96xf16>) -> tensor<64x96xf16>
+  %a, %b = kernel.split %p {fused_from = ["ge.split"], axis = -1 : i64, sizes = array<i64: 40, 56>} : (tensor<64x96xf16>) -> (tensor<64x40xf16>, tensor<64x56xf16>)
+  func.return %a, %b : tensor<64x40xf16>, tensor<64x56xf16>
+}
