@@ -11,7 +11,8 @@ Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base lay
 - lowering time per model, and the interpreter's wall time beside onnxruntime's run of the
   same model exported to ONNX, in the same process.
 
-    .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert,gpt] [--per-layer]
+    .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert,gpt,inception]
+        [--per-layer]
 
 `--precision-mode MODE` (e.g. allow_fp32_to_fp16) adds, per model, the npu level's modeled
 makespan (stream timeline) and HBM bytes in that mode beside force_fp32, as ratios;
@@ -44,6 +45,7 @@ def _models() -> dict:
         "resnet50": lambda: ge_models.resnet((3, 4, 6, 3), bottleneck=True),
         "bert": lambda: ge_models.bert_layer(),
         "gpt": lambda: ge_models.gpt_block(),
+        "inception": lambda: ge_models.inception_block(),
     }
 
 
@@ -121,9 +123,8 @@ def report(name: str, build, per_layer: bool) -> None:
     hbm_plain = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in plain.profile.kernels)
     print(f"== {name}: {len(rows)} conv/matmul kernels on the npu, "
           f"{len(run.fallbacks)} kernels fell back to reference")  # fmt: skip
-    worst = min(large, default=0)
-    print(f"   roofline ratio geomean {_geomean(ratios):.2f}; large kernels "
-          f"({len(large)}): geomean {_geomean(large):.2f}, min {worst:.2f}")  # fmt: skip
+    big = f"geomean {_geomean(large):.2f}, min {min(large):.2f}" if large else "none"
+    print(f"   roofline ratio geomean {_geomean(ratios):.2f}; large kernels ({len(large)}): {big}")
     print(f"   the same at the fp16 peak (as if f32 mmads ran at the fp16 rate): geomean "
           f"{_geomean(at_fp16):.2f}")  # fmt: skip
     print(f"   HBM bytes fused / unfused: {hbm / 2**20:.1f} / {hbm_plain / 2**20:.1f} MiB "

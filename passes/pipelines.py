@@ -43,6 +43,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "split-resize",  # N-d resizes as resizes of the last two axes (the npu lowerings' form)
     "convert-ge-to-kernel",  # whatever is left, one kernel per op
     "combine-parallel-matmuls",  # Q, K, V projections of one input: one GEMM, split in its stores
+    "combine-parallel-convs",  # an inception block's 1x1 convs of one input: one conv, a view split
     "cse",
     "dce",
 )

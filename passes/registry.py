@@ -55,7 +55,8 @@ for _name, _module, _cls in (
     ("fuse-attention", "passes.fuse_attention", "FuseAttention"),
     ("fuse-attention-layout", "passes.fuse_attention_layout", "FuseAttentionLayout"),
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
-    ("combine-parallel-matmuls", "passes.combine_parallel_matmuls", "CombineParallelMatmuls"),
+    ("combine-parallel-matmuls", "passes.combine_parallel", "CombineParallelMatmuls"),
+    ("combine-parallel-convs", "passes.combine_parallel", "CombineParallelConvs"),
 ):
     register_pass(_name, _pass(_module, _cls))
 register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))

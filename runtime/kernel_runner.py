@@ -31,6 +31,7 @@ from gedialects.kernel.base import KernelOp
 from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.launch import KernelOp as NpuKernelOp
 from lowering.convert_kernel_to_npu import lower_module
+from passes.memory.memory_rules import view_offsets
 from runtime.kernel_share import kernel_key, program_key
 from runtime.npu_interpreter import NpuExecutable
 from runtime.profile import KernelProfile, ProgramProfile
@@ -115,6 +116,9 @@ class KernelRunner:
         nothing."""
         self.pieces: dict[Operation, Sequence[np.ndarray]] = {}
         """Per such split, the pieces its producer's last run stored."""
+        self.views: set[Operation] = set()
+        """Kernels the memory plan makes views of their operand (a reshape, a split into
+        contiguous pieces): they launch nothing, as the schedule has them."""
         self.empty: dict[Operation, list[np.ndarray]] = {}
         """Per kernel whose results all have zero elements, those results: it launches
         nothing (as GE skips a node whose outputs are empty tensors), however big its
@@ -132,6 +136,9 @@ class KernelRunner:
                 self.empty[op] = empty
                 continue
             if op in self.stored.values():  # its producer's program computes it
+                continue
+            if view_offsets(op) is not None:  # bytes of its operand: no launch (GE's NoTask)
+                self.views.add(op)
                 continue
             try:
                 free = free_values(op)
@@ -208,6 +215,8 @@ class KernelRunner:
             return self.empty[op], []
         if op in self.pieces:  # stored by its producer's GEMM: no launch of its own
             return self.pieces.pop(op), []
+        if op in self.views:
+            return reference_outputs(op, [env[v] for v in op.operands]), []
         if op in self.executables:
             try:
                 args = [env[v] for v in self.arguments[op]]

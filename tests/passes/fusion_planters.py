@@ -236,6 +236,32 @@ def plant_parallel_matmuls(b: ProgramBuilder) -> list[Value]:
     return outputs
 
 
+def plant_parallel_convs(b: ProgramBuilder) -> list[Value]:
+    """Two or three convs of one input (a batch of one, or two: then they stay apart) with
+    one geometry, each with its own output channels, constant weights (sometimes read by
+    another op too), biases (all or none), batch norms (all or none) and one activation."""
+    batch, c = b.draw(st.sampled_from([1, 1, 1, 2])), b.draw(st.integers(1, 3))
+    h, w = b.draw(st.integers(1, 5)), b.draw(st.integers(1, 5))
+    dtype = np.dtype(np.float32)
+    x = b.argument((batch, c, h, w), dtype)
+    k = b.draw(st.integers(1, min(3, h, w)))
+    pad, stride = (k - 1) // 2 if maybe(b) else 0, b.draw(st.integers(1, 2))
+    biased, normed = maybe(b), maybe(b)
+    act = b.draw(st.sampled_from([None, *ACTIVATIONS[:3]]))
+    outputs: list[Value] = []
+    for _ in range(b.draw(st.integers(2, 3))):
+        out = b.draw(st.integers(1, 4))
+        weight = b.constant((out, c, k, k), dtype)
+        second_user(b, weight, outputs)
+        bias = b.constant((out,), dtype).ssa if biased else None
+        y = emit(b, ops.Conv2DOp(x.ssa, weight.ssa, bias, pads=[pad] * 4, strides=[stride] * 2))
+        if normed:
+            params = [b.constant((out,), dtype, positive=i == 3).ssa for i in range(4)]
+            y = emit(b, ops.BatchNormOp(y.ssa, *params, epsilon=1e-3))
+        outputs.append(y if act is None else emit(b, act(y.ssa)))
+    return outputs
+
+
 def programs(*planters, noise=("unary", "binary")):
     """Planted programs with smooth random ops around the patterns."""
     return planted_programs(planters, ops=smooth_ops(noise), max_noise=2)
