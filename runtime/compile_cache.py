@@ -2,7 +2,9 @@
 
 A key is the SHA-256 of everything that decides the compiled result: the input IR (its
 text with constants elided to their content digests, so weights count by content), input
-shapes, target, options, and the versions of gedialects and xDSL. An entry on disk is a
+shapes, target, options, the versions of gedialects and xDSL, and a digest of the
+compiler's own source files (an editable install keeps its version number while its passes
+change: a cache written before a change must not answer after it). An entry on disk is a
 folder with the compiled module (text IR + side-car weights, see
 `gedialects.serialization`) and `meta.json`, which records a checksum of each file.
 
@@ -20,6 +22,7 @@ budget is not kept.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -49,13 +52,35 @@ MODULE_FILE, WEIGHTS_FILE, META_FILE = "module.mlir", "weights.npz", "meta.json"
 DEFAULT_MAX_BYTES = 4 << 30
 
 
+COMPILER_PACKAGES = ("ge", "gedialects", "lowering", "passes", "runtime")
+"""The packages whose sources decide what a compile produces."""
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+"""Where those packages are (the repository, or site-packages)."""
+
+
+@functools.cache
+def compiler_digest(root: Path = SOURCE_ROOT) -> str:
+    """SHA-256 (16 hex digits) over the compiler's Python sources and target presets under
+    `root`, by relative path: any edit to a pass or lowering changes it."""
+    h = hashlib.sha256()
+    for package in COMPILER_PACKAGES:
+        files = [*(root / package).rglob("*.py"), *(root / package).rglob("*.toml")]
+        for path in sorted(files):
+            h.update(str(path.relative_to(root)).encode() + b"\0")
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def toolchain_version() -> str:
     """Versions that change what a compile produces."""
     try:
         ours = version("gedialects")
     except PackageNotFoundError:
         ours = "source"
-    return f"gedialects={ours};xdsl={version('xdsl')};format={FORMAT_VERSION}"
+    return (
+        f"gedialects={ours};compiler={compiler_digest()};xdsl={version('xdsl')};"
+        f"format={FORMAT_VERSION}"
+    )
 
 
 def cache_key(module_text: str, **parts: Any) -> str:

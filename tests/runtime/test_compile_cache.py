@@ -71,6 +71,25 @@ def test_entry_of_another_version_is_not_used(tmp_path, module, monkeypatch):
         assert CompileCache(tmp_path).get("k", make_context()) is None
 
 
+def test_the_toolchain_changes_with_the_compiler_sources(tmp_path):
+    """An editable install keeps its version number while its passes change: the cache's
+    toolchain carries a digest of the compiler's sources, so an edit misses the old
+    entries."""
+    for package in compile_cache.COMPILER_PACKAGES:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "a.py").write_text("x = 1\n")
+    before = compile_cache.compiler_digest(tmp_path)
+    compile_cache.compiler_digest.cache_clear()
+    (tmp_path / "passes" / "a.py").write_text("x = 2\n")
+    assert compile_cache.compiler_digest(tmp_path) != before
+    compile_cache.compiler_digest.cache_clear()
+    (tmp_path / "runtime" / "preset.toml").write_text("name = 'x'\n")  # targets are data
+    changed = compile_cache.compiler_digest(tmp_path)
+    compile_cache.compiler_digest.cache_clear()
+    assert compile_cache.compiler_digest(tmp_path) == changed  # stable for the same files
+    assert f"compiler={compile_cache.compiler_digest()}" in compile_cache.toolchain_version()
+
+
 def _writer(root: str, barrier) -> None:
     module = load_example("main_job").resnet_basic_block(channels=4, size=6)
     barrier.wait()
