@@ -44,6 +44,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "convert-ge-to-kernel",  # whatever is left, one kernel per op
     "combine-parallel-matmuls",  # Q, K, V projections of one input: one GEMM, split in its stores
     "combine-parallel-convs",  # an inception block's 1x1 convs of one input: one conv, a view split
+    "copy-concat-operands",  # a concat its producers write in place copies only the rest
     "cse",
     "dce",
 )

@@ -57,6 +57,7 @@ for _name, _module, _cls in (
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
     ("combine-parallel-matmuls", "passes.combine_parallel", "CombineParallelMatmuls"),
     ("combine-parallel-convs", "passes.combine_parallel", "CombineParallelConvs"),
+    ("copy-concat-operands", "passes.concat_in_place", "CopyConcatOperands"),
 ):
     register_pass(_name, _pass(_module, _cls))
 register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))

@@ -25,7 +25,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from passes.memory.concurrency import RECORD, STREAM, WAIT
-from passes.memory.liveness import classify
+from passes.memory.liveness import Placed, classify
 from passes.stream_timeline import CORES, Timeline, block_dim, roofline_cycles, simulate
 
 
@@ -34,16 +34,21 @@ def dependencies(fn: func.FuncOp) -> tuple[list[Operation], list[list[int]]]:
     kernels, views, _ = classify(list(fn.body.block.ops))
     index = {op: k for k, op in enumerate(kernels)}
 
-    def producer(value) -> int | None:
+    def producers(value) -> set[int]:
+        """The kernels that write `value`'s bytes: through views to their source, through
+        a placed concat to each operand's kernel."""
         owner = value.owner
-        while isinstance(owner, Operation) and owner in views:
-            owner = owner.operands[0].owner
-        return index.get(owner) if isinstance(owner, Operation) else None
+        if not isinstance(owner, Operation):
+            return set()
+        if isinstance(views.get(owner), Placed):
+            return set().union(*(producers(v) for v in owner.operands))
+        if owner in views:
+            return producers(owner.operands[0])
+        return {index[owner]} if owner in index else set()
 
     preds = []
     for op in kernels:
-        found = {producer(v) for v in op.operands} - {None}
-        preds.append(sorted(found))
+        preds.append(sorted(set().union(*(producers(v) for v in op.operands))))
     return kernels, preds
 
 

@@ -31,7 +31,7 @@ from gedialects.kernel.base import KernelOp
 from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.launch import KernelOp as NpuKernelOp
 from lowering.convert_kernel_to_npu import lower_module
-from passes.memory.memory_rules import view_offsets
+from passes.memory.memory_rules import placed_offsets, view_offsets
 from runtime.kernel_share import kernel_key, program_key
 from runtime.npu_interpreter import NpuExecutable
 from runtime.profile import KernelProfile, ProgramProfile
@@ -118,7 +118,8 @@ class KernelRunner:
         """Per such split, the pieces its producer's last run stored."""
         self.views: set[Operation] = set()
         """Kernels the memory plan makes views of their operand (a reshape, a split into
-        contiguous pieces): they launch nothing, as the schedule has them."""
+        contiguous pieces) or places their operands in (a concat of contiguous pieces):
+        they launch nothing, as the schedule has them."""
         self.empty: dict[Operation, list[np.ndarray]] = {}
         """Per kernel whose results all have zero elements, those results: it launches
         nothing (as GE skips a node whose outputs are empty tensors), however big its
@@ -137,9 +138,9 @@ class KernelRunner:
                 continue
             if op in self.stored.values():  # its producer's program computes it
                 continue
-            if view_offsets(op) is not None:  # bytes of its operand: no launch (GE's NoTask)
-                self.views.add(op)
-                continue
+            if view_offsets(op) is not None or placed_offsets(op) is not None:
+                self.views.add(op)  # its bytes are its operand's, or its operands are in it
+                continue  # (GE's no-task ops): no launch
             try:
                 free = free_values(op)
                 constants = [v for v in free if isinstance(v.owner, ConstantOp)]

@@ -25,6 +25,7 @@ from xdsl.traits import ConstantLike, IsTerminator
 from gedialects.interpreter import input_names
 from passes.memory.memory_rules import (
     inplace_operands,
+    placed_offsets,
     reads_elementwise,
     view_offsets,
     workspace_bytes,
@@ -112,7 +113,8 @@ class Liveness:
 
 
 def classify(block_ops: Sequence[Operation]):
-    """Split ops into kernels (in order), views (with their offsets) and constants."""
+    """Split ops into kernels (in order), views (with their offsets; a placed concat with
+    its operands' offsets in its result, `placed`) and constants."""
     kernels, views, constants = [], {}, []
     for op in block_ops:
         if op.has_trait(IsTerminator):
@@ -121,9 +123,16 @@ def classify(block_ops: Sequence[Operation]):
             constants.append(op)
         elif (offsets := view_offsets(op)) is not None:
             views[op] = offsets
+        elif (offsets := placed_offsets(op)) is not None:
+            views[op] = Placed(offsets)
         else:
             kernels.append(op)
     return kernels, views, constants
+
+
+class Placed(list):
+    """The byte offsets of a placed concat's operands in its result (not of its result in
+    an operand, as a view's are): its producers write them there."""
 
 
 def _top_level(op: Operation, block_ops: set[Operation]) -> Operation:
@@ -149,7 +158,12 @@ class _Builder:
         for arg in self.fn.body.block.args:
             self.alias[arg] = (arg, 0)
         for op in self.ops:
-            if op in self.views:
+            if isinstance(self.views.get(op), Placed):
+                result = op.results[0]
+                self.alias[result] = (result, 0)
+                for operand, extra in zip(op.operands, self.views[op]):
+                    self.alias[operand] = (result, extra)
+            elif op in self.views:
                 source = op.operands[0]
                 if source in self.constants:
                     self.constants.update(op.results)
@@ -164,6 +178,9 @@ class _Builder:
         for base, _ in set(self.alias.values()):
             if isinstance(base, BlockArgument):
                 self.info[base] = Version(base, 0, self.end)
+            elif isinstance(self.views.get(base.owner), Placed):  # from its first producer
+                k = min(self.kernel_of[v.owner] for v in base.owner.operands)
+                self.info[base] = Version(base, k, k)
             else:
                 k = self.kernel_of[base.owner]
                 self.info[base] = Version(base, k, k)
@@ -183,6 +200,8 @@ class _Builder:
         if not self.reuse or len(op.results) != 1:
             return None
         result = op.results[0]
+        if self.alias[result][0] is not result:
+            return None  # written into a placed concat's result
         for index in inplace_operands(op):
             operand = op.operands[index]
             if operand in self.constants or not same_layout(operand.type, result.type):
@@ -219,6 +238,14 @@ class _Builder:
         for k, op in enumerate(self.kernels):
             chosen = self.candidate(op, k)
             for result in op.results:
+                base = self.alias[result][0]
+                if base is not result:  # into a placed concat's result: its first writer
+                    if base not in home:  # makes the buffer
+                        home[base] = Slot(len(buffers), 0)
+                        size = align(nbytes(base.type))
+                        buffers.append(BufferInfo(value_name(base, k), size, "intermediate",
+                                                  [self.info[base]]))  # fmt: skip
+                    continue
                 if chosen is not None:
                     index, base, offset = chosen
                     slot = Slot(home[base].buffer, home[base].offset + offset)

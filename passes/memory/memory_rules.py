@@ -8,6 +8,8 @@ the same meaning: `memory_view_offsets(self) -> list[int] | None`,
 
 - A view's results reinterpret contiguous bytes of operand 0: the rule gives each result's
   byte offset into it (reshape: 0; a slice of whole rows: where the rows start).
+- A placed concat is the other way round: its operands' producers write them into its
+  result (`placed_offsets`: each operand's byte offset there), so it moves nothing.
 - In-place candidates are operand indices an elementwise kernel may overwrite with its
   result (the liveness analysis checks the operand dies there and has the result's layout):
   the input of a `ge` elementwise op or `kernel.elementwise`, the residual of a conv whose
@@ -16,9 +18,11 @@ the same meaning: `memory_view_offsets(self) -> list[int] | None`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from xdsl.ir import Operation
+from xdsl.traits import ConstantLike
 
 from gedialects import kernel
 from gedialects.ge import ops as ge
@@ -68,6 +72,52 @@ def view_offsets(op: Operation) -> list[int] | None:
         return op.memory_view_offsets()
     rule = _lookup(VIEW_RULES, op)
     return rule(op) if rule is not None else None
+
+
+def placed_offsets(op: Operation) -> list[int] | None:
+    """Byte offsets in its result of each operand of a concat whose producers write their
+    results there (GE's no-task concat), else None: the pieces are contiguous (every axis
+    before the concat axis is 1), and each operand is the one result of its own top-level
+    kernel, read by nothing else (a view's, a constant's or an argument's bytes are
+    elsewhere; a second reader would need them apart)."""
+    if unplaced_operands(op) != []:
+        return None
+    shape = shape_of(op.results[0].type)
+    axis = op.get_int("axis") % len(shape)
+    itemsize = dtype_of(op.results[0].type).itemsize
+    inner = math.prod(shape[axis + 1 :])
+    offsets, start = [], 0
+    for value in op.operands:
+        offsets.append(start * inner * itemsize)
+        start += shape_of(value.type)[axis]
+    return offsets
+
+
+def unplaced_operands(op: Operation) -> list[int] | None:
+    """For a concat of contiguous pieces, the indices of the operands its producers cannot
+    write in place (`placed_offsets`); None for any other op."""
+    if not (isinstance(op, ge.ConcatOp) or getattr(op, "GE_OP", None) is ge.ConcatOp):
+        return None
+    shape = shape_of(op.results[0].type)
+    axis = op.get_int("axis") % len(shape) if shape else 0
+    if not shape or any(d != 1 for d in shape[:axis]):
+        return None
+    operands = list(op.operands)
+    return [i for i, v in enumerate(operands) if operands.count(v) > 1 or not _placeable(op, v)]
+
+
+def _placeable(concat: Operation, value) -> bool:  # noqa: ANN001
+    """Whether `value`'s producer can write it into `concat`'s result."""
+    owner = value.owner
+    if not isinstance(owner, Operation) or owner.parent is not concat.parent:
+        return False
+    if owner.regions and not isinstance(owner, kernel.KernelOp):
+        return False  # control flow (scf): its results are its regions' yields
+    if len(owner.results) != 1 or len(list(value.uses)) != 1:
+        return False
+    if owner.has_trait(ConstantLike) or view_offsets(owner) is not None:
+        return False
+    return unplaced_operands(owner) is None or placed_offsets(owner) is None
 
 
 def inplace_operands(op: Operation) -> Sequence[int]:

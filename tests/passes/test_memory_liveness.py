@@ -11,7 +11,9 @@ from xdsl.context import Context
 
 from ge.testing import run
 from gedialects.ge import (
+    ConcatOp,
     MatMulOp,
+    NegOp,
     ReluOp,
     ReshapeOp,
     SliceOp,
@@ -64,6 +66,32 @@ def test_views_share_their_source_buffer_at_the_row_offset():
     assert plan.offset_of(flat) == base and plan.offset_of(top) == base
     assert plan.offset_of(rows) == base + 32 and plan.offset_of(bottom) == base + 32
     assert plan.liveness.slots[cols].offset == 0 and plan.offset_of(cols) != base
+    inputs = inputs_of(module)
+    for want, got in zip(run(module, inputs), run_in_arena(module, inputs, memory_plan=plan)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_concat_of_contiguous_pieces_has_its_producers_write_in_place():
+    """GE's no-task concat: each operand's kernel writes into the concat's result (at the
+    operand's row offset); the concat moves nothing. Not placed: pieces that are not
+    contiguous (a batch of two along axis 1), an operand another op reads too, a view's
+    or an argument's bytes."""
+    p = Program((1, 2, 4), (2, 2, 4))
+    a, b = p(ReluOp(p.args[0])), p(NegOp(p.args[0]))
+    joined = p(ConcatOp(a, b, axis=1))
+    after = p(ReluOp(joined))
+    c, d = p(ReluOp(p.args[1])), p(NegOp(p.args[1]))
+    strided = p(ConcatOp(c, d, axis=1))  # batch two: rows of c and d alternate
+    e = p(ReluOp(p.args[0]))
+    shared = p(ConcatOp(e, p.args[0], axis=1))  # an argument's bytes are its own
+    module = p.finish(after, strided, shared, e)
+    plan = plan_function(main(module))
+    base = plan.offset_of(joined)
+    assert plan.offset_of(a) == base and plan.offset_of(b) == base + 2 * 4 * 4
+    assert joined.owner not in plan.liveness.kernels
+    for op in (strided.owner, shared.owner):
+        assert op in plan.liveness.kernels
+    assert plan.offset_of(c) != plan.offset_of(strided)
     inputs = inputs_of(module)
     for want, got in zip(run(module, inputs), run_in_arena(module, inputs, memory_plan=plan)):
         np.testing.assert_array_equal(got, want)

@@ -11,7 +11,7 @@ from memory_programs import Program, inputs_of, main, seed_model
 from xdsl.context import Context
 
 from ge.testing.strategies import programs_with_inputs
-from gedialects.ge import AddOp, ConcatOp, GlobalAvgPoolOp, ReluOp, SigmoidOp, TanhOp
+from gedialects.ge import AddOp, ConcatOp, GlobalAvgPoolOp, NegOp, ReluOp, SigmoidOp, TanhOp
 from gedialects.interpreter import entry_function
 from passes.memory.arena_run import run_in_arena, run_interleaved
 from passes.memory.assign import plan_function
@@ -23,10 +23,12 @@ from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, si
 
 
 def branches(width: int = 4):
-    """`width` independent two-kernel branches of one input, joined by a concat."""
+    """`width` independent two-kernel branches of one input, joined by a concat that their
+    kernels write in place (a batch of one: contiguous pieces) and a kernel reading it,
+    which waits for every branch through the concat."""
     p = Program((1, 8, 16, 16))
     ends = [p(SigmoidOp(p(TanhOp(p.args[0])))) for _ in range(width)]
-    return p.finish(p(ConcatOp(*ends, axis=1)))
+    return p.finish(p(NegOp(p(ConcatOp(*ends, axis=1)))))
 
 
 def check_schedule(fn) -> HappensBefore:

@@ -1,0 +1,55 @@
+"""`copy-concat-operands`: a concat whose other operands their producers can write in place
+copies the rest by kernels of their own, so it moves nothing itself (GE's no-task concat).
+
+A concat of contiguous pieces (every axis before the concat axis is 1) needs no kernel when
+each operand's producer writes into the concat's result (`memory_rules.placed_offsets`).
+One operand that cannot be placed (an argument's, a constant's or a view's bytes are
+elsewhere, a value another op reads too, one result of a split) keeps the whole concat a
+copy of every operand. This pass gives each such operand a copy kernel of its own (a
+`kernel.elementwise` yielding its input): only those bytes move, and the concat is placed.
+GoogLeNet's inception block after `combine-parallel-convs` is the case: its 1x1 branch is
+a piece of the combined conv's split, its other three branches are convs.
+Pre: `convert-ge-to-kernel`. Post: every contiguous concat with an operand its producer can
+place is placed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gedialects.ge.types import element_of, tensor
+from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
+from gedialects.kernel.mirrored import ConcatKernelOp
+from passes.memory.memory_rules import unplaced_operands
+
+
+def copy_of(value: SSAValue) -> ElementwiseOp:
+    """A kernel writing a copy of `value` (an elementwise body yielding its input); its
+    provenance is the concat's, whose bytes it moves."""
+    block = Block(arg_types=[tensor([], element_of(value.type))])
+    block.add_op(YieldOp(block.args[0]))
+    return ElementwiseOp([value], value.type, Region(block), ["ge.concat"])
+
+
+@dataclass(frozen=True)
+class CopyConcatOperands(ModulePass):
+    """Copy the operands a contiguous concat cannot place, so that it is placed."""
+
+    name = "copy-concat-operands"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewriter = Rewriter()
+        for concat in [o for o in op.walk() if isinstance(o, ConcatKernelOp)]:
+            unplaced = unplaced_operands(concat)
+            if not unplaced or len(unplaced) == len(concat.operands):
+                continue  # placed already, or nothing to gain (a copy of every operand)
+            for index in unplaced:
+                copy = copy_of(concat.operands[index])
+                rewriter.insert_op(copy, InsertPoint.before(concat))
+                concat.operands[index] = copy.output
