@@ -33,4 +33,3 @@ def stored_split(op: Operation) -> SplitKernelOp | None:
     if any(len(shape_of(v.type)) < 2 for v in (op.lhs, op.rhs)) or op.get_flag("transpose_a"):
         return None
     return split
-
