@@ -6,11 +6,11 @@ each operand's producer writes into the concat's result (`memory_rules.placed_of
 One operand that cannot be placed (an argument's, a constant's or a view's bytes are
 elsewhere, a value another op reads too, one result of a split) keeps the whole concat a
 copy of every operand. This pass gives each such operand a copy kernel of its own (a
-`kernel.elementwise` yielding its input): only those bytes move, and the concat is placed.
+`kernel.elementwise` yielding its input) where the placeable operands hold at least as
+many bytes (`worth_copying`): only those bytes move, and the concat is placed.
 GoogLeNet's inception block after `combine-parallel-convs` is the case: its 1x1 branch is
 a piece of the combined conv's split, its other three branches are convs.
-Pre: `convert-ge-to-kernel`. Post: every contiguous concat with an operand its producer can
-place is placed.
+Pre: `convert-ge-to-kernel`. Post: every contiguous concat worth it is placed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -27,6 +27,7 @@ from gedialects.ge.types import element_of, tensor
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
 from gedialects.kernel.mirrored import ConcatKernelOp
 from passes.memory.memory_rules import unplaced_operands
+from passes.memory.sizes import nbytes
 
 
 def copy_of(value: SSAValue) -> ElementwiseOp:
@@ -35,6 +36,16 @@ def copy_of(value: SSAValue) -> ElementwiseOp:
     block = Block(arg_types=[tensor([], element_of(value.type))])
     block.add_op(YieldOp(block.args[0]))
     return ElementwiseOp([value], value.type, Region(block), ["ge.concat"])
+
+
+def worth_copying(concat: Operation, unplaced: list[int]) -> bool:
+    """Whether the operands that can be placed hold at least as many bytes as those to copy:
+    the copies save the placed operands' copy, and start the concat's buffer at its first
+    producer, earlier than the concat would (DenseNet's concat of all earlier features
+    with one new layer's: a copy of the large part for a small saving, and +5% peak)."""
+    sizes = [nbytes(v.type) for v in concat.operands]
+    copied = sum(sizes[i] for i in set(unplaced))
+    return copied <= sum(sizes) - copied
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,8 @@ class CopyConcatOperands(ModulePass):
         rewriter = Rewriter()
         for concat in [o for o in op.walk() if isinstance(o, ConcatKernelOp)]:
             unplaced = unplaced_operands(concat)
-            if not unplaced or len(unplaced) == len(concat.operands):
-                continue  # placed already, or nothing to gain (a copy of every operand)
+            if not unplaced or not worth_copying(concat, unplaced):
+                continue
             for index in unplaced:
                 copy = copy_of(concat.operands[index])
                 rewriter.insert_op(copy, InsertPoint.before(concat))
