@@ -14,10 +14,11 @@ of one, the split along channels cuts contiguous pieces: a view, no launch.
 Taken together, matmuls: `kernel.matmul`s in one block with the same lhs (rank >= 2, not
 transposed), private constant rank-2 weights of the same K and `transpose_b` (a weight
 another op reads would be stored twice), private constant biases that vary along the last
-axis only (all of them or none), the same alpha, activation and types, no residual. Convs:
-`kernel.conv2d`s of the same input with a batch of one, private constant weights of the
-same (C, kh, kw), the same strides, pads, dilations and activations, groups 1, the same
-per-channel constants present (bias, scale, shift: private, all or none), no residual.
+axis only (one without a bias gets zeros), the same alpha, activation and types, no
+residual. Convs: `kernel.conv2d`s of the same input with a batch of one, private constant
+weights of the same (C, kh, kw), the same strides, pads, dilations and activations,
+groups 1, private per-channel constants (a missing bias is zeros; scale and shift all or
+none), no residual.
 Pre: `convert-ge-to-kernel` (every matmul and conv a kernel). Post: no two such kernels
 remain.
 """
@@ -68,6 +69,9 @@ class Combination:
     KIND: ClassVar[type[KernelOp]]
     VECTORS: ClassVar[tuple[str, ...]]
     """The per-output constant operands, in operand order."""
+    FILLED: ClassVar[dict[str, float]] = {"bias": 0.0}
+    """Per-output constants a sibling may lack where another has them: its part of the
+    combined one holds this value (Whisper's K projection has no bias, Q's and V's do)."""
     KEPT: ClassVar[tuple[str, ...]]
     """The properties siblings share and the combined kernel keeps."""
     RESULT_AXIS: ClassVar[int]
@@ -81,10 +85,11 @@ class Combination:
 
     def key(self, s: Sibling) -> tuple:
         props = tuple(str(s.op.properties.get(name)) for name in self.KEPT)
-        types = tuple(str(element_of(v.type)) for v in (*s.op.operands, *s.op.results))
+        types = tuple(str(element_of(v.type)) for v in (*s.op.operands[:2], *s.op.results))
         outputs = self.weight_axis(s.op)
         shape = tuple(d for a, d in enumerate(s.weight.shape) if a != outputs)
-        return (s.op.operands[0], shape, props, tuple(sorted(s.vectors)), types)
+        present = tuple(sorted(n for n in s.vectors if n not in self.FILLED))
+        return (s.op.operands[0], shape, props, present, types)
 
     def vectors(self, op: KernelOp, outputs: int) -> dict[str, np.ndarray] | None:
         """The present per-output constants of `op` as vectors of `outputs`, None if one
@@ -169,8 +174,14 @@ def combine(group: list[Sibling], kind: Combination) -> None:
     weight = _constant(np.concatenate([s.weight for s in group], axis=axis), first.operands[1])
     new: list[Operation] = [weight]
     vectors: dict[str, SSAValue] = {}
-    for name in group[0].vectors:
-        joined = _constant(np.concatenate([s.vectors[name] for s in group]), getattr(first, name))
+    for name in kind.VECTORS:
+        having = [s for s in group if name in s.vectors]
+        if not having:
+            continue
+        like = having[0].vectors[name]
+        parts = [s.vectors.get(name, np.full(s.weight.shape[axis], kind.FILLED.get(name, 0.0),
+                                             like.dtype)) for s in group]  # fmt: skip
+        joined = _constant(np.concatenate(parts), getattr(having[0].op, name))
         new.append(joined)
         vectors[name] = joined.output
     operands = [first.operands[0], weight.output, *(vectors.get(n) for n in kind.VECTORS), None]

@@ -210,9 +210,9 @@ def plant_head_attention(b: ProgramBuilder) -> list[Value]:
 
 def plant_parallel_matmuls(b: ProgramBuilder) -> list[Value]:
     """Two to four matmuls of one input by constant weights (some as (N, K) through a
-    transpose: Gemm's transB), all with constant biases or none, the same activation or
-    none; sometimes one weight read by another op too, or one matmul with its own
-    activation (those must stay apart)."""
+    transpose: Gemm's transB), with constant biases (some may lack one) or none, the same
+    activation or none; sometimes one weight read by another op too, or one matmul with
+    its own activation (those must stay apart)."""
     lead = tuple(b.draw(st.lists(st.integers(1, 2), max_size=1)))
     m, k = b.draw(st.integers(1, 4)), b.draw(st.integers(1, 5))
     dtype = np.dtype(np.float32)
@@ -229,7 +229,7 @@ def plant_parallel_matmuls(b: ProgramBuilder) -> list[Value]:
             rhs = b.constant((k, n), dtype)
             second_user(b, rhs, outputs)
         y = emit(b, ops.MatMulOp(x.ssa, rhs.ssa))
-        if biased:
+        if biased and not maybe(b, 4):  # sometimes one without (Whisper's K)
             y = emit(b, ops.AddOp(y.ssa, b.constant((n,), dtype).ssa))
         own = act if not maybe(b, 5) else ACTIVATIONS[3]
         outputs.append(y if own is None else emit(b, own(y.ssa)))
@@ -253,7 +253,7 @@ def plant_parallel_convs(b: ProgramBuilder) -> list[Value]:
         out = b.draw(st.integers(1, 4))
         weight = b.constant((out, c, k, k), dtype)
         second_user(b, weight, outputs)
-        bias = b.constant((out,), dtype).ssa if biased else None
+        bias = b.constant((out,), dtype).ssa if biased and not maybe(b, 4) else None
         y = emit(b, ops.Conv2DOp(x.ssa, weight.ssa, bias, pads=[pad] * 4, strides=[stride] * 2))
         if normed:
             params = [b.constant((out,), dtype, positive=i == 3).ssa for i in range(4)]

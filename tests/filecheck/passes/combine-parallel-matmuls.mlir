@@ -39,8 +39,8 @@ func.func @transposed_weights(%x: tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor
 
 // -----
 
-// What stays apart: another activation, a weight another op reads (combined, it would be
-// stored twice), one with a bias beside one without, a residual, another input.
+// What stays apart: another activation (twice), a weight another op reads (combined, it
+// would be stored twice), a residual, another input.
 // CHECK-LABEL: func.func @kept_apart
 // CHECK-NOT: kernel.split
 // CHECK-COUNT-6: kernel.matmul
@@ -57,8 +57,28 @@ func.func @kept_apart(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %r: tensor<8x1
   %a0 = kernel.matmul %x, %w0 {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, activation = "relu", fused_from = ["ge.matmul", "ge.relu"]} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
   %a1 = kernel.matmul %x, %w1 {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
   %a2 = kernel.matmul %y, %w2 {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
-  %a3 = kernel.matmul %y, %w3 bias %b {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<8x16xf32>, tensor<16x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %a3 = kernel.matmul %y, %w3 bias %b {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, activation = "tanh", fused_from = ["ge.matmul", "ge.add", "ge.tanh"]} : (tensor<8x16xf32>, tensor<16x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
   %a4 = kernel.matmul %r, %w4 {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
   %a5 = kernel.matmul %r, %w5 residual %y {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<8x16xf32>, tensor<16x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
   func.return %a0, %a1, %a2, %a3, %a4, %a5, %w2 : tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<8x16xf32>, tensor<16x16xf32>
+}
+
+// -----
+
+// Whisper's attention: Q and V projections have biases, K's has none; K's part of the
+// combined bias is zeros.
+// CHECK-LABEL: func.func @missing_bias
+// CHECK: %[[B:.+]] = ge.constant dense<[1.000000e+00, 1.000000e+00, 0.000000e+00, 0.000000e+00, 3.000000e+00, 3.000000e+00]> : tensor<6xf32>
+// CHECK: kernel.matmul %{{.+}}, %{{.+}} bias %[[B]]
+// CHECK: kernel.split {{.+}}sizes = array<i64: 2, 2, 2>
+func.func @missing_bias(%x: tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) {
+  %wq = ge.constant dense<0.1> : tensor<8x2xf32>
+  %wk = ge.constant dense<0.2> : tensor<8x2xf32>
+  %wv = ge.constant dense<0.3> : tensor<8x2xf32>
+  %bq = ge.constant dense<1.0> : tensor<2xf32>
+  %bv = ge.constant dense<3.0> : tensor<2xf32>
+  %q = kernel.matmul %x, %wq bias %bq {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  %k = kernel.matmul %x, %wk {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x2xf32>) -> tensor<4x2xf32>
+  %v = kernel.matmul %x, %wv bias %bv {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  func.return %q, %k, %v : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
 }
