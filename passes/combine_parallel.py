@@ -36,11 +36,11 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import KernelOp, provenance
 from gedialects.kernel.mirrored import SplitKernelOp
+from passes.fold_batch_norm import constant_of
 from passes.matching import constant_array, only_user
 
 
@@ -160,11 +160,9 @@ def _groups(block: Block, kind: Combination) -> list[list[Sibling]]:
     return [group for group in groups.values() if len(group) > 1]
 
 
-def _constant(array: np.ndarray, like: SSAValue) -> ConstantOp:
+def _constant(array: np.ndarray, like: SSAValue) -> Operation:
     """A constant of `array`, named after the first of the constants it joins."""
-    op = ConstantOp(np.ascontiguousarray(array))
-    op.output.name_hint = f"{like.name_hint}_combined" if like.name_hint else None
-    return op
+    return constant_of(array, like, f"{like.name_hint}_combined" if like.name_hint else None)
 
 
 def combine(group: list[Sibling], kind: Combination) -> None:
