@@ -109,7 +109,7 @@ class ChunkedGemmDrain:
                 b.wait_flag(self.ready, "MTE3", READY_EVENT + CHUNKS * q + j)
                 ext = b.minui(b.subi(mext, first), self.chunk)
                 row, ones = [*index, b.addi(m0, first)], [1 for _ in index]
-                if len(self.pieces) == 1:
+                if len(self.pieces) == 1:  # every other GEMM: no column arithmetic
                     b.dma(
                         self.u[q][j], [0, 0], [ext, next_], self.pieces[0][0], [*row, n0],
                         [*ones, ext, next_], atomic=atomic,

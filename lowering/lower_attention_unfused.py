@@ -66,12 +66,10 @@ def _read_in_place(
 ) -> list[SSAValue]:  # fmt: skip
     """Q, the key operand (K or K') and V as the GEMMs read them: each operand with a
     layout through a transpose kernel into a temporary."""
-    operands = list(inputs[:3])
-    for index, perm_name in op.OPERAND_PERMS:
-        if (perm := op.perm(perm_name)) is not None:
-            tag = f"{name}_{perm_name[0]}t"
-            operands[index] = _transposed(operands[index], perm, target, tag, ops)
-    return operands
+    tags = iter([n[0] for _, n in op.OPERAND_PERMS if op.perm(n) is not None])  # q, k, v
+    return op.read_in_place(
+        inputs[:3], lambda x, perm: _transposed(x, perm, target, f"{name}_{next(tags)}t", ops)
+    )
 
 
 def _transposed(x: SSAValue, perm, target: Target, name: str, ops: list[Operation]) -> SSAValue:  # noqa: ANN001

@@ -40,8 +40,7 @@ from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import KernelOp, provenance
 from gedialects.kernel.mirrored import SplitKernelOp
-from passes.fold_batch_norm import constant_of
-from passes.matching import constant_array, only_user
+from passes.fold_batch_norm import constant_of, private_weight
 
 
 @dataclass(frozen=True)
@@ -52,14 +51,6 @@ class Sibling:
     weight: np.ndarray
     vectors: dict[str, np.ndarray]
     """Each present per-output constant operand (bias, scale, shift) as a vector."""
-
-
-def _private(value: SSAValue | None, reader: Operation) -> np.ndarray | None:
-    """The constant `value` holds if only `reader` reads it (a shared one would be stored
-    twice once combined), else None."""
-    if value is None or only_user(value) is not reader:
-        return None
-    return constant_array(value)
 
 
 class Combination:
@@ -99,7 +90,7 @@ class Combination:
             value = getattr(op, name)
             if value is None:
                 continue
-            array = _private(value, op)
+            array = private_weight(value, op)
             if array is None or array.ndim == 0 or array.size != outputs:
                 return None
             if array.shape[-1] != outputs:
@@ -122,7 +113,7 @@ class MatMuls(Combination):
             return None
         if len(shape_of(op.lhs.type)) < 2 or op.attributes:
             return None
-        weight = _private(op.rhs, op)
+        weight = private_weight(op.rhs, op)
         if weight is None or weight.ndim != 2:
             return None
         vectors = self.vectors(op, weight.shape[self.weight_axis(op)])
@@ -144,7 +135,7 @@ class Convs(Combination):
             return None
         if op.get_int("groups") != 1 or shape_of(op.input.type)[0] != 1:
             return None  # a batch of one: the channel pieces are contiguous (a view)
-        weight = _private(op.weight, op)
+        weight = private_weight(op.weight, op)
         if weight is None or weight.ndim != 4:
             return None
         vectors = self.vectors(op, weight.shape[0])
@@ -199,9 +190,13 @@ def combine(group: list[Sibling], kind: Combination) -> None:
         rewriter.replace_op(s.op, [], [piece])
 
 
+def blocks(module: ModuleOp) -> list[Block]:
+    """Every block of `module` (siblings are looked for within one block)."""
+    return [block for op in module.walk() for region in op.regions for block in region.blocks]
+
+
 def combine_module(module: ModuleOp, kind: Combination) -> None:
-    blocks = [block for op in module.walk() for region in op.regions for block in region.blocks]
-    for block in blocks:
+    for block in blocks(module):
         for group in _groups(block, kind):
             combine(group, kind)
 

@@ -117,7 +117,7 @@ def _placeable(concat: Operation, value) -> bool:  # noqa: ANN001
         return False
     if owner.has_trait(ConstantLike) or view_offsets(owner) is not None:
         return False
-    return unplaced_operands(owner) is None or placed_offsets(owner) is None
+    return unplaced_operands(owner) != []  # not itself a placed concat (one level)
 
 
 def inplace_operands(op: Operation) -> Sequence[int]:

@@ -8,11 +8,10 @@ from fusion_cases import EXAMPLES, high_level_ops
 from fusion_planters import TOLERANCE, plant_parallel_convs, plant_parallel_matmuls, programs
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from xdsl.dialects.builtin import ModuleOp
 
 from ge.testing.equivalence import assert_preserves_semantics
 from ge.testing.strategies import inputs_for
-from passes.combine_parallel import Convs, MatMuls, _groups
+from passes.combine_parallel import Convs, MatMuls, _groups, blocks
 
 CASES = {
     "combine-parallel-matmuls": (programs(plant_parallel_matmuls), MatMuls()),
@@ -22,10 +21,6 @@ PIPELINE = ",".join([
     "fuse-matmul-scale", "fuse-conv-bn-relu", "fuse-conv-bias-activation",
     "fuse-matmul-add-gelu", "convert-ge-to-kernel",
 ])  # fmt: skip
-
-
-def _blocks(module: ModuleOp):  # noqa: ANN202
-    return [block for op in module.walk() for region in op.regions for block in region.blocks]
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -40,5 +35,5 @@ def test_combine_parallel_preserves_semantics(name: str, data) -> None:  # noqa:
     grown = high_level_ops(after) - high_level_ops(before)
     assert set(grown) <= {"ge.split"}, f"{name} duplicated {dict(grown)}"
     event(f"splits: {grown.get('ge.split', 0)}")
-    left = [group for block in _blocks(after) for group in _groups(block, kind)]
+    left = [group for block in blocks(after) for group in _groups(block, kind)]
     assert not left, f"siblings left apart: {[[s.op for s in g] for g in left]}"
