@@ -21,6 +21,7 @@ import numpy as np
 
 from gedialects.errors import InterpretationError
 from gedialects.npu.attrs import ON_CHIP, PIPES, BufferType, aligned
+from runtime.npu_access import poisons
 from runtime.npu_batch import batchable
 from runtime.profile import KernelProfile
 
@@ -47,6 +48,7 @@ def poisoned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 @batchable(0)
+@poisons
 def poison(array: np.ndarray) -> None:
     """Make `array` fresh memory again (see `poisoned`)."""
     array.fill(np.nan if array.dtype.kind == "f" else 0)

@@ -31,6 +31,7 @@ from runtime.cost_model import (
     mmad_cycles,
     vector_cycles,
 )
+from runtime.npu_access import overwrites
 from runtime.npu_batch import batchable
 from runtime.npu_core import Buffer, Core
 from runtime.npu_scalar import load_scalar
@@ -274,6 +275,7 @@ def _vector(op: VecOp | TransDataOp, target: Target, slots: Slots) -> Callable:
     if isinstance(op, TransDataOp):
         fmts = (op.src.type.format_name, op.dst.type.format_name)
         work = batchable(-1)(lambda src, dst: sem.trans_data(src, fmts[0], dst, fmts[1]))
+        work = overwrites(-1)(work)
     else:
         work = vector_work(op)
     values = tuple(slots(v) for v in op.operands)

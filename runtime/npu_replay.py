@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from runtime.npu_access import drop_dead_poison
 from runtime.npu_batch import Action, batch_waves
 from runtime.profile import KernelProfile
 
@@ -55,6 +56,7 @@ class Replay:
         if self.starts is not None:
             if os.environ.get(BATCH_ENV) != "0":
                 self.actions = batch_waves(self.actions, self.starts, self.cores)
+            self.actions = drop_dead_poison(self.actions)
             self.starts = None
         for fn, args in self.actions:
             fn(*args)

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import special
 
 from gedialects.numerics import power
+from runtime.npu_access import overwrites
 from runtime.npu_batch import batchable
 
 FRACTAL = 16
@@ -80,18 +81,21 @@ REDUCE: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+@overwrites(0)
 def store(dst: np.ndarray, value: np.ndarray | float) -> None:
     """dst[...] = value, cast to dst's dtype (the unit writes its own element type)."""
     np.copyto(dst, value, casting="unsafe")
 
 
 @batchable(0)
+@overwrites(0)
 def copy(dst: np.ndarray, src: np.ndarray) -> None:
     """A DMA of equal windows: dst = src, converted to dst's dtype."""
     np.copyto(dst, src, casting="unsafe")
 
 
 @batchable(0)
+@overwrites(0)
 def pad_copy(dst: np.ndarray, src: np.ndarray, pad: float, head: tuple) -> None:
     """A DMA of a smaller source: dst = pad, then its leading `head` window = src."""
     dst[...] = pad
@@ -105,6 +109,7 @@ def atomic_add(dst: np.ndarray, src: np.ndarray) -> None:
 
 
 @batchable(0)
+@overwrites(0)
 def transpose_copy(dst: np.ndarray, src: np.ndarray) -> None:
     """A transposing load: dst = the source window transposed (its last two axes, so that
     stacked windows of a replay's batch transpose each)."""
@@ -112,6 +117,7 @@ def transpose_copy(dst: np.ndarray, src: np.ndarray) -> None:
 
 
 @batchable(0)
+@overwrites(0)
 def reshape_copy(dst: np.ndarray, src: np.ndarray) -> None:
     """A DMA between windows of equal size and other shapes: a row-major reshaping copy."""
     np.copyto(dst, src.reshape(dst.shape), casting="unsafe")
@@ -182,6 +188,15 @@ def mmad(a: np.ndarray, b: np.ndarray, c: np.ndarray, m: int, n: int, k: int, ac
         np.matmul(lhs, rhs, out=c[..., :m, :n])
 
 
+def _mmad_accesses(args: Sequence) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    a, b, c, m, n, k, acc = args
+    result = c[..., :m, :n]
+    return [a[..., :m, :k], b[..., :k, :n], *([result] if acc else [])], [result]
+
+
+mmad.accesses = _mmad_accesses  # type: ignore[attr-defined]
+
+
 @batchable(1)
 def img2col(
     src: np.ndarray,
@@ -197,21 +212,17 @@ def img2col(
     """
     (kh, kw), (sh, sw), (pt, _, pl, _), (dh, dw), (ho, wo) = geometry
     (m0, m), (k0, k) = rows, cols
-    *lead, _, c1, h, w, _ = src.shape  # leading axes: a batch of blocks (`npu_batch`)
-    first, last = m0 // wo, min(ho, -(-(m0 + m) // wo))  # output rows the tile touches
-    taps = kh * kw * FRACTAL
-    g0, g1 = k0 // taps, min(c1, -(-(k0 + k) // taps))  # C1 slices the columns touch
-    if last <= first or g1 <= g0:
+    *lead, _, _, _, _, _ = src.shape  # leading axes: a batch of blocks (`npu_batch`)
+    window = _img2col_window(src, rows, cols, geometry)
+    if window is None:
         dst[..., :m, :k] = 0
         return
-    top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
-    width = (wo - 1) * sw + (kw - 1) * dw + 1
+    first, last, g0, g1, top, span, width, rows_in = window
+    taps = kh * kw * FRACTAL
     slab = np.zeros((*lead, g1 - g0, span, width, FRACTAL), src.dtype)
-    r0, r1 = max(top - pt, 0), min(top + span - pt, h)
-    right = min(width - pl, w)
-    if r1 > r0 and right > 0:
-        rows_in = src[..., 0, g0:g1, r0:r1, :right, :]
-        slab[..., r0 + pt - top : r1 + pt - top, pl : pl + right, :] = rows_in
+    if rows_in is not None:
+        r0, right = max(top - pt, 0), rows_in.shape[-2]
+        slab[..., r0 + pt - top : r0 + pt - top + rows_in.shape[-3], pl : pl + right, :] = rows_in
     *s_lead, s_c, s_r, s_w, s_e = slab.strides
     patches = np.ndarray(  # a strided view of the slab: (rows, wo, C1, kh, kw, C0)
         (*lead, last - first, wo, g1 - g0, kh, kw, FRACTAL),
@@ -229,6 +240,38 @@ def img2col(
         _patch_rows(patches[..., c // taps : (c + cols) // taps, :, :, :], dst, r, rows, wo)
     dst[..., rows:m, :k] = 0  # past the image's last row or its last C1 slice
     dst[..., :rows, cols:k] = 0
+
+
+def _img2col_window(
+    src: np.ndarray, rows: tuple[int, int], cols: tuple[int, int], geometry: tuple
+) -> tuple | None:
+    """What a tile of `img2col` touches: (first and last output rows, first and last C1
+    slices, top padded input row, padded rows, padded width, the window of `src` it reads
+    or None when it reads only padding), or None when the tile is past the image."""
+    (kh, kw), (sh, sw), (pt, _, pl, _), (dh, dw), (ho, wo) = geometry
+    (m0, m), (k0, k) = rows, cols
+    _, c1, h, w, _ = src.shape[-5:]
+    first, last = m0 // wo, min(ho, -(-(m0 + m) // wo))  # output rows the tile touches
+    taps = kh * kw * FRACTAL
+    g0, g1 = k0 // taps, min(c1, -(-(k0 + k) // taps))  # C1 slices the columns touch
+    if last <= first or g1 <= g0:
+        return None
+    top, span = first * sh, (last - first - 1) * sh + (kh - 1) * dh + 1  # padded input rows
+    width = (wo - 1) * sw + (kw - 1) * dw + 1
+    r0, r1 = max(top - pt, 0), min(top + span - pt, h)
+    right = min(width - pl, w)
+    rows_in = src[..., 0, g0:g1, r0:r1, :right, :] if r1 > r0 and right > 0 else None
+    return first, last, g0, g1, top, span, width, rows_in
+
+
+def _img2col_accesses(args: Sequence) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    src, dst, rows, cols, geometry = args  # reads its window of rows, writes dst[:m, :k]
+    window = _img2col_window(src, rows, cols, geometry)
+    read = [] if window is None or window[-1] is None else [window[-1]]
+    return read, [dst[..., : rows[1], : cols[1]]]
+
+
+img2col.accesses = _img2col_accesses  # type: ignore[attr-defined]
 
 
 def _patch_rows(patches: np.ndarray, dst: np.ndarray, r: int, rows: int, wo: int) -> None:

@@ -27,12 +27,23 @@ from gedialects.npu.vector import (
 from gedialects.npu.window import VecWindowOp
 from gedialects.npu.window_mla import VecWindowMlaOp
 from runtime import npu_semantics as sem
+from runtime.npu_access import overwrites
 from runtime.npu_batch import batchable
 
 
 def vector_work(op: VecOp) -> Callable[..., None]:
     """fn(*arrays) doing the op's numpy work; the last array is the destination. Every one
-    but `vec_window_mla` is `batchable`: it also works on a wave of blocks' stacked tiles."""
+    but `vec_window_mla` is `batchable`: it also works on a wave of blocks' stacked tiles.
+    Every one but `vec_window_mla` and an accumulating `vec_window` writes all of its
+    destination without reading it (`npu_access.overwrites`)."""
+    work = _work(op)
+    reads_destination = isinstance(op, VecWindowMlaOp) or (
+        isinstance(op, VecWindowOp) and op.fn.data != "copy"
+    )
+    return work if reads_destination else overwrites(-1)(work)
+
+
+def _work(op: VecOp) -> Callable[..., None]:
     work = _elementwise_kernel(op)
     if work is not None:
         return batchable(-1)(work) if _same_rank(op) else work

@@ -69,7 +69,8 @@ def test_a_warm_run_equals_a_first_run_on_new_inputs(
 
 def test_batching_merges_the_blocks_of_a_wave(monkeypatch: pytest.MonkeyPatch) -> None:
     """add_relu's 33 blocks on 32 cores: one wave of 32 blocks (of two shapes: two or three
-    tiles each) and one more block; the batched replay makes a fraction of the calls."""
+    tiles each) and one more block; the batched replay makes a fraction of the numpy calls
+    (the poisonings left out: most are dead either way, `runtime.npu_access`)."""
     text = add_relu_program(200, 300, 8, 128, 33, double=True)
     inputs = _inputs([((200, 300), "f32"), ((200, 300), "f32")])
     counts = []
@@ -78,8 +79,9 @@ def test_batching_merges_the_blocks_of_a_wave(monkeypatch: pytest.MonkeyPatch) -
         executable = NpuExecutable(parse(text))
         executable.run(inputs)  # captures
         executable.run(inputs)  # merges the waves' blocks, and replays
-        counts.append(sum(len(r.actions) for r in executable.replays.values()))
-    assert counts[0] * 5 < counts[1]
+        actions = [fn for r in executable.replays.values() for fn, _ in r.actions]
+        counts.append(sum(not getattr(fn, "poisons", False) for fn in actions))
+    assert counts[0] * 3 < counts[1]
 
 
 def test_a_traced_run_after_capture_is_interpreted_in_full() -> None:
