@@ -22,9 +22,12 @@ def conv2d_nchw(
     dilations: tuple[int, ...],
     groups: int,
 ) -> np.ndarray:
-    """Direct 2-D convolution by window views and one contraction (im2col on the fly)."""
+    """Direct 2-D convolution: one GEMM per group on patches gathered tap by tap (f32/f64:
+    `_conv_by_patches`), else window views and one contraction (im2col on the fly)."""
     n, c = x.shape[:2]
     o, cg, kh, kw = w.shape
+    if x.dtype in _BLAS_TYPES and w.dtype in _BLAS_TYPES:
+        return _conv_by_patches(_padded(x, pads), w, strides, dilations, groups)
     xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
     span = (dilations[0] * (kh - 1) + 1, dilations[1] * (kw - 1) + 1)
     win = sliding_window_view(xp, span, axis=(2, 3))
@@ -33,7 +36,7 @@ def conv2d_nchw(
         y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # N, OH, OW, O
         return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
     oh, ow = win.shape[2:4]
-    if cg == 1 and x.dtype != np.float16:  # depthwise: one multiply-add per kernel tap
+    if cg == 1 and x.dtype != np.float16:  # depthwise (integers): a multiply-add per tap
         wg = w.reshape(groups, o // groups, kh, kw)
         y = np.zeros((n, groups, o // groups, oh, ow), np.result_type(x, w))
         for i in range(kh):
@@ -46,13 +49,62 @@ def conv2d_nchw(
     return y.reshape(n, o, oh, ow)
 
 
+_BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""Dtypes whose products numpy hands to BLAS (f16 and integers keep the contraction)."""
+
+
+def _padded(x: np.ndarray, pads: tuple[int, ...]) -> np.ndarray:
+    """`x` with zero rows and columns around its images (`x` itself when there are none)."""
+    top, left, bottom, right = pads
+    if not any(pads):
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
+    xp[:, :, top : top + h, left : left + w] = x
+    return xp
+
+
+def _conv_by_patches(
+    xp: np.ndarray,
+    w: np.ndarray,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The convolution of the padded input `xp` as W (groups, O/g, C/g*kh*kw) @ patches
+    (N, groups, C/g*kh*kw, OH*OW), whose product is already NCHW. The patches are gathered
+    one tap at a time from strided views of `xp` (each a copy of whole rows), in the (c, kh,
+    kw) order of W's own memory, so neither the weights nor the result are rearranged: ~3x
+    faster than a contraction of a 6-D window view, which numpy copies element by element."""
+    n, c, hp, wp = xp.shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = strides, dilations
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    k = cg * kh * kw
+    if (kh, kw, sh, sw) == (1, 1, 1, 1):  # pointwise: the image is its own patch matrix
+        y = np.matmul(w.reshape(groups, o // groups, k), xp.reshape(n, groups, k, oh * ow))
+        return y.reshape(n, o, oh, ow)
+    patches = np.empty((n, c, kh * kw, oh, ow), xp.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            patches[:, :, i * kw + j] = xp[:, :, rows, cols]
+    y = np.matmul(w.reshape(groups, o // groups, k), patches.reshape(n, groups, k, oh * ow))
+    return y.reshape(n, o, oh, ow)
+
+
 @reference(ops.Conv2DOp)
 def conv2d(op: ops.Conv2DOp, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None):
     y = conv2d_nchw(
         x, w, op.ints("strides"), op.ints("pads"), op.ints("dilations"), op.get_int("groups")
     )
     if b is not None:
-        y = y + b.reshape(1, -1, 1, 1)
+        bias = b.reshape(1, -1, 1, 1)
+        if np.result_type(y, bias) == y.dtype:
+            y += bias  # the product is this call's own array: no second one
+        else:
+            y = y + bias
     return y.astype(result_dtype(op), copy=False)
 
 

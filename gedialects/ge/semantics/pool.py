@@ -36,17 +36,33 @@ def _pool_windows(op: ops.Pool2DOp, x: np.ndarray, fill: float) -> tuple[np.ndar
     return view(xp, (2, 3)), mask
 
 
+def _over_taps(windows: np.ndarray, combine: Callable[..., np.ndarray]) -> np.ndarray:
+    """`combine` of the window's taps, each a strided view of the padded input, into one
+    array (a reduction over the two window axes of the 6-D view is ~10x slower: numpy
+    reduces it element by element)."""
+    kh, kw = windows.shape[-2:]
+    result = windows[..., 0, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                combine(result, windows[..., i, j], out=result)
+    return result
+
+
 @reference(ops.MaxPool2DOp)
 def max_pool2d(op: ops.MaxPool2DOp, x: np.ndarray) -> np.ndarray:
+    """The running maximum of the taps; NaN propagates as in `max`."""
     windows, _ = _pool_windows(op, x, -np.inf)
-    return windows.max(axis=(-2, -1)).astype(x.dtype)
+    return _over_taps(windows, np.maximum).astype(x.dtype, copy=False)
 
 
 @reference(ops.AvgPool2DOp)
 def avg_pool2d(op: ops.AvgPool2DOp, x: np.ndarray) -> np.ndarray:
+    """The taps summed in f64, over the count of those inside (and, with
+    count_include_pad, of the explicit pads)."""
     windows, mask = _pool_windows(op, x.astype(np.float64), 0.0)
     count = mask[1 if op.get_flag("count_include_pad") else 0].sum(axis=(-2, -1))
-    return (windows.sum(axis=(-2, -1)) / count).astype(x.dtype)
+    return (_over_taps(windows, np.add) / count).astype(x.dtype)
 
 
 @reference(ops.GlobalAvgPoolOp)
