@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from gedialects.ge.semantics.linalg import conv2d_nchw
+
 
 @dataclass(frozen=True)
 class ConvGeometry:
@@ -110,11 +112,15 @@ def im2col(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
 
 def conv_im2col(x, w, g: ConvGeometry) -> np.ndarray:
-    cols = im2col(x.astype(_acc(x)), g)
-    wmat = w.astype(_acc(x)).reshape(g.groups, g.o // g.groups, -1)
-    y = np.matmul(cols, wmat.transpose(0, 2, 1)[None])  # N, G, OH*OW, O/G
-    oh, ow = g.out_hw
-    return y.transpose(0, 1, 3, 2).reshape(g.n, g.o, oh, ow).astype(x.dtype)
+    """The patch matrix times the weights, in the working precision: the reference conv's
+    own GEMM on patches (`conv2d_nchw`), which gathers the patch matrix `im2col` describes
+    tap by tap instead of copying a 6-D window view."""
+    acc = _acc(x)
+    y = conv2d_nchw(
+        x.astype(acc, copy=False), w.astype(acc, copy=False), g.strides, g.pads, g.dilations,
+        g.groups,
+    )  # fmt: skip
+    return y.astype(x.dtype, copy=False)
 
 
 # Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (2016).
