@@ -306,6 +306,8 @@ def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = ""
                 algorithm=k.get("algorithm") or "",
                 costs=k.get("algorithm_costs", {}),
                 stream=k.get("stream", 0),
+                roofline_ratio=k["roofline_cycles"] / k["cycles"] if k.get("cycles") else None,
+                bound=k.get("bound", {}),
             )
         )
 

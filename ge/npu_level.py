@@ -178,6 +178,7 @@ def _merge(profiles: Sequence[Any]) -> dict[str, Any]:
         zero = ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written")
         return {**dict.fromkeys(zero, 0), "block_dim": 0, "engine": "npu", "estimated": False}
     first = dict(records[0])
+    first["bound"] = max(records, key=lambda r: r["cycles"])["bound"]  # the longest launch's
     for key in ("cycles", "roofline_cycles", "flops", "hbm_bytes_read", "hbm_bytes_written"):
         first[key] = sum(r[key] for r in records)
     first["engine"] = "npu"

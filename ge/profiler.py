@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -30,6 +31,10 @@ class Event:
     stream: int = 0
     start_seconds: float = 0.0
     launches: int = 1
+    roofline_ratio: float | None = None
+    """Roofline cycles / modeled cycles (npu level only)."""
+    bound: dict[str, Any] = field(default_factory=dict)
+    """REPORT.json's `bound`: the busiest pipe, its busy share, the roofline's limit."""
 
 
 @dataclass
@@ -42,6 +47,16 @@ class KernelAverage:
     algorithm: str = ""
     clock: str = "modeled"
     costs: dict[str, float] = field(default_factory=dict)
+    roofline_ratio: float | None = None
+    bound: dict[str, Any] = field(default_factory=dict)
+
+    def limit(self) -> str:
+        """ "M 65% / cube": the busiest pipe's share of the time, and the roofline's bound."""
+        pipe, roof = self.bound.get("pipe"), self.bound.get("roofline")
+        if pipe is None:
+            return ""
+        share = self.bound.get("busy_share", 0.0)
+        return f"{pipe} {share:.0%}" + (f" / {roof}" if roof else "")
 
     def why(self) -> str:
         """The other candidates' modeled cycles relative to the chosen one: "fft 3.1x, ..."."""
@@ -60,14 +75,17 @@ class KeyAverages:
         total = sum(r.seconds for r in self.rows) or 1.0
         rows = sorted(self.rows, key=lambda r: -r.seconds)[:top]
         header = f"{'kernel':<36} {'op':<22} {'calls':>5} {'time':>11} {'share':>6} "
-        header += f"{'HBM bytes':>12} {'algorithm':<13} why (other candidates' modeled cycles)"
+        header += f"{'HBM bytes':>12} {'roofline':>8} {'busiest pipe / roofline bound':<30} "
+        header += f"{'algorithm':<13} why (other candidates' modeled cycles)"
         lines = [header, "-" * len(header)]
         for r in rows:
             unit = "" if r.clock == "modeled" else " (host)"
+            ratio = "" if r.roofline_ratio is None else f"{r.roofline_ratio:.2f}"
             lines.append(
                 f"{r.name[:36]:<36} {r.op[:22]:<22} {r.calls:>5} "
                 f"{r.seconds * 1e6:>9.1f}us {100 * r.seconds / total:>5.1f}% "
-                f"{r.hbm_bytes:>12,} {r.algorithm:<13} {r.why()}{unit}".rstrip()
+                f"{r.hbm_bytes:>12,} {ratio:>8} {r.limit():<30} "
+                f"{r.algorithm:<13} {r.why()}{unit}".rstrip()
             )
         lines.append(f"total {total * 1e6:.1f} us over {sum(r.calls for r in self.rows)} calls")
         return "\n".join(lines)
@@ -89,6 +107,10 @@ class Profile:
             row.hbm_bytes += e.hbm_bytes
             row.algorithm = e.algorithm or row.algorithm
             row.costs = e.costs or row.costs
+            row.roofline_ratio = (
+                e.roofline_ratio if e.roofline_ratio is not None else row.roofline_ratio
+            )
+            row.bound = e.bound or row.bound
         return KeyAverages(list(groups.values()))
 
     def export_chrome_trace(self, path: str | Path) -> None:

@@ -119,6 +119,9 @@ def check_report(report: Mapping[str, Any]) -> None:
     )
     if "kernels" in report:
         _check_records(report["kernels"], KERNEL_KEYS, "kernels")
+        for i, kernel in enumerate(report["kernels"]):
+            if "bound" in kernel:
+                _check_bound(kernel["bound"], f"kernels[{i}].bound")
     if "memory" in report:
         memory = report["memory"]
         _require(isinstance(memory, dict), "'memory' must be an object")
@@ -128,6 +131,19 @@ def check_report(report: Mapping[str, Any]) -> None:
     for key in ("makespan_cycles", "critical_path_cycles"):
         if key in report:
             _require(_is_count(report[key]), f"'{key}' must be a non-negative number")
+
+
+ROOFLINE_LIMITS: tuple[str | None, ...] = ("cube", "vector", "hbm", None)
+
+
+def _check_bound(bound: Any, where: str) -> None:
+    """A kernel's `bound` (added beside the contract): its busiest pipe, that pipe's share
+    of the kernel's cycles, and which term its roofline is."""
+    _require(isinstance(bound, dict), f"'{where}' must be an object")
+    _require(bound.get("pipe") is None or isinstance(bound["pipe"], str), f"'{where}.pipe'")
+    share = bound.get("busy_share")
+    _require(_is_count(share) and share <= 1.0, f"'{where}.busy_share' must be in [0, 1]")
+    _require(bound.get("roofline") in ROOFLINE_LIMITS, f"'{where}.roofline' is unknown")
 
 
 def sections_from_profile(profile: Mapping[str, Any]) -> dict[str, Any]:

@@ -95,10 +95,24 @@ def roofline_cycles(
     mode, at 1 / `cube_f32_cycles_per_fractal` of the fp16 peak (an f32 GEMM cannot run
     faster on this cube; counting it at the fp16 peak would make every compute-bound f32
     kernel look half as fast as it can be)."""
+    terms = roofline_terms(target, cube_flops, vector_bytes, hbm_bytes, vector_only, cube_f32_flops)
+    return max(terms.values())
+
+
+def roofline_terms(
+    target: Target,
+    cube_flops: float,
+    vector_bytes: float,
+    hbm_bytes: float,
+    vector_only: bool,
+    cube_f32_flops: float = 0.0,
+) -> dict[str, float]:
+    """The three bounds `roofline_cycles` takes the largest of, by name: the cube's peak
+    ("cube"), the vector units' ("vector") and HBM bandwidth ("hbm")."""
     cores = target.vector_cores if vector_only else target.ai_cores
     slower = (target.cube_f32_cycles_per_fractal - 1) * cube_f32_flops
-    return max(
-        (cube_flops + slower) / target.peak_flops_per_cycle,
-        vector_bytes / (cores * target.vector_bytes_per_cycle),
-        hbm_bytes / target.hbm_bandwidth,
-    )
+    return {
+        "cube": (cube_flops + slower) / target.peak_flops_per_cycle,
+        "vector": vector_bytes / (cores * target.vector_bytes_per_cycle),
+        "hbm": hbm_bytes / target.hbm_bandwidth,
+    }

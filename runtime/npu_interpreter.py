@@ -37,7 +37,7 @@ from gedialects.npu.ops import (
     WaitEventOp,
 )
 from gedialects.npu.verify import verify_npu_module
-from runtime.cost_model import roofline_cycles
+from runtime.cost_model import roofline_terms
 from runtime.npu_compile import BlockRunner, compile_block
 from runtime.npu_core import Buffer, Core
 from runtime.npu_probe import ReaderCounts
@@ -276,7 +276,7 @@ class NpuExecutable:
         kp.hbm_compulsory_bytes = sum(
             min(buf.type.nbytes, moved) for (buf, _), moved in kp.hbm_traffic.items()
         )
-        kp.roofline_cycles = roofline_cycles(
+        terms = roofline_terms(
             target,
             kp.cube_flops,
             kp.vector_bytes,
@@ -284,6 +284,9 @@ class NpuExecutable:
             vector_only,
             kp.cube_f32_flops,
         )
+        limit = max(terms, key=terms.__getitem__)
+        kp.roofline_cycles = terms[limit]
+        kp.roofline_limit = limit if kp.roofline_cycles else None
         if actions is not None:
             self.replays[op] = Replay.captured(actions, starts, cores_used, kp)
         return kp

@@ -40,6 +40,8 @@ class KernelProfile:
     instructions: int = 0
     hbm_compulsory_bytes: int = 0
     roofline_cycles: float = 0.0
+    roofline_limit: str | None = None
+    """Which bound the roofline is (`cost_model.roofline_terms`): "cube", "vector" or "hbm"."""
     core_cycles: list[float] = field(default_factory=list)
     events: list[tuple[int, str, float, float, str]] | None = None
     """With tracing on: (core, pipe, start cycle in the kernel, cycles, op name) per instruction."""
@@ -63,6 +65,18 @@ class KernelProfile:
         """Roofline cycles / modeled cycles: 1.0 is as fast as the chip allows."""
         return self.roofline_cycles / self.cycles if self.cycles else 0.0
 
+    def bound(self) -> dict[str, Any]:
+        """What limits this kernel: its busiest pipe (busy cycles per core that ran blocks)
+        and that pipe's share of the kernel's cycles, beside which bound the roofline is.
+        A pipe near 100% is the bottleneck; when even the busiest is well below, the time
+        goes to the pipes waiting on one another (the first loads, the last stores,
+        dependencies the flags order)."""
+        cores = len(self.core_cycles) or self.cores or 1
+        busy = {p: self.busy[p] / cores for p in PIPES if self.busy[p]}
+        pipe = max(busy, key=busy.__getitem__, default=None)
+        share = busy[pipe] / self.cycles if pipe is not None and self.cycles else 0.0
+        return {"pipe": pipe, "busy_share": round(share, 4), "roofline": self.roofline_limit}
+
     def as_dict(self) -> dict[str, Any]:
         """The REPORT.json entry of this kernel (DESIGN.md's keys, and a few more)."""
         return {
@@ -81,6 +95,7 @@ class KernelProfile:
             "busy_cycles": {p: self.busy[p] for p in PIPES if self.busy[p]},
             "bytes_read": dict(self.bytes_read),
             "bytes_written": dict(self.bytes_written),
+            "bound": self.bound(),
         }
 
 

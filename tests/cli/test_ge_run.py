@@ -312,6 +312,11 @@ def test_profile_and_report_show_each_conv_algorithm_and_why(tmp_path: Path) -> 
     assert costs[conv["algorithm"]] == min(costs.values())
     (line,) = [ln for ln in done.stdout.splitlines() if "kernel.conv2d" in ln]
     assert conv["algorithm"] in line and all(f"{a} " in line for a in costs)
+    # what limits it: the busiest pipe's share of its time, and the roofline's term
+    bound = conv["bound"]
+    assert bound["pipe"] and 0 < bound["busy_share"] <= 1 and bound["roofline"] in ("cube", "hbm")
+    assert f"{bound['pipe']} {bound['busy_share']:.0%} / {bound['roofline']}" in line
+    assert f"{conv['roofline_cycles'] / conv['cycles']:.2f}" in line
 
 
 @pytest.mark.parametrize("options", [[], ["--level", "reference"], ["--mode", "dynamic"]])
