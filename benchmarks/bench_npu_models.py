@@ -115,10 +115,12 @@ def report(name: str, build, per_layer: bool) -> None:
     large = [r for k, r in zip(rows, ratios) if k.roofline_cycles >= LARGE]
     if per_layer:
         print(f"{'kernel':<22}{'algorithm':<14}{'cycles':>10}{'roofline':>10}{'ratio':>7}"
-              f"{'fp16-peak ratio':>17}")  # fmt: skip
+              f"{'fp16-peak ratio':>17}  busiest pipe / roofline bound")  # fmt: skip
         for k, r, r16 in zip(rows, ratios, at_fp16):
+            bound = k.bound()
+            limit = f"{bound['pipe']} {bound['busy_share']:.0%} / {bound['roofline']}"
             print(f"{k.name:<22}{k.algorithm or '-':<14}{k.cycles:>10.0f}"
-                  f"{k.roofline_cycles:>10.0f}{r:>7.2f}{r16:>17.2f}")  # fmt: skip
+                  f"{k.roofline_cycles:>10.0f}{r:>7.2f}{r16:>17.2f}  {limit}")  # fmt: skip
     hbm = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in run.profile.kernels)
     hbm_plain = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in plain.profile.kernels)
     print(f"== {name}: {len(rows)} conv/matmul kernels on the npu, "
