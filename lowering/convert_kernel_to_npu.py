@@ -2,10 +2,12 @@
 
 Pre: functions of `kernel` ops and `ge.constant`s on static tensors. Post: each function takes and
 returns `!npu.buffer<..., hbm>`; constants are `npu.hbm_constant`; every kernel result is an
-`npu.hbm_alloc` (unplanned: plan-memory may give it an offset) written by one `npu.kernel`
-whose tiles fit the target's on-chip capacities; a reshape is an `npu.reshape` view (no
-kernel); a matmul whose product only a split along its last axis reads stores the pieces
-itself (`stored_split`: no split kernel). Which function lowers which kernel is
+`npu.hbm_alloc` (at its `mem.offset` when `plan-memory` ran before) written by one
+`npu.kernel` whose tiles fit the target's on-chip capacities; a reshape is an `npu.reshape`
+view (no kernel), a contiguous split or slice `npu.view`s of its input, and a concat whose
+producers write in place the buffer they wrote through views (`_Buffers`); a matmul whose
+product only a split along its last axis reads stores the pieces itself (`stored_split`:
+no split kernel). Which function lowers which kernel is
 `lowering.registry`'s business; kernels with no npu lowering yet raise `UnsupportedError`
 naming them.
 """
@@ -16,8 +18,8 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
 from gedialects.errors import UnsupportedError
@@ -26,9 +28,11 @@ from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.mirrored import ReshapeKernelOp
 from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, ViewOp
 from lowering.gemm import ColumnPieces
 from lowering.registry import lower_op
+from passes.memory.memory_rules import placed_offsets, view_offsets
+from passes.memory.record import ARENA, INPLACE, recorded_offsets
 from runtime.targets import Target, load_target
 
 
@@ -42,13 +46,79 @@ def hbm_type(tensor_type: Attribute) -> BufferType:
     return BufferType(shape_of(tensor_type), element_of(tensor_type), "hbm")
 
 
+class _Buffers:
+    """Each kernel-level value's npu buffer. A planned result (`plan-memory`'s `mem.offset`)
+    gets its arena offset; a contiguous view of a buffer (`memory_rules.view_offsets`: a
+    split into contiguous pieces, a slice of whole rows) is an `npu.view` of it; and the
+    operands of a concat their producers write in place (`placed_offsets`) are views of the
+    concat's buffer, allocated before the first of them. Those ops launch nothing, as in
+    the kernel runner (GE's no-task ops)."""
+
+    def __init__(self, fn: func.FuncOp, block: Block):
+        self.block = block
+        self.of: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, block.args))
+        for old, new in self.of.items():
+            new.name_hint = old.name_hint
+        self.offsets = recorded_offsets(fn) if ARENA in fn.attributes else {}
+        self.placed: dict[SSAValue, tuple[Operation, int]] = {}
+        """A placed operand: its concat, and its element offset in the concat's result."""
+        for op in fn.body.block.ops:
+            if (at := placed_offsets(op)) is not None:
+                itemsize = hbm_type(op.results[0].type).dtype.itemsize
+                self.placed.update((v, (op, b // itemsize)) for v, b in zip(op.operands, at))
+
+    def add(self, op: Operation) -> None:
+        self.block.add_op(op)
+
+    def alloc(self, op: Operation, value: SSAValue) -> SSAValue:
+        """A new buffer for `op`'s result `value` (at its planned offset), or a view: of its
+        concat's buffer, or of the operand the plan has `op` write over (`mem.inplace`)."""
+        inplace = op.attributes.get(INPLACE) if self.offsets else None
+        if value in self.placed:
+            concat, start = self.placed[value]
+            view = ViewOp(self.output(concat.results[0]), hbm_type(value.type), start)
+        elif isinstance(inplace, IntegerAttr):
+            view = ViewOp(self.of[op.operands[inplace.value.data]], hbm_type(value.type))
+        else:
+            view = None
+            self.output(value)
+        if view is not None:
+            self.add(view)
+            self.of[value] = view.result
+        self.of[value].name_hint = value.name_hint
+        return self.of[value]
+
+    def output(self, value: SSAValue) -> SSAValue:
+        """`value`'s own buffer, allocated on first need."""
+        if value not in self.of:
+            alloc = HbmAllocOp(hbm_type(value.type), self.offsets.get(value))
+            self.add(alloc)
+            self.of[value] = alloc.buffer
+        return self.of[value]
+
+    def launches_nothing(self, op: Operation) -> bool:
+        """A view (its results become `npu.view`s of its operand's buffer) or a concat its
+        producers wrote in place (its result is the buffer they wrote)."""
+        if (inside := view_offsets(op)) is not None:
+            source = self.of[op.operands[0]]
+            itemsize = hbm_type(op.operands[0].type).dtype.itemsize
+            for result, at in zip(op.results, inside):
+                view = ViewOp(source, hbm_type(result.type), at // itemsize)
+                view.result.name_hint = result.name_hint
+                self.add(view)
+                self.of[result] = view.result
+            return True
+        if placed_offsets(op) is not None:
+            self.output(op.results[0])
+            return True
+        return False
+
+
 def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
     """The npu version of `fn`: same signature on HBM buffers, one npu.kernel per kernel op."""
     arg_types = [hbm_type(t) for t in fn.function_type.inputs.data]
     block = Block(arg_types=arg_types)
-    buffers: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, block.args))
-    for old, new in buffers.items():
-        new.name_hint = old.name_hint
+    buffers = _Buffers(fn, block)
     count, stored = 0, set()
     for op in fn.body.block.ops:
         if op in stored:  # a split its producer's stores ran
@@ -56,34 +126,32 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
         if isinstance(op, ConstantOp):
             const = HbmConstantOp(op.value, hbm_type(op.output.type))
             block.add_op(const)
-            buffers[op.output] = const.buffer
+            buffers.of[op.output] = const.buffer
         elif isinstance(op, ReshapeKernelOp):
-            view = ReshapeOp(buffers[op.operands[0]], hbm_type(op.results[0].type))
+            view = ReshapeOp(buffers.of[op.operands[0]], hbm_type(op.results[0].type))
             block.add_op(view)
-            buffers[op.results[0]] = view.result
+            buffers.of[op.results[0]] = view.result
         elif isinstance(op, func.ReturnOp):
-            block.add_op(func.ReturnOp(*[buffers[v] for v in op.arguments]))
+            block.add_op(func.ReturnOp(*[buffers.of[v] for v in op.arguments]))
+        elif buffers.launches_nothing(op):
+            continue
         elif op.results:
             split = stored_split(op)
             results = split.results if split is not None else op.results
-            outs = [HbmAllocOp(hbm_type(r.type)) for r in results]
-            for out, result in zip(outs, results):
-                out.buffer.name_hint = result.name_hint
-                buffers[result] = out.buffer
-            block.add_ops(outs)
-            inputs = [buffers[v] for v in op.operands]
+            outs = [buffers.alloc(op, r) for r in results]
+            inputs = [buffers.of[v] for v in op.operands]
             name = f"{op.name[7:]}_{count}"
             # one result: its buffer; several (kernel.split): a tuple of them; a matmul whose
             # product only a split along the last axis reads: the pieces, stored by its GEMM
-            output = outs[0].buffer if len(outs) == 1 else tuple(o.buffer for o in outs)
+            output = outs[0] if len(outs) == 1 else tuple(outs)
             if split is not None:
-                output = ColumnPieces(tuple(o.buffer for o in outs))
+                output = ColumnPieces(tuple(outs))
                 stored.add(split)
             block.add_ops(lower_op(op, inputs, output, target, name))
             count += 1
         else:
             raise UnsupportedError(f"'{op.name}' cannot be lowered to the npu dialect")
-    result_types = [buffers[v].type for v in fn.body.block.last_op.operands]
+    result_types = [buffers.of[v].type for v in fn.body.block.last_op.operands]
     lowered = func.FuncOp(fn.sym_name.data, (arg_types, result_types), Region(block))
     lowered.arg_attrs, lowered.res_attrs = fn.arg_attrs, fn.res_attrs
     return lowered

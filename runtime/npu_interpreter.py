@@ -34,6 +34,7 @@ from gedialects.npu.ops import (
     MmadOp,
     RecordEventOp,
     ReshapeOp,
+    ViewOp,
     WaitEventOp,
 )
 from gedialects.npu.verify import verify_npu_module
@@ -137,6 +138,11 @@ class NpuExecutable:
                     src, t = env[slot(op.source)], op.result.type
                     view = Buffer(src.array.reshape(t.dims), t, f"%{op.result.name_hint or 'view'}")
                     env[slot(op.result)] = view
+                elif isinstance(op, ViewOp):
+                    src, t, start = env[slot(op.source)], op.result.type, op.offset.value.data
+                    flat = np.reshape(src.array, -1, copy=False)  # device memory is contiguous
+                    window = flat[start : start + t.num_elements].reshape(t.dims)
+                    env[slot(op.result)] = Buffer(window, t, f"%{op.result.name_hint or 'view'}")
                 elif isinstance(op, KernelOp):
                     kp = self._launch(op, env, trace)
                     kp.start_cycle = streams.get(kp.stream, 0.0)

@@ -79,8 +79,8 @@ class HbmMemory:
     def argument(self, index: int, value: np.ndarray) -> np.ndarray:
         """The executable's array for argument `index`, holding `value`."""
         array = self.arguments.get(index)
-        if array is None:  # the program fixes its arguments' shapes and dtypes
-            array = self.arguments[index] = np.empty_like(value)
+        if array is None:  # the program fixes its arguments' shapes and dtypes (C order:
+            array = self.arguments[index] = np.empty(value.shape, value.dtype)  # device memory)
         np.copyto(array, value)
         return array
 

@@ -1,9 +1,9 @@
 """Buffers: on-chip allocations, device memory (HBM temporaries, constants) and HBM views.
 
-On-chip buffers live inside a kernel; device memory and its reshaped views live between
-kernels, where the memory planner (`passes/plan_memory.py`) gives them arena offsets.
-`constant_array` is how a lowering reads a constant's data to transform weights at compile
-time.
+On-chip buffers live inside a kernel; device memory and its views (reshaped, or a
+contiguous window of it: `npu.view`) live between kernels, where the memory planner
+(`passes/plan_memory.py`) gives them arena offsets. `constant_array` is how a lowering reads
+a constant's data to transform weights at compile time.
 """
 
 from __future__ import annotations
@@ -125,3 +125,37 @@ class ReshapeOp(NpuOp):
         same = src.num_elements == dst.num_elements and src.element_type == dst.element_type
         if not same or "ND" != src.format_name or "ND" != dst.format_name:
             raise self.fail(f"{src} and {dst} are not two ND views of the same data")
+
+
+@irdl_op_definition
+class ViewOp(NpuOp):
+    """A contiguous window of device memory, from element `offset` of its source, seen in
+    the result's row-major shape: moves no data (between kernels). A split into contiguous
+    pieces is views of its input; a concat whose producers write in place is their results
+    seen as views of its own buffer (GE's no-task ops), as MLIR's memref.subview names a
+    part of a buffer without copying it."""
+
+    name = "npu.view"
+    source = operand_def(BufferType)
+    offset = prop_def(IntegerAttr)
+    result = result_def(BufferType)
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$source attr-dict `:` type($source) `->` type($result)"
+
+    def __init__(self, source: SSAValue, result_type: BufferType, offset: int = 0):
+        props = {"offset": IntegerAttr(offset, i64)}
+        super().__init__(operands=[source], result_types=[result_type], properties=props)
+
+    def verify_(self) -> None:
+        src = check_space(self, "source", self.source.type, ("hbm", "l2"))
+        dst = check_space(self, "result", self.result.type, (src.space_name,))
+        if enclosing_kernel(self) is not None:
+            raise self.fail("device memory is viewed between kernels, not inside them")
+        if src.element_type != dst.element_type or "ND" != src.format_name != dst.format_name:
+            raise self.fail(f"{dst} is not an ND view of {src}")
+        start = self.offset.value.data
+        if start < 0 or start + dst.num_elements > src.num_elements:
+            raise self.fail(
+                f"elements [{start}, {start + dst.num_elements}) are past the "
+                f"{src.num_elements} of {src}"
+            )

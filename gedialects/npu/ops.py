@@ -18,7 +18,14 @@ from __future__ import annotations
 from xdsl.irdl import IRDLOperation
 
 from gedialects.npu.base import I64_ARRAY, NpuOp, mixed, split_mixed
-from gedialects.npu.buffers import AllocOp, HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
+from gedialects.npu.buffers import (
+    AllocOp,
+    HbmAllocOp,
+    HbmConstantOp,
+    ReshapeOp,
+    ViewOp,
+    constant_array,
+)
 from gedialects.npu.cube import MmadOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.sync import RecordEventOp, SetFlagOp, WaitEventOp, WaitFlagOp
@@ -30,6 +37,7 @@ ALL_OPS: list[type[IRDLOperation]] = [
     HbmAllocOp,
     HbmConstantOp,
     ReshapeOp,
+    ViewOp,
     DmaOp,
     TransDataOp,
     MmadOp,
@@ -54,6 +62,7 @@ __all__ = [
     "ReshapeOp",
     "SetFlagOp",
     "TransDataOp",
+    "ViewOp",
     "WaitEventOp",
     "WaitFlagOp",
     "constant_array",

@@ -9,7 +9,7 @@ from xdsl.ir import Block, Region
 
 from gedialects.errors import GeVerifyError
 from gedialects.npu.attrs import PATH_PIPES, BufferType
-from gedialects.npu.buffers import AllocOp, HbmAllocOp
+from gedialects.npu.buffers import AllocOp, HbmAllocOp, ViewOp
 from gedialects.npu.cube import MmadOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.sync import SetFlagOp, WaitFlagOp
@@ -151,3 +151,32 @@ def test_flags_need_distinct_pipes_and_a_kernel():
         _module(SetFlagOp("V", "V", 0))[0].verify()
     with pytest.raises(GeVerifyError, match="'X' is not a pipe"):
         _module(SetFlagOp("X", "V", 0))[0].verify()
+
+
+@pytest.mark.parametrize(
+    "result, offset, message",
+    [
+        (BufferType([2, 8], f32, "hbm"), 0, None),  # the first 16 elements
+        (BufferType([4, 4], f32, "hbm"), 48, None),  # the last 16
+        (BufferType([4, 4], f32, "hbm"), 49, r"elements \[49, 65\) are past the 64"),
+        (BufferType([16], f32, "hbm"), -1, r"elements \[-1, 15\) are past"),
+        (BufferType([16], f16, "hbm"), 0, "is not an ND view"),
+        (BufferType([16], f32, "ub"), 0, "result"),
+    ],
+)
+def test_a_view_is_a_contiguous_window_of_its_source(result, offset, message) -> None:
+    source = HbmAllocOp(BufferType([64], f32, "hbm"))
+    view = ViewOp(source.buffer, result, offset)
+    fn = func.FuncOp("main", ([], []), Region(Block([source, view, func.ReturnOp()])))
+    if message is None:
+        fn.verify()
+        return
+    with pytest.raises(Exception, match=message):
+        fn.verify()
+
+
+def test_a_view_lives_between_kernels() -> None:
+    source = HbmAllocOp(BufferType([64], f32, "hbm"))
+    module, kernel = _module(args=[source.buffer.type])
+    with pytest.raises(Exception, match="viewed between kernels"):
+        _check_in(kernel, ViewOp(module.body.block.first_op.body.block.args[0], source.buffer.type))

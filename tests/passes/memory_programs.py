@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, f32
 from xdsl.ir import Block, Region, SSAValue
 
-from gedialects.ge import AddOp, BatchNormOp, ConstantOp, Conv2DOp, ReluOp
+from gedialects.ge import (
+    AddOp,
+    BatchNormOp,
+    ConcatOp,
+    ConstantOp,
+    Conv2DOp,
+    NegOp,
+    ReluOp,
+    ReshapeOp,
+    SigmoidOp,
+    TanhOp,
+)
 from gedialects.ge.types import tensor
 
 RNG = np.random.default_rng(0)
@@ -55,3 +67,29 @@ def inputs_of(module: ModuleOp) -> list[np.ndarray]:
 
 def main(module: ModuleOp) -> func.FuncOp:
     return module.ops.first
+
+
+UNARY = (ReluOp, NegOp, SigmoidOp, TanhOp)
+
+
+@st.composite
+def concat_programs(draw):  # noqa: ANN201
+    batch, axis = draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([0, 1, 1, 2]))
+    rows, cols = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    p = Program((batch, rows, cols))
+    pieces, outputs = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        x = p.args[0]
+        for _ in range(draw(st.integers(1, 2))):
+            x = p(draw(st.sampled_from(UNARY))(x))
+        if draw(st.integers(0, 7)) == 0:  # a view's bytes are its source's
+            x = p(ReshapeOp(x, shape=[batch, rows, cols]))
+        if draw(st.integers(0, 7)) == 0:  # read twice: needs its own bytes
+            outputs.append(p(NegOp(x)))
+        if draw(st.integers(0, 9)) == 0:
+            x = p.args[0]  # an argument
+        pieces.append(x)
+    joined = p(ConcatOp(*pieces, axis=axis))
+    if draw(st.booleans()):
+        joined = p(ReluOp(joined))
+    return p.finish(joined, *outputs)

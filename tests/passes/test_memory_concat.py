@@ -10,41 +10,15 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import event, given
 from hypothesis import strategies as st
-from memory_programs import Program, main
+from memory_programs import concat_programs, main
 
 from ge.testing import run
 from ge.testing.equivalence import assert_preserves_semantics
-from gedialects.ge import ConcatOp, NegOp, ReluOp, ReshapeOp, SigmoidOp, TanhOp
 from passes.concat_in_place import worth_copying
 from passes.memory.arena_run import run_in_arena
 from passes.memory.assign import plan_function
 from passes.memory.memory_rules import placed_offsets, unplaced_operands
 from passes.schedule_streams import dependencies
-
-UNARY = (ReluOp, NegOp, SigmoidOp, TanhOp)
-
-
-@st.composite
-def concat_programs(draw):  # noqa: ANN201
-    batch, axis = draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([0, 1, 1, 2]))
-    rows, cols = draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    p = Program((batch, rows, cols))
-    pieces, outputs = [], []
-    for _ in range(draw(st.integers(1, 4))):
-        x = p.args[0]
-        for _ in range(draw(st.integers(1, 2))):
-            x = p(draw(st.sampled_from(UNARY))(x))
-        if draw(st.integers(0, 7)) == 0:  # a view's bytes are its source's
-            x = p(ReshapeOp(x, shape=[batch, rows, cols]))
-        if draw(st.integers(0, 7)) == 0:  # read twice: needs its own bytes
-            outputs.append(p(NegOp(x)))
-        if draw(st.integers(0, 9)) == 0:
-            x = p.args[0]  # an argument
-        pieces.append(x)
-    joined = p(ConcatOp(*pieces, axis=axis))
-    if draw(st.booleans()):
-        joined = p(ReluOp(joined))
-    return p.finish(joined, *outputs)
 
 
 @given(concat_programs(), st.integers(0, 2**16))
