@@ -77,7 +77,7 @@ class _Buffers:
         if value in self.placed:
             concat, start = self.placed[value]
             view = ViewOp(self.output(concat.results[0]), hbm_type(value.type), start)
-        elif isinstance(inplace, IntegerAttr):
+        elif isinstance(inplace, IntegerAttr) and list(op.results) == [value]:
             view = ViewOp(self.of[op.operands[inplace.value.data]], hbm_type(value.type))
         else:
             view = None

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import event, given
 from hypothesis import strategies as st
-from memory_programs import UNARY, Program, concat_programs, main
+from memory_programs import UNARY, Program, concat_programs, conv_bn_relu, main
 from xdsl.dialects.builtin import ModuleOp
 
 from ge.pipeline import apply_pipeline
 from ge.testing import run
-from gedialects.ge import ConcatOp, SplitOp
-from gedialects.npu.buffers import HbmAllocOp
+from gedialects.ge import AddOp, BatchNormOp, ConcatOp, Conv2DOp, ReluOp, SplitOp
+from gedialects.npu.buffers import HbmAllocOp, ViewOp
 from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from passes.memory.memory_rules import placed_offsets, view_offsets
@@ -72,3 +72,26 @@ def test_placed_concats_launch_nothing_and_run_as_planned(module: ModuleOp, seed
 @given(split_programs(), st.integers(0, 2**16))
 def test_contiguous_splits_launch_nothing_and_run_as_planned(module: ModuleOp, seed: int) -> None:
     _check(module, seed)
+
+
+def test_a_conv_writing_over_its_residual_runs_as_planned() -> None:
+    """ResNet's block: the second conv adds the block's input, which dies there, so the
+    plan has the conv write over it (`mem.inplace`), and the npu program's conv writes into
+    a view of that buffer, tile after tile (each tile reads its residual before its store)."""
+    p = Program((1, 16, 12, 12))
+    x = p(ReluOp(p.args[0]))
+    y = conv_bn_relu(p, x, 16, 16)
+    z = p(BatchNormOp(p(Conv2DOp(y, p.const(16, 16, 3, 3), pads=[1, 1, 1, 1])), *_stats(p)))
+    module = p.finish(p(ReluOp(p(AddOp(z, x)))))
+    data = np.random.default_rng(1).standard_normal((1, 16, 12, 12)).astype(np.float32)
+    (want,) = run(module, [data])
+    apply_pipeline(module, "ge-optimize,plan-memory")
+    assert any(INPLACE in op.attributes for op in main(module).body.block.ops)
+    lowered = lower_module(module)
+    assert any(isinstance(op, ViewOp) for op in lowered.walk())
+    (got,) = run_npu(lowered, [data]).outputs
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _stats(p: Program) -> list:
+    return [p.const(16, low=0.5) for _ in range(4)]
