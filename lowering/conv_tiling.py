@@ -32,7 +32,7 @@ from lowering.conv_im2col_shape import (
     parts,
     skips_rows,
 )
-from lowering.tiling import aligned
+from lowering.tiling import aligned, per_target
 from runtime.cost_model import dma_bytes_charged, mmad_cycles
 from runtime.targets import Target
 
@@ -225,7 +225,20 @@ def _pixel_candidates(s: ConvShape, limit: int = 256) -> list[int]:
 
 def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
     """The cheapest (tm, tn, order) that fits, with its K step, or None when no tile's rows
-    fit L1; the conv with its rows folded into channels (`folds_rows`) is a candidate too."""
+    fit L1; the conv with its rows folded into channels (`folds_rows`) is a candidate too.
+    Memoized per target and shape: selection costs a conv before its lowering plans it, and
+    a ResNet repeats its layers' shapes."""
+    answers = per_target(_CONV_TILES, target)
+    if s not in answers:
+        answers[s] = _choose_folded(target, s)
+    return answers[s]
+
+
+_CONV_TILES: dict[int, tuple[Target, dict]] = {}
+"""`choose_conv_tile`'s answers per target (`tiling.per_target`)."""
+
+
+def _choose_folded(target: Target, s: ConvShape) -> ConvTiling | None:
     best = _choose(target, s)
     if folds_rows(s):
         fold = _choose(target, folded(s))

@@ -133,17 +133,24 @@ def choose_matmul_tile(
     the search is most of their lowering time."""
     spans = (tuple(map(tuple, extra)), exact, tuple(map(tuple, loads)), passes)
     key = (m, n, k, itemsize, *spans)
-    cached = _MATMUL_TILES.setdefault(id(target), (target, {}))
+    answers = per_target(_MATMUL_TILES, target)
+    if key not in answers:
+        answers[key] = _choose_matmul_tile(target, m, n, k, itemsize, *key[4:])
+    return answers[key]
+
+
+_MATMUL_TILES: dict[int, tuple[Target, dict]] = {}
+"""`choose_matmul_tile`'s answers per target (`per_target`)."""
+
+
+def per_target(table: dict[int, tuple[Target, dict]], target: Target) -> dict:
+    """The memo of a tile search's answers for `target` in `table`, by the target's identity
+    (a Target holds dicts, so it is not hashable; the entry keeps the target alive, so its
+    id is not reused while cached)."""
+    cached = table.setdefault(id(target), (target, {}))
     if cached[0] is not target:  # an id reused by another target: start afresh
-        cached = _MATMUL_TILES[id(target)] = (target, {})
-    if key not in cached[1]:
-        cached[1][key] = _choose_matmul_tile(target, m, n, k, itemsize, *key[4:])
-    return cached[1][key]
-
-
-_MATMUL_TILES: dict[int, tuple[Target, dict[tuple, MatmulTiling]]] = {}
-"""`choose_matmul_tile`'s answers per target (by identity: a Target holds dicts, so it is
-not hashable; the entry keeps the target alive, so its id is not reused while cached)."""
+        cached = table[id(target)] = (target, {})
+    return cached[1]
 
 
 def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202

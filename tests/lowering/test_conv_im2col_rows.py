@@ -112,6 +112,7 @@ def test_skipped_rows_halve_the_input_bytes(monkeypatch: pytest.MonkeyPatch) -> 
     assert abs(tiling.estimate - skipped.cycles) < 0.15 * skipped.cycles
     for where in (conv_im2col, conv_tiling):
         monkeypatch.setattr(where, "skips_rows", lambda *_: False)
+    monkeypatch.setattr(conv_tiling, "_CONV_TILES", {})  # forget the tiles chosen skipping
     _, every = _run(module, inputs, TARGET)
     image = inputs[0].nbytes
 
