@@ -20,11 +20,17 @@ and the time numpy needs just to copy that many bytes on this machine (a floor f
 interpreter that executes the program's data movement).
 
     .venv/bin/python benchmarks/bench_npu_interpreter.py [--models resnet18,bert_layer]
+        [--actions 5]
+
+`--actions N` also times each captured action of one warm run and prints the N kernels
+whose replay takes longest, each with its time per numpy function (the bytes of the arrays
+the function was handed, read and written, beside it).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
 import pstats
 import sys
@@ -86,7 +92,7 @@ def _best(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     return min(walls), min(cpus)
 
 
-def models(names: list[str], repeats: int) -> None:
+def models(names: list[str], repeats: int, actions: int = 0) -> None:
     import onnx
     import onnxruntime as ort
 
@@ -124,6 +130,42 @@ def models(names: list[str], repeats: int) -> None:
         print(f"{name:<12}{first:>9.2f}{second:>10.2f}{wall:>9.2f}{cpu:>8.2f}{ort_wall * 1e3:>9.1f}"
               f"{wall / ort_wall:>7.0f}x{share:>12.0%}{written / 1e9:>12.2f}"
               f"{written / bandwidth:>14.3f}", flush=True)  # fmt: skip
+        if actions:
+            _print_actions(lambda: compiled.run(*inputs), actions)
+
+
+def _print_actions(run: Callable[[], object], top: int) -> None:
+    """Time every captured action of one warm `run`; print the `top` kernels by replay time
+    with their time per numpy function (and the bytes of the arrays it was handed)."""
+    from collections import defaultdict
+
+    from runtime import npu_replay
+
+    spent: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    replay_run = npu_replay.Replay.run
+
+    def timed_run(replay: npu_replay.Replay):  # noqa: ANN202
+        if replay.starts is not None:  # not merged yet: no warm run
+            return replay_run(replay)
+        kernel = spent[replay.profile.name]
+        for fn, args in replay.actions:
+            start = time.perf_counter()
+            fn(*args)
+            row = kernel[getattr(fn, "__name__", "?")]
+            row[0] += time.perf_counter() - start
+            row[1] += sum(a.nbytes for a in args if isinstance(a, np.ndarray))
+        return copy.copy(replay.profile)
+
+    npu_replay.Replay.run = timed_run  # type: ignore[method-assign]
+    try:
+        run()
+    finally:
+        npu_replay.Replay.run = replay_run  # type: ignore[method-assign]
+    totals = {k: sum(t for t, _ in fns.values()) for k, fns in spent.items()}
+    for kernel in sorted(totals, key=totals.__getitem__, reverse=True)[:top]:
+        parts = sorted(spent[kernel].items(), key=lambda kv: -kv[1][0])
+        shown = ", ".join(f"{f} {t * 1e3:.1f} ms ({b / 1e6:.0f} MB)" for f, (t, b) in parts)
+        print(f"  {kernel:<16}{totals[kernel] * 1e3:>7.1f} ms: {shown}")
 
 
 def _copy_bandwidth() -> float:
@@ -138,9 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="", help="e.g. resnet18,bert_layer")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--actions", type=int, default=0, help="kernels to break down")
     args = parser.parse_args()
     if args.models:
-        models(args.models.split(","), args.repeats)
+        models(args.models.split(","), args.repeats, args.actions)
         return
     print(f"{'program':<58}{'wall s':>8}{'instr':>8}{'numpy share':>13}")
     for title, text, inputs in _cases():

@@ -32,6 +32,9 @@ class ConvShape:
     out_itemsize: int = 4
     kh: int = 1  # kernel rows (a row fold needs them)
     reads: int = 0  # compulsory input bytes per image when they differ from c * h * w's
+    staged: bool = True
+    """The input rows come NCHW and go to NC1HWC0 through UB (V and MTE3); False costs them
+    as if they were NC1HWC0 already (what a layout pass would buy: `bench_conv_formats.py`)."""
 
     @property
     def c1(self) -> int:

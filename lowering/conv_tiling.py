@@ -148,7 +148,7 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
         max(read / rate("l2", "l1"), min(read, need / blocks) / share)
         for read, need in zip(loads, compulsory)
     )
-    five = s.c1 * rows * s.w * FRACTAL * isz
+    five = s.c1 * rows * s.w * FRACTAL * isz if s.staged else 0  # rows staged through UB
     w_units = _runs(units, per, nm) if order == "rows" else per
     staged = 0 if s.laid else w_units * s.k * tn * isz / rate("ub", "l1")
     mte3 = per * (five / rate("ub", "l1") + store) + staged
