@@ -233,11 +233,15 @@ def img2col(
     )
     r, c = m0 - first * wo, k0 - g0 * taps
     rows, cols = min(m, (last - first) * wo - r), min(k, (g1 - g0) * taps - c)
-    if c % taps or cols % taps:  # columns cut through a C1 slice: via the patch matrix
+    if (c % taps or cols % taps) and (c % FRACTAL or cols % FRACTAL):  # cut through taps
         matrix = patches.reshape(*lead, (last - first) * wo, (g1 - g0) * taps)
         dst[..., :rows, :cols] = matrix[..., r : r + rows, c : c + cols]
+    elif c % taps or cols % taps:  # whole taps, cutting a C1 slice
+        _patch_taps(patches, dst, r, rows, wo, (c // FRACTAL, (c + cols) // FRACTAL))
     else:
-        _patch_rows(patches[..., c // taps : (c + cols) // taps, :, :, :], dst, r, rows, wo)
+        g = cols // taps
+        out = np.reshape(dst[..., :rows, :cols], (*lead, rows, g, kh, kw, FRACTAL), copy=False)
+        _patch_rows(patches[..., c // taps : c // taps + g, :, :, :], out, r, rows, wo, 4)
     dst[..., rows:m, :k] = 0  # past the image's last row or its last C1 slice
     dst[..., :rows, cols:k] = 0
 
@@ -274,28 +278,50 @@ def _img2col_accesses(args: Sequence) -> tuple[list[np.ndarray], list[np.ndarray
 img2col.accesses = _img2col_accesses  # type: ignore[attr-defined]
 
 
-def _patch_rows(patches: np.ndarray, dst: np.ndarray, r: int, rows: int, wo: int) -> None:
-    """dst[:rows] = rows r.. of the patch matrix whose (row, wo, C1, kh, kw, C0) strided view
-    is `patches`, copied straight from the view: a partial first output row, the whole rows,
-    a partial last one (no patch matrix is built, as a reshape of the view would)."""
-    *lead, _, _, g, kh, kw, c0 = patches.shape
-    out = np.reshape(dst[..., :rows, : g * kh * kw * c0], (*lead, rows, g, kh, kw, c0), copy=False)
+def _patch_rows(piece: np.ndarray, out: np.ndarray, r: int, rows: int, wo: int, inner: int) -> None:
+    """out[:rows] = rows r.. of a patch matrix whose strided view is `piece`, (..., output
+    row, wo, *columns) with `inner` column axes, and `out` (..., rows, *columns) the
+    destination's rows with the same column axes: copied straight from the view, a partial
+    first output row, the whole rows, a partial last one (no patch matrix is built, as a
+    reshape of the view would)."""
+    columns = (slice(None),) * inner
+    column_dims = out.shape[out.ndim - inner :]
     done = 0
     while done < rows:
         row, col = divmod(r + done, wo)
         if col == 0 and rows - done >= wo:
             full = (rows - done) // wo
-            block = out[..., done : done + full * wo, :, :, :, :]
+            block = out[(..., slice(done, done + full * wo), *columns)]
             np.copyto(
-                np.reshape(block, (*lead, full, wo, g, kh, kw, c0), copy=False),
-                patches[..., row : row + full, :, :, :, :, :],
+                np.reshape(block, (*block.shape[: -inner - 1], full, wo, *column_dims), copy=False),
+                piece[(..., slice(row, row + full), slice(None), *columns)],
             )
             done += full * wo
         else:
             span = min(wo - col, rows - done)
-            piece = patches[..., row, col : col + span, :, :, :, :]
-            out[..., done : done + span, :, :, :, :] = piece
+            part = piece[(..., row, slice(col, col + span), *columns)]
+            out[(..., slice(done, done + span), *columns)] = part
             done += span
+
+
+def _patch_taps(
+    patches: np.ndarray, dst: np.ndarray, r: int, rows: int, wo: int, taps: tuple[int, int]
+) -> None:
+    """dst[:rows, :cols] = columns of whole taps [t0, t1) (in (C1, kh, kw) order, C0 each)
+    of the patch matrix whose (row, wo, C1, kh, kw, C0) strided view is `patches`: each run
+    of taps within one kernel row is one strided view, so only the columns asked for are
+    copied (a K step that cuts a C1 slice built the slice's whole patch rows before)."""
+    *_, kh, kw, c0 = patches.shape
+    t, end = taps
+    while t < end:
+        g, rest = divmod(t, kh * kw)
+        i, j = divmod(rest, kw)
+        run = min(kw - j, end - t)
+        a = (t - taps[0]) * c0
+        view = dst[..., :rows, a : a + run * c0]
+        out = np.reshape(view, (*dst.shape[:-2], rows, run, c0), copy=False)
+        _patch_rows(patches[..., g, i, j : j + run, :], out, r, rows, wo, 2)
+        t += run
 
 
 def trans_data(src: np.ndarray, src_fmt: str, dst: np.ndarray, dst_fmt: str) -> None:
