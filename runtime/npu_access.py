@@ -39,6 +39,7 @@ def overwrites(*positions: int) -> Callable[[F], F]:
             return _arrays(reads), _arrays(args[p] for p in written)
 
         fn.accesses = accesses  # type: ignore[attr-defined]
+        fn.overwritten = positions  # type: ignore[attr-defined]  (a replay's batch: `npu_batch`)
         return fn
 
     return mark

@@ -105,10 +105,17 @@ class Gathered:
         return Gathered(full, np.array([(a - low) // step for a in address], np.intp))
 
 
-def _gathered_call(fn: Callable, args: tuple, gathered: tuple, writes: frozenset) -> None:
+def _gathered_call(
+    fn: Callable, args: tuple, gathered: tuple, writes: frozenset, fresh: frozenset = frozenset()
+) -> None:
+    """`fn` on the gathered rows, scattering back what it writes; a written position in
+    `fresh` (one `fn` overwrites whole, `npu_access.overwrites`) is not gathered first."""
     values = list(args)
     for position, rows in gathered:
-        values[position] = rows.full[rows.index]
+        if position in fresh:
+            values[position] = np.empty((len(rows.index), *rows.full.shape[1:]), rows.full.dtype)
+        else:
+            values[position] = rows.full[rows.index]
     fn(*values)
     for position, rows in gathered:
         if position in writes:
@@ -174,7 +181,8 @@ def _stack_generic(fn: Callable, calls: list[tuple]) -> Action | None:
         args[position] = value
     gathered = tuple((p, v) for p, v in stacked.items() if isinstance(v, Gathered))
     if gathered:
-        return _gathered_call, (fn, tuple(args), gathered, writes)
+        whole = frozenset(p % len(args) for p in getattr(fn, "overwritten", ())) & writes
+        return _gathered_call, (fn, tuple(args), gathered, writes, whole)
     return fn, tuple(args)
 
 
