@@ -1,7 +1,8 @@
 """What the npu interpreter measures: per kernel and per program, in modeled cycles.
 
-`PipeClocks` is one AI core's set of pipe clocks; `KernelProfile` sums what every core of a
-kernel did; `ProgramProfile` holds the kernels in launch order with their stream timing.
+`KernelProfile` sums what every core of a kernel did (and says what limits it: `bound`);
+`ProgramProfile` holds the kernels in launch order with their stream timing. Each core's
+pipe clocks are `runtime.npu_core.Core`'s.
 """
 
 from __future__ import annotations
@@ -113,17 +114,3 @@ class ProgramProfile:
     @property
     def total_cycles(self) -> float:
         return sum(k.cycles for k in self.kernels)
-
-    def table(self) -> str:
-        """A per-kernel text table: cycles beside the roofline, pipes' busy share."""
-        head = f"{'kernel':<28}{'cycles':>12}{'roofline':>12}{'ratio':>7}  busiest pipes"
-        rows = [head]
-        for k in self.kernels:
-            total = sum(k.core_cycles) or 1.0
-            busiest = sorted(((k.busy[p] / total, p) for p in PIPES if k.busy[p]), reverse=True)
-            pipes = " ".join(f"{p}:{share:.0%}" for share, p in busiest[:3])
-            rows.append(
-                f"{k.name:<28}{k.cycles:>12.0f}{k.roofline_cycles:>12.0f}"
-                f"{k.roofline_ratio:>7.2f}  {pipes}"
-            )
-        return "\n".join(rows)
