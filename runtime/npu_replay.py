@@ -36,13 +36,16 @@ class Replay:
     """The captured numpy work of one kernel launch, and the profile of its first run.
 
     The blocks of a wave are merged (`batch_waves`) on the first replay, not at capture: a
-    program run once (`ge-run`) does not pay for it."""
+    program run once (`ge-run`) does not pay for it; and the dead poisonings are dropped
+    (`npu_access.drop_dead_poison`) on the second, so a shared executable launched twice in
+    one run does not pay for an analysis only later runs would gain from."""
 
     actions: list[Action]
     profile: KernelProfile
     starts: list[int] | None = None
     """Where each block's actions begin, until the blocks are merged."""
     cores: int = 1
+    poisons_checked: bool = False
 
     @staticmethod
     def captured(
@@ -56,8 +59,10 @@ class Replay:
         if self.starts is not None:
             if os.environ.get(BATCH_ENV) != "0":
                 self.actions = batch_waves(self.actions, self.starts, self.cores)
-            self.actions = drop_dead_poison(self.actions)
             self.starts = None
+        elif not self.poisons_checked:
+            self.actions = drop_dead_poison(self.actions)
+            self.poisons_checked = True
         for fn, args in self.actions:
             fn(*args)
         return copy.copy(self.profile)
