@@ -25,6 +25,7 @@ def chrome_trace(profile: ProgramProfile, target: Target) -> dict[str, Any]:
     for kernel in profile.kernels:
         args = {"op": kernel.kind, "fused_from": kernel.fused_from, "cycles": kernel.cycles}
         args["roofline_cycles"] = kernel.roofline_cycles
+        args["bound"] = kernel.bound()  # what limits it, as REPORT.json says
         events.append(
             {
                 "name": kernel.name,

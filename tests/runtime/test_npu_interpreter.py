@@ -279,6 +279,7 @@ def test_trace_has_kernels_on_streams_and_instructions_on_pipes(tmp_path):
     trace = chrome_trace(result.profile, default_target())
     spans = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert spans[0]["name"] == "matmul" and spans[0]["dur"] == kernel.cycles / 1000
+    assert spans[0]["args"]["bound"] == kernel.bound() and kernel.bound()["pipe"]
     pipes = {e["tid"] for e in spans[1:]}
     assert {"MTE2", "MTE1", "M", "FIX", "MTE3"} <= pipes
     ends = [e["ts"] + e["dur"] for e in spans[1:]]
