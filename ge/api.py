@@ -293,23 +293,7 @@ class CompiledModel:
 
 
 def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = "") -> None:
-    if not profiler.active():
-        return
-    for k in prof.get("kernels", []):
-        profiler.record(
-            profiler.Event(
-                name=k.get("name", launch_op),
-                op=k.get("op", launch_op),
-                seconds=k.get("seconds", 0.0),
-                clock=k.get("clock", "modeled"),
-                hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
-                algorithm=k.get("algorithm") or "",
-                costs=k.get("algorithm_costs", {}),
-                stream=k.get("stream", 0),
-                roofline_ratio=k["roofline_cycles"] / k["cycles"] if k.get("cycles") else None,
-                bound=k.get("bound", {}),
-            )
-        )
+    profiler.record_kernels(prof.get("kernels", []), launch_op)
 
 
 def _batch_rebuilder(

@@ -167,3 +167,25 @@ def record(event: Event) -> None:
 
 def active() -> bool:
     return bool(_ACTIVE)
+
+
+def record_kernels(kernels: list[dict[str, Any]], launch_op: str = "") -> None:
+    """Record one event per kernel of a run's profile (REPORT.json's kernel entries) in the
+    active profiles, if any; `launch_op` names the kernels that have no name of their own."""
+    if not active():
+        return
+    for k in kernels:
+        record(
+            Event(
+                name=k.get("name", launch_op),
+                op=k.get("op", launch_op),
+                seconds=k.get("seconds", 0.0),
+                clock=k.get("clock", "modeled"),
+                hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
+                algorithm=k.get("algorithm") or "",
+                costs=k.get("algorithm_costs", {}),
+                stream=k.get("stream", 0),
+                roofline_ratio=k["roofline_cycles"] / k["cycles"] if k.get("cycles") else None,
+                bound=k.get("bound", {}),
+            )
+        )

@@ -19,12 +19,16 @@ from gedialects.errors import FrontendError, InterpretationError
 from gedialects.ge.ops import CastOp, GatherOp, ReshapeOp, ScatterOp
 from gedialects.ge.types import element_of, is_integer_dtype, shape_of, to_numpy_dtype
 from gedialects.interpreter import bind_inputs, input_names
+from gedialects.npu.attrs import BufferType
 
 
 def _signature(fn: func.FuncOp) -> list[tuple[str, tuple[int, ...], np.dtype]]:
+    """(name, shape, dtype) of each input: a tensor, or a device buffer (an npu program)."""
     types = fn.function_type.inputs.data
     return [
-        (name, shape_of(t), to_numpy_dtype(element_of(t)))
+        (name, tuple(t.dims), t.dtype)
+        if isinstance(t, BufferType)
+        else (name, shape_of(t), to_numpy_dtype(element_of(t)))
         for name, t in zip(input_names(fn), types)
     ]
 

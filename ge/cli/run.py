@@ -24,6 +24,7 @@ from pathlib import Path
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
 from ge.cli.inputs import bind_named, load_npz, random_inputs, write_outputs
+from ge.cli.lowered import is_lowered, run_lowered
 from ge.diagnostics import first_line, format_parse_error
 from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import PRECISION_MODES
@@ -117,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     )
     gc.collect()  # ops the import erased hold whole weights in reference cycles
     staged = isinstance(module, StagedProgram)
+    if not staged and is_lowered(module):  # `ge-opt ... convert-kernel-to-npu`'s output
+        return run_lowered(module, args, target)
     if staged:
         _note(f"runs in stages: {module.describe()}")
     fn = entry_function(module.first if staged else module)

@@ -441,3 +441,49 @@ def test_narrow_outputs_write_an_npz_that_numpy_reads_back(tmp_path: Path, to: i
     np.testing.assert_array_equal(
         y.view(dtype).astype(np.float32), x.astype(dtype).astype(np.float32)
     )
+
+
+T8, T3, T5 = "tensor<1x8x16xf32>", "tensor<1x3x16xf32>", "tensor<1x5x16xf32>"
+NPU_SOURCE = f"""
+func.func @main(%x: {T8}) -> {T8} {{
+  %r = ge.relu %x : ({T8}) -> {T8}
+  %a, %b = ge.split %r {{axis = 1 : i64, sizes = array<i64: 3, 5>}} : ({T8}) -> ({T3}, {T5})
+  %e = ge.exp %a : ({T3}) -> {T3}
+  %n = ge.neg %b : ({T5}) -> {T5}
+  %c = ge.concat %n, %e {{axis = 1 : i64}} : ({T5}, {T3}) -> {T8}
+  func.return %c : {T8}
+}}
+"""
+
+
+def test_an_npu_level_program_runs_as_it_is(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """`ge-opt ... -p 'ge-optimize,plan-memory,convert-kernel-to-npu'`'s output runs on the
+    modeled NPU as printed: the outputs, the profile table, REPORT.json's kernels (one per
+    launch: the split and the concat launch nothing) and a trace; --level reference is
+    refused in one line."""
+    from xdsl.parser import Parser
+
+    from ge.pipeline import apply_pipeline
+    from ge.registry import make_context
+    from ge.testing import run
+    from lowering.convert_kernel_to_npu import lower_module
+
+    module = Parser(make_context(), NPU_SOURCE).parse_module()
+    x = np.random.default_rng(3).standard_normal((1, 8, 16)).astype(np.float32)
+    (want,) = run(module, [x])
+    apply_pipeline(module, "ge-optimize,plan-memory")
+    lowered = tmp_path / "low.mlir"
+    lowered.write_text(str(lower_module(module)))
+    np.savez(tmp_path / "in.npz", arg0=x)  # text IR without names: arg0.., result0..
+    report, out, trace = tmp_path / "r.json", tmp_path / "out.npz", tmp_path / "t.json"
+    argv = [str(lowered), "--inputs", str(tmp_path / "in.npz"), "--output", str(out)]
+    assert main([*argv, "--profile", "--report", str(report), "--trace", str(trace)]) == 0
+    np.testing.assert_allclose(np.load(out)["result0"], want, rtol=1e-6, atol=1e-6)
+    kernels = json.loads(report.read_text())["kernels"]
+    check_report(json.loads(report.read_text()))
+    assert [k["name"] for k in kernels] == ["elementwise_0", "elementwise_1", "elementwise_2"]
+    assert all(k["bound"]["pipe"] for k in kernels)
+    assert "elementwise_2" in capsys.readouterr().out
+    assert json.loads(trace.read_text())["traceEvents"]
+    assert main([*argv, "--level", "reference"]) == 1
+    assert "already lowered to the npu dialect" in capsys.readouterr().err

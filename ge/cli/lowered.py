@@ -1,0 +1,108 @@
+"""`ge-run` on a program already lowered to the `npu` dialect.
+
+`ge-opt model.mlir -p 'ge-optimize,plan-memory,convert-kernel-to-npu' > low.mlir` prints a
+program of `npu.kernel` launches on device buffers; `ge-run low.mlir` runs it as it is on the
+modeled NPU (`runtime.npu_interpreter.NpuExecutable`: the verifier first, then every kernel),
+with what ge-run gives for a model it compiles itself: the outputs, `--profile`'s table,
+`--report` (its kernels and makespan; no memory section, as the plan is the program's own
+offsets) and `--trace`. There is nothing left to compile, so `--level reference`, which
+would need the graph the program was lowered from, is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp
+
+from ge import profiler
+from ge.cli.inputs import load_npz, random_inputs, write_outputs
+from ge.report import build_report, write_report
+from gedialects.errors import FrontendError, InterpretationError
+from gedialects.interpreter import entry_function, input_names, output_names
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.launch import KernelOp
+from runtime.npu_interpreter import NpuExecutable
+from runtime.targets import load_target
+from runtime.trace import write_trace
+
+
+def is_lowered(module: ModuleOp) -> bool:
+    """Whether `module` is at the npu level: kernel launches, or device buffers as inputs."""
+    fn = entry_function(module)
+    if any(isinstance(t, BufferType) for t in fn.function_type.inputs.data):
+        return True
+    return any(isinstance(op, KernelOp) for op in module.walk())
+
+
+def _bind(fn, given: dict[str, np.ndarray], path: Path) -> list[np.ndarray]:  # noqa: ANN001
+    """The given arrays in argument order, checked against the buffers' dims and dtypes."""
+    names, types = input_names(fn), fn.function_type.inputs.data
+    missing, extra = [n for n in names if n not in given], sorted(set(given) - set(names))
+    if missing or extra:
+        raise InterpretationError(
+            f"inputs file '{path}' has {sorted(given)}; the program takes {names}"
+        )
+    arrays = []
+    for name, t in zip(names, types):
+        array = np.asarray(given[name])
+        if array.shape != tuple(t.dims) or not np.can_cast(array.dtype, t.dtype, "same_kind"):
+            raise InterpretationError(
+                f"input '{name}' is {array.dtype}{list(array.shape)}, the program takes {t}"
+            )
+        arrays.append(array.astype(t.dtype, copy=False))
+    return arrays
+
+
+def run_lowered(module: ModuleOp, args: argparse.Namespace, target_name: str) -> int:
+    """Run the npu-level `module` as `ge-run` runs a model (see the module docstring)."""
+    if args.level != "npu":
+        raise FrontendError(
+            f"'{args.model}' is already lowered to the npu dialect: it runs on the npu level "
+            "only (--level npu)"
+        )
+    fn = entry_function(module)
+    if args.inputs:
+        inputs = _bind(fn, load_npz(Path(args.inputs)), Path(args.inputs))
+    else:
+        inputs = list(random_inputs(fn, args.seed).values())
+    target = load_target(args.target)
+    start = time.perf_counter()
+    executable = NpuExecutable(module, target)  # verifies the program for the target
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    result = executable.run(inputs, trace=bool(args.trace))
+    run_seconds = time.perf_counter() - start
+    names = output_names(fn)
+    if args.output:
+        write_outputs(Path(args.output), names, result.outputs)
+    for name, array in zip(names, result.outputs):
+        print(f"{name}: {array.dtype}[{'x'.join(map(str, array.shape))}]")
+    kernels = []
+    for kernel in result.profile.kernels:
+        entry = kernel.as_dict()
+        entry["seconds"] = kernel.cycles / (target.clock_mhz * 1e6)
+        kernels.append(entry)
+    if args.profile:
+        with profiler.profile() as prof:
+            profiler.record_kernels(kernels)
+        print(f"modeled per-kernel time on {target_name}")
+        print(prof.key_averages().table())
+    if args.trace:
+        write_trace(args.trace, result.profile, target)
+    if args.report:
+        sections = {"kernels": kernels, "makespan_cycles": result.profile.makespan_cycles}
+        report = build_report(
+            target=target_name,
+            mode="static",
+            cache="miss",
+            compile_seconds=compile_seconds,
+            run_seconds=run_seconds,
+            outputs=names,
+            sections=sections,
+        )
+        write_report(report, args.report)
+    return 0
