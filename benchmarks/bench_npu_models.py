@@ -31,7 +31,7 @@ from ge.pipeline import apply_pipeline
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from runtime.cost_model import roofline_cycles
 from runtime.kernel_runner import KernelRunner
-from runtime.profile import KernelProfile
+from runtime.profile import KernelProfile, describe_bound
 from runtime.targets import default_target
 
 LARGE = 2_000
@@ -117,8 +117,7 @@ def report(name: str, build, per_layer: bool) -> None:
         print(f"{'kernel':<22}{'algorithm':<14}{'cycles':>10}{'roofline':>10}{'ratio':>7}"
               f"{'fp16-peak ratio':>17}  busiest pipe / roofline bound")  # fmt: skip
         for k, r, r16 in zip(rows, ratios, at_fp16):
-            bound = k.bound()
-            limit = f"{bound['pipe']} {bound['busy_share']:.0%} / {bound['roofline']}"
+            limit = describe_bound(k.bound())
             print(f"{k.name:<22}{k.algorithm or '-':<14}{k.cycles:>10.0f}"
                   f"{k.roofline_cycles:>10.0f}{r:>7.2f}{r16:>17.2f}  {limit}")  # fmt: skip
     hbm = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in run.profile.kernels)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.profile import describe_bound
+
 
 @dataclass
 class Event:
@@ -50,14 +52,6 @@ class KernelAverage:
     roofline_ratio: float | None = None
     bound: dict[str, Any] = field(default_factory=dict)
 
-    def limit(self) -> str:
-        """ "M 65% / cube": the busiest pipe's share of the time, and the roofline's bound."""
-        pipe, roof = self.bound.get("pipe"), self.bound.get("roofline")
-        if pipe is None:
-            return ""
-        share = self.bound.get("busy_share", 0.0)
-        return f"{pipe} {share:.0%}" + (f" / {roof}" if roof else "")
-
     def why(self) -> str:
         """The other candidates' modeled cycles relative to the chosen one: "fft 3.1x, ..."."""
         chosen = self.costs.get(self.algorithm)
@@ -84,7 +78,7 @@ class KeyAverages:
             lines.append(
                 f"{r.name[:36]:<36} {r.op[:22]:<22} {r.calls:>5} "
                 f"{r.seconds * 1e6:>9.1f}us {100 * r.seconds / total:>5.1f}% "
-                f"{r.hbm_bytes:>12,} {ratio:>8} {r.limit():<30} "
+                f"{r.hbm_bytes:>12,} {ratio:>8} {describe_bound(r.bound):<30} "
                 f"{r.algorithm:<13} {r.why()}{unit}".rstrip()
             )
         lines.append(f"total {total * 1e6:.1f} us over {sum(r.calls for r in self.rows)} calls")

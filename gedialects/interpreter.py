@@ -17,7 +17,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr, TensorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.interpreters.func import FuncFunctions
-from xdsl.ir import Operation
+from xdsl.ir import Attribute, Operation
 
 from gedialects.errors import InterpretationError
 from gedialects.ge.semantics import REFERENCE
@@ -29,6 +29,7 @@ from gedialects.ge.types import (
     shape_of,
     to_numpy_dtype,
 )
+from gedialects.npu.attrs import BufferType
 
 NAME_ATTR = "ge.name"
 """Argument / result attribute that keeps a model's input and output names."""
@@ -131,6 +132,16 @@ def output_names(fn: func.FuncOp) -> list[str]:
     return _names(fn.res_attrs, len(fn.function_type.outputs.data), "result")
 
 
+def array_signature(t: Attribute) -> tuple[tuple[int, ...], np.dtype] | None:
+    """(shape, dtype) of the arrays an argument of type `t` takes: a tensor, or a device
+    buffer (an npu-level program's); None for a scalar (a condition, an index)."""
+    if isinstance(t, TensorType):
+        return shape_of(t), to_numpy_dtype(element_of(t))
+    if isinstance(t, BufferType):
+        return tuple(t.dims), t.dtype
+    return None
+
+
 def bind_inputs(
     fn: func.FuncOp, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
 ) -> list[np.ndarray]:
@@ -148,11 +159,12 @@ def bind_inputs(
             raise InterpretationError(f"expected {len(types)} inputs {names}, got {len(values)}")
     bound = []
     for name, value, t in zip(names, values, types):
-        if not isinstance(t, TensorType):  # a scalar (a condition, an index): as given
+        signature = array_signature(t)
+        if signature is None:  # a scalar (a condition, an index): as given
             bound.append(value)
             continue
         array = np.asarray(value)
-        want_shape, want_dtype = shape_of(t), to_numpy_dtype(element_of(t))
+        want_shape, want_dtype = signature
         if array.shape != want_shape:
             raise InterpretationError(
                 f"input '{name}' has shape {array.shape}, the model wants {format_type(t)}"

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from runtime.npu_batch import first_address
+
 F = TypeVar("F", bound=Callable[..., Any])
 Accesses = tuple[list[np.ndarray], list[np.ndarray]]
 
@@ -71,7 +73,7 @@ def accesses(fn: Callable, args: Sequence) -> Accesses:
 
 def _extent(array: np.ndarray) -> tuple[int, int]:
     """[first byte, one past the last byte) of the memory `array` addresses."""
-    low = high = array.__array_interface__["data"][0]
+    low = high = first_address(array)
     if array.size == 0:
         return low, low
     for n, stride in zip(array.shape, array.strides):
@@ -93,7 +95,7 @@ class _Poisoning:
 
     def _bytes(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The entries of `mask` for every byte of `array` (inside this extent)."""
-        start = array.__array_interface__["data"][0] - self.low
+        start = first_address(array) - self.low
         shape, strides = (*array.shape, array.itemsize), (*array.strides, 1)
         return as_strided(mask[start:], shape, strides)
 

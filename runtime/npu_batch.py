@@ -56,7 +56,8 @@ def _span(array: np.ndarray) -> int:
     return sum((n - 1) * abs(s) for n, s in zip(array.shape, array.strides)) + array.itemsize
 
 
-def _address(array: np.ndarray) -> int:
+def first_address(array: np.ndarray) -> int:
+    """The address of `array`'s first element."""
     return array.__array_interface__["data"][0]
 
 
@@ -142,8 +143,8 @@ def stack_columns(
                 root = _root(first) if root is None else root
                 if _root(a) is not root:
                     return None
-        addresses[position] = address = [_address(a) for a in arrays]
-        if position in writes and not _disjoint(address, _span(first)):
+        addresses[position] = starts = [first_address(a) for a in arrays]
+        if position in writes and not _disjoint(starts, _span(first)):
             return None
     count = len(next(iter(addresses.values())))
     runs = [_first_run(a) for a in addresses.values() if _first_run(a) < count]

@@ -100,6 +100,15 @@ class KernelProfile:
         }
 
 
+def describe_bound(bound: dict[str, Any]) -> str:
+    """`KernelProfile.bound` as the tables print it: "M 65% / cube" (the busiest pipe's share
+    of the kernel's time, and the roofline's term), "" when no pipe was busy."""
+    if bound.get("pipe") is None:
+        return ""
+    roofline = bound.get("roofline")
+    return f"{bound['pipe']} {bound['busy_share']:.0%}" + (f" / {roofline}" if roofline else "")
+
+
 @dataclass
 class ProgramProfile:
     """Kernels in launch order; the makespan is when the last stream finishes."""

@@ -17,20 +17,14 @@ from xdsl.ir import SSAValue
 
 from gedialects.errors import FrontendError, InterpretationError
 from gedialects.ge.ops import CastOp, GatherOp, ReshapeOp, ScatterOp
-from gedialects.ge.types import element_of, is_integer_dtype, shape_of, to_numpy_dtype
-from gedialects.interpreter import bind_inputs, input_names
-from gedialects.npu.attrs import BufferType
+from gedialects.ge.types import is_integer_dtype, shape_of
+from gedialects.interpreter import array_signature, bind_inputs, input_names
 
 
 def _signature(fn: func.FuncOp) -> list[tuple[str, tuple[int, ...], np.dtype]]:
     """(name, shape, dtype) of each input: a tensor, or a device buffer (an npu program)."""
     types = fn.function_type.inputs.data
-    return [
-        (name, tuple(t.dims), t.dtype)
-        if isinstance(t, BufferType)
-        else (name, shape_of(t), to_numpy_dtype(element_of(t)))
-        for name, t in zip(input_names(fn), types)
-    ]
+    return [(name, *array_signature(t)) for name, t in zip(input_names(fn), types)]
 
 
 def _index_bound(value: SSAValue, default: int = 4) -> int:
@@ -106,6 +100,15 @@ def write_outputs(path: Path, names: Sequence[str], arrays: Sequence[np.ndarray]
         for name, array in zip(names, arrays):
             with z.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, _storable(np.asarray(array)), allow_pickle=False)
+
+
+def show_outputs(names: Sequence[str], arrays: Sequence[np.ndarray], path: Path | None) -> None:
+    """Write `arrays` to `path` (`write_outputs`) when given, and print each one's name, dtype
+    and shape, as `ge-run` does for every run."""
+    if path is not None:
+        write_outputs(path, names, arrays)
+    for name, array in zip(names, arrays):
+        print(f"{name}: {array.dtype}[{'x'.join(map(str, array.shape))}]")
 
 
 def _storable(array: np.ndarray) -> np.ndarray:

@@ -15,14 +15,13 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
 from ge import profiler
-from ge.cli.inputs import load_npz, random_inputs, write_outputs
+from ge.cli.inputs import bind_named, load_npz, random_inputs, show_outputs
 from ge.report import build_report, write_report
-from gedialects.errors import FrontendError, InterpretationError
-from gedialects.interpreter import entry_function, input_names, output_names
+from gedialects.errors import FrontendError
+from gedialects.interpreter import entry_function, output_names
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.launch import KernelOp
 from runtime.npu_interpreter import NpuExecutable
@@ -38,25 +37,6 @@ def is_lowered(module: ModuleOp) -> bool:
     return any(isinstance(op, KernelOp) for op in module.walk())
 
 
-def _bind(fn, given: dict[str, np.ndarray], path: Path) -> list[np.ndarray]:  # noqa: ANN001
-    """The given arrays in argument order, checked against the buffers' dims and dtypes."""
-    names, types = input_names(fn), fn.function_type.inputs.data
-    missing, extra = [n for n in names if n not in given], sorted(set(given) - set(names))
-    if missing or extra:
-        raise InterpretationError(
-            f"inputs file '{path}' has {sorted(given)}; the program takes {names}"
-        )
-    arrays = []
-    for name, t in zip(names, types):
-        array = np.asarray(given[name])
-        if array.shape != tuple(t.dims) or not np.can_cast(array.dtype, t.dtype, "same_kind"):
-            raise InterpretationError(
-                f"input '{name}' is {array.dtype}{list(array.shape)}, the program takes {t}"
-            )
-        arrays.append(array.astype(t.dtype, copy=False))
-    return arrays
-
-
 def run_lowered(module: ModuleOp, args: argparse.Namespace, target_name: str) -> int:
     """Run the npu-level `module` as `ge-run` runs a model (see the module docstring)."""
     if args.level != "npu":
@@ -65,8 +45,8 @@ def run_lowered(module: ModuleOp, args: argparse.Namespace, target_name: str) ->
             "only (--level npu)"
         )
     fn = entry_function(module)
-    if args.inputs:
-        inputs = _bind(fn, load_npz(Path(args.inputs)), Path(args.inputs))
+    if args.inputs:  # checked against the buffers' dims and dtypes, as a model's inputs
+        inputs = list(bind_named(load_npz(Path(args.inputs)), fn, Path(args.inputs)).values())
     else:
         inputs = list(random_inputs(fn, args.seed).values())
     target = load_target(args.target)
@@ -77,10 +57,7 @@ def run_lowered(module: ModuleOp, args: argparse.Namespace, target_name: str) ->
     result = executable.run(inputs, trace=bool(args.trace))
     run_seconds = time.perf_counter() - start
     names = output_names(fn)
-    if args.output:
-        write_outputs(Path(args.output), names, result.outputs)
-    for name, array in zip(names, result.outputs):
-        print(f"{name}: {array.dtype}[{'x'.join(map(str, array.shape))}]")
+    show_outputs(names, result.outputs, Path(args.output) if args.output else None)
     kernels = []
     for kernel in result.profile.kernels:
         entry = kernel.as_dict()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
-from ge.cli.inputs import bind_named, load_npz, random_inputs, write_outputs
+from ge.cli.inputs import bind_named, load_npz, random_inputs, show_outputs
 from ge.cli.lowered import is_lowered, run_lowered
 from ge.diagnostics import first_line, format_parse_error
 from ge.frontends.onnx.staging import StagedProgram
@@ -141,10 +141,7 @@ def run(args: argparse.Namespace) -> int:
         outputs = compiled.run(**inputs)
     run_seconds = time.perf_counter() - start
     names = compiled.output_names
-    if args.output:
-        write_outputs(Path(args.output), names, outputs)
-    for name, array in zip(names, outputs):
-        print(f"{name}: {array.dtype}[{'x'.join(map(str, array.shape))}]")
+    show_outputs(names, outputs, Path(args.output) if args.output else None)
     host = any(e.clock == "host" for e in prof.events)
     if args.profile:
         print(HOST_NOTE if host else f"modeled per-kernel time on {target}")

@@ -100,21 +100,10 @@ def conv_direct(x, w, g: ConvGeometry) -> np.ndarray:
     return y.reshape(g.n, g.o, oh, ow).astype(x.dtype)
 
 
-def im2col(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(N, groups, OH*OW, C/groups*KH*KW) windows, row-major over (c, kh, kw)."""
-    xp = _pad(x, g.pads)
-    spans = (g.dilations[0] * (g.kh - 1) + 1, g.dilations[1] * (g.kw - 1) + 1)
-    win = sliding_window_view(xp, spans, axis=(2, 3))
-    win = win[:, :, :: g.strides[0], :: g.strides[1], :: g.dilations[0], :: g.dilations[1]]
-    oh, ow = g.out_hw
-    win = win[:, :, :oh, :ow].reshape(g.n, g.groups, g.c // g.groups, oh * ow, g.kh * g.kw)
-    return win.transpose(0, 1, 3, 2, 4).reshape(g.n, g.groups, oh * ow, -1)
-
-
 def conv_im2col(x, w, g: ConvGeometry) -> np.ndarray:
-    """The patch matrix times the weights, in the working precision: the reference conv's
-    own GEMM on patches (`conv2d_nchw`), which gathers the patch matrix `im2col` describes
-    tap by tap instead of copying a 6-D window view."""
+    """The patch matrix (rows: output pixels, columns: (c, kh, kw)) times the weights, in the
+    working precision: the reference conv's own GEMM on patches (`conv2d_nchw`), which
+    gathers the patch matrix tap by tap instead of copying a 6-D window view."""
     acc = _acc(x)
     y = conv2d_nchw(
         x.astype(acc, copy=False), w.astype(acc, copy=False), g.strides, g.pads, g.dilations,

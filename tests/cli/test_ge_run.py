@@ -487,3 +487,6 @@ def test_an_npu_level_program_runs_as_it_is(tmp_path: Path, capsys) -> None:  # 
     assert json.loads(trace.read_text())["traceEvents"]
     assert main([*argv, "--level", "reference"]) == 1
     assert "already lowered to the npu dialect" in capsys.readouterr().err
+    np.savez(tmp_path / "in.npz", arg0=x[:, :4])  # checked as a model's inputs are
+    assert main(argv) == 1
+    assert "'arg0' has shape (1, 4, 16), the model wants !npu.buffer" in capsys.readouterr().err
