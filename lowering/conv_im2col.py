@@ -53,7 +53,7 @@ from lowering.conv_tiling import (
     parts,
     skips_rows,
 )
-from lowering.gemm_epilogue import Step, scratch_spans
+from lowering.gemm_epilogue import Step, activation_steps, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
 from runtime.targets import Target
 
@@ -61,6 +61,25 @@ __all__ = ["Im2ColConv", "img2col_order_weights"]
 
 ZERO_EVENT = 3
 PARITY = (0, 1)
+
+
+ZERO_KEEPING = {"relu", "leaky_relu", "tanh", "abs", "neg", "erf", "clip"}
+"""Input activations the staging applies: f(0) = 0, so the rows a folded conv's loads clear
+as padding stay zero once activated (a clip must hold 0 between its bounds)."""
+
+
+def input_steps(op: Operation) -> list[Step]:
+    """The vector steps of `op`'s `input_activation` (none without one), in-place ones that
+    keep zero; any other is refused (the kernel then runs by reference)."""
+    name = op.properties.get("input_activation")
+    if name is None:
+        return []
+    steps = activation_steps(name.data, op.properties.get("input_activation_attrs"))
+    bounds = dict(steps[0].attrs) if name.data == "clip" else {}
+    keeps_zero = bounds.get("min", 0) <= 0 <= bounds.get("max", float("inf"))
+    if name.data not in ZERO_KEEPING or not keeps_zero:
+        raise UnsupportedError(f"{op.name}: no npu lowering of input activation '{name.data}'")
+    return steps
 
 
 class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):
@@ -93,6 +112,8 @@ class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):
         self.laid_weights = img2col_order_weights(w, self.groups)
         """Weights in the cube's K order, made at compile time (constant weights only); the
         caller places this `npu.hbm_constant` before the kernel."""
+        self.prologue = input_steps(op)
+        """The input activation's vector steps, run on each staged chunk of rows."""
         self.refoldable = self.laid_weights is not None
         """Whether `w` is the constant that the weights are laid out from, so that folding
         kernel rows into channels can refold it (not when a caller lays out weights of its
@@ -119,6 +140,7 @@ class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):
             self.n * self.groups, to_numpy_dtype(self.element).itemsize, spans,
             self.out_width, self.sh, self.span, self.pads, self.laid_weights is not None,
             to_numpy_dtype(self.out.type.element_type).itemsize, self.kh if self.refoldable else 1,
+            prologue=len(self.prologue),
         )  # fmt: skip
         tiling = choose_conv_tile(self.target, shape)
         if tiling is None:

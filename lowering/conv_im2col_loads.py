@@ -22,6 +22,7 @@ from gedialects.npu.buffers import HbmConstantOp, constant_array
 from gedialects.npu.transfer import TransDataOp
 from gedialects.npu.vector import VecTransposeOp
 from lowering.conv_tiling import FRACTAL
+from lowering.gemm_epilogue import apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 
 STAGE_EVENT = 6
@@ -129,13 +130,8 @@ class RowLoader:
             if c.fold is not None:  # kernel rows folded into channels (`conv_im2col_fold`)
                 c.fold.clear(b, self.nd[p], p, r0, rext)
                 load = lambda: c.fold.load(b, self.nd[p], (image, group), first, r0, rext)  # noqa: E731
-            stage(
-                b,
-                p,
-                load,
-                lambda: b.add(TransDataOp(self.nd[p], self.five[p])),
-                lambda: b.dma(self.five[p], [0] * 5, out, img, dst),
-            )
+            store = lambda: b.dma(self.five[p], [0] * 5, out, img, dst)  # noqa: E731
+            stage(b, p, load, lambda: self.convert(p), store)
 
         flip = part % 2  # parts alternate staging sets too: one chunk each is common
         if isinstance(lo, int) and isinstance(hi, int) and lo >= hi:
@@ -149,6 +145,14 @@ class RowLoader:
             r1 = b.addi(r0, rows)
             with b.when(b.ult(r1, hi)):
                 chunk(1 - flip, r1)
+
+    def convert(self, p: int) -> None:
+        """Staging set p's rows to NC1HWC0 on V, after the conv's input activation (its
+        `prologue` steps, in place: padding rows come from the zero row, never activated,
+        and padded channels meet zero weights)."""
+        b = self.conv.b
+        apply_steps(b, self.conv.prologue, self.nd[p], {})
+        b.add(TransDataOp(self.nd[p], self.five[p]))
 
     def _zeros(self, img: SSAValue, slices: int, start: Index, stop: Index) -> None:
         b, size = self.conv.b, [1, slices, 1, self.conv.wd, FRACTAL]

@@ -35,6 +35,9 @@ class ConvShape:
     staged: bool = True
     """The input rows come NCHW and go to NC1HWC0 through UB (V and MTE3); False costs them
     as if they were NC1HWC0 already (what a layout pass would buy: `bench_conv_formats.py`)."""
+    prologue: int = 0
+    """Vector passes over each staged chunk before its layout change (the conv's
+    `input_activation`, applied to its rows as they pass through UB)."""
 
     @property
     def c1(self) -> int:

@@ -157,7 +157,8 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
     cube = mmad_cycles(target, tm, tn, tk, _dtype(isz))
     k_loop = ksteps * (max(mte1, cube) + ISSUE_CYCLES) + mte1
     drain_v = 3 * tm * tn * s.out_itemsize * (1 + len(s.operands)) / 256
-    vec = per * (five / 256 + drain_v)
+    staging_v = five * (1 + s.prologue) / 256  # the layout change and the input activation
+    vec = per * (staging_v + drain_v)
     vec += 0 if s.laid else w_units * s.k * tn * isz / 256
     fix = tm * tn * 4 / rate("l0c", "ub")
     # the first K part's loads before the cube starts; the last part's K steps after the
@@ -178,7 +179,7 @@ def _cycles(target: Target, s: ConvShape, tile: tuple[int, int, int], order: str
         # last part follow one another once per unit
         misses = min(rows_read, compulsory[0] / blocks / per) / share
         rows_dma = max(rows_read / rate("l2", "l1"), misses)
-        chain = store + rows_dma + five * last_part * (1 / 256 + 1 / rate("ub", "l1"))
+        chain = store + rows_dma + last_part * (staging_v + five / rate("ub", "l1"))
         busiest = max(busiest, lag + (per - 1) * chain + k_loop)
     split = last_split(tm)
     if split:  # the last unit in two pieces: the first one's drain runs under the second's K

@@ -50,6 +50,15 @@ def conv_epilogue_steps(
     return steps + activation_steps(post, op.post_activation_attrs)
 
 
+def refuse_input_activation(op: Conv2DKernelOp, algorithm: str) -> None:
+    """Only the img2col lowering applies an input activation (on the rows it stages through
+    UB); the other algorithms refuse one, so that such a conv runs by reference."""
+    if op.input_activation is not None:
+        raise UnsupportedError(
+            f"{op.name} (algorithm={algorithm}) with an input activation has no npu lowering"
+        )
+
+
 def _by_im2col(op: Conv2DKernelOp) -> bool:
     return op.algorithm is None or op.algorithm.data == "im2col"
 
@@ -64,7 +73,8 @@ def lower_conv2d(
         raise UnsupportedError(f"{op.name} on {inputs[0].type.element_type} has no cube mode")
     ops: list[Operation] = []
     pointwise = (kh, kw) == (1, 1) and set(op.ints("strides")) == {1}
-    if not pointwise or set(op.ints("pads")) != {0} or op.get_int("groups") != 1:
+    pointwise &= set(op.ints("pads")) == {0} and op.get_int("groups") == 1
+    if not pointwise or op.input_activation is not None:  # (staged rows take the activation)
         from lowering.conv_im2col import Im2ColConv
 
         ho, wo = output.type.dims[2:]

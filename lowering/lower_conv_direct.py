@@ -17,7 +17,7 @@ from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.conv_direct import DirectConv
 from lowering.conv_direct_tiling import DirectGeometry
 from lowering.gemm_epilogue import Step, activation_steps
-from lowering.lower_conv import EPILOGUE
+from lowering.lower_conv import EPILOGUE, refuse_input_activation
 from lowering.registry import lowers
 from lowering.windows import refuse_padding_only_windows
 from runtime.targets import Target
@@ -52,6 +52,7 @@ def epilogue_steps(op: Conv2DKernelOp, given: list[SSAValue]) -> list[Step]:
 def lower_conv2d_direct(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> Operation:
+    refuse_input_activation(op, "direct")
     refuse_padding_only_windows(op, inputs[0], inputs[1], output)
     element = str(inputs[0].type.element_type)
     if element not in ("f16", "f32"):

@@ -46,7 +46,7 @@ from gedialects.npu.launch import KernelOp
 from lowering import dft
 from lowering.conv_fft_mix import ChannelSum, cast_kernel
 from lowering.gemm import emit_gemm
-from lowering.lower_conv import conv_epilogue_steps
+from lowering.lower_conv import conv_epilogue_steps, refuse_input_activation
 from lowering.registry import lowers
 from runtime.targets import Target
 
@@ -112,6 +112,7 @@ class _Emitter:
 def lower_conv2d_fft(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
+    refuse_input_activation(op, "fft")
     element = inputs[0].type.element_type
     if str(element) not in ("f16", "f32"):
         raise UnsupportedError(f"{op.name} (algorithm=fft) on {element} has no cube mode")

@@ -25,7 +25,7 @@ from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp
 from lowering.gemm import emit_gemm
-from lowering.lower_conv import _view, conv_epilogue_steps
+from lowering.lower_conv import _view, conv_epilogue_steps, refuse_input_activation
 from lowering.registry import lowers
 from lowering.winograd_fused import FusedWinograd
 from lowering.winograd_fused_tiling import FusedShape, choose_fused_tile
@@ -79,6 +79,7 @@ def _weights(op, w: SSAValue, m: int, target: Target, name: str, ops: list) -> S
     u = _alloc((alpha2, o * cg), w.type.element_type, ops)
     rows = _view(w, (o * cg, 9), ops)
     algorithm = op.algorithm.data
+    refuse_input_activation(op, algorithm)
     ops.append(
         WeightTransform(rows, u, m, target).emit(f"{name}_weights", op.fused_names, algorithm)
     )

@@ -124,7 +124,8 @@ class Convs(Combination):
     KIND = k.Conv2DKernelOp
     VECTORS = ("bias", "scale", "shift")
     KEPT = ("strides", "pads", "dilations", "groups", "activation", "activation_attrs",
-            "post_activation", "post_activation_attrs")  # fmt: skip
+            "post_activation", "post_activation_attrs", "input_activation",
+            "input_activation_attrs")  # fmt: skip
     RESULT_AXIS = 1
 
     def weight_axis(self, op: KernelOp) -> int:

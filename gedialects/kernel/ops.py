@@ -74,11 +74,13 @@ T = TypeVar("T")
 
 @irdl_op_definition
 class Conv2DKernelOp(KernelOp):
-    """post_act(act((conv(x, w) + bias) * scale + shift) + residual): conv and epilogue.
+    """post_act(act((conv(in_act(x), w) + bias) * scale + shift) + residual): conv and epilogue.
 
-    Precisely: y = conv(x, w); y += bias; y = y * scale + shift (batch norm, per output
-    channel); y = activation(y); y += residual; y = post_activation(y). Each step is
-    optional. `bias`, `scale`, `shift` have shape (O,); `residual` has the result type.
+    Precisely: y = conv(input_activation(x), w) (the activated image zero-padded);
+    y += bias; y = y * scale + shift (batch norm, per output channel); y = activation(y);
+    y += residual; y = post_activation(y). Each step is optional. `bias`, `scale`, `shift`
+    have shape (O,); `residual` has the result type. `input_activation` is the producer's
+    activation moved into this conv's loads (`passes.split_pointwise_convs`).
     """
 
     name = "kernel.conv2d"
@@ -97,6 +99,8 @@ class Conv2DKernelOp(KernelOp):
     activation_attrs = opt_prop_def(DictionaryAttr)
     post_activation = opt_prop_def(StringAttr)
     post_activation_attrs = opt_prop_def(DictionaryAttr)
+    input_activation = opt_prop_def(StringAttr)
+    input_activation_attrs = opt_prop_def(DictionaryAttr)
     irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments(as_property=True))
     DEFAULTS: ClassVar[dict] = dict(ge.Conv2DOp.DEFAULTS)
     assembly_format = (
@@ -109,6 +113,7 @@ class Conv2DKernelOp(KernelOp):
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
         check_activation(cls, props, "activation")
         check_activation(cls, props, "post_activation")
+        check_activation(cls, props, "input_activation")
         rule = ge.Conv2DOp.infer_result_types.__func__  # type: ignore[attr-defined]
         return rule(cls, operand_types[:2], props)
 

@@ -70,6 +70,7 @@ def apply_activation(op: KernelOp, key: str, y: np.ndarray) -> np.ndarray:
 @kernel_reference(k.Conv2DKernelOp)
 def conv2d(op: k.Conv2DKernelOp, x: np.ndarray, w: np.ndarray, *rest: np.ndarray):
     extra = op.present(("bias", "scale", "shift", "residual"), rest)
+    x = apply_activation(op, "input_activation", x)
     if op.algorithm is not None:
         geometry = ConvGeometry.of(
             x.shape, w.shape, op.ints("strides"), op.ints("pads"), op.ints("dilations"),

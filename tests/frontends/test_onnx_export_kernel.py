@@ -43,8 +43,20 @@ def _elementwise(x, y):
     return merge_elementwise(first, second)
 
 
+def _conv_input_activation(x):
+    """A conv whose producer's leaky_relu moved into its loads (`split-pointwise-convs`)."""
+    return k.Conv2DKernelOp(
+        x, c(normal(4, 4, 3, 3)), c(normal(4)),
+        strides=[1, 1], pads=[1, 1, 1, 1], dilations=[1, 1], groups=1, activation="relu",
+        input_activation="leaky_relu", input_activation_attrs=DictionaryAttr(
+            {"alpha": FloatAttr(0.3, f64)}),
+        fused_from=["ge.leaky_relu", "ge.conv2d", "ge.relu"],
+    )  # fmt: skip
+
+
 KERNELS = {
     "conv2d-epilogue": ([IMG], _conv),
+    "conv2d-input-activation": ([IMG], _conv_input_activation),
     "matmul": (
         [SEQ, normal(2, 3, 8)],
         lambda a, b: k.MatMulKernelOp(

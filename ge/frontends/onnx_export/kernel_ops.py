@@ -88,7 +88,8 @@ def _mirrored(op: MirrorKernelOp, xs: list[SSAValue], out: list[Operation]) -> l
 def _conv(op: k.Conv2DKernelOp, xs: list[SSAValue], out: list[Operation]) -> list[SSAValue]:
     given = op.present(("bias", "scale", "shift", "residual"), xs[2:])
     conv_props = {n: op.properties[n] for n in ("strides", "pads", "dilations", "groups")}
-    y = _add(out, ge.Conv2DOp(xs[0], xs[1], given.get("bias"), **conv_props))
+    x = _activation(op, "input_activation", xs[0], out)
+    y = _add(out, ge.Conv2DOp(x, xs[1], given.get("bias"), **conv_props))
     if "scale" in given:
         channels = [1, shape_of(op.output.type)[1], 1, 1]
         scale = _add(out, ge.ReshapeOp(given["scale"], shape=channels))

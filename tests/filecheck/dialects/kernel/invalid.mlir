@@ -8,6 +8,14 @@ func.func @unknown_activation(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) 
 
 // -----
 
+func.func @unknown_input_activation(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = kernel.conv2d %x, %w {fused_from = ["ge.conv2d"], strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64, input_activation = "softmax"} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x4x4xf32>
+  func.return %0 : tensor<1x4x4x4xf32>
+}
+// CHECK: error: 'kernel.conv2d': input_activation "softmax" is not one of
+
+// -----
+
 func.func @residual_type(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x4x4xf32> {
   %0 = kernel.conv2d %x, %w residual %x : tensor<1x4x6x6xf32> {fused_from = ["ge.conv2d", "ge.add"], strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x4x4xf32>
   func.return %0 : tensor<1x4x4x4xf32>

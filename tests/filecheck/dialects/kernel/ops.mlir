@@ -11,6 +11,9 @@ func.func @conv_epilogue(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x3x3xf32>, %b: t
   // CHECK: kernel.conv2d %[[Y]], %w {
   // CHECK-SAME: activation = "clip", activation_attrs = {min = 0.000000e+00 : f64, max = 6.000000e+00 : f64}
   %1 = kernel.conv2d %0, %w {fused_from = ["ge.conv2d", "ge.clip"], strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, activation = "clip", activation_attrs = {min = 0.0 : f64, max = 6.0 : f64}} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x6x6xf32>
+  // CHECK: kernel.conv2d %{{.+}}, %w {
+  // CHECK-SAME: input_activation = "leaky_relu", input_activation_attrs = {alpha = 2.000000e-01 : f64}
+  %2 = kernel.conv2d %1, %w {fused_from = ["ge.conv2d"], strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, input_activation = "leaky_relu", input_activation_attrs = {alpha = 0.2 : f64}} : tensor<1x4x6x6xf32>, tensor<4x4x3x3xf32> -> tensor<1x4x6x6xf32>
   func.return %1 : tensor<1x4x6x6xf32>
 }
 
