@@ -59,7 +59,9 @@ def _inputs(module) -> list[np.ndarray]:
 
 
 def _run(module, optimize: bool):
-    kernels = "ge-optimize,select-implementations" if optimize else "convert-ge-to-kernel"
+    kernels = "convert-ge-to-kernel"
+    if optimize:
+        kernels = "ge-optimize,select-implementations,split-pointwise-convs"
     apply_pipeline(module, kernels)
     start = time.perf_counter()
     runner = KernelRunner(module)

@@ -147,7 +147,10 @@ def show(title: str, module: ModuleOp, inputs: list[np.ndarray], reference: Any 
     print(f"[ge]      {op_histogram(module)}")
     with constant_elision(8):
         print(abridged(str(module)))
-    done = step("compiling (ge-optimize, select-implementations, schedule-streams, plan-memory)")
+    done = step(
+        "compiling (ge-optimize, select-implementations, split-pointwise-convs, schedule-streams,"
+        " plan-memory)"
+    )
     compiled = ge.compile(module, level="npu", cache=False)
     done()
     plan = compiled.plan()

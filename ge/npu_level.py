@@ -1,8 +1,9 @@
 """The `npu` level: compile to kernels with chosen implementations, planned memory and
 streams, then run every kernel on the modeled NPU and report what the chip would spend.
 
-Compile: the optimize pipeline, then `select-implementations`, `schedule-streams` and
-`plan-memory` (offsets recorded in the IR), the same pass names `ge-opt -p` takes.
+Compile: the optimize pipeline, then `select-implementations`, `split-pointwise-convs`,
+`schedule-streams` and `plan-memory` (offsets recorded in the IR), the same pass names
+`ge-opt -p` takes.
 Run: each kernel is lowered alone to the `npu` dialect and executed by the npu
 interpreter (`runtime.kernel_runner`). A kernel with no npu lowering yet runs its
 reference semantics; its time is then the roofline estimate, marked
@@ -52,7 +53,8 @@ def npu_passes(options: CompileOptions) -> str:
         select += f" conv-algorithm={options.conv_algorithm}"
     select += "}"
     reuse = "true" if options.memory_reuse else "false"
-    return ",".join([select, "schedule-streams", f"plan-memory{{reuse={reuse}}}"])
+    split = f'split-pointwise-convs{{target="{options.target}"}}'
+    return ",".join([select, split, "schedule-streams", f"plan-memory{{reuse={reuse}}}"])
 
 
 def lower_for_npu(module: ModuleOp, options: CompileOptions) -> ModuleOp:

@@ -24,7 +24,7 @@ code without the loop.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import f32
+from xdsl.dialects.builtin import DictionaryAttr, f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
@@ -68,18 +68,25 @@ ZERO_KEEPING = {"relu", "leaky_relu", "tanh", "abs", "neg", "erf", "clip"}
 as padding stay zero once activated (a clip must hold 0 between its bounds)."""
 
 
+def keeps_zero(name: str, attrs: DictionaryAttr | None) -> bool:
+    """Whether activation `name` maps 0 to 0 (`ZERO_KEEPING`; a clip whose bounds hold 0)."""
+    if name != "clip" or attrs is None:
+        return name in ZERO_KEEPING
+    bounds = {key: value.value.data for key, value in attrs.data.items()}
+    return bounds.get("min", 0.0) <= 0.0 <= bounds.get("max", float("inf"))
+
+
 def input_steps(op: Operation) -> list[Step]:
     """The vector steps of `op`'s `input_activation` (none without one), in-place ones that
     keep zero; any other is refused (the kernel then runs by reference)."""
-    name = op.properties.get("input_activation")
+    properties = getattr(op, "properties", {})  # (the transposed conv passes a stand-in)
+    name = properties.get("input_activation")
     if name is None:
         return []
-    steps = activation_steps(name.data, op.properties.get("input_activation_attrs"))
-    bounds = dict(steps[0].attrs) if name.data == "clip" else {}
-    keeps_zero = bounds.get("min", 0) <= 0 <= bounds.get("max", float("inf"))
-    if name.data not in ZERO_KEEPING or not keeps_zero:
+    attrs = properties.get("input_activation_attrs")
+    if not keeps_zero(name.data, attrs):
         raise UnsupportedError(f"{op.name}: no npu lowering of input activation '{name.data}'")
-    return steps
+    return activation_steps(name.data, attrs)
 
 
 class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):

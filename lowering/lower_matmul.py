@@ -15,7 +15,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.ops import AddOp
 from gedialects.ge.types import element_of, tensor
 from gedialects.kernel.elementwise import ElementwiseOp, YieldOp
-from gedialects.kernel.ops import MatMulKernelOp
+from gedialects.kernel.ops import Conv2DKernelOp, MatMulKernelOp
 from gedialects.npu.launch import KernelOp
 from lowering.gemm import ColumnPieces, emit_gemm
 from lowering.gemm_epilogue import Step, activation_steps
@@ -53,7 +53,7 @@ def lower_matmul(
     pieces = isinstance(output, ColumnPieces)  # the split-K init kernel writes a whole C
     split = _split(inputs, output, target, bt) if act is None and addends and not pieces else None
     if split is not None:
-        init = _init_with_addends(op, addends, output, target, f"{name}_init")
+        init = init_with_addends(op, addends, output, target, f"{name}_init")
         gemm = emit_gemm(
             inputs[0], inputs[1], output, target, name, op.fused_names, "matmul", alpha, split,
             b_transposed=bt,
@@ -84,8 +84,12 @@ def _split(inputs: list[SSAValue], output: SSAValue, target: Target, b_transpose
     return (parts, tiling) if parts > 1 else None
 
 
-def _init_with_addends(
-    op: MatMulKernelOp, addends: dict[str, SSAValue], output: SSAValue, target: Target, name: str
+def init_with_addends(
+    op: MatMulKernelOp | Conv2DKernelOp,
+    addends: dict[str, SSAValue],
+    output: SSAValue,
+    target: Target,
+    name: str,
 ) -> KernelOp:
     """An elementwise kernel that writes the bias, broadcast, plus the residual into every
     element of C (the output buffer's shape: a vector operand's product is viewed as a

@@ -61,13 +61,17 @@ def choose_elementwise_tile(
     for tc in col_options:
         fixed = sum(aligned(tc * isz if c else isz) for r, c, isz in buffers if not r)
         per_row = sum((tc if c else 1) * isz for r, c, isz in buffers if r)
-        tr = max(1, min(rows, (ub // copies - fixed - ALIGN * len(buffers)) // max(per_row, 1)))
-        if copies * _ub_bytes(buffers, tr, tc) > ub:
-            continue
-        shape = (rows, cols, leading, tr, tc)
-        estimate, blocks = _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize)
-        if best is None or estimate < best.estimate:
-            best = ElementwiseTiling(tr, tc, blocks, estimate)
+        most = max(1, min(rows, (ub // copies - fixed - ALIGN * len(buffers)) // max(per_row, 1)))
+        # the most rows UB holds, or fewer so that the tiles spread over more cores (a
+        # (512, 49) output in 4 column tiles of 512 rows ran on 4 cores)
+        spread = {-(-rows // d) for d in range(2, target.vector_cores + 1)}
+        for tr in sorted({most} | {r for r in spread if r < most}):
+            if copies * _ub_bytes(buffers, tr, tc) > ub:
+                continue
+            shape = (rows, cols, leading, tr, tc)
+            estimate, blocks = _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize)
+            if best is None or estimate < best.estimate:
+                best = ElementwiseTiling(tr, tc, blocks, estimate)
     if best is None:
         raise ValueError("no elementwise tile fits the unified buffer")
     return best
