@@ -28,7 +28,7 @@ func.func @gather(%d: tensor<100x64xf32>, %i: tensor<2x16xi64>) -> tensor<2x16x6
 // -----
 
 // A split writes each piece into its own HBM buffer from one kernel: one tile loop per piece,
-// the second reading from column 64 of the input.
+// the second reading from column 64 of the input (tiles of a few rows, spread over the cores).
 func.func @split(%x: tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x128xf32>) {
   %a, %b = kernel.split %x {axis = 2 : i64, sizes = array<i64: 64, 128>, fused_from = ["ge.split"]} : (tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x128xf32>)
   func.return %a, %b : tensor<2x16x64xf32>, tensor<2x16x128xf32>
@@ -43,14 +43,15 @@ func.func @split(%x: tensor<2x16x192xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x
 // CHECK:             npu.dma {{.*}} -> %[[A]]
 // CHECK:           scf.for
 // CHECK:             %[[C:.*]] = arith.addi {{.*}}, %{{.*}} : index
-// CHECK:             npu.dma %x [{{.*}}, 0, %[[C]]]
+// CHECK:             npu.dma %x [{{.*}}, {{.*}}, %[[C]]]
 // CHECK:             npu.dma {{.*}} -> %[[B]]
 // CHECK-NOT:     npu.kernel
 
 // -----
 
 // where(not mask, x, c): the mask tile is i1, logical_not a compare with 0, where a select;
-// the (16, 16) mask and the scalar broadcast against the (16, 16) tiles of x.
+// the mask's rows of the tile (a few rows: the tiles spread over the cores) and the scalar
+// broadcast against the tiles of x.
 func.func @masked_fill(%x: tensor<4x16x16xf32>, %m: tensor<16x16xi1>, %c: tensor<f32>) -> tensor<4x16x16xf32> {
   %y = kernel.elementwise %x, %m, %c {fused_from = ["ge.where"]} : (tensor<4x16x16xf32>, tensor<16x16xi1>, tensor<f32>) -> tensor<4x16x16xf32> {
   ^bb0(%a: tensor<f32>, %k: tensor<i1>, %v: tensor<f32>):
@@ -63,8 +64,8 @@ func.func @masked_fill(%x: tensor<4x16x16xf32>, %m: tensor<16x16xi1>, %c: tensor
 
 // CHECK-LABEL: func.func @masked_fill
 // CHECK:         npu.kernel "elementwise_0"
-// CHECK:           %[[M:.*]] = npu.alloc : !npu.buffer<16x16xi1, ub>
+// CHECK:           %[[M:.*]] = npu.alloc : !npu.buffer<[[R:[0-9]+]]x16xi1, ub>
 // CHECK:           scf.for
 // CHECK:             npu.dma %m {{.*}} -> %[[M]]
-// CHECK:             npu.vec_cmps "eq" %[[M]], 0.000000e+00 -> %[[N:.*]] : !npu.buffer<16x16xi1, ub> -> !npu.buffer<16x16xi1, ub>
-// CHECK:             npu.vec_select %[[N]], {{.*}} : !npu.buffer<16x16xi1, ub>, !npu.buffer<16x16xf32, ub>, !npu.buffer<1x1xf32, ub> -> !npu.buffer<16x16xf32, ub>
+// CHECK:             npu.vec_cmps "eq" %[[M]], 0.000000e+00 -> %[[N:.*]] : !npu.buffer<[[R]]x16xi1, ub> -> !npu.buffer<[[R]]x16xi1, ub>
+// CHECK:             npu.vec_select %[[N]], {{.*}} : !npu.buffer<[[R]]x16xi1, ub>, !npu.buffer<[[R]]x16xf32, ub>, !npu.buffer<1x1xf32, ub> -> !npu.buffer<[[R]]x16xf32, ub>
