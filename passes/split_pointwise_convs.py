@@ -12,9 +12,9 @@ op per staged chunk), and the producer is left with a bias, which the split's in
 writes: act(conv1(x) + b) feeding conv2 becomes conv2(act(conv1(x) + b)) with conv1 split.
 
 Moved only where the split pays on the target (the lowering's own test, `pointwise_split`,
-so the lowering then splits it), the activation keeps zero (`ZERO_KEEPING`: the consumer's
-padding is then the same before and after), and the consumer's lowering is img2col with
-staged rows (a conv that is not itself pointwise, its algorithm img2col).
+so the lowering then splits it), the activation keeps zero (`conv_im2col.keeps_zero`: what
+the consumer's staging clears as padding stays zero), and the consumer's lowering is
+img2col with staged rows (a conv that is not itself pointwise, its algorithm img2col).
 Pre: `select-implementations` has chosen the convs' algorithms. Post: the moved activation's
 provenance (`fused_from`) is the consumer's.
 """
@@ -30,7 +30,7 @@ from xdsl.passes import ModulePass
 from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.base import ACTIVATIONS
 from gedialects.kernel.ops import Conv2DKernelOp
-from lowering.conv_im2col import ZERO_KEEPING, keeps_zero
+from lowering.conv_im2col import keeps_zero
 from lowering.lower_conv import is_pointwise, pointwise_split
 from runtime.targets import Target, load_target
 
@@ -56,7 +56,7 @@ def movable(op: Conv2DKernelOp, target: Target) -> Conv2DKernelOp | None:
     name = op.activation
     if name is None or not _by_img2col(op) or not is_pointwise(op) or op.bias is None:
         return None
-    if name.data not in ZERO_KEEPING or not keeps_zero(name.data, op.activation_attrs):
+    if not keeps_zero(name.data, op.activation_attrs):
         return None
     others = (op.scale, op.residual, op.post_activation, op.input_activation)
     if any(value is not None for value in others) or shape_of(op.input.type)[0] != 1:
