@@ -202,9 +202,10 @@ SPLIT_MAX_FRACTALS = 32
 where each core's loads bound it, few output tiles a core; the estimate of a split with
 more is optimistic (ascend910a f32, split total incl. init against unsplit: 8, 12, 16, 24
 fractals a core 8-20% faster, 36 4% faster, 48 5% slower though estimated 18% faster)."""
-SPLIT_INIT_SPEED = 0.6
+SPLIT_INIT_SPEED = 0.9
 """The init kernel's share of its store's roofline (C's bytes at the chip's bandwidth):
-measured 0.60 on outputs of 393 KB to 1.6 MB, 0.80 on 262 KB."""
+measured 0.88-0.97 on outputs of 262 KB to 1.6 MB since elementwise tiles spread over every
+core (`bench_npu_roofline.py`; 0.60 before, when a (128, 768) init ran on few cores)."""
 
 
 def choose_matmul_split(
