@@ -57,6 +57,15 @@ def _add_relu(rows: int, cols: int) -> str:
 }}"""
 
 
+def _add(*shape: int) -> str:
+    """An add of two same-shaped tensors: one elementwise kernel, tiled over the cores."""
+    t = _t(shape, "f32")
+    return f"""func.func @main(%x: {t}, %y: {t}) -> {t} {{
+  %s = ge.add %x, %y : ({t}, {t}) -> {t}
+  func.return %s : {t}
+}}"""
+
+
 def _layer_norm(rows: int, cols: int, dtype: str = "f32") -> str:
     t, v = _t((rows, cols), dtype), _t((cols,), dtype)
     return f"""func.func @main(%x: {t}, %g: {v}, %b: {v}) -> {t} {{
@@ -79,6 +88,11 @@ CASES = {
     "matmul+bias 128x1024x4096 f32": _matmul_bias(128, 1024, 4096),
     "matmul+bias 256x512x4608 f32": _matmul_bias(256, 512, 4608),
     "add+relu 2048x2048 f32": _add_relu(2048, 2048),
+    "add 512x49 f32 (few wide rows)": _add(512, 49),
+    "add 256x196 f32": _add(256, 196),
+    "add 1x64x56x56 f32": _add(1, 64, 56, 56),
+    "add 128x768 f32": _add(128, 768),
+    "add 4x16x8 f32 (a few cycles)": _add(4, 16, 8),
     "layer norm 128x768 f32": _layer_norm(128, 768),
     "layer norm 128x768 f16 (f32 tiles)": _layer_norm(128, 768, "f16"),
 }
