@@ -62,11 +62,12 @@ def refuse_input_activation(op: Conv2DKernelOp, algorithm: str) -> None:
         )
 
 
-def _by_im2col(op: Conv2DKernelOp) -> bool:
+def by_im2col(op: Conv2DKernelOp) -> bool:
+    """Whether this module lowers `op` (its algorithm im2col, or none chosen)."""
     return op.algorithm is None or op.algorithm.data == "im2col"
 
 
-@lowers(Conv2DKernelOp, when=_by_im2col)
+@lowers(Conv2DKernelOp, when=by_im2col)
 def lower_conv2d(
     op: Conv2DKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:

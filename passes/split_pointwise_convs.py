@@ -31,12 +31,8 @@ from gedialects.ge.types import element_of, shape_of
 from gedialects.kernel.base import ACTIVATIONS
 from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.conv_im2col import keeps_zero
-from lowering.lower_conv import is_pointwise, pointwise_split
+from lowering.lower_conv import by_im2col, is_pointwise, pointwise_split
 from runtime.targets import Target, load_target
-
-
-def _by_img2col(op: Conv2DKernelOp) -> bool:
-    return op.algorithm is None or op.algorithm.data == "im2col"
 
 
 def _consumer(op: Conv2DKernelOp) -> Conv2DKernelOp | None:
@@ -48,13 +44,13 @@ def _consumer(op: Conv2DKernelOp) -> Conv2DKernelOp | None:
     if not isinstance(user, Conv2DKernelOp) or user.input_activation is not None:
         return None
     f32 = str(element_of(user.input.type)) == "f32"
-    return user if f32 and _by_img2col(user) and not is_pointwise(user) else None
+    return user if f32 and by_im2col(user) and not is_pointwise(user) else None
 
 
 def movable(op: Conv2DKernelOp, target: Target) -> Conv2DKernelOp | None:
     """The consumer that would take `op`'s activation so that `op` splits K, or None."""
     name = op.activation
-    if name is None or not _by_img2col(op) or not is_pointwise(op) or op.bias is None:
+    if name is None or not by_im2col(op) or not is_pointwise(op) or op.bias is None:
         return None
     if not keeps_zero(name.data, op.activation_attrs):
         return None
