@@ -490,3 +490,29 @@ def test_an_npu_level_program_runs_as_it_is(tmp_path: Path, capsys) -> None:  # 
     np.savez(tmp_path / "in.npz", arg0=x[:, :4])  # checked as a model's inputs are
     assert main(argv) == 1
     assert "'arg0' has shape (1, 4, 16), the model wants !npu.buffer" in capsys.readouterr().err
+
+
+def test_a_printed_max_pool_runs_from_its_text(tmp_path: Path) -> None:
+    """A padded max pool lowers with -inf fills, which print as their bits: the printed
+    npu-level program parses back (it stopped at 'Expected float literal') and runs."""
+    from xdsl.parser import Parser
+
+    from ge.registry import make_context
+    from gedialects.interpreter import run_reference
+    from lowering.convert_kernel_to_npu import lower_module
+
+    x_t, y_t = "tensor<1x16x12x12xf32>", "tensor<1x16x6x6xf32>"
+    text = f"""func.func @main(%x: {x_t}) -> {y_t} {{
+  %y = kernel.pool %x {{kind = "max", kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, ceil_mode = 0 : i64, count_include_pad = 0 : i64, fused_from = ["ge.max_pool2d"]}} : ({x_t}) -> {y_t}
+  func.return %y : {y_t}
+}}"""  # noqa: E501
+    module = Parser(make_context(), text).parse_module()
+    x = -np.abs(np.random.default_rng(5).standard_normal((1, 16, 12, 12))).astype(np.float32)
+    (want,) = run_reference(module, [x])
+    lowered = tmp_path / "pool.mlir"
+    lowered.write_text(str(lower_module(module)))
+    assert "0xfff0000000000000" in lowered.read_text()
+    np.savez(tmp_path / "in.npz", arg0=x)
+    out = tmp_path / "out.npz"
+    assert main([str(lowered), "--inputs", str(tmp_path / "in.npz"), "--output", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out)["result0"], want)

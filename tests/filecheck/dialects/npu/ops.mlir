@@ -53,6 +53,11 @@ func.func @matmul(%a: !npu.buffer<100x70xf16, hbm>, %b: !npu.buffer<70x50xf16, h
       npu.vec_muls %u, 5.000000e-01 -> %u : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.vec_dup 0.000000e+00 -> %{{.+}} : !npu.buffer<64x64xf32, ub>
       npu.vec_dup 0.0 -> %u : !npu.buffer<64x64xf32, ub>
+      // Infinities and NaNs print as their bits (as mlir-opt does) and parse back as them.
+      // CHECK-NEXT: npu.vec_dup 0xfff0000000000000 -> %{{.+}} : !npu.buffer<64x64xf32, ub>
+      npu.vec_dup 0xfff0000000000000 -> %u : !npu.buffer<64x64xf32, ub>
+      // CHECK-NEXT: npu.vec_maxs %{{.+}}, 0x7ff0000000000000 -> %{{.+}} :
+      npu.vec_maxs %u, 0x7ff0000000000000 -> %u : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.vec_transpose %{{.+}} -> %{{.+}} perm = [1, 0] :
       npu.vec_transpose %u -> %u perm = [1, 0] : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.trans_data %{{.+}} -> %{{.+}} : !npu.buffer<1x20x4x4xf32, ub, NCHW> -> !npu.buffer<1x2x4x4x16xf32, ub, NC1HWC0>
