@@ -72,6 +72,8 @@ def check(
     module = parse(text) if isinstance(text, str) else text
     want = run_reference(module, list(inputs))
     lowered = lower_module(module)
+    printed = str(lowered)  # what ge-opt prints parses back as the same program
+    assert str(parse(printed)) == printed
     result = NpuExecutable(lowered).run(list(inputs))  # verifies flags, races, capacities
     assert len(result.outputs) == len(want)
     for got, expected in zip(result.outputs, want):
