@@ -3,13 +3,14 @@ the conv that consumes it.
 
 A pointwise (1x1) conv on a small image with many input channels (ResNet-50's 1024 -> 256 on
 14x14) is bound by its cores' loads: each core reads whole K panels of the weights and the
-image, about three times the kernel's compulsory bytes. Splitting K over groups of cores
+image, together ~5.7x the kernel's compulsory bytes. Splitting K over groups of cores
 (`lowering.tiling.choose_matmul_split`) divides those reads, but its parts add into the
 output atomically, so nothing may follow the sum: an activation needs the whole of it. When
 the conv's only user is an img2col conv, which stages its input rows through UB anyway,
 that consumer can apply the activation there (`kernel.conv2d {input_activation}`, a vector
 op per staged chunk), and the producer is left with a bias, which the split's init kernel
-writes: act(conv1(x) + b) feeding conv2 becomes conv2(act(conv1(x) + b)) with conv1 split.
+writes: y = act(conv1(x) + b); z = conv2(y) becomes y = conv1(x) + b (split);
+z = conv2{input_activation = act}(y), the same z.
 
 Moved only where the split pays on the target (the lowering's own test, `pointwise_split`,
 so the lowering then splits it), the activation keeps zero (`conv_im2col.keeps_zero`: what
