@@ -82,23 +82,6 @@ def vector_cycles(target: Target, nbytes: int) -> int:
     return max(1, -(-nbytes // target.vector_bytes_per_cycle))
 
 
-def roofline_cycles(
-    target: Target,
-    cube_flops: float,
-    vector_bytes: float,
-    hbm_bytes: float,
-    vector_only: bool,
-    cube_f32_flops: float = 0.0,
-) -> float:
-    """The lower bound on a kernel's cycles on the whole chip. The cube's bound is its peak in
-    the mode the kernel's mmads run: `cube_f32_flops` of the `cube_flops` run in the f32
-    mode, at 1 / `cube_f32_cycles_per_fractal` of the fp16 peak (an f32 GEMM cannot run
-    faster on this cube; counting it at the fp16 peak would make every compute-bound f32
-    kernel look half as fast as it can be)."""
-    terms = roofline_terms(target, cube_flops, vector_bytes, hbm_bytes, vector_only, cube_f32_flops)
-    return max(terms.values())
-
-
 def roofline_terms(
     target: Target,
     cube_flops: float,
@@ -107,8 +90,12 @@ def roofline_terms(
     vector_only: bool,
     cube_f32_flops: float = 0.0,
 ) -> dict[str, float]:
-    """The three bounds `roofline_cycles` takes the largest of, by name: the cube's peak
-    ("cube"), the vector units' ("vector") and HBM bandwidth ("hbm")."""
+    """The lower bounds on a kernel's cycles on the whole chip, by name: the cube's peak
+    ("cube"), the vector units' ("vector") and HBM bandwidth ("hbm"); the roofline is the
+    largest. The cube's bound is its peak in the mode the kernel's mmads run: `cube_f32_flops`
+    of the `cube_flops` run in the f32 mode, at 1 / `cube_f32_cycles_per_fractal` of the
+    fp16 peak (an f32 GEMM cannot run faster on this cube; counting it at the fp16 peak
+    would make every compute-bound f32 kernel look half as fast as it can be)."""
     cores = target.vector_cores if vector_only else target.ai_cores
     slower = (target.cube_f32_cycles_per_fractal - 1) * cube_f32_flops
     return {

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from npu_programs import add_relu_program, conv_program, matmul_program, parse
 
 from gedialects.errors import InterpretationError
-from runtime.cost_model import roofline_cycles
+from runtime.cost_model import roofline_terms
 from runtime.npu_interpreter import NpuExecutable, run_npu
 from runtime.targets import default_target
 
@@ -70,8 +70,8 @@ def test_the_roofline_counts_f32_mmads_at_the_f32_mode_rate():
     assert f16.roofline_cycles >= 2 * m * n * k / peak
     assert 2 * (2 * m * n * k) / peak <= f32.roofline_cycles <= f32.cycles
     target, flops = default_target(), 2.0 * 4096**3  # compute-bound: no bytes
-    compute = roofline_cycles(target, flops, 0, 0, False)
-    assert roofline_cycles(target, flops, 0, 0, False, cube_f32_flops=flops) == 2 * compute
+    compute = roofline_terms(target, flops, 0, 0, False)["cube"]
+    assert roofline_terms(target, flops, 0, 0, False, cube_f32_flops=flops)["cube"] == 2 * compute
 
 
 @given(
