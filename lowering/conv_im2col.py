@@ -29,6 +29,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
+from gedialects.kernel.ops import Conv2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp
@@ -79,11 +80,9 @@ def keeps_zero(name: str, attrs: DictionaryAttr | None) -> bool:
 def input_steps(op: Operation) -> list[Step]:
     """The vector steps of `op`'s `input_activation` (none without one), in-place ones that
     keep zero; any other is refused (the kernel then runs by reference)."""
-    properties = getattr(op, "properties", {})  # (the transposed conv passes a stand-in)
-    name = properties.get("input_activation")
-    if name is None:
-        return []
-    attrs = properties.get("input_activation_attrs")
+    if not isinstance(op, Conv2DKernelOp) or op.input_activation is None:
+        return []  # (the transposed conv passes a stand-in of its geometry: none)
+    name, attrs = op.input_activation, op.input_activation_attrs
     if not keeps_zero(name.data, attrs):
         raise UnsupportedError(f"{op.name}: no npu lowering of input activation '{name.data}'")
     return activation_steps(name.data, attrs)

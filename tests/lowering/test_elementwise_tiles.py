@@ -55,4 +55,5 @@ def test_a_few_cycle_kernel_leaves_cores_to_other_streams() -> None:
 
 @pytest.mark.parametrize("shape", [(256, 196), (1, 64, 56, 56), (3, 1000), (7, 33, 5)])
 def test_tiled_adds_equal_the_reference(shape: tuple[int, ...]) -> None:
-    assert _add_kernel(shape).block_dim >= 1
+    """Tiles of fewer rows than UB holds, edge tiles included, compute the whole sum."""
+    _add_kernel(shape)  # asserts the kernel's output equals the reference bit for bit
