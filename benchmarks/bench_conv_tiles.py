@@ -76,6 +76,8 @@ def main() -> None:
     def run(force: tuple[int, int, str] | None) -> tuple[conv_tiling.ConvTiling, float, float]:
         def forced(t, s):  # noqa: ANN001, ANN202
             tiling = chosen(t, s)
+            if tiling is not None:  # the K parts the search chose, for every tile here
+                s = dataclasses.replace(s, max_parts=tiling.parts)
             seen["shape"] = s
             if force is None or tiling is None:
                 return tiling

@@ -17,12 +17,14 @@ while the next one's K loop runs. The loads of unit u are issued before the stor
 because a core's HBM channel serves its DMAs in issue order. Flags between the stages say
 when a buffer is ready or free again; the one that stays in L1 across units (weights in the
 `rows` order, rows in the `weights` order) is reloaded only when its tile changes. Within a
-unit, K comes in up to 8 parts (C1 slices), each in L1 buffers of its own with a ready flag,
-so the cube starts on the first part while the next ones load. One unit per core is the same
-code without the loop.
+unit, K comes in up to 8 or 16 parts (C1 slices; the tile search chooses), each in L1
+buffers of its own with a ready flag, so the cube starts on the first part while the next
+ones load. One unit per core is the same code without the loop.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from xdsl.dialects.builtin import DictionaryAttr, f32
 from xdsl.ir import Operation, SSAValue
@@ -154,6 +156,7 @@ class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):
                 f"{self.op.name}: the input rows of one output row of a {self.cg}x{self.h}x"
                 f"{self.wd} image (per group) and 16 weight columns do not fit L1"
             )
+        shape = dataclasses.replace(shape, max_parts=tiling.parts)
         if tiling.fold:
             fold_rows(self)
             shape = folded(shape)

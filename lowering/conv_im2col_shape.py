@@ -38,6 +38,8 @@ class ConvShape:
     prologue: int = 0
     """Vector passes over each staged chunk before its layout change (the conv's
     `input_activation`, applied to its rows as they pass through UB)."""
+    max_parts: int = 8
+    """K parts per unit at most (`parts`); the tile search tries each of `PART_COUNTS`."""
 
     @property
     def c1(self) -> int:
@@ -70,18 +72,21 @@ class ConvShape:
         return self.c1 * self.w * FRACTAL * self.itemsize
 
 
-PARTS = 8
-"""K parts per unit at most: the K loop starts when the first part's rows and weights are in
-L1, and after the last load only the last part's K steps are left."""
+PART_COUNTS = (8, 16)
+"""The most K parts a unit may come in, as the tile search tries them: the K loop starts
+when the first part's rows and weights are in L1, and after the last load only the last
+part's K steps are left, so more parts shorten both; each part costs instructions (its
+loads, flags and K steps are unrolled) and L1 buffers of its own."""
 
 
 def parts(s: ConvShape) -> list[int]:
     """The C1 slices of each K part, as even as they go: the loads of a unit land in up to
-    `PARTS` L1 buffers per operand (the cube reads one while the next is written; one buffer
-    would be a race). Measured on ResNet-50's 3x3 layers: 8 even parts beat 4 by 3-7%
-    (less of the K loop left after the last load, less load before the first K step);
-    shrinking (4:3:2:1) or growing sizes lose as much in the lag or the tail as they save."""
-    n, sizes, left = min(PARTS, s.c1), [], s.c1
+    `max_parts` L1 buffers per operand (the cube reads one while the next is written; one
+    buffer would be a race). Measured on ResNet-50's 3x3 layers: 8 even parts beat 4 by 3-7%
+    (less of the K loop left after the last load, less load before the first K step), 16
+    beat 8 by 1-4% on the deep ones (C >= 256); shrinking (4:3:2:1) or growing sizes lose
+    as much in the lag or the tail as they save."""
+    n, sizes, left = min(s.max_parts, s.c1), [], s.c1
     for i in range(n):
         share = -(-left // (n - i))
         sizes.append(min(share, left - (n - i - 1)))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from lowering.conv_im2col_shape import (
     FRACTAL,
+    PART_COUNTS,
     ConvShape,
     drain_chunks,
     folded,
@@ -53,6 +54,7 @@ class ConvTiling:
     part: int = 1  # C1 slices per K part (an L1 buffer of its own, one ready flag)
     fold: bool = False  # kernel rows folded into channels (`folded`)
     split: int = 0  # pixels of the last unit's first piece (`last_split`), 0: no split
+    parts: int = PART_COUNTS[0]  # K parts a unit comes in at most (`ConvShape.max_parts`)
 
     def row_buffers(self) -> int:
         return 2 if self.order == "rows" else 1
@@ -255,12 +257,27 @@ _CONV_TILES: dict[int, tuple[Target, dict]] = {}
 """`choose_conv_tile`'s answers per target (`tiling.per_target`)."""
 
 
+MORE_PARTS_GAIN = 0.99
+"""More K parts are taken only when their estimate is below this share of fewer parts' (each
+part's loads, flags and K steps are unrolled: lowering time and instructions)."""
+
+
 def _choose_folded(target: Target, s: ConvShape) -> ConvTiling | None:
-    best = _choose(target, s)
-    if folds_rows(s):
-        fold = _choose(target, folded(s))
-        if fold is not None and (best is None or fold.estimate < best.estimate):
-            best = dataclasses.replace(fold, fold=True)
+    best: ConvTiling | None = None
+    seen: set[tuple] = set()
+    for count in PART_COUNTS:
+        shapes = [(dataclasses.replace(s, max_parts=count), False)]
+        if folds_rows(s):
+            shapes.append((folded(shapes[0][0]), True))
+        key = tuple(tuple(parts(shape)) for shape, _ in shapes)
+        if key in seen:  # no more parts than the shape has C1 slices
+            continue
+        seen.add(key)
+        for shape, fold in shapes:
+            tiling = _choose(target, shape)
+            gain = MORE_PARTS_GAIN if best is not None and count > best.parts else 1.0
+            if tiling is not None and (best is None or tiling.estimate < gain * best.estimate):
+                best = dataclasses.replace(tiling, fold=fold, parts=count)
     return best
 
 
@@ -292,6 +309,7 @@ def _dtype(itemsize: int):  # noqa: ANN202
 
 __all__ = [
     "FRACTAL",
+    "PART_COUNTS",
     "ConvShape",
     "ConvTiling",
     "choose_conv_tile",
