@@ -16,7 +16,10 @@ Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base lay
 
 `--precision-mode MODE` (e.g. allow_fp32_to_fp16) adds, per model, the npu level's modeled
 makespan (stream timeline) and HBM bytes in that mode beside force_fp32, as ratios;
-`--precision-only` prints only those lines.
+`--precision-only` prints only those lines. `--ratios-in MODE` prints the roofline report of
+the model compiled in that mode too (allow_fp32_to_fp16, GE's default on the 910: the cube
+kernels on fp16 operands, whose roofline is the fp16 peak and half the bytes, so fewer
+kernels count as large).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 
 import numpy as np
 
-from ge.pipeline import apply_pipeline
+from ge.pipeline import PRECISION_AFTER, CompileOptions, apply_pipeline, pipeline_spec
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from runtime.cost_model import roofline_terms
 from runtime.kernel_runner import KernelRunner
@@ -58,10 +61,11 @@ def _inputs(module) -> list[np.ndarray]:
     ]
 
 
-def _run(module, optimize: bool):
-    kernels = "convert-ge-to-kernel"
-    if optimize:
-        kernels = "ge-optimize,select-implementations,split-pointwise-convs"
+def _run(module, optimize: bool, mode: str = "force_fp32"):
+    kernels = ",".join(["convert-ge-to-kernel", *PRECISION_AFTER.get(mode, ())[:1]])
+    if optimize:  # the precision mode's passes as ge.compile runs them, then the npu ones
+        high = pipeline_spec(CompileOptions(precision_mode=mode))
+        kernels = f"{high},select-implementations,split-pointwise-convs"
     apply_pipeline(module, kernels)
     start = time.perf_counter()
     runner = KernelRunner(module)
@@ -108,10 +112,10 @@ def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def report(name: str, build, per_layer: bool) -> None:
+def report(name: str, build, per_layer: bool, mode: str = "force_fp32") -> None:
     ort_seconds = _onnxruntime_seconds(build(), _inputs(build()))
-    run, lowering, wall, _ = _run(build(), optimize=True)
-    plain, _, _, _ = _run(build(), optimize=False)
+    run, lowering, wall, _ = _run(build(), optimize=True, mode=mode)
+    plain, _, _, _ = _run(build(), optimize=False, mode=mode)
     rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
     ratios = [k.roofline_cycles / k.cycles for k in rows]
     at_fp16 = [_fp16_peak_roofline(k) / k.cycles for k in rows]
@@ -174,6 +178,7 @@ def main() -> None:
     parser.add_argument("--per-layer", action="store_true")
     parser.add_argument("--precision-mode", help="compare this precision_mode with force_fp32")
     parser.add_argument("--precision-only", action="store_true")
+    parser.add_argument("--ratios-in", metavar="MODE", help="the roofline report in MODE too")
     args = parser.parse_args()
     models = _models()
     for name in args.models.split(","):
@@ -181,6 +186,8 @@ def main() -> None:
             report(name, models[name], args.per_layer)
         if args.precision_mode:
             report_precision(name, models[name], args.precision_mode)
+        if args.ratios_in:
+            report(f"{name} in {args.ratios_in}", models[name], args.per_layer, args.ratios_in)
 
 
 if __name__ == "__main__":
