@@ -311,6 +311,17 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     moves the last ones, so the issue counts there only where it exceeds the loads (with the
     issue added to every step, 16-deep steps of K-heavy GEMMs looked 8% slower than they
     run and lost to tiles that run 7% slower: 2048->512 on 7x7 6,760 -> 6,320 cycles).
+    With one tile a core, nothing is charged twice: its store follows both its last loads
+    (the epilogue operands after the K steps' on MTE2) and its drain's first chunk. (It was
+    charged the K loop, then the drain, then the first step's loads again at the HBM share:
+    a (128, 49) tile of ResNet-50's 256 -> 1024 on 14x14 looked 5,204 cycles and ran 3,516,
+    and lost to a (64, 49) one that ran 3,768.) With several tiles a core and two output
+    buffers, the cube first waits for all of the first tile's loads (its A panel), and a
+    channel-bound core ends with its channel plus the last tile's last step and first drain
+    chunk, not plus its whole drain again; the channel runs at the core's share of the
+    chip's bandwidth (36.6 B/cycle on 28 cores, not the loads' 32). Measured by forcing
+    every tile of nine ResNet/BERT GEMM shapes (`benchmarks/bench_gemm_tiles.py` does it
+    for matmuls): the chosen tiles ran 4.2% over the best on geometric mean, 2.3% now.
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
     t // ceil(tiles / blocks) (`lowering.gemm`)."""
@@ -342,9 +353,12 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
     chunk = min(drain_rows(tm)[0], tm)
-    wait = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle + ksteps * ISSUE_CYCLES
+    epilogue_v = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle  # a drain chunk's
+    wait = epilogue_v + ksteps * ISSUE_CYCLES
     hbm = ksteps * (a_cold * a_bytes + b_cold * b_bytes) + ins + store
-    channel = float(np.bincount(core, hbm / share + wait).max())
+    # the channel's pace is the core's share of the chip's HBM bandwidth (the loads' path is
+    # slower, 32 B/cycle, which `share` also caps; the stores' is not)
+    channel = float(np.bincount(core, hbm / (target.hbm_bandwidth / blocks) + wait).max())
     # each tile's K loop starts on the ping buffers: after an odd number of steps the next
     # tile's first load waits for the last step's MTE1 (ping) to free them
     bubble = mte1 if ksteps % 2 and ksteps > 1 else 0.0
@@ -352,16 +366,32 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
         queue = np.bincount(core, ksteps * np.maximum(mte2, ISSUE_CYCLES) + bubble + ins / share)
-        steps = np.bincount(core, np.full(tiles, ksteps * (max(mte1, cube) + ISSUE_CYCLES)))
-        first = mte2[np.unique(core, return_index=True)[1]]
-        stream = np.maximum(queue + mte1 + cube, first + steps)
-        return max(float(stream.max()), channel) + out, blocks
+        # the cube follows the loads of a core's first tile (all its K steps, its A panel
+        # among them), then runs the later tiles' steps where loads do not bound them
+        step = max(mte1, cube) + ISSUE_CYCLES
+        steps = np.bincount(core, np.full(tiles, ksteps * step))
+        first = ksteps * mte2[np.unique(core, return_index=True)[1]]
+        stream = np.maximum(queue + mte1 + cube, first + steps - (ksteps - 1) * step)
+        # the channel carries the last tile's store too; after its last load it waits for
+        # the last K step and the first drain chunk (FIX, epilogue) before that store
+        tail = mte1 + cube + tm * tn * 4 / target.rate("l0c", "ub") + epilogue_v
+        return max(float(stream.max()) + out, channel + tail), blocks
+    if per == 1:
+        # one tile a core: MTE2 moves its K steps' loads, then the epilogue operands, while
+        # the cube follows one step behind; the store waits for both, on the channel after
+        # the operands and after the first drain chunk's FIX and epilogue
+        step = max(mte1, cube) + ISSUE_CYCLES
+        kloop = (ksteps - 1) * np.maximum(mte2, step) + mte2 + step + bubble
+        drained = kloop + tm * tn * 4 / target.rate("l0c", "ub") + epilogue_v
+        loaded = ksteps * mte2 + ins / share
+        end = np.maximum(loaded, drained) + store / min(share, target.rate("ub", "hbm"))
+        return max(float(end.max()), channel), blocks
     if ksteps == 1:  # one L1/L0 buffer set: a tile's loads wait for the last one's MTE1
         kloop = mte2 + mte1 + cube + ISSUE_CYCLES + ins / share
     else:
         kloop = ksteps * np.maximum(mte2, max(mte1, cube) + ISSUE_CYCLES) + bubble
         kloop += ins / share
-    return max(float(np.bincount(core, kloop + out).max()), channel) + fill, blocks
+    return max(float(np.bincount(core, kloop + out).max()) + fill, channel), blocks
 
 
 @functools.lru_cache(maxsize=4096)

@@ -5,7 +5,8 @@
 - A tile drains in row chunks (`lowering.gemm_drain`): the epilogue of one chunk runs under
   the store of the one before. Short edge tiles skip the chunks past their rows.
 - The estimate charges the core's HBM channel (loads' misses, epilogue operand tiles, stores),
-  so it follows the modeled cycles of residual-heavy 1x1 convs.
+  so it follows the modeled cycles of residual-heavy 1x1 convs, and charges a core's one
+  tile its loads, drain and store once each.
 """
 
 from __future__ import annotations
@@ -83,6 +84,22 @@ def test_residual_1x1_conv_on_14x14_splits_pixels_evenly() -> None:
     assert tiling.tn == 49 and kernel.blocks == TARGET.ai_cores
     assert profile.cycles <= 3_900
     assert abs(tiling.estimate - profile.cycles) < 0.15 * profile.cycles
+
+
+def test_one_tile_a_core_is_estimated_as_it_runs() -> None:
+    """ResNet-50's 256->1024 on 14x14 again: with one tile a core, its store follows its
+    last loads (K steps', then the residual's) and its first drain chunk, nothing more. The
+    estimate charged the first K step's loads once more at the HBM share (5,204 cycles for a
+    (128, 49) tile that runs 3,516), so the search took (64, 49) tiles, two a core, that run
+    3,768."""
+    module, inputs = _conv1x1(256, 14, 1024)
+    profile, _ = _run(module, inputs)
+    tiling = choose_matmul_tile(
+        TARGET, 1024, 196, 256, 4, RESIDUAL, exact=True, loads=RESIDUAL, passes=4
+    )
+    assert -(-1024 // tiling.tm) * -(-196 // tiling.tn) <= TARGET.ai_cores  # one tile a core
+    assert profile.cycles < 3_650
+    assert abs(tiling.estimate - profile.cycles) < 0.03 * profile.cycles
 
 
 def test_estimate_follows_residual_heavy_convs() -> None:
