@@ -202,9 +202,12 @@ def _edge_options(size: int, cores: int, exact: bool = False) -> list[int]:
     return sorted(set(powers) | {e for e in splits if e <= 256})
 
 
-SPLIT_GAIN = 0.95
+SPLIT_GAIN = 0.99
 """A K split is taken only when its estimate (the init kernel's included) is below this
-share of the unsplit one: the estimates are within ~5% of the modeled cycles."""
+share of the unsplit one. It was 0.95 while the estimates were within ~5% of the modeled
+cycles; since they charge a core's loads once (session 18), 0.99 splits ResNet-50's
+1024 -> 512 on 14x14 (5,123 -> 4,545 cycles + a 131-cycle init) and its 2048 -> 512 on
+7x7 in four parts instead of two (5,632 -> 5,392), and changes no BERT or GPT GEMM."""
 SPLIT_MAX_FRACTALS = 32
 """Output fractals (16 x 16) per core up to which a K split is considered. Splitting pays
 where each core's loads bound it, few output tiles a core; the estimate of a split with
