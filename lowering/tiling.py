@@ -342,7 +342,8 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     mte1 += tk * tn * itemsize / target.rate("l1", "l0b")
     cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
-    out = tm * tn * 4 / target.rate("l0c", "ub") + store / min(share, target.rate("ub", "hbm"))
+    fix = tm * tn * 4 / target.rate("l0c", "ub")  # L0C -> UB
+    out = fix + store / min(share, target.rate("ub", "hbm"))
     spans = [((tm, m) if r else (1, 1), (tn, n) if c else (1, 1)) for r, c in loads]
     ins = sum(dma_bytes_charged(target, [a[0], b[0]], [a[1], b[1]], 4) for a, b in spans)
     uncached = (m * k * itemsize > l2_limit, k * n * itemsize > l2_limit)
@@ -356,7 +357,7 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
     fill = (a_bytes + b_bytes) / share + mte1
     chunk = min(drain_rows(tm)[0], tm)
-    epilogue_v = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle  # a drain chunk's
+    epilogue_v = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle  # one chunk's V
     wait = epilogue_v + ksteps * ISSUE_CYCLES
     hbm = ksteps * (a_cold * a_bytes + b_cold * b_bytes) + ins + store
     # the channel's pace is the core's share of the chip's HBM bandwidth (the loads' path is
@@ -377,7 +378,7 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
         stream = np.maximum(queue + mte1 + cube, first + steps - (ksteps - 1) * step)
         # the channel carries the last tile's store too; after its last load it waits for
         # the last K step and the first drain chunk (FIX, epilogue) before that store
-        tail = mte1 + cube + tm * tn * 4 / target.rate("l0c", "ub") + epilogue_v
+        tail = mte1 + cube + fix + epilogue_v
         return max(float(stream.max()) + out, channel + tail), blocks
     if per == 1:
         # one tile a core: MTE2 moves its K steps' loads, then the epilogue operands, while
@@ -385,7 +386,7 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
         # the operands and after the first drain chunk's FIX and epilogue
         step = max(mte1, cube) + ISSUE_CYCLES
         kloop = (ksteps - 1) * np.maximum(mte2, step) + mte2 + step + bubble
-        drained = kloop + tm * tn * 4 / target.rate("l0c", "ub") + epilogue_v
+        drained = kloop + fix + epilogue_v
         loaded = ksteps * mte2 + ins / share
         end = np.maximum(loaded, drained) + store / min(share, target.rate("ub", "hbm"))
         return max(float(end.max()), channel), blocks
