@@ -11,6 +11,11 @@ chosen one, under 0.8) and how well the estimate ranks the tiles.
     .venv/bin/python benchmarks/bench_gemm_tiles.py [M K N] [--residual] [--top 12]
 
 (M K N default to 128 768 768; `make bench` runs it so, about 8 minutes.)
+
+With `--conv H` the model is a 1x1 conv instead (ResNet's pointwise layers: K input
+channels -> M output channels on an H x H image, N = H * H, a bias and a relu, with
+`--residual` a residual added before the relu), whose GEMM is weights (M, K) @ image
+(K, N): `256 1024 196 --conv 14 --residual` is ResNet-50's 256 -> 1024 expand conv.
 """
 
 from __future__ import annotations
@@ -56,6 +61,28 @@ def _model(m: int, k: int, n: int, residual: bool):  # noqa: ANN202
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), feeds
 
 
+def _conv_model(m: int, k: int, h: int, residual: bool):  # noqa: ANN202
+    """A 1x1 conv k -> m channels on h x h, bias, relu (after a residual add)."""
+    rng = np.random.default_rng(0)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"])]
+    inputs = [helper.make_tensor_value_info("x", F, [1, k, h, h])]
+    feeds = {"x": rng.standard_normal((1, k, h, h)).astype(np.float32)}
+    last = "c"
+    if residual:
+        nodes.append(helper.make_node("Add", ["c", "r"], ["s"]))
+        inputs.append(helper.make_tensor_value_info("r", F, [1, m, h, h]))
+        feeds["r"] = rng.standard_normal((1, m, h, h)).astype(np.float32)
+        last = "s"
+    nodes.append(helper.make_node("Relu", [last], ["y"]))
+    weights = [
+        numpy_helper.from_array(rng.standard_normal((m, k, 1, 1)).astype(np.float32) / k, "w"),
+        numpy_helper.from_array(rng.standard_normal(m).astype(np.float32), "b"),
+    ]
+    out = [helper.make_tensor_value_info("y", F, [1, m, h, h])]
+    graph = helper.make_graph(nodes, "conv1x1", inputs, out, weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), feeds
+
+
 def _run(model, feeds, shape, force=None):  # noqa: ANN001, ANN202
     """(cycles, roofline, estimate) of the matmul kernel, the tile forced when given."""
     choose, found = tiling._choose_matmul_tile, {}
@@ -88,7 +115,8 @@ def _run(model, feeds, shape, force=None):  # noqa: ANN001, ANN202
     finally:
         tiling._choose_matmul_tile = choose
         tiling._MATMUL_TILES.clear()
-    (kernel,) = [k for k in compiled.last_profile["kernels"] if k["op"] == "kernel.matmul"]
+    ops = ("kernel.matmul", "kernel.conv2d")
+    (kernel,) = [k for k in compiled.last_profile["kernels"] if k["op"] in ops]
     tile = found["tile"]
     label = (tile.tm, tile.tn, tile.tk, 2 if tile.double_out else 1)
     return label, kernel["cycles"], kernel["roofline_cycles"], round(tile.estimate)
@@ -100,8 +128,13 @@ def main() -> None:
         parser.add_argument(dim, type=int, nargs="?", default=default)
     parser.add_argument("--residual", action="store_true")
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--conv", type=int, metavar="H", help="a 1x1 conv on H x H (N = H * H)")
     args = parser.parse_args()
-    model, feeds = _model(args.m, args.k, args.n, args.residual)
+    if args.conv:
+        assert args.n == args.conv**2, "a 1x1 conv's N is its H * H pixels"
+        model, feeds = _conv_model(args.m, args.k, args.conv, args.residual)
+    else:
+        model, feeds = _model(args.m, args.k, args.n, args.residual)
     shape = (args.m, args.n, args.k)
     target = load_target("ascend910a")
     chosen = _run(model, feeds, shape)
