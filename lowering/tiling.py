@@ -324,7 +324,10 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     chunk, not plus its whole drain again; the channel runs at the core's share of the
     chip's bandwidth (36.6 B/cycle on 28 cores, not the loads' 32). Measured by forcing
     every tile of nine ResNet/BERT GEMM shapes (`benchmarks/bench_gemm_tiles.py` does it
-    for matmuls): the chosen tiles ran 4.2% over the best on geometric mean, 2.3% now.
+    for matmuls, and with `--conv H` for 1x1 convs): the chosen tiles ran 4.2% over the
+    best on geometric mean, 1.8% now. MTE2's queue of several-tile cores waits for the cube
+    where the cube is slower (a later tile whose A panel stays in L1: ResNet-50's 512 ->
+    2048 on 7x7 took two-tile cores estimated 5,668 that ran 5,964; 5,736 now).
 
     Tile t of the kernel is (row panel (t // nn) % nm, column panel t % nn) and runs on core
     t // ceil(tiles / blocks) (`lowering.gemm`)."""
@@ -369,10 +372,13 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     if outs == 2 and per > 1 and ksteps > 1:  # (one K step: one L1/L0 set, no overlap)
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
-        queue = np.bincount(core, ksteps * np.maximum(mte2, ISSUE_CYCLES) + bubble + ins / share)
+        # (a step's loads wait for its L1 buffer, freed one step behind by the cube: where
+        # the cube is slower, as on a core's later tiles whose A panel stays in L1, MTE2
+        # follows it, and the epilogue operands queued behind those loads wait with them)
+        step = max(mte1, cube) + ISSUE_CYCLES
+        queue = np.bincount(core, ksteps * np.maximum(mte2, step) + bubble + ins / share)
         # the cube follows the loads of a core's first tile (all its K steps, its A panel
         # among them), then runs the later tiles' steps where loads do not bound them
-        step = max(mte1, cube) + ISSUE_CYCLES
         steps = np.bincount(core, np.full(tiles, ksteps * step))
         first = ksteps * mte2[np.unique(core, return_index=True)[1]]
         stream = np.maximum(queue + mte1 + cube, first + steps - (ksteps - 1) * step)
