@@ -9,6 +9,7 @@ says so by more than `MORE_PARTS_GAIN`; shallow ones keep 8 (each part costs ins
 from __future__ import annotations
 
 import dataclasses
+from contextlib import AbstractContextManager
 from unittest import mock
 
 import numpy as np
@@ -55,7 +56,7 @@ def _cycles(module: ModuleOp, inputs: list[np.ndarray]) -> float:
     return result.profile.kernels[0].cycles
 
 
-def _fresh_search(**patches: object) -> mock._patch_dict:  # type: ignore[name-defined]
+def _fresh_search(**patches: object) -> AbstractContextManager[object]:
     """The tile search with `patches` applied to `conv_tiling` and an empty memo of its own,
     so that no answer found under them outlives the test."""
     return mock.patch.multiple(conv_tiling, _CONV_TILES={}, **patches)
