@@ -60,6 +60,28 @@ def _costs_attr(costs: list[ConvCost]) -> DictionaryAttr:
     return DictionaryAttr({c.algorithm: FloatAttr(round(c.cycles, 1), f64) for c in costs})
 
 
+FFT_GAIN = 0.75
+"""The FFT algorithm is taken only where it is estimated at most this share of the best
+direct-summing one (im2col, direct). It sums in a transformed basis, so its f32 rounding,
+~1e-9 of the output's scale, lands on outputs that are exactly 0 where a direct sum keeps
+them 0 (ONNX's `test_convtranspose_3d`: 1.6e-6 against an atol of 1e-7 on a tiny conv
+estimated 100 cycles by FFT, 125 by im2col), and its estimate is the least certain
+(`conv_cost.FFT_LOWERED`: the lowering runs 1.6-1.9x the model)."""
+DIRECT_SUMS = ("im2col", "direct")
+
+
+def _preferred(costs: list[ConvCost]) -> str:
+    """The cheapest algorithm (`costs` are sorted), unless it is FFT and a direct-summing one
+    is within `FFT_GAIN` of it."""
+    best = costs[0]
+    if best.algorithm != "fft":
+        return best.algorithm
+    exact = [c for c in costs if c.algorithm in DIRECT_SUMS]
+    if exact and best.cycles > FFT_GAIN * exact[0].cycles:
+        return exact[0].algorithm
+    return best.algorithm
+
+
 def select_conv(
     op: Conv2DKernelOp, target: Target, forced: str | None, measured: dict | None = None
 ) -> None:
@@ -76,7 +98,7 @@ def select_conv(
             key=lambda c: c.cycles,
         )
     op.attributes[COSTS_ATTR] = _costs_attr(costs)
-    chosen = forced or (op.algorithm.data if op.algorithm is not None else costs[0].algorithm)
+    chosen = forced or (op.algorithm.data if op.algorithm is not None else _preferred(costs))
     if chosen not in ALGORITHMS:
         raise UnsupportedError(f"unknown conv algorithm '{chosen}'; choose from {list(ALGORITHMS)}")
     reason = ALGORITHMS[chosen].unsupported_reason(geometry)
