@@ -346,7 +346,8 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     cube = mmad_cycles(target, tm, tn, tk, _dtype(itemsize))
     store = dma_bytes_charged(target, [tm, tn], [m, n], 4)
     fix = tm * tn * 4 / target.rate("l0c", "ub")  # L0C -> UB
-    out = fix + store / min(share, target.rate("ub", "hbm"))
+    stored = store / min(share, target.rate("ub", "hbm"))  # UB -> HBM
+    out = fix + stored
     spans = [((tm, m) if r else (1, 1), (tn, n) if c else (1, 1)) for r, c in loads]
     ins = sum(dma_bytes_charged(target, [a[0], b[0]], [a[1], b[1]], 4) for a, b in spans)
     uncached = (m * k * itemsize > l2_limit, k * n * itemsize > l2_limit)
@@ -358,7 +359,6 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     # part and its HBM misses: a panel many cores read is L2-bound, one few read HBM-bound
     mte2 = np.maximum(a_cold * a_bytes / share, a_read / l2_rate)
     mte2 += np.maximum(b_cold * b_bytes / share, b_bytes / l2_rate)
-    fill = (a_bytes + b_bytes) / share + mte1
     chunk = min(drain_rows(tm)[0], tm)
     epilogue_v = epilogue[1] * chunk * tn * 4 / target.vector_bytes_per_cycle  # one chunk's V
     wait = epilogue_v + ksteps * ISSUE_CYCLES
@@ -369,19 +369,16 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
     # each tile's K loop starts on the ping buffers: after an odd number of steps the next
     # tile's first load waits for the last step's MTE1 (ping) to free them
     bubble = mte1 if ksteps % 2 and ksteps > 1 else 0.0
+    step = max(mte1, cube) + ISSUE_CYCLES  # one K step's MTE1 moves or mmad, and its issue
     if outs == 2 and per > 1 and ksteps > 1:  # (one K step: one L1/L0 set, no overlap)
         # drains overlap the next tile's K loop: a core streams its loads (MTE2) while the
         # cube follows one step behind, then drains its last tile
         # (a step's loads wait for its L1 buffer, freed one step behind by the cube: where
         # the cube is slower, as on a core's later tiles whose A panel stays in L1, MTE2
-        # follows it, and the epilogue operands queued behind those loads wait with them)
-        step = max(mte1, cube) + ISSUE_CYCLES
+        # follows it, and the epilogue operands queued behind those loads wait with them;
+        # so the cube also waits for all of a core's first tile's loads, its A panel)
         queue = np.bincount(core, ksteps * np.maximum(mte2, step) + bubble + ins / share)
-        # the cube follows the loads of a core's first tile (all its K steps, its A panel
-        # among them), then runs the later tiles' steps where loads do not bound them
-        steps = np.bincount(core, np.full(tiles, ksteps * step))
-        first = ksteps * mte2[np.unique(core, return_index=True)[1]]
-        stream = np.maximum(queue + mte1 + cube, first + steps - (ksteps - 1) * step)
+        stream = queue + max(mte1 + cube, step)  # the last step after the last load
         # the channel carries the last tile's store too; after its last load it waits for
         # the last K step and the first drain chunk (FIX, epilogue) before that store
         tail = mte1 + cube + fix + epilogue_v
@@ -390,17 +387,16 @@ def _matmul_cycles(target, shape, tile, itemsize, outs=1, epilogue=((), 0)):  # 
         # one tile a core: MTE2 moves its K steps' loads, then the epilogue operands, while
         # the cube follows one step behind; the store waits for both, on the channel after
         # the operands and after the first drain chunk's FIX and epilogue
-        step = max(mte1, cube) + ISSUE_CYCLES
         kloop = (ksteps - 1) * np.maximum(mte2, step) + mte2 + step + bubble
         drained = kloop + fix + epilogue_v
         loaded = ksteps * mte2 + ins / share
-        end = np.maximum(loaded, drained) + store / min(share, target.rate("ub", "hbm"))
+        end = np.maximum(loaded, drained) + stored
         return max(float(end.max()), channel), blocks
     if ksteps == 1:  # one L1/L0 buffer set: a tile's loads wait for the last one's MTE1
         kloop = mte2 + mte1 + cube + ISSUE_CYCLES + ins / share
     else:
-        kloop = ksteps * np.maximum(mte2, max(mte1, cube) + ISSUE_CYCLES) + bubble
-        kloop += ins / share
+        kloop = ksteps * np.maximum(mte2, step) + bubble + ins / share
+    fill = (a_bytes + b_bytes) / share + mte1  # a core's first loads, before its first step
     return max(float(np.bincount(core, kloop + out).max()) + fill, channel), blocks
 
 
