@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from ge.pipeline import PRECISION_AFTER, CompileOptions, apply_pipeline, pipeline_spec
+from ge.pipeline import CompileOptions, apply_pipeline, pipeline_spec
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from runtime.cost_model import roofline_terms
 from runtime.kernel_runner import KernelRunner
@@ -62,11 +62,12 @@ def _inputs(module) -> list[np.ndarray]:
 
 
 def _run(module, optimize: bool, mode: str = "force_fp32"):
-    kernels = ",".join(["convert-ge-to-kernel", *PRECISION_AFTER.get(mode, ())[:1]])
-    if optimize:  # the precision mode's passes as ge.compile runs them, then the npu ones
-        high = pipeline_spec(CompileOptions(precision_mode=mode))
-        kernels = f"{high},select-implementations,split-pointwise-convs"
-    apply_pipeline(module, kernels)
+    # the passes ge.compile runs for `mode` (with or without ge-optimize), then the npu ones
+    high = pipeline_spec(CompileOptions(precision_mode=mode, optimize=optimize))
+    if optimize:
+        apply_pipeline(module, f"{high},select-implementations,split-pointwise-convs")
+    else:
+        apply_pipeline(module, ",".join(p for p in (high, "convert-ge-to-kernel") if p))
     start = time.perf_counter()
     runner = KernelRunner(module)
     lowering = time.perf_counter() - start
