@@ -66,7 +66,8 @@ def _arrays(values: Iterable) -> list[np.ndarray]:
 
 
 def accesses(fn: Callable, args: Sequence) -> Accesses:
-    """(arrays `fn(*args)` reads, arrays it overwrites whole)."""
+    """(arrays `fn(*args)` reads, arrays it overwrites whole). A function whose
+    `writes_exactly` is True writes nothing else (a tile of a larger buffer: `img2col`)."""
     known = getattr(fn, "accesses", None)
     return known(args) if known is not None else (_arrays(args), [])
 

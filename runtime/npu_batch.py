@@ -203,12 +203,27 @@ def _shape_key(args: tuple) -> tuple:
     return tuple([_key(a) for a in args])
 
 
-def batch(position: Sequence[Action]) -> list[Action]:
+def _lanes(stacked: Action, count: int) -> tuple[int, ...]:
+    """The leading block axes of `stacked`, `count` blocks' calls: (count,) when its arrays
+    have one, (rows, run) when two, () when its blocks are gathered rows."""
+    fn, args = stacked
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    if fn is _gathered_call or not arrays:
+        return ()
+    if arrays[0].shape[0] == count:
+        return (count,)
+    return tuple(arrays[0].shape[:2])
+
+
+def batch(position: Sequence[Action], lanes: list[tuple] | None = None) -> list[Action]:
     """The actions of one position across a wave's blocks, stacked: one action per set of
     blocks whose windows have one shape and whose other arguments agree (edge tiles, or
-    tiles at other offsets in their core's buffer, make a set of their own)."""
+    tiles at other offsets in their core's buffer, make a set of their own). `lanes`, if
+    given, gets each returned action's leading block axes (`_lanes`; () for one block)."""
     fn = position[0][0]
     if not hasattr(fn, "writes"):
+        if lanes is not None:
+            lanes.extend([()] * len(position))
         return list(position)
     parts: dict[tuple, list[Action]] = {}
     for action in position:
@@ -218,12 +233,17 @@ def batch(position: Sequence[Action]) -> list[Action]:
         calls = [args for _, args in members]
         stacked = _stack_generic(fn, calls) if len(members) > 1 else None
         merged.extend(members if stacked is None else [stacked])
+        if lanes is not None:
+            lanes.extend([()] * len(members) if stacked is None else [_lanes(stacked, len(calls))])
     return merged
 
 
-def batch_waves(actions: list[Action], starts: list[int], cores: int) -> list[Action]:
+def batch_waves(
+    actions: list[Action], starts: list[int], cores: int, lanes: list[tuple] | None = None
+) -> list[Action]:
     """`actions` (one kernel's, block after block from `starts`) with each wave's blocks of
-    equal shape merged position by position; blocks of other shapes keep their own."""
+    equal shape merged position by position; blocks of other shapes keep their own.
+    `lanes`, if given, gets per returned action the blocks on its leading axis (`batch`)."""
     ends = [*starts[1:], len(actions)]
     blocks = [actions[s:e] for s, e in zip(starts, ends)]
     merged: list[Action] = []
@@ -234,7 +254,9 @@ def batch_waves(actions: list[Action], starts: list[int], cores: int) -> list[Ac
         for members in groups.values():
             if len(members) == 1:
                 merged.extend(members[0])
+                if lanes is not None:
+                    lanes.extend([()] * len(members[0]))
                 continue
             for position in zip(*members):
-                merged.extend(batch(position))
+                merged.extend(batch(position, lanes))
     return merged

@@ -294,7 +294,7 @@ class NpuExecutable:
         kp.roofline_cycles = terms[limit]
         kp.roofline_limit = limit if kp.roofline_cycles else None
         if actions is not None:
-            self.replays[op] = Replay.captured(actions, starts, cores_used, kp)
+            self.replays[op] = Replay.captured(actions, starts, cores_used, kp, self.pool)
         return kp
 
 

@@ -25,10 +25,13 @@ import numpy as np
 
 from runtime.npu_access import drop_dead_poison
 from runtime.npu_batch import Action, batch_waves
+from runtime.npu_uniform import pool_lookup, share_uniform_rows
 from runtime.profile import KernelProfile
 
 BATCH_ENV = "GE_NPU_BATCH"
 """Set to 0 to replay each block's work on its own (to check the batching: outputs agree)."""
+UNIFORM_ENV = "GE_NPU_UNIFORM"
+"""Set to 0 to replay equal rows of a merged wave one by one (`npu_uniform`; outputs agree)."""
 
 
 @dataclass
@@ -36,7 +39,8 @@ class Replay:
     """The captured numpy work of one kernel launch, and the profile of its first run.
 
     The blocks of a wave are merged (`batch_waves`) on the first replay, not at capture: a
-    program run once (`ge-run`) does not pay for it; and the dead poisonings are dropped
+    program run once (`ge-run`) does not pay for it; what they all do alike is then done
+    once (`npu_uniform.share_uniform_rows`); and the dead poisonings are dropped
     (`npu_access.drop_dead_poison`) on the second, so a shared executable launched twice in
     one run does not pay for an analysis only later runs would gain from."""
 
@@ -46,19 +50,29 @@ class Replay:
     """Where each block's actions begin, until the blocks are merged."""
     cores: int = 1
     poisons_checked: bool = False
+    pool: dict | None = None
+    """The interpreter's on-chip arrays (`Core.allocate`), to tell its rows from HBM."""
 
     @staticmethod
     def captured(
-        actions: list[Action], starts: list[int], cores: int, profile: KernelProfile
+        actions: list[Action],
+        starts: list[int],
+        cores: int,
+        profile: KernelProfile,
+        pool: dict | None = None,
     ) -> Replay:
         """The replay of a kernel's first run: its `actions`, block after block from
-        `starts`, its blocks spread over `cores` cores."""
-        return Replay(actions, replace(profile, events=None), starts, cores)
+        `starts`, its blocks spread over `cores` cores, its on-chip arrays in `pool`."""
+        return Replay(actions, replace(profile, events=None), starts, cores, pool=pool)
 
     def run(self) -> KernelProfile:
         if self.starts is not None:
             if os.environ.get(BATCH_ENV) != "0":
-                self.actions = batch_waves(self.actions, self.starts, self.cores)
+                lanes: list[tuple] = []
+                self.actions = batch_waves(self.actions, self.starts, self.cores, lanes)
+                if self.pool and os.environ.get(UNIFORM_ENV) != "0":
+                    on_chip = pool_lookup(self.pool.values())
+                    self.actions = share_uniform_rows(self.actions, lanes, on_chip)
             self.starts = None
         elif not self.poisons_checked:
             self.actions = drop_dead_poison(self.actions)

@@ -195,6 +195,7 @@ def _mmad_accesses(args: Sequence) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 mmad.accesses = _mmad_accesses  # type: ignore[attr-defined]
+mmad.writes_exactly = True  # type: ignore[attr-defined]  (`npu_access.accesses`)
 
 
 @batchable(1)
@@ -276,6 +277,7 @@ def _img2col_accesses(args: Sequence) -> tuple[list[np.ndarray], list[np.ndarray
 
 
 img2col.accesses = _img2col_accesses  # type: ignore[attr-defined]
+img2col.writes_exactly = True  # type: ignore[attr-defined]  (`npu_access.accesses`)
 
 
 def _patch_rows(piece: np.ndarray, out: np.ndarray, r: int, rows: int, wo: int, inner: int) -> None:
