@@ -130,9 +130,11 @@ def stack_columns(
     (one axis when they lie at a fixed stride; two, (rows, run), when runs of blocks at a
     fixed stride repeat at a fixed stride, as when every few blocks one is an edge tile), or
     as `Gathered` rows; None when they are not equal windows of one allocation, or when
-    windows written by different blocks overlap. `same_layout`: the caller has checked
-    that each column's arrays have one shape, strides and dtype."""
+    windows written by different blocks overlap (share an element, when stacked).
+    `same_layout`: the caller has checked that each column's arrays have one shape,
+    strides and dtype."""
     addresses = {}
+    interleaved = set()
     for position, arrays in columns.items():
         first = arrays[0]
         layout, base, root = (first.shape, first.strides, first.dtype), first.base, None
@@ -145,7 +147,7 @@ def stack_columns(
                     return None
         addresses[position] = starts = [first_address(a) for a in arrays]
         if position in writes and not _disjoint(starts, _span(first)):
-            return None
+            interleaved.add(position)  # spans overlap: stacked only if elements do not
     count = len(next(iter(addresses.values())))
     runs = [_first_run(a) for a in addresses.values() if _first_run(a) < count]
     run = min(runs, default=count)
@@ -159,8 +161,27 @@ def stack_columns(
             stacked[position] = as_strided(
                 first, (*counts, *first.shape), (*strides, *first.strides)
             )
+        if not all(_nested(stacked[p]) for p in interleaved):
+            return None
         return stacked
+    if interleaved:
+        return None
     return {p: Gathered.of(columns[p], a) for p, a in addresses.items()}
+
+
+def _nested(view: np.ndarray) -> bool:
+    """Whether no two elements of `view` share memory, by a sufficient test: with its axes
+    by increasing stride, each stride reaches past all the smaller axes together. The
+    blocks' windows of a store to an NCHW output interleave (each a few pixels of every
+    channel row) but nest so: stacked, they are one call instead of one per block."""
+    covered = view.itemsize
+    for n, stride in sorted(zip(view.shape, map(abs, view.strides)), key=lambda a: a[1]):
+        if n == 1:
+            continue
+        if stride < covered:
+            return False
+        covered += (n - 1) * stride
+    return True
 
 
 def stack(arrays: Sequence[np.ndarray], written: bool) -> np.ndarray | Gathered | None:

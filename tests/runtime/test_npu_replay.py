@@ -136,6 +136,18 @@ def test_stack_refuses_overlapping_writes_and_other_allocations() -> None:
     assert stack([buffer[:8], other[:8]], written=False) is None
 
 
+def test_stack_writes_interleaved_windows_that_share_no_element() -> None:
+    """Each block stores 4 pixels of every channel row of an NCHW output (4 x 16): the
+    windows' spans overlap, their elements do not, so they stack; windows 2 pixels apart
+    share elements and do not."""
+    output = np.zeros((4, 16), np.float32)
+    view = stack([output[:, 4 * i : 4 * i + 4] for i in range(4)], written=True)
+    assert isinstance(view, np.ndarray) and view.shape == (4, 4, 4)
+    view[...] = np.arange(4)[:, None, None]
+    np.testing.assert_array_equal(output, np.repeat(np.arange(4.0), 4)[None].repeat(4, 0))
+    assert stack([output[:, 2 * i : 2 * i + 4] for i in range(4)], written=True) is None
+
+
 def test_a_replayed_power_rounds_as_its_first_run() -> None:
     """Soak found a fused pow of a broadcast base that replayed 1 ulp off its first run: numpy
     raised the stacked tiles with its SIMD loop and the first run with its exact square."""
