@@ -1,9 +1,9 @@
 """The numpy work of each vector instruction, as a function of its operands' arrays.
 
 Each function takes the operands' arrays in order, the destination last, and writes it in
-place. All but `vec_window_mla`'s are `batchable`: given a wave of blocks' tiles stacked on
-leading axes (`runtime.npu_batch`), they do every block's work in one call, so they index
-windows, axes and permutations from the trailing (the op's own) axes.
+place. All are `batchable`: given a wave of blocks' tiles stacked on leading axes
+(`runtime.npu_batch`), they do every block's work in one call, so they index windows, axes,
+permutations and weight rows from the trailing (the op's own) axes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from runtime.npu_batch import batchable
 
 def vector_work(op: VecOp) -> Callable[..., None]:
     """fn(*arrays) doing the op's numpy work; the last array is the destination. Every one
-    but `vec_window_mla` is `batchable`: it also works on a wave of blocks' stacked tiles.
+    is `batchable`: it also works on a wave of blocks' stacked tiles.
     Every one but `vec_window_mla` and an accumulating `vec_window` writes all of its
     destination without reading it (`npu_access.overwrites`)."""
     work = _work(op)
@@ -58,7 +58,14 @@ def _work(op: VecOp) -> Callable[..., None]:
     if isinstance(op, VecWindowMlaOp):
         view = sem.window_view(op.offsets.get_values(), op.strides.get_values(), rank)
         row = op.row.value.data
-        return lambda src, w, acc: sem.window_mla(view(src, acc.shape), w[row], acc)
+
+        def mla(src: np.ndarray, w: np.ndarray, acc: np.ndarray) -> None:
+            lead = w.ndim - 2  # a batch of blocks: each block's row of its own weights
+            taps = w[..., row, :]
+            weights = taps.reshape(*taps.shape[:lead], *[1] * (acc.ndim - lead - 1), -1)
+            sem.window_mla(view(src, acc.shape), weights, acc)
+
+        return batchable(-1)(mla)
     if isinstance(op, VecTransposeOp):
         perm = tuple(int(p) for p in op.perm.get_values())
 

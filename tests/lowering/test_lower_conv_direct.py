@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_lower_conv import RELU6, _module, padding_only
+from test_lower_conv import RELU6, _module, _out_size, padding_only
 from xdsl.parser import Parser
 
 from ge.registry import make_context
@@ -140,3 +140,37 @@ def test_a_window_of_padding_alone_is_refused():
     image has a window of padding alone (an empty DMA): refused, so it runs by reference."""
     lowered, result = _check(dict(n=1, c=1, h=1, w=2, o=1, k=1, s=3, p=1, d=1, g=1))
     assert lowered is None and result is None
+
+
+@given(geometries())
+def test_a_replayed_direct_conv_equals_its_first_run(geo: dict) -> None:
+    """Warm runs replay a wave's `vec_window_mla` taps stacked (every block its own row of
+    its own weights): bit for bit what a first, fully interpreted run gives."""
+    module, shapes = _module(geo, RELU6, True, "direct")
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    out = [_out_size(geo[a], geo["k"], geo["s"], geo["p"], geo["d"]) for a in ("h", "w")]
+    if padding_only(geo, out):  # refused: `test_direct_conv_equals_reference`
+        return
+    executable = NpuExecutable(lower_module(module))
+    for _ in range(3):  # capture; merge the waves' blocks; drop dead poison
+        warm = executable.run(inputs)
+    first = NpuExecutable(lower_module(_module(geo, RELU6, True, "direct")[0])).run(inputs)
+    np.testing.assert_array_equal(warm.outputs[0], first.outputs[0])
+
+
+def test_a_waves_taps_replay_in_one_call_each() -> None:
+    """MobileNetV2's depthwise 3x3 on 32 channels of 28x28, its blocks over the cores: the
+    merged replay makes a fraction of the first run's `vec_window_mla` calls."""
+    geo = dict(n=1, c=96, h=28, w=28, o=96, k=3, s=1, p=1, d=1, g=96)
+    module, shapes = _module(geo, RELU6, True, "direct")
+    rng = np.random.default_rng(2)
+    executable = NpuExecutable(lower_module(module))
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    executable.run(inputs)
+    (replay,) = executable.replays.values()
+    captured = sum(getattr(fn, "__name__", "") == "mla" for fn, _ in replay.actions)
+    executable.run(inputs)
+    merged = sum(getattr(fn, "__name__", "") == "mla" for fn, _ in replay.actions)
+    assert captured >= 9 * replay.cores > 0
+    assert merged * 4 <= captured
