@@ -187,9 +187,13 @@ def run_case(case: Any) -> Outcome:
     return Outcome(case.name, "pass")
 
 
-def run_case_on_npu(case: Any, fallbacks: Counter | None = None) -> str | None:
+def run_case_on_npu(
+    case: Any, fallbacks: Counter | None = None, warm_runs: int = 0
+) -> str | None:
     """None if the case passes when compiled to the npu level and run on the npu interpreter,
-    else what differs; `fallbacks` counts the kernels that ran by reference, by reason."""
+    else what differs; `fallbacks` counts the kernels that ran by reference, by reason. With
+    `warm_runs`, the compiled case runs that many more times (replays of the captured work:
+    `runtime.npu_replay`), each of which must give the first run's outputs bit for bit."""
     import ge
 
     for inputs, outputs in case.data_sets:
@@ -205,7 +209,16 @@ def run_case_on_npu(case: Any, fallbacks: Counter | None = None) -> str | None:
         problem = _compare([as_array(v) for v in outputs], got, case.rtol, case.atol)
         if problem:
             return problem
+        for run in range(warm_runs):
+            again = compiled.run(**free) if free else compiled.run()
+            for index, (first, later) in enumerate(zip(_listed(got), _listed(again))):
+                if not np.array_equal(as_array(first), as_array(later), equal_nan=True):
+                    return f"warm run {run + 1}: output {index} differs from the first run's"
     return None
+
+
+def _listed(outputs: Any) -> list:
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
 def collect_cases() -> list[Any]:
