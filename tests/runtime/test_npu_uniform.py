@@ -134,12 +134,19 @@ _WINDOW = st.sampled_from([(0, 8), (8, 16), (0, 16), (4, 12), (6, 7)])
 """Windows that overlap often: the cases the analysis must tell apart come from overlaps."""
 _BLOCKS = st.sampled_from([(0, 4), (0, 2), (2, 4), (1, 4), (0, 3), (3, 4)])
 _STEP = st.tuples(
-    st.sampled_from(["broadcast", "rows", "move", "store", "store_one", "poison"]),
+    st.sampled_from(
+        ["broadcast", "rows", "move", "store", "store_one", "poison", "repeat", "move2", "store2"]
+    ),
     st.integers(0, 1),
     _BLOCKS,
     _WINDOW,
     st.integers(0, WIDTH - 1),
 )
+
+
+def _groups(rows: np.ndarray) -> np.ndarray:
+    """The four rows as two groups of two blocks (a stack on two block axes)."""
+    return as_strided(rows, (2, 2, *rows.shape[1:]), (2 * rows.strides[0], *rows.strides))
 
 
 def _random_build(steps: list) -> Callable[[_Machine], None]:
@@ -160,6 +167,18 @@ def _random_build(steps: list) -> Callable[[_Machine], None]:
                 m.store(dst, stacked=bool(lanes))
             elif kind == "store_one":
                 m.store(m.pool[buf][r0, lo:hi], stacked=False)
+            elif kind == "repeat":  # two groups of two blocks, the second repeating the first
+                hbm = m.hbm[shift % 3 :, lo:hi]
+                src = as_strided(hbm, (2, 2, width), (0, *hbm.strides))
+                m.add(sem.copy, (_groups(m.pool[buf][:, lo:hi]), src), (2, 2))
+            elif kind == "move2":
+                start = min(shift, WIDTH - width)
+                src = _groups(m.pool[1 - buf][:, start : start + width])
+                m.add(sem.copy, (_groups(m.pool[buf][:, lo:hi]), src), (2, 2))
+            elif kind == "store2":
+                out = np.zeros((2, 2, width), np.float32)
+                m.stores.append(out)
+                m.add(sem.copy, (out, _groups(m.pool[buf][:, lo:hi])), (2, 2))
             else:
                 m.add(poison, (m.pool[buf][r0:r1],), lanes)
         for buf in (0, 1):
@@ -171,8 +190,9 @@ def _random_build(steps: list) -> Callable[[_Machine], None]:
 @given(st.lists(_STEP, min_size=1, max_size=12))
 def test_random_action_lists_store_what_they_stored_without_it(steps: list) -> None:
     """Loads of one window for all blocks, loads of a row each, moves between buffers,
-    stores of stacked and single rows, poisonings, on any rows and windows: what the list
-    stores in HBM is the same with equal rows done once (NaN where poison is read)."""
+    stores of stacked and single rows, poisonings, and the same on two groups of blocks
+    (loads that the second group repeats), on any rows and windows: what the list stores
+    in HBM is the same with equal rows done once (NaN where poison is read)."""
     got, want = _play(_random_build(steps), True), _play(_random_build(steps), False)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -237,5 +257,18 @@ def test_an_accumulating_mmad_into_rows_that_differ_runs_on_every_block() -> Non
         lhs, rhs = m.hbm[0].reshape(4, 4), m.hbm[1].reshape(4, 4)
         m.add(sem.mmad, (_broadcast(lhs, ROWS), _broadcast(rhs, ROWS), acc, 4, 4, 4, True), (ROWS,))
         m.store(m.pool[0], stacked=True)
+
+    _same(build)
+
+
+def test_two_groups_loading_one_row_store_it_from_every_row() -> None:
+    """All four blocks load one row, as two groups of two (a stack on two block axes)."""
+
+    def build(m: _Machine) -> None:
+        one = as_strided(m.hbm[2, :8], (2, 2, 8), (0, 0, 4))
+        m.add(sem.copy, (_groups(m.pool[0][:, :8]), one), (2, 2))
+        m.add(sem.copy, (_groups(m.pool[1][:, :8]), _groups(m.pool[0][:, :8])), (2, 2))
+        m.store(m.pool[1][:, :8], stacked=True)
+        m.store(m.pool[0][3, :8], stacked=False)
 
     _same(build)
