@@ -264,7 +264,7 @@ def batch_waves(
 ) -> list[Action]:
     """`actions` (one kernel's, block after block from `starts`) with each wave's blocks of
     equal shape merged position by position; blocks of other shapes keep their own.
-    `lanes`, if given, gets per returned action the blocks on its leading axis (`batch`)."""
+    `lanes`, if given, gets per returned action its leading block axes (`batch`)."""
     ends = [*starts[1:], len(actions)]
     blocks = [actions[s:e] for s, e in zip(starts, ends)]
     merged: list[Action] = []

@@ -1,9 +1,10 @@
 """The numpy work of each vector instruction, as a function of its operands' arrays.
 
 Each function takes the operands' arrays in order, the destination last, and writes it in
-place. All are `batchable`: given a wave of blocks' tiles stacked on leading axes
-(`runtime.npu_batch`), they do every block's work in one call, so they index windows, axes,
-permutations and weight rows from the trailing (the op's own) axes.
+place. All but an elementwise op on operands of different ranks are `batchable`: given a
+wave of blocks' tiles stacked on leading axes (`runtime.npu_batch`), they do every block's
+work in one call, so they index windows, axes, permutations and weight rows from the
+trailing (the op's own) axes.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from runtime.npu_batch import batchable
 
 
 def vector_work(op: VecOp) -> Callable[..., None]:
-    """fn(*arrays) doing the op's numpy work; the last array is the destination. Every one
-    is `batchable`: it also works on a wave of blocks' stacked tiles.
+    """fn(*arrays) doing the op's numpy work; the last array is the destination. Each is
+    `batchable` (see the module's docstring): it also works on a wave of blocks' tiles.
     Every one but `vec_window_mla` and an accumulating `vec_window` writes all of its
     destination without reading it (`npu_access.overwrites`)."""
     work = _work(op)
