@@ -25,6 +25,12 @@ interpreter that executes the program's data movement).
 `--actions N` also times each captured action of one warm run and prints the N kernels
 whose replay takes longest, each with its time per numpy function (the bytes of the arrays
 the function was handed, read and written, beside it).
+
+`--toggle ENV` (with `--models`) compiles each model twice, with the replay switch ENV set
+to 0 (`GE_NPU_UNIFORM`: equal rows done once, `runtime.npu_uniform`; `GE_NPU_BATCH`: waves
+merged) and as it is, times their warm runs alternately (best of `--repeats` rounds of 5),
+and prints both, whether their outputs agree bit for bit, and the bytes each replay writes
+per run (the windows its actions overwrite, `npu_access.accesses`).
 """
 
 from __future__ import annotations
@@ -92,25 +98,82 @@ def _best(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
     return min(walls), min(cpus)
 
 
-def models(names: list[str], repeats: int, actions: int = 0) -> None:
+def _zoo(name: str):  # noqa: ANN202
+    """(ge module, inputs, ONNX bytes) of zoo model `name` at full size, through its
+    ONNX export."""
     import onnx
+
+    from ge.frontends.onnx import import_onnx_model
+    from ge.testing.models import MODELS, build, export_onnx
+
+    model, example = build(name, small=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.onnx"
+        export_onnx(model, example, path, input_names=MODELS[name].input_names)
+        module = import_onnx_model(onnx.load(str(path)), source=name)
+        exported = path.read_bytes()
+    return module, [t.numpy() for t in example], exported
+
+
+def toggled(names: list[str], env: str, repeats: int) -> None:
+    """Each model with replay switch `env` off (0) and as it is (see the module docstring)."""
+    import os
+
+    import ge
+
+    print(f"{'model':<14}{env + '=0 s':>18}{'as is s':>10}{'ratio':>7}{'same':>6}"
+          f"{'written MB off':>16}{'as is':>8}")  # fmt: skip
+    for name in names:
+        module, inputs, _ = _zoo(name)
+        runs, outputs, written = {}, {}, {}
+        for flag in ("0", None):
+            saved = os.environ.pop(env, None)
+            if flag is not None:
+                os.environ[env] = flag
+            try:  # the switches are read when a replay merges its waves: runs 2 and 3
+                compiled = ge.compile(module, level="npu", cache=False)
+                for _ in range(3):
+                    outputs[flag] = compiled.run(*inputs)
+            finally:
+                os.environ.pop(env, None)
+                if saved is not None:
+                    os.environ[env] = saved
+            runs[flag], written[flag] = compiled, _replay_bytes(compiled)
+        best = {flag: float("inf") for flag in runs}
+        for _ in range(repeats):
+            for flag, compiled in runs.items():
+                best[flag] = min(best[flag], _best(lambda c=compiled: c.run(*inputs), 5)[0])
+        same = all(
+            np.array_equal(a, b, equal_nan=True)
+            for a, b in zip(outputs["0"], outputs[None], strict=True)
+        )
+        print(f"{name:<14}{best['0']:>18.4f}{best[None]:>10.4f}{best[None] / best['0']:>7.2f}"
+              f"{'yes' if same else 'NO':>6}{written['0'] / 1e6:>16.0f}"
+              f"{written[None] / 1e6:>8.0f}", flush=True)  # fmt: skip
+
+
+def _replay_bytes(compiled) -> int:  # noqa: ANN001
+    """Bytes the captured replays of `compiled`'s kernels write per run."""
+    from runtime.npu_access import accesses
+
+    executables = compiled.plan().stats["npu_program"].runner.executables.values()
+    replays = {id(r): r for e in executables for r in e.replays.values()}.values()
+    return sum(
+        a.nbytes for r in replays for fn, args in r.actions for a in accesses(fn, args)[1]
+    )
+
+
+def models(names: list[str], repeats: int, actions: int = 0) -> None:
     import onnxruntime as ort
 
     import ge
-    from ge.frontends.onnx import import_onnx_model
-    from ge.testing.models import MODELS, build, export_onnx
 
     bandwidth = _copy_bandwidth()
     print(f"{'model':<12}{'first s':>9}{'second s':>10}{'warm s':>9}{'cpu s':>8}{'ort ms':>9}"
           f"{'ratio':>8}{'numpy share':>13}{'written GB':>12}{'copy floor s':>14}")  # fmt: skip
     for name in names:
-        model, example = build(name, small=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{name}.onnx"
-            export_onnx(model, example, path, input_names=MODELS[name].input_names)
-            inputs = [t.numpy() for t in example]
-            module = import_onnx_model(onnx.load(str(path)), source=name)
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        module, inputs, exported = _zoo(name)
+        session = ort.InferenceSession(exported, providers=["CPUExecutionProvider"])
         feed = dict(zip([i.name for i in session.get_inputs()], inputs))
         compiled = ge.compile(module, level="npu", cache=False)
         first = time.perf_counter()
@@ -181,7 +244,11 @@ def main() -> None:
     parser.add_argument("--models", default="", help="e.g. resnet18,bert_layer")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--actions", type=int, default=0, help="kernels to break down")
+    parser.add_argument("--toggle", default="", help="a replay switch: GE_NPU_UNIFORM")
     args = parser.parse_args()
+    if args.models and args.toggle:
+        toggled(args.models.split(","), args.toggle, args.repeats)
+        return
     if args.models:
         models(args.models.split(","), args.repeats, args.actions)
         return
