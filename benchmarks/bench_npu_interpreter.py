@@ -199,12 +199,15 @@ def models(names: list[str], repeats: int, actions: int = 0) -> None:
 
 def _print_actions(run: Callable[[], object], top: int) -> None:
     """Time every captured action of one warm `run`; print the `top` kernels by replay time
-    with their time per numpy function (and the bytes of the arrays it was handed)."""
+    with their time per numpy function (and the bytes of the arrays it was handed), then
+    each function's time and calls over all kernels."""
     from collections import defaultdict
 
     from runtime import npu_replay
 
-    spent: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    spent: dict[str, dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0, 0])
+    )
     replay_run = npu_replay.Replay.run
 
     def timed_run(replay: npu_replay.Replay):  # noqa: ANN202
@@ -217,6 +220,7 @@ def _print_actions(run: Callable[[], object], top: int) -> None:
             row = kernel[getattr(fn, "__name__", "?")]
             row[0] += time.perf_counter() - start
             row[1] += sum(a.nbytes for a in args if isinstance(a, np.ndarray))
+            row[2] += 1
         return copy.copy(replay.profile)
 
     npu_replay.Replay.run = timed_run  # type: ignore[method-assign]
@@ -224,11 +228,20 @@ def _print_actions(run: Callable[[], object], top: int) -> None:
         run()
     finally:
         npu_replay.Replay.run = replay_run  # type: ignore[method-assign]
-    totals = {k: sum(t for t, _ in fns.values()) for k, fns in spent.items()}
+    totals = {k: sum(row[0] for row in fns.values()) for k, fns in spent.items()}
     for kernel in sorted(totals, key=totals.__getitem__, reverse=True)[:top]:
         parts = sorted(spent[kernel].items(), key=lambda kv: -kv[1][0])
-        shown = ", ".join(f"{f} {t * 1e3:.1f} ms ({b / 1e6:.0f} MB)" for f, (t, b) in parts)
+        shown = ", ".join(f"{f} {t * 1e3:.1f} ms ({b / 1e6:.0f} MB)" for f, (t, b, _) in parts)
         print(f"  {kernel:<16}{totals[kernel] * 1e3:>7.1f} ms: {shown}")
+    by_function: dict[str, list[float]] = defaultdict(lambda: [0, 0])
+    for fns in spent.values():
+        for name, (seconds, _, calls) in fns.items():
+            by_function[name][0] += seconds
+            by_function[name][1] += calls
+    ranked = sorted(by_function.items(), key=lambda kv: -kv[1][0])
+    print("  all kernels: " + ", ".join(
+        f"{f} {t * 1e3:.1f} ms ({n:.0f} calls)" for f, (t, n) in ranked
+    ))  # fmt: skip
 
 
 def _copy_bandwidth() -> float:

@@ -72,12 +72,13 @@ def accesses(fn: Callable, args: Sequence) -> Accesses:
     return known(args) if known is not None else (_arrays(args), [])
 
 
-def _extent(array: np.ndarray) -> tuple[int, int]:
-    """[first byte, one past the last byte) of the memory `array` addresses."""
-    low = high = first_address(array)
+def extent(array: np.ndarray, first: int | None = None, axis: int = 0) -> tuple[int, int]:
+    """[first byte, one past the last byte) of the memory `array` addresses, from `axis` on
+    (1: its first block, `array[0]`); `first`, its first element's address if known."""
+    low = high = first_address(array) if first is None else first
     if array.size == 0:
         return low, low
-    for n, stride in zip(array.shape, array.strides):
+    for n, stride in zip(array.shape[axis:], array.strides[axis:]):
         if stride < 0:
             low += (n - 1) * stride
         else:
@@ -85,20 +86,26 @@ def _extent(array: np.ndarray) -> tuple[int, int]:
     return low, high + array.itemsize
 
 
+
+def byte_view(mask: np.ndarray, array: np.ndarray, low: int) -> np.ndarray:
+    """The entries of `mask` (a byte per address from `low` on) for every byte of `array`."""
+    start = first_address(array) - low
+    shape, strides = (*array.shape, array.itemsize), (*array.strides, 1)
+    return as_strided(mask[start:], shape, strides)
+
+
 class _Poisoning:
     """One poisoning's bytes not yet overwritten (False in `fresh`, over its extent)."""
 
     def __init__(self, index: int, array: np.ndarray):
         self.index = index
-        self.low, self.high = _extent(array)
+        self.low, self.high = extent(array)
         self.fresh = np.ones(self.high - self.low, bool)
         self._bytes(array, self.fresh)[...] = False
 
     def _bytes(self, array: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The entries of `mask` for every byte of `array` (inside this extent)."""
-        start = first_address(array) - self.low
-        shape, strides = (*array.shape, array.itemsize), (*array.strides, 1)
-        return as_strided(mask[start:], shape, strides)
+        return byte_view(mask, array, self.low)
 
     def inside(self, low: int, high: int) -> bool:
         return self.low <= low and high <= self.high
@@ -133,12 +140,12 @@ def drop_dead_poison(actions: list) -> list:
     for index, (fn, args) in enumerate(actions):
         reads, written = accesses(fn, args)
         for array in reads:
-            low, high = _extent(array)
+            low, high = extent(array)
             for p in overlapping(low, high):
                 if p.read_fresh(array, low, high):
                     retire(p, needed)
         for array in written:
-            low, high = _extent(array)
+            low, high = extent(array)
             for p in overlapping(low, high):
                 if p.overwrite(array, low, high):
                     retire(p, dead)

@@ -31,9 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from runtime.npu_access import _arrays, _extent, accesses, overwrites
+from runtime.npu_access import _arrays, accesses, byte_view, extent, overwrites
 from runtime.npu_batch import Action, first_address
 
 OnChip = Callable[[np.ndarray], "np.ndarray | None"]
@@ -102,7 +101,7 @@ class _Uniform:
         window = self.view[0]
         if window.flags.c_contiguous or window.flags.f_contiguous:
             return True
-        return _covers(window, array[0], shift)
+        return _union_covers([self], first, array)
 
     def source_row(self, array: np.ndarray) -> int:
         """The row a read of `array` (which this record covers) takes for every block."""
@@ -140,41 +139,18 @@ def _first(array: np.ndarray) -> int:
     return known[1]
 
 
-def _span(array: np.ndarray, axis: int = 0) -> tuple[int, int]:
-    """[first byte, one past the last) of what `array` addresses, from `axis` on (1: its
-    first block, `array[0]`)."""
-    low = high = _first(array)
-    if array.size == 0:
-        return low, low
-    for n, stride in zip(array.shape[axis:], array.strides[axis:]):
-        if stride < 0:
-            low += (n - 1) * stride
-        else:
-            high += (n - 1) * stride
-    return low, high + array.itemsize
+def _span(array: np.ndarray) -> tuple[int, int]:
+    return extent(array, _first(array))
 
 
 def _row_span(array: np.ndarray) -> tuple[int, int]:
-    return _span(array, 1)
+    """The extent of the stack `array`'s first block."""
+    return extent(array, _first(array), 1)
 
 
 def _row_of(root: np.ndarray, array: np.ndarray) -> int | None:
     offset = _first(array) - _first(root)
     return offset // root.strides[0] if 0 <= offset < root.nbytes else None
-
-
-def _covers(window: np.ndarray, array: np.ndarray, shift: int) -> bool:
-    """Whether every byte of `array`, moved back by `shift`, is a byte of `window`."""
-    low, high = _extent(window)
-    mask = np.zeros(high - low, bool)
-    _bytes(mask, window, low)[...] = True
-    return bool(_bytes(mask, array, low + shift).all())
-
-
-def _bytes(mask: np.ndarray, array: np.ndarray, low: int) -> np.ndarray:
-    start = first_address(array) - low
-    shape, strides = (*array.shape, array.itemsize), (*array.strides, 1)
-    return as_strided(mask[start:], shape, strides)
 
 
 def pool_lookup(arrays: Iterable[np.ndarray]) -> OnChip:
@@ -367,12 +343,12 @@ def _union_covers(records: list[_Uniform], first: int, read: np.ndarray) -> bool
     windows = [(r.view[0], (first - r.row) * r.row_bytes) for r in records]
     low, high = _row_span(read)
     for window, shift in windows:
-        window_low, window_high = _extent(window)
+        window_low, window_high = extent(window)
         low, high = min(low, window_low + shift), max(high, window_high + shift)
     mask = np.zeros(high - low, bool)
     for window, shift in windows:
-        _bytes(mask, window, low - shift)[...] = True
-    return bool(_bytes(mask, read[0], low).all())
+        byte_view(mask, window, low - shift)[...] = True
+    return bool(byte_view(mask, read[0], low).all())
 
 
 def _rewritten_alike(record: _Uniform, records: list[_Uniform] | None, array: np.ndarray) -> bool:

@@ -272,3 +272,17 @@ def test_two_groups_loading_one_row_store_it_from_every_row() -> None:
         m.store(m.pool[0][3, :8], stacked=False)
 
     _same(build)
+
+
+def test_a_read_inside_a_strided_windows_span_but_off_its_bytes_is_not_served() -> None:
+    """A load of a 2x2 corner of each block's 4x4 tile (a window with gaps in its span), then
+    a read of two elements of the tile's first row from its second column: inside the span,
+    half of it on a gap."""
+
+    def build(m: _Machine) -> None:
+        tiles = m.pool[0].reshape(ROWS, 4, 4)
+        corner = m.hbm[0].reshape(4, 4)[:2, :2]
+        m.add(sem.copy, (tiles[:, :2, :2], _broadcast(corner, ROWS)), (ROWS,))
+        m.store(tiles[:, 0, 1:3], stacked=True)
+
+    _same(build)
