@@ -177,7 +177,7 @@ def share_uniform_rows(
     `lanes[i]` is action i's leading block axes (`npu_batch.batch`); `on_chip`
     gives the pool array a view lies in, or None."""
     if not any(_shares_a_load(fn, args, axes) for (fn, args), axes in zip(actions, lanes)):
-        return actions  # nothing to share but poison (MobileNetV2: 23 of 37 kernels)
+        return actions  # nothing to share but poison (most of MobileNetV2's kernels)
     live = _Live(on_chip)
     out: list[Action] = []
     try:
