@@ -32,10 +32,13 @@ import numpy as np
 
 from ge.pipeline import CompileOptions, apply_pipeline, pipeline_spec
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from lowering import tile_tuning
+from lowering.tile_tuning import Decisions
 from runtime.cost_model import roofline_terms
 from runtime.kernel_runner import KernelRunner
 from runtime.profile import KernelProfile, describe_bound
 from runtime.targets import default_target
+from runtime.tile_tuner import tune_kernels
 
 LARGE = 2_000
 """Roofline cycles from which a kernel counts as large (issue 5's >= 0.8 goal is for those)."""
@@ -61,7 +64,7 @@ def _inputs(module) -> list[np.ndarray]:
     ]
 
 
-def _run(module, optimize: bool, mode: str = "force_fp32"):
+def _run(module, optimize: bool, mode: str = "force_fp32", tune: int = 0):
     # the passes ge.compile runs for `mode` (with or without ge-optimize), then the npu ones
     high = pipeline_spec(CompileOptions(precision_mode=mode, optimize=optimize))
     if optimize:
@@ -71,6 +74,11 @@ def _run(module, optimize: bool, mode: str = "force_fp32"):
     start = time.perf_counter()
     runner = KernelRunner(module)
     lowering = time.perf_counter() - start
+    if tune:  # each tile search's best `tune` candidates measured, the fastest kept
+        decisions = Decisions()
+        _run.tuning = tune_kernels(runner, decisions, tune)
+        with tile_tuning.use(decisions):
+            runner = KernelRunner(module)
     inputs = _inputs(module)
     runner.run(inputs)  # the first run captures each kernel's work (`runtime.npu_replay`)
     runner.run(inputs)  # the second merges each wave's blocks
@@ -113,9 +121,11 @@ def _geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def report(name: str, build, per_layer: bool, mode: str = "force_fp32") -> None:
+def report(name: str, build, per_layer: bool, mode: str = "force_fp32", tune: int = 0) -> None:
     ort_seconds = _onnxruntime_seconds(build(), _inputs(build()))
     run, lowering, wall, _ = _run(build(), optimize=True, mode=mode)
+    if tune:
+        _report_tuned(name, build, run, mode, tune)
     plain, _, _, _ = _run(build(), optimize=False, mode=mode)
     rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
     ratios = [k.roofline_cycles / k.cycles for k in rows]
@@ -151,6 +161,31 @@ def report(name: str, build, per_layer: bool, mode: str = "force_fp32") -> None:
           f"over {len(run.profile.kernels)} kernels")  # fmt: skip
 
 
+def _report_tuned(name: str, build, untuned, mode: str, tune: int) -> None:  # noqa: ANN001
+    """The tuned compile's conv/matmul kernels beside the estimate's (`runtime.tile_tuner`)."""
+    run, _, _, _ = _run(build(), optimize=True, mode=mode, tune=tune)
+    tuning = _run.tuning
+    before = {k.name: k.cycles for k in untuned.profile.kernels}
+    for k in run.profile.kernels:
+        if k.kind in ("conv2d", "matmul") and k.cycles != before.get(k.name):
+            print(f"   tuned {k.name:<16}{before.get(k.name, 0):>9.0f} -> {k.cycles:>7.0f} cycles "
+                  f"(roofline {k.roofline_cycles:.0f})")  # fmt: skip
+    rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
+    large = [k.roofline_cycles / k.cycles for k in rows if k.roofline_cycles >= LARGE]
+    print(f"== {name} tuned (the best {tune} candidates of each tile search run, the fastest "
+          f"kept; {len(tuning.sites)} searches, {len(tuning.improved)} changed, "
+          f"{tuning.seconds:.0f} s):")  # fmt: skip
+    print(f"   large kernels ({len(large)}): geomean {_geomean(large):.4f}, min {min(large):.2f};"
+          f" the estimate's tiles: {_geomean(_large_ratios(untuned)):.4f}")  # fmt: skip
+    print(f"   modeled makespan {sum(k.cycles for k in run.profile.kernels):,.0f} cycles "
+          f"(the estimate's tiles: {sum(k.cycles for k in untuned.profile.kernels):,.0f})")
+
+
+def _large_ratios(run) -> list[float]:  # noqa: ANN001
+    rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
+    return [k.roofline_cycles / k.cycles for k in rows if k.roofline_cycles >= LARGE]
+
+
 def _npu_figures(module, mode: str) -> tuple[float, int, np.ndarray]:
     """Makespan, HBM bytes and the output of one `ge.compile(level="npu")` run in `mode`."""
     import ge
@@ -180,11 +215,13 @@ def main() -> None:
     parser.add_argument("--precision-mode", help="compare this precision_mode with force_fp32")
     parser.add_argument("--precision-only", action="store_true")
     parser.add_argument("--ratios-in", metavar="MODE", help="the roofline report in MODE too")
+    parser.add_argument("--tune", type=int, default=0, metavar="N",
+                        help="also tuned: each tile search's best N candidates run")  # fmt: skip
     args = parser.parse_args()
     models = _models()
     for name in args.models.split(","):
         if not args.precision_only:
-            report(name, models[name], args.per_layer)
+            report(name, models[name], args.per_layer, tune=args.tune)
         if args.precision_mode:
             report_precision(name, models[name], args.precision_mode)
         if args.ratios_in:

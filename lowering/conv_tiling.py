@@ -19,8 +19,10 @@ suits deep ones (small images, many weights).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from lowering import tile_tuning
 from lowering.conv_im2col_shape import (
     FRACTAL,
     PART_COUNTS,
@@ -41,6 +43,7 @@ ISSUE_CYCLES = 8
 ORDERS = ("rows", "weights")
 
 
+@tile_tuning.decision_type
 @dataclass(frozen=True)
 class ConvTiling:
     tm: int
@@ -246,7 +249,13 @@ def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
     """The cheapest (tm, tn, order) that fits, with its K step, or None when no tile's rows
     fit L1; the conv with its rows folded into channels (`folds_rows`) is a candidate too.
     Memoized per target and shape: selection costs a conv before its lowering plans it, and
-    a ResNet repeats its layers' shapes."""
+    a ResNet repeats its layers' shapes. A measured decision for the shape on the target
+    (`lowering.tile_tuning`, while one is active) is taken instead of the estimate's."""
+    tuned = tile_tuning.decided("conv", target, (s,), lambda top: ranked_conv_tiles(target, s, top))
+    return tuned if tuned is not None else _untuned_choice(target, s)
+
+
+def _untuned_choice(target: Target, s: ConvShape) -> ConvTiling | None:
     answers = per_target(_CONV_TILES, target)
     if s not in answers:
         answers[s] = _choose_folded(target, s)
@@ -282,9 +291,21 @@ def _choose_folded(target: Target, s: ConvShape) -> ConvTiling | None:
 
 
 def _choose(target: Target, s: ConvShape) -> ConvTiling | None:
+    s = _searched(s)
+    best = min(_tiles(target, s), key=lambda found: found[0], default=None)
+    return None if best is None else _tiling(target, s, *best)
+
+
+def _searched(s: ConvShape) -> ConvShape:
+    """The shape the search tiles: a 1-row kernel that skips rows reads H / stride rows."""
     if skips_rows(s.span, s.stride, s.pads, s.h):
-        s = dataclasses.replace(s, h=s.h // s.stride, stride=1)
-    best: ConvTiling | None = None
+        return dataclasses.replace(s, h=s.h // s.stride, stride=1)
+    return s
+
+
+def _tiles(target: Target, s: ConvShape) -> Iterator[tuple]:
+    """(estimate, tm, tn, tk, order, blocks, per, split) of every tile that fits, in the
+    search's order (the first of equal estimates wins)."""
     for tm in _pixel_candidates(s):
         for tn in _candidates(s.n):
             tk = _tk(target, s, tm, tn)
@@ -292,13 +313,47 @@ def _choose(target: Target, s: ConvShape) -> ConvTiling | None:
                 if not tk or not _fits(target, s, tm, tn, order):
                     continue
                 estimate, blocks, per, split = _cycles(target, s, (tm, tn, tk), order)
-                if best is None or estimate < best.estimate:
-                    rows = _chunk_rows(target, s, tm, tn)
-                    part = part_slices(s)
-                    best = ConvTiling(
-                        tm, tn, tk, rows, blocks, estimate, order, per, part, split=split
-                    )
-    return best
+                yield estimate, tm, tn, tk, order, blocks, per, split
+
+
+def _tiling(target: Target, s: ConvShape, *found) -> ConvTiling:  # noqa: ANN002
+    estimate, tm, tn, tk, order, blocks, per, split = found
+    rows, part = _chunk_rows(target, s, tm, tn), part_slices(s)
+    return ConvTiling(tm, tn, tk, rows, blocks, estimate, order, per, part, split=split)
+
+
+def ranked_conv_tiles(target: Target, s: ConvShape, top: int) -> list[ConvTiling]:
+    """The search's choice, then the next best distinct candidates by estimate (every K
+    part count and the row fold included): what tuning measures (`lowering.tile_tuning`).
+    Candidates that lower alike count once (with one unit a core, the order is moot)."""
+    chosen = _untuned_choice(target, s)
+    if chosen is None:
+        return []
+    found = []
+    for count in PART_COUNTS:
+        shapes = [(dataclasses.replace(s, max_parts=count), False)]
+        if folds_rows(s):
+            shapes.append((folded(shapes[0][0]), True))
+        for shape, fold in shapes:
+            shape = _searched(shape)
+            found += [(t[0], count, fold, shape, t) for t in _tiles(target, shape)]
+    found.sort(key=lambda f: f[0])
+    ranked, keys = [chosen], {_lowers_as(chosen, s)}
+    for _, count, fold, shape, t in found:
+        if len(ranked) >= top:
+            break
+        tiling = dataclasses.replace(_tiling(target, shape, *t), fold=fold, parts=count)
+        key = _lowers_as(tiling, s)
+        if key not in keys:
+            keys.add(key)
+            ranked.append(tiling)
+    return ranked
+
+
+def _lowers_as(t: ConvTiling, s: ConvShape) -> tuple:
+    shape = dataclasses.replace(s, max_parts=t.parts)
+    cut = tuple(parts(folded(shape) if t.fold else shape))
+    return t.tm, t.tn, t.tk, t.order if t.per > 1 else None, t.per, t.split, t.fold, cut
 
 
 def _dtype(itemsize: int):  # noqa: ANN202
@@ -319,5 +374,6 @@ __all__ = [
     "fractal_up",
     "part_slices",
     "parts",
+    "ranked_conv_tiles",
     "skips_rows",
 ]

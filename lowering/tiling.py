@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lowering import tile_tuning
 from runtime.cost_model import dma_bytes_charged, mmad_cycles, vector_cycles
 from runtime.targets import Target
 
@@ -107,6 +108,7 @@ def _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize):  # noqa: 
     return math.ceil(tiles / blocks) * per_tile + fill, blocks
 
 
+@tile_tuning.decision_type
 @dataclass(frozen=True)
 class MatmulTiling:
     tm: int
@@ -143,12 +145,24 @@ def choose_matmul_tile(
 
     A pure function of its arguments, memoized: BERT's layers repeat a few GEMM shapes, and
     the search is most of their lowering time."""
-    spans = (tuple(map(tuple, extra)), exact, tuple(map(tuple, loads)), passes)
-    key = (m, n, k, itemsize, *spans)
+    key = (m, n, k, itemsize, *_spans(extra, exact, loads, passes))
+    ranked = lambda top: ranked_matmul_tiles(target, key, top)  # noqa: E731
+    tuned = tile_tuning.decided("gemm", target, key, ranked)
+    if tuned is not None:
+        return tuned
     answers = per_target(_MATMUL_TILES, target)
     if key not in answers:
         answers[key] = _choose_matmul_tile(target, m, n, k, itemsize, *key[4:])
     return answers[key]
+
+
+def ranked_matmul_tiles(target: Target, key: tuple, top: int) -> list[MatmulTiling]:
+    """`choose_matmul_tile`'s choice for its arguments `key`, then the next best candidates
+    by estimate: what tuning measures (`lowering.tile_tuning`)."""
+    with tile_tuning.inner():
+        chosen = choose_matmul_tile(target, *key[:4], *key[4:])
+    found = sorted(_matmul_candidates(target, *key), key=lambda t: t.estimate)
+    return [chosen, *[t for t in found if t != chosen][: top - 1]]
 
 
 _MATMUL_TILES: dict[int, tuple[Target, dict]] = {}
@@ -166,7 +180,12 @@ def per_target(table: dict[int, tuple[Target, dict]], target: Target) -> dict:
 
 
 def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202
-    best: MatmulTiling | None = None
+    found = _matmul_candidates(target, m, n, k, itemsize, extra, exact, loads, passes)
+    return min(found, key=lambda t: t.estimate)  # the first of equal estimates
+
+
+def _matmul_candidates(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202
+    """Every tile that fits, with its estimate, in the search's order."""
     for tm in _edge_options(m, target.ai_cores, exact):
         for tn in _edge_options(n, target.ai_cores, exact):
             tiles = -(-m // tm) * -(-n // tn)
@@ -181,10 +200,7 @@ def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):
                     tile = (tm, tn, tk)
                     epilogue = (loads, passes)
                     estimate, blocks = _matmul_cycles(target, shape, tile, itemsize, outs, epilogue)
-                    if best is None or estimate < best.estimate:
-                        best = MatmulTiling(tm, tn, tk, blocks, estimate, outs == 2)
-    assert best is not None
-    return best
+                    yield MatmulTiling(tm, tn, tk, blocks, estimate, outs == 2)
 
 
 def _edge_options(size: int, cores: int, exact: bool = False) -> list[int]:
@@ -228,20 +244,57 @@ def choose_matmul_split(
     estimate is one group's, a GEMM of K / s on cores / s with their share of HBM (the
     groups read disjoint panels), plus the init kernel. It pays where each core's loads
     bound it (a K-heavy GEMM on few output tiles: BERT's FFN down, M 128, K 3072)."""
-    best = choose_matmul_tile(target, m, n, k, itemsize, **options)
-    parts, cost = 1, best.estimate
-    if -(-m // 16) * -(-n // 16) > SPLIT_MAX_FRACTALS * target.ai_cores:
-        return parts, best
-    for s in (2, 4, 8):
-        if target.ai_cores % s or k % (16 * s) or k // s < 256:
-            continue
-        tiling = choose_matmul_tile(_cores_share(target, s), m, n, k // s, itemsize, **options)
-        if (k // s) % tiling.tk:  # a part's last step would run into the next part
-            continue
-        estimate = tiling.estimate + init_bytes / target.hbm_bandwidth / SPLIT_INIT_SPEED
-        if estimate < SPLIT_GAIN * cost:
-            parts, best, cost = s, tiling, estimate
+    args = (m, n, k, itemsize, init_bytes, tuple(sorted(options.items())))
+    ranked = lambda top: ranked_matmul_splits(target, args, top)  # noqa: E731
+    tuned = tile_tuning.decided("gemm_split", target, args, ranked)
+    if tuned is not None:
+        return tuned
+    with tile_tuning.inner():  # the part's tile is this decision's
+        best = choose_matmul_tile(target, m, n, k, itemsize, **options)
+        parts, cost = 1, best.estimate
+        for s, share in _split_options(target, m, n, k):
+            tiling = choose_matmul_tile(share, m, n, k // s, itemsize, **options)
+            if (k // s) % tiling.tk:  # a part's last step would run into the next part
+                continue
+            estimate = tiling.estimate + init_bytes / target.hbm_bandwidth / SPLIT_INIT_SPEED
+            if estimate < SPLIT_GAIN * cost:
+                parts, best, cost = s, tiling, estimate
     return parts, best
+
+
+def _split_options(target: Target, m: int, n: int, k: int) -> list[tuple[int, Target]]:
+    """(K parts, the target one group of cores sees) for every split that may be tried."""
+    if -(-m // 16) * -(-n // 16) > SPLIT_MAX_FRACTALS * target.ai_cores:
+        return []
+    valid = [s for s in (2, 4, 8) if not (target.ai_cores % s or k % (16 * s) or k // s < 256)]
+    return [(s, _cores_share(target, s)) for s in valid]
+
+
+def ranked_matmul_splits(target: Target, args: tuple, top: int) -> list[tuple[int, MatmulTiling]]:
+    """`choose_matmul_split`'s choice, then other splits and part tiles by estimate (the
+    init kernel's included). A choice not to split stays alone: the graph pass
+    `split-pointwise-convs` decided on it, and the unsplit GEMM's tile is a decision of
+    its own (`choose_matmul_tile`'s)."""
+    m, n, k, itemsize, init_bytes, options = args
+    with tile_tuning.inner():
+        chosen = choose_matmul_split(target, m, n, k, itemsize, init_bytes, **dict(options))
+    if chosen[0] == 1:
+        return [chosen]
+    init = init_bytes / target.hbm_bandwidth / SPLIT_INIT_SPEED
+    found = []
+    for s, share in _split_options(target, m, n, k):
+        key = (m, n, k // s, itemsize, *_spans(**dict(options)))
+        for tiling in ranked_matmul_tiles(share, key, top):
+            if (k // s) % tiling.tk == 0:
+                found.append((tiling.estimate + init, s, tiling))
+    found.sort(key=lambda f: f[0])
+    others = [(s, t) for _, s, t in found if (s, t) != chosen]
+    return [chosen, *others[: top - 1]]
+
+
+def _spans(extra=(), exact=False, loads=(), passes=0) -> tuple:  # noqa: ANN001
+    """`choose_matmul_tile`'s optional arguments as its memo key has them."""
+    return tuple(map(tuple, extra)), exact, tuple(map(tuple, loads)), passes
 
 
 _SHARES: dict[tuple[int, int], tuple[Target, Target]] = {}
