@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,8 @@ from ge.pipeline import (
 from gedialects.ge.constant import ConstantOp
 from gedialects.interpreter import bind_inputs, entry_function
 from gedialects.kernel.base import provenance
+from lowering import tile_tuning
+from lowering.tile_tuning import Decisions
 from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
@@ -45,6 +48,7 @@ from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, si
 from runtime.hbm_fit import check_hbm_fit, weight_bytes
 from runtime.kernel_runner import KernelRunner, free_values
 from runtime.targets import load_target
+from runtime.tile_tuner import TuningReport, tune_kernels
 
 
 def npu_passes(options: CompileOptions) -> str:
@@ -101,12 +105,33 @@ class NpuProgram:
         collect = weight_bytes(self.fn, self.target.hbm_align) >= COLLECT_WEIGHT_BYTES
         if collect:
             gc.collect()
-        self.runner = KernelRunner(plan.module, self.target)
+        self.tuning: TuningReport | None = None
+        self.runner = self._runner(plan)
         if collect:
             gc.collect()
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
         self.dead_after = _dead_after(self.fn)
+
+    def _runner(self, plan: CompiledPlan) -> KernelRunner:
+        """The kernels lowered, with the tile decisions of `tune_db` (if any), tuned first
+        when `tune` asks for it (`runtime.tile_tuner`), the table then saved back."""
+        options = plan.options
+        if not options.tune and options.tune_db is None:
+            return KernelRunner(plan.module, self.target)
+        db = Path(options.tune_db) if options.tune_db else None
+        decisions = Decisions.load(db) if db is not None and db.exists() else Decisions()
+        with tile_tuning.use(decisions):
+            runner = KernelRunner(plan.module, self.target)
+        if not options.tune:
+            return runner
+        self.tuning = tune_kernels(runner, decisions, options.tune)
+        if self.tuning.improved:
+            with tile_tuning.use(decisions):
+                runner = KernelRunner(plan.module, self.target)
+        if db is not None:
+            decisions.save(db)
+        return runner
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
         env: dict[SSAValue, np.ndarray] = dict(

@@ -56,8 +56,16 @@ class CompileOptions:
     memory_reuse: bool = True
     conv_algorithm: str | None = None
     extra_passes: tuple[str, ...] = field(default_factory=tuple)
+    tune: int = 0
+    """Op tuning (CANN AOE's): each conv/matmul tile search's best `tune` candidates run on
+    the interpreter and the fastest is kept (`runtime.tile_tuner`); 0 takes the estimate's."""
+    tune_db: str | None = None
+    """A JSON file of tile decisions (`lowering.tile_tuning`) the npu level lowers with, and
+    into which tuning writes what it measured, for later compiles (AOE's knowledge base)."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tune, int) or self.tune < 0:
+            raise GeError(f"tune must be a whole number of candidates (0: off), got {self.tune!r}")
         if self.precision_mode not in PRECISION_MODES:
             raise GeError(
                 f"unknown precision_mode '{self.precision_mode}'; choose from {PRECISION_MODES}"
@@ -66,7 +74,11 @@ class CompileOptions:
             raise GeError(f"unknown level '{self.level}'; choose from {sorted(EXECUTORS)}")
 
     def as_key(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options that decide the compiled module (the compile cache's key); tuning
+        decides only how the npu level lowers it, after the cache."""
+        key = asdict(self)
+        del key["tune"], key["tune_db"]
+        return key
 
 
 def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:

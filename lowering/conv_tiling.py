@@ -322,6 +322,10 @@ def _tiling(target: Target, s: ConvShape, *found) -> ConvTiling:  # noqa: ANN002
     return ConvTiling(tm, tn, tk, rows, blocks, estimate, order, per, part, split=split)
 
 
+TUNED_PART_COUNTS = (4, 8, 16, 32)
+"""K part counts tuning tries (the search's `PART_COUNTS` and one fewer and one more)."""
+
+
 def ranked_conv_tiles(target: Target, s: ConvShape, top: int) -> list[ConvTiling]:
     """The search's choice, then the next best distinct candidates by estimate (every K
     part count and the row fold included): what tuning measures (`lowering.tile_tuning`).
@@ -330,7 +334,7 @@ def ranked_conv_tiles(target: Target, s: ConvShape, top: int) -> list[ConvTiling
     if chosen is None:
         return []
     found = []
-    for count in PART_COUNTS:
+    for count in TUNED_PART_COUNTS:
         shapes = [(dataclasses.replace(s, max_parts=count), False)]
         if folds_rows(s):
             shapes.append((folded(shapes[0][0]), True))

@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,10 @@ class Decisions:
             for site, decision in self.chosen.items()
         ]
         text = json.dumps({"format": FORMAT, "version": VERSION, "entries": entries}, indent=1)
-        Path(path).write_text(text)
+        path = Path(path)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, path)  # readers never see half a table
 
     @classmethod
     def load(cls, path: str | Path) -> Decisions:

@@ -67,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory-plot", metavar="FILE.png", help="plot live bytes over the schedule (npu level)"
     )
+    p.add_argument(
+        "--tune",
+        type=int,
+        default=0,
+        metavar="N",
+        help="op tuning (npu level): run each conv/matmul tile search's best N candidates on "
+        "the interpreter and keep the fastest",
+    )
+    p.add_argument(
+        "--tune-db",
+        metavar="FILE.json",
+        help="tile decisions to lower with; --tune writes what it measured into it",
+    )
     return p
 
 
@@ -132,7 +145,12 @@ def run(args: argparse.Namespace) -> int:
         level=args.level,
         cache=not args.no_cache,
         precision_mode=args.precision_mode,
+        tune=args.tune,
+        tune_db=args.tune_db,
     )
+    if (args.tune or args.tune_db) and args.level != "npu":
+        _note(f"--tune and --tune-db choose npu tiles; --level {args.level} has none")
+    tuning = _tuning(compiled)
     compile_seconds = time.perf_counter() - start  # import and compile, as DESIGN.md counts
     inputs = inputs if inputs is not None else random_inputs(fn, args.seed)
     cache_state = compiled.last_cache  # a run's own plan lookup would read "hit"
@@ -167,10 +185,32 @@ def run(args: argparse.Namespace) -> int:
                 "stages": compiled.last_profile.get("stages"),  # staged models only
                 "launches": compiled.last_profile.get("launches"),  # dynamic mode only
                 "compiles": compiled.last_profile.get("compiles"),
+                "tuning": tuning,  # with --tune only
             },
         )
         write_report(report, args.report)
     return 0
+
+
+def _tuning(compiled) -> dict | None:  # noqa: ANN001
+    """What op tuning did in the static npu plan's compile (None without it), as one note
+    and a REPORT.json section."""
+    program = compiled.plan().stats.get("npu_program") if compiled.mode == "static" else None
+    report = getattr(program, "tuning", None)
+    if report is None:
+        return None
+    changed = report.improved
+    _note(f"tuned {len(report.sites)} tile searches in {report.seconds:.1f} s; {len(changed)} "
+          "kept a candidate faster than the estimate's choice")  # fmt: skip
+    return {
+        "searches": len(report.sites),
+        "changed": len(changed),
+        "seconds": round(report.seconds, 3),
+        "kernels": [
+            {"kernel": s.kernel, "cycles_before": s.before, "cycles_after": s.after}
+            for s in changed
+        ],
+    }
 
 
 def _memory_plot(compiled, args: argparse.Namespace) -> None:  # noqa: ANN001

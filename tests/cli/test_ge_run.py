@@ -249,6 +249,11 @@ ERROR_CASES = {
     "missing inputs file": (lambda m, t: [m, "--inputs", t / "none.npz"], "does not exist"),
     "malformed IR": (lambda m, t: [_write(t / "bad.mlir", MLIR[:-40])], "bad.mlir:"),
     "wrong types": (lambda m, t: [_write(t / "typed.mlir", BAD_ADD)], "'ge.add'"),
+    "negative tune": (lambda m, t: [onnx_model(t / "m.onnx"), "--tune", "-2"], "tune must be"),
+    "bad tune db": (
+        lambda m, t: [onnx_model(t / "m.onnx"), "--tune-db", _write(t / "db.json", "{")],
+        "tile decisions '",
+    ),
 }
 
 
@@ -516,3 +521,22 @@ def test_a_printed_max_pool_runs_from_its_text(tmp_path: Path) -> None:
     out = tmp_path / "out.npz"
     assert main([str(lowered), "--inputs", str(tmp_path / "in.npz"), "--output", str(out)]) == 0
     np.testing.assert_array_equal(np.load(out)["result0"], want)
+
+
+def test_tuning_writes_its_decisions_and_a_report_section(tmp_path: Path) -> None:
+    """`--tune N` measures the conv's tile candidates and keeps what it measured in the
+    `--tune-db` table, which a later run lowers with (the same modeled cycles)."""
+    model, db = onnx_model(tmp_path / "tiny.onnx"), tmp_path / "db.json"
+    report = tmp_path / "tuned.json"
+    done = ge_run(model, "--tune", 3, "--tune-db", db, "--report", report, "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert "tuned " in done.stderr and "tile searches" in done.stderr
+    tuned = json.loads(report.read_text())
+    check_report(tuned)
+    assert tuned["tuning"]["searches"] >= 1
+    assert len(json.loads(db.read_text())["entries"]) == tuned["tuning"]["searches"]
+    again = ge_run(model, "--tune-db", db, "--report", tmp_path / "again.json", "--no-cache")
+    assert again.returncode == 0, again.stderr
+    replayed = json.loads((tmp_path / "again.json").read_text())
+    assert "tuning" not in replayed  # nothing measured: the table's decisions taken
+    assert replayed["makespan_cycles"] == tuned["makespan_cycles"]
