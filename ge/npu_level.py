@@ -129,8 +129,10 @@ class NpuProgram:
         if self.tuning.improved:
             with tile_tuning.use(decisions):
                 runner = KernelRunner(plan.module, self.target)
-        if db is not None:
-            decisions.save(db)
+        if db is not None:  # what another run wrote meanwhile is kept beside ours
+            saved = Decisions.load(db) if db.exists() else Decisions()
+            saved.chosen.update(decisions.chosen)
+            saved.save(db)
         return runner
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:

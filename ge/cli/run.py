@@ -150,10 +150,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if (args.tune or args.tune_db) and args.level != "npu":
         _note(f"--tune and --tune-db choose npu tiles; --level {args.level} has none")
-    tuning = _tuning(compiled)
     compile_seconds = time.perf_counter() - start  # import and compile, as DESIGN.md counts
     inputs = inputs if inputs is not None else random_inputs(fn, args.seed)
     cache_state = compiled.last_cache  # a run's own plan lookup would read "hit"
+    tuning = _tuning(compiled)
     start = time.perf_counter()
     with profiler.profile() as prof:
         outputs = compiled.run(**inputs)
@@ -195,7 +195,8 @@ def run(args: argparse.Namespace) -> int:
 def _tuning(compiled) -> dict | None:  # noqa: ANN001
     """What op tuning did in the static npu plan's compile (None without it), as one note
     and a REPORT.json section."""
-    program = compiled.plan().stats.get("npu_program") if compiled.mode == "static" else None
+    static = getattr(compiled, "mode", None) == "static"  # (a staged model has stages)
+    program = compiled.plan().stats.get("npu_program") if static else None
     report = getattr(program, "tuning", None)
     if report is None:
         return None
