@@ -144,7 +144,8 @@ def choose_matmul_tile(
     196-pixel image leave one core a 4-wide tile while the others carry 64.
 
     A pure function of its arguments, memoized: BERT's layers repeat a few GEMM shapes, and
-    the search is most of their lowering time."""
+    the search is most of their lowering time. While a table of measured decisions is
+    active (`lowering.tile_tuning`), its decision for these arguments comes first."""
     key = (m, n, k, itemsize, *_spans(extra, exact, loads, passes))
     ranked = lambda top: ranked_matmul_tiles(target, key, top)  # noqa: E731
     tuned = tile_tuning.decided("gemm", target, key, ranked)
@@ -243,7 +244,8 @@ def choose_matmul_split(
     C in HBM (atomic), after an init kernel wrote C's addend (`init_bytes`). The split's
     estimate is one group's, a GEMM of K / s on cores / s with their share of HBM (the
     groups read disjoint panels), plus the init kernel. It pays where each core's loads
-    bound it (a K-heavy GEMM on few output tiles: BERT's FFN down, M 128, K 3072)."""
+    bound it (a K-heavy GEMM on few output tiles: BERT's FFN down, M 128, K 3072). A
+    measured decision (`lowering.tile_tuning`, while a table is active) comes first."""
     args = (m, n, k, itemsize, init_bytes, tuple(sorted(options.items())))
     ranked = lambda top: ranked_matmul_splits(target, args, top)  # noqa: E731
     tuned = tile_tuning.decided("gemm_split", target, args, ranked)
