@@ -71,27 +71,35 @@ def tune_kernels(
             continue
         done.add(id(executable))
         constants = [v for v in free_values(op) if isinstance(v.owner, ConstantOp)]
-        args = [_random(v, rng) for v in runner.arguments[op]]
-        name = runner.names[op]
+        args: list[np.ndarray] = []  # made when the kernel has a search to tune
 
-        def cycles(op=op, constants=constants, args=args) -> float:  # noqa: ANN001
-            lowered = runner._lower(op, constants)  # noqa: SLF001 (the runner's own lowering)
+        def cycles(lowered=None, op=op, constants=constants, args=args) -> float:  # noqa: ANN001
+            """The kernel's modeled cycles over its launches, lowered as the table says."""
+            if lowered is None:
+                lowered = runner._lower(op, constants)  # noqa: SLF001 (its own lowering)
+            if not args:
+                args.extend(_random(v, rng) for v in runner.arguments[op])
             result = NpuExecutable(lowered, runner.target).run(args)
             return sum(kernel.cycles for kernel in result.profile.kernels)
 
         tried: set[Site] = set()
         while True:
             with tile_tuning.record(decisions) as seen:
-                try:
-                    base = cycles()
-                except Exception:  # noqa: BLE001 (the runner fell back or will: not tuned)
+                try:  # which searches it consults, with the decisions so far
+                    lowered = runner._lower(op, constants)  # noqa: SLF001
+                except Exception:  # noqa: BLE001 (the runner fell back: not tuned)
                     break
             open_sites = [s for s in seen if s not in decisions.chosen and s not in tried]
-            if not open_sites:
+            if not open_sites:  # (most kernels: no tile search, nothing run)
                 break
-            site = open_sites[0]
-            tried.add(site)
-            report.sites.append(_tune_site(decisions, site, name, base, cycles, top))
+            try:
+                base = cycles(lowered)
+            except Exception:  # noqa: BLE001 (its run fails: the runner falls back)
+                break
+            tried.add(open_sites[0])
+            report.sites.append(
+                _tune_site(decisions, open_sites[0], runner.names[op], base, cycles, top)
+            )
     report.seconds = time.perf_counter() - start
     return report
 
