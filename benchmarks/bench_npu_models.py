@@ -14,6 +14,11 @@ Issue 5's measures, on ascend910a, for a ResNet-50-sized CNN and a BERT-base lay
     .venv/bin/python benchmarks/bench_npu_models.py [--models resnet50,bert,gpt,inception]
         [--per-layer]
 
+`--tune N` also prints the model tuned (`runtime.tile_tuner`: each tile search's best N
+candidates run, the fastest kept) beside the estimate's tiles. `--timeline KERNELS` prints
+only, for each named kernel (e.g. conv2d_9), its slowest core's busy cycles per pipe and what
+each pipe ran when (`KernelRunner.run(trace=True)`): where it waits.
+
 `--precision-mode MODE` (e.g. allow_fp32_to_fp16) adds, per model, the npu level's modeled
 makespan (stream timeline) and HBM bytes in that mode beside force_fp32, as ratios;
 `--precision-only` prints only those lines. `--ratios-in MODE` prints the roofline report of
@@ -186,6 +191,36 @@ def _large_ratios(run) -> list[float]:  # noqa: ANN001
     return [k.roofline_cycles / k.cycles for k in rows if k.roofline_cycles >= LARGE]
 
 
+def report_timelines(build, names: list[str], events: int) -> None:  # noqa: ANN001
+    """Per named kernel: its cycles, each pipe's busy cycles on its slowest core and what
+    that core's pipes ran when (the first `events` instructions, `pipe:start+cycles`):
+    where a kernel waits, read off the interpreter's trace."""
+    from collections import Counter
+
+    module = build()
+    high = pipeline_spec(CompileOptions(precision_mode="force_fp32", optimize=True))
+    apply_pipeline(module, f"{high},select-implementations,split-pointwise-convs")
+    run = KernelRunner(module).run(_inputs(module), trace=True)
+    for kernel in run.profile.kernels:
+        if kernel.name not in names or not kernel.events:
+            continue
+        ends: Counter = Counter()
+        for core, _, start, cycles, _ in kernel.events:
+            ends[core] = max(ends[core], start + cycles)
+        slowest = max(ends, key=ends.__getitem__)
+        mine = sorted((start, pipe, cycles, what) for core, pipe, start, cycles, what
+                      in kernel.events if core == slowest)  # fmt: skip
+        busy: Counter = Counter()
+        for _, pipe, cycles, _ in mine:
+            busy[pipe] += cycles
+        print(f"== {kernel.name} ({kernel.kind}): {kernel.cycles:,.0f} cycles, roofline "
+              f"{kernel.roofline_cycles:,.0f}, {len(ends)} cores; core {slowest}'s busy cycles: "
+              + ", ".join(f"{p} {c:,.0f}" for p, c in busy.most_common()))  # fmt: skip
+        shown = [f"{pipe}:{start:.0f}+{cycles:.0f}" for start, pipe, cycles, _ in mine[:events]
+                 if pipe != "S"]  # fmt: skip
+        print("   " + "  ".join(shown))
+
+
 def _npu_figures(module, mode: str) -> tuple[float, int, np.ndarray]:
     """Makespan, HBM bytes and the output of one `ge.compile(level="npu")` run in `mode`."""
     import ge
@@ -215,10 +250,17 @@ def main() -> None:
     parser.add_argument("--precision-mode", help="compare this precision_mode with force_fp32")
     parser.add_argument("--precision-only", action="store_true")
     parser.add_argument("--ratios-in", metavar="MODE", help="the roofline report in MODE too")
+    parser.add_argument("--timeline", default="", metavar="KERNELS",
+                        help="e.g. conv2d_9,conv2d_90: each one's slowest core, traced")
+    parser.add_argument("--events", type=int, default=120, help="instructions --timeline shows")
     parser.add_argument("--tune", type=int, default=0, metavar="N",
                         help="also tuned: each tile search's best N candidates run")  # fmt: skip
     args = parser.parse_args()
     models = _models()
+    if args.timeline:
+        for name in args.models.split(","):
+            report_timelines(models[name], args.timeline.split(","), args.events)
+        return
     for name in args.models.split(","):
         if not args.precision_only:
             report(name, models[name], args.per_layer, tune=args.tune)
