@@ -60,8 +60,12 @@ class Decisions:
         text = json.dumps({"format": FORMAT, "version": VERSION, "entries": entries}, indent=1)
         path = Path(path)
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        partial.write_text(text)
-        os.replace(partial, path)  # readers never see half a table
+        try:
+            partial.write_text(text)
+            os.replace(partial, path)  # readers never see half a table
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise GeError(f"tile decisions '{path}' cannot be written: {error}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Decisions:

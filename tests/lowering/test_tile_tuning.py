@@ -228,3 +228,9 @@ def test_tuning_needs_a_candidate(tmp_path: Path) -> None:
         tune_kernels(KernelRunner(module, TARGET), Decisions(), top=0)
     with pytest.raises(GeError, match="tune must be"):
         CompileOptions(tune=-1)
+
+
+def test_a_table_that_cannot_be_written_is_one_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(GeError, match="tile decisions '.*db.json' cannot be written"):
+        Decisions().save(tmp_path / "missing" / "db.json")
+    assert not list(tmp_path.iterdir())  # no partial file left
