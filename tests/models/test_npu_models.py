@@ -55,3 +55,32 @@ def test_npu_level_matches_onnxruntime_and_the_reference(name: str) -> None:
             np.testing.assert_array_equal(g, a)
         cycles = [k["cycles"] for k in compiled.last_profile["kernels"]]
         assert cycles == [k["cycles"] for k in profile["kernels"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "inception", "gpt_block"])
+def test_tuned_compiles_match_onnxruntime_and_are_no_slower(name: str, tmp_path) -> None:  # noqa: ANN001
+    """Op tuning (`ge.compile(tune=N)`) changes only tiles: the same outputs as onnxruntime,
+    no kernel slower than with the estimate's tiles, and its table reproduces the tuned run."""
+    model, inputs = build(name)
+    proto = export_onnx(model, inputs, input_names=MODELS[name].input_names)
+    feeds = {n: x.numpy() for n, x in zip(MODELS[name].input_names, inputs)}
+    module = onnx_frontend.import_onnx_model(proto)
+    plain = ge.compile(module.clone(), level="npu", cache=False)
+    plain.run(**feeds)
+    db = tmp_path / "tiles.json"
+    tuned = ge.compile(module.clone(), level="npu", cache=False, tune=3, tune_db=str(db))
+    got = tuned.run(**feeds)
+    rtol, atol = TOLERANCE.get(name, (1e-4, 1e-5))
+    for g, e in zip(got, onnxruntime_outputs(proto, feeds), strict=True):
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
+    before = {k["name"]: k["cycles"] for k in plain.last_profile["kernels"]}
+    after = {k["name"]: k["cycles"] for k in tuned.last_profile["kernels"]}
+    assert after.keys() == before.keys()
+    assert all(after[k] <= before[k] for k in after), [
+        (k, before[k], after[k]) for k in after if after[k] > before[k]
+    ]
+    assert tuned.plan().stats["npu_program"].tuning.sites
+    replayed = ge.compile(module.clone(), level="npu", cache=False, tune_db=str(db))
+    replayed.run(**feeds)
+    assert [k["cycles"] for k in replayed.last_profile["kernels"]] == list(after.values())
