@@ -10,8 +10,10 @@ UB buffers fit, by an estimate built from the interpreter's per-instruction cost
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from lowering import tile_tuning
 from lowering.tiling import aligned
 from runtime.cost_model import vector_cycles
 from runtime.targets import Target
@@ -141,14 +143,29 @@ def _core_cycles(target: Target, g: DirectGeometry, e: Epilogue, bh: int, items:
 
 
 def choose_band(target: Target, g: DirectGeometry, e: Epilogue) -> tuple[int, float] | None:
-    """(bh, estimated cycles) of the cheapest band height that fits UB, None if none fits."""
-    best: tuple[int, float] | None = None
+    """(bh, estimated cycles) of the cheapest band height that fits UB, None if none fits;
+    a measured decision (`lowering.tile_tuning`, while a table is active) comes first."""
+    ranked = lambda top: ranked_bands(target, g, e, top)  # noqa: E731
+    tuned = tile_tuning.decided("direct_conv", target, (g, e), ranked)
+    if tuned is not None:
+        return tuned
+    return min(_bands(target, g, e), key=lambda band: band[1], default=None)
+
+
+def _bands(target: Target, g: DirectGeometry, e: Epilogue) -> Iterator[tuple[int, float]]:
+    """(bh, estimate) of every band height that fits UB, lowest first."""
     ho = g.out_hw[0]
     for bh in range(1, ho + 1):
         if ub_bytes(g, e, bh) > target.capacity_of("ub"):
             break
         items = g.n * g.channel_blocks * -(-ho // bh)
-        estimate = _core_cycles(target, g, e, bh, items)
-        if best is None or estimate < best[1]:
-            best = (bh, estimate)
-    return best
+        yield bh, _core_cycles(target, g, e, bh, items)
+
+
+def ranked_bands(target: Target, g: DirectGeometry, e: Epilogue, top: int) -> list:
+    """The search's band, then the next best by estimate: what tuning measures."""
+    chosen = min(_bands(target, g, e), key=lambda band: band[1], default=None)
+    if chosen is None:
+        return []
+    others = sorted((b for b in _bands(target, g, e) if b != chosen), key=lambda b: b[1])
+    return [chosen, *others[: top - 1]]

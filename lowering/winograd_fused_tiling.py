@@ -11,11 +11,13 @@ the cheapest wins. The vector instruction counts are `winograd_combine.combine_c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from gedialects.kernel.conv_algorithms import WINOGRAD
+from lowering import tile_tuning
 from lowering.tiling import aligned
 from lowering.winograd_combine import combine_cost
 from runtime.cost_model import hbm_share, mmad_cycles
@@ -62,6 +64,7 @@ class FusedShape:
         return -(-self.ow // self.m)
 
 
+@tile_tuning.decision_type
 @dataclass(frozen=True)
 class FusedTiling:
     rb: int  # tile rows per item
@@ -176,15 +179,29 @@ def _channel_blocks(limit: int) -> list[int]:
 
 
 def choose_fused_tile(target: Target, s: FusedShape) -> FusedTiling | None:
-    """The cheapest (rb, tc, ct, oc) that fits, or None (the unfused lowering takes it)."""
-    best: FusedTiling | None = None
+    """The cheapest (rb, tc, ct, oc) that fits, or None (the unfused lowering takes it); a
+    measured decision (`lowering.tile_tuning`, while a table is active) comes first."""
+    ranked = lambda top: ranked_fused_tiles(target, s, top)  # noqa: E731
+    tuned = tile_tuning.decided("winograd_fused", target, (s,), ranked)
+    if tuned is not None:
+        return tuned
+    return min(_fused_tiles(target, s), key=lambda t: t.estimate, default=None)
+
+
+def _fused_tiles(target: Target, s: FusedShape) -> Iterator[FusedTiling]:
+    """Every tile that fits, in the search's order (the first of equal estimates wins)."""
     for oc in _channel_blocks(s.og):
         for ct in _channel_blocks(s.cg):
             for rb in _sizes(s.th):
                 for tc in _splits(s.tw):
-                    if not fits(target, s, rb, tc, ct, oc):
-                        continue
-                    cand = _estimate(target, s, rb, tc, ct, oc)
-                    if best is None or cand.estimate < best.estimate:
-                        best = cand
-    return best
+                    if fits(target, s, rb, tc, ct, oc):
+                        yield _estimate(target, s, rb, tc, ct, oc)
+
+
+def ranked_fused_tiles(target: Target, s: FusedShape, top: int) -> list[FusedTiling]:
+    """The search's tile, then the next best by estimate: what tuning measures."""
+    chosen = min(_fused_tiles(target, s), key=lambda t: t.estimate, default=None)
+    if chosen is None:
+        return []
+    others = sorted((t for t in _fused_tiles(target, s) if t != chosen), key=lambda t: t.estimate)
+    return [chosen, *others[: top - 1]]

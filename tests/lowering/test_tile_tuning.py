@@ -26,11 +26,14 @@ from ge.api import load_program
 from ge.pipeline import CompileOptions, apply_pipeline, pipeline_spec
 from gedialects.errors import GeError
 from gedialects.interpreter import run_reference
+from gedialects.kernel.conv_algorithms import ALGORITHMS
 from lowering import tile_tuning
+from lowering.conv_direct_tiling import DirectGeometry, Epilogue, choose_band
 from lowering.conv_tiling import ConvShape, choose_conv_tile
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.tile_tuning import Decisions
 from lowering.tiling import choose_matmul_split, choose_matmul_tile
+from lowering.winograd_fused_tiling import FusedShape, choose_fused_tile
 from runtime.kernel_runner import KernelRunner
 from runtime.npu_interpreter import NpuExecutable
 from runtime.tile_tuner import tune_kernels
@@ -70,10 +73,40 @@ def test_every_candidate_computes_the_conv(c, h, o, kernel, constant) -> None:  
         candidates = table.candidates[site](6)
         assert candidates[0] == _untuned(site), "the search's own choice comes first"
         assert len(set(map(repr, candidates))) == len(candidates)
-        for candidate in candidates:
+        for candidate in candidates:  # each within its algorithm's rounding, as selection's
             table.chosen[site] = candidate
             got, _ = _outputs_and_cycles(module, inputs, table)
-            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+            scale = max(1.0, float(np.abs(expected).max()))
+            tolerance = 10 * ALGORITHMS["im2col"].rtol
+            np.testing.assert_allclose(got / scale, expected / scale, rtol=0, atol=tolerance)
+        del table.chosen[site]
+
+
+@settings(max_examples=10)
+@given(
+    st.sampled_from(["direct", "winograd_2x2", "winograd_4x4"]),
+    st.integers(1, 3).map(lambda c: 16 * c),  # channels
+    st.integers(6, 20),  # image side
+    st.booleans(),  # depthwise (the direct conv's common case) or dense
+)
+def test_every_direct_and_winograd_candidate_computes_the_conv(algorithm, c, h, depthwise) -> None:  # noqa: ANN001
+    groups = c if depthwise and algorithm == "direct" else 1
+    module, inputs = _conv(1, c, h, h, c, 3, 1, 1, groups)
+    apply_pipeline(module, f"select-implementations{{conv-algorithm={algorithm}}}")
+    table, seen = _sites(module)
+    kinds = {"direct": "direct_conv"}
+    assert seen[0][0] == kinds.get(algorithm, "winograd_fused")  # (an unfused one: GEMMs too)
+    expected = run_reference(module, inputs)[0]
+    for site in seen:
+        candidates = table.candidates[site](4)
+        with tile_tuning.inner():  # the search as it answers without a table
+            assert candidates[0] == _untuned(site)
+        for candidate in candidates:  # each within its algorithm's rounding, as selection's
+            table.chosen[site] = candidate
+            got, _ = _outputs_and_cycles(module, inputs, table)
+            scale = max(1.0, float(np.abs(expected).max()))
+            tolerance = 10 * ALGORITHMS[algorithm].rtol
+            np.testing.assert_allclose(got / scale, expected / scale, rtol=0, atol=tolerance)
         del table.chosen[site]
 
 
@@ -82,6 +115,10 @@ def _untuned(site):  # noqa: ANN001, ANN202
     kind, _, _, args = site
     if kind == "conv":
         return choose_conv_tile(TARGET, ConvShape(*args[0]))
+    if kind == "direct_conv":
+        return choose_band(TARGET, DirectGeometry(*args[0]), Epilogue(*args[1]))
+    if kind == "winograd_fused":
+        return choose_fused_tile(TARGET, FusedShape(*args[0]))
     if kind == "gemm":
         return choose_matmul_tile(TARGET, *args)
     *head, options = args
