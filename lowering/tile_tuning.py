@@ -1,7 +1,8 @@
 """Tile decisions measured on the modeled chip instead of estimated: CANN AOE's op tuning.
 
 Each tile search (`conv_tiling.choose_conv_tile`, `tiling.choose_matmul_split`,
-`tiling.choose_matmul_tile`) ranks its candidates by an estimate built from the
+`tiling.choose_matmul_tile`, `conv_direct_tiling.choose_band`,
+`winograd_fused_tiling.choose_fused_tile`) ranks its candidates by an estimate built from the
 interpreter's own costs. The estimate is a few percent off what the interpreter then
 charges, so its cheapest candidate is not always the fastest one (ResNet-50's stem on
 ascend910a: two tiles estimated 5,727 and 5,780 cycles run 5,654 and 5,478).
