@@ -69,19 +69,27 @@ def _inputs(module) -> list[np.ndarray]:
     ]
 
 
-def _run(module, optimize: bool, mode: str = "force_fp32", tune: int = 0):
-    # the passes ge.compile runs for `mode` (with or without ge-optimize), then the npu ones
+def _prepare(module, optimize: bool = True, mode: str = "force_fp32"):  # noqa: ANN001, ANN202
+    """`module` through the passes ge.compile runs for `mode` (with or without ge-optimize),
+    then the npu level's own, in place."""
     high = pipeline_spec(CompileOptions(precision_mode=mode, optimize=optimize))
     if optimize:
         apply_pipeline(module, f"{high},select-implementations,split-pointwise-convs")
     else:
         apply_pipeline(module, ",".join(p for p in (high, "convert-ge-to-kernel") if p))
+    return module
+
+
+def _run(module, optimize: bool, mode: str = "force_fp32", tune: int = 0):
+    """(warm run, lowering s, warm wall s, inputs, tuning report or None)."""
+    _prepare(module, optimize, mode)
     start = time.perf_counter()
     runner = KernelRunner(module)
     lowering = time.perf_counter() - start
+    tuning = None
     if tune:  # each tile search's best `tune` candidates measured, the fastest kept
         decisions = Decisions()
-        _run.tuning = tune_kernels(runner, decisions, tune)
+        tuning = tune_kernels(runner, decisions, tune)
         with tile_tuning.use(decisions):
             runner = KernelRunner(module)
     inputs = _inputs(module)
@@ -94,7 +102,7 @@ def _run(module, optimize: bool, mode: str = "force_fp32", tune: int = 0):
         op = list(runner.fn.body.block.ops)[int(kernel.name.split("_")[-1])]
         algorithm = getattr(op, "algorithm", None)
         kernel.algorithm = kernel.algorithm or (algorithm.data if algorithm else None)
-    return run, lowering, wall, inputs
+    return run, lowering, wall, inputs, tuning
 
 
 def _onnxruntime_seconds(module, inputs) -> float:
@@ -128,14 +136,14 @@ def _geomean(values: list[float]) -> float:
 
 def report(name: str, build, per_layer: bool, mode: str = "force_fp32", tune: int = 0) -> None:
     ort_seconds = _onnxruntime_seconds(build(), _inputs(build()))
-    run, lowering, wall, _ = _run(build(), optimize=True, mode=mode)
+    run, lowering, wall, _, _ = _run(build(), optimize=True, mode=mode)
     if tune:
         _report_tuned(name, build, run, mode, tune)
-    plain, _, _, _ = _run(build(), optimize=False, mode=mode)
+    plain, _, _, _, _ = _run(build(), optimize=False, mode=mode)
     rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
     ratios = [k.roofline_cycles / k.cycles for k in rows]
     at_fp16 = [_fp16_peak_roofline(k) / k.cycles for k in rows]
-    large = [r for k, r in zip(rows, ratios) if k.roofline_cycles >= LARGE]
+    large = _large_ratios(run)
     if per_layer:
         print(f"{'kernel':<22}{'algorithm':<14}{'cycles':>10}{'roofline':>10}{'ratio':>7}"
               f"{'fp16-peak ratio':>17}  busiest pipe / roofline bound")  # fmt: skip
@@ -168,15 +176,13 @@ def report(name: str, build, per_layer: bool, mode: str = "force_fp32", tune: in
 
 def _report_tuned(name: str, build, untuned, mode: str, tune: int) -> None:  # noqa: ANN001
     """The tuned compile's conv/matmul kernels beside the estimate's (`runtime.tile_tuner`)."""
-    run, _, _, _ = _run(build(), optimize=True, mode=mode, tune=tune)
-    tuning = _run.tuning
+    run, _, _, _, tuning = _run(build(), optimize=True, mode=mode, tune=tune)
     before = {k.name: k.cycles for k in untuned.profile.kernels}
     for k in run.profile.kernels:
         if k.kind in ("conv2d", "matmul") and k.cycles != before.get(k.name):
             print(f"   tuned {k.name:<16}{before.get(k.name, 0):>9.0f} -> {k.cycles:>7.0f} cycles "
                   f"(roofline {k.roofline_cycles:.0f})")  # fmt: skip
-    rows = [k for k in run.profile.kernels if k.kind in ("conv2d", "matmul") and k.cycles]
-    large = [k.roofline_cycles / k.cycles for k in rows if k.roofline_cycles >= LARGE]
+    large = _large_ratios(run)
     print(f"== {name} tuned (the best {tune} candidates of each tile search run, the fastest "
           f"kept; {len(tuning.sites)} searches, {len(tuning.improved)} changed, "
           f"{tuning.seconds:.0f} s):")  # fmt: skip
@@ -197,9 +203,7 @@ def report_timelines(build, names: list[str], events: int) -> None:  # noqa: ANN
     where a kernel waits, read off the interpreter's trace."""
     from collections import Counter
 
-    module = build()
-    high = pipeline_spec(CompileOptions(precision_mode="force_fp32", optimize=True))
-    apply_pipeline(module, f"{high},select-implementations,split-pointwise-convs")
+    module = _prepare(build())
     run = KernelRunner(module).run(_inputs(module), trace=True)
     for kernel in run.profile.kernels:
         if kernel.name not in names or not kernel.events:

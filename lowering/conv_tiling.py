@@ -275,9 +275,7 @@ def _choose_folded(target: Target, s: ConvShape) -> ConvTiling | None:
     best: ConvTiling | None = None
     seen: set[tuple] = set()
     for count in PART_COUNTS:
-        shapes = [(dataclasses.replace(s, max_parts=count), False)]
-        if folds_rows(s):
-            shapes.append((folded(shapes[0][0]), True))
+        shapes = _variants(s, count)
         key = tuple(tuple(parts(shape)) for shape, _ in shapes)
         if key in seen:  # no more parts than the shape has C1 slices
             continue
@@ -288,6 +286,13 @@ def _choose_folded(target: Target, s: ConvShape) -> ConvTiling | None:
             if tiling is not None and (best is None or tiling.estimate < gain * best.estimate):
                 best = dataclasses.replace(tiling, fold=fold, parts=count)
     return best
+
+
+def _variants(s: ConvShape, count: int) -> list[tuple[ConvShape, bool]]:
+    """(shape, folded) of the conv in at most `count` K parts: as it is, and with its
+    kernel rows folded into channels where that needs fewer C1 slices (`folds_rows`)."""
+    shape = dataclasses.replace(s, max_parts=count)
+    return [(shape, False), *([(folded(shape), True)] if folds_rows(s) else [])]
 
 
 def _choose(target: Target, s: ConvShape) -> ConvTiling | None:
@@ -335,10 +340,7 @@ def ranked_conv_tiles(target: Target, s: ConvShape, top: int) -> list[ConvTiling
         return []
     found = []
     for count in TUNED_PART_COUNTS:
-        shapes = [(dataclasses.replace(s, max_parts=count), False)]
-        if folds_rows(s):
-            shapes.append((folded(shapes[0][0]), True))
-        for shape, fold in shapes:
+        for shape, fold in _variants(s, count):
             shape = _searched(shape)
             found += [(t[0], count, fold, shape, t) for t in _tiles(target, shape)]
     found.sort(key=lambda f: f[0])

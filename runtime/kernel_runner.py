@@ -143,7 +143,7 @@ class KernelRunner:
                 continue  # (GE's no-task ops): no launch
             try:
                 free = free_values(op)
-                constants = [v for v in free if isinstance(v.owner, ConstantOp)]
+                constants = _constants(free)
                 self.arguments[op] = [v for v in free if v not in constants]
                 self.names[op] = f"{op.name.split('.')[-1]}_{index}"
                 split = stored_split(op)
@@ -170,6 +170,11 @@ class KernelRunner:
             except Exception as error:  # noqa: BLE001 (a model must run; see `_fall_back`)
                 self.stored.pop(op, None)  # its split then runs as a kernel of its own
                 _fall_back(self.reasons, op, error, "lowering")
+
+    def lower(self, op: Operation) -> ModuleOp:
+        """Lower kernel `op` again, as construction did (with whatever tile decisions are
+        active now: `lowering.tile_tuning`); its program takes `self.arguments[op]`."""
+        return self._lower(op, _constants(free_values(op)))
 
     def _lower(self, op: Operation, constants: list[SSAValue]) -> ModuleOp:
         after = [self.stored[op]] if op in self.stored else []
@@ -250,6 +255,11 @@ class KernelRunner:
             self.programs[op] = (single_kernel_module(op, values), values)
         program, values = self.programs[op]
         return run_reference(program, [env[v] for v in values])
+
+
+def _constants(values: list[SSAValue]) -> list[SSAValue]:
+    """Those of `values` that constants define: copied into a kernel's program."""
+    return [v for v in values if isinstance(v.owner, ConstantOp)]
 
 
 def _empty_results(op: Operation) -> list[np.ndarray]:

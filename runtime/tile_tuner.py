@@ -26,11 +26,10 @@ import numpy as np
 from xdsl.ir import SSAValue
 
 from gedialects.errors import GeError
-from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from lowering import tile_tuning
 from lowering.tile_tuning import Decisions, Site
-from runtime.kernel_runner import KernelRunner, free_values
+from runtime.kernel_runner import KernelRunner
 from runtime.npu_interpreter import NpuExecutable
 
 
@@ -70,33 +69,29 @@ def tune_kernels(
         if id(executable) in done:  # kernels that share a program share its decisions
             continue
         done.add(id(executable))
-        constants = [v for v in free_values(op) if isinstance(v.owner, ConstantOp)]
         args: list[np.ndarray] = []  # made when the kernel has a search to tune
 
-        def cycles(lowered=None, op=op, constants=constants, args=args) -> float:  # noqa: ANN001
+        def cycles(lowered=None, op=op, args=args) -> float:  # noqa: ANN001
             """The kernel's modeled cycles over its launches, lowered as the table says."""
-            if lowered is None:
-                lowered = runner._lower(op, constants)  # noqa: SLF001 (its own lowering)
+            lowered = runner.lower(op) if lowered is None else lowered
             if not args:
                 args.extend(_random(v, rng) for v in runner.arguments[op])
             result = NpuExecutable(lowered, runner.target).run(args)
             return sum(kernel.cycles for kernel in result.profile.kernels)
 
-        tried: set[Site] = set()
-        while True:
+        while True:  # each pass tunes one search (then fixed) and sees which remain
             with tile_tuning.record(decisions) as seen:
-                try:  # which searches it consults, with the decisions so far
-                    lowered = runner._lower(op, constants)  # noqa: SLF001
+                try:
+                    lowered = runner.lower(op)
                 except Exception:  # noqa: BLE001 (the runner fell back: not tuned)
                     break
-            open_sites = [s for s in seen if s not in decisions.chosen and s not in tried]
+            open_sites = [s for s in seen if s not in decisions.chosen]
             if not open_sites:  # (most kernels: no tile search, nothing run)
                 break
             try:
                 base = cycles(lowered)
             except Exception:  # noqa: BLE001 (its run fails: the runner falls back)
                 break
-            tried.add(open_sites[0])
             report.sites.append(
                 _tune_site(decisions, open_sites[0], runner.names[op], base, cycles, top)
             )
