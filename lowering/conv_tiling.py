@@ -250,9 +250,16 @@ def choose_conv_tile(target: Target, s: ConvShape) -> ConvTiling | None:
     fit L1; the conv with its rows folded into channels (`folds_rows`) is a candidate too.
     Memoized per target and shape: selection costs a conv before its lowering plans it, and
     a ResNet repeats its layers' shapes. A measured decision for the shape on the target
-    (`lowering.tile_tuning`, while one is active) is taken instead of the estimate's."""
+    (`lowering.tile_tuning`, while one is active) is taken instead of the estimate's: one
+    for the tile, then one for its UB staging chunk (`ranked_chunk_rows`)."""
     tuned = tile_tuning.decided("conv", target, (s,), lambda top: ranked_conv_tiles(target, s, top))
-    return tuned if tuned is not None else _untuned_choice(target, s)
+    tiling = tuned if tuned is not None else _untuned_choice(target, s)
+    if tiling is None:
+        return None
+    rows = tile_tuning.decided(
+        "conv_rows", target, (s, tiling), lambda top: ranked_chunk_rows(s, tiling, top)
+    )
+    return tiling if rows is None else dataclasses.replace(tiling, rows=rows)
 
 
 def _untuned_choice(target: Target, s: ConvShape) -> ConvTiling | None:
@@ -357,9 +364,31 @@ def ranked_conv_tiles(target: Target, s: ConvShape, top: int) -> list[ConvTiling
 
 
 def _lowers_as(t: ConvTiling, s: ConvShape) -> tuple:
-    shape = dataclasses.replace(s, max_parts=t.parts)
-    cut = tuple(parts(folded(shape) if t.fold else shape))
+    cut = tuple(parts(_lowered(s, t)))
     return t.tm, t.tn, t.tk, t.order if t.per > 1 else None, t.per, t.split, t.fold, cut
+
+
+def _lowered(s: ConvShape, t: ConvTiling) -> ConvShape:
+    """The shape the lowering runs with tiling `t` (its K parts, its rows folded or not)."""
+    shape = dataclasses.replace(s, max_parts=t.parts)
+    return folded(shape) if t.fold else shape
+
+
+CHUNK_SPLITS = (2, 3, 4, 6)
+"""Tuning also tries a tile's input rows in this many UB staging chunks (`ranked_chunk_rows`)."""
+
+
+def ranked_chunk_rows(s: ConvShape, t: ConvTiling, top: int) -> list[int]:
+    """Input rows per UB staging chunk for tiling `t`: the search's (as many as UB holds: a
+    K part's rows in one chunk where they fit), then fewer, a tile's rows in 2, 3, 4 and 6
+    chunks. Smaller chunks let V and MTE3 start on a part's first rows while MTE2 still
+    brings the rest (a shorter wait before the first K step, less lag after each load) for
+    more DMAs and flags; which wins depends on the pipe that bounds the kernel, so tuning
+    measures it (ResNet-50's stride-2 3x3 conv on 56x56 runs 4,722 cycles in chunks of 11
+    rows, 4,484 in chunks of 3; its 3x3 convs on 14x14 run slower in smaller chunks)."""
+    most = min(t.rows, _lowered(s, t).tile_rows(t.tm))
+    fewer = sorted({-(-most // k) for k in CHUNK_SPLITS} - {t.rows}, reverse=True)
+    return [t.rows, *fewer][:top]
 
 
 def _dtype(itemsize: int):  # noqa: ANN202
@@ -380,6 +409,7 @@ __all__ = [
     "fractal_up",
     "part_slices",
     "parts",
+    "ranked_chunk_rows",
     "ranked_conv_tiles",
     "skips_rows",
 ]

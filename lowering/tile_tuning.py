@@ -5,7 +5,9 @@ Each tile search (`conv_tiling.choose_conv_tile`, `tiling.choose_matmul_split`,
 `winograd_fused_tiling.choose_fused_tile`) ranks its candidates by an estimate built from the
 interpreter's own costs. The estimate is a few percent off what the interpreter then
 charges, so its cheapest candidate is not always the fastest one (ResNet-50's stem on
-ascend910a: two tiles estimated 5,727 and 5,780 cycles run 5,654 and 5,478).
+ascend910a: two tiles estimated 5,727 and 5,780 cycles run 5,654 and 5,478). An im2col
+conv's UB staging chunk, which the search sets to the most rows UB holds, is a second
+decision after its tile (`conv_tiling.ranked_chunk_rows`).
 `runtime.tile_tuner` lowers a kernel with each of a search's best few candidates, runs each
 and records the fastest in a `Decisions` table; while the table is active (`use`), every
 search first looks up its own arguments (the *site*: which search, the target, the shape)

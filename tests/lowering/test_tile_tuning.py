@@ -28,9 +28,10 @@ from ge.pipeline import CompileOptions, apply_pipeline, pipeline_spec
 from gedialects.errors import GeError
 from gedialects.interpreter import run_reference
 from gedialects.kernel.conv_algorithms import ALGORITHMS
+from gedialects.npu.buffers import AllocOp
 from lowering import tile_tuning
 from lowering.conv_direct_tiling import DirectGeometry, Epilogue, choose_band
-from lowering.conv_tiling import ConvShape, choose_conv_tile
+from lowering.conv_tiling import ConvShape, ConvTiling, choose_conv_tile
 from lowering.convert_kernel_to_npu import lower_module
 from lowering.tile_tuning import Decisions
 from lowering.tiling import choose_matmul_split, choose_matmul_tile
@@ -116,6 +117,8 @@ def _untuned(site):  # noqa: ANN001, ANN202
     kind, _, _, args = site
     if kind == "conv":
         return choose_conv_tile(TARGET, ConvShape(*args[0]))
+    if kind == "conv_rows":  # the chunk of the site's tile, as the search set it
+        return ConvTiling(*args[1]).rows
     if kind == "direct_conv":
         return choose_band(TARGET, DirectGeometry(*args[0]), Epilogue(*args[1]))
     if kind == "winograd_fused":
@@ -214,7 +217,7 @@ def test_tuning_keeps_only_faster_candidates_and_the_outputs(tmp_path: Path) -> 
     table = Decisions()
     report = tune_kernels(plain, table, top=6)
     kinds = {s.site[0] for s in report.sites}
-    assert {"conv", "gemm"} <= kinds, kinds
+    assert {"conv", "conv_rows", "gemm"} <= kinds, kinds
     assert all(s.after <= s.before for s in report.sites)
     assert len(table) == len(report.sites)
     with tile_tuning.use(table):
@@ -230,6 +233,30 @@ def test_tuning_keeps_only_faster_candidates_and_the_outputs(tmp_path: Path) -> 
         assert by_kernel[name] == cycles
     total = sum(k.cycles for k in after.profile.kernels)
     assert total <= sum(k.cycles for k in before.profile.kernels)
+
+
+def test_a_conv_decides_its_staging_chunk_after_its_tile() -> None:
+    """The chunk is a site of its own, keyed by the tile (tuned after it, `tune_kernels`):
+    the search's chunk first, then fewer rows; a chosen chunk is what the lowering stages."""
+    module, inputs = _ge_conv(16, 20, 16, 3, 1, 1)
+    table, seen = _sites(module)
+    assert [site[0] for site in seen] == ["conv", "conv_rows"]
+    tile = choose_conv_tile(TARGET, ConvShape(*seen[0][3][0]))
+    assert seen[1][3][1] == dataclasses.astuple(tile)
+    rows = table.candidates[seen[1]](8)
+    assert rows[0] == tile.rows and len(rows) > 2, rows
+    assert rows[1:] == sorted(set(rows[1:]), reverse=True) and rows[1] < rows[0]
+    staged = []
+    for chunk in rows[:3]:
+        table.chosen[seen[1]] = chunk
+        with tile_tuning.use(table):
+            lowered = lower_module(module, TARGET)
+        # the NCHW staging buffers in UB hold one chunk: (1, lanes, rows, W)
+        ub = [op.buffer.type for op in lowered.walk() if isinstance(op, AllocOp)]
+        staged.append({t.dims[2] for t in ub if t.space.data == "ub" and len(t.dims) == 4})
+        got = NpuExecutable(lowered, TARGET).run(inputs).outputs[0]
+        np.testing.assert_allclose(got, run_reference(module, inputs)[0], rtol=1e-4, atol=1e-4)
+    assert [min(s) for s in staged] == rows[:3], staged
 
 
 def test_a_table_round_trips_through_json(tmp_path: Path) -> None:
