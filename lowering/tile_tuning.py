@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import importlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -34,6 +35,10 @@ from typing import Any
 
 from gedialects.errors import GeError
 from runtime.targets import Target
+
+DECISION_MODULES = ("lowering.conv_tiling", "lowering.tiling", "lowering.winograd_fused_tiling")
+"""The modules whose searches decide dataclasses (`decision_type`): a saved table names
+them, so loading one imports these first."""
 
 FORMAT = "gedialects-tile-decisions"
 VERSION = 1
@@ -73,6 +78,8 @@ class Decisions:
     @classmethod
     def load(cls, path: str | Path) -> Decisions:
         """The table saved at `path`; a file that is not one is a `GeError` naming it."""
+        for module in DECISION_MODULES:  # their decision types, though no lowering ran yet
+            importlib.import_module(module)
         table = cls()
         try:
             data = json.loads(Path(path).read_text())

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -271,6 +273,25 @@ def test_a_table_round_trips_through_json(tmp_path: Path) -> None:
     assert back.chosen == table.chosen
     data = json.loads((tmp_path / "db.json").read_text())
     assert data["format"] == "gedialects-tile-decisions" and len(data["entries"]) == 2
+
+
+def test_a_table_loads_in_a_process_that_lowered_nothing(tmp_path: Path) -> None:
+    """The decision types are registered by the modules that define them; loading a saved
+    table must not depend on a lowering having imported them first."""
+    module, _ = _ge_conv(24, 14, 40, 3, 1, 1)
+    table, seen = _sites(module)
+    table.chosen[seen[0]] = table.candidates[seen[0]](2)[-1]
+    path = tmp_path / "t.json"
+    table.save(path)
+    script = (
+        "import sys; from lowering.tile_tuning import Decisions; "
+        "t = Decisions.load(sys.argv[1]); print(type(next(iter(t.chosen.values()))).__name__)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          text=True, cwd=root, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ConvTiling"
 
 
 @pytest.mark.parametrize(
