@@ -22,7 +22,6 @@ compared on the same measurements.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import sys

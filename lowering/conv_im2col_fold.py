@@ -54,13 +54,14 @@ class Fold:
         return max(0, -(off // self.sh)), (self.h - 1 - off) // self.sh + 1
 
     def load(
-        self, b: KernelBuilder, nd: SSAValue, at: tuple, first: int, r0: Index, rext: Index
+        self, b: KernelBuilder, nd: SSAValue, at: tuple, part: tuple, r0: Index, rext: Index
     ) -> None:  # noqa: E501
-        """Folded channels [first, first + lanes) of folded rows [r0, r0 + rext) of (image,
-        group) `at` into the UB staging buffer `nd` (1, lanes, rows, W): one DMA per kernel
-        row, the lanes past the folded channels padded by the last one's window."""
+        """Folded channels [first, first + lanes) (`part`) of folded rows [r0, r0 + rext) of
+        (image, group) `at` into the UB staging buffer `nd` (1, width, rows, W): one DMA per
+        kernel row, the lanes past the part's channels, to the buffer's width, padded by the
+        last one's window."""
         image, group = at
-        lanes = nd.type.dims[1]
+        (first, lanes), width = part, nd.type.dims[1]
         rows_of = [i for i in range(self.kh) if first < (i + 1) * self.cg < first + lanes + self.cg]
         rows_of = [i for i in rows_of if self.valid(i)[0] < self.valid(i)[1]]  # else all zeros
         for i in rows_of:
@@ -76,7 +77,7 @@ class Fold:
                 rows = b.subi(hi, lo)
                 row = b.addi(lo, shift) if shift >= 0 else b.subi(lo, -shift)
                 src = [image, b.addi(b.muli(group, self.cg), a), row, col]
-                wide = lanes - lane if i == rows_of[-1] else e - a  # zeros past the last lane
+                wide = width - lane if i == rows_of[-1] else e - a  # zeros past the last lane
                 dst, dst_size = [0, lane, b.subi(lo, r0), 0], [1, wide, rows, self.w]
                 b.dma(self.src, src, [1, e - a, rows, self.w], nd, dst, dst_size, pad=0.0)
 

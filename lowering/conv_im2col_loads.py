@@ -114,8 +114,9 @@ class RowLoader:
     ) -> None:  # noqa: E501
         """The image rows of K part `part`, C1 slices [c1, c1 + its slices)."""
         c, b = self.conv, self.conv.b
-        rows, lanes = c.tiling.rows, c.tiling.part * FRACTAL
+        rows, width = c.tiling.rows, c.tiling.part * FRACTAL  # the staging buffers' lanes
         slices = img.type.dims[1]
+        lanes = slices * FRACTAL  # this part's: parts differ by a slice when C1 is uneven
         lo, hi, zt = win["lo"], win["hi"], win["zt"]
         first = c1 * FRACTAL
         ch0, cext = b.addi(b.muli(group, c.cg), first), min(lanes, c.cg - first)
@@ -123,13 +124,15 @@ class RowLoader:
         def chunk(p: int, r0: Index) -> None:
             rext = b.minui(b.subi(hi, r0), rows)
             src, size = [image, ch0, r0, 0], [1, cext, rext, c.wd]
-            padded = [1, lanes, rext, c.wd]  # channels past the part's read zero
+            padded = [1, width, rext, c.wd]  # channels past the part's read zero
             out = [1, slices, rext, c.wd, FRACTAL]
             dst = [0, 0, b.addi(b.subi(r0, lo), zt), 0, 0]
             load = lambda: b.dma(c.x, src, size, self.nd[p], [0, 0, 0, 0], padded, pad=0.0)  # noqa: E731
             if c.fold is not None:  # kernel rows folded into channels (`conv_im2col_fold`)
                 c.fold.clear(b, self.nd[p], p, r0, rext)
-                load = lambda: c.fold.load(b, self.nd[p], (image, group), first, r0, rext)  # noqa: E731
+                load = lambda: c.fold.load(  # noqa: E731
+                    b, self.nd[p], (image, group), (first, lanes), r0, rext
+                )
             store = lambda: b.dma(self.five[p], [0] * 5, out, img, dst)  # noqa: E731
             stage(b, p, load, lambda: self.convert(p), store)
 

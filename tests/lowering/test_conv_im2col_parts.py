@@ -23,8 +23,8 @@ from ge.pipeline import apply_pipeline
 from gedialects.ge import ConstantOp, Conv2DOp
 from gedialects.ge.types import tensor
 from gedialects.interpreter import run_reference
-from lowering import conv_tiling
-from lowering.conv_tiling import ConvShape, choose_conv_tile, parts
+from lowering import conv_tiling, tile_tuning
+from lowering.conv_tiling import ConvShape, choose_conv_tile, folded, parts
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable
 from runtime.targets import load_target
@@ -99,3 +99,49 @@ def test_uneven_parts_equal_reference(c: int, h: int, o: int, k: int, s: int) ->
     with _fresh_search(MORE_PARTS_GAIN=float("inf")):
         module, inputs = _conv(c, h, o, k, s)
         _cycles(module, inputs)
+
+
+
+def _input_reads(module: ModuleOp, inputs: list[np.ndarray], parts_at_most: int) -> int:
+    """HBM bytes the conv reads from its input with the search's tile cut into at most
+    `parts_at_most` K parts (the tile itself fixed: a table decides the search's site); the
+    output must equal the reference's."""
+    table = tile_tuning.Decisions()
+    with tile_tuning.record(table) as seen:
+        lower_module(module, TARGET)
+    site = next(s for s in seen if s[0] == "conv")
+    tile = choose_conv_tile(TARGET, ConvShape(*site[3][0]))
+    shape = dataclasses.replace(ConvShape(*site[3][0]), max_parts=parts_at_most)
+    shape = folded(shape) if tile.fold else shape
+    table.chosen[site] = dataclasses.replace(
+        tile, parts=parts_at_most, part=max(parts(shape))
+    )
+    with tile_tuning.use(table):
+        lowered = lower_module(module, TARGET)
+    result = NpuExecutable(lowered, TARGET).run(inputs)
+    np.testing.assert_allclose(
+        result.outputs[0], run_reference(module, inputs)[0], rtol=1e-4, atol=1e-4
+    )
+    image = inputs[0].nbytes
+    traffic = result.profile.kernels[0].hbm_traffic.items()
+    return sum(n for (buf, rw), n in traffic if rw == "r" and buf.array.nbytes == image)
+
+
+def test_an_uneven_part_reads_only_its_own_channels() -> None:
+    """5 C1 slices in 4 K parts (2, 1, 1, 1): each part's rows DMA reads its own channels,
+    as many input bytes as the same tile in 5 parts of one slice reads. (A one-slice part
+    read as many channels as the widest part, its neighbour's too: Inception-v3's
+    288-channel stride-2 conv, 18 slices in 16 parts, ran 14,283 cycles instead of 11,319.)"""
+    module, inputs = _conv(80, 12, 32, 3, 1)
+    assert _input_reads(module, inputs, 4) == _input_reads(module, inputs, 8)
+
+
+def test_an_uneven_part_of_folded_rows_reads_only_its_own_channels() -> None:
+    """The same with kernel rows folded into channels (`conv_im2col_fold`): 20 channels x 7
+    rows = 140 folded channels, 9 slices in 8 parts (2, 1, ..., 1) or 9 of one."""
+    module, inputs = _conv(20, 12, 16, 7, 1)
+    table = tile_tuning.Decisions()
+    with tile_tuning.record(table) as seen:
+        lower_module(module, TARGET)
+    assert choose_conv_tile(TARGET, ConvShape(*seen[0][3][0])).fold
+    assert _input_reads(module, inputs, 8) == _input_reads(module, inputs, 16)
