@@ -10,13 +10,16 @@ the regret (chosen / fastest); then over all kernels: the summed cycles of the c
 the fastest candidates, on how many kernels the estimate's choice is the fastest, and the
 median and 90th percentile of |estimate / cycles - 1| over every candidate run.
 
+`--chunks` also runs each conv's chosen tile with each UB staging chunk tuning tries
+(`conv_tiling.ranked_chunk_rows`) and prints their cycles.
+
 `--save FILE.json` writes each candidate's estimate and cycles; after a change to the
 estimate, `--against FILE.json` takes the cycles of candidates measured there (a candidate is
 its lowering's fields: the estimate aside) and runs only new ones, so two estimates are
 compared on the same measurements.
 
     .venv/bin/python benchmarks/bench_conv_estimate.py [--models resnet50,inception_v3]
-        [--top 8] [--save runs.json] [--against runs.json]
+        [--top 8] [--chunks] [--save runs.json] [--against runs.json]
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def _key(shape: tuple, candidate) -> str:  # noqa: ANN001
     return json.dumps([shape, fields])
 
 
-def measure(name: str, top: int, known: dict[str, float]) -> list[dict]:
+def measure(name: str, top: int, known: dict[str, float], chunks: bool = False) -> list[dict]:
     """Per distinct conv kernel of model `name`: its candidates' estimates and cycles."""
     from lowering import tile_tuning
     from lowering.tile_tuning import Decisions
@@ -83,20 +86,29 @@ def measure(name: str, top: int, known: dict[str, float]) -> list[dict]:
         if not sites:
             continue
         site, args = sites[0], [_random(v, rng) for v in runner.arguments[op]]
+
+        def cycles(site: tuple, decision) -> float:  # noqa: ANN001
+            table.chosen[site] = decision
+            with tile_tuning.use(table):
+                lowered = runner.lower(op)
+            del table.chosen[site]
+            result = NpuExecutable(lowered, runner.target).run(args)
+            return sum(k.cycles for k in result.profile.kernels)
+
         shape, rows = site[3], []
         for candidate in table.candidates[site](top):
             key = _key(shape, candidate)
             if key not in known:
-                table.chosen[site] = candidate
-                with tile_tuning.use(table):
-                    lowered = runner.lower(op)
-                result = NpuExecutable(lowered, runner.target).run(args)
-                known[key] = sum(k.cycles for k in result.profile.kernels)
+                known[key] = cycles(site, candidate)
             rows.append({"key": key, "estimate": candidate.estimate, "cycles": known[key]})
         kernels.append({"model": name, "kernel": runner.names[op], "candidates": rows})
         chosen, fastest = rows[0]["cycles"], min(r["cycles"] for r in rows)
         print(f"{name:<14}{runner.names[op]:<13}{rows[0]['estimate']:>10.0f}{chosen:>10.0f}"
               f"{fastest:>10.0f}{chosen / fastest:>8.3f}", flush=True)  # fmt: skip
+        chunk_site = next((s for s in seen if s[0] == "conv_rows"), None)
+        if chunks and chunk_site is not None:
+            runs = [(r, cycles(chunk_site, r)) for r in table.candidates[chunk_site](8)]
+            print("    chunks (rows: cycles): " + ", ".join(f"{r}: {c:.0f}" for r, c in runs))
     return kernels
 
 
@@ -121,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="resnet50")
     parser.add_argument("--top", type=int, default=8, help="candidates run per conv")
+    parser.add_argument("--chunks", action="store_true", help="also each chunk of the choice")
     parser.add_argument("--save", type=Path, help="write every run's estimate and cycles")
     parser.add_argument("--against", type=Path, help="reuse the cycles of a saved file")
     args = parser.parse_args()
@@ -130,7 +143,9 @@ def main() -> None:
             known.update({r["key"]: r["cycles"] for r in kernel["candidates"]})
     print(f"{'model':<14}{'kernel':<13}{'estimate':>10}{'cycles':>10}{'fastest':>10}"
           f"{'regret':>8}")  # fmt: skip
-    kernels = [k for name in args.models.split(",") for k in measure(name, args.top, known)]
+    kernels = [
+        k for name in args.models.split(",") for k in measure(name, args.top, known, args.chunks)
+    ]
     summary(kernels)
     if args.save:
         args.save.write_text(json.dumps({"top": args.top, "kernels": kernels}, indent=1))

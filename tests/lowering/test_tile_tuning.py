@@ -292,6 +292,10 @@ def test_a_table_loads_in_a_process_that_lowered_nothing(tmp_path: Path) -> None
                           text=True, cwd=root, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ConvTiling"
+    lowering = root / "lowering"
+    deciding = {f"lowering.{f.stem}" for f in lowering.glob("*.py")
+                if "@tile_tuning.decision_type" in f.read_text()}  # fmt: skip
+    assert deciding == set(tile_tuning.DECISION_MODULES)
 
 
 @pytest.mark.parametrize(
