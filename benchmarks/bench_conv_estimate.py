@@ -66,16 +66,12 @@ def measure(name: str, top: int, known: dict[str, float], chunks: bool = False) 
     from lowering import tile_tuning
     from lowering.tile_tuning import Decisions
     from runtime.kernel_runner import KernelRunner
-    from runtime.npu_interpreter import NpuExecutable
-    from runtime.tile_tuner import _random
+    from runtime.tile_tuner import distinct_kernels, kernel_cycles, random_arguments
 
     runner = KernelRunner(_module(name))
     rng = np.random.default_rng(0)
-    kernels, done = [], set()
-    for op, executable in runner.executables.items():
-        if id(executable) in done:
-            continue
-        done.add(id(executable))
+    kernels = []
+    for op in distinct_kernels(runner):
         table = Decisions()
         with tile_tuning.record(table) as seen:
             try:
@@ -85,15 +81,14 @@ def measure(name: str, top: int, known: dict[str, float], chunks: bool = False) 
         sites = [site for site in seen if site[0] == "conv"]
         if not sites:
             continue
-        site, args = sites[0], [_random(v, rng) for v in runner.arguments[op]]
+        site, args = sites[0], random_arguments(runner, op, rng)
 
         def cycles(site: tuple, decision) -> float:  # noqa: ANN001
             table.chosen[site] = decision
             with tile_tuning.use(table):
                 lowered = runner.lower(op)
             del table.chosen[site]
-            result = NpuExecutable(lowered, runner.target).run(args)
-            return sum(k.cycles for k in result.profile.kernels)
+            return kernel_cycles(runner, op, args, lowered)
 
         shape, rows = site[3], []
         for candidate in table.candidates[site](top):

@@ -20,10 +20,12 @@ estimates are a few percent off what the interpreter charges, in either directio
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import GeError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
@@ -64,20 +66,13 @@ def tune_kernels(
         raise GeError(f"tuning needs at least one candidate per tile search, got {top}")
     report, start = TuningReport(), time.perf_counter()
     rng = np.random.default_rng(seed)
-    done: set[int] = set()
-    for op, executable in list(runner.executables.items()):
-        if id(executable) in done:  # kernels that share a program share its decisions
-            continue
-        done.add(id(executable))
+    for op in distinct_kernels(runner):
         args: list[np.ndarray] = []  # made when the kernel has a search to tune
 
         def cycles(lowered=None, op=op, args=args) -> float:  # noqa: ANN001
-            """The kernel's modeled cycles over its launches, lowered as the table says."""
-            lowered = runner.lower(op) if lowered is None else lowered
             if not args:
-                args.extend(_random(v, rng) for v in runner.arguments[op])
-            result = NpuExecutable(lowered, runner.target).run(args)
-            return sum(kernel.cycles for kernel in result.profile.kernels)
+                args.extend(random_arguments(runner, op, rng))
+            return kernel_cycles(runner, op, args, lowered)
 
         while True:  # each pass tunes one search (then fixed) and sees which remain
             with tile_tuning.record(decisions) as seen:
@@ -115,6 +110,34 @@ def _tune_site(
                 best, fastest = candidate, measured
     decisions.chosen[site] = best
     return TunedSite(site, kernel, len(candidates), base, fastest)
+
+
+def distinct_kernels(runner: KernelRunner) -> Iterator[Operation]:
+    """One kernel op per program `runner` lowered (kernels that share a program share its
+    tile decisions)."""
+    done: set[int] = set()
+    for op, executable in list(runner.executables.items()):
+        if id(executable) not in done:
+            done.add(id(executable))
+            yield op
+
+
+def random_arguments(
+    runner: KernelRunner, op: Operation, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Arguments of kernel `op`'s types, random: a tiled kernel's cycles do not depend on
+    the values."""
+    return [_random(v, rng) for v in runner.arguments[op]]
+
+
+def kernel_cycles(
+    runner: KernelRunner, op: Operation, args: list[np.ndarray], lowered: ModuleOp | None = None
+) -> float:
+    """Kernel `op`'s modeled cycles over its launches (a split GEMM's init kernel too),
+    lowered as the active decisions table says unless `lowered` is given."""
+    lowered = runner.lower(op) if lowered is None else lowered
+    result = NpuExecutable(lowered, runner.target).run(args)
+    return sum(kernel.cycles for kernel in result.profile.kernels)
 
 
 def _random(value: SSAValue, rng: np.random.Generator) -> np.ndarray:
