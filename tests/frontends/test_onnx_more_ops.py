@@ -330,3 +330,28 @@ def test_col2im_matches_onnxruntime(image, block, attrs):
     m = model(node, [vi("x", shape)], [vi("y", [2, 3, *image])], 18, inits)
     x = np.random.default_rng(len(attrs)).standard_normal(shape).astype(np.float32)
     compare(m, {"x": x}, npu=not attrs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("opset", "keepdims"), [(11, 0), (13, 1), (18, 0)])
+def test_reduce_log_sum_exp_of_large_and_infinite_rows(opset, keepdims):
+    """exp(100) overflows f32: the max is subtracted first, as onnxruntime does; a row of -inf
+    gives -inf and a row holding +inf gives +inf (not NaN), at both levels."""
+    x = np.array(
+        [
+            [100.0, 90.0, 0.0],
+            [-np.inf, -np.inf, -np.inf],
+            [1.0, np.inf, 2.0],
+            [-200.0, -210.0, -250.0],
+        ],
+        np.float32,
+    )
+    axes = {"axes": [1]} if opset < 18 else {}
+    inputs, inits = ["x"], []
+    if opset >= 18:
+        inputs.append("axes")
+        inits.append(helper.make_tensor("axes", INT64, [1], [1]))
+    node = helper.make_node("ReduceLogSumExp", inputs, ["y"], keepdims=keepdims, **axes)
+    out = [4, 1] if keepdims else [4]
+    compare(
+        model(node, [vi("x", [4, 3])], [vi("y", out)], opset, inits), {"x": x}, npu=True, rtol=1e-6
+    )

@@ -327,6 +327,24 @@ def test_data_movement_and_reductions(name: str, decompose: bool) -> None:
     check(Fn(SHAPES[name]), X3, decompose=decompose)
 
 
+@CORE_ATEN
+def test_logsumexp_of_large_and_infinite_rows(decompose: bool) -> None:
+    """Rows of 100s (exp overflows f32), of -inf (torch gives -inf, not NaN) and holding +inf."""
+    x = torch.tensor(
+        [
+            [100.0, 90.0, 0.0],
+            [-float("inf")] * 3,
+            [1.0, float("inf"), 2.0],
+            [-200.0, -210.0, -250.0],
+        ]
+    )
+    check(
+        Fn(lambda m, x: (torch.logsumexp(x, -1), torch.logsumexp(x, 1, keepdim=True))),
+        x,
+        decompose=decompose,
+    )
+
+
 def test_fold_of_unfold_equals_eager_at_both_levels() -> None:
     """MobileViTV2's patches: nn.Unfold, then nn.Fold back (overlapping blocks add up), as
     torch.export gives them (core-aten decomposes Fold into an accumulating index_put, which

@@ -2,13 +2,15 @@
 
 The axes are an attribute before opset 13 (ReduceSum) or 18 (the others) and an optional
 constant input after; `noop_with_empty_axes` makes empty axes an identity. ReduceL1,
-ReduceSumSquare, ReduceLogSum and ReduceLogSumExp are composed from `ge.reduce_sum`.
+ReduceSumSquare and ReduceLogSum are composed from `ge.reduce_sum`; ReduceLogSumExp of floats
+subtracts the max first (as onnxruntime and torch do: exp of 100 overflows f32).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
@@ -61,6 +63,27 @@ def _log(n: Node, x: SSAValue) -> SSAValue:
     return n.emit(ops.LogOp(x))
 
 
+def _log_sum_exp(n: Node) -> SSAValue:
+    """log(sum(exp(x - m))) + m with m the max over the axes (0 where it is infinite, so rows
+    of -inf give -inf and rows holding +inf give +inf); integers as log(sum(exp(x)))."""
+    x, axes = n.value(0), reduce_axes(n)
+    if axes is None:
+        return x
+    keep = bool(n.attr("keepdims", 1))
+    dtype = n.dtype(0)
+    if not np.issubdtype(dtype, np.floating):
+        return _reduce(ops.ReduceSumOp, pre=_exp, post=_log)(n)
+    peak = n.emit(ops.ReduceMaxOp(x, axes=axes, keepdims=True))
+    infinite = n.emit(ops.EqualOp(n.emit(ops.AbsOp(peak)), n.constant(np.asarray(np.inf, dtype))))
+    shift = n.emit(ops.WhereOp(infinite, n.constant(np.asarray(0, dtype)), peak))
+    total = n.emit(
+        ops.ReduceSumOp(n.emit(ops.ExpOp(n.emit(ops.SubOp(x, shift)))), axes=axes, keepdims=keep)
+    )
+    if not keep:
+        shift = n.emit(ops.ReshapeOp(shift, shape=list(n.shape_of(total))))
+    return n.emit(ops.AddOp(_log(n, total), shift))
+
+
 def _arg(op_class: type) -> Converter:
     def convert(n: Node) -> SSAValue:
         return n.emit(
@@ -85,7 +108,7 @@ CONVERTERS: dict[str, Converter] = {
     "ReduceL1": _reduce(ops.ReduceSumOp, pre=_abs),
     "ReduceSumSquare": _reduce(ops.ReduceSumOp, pre=_square),
     "ReduceLogSum": _reduce(ops.ReduceSumOp, post=_log),
-    "ReduceLogSumExp": _reduce(ops.ReduceSumOp, pre=_exp, post=_log),
+    "ReduceLogSumExp": _log_sum_exp,
     "ArgMax": _arg(ops.ArgMaxOp),
     "ArgMin": _arg(ops.ArgMinOp),
 }
