@@ -112,7 +112,7 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
         args = [values[v] for v in body_op.operands]
         name = body_op.name
         if isinstance(body_op, ConstantOp):
-            b.add(VecDupOp(float(body_op.to_numpy()), dst))
+            b.add(VecDupOp(body_op.to_numpy().item(), dst))
         elif masks.handles(body_op):
             masks.emit(b, body_op, args, dst, dsts.get(body_op))
         elif name in BINARY:

@@ -24,6 +24,7 @@ from gedialects.npu.vector import (
     VecScalarOp,
     VecTransposeOp,
     VecUnaryOp,
+    scalar_value,
 )
 from gedialects.npu.window import VecWindowOp
 from gedialects.npu.window_mla import VecWindowMlaOp
@@ -103,10 +104,10 @@ def _elementwise_kernel(op: VecOp) -> Callable[..., None] | None:
             return lambda lhs, rhs, dst: ufunc(lhs, rhs, out=dst)  # the ufunc writes dst itself
         return lambda lhs, rhs, dst, fn=op.FN: sem.binary(fn, lhs, rhs, dst)
     if isinstance(op, VecScalarOp):
-        value = op.scalar.value.data
+        value = scalar_value(op)
         return lambda src, dst, fn=op.FN: sem.scalar(fn, src, value, dst)
     if isinstance(op, VecDupOp):
-        value = op.scalar.value.data
+        value = scalar_value(op)
         return lambda dst: sem.store(dst, value)
     if isinstance(op, VecCastOp):
         return lambda src, dst: sem.cast(src, dst)

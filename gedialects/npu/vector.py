@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import DenseArrayBase, Float64Type, FloatAttr, i64
+from xdsl.dialects.builtin import DenseArrayBase, Float64Type, FloatAttr, IntegerAttr, i64
 from xdsl.ir import SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, prop_def
+from xdsl.irdl import ParsePropInAttrDict, irdl_op_definition, operand_def, opt_prop_def, prop_def
 
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.base import I64_ARRAY, NpuOp
@@ -26,6 +26,32 @@ VEC_UNARY = (
 VEC_BINARY = ("add", "sub", "mul", "div", "max", "min", "pow", "mod", "fmod")
 VEC_SCALAR = ("adds", "muls", "maxs", "mins", "leaky_relu")
 VEC_REDUCE = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")
+
+
+def scalar_properties(value: float | int | np.number) -> dict:
+    """`scalar` as f64, and `exact` as i64 when `value` is an integer that f64 rounds
+    (beyond 2^53: an int64 fill such as INT64_MAX became INT64_MIN through f64)."""
+    props: dict = {"scalar": FloatAttr(float(value), 64)}
+    integer = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    if integer and int(float(value)) != int(value):
+        props["exact"] = IntegerAttr(int(np.array(value).astype(np.int64)), i64)
+    return props
+
+
+def scalar_value(op: VecScalarOp | VecDupOp) -> float | np.int64:
+    """The value a scalar vector op writes: its exact integer (i64 bits) where it has one."""
+    if op.exact is not None:
+        return np.int64(op.exact.value.data)
+    return op.scalar.value.data
+
+
+def check_exact(op: VecScalarOp | VecDupOp) -> None:
+    """`exact`, read as a signed or an unsigned 64-bit integer, rounds to `scalar`."""
+    if op.exact is None:
+        return
+    bits = np.int64(op.exact.value.data)
+    if op.scalar.value.data not in (float(bits), float(bits.astype(np.uint64))):
+        raise op.fail(f"exact {op.exact.value.data} is not the scalar {op.scalar.value.data}")
 
 
 class VecOp(NpuOp):
@@ -81,11 +107,17 @@ class VecBinaryOp(VecOp):
 class VecScalarOp(VecOp):
     src = operand_def(BufferType)
     scalar = prop_def(FloatAttr[Float64Type])
+    exact = opt_prop_def(IntegerAttr)
     dst = operand_def(BufferType)
+    irdl_options = (ParsePropInAttrDict(),)  # `exact` is written in the attribute dictionary
     assembly_format = "$src `,` $scalar `->` $dst attr-dict `:` type($src) `->` type($dst)"
 
-    def __init__(self, src: SSAValue, scalar: float, dst: SSAValue):
-        super().__init__(operands=[src, dst], properties={"scalar": FloatAttr(scalar, 64)})
+    def __init__(self, src: SSAValue, scalar: float | int, dst: SSAValue):
+        super().__init__(operands=[src, dst], properties=scalar_properties(scalar))
+
+    def verify_(self) -> None:
+        super().verify_()
+        check_exact(self)
 
 
 class VecReduceOp(VecOp):
@@ -132,11 +164,17 @@ class VecDupOp(VecOp):
 
     name = "npu.vec_dup"
     scalar = prop_def(FloatAttr[Float64Type])
+    exact = opt_prop_def(IntegerAttr)
     dst = operand_def(BufferType)
+    irdl_options = (ParsePropInAttrDict(),)  # `exact` is written in the attribute dictionary
     assembly_format = "$scalar `->` $dst attr-dict `:` type($dst)"
 
-    def __init__(self, scalar: float, dst: SSAValue):
-        super().__init__(operands=[dst], properties={"scalar": FloatAttr(scalar, 64)})
+    def __init__(self, scalar: float | int, dst: SSAValue):
+        super().__init__(operands=[dst], properties=scalar_properties(scalar))
+
+    def verify_(self) -> None:
+        super().verify_()
+        check_exact(self)
 
 
 @irdl_op_definition

@@ -355,3 +355,36 @@ def test_reduce_log_sum_exp_of_large_and_infinite_rows(opset, keepdims):
     compare(
         model(node, [vi("x", [4, 3])], [vi("y", out)], opset, inits), {"x": x}, npu=True, rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_top_k_smallest_of_int64_at_the_npu_level(opset):
+    """Ascending TopK fills taken elements with INT64_MAX, which went through an f64 vector
+    fill and came back as INT64_MIN: every value after the first was INT64_MIN."""
+    node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=-1, largest=0)
+    k = helper.make_tensor("k", INT64, [1], [3])
+    m = model(
+        node, [vi("x", [2, 5], INT64)], [vi("v", [2, 3], INT64), vi("i", [2, 3], INT64)], opset, [k]
+    )
+    compare(m, {"x": np.array([[5, -3, 9, 9, 0], [1, 2, 3, 4, 5]], np.int64)}, npu=True)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+@pytest.mark.parametrize("pick", ["max", "min", "2^53 + 1"])
+def test_integer_scalars_beyond_f64_at_the_npu_level(dtype, pick):
+    """A scalar constant in an elementwise body is a vector fill: one an f64 cannot hold
+    (the type's extremes, 2^53 + 1) fills exactly (numpy is the oracle: onnxruntime has no
+    uint64 Where)."""
+    info = np.iinfo(dtype)
+    value = np.array({"max": info.max, "min": info.min, "2^53 + 1": 2**53 + 1}[pick], dtype)
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    node = helper.make_node("Where", ["c", "pick", "x"], ["y"])
+    inputs = [vi("c", [3, 4], TensorProto.BOOL), vi("x", [3, 4], elem)]
+    m = model(
+        node, inputs, [vi("y", [3, 4], elem)], 17, [onnx.numpy_helper.from_array(value, "pick")]
+    )
+    rng = np.random.default_rng(0)
+    c, x = rng.random((3, 4)) < 0.5, rng.integers(0, 100, (3, 4)).astype(dtype)
+    (got,) = ge.compile(import_onnx_model(m), level="npu", cache=False).run(c=c, x=x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.where(c, value, x))

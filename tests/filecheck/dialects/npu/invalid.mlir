@@ -184,3 +184,16 @@ func.func @scoped_fits() {
   }
   func.return
 }
+
+// -----
+
+// A dup's exact integer must be the value its f64 scalar rounds it to.
+// CHECK: 'npu.vec_dup': exact 5 is not the scalar 9.223372036854776e+18
+func.func @dup_exact_differs() {
+  npu.kernel "k" block_dim = 1 {
+  ^bb0(%blk: index):
+    %u = npu.alloc : !npu.buffer<8xi64, ub>
+    npu.vec_dup 9.2233720368547758e+18 -> %u {exact = 5 : i64} : !npu.buffer<8xi64, ub>
+  }
+  func.return
+}

@@ -58,6 +58,11 @@ func.func @matmul(%a: !npu.buffer<100x70xf16, hbm>, %b: !npu.buffer<70x50xf16, h
       npu.vec_dup 0xfff0000000000000 -> %u : !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.vec_maxs %{{.+}}, 0x7ff0000000000000 -> %{{.+}} :
       npu.vec_maxs %u, 0x7ff0000000000000 -> %u : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
+      // An integer f64 cannot hold (INT64_MAX rounds to 2^63) keeps its exact i64 beside it.
+      // CHECK-NEXT: %[[WIDE:.+]] = npu.alloc : !npu.buffer<8xi64, ub>
+      %wide = npu.alloc : !npu.buffer<8xi64, ub>
+      // CHECK-NEXT: npu.vec_dup 9.2233720368547758e+18 -> %[[WIDE]] {exact = 9223372036854775807 : i64} : !npu.buffer<8xi64, ub>
+      npu.vec_dup 9.2233720368547758e+18 -> %wide {exact = 9223372036854775807 : i64} : !npu.buffer<8xi64, ub>
       // CHECK-NEXT: npu.vec_transpose %{{.+}} -> %{{.+}} perm = [1, 0] :
       npu.vec_transpose %u -> %u perm = [1, 0] : !npu.buffer<64x64xf32, ub> -> !npu.buffer<64x64xf32, ub>
       // CHECK-NEXT: npu.trans_data %{{.+}} -> %{{.+}} : !npu.buffer<1x20x4x4xf32, ub, NCHW> -> !npu.buffer<1x2x4x4x16xf32, ub, NC1HWC0>
