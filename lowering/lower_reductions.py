@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import math
 
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
+from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
 from gedialects.kernel.ops import SoftmaxKernelOp
 from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
+from lowering.lower_long_rows import lower_long_reduce, needs_chunks
 from lowering.lower_movement import Region, copy_kernel
-from lowering.lower_rows import lower_rows
+from lowering.lower_rows import casts, lower_rows
 from lowering.registry import lowers
 from runtime.targets import Target
 
@@ -67,6 +70,11 @@ def lower_reduce(
     element = source.type.element_type
     view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
     view_out = ReshapeOp(output, BufferType((rest, 1), output.type.element_type, "hbm"))
+    computed = f32 if casts(op) else element_of(op.operands[0].type)
+    itemsize = to_numpy_dtype(computed).itemsize
+    if needs_chunks(target, reduced, itemsize, 1 + (element != computed)):
+        chunked = lower_long_reduce(op, view_in.result, view_out.result, target, name)
+        return [*ops, view_in, view_out, *chunked]
     kernel = lower_rows(op, [view_in.result], view_out.result, target, name)
     return [*ops, view_in, view_out, kernel]
 

@@ -81,11 +81,16 @@ def reduce_kind(op: Operation) -> str:
     return {"global_avg": "mean", "global_max": "max"}.get(kind, kind)
 
 
+def rows_in_ub(target: Target, cols: int, itemsize: int, buffers: int) -> int:
+    """How many rows of `cols` elements fit UB in each of `buffers` row buffers (beside the
+    (rows, 1) statistics)."""
+    row_bytes = -(-cols * itemsize // 32) * 32
+    return (target.capacity_of("ub") - 64 * buffers) // (buffers * row_bytes + 2 * 32)
+
+
 def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
     """(rows per tile, blocks): the most rows that fit UB, then enough tiles for every core."""
-    ub = target.capacity_of("ub")
-    row_bytes = -(-cols * itemsize // 32) * 32
-    most = (ub - 64 * buffers) // (buffers * row_bytes + 2 * 32)
+    most = rows_in_ub(target, cols, itemsize, buffers)
     if most < 1:
         raise UnsupportedError(f"a row of {cols} elements does not fit the unified buffer")
     per_core = -(-rows // target.vector_cores)

@@ -16,6 +16,7 @@ from gedialects.interpreter import run_reference
 from gedialects.npu.launch import KernelOp
 from lowering.convert_kernel_to_npu import lower_module
 from runtime.npu_interpreter import NpuExecutable, NpuResult
+from runtime.targets import Target
 
 
 def t(shape: Sequence[int], dtype: str = "f32") -> str:
@@ -66,15 +67,17 @@ def check(
     rtol: float = 1e-5,
     atol: float = 1e-5,
     exact: bool = False,
+    target: Target | None = None,
 ) -> Checked:
-    """Lower `text`, run it on the NPU model and compare every output with the reference:
-    within `rtol`/`atol`, or bit for bit if `exact` (see `assert_bitwise_equal`)."""
+    """Lower `text` (for `target`, else the default), run it on the NPU model and compare
+    every output with the reference: within `rtol`/`atol`, or bit for bit if `exact` (see
+    `assert_bitwise_equal`)."""
     module = parse(text) if isinstance(text, str) else text
     want = run_reference(module, list(inputs))
-    lowered = lower_module(module)
+    lowered = lower_module(module, target)
     printed = str(lowered)  # what ge-opt prints parses back as the same program
     assert str(parse(printed)) == printed
-    result = NpuExecutable(lowered).run(list(inputs))  # verifies flags, races, capacities
+    result = NpuExecutable(lowered, target).run(list(inputs))  # verifies flags, races, capacities
     assert len(result.outputs) == len(want)
     for got, expected in zip(result.outputs, want):
         expected = np.asarray(expected)

@@ -1,0 +1,131 @@
+"""Reductions over rows longer than the unified buffer: partial results per chunk, then a row
+kernel over the partials.
+
+`lower_rows` keeps whole rows in UB, so a reduction over more elements than UB holds (a full
+`x.sum()` of a 300x700 tensor, a row of 100,000) had no npu lowering. A long row is cut into
+P chunks of Q elements (Q as large as UB allows, a whole number of 32-byte blocks); the first
+kernel reduces each (row, chunk) on the vector unit into an HBM temporary of (rows, P)
+partials, chunks spread over every vector core; `lower_rows` then reduces the partials with
+the op itself. Each kind is chosen so that the second reduction finishes it: sum, max, min
+and prod reduce their partials alike; l2 takes each chunk's norm (the norm of the norms is
+the row's); mean takes each chunk's sum times P / cols (the second kernel's mean divides by
+P). A last chunk shorter than Q is filled with the kind's identity first (`vec_dup`), so the
+reduction of the whole buffer is that of the chunk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from xdsl.dialects.builtin import f32
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.buffers import HbmAllocOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
+from lowering.lower_rows import REDUCE_KINDS, casts, lower_rows, reduce_kind, rows_in_ub
+from lowering.npu_builder import KernelBuilder
+from runtime.targets import Target
+
+BUFFERS = 2
+"""UB buffers of a chunk's length the partials kernel may hold (the load, and its f32 copy
+when the kernel casts)."""
+
+
+def needs_chunks(target: Target, cols: int, itemsize: int, buffers: int) -> bool:
+    """Whether a row of `cols` elements is too long for `lower_rows` (`buffers` row buffers)."""
+    return rows_in_ub(target, cols, itemsize, buffers) < 1
+
+
+def chunk_length(target: Target, cols: int, itemsize: int) -> int:
+    """Q: the longest chunk, in whole 32-byte blocks, of which BUFFERS fit UB."""
+    block = 32 // math.gcd(32, itemsize)
+    longest = max(block, (target.capacity_of("ub") - 256) // (BUFFERS * itemsize) // block * block)
+    chunks = -(-cols // longest)
+    even = -(-cols // chunks)
+    return -(-even // block) * block  # chunks as even as whole blocks allow
+
+
+def identity(kind: str, dtype: np.dtype) -> float | int:
+    """The value a reduction of `kind` ignores, in `dtype` (the fill of a short last chunk)."""
+    if kind in ("sum", "mean", "l2"):
+        return 0
+    if kind == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -math.inf if kind == "max" else math.inf
+    if dtype.kind == "b":
+        return int(kind == "min")
+    info = np.iinfo(dtype)
+    return int(info.min) if kind == "max" else int(info.max)
+
+
+def lower_long_reduce(
+    op: Operation, source: SSAValue, output: SSAValue, target: Target, name: str
+) -> list[Operation]:
+    """A reduction of the (rows, cols) HBM view `source` into the (rows, 1) view `output`,
+    cols too long for one row in UB: the partials kernel, then `lower_rows` over them."""
+    rows, cols = source.type.dims
+    element = f32 if casts(op) else element_of(op.operands[0].type)
+    loaded = source.type.element_type
+    itemsize = max(to_numpy_dtype(element).itemsize, to_numpy_dtype(loaded).itemsize)
+    q = chunk_length(target, cols, itemsize)
+    chunks = -(-cols // q)
+    partials = HbmAllocOp(BufferType((rows, chunks), element, "hbm"))
+    first = _partials_kernel(
+        op, source, partials.buffer, (rows, cols, q, chunks), element, target, name
+    )
+    second = lower_rows(op, [partials.buffer], output, target, f"{name}_rows", True)
+    return [partials, first, second]
+
+
+def _partials_kernel(
+    op: Operation,
+    source: SSAValue,
+    partials: SSAValue,
+    geometry: tuple[int, int, int, int],
+    element: Attribute,
+    target: Target,
+    name: str,
+) -> KernelOp:
+    rows, cols, q, chunks = geometry
+    kind = reduce_kind(op)
+    loaded = source.type.element_type
+    tiles = rows * chunks
+    blocks = min(tiles, target.vector_cores)
+    kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
+    b = KernelBuilder(kernel)
+    x = b.alloc([1, q], element, "ub")
+    x_in = b.alloc([1, q], loaded, "ub") if loaded != element else x
+    stat = b.alloc([1, 1], element, "ub")
+    b.set_flag("V", "MTE2")
+    b.set_flag("MTE3", "V")
+    with b.loop(b.block_index, tiles, blocks) as t:
+        row, c0 = b.divui(t, chunks), b.muli(b.remui(t, chunks), q)
+        ext = b.extent(c0, q, cols)
+        b.wait_flag("V", "MTE2")
+        if cols % q:  # the last chunk is short: the rest of the buffer reduces to nothing
+            b.add(VecDupOp(identity(kind, to_numpy_dtype(loaded)), x_in))
+            b.sync("V", "MTE2")
+        b.dma(source, [row, c0], [1, ext], x_in, [0, 0])
+        b.sync("MTE2", "V")
+        b.wait_flag("MTE3", "V")
+        if x_in is not x:
+            b.add(VecCastOp(x_in, x))
+        if kind == "l2":
+            b.add(BINARY_OPS["mul"](x, x, x))
+        b.add(REDUCE_OPS[REDUCE_KINDS[kind]](x, stat, [1]))
+        if kind == "l2":
+            b.add(UNARY_OPS["sqrt"](stat, stat))
+        elif kind == "mean":
+            b.add(SCALAR_OPS["muls"](stat, chunks / cols, stat))
+        b.set_flag("V", "MTE2")
+        b.sync("V", "MTE3")
+        b.dma(stat, [0, 0], [1, 1], partials, [row, b.remui(t, chunks)])
+        b.set_flag("MTE3", "V")
+    b.wait_flag("V", "MTE2")
+    b.wait_flag("MTE3", "V")
+    return kernel

@@ -1,0 +1,117 @@
+"""Reductions over rows longer than UB (`lowering/lower_long_rows.py`): a partials kernel over
+(row, chunk) tiles, then the row kernel over the partials, equal to the reference for every
+kind, with and without a short last chunk. A small-UB target keeps the rows short."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from npu_diff import check, kernels_of, t
+
+from gedialects.npu.launch import KernelOp
+from lowering.lower_long_rows import chunk_length
+from runtime.targets import load_target
+
+DEFAULT = load_target("ascend910a")
+SMALL_UB = dataclasses.replace(DEFAULT, capacity={**DEFAULT.capacity, "ub": 8 * 1024})
+"""Rows of f32 longer than ~1,000 elements need chunks (992 a chunk)."""
+
+NP = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64}
+
+
+def _program(kind: str, shape: tuple[int, ...], axes: list[int], keep: bool, dtype: str) -> str:
+    n = len(shape)
+    reduced = {a % n for a in axes} or set(range(n))
+    out = [1 if a in reduced else d for a, d in enumerate(shape)] if keep else [
+        d for a, d in enumerate(shape) if a not in reduced
+    ]  # fmt: skip
+    x, y = t(shape, dtype), t(out, dtype)
+    listed = f"i64: {', '.join(map(str, axes))}" if axes else "i64"
+    attrs = f"{{axes = array<{listed}>, keepdims = {str(keep).lower()}}}"
+    return f"""func.func @main(%x: {x}) -> {y} {{
+  %y = ge.reduce_{kind} %x {attrs} : ({x}) -> {y}
+  func.return %y : {y}
+}}"""
+
+
+def _data(kind: str, shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if dtype[0] == "i":  # products of +-1 do not overflow
+        values = (
+            rng.choice([1, 1, 1, -1], shape) if kind == "prod" else rng.integers(-50, 50, shape)
+        )
+        return values.astype(NP[dtype])
+    if kind == "prod":  # near 1, so a product of thousands stays finite
+        return rng.uniform(0.999, 1.001, shape).astype(NP[dtype])
+    return rng.standard_normal(shape).astype(NP[dtype])
+
+
+def _check(kind, shape, axes, keep, dtype, seed=0, target=SMALL_UB):  # noqa: ANN001, ANN202
+    x = _data(kind, shape, dtype, seed)
+    exact = dtype[0] == "i" or kind in ("max", "min")
+    tolerance = {"rtol": 0, "atol": 0} if exact else {"rtol": 2e-5, "atol": 1e-4}
+    return check(
+        kernels_of(_program(kind, shape, axes, keep, dtype)), [x], target=target, **tolerance
+    )
+
+
+def _kernels(result) -> list[KernelOp]:  # noqa: ANN001
+    return [op for op in result.lowered.walk() if isinstance(op, KernelOp)]
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min", "prod", "l2"])
+@pytest.mark.parametrize("cols", [3000, 2976])
+def test_every_kind_over_long_rows(kind: str, cols: int) -> None:
+    """3,000 f32 a row: 4 chunks of 752, the last one 744 (filled with the kind's identity);
+    2,976: 3 whole chunks of 992, nothing filled."""
+    assert chunk_length(SMALL_UB, cols, 4) == {3000: 752, 2976: 992}[cols]
+    result = _check(kind, (3, cols), [1], False, "f32")
+    partials, rows = _kernels(result)
+    assert partials.block_dim.value.data == 3 * -(-cols // chunk_length(SMALL_UB, cols, 4))
+    assert rows.sym_name.data.endswith("_rows")
+
+
+@pytest.mark.parametrize(
+    ("kind", "dtype"), [("sum", "i32"), ("min", "i64"), ("max", "i64"), ("max", "f16")]
+)
+def test_integer_and_half_long_rows(kind: str, dtype: str) -> None:
+    """int64 min fills a short chunk with INT64_MAX (exact through the vector fill)."""
+    _check(kind, (2, 2500), [1], True, dtype)
+
+
+def test_a_full_reduction_on_the_default_target_spreads_its_chunks() -> None:
+    """x.sum() of a 300x700 f32 tensor (210,000 elements, 840 KB: UB holds 256 KB) runs on the
+    npu; its chunks go to several cores instead of one row on one core."""
+    result = _check("sum", (300, 700), [], False, "f32", target=DEFAULT)
+    partials, _ = _kernels(result)
+    assert partials.block_dim.value.data > 1
+
+
+def test_rows_that_fit_keep_one_kernel() -> None:
+    result = _check("sum", (3, 900), [1], False, "f32")
+    assert len(_kernels(result)) == 1
+
+
+@st.composite
+def cases(draw):  # noqa: ANN201
+    dtype = draw(st.sampled_from(["f32", "i32"]))
+    kinds = (
+        ["sum", "mean", "max", "min", "prod", "l2"]
+        if dtype == "f32"
+        else ["sum", "max", "min", "prod"]
+    )
+    rows = draw(st.integers(1, 4))
+    cols = draw(st.integers(900, 4100))
+    over_all = draw(st.booleans())
+    shape = (rows, cols)
+    axes = [] if over_all else [1]
+    return draw(st.sampled_from(kinds)), shape, axes, draw(st.booleans()), dtype
+
+
+@given(cases(), st.integers(0, 3))
+def test_random_long_reductions_match_the_reference(case, seed: int) -> None:  # noqa: ANN001
+    _check(*case, seed)
