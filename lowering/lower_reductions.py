@@ -22,7 +22,7 @@ from gedialects.kernel.ops import SoftmaxKernelOp
 from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
-from lowering.lower_long_rows import lower_long_reduce, needs_chunks
+from lowering.lower_long_rows import lower_long_reduce, lower_long_softmax, needs_chunks
 from lowering.lower_movement import Region, copy_kernel
 from lowering.lower_rows import casts, lower_rows
 from lowering.registry import lowers
@@ -43,8 +43,31 @@ def is_global_pool(op: Operation) -> bool:
 @lowers(*ROW_KERNELS, when=normalizes_last_axis)
 def lower_last_axis(
     op: Operation, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
-) -> Operation:
-    return lower_rows(op, inputs, output, target, name)
+) -> list[Operation]:
+    return _row_kernels(op, inputs, output, target, name, False)
+
+
+def _row_kernels(
+    op: Operation,
+    inputs: list[SSAValue],
+    output: SSAValue,
+    target: Target,
+    name: str,
+    arranged: bool,
+) -> list[Operation]:
+    """`lower_rows`, or a softmax over rows longer than UB in chunks (`lower_long_rows`)."""
+    shape = tuple(inputs[0].type.dims)
+    if not shape or not isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp):
+        return [lower_rows(op, inputs, output, target, name, arranged)]
+    computed = f32 if casts(op) else element_of(op.operands[0].type)
+    staged = (inputs[0].type.element_type != computed) + (output.type.element_type != computed)
+    if not needs_chunks(target, shape[-1], to_numpy_dtype(computed).itemsize, 2 + staged):
+        return [lower_rows(op, inputs, output, target, name, arranged)]
+    rows = (math.prod(shape[:-1]), shape[-1])
+    view_in = ReshapeOp(inputs[0], BufferType(rows, inputs[0].type.element_type, "hbm"))
+    view_out = ReshapeOp(output, BufferType(rows, output.type.element_type, "hbm"))
+    chunked = lower_long_softmax(op, view_in.result, view_out.result, target, name)
+    return [view_in, view_out, *chunked]
 
 
 @lowers(ReduceKernelOp)
@@ -101,7 +124,7 @@ def lower_normalize(
     perm = [a for a in range(n) if a != axis] + [axis]
     ops, moved = _transposed(inputs[0], perm, target, f"{name}_t0")
     tmp = HbmAllocOp(BufferType(moved.type.dims, output.type.element_type, "hbm"))
-    ops += [tmp, lower_rows(op, [moved], tmp.buffer, target, name, True)]
+    ops += [tmp, *_row_kernels(op, [moved], tmp.buffer, target, name, True)]
     back = Region(
         tmp.buffer, tuple(shape), (0,) * n, (0,) * n, tuple(perm.index(a) for a in range(n))
     )

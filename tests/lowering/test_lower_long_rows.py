@@ -115,3 +115,59 @@ def cases(draw):  # noqa: ANN201
 @given(cases(), st.integers(0, 3))
 def test_random_long_reductions_match_the_reference(case, seed: int) -> None:  # noqa: ANN001
     _check(*case, seed)
+
+
+def _softmax_program(op: str, shape: tuple[int, ...], axis: int, scale: float, cast: bool) -> str:
+    x, y = t(shape, "f32"), t(shape, "f16" if cast else "f32")
+    attrs = f"axis = {axis} : i64"
+    if op == "softmax":
+        attrs += f", scale = {scale!r} : f64"
+    if cast:
+        attrs += ", cast_to = f16"
+    return f"""func.func @main(%x: {x}) -> {y} {{
+  %y = kernel.{op} %x {{{attrs}, fused_from = ["ge.{op}"]}} : ({x}) -> {y}
+  func.return %y : {y}
+}}"""
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("cols", [3000, 2976])
+def test_softmax_over_long_rows(op: str, cols: int) -> None:
+    """Chunk statistics, per-row combination, then the chunks normalized: three kernels."""
+    x = np.random.default_rng(0).standard_normal((3, cols)).astype(np.float32) * 4
+    result = check(
+        _softmax_program(op, (3, cols), -1, 1.0, False), [x], target=SMALL_UB, rtol=1e-5, atol=1e-6
+    )
+    assert result.kernel_names == [f"{op}_0_stats", f"{op}_0_rows", f"{op}_0"]
+
+
+def test_softmax_of_long_rows_with_masked_chunks_a_scale_and_a_cast() -> None:
+    """A row whose first 2,000 logits are -inf (whole chunks of -inf add 0, not NaN), a
+    prologue scale, an f16 result (the folded cast), over a middle axis (transposed)."""
+    x = np.random.default_rng(1).standard_normal((2, 3000, 2)).astype(np.float32)
+    x[0, :2000, :] = -np.inf
+    check(
+        _softmax_program("softmax", (2, 3000, 2), 1, 0.5, True),
+        [x],
+        target=SMALL_UB,
+        rtol=2e-3,
+        atol=1e-4,
+    )
+
+
+@given(
+    op=st.sampled_from(["softmax", "log_softmax"]),
+    rows=st.integers(1, 3),
+    cols=st.integers(1000, 4000),
+    spread=st.sampled_from([1.0, 30.0]),
+    seed=st.integers(0, 3),
+)
+def test_random_long_softmaxes_match_the_reference(op, rows, cols, spread, seed) -> None:  # noqa: ANN001
+    x = (np.random.default_rng(seed).standard_normal((rows, cols)) * spread).astype(np.float32)
+    check(
+        _softmax_program(op, (rows, cols), -1, 1.0, False),
+        [x],
+        target=SMALL_UB,
+        rtol=1e-4,
+        atol=1e-6,
+    )
