@@ -5,7 +5,15 @@ UB. Per tile the vector unit takes the extreme along L (`reduce_max` / `reduce_m
 compares the tile with it into an i1 mask, selects an index line (0..L-1, an
 `npu.hbm_constant` loaded once per core) where the mask holds and L elsewhere, and takes the
 smallest index (the first extreme; with select_last_index -1 elsewhere and the largest),
-then casts it to i64. Lines longer than UB holds are refused.
+then casts it to i64.
+
+A line longer than UB holds (an LM's argmax over its vocabulary: GPT-2's 50,257 logits) is
+cut into chunks: a first kernel takes each (line, chunk)'s extreme and the global index of
+its first (last) occurrence, reading the indices from the index line at the chunk's offset
+(a short chunk's rest padded with L, or -1, which never wins; its values with the extreme's
+identity); the kernel above then reduces those partial lines, selecting among the partial
+indices instead of an index line. The earliest chunk holding the extreme holds its first
+occurrence, and min over the candidates picks it (max for the last).
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import shape_of, to_numpy_dtype
 from gedialects.kernel.mirrored import ArgMaxKernelOp, ArgMinKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.buffers import HbmConstantOp, ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.mask import VecCmpOp, VecSelectOp
 from gedialects.npu.vector import REDUCE_OPS, VecCastOp, VecDupOp
+from lowering.lower_long_rows import identity
 from lowering.npu_builder import KernelBuilder
 from lowering.registry import lowers
 from lowering.tiling import ALIGN, aligned
@@ -64,7 +73,7 @@ def lower_arg_reduce(
     axis = op.get_int("axis") % len(shape)
     outer, length, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
     element = op.operands[0].type.element_type
-    tr, tc = choose_arg_tile(target, (outer, length, inner), to_numpy_dtype(element).itemsize)
+    isz = to_numpy_dtype(element).itemsize
     iota = np.arange(length, dtype=np.int32)
     value = DenseIntOrFPElementsAttr(TensorType(i32, [length]), BytesAttr(iota.tobytes()))
     ops: list[Operation] = [
@@ -73,25 +82,120 @@ def lower_arg_reduce(
         HbmConstantOp(value, BufferType((length,), i32, "hbm")),
     ]
     x, out, line = (o.results[0] for o in ops)
+    last = op.get_flag("select_last_index")
+    if _fits(target, length, isz):
+        kernel = _lines_kernel(
+            op, (x, out, line, None), (outer, length, inner), length, target, name
+        )
+        return [*ops, kernel]
+    q = _chunk_length(target, length, isz)
+    chunks = -(-length // q)
+    line3 = ReshapeOp(line, BufferType((1, length, 1), i32, "hbm"))  # windows of one rank
+    values = HbmAllocOp(BufferType((outer, chunks, inner), element, "hbm"))
+    indices = HbmAllocOp(BufferType((outer, chunks, inner), i32, "hbm"))
+    partials = (values.buffer, indices.buffer)
+    first = KernelOp(f"{name}_chunks", min(outer * chunks * inner, target.vector_cores),
+                     fused_from=op.fused_names, kind="arg_reduce")  # fmt: skip
+    chunk_bufs = (x, line3.result, *partials)
+    _emit_chunks(KernelBuilder(first), chunk_bufs, (outer, length, inner, q), op, last)
+    second_bufs = (values.buffer, out, None, indices.buffer)
+    second = _lines_kernel(op, second_bufs, (outer, chunks, inner), length, target, name)
+    return [*ops, line3, values, indices, first, second]
+
+
+def _fits(target: Target, length: int, isz: int) -> bool:
+    try:
+        choose_arg_tile(target, (1, length, 1), isz)
+    except UnsupportedError:
+        return False
+    return True
+
+
+def _chunk_length(target: Target, length: int, isz: int) -> int:
+    """Q: the longest chunk (a multiple of 32 elements: the i1 mask's block) whose value,
+    mask, candidate and index tiles fit UB; chunks as even as that allows."""
+    per_element = isz + 1 + 4 + 4
+    longest = (target.capacity_of("ub") - 8 * ALIGN) // per_element // 32 * 32
+    chunks = -(-length // longest)
+    even = -(-length // chunks)
+    return -(-even // 32) * 32
+
+
+def _lines_kernel(
+    op: Operation, bufs: tuple, shape: tuple, indexed: int, target: Target, name: str
+) -> KernelOp:
+    """The kernel of whole lines: over the input and the index line, or over partial values
+    and their indices (`bufs`: values, output, index line or None, partial indices or None);
+    `indexed` is the length of the lines the indices count (the input's)."""
+    outer, length, inner = shape
+    element = bufs[0].type.element_type
+    room = length if bufs[3] is None else 2 * length  # partial indices: a tile beside it
+    tr, tc = choose_arg_tile(target, (outer, room, inner), to_numpy_dtype(element).itemsize)
     tiles = -(-outer // tr) * -(-inner // tc)
     blocks = min(tiles, target.vector_cores)
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind="arg_reduce")
     last = op.get_flag("select_last_index")
-    _emit(KernelBuilder(kernel), (x, out, line), (outer, length, inner, tr, tc), op, last)
-    return [*ops, kernel]
+    _emit(KernelBuilder(kernel), bufs, (outer, length, inner, tr, tc, indexed), op, last)
+    return kernel
+
+
+def _emit_chunks(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, last: bool) -> None:
+    """Per (line, chunk): the chunk's extreme and the global index of its first (last)
+    occurrence, into the (outer, chunks, inner) partials."""
+    x, line, values, indices = bufs
+    outer, length, inner, q = shape
+    chunks = -(-length // q)
+    element = x.type.element_type
+    blocks = b.kernel.block_dim.value.data
+    argmax = op.name == "kernel.argmax"
+    tile, mask = b.alloc([1, q, 1], element, "ub"), b.alloc([1, q, 1], i1, "ub")
+    iota, cand = b.alloc([1, q, 1], i32, "ub"), b.alloc([1, q, 1], i32, "ub")
+    best, index = b.alloc([1, 1, 1], element, "ub"), b.alloc([1, 1, 1], i32, "ub")
+    other = b.alloc([1, 1, 1], i32, "ub")
+    never = -1 if last else length  # an index the reduction of candidates never picks
+    b.add(VecDupOp(never, other))
+    b.set_flag("V", "MTE2")
+    b.set_flag("MTE3", "V")
+    with b.loop(b.block_index, outer * chunks * inner, blocks) as t:
+        i = b.remui(t, inner)
+        rest = b.divui(t, inner)
+        chunk, o = b.remui(rest, chunks), b.divui(rest, chunks)
+        c0 = b.muli(chunk, q)
+        ext = b.extent(c0, q, length)
+        b.wait_flag("V", "MTE2")
+        if length % q:  # a short last chunk: its rest never holds the extreme
+            b.add(VecDupOp(identity("max" if argmax else "min", to_numpy_dtype(element)), tile))
+            b.sync("V", "MTE2")
+        b.dma(x, [o, c0, i], [1, ext, 1], tile, [0, 0, 0])
+        b.dma(line, [0, c0, 0], [1, ext, 1], iota, [0, 0, 0], [1, q, 1], pad=float(never))
+        b.sync("MTE2", "V")
+        b.wait_flag("MTE3", "V")
+        b.add(REDUCE_OPS["reduce_max" if argmax else "reduce_min"](tile, best, [1]))
+        b.add(VecCmpOp("eq", tile, best, mask))
+        b.add(VecSelectOp(mask, iota, other, cand))
+        b.add(REDUCE_OPS["reduce_max" if last else "reduce_min"](cand, index, [1]))
+        b.set_flag("V", "MTE2")
+        b.sync("V", "MTE3")
+        b.dma(best, [0, 0, 0], [1, 1, 1], values, [o, chunk, i])
+        b.dma(index, [0, 0, 0], [1, 1, 1], indices, [o, chunk, i])
+        b.set_flag("MTE3", "V")
+    b.wait_flag("V", "MTE2")
+    b.wait_flag("MTE3", "V")
 
 
 def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, last: bool) -> None:
-    x, out, line = bufs
-    outer, length, inner, tr, tc = shape
+    x, out, line, partial = bufs
+    outer, length, inner, tr, tc, indexed = shape
     element = x.type.element_type
     blocks = b.kernel.block_dim.value.data
-    iota, other = b.alloc([1, length, 1], i32, "ub"), b.alloc([1, 1, 1], i32, "ub")
+    other = b.alloc([1, 1, 1], i32, "ub")
+    iota = b.alloc([1, length, 1] if partial is None else [tr, length, tc], i32, "ub")
     tile, mask = b.alloc([tr, length, tc], element, "ub"), b.alloc([tr, length, tc], i1, "ub")
     cand, best = b.alloc([tr, length, tc], i32, "ub"), b.alloc([tr, 1, tc], element, "ub")
     index, result = b.alloc([tr, 1, tc], i32, "ub"), b.alloc([tr, 1, tc], i64, "ub")
-    b.dma(line, [0], [length], iota, [0, 0, 0], [1, length, 1])
-    b.add(VecDupOp(-1.0 if last else float(length), other))
+    if partial is None:
+        b.dma(line, [0], [length], iota, [0, 0, 0], [1, length, 1])
+    b.add(VecDupOp(-1 if last else indexed, other))  # an index no candidate loses to
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
     nc = -(-inner // tc)
@@ -101,6 +205,8 @@ def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, last: bool
         rext, cext = b.extent(r0, tr, outer), b.extent(c0, tc, inner)
         b.wait_flag("V", "MTE2")
         b.dma(x, [r0, 0, c0], [rext, length, cext], tile, [0, 0, 0])
+        if partial is not None:  # the chunks' indices, selected among instead of an index line
+            b.dma(partial, [r0, 0, c0], [rext, length, cext], iota, [0, 0, 0])
         b.sync("MTE2", "V")
         extreme = "reduce_max" if op.name == "kernel.argmax" else "reduce_min"
         b.add(REDUCE_OPS[extreme](tile, best, [1]))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from npu_diff import check, parse, t
+from npu_diff import check, t
 
-from gedialects.errors import UnsupportedError
-from lowering.convert_kernel_to_npu import lower_module
+from runtime.targets import load_target
+
+DEFAULT = load_target("ascend910a")
 
 
 def _arg(kind: str, shape: tuple, axis: int, keep: bool, last: bool, dtype: str = "f32") -> str:
@@ -25,14 +28,14 @@ def _arg(kind: str, shape: tuple, axis: int, keep: bool, last: bool, dtype: str 
 }}"""
 
 
-def _run(kind, shape, axis, keep=True, last=False, dtype="f32", ties=False, seed=0):  # noqa: ANN001, ANN202
+def _run(kind, shape, axis, keep=True, last=False, dtype="f32", ties=False, seed=0, target=None):  # noqa: ANN001, ANN202
     rng = np.random.default_rng(seed)
     if ties or dtype == "i32":
         x = rng.integers(-3, 3, shape)
     else:
         x = rng.standard_normal(shape)
     x = x.astype({"f32": np.float32, "f16": np.float16, "i32": np.int32}[dtype])
-    return check(_arg(kind, shape, axis, keep, last, dtype), [x], rtol=0, atol=0)
+    return check(_arg(kind, shape, axis, keep, last, dtype), [x], rtol=0, atol=0, target=target)
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
@@ -52,9 +55,45 @@ def test_larger_than_ub() -> None:
     assert result.profile.kernels[0].block_dim > 1
 
 
-def test_line_longer_than_ub_is_refused() -> None:
-    with pytest.raises(UnsupportedError, match="does not fit UB"):
-        lower_module(parse(_arg("argmax", (2, 200000), 1, True, False)))
+SMALL_UB = dataclasses.replace(DEFAULT, capacity={**DEFAULT.capacity, "ub": 8 * 1024})
+"""Lines of f32 longer than ~600 elements need chunks (608 a chunk)."""
+
+
+def test_an_lm_head_argmax_over_its_vocabulary_runs_in_chunks() -> None:
+    """GPT-2's 50,257 logits a line do not fit UB: a chunks kernel over the cores, then the
+    line kernel over the chunks' extremes; ties pick the first index."""
+    result = _run("argmax", (2, 50257), 1, ties=True)
+    assert result.kernel_names == ["argmax_0_chunks", "argmax_0"]
+    assert result.profile.kernels[0].block_dim > 2
+
+
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+@pytest.mark.parametrize("last", [False, True])
+@pytest.mark.parametrize("length", [2000, 1824])
+def test_long_lines_first_and_last_ties(kind: str, last: bool, length: int) -> None:
+    """2,000: chunks of 512 and a short last one of 464; 1,824: three whole chunks of 608."""
+    _run(kind, (3, length), 1, last=last, ties=True, target=SMALL_UB)
+
+
+def test_long_lines_of_infinities_over_a_middle_axis() -> None:
+    """Lines that are all -inf (every chunk's extreme is the fill's value) and an inner axis."""
+    x = np.full((2, 1500, 3), -np.inf, np.float32)
+    x[1, 700:, 1] = np.arange(800, dtype=np.float32) % 5
+    for last in (False, True):
+        check(_arg("argmax", x.shape, 1, True, last), [x], rtol=0, atol=0, target=SMALL_UB)
+
+
+@settings(max_examples=20)
+@given(
+    kind=st.sampled_from(["argmax", "argmin"]),
+    outer=st.integers(1, 3),
+    length=st.integers(600, 2600),
+    inner=st.integers(1, 2),
+    last=st.booleans(),
+    ties=st.booleans(),
+)
+def test_random_long_arg_reductions(kind, outer, length, inner, last, ties) -> None:  # noqa: ANN001
+    _run(kind, (outer, length, inner), 1, True, last, ties=ties, seed=length, target=SMALL_UB)
 
 
 @settings(max_examples=20)
