@@ -6,8 +6,8 @@ module for its example inputs' shapes, every dim of which is free (torch.export 
 on them). ge's graphs are static, so a call with other sizes of free dims compiles the model
 again for them, once per shape (through the compile cache, which holds every shape met), as
 `torch.compile` does per shape and GE per shape it is given; a dim an ONNX model fixes must
-keep its size, and a call that changes one (or an input's rank) gets the first compile's
-error naming the input. `dynamic_batch=[...]` serves varying batches through gears instead.
+keep its size, and a call that changes one (or an input's rank) gets an error naming the input
+and the dim it fixes. `dynamic_batch=[...]` serves varying batches through gears instead.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from gedialects.errors import InterpretationError
 
 Shapes = tuple[tuple[int, ...], ...]
 
@@ -58,26 +60,36 @@ class ShapeSpecializedModel:
 
     def for_inputs(self, args: tuple, kwargs: dict) -> Any:
         """The compiled model for these inputs' shapes, compiled now if it is their first
-        call; the first one when a fixed dim differs (its call names the mismatch)."""
+        call; an InterpretationError naming the input and dim when a fixed dim differs."""
         values = [kwargs.get(n) for n in self.input_names] if kwargs else list(args)
         if len(values) != len(self.input_names) or any(v is None for v in values):
             return self.current  # its binding names what is missing
         shapes = tuple(tuple(int(d) for d in np.shape(v)) for v in values)
         compiled = self._by_shapes.get(shapes)
         if compiled is None:
-            if not self._only_free_dims_differ(shapes):
-                return self._by_shapes[next(iter(self._by_shapes))]
+            mismatch = self._fixed_dim_mismatch(shapes)
+            if mismatch is not None:
+                raise InterpretationError(mismatch)
             given = {n: list(s) for n, s in zip(self.input_names, shapes)}
             compiled = self._by_shapes[shapes] = self._build(given, values)
         self.current = compiled
         return compiled
 
-    def _only_free_dims_differ(self, shapes: Shapes) -> bool:
+    def _fixed_dim_mismatch(self, shapes: Shapes) -> str | None:
+        """What in `shapes` differs from the model beyond its free dims, in one line (free
+        dims shown as `?`), or None when only free dims differ."""
         first = next(iter(self._by_shapes))
         for name, got, known in zip(self.input_names, shapes, first):
+            free = self._free.get(name, set())
+            wanted = (
+                "(" + ", ".join("?" if k in free else str(d) for k, d in enumerate(known)) + ")"
+            )
             if len(got) != len(known):
-                return False
-            changed = {k for k, (a, b) in enumerate(zip(got, known)) if a != b}
-            if not changed <= self._free.get(name, set()):
-                return False
-        return True
+                return (
+                    f"input '{name}' has shape {got}, the model wants rank {len(known)}: {wanted}"
+                )
+            fixed = [k for k, (a, b) in enumerate(zip(got, known)) if a != b and k not in free]
+            if fixed:
+                dims = ", ".join(f"dim {k} is {known[k]}" for k in fixed)
+                return f"input '{name}' has shape {got}, the model wants {wanted} ({dims})"
+        return None

@@ -88,9 +88,14 @@ def test_a_staged_model_compiles_per_shape_too():
 
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
 def test_a_fixed_dim_keeps_its_size(mode):
+    """A call that changes a fixed dim or the rank is refused naming the input, the model's
+    shape (free dims as ?) and the fixed dim; nothing is compiled for it."""
     compiled = ge.compile(attention_like(), mode=mode, cache=False)
-    with pytest.raises(GeError, match="input 'x' has shape"):
+    wants = r"input 'x' has shape \(2, 4, 7\), the model wants \(\?, \?, 8\) \(dim 2 is 8\)"
+    with pytest.raises(GeError, match=wants):
         compiled(np.zeros((2, 4, 7), np.float32))
+    with pytest.raises(GeError, match=r"has shape \(2, 4\), the model wants rank 3: \(\?, \?, 8\)"):
+        compiled(np.zeros((2, 4), np.float32))
     assert len(compiled.shapes_compiled) == 1
 
 
