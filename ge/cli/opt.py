@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from ge.diagnostics import LocatingParser, first_line, format_parse_error, verify_located
@@ -90,6 +90,7 @@ class GeOptMain(xDSLOptMain):
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
+        arg_parser.error = _usage_error  # one line, not argparse's usage and exit 2
         if {"-h", "--help"} & set(sys.argv[1:]):
             arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
             arg_parser.epilog = passes_help()
@@ -150,6 +151,22 @@ class _Reported(Exception):
     """An error already formatted as one line."""
 
 
+def _spec_error(text: str) -> str:
+    """xDSL's pipeline-spec error (a header, `pass-pipeline:1:COL`, the spec, a caret and
+    the reason on lines of their own) as one line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) >= 4 and lines[1].startswith("pass-pipeline:"):
+        column, reason = lines[1].rsplit(":", 1)[-1], lines[-1]
+        if reason == "Unknown token":  # an unquoted path or other punctuation in a value
+            reason += ' (quote such values: target="/path/x.toml")'
+        return f"malformed pass pipeline '{lines[2]}' at column {column}: {reason}"
+    return f"malformed pass pipeline: {' '.join(lines)}"
+
+
+def _usage_error(message: str) -> None:
+    raise _Reported(f"ge-opt: error: {message} (ge-opt --help lists the options)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         tool = GeOptMain(description="gedialects modular optimizer driver", args=argv)
@@ -161,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ParseError as error:
         print(format_parse_error(error), file=sys.stderr)
+        return 1
+    except ArgSpecParseError as error:  # a BaseException in xDSL: a malformed -p or -t spec
+        print(f"ge-opt: error: {_spec_error(str(error))}", file=sys.stderr)
         return 1
     except (DiagnosticException, GeError) as error:
         print(f"ge-opt: {first_line(str(error))}", file=sys.stderr)

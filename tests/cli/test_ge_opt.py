@@ -62,3 +62,32 @@ def test_the_same_input_without_the_crash_passes(
 ) -> None:
     assert opt.main([str(crashing), "-p", "cse"]) == 0
     assert "ge.relu" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "reason"),
+    [
+        ("cse{", "'cse{' at column 5: Expected argument name here"),
+        ("a,,b", "'a,,b' at column 3: Expected pass name here"),
+        ("plan-memory{planner=/x}", 'Unknown token (quote such values: target="/path/x.toml")'),
+    ],
+)
+def test_a_malformed_pipeline_is_one_line(
+    crashing: Path, capsys: pytest.CaptureFixture[str], pipeline: str, reason: str
+) -> None:
+    """xDSL's spec error is a BaseException with the spec and a caret on lines of their own:
+    it printed a traceback."""
+    assert opt.main([str(crashing), "-p", pipeline]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ge-opt: error: malformed pass pipeline")
+    assert reason in err
+
+
+def test_a_command_line_mistake_is_one_line(
+    crashing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse printed its usage over ten lines and exited 2."""
+    assert opt.main([str(crashing), "--no-such-flag"]) == 1
+    err = capsys.readouterr().err
+    wanted = "ge-opt: error: unrecognized arguments: --no-such-flag (ge-opt --help lists"
+    assert err.startswith(wanted) and err.count("\n") == 1
