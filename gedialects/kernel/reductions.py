@@ -50,8 +50,12 @@ class PoolKernelOp(CastingKernelOp):
         kind = prop_str(props, "kind")
         if kind not in POOL_KINDS:
             raise cls.fail(f'kind "{kind}" is not one of {", ".join(POOL_KINDS)}')
-        if not kind.startswith("global") and "kernel_shape" not in props:
-            raise cls.fail(f'a "{kind}" pool needs kernel_shape, strides, pads and dilations')
+        window = ("kernel_shape", "strides", "pads", "dilations")
+        if not kind.startswith("global") and any(name not in props for name in window):
+            missing = ", ".join(name for name in window if name not in props)
+            raise cls.fail(
+                f'a "{kind}" pool needs kernel_shape, strides, pads and dilations (no {missing})'
+            )
         rule = POOL_KINDS[kind].infer_result_types.__func__  # type: ignore[attr-defined]
         return rule(cls, operand_types, props)
 

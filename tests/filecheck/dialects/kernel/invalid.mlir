@@ -105,3 +105,12 @@ func.func @attention_perm_not_a_permutation(%q: tensor<1x2x8x16xf32>, %k: tensor
   func.return %0 : tensor<1x2x8x16xf32>
 }
 // CHECK: error: 'kernel.attention': output_perm [0, 0, 2, 3] is not a permutation of the 4 axes
+
+// -----
+
+// A window pool without dilations verified, then the npu lowering failed on it (KeyError).
+func.func @window_pool_without_dilations(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %0 = kernel.pool %x {kind = "avg", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, fused_from = ["ge.average_pool"]} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
+  func.return %0 : tensor<1x2x2x2xf32>
+}
+// CHECK: error: 'kernel.pool': a "avg" pool needs kernel_shape, strides, pads and dilations (no dilations)
