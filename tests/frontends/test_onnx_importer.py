@@ -171,11 +171,20 @@ def test_inconsistent_declared_shape_is_an_error():
         import_onnx_model(model)
 
 
-def test_checker_failure_is_an_error():
-    node = helper.make_node("Relu", ["missing"], ["y"])
+def test_checker_failure_is_an_error_on_one_line_naming_the_node():
+    """The checker names the node on a line after the first, which the message dropped."""
+    node = helper.make_node("Relu", ["missing"], ["y"], name="relu_7")
     model = model_of([node], [vi("x", [2])], [vi("y", [2])])
-    with pytest.raises(FrontendError, match="fails onnx.checker"):
+    with pytest.raises(FrontendError, match="fails onnx.checker") as caught:
         import_onnx_model(model)
+    assert "name: relu_7 OpType: Relu" in str(caught.value) and "\n" not in str(caught.value)
+    odd = model_of(
+        [helper.make_node("Frobnicate", ["x"], ["y"], name="odd_1")], [vi("x", [2])], [vi("y", [2])]
+    )
+    with pytest.raises(
+        FrontendError, match="No Op registered for Frobnicate .* Name: odd_1 OpType: Frobnicate"
+    ):
+        import_onnx_model(odd)
 
 
 @pytest.mark.parametrize(

@@ -128,9 +128,14 @@ def check(model: onnx.ModelProto, source: str) -> None:
     try:
         onnx.checker.check_model(with_output_shapes(model))
     except (onnx.checker.ValidationError, ValueError) as error:
-        raise FrontendError(
-            f"{source}: the model fails onnx.checker: {first_line(error)}"
-        ) from None
+        raise FrontendError(f"{source}: the model fails onnx.checker: {_one_line(error)}") from None
+
+
+def _one_line(error: Exception) -> str:
+    """The checker's message on one line: it names the node on a line of its own after the
+    first ('... of node:\nname: add_1 OpType: Add', '==> Context: ... Name: n OpType: X')."""
+    text = " ".join(str(error).replace("==> Context:", "in").split())
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
