@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
+from gedialects.errors import GeError
 from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.liveness import Placed, classify
 from passes.stream_timeline import CORES, Timeline, block_dim, roofline_cycles, simulate
@@ -122,6 +123,8 @@ def schedule(
     fn: func.FuncOp, max_streams: int = 8
 ) -> tuple[list[Operation], list[list[int]], StreamSchedule]:
     """The kernels of `fn`, their producers, and their streams and events."""
+    if max_streams < 1:
+        raise GeError(f"schedule-streams: max_streams must be at least 1, got {max_streams}")
     kernels, preds = dependencies(fn)
     finish = longest_finish(preds, [alone_cycles(op) for op in kernels])
     streams = assign_streams(preds, finish, max_streams)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from xdsl.dialects import func
 from xdsl.ir import SSAValue
 
+from gedialects.errors import GeError
 from passes.memory.concurrency import concurrent_conflicts, recorded_order
 from passes.memory.liveness import Liveness, analyze, classify
 from passes.memory.planners import PLANNERS, Plan, no_reuse
@@ -56,6 +57,8 @@ def analyze_function(
 
 def plan_function(fn: func.FuncOp, reuse: bool = True, planner: str = "hybrid") -> MemoryPlan:
     """Analyze `fn` and place its buffers; `reuse=False` is GE's memory-reuse off switch."""
+    if planner not in PLANNERS:
+        raise GeError(f"unknown memory planner '{planner}': one of {', '.join(sorted(PLANNERS))}")
     liveness, conflicts = analyze_function(fn, reuse)
     lifetimes = liveness.lifetimes()
     if reuse:

@@ -91,3 +91,19 @@ def test_a_command_line_mistake_is_one_line(
     err = capsys.readouterr().err
     wanted = "ge-opt: error: unrecognized arguments: --no-such-flag (ge-opt --help lists"
     assert err.startswith(wanted) and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "message"),
+    [
+        ("plan-memory{planner=nosuch}", "unknown memory planner 'nosuch': one of exact, "),
+        ("schedule-streams{max_streams=0}", "max_streams must be at least 1, got 0"),
+    ],
+)
+def test_a_bad_pass_option_value_names_the_option(
+    crashing: Path, capsys: pytest.CaptureFixture[str], pipeline: str, message: str
+) -> None:
+    """They were `internal error (KeyError): 'nosuch'` and `min() arg is an empty sequence`."""
+    assert opt.main([str(crashing), "-p", f"convert-ge-to-kernel,{pipeline}"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
