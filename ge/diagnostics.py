@@ -11,7 +11,7 @@ import dataclasses
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.utils.lexer import Span
@@ -65,10 +65,13 @@ def first_line(message: str) -> str:
 def verify_located(
     module: ModuleOp, locations: dict[Operation, Span], name: str, line_offset: int = 0
 ) -> None:
-    """Verify every op innermost-first; raise a one-line located DiagnosticException."""
+    """Verify every op innermost-first, and that each operand is defined before its use;
+    raise a one-line located DiagnosticException."""
+    positions = _positions(module)
     for op in module.walk(reverse=True):
         try:
             op.verify(verify_nested_ops=False)
+            _check_dominance(op, positions)
         except DiagnosticException as error:
             cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
             message = first_line(str(cause).replace("Operation does not verify: ", ""))
@@ -78,3 +81,37 @@ def verify_located(
             else:
                 where = f"{name}: in '{op.name}'"
             raise VerifyException(f"{where}: error: {message}") from None
+
+
+def _positions(module: ModuleOp) -> dict[Operation, int]:
+    """Each op's index in its block (xDSL's `is_before_in_block` walks the block: quadratic)."""
+    return {
+        inner: i
+        for op in module.walk()
+        for region in op.regions
+        for block in region.blocks
+        for i, inner in enumerate(block.ops)
+    }
+
+
+def _check_dominance(op: Operation, positions: dict[Operation, int]) -> None:
+    """Each operand of `op` is a result of an op before it (or before the op enclosing it) in
+    an enclosing block, or an argument of an enclosing block. The parser takes forward
+    references (graph regions do), so `%y = ge.add %x, %c` above `%c = ...` parsed and later
+    failed as a KeyError in the lowering or the interpreter. Multi-block regions, whose
+    dominance follows their branches, are not checked."""
+    for index, value in enumerate(op.operands):
+        owner = value.owner
+        block = owner if isinstance(owner, Block) else owner.parent_block()
+        region = block.parent if block is not None else None
+        if region is None or len(region.blocks) > 1:
+            continue
+        user: Operation | None = op
+        while user is not None and user.parent_block() is not block:
+            user = user.parent_op()
+        defined = user is not None and (
+            isinstance(owner, Block) or positions.get(owner, 0) < positions.get(user, 0)
+        )
+        if not defined:
+            name = f"%{value.name_hint}" if value.name_hint else f"operand #{index}"
+            raise VerifyException(f"'{op.name}': {name} is used before it is defined")

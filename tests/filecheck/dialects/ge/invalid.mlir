@@ -310,3 +310,14 @@ func.func @constant_index_type() {
   func.return
 }
 // CHECK: invalid.mlir:[[# @LINE - 3]]:36: error: 'ge.constant' expects a tensor of a ge element type
+
+// -----
+
+// A value used above its definition (the parser takes forward references) is refused where
+// it is used; it parsed and failed later as a KeyError in the lowering or the interpreter.
+func.func @use_before_def(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %y = ge.add %x, %c : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %c = ge.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  func.return %y : tensor<2xf32>
+}
+// CHECK: invalid.mlir:[[# @LINE - 4]]:3: error: 'ge.add': %c is used before it is defined
