@@ -86,6 +86,29 @@ def lower_long_reduce(
     return [partials, first, second]
 
 
+def _chunks_kernel(
+    op: Operation,
+    source: SSAValue,
+    geometry: tuple[int, int, int, int],
+    element: Attribute,
+    target: Target,
+    name: str,
+) -> tuple[KernelOp, KernelBuilder, tuple[SSAValue, SSAValue], int]:
+    """A kernel over the (row, chunk) tiles of `source` on every vector core it can use,
+    its builder, the chunk's UB buffer in `element` and the one it is loaded into (the same
+    unless the kernel casts), and the tile count."""
+    rows, _, q, chunks = geometry
+    loaded = source.type.element_type
+    tiles = rows * chunks
+    kernel = KernelOp(
+        name, min(tiles, target.vector_cores), fused_from=op.fused_names, kind=op.name[7:]
+    )
+    b = KernelBuilder(kernel)
+    x = b.alloc([1, q], element, "ub")
+    x_in = b.alloc([1, q], loaded, "ub") if loaded != element else x
+    return kernel, b, (x, x_in), tiles
+
+
 def _partials_kernel(
     op: Operation,
     source: SSAValue,
@@ -97,22 +120,16 @@ def _partials_kernel(
 ) -> KernelOp:
     rows, cols, q, chunks = geometry
     kind = reduce_kind(op)
-    loaded = source.type.element_type
-    tiles = rows * chunks
-    blocks = min(tiles, target.vector_cores)
-    kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
-    b = KernelBuilder(kernel)
-    x = b.alloc([1, q], element, "ub")
-    x_in = b.alloc([1, q], loaded, "ub") if loaded != element else x
+    kernel, b, (x, x_in), tiles = _chunks_kernel(op, source, geometry, element, target, name)
     stat = b.alloc([1, 1], element, "ub")
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
-    with b.loop(b.block_index, tiles, blocks) as t:
+    with b.loop(b.block_index, tiles, kernel.block_dim.value.data) as t:
         row, c0 = b.divui(t, chunks), b.muli(b.remui(t, chunks), q)
         ext = b.extent(c0, q, cols)
         b.wait_flag("V", "MTE2")
         if cols % q:  # the last chunk is short: the rest of the buffer reduces to nothing
-            b.add(VecDupOp(identity(kind, to_numpy_dtype(loaded)), x_in))
+            b.add(VecDupOp(identity(kind, to_numpy_dtype(source.type.element_type)), x_in))
             b.sync("V", "MTE2")
         b.dma(source, [row, c0], [1, ext], x_in, [0, 0])
         b.sync("MTE2", "V")
@@ -180,13 +197,7 @@ def _chunk_kernel(
     """Without `output`: each chunk's (max, sum of exp) into the (rows, chunks) `stats`.
     With it: each chunk normalized by its row's (max, sum or log sum) read from `stats`."""
     rows, cols, q, chunks = geometry
-    loaded = source.type.element_type
-    tiles = rows * chunks
-    blocks = min(tiles, target.vector_cores)
-    kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
-    b = KernelBuilder(kernel)
-    x = b.alloc([1, q], element, "ub")
-    x_in = b.alloc([1, q], loaded, "ub") if loaded != element else x
+    kernel, b, (x, x_in), tiles = _chunks_kernel(op, source, geometry, element, target, name)
     peak, total = b.alloc([1, 1], element, "ub"), b.alloc([1, 1], element, "ub")
     normalize = output is not None
     result = output.type.element_type if normalize else element
@@ -195,7 +206,7 @@ def _chunk_kernel(
     scale = 1.0 if log else op.get_float("scale")
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
-    with b.loop(b.block_index, tiles, blocks) as t:
+    with b.loop(b.block_index, tiles, kernel.block_dim.value.data) as t:
         row, chunk = b.divui(t, chunks), b.remui(t, chunks)
         c0 = b.muli(chunk, q)
         ext = b.extent(c0, q, cols)
@@ -261,7 +272,7 @@ def _combine_kernel(
     peak, total = b.alloc([tr, 1], element, "ub"), b.alloc([tr, 1], element, "ub")
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
-    with b.loop(b.block_index, tiles, blocks) as t:
+    with b.loop(b.block_index, tiles, kernel.block_dim.value.data) as t:
         r0 = b.muli(t, tr)
         ext = b.extent(r0, tr, rows)
         b.wait_flag("V", "MTE2")

@@ -24,6 +24,22 @@ def t(shape: Sequence[int], dtype: str = "f32") -> str:
     return f"tensor<{''.join(f'{d}x' for d in shape)}{dtype}>"
 
 
+def reduce_program(kind: str, shape: Sequence[int], axes: list[int], keep: bool, dtype: str) -> str:
+    """The text of `ge.reduce_{kind}` of a `dtype` tensor over `axes` (none: all)."""
+    n = len(shape)
+    reduced = {a % n for a in axes} or set(range(n))
+    out = [1 if a in reduced else d for a, d in enumerate(shape)] if keep else [
+        d for a, d in enumerate(shape) if a not in reduced
+    ]  # fmt: skip
+    x, y = t(shape, dtype), t(out, dtype)
+    listed = f"i64: {', '.join(map(str, axes))}" if axes else "i64"
+    attrs = f"{{axes = array<{listed}>, keepdims = {str(keep).lower()}}}"
+    return f"""func.func @main(%x: {x}) -> {y} {{
+  %y = ge.reduce_{kind} %x {attrs} : ({x}) -> {y}
+  func.return %y : {y}
+}}"""
+
+
 def parse(text: str) -> ModuleOp:
     return Parser(make_context(), text).parse_module()
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from npu_diff import check, kernels_of, t
+from npu_diff import check, kernels_of, reduce_program, t
 
 from gedialects.npu.launch import KernelOp
 from lowering.lower_long_rows import chunk_length
@@ -21,21 +21,6 @@ SMALL_UB = dataclasses.replace(DEFAULT, capacity={**DEFAULT.capacity, "ub": 8 * 
 """Rows of f32 longer than ~1,000 elements need chunks (992 a chunk)."""
 
 NP = {"f32": np.float32, "f16": np.float16, "i32": np.int32, "i64": np.int64}
-
-
-def _program(kind: str, shape: tuple[int, ...], axes: list[int], keep: bool, dtype: str) -> str:
-    n = len(shape)
-    reduced = {a % n for a in axes} or set(range(n))
-    out = [1 if a in reduced else d for a, d in enumerate(shape)] if keep else [
-        d for a, d in enumerate(shape) if a not in reduced
-    ]  # fmt: skip
-    x, y = t(shape, dtype), t(out, dtype)
-    listed = f"i64: {', '.join(map(str, axes))}" if axes else "i64"
-    attrs = f"{{axes = array<{listed}>, keepdims = {str(keep).lower()}}}"
-    return f"""func.func @main(%x: {x}) -> {y} {{
-  %y = ge.reduce_{kind} %x {attrs} : ({x}) -> {y}
-  func.return %y : {y}
-}}"""
 
 
 def _data(kind: str, shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
@@ -55,7 +40,7 @@ def _check(kind, shape, axes, keep, dtype, seed=0, target=SMALL_UB):  # noqa: AN
     exact = dtype[0] == "i" or kind in ("max", "min")
     tolerance = {"rtol": 0, "atol": 0} if exact else {"rtol": 2e-5, "atol": 1e-4}
     return check(
-        kernels_of(_program(kind, shape, axes, keep, dtype)), [x], target=target, **tolerance
+        kernels_of(reduce_program(kind, shape, axes, keep, dtype)), [x], target=target, **tolerance
     )
 
 

@@ -7,30 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from npu_diff import check, kernels_of, t
+from npu_diff import check, kernels_of, reduce_program
 
 from gedialects.errors import UnsupportedError
 from lowering.convert_kernel_to_npu import lower_module
 
 NP = {"i32": np.int32, "i64": np.int64, "i1": np.bool_, "ui8": np.uint8}
-
-
-def _reduce(kind: str, shape: tuple[int, ...], axes: list[int], keep: bool, dtype: str) -> str:
-    x = t(shape, dtype)
-    n = len(shape)
-    reduced = {a % n for a in axes} or set(range(n))
-    out = (
-        [1 if a in reduced else d for a, d in enumerate(shape)]
-        if keep
-        else [d for a, d in enumerate(shape) if a not in reduced]
-    )
-    y = t(out, dtype)
-    listed = f"i64: {', '.join(map(str, axes))}" if axes else "i64"
-    attrs = f"{{axes = array<{listed}>, keepdims = {str(keep).lower()}}}"
-    return f"""func.func @main(%x: {x}) -> {y} {{
-  %y = ge.reduce_{kind} %x {attrs} : ({x}) -> {y}
-  func.return %y : {y}
-}}"""
 
 
 def _data(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -> np.ndarray:
@@ -42,7 +24,7 @@ def _data(shape: tuple[int, ...], dtype: str, rng: np.random.Generator) -> np.nd
 
 def _check(kind: str, shape, axes, keep, dtype, seed: int = 0):  # noqa: ANN001, ANN202
     x = _data(shape, dtype, np.random.default_rng(seed))
-    return check(kernels_of(_reduce(kind, shape, axes, keep, dtype)), [x], rtol=0, atol=0)
+    return check(kernels_of(reduce_program(kind, shape, axes, keep, dtype)), [x], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("kind", ["max", "min"])
@@ -68,7 +50,7 @@ def test_many_rows_tile_and_rows_longer_than_ub_reduce_in_chunks() -> None:
 
 @pytest.mark.parametrize(("kind", "dtype"), [("sum", "i1"), ("prod", "i1")])
 def test_inexact_reductions_are_refused(kind: str, dtype: str) -> None:
-    module = kernels_of(_reduce(kind, (2, 3), [1], True, dtype))
+    module = kernels_of(reduce_program(kind, (2, 3), [1], True, dtype))
     with pytest.raises(UnsupportedError, match=f"kernel.reduce {kind} on {dtype} has no npu"):
         lower_module(module)
 
