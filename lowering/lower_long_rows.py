@@ -39,11 +39,6 @@ BUFFERS = 2
 when the kernel casts)."""
 
 
-def needs_chunks(target: Target, cols: int, itemsize: int, buffers: int) -> bool:
-    """Whether a row of `cols` elements is too long for `lower_rows` (`buffers` row buffers)."""
-    return rows_in_ub(target, cols, itemsize, buffers) < 1
-
-
 def chunk_length(target: Target, cols: int, itemsize: int) -> int:
     """Q: the longest chunk, in whole 32-byte blocks, of which BUFFERS fit UB."""
     block = 32 // math.gcd(32, itemsize)

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import math
 
-from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
-from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.mirrored import LayerNormKernelOp, LogSoftmaxKernelOp
 from gedialects.kernel.ops import SoftmaxKernelOp
 from gedialects.kernel.reductions import PoolKernelOp, ReduceKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
-from lowering.lower_long_rows import lower_long_reduce, lower_long_softmax, needs_chunks
+from lowering.lower_long_rows import lower_long_reduce, lower_long_softmax
 from lowering.lower_movement import Region, copy_kernel
-from lowering.lower_rows import casts, lower_rows
+from lowering.lower_rows import fits_ub, lower_rows
 from lowering.registry import lowers
 from runtime.targets import Target
 
@@ -59,9 +57,8 @@ def _row_kernels(
     shape = tuple(inputs[0].type.dims)
     if not shape or not isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp):
         return [lower_rows(op, inputs, output, target, name, arranged)]
-    computed = f32 if casts(op) else element_of(op.operands[0].type)
-    staged = (inputs[0].type.element_type != computed) + (output.type.element_type != computed)
-    if not needs_chunks(target, shape[-1], to_numpy_dtype(computed).itemsize, 2 + staged):
+    source, result = inputs[0].type.element_type, output.type.element_type
+    if fits_ub(op, source, result, shape[-1], target):
         return [lower_rows(op, inputs, output, target, name, arranged)]
     rows = (math.prod(shape[:-1]), shape[-1])
     view_in = ReshapeOp(inputs[0], BufferType(rows, inputs[0].type.element_type, "hbm"))
@@ -93,9 +90,7 @@ def lower_reduce(
     element = source.type.element_type
     view_in = ReshapeOp(source, BufferType((rest, reduced), element, "hbm"))
     view_out = ReshapeOp(output, BufferType((rest, 1), output.type.element_type, "hbm"))
-    computed = f32 if casts(op) else element_of(op.operands[0].type)
-    itemsize = to_numpy_dtype(computed).itemsize
-    if needs_chunks(target, reduced, itemsize, 1 + (element != computed)):
+    if not fits_ub(op, element, output.type.element_type, reduced, target):
         chunked = lower_long_reduce(op, view_in.result, view_out.result, target, name)
         return [*ops, view_in, view_out, *chunked]
     kernel = lower_rows(op, [view_in.result], view_out.result, target, name)

@@ -88,6 +88,21 @@ def rows_in_ub(target: Target, cols: int, itemsize: int, buffers: int) -> int:
     return (target.capacity_of("ub") - 64 * buffers) // (buffers * row_bytes + 2 * 32)
 
 
+def row_buffers(op: Operation, source: Attribute, result: Attribute) -> int:
+    """The row buffers `lower_rows` keeps in UB for `op` on `source` rows giving `result`:
+    the input (and the result rows of a softmax), each cast one staged beside it."""
+    element = f32 if casts(op) else element_of(op.operands[0].type)
+    whole = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
+    return (2 if whole else 1) + (source != element) + (whole and result != element)
+
+
+def fits_ub(op: Operation, source: Attribute, result: Attribute, cols: int, target: Target) -> bool:
+    """Whether `lower_rows` holds a row of `cols` elements of `op` in UB (else: chunks)."""
+    element = f32 if casts(op) else element_of(op.operands[0].type)
+    itemsize = to_numpy_dtype(element).itemsize
+    return rows_in_ub(target, cols, itemsize, row_buffers(op, source, result)) >= 1
+
+
 def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
     """(rows per tile, blocks): the most rows that fit UB, then enough tiles for every core."""
     most = rows_in_ub(target, cols, itemsize, buffers)
@@ -129,8 +144,7 @@ def lower_rows(
     softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
     whole = softmax  # the result is whole rows, not one statistic per row
     isz = to_numpy_dtype(element).itemsize
-    staged = (source != element) + (whole and result != element)
-    tr, blocks = _row_tile(target, rows, cols, isz, (2 if softmax else 1) + staged)
+    tr, blocks = _row_tile(target, rows, cols, isz, row_buffers(op, source, result))
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
     b = KernelBuilder(kernel)
     x = b.alloc([tr, cols], element, "ub")
