@@ -31,7 +31,7 @@ from xdsl.dialects.builtin import (
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gedialects.errors import UnsupportedError
+from gedialects.errors import GeError, UnsupportedError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.mirrored import TransposeKernelOp
@@ -189,6 +189,9 @@ class SelectImplementations(ModulePass):
     autotune_cache: str | None = None
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.conv_algorithm is not None and self.conv_algorithm not in ALGORITHMS:
+            known = ", ".join(ALGORITHMS)
+            raise GeError(f"unknown conv-algorithm '{self.conv_algorithm}': one of {known}")
         target = load_target(self.target)
         tuner = None
         if self.autotune:

@@ -98,12 +98,17 @@ def test_a_command_line_mistake_is_one_line(
     [
         ("plan-memory{planner=nosuch}", "unknown memory planner 'nosuch': one of exact, "),
         ("schedule-streams{max_streams=0}", "max_streams must be at least 1, got 0"),
+        (
+            "select-implementations{conv-algorithm=nosuch}",
+            "unknown conv-algorithm 'nosuch': one of",
+        ),
     ],
 )
 def test_a_bad_pass_option_value_names_the_option(
     crashing: Path, capsys: pytest.CaptureFixture[str], pipeline: str, message: str
 ) -> None:
-    """They were `internal error (KeyError): 'nosuch'` and `min() arg is an empty sequence`."""
+    """They were `internal error (KeyError): 'nosuch'`, `min() arg is an empty sequence` and,
+    on a program without convs, nothing at all."""
     assert opt.main([str(crashing), "-p", f"convert-ge-to-kernel,{pipeline}"]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
