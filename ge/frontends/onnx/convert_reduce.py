@@ -14,6 +14,7 @@ import numpy as np
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.reductions import log_sum_exp
 from gedialects.ge import ops
 
 Converter = Callable[[Node], SSAValue]
@@ -64,24 +65,14 @@ def _log(n: Node, x: SSAValue) -> SSAValue:
 
 
 def _log_sum_exp(n: Node) -> SSAValue:
-    """log(sum(exp(x - m))) + m with m the max over the axes (0 where it is infinite, so rows
-    of -inf give -inf and rows holding +inf give +inf); integers as log(sum(exp(x)))."""
-    x, axes = n.value(0), reduce_axes(n)
+    """Floats shifted by their max (`ge.frontends.reductions.log_sum_exp`); integers as
+    log(sum(exp(x)))."""
+    axes = reduce_axes(n)
     if axes is None:
-        return x
-    keep = bool(n.attr("keepdims", 1))
-    dtype = n.dtype(0)
-    if not np.issubdtype(dtype, np.floating):
+        return n.value(0)
+    if not np.issubdtype(n.dtype(0), np.floating):
         return _reduce(ops.ReduceSumOp, pre=_exp, post=_log)(n)
-    peak = n.emit(ops.ReduceMaxOp(x, axes=axes, keepdims=True))
-    infinite = n.emit(ops.EqualOp(n.emit(ops.AbsOp(peak)), n.constant(np.asarray(np.inf, dtype))))
-    shift = n.emit(ops.WhereOp(infinite, n.constant(np.asarray(0, dtype)), peak))
-    total = n.emit(
-        ops.ReduceSumOp(n.emit(ops.ExpOp(n.emit(ops.SubOp(x, shift)))), axes=axes, keepdims=keep)
-    )
-    if not keep:
-        shift = n.emit(ops.ReshapeOp(shift, shape=list(n.shape_of(total))))
-    return n.emit(ops.AddOp(_log(n, total), shift))
+    return log_sum_exp(n, n.value(0), axes, bool(n.attr("keepdims", 1)))
 
 
 def _arg(op_class: type) -> Converter:

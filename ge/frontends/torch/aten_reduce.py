@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ge.frontends.torch.convert import Converter, dtype_of, op_key
+from ge.frontends.reductions import log_sum_exp
+from ge.frontends.torch.convert import Converter, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
 from gedialects.ge.types import shape_of
@@ -110,14 +111,6 @@ def vector_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
 
 @converts("logsumexp")
 def logsumexp(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    """log(sum(exp(x - max))) + max, stable for large x; an infinite max shifts by 0 (as
-    torch does), so rows of only -inf give -inf."""
+    """Shifted by the max, as torch computes it (`ge.frontends.reductions.log_sum_exp`)."""
     x = cx.cast(a["self"], cx.out_dtype())
-    axes, keep = axes_of(a["dim"]), bool(a["keepdim"])
-    peak = cx.emit(ge.ReduceMaxOp(x, axes=axes, keepdims=True))
-    infinite = cx.emit(ge.EqualOp(cx.emit(ge.AbsOp(peak)), cx.scalar(np.inf, dtype_of(peak))))
-    peak = cx.emit(ge.WhereOp(infinite, cx.scalar(0.0, dtype_of(peak)), peak))
-    total = cx.emit(
-        ge.ReduceSumOp(cx.emit(ge.ExpOp(cx.emit(ge.SubOp(x, peak)))), axes=axes, keepdims=keep)
-    )
-    return cx.emit(ge.AddOp(cx.emit(ge.LogOp(total)), cx.reshape(peak, cx.out_shape())))
+    return log_sum_exp(cx, x, axes_of(a["dim"]), bool(a["keepdim"]))
