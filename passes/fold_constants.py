@@ -41,7 +41,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
-from gedialects.errors import InterpretationError
+from gedialects.errors import GeError, InterpretationError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.semantics import REFERENCE, evaluate
 from gedialects.ge.types import element_of, num_elements, shape_of, to_numpy_dtype
@@ -132,6 +132,10 @@ class FoldConstants(ModulePass):
 
     size_limit: int = DEFAULT_SIZE_LIMIT
     """Largest result (elements) folded when its sources stay alive beside it."""
+
+    def __post_init__(self) -> None:
+        if self.size_limit < 0:
+            raise GeError(f"fold-constants: size_limit must be at least 0, got {self.size_limit}")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         pattern = FoldConstantOperands(self.size_limit)

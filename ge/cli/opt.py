@@ -125,7 +125,22 @@ class GeOptMain(xDSLOptMain):
             return ""
         limit = None if self.args.print_large_constants else self.args.elide_constants_larger_than
         with constant_elision(limit):
-            return super().output_resulting_program(prog)
+            if self.args.target == "mlir":
+                return super().output_resulting_program(prog)
+            try:
+                return super().output_resulting_program(prog)
+            except Exception as error:  # xDSL's printers assert on dialects other than theirs
+                if os.environ.get("GE_TRACEBACK"):
+                    raise
+                detail = first_line(str(error))
+                readable = 0 < len(detail) < 80 and not isinstance(error, AssertionError)
+                cause = type(error).__name__ + (f": {detail}" if readable else "")
+                raise GeError(
+                    f"-t {self.args.target} cannot print this program "
+                    f"({cause}): it prints programs already lowered to "
+                    f"xDSL's {self.args.target} dialects; gedialects' own output is -t mlir "
+                    "or --emit onnx"
+                ) from error
 
     def prepare_output(self) -> IO[str]:
         if self.args.emit == "onnx":

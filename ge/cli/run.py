@@ -104,7 +104,23 @@ def _check_request(args: argparse.Namespace) -> str:
         raise FrontendError(f"model file '{model}' does not exist")
     if model.suffix.lower() not in (".onnx", ".mlir"):
         raise FrontendError(f"'{model}' is neither an .onnx model nor .mlir text IR")
+    _check_output_paths(args)
     return target
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    """Files the run writes go where they can, checked before a compile and run that may take
+    minutes (a missing folder was an OSError after them, losing the run)."""
+    for flag in ("output", "report", "trace", "memory_plot", "tune_db"):
+        value = getattr(args, flag)
+        if not value:
+            continue
+        option = "--" + flag.replace("_", "-")
+        path = Path(value)
+        if path.is_dir():
+            raise GeError(f"{option} {value} is a folder; it takes a file name")
+        if not path.parent.is_dir():
+            raise GeError(f"{option} {value}: folder '{path.parent}' does not exist")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ it works without a display.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from passes.memory.assign import MemoryPlan
 from passes.memory.planners import lower_bound
@@ -40,5 +41,6 @@ def plot_memory(memory_plan: MemoryPlan, path: str | os.PathLike, title: str = "
     bottom.set_xlabel("kernel (schedule order)")
     bottom.set_ylabel("arena offset (MiB)")
     fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=120)
+    # a name without a suffix is still written as given (matplotlib would add ".png")
+    fig.savefig(os.fspath(path), dpi=120, format=None if Path(path).suffix else "png")
     plt.close(fig)

@@ -98,6 +98,7 @@ def test_a_command_line_mistake_is_one_line(
     [
         ("plan-memory{planner=nosuch}", "unknown memory planner 'nosuch': one of exact, "),
         ("schedule-streams{max_streams=0}", "max_streams must be at least 1, got 0"),
+        ("fold-constants{size_limit=-1}", "size_limit must be at least 0, got -1"),
         (
             "select-implementations{conv-algorithm=nosuch}",
             "unknown conv-algorithm 'nosuch': one of",
@@ -112,3 +113,15 @@ def test_a_bad_pass_option_value_names_the_option(
     assert opt.main([str(crashing), "-p", f"convert-ge-to-kernel,{pipeline}"]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("target", ["x86-asm", "riscv-asm", "arm-asm"])
+def test_an_upstream_printer_target_refuses_our_dialects_in_one_line(
+    crashing: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """xDSL's assembly printers assert on ops of other dialects: the line was
+    `internal error (AssertionError): FuncOp(`, cut at the start of the op's repr."""
+    assert opt.main([str(crashing), "-t", target]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ge-opt: -t {target} cannot print this program (AssertionError)")
+    assert "-t mlir" in err and err.count("\n") == 1

@@ -250,6 +250,16 @@ ERROR_CASES = {
     "malformed IR": (lambda m, t: [_write(t / "bad.mlir", MLIR[:-40])], "bad.mlir:"),
     "wrong types": (lambda m, t: [_write(t / "typed.mlir", BAD_ADD)], "'ge.add'"),
     "negative tune": (lambda m, t: [onnx_model(t / "m.onnx"), "--tune", "-2"], "tune must be"),
+    # checked before the compile and run: they were an OSError once the run had finished
+    "output in a missing folder": (
+        lambda m, t: [m, "--output", t / "nowhere" / "y.npz"],
+        "nowhere' does not exist",
+    ),
+    "report into a folder": (lambda m, t: [m, "--report", t], "is a folder"),
+    "trace in a missing folder": (
+        lambda m, t: [m, "--trace", t / "nowhere" / "t.json"],
+        "nowhere' does not exist",
+    ),
     "bad tune db": (
         lambda m, t: [onnx_model(t / "m.onnx"), "--tune-db", _write(t / "db.json", "{")],
         "tile decisions '",
@@ -301,6 +311,9 @@ def test_memory_plot_is_a_png_of_the_npu_plan(mlir_model, tmp_path):
     plot = tmp_path / "memory.png"
     assert main([str(mlir_model), "--memory-plot", str(plot)]) == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bare = tmp_path / "memory"  # matplotlib wrote such a name as memory.png
+    assert main([str(mlir_model), "--memory-plot", str(bare)]) == 0
+    assert bare.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_profile_and_report_show_each_conv_algorithm_and_why(tmp_path: Path) -> None:
