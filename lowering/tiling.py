@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gedialects.errors import UnsupportedError
 from lowering import tile_tuning
 from runtime.cost_model import dma_bytes_charged, mmad_cycles, vector_cycles
 from runtime.targets import Target
@@ -73,7 +74,7 @@ def choose_elementwise_tile(
             estimate, blocks = _elementwise_cycles(target, shape, buffers, hbm_in, out_itemsize)
             found.append(ElementwiseTiling(tr, tc, blocks, estimate))
     if not found:
-        raise ValueError("no elementwise tile fits the unified buffer")
+        raise nothing_fits(f"a {rows}x{cols} vector kernel", target, ("ub",))
     # of the tiles within NEAR of the cheapest, the one on the fewest cores: the others are
     # free for kernels of other streams (a few-cycle kernel spread over every core for an
     # estimated cycle serialised GPT-J's streams: its makespan +5%)
@@ -181,8 +182,24 @@ def per_target(table: dict[int, tuple[Target, dict]], target: Target) -> dict:
 
 
 def _choose_matmul_tile(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202
-    found = _matmul_candidates(target, m, n, k, itemsize, extra, exact, loads, passes)
+    found = list(_matmul_candidates(target, m, n, k, itemsize, extra, exact, loads, passes))
+    if not found:
+        raise nothing_fits(f"a {m}x{n}x{k} GEMM", target, ("l1", "l0a", "l0b", "l0c", "ub"))
     return min(found, key=lambda t: t.estimate)  # the first of equal estimates
+
+
+def nothing_fits(what: str, target: Target, spaces: Sequence[str]) -> UnsupportedError:
+    """The error of a tile search that found no tile within a (user's) target's capacities:
+    the kernel runs by reference, with this as its reason, rather than failing the model."""
+    sizes = ", ".join(f"{space} {_size(target.capacity_of(space))}" for space in spaces)
+    return UnsupportedError(f"no tile of {what} fits target {target.name} ({sizes})")
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= scale and nbytes % scale == 0:
+            return f"{nbytes // scale} {unit}"
+    return f"{nbytes} B"
 
 
 def _matmul_candidates(target, m, n, k, itemsize, extra, exact, loads, passes):  # noqa: ANN001, ANN202

@@ -119,7 +119,10 @@ def select_matmul(op: MatMulKernelOp, target: Target) -> None:
     m, k = (a[-1], a[-2]) if op.get_flag("transpose_a") else (a[-2], a[-1])
     n = b[-2] if op.get_flag("transpose_b") else b[-1]
     item = np.dtype(to_numpy_dtype(element_of(op.output.type))).itemsize
-    tiling = choose_matmul_tile(target, m, n, k, item)
+    try:
+        tiling = choose_matmul_tile(target, m, n, k, item)
+    except UnsupportedError:
+        return  # a target too small for any tile: its lowering refuses it, naming the sizes
     values = [tiling.tm, tiling.tn, tiling.tk, tiling.blocks]
     op.attributes[TILING_ATTR] = DenseArrayBase.from_list(i64, values)
 

@@ -5,7 +5,8 @@ Every number the npu verifier, interpreter and cost model use comes from a `Targ
 with the same loader a user's own file goes through, so a preset is only data.
 
 Rates are bytes per cycle per AI core on a transfer path `src->dst` between memory spaces; a path
-the target has no rate for does not exist on that chip. `hbm_bandwidth` is the whole chip's HBM
+the target has no rate for does not exist on that chip (the paths the lowering moves data on,
+`LOWERING_PATHS`, must have one). `hbm_bandwidth` is the whole chip's HBM
 bandwidth in bytes per cycle, which the cores running a kernel share.
 """
 
@@ -24,6 +25,13 @@ from gedialects.npu.attrs import PIPES, SPACES
 
 DEFAULT_TARGET = "ascend910a"
 PRESETS: tuple[str, ...] = ("ascend910a", "ascend910b1")
+
+
+LOWERING_PATHS: tuple[tuple[str, str], ...] = (
+    ("hbm", "l1"), ("hbm", "ub"), ("l2", "l1"), ("l2", "ub"), ("l1", "l0a"), ("l1", "l0b"),
+    ("l0c", "ub"), ("ub", "l1"), ("ub", "hbm"),
+)  # fmt: skip
+"""Paths the npu lowering and its cost models move data on: a target must rate them."""
 
 
 class TargetError(GeError):
@@ -188,6 +196,9 @@ def target_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Target:
         vector_bf16=r.optional_flag("vector.bf16", default=False),
     )
     r.check_unknown()
+    for src, dst in LOWERING_PATHS:
+        if (src, dst) not in target.rates:
+            raise r.fail(f'rates."{src}->{dst}"', "is missing: the npu lowering moves data on it")
     if not math.log2(target.hbm_align).is_integer():
         raise r.fail("memory.hbm_align", f"must be a power of two, got {target.hbm_align}")
     return target

@@ -17,6 +17,7 @@ import gc
 import os
 import sys
 import time
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -242,6 +243,18 @@ def _memory_plot(compiled, args: argparse.Namespace) -> None:  # noqa: ANN001
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with warnings.catch_warnings():  # restores the caller's handler
+        warnings.showwarning = _one_line_warning
+        return _main(argv)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """A warning (a kernel that fell back to the reference interpreter on an internal error)
+    as one line of the command's own, not Python's `file:line: UserWarning` and source line."""
+    print(f"ge-run: warning: {first_line(str(message))}", file=sys.stderr)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(build_parser().parse_args(argv))
     except _UsageError as error:

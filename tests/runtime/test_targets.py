@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def test_user_file_loads(tmp_path):
         (lambda s: s.replace("[cube]", "[cube"), "is not valid TOML"),
         (lambda s: s.replace("hbm_align = 512", "hbm_align = 500"), "must be a power of two"),
         (lambda s: s.replace("bf16 = false", "bf16 = 1"), "key 'vector.bf16' must be true or"),
+        (  # it loaded, then the lowering divided by the missing rate (a TypeError)
+            lambda s: s.replace('"l2->ub" = 110\n', ""),
+            """key 'rates."l2->ub"' is missing: the npu lowering moves data on it""",
+        ),
     ],
 )
 def test_bad_files_name_file_and_key(tmp_path, edit, message):
@@ -110,3 +115,33 @@ def test_bf16_units_are_the_910b_s_and_optional_in_a_file(tmp_path):
     path = tmp_path / "older.toml"
     path.write_text(text.replace('name = "ascend910b1"', 'name = "older"'))
     assert load_target(path).vector_bf16 is False
+
+
+@pytest.mark.parametrize(("space", "size"), [("l1", "2KiB"), ("l0a", "512B"), ("l0c", "512B")])
+def test_a_target_too_small_for_any_gemm_tile_runs_the_matmul_by_reference(tmp_path, space, size):
+    """The tile search found nothing and `min()` of no candidates was an internal error
+    (`ge-run` printed a two-line Python warning and fell back)."""
+    import numpy as np
+    from xdsl.parser import Parser
+
+    import ge
+    from ge.registry import make_context
+
+    path = tmp_path / "small.toml"
+    text = _preset_text().replace('name = "ascend910a"', 'name = "small"')
+    path.write_text(re.sub(rf'^{space} = ".*"', f'{space} = "{size}"', text, flags=re.M))
+    program = """func.func @main(%a: tensor<13x24xf32>, %b: tensor<24x20xf32>)
+    -> tensor<13x20xf32> {
+  %0 = ge.matmul %a, %b : (tensor<13x24xf32>, tensor<24x20xf32>) -> tensor<13x20xf32>
+  func.return %0 : tensor<13x20xf32>
+}"""
+    module = Parser(make_context(), program).parse_module()
+    compiled = ge.compile(module, target=path, level="npu", cache=False)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((13, 24), np.float32), rng.standard_normal((24, 20), np.float32)
+    np.testing.assert_allclose(compiled(a, b), a @ b, rtol=1e-5, atol=1e-5)
+    (kernel,) = compiled.last_profile["kernels"]
+    assert kernel["engine"] == "reference"
+    shown = size.replace("KiB", " KiB").replace("512B", "512 B")
+    assert kernel["fallback_reason"].startswith("no tile of a 13x20x24 GEMM fits target small")
+    assert f"{space} {shown}" in kernel["fallback_reason"]
