@@ -37,7 +37,9 @@ def resize_geometry(n: Node) -> tuple[list[int], list[float] | None]:
         scales[a] = s
     if n.has(3):  # keep_aspect_ratio_policy rounds half up
         return [int(np.floor(d * s + 0.5)) for d, s in zip(shape, scales)], scales
-    return [int(np.floor(d * s)) for d, s in zip(shape, scales)], scales
+    # in float32, as onnxruntime and torch: a size torch exported as the scale 20/12 (1.6666666)
+    # of 12 rows is 20 rows in float32 and 19.99999... in float64
+    return [int(np.floor(np.float32(d) * np.float32(s))) for d, s in zip(shape, scales)], scales
 
 
 def resize(n: Node) -> SSAValue:

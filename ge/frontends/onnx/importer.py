@@ -124,6 +124,12 @@ def _hint(name: str) -> str | None:
     return None if not hint or hint[0].isdigit() else hint
 
 
+INFERENCE_DIFFERS = frozenset({"Resize"})
+"""Ops whose outputs ONNX's shape inference types otherwise than onnxruntime runs them: a
+Resize's size from float32 scales is computed in float64 there (12 rows x 1.6666666 = 19),
+in float32 by onnxruntime and torch (20). The type a model itself states is still checked."""
+
+
 def _declared(info: onnx.ValueInfoProto) -> str | None:
     """A printable static type the model states for a value, or None when not static."""
     t = info.type.tensor_type
@@ -277,6 +283,11 @@ def build_module(
         state.values[name] = state.constant(_tensor_value(t, source))
         state.values[name].name_hint = _hint(name)
     known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
+    declared = {v.name for v in [*graph.value_info, *graph.output] if _declared(v)}
+    for proto in graph.node:
+        if proto.op_type in INFERENCE_DIFFERS:
+            for name in set(proto.output) - declared:
+                known.pop(name, None)
     opset = default_opset(model)
     state.convert = lambda proto: convert_node(state, proto, opset, {})
     for index, proto in enumerate(graph.node):

@@ -56,7 +56,12 @@ def convert_version(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
         if any(d.HasField("dim_param") for d in info.type.tensor_type.shape.dim)
     ]
     if not symbolic:
-        return version_converter.convert_version(model, opset)
+        converted = version_converter.convert_version(model, opset)
+        # the graph's outputs as the model typed them, not as the converter inferred them
+        # (its inference sizes a Resize otherwise than onnxruntime: `importer.INFERENCE_DIFFERS`)
+        for info, own in zip(converted.graph.output, model.graph.output, strict=True):
+            info.type.CopyFrom(own.type)
+        return converted
     numeric = onnx.ModelProto()
     numeric.CopyFrom(model)
     for info in [*numeric.graph.input, *numeric.graph.output]:

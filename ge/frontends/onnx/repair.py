@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
 import onnx
 from onnx import helper, inliner, numpy_helper, shape_inference
 
@@ -228,11 +229,12 @@ def _const_floats(graph: onnx.GraphProto, name: str) -> list[float] | None:
     return None
 
 
-def legacy_resizes(model: onnx.ModelProto, opset: int) -> list[str]:
-    """The nearest mode each Upsample (opsets 7-9) or Resize-10 node needs, in graph order.
+def legacy_resizes(model: onnx.ModelProto, opset: int) -> list[list[float] | None]:
+    """The scales of each Upsample (opsets 7-9) or Resize-10 node (None where computed), in
+    graph order.
 
-    Those ops sample at `x_out / scale` ('asymmetric') and take the nearest pixel by
-    floor when upsampling (ceil when every scale shrinks), as onnxruntime does; the version
+    Those ops sample at `x_out / scale` ('asymmetric') and take the nearest pixel per axis
+    by ceil on a shrinking axis and floor on a growing one, as onnxruntime does; the version
     converter turns them into Resize-11 with its defaults ('half_pixel', rounding),
     which computes other values for linear modes and non-integer scales. The converter
     keeps the order of nodes but not always their output names, so order pairs them.
@@ -247,17 +249,19 @@ def legacy_resizes(model: onnx.ModelProto, opset: int) -> list[str]:
         values = list(scales[0]) if scales else None
         if values is None and len(node.input) > 1:
             values = _const_floats(model.graph, node.input[-1])
-        shrinks = bool(values) and all(s <= 1 for s in values) and any(s < 1 for s in values)
-        found.append("ceil" if shrinks else "floor")
+        found.append(values or None)
     return found
 
 
-def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: list[str]) -> None:
-    """Give the Resize nodes the converter made from `legacy` their old sampling rule."""
+def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: list) -> None:
+    """Give the Resize nodes the converter made from `legacy` their old sampling rule: a
+    nearest Resize that shrinks some axes and grows others becomes two, the shrinking one
+    (nearest pixel by ceil) then the growing one (by floor); nearest is separable by axis."""
     resizes = [node for node in model.graph.node if node.op_type == "Resize"]
     if len(resizes) != len(legacy):  # not the converter's one-for-one output: leave it
         return
-    for node, nearest in zip(resizes, legacy):
+    nodes = list(model.graph.node)
+    for node, scales in zip(resizes, legacy):
         modes = [helper.get_attribute_value(a) for a in node.attribute if a.name == "mode"]
         kept = [
             a
@@ -270,4 +274,39 @@ def keep_legacy_resize_coordinates(model: onnx.ModelProto, legacy: list[str]) ->
         if modes == [b"bilinear"]:  # Upsample-7 still took the experimental op's name
             node.attribute.append(helper.make_attribute("mode", "linear"))
         node.attribute.append(helper.make_attribute("coordinate_transformation_mode", "asymmetric"))
-        node.attribute.append(helper.make_attribute("nearest_mode", nearest))
+        shrinks = bool(scales) and any(s < 1 for s in scales)
+        grows = bool(scales) and any(s > 1 for s in scales)
+        nearest = modes in ([], [b"nearest"])
+        if shrinks and grows and nearest and len(node.input) == 3:
+            nodes.insert(nodes.index(node), _shrinking_half(model.graph, node, scales))
+        node.attribute.append(
+            helper.make_attribute("nearest_mode", "ceil" if shrinks and not grows else "floor")
+        )
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+
+
+def _shrinking_half(graph: onnx.GraphProto, node: onnx.NodeProto, scales: list[float]):
+    """A nearest Resize of `node`'s input over its shrinking axes (by ceil); `node` then
+    takes its output and grows the other axes (by floor)."""
+    shrunk = f"{node.output[0]}__shrunk"
+    down = [min(s, 1.0) for s in scales]
+    up = [max(s, 1.0) for s in scales]
+    first = helper.make_node(
+        "Resize",
+        [node.input[0], node.input[1], _scales(graph, f"{shrunk}__scales", down)],
+        [shrunk],
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="ceil",
+    )
+    node.input[0], node.input[2] = shrunk, _scales(graph, f"{node.output[0]}__scales", up)
+    return first
+
+
+def _scales(graph: onnx.GraphProto, name: str, values: list[float]) -> str:
+    """A new float32 initializer (a graph input too, as IR version 3 requires)."""
+    array = np.asarray(values, np.float32)
+    graph.initializer.append(numpy_helper.from_array(array, name))
+    graph.input.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, array.shape))
+    return name

