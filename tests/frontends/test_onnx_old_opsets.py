@@ -79,3 +79,40 @@ def test_resize_10_nearest_takes_its_pixel_per_axis(scales: list[float]):
     model = model_of([node], [vi("x", list(x.shape))], [vi("y", shape)], opset, inits)
     (got,), (want,) = both(model, {"x": x})
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("opset", [7, 10, 11, 12])
+@pytest.mark.parametrize("axis", [None, 0, 1, 2, -2])
+def test_hardmax_before_opset_13_takes_one_per_flattened_row(opset: int, axis: int | None):
+    """The converter keeps an old Hardmax node as it is, and opset 13 takes one 1 per slice
+    along `axis` (whose default became -1); ge did so for every old model."""
+    if axis is not None and axis < 0 and opset < 11:
+        pytest.skip("negative axes came with opset 11")
+    x = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    node = helper.make_node("Hardmax", ["x"], ["y"], **({} if axis is None else {"axis": axis}))
+    model = model_of([node], [vi("x", [2, 3, 4])], [vi("y", [2, 3, 4])], opset)
+    (got,), (want,) = both(model, {"x": x})
+    np.testing.assert_array_equal(got, want)
+    assert got.sum() == np.prod(x.shape[: (1 if axis is None else axis % 3)])
+
+
+@pytest.mark.parametrize("opset", [7, 8, 9])
+@pytest.mark.parametrize("mask_is_output", [True, False])
+def test_dropout_mask_before_opset_10_has_the_input_type(opset: int, mask_is_output: bool):
+    """Old exports type the mask as the input (float), often in value_info with the mask
+    unused: ge refused them ('m' is tensor<3x4xi1> by ge's inference but tensor<3x4xf32>).
+    In inference the mask keeps everything: ones (onnxruntime's old kernel writes zeros, the
+    spec says nothing; the opset-12 spec's inference mask is all true)."""
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("Dropout", ["x"], ["d", "m"], ratio=0.3),
+        helper.make_node("Relu", ["d"], ["y"]),
+    ]
+    outputs = [vi("y", [3, 4])] + ([vi("m", [3, 4])] if mask_is_output else [])
+    model = model_of(nodes, [vi("x", [3, 4])], outputs, opset)
+    if not mask_is_output:
+        model.graph.value_info.append(vi("m", [3, 4]))
+    got, want = both(model, {"x": x})
+    np.testing.assert_array_equal(got[0], want[0])
+    if mask_is_output:
+        assert got[1].dtype == np.float32 and (got[1] == 1).all()

@@ -15,6 +15,8 @@ their ops (Relu-1, ...) have no shape inference, and the converter needs the sha
 binary ops' inputs to upgrade them past opset 6. The converter also refuses symbolic dims
 (a batch 'N') where it checks broadcasts: `convert_version` converts with those dims at 1
 and puts the graph's own input and output types back (dropping the types it inferred).
+After the upgrade, `keep_legacy_semantics` rewrites what the converter changes silently:
+Hardmax's 2-D coercion before opset 13 and Dropout's mask typed as its input before 10.
 """
 
 from __future__ import annotations
@@ -158,4 +160,48 @@ def _per_activation_batch_norm(node: onnx.NodeProto, graph: onnx.GraphProto, ops
     return [
         _binary("Mul", node.input[0], _constant(graph, f"{out}__a", a), scaled, opset),
         _binary("Add", scaled, _constant(graph, f"{out}__b", b), out, opset),
+    ]
+
+
+COERCING_HARDMAX_OPSET = 13
+"""Below this opset Hardmax coerces its input to 2-D at `axis` (default 1): one 1 per
+flattened row. The version converter keeps the node as it is (Softmax and LogSoftmax it
+rewrites), which would take one per slice along `axis`."""
+
+TYPED_MASK_OPSET = 10
+"""Below this opset Dropout's mask has the input's type; from it on, bool."""
+
+
+def keep_legacy_semantics(model: onnx.ModelProto, opset: int) -> None:
+    """Rewrite, in the converter's output `model` of an opset-`opset` model, the nodes whose
+    old meaning the converter did not carry over (Hardmax, Dropout's mask)."""
+    if opset >= COERCING_HARDMAX_OPSET:
+        return
+    graph, nodes = model.graph, []
+    declared = {v.name: v.type.tensor_type.elem_type for v in [*graph.value_info, *graph.output]}
+    for node in graph.node:
+        if node.op_type == "Hardmax" and node.domain in ("", "ai.onnx"):
+            nodes += _coerced_hardmax(node)
+            continue
+        nodes.append(node)
+        mask = node.output[1] if node.op_type == "Dropout" and len(node.output) > 1 else ""
+        typed = declared.get(mask, onnx.TensorProto.BOOL)
+        if mask and opset < TYPED_MASK_OPSET and typed not in (0, onnx.TensorProto.BOOL):
+            node.output[1] = f"{mask}__bool"
+            nodes.append(helper.make_node("Cast", [node.output[1]], [mask], to=typed))
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def _coerced_hardmax(node: onnx.NodeProto) -> list[onnx.NodeProto]:
+    """Shape, Flatten at the node's axis, Hardmax of the last axis, Reshape back (as the
+    converter rewrites a Softmax)."""
+    axis = int(_attrs(node).get("axis", 1))
+    x, y = node.input[0], node.output[0]
+    shape, flat, hard = f"{y}__shape", f"{y}__flat", f"{y}__hardmax"
+    return [
+        helper.make_node("Shape", [x], [shape]),
+        helper.make_node("Flatten", [x], [flat], axis=axis),
+        helper.make_node("Hardmax", [flat], [hard], axis=-1),
+        helper.make_node("Reshape", [hard, shape], [y]),
     ]

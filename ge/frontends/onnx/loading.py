@@ -19,7 +19,11 @@ from onnx import external_data_helper, helper, shape_inference
 
 from ge.frontends.onnx.ceil_pools import exact_ceil_pools
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
-from ge.frontends.onnx.legacy_ops import convert_version, prepare_legacy
+from ge.frontends.onnx.legacy_ops import (
+    convert_version,
+    keep_legacy_semantics,
+    prepare_legacy,
+)
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
     explicit_stft_onesided,
@@ -162,6 +166,7 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
             f"{first_line(error)}"
         ) from None
     keep_legacy_resize_coordinates(upgraded, legacy)
+    keep_legacy_semantics(upgraded, opset)
     return upgraded
 
 
