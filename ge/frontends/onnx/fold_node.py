@@ -67,6 +67,25 @@ def single_node_model(
     return helper.make_model(graph, opset_imports=imports)
 
 
+OLD_DEFAULTS: dict[str, tuple[int, str, str]] = {
+    "RoiAlign": (16, "coordinate_transformation_mode", "output_half_pixel"),
+}
+"""Attributes that opset `since` added with a default other than what the op did before:
+`onnx.reference` implements the op once, with the newest default, so an older node gets
+its old behaviour spelled out (RoiAlign-10 samples as opset 16's 'output_half_pixel')."""
+
+
+def _with_old_defaults(proto: onnx.NodeProto, opsets: Opsets) -> onnx.NodeProto:
+    rule = OLD_DEFAULTS.get(proto.op_type) if proto.domain in ("", "ai.onnx") else None
+    version = opsets if isinstance(opsets, int) else opsets.get("", opsets.get("ai.onnx", 0))
+    if rule is None or version >= rule[0] or any(a.name == rule[1] for a in proto.attribute):
+        return proto
+    spelled = onnx.NodeProto()
+    spelled.CopyFrom(proto)
+    spelled.attribute.append(helper.make_attribute(rule[1], rule[2]))
+    return spelled
+
+
 def evaluate_node(
     proto: onnx.NodeProto,
     opsets: Opsets,
@@ -78,7 +97,7 @@ def evaluate_node(
     subgraphs read from the enclosing graph."""
     feeds = {name: a for name, a in zip(proto.input, arrays) if name and a is not None}
     feeds.update(outer or {})
-    model = single_node_model(proto, opsets, list(feeds.items()))
+    model = single_node_model(_with_old_defaults(proto, opsets), opsets, list(feeds.items()))
     values = iter(ReferenceEvaluator(model).run(None, feeds))
     return [np.asarray(next(values)) if name else None for name in proto.output]
 
