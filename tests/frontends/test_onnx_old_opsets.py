@@ -1,7 +1,8 @@
 """Old-opset semantics the version converter loses or changes, against onnxruntime: sizes of
 Upsample / Resize-10 from float32 scales, their nearest pixel per axis, Hardmax's 2-D
-coercion before opset 13 and Dropout's typed mask before opset 10 (found by a sweep of
-torch exports and hand-built nodes at opsets 7-10)."""
+coercion before opset 13, Dropout's typed mask before opset 10, RoiAlign's sampling before
+opset 16, and the order recurrent layers read activation parameters in (found by a sweep
+of torch exports and hand-built nodes at opsets 7-10)."""
 
 from __future__ import annotations
 
@@ -137,3 +138,30 @@ def test_roi_align_before_opset_16_samples_at_output_half_pixel(opset: int, mode
     (want,) = session.run(None, {"x": x})
     got = ge.compile(model, level="reference", cache=False)(x=x)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", [7, 14])
+@pytest.mark.parametrize(
+    ("names", "alphas", "betas"),
+    [
+        (["Sigmoid", "LeakyRelu"], [0.1], []),
+        (["Sigmoid", "LeakyRelu"], [0.0, 0.1], []),
+        (["HardSigmoid", "Elu"], [0.3, 0.7], [0.4]),
+    ],
+)
+def test_recurrent_activation_parameters_go_to_the_activations_that_take_them(
+    opset: int, names: list[str], alphas: list[float], betas: list[float]
+):
+    """Alphas and betas are consumed in order by the activations that take one (onnxruntime):
+    ge indexed them by activation position, giving LeakyRelu the second alpha (0.12 off)."""
+    t, b, i, h = 5, 2, 3, 4
+    x = RNG.standard_normal((t, b, i)).astype(np.float32)
+    w = numpy_helper.from_array((RNG.standard_normal((1, 3 * h, i)) / 2).astype(np.float32), "W")
+    r = numpy_helper.from_array((RNG.standard_normal((1, 3 * h, h)) / 2).astype(np.float32), "R")
+    params = {"activation_alpha": alphas, **({"activation_beta": betas} if betas else {})}
+    node = helper.make_node(
+        "GRU", ["x", "W", "R"], ["Y"], hidden_size=h, activations=names, **params
+    )
+    model = model_of([node], [vi("x", [t, b, i])], [vi("Y", [t, 1, b, h])], opset, [w, r])
+    (got,), (want,) = both(model, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

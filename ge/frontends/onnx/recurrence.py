@@ -45,6 +45,9 @@ ACTIVATIONS: dict[str, Callable[[Node, SSAValue, float | None, float | None], SS
     "Elu": lambda n, x, a, b: n.emit(ops.EluOp(x, alpha=1.0 if a is None else a)),
 }
 
+TAKES_ALPHA = frozenset({"HardSigmoid", "LeakyRelu", "Elu"})
+TAKES_BETA = frozenset({"HardSigmoid"})
+
 
 def activations(
     n: Node, defaults: list[str], directions: int, unclipped: tuple[int, ...] = ()
@@ -56,14 +59,17 @@ def activations(
     """
     names = n.attr("activations") or defaults * directions
     names = [v.decode() if isinstance(v, bytes) else v for v in names]
-    alphas = list(n.attr("activation_alpha") or [])
-    betas = list(n.attr("activation_beta") or [])
+    alphas = iter(n.attr("activation_alpha") or [])
+    betas = iter(n.attr("activation_beta") or [])
     funcs = []
     for i, name in enumerate(names):
         if name not in ACTIVATIONS:
             raise n.unsupported(f"activation '{name}' is not supported")
-        a = alphas[i] if i < len(alphas) else None
-        b = betas[i] if i < len(betas) else None
+        # each activation that takes an alpha (a beta) consumes the next one, as onnxruntime
+        # reads "consumed in the order of activation functions": [Sigmoid, LeakyRelu] with
+        # alphas [0.1] is LeakyRelu(0.1)
+        a = next(alphas, None) if name in TAKES_ALPHA else None
+        b = next(betas, None) if name in TAKES_BETA else None
         clip = None if i % len(defaults) in unclipped else n.attr("clip")
         funcs.append(lambda x, f=ACTIVATIONS[name], a=a, b=b, c=clip: f(n, clipped(n, x, c), a, b))
     return funcs
