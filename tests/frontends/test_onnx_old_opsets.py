@@ -1,8 +1,9 @@
 """Old-opset semantics the version converter loses or changes, against onnxruntime: sizes of
 Upsample / Resize-10 from float32 scales, their nearest pixel per axis, Hardmax's 2-D
 coercion before opset 13, Dropout's typed mask before opset 10, RoiAlign's sampling before
-opset 16, and the order recurrent layers read activation parameters in (found by a sweep
-of torch exports and hand-built nodes at opsets 7-10)."""
+opset 16, the order recurrent layers read activation parameters in, and the experimental
+ops of opsets 1-9 that onnxruntime still runs (found by a sweep of torch exports and
+hand-built nodes at opsets 7-10)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 import ge
 from ge.frontends.onnx import import_onnx_model
 from ge.testing import run
+from gedialects.errors import UnsupportedError
 
 RNG = np.random.default_rng(11)
 
@@ -165,3 +167,37 @@ def test_recurrent_activation_parameters_go_to_the_activations_that_take_them(
     model = model_of([node], [vi("x", [t, b, i])], [vi("Y", [t, 1, b, h])], opset, [w, r])
     (got,), (want,) = both(model, {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+EXPERIMENTAL = [
+    ("Affine", {"alpha": 0.5, "beta": 2.0}, [1, 3, 8, 8]),
+    ("ScaledTanh", {"alpha": 0.5, "beta": 2.0}, [1, 3, 8, 8]),
+    ("ParametricSoftplus", {"alpha": 0.5, "beta": 2.0}, [1, 3, 8, 8]),
+    ("ThresholdedRelu", {"alpha": 0.5}, [1, 3, 8, 8]),
+    ("ThresholdedRelu", {}, [1, 3, 8, 8]),
+    ("Crop", {"border": [1, 2, 1, 0]}, [1, 3, 6, 6]),
+    ("Crop", {"border": [0, 1, 3, 2], "scale": [4, 5]}, [1, 3, 4, 5]),
+]
+
+
+@pytest.mark.parametrize("opset", [7, 9])
+@pytest.mark.parametrize(("op", "attrs", "shape"), EXPERIMENTAL)
+def test_experimental_ops_onnxruntime_still_runs(opset: int, op: str, attrs: dict, shape):
+    """They have no schema (ThresholdedRelu none before opset 10): the converter failed with
+    an unformatted assertion (`Op '%s' has no registered schema ... Affine713`) and the
+    checker refused ThresholdedRelu."""
+    x = RNG.standard_normal((1, 3, 8, 8)).astype(np.float32) * 2
+    node = helper.make_node(op, ["x"], ["y"], **attrs)
+    model = model_of([node], [vi("x", [1, 3, 8, 8])], [vi("y", shape)], opset)
+    (got,), (want,) = both(model, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_a_retired_op_without_a_rewrite_is_named_in_one_line():
+    node = helper.make_node("GRUUnit", ["x", "x", "x", "x"], ["y"], name="unit")
+    model = model_of([node], [vi("x", [2, 3])], [vi("y", [2, 3])], 7)
+    with pytest.raises(UnsupportedError) as info:
+        import_onnx_model(model)
+    message = str(info.value)
+    assert "node 'unit' (GRUUnit): an experimental op that ONNX retired" in message
+    assert "\n" not in message and "%s" not in message

@@ -8,11 +8,16 @@ The model zoo's oldest vision files (tiny-YOLOv2, emotion-ferplus, caffe2 export
   of shape [C, D1, ...]); with constant parameters it is x * a + b with a = scale /
   sqrt(var + eps), b = bias - mean * a, both of the parameters' shape. Parameters of shape
   [C] with `spatial=0` are MXNet's mislabelled export (apache/mxnet#17711, the ArcFace and
-  DUC files of the zoo before onnx/models#294): per-channel statistics, so `spatial` goes.
-Each rewrite runs on the model before the upgrade; a model without such nodes is returned
-as it is. Models of opsets 1-5 (the zoo's opset-3 caffe2 files) first step to opset 6:
-their ops (Relu-1, ...) have no shape inference, and the converter needs the shapes of
-binary ops' inputs to upgrade them past opset 6. The converter also refuses symbolic dims
+  DUC files of the zoo before onnx/models#294): per-channel statistics, so `spatial` goes;
+- the other experimental ops onnxruntime still runs at opsets 1-9: `Affine` (alpha * x +
+  beta), `ScaledTanh` (alpha * tanh(beta * x)), `ParametricSoftplus` (alpha * softplus(beta
+  * x)), `ThresholdedRelu` (x where x > alpha, else 0; standard from opset 10) and `Crop`
+  (a Slice of H and W by `border` [left, top, right, bottom], or `scale` [h, w] from the
+  top-left border).
+Each rewrite runs on the model before it is checked and upgraded; a model without such
+nodes is returned as it is. Models of opsets 1-5 (the zoo's opset-3 caffe2 files) first step
+to opset 6: their ops (Relu-1, ...) have no shape inference, and the converter needs the
+shapes of binary ops' inputs to upgrade them past opset 6. The converter also refuses symbolic dims
 (a batch 'N') where it checks broadcasts: `convert_version` converts with those dims at 1
 and puts the graph's own input and output types back (dropping the types it inferred).
 After the upgrade, `keep_legacy_semantics` rewrites what the converter changes silently:
@@ -92,6 +97,8 @@ def rewrite_legacy_ops(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     for node in model.graph.node:
         if node.op_type == "ImageScaler":
             nodes += _image_scaler(node, graph, opset)
+        elif node.op_type in EXPERIMENTAL and node.domain in ("", "ai.onnx"):
+            nodes += EXPERIMENTAL[node.op_type](node, graph, opset)
         elif _rewritable(node, model.graph):
             nodes += _per_activation_batch_norm(node, graph, opset)
         else:
@@ -111,6 +118,8 @@ def _initializers(graph: onnx.GraphProto) -> dict[str, onnx.TensorProto]:
 
 def _rewritable(node: onnx.NodeProto, graph: onnx.GraphProto) -> bool:
     if node.op_type == "ImageScaler":
+        return True
+    if node.op_type in EXPERIMENTAL and node.domain in ("", "ai.onnx"):
         return True
     if node.op_type != "BatchNormalization" or _attrs(node).get("spatial", 1) != 0:
         return False
@@ -143,6 +152,65 @@ def _image_scaler(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> l
         bias_name = _constant(graph, f"{out}__bias", bias.reshape(shape))
         nodes.append(_binary("Add", scaled, bias_name, out, opset, axis=1))
     return nodes
+
+
+def _scaled(unary: str, inner: str, outer: str, default: float = 1.0):
+    """outer * unary(inner * x) of a node's `alpha`/`beta` attributes (ScaledTanh, ...)."""
+
+    def rewrite(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> list:
+        attrs, x, y = _attrs(node), node.input[0], node.output[0]
+        scale_in = _constant(graph, f"{y}__{inner}", np.array(attrs.get(inner, default)))
+        scale_out = _constant(graph, f"{y}__{outer}", np.array(attrs.get(outer, default)))
+        return [
+            _binary("Mul", x, scale_in, f"{y}__in", opset),
+            helper.make_node(unary, [f"{y}__in"], [f"{y}__un"]),
+            _binary("Mul", f"{y}__un", scale_out, y, opset),
+        ]
+
+    return rewrite
+
+
+def _affine(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> list:
+    attrs, x, y = _attrs(node), node.input[0], node.output[0]
+    alpha = _constant(graph, f"{y}__alpha", np.array(attrs.get("alpha", 1.0)))
+    beta = _constant(graph, f"{y}__beta", np.array(attrs.get("beta", 0.0)))
+    return [
+        _binary("Mul", x, alpha, f"{y}__scaled", opset),
+        _binary("Add", f"{y}__scaled", beta, y, opset),
+    ]
+
+
+def _thresholded_relu(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> list:
+    attrs, x, y = _attrs(node), node.input[0], node.output[0]
+    alpha = _constant(graph, f"{y}__alpha", np.array(attrs.get("alpha", 1.0)))
+    to = "FLOAT" if opset < 6 else onnx.TensorProto.FLOAT  # Cast-1 named its type
+    return [
+        _binary("Greater", x, alpha, f"{y}__kept", opset),
+        helper.make_node("Cast", [f"{y}__kept"], [f"{y}__mask"], to=to),
+        helper.make_node("Mul", [x, f"{y}__mask"], [y]),
+    ]
+
+
+def _crop(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int) -> list:
+    attrs = _attrs(node)
+    left, top, right, bottom = [int(v) for v in attrs.get("border", [0, 0, 0, 0])]
+    scale = [int(v) for v in attrs.get("scale", [])]
+    everything = 2**62
+    ends = [top + scale[0], left + scale[1]] if scale else [
+        -bottom if bottom else everything, -right if right else everything
+    ]  # fmt: skip
+    slice_1 = {"starts": [top, left], "ends": ends, "axes": [2, 3]}  # Slice-1's attributes
+    return [helper.make_node("Slice", [node.input[0]], [node.output[0]], **slice_1)]
+
+
+EXPERIMENTAL = {
+    "Affine": _affine,
+    "ScaledTanh": _scaled("Tanh", "beta", "alpha"),
+    "ParametricSoftplus": _scaled("Softplus", "beta", "alpha"),
+    "ThresholdedRelu": _thresholded_relu,
+    "Crop": _crop,
+}
+"""Experimental ops of opsets 1-9 (no schema to check or upgrade), as standard ones."""
 
 
 def _per_activation_batch_norm(node: onnx.NodeProto, graph: onnx.GraphProto, opset: int):

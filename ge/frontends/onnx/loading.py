@@ -23,6 +23,7 @@ from ge.frontends.onnx.legacy_ops import (
     convert_version,
     keep_legacy_semantics,
     prepare_legacy,
+    rewrite_legacy_ops,
 )
 from ge.frontends.onnx.repair import (
     align_legacy_broadcasts,
@@ -155,6 +156,14 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     if opset < 9 and any(node.op_type == "Scan" for node in model.graph.node):
         # The converter drops Scan-8's batch axis from the graph's input shapes.
         raise UnsupportedError(f"{source}: opset {opset} Scan (with a batch axis) is not supported")
+    retired = [n for n in model.graph.node if n.domain in ("", "ai.onnx")]
+    retired = [n for n in retired if not onnx.defs.has(n.op_type)]
+    if retired:  # the converter's message was an unformatted C++ assertion
+        node = retired[0]
+        raise UnsupportedError(
+            f"{source}: node '{node.name}' ({node.op_type}): an experimental op that ONNX "
+            "retired without a schema (opsets 1-9) is not supported"
+        )
     model, opset = prepare_legacy(model, opset, source)
     model = align_legacy_broadcasts(model, opset)
     legacy = legacy_resizes(model, opset)
@@ -268,6 +277,7 @@ def prepare(
 
     refuse_aborting_forms(model, source)
     model = explicit_stft_onesided(sort_nodes(inline_functions(ort_ops_to_their_domain(model))))
+    model = rewrite_legacy_ops(model, default_opset(model))  # experimental ops fail the checker
     light = skeleton(model)
     check(light, source)
     upgraded = upgrade(model, source)
