@@ -201,3 +201,20 @@ def test_a_retired_op_without_a_rewrite_is_named_in_one_line():
     message = str(info.value)
     assert "node 'unit' (GRUUnit): an experimental op that ONNX retired" in message
     assert "\n" not in message and "%s" not in message
+
+
+@pytest.mark.parametrize("opset", [7, 14])
+@pytest.mark.parametrize("direction", ["forward", "bidirectional"])
+def test_lstm_input_forget_couples_the_forget_gate_to_the_input_gate(opset: int, direction: str):
+    """input_forget=1: f = 1 - i (onnxruntime); it was refused as unsupported."""
+    t, b, i, h = 5, 2, 3, 4
+    d = 2 if direction == "bidirectional" else 1
+    x = RNG.standard_normal((t, b, i)).astype(np.float32)
+    w = numpy_helper.from_array((RNG.standard_normal((d, 4 * h, i)) / 2).astype(np.float32), "W")
+    r = numpy_helper.from_array((RNG.standard_normal((d, 4 * h, h)) / 2).astype(np.float32), "R")
+    node = helper.make_node(
+        "LSTM", ["x", "W", "R"], ["Y"], hidden_size=h, input_forget=1, direction=direction
+    )
+    model = model_of([node], [vi("x", [t, b, i])], [vi("Y", [t, d, b, h])], opset, [w, r])
+    (got,), (want,) = both(model, {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -51,15 +51,22 @@ def lstm_step(
     f: Activation,
     g: Activation,
     h: Activation,
+    coupled: bool = False,
 ) -> list[SSAValue]:
-    """One LSTM step: gates i, o, f, c from X_t·Wᵀ (in xw) + H·Rᵀ, peepholes on C."""
+    """One LSTM step: gates i, o, f, c from X_t·Wᵀ (in xw) + H·Rᵀ, peepholes on C; with
+    `coupled` (input_forget) the forget gate is 1 - the input gate, as onnxruntime does."""
     hid, c = state
     gates = n.emit(ops.AddOp(_step(n, xw, t), n.emit(ops.MatMulOp(hid, r_t))))
     i, o, fg, cc = split(n, gates, 4)
     if peep is not None:
         i = _add(n, i, _mul(n, peep[0], c))
         fg = _add(n, fg, _mul(n, peep[2], c))
-    c_new = _add(n, _mul(n, f(fg), c), _mul(n, f(i), g(cc)))
+    gate_i = f(i)
+    if coupled:
+        gate_f = n.emit(ops.SubOp(n.constant(np.ones((), n.dtype_of(gate_i))), gate_i))
+    else:
+        gate_f = f(fg)
+    c_new = _add(n, _mul(n, gate_f, c), _mul(n, gate_i, g(cc)))
     if peep is not None:
         o = _add(n, o, _mul(n, peep[1], c_new))
     return [_mul(n, f(o), h(c_new)), c_new]
@@ -67,8 +74,6 @@ def lstm_step(
 
 def lstm(n: Node) -> list[SSAValue]:
     rec = Recurrence(n, gates=4, states=2)
-    if n.attr("input_forget", 0):
-        raise n.unsupported("input_forget is not supported")
     funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse), unclipped=(2,))
     results = []
     for d in range(len(rec.reverse)):
@@ -81,6 +86,7 @@ def lstm(n: Node) -> list[SSAValue]:
             f=funcs[3 * d],
             g=funcs[3 * d + 1],
             h=funcs[3 * d + 2],
+            coupled=bool(n.attr("input_forget", 0)),
         )
         results.append(rec.run(d, cell, [rec.initial(5, d), rec.initial(6, d)]))
     return rec.outputs(results)
