@@ -293,7 +293,9 @@ class CompiledModel:
 
 
 def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = "") -> None:
-    profiler.record_kernels(prof.get("kernels", []), launch_op)
+    program = plan.stats.get("npu_program") if plan is not None else None
+    pipes = getattr(program, "last_pipes", None) if profiler.wants_pipes() else None
+    profiler.record_kernels(prof.get("kernels", []), launch_op, pipes)
 
 
 def _batch_rebuilder(

@@ -26,6 +26,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
+from ge import profiler
 from ge.pipeline import (
     EXECUTORS,
     LOWERINGS,
@@ -112,6 +113,7 @@ class NpuProgram:
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
         self.dead_after = _dead_after(self.fn)
+        self.last_pipes: dict[str, list[tuple[int, str, float, float, str]]] = {}
 
     def _runner(self, plan: CompiledPlan) -> KernelRunner:
         """The kernels lowered, with the tile decisions of `tune_db` (if any), tuned first
@@ -136,9 +138,14 @@ class NpuProgram:
         return runner
 
     def run(self, inputs) -> tuple[list[np.ndarray], dict[str, Any]]:
+        """Outputs and profile of one run. While a profile asks for pipes (`ge.profile(
+        pipes=True)`, `ge-run --trace`), every kernel runs instruction by instruction and
+        `last_pipes` holds its instructions by kernel name."""
         env: dict[SSAValue, np.ndarray] = dict(
             zip(self.fn.body.block.args, bind_inputs(self.fn, inputs))
         )
+        trace = profiler.wants_pipes()
+        pipes: dict[Operation, list[tuple[int, str, float, float, str]]] = {}
         records: dict[Operation, dict[str, Any]] = {}
         for op in self.fn.body.block.ops:
             args = [env[v] for v in op.operands]
@@ -148,15 +155,20 @@ class NpuProgram:
             if isinstance(op, ConstantOp):
                 results: Sequence[np.ndarray] = (op.to_numpy(),)
             else:
-                results, kernels = self.runner.execute(op, env)
+                results, kernels = self.runner.execute(op, env, trace)
                 if kernels is None:
                     records[op] = _estimate(op, self.runner.reasons.get(op, ""))
                 else:
                     records[op] = _merge(kernels)
+                    if trace:
+                        pipes[op] = _instructions(kernels)
             env.update(zip(op.results, results))
             for value in self.dead_after.get(op, ()):  # a model's activations, not all at once
                 del env[value]
-        return outputs, self._profile(records)
+        profile = self._profile(records)
+        names = {op: record["name"] for op, record in zip(self.kernels, profile["kernels"])}
+        self.last_pipes = {names[op]: events for op, events in pipes.items() if op in names}
+        return outputs, profile
 
     def _profile(self, records: Mapping[Operation, dict[str, Any]]) -> dict[str, Any]:
         kernels = [records[op] for op in self.kernels]
@@ -198,6 +210,16 @@ def _dead_after(fn: func.FuncOp) -> dict[Operation, list[SSAValue]]:
         if not isinstance(op, func.ReturnOp):
             dead.setdefault(op, []).append(value)
     return dead
+
+
+def _instructions(profiles: Sequence[Any]) -> list[tuple[int, str, float, float, str]]:
+    """The recorded instructions of a kernel op's launches, in cycles from its start (the
+    launches run one after another, as `_merge` adds their cycles)."""
+    events, offset = [], 0.0
+    for launch in profiles:
+        events += [(c, p, offset + s, n, w) for c, p, s, n, w in launch.events or ()]
+        offset += launch.cycles
+    return events
 
 
 def _merge(profiles: Sequence[Any]) -> dict[str, Any]:

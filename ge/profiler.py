@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gedialects.npu.attrs import PIPES
 from runtime.profile import describe_bound
 
 
@@ -31,12 +32,17 @@ class Event:
     costs: dict[str, float] = field(default_factory=dict)
     """Modeled cycles of every candidate implementation that selection costed."""
     stream: int = 0
-    start_seconds: float = 0.0
+    start_seconds: float | None = None
+    """Modeled start on the profile's timeline (runs one after another); None (host
+    clock) places the event after the last one of its stream."""
     launches: int = 1
     roofline_ratio: float | None = None
     """Roofline cycles / modeled cycles (npu level only)."""
     bound: dict[str, Any] = field(default_factory=dict)
     """REPORT.json's `bound`: the busiest pipe, its busy share, the roofline's limit."""
+    pipes: list[tuple[int, str, float, float, str]] = field(default_factory=list)
+    """Instructions as (core, pipe, start seconds from the kernel's start, seconds, what):
+    recorded when the profile asks for pipes (npu level, static plans)."""
 
 
 @dataclass
@@ -88,9 +94,18 @@ class KeyAverages:
 @dataclass
 class Profile:
     events: list[Event] = field(default_factory=list)
+    pipes: bool = False
+    """Whether runs record every instruction's core, pipe and time (slower: no replay)."""
 
     def record(self, event: Event) -> None:
         self.events.append(event)
+
+    def end_seconds(self) -> float:
+        """Where the events recorded so far end: the next run's kernels start there."""
+        return max(
+            (e.start_seconds + e.seconds for e in self.events if e.start_seconds is not None),
+            default=0.0,
+        )
 
     def key_averages(self) -> KeyAverages:
         groups: dict[tuple[str, str], KernelAverage] = {}
@@ -110,10 +125,11 @@ class Profile:
     def export_chrome_trace(self, path: str | Path) -> None:
         """Write the events as Chrome trace JSON (open in Perfetto or chrome://tracing)."""
         clock: dict[int, float] = defaultdict(float)
-        trace = []
+        trace: list[dict[str, Any]] = [_named("process_name", 0, 0, "streams")]
+        cores: set[int] = set()
         for e in self.events:
-            start = e.start_seconds if e.start_seconds else clock[e.stream]
-            clock[e.stream] = start + e.seconds
+            start = clock[e.stream] if e.start_seconds is None else e.start_seconds
+            clock[e.stream] = max(clock[e.stream], start + e.seconds)
             trace.append(
                 {
                     "name": e.name,
@@ -126,16 +142,38 @@ class Profile:
                     "args": {"hbm_bytes": e.hbm_bytes, "algorithm": e.algorithm, "clock": e.clock},
                 }
             )
+            for core, pipe, at, seconds, what in e.pipes:
+                cores.add(core)
+                trace.append(
+                    {
+                        "name": what,
+                        "cat": e.name,
+                        "ph": "X",
+                        "ts": (start + at) * 1e6,
+                        "dur": seconds * 1e6,
+                        "pid": 1 + core,
+                        "tid": PIPES.index(pipe) if pipe in PIPES else len(PIPES),
+                    }
+                )
+        for core in sorted(cores):
+            trace.append(_named("process_name", 1 + core, 0, f"core {core}"))
+            trace += [_named("thread_name", 1 + core, i, pipe) for i, pipe in enumerate(PIPES)]
         Path(path).write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ns"}))
+
+
+def _named(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:
+    """A metadata event naming a process (the streams, a core) or a thread (a pipe)."""
+    return {"name": kind, "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
 
 
 _ACTIVE: list[Profile] = []
 
 
 @contextlib.contextmanager
-def profile() -> Iterator[Profile]:
-    """Collect the events of every run inside the block."""
-    prof = Profile()
+def profile(pipes: bool = False) -> Iterator[Profile]:
+    """Collect the events of every run inside the block; with `pipes`, each npu kernel's
+    instructions too (the trace then shows every core's pipes; runs are slower)."""
+    prof = Profile(pipes=pipes)
     _ACTIVE.append(prof)
     try:
         yield prof
@@ -163,23 +201,43 @@ def active() -> bool:
     return bool(_ACTIVE)
 
 
-def record_kernels(kernels: list[dict[str, Any]], launch_op: str = "") -> None:
+def wants_pipes() -> bool:
+    """Whether an active profile asks for the instructions of each kernel."""
+    return any(prof.pipes for prof in _ACTIVE)
+
+
+def record_kernels(
+    kernels: list[dict[str, Any]],
+    launch_op: str = "",
+    pipes: Mapping[str, list[tuple[int, str, float, float, str]]] | None = None,
+) -> None:
     """Record one event per kernel of a run's profile (REPORT.json's kernel entries) in the
-    active profiles, if any; `launch_op` names the kernels that have no name of their own."""
-    if not active():
-        return
-    for k in kernels:
-        record(
-            Event(
-                name=k.get("name", launch_op),
-                op=k.get("op", launch_op),
-                seconds=k.get("seconds", 0.0),
-                clock=k.get("clock", "modeled"),
-                hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
-                algorithm=k.get("algorithm") or "",
-                costs=k.get("algorithm_costs", {}),
-                stream=k.get("stream", 0),
-                roofline_ratio=k["roofline_cycles"] / k["cycles"] if k.get("cycles") else None,
-                bound=k.get("bound", {}),
-            )
-        )
+    active profiles, if any; `launch_op` names the kernels that have no name of their own;
+    `pipes` holds the instructions of kernels by name, in cycles from the kernel's start."""
+    pipes = pipes or {}
+    for prof in _ACTIVE:
+        base = prof.end_seconds()
+        for k in kernels:
+            prof.record(_kernel_event(k, launch_op, base, pipes.get(k.get("name"), ())))
+
+
+def _kernel_event(k: dict[str, Any], launch_op: str, base: float, pipes: Iterable) -> Event:
+    modeled = k.get("clock", "modeled") == "modeled" and "start_cycle" in k and k.get("cycles")
+    per_cycle = k.get("seconds", 0.0) / k["cycles"] if modeled else 0.0
+    return Event(
+        name=k.get("name", launch_op),
+        op=k.get("op", launch_op),
+        seconds=k.get("seconds", 0.0),
+        clock=k.get("clock", "modeled"),
+        hbm_bytes=k.get("hbm_bytes_read", 0) + k.get("hbm_bytes_written", 0),
+        algorithm=k.get("algorithm") or "",
+        costs=k.get("algorithm_costs", {}),
+        stream=k.get("stream", 0),
+        start_seconds=base + k["start_cycle"] * per_cycle if modeled else None,
+        roofline_ratio=k["roofline_cycles"] / k["cycles"] if k.get("cycles") else None,
+        bound=k.get("bound", {}),
+        pipes=[
+            (core, pipe, start * per_cycle, cycles * per_cycle, what)
+            for core, pipe, start, cycles, what in pipes
+        ],
+    )

@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     cache_state = compiled.last_cache  # a run's own plan lookup would read "hit"
     tuning = _tuning(compiled)
     start = time.perf_counter()
-    with profiler.profile() as prof:
+    with profiler.profile(pipes=bool(args.trace)) as prof:  # DESIGN.md: streams and pipes
         outputs = compiled.run(**inputs)
     run_seconds = time.perf_counter() - start
     names = compiled.output_names

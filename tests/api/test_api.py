@@ -119,7 +119,38 @@ def test_profiler_table_and_chrome_trace(tmp_path):
     assert sum(r.calls for r in rows if r.op.endswith("conv2d")) == 4
     prof.export_chrome_trace(tmp_path / "trace.json")
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
-    assert len(events) == len(prof.events) and all(e["ph"] == "X" for e in events)
+    kernels = [e for e in events if e["ph"] == "X"]
+    assert len(kernels) == len(prof.events) and all(e["pid"] == 0 for e in kernels)
+    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["streams"]
+
+
+def test_a_profile_with_pipes_traces_every_core_s_instructions(tmp_path):
+    """DESIGN.md's trace shows the modeled streams and pipes: `ge.profile(pipes=True)`
+    (`ge-run --trace`) records each npu kernel's instructions; the trace had kernels only."""
+    compiled = ge.compile(_block_module(), level="npu", cache=False)
+    plain = compiled(_x())
+    with ge.profile(pipes=True) as prof:
+        traced = compiled(_x())
+        compiled(_x())
+    np.testing.assert_array_equal(traced, plain)  # instruction by instruction, same values
+    prof.export_chrome_trace(tmp_path / "trace.json")
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    kernels = [e for e in events if e["ph"] == "X" and e["pid"] == 0]
+    assert len(kernels) == len(prof.events) == 2 * len(compiled.last_profile["kernels"])
+    first, second = kernels[: len(kernels) // 2], kernels[len(kernels) // 2 :]
+    assert min(e["ts"] for e in second) >= max(e["ts"] + e["dur"] for e in first) - 1e-9
+    names = {(e["pid"], e["args"]["name"]) for e in events if e["name"] == "process_name"}
+    assert (0, "streams") in names and (1, "core 0") in names
+    pipes = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert {"MTE2", "M", "V", "MTE3"} <= pipes
+    spans = {(k["name"], k["ts"]): (k["ts"], k["ts"] + k["dur"]) for k in kernels}
+    instructions = [e for e in events if e["ph"] == "X" and e["pid"] > 0]
+    assert {e["name"] for e in instructions} >= {"npu.dma", "npu.mmad"}
+    for e in instructions:  # inside a kernel of that name
+        assert any(
+            name == e["cat"] and lo - 1e-9 <= e["ts"] and e["ts"] + e["dur"] <= hi + 1e-9
+            for (name, _), (lo, hi) in spans.items()
+        )
 
 
 def test_inputs_kept_on_device_are_not_copied_again():

@@ -163,7 +163,12 @@ def test_npu_level_reports_modeled_kernels_and_writes_a_trace(
     assert list(report)[: len(CORE_KEYS)] == list(CORE_KEYS)
     assert {"kernels", "memory", "makespan_cycles"} <= set(report)
     assert [k["op"] for k in report["kernels"]] and report["makespan_cycles"] > 0
-    assert json.loads(trace.read_text())["traceEvents"]
+    events = json.loads(trace.read_text())["traceEvents"]  # DESIGN.md: streams and pipes
+    kernels = {e["name"] for e in events if e["ph"] == "X" and e["pid"] == 0}
+    assert kernels == {k["name"] for k in report["kernels"]}
+    instructions = [e for e in events if e["ph"] == "X" and e["pid"] > 0]
+    assert {"npu.dma"} <= {e["name"] for e in instructions}
+    assert {e["cat"] for e in instructions} <= kernels
 
 
 def test_a_target_file_names_the_target(mlir_model: Path, tmp_path: Path) -> None:
