@@ -14,6 +14,7 @@ naming them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -96,6 +97,41 @@ class _Buffers:
             self.of[value] = alloc.buffer
         return self.of[value]
 
+    def pieces(self, op: Operation, split: Operation) -> list[SSAValue]:
+        """The buffers of a contiguous split that `op`'s GEMM stores: views of the product's
+        own buffer, where the plan placed them (their offsets are inside the product's, not
+        aligned as a buffer's own must be)."""
+        source = self.output(op.results[0])
+        itemsize = hbm_type(op.results[0].type).dtype.itemsize
+        views = []
+        for result, at in zip(split.results, view_offsets(split) or (), strict=True):
+            view = ViewOp(source, hbm_type(result.type), at // itemsize)
+            self.add(view)
+            self.of[result] = view.result
+            view.result.name_hint = result.name_hint
+            views.append(view.result)
+        return views
+
+    def pieces_overlap(self, op: Operation, split: Operation) -> bool:
+        """Whether the split's planned results overlap an operand of `op`: the plan has the
+        split write them after `op`, so it may reuse the bytes of `op`'s inputs, which a GEMM
+        storing the pieces itself would overwrite while other blocks still read them."""
+        if view_offsets(split) is not None:
+            return False  # inside the product's buffer, which the plan keeps apart
+        ranges = [self._bytes(r) for r in split.results]
+        inputs = [self._bytes(v) for v in op.operands]
+        return any(
+            a is not None and b is not None and a[0] < b[1] and b[0] < a[1]
+            for a in ranges
+            for b in inputs
+        )
+
+    def _bytes(self, value: SSAValue) -> tuple[int, int] | None:
+        start = self.offsets.get(value)
+        if start is None or not isinstance(value.type, TensorType):
+            return None
+        return start, start + math.prod(shape_of(value.type)) * hbm_type(value.type).dtype.itemsize
+
     def launches_nothing(self, op: Operation) -> bool:
         """A view (its results become `npu.view`s of its operand's buffer) or a concat its
         producers wrote in place (its result is the buffer they wrote)."""
@@ -137,8 +173,13 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             continue
         elif op.results:
             split = stored_split(op)
-            results = split.results if split is not None else op.results
-            outs = [buffers.alloc(op, r) for r in results]
+            if split is not None and buffers.offsets and buffers.pieces_overlap(op, split):
+                split = None  # the split then runs as a kernel of its own
+            if split is not None and buffers.offsets and view_offsets(split) is not None:
+                outs = buffers.pieces(op, split)
+            else:
+                results = split.results if split is not None else op.results
+                outs = [buffers.alloc(op, r) for r in results]
             inputs = [buffers.of[v] for v in op.operands]
             name = f"{op.name[7:]}_{count}"
             # one result: its buffer; several (kernel.split): a tuple of them; a matmul whose
