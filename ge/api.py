@@ -8,6 +8,7 @@ batch sizes through shape gears, falling back to eager mode for a batch no gear 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -259,18 +260,26 @@ class CompiledModel:
     def _run_eager(self, values: list[np.ndarray]) -> list[np.ndarray]:
         if self._eager is None:
             self._eager = EagerRunner(self.module, self.options)
-        outputs, records = self._eager.run(values)
+        return self._eagerly(self._eager, values)
+
+    def _eagerly(self, runner: EagerRunner, values: list[np.ndarray]) -> list[np.ndarray]:
+        """Run op by op, recording each launch in the active profiles and `last_profile`."""
+        outputs, records = runner.run(values)
         for r in records:
             _record(r["profile"], None, launch_op=r["op"])
         self.last_profile = {
             **join_profiles([r["profile"] for r in records], prefix="l", memory=False),
-            "launches": self._eager.launches,
-            "compiles": self._eager.compiles,
+            "launches": runner.launches,
+            "compiles": runner.compiles,
         }
         return outputs
 
     def _run_gear(self, values: list[np.ndarray]) -> list[np.ndarray]:
         assert self.gear_list is not None and self._gear_axes is not None
+        for name, value, shape in zip(self.input_names, values, self.input_shapes, strict=True):
+            if value.ndim != len(shape):  # before the batch is read off the first input
+                raise GeError(f"input '{name}' has shape {value.shape}, the model wants rank "
+                              f"{len(shape)}")  # fmt: skip
         batch = values[0].shape[0]
         gear = gears.choose_gear(self.gear_list, batch)
         if gear is None:
@@ -284,7 +293,9 @@ class CompiledModel:
         batch = len(values[0])
         if self._eager_graph is None or self._eager_graph[0] != batch:
             self._eager_graph = (batch, self._module_at_batch(batch))
-        return EagerRunner(self._eager_graph[1], self.options).run(values)[0]
+        # its launches are profiled as dynamic mode's (they were not: an empty profile, and
+        # `last_profile` still the previous gear call's)
+        return self._eagerly(EagerRunner(self._eager_graph[1], self.options), values)
 
     @property
     def input_shapes(self) -> list[tuple[int, ...]]:
@@ -382,6 +393,15 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     """
     if mode not in MODES:
         raise GeError(f"unknown mode '{mode}'; choose from {MODES}")
+    if mode == "dynamic" and dynamic_batch is not None:
+        raise GeError(
+            "dynamic_batch (shape gears) compiles static plans, one per gear; mode='dynamic' "
+            "runs every call at its own shapes already: pass one of them"
+        )
+    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(CompileOptions)})
+    if unknown:  # a raw TypeError from the options' constructor otherwise
+        known = ", ".join(f.name for f in dataclasses.fields(CompileOptions))
+        raise GeError(f"unknown compile option(s) {', '.join(unknown)}; the options are {known}")
     source = "<model>"
     if isinstance(model, str | Path) and Path(model).suffix == ".onnx":
         from ge.frontends.onnx.importer import read_onnx_file

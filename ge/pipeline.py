@@ -64,6 +64,9 @@ class CompileOptions:
     into which tuning writes what it measured, for later compiles (AOE's knowledge base)."""
 
     def __post_init__(self) -> None:
+        for flag in ("optimize", "memory_reuse"):
+            if not isinstance(getattr(self, flag), bool):  # "no" was taken as true
+                raise GeError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
         if not isinstance(self.tune, int) or self.tune < 0:
             raise GeError(f"tune must be a whole number of candidates (0: off), got {self.tune!r}")
         if self.precision_mode not in PRECISION_MODES:

@@ -118,6 +118,8 @@ def select_matmul(op: MatMulKernelOp, target: Target) -> None:
         return  # matrix-vector products are lowered without cube tiling
     m, k = (a[-1], a[-2]) if op.get_flag("transpose_a") else (a[-2], a[-1])
     n = b[-2] if op.get_flag("transpose_b") else b[-1]
+    if 0 in (m, n, k):
+        return  # nothing to tile (an empty batch, a zero-length K): lowered without it
     item = np.dtype(to_numpy_dtype(element_of(op.output.type))).itemsize
     try:
         tiling = choose_matmul_tile(target, m, n, k, item)

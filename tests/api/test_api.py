@@ -188,3 +188,70 @@ def test_inputs_by_name_and_errors():
         ge.compile(_block_module(), mode="fast")
     with pytest.raises(GeError, match="precision_mode"):
         ge.compile(_block_module(), precision_mode="fp8", cache=False)
+
+
+def _linear_with_free_batch():
+    """An ONNX x[b, 32] @ W + c with a symbolic batch."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    w = numpy_helper.from_array(rng.standard_normal((32, 10)).astype(np.float32), "W")
+    c = numpy_helper.from_array(rng.standard_normal(10).astype(np.float32), "C")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "W", "C"], ["y"])],
+        "linear",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 10])],
+        [w, c],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return model
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_an_empty_batch_gives_an_empty_output(mode):
+    """Dynamic mode's matmul tile search divided by the empty M (a ZeroDivisionError)."""
+    compiled = ge.compile(_linear_with_free_batch(), level="npu", mode=mode, cache=False)
+    y = compiled(np.zeros((0, 32), np.float32))
+    assert y.shape == (0, 10) and y.dtype == np.float32
+
+
+def test_gears_refuse_a_scalar_input_naming_it():
+    """It was `IndexError: tuple index out of range`, reading the batch off a 0-d array."""
+    compiled = ge.compile(_linear_with_free_batch(), dynamic_batch=[1, 4], cache=False)
+    with pytest.raises(GeError, match=r"input 'x' has shape \(\), the model wants rank 2"):
+        compiled(np.float32(1.0))
+
+
+def test_gears_and_dynamic_mode_are_refused_together():
+    """Accepted, then a batch of 2 was refused as not the model's batch of 1."""
+    with pytest.raises(GeError, match="dynamic_batch .* mode='dynamic'"):
+        ge.compile(_linear_with_free_batch(), mode="dynamic", dynamic_batch=[1, 4], cache=False)
+
+
+def test_a_batch_beyond_the_gears_is_profiled():
+    """It runs eagerly; its launches were not recorded and `last_profile` was the previous
+    gear call's."""
+    compiled = ge.compile(_linear_with_free_batch(), level="npu", dynamic_batch=[1, 4])
+    x = np.random.default_rng(0).standard_normal((6, 32)).astype(np.float32)
+    compiled(x[:3])
+    with ge.profile() as prof:
+        y = compiled(x)
+    assert y.shape == (6, 10) and prof.events
+    assert compiled.last_profile["launches"] >= 1 and compiled.last_profile["kernels"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bogus_option": 1}, "unknown compile option(s) bogus_option; the options are target"),
+        ({"memory_reuse": "no"}, "memory_reuse must be True or False, got 'no'"),
+    ],
+)
+def test_compile_options_are_checked(options, message):
+    """A raw TypeError from the options' constructor, and "no" taken as true."""
+    with pytest.raises(GeError) as info:
+        ge.compile(_block_module(), cache=False, **options)
+    assert message in str(info.value)
