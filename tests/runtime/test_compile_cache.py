@@ -149,3 +149,27 @@ def test_cache_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv("GE_CACHE_MAX_BYTES", "4G")
     with pytest.raises(GeError, match="GE_CACHE_MAX_BYTES"):
         compile_cache.default_max_bytes()
+
+
+def test_equal_bytes_in_two_shapes_share_their_weights(tmp_path):
+    """Weights are saved by the digest of their bytes: [1, 2, 3] as (3,) and as (3, 1) are
+    one entry, which the second constant could not take back ("weights ... have the wrong
+    type"), so the entry was rebuilt on every compile and never hit."""
+    from xdsl.parser import Parser
+
+    text = """func.func @main(%x: tensor<3x3xf32>) -> (tensor<3x3xf32>, tensor<3x3xf32>) {
+  %a = ge.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  %b = ge.constant dense<[[1.0], [2.0], [3.0]]> : tensor<3x1xf32>
+  %y = ge.add %x, %a : (tensor<3x3xf32>, tensor<3xf32>) -> tensor<3x3xf32>
+  %z = ge.add %x, %b : (tensor<3x3xf32>, tensor<3x1xf32>) -> tensor<3x3xf32>
+  func.return %y, %z : tensor<3x3xf32>, tensor<3x3xf32>
+}"""
+    module = Parser(make_context(), text).parse_module()
+    CompileCache(tmp_path).put("k", module, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unusable entry warns
+        entry = CompileCache(tmp_path).get("k", make_context())
+    assert entry is not None
+    x = np.zeros((3, 3), np.float32)
+    for got, want in zip(run(entry.module, [x]), run(module, [x]), strict=True):
+        np.testing.assert_array_equal(got, want)
