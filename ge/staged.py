@@ -264,7 +264,8 @@ def join_profiles(
     if all("makespan_cycles" in p for p in profiles):
         joined["makespan_cycles"] = offset
         joined["critical_path_cycles"] = critical
-        joined["streams"] = max(p.get("streams", 1) for p in profiles)
+        # a model that launches nothing (a Shape of its input) joins no profile at all
+        joined["streams"] = max((p.get("streams", 1) for p in profiles), default=1)
     if memories:
         joined["memory"] = {
             "peak_bytes": max(m.get("peak_bytes", 0) for m in memories),

@@ -255,3 +255,21 @@ def test_compile_options_are_checked(options, message):
     with pytest.raises(GeError) as info:
         ge.compile(_block_module(), cache=False, **options)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_a_model_that_launches_no_kernel_runs_in_every_mode(mode):
+    """A Shape of the input alone: dynamic mode joined the profiles of no launch with
+    `max()` of nothing (a ValueError)."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["y"])],
+        "shape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    compiled = ge.compile(model, level="npu", mode=mode, cache=False)
+    np.testing.assert_array_equal(compiled(np.ones((5, 3), np.float32)), [5, 3])
+    assert compiled.last_profile["kernels"] == []
