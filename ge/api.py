@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,6 +309,21 @@ def _record(prof: dict[str, Any], plan: CompiledPlan | None, launch_op: str = ""
     profiler.record_kernels(prof.get("kernels", []), launch_op, pipes)
 
 
+def _check_gear_inputs(model: Any, input_shapes: Mapping[str, Sequence[int]]) -> None:
+    """Gears serve the first axis: an input that leaves another axis free (a sequence
+    length) would be pinned to one size in every gear's plan and refuse other lengths."""
+    from ge.frontends.onnx.free_dims import free_input_axes
+
+    for name, axes in free_input_axes(model).items():
+        others = [a for a in axes if a != 0]
+        if others and name not in input_shapes:
+            raise gears.GearError(
+                f"dynamic_batch serves the first axis, and input '{name}' leaves axis "
+                f"{others[0]} free too: give it a size (input_shapes) or compile without "
+                "gears (free dims are then compiled per shape a call brings)"
+            )
+
+
 def _batch_rebuilder(
     model: Any, program: ModuleOp | StagedProgram, shapes: dict[str, list[int]], source: str
 ) -> Callable[[int], ModuleOp] | None:
@@ -423,6 +438,7 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
 
     rebuild = None
     if gear_list is not None and type(model).__name__ == "ModelProto":
+        _check_gear_inputs(model, input_shapes or {})
         rebuild = _batch_rebuilder(model, program, input_shapes or {}, source)
     elif gear_list is not None and _is_torch_module(model) and example_inputs:
         rebuild = _torch_batch_rebuilder(model, example_inputs)

@@ -273,3 +273,22 @@ def test_a_model_that_launches_no_kernel_runs_in_every_mode(mode):
     compiled = ge.compile(model, level="npu", mode=mode, cache=False)
     np.testing.assert_array_equal(compiled(np.ones((5, 3), np.float32)), [5, 3])
     assert compiled.last_profile["kernels"] == []
+
+
+def test_gears_refuse_an_input_with_another_free_axis():
+    """x[2, T] with gears: every gear's plan pinned T to 1, and a call with T = 5 was then
+    refused ('the model wants tensor<4x1xf32>'); given a size for T, the gears serve."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "T"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "T"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(GearError, match="input 'x' leaves axis 1 free too"):
+        ge.compile(model, dynamic_batch=[1, 4], cache=False)
+    compiled = ge.compile(model, dynamic_batch=[1, 4], input_shapes={"x": [1, 5]}, cache=False)
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(compiled(x), np.maximum(x, 0))
