@@ -170,6 +170,12 @@ class CompiledModel:
                 self._rebuilt[largest] = self.rebuild(largest)
                 fn = entry_function(self._rebuilt[largest])
             self._gear_axes = gears.output_batch_axes(fn)
+            if self.rebuild is not None:
+                other = self.gear_list[0] if self.gear_list[0] != largest else largest + 1
+                if other in self.gear_list:
+                    self._rebuilt[other] = self.rebuild(other)
+                module = self._rebuilt.get(other) or self.rebuild(other)
+                gears.check_batch_free_outputs(fn, entry_function(module), self._gear_axes)
 
     def _module_at_batch(self, batch: int) -> ModuleOp:
         """The graph for `batch` samples: rebuilt from the model (each gear's graph checked

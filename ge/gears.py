@@ -20,7 +20,9 @@ from xdsl.ir import Block, Region, SSAValue
 from gedialects.errors import GeError
 from gedialects.ge import ConcatOp, ExpandOp, GeOp, ReshapeOp, ResizeOp, SliceOp
 from gedialects.ge.base import to_attr
+from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, tensor
+from gedialects.interpreter import output_names
 from passes.batch_axis import (
     Batch,
     BatchMixing,
@@ -58,6 +60,30 @@ def output_batch_axes(fn: func.FuncOp) -> list[Batch | None]:
         return output_batches(fn)
     except BatchMixing as mixing:
         raise GearError(f"gears cannot be used for this model: {mixing}") from None
+
+
+def check_batch_free_outputs(
+    fn: func.FuncOp, other: func.FuncOp, places: Sequence[Batch | None]
+) -> None:
+    """An output without a batch axis must not depend on the batch size: `fn` and `other`
+    are the model's graph at two batch sizes. A Shape of an input (or a ConstantOfShape of
+    it) is folded to a constant of the gear's batch, which padding would hand the caller
+    ([4, 3] for 3 samples), and no slicing can mend."""
+    ours, theirs = fn.body.block.last_op, other.body.block.last_op
+    assert ours is not None and theirs is not None
+    for index, (place, a, b) in enumerate(zip(places, ours.operands, theirs.operands)):
+        if place is not None:
+            continue
+        same = a.type == b.type
+        if same and isinstance(a.owner, ConstantOp) and isinstance(b.owner, ConstantOp):
+            same = np.array_equal(a.owner.to_numpy(), b.owner.to_numpy())
+        if not same:
+            names = output_names(fn)
+            raise GearError(
+                f"gears cannot be used for this model: output '{names[index]}' depends on "
+                "the batch size itself (a shape computed from an input), which padding to a "
+                "gear would change"
+            )
 
 
 def pad_batch(array: np.ndarray, gear: int) -> np.ndarray:

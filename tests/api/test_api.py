@@ -292,3 +292,32 @@ def test_gears_refuse_an_input_with_another_free_axis():
     compiled = ge.compile(model, dynamic_batch=[1, 4], input_shapes={"x": [1, 5]}, cache=False)
     x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
     np.testing.assert_array_equal(compiled(x), np.maximum(x, 0))
+
+
+def test_gears_refuse_an_output_computed_from_the_batch_size():
+    """Shape(x) and ConstantOfShape(Shape(x)) fold to constants of the gear's batch: three
+    samples padded to gear 4 gave [4, 3] and a (4, 3) array, as no slicing can mend."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("ConstantOfShape", ["s"], ["z"]),
+            helper.make_node("Relu", ["x"], ["y"]),
+        ],
+        "shapes",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 3])],
+        [
+            helper.make_tensor_value_info("s", TensorProto.INT64, [2]),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, ["b", 3]),
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 3]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(GearError, match="output 's' depends on the batch size itself"):
+        ge.compile(model, dynamic_batch=[1, 4], cache=False)
+    with pytest.raises(GearError, match="output 's' depends on the batch size itself"):
+        ge.compile(model, dynamic_batch=[4], cache=False)  # one gear: checked at 5 too
+    s, z, _ = ge.compile(model, cache=False)(np.ones((3, 3), np.float32))  # no gears: right
+    np.testing.assert_array_equal(s, [3, 3])
+    assert z.shape == (3, 3)
