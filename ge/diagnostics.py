@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import FunctionType, ModuleOp, TensorType, UnrankedTensorType
 from xdsl.ir import Block, Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
@@ -71,6 +71,7 @@ def verify_located(
     for op in module.walk(reverse=True):
         try:
             op.verify(verify_nested_ops=False)
+            _check_static_shapes(op)
             _check_dominance(op, positions)
         except DiagnosticException as error:
             cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
@@ -81,6 +82,26 @@ def verify_located(
             else:
                 where = f"{name}: in '{op.name}'"
             raise VerifyException(f"{where}: error: {message}") from None
+
+
+def _check_static_shapes(op: Operation) -> None:
+    """Every tensor an op defines or takes has a static shape. A `?` dimension parsed and
+    verified, then surfaced deep in the passes as a dimension of -2**63 (and was written
+    into ONNX as such): the compiler plans buffers and tiles from static shapes, and
+    dynamic batch sizes are served by shape gears instead."""
+    types = [*op.result_types]
+    types += [arg.type for region in op.regions for block in region.blocks for arg in block.args]
+    function_type = getattr(op, "function_type", None)
+    if isinstance(function_type, FunctionType):
+        types += [*function_type.inputs.data, *function_type.outputs.data]
+    for type_ in types:
+        if isinstance(type_, UnrankedTensorType) or (
+            isinstance(type_, TensorType) and any(dim < 0 for dim in type_.get_shape())
+        ):
+            raise VerifyException(
+                f"'{op.name}': {type_} has a dynamic shape; ge compiles static shapes "
+                "(give the input a fixed size, or serve batch sizes with shape gears)"
+            )
 
 
 def _positions(module: ModuleOp) -> dict[Operation, int]:

@@ -49,10 +49,11 @@ def make_context() -> Context:
     return ctx
 
 
-def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+def all_passes(strict: bool = True) -> dict[str, Callable[[], type[ModulePass]]]:
+    """Our passes and the plugins' (`strict`: a plugin that fails to load is an error)."""
     from passes.plugins import load_plugins
     from passes.registry import PASSES
 
-    load_plugins()
+    load_plugins(strict)
 
     return dict(PASSES)

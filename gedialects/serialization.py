@@ -54,6 +54,15 @@ def module_to_text_and_weights(module: ModuleOp) -> tuple[str, dict[str, np.ndar
     return text, weights
 
 
+def elided_weights(module: ModuleOp, limit: int) -> dict[str, np.ndarray]:
+    """The weights, by digest, of the constants that print elided above `limit` elements."""
+    return {
+        data_digest(op.value.data): op.to_numpy()
+        for op in _constants(module)
+        if isinstance(op.value, DenseIntOrFPElementsAttr) and len(op.value) > limit
+    }
+
+
 def weights_to_bytes(weights: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     write_weights(buffer, weights)

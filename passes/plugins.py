@@ -19,6 +19,7 @@ import functools
 import importlib
 import importlib.util
 import os
+from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
@@ -31,13 +32,14 @@ from passes.registry import register_pass
 ENV_VAR = "GE_PASS_PLUGINS"
 ENTRY_POINT_GROUP = "gedialects.passes"
 _loaded: set[str] = set()
+_failed: dict[str, str] = {}
 
 
 def _import(spec: str) -> ModuleType:
     path = Path(spec)
     if path.suffix == ".py":
         if not path.is_file():
-            raise GeError(f"pass plugin '{spec}' ({ENV_VAR}) is not a file")
+            raise GeError(f"no such file (named by {ENV_VAR})")
         name = f"ge_pass_plugin_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
         assert module_spec is not None and module_spec.loader is not None
@@ -54,22 +56,41 @@ def _entry_points() -> tuple[EntryPoint, ...]:
     return tuple(entry_points(group=ENTRY_POINT_GROUP))
 
 
-def load_plugins() -> None:
-    """Import every plugin named by entry points and by `GE_PASS_PLUGINS` (once each)."""
+def load_plugins(strict: bool = True) -> None:
+    """Import every plugin named by entry points and by `GE_PASS_PLUGINS` (once each).
+
+    A plugin that fails is remembered with its error: `strict` raises it (now and on every
+    later call, so a second lookup in the same process cannot skip it silently); otherwise
+    it is left for `plugin_failures` to report (`ge-opt --help`, and the universe that stock
+    `xdsl-opt` loads, which must not break on one broken plugin)."""
     for entry in _entry_points():
-        if entry.value in _loaded:
-            continue
-        _loaded.add(entry.value)
-        loaded = entry.load()
-        if isinstance(loaded, type) and issubclass(loaded, ModulePass):
-            register_pass(entry.name, lambda cls=loaded: cls)
+        _load(f"entry point '{entry.name} = {entry.value}'", lambda entry=entry: _register(entry))
     for spec in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
-        if spec in _loaded:
-            continue
-        _loaded.add(spec)
-        try:
-            _import(spec)
-        except GeError:
-            raise
-        except Exception as error:
-            raise GeError(f"pass plugin '{spec}' failed to load: {error}") from error
+        _load(f"pass plugin '{spec}'", lambda spec=spec: _import(spec))
+    if strict:
+        for what, error in plugin_failures().items():
+            raise GeError(f"{what} failed to load: {error}")
+
+
+def plugin_failures() -> dict[str, str]:
+    """The plugins named now that failed to import, with their error's first line."""
+    named = {f"entry point '{e.name} = {e.value}'" for e in _entry_points()}
+    named |= {f"pass plugin '{s}'" for s in os.environ.get(ENV_VAR, "").split(os.pathsep) if s}
+    return {what: error for what, error in _failed.items() if what in named}
+
+
+def _register(entry: EntryPoint) -> None:
+    loaded = entry.load()
+    if isinstance(loaded, type) and issubclass(loaded, ModulePass):
+        register_pass(entry.name, lambda cls=loaded: cls)
+
+
+def _load(what: str, load: Callable[[], object]) -> None:
+    if what in _loaded or what in _failed:
+        return
+    try:
+        load()
+    except Exception as error:
+        _failed[what] = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return
+    _loaded.add(what)

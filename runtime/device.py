@@ -66,7 +66,7 @@ class DeviceArray:
     """An array that lives on the modeled device: passing it to a model copies nothing."""
 
     def __init__(self, array: np.ndarray, device: DeviceMemory = DEVICE):
-        self.array = np.ascontiguousarray(array)
+        self.array = np.asarray(array, order="C")  # ascontiguousarray makes rank 0 rank 1
         self._device = device
         self._handle = device.allocate(self.array.nbytes)
         device.transfers.host_to_device_bytes += self.array.nbytes

@@ -174,7 +174,7 @@ class NpuExecutable:
             array = np.asarray(value)
             if array.shape != buf.dims:
                 raise InterpretationError(f"input '{name}' has shape {array.shape}, wants {buf}")
-            bound.append(np.ascontiguousarray(array, dtype=buf.dtype))
+            bound.append(np.asarray(array, dtype=buf.dtype, order="C"))  # keeps rank 0
         return bound
 
     def _constant(self, op: HbmConstantOp) -> Buffer:

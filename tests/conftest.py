@@ -9,6 +9,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The project root too: without it (`pytest` run as a script, not `python -m pytest`), the
+# folder tests/gedialects/kernel became the namespace package `gedialects.kernel`, hiding
+# the real one (the editable install's finder maps only top-level packages).
+if str(Path(__file__).parent.parent) not in sys.path:
+    sys.path.append(str(Path(__file__).parent.parent))
 
 settings.register_profile(
     "ci",

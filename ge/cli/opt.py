@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
+import numpy as np
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from ge.cli.expected_diagnostics import Expectation, expectations, match_error
 from ge.diagnostics import LocatingParser, first_line, format_parse_error, verify_located
 from gedialects.errors import GeError
 from gedialects.ge.constant import DEFAULT_ELIDE_LIMIT, constant_elision
+from gedialects.serialization import elided_weights, read_weights, restore_weights, write_weights
 
 
 class GeOptMain(xDSLOptMain):
@@ -32,14 +40,26 @@ class GeOptMain(xDSLOptMain):
 
     errors: list[str]
     chunk_line_offset: int = 0
+    chunk_failed: bool = False
+    expected: list[Expectation] = []
+    pending: _PendingOutput | None = None
+    weights: dict[str, np.ndarray]
+
+    def __init__(self, description: str, args: Sequence[str] | None = None):
+        self.asks_help = bool({"-h", "--help"} & set(sys.argv[1:] if args is None else args))
+        super().__init__(description, args)
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0):
-        self.chunk_line_offset = start_offset
+        self._finish_chunk()
+        data = chunk.read()
+        self.chunk_line_offset, self.chunk_failed = start_offset, False
+        if self.args.verify_diagnostics:
+            self.expected = expectations(data.decode(errors="replace"), start_offset + 1)
         try:
-            return super().parse_chunk(chunk, file_extension, start_offset)
+            return super().parse_chunk(io.BytesIO(data), file_extension, start_offset)
         except ParseError as error:
             error.span = dataclasses.replace(error.span, line_offset=start_offset)
-            self._report(format_parse_error(error))
+            self._report(format_parse_error(error), parsing=True)
         except (DiagnosticException, GeError) as error:
             self._report(self._located(first_line(str(error))))
         return None
@@ -49,6 +69,27 @@ class GeOptMain(xDSLOptMain):
             super().apply_passes(prog)
         except (DiagnosticException, GeError) as error:
             self._report(self._located(first_line(str(error))))
+        except Exception as error:
+            upstream = _upstream_pass_failure(error)
+            if upstream is None or os.environ.get("GE_TRACEBACK"):
+                raise
+            self._report(self._located(upstream))
+
+    def setup_pipeline(self) -> None:
+        """xDSL's pass-option errors (`Provided arguments ["foo"] not found ...`) do not
+        say which pass of the pipeline they are about: the message names it."""
+        try:
+            super().setup_pipeline()
+        except ValueError as error:
+            for spec in parse_pipeline(self.args.passes):
+                factory = self.available_passes.get(spec.name)
+                try:
+                    if factory is not None:
+                        factory().from_pass_spec(spec)
+                except ValueError as option_error:
+                    message = f"pass '{spec.name}': {first_line(str(option_error))}"
+                    raise _Reported(f"ge-opt: error: {message}") from None
+            raise error
 
     def _located(self, message: str) -> str:
         """Messages without a location get the input's name, as `file: error: ...`."""
@@ -62,11 +103,60 @@ class GeOptMain(xDSLOptMain):
             self.args.input_file = None
         return super().get_input_stream()
 
-    def _report(self, message: str) -> None:
+    def _report(self, message: str, parsing: bool = False) -> None:
+        """An error of the current chunk: checked against its `expected-error` annotations
+        (`--verify-diagnostics`), printed to stdout where the chunk has none (xDSL's
+        `--verify-diagnostics` and `--parsing-diagnostics`), else an error."""
+        self.chunk_failed = True
+        if self.args.verify_diagnostics and self.expected:
+            if match_error(message, self.expected):
+                return
+            message += " (no expected-error annotation matches it)"
+        elif self.args.verify_diagnostics or (parsing and self.args.parsing_diagnostics):
+            print(message)
+            return
+        self._report_plainly(message)
+
+    def _finish_chunk(self) -> None:
+        """Each annotation of the chunk just processed was matched by an error."""
+        expected, self.expected = self.expected, []
+        for expectation in expected:
+            if not expectation.matched:
+                where = f"{self.get_input_name()}:{expectation.annotated_at}"
+                self._report_plainly(f"{where}: error: {expectation.describe()}")
+
+    def _report_plainly(self, message: str) -> None:
         if not self.args.split_input_file:
             raise _Reported(message)
         self.errors.append(message)
         print(message, file=sys.stderr)
+
+    def run(self) -> None:
+        super().run()
+        self._finish_chunk()
+
+    def commit_output(self) -> None:
+        """Write `-o` once the run succeeded (a failed run leaves the file as it was), with
+        the weights of the constants printed elided in `FILE.weights.npz` beside it, which
+        `ge-run FILE` and `ge-opt FILE` read back: nothing is lost by eliding."""
+        if self.pending is None:
+            return
+        Path(self.args.output_file).write_text(self.pending.getvalue())
+        if self.weights:
+            with open(f"{self.args.output_file}.weights.npz", "wb") as file:
+                write_weights(file, self.weights)
+
+    def register_all_passes(self) -> None:
+        """A pass plugin that failed to load is an error naming it (`--help` lists it
+        instead); xDSL's universe, which stock xdsl-opt shares, left it out quietly. The
+        universe is built once a process: passes registered since (a plugin named later,
+        as `ge-opt` run as a library does) are added from our registry."""
+        super().register_all_passes()
+        if not self.asks_help:
+            from ge.registry import all_passes
+
+            for name, factory in all_passes().items():
+                self.available_passes.setdefault(name, factory)
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()
@@ -78,6 +168,9 @@ class GeOptMain(xDSLOptMain):
                 verify_located(
                     module, parser.locations, self.get_input_name(), self.chunk_line_offset
                 )
+            sidecar = Path(f"{self.args.input_file}.weights.npz")
+            if self.args.input_file and sidecar.is_file():
+                restore_weights(module, read_weights(sidecar), self.get_input_name())
             return module
 
         def parse_onnx(io: IO[bytes]) -> ModuleOp:
@@ -91,7 +184,7 @@ class GeOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.error = _usage_error  # one line, not argparse's usage and exit 2
-        if {"-h", "--help"} & set(sys.argv[1:]):
+        if self.asks_help:
             arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
             arg_parser.epilog = passes_help()
         arg_parser.add_argument(
@@ -123,7 +216,11 @@ class GeOptMain(xDSLOptMain):
                 raise GeError("--emit onnx needs an output file (-o out.onnx)")
             onnx_save(export_onnx(prog), self.args.output_file)
             return ""
+        if self.chunk_failed:
+            return ""  # its error was reported; half-transformed IR is no output
         limit = None if self.args.print_large_constants else self.args.elide_constants_larger_than
+        if self.pending is not None and limit is not None:
+            self.weights.update(elided_weights(prog, limit))
         with constant_elision(limit):
             if self.args.target == "mlir":
                 return super().output_resulting_program(prog)
@@ -145,13 +242,25 @@ class GeOptMain(xDSLOptMain):
     def prepare_output(self) -> IO[str]:
         if self.args.emit == "onnx":
             return open("/dev/null", "w")  # the model is written by output_resulting_program
+        if self.args.output_file:
+            self.pending = _PendingOutput()
+            return self.pending
         return super().prepare_output()
+
+
+class _PendingOutput(io.StringIO):
+    """`-o`'s text, kept until the run succeeds (`GeOptMain.commit_output`)."""
+
+    def close(self) -> None:
+        """xDSL closes the output stream after the last chunk; the text is still needed."""
 
 
 def passes_help() -> str:
     """gedialects' passes with the one-line docstring of each (shown by `ge-opt --help`)."""
+    from passes.plugins import load_plugins, plugin_failures
     from passes.registry import PASSES
 
+    load_plugins(strict=False)
     lines = ["gedialects passes (-p NAME{option=value ...}):"]
     for name in sorted(PASSES):
         try:
@@ -159,7 +268,29 @@ def passes_help() -> str:
         except Exception as error:  # a broken plugin must not break --help
             doc = f"(cannot be loaded: {first_line(str(error))})"
         lines.append(f"  {name:<28} {doc}")
+    for plugin, error in plugin_failures().items():
+        lines.append(f"  ({plugin} failed to load: {error})")
     return "\n".join(lines)
+
+
+def _upstream_pass_failure(error: Exception) -> str | None:
+    """One line for a plain Python error raised inside one of xDSL's own passes (`apply-pdl`
+    asserts that its file exists): the pass and the failed source line, not an internal
+    error of ours. None when the failing pass is not xDSL's."""
+    failing = None
+    trace = error.__traceback__
+    while trace is not None:
+        candidate = trace.tb_frame.f_locals.get("self")
+        if isinstance(candidate, ModulePass):
+            failing = candidate
+        trace = trace.tb_next
+    if failing is None or not type(failing).__module__.startswith("xdsl."):
+        return None
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    where = f"{frame.filename.rsplit('site-packages/', 1)[-1]}:{frame.lineno}"
+    what = frame.line or type(error).__name__
+    detail = first_line(str(error)) if str(error).strip() else type(error).__name__
+    return f"xDSL's pass '{failing.name}' failed: {detail} at `{what}` ({where})"
 
 
 class _Reported(Exception):
@@ -185,9 +316,12 @@ def _usage_error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         tool = GeOptMain(description="gedialects modular optimizer driver", args=argv)
-        tool.errors = []
+        tool.errors, tool.weights = [], {}
         tool.run()
-        return 1 if tool.errors else 0
+        if tool.errors:
+            return 1
+        tool.commit_output()
+        return 0
     except _Reported as error:
         print(str(error), file=sys.stderr)
         return 1

@@ -321,3 +321,8 @@ def test_gears_refuse_an_output_computed_from_the_batch_size():
     s, z, _ = ge.compile(model, cache=False)(np.ones((3, 3), np.float32))  # no gears: right
     np.testing.assert_array_equal(s, [3, 3])
     assert z.shape == (3, 3)
+
+
+def test_a_scalar_kept_on_device_keeps_rank_0():
+    """DeviceArray made rank 0 rank 1 (np.ascontiguousarray)."""
+    assert ge.to_device(np.float32(2.5)).array.shape == ()

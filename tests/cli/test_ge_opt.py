@@ -125,3 +125,110 @@ def test_an_upstream_printer_target_refuses_our_dialects_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"ge-opt: -t {target} cannot print this program (AssertionError)")
     assert "-t mlir" in err and err.count("\n") == 1
+
+
+def test_a_pass_option_error_names_the_pass(
+    crashing: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """xDSL's message (`Provided arguments ["foo"] not found in expected arguments []`) did
+    not say which pass of the pipeline it was about."""
+    assert opt.main([str(crashing), "-p", "cse,dce{foo=1}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ge-opt: error: pass 'dce': Provided arguments") and err.count("\n") == 1
+
+
+def test_an_upstream_pass_that_asserts_is_named_with_its_check(
+    crashing: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """apply-pdl asserts that its file exists: the line was `internal error
+    (AssertionError): error`."""
+    missing = tmp_path / "none.mlir"
+    assert opt.main([str(crashing), "-p", f'apply-pdl{{pdl_file="{missing}"}}']) == 1
+    err = capsys.readouterr().err
+    assert "xDSL's pass 'apply-pdl' failed: AssertionError at `assert os.path.exists" in err
+    assert "xdsl/transforms/apply_pdl.py:" in err and err.count("\n") == 1
+
+
+DYNAMIC = """func.func @main(%x: tensor<?x3xf32>) -> tensor<?x3xf32> {
+  %0 = ge.relu %x : (tensor<?x3xf32>) -> tensor<?x3xf32>
+  func.return %0 : tensor<?x3xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("flags", [["-p", "ge-optimize"], ["--emit", "onnx", "-o", "d.onnx"]])
+def test_a_dynamic_dimension_is_refused_where_it_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    """`?` parsed and verified, then became a dimension of -2**63 inside the passes and in
+    the ONNX model written (exit 0)."""
+    path = tmp_path / "dynamic.mlir"
+    path.write_text(DYNAMIC)
+    flags = [str(tmp_path / f) if f.endswith(".onnx") else f for f in flags]
+    assert opt.main([str(path), *flags]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:1:1: error: 'func.func': tensor<?x3xf32> has a dynamic shape")
+    assert not (tmp_path / "d.onnx").exists()
+
+
+def test_a_failed_run_leaves_the_output_file_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o` was opened (emptied) before the input was parsed."""
+    bad, out = tmp_path / "bad.mlir", tmp_path / "out.mlir"
+    bad.write_text(DYNAMIC)
+    out.write_text("earlier work\n")
+    assert opt.main([str(bad), "-o", str(out)]) == 1
+    assert out.read_text() == "earlier work\n"
+    assert "dynamic shape" in capsys.readouterr().err
+
+
+def test_the_output_file_keeps_elided_weights_beside_it(tmp_path: Path) -> None:
+    """Constants print elided above 64 elements; `-o` wrote them so, and the file could not
+    run. Their weights now go to `FILE.weights.npz`, which ge-opt and ge-run read back."""
+    import numpy as np
+
+    import ge
+    from gedialects.ge.constant import dense_from_numpy
+
+    weights = np.arange(16 * 8, dtype=np.float32).reshape(16, 8) / 100
+    source = tmp_path / "mm.mlir"
+    source.write_text(
+        "func.func @main(%x: tensor<2x16xf32>) -> tensor<2x8xf32> {\n"
+        f"  %w = ge.constant {dense_from_numpy(weights)}\n"
+        "  %y = ge.matmul %x, %w : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>\n"
+        "  func.return %y : tensor<2x8xf32>\n}\n"
+    )
+    first, second = tmp_path / "a.mlir", tmp_path / "b.mlir"
+    assert opt.main([str(source), "-p", "cse", "-o", str(first)]) == 0
+    assert "elided<" in first.read_text() and Path(f"{first}.weights.npz").is_file()
+    assert opt.main([str(first), "-p", "fold-constants", "-o", str(second)]) == 0
+    x = np.ones((2, 16), np.float32)
+    got = ge.compile(str(second), cache=False)(x)
+    np.testing.assert_allclose(np.asarray(got), x @ weights, rtol=1e-5)
+
+
+def test_help_lists_a_broken_plugin_and_a_run_names_it_every_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin that raised on import broke `--help`; and it was marked loaded before it
+    was imported, so a second lookup in the same process skipped it silently."""
+    from ge.registry import all_passes
+    from gedialects.errors import GeError
+
+    plugin = tmp_path / "broken_plugin.py"
+    plugin.write_text('raise RuntimeError("boom in my plugin")\n')
+    monkeypatch.setenv("GE_PASS_PLUGINS", str(plugin))
+    with pytest.raises(SystemExit) as done:  # argparse exits after printing the help
+        opt.main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert f"(pass plugin '{plugin}' failed to load: boom in my plugin)" in out
+    assert "fuse-conv-bn-relu" in out
+    source = tmp_path / "in.mlir"
+    source.write_text(PROGRAM)
+    for _ in range(2):
+        assert opt.main([str(source), "-p", "cse"]) == 1
+        assert "boom in my plugin" in capsys.readouterr().err
+        with pytest.raises(GeError, match="failed to load: boom in my plugin"):
+            all_passes()

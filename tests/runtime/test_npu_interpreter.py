@@ -344,3 +344,23 @@ def test_a_transposing_load_of_the_wrong_window_is_refused():
     text = text.replace("%b1[0, 0] [%nn, 64] -> %b0", "%b1[0, 0] [%nn, 32] -> %b0")
     with pytest.raises(InterpretationError, match=r"windows \[48, 32\] and \[64, 48\] differ"):
         run_npu(parse(text), [np.zeros((32, 64), np.float16), np.zeros((48, 64), np.float16)])
+
+
+def test_a_rank_0_argument_returned_as_it_is_keeps_rank_0():
+    """np.ascontiguousarray gives rank 0 a dimension: the scalar came back as shape (1,)."""
+    from ge.testing import apply_pipeline
+
+    module = parse(
+        "func.func @main(%x: tensor<f32>, %y: tensor<2xf32>) -> (tensor<f32>, tensor<2xf32>) {\n"
+        "  %0 = ge.relu %y : (tensor<2xf32>) -> tensor<2xf32>\n"
+        "  func.return %x, %0 : tensor<f32>, tensor<2xf32>\n}\n"
+    )
+    apply_pipeline(
+        "ge-optimize,select-implementations,split-pointwise-convs,schedule-streams,"
+        "plan-memory,convert-kernel-to-npu",
+        module,
+    )
+    x, y = np.array(1.5, np.float32), np.array([-1, 2], np.float32)
+    scalar, relu = NpuExecutable(module).run([x, y]).outputs
+    assert scalar.shape == () and scalar == x
+    np.testing.assert_array_equal(relu, [0, 2])

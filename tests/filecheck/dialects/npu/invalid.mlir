@@ -1,5 +1,5 @@
-// RUN: not ge-opt %s --split-input-file --verify-diagnostics 2>&1 | filecheck %s
-// RUN: not ge-opt %s --split-input-file --verify-diagnostics -p verify-npu 2>&1 | filecheck %s --check-prefix=TARGET
+// RUN: ge-opt %s --split-input-file --verify-diagnostics 2>&1 | filecheck %s
+// RUN: ge-opt %s --split-input-file --verify-diagnostics -p verify-npu 2>&1 | filecheck %s --check-prefix=TARGET
 
 // mmad reads its left operand from UB: the cube reads only L0A and L0B.
 // CHECK: 'npu.mmad': a must be in l0a, got a buffer in ub
