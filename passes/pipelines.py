@@ -23,6 +23,7 @@ from xdsl.passes import ModulePass
 from gedialects.kernel import ElementwiseOp, KernelOp
 
 GE_OPTIMIZE: tuple[str, ...] = (
+    "inline-calls",  # helper functions' bodies into their callers: one function to compile
     "fold-constants",  # constant subgraphs (shape arithmetic too) become constants
     "simplify",  # algebraic identities, no-op data movement, inference dropout
     "recognize-layer-norm",  # ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> ge.layer_norm

@@ -19,6 +19,7 @@ def _ge_pass(module: str, cls: str) -> Callable[[], type[ModulePass]]:
     return lambda: getattr(importlib.import_module(f"passes.{module}"), cls)
 
 
+register_pass("inline-calls", _ge_pass("inline_calls", "InlineCalls"))
 register_pass("fold-constants", _ge_pass("fold_constants", "FoldConstants"))
 register_pass("simplify", _ge_pass("simplify", "Simplify"))
 register_pass("emulate-narrow-types", _ge_pass("emulate_narrow_types", "EmulateNarrowTypes"))
