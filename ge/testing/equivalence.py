@@ -225,7 +225,12 @@ def check_pass_property(
     """A hypothesis test: random programs keep their outputs through `pipeline`.
 
     test_my_pass = check_pass_property("my-pass", ops=["binary"], max_ops=6)
+
+    A pipeline spec is checked here, where the test is defined: a misspelt pass name or
+    option fails at collection, not as a failure of every drawn program.
     """
+    if isinstance(pipeline, str):
+        PassPipeline.parse_spec(available_passes(), pipeline)  # ValueError naming the pass
 
     @given(programs_with_inputs(**program_options))
     def property_test(case: tuple[ModuleOp, list[np.ndarray]]) -> None:

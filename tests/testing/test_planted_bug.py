@@ -179,3 +179,13 @@ def test_pipelines_as_text_pass_instance_pass_class_or_callable():
     ):
         result = assert_preserves_semantics(pipeline, module)
         assert result is not module and result is not None
+
+
+def test_a_misspelt_pipeline_fails_where_the_property_is_defined():
+    """It failed only when hypothesis ran it, once per drawn program."""
+    import pytest
+
+    from ge.testing.equivalence import check_pass_property
+
+    with pytest.raises(ValueError, match=r"Unrecognized passes: \['no-such-pass'\]"):
+        check_pass_property("cse,no-such-pass")
