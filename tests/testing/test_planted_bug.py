@@ -183,8 +183,6 @@ def test_pipelines_as_text_pass_instance_pass_class_or_callable():
 
 def test_a_misspelt_pipeline_fails_where_the_property_is_defined():
     """It failed only when hypothesis ran it, once per drawn program."""
-    import pytest
-
     from ge.testing.equivalence import check_pass_property
 
     with pytest.raises(ValueError, match=r"Unrecognized passes: \['no-such-pass'\]"):
