@@ -322,3 +322,25 @@ def test_ge_opt_emit_onnx_writes_a_model_onnxruntime_runs(tmp_path) -> None:
     model = onnx.load(out)
     onnx.checker.check_model(model, full_check=True)
     assert_close(run_onnx(model, [IMG]), run(module, [IMG]), "ge-opt --emit onnx")
+
+
+def test_calls_of_the_modules_functions_are_inlined_into_the_graph() -> None:
+    """`'func.call' has no ONNX form yet`: the exporter now inlines them, on a copy."""
+    from xdsl.dialects import func
+    from xdsl.parser import Parser
+
+    from ge.registry import make_context
+
+    text = (
+        "func.func private @helper(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
+        "  %0 = ge.relu %x : (tensor<2xf32>) -> tensor<2xf32>\n"
+        "  func.return %0 : tensor<2xf32>\n}\n"
+        "func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
+        "  %0 = func.call @helper(%x) : (tensor<2xf32>) -> tensor<2xf32>\n"
+        "  %1 = func.call @helper(%0) : (tensor<2xf32>) -> tensor<2xf32>\n"
+        "  func.return %1 : tensor<2xf32>\n}\n"
+    )
+    module = Parser(make_context(), text).parse_module()
+    model = assert_exports(module, [np.array([-1, 2], np.float32)])
+    assert [n.op_type for n in model.graph.node] == ["Relu", "Relu"]
+    assert sum(isinstance(op, func.CallOp) for op in module.walk()) == 2  # left as it was

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -214,9 +215,15 @@ def export_onnx(module: ModuleOp, entry: str | None = None, check: bool = False)
     Constants become initializers, input and output names come from the `ge.name`
     argument and result attributes, kernels become calls of ONNX functions; an op
     without an ONNX form raises `UnsupportedError`. `check` runs onnx's full checker.
+    Calls of the module's own functions are inlined first (on a copy), as a compile does.
     """
     for name in EMITTER_MODULES:
         importlib.import_module(name)
+    if any(isinstance(op, func.CallOp) for op in module.walk()):
+        from passes.inline_calls import InlineCalls
+
+        module = module.clone()
+        InlineCalls().apply(Context(), module)
     fn = entry_function(module, entry)
     graph, builder = export_graph(fn, fn.sym_name.data)
     model = helper.make_model(
