@@ -42,6 +42,13 @@ class EagerRunner:
     launches: int = 0
     compiles: int = 0
 
+    def __post_init__(self) -> None:
+        """Calls of the module's own functions launch their bodies' ops: inline them (on a
+        copy) so that the entry function holds every op to launch."""
+        from passes.inline_calls import with_calls_inlined
+
+        self.module = with_calls_inlined(self.module)
+
     def run(self, inputs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], list[dict]]:
         fn = entry_function(self.module)
         inputs = bind_inputs(fn, inputs)  # checked against the model's names and types

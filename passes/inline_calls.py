@@ -73,6 +73,16 @@ def inline_call(call: func.CallOp, callee: func.FuncOp) -> None:
     call.erase()
 
 
+def with_calls_inlined(module: ModuleOp) -> ModuleOp:
+    """`module` itself when it calls none of its functions, else an inlined copy (for the
+    consumers of one function that must not change the user's module: export, eager)."""
+    if not any(isinstance(op, func.CallOp) for op in module.walk()):
+        return module
+    module = module.clone()
+    InlineCalls().apply(Context(), module)
+    return module
+
+
 @dataclass(frozen=True)
 class InlineCalls(ModulePass):
     """Inline calls of the module's own functions (the compiled path sees one function)."""

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -219,11 +218,9 @@ def export_onnx(module: ModuleOp, entry: str | None = None, check: bool = False)
     """
     for name in EMITTER_MODULES:
         importlib.import_module(name)
-    if any(isinstance(op, func.CallOp) for op in module.walk()):
-        from passes.inline_calls import InlineCalls
+    from passes.inline_calls import with_calls_inlined
 
-        module = module.clone()
-        InlineCalls().apply(Context(), module)
+    module = with_calls_inlined(module)
     fn = entry_function(module, entry)
     graph, builder = export_graph(fn, fn.sym_name.data)
     model = helper.make_model(
