@@ -38,15 +38,15 @@ class GeOptMain(xDSLOptMain):
     still processed (as mlir-opt does); the exit code is 1 if any chunk failed.
     """
 
-    errors: list[str]
-    chunk_line_offset: int = 0
-    chunk_failed: bool = False
-    expected: list[Expectation] = []
-    pending: _PendingOutput | None = None
-    weights: dict[str, np.ndarray]
-
     def __init__(self, description: str, args: Sequence[str] | None = None):
         self.asks_help = bool({"-h", "--help"} & set(sys.argv[1:] if args is None else args))
+        self.errors: list[str] = []
+        self.chunk_line_offset, self.chunk_failed = 0, False
+        self.expected: list[Expectation] = []
+        """The current chunk's `expected-error` annotations (`--verify-diagnostics`)."""
+        self.pending: _PendingOutput | None = None
+        self.weights: dict[str, np.ndarray] = {}
+        """The weights of the constants `-o`'s text prints elided, by digest."""
         super().__init__(description, args)
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0):
@@ -316,7 +316,6 @@ def _usage_error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         tool = GeOptMain(description="gedialects modular optimizer driver", args=argv)
-        tool.errors, tool.weights = [], {}
         tool.run()
         if tool.errors:
             return 1
