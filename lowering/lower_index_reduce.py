@@ -171,8 +171,7 @@ def _emit_chunks(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, las
         b.sync("MTE2", "V")
         b.wait_flag("MTE3", "V")
         b.add(REDUCE_OPS["reduce_max" if argmax else "reduce_min"](tile, best, [1]))
-        b.add(VecCmpOp("eq", tile, best, mask))
-        b.add(VecSelectOp(mask, iota, other, cand))
+        _candidates(b, (tile, best, mask, iota, other, cand))
         b.add(REDUCE_OPS["reduce_max" if last else "reduce_min"](cand, index, [1]))
         b.set_flag("V", "MTE2")
         b.sync("V", "MTE3")
@@ -210,8 +209,7 @@ def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, last: bool
         b.sync("MTE2", "V")
         extreme = "reduce_max" if op.name == "kernel.argmax" else "reduce_min"
         b.add(REDUCE_OPS[extreme](tile, best, [1]))
-        b.add(VecCmpOp("eq", tile, best, mask))
-        b.add(VecSelectOp(mask, iota, other, cand))
+        _candidates(b, (tile, best, mask, iota, other, cand))
         b.add(REDUCE_OPS["reduce_max" if last else "reduce_min"](cand, index, [1]))
         b.set_flag("V", "MTE2")
         b.wait_flag("MTE3", "V")
@@ -221,3 +219,16 @@ def _emit(b: KernelBuilder, bufs: tuple, shape: tuple, op: Operation, last: bool
         b.set_flag("MTE3", "V")
     b.wait_flag("V", "MTE2")
     b.wait_flag("MTE3", "V")
+
+
+def _candidates(b: KernelBuilder, bufs: tuple) -> None:
+    """cand = the index where the tile holds its line's extreme, `other` elsewhere. A NaN
+    wins, as in numpy's argmax and argmin (the reference): the vector unit's max and min
+    propagate it, and NaN equals nothing, so without the second select no index matched
+    and the line's result was `other`, an index past the axis."""
+    tile, best, mask, iota, other, cand = bufs
+    b.add(VecCmpOp("eq", tile, best, mask))
+    b.add(VecSelectOp(mask, iota, other, cand))
+    if np.issubdtype(to_numpy_dtype(tile.type.element_type), np.floating):
+        b.add(VecCmpOp("ne", tile, tile, mask))
+        b.add(VecSelectOp(mask, iota, cand, cand))

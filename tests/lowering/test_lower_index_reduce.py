@@ -109,3 +109,19 @@ def test_random_arg_reductions(data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(["argmax", "argmin"]))
     keep, last, ties = (data.draw(st.booleans()) for _ in range(3))
     _run(kind, shape, axis, keep, last, ties=ties, seed=len(shape))
+
+
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+@pytest.mark.parametrize("last", [False, True])
+@pytest.mark.parametrize(("length", "target"), [(4, None), (2000, SMALL_UB)])
+def test_a_nan_wins_as_in_numpy(kind: str, last: bool, length: int, target) -> None:  # noqa: ANN001
+    """The vector max propagates NaN and NaN equals nothing: no index matched, and the
+    result was the axis length, past the end (a Gather fed by it reads out of bounds)."""
+    x = np.random.default_rng(1).standard_normal((4, length)).astype(np.float32)
+    x[0, [1, length - 2]] = np.nan  # two NaNs: the first (or the last) wins
+    x[1, :] = np.nan
+    x[3, length - 1] = np.nan  # in a chunked line, in the short last chunk
+    result = check(_arg(kind, x.shape, 1, False, last), [x], rtol=0, atol=0, target=target)
+    got = result.outputs[0]
+    assert got[0] == (length - 2 if last else 1) and got[1] == (length - 1 if last else 0)
+    assert got[3] == length - 1 and (got < length).all()
