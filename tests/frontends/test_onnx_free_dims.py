@@ -56,3 +56,23 @@ def test_a_named_dim_that_leads_an_input_stays_one():
     shapes = list(longer_shapes(helper.make_model(graph), {}))
     assert [s["ids"] for s in shapes] == [[1, n] for n in LADDER]
     assert all(s["rows"] == [3, 1] for s in shapes)
+
+
+def test_when_no_guessed_size_fits_the_error_says_they_were_guessed():
+    """The error named a Reshape at sizes the user never gave, and not how to give them."""
+    shape = numpy_helper.from_array(np.array([-1, 5], np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [shape],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(FrontendError) as raised:
+        import_onnx_model(model)
+    message = str(raised.value)
+    assert "cannot reshape [1, 1] to [-1, 5]" in message
+    assert "('x' axes [0, 1]); they were compiled at guessed sizes" in message
+    assert "input_shapes={'x': [...]}" in message and "\n" not in message
+    assert input_shape(model, {"x": [2, 10]}) == [2, 10]

@@ -37,7 +37,22 @@ def import_with_free_dims(
                 return build(shapes)
             except FrontendError:
                 continue
+        guessed = {n: a for n, a in free_input_axes(model).items() if n not in (given or {})}
+        if guessed:  # the sizes were ours, not the user's: say so, and how to give them
+            from ge.frontends.onnx.loading import first_line
+
+            error.args = (f"{first_line(str(error))} {_guess_hint(guessed)}",)
         raise error
+
+
+def _guess_hint(guessed: Mapping[str, Sequence[int]]) -> str:
+    dims = ", ".join(f"'{name}' axes {list(axes)}" for name, axes in guessed.items())
+    example = ", ".join(f"'{name}': [...]" for name in guessed)
+    return (
+        f"(the model leaves dims free ({dims}); they were compiled at guessed sizes, 1 and "
+        f"then {', '.join(map(str, LADDER))} for non-leading ones: give the sizes you run "
+        f"with, ge.compile(..., input_shapes={{{example}}}) or ge-run --inputs IN.npz)"
+    )
 
 
 def longer_shapes(model: onnx.ModelProto, given: Shapes) -> Iterator[dict[str, list[int]]]:
