@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import onnx
 from xdsl.dialects import func
 from xdsl.ir import SSAValue
 
@@ -72,6 +73,25 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         if "pickled" in reason:
             reason = "it would have to be unpickled, which ge-run never does"
         raise FrontendError(f"inputs file '{path}' is not a readable .npz ({reason})") from None
+
+
+def check_given_shapes(model: onnx.ModelProto, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Each array of the inputs file fits its ONNX input's fixed dims (its free ones take
+    the array's sizes). The import's own check spoke of `input_shapes`, which a ge-run user
+    never gave."""
+    for info in model.graph.input:
+        array = arrays.get(info.name)
+        if array is None or not info.type.tensor_type.HasField("shape"):
+            continue
+        dims = [
+            d.dim_value if d.HasField("dim_value") else "?" for d in info.type.tensor_type.shape.dim
+        ]
+        fits = len(dims) == array.ndim and all(d in ("?", n) for d, n in zip(dims, array.shape))
+        if not fits:
+            raise InterpretationError(
+                f"inputs file '{path}': '{info.name}' has shape {list(array.shape)}, and the "
+                f"model's input '{info.name}' is {dims}"
+            )
 
 
 def bind_named(arrays: dict[str, np.ndarray], fn: func.FuncOp, path: Path) -> dict[str, np.ndarray]:

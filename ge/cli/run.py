@@ -24,7 +24,7 @@ from pathlib import Path
 
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
-from ge.cli.inputs import bind_named, load_npz, random_inputs, show_outputs
+from ge.cli.inputs import bind_named, check_given_shapes, load_npz, random_inputs, show_outputs
 from ge.cli.lowered import is_lowered, run_lowered
 from ge.diagnostics import first_line, format_parse_error
 from ge.frontends.onnx.staging import StagedProgram
@@ -46,6 +46,17 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _count(text: str) -> int:
+    """A non-negative integer (numpy's seeds are; its own error names no flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; it counts from 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ge-run", description="Compile a model (.onnx or .mlir) and run it.")
     p.add_argument("model", help="the model: an .onnx file or .mlir text IR")
@@ -56,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", metavar="TRACE.json", help="write a Chrome/Perfetto trace")
     p.add_argument("--report", metavar="REPORT.json", help="write the figures as JSON")
     p.add_argument("--target", default="ascend910a", help="preset name or target TOML file")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    p.add_argument("--seed", type=_count, default=0, help="seed of the random inputs")
     p.add_argument("--level", choices=LEVELS, default="npu", help="where to run (default npu)")
     p.add_argument("--no-cache", action="store_true", help="compile without the compile cache")
     p.add_argument(
@@ -140,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         from ge.frontends.onnx.importer import read_onnx_file
 
         model = read_onnx_file(args.model)
+        check_given_shapes(model, given, Path(args.inputs))
         names = {info.name for info in model.graph.input}
         # an array the model does not take is bind_named's error below, naming the file
         shapes = {k: v for k, v in shapes.items() if k in names}

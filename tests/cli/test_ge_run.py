@@ -119,6 +119,30 @@ def test_symbolic_dims_take_the_shapes_of_the_given_inputs(tmp_path: Path) -> No
         np.testing.assert_allclose(got["y"], 1 / (1 + np.exp(-batch)), rtol=1e-5)
 
 
+def test_an_input_of_the_wrong_shape_names_the_file_not_input_shapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The import's check said `input_shapes gives [2, 5] for 'x'`: no user gave that."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), tmp_path / "dyn.onnx")
+    np.savez(tmp_path / "in.npz", x=np.ones((2, 5), np.float32))
+    assert main([str(tmp_path / "dyn.onnx"), "--inputs", str(tmp_path / "in.npz")]) == 1
+    err = capsys.readouterr().err
+    assert f"inputs file '{tmp_path / 'in.npz'}': 'x' has shape [2, 5], and the model" in err
+    assert "input 'x' is ['?', 4]" in err and "input_shapes" not in err
+
+
+@pytest.mark.parametrize(("value", "reason"), [("-5", "-5 is negative"), ("x", "'x' is not")])
+def test_a_bad_seed_names_the_flag(
+    mlir_model: Path, capsys: pytest.CaptureFixture[str], value: str, reason: str
+) -> None:
+    """numpy's `expected non-negative integer` did not say which flag."""
+    assert main([str(mlir_model), "--seed", value]) == 1
+    assert capsys.readouterr().err.startswith(f"ge-run: error: argument --seed: {reason}")
+
+
 def test_random_inputs_are_seeded(mlir_model: Path, tmp_path: Path) -> None:
     results = []
     for seed, name in ((5, "a"), (5, "b"), (6, "c")):
