@@ -154,3 +154,31 @@ def test_an_empty_past_cache_concatenated_runs_on_the_npu():
     np.testing.assert_allclose(compiled(**feeds), want, rtol=1e-5, atol=1e-6)
     assert compiled.last_profile["fallbacks"] == []
     assert all("ge.concat" not in k["fused_from"] for k in compiled.last_profile["kernels"])
+
+
+@pytest.mark.parametrize("level", ["reference", "npu"])
+def test_a_mean_over_no_elements_is_zero_as_in_onnxruntime(level: str) -> None:
+    """numpy's 0 / 0 gave NaN; onnxruntime gives 0, as torch's EmbeddingBag does for an
+    empty bag (exported as a Loop of ReduceMeans). Means over some elements are unchanged."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("ReduceMean", ["x"], ["over_none"], axes=[0], keepdims=0),
+            helper.make_node("ReduceMean", ["x"], ["of_none"], axes=[1], keepdims=1),
+        ],
+        "empty_mean",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [0, 3])],
+        [
+            helper.make_tensor_value_info("over_none", TensorProto.FLOAT, [3]),
+            helper.make_tensor_value_info("of_none", TensorProto.FLOAT, [0, 1]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.zeros((0, 3), np.float32)
+    expected = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    got = ge.compile(model, level=level, cache=False)(x)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(g), e)
+    assert np.asarray(got[0]).tolist() == [0.0, 0.0, 0.0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -93,9 +94,18 @@ def _reduce(fn: Callable[..., np.ndarray]) -> Reference:
     return run
 
 
+def _mean(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """The mean; 0 over no elements (onnxruntime's answer, and torch's EmbeddingBag's for an
+    empty bag; the ONNX spec leaves it undefined), where numpy's 0 / 0 gives NaN."""
+    count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+    if count == 0:
+        return np.sum(x, axis=axis, keepdims=keepdims)
+    return np.mean(x, axis=axis, keepdims=keepdims)
+
+
 for _op, _fn in {
     ops.ReduceSumOp: np.sum,
-    ops.ReduceMeanOp: np.mean,
+    ops.ReduceMeanOp: _mean,
     ops.ReduceMaxOp: lambda x, **kw: np.max(x, initial=_extreme(x.dtype, False), **kw),
     ops.ReduceMinOp: lambda x, **kw: np.min(x, initial=_extreme(x.dtype, True), **kw),
     ops.ReduceProdOp: np.prod,
