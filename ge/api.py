@@ -407,10 +407,13 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
     force_fp16: every f32 tensor in f16; must_keep_origin_dtype: the model's own dtypes;
     docs/architecture.md "Precision modes"), `memory_reuse` (False disables memory reuse),
     `optimize`, `level`
-    (reference/npu), `conv_algorithm`, `tune` (npu level: each conv/matmul tile search's
-    best N candidates run on the interpreter, the fastest kept), `tune_db` (a JSON table of
-    tile decisions to lower with, which tuning extends). `cache`: None or True for the
-    default on-disk cache, False for none, a path or a `CompileCache`.
+    ("reference", the default: numpy on the graph's ops, quick to compile; "npu": lowered
+    to the npu dialect and run on the modeled chip, as `ge-run` does by default, with its
+    cycles and memory in `last_profile`), `conv_algorithm`, `tune` (npu level: each
+    conv/matmul tile search's best N candidates run on the interpreter, the fastest kept),
+    `tune_db` (a JSON table of tile decisions to lower with, which tuning extends).
+    `cache`: None or True for the default on-disk cache, False for none, a path or a
+    `CompileCache`.
     """
     if mode not in MODES:
         raise GeError(f"unknown mode '{mode}'; choose from {MODES}")
