@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
@@ -100,6 +100,10 @@ def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
 
 
 @settings(deadline=None, max_examples=40)
+@example(  # the dilated taps miss the one input column: an average of nothing is 0 (was NaN)
+    op="AveragePool", size=(1, 1), over=(0, 0), stride_over=(1, 1), pads=(0, 1, 0, 0),
+    dilation=2, level="reference",
+)  # fmt: skip
 @given(
     op=POOLS,
     size=pairs(1, 6),

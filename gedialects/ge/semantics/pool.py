@@ -60,10 +60,11 @@ def max_pool2d(op: ops.MaxPool2DOp, x: np.ndarray) -> np.ndarray:
 @reference(ops.AvgPool2DOp)
 def avg_pool2d(op: ops.AvgPool2DOp, x: np.ndarray) -> np.ndarray:
     """The taps summed in f64, over the count of those inside (and, with
-    count_include_pad, of the explicit pads)."""
+    count_include_pad, of the explicit pads). A dilated window whose taps all miss the
+    input averages nothing: 0, as onnxruntime gives (numpy's 0 / 0 is NaN)."""
     windows, mask = _pool_windows(op, x.astype(np.float64), 0.0)
     count = mask[1 if op.get_flag("count_include_pad") else 0].sum(axis=(-2, -1))
-    return (_over_taps(windows, np.add) / count).astype(x.dtype)
+    return (_over_taps(windows, np.add) / np.maximum(count, 1)).astype(x.dtype)
 
 
 @reference(ops.GlobalAvgPoolOp)
