@@ -104,6 +104,10 @@ def test_random_ceil_mode_pools(op, size, kernel, strides, pads):
     op="AveragePool", size=(1, 1), over=(0, 0), stride_over=(1, 1), pads=(0, 1, 0, 0),
     dilation=2, level="reference",
 )  # fmt: skip
+@example(
+    op="AveragePool", size=(1, 1), over=(0, 0), stride_over=(1, 1), pads=(0, 1, 0, 0),
+    dilation=2, level="npu",
+)  # fmt: skip
 @given(
     op=POOLS,
     size=pairs(1, 6),
