@@ -23,7 +23,7 @@ from ge.eager import EagerRunner
 from ge.frontends.onnx.staging import StagedProgram
 from ge.pipeline import CompiledPlan, CompileOptions, compile_module, execute, prepare
 from ge.staged import StagedModel, join_profiles
-from gedialects.errors import GeError, UnsupportedError
+from gedialects.errors import FrontendError, GeError, InvalidModelError, UnsupportedError
 from gedialects.ge.constant import constant_elision
 from gedialects.ge.types import shape_of
 from gedialects.interpreter import entry_function, input_names, output_names
@@ -96,6 +96,17 @@ def load_program(
             return import_program(proto, source=f"<{type(model).__name__} via ONNX>")
         except GeError as error:
             raise UnsupportedError(f"{refusal} (and through ONNX: {error})") from None
+
+
+def _compiles_per_call(model: Any, input_shapes: Any, dynamic_batch: Any) -> bool:
+    """An ONNX model whose free dims ge sized itself (no `input_shapes`, no gears): when no
+    guessed size imports, it can still compile for the shapes its calls bring."""
+    from ge.frontends.onnx.free_dims import free_input_axes
+
+    onnx_model = type(model).__name__ == "ModelProto"
+    return onnx_model and input_shapes is None and dynamic_batch is None and bool(
+        free_input_axes(model)
+    )
 
 
 def _is_torch_module(model: Any) -> bool:
@@ -431,9 +442,17 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
         from ge.frontends.onnx.importer import read_onnx_file
 
         model, source = read_onnx_file(model), str(model)
-    program = load_program(
-        model, example_inputs=example_inputs, input_shapes=input_shapes, source=source
-    )
+    try:
+        program: ModuleOp | StagedProgram | None = load_program(
+            model, example_inputs=example_inputs, input_shapes=input_shapes, source=source
+        )
+    except FrontendError as error:
+        # Free dims that no guessed size fits (an exporter fixed a sequence length in a
+        # Reshape): the model is compiled at its first call, for the shapes that call brings.
+        invalid = isinstance(error, InvalidModelError)
+        if invalid or not _compiles_per_call(model, input_shapes, dynamic_batch):
+            raise
+        program = None
     opts = CompileOptions(target=target, **options)
     if cache is None or cache is True:
         cache_obj: CompileCache | None = CompileCache()
@@ -468,9 +487,17 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
             return StagedModel(program, compile_stage)
         return compile_stage(program)
 
-    compiled = finish(program)
     from ge.specialize import ShapeSpecializedModel
 
+    def build(shapes: dict[str, list[int]], values: list[Any]) -> CompiledModel | StagedModel:
+        if _is_torch_module(model):
+            examples = [_as_torch(v) for v in values]
+            return finish(load_program(model, example_inputs=examples))
+        return finish(load_program(model, input_shapes=shapes, source=source))
+
+    if program is None:
+        return ShapeSpecializedModel.at_first_call(model, build)
+    compiled = finish(program)
     free: dict[str, list[int]] = {}
     if gear_list is None and input_shapes is None and type(model).__name__ == "ModelProto":
         from ge.frontends.onnx.free_dims import free_input_axes
@@ -481,11 +508,4 @@ def compile(  # noqa: A001 (the name users expect: ge.compile)
         free = {n: list(range(r)) for n, r in zip(compiled.input_names, ranks)}
     if not free:
         return compiled
-
-    def build(shapes: dict[str, list[int]], values: list[Any]) -> CompiledModel | StagedModel:
-        if _is_torch_module(model):
-            examples = [_as_torch(v) for v in values]
-            return finish(load_program(model, example_inputs=examples))
-        return finish(load_program(model, input_shapes=shapes, source=source))
-
     return ShapeSpecializedModel(compiled, free, build)

@@ -38,6 +38,30 @@ class ShapeSpecializedModel:
         """`build(shapes by input name, the call's inputs)`: the model compiled for them."""
         self._build = build
         self._by_shapes: dict[Shapes, Any] = {self.shapes_of(first): first}
+        self._declared: tuple[tuple[int, ...] | None, ...] = self.shapes_of(first)
+        """The input shapes fixed dims are checked against (free ones may differ)."""
+
+    @classmethod
+    def at_first_call(cls, model: Any, build: Callable[..., Any]) -> ShapeSpecializedModel:
+        """An ONNX model none of whose guessed free-dim sizes import (an exporter fixed a
+        sequence length in a Reshape): nothing is compiled until a call brings shapes."""
+        from ge.frontends.onnx.free_dims import free_input_axes
+
+        self = cls.__new__(cls)
+        initialized = {t.name for t in model.graph.initializer}
+        inputs = [i for i in model.graph.input if i.name not in initialized]
+        self.current = None
+        self.input_names = [i.name for i in inputs]
+        self._free = {name: set(axes) for name, axes in free_input_axes(model).items()}
+        self._build = build
+        self._by_shapes = {}
+        self._declared = tuple(
+            tuple(d.dim_value for d in i.type.tensor_type.shape.dim)
+            if i.type.tensor_type.HasField("shape")
+            else None
+            for i in inputs
+        )
+        return self
 
     @staticmethod
     def shapes_of(compiled: Any) -> Shapes:
@@ -45,7 +69,13 @@ class ShapeSpecializedModel:
         return tuple(tuple(s) for s in stage.input_shapes)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["current"], name)
+        current = self.__dict__.get("current")
+        if current is None:
+            raise AttributeError(
+                f"'{name}' is not known yet: this model compiles at its first call, for the "
+                "shapes it brings (no guessed size of its free dims imports)"
+            )
+        return getattr(current, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.for_inputs(args, kwargs)(*args, **kwargs)
@@ -63,6 +93,11 @@ class ShapeSpecializedModel:
         call; an InterpretationError naming the input and dim when a fixed dim differs."""
         values = [kwargs.get(n) for n in self.input_names] if kwargs else list(args)
         if len(values) != len(self.input_names) or any(v is None for v in values):
+            if self.current is None:
+                raise InterpretationError(
+                    f"expected {len(self.input_names)} inputs {self.input_names}, "
+                    f"got {len(values)}"
+                )
             return self.current  # its binding names what is missing
         shapes = tuple(tuple(int(d) for d in np.shape(v)) for v in values)
         compiled = self._by_shapes.get(shapes)
@@ -78,8 +113,9 @@ class ShapeSpecializedModel:
     def _fixed_dim_mismatch(self, shapes: Shapes) -> str | None:
         """What in `shapes` differs from the model beyond its free dims, in one line (free
         dims shown as `?`), or None when only free dims differ."""
-        first = next(iter(self._by_shapes))
-        for name, got, known in zip(self.input_names, shapes, first):
+        for name, got, known in zip(self.input_names, shapes, self._declared):
+            if known is None:  # an input declared without a shape: its import checks it
+                continue
             free = self._free.get(name, set())
             wanted = (
                 "(" + ", ".join("?" if k in free else str(d) for k, d in enumerate(known)) + ")"

@@ -25,5 +25,9 @@ class FrontendError(GeError):
     """A model file or module could not be read or imported."""
 
 
+class InvalidModelError(FrontendError):
+    """The model itself is invalid (onnx.checker refuses it), whatever its input sizes."""
+
+
 class InterpretationError(GeError):
     """A program could not be executed (missing input, elided constant, bad access)."""

@@ -149,3 +149,31 @@ def test_a_torch_module_is_exported_again_for_each_shape():
     assert compiled.shapes_compiled == [((2, 3, 8),), ((1, 3, 5),), ((4, 3, 11),)]
     with pytest.raises(GeError, match="torch.export of Sequential failed"):
         compiled(torch.randn(1, 2, 8))  # 2 channels: the module cannot take it
+
+
+def test_a_model_no_guessed_size_imports_compiles_at_its_first_call() -> None:
+    """An exporter fixed a length in a Reshape ([-1, 5]): free dims of 1 (or 16, 128, 1024)
+    cannot reshape, and `ge.compile` failed before any call could bring real shapes.
+    onnxruntime runs such a model at the shapes it is given; so does ge now."""
+    shape = numpy_helper.from_array(np.array([-1, 5], np.int64), "shape")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["r"]),
+            helper.make_node("Relu", ["r"], ["y"]),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [shape],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    compiled = ge.compile(model, cache=False)
+    with pytest.raises(AttributeError, match="compiles at its first call"):
+        compiled.last_profile  # noqa: B018
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for shape_in in [(2, 5, 2), (3, 5, 2), (2, 5, 2)]:
+        x = np.random.default_rng(0).standard_normal(shape_in).astype(np.float32)
+        np.testing.assert_allclose(compiled(x), session.run(None, {"x": x})[0], rtol=1e-6)
+    assert compiled.shapes_compiled == [((2, 5, 2),), ((3, 5, 2),)]
+    with pytest.raises(GeError, match="dim 2 is 2"):
+        compiled(np.zeros((2, 5, 3), np.float32))

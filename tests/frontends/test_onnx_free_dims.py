@@ -76,3 +76,14 @@ def test_when_no_guessed_size_fits_the_error_says_they_were_guessed():
     assert "('x' axes [0, 1]); they were compiled at guessed sizes" in message
     assert "input_shapes={'x': [...]}" in message and "\n" not in message
     assert input_shape(model, {"x": [2, 10]}) == [2, 10]
+
+
+def test_an_invalid_model_gets_no_hint_about_guessed_sizes():
+    """onnx.checker's refusal does not depend on sizes: the hint would mislead."""
+    from gedialects.errors import InvalidModelError
+
+    model = conv1d_model(3)
+    model.graph.node[0].op_type = "NoSuchOp"
+    with pytest.raises(InvalidModelError) as raised:
+        import_onnx_model(model)
+    assert "NoSuchOp" in str(raised.value) and "guessed" not in str(raised.value)

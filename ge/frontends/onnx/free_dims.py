@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import onnx
 
-from gedialects.errors import FrontendError
+from gedialects.errors import FrontendError, InvalidModelError
 
 LADDER: tuple[int, ...] = (16, 128, 1024)
 """The lengths tried, shortest first, for free dims that do not lead an input."""
@@ -38,7 +38,7 @@ def import_with_free_dims(
             except FrontendError:
                 continue
         guessed = {n: a for n, a in free_input_axes(model).items() if n not in (given or {})}
-        if guessed:  # the sizes were ours, not the user's: say so, and how to give them
+        if guessed and not isinstance(error, InvalidModelError):  # ours, not the user's sizes
             from ge.frontends.onnx.loading import first_line
 
             error.args = (f"{first_line(str(error))} {_guess_hint(guessed)}",)

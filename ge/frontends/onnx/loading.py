@@ -35,7 +35,7 @@ from ge.frontends.onnx.repair import (
     sort_nodes,
     with_output_shapes,
 )
-from gedialects.errors import FrontendError, UnsupportedError
+from gedialects.errors import FrontendError, InvalidModelError, UnsupportedError
 
 MIN_NATIVE_OPSET = 13
 """Models of older opsets (7 to 12) are upgraded to this one with onnx's version converter."""
@@ -133,7 +133,8 @@ def check(model: onnx.ModelProto, source: str) -> None:
     try:
         onnx.checker.check_model(with_output_shapes(model))
     except (onnx.checker.ValidationError, ValueError) as error:
-        raise FrontendError(f"{source}: the model fails onnx.checker: {_one_line(error)}") from None
+        message = f"{source}: the model fails onnx.checker: {_one_line(error)}"
+        raise InvalidModelError(message) from None
 
 
 def _one_line(error: Exception) -> str:
