@@ -128,14 +128,12 @@ def load_mlir(path: Path) -> ModuleOp:
     """
     from ge.diagnostics import LocatingParser, verify_located
     from ge.registry import make_context
-    from gedialects.serialization import restore_weights, weights_from_bytes
+    from gedialects.serialization import restore_from_sidecar
 
     parser = LocatingParser(make_context(), path.read_bytes(), str(path))
     module = parser.parse_module()
     verify_located(module, parser.locations, str(path))
-    sidecar = Path(f"{path}.weights.npz")
-    if sidecar.exists():
-        restore_weights(module, weights_from_bytes(sidecar.read_bytes()), str(path))
+    restore_from_sidecar(module, path, str(path))
     return module
 
 

@@ -9,7 +9,6 @@ way, and it is the form to use for any IR that must be read back from disk.
 
 from __future__ import annotations
 
-import io
 import math
 import zipfile
 from collections.abc import Iterator
@@ -63,23 +62,9 @@ def elided_weights(module: ModuleOp, limit: int) -> dict[str, np.ndarray]:
     }
 
 
-def weights_to_bytes(weights: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    write_weights(buffer, weights)
-    return buffer.getvalue()
-
-
 def write_weights(file: BinaryIO, weights: dict[str, np.ndarray]) -> None:
-    """The weights as an npz archive (what `weights_from_bytes` reads) written to `file`."""
+    """The weights as an npz archive (what `read_weights` reads) written to `file`."""
     np.savez(file, **{key.replace(":", "_"): value for key, value in weights.items()})
-
-
-def weights_from_bytes(data: bytes) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return {key.replace("_", ":", 1): archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
-        raise SerializationError(f"the weights file is not a valid npz archive: {error}") from None
 
 
 def read_weights(path: Path) -> dict[str, np.ndarray]:
@@ -126,16 +111,25 @@ def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: st
         op.properties["value"] = attr
 
 
+def sidecar_path(path: str | Path) -> Path:
+    """Where the weights of the text IR at `path` are kept: `path` + `.weights.npz`."""
+    return Path(f"{path}.weights.npz")
+
+
+def restore_from_sidecar(module: ModuleOp, path: str | Path, source: str) -> None:
+    """Restore `module`'s elided constants from the side-car of `path`, if there is one."""
+    if sidecar_path(path).is_file():
+        restore_weights(module, read_weights(sidecar_path(path)), source)
+
+
 def save_module(module: ModuleOp, path: str | Path) -> None:
-    """Write `path` (text IR) and `path` + `.weights.npz` beside it."""
+    """Write `path` (text IR) and its side-car weights beside it."""
     text, weights = module_to_text_and_weights(module)
-    path = Path(path)
-    path.write_text(text)
-    Path(f"{path}.weights.npz").write_bytes(weights_to_bytes(weights))
+    Path(path).write_text(text)
+    with open(sidecar_path(path), "wb") as file:
+        write_weights(file, weights)
 
 
 def load_module(ctx: Context, path: str | Path) -> ModuleOp:
-    path = Path(path)
-    weights_path = Path(f"{path}.weights.npz")
-    weights = weights_from_bytes(weights_path.read_bytes()) if weights_path.exists() else {}
-    return module_from_text_and_weights(ctx, path.read_text(), weights, str(path))
+    weights = read_weights(sidecar_path(path)) if sidecar_path(path).is_file() else {}
+    return module_from_text_and_weights(ctx, Path(path).read_text(), weights, str(path))

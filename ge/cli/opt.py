@@ -28,7 +28,12 @@ from ge.cli.expected_diagnostics import Expectation, expectations, match_error
 from ge.diagnostics import LocatingParser, first_line, format_parse_error, verify_located
 from gedialects.errors import GeError
 from gedialects.ge.constant import DEFAULT_ELIDE_LIMIT, constant_elision
-from gedialects.serialization import elided_weights, read_weights, restore_weights, write_weights
+from gedialects.serialization import (
+    elided_weights,
+    restore_from_sidecar,
+    sidecar_path,
+    write_weights,
+)
 
 
 class GeOptMain(xDSLOptMain):
@@ -143,7 +148,7 @@ class GeOptMain(xDSLOptMain):
             return
         Path(self.args.output_file).write_text(self.pending.getvalue())
         if self.weights:
-            with open(f"{self.args.output_file}.weights.npz", "wb") as file:
+            with open(sidecar_path(self.args.output_file), "wb") as file:
                 write_weights(file, self.weights)
 
     def register_all_passes(self) -> None:
@@ -168,9 +173,8 @@ class GeOptMain(xDSLOptMain):
                 verify_located(
                     module, parser.locations, self.get_input_name(), self.chunk_line_offset
                 )
-            sidecar = Path(f"{self.args.input_file}.weights.npz")
-            if self.args.input_file and sidecar.is_file():
-                restore_weights(module, read_weights(sidecar), self.get_input_name())
+            if self.args.input_file:
+                restore_from_sidecar(module, self.args.input_file, self.get_input_name())
             return module
 
         def parse_onnx(io: IO[bytes]) -> ModuleOp:
