@@ -46,6 +46,7 @@ class ShapeSpecializedModel:
         """An ONNX model none of whose guessed free-dim sizes import (an exporter fixed a
         sequence length in a Reshape): nothing is compiled until a call brings shapes."""
         from ge.frontends.onnx.free_dims import free_input_axes
+        from ge.frontends.onnx.loading import declared_dims
 
         self = cls.__new__(cls)
         initialized = {t.name for t in model.graph.initializer}
@@ -56,9 +57,7 @@ class ShapeSpecializedModel:
         self._build = build
         self._by_shapes = {}
         self._declared = tuple(
-            tuple(d.dim_value for d in i.type.tensor_type.shape.dim)
-            if i.type.tensor_type.HasField("shape")
-            else None
+            None if (dims := declared_dims(i)) is None else tuple(d or 0 for d in dims)
             for i in inputs
         )
         return self

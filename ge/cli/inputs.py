@@ -79,18 +79,15 @@ def check_given_shapes(model: onnx.ModelProto, arrays: dict[str, np.ndarray], pa
     """Each array of the inputs file fits its ONNX input's fixed dims (its free ones take
     the array's sizes). The import's own check spoke of `input_shapes`, which a ge-run user
     never gave."""
+    from ge.frontends.onnx.loading import misfit
+
     for info in model.graph.input:
         array = arrays.get(info.name)
-        if array is None or not info.type.tensor_type.HasField("shape"):
-            continue
-        dims = [
-            d.dim_value if d.HasField("dim_value") else "?" for d in info.type.tensor_type.shape.dim
-        ]
-        fits = len(dims) == array.ndim and all(d in ("?", n) for d, n in zip(dims, array.shape))
-        if not fits:
+        declared = None if array is None else misfit(info, array.shape)
+        if declared is not None:
             raise InterpretationError(
                 f"inputs file '{path}': '{info.name}' has shape {list(array.shape)}, and the "
-                f"model's input '{info.name}' is {dims}"
+                f"model's input '{info.name}' is {declared}"
             )
 
 

@@ -180,19 +180,37 @@ def upgrade(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
     return upgraded
 
 
-def static_dims(info: onnx.ValueInfoProto, given: Sequence[int] | None, source: str) -> list[int]:
-    """The static shape of a graph input: the model's dims, `given`, or 1 for unknown ones."""
+def declared_dims(info: onnx.ValueInfoProto) -> list[int | None] | None:
+    """A graph input's dims as the model declares them (None: free); None without a shape."""
     t = info.type.tensor_type
     if not t.HasField("shape"):
+        return None
+    return [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+
+
+def misfit(info: onnx.ValueInfoProto, given: Sequence[int]) -> list[int | str] | None:
+    """The input's declared shape (free dims as '?') when `given` does not fit it, else None."""
+    dims = declared_dims(info)
+    if dims is None:
+        return None
+    if len(given) == len(dims) and all(d is None or d == g for d, g in zip(dims, given)):
+        return None
+    return ["?" if d is None else d for d in dims]
+
+
+def static_dims(info: onnx.ValueInfoProto, given: Sequence[int] | None, source: str) -> list[int]:
+    """The static shape of a graph input: the model's dims, `given`, or 1 for unknown ones."""
+    dims = declared_dims(info)
+    if dims is None:
         if given is None:
             raise FrontendError(f"{source}: input '{info.name}' has no shape; pass input_shapes")
         return list(given)
-    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
     if given is not None:
-        if len(given) != len(dims) or any(d is not None and d != g for d, g in zip(dims, given)):
+        declared = misfit(info, given)
+        if declared is not None:
             raise FrontendError(
                 f"{source}: input_shapes gives {list(given)} for '{info.name}', which has "
-                f"shape {['?' if d is None else d for d in dims]}"
+                f"shape {declared}"
             )
         return list(given)
     return [1 if d is None else d for d in dims]
