@@ -63,10 +63,8 @@ def load_plugins(strict: bool = True) -> None:
     later call, so a second lookup in the same process cannot skip it silently); otherwise
     it is left for `plugin_failures` to report (`ge-opt --help`, and the universe that stock
     `xdsl-opt` loads, which must not break on one broken plugin)."""
-    for entry in _entry_points():
-        _load(f"entry point '{entry.name} = {entry.value}'", lambda entry=entry: _register(entry))
-    for spec in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
-        _load(f"pass plugin '{spec}'", lambda spec=spec: _import(spec))
+    for what, load in _named():
+        _load(what, load)
     if strict:
         for what, error in plugin_failures().items():
             raise GeError(f"{what} failed to load: {error}")
@@ -74,9 +72,19 @@ def load_plugins(strict: bool = True) -> None:
 
 def plugin_failures() -> dict[str, str]:
     """The plugins named now that failed to import, with their error's first line."""
-    named = {f"entry point '{e.name} = {e.value}'" for e in _entry_points()}
-    named |= {f"pass plugin '{s}'" for s in os.environ.get(ENV_VAR, "").split(os.pathsep) if s}
+    named = {what for what, _ in _named()}
     return {what: error for what, error in _failed.items() if what in named}
+
+
+def _named() -> list[tuple[str, Callable[[], object]]]:
+    """Each plugin named now (entry points, then `GE_PASS_PLUGINS`): how errors name it,
+    and how to load it."""
+    named: list[tuple[str, Callable[[], object]]] = [
+        (f"entry point '{e.name} = {e.value}'", lambda e=e: _register(e)) for e in _entry_points()
+    ]
+    for spec in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
+        named.append((f"pass plugin '{spec}'", lambda spec=spec: _import(spec)))
+    return named
 
 
 def _register(entry: EntryPoint) -> None:
