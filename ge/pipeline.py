@@ -23,6 +23,7 @@ from xdsl.passes import ModulePass, PassPipeline
 from gedialects.errors import GeError
 from gedialects.interpreter import OBSERVERS, run_reference
 from passes.emulate_narrow_types import emulate_narrow_types
+from runtime.targets import fingerprint, load_target
 
 PRECISION_MODES = ("force_fp32", "allow_fp32_to_fp16", "force_fp16", "must_keep_origin_dtype")
 OPTIMIZE_PIPELINE = "ge-optimize"
@@ -78,9 +79,11 @@ class CompileOptions:
 
     def as_key(self) -> dict[str, Any]:
         """The options that decide the compiled module (the compile cache's key); tuning
-        decides only how the npu level lowers it, after the cache."""
+        decides only how the npu level lowers it, after the cache. The target counts by its
+        figures (`runtime.targets.fingerprint`), not by the name or path it was given."""
         key = asdict(self)
         del key["tune"], key["tune_db"]
+        key["target"] = fingerprint(load_target(self.target))
         return key
 
 

@@ -16,7 +16,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,19 @@ def load_target(name_or_path: str | Path | Target | None = None) -> Target:
     if not path.is_file():
         raise TargetError(f"unknown target '{key}': not a preset {PRESETS} nor a TOML file")
     return _read_toml(path.read_text(), str(path))
+
+
+def fingerprint(target: Target) -> str:
+    """Every figure of `target` as one canonical string: equal for equal chips whatever file,
+    path or key order they came from. The compile cache keys on it: a target file edited in
+    place, or another file at the same relative path, is another chip."""
+
+    def canonical(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return sorted((str(key), canonical(item)) for key, item in value.items())
+        return value
+
+    return repr([(f.name, canonical(getattr(target, f.name))) for f in fields(target)])
 
 
 def default_target() -> Target:

@@ -1,6 +1,8 @@
 """ge.compile: static with cache, dynamic (eager), shape gears, profiler, device memory."""
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from xdsl.dialects.builtin import ModuleOp, f32
 from xdsl.ir import Block, Region
 
 import ge
+import runtime.targets
 from ge.gears import GearError
 from ge.testing import run
 from gedialects.errors import GeError
@@ -67,6 +70,19 @@ def test_static_equals_reference_and_second_compile_hits_cache(tmp_path):
     second = ge.compile(_block_module(), cache=tmp_path)
     assert second.last_cache == "hit"
     np.testing.assert_array_equal(second(_x()), first(_x()))
+
+
+def test_the_cache_keys_a_target_file_by_its_figures_not_its_path(tmp_path):
+    """A target file edited in place is another chip (its plans were chosen for the old
+    figures); the same figures under another name or path hit."""
+    preset = Path(runtime.targets.__file__).parent / "target_presets" / "ascend910a.toml"
+    chip = tmp_path / "chip.toml"
+    chip.write_text(preset.read_text())
+    cache = tmp_path / "cache"
+    assert ge.compile(_block_module(), cache=cache, target=str(chip)).last_cache == "miss"
+    assert ge.compile(_block_module(), cache=cache, target="ascend910a").last_cache == "hit"
+    chip.write_text(re.sub(r"hbm_bandwidth = \d+", "hbm_bandwidth = 100000", preset.read_text()))
+    assert ge.compile(_block_module(), cache=cache, target=str(chip)).last_cache == "miss"
 
 
 def test_dynamic_mode_equals_static_and_caches_per_signature():
