@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,10 +126,14 @@ class Profile:
         """Write the events as Chrome trace JSON (open in Perfetto or chrome://tracing)."""
         clock: dict[int, float] = defaultdict(float)
         trace: list[dict[str, Any]] = [_named("process_name", 0, 0, "streams")]
-        cores: set[int] = set()
+        starts = []
         for e in self.events:
-            start = clock[e.stream] if e.start_seconds is None else e.start_seconds
-            clock[e.stream] = max(clock[e.stream], start + e.seconds)
+            starts.append(clock[e.stream] if e.start_seconds is None else e.start_seconds)
+            clock[e.stream] = max(clock[e.stream], starts[-1] + e.seconds)
+        busy_until: list[float] = []  # per core of the chip, when its last instruction ends
+        order = sorted(range(len(self.events)), key=starts.__getitem__)
+        for e, start in ((self.events[i], starts[i]) for i in order):
+            core_of = _place_on_cores(e.pipes, start, busy_until)
             trace.append(
                 {
                     "name": e.name,
@@ -143,7 +147,6 @@ class Profile:
                 }
             )
             for core, pipe, at, seconds, what in e.pipes:
-                cores.add(core)
                 trace.append(
                     {
                         "name": what,
@@ -151,14 +154,36 @@ class Profile:
                         "ph": "X",
                         "ts": (start + at) * 1e6,
                         "dur": seconds * 1e6,
-                        "pid": 1 + core,
+                        "pid": 1 + core_of[core],
                         "tid": PIPES.index(pipe) if pipe in PIPES else len(PIPES),
                     }
                 )
-        for core in sorted(cores):
+        for core in range(len(busy_until)):
             trace.append(_named("process_name", 1 + core, 0, f"core {core}"))
             trace += [_named("thread_name", 1 + core, i, pipe) for i, pipe in enumerate(PIPES)]
         Path(path).write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ns"}))
+
+
+def _place_on_cores(
+    pipes: Sequence[tuple[int, str, float, float, str]], start: float, busy_until: list[float]
+) -> dict[int, int]:
+    """Which of the chip's cores each of a kernel's cores (numbered from 0 in every kernel)
+    is drawn on: the lowest-numbered ones whose instructions have ended by `start`, so that
+    kernels running at once on two streams are drawn on different cores, and no pipe's
+    slices overlap (Perfetto requires them nested). A kernel that finds too few free cores
+    (streams sharing the chip beyond its cores, as the timeline models by slowing both)
+    takes new ones. `busy_until` is updated."""
+    free = [core for core, until in enumerate(busy_until) if until <= start]
+    core_of: dict[int, int] = {}
+    for core in sorted({core for core, *_ in pipes}):
+        if free:
+            core_of[core] = free.pop(0)
+        else:
+            core_of[core] = len(busy_until)
+            busy_until.append(start)
+    for core, _, at, seconds, _ in pipes:
+        busy_until[core_of[core]] = max(busy_until[core_of[core]], start + at + seconds)
+    return core_of
 
 
 def _named(kind: str, pid: int, tid: int, name: str) -> dict[str, Any]:

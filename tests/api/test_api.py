@@ -14,6 +14,7 @@ from xdsl.ir import Block, Region
 import ge
 import runtime.targets
 from ge.gears import GearError
+from ge.profiler import Event, Profile
 from ge.testing import run
 from gedialects.errors import GeError
 from gedialects.ge import (
@@ -167,6 +168,29 @@ def test_a_profile_with_pipes_traces_every_core_s_instructions(tmp_path):
             name == e["cat"] and lo - 1e-9 <= e["ts"] and e["ts"] + e["dur"] <= hi + 1e-9
             for (name, _), (lo, hi) in spans.items()
         )
+
+
+def test_kernels_running_at_once_are_drawn_on_different_cores(tmp_path):
+    """Two streams' kernels overlap in time and each numbers its cores from 0; the trace
+    draws the second on the cores the first leaves free, so no pipe's slices overlap
+    (Perfetto needs them nested), and a kernel after both reuses core 0."""
+
+    def kernel(name: str, stream: int, start: float, cores: int) -> Event:
+        pipes = [(c, "MTE2", 0.0, 4e-6, "npu.dma") for c in range(cores)]
+        return Event(name, "kernel.conv2d", 4e-6, stream=stream, start_seconds=start, pipes=pipes)
+
+    prof = Profile(pipes=True)
+    for event in (kernel("a", 0, 0.0, 2), kernel("b", 1, 1e-6, 3), kernel("c", 0, 6e-6, 1)):
+        prof.record(event)
+    prof.export_chrome_trace(tmp_path / "trace.json")
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    drawn = {e["cat"]: [] for e in events if e["ph"] == "X" and e["pid"] > 0}
+    for e in events:
+        if e["ph"] == "X" and e["pid"] > 0:
+            drawn[e["cat"]].append(e["pid"] - 1)
+    assert drawn == {"a": [0, 1], "b": [2, 3, 4], "c": [0]}
+    cores = [e["args"]["name"] for e in events if e["name"] == "process_name" and e["pid"] > 0]
+    assert cores == ["core 0", "core 1", "core 2", "core 3", "core 4"]
 
 
 def test_inputs_kept_on_device_are_not_copied_again():
