@@ -65,6 +65,25 @@ def _arena_bytes(fn: func.FuncOp) -> int:
     return max(ends)
 
 
+def _compulsory_hbm_bytes(kp: KernelProfile, chip: Core) -> int:
+    """The HBM bytes no schedule of the kernel avoids: of each buffer it writes, what it
+    writes up to the buffer's size, and of each it reads, the elements it reads at least
+    once where the L2 model marked them (`Core.l2_cached`: later reads of an element come
+    from L2, so a stride-2 1x1 conv that reads a quarter of its input fetches a quarter of
+    it from HBM; counting the whole buffer put the roofline above the modeled cycles). A
+    buffer L2 does not cache pays HBM on every read: what it reads, up to its size."""
+    total = 0
+    for (buf, direction), moved in kp.hbm_traffic.items():
+        once = min(buf.type.nbytes, moved)
+        seen = chip.l2.get(buf) if direction == "r" else None
+        if seen is None and direction == "r":
+            seen = chip.l2_readers.get(buf)
+        if seen is not None:
+            once = min(once, int(np.count_nonzero(seen)) * buf.array.itemsize)
+        total += once
+    return total
+
+
 class NpuExecutable:
     """An npu program verified and compiled for one target; `run` may be called many times."""
 
@@ -84,6 +103,9 @@ class NpuExecutable:
         self.l2_logs: dict[KernelOp, list] = {}
         """Per kernel whose addresses do not depend on data, the answers of its L2 model in the
         order its first run asked them (`Core.l2_log`): later runs replay them."""
+        self.compulsory: dict[KernelOp, int] = {}
+        """Per such kernel, its first run's compulsory HBM bytes (`_compulsory_hbm_bytes`),
+        which needs the L2 model's marks that a replay of its answers does not make."""
         for op in self.fn.body.walk():
             if isinstance(op, KernelOp):
                 self.slots(op.block_index)
@@ -279,9 +301,12 @@ class NpuExecutable:
         assert replay is None or next(replay, None) is None, "an L2 answer was never asked for"
         kp.core_cycles = [core.end for core in cores]
         kp.cycles = max(kp.core_cycles)
-        kp.hbm_compulsory_bytes = sum(
-            min(buf.type.nbytes, moved) for (buf, _), moved in kp.hbm_traffic.items()
-        )
+        if log is None:
+            kp.hbm_compulsory_bytes = _compulsory_hbm_bytes(kp, cores[0])
+            if record is not None:
+                self.compulsory[op] = kp.hbm_compulsory_bytes
+        else:
+            kp.hbm_compulsory_bytes = self.compulsory[op]
         terms = roofline_terms(
             target,
             kp.cube_flops,

@@ -117,6 +117,17 @@ def test_conv_whose_data_exceeds_l1() -> None:
     assert result.profile.kernels[0].cube_flops >= 2 * 2 * 64 * 64 * 9 * 40 * 40
 
 
+def test_a_strided_pointwise_conv_s_roofline_counts_the_input_it_reads() -> None:
+    """ResNet's 1x1 stride-2 downsample reads every other input row (L2 serves no element
+    twice from HBM): its roofline's HBM bytes are the elements read, not the whole input,
+    which put the roofline above the modeled cycles (1,208 against 1,094 in a ResNet-18)."""
+    result = _check(dict(n=1, c=64, h=56, w=56, o=128, k=1, s=2, p=0, d=1, g=1))
+    kernel = result.profile.kernels[0]
+    weights_and_output = (64 * 128 + 128 * 28 * 28) * 4
+    needed, whole = 64 * 28 * 28 * 4, 64 * 56 * 56 * 4
+    assert needed <= kernel.hbm_compulsory_bytes - weights_and_output < whole
+
+
 def test_rows_of_one_output_row_larger_than_l1_are_unsupported() -> None:
     """Images larger than L1 are tiled by rows; one output row's 3 input rows of 512 channels
     x 200 pixels (3 x 410 KiB in NC1HWC0) are more than L1 holds twice."""
