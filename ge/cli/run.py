@@ -2,12 +2,14 @@
 
 A thin command over `ge.compile` (`ge.api`): the same loading, compile pipeline, compile
 cache, modes (static: one compiled plan; dynamic: eager, op by op) and levels
-(`ge.pipeline.EXECUTORS`: `reference`, the default, and `npu`, the modeled chip).
+(`ge.pipeline.EXECUTORS`: `npu`, the modeled chip and ge-run's default, and `reference`;
+`ge.compile`'s default is `reference`).
 `--profile` prints the `ge.profiler` table of the run (host wall times, so labeled, at the
-reference level; modeled kernel times at the npu level); `--trace` and REPORT.json's
-`kernels`, `memory`, ... sections appear only when the level produces them: otherwise a
-note goes to stderr and the run still exits 0. Any error prints one line on stderr and
-exits 1, never a traceback.
+reference level; modeled kernel times at the npu level), then the planned memory's peak
+beside its lower bound and the streams' makespan where the level plans them. `--trace` and
+REPORT.json's `kernels`, `memory`, ... sections appear only when the level produces them:
+otherwise a note goes to stderr and the run still exits 0. Any error prints one line on
+stderr and exits 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
@@ -193,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
     if args.profile:
         print(HOST_NOTE if host else f"modeled per-kernel time on {target}")
         print(prof.key_averages().table())
+        print("\n".join(_plan_figures(compiled.last_profile, args.level)))
     if args.trace:
         if prof.events and not host:
             prof.export_chrome_trace(args.trace)
@@ -219,6 +223,31 @@ def run(args: argparse.Namespace) -> int:
         )
         write_report(report, args.report)
     return 0
+
+
+def _plan_figures(profile: Mapping[str, Any], level: str) -> list[str]:
+    """`--profile`'s memory figures (DESIGN.md) and the streams' timeline, as REPORT.json
+    has them, for a person: the planned peak beside its lower bound and no reuse."""
+    memory = profile.get("memory")
+    if not memory:
+        return [f"memory: no planned arena at --level {level}"]
+    peak, bound = memory["peak_bytes"], memory["lower_bound_bytes"]
+    ratio = f"{peak / bound:.2f}x" if bound else "-"
+    lines = [
+        f"memory: peak {_mib(peak)} ({memory['planner']}), {ratio} the lower bound "
+        f"{_mib(bound)}; {_mib(memory['no_reuse_bytes'])} without reuse; "
+        f"{len(memory['buffers'])} buffers"
+    ]
+    if "makespan_cycles" in profile:
+        lines.append(
+            f"timeline: makespan {profile['makespan_cycles']:,.0f} cycles, critical path "
+            f"{profile['critical_path_cycles']:,.0f} cycles, {profile['streams']} streams"
+        )
+    return lines
+
+
+def _mib(nbytes: float) -> str:
+    return f"{nbytes / 2**20:.2f} MiB"
 
 
 def _tuning(compiled) -> dict | None:  # noqa: ANN001

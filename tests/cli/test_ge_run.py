@@ -224,6 +224,7 @@ def test_profile_is_labeled_and_trace_is_a_note(
     assert "host wall time of the reference interpreter" in out
     assert "relu" in out and "gather" in out  # ge ops, or kernels once optimized
     assert "ge-run: note: --trace" in err and not trace.exists()
+    assert "memory: no planned arena at --level reference" in out
 
 
 BAD_ADD = """\
@@ -364,6 +365,12 @@ def test_profile_and_report_show_each_conv_algorithm_and_why(tmp_path: Path) -> 
     assert bound["pipe"] and 0 < bound["busy_share"] <= 1 and bound["roofline"] in ("cube", "hbm")
     assert f"{bound['pipe']} {bound['busy_share']:.0%} / {bound['roofline']}" in line
     assert f"{conv['roofline_cycles'] / conv['cycles']:.2f}" in line
+    # DESIGN.md: "--profile prints the per-op table and memory figures", as REPORT.json's
+    memory = json.loads(report_path.read_text())["memory"]
+    assert f"memory: peak {memory['peak_bytes'] / 2**20:.2f} MiB ({memory['planner']})" in (
+        done.stdout
+    )
+    assert "timeline: makespan" in done.stdout
 
 
 @pytest.mark.parametrize("options", [[], ["--level", "reference"], ["--mode", "dynamic"]])
