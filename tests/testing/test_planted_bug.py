@@ -77,7 +77,12 @@ def _expect_caught(pattern: RewritePattern, **program_options) -> str:
     """Run the property over random programs; return the failure report it must raise."""
     wrong = walker_pass(pattern)
 
-    @settings(database=None, suppress_health_check=list(HealthCheck), phases=NO_EXPLAIN)
+    @settings(
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=NO_EXPLAIN,
+        max_examples=1000,  # the search stops at the first catch; the dev profile's 50 missed
+    )
     @given(programs_with_inputs(**program_options))
     def property_test(case) -> None:
         assert_preserves_semantics(wrong, *case)
