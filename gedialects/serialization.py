@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Operation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError
@@ -28,36 +28,38 @@ from gedialects.ge.constant import (
     constant_elision,
     data_digest,
     dense_from_numpy,
+    dense_to_numpy,
 )
 from gedialects.ge.types import element_of, from_records, shape_of, to_numpy_dtype
+from gedialects.npu.buffers import HbmConstantOp
 
 
 class SerializationError(GeError):
     """A saved module or its weights could not be read back."""
 
 
-def _constants(module: Operation) -> Iterator[ConstantOp]:
+def _constants(module: Operation) -> Iterator[tuple[Operation, TensorType]]:
+    """The ops whose data prints elided (`ge.constant`, `npu.hbm_constant`), each with the
+    tensor type of its data."""
     for op in module.walk():
         if isinstance(op, ConstantOp):
-            yield op
+            yield op, op.output.type
+        elif isinstance(op, HbmConstantOp):
+            yield op, op.value_type
 
 
 def module_to_text_and_weights(module: ModuleOp) -> tuple[str, dict[str, np.ndarray]]:
     """The module's text with all constants elided, and its weights by digest."""
-    weights: dict[str, np.ndarray] = {}
-    for op in _constants(module):
-        if isinstance(op.value, DenseIntOrFPElementsAttr):
-            weights[data_digest(op.value.data)] = op.to_numpy()
     with constant_elision(0):
         text = str(module)
-    return text, weights
+    return text, elided_weights(module, 0)
 
 
 def elided_weights(module: ModuleOp, limit: int) -> dict[str, np.ndarray]:
     """The weights, by digest, of the constants that print elided above `limit` elements."""
     return {
-        data_digest(op.value.data): op.to_numpy()
-        for op in _constants(module)
+        data_digest(op.value.data): dense_to_numpy(op.value)
+        for op, _ in _constants(module)
         if isinstance(op.value, DenseIntOrFPElementsAttr) and len(op.value) > limit
     }
 
@@ -91,14 +93,14 @@ def module_from_text_and_weights(
 
 def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: str) -> None:
     """Give every elided constant of `module` its bytes back from `weights` (by digest)."""
-    for op in list(_constants(module)):
+    for op, value_type in list(_constants(module)):
         if not isinstance(op.value, StringAttr):
             continue
         key = op.value.data
         if key not in weights:
             raise SerializationError(f"{source}: no weights saved for constant {key}")
-        array = from_records(weights[key], to_numpy_dtype(element_of(op.output.type)))
-        shape = tuple(shape_of(op.output.type))
+        array = from_records(weights[key], to_numpy_dtype(element_of(value_type)))
+        shape = tuple(shape_of(value_type))
         if array.shape != shape and array.size == math.prod(shape):
             # one digest names equal bytes: weights saved once for constants of two shapes
             # ([1, 2, 3] as (3,) and as (3, 1)) take the constant's own shape
@@ -106,7 +108,7 @@ def restore_weights(module: ModuleOp, weights: dict[str, np.ndarray], source: st
         attr = dense_from_numpy(array)  # its bytes are what the digest covers
         if data_digest(attr.data) != key:
             raise SerializationError(f"{source}: weights for {key} do not match their digest")
-        if attr.type != op.output.type:
+        if attr.type != value_type:
             raise SerializationError(f"{source}: weights for {key} have the wrong type")
         op.properties["value"] = attr
 

@@ -15,11 +15,19 @@ naming them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    i64,
+)
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
@@ -30,8 +38,11 @@ from gedialects.kernel.mirrored import ReshapeKernelOp
 from gedialects.kernel.stored_split import stored_split
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, ViewOp
+from gedialects.npu.launch import KernelOp
+from gedialects.npu.sync import RecordEventOp, WaitEventOp
 from lowering.gemm import ColumnPieces
 from lowering.registry import lower_op
+from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.memory_rules import placed_offsets, view_offsets
 from passes.memory.record import ARENA, INPLACE, recorded_offsets
 from runtime.targets import Target, load_target
@@ -157,9 +168,11 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
     buffers = _Buffers(fn, block)
     count, stored = 0, set()
     for op in fn.body.block.ops:
+        stream, waits, records = _stream_events(op)
+        block.add_ops(waits)
         if op in stored:  # a split its producer's stores ran
-            continue
-        if isinstance(op, ConstantOp):
+            pass
+        elif isinstance(op, ConstantOp):
             const = HbmConstantOp(op.value, hbm_type(op.output.type))
             block.add_op(const)
             buffers.of[op.output] = const.buffer
@@ -170,7 +183,7 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
         elif isinstance(op, func.ReturnOp):
             block.add_op(func.ReturnOp(*[buffers.of[v] for v in op.arguments]))
         elif buffers.launches_nothing(op):
-            continue
+            pass
         elif op.results:
             split = stored_split(op)
             if split is not None and buffers.offsets and buffers.pieces_overlap(op, split):
@@ -188,14 +201,48 @@ def lower_function(fn: func.FuncOp, target: Target) -> func.FuncOp:
             if split is not None:
                 output = ColumnPieces(tuple(outs))
                 stored.add(split)
-            block.add_ops(lower_op(op, inputs, output, target, name))
+            launches = lower_op(op, inputs, output, target, name)
+            _keep_schedule(op, launches, stream)
+            block.add_ops(launches)
             count += 1
         else:
             raise UnsupportedError(f"'{op.name}' cannot be lowered to the npu dialect")
+        block.add_ops(records)
     result_types = [buffers.of[v].type for v in fn.body.block.last_op.operands]
     lowered = func.FuncOp(fn.sym_name.data, (arg_types, result_types), Region(block))
     lowered.arg_attrs, lowered.res_attrs = fn.arg_attrs, fn.res_attrs
     return lowered
+
+
+def _stream_events(op: Operation) -> tuple[int | None, list[Operation], list[Operation]]:
+    """The stream `schedule-streams` put `op` on (None if it did not run), the events `op`
+    waits for before it launches and those it records after, as npu stream events: the
+    npu program keeps the schedule the kernel level had (it lost it before: every launch
+    on stream 0, so a lowered file ran its streams one after another)."""
+    stream = op.attributes.get(STREAM)
+    if not isinstance(stream, IntegerAttr):
+        return None, [], []
+    s = stream.value.data
+
+    def events(name: str) -> list[int]:
+        ids = op.attributes.get(name)
+        return [int(e) for e in ids.get_values()] if isinstance(ids, DenseArrayBase) else []
+
+    waits = [WaitEventOp(s, e) for e in events(WAIT)]
+    return s, waits, [RecordEventOp(s, e) for e in events(RECORD)]
+
+
+def _keep_schedule(op: Operation, launches: Sequence[Operation], stream: int | None) -> None:
+    """Put the `npu.kernel`s `op` lowered to on its stream, and name the algorithm that
+    `select-implementations` chose where the lowering did not (as ge-run reports it)."""
+    algorithm = getattr(op, "algorithm", None)
+    for launch in launches:
+        if not isinstance(launch, KernelOp):
+            continue
+        if stream is not None:
+            launch.stream = IntegerAttr(stream, i64)
+        if launch.algorithm is None and isinstance(algorithm, StringAttr):
+            launch.algorithm = StringAttr(algorithm.data)
 
 
 def lower_module(module: ModuleOp, target: str | Target | None = None) -> ModuleOp:

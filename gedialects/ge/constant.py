@@ -242,37 +242,53 @@ class ConstantOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
-        limit = elide_limit()
-        if isinstance(self.value, StringAttr):
-            printer.print_string("elided<")
-            printer.print_attribute(self.value)
-            printer.print_string(">")
-        elif limit is not None and len(self.value) > limit:
-            printer.print_string("elided<")
-            printer.print_attribute(StringAttr(data_digest(self.value.data)))
-            printer.print_string(">")
-        else:
-            print_dense(printer, self.value)  # prints its own `: type`
-            return
-        printer.print_string(" : ")
-        printer.print_attribute(self.output.type)
+        if not print_constant_value(printer, self.value):
+            printer.print_string(" : ")
+            printer.print_attribute(self.output.type)
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
-        if parser.parse_optional_keyword("elided"):
-            parser.parse_punctuation("<")
-            tag = parser.parse_str_literal()
-            parser.parse_punctuation(">")
-            parser.parse_punctuation(":")
-            result_type = parser.parse_type()
-            return cls.create(properties={"value": StringAttr(tag)}, result_types=[result_type])
-        pos = parser.pos
-        value = _parse_dense(parser)
-        if value is None:
-            value = parser.parse_attribute()
-        if not isinstance(value, DenseIntOrFPElementsAttr):
-            parser.raise_error("'ge.constant' expects a dense<...> value", pos, parser.pos)
-        return cls(value)
+        value = parse_constant_value(parser, cls.name)
+        if isinstance(value, DenseIntOrFPElementsAttr):
+            return cls(value)
+        parser.parse_punctuation(":")
+        return cls.create(properties={"value": value}, result_types=[parser.parse_type()])
+
+
+def print_constant_value(printer: Printer, value: Attribute) -> bool:
+    """Print a constant's data: `elided<"sha256:...">` when it was read elided or has more
+    elements than `elide_limit()`, else `dense<...> : type` (`print_dense`). Returns whether
+    what it printed carries the data's type (the dense form does, the elided one not).
+    `ge.constant` and `npu.hbm_constant` both print their data so."""
+    limit = elide_limit()
+    if isinstance(value, StringAttr):
+        tag = value
+    elif isinstance(value, DenseIntOrFPElementsAttr) and limit is not None and len(value) > limit:
+        tag = StringAttr(data_digest(value.data))
+    else:
+        print_dense(printer, value)  # prints its own `: type`
+        return True
+    printer.print_string("elided<")
+    printer.print_attribute(tag)
+    printer.print_string(">")
+    return False
+
+
+def parse_constant_value(parser: Parser, op_name: str) -> Attribute:
+    """What `print_constant_value` printed: the digest (a `StringAttr`) of the elided form,
+    else the dense attribute with its type."""
+    if parser.parse_optional_keyword("elided"):
+        parser.parse_punctuation("<")
+        tag = parser.parse_str_literal()
+        parser.parse_punctuation(">")
+        return StringAttr(tag)
+    pos = parser.pos
+    value = _parse_dense(parser)
+    if value is None:
+        value = parser.parse_attribute()
+    if not isinstance(value, DenseIntOrFPElementsAttr):
+        parser.raise_error(f"'{op_name}' expects a dense<...> value", pos, parser.pos)
+    return value
 
 
 def _parse_dense(parser: Parser) -> DenseIntOrFPElementsAttr | None:

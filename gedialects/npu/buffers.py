@@ -9,7 +9,7 @@ a constant's data to transform weights at compile time.
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerAttr, i64
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerAttr, TensorType, i64
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     ParsePropInAttrDict,
@@ -19,7 +19,10 @@ from xdsl.irdl import (
     prop_def,
     result_def,
 )
+from xdsl.parser import Parser
+from xdsl.printer import Printer
 
+from gedialects.ge.constant import parse_constant_value, print_constant_value
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.base import NpuOp
 from gedialects.npu.checks import check_space, enclosing_kernel
@@ -81,11 +84,35 @@ class HbmConstantOp(NpuOp):
 
     name = "npu.hbm_constant"
     value = prop_def(Attribute)
+    """The data (dense), or its digest after elided printing (`ge.constant`'s forms)."""
     buffer = result_def(BufferType)
-    assembly_format = "$value attr-dict `:` type($buffer)"
 
     def __init__(self, value: Attribute, buffer: BufferType):
         super().__init__(result_types=[buffer], properties={"value": value})
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        print_constant_value(printer, self.value)  # elided as ge.constant's above the limit
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.buffer.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> HbmConstantOp:
+        value = parse_constant_value(parser, cls.name)
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        buffer = parser.parse_type()
+        return cls.create(
+            properties={"value": value}, attributes=attributes, result_types=[buffer]
+        )
+
+    @property
+    def value_type(self) -> TensorType:
+        """The tensor type of the data: the buffer's dims and element type."""
+        buf = self.buffer.type
+        assert isinstance(buf, BufferType)
+        return TensorType(buf.element_type, list(buf.dims))
 
     @staticmethod
     def from_array(array: np.ndarray, element: Attribute) -> HbmConstantOp:

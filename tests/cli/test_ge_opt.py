@@ -208,6 +208,36 @@ def test_the_output_file_keeps_elided_weights_beside_it(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.asarray(got), x @ weights, rtol=1e-5)
 
 
+def test_an_npu_level_output_elides_its_hbm_constants_and_runs_from_its_side_car(
+    tmp_path: Path,
+) -> None:
+    """`npu.hbm_constant`s printed every weight in full (73 KB lines for a small CNN); they
+    now print elided as `ge.constant`s do, their data in the side-car, and the file runs."""
+    import numpy as np
+
+    from ge.cli import run as ge_run
+    from gedialects.ge.constant import dense_from_numpy
+
+    weights = np.arange(16 * 8, dtype=np.float32).reshape(16, 8) / 100
+    source, low = tmp_path / "mm.mlir", tmp_path / "low.mlir"
+    source.write_text(
+        "func.func @main(%x: tensor<2x16xf32>) -> tensor<2x8xf32> {\n"
+        f"  %w = ge.constant {dense_from_numpy(weights)}\n"
+        "  %y = ge.matmul %x, %w : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>\n"
+        "  func.return %y : tensor<2x8xf32>\n}\n"
+    )
+    spec = "ge-optimize,plan-memory,convert-kernel-to-npu"
+    assert opt.main([str(source), "-p", spec, "-o", str(low)]) == 0
+    text = low.read_text()
+    assert "npu.hbm_constant elided<" in text and "npu.kernel" in text
+    assert Path(f"{low}.weights.npz").is_file()
+    x = np.ones((2, 16), np.float32)
+    inputs, outputs = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(inputs, arg0=x)  # a text program's inputs are named by position
+    assert ge_run.main([str(low), "--inputs", str(inputs), "--output", str(outputs)]) == 0
+    np.testing.assert_allclose(np.load(outputs)["result0"], x @ weights, rtol=1e-5)
+
+
 def test_help_lists_a_broken_plugin_and_a_run_names_it_every_time(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,7 +5,7 @@
 // on the vector unit; per key tile P UB -> L1 -> L0A and P V accumulated in L0C; O / row sum
 // stored.
 // CHECK-LABEL: func.func @fused
-// CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "attention"}
+// CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}} attributes {{{.*}}kind = "attention", algorithm = "fused"}
 // CHECK-DAG:    %[[Q0:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x64xf16, l0a, FRACTAL_NZ>
 // CHECK-DAG:    %[[S:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x{{[0-9]+}}xf32, l0c, FRACTAL_NZ>
 // CHECK-DAG:    %[[SB:.+]] = npu.alloc : !npu.buffer<{{[0-9]+}}x128xf16, ub>

@@ -74,7 +74,7 @@ func.func @fold_rows(%x: tensor<1x3x16x16xf32>) -> tensor<1x16x8x8xf32> {
 
 // CHECK:      func.func @fold_rows(%x: !npu.buffer<1x3x16x16xf32, hbm>
 // CHECK:        %[[VIEW:.*]] = npu.reshape %x : !npu.buffer<1x3x16x16xf32, hbm> -> !npu.buffer<1x3x8x32xf32, hbm>
-// CHECK:        %[[LAID:.*]] = npu.hbm_constant {{.*}} : tensor<1x224x16xf32>
+// CHECK:        %[[LAID:.*]] = npu.hbm_constant {{.*}} : !npu.buffer<1x224x16xf32, hbm>
 // CHECK:        npu.kernel "conv2d_0"
 // CHECK:          %[[STAGE:.*]] = npu.alloc : !npu.buffer<1x16x{{[0-9]+}}x16xf32, ub>
 // CHECK:          npu.vec_dup 0.000000e+00 -> %[[STAGE]]
