@@ -69,7 +69,8 @@ def single_kernel_module(
     returns `op`'s results: one kernel (or one op, in eager mode) as its own program. The
     `constants` (values defined by `ge.constant`) are copied in, so that the lowering sees
     weights as constants and can transform them at compile time. Ops `after` (reading only
-    `op` and `values`) join the program, which then returns the last one's results."""
+    `op` and `values`) join the program, which then returns the last one's results. The
+    copies leave `schedule-streams`' attributes behind: the program is one stream."""
     values = free_values(op) if values is None else list(values)
     types = [v.type for v in values]
     block = Block(arg_types=types)
@@ -80,6 +81,8 @@ def single_kernel_module(
         mapping[value] = copy.results[0]
     for each in (op, *after):
         clone = each.clone(value_mapper=mapping)
+        for name in [n for n in clone.attributes if n.startswith("stream.")]:
+            del clone.attributes[name]  # alone, it has no other stream to wait for
         mapping.update(zip(each.results, clone.results))
         block.add_op(clone)
     block.add_op(func.ReturnOp(*clone.results))

@@ -22,8 +22,9 @@ from gedialects.npu.buffers import HbmConstantOp
 from gedialects.npu.launch import KernelOp as NpuKernelOp
 
 SCHEDULE_ATTRS = ("stream.", "mem.")
-"""Prefixes of the attributes `schedule-streams` and `plan-memory` record on a kernel op: its
-lowering never reads them, so kernels that differ only there share a program."""
+"""Prefixes of the attributes `schedule-streams` and `plan-memory` record on a kernel op: the
+lowering of the kernel alone (`kernel_runner.single_kernel_module`, which leaves `stream.*`
+out and has no arena) never reads them, so kernels that differ only there share a program."""
 
 
 def kernel_key(
