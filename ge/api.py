@@ -180,11 +180,15 @@ class CompiledModel:
                 fn = entry_function(self._rebuilt[largest])
             self._gear_axes = gears.output_batch_axes(fn)
             if self.rebuild is not None:
-                other = self.gear_list[0] if self.gear_list[0] != largest else largest + 1
+                # another batch above 1 (a graph at batch 1 may fold otherwise): a gear's, or
+                # one past the largest
+                other = next((g for g in self.gear_list if 1 < g < largest), largest + 1)
                 if other in self.gear_list:
                     self._rebuilt[other] = self.rebuild(other)
                 module = self._rebuilt.get(other) or self.rebuild(other)
                 gears.check_batch_free_outputs(fn, entry_function(module), self._gear_axes)
+                if largest > 1:
+                    gears.check_batch_free_constants(fn, entry_function(module))
 
     def _module_at_batch(self, batch: int) -> ModuleOp:
         """The graph for `batch` samples: rebuilt from the model (each gear's graph checked

@@ -86,6 +86,31 @@ def check_batch_free_outputs(
             )
 
 
+def check_batch_free_constants(fn: func.FuncOp, other: func.FuncOp) -> None:
+    """No constant may hold the batch size as a value: `fn` and `other` are the model's
+    graph at two batch sizes (both above 1). A used constant whose type is the same in both
+    but whose data differs was computed from the batch size (`x * x.shape[0]`, a mean over
+    the batch through its size); padding to a gear would hand it the gear's size, and no
+    slicing of the outputs mends what it did to every sample. Graphs that fold into
+    different constants are compared by their outputs only (`check_batch_free_outputs`)."""
+    ours, theirs = (
+        [op for op in f.walk() if isinstance(op, ConstantOp) and op.output.uses]
+        for f in (fn, other)
+    )
+    if len(ours) != len(theirs):
+        return
+    for a, b in zip(ours, theirs):
+        if a.output.type != b.output.type or a.is_elided or b.is_elided:
+            continue
+        if a.to_numpy().tobytes() != b.to_numpy().tobytes():
+            user = next(iter(a.output.uses)).operation.name
+            raise GearError(
+                "gears cannot be used for this model: it uses the batch size itself as a "
+                f"value (a constant computed from an input's shape feeds '{user}'), which "
+                "padding to a gear would change; compile without dynamic_batch"
+            )
+
+
 def pad_batch(array: np.ndarray, gear: int) -> np.ndarray:
     extra = gear - array.shape[0]
     if extra == 0:

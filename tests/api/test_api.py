@@ -363,6 +363,32 @@ def test_gears_refuse_an_output_computed_from_the_batch_size():
     assert z.shape == (3, 3)
 
 
+@pytest.mark.parametrize("gear_list", [[2, 4, 8], [1, 8]])
+def test_gears_refuse_the_batch_size_used_as_a_value(gear_list):
+    """x * x.shape[0] (Shape, Gather, Cast, Mul), an output with a batch axis: three samples
+    padded to gear 4 were multiplied by 4, 2.24 off onnxruntime with no warning."""
+    from onnx import TensorProto, helper
+
+    index = helper.make_tensor("zero", TensorProto.INT64, [], [0])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("Gather", ["s", "zero"], ["n"]),
+            helper.make_node("Cast", ["n"], ["f"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", ["x", "f"], ["y"]),
+        ],
+        "times_batch",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", 6])],
+        initializer=[index],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(GearError, match="uses the batch size itself as a value.*'ge.mul'"):
+        ge.compile(model, dynamic_batch=gear_list, cache=False)
+    x = np.ones((3, 6), np.float32)
+    np.testing.assert_array_equal(ge.compile(model, cache=False)(x), 3 * x)  # no gears: right
+
+
 def test_a_scalar_kept_on_device_keeps_rank_0():
     """DeviceArray made rank 0 rank 1 (np.ascontiguousarray)."""
     assert ge.to_device(np.float32(2.5)).array.shape == ()
