@@ -112,6 +112,12 @@ class NpuProgram:
             gc.collect()
         self.kernels, self.preds = dependencies(self.fn)
         self.streams, self.waits = _streams_and_waits(self.kernels)
+        if self.tuning is not None:  # the tuned kernels by the names the profile gives them
+            named = {
+                self.runner.names.get(op): _report_name(op, k) for k, op in enumerate(self.kernels)
+            }
+            for site in self.tuning.sites:
+                site.kernel = named.get(site.kernel, site.kernel)
         self.dead_after = _dead_after(self.fn)
         self.last_pipes: dict[str, list[tuple[int, str, float, float, str]]] = {}
 
@@ -179,7 +185,7 @@ class NpuProgram:
         critical, _ = bounds(self.preds, work, demand)
         for k, (op, record) in enumerate(zip(self.kernels, kernels)):
             record.update(
-                name=f"{op.name.split('.')[-1]}_{k}",
+                name=_report_name(op, k),
                 op=op.name,
                 fused_from=provenance(op),
                 algorithm=_algorithm(op),
@@ -197,6 +203,11 @@ class NpuProgram:
             "streams": len(set(self.streams)),
             "fallbacks": [k["name"] for k in kernels if k.get("estimated")],
         }
+
+
+def _report_name(op: Operation, k: int) -> str:
+    """REPORT.json's name of kernel `op`, the k-th of the schedule: `conv2d_3`."""
+    return f"{op.name.split('.')[-1]}_{k}"
 
 
 def _dead_after(fn: func.FuncOp) -> dict[Operation, list[SSAValue]]:

@@ -591,6 +591,20 @@ def test_tuning_writes_its_decisions_and_a_report_section(tmp_path: Path) -> Non
     assert replayed["makespan_cycles"] == tuned["makespan_cycles"]
 
 
+def test_tuned_kernels_are_named_as_the_report_names_them(tmp_path: Path) -> None:
+    """The tuner named kernels by their place among all ops (constants counted), the report
+    by their place among kernels: REPORT.json's tuning named conv2d_13 beside conv2d_0..6."""
+    import ge
+
+    compiled = ge.compile(str(onnx_model(tmp_path / "tiny.onnx")), level="npu", tune=2, cache=False)
+    x = np.ones(compiled.plan().module.body.block.first_op.function_type.inputs.data[0].get_shape(),
+                np.float32)  # fmt: skip
+    compiled(x)
+    names = {k["name"] for k in compiled.last_profile["kernels"]}
+    sites = compiled.plan().stats["npu_program"].tuning.sites
+    assert sites and {site.kernel for site in sites} <= names
+
+
 def test_a_kernel_falling_back_on_a_lowering_bug_is_one_warning_line(
     mlir_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
