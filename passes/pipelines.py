@@ -117,6 +117,34 @@ class GeOptimize(ModulePass):
             print_stats(rows)
 
 
+@dataclass(frozen=True)
+class GeCompile(ModulePass):
+    """The whole compile (DESIGN.md's named default pipeline), as ge-run's npu level runs
+    it in GE's default force_fp32 mode: ge-optimize, implementations chosen for the
+    target, pointwise convs split, streams, the memory plan, then the npu dialect.
+    `ge-opt model.onnx -p ge-compile` prints what `ge-run` would execute."""
+
+    name = "ge-compile"
+
+    target: str = "ascend910a"
+    reuse: bool = True
+    """Memory reuse in the plan (`plan-memory{reuse}`; GE's memory_reuse)."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        steps: list[tuple[str, dict]] = [
+            ("ge-optimize", {}),
+            ("select-implementations", {"target": self.target}),
+            ("split-pointwise-convs", {"target": self.target}),
+            ("schedule-streams", {}),
+            ("plan-memory", {"reuse": self.reuse}),
+            ("convert-kernel-to-npu", {"target": self.target}),
+        ]
+        found = dict(resolve(tuple(name for name, _ in steps)))
+        for name, options in steps:
+            if name in found:
+                found[name]()(**options).apply(ctx, op)
+
+
 def print_stats(rows: list[tuple[str, Counter, Counter, int, float]]) -> None:
     """One line per pass: ops before -> after, kernels, time, and what changed."""
     out = sys.stderr

@@ -62,6 +62,7 @@ for _name, _module, _cls in (
 ):
     register_pass(_name, _pass(_module, _cls))
 register_pass("ge-optimize", _pass("passes.pipelines", "GeOptimize"))
+register_pass("ge-compile", _pass("passes.pipelines", "GeCompile"))
 register_pass("recognize-layer-norm", _ge_pass("recognize_layer_norm", "RecognizeLayerNormPass"))
 register_pass("recognize-rms-norm", _ge_pass("recognize_rms_norm", "RecognizeRmsNormPass"))
 register_pass("schedule-streams", _ge_pass("schedule_streams", "ScheduleStreams"))

@@ -623,3 +623,26 @@ def test_a_kernel_falling_back_on_a_lowering_bug_is_one_warning_line(
         line.startswith("ge-run: warning: ") and "(KeyError: 'a lowering bug')" in line
         for line in warnings
     )
+
+
+def test_the_ge_compile_pipeline_is_what_ge_run_executes(tmp_path: Path) -> None:
+    """`ge-opt MODEL -p ge-compile -o low.mlir` (DESIGN.md's named whole-compile pipeline)
+    writes the npu program ge-run runs for MODEL: run as it is, the same kernels, streams,
+    cycles and outputs."""
+    from ge.cli import opt
+
+    model, low = onnx_model(tmp_path / "tiny.onnx"), tmp_path / "low.mlir"
+    assert opt.main([str(model), "-p", "ge-compile", "-o", str(low)]) == 0
+    runs = {}
+    for name, source in (("model", model), ("lowered", low)):
+        report, outputs = tmp_path / f"{name}.json", tmp_path / f"{name}.npz"
+        assert main([str(source), "--report", str(report), "--output", str(outputs)]) == 0
+        runs[name] = json.loads(report.read_text()), np.load(outputs)
+    (direct, want), (lowered, got) = runs["model"], runs["lowered"]
+    assert lowered["makespan_cycles"] == direct["makespan_cycles"]
+    keys = ("name", "stream", "algorithm", "cycles", "hbm_bytes_read")
+    assert [[k[key] for key in keys] for k in lowered["kernels"]] == [
+        [k[key] for key in keys] for k in direct["kernels"]
+    ]
+    for a, b in zip(want.files, got.files):
+        np.testing.assert_array_equal(want[a], got[b])
