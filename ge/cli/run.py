@@ -200,8 +200,10 @@ def run(args: argparse.Namespace) -> int:
     if args.trace:
         if prof.events and not host:
             prof.export_chrome_trace(args.trace)
-        else:
+        elif host:
             _note(f"--trace needs modeled streams, which --level {args.level} lacks; none written")
+        else:
+            _note("--trace: the run launched no kernel on the modeled NPU; none written")
     if args.memory_plot:
         _memory_plot(compiled, args)
     if args.report:

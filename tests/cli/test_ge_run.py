@@ -646,3 +646,23 @@ def test_the_ge_compile_pipeline_is_what_ge_run_executes(tmp_path: Path) -> None
     ]
     for a, b in zip(want.files, got.files):
         np.testing.assert_array_equal(want[a], got[b])
+
+
+def test_trace_of_a_model_without_kernels_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A model of views only (a Reshape) launches nothing; the note said the npu level had
+    no modeled streams, which it has."""
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        "views",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 12])],
+        initializer=[numpy_helper.from_array(np.array([2, 12], np.int64), "shape")],
+    )
+    model = tmp_path / "views.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+    trace = tmp_path / "t.json"
+    assert main([str(model), "--trace", str(trace)]) == 0
+    assert "launched no kernel on the modeled NPU" in capsys.readouterr().err
+    assert not trace.exists()
