@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,13 +90,21 @@ def load_program(
     except UnsupportedError as refusal:
         if not _is_torch_module(model) or example_inputs is None:
             raise
+        from ge.frontends.torch.convert import TrainingModeError
         from ge.frontends.torch.onnx_fallback import export_onnx
 
+        if isinstance(refusal, TrainingModeError):
+            raise
         try:  # the ONNX frontend converts more, and stages data-dependent nodes
             proto = export_onnx(model, [_as_torch(x) for x in example_inputs])
-            return import_program(proto, source=f"<{type(model).__name__} via ONNX>")
+            program = import_program(proto, source=f"<{type(model).__name__} via ONNX>")
         except GeError as error:
             raise UnsupportedError(f"{refusal} (and through ONNX: {error})") from None
+        warnings.warn(  # the exporter's numbers, not the module's, where the two differ
+            f"{refusal}; compiled the module through torch.onnx.export (TorchScript) instead",
+            stacklevel=3,
+        )
+        return program
 
 
 def _compiles_per_call(model: Any, input_shapes: Any, dynamic_batch: Any) -> bool:

@@ -430,11 +430,11 @@ def test_unsupported_op_names_op_and_node() -> None:
 
 
 def test_op_without_converter_falls_back_to_core_aten() -> None:
-    mish = Fn(lambda m, x: F.mish(x)).eval()
-    with pytest.raises(UnsupportedError, match="aten.mish"):
-        import_module(mish, (X3,), decompose=False)
-    module = check(mish, X3)  # decompose=None: retried on x * tanh(softplus(x))
-    assert "ge.tanh" in {op.name for op in module.walk()}
+    addcmul = Fn(lambda m, x: torch.addcmul(x, x, x, value=0.5)).eval()
+    with pytest.raises(UnsupportedError, match="aten.addcmul"):
+        import_module(addcmul, (X3,), decompose=False)
+    module = check(addcmul, X3)  # decompose=None: retried on x + 0.5 * x * x
+    assert "ge.mul" in {op.name for op in module.walk()}
 
 
 def test_training_mode_batch_norm_is_refused() -> None:

@@ -76,3 +76,56 @@ def test_a_module_torch_export_fails_on_is_traced_through_onnx() -> None:
         import_module(BranchOnData(), (x,))
     compiled = ge.compile(BranchOnData(), example_inputs=(x,), cache=False)
     np.testing.assert_allclose(compiled(x).numpy(), BranchOnData()(x).numpy(), rtol=1e-6)
+
+
+def test_the_fallback_warns_and_leaves_the_module_s_mode_alone() -> None:
+    """The fallback called `module.eval()` on the user's module and never restored it, and
+    said nothing, though its numbers are the TorchScript exporter's (which differ from the
+    module's on a few ops)."""
+    model = Video().train()
+    clip = torch.randn(1, 2, 4, 6, 6)
+    with pytest.warns(UserWarning, match="conv3d.*through torch.onnx.export"):
+        ge.compile(model, example_inputs=(clip,), cache=False)
+    assert model.training
+
+
+def test_a_layer_in_training_mode_is_refused_not_retried_through_onnx() -> None:
+    """Dropout in training mode: the importer asks for model.eval(); the fallback took the
+    module to ONNX anyway and ran it in eval mode, silently."""
+
+    class Dropping(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.drop = torch.nn.Linear(4, 4), torch.nn.Dropout(0.5)
+
+        def forward(self, x):
+            return self.drop(self.fc(x))
+
+    with pytest.raises(UnsupportedError, match=r"dropout in training mode \(call model.eval"):
+        ge.compile(Dropping().train(), example_inputs=(torch.randn(2, 4),), cache=False)
+
+
+def test_an_eval_transformer_with_a_causal_mask_compiles_through_onnx() -> None:
+    """torch.export stops at the encoder's causal-mask check; the fallback then exported
+    under no_grad, where an eval-mode encoder takes torch's fused fast path, which the
+    exporter cannot trace. With grad on it exports the plain layers."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+    encoder = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+
+    class Causal(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, x):
+            length = x.shape[1]
+            return self.encoder(x, mask=torch.triu(torch.full((length, length), -np.inf), 1))
+
+    model = Causal().eval()
+    x = torch.randn(2, 5, 16)
+    with pytest.warns(UserWarning, match="through torch.onnx.export"):
+        compiled = ge.compile(model, example_inputs=(x,), cache=False)
+    with torch.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_allclose(compiled(x).numpy(), want, rtol=1e-4, atol=1e-5)

@@ -15,7 +15,7 @@ from xdsl.ir import SSAValue
 from ge.frontends.torch.convert import ComplexValue, Converter, dtype_of, op_key
 from ge.frontends.torch.table import converts
 from gedialects import ge
-from gedialects.ge.types import is_float_dtype
+from gedialects.ge.types import is_float_dtype, shape_of
 
 _UNARY = {
     "relu": ge.ReluOp,
@@ -143,31 +143,184 @@ def leaky_relu(cx: Converter, a: dict[str, Any]) -> SSAValue:
     return cx.emit(ge.LeakyReluOp(a["self"], alpha=float(a["negative_slope"])))
 
 
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+"""torch's SELU constants (`aten.selu` is `elu(x, alpha, scale)` with them)."""
+
+
+def _elu(cx: Converter, x: SSAValue, alpha: float, scale: float, input_scale: float) -> SSAValue:
+    """torch's elu: scale * x where x > 0, else scale * alpha * (exp(input_scale * x) - 1)."""
+    x = cx.cast(x, cx.out_dtype())
+    dtype = dtype_of(x)
+    if input_scale == 1:  # ge.elu is the input_scale 1 form; scale multiplies both branches
+        y = cx.emit(ge.EluOp(x, alpha=alpha))
+        return y if scale == 1 else cx.emit(ge.MulOp(y, cx.scalar(scale, dtype)))
+    neg = cx.emit(ge.EluOp(cx.emit(ge.MulOp(x, cx.scalar(input_scale, dtype))), alpha=alpha))
+    pos = x
+    if scale != 1:
+        neg = cx.emit(ge.MulOp(neg, cx.scalar(scale, dtype)))
+        pos = cx.emit(ge.MulOp(x, cx.scalar(scale, dtype)))
+    positive = cx.emit(ge.GreaterOp(x, cx.scalar(0, dtype)))
+    return cx.emit(ge.WhereOp(positive, pos, neg))
+
+
 @converts("elu")
 def elu(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    if a["scale"] != 1 or a["input_scale"] != 1:
-        raise cx.unsupported("elu with scale or input_scale other than 1")
-    return cx.emit(ge.EluOp(a["self"], alpha=float(a["alpha"])))
+    """`F.selu` reaches the core-aten graph as elu with scale; `F.celu` with input_scale."""
+    return _elu(cx, a["self"], float(a["alpha"]), float(a["scale"]), float(a["input_scale"]))
+
+
+@converts("selu")
+def selu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return _elu(cx, a["self"], _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+@converts("celu")
+def celu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): elu with input_scale 1 / alpha."""
+    alpha = float(a["alpha"])
+    if alpha == 0:
+        raise cx.unsupported("celu with alpha 0")
+    return _elu(cx, a["self"], alpha, 1.0, 1.0 / alpha)
 
 
 @converts("softplus")
 def softplus(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    if a["beta"] != 1:
-        raise cx.unsupported("softplus with beta other than 1")
-    return cx.emit(ge.SoftplusOp(a["self"]))
+    """x where beta * x > threshold, else log(1 + exp(beta * x)) / beta. ge.softplus is
+    log(1 + exp(.)) without overflow, so the branch left out is finite too. With beta 1 and
+    a threshold of 20 or more the select is left out below float64: past it softplus(x)
+    rounds to x (it exceeds x by less than exp(-20), under half an ulp of x)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    dtype = dtype_of(x)
+    beta, threshold = float(a["beta"]), float(a["threshold"])
+    if beta == 0:
+        raise cx.unsupported("softplus with beta 0")
+    bx = x if beta == 1 else cx.emit(ge.MulOp(x, cx.scalar(beta, dtype)))
+    y = cx.emit(ge.SoftplusOp(bx))
+    if beta != 1:
+        y = cx.emit(ge.DivOp(y, cx.scalar(beta, dtype)))
+    if beta == 1 and threshold >= 20 and dtype != np.float64:
+        return y
+    linear = cx.emit(ge.GreaterOp(bx, cx.scalar(threshold, dtype)))
+    return cx.emit(ge.WhereOp(linear, x, y))
+
+
+@converts("mish")
+def mish(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x * tanh(softplus(x))."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    return cx.emit(ge.MulOp(x, cx.emit(ge.TanhOp(cx.emit(ge.SoftplusOp(x))))))
+
+
+@converts("log_sigmoid")
+def log_sigmoid(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """log(sigmoid(x)) as -softplus(-x), finite for large |x|."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    return cx.emit(ge.NegOp(cx.emit(ge.SoftplusOp(cx.emit(ge.NegOp(x))))))
+
+
+@converts("prelu")
+def prelu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x where x > 0, else weight * x; a weight of several values is per channel (dim 1)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    weight = cx.cast(a["weight"], dtype_of(x))
+    rank, count = len(shape_of(x.type)), int(np.prod(shape_of(weight.type)))
+    if count == 1:
+        weight = cx.reshape(weight, ())
+    elif rank >= 2:
+        weight = cx.reshape(weight, (count,) + (1,) * (rank - 2))
+    else:
+        raise cx.unsupported(f"prelu of a rank-{rank} input with {count} weights")
+    return cx.emit(ge.PReluOp(x, weight))
+
+
+@converts("glu")
+def glu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """a * sigmoid(b), a and b the halves of `dim`."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    shape = shape_of(x.type)
+    dim = a["dim"] % len(shape)
+    if shape[dim] % 2:
+        raise cx.unsupported(f"glu of dim {dim} of odd size {shape[dim]}")
+    half = shape[dim] // 2
+    split = ge.SplitOp(x, axis=dim, sizes=[half, half])
+    cx.emit(split)
+    first, second = split.results
+    return cx.emit(ge.MulOp(first, cx.emit(ge.SigmoidOp(second))))
+
+
+@converts("hardshrink")
+def hardshrink(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """0 where |x| <= lambd, else x (NaN stays NaN)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    dtype = dtype_of(x)
+    inside = cx.emit(ge.LessEqualOp(cx.emit(ge.AbsOp(x)), cx.scalar(a["lambd"], dtype)))
+    return cx.emit(ge.WhereOp(inside, cx.scalar(0, dtype), x))
+
+
+@converts("softshrink")
+def softshrink(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x - lambd above lambd, x + lambd below -lambd, else 0: x - clip(x, -lambd, lambd)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    lambd = float(a["lambd"])
+    if lambd < 0:
+        raise cx.unsupported(f"softshrink with lambd {lambd} < 0")
+    return cx.emit(ge.SubOp(x, cx.emit(ge.ClipOp(x, min=-lambd, max=lambd))))
+
+
+@converts("logit")
+def logit(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """log(z / (1 - z)), z = x clamped to [eps, 1 - eps] when eps is given (and not < 0)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    dtype = dtype_of(x)
+    eps = a.get("eps")
+    if eps is not None and eps >= 0:
+        lo = dtype.type(eps)  # as torch: the bounds in the tensor's type
+        x = cx.emit(ge.ClipOp(x, min=float(lo), max=float(dtype.type(1) - lo)))
+    odds = cx.emit(ge.DivOp(x, cx.emit(ge.SubOp(cx.scalar(1, dtype), x))))
+    return cx.emit(ge.LogOp(odds))
+
+
+@converts("threshold")
+def threshold(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """`value` where x <= threshold, else x."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    dtype = dtype_of(x)
+    below = cx.emit(ge.LessEqualOp(x, cx.scalar(a["threshold"], dtype)))
+    return cx.emit(ge.WhereOp(below, cx.scalar(a["value"], dtype), x))
+
+
+def _rrelu(cx: Converter, a: dict[str, Any], index: int | None = None) -> SSAValue:
+    """In eval mode a leaky relu of slope (lower + upper) / 2; training draws slopes."""
+    if a["training"]:
+        raise cx.in_training_mode("rrelu")
+    x = cx.cast(a["self"], cx.out_dtype(index))
+    slope = (float(a["lower"]) + float(a["upper"])) / 2
+    return cx.emit(ge.LeakyReluOp(x, alpha=slope))
+
+
+@converts("rrelu")
+def rrelu(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    return _rrelu(cx, a)
+
+
+@converts("rrelu_with_noise_functional")
+def rrelu_with_noise_functional(cx: Converter, a: dict[str, Any]) -> tuple:
+    """The core-aten form of rrelu; the noise it would write back is not built."""
+    return _rrelu(cx, a, 0), None
 
 
 @converts("dropout", "feature_dropout", "alpha_dropout")
 def dropout(cx: Converter, a: dict[str, Any]) -> SSAValue:
     if a["train"] and a["p"] > 0:
-        raise cx.unsupported("dropout in training mode (call model.eval() first)")
+        raise cx.in_training_mode("dropout")
     return a["input"]
 
 
 @converts("native_dropout")
 def native_dropout(cx: Converter, a: dict[str, Any]) -> tuple:
     if a["train"] and a["p"] > 0:
-        raise cx.unsupported("dropout in training mode (call model.eval() first)")
+        raise cx.in_training_mode("dropout")
     return a["input"], None
 
 

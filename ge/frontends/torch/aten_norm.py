@@ -25,7 +25,7 @@ def _param_or(cx: Converter, v: SSAValue | None, channels: int, fill: float, dty
 def _batch_norm(cx: Converter, a: dict[str, Any]) -> SSAValue:
     x = a["input"]
     if a.get("training"):
-        raise cx.unsupported("batch norm in training mode (call model.eval() first)")
+        raise cx.in_training_mode("batch norm")
     if a["running_mean"] is None or a["running_var"] is None:
         raise cx.unsupported("batch norm without running statistics")
     c, dtype = shape_of(x.type)[1], dtype_of(x)

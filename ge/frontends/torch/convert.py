@@ -88,6 +88,12 @@ def to_torch(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array)
 
 
+class TrainingModeError(UnsupportedError):
+    """A layer runs in training mode (dropout, batch statistics): what it computes is not
+    an inference graph, so `ge.compile` asks for `model.eval()` instead of retrying the
+    module through ONNX, whose export would keep the training behaviour."""
+
+
 @dataclass(frozen=True)
 class ComplexValue:
     """A complex tensor as its real and imaginary parts (`im` None: zero), which only the
@@ -191,6 +197,11 @@ class Converter:
         node = self.node
         where = f"'{node.target}' (node '{node.name}')" if node is not None else "the graph"
         return UnsupportedError(f"torch import of {where}: {why}")
+
+    def in_training_mode(self, layer: str) -> TrainingModeError:
+        """The refusal of `layer` run in training mode (see `TrainingModeError`)."""
+        error = self.unsupported(f"{layer} in training mode (call model.eval() first)")
+        return TrainingModeError(str(error))
 
     # ---- walking the graph -----------------------------------------------------------
     def value(self, node: fx.Node) -> Any:

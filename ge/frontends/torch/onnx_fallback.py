@@ -35,15 +35,20 @@ def export_onnx(module: torch.nn.Module, example_inputs: Sequence[torch.Tensor])
     ][: len(example_inputs)]
     buffer = io.BytesIO()
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        # The module's own mode (a module in training mode keeps its dropout, which the
+        # ONNX frontend then refuses as the torch one does), and never left changed; grad
+        # on, or an eval-mode TransformerEncoder takes torch's fused fast path, which the
+        # exporter cannot trace (aten::_transformer_encoder_layer_fwd).
+        with warnings.catch_warnings(), torch.enable_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module.eval(),
+                module,
                 tuple(example_inputs),
                 buffer,
                 opset_version=OPSET,
                 dynamo=False,
                 input_names=names or None,
+                training=torch.onnx.TrainingMode.PRESERVE,
             )
     except Exception as error:  # the exporter raises many kinds
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
