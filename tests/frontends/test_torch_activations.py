@@ -63,6 +63,17 @@ CASES = {
     "mish": (Fn(lambda x: F.mish(x)), X),
     "silu": (Fn(lambda x: F.silu(x)), X),
     "hardsigmoid": (Fn(lambda x: F.hardsigmoid(x)), X),
+    # elementwise ops that were refused too (logaddexp's decomposition multiplies masks)
+    "trunc": (Fn(lambda x: torch.trunc(x * 0.7)), X),
+    "frac": (Fn(lambda x: torch.frac(x * 0.7)), X),
+    "hypot": (Fn(lambda x: torch.hypot(x, x.flip(-1))), X),
+    "xlogy": (Fn(lambda x: torch.xlogy(x.clamp(min=0), x.abs() + 0.5)), X),
+    "logaddexp": (Fn(lambda x: torch.logaddexp(x, x.flip(-1))), X),
+    "logaddexp_infinities": (
+        Fn(lambda x: torch.logaddexp(x, x)),
+        torch.tensor([-np.inf, np.inf, -1.0, 0.0, 50.0]),
+    ),
+    "bool_add_mul": (Fn(lambda x: ((x > 0) + (x < -1)) * (x != 0.5) * x), X),
 }
 
 

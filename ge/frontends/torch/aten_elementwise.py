@@ -349,6 +349,8 @@ def add_sub(cx: Converter, a: dict[str, Any]) -> SSAValue:
     dtype = cx.out_dtype()
     op = ge.AddOp if op_key(cx.node.target) == "add" else ge.SubOp
     x = cx.operand(a["self"], dtype)
+    if dtype == np.bool_ and op is ge.AddOp:  # torch: bool + bool is or
+        return cx.emit(ge.LogicalOrOp(x, cx.operand(a["other"], dtype)))
     return cx.emit(op(x, _scaled(cx, a["other"], a.get("alpha"), dtype)))
 
 
@@ -362,8 +364,62 @@ def rsub(cx: Converter, a: dict[str, Any]) -> SSAValue:
 
 @converts("mul")
 def mul(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """bool * bool is and (torch.logaddexp's decomposition multiplies two masks)."""
     dtype = cx.out_dtype()
-    return cx.emit(ge.MulOp(cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)))
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    return cx.emit(ge.LogicalAndOp(x, y) if dtype == np.bool_ else ge.MulOp(x, y))
+
+
+def _trunc(cx: Converter, x: SSAValue) -> SSAValue:
+    """Rounded toward zero: sign(x) * floor(|x|)."""
+    return cx.emit(ge.MulOp(cx.emit(ge.SignOp(x)), cx.emit(ge.FloorOp(cx.emit(ge.AbsOp(x))))))
+
+
+@converts("trunc", "fix")
+def trunc(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    x = cx.cast(a["self"], cx.out_dtype())
+    return _trunc(cx, x) if is_float_dtype(dtype_of(x)) else x
+
+
+@converts("frac")
+def frac(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x - trunc(x)."""
+    x = cx.cast(a["self"], cx.out_dtype())
+    return cx.emit(ge.SubOp(x, _trunc(cx, x)))
+
+
+@converts("hypot")
+def hypot(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """sqrt(x^2 + y^2)."""
+    dtype = cx.out_dtype()
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    squares = cx.emit(ge.AddOp(cx.emit(ge.MulOp(x, x)), cx.emit(ge.MulOp(y, y))))
+    return cx.emit(ge.SqrtOp(squares))
+
+
+@converts("logaddexp")
+def logaddexp(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """log(exp(x) + exp(y)) = max(x, y) + softplus(-|x - y|), without overflow; x where
+    x and y are the same infinity (their difference is NaN)."""
+    dtype = cx.out_dtype()
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    gap = cx.emit(ge.NegOp(cx.emit(ge.AbsOp(cx.emit(ge.SubOp(x, y))))))
+    value = cx.emit(ge.AddOp(cx.emit(ge.MaximumOp(x, y)), cx.emit(ge.SoftplusOp(gap))))
+    infinite = cx.emit(ge.EqualOp(cx.emit(ge.AbsOp(x)), cx.scalar(np.inf, dtype)))
+    same_infinity = cx.emit(ge.LogicalAndOp(infinite, cx.emit(ge.EqualOp(x, y))))
+    return cx.emit(ge.WhereOp(same_infinity, x, value))
+
+
+@converts("xlogy")
+def xlogy(cx: Converter, a: dict[str, Any]) -> SSAValue:
+    """x * log(y), 0 where x is 0 (unless y is NaN: NaN, as torch)."""
+    dtype = cx.out_dtype()
+    x, y = cx.operand(a["self"], dtype), cx.operand(a["other"], dtype)
+    product = cx.emit(ge.MulOp(x, cx.emit(ge.LogOp(y))))
+    zero = cx.scalar(0, dtype)
+    y_nan = cx.emit(ge.LogicalNotOp(cx.emit(ge.EqualOp(y, y))))
+    keep = cx.emit(ge.LogicalOrOp(cx.emit(ge.LogicalNotOp(cx.emit(ge.EqualOp(x, zero)))), y_nan))
+    return cx.emit(ge.WhereOp(keep, product, zero))
 
 
 @converts("div", "floor_divide")
