@@ -337,7 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DiagnosticException, GeError) as error:
         print(f"ge-opt: {first_line(str(error))}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as error:
+    except OSError as error:  # `cannot read 'in.mlir': No such file or directory`
+        what = f"'{error.filename}': " if error.filename else ""
+        print(f"ge-opt: error: {what}{error.strerror or error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
         print(f"ge-opt: error: {first_line(str(error))}", file=sys.stderr)
         return 1
     except Exception as error:  # the command boundary: a bug in a pass still prints one line

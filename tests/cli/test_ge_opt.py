@@ -262,3 +262,19 @@ def test_help_lists_a_broken_plugin_and_a_run_names_it_every_time(
         assert "boom in my plugin" in capsys.readouterr().err
         with pytest.raises(GeError, match="failed to load: boom in my plugin"):
             all_passes()
+
+
+def test_a_missing_input_or_output_folder_is_one_plain_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was Python's `[Errno 2] No such file or directory: '...'`."""
+    source = tmp_path / "in.mlir"
+    source.write_text(PROGRAM)
+    assert opt.main([str(tmp_path / "missing.mlir")]) == 1
+    assert capsys.readouterr().err == (
+        f"ge-opt: error: '{tmp_path / 'missing.mlir'}': No such file or directory\n"
+    )
+    assert opt.main([str(source), "-o", str(tmp_path / "no" / "out.mlir")]) == 1
+    assert capsys.readouterr().err == (
+        f"ge-opt: error: '{tmp_path / 'no' / 'out.mlir'}': No such file or directory\n"
+    )
