@@ -294,7 +294,7 @@ class CompiledModel:
         """Run op by op, recording each launch in the active profiles and `last_profile`."""
         outputs, records = runner.run(values)
         for r in records:
-            _record(r["profile"], None, launch_op=r["op"])
+            _record(r["profile"], r["plan"], launch_op=r["op"])  # its pipes too, if traced
         self.last_profile = {
             **join_profiles([r["profile"] for r in records], prefix="l", memory=False),
             "launches": runner.launches,

@@ -65,7 +65,7 @@ class EagerRunner:
             outputs, profile = execute(plan, [env[v] for v in values])
             self.launches += 1
             env.update(zip(op.results, outputs))
-            records.append({"op": op.name, "profile": profile})
+            records.append({"op": op.name, "profile": profile, "plan": plan})
         raise AssertionError("function without a return")
 
     def _program(self, op: Operation, values: Sequence[SSAValue]) -> CompiledPlan:

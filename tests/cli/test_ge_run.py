@@ -666,3 +666,15 @@ def test_trace_of_a_model_without_kernels_says_so(
     assert main([str(model), "--trace", str(trace)]) == 0
     assert "launched no kernel on the modeled NPU" in capsys.readouterr().err
     assert not trace.exists()
+
+
+def test_a_dynamic_mode_trace_has_the_pipes_too(tmp_path: Path) -> None:
+    """DESIGN.md's trace shows streams and pipes; in dynamic mode (op by op) it had only
+    the kernels' slices."""
+    model, trace = onnx_model(tmp_path / "tiny.onnx"), tmp_path / "t.json"
+    assert main([str(model), "--mode", "dynamic", "--no-cache", "--trace", str(trace)]) == 0
+    events = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    kernels = {e["name"] for e in events if e["pid"] == 0}
+    instructions = [e for e in events if e["pid"] > 0]
+    assert {"npu.dma"} <= {e["name"] for e in instructions}
+    assert {e["cat"] for e in instructions} <= kernels
