@@ -69,8 +69,8 @@ def _compulsory_hbm_bytes(kp: KernelProfile, chip: Core) -> int:
     """The HBM bytes no schedule of the kernel avoids: of each buffer it writes, what it
     writes up to the buffer's size, and of each it reads, the elements it reads at least
     once where the L2 model marked them (`Core.l2_cached`: later reads of an element come
-    from L2, so a stride-2 1x1 conv that reads a quarter of its input fetches a quarter of
-    it from HBM; counting the whole buffer put the roofline above the modeled cycles). A
+    from L2, so a stride-2 1x1 conv that reads every other row of its input fetches half
+    of it from HBM; counting the whole buffer put the roofline above the modeled cycles). A
     buffer L2 does not cache pays HBM on every read: what it reads, up to its size."""
     total = 0
     for (buf, direction), moved in kp.hbm_traffic.items():
