@@ -16,11 +16,12 @@ between the cube and the vector unit cross HBM as f16.
 
 `cast-graph-to-fp16` (force_fp16) runs on `ge` before optimization: every f32 tensor of
 the graph becomes f16 (constants converted, inputs cast on entry, outputs cast back to
-f32 on exit), so the rest of the pipeline compiles an f16 model.
+f32 on exit), so the rest of the pipeline compiles an f16 model. Constants and inputs
+saturate on the way (a finite value beyond +-65504 becomes +-65504, an infinity stays).
 
 Pre: cast-cube-to-fp16: kernels (after ge-optimize); cast-graph-to-fp16: any module.
 Post: no cube kernel reads or writes f32; cast-graph-to-fp16: no f32 tensor inside a
-function but its arguments, their entry casts and the exit casts.
+function but its arguments, their saturating entry casts and the exit casts.
 """
 
 from __future__ import annotations
@@ -180,12 +181,27 @@ class CastCubeToFp16(ModulePass):
 
 
 def _retype_constant(op: ConstantOp) -> None:
-    """An f32 constant's data as f16, in place of the old constant."""
+    """An f32 constant's data as f16, in place of the old constant; finite values beyond
+    f16's range saturate to +-65504 (`_saturated_f16`)."""
     if op.is_elided:
         raise GeError(
             "force_fp16: cannot convert an elided ge.constant to f16; restore its weights first"
         )
-    Rewriter.replace_op(op, ConstantOp(op.to_numpy().astype(np.float16)))
+    data = op.to_numpy()
+    saturated = np.where(np.isinf(data), data, np.clip(data, -F16_MAX, F16_MAX))
+    Rewriter.replace_op(op, ConstantOp(saturated.astype(np.float16)))
+
+
+def _saturated_f16(value: SSAValue) -> list[Operation]:
+    """Ops giving `value` in f16 with a finite value beyond f16's range saturated to
+    +-65504 (Ascend's cast in saturation mode), an infinity kept: a plain cast turns
+    finfo(f32).min, the usual attention-mask fill, into -inf, and (1 - 1) * -inf is NaN."""
+    magnitude = ge.AbsOp(value)
+    inf = ConstantOp(np.array(np.inf, np.float32))
+    infinite = ge.EqualOp(magnitude.output, inf.output)
+    clip = ge.ClipOp(value, min=-F16_MAX, max=F16_MAX)
+    kept = ge.WhereOp(infinite.output, value, clip.output)
+    return [magnitude, inf, infinite, clip, kept, _cast(kept.output, f16)]
 
 
 def _retype_block_args(block: Block) -> None:
@@ -216,11 +232,11 @@ def graph_to_fp16(fn: func.FuncOp) -> None:
     for arg in block.args:
         if is_f32_tensor(arg.type) and arg.uses:
             uses = list(arg.uses)
-            cast = _cast(arg, f16)
-            Rewriter.insert_op(cast, InsertPoint.at_start(block))
+            narrowing = _saturated_f16(arg)
+            Rewriter.insert_op(narrowing, InsertPoint.at_start(block))
             for use in uses:
-                use.operation.operands[use.index] = cast.output
-            entry.add(cast)
+                use.operation.operands[use.index] = narrowing[-1].results[0]
+            entry.update(narrowing)
     for op in list(fn.body.walk()):
         if op not in entry and not isinstance(op, func.ReturnOp):
             _retype(op)

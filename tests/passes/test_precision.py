@@ -184,6 +184,52 @@ def test_a_fully_masked_row_stays_uniform_not_nan() -> None:
     np.testing.assert_allclose(got, expected, atol=3 * U * 3 * np.abs(expected).max())
 
 
+HF_MASK = """
+func.func @f(%x: tensor<2x4xf32>, %keep: tensor<2x4xf32>, %fill: tensor<2x4xf32>)
+    -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %one = ge.constant dense<1.0> : tensor<f32>
+  %low = ge.constant dense<-3.40282347e+38> : tensor<f32>
+  %inf = ge.constant dense<"0x000080FF"> : tensor<f32>
+  %drop = ge.sub %one, %keep : (tensor<f32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %bias = ge.mul %drop, %low : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  %s = ge.add %x, %bias : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %p = ge.softmax %s {axis = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %t = ge.add %x, %fill : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %q = ge.maximum %t, %inf : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xf32>
+  %r = ge.softmax %q {axis = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  func.return %p, %r : tensor<2x4xf32>, tensor<2x4xf32>
+}
+"""
+
+
+def test_force_fp16_saturates_an_hf_mask_rather_than_making_nan() -> None:
+    """(1 - keep) * finfo(f32).min, HF's attention-mask bias: the constant cast to f16 was
+    -inf, and (1 - 1) * -inf is NaN at every kept position: all-NaN outputs. An input filled
+    with finfo.min (a padded row) went -inf on entry, and its softmax NaN. Constants and
+    inputs now saturate to -65504; an infinity (the -inf constant here) stays one."""
+    from xdsl.parser import Parser
+
+    from ge.testing.equivalence import apply_pipeline, default_context
+
+    module = Parser(default_context(), HF_MASK).parse_module()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    keep = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], np.float32)
+    fill = np.zeros((2, 4), np.float32)
+    fill[1] = np.finfo(np.float32).min  # a row padded out entirely
+    expected = run_reference(module, [x, keep, fill])
+    apply_pipeline("cast-graph-to-fp16", module)
+    f16_constants = [
+        op.to_numpy() for op in module.walk() if isinstance(op, ConstantOp)
+        if op.to_numpy().dtype == np.float16
+    ]  # fmt: skip
+    assert any(np.isneginf(c).all() for c in f16_constants)  # the -inf constant stays -inf
+    assert any((c == -65504).all() for c in f16_constants)  # finfo(f32).min saturates
+    for got, want in zip(run_reference(module, [x, keep, fill]), expected):
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, atol=2e-3)
+
+
 def test_force_fp16_refuses_an_elided_constant() -> None:
     from xdsl.parser import Parser
 

@@ -1,10 +1,16 @@
 // RUN: ge-opt %s --split-input-file -p cast-graph-to-fp16 | filecheck %s
 
-// Every f32 tensor inside becomes f16: inputs cast on entry, constants converted, outputs
-// cast back to the function's f32 results on exit.
+// Every f32 tensor inside becomes f16: inputs cast on entry (a finite value beyond f16's
+// range saturated to +-65504, an infinity kept), constants converted, outputs cast back to
+// the function's f32 results on exit.
 // CHECK-LABEL: func.func @graph
 // CHECK-SAME: (%[[X:.+]]: tensor<4x8xf32>) -> tensor<4x4xf32>
-// CHECK-NEXT: %[[XH:.+]] = ge.cast %[[X]] {to = f16} : (tensor<4x8xf32>) -> tensor<4x8xf16>
+// CHECK-NEXT: %[[ABS:.+]] = ge.abs %[[X]]
+// CHECK-NEXT: %[[INF:.+]] = ge.constant dense<"0x0000807f"> : tensor<f32>
+// CHECK-NEXT: %[[ISINF:.+]] = ge.equal %[[ABS]], %[[INF]]
+// CHECK-NEXT: %[[SAT:.+]] = ge.clip %[[X]] {min = -6.550400e+04 : f64, max = 6.550400e+04 : f64}
+// CHECK-NEXT: %[[KEPT:.+]] = ge.where %[[ISINF]], %[[X]], %[[SAT]]
+// CHECK-NEXT: %[[XH:.+]] = ge.cast %[[KEPT]] {to = f16} : (tensor<4x8xf32>) -> tensor<4x8xf16>
 // CHECK-NEXT: %[[W:.+]] = ge.constant dense<5.000000e-01> : tensor<8x4xf16>
 // CHECK-NEXT: %[[M:.+]] = ge.matmul %[[XH]], %[[W]] : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
 // CHECK-NEXT: %[[S:.+]] = ge.sigmoid %[[M]] : (tensor<4x4xf16>) -> tensor<4x4xf16>
