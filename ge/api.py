@@ -166,6 +166,9 @@ class CompiledModel:
     last_cache: str = "miss"
     last_profile: dict[str, Any] = field(default_factory=dict)
     _plans: dict[int | None, CompiledPlan] = field(default_factory=dict)
+    _plan_cache: dict[int | None, str] = field(default_factory=dict)
+    """Per plan, whether the compile cache held it ("hit") or it was compiled ("miss"):
+    `last_cache` of a later call of the plan (it read "hit" from the first call on)."""
     _eager: EagerRunner | None = None
     _gear_axes: list[gears.Batch | None] | None = None
     rebuild: Callable[[int], ModuleOp] | None = None
@@ -213,13 +216,14 @@ class CompiledModel:
 
     def plan(self, gear: int | None = None) -> CompiledPlan:
         """The static plan (for one gear), compiled on first use or read from the cache."""
-        if gear in self._plans:
-            self.last_cache = "hit"
+        if gear in self._plans:  # how that plan's compile went, not this lookup
+            self.last_cache = self._plan_cache[gear]
             return self._plans[gear]
         module = self.module
         if gear is not None:
             module = self._module_at_batch(gear)
         self._plans[gear] = prepare(self._compile_cached(module))
+        self._plan_cache[gear] = self.last_cache
         return self._plans[gear]
 
     def _compile_cached(self, module: ModuleOp) -> CompiledPlan:

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         _note(f"--tune and --tune-db choose npu tiles; --level {args.level} has none")
     compile_seconds = time.perf_counter() - start  # import and compile, as DESIGN.md counts
     inputs = inputs if inputs is not None else random_inputs(fn, args.seed)
-    cache_state = compiled.last_cache  # a run's own plan lookup would read "hit"
+    cache_state = compiled.last_cache
     tuning = _tuning(compiled)
     start = time.perf_counter()
     with profiler.profile(pipes=bool(args.trace)) as prof:  # DESIGN.md: streams and pipes

@@ -71,6 +71,7 @@ def test_static_equals_reference_and_second_compile_hits_cache(tmp_path):
     second = ge.compile(_block_module(), cache=tmp_path)
     assert second.last_cache == "hit"
     np.testing.assert_array_equal(second(_x()), first(_x()))
+    assert first.last_cache == "miss"  # its plan was compiled; calls do not change that
 
 
 def test_the_cache_keys_a_target_file_by_its_figures_not_its_path(tmp_path):
