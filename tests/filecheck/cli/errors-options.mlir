@@ -6,7 +6,7 @@
 // Bad command lines on a valid module: one readable line each and exit status 1.
 // PASS: ge-opt: error: Unrecognized passes: ['no-such-pass']
 // OPTION: ge-opt: error: pass 'cse': Provided arguments ["bogus"] not found in expected arguments []
-// MISSING: ge-opt: error: [Errno 2] No such file or directory: '{{.*}}errors-options.mlir.missing'
+// MISSING: ge-opt: error: '{{.*}}errors-options.mlir.missing': No such file or directory
 // LINES: {{^ *1$}}
 
 func.func @valid(%x: tensor<2xf32>) -> tensor<2xf32> {
