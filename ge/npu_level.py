@@ -43,6 +43,7 @@ from lowering.tile_tuning import Decisions
 from passes.memory.concurrency import RECORD, STREAM, WAIT
 from passes.memory.record import read_plan
 from passes.memory.stats import memory_report
+from passes.pipelines import npu_level_spec
 from passes.schedule_streams import dependencies
 from passes.select_implementations import COSTS_ATTR
 from passes.stream_timeline import CORES, block_dim, bounds, roofline_cycles, simulate
@@ -53,13 +54,7 @@ from runtime.tile_tuner import TuningReport, tune_kernels
 
 
 def npu_passes(options: CompileOptions) -> str:
-    select = f'select-implementations{{target="{options.target}"'
-    if options.conv_algorithm:
-        select += f" conv-algorithm={options.conv_algorithm}"
-    select += "}"
-    reuse = "true" if options.memory_reuse else "false"
-    split = f'split-pointwise-convs{{target="{options.target}"}}'
-    return ",".join([select, split, "schedule-streams", f"plan-memory{{reuse={reuse}}}"])
+    return npu_level_spec(options.target, options.memory_reuse, options.conv_algorithm)
 
 
 def lower_for_npu(module: ModuleOp, options: CompileOptions) -> ModuleOp:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
-from xdsl.passes import ModulePass
+from xdsl.passes import ModulePass, PassPipeline
 
 from gedialects.kernel import ElementwiseOp, KernelOp
 
@@ -131,18 +131,24 @@ class GeCompile(ModulePass):
     """Memory reuse in the plan (`plan-memory{reuse}`; GE's memory_reuse)."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        steps: list[tuple[str, dict]] = [
-            ("ge-optimize", {}),
-            ("select-implementations", {"target": self.target}),
-            ("split-pointwise-convs", {"target": self.target}),
-            ("schedule-streams", {}),
-            ("plan-memory", {"reuse": self.reuse}),
-            ("convert-kernel-to-npu", {"target": self.target}),
-        ]
-        found = dict(resolve(tuple(name for name, _ in steps)))
-        for name, options in steps:
-            if name in found:
-                found[name]()(**options).apply(ctx, op)
+        from passes.registry import PASSES  # (it registers this module's passes)
+
+        lower = f'convert-kernel-to-npu{{target="{self.target}"}}'
+        spec = f"ge-optimize,{npu_level_spec(self.target, self.reuse)},{lower}"
+        PassPipeline.parse_spec(PASSES, spec).apply(ctx, op)
+
+
+def npu_level_spec(target: str, reuse: bool, conv_algorithm: str | None = None) -> str:
+    """The passes between ge-optimize and the npu lowering, as ge-run's npu level and
+    `ge-compile` run them: implementations chosen for `target` (or `conv_algorithm` for
+    every conv), pointwise convs split, streams, the memory plan (`reuse`)."""
+    select = f'select-implementations{{target="{target}"'
+    if conv_algorithm:
+        select += f" conv-algorithm={conv_algorithm}"
+    select += "}"
+    split = f'split-pointwise-convs{{target="{target}"}}'
+    plan = f"plan-memory{{reuse={'true' if reuse else 'false'}}}"
+    return ",".join([select, split, "schedule-streams", plan])
 
 
 def print_stats(rows: list[tuple[str, Counter, Counter, int, float]]) -> None:
