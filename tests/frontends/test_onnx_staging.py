@@ -568,3 +568,38 @@ def test_a_host_op_failing_on_a_bare_assert_says_the_reference_refused(monkeypat
     compiled = ge.compile(masked_select(), cache=False, level="reference")
     with pytest.raises(GeError, match="host op NonZero failed: AssertionError: ONNX's reference"):
         compiled.run(x=_x((4, 8)))
+
+
+def test_a_host_loop_stacks_its_scan_outputs_as_the_spec_does() -> None:
+    """A Loop run on the host by onnx.reference came back (N, 1) for scalar steps and
+    (2N, 3) for (2, 3) steps (it concatenates the steps); the spec stacks them."""
+    from ge.frontends.onnx.fold_node import evaluate_node
+
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+            helper.make_node("Add", ["acc_in", "fi"], ["acc_out"]),
+            helper.make_node("Mul", ["x", "fi"], ["step"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, []),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, []),
+            helper.make_tensor_value_info("fi", TensorProto.FLOAT, []),
+            helper.make_tensor_value_info("step", TensorProto.FLOAT, [2, 3]),
+        ],
+    )
+    loop = helper.make_node("Loop", ["M", "c", "a"], ["acc", "scalars", "steps"], body=body)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    acc, scalars, steps = evaluate_node(
+        loop, {"": 17}, [np.array(4), np.array(True), np.array(0, np.float32)], {"x": x}
+    )
+    assert acc == 6
+    np.testing.assert_array_equal(scalars, [0, 1, 2, 3])
+    np.testing.assert_array_equal(steps, np.stack([x * i for i in range(4)]))

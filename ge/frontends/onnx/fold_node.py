@@ -98,8 +98,29 @@ def evaluate_node(
     feeds = {name: a for name, a in zip(proto.input, arrays) if name and a is not None}
     feeds.update(outer or {})
     model = single_node_model(_with_old_defaults(proto, opsets), opsets, list(feeds.items()))
-    values = iter(ReferenceEvaluator(model).run(None, feeds))
-    return [np.asarray(next(values)) if name else None for name in proto.output]
+    results = [np.asarray(v) for v in ReferenceEvaluator(model).run(None, feeds)]
+    if proto.op_type == "Loop":
+        results = _stacked_scan_outputs(proto, results)
+    values = iter(results)
+    return [next(values) if name else None for name in proto.output]
+
+
+def _stacked_scan_outputs(proto: onnx.NodeProto, results: list[np.ndarray]) -> list[np.ndarray]:
+    """A Loop's scan outputs as the spec stacks them, (iterations, *step shape):
+    onnx.reference concatenates the steps (`np.vstack`), which gives (N, 1) for scalar
+    steps and (N * a, b) for (a, b) steps. The body's declared step shape undoes it; an
+    undeclared one is left as computed."""
+    body = next(a.g for a in proto.attribute if a.name == "body")
+    carried = len(proto.input) - 2
+    for k in range(carried, len(results)):
+        declared = body.output[1 + carried + (k - carried)].type.tensor_type
+        if not declared.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in declared.shape.dim]
+        if None in dims or results[k].size % max(int(np.prod(dims)), 1):
+            continue
+        results[k] = results[k].reshape(-1, *dims)
+    return results
 
 
 def fold_constant_node(node: Node) -> list[SSAValue]:
