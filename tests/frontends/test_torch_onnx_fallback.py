@@ -129,3 +129,15 @@ def test_an_eval_transformer_with_a_causal_mask_compiles_through_onnx() -> None:
     with torch.no_grad():
         want = model(x).numpy()
     np.testing.assert_allclose(compiled(x).numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_value_the_trace_froze_is_a_warning() -> None:
+    """k = int((x > 0).sum()) is the example input's count in the exported graph: topk of
+    five positive values gave three, silently (the exporter's TracerWarning was muted)."""
+
+    class CountedTopK(torch.nn.Module):
+        def forward(self, x):
+            return torch.topk(x, int((x > 0).sum())).values
+
+    with pytest.warns(UserWarning, match="trace kept the example input's value"):
+        ge.compile(CountedTopK(), example_inputs=(torch.tensor([1.0, -2.0, 3.0]),), cache=False)

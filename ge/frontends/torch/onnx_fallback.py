@@ -39,8 +39,8 @@ def export_onnx(module: torch.nn.Module, example_inputs: Sequence[torch.Tensor])
         # ONNX frontend then refuses as the torch one does), and never left changed; grad
         # on, or an eval-mode TransformerEncoder takes torch's fused fast path, which the
         # exporter cannot trace (aten::_transformer_encoder_layer_fwd).
-        with warnings.catch_warnings(), torch.enable_grad():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught, torch.enable_grad():
+            warnings.simplefilter("always")
             torch.onnx.export(
                 module,
                 tuple(example_inputs),
@@ -55,4 +55,11 @@ def export_onnx(module: torch.nn.Module, example_inputs: Sequence[torch.Tensor])
         raise UnsupportedError(
             f"torch.onnx.export failed: {type(error).__name__}: {first[:200]}"
         ) from None
+    for warning in caught:  # a value the trace froze (`int(t.sum())`, an `if` on data)
+        if issubclass(warning.category, torch.jit.TracerWarning):
+            first = str(warning.message).strip().splitlines()[0][:200]
+            warnings.warn(
+                f"torch.onnx.export's trace kept the example input's value: {first}",
+                stacklevel=3,
+            )
     return parse_model(buffer.getvalue(), f"<{type(module).__name__} exported to ONNX>")
