@@ -294,8 +294,9 @@ def build_module(
         try:
             convert_node(state, proto, opset, known)
             if stage_runtime_ifs and proto.op_type == "If" and _made_scf_if(state, proto):
+                name = proto.name or (proto.output[0] if proto.output else "?")
                 raise RuntimeConditionError(
-                    f"{source}: node '{proto.name}' (If): a branch on a run-time condition"
+                    f"{source}: node '{name}' (If): a branch on a run-time condition"
                 )
         except UnsupportedError as error:
             error.node_index = index  # a top-level node: `staging` may run it between stages
