@@ -113,7 +113,7 @@ def _stacked_scan_outputs(proto: onnx.NodeProto, results: list[np.ndarray]) -> l
     body = next(a.g for a in proto.attribute if a.name == "body")
     carried = len(proto.input) - 2
     for k in range(carried, len(results)):
-        declared = body.output[1 + carried + (k - carried)].type.tensor_type
+        declared = body.output[1 + k].type.tensor_type  # after the condition
         if not declared.HasField("shape"):
             continue
         dims = [d.dim_value if d.HasField("dim_value") else None for d in declared.shape.dim]
