@@ -603,3 +603,36 @@ def test_a_host_loop_stacks_its_scan_outputs_as_the_spec_does() -> None:
     assert acc == 6
     np.testing.assert_array_equal(scalars, [0, 1, 2, 3])
     np.testing.assert_array_equal(steps, np.stack([x * i for i in range(4)]))
+
+
+def test_a_host_if_names_the_op_inside_it_that_has_no_converter() -> None:
+    """The note said the If itself had no converter, when the NonZero in its branch has."""
+    then = helper.make_graph(
+        [helper.make_node("NonZero", ["x"], ["nz"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("nz", TensorProto.INT64, None)],
+    )
+    other = helper.make_graph(
+        [
+            helper.make_node("Shape", ["x"], ["s2"]),
+            helper.make_node("Unsqueeze", ["s2", "a"], ["s"]),
+        ],
+        "else",
+        [],
+        [helper.make_tensor_value_info("s", TensorProto.INT64, None)],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)],
+        "host_if",
+        [
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [4]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+        initializer=[numpy_helper.from_array(np.array([0], np.int64), "a")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    program = import_program(model)
+    assert isinstance(program, StagedProgram)
+    assert program.reason == "ge has no converter for the NonZero inside it"

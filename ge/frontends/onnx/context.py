@@ -32,6 +32,9 @@ this many elements or no more than the operands (a weight's transpose, cast or s
 class NoConverterError(UnsupportedError):
     """A standard ONNX op ge has no converter for, whose inputs are not all constants."""
 
+    op_type: str = ""
+    """The op without a converter (it may sit inside the subgraph of the failing node)."""
+
 
 class DataDependentError(UnsupportedError):
     """What a node gives depends on run-time values in a way one static graph cannot hold

@@ -165,10 +165,12 @@ def convert_node(
     domain = "" if proto.domain in ("", "ai.onnx") else f"{proto.domain}."
     converter = CONVERTERS.get(domain + proto.op_type)  # other domains' keys are qualified
     if domain and converter is None:
-        raise NoConverterError(
+        error = NoConverterError(
             f"{state.source}: {node.describe()}: op type '{proto.op_type}' of domain "
             f"'{proto.domain}' is not supported"
         )
+        error.op_type = proto.op_type
+        raise error
     if converter is None:
         converter = fold_constant_node if can_fold(node) else None
     if converter is None:
@@ -177,10 +179,12 @@ def convert_node(
             if host_can_run(proto, {"": opset})
             else ""
         )
-        raise NoConverterError(
+        error = NoConverterError(
             f"{state.source}: op type '{proto.op_type}' of node '{node.name}' is not "
             f"supported{staged}; supported ops: {', '.join(SUPPORTED_OPS)}"
         )
+        error.op_type = proto.op_type
+        raise error
     try:
         results = converter(node)
     except (GeVerifyError, InterpretationError) as error:  # a fold of constants refused too

@@ -117,8 +117,9 @@ def import_program(
             try:
                 return build_module(prepared, inferred, shapes, source, stage_ifs)
             except UnsupportedError as error:
-                reason = host_reason(error, source)
                 index = getattr(error, "node_index", None)
+                host = None if index is None else prepared.graph.node[index].op_type
+                reason = host_reason(error, source, host)
                 specialized = None if index is None else specialize(prepared, inferred, error)
                 if specialized:
                     return split(prepared, inferred, index, shapes, source, reason, specialized)
@@ -133,9 +134,12 @@ def import_program(
     return import_with_free_dims(model, input_shapes, build)
 
 
-def host_reason(error: UnsupportedError, source: str) -> str:
-    """Why a node runs on the host, in a few words (not the list of supported ops)."""
+def host_reason(error: UnsupportedError, source: str, host: str | None = None) -> str:
+    """Why a node (of op type `host`) runs on the host, in a few words (not the list of
+    supported ops); the op without a converter may be inside its subgraph."""
     if isinstance(error, NoConverterError):
+        if host is not None and error.op_type and error.op_type != host:
+            return f"ge has no converter for the {error.op_type} inside it"
         return "ge has no converter for this op"
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text.removeprefix(f"{source}: ")
