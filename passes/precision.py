@@ -19,9 +19,16 @@ the graph becomes f16 (constants converted, inputs cast on entry, outputs cast b
 f32 on exit), so the rest of the pipeline compiles an f16 model. Constants and inputs
 saturate on the way (a finite value beyond +-65504 becomes +-65504, an infinity stays).
 
+Quantized ops' integer arithmetic is not float arithmetic and keeps its type in both modes
+(`passes.integer_values`): a cube kernel of integer-valued operands keeps f32, and
+force_fp16 leaves the centred integers, their accumulation and the requantize in f32, as
+Ascend's int8 cube path ignores precision_mode. An f16 sum would round an int32-sized
+result (no f16 is within 512 of 2^20) and overflow past 65504.
+
 Pre: cast-cube-to-fp16: kernels (after ge-optimize); cast-graph-to-fp16: any module.
-Post: no cube kernel reads or writes f32; cast-graph-to-fp16: no f32 tensor inside a
-function but its arguments, their saturating entry casts and the exit casts.
+Post: no cube kernel of float operands reads or writes f32; cast-graph-to-fp16: no f32
+tensor inside a function but its arguments, their saturating entry casts, the exit casts
+and quantized ops' integer arithmetic.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, tensor
 from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
+from passes.integer_values import IntegerValues, quantized_arithmetic
 from passes.precision_casts import FoldInputCast, FoldResultCast, HoistCast
 
 CUBE_KERNELS: tuple[type[Operation], ...] = (
@@ -146,11 +154,18 @@ def _narrowed(op: Operation, value: SSAValue) -> list[Operation]:
     return [_cast(value, f16)]
 
 
+@dataclass
 class CubeToFp16(RewritePattern):
-    """cube(x : f32, w : f32, ...) -> cast(cube(cast(x), cast(w), ...) : f16) -> f32."""
+    """cube(x : f32, w : f32, ...) -> cast(cube(cast(x), cast(w), ...) : f16) -> f32.
+    Not on `integer`: cube kernels of integer-valued operands (a quantized matmul's
+    accumulation, `passes.integer_values`), whose f16 result would round the integer."""
+
+    integer: frozenset[Operation]
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if not isinstance(op, CUBE_KERNELS) or not any(is_f32_tensor(r.type) for r in op.results):
+            return
+        if op in self.integer:
             return
         operands = []
         for value in op.operands:
@@ -170,9 +185,15 @@ class CastCubeToFp16(ModulePass):
     name = "cast-cube-to-fp16"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        values = IntegerValues(op)
+        integer = frozenset(
+            cube
+            for cube in op.walk()
+            if isinstance(cube, CUBE_KERNELS) and values.rooted_in_integers(cube.operands)
+        )
         walker = PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [CubeToFp16(), SinkCast(), CastPair(), HoistCast(EXACT_MOVES)]
+                [CubeToFp16(integer), SinkCast(), CastPair(), HoistCast(EXACT_MOVES)]
                 + [FoldResultCast(), FoldInputCast()]
             ),
             apply_recursively=True,
@@ -225,8 +246,29 @@ def _retype(op: Operation) -> None:
             _retype_block_args(block)
 
 
+def _cast_operands(op: Operation, source: Attribute, to: Attribute) -> None:
+    """Cast `op`'s tensor operands of element type `source` to `to`, just before it."""
+    for i, value in enumerate(op.operands):
+        if isinstance(value.type, TensorType) and element_of(value.type) == source:
+            cast = _cast(value, to)
+            Rewriter.insert_op(cast, InsertPoint.before(op))
+            op.operands = [*op.operands[:i], cast.output, *op.operands[i + 1 :]]
+
+
+def _keeps_f32(op: Operation, integer: set[Operation]) -> bool:
+    """Whether `op` stays in f32: quantized ops' integer arithmetic, and the constants
+    only it reads (a zero point, a requantize multiplier)."""
+    if op in integer:
+        return True
+    users = {use.operation for r in op.results for use in r.uses}
+    return isinstance(op, ConstantOp) and bool(users) and users <= integer
+
+
 def graph_to_fp16(fn: func.FuncOp) -> None:
-    """force_fp16 on one function: f16 inside, f32 at its boundary."""
+    """force_fp16 on one function: f16 inside, f32 at its boundary and in the integer
+    arithmetic of quantized ops (`passes.integer_values.quantized_arithmetic`), with casts
+    where the two meet."""
+    integer = quantized_arithmetic(fn)
     block = fn.body.block
     entry: set[Operation] = set()
     for arg in block.args:
@@ -238,8 +280,15 @@ def graph_to_fp16(fn: func.FuncOp) -> None:
                 use.operation.operands[use.index] = narrowing[-1].results[0]
             entry.update(narrowing)
     for op in list(fn.body.walk()):
-        if op not in entry and not isinstance(op, func.ReturnOp):
+        if op in entry or isinstance(op, func.ReturnOp):
+            continue
+        if _keeps_f32(op, integer):
+            if not isinstance(op, ge.CastOp):
+                _cast_operands(op, f16, f32)
+        else:
             _retype(op)
+            if not isinstance(op, ge.CastOp):
+                _cast_operands(op, f32, f16)
     ret = block.last_op
     assert isinstance(ret, func.ReturnOp)
     for i, (value, want) in enumerate(zip(ret.operands, fn.function_type.outputs.data)):

@@ -118,3 +118,25 @@ func.func @attention_mask(%q: tensor<1x4x8xf32>, %k: tensor<1x8x4xf32>, %v: tens
   %a = kernel.attention %q, %k, %v mask %mask {scale = 0.35 : f64, key_transposed = false, fused_from = ["ge.matmul", "ge.mul", "ge.add", "ge.softmax", "ge.matmul"]} : (tensor<1x4x8xf32>, tensor<1x8x4xf32>, tensor<1x4x8xf32>, tensor<1x4x4xf32>) -> tensor<1x4x8xf32>
   func.return %a : tensor<1x4x8xf32>
 }
+
+// -----
+
+// A cube kernel of integer-valued operands (a quantized matmul: the centred input, an
+// integral weight) keeps f32, whose sums are its exact integers; a float one beside it
+// takes f16 operands.
+// CHECK-LABEL: func.func @quantized
+// CHECK: %[[ACC:.+]] = kernel.matmul %{{.+}}, %{{.+}} {{.+}} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+// CHECK: kernel.matmul %{{.+}}, %{{.+}} {{.+}} : (tensor<4x8xf16>, tensor<8x4xf16>) -> tensor<4x4xf16>
+func.func @quantized(%q: tensor<4x8xui8>, %x: tensor<4x8xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %c = kernel.elementwise %q {fused_from = ["ge.cast", "ge.sub"]} : (tensor<4x8xui8>) -> tensor<4x8xf32> {
+  ^bb0(%0: tensor<ui8>):
+    %1 = ge.cast %0 {to = f32} : (tensor<ui8>) -> tensor<f32>
+    %2 = ge.constant dense<1.280000e+02> : tensor<f32>
+    %3 = ge.sub %1, %2 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    kernel.yield %3 : tensor<f32>
+  }
+  %w = ge.constant dense<-1.270000e+02> : tensor<8x4xf32>
+  %acc = kernel.matmul %c, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  %float = kernel.matmul %x, %w {transpose_a = false, transpose_b = false, alpha = 1.0 : f64, fused_from = ["ge.matmul"]} : (tensor<4x8xf32>, tensor<8x4xf32>) -> tensor<4x4xf32>
+  func.return %acc, %float : tensor<4x4xf32>, tensor<4x4xf32>
+}
