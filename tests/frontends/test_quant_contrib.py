@@ -10,6 +10,7 @@ DynamicQuantizeMatMul) match to float32 rounding.
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -212,3 +213,60 @@ def test_unsupported_contrib_op_names_op_domain_and_node() -> None:
         UnsupportedError, match=r"the_mean.*QLinearReduceMean.*domain 'com.microsoft'"
     ):
         import_onnx_model(with_output_shape(model, (1, 1, 4, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.uint8])
+def test_contrib_quantize_dequantize_match_onnxruntime(dtype) -> None:
+    """onnxruntime's own QuantizeLinear / DequantizeLinear (its quantizer's 16-bit QDQ with
+    `UseQDQContribOps`), per channel along axis 1: the same values as the standard ops."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    scale = rng.uniform(0.01, 0.02, 3).astype(np.float32) / (256 if dtype != np.uint8 else 1)
+    zero = q(rng, dtype, (3,))
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"], axis=1, domain=MS),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["y"], axis=1, domain=MS),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qdq",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, x.shape)],
+        [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zero, "z")],
+    )
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    model = helper.make_model(graph, opset_imports=imports)
+    want, got = both(model, {"x": x})
+    np.testing.assert_array_equal(got, want)
+
+
+def test_contrib_dequantize_of_int4_weights_matches_onnxruntime() -> None:
+    """4-bit weights below opset 21, which the quantizer writes as com.microsoft
+    DequantizeLinear of an INT4 initializer (per output channel)."""
+    rng = np.random.default_rng(7)
+    w = rng.integers(-8, 8, (8, 5)).astype(ml_dtypes.int4)
+    scale = rng.uniform(0.05, 0.1, 5).astype(np.float32)
+    nodes = [
+        helper.make_node("DequantizeLinear", ["w", "s", "z"], ["wf"], axis=1, domain=MS),
+        helper.make_node("MatMul", ["x", "wf"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(scale, "s")]
+    inits.append(numpy_helper.from_array(np.zeros(5, ml_dtypes.int4), "z"))
+    graph = helper.make_graph(
+        nodes,
+        "w4",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, (3, 8))],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (3, 5))],
+        inits,
+    )
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    model = helper.make_model(graph, opset_imports=imports)
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    # unoptimized: ORT's optimizer fuses the pair into its MatMulNBits, which rounds the
+    # activations (8e-3 off here; DequantizeLinear alone is exact in both)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
+    (want,) = session.run(None, {"x": x})
+    (got,) = run_reference(import_onnx_model(model), {"x": x})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -118,4 +118,9 @@ def _integer_dtype(n: Node, element: Attribute) -> np.dtype:
 CONVERTERS: dict[str, Converter] = {
     "QuantizeLinear": quantize_linear,
     "DequantizeLinear": dequantize_linear,
+    # onnxruntime's own, with the same inputs and `axis`: its quantizer writes them for
+    # 16-bit QDQ (`UseQDQContribOps`, the usual QNN recipe) and for 4-bit weights below
+    # opset 21, where the standard ops lack those types
+    "com.microsoft.QuantizeLinear": quantize_linear,
+    "com.microsoft.DequantizeLinear": dequantize_linear,
 }
