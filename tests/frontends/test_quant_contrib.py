@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import helper, numpy_helper
 
@@ -270,3 +270,98 @@ def test_contrib_dequantize_of_int4_weights_matches_onnxruntime() -> None:
     (want,) = session.run(None, {"x": x})
     (got,) = run_reference(import_onnx_model(model), {"x": x})
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@st.composite
+def quantized_lstms(draw):
+    """A DynamicQuantizeLSTM as ORT's quantize_dynamic writes it (W, R int8, transposed to
+    (directions, size, 4 * hidden)), over directions, per-tensor / per-column scales,
+    biases, initial states, peepholes, sequence lengths, and more steps than are unrolled."""
+    directions = draw(st.sampled_from([1, 2]))
+    steps = draw(st.sampled_from([1, 3, 70]))
+    batch, size, hidden = draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    per_column = draw(st.booleans())
+    scales = (directions, 4 * hidden) if per_column else (directions,)
+    inputs = {"X": rng.standard_normal((steps, batch, size)).astype(np.float32)}
+    consts = {
+        "W": rng.integers(-127, 128, (directions, size, 4 * hidden)).astype(np.int8),
+        "R": rng.integers(-127, 128, (directions, hidden, 4 * hidden)).astype(np.int8),
+        "B": rng.standard_normal((directions, 8 * hidden)).astype(np.float32)
+        if draw(st.booleans()) else None,
+        "sequence_lens": rng.integers(1, steps + 1, batch).astype(np.int32)
+        if draw(st.booleans()) else None,
+    }  # fmt: skip
+    if draw(st.booleans()):
+        inputs["initial_h"] = rng.standard_normal((directions, batch, hidden)).astype(np.float32)
+        inputs["initial_c"] = rng.standard_normal((directions, batch, hidden)).astype(np.float32)
+    else:
+        inputs["_h"] = inputs["_c"] = None
+    consts["P"] = (
+        rng.standard_normal((directions, 3 * hidden)).astype(np.float32) * 0.1
+        if draw(st.booleans())
+        else None
+    )
+    consts["W_scale"] = rng.uniform(0.002, 0.01, scales).astype(np.float32)
+    consts["W_zero_point"] = np.zeros(scales, np.int8)
+    consts["R_scale"] = rng.uniform(0.002, 0.01, scales).astype(np.float32)
+    consts["R_zero_point"] = np.zeros(scales, np.int8)
+    one_way = st.sampled_from(["forward", "reverse"])
+    direction = "bidirectional" if directions == 2 else draw(one_way)
+    return inputs, consts, hidden, direction
+
+
+@settings(deadline=None, max_examples=30)
+@given(quantized_lstms())
+def test_dynamic_quantize_lstm_matches_onnxruntime(case) -> None:
+    """As ORT computes it: X and each step's hidden state quantized to uint8 as
+    DynamicQuantizeLinear does, integer products, float32 rescaling: equal to float32
+    rounding (the gates' adds in another order). ORT on one thread: on more it quantizes
+    each thread's share of a batch on its own (`convert_quant_lstm`)."""
+    inputs, consts, hidden, direction = case
+    feeds = {k: v for k, v in inputs.items() if v is not None}
+    scales = ("W_scale", "W_zero_point", "R_scale", "R_zero_point")
+    ordered = {"X": inputs["X"], "W": consts["W"], "R": consts["R"], "B": consts["B"],
+               "sequence_lens": consts["sequence_lens"], "initial_h": inputs.get("initial_h"),
+               "initial_c": inputs.get("initial_c"), "P": consts["P"],
+               **{k: consts[k] for k in scales}}  # fmt: skip
+    node = helper.make_node(
+        "DynamicQuantizeLSTM",
+        [k if v is not None else "" for k, v in ordered.items()],
+        ["Y", "Y_h", "Y_c"],
+        hidden_size=hidden,
+        direction=direction,
+        domain=MS,
+    )
+    graph = helper.make_graph(
+        [node],
+        "qlstm",
+        [
+            helper.make_tensor_value_info(k, onnx.TensorProto.FLOAT, v.shape)
+            for k, v in feeds.items()
+        ],
+        [helper.make_tensor_value_info(k, onnx.TensorProto.FLOAT, None) for k in node.output],
+        [
+            numpy_helper.from_array(v, k)
+            for k, v in ordered.items()
+            if v is not None and k not in feeds
+        ],
+    )
+    imports = [helper.make_opsetid("", 14), helper.make_opsetid(MS, 1)]
+    model = helper.make_model(graph, opset_imports=imports)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
+    want = session.run(None, feeds)
+    for w, g in zip(want, _lstm_outputs(model, feeds, [w.shape for w in want])):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def _lstm_outputs(model: onnx.ModelProto, feeds: dict, shapes: list) -> list[np.ndarray]:
+    """ge's outputs, the graph's outputs shaped as ORT's (ONNX's inference does not know
+    the contrib op)."""
+    for out, shape in zip(model.graph.output, shapes):
+        out.type.tensor_type.shape.Clear()
+        for d in shape:
+            out.type.tensor_type.shape.dim.add().dim_value = d
+    return list(run_reference(import_onnx_model(model), feeds))

@@ -64,7 +64,20 @@ class Encoder(torch.nn.Module):
         return x + self.down(torch.nn.functional.gelu(self.up(x)))
 
 
-SHAPES = {"cnn": (1, 3, 8, 8), "encoder": (1, 6, 16)}
+class Lstm(torch.nn.Module):
+    """quantize_dynamic turns every ONNX LSTM into com.microsoft.DynamicQuantizeLSTM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(6, 8, num_layers=2, bidirectional=True, batch_first=True)
+        self.fc = torch.nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.lstm(x)[0])
+
+
+SHAPES = {"cnn": (1, 3, 8, 8), "encoder": (1, 6, 16), "lstm": (1, 9, 6)}
+"""Batch 1: ORT quantizes an LSTM's hidden states per thread's share of a larger batch."""
 
 
 class Calibration(CalibrationDataReader):
@@ -82,7 +95,7 @@ def float_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("float")
     paths = {}
-    for name, model in (("cnn", Cnn()), ("encoder", Encoder())):
+    for name, model in (("cnn", Cnn()), ("encoder", Encoder()), ("lstm", Lstm())):
         paths[name] = folder / f"{name}.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -139,6 +152,7 @@ VARIANTS = [
     ("encoder", "qop_all"),
     ("encoder", "qdq_channel"),
     ("encoder", "dynamic"),
+    ("lstm", "dynamic"),
 ]
 
 
@@ -176,6 +190,7 @@ def test_quantized_graphs_hold_the_ops_under_test(
     assert encoder[":QLinearMatMul"] >= 6 and encoder["com.microsoft:QLinearMul"]
     assert ops("qop_all", "encoder")["com.microsoft:QLinearSoftmax"] == 1
     assert ops("dynamic", "encoder")[":MatMulInteger"] == 6  # the six Linear layers
+    assert ops("dynamic", "lstm")["com.microsoft:DynamicQuantizeLSTM"] == 2
 
 
 @pytest.mark.parametrize("level", ["reference", "npu"])

@@ -167,12 +167,19 @@ def matmul_integer(n: Node) -> SSAValue:
 
 
 def dynamic_quantize_linear(n: Node) -> list[SSAValue]:
-    x = n.value(0)
-    if element_of(x.type) != f32:
+    if n.dtype(0) != np.dtype(np.float32):
         raise n.unsupported(f"input is {n.dtype(0)}; DynamicQuantizeLinear takes float32")
+    return dynamic_quantize(n, n.value(0))
+
+
+def dynamic_quantize(n: Node, x: SSAValue, range_of: SSAValue | None = None) -> list[SSAValue]:
+    """DynamicQuantizeLinear of an f32 `x`: (uint8 x, scale, uint8 zero point), as onnxruntime
+    also quantizes the activations of its dynamically quantized matmuls and LSTMs; the scale
+    spans `range_of`'s values where given (a part of `x`, or `x` with rows zeroed)."""
     zero = n.constant(np.float32(0))
-    hi = n.emit(ops.MaximumOp(n.emit(ops.ReduceMaxOp(x, axes=[], keepdims=False)), zero))
-    lo = n.emit(ops.MinimumOp(n.emit(ops.ReduceMinOp(x, axes=[], keepdims=False)), zero))
+    source = x if range_of is None else range_of
+    hi = n.emit(ops.MaximumOp(n.emit(ops.ReduceMaxOp(source, axes=[], keepdims=False)), zero))
+    lo = n.emit(ops.MinimumOp(n.emit(ops.ReduceMinOp(source, axes=[], keepdims=False)), zero))
     span = n.emit(ops.DivOp(n.emit(ops.SubOp(hi, lo)), n.constant(np.float32(255))))
     same = n.emit(ops.EqualOp(hi, lo))
     scale = n.emit(ops.WhereOp(same, n.constant(np.float32(1)), span))

@@ -14,9 +14,12 @@ from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.recurrence import (
+    Product,
     Recurrence,
     Step,
+    StepProduct,
     activations,
+    matmul_by,
     pick,
     split,
     step_of,
@@ -26,6 +29,8 @@ from gedialects.ge import ops
 
 Converter = Callable[[Node], list[SSAValue]]
 Activation = Callable[[SSAValue], SSAValue]
+Weights = Callable[[int], tuple[Product, StepProduct]]
+"""Direction d -> (x -> x·W[d]ᵀ, (t, h) -> h·R[d]ᵀ)."""
 
 
 def _add(n: Node, a: SSAValue, b: SSAValue | None) -> SSAValue:
@@ -46,17 +51,18 @@ def lstm_step(
     state: list[SSAValue],
     *,
     xw: SSAValue,
-    r_t: SSAValue,
+    recur: StepProduct,
     peep: list[SSAValue] | None,
     f: Activation,
     g: Activation,
     h: Activation,
     coupled: bool = False,
 ) -> list[SSAValue]:
-    """One LSTM step: gates i, o, f, c from X_t·Wᵀ (in xw) + H·Rᵀ, peepholes on C; with
-    `coupled` (input_forget) the forget gate is 1 - the input gate, as onnxruntime does."""
+    """One LSTM step: gates i, o, f, c from X_t·Wᵀ (in xw) + H·Rᵀ (`recur`), peepholes on
+    C; with `coupled` (input_forget) the forget gate is 1 - the input gate, as onnxruntime
+    does."""
     hid, c = state
-    gates = n.emit(ops.AddOp(_step(n, xw, t), n.emit(ops.MatMulOp(hid, r_t))))
+    gates = n.emit(ops.AddOp(_step(n, xw, t), recur(n, t, hid)))
     i, o, fg, cc = split(n, gates, 4)
     if peep is not None:
         i = _add(n, i, _mul(n, peep[0], c))
@@ -72,16 +78,30 @@ def lstm_step(
     return [_mul(n, f(o), h(c_new)), c_new]
 
 
-def lstm(n: Node) -> list[SSAValue]:
+def float_weights(n: Node) -> Weights:
+    """ONNX's W (input 1) and R (input 2), float, (directions, gates * hidden, size)."""
+
+    def weights(d: int) -> tuple[Product, StepProduct]:
+        recurrent = matmul_by(transposed(n, pick(n, n.value(2), d)))
+        return matmul_by(transposed(n, pick(n, n.value(1), d))), lambda n, t, h: recurrent(n, h)
+
+    return weights
+
+
+def lstm(n: Node, weights: Weights | None = None) -> list[SSAValue]:
+    """ONNX LSTM, or another LSTM with its own weight products (DynamicQuantizeLSTM) and
+    ONNX's other inputs at ONNX's positions."""
+    weights = weights or float_weights(n)
     rec = Recurrence(n, gates=4, states=2)
     funcs = activations(n, ["Sigmoid", "Tanh", "Tanh"], len(rec.reverse), unclipped=(2,))
     results = []
     for d in range(len(rec.reverse)):
         wb, rb = rec.biases(d)
+        project, recur = weights(d)
         cell = partial(
             lstm_step,
-            xw=rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb))),
-            r_t=transposed(n, pick(n, n.value(2), d)),
+            xw=rec.projection(d, None if wb is None else n.emit(ops.AddOp(wb, rb)), project),
+            recur=recur,
             peep=split(n, pick(n, n.value(7), d), 3) if n.has(7) else None,
             f=funcs[3 * d],
             g=funcs[3 * d + 1],

@@ -108,6 +108,21 @@ def for_loop(n: Node, count: int, carried: list[SSAValue], body: Cell) -> list[S
     return list(loop.results)
 
 
+Product = Callable[[Node, SSAValue], SSAValue]
+"""x -> x·Wᵀ for one direction's weight W, emitted where `n` builds (inside a step's loop
+body for the recurrent weight): a float matmul, or a dynamically quantized one."""
+
+
+StepProduct = Callable[[Node, Step, SSAValue], SSAValue]
+"""(t, h) -> h·Rᵀ at step t: a recurrent product that may depend on the step (onnxruntime's
+dynamically quantized LSTM quantizes the hidden state with finished sequences' rows zero)."""
+
+
+def matmul_by(weight_t: SSAValue) -> Product:
+    """The float product x -> x·weight_t."""
+    return lambda n, x: n.emit(ops.MatMulOp(x, weight_t))
+
+
 def pick(n: Node, value: SSAValue, index: int) -> SSAValue:
     """value[index] along axis 0 (the direction axis of W, R, B, initial states)."""
     return n.emit(ops.GatherOp(value, n.constant(np.asarray(index, np.int64)), axis=0))
@@ -148,10 +163,12 @@ class Recurrence:
                 raise n.error(f"sequence_lens {lens.tolist()} do not fit {self.steps} steps")
             self.lens = None if np.all(lens == self.steps) else lens
 
-    def projection(self, d: int, bias: SSAValue | None) -> SSAValue:
-        """X·W[d]ᵀ (+ bias) for every step, time-reversed for a reverse direction."""
-        w = transposed(self.n, pick(self.n, self.n.value(1), d))
-        xw = self.n.emit(ops.MatMulOp(self.x, w))
+    def projection(self, d: int, bias: SSAValue | None, product: Product | None = None) -> SSAValue:
+        """X·W[d]ᵀ (+ bias) for every step, time-reversed for a reverse direction;
+        `product` computes X·W[d]ᵀ where W is not a float input 1."""
+        if product is None:
+            product = matmul_by(transposed(self.n, pick(self.n, self.n.value(1), d)))
+        xw = product(self.n, self.x)
         if bias is not None:
             xw = self.n.emit(ops.AddOp(xw, bias))
         return self.reversed(xw) if self.reverse[d] else xw
