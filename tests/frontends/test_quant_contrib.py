@@ -365,3 +365,54 @@ def _lstm_outputs(model: onnx.ModelProto, feeds: dict, shapes: list) -> list[np.
         for d in shape:
             out.type.tensor_type.shape.dim.add().dim_value = d
     return list(run_reference(import_onnx_model(model), feeds))
+
+
+@pytest.mark.parametrize(
+    ("per_column", "mask", "unidirectional"),
+    [(False, None, 0), (True, "lengths", 0), (False, "raw", 1), (True, None, 1)],
+)
+def test_qattention_matches_onnxruntime(per_column, mask, unidirectional) -> None:
+    """QAttention as quantize_dynamic writes it after ORT's BERT optimizer fused the
+    attention: DynamicQuantizeLinear of the input, then the int8 packed-QKV attention."""
+    rng = np.random.default_rng(8)
+    batch, seq, hidden, heads = 2, 5, 16, 4
+    x = rng.standard_normal((batch, seq, hidden)).astype(np.float32)
+    w = rng.integers(-127, 128, (hidden, 3 * hidden)).astype(np.int8)
+    w_scale = rng.uniform(0.002, 0.01, 3 * hidden if per_column else ()).astype(np.float32)
+    inits = {"w": w, "b": rng.standard_normal(3 * hidden).astype(np.float32) * 0.1,
+             "ws": w_scale, "wz": np.zeros(w_scale.shape, np.int8)}  # fmt: skip
+    feeds = {"x": x}
+    mask_name = ""
+    if mask == "lengths":
+        inits["lens"] = np.array([5, 3], np.int32)
+        mask_name = "lens"
+    elif mask == "raw":
+        feeds["m"] = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], np.int32)
+        mask_name = "m"
+    nodes = [
+        helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+        helper.make_node(
+            "QAttention",
+            ["xq", "w", "b", "xs", "ws", mask_name, "xz", "wz"],
+            ["y"],
+            domain=MS,
+            num_heads=heads,
+            unidirectional=unidirectional,
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qattention",
+        [
+            helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+            for k, v in feeds.items()
+        ],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, (batch, seq, hidden))],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    imports = [helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)]
+    model = helper.make_model(graph, opset_imports=imports)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (want,) = session.run(None, feeds)
+    (got,) = run_reference(import_onnx_model(model), feeds)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -257,16 +257,22 @@ def attention(n: Node) -> SSAValue:
             raise n.unsupported(f"input '{what}' is not supported")
     if n.wants(1):
         raise n.unsupported("output 'present' is not supported")
-    heads = int(n.attr("num_heads"))
-    x, weights = n.value(0), n.value(1)
-    hidden = n.shape(1)[-1]
-    sizes = [int(s) for s in (n.attr("qkv_hidden_sizes", None) or [hidden // 3] * 3)]
-    qkv = n.emit(ops.MatMulOp(x, weights))
+    qkv = n.emit(ops.MatMulOp(n.value(0), n.value(1)))
     if n.has(2):
         qkv = n.emit(ops.AddOp(qkv, n.value(2)))
+    return packed_attention(n, qkv, mask=3)
+
+
+def packed_attention(n: Node, qkv: SSAValue, mask: int) -> SSAValue:
+    """Attention of a packed (B, S, Q + K + V) projection (`qkv_hidden_sizes`, else equal
+    thirds) with the node's `mask` input, `num_heads`, `scale`, `unidirectional` and
+    `mask_filter_value`: the part Attention and QAttention share."""
+    heads = int(n.attr("num_heads"))
+    hidden = n.shape_of(qkv)[-1]
+    sizes = [int(s) for s in (n.attr("qkv_hidden_sizes", None) or [hidden // 3] * 3)]
     q, k, v = _split(n, qkv, sizes)
     filter_value = float(n.attr("mask_filter_value", -10000.0))
-    bias = _mask_bias(n, 3, q, n.shape_of(k)[1], filter_value)
+    bias = _mask_bias(n, mask, q, n.shape_of(k)[1], filter_value)
     scale = n.attr("scale", None)
     causal = bool(n.attr("unidirectional", 0))
     return _attend(n, q, k, v, heads, None if scale in (None, 0.0) else float(scale), bias, causal)

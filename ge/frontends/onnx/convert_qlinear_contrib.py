@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import f32
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_ms_contrib import packed_attention
 from ge.frontends.onnx.convert_pool import pool
 from ge.frontends.onnx.convert_qlinear import requantize
 from ge.frontends.onnx.convert_quant import saturate
@@ -166,6 +167,21 @@ def dynamic_quantize_matmul(n: Node) -> SSAValue:
     return _scaled_float(n, acc, scale, 4)
 
 
+def qattention(n: Node) -> SSAValue:
+    """com.microsoft.QAttention (quantize_dynamic of a fused Attention): the packed QKV
+    projection as an integer GEMM of the quantized input and weight, float32(acc) *
+    (input_scale * weight_scale) + bias, then Attention's own. Inputs: input, weight, bias,
+    input_scale, weight_scale, mask_index, input_zero_point, weight_zero_point, past."""
+    if n.has(8):
+        raise n.unsupported("input 'past' is not supported")
+    if n.wants(1):
+        raise n.unsupported("output 'present' is not supported")
+    require_8bit(n, 0, 1, 6, 7)
+    acc = integer_matmul(n, (n.value(0), n.optional(6)), (n.value(1), n.optional(7)))
+    scale = n.emit(ops.MulOp(_f32(n, 3, 1, 0), _f32(n, 4, 1, 0)))
+    return packed_attention(n, _scaled_float(n, acc, scale, 2), mask=5)
+
+
 CONVERTERS: dict[str, Converter] = {
     "com.microsoft.QLinearAdd": _binary(ops.AddOp),
     "com.microsoft.QLinearMul": _binary(ops.MulOp),
@@ -180,4 +196,5 @@ CONVERTERS: dict[str, Converter] = {
     "com.microsoft.QGemm": qgemm,
     "com.microsoft.MatMulIntegerToFloat": matmul_integer_to_float,
     "com.microsoft.DynamicQuantizeMatMul": dynamic_quantize_matmul,
+    "com.microsoft.QAttention": qattention,
 }
