@@ -139,6 +139,11 @@ class IntegerValues:
             and any(v in self.values for v in floats)
         )
 
+    def integer_cube(self, op: Operation) -> bool:
+        """Whether a conv's or matmul's summed operands (input and weight, lhs and rhs; not
+        an epilogue's scale, shift or residual) are integer arithmetic."""
+        return self.rooted_in_integers(summed_operands(op))
+
     def _visit(self, block: Block) -> None:
         for op in block.ops:
             if isinstance(op, ElementwiseOp):
@@ -167,6 +172,15 @@ class IntegerValues:
             source = element_of(op.input.type)
             return is_integer(source) or source == i1 or op.input in self.values
         return _keeps_integers(op) and self.rooted_in_integers(op.operands)
+
+
+def summed_operands(op: Operation) -> tuple[SSAValue, ...]:
+    """The operands a conv or matmul (either level) multiplies and sums; all of another op's."""
+    if isinstance(op, (ge.Conv2DOp, k.Conv2DKernelOp)):
+        return (op.input, op.weight)
+    if isinstance(op, (ge.MatMulOp, k.MatMulKernelOp)):
+        return (op.lhs, op.rhs)
+    return tuple(op.operands)
 
 
 ACCUMULATIONS: tuple[type[Operation], ...] = (ge.MatMulOp, ge.Conv2DOp, ge.ReduceSumOp)

@@ -189,7 +189,7 @@ class CastCubeToFp16(ModulePass):
         integer = frozenset(
             cube
             for cube in op.walk()
-            if isinstance(cube, CUBE_KERNELS) and values.rooted_in_integers(cube.operands)
+            if isinstance(cube, CUBE_KERNELS) and values.integer_cube(cube)
         )
         walker = PatternRewriteWalker(
             GreedyRewritePatternApplier(

@@ -1,8 +1,10 @@
 """`select-implementations`: choose each kernel's implementation by modeled cost on a target.
 
 Pre: `kernel` ops on tensors. Post: every `kernel.conv2d` has `algorithm` set to the
-cheapest algorithm that accepts its geometry, and a discardable `ge.costs` dictionary with
-the modeled cycles of every candidate (the report shows why); every `kernel.matmul` has
+cheapest algorithm that accepts its geometry (of im2col and direct for a conv of
+integer-valued operands, `passes.integer_values`: a quantized conv stays exact), and a
+discardable `ge.costs` dictionary with the modeled cycles of every candidate (the report
+shows why); every `kernel.matmul` has
 `ge.tiling` (tm, tn, tk, block_dim) chosen by the lowering's own tiling cost model; every
 `kernel.attention` has `algorithm` "fused" or "unfused" by modeled cycles, with both in
 `ge.costs` (`runtime/attention_cost.py`); an unfused one's layouts (`query_perm` ...) are
@@ -36,6 +38,7 @@ from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.mirrored import TransposeKernelOp
 from gedialects.kernel.ops import AttentionKernelOp, Conv2DKernelOp, MatMulKernelOp
+from passes.integer_values import IntegerValues
 from runtime.conv_cost import ConvCost, candidate_costs
 from runtime.targets import Target, load_target
 
@@ -83,11 +86,19 @@ def _preferred(costs: list[ConvCost]) -> str:
 
 
 def select_conv(
-    op: Conv2DKernelOp, target: Target, forced: str | None, measured: dict | None = None
+    op: Conv2DKernelOp,
+    target: Target,
+    forced: str | None,
+    measured: dict | None = None,
+    exact: bool = False,
 ) -> None:
+    """`exact`: the conv is integer arithmetic (a quantized conv's centred operands), which
+    only the direct-summing algorithms keep exact; Winograd's and FFT's transforms round."""
     geometry = conv_geometry(op)
     dtype = to_numpy_dtype(element_of(op.input.type))
     costs = candidate_costs(geometry, target, np.dtype(dtype))
+    if exact:
+        costs = [c for c in costs if c.algorithm in DIRECT_SUMS] or costs
     if measured is not None:
         costs = sorted(
             (
@@ -203,10 +214,12 @@ class SelectImplementations(ModulePass):
             from passes.autotune import Autotuner
 
             tuner = Autotuner(target, self.autotune_cache)
+        integer = IntegerValues(op)
         for kernel in op.walk():
             if isinstance(kernel, Conv2DKernelOp):
                 measured = tuner.measure_conv(conv_geometry(kernel), kernel) if tuner else None
-                select_conv(kernel, target, self.conv_algorithm, measured)
+                exact = integer.integer_cube(kernel)
+                select_conv(kernel, target, self.conv_algorithm, measured, exact)
             elif isinstance(kernel, MatMulKernelOp):
                 select_matmul(kernel, target)
             elif isinstance(kernel, AttentionKernelOp):

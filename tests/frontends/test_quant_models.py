@@ -208,7 +208,11 @@ def test_ge_run_runs_a_quantized_model(
     figures = json.loads(report.read_text())
     if level == "npu":
         kinds = Counter(k.get("engine") for k in figures["kernels"])
-        assert kinds["npu"] and kinds["reference"]  # int8 GEMMs fall back (no f64 cube mode)
+        # the quantized convs and GEMMs lower too: their sums stay below 2^24, so they are
+        # built in f32 and run on the cube (im2col or direct, exact), none by reference
+        assert kinds["npu"] and not kinds["reference"]
+        algorithms = {k.get("algorithm") for k in figures["kernels"]} - {None}
+        assert algorithms and algorithms <= {"im2col", "direct"}
 
 
 def test_qdq_encoder_of_every_op_equals_the_model_and_is_a_step_from_ort_fusions(

@@ -25,7 +25,6 @@ from ge.frontends.onnx.context import Node
 from ge.frontends.onnx.convert_quant import saturate
 from ge.frontends.onnx.convert_quant_integer import (
     along,
-    centred,
     integer_conv,
     integer_matmul,
     require_8bit,
@@ -68,9 +67,7 @@ def qlinear_conv(n: Node) -> SSAValue:
     # Inputs: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B.
     require_8bit(n, 0, 2, 3, 5)
     rank = n.rank(0)
-    x = centred(n, n.value(0), n.optional(2), 1)
-    w = centred(n, n.value(3), n.optional(5), 0)
-    acc = integer_conv(n, x, w, n.optional(8))
+    acc = integer_conv(n, (n.value(0), n.optional(2)), (n.value(3), n.optional(5)), n.optional(8))
     multiplier = _multiplier(n, _scale(n, 1, rank, 1), _scale(n, 4, rank, 1), _scale(n, 6, rank, 1))
     zero = along(n, n.value(7), rank, 1) if n.has(7) else None
     return requantize(n, acc, multiplier, zero, _output_dtype(n, 7, 0))

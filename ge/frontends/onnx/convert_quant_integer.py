@@ -9,8 +9,11 @@ So the f64 result is the exact integer ORT accumulates in int32 (an f32 sum is n
 general: its partial sums round past 2^24). A matmul whose partial sums provably stay below
 2^24 (`accumulation_bound`: from the constant weights' row sums, else from the types) is
 built in f32 instead, which is just as exact and lets the npu level run it on the cube
-(every kernel GEMM sums f32 products of exact integers). Convs stay f64: the npu level may
-pick Winograd or FFT for an f32 conv, whose transforms are not exact. The cast to int32 is
+(every kernel GEMM sums f32 products of exact integers); so is a conv under the same
+bound (`conv_accumulation_bound`: from the constant filters' sums). The npu level keeps an
+integer conv on the algorithms that sum directly (im2col, direct): `select-implementations`
+knows it by its integer-valued operands (`passes.integer_values`), where Winograd's and
+FFT's transforms would round. The cast to int32 is
 exact too, as long as ORT's own int32 does not overflow (K < 2^31 / 255^2, about 33000
 terms of extreme values).
 DynamicQuantizeLinear follows ORT's float32 arithmetic step by step (range including 0,
@@ -62,13 +65,23 @@ def centred(
     return n.emit(ops.SubOp(x, zero))
 
 
-def integer_conv(n: Node, x: SSAValue, w: SSAValue, bias: SSAValue | None) -> SSAValue:
-    """The exact f64 convolution of centred operands with the node's conv attributes; an
-    integer `bias` (QLinearConv's int32 B) is added exactly in f64."""
-    sp = Spatial(n, x, "convolutions")
-    kernel = n.ints("kernel_shape", list(n.shape_of(w)[2:]))
+Operand = tuple[SSAValue, SSAValue | None]
+"""A quantized operand and its zero point (None: 0)."""
+
+
+def integer_conv(n: Node, x: Operand, w: Operand, bias: SSAValue | None) -> SSAValue:
+    """The exact convolution of centred operands with the node's conv attributes, an integer
+    `bias` (QLinearConv's int32 B) added exactly: in f32 when no partial sum can reach 2^24
+    (`conv_accumulation_bound`), so the npu level runs it on the cube (its exact algorithms
+    only: `select-implementations` keeps integer convs off Winograd and FFT), else in f64."""
+    bound = conv_accumulation_bound(n, x, w, bias)
+    to = f32 if bound < EXACT_IN_F32 else f64
+    sp = Spatial(n, centred(n, *x, 1, to), "convolutions")
+    w_centred = centred(n, *w, 0, to)
+    kernel = n.ints("kernel_shape", list(n.shape_of(w_centred)[2:]))
     strides, pads, dil = window_attrs(n, sp.shape[2:], kernel)
-    b = None if bias is None else n.emit(ops.CastOp(bias, to=f64))
+    b = None if bias is None else n.emit(ops.CastOp(bias, to=to))
+    w = w_centred
     y = ops.Conv2DOp(
         sp.x,
         sp.lift(w),
@@ -89,13 +102,26 @@ def require_8bit(n: Node, *indices: int) -> None:
 
 def conv_integer(n: Node) -> SSAValue:
     require_8bit(n, 0, 1, 2, 3)
-    x = centred(n, n.value(0), n.optional(2), 1)
-    w = centred(n, n.value(1), n.optional(3), 0)
-    return n.emit(ops.CastOp(integer_conv(n, x, w, None), to=i32))
+    acc = integer_conv(n, (n.value(0), n.optional(2)), (n.value(1), n.optional(3)), None)
+    return n.emit(ops.CastOp(acc, to=i32))
 
 
-Operand = tuple[SSAValue, SSAValue | None]
-"""A quantized operand and its zero point (None: 0)."""
+def conv_accumulation_bound(n: Node, x: Operand, w: Operand, bias: SSAValue | None) -> int:
+    """A bound on |every partial sum| of a conv of centred x and w, plus the bias: the
+    largest filter weight sum |w - zw| of a constant w times the largest |x - zx| x's type
+    allows, else the filter size times both largest values."""
+    q, zero = w
+    values, z = n.state.consts.get(q), _known_zero(n, zero)
+    taps = int(np.prod(n.shape_of(q)[1:], dtype=np.int64))
+    bound = taps * _magnitude(n, *x) * _magnitude(n, *w)
+    if values is not None and z is not None:
+        z = z.reshape(-1, *[1] * (values.ndim - 1)) if z.size > 1 else z
+        filters = np.abs(values.astype(np.int64) - z).reshape(values.shape[0], -1).sum(axis=1)
+        bound = int(filters.max(initial=0)) * _magnitude(n, *x)
+    if bias is None:
+        return bound
+    known = n.state.consts.get(bias)
+    return bound + (int(np.abs(known).max(initial=0)) if known is not None else 1 << 31)
 
 
 def integer_matmul(
