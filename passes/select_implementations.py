@@ -98,7 +98,7 @@ def select_conv(
     dtype = to_numpy_dtype(element_of(op.input.type))
     costs = candidate_costs(geometry, target, np.dtype(dtype))
     if exact:
-        costs = [c for c in costs if c.algorithm in DIRECT_SUMS] or costs
+        costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
     if measured is not None:
         costs = sorted(
             (
@@ -109,7 +109,13 @@ def select_conv(
             key=lambda c: c.cycles,
         )
     op.attributes[COSTS_ATTR] = _costs_attr(costs)
-    chosen = forced or (op.algorithm.data if op.algorithm is not None else _preferred(costs))
+    chosen = forced or (op.algorithm.data if op.algorithm is not None else None)
+    if chosen is None and costs:
+        chosen = _preferred(costs)
+    elif chosen is None:  # exact, and no direct-summing lowering plans the shape: the one
+        # that accepts its geometry, which the npu level will refuse and run by reference
+        fits = [a for a in DIRECT_SUMS if ALGORITHMS[a].unsupported_reason(geometry) is None]
+        chosen = (fits or list(DIRECT_SUMS))[0]
     if chosen not in ALGORITHMS:
         raise UnsupportedError(f"unknown conv algorithm '{chosen}'; choose from {list(ALGORITHMS)}")
     reason = ALGORITHMS[chosen].unsupported_reason(geometry)

@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import helper, numpy_helper
 
@@ -236,3 +236,30 @@ def test_matmuls_accumulate_in_f32_only_when_no_partial_sum_reaches_2_to_24(tmp_
     np.testing.assert_array_equal(got, want[0])
     (matmul,) = [k for k in compiled.last_profile["kernels"] if k["op"] == "kernel.matmul"]
     assert not matmul.get("estimated")  # lowered to the cube, not run by reference
+
+
+@settings(max_examples=12, deadline=None)
+@given(conv_cases())
+def test_qlinear_conv_on_the_npu_matches_onnxruntime(case) -> None:
+    """At the npu level a QLinearConv is an f32 conv on the cube (im2col or direct: its
+    sums stay exact integers below 2^24), requantized by the vector unit: still ORT's
+    output bit for bit."""
+    cin, cout, k, size, attrs, per_channel, seed = case
+    rng = np.random.default_rng(seed)
+    x = quantized(rng, U8, (1, cin, size, size + 1))
+    wn = cout if per_channel else 1
+    consts = {
+        "xs": scales(rng, 1)[0], "xz": quantized(rng, U8, ()),
+        "w": weights(rng, (cout, cin // attrs["group"], k, k)),
+        "ws": scales(rng, wn) if per_channel else scales(rng, 1)[0],
+        "wz": np.zeros(wn, I8) if per_channel else np.int8(0),
+        "ys": np.float32(rng.uniform(0.05, 0.5)), "yz": quantized(rng, U8, ()),
+        "b": rng.integers(-5000, 5000, cout).astype(np.int32),
+    }  # fmt: skip
+    model = one_node("QLinearConv", {"x": x}, consts, helper.np_dtype_to_tensor_dtype(U8), **attrs)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    compiled = ge.compile(model, level="npu", cache=False)
+    np.testing.assert_array_equal(compiled.run(x)[0], session.run(None, {"x": x})[0])
+    convs = [k for k in compiled.last_profile["kernels"] if k.get("algorithm")]
+    assert convs and all(k["engine"] == "npu" for k in convs)
+    assert {k["algorithm"] for k in convs} <= {"im2col", "direct"}

@@ -39,3 +39,20 @@ func.func @large_kernel(%x: tensor<1x64x64x64xf32>, %w: tensor<64x64x31x31xf32>)
   %0 = ge.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 15, 15, 15, 15>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x64x64x64xf32>, tensor<64x64x31x31xf32>) -> tensor<1x64x64x64xf32>
   func.return %0 : tensor<1x64x64x64xf32>
 }
+
+// -----
+
+// The same conv as integer arithmetic (a quantized conv: an int8 input cast to f32, an
+// integral weight) keeps to the algorithms that sum directly: FFT's transforms would round
+// its integers (`passes.integer_values`). Neither plans this shape, so none is costed and
+// im2col, which accepts the geometry, is named: its lowering refuses the kernel, and the
+// npu level runs it by reference, exactly.
+// CHECK-LABEL: func.func @integer_large_kernel
+// CHECK: kernel.conv2d {{.*}}ge.costs = {}
+// CHECK-SAME: algorithm = "im2col"
+func.func @integer_large_kernel(%q: tensor<1x64x64x64xi8>) -> tensor<1x64x64x64xf32> {
+  %x = ge.cast %q {to = f32} : (tensor<1x64x64x64xi8>) -> tensor<1x64x64x64xf32>
+  %w = ge.constant dense<2.0> : tensor<64x64x31x31xf32>
+  %0 = ge.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 15, 15, 15, 15>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x64x64x64xf32>, tensor<64x64x31x31xf32>) -> tensor<1x64x64x64xf32>
+  func.return %0 : tensor<1x64x64x64xf32>
+}
