@@ -116,8 +116,10 @@ class IntegerValues:
 
     def __init__(self, root: Operation) -> None:
         self.values: set[SSAValue] = set()
-        self._constants: set[SSAValue] = set()
-        """Block arguments of elementwise bodies that stand for integer constants."""
+        self._stands_for: dict[SSAValue, SSAValue] = {}
+        """Block arguments of elementwise bodies -> the kernel operand each stands for."""
+        self._integral: dict[SSAValue, bool] = {}
+        """Constants checked (a pass over their data: once each, and only when needed)."""
         for region in root.regions:
             for block in region.blocks:
                 self._visit(block)
@@ -127,17 +129,18 @@ class IntegerValues:
 
     def integral(self, value: SSAValue) -> bool:
         """Integer-valued, or an integer constant (which alone roots nothing)."""
-        return value in self.values or value in self._constants or is_integer_constant(value)
+        if value in self.values:
+            return True
+        value = self._stands_for.get(value, value)
+        if value not in self._integral:
+            self._integral[value] = is_integer_constant(value)
+        return self._integral[value]
 
     def rooted_in_integers(self, operands: Iterable[SSAValue]) -> bool:
         """Whether every float operand is integral and one at least integer-valued: an op
         on these computes integer arithmetic."""
         floats = [v for v in operands if _is_float_tensor(v)]
-        return (
-            bool(floats)
-            and all(self.integral(v) for v in floats)
-            and any(v in self.values for v in floats)
-        )
+        return any(v in self.values for v in floats) and all(self.integral(v) for v in floats)
 
     def integer_cube(self, op: Operation) -> bool:
         """Whether a conv's or matmul's summed operands (input and weight, lhs and rhs; not
@@ -160,8 +163,8 @@ class IntegerValues:
         for operand, arg in zip(op.operands, body.args):
             if operand in self.values:
                 self.values.add(arg)
-            elif is_integer_constant(operand):
-                self._constants.add(arg)
+            else:
+                self._stands_for[arg] = operand
         self._visit(body)
         yielded = body.last_op
         if yielded is not None and all(v in self.values for v in yielded.operands):
