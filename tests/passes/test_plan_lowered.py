@@ -90,7 +90,9 @@ def test_a_conv_writing_over_its_residual_runs_as_planned() -> None:
     lowered = lower_module(module)
     assert any(isinstance(op, ViewOp) for op in lowered.walk())
     (got,) = run_npu(lowered, [data]).outputs
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # ge-optimize folds the batch norms into the conv filters, so the sums round differently:
+    # the error scales with the output's magnitude (up to ~100 here), not each element's.
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
 def _stats(p: Program) -> list:
