@@ -141,14 +141,17 @@ class GeCompile(ModulePass):
 def npu_level_spec(target: str, reuse: bool, conv_algorithm: str | None = None) -> str:
     """The passes between ge-optimize and the npu lowering, as ge-run's npu level and
     `ge-compile` run them: implementations chosen for `target` (or `conv_algorithm` for
-    every conv), pointwise convs split, streams, the memory plan (`reuse`)."""
+    every conv; 1-D convs turned along the height where cheaper, and convs too wide for the
+    direct-summing lowerings cut into strips, first),
+    pointwise convs split, streams, the memory plan (`reuse`)."""
+    wide = f'turn-1d-convs{{target="{target}"}},split-wide-convs{{target="{target}"}}'
     select = f'select-implementations{{target="{target}"'
     if conv_algorithm:
         select += f" conv-algorithm={conv_algorithm}"
     select += "}"
     split = f'split-pointwise-convs{{target="{target}"}}'
     plan = f"plan-memory{{reuse={'true' if reuse else 'false'}}}"
-    return ",".join([select, split, "schedule-streams", plan])
+    return ",".join([wide, select, split, "schedule-streams", plan])
 
 
 def print_stats(rows: list[tuple[str, Counter, Counter, int, float]]) -> None:

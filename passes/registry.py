@@ -71,6 +71,8 @@ register_pass(
     _pass("passes.select_implementations", "SelectImplementations"),
 )
 register_pass("split-pointwise-convs", _ge_pass("split_pointwise_convs", "SplitPointwiseConvs"))
+register_pass("split-wide-convs", _ge_pass("split_wide_convs", "SplitWideConvs"))
+register_pass("turn-1d-convs", _ge_pass("turn_1d_convs", "TurnOneDimensionalConvs"))
 register_pass("recognize-gelu", _ge_pass("recognize_gelu", "RecognizeGeluPass"))
 register_pass("cast-cube-to-fp16", _ge_pass("precision", "CastCubeToFp16"))
 register_pass("cast-graph-to-fp16", _ge_pass("precision", "CastGraphToFp16"))

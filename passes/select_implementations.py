@@ -85,6 +85,18 @@ def _preferred(costs: list[ConvCost]) -> str:
     return best.algorithm
 
 
+def expected_cycles(g: ConvGeometry, target: Target, dtype: np.dtype, exact: bool) -> float:
+    """The modeled cycles of the algorithm `select_conv` would choose for geometry `g` by
+    cost (inf when no lowering plans it): what a rewrite that reshapes a conv compares."""
+    costs = candidate_costs(g, target, dtype)
+    if exact:
+        costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
+    if not costs:
+        return float("inf")
+    chosen = _preferred(costs)
+    return next(c.cycles for c in costs if c.algorithm == chosen)
+
+
 def select_conv(
     op: Conv2DKernelOp,
     target: Target,

@@ -87,10 +87,13 @@ def _io_bytes(g: ConvGeometry, item: int, weight_elems: int | None = None) -> in
     return item * (g.n * g.c * g.h * g.w + weights + g.n * g.o * oh * ow)
 
 
-def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
+def cost_im2col(
+    g: ConvGeometry, target: Target, dtype: np.dtype, operands: tuple[tuple[bool, bool], ...] = ()
+) -> ConvCost:
     """The im2col lowering's own plan estimate (`lowering.conv_tiling`, within ~15% of the
     interpreter on ResNet-50's layers) for convs it runs through img2col, never below the
-    analytic bound here; a pointwise conv is a plain GEMM, costed analytically."""
+    analytic bound here; a pointwise conv is a plain GEMM, costed analytically. `operands`:
+    the epilogue's UB tiles (`ConvShape.operands`), where a caller knows them."""
     analytic = _analytic_im2col(g, target, dtype)
     if (g.kh, g.kw, *g.strides, *g.pads, g.groups) == (1, 1, 1, 1, 0, 0, 0, 0, 1):
         return analytic
@@ -99,7 +102,7 @@ def cost_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     (oh, ow), item = g.out_hw, np.dtype(dtype).itemsize
     cg, og, dh = g.c // g.groups, g.o // g.groups, g.dilations[0]
     shape = ConvShape(
-        cg, g.h, g.w, g.kh * g.kw, oh * ow, og, g.n * g.groups, item, (), ow, g.strides[0],
+        cg, g.h, g.w, g.kh * g.kw, oh * ow, og, g.n * g.groups, item, operands, ow, g.strides[0],
         dh * (g.kh - 1) + 1, (g.pads[0], g.pads[2]), True, item, g.kh,
     )  # fmt: skip
     tiling = choose_conv_tile(target, shape)

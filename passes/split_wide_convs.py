@@ -1,0 +1,201 @@
+"""`split-wide-convs`: cut a convolution whose rows are too wide for the direct-summing
+lowerings into column strips that they plan.
+
+The im2col lowering keeps the input rows of a tile of output rows in L1 as whole image rows
+(NC1HWC0: 16 lanes per channel slice), and the direct lowering keeps a band of rows in UB,
+so a very wide image overflows both (a 1024-pixel-wide style-transfer net; a 1-D conv is
+turned along the height instead, `turn-1d-convs`). Such a conv had FFT as its only
+candidate, which rounds in a transformed basis and whose reference transforms the filters
+to the image's size (16 GiB for that net at 1024x1024: killed for memory).
+
+Each strip computes output columns [a, b) from the input columns they read, the halo
+included (`kernel.slice`; the image's left padding stays on the first strip, its right
+padding on the last), with the conv's epilogue (a residual sliced like the output), and
+`kernel.concat` joins the strips along the width: the same sums, each strip selected and
+planned on its own. The strip count is the least power of two at which a direct-summing
+lowering plans a strip (`runtime.conv_cost`, with the epilogue's UB tiles). A conv that
+either lowering plans whole, or that neither plans even one column wide, is left alone.
+Pre: kernel level, before `select-implementations` (an algorithm already chosen is kept,
+and its conv whole). Post: no conv that strips make plannable is left whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gedialects.errors import UnsupportedError
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.kernel.conv_algorithms import ConvGeometry
+from gedialects.kernel.mirrored import ConcatKernelOp, SliceKernelOp
+from gedialects.kernel.ops import Conv2DKernelOp
+from lowering.gemm_epilogue import activation_steps, scratch_spans
+from passes.integer_values import IntegerValues
+from passes.select_implementations import conv_geometry, expected_cycles
+from runtime.conv_cost import cost_direct, cost_im2col
+from runtime.targets import Target, load_target
+
+WIDTH = 3
+"""The width axis of NCHW."""
+
+
+def rewritable(op: Conv2DKernelOp) -> bool:
+    """A 2-D conv (NCHW) whose algorithm no one has chosen yet (a chosen one is kept whole)."""
+    return op.algorithm is None and len(shape_of(op.input.type)) == 4
+
+
+def conv_props(op: Conv2DKernelOp) -> dict:
+    """`op`'s properties for a conv built like it (operand segments and provenance are the
+    builder's)."""
+    skip = ("fused_from", "operandSegmentSizes")
+    return {k: v for k, v in op.properties.items() if k not in skip}
+
+
+def epilogue_spans(op: Conv2DKernelOp) -> tuple[tuple[bool, bool], ...] | None:
+    """The UB tiles of `op`'s epilogue as the im2col lowering plans them (`ConvShape.operands`:
+    per-channel vectors span channels, a residual channels and pixels), or None when the
+    epilogue has no npu lowering (the conv runs by reference however it is cut)."""
+    channels = shape_of(op.weight.type)[0] != 1
+    spans = [(channels, False) for v in (op.bias, op.scale, op.shift) if v is not None]
+    if op.residual is not None:
+        spans.append((channels, True))
+    try:
+        steps = [
+            *activation_steps(op.activation.data if op.activation else None, op.activation_attrs),
+            *activation_steps(
+                op.post_activation.data if op.post_activation else None, op.post_activation_attrs
+            ),
+        ]
+    except UnsupportedError:
+        return None
+    return (*spans, *scratch_spans(steps))
+
+
+def plannable(g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple) -> bool:
+    """Whether the im2col or the direct lowering plans a conv of geometry `g`."""
+    if math.isfinite(cost_im2col(g, target, dtype, spans).cycles):
+        return True
+    return math.isfinite(cost_direct(g, target, dtype).cycles)
+
+
+def strip_columns(g: ConvGeometry, a: int, b: int) -> tuple[int, int, int, int]:
+    """(first input column, end, left padding, right padding) of the strip of output
+    columns [a, b): what a conv of `g`'s geometry reads for them."""
+    span = g.dilations[1] * (g.kw - 1) + 1
+    lo, hi = a * g.strides[1] - g.pads[1], (b - 1) * g.strides[1] + span - g.pads[1]
+    return max(lo, 0), min(hi, g.w), max(-lo, 0), max(hi - g.w, 0)
+
+
+def strips(width: int, count: int) -> list[tuple[int, int]]:
+    """[a, b) column ranges of at most `count` strips of equal width over `width` columns
+    (the last one no wider)."""
+    step = -(-width // count)
+    return [(a, min(a + step, width)) for a in range(0, width, step)]
+
+
+def strip_geometry(g: ConvGeometry, a: int, b: int) -> ConvGeometry:
+    lo, hi, left, right = strip_columns(g, a, b)
+    return dataclasses.replace(g, w=hi - lo, pads=(g.pads[0], left, g.pads[2], right))
+
+
+def strip_count(
+    g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple, exact: bool
+) -> int | None:
+    """The number of strips: from the least power of two (or the width) whose strips a
+    direct-summing lowering plans, the count among it and `MORE_STRIPS` doublings whose
+    strips are estimated cheapest in all (`select-implementations`' choice for each): at the
+    least count, a deep conv's strips may fit only the vector unit's direct conv, where
+    narrower ones fit the cube's im2col. None when even one column is too wide."""
+    fits = (n for n in _counts(g.out_hw[1]) if plannable(_widest(g, n), target, dtype, spans))
+    least = next(fits, None)
+    if least is None:
+        return None
+    tried = [n for n in _counts(g.out_hw[1]) if n >= least][: MORE_STRIPS + 1]
+    totals = {n: _estimate(g, n, target, dtype, exact) for n in tried}
+    return min(tried, key=lambda n: (totals[n], n))
+
+
+MORE_STRIPS = 3
+"""Doublings of the strip count tried beyond the least that plans."""
+
+
+def _counts(width: int) -> list[int]:
+    """Strip counts: the powers of two below `width`, and `width` (one column each)."""
+    counts, n = [], 2
+    while n < width:
+        counts.append(n)
+        n *= 2
+    return [*counts, width]
+
+
+def _widest(g: ConvGeometry, count: int) -> ConvGeometry:
+    """The strip of `count` that reads the most input columns (padding is not in L1's rows)."""
+    pieces = [strip_geometry(g, a, b) for a, b in strips(g.out_hw[1], count)]
+    return max(pieces, key=lambda piece: piece.w)
+
+
+def _estimate(g: ConvGeometry, count: int, target: Target, dtype: np.dtype, exact: bool) -> float:
+    """The modeled cycles of `count` strips, each at `select-implementations`' choice."""
+    pieces = [strip_geometry(g, a, b) for a, b in strips(g.out_hw[1], count)]
+    return sum(expected_cycles(piece, target, dtype, exact) for piece in pieces)
+
+
+def split_conv(op: Conv2DKernelOp, count: int, rewriter: Rewriter) -> None:
+    """Replace `op` by `count` strips of its output columns and their concat."""
+    g, fused = conv_geometry(op), op.fused_names
+    props = conv_props(op)
+    del props["pads"]
+    outputs: list[SSAValue] = []
+    new = []
+    for a, b in strips(g.out_hw[1], count):
+        lo, hi, left, right = strip_columns(g, a, b)
+        window = dict(axes=[WIDTH], steps=[1], fused_from=fused)
+        x = SliceKernelOp(op.input, starts=[lo], ends=[hi], **window)
+        new.append(x)
+        residual = None
+        if op.residual is not None:
+            new.append(SliceKernelOp(op.residual, starts=[a], ends=[b], **window))
+            residual = new[-1].output
+        pads = [g.pads[0], left, g.pads[2], right]
+        conv = Conv2DKernelOp(
+            x.output, op.weight, op.bias, op.scale, op.shift, residual,
+            fused_from=fused, pads=pads, **props,
+        )  # fmt: skip
+        new.append(conv)
+        outputs.append(conv.output)
+    join = ConcatKernelOp(*outputs, fused_from=fused, axis=WIDTH)
+    rewriter.insert_op([*new, join], InsertPoint.before(op))
+    rewriter.replace_op(op, [], [join.output])
+
+
+@dataclass(frozen=True)
+class SplitWideConvs(ModulePass):
+    """Cut convs too wide for the direct-summing lowerings into column strips."""
+
+    name = "split-wide-convs"
+
+    target: str = "ascend910a"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = load_target(self.target)
+        rewriter = Rewriter()
+        integer = IntegerValues(op)
+        for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
+            spans = epilogue_spans(conv) if rewritable(conv) else None
+            if spans is None:
+                continue
+            g = conv_geometry(conv)
+            dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
+            if plannable(g, target, dtype, spans):
+                continue
+            count = strip_count(g, target, dtype, spans, integer.integer_cube(conv))
+            if count is not None and count > 1:
+                split_conv(conv, count, rewriter)

@@ -1,0 +1,114 @@
+"""`turn-1d-convs`: run a 1-D convolution along the height, on rows of one pixel.
+
+ONNX's Conv1d arrives as a conv over images of height 1: (N, C, 1, W) with (O, C, 1, kw)
+filters. The im2col lowering keeps the input rows of a tile of output rows in L1 as whole
+image rows (NC1HWC0: 16 lanes per channel slice), so the one row of a long sequence is all
+of a tile's input however few pixels the tile computes: a 16,000-sample waveform (wav2vec2's
+first conv) is L1's whole megabyte in f32, and a 1-D conv that fits still gets little choice
+of tiles. Seen along the height instead, (N, C, W, 1) with (O, C, kw, 1) filters, a tile's
+rows are single pixels: it reads the input it needs and no more. Row-major, each pair of
+shapes holds the same elements in the same order, so the reshapes move no data (a constant
+filter is reshaped at compile time, where the lowering lays it out). Estimated by the
+target's cost model (`select-implementations`' own choice for each form), wav2vec2's first
+conv (1 -> 512, k10 s5, 16,000 samples) goes from FFT at 1.1e8 modeled cycles to im2col at
+7.3e3; a Conv1d 128 -> 128, k7 over 1,000 frames of 4 sequences from 2.5e5 to 9.6e3.
+
+Turned where its estimate is lower. Pre: kernel level, before `select-implementations`
+(an algorithm already chosen is kept, and its conv whole). Post: every 1-D conv whose
+turned form is estimated cheaper is a conv between two `kernel.reshape`s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.kernel.conv_algorithms import ConvGeometry
+from gedialects.kernel.mirrored import ReshapeKernelOp
+from gedialects.kernel.ops import Conv2DKernelOp
+from passes.integer_values import IntegerValues
+from passes.select_implementations import conv_geometry, expected_cycles
+from passes.split_wide_convs import conv_props, rewritable
+from runtime.targets import load_target
+
+
+def is_one_dimensional(g: ConvGeometry) -> bool:
+    """A conv along the width only (ONNX's Conv1d is one over rows of height 1)."""
+    return g.h == 1 and g.kh == 1 and g.pads[0] == g.pads[2] == 0
+
+
+def column_geometry(g: ConvGeometry) -> ConvGeometry:
+    """A 1-D conv's geometry turned along the height: rows of one pixel."""
+    return dataclasses.replace(
+        g, h=g.w, w=1, kh=g.kw, kw=1, strides=(g.strides[1], 1),
+        pads=(g.pads[1], 0, g.pads[3], 0), dilations=(g.dilations[1], 1),
+    )  # fmt: skip
+
+
+def _reshaped(value: SSAValue, shape: list[int], fused: list[str], new: list) -> SSAValue:
+    """`value` in `shape`: a constant's data reshaped (the lowering lays out constant filters
+    at compile time), else a `kernel.reshape`."""
+    owner = value.owner
+    if isinstance(owner, ConstantOp) and not owner.is_elided:
+        op = ConstantOp(owner.to_numpy().reshape(shape))
+    else:
+        op = ReshapeKernelOp(value, fused_from=fused, shape=shape)
+    new.append(op)
+    return op.results[0]
+
+
+def turn_to_columns(op: Conv2DKernelOp, rewriter: Rewriter) -> None:
+    """Replace 1-D conv `op` by the same conv along the height: input (N, C, 1, W) as
+    (N, C, W, 1), filters (O, C, 1, kw) as (O, C, kw, 1), a residual and the output
+    (N, O, 1, OW) as (N, O, OW, 1)."""
+    g, fused, new = conv_geometry(op), op.fused_names, []
+    n, o, ow = g.n, g.o, g.out_hw[1]
+    x = _reshaped(op.input, [n, g.c, g.w, 1], fused, new)
+    w = _reshaped(op.weight, [o, g.c // g.groups, g.kw, 1], fused, new)
+    residual = None if op.residual is None else _reshaped(op.residual, [n, o, ow, 1], fused, new)
+    turned = column_geometry(g)
+    props = conv_props(op)
+    props.update(
+        strides=list(turned.strides), pads=list(turned.pads), dilations=list(turned.dilations)
+    )
+    conv = Conv2DKernelOp(x, w, op.bias, op.scale, op.shift, residual, fused_from=fused, **props)
+    back = ReshapeKernelOp(conv.output, fused_from=fused, shape=[n, o, 1, ow])
+    filters = op.weight.owner
+    rewriter.insert_op([*new, conv, back], InsertPoint.before(op))
+    rewriter.replace_op(op, [], [back.output])
+    if isinstance(filters, ConstantOp) and not filters.output.uses:
+        rewriter.erase_op(filters)  # (reshaped at compile time: the original is dead)
+
+
+@dataclass(frozen=True)
+class TurnOneDimensionalConvs(ModulePass):
+    """Run 1-D convs along the height where the target's cost model says it is cheaper."""
+
+    name = "turn-1d-convs"
+
+    target: str = "ascend910a"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        target = load_target(self.target)
+        rewriter = Rewriter()
+        integer = IntegerValues(op)
+        for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
+            if not rewritable(conv):
+                continue
+            g = conv_geometry(conv)
+            if not is_one_dimensional(g) or g.w == 1:
+                continue
+            dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
+            exact = integer.integer_cube(conv)
+            turned = expected_cycles(column_geometry(g), target, dtype, exact)
+            if turned < expected_cycles(g, target, dtype, exact):
+                turn_to_columns(conv, rewriter)

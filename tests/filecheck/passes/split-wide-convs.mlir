@@ -1,0 +1,53 @@
+// RUN: ge-opt %s --split-input-file -p split-wide-convs | filecheck %s
+
+// A 9x9 conv on a 4096-pixel-wide image: nine input rows of 4096 pixels (16 lanes each) do
+// not fit L1 for im2col, nor a band of rows UB for direct. Eight strips of 512 output
+// columns: each reads its columns and halo (the left padding stays on the first strip, the
+// right on the last), keeps the epilogue, and the concat joins them along the width.
+// CHECK-LABEL: func.func @wide
+// CHECK: %[[X0:.+]] = kernel.slice %x {fused_from = ["ge.conv2d", "ge.relu"], starts = array<i64: 0>, ends = array<i64: 516>, axes = array<i64: 3>, steps = array<i64: 1>}
+// CHECK-NEXT: %[[Y0:.+]] = kernel.conv2d %[[X0]], %w bias %b : tensor<16xf32> {strides = array<i64: 1, 1>, pads = array<i64: 4, 4, 4, 0>
+// CHECK-SAME: activation = "relu"
+// CHECK-SAME: -> tensor<1x16x12x512xf32>
+// CHECK-NEXT: %[[X1:.+]] = kernel.slice %x {{.*}}starts = array<i64: 508>, ends = array<i64: 1028>
+// CHECK-NEXT: %[[Y1:.+]] = kernel.conv2d %[[X1]], %w bias %b {{.*}}pads = array<i64: 4, 0, 4, 0>
+// CHECK-COUNT-5: kernel.conv2d
+// CHECK: %[[X7:.+]] = kernel.slice %x {{.*}}starts = array<i64: 3580>, ends = array<i64: 4096>
+// CHECK-NEXT: %[[Y7:.+]] = kernel.conv2d %[[X7]], %w bias %b {{.*}}pads = array<i64: 4, 0, 4, 4>
+// CHECK-NEXT: %[[Y:.+]] = kernel.concat %[[Y0]], %[[Y1]], {{.*}}, %[[Y7]] {fused_from = ["ge.conv2d", "ge.relu"], axis = 3 : i64}
+// CHECK-NEXT: func.return %[[Y]]
+func.func @wide(%x: tensor<1x3x12x4096xf32>, %b: tensor<16xf32>, %w: tensor<16x3x9x9xf32>) -> tensor<1x16x12x4096xf32> {
+  %y = kernel.conv2d %x, %w bias %b : tensor<16xf32> {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 4, 4, 4, 4>, activation = "relu", fused_from = ["ge.conv2d", "ge.relu"]} : tensor<1x3x12x4096xf32>, tensor<16x3x9x9xf32> -> tensor<1x16x12x4096xf32>
+  func.return %y : tensor<1x16x12x4096xf32>
+}
+
+// -----
+
+// A residual is cut like the output. At a stride of 2, strips of 256 output columns read
+// about as many input columns as the stride-1 strips of 512 did.
+// CHECK-LABEL: func.func @strided_residual
+// CHECK: %[[X0:.+]] = kernel.slice %x {{.*}}starts = array<i64: 0>, ends = array<i64: 515>
+// CHECK-NEXT: %[[R0:.+]] = kernel.slice %r {{.*}}starts = array<i64: 0>, ends = array<i64: 256>
+// CHECK-NEXT: kernel.conv2d %[[X0]], %w residual %[[R0]] : tensor<1x16x12x256xf32> {strides = array<i64: 1, 2>, pads = array<i64: 4, 4, 4, 0>
+// CHECK-NEXT: %[[X1:.+]] = kernel.slice %x {{.*}}starts = array<i64: 508>, ends = array<i64: 1027>
+// CHECK-NEXT: %[[R1:.+]] = kernel.slice %r {{.*}}starts = array<i64: 256>, ends = array<i64: 512>
+// CHECK: kernel.concat {{.*}}axis = 3 : i64{{.*}} -> tensor<1x16x12x2048xf32>
+func.func @strided_residual(%x: tensor<1x3x12x4096xf32>, %w: tensor<16x3x9x9xf32>, %r: tensor<1x16x12x2048xf32>) -> tensor<1x16x12x2048xf32> {
+  %y = kernel.conv2d %x, %w residual %r : tensor<1x16x12x2048xf32> {strides = array<i64: 1, 2>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 4, 4, 4, 4>, fused_from = ["ge.conv2d", "ge.add"]} : tensor<1x3x12x4096xf32>, tensor<16x3x9x9xf32> -> tensor<1x16x12x2048xf32>
+  func.return %y : tensor<1x16x12x2048xf32>
+}
+
+// -----
+
+// Convs that a lowering plans whole, or whose algorithm is chosen, stay whole.
+// CHECK-LABEL: func.func @stay
+// CHECK-NOT: kernel.slice
+// CHECK: kernel.conv2d %x, %w
+// CHECK-NOT: kernel.slice
+// CHECK: kernel.conv2d %x1, %w1
+// CHECK-NOT: kernel.slice
+func.func @stay(%x: tensor<1x16x8x200xf32>, %w: tensor<16x16x3x3xf32>, %x1: tensor<1x3x12x4096xf32>, %w1: tensor<16x3x9x9xf32>) -> (tensor<1x16x8x200xf32>, tensor<1x16x12x4096xf32>) {
+  %y = kernel.conv2d %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 1, 1, 1, 1>, fused_from = ["ge.conv2d"]} : tensor<1x16x8x200xf32>, tensor<16x16x3x3xf32> -> tensor<1x16x8x200xf32>
+  %y1 = kernel.conv2d %x1, %w1 {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 4, 4, 4, 4>, algorithm = "fft", fused_from = ["ge.conv2d"]} : tensor<1x3x12x4096xf32>, tensor<16x3x9x9xf32> -> tensor<1x16x12x4096xf32>
+  func.return %y, %y1 : tensor<1x16x8x200xf32>, tensor<1x16x12x4096xf32>
+}
