@@ -1,22 +1,26 @@
-"""`split-wide-convs`: cut a convolution whose rows are too wide for the direct-summing
-lowerings into column strips that they plan.
+"""`split-wide-convs`: cut a convolution whose rows are too wide for the cube's tiles into
+column strips that they fit.
 
 The im2col lowering keeps the input rows of a tile of output rows in L1 as whole image rows
 (NC1HWC0: 16 lanes per channel slice), and the direct lowering keeps a band of rows in UB,
 so a very wide image overflows both (a 1024-pixel-wide style-transfer net; a 1-D conv is
-turned along the height instead, `turn-1d-convs`). Such a conv had FFT as its only
-candidate, which rounds in a transformed basis and whose reference transforms the filters
-to the image's size (16 GiB for that net at 1024x1024: killed for memory).
+turned along the height instead, `turn-1d-convs`): FFT was such a conv's only candidate,
+which rounds in a transformed basis and whose reference transforms the filters to the
+image's size (16 GiB for that net at 1024x1024: killed for memory). A deep conv on a wide
+image overflows L1 alone and was left to the vector unit's direct conv (ResNet-50's
+stride-2 3x3 convs at 800x1344: 4.8e6 cycles where the cube needs ~2e6).
 
 Each strip computes output columns [a, b) from the input columns they read, the halo
 included (`kernel.slice`; the image's left padding stays on the first strip, its right
 padding on the last), with the conv's epilogue (a residual sliced like the output), and
 `kernel.concat` joins the strips along the width: the same sums, each strip selected and
-planned on its own. The strip count is the least power of two at which a direct-summing
-lowering plans a strip (`runtime.conv_cost`, with the epilogue's UB tiles). A conv that
-either lowering plans whole, or that neither plans even one column wide, is left alone.
+planned on its own. The count is chosen by the target's cost model, from the least power
+of two whose strips a direct-summing lowering plans (`strip_count`), and the strips are
+taken where their estimate, the copies included, is below `STRIPS_GAIN` of the whole
+conv's. A conv whose rows im2col's tiles fit (`CRAMPED`) is left alone.
 Pre: kernel level, before `select-implementations` (an algorithm already chosen is kept,
-and its conv whole). Post: no conv that strips make plannable is left whole.
+and its conv whole). Post: every conv whose rows crowd out im2col's tiles and whose strips are
+estimated well below it is cut.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.gemm_epilogue import activation_steps, scratch_spans
 from passes.integer_values import IntegerValues
 from passes.select_implementations import conv_geometry, expected_cycles
-from runtime.conv_cost import cost_direct, cost_im2col
+from runtime.conv_cost import analytic_im2col, cost_direct, cost_im2col
 from runtime.targets import Target, load_target
 
 WIDTH = 3
@@ -107,24 +111,37 @@ def strip_geometry(g: ConvGeometry, a: int, b: int) -> ConvGeometry:
 
 
 def strip_count(
-    g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple, exact: bool
-) -> int | None:
-    """The number of strips: from the least power of two (or the width) whose strips a
-    direct-summing lowering plans, the count among it and `MORE_STRIPS` doublings whose
-    strips are estimated cheapest in all (`select-implementations`' choice for each): at the
-    least count, a deep conv's strips may fit only the vector unit's direct conv, where
-    narrower ones fit the cube's im2col. None when even one column is too wide."""
+    g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple, exact: bool, residual: bool
+) -> tuple[int, float] | None:
+    """(strips, their modeled cycles with the copies) at the count estimated cheapest: from
+    the least power of two (or the width) whose strips a direct-summing lowering plans, it
+    and `MORE_STRIPS` doublings, each strip at `select-implementations`' choice (at the
+    least count a deep conv's strips may fit only the vector unit's direct conv, where
+    narrower ones fit the cube's im2col). None when even one column is too wide."""
     fits = (n for n in _counts(g.out_hw[1]) if plannable(_widest(g, n), target, dtype, spans))
     least = next(fits, None)
     if least is None:
         return None
     tried = [n for n in _counts(g.out_hw[1]) if n >= least][: MORE_STRIPS + 1]
-    totals = {n: _estimate(g, n, target, dtype, exact) for n in tried}
-    return min(tried, key=lambda n: (totals[n], n))
+    totals = {n: _estimate(g, n, target, dtype, exact, residual) for n in tried}
+    best = min(tried, key=lambda n: (totals[n], n))
+    return best, totals[best]
 
 
 MORE_STRIPS = 3
 """Doublings of the strip count tried beyond the least that plans."""
+
+CRAMPED = 4.0
+"""Strips are considered where im2col plans no tile of the whole conv, or only tiles
+estimated above this multiple of its analytic bound (`conv_cost.analytic_im2col`; planned
+convs run 1.5-2x it): tiles of so few pixels that fit L1 beside the wide rows (ResNet-50's
+128-channel stride-2 3x3 conv at 800x1344: 1.8e6 cycles against a bound of 4.3e4)."""
+
+STRIPS_GAIN = 0.8
+"""Strips are taken where their estimate, copies included, is below this share of the
+whole conv's (every conv whose rows no lowering plans; a conv left to the vector unit's
+direct conv because the cube's tiles do not fit its rows: ResNet-50's stride-2 3x3 convs at
+800x1344, 4.8e6 cycles by direct against ~2e6 in strips by im2col)."""
 
 
 def _counts(width: int) -> list[int]:
@@ -142,10 +159,17 @@ def _widest(g: ConvGeometry, count: int) -> ConvGeometry:
     return max(pieces, key=lambda piece: piece.w)
 
 
-def _estimate(g: ConvGeometry, count: int, target: Target, dtype: np.dtype, exact: bool) -> float:
-    """The modeled cycles of `count` strips, each at `select-implementations`' choice."""
+def _estimate(
+    g: ConvGeometry, count: int, target: Target, dtype: np.dtype, exact: bool, residual: bool
+) -> float:
+    """The modeled cycles of `count` strips, each at `select-implementations`' choice, and of
+    the copies: the slices and the concat read and write their bytes over HBM."""
     pieces = [strip_geometry(g, a, b) for a, b in strips(g.out_hw[1], count)]
-    return sum(expected_cycles(piece, target, dtype, exact) for piece in pieces)
+    convs = sum(expected_cycles(piece, target, dtype, exact) for piece in pieces)
+    oh, ow = g.out_hw
+    copied = sum(g.n * g.c * g.h * piece.w for piece in pieces) + g.n * g.o * oh * ow
+    copied += g.n * g.o * oh * ow if residual else 0
+    return convs + 2 * copied * dtype.itemsize / target.hbm_bandwidth
 
 
 def split_conv(op: Conv2DKernelOp, count: int, rewriter: Rewriter) -> None:
@@ -194,8 +218,12 @@ class SplitWideConvs(ModulePass):
                 continue
             g = conv_geometry(conv)
             dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
-            if plannable(g, target, dtype, spans):
-                continue
-            count = strip_count(g, target, dtype, spans, integer.integer_cube(conv))
-            if count is not None and count > 1:
-                split_conv(conv, count, rewriter)
+            whole = cost_im2col(g, target, dtype, spans).cycles
+            if whole <= CRAMPED * analytic_im2col(g, target, dtype).cycles:
+                continue  # (the cube's tiles fit its rows)
+            exact = integer.integer_cube(conv)
+            found = strip_count(g, target, dtype, spans, exact, conv.residual is not None)
+            if found is not None and found[0] > 1:
+                count, cycles = found
+                if cycles < STRIPS_GAIN * expected_cycles(g, target, dtype, exact):
+                    split_conv(conv, count, rewriter)

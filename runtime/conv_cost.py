@@ -94,7 +94,7 @@ def cost_im2col(
     interpreter on ResNet-50's layers) for convs it runs through img2col, never below the
     analytic bound here; a pointwise conv is a plain GEMM, costed analytically. `operands`:
     the epilogue's UB tiles (`ConvShape.operands`), where a caller knows them."""
-    analytic = _analytic_im2col(g, target, dtype)
+    analytic = analytic_im2col(g, target, dtype)
     if (g.kh, g.kw, *g.strides, *g.pads, g.groups) == (1, 1, 1, 1, 0, 0, 0, 0, 1):
         return analytic
     from lowering.conv_tiling import ConvShape, choose_conv_tile
@@ -112,11 +112,11 @@ def cost_im2col(
             g, c=g.c * g.kh, h=oh, kh=1, strides=(1, g.strides[1]),
             pads=(0, g.pads[1], 0, g.pads[3]), dilations=(1, g.dilations[1]),
         )  # fmt: skip
-        analytic = _analytic_im2col(folded, target, dtype)
+        analytic = analytic_im2col(folded, target, dtype)
     return dataclasses.replace(analytic, cycles=max(planned, analytic.cycles))
 
 
-def _analytic_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
+def analytic_im2col(g: ConvGeometry, target: Target, dtype: np.dtype) -> ConvCost:
     oh, ow = g.out_hw
     # img2col's K order (c1, kh, kw, c0) pads a group's channels to whole C0 = 16 slices per
     # tap: a depthwise conv's K is 16 x taps, not taps

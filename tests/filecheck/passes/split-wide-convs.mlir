@@ -39,6 +39,20 @@ func.func @strided_residual(%x: tensor<1x3x12x4096xf32>, %w: tensor<16x3x9x9xf32
 
 // -----
 
+// ResNet-50's 256-channel stride-2 3x3 conv at 800x1344: three input rows of 168 pixels in
+// 16 channel slices leave im2col no tile, and the vector unit's direct conv is estimated
+// ~4.8e6 cycles; eight strips of 11 output columns fit the cube's tiles (~1e4 cycles each).
+// CHECK-LABEL: func.func @deep_strided
+// CHECK: kernel.slice %x {{.*}}starts = array<i64: 0>, ends = array<i64: 22>
+// CHECK-COUNT-7: kernel.slice %x
+// CHECK: kernel.concat {{.*}} -> tensor<1x256x50x84xf32>
+func.func @deep_strided(%x: tensor<1x256x100x168xf32>, %w: tensor<256x256x3x3xf32>) -> tensor<1x256x50x84xf32> {
+  %y = kernel.conv2d %x, %w {strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 1, 1, 1, 1>, fused_from = ["ge.conv2d"]} : tensor<1x256x100x168xf32>, tensor<256x256x3x3xf32> -> tensor<1x256x50x84xf32>
+  func.return %y : tensor<1x256x50x84xf32>
+}
+
+// -----
+
 // Convs that a lowering plans whole, or whose algorithm is chosen, stay whole.
 // CHECK-LABEL: func.func @stay
 // CHECK-NOT: kernel.slice
