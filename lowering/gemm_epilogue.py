@@ -16,8 +16,8 @@ from xdsl.ir import SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 
-ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf"}
-PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish"}
+ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf", "softplus"}
+PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish", "elu"}
 """Activations whose attributes the steps read (the others take none)."""
 
 
@@ -34,8 +34,8 @@ class Step:
     @property
     def needs_scratch(self) -> bool:
         """Whether the step needs a second UB tile (gelu and hard_swish read x after writing
-        their result)."""
-        return self.value in ("gelu", "hard_swish")
+        their result; elu and softplus keep max(x, 0) there)."""
+        return self.value in ("gelu", "hard_swish", "elu", "softplus")
 
 
 def scratch_spans(steps: list[Step]) -> tuple[tuple[bool, bool], ...]:
@@ -96,6 +96,8 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
         elif step.value == "hard_sigmoid":
             bounds = dict(step.attrs)
             _hard_sigmoid(b, u, bounds.get("alpha", 0.2), bounds.get("beta", 0.5))
+        elif step.value in ("elu", "softplus"):
+            _rectified_sum(b, u, step.value, dict(step.attrs).get("alpha", 1.0))
         elif step.value == "hard_swish":  # x * hard_sigmoid(x) with alpha 1/6, beta 1/2
             x = b.alloc(u.type.dims, u.type.element_type, "ub")
             b.add(SCALAR_OPS["muls"](u, 1.0, x))
@@ -103,6 +105,26 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
             b.add(BINARY_OPS["mul"](u, x, u))
         else:
             b.add(UNARY_OPS[step.value](u, u))
+
+
+def _rectified_sum(b, u: SSAValue, name: str, alpha: float) -> None:  # noqa: ANN001
+    """u = max(u, 0) + f(u), in place, with max(u, 0) in a scratch tile: elu's
+    f = alpha (exp(min(u, 0)) - 1), which holds for every alpha without a sign mask (at
+    u > 0 it is 0); softplus's f = log(1 + exp(-|u|)), which never overflows."""
+    rectified = b.alloc(u.type.dims, u.type.element_type, "ub")
+    b.add(SCALAR_OPS["maxs"](u, 0.0, rectified))
+    if name == "elu":
+        b.add(SCALAR_OPS["mins"](u, 0.0, u))
+        b.add(UNARY_OPS["exp"](u, u))
+        b.add(SCALAR_OPS["adds"](u, -1.0, u))
+        b.add(SCALAR_OPS["muls"](u, alpha, u))
+    else:
+        b.add(UNARY_OPS["abs"](u, u))
+        b.add(UNARY_OPS["neg"](u, u))
+        b.add(UNARY_OPS["exp"](u, u))
+        b.add(SCALAR_OPS["adds"](u, 1.0, u))
+        b.add(UNARY_OPS["log"](u, u))
+    b.add(BINARY_OPS["add"](u, rectified, u))
 
 
 def _hard_sigmoid(b, u: SSAValue, alpha: float, beta: float) -> None:  # noqa: ANN001

@@ -391,6 +391,28 @@ def test_pointwise_conv_with_epilogue_equals_reference(shape, full):
 @pytest.mark.parametrize(
     "epilogue",
     [
+        ', activation = "elu", activation_attrs = {alpha = 1.0 : f64}',
+        ', activation = "elu", activation_attrs = {alpha = 2.5 : f64}',
+        ', activation = "elu", activation_attrs = {alpha = -0.3 : f64}',
+        ', activation = "softplus"',
+        ', activation = "relu", post_activation = "softplus"',
+    ],
+)
+def test_elu_and_softplus_epilogues_run_on_the_npu(epilogue: str) -> None:
+    """ELU (any alpha: max(x, 0) + alpha (exp(min(x, 0)) - 1) needs no sign mask) and
+    softplus (max(x, 0) + log(1 + exp(-|x|)), no overflow at large x) fused into a conv:
+    on the vector unit, equal to the reference (they ran by reference before)."""
+    n, c, h, w, o = 1, 24, 9, 7, 40
+    module = Parser(make_context(), _conv_text(n, c, h, w, o, epilogue, "", [])).parse_module()
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal(s).astype(np.float32) * 4 for s in [(n, c, h, w), (o, c, 1, 1)]]
+    result = _compare(module, inputs, rtol=1e-4, atol=1e-4)  # (lowering refused them before)
+    assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
+
+
+@pytest.mark.parametrize(
+    "epilogue",
+    [
         ', activation = "hard_swish"',
         ', activation = "hard_sigmoid", activation_attrs = {alpha = 0.1666 : f64, beta = 0.5 : f64}',
         ', activation = "hard_sigmoid", activation_attrs = {alpha = 0.2 : f64, beta = 0.5 : f64}'
