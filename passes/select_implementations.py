@@ -34,6 +34,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gedialects.errors import GeError, UnsupportedError
+from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.mirrored import TransposeKernelOp
@@ -85,10 +86,18 @@ def _preferred(costs: list[ConvCost]) -> str:
     return best.algorithm
 
 
-def expected_cycles(g: ConvGeometry, target: Target, dtype: np.dtype, exact: bool) -> float:
+def constant_filters(op: Conv2DKernelOp) -> bool:
+    """Whether `op`'s filters are a constant the lowering lays out at compile time (eager
+    mode passes every weight as an argument)."""
+    return isinstance(op.weight.owner, ConstantOp)
+
+
+def expected_cycles(
+    g: ConvGeometry, target: Target, dtype: np.dtype, exact: bool, laid: bool = True
+) -> float:
     """The modeled cycles of the algorithm `select_conv` would choose for geometry `g` by
     cost (inf when no lowering plans it): what a rewrite that reshapes a conv compares."""
-    costs = candidate_costs(g, target, dtype)
+    costs = candidate_costs(g, target, dtype, laid)
     if exact:
         costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
     if not costs:
@@ -108,7 +117,7 @@ def select_conv(
     only the direct-summing algorithms keep exact; Winograd's and FFT's transforms round."""
     geometry = conv_geometry(op)
     dtype = to_numpy_dtype(element_of(op.input.type))
-    costs = candidate_costs(geometry, target, np.dtype(dtype))
+    costs = candidate_costs(geometry, target, np.dtype(dtype), constant_filters(op))
     if exact:
         costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
     if measured is not None:

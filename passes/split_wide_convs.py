@@ -43,7 +43,7 @@ from gedialects.kernel.mirrored import ConcatKernelOp, SliceKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.gemm_epilogue import activation_steps, scratch_spans
 from passes.integer_values import IntegerValues
-from passes.select_implementations import conv_geometry, expected_cycles
+from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
 from runtime.conv_cost import analytic_im2col, cost_direct, cost_im2col
 from runtime.targets import Target, load_target
 
@@ -83,11 +83,42 @@ def epilogue_spans(op: Conv2DKernelOp) -> tuple[tuple[bool, bool], ...] | None:
     return (*spans, *scratch_spans(steps))
 
 
-def plannable(g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple) -> bool:
-    """Whether the im2col or the direct lowering plans a conv of geometry `g`."""
-    if math.isfinite(cost_im2col(g, target, dtype, spans).cycles):
-        return True
-    return math.isfinite(cost_direct(g, target, dtype).cycles)
+@dataclass(frozen=True)
+class ConvCosting:
+    """How a conv's reshaped forms are costed on a target: its element type, whether its
+    sums must stay exact (`passes.integer_values`: im2col and direct only), whether its
+    filters are a constant (laid out at compile time, `select_implementations`), the UB
+    tiles of its epilogue, and whether a residual is copied with it."""
+
+    target: Target
+    dtype: np.dtype
+    exact: bool
+    laid: bool
+    spans: tuple[tuple[bool, bool], ...]
+    residual: bool
+
+    @staticmethod
+    def of(conv: Conv2DKernelOp, target: Target, integer: IntegerValues) -> ConvCosting | None:
+        """The costing of `conv`, or None when its epilogue has no npu lowering."""
+        spans = epilogue_spans(conv)
+        if spans is None:
+            return None
+        dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
+        exact, laid = integer.integer_cube(conv), constant_filters(conv)
+        return ConvCosting(target, dtype, exact, laid, spans, conv.residual is not None)
+
+    def im2col(self, g: ConvGeometry) -> float:
+        return cost_im2col(g, self.target, self.dtype, self.spans, self.laid).cycles
+
+    def plannable(self, g: ConvGeometry) -> bool:
+        """Whether the im2col or the direct lowering plans a conv of geometry `g`."""
+        if math.isfinite(self.im2col(g)):
+            return True
+        return math.isfinite(cost_direct(g, self.target, self.dtype).cycles)
+
+    def expected(self, g: ConvGeometry) -> float:
+        """`select-implementations`' choice for geometry `g`, in modeled cycles."""
+        return expected_cycles(g, self.target, self.dtype, self.exact, self.laid)
 
 
 def strip_columns(g: ConvGeometry, a: int, b: int) -> tuple[int, int, int, int]:
@@ -110,20 +141,18 @@ def strip_geometry(g: ConvGeometry, a: int, b: int) -> ConvGeometry:
     return dataclasses.replace(g, w=hi - lo, pads=(g.pads[0], left, g.pads[2], right))
 
 
-def strip_count(
-    g: ConvGeometry, target: Target, dtype: np.dtype, spans: tuple, exact: bool, residual: bool
-) -> tuple[int, float] | None:
+def strip_count(g: ConvGeometry, costing: ConvCosting) -> tuple[int, float] | None:
     """(strips, their modeled cycles with the copies) at the count estimated cheapest: from
     the least power of two (or the width) whose strips a direct-summing lowering plans, it
     and `MORE_STRIPS` doublings, each strip at `select-implementations`' choice (at the
     least count a deep conv's strips may fit only the vector unit's direct conv, where
     narrower ones fit the cube's im2col). None when even one column is too wide."""
-    fits = (n for n in _counts(g.out_hw[1]) if plannable(_widest(g, n), target, dtype, spans))
+    fits = (n for n in _counts(g.out_hw[1]) if costing.plannable(_widest(g, n)))
     least = next(fits, None)
     if least is None:
         return None
     tried = [n for n in _counts(g.out_hw[1]) if n >= least][: MORE_STRIPS + 1]
-    totals = {n: _estimate(g, n, target, dtype, exact, residual) for n in tried}
+    totals = {n: _estimate(g, n, costing) for n in tried}
     best = min(tried, key=lambda n: (totals[n], n))
     return best, totals[best]
 
@@ -159,17 +188,15 @@ def _widest(g: ConvGeometry, count: int) -> ConvGeometry:
     return max(pieces, key=lambda piece: piece.w)
 
 
-def _estimate(
-    g: ConvGeometry, count: int, target: Target, dtype: np.dtype, exact: bool, residual: bool
-) -> float:
+def _estimate(g: ConvGeometry, count: int, costing: ConvCosting) -> float:
     """The modeled cycles of `count` strips, each at `select-implementations`' choice, and of
     the copies: the slices and the concat read and write their bytes over HBM."""
     pieces = [strip_geometry(g, a, b) for a, b in strips(g.out_hw[1], count)]
-    convs = sum(expected_cycles(piece, target, dtype, exact) for piece in pieces)
+    convs = sum(costing.expected(piece) for piece in pieces)
     oh, ow = g.out_hw
     copied = sum(g.n * g.c * g.h * piece.w for piece in pieces) + g.n * g.o * oh * ow
-    copied += g.n * g.o * oh * ow if residual else 0
-    return convs + 2 * copied * dtype.itemsize / target.hbm_bandwidth
+    copied += g.n * g.o * oh * ow if costing.residual else 0
+    return convs + 2 * copied * costing.dtype.itemsize / costing.target.hbm_bandwidth
 
 
 def split_conv(op: Conv2DKernelOp, count: int, rewriter: Rewriter) -> None:
@@ -213,17 +240,12 @@ class SplitWideConvs(ModulePass):
         rewriter = Rewriter()
         integer = IntegerValues(op)
         for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
-            spans = epilogue_spans(conv) if rewritable(conv) else None
-            if spans is None:
+            costing = ConvCosting.of(conv, target, integer) if rewritable(conv) else None
+            if costing is None:
                 continue
             g = conv_geometry(conv)
-            dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
-            whole = cost_im2col(g, target, dtype, spans).cycles
-            if whole <= CRAMPED * analytic_im2col(g, target, dtype).cycles:
+            if costing.im2col(g) <= CRAMPED * analytic_im2col(g, target, costing.dtype).cycles:
                 continue  # (the cube's tiles fit its rows)
-            exact = integer.integer_cube(conv)
-            found = strip_count(g, target, dtype, spans, exact, conv.residual is not None)
-            if found is not None and found[0] > 1:
-                count, cycles = found
-                if cycles < STRIPS_GAIN * expected_cycles(g, target, dtype, exact):
-                    split_conv(conv, count, rewriter)
+            found = strip_count(g, costing)
+            if found is not None and found[0] > 1 and found[1] < STRIPS_GAIN * costing.expected(g):
+                split_conv(conv, found[0], rewriter)

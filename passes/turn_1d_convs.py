@@ -36,7 +36,7 @@ from gedialects.kernel.conv_algorithms import ConvGeometry
 from gedialects.kernel.mirrored import ReshapeKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
 from passes.integer_values import IntegerValues
-from passes.select_implementations import conv_geometry, expected_cycles
+from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
 from passes.split_wide_convs import conv_props, rewritable
 from runtime.targets import load_target
 
@@ -102,13 +102,11 @@ class TurnOneDimensionalConvs(ModulePass):
         rewriter = Rewriter()
         integer = IntegerValues(op)
         for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
-            if not rewritable(conv):
-                continue
-            g = conv_geometry(conv)
-            if not is_one_dimensional(g) or g.w == 1:
+            g = conv_geometry(conv) if rewritable(conv) else None
+            if g is None or not is_one_dimensional(g) or g.w == 1:
                 continue
             dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
-            exact = integer.integer_cube(conv)
-            turned = expected_cycles(column_geometry(g), target, dtype, exact)
-            if turned < expected_cycles(g, target, dtype, exact):
+            exact, laid = integer.integer_cube(conv), constant_filters(conv)
+            turned = expected_cycles(column_geometry(g), target, dtype, exact, laid)
+            if turned < expected_cycles(g, target, dtype, exact, laid):
                 turn_to_columns(conv, rewriter)

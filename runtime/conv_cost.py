@@ -88,12 +88,17 @@ def _io_bytes(g: ConvGeometry, item: int, weight_elems: int | None = None) -> in
 
 
 def cost_im2col(
-    g: ConvGeometry, target: Target, dtype: np.dtype, operands: tuple[tuple[bool, bool], ...] = ()
+    g: ConvGeometry,
+    target: Target,
+    dtype: np.dtype,
+    operands: tuple[tuple[bool, bool], ...] = (),
+    laid: bool = True,
 ) -> ConvCost:
     """The im2col lowering's own plan estimate (`lowering.conv_tiling`, within ~15% of the
     interpreter on ResNet-50's layers) for convs it runs through img2col, never below the
     analytic bound here; a pointwise conv is a plain GEMM, costed analytically. `operands`:
-    the epilogue's UB tiles (`ConvShape.operands`), where a caller knows them."""
+    the epilogue's UB tiles (`ConvShape.operands`), where a caller knows them; `laid`: the
+    filters are a constant, laid out at compile time (else they are staged through UB)."""
     analytic = analytic_im2col(g, target, dtype)
     if (g.kh, g.kw, *g.strides, *g.pads, g.groups) == (1, 1, 1, 1, 0, 0, 0, 0, 1):
         return analytic
@@ -103,7 +108,7 @@ def cost_im2col(
     cg, og, dh = g.c // g.groups, g.o // g.groups, g.dilations[0]
     shape = ConvShape(
         cg, g.h, g.w, g.kh * g.kw, oh * ow, og, g.n * g.groups, item, operands, ow, g.strides[0],
-        dh * (g.kh - 1) + 1, (g.pads[0], g.pads[2]), True, item, g.kh,
+        dh * (g.kh - 1) + 1, (g.pads[0], g.pads[2]), laid, item, g.kh,
     )  # fmt: skip
     tiling = choose_conv_tile(target, shape)
     planned = tiling.estimate if tiling is not None else float("inf")
@@ -211,10 +216,16 @@ _COSTS = {
 }
 
 
-def candidate_costs(g: ConvGeometry, target: Target, dtype: np.dtype) -> list[ConvCost]:
-    """Costs of every algorithm that accepts `g`, cheapest first."""
+def candidate_costs(
+    g: ConvGeometry, target: Target, dtype: np.dtype, laid: bool = True
+) -> list[ConvCost]:
+    """Costs of every algorithm that accepts `g`, cheapest first; `laid`: the filters are a
+    constant (`cost_im2col`: runtime filters are staged through UB, all of a channel
+    tile's taps at once, which a long filter overflows)."""
     costs = [
-        _COSTS[name](g, target, dtype)
+        cost_im2col(g, target, dtype, laid=laid)
+        if name == "im2col"
+        else _COSTS[name](g, target, dtype)
         for name, algo in ALGORITHMS.items()
         if algo.unsupported_reason(g) is None
     ]

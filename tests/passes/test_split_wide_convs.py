@@ -18,7 +18,8 @@ from gedialects.interpreter import run_reference
 from gedialects.kernel.conv_algorithms import ConvGeometry
 from gedialects.kernel.mirrored import ConcatKernelOp, SliceKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
-from passes.split_wide_convs import epilogue_spans, plannable, split_conv, strips
+from passes.integer_values import IntegerValues
+from passes.split_wide_convs import ConvCosting, split_conv, strips
 from runtime.targets import default_target
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
@@ -52,8 +53,10 @@ def test_strips_compute_the_same(case: ConvCase, count: int) -> None:
 def test_the_pass_cuts_a_conv_no_direct_sum_plans(residual: bool, act, seed: int) -> None:  # noqa: ANN001
     case = ConvCase(WIDE, bias=True, activation=act, residual=residual, seed=seed)
     module = case.module()
-    spans = epilogue_spans(_ops(module, Conv2DKernelOp)[0])
-    assert not plannable(WIDE, default_target(), np.dtype(np.float32), spans)
+    costing = ConvCosting.of(
+        _ops(module, Conv2DKernelOp)[0], default_target(), IntegerValues(module)
+    )
+    assert not costing.plannable(WIDE)
     module = assert_preserves_semantics("split-wide-convs", module, case.inputs(), **TOLERANCE)
     convs = _ops(module, Conv2DKernelOp)
     assert len(convs) > 1 and len(_ops(module, ConcatKernelOp)) == 1
