@@ -30,6 +30,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, version_converter
 
+from ge.frontends.onnx.skeleton import skeleton, with_weights
 from gedialects.errors import FrontendError
 
 LEGACY_BROADCAST_OPSET = 7
@@ -55,6 +56,13 @@ def prepare_legacy(model: onnx.ModelProto, opset: int, source: str) -> tuple:
 
 
 def convert_version(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """`onnx.version_converter.convert_version` of the model's skeleton, its large weights
+    put back after: the converter serializes what it converts, which protobuf refuses over
+    2 GB ("Failed to serialize proto"), and costs two copies of the weights below that."""
+    return with_weights(_convert_version(skeleton(model), opset), model)
+
+
+def _convert_version(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     """`onnx.version_converter.convert_version`, with the symbolic dims of the graph's inputs
     and outputs at 1 during the conversion (its broadcast checks need numbers)."""
     symbolic = [

@@ -12,10 +12,9 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
-from onnx import external_data_helper, helper, shape_inference
+from onnx import external_data_helper, shape_inference
 
 from ge.frontends.onnx.ceil_pools import exact_ceil_pools
 from ge.frontends.onnx.expand import MAX_ROUNDS, expand_once, expandable
@@ -35,6 +34,7 @@ from ge.frontends.onnx.repair import (
     sort_nodes,
     with_output_shapes,
 )
+from ge.frontends.onnx.skeleton import skeleton
 from gedialects.errors import FrontendError, InvalidModelError, UnsupportedError
 
 MIN_NATIVE_OPSET = 13
@@ -248,40 +248,6 @@ def infer(model: onnx.ModelProto, source: str) -> onnx.ModelProto:
         return shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
     except (shape_inference.InferenceError, onnx.checker.ValidationError) as error:
         raise FrontendError(f"{source}: inconsistent shapes: {first_line(error)}") from None
-
-
-SMALL_INITIALIZER = 4096
-"""Initializers of at most this many elements keep their data in `skeleton` (shape values)."""
-
-
-def empty_like(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A model with `model`'s versions, opsets, functions and graph name, and no graph."""
-    empty = onnx.ModelProto()
-    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version"):
-        setattr(empty, field, getattr(model, field))
-    empty.opset_import.extend(model.opset_import)
-    empty.functions.extend(model.functions)
-    empty.graph.name = model.graph.name
-    return empty
-
-
-def skeleton(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of `model` whose large initializers are typed graph inputs without data.
-
-    Checking and shape inference serialize the model; on a 100 MB model that costs more
-    than the whole import. The data of large tensors never matters to either.
-    """
-    light = empty_like(model)
-    graph, lg = model.graph, light.graph
-    for field in ("node", "input", "output", "value_info", "sparse_initializer"):
-        getattr(lg, field).extend(getattr(graph, field))
-    inputs = {i.name for i in graph.input}
-    for t in graph.initializer:
-        if int(np.prod(t.dims, dtype=np.int64)) <= SMALL_INITIALIZER:
-            lg.initializer.append(t)
-        elif t.name not in inputs:
-            lg.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-    return light
 
 
 def prepare(

@@ -36,8 +36,9 @@ from ge.frontends.onnx.context import (
     NonConstantInputError,
     RuntimeConditionError,
 )
-from ge.frontends.onnx.loading import empty_like, prepare
+from ge.frontends.onnx.loading import prepare
 from ge.frontends.onnx.repair import used_names
+from ge.frontends.onnx.skeleton import empty_like
 from gedialects.errors import UnsupportedError
 
 HOST_REASONS = (NoConverterError, NonConstantInputError, DataDependentError)
