@@ -119,13 +119,21 @@ def celu(n: Node) -> SSAValue:
 
 
 def thresholded_relu(n: Node) -> SSAValue:
-    x = n.value(0)
-    keep = n.emit(ops.GreaterOp(x, scalar(n, float(n.attr("alpha", 1.0)), x)))
+    return thresholded_relu_of(n, n.value(0), float(n.attr("alpha", 1.0)))
+
+
+def thresholded_relu_of(n: Node, x: SSAValue, alpha: float) -> SSAValue:
+    """x where x > alpha, else 0."""
+    keep = n.emit(ops.GreaterOp(x, scalar(n, alpha, x)))
     return n.emit(ops.WhereOp(keep, x, scalar(n, 0.0, x)))
 
 
 def softsign(n: Node) -> SSAValue:
-    x = n.value(0)
+    return softsign_of(n, n.value(0))
+
+
+def softsign_of(n: Node, x: SSAValue) -> SSAValue:
+    """x / (1 + |x|)."""
     return n.emit(ops.DivOp(x, n.emit(ops.AddOp(scalar(n, 1.0, x), n.emit(ops.AbsOp(x))))))
 
 

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Block, SSAValue
 
 from ge.frontends.onnx.context import Node
+from ge.frontends.onnx.convert_math import scalar, softsign_of, thresholded_relu_of
 from gedialects.ge import ops
 from gedialects.ge.sequence import ExtractStepOp, InsertStepOp
 
@@ -43,10 +44,28 @@ ACTIVATIONS: dict[str, Callable[[Node, SSAValue, float | None, float | None], SS
     ),
     "LeakyRelu": lambda n, x, a, b: n.emit(ops.LeakyReluOp(x, alpha=0.01 if a is None else a)),
     "Elu": lambda n, x, a, b: n.emit(ops.EluOp(x, alpha=1.0 if a is None else a)),
+    # onnxruntime reads a missing alpha or beta of these three as 0 (a missing one of the
+    # three above takes the op's default): Affine and ScaledTanh are then 0, and
+    # ThresholdedRelu passes every positive x
+    "Affine": lambda n, x, a, b: _affine(n, x, a or 0.0, b or 0.0),
+    "ThresholdedRelu": lambda n, x, a, b: thresholded_relu_of(n, x, a or 0.0),
+    "ScaledTanh": lambda n, x, a, b: _affine(
+        n, n.emit(ops.TanhOp(_affine(n, x, b or 0.0, 0.0))), a or 0.0, 0.0
+    ),
+    "Softsign": lambda n, x, a, b: softsign_of(n, x),
 }
 
-TAKES_ALPHA = frozenset({"HardSigmoid", "LeakyRelu", "Elu"})
-TAKES_BETA = frozenset({"HardSigmoid"})
+TAKES_ALPHA = frozenset(
+    {"HardSigmoid", "LeakyRelu", "Elu", "Affine", "ThresholdedRelu", "ScaledTanh"}
+)
+TAKES_BETA = frozenset({"HardSigmoid", "Affine", "ScaledTanh"})
+
+
+def _affine(n: Node, x: SSAValue, alpha: float, beta: float) -> SSAValue:
+    """alpha * x + beta (the multiply or add left out where it does nothing)."""
+    if alpha != 1.0:
+        x = n.emit(ops.MulOp(x, scalar(n, alpha, x)))
+    return x if beta == 0.0 else n.emit(ops.AddOp(x, scalar(n, beta, x)))
 
 
 def activations(
