@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, f32
@@ -15,6 +16,11 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import tensor
 from gedialects.kernel.conv_algorithms import ConvGeometry
 from gedialects.kernel.ops import Conv2DKernelOp
+
+
+def soak(examples: int) -> int:
+    """`examples`, or the active profile's count where it asks for more (the soak profile)."""
+    return max(examples, settings.default.max_examples)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ image's conv runs in strips on the cube, equal to the reference and to onnxrunti
 from __future__ import annotations
 
 import numpy as np
-from conv_programs import ConvCase, conv_cases
+from conv_programs import ConvCase, conv_cases, soak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from xdsl.rewriter import Rewriter
@@ -34,7 +34,7 @@ def _ops(module, kind) -> list:  # noqa: ANN001
     return [op for op in module.walk() if isinstance(op, kind)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=soak(60), deadline=None)
 @given(conv_cases(one_dimensional=False, widths=(1, 40)), st.integers(2, 12))
 def test_strips_compute_the_same(case: ConvCase, count: int) -> None:
     module, inputs = case.module(), case.inputs()
@@ -48,7 +48,7 @@ def test_strips_compute_the_same(case: ConvCase, count: int) -> None:
     np.testing.assert_allclose(got, want, **TOLERANCE)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=soak(10), deadline=None)
 @given(st.sampled_from([False, True]), st.sampled_from([None, "relu"]), st.integers(0, 99))
 def test_the_pass_cuts_a_conv_no_direct_sum_plans(residual: bool, act, seed: int) -> None:  # noqa: ANN001
     case = ConvCase(WIDE, bias=True, activation=act, residual=residual, seed=seed)
@@ -83,4 +83,22 @@ def test_a_wide_image_conv_runs_in_strips_on_the_npu() -> None:
     assert algorithms <= {"im2col", "direct"}
     run = KernelRunner(module).run(inputs)
     assert not run.fallbacks
+    np.testing.assert_allclose(run.outputs[0], want, rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=soak(30), deadline=None)
+@given(conv_cases(one_dimensional=False, widths=(1, 120)), st.integers(2, 6))
+def test_strips_run_on_the_npu_equal_to_the_reference(case: ConvCase, count: int) -> None:
+    """Strips of any geometry, their slices and their concat lowered and run on the modeled
+    NPU: equal to the reference of the conv as written."""
+    from runtime.kernel_runner import KernelRunner
+
+    module, inputs = case.module(), case.inputs()
+    (want,) = run_reference(module.clone(), inputs)
+    (conv,) = _ops(module, Conv2DKernelOp)
+    split_conv(conv, count, Rewriter())
+    apply_pipeline(module, "select-implementations")
+    run = KernelRunner(module).run(inputs)
+    kinds = {name for name, _ in run.fallbacks}
+    assert kinds <= {"kernel.conv2d"}, run.fallbacks  # (a strip of padding alone, say)
     np.testing.assert_allclose(run.outputs[0], want, rtol=1e-4, atol=1e-4)

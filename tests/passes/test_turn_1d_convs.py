@@ -6,7 +6,7 @@ that no direct-summing lowering planned runs on the cube, equal to onnxruntime."
 from __future__ import annotations
 
 import numpy as np
-from conv_programs import ConvCase, conv_cases
+from conv_programs import ConvCase, conv_cases, soak
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from xdsl.rewriter import Rewriter
@@ -29,7 +29,7 @@ def _convs(module) -> list[Conv2DKernelOp]:  # noqa: ANN001
     return [op for op in module.walk() if isinstance(op, Conv2DKernelOp)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=soak(60), deadline=None)
 @given(conv_cases(one_dimensional=True, widths=(1, 64)))
 def test_a_turned_conv_computes_the_same(case: ConvCase) -> None:
     module, inputs = case.module(), case.inputs()
@@ -43,7 +43,7 @@ def test_a_turned_conv_computes_the_same(case: ConvCase) -> None:
     np.testing.assert_allclose(got, want, **TOLERANCE)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=soak(40), deadline=None)
 @given(conv_cases(one_dimensional=True, widths=(1, 4000)), st.just(default_target()))
 def test_the_pass_turns_the_convs_estimated_cheaper_turned(case: ConvCase, target) -> None:  # noqa: ANN001
     module = assert_preserves_semantics("turn-1d-convs", case.module(), case.inputs(), **TOLERANCE)
@@ -92,3 +92,24 @@ def test_a_conv_that_is_not_one_dimensional_stays() -> None:
     module = case.module()
     apply_pipeline(module, "turn-1d-convs")
     assert conv_geometry(_convs(module)[0]) == case.g
+
+
+@settings(max_examples=soak(100), deadline=None)
+@given(conv_cases(one_dimensional=True, widths=(1, 700)))
+def test_turned_convs_run_on_the_npu_equal_to_the_reference(case: ConvCase) -> None:
+    """Whatever the cost model turns, the npu lowerings (im2col, direct, ...) run on rows of
+    one pixel equal to the reference of the conv as written, with no kernel left to the
+    reference engine except where the untouched form would be too (an epilogue the npu
+    level has no lowering for)."""
+    from runtime.kernel_runner import KernelRunner
+
+    module, inputs = case.module(), case.inputs()
+    (want,) = run_reference(module.clone(), inputs)
+    apply_pipeline(module, "turn-1d-convs,select-implementations")
+    run = KernelRunner(module).run(inputs)
+    event(f"algorithm: {[c.algorithm.data for c in _convs(module)]}")
+    if run.fallbacks:  # (a window of padding alone, say): refused as written too
+        untouched = case.module()
+        apply_pipeline(untouched, "select-implementations")
+        assert KernelRunner(untouched).run(inputs).fallbacks, run.fallbacks
+    np.testing.assert_allclose(run.outputs[0], want, rtol=1e-4, atol=1e-4)
