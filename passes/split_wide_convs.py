@@ -229,7 +229,7 @@ def split_conv(op: Conv2DKernelOp, count: int, rewriter: Rewriter) -> None:
 
 @dataclass(frozen=True)
 class SplitWideConvs(ModulePass):
-    """Cut convs too wide for the direct-summing lowerings into column strips."""
+    """Cut convs whose rows crowd the cube's tiles out into column strips, where cheaper."""
 
     name = "split-wide-convs"
 

@@ -86,3 +86,22 @@ def test_winograd_declares_what_it_cannot_take(geometry, reason):
     for name in ("winograd_2x2", "winograd_4x4"):
         assert reason in ALGORITHMS[name].unsupported_reason(geometry)
         assert name not in accepting(geometry)
+
+
+@given(g=geometries(), budget=st.integers(1, 4096))
+def test_the_reference_conv_in_bands_of_rows_is_the_same(g, budget):
+    """The reference gathers patches a band of output rows at a time past `PATCH_BYTES` (a
+    32 -> 3 9x9 conv on 1024x1024 had 10 GiB of them): the same products and sums."""
+    from gedialects.ge.semantics import linalg
+
+    x, w = _data(g)
+    whole = conv2d_nchw(x, w, g.strides, g.pads, g.dilations, g.groups)
+    saved = linalg.PATCH_BYTES
+    linalg.PATCH_BYTES = budget  # (bands of 1 row up to whole images)
+    try:
+        banded = conv2d_nchw(x, w, g.strides, g.pads, g.dilations, g.groups)
+    finally:
+        linalg.PATCH_BYTES = saved
+    # (BLAS may block a product of other shapes otherwise: f32 rounding of the output's scale)
+    scale = max(1.0, float(np.abs(whole).max()))
+    np.testing.assert_allclose(banded, whole, rtol=0, atol=1e-5 * scale)

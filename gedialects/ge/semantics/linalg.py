@@ -84,10 +84,32 @@ def _conv_by_patches(
     if (kh, kw, sh, sw) == (1, 1, 1, 1):  # pointwise: the image is its own patch matrix
         y = np.matmul(w.reshape(groups, o // groups, k), xp.reshape(n, groups, k, oh * ow))
         return y.reshape(n, o, oh, ow)
+    band = max(1, PATCH_BYTES // (n * c * kh * kw * ow * xp.dtype.itemsize))
+    if band >= oh:
+        return _patch_product(xp, w, strides, dilations, groups, 0, oh, ow)
+    y = np.empty((n, o, oh, ow), np.result_type(xp, w))
+    for top in range(0, oh, band):
+        rows = min(band, oh - top)
+        y[:, :, top : top + rows] = _patch_product(xp, w, strides, dilations, groups, top, rows, ow)
+    return y
+
+
+PATCH_BYTES = 256 * 2**20
+"""The most bytes of patches `_conv_by_patches` gathers at once: a band of output rows at a
+time beyond it (a 32 -> 3 9x9 conv on a 1024x1024 image has 10 GiB of patches)."""
+
+
+def _patch_product(xp, w, strides, dilations, groups, top, oh, ow) -> np.ndarray:  # noqa: ANN001
+    """Output rows [top, top + oh) of `_conv_by_patches`."""
+    n, c = xp.shape[:2]
+    o, cg, kh, kw = w.shape
+    (sh, sw), (dh, dw) = strides, dilations
+    k = cg * kh * kw
     patches = np.empty((n, c, kh * kw, oh, ow), xp.dtype)
     for i in range(kh):
         for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            start = i * dh + top * sh
+            rows = slice(start, start + sh * (oh - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
             patches[:, :, i * kw + j] = xp[:, :, rows, cols]
     y = np.matmul(w.reshape(groups, o // groups, k), patches.reshape(n, groups, k, oh * ow))
