@@ -184,6 +184,12 @@ class NpuExecutable:
                     raise UnsupportedError(f"'{op.name}' cannot run between npu kernels")
         raise InterpretationError("the npu function has no func.return")
 
+    def release(self) -> None:
+        """Let the HBM arrays go (a copy of every argument, every unplanned buffer, the arena)
+        and the captured replays that read them: the next run interprets and captures again."""
+        self.replays.clear()
+        self.memory = HbmMemory(self.arena_bytes)
+
     def _bind(self, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> list[np.ndarray]:
         names = input_names(self.fn)
         if isinstance(inputs, Mapping):

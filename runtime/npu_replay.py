@@ -91,6 +91,12 @@ class HbmMemory:
         self.arguments: dict[int, np.ndarray] = {}
         self.unplanned: dict[object, np.ndarray] = {}
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes these arrays hold (the arena counted whole)."""
+        arrays = [*self.arguments.values(), *self.unplanned.values()]
+        return self.arena.nbytes + sum(a.nbytes for a in arrays)
+
     def reset(self) -> None:
         """Fresh memory for a run: 0xFF.. in the arena (NaN in f16 and f32), as before any run."""
         self.arena.fill(0xFF)
