@@ -34,6 +34,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-attention-layout",  # the head split / merge transposes into its layouts
     "fuse-matmul-scale",  # Q.K^T/sqrt(d) where no attention kernel took it (GE's form)
     "fuse-softmax-dropout",  # the softmaxes no attention took
+    "sink-conv1d-reshapes",  # a Conv1d's reshape back to 3-D below its activations and adds
     "fuse-conv-bn-relu",  # before fold-batch-norm, so the kernel records the BN
     "fold-batch-norm",  # the BNs no conv took: into matmuls, else x * s + t
     "fuse-conv-bias-activation",

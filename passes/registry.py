@@ -72,6 +72,7 @@ register_pass(
 )
 register_pass("split-pointwise-convs", _ge_pass("split_pointwise_convs", "SplitPointwiseConvs"))
 register_pass("split-wide-convs", _ge_pass("split_wide_convs", "SplitWideConvs"))
+register_pass("sink-conv1d-reshapes", _ge_pass("sink_conv1d_reshapes", "SinkConv1dReshapes"))
 register_pass("turn-1d-convs", _ge_pass("turn_1d_convs", "TurnOneDimensionalConvs"))
 register_pass("recognize-gelu", _ge_pass("recognize_gelu", "RecognizeGeluPass"))
 register_pass("cast-cube-to-fp16", _ge_pass("precision", "CastCubeToFp16"))
