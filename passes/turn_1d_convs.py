@@ -13,7 +13,8 @@ target's cost model (`select-implementations`' own choice for each form), wav2ve
 conv (1 -> 512, k10 s5, 16,000 samples) goes from FFT at 1.1e8 modeled cycles to im2col at
 7.3e3; a Conv1d 128 -> 128, k7 over 1,000 frames of 4 sequences from 2.5e5 to 9.6e3.
 
-Turned where its estimate is lower. Pre: kernel level, before `select-implementations`
+Turned where its estimate is lower by `TURN_GAIN`; a ConvTranspose1d alike
+(`turn_transposed`). Pre: kernel level, before `select-implementations`
 (an algorithm already chosen is kept, and its conv whole). Post: every 1-D conv whose
 turned form is estimated cheaper is a conv between two `kernel.reshape`s.
 """
@@ -31,14 +32,20 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gedialects.ge.constant import ConstantOp
-from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ConvGeometry
-from gedialects.kernel.mirrored import ReshapeKernelOp
+from gedialects.kernel.mirrored import ConvTranspose2DKernelOp, ReshapeKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
+from lowering.lower_conv_transpose import route_costs
 from passes.integer_values import IntegerValues
 from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
 from passes.split_wide_convs import conv_props, rewritable
-from runtime.targets import load_target
+from runtime.targets import Target, load_target
+
+TURN_GAIN = 0.9
+"""A conv is turned where its turned form's estimate is below this share of its own: the
+estimates of two forms this close differ by less than they err (a ConvTranspose1d 64 -> 32,
+stride 2, over 8,000 samples was estimated 2% cheaper turned and ran 2% slower)."""
 
 
 def is_one_dimensional(g: ConvGeometry) -> bool:
@@ -89,6 +96,41 @@ def turn_to_columns(op: Conv2DKernelOp, rewriter: Rewriter) -> None:
         rewriter.erase_op(filters)  # (reshaped at compile time: the original is dead)
 
 
+def turn_transposed(
+    op: ConvTranspose2DKernelOp, target: Target, rewriter: Rewriter, force: bool = False
+) -> bool:
+    """Turn 1-D transposed conv `op` (ConvTranspose1d) along the height where its lowering's
+    estimate (`lower_conv_transpose.route_costs`, the cheaper route) is lower turned: its
+    zero-inserted row (stride x length samples in 16 lanes) is all of a tile's input on the
+    zeros route (Conv-TasNet's decoder, 512 -> 1, kernel 16, stride 8, over 3,999 frames,
+    fitted no route and ran by reference). Whether it turned (`force`: whatever the cost)."""
+    n, c, h, w = shape_of(op.input.type)
+    _, og, kh, kw = shape_of(op.weight.type)
+    sw, dw = op.ints("strides")[1], op.ints("dilations")[1]
+    pads, extra = op.ints("pads"), op.ints("output_padding")
+    if h != 1 or kh != 1 or pads[0] or pads[2] or extra[0] or w == 1:
+        return False
+    fused, new = op.fused_names, []
+    x = _reshaped(op.input, [n, c, w, 1], fused, new)
+    filters = _reshaped(op.weight, [c, og, kw, 1], fused, new)
+    props = {k: v for k, v in op.properties.items() if k != "fused_from"}
+    props.update(strides=[sw, 1], pads=[pads[1], 0, pads[3], 0], dilations=[dw, 1])
+    props.update(output_padding=[extra[1], 0])
+    turned = ConvTranspose2DKernelOp(x, filters, op.bias, fused_from=fused, **props)
+    before = float("inf") if force else min(route_costs(op, target).values())
+    if not force and not min(route_costs(turned, target).values()) < TURN_GAIN * before:
+        for trial in [turned, *reversed(new)]:
+            trial.erase()
+        return False
+    ow = shape_of(op.output.type)[3]
+    back = ReshapeKernelOp(
+        turned.output, fused_from=fused, shape=[n, og * op.get_int("groups"), 1, ow]
+    )
+    rewriter.insert_op([*new, turned, back], InsertPoint.before(op))
+    rewriter.replace_op(op, [], [back.output])
+    return True
+
+
 @dataclass(frozen=True)
 class TurnOneDimensionalConvs(ModulePass):
     """Run 1-D convs along the height where the target's cost model says it is cheaper."""
@@ -108,5 +150,8 @@ class TurnOneDimensionalConvs(ModulePass):
             dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
             exact, laid = integer.integer_cube(conv), constant_filters(conv)
             turned = expected_cycles(column_geometry(g), target, dtype, exact, laid)
-            if turned < expected_cycles(g, target, dtype, exact, laid):
+            if turned < TURN_GAIN * expected_cycles(g, target, dtype, exact, laid):
                 turn_to_columns(conv, rewriter)
+        for conv in [k for k in op.walk() if isinstance(k, ConvTranspose2DKernelOp)]:
+            if len(shape_of(conv.input.type)) == 4:
+                turn_transposed(conv, target, rewriter)

@@ -54,3 +54,20 @@ func.func @stay(%x: tensor<1x8x3x500xf32>, %w: tensor<8x8x3x3xf32>, %x1: tensor<
   %y2 = kernel.conv2d %x2, %w2 {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 0, 0, 0, 0>, fused_from = ["ge.conv2d"]} : tensor<1x8x1x1xf32>, tensor<8x8x1x1xf32> -> tensor<1x8x1x1xf32>
   func.return %y, %y1, %y2 : tensor<1x8x3x500xf32>, tensor<1x8x1x500xf32>, tensor<1x8x1x1xf32>
 }
+
+// -----
+
+// A ConvTranspose1d (Conv-TasNet's decoder: 64 -> 1, kernel 16, stride 8, 3,999 frames): its
+// zero-inserted row of 31,992 samples fits no route; turned, stride, padding and output
+// padding move to the height.
+// CHECK-LABEL: func.func @decoder
+// CHECK: %[[X:.+]] = kernel.reshape %x {{.*}} -> tensor<1x64x3999x1xf32>
+// CHECK-NEXT: %[[W:.+]] = ge.constant {{.*}} : tensor<64x1x16x1xf32>
+// CHECK-NEXT: %[[Y:.+]] = kernel.conv_transpose2d %[[X]], %[[W]], %b {{.*}}strides = array<i64: 8, 1>, pads = array<i64: 4, 0, 4, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 1, 0>
+// CHECK-SAME: -> tensor<1x1x31993x1xf32>
+// CHECK-NEXT: kernel.reshape %[[Y]] {{.*}} -> tensor<1x1x1x31993xf32>
+func.func @decoder(%x: tensor<1x64x1x3999xf32>, %b: tensor<1xf32>) -> tensor<1x1x1x31993xf32> {
+  %w = ge.constant dense<0.5> : tensor<64x1x1x16xf32>
+  %y = kernel.conv_transpose2d %x, %w, %b {strides = array<i64: 1, 8>, pads = array<i64: 0, 4, 0, 4>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 1>, groups = 1 : i64, fused_from = ["ge.conv_transpose2d"]} : (tensor<1x64x1x3999xf32>, tensor<64x1x1x16xf32>, tensor<1xf32>) -> tensor<1x1x1x31993xf32>
+  func.return %y : tensor<1x1x1x31993xf32>
+}
