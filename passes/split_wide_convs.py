@@ -121,6 +121,19 @@ class ConvCosting:
         return expected_cycles(g, self.target, self.dtype, self.exact, self.laid)
 
 
+def costed_convs(
+    module: ModuleOp, target: Target
+) -> list[tuple[Conv2DKernelOp, ConvGeometry, ConvCosting]]:
+    """The convs a reshaping pass may rewrite (`rewritable`, an epilogue the npu level
+    lowers), each with its geometry and costing, found before any is rewritten."""
+    integer, found = IntegerValues(module), []
+    for conv in [k for k in module.walk() if isinstance(k, Conv2DKernelOp)]:
+        costing = ConvCosting.of(conv, target, integer) if rewritable(conv) else None
+        if costing is not None:
+            found.append((conv, conv_geometry(conv), costing))
+    return found
+
+
 def strip_columns(g: ConvGeometry, a: int, b: int) -> tuple[int, int, int, int]:
     """(first input column, end, left padding, right padding) of the strip of output
     columns [a, b): what a conv of `g`'s geometry reads for them."""
@@ -236,14 +249,8 @@ class SplitWideConvs(ModulePass):
     target: str = "ascend910a"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        target = load_target(self.target)
-        rewriter = Rewriter()
-        integer = IntegerValues(op)
-        for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
-            costing = ConvCosting.of(conv, target, integer) if rewritable(conv) else None
-            if costing is None:
-                continue
-            g = conv_geometry(conv)
+        target, rewriter = load_target(self.target), Rewriter()
+        for conv, g, costing in costed_convs(op, target):
             if costing.im2col(g) <= CRAMPED * analytic_im2col(g, target, costing.dtype).cycles:
                 continue  # (the cube's tiles fit its rows)
             found = strip_count(g, costing)

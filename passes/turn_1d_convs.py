@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import SSAValue
@@ -32,14 +31,13 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gedialects.ge.constant import ConstantOp
-from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from gedialects.ge.types import shape_of
 from gedialects.kernel.conv_algorithms import ConvGeometry
 from gedialects.kernel.mirrored import ConvTranspose2DKernelOp, ReshapeKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.lower_conv_transpose import route_costs
-from passes.integer_values import IntegerValues
-from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
-from passes.split_wide_convs import conv_props, rewritable
+from passes.select_implementations import conv_geometry
+from passes.split_wide_convs import conv_props, costed_convs
 from runtime.targets import Target, load_target
 
 TURN_GAIN = 0.9
@@ -140,17 +138,11 @@ class TurnOneDimensionalConvs(ModulePass):
     target: str = "ascend910a"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        target = load_target(self.target)
-        rewriter = Rewriter()
-        integer = IntegerValues(op)
-        for conv in [k for k in op.walk() if isinstance(k, Conv2DKernelOp)]:
-            g = conv_geometry(conv) if rewritable(conv) else None
-            if g is None or not is_one_dimensional(g) or g.w == 1:
+        target, rewriter = load_target(self.target), Rewriter()
+        for conv, g, costing in costed_convs(op, target):
+            if not is_one_dimensional(g) or g.w == 1:
                 continue
-            dtype = np.dtype(to_numpy_dtype(element_of(conv.input.type)))
-            exact, laid = integer.integer_cube(conv), constant_filters(conv)
-            turned = expected_cycles(column_geometry(g), target, dtype, exact, laid)
-            if turned < TURN_GAIN * expected_cycles(g, target, dtype, exact, laid):
+            if costing.expected(column_geometry(g)) < TURN_GAIN * costing.expected(g):
                 turn_to_columns(conv, rewriter)
         for conv in [k for k in op.walk() if isinstance(k, ConvTranspose2DKernelOp)]:
             if len(shape_of(conv.input.type)) == 4:
