@@ -55,6 +55,7 @@ from lowering.conv_tiling import (
     fractal_up,
     parts,
     skips_rows,
+    staged_taps,
 )
 from lowering.gemm_epilogue import Step, activation_steps, scratch_spans
 from lowering.npu_builder import Index, KernelBuilder
@@ -225,9 +226,16 @@ class Im2ColConv(UnitSchedule, KLoop, ChunkedDrain):
             b.add(VecDupOp(0.0, zero))
             b.sync("V", "MTE3", ZERO_EVENT)
         self.rows = RowLoader(self, nd, five, zero)
-        if self.laid_weights is None:
+        self.staged = staged_taps(self.target, s, t.tm, t.tn)
+        if self.laid_weights is None and self.staged == taps:  # a channel tile's filters whole
             self.wnd = [b.alloc([t.tn, FRACTAL, self.kh, self.kw], el, "ub") for _ in PARITY]
             self.wtr = [b.alloc([self.kh, self.kw, FRACTAL, t.tn], el, "ub") for _ in PARITY]
+        elif self.laid_weights is None:  # in parts of `staged` taps, from (O, Cg, taps)
+            self.wnd = [b.alloc([t.tn, FRACTAL, self.staged], el, "ub") for _ in PARITY]
+            self.wtr = [b.alloc([self.staged, FRACTAL, t.tn], el, "ub") for _ in PARITY]
+            taps_view = BufferType((self.o, self.cg, taps), self.w.type.element_type, "hbm")
+            self.views.append(view := ReshapeOp(self.w, taps_view))
+            self.w_taps = view.result
         self.pings = PARITY if s.k > t.tk else (0,)
         fm = fractal_up(t.tm)  # a tile of whole output rows need not be whole fractals
         self.a0 = [b.alloc([fm, t.tk], el, "l0a", "FRACTAL_NZ") for _ in self.pings]

@@ -173,6 +173,9 @@ def load_weights(conv, wl1: SSAValue, group: Index, o0: Index, oext: Index, firs
         b.dma(src, [group, k0, o0], [1, kext, oext], wl1, [0, 0], [kext, oext])
         return
     row = b.addi(b.muli(group, conv.og), o0)
+    if conv.staged < taps:
+        _load_weights_in_parts(conv, wl1, row, oext, first)
+        return
     for i in range(kext // (taps * FRACTAL)):
         c1 = first + i
         p, cc = c1 % 2, min(FRACTAL, conv.cg - c1 * FRACTAL)
@@ -189,3 +192,29 @@ def load_weights(conv, wl1: SSAValue, group: Index, o0: Index, oext: Index, firs
                 conv.wtr[p], [0] * 4, [kh, kw, FRACTAL, t.tn], wl1, dst, [taps * FRACTAL, t.tn]
             ),
         )
+
+
+def _load_weights_in_parts(conv, wl1: SSAValue, row: Index, oext: Index, first: int) -> None:  # noqa: ANN001
+    """`load_weights` of runtime filters too long for one UB stage: per C1 slice, `staged`
+    taps at a time from the (O, Cg, taps) view, each transposed on V into its place in the
+    K order (c1, tap, c0)."""
+    b, t, taps, part = conv.b, conv.tiling, conv.kh * conv.kw, conv.staged
+    stages = 0
+    for i in range(wl1.type.dims[0] // (taps * FRACTAL)):
+        c1 = first + i
+        cc = min(FRACTAL, conv.cg - c1 * FRACTAL)
+        for t0 in range(0, taps, part):
+            p, n = stages % 2, min(part, taps - t0)
+            stages += 1
+            src, size, dst = [row, c1 * FRACTAL, t0], [oext, cc, n], [(i * taps + t0) * FRACTAL, 0]
+            stage(
+                b,
+                p,
+                lambda p=p, src=src, size=size: b.dma(
+                    conv.w_taps, src, size, conv.wnd[p], [0] * 3, [t.tn, FRACTAL, part], pad=0.0
+                ),
+                lambda p=p: b.add(VecTransposeOp(conv.wnd[p], conv.wtr[p], [2, 1, 0])),
+                lambda p=p, n=n, dst=dst: b.dma(
+                    conv.wtr[p], [0] * 3, [n, FRACTAL, t.tn], wl1, dst, [n * FRACTAL, t.tn]
+                ),
+            )

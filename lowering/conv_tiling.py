@@ -66,10 +66,13 @@ class ConvTiling:
         return 1 if self.order == "rows" else 2
 
 
-def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int) -> int:
+def _ub_bytes(s: ConvShape, tm: int, tn: int, rows: int, taps: int | None = None) -> int:
+    """UB bytes of a tile: staging of `rows` input rows, of runtime filters `taps` taps at a
+    time (default all), the drain's tiles and the epilogue's."""
     isz, lanes = s.itemsize, part_slices(s) * FRACTAL
     chunk = 4 * aligned(lanes * rows * s.w * isz)  # ping/pong NCHW rows and NC1HWC0 rows
-    weights = 0 if s.laid else 4 * aligned(tn * FRACTAL * s.taps * isz)
+    taps = s.taps if taps is None else taps
+    weights = 0 if s.laid else 4 * aligned(tn * FRACTAL * taps * isz)
     zero = aligned(s.row_bytes()) if max(s.pads) else 0
     pixels, count = drain_chunks(tm)  # FIX tiles and their transposes, ping/pong, per chunk
     out = 2 * count * aligned(pixels * tn * s.out_itemsize) * 2
@@ -95,20 +98,33 @@ def _tk(target: Target, s: ConvShape, tm: int, tn: int) -> int:
     return min(top, -(-per // FRACTAL) * FRACTAL)
 
 
+def staged_taps(target: Target, s: ConvShape, tm: int, tn: int) -> int:
+    """Taps of a channel tile's runtime filters one UB stage holds (`conv_im2col_loads.
+    load_weights`): all of them where UB holds them beside the rest of the tile, else as
+    many as fit (0: not one). A long filter in parts: the 400 taps of a DFT conv's runtime
+    filters did not fit, so eager mode, which passes weights as arguments, left it no tile."""
+    if s.laid:
+        return s.taps
+    room = target.capacity_of("ub") - _ub_bytes(s, tm, tn, 1, taps=0)
+    return max(0, min(s.taps, room // (4 * tn * FRACTAL * s.itemsize)))
+
+
 def _fits(target: Target, s: ConvShape, tm: int, tn: int, order: str) -> bool:
     cap = target.capacity_of
+    taps = staged_taps(target, s, tm, tn)
     return (
         2 * fractal_up(tm) * tn * 4 <= cap("l0c")
         and _l1_bytes(s, tm, tn, order) <= cap("l1")
-        and _ub_bytes(s, tm, tn, 1) <= cap("ub")
+        and taps > 0
+        and _ub_bytes(s, tm, tn, 1, taps) <= cap("ub")
     )
 
 
 def _chunk_rows(target: Target, s: ConvShape, tm: int, tn: int) -> int:
     """Input rows per UB chunk: a whole tile's rows when UB holds them (one chunk per K
     part), else as many as fit."""
-    rows = s.tile_rows(tm)
-    while rows > 1 and _ub_bytes(s, tm, tn, rows) > target.capacity_of("ub"):
+    rows, taps = s.tile_rows(tm), staged_taps(target, s, tm, tn)
+    while rows > 1 and _ub_bytes(s, tm, tn, rows, taps) > target.capacity_of("ub"):
         rows -= 1
     return rows
 
@@ -412,4 +428,5 @@ __all__ = [
     "ranked_chunk_rows",
     "ranked_conv_tiles",
     "skips_rows",
+    "staged_taps",
 ]
