@@ -92,14 +92,21 @@ def constant_filters(op: Conv2DKernelOp) -> bool:
     return isinstance(op.weight.owner, ConstantOp)
 
 
+def conv_candidates(
+    g: ConvGeometry, target: Target, dtype: np.dtype, exact: bool, laid: bool
+) -> list[ConvCost]:
+    """The algorithms that plan geometry `g`, cheapest first: of im2col and direct only when
+    the sums must stay `exact`; `laid`: constant filters (`constant_filters`)."""
+    costs = candidate_costs(g, target, dtype, laid)
+    return [c for c in costs if c.algorithm in DIRECT_SUMS] if exact else costs
+
+
 def expected_cycles(
     g: ConvGeometry, target: Target, dtype: np.dtype, exact: bool, laid: bool = True
 ) -> float:
     """The modeled cycles of the algorithm `select_conv` would choose for geometry `g` by
     cost (inf when no lowering plans it): what a rewrite that reshapes a conv compares."""
-    costs = candidate_costs(g, target, dtype, laid)
-    if exact:
-        costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
+    costs = conv_candidates(g, target, dtype, exact, laid)
     if not costs:
         return float("inf")
     chosen = _preferred(costs)
@@ -117,9 +124,7 @@ def select_conv(
     only the direct-summing algorithms keep exact; Winograd's and FFT's transforms round."""
     geometry = conv_geometry(op)
     dtype = to_numpy_dtype(element_of(op.input.type))
-    costs = candidate_costs(geometry, target, np.dtype(dtype), constant_filters(op))
-    if exact:
-        costs = [c for c in costs if c.algorithm in DIRECT_SUMS]
+    costs = conv_candidates(geometry, target, np.dtype(dtype), exact, constant_filters(op))
     if measured is not None:
         costs = sorted(
             (

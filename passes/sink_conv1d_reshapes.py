@@ -99,8 +99,7 @@ class SinkConv1dReshape(RewritePattern):
             s if s is not None else unit_height(v, op, rewriter)
             for v, s in zip(op.operands, sources, strict=True)
         ]
-        props = {k: v for k, v in op.properties.items()}
-        sunk = type(op)(*operands, **props)
+        sunk = type(op)(*operands, **dict(op.properties))
         back = ops.ReshapeOp(sunk.results[0], shape=list(shape_of(op.results[0].type)))
         rewriter.replace(op, [sunk, back], [back.output])
 

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import SSAValue
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -56,9 +57,9 @@ def rewritable(op: Conv2DKernelOp) -> bool:
     return op.algorithm is None and len(shape_of(op.input.type)) == 4
 
 
-def conv_props(op: Conv2DKernelOp) -> dict:
-    """`op`'s properties for a conv built like it (operand segments and provenance are the
-    builder's)."""
+def conv_props(op: Operation) -> dict:
+    """`op`'s properties for a conv (or transposed conv) built like it (operand segments and
+    provenance are the builder's)."""
     skip = ("fused_from", "operandSegmentSizes")
     return {k: v for k, v in op.properties.items() if k not in skip}
 
@@ -205,7 +206,8 @@ def _estimate(g: ConvGeometry, count: int, costing: ConvCosting) -> float:
     """The modeled cycles of `count` strips, each at `select-implementations`' choice, and of
     the copies: the slices and the concat read and write their bytes over HBM."""
     pieces = [strip_geometry(g, a, b) for a, b in strips(g.out_hw[1], count)]
-    convs = sum(costing.expected(piece) for piece in pieces)
+    # (the middle strips share one geometry: each distinct one is costed once)
+    convs = sum(n * costing.expected(piece) for piece, n in Counter(pieces).items())
     oh, ow = g.out_hw
     copied = sum(g.n * g.c * g.h * piece.w for piece in pieces) + g.n * g.o * oh * ow
     copied += g.n * g.o * oh * ow if costing.residual else 0

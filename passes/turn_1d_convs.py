@@ -111,7 +111,7 @@ def turn_transposed(
     fused, new = op.fused_names, []
     x = _reshaped(op.input, [n, c, w, 1], fused, new)
     filters = _reshaped(op.weight, [c, og, kw, 1], fused, new)
-    props = {k: v for k, v in op.properties.items() if k != "fused_from"}
+    props = conv_props(op)
     props.update(strides=[sw, 1], pads=[pads[1], 0, pads[3], 0], dilations=[dw, 1])
     props.update(output_padding=[extra[1], 0])
     turned = ConvTranspose2DKernelOp(x, filters, op.bias, fused_from=fused, **props)

@@ -123,9 +123,9 @@ class KernelRunner:
         """Kernels the memory plan makes views of their operand (a reshape, a split into
         contiguous pieces) or places their operands in (a concat of contiguous pieces):
         they launch nothing, as the schedule has them."""
-        self.kept: set[int] = set()
+        self.kept: set[NpuExecutable] = set()
         self.kept_bytes = 0
-        """The executables (by id) that keep their HBM arrays between runs, and those bytes
+        """The executables that keep their HBM arrays between runs, and those bytes
         (`KEPT_HBM_BYTES`)."""
         self.empty: dict[Operation, list[np.ndarray]] = {}
         """Per kernel whose results all have zero elements, those results: it launches
@@ -257,11 +257,11 @@ class KernelRunner:
     def _keep_or_release(self, executable: NpuExecutable) -> None:
         """Keep `executable`'s HBM arrays for its next run (where its captured replay reads
         them) while all that are kept stay within `KEPT_HBM_BYTES`; past it, let them go."""
-        if id(executable) in self.kept:
+        if executable in self.kept:
             return
         size = executable.memory.nbytes
         if self.kept_bytes + size <= KEPT_HBM_BYTES:
-            self.kept.add(id(executable))
+            self.kept.add(executable)
             self.kept_bytes += size
         else:
             executable.release()
