@@ -21,6 +21,10 @@ conv's. A conv whose rows im2col's tiles fit (`CRAMPED`) is left alone.
 Pre: kernel level, before `select-implementations` (an algorithm already chosen is kept,
 and its conv whole). Post: every conv whose rows crowd out im2col's tiles and whose strips are
 estimated well below it is cut.
+
+A transposed conv too wide for both of its routes (a UNet's upsampling to 512x512) is cut
+into strips alike (`passes.split_wide_transposed`), where no route fits it whole or its
+strips are estimated below `STRIPS_GAIN` of it.
 """
 
 from __future__ import annotations
@@ -40,11 +44,13 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ConvGeometry
-from gedialects.kernel.mirrored import ConcatKernelOp, SliceKernelOp
+from gedialects.kernel.mirrored import ConcatKernelOp, ConvTranspose2DKernelOp, SliceKernelOp
 from gedialects.kernel.ops import Conv2DKernelOp
 from lowering.gemm_epilogue import activation_steps, scratch_spans
+from lowering.lower_conv_transpose import route_costs
 from passes.integer_values import IntegerValues
 from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
+from passes.split_wide_transposed import split_transposed, transposed_count
 from runtime.conv_cost import analytic_im2col, cost_direct, cost_im2col
 from runtime.targets import Target, load_target
 
@@ -258,3 +264,10 @@ class SplitWideConvs(ModulePass):
             found = strip_count(g, costing)
             if found is not None and found[0] > 1 and found[1] < STRIPS_GAIN * costing.expected(g):
                 split_conv(conv, found[0], rewriter)
+        for transposed in [k for k in op.walk() if isinstance(k, ConvTranspose2DKernelOp)]:
+            if len(shape_of(transposed.input.type)) != 4:
+                continue
+            whole = min(route_costs(transposed, target).values())
+            count, cycles = transposed_count(transposed, target, MORE_STRIPS)
+            if count > 1 and cycles < STRIPS_GAIN * whole:
+                split_transposed(transposed, count, rewriter)

@@ -70,3 +70,41 @@ func.func @stay(%x: tensor<1x16x8x200xf32>, %w: tensor<16x16x3x3xf32>, %x1: tens
   %y1 = kernel.conv2d %x1, %w1 {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64, pads = array<i64: 4, 4, 4, 4>, algorithm = "fft", fused_from = ["ge.conv2d"]} : tensor<1x3x12x4096xf32>, tensor<16x3x9x9xf32> -> tensor<1x16x12x4096xf32>
   func.return %y, %y1 : tensor<1x16x8x200xf32>, tensor<1x16x12x4096xf32>
 }
+
+// -----
+
+// A UNet's 2x2 stride-2 upsampling to 512x512: a phase image of 256x256 f32 fills UB
+// (col2im) and the zero-inserted rows L1 (zeros), so no route fits it whole. Strips of
+// output columns, each from the input columns that reach it: 16 of 32 columns (16 input
+// columns each; the taps do not overlap, so no halo and no padding).
+// CHECK-LABEL: func.func @transposed
+// CHECK: %[[X0:.+]] = kernel.slice %x {fused_from = ["ge.conv_transpose2d"], starts = array<i64: 0>, ends = array<i64: 16>, axes = array<i64: 3>, steps = array<i64: 1>}
+// CHECK-NEXT: %[[Y0:.+]] = kernel.conv_transpose2d %[[X0]], %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, {{.*}}output_padding = array<i64: 0, 0>{{.*}} -> tensor<1x32x512x32xf32>
+// CHECK-NEXT: kernel.slice %x {{.*}}starts = array<i64: 16>, ends = array<i64: 32>
+// CHECK-COUNT-14: kernel.conv_transpose2d
+// CHECK: kernel.concat %[[Y0]], {{.*}}axis = 3 : i64{{.*}} -> tensor<1x32x512x512xf32>
+func.func @transposed(%x: tensor<1x64x256x256xf32>, %b: tensor<32xf32>) -> tensor<1x32x512x512xf32> {
+  %w = ge.constant dense<0.5> : tensor<64x32x2x2xf32>
+  %y = kernel.conv_transpose2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64, fused_from = ["ge.conv_transpose2d"]} : (tensor<1x64x256x256xf32>, tensor<64x32x2x2xf32>, tensor<32xf32>) -> tensor<1x32x512x512xf32>
+  func.return %y : tensor<1x32x512x512xf32>
+}
+
+// -----
+
+// Overlapping taps (4x4, stride 2, padding 1): the strips' boundaries lie on the stride's
+// grid (a + 1 even), so each middle strip reads one input column of halo on either side
+// with a left and right padding of 2 (a left padding at most dilation x (kernel - 1), as
+// the zero-insertion route needs); the first keeps the conv's own left padding.
+// CHECK-LABEL: func.func @transposed_overlapping
+// CHECK: kernel.slice %x {{.*}}starts = array<i64: 0>, ends = array<i64: 64>
+// CHECK-NEXT: kernel.conv_transpose2d {{.*}}pads = array<i64: 1, 1, 1, 2>{{.*}} -> tensor<1x32x128x127xf32>
+// CHECK-NEXT: kernel.slice %x {{.*}}starts = array<i64: 63>, ends = array<i64: 128>
+// CHECK-NEXT: kernel.conv_transpose2d {{.*}}pads = array<i64: 1, 2, 1, 2>{{.*}} -> tensor<1x32x128x128xf32>
+// CHECK: kernel.slice %x {{.*}}starts = array<i64: 959>, ends = array<i64: 1024>
+// CHECK-NEXT: kernel.conv_transpose2d {{.*}}pads = array<i64: 1, 2, 1, 1>{{.*}} -> tensor<1x32x128x129xf32>
+// CHECK-NEXT: kernel.concat {{.*}} -> tensor<1x32x128x2048xf32>
+func.func @transposed_overlapping(%x: tensor<1x64x64x1024xf32>) -> tensor<1x32x128x2048xf32> {
+  %w = ge.constant dense<0.5> : tensor<64x32x4x4xf32>
+  %y = kernel.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64, fused_from = ["ge.conv_transpose2d"]} : (tensor<1x64x64x1024xf32>, tensor<64x32x4x4xf32>) -> tensor<1x32x128x2048xf32>
+  func.return %y : tensor<1x32x128x2048xf32>
+}
