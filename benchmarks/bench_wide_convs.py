@@ -7,7 +7,8 @@ twice: with ge-run's passes, and without them (`before`). Both run on the npu in
 the table gives the summed kernel cycles, the kernels' algorithms and the wall time, and
 checks the outputs against onnxruntime. A `before` whose only candidate is FFT on a long
 row is not run (the wav2vec2 stem's took 22 GB): its modeled estimate (`ge.costs`) is
-shown instead, marked `est`.
+shown instead, marked `est`. A `before` that the npu level leaves to the reference engine
+(a transposed conv that fits no route whole) is marked `reference`.
 
     .venv/bin/python benchmarks/bench_wide_convs.py [--cases NAME,...]
 """
@@ -33,10 +34,17 @@ EST_ONLY_BEFORE = {"wav2vec2_stem", "whisper_conv", "wide_9x9"}
 """Cases whose `before` is FFT on a long row: estimated, not run."""
 
 
-def _conv_model(x_shape, w_shape, attrs, act=None, residual=False):  # noqa: ANN001, ANN202
+def _transposed_model(x_shape, w_shape, attrs, act=None):  # noqa: ANN001, ANN202
+    """A ConvTranspose (weights (C, O, kh, kw), a bias) and an optional activation."""
+    model, x = _conv_model(x_shape, w_shape, attrs, act, channels=w_shape[1])
+    model.graph.node[0].op_type = "ConvTranspose"
+    return model, x
+
+
+def _conv_model(x_shape, w_shape, attrs, act=None, residual=False, channels=0):  # noqa: ANN001, ANN202
     rng = np.random.default_rng(0)
     w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
-    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    b = rng.standard_normal(channels or w_shape[0]).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], **attrs)]
     last = "c"
     if act:
@@ -67,6 +75,12 @@ CASES = {
     "deep_strided": lambda: _conv_model(
         (1, 256, 100, 168), (256, 256, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1]}
     ),
+    "unet_upsampling": lambda: _transposed_model(
+        (1, 64, 256, 256), (64, 32, 2, 2), {"strides": [2, 2]}
+    ),
+    "dcgan_wide": lambda: _transposed_model(
+        (1, 64, 64, 1024), (64, 32, 4, 4), {"strides": [2, 2], "pads": [1, 1, 1, 1]}, "Relu"
+    ),
 }
 
 
@@ -85,7 +99,8 @@ def _estimate(module) -> float:  # noqa: ANN001
     return total
 
 
-def _run(module, x: np.ndarray, want: np.ndarray) -> tuple[float, list[str], float, float]:  # noqa: ANN001
+def _run(module, x: np.ndarray, want: np.ndarray):  # noqa: ANN001, ANN202
+    """(cycles, what ran, wall s, error, whether a kernel fell back)."""
     start = time.perf_counter()
     run = KernelRunner(module).run([x])
     wall = time.perf_counter() - start
@@ -93,26 +108,30 @@ def _run(module, x: np.ndarray, want: np.ndarray) -> tuple[float, list[str], flo
     algorithms = sorted({k.algorithm for k in run.profile.kernels if k.algorithm})
     kinds = [k.kind or "" for k in run.profile.kernels]
     cycles = sum(k.cycles for k in run.profile.kernels)
-    return cycles, [*algorithms, f"{len(kinds)} kernels"], wall, err
+    what = [*algorithms, f"{len(kinds)} kernels"]
+    return cycles, what, wall, err, bool(run.fallbacks)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(CASES))
     args = parser.parse_args()
-    print(f"{'case':<20} {'before':>12} {'after':>10} {'ratio':>7}  after: algorithms, wall, error")
+    print(f"{'case':<20} {'before':>16} {'after':>10} {'ratio':>7}  after: algorithms, wall, error")
     for name in args.cases.split(","):
         model, x = CASES[name]()
         (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
         after = _compile(model, AFTER)
-        cycles, what, wall, err = _run(after, x, want)
+        cycles, what, wall, err, _ = _run(after, x, want)
         before_module = _compile(model, BEFORE)
         if name in EST_ONLY_BEFORE:
-            before, mark = _estimate(before_module), " est"
+            shown = f"{_estimate(before_module):>12,.0f} est"
+            ratio = f"{_estimate(before_module) / cycles:>6.1f}x"
         else:
-            before, mark = _run(before_module, x, want)[0], ""
+            before, _, _, _, fell_back = _run(before_module, x, want)
+            shown = f"{'reference':>16}" if fell_back else f"{before:>12,.0f}    "
+            ratio = f"{'-':>7}" if fell_back else f"{before / cycles:>6.1f}x"
         print(
-            f"{name:<20} {before:>12,.0f}{mark:<4} {cycles:>10,.0f} {before / cycles:>6.1f}x  "
+            f"{name:<20} {shown} {cycles:>10,.0f} {ratio}  "
             f"{', '.join(what)}, {wall:.1f} s, {err:.1e}"
         )
 
