@@ -23,8 +23,9 @@ and its conv whole). Post: every conv whose rows crowd out im2col's tiles and wh
 estimated well below it is cut.
 
 A transposed conv too wide for both of its routes (a UNet's upsampling to 512x512) is cut
-into strips alike (`passes.split_wide_transposed`), where no route fits it whole or its
-strips are estimated below `STRIPS_GAIN` of it.
+into strips alike (`passes.split_wide_transposed`), where no route fits it whole, or where
+its cheaper route's estimate is above `CRAMPED` times its roofline and its strips are
+estimated below `STRIPS_GAIN` of it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from lowering.gemm_epilogue import activation_steps, scratch_spans
 from lowering.lower_conv_transpose import route_costs
 from passes.integer_values import IntegerValues
 from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
-from passes.split_wide_transposed import split_transposed, transposed_count
+from passes.split_wide_transposed import split_transposed, transposed_bound, transposed_count
 from runtime.conv_cost import analytic_im2col, cost_direct, cost_im2col
 from runtime.targets import Target, load_target
 
@@ -268,6 +269,8 @@ class SplitWideConvs(ModulePass):
             if len(shape_of(transposed.input.type)) != 4:
                 continue
             whole = min(route_costs(transposed, target).values())
+            if whole <= CRAMPED * transposed_bound(transposed, target):
+                continue  # (a route's tiles fit its rows)
             count, cycles = transposed_count(transposed, target, MORE_STRIPS)
             if count > 1 and cycles < STRIPS_GAIN * whole:
                 split_transposed(transposed, count, rewriter)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.mirrored import ConcatKernelOp, ConvTranspose2DKernelOp, SliceKernelOp
 from lowering.lower_conv_transpose import route_costs
+from runtime.cost_model import roofline_terms
 from runtime.targets import Target
 
 WIDTH = 3
@@ -163,6 +165,19 @@ def split_transposed(op: ConvTranspose2DKernelOp, count: int, rewriter: Rewriter
     rewriter.insert_op([*new, join], InsertPoint.before(op))
     rewriter.replace_op(op, [], [join.output])
     return True
+
+
+def transposed_bound(op: ConvTranspose2DKernelOp, target: Target) -> float:
+    """The roofline of `op` on `target` in cycles: its compulsory HBM bytes (input, filters,
+    output) over the bandwidth, or its flops at the cube's peak in its mode."""
+    n, c, h, w = shape_of(op.input.type)
+    _, og, kh, kw = shape_of(op.weight.type)
+    dtype = np.dtype(to_numpy_dtype(element_of(op.output.type)))
+    moved = sum(math.prod(shape_of(v.type)) for v in (op.input, op.weight, op.output))
+    flops = 2 * n * c * h * w * og * kh * kw
+    f32 = flops if dtype == np.float32 else 0
+    terms = roofline_terms(target, flops, 0, moved * dtype.itemsize, False, f32)
+    return max(terms.values())
 
 
 def transposed_count(op: ConvTranspose2DKernelOp, target: Target, more: int) -> tuple[int, float]:
