@@ -51,12 +51,14 @@ from lowering.gemm_epilogue import activation_steps, scratch_spans
 from lowering.lower_conv_transpose import route_costs
 from passes.integer_values import IntegerValues
 from passes.select_implementations import constant_filters, conv_geometry, expected_cycles
-from passes.split_wide_transposed import split_transposed, transposed_bound, transposed_count
+from passes.split_wide_transposed import (
+    WIDTH,
+    split_transposed,
+    transposed_bound,
+    transposed_count,
+)
 from runtime.conv_cost import analytic_im2col, cost_direct, cost_im2col
 from runtime.targets import Target, load_target
-
-WIDTH = 3
-"""The width axis of NCHW."""
 
 
 def rewritable(op: Conv2DKernelOp) -> bool:

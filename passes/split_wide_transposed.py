@@ -134,19 +134,17 @@ def transposed_strips(op: ConvTranspose2DKernelOp, count: int, target: Target) -
     """The modeled cycles of `op` in about `count` strips, the copies included (the input's
     slices and the concat read and write their bytes over HBM); inf where a strip fits no
     route or has no exact padding."""
-    built = strip_ops(op, grid_strips(op, count))
+    built, total = strip_ops(op, grid_strips(op, count)), 0.0
     if built is None:
         return math.inf
-    new, outputs = built
+    new, _ = built
     convs = [o for o in new if isinstance(o, ConvTranspose2DKernelOp)]
     costs: dict[tuple, float] = {}
     for conv in convs:  # (the middle strips share one geometry: each is costed once)
         key = (shape_of(conv.input.type), *conv.ints("pads"), *conv.ints("output_padding"))
         if key not in costs:
             costs[key] = min(route_costs(conv, target).values())
-    total = sum(
-        costs[(shape_of(c.input.type), *c.ints("pads"), *c.ints("output_padding"))] for c in convs
-    )
+        total += costs[key]
     itemsize = to_numpy_dtype(element_of(op.output.type)).itemsize
     copied = sum(math.prod(shape_of(c.input.type)) for c in convs)
     copied += math.prod(shape_of(op.output.type))
