@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from xdsl.ir import Operation, SSAValue
 
+from gedialects.errors import UnsupportedError
 from gedialects.ge.types import element_of, to_numpy_dtype
 from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
@@ -29,6 +30,7 @@ from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, VecDupOp
 from gedialects.npu.window import VecWindowOp
 from lowering.gemm import emit_gemm
+from lowering.gemm_epilogue import Step, activation_steps, apply_steps, scratch_spans
 from lowering.lower_movement import transpose_last_two
 from lowering.npu_builder import KernelBuilder
 from lowering.tiling import ALIGN, choose_matmul_tile
@@ -52,6 +54,8 @@ class Col2ImGeometry:
     dilations: tuple[int, int]
     out: tuple[int, int]  # Ho, Wo
     pads: tuple[int, int]  # top, left (cropped from the uncropped output)
+    activation: tuple[Step, ...] = ()
+    """The epilogue activation's vector steps, applied to the canvas after the bias."""
 
     def phase(self, axis: int, tap: int) -> tuple[int, int]:
         """(q, p): tap `tap` of `axis` adds into phase p at offset q."""
@@ -66,10 +70,18 @@ class Col2ImGeometry:
 
     def unit_bytes(self, isz: int) -> int:
         """UB bytes per output channel of an item: two tap buffers, the phase accumulators, the
-        canvas and its row-major copy."""
+        canvas and its row-major copy (and a scratch copy for an activation that needs one)."""
         (sh, sw), hq, wq = self.strides, self.extent(0), self.extent(1)
         q, qw = self.phase(0, self.kernel[0] - 1)[0], self.phase(1, self.kernel[1] - 1)[0]
-        return (2 * (hq + q) * (wq + qw) + sh * sw * hq * wq + 2 * hq * sh * wq * sw) * isz
+        copies = 3 if scratch_spans(list(self.activation)) else 2
+        return (2 * (hq + q) * (wq + qw) + sh * sw * hq * wq + copies * hq * sh * wq * sw) * isz
+
+    def activation_passes(self) -> int:
+        """Vector passes over the canvas the activation takes (a modeling figure: one for a
+        one-instruction activation, six for those that keep a scratch copy)."""
+        if not self.activation:
+            return 0
+        return 6 if scratch_spans(list(self.activation)) else len(self.activation)
 
 
 def channels_per_item(g: Col2ImGeometry, target: Target, isz: int) -> tuple[int, float]:
@@ -90,7 +102,8 @@ def channels_per_item(g: Col2ImGeometry, target: Target, isz: int) -> tuple[int,
         block = to * g.h * g.w * isz
         canvas = to * hq * wq * phases * isz
         per = kh * kw * max(ISSUE + block / share, canvas / phases / 256)  # ping/pong taps
-        per += 3 * canvas / 256 + to * g.out[0] * g.out[1] * isz / share + 4 * ISSUE
+        per += (3 + g.activation_passes()) * canvas / 256
+        per += to * g.out[0] * g.out[1] * isz / share + 4 * ISSUE
         cycles = -(-items // blocks) * per
         if cycles < best[1]:
             best = (to, cycles)
@@ -152,6 +165,7 @@ def col2im_kernel(
             b.dma(bias, [channel, 0, 0], [oe, 1, 1], column, [0, 0, 0])
             b.sync("MTE2", "V", 5)
             b.add(BINARY_OPS["add"](flat, column, flat))
+        apply_steps(b, list(g.activation), flat, {})
         b.sync("V", "MTE3", 2)
         (ho, wo), (pt, pl) = g.out, g.pads
         channel = b.addi(b.muli(group, g.og), o0)
@@ -170,7 +184,15 @@ def col2im_geometry(op: ConvTranspose2DKernelOp) -> Col2ImGeometry:
     return Col2ImGeometry(
         n, op.get_int("groups"), og, h, w, (kh, kw), tuple(op.ints("strides")),
         tuple(op.ints("dilations")), tuple(op.output.type.get_shape()[2:]), (pads[0], pads[1]),
+        tuple(transposed_activation(op)),
     )  # fmt: skip
+
+
+def transposed_activation(op: ConvTranspose2DKernelOp) -> list[Step]:
+    """The vector steps of `op`'s epilogue activation (none without one); raises
+    UnsupportedError for an activation with no npu lowering."""
+    name = op.activation.data if op.activation is not None else None
+    return activation_steps(name, op.activation_attrs)
 
 
 def lower_by_col2im(
@@ -205,8 +227,12 @@ def lower_by_col2im(
 
 def col2im_estimate(op: ConvTranspose2DKernelOp, target: Target) -> float:
     """Estimated cycles of the GEMM (batched over images and groups, tiles over the cores)
-    and of the col2im kernel; inf when one output channel's buffers do not fit UB."""
-    g = col2im_geometry(op)
+    and of the col2im kernel; inf when one output channel's buffers do not fit UB (or its
+    activation has no npu lowering)."""
+    try:
+        g = col2im_geometry(op)
+    except UnsupportedError:
+        return float("inf")
     isz = to_numpy_dtype(element_of(op.output.type)).itemsize
     to, cycles = channels_per_item(g, target, isz)
     if not to:

@@ -8,11 +8,12 @@
   the same dilation, w'[g O/g + o, c, i, j] = w[g C/g + c, o, kh - 1 - i, kw - 1 - j]. Z comes
   from a vector kernel (`conv_transpose_prep.zero_insert_kernel`; none for stride 1); constant
   weights are laid out at compile time in the cube's K order, runtime ones by a vector kernel
-  (`flip_weights_kernel`); the bias is the conv's epilogue. Pads above dilation * (k - 1) on
-  the top or left (a negative conv padding) are refused on this route.
+  (`flip_weights_kernel`); the bias and an activation are the conv's epilogue. Pads above
+  dilation * (k - 1) on the top or left (a negative conv padding) are refused on this route.
 - col2im (`lowering.conv_transpose_col2im`): cols = Wᵀ @ X on the cube (stride^2 fewer flops:
-  no zeros), then a vector kernel adds each tap's block into the output's phase accumulators;
-  any pads. Its buffers hold whole (phase) images of a few channels in UB.
+  no zeros), then a vector kernel adds each tap's block into the output's phase accumulators,
+  and the bias and an activation into its canvas before the store; any pads. Its buffers
+  hold whole (phase) images of a few channels in UB.
 Measured (`benchmarks/bench_conv_transpose.py`, ascend910a, constant weights, f16, modeled
 cycles zeros / col2im): DCGAN 512->256 4x4 9,412 / 5,570; 256->128 8x8 2,260 / 2,221; 128->64
 16x16 2,062 / 1,645; UNet 2x2 s2 128->64 32x32 4,341 / 2,212; 64->32 64x64 7,154 / 4,163;
@@ -34,7 +35,11 @@ from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import HbmAllocOp, HbmConstantOp, ReshapeOp, constant_array
 from lowering.conv_im2col import Im2ColConv, img2col_order_weights
-from lowering.conv_transpose_col2im import col2im_estimate, lower_by_col2im
+from lowering.conv_transpose_col2im import (
+    col2im_estimate,
+    lower_by_col2im,
+    transposed_activation,
+)
 from lowering.conv_transpose_prep import flip_weights_kernel, insert_tile, zero_insert_kernel
 from lowering.gemm_epilogue import Step
 from lowering.registry import lowers
@@ -114,6 +119,7 @@ def lower_conv_transpose2d(
     element = inputs[0].type.element_type
     if str(element) not in ("f16", "f32"):
         raise UnsupportedError(f"'{op.name}' on {element} has no cube mode")
+    transposed_activation(op)  # (an activation without an npu lowering: said so, first)
     costs = route_costs(op, target)
     forced = os.environ.get(ROUTE_ENV)
     route = forced if forced in costs else min(costs, key=costs.get)
@@ -153,7 +159,8 @@ def _zero_insertion_estimate(op: ConvTranspose2DKernelOp, target: Target) -> flo
                       typed(n, o, ho * wo), target)  # fmt: skip
     bias = [Step("add", operand=typed(o, 1))] if op.bias is not None else []
     try:
-        cycles = conv.plan([s.operand for s in bias], bias).estimate
+        steps = bias + transposed_activation(op)
+        cycles = conv.plan([s.operand for s in bias], steps).estimate
     except UnsupportedError:
         return float("inf")
     if (zh, zw) != (h, w):
@@ -185,6 +192,7 @@ def _by_zero_insertion(
     ho, wo = output.type.dims[2:]
     out = _view(output, (n, o, ho * wo), ops)
     steps = [Step("add", operand=_view(inputs[2], (o, 1), ops))] if len(inputs) > 2 else []
+    steps += transposed_activation(op)
     weights = _view(inputs[1], (o, c // groups, kh, kw), ops)
     conv = Im2ColConv(geometry, z, weights, out, target)
     data = constant_array(inputs[1])

@@ -31,6 +31,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import activation_of
+from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
 from passes.fold_batch_norm import bn_factors, erase_dead
 from passes.matching import constant_array, only_user
 
@@ -160,6 +161,39 @@ class ConvEpilogue:
             return False
         self.values["residual"] = other
         self.fused.append(add.name)
+        return True
+
+
+@dataclass
+class ConvTransposeEpilogue:
+    """A `kernel.conv_transpose2d` under construction: it takes an activation, after its
+    bias (its lowerings apply it where they add the bias)."""
+
+    values: dict[str, SSAValue | None]
+    props: dict[str, Attribute]
+    fused: list[str]
+
+    SLOTS = ("input", "weight", "bias")
+
+    @staticmethod
+    def of(op: Operation) -> ConvTransposeEpilogue | None:
+        if not isinstance(op, ge.ConvTranspose2DOp | ConvTranspose2DKernelOp):
+            return None
+        values = {name: getattr(op, name) for name in ConvTransposeEpilogue.SLOTS}
+        props = {n: a for n, a in op.properties.items() if n != "fused_from"}
+        fused = list(op.fused_names) if isinstance(op, ConvTranspose2DKernelOp) else [op.name]
+        return ConvTransposeEpilogue(values, props, fused)
+
+    def build(self) -> list[Operation]:
+        operands = [self.values[n] for n in self.SLOTS]
+        return [ConvTranspose2DKernelOp(*operands, fused_from=self.fused, **self.props)]
+
+    def absorb_activation(self, op: Operation) -> bool:
+        found = activation_of(op)
+        if found is None or "activation" in self.props:
+            return False
+        set_activation(self.props, "activation", found)
+        self.fused.append(op.name)
         return True
 
 

@@ -4,7 +4,8 @@
 scalar: never one that grows the conv's result) join the conv's bias or scale/shift; an
 activation (relu, clip/relu6, sigmoid, hard_swish, gelu, leaky_relu, tanh, elu, ...)
 becomes the epilogue's activation. Depthwise and grouped convs fuse alike: the epilogue
-acts per output channel, whatever the grouping.
+acts per output channel, whatever the grouping. A transposed conv takes an activation too
+(`kernel.conv_transpose2d {activation}`: a DCGAN's or a UNet's upsampling and its ReLU).
 Pre: none. Post: no such consumer remains on a conv result that has one user.
 """
 
@@ -20,7 +21,13 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from gedialects.ge import ops as ge
 from gedialects.kernel.base import ACTIVATIONS
-from passes.epilogues import ConvEpilogue, channel_vector, fuse_into_producer, rewrite_module
+from passes.epilogues import (
+    ConvEpilogue,
+    ConvTransposeEpilogue,
+    channel_vector,
+    fuse_into_producer,
+    rewrite_module,
+)
 
 
 class ConvChannelAffine(RewritePattern):
@@ -40,13 +47,15 @@ class ConvChannelAffine(RewritePattern):
 
 
 class ConvActivation(RewritePattern):
-    """act(conv) -> kernel.conv2d {activation = act}."""
+    """act(conv) -> kernel.conv2d {activation = act}; act(conv_transpose) ->
+    kernel.conv_transpose2d {activation = act}."""
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter, /) -> None:
         if type(op) not in ACTIVATIONS.values():
             return
         absorb = lambda e: e.absorb_activation(op)
-        fuse_into_producer(rewriter, op, op.operands[0], absorb, (ConvEpilogue,))
+        kinds = (ConvEpilogue, ConvTransposeEpilogue)
+        fuse_into_producer(rewriter, op, op.operands[0], absorb, kinds)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,15 @@ conversion to the kernel level is a rename and the reference semantics are the `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import DictionaryAttr, StringAttr
+from xdsl.ir import Attribute
+from xdsl.irdl import opt_prop_def
+
 from gedialects.ge import ops as ge
-from gedialects.kernel.base import KernelOp, mirror
+from gedialects.ge.base import Props
+from gedialects.kernel.base import KernelOp, MirrorKernelOp, check_activation, mirror
 from gedialects.kernel.casting import CastingMirrorKernelOp
 
 # Mirrored kernels: data movement ---------------------------------------------------------
@@ -36,7 +43,29 @@ InstanceNormKernelOp = mirror(ge.InstanceNormOp)
 LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
 LRNKernelOp = mirror(ge.LRNOp)
 DropoutKernelOp = mirror(ge.DropoutOp, "A training-mode dropout (its own random mask).")
-ConvTranspose2DKernelOp = mirror(ge.ConvTranspose2DOp)
+
+
+class ActivatedMirrorKernelOp(MirrorKernelOp):
+    """A mirrored kernel that may apply an activation to its result (`activation`, named
+    as in `kernel.base.ACTIVATIONS`, with `activation_attrs`): the `ge` op, then it, in one
+    kernel (a transposed conv's upsampling and its ReLU: one write of the output)."""
+
+    activation = opt_prop_def(StringAttr)
+    activation_attrs = opt_prop_def(DictionaryAttr)
+
+    @classmethod
+    def infer_result_types(
+        cls, operand_types: Sequence[Attribute], props: Props
+    ) -> list[Attribute]:
+        check_activation(cls, props, "activation")
+        return MirrorKernelOp.infer_result_types.__func__(cls, operand_types, props)  # type: ignore[attr-defined]
+
+
+ConvTranspose2DKernelOp = mirror(
+    ge.ConvTranspose2DOp,
+    "The `ge.conv_transpose2d` op as one kernel, and an optional activation of its result.",
+    ActivatedMirrorKernelOp,
+)
 ArgMaxKernelOp = mirror(ge.ArgMaxOp)
 ArgMinKernelOp = mirror(ge.ArgMinOp)
 

@@ -28,6 +28,7 @@ from gedialects.kernel.base import ACTIVATIONS, KernelOp
 from gedialects.kernel.casting import CastingKernelOp
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
 from gedialects.kernel.elementwise import ElementwiseOp
+from gedialects.kernel.mirrored import ActivatedMirrorKernelOp
 
 KERNEL_REFERENCE: dict[type, Callable[..., Any]] = {}
 
@@ -157,8 +158,18 @@ def _mirrored(ge_cls: type) -> Callable[..., Any]:
     return run
 
 
+def _activated(ge_cls: type) -> Callable[..., Any]:
+    """A mirrored kernel with an epilogue activation: the `ge` op's meaning, then it."""
+
+    def run(op: KernelOp, *args: np.ndarray) -> Any:
+        return apply_activation(op, "activation", ges.REFERENCE[ge_cls](op, *args))
+
+    return run
+
+
 for _ge_cls, _kernel_cls in k.MIRRORED.items():
-    KERNEL_REFERENCE[_kernel_cls] = _mirrored(_ge_cls)
+    activated = issubclass(_kernel_cls, ActivatedMirrorKernelOp)
+    KERNEL_REFERENCE[_kernel_cls] = (_activated if activated else _mirrored)(_ge_cls)
 
 
 @kernel_reference(ElementwiseOp)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from xdsl.parser import Parser
 
@@ -38,8 +38,9 @@ def _out_shape(geo: dict) -> tuple[int, ...]:
     return (geo["n"], geo["og"] * geo["g"], *dims)
 
 
-def _module(geo: dict, dtype: str = "f32", bias: bool = True, weights=None):
-    """A one-kernel program and its input shapes; `weights` (an array) makes them a constant."""
+def _module(geo: dict, dtype: str = "f32", bias: bool = True, weights=None, activation=""):
+    """A one-kernel program and its input shapes; `weights` (an array) makes them a constant,
+    `activation` (its properties as text, e.g. `activation = "relu"`) its epilogue."""
     n, c, h, w, og, (kh, kw), g = (geo[key] for key in ("n", "c", "h", "w", "og", "k", "g"))
     x, wt, y = _t((n, c, h, w), dtype), _t((c, og, kh, kw), dtype), _t(_out_shape(geo), dtype)
     bt = _t((og * g,), dtype)
@@ -57,6 +58,7 @@ def _module(geo: dict, dtype: str = "f32", bias: bool = True, weights=None):
         f"strides = array<i64: {s[0]}, {s[1]}>, pads = array<i64: {', '.join(map(str, p))}>, "
         f"dilations = array<i64: {d[0]}, {d[1]}>, output_padding = array<i64: {e[0]}, {e[1]}>, "
         f'groups = {g} : i64, fused_from = ["ge.conv_transpose2d"]'
+        + (f", {activation}" if activation else "")
     )
     text = f"""func.func @main({", ".join(params)}) -> {y} {{
   {body}%y = kernel.conv_transpose2d {operands} {{{attrs}}} : ({", ".join(types)}) -> {y}
@@ -81,12 +83,15 @@ def _route(route: str | None):
             os.environ[ROUTE_ENV] = old
 
 
-def _check(geo: dict, dtype=np.float32, bias: bool = True, constant: bool = False, route="zeros"):
+def _check(
+    geo: dict, dtype=np.float32, bias: bool = True, constant: bool = False, route="zeros",
+    activation: str = "",
+):  # fmt: skip
     rng = np.random.default_rng(0)
     shape = (geo["c"], geo["og"], *geo["k"])
     weights = rng.standard_normal(shape).astype(dtype) if constant else None
     name = "f16" if dtype == np.float16 else "f32"
-    module, shapes = _module(geo, name, bias, weights)
+    module, shapes = _module(geo, name, bias, weights, activation)
     inputs = [rng.standard_normal(s).astype(dtype) for s in shapes]
     want = run_reference(module, inputs)[0]
     with _route(route):
@@ -167,6 +172,32 @@ def geometries(draw):
 @given(geometries(), st.booleans(), st.sampled_from(["zeros", "col2im"]))
 def test_random_geometries_match_the_reference(geo: dict, bias: bool, route: str) -> None:
     _check(geo, bias=bias, route=route)
+
+
+EPILOGUES = (
+    'activation = "relu"',
+    'activation = "tanh"',
+    'activation = "sigmoid"',
+    'activation = "leaky_relu", activation_attrs = {alpha = 2.000000e-01 : f64}',
+    'activation = "clip", activation_attrs = {min = -1.000000e+00 : f64, max = 1.000000e+00 : f64}',
+    'activation = "gelu"',
+    'activation = "hard_swish"',
+    'activation = "elu", activation_attrs = {alpha = 5.000000e-01 : f64}',
+)
+"""Epilogue activations of a transposed conv (`fuse-conv-bias-activation`), as text: the
+one-instruction ones and those that keep a scratch copy of the tile (gelu, hard_swish, elu)."""
+
+
+@settings(deadline=None)
+@given(
+    geometries(), st.booleans(), st.sampled_from(["zeros", "col2im"]), st.sampled_from(EPILOGUES)
+)
+def test_an_epilogue_activation_matches_the_reference(
+    geo: dict, bias: bool, route: str, activation: str
+) -> None:
+    """Each route applies the activation where it adds the bias (the im2col conv's epilogue;
+    col2im's canvas, before the store), equal to the reference of conv then activation."""
+    _check(geo, bias=bias, route=route, activation=activation)
 
 
 def test_col2im_route_kernels_and_features() -> None:

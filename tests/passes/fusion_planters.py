@@ -83,6 +83,26 @@ def plant_conv_chain(b: ProgramBuilder) -> list[Value]:
     return [y, *extra]
 
 
+def plant_conv_transpose_chain(b: ProgramBuilder) -> list[Value]:
+    """conv_transpose [-> act]: a strided, padded, grouped upsampling and its activation."""
+    x = float_value(b, 4, 4, limit=10.0)
+    n, c, h, w = x.shape
+    groups = b.draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0]))
+    out = b.draw(st.integers(1, 2))
+    k, stride = b.draw(st.integers(1, 3)), b.draw(st.integers(1, 3))
+    pad = b.draw(st.integers(0, min(k - 1, (stride * (min(h, w) - 1) + k - 1) // 2)))
+    bias = b.constant((out * groups,), x.dtype).ssa if maybe(b) else None
+    weight = b.constant((c, out, k, k), x.dtype)
+    y = emit(b, ops.ConvTranspose2DOp(
+        x.ssa, weight.ssa, bias, groups=groups, strides=[stride] * 2, pads=[pad] * 4
+    ))  # fmt: skip
+    extra: list[Value] = []
+    if not maybe(b, 4):
+        second_user(b, y, extra)
+        y = activation(b, y)
+    return [y, *extra]
+
+
 def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
     """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act] [-> + residual]."""
     x = float_value(b, 2, 3, limit=10.0)

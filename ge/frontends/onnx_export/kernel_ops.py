@@ -79,8 +79,10 @@ def _swapped(x: SSAValue, out: list[Operation]) -> SSAValue:
 
 @decomposes(*[cls for cls in k.MIRRORED.values()])
 def _mirrored(op: MirrorKernelOp, xs: list[SSAValue], out: list[Operation]) -> list[SSAValue]:
-    same = op.GE_OP(*xs, **_props(op))
+    same = op.GE_OP(*xs, **_props(op, "activation", "activation_attrs"))
     out.append(same)
+    if "activation" in op.properties:  # (an `ActivatedMirrorKernelOp`: one result)
+        return [_activation(op, "activation", same.results[0], out)]
     return list(same.results)
 
 

@@ -76,3 +76,21 @@ func.func @no_fuse_second_consumer(%x: tensor<1x2x3x3xf32>, %w: tensor<2x2x1x1xf
   %r = ge.sigmoid %c : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
   func.return %r, %c : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// A transposed conv (a DCGAN's or pix2pix's upsampling) takes its activation into the
+// kernel, properties and all; a second one with another user keeps its result whole.
+// CHECK-LABEL: func.func @transposed_leaky
+// CHECK: %[[R:.+]] = kernel.conv_transpose2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, {{.*}}fused_from = ["ge.conv_transpose2d", "ge.leaky_relu"], activation = "leaky_relu", activation_attrs = {alpha = 2.000000e-01 : f64}}
+// CHECK-NEXT: %[[T:.+]] = ge.conv_transpose2d %x, %w
+// CHECK-NEXT: ge.tanh %[[T]]
+// CHECK-NEXT: ge.neg %[[T]]
+func.func @transposed_leaky(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x4x4xf32>, %b: tensor<2xf32>) -> (tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>) {
+  %t = ge.conv_transpose2d %x, %w, %b {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<4x2x4x4xf32>, tensor<2xf32>) -> tensor<1x2x16x16xf32>
+  %r = ge.leaky_relu %t {alpha = 0.2 : f64} : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  %t2 = ge.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<4x2x4x4xf32>) -> tensor<1x2x16x16xf32>
+  %a = ge.tanh %t2 : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  %n = ge.neg %t2 : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  func.return %r, %a, %n : tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>
+}
