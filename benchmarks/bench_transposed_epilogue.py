@@ -1,0 +1,84 @@
+"""A transposed conv's activation in its kernel vs as a kernel of its own, on ascend910a.
+
+Each case is a decoder layer (a ConvTranspose with a bias, then an activation) as an ONNX
+model, compiled by `ge-optimize` with `fuse-conv-bias-activation` (the activation in
+`kernel.conv_transpose2d {activation}`) and without it and `fuse-elementwise` (the
+activation a `kernel.elementwise` after the conv), then `split-wide-convs`, lowered and
+run on the npu interpreter. The table gives the kernels' summed modeled cycles and HBM
+bytes of both, their ratio, the kernel counts, and the fused output's distance from onnxruntime's.
+
+    .venv/bin/python benchmarks/bench_transposed_epilogue.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from ge.frontends.onnx import import_onnx_model
+from ge.pipeline import apply_pipeline
+from passes.pipelines import GE_OPTIMIZE
+from runtime.kernel_runner import KernelRunner
+
+CASES = [  # (name, C, H, W, O, k, stride, pad, activation)
+    ("dcgan 512->256 4x4 relu", 512, 4, 4, 256, 4, 2, 1, "Relu"),
+    ("dcgan 128->64 16x16 relu", 128, 16, 16, 64, 4, 2, 1, "Relu"),
+    ("dcgan 64->3 32x32 tanh", 64, 32, 32, 3, 4, 2, 1, "Tanh"),
+    ("pix2pix 128->64 64x64 leaky", 128, 64, 64, 64, 4, 2, 1, "LeakyRelu"),
+    ("unet 128->64 32x32 k2 relu", 128, 32, 32, 64, 2, 2, 0, "Relu"),
+    ("unet 64->32 256x256 k2 relu", 64, 256, 256, 32, 2, 2, 0, "Relu"),
+]
+
+FUSED = ",".join(GE_OPTIMIZE) + ",split-wide-convs"
+UNFUSED = FUSED.replace("fuse-conv-bias-activation,", "").replace("fuse-elementwise,", "")
+"""Without the passes that fuse an activation into its conv (`fuse-elementwise` runs the
+epilogue patterns first too); nothing else in a one-layer model is theirs."""
+
+
+def _model(c: int, h: int, w: int, o: int, k: int, s: int, p: int, act: str):  # noqa: ANN202
+    rng = np.random.default_rng(0)
+    weight = (rng.standard_normal((c, o, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "w", "b"], ["t"], strides=[s, s], pads=[p] * 4),
+        helper.make_node(act, ["t"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "layer", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, w])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return model, rng.standard_normal((1, c, h, w)).astype(np.float32)
+
+
+def _run(model, spec: str, x: np.ndarray):  # noqa: ANN001, ANN202
+    """(cycles, HBM bytes, output, routes) of the model through `spec` on the npu."""
+    module = import_onnx_model(model)
+    apply_pipeline(module, spec)
+    run = KernelRunner(module).run([x])
+    assert not run.fallbacks, run.fallbacks
+    kernels = run.profile.kernels
+    cycles = sum(k.cycles for k in kernels)
+    moved = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in kernels)
+    return cycles, moved, run.outputs[0], len(kernels)
+
+
+def main() -> None:
+    print(f"{'layer':<30} {'unfused':>9} {'fused':>9} {'ratio':>6} {'HBM MB':>13} kernels  error")
+    for name, *shape, act in CASES:
+        model, x = _model(*shape, act)
+        (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+        before, moved_before, _, count_before = _run(model, UNFUSED, x)
+        after, moved_after, out, count_after = _run(model, FUSED, x)
+        err = float(np.abs(out - want).max() / np.abs(want).max())
+        print(
+            f"{name:<30} {before:>9,.0f} {after:>9,.0f} {after / before:>6.2f} "
+            f"{moved_before / 1e6:>6.1f}->{moved_after / 1e6:<6.1f} {count_before:>2}->"
+            f"{count_after:<4} {err:.1e}"
+        )
+
+
+if __name__ == "__main__":
+    main()
