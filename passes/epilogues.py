@@ -26,12 +26,14 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
+from gedialects.errors import UnsupportedError
 from gedialects.ge import ops as ge
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import activation_of
 from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
+from lowering.gemm_epilogue import activation_steps
 from passes.fold_batch_norm import bn_factors, erase_dead
 from passes.matching import constant_array, only_user
 
@@ -189,8 +191,17 @@ class ConvTransposeEpilogue:
         return [ConvTranspose2DKernelOp(*operands, fused_from=self.fused, **self.props)]
 
     def absorb_activation(self, op: Operation) -> bool:
+        """An activation the lowerings apply in place on their output tile: one that keeps a
+        scratch copy (gelu, hard_swish, elu, softplus) would need a second canvas in col2im's
+        UB, so a conv that fits whole might no longer; it stays a kernel of its own."""
         found = activation_of(op)
         if found is None or "activation" in self.props:
+            return False
+        try:
+            steps = activation_steps(*found)
+        except UnsupportedError:
+            return False
+        if any(step.needs_scratch for step in steps):
             return False
         set_activation(self.props, "activation", found)
         self.fused.append(op.name)

@@ -94,3 +94,16 @@ func.func @transposed_leaky(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x4x4xf32>, %b
   %n = ge.neg %t2 : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
   func.return %r, %a, %n : tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>
 }
+
+// -----
+
+// An activation that keeps a scratch copy of the tile (gelu) would need a second canvas in
+// col2im's UB, so a transposed conv that fits whole might no longer: it stays apart.
+// CHECK-LABEL: func.func @transposed_gelu
+// CHECK: %[[T:.+]] = ge.conv_transpose2d %x, %w
+// CHECK-NEXT: ge.gelu %[[T]]
+func.func @transposed_gelu(%x: tensor<1x4x8x8xf32>, %w: tensor<4x2x2x2xf32>) -> tensor<1x2x16x16xf32> {
+  %t = ge.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, groups = 1 : i64} : (tensor<1x4x8x8xf32>, tensor<4x2x2x2xf32>) -> tensor<1x2x16x16xf32>
+  %g = ge.gelu %t : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>
+  func.return %g : tensor<1x2x16x16xf32>
+}
