@@ -171,6 +171,27 @@ def test_inconsistent_declared_shape_is_an_error():
         import_onnx_model(model)
 
 
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+def test_same_padded_conv_transpose_with_output_padding_runs_as_onnxruntime(auto_pad: str):
+    """ONNX's shape inference adds output_padding to the SAME output (input x stride: 5 rows
+    at stride 3, 16) where the spec and onnxruntime absorb it in the padding (15): the
+    inferred type is not held against ge's, which matches onnxruntime's output."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    node = helper.make_node(
+        "ConvTranspose", ["x", "w"], ["y"], strides=[3, 2], auto_pad=auto_pad,
+        output_padding=[1, 1],
+    )  # fmt: skip
+    model = model_of(
+        [node], [vi("x", [1, 4, 5, 7])], [vi("y", None)], [numpy_helper.from_array(w, "w")]
+    )
+    x = rng.standard_normal((1, 4, 5, 7)).astype(np.float32)
+    (want,) = onnxruntime_outputs(model, {"x": x})
+    (got,) = run(import_onnx_model(model), [x])
+    assert got.shape == want.shape == (1, 3, 15, 14)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_checker_failure_is_an_error_on_one_line_naming_the_node():
     """The checker names the node on a line after the first, which the message dropped."""
     node = helper.make_node("Relu", ["missing"], ["y"], name="relu_7")

@@ -132,6 +132,21 @@ Resize's size from float32 scales is computed in float64 there (12 rows x 1.6666
 in float32 by onnxruntime and torch (20). The type a model itself states is still checked."""
 
 
+def inference_differs(proto: onnx.NodeProto) -> bool:
+    """Whether ONNX's shape inference may type `proto`'s outputs otherwise than onnxruntime
+    runs it: an op of `INFERENCE_DIFFERS`, or a ConvTranspose with auto_pad SAME_* and an
+    output_padding, whose output the spec makes input x stride (the padding absorbs the
+    output_padding; onnxruntime: 5 rows at stride 3 give 15) where the inference adds the
+    output_padding to it (16)."""
+    if proto.op_type in INFERENCE_DIFFERS:
+        return True
+    if proto.op_type != "ConvTranspose":
+        return False
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in proto.attribute}
+    same = attrs.get("auto_pad", b"NOTSET") in (b"SAME_UPPER", b"SAME_LOWER")
+    return same and any(attrs.get("output_padding", ()))
+
+
 def _declared(info: onnx.ValueInfoProto) -> str | None:
     """A printable static type the model states for a value, or None when not static."""
     t = info.type.tensor_type
@@ -291,7 +306,7 @@ def build_module(
     known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]}
     declared = {v.name for v in [*graph.value_info, *graph.output] if _declared(v)}
     for proto in graph.node:
-        if proto.op_type in INFERENCE_DIFFERS:
+        if inference_differs(proto):
             for name in set(proto.output) - declared:
                 known.pop(name, None)
     opset = default_opset(model)
