@@ -81,7 +81,7 @@ class Col2ImGeometry:
         one-instruction activation, six for those that keep a scratch copy)."""
         if not self.activation:
             return 0
-        return 6 if scratch_spans(list(self.activation)) else len(self.activation)
+        return 6 if scratch_spans(list(self.activation)) else 1
 
 
 def channels_per_item(g: Col2ImGeometry, target: Target, isz: int) -> tuple[int, float]:

@@ -238,3 +238,21 @@ def test_few_channels_and_tall_kernels_do_not_fold_the_flipped_weights(constant:
     geo = dict(n=1, c=3, h=9, w=9, og=4, k=(7, 7), s=(1, 1), p=(3, 3, 3, 3), d=(1, 1), g=1,
                e=(0, 0))  # fmt: skip
     _check(geo, bias=False, constant=constant)
+
+
+def test_a_scratch_activation_counts_its_copy_in_col2ims_ub() -> None:
+    """A 64 -> 32 2x2 stride-2 upsampling of 64x64 images: col2im holds 224 KB a channel
+    with a relu (taps, phases, canvas and its copy), 288 KB with a gelu's scratch copy, over
+    UB's 256 KiB: the gelu one fits no col2im item (why the fusion leaves such activations
+    apart), the relu one does."""
+    from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
+    from lowering.conv_transpose_col2im import col2im_geometry
+
+    geo = dict(n=1, c=64, h=64, w=64, og=32, k=(2, 2), s=(2, 2), p=(0, 0, 0, 0), d=(1, 1),
+               g=1, e=(0, 0))  # fmt: skip
+    for activation, per_channel, fits in (("relu", 224, True), ("gelu", 288, False)):
+        module, _ = _module(geo, activation=f'activation = "{activation}"')
+        (op,) = [o for o in module.walk() if isinstance(o, ConvTranspose2DKernelOp)]
+        assert col2im_geometry(op).unit_bytes(4) == per_channel * 1024
+        col2im = route_costs(op, default_target())["col2im"]
+        assert (col2im < float("inf")) == fits
