@@ -16,7 +16,7 @@ from xdsl.ir import SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 
-ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf", "softplus"}
+ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf", "softplus", "silu"}
 PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish", "elu"}
 """Activations whose attributes the steps read (the others take none)."""
 
@@ -34,8 +34,8 @@ class Step:
     @property
     def needs_scratch(self) -> bool:
         """Whether the step needs a second UB tile (gelu and hard_swish read x after writing
-        their result; elu and softplus keep max(x, 0) there)."""
-        return self.value in ("gelu", "hard_swish", "elu", "softplus")
+        their result; elu and softplus keep max(x, 0) there, silu sigmoid(x))."""
+        return self.value in ("gelu", "hard_swish", "elu", "softplus", "silu")
 
 
 def scratch_spans(steps: list[Step]) -> tuple[tuple[bool, bool], ...]:
@@ -98,6 +98,10 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
             _hard_sigmoid(b, u, bounds.get("alpha", 0.2), bounds.get("beta", 0.5))
         elif step.value in ("elu", "softplus"):
             _rectified_sum(b, u, step.value, dict(step.attrs).get("alpha", 1.0))
+        elif step.value == "silu":  # x * sigmoid(x), the sigmoid in a scratch tile
+            gate = b.alloc(u.type.dims, u.type.element_type, "ub")
+            b.add(UNARY_OPS["sigmoid"](u, gate))
+            b.add(BINARY_OPS["mul"](u, gate, u))
         elif step.value == "hard_swish":  # x * hard_sigmoid(x) with alpha 1/6, beta 1/2
             x = b.alloc(u.type.dims, u.type.element_type, "ub")
             b.add(SCALAR_OPS["muls"](u, 1.0, x))

@@ -28,7 +28,7 @@ from lowering.tiling import choose_elementwise_tile
 from runtime.targets import Target
 
 COMPOSITE = ("ge.leaky_relu", "ge.clip", "ge.cast", "ge.gelu", "ge.hard_sigmoid", "ge.hard_swish")
-COMPOSITE += ("ge.elu",)
+COMPOSITE += ("ge.elu", "ge.silu")
 BINARY = {"ge.add": "add", "ge.sub": "sub", "ge.mul": "mul", "ge.div": "div", "ge.pow": "pow"}
 BINARY |= {"ge.maximum": "max", "ge.minimum": "min"}
 UNARY = {
@@ -125,6 +125,9 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(VecCastOp(args[0], dst))
         elif name == "ge.gelu":
             _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
+        elif name == "ge.silu":  # sigmoid(x) into dst, then times x (dst is not x's tile)
+            b.add(UNARY_OPS["sigmoid"](args[0], dst))
+            b.add(BINARY_OPS["mul"](dst, args[0], dst))
         elif name == "ge.elu":  # alpha (exp(min(x, 0)) - 1), then max with x (alpha <= 1)
             b.add(SCALAR_OPS["mins"](args[0], 0.0, dst))
             b.add(UNARY_OPS["exp"](dst, dst))

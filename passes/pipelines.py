@@ -29,6 +29,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "recognize-layer-norm",  # ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> ge.layer_norm
     "recognize-rms-norm",  # Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul -> ge.rms_norm (after LN)
     "recognize-gelu",  # x * 0.5 * (1 + erf(x / sqrt 2)) -> ge.gelu
+    "recognize-silu",  # x * sigmoid(x) -> ge.silu, an epilogue activation
     "cse",
     "fuse-attention",  # MatMul-Scale-(Mask)-Softmax-MatMul -> kernel.attention
     "fuse-attention-layout",  # the head split / merge transposes into its layouts

@@ -56,6 +56,7 @@ UNARY: dict[str, tuple] = {
     "ge.cos": (ops.CosOp, None, _fixed(-1.0, 1.0), False),
     "ge.softplus": (ops.SoftplusOp, None, _mono(_softplus), False),
     "ge.hard_swish": (ops.HardSwishOp, None, lambda lo, hi: (-0.375, max(hi, 0.0)), False),
+    "ge.silu": (ops.SiluOp, None, lambda lo, hi: (-0.28, max(hi, 0.0)), False),
     "ge.gelu": (ops.GeluOp, None, lambda lo, hi: (-0.18, max(hi, 0.0)), False),
     "ge.leaky_relu": (ops.LeakyReluOp, None, lambda lo, hi: (min(lo, 0.0), hi), False),
     "ge.elu": (ops.EluOp, None, lambda lo, hi: (-1.0, max(hi, 0.0)), False),

@@ -91,6 +91,7 @@ ACTIVATIONS: dict[str, type[GeOp]] = {
         ge_ops.LeakyReluOp,
         ge_ops.EluOp,
         ge_ops.SoftplusOp,
+        ge_ops.SiluOp,
     )
 }
 """Activations an epilogue can apply, by short name -> the `ge` op that defines them."""

@@ -47,6 +47,7 @@ SCALES = DenseArrayBase.from_list(f64, [1.5, 1.0, 1.5])
 
 UNARY_MIXED = [g.ReluOp, g.SigmoidOp, g.TanhOp, g.ErfOp, g.ExpOp, g.NegOp, g.AbsOp, g.SignOp]
 UNARY_MIXED += [g.FloorOp, g.CeilOp, g.RoundOp, g.SinOp, g.CosOp, g.SoftplusOp, g.HardSwishOp]
+UNARY_MIXED += [g.SiluOp]
 UNARY_POSITIVE = [g.LogOp, g.SqrtOp, g.ReciprocalOp]
 BINARY = [g.AddOp, g.SubOp, g.MulOp, g.DivOp, g.MaximumOp, g.MinimumOp, g.ModOp]
 COMPARE = [g.EqualOp, g.LessOp, g.LessEqualOp, g.GreaterOp, g.GreaterEqualOp]

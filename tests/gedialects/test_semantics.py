@@ -96,6 +96,12 @@ for op, onnx_type, data in [
     (ops.HardSwishOp, "HardSwish", X),
 ]:
     onnx_case(op, [data], onnx_type, id="f32")
+# SiLU has no ONNX op of its own before opset 24: x / (1 + exp(-x)) in f64, out to where
+# exp(-x) overflows f32 (the reference must give -0, not nan).
+SILU_X = np.concatenate([r(12), np.float32([-200.0, -90.0, 0.0, 90.0])])
+numpy_case(
+    ops.SiluOp, [SILU_X], lambda x: (x / (1 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+)
 for op, onnx_type in [(ops.ReluOp, "Relu"), (ops.NegOp, "Neg"), (ops.AbsOp, "Abs")]:
     onnx_case(op, [ints(2, 5)], onnx_type, id="i64")
     onnx_case(op, [ints(7, dtype=np.int32)], onnx_type, id="i32")

@@ -22,7 +22,7 @@ from lowering.tiling import choose_matmul_tile
 from runtime.npu_interpreter import run_npu
 from runtime.targets import default_target
 
-UNARY = ["relu", "exp", "tanh", "sigmoid", "abs", "neg", "erf", "floor", "sin", "gelu"]
+UNARY = ["relu", "exp", "tanh", "sigmoid", "abs", "neg", "erf", "floor", "sin", "gelu", "silu"]
 BINARY = ["add", "sub", "mul", "maximum", "minimum"]
 
 

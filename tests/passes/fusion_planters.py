@@ -26,6 +26,7 @@ ACTIVATIONS = (
     lambda v: ops.GeluOp(v),
     lambda v: ops.LeakyReluOp(v, alpha=0.1),
     lambda v: ops.TanhOp(v),
+    lambda v: ops.SiluOp(v),
 )
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-3}
 """Fusion reassociates (BN into weights, scale into alpha): f32 rounding on values ~1e3."""

@@ -79,6 +79,12 @@ def _gelu(b: B, op: ops.GeluOp, xs: list[str], ys: list[str]) -> None:
     b.node("Gelu", xs, ys, approximate=op.get_str("approximate"))
 
 
+@emits(ops.SiluOp)
+def _silu(b: B, op: ops.SiluOp, xs: list[str], ys: list[str]) -> None:
+    """x * Sigmoid(x): the default domain has no SiLU (Swish is opset 24's)."""
+    b.node("Mul", [xs[0], b.temp("Sigmoid", xs)], ys)
+
+
 @emits(ops.LeakyReluOp, ops.EluOp)
 def _alpha(b: B, op, xs: list[str], ys: list[str]) -> None:
     kind = "LeakyRelu" if isinstance(op, ops.LeakyReluOp) else "Elu"

@@ -102,7 +102,7 @@ def rsqrt(cx: Converter, a: dict[str, Any]) -> SSAValue:
 
 @converts("silu")
 def silu(cx: Converter, a: dict[str, Any]) -> SSAValue:
-    return cx.emit(ge.MulOp(a["self"], cx.emit(ge.SigmoidOp(a["self"]))))
+    return cx.emit(ge.SiluOp(a["self"]))
 
 
 @converts("gelu")

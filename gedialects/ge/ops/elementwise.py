@@ -134,6 +134,7 @@ SinOp = _unary("ge.sin", "Sine.")
 CosOp = _unary("ge.cos", "Cosine.")
 SoftplusOp = _unary("ge.softplus", "log(1 + exp(x)).")
 HardSwishOp = _unary("ge.hard_swish", "x * max(0, min(1, x / 6 + 1 / 2)).")
+SiluOp = _unary("ge.silu", "x * sigmoid(x) (SiLU; Swish with alpha 1).")
 
 
 @irdl_op_definition

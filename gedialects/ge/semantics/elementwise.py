@@ -47,6 +47,7 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     ops.CosOp: np.cos,
     ops.SoftplusOp: lambda x: np.logaddexp(np.zeros((), x.dtype), x),
     ops.HardSwishOp: lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
+    ops.SiluOp: lambda x: x * special.expit(x),
     ops.LogicalNotOp: np.logical_not,
 }
 for _op, _fn in _UNARY.items():

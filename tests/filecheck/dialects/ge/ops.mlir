@@ -167,6 +167,15 @@ func.func @softplus(%0: tensor<2x3xf32>) -> tensor<2x3xf32> {
 // CHECK-NEXT:    %[[V1:[^ ,:]+]] = ge.softplus %[[V0]] : (tensor<2x3xf32>) -> tensor<2x3xf32>
 // CHECK-NEXT:    func.return %[[V1]] : tensor<2x3xf32>
 
+func.func @silu(%0: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %1 = ge.silu %0 : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return %1 : tensor<2x3xf32>
+}
+// CHECK-LABEL: func.func @silu(
+// CHECK-SAME:  %[[V0:[^ ,:]+]]: tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT:    %[[V1:[^ ,:]+]] = ge.silu %[[V0]] : (tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT:    func.return %[[V1]] : tensor<2x3xf32>
+
 func.func @hard_swish(%0: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %1 = ge.hard_swish %0 : (tensor<2x3xf32>) -> tensor<2x3xf32>
   func.return %1 : tensor<2x3xf32>

@@ -1,0 +1,56 @@
+"""`recognize-silu`: rebuild `ge.silu` from x * sigmoid(x).
+
+ONNX has no SiLU before opset 24's Swish, so `torch.onnx.export` of `nn.SiLU` (YOLOv5/v8,
+EfficientNet, Stable Diffusion's VAE and UNet, LLaMA's MLP) writes `Mul(x, Sigmoid(x))`.
+As two ops the conv before it cannot take it as its epilogue (x has two users: the
+sigmoid and the mul), so every SiLU cost a kernel of its own that read and wrote the whole
+activation in HBM. As one `ge.silu` it is an activation like any other (`kernel.base.
+ACTIVATIONS`), which `fuse-conv-bias-activation` and the matmul fusions take.
+
+Matches a mul of x by sigmoid(x), either operand order (the gate of another value, as in
+squeeze-excitation's y * sigmoid(s), is not a SiLU). The sigmoid is erased once the mul was
+its only user; with other users it stays for them (their kernel computes it; the SiLU
+computes its own).
+
+Pre: the module verifies. Post: no such mul remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from gedialects.ge import ops
+from passes.matching import erase_dead
+
+
+class RecognizeSilu(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.MulOp, rewriter: PatternRewriter, /) -> None:
+        for x, gate in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            sigmoid = gate.owner
+            if isinstance(sigmoid, ops.SigmoidOp) and sigmoid.input is x:
+                rewriter.replace(op, ops.SiluOp(x))
+                erase_dead(rewriter, [sigmoid])
+                return
+
+
+@dataclass(frozen=True)
+class RecognizeSiluPass(ModulePass):
+    """Turn x * sigmoid(x) into ge.silu."""
+
+    name = "recognize-silu"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        walker = PatternRewriteWalker(GreedyRewritePatternApplier([RecognizeSilu()]))
+        walker.rewrite_module(op)
