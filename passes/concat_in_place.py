@@ -4,10 +4,11 @@ copies the rest by kernels of their own, so it moves nothing itself (GE's no-tas
 A concat of contiguous pieces (every axis before the concat axis is 1) needs no kernel when
 each operand's producer writes into the concat's result (`memory_rules.placed_offsets`).
 One operand that cannot be placed (an argument's, a constant's or a view's bytes are
-elsewhere, a value another op reads too, one result of a split) keeps the whole concat a
-copy of every operand. This pass gives each such operand a copy kernel of its own (a
-`kernel.elementwise` yielding its input) where the placeable operands hold at least as
-many bytes (`worth_copying`): only those bytes move, and the concat is placed.
+elsewhere, a value a view, another concat or the return reads too, one result of a split)
+keeps the whole concat a copy of every operand. This pass gives each such operand a copy
+kernel of its own (a `kernel.elementwise` yielding its input) where the placeable
+operands hold at least as many bytes (`worth_copying`): only those bytes move, and the
+concat is placed.
 GoogLeNet's inception block after `combine-parallel-convs` is the case: its 1x1 branch is
 a piece of the combined conv's split, its other three branches are convs.
 Pre: `convert-ge-to-kernel`. Post: every contiguous concat worth it is placed.

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from xdsl.ir import Operation
-from xdsl.traits import ConstantLike
+from xdsl.traits import ConstantLike, IsTerminator
 
 from gedialects import kernel
 from gedialects.ge import ops as ge
@@ -78,8 +78,9 @@ def placed_offsets(op: Operation) -> list[int] | None:
     """Byte offsets in its result of each operand of a concat whose producers write their
     results there (GE's no-task concat), else None: the pieces are contiguous (every axis
     before the concat axis is 1), and each operand is the one result of its own top-level
-    kernel, read by nothing else (a view's, a constant's or an argument's bytes are
-    elsewhere; a second reader would need them apart)."""
+    kernel, read otherwise only by kernels, which read it there (a view's, a constant's or
+    an argument's bytes are elsewhere; a view of it, another concat or the return would
+    need it apart)."""
     if unplaced_operands(op) != []:
         return None
     shape = shape_of(op.results[0].type)
@@ -107,17 +108,35 @@ def unplaced_operands(op: Operation) -> list[int] | None:
 
 
 def _placeable(concat: Operation, value) -> bool:  # noqa: ANN001
-    """Whether `value`'s producer can write it into `concat`'s result."""
+    """Whether `value`'s producer can write it into `concat`'s result. Its other readers,
+    kernels of the same block, then read it there (the buffer lives until the last of
+    them): a UNet's skip feature, read by the next encoder stage and by the decoder's
+    concat, YOLO's SPPF, whose pools read the pieces before them."""
     owner = value.owner
     if not isinstance(owner, Operation) or owner.parent is not concat.parent:
         return False
     if owner.regions and not isinstance(owner, kernel.KernelOp):
         return False  # control flow (scf): its results are its regions' yields
-    if len(owner.results) != 1 or len(list(value.uses)) != 1:
+    if len(owner.results) != 1:
+        return False
+    if not all(_reads_in_place(use.operation, concat) for use in value.uses):
         return False
     if owner.has_trait(ConstantLike) or view_offsets(owner) is not None:
         return False
     return unplaced_operands(owner) != []  # not itself a placed concat (one level)
+
+
+def _reads_in_place(user: Operation, concat: Operation) -> bool:
+    """Whether `user` may read a piece of `concat` from its result: the concat itself, or a
+    kernel of its block (not a view, whose own alias would point at the piece's buffer; not
+    another concat, which might place it too; not the function's return)."""
+    if user is concat:
+        return True
+    if user.parent is not concat.parent or user.has_trait(IsTerminator):
+        return False
+    if view_offsets(user) is not None:
+        return False
+    return not (isinstance(user, ge.ConcatOp) or getattr(user, "GE_OP", None) is ge.ConcatOp)
 
 
 def inplace_operands(op: Operation) -> Sequence[int]:

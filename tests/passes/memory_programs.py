@@ -77,19 +77,22 @@ def concat_programs(draw):  # noqa: ANN201
     batch, axis = draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([0, 1, 1, 2]))
     rows, cols = draw(st.integers(1, 3)), draw(st.integers(1, 4))
     p = Program((batch, rows, cols))
-    pieces, outputs = [], []
+    pieces, outputs, late = [], [], []
     for _ in range(draw(st.integers(1, 4))):
         x = p.args[0]
         for _ in range(draw(st.integers(1, 2))):
             x = p(draw(st.sampled_from(UNARY))(x))
         if draw(st.integers(0, 7)) == 0:  # a view's bytes are its source's
             x = p(ReshapeOp(x, shape=[batch, rows, cols]))
-        if draw(st.integers(0, 7)) == 0:  # read twice: needs its own bytes
+        if draw(st.integers(0, 7)) == 0:  # read twice: read where the concat placed it
             outputs.append(p(NegOp(x)))
+        if draw(st.integers(0, 7)) == 0:  # read again after the concat (a UNet's skip)
+            late.append(x)
         if draw(st.integers(0, 9)) == 0:
             x = p.args[0]  # an argument
         pieces.append(x)
     joined = p(ConcatOp(*pieces, axis=axis))
     if draw(st.booleans()):
         joined = p(ReluOp(joined))
+    outputs += [p(NegOp(x)) for x in late]
     return p.finish(joined, *outputs)

@@ -29,3 +29,32 @@ func.func @left_alone(%x: tensor<1x2x4xf32>, %y: tensor<2x2x4xf32>) -> (tensor<1
   %d = kernel.concat %y, %r {fused_from = ["ge.concat"], axis = 1 : i64} : (tensor<2x2x4xf32>, tensor<2x2x4xf32>) -> tensor<2x4x4xf32>
   func.return %c, %d : tensor<1x4x4xf32>, tensor<2x4x4xf32>
 }
+
+// -----
+
+// A UNet's skip connection: %a is read by the next stage too, which reads it in the
+// concat's result, so both pieces are placed and nothing is copied.
+// CHECK-LABEL: func.func @skip_read_again
+// CHECK-NOT: kernel.elementwise
+// CHECK: kernel.concat %[[A:.+]], %[[U:.+]] {{.+}}axis = 1 : i64
+func.func @skip_read_again(%x: tensor<1x2x4xf32>) -> tensor<1x4x4xf32> {
+  %a = kernel.transpose %x {fused_from = ["ge.transpose"], perm = array<i64: 0, 1, 2>} : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  %b = kernel.transpose %a {fused_from = ["ge.transpose"], perm = array<i64: 0, 1, 2>} : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  %u = kernel.transpose %b {fused_from = ["ge.transpose"], perm = array<i64: 0, 1, 2>} : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  %c = kernel.concat %a, %u {fused_from = ["ge.concat"], axis = 1 : i64} : (tensor<1x2x4xf32>, tensor<1x2x4xf32>) -> tensor<1x4x4xf32>
+  func.return %c : tensor<1x4x4xf32>
+}
+
+// -----
+
+// A piece the function also returns needs bytes of its own: it is copied, the other placed.
+// CHECK-LABEL: func.func @piece_returned
+// CHECK:      %[[A:.+]] = kernel.transpose %x
+// CHECK:      %[[C:.+]] = kernel.elementwise %[[A]] {fused_from = ["ge.concat"]}
+// CHECK:      kernel.concat %[[C]], %{{.+}} {{.+}}axis = 1 : i64
+func.func @piece_returned(%x: tensor<1x2x4xf32>) -> (tensor<1x4x4xf32>, tensor<1x2x4xf32>) {
+  %a = kernel.transpose %x {fused_from = ["ge.transpose"], perm = array<i64: 0, 1, 2>} : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  %u = kernel.transpose %a {fused_from = ["ge.transpose"], perm = array<i64: 0, 1, 2>} : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+  %c = kernel.concat %a, %u {fused_from = ["ge.concat"], axis = 1 : i64} : (tensor<1x2x4xf32>, tensor<1x2x4xf32>) -> tensor<1x4x4xf32>
+  func.return %c, %a : tensor<1x4x4xf32>, tensor<1x2x4xf32>
+}
