@@ -42,6 +42,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
     "fuse-matmul-residual-add",  # a transformer's skip connection after the bias
+    "fold-channel-gates",  # squeeze-excitation's y * g into the next conv's weights
     "fuse-elementwise",  # TVM's rules: epilogues first, then elementwise chains
     "split-resize",  # N-d resizes as resizes of the last two axes (the npu lowerings' form)
     "convert-ge-to-kernel",  # whatever is left, one kernel per op
