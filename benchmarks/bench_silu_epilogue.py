@@ -8,7 +8,8 @@ activation in HBM), lowered and run on the npu interpreter. The table gives the 
 summed modeled cycles and HBM bytes of both, their ratio, the kernels run and the fused
 output's distance from onnxruntime's. The layers are YOLOv5's Conv-BN-SiLU at 320x320, an
 EfficientNet depthwise conv (the direct algorithm), a LLaMA-sized MLP projection with a
-bias, and a YOLOv5n-style backbone (stem, strided convs, C3 blocks with residual
+bias, CLIP's MLP projection with QuickGELU (x * sigmoid(1.702 x)), and a YOLOv5n-style
+backbone (stem, strided convs, C3 blocks with residual
 bottlenecks and their concats).
 
     .venv/bin/python benchmarks/bench_silu_epilogue.py
@@ -53,8 +54,10 @@ class Graph:
         self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
         return out
 
-    def silu(self, x: str) -> str:
-        return self.node("Mul", [x, self.node("Sigmoid", [x])])
+    def silu(self, x: str, alpha: float = 1.0) -> str:
+        """x * Sigmoid(alpha x); alpha 1.702 is CLIP's QuickGELU."""
+        gated = x if alpha == 1.0 else self.node("Mul", [x, self._init(np.float32(alpha), "a")])
+        return self.node("Mul", [x, self.node("Sigmoid", [gated])])
 
     def conv(self, x: str, c: int, o: int, k: int, s: int = 1, groups: int = 1) -> str:
         """Conv (no bias), BatchNorm, SiLU: YOLOv5's `Conv`."""
@@ -88,11 +91,11 @@ def _layer(c: int, h: int, o: int, k: int, s: int, groups: int = 1):  # noqa: AN
     return g.model(g.conv("x", c, o, k, s, groups))
 
 
-def _mlp(tokens: int, d: int, hidden: int):  # noqa: ANN202
+def _mlp(tokens: int, d: int, hidden: int, alpha: float = 1.0):  # noqa: ANN202
     g = Graph((1, tokens, d))
     w = g._init(g.rng.standard_normal((d, hidden)) / np.sqrt(d), "w")
     b = g._init(g.rng.standard_normal(hidden), "b")
-    return g.model(g.silu(g.node("Add", [g.node("MatMul", ["x", w]), b])))
+    return g.model(g.silu(g.node("Add", [g.node("MatMul", ["x", w]), b]), alpha))
 
 
 def _backbone():  # noqa: ANN202
@@ -110,6 +113,7 @@ CASES = [
     ("yolo 3x3 128->128 20^2", lambda: _layer(128, 20, 128, 3, 1)),
     ("effnet dw 3x3 96 56^2", lambda: _layer(96, 56, 96, 3, 1, groups=96)),
     ("mlp 128x512 -> 1376 silu", lambda: _mlp(128, 512, 1376)),
+    ("clip mlp 77x512->2048 qgelu", lambda: _mlp(77, 512, 2048, 1.702)),
     ("yolov5n backbone 320^2", _backbone),
 ]
 

@@ -16,8 +16,8 @@ from xdsl.ir import SSAValue
 from gedialects.errors import UnsupportedError
 from gedialects.npu.vector import BINARY_OPS, SCALAR_OPS, UNARY_OPS
 
-ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf", "softplus", "silu"}
-PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish", "elu"}
+ACTIVATIONS = {"relu", "sigmoid", "tanh", "abs", "neg", "exp", "erf", "softplus"}
+PARAMETRIC = {"clip", "leaky_relu", "gelu", "hard_sigmoid", "hard_swish", "elu", "silu"}
 """Activations whose attributes the steps read (the others take none)."""
 
 
@@ -98,9 +98,12 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
             _hard_sigmoid(b, u, bounds.get("alpha", 0.2), bounds.get("beta", 0.5))
         elif step.value in ("elu", "softplus"):
             _rectified_sum(b, u, step.value, dict(step.attrs).get("alpha", 1.0))
-        elif step.value == "silu":  # x * sigmoid(x), the sigmoid in a scratch tile
+        elif step.value == "silu":  # x * sigmoid(alpha x), the sigmoid in a scratch tile
             gate = b.alloc(u.type.dims, u.type.element_type, "ub")
-            b.add(UNARY_OPS["sigmoid"](u, gate))
+            alpha = dict(step.attrs).get("alpha", 1.0)
+            if alpha != 1.0:
+                b.add(SCALAR_OPS["muls"](u, alpha, gate))
+            b.add(UNARY_OPS["sigmoid"](u if alpha == 1.0 else gate, gate))
             b.add(BINARY_OPS["mul"](u, gate, u))
         elif step.value == "hard_swish":  # x * hard_sigmoid(x) with alpha 1/6, beta 1/2
             x = b.alloc(u.type.dims, u.type.element_type, "ub")

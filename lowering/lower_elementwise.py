@@ -125,8 +125,12 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(VecCastOp(args[0], dst))
         elif name == "ge.gelu":
             _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
-        elif name == "ge.silu":  # sigmoid(x) into dst, then times x (dst is not x's tile)
-            b.add(UNARY_OPS["sigmoid"](args[0], dst))
+        elif name == "ge.silu":  # sigmoid(alpha x) into dst, then times x (dst is not x's)
+            gated = args[0]
+            if body_op.gain != 1.0:
+                b.add(SCALAR_OPS["muls"](args[0], body_op.gain, dst))
+                gated = dst
+            b.add(UNARY_OPS["sigmoid"](gated, dst))
             b.add(BINARY_OPS["mul"](dst, args[0], dst))
         elif name == "ge.elu":  # alpha (exp(min(x, 0)) - 1), then max with x (alpha <= 1)
             b.add(SCALAR_OPS["mins"](args[0], 0.0, dst))

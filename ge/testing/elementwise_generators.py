@@ -68,6 +68,7 @@ UNARY_PROPERTIES: dict[str, Callable[[ProgramBuilder], dict]] = {
     "ge.gelu": lambda b: {"approximate": b.draw(st.sampled_from(["none", "tanh"]))},
     "ge.leaky_relu": lambda b: {"alpha": b.draw(st.sampled_from([0.01, 0.1, 0.5]))},
     "ge.elu": lambda b: {"alpha": b.draw(st.sampled_from([1.0, 0.5]))},
+    "ge.silu": lambda b: b.draw(st.sampled_from([{}, {"alpha": 1.702}])),
     "ge.hard_sigmoid": lambda b: {
         "alpha": b.draw(st.sampled_from([0.2, 1 / 6])),
         "beta": b.draw(st.sampled_from([0.5, 0.25])),

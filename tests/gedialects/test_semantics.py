@@ -102,6 +102,11 @@ SILU_X = np.concatenate([r(12), np.float32([-200.0, -90.0, 0.0, 90.0])])
 numpy_case(
     ops.SiluOp, [SILU_X], lambda x: (x / (1 + np.exp(-x.astype(np.float64)))).astype(np.float32)
 )
+numpy_case(  # QuickGELU: alpha in x's type, as onnxruntime's com.microsoft.QuickGelu has it
+    ops.SiluOp, [SILU_X],
+    lambda x: (x / (1 + np.exp(-x.astype(np.float64) * np.float32(1.702)))).astype(np.float32),
+    {"alpha": 1.702}, id="alpha",
+)  # fmt: skip
 for op, onnx_type in [(ops.ReluOp, "Relu"), (ops.NegOp, "Neg"), (ops.AbsOp, "Abs")]:
     onnx_case(op, [ints(2, 5)], onnx_type, id="i64")
     onnx_case(op, [ints(7, dtype=np.int32)], onnx_type, id="i32")

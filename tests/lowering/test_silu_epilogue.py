@@ -29,12 +29,18 @@ WHERE = ["activation", "post_activation", "both"]
 """Where the SiLU goes: after the bias, after the residual (ResNet's ReLU's place), or both."""
 
 
-def _conv(geo: dict, algorithm: str, where: str):  # noqa: ANN202
+ALPHAS = ["", ", activation_attrs = {alpha = 1.702 : f64}"]
+"""SiLU, and QuickGELU (x * sigmoid(1.702 x)): the gain's scaling goes to the scratch tile."""
+
+
+def _conv(geo: dict, algorithm: str, where: str, alpha: str = ""):  # noqa: ANN202
     """(module, shapes) of the conv with SiLU in `where` (the latter two with a residual)."""
     full = where != "activation"
     first = "relu" if where == "post_activation" else "silu"
-    module, shapes = _module(geo, f', activation = "{first}"', full, algorithm)
-    text = str(module).replace('post_activation = "relu"', 'post_activation = "silu"')
+    module, shapes = _module(geo, f', activation = "{first}"{alpha if first == "silu" else ""}',
+                             full, algorithm)  # fmt: skip
+    post = 'post_activation = "silu"' + alpha.replace("activation_attrs", "post_activation_attrs")
+    text = str(module).replace('post_activation = "relu"', post)
     return Parser(make_context(), text).parse_module(), shapes
 
 
@@ -56,16 +62,16 @@ def _run(module, shapes, algorithm: str = "im2col"):  # noqa: ANN001, ANN202
 
 
 @settings(max_examples=30, deadline=None)
-@given(geometries(), st.sampled_from(WHERE))
-def test_im2col_conv_with_silu_equals_reference(geo: dict, where: str) -> None:
-    module, shapes = _conv(geo, "im2col", where)
+@given(geometries(), st.sampled_from(WHERE), st.sampled_from(ALPHAS))
+def test_im2col_conv_with_silu_equals_reference(geo: dict, where: str, alpha: str) -> None:
+    module, shapes = _conv(geo, "im2col", where, alpha)
     _run(module, shapes)
 
 
 @settings(max_examples=15, deadline=None)
-@given(direct_geometries(), st.sampled_from(WHERE))
-def test_direct_conv_with_silu_equals_reference(geo: dict, where: str) -> None:
-    module, shapes = _conv(geo, "direct", where)
+@given(direct_geometries(), st.sampled_from(WHERE), st.sampled_from(ALPHAS))
+def test_direct_conv_with_silu_equals_reference(geo: dict, where: str, alpha: str) -> None:
+    module, shapes = _conv(geo, "direct", where, alpha)
     out = run_reference(module, [np.zeros(s, np.float32) for s in shapes])[0]
     if padding_only(geo, out.shape[2:]):
         return  # (a window of padding alone: the direct lowering refuses it, tested there)

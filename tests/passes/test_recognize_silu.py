@@ -1,6 +1,7 @@
 """recognize-silu keeps outputs on programs with planted x * sigmoid(x), and turns them into
 ge.silu that the conv fusions take as an epilogue."""
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,16 +12,17 @@ from ge.pipeline import apply_pipeline
 from ge.testing.equivalence import assert_preserves_semantics
 from ge.testing.program_builder import ProgramBuilder, Value
 from ge.testing.strategies import smooth_ops
-from gedialects.ge import ops
+from gedialects.ge import ConstantOp, ops
 
 EXAMPLES = max(200, settings.default.max_examples)
 """The pass must hold on at least 200 random programs in CI (more under `soak`)."""
 
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
-SPOILS = ["none"] * 4 + ["other_x", "beta", "extra"]
-"""How a planted SiLU is spoiled: mostly not; else a gate of another value or of 2x (the
-pass must leave those), or the sigmoid returned too (the pass must keep it)."""
+SPOILS = ["none"] * 4 + ["alpha"] * 2 + ["other_x", "add", "vector_alpha", "extra"]
+"""How a planted SiLU is varied: mostly not; a gate of alpha x (QuickGELU, Swish), which the
+pass takes; else a gate of another value, of x + x or of x times a vector (the pass must
+leave those), or the sigmoid returned too (the pass must keep it)."""
 
 
 def _emit(b: ProgramBuilder, op) -> Value:
@@ -31,8 +33,16 @@ def plant_silu(b: ProgramBuilder) -> list[Value]:
     x = float_value(b, 0, 4, limit=30.0)
     spoil = b.draw(st.sampled_from(SPOILS))
     gated = b.argument(x.shape, x.dtype) if spoil == "other_x" else x
-    if spoil == "beta":
+    if spoil == "add":
         gated = _emit(b, ops.AddOp(x.ssa, x.ssa))
+    elif spoil in ("alpha", "vector_alpha"):
+        alpha = b.draw(st.sampled_from([1.702, 2.0, 0.5, -1.0]))
+        shape = x.shape[-1:] if spoil == "vector_alpha" and x.shape else ()
+        values = np.full(shape, alpha, x.dtype)
+        if shape:
+            values[0] = 1.0  # not one value
+        c = b.emit(ConstantOp(values), float(values.min()), float(values.max()))[0]
+        gated = _emit(b, ops.MulOp(*((x.ssa, c.ssa) if b.draw(st.booleans()) else (c.ssa, x.ssa))))
     gate = _emit(b, ops.SigmoidOp(gated.ssa))
     pair = (x.ssa, gate.ssa) if b.draw(st.booleans()) else (gate.ssa, x.ssa)
     y = _emit(b, ops.MulOp(*pair))

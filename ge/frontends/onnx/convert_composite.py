@@ -148,11 +148,8 @@ def shrink(n: Node) -> SSAValue:
 
 
 def swish(n: Node) -> SSAValue:
-    x = n.value(0)
-    if float(n.attr("alpha", 1.0)) == 1.0:
-        return n.emit(ops.SiluOp(x))
-    scaled = n.emit(ops.MulOp(x, scalar(n, float(n.attr("alpha", 1.0)), x)))
-    return n.emit(ops.MulOp(x, n.emit(ops.SigmoidOp(scaled))))
+    alpha = float(n.attr("alpha", 1.0))
+    return n.emit(ops.SiluOp(n.value(0), alpha=None if alpha == 1.0 else alpha))
 
 
 def _float_input(n: Node) -> SSAValue:

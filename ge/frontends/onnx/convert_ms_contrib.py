@@ -100,10 +100,9 @@ def fast_gelu(n: Node) -> SSAValue:
 
 
 def quick_gelu(n: Node) -> SSAValue:
-    x = n.value(0)
+    """x * sigmoid(alpha x): a SiLU with a gain."""
     alpha = float(n.attr("alpha", 1.702))
-    gate = n.emit(ops.SigmoidOp(n.emit(ops.MulOp(x, scalar(n, alpha, x)))))
-    return n.emit(ops.MulOp(x, gate))
+    return n.emit(ops.SiluOp(n.value(0), alpha=None if alpha == 1.0 else alpha))
 
 
 def bias_add(n: Node) -> SSAValue:

@@ -81,8 +81,12 @@ def _gelu(b: B, op: ops.GeluOp, xs: list[str], ys: list[str]) -> None:
 
 @emits(ops.SiluOp)
 def _silu(b: B, op: ops.SiluOp, xs: list[str], ys: list[str]) -> None:
-    """x * Sigmoid(x): the default domain has no SiLU (Swish is opset 24's)."""
-    b.node("Mul", [xs[0], b.temp("Sigmoid", xs)], ys)
+    """x * Sigmoid(alpha x): the default domain has no SiLU (Swish is opset 24's)."""
+    gated = xs[0]
+    if op.gain != 1.0:
+        alpha = b.constant(np.asarray(op.gain).astype(element_dtype(op.input)), "alpha")
+        gated = b.temp("Mul", [xs[0], alpha])
+    b.node("Mul", [xs[0], b.temp("Sigmoid", [gated])], ys)
 
 
 @emits(ops.LeakyReluOp, ops.EluOp)

@@ -134,7 +134,6 @@ SinOp = _unary("ge.sin", "Sine.")
 CosOp = _unary("ge.cos", "Cosine.")
 SoftplusOp = _unary("ge.softplus", "log(1 + exp(x)).")
 HardSwishOp = _unary("ge.hard_swish", "x * max(0, min(1, x / 6 + 1 / 2)).")
-SiluOp = _unary("ge.silu", "x * sigmoid(x) (SiLU; Swish with alpha 1).")
 
 
 @irdl_op_definition
@@ -187,6 +186,20 @@ class ClipOp(NumericUnaryOp):
     name = "ge.clip"
     min = opt_prop_def(FloatAttr)
     max = opt_prop_def(FloatAttr)
+
+
+@irdl_op_definition
+class SiluOp(UnaryOp):
+    """x * sigmoid(alpha * x): SiLU with alpha absent (1), ONNX's Swish (opset 24) with it,
+    QuickGELU (CLIP) with 1.702."""
+
+    name = "ge.silu"
+    alpha = opt_prop_def(FloatAttr)
+
+    @property
+    def gain(self) -> float:
+        """alpha, 1 when absent."""
+        return 1.0 if self.alpha is None else self.alpha.value.data
 
 
 @irdl_op_definition

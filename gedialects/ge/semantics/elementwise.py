@@ -47,11 +47,16 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     ops.CosOp: np.cos,
     ops.SoftplusOp: lambda x: np.logaddexp(np.zeros((), x.dtype), x),
     ops.HardSwishOp: lambda x: x * np.clip(x / 6 + 0.5, 0, 1),
-    ops.SiluOp: lambda x: x * special.expit(x),
     ops.LogicalNotOp: np.logical_not,
 }
 for _op, _fn in _UNARY.items():
     REFERENCE[_op] = _elementwise(_fn)
+
+
+@reference(ops.SiluOp)
+def silu(op: ops.SiluOp, x: np.ndarray) -> np.ndarray:
+    gain = op.gain
+    return x * special.expit(x if gain == 1.0 else x * np.asarray(gain, x.dtype))
 
 
 @reference(ops.GeluOp)

@@ -50,15 +50,33 @@ func.func @gate_of_another_value(%x: tensor<1x8x4x4xf32>, %g: tensor<1x8x1x1xf32
 
 // -----
 
-// Swish with beta: x * sigmoid(2 x) is not a SiLU; the pass leaves it.
-// CHECK-LABEL: func.func @swish_with_beta
-// CHECK:         ge.sigmoid
-// CHECK-NEXT:    ge.mul
-// CHECK-NOT:     ge.silu
-func.func @swish_with_beta(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %two = ge.constant dense<2.0> : tensor<f32>
-  %bx = ge.mul %x, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+// Swish with alpha (QuickGELU's 1.702 here): x * sigmoid(x * 1.702), the constant first or not.
+// CHECK-LABEL: func.func @quick_gelu
+// CHECK-NEXT:    %[[Y:.+]] = ge.silu %x {alpha = 1.702{{[0-9]*}} : f64}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @quick_gelu(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = ge.constant dense<1.702> : tensor<f32>
+  %bx = ge.mul %a, %x : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
   %s = ge.sigmoid %bx : (tensor<4xf32>) -> tensor<4xf32>
   %y = ge.mul %x, %s : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   func.return %y : tensor<4xf32>
+}
+
+// -----
+
+// Left alone: a gate of x scaled per element (not one alpha), and a scaled x that something
+// else reads too (the scaling would have to stay).
+// CHECK-LABEL: func.func @not_one_alpha
+// CHECK-NOT:     ge.silu
+func.func @not_one_alpha(%x: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  %a = ge.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %bx = ge.mul %x, %a : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %s = ge.sigmoid %bx : (tensor<2xf32>) -> tensor<2xf32>
+  %y = ge.mul %x, %s : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %c = ge.constant dense<2.0> : tensor<f32>
+  %cx = ge.mul %x, %c : (tensor<2xf32>, tensor<f32>) -> tensor<2xf32>
+  %t = ge.sigmoid %cx : (tensor<2xf32>) -> tensor<2xf32>
+  %z = ge.mul %x, %t : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %w = ge.add %z, %cx : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  func.return %y, %w : tensor<2xf32>, tensor<2xf32>
 }
