@@ -186,6 +186,31 @@ class DropEmptySplitPieces(RewritePattern):
         rewriter.replace(op, new_ops, values)
 
 
+class GatherOfOneConstantIndex(RewritePattern):
+    """gather(x, c, axis) with c one constant index -> slice(x, [c, c + 1) on axis), reshaped
+    to the gather's shape: torch's `nn.MultiheadAttention` export picks q, k and v out of the
+    packed projection so (`unflatten`, then `select` 0, 1, 2). A slice of leading rows is a
+    view (`memory_rules`), where the gather was a kernel copying each of them. An index out
+    of range stays a gather (whose kernel refuses it at run time, as onnxruntime does)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.GatherOp, rewriter: PatternRewriter, /) -> None:
+        index = op.indices.owner
+        if not isinstance(index, ConstantOp) or index.to_numpy().size != 1:
+            return
+        shape = shape_of(op.data.type)
+        axis = op.get_int("axis") % len(shape)
+        i = int(index.to_numpy().reshape(()))
+        if not -shape[axis] <= i < shape[axis]:
+            return
+        i %= shape[axis]
+        piece = ops.SliceOp(op.data, starts=[i], ends=[i + 1], axes=[axis], steps=[1])
+        new: list[Operation] = [piece]
+        if piece.output.type != op.output.type:
+            new.append(ops.ReshapeOp(piece.output, shape=list(shape_of(op.output.type))))
+        rewriter.replace(op, new, [new[-1].results[0]])
+
+
 def _takes_everything(op: ops.SliceOp) -> bool:
     shape = shape_of(op.input.type)
     specs = zip(op.ints("starts"), op.ints("ends"), op.ints("axes"), op.ints("steps"))
@@ -236,6 +261,7 @@ SIMPLIFY_PATTERNS: tuple[type[RewritePattern], ...] = (
     ComposeReshapes,
     SimplifyCast,
     RemoveNoOpDataMovement,
+    GatherOfOneConstantIndex,
     DropEmptyConcatPieces,
     DropEmptySplitPieces,
     SoftmaxOfRows,

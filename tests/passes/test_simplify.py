@@ -130,6 +130,27 @@ def plant_data_movement(b: ProgramBuilder) -> list[Value]:
     return [v for v in values if 0 not in v.shape]
 
 
+def plant_gather(b: ProgramBuilder) -> list[Value]:
+    """A gather of one constant index (scalar or of one element, maybe negative, sometimes
+    out of range, which must stay a gather) along a random axis; or of two indices."""
+    x = any_value(b, 1)
+    axis = b.draw(st.integers(0, len(x.shape) - 1))
+    dim = x.shape[axis]
+    index = b.draw(st.integers(-dim - 1, dim))
+    shape = b.draw(st.sampled_from([(), (1,), (1, 1), (2,)]))
+    if not -dim <= index < dim:
+        index = 0 if shape == (2,) else index
+    indices = ConstantOp(np.full(shape, index, np.int64))
+    b.block.add_op(indices)
+    op = ops.GatherOp(x.ssa, indices.output, axis=axis)
+    if not -dim <= index < dim:  # out of range: the reference refuses it, keep it unbuilt
+        op.drop_all_references()
+        indices.detach()
+        indices.erase()
+        return []
+    return b.emit(op, x.lo, x.hi)
+
+
 def plant_double_neg(b: ProgramBuilder) -> list[Value]:
     x = any_value(b)
     inner = b.emit(ops.NegOp(x.ssa), -x.hi, -x.lo)[0]
@@ -143,6 +164,7 @@ PLANTERS = (  # binary identities have the most cases to cover: planted twice as
     plant_reshapes,
     plant_casts,
     plant_data_movement,
+    plant_gather,
     plant_double_neg,
 )
 PLANTED = planted_programs(PLANTERS, ops=OPS, dtypes=DTYPES, max_plants=8, max_noise=2)

@@ -292,3 +292,27 @@ func.func @split_one_piece_left(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor
   %a, %e = ge.split %x {axis = 1 : i64, sizes = array<i64: 4, 0>} : (tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x0xf32>)
   func.return %a, %e : tensor<2x4xf32>, tensor<2x0xf32>
 }
+
+// -----
+
+// torch's nn.MultiheadAttention export picks q, k, v out of the packed projection by
+// gathers of one constant index: a slice of leading rows (a view), then a reshape.
+// CHECK-LABEL: func.func @gather_of_one_index
+// CHECK-NOT:     ge.gather
+// CHECK:         %[[Q:.+]] = ge.slice %x {starts = array<i64: 0>, ends = array<i64: 1>, axes = array<i64: 0>, steps = array<i64: 1>}
+// CHECK-NEXT:    ge.reshape %[[Q]] {shape = array<i64: 4, 2, 8>} : (tensor<1x4x2x8xf32>) -> tensor<4x2x8xf32>
+// CHECK:         %[[V:.+]] = ge.slice %x {starts = array<i64: 2>, ends = array<i64: 3>, axes = array<i64: 0>, steps = array<i64: 1>}
+// CHECK-NOT:     ge.reshape %[[V]]
+// CHECK:         ge.slice %x {starts = array<i64: 1>, ends = array<i64: 2>, axes = array<i64: 2>, steps = array<i64: 1>}
+// CHECK:         ge.gather %x, %{{.+}} {axis = 0 : i64} : (tensor<3x4x2x8xf32>, tensor<2xi64>)
+func.func @gather_of_one_index(%x: tensor<3x4x2x8xf32>) -> (tensor<4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<3x4x8xf32>, tensor<2x4x2x8xf32>) {
+  %i0 = ge.constant dense<0> : tensor<i64>
+  %i2 = ge.constant dense<-1> : tensor<1xi64>
+  %i1 = ge.constant dense<1> : tensor<i64>
+  %two = ge.constant dense<[0, 2]> : tensor<2xi64>
+  %q = ge.gather %x, %i0 {axis = 0 : i64} : (tensor<3x4x2x8xf32>, tensor<i64>) -> tensor<4x2x8xf32>
+  %v = ge.gather %x, %i2 {axis = 0 : i64} : (tensor<3x4x2x8xf32>, tensor<1xi64>) -> tensor<1x4x2x8xf32>
+  %h = ge.gather %x, %i1 {axis = 2 : i64} : (tensor<3x4x2x8xf32>, tensor<i64>) -> tensor<3x4x8xf32>
+  %g = ge.gather %x, %two {axis = 0 : i64} : (tensor<3x4x2x8xf32>, tensor<2xi64>) -> tensor<2x4x2x8xf32>
+  func.return %q, %v, %h, %g : tensor<4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<3x4x8xf32>, tensor<2x4x2x8xf32>
+}
