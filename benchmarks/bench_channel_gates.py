@@ -15,8 +15,8 @@ their ratio, the kernels run and the output's distance from onnxruntime's.
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
-from bench_silu_epilogue import Graph, _run
+from bench_silu_epilogue import Graph
+from pipeline_ab import compare
 
 from passes.pipelines import GE_OPTIMIZE
 
@@ -62,18 +62,7 @@ CASES = [
 
 
 def main() -> None:
-    print(f"{'case':<31} {'unfolded':>9} {'folded':>9} {'ratio':>6} {'HBM MB':>13} kernels  error")
-    for name, build in CASES:
-        model, x = build()
-        (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
-        before, moved_before, _, count_before = _run(model, UNFOLDED, x)
-        after, moved_after, out, count_after = _run(model, FOLDED, x)
-        err = float(np.abs(out - want).max() / np.abs(want).max())
-        print(
-            f"{name:<31} {before:>9,.0f} {after:>9,.0f} {after / before:>6.2f} "
-            f"{moved_before / 1e6:>6.1f}->{moved_after / 1e6:<6.1f} {count_before:>2}->"
-            f"{count_after:<4} {err:.1e}"
-        )
+    compare(CASES, UNFOLDED, FOLDED, ("case", "unfolded", "folded"))
 
 
 if __name__ == "__main__":

@@ -15,13 +15,10 @@ onnxruntime's.
 from __future__ import annotations
 
 import numpy as np
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+from pipeline_ab import compare
 
-from ge.frontends.onnx import import_onnx_model
-from ge.pipeline import apply_pipeline
 from passes.pipelines import GE_OPTIMIZE
-from runtime.kernel_runner import KernelRunner
 
 CASES = [  # (name, C, H, W, O, k, stride, pad, activation)
     ("dcgan 512->256 4x4 relu", 512, 4, 4, 256, 4, 2, 1, "Relu"),
@@ -85,32 +82,10 @@ def _dcgan():  # noqa: ANN202
     return model, rng.standard_normal((1, 100, 1, 1)).astype(np.float32)
 
 
-def _run(model, spec: str, x: np.ndarray):  # noqa: ANN001, ANN202
-    """(cycles, HBM bytes, output, routes) of the model through `spec` on the npu."""
-    module = import_onnx_model(model)
-    apply_pipeline(module, spec)
-    run = KernelRunner(module).run([x])
-    assert not run.fallbacks, run.fallbacks
-    kernels = run.profile.kernels
-    cycles = sum(k.cycles for k in kernels)
-    moved = sum(k.hbm_bytes_read + k.hbm_bytes_written for k in kernels)
-    return cycles, moved, run.outputs[0], len(kernels)
-
-
 def main() -> None:
-    print(f"{'layer':<30} {'unfused':>9} {'fused':>9} {'ratio':>6} {'HBM MB':>13} kernels  error")
     cases = [(name, lambda shape=shape: _model(*shape)) for name, *shape in CASES]
-    for name, build in [*cases, ("dcgan generator (5 layers)", _dcgan)]:
-        model, x = build()
-        (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
-        before, moved_before, _, count_before = _run(model, UNFUSED, x)
-        after, moved_after, out, count_after = _run(model, FUSED, x)
-        err = float(np.abs(out - want).max() / np.abs(want).max())
-        print(
-            f"{name:<30} {before:>9,.0f} {after:>9,.0f} {after / before:>6.2f} "
-            f"{moved_before / 1e6:>6.1f}->{moved_after / 1e6:<6.1f} {count_before:>2}->"
-            f"{count_after:<4} {err:.1e}"
-        )
+    compare([*cases, ("dcgan generator (5 layers)", _dcgan)], UNFUSED, FUSED,
+            ("layer", "unfused", "fused"))  # fmt: skip
 
 
 if __name__ == "__main__":
