@@ -97,7 +97,7 @@ def placed_offsets(op: Operation) -> list[int] | None:
 def unplaced_operands(op: Operation) -> list[int] | None:
     """For a concat of contiguous pieces, the indices of the operands its producers cannot
     write in place (`placed_offsets`); None for any other op."""
-    if not (isinstance(op, ge.ConcatOp) or getattr(op, "GE_OP", None) is ge.ConcatOp):
+    if not _is_concat(op):
         return None
     shape = shape_of(op.results[0].type)
     axis = op.get_int("axis") % len(shape) if shape else 0
@@ -134,9 +134,12 @@ def _reads_in_place(user: Operation, concat: Operation) -> bool:
         return True
     if user.parent is not concat.parent or user.has_trait(IsTerminator):
         return False
-    if view_offsets(user) is not None:
-        return False
-    return not (isinstance(user, ge.ConcatOp) or getattr(user, "GE_OP", None) is ge.ConcatOp)
+    return view_offsets(user) is None and not _is_concat(user)
+
+
+def _is_concat(op: Operation) -> bool:
+    """A `ge.concat` or the kernel that mirrors it."""
+    return isinstance(op, ge.ConcatOp) or getattr(op, "GE_OP", None) is ge.ConcatOp
 
 
 def inplace_operands(op: Operation) -> Sequence[int]:

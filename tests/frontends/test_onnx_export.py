@@ -218,6 +218,7 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
             coordinate_transformation_mode="asymmetric",
         ),
     ),  # fmt: skip
+    "ge.silu-alpha": ([X], lambda x: g.SiluOp(x, alpha=1.702)),  # QuickGELU
     "ge.resize-linear": (
         [IMG],
         lambda x: g.ResizeOp(

@@ -107,6 +107,11 @@ numpy_case(  # QuickGELU: alpha in x's type, as onnxruntime's com.microsoft.Quic
     lambda x: (x / (1 + np.exp(-x.astype(np.float64) * np.float32(1.702)))).astype(np.float32),
     {"alpha": 1.702}, id="alpha",
 )  # fmt: skip
+numpy_case(  # f16 in, f16 out (scipy's expit of f16 answers in f64), within f16's rounding
+    ops.SiluOp, [r(12, dtype=np.float16)],
+    lambda x: (x.astype(np.float64) / (1 + np.exp(-x.astype(np.float64)))).astype(np.float16),
+    tol=2e-3, id="f16",
+)  # fmt: skip
 for op, onnx_type in [(ops.ReluOp, "Relu"), (ops.NegOp, "Neg"), (ops.AbsOp, "Abs")]:
     onnx_case(op, [ints(2, 5)], onnx_type, id="i64")
     onnx_case(op, [ints(7, dtype=np.int32)], onnx_type, id="i32")

@@ -55,8 +55,13 @@ for _op, _fn in _UNARY.items():
 
 @reference(ops.SiluOp)
 def silu(op: ops.SiluOp, x: np.ndarray) -> np.ndarray:
-    gain = op.gain
-    return x * special.expit(x if gain == 1.0 else x * np.asarray(gain, x.dtype))
+    """The sigmoid rounded to x's type, then the product in it: Sigmoid then Mul, as the
+    two ONNX ops compute it (scipy's expit of f16 answers in f64)."""
+    dtype, gain = result_dtype(op), op.gain
+    with np.errstate(all="ignore"):
+        scaled = x if gain == 1.0 else x * np.asarray(gain, dtype)
+        gate = np.asarray(special.expit(scaled)).astype(dtype, copy=False)
+        return np.asarray(x * gate).astype(dtype, copy=False)
 
 
 @reference(ops.GeluOp)
