@@ -7,6 +7,8 @@ which its GEMM reads transposed.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
@@ -59,6 +61,8 @@ def lower_matmul_kernel(
         view = ReshapeOp(output, BufferType(full, output.type.element_type, "hbm"))
         ops.append(view)
         output = view.result
+    if not isinstance(output, ColumnPieces) and not op.get_flag("transpose_a"):
+        output = _rows_of_one_gemm(inputs, output, ops)
     if op.get_flag("transpose_a"):
         src = inputs[0].type
         dims = (*src.dims[:-2], src.dims[-1], src.dims[-2])
@@ -66,6 +70,35 @@ def lower_matmul_kernel(
         ops += [tmp, transpose_last_two(inputs[0], tmp.buffer, target, f"{name}_t0")]
         inputs[0] = tmp.buffer
     return [*ops, *lower_matmul(op, inputs, output, target, name, pre_transposed=True)]
+
+
+def _view(value: SSAValue, dims: tuple[int, ...], ops: list[Operation]) -> SSAValue:
+    view = ReshapeOp(value, BufferType(dims, value.type.element_type, "hbm"))
+    ops.append(view)
+    return view.result
+
+
+def _rows_of_one_gemm(inputs: list[SSAValue], output: SSAValue, ops: list[Operation]) -> SSAValue:
+    """With a 2-D B, A's batch axes are more rows of one GEMM: A (..., M, K) is viewed as
+    (rows, K) and the output, and a residual of its shape, as (rows, N), so B is loaded
+    once, not once per batch index. torch's `nn.MultiheadAttention` projects a (L, 1, E)
+    sequence so: L GEMMs of one row each, each reloading the weight (CLIP's QKV at 13-19x
+    its roofline). A bias along N only keeps broadcasting; any other addend keeps the
+    batch. Returns the output to use (`inputs` are updated in place)."""
+    a_dims, out_dims = tuple(inputs[0].type.dims), tuple(output.type.dims)
+    if len(inputs[1].type.dims) != 2 or len(a_dims) <= 2 or len(out_dims) != len(a_dims):
+        return output
+    rows, n = math.prod(out_dims[:-1]), out_dims[-1]
+    addends = inputs[2:]
+    for addend in addends:
+        dims = tuple(addend.type.dims)
+        if dims != out_dims and any(d != 1 for d in dims[:-1]):
+            return output
+    inputs[0] = _view(inputs[0], (rows, a_dims[-1]), ops)
+    for i, addend in enumerate(addends, start=2):
+        if tuple(addend.type.dims) == out_dims:
+            inputs[i] = _view(addend, (rows, n), ops)
+    return _view(output, (rows, n), ops)
 
 
 def _addend_view(
