@@ -68,15 +68,16 @@ func.func @weights(%a: tensor<4x2xf32>) -> tensor<4x3xf32> {
 
 // A K-heavy f32 GEMM with a bias on few output tiles (BERT's FFN down: M 128, K 3072): K is
 // split in two, each half on 16 cores. An init kernel writes the bias into C; each part's
-// tiles then add into C by atomic DMAs, the K loop running over the part's range.
+// tiles then add into C by atomic DMAs, the K loop running over the part's range. (C is
+// viewed as a 128x768 matrix: with a 2-D B, A's batch axis is rows of one GEMM.)
 
 // CHECK-LABEL: func.func @split_k
 // CHECK: npu.kernel "matmul_0_init" block_dim = {{[0-9]+}}
-// CHECK: npu.dma {{.+}} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK: npu.dma {{.+}} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<128x768xf32, hbm>
 // CHECK: npu.kernel "matmul_0" block_dim = 32
 // CHECK: arith.constant 1536 : index
 // CHECK: npu.mmad
-// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<128x768xf32, hbm>
 // CHECK-NOT: npu.kernel
 func.func @split_k(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: tensor<768xf32>) -> tensor<1x128x768xf32> {
   %c = kernel.matmul %a, %b bias %bias {transpose_a = false, transpose_b = false, alpha = 1.000000e+00 : f64, fused_from = ["ge.matmul", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>) -> tensor<1x128x768xf32>
@@ -86,15 +87,18 @@ func.func @split_k(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: 
 // -----
 
 // With BERT's skip connection too, the init kernel writes bias + residual into C; the
-// split parts then add into it as before.
+// split parts then add into it as before. A's batch axis is rows of the GEMM: A, the
+// residual and C are viewed as matrices.
 
 // CHECK-LABEL: func.func @split_k_residual
+// CHECK: npu.reshape %a : !npu.buffer<1x128x3072xf32, hbm> -> !npu.buffer<128x3072xf32, hbm>
+// CHECK-NEXT: %[[X:.+]] = npu.reshape %x : !npu.buffer<1x128x768xf32, hbm> -> !npu.buffer<128x768xf32, hbm>
 // CHECK: npu.kernel "matmul_0_init" block_dim = {{[0-9]+}}
 // CHECK: npu.dma %bias {{.+}} -> %[[BV:[^ ]+]]
-// CHECK-NEXT: npu.dma %x {{.+}} -> %[[XV:[^ ]+]]
+// CHECK-NEXT: npu.dma %[[X]] {{.+}} -> %[[XV:[^ ]+]]
 // CHECK: npu.vec_add %[[BV]], %[[XV]]
 // CHECK: npu.kernel "matmul_0" block_dim = 32
-// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<1x128x768xf32, hbm>
+// CHECK: npu.dma {{.+}} {atomic = "add"} : !npu.buffer<{{.+}}xf32, ub> -> !npu.buffer<128x768xf32, hbm>
 // CHECK-NOT: npu.kernel
 func.func @split_k_residual(%a: tensor<1x128x3072xf32>, %b: tensor<3072x768xf32>, %bias: tensor<768xf32>, %x: tensor<1x128x768xf32>) -> tensor<1x128x768xf32> {
   %c = kernel.matmul %a, %b bias %bias residual %x {fused_from = ["ge.matmul", "ge.add", "ge.add"]} : (tensor<1x128x3072xf32>, tensor<3072x768xf32>, tensor<768xf32>, tensor<1x128x768xf32>) -> tensor<1x128x768xf32>
