@@ -101,6 +101,23 @@ class ComposeTransposes(RewritePattern):
             rewriter.replace(op, ops.TransposeOp(inner.input, perm=composed))
 
 
+class TransposeOfUnitAxes(RewritePattern):
+    """A transpose that keeps the order of every axis longer than one moves only unit axes:
+    the same bytes in the same order, so it is a reshape (a view, where the transpose was a
+    copy kernel). torch's `nn.MultiheadAttention` (not batch-first) swaps a batch of one
+    with the sequence around every attention: (1, L, E) <-> (L, 1, E)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.TransposeOp, rewriter: PatternRewriter, /) -> None:
+        perm, shape = op.ints("perm"), shape_of(op.input.type)
+        if list(perm) == sorted(perm):
+            return  # the identity: ComposeTransposes forwards it
+        moved = [p for p in perm if shape[p] != 1]
+        if moved != sorted(moved):
+            return
+        rewriter.replace(op, ops.ReshapeOp(op.input, shape=list(shape_of(op.output.type))))
+
+
 class ComposeReshapes(RewritePattern):
     """reshape(reshape(x)) -> reshape(x); a reshape to the input's own shape -> x."""
 
@@ -258,6 +275,7 @@ SIMPLIFY_PATTERNS: tuple[type[RewritePattern], ...] = (
     RemoveBinaryIdentity,
     RemoveDoubleNeg,
     ComposeTransposes,
+    TransposeOfUnitAxes,
     ComposeReshapes,
     SimplifyCast,
     RemoveNoOpDataMovement,

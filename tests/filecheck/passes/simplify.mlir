@@ -316,3 +316,18 @@ func.func @gather_of_one_index(%x: tensor<3x4x2x8xf32>) -> (tensor<4x2x8xf32>, t
   %g = ge.gather %x, %two {axis = 0 : i64} : (tensor<3x4x2x8xf32>, tensor<2xi64>) -> tensor<2x4x2x8xf32>
   func.return %q, %v, %h, %g : tensor<4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<3x4x8xf32>, tensor<2x4x2x8xf32>
 }
+
+// -----
+
+// A transpose that moves only axes of length one is a reshape: (1, L, E) <-> (L, 1, E) as
+// torch's nn.MultiheadAttention exports around every attention. One that reorders two
+// longer axes stays.
+// CHECK-LABEL: func.func @unit_axes_transpose
+// CHECK-NEXT:    %[[A:.+]] = ge.reshape %x {shape = array<i64: 5, 1, 8>} : (tensor<1x5x8xf32>) -> tensor<5x1x8xf32>
+// CHECK-NEXT:    %[[B:.+]] = ge.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<1x5x8xf32>) -> tensor<1x8x5xf32>
+// CHECK-NEXT:    func.return %[[A]], %[[B]]
+func.func @unit_axes_transpose(%x: tensor<1x5x8xf32>) -> (tensor<5x1x8xf32>, tensor<1x8x5xf32>) {
+  %a = ge.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<1x5x8xf32>) -> tensor<5x1x8xf32>
+  %b = ge.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<1x5x8xf32>) -> tensor<1x8x5xf32>
+  func.return %a, %b : tensor<5x1x8xf32>, tensor<1x8x5xf32>
+}
