@@ -281,6 +281,8 @@ def _computed_before(value: SSAValue, *inputs: SSAValue | None) -> bool:
     residual from a parallel branch, GPT-NeoX's attention beside its MLP, would make the
     MLP's last matmul wait for the attention, which the stream scheduler ran beside it.)"""
     source = value.owner
+    while isinstance(source, ge.ReshapeOp):  # a view is computed when what it views is
+        source = source.input.owner
     if not isinstance(source, Operation) or isinstance(source, ConstantOp):
         return True
     seen: set[int] = set()

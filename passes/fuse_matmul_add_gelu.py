@@ -19,6 +19,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 from gedialects.ge import ops as ge
 from gedialects.kernel.base import ACTIVATIONS
 from passes.epilogues import MatMulEpilogue, fuse_into_producer, rewrite_module
+from passes.fuse_matmul_residual_add import AddAboveReshape
 
 
 class MatMulBias(RewritePattern):
@@ -49,4 +50,4 @@ class FuseMatMulAddGelu(ModulePass):
     name = "fuse-matmul-add-gelu"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        rewrite_module(op, MatMulBias(), MatMulActivation())
+        rewrite_module(op, AddAboveReshape(), MatMulBias(), MatMulActivation())

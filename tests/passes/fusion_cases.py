@@ -41,6 +41,8 @@ def check_fusion(pass_name: str, data, programs, kernel: str, **tolerance) -> Mo
     after = assert_preserves_semantics(pass_name, module, inputs, **tolerance)
     assert after is not None
     grown = high_level_ops(after) - before
+    grown.pop("ge.reshape", None)  # a view moves no data: the matmul fusions may view the
+    # residual as the product instead of the product as the residual (AddAboveReshape)
     assert not grown, f"{pass_name} duplicated {dict(grown)}"
     fused = sum(1 for op in after.walk() if op.name == kernel)
     event(f"{kernel}: {'some' if fused else 'none'}")

@@ -105,7 +105,8 @@ def plant_conv_transpose_chain(b: ProgramBuilder) -> list[Value]:
 
 
 def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
-    """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act] [-> + residual]."""
+    """[transpose ->] matmul [-> * or / scalar] [-> + bias] [-> act] [-> [reshape ->] +
+    residual]."""
     x = float_value(b, 2, 3, limit=10.0)
     m = b.draw(st.integers(1, 4))
     extra: list[Value] = []
@@ -128,6 +129,9 @@ def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
     if maybe(b):
         y = activation(b, y)
     if maybe(b):
+        if maybe(b, 3):  # viewed first, as torch's MultiheadAttention projects (L N, E) rows
+            second_user(b, y, extra)
+            y = emit(b, ops.ReshapeOp(y.ssa, shape=[1, *y.shape]))
         residual = b.pick(lambda v: v.shape == y.shape and v.dtype == y.dtype and v is not y)
         residual = residual or b.argument(y.shape, y.dtype)
         second_user(b, y, extra)

@@ -95,3 +95,20 @@ func.func @no_fuse_parallel_branch(%x: tensor<4x8xf32>, %wa: tensor<8x8xf32>, %b
   %r = ge.add %s, %a : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   func.return %r : tensor<4x8xf32>
 }
+
+// -----
+
+// torch's nn.MultiheadAttention: the out-projection runs on (L N, E) rows, then is viewed as
+// (N, L, E) for the skip connection. The add moves above the view and becomes the residual.
+// CHECK-LABEL: func.func @residual_behind_a_view
+// CHECK:      %[[R:.+]] = ge.reshape %r {shape = array<i64: 4, 16>} : (tensor<1x4x16xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT: %[[Y:.+]] = kernel.matmul %h, %w bias %b residual %[[R]] {{.+}}fused_from = ["ge.matmul", "ge.add", "ge.add"]
+// CHECK-NEXT: %[[V:.+]] = ge.reshape %[[Y]] {shape = array<i64: 1, 4, 16>}
+// CHECK-NEXT: func.return %[[V]]
+func.func @residual_behind_a_view(%h: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>, %r: tensor<1x4x16xf32>) -> tensor<1x4x16xf32> {
+  %m = ge.matmul %h, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %a = ge.add %m, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %v = ge.reshape %a {shape = array<i64: 1, 4, 16>} : (tensor<4x16xf32>) -> tensor<1x4x16xf32>
+  %y = ge.add %r, %v : (tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> tensor<1x4x16xf32>
+  func.return %y : tensor<1x4x16xf32>
+}
