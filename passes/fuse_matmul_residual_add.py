@@ -47,6 +47,9 @@ class AddAboveReshape(RewritePattern):
                 continue
             if only_user(product) is not reshape or other.type != viewed.type:
                 continue
+            if isinstance(other.owner, ge.MatMulOp | k.MatMulKernelOp):
+                continue  # two products: viewing the other would move it back, for ever
+
             flat = ge.ReshapeOp(other, shape=list(shape_of(product.type)))
             owner = other.owner  # r's view right after r: it then reaches the matmul too
             where = InsertPoint.after if isinstance(owner, Operation) else InsertPoint.at_start

@@ -112,3 +112,18 @@ func.func @residual_behind_a_view(%h: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b:
   %y = ge.add %r, %v : (tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> tensor<1x4x16xf32>
   func.return %y : tensor<1x4x16xf32>
 }
+
+// -----
+
+// Two products, one behind a view: the view is not moved to the other product (which
+// would move it back, for ever); the add joins the product it meets as its bias.
+// CHECK-LABEL: func.func @two_products
+// CHECK:      %[[V:.+]] = ge.reshape %m {shape = array<i64: 4, 16>}
+// CHECK-NEXT: kernel.matmul %h, %w bias %[[V]]
+func.func @two_products(%h: tensor<4x8xf32>, %w: tensor<8x16xf32>, %g: tensor<1x4x8xf32>) -> tensor<4x16xf32> {
+  %m = ge.matmul %g, %w : (tensor<1x4x8xf32>, tensor<8x16xf32>) -> tensor<1x4x16xf32>
+  %n = ge.matmul %h, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %v = ge.reshape %m {shape = array<i64: 4, 16>} : (tensor<1x4x16xf32>) -> tensor<4x16xf32>
+  %y = ge.add %v, %n : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  func.return %y : tensor<4x16xf32>
+}
