@@ -99,12 +99,10 @@ def apply_steps(b, steps: list[Step], u: SSAValue, tiles: dict) -> None:  # noqa
         elif step.value in ("elu", "softplus"):
             _rectified_sum(b, u, step.value, dict(step.attrs).get("alpha", 1.0))
         elif step.value == "silu":  # x * sigmoid(alpha x), the sigmoid in a scratch tile
+            from lowering.lower_elementwise import silu
+
             gate = b.alloc(u.type.dims, u.type.element_type, "ub")
-            alpha = dict(step.attrs).get("alpha", 1.0)
-            if alpha != 1.0:
-                b.add(SCALAR_OPS["muls"](u, alpha, gate))
-            b.add(UNARY_OPS["sigmoid"](u if alpha == 1.0 else gate, gate))
-            b.add(BINARY_OPS["mul"](u, gate, u))
+            silu(b, u, gate, u, dict(step.attrs).get("alpha", 1.0))
         elif step.value == "hard_swish":  # x * hard_sigmoid(x) with alpha 1/6, beta 1/2
             x = b.alloc(u.type.dims, u.type.element_type, "ub")
             b.add(SCALAR_OPS["muls"](u, 1.0, x))

@@ -125,13 +125,8 @@ def _emit_body(b: KernelBuilder, op: ElementwiseOp, values: dict, dsts: dict):  
             b.add(VecCastOp(args[0], dst))
         elif name == "ge.gelu":
             _gelu(b, args[0], dst, body_op.get_str("approximate") == "tanh")
-        elif name == "ge.silu":  # sigmoid(alpha x) into dst, then times x (dst is not x's)
-            gated = args[0]
-            if body_op.gain != 1.0:
-                b.add(SCALAR_OPS["muls"](args[0], body_op.gain, dst))
-                gated = dst
-            b.add(UNARY_OPS["sigmoid"](gated, dst))
-            b.add(BINARY_OPS["mul"](dst, args[0], dst))
+        elif name == "ge.silu":
+            silu(b, args[0], dst, dst, body_op.gain)
         elif name == "ge.elu":  # alpha (exp(min(x, 0)) - 1), then max with x (alpha <= 1)
             b.add(SCALAR_OPS["mins"](args[0], 0.0, dst))
             b.add(UNARY_OPS["exp"](dst, dst))
@@ -174,6 +169,15 @@ class _Plan:
     out_shape: tuple[int, ...]
     tr: int
     tc: int
+
+
+def silu(b: KernelBuilder, x: SSAValue, gate: SSAValue, out: SSAValue, alpha: float) -> None:
+    """out = x * sigmoid(alpha x), with sigmoid(alpha x) in `gate` (not x's tile); `out` is
+    x (an epilogue, in place) or `gate` (an elementwise body's own result)."""
+    if alpha != 1.0:
+        b.add(SCALAR_OPS["muls"](x, alpha, gate))
+    b.add(UNARY_OPS["sigmoid"](x if alpha == 1.0 else gate, gate))
+    b.add(BINARY_OPS["mul"](x, gate, out))
 
 
 def _gelu(b: KernelBuilder, x: SSAValue, dst: SSAValue, tanh: bool) -> None:

@@ -58,7 +58,7 @@ class RecognizeSilu(RewritePattern):
     def match_and_rewrite(self, op: ops.MulOp, rewriter: PatternRewriter, /) -> None:
         for x, gate in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
             sigmoid = gate.owner
-            if not isinstance(sigmoid, ops.SigmoidOp) or gate.type != x.type:
+            if not isinstance(sigmoid, ops.SigmoidOp):
                 continue
             found = gated_input(sigmoid, x)
             if found is None:
