@@ -32,7 +32,7 @@ from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import activation_of
-from gedialects.kernel.mirrored import ConvTranspose2DKernelOp
+from gedialects.kernel.mirrored import ConvTranspose2DKernelOp, GroupNormKernelOp
 from lowering.gemm_epilogue import activation_steps
 from passes.fold_batch_norm import bn_factors, erase_dead
 from passes.matching import constant_array, only_user
@@ -167,33 +167,34 @@ class ConvEpilogue:
 
 
 @dataclass
-class ConvTransposeEpilogue:
-    """A `kernel.conv_transpose2d` under construction: it takes an activation, after its
-    bias (its lowerings apply it where they add the bias)."""
+class ActivatedMirrorEpilogue:
+    """A mirrored kernel that takes an activation of its result (`kernel.mirrored`'s
+    `ActivatedMirrorKernelOp`) under construction: `GE_OP` or `KERNEL` with operands `SLOTS`."""
 
     values: dict[str, SSAValue | None]
     props: dict[str, Attribute]
     fused: list[str]
 
-    SLOTS = ("input", "weight", "bias")
+    GE_OP: ClassVar[type]
+    KERNEL: ClassVar[type]
+    SLOTS: ClassVar[tuple[str, ...]]
+    SCRATCH: ClassVar[bool] = True
+    """Whether its lowerings have room for an activation's scratch tile."""
 
-    @staticmethod
-    def of(op: Operation) -> ConvTransposeEpilogue | None:
-        if not isinstance(op, ge.ConvTranspose2DOp | ConvTranspose2DKernelOp):
+    @classmethod
+    def of(cls, op: Operation):  # noqa: ANN206 (the subclass)
+        if not isinstance(op, cls.GE_OP | cls.KERNEL):
             return None
-        values = {name: getattr(op, name) for name in ConvTransposeEpilogue.SLOTS}
+        values = {name: getattr(op, name) for name in cls.SLOTS}
         props = {n: a for n, a in op.properties.items() if n != "fused_from"}
-        fused = list(op.fused_names) if isinstance(op, ConvTranspose2DKernelOp) else [op.name]
-        return ConvTransposeEpilogue(values, props, fused)
+        fused = list(op.fused_names) if isinstance(op, cls.KERNEL) else [op.name]
+        return cls(values, props, fused)
 
     def build(self) -> list[Operation]:
         operands = [self.values[n] for n in self.SLOTS]
-        return [ConvTranspose2DKernelOp(*operands, fused_from=self.fused, **self.props)]
+        return [self.KERNEL(*operands, fused_from=self.fused, **self.props)]
 
     def absorb_activation(self, op: Operation) -> bool:
-        """An activation the lowerings apply in place on their output tile: one that keeps a
-        scratch copy (gelu, hard_swish, elu, softplus) would need a second canvas in col2im's
-        UB, so a conv that fits whole might no longer; it stays a kernel of its own."""
         found = activation_of(op)
         if found is None or "activation" in self.props:
             return False
@@ -201,11 +202,32 @@ class ConvTransposeEpilogue:
             steps = activation_steps(*found)
         except UnsupportedError:
             return False
-        if any(step.needs_scratch for step in steps):
+        if not self.SCRATCH and any(step.needs_scratch for step in steps):
             return False
         set_activation(self.props, "activation", found)
         self.fused.append(op.name)
         return True
+
+
+class ConvTransposeEpilogue(ActivatedMirrorEpilogue):
+    """A `kernel.conv_transpose2d`: it takes an activation, after its bias (its lowerings
+    apply it where they add the bias); one that keeps a scratch copy (gelu, hard_swish, elu,
+    softplus, silu) would need a second canvas in col2im's UB, so a conv that fits whole
+    might no longer; it stays a kernel of its own."""
+
+    GE_OP = ge.ConvTranspose2DOp
+    KERNEL = ConvTranspose2DKernelOp
+    SLOTS = ("input", "weight", "bias")
+    SCRATCH = False
+
+
+class GroupNormEpilogue(ActivatedMirrorEpilogue):
+    """A `kernel.group_norm`: the activation runs on each output tile before its store (a
+    diffusion net's GroupNorm + SiLU); its tile choice leaves room for a scratch tile."""
+
+    GE_OP = ge.GroupNormOp
+    KERNEL = GroupNormKernelOp
+    SLOTS = ("input", "scale", "bias")
 
 
 @dataclass

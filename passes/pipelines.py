@@ -28,6 +28,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "simplify",  # algebraic identities, no-op data movement, inference dropout
     "recognize-layer-norm",  # ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add -> ge.layer_norm
     "recognize-rms-norm",  # Pow/ReduceMean/Add/Sqrt/Reciprocal/Mul -> ge.rms_norm (after LN)
+    "recognize-group-norm",  # Reshape/InstanceNormalization/Reshape/Mul/Add -> ge.group_norm
     "recognize-gelu",  # x * 0.5 * (1 + erf(x / sqrt 2)) -> ge.gelu
     "recognize-silu",  # x * sigmoid(x) -> ge.silu, an epilogue activation
     "cse",
@@ -39,6 +40,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-conv-bn-relu",  # before fold-batch-norm, so the kernel records the BN
     "fold-batch-norm",  # the BNs no conv took: into matmuls, else x * s + t
     "fuse-conv-bias-activation",
+    "fuse-norm-activation",  # GroupNorm + SiLU: one kernel
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
     "fuse-matmul-residual-add",  # a transformer's skip connection after the bias

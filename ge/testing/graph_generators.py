@@ -178,6 +178,19 @@ def instance_norm(b: ProgramBuilder) -> bool:
     return True
 
 
+def group_norm(b: ProgramBuilder) -> bool:
+    x = _float_operand(b, 3)
+    if x is None:
+        return False
+    channels = x.shape[1]
+    groups = b.draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+    scale, bias = (_constant_or_fit(b, (channels,), x.dtype) for _ in range(2))
+    spread = math.sqrt(max(1, channels // groups * math.prod(x.shape[2:])))
+    m = spread * scale.magnitude + bias.magnitude
+    b.emit(ops.GroupNormOp(x.ssa, scale.ssa, bias.ssa, num_groups=groups), -m, m)
+    return True
+
+
 def _normalized_operand(b: ProgramBuilder):
     """An operand, an axis, the normalized dims from it, and a scale of their trailing part
     (layer and RMS norm both broadcast it); None if no float operand exists."""
@@ -297,6 +310,7 @@ GENERATORS: dict[str, Generator] = {
     "ge.conv_transpose2d": conv_transpose2d,
     "ge.batch_norm": batch_norm,
     "ge.instance_norm": instance_norm,
+    "ge.group_norm": group_norm,
     "ge.layer_norm": layer_norm,
     "ge.rms_norm": rms_norm,
     "ge.softmax": softmax("ge.softmax"),

@@ -54,6 +54,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "norm": (
         "ge.batch_norm",
         "ge.instance_norm",
+        "ge.group_norm",
         "ge.layer_norm",
         "ge.rms_norm",
         "ge.softmax",

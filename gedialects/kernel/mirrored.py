@@ -66,6 +66,12 @@ ConvTranspose2DKernelOp = mirror(
     "The `ge.conv_transpose2d` op as one kernel, and an optional activation of its result.",
     ActivatedMirrorKernelOp,
 )
+GroupNormKernelOp = mirror(
+    ge.GroupNormOp,
+    "The `ge.group_norm` op as one kernel, and an optional activation of its result (a "
+    "diffusion net's GroupNorm + SiLU: one read for the statistics' passes and one write).",
+    ActivatedMirrorKernelOp,
+)
 ArgMaxKernelOp = mirror(ge.ArgMaxOp)
 ArgMinKernelOp = mirror(ge.ArgMinOp)
 
@@ -89,6 +95,7 @@ MIRRORED: dict[type, type[KernelOp]] = {
         LRNKernelOp,
         DropoutKernelOp,
         ConvTranspose2DKernelOp,
+        GroupNormKernelOp,
         ArgMaxKernelOp,
         ArgMinKernelOp,
     )

@@ -105,6 +105,11 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
         lambda x: g.BatchNormOp(x, c(normal(4)), c(normal(4)), c(normal(4)), c(positive(4))),
     ),
     "ge.instance_norm": ([IMG], lambda x: g.InstanceNormOp(x, c(normal(4)), c(normal(4)))),
+    "ge.group_norm": (
+        [normal(2, 4, 3, 5)],
+        lambda x: g.GroupNormOp(x, c(normal(4)), c(normal(4)), num_groups=2, epsilon=1e-3),
+    ),
+    "ge.group_norm-3d": ([X], lambda x: g.GroupNormOp(x, c(normal(3)), c(normal(3)), num_groups=3)),
     "ge.layer_norm": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), c(normal(4)), axis=-1)),
     "ge.layer_norm-broadcast-scale": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), axis=1)),
     "ge.rms_norm": ([X], lambda x: g.RMSNormOp(x, c(normal(4)), axis=-1, epsilon=1e-3)),
@@ -233,6 +238,18 @@ def test_op_exports_and_runs_in_onnxruntime(case: str) -> None:
     inputs, body = CASES[case]
     arrays = [a for a in inputs if isinstance(a, np.ndarray)]
     assert_exports(build(arrays, body), arrays)
+
+
+@pytest.mark.parametrize("case", ["ge.group_norm", "ge.group_norm-3d"])
+def test_group_norm_below_opset_21_is_written_out(case: str, monkeypatch) -> None:
+    """Opset 18's GroupNormalization takes per-group scales, so below 21 the op is written
+    as torch.onnx.export writes GroupNorm (InstanceNormalization between Reshapes)."""
+    monkeypatch.setattr("ge.frontends.onnx_export.ge_nn.GROUP_NORM_OPSET", 22)
+    inputs, body = CASES[case]
+    model = export_onnx(build(inputs, body))
+    kinds = {node.op_type for node in model.graph.node}
+    assert "InstanceNormalization" in kinds and "GroupNormalization" not in kinds
+    assert_exports(build(inputs, body), inputs)
 
 
 def test_every_ge_op_has_an_emitter_and_a_case() -> None:

@@ -177,6 +177,16 @@ BAD: list[tuple[str, Callable, str]] = [
     ("ge.batch_norm", lambda: ops.BatchNormOp(v(4), v(4), v(4), v(4), v(4)), "rank >= 2"),
     ("ge.instance_norm", lambda: ops.InstanceNormOp(v(2, 4), v(4), v(4)), "rank >= 3"),
     (
+        "ge.group_norm",
+        lambda: ops.GroupNormOp(v(1, 6, 4), v(6), v(6), num_groups=4),
+        "num_groups 4 does not divide the 6 channels",
+    ),
+    (
+        "ge.group_norm",
+        lambda: ops.GroupNormOp(v(1, 6, 4), v(2), v(6), num_groups=2),
+        "scale must have shape 6",
+    ),
+    (
         "ge.layer_norm",
         lambda: ops.LayerNormOp(v(2, 3), v(3), axis=2),
         "axis 2 is out of range for rank 2",

@@ -246,6 +246,15 @@ onnx_case(ops.BatchNormOp, [r(2, 4, 3, 3), *BN], "BatchNormalization", {"epsilon
 onnx_case(ops.BatchNormOp, [r(5, 4), *BN], "BatchNormalization", {}, {}, id="rank2")
 onnx_case(ops.InstanceNormOp, [r(2, 4, 3, 5), C4(), C4()], "InstanceNormalization", tol=1e-4)
 onnx_case(ops.InstanceNormOp, [r(2, 4, 6), C4(), C4()], "InstanceNormalization", {"epsilon": 1e-2})
+for _shape, _groups in (((2, 4, 3, 5), 2), ((1, 6, 7), 3), ((2, 4, 2, 2, 3), 4), ((1, 4, 5), 1)):
+    onnx_case(
+        ops.GroupNormOp,
+        [r(*_shape), r(_shape[1]), r(_shape[1])],
+        "GroupNormalization",
+        {"num_groups": _groups, "epsilon": 1e-3},
+        tol=1e-4,
+        id=f"{len(_shape)}d-g{_groups}",
+    )
 LN = r(2, 3, 5)
 onnx_case(ops.LayerNormOp, [LN, r(5), r(5)], "LayerNormalization", tol=1e-4, id="last")
 onnx_case(

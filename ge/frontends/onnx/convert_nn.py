@@ -178,6 +178,22 @@ def instance_norm(n: Node) -> SSAValue:
     return n.emit(ops.InstanceNormOp(x, scale, bias, epsilon=n.attr("epsilon", 1e-5)))
 
 
+def group_norm(n: Node) -> SSAValue:
+    """GroupNormalization. Opset 18 gave scale and bias per group (num_groups values),
+    opset 21 per channel; a per-group vector is repeated over its group's channels."""
+    x, scale, bias = (n.value(i) for i in range(3))
+    groups, channels = int(n.attr("num_groups")), n.shape(0)[1]
+    per_channel = []
+    for v in (scale, bias):
+        if n.shape_of(v) == (groups,) and groups != channels:
+            per_group = n.emit(ops.ReshapeOp(v, shape=[groups, 1]))
+            spread = n.emit(ops.ExpandOp(per_group, shape=[groups, channels // groups]))
+            v = n.emit(ops.ReshapeOp(spread, shape=[channels]))
+        per_channel.append(v)
+    eps = float(n.attr("epsilon", 1e-5))
+    return n.emit(ops.GroupNormOp(x, *per_channel, num_groups=groups, epsilon=eps))
+
+
 def layer_norm(n: Node) -> list[SSAValue]:
     x = n.value(0)
     axis, eps = int(n.attr("axis", -1)), float(n.attr("epsilon", 1e-5))
@@ -243,6 +259,7 @@ CONVERTERS: dict[str, Converter] = {
     "ConvTranspose": conv_transpose,
     "BatchNormalization": batch_norm,
     "InstanceNormalization": instance_norm,
+    "GroupNormalization": group_norm,
     "LayerNormalization": layer_norm,
     "LRN": lrn,
     "Softmax": _softmax(ops.SoftmaxOp),

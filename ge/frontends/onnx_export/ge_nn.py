@@ -55,6 +55,32 @@ def _norm(b: B, op, xs: list[str], ys: list[str]) -> None:
     b.node(kind, xs, ys, epsilon=op.get_float("epsilon"))
 
 
+GROUP_NORM_OPSET = 21
+"""The opset whose GroupNormalization takes per-channel scale and bias (opset 18's took
+them per group); below it the op is written as torch.onnx.export writes GroupNorm."""
+
+
+@emits(ops.GroupNormOp)
+def _group_norm(b: B, op: ops.GroupNormOp, xs: list[str], ys: list[str]) -> None:
+    """GroupNormalization where the opset has it, else Reshape to (N, G, rest),
+    InstanceNormalization with unit scale and zero bias, Reshape back, Mul and Add by the
+    per-channel scale and bias (as (C, 1, ...) columns)."""
+    groups, eps = op.get_int("num_groups"), op.get_float("epsilon")
+    if b.opsets[""] >= GROUP_NORM_OPSET:
+        b.node("GroupNormalization", xs, ys, num_groups=groups, epsilon=eps)
+        return
+    shape, dtype = list(shape_of(op.input.type)), element_dtype(op.input)
+    x, scale, bias = xs
+    grouped = b.temp("Reshape", [x, b.ints([shape[0], groups, -1], "grouped")])
+    ones = b.constant(np.ones(groups, dtype), "ones")
+    zeros = b.constant(np.zeros(groups, dtype), "zeros")
+    normed = b.temp("InstanceNormalization", [grouped, ones, zeros], epsilon=eps)
+    y = b.temp("Reshape", [normed, b.ints(shape, "shape")])
+    column = b.ints([shape[1], *[1] * (len(shape) - 2)], "column")
+    y = b.temp("Mul", [y, b.temp("Reshape", [scale, column])])
+    b.node("Add", [y, b.temp("Reshape", [bias, column])], ys)
+
+
 @emits(ops.LayerNormOp)
 def _layer_norm(b: B, op: ops.LayerNormOp, xs: list[str], ys: list[str]) -> None:
     shape = shape_of(op.input.type)

@@ -75,12 +75,15 @@ def _affine(cx: Converter, y: SSAValue, weight: Any, bias: Any) -> SSAValue:
 
 
 def _group_norm(cx: Converter, x: SSAValue, groups: int, weight, bias, eps: float):
+    """One `ge.group_norm`; a missing weight or bias is ones or zeros. A rank-2 input
+    (N, C) is viewed as (N, C, 1), the spatial extent torch gives it."""
     shape = shape_of(x.type)
-    n, dtype = shape[0], dtype_of(x)
-    grouped = cx.reshape(x, [n, groups, int(np.prod(shape[1:])) // groups])
-    ones, zeros = np.ones(groups, dtype), np.zeros(groups, dtype)
-    normed = cx.emit(ge.InstanceNormOp(grouped, cx.constant(ones), cx.constant(zeros), epsilon=eps))
-    return _affine(cx, cx.reshape(normed, shape), weight, bias)
+    channels, dtype = shape[1], dtype_of(x)
+    weight = cx.constant(np.ones(channels, dtype)) if weight is None else weight
+    bias = cx.constant(np.zeros(channels, dtype)) if bias is None else bias
+    flat = cx.reshape(x, [*shape, 1]) if len(shape) == 2 else x
+    y = cx.emit(ge.GroupNormOp(flat, weight, bias, num_groups=groups, epsilon=eps))
+    return cx.reshape(y, shape) if len(shape) == 2 else y
 
 
 @converts("group_norm")

@@ -83,6 +83,40 @@ class InstanceNormOp(GeOp):
 
 
 @irdl_op_definition
+class GroupNormOp(GeOp):
+    """Per-sample normalization over groups of `num_groups` channels, then a per-channel
+    affine (ONNX GroupNormalization opset 21, torch.nn.GroupNorm): the channels are split
+    into `num_groups` equal groups, each group's (C / G) x spatial values share one mean and
+    one (biased) variance, and channel c is then scaled by scale[c] and shifted by bias[c].
+    The norm of diffusion UNets and VAEs, where a SiLU usually follows it."""
+
+    name = "ge.group_norm"
+    input = operand_def()
+    scale = operand_def()
+    bias = operand_def()
+    output = result_def()
+    num_groups = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    DEFAULTS: ClassVar[dict] = {"epsilon": 1e-5}
+    assembly_format = "$input `,` $scale `,` $bias attr-dict `:` functional-type(operands, results)"
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        if len(shape) < 3:
+            raise cls.fail("input must have rank >= 3 (N, C, spatial...)")
+        groups = prop_int(props, "num_groups")
+        if groups < 1 or shape[1] % groups:
+            raise cls.fail(f"num_groups {groups} does not divide the {shape[1]} channels")
+        for what, t in zip(("scale", "bias"), operand_types[1:]):
+            if shape_of(t) != (shape[1],):
+                raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
+        return [operand_types[0]]
+
+
+@irdl_op_definition
 class LayerNormOp(GeOp):
     """Normalize over dims axis.. and apply scale (and bias), ONNX LayerNormalization."""
 

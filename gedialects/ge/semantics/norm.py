@@ -31,6 +31,16 @@ def instance_norm(op: ops.InstanceNormOp, x, scale, bias) -> np.ndarray:
     return (y * _channel(scale, x.ndim) + _channel(bias, x.ndim)).astype(x.dtype)
 
 
+@reference(ops.GroupNormOp)
+def group_norm(op: ops.GroupNormOp, x, scale, bias) -> np.ndarray:
+    groups = op.get_int("num_groups")
+    grouped = x.astype(np.float64).reshape(x.shape[0], groups, -1)
+    mean = grouped.mean(axis=2, keepdims=True)
+    var = grouped.var(axis=2, keepdims=True)
+    y = ((grouped - mean) / np.sqrt(var + op.get_float("epsilon"))).reshape(x.shape)
+    return (y * _channel(scale, x.ndim) + _channel(bias, x.ndim)).astype(x.dtype)
+
+
 @reference(ops.LayerNormOp)
 def layer_norm(op: ops.LayerNormOp, x, scale, bias=None) -> np.ndarray:
     axis = op.get_int("axis") % x.ndim

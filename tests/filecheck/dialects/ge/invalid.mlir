@@ -128,6 +128,14 @@ func.func @instance_norm_rank(%x: tensor<2x4xf32>, %c: tensor<4xf32>) {
 
 // -----
 
+func.func @group_norm_groups(%x: tensor<1x6x4xf32>, %c: tensor<6xf32>) {
+  %0 = ge.group_norm %x, %c, %c {num_groups = 4 : i64, epsilon = 1.0e-05 : f64} : (tensor<1x6x4xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<1x6x4xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.group_norm': num_groups 4 does not divide the 6 channels
+
+// -----
+
 func.func @layer_norm_axis(%x: tensor<2x3xf32>, %s: tensor<3xf32>) {
   %0 = ge.layer_norm %x, %s {axis = 2 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   func.return

@@ -1,0 +1,173 @@
+"""`recognize-group-norm`: rebuild `ge.group_norm` from the form exporters write.
+
+ONNX had no GroupNormalization before opset 18 (and opset 18's took per-group scales), so
+`torch.onnx.export` writes `nn.GroupNorm(G, C)` as
+
+    g = Reshape(x, [N, G, -1])                     x: (N, C, *spatial)
+    n = InstanceNormalization(g, ones(G), zeros(G))
+    y = Add(Mul(Reshape(n, shape(x)), weight), bias)   weight, bias: (C, 1, ...)
+
+and this pass turns the chain into one `ge.group_norm(x, scale, bias)`, which lowers to one
+kernel that can also take the SiLU after it (`fuse-norm-activation`). The instance norm's
+own scale and bias must be constants (one per group: they become per-channel values); the
+Mul and the Add are optional and taken when they scale and shift per channel without
+growing the result, folded with the group values when constant, else (weights given as
+graph inputs) taken as they are when the group values are ones and zeros. Every
+intermediate value must have the chain as its only user.
+
+Pre: the module verifies. Post: no chain above with those properties remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from gedialects.ge import ops
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from passes.matching import constant_array, erase_dead, only_user, other_operand
+
+
+@dataclass
+class _Affine:
+    """The per-channel scale and bias built so far: constants (float64 arrays) while every
+    factor was one, else a runtime (C,) value in one of them."""
+
+    scale: np.ndarray | SSAValue
+    bias: np.ndarray | SSAValue
+
+    def take(self, kind: type, vector: np.ndarray | SSAValue, channels: int, new_ops: list) -> bool:
+        """Fold y * vector (kind MulOp) or y + vector (AddOp), a `channel_column`."""
+        if isinstance(vector, np.ndarray):
+            if kind is ops.MulOp and isinstance(self.scale, np.ndarray):
+                if not isinstance(self.bias, np.ndarray):
+                    return False
+                self.scale, self.bias = self.scale * vector, self.bias * vector
+                return True
+            if kind is ops.AddOp and isinstance(self.bias, np.ndarray):
+                self.bias = self.bias + vector
+                return True
+            return False
+        flat = ops.ReshapeOp(vector, shape=[channels])
+        if kind is ops.MulOp and _is(self.scale, 1.0) and _is(self.bias, 0.0):
+            self.scale = flat.output
+        elif kind is ops.AddOp and _is(self.bias, 0.0):
+            self.bias = flat.output
+        else:
+            return False
+        new_ops.append(flat)
+        return True
+
+
+def _is(value: np.ndarray | SSAValue, splat: float) -> bool:
+    return isinstance(value, np.ndarray) and bool(np.all(value == splat))
+
+
+def channel_column(value: SSAValue, rank: int, channels: int) -> np.ndarray | SSAValue | None:
+    """`value` as a per-channel factor of a rank-`rank` (N, C, *spatial) tensor: a shape that
+    broadcasts as (1, C, 1, ...) without growing it. A constant comes back as a float64 (C,)
+    array, a runtime value as itself; None if it is not per channel."""
+    shape = shape_of(value.type)
+    if len(shape) > rank:
+        return None
+    padded = (1,) * (rank - len(shape)) + tuple(shape)
+    if padded[1] != channels or any(d != 1 for i, d in enumerate(padded) if i != 1):
+        return None
+    array = constant_array(value)
+    return value if array is None else array.reshape(-1).astype(np.float64)
+
+
+@dataclass
+class GroupNormMatch:
+    x: SSAValue
+    groups: int
+    epsilon: float
+    chain: list[Operation]
+    """The ops replaced, the last first."""
+    affine: _Affine
+    new_ops: list[Operation]
+
+
+def match_group_norm(norm: ops.InstanceNormOp) -> GroupNormMatch | None:
+    """The Reshape -> InstanceNormalization -> Reshape [-> Mul] [-> Add] chain around `norm`."""
+    grouped = norm.input.owner
+    if not isinstance(grouped, ops.ReshapeOp) or only_user(norm.input) is not norm:
+        return None
+    x = grouped.input
+    shape, grouping = shape_of(x.type), shape_of(norm.input.type)
+    if len(shape) < 3 or to_numpy_dtype(element_of(x.type)).kind != "f":
+        return None
+    groups = grouping[1]
+    if grouping[0] != shape[0] or groups < 1 or shape[1] % groups:
+        return None
+    back = only_user(norm.output)
+    if not isinstance(back, ops.ReshapeOp) or back.output.type != x.type:
+        return None
+    group_scale, group_bias = constant_array(norm.scale), constant_array(norm.bias)
+    if group_scale is None or group_bias is None:
+        return None
+    per = shape[1] // groups
+    spread = [np.repeat(v.astype(np.float64).reshape(-1), per) for v in (group_scale, group_bias)]
+    affine = _Affine(*spread)
+    found = GroupNormMatch(x, groups, norm.get_float("epsilon"), [back, norm, grouped], affine, [])
+    last = back.output
+    for kind in (ops.MulOp, ops.AddOp):
+        user = only_user(last)
+        if not isinstance(user, kind) or user.results[0].type != x.type:
+            continue
+        other = other_operand(user, last)
+        if other is None or other is last:
+            continue
+        column = channel_column(other, len(shape), shape[1])
+        if column is None or not affine.take(kind, column, shape[1], found.new_ops):
+            continue
+        found.chain.insert(0, user)
+        last = user.results[0]
+    return found
+
+
+class RecognizeGroupNorm(RewritePattern):
+    """Reshape / InstanceNormalization / Reshape [/ Mul / Add] -> ge.group_norm."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, norm: ops.InstanceNormOp, rewriter: PatternRewriter, /) -> None:
+        found = match_group_norm(norm)
+        if found is None:
+            return
+        dtype = to_numpy_dtype(element_of(found.x.type))
+        operands: list[SSAValue] = []
+        new_ops = list(found.new_ops)
+        for part, hint in ((found.affine.scale, "scale"), (found.affine.bias, "bias")):
+            if isinstance(part, np.ndarray):
+                constant = ConstantOp(part.astype(dtype))
+                constant.output.name_hint = hint
+                new_ops.append(constant)
+                part = constant.output
+            operands.append(part)
+        group_norm = ops.GroupNormOp(
+            found.x, *operands, num_groups=found.groups, epsilon=found.epsilon
+        )
+        rewriter.replace(found.chain[0], [*new_ops, group_norm])
+        erase_dead(rewriter, found.chain[1:])
+
+
+@dataclass(frozen=True)
+class RecognizeGroupNormPass(ModulePass):
+    """Turn GroupNorm written as InstanceNormalization between Reshapes into ge.group_norm."""
+
+    name = "recognize-group-norm"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(RecognizeGroupNorm()).rewrite_module(op)
