@@ -159,8 +159,10 @@ class RecognizeGroupNorm(RewritePattern):
         group_norm = ops.GroupNormOp(
             found.x, *operands, num_groups=found.groups, epsilon=found.epsilon
         )
-        rewriter.replace(found.chain[0], [*new_ops, group_norm])
-        erase_dead(rewriter, found.chain[1:])
+        last = found.chain[0]
+        orphans = [v.owner for v in last.operands if isinstance(v.owner, ConstantOp)]
+        rewriter.replace(last, [*new_ops, group_norm])
+        erase_dead(rewriter, [*found.chain[1:], *orphans])
 
 
 @dataclass(frozen=True)

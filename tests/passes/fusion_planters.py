@@ -287,6 +287,20 @@ def plant_parallel_convs(b: ProgramBuilder) -> list[Value]:
     return outputs
 
 
+def plant_group_norm_activation(b: ProgramBuilder) -> list[Value]:
+    """group_norm [-> act], the norm sometimes read by a second user too."""
+    x = float_value(b, 3, 4, limit=10.0)
+    channels = x.shape[1]
+    groups = b.draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+    scale, bias = (b.constant((channels,), x.dtype).ssa for _ in range(2))
+    y = emit(b, ops.GroupNormOp(x.ssa, scale, bias, num_groups=groups))
+    extra: list[Value] = []
+    if maybe(b, 4):
+        second_user(b, y, extra)
+        y = activation(b, y)
+    return [y, *extra]
+
+
 def programs(*planters, noise=("unary", "binary")):
     """Planted programs with smooth random ops around the patterns."""
     return planted_programs(planters, ops=smooth_ops(noise), max_noise=2)

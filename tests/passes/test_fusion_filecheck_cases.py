@@ -17,6 +17,7 @@ PASSES = (
     "fuse-attention",
     "fuse-attention-layout",
     "fuse-elementwise",
+    "fuse-norm-activation",
 )
 AFTER = {
     "fuse-matmul-residual-add": "fuse-matmul-add-gelu",

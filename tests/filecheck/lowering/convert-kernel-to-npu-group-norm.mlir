@@ -1,0 +1,63 @@
+// RUN: ge-opt %s -p convert-kernel-to-npu,verify-npu --split-input-file | filecheck %s
+
+// Groups that fit UB: the input viewed as (N*G, C/G, H*W) rows, a whole group a tile; the
+// mean and the centred variance reduce over the tile's last two axes, then the per-channel
+// scale (times rsqrt(var + eps)) and bias broadcast along the pixels, and the SiLU runs on
+// the tile before MTE3 stores it: one kernel, one read and one write of the activation.
+func.func @group_norm_silu(%x: tensor<2x8x5x5xf32>, %s: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<2x8x5x5xf32> {
+  %y = kernel.group_norm %x, %s, %b {num_groups = 4 : i64, epsilon = 1.0e-05 : f64, activation = "silu", fused_from = ["ge.group_norm", "ge.silu"]} : (tensor<2x8x5x5xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x8x5x5xf32>
+  func.return %y : tensor<2x8x5x5xf32>
+}
+
+// CHECK-LABEL: func.func @group_norm_silu
+// CHECK:         %[[X:.*]] = npu.reshape %x : !npu.buffer<2x8x5x5xf32, hbm> -> !npu.buffer<8x2x25xf32, hbm>
+// CHECK-NEXT:    %[[S:.*]] = npu.reshape %s : !npu.buffer<8xf32, hbm> -> !npu.buffer<4x2x1xf32, hbm>
+// CHECK-NEXT:    %[[B:.*]] = npu.reshape %b : !npu.buffer<8xf32, hbm> -> !npu.buffer<4x2x1xf32, hbm>
+// CHECK-NEXT:    %[[Y:.*]] = npu.reshape %y : !npu.buffer<2x8x5x5xf32, hbm> -> !npu.buffer<8x2x25xf32, hbm>
+// CHECK:         npu.kernel "group_norm_0" block_dim = 8 attributes {{{.*}}fused_from = ["ge.group_norm", "ge.silu"]
+// CHECK:           scf.for
+// CHECK:             npu.dma %[[S]]
+// CHECK:             npu.dma %[[B]]
+// CHECK:             npu.dma %[[X]]
+// CHECK:             npu.vec_reduce_sum %{{.*}} axes = [1, 2] : !npu.buffer<1x2x25xf32, ub> -> !npu.buffer<1x1x1xf32, ub>
+// CHECK:             npu.vec_sub
+// CHECK:             npu.vec_mul
+// CHECK:             npu.vec_reduce_sum
+// CHECK:             npu.vec_rsqrt
+// CHECK:             npu.vec_mul %{{.*}}, %{{.*}} : !npu.buffer<1x2x1xf32, ub>, !npu.buffer<1x1x1xf32, ub>
+// CHECK:             npu.vec_mul %{{.*}}, %{{.*}} : !npu.buffer<1x2x25xf32, ub>, !npu.buffer<1x2x1xf32, ub>
+// CHECK:             npu.vec_add
+// CHECK:             npu.vec_sigmoid
+// CHECK:             npu.vec_mul
+// CHECK:             npu.dma %{{.*}} -> %[[Y]]
+// CHECK-NOT:     scf.for
+
+// -----
+
+// A group larger than UB (32 channels of 64x64 f32, 512 KB): one group an item, walked in
+// chunks of whole channel rows three times (sum, centred squares, normalize); the scale and
+// bias come in per chunk.
+func.func @group_norm_streamed(%x: tensor<1x64x64x64xf32>, %s: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<1x64x64x64xf32> {
+  %y = kernel.group_norm %x, %s, %b {num_groups = 2 : i64, epsilon = 1.0e-05 : f64, fused_from = ["ge.group_norm"]} : (tensor<1x64x64x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x64x64x64xf32>
+  func.return %y : tensor<1x64x64x64xf32>
+}
+
+// CHECK-LABEL: func.func @group_norm_streamed
+// CHECK:         %[[X:.*]] = npu.reshape %x : !npu.buffer<1x64x64x64xf32, hbm> -> !npu.buffer<2x32x4096xf32, hbm>
+// CHECK:         npu.kernel "group_norm_0" block_dim = 2
+// CHECK:           scf.for
+// CHECK:             npu.vec_dup
+// CHECK:             scf.for
+// CHECK:               npu.dma %[[X]] {{.*}} [1, [[KC:[0-9]+]], 4096] {pad = 0.000000e+00 : f64}
+// CHECK:               npu.vec_reduce_sum
+// CHECK:             scf.for
+// CHECK:               npu.dma %[[X]]
+// CHECK:               npu.vec_sub
+// CHECK:               npu.vec_mul
+// CHECK:               npu.vec_reduce_sum
+// CHECK:             npu.vec_rsqrt
+// CHECK:             scf.for
+// CHECK:               npu.dma %[[X]]
+// CHECK:               npu.dma %{{.*}} [1, [[KC]], 1] -> %{{.*}} [0, 0, 0] [1, [[KC]], 1]
+// CHECK:               npu.vec_sub
+// CHECK:               npu.dma
