@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-from xdsl.dialects import arith
 from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
@@ -29,6 +28,7 @@ from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp
 from lowering.lower_rows import row_tile_window
 from lowering.npu_builder import Index, KernelBuilder
+from lowering.software_pipeline import pipelined
 from lowering.tiling import ALIGN, aligned
 from runtime.cost_model import hbm_share, vector_cycles
 from runtime.targets import Target
@@ -128,7 +128,7 @@ def lower_layer_norm(
         b.dma(inputs[0], offs, sizes, xs_in[s], [0, 0], [rext, cols])
         b.set_flag("MTE2", "V", X_LOADED + s)
 
-    def normalize(s: int) -> None:
+    def normalize(t: Index, s: int) -> None:
         b.wait_flag("MTE2", "V", X_LOADED + s)
         b.wait_flag("MTE3", "V", Y_FREE + s)
         if xs_in is not xs:
@@ -150,16 +150,8 @@ def lower_layer_norm(
 
     start = b.muli(b.block_index, per)
     end = b.minui(b.addi(start, per), total)
-    end1, end2, first = b.addi(end, 1), b.addi(end, 2), b.addi(start, 1)
-    with b.loop(start, end2, 2) as t:  # turn u: load u, normalize u - 1, store u - 2
-        for s in (0, 1):
-            u = b.addi(t, s) if s else t
-            with b.when(b.ult(u, end)):
-                load(u, s)
-            with b.when(_and(b, b.ult(start, u), b.ult(u, end1))):
-                normalize(1 - s)
-            with b.when(_and(b, b.ult(first, u), b.ult(u, end2))):
-                store(b.subi(u, 2), s)
+    # turn u: load u, normalize u - 1, store u - 2
+    pipelined(b, start, end, [(0, load), (1, normalize), (2, store)])
     for src, dst, event in flags:
         for s in (0, 1):
             b.wait_flag(src, dst, event + s)
@@ -207,6 +199,3 @@ def rms_norm_rows(b: KernelBuilder, eps: float, bufs: tuple, scale: SSAValue, co
     b.add(BINARY_OPS["mul"](x, stat, y))
     b.add(BINARY_OPS["mul"](y, scale, y))
 
-
-def _and(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:
-    return b.add(arith.AndIOp(x, y)).results[0]

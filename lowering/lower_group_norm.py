@@ -9,9 +9,13 @@ over the last two axes and a channel's scale broadcasts along its pixels.
   images); one load serves the mean, the centred variance and the output, as in
   `lower_norm`'s instance norm.
 - streamed: a group larger than the unified buffer is one item, walked in (kc channels, hs
-  pixels) chunks three times (sum, centred squares, normalize), zero-padded to the tile; the
-  padding adds (padded count) * mean^2 to the squares, taken off afterwards.
-In the last pass y = (x - mean) * (scale * rsqrt(var + eps)) + bias, then the activation
+  pixels) chunks twice, each walk software-pipelined over two buffer sets
+  (`lowering.software_pipeline`: a chunk loads while the vector unit works on the one
+  before and MTE3 stores the one before that). The first walk sums x - K and (x - K)^2,
+  K the mean of the first chunk (a shift that keeps the one-pass variance from cancelling
+  when the mean is large against the spread); chunks are zero-padded to the tile, and the
+  padding's share, -K and K^2 per padded element, is taken off. The second normalizes.
+In the normalizing pass y = (x - mean) * (scale * rsqrt(var + eps)) + bias, then the activation
 (`lowering.gemm_epilogue`'s steps, so it means what it means in a conv's epilogue), then
 MTE3 stores the tile: a GroupNorm + SiLU reads x once per pass and writes y once, where the
 unfused form also wrote the normalized tensor and read it back for the affine and the SiLU.
@@ -36,6 +40,7 @@ from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS,
 from lowering.gemm_epilogue import Step, activation_steps, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
+from lowering.software_pipeline import pipelined
 from lowering.tiling import aligned
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
@@ -66,34 +71,39 @@ def _powers(limit: int) -> list[int]:
 def group_norm_tile(
     target: Target, dims: tuple[int, int, int, int], isz: int, activation: list[Step]
 ) -> GroupTiling:
-    """The tiling with the fewest estimated cycles whose tiles fit UB: two (x, y) tiles, a
-    scratch tile if the activation needs one, the scale and bias chunks and three columns."""
+    """The tiling with the fewest estimated cycles whose buffers fit UB. Whole groups: an
+    (x, y) pair of tiles, a scratch tile if the activation needs one, the scale and bias and
+    the columns; a tile's load, vector work and store run one after another. Streamed: two
+    sets of them, whose loads (two walks) and store overlap the vector work."""
     n, groups, cpg, s = dims
-    tiles = 2 + any(step.needs_scratch for step in activation)
+    scratch = any(step.needs_scratch for step in activation)
     vec_ops = VECTOR_PASSES + 4 * len(activation)
     ub, best = target.capacity_of("ub"), None
 
     def consider(tg: int, kc: int, hs: int) -> None:
         nonlocal best
-        tile = tg * kc * hs * isz
-        if tiles * aligned(tile) + 2 * aligned(tg * kc * isz) + 3 * aligned(tg * isz) > ub:
+        tile, whole = tg * kc * hs * isz, (kc, hs) == (cpg, s)
+        sets = 1 if whole else 2
+        space = sets * (2 + scratch) * aligned(tile) + sets * 2 * aligned(tg * kc * isz)
+        if space + 5 * aligned(tg * isz) > ub:
             return
         count = n * groups // tg
         blocks = min(count, target.vector_cores)
         share = min(target.rate("hbm", "ub"), hbm_share(target, blocks))
         chunks = -(-cpg // kc) * -(-s // hs)
-        loads = 1 if chunks == 1 else 3
-        per_chunk = (loads + 1) * tile / share + vec_ops * tile / 256 + 8 * ISSUE
+        hbm, vector = (2 if whole else 3) * tile / share, vec_ops * tile / 256
+        per_chunk = (hbm + vector if whole else max(hbm, vector)) + 8 * ISSUE
         cycles = -(-count // blocks) * chunks * per_chunk
         if best is None or cycles < best[0]:
             best = (cycles, GroupTiling(tg, kc, hs))
 
     for tg in (d for d in range(1, groups + 1) if groups % d == 0):
         consider(tg, cpg, s)
-    if best is None:  # a group larger than UB: chunks of whole pixel rows, else of pixels
-        for kc in _powers(cpg):
+    for kc in _powers(cpg):  # chunks of whole pixel rows, else of pixels
+        if kc < cpg:
             consider(1, kc, s)
-        for hs in _powers(s):
+    for hs in _powers(s):
+        if hs < s:
             consider(1, 1, hs)
     if best is None:
         raise UnsupportedError("not even one pixel of a group fits the unified buffer")
@@ -101,12 +111,13 @@ def group_norm_tile(
 
 
 class _GroupNormKernel:
-    """The buffers, views and loop of one group norm kernel."""
+    """The views, buffers and shared steps of one group norm kernel. Whole groups use set 0
+    of the tiles only; streamed groups both sets."""
 
     def __init__(self, op: GroupNormKernelOp, inputs: list[SSAValue], output: SSAValue,
                  target: Target, name: str) -> None:  # fmt: skip
         shape = tuple(inputs[0].type.dims)
-        self.element = element = inputs[0].type.element_type
+        element = inputs[0].type.element_type
         if str(element) not in ("f16", "f32"):
             raise UnsupportedError(f"'{op.name}' on {element} has no npu lowering")
         self.op = op
@@ -118,7 +129,8 @@ class _GroupNormKernel:
         )
         isz = to_numpy_dtype(element_of(op.output.type)).itemsize
         dims = (self.n, self.groups, self.cpg, self.s)
-        self.tiling = group_norm_tile(target, dims, isz, self.steps)
+        t = self.tiling = group_norm_tile(target, dims, isz, self.steps)
+        self.whole = t.whole(self.cpg, self.s)
         rows = (self.n * self.groups, self.cpg, self.s)
         columns = (self.groups, self.cpg, 1)
         self.views = [
@@ -128,52 +140,63 @@ class _GroupNormKernel:
             ReshapeOp(output, BufferType(rows, element, "hbm")),
         ]
         self.x, self.scale, self.bias, self.y = (v.result for v in self.views)
-        self.count = self.n * self.groups // self.tiling.tg
+        self.count = self.n * self.groups // t.tg
         self.blocks = min(self.count, target.vector_cores)
         self.kernel = KernelOp(name, self.blocks, fused_from=op.fused_names, kind="group_norm")
-        self.b = KernelBuilder(self.kernel)
-        tg, kc, hs = self.tiling.tg, self.tiling.kc, self.tiling.hs
-        self.xt, self.yt = (self.b.alloc([tg, kc, hs], element, "ub") for _ in range(2))
-        self.sc, self.bi = (self.b.alloc([tg, kc, 1], element, "ub") for _ in range(2))
-        self.mean, self.var, self.part = (
-            self.b.alloc([tg, 1, 1], element, "ub") for _ in range(3)
+        b = self.b = KernelBuilder(self.kernel)
+        sets = range(1 if self.whole else 2)
+        self.xs = [b.alloc([t.tg, t.kc, t.hs], element, "ub") for _ in sets]
+        self.ys = [b.alloc([t.tg, t.kc, t.hs], element, "ub") for _ in sets]
+        self.scs = [b.alloc([t.tg, t.kc, 1], element, "ub") for _ in sets]
+        self.bis = [b.alloc([t.tg, t.kc, 1], element, "ub") for _ in sets]
+        self.mean, self.var, self.part, self.shift = (
+            b.alloc([t.tg, 1, 1], element, "ub") for _ in range(4)
         )
+        self.per_channel = -(-self.s // t.hs)
+        self.chunks = -(-self.cpg // t.kc) * self.per_channel
 
-    def load_x(self, row: Index, c0: Index, h0: Index) -> tuple[Index, Index]:
-        """MTE2 loads a chunk of x (zero-padded to the tile); V waits. Returns its extents."""
+    def chunk(self, i: Index) -> tuple[Index, Index, Index, Index]:
+        """(c0, h0, ce, he): where chunk i of a group starts and its extents."""
         b, t = self.b, self.tiling
-        ce, he = b.extent(c0, t.kc, self.cpg), b.extent(h0, t.hs, self.s)
-        src = [t.tg, ce, he]
-        b.dma(self.x, [row, c0, h0], src, self.xt, [0, 0, 0], [t.tg, t.kc, t.hs], pad=0.0)
-        return ce, he
+        c0 = b.muli(b.divui(i, self.per_channel), t.kc)
+        h0 = b.muli(b.remui(i, self.per_channel), t.hs)
+        return c0, h0, b.extent(c0, t.kc, self.cpg), b.extent(h0, t.hs, self.s)
 
-    def load_affine(self, g0: Index, c0: Index, ce: Index) -> None:
+    def load_x(self, row: Index, where: tuple, s: int = 0) -> None:
+        """MTE2 loads a chunk of x into set s, zero-padded to the tile."""
+        t = self.tiling
+        c0, h0, ce, he = where
+        tile = [t.tg, t.kc, t.hs]
+        self.b.dma(self.x, [row, c0, h0], [t.tg, ce, he], self.xs[s], [0, 0, 0], tile, pad=0.0)
+
+    def load_affine(self, g0: Index, c0: Index, ce: Index, s: int = 0) -> None:
         window = [self.tiling.tg, self.tiling.kc, 1]
-        for value, column in ((self.scale, self.sc), (self.bias, self.bi)):
+        for value, column in ((self.scale, self.scs[s]), (self.bias, self.bis[s])):
             self.b.dma(value, [g0, c0, 0], [window[0], ce, 1], column, [0, 0, 0], window, pad=0.0)
 
     def sum_into(self, acc: SSAValue, source: SSAValue) -> None:
         self.b.add(REDUCE_OPS["reduce_sum"](source, acc, [1, 2]))
 
-    def finish_variance(self) -> None:
-        """var (the sum of centred squares) -> rsqrt(var / S + eps), in place."""
+    def rstd(self) -> None:
+        """var (the biased variance) -> rsqrt(var + eps), in place."""
         b, var = self.b, self.var
-        b.add(SCALAR_OPS["muls"](var, 1.0 / (self.cpg * self.s), var))
         b.add(SCALAR_OPS["adds"](var, self.op.get_float("epsilon"), var))
         b.add(UNARY_OPS["rsqrt"](var, var))
 
-    def normalize_and_store(self, row: Index, c0: Index, h0: Index, extents: tuple) -> None:
-        """y = (x - mean, already in xt) * scale * rstd + bias, the activation, then MTE3
-        stores the chunk; V first waits for the last store of yt."""
-        b, t = self.b, self.tiling
-        b.wait_flag("MTE3", "V")
-        b.add(BINARY_OPS["mul"](self.sc, self.var, self.sc))
-        b.add(BINARY_OPS["mul"](self.xt, self.sc, self.yt))
-        b.add(BINARY_OPS["add"](self.yt, self.bi, self.yt))
-        apply_steps(b, self.steps, self.yt, {})
-        b.sync("V", "MTE3", 1)
-        b.dma(self.yt, [0, 0, 0], [t.tg, *extents], self.y, [row, c0, h0])
-        b.set_flag("MTE3", "V")
+    def normalize(self, s: int = 0, centred: bool = False) -> None:
+        """y = (x - mean) * scale * rstd + bias, then the activation, in set s (x - mean
+        already in the x tile if `centred`)."""
+        b, x, y, scale = self.b, self.xs[s], self.ys[s], self.scs[s]
+        if not centred:
+            b.add(BINARY_OPS["sub"](x, self.mean, x))
+        b.add(BINARY_OPS["mul"](scale, self.var, scale))
+        b.add(BINARY_OPS["mul"](x, scale, y))
+        b.add(BINARY_OPS["add"](y, self.bis[s], y))
+        apply_steps(b, self.steps, y, {})
+
+    def store(self, row: Index, where: tuple, s: int = 0) -> None:
+        c0, h0, ce, he = where
+        self.b.dma(self.ys[s], [0, 0, 0], [self.tiling.tg, ce, he], self.y, [row, c0, h0])
 
 
 @lowers(GroupNormKernelOp)
@@ -188,7 +211,7 @@ def lower_group_norm(
         row = b.muli(item, k.tiling.tg)
         g0 = b.remui(row, k.groups)
         b.wait_flag("V", "MTE2")
-        if k.tiling.whole(k.cpg, k.s):
+        if k.whole:
             _whole_groups(k, row, g0)
         else:
             _streamed_group(k, row, g0)
@@ -199,67 +222,113 @@ def lower_group_norm(
 
 
 def _whole_groups(k: _GroupNormKernel, row: Index, g0: Index) -> None:
-    b, size = k.b, k.cpg * k.s
+    """One load serves the mean, the centred variance and the output."""
+    b, size, x, y = k.b, k.cpg * k.s, k.xs[0], k.ys[0]
+    where = (0, 0, k.cpg, k.s)
     k.load_affine(g0, 0, k.cpg)
-    extents = k.load_x(row, 0, 0)
+    k.load_x(row, where)
     b.sync("MTE2", "V", 1)
-    k.sum_into(k.mean, k.xt)
+    k.sum_into(k.mean, x)
     b.add(SCALAR_OPS["muls"](k.mean, 1.0 / size, k.mean))
-    b.add(BINARY_OPS["sub"](k.xt, k.mean, k.xt))
-    b.add(BINARY_OPS["mul"](k.xt, k.xt, k.yt))
-    k.sum_into(k.var, k.yt)
-    k.finish_variance()
-    k.normalize_and_store(row, 0, 0, extents)
+    b.add(BINARY_OPS["sub"](x, k.mean, x))
+    b.wait_flag("MTE3", "V")  # y is the squares' scratch too
+    b.add(BINARY_OPS["mul"](x, x, y))
+    k.sum_into(k.var, y)
+    b.add(SCALAR_OPS["muls"](k.var, 1.0 / size, k.var))
+    k.rstd()
+    k.normalize(centred=True)
+    b.sync("V", "MTE3", 1)
+    k.store(row, where)
+    b.set_flag("MTE3", "V")
+
+
+X_FREE, X_LOADED, Y_FREE, Y_READY = 2, 2, 2, 2
+"""The streamed walks' flags per buffer set (+ 0 or 1): V -> MTE2 when set s's x tile may
+be refilled, MTE2 -> V when it is loaded, MTE3 -> V when its y tile may be rewritten, V ->
+MTE3 when it is ready to store (events apart from the item loop's 0 and 1)."""
 
 
 def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
-    """Three passes over the group's chunks: sum, centred squares, normalize (one group an
-    item, tg = 1)."""
-    b, t = k.b, k.tiling
-    per_channel = -(-k.s // t.hs)
-    chunks = -(-k.cpg // t.kc) * per_channel
+    """Two pipelined walks over the group's chunks (one group an item, tg = 1): the shifted
+    sums, then the normalized output."""
+    b, size = k.b, k.cpg * k.s
 
-    def passes(body) -> None:  # noqa: ANN001
-        b.set_flag("V", "MTE2", 2)
-        with b.loop(0, chunks, 1) as j:
-            c0 = b.muli(b.divui(j, per_channel), t.kc)
-            h0 = b.muli(b.remui(j, per_channel), t.hs)
-            b.wait_flag("V", "MTE2", 2)
-            body(c0, h0)
-            b.set_flag("V", "MTE2", 2)
-        b.wait_flag("V", "MTE2", 2)
-
-    def add_sum(acc: SSAValue, centred: bool) -> None:
-        if centred:
-            b.add(BINARY_OPS["sub"](k.xt, k.mean, k.xt))
-            b.add(BINARY_OPS["mul"](k.xt, k.xt, k.xt))
-        k.sum_into(k.part, k.xt)
-        b.add(BINARY_OPS["add"](acc, k.part, acc))
-
-    def statistics(centred: bool):  # noqa: ANN202
-        def body(c0: Index, h0: Index) -> None:
-            k.load_x(row, c0, h0)
-            b.sync("MTE2", "V", 1)
-            add_sum(k.var if centred else k.mean, centred)
-
-        return body
-
-    def normalize(c0: Index, h0: Index) -> None:
-        extents = k.load_x(row, c0, h0)
-        k.load_affine(g0, c0, extents[0])
-        b.sync("MTE2", "V", 1)
-        b.add(BINARY_OPS["sub"](k.xt, k.mean, k.xt))
-        k.normalize_and_store(row, c0, h0, extents)
-
+    # the shift K: the mean of the first chunk, which is all data (kc <= C/G, hs <= S)
+    first = k.chunk(0)
+    k.load_x(row, first)
+    b.sync("MTE2", "V", 1)
+    k.sum_into(k.shift, k.xs[0])
+    b.add(SCALAR_OPS["muls"](k.shift, 1.0 / (k.tiling.kc * k.tiling.hs), k.shift))
     b.add(VecDupOp(0.0, k.mean))
     b.add(VecDupOp(0.0, k.var))
-    passes(statistics(centred=False))
-    b.add(SCALAR_OPS["muls"](k.mean, 1.0 / (k.cpg * k.s), k.mean))
-    passes(statistics(centred=True))
-    padded = chunks * t.kc * t.hs - k.cpg * k.s
+
+    def load(i: Index, s: int) -> None:
+        b.wait_flag("V", "MTE2", X_FREE + s)
+        k.load_x(row, k.chunk(i), s)
+        b.set_flag("MTE2", "V", X_LOADED + s)
+
+    def accumulate(i: Index, s: int) -> None:
+        x = k.xs[s]
+        b.wait_flag("MTE2", "V", X_LOADED + s)
+        b.add(BINARY_OPS["sub"](x, k.shift, x))
+        k.sum_into(k.part, x)
+        b.add(BINARY_OPS["add"](k.mean, k.part, k.mean))
+        b.add(BINARY_OPS["mul"](x, x, x))
+        k.sum_into(k.part, x)
+        b.add(BINARY_OPS["add"](k.var, k.part, k.var))
+        b.set_flag("V", "MTE2", X_FREE + s)
+
+    _walk(k, [(0, load), (1, accumulate)], [("V", "MTE2", X_FREE)])
+    _shifted_moments(k, size)
+
+    def load_with_affine(i: Index, s: int) -> None:
+        where = k.chunk(i)
+        b.wait_flag("V", "MTE2", X_FREE + s)
+        k.load_x(row, where, s)
+        k.load_affine(g0, where[0], where[2], s)
+        b.set_flag("MTE2", "V", X_LOADED + s)
+
+    def normalize(i: Index, s: int) -> None:
+        b.wait_flag("MTE2", "V", X_LOADED + s)
+        b.wait_flag("MTE3", "V", Y_FREE + s)
+        k.normalize(s)
+        b.set_flag("V", "MTE2", X_FREE + s)
+        b.set_flag("V", "MTE3", Y_READY + s)
+
+    def store(i: Index, s: int) -> None:
+        b.wait_flag("V", "MTE3", Y_READY + s)
+        k.store(row, k.chunk(i), s)
+        b.set_flag("MTE3", "V", Y_FREE + s)
+
+    stages = [(0, load_with_affine), (1, normalize), (2, store)]
+    _walk(k, stages, [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)])
+
+
+def _walk(k: _GroupNormKernel, stages: list, flags: list[tuple[str, str, int]]) -> None:
+    """The chunks through `stages`, software-pipelined; `flags` start set for both sets and
+    are waited for at the end, so every buffer is free again."""
+    for src, dst, event in flags:
+        for s in (0, 1):
+            k.b.set_flag(src, dst, event + s)
+    pipelined(k.b, 0, k.chunks, stages)
+    for src, dst, event in flags:
+        for s in (0, 1):
+            k.b.wait_flag(src, dst, event + s)
+
+
+def _shifted_moments(k: _GroupNormKernel, size: int) -> None:
+    """mean (the sum of x - K) and var (of (x - K)^2) -> the mean and rsqrt(var + eps).
+    Each zero of the padding added -K and K^2: P padded elements are taken off first."""
+    b, shift, mean, var, part = k.b, k.shift, k.mean, k.var, k.part
+    padded = k.chunks * k.tiling.kc * k.tiling.hs - size
     if padded:
-        b.add(BINARY_OPS["mul"](k.mean, k.mean, k.part))
-        b.add(SCALAR_OPS["muls"](k.part, float(padded), k.part))
-        b.add(BINARY_OPS["sub"](k.var, k.part, k.var))
-    k.finish_variance()
-    passes(normalize)
+        b.add(SCALAR_OPS["muls"](shift, float(padded), part))
+        b.add(BINARY_OPS["add"](mean, part, mean))
+        b.add(BINARY_OPS["mul"](part, shift, part))
+        b.add(BINARY_OPS["sub"](var, part, var))
+    b.add(SCALAR_OPS["muls"](mean, 1.0 / size, mean))  # d = mean(x - K)
+    b.add(SCALAR_OPS["muls"](var, 1.0 / size, var))
+    b.add(BINARY_OPS["mul"](mean, mean, part))
+    b.add(BINARY_OPS["sub"](var, part, var))  # mean((x - K)^2) - d^2
+    b.add(BINARY_OPS["add"](mean, shift, mean))
+    k.rstd()

@@ -63,6 +63,7 @@ _PER_SAMPLE = (
     ops.ConvTranspose2DOp,
     ops.BatchNormOp,
     ops.InstanceNormOp,
+    ops.GroupNormOp,
     ops.LRNOp,
     ops.Pool2DOp,
     ops.GlobalPoolOp,

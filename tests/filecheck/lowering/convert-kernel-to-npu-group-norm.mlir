@@ -35,8 +35,9 @@ func.func @group_norm_silu(%x: tensor<2x8x5x5xf32>, %s: tensor<8xf32>, %b: tenso
 // -----
 
 // A group larger than UB (32 channels of 64x64 f32, 512 KB): one group an item, walked in
-// chunks of whole channel rows three times (sum, centred squares, normalize); the scale and
-// bias come in per chunk.
+// chunks of whole channel rows twice, each walk pipelined over two buffer sets: the shift K
+// (the first chunk's mean), then the sums of x - K and (x - K)^2, then the normalized chunks
+// with their scale and bias.
 func.func @group_norm_streamed(%x: tensor<1x64x64x64xf32>, %s: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<1x64x64x64xf32> {
   %y = kernel.group_norm %x, %s, %b {num_groups = 2 : i64, epsilon = 1.0e-05 : f64, fused_from = ["ge.group_norm"]} : (tensor<1x64x64x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x64x64x64xf32>
   func.return %y : tensor<1x64x64x64xf32>
@@ -45,19 +46,26 @@ func.func @group_norm_streamed(%x: tensor<1x64x64x64xf32>, %s: tensor<64xf32>, %
 // CHECK-LABEL: func.func @group_norm_streamed
 // CHECK:         %[[X:.*]] = npu.reshape %x : !npu.buffer<1x64x64x64xf32, hbm> -> !npu.buffer<2x32x4096xf32, hbm>
 // CHECK:         npu.kernel "group_norm_0" block_dim = 2
+// CHECK:           %[[X0:.*]] = npu.alloc : !npu.buffer<1x[[KC:[0-9]+]]x4096xf32, ub>
+// CHECK-NEXT:      %[[X1:.*]] = npu.alloc : !npu.buffer<1x[[KC]]x4096xf32, ub>
 // CHECK:           scf.for
+// CHECK:             npu.dma %[[X]] {{.*}} -> %[[X0]]
+// CHECK:             npu.vec_reduce_sum %[[X0]]
+// CHECK:             npu.vec_dup
 // CHECK:             npu.vec_dup
 // CHECK:             scf.for
-// CHECK:               npu.dma %[[X]] {{.*}} [1, [[KC:[0-9]+]], 4096] {pad = 0.000000e+00 : f64}
-// CHECK:               npu.vec_reduce_sum
-// CHECK:             scf.for
-// CHECK:               npu.dma %[[X]]
-// CHECK:               npu.vec_sub
-// CHECK:               npu.vec_mul
-// CHECK:               npu.vec_reduce_sum
+// CHECK:               npu.dma %[[X]] {{.*}} -> %[[X0]]
+// CHECK:               npu.vec_sub %[[X1]]
+// CHECK:               npu.vec_reduce_sum %[[X1]]
+// CHECK:               npu.vec_mul %[[X1]], %[[X1]]
+// CHECK:               npu.dma %[[X]] {{.*}} -> %[[X1]]
+// CHECK:               npu.vec_sub %[[X0]]
 // CHECK:             npu.vec_rsqrt
 // CHECK:             scf.for
-// CHECK:               npu.dma %[[X]]
+// CHECK:               npu.dma %[[X]] {{.*}} -> %[[X0]]
 // CHECK:               npu.dma %{{.*}} [1, [[KC]], 1] -> %{{.*}} [0, 0, 0] [1, [[KC]], 1]
-// CHECK:               npu.vec_sub
-// CHECK:               npu.dma
+// CHECK:               npu.vec_sub %[[X1]]
+// CHECK:               npu.dma {{.*}} -> %[[Y:[^ ]+]] [
+// CHECK:               npu.dma %[[X]] {{.*}} -> %[[X1]]
+// CHECK:               npu.vec_sub %[[X0]]
+// CHECK:               npu.dma {{.*}} -> %[[Y]] [
