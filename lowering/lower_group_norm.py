@@ -19,6 +19,9 @@ In the normalizing pass y = (x - mean) * (scale * rsqrt(var + eps)) + bias, then
 (`lowering.gemm_epilogue`'s steps, so it means what it means in a conv's epilogue), then
 MTE3 stores the tile: a GroupNorm + SiLU reads x once per pass and writes y once, where the
 unfused form also wrote the normalized tensor and read it back for the affine and the SiLU.
+An f16 group norm computes in f32 (as ONNX's stash_type 1 and Ascend's own norm kernels do: a
+group of 4 x 128 x 128 already overflows an f16 sum of squares): its tiles load into f16
+staging tiles that the vector unit widens, and the output narrows into one before its store.
 (tg) or (kc, hs) come from the unified buffer's capacity by an estimate of the slowest core's
 HBM and vector time.
 """
@@ -28,15 +31,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import f32
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
-from gedialects.ge.types import element_of, to_numpy_dtype
+from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.mirrored import GroupNormKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp
-from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecDupOp
+from gedialects.npu.vector import (
+    BINARY_OPS,
+    REDUCE_OPS,
+    SCALAR_OPS,
+    UNARY_OPS,
+    VecCastOp,
+    VecDupOp,
+)
 from lowering.gemm_epilogue import Step, activation_steps, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
@@ -69,12 +80,18 @@ def _powers(limit: int) -> list[int]:
 
 
 def group_norm_tile(
-    target: Target, dims: tuple[int, int, int, int], isz: int, activation: list[Step]
+    target: Target,
+    dims: tuple[int, int, int, int],
+    isz: int,
+    activation: list[Step],
+    staged: int = 0,
 ) -> GroupTiling:
     """The tiling with the fewest estimated cycles whose buffers fit UB. Whole groups: an
     (x, y) pair of tiles, a scratch tile if the activation needs one, the scale and bias and
     the columns; a tile's load, vector work and store run one after another. Streamed: two
-    sets of them, whose loads (two walks) and store overlap the vector work."""
+    sets of them, whose loads (two walks) and store overlap the vector work. `staged`: the
+    bytes of an element of the narrow staging tiles (x in, y out; scale and bias columns
+    counted at `isz` twice over), 0 if none."""
     n, groups, cpg, s = dims
     scratch = any(step.needs_scratch for step in activation)
     vec_ops = VECTOR_PASSES + 4 * len(activation)
@@ -84,14 +101,17 @@ def group_norm_tile(
         nonlocal best
         tile, whole = tg * kc * hs * isz, (kc, hs) == (cpg, s)
         sets = 1 if whole else 2
-        space = sets * (2 + scratch) * aligned(tile) + sets * 2 * aligned(tg * kc * isz)
+        space = sets * (2 + scratch) * aligned(tile) + sets * 4 * aligned(tg * kc * isz)
+        space += sets * 2 * aligned(tg * kc * hs * staged)
         if space + 5 * aligned(tg * isz) > ub:
             return
         count = n * groups // tg
         blocks = min(count, target.vector_cores)
         share = min(target.rate("hbm", "ub"), hbm_share(target, blocks))
         chunks = -(-cpg // kc) * -(-s // hs)
-        hbm, vector = (2 if whole else 3) * tile / share, vec_ops * tile / 256
+        moved = tile // isz * (staged or isz)  # the bytes a chunk's DMA moves
+        hbm = (2 if whole else 3) * moved / share
+        vector = (vec_ops + (2 if staged else 0)) * tile / 256
         per_chunk = (hbm + vector if whole else max(hbm, vector)) + 8 * ISSUE
         cycles = -(-count // blocks) * chunks * per_chunk
         if best is None or cycles < best[0]:
@@ -117,9 +137,11 @@ class _GroupNormKernel:
     def __init__(self, op: GroupNormKernelOp, inputs: list[SSAValue], output: SSAValue,
                  target: Target, name: str) -> None:  # fmt: skip
         shape = tuple(inputs[0].type.dims)
-        element = inputs[0].type.element_type
-        if str(element) not in ("f16", "f32"):
-            raise UnsupportedError(f"'{op.name}' on {element} has no npu lowering")
+        source = inputs[0].type.element_type
+        if str(source) not in ("f16", "f32"):
+            raise UnsupportedError(f"'{op.name}' on {source} has no npu lowering")
+        element = f32  # the statistics and the affine: f16 only staged (see the module doc)
+        staged = 0 if source == f32 else to_numpy_dtype(source).itemsize
         self.op = op
         self.groups = op.get_int("num_groups")
         self.n, channels = shape[0], shape[1]
@@ -127,17 +149,16 @@ class _GroupNormKernel:
         self.steps = activation_steps(
             op.activation.data if op.activation else None, op.activation_attrs
         )
-        isz = to_numpy_dtype(element_of(op.output.type)).itemsize
         dims = (self.n, self.groups, self.cpg, self.s)
-        t = self.tiling = group_norm_tile(target, dims, isz, self.steps)
+        t = self.tiling = group_norm_tile(target, dims, 4, self.steps, staged)
         self.whole = t.whole(self.cpg, self.s)
         rows = (self.n * self.groups, self.cpg, self.s)
         columns = (self.groups, self.cpg, 1)
         self.views = [
-            ReshapeOp(inputs[0], BufferType(rows, element, "hbm")),
-            ReshapeOp(inputs[1], BufferType(columns, inputs[1].type.element_type, "hbm")),
-            ReshapeOp(inputs[2], BufferType(columns, inputs[2].type.element_type, "hbm")),
-            ReshapeOp(output, BufferType(rows, element, "hbm")),
+            ReshapeOp(inputs[0], BufferType(rows, source, "hbm")),
+            ReshapeOp(inputs[1], BufferType(columns, source, "hbm")),
+            ReshapeOp(inputs[2], BufferType(columns, source, "hbm")),
+            ReshapeOp(output, BufferType(rows, source, "hbm")),
         ]
         self.x, self.scale, self.bias, self.y = (v.result for v in self.views)
         self.count = self.n * self.groups // t.tg
@@ -149,6 +170,12 @@ class _GroupNormKernel:
         self.ys = [b.alloc([t.tg, t.kc, t.hs], element, "ub") for _ in sets]
         self.scs = [b.alloc([t.tg, t.kc, 1], element, "ub") for _ in sets]
         self.bis = [b.alloc([t.tg, t.kc, 1], element, "ub") for _ in sets]
+        # the tiles DMAs move: narrow staging ones for f16, else the tiles themselves
+        narrow = (lambda dims: [b.alloc(dims, source, "ub") for _ in sets]) if staged else None
+        self.xs_in = narrow([t.tg, t.kc, t.hs]) if narrow else self.xs
+        self.ys_out = narrow([t.tg, t.kc, t.hs]) if narrow else self.ys
+        self.scs_in = narrow([t.tg, t.kc, 1]) if narrow else self.scs
+        self.bis_in = narrow([t.tg, t.kc, 1]) if narrow else self.bis
         self.mean, self.var, self.part, self.shift = (
             b.alloc([t.tg, 1, 1], element, "ub") for _ in range(4)
         )
@@ -167,12 +194,20 @@ class _GroupNormKernel:
         t = self.tiling
         c0, h0, ce, he = where
         tile = [t.tg, t.kc, t.hs]
-        self.b.dma(self.x, [row, c0, h0], [t.tg, ce, he], self.xs[s], [0, 0, 0], tile, pad=0.0)
+        self.b.dma(self.x, [row, c0, h0], [t.tg, ce, he], self.xs_in[s], [0, 0, 0], tile, pad=0.0)
 
     def load_affine(self, g0: Index, c0: Index, ce: Index, s: int = 0) -> None:
         window = [self.tiling.tg, self.tiling.kc, 1]
-        for value, column in ((self.scale, self.scs[s]), (self.bias, self.bis[s])):
+        for value, column in ((self.scale, self.scs_in[s]), (self.bias, self.bis_in[s])):
             self.b.dma(value, [g0, c0, 0], [window[0], ce, 1], column, [0, 0, 0], window, pad=0.0)
+
+    def widen(self, s: int = 0, affine: bool = False) -> None:
+        """V converts set s's staged x (and the scale and bias) to f32, if staged."""
+        pairs = [(self.xs_in, self.xs)]
+        pairs += [(self.scs_in, self.scs), (self.bis_in, self.bis)] if affine else []
+        for narrow, wide in pairs:
+            if narrow is not wide:
+                self.b.add(VecCastOp(narrow[s], wide[s]))
 
     def sum_into(self, acc: SSAValue, source: SSAValue) -> None:
         self.b.add(REDUCE_OPS["reduce_sum"](source, acc, [1, 2]))
@@ -193,10 +228,12 @@ class _GroupNormKernel:
         b.add(BINARY_OPS["mul"](x, scale, y))
         b.add(BINARY_OPS["add"](y, self.bis[s], y))
         apply_steps(b, self.steps, y, {})
+        if self.ys_out is not self.ys:
+            b.add(VecCastOp(y, self.ys_out[s]))
 
     def store(self, row: Index, where: tuple, s: int = 0) -> None:
         c0, h0, ce, he = where
-        self.b.dma(self.ys[s], [0, 0, 0], [self.tiling.tg, ce, he], self.y, [row, c0, h0])
+        self.b.dma(self.ys_out[s], [0, 0, 0], [self.tiling.tg, ce, he], self.y, [row, c0, h0])
 
 
 @lowers(GroupNormKernelOp)
@@ -228,6 +265,7 @@ def _whole_groups(k: _GroupNormKernel, row: Index, g0: Index) -> None:
     k.load_affine(g0, 0, k.cpg)
     k.load_x(row, where)
     b.sync("MTE2", "V", 1)
+    k.widen(affine=True)
     k.sum_into(k.mean, x)
     b.add(SCALAR_OPS["muls"](k.mean, 1.0 / size, k.mean))
     b.add(BINARY_OPS["sub"](x, k.mean, x))
@@ -257,6 +295,7 @@ def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
     first = k.chunk(0)
     k.load_x(row, first)
     b.sync("MTE2", "V", 1)
+    k.widen()
     k.sum_into(k.shift, k.xs[0])
     b.add(SCALAR_OPS["muls"](k.shift, 1.0 / (k.tiling.kc * k.tiling.hs), k.shift))
     b.add(VecDupOp(0.0, k.mean))
@@ -270,6 +309,7 @@ def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
     def accumulate(i: Index, s: int) -> None:
         x = k.xs[s]
         b.wait_flag("MTE2", "V", X_LOADED + s)
+        k.widen(s)
         b.add(BINARY_OPS["sub"](x, k.shift, x))
         k.sum_into(k.part, x)
         b.add(BINARY_OPS["add"](k.mean, k.part, k.mean))
@@ -291,6 +331,7 @@ def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
     def normalize(i: Index, s: int) -> None:
         b.wait_flag("MTE2", "V", X_LOADED + s)
         b.wait_flag("MTE3", "V", Y_FREE + s)
+        k.widen(s, affine=True)
         k.normalize(s)
         b.set_flag("V", "MTE2", X_FREE + s)
         b.set_flag("V", "MTE3", Y_READY + s)

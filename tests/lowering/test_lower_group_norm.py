@@ -93,8 +93,13 @@ def test_pixel_chunks_when_a_channel_is_larger_than_ub() -> None:
     _check((1, 2, 300, 300), 2, None, offset=100.0)
 
 
-def test_f16() -> None:
+def test_f16_computes_in_f32() -> None:
+    """f16 tiles are widened to f32 for the statistics: a group of 4 x 128 x 128 values near
+    1 (whose sum of squares, 65536, is past f16's largest finite 65504) streams, and one
+    that fits UB does not."""
     _check((2, 20, 9, 9), 5, "relu", "f16")
+    lowered, _ = _check((1, 4, 128, 128), 1, "silu", "f16", offset=1.0)
+    assert any(op.name == "npu.vec_cast" for op in lowered.walk())
 
 
 def test_f64_is_refused() -> None:
