@@ -1,5 +1,6 @@
-"""kernel.group_norm -> one vector-unit npu.kernel: statistics per group, the per-channel
-affine and the activation applied where the output tile is written.
+"""kernel.group_norm and kernel.instance_norm -> one vector-unit npu.kernel: statistics per
+group, the per-channel affine and the activation applied where the output tile is written.
+An instance norm is a group norm of one channel a group (C groups), so it lowers here too.
 
 The input (N, C, *spatial) is viewed as (N*G, C/G, S) in HBM: a row per (image, group), its
 C/G channels of S pixels; scale and bias as (G, C/G, 1) columns. Items are rows, round-robin
@@ -36,7 +37,7 @@ from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
-from gedialects.kernel.mirrored import GroupNormKernelOp
+from gedialects.kernel.mirrored import GroupNormKernelOp, InstanceNormKernelOp
 from gedialects.npu.attrs import BufferType
 from gedialects.npu.buffers import ReshapeOp
 from gedialects.npu.launch import KernelOp
@@ -52,9 +53,11 @@ from lowering.gemm_epilogue import Step, activation_steps, apply_steps
 from lowering.npu_builder import Index, KernelBuilder
 from lowering.registry import lowers
 from lowering.software_pipeline import pipelined
-from lowering.tiling import aligned
+from lowering.tiling import aligned, powers_of_two
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
+
+Norm = GroupNormKernelOp | InstanceNormKernelOp
 
 ISSUE = 40
 """Cycles an instruction's issue costs in the tile estimate (as `lower_norm` counts them)."""
@@ -73,10 +76,6 @@ class GroupTiling:
 
     def whole(self, cpg: int, s: int) -> bool:
         return (self.kc, self.hs) == (cpg, s)
-
-
-def _powers(limit: int) -> list[int]:
-    return sorted({1 << i for i in range(limit.bit_length())} | {limit})
 
 
 def group_norm_tile(
@@ -119,10 +118,10 @@ def group_norm_tile(
 
     for tg in (d for d in range(1, groups + 1) if groups % d == 0):
         consider(tg, cpg, s)
-    for kc in _powers(cpg):  # chunks of whole pixel rows, else of pixels
+    for kc in powers_of_two(cpg):  # chunks of whole pixel rows, else of pixels
         if kc < cpg:
             consider(1, kc, s)
-    for hs in _powers(s):
+    for hs in powers_of_two(s):
         if hs < s:
             consider(1, 1, hs)
     if best is None:
@@ -134,8 +133,9 @@ class _GroupNormKernel:
     """The views, buffers and shared steps of one group norm kernel. Whole groups use set 0
     of the tiles only; streamed groups both sets."""
 
-    def __init__(self, op: GroupNormKernelOp, inputs: list[SSAValue], output: SSAValue,
-                 target: Target, name: str) -> None:  # fmt: skip
+    def __init__(
+        self, op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+    ) -> None:
         shape = tuple(inputs[0].type.dims)
         source = inputs[0].type.element_type
         if str(source) not in ("f16", "f32"):
@@ -143,11 +143,13 @@ class _GroupNormKernel:
         element = f32  # the statistics and the affine: f16 only staged (see the module doc)
         staged = 0 if source == f32 else to_numpy_dtype(source).itemsize
         self.op = op
-        self.groups = op.get_int("num_groups")
         self.n, channels = shape[0], shape[1]
+        grouped = isinstance(op, GroupNormKernelOp)
+        self.groups = op.get_int("num_groups") if grouped else channels
         self.cpg, self.s = channels // self.groups, math.prod(shape[2:])
+        activation = op.activation if grouped else None
         self.steps = activation_steps(
-            op.activation.data if op.activation else None, op.activation_attrs
+            activation.data if activation else None, op.activation_attrs if grouped else None
         )
         dims = (self.n, self.groups, self.cpg, self.s)
         t = self.tiling = group_norm_tile(target, dims, 4, self.steps, staged)
@@ -163,7 +165,7 @@ class _GroupNormKernel:
         self.x, self.scale, self.bias, self.y = (v.result for v in self.views)
         self.count = self.n * self.groups // t.tg
         self.blocks = min(self.count, target.vector_cores)
-        self.kernel = KernelOp(name, self.blocks, fused_from=op.fused_names, kind="group_norm")
+        self.kernel = KernelOp(name, self.blocks, fused_from=op.fused_names, kind=op.name[7:])
         b = self.b = KernelBuilder(self.kernel)
         sets = range(1 if self.whole else 2)
         self.xs = [b.alloc([t.tg, t.kc, t.hs], element, "ub") for _ in sets]
@@ -236,9 +238,9 @@ class _GroupNormKernel:
         self.b.dma(self.ys_out[s], [0, 0, 0], [self.tiling.tg, ce, he], self.y, [row, c0, h0])
 
 
-@lowers(GroupNormKernelOp)
+@lowers(GroupNormKernelOp, InstanceNormKernelOp)
 def lower_group_norm(
-    op: GroupNormKernelOp, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+    op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     k = _GroupNormKernel(op, inputs, output, target, name)
     b = k.b

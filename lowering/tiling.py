@@ -34,6 +34,12 @@ def aligned(nbytes: int) -> int:
     return -(-nbytes // ALIGN) * ALIGN
 
 
+def powers_of_two(limit: int) -> list[int]:
+    """1, 2, 4, ... below `limit`, and `limit`: the tile extents a search tries along an
+    axis of `limit` elements."""
+    return sorted({1 << i for i in range(limit.bit_length())} | {limit})
+
+
 @dataclass(frozen=True)
 class ElementwiseTiling:
     rows: int

@@ -25,16 +25,17 @@ func.func @batch_norm(%x: tensor<2x8x6x6xf32>, %s: tensor<8xf32>, %b: tensor<8xf
 
 // -----
 
-// An instance norm whose rows fit UB: one load per tile, the mean, the centred variance and
-// the output from it.
+// An instance norm is a group norm of one channel a group (lowering/lower_group_norm.py):
+// the input viewed as (N*C, 1, H*W); rows that fit UB take one load per tile, the mean, the
+// centred variance and the output from it.
 func.func @instance_norm(%x: tensor<1x4x5x5xf32>, %s: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<1x4x5x5xf32> {
   %y = kernel.instance_norm %x, %s, %b {epsilon = 1.0e-05 : f64, fused_from = ["ge.instance_norm"]} : (tensor<1x4x5x5xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x5x5xf32>
   func.return %y : tensor<1x4x5x5xf32>
 }
 
 // CHECK-LABEL: func.func @instance_norm
-// CHECK:         %[[X:.*]] = npu.reshape %x : !npu.buffer<1x4x5x5xf32, hbm> -> !npu.buffer<4x25xf32, hbm>
-// CHECK:         npu.kernel "instance_norm_0"
+// CHECK:         %[[X:.*]] = npu.reshape %x : !npu.buffer<1x4x5x5xf32, hbm> -> !npu.buffer<4x1x25xf32, hbm>
+// CHECK:         npu.kernel "instance_norm_0" {{.*}} kind = "instance_norm"
 // CHECK:           scf.for
 // CHECK:             npu.dma %[[X]]
 // CHECK:             npu.vec_reduce_sum
