@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, ModuleOp, StringAttr, f64
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, f64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -223,11 +223,22 @@ class ConvTransposeEpilogue(ActivatedMirrorEpilogue):
 
 class GroupNormEpilogue(ActivatedMirrorEpilogue):
     """A `kernel.group_norm`: the activation runs on each output tile before its store (a
-    diffusion net's GroupNorm + SiLU); its tile choice leaves room for a scratch tile."""
+    diffusion net's GroupNorm + SiLU); its tile choice leaves room for a scratch tile. An
+    instance norm is a group norm of one channel a group, so it becomes one to take an
+    activation (a style-transfer net's InstanceNorm + ReLU)."""
 
     GE_OP = ge.GroupNormOp
     KERNEL = GroupNormKernelOp
     SLOTS = ("input", "scale", "bias")
+
+    @classmethod
+    def of(cls, op: Operation):  # noqa: ANN206
+        if not isinstance(op, ge.InstanceNormOp):
+            return super().of(op)
+        values = {name: getattr(op, name) for name in cls.SLOTS}
+        props = dict(op.properties)
+        props["num_groups"] = IntegerAttr(shape_of(op.input.type)[1], 64)
+        return cls(values, props, [op.name])
 
 
 @dataclass

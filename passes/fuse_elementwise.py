@@ -32,7 +32,7 @@ from passes.fuse_conv_residual_add import ConvResidualAdd, ResidualActivation
 from passes.fuse_matmul_add_gelu import MatMulActivation, MatMulBias
 from passes.fuse_matmul_residual_add import MatMulResidualAdd
 from passes.fuse_matmul_scale import MatMulScale
-from passes.fuse_norm_activation import NormActivation
+from passes.fuse_norm_activation import ActivationAboveView, NormActivation
 from passes.matching import only_user
 
 EPILOGUE_PATTERNS = (
@@ -44,6 +44,7 @@ EPILOGUE_PATTERNS = (
     MatMulBias,
     MatMulActivation,
     MatMulResidualAdd,
+    ActivationAboveView,
     NormActivation,
 )
 """Patterns that move an elementwise consumer into its producer's epilogue."""

@@ -92,6 +92,9 @@ def channel_column(value: SSAValue, rank: int, channels: int) -> np.ndarray | SS
 @dataclass
 class GroupNormMatch:
     x: SSAValue
+    """The value normalized, in any shape of the chain's result's elements."""
+    shape: tuple[int, ...]
+    """The chain's result's shape, (N, C, ...)."""
     groups: int
     epsilon: float
     chain: list[Operation]
@@ -100,42 +103,51 @@ class GroupNormMatch:
     new_ops: list[Operation]
 
 
+def _grouping(norm: ops.InstanceNormOp) -> tuple[SSAValue, list[Operation], SSAValue, int] | None:
+    """(the value normalized, the chain so far, its last value, the groups): the Reshape to
+    (N, G, ...), the norm and the Reshape back to (N, C, ...), or the norm alone (G = C: a
+    GroupNorm(C, C) on (N, C, T), whose identity reshapes `simplify` removed). The reshape
+    back fixes the layout; what the first one reshapes may be in any shape (a Conv1d's 4-D
+    result, whose view `simplify` merged into it)."""
+    grouped, back = norm.input.owner, only_user(norm.output)
+    if isinstance(grouped, ops.ReshapeOp) and isinstance(back, ops.ReshapeOp):
+        out, grouping = shape_of(back.output.type), shape_of(norm.input.type)
+        if only_user(norm.input) is norm and len(out) >= 2 and out[0] == grouping[0]:
+            if out[1] % grouping[1] == 0:
+                return grouped.input, [back, norm, grouped], back.output, grouping[1]
+    return norm.input, [norm], norm.output, shape_of(norm.input.type)[1]
+
+
 def match_group_norm(norm: ops.InstanceNormOp) -> GroupNormMatch | None:
-    """The Reshape -> InstanceNormalization -> Reshape [-> Mul] [-> Add] chain around `norm`."""
-    grouped = norm.input.owner
-    if not isinstance(grouped, ops.ReshapeOp) or only_user(norm.input) is not norm:
+    """The Reshape -> InstanceNormalization -> Reshape [-> Mul] [-> Add] chain around `norm`
+    (an instance norm alone needs a Mul or an Add after it: else it stays what it is)."""
+    found = _grouping(norm)
+    if found is None or to_numpy_dtype(element_of(norm.input.type)).kind != "f":
         return None
-    x = grouped.input
-    shape, grouping = shape_of(x.type), shape_of(norm.input.type)
-    if len(shape) < 3 or to_numpy_dtype(element_of(x.type)).kind != "f":
-        return None
-    groups = grouping[1]
-    if grouping[0] != shape[0] or groups < 1 or shape[1] % groups:
-        return None
-    back = only_user(norm.output)
-    if not isinstance(back, ops.ReshapeOp) or back.output.type != x.type:
-        return None
+    x, chain, last, groups = found
+    shape = shape_of(last.type)
     group_scale, group_bias = constant_array(norm.scale), constant_array(norm.bias)
     if group_scale is None or group_bias is None:
         return None
     per = shape[1] // groups
     spread = [np.repeat(v.astype(np.float64).reshape(-1), per) for v in (group_scale, group_bias)]
     affine = _Affine(*spread)
-    found = GroupNormMatch(x, groups, norm.get_float("epsilon"), [back, norm, grouped], affine, [])
-    last = back.output
+    match = GroupNormMatch(x, shape, groups, norm.get_float("epsilon"), chain, affine, [])
     for kind in (ops.MulOp, ops.AddOp):
         user = only_user(last)
-        if not isinstance(user, kind) or user.results[0].type != x.type:
+        if not isinstance(user, kind) or user.results[0].type != last.type:
             continue
         other = other_operand(user, last)
         if other is None or other is last:
             continue
         column = channel_column(other, len(shape), shape[1])
-        if column is None or not affine.take(kind, column, shape[1], found.new_ops):
+        if column is None or not affine.take(kind, column, shape[1], match.new_ops):
             continue
-        found.chain.insert(0, user)
+        match.chain.insert(0, user)
         last = user.results[0]
-    return found
+    if match.chain[-1] is norm and len(match.chain) == 1:
+        return None  # an instance norm and nothing to take
+    return match
 
 
 class RecognizeGroupNorm(RewritePattern):
@@ -156,12 +168,20 @@ class RecognizeGroupNorm(RewritePattern):
                 new_ops.append(constant)
                 part = constant.output
             operands.append(part)
-        group_norm = ops.GroupNormOp(
-            found.x, *operands, num_groups=found.groups, epsilon=found.epsilon
+        # the op's layout: the chain's (N, C, ...), a rank-2 one as (N, C, 1)
+        layout = found.shape if len(found.shape) >= 3 else (*found.shape, 1)
+        x = found.x
+        if shape_of(x.type) != layout:
+            new_ops.append(ops.ReshapeOp(x, shape=list(layout)))
+            x = new_ops[-1].results[0]
+        new_ops.append(
+            ops.GroupNormOp(x, *operands, num_groups=found.groups, epsilon=found.epsilon)
         )
+        if layout != found.shape:
+            new_ops.append(ops.ReshapeOp(new_ops[-1].results[0], shape=list(found.shape)))
         last = found.chain[0]
         orphans = [v.owner for v in last.operands if isinstance(v.owner, ConstantOp)]
-        rewriter.replace(last, [*new_ops, group_norm])
+        rewriter.replace(last, new_ops)
         erase_dead(rewriter, [*found.chain[1:], *orphans])
 
 

@@ -113,3 +113,42 @@ def test_onnx_group_normalization_and_silu_on_the_npu(opset: int, per: str, monk
         "ge.group_norm",
         "ge.silu",
     ]
+
+
+class Conv1dBlock(nn.Module):
+    """A UNet1D / Diffusion Policy block (Conv1d, GroupNorm, SiLU) beside a style-transfer
+    layer (Conv2d, InstanceNorm2d with affine, ReLU) and GroupNorm on (N, C) features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1d = nn.Conv1d(4, 16, 3, padding=1)
+        self.norm1d = nn.GroupNorm(8, 16)
+        self.conv2d = nn.Conv2d(3, 8, 3, padding=1)
+        self.inorm = nn.InstanceNorm2d(8, affine=True)
+        self.flat_norm = nn.GroupNorm(4, 16)
+
+    def forward(self, seq, image):  # noqa: ANN001, ANN201
+        h = nn.functional.silu(self.norm1d(self.conv1d(seq)))
+        pooled = nn.functional.silu(self.flat_norm(h.mean(-1)))
+        return h, pooled, torch.relu(self.inorm(self.conv2d(image)))
+
+
+def test_conv1d_flat_and_instance_norms_run_as_one_kernel_each() -> None:
+    """The GroupNorm after a Conv1d (its 4-D view merged into the grouping reshape), the one
+    on (N, C) and the InstanceNorm + ReLU each become one kernel.group_norm with the
+    activation: no elementwise kernel is left."""
+    torch.manual_seed(2)
+    model = Conv1dBlock().eval()
+    with torch.no_grad():
+        for norm in (model.norm1d, model.inorm, model.flat_norm):
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+    seq, image = torch.randn(2, 4, 24), torch.randn(1, 3, 10, 10)
+    proto = export_onnx(model, [seq, image], input_names=["seq", "image"],
+                        output_names=["h", "pooled", "styled"])  # fmt: skip
+    feeds = {"seq": seq.numpy(), "image": image.numpy()}
+    want = ort.InferenceSession(proto.SerializeToString()).run(None, feeds)
+    compiled = ge.compile(import_onnx_model(proto), level="npu", cache=False)
+    _check_npu(compiled, feeds, want, norms=3)
+    activations = [k["fused_from"][-1] for k in _group_norm_kernels(compiled.last_profile)]
+    assert sorted(activations) == ["ge.relu", "ge.silu", "ge.silu"]

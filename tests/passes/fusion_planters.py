@@ -288,13 +288,20 @@ def plant_parallel_convs(b: ProgramBuilder) -> list[Value]:
 
 
 def plant_group_norm_activation(b: ProgramBuilder) -> list[Value]:
-    """group_norm [-> act], the norm sometimes read by a second user too."""
+    """group_norm or instance_norm [-> view] [-> act], the norm sometimes read by a second
+    user too."""
     x = float_value(b, 3, 4, limit=10.0)
     channels = x.shape[1]
     groups = b.draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
     scale, bias = (b.constant((channels,), x.dtype).ssa for _ in range(2))
-    y = emit(b, ops.GroupNormOp(x.ssa, scale, bias, num_groups=groups))
+    if maybe(b, 3):
+        y = emit(b, ops.InstanceNormOp(x.ssa, scale, bias))
+    else:
+        y = emit(b, ops.GroupNormOp(x.ssa, scale, bias, num_groups=groups))
     extra: list[Value] = []
+    if maybe(b, 3):  # a view of the norm, which the activation then reads
+        second_user(b, y, extra)
+        y = emit(b, ops.ReshapeOp(y.ssa, shape=[x.shape[0], int(np.prod(x.shape[1:]))]))
     if maybe(b, 4):
         second_user(b, y, extra)
         y = activation(b, y)

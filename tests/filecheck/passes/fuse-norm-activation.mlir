@@ -35,3 +35,31 @@ func.func @norm_read_twice(%x: tensor<1x4x3x3xf32>, %s: tensor<4xf32>, %b: tenso
   %y = ge.silu %n : (tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32>
   func.return %y, %n : tensor<1x4x3x3xf32>, tensor<1x4x3x3xf32>
 }
+
+// -----
+
+// An instance norm is a group norm of one channel a group: with its ReLU (a style-transfer
+// net's InstanceNorm + ReLU) it becomes one kernel.group_norm with C groups.
+// CHECK-LABEL: func.func @instance_norm_relu
+// CHECK-NEXT:    %[[Y:.+]] = kernel.group_norm %x, %s, %b {epsilon = 1.000000e-05 : f64, fused_from = ["ge.instance_norm", "ge.relu"], num_groups = 3 : i64, activation = "relu"}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @instance_norm_relu(%x: tensor<1x3x4x4xf32>, %s: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<1x3x4x4xf32> {
+  %n = ge.instance_norm %x, %s, %b {epsilon = 1.0e-05 : f64} : (tensor<1x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3x4x4xf32>
+  %y = ge.relu %n : (tensor<1x3x4x4xf32>) -> tensor<1x3x4x4xf32>
+  func.return %y : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// The activation of a view of the norm (a GroupNorm on (N, C), run on (N, C, 1)) moves
+// above the view, into the kernel.
+// CHECK-LABEL: func.func @activation_behind_a_view
+// CHECK-NEXT:    %[[N:.+]] = kernel.group_norm %x, %s, %b {{{.*}}activation = "silu"}
+// CHECK-NEXT:    %[[Y:.+]] = ge.reshape %[[N]] {shape = array<i64: 2, 4>}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @activation_behind_a_view(%x: tensor<2x4x1xf32>, %s: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %n = ge.group_norm %x, %s, %b {num_groups = 2 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x4x1xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x1xf32>
+  %v = ge.reshape %n {shape = array<i64: 2, 4>} : (tensor<2x4x1xf32>) -> tensor<2x4xf32>
+  %y = ge.silu %v : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  func.return %y : tensor<2x4xf32>
+}

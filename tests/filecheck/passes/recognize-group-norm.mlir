@@ -75,6 +75,61 @@ func.func @per_pixel_factor(%x: tensor<1x4x2x2xf32>, %f: tensor<1x4x2x2xf32>) ->
 
 // -----
 
+// A Conv1d's GroupNorm: the importer runs the conv in 4-D and `simplify` merged its view
+// back to 3-D into the grouping reshape, so the chain reshapes a 4-D value; the group norm
+// runs on a view of it in the chain's (N, C, T) layout.
+// CHECK-LABEL: func.func @source_of_another_shape
+// CHECK:         %[[V:.+]] = ge.reshape %x {shape = array<i64: 1, 8, 10>} : (tensor<1x8x10x1xf32>) -> tensor<1x8x10xf32>
+// CHECK-NEXT:    %[[Y:.+]] = ge.group_norm %[[V]], %{{.+}}, %{{.+}} {epsilon = 1.000000e-05 : f64, num_groups = 4 : i64}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @source_of_another_shape(%x: tensor<1x8x10x1xf32>) -> tensor<1x8x10xf32> {
+  %ones = ge.constant dense<1.0> : tensor<4xf32>
+  %zeros = ge.constant dense<0.0> : tensor<4xf32>
+  %g = ge.reshape %x {shape = array<i64: 1, 4, 20>} : (tensor<1x8x10x1xf32>) -> tensor<1x4x20xf32>
+  %n = ge.instance_norm %g, %ones, %zeros {epsilon = 1.0e-05 : f64} : (tensor<1x4x20xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x20xf32>
+  %r = ge.reshape %n {shape = array<i64: 1, 8, 10>} : (tensor<1x4x20xf32>) -> tensor<1x8x10xf32>
+  func.return %r : tensor<1x8x10xf32>
+}
+
+// -----
+
+// GroupNorm on (N, C): the op runs on (N, C, 1) and is viewed back.
+// CHECK-LABEL: func.func @rank_two
+// CHECK:         %[[V:.+]] = ge.reshape %x {shape = array<i64: 3, 6, 1>}
+// CHECK-NEXT:    %[[N:.+]] = ge.group_norm %[[V]], %{{.+}}, %{{.+}} {epsilon = 1.000000e-05 : f64, num_groups = 2 : i64} : (tensor<3x6x1xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<3x6x1xf32>
+// CHECK-NEXT:    %[[Y:.+]] = ge.reshape %[[N]] {shape = array<i64: 3, 6>}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @rank_two(%x: tensor<3x6xf32>) -> tensor<3x6xf32> {
+  %ones = ge.constant dense<1.0> : tensor<2xf32>
+  %zeros = ge.constant dense<0.0> : tensor<2xf32>
+  %w = ge.constant dense<[0.5, 1.5, 2.0, -1.0, 0.25, 1.0]> : tensor<6xf32>
+  %g = ge.reshape %x {shape = array<i64: 3, 2, 3>} : (tensor<3x6xf32>) -> tensor<3x2x3xf32>
+  %n = ge.instance_norm %g, %ones, %zeros {epsilon = 1.0e-05 : f64} : (tensor<3x2x3xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<3x2x3xf32>
+  %r = ge.reshape %n {shape = array<i64: 3, 6>} : (tensor<3x2x3xf32>) -> tensor<3x6xf32>
+  %m = ge.mul %r, %w : (tensor<3x6xf32>, tensor<6xf32>) -> tensor<3x6xf32>
+  func.return %m : tensor<3x6xf32>
+}
+
+// -----
+
+// GroupNorm(C, C) on (N, C, T) (wav2vec's first layer): its reshapes were identities that
+// `simplify` removed, so an instance norm with a per-channel Mul and Add after it is one.
+// CHECK-LABEL: func.func @groups_of_one_channel
+// CHECK:         %[[Y:.+]] = ge.group_norm %x, %{{.+}}, %{{.+}} {epsilon = 1.000000e-05 : f64, num_groups = 4 : i64}
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @groups_of_one_channel(%x: tensor<2x4x9xf32>) -> tensor<2x4x9xf32> {
+  %ones = ge.constant dense<1.0> : tensor<4xf32>
+  %zeros = ge.constant dense<0.0> : tensor<4xf32>
+  %w = ge.constant dense<[[0.5], [1.5], [2.0], [-1.0]]> : tensor<4x1xf32>
+  %b = ge.constant dense<[[0.1], [0.2], [0.3], [0.4]]> : tensor<4x1xf32>
+  %n = ge.instance_norm %x, %ones, %zeros {epsilon = 1.0e-05 : f64} : (tensor<2x4x9xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x9xf32>
+  %m = ge.mul %n, %w : (tensor<2x4x9xf32>, tensor<4x1xf32>) -> tensor<2x4x9xf32>
+  %a = ge.add %m, %b : (tensor<2x4x9xf32>, tensor<4x1xf32>) -> tensor<2x4x9xf32>
+  func.return %a : tensor<2x4x9xf32>
+}
+
+// -----
+
 // An instance norm whose scale is computed at run time, and one that is a real instance
 // norm (no reshapes around it), are left alone.
 // CHECK-LABEL: func.func @left_alone
