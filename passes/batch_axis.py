@@ -232,6 +232,11 @@ def _result(op: Operation, places: list[Place], batch: int) -> Place:  # noqa: C
         return first
     if isinstance(op, _BROADCASTING):
         return _broadcast(op, places)
+    if isinstance(op, ops.RopeOp):  # broadcasting, its halves along the last axis
+        place = _broadcast(op, places)
+        if place is not None and place.axis == _rank(op.results[0]) - 1:
+            raise BatchMixing(name, "rotates along the batch axis")
+        return place
     if isinstance(op, ops.DropoutOp):
         if op.get_flag("is_training"):
             raise BatchMixing(name, "draws a random mask over the whole padded tensor")

@@ -31,6 +31,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "recognize-group-norm",  # Reshape/InstanceNormalization/Reshape/Mul/Add -> ge.group_norm
     "recognize-gelu",  # x * 0.5 * (1 + erf(x / sqrt 2)) -> ge.gelu
     "recognize-silu",  # x * sigmoid(x) -> ge.silu, an epilogue activation
+    "recognize-rope",  # x * cos + rotate_half(x) * sin -> ge.rope, one kernel
     "cse",
     "fuse-attention",  # MatMul-Scale-(Mask)-Softmax-MatMul -> kernel.attention
     "fuse-attention-layout",  # the head split / merge transposes into its layouts

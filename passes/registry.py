@@ -77,6 +77,7 @@ register_pass("turn-1d-convs", _ge_pass("turn_1d_convs", "TurnOneDimensionalConv
 register_pass("recognize-gelu", _ge_pass("recognize_gelu", "RecognizeGeluPass"))
 register_pass("recognize-silu", _ge_pass("recognize_silu", "RecognizeSiluPass"))
 register_pass("recognize-group-norm", _ge_pass("recognize_group_norm", "RecognizeGroupNormPass"))
+register_pass("recognize-rope", _ge_pass("recognize_rope", "RecognizeRopePass"))
 register_pass("fuse-norm-activation", _ge_pass("fuse_norm_activation", "FuseNormActivation"))
 register_pass("fold-channel-gates", _ge_pass("fold_channel_gates", "FoldChannelGates"))
 register_pass("cast-cube-to-fp16", _ge_pass("precision", "CastCubeToFp16"))

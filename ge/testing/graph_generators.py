@@ -191,6 +191,20 @@ def group_norm(b: ProgramBuilder) -> bool:
     return True
 
 
+def rope(b: ProgramBuilder) -> bool:
+    x = _float_operand(b, 1)
+    if x is None or x.shape[-1] % 2:
+        return False
+    tables = []
+    for _ in range(2):
+        shape = [d if b.draw(st.booleans()) else 1 for d in x.shape]
+        keep = b.draw(st.integers(1, len(shape)))
+        tables.append(_constant_or_fit(b, tuple(shape[len(shape) - keep :]), x.dtype))
+    m = x.magnitude * (tables[0].magnitude + tables[1].magnitude)
+    b.emit(ops.RopeOp(x.ssa, tables[0].ssa, tables[1].ssa), -m, m)
+    return True
+
+
 def _normalized_operand(b: ProgramBuilder):
     """An operand, an axis, the normalized dims from it, and a scale of their trailing part
     (layer and RMS norm both broadcast it); None if no float operand exists."""
@@ -311,6 +325,7 @@ GENERATORS: dict[str, Generator] = {
     "ge.batch_norm": batch_norm,
     "ge.instance_norm": instance_norm,
     "ge.group_norm": group_norm,
+    "ge.rope": rope,
     "ge.layer_norm": layer_norm,
     "ge.rms_norm": rms_norm,
     "ge.softmax": softmax("ge.softmax"),

@@ -57,6 +57,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ge.group_norm",
         "ge.layer_norm",
         "ge.rms_norm",
+        "ge.rope",
         "ge.softmax",
         "ge.log_softmax",
         "ge.lrn",

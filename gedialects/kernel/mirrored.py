@@ -38,6 +38,7 @@ LayerNormKernelOp = mirror(
     CastingMirrorKernelOp,
 )
 RMSNormKernelOp = mirror(ge.RMSNormOp, "The `ge.rms_norm` op as one kernel.")
+RopeKernelOp = mirror(ge.RopeOp, "The `ge.rope` op (a rotary position embedding) as one kernel.")
 BatchNormKernelOp = mirror(ge.BatchNormOp, "A batch norm no conv could absorb, as one kernel.")
 InstanceNormKernelOp = mirror(ge.InstanceNormOp)
 LogSoftmaxKernelOp = mirror(ge.LogSoftmaxOp)
@@ -89,6 +90,7 @@ MIRRORED: dict[type, type[KernelOp]] = {
         ResizeKernelOp,
         LayerNormKernelOp,
         RMSNormKernelOp,
+        RopeKernelOp,
         BatchNormKernelOp,
         InstanceNormKernelOp,
         LogSoftmaxKernelOp,

@@ -176,6 +176,9 @@ BAD: list[tuple[str, Callable, str]] = [
     ),
     ("ge.batch_norm", lambda: ops.BatchNormOp(v(4), v(4), v(4), v(4), v(4)), "rank >= 2"),
     ("ge.instance_norm", lambda: ops.InstanceNormOp(v(2, 4), v(4), v(4)), "rank >= 3"),
+    ("ge.rope", lambda: ops.RopeOp(v(2, 5), v(5), v(5)), "the last axis of input"),
+    ("ge.rope", lambda: ops.RopeOp(v(2, 4), v(3, 2, 4), v(4)), "without growing it"),
+    ("ge.rope", lambda: ops.RopeOp(v(2, 4), v(2, 4), v(2, 2)), "do not broadcast"),
     (
         "ge.group_norm",
         lambda: ops.GroupNormOp(v(1, 6, 4), v(6), v(6), num_groups=4),

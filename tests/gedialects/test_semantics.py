@@ -246,6 +246,17 @@ onnx_case(ops.BatchNormOp, [r(2, 4, 3, 3), *BN], "BatchNormalization", {"epsilon
 onnx_case(ops.BatchNormOp, [r(5, 4), *BN], "BatchNormalization", {}, {}, id="rank2")
 onnx_case(ops.InstanceNormOp, [r(2, 4, 3, 5), C4(), C4()], "InstanceNormalization", tol=1e-4)
 onnx_case(ops.InstanceNormOp, [r(2, 4, 6), C4(), C4()], "InstanceNormalization", {"epsilon": 1e-2})
+def _rotate_half_formula(x, cos, sin):
+    half = x.shape[-1] // 2
+    pairs = [(x[..., :half], x[..., half:]), (cos[..., :half], cos[..., half:])]
+    (x1, x2), (c1, c2) = pairs
+    s1, s2 = sin[..., :half], sin[..., half:]
+    return np.concatenate([x1 * c1 - x2 * s1, x2 * c2 + x1 * s2], axis=-1)
+
+
+numpy_case(ops.RopeOp, [r(2, 3, 8), r(3, 8), r(3, 8)], _rotate_half_formula, id="halves")
+
+
 for _shape, _groups in (((2, 4, 3, 5), 2), ((1, 6, 7), 3), ((2, 4, 2, 2, 3), 4), ((1, 4, 5), 1)):
     onnx_case(
         ops.GroupNormOp,

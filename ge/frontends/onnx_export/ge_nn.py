@@ -81,6 +81,21 @@ def _group_norm(b: B, op: ops.GroupNormOp, xs: list[str], ys: list[str]) -> None
     b.node("Add", [y, b.temp("Reshape", [bias, column])], ys)
 
 
+@emits(ops.RopeOp)
+def _rope(b: B, op: ops.RopeOp, xs: list[str], ys: list[str]) -> None:
+    """x * cos + rotate_half(x) * sin written out as HF transformers' export has it (ONNX's
+    RotaryEmbedding takes caches and positions, not broadcasting cos and sin)."""
+    x, cos, sin = xs
+    d = shape_of(op.input.type)[-1]
+    axes = b.ints([-1], "last")
+
+    def half(start: int, end: int) -> str:
+        return b.temp("Slice", [x, b.ints([start], "start"), b.ints([end], "end"), axes])
+
+    rotated = b.temp("Concat", [b.temp("Neg", [half(d // 2, d)]), half(0, d // 2)], axis=-1)
+    b.node("Add", [b.temp("Mul", [x, cos]), b.temp("Mul", [rotated, sin])], ys)
+
+
 @emits(ops.LayerNormOp)
 def _layer_norm(b: B, op: ops.LayerNormOp, xs: list[str], ys: list[str]) -> None:
     shape = shape_of(op.input.type)

@@ -1,5 +1,5 @@
-"""`ge` ops that normalize or activate along an axis: batch, instance, layer and RMS norm,
-softmax, LRN and dropout."""
+"""`ge` ops that normalize, activate or rotate along an axis: batch, instance, group, layer
+and RMS norm, softmax, LRN, dropout and the rotary position embedding."""
 
 from __future__ import annotations
 
@@ -174,6 +174,37 @@ class RMSNormOp(GeOp):
             raise cls.fail(
                 f"scale {format_type(operand_types[1])} has more dims than normalized {normalized}"
             )
+        return [operand_types[0]]
+
+
+@irdl_op_definition
+class RopeOp(GeOp):
+    """Rotary position embedding in the rotate-half form: x * cos + rotate_half(x) * sin,
+    with rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2]) over the last axis (D even) and
+    cos, sin broadcasting to x (HF transformers' apply_rotary_pos_emb: LLaMA, Mistral, Qwen,
+    Phi, GPT-NeoX), so their last axis is D or 1."""
+
+    name = "ge.rope"
+    input = operand_def()
+    cos = operand_def()
+    sin = operand_def()
+    output = result_def()
+    assembly_format = "$input `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)"
+
+    @classmethod
+    def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
+        require_same_element(cls, operand_types)
+        require_float(cls, "input", operand_types[0])
+        shape = shape_of(operand_types[0])
+        if not shape or shape[-1] % 2:
+            raise cls.fail(f"the last axis of input {format_type(operand_types[0])} must be even")
+        for what, t in zip(("cos", "sin"), operand_types[1:]):
+            other = shape_of(t)
+            if broadcast(cls, [shape, other]) != shape:
+                raise cls.fail(
+                    f"{what} {format_type(t)} must broadcast to {format_type(operand_types[0])} "
+                    "without growing it"
+                )
         return [operand_types[0]]
 
 

@@ -41,6 +41,13 @@ def group_norm(op: ops.GroupNormOp, x, scale, bias) -> np.ndarray:
     return (y * _channel(scale, x.ndim) + _channel(bias, x.ndim)).astype(x.dtype)
 
 
+@reference(ops.RopeOp)
+def rope(op: ops.RopeOp, x, cos, sin) -> np.ndarray:
+    half = x.shape[-1] // 2
+    rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+    return (x * cos + rotated * sin).astype(x.dtype)
+
+
 @reference(ops.LayerNormOp)
 def layer_norm(op: ops.LayerNormOp, x, scale, bias=None) -> np.ndarray:
     axis = op.get_int("axis") % x.ndim

@@ -136,6 +136,14 @@ func.func @group_norm_groups(%x: tensor<1x6x4xf32>, %c: tensor<6xf32>) {
 
 // -----
 
+func.func @rope_odd(%x: tensor<2x5xf32>, %c: tensor<5xf32>) {
+  %0 = ge.rope %x, %c, %c : (tensor<2x5xf32>, tensor<5xf32>, tensor<5xf32>) -> tensor<2x5xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.rope': the last axis of input tensor<2x5xf32> must be even
+
+// -----
+
 func.func @layer_norm_axis(%x: tensor<2x3xf32>, %s: tensor<3xf32>) {
   %0 = ge.layer_norm %x, %s {axis = 2 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   func.return

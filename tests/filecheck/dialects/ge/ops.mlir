@@ -464,6 +464,15 @@ func.func @group_norm(%0: tensor<2x6x4x4xf32>, %1: tensor<6xf32>, %2: tensor<6xf
 // CHECK-NEXT:    %[[V3:[^ ,:]+]] = ge.group_norm %[[V0]], %[[V1]], %[[V2]] {num_groups = 3 : i64, epsilon = 1.000000e-05 : f64} : (tensor<2x6x4x4xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<2x6x4x4xf32>
 // CHECK-NEXT:    func.return %[[V3]] : tensor<2x6x4x4xf32>
 
+func.func @rope(%0: tensor<1x2x5x8xf32>, %1: tensor<1x1x5x8xf32>, %2: tensor<5x1xf32>) -> tensor<1x2x5x8xf32> {
+  %3 = ge.rope %0, %1, %2 : (tensor<1x2x5x8xf32>, tensor<1x1x5x8xf32>, tensor<5x1xf32>) -> tensor<1x2x5x8xf32>
+  func.return %3 : tensor<1x2x5x8xf32>
+}
+// CHECK-LABEL: func.func @rope(
+// CHECK-SAME:  %[[V0:[^ ,:]+]]: tensor<1x2x5x8xf32>, %[[V1:[^ ,:]+]]: tensor<1x1x5x8xf32>, %[[V2:[^ ,:]+]]: tensor<5x1xf32>) -> tensor<1x2x5x8xf32>
+// CHECK-NEXT:    %[[V3:[^ ,:]+]] = ge.rope %[[V0]], %[[V1]], %[[V2]] : (tensor<1x2x5x8xf32>, tensor<1x1x5x8xf32>, tensor<5x1xf32>) -> tensor<1x2x5x8xf32>
+// CHECK-NEXT:    func.return %[[V3]] : tensor<1x2x5x8xf32>
+
 func.func @layer_norm(%0: tensor<2x3x8xf32>, %1: tensor<8xf32>, %2: tensor<8xf32>) -> tensor<2x3x8xf32> {
   %3 = ge.layer_norm %0, %1, %2 {axis = -1 : i64, epsilon = 1.000000e-05 : f64} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
   func.return %3 : tensor<2x3x8xf32>

@@ -1,0 +1,142 @@
+"""`recognize-rope`: rebuild `ge.rope` from the rotate-half form exporters write.
+
+HF transformers' `apply_rotary_pos_emb` (LLaMA, Mistral, Qwen, Phi, GPT-NeoX, Gemma) computes
+
+    rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2], axis=-1)
+    y = x * cos + rotate_half(x) * sin
+
+and `torch.onnx.export` writes it as two Slices, a Neg, a Concat, two Muls and an Add: five
+kernels, each reading and writing the query or key. This pass turns the chain into one
+`ge.rope(x, cos, sin)`, one kernel (`lowering.lower_rope`). It fires when the slices cut
+the last axis of the same x at its middle (step 1), cos and sin broadcast to x without
+growing it with a last axis of D or 1, and every intermediate value is used by the chain
+alone (x itself may have other users). Either operand order of each Mul and of the Add.
+
+Pre: the module verifies. Post: no chain above with those properties remains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from gedialects.ge import ops
+from gedialects.ge.ops.movement import slice_extent
+from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
+from passes.matching import erase_dead, only_user
+
+
+def half_of(value: SSAValue) -> tuple[SSAValue, int] | None:
+    """(x, which) if `value` is a private slice x[..., :D/2] (0) or x[..., D/2:] (1)."""
+    op = value.owner
+    if not isinstance(op, ops.SliceOp) or len(op.ints("axes")) != 1:
+        return None
+    x = op.input
+    shape = shape_of(x.type)
+    if not shape or op.ints("axes")[0] % len(shape) != len(shape) - 1 or op.ints("steps")[0] != 1:
+        return None
+    d = shape[-1]
+    start, stop, _ = slice_extent(op.ints("starts")[0], op.ints("ends")[0], 1, d)
+    if d % 2 or (start, stop) not in ((0, d // 2), (d // 2, d)):
+        return None
+    return x, int(start != 0)
+
+
+def rotated(value: SSAValue) -> tuple[SSAValue, list[Operation]] | None:
+    """(x, its ops) if `value` is a private rotate_half(x): concat(-x2, x1) on the last axis."""
+    concat = value.owner
+    if not isinstance(concat, ops.ConcatOp) or only_user(value) is None:
+        return None
+    if len(concat.inputs) != 2:
+        return None
+    negated, first = concat.inputs
+    rank = len(shape_of(value.type))
+    neg = negated.owner
+    if concat.get_int("axis") % rank != rank - 1 or not isinstance(neg, ops.NegOp):
+        return None
+    second, low = half_of(neg.input), half_of(first)
+    if second is None or low is None or second[0] is not low[0] or (second[1], low[1]) != (1, 0):
+        return None
+    pieces = [negated, neg.input, first]
+    if any(only_user(v) is None for v in pieces):
+        return None
+    return low[0], [concat, neg, neg.input.owner, first.owner]
+
+
+def table_fits(table: SSAValue, x: SSAValue) -> bool:
+    """Whether cos or sin broadcasts to x without growing it, its last axis D or 1."""
+    shape, other = shape_of(x.type), shape_of(table.type)
+    if len(other) > len(shape) or table.type.element_type != x.type.element_type:
+        return False
+    padded = (1,) * (len(shape) - len(other)) + tuple(other)
+    return all(t in (1, s) for t, s in zip(padded, shape)) and padded[-1] in (1, shape[-1])
+
+
+@dataclass
+class RopeMatch:
+    x: SSAValue
+    cos: SSAValue
+    sin: SSAValue
+    chain: list[Operation]
+    """The ops replaced, the add first."""
+
+
+def _split_mul(value: SSAValue) -> tuple[SSAValue, SSAValue] | None:
+    mul = value.owner
+    if not isinstance(mul, ops.MulOp) or only_user(value) is None:
+        return None
+    if mul.lhs.type != mul.output.type and mul.rhs.type != mul.output.type:
+        return None
+    return mul.lhs, mul.rhs
+
+
+def match_rope(add: ops.AddOp) -> RopeMatch | None:
+    for plain, turned in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+        outer = _split_mul(turned)
+        straight = _split_mul(plain)
+        if outer is None or straight is None:
+            continue
+        for rot, sin in (outer, outer[::-1]):
+            found = rotated(rot)
+            if found is None:
+                continue
+            x, rot_ops = found
+            if x.type != add.output.type or to_numpy_dtype(element_of(x.type)).kind != "f":
+                continue
+            for kept, cos in (straight, straight[::-1]):
+                if kept is x and table_fits(cos, x) and table_fits(sin, x):
+                    chain = [add, turned.owner, plain.owner, *rot_ops]
+                    return RopeMatch(x, cos, sin, chain)
+    return None
+
+
+class RecognizeRope(RewritePattern):
+    """x * cos + concat(-x[..., h:], x[..., :h]) * sin -> ge.rope(x, cos, sin)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, add: ops.AddOp, rewriter: PatternRewriter, /) -> None:
+        found = match_rope(add)
+        if found is None:
+            return
+        rewriter.replace(add, [ops.RopeOp(found.x, found.cos, found.sin)])
+        erase_dead(rewriter, found.chain[1:])
+
+
+@dataclass(frozen=True)
+class RecognizeRopePass(ModulePass):
+    """Turn the rotate-half rotary embedding into ge.rope."""
+
+    name = "recognize-rope"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(RecognizeRope()).rewrite_module(op)

@@ -1,0 +1,64 @@
+"""Rotary position embeddings from torch, at the npu level, against onnxruntime: a LLaMA
+attention block (HF transformers' rotate_half form) exported by torch.onnx.export, whose
+query and key rotations must each run as one `kernel.rope`."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+import ge
+from ge.frontends.onnx import import_onnx_model
+
+torch = pytest.importorskip("torch")
+from ge.testing.models import export_onnx  # noqa: E402
+
+nn = torch.nn
+
+
+def rotate_half(x):  # noqa: ANN001, ANN201
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaAttention(nn.Module):
+    """LLaMA's self-attention with its rotary embedding (cos and sin of shape (1, 1, S, D),
+    gathered from a cache by position, as `LlamaRotaryEmbedding` gives them)."""
+
+    def __init__(self, dim: int = 64, heads: int = 4, seq: int = 12) -> None:
+        super().__init__()
+        self.heads, self.depth = heads, dim // heads
+        self.q, self.k, self.v, self.o = (nn.Linear(dim, dim, bias=False) for _ in range(4))
+        inv = 1.0 / (10000 ** (torch.arange(0, self.depth, 2).float() / self.depth))
+        angles = torch.outer(torch.arange(seq).float(), inv)
+        table = torch.cat((angles, angles), dim=-1)
+        self.register_buffer("cos", table.cos()[None, None])
+        self.register_buffer("sin", table.sin()[None, None])
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        b, s, _ = x.shape
+        split = lambda t: t.view(b, s, self.heads, self.depth).transpose(1, 2)  # noqa: E731
+        q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+        cos, sin = self.cos[:, :, :s], self.sin[:, :, :s]
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        scores = torch.softmax(q @ k.transpose(-1, -2) / self.depth**0.5, dim=-1)
+        return self.o((scores @ v).transpose(1, 2).reshape(b, s, -1))
+
+
+@pytest.mark.parametrize("opset", [14, 17])
+def test_llama_attention_rotations_are_one_kernel_each(opset: int) -> None:
+    torch.manual_seed(0)
+    model = LlamaAttention().eval()
+    x = torch.randn(2, 12, 64)
+    proto = export_onnx(model, [x], opset=opset, input_names=["x"])
+    feeds = {"x": x.numpy()}
+    want = ort.InferenceSession(proto.SerializeToString()).run(None, feeds)
+    compiled = ge.compile(import_onnx_model(proto), level="npu", cache=False)
+    got = compiled.run(**feeds)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
+    kernels = compiled.last_profile["kernels"]
+    ropes = [k for k in kernels if k["op"] == "kernel.rope"]
+    assert len(ropes) == 2 and all(k["engine"] == "npu" for k in ropes), kernels
+    assert not [k for k in kernels if k["op"] in ("kernel.concat", "kernel.slice")], kernels
