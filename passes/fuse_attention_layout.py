@@ -10,6 +10,8 @@ the last axis last; a NaN guard between the kernel and the transpose (torch's SD
 moves after the kernel's new layout. The key's (0, 2, 3, 1) transpose to (B, H, d, S)
 becomes `key_transposed` with `key_perm` (0, 2, 1, 3): the kernel loads K's tiles as rows of
 d from the (B, S, H, d) tensor and transposes them on their way into L0B.
+A rotary embedding between the head split and the attention (LLaMA's query and key) moves
+below the transpose first: it rotates along the last axis, which the transpose keeps.
 Pre: `fuse-attention`. Post: no single-use transpose keeping the last axis feeds an
 attention's query or value or reads its result alone, and none feeds its key that keeps
 the key's last axis last or (without `key_transposed`) moves it to the last but one.
@@ -19,19 +21,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, i64
-from xdsl.ir import Operation
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint
 
 from gedialects.ge import ops as ge
+from gedialects.ge.constant import ConstantOp
+from gedialects.ge.types import shape_of
 from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import provenance
 from passes.epilogues import rewrite_module
-from passes.matching import only_user
+from passes.matching import constant_array, only_user
 from passes.nan_guard import guard, nan_guarded
 
 TRANSPOSES = (ge.TransposeOp, moves.TransposeKernelOp)
@@ -96,6 +101,58 @@ class AttentionLayout(RewritePattern):
             rewriter.erase(producer)
 
 
+class RopeBelowTranspose(RewritePattern):
+    """rope(transpose(u, perm), cos, sin) -> transpose(rope(u, cos', sin'), perm) for a perm
+    that keeps the last axis last, when the rope feeds an attention: a rotation along the
+    last axis commutes with such a transpose (the tables transposed back by perm's inverse:
+    a constant's folded, another's only when that is a view), and below it the transpose
+    meets the attention, whose layouts take it (LLaMA's query and key: head split, then
+    RoPE)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ge.RopeOp, rewriter: PatternRewriter, /) -> None:
+        producer = op.input.owner
+        perm = _rows_kept(producer)
+        if perm is None or only_user(op.input) is not op:
+            return
+        if not isinstance(only_user(op.output), k.AttentionKernelOp):
+            return
+        inverse = [perm.index(i) for i in range(len(perm))]
+        new_ops: list[Operation] = []
+        tables = [_transposed_table(v, inverse, new_ops) for v in (op.cos, op.sin)]
+        if None in tables:
+            return
+        rope = ge.RopeOp(producer.operands[0], *tables)
+        moved = ge.TransposeOp(rope.output, perm=list(perm))
+        rewriter.replace(op, [*new_ops, rope, moved])
+        rewriter.erase(producer)
+
+
+def _transposed_table(
+    value: SSAValue, inverse: list[int], new_ops: list[Operation]
+) -> SSAValue | None:
+    """A rope table of x's transpose, as the table of x: padded to x's rank and transposed by
+    `inverse`. A constant is transposed now; a runtime table only if that moves its unit
+    axes alone (LLaMA's (1, 1, S, D) -> (1, S, 1, D): a view), else None."""
+    rank = len(inverse)
+    shape = shape_of(value.type)
+    padded = [1] * (rank - len(shape)) + list(shape)
+    array = constant_array(value)
+    if array is not None:
+        table = ConstantOp(np.ascontiguousarray(array.reshape(padded).transpose(inverse)))
+        new_ops.append(table)
+        return table.output
+    kept = [axis for axis in inverse if padded[axis] != 1]
+    if kept != sorted(kept):
+        return None
+    return _emit(new_ops, ge.ReshapeOp(value, shape=[padded[axis] for axis in inverse]))
+
+
+def _emit(new_ops: list[Operation], op: Operation) -> SSAValue:
+    new_ops.append(op)
+    return op.results[0]
+
+
 def _key_layout(perm: tuple[int, ...], transposed: bool) -> tuple[tuple[int, ...], bool]:
     """(key_perm, key_transposed) for a key read through transpose(x, perm): K' = x with
     (.., d, Sk) laid out as (.., Sk, d) rows (perm moves the last axis to the last but one)
@@ -126,4 +183,4 @@ class FuseAttentionLayout(ModulePass):
     name = "fuse-attention-layout"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        rewrite_module(op, AttentionLayout())
+        rewrite_module(op, RopeBelowTranspose(), AttentionLayout())

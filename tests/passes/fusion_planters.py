@@ -197,8 +197,9 @@ def _relaid(b: ProgramBuilder, logical: tuple[int, ...], extra: list[Value]) -> 
 
 
 def plant_head_attention(b: ProgramBuilder) -> list[Value]:
-    """Attention over heads: Q and V through transposes from other layouts (B, S, H, d)
-    and the like, the key through (0, 2, 3, 1) (maybe read by another op too) or K from
+    """Attention over heads: Q (maybe rotated by a rope) and V through transposes from other
+    layouts (B, S, H, d) and the like, the key through (0, 2, 3, 1) (maybe read by another
+    op too) or K from
     another layout through the swap of its last two axes, the result maybe transposed back;
     maybe in torch's SDPA form (Q and K' scaled, a NaN guard after the softmax)."""
     batch, heads, seq, dim = (b.draw(st.integers(1, 3)) for _ in range(4))
@@ -206,6 +207,12 @@ def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     extra: list[Value] = []
     logical = (batch, heads, seq, dim)
     q = _relaid(b, logical, extra)
+    if dim % 2 == 0 and maybe(b, 3):  # LLaMA: the query rotated after its head split
+        tables = [b.constant(b.draw(st.sampled_from([(1, 1, seq, dim), (seq, dim)])), dtype)
+                  for _ in range(2)]  # fmt: skip
+        if maybe(b):
+            tables[1] = b.argument((1, 1, seq, dim), dtype)
+        q = emit(b, ops.RopeOp(q.ssa, tables[0].ssa, tables[1].ssa))
     if maybe(b):
         key = b.argument((batch, seq, heads, dim), dtype)
         kt = emit(b, ops.TransposeOp(key.ssa, perm=[0, 2, 3, 1]))

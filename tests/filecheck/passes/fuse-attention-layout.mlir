@@ -104,3 +104,27 @@ func.func @key_layouts(%q: tensor<1x2x8x16xf32>, %k0: tensor<1x16x2x8xf32>, %k1:
   %o2 = ge.matmul %p2, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
   func.return %o0, %o1, %o2 : tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
 }
+
+// -----
+
+// LLaMA's query: the head split, then the rotary embedding (cos and sin (1, 1, S, d)), then
+// attention. The rope rotates along d, which the (0, 2, 1, 3) transpose keeps last, so it
+// moves above the transpose with its tables viewed as (1, S, 1, d), and the transpose
+// becomes the kernel's query layout.
+// CHECK-LABEL: func.func @rotated_query
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x8x2x16xf32>, %[[K:[^:]+]]: tensor<1x2x16x8xf32>, %[[V:[^:]+]]: tensor<1x2x8x16xf32>, %[[C:[^:]+]]: tensor<1x1x8x16xf32>, %[[S:[^:]+]]: tensor<1x1x8x16xf32>)
+// CHECK-NEXT: %[[C2:.+]] = ge.reshape %[[C]] {shape = array<i64: 1, 8, 1, 16>}
+// CHECK-NEXT: %[[S2:.+]] = ge.reshape %[[S]] {shape = array<i64: 1, 8, 1, 16>}
+// CHECK-NEXT: %[[R:.+]] = ge.rope %[[Q]], %[[C2]], %[[S2]] : (tensor<1x8x2x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>) -> tensor<1x8x2x16xf32>
+// CHECK-NEXT: kernel.attention %[[R]], %[[K]], %[[V]] {{{.*}}query_perm = array<i64: 0, 2, 1, 3>}
+// CHECK-NOT:  ge.transpose
+func.func @rotated_query(%q: tensor<1x8x2x16xf32>, %kt: tensor<1x2x16x8xf32>, %v: tensor<1x2x8x16xf32>, %cos: tensor<1x1x8x16xf32>, %sin: tensor<1x1x8x16xf32>) -> tensor<1x2x8x16xf32> {
+  %qt = ge.transpose %q {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x16xf32>) -> tensor<1x2x8x16xf32>
+  %qr = ge.rope %qt, %cos, %sin : (tensor<1x2x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x2x8x16xf32>
+  %s = ge.matmul %qr, %kt : (tensor<1x2x8x16xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x8x8xf32>
+  %c = ge.constant dense<0.25> : tensor<1xf32>
+  %s2 = ge.mul %s, %c : (tensor<1x2x8x8xf32>, tensor<1xf32>) -> tensor<1x2x8x8xf32>
+  %p = ge.softmax %s2 {axis = -1 : i64} : (tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %o = ge.matmul %p, %v : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  func.return %o : tensor<1x2x8x16xf32>
+}
