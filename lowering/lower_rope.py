@@ -67,7 +67,8 @@ def rope_tiling(
             per_group = -(-rows // groups)
             row_bytes = 4 * ts * half * isz + (0 if shared else 4 * table_bytes)
             moved = (4 * table_bytes if shared else 0) + per_group * row_bytes
-            cycles = -(-items // cores) * (moved / hbm_share(target, cores) + per_group * 120)
+            share = min(target.rate("hbm", "ub"), hbm_share(target, cores))  # a core's path
+            cycles = -(-items // cores) * (moved / share + per_group * 120)
             if best is None or cycles < best[0]:
                 best = (cycles, ts, groups)
     if best is None:

@@ -55,6 +55,14 @@ def test_llama_query_and_tables() -> None:
     assert kernel.cycles < 1.5 * kernel.roofline_cycles
 
 
+def test_a_sequence_length_of_no_power_of_two_uses_the_cores() -> None:
+    """12 heads of 100 positions: the tile search charges a core at most its own HBM path
+    rate, so it spreads the heads over the cores (it took 4 cores, 4,700 cycles, when it
+    counted a core's share of the chip's bandwidth alone)."""
+    kernel = _check((1, 12, 100, 64), (1, 1, 100, 64))
+    assert kernel.cores >= 16 and kernel.cycles < 2 * kernel.roofline_cycles
+
+
 def test_tables_of_one_row_and_one_value() -> None:
     _check((2, 3, 5, 8), (1, 1, 1, 8))
     _check((2, 3, 5, 8), (3, 5, 1))
