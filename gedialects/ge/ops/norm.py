@@ -71,15 +71,21 @@ class InstanceNormOp(GeOp):
 
     @classmethod
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
-        require_same_element(cls, operand_types)
-        require_float(cls, "input", operand_types[0])
-        shape = shape_of(operand_types[0])
-        if len(shape) < 3:
-            raise cls.fail("input must have rank >= 3 (N, C, spatial...)")
-        for what, t in zip(("scale", "bias"), operand_types[1:]):
-            if shape_of(t) != (shape[1],):
-                raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
-        return [operand_types[0]]
+        return [_spatial_norm_result(cls, operand_types)]
+
+
+def _spatial_norm_result(cls: type[GeOp], operand_types: Sequence[Attribute]) -> Attribute:
+    """The result type of an instance or group norm: the input's, a float (N, C, spatial...)
+    tensor with (C,) scale and bias of its element type."""
+    require_same_element(cls, operand_types)
+    require_float(cls, "input", operand_types[0])
+    shape = shape_of(operand_types[0])
+    if len(shape) < 3:
+        raise cls.fail("input must have rank >= 3 (N, C, spatial...)")
+    for what, t in zip(("scale", "bias"), operand_types[1:]):
+        if shape_of(t) != (shape[1],):
+            raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
+    return operand_types[0]
 
 
 @irdl_op_definition
@@ -102,18 +108,11 @@ class GroupNormOp(GeOp):
 
     @classmethod
     def infer_result_types(cls, operand_types: Sequence[Attribute], props: Props):
-        require_same_element(cls, operand_types)
-        require_float(cls, "input", operand_types[0])
-        shape = shape_of(operand_types[0])
-        if len(shape) < 3:
-            raise cls.fail("input must have rank >= 3 (N, C, spatial...)")
-        groups = prop_int(props, "num_groups")
-        if groups < 1 or shape[1] % groups:
-            raise cls.fail(f"num_groups {groups} does not divide the {shape[1]} channels")
-        for what, t in zip(("scale", "bias"), operand_types[1:]):
-            if shape_of(t) != (shape[1],):
-                raise cls.fail(f"{what} must have shape {shape[1]}, got {format_type(t)}")
-        return [operand_types[0]]
+        result = _spatial_norm_result(cls, operand_types)
+        channels, groups = shape_of(result)[1], prop_int(props, "num_groups")
+        if groups < 1 or channels % groups:
+            raise cls.fail(f"num_groups {groups} does not divide the {channels} channels")
+        return [result]
 
 
 @irdl_op_definition
