@@ -291,17 +291,28 @@ MTE3 when it is ready to store (events apart from the item loop's 0 and 1)."""
 def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
     """Two pipelined walks over the group's chunks (one group an item, tg = 1): the shifted
     sums, then the normalized output."""
-    b, size = k.b, k.cpg * k.s
+    _shift(k, row)
+    _sum_walk(k, row, 0, k.chunks)
+    _shifted_moments(k, k.cpg * k.s)
+    _normalize_walk(k, row, g0, 0, k.chunks)
 
-    # the shift K: the mean of the first chunk, which is all data (kc <= C/G, hs <= S)
-    first = k.chunk(0)
-    k.load_x(row, first)
+
+def _shift(k: _GroupNormKernel, row: Index) -> None:
+    """K, the mean of the group's first chunk (all data: kc <= C/G, hs <= S), and the sums
+    set to zero."""
+    b = k.b
+    k.load_x(row, k.chunk(0))
     b.sync("MTE2", "V", 1)
     k.widen()
     k.sum_into(k.shift, k.xs[0])
     b.add(SCALAR_OPS["muls"](k.shift, 1.0 / (k.tiling.kc * k.tiling.hs), k.shift))
     b.add(VecDupOp(0.0, k.mean))
     b.add(VecDupOp(0.0, k.var))
+
+
+def _sum_walk(k: _GroupNormKernel, row: Index, first: Index, last: Index) -> None:
+    """Chunks [first, last) of the group's row: mean += sum(x - K), var += sum((x - K)^2)."""
+    b = k.b
 
     def load(i: Index, s: int) -> None:
         b.wait_flag("V", "MTE2", X_FREE + s)
@@ -320,8 +331,12 @@ def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
         b.add(BINARY_OPS["add"](k.var, k.part, k.var))
         b.set_flag("V", "MTE2", X_FREE + s)
 
-    _walk(k, [(0, load), (1, accumulate)], [("V", "MTE2", X_FREE)])
-    _shifted_moments(k, size)
+    _walk(k, (first, last), [(0, load), (1, accumulate)], [("V", "MTE2", X_FREE)])
+
+
+def _normalize_walk(k: _GroupNormKernel, row: Index, g0: Index, first: Index, last: Index):  # noqa: ANN202
+    """Chunks [first, last) normalized (mean and rstd known), with the activation, stored."""
+    b = k.b
 
     def load_with_affine(i: Index, s: int) -> None:
         where = k.chunk(i)
@@ -344,16 +359,18 @@ def _streamed_group(k: _GroupNormKernel, row: Index, g0: Index) -> None:
         b.set_flag("MTE3", "V", Y_FREE + s)
 
     stages = [(0, load_with_affine), (1, normalize), (2, store)]
-    _walk(k, stages, [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)])
+    _walk(k, (first, last), stages, [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)])
 
 
-def _walk(k: _GroupNormKernel, stages: list, flags: list[tuple[str, str, int]]) -> None:
-    """The chunks through `stages`, software-pipelined; `flags` start set for both sets and
+def _walk(
+    k: _GroupNormKernel, span: tuple[Index, Index], stages: list, flags: list[tuple[str, str, int]]
+) -> None:
+    """Chunks [span) through `stages`, software-pipelined; `flags` start set for both sets and
     are waited for at the end, so every buffer is free again."""
     for src, dst, event in flags:
         for s in (0, 1):
             k.b.set_flag(src, dst, event + s)
-    pipelined(k.b, 0, k.chunks, stages)
+    pipelined(k.b, *span, stages)
     for src, dst, event in flags:
         for s in (0, 1):
             k.b.wait_flag(src, dst, event + s)
