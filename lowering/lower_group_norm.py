@@ -39,7 +39,7 @@ from gedialects.errors import UnsupportedError
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.mirrored import GroupNormKernelOp, InstanceNormKernelOp
 from gedialects.npu.attrs import BufferType
-from gedialects.npu.buffers import ReshapeOp
+from gedialects.npu.buffers import HbmAllocOp, ReshapeOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import (
     BINARY_OPS,
@@ -134,7 +134,13 @@ class _GroupNormKernel:
     of the tiles only; streamed groups both sets."""
 
     def __init__(
-        self, op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
+        self,
+        op: Norm,
+        inputs: list[SSAValue],
+        output: SSAValue,
+        target: Target,
+        name: str,
+        parts: int = 1,
     ) -> None:
         shape = tuple(inputs[0].type.dims)
         source = inputs[0].type.element_type
@@ -163,7 +169,8 @@ class _GroupNormKernel:
             ReshapeOp(output, BufferType(rows, source, "hbm")),
         ]
         self.x, self.scale, self.bias, self.y = (v.result for v in self.views)
-        self.count = self.n * self.groups // t.tg
+        self.parts = parts
+        self.count = self.n * self.groups // t.tg * parts
         self.blocks = min(self.count, target.vector_cores)
         self.kernel = KernelOp(name, self.blocks, fused_from=op.fused_names, kind=op.name[7:])
         b = self.b = KernelBuilder(self.kernel)
@@ -243,6 +250,9 @@ def lower_group_norm(
     op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
     k = _GroupNormKernel(op, inputs, output, target, name)
+    parts = _parts(k, target)
+    if parts > 1:
+        return _split_groups(op, inputs, output, target, name, parts)
     b = k.b
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
@@ -258,6 +268,70 @@ def lower_group_norm(
     b.wait_flag("V", "MTE2")
     b.wait_flag("MTE3", "V")
     return [*k.views, k.kernel]
+
+
+def _parts(k: _GroupNormKernel, target: Target) -> int:
+    """How many cores share each streamed group: 1 unless there are at most half as many
+    groups as vector cores (GroupNorm(1, C), an instance norm of a few channels, at batch
+    1), then as many as the cores allow, at least two chunks each."""
+    groups = k.n * k.groups
+    if k.whole or 2 * groups > target.vector_cores:
+        return 1
+    return max(1, min(target.vector_cores // groups, k.chunks // 2))
+
+
+PARTIALS = 4
+"""The MTE3 -> V event of the split's partial sums (apart from the walks' flags)."""
+
+
+def _split_groups(
+    op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str, parts: int
+) -> list[Operation]:
+    """Groups too few for the cores, each split in `parts` spans of chunks over as many
+    cores, in two kernels: `<name>_stats` sums each span (x - K and (x - K)^2, K the first
+    chunk's mean, which every span computes alike) into an HBM buffer of partial sums; then
+    `<name>` adds a group's partials, takes its mean and rstd, and normalizes its span. Two
+    kernels because the cores of one have no barrier between the sums and their use."""
+    stats = _GroupNormKernel(op, inputs, output, target, f"{name}_stats", parts)
+    norm = _GroupNormKernel(op, inputs, output, target, name, parts)
+    partials = HbmAllocOp(BufferType((stats.n * stats.groups, parts, 2), f32, "hbm"))
+    per = -(-stats.chunks // parts)
+
+    def span(k: _GroupNormKernel, item: Index) -> tuple[Index, Index, Index, Index]:
+        row, part = k.b.divui(item, parts), k.b.remui(item, parts)
+        first = k.b.muli(part, per)
+        return row, part, first, k.b.minui(k.b.addi(first, per), k.chunks)
+
+    b = stats.b
+    b.set_flag("MTE3", "V", PARTIALS)
+    with b.loop(b.block_index, stats.count, stats.blocks) as item:
+        row, part, first, last = span(stats, item)
+        b.wait_flag("MTE3", "V", PARTIALS)
+        _shift(stats, row)
+        _sum_walk(stats, row, first, last)
+        b.sync("V", "MTE3", PARTIALS)
+        for index, total in enumerate((stats.mean, stats.var)):
+            b.dma(total, [0, 0, 0], [1, 1, 1], partials.buffer, [row, part, index])
+        b.set_flag("MTE3", "V", PARTIALS)
+    b.wait_flag("MTE3", "V", PARTIALS)
+
+    b = norm.b
+    sums = [b.alloc([1, parts, 1], f32, "ub") for _ in range(2)]
+    b.set_flag("V", "MTE2", PARTIALS)
+    with b.loop(b.block_index, norm.count, norm.blocks) as item:
+        row, _, first, last = span(norm, item)
+        b.wait_flag("V", "MTE2", PARTIALS)
+        _shift(norm, row)
+        for index, tile in enumerate(sums):
+            b.dma(partials.buffer, [row, 0, index], [1, parts, 1], tile, [0, 0, 0])
+        b.sync("MTE2", "V", PARTIALS)
+        norm.sum_into(norm.mean, sums[0])
+        norm.sum_into(norm.var, sums[1])
+        b.set_flag("V", "MTE2", PARTIALS)
+        _shifted_moments(norm, norm.cpg * norm.s)
+        _normalize_walk(norm, row, b.remui(row, norm.groups), first, last)
+    b.wait_flag("V", "MTE2", PARTIALS)
+    return [*stats.views, *norm.views, partials, stats.kernel, norm.kernel]
 
 
 def _whole_groups(k: _GroupNormKernel, row: Index, g0: Index) -> None:
