@@ -10,7 +10,9 @@ kernels, each reading and writing the query or key. This pass turns the chain in
 `ge.rope(x, cos, sin)`, one kernel (`lowering.lower_rope`). It fires when the slices cut
 the last axis of the same x at its middle (step 1), cos and sin broadcast to x without
 growing it with a last axis of D or 1, and every intermediate value is used by the chain
-alone (x itself may have other users). Either operand order of each Mul and of the Add.
+alone (x itself may have other users). Either operand order of each Mul and of the Add. At
+position 0 cos is all ones and `simplify` has folded x * cos into x: x + rotate_half(x) *
+sin is taken too, with a cos of ones.
 
 Pre: the module verifies. Post: no chain above with those properties remains.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
@@ -31,6 +34,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from gedialects.ge import ops
+from gedialects.ge.constant import ConstantOp
 from gedialects.ge.ops.movement import slice_extent
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from passes.matching import erase_dead, only_user
@@ -85,7 +89,8 @@ def table_fits(table: SSAValue, x: SSAValue) -> bool:
 @dataclass
 class RopeMatch:
     x: SSAValue
-    cos: SSAValue
+    cos: SSAValue | None
+    """None: all ones (the Mul by cos was folded away)."""
     sin: SSAValue
     chain: list[Operation]
     """The ops replaced, the add first."""
@@ -103,8 +108,7 @@ def _split_mul(value: SSAValue) -> tuple[SSAValue, SSAValue] | None:
 def match_rope(add: ops.AddOp) -> RopeMatch | None:
     for plain, turned in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
         outer = _split_mul(turned)
-        straight = _split_mul(plain)
-        if outer is None or straight is None:
+        if outer is None:
             continue
         for rot, sin in (outer, outer[::-1]):
             found = rotated(rot)
@@ -113,10 +117,14 @@ def match_rope(add: ops.AddOp) -> RopeMatch | None:
             x, rot_ops = found
             if x.type != add.output.type or to_numpy_dtype(element_of(x.type)).kind != "f":
                 continue
-            for kept, cos in (straight, straight[::-1]):
-                if kept is x and table_fits(cos, x) and table_fits(sin, x):
-                    chain = [add, turned.owner, plain.owner, *rot_ops]
-                    return RopeMatch(x, cos, sin, chain)
+            if not table_fits(sin, x):
+                continue
+            if plain is x:  # cos all ones, x * cos folded by `simplify` (position 0)
+                return RopeMatch(x, None, sin, [add, turned.owner, *rot_ops])
+            straight = _split_mul(plain)
+            for kept, cos in (straight, straight[::-1]) if straight else ():
+                if kept is x and table_fits(cos, x):
+                    return RopeMatch(x, cos, sin, [add, turned.owner, plain.owner, *rot_ops])
     return None
 
 
@@ -128,7 +136,13 @@ class RecognizeRope(RewritePattern):
         found = match_rope(add)
         if found is None:
             return
-        rewriter.replace(add, [ops.RopeOp(found.x, found.cos, found.sin)])
+        new_ops: list[Operation] = []
+        cos = found.cos
+        if cos is None:
+            ones = ConstantOp(np.ones((1,), to_numpy_dtype(element_of(found.x.type))))
+            ones.output.name_hint = "cos"
+            new_ops, cos = [ones], ones.output
+        rewriter.replace(add, [*new_ops, ops.RopeOp(found.x, cos, found.sin)])
         erase_dead(rewriter, found.chain[1:])
 
 

@@ -20,9 +20,11 @@ EXAMPLES = max(200, settings.default.max_examples)
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 SPOILS = ["none"] * 5 + ["swapped_halves", "other_x", "odd_cut", "extra", "growing_table"]
+SPOILS += ["folded_cos"]
 """How a planted rotation is varied: mostly not; else concat(-x1, x2) (not rotate_half),
 halves of another value, a cut off the middle, the Concat returned too, or a cos that
-grows x: the pass must leave each of those (or keep what another reader needs)."""
+grows x: the pass must leave each of those (or keep what another reader needs); or x
+itself for x * cos (position 0, cos all ones, folded), which the pass takes."""
 
 
 def _emit(b: ProgramBuilder, op) -> Value:
@@ -69,7 +71,7 @@ def plant_rope(b: ProgramBuilder) -> list[Value]:
     rotated = _emit(b, ops.ConcatOp(*[p.ssa for p in pieces], axis=-1))
     cos, sin = _table(b, x, spoil == "growing_table"), _table(b, x, False)
     pair = lambda u, v: (u.ssa, v.ssa) if b.draw(st.booleans()) else (v.ssa, u.ssa)  # noqa: E731
-    straight = _emit(b, ops.MulOp(*pair(x, cos)))
+    straight = x if spoil == "folded_cos" else _emit(b, ops.MulOp(*pair(x, cos)))
     turned = _emit(b, ops.MulOp(*pair(rotated, sin)))
     y = _emit(b, ops.AddOp(*pair(straight, turned)))
     return [y, rotated] if spoil == "extra" else [y]

@@ -36,6 +36,24 @@ func.func @other_orders(%k: tensor<3x6xf32>, %cos: tensor<3x6xf32>, %sin: tensor
 
 // -----
 
+// Position 0: cos is all ones and `simplify` folded x * cos into x; the rope takes a cos of
+// ones.
+// CHECK-LABEL: func.func @folded_cos
+// CHECK-NEXT:    %[[C:.+]] = ge.constant dense<1.000000e+00> : tensor<1xf32>
+// CHECK-NEXT:    %[[Y:.+]] = ge.rope %x, %[[C]], %sin
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @folded_cos(%x: tensor<1x2x1x4xf32>, %sin: tensor<1x1x1x4xf32>) -> tensor<1x2x1x4xf32> {
+  %x1 = ge.slice %x {starts = array<i64: 0>, ends = array<i64: 2>, axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x2x1x4xf32>) -> tensor<1x2x1x2xf32>
+  %x2 = ge.slice %x {starts = array<i64: 2>, ends = array<i64: 4>, axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x2x1x4xf32>) -> tensor<1x2x1x2xf32>
+  %n = ge.neg %x2 : (tensor<1x2x1x2xf32>) -> tensor<1x2x1x2xf32>
+  %r = ge.concat %n, %x1 {axis = 3 : i64} : (tensor<1x2x1x2xf32>, tensor<1x2x1x2xf32>) -> tensor<1x2x1x4xf32>
+  %b = ge.mul %r, %sin : (tensor<1x2x1x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x1x4xf32>
+  %y = ge.add %x, %b : (tensor<1x2x1x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x2x1x4xf32>
+  func.return %y : tensor<1x2x1x4xf32>
+}
+
+// -----
+
 // concat(-x1, x2) is not rotate_half, and the rotation of another value is not this one's:
 // both stay as they are.
 // CHECK-LABEL: func.func @left_alone
