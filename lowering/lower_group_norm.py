@@ -7,8 +7,7 @@ C/G channels of S pixels; scale and bias as (G, C/G, 1) columns. Items are rows,
 over the vector cores; tiles are 3-D (groups, channels, pixels), so the statistics reduce
 over the last two axes and a channel's scale broadcasts along its pixels.
 - whole groups: a tile holds `tg` whole rows (tg divides G, so a tile never spans two
-  images); one load serves the mean, the centred variance and the output, as in
-  `lower_norm`'s instance norm.
+  images); one load serves the mean, the centred variance and the output.
 - streamed: a group larger than the unified buffer is one item, walked in (kc channels, hs
   pixels) chunks twice, each walk software-pipelined over two buffer sets
   (`lowering.software_pipeline`: a chunk loads while the vector unit works on the one
@@ -16,6 +15,9 @@ over the last two axes and a channel's scale broadcasts along its pixels.
   K the mean of the first chunk (a shift that keeps the one-pass variance from cancelling
   when the mean is large against the spread); chunks are zero-padded to the tile, and the
   padding's share, -K and K^2 per padded element, is taken off. The second normalizes.
+- split: streamed groups too few for the cores (at most half as many as vector cores) are
+  each split in spans of chunks over the cores, in two kernels (`_split_groups`): the
+  spans' sums into an HBM buffer of partials, then the normalize walks.
 In the normalizing pass y = (x - mean) * (scale * rsqrt(var + eps)) + bias, then the activation
 (`lowering.gemm_epilogue`'s steps, so it means what it means in a conv's epilogue), then
 MTE3 stores the tile: a GroupNorm + SiLU reads x once per pass and writes y once, where the
