@@ -31,6 +31,7 @@ from ge.frontends.onnx.repair import (
     keep_legacy_resize_coordinates,
     legacy_resizes,
     ort_ops_to_their_domain,
+    per_group_norms,
     sort_nodes,
     with_output_shapes,
 )
@@ -262,6 +263,7 @@ def prepare(
 
     refuse_aborting_forms(model, source)
     model = explicit_stft_onesided(sort_nodes(inline_functions(ort_ops_to_their_domain(model))))
+    model = per_group_norms(model)  # GroupNormalization-18: the checker refuses it
     model = rewrite_legacy_ops(model, default_opset(model))  # experimental ops fail the checker
     light = skeleton(model)
     check(light, source)

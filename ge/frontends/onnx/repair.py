@@ -4,8 +4,9 @@ Models in the wild break rules that `onnx.checker` enforces, or carry forms that
 converter gets wrong: model-local functions (torch's dynamo exporter), STFT nodes whose
 `onesided` default ONNX's shape inference gets wrong, nodes out of topological order,
 graph outputs declared without a shape (older exporters), opset-1-6 `broadcast=1, axis=k`
-binary ops, and Upsample / Resize-10 nodes that the converter turns into Resize-11 with
-other sampling. Each repair copies nothing when a model does not need it.
+binary ops, Upsample / Resize-10 nodes that the converter turns into Resize-11 with
+other sampling, and GroupNormalization-18 (per-group scale and bias), which the checker
+refuses as deprecated. Each repair copies nothing when a model does not need it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,53 @@ def ort_ops_to_their_domain(model: onnx.ModelProto) -> onnx.ModelProto:
             node.domain = ORT_DOMAIN
     if not any(o.domain == ORT_DOMAIN for o in fixed.opset_import):
         fixed.opset_import.append(helper.make_opsetid(ORT_DOMAIN, 1))
+    return fixed
+
+
+PER_GROUP_NORM_OPSETS = range(18, 21)
+"""Opsets whose GroupNormalization (version 18) took one scale and bias per group: onnx's
+checker refuses it as deprecated, onnxruntime runs it."""
+
+
+def per_group_norms(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model`, or a copy whose top-level GroupNormalization-18 nodes are written as
+    torch.onnx.export writes GroupNorm: Reshape to (N, G, -1), InstanceNormalization with the
+    per-group scale and bias (exactly opset 18's meaning), Reshape back to x's shape. The
+    checker accepts that form, and `recognize-group-norm` makes it one `ge.group_norm`."""
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+    def per_group(node: onnx.NodeProto) -> bool:
+        return node.op_type == "GroupNormalization" and node.domain in ("", "ai.onnx")
+
+    if opset not in PER_GROUP_NORM_OPSETS or not any(map(per_group, model.graph.node)):
+        return model
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    nodes = []
+    for node in fixed.graph.node:
+        if not per_group(node):
+            nodes.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        x, scale, bias = node.input[:3]
+        name = node.output[0]
+        grouping = f"{name}__grouping"
+        fixed.graph.initializer.append(
+            numpy_helper.from_array(np.array([0, attrs["num_groups"], -1], np.int64), grouping)
+        )
+        nodes += [
+            helper.make_node("Reshape", [x, grouping], [f"{name}__grouped"]),
+            helper.make_node(
+                "InstanceNormalization",
+                [f"{name}__grouped", scale, bias],
+                [f"{name}__normed"],
+                epsilon=attrs.get("epsilon", 1e-5),
+            ),
+            helper.make_node("Shape", [x], [f"{name}__shape"]),
+            helper.make_node("Reshape", [f"{name}__normed", f"{name}__shape"], [name]),
+        ]
+    del fixed.graph.node[:]
+    fixed.graph.node.extend(nodes)
     return fixed
 
 
