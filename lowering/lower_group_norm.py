@@ -15,8 +15,8 @@ over the last two axes and a channel's scale broadcasts along its pixels.
   K the mean of the first chunk (a shift that keeps the one-pass variance from cancelling
   when the mean is large against the spread); chunks are zero-padded to the tile, and the
   padding's share, -K and K^2 per padded element, is taken off. The second normalizes.
-- split: streamed groups too few for the cores (at most half as many as vector cores) are
-  each split in spans of chunks over the cores, in two kernels (`_split_groups`): the
+- split: groups too few for the cores (at most half as many as vector cores) are each
+  walked in chunks split in spans over the cores, in two kernels (`_split_groups`): the
   spans' sums into an HBM buffer of partials, then the normalize walks.
 In the normalizing pass y = (x - mean) * (scale * rsqrt(var + eps)) + bias, then the activation
 (`lowering.gemm_epilogue`'s steps, so it means what it means in a conv's epilogue), then
@@ -86,13 +86,15 @@ def group_norm_tile(
     isz: int,
     activation: list[Step],
     staged: int = 0,
+    min_chunks: int = 1,
 ) -> GroupTiling:
     """The tiling with the fewest estimated cycles whose buffers fit UB. Whole groups: an
     (x, y) pair of tiles, a scratch tile if the activation needs one, the scale and bias and
     the columns; a tile's load, vector work and store run one after another. Streamed: two
     sets of them, whose loads (two walks) and store overlap the vector work. `staged`: the
     bytes of an element of the narrow staging tiles (x in, y out; scale and bias columns
-    counted at `isz` twice over), 0 if none."""
+    counted at `isz` twice over), 0 if none. `min_chunks`: the fewest chunks a group may be
+    walked in (a group split over cores needs two a span)."""
     n, groups, cpg, s = dims
     scratch = any(step.needs_scratch for step in activation)
     vec_ops = VECTOR_PASSES + 4 * len(activation)
@@ -110,6 +112,8 @@ def group_norm_tile(
         blocks = min(count, target.vector_cores)
         share = min(target.rate("hbm", "ub"), hbm_share(target, blocks))
         chunks = -(-cpg // kc) * -(-s // hs)
+        if chunks < min_chunks:
+            return
         moved = tile // isz * (staged or isz)  # the bytes a chunk's DMA moves
         hbm = (2 if whole else 3) * moved / share
         vector = (vec_ops + (2 if staged else 0)) * tile / 256
@@ -160,7 +164,8 @@ class _GroupNormKernel:
             activation.data if activation else None, op.activation_attrs if grouped else None
         )
         dims = (self.n, self.groups, self.cpg, self.s)
-        t = self.tiling = group_norm_tile(target, dims, 4, self.steps, staged)
+        chunks = 2 * parts if parts > 1 else 1  # two a span when split
+        t = self.tiling = group_norm_tile(target, dims, 4, self.steps, staged, chunks)
         self.whole = t.whole(self.cpg, self.s)
         rows = (self.n * self.groups, self.cpg, self.s)
         columns = (self.groups, self.cpg, 1)
@@ -272,14 +277,20 @@ def lower_group_norm(
     return [*k.views, k.kernel]
 
 
+MIN_SPAN = 4096
+"""Elements a core's span of a split group holds at least: below that, the second kernel and
+the first chunk every span reads again cost more than the cores save."""
+
+
 def _parts(k: _GroupNormKernel, target: Target) -> int:
-    """How many cores share each streamed group: 1 unless there are at most half as many
-    groups as vector cores (GroupNorm(1, C), an instance norm of a few channels, at batch
-    1), then as many as the cores allow, at least two chunks each."""
+    """How many cores share each group: 1 unless there are at most half as many groups as
+    vector cores (GroupNorm(1, C), an instance norm of a few channels, at batch 1), then as
+    many as the cores allow with MIN_SPAN elements a span (the group is then walked in at
+    least two chunks a span, whether or not it would fit UB whole)."""
     groups = k.n * k.groups
-    if k.whole or 2 * groups > target.vector_cores:
+    if 2 * groups > target.vector_cores:
         return 1
-    return max(1, min(target.vector_cores // groups, k.chunks // 2))
+    return max(1, min(target.vector_cores // groups, k.cpg * k.s // MIN_SPAN))
 
 
 PARTIALS = 4

@@ -82,6 +82,14 @@ def test_few_groups_share_the_cores() -> None:
     assert all(k.blocks >= 16 for k in kernels)
 
 
+def test_few_groups_that_fit_ub_share_the_cores_too() -> None:
+    """Four groups of 16,000 values fit UB whole, but on 4 of 32 cores they took 6,048 cycles:
+    they are walked in chunks split over the cores as well (2,386 through ge-run)."""
+    lowered, kernel = _check((1, 4, 16000), 4, "gelu")
+    kernels = [op for op in lowered.walk() if isinstance(op, KernelOp)]
+    assert len(kernels) == 2 and all(k.blocks >= 12 for k in kernels)
+
+
 def test_a_first_chunk_far_from_the_rest_keeps_the_variance() -> None:
     """The shift K is the first chunk's mean: a group whose first channel sits 1000 above the
     others (the worst case for a one-pass variance) still matches the two-pass reference."""
