@@ -114,10 +114,6 @@ def lower_layer_norm(
     for staging, buf in zip(loaded, affine):
         if staging is not buf:
             b.add(VecCastOp(staging, buf))
-    flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
-    for src, dst, event in flags:
-        for s in (0, 1):
-            b.set_flag(src, dst, event + s)
 
     def window(t: Index) -> tuple[list, list, Index]:
         return row_tile_window(b, t, (nr, tr, rows, cols), lead, len(shape))
@@ -151,10 +147,8 @@ def lower_layer_norm(
     start = b.muli(b.block_index, per)
     end = b.minui(b.addi(start, per), total)
     # turn u: load u, normalize u - 1, store u - 2
-    pipelined(b, start, end, [(0, load), (1, normalize), (2, store)])
-    for src, dst, event in flags:
-        for s in (0, 1):
-            b.wait_flag(src, dst, event + s)
+    flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
+    pipelined(b, start, end, [(0, load), (1, normalize), (2, store)], flags)
     return kernel
 
 

@@ -155,10 +155,8 @@ class _GroupNormKernel:
         element = f32  # the statistics and the affine: f16 only staged (see the module doc)
         staged = 0 if source == f32 else to_numpy_dtype(source).itemsize
         self.op = op
-        self.n, channels = shape[0], shape[1]
+        self.n, self.groups, self.cpg, self.s = _grouping(op, shape)
         grouped = isinstance(op, GroupNormKernelOp)
-        self.groups = op.get_int("num_groups") if grouped else channels
-        self.cpg, self.s = channels // self.groups, math.prod(shape[2:])
         activation = op.activation if grouped else None
         self.steps = activation_steps(
             activation.data if activation else None, op.activation_attrs if grouped else None
@@ -256,10 +254,10 @@ class _GroupNormKernel:
 def lower_group_norm(
     op: Norm, inputs: list[SSAValue], output: SSAValue, target: Target, name: str
 ) -> list[Operation]:
-    k = _GroupNormKernel(op, inputs, output, target, name)
-    parts = _parts(k, target)
+    parts = _parts(_grouping(op, tuple(inputs[0].type.dims)), target)
     if parts > 1:
         return _split_groups(op, inputs, output, target, name, parts)
+    k = _GroupNormKernel(op, inputs, output, target, name)
     b = k.b
     b.set_flag("V", "MTE2")
     b.set_flag("MTE3", "V")
@@ -282,15 +280,22 @@ MIN_SPAN = 4096
 the first chunk every span reads again cost more than the cores save."""
 
 
-def _parts(k: _GroupNormKernel, target: Target) -> int:
+def _grouping(op: Norm, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(N, G, C/G, S) of a group norm (an instance norm: G = C) on an (N, C, *spatial) input."""
+    channels = shape[1]
+    groups = op.get_int("num_groups") if isinstance(op, GroupNormKernelOp) else channels
+    return shape[0], groups, channels // groups, math.prod(shape[2:])
+
+
+def _parts(grouping: tuple[int, int, int, int], target: Target) -> int:
     """How many cores share each group: 1 unless there are at most half as many groups as
     vector cores (GroupNorm(1, C), an instance norm of a few channels, at batch 1), then as
     many as the cores allow with MIN_SPAN elements a span (the group is then walked in at
     least two chunks a span, whether or not it would fit UB whole)."""
-    groups = k.n * k.groups
-    if 2 * groups > target.vector_cores:
+    n, groups, cpg, s = grouping
+    if 2 * n * groups > target.vector_cores:
         return 1
-    return max(1, min(target.vector_cores // groups, k.cpg * k.s // MIN_SPAN))
+    return max(1, min(target.vector_cores // (n * groups), cpg * s // MIN_SPAN))
 
 
 PARTIALS = 4
@@ -418,7 +423,7 @@ def _sum_walk(k: _GroupNormKernel, row: Index, first: Index, last: Index) -> Non
         b.add(BINARY_OPS["add"](k.var, k.part, k.var))
         b.set_flag("V", "MTE2", X_FREE + s)
 
-    _walk(k, (first, last), [(0, load), (1, accumulate)], [("V", "MTE2", X_FREE)])
+    pipelined(b, first, last, [(0, load), (1, accumulate)], [("V", "MTE2", X_FREE)])
 
 
 def _normalize_walk(k: _GroupNormKernel, row: Index, g0: Index, first: Index, last: Index):  # noqa: ANN202
@@ -446,21 +451,7 @@ def _normalize_walk(k: _GroupNormKernel, row: Index, g0: Index, first: Index, la
         b.set_flag("MTE3", "V", Y_FREE + s)
 
     stages = [(0, load_with_affine), (1, normalize), (2, store)]
-    _walk(k, (first, last), stages, [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)])
-
-
-def _walk(
-    k: _GroupNormKernel, span: tuple[Index, Index], stages: list, flags: list[tuple[str, str, int]]
-) -> None:
-    """Chunks [span) through `stages`, software-pipelined; `flags` start set for both sets and
-    are waited for at the end, so every buffer is free again."""
-    for src, dst, event in flags:
-        for s in (0, 1):
-            k.b.set_flag(src, dst, event + s)
-    pipelined(k.b, *span, stages)
-    for src, dst, event in flags:
-        for s in (0, 1):
-            k.b.wait_flag(src, dst, event + s)
+    pipelined(b, first, last, stages, [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)])
 
 
 def _shifted_moments(k: _GroupNormKernel, size: int) -> None:

@@ -182,13 +182,7 @@ def lower_rope(
             b.set_flag("MTE3", "V", Y_FREE + st)
 
         flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
-        for src, dst, event in flags:
-            for st in (0, 1):
-                b.set_flag(src, dst, event + st)
-        pipelined(b, first, last, [(0, load), (1, rotate), (2, store)])
-        for src, dst, event in flags:
-            for st in (0, 1):
-                b.wait_flag(src, dst, event + st)
+        pipelined(b, first, last, [(0, load), (1, rotate), (2, store)], flags)
         b.set_flag("V", "MTE2", TABLES)
     b.wait_flag("V", "MTE2", TABLES)
     return [*views, kernel]

@@ -27,11 +27,20 @@ def both(b: KernelBuilder, x: SSAValue, y: SSAValue) -> SSAValue:
 
 
 def pipelined(
-    b: KernelBuilder, start: Index, end: Index, stages: Sequence[tuple[int, Stage]]
+    b: KernelBuilder,
+    start: Index,
+    end: Index,
+    stages: Sequence[tuple[int, Stage]],
+    flags: Sequence[tuple[str, str, int]] = (),
 ) -> None:
     """Run `stages`, each (lag, stage), over items [start, end); in each turn the stages run
     in the order given (a store after the next load: a core's HBM channel serves its DMAs
-    in issue order, and a store waits for its data)."""
+    in issue order, and a store waits for its data). `flags`, (src, dst, event) of the
+    "buffer free" flags the stages wait on per set (event + set), are set for both sets
+    first and waited for after, so every buffer is free again when the loop ends."""
+    for src, dst, event in flags:
+        for s in (0, 1):
+            b.set_flag(src, dst, event + s)
     depth = max(lag for lag, _ in stages)
     ends = [end, *(b.addi(end, j) for j in range(1, depth + 1))]
     firsts = [start, *(b.addi(start, j) for j in range(1, depth))]
@@ -45,3 +54,6 @@ def pipelined(
                     live = b.ult(u, end)
                 with b.when(live):
                     stage(b.subi(u, lag) if lag else u, (s + lag) % 2)
+    for src, dst, event in flags:
+        for s in (0, 1):
+            b.wait_flag(src, dst, event + s)

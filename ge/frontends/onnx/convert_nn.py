@@ -179,19 +179,11 @@ def instance_norm(n: Node) -> SSAValue:
 
 
 def group_norm(n: Node) -> SSAValue:
-    """GroupNormalization. Opset 18 gave scale and bias per group (num_groups values),
-    opset 21 per channel; a per-group vector is repeated over its group's channels."""
+    """GroupNormalization-21 (scale and bias per channel). Version 18's per-group form, which
+    onnx's checker refuses, the loader has already rewritten (`repair.per_group_norms`)."""
     x, scale, bias = (n.value(i) for i in range(3))
-    groups, channels = int(n.attr("num_groups")), n.shape(0)[1]
-    per_channel = []
-    for v in (scale, bias):
-        if n.shape_of(v) == (groups,) and groups != channels:
-            per_group = n.emit(ops.ReshapeOp(v, shape=[groups, 1]))
-            spread = n.emit(ops.ExpandOp(per_group, shape=[groups, channels // groups]))
-            v = n.emit(ops.ReshapeOp(spread, shape=[channels]))
-        per_channel.append(v)
-    eps = float(n.attr("epsilon", 1e-5))
-    return n.emit(ops.GroupNormOp(x, *per_channel, num_groups=groups, epsilon=eps))
+    groups, eps = int(n.attr("num_groups")), float(n.attr("epsilon", 1e-5))
+    return n.emit(ops.GroupNormOp(x, scale, bias, num_groups=groups, epsilon=eps))
 
 
 def layer_norm(n: Node) -> list[SSAValue]:
