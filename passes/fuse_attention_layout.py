@@ -19,6 +19,7 @@ the key's last axis last or (without `key_transposed`) moves it to the last but 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +37,76 @@ from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import provenance
 from passes.epilogues import rewrite_module
+from passes.grouped_attention import RESHAPES, GroupedKeyValues, StackedQueryRows
 from passes.matching import constant_array, only_user
 from passes.nan_guard import guard, nan_guarded
 
 TRANSPOSES = (ge.TransposeOp, moves.TransposeKernelOp)
+
+
+@dataclass(frozen=True)
+class ReadThrough:
+    """An operand computed as transpose(`source` reshaped to `shape`, `perm`) by `ops` (a
+    transpose, or a reshape that only splits axes after one), which a layout can read."""
+
+    source: SSAValue
+    shape: tuple[int, ...]
+    perm: tuple[int, ...]
+    ops: tuple[Operation, ...]
+
+
+def transposed_source(value: SSAValue) -> ReadThrough | None:
+    """`value` as a `ReadThrough`: a transpose's result, or a splitting reshape (grouped
+    attention's head split, a repeat's unit axis) of a transpose nothing else reads."""
+    producer = value.owner
+    if isinstance(producer, TRANSPOSES):
+        source = producer.operands[0]
+        return ReadThrough(source, shape_of(source.type), producer.ints("perm"), (producer,))
+    if not isinstance(producer, RESHAPES):
+        return None
+    transpose = producer.operands[0].owner
+    if not isinstance(transpose, TRANSPOSES) or only_user(transpose.results[0]) is not producer:
+        return None
+    source = transpose.operands[0]
+    moved = reshape_above_transpose(
+        shape_of(source.type), transpose.ints("perm"), shape_of(value.type)
+    )
+    if moved is None:
+        return None
+    return ReadThrough(source, *moved, (producer, transpose))
+
+
+def split_groups(shape: tuple[int, ...], out: tuple[int, ...]) -> list[tuple[int, ...]] | None:
+    """For each axis of `shape`, the run of `out`'s axes it splits into, when reshaping
+    `shape` to `out` only splits axes (unit axes join the axis before them, or the first)."""
+    groups: list[tuple[int, ...]] = []
+    j = 0
+    for dim in shape:
+        group: list[int] = []
+        while j < len(out) and (not group or math.prod(group) < dim):
+            group.append(out[j])
+            j += 1
+        if math.prod(group) != dim:
+            return None
+        groups.append(tuple(group))
+    if not groups or any(x != 1 for x in out[j:]):
+        return None
+    groups[-1] += tuple(out[j:])
+    return groups
+
+
+def reshape_above_transpose(
+    shape: tuple[int, ...], perm: tuple[int, ...], out: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """(shape', perm') with reshape(transpose(x, perm), out) == transpose(reshape(x, shape'),
+    perm') for x of `shape`, when the reshape only splits axes (None otherwise)."""
+    groups = split_groups(tuple(shape[p] for p in perm), out)
+    if groups is None:
+        return None
+    by_source = [groups[perm.index(axis)] for axis in range(len(perm))]
+    offsets = [sum(len(g) for g in by_source[:axis]) for axis in range(len(perm))]
+    moved = tuple(offsets[perm[t]] + j for t in range(len(perm)) for j in range(len(groups[t])))
+    return tuple(x for g in by_source for x in g), moved
 
 
 def _rows_kept(op: Operation | None) -> tuple[int, ...] | None:
@@ -56,23 +123,29 @@ class AttentionLayout(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: k.AttentionKernelOp, rewriter: PatternRewriter, /) -> None:
         operands, perms, absorbed = list(op.operands), {}, []
+        new_ops: list[Operation] = []
         key_transposed = op.get_flag("key_transposed")
         for index, name in op.OPERAND_PERMS:
-            producer, value = operands[index].owner, operands[index]
-            if not isinstance(producer, TRANSPOSES):
-                continue
+            value = operands[index]
             if only_user(value) is not op or operands.count(value) > 1:
                 continue
+            found = transposed_source(value)
+            if found is None:
+                continue
+            source, perm = found.source, found.perm
             inner = op.perm(name)  # Q = transpose(transpose(x, perm), inner)
-            perm = producer.ints("perm")
             perm = perm if inner is None else tuple(perm[i] for i in inner)
             if name == "key_perm":
                 perm, key_transposed = _key_layout(perm, key_transposed)
             if not perm or perm[-1] != len(perm) - 1:
                 continue
             perms[name] = perm
-            operands[index] = producer.operands[0]
-            absorbed.append(producer)
+            if found.shape != shape_of(source.type):  # a reshape below the transpose, moved up
+                split = ge.ReshapeOp(source, shape=list(found.shape))
+                split.output.name_hint = source.name_hint and f"{source.name_hint}_split"
+                source = _emit(new_ops, split)
+            operands[index] = source
+            absorbed += found.ops
         guard_ops, reader = _output_reader(op)
         out_perm = _rows_kept(reader)
         if out_perm is not None:
@@ -90,10 +163,10 @@ class AttentionLayout(RewritePattern):
         fused = k.AttentionKernelOp(*operands, fused_from=fused_from, **props)
         fused.output.name_hint = (reader if out_perm is not None else op).results[0].name_hint
         if out_perm is None:
-            rewriter.replace(op, [fused], [fused.output])
+            rewriter.replace(op, [*new_ops, fused], [fused.output])
         else:  # the reader's result is the new kernel's (through the guard, if one was)
             after, result = guard(fused.output) if guard_ops else ([], fused.output)
-            rewriter.insert([fused, *after], InsertPoint.before(op))
+            rewriter.insert([*new_ops, fused, *after], InsertPoint.before(op))
             rewriter.replace(reader, [], [result])
             for dead in [*guard_ops, op]:
                 rewriter.erase(dead)
@@ -115,7 +188,7 @@ class RopeBelowTranspose(RewritePattern):
         perm = _rows_kept(producer)
         if perm is None or only_user(op.input) is not op:
             return
-        if not isinstance(only_user(op.output), k.AttentionKernelOp):
+        if not _feeds_attention(op.output):
             return
         inverse = [perm.index(i) for i in range(len(perm))]
         new_ops: list[Operation] = []
@@ -126,6 +199,18 @@ class RopeBelowTranspose(RewritePattern):
         moved = ge.TransposeOp(rope.output, perm=list(perm))
         rewriter.replace(op, [*new_ops, rope, moved])
         rewriter.erase(producer)
+
+
+def _feeds_attention(value: SSAValue) -> bool:
+    """Whether an attention alone reads `value`, directly or through a reshape that only
+    splits lead axes (a grouped attention's)."""
+    reader = only_user(value)
+    if isinstance(reader, RESHAPES):
+        shape, out = shape_of(value.type), shape_of(reader.results[0].type)
+        if split_groups(shape, out) is None or out[-1:] != shape[-1:]:
+            return False
+        reader = only_user(reader.results[0])
+    return isinstance(reader, k.AttentionKernelOp)
 
 
 def _transposed_table(
@@ -183,4 +268,6 @@ class FuseAttentionLayout(ModulePass):
     name = "fuse-attention-layout"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        rewrite_module(op, RopeBelowTranspose(), AttentionLayout())
+        rewrite_module(
+            op, RopeBelowTranspose(), AttentionLayout(), GroupedKeyValues(), StackedQueryRows()
+        )

@@ -7,7 +7,7 @@ these are the same for every pass, so they live here once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from xdsl.ir import Operation, SSAValue
@@ -47,6 +47,13 @@ def only_user(value: SSAValue) -> Operation | None:
     """The single op using `value` (it may use it several times), else None."""
     users = {use.operation for use in value.uses}
     return users.pop() if len(users) == 1 else None
+
+
+def moves_only_unit_axes(shape: Sequence[int], perm: Sequence[int]) -> bool:
+    """Whether transposing `shape` by `perm` keeps the order of every axis longer than one:
+    the same bytes in the same order, a reshape (a view) rather than a copy."""
+    moved = [p for p in perm if shape[p] != 1]
+    return moved == sorted(moved)
 
 
 def used_only_by(value: SSAValue, ops: Iterable[Operation]) -> bool:

@@ -30,6 +30,7 @@ from xdsl.dialects.builtin import (
     f64,
     i64,
 )
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -37,9 +38,10 @@ from gedialects.errors import GeError, UnsupportedError
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from gedialects.kernel.conv_algorithms import ALGORITHMS, ConvGeometry
-from gedialects.kernel.mirrored import TransposeKernelOp
+from gedialects.kernel.mirrored import ReshapeKernelOp, TransposeKernelOp
 from gedialects.kernel.ops import AttentionKernelOp, Conv2DKernelOp, MatMulKernelOp
 from passes.integer_values import IntegerValues
+from passes.matching import moves_only_unit_axes
 from runtime.conv_cost import ConvCost, candidate_costs
 from runtime.targets import Target, load_target
 
@@ -197,9 +199,7 @@ def separate_layouts(op: AttentionKernelOp) -> None:
     operands = list(op.operands)
     for index, key in op.OPERAND_PERMS:
         if key in perms:
-            moved = TransposeKernelOp(
-                operands[index], perm=list(perms[key]), fused_from=[TRANSPOSE]
-            )
+            moved = _relayout(operands[index], perms[key])
             rewriter.insert_op(moved, InsertPoint.before(op))
             operands[index] = moved.results[0]
             _drop(names, names.index)  # the first: absorbed inputs lead the provenance
@@ -211,11 +211,20 @@ def separate_layouts(op: AttentionKernelOp) -> None:
     result = plain.output
     rewriter.insert_op(plain, InsertPoint.before(op))
     if "output_perm" in perms:
-        back = TransposeKernelOp(result, perm=list(perms["output_perm"]), fused_from=[TRANSPOSE])
+        back = _relayout(result, perms["output_perm"])
         rewriter.insert_op(back, InsertPoint.before(op))
         result = back.results[0]
     result.name_hint = op.output.name_hint
     rewriter.replace_op(op, [], [result])
+
+
+def _relayout(value: SSAValue, perm: tuple[int, ...]) -> Operation:
+    """transpose(value, perm) as a kernel: a view when the perm moves only unit axes (a
+    decoding step's query rows, `grouped_attention.StackedQueryRows`), else a copy."""
+    shape = shape_of(value.type)
+    if moves_only_unit_axes(shape, perm):
+        return ReshapeKernelOp(value, shape=[shape[p] for p in perm], fused_from=[TRANSPOSE])
+    return TransposeKernelOp(value, perm=list(perm), fused_from=[TRANSPOSE])
 
 
 def _drop(names: list[str], where) -> None:  # noqa: ANN001

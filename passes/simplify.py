@@ -39,7 +39,7 @@ from xdsl.pattern_rewriter import (
 from gedialects.ge import ops
 from gedialects.ge.constant import ConstantOp
 from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
-from passes.matching import defining, is_splat, only_user
+from passes.matching import defining, is_splat, moves_only_unit_axes, only_user
 
 
 def forward(op: Operation, value: SSAValue, rewriter: PatternRewriter) -> None:
@@ -112,8 +112,7 @@ class TransposeOfUnitAxes(RewritePattern):
         perm, shape = op.ints("perm"), shape_of(op.input.type)
         if list(perm) == sorted(perm):
             return  # the identity: ComposeTransposes forwards it
-        moved = [p for p in perm if shape[p] != 1]
-        if moved != sorted(moved):
+        if not moves_only_unit_axes(shape, perm):
             return
         rewriter.replace(op, ops.ReshapeOp(op.input, shape=list(shape_of(op.output.type))))
 
