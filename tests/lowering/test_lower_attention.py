@@ -22,15 +22,17 @@ def _t(shape: tuple[int, ...], dtype: str) -> str:
 
 
 def _module(lead, sq, sk, d, dv, dtype="f32", mask=None, kt=False, algorithm=None, scale=0.125,  # noqa: ANN001, ANN202
-            perms=None):  # fmt: skip
+            perms=None, kv_lead=None):  # fmt: skip
     """The module of one kernel.attention; `perms` ({"query_perm": p, ...}) lay Q, K, V and
-    O out in HBM as the op's layouts say (the logical shapes are the same)."""
-    q, o, v = (*lead, sq, d), (*lead, sq, dv), (*lead, sk, dv)
+    O out in HBM as the op's layouts say (the logical shapes are the same); `kv_lead`, the
+    lead axes of K and V when they broadcast (grouped-query attention's unit group axis)."""
+    kv_lead = lead if kv_lead is None else kv_lead
+    q, o, v = (*lead, sq, d), (*lead, sq, dv), (*kv_lead, sk, dv)
     perms = perms or {}
     q, v = (_laid(x, perms.get(n)) for x, n in ((q, "query_perm"), (v, "value_perm")))
     if "output_perm" in perms:
         o = permuted(o, perms["output_perm"])
-    k = _laid((*lead, sk, d) if kt else (*lead, d, sk), perms.get("key_perm"))
+    k = _laid((*kv_lead, sk, d) if kt else (*kv_lead, d, sk), perms.get("key_perm"))
     shapes = [q, k, v] + ([mask] if mask is not None else [])
     params = ", ".join(f"%a{i}: {_t(s, dtype)}" for i, s in enumerate(shapes))
     operands = "%a0, %a1, %a2" + (" mask %a3" if mask is not None else "")
@@ -90,6 +92,22 @@ def test_attention_equals_reference(p: dict, kt: bool, algorithm: str) -> None:
     names = [k.kind.data for k in _kernels(lowered)]
     # a (.., Sk, d) key transposes on its loads into L0B, fused or not
     assert names == (["attention"] if algorithm == "fused" else ["matmul", "softmax", "matmul"])
+
+
+@given(st.data(), st.booleans(), st.sampled_from(["fused", "unfused"]))
+def test_grouped_keys_and_values_broadcast(data, kt: bool, algorithm: str) -> None:
+    """K and V with unit lead axes where Q has heads (grouped-query attention after
+    `fuse-attention-layout`, a decoding step's query heads stacked as rows): every item
+    reads the K and V of its group."""
+    p = data.draw(problems())
+    lead = tuple(data.draw(st.integers(low, high)) for low, high in ((1, 2), (1, 3), (2, 4)))
+    group = data.draw(st.integers(0, 2))
+    kv_lead = tuple(1 if axis == group else n for axis, n in enumerate(lead))
+    p["lead"], p["mask"] = lead, data.draw(st.sampled_from([None, (p["sq"], p["sk"])]))
+    perms = data.draw(layouts(len(lead) + 2)) if data.draw(st.booleans()) else None
+    lowered, _ = _check(**p, kt=kt, algorithm=algorithm, perms=perms, kv_lead=kv_lead)
+    if algorithm == "fused":
+        assert [k.kind.data for k in _kernels(lowered)] == ["attention"]
 
 
 @st.composite

@@ -15,6 +15,7 @@ from planted import float_value, planted_programs
 from ge.testing.program_builder import ProgramBuilder, Value
 from ge.testing.strategies import smooth_ops
 from gedialects.ge import ops
+from gedialects.ge.types import shape_of
 from gedialects.kernel.ops import inverse, permuted
 
 BOUND = 1e3
@@ -237,6 +238,61 @@ def plant_head_attention(b: ProgramBuilder) -> list[Value]:
     for _ in range(b.draw(st.integers(0, 2))):
         second_user(b, o, extra)
         o = emit(b, ops.TransposeOp(o.ssa, perm=_rows_perm(b, 4)))
+    return [o, *extra]
+
+
+def _repeated(b: ProgramBuilder, x: Value, groups: int, first: bool, extra: list[Value]) -> Value:
+    """HF's repeat_kv of (B, Hkv, S, d): unsqueeze, expand the group, merge into the heads;
+    or with `first`, `repeat(1, g, 1, 1)` (heads as (group, KV head)). Sometimes read by
+    another op."""
+    batch, kv, seq, dim = shape_of(x.ssa.type)
+    unit = (batch, 1, kv, seq, dim) if first else (batch, kv, 1, seq, dim)
+    wide = (batch, groups, kv, seq, dim) if first else (batch, kv, groups, seq, dim)
+    u = emit(b, ops.ReshapeOp(x.ssa, shape=list(unit)))
+    e = emit(b, ops.ExpandOp(u.ssa, shape=list(wide)))
+    second_user(b, e, extra)
+    return emit(b, ops.ReshapeOp(e.ssa, shape=[batch, kv * groups, seq, dim]))
+
+
+def plant_grouped_attention(b: ProgramBuilder) -> list[Value]:
+    """Grouped-query (or multi-query) attention: Q of H = Hkv * g heads, K and V of Hkv heads
+    repeated over the group (maybe K rotated first, maybe from the (B, S, Hkv, d) layout),
+    a causal-style mask of the scores' rows, a padding mask, or none; one query row at
+    times (a decoding step); the result maybe merged back to (B, S, H, d)."""
+    batch, kv, groups = (b.draw(st.integers(low, high)) for low, high in ((1, 2), (1, 2), (2, 3)))
+    seq = 1 if maybe(b, 3) else b.draw(st.integers(1, 4))
+    kv_seq, dim = b.draw(st.integers(1, 5)), 2 * b.draw(st.integers(1, 3))
+    heads, dtype = kv * groups, np.dtype(np.float32)
+    extra: list[Value] = []
+    q = _relaid(b, (batch, heads, seq, dim), extra) if maybe(b) else b.argument(
+        (batch, heads, seq, dim), dtype
+    )
+    kv_values = []
+    for _ in range(2):
+        if maybe(b):  # the (B, S, Hkv, d) projection's head split
+            x = b.argument((batch, kv_seq, kv, dim), dtype)
+            x = emit(b, ops.TransposeOp(x.ssa, perm=[0, 2, 1, 3]))
+        else:
+            x = b.argument((batch, kv, kv_seq, dim), dtype)
+        kv_values.append(x)
+    if maybe(b):  # LLaMA: K rotated after its head split, before the repeat
+        tables = [b.constant((1, 1, kv_seq, dim), dtype) for _ in range(2)]
+        kv_values[0] = emit(b, ops.RopeOp(kv_values[0].ssa, tables[0].ssa, tables[1].ssa))
+    repeat = [kv != 1 or not maybe(b, 4) for _ in kv_values]  # one KV head also broadcasts
+    repeat[0] = repeat[0] or not repeat[1]
+    first = maybe(b, 3)  # the group axis before the KV heads (torch's repeat / Tile order)
+    k, v = (_repeated(b, x, groups, first, extra) if r else x for x, r in zip(kv_values, repeat))
+    kt = emit(b, ops.TransposeOp(k.ssa, perm=[0, 1, 3, 2]))
+    s = emit(b, ops.MatMulOp(q.ssa, kt.ssa))
+    s = emit(b, ops.MulOp(s.ssa, b.scalar(float(1 / np.sqrt(dim)), dtype).ssa))
+    scores = (batch, heads, seq, kv_seq)
+    mask = b.draw(st.sampled_from([None, scores[2:], (batch, 1, 1, kv_seq), scores]))
+    if mask is not None:
+        s = emit(b, ops.AddOp(s.ssa, b.constant(mask, dtype).ssa))
+    p = emit(b, ops.SoftmaxOp(s.ssa, axis=-1))
+    o = emit(b, ops.MatMulOp(p.ssa, v.ssa))
+    if maybe(b):
+        o = emit(b, ops.TransposeOp(o.ssa, perm=[0, 2, 1, 3]))
     return [o, *extra]
 
 
