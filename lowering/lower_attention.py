@@ -52,7 +52,8 @@ def attention_shape(op: AttentionKernelOp) -> AttentionShape:
     relaid = sum(math.prod(shape) * itemsize for shape, name in ((q, "query_perm"),
                  (k, "key_perm"), (v, "value_perm"), (out, "output_perm"))
                  if op.perm(name) is not None)  # fmt: skip
-    return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask, relaid)
+    kv_batch = math.prod(max(a, b) for a, b in zip(k[:-2], v[:-2]))  # K, V broadcast
+    return AttentionShape(batch, q[-2], sk, q[-1], v[-1], itemsize, mask, relaid, kv_batch)
 
 
 def fused_tiling(op: AttentionKernelOp, target: Target) -> AttentionTiling:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from runtime.cost_model import mmad_cycles, vector_cycles
+from runtime.cost_model import hbm_share, mmad_cycles, vector_cycles
 from runtime.targets import Target
 
 ALIGN = 32
@@ -41,6 +41,13 @@ class AttentionShape:
     relaid_bytes: int = 0
     """Bytes of Q, V and O in a heads-second layout (`query_perm`...): the unfused form
     transposes them through HBM temporaries, the fused kernel reads them in place."""
+    kv_batch: int | None = None
+    """The distinct (K, V) pairs when they broadcast over lead axes of Q (grouped-query
+    attention: the KV heads); None when there is one per batch index."""
+
+    @property
+    def kv_heads(self) -> int:
+        return self.batch if self.kv_batch is None else self.kv_batch
 
 
 @dataclass(frozen=True)
@@ -103,11 +110,11 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
     items = s.batch * -(-s.sq // tq)
     cores = min(items, target.ai_cores)
     per = math.ceil(items / cores)
-    share = target.hbm_bandwidth / cores
+    share = min(target.rate("hbm", "l1"), hbm_share(target, cores))  # a core's own path
     l2_rate = target.rate("l2", "l1")
     # K'/V: each head's compulsory bytes from HBM, the other query tiles' reads from L2.
     kv_bytes = s.sk * (s.d + s.dv) * isz
-    cold = s.batch * kv_bytes / max(items, 1)
+    cold = s.kv_heads * kv_bytes / max(items, 1)
     steps = -(-s.sk // tk)
     mte2 = cold / share + max(kv_bytes - cold, 0) / l2_rate
     k_part = s.d / (s.d + s.dv)
@@ -167,24 +174,30 @@ def unfused_cycles(target: Target, s: AttentionShape) -> float:
     """matmul(+scale, mask) -> HBM -> softmax -> HBM -> matmul, each its busiest pipe."""
     isz, dt = s.itemsize, _dtype(s.itemsize)
     scores = s.batch * s.sq * s.sk * isz
-    q, k, v = (s.batch * s.sq * s.d * isz, s.batch * s.sk * s.d * isz, s.batch * s.sk * s.dv * isz)
+    q, k, v = (s.batch * s.sq * s.d * isz, s.kv_heads * s.sk * s.d * isz,
+               s.kv_heads * s.sk * s.dv * isz)  # fmt: skip
     out = s.batch * s.sq * s.dv * isz
     epilogue = (2 if s.mask else 1) * scores
+    rows = s.batch * -(-s.sq // 16)  # the GEMMs' blocks: row tiles, and column strips of Sk
     mm1 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.sk, s.d, dt), epilogue,
-                  q + k + scores * (2 if s.mask else 1))  # fmt: skip
-    softmax = _kernel(target, 0.0, SOFTMAX_PASSES * scores, 2 * scores, vector_only=True)
+                  q + k + scores * (2 if s.mask else 1), rows * -(-s.sk // 64))  # fmt: skip
+    softmax = _kernel(target, 0.0, SOFTMAX_PASSES * scores, 2 * scores, s.batch * s.sq, True)
     mm2 = _kernel(target, s.batch * mmad_cycles(target, s.sq, s.dv, s.sk, dt), 0.0,
-                  scores + v + out)  # fmt: skip
+                  scores + v + out, rows * -(-s.dv // 64) * -(-s.sk // 512))  # and split K
     extra = transpose_cycles(target, s.relaid_bytes) if s.relaid_bytes else 0.0
     return mm1 + softmax + mm2 + extra
 
 
-def _kernel(
-    target: Target, cube: float, vector_bytes: float, hbm_bytes: float, vector_only=False
+def _kernel(  # noqa: PLR0913
+    target: Target, cube: float, vector_bytes: float, hbm_bytes: float, work: int,
+    vector_only: bool = False,
 ) -> float:
-    cores = target.vector_cores if vector_only else target.ai_cores
+    """A kernel's busiest pipe over its blocks (at most one per unit of `work`), each block
+    reading HBM at most at its own core's rate."""
+    cores = min(target.vector_cores if vector_only else target.ai_cores, max(work, 1))
     vector = vector_cycles(target, int(vector_bytes)) / cores
-    return max(cube / target.ai_cores, vector, hbm_bytes / target.hbm_bandwidth)
+    hbm = hbm_bytes / min(cores * target.rate("hbm", "ub"), target.hbm_bandwidth)
+    return max(cube / cores, vector, hbm)
 
 
 def choose_attention_tile(target: Target, s: AttentionShape) -> AttentionTiling | None:
