@@ -37,11 +37,11 @@ from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import provenance
 from passes.epilogues import rewrite_module
-from passes.grouped_attention import RESHAPES, GroupedKeyValues, StackedQueryRows
 from passes.matching import constant_array, only_user
 from passes.nan_guard import guard, nan_guarded
 
 TRANSPOSES = (ge.TransposeOp, moves.TransposeKernelOp)
+RESHAPES = (ge.ReshapeOp, moves.ReshapeKernelOp)
 
 
 @dataclass(frozen=True)
@@ -268,6 +268,4 @@ class FuseAttentionLayout(ModulePass):
     name = "fuse-attention-layout"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        rewrite_module(
-            op, RopeBelowTranspose(), AttentionLayout(), GroupedKeyValues(), StackedQueryRows()
-        )
+        rewrite_module(op, RopeBelowTranspose(), AttentionLayout())

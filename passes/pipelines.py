@@ -35,6 +35,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "cse",
     "fuse-attention",  # MatMul-Scale-(Mask)-Softmax-MatMul -> kernel.attention
     "fuse-attention-layout",  # the head split / merge transposes into its layouts
+    "fuse-grouped-attention",  # GQA's repeated K and V read once per KV head
     "fuse-matmul-scale",  # Q.K^T/sqrt(d) where no attention kernel took it (GE's form)
     "fuse-softmax-dropout",  # the softmaxes no attention took
     "sink-conv1d-reshapes",  # a Conv1d's reshape back to 3-D below its activations and adds

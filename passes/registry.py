@@ -55,6 +55,7 @@ for _name, _module, _cls in (
     ("fuse-softmax-dropout", "passes.fuse_softmax_dropout", "FuseSoftmaxDropout"),
     ("fuse-attention", "passes.fuse_attention", "FuseAttention"),
     ("fuse-attention-layout", "passes.fuse_attention_layout", "FuseAttentionLayout"),
+    ("fuse-grouped-attention", "passes.fuse_grouped_attention", "FuseGroupedAttention"),
     ("fuse-elementwise", "passes.fuse_elementwise", "FuseElementwise"),
     ("combine-parallel-matmuls", "passes.combine_parallel", "CombineParallelMatmuls"),
     ("combine-parallel-convs", "passes.combine_parallel", "CombineParallelConvs"),

@@ -220,7 +220,7 @@ def separate_layouts(op: AttentionKernelOp) -> None:
 
 def _relayout(value: SSAValue, perm: tuple[int, ...]) -> Operation:
     """transpose(value, perm) as a kernel: a view when the perm moves only unit axes (a
-    decoding step's query rows, `grouped_attention.StackedQueryRows`), else a copy."""
+    decoding step's query rows, `fuse-grouped-attention`), else a copy."""
     shape = shape_of(value.type)
     if moves_only_unit_axes(shape, perm):
         return ReshapeKernelOp(value, shape=[shape[p] for p in perm], fused_from=[TRANSPOSE])

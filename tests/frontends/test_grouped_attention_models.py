@@ -105,7 +105,7 @@ def test_decoding_step_stacks_the_group_as_rows(kv_heads: int) -> None:
     torch.manual_seed(0)
     model = GroupedAttention(kv_heads=kv_heads, seq=48).eval()
     cache = (1, kv_heads, 40, 8)
-    inputs = {"x": torch.randn(1, 1, 64), "past_k": torch.randn(cache), "past_v": torch.randn(cache)}
+    inputs = {"x": torch.randn(1, 1, 64)} | {n: torch.randn(cache) for n in ("past_k", "past_v")}
     want, got, kernels, optimized = _run(model, inputs)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
     assert not [k for k in kernels if k["op"] in ("kernel.elementwise", "kernel.transpose")]

@@ -5,17 +5,15 @@ postcondition holds: no transpose it should have absorbed is left.
 """
 
 from fusion_cases import EXAMPLES, check_fusion
-from fusion_planters import TOLERANCE, plant_grouped_attention, plant_head_attention, programs
+from fusion_planters import TOLERANCE, plant_head_attention, programs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gedialects.kernel import ops as k
 from passes.fuse_attention_layout import TRANSPOSES, _key_layout, _rows_kept
-from passes.grouped_attention import repeat_of
 from passes.matching import only_user
 
 PROGRAMS = programs(plant_head_attention)
-GROUPED = programs(plant_grouped_attention)
 
 
 def _missed(op: k.AttentionKernelOp) -> list[str]:
@@ -63,22 +61,3 @@ def test_unfused_attention_gets_its_transposes_back(data):
         if isinstance(op, k.AttentionKernelOp) and op.algorithm.data == "unfused":
             assert not any(op.perm(n) for n in op.PERMS), f"layouts left on {op}"
 
-
-@settings(max_examples=EXAMPLES)
-@given(st.data())
-def test_grouped_attention_reads_keys_and_values_unrepeated(data):
-    """Grouped-query attention: outputs equal, no private repeat of K or V is left before an
-    attention, and a one-row query over heads that share K and V reads them as rows."""
-    after = check_fusion(
-        "fuse-attention,fuse-attention-layout", data, GROUPED, "kernel.attention", **TOLERANCE
-    )
-    for op in after.walk():
-        if not isinstance(op, k.AttentionKernelOp):
-            continue
-        for value in (op.key, op.value):
-            if only_user(value) is op and op.operands.count(value) == 1:
-                assert repeat_of(value) is None, f"repeat left before {op}"
-        q, v, _ = op.logical_shapes()
-        key = op.logical_key()
-        shared = [a for a in range(len(q) - 2) if q[a] > 1 and key[a] == 1 and v[a] == 1]
-        assert not (q[-2] == 1 and shared and op.mask is None), f"one-row query over {shared}"

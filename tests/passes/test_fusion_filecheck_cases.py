@@ -16,12 +16,14 @@ PASSES = (
     "fuse-softmax-dropout",
     "fuse-attention",
     "fuse-attention-layout",
+    "fuse-grouped-attention",
     "fuse-elementwise",
     "fuse-norm-activation",
 )
 AFTER = {
     "fuse-matmul-residual-add": "fuse-matmul-add-gelu",
     "fuse-attention-layout": "fuse-attention",
+    "fuse-grouped-attention": "fuse-attention,fuse-attention-layout",
 }
 """Passes whose cases start from another pass's output (their file's RUN line runs both)."""
 CASES = [(p, name, source) for p in PASSES for name, source in filecheck_cases(p)]

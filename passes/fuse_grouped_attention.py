@@ -1,4 +1,4 @@
-"""Grouped-query attention: key and value heads shared by groups of query heads, read in place.
+"""`fuse-grouped-attention`: key and value heads shared by groups of query heads, read in place.
 
 LLaMA-2-70B, LLaMA-3, Mistral, Qwen2 and Gemma give H query heads but only Hkv < H key and
 value heads, each shared by g = H / Hkv queries. HF's `repeat_kv` copies K and V g times
@@ -17,8 +17,12 @@ broadcasts its operands:
   row axis in `query_perm` and `output_perm`: the g queries become rows of one tile, so K
   and V are read once per KV head rather than once per query head.
 
-Both run inside `fuse-attention-layout`, whose transposes and rotary embeddings then meet
-the attention through the unit-axis reshape a repeat leaves (`unit_reshape_of_transpose`).
+The pass runs them with `fuse-attention-layout`'s patterns, which then take the key's and
+value's head-split transposes (and a rotary embedding between) through the unit-axis
+reshape a repeat leaves (`fuse_attention_layout.transposed_source`).
+Pre: `fuse-attention` (and `fuse-attention-layout`). Post: no attention reads a repeat of
+K or V that nothing else reads, and no one-row query runs over a lead axis its K, V and
+mask all broadcast over.
 """
 
 from __future__ import annotations
@@ -27,19 +31,20 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import DenseArrayBase, i64
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
-from gedialects.kernel import mirrored as moves
 from gedialects.kernel import ops as k
 from gedialects.kernel.base import provenance
 from gedialects.kernel.elementwise import ElementwiseOp
+from passes.epilogues import rewrite_module
+from passes.fuse_attention_layout import RESHAPES, AttentionLayout, RopeBelowTranspose
 from passes.matching import moves_only_unit_axes, only_user
-
-RESHAPES = (ge.ReshapeOp, moves.ReshapeKernelOp)
 
 
 def _is_broadcast_copy(op: Operation | None) -> bool:
@@ -299,3 +304,15 @@ def _broadcast_lead_axis(
         if best is None or query[axis] > query[best]:
             best = axis
     return best
+
+
+@dataclass(frozen=True)
+class FuseGroupedAttention(ModulePass):
+    """Attentions read grouped K and V unrepeated; a decoding step's group becomes rows."""
+
+    name = "fuse-grouped-attention"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        rewrite_module(
+            op, GroupedKeyValues(), StackedQueryRows(), RopeBelowTranspose(), AttentionLayout()
+        )
