@@ -17,15 +17,21 @@ from ge.frontends.onnx import import_onnx_model
 from ge.pipeline import apply_pipeline
 from runtime.kernel_runner import KernelRunner
 
-Case = tuple[str, Callable[[], tuple[object, np.ndarray]]]
-"""(name, build): build gives the ONNX model (input "x") and an input array."""
+Inputs = np.ndarray | dict[str, np.ndarray]
+"""One array for the model's input "x", or arrays by input name, in the model's order."""
+Case = tuple[str, Callable[[], tuple[object, Inputs]]]
+"""(name, build): build gives the ONNX model and its inputs."""
 
 
-def run(model, spec: str, x: np.ndarray) -> tuple[float, int, np.ndarray, int]:  # noqa: ANN001
-    """(cycles, HBM bytes, output, kernels) of the model through `spec` on the npu."""
+def _feeds(x: Inputs) -> dict[str, np.ndarray]:
+    return x if isinstance(x, dict) else {"x": x}
+
+
+def run(model, spec: str, x: Inputs) -> tuple[float, int, np.ndarray, int]:  # noqa: ANN001
+    """(cycles, HBM bytes, first output, kernels) of the model through `spec` on the npu."""
     module = import_onnx_model(model)
     apply_pipeline(module, spec)
-    result = KernelRunner(module).run([x])
+    result = KernelRunner(module).run(list(_feeds(x).values()))
     assert not result.fallbacks, result.fallbacks
     kernels = result.profile.kernels
     cycles = sum(k.cycles for k in kernels)
@@ -42,7 +48,7 @@ def compare(cases: Sequence[Case], before: str, after: str, labels: tuple[str, s
           f"{'HBM MB':>13} kernels  error")  # fmt: skip
     for name, build in cases:
         model, x = build()
-        (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+        want = ort.InferenceSession(model.SerializeToString()).run(None, _feeds(x))[0]
         cycles0, moved0, _, count0 = run(model, before, x)
         cycles1, moved1, out, count1 = run(model, after, x)
         err = float(np.abs(out - want).max() / np.abs(want).max())
