@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import f32
 
 from gedialects.kernel.ops import inverse, permuted
+from gedialects.npu.attrs import BufferType
+from gedialects.npu.buffers import HbmAllocOp
 from gedialects.npu.launch import KernelOp
 from gedialects.npu.vector import BINARY_OPS, REDUCE_OPS, SCALAR_OPS, UNARY_OPS, VecCastOp, VecDupOp
 from lowering.gemm_epilogue import broadcast_window
 from lowering.npu_builder import Index, KernelBuilder
-from runtime.attention_cost import AttentionTiling
+from runtime.attention_cost import AttentionTiling, combine_rows
 from runtime.targets import Target
 
 PAD = {"f16": -65504.0, "f32": -3.0e38}
@@ -61,6 +63,7 @@ class Flash:
         self, inputs, output, target: Target, tiling: AttentionTiling, scale: float,  # noqa: ANN001
         layouts: Layouts | None = None,
     ):  # fmt: skip
+        self.splits = tiling.splits
         self.q, self.k, self.v = inputs[:3]
         self.mask = inputs[3] if len(inputs) > 3 else None
         self.out, self.scale = output, scale
@@ -78,11 +81,13 @@ class Flash:
             tiling.tk,
             min(tiling.width, _up(self.sk, tiling.tk)),
         )
-        self.online = self.width < self.sk
+        self.online = self.width < self.sk or self.splits > 1
         self.e = self.q.type.element_type
         self.pad = PAD[str(self.e)]
         self.nq = -(-self.sq // self.tq)
-        self.total = math.prod(self.lead) * self.nq
+        self.units = math.prod(self.lead) * self.nq  # (batch index, query tile) pairs
+        self.span = -(-self.sk // (self.width * self.splits)) * self.width  # keys of a split
+        self.total = self.units * self.splits
         self.per = -(-self.total // min(self.total, target.ai_cores))
         self.blocks = -(-self.total // self.per)
         per_block = self.width // self.tk
@@ -97,12 +102,15 @@ class Flash:
         self._flags(b.set_flag)
         start = b.muli(b.block_index, self.per)
         with b.loop(start, b.minui(b.addi(start, self.per), self.total), 1) as t:
-            self._item(*self._place(t))
+            if self.splits == 1:
+                self._item(*self._place(t))
+            else:
+                self._split_item(b.divui(t, self.splits), b.remui(t, self.splits))
         self._flags(b.wait_flag)
         return kernel
 
     def _place(self, t: Index) -> tuple[list[Index], tuple]:
-        """Item t's batch index and its (first query row, rows)."""
+        """Unit t's batch index and its (first query row, rows)."""
         b = self.b
         q0 = b.muli(b.remui(t, self.nq), self.tq)
         rest: Index = b.divui(t, self.nq)
@@ -111,6 +119,96 @@ class Flash:
             index.insert(0, b.remui(rest, dim))
             rest = b.divui(rest, dim)
         return index, (q0, b.extent(q0, self.tq, self.sq))
+
+    def _split_item(self, unit: Index, split: Index) -> None:
+        """Keys [split * span, + span) of unit `unit` (flash-decoding: too few units for
+        the cores): its unnormalised O, row max and row sum into the partials, which
+        `emit_combine`'s kernel merges. The stores of the previous item must have left
+        UB before this one's running sums reset."""
+        b = self.b
+        index, rows = self._place(unit)
+        self._load_q(index, rows)
+        b.wait_flag("MTE3", "V", 5)
+        b.add(VecDupOp(self.pad, self.m))
+        b.add(VecDupOp(0.0, self.l))
+        b.add(VecDupOp(0.0, self.oacc))
+        k_lo = b.muli(split, self.span)
+        with b.loop(k_lo, b.minui(b.addi(k_lo, self.span), self.sk), self.width) as k0:
+            self._block(index, rows, k0)
+        b.set_flag("M", "MTE1", 4)
+        b.sync("V", "MTE3", 7)
+        qext = rows[1]
+        for part, tile, cols in ((self.o_part, self.oacc, self.dv), (self.m_part, self.m, 1),
+                                 (self.l_part, self.l, 1)):  # fmt: skip
+            b.dma(tile, [0, 0], [qext, cols], part, [unit, split, 0, 0], [1, 1, qext, cols])
+        b.set_flag("MTE3", "V", 5)
+
+    def partials(self) -> list[HbmAllocOp]:
+        """The HBM buffers of the splits' unnormalised O, row max and row sum, by (unit,
+        split, row): made once, before `emit` (which writes them) and `emit_combine`."""
+        shape = (self.units, self.splits, self.tq)
+        row_stats = (HbmAllocOp(BufferType((*shape, 1), self.e, "hbm")) for _ in range(2))
+        allocs = [HbmAllocOp(BufferType((*shape, self.dv), f32, "hbm")), *row_stats]
+        self.o_part, self.m_part, self.l_part = (a.buffer for a in allocs)
+        return allocs
+
+    def emit_combine(self, name: str, fused_from, target: Target) -> KernelOp:  # noqa: ANN001
+        """The kernel merging each unit's splits, `combine_rows` rows of a unit an item:
+        M = max_j m_j, w_j = exp(m_j - M), O = sum_j w_j O_j / sum_j w_j l_j, all splits
+        at once (reductions over the split axis of (splits, rows, ..) tiles)."""
+        e, dv, splits = self.e, self.dv, self.splits
+        rows = combine_rows(target, self.units, min(self.tq, self.sq), splits, dv)
+        chunks = -(-self.tq // rows)
+        total = self.units * chunks
+        blocks = min(total, target.ai_cores)
+        kernel = KernelOp(name, blocks, fused_from=fused_from, kind="attention")
+        b = self.b = KernelBuilder(kernel)
+        o = b.alloc([splits, rows, dv], f32, "ub")
+        m, l_all = (b.alloc([splits, rows, 1], e, "ub") for _ in range(2))
+        top, l_sum = (b.alloc([1, rows, 1], e, "ub") for _ in range(2))
+        acc = b.alloc([1, rows, dv], f32, "ub")
+        wide = str(e) != "f32"
+        w32 = b.alloc([splits, rows, 1], f32, "ub") if wide else m
+        l32 = b.alloc([1, rows, 1], f32, "ub") if wide else l_sum
+        y = b.alloc([1, rows, dv], e, "ub")
+        b.set_flag("MTE3", "V", 0)
+        b.set_flag("V", "MTE2", 1)
+        with b.loop(b.block_index, total, blocks) as item:
+            unit = b.divui(item, chunks)
+            r0 = b.muli(b.remui(item, chunks), rows)
+            index, (q0, qext) = self._place(unit)
+            with b.when(b.ult(r0, qext)):
+                rext = b.minui(b.subi(qext, r0), rows)
+                b.wait_flag("V", "MTE2", 1)
+                for part, tile, cols in ((self.o_part, o, dv), (self.m_part, m, 1),
+                                         (self.l_part, l_all, 1)):  # fmt: skip
+                    b.dma(part, [unit, 0, r0, 0], [1, splits, rext, cols], tile, [0, 0, 0],
+                          [splits, rext, cols])  # fmt: skip
+                b.sync("MTE2", "V", 2)
+                b.add(REDUCE_OPS["reduce_max"](m, top, [0]))
+                b.add(BINARY_OPS["sub"](m, top, m))
+                b.add(UNARY_OPS["exp"](m, m))  # the splits' weights
+                b.add(BINARY_OPS["mul"](l_all, m, l_all))
+                b.add(REDUCE_OPS["reduce_sum"](l_all, l_sum, [0]))
+                if wide:
+                    b.add(VecCastOp(m, w32))
+                b.add(BINARY_OPS["mul"](o, w32, o))
+                b.add(REDUCE_OPS["reduce_sum"](o, acc, [0]))
+                b.set_flag("V", "MTE2", 1)
+                b.wait_flag("MTE3", "V", 0)
+                if wide:
+                    b.add(VecCastOp(l_sum, l32))
+                    b.add(BINARY_OPS["div"](acc, l32, acc))
+                    b.add(VecCastOp(acc, y))
+                else:
+                    b.add(BINARY_OPS["div"](acc, l_sum, y))
+                b.sync("V", "MTE3", 3)
+                window = self._out_window(index, (b.addi(q0, r0), rext))
+                b.dma(y, [0, 0, 0], [1, rext, dv], self.out, *window)
+                b.set_flag("MTE3", "V", 0)
+        b.wait_flag("MTE3", "V", 0)
+        b.wait_flag("V", "MTE2", 1)
+        return kernel
 
     def _alloc(self) -> None:
         b, e, tq, tk, w = self.b, self.e, self.tq, self.tk, self.width

@@ -109,6 +109,11 @@ def lower_attention(
     width = min(tiling.width, -(-attention_shape(op).sk // tiling.tk) * tiling.tk)
     perms = {n: p for n in op.PERMS if (p := op.perm(n)) is not None}
     layouts = Layouts(perms, op.get_flag("key_transposed"))
+    if tiling.splits > 1:  # flash-decoding: the key axis over the cores, then a merge
+        flash = Flash(inputs, output, target, tiling, scale, layouts)
+        partials = flash.partials()
+        keys = flash.emit(f"{name}_keys", op.fused_names)
+        return [*partials, keys, flash.emit_combine(name, op.fused_names, target)]
     if pipelined(target, attention_shape(op), tiling.tq, tiling.tk, width):
         emitter = PipelinedFlash(inputs, output, target, tiling, scale, layouts)
     else:

@@ -52,12 +52,14 @@ class AttentionShape:
 
 @dataclass(frozen=True)
 class AttentionTiling:
-    """Query rows per item, key columns per cube step, key columns per UB block."""
+    """Query rows per item, key columns per cube step, key columns per UB block, and the
+    spans the key axis splits into over the cores (flash-decoding; 1: none)."""
 
     tq: int
     tk: int
     width: int
     estimate: float
+    splits: int = 1
 
 
 def _a(nbytes: float) -> int:
@@ -100,7 +102,9 @@ def pipelined(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -
     return whole and per > 1 and fused_fits(target, s, tq, tk, width, sets=2)
 
 
-def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int) -> float:
+def fused_cycles(
+    target: Target, s: AttentionShape, tq: int, tk: int, width: int, online: bool = False
+) -> float:
     """Cycles of the slowest core of the fused kernel (a (Sk, d) key's tiles transpose on
     their MTE1 load into L0B, at the load's rate: no transpose kernel). Items one after
     another cost the sum of their phases (a block's V rows load under its softmax);
@@ -124,7 +128,8 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
         tq * tk * 4 / target.rate("l0c", "ub"),
     )
     blocks = -(-s.sk // width)
-    passes = SOFTMAX_PASSES + (ONLINE_PASSES if blocks > 1 else 0) - (0 if s.mask else 1)
+    online = online or blocks > 1
+    passes = SOFTMAX_PASSES + (ONLINE_PASSES if online else 0) - (0 if s.mask else 1)
     v_phase = blocks * passes * vector_cycles(target, tq * width * isz)
     p_phase = steps * max(
         tq * tk * isz / target.rate("ub", "l1"),
@@ -135,7 +140,7 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
     finish = (2 if isz < 4 else 1) * vector_cycles(target, tq * s.dv * 4)
     store = tq * s.dv * isz / min(share, target.rate("ub", "hbm"))
     q_load = tq * s.d * isz / share
-    if not pipelined(target, s, tq, tk, width):
+    if online or not pipelined(target, s, tq, tk, width):
         s_phase = max(mte2 * k_part, s_steps)
         mask = tq * width * isz / l2_rate if s.mask else 0.0  # a block's mask rows first
         item = q_load + blocks * mask + s_phase + max(mte2 * (1 - k_part), v_phase) + p_phase
@@ -161,6 +166,42 @@ def fused_cycles(target: Target, s: AttentionShape, tq: int, tk: int, width: int
         # a later head's K' on a core loads while the cube waits for it
         total = fill + per * busiest + p_phase + fix_o + store + (heads - 1) * kv * k_part
     return total
+
+
+def split_cycles(
+    target: Target, s: AttentionShape, tq: int, tk: int, width: int, splits: int
+) -> float:
+    """The fused kernel with the key axis in `splits` spans of whole blocks, each an item
+    of its own (the units' splits spread over the cores), and the kernel merging them."""
+    span = -(-s.sk // (width * splits)) * width
+    part = replace(s, sk=span, batch=s.batch * splits, kv_batch=s.kv_heads * splits)
+    return fused_cycles(target, part, tq, tk, width, online=True) + combine_cycles(
+        target, s, tq, splits
+    )
+
+
+def combine_rows(target: Target, units: int, rows: int, splits: int, dv: int) -> int:
+    """Query rows of a unit a core of the merging kernel takes: a power of two, so that
+    the units' rows spread over the cores and the (splits, rows, dv) f32 tile of the
+    partial outputs (with the other UB tiles: about three such) fits UB."""
+    fit = max(1, target.capacity_of("ub") // (3 * splits * dv * 4))
+    wanted = max(1, units * rows // target.ai_cores)
+    take = min(fit, wanted, rows)
+    return 1 << (take.bit_length() - 1)
+
+
+def combine_cycles(target: Target, s: AttentionShape, tq: int, splits: int) -> float:
+    """Merging each unit's splits: a core's items each load the splits' O, row max and row
+    sum of its rows at once, then about six vector passes over them, and store the rows."""
+    units, rows = s.batch * -(-s.sq // tq), min(tq, s.sq)
+    take = combine_rows(target, units, rows, splits, s.dv)
+    items = units * -(-rows // take)
+    cores = min(items, target.ai_cores)
+    share = min(target.rate("hbm", "ub"), hbm_share(target, cores))
+    load = splits * take * (s.dv * 4 + 2 * s.itemsize) / share
+    merge = 6 * vector_cycles(target, splits * take * s.dv * 4)
+    store = take * s.dv * s.itemsize / share
+    return -(-items // cores) * (load + merge + store)
 
 
 def transpose_cycles(target: Target, nbytes: int) -> float:
@@ -214,7 +255,23 @@ def choose_attention_tile(target: Target, s: AttentionShape) -> AttentionTiling 
                 estimate = fused_cycles(target, s, tq, tk, width)
                 if best is None or estimate < best.estimate:
                     best = AttentionTiling(tq, tk, width, estimate)
+                for splits in _splits(target, s, tq, width):
+                    estimate = split_cycles(target, s, tq, tk, width, splits)
+                    if estimate < best.estimate:
+                        best = AttentionTiling(tq, tk, width, estimate, splits)
     return best
+
+
+def _splits(target: Target, s: AttentionShape, tq: int, width: int) -> list[int]:
+    """Key splits worth trying: powers of two that leave every span a block and do not
+    give the cores more than twice the items they have."""
+    units = s.batch * -(-s.sq // tq)
+    blocks = -(-s.sk // width)
+    out, splits = [], 2
+    while splits <= blocks and units * splits <= 2 * target.ai_cores:
+        out.append(splits)
+        splits *= 2
+    return out
 
 
 def _edges(size: int, limit: int) -> list[int]:

@@ -39,9 +39,10 @@ func.func @fused(%q: tensor<1x2x128x64xf16>, %k: tensor<1x2x64x128xf16>, %v: ten
 
 // -----
 
-// Rows of 8192 keys do not fit UB: an online softmax over key blocks (running max, sum and O).
+// Rows of 8192 keys do not fit UB: an online softmax over key blocks (running max, sum and O),
+// in spans of the keys over the cores (64 query rows are too few items for them).
 // CHECK-LABEL: func.func @online
-// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.kernel "attention_0_keys"
 // CHECK:        scf.for
 // CHECK:          npu.vec_dup -3.000000e+38 -> %[[M:[^ ]+]]
 // CHECK:          scf.for
@@ -114,16 +115,18 @@ func.func @pipelined(%q: tensor<1x12x128x64xf16>, %k: tensor<1x12x64x128xf16>, %
 
 // -----
 
-// Q, V and O in BERT's (B, S, H, d) layout (`query_perm` ...): the same kernel, its tiles
-// read and written as windows of the buffers' own axes (a head's rows are 64 floats apart
-// by H * d), and no transpose kernel before or after it.
+// Q, V and O in BERT's (B, S, H, d) layout (`query_perm` ...): the same kernels, their
+// tiles read and written as windows of the buffers' own axes (a head's rows are 64 floats
+// apart by H * d), and no transpose kernel before or after them. (16 query tiles are too
+// few items for 32 cores: the keys split in two spans, and the merge stores O.)
 // CHECK-LABEL: func.func @heads_in_place
 // CHECK-NOT:  kind = "transpose"
-// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.kernel "attention_0_keys"
 // CHECK:      npu.dma %q [0, %[[ROW:.+]], %[[HEAD:.+]], 0] [1, 16, 1, 64] -> %{{.+}} [0, 0] [16, 64] : !npu.buffer<1x128x2x64xf32, hbm> -> !npu.buffer<16x64xf32, l1, FRACTAL_NZ>
 // CHECK:      npu.dma %k [0, %[[HEAD]], 0, %{{.+}}] [1, 1, 64, 16]
-// CHECK:      npu.dma %v [0, 0, %[[HEAD]], 0] [1, 128, 1, 64] -> %{{.+}} [0, 0] [128, 64]
-// CHECK:      npu.dma %{{.+}} [0, 0] [16, 64] -> %o [0, %[[ROW]], %[[HEAD]], 0] [1, 16, 1, 64] : !npu.buffer<16x64xf32, ub> -> !npu.buffer<1x128x2x64xf32, hbm>
+// CHECK:      npu.dma %v [0, %{{.+}}, %[[HEAD]], 0] [1, 64, 1, 64] -> %{{.+}} [0, 0] [64, 64]
+// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.dma %{{.+}} [0, 0, 0] [1, %[[ROWS:.+]], 64] -> %o [0, %{{.+}}, %{{.+}}, 0] [1, %[[ROWS]], 1, 64] : !npu.buffer<1x8x64xf32, ub> -> !npu.buffer<1x128x2x64xf32, hbm>
 // CHECK-NOT:  npu.kernel
 func.func @heads_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x2x64x128xf32>, %v: tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32> {
   %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = false, algorithm = "fused", fused_from = ["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x2x64xf32>, tensor<1x2x64x128xf32>, tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32>
@@ -137,12 +140,38 @@ func.func @heads_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x2x64x128xf32>
 // into L0B transposes it to (d, 16): no transpose kernel for the key either.
 // CHECK-LABEL: func.func @key_rows_in_place
 // CHECK-NOT:  kind = "transpose"
-// CHECK:      npu.kernel "attention_0"
+// CHECK:      npu.kernel "attention_0_keys"
 // CHECK:      npu.dma %k [0, %[[KEY:.+]], %[[HEAD:.+]], 0] [1, 16, 1, 64] -> %[[K1:.+]] [0, 0] [16, 64] : !npu.buffer<1x128x2x64xf32, hbm> -> !npu.buffer<16x64xf32, l1, FRACTAL_NZ>
 // CHECK:      npu.dma %[[K1]] [0, 0] [16, 64] -> %[[K0:.+]] [0, 0] [64, 16] {transpose} : !npu.buffer<16x64xf32, l1, FRACTAL_NZ> -> !npu.buffer<64x16xf32, l0b, FRACTAL_NZ>
 // CHECK:      npu.mmad %{{.+}}, %[[K0]]
+// CHECK:      npu.kernel "attention_0"
 // CHECK-NOT:  npu.kernel
 func.func @key_rows_in_place(%q: tensor<1x128x2x64xf32>, %k: tensor<1x128x2x64xf32>, %v: tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32> {
   %o = kernel.attention %q, %k, %v {scale = 0.125 : f64, key_transposed = true, algorithm = "fused", fused_from = ["ge.transpose", "ge.matmul", "ge.softmax", "ge.matmul", "ge.transpose"], query_perm = array<i64: 0, 2, 1, 3>, key_perm = array<i64: 0, 2, 1, 3>, value_perm = array<i64: 0, 2, 1, 3>, output_perm = array<i64: 0, 2, 1, 3>} : (tensor<1x128x2x64xf32>, tensor<1x128x2x64xf32>, tensor<1x128x2x64xf32>) -> tensor<1x128x2x64xf32>
   func.return %o : tensor<1x128x2x64xf32>
+}
+
+// -----
+
+// Flash-decoding: one unit (16 query rows of multi-query attention, one KV head) over
+// 2,048 keys would be one item on one core. The keys split over the 32 cores instead: each
+// split's unnormalised O, row max and row sum go to HBM partials (`_keys`), and a second
+// kernel merges them (the splits' weights exp(m_j - max m), reductions over the split axis).
+// CHECK-LABEL: func.func @decoding_split
+// CHECK-DAG:  %[[OP:.+]] = npu.hbm_alloc : !npu.buffer<1x32x16x128xf32, hbm>
+// CHECK-DAG:  %[[MP:.+]] = npu.hbm_alloc : !npu.buffer<1x32x16x1xf16, hbm>
+// CHECK:      npu.kernel "attention_0_keys" block_dim = 32
+// CHECK:        npu.dma %k
+// CHECK:        npu.mmad
+// CHECK:        npu.dma %{{.+}} -> %[[OP]] [%{{.+}}, %{{.+}}, 0, 0] [1, 1, 16, 128]
+// CHECK:      npu.kernel "attention_0" block_dim = {{[0-9]+}}
+// CHECK:        npu.dma %[[OP]] {{.*}} -> %[[O:[0-9]+]] [0, 0, 0] [32, %{{.+}}, 128]
+// CHECK:        npu.vec_reduce_max %{{.+}} axes = [0]
+// CHECK:        npu.vec_exp
+// CHECK:        npu.vec_reduce_sum %[[O]] -> %[[ACC:.+]] axes = [0]
+// CHECK:        npu.vec_div %[[ACC]]
+// CHECK:        npu.dma %{{.+}} -> %o
+func.func @decoding_split(%q: tensor<1x1x16x128xf16>, %k: tensor<1x1x2048x128xf16>, %v: tensor<1x1x2048x128xf16>) -> tensor<1x1x16x128xf16> {
+  %o = kernel.attention %q, %k, %v {scale = 0.088388 : f64, key_transposed = true, algorithm = "fused", fused_from = ["ge.matmul", "ge.softmax", "ge.matmul"]} : (tensor<1x1x16x128xf16>, tensor<1x1x2048x128xf16>, tensor<1x1x2048x128xf16>) -> tensor<1x1x16x128xf16>
+  func.return %o : tensor<1x1x16x128xf16>
 }
