@@ -103,14 +103,24 @@ def fits_ub(op: Operation, source: Attribute, result: Attribute, cols: int, targ
     return rows_in_ub(target, cols, itemsize, row_buffers(op, source, result)) >= 1
 
 
-def _row_tile(target: Target, rows: int, cols: int, itemsize: int, buffers: int) -> tuple[int, int]:
-    """(rows per tile, blocks): the most rows that fit UB, then enough tiles for every core."""
-    most = rows_in_ub(target, cols, itemsize, buffers)
+def _row_tile(
+    target: Target, rows: int, cols: int, itemsize: int, buffers: int, matrices: int = 1
+) -> tuple[int, int]:
+    """(rows per tile, blocks) for `matrices` (the lead axes' product) of `rows` rows each,
+    a tile never crossing matrices: the tile that fits UB and gives the busiest core the
+    fewest rows (the most rows per tile among those), the tiles spread over the cores."""
+    most = min(rows_in_ub(target, cols, itemsize, buffers), rows)
     if most < 1:
         raise UnsupportedError(f"a row of {cols} elements does not fit the unified buffer")
-    per_core = -(-rows // target.vector_cores)
-    tr = max(1, min(most, per_core, rows))
-    return tr, min(-(-rows // tr), target.vector_cores)
+    cores = target.vector_cores
+
+    def busiest(tr: int) -> int:
+        return -(-matrices * -(-rows // tr) // cores) * tr
+
+    candidates = {most, *range(1, min(most, 64) + 1)}
+    candidates |= {-(-rows // n) for n in range(1, cores + 1) if -(-rows // n) <= most}
+    tr = min(candidates, key=lambda t: (busiest(t), -t))
+    return tr, min(matrices * -(-rows // tr), cores)
 
 
 def lower_rows(
@@ -144,7 +154,8 @@ def lower_rows(
     softmax = isinstance(op, SoftmaxKernelOp | LogSoftmaxKernelOp)
     whole = softmax  # the result is whole rows, not one statistic per row
     isz = to_numpy_dtype(element).itemsize
-    tr, blocks = _row_tile(target, rows, cols, isz, row_buffers(op, source, result))
+    buffers = row_buffers(op, source, result)
+    tr, blocks = _row_tile(target, rows, cols, isz, buffers, math.prod(lead))
     kernel = KernelOp(name, blocks, fused_from=op.fused_names, kind=op.name[7:])
     b = KernelBuilder(kernel)
     x = b.alloc([tr, cols], element, "ub")

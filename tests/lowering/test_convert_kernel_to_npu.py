@@ -263,6 +263,23 @@ def test_random_row_kernels_equal_reference(program, seed):
     _compare(_kernel_module(text), inputs, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize(("shape", "blocks"), [((1, 32, 1, 2048), 32), ((1, 12, 128, 128), 32)])
+def test_row_tiles_spread_over_the_lead_axes(shape: tuple[int, ...], blocks: int) -> None:
+    """A decoding step's softmax (one row for each of 32 heads) runs on 32 cores, not on
+    the one its single row per matrix gave; BERT's 12 x 128 rows stay balanced."""
+    x = _t(shape)
+    text = f"""func.func @main(%x: {x}) -> {x} {{
+  %y = ge.softmax %x {{axis = -1 : i64}} : ({x}) -> {x}
+  func.return %y : {x}
+}}"""
+    module = _kernel_module(text)
+    lowered = lower_module(module)
+    (kernel,) = [op for op in lowered.walk() if isinstance(op, KernelOp)]
+    assert kernel.block_dim.value.data == blocks
+    rng = np.random.default_rng(0)
+    _compare(module, [rng.standard_normal(shape).astype(np.float32)], rtol=1e-5, atol=1e-6)
+
+
 @st.composite
 def movement_programs(draw):
     """A transpose, concat, slice or reshape of a random tensor."""
