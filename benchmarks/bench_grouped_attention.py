@@ -16,62 +16,19 @@ from __future__ import annotations
 
 import torch
 from pipeline_ab import compare
-from torch import nn
 
 from ge.testing.models import export_onnx
+from ge.testing.torch_blocks import GroupedAttention
 from passes.pipelines import GE_OPTIMIZE
 
 GROUPED = ",".join(GE_OPTIMIZE)
 REPEATED = GROUPED.replace("fuse-grouped-attention,", "")
 
 
-def rotate_half(x):  # noqa: ANN001, ANN201
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def repeat_kv(x, groups: int):  # noqa: ANN001, ANN201
-    b, kv, s, d = x.shape
-    return x[:, :, None, :, :].expand(b, kv, groups, s, d).reshape(b, kv * groups, s, d)
-
-
-class GroupedAttention(nn.Module):
-    """LLaMA-3-style self-attention (rotary q and k, causal) with `kv_heads` KV heads; with a
-    KV cache (`past_k`, `past_v`), one decoding step at position `cache`."""
-
-    def __init__(self, dim: int, heads: int, kv_heads: int, positions: int) -> None:
-        super().__init__()
-        self.heads, self.kv_heads, self.depth = heads, kv_heads, dim // heads
-        self.q, self.o = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
-        self.k, self.v = (nn.Linear(dim, kv_heads * self.depth, bias=False) for _ in range(2))
-        inv = 1.0 / (500000 ** (torch.arange(0, self.depth, 2).float() / self.depth))
-        angles = torch.outer(torch.arange(positions).float(), inv)
-        table = torch.cat((angles, angles), dim=-1)
-        self.register_buffer("cos", table.cos()[None, None])
-        self.register_buffer("sin", table.sin()[None, None])
-
-    def forward(self, x, past_k=None, past_v=None):  # noqa: ANN001, ANN201
-        b, s, _ = x.shape
-        start = 0 if past_k is None else past_k.shape[2]
-        split = lambda t, h: t.view(b, s, h, self.depth).transpose(1, 2)  # noqa: E731
-        q, k = split(self.q(x), self.heads), split(self.k(x), self.kv_heads)
-        v = split(self.v(x), self.kv_heads)
-        cos, sin = self.cos[:, :, start : start + s], self.sin[:, :, start : start + s]
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
-        if past_k is not None:
-            k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
-        groups = self.heads // self.kv_heads
-        scores = q @ repeat_kv(k, groups).transpose(-1, -2) / self.depth**0.5
-        if past_k is None:
-            scores = scores + torch.full((s, s), float("-inf")).triu(1)
-        o = torch.softmax(scores, dim=-1) @ repeat_kv(v, groups)
-        return self.o(o.transpose(1, 2).reshape(b, s, -1))
-
-
 def _prefill(dim: int, heads: int, kv_heads: int, tokens: int):  # noqa: ANN202
     def build():  # noqa: ANN202
         torch.manual_seed(0)
-        model = GroupedAttention(dim, heads, kv_heads, tokens).eval()
+        model = GroupedAttention(dim, heads, kv_heads, tokens, base=500000.0).eval()
         x = torch.randn(1, tokens, dim)
         return export_onnx(model, [x], input_names=["x"]), x.numpy()
 
@@ -81,7 +38,7 @@ def _prefill(dim: int, heads: int, kv_heads: int, tokens: int):  # noqa: ANN202
 def _decode(dim: int, heads: int, kv_heads: int, cache: int, batch: int = 1):  # noqa: ANN202
     def build():  # noqa: ANN202
         torch.manual_seed(0)
-        model = GroupedAttention(dim, heads, kv_heads, cache + 1).eval()
+        model = GroupedAttention(dim, heads, kv_heads, cache + 1, base=500000.0).eval()
         shape = (batch, kv_heads, cache, dim // heads)
         inputs = {"x": torch.randn(batch, 1, dim), "past_k": torch.randn(shape),
                   "past_v": torch.randn(shape)}  # fmt: skip

@@ -211,3 +211,57 @@ class GptBlock(nn.Module):
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         x = hidden_states + self.attention(self.ln_1(hidden_states))
         return x + self.dropout(self.mlp(self.ln_2(x)))
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """HF transformers' rotate_half: (x1, x2) -> (-x2, x1) over the last axis's halves."""
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def repeat_kv(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """HF transformers' repeat_kv: (B, Hkv, S, d) -> (B, Hkv * groups, S, d)."""
+    b, kv, s, d = x.shape
+    return x[:, :, None, :, :].expand(b, kv, groups, s, d).reshape(b, kv * groups, s, d)
+
+
+class GroupedAttention(nn.Module):
+    """LLaMA-2-70B / LLaMA-3 / Mistral / Qwen2 self-attention: `heads` query heads and
+    `kv_heads` key and value heads (repeated by `repeat_kv`), the rotary embedding on q and
+    k, a causal mask (eager, or SDPA's is_causal); with `past_k` / `past_v`, one decoding
+    step over that KV cache, its rotation at the cache's length."""
+
+    def __init__(  # noqa: PLR0913
+        self, dim: int, heads: int, kv_heads: int, positions: int, sdpa: bool = False,
+        bias: bool = False, base: float = 10000.0,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.heads, self.kv_heads, self.depth, self.sdpa = heads, kv_heads, dim // heads, sdpa
+        self.q, self.o = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
+        self.k, self.v = (nn.Linear(dim, kv_heads * self.depth, bias=bias) for _ in range(2))
+        inv = 1.0 / (base ** (torch.arange(0, self.depth, 2).float() / self.depth))
+        angles = torch.outer(torch.arange(positions).float(), inv)
+        table = torch.cat((angles, angles), dim=-1)
+        self.register_buffer("cos", table.cos()[None, None])
+        self.register_buffer("sin", table.sin()[None, None])
+
+    def forward(self, x, past_k=None, past_v=None):  # noqa: ANN001, ANN201
+        b, s, _ = x.shape
+        start = 0 if past_k is None else past_k.shape[2]
+        split = lambda t, h: t.view(b, s, h, self.depth).transpose(1, 2)  # noqa: E731
+        q, k = split(self.q(x), self.heads), split(self.k(x), self.kv_heads)
+        v = split(self.v(x), self.kv_heads)
+        cos, sin = self.cos[:, :, start : start + s], self.sin[:, :, start : start + s]
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        if past_k is not None:
+            k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        groups = self.heads // self.kv_heads
+        k, v = repeat_kv(k, groups), repeat_kv(v, groups)
+        if self.sdpa:
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=past_k is None)
+        else:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(self.depth)
+            if past_k is None:
+                scores = scores + torch.full((s, s), float("-inf")).triu(1)
+            o = torch.softmax(scores, dim=-1) @ v
+        return self.o(o.transpose(1, 2).reshape(b, s, -1))
