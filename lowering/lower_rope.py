@@ -1,5 +1,6 @@
 """kernel.rope -> one vector-unit npu.kernel: rotary position embedding in the rotate-half
-form, y = x * cos + rotate_half(x) * sin.
+form, y = x * cos + rotate_half(x) * sin (with `rotary_dim` R < D, over the first R columns;
+the others load and store unchanged in the same walk).
 
 x (..., S, D) is viewed as (P, S, D) rows. With h = D / 2, the halves of x, cos and sin load
 into separate UB tiles (the DMA reads the half-row windows, so no vector op has to cut a
@@ -40,32 +41,37 @@ from lowering.tiling import aligned, powers_of_two
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-X_FREE, X_LOADED, Y_FREE, Y_READY, TABLES = 0, 0, 0, 0, 2
+X_FREE, X_LOADED, Y_FREE, Y_READY, TABLES, PASS_FREE = 0, 0, 0, 0, 2, 0
 """Flags per buffer set (+ 0 or 1): V -> MTE2 when set s's x halves may be refilled, MTE2 ->
 V when they are loaded, MTE3 -> V when its outputs may be rewritten, V -> MTE3 when they are
-ready to store; V -> MTE2 and MTE2 -> V `TABLES` for an item's cos and sin tiles."""
+ready to store, MTE3 -> MTE2 when its unrotated columns are stored; V -> MTE2 and MTE2 -> V
+`TABLES` for an item's cos and sin tiles."""
 
 
-def rope_tiling(
-    target: Target, rows: int, s: int, half: int, isz: int, table: tuple[bool, bool, bool]
+def rope_tiling(  # noqa: PLR0913
+    target: Target, rows: int, s: int, half: int, isz: int, table: tuple[bool, bool, bool],
+    rest: int = 0,
 ) -> tuple[int, int]:
     """(ts, groups): sequence positions an item and groups the `rows` are split into, the
     cheapest estimate of the busiest core's HBM bytes (its items' tables and rows) whose
-    buffers fit UB: two sets of five (ts, h) row tiles and four table tiles (per set if each
-    row has its own). `table`: (one block for every row, varies along S, along D)."""
+    buffers fit UB: two sets of five (ts, h) row tiles, a (ts, rest) tile of the columns
+    that pass through unrotated, and four table tiles (per set if each row has its own).
+    `table`: (one block for every row, varies along S, along D)."""
     shared, along_s, full = table
     ub, best = target.capacity_of("ub"), None
     for ts in powers_of_two(s):
         table_bytes = (ts if along_s else 1) * (half if full else 1) * isz
         sets = 1 if shared else 2
         space = 10 * aligned(ts * half * isz) + 4 * sets * aligned(table_bytes)
+        space += 2 * aligned(ts * rest * isz) if rest else 0
         if space > ub:
             continue
         for groups in powers_of_two(rows):
             items = -(-s // ts) * groups
             cores = min(items, target.vector_cores)
             per_group = -(-rows // groups)
-            row_bytes = 4 * ts * half * isz + (0 if shared else 4 * table_bytes)
+            row_bytes = 4 * ts * half * isz + 2 * ts * rest * isz
+            row_bytes += 0 if shared else 4 * table_bytes
             moved = (4 * table_bytes if shared else 0) + per_group * row_bytes
             share = min(target.rate("hbm", "ub"), hbm_share(target, cores))  # a core's path
             cycles = -(-items // cores) * (moved / share + per_group * 120)
@@ -90,7 +96,8 @@ def lower_rope(
     rank = max(len(inputs[0].type.dims), 2)
     shape = _padded(tuple(inputs[0].type.dims), rank)
     lead, s, d = shape[:-2], shape[-2], shape[-1]
-    half, p = d // 2, math.prod(lead)
+    rotated = op.properties["rotary_dim"].value.data if "rotary_dim" in op.properties else d
+    half, rest, p = rotated // 2, d - rotated, math.prod(lead)
     tables = [_padded(tuple(v.type.dims), rank) for v in inputs[1:]]
     views: list[Operation] = []
 
@@ -103,7 +110,7 @@ def lower_rope(
     shared = all(math.prod(t[:-2]) == 1 for t in tables)  # one table block for every row
     along_s, full = any(t[-2] != 1 for t in tables), any(t[-1] != 1 for t in tables)
     isz = to_numpy_dtype(element).itemsize
-    ts, groups = rope_tiling(target, p, s, half, isz, (shared, along_s, full))
+    ts, groups = rope_tiling(target, p, s, half, isz, (shared, along_s, full), rest)
     ns, per_group = -(-s // ts), -(-p // groups)
     count = ns * groups
     blocks = min(count, target.vector_cores)
@@ -115,6 +122,7 @@ def lower_rope(
 
     xs, ys = [tiles(ts, half) for _ in range(2)], [tiles(ts, half) for _ in range(2)]
     products = tiles(ts, half)
+    passed = tiles(ts, rest) if rest else []  # the unrotated columns, loaded and stored
     width = [half if t[-1] != 1 else 1 for t in tables]
     # [cos or sin][half][set]; a shared block has one set
     table_tiles = [
@@ -156,6 +164,9 @@ def lower_rope(
             b.wait_flag("V", "MTE2", X_FREE + st)
             for half_tile, c0 in ((xs[0][st], 0), (xs[1][st], half)):
                 b.dma(x, [row, s0, c0], [1, se, half], half_tile, [0, 0], [se, half])
+            if rest:
+                b.wait_flag("MTE3", "MTE2", PASS_FREE + st)
+                b.dma(x, [row, s0, 2 * half], [1, se, rest], passed[st], [0, 0], [se, rest])
             if not shared:
                 load_tables(row, s0, se, st)
             b.set_flag("MTE2", "V", X_LOADED + st)
@@ -180,8 +191,12 @@ def lower_rope(
             for half_tile, c0 in ((ys[0][st], 0), (ys[1][st], half)):
                 b.dma(half_tile, [0, 0], [se, half], y, [row, s0, c0], [1, se, half])
             b.set_flag("MTE3", "V", Y_FREE + st)
+            if rest:
+                b.dma(passed[st], [0, 0], [se, rest], y, [row, s0, 2 * half], [1, se, rest])
+                b.set_flag("MTE3", "MTE2", PASS_FREE + st)
 
         flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
+        flags += [("MTE3", "MTE2", PASS_FREE)] if rest else []
         pipelined(b, first, last, [(0, load), (1, rotate), (2, store)], flags)
         b.set_flag("V", "MTE2", TABLES)
     b.wait_flag("V", "MTE2", TABLES)

@@ -195,7 +195,8 @@ class RopeBelowTranspose(RewritePattern):
         tables = [_transposed_table(v, inverse, new_ops) for v in (op.cos, op.sin)]
         if None in tables:
             return
-        rope = ge.RopeOp(producer.operands[0], *tables)
+        partial = {} if op.rotary_dim is None else {"rotary_dim": op.rotary_dim}
+        rope = ge.RopeOp(producer.operands[0], *tables, **partial)
         moved = ge.TransposeOp(rope.output, perm=list(perm))
         rewriter.replace(op, [*new_ops, rope, moved])
         rewriter.erase(producer)

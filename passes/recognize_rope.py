@@ -12,7 +12,8 @@ the last axis of the same x at its middle (step 1), cos and sin broadcast to x w
 growing it with a last axis of D or 1, and every intermediate value is used by the chain
 alone (x itself may have other users). Either operand order of each Mul and of the Add. At
 position 0 cos is all ones and `simplify` has folded x * cos into x: x + rotate_half(x) *
-sin is taken too, with a cos of ones.
+sin is taken too, with a cos of ones. Partial rotary (Phi, GPT-NeoX: the first R of D
+columns rotate) is concat(rope(x[..., :R]), x[..., R:]): one `ge.rope` with rotary_dim R.
 
 Pre: the module verifies. Post: no chain above with those properties remains.
 """
@@ -27,6 +28,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -40,8 +42,8 @@ from gedialects.ge.types import element_of, shape_of, to_numpy_dtype
 from passes.matching import erase_dead, only_user
 
 
-def half_of(value: SSAValue) -> tuple[SSAValue, int] | None:
-    """(x, which) if `value` is a private slice x[..., :D/2] (0) or x[..., D/2:] (1)."""
+def last_axis_cut(value: SSAValue) -> tuple[SSAValue, int, int] | None:
+    """(x, start, stop) if `value` is x[..., start:stop], a slice of the last axis by 1."""
     op = value.owner
     if not isinstance(op, ops.SliceOp) or len(op.ints("axes")) != 1:
         return None
@@ -49,8 +51,17 @@ def half_of(value: SSAValue) -> tuple[SSAValue, int] | None:
     shape = shape_of(x.type)
     if not shape or op.ints("axes")[0] % len(shape) != len(shape) - 1 or op.ints("steps")[0] != 1:
         return None
-    d = shape[-1]
-    start, stop, _ = slice_extent(op.ints("starts")[0], op.ints("ends")[0], 1, d)
+    start, stop, _ = slice_extent(op.ints("starts")[0], op.ints("ends")[0], 1, shape[-1])
+    return x, start, stop
+
+
+def half_of(value: SSAValue) -> tuple[SSAValue, int] | None:
+    """(x, which) if `value` is a private slice x[..., :D/2] (0) or x[..., D/2:] (1)."""
+    cut = last_axis_cut(value)
+    if cut is None:
+        return None
+    x, start, stop = cut
+    d = shape_of(x.type)[-1]
     if d % 2 or (start, stop) not in ((0, d // 2), (d // 2, d)):
         return None
     return x, int(start != 0)
@@ -146,6 +157,33 @@ class RecognizeRope(RewritePattern):
         erase_dead(rewriter, found.chain[1:])
 
 
+class PartialRope(RewritePattern):
+    """concat(rope(x[..., :R], cos, sin), x[..., R:]) -> ge.rope(x, cos, sin) {rotary_dim = R}:
+    Phi's and GPT-NeoX's partial rotary (rotary_pct), whose export slices the rotated part
+    off, rotates it and concatenates the rest back: three copies fewer."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, concat: ops.ConcatOp, rewriter: PatternRewriter, /) -> None:
+        rank = len(shape_of(concat.output.type))
+        if len(concat.inputs) != 2 or concat.get_int("axis") % rank != rank - 1:
+            return
+        head, tail = concat.inputs
+        rope = head.owner
+        if not isinstance(rope, ops.RopeOp) or rope.rotary_dim is not None:
+            return
+        rotated_part, rest = last_axis_cut(rope.input), last_axis_cut(tail)
+        if rotated_part is None or rest is None or rotated_part[0] is not rest[0]:
+            return
+        x, (_, start, size), width = rest[0], rotated_part, shape_of(rest[0].type)[-1]
+        if start != 0 or rest[1:] != (size, width) or x.type != concat.output.type:
+            return
+        if any(only_user(v) is None for v in (head, tail, rope.input)):
+            return
+        dead = [rope, rope.input.owner, tail.owner]
+        rewriter.replace(concat, ops.RopeOp(x, rope.cos, rope.sin, rotary_dim=size))
+        erase_dead(rewriter, dead)
+
+
 @dataclass(frozen=True)
 class RecognizeRopePass(ModulePass):
     """Turn the rotate-half rotary embedding into ge.rope."""
@@ -153,4 +191,6 @@ class RecognizeRopePass(ModulePass):
     name = "recognize-rope"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(RecognizeRope()).rewrite_module(op)
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier([RecognizeRope(), PartialRope()])
+        ).rewrite_module(op)

@@ -195,13 +195,17 @@ def rope(b: ProgramBuilder) -> bool:
     x = _float_operand(b, 1)
     if x is None or x.shape[-1] % 2:
         return False
+    partial = {}
+    if x.shape[-1] > 2 and b.draw(st.integers(0, 3)) == 0:  # rotate only the first R columns
+        partial["rotary_dim"] = 2 * b.draw(st.integers(1, x.shape[-1] // 2 - 1))
+    rotated = (*x.shape[:-1], partial.get("rotary_dim", x.shape[-1]))
     tables = []
     for _ in range(2):
-        shape = [d if b.draw(st.booleans()) else 1 for d in x.shape]
+        shape = [d if b.draw(st.booleans()) else 1 for d in rotated]
         keep = b.draw(st.integers(1, len(shape)))
         tables.append(_constant_or_fit(b, tuple(shape[len(shape) - keep :]), x.dtype))
-    m = x.magnitude * (tables[0].magnitude + tables[1].magnitude)
-    b.emit(ops.RopeOp(x.ssa, tables[0].ssa, tables[1].ssa), -m, m)
+    m = x.magnitude * (tables[0].magnitude + tables[1].magnitude + 1)
+    b.emit(ops.RopeOp(x.ssa, tables[0].ssa, tables[1].ssa, **partial), -m, m)
     return True
 
 

@@ -112,6 +112,10 @@ CASES: dict[str, tuple[list[np.ndarray], Callable[..., object]]] = {
     "ge.group_norm-3d": ([X], lambda x: g.GroupNormOp(x, c(normal(3)), c(normal(3)), num_groups=3)),
     "ge.rope": ([normal(2, 3, 8), normal(3, 8), normal(8)], g.RopeOp),
     "ge.rope-one-value": ([normal(1, 2, 4, 6), normal(4, 1), normal(1, 1, 4, 6)], g.RopeOp),
+    "ge.rope-partial": (
+        [normal(2, 3, 8), normal(3, 4), normal(4)],
+        lambda x, cos, sin: g.RopeOp(x, cos, sin, rotary_dim=4),
+    ),
     "ge.layer_norm": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), c(normal(4)), axis=-1)),
     "ge.layer_norm-broadcast-scale": ([X], lambda x: g.LayerNormOp(x, c(normal(4)), axis=1)),
     "ge.rms_norm": ([X], lambda x: g.RMSNormOp(x, c(normal(4)), axis=-1, epsilon=1e-3)),

@@ -24,17 +24,18 @@ def _t(shape, dtype="f32") -> str:  # noqa: ANN001
     return f"tensor<{'x'.join(map(str, shape))}x{dtype}>" if shape else f"tensor<{dtype}>"
 
 
-def _module(shape, table, dtype="f32"):  # noqa: ANN001, ANN202
+def _module(shape, table, dtype="f32", rotary_dim=None):  # noqa: ANN001, ANN202
     x, c = _t(shape, dtype), _t(table, dtype)
+    part = "" if rotary_dim is None else f", rotary_dim = {rotary_dim} : i64"
     text = f"""func.func @main(%x: {x}, %c: {c}, %s: {c}) -> {x} {{
-  %y = kernel.rope %x, %c, %s {{fused_from = ["ge.rope"]}} : ({x}, {c}, {c}) -> {x}
+  %y = kernel.rope %x, %c, %s {{fused_from = ["ge.rope"]{part}}} : ({x}, {c}, {c}) -> {x}
   func.return %y : {x}
 }}"""
     return Parser(make_context(), text).parse_module()
 
 
-def _check(shape, table, dtype="f32"):  # noqa: ANN001, ANN202
-    module = _module(shape, table, dtype)
+def _check(shape, table, dtype="f32", rotary_dim=None):  # noqa: ANN001, ANN202
+    module = _module(shape, table, dtype, rotary_dim)
     rng, np_type = np.random.default_rng(0), DTYPES[dtype]
     x = rng.standard_normal(shape).astype(np_type)
     cos, sin = (rng.uniform(-1, 1, table).astype(np_type) for _ in range(2))
@@ -69,6 +70,15 @@ def test_tables_of_one_row_and_one_value() -> None:
     _check((4, 6), (6,))
 
 
+def test_partial_rotary_passes_the_other_columns_through() -> None:
+    """GPT-NeoX / Phi: the first 16 (or 8) of 64 columns rotate, the other 48 pass through
+    in the same kernel (where the export sliced, rotated and concatenated in three more)."""
+    kernel = _check((1, 8, 40, 64), (1, 1, 40, 16), rotary_dim=16)
+    assert kernel.cycles < 2 * kernel.roofline_cycles
+    _check((2, 3, 5, 8), (5, 2), rotary_dim=2)
+    _check((3, 10), (4,), "f16", rotary_dim=4)
+
+
 def test_f16() -> None:
     _check((1, 4, 16, 64), (16, 64), "f16")
 
@@ -83,11 +93,13 @@ def shapes(draw):  # noqa: ANN001, ANN201
     shape = draw(st.lists(st.integers(1, 6), min_size=0, max_size=3))
     shape.append(2 * draw(st.integers(1, 40)))
     table = [d if draw(st.booleans()) else 1 for d in shape[:-1]]
-    table.append(shape[-1] if draw(st.integers(0, 4)) else 1)
-    return tuple(shape), tuple(table[len(table) - draw(st.integers(1, len(table))) :])
+    rotary = 2 * draw(st.integers(1, shape[-1] // 2)) if draw(st.booleans()) else None
+    table.append((rotary or shape[-1]) if draw(st.integers(0, 4)) else 1)
+    return tuple(shape), tuple(table[len(table) - draw(st.integers(1, len(table))) :]), rotary
 
 
 @settings(deadline=None)
 @given(shapes())
 def test_random_shapes_match_the_reference(case) -> None:  # noqa: ANN001
-    _check(*case)
+    shape, table, rotary = case
+    _check(shape, table, rotary_dim=rotary)

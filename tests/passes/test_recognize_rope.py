@@ -24,7 +24,9 @@ SPOILS += ["folded_cos"]
 """How a planted rotation is varied: mostly not; else concat(-x1, x2) (not rotate_half),
 halves of another value, a cut off the middle, the Concat returned too, or a cos that
 grows x: the pass must leave each of those (or keep what another reader needs); or x
-itself for x * cos (position 0, cos all ones, folded), which the pass takes."""
+itself for x * cos (position 0, cos all ones, folded), which the pass takes. A quarter of
+the rotations are partial (x the first D columns of a wider value, the rest concatenated
+back, sometimes from another value)."""
 
 
 def _emit(b: ProgramBuilder, op) -> Value:
@@ -58,6 +60,10 @@ def plant_rope(b: ProgramBuilder) -> list[Value]:
     x = float_value(b, 1, 4, limit=30.0)
     if x.shape[-1] % 2:
         x = b.argument((*x.shape[:-1], 2 * x.shape[-1]), x.dtype)
+    full = None
+    if b.draw(st.integers(0, 3)) == 0:  # partial rotary: x is the first D of a wider value
+        full = b.argument((*x.shape[:-1], x.shape[-1] + b.draw(st.integers(1, 5))), x.dtype)
+        x = _half(b, full, 0, x.shape[-1])
     spoil = b.draw(st.sampled_from(SPOILS))
     d = x.shape[-1]
     h = d // 2
@@ -74,6 +80,12 @@ def plant_rope(b: ProgramBuilder) -> list[Value]:
     straight = x if spoil == "folded_cos" else _emit(b, ops.MulOp(*pair(x, cos)))
     turned = _emit(b, ops.MulOp(*pair(rotated, sin)))
     y = _emit(b, ops.AddOp(*pair(straight, turned)))
+    # partial: the rest passes through (sometimes cut from another value); a growing
+    # table's result has no rest to join
+    if full is not None and y.shape == x.shape:
+        rest = b.argument(full.shape, x.dtype) if b.draw(st.integers(0, 4)) == 0 else full
+        tail = _half(b, rest, d, full.shape[-1])
+        y = _emit(b, ops.ConcatOp(y.ssa, tail.ssa, axis=-1))
     return [y, rotated] if spoil == "extra" else [y]
 
 

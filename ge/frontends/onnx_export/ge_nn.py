@@ -86,14 +86,21 @@ def _rope(b: B, op: ops.RopeOp, xs: list[str], ys: list[str]) -> None:
     """x * cos + rotate_half(x) * sin written out as HF transformers' export has it (ONNX's
     RotaryEmbedding takes caches and positions, not broadcasting cos and sin)."""
     x, cos, sin = xs
-    d = shape_of(op.input.type)[-1]
+    width = shape_of(op.input.type)[-1]
+    d = op.rotated()
     axes = b.ints([-1], "last")
 
-    def half(start: int, end: int) -> str:
-        return b.temp("Slice", [x, b.ints([start], "start"), b.ints([end], "end"), axes])
+    def cut(source: str, start: int, end: int) -> str:
+        return b.temp("Slice", [source, b.ints([start], "start"), b.ints([end], "end"), axes])
 
-    rotated = b.temp("Concat", [b.temp("Neg", [half(d // 2, d)]), half(0, d // 2)], axis=-1)
-    b.node("Add", [b.temp("Mul", [x, cos]), b.temp("Mul", [rotated, sin])], ys)
+    part = x if d == width else cut(x, 0, d)  # partial rotary: the rest passes through
+    negated = b.temp("Neg", [cut(part, d // 2, d)])
+    rotated = b.temp("Concat", [negated, cut(part, 0, d // 2)], axis=-1)
+    terms = [b.temp("Mul", [part, cos]), b.temp("Mul", [rotated, sin])]
+    if d == width:
+        b.node("Add", terms, ys)
+    else:
+        b.node("Concat", [b.temp("Add", terms), cut(x, d, width)], ys, axis=-1)
 
 
 @emits(ops.LayerNormOp)

@@ -8,7 +8,14 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr
 from xdsl.ir import Attribute
-from xdsl.irdl import irdl_op_definition, operand_def, opt_operand_def, prop_def, result_def
+from xdsl.irdl import (
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+)
 
 from gedialects.ge.base import (
     GeOp,
@@ -181,13 +188,16 @@ class RopeOp(GeOp):
     """Rotary position embedding in the rotate-half form: x * cos + rotate_half(x) * sin,
     with rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2]) over the last axis (D even) and
     cos, sin broadcasting to x (HF transformers' apply_rotary_pos_emb: LLaMA, Mistral, Qwen,
-    Phi, GPT-NeoX), so their last axis is D or 1."""
+    Phi, GPT-NeoX), so their last axis is D or 1. With `rotary_dim` R (even, below D: Phi's
+    and GPT-NeoX's partial rotary) the first R of the last axis rotate so, with tables of
+    last axis R or 1, and the other D - R pass through."""
 
     name = "ge.rope"
     input = operand_def()
     cos = operand_def()
     sin = operand_def()
     output = result_def()
+    rotary_dim = opt_prop_def(IntegerAttr)
     assembly_format = "$input `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)"
 
     @classmethod
@@ -195,16 +205,26 @@ class RopeOp(GeOp):
         require_same_element(cls, operand_types)
         require_float(cls, "input", operand_types[0])
         shape = shape_of(operand_types[0])
-        if not shape or shape[-1] % 2:
+        if not shape or ("rotary_dim" not in props and shape[-1] % 2):
             raise cls.fail(f"the last axis of input {format_type(operand_types[0])} must be even")
+        rotated = prop_int(props, "rotary_dim") if "rotary_dim" in props else shape[-1]
+        if not 0 < rotated <= shape[-1] or rotated % 2:
+            raise cls.fail(f"rotary_dim {rotated} must be even and in (0, {shape[-1]}]")
+        part = (*shape[:-1], rotated)
         for what, t in zip(("cos", "sin"), operand_types[1:]):
             other = shape_of(t)
-            if broadcast(cls, [shape, other]) != shape:
+            if broadcast(cls, [part, other]) != part:
                 raise cls.fail(
-                    f"{what} {format_type(t)} must broadcast to {format_type(operand_types[0])} "
-                    "without growing it"
+                    f"{what} {format_type(t)} must broadcast to the rotated part {list(part)} "
+                    f"of {format_type(operand_types[0])} without growing it"
                 )
         return [operand_types[0]]
+
+    def rotated(self) -> int:
+        """R: the length of the rotated part of the last axis (all of it by default)."""
+        if self.rotary_dim is not None:
+            return self.rotary_dim.value.data
+        return shape_of(self.input.type)[-1]
 
 
 class AxisOp(GeOp):

@@ -43,9 +43,12 @@ def group_norm(op: ops.GroupNormOp, x, scale, bias) -> np.ndarray:
 
 @reference(ops.RopeOp)
 def rope(op: ops.RopeOp, x, cos, sin) -> np.ndarray:
-    half = x.shape[-1] // 2
-    rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
-    return (x * cos + rotated * sin).astype(x.dtype)
+    size = op.properties["rotary_dim"].value.data if "rotary_dim" in op.properties else None
+    part, rest = (x, None) if size is None else (x[..., :size], x[..., size:])
+    half = part.shape[-1] // 2
+    rotated = np.concatenate([-part[..., half:], part[..., :half]], axis=-1)
+    y = (part * cos + rotated * sin).astype(x.dtype)
+    return y if rest is None else np.concatenate([y, rest], axis=-1)
 
 
 @reference(ops.LayerNormOp)

@@ -45,3 +45,19 @@ func.func @tables_per_head(%q: tensor<2x3x6x4xf32>, %cos: tensor<2x3x6x4xf32>, %
 // CHECK:             scf.for
 // CHECK:               npu.dma %[[C]]
 // CHECK:               npu.dma %[[S]] [0, %{{.*}}, 0] [1, {{[^,]+}}, 1]
+
+// -----
+
+// Partial rotary (rotary_dim 16 of 64, GPT-NeoX): the rotated halves are columns [0, 8) and
+// [8, 16) with tables of 16 columns; the other 48 columns load into a tile of their own and
+// store back unchanged in the same walk, with no vector op on them.
+// CHECK-LABEL: func.func @partial
+// CHECK:      npu.kernel "rope_0"
+// CHECK:        npu.dma %[[X:[0-9]+]] [%[[ROW:[0-9]+]], %[[S:[0-9]+]], 0] [1, 4, 8] -> %{{[0-9]+}} [0, 0] [4, 8]
+// CHECK-NEXT:   npu.dma %[[X]] [%[[ROW]], %[[S]], 8] [1, 4, 8] -> %{{[0-9]+}} [0, 0] [4, 8]
+// CHECK:        npu.dma %[[X]] [%[[ROW]], %[[S]], 16] [1, 4, 48] -> %[[REST:[0-9]+]] [0, 0] [4, 48]
+// CHECK:        npu.dma %[[REST]] [0, 0] [4, 48] -> %{{[0-9]+}} [%{{[0-9]+}}, %[[S]], 16] [1, 4, 48]
+func.func @partial(%x: tensor<1x4x32x64xf32>, %c: tensor<1x1x32x16xf32>, %s: tensor<1x1x32x16xf32>) -> tensor<1x4x32x64xf32> {
+  %y = kernel.rope %x, %c, %s {rotary_dim = 16 : i64, fused_from = ["ge.rope"]} : (tensor<1x4x32x64xf32>, tensor<1x1x32x16xf32>, tensor<1x1x32x16xf32>) -> tensor<1x4x32x64xf32>
+  func.return %y : tensor<1x4x32x64xf32>
+}

@@ -75,3 +75,26 @@ func.func @left_alone(%x: tensor<2x4xf32>, %z: tensor<2x4xf32>, %cos: tensor<4xf
   %w = ge.add %c, %d : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   func.return %y, %w : tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// GPT-NeoX / Phi partial rotary (rotary_pct): the first 4 of 8 columns rotate, the export
+// slices them off and concatenates the other 4 back: one ge.rope with rotary_dim 4, its
+// tables of 4 columns.
+// CHECK-LABEL: func.func @partial_rotary
+// CHECK-SAME:    (%[[X:.+]]: tensor<1x2x3x8xf32>, %[[COS:.+]]: tensor<3x4xf32>, %[[SIN:.+]]: tensor<3x4xf32>)
+// CHECK-NEXT:    %[[Y:.+]] = ge.rope %[[X]], %[[COS]], %[[SIN]] {rotary_dim = 4 : i64} : (tensor<1x2x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<1x2x3x8xf32>
+// CHECK-NEXT:    func.return %[[Y]]
+func.func @partial_rotary(%x: tensor<1x2x3x8xf32>, %cos: tensor<3x4xf32>, %sin: tensor<3x4xf32>) -> tensor<1x2x3x8xf32> {
+  %rot = ge.slice %x {starts = array<i64: 0>, ends = array<i64: 4>, axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+  %pass = ge.slice %x {starts = array<i64: 4>, ends = array<i64: 9223372036854775807>, axes = array<i64: -1>, steps = array<i64: 1>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+  %x1 = ge.slice %rot {starts = array<i64: 0>, ends = array<i64: 2>, axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x2x3x4xf32>) -> tensor<1x2x3x2xf32>
+  %x2 = ge.slice %rot {starts = array<i64: 2>, ends = array<i64: 4>, axes = array<i64: 3>, steps = array<i64: 1>} : (tensor<1x2x3x4xf32>) -> tensor<1x2x3x2xf32>
+  %n = ge.neg %x2 : (tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>
+  %r = ge.concat %n, %x1 {axis = 3 : i64} : (tensor<1x2x3x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x3x4xf32>
+  %a = ge.mul %rot, %cos : (tensor<1x2x3x4xf32>, tensor<3x4xf32>) -> tensor<1x2x3x4xf32>
+  %b = ge.mul %r, %sin : (tensor<1x2x3x4xf32>, tensor<3x4xf32>) -> tensor<1x2x3x4xf32>
+  %e = ge.add %a, %b : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  %y = ge.concat %e, %pass {axis = -1 : i64} : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x8xf32>
+  func.return %y : tensor<1x2x3x8xf32>
+}

@@ -144,6 +144,22 @@ func.func @rope_odd(%x: tensor<2x5xf32>, %c: tensor<5xf32>) {
 
 // -----
 
+func.func @rope_partial_odd(%x: tensor<2x5xf32>, %c: tensor<3xf32>) {
+  %0 = ge.rope %x, %c, %c {rotary_dim = 3 : i64} : (tensor<2x5xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<2x5xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.rope': rotary_dim 3 must be even and in (0, 5]
+
+// -----
+
+func.func @rope_partial_table(%x: tensor<2x8xf32>, %c: tensor<8xf32>) {
+  %0 = ge.rope %x, %c, %c {rotary_dim = 4 : i64} : (tensor<2x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  func.return
+}
+// CHECK: invalid.mlir:[[# @LINE - 3]]:3: error: 'ge.rope': shapes 2x4 and 8 do not broadcast
+
+// -----
+
 func.func @layer_norm_axis(%x: tensor<2x3xf32>, %s: tensor<3xf32>) {
   %0 = ge.layer_norm %x, %s {axis = 2 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   func.return
