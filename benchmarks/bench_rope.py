@@ -50,6 +50,20 @@ class Rotation(nn.Module):
         return x * self.cos + rotate_half(x) * self.sin
 
 
+class PartialRotation(Rotation):
+    """GPT-NeoX's partial rotary (rotary_pct 0.25): the first `rotary` columns rotate, the
+    rest pass through, concatenated back."""
+
+    def __init__(self, seq: int, depth: int, rotary: int) -> None:
+        super().__init__(seq, rotary)
+        self.rotary = rotary
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        r = self.rotary
+        rotated = x[..., :r] * self.cos + rotate_half(x[..., :r]) * self.sin
+        return torch.cat((rotated, x[..., r:]), dim=-1)
+
+
 class RMSNorm(nn.Module):
     """LLaMA's RMSNorm written out (torch.onnx.export has no aten::rms_norm at opset 17)."""
 
@@ -101,6 +115,8 @@ def _case(model: nn.Module, shape: tuple[int, ...]):  # noqa: ANN202
 
 CASES = [
     ("LLaMA-7B query rotation, 32x512x128", _case(Rotation(512, 128), (1, 32, 512, 128))),
+    ("GPT-NeoX partial rotation, 32 of 128 columns",
+     _case(PartialRotation(512, 128, 32), (1, 32, 512, 128))),
     ("LLaMA-style layer, d 512, 8 heads, 128 tokens",
      _case(LlamaLayer(512, 8, 1408, 128), (1, 128, 512))),
     ("LLaMA-style layer, d 1024, 16 heads, 256 tokens",

@@ -41,11 +41,12 @@ from lowering.tiling import aligned, powers_of_two
 from runtime.cost_model import hbm_share
 from runtime.targets import Target
 
-X_FREE, X_LOADED, Y_FREE, Y_READY, TABLES, PASS_FREE = 0, 0, 0, 0, 2, 0
+X_FREE, X_LOADED, Y_FREE, Y_READY, TABLES, PASS_FREE, PASS_LOADED = 0, 0, 0, 0, 2, 0, 0
 """Flags per buffer set (+ 0 or 1): V -> MTE2 when set s's x halves may be refilled, MTE2 ->
 V when they are loaded, MTE3 -> V when its outputs may be rewritten, V -> MTE3 when they are
-ready to store, MTE3 -> MTE2 when its unrotated columns are stored; V -> MTE2 and MTE2 -> V
-`TABLES` for an item's cos and sin tiles."""
+ready to store, MTE3 -> MTE2 when its unrotated columns are stored again; V -> MTE2 and
+MTE2 -> V `TABLES` for an item's cos and sin tiles; MTE2 -> MTE3 `PASS_LOADED` once the
+unrotated columns are in UB (the load stage stores them straight back)."""
 
 
 def rope_tiling(  # noqa: PLR0913
@@ -122,7 +123,7 @@ def lower_rope(
 
     xs, ys = [tiles(ts, half) for _ in range(2)], [tiles(ts, half) for _ in range(2)]
     products = tiles(ts, half)
-    passed = tiles(ts, rest) if rest else []  # the unrotated columns, loaded and stored
+    passed = tiles(ts, rest) if rest else []  # the unrotated columns, in and out again
     width = [half if t[-1] != 1 else 1 for t in tables]
     # [cos or sin][half][set]; a shared block has one set
     table_tiles = [
@@ -164,9 +165,12 @@ def lower_rope(
             b.wait_flag("V", "MTE2", X_FREE + st)
             for half_tile, c0 in ((xs[0][st], 0), (xs[1][st], half)):
                 b.dma(x, [row, s0, c0], [1, se, half], half_tile, [0, 0], [se, half])
-            if rest:
+            if rest:  # in and straight out: within the stage, so 2 sets suffice
                 b.wait_flag("MTE3", "MTE2", PASS_FREE + st)
                 b.dma(x, [row, s0, 2 * half], [1, se, rest], passed[st], [0, 0], [se, rest])
+                b.sync("MTE2", "MTE3", PASS_LOADED)
+                b.dma(passed[st], [0, 0], [se, rest], y, [row, s0, 2 * half], [1, se, rest])
+                b.set_flag("MTE3", "MTE2", PASS_FREE + st)
             if not shared:
                 load_tables(row, s0, se, st)
             b.set_flag("MTE2", "V", X_LOADED + st)
@@ -191,9 +195,6 @@ def lower_rope(
             for half_tile, c0 in ((ys[0][st], 0), (ys[1][st], half)):
                 b.dma(half_tile, [0, 0], [se, half], y, [row, s0, c0], [1, se, half])
             b.set_flag("MTE3", "V", Y_FREE + st)
-            if rest:
-                b.dma(passed[st], [0, 0], [se, rest], y, [row, s0, 2 * half], [1, se, rest])
-                b.set_flag("MTE3", "MTE2", PASS_FREE + st)
 
         flags = [("V", "MTE2", X_FREE), ("MTE3", "V", Y_FREE)]
         flags += [("MTE3", "MTE2", PASS_FREE)] if rest else []
