@@ -28,7 +28,6 @@ mask all broadcast over.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -43,7 +42,12 @@ from gedialects.kernel import ops as k
 from gedialects.kernel.base import provenance
 from gedialects.kernel.elementwise import ElementwiseOp
 from passes.epilogues import rewrite_module
-from passes.fuse_attention_layout import RESHAPES, AttentionLayout, RopeBelowTranspose
+from passes.fuse_attention_layout import (
+    RESHAPES,
+    AttentionLayout,
+    RopeBelowTranspose,
+    split_groups,
+)
 from passes.matching import moves_only_unit_axes, only_user
 
 
@@ -58,34 +62,24 @@ def _is_broadcast_copy(op: Operation | None) -> bool:
     )
 
 
-def merged_runs(wide: tuple[int, ...], out: tuple[int, ...]) -> Iterator[tuple[int, int]]:
-    """Each (start, count), count >= 2, such that `out` is `wide` with its axes
-    [start, start + count) merged into one (a row-major reshape that only merges)."""
-    count = len(wide) - len(out) + 1
-    if count < 2:
-        return
-    for start in range(len(out)):
-        if (
-            wide[:start] == out[:start]
-            and wide[start + count :] == out[start + 1 :]
-            and math.prod(wide[start : start + count]) == out[start]
-        ):
-            yield start, count
-
-
 @dataclass(frozen=True)
 class Repeat:
-    """A value that is `source` repeated: reshape(expand(source)), the expand broadcasting
-    `source`'s unit axes inside the run of axes the reshape merges into axis `axis`."""
+    """A value that is `source` (viewed as `shape`) repeated: reshape(expand(source)), the
+    expand broadcasting unit axes of `source` that the reshape merges, with others, into
+    the value's axis `axis` alone; `shape` is the value's shape with that axis split into
+    `parts` and the broadcast parts 1 (the rest of the source's axes merged as the value's)."""
 
     source: SSAValue
+    shape: tuple[int, ...]
     ops: tuple[Operation, ...]
     axis: int
     parts: tuple[int, ...]
 
 
 def repeat_of(value: SSAValue) -> Repeat | None:
-    """`value` as a `Repeat`, when it is one whose reshape and expand nothing else reads."""
+    """`value` as a `Repeat`, when it is one whose reshape and expand nothing else reads:
+    HF's repeat_kv (unsqueeze, expand, reshape) and ONNX Tile as imported (the input with a
+    unit axis before each, expanded, merged back) both are."""
     reshape = value.owner
     if not isinstance(reshape, RESHAPES):
         return None
@@ -94,13 +88,25 @@ def repeat_of(value: SSAValue) -> Repeat | None:
         return None
     source = expand.operands[0]
     src, wide = shape_of(source.type), shape_of(expand.results[0].type)
-    if len(src) != len(wide):
+    out = shape_of(value.type)
+    groups = split_groups(out, wide) if len(src) == len(wide) else None
+    if groups is None:
         return None
-    repeated = [axis for axis, (a, b) in enumerate(zip(src, wide)) if a != b]
-    for start, count in merged_runs(wide, shape_of(value.type)):
-        if repeated and all(start <= axis < start + count for axis in repeated):
-            return Repeat(source, (reshape, expand), start, wide[start : start + count])
-    return None
+    repeated = {axis for axis, (a, b) in enumerate(zip(src, wide)) if a != b}
+    starts = [sum(len(g) for g in groups[:i]) for i in range(len(groups))]
+    hit = [i for i, g in enumerate(groups) if repeated & set(range(starts[i], starts[i] + len(g)))]
+    if len(hit) != 1:
+        return None
+    axis = hit[0]
+    run = range(starts[axis], starts[axis] + len(groups[axis]))
+    kept = [a for a in run if wide[a] != 1]  # units on both sides carry nothing
+    parts = tuple(wide[a] for a in kept)
+    viewed = (*out[:axis], *(src[a] for a in kept), *out[axis + 1 :])
+    ops: tuple[Operation, ...] = (reshape, expand)
+    inner = source.owner
+    if isinstance(inner, RESHAPES) and only_user(source) is expand:  # the unit axes' view
+        source, ops = inner.operands[0], (*ops, inner)
+    return Repeat(source, viewed, ops, axis, parts)
 
 
 def split_perm(perm: tuple[int, ...], pos: int, count: int) -> tuple[int, ...]:
@@ -137,7 +143,9 @@ class _Grouping:
         perm = self.op.perm(name) or _identity(self.rank)
         self.perms[name] = split_perm(perm, self.axis, len(self.parts))
         if repeat is not None:
-            return repeat.source if perm[self.axis] == repeat.axis else None
+            if perm[self.axis] != repeat.axis:
+                return None
+            return self._reshape(repeat.source, list(repeat.shape))
         shape = shape_of(value.type)
         size = shape[perm[self.axis]]
         parts = self.parts if size == math.prod(self.parts) else (1,) * len(self.parts)
@@ -163,6 +171,8 @@ class _Grouping:
         self.perms["output_perm"] = split_perm(perm, perm.index(self.axis), len(self.parts))
 
     def _reshape(self, value: SSAValue, shape: list[int]) -> SSAValue:
+        if list(shape_of(value.type)) == shape:  # one part (a broadcast of one KV head)
+            return value
         reshape = ge.ReshapeOp(value, shape=shape)
         reshape.output.name_hint = value.name_hint and f"{value.name_hint}_grouped"
         self.new_ops.append(reshape)
@@ -227,8 +237,11 @@ class GroupedKeyValues(RewritePattern):
         fused_from = [n for o in absorbed for n in provenance(o)] + op.fused_names
         fused = k.AttentionKernelOp(*operands, fused_from=fused_from, **props)
         fused.output.name_hint = op.output.name_hint
-        back = ge.ReshapeOp(fused.output, shape=list(shape_of(op.output.type)))
-        rewriter.replace(op, [*grouping.new_ops, fused, back], [back.output])
+        if fused.output.type == op.output.type:
+            rewriter.replace(op, [*grouping.new_ops, fused], [fused.output])
+        else:
+            back = ge.ReshapeOp(fused.output, shape=list(shape_of(op.output.type)))
+            rewriter.replace(op, [*grouping.new_ops, fused, back], [back.output])
         for dead in absorbed:
             rewriter.erase(dead)
 

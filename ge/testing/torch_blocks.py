@@ -231,11 +231,19 @@ class GroupedAttention(nn.Module):
     k, a causal mask (eager, or SDPA's is_causal); with `past_k` / `past_v`, one decoding
     step over that KV cache, its rotation at the cache's length."""
 
+    REPEATS = {
+        "repeat_kv": repeat_kv,
+        "interleave": lambda x, g: torch.repeat_interleave(x, g, dim=1),  # as repeat_kv
+        "tile": lambda x, g: x.repeat(1, g, 1, 1),  # head h reads KV head h % Hkv
+    }
+    """How K and V are repeated to the query heads (the last two export as ONNX Tile)."""
+
     def __init__(  # noqa: PLR0913
         self, dim: int, heads: int, kv_heads: int, positions: int, sdpa: bool = False,
-        bias: bool = False, base: float = 10000.0,
+        bias: bool = False, base: float = 10000.0, repeat: str = "repeat_kv",
     ) -> None:  # fmt: skip
         super().__init__()
+        self.repeat = self.REPEATS[repeat]
         self.heads, self.kv_heads, self.depth, self.sdpa = heads, kv_heads, dim // heads, sdpa
         self.q, self.o = nn.Linear(dim, dim, bias=False), nn.Linear(dim, dim, bias=False)
         self.k, self.v = (nn.Linear(dim, kv_heads * self.depth, bias=bias) for _ in range(2))
@@ -256,7 +264,7 @@ class GroupedAttention(nn.Module):
         if past_k is not None:
             k, v = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
         groups = self.heads // self.kv_heads
-        k, v = repeat_kv(k, groups), repeat_kv(v, groups)
+        k, v = self.repeat(k, groups), self.repeat(v, groups)
         if self.sdpa:
             o = F.scaled_dot_product_attention(q, k, v, is_causal=past_k is None)
         else:

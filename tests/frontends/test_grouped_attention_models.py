@@ -34,10 +34,16 @@ def _run(model, inputs: dict[str, torch.Tensor], opset: int = 17):  # noqa: ANN0
     return want, got, compiled.last_profile["kernels"], optimized
 
 
-@pytest.mark.parametrize(("opset", "sdpa"), [(14, False), (17, False), (17, True)])
-def test_prefill_reads_keys_and_values_unrepeated(opset: int, sdpa: bool) -> None:
+@pytest.mark.parametrize(
+    ("opset", "sdpa", "repeat"),
+    [(14, False, "repeat_kv"), (17, False, "repeat_kv"), (17, True, "repeat_kv"),
+     (17, False, "interleave"), (17, True, "tile")],
+)  # fmt: skip
+def test_prefill_reads_keys_and_values_unrepeated(opset: int, sdpa: bool, repeat: str) -> None:
+    """HF's repeat_kv, and torch's repeat_interleave and repeat (ONNX Tile: imported as an
+    expand between reshapes of unit axes) all read the unrepeated K and V."""
     torch.manual_seed(0)
-    model = GroupedAttention(64, 8, 2, 16, sdpa=sdpa, bias=True).eval()
+    model = GroupedAttention(64, 8, 2, 16, sdpa=sdpa, bias=True, repeat=repeat).eval()
     want, got, kernels, _ = _run(model, {"x": torch.randn(2, 16, 64)}, opset)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
     ops = [k["op"] for k in kernels]
@@ -47,16 +53,20 @@ def test_prefill_reads_keys_and_values_unrepeated(opset: int, sdpa: bool) -> Non
     assert not [k for k in kernels if k["op"] in moves], kernels
 
 
-@pytest.mark.parametrize("kv_heads", [1, 2])
-def test_decoding_step_stacks_the_group_as_rows(kv_heads: int) -> None:
+@pytest.mark.parametrize(("kv_heads", "repeat"), [(1, "repeat_kv"), (2, "repeat_kv"), (2, "tile")])
+def test_decoding_step_stacks_the_group_as_rows(kv_heads: int, repeat: str) -> None:
     torch.manual_seed(0)
-    model = GroupedAttention(64, 8, kv_heads, 48, bias=True).eval()
+    model = GroupedAttention(64, 8, kv_heads, 48, bias=True, repeat=repeat).eval()
     cache = (1, kv_heads, 40, 8)
     inputs = {"x": torch.randn(1, 1, 64)} | {n: torch.randn(cache) for n in ("past_k", "past_v")}
     want, got, kernels, optimized = _run(model, inputs)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
-    assert not [k for k in kernels if k["op"] in ("kernel.elementwise", "kernel.transpose")]
+    # repeat(1, g, 1, 1) puts the group before the KV heads, so its queries as rows are a
+    # real transpose of Q and O: the fused kernel reads them in place, the unfused form
+    # (chosen at this size) runs two small transpose kernels
+    moves = ("kernel.elementwise",) + (("kernel.transpose",) if repeat != "tile" else ())
+    assert not [k for k in kernels if k["op"] in moves], kernels
     (attention,) = [op for op in optimized.walk() if isinstance(op, AttentionKernelOp)]
     query, _, _ = attention.logical_shapes()
     assert query[-2] == 8 // kv_heads, attention  # the group's queries, one tile's rows
-    assert attention.logical_key()[:-2] == (*query[:-3], 1), attention
+    assert attention.logical_key()[:-2] == query[:-2], attention  # one K per item: no group

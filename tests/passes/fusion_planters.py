@@ -248,6 +248,9 @@ def _repeated(b: ProgramBuilder, x: Value, groups: int, first: bool, extra: list
     batch, kv, seq, dim = shape_of(x.ssa.type)
     unit = (batch, 1, kv, seq, dim) if first else (batch, kv, 1, seq, dim)
     wide = (batch, groups, kv, seq, dim) if first else (batch, kv, groups, seq, dim)
+    if first and maybe(b, 3):  # ONNX Tile as imported: a unit axis before every axis
+        unit = (1, batch, 1, kv, 1, seq, 1, dim)
+        wide = (1, batch, groups, kv, 1, seq, 1, dim)
     u = emit(b, ops.ReshapeOp(x.ssa, shape=list(unit)))
     e = emit(b, ops.ExpandOp(u.ssa, shape=list(wide)))
     second_user(b, e, extra)

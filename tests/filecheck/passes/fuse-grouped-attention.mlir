@@ -41,14 +41,16 @@ func.func @grouped_query(%q: tensor<1x8x4x16xf32>, %k: tensor<1x8x2x16xf32>, %v:
 // -----
 
 // A decoding step of multi-query attention (one KV head for 4 query heads, one query row):
-// the repeat goes, and the 4 queries, which share K and V, become 4 rows of one query
-// (views of the same bytes): K and V are read once, not once per head.
+// the repeat goes (the kernel broadcasts the one head; no split is needed), and the 4
+// queries, which share K and V, become 4 rows of one query (views of the same bytes): K
+// and V are read once, not once per head.
 // CHECK-LABEL: func.func @decoding_step
 // CHECK-SAME: (%[[Q:.+]]: tensor<1x4x1x16xf32>, %[[K:.+]]: tensor<1x1x10x16xf32>, %[[V:.+]]: tensor<1x1x10x16xf32>)
 // CHECK-NOT: ge.expand
-// CHECK: %[[ROWS:.+]] = ge.reshape %{{.+}} {shape = array<i64: 1, 1, 1, 4, 16>}
-// CHECK-NEXT: %[[O:.+]] = kernel.attention %[[ROWS]], %{{.+}}, %{{[^ ]+}} {scale = 1.000000e+00 : f64, key_transposed = true, fused_from = [{{.*}}]} : (tensor<1x1x1x4x16xf32>, tensor<1x1x1x10x16xf32>, tensor<1x1x1x10x16xf32>) -> tensor<1x1x1x4x16xf32>
-// CHECK: ge.reshape %{{.+}} {shape = array<i64: 1, 4, 1, 16>}
+// CHECK: %[[ROWS:.+]] = ge.reshape %[[Q]] {shape = array<i64: 1, 1, 4, 16>}
+// CHECK-NEXT: %[[O:.+]] = kernel.attention %[[ROWS]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64, key_transposed = true, fused_from = [{{.*}}]} : (tensor<1x1x4x16xf32>, tensor<1x1x10x16xf32>, tensor<1x1x10x16xf32>) -> tensor<1x1x4x16xf32>
+// CHECK-NEXT: %[[R:.+]] = ge.reshape %[[O]] {shape = array<i64: 1, 4, 1, 16>}
+// CHECK-NEXT: func.return %[[R]]
 func.func @decoding_step(%q: tensor<1x4x1x16xf32>, %k: tensor<1x1x10x16xf32>, %v: tensor<1x1x10x16xf32>) -> tensor<1x4x1x16xf32> {
   %ku = ge.reshape %k {shape = array<i64: 1, 1, 1, 10, 16>} : (tensor<1x1x10x16xf32>) -> tensor<1x1x1x10x16xf32>
   %ke = ge.expand %ku {shape = array<i64: 1, 1, 4, 10, 16>} : (tensor<1x1x1x10x16xf32>) -> tensor<1x1x4x10x16xf32>
@@ -69,8 +71,8 @@ func.func @decoding_step(%q: tensor<1x4x1x16xf32>, %k: tensor<1x1x10x16xf32>, %v
 // the other part broadcast; V, not repeated, is split into the parts by a view.
 // CHECK-LABEL: func.func @tiled_heads
 // CHECK-SAME: (%[[Q:.+]]: tensor<1x4x8x16xf32>, %[[K:.+]]: tensor<1x2x8x16xf32>, %[[V:.+]]: tensor<1x4x8x16xf32>)
-// CHECK: %[[KU:.+]] = ge.reshape %[[K]] {shape = array<i64: 1, 1, 2, 8, 16>}
 // CHECK-NOT: ge.expand
+// CHECK-DAG: %[[KU:.+]] = ge.reshape %[[K]] {shape = array<i64: 1, 1, 2, 8, 16>}
 // CHECK-DAG: %[[QG:.+]] = ge.reshape %[[Q]] {shape = array<i64: 1, 2, 2, 8, 16>}
 // CHECK-DAG: %[[VG:.+]] = ge.reshape %[[V]] {shape = array<i64: 1, 2, 2, 8, 16>}
 // CHECK: kernel.attention %[[QG]], %[[KU]], %[[VG]] {{.*}} -> tensor<1x2x2x8x16xf32>
@@ -101,4 +103,30 @@ func.func @shared_repeat(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v:
   %p = ge.softmax %s {axis = -1 : i64} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
   %o = ge.matmul %p, %v : (tensor<1x4x8x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32>
   func.return %o, %ke : tensor<1x4x8x16xf32>, tensor<1x2x2x8x16xf32>
+}
+
+// -----
+
+// torch's k.repeat(1, 2, 1, 1) exports as ONNX Tile, which the importer writes as an
+// expand between reshapes that put a unit axis before every axis: the same repeat (heads
+// as (group, KV head)), read unrepeated; the unit-axis reshape folds into the new view.
+// CHECK-LABEL: func.func @tile_import
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x4x8x16xf32>, %[[K:.+]]: tensor<1x2x8x16xf32>, %[[V:.+]]: tensor<1x2x8x16xf32>)
+// CHECK-NOT: ge.expand
+// CHECK-DAG: %[[QG:.+]] = ge.reshape %[[Q]] {shape = array<i64: 1, 2, 2, 8, 16>}
+// CHECK-DAG: %[[KG:.+]] = ge.reshape %[[K]] {shape = array<i64: 1, 1, 2, 8, 16>}
+// CHECK-DAG: %[[VG:.+]] = ge.reshape %[[V]] {shape = array<i64: 1, 1, 2, 8, 16>}
+// CHECK: kernel.attention %[[QG]], %[[KG]], %[[VG]] {{.*}} -> tensor<1x2x2x8x16xf32>
+func.func @tile_import(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
+  %ku = ge.reshape %k {shape = array<i64: 1, 1, 1, 2, 1, 8, 1, 16>} : (tensor<1x2x8x16xf32>) -> tensor<1x1x1x2x1x8x1x16xf32>
+  %ke = ge.expand %ku {shape = array<i64: 1, 1, 2, 2, 1, 8, 1, 16>} : (tensor<1x1x1x2x1x8x1x16xf32>) -> tensor<1x1x2x2x1x8x1x16xf32>
+  %kr = ge.reshape %ke {shape = array<i64: 1, 4, 8, 16>} : (tensor<1x1x2x2x1x8x1x16xf32>) -> tensor<1x4x8x16xf32>
+  %kt = ge.transpose %kr {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x8x16xf32>) -> tensor<1x4x16x8xf32>
+  %vu = ge.reshape %v {shape = array<i64: 1, 1, 1, 2, 1, 8, 1, 16>} : (tensor<1x2x8x16xf32>) -> tensor<1x1x1x2x1x8x1x16xf32>
+  %ve = ge.expand %vu {shape = array<i64: 1, 1, 2, 2, 1, 8, 1, 16>} : (tensor<1x1x1x2x1x8x1x16xf32>) -> tensor<1x1x2x2x1x8x1x16xf32>
+  %vr = ge.reshape %ve {shape = array<i64: 1, 4, 8, 16>} : (tensor<1x1x2x2x1x8x1x16xf32>) -> tensor<1x4x8x16xf32>
+  %s = ge.matmul %q, %kt : (tensor<1x4x8x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x8x8xf32>
+  %p = ge.softmax %s {axis = -1 : i64} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %o = ge.matmul %p, %vr : (tensor<1x4x8x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32>
+  func.return %o : tensor<1x4x8x16xf32>
 }
