@@ -48,12 +48,14 @@ class LlamaAttention(nn.Module):
         return self.o((scores @ v).transpose(1, 2).reshape(b, s, -1))
 
 
-@pytest.mark.parametrize("opset", [14, 17])
-def test_llama_attention_rotations_are_one_kernel_each(opset: int) -> None:
+def _two_ropes_and_no_copies(model: nn.Module, opset: int) -> None:
+    """`model` on (2, 12, 64) at the npu level equals onnxruntime, with one `kernel.rope` on
+    the npu for q and one for k, and neither copies for rotate_half (or a partial
+    rotation's slices and concat) nor the head-split transposes (the ropes moved above them,
+    and the attention reads the (B, S, H, d) layout: fuse-attention-layout)."""
     torch.manual_seed(0)
-    model = LlamaAttention().eval()
     x = torch.randn(2, 12, 64)
-    proto = export_onnx(model, [x], opset=opset, input_names=["x"])
+    proto = export_onnx(model.eval(), [x], opset=opset, input_names=["x"])
     feeds = {"x": x.numpy()}
     want = ort.InferenceSession(proto.SerializeToString()).run(None, feeds)
     compiled = ge.compile(import_onnx_model(proto), level="npu", cache=False)
@@ -62,10 +64,14 @@ def test_llama_attention_rotations_are_one_kernel_each(opset: int) -> None:
     kernels = compiled.last_profile["kernels"]
     ropes = [k for k in kernels if k["op"] == "kernel.rope"]
     assert len(ropes) == 2 and all(k["engine"] == "npu" for k in ropes), kernels
-    # nor copies for rotate_half, nor the head-split transposes (the ropes moved above them,
-    # and the attention reads the (B, S, H, d) layout: fuse-attention-layout)
     moves = ("kernel.concat", "kernel.slice", "kernel.transpose")
     assert not [k for k in kernels if k["op"] in moves], kernels
+
+
+@pytest.mark.parametrize("opset", [14, 17])
+def test_llama_attention_rotations_are_one_kernel_each(opset: int) -> None:
+    torch.manual_seed(0)
+    _two_ropes_and_no_copies(LlamaAttention(), opset)
 
 
 class PartialRotaryAttention(LlamaAttention):
@@ -98,15 +104,4 @@ def test_partial_rotary_is_one_kernel_each(opset: int) -> None:
     `kernel.rope` (rotary_dim 8 of 16) each for q and k, and the head split transposes
     become the attention's layouts as with a whole rotation."""
     torch.manual_seed(0)
-    model = PartialRotaryAttention().eval()
-    x = torch.randn(2, 12, 64)
-    proto = export_onnx(model, [x], opset=opset, input_names=["x"])
-    feeds = {"x": x.numpy()}
-    want = ort.InferenceSession(proto.SerializeToString()).run(None, feeds)
-    compiled = ge.compile(import_onnx_model(proto), level="npu", cache=False)
-    got = compiled.run(**feeds)
-    np.testing.assert_allclose(got[0], want[0], rtol=1e-4, atol=1e-5)
-    kernels = compiled.last_profile["kernels"]
-    assert [k["op"] for k in kernels].count("kernel.rope") == 2, kernels
-    moves = ("kernel.concat", "kernel.slice", "kernel.transpose")
-    assert not [k for k in kernels if k["op"] in moves], kernels
+    _two_ropes_and_no_copies(PartialRotaryAttention(), opset)
