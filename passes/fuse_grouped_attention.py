@@ -253,12 +253,11 @@ class StackedQueryRows(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: k.AttentionKernelOp, rewriter: PatternRewriter, /) -> None:
-        q_shape, _, out_shape = op.logical_shapes()
+        q_shape, value, out_shape = op.logical_shapes()
         rank = len(out_shape)
         if rank < 3 or q_shape[-2] != 1 or len(q_shape) != rank:
             return
         key = op.logical_key()
-        value = _apply_perm(shape_of(op.value.type), op.perm("value_perm"))
         mask = shape_of(op.mask.type) if op.mask is not None else ()
         axis = _broadcast_lead_axis(q_shape, key, value, mask)
         if axis is None:
@@ -296,10 +295,6 @@ class StackedQueryRows(RewritePattern):
             new_ops.append(back)
             result = back.output
         rewriter.replace(op, new_ops, [result])
-
-
-def _apply_perm(shape: tuple[int, ...], perm: tuple[int, ...] | None) -> tuple[int, ...]:
-    return shape if perm is None else tuple(shape[p] for p in perm)
 
 
 def _broadcast_lead_axis(
