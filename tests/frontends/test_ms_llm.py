@@ -15,7 +15,7 @@ MS = "com.microsoft"
 F = TensorProto.FLOAT
 
 
-def _run_both(node, feeds: dict[str, np.ndarray], outputs: list[str]) -> None:
+def _run_both(node, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[dict]:
     types = {np.dtype(np.float32): F, np.dtype(np.int32): TensorProto.INT32,
              np.dtype(np.int64): TensorProto.INT64}  # fmt: skip
     graph = helper.make_graph(
@@ -39,6 +39,7 @@ def _run_both(node, feeds: dict[str, np.ndarray], outputs: list[str]) -> None:
         assert have.shape == expected.shape
         np.testing.assert_allclose(have, expected, rtol=1e-4, atol=1e-5)
     assert not compiled.last_profile["fallbacks"]
+    return compiled.last_profile["kernels"]
 
 
 def _caches(positions: int, half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +80,13 @@ def test_group_query_attention(batch, seq, past, heads, kv_heads, rotary, interl
     node = helper.make_node(
         "GroupQueryAttention", names, ["y", "present_k", "present_v"], domain=MS, **attrs
     )
-    _run_both(node, feeds, ["y", "present_k", "present_v"])
+    kernels = _run_both(node, feeds, ["y", "present_k", "present_v"])
+    ops = [k["op"] for k in kernels]
+    assert ops.count("kernel.attention") == 1, kernels
+    if rotary and not interleaved:
+        assert ops.count("kernel.rope") == 2, kernels  # q's and k's
+    if heads > kv_heads:  # the repeat of K and V reads them unrepeated: no expand kernel
+        assert not [k for k in kernels if k["fused_from"] == ["ge.expand"]], kernels
 
 
 @pytest.mark.parametrize(
@@ -106,7 +113,9 @@ def test_rotary_embedding(layout: int, interleaved: bool, partial: bool) -> None
     node = helper.make_node(
         "RotaryEmbedding", ["x", "pos", "cos", "sin"], ["y"], domain=MS, **attrs
     )
-    _run_both(node, feeds, ["y"])
+    kernels = _run_both(node, feeds, ["y"])
+    if not interleaved:  # the rotate-half form (partial too) is one rope kernel
+        assert [k["op"] for k in kernels].count("kernel.rope") == 1, kernels
 
 
 def test_a_right_padded_prompt_batch() -> None:

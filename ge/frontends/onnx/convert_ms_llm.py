@@ -38,25 +38,27 @@ def _slice(n: Node, x: SSAValue, axis: int, start: int, end: int, step: int = 1)
 
 
 def rotate(n: Node, x: SSAValue, cos: SSAValue, sin: SSAValue, interleaved: bool) -> SSAValue:
-    """x (..., S, D) with its first 2R features rotated by cos/sin (..., S, R), broadcast."""
+    """x (..., S, D) with its first 2R features rotated by cos/sin (..., S, R), broadcast:
+    the rotate-half form is one `ge.rope` (R < D/2: its rotary_dim), the interleaved one
+    written out."""
     depth = n.shape_of(x)[-1]
     half = n.shape_of(cos)[-1]
     rotary = 2 * half
+    if not interleaved:  # the rotate-half form: one ge.rope, its tables the halves twice
+        last = len(n.shape_of(cos)) - 1
+        cos, sin = (n.emit(ops.ConcatOp(t, t, axis=last)) for t in (cos, sin))
+        partial = {"rotary_dim": rotary} if rotary < depth else {}
+        return n.emit(ops.RopeOp(x, cos, sin, **partial))
+    # interleaved (GPT-J): pairs (x[2i], x[2i+1]) rotate, written out
     part = _slice(n, x, -1, 0, rotary) if rotary < depth else x
-    if interleaved:
-        first, second = _slice(n, part, -1, 0, rotary, 2), _slice(n, part, -1, 1, rotary, 2)
-    else:
-        first, second = _slice(n, part, -1, 0, half), _slice(n, part, -1, half, rotary)
+    first, second = _slice(n, part, -1, 0, rotary, 2), _slice(n, part, -1, 1, rotary, 2)
     mul, sub, add = ops.MulOp, ops.SubOp, ops.AddOp
     out1 = n.emit(sub(n.emit(mul(first, cos)), n.emit(mul(second, sin))))
     out2 = n.emit(add(n.emit(mul(second, cos)), n.emit(mul(first, sin))))
-    if interleaved:  # (..., R, 2) back to (..., 2R): pairs side by side
-        shape = list(n.shape_of(out1))
-        pairs = [n.emit(ops.ReshapeOp(v, shape=[*shape, 1])) for v in (out1, out2)]
-        joined = n.emit(ops.ConcatOp(*pairs, axis=len(shape)))
-        rotated = n.emit(ops.ReshapeOp(joined, shape=[*shape[:-1], rotary]))
-    else:
-        rotated = n.emit(ops.ConcatOp(out1, out2, axis=len(n.shape_of(out1)) - 1))
+    shape = list(n.shape_of(out1))  # (..., R, 2) back to (..., 2R): pairs side by side
+    pairs = [n.emit(ops.ReshapeOp(v, shape=[*shape, 1])) for v in (out1, out2)]
+    joined = n.emit(ops.ConcatOp(*pairs, axis=len(shape)))
+    rotated = n.emit(ops.ReshapeOp(joined, shape=[*shape[:-1], rotary]))
     if rotary == depth:
         return rotated
     rest = _slice(n, x, -1, rotary, depth)
