@@ -28,6 +28,7 @@ import math
 from xdsl.ir import Operation, SSAValue
 
 from gedialects.errors import UnsupportedError
+from gedialects.ge.ops.norm import rotated_width
 from gedialects.ge.types import to_numpy_dtype
 from gedialects.kernel.mirrored import RopeKernelOp
 from gedialects.npu.attrs import BufferType
@@ -97,7 +98,7 @@ def lower_rope(
     rank = max(len(inputs[0].type.dims), 2)
     shape = _padded(tuple(inputs[0].type.dims), rank)
     lead, s, d = shape[:-2], shape[-2], shape[-1]
-    rotated = op.properties["rotary_dim"].value.data if "rotary_dim" in op.properties else d
+    rotated = rotated_width(op)
     half, rest, p = rotated // 2, d - rotated, math.prod(lead)
     tables = [_padded(tuple(v.type.dims), rank) for v in inputs[1:]]
     views: list[Operation] = []

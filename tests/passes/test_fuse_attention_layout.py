@@ -60,4 +60,3 @@ def test_unfused_attention_gets_its_transposes_back(data):
     for op in after.walk():
         if isinstance(op, k.AttentionKernelOp) and op.algorithm.data == "unfused":
             assert not any(op.perm(n) for n in op.PERMS), f"layouts left on {op}"
-

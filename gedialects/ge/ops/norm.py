@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, Operation
 from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
@@ -222,9 +222,15 @@ class RopeOp(GeOp):
 
     def rotated(self) -> int:
         """R: the length of the rotated part of the last axis (all of it by default)."""
-        if self.rotary_dim is not None:
-            return self.rotary_dim.value.data
-        return shape_of(self.input.type)[-1]
+        return rotated_width(self)
+
+
+def rotated_width(op: Operation) -> int:
+    """R of a `ge.rope` or of the kernel that mirrors it: its rotary_dim, else the whole
+    last axis of its input."""
+    if "rotary_dim" in op.properties:
+        return op.properties["rotary_dim"].value.data
+    return shape_of(op.operands[0].type)[-1]
 
 
 class AxisOp(GeOp):

@@ -6,6 +6,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gedialects.ge import ops
+from gedialects.ge.ops.norm import rotated_width
 from gedialects.ge.semantics.registry import reference
 
 
@@ -43,12 +44,12 @@ def group_norm(op: ops.GroupNormOp, x, scale, bias) -> np.ndarray:
 
 @reference(ops.RopeOp)
 def rope(op: ops.RopeOp, x, cos, sin) -> np.ndarray:
-    size = op.properties["rotary_dim"].value.data if "rotary_dim" in op.properties else None
-    part, rest = (x, None) if size is None else (x[..., :size], x[..., size:])
+    size = rotated_width(op)
+    part, rest = x[..., :size], x[..., size:]
     half = part.shape[-1] // 2
     rotated = np.concatenate([-part[..., half:], part[..., :half]], axis=-1)
     y = (part * cos + rotated * sin).astype(x.dtype)
-    return y if rest is None else np.concatenate([y, rest], axis=-1)
+    return y if not rest.shape[-1] else np.concatenate([y, rest], axis=-1)
 
 
 @reference(ops.LayerNormOp)
