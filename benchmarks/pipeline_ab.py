@@ -9,6 +9,7 @@ the output's distance from onnxruntime's: `compare` is that table.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import onnxruntime as ort
@@ -39,9 +40,16 @@ def run(model, spec: str, x: Inputs) -> tuple[float, int, np.ndarray, int]:  # n
     return cycles, moved, result.outputs[0], len(kernels)
 
 
-def compare(cases: Sequence[Case], before: str, after: str, labels: tuple[str, str, str]) -> None:
+def compare(
+    cases: Sequence[Case],
+    before: str,
+    after: str,
+    labels: tuple[str, str, str],
+    before_context: Callable[[], AbstractContextManager] = nullcontext,
+) -> None:
     """One line per case: `before`'s and `after`'s cycles, their ratio, HBM MB and kernels,
-    and the `after` output's largest error relative to onnxruntime's largest output."""
+    and the `after` output's largest error relative to onnxruntime's largest output.
+    `before` compiles inside `before_context()` (a pattern patched out of a pass)."""
     name_label, before_label, after_label = labels
     width = max(len(name_label), *(len(name) for name, _ in cases))
     print(f"{name_label:<{width}} {before_label:>9} {after_label:>9} {'ratio':>6} "
@@ -49,7 +57,8 @@ def compare(cases: Sequence[Case], before: str, after: str, labels: tuple[str, s
     for name, build in cases:
         model, x = build()
         want = ort.InferenceSession(model.SerializeToString()).run(None, _feeds(x))[0]
-        cycles0, moved0, _, count0 = run(model, before, x)
+        with before_context():
+            cycles0, moved0, _, count0 = run(model, before, x)
         cycles1, moved1, out, count1 = run(model, after, x)
         err = float(np.abs(out - want).max() / np.abs(want).max())
         print(

@@ -1,10 +1,10 @@
 """kernel.matmul -> one cube GEMM kernel (`lowering.gemm`) with its epilogue steps.
 
-C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias) + residual: alpha, bias, the
-activation and the residual become epilogue steps (`lowering.gemm_epilogue`) run on each
-output tile. A `transpose_b` operand is read as B^T by the GEMM's loads (transposed on the
-MTE1 load into L0B); the lowering is registered in `lowering.lower_matmul_kernel`, which
-runs a transpose kernel first for `transpose_a`.
+C[..., M, N] = act(alpha * A[..., M, K] @ B[..., K, N] + bias) * multiplier + residual:
+alpha, bias, the activation, the multiplier and the residual become epilogue steps
+(`lowering.gemm_epilogue`) run on each output tile. A `transpose_b` operand is read as B^T
+by the GEMM's loads (transposed on the MTE1 load into L0B); the lowering is registered in
+`lowering.lower_matmul_kernel`, which runs a transpose kernel first for `transpose_a`.
 """
 
 from __future__ import annotations
@@ -46,12 +46,14 @@ def lower_matmul(
     transposed (the caller ran a transpose kernel); a `transpose_b` operand is the buffer of
     B^T either way, read transposed by the GEMM."""
     _check(op, pre_transposed)
-    addends = op.present(op.ADDENDS, inputs[2:])
+    addends = op.present(op.OPTIONAL, inputs[2:])
+    multiplier = addends.pop("multiplier", None)
     alpha = [Step("muls", op.alpha.value.data)] if op.alpha.value.data != 1.0 else []
     act = op.activation.data if op.activation is not None else None
     bt = op.get_flag("transpose_b")
     pieces = isinstance(output, ColumnPieces)  # the split-K init kernel writes a whole C
-    split = _split(inputs, output, target, bt) if act is None and addends and not pieces else None
+    linear = act is None and multiplier is None  # parts can add into C
+    split = _split(inputs, output, target, bt) if linear and addends and not pieces else None
     if split is not None:
         init = init_with_addends(op, addends, output, target, f"{name}_init")
         gemm = emit_gemm(
@@ -61,6 +63,8 @@ def lower_matmul(
         return [init, gemm]
     steps = [*alpha, *([Step("add", operand=addends["bias"])] if "bias" in addends else [])]
     steps += activation_steps(act, op.activation_attrs)
+    if multiplier is not None:
+        steps.append(Step("mul", operand=multiplier))
     if "residual" in addends:
         steps.append(Step("add", operand=addends["residual"]))
     return [

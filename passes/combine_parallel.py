@@ -15,10 +15,10 @@ Taken together, matmuls: `kernel.matmul`s in one block with the same lhs (rank >
 transposed), private constant rank-2 weights of the same K and `transpose_b` (a weight
 another op reads would be stored twice), private constant biases that vary along the last
 axis only (one without a bias gets zeros), the same alpha, activation and types, no
-residual. Convs: `kernel.conv2d`s of the same input with a batch of one, private constant
-weights of the same (C, kh, kw), the same strides, pads, dilations and activations,
-groups 1, private per-channel constants (a missing bias is zeros; scale and shift all or
-none), no residual.
+residual or multiplier. Convs: `kernel.conv2d`s of the same input with a batch of one,
+private constant weights of the same (C, kh, kw), the same strides, pads, dilations and
+activations, groups 1, private per-channel constants (a missing bias is zeros; scale and
+shift all or none), no residual.
 Pre: `convert-ge-to-kernel` (every matmul and conv a kernel). Post: no two such kernels
 remain.
 """
@@ -109,7 +109,9 @@ class MatMuls(Combination):
         return 0 if op.get_flag("transpose_b") else 1
 
     def sibling(self, op: KernelOp) -> Sibling | None:
-        if op.residual is not None or op.get_flag("transpose_a") or op.algorithm is not None:
+        if op.residual is not None or op.multiplier is not None or op.get_flag("transpose_a"):
+            return None
+        if op.algorithm is not None:
             return None
         if len(shape_of(op.lhs.type)) < 2 or op.attributes:
             return None

@@ -1,12 +1,13 @@
 """What a conv or matmul kernel can take from the op that consumes its result.
 
 A fusion pattern matches the consumer (an activation, a bias add, a scale, a batch norm,
-a residual add), reads its producer as an *epilogue* under construction
+a residual add, a product), reads its producer as an *epilogue* under construction
 (`ConvEpilogue.of` / `MatMulEpilogue.of`, from a `ge` op or an existing kernel), asks the
 epilogue to absorb the consumer, and `fuse_into_producer` swaps the pair for one kernel.
 The stages run in a fixed order (conv: bias, scale/shift, activation, residual,
-post-activation; matmul: alpha, bias, activation, residual), so a consumer is absorbed only when
-every later stage is still empty. Per-channel factors must be constants (weights).
+post-activation; matmul: alpha, bias, activation, multiplier, residual), so a consumer is
+absorbed only when every later stage is still empty. Per-channel factors must be constants
+(weights).
 """
 
 from __future__ import annotations
@@ -249,7 +250,7 @@ class MatMulEpilogue:
     props: dict[str, Attribute]
     fused: list[str]
 
-    SLOTS = ("lhs", "rhs", "bias", "residual")
+    SLOTS = ("lhs", "rhs", "bias", "residual", "multiplier")
 
     @staticmethod
     def of(op: Operation) -> MatMulEpilogue | None:
@@ -271,7 +272,7 @@ class MatMulEpilogue:
 
     def absorb_scale(self, op: Operation, factor: float) -> bool:
         """(A @ B) * c or / c with a scalar c: into alpha, before bias and activation."""
-        if self.has("bias", "activation", "residual"):
+        if self.has("bias", "activation", "multiplier", "residual"):
             return False
         alpha = self.props.get("alpha")
         current = 1.0 if alpha is None else alpha.value.data  # type: ignore[attr-defined]
@@ -281,7 +282,9 @@ class MatMulEpilogue:
 
     def absorb_bias(self, add: Operation, bias: SSAValue, output: SSAValue) -> bool:
         """A @ B + b, b broadcasting into the product without growing it."""
-        if self.has("bias", "activation", "residual") or add.results[0].type != output.type:
+        if self.has("bias", "activation", "multiplier", "residual"):
+            return False
+        if add.results[0].type != output.type:
             return False
         self.values["bias"] = bias
         self.fused.append(add.name)
@@ -289,22 +292,37 @@ class MatMulEpilogue:
 
     def absorb_activation(self, op: Operation) -> bool:
         found = activation_of(op)
-        if found is None or self.has("activation", "residual"):
+        if found is None or self.has("activation", "multiplier", "residual"):
             return False
         set_activation(self.props, "activation", found)
         self.fused.append(op.name)
         return True
 
     def absorb_residual(self, add: Operation, other: SSAValue, output: SSAValue) -> bool:
-        """act(A @ B + b) + r with r of the product's own type, after a bias: the residual
-        slot (without a bias, the add is the bias: `absorb_bias`)."""
-        if not self.has("bias", "activation") or self.has("residual"):
+        """act(A @ B + b) * m + r with r of the product's own type, after a bias: the
+        residual slot (without a bias, the add is the bias: `absorb_bias`)."""
+        if not self.has("bias", "activation", "multiplier") or self.has("residual"):
             return False
         inputs = (self.values["lhs"], self.values["rhs"])
         if other.type != output.type or not _computed_before(other, *inputs):
             return False
         self.values["residual"] = other
         self.fused.append(add.name)
+        return True
+
+
+    def absorb_multiplier(self, mul: Operation, other: SSAValue, output: SSAValue) -> bool:
+        """act(A @ B + b) * m, m broadcasting into the product without growing it: a gated
+        linear unit's other half, or a layer scale."""
+        if self.has("multiplier", "residual") or mul.results[0].type != output.type:
+            return False
+        out, extra = shape_of(output.type), shape_of(other.type)
+        if element_of(other.type) != element_of(output.type) or len(extra) > len(out):
+            return False
+        if any(e not in (1, o) for e, o in zip(reversed(extra), reversed(out))):
+            return False
+        self.values["multiplier"] = other
+        self.fused.append(mul.name)
         return True
 
 

@@ -189,8 +189,8 @@ def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:
     """A matmul with nothing fused after it (alpha allowed for the first one)."""
     if isinstance(op, ge.MatMulOp):
         return all(len(shape_of(v.type)) >= 2 for v in op.operands)
-    if not isinstance(op, k.MatMulKernelOp) or op.bias is not None or op.residual is not None:
-        return False
+    if not isinstance(op, k.MatMulKernelOp) or len(op.operands) > 2:
+        return False  # a bias, residual or multiplier
     if op.activation is not None or op.get_flag("transpose_a"):
         return False
     return allow_scaled or (op.get_float("alpha") == 1.0 and not op.get_flag("transpose_b"))

@@ -1,7 +1,8 @@
 """`fuse-elementwise`: elementwise and broadcast ops fused by TVM's rules.
 
 First, an elementwise op whose producer is a conv or matmul that can take it as an
-epilogue (activation, bias, per-channel scale, residual, scalar scale) joins that kernel.
+epilogue (activation, bias, per-channel scale, residual, scalar scale, a matmul's
+multiplier) joins that kernel.
 Then every other elementwise op (and `ge.expand`) becomes a `kernel.elementwise`, and a
 producer kernel.elementwise whose only user is another one merges into its consumer's
 body, so a chain of any length is one kernel. A producer is never merged when its result
@@ -30,6 +31,7 @@ from passes.epilogues import rewrite_module
 from passes.fuse_conv_bias_activation import ConvActivation, ConvChannelAffine
 from passes.fuse_conv_residual_add import ConvResidualAdd, ResidualActivation
 from passes.fuse_matmul_add_gelu import MatMulActivation, MatMulBias
+from passes.fuse_matmul_multiply import MatMulMultiplier
 from passes.fuse_matmul_residual_add import MatMulResidualAdd
 from passes.fuse_matmul_scale import MatMulScale
 from passes.fuse_norm_activation import ActivationAboveView, NormActivation
@@ -43,6 +45,7 @@ EPILOGUE_PATTERNS = (
     MatMulScale,
     MatMulBias,
     MatMulActivation,
+    MatMulMultiplier,
     MatMulResidualAdd,
     ActivationAboveView,
     NormActivation,

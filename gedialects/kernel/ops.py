@@ -133,15 +133,19 @@ class Conv2DKernelOp(KernelOp):
 
 @irdl_op_definition
 class MatMulKernelOp(KernelOp):
-    """act(alpha * (op(A) @ op(B)) + bias) + residual, op = transpose of the last two dims
-    if asked. `bias` broadcasts into the product; `residual` (a transformer's skip
-    connection) has the result type and is added after the activation, as conv's is."""
+    """act(alpha * (op(A) @ op(B)) + bias) * multiplier + residual, op = transpose of the
+    last two dims if asked. `bias` and `multiplier` (the other half of a gated linear unit,
+    LLaMA's silu(x Wg) * (x Wu), or a layer scale) broadcast into the product; `residual` (a
+    transformer's skip connection) has the result type. The multiplier and the residual
+    apply after the activation, as conv's residual does. The text form names them in
+    operand order: `bias`, `residual`, `multiplier`."""
 
     name = "kernel.matmul"
     lhs = operand_def()
     rhs = operand_def()
     bias = opt_operand_def()
     residual = opt_operand_def()
+    multiplier = opt_operand_def()
     output = result_def()
     transpose_a = prop_def(IntegerAttr)
     transpose_b = prop_def(IntegerAttr)
@@ -150,13 +154,19 @@ class MatMulKernelOp(KernelOp):
     activation_attrs = opt_prop_def(DictionaryAttr)
     irdl_options = (ParsePropInAttrDict(), AttrSizedOperandSegments(as_property=True))
     DEFAULTS: ClassVar[dict] = {"transpose_a": False, "transpose_b": False, "alpha": 1.0}
-    ADDENDS: ClassVar[tuple[str, ...]] = ("bias", "residual")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("bias", "residual", "multiplier")
+    """The optional operands, in operand order (the trailing operands `present` names)."""
 
     def __post_init__(self) -> None:
         """The generic form written before `residual` existed has no operandSegmentSizes:
-        its third operand, if any, is the bias."""
-        if "operandSegmentSizes" not in self.properties and len(self.operands) <= 3:
-            sizes = [1, 1, len(self.operands) - 2, 0]
+        its third operand, if any, is the bias; one written before `multiplier` existed has
+        four segments."""
+        segments = self.properties.get("operandSegmentSizes")
+        if segments is None and len(self.operands) <= 3:
+            sizes = [1, 1, len(self.operands) - 2, 0, 0]
+            self.properties["operandSegmentSizes"] = DenseArrayBase.from_list(i32, sizes)
+        elif isinstance(segments, DenseArrayBase) and len(segments) == 4:
+            sizes = [*segments.get_values(), 0]
             self.properties["operandSegmentSizes"] = DenseArrayBase.from_list(i32, sizes)
         super().__post_init__()
 
@@ -166,7 +176,7 @@ class MatMulKernelOp(KernelOp):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_list([self.lhs, self.rhs], printer.print_operand)
-        for key in self.ADDENDS:
+        for key in self.OPTIONAL:
             if (value := getattr(self, key)) is not None:
                 printer.print_string(f" {key} ")
                 printer.print_operand(value)
@@ -183,7 +193,7 @@ class MatMulKernelOp(KernelOp):
         parser.parse_punctuation(",")
         operands.append(parser.parse_unresolved_operand())
         addends: dict[str, UnresolvedOperand] = {}
-        for key in cls.ADDENDS:
+        for key in cls.OPTIONAL:
             if parser.parse_optional_keyword(key):
                 addends[key] = parser.parse_unresolved_operand()
         operands += addends.values()
@@ -200,7 +210,7 @@ class MatMulKernelOp(KernelOp):
         known = cls.get_irdl_definition().properties
         properties = {k: attributes.pop(k) for k in list(attributes) if k in known}
         rest = iter(values[2:])
-        groups = [*values[:2], *([next(rest)] if k in addends else [] for k in cls.ADDENDS)]
+        groups = [*values[:2], *([next(rest)] if k in addends else [] for k in cls.OPTIONAL)]
         return cls.build(
             operands=groups,
             result_types=[signature.outputs.data[0]],
@@ -217,13 +227,13 @@ class MatMulKernelOp(KernelOp):
         if prop_bool(props, "transpose_b"):
             b = _swap_last(cls, b)
         out = _matmul_type(cls, a, b)
-        for addend in operand_types[2:]:  # bias and residual: the bias rule holds for both
-            what = f"addend {format_type(addend)}"
+        for addend in operand_types[2:]:  # bias, residual, multiplier: the bias rule holds
+            what = f"addend {format_type(addend)} (bias, residual or multiplier)"
             addend = require_tensor(cls, "addend", addend)
             if broadcast(cls, [shape_of(out), shape_of(addend)]) != shape_of(out):
-                raise cls.fail(f"{what} (bias or residual) would change the result's shape")
+                raise cls.fail(f"{what} would change the result's shape")
             if element_of(addend) != element_of(out):
-                raise cls.fail(f"{what} (bias or residual) must have the result's element type")
+                raise cls.fail(f"{what} must have the result's element type")
         return [out]
 
     def verify_(self) -> None:

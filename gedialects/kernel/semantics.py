@@ -97,7 +97,7 @@ def _channel(v: np.ndarray) -> np.ndarray:
 
 @kernel_reference(k.MatMulKernelOp)
 def matmul(op: k.MatMulKernelOp, a: np.ndarray, b: np.ndarray, *rest: np.ndarray):
-    extra = op.present(op.ADDENDS, rest)
+    extra = op.present(op.OPTIONAL, rest)
     if op.get_flag("transpose_a"):
         a = np.swapaxes(a, -1, -2)
     if op.get_flag("transpose_b"):
@@ -107,6 +107,8 @@ def matmul(op: k.MatMulKernelOp, a: np.ndarray, b: np.ndarray, *rest: np.ndarray
     if "bias" in extra:
         y = run_ge(ge.AddOp, y, None, extra["bias"])
     y = apply_activation(op, "activation", y)
+    if "multiplier" in extra:
+        y = run_ge(ge.MulOp, y, None, extra["multiplier"])
     if "residual" in extra:
         y = run_ge(ge.AddOp, y, None, extra["residual"])
     return y

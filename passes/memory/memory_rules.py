@@ -256,6 +256,6 @@ register_inplace_rule(
 )
 register_inplace_rule(
     kernel.MatMulKernelOp,
-    lambda op: (*_operand_index(op, "residual"), *_operand_index(op, "bias")),
+    lambda op: tuple(i for n in ("residual", "multiplier", "bias") for i in _operand_index(op, n)),
     elementwise=False,
 )

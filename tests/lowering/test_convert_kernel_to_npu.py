@@ -97,7 +97,8 @@ def test_random_elementwise_kernels_equal_reference(program, seed):
 @st.composite
 def matmul_programs(draw):
     """A matmul of random shapes (batched, or with a vector operand) and its epilogue: a
-    bias of any shape that broadcasts into the product, relu, a residual of its own shape."""
+    bias of any shape that broadcasts into the product, relu, a multiplier of any such
+    shape, a residual of its own shape."""
     m, n, k = (draw(st.integers(1, 130)) for _ in range(3))
     batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
     b_batch = tuple(d if draw(st.booleans()) else 1 for d in batch)
@@ -119,15 +120,16 @@ def matmul_programs(draw):
     lines.append(f"%y = ge.matmul %a, {rhs} : ({_t(a)}, {b_type}) -> {_t(out)}")
     last = "%y"
     bias_shapes = [out[-1:], out, *([(out[-2], 1)] if len(out) >= 2 else [])]
-    for step in ("bias", "relu", "residual"):
+    for step in ("bias", "relu", "multiplier", "residual"):
         if not draw(st.booleans()):
             continue
         if step == "relu":
             lines.append(f"%{step} = ge.relu {last} : ({_t(out)}) -> {_t(out)}")
         else:
-            shape = draw(st.sampled_from(bias_shapes)) if step == "bias" else out
+            shape = draw(st.sampled_from(bias_shapes)) if step != "residual" else out
             args[step] = shape
-            add = f"ge.add {last}, %{step} : ({_t(out)}, {_t(shape)}) -> {_t(out)}"
+            op = "ge.mul" if step == "multiplier" else "ge.add"
+            add = f"{op} {last}, %{step} : ({_t(out)}, {_t(shape)}) -> {_t(out)}"
             lines.append(f"%{step}_out = {add}")
         last = lines[-1].split(" = ")[0]
     params = ", ".join(f"%{name}: {_t(shape)}" for name, shape in args.items())

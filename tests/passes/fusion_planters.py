@@ -140,6 +140,58 @@ def plant_matmul_chain(b: ProgramBuilder) -> list[Value]:
     return [y, *extra]
 
 
+def plant_gated_matmul(b: ProgramBuilder) -> list[Value]:
+    """A gated linear unit, act(x Wg [+ bg]) * (x Wu [+ bu]) in either operand order, or a
+    matmul times a broadcast factor (a layer scale) or another same-shaped value
+    [-> + residual]."""
+    x = float_value(b, 2, 3, limit=10.0)
+    n = b.draw(st.integers(1, 4))
+    extra: list[Value] = []
+
+    def projection(activated: bool) -> Value:
+        y = emit(b, ops.MatMulOp(x.ssa, b.constant((x.shape[-1], n), x.dtype).ssa))
+        if maybe(b):
+            second_user(b, y, extra)
+            y = emit(b, ops.AddOp(y.ssa, b.constant((n,), x.dtype).ssa))
+        if activated:
+            second_user(b, y, extra)
+            y = activation(b, y)
+        return y
+
+    kind = b.draw(st.sampled_from(["glu", "split", "scale", "value"]))
+    if kind == "split":  # both halves of one projection, cut by slices or a split
+        n = 2 * b.draw(st.integers(1, 3))  # the projection's width, both halves
+        whole = projection(False)
+        if maybe(b):
+            halves = [emit(b, ops.SliceOp(whole.ssa, starts=[s], ends=[s + n // 2], axes=[-1],
+                                          steps=[1])) for s in (0, n // 2)]  # fmt: skip
+        else:
+            split = ops.SplitOp(whole.ssa, axis=len(whole.shape) - 1, sizes=[n // 2, n // 2])
+            halves = b.emit(split, -BOUND, BOUND)
+        y, other = (activation(b, v) if maybe(b) else v for v in halves)
+        if maybe(b):
+            y, other = other, y
+        second_user(b, other, extra)
+        y = emit(b, ops.MulOp(y.ssa, other.ssa))
+        return [y, *extra]
+    y = projection(maybe(b))
+    if kind == "glu":
+        other = projection(maybe(b))
+    elif kind == "scale":
+        shape = b.draw(st.sampled_from([(n,), (1, n), (), (y.shape[-2], 1), y.shape]))
+        other = b.constant(shape, x.dtype)
+    else:
+        other = b.pick(lambda v: v.shape == y.shape and v.dtype == y.dtype and v is not y)
+        other = other or b.argument(y.shape, y.dtype)
+    second_user(b, y, extra)
+    y = emit(b, ops.MulOp(y.ssa, other.ssa) if maybe(b) else ops.MulOp(other.ssa, y.ssa))
+    if maybe(b):
+        residual = b.pick(lambda v: v.shape == y.shape and v.dtype == y.dtype and v is not y)
+        residual = residual or b.argument(y.shape, y.dtype)
+        y = emit(b, ops.AddOp(y.ssa, residual.ssa))
+    return [y, *extra]
+
+
 def _softmax(b: ProgramBuilder, s: Value, extra: list[Value], axis: int = -1) -> Value:
     p = emit(b, ops.SoftmaxOp(s.ssa, axis=axis))
     if maybe(b):

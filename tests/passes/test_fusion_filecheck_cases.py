@@ -11,6 +11,7 @@ PASSES = (
     "fuse-conv-bias-activation",
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
+    "fuse-matmul-multiply",
     "fuse-matmul-residual-add",
     "fuse-matmul-scale",
     "fuse-softmax-dropout",
@@ -22,6 +23,7 @@ PASSES = (
 )
 AFTER = {
     "fuse-matmul-residual-add": "fuse-matmul-add-gelu",
+    "fuse-matmul-multiply": "fuse-matmul-add-gelu",
     "fuse-attention-layout": "fuse-attention",
     "fuse-grouped-attention": "fuse-attention,fuse-attention-layout",
 }

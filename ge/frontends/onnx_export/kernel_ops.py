@@ -107,11 +107,13 @@ def _conv(op: k.Conv2DKernelOp, xs: list[SSAValue], out: list[Operation]) -> lis
 def _matmul(op: k.MatMulKernelOp, xs: list[SSAValue], out: list[Operation]) -> list[SSAValue]:
     a = _swapped(xs[0], out) if op.get_flag("transpose_a") else xs[0]
     b = _swapped(xs[1], out) if op.get_flag("transpose_b") else xs[1]
-    given = op.present(op.ADDENDS, xs[2:])
+    given = op.present(op.OPTIONAL, xs[2:])
     y = _scaled(_add(out, ge.MatMulOp(a, b)), op.get_float("alpha"), out)
     if "bias" in given:
         y = _add(out, ge.AddOp(y, given["bias"]))
     y = _activation(op, "activation", y, out)
+    if "multiplier" in given:
+        y = _add(out, ge.MulOp(y, given["multiplier"]))
     if "residual" in given:
         y = _add(out, ge.AddOp(y, given["residual"]))
     return [y]

@@ -84,6 +84,14 @@ func.func @matmul_residual_type(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: te
 
 // -----
 
+func.func @matmul_multiplier_grows(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %m: tensor<2x4x8xf32>) -> tensor<4x8xf32> {
+  %0 = kernel.matmul %x, %w multiplier %m {fused_from = ["ge.matmul", "ge.mul"]} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<2x4x8xf32>) -> tensor<4x8xf32>
+  func.return %0 : tensor<4x8xf32>
+}
+// CHECK: error: 'kernel.matmul': addend tensor<2x4x8xf32> (bias, residual or multiplier) would change the result's shape
+
+// -----
+
 func.func @matmul_operand_types(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %r: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %0 = kernel.matmul %x, %w residual %r {fused_from = ["ge.matmul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
   func.return %0 : tensor<4x8xf32>

@@ -46,6 +46,19 @@ func.func @matmul_residual(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<
   func.return %1 : tensor<4x8xf32>
 }
 
+// A gated linear unit's product and a broadcast layer scale in the matmul's epilogue.
+// CHECK-LABEL: func.func @matmul_multiplier
+func.func @matmul_multiplier(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %u: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf32> {
+  // CHECK: %[[Y:.+]] = kernel.matmul %x, %w multiplier %u {fused_from = ["ge.matmul", "ge.silu", "ge.mul"]
+  // CHECK-SAME: activation = "silu"
+  // CHECK-SAME: : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %0 = kernel.matmul %x, %w multiplier %u {fused_from = ["ge.matmul", "ge.silu", "ge.mul"], activation = "silu"} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kernel.matmul %[[Y]], %w residual %x multiplier %g {fused_from = ["ge.matmul", "ge.mul", "ge.add"]
+  // CHECK-SAME: : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %1 = kernel.matmul %0, %w residual %x multiplier %g {fused_from = ["ge.matmul", "ge.mul", "ge.add"]} : (tensor<4x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  func.return %1 : tensor<4x8xf32>
+}
+
 // Attention reading Q and V, and writing O, in the heads-second (B, S, H, d) layout.
 // CHECK-LABEL: func.func @attention_layouts
 func.func @attention_layouts(%q: tensor<1x8x2x16xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x8x2x16xf32> {
