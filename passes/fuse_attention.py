@@ -102,10 +102,12 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
         return None
     if isinstance(op, ge.WhereOp | ge.SubOp) and len(chain.masks) < MAX_MASKS:
         found = additive_mask(op) if isinstance(op, ge.WhereOp) else multiplicative_mask(op)
-        if found is None or not isinstance(found[2].owner, Operation):
+        if found is None:
             return None
         select_ops, mask, scores = found
-        chain.mask_ops += select_ops
+        chain.mask_ops += select_ops  # dropped again if the match fails
+        if not isinstance(scores.owner, Operation):
+            return None
         chain.masks.append(mask)
         reader = op if isinstance(op, ge.WhereOp) else op.lhs.owner  # scores * b - c
         if reader is not op:
@@ -149,13 +151,19 @@ class Attention(RewritePattern):
         if not _plain_matmul(op):
             return
         chain = Chain()
+        if not self._fuse(op, chain, rewriter):
+            for built in reversed(chain.mask_ops):  # a mask built for a match that failed:
+                built.drop_all_references()  # its uses of the condition would dangle
+
+    def _fuse(self, op: Operation, chain: Chain, rewriter: PatternRewriter) -> bool:
+        """Whether `op` and its chain became one attention kernel."""
         probs, value = op.operands[0], op.operands[1]
         source = _softmax_input(chain, chain.step(probs, op))
         first = _scores(chain, source, chain.ops[-1]) if source is not None else None
         if first is None or not _plain_matmul(first, allow_scaled=True):
-            return
+            return False
         if chain.masks and chain.softmax_scale != 1.0:
-            return
+            return False
         query, key = (_unscaled(chain, x, first) for x in first.operands)
         transposed = isinstance(first, k.MatMulKernelOp) and first.get_flag("transpose_b")
         if isinstance(first, k.MatMulKernelOp):
@@ -176,13 +184,14 @@ class Attention(RewritePattern):
         try:
             attention = k.AttentionKernelOp(query, key, value, mask, fused_from=fused, **props)
         except GeVerifyError:  # shapes the kernel does not take
-            return
+            return False
         if attention.output.type != op.results[0].type:
             attention.erase()
-            return
+            return False
         after, result = guard(attention.output) if chain.nan_guard else ([], attention.output)
         rewriter.replace(op, [*chain.mask_ops, attention, *after], [result])
         erase_dead(rewriter, chain.ops)
+        return True
 
 
 def _plain_matmul(op: Operation, allow_scaled: bool = False) -> bool:

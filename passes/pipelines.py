@@ -21,6 +21,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass, PassPipeline
 
 from gedialects.kernel import ElementwiseOp, KernelOp
+from passes.matching import release_detached_users
 
 GE_OPTIMIZE: tuple[str, ...] = (
     "inline-calls",  # helper functions' bodies into their callers: one function to compile
@@ -118,6 +119,7 @@ class GeOptimize(ModulePass):
             before = op_counts(op) if self.stats else Counter()
             start = time.perf_counter()
             pass_class().apply(ctx, op)
+            release_detached_users(op)
             if self.stats:
                 elapsed = time.perf_counter() - start
                 rows.append((name, before, op_counts(op), kernel_count(op), elapsed))

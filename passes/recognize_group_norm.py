@@ -60,13 +60,14 @@ class _Affine:
                 self.bias = self.bias + vector
                 return True
             return False
-        flat = ops.ReshapeOp(vector, shape=[channels])
         if kind is ops.MulOp and _is(self.scale, 1.0) and _is(self.bias, 0.0):
-            self.scale = flat.output
+            slot = "scale"
         elif kind is ops.AddOp and _is(self.bias, 0.0):
-            self.bias = flat.output
+            slot = "bias"
         else:
-            return False
+            return False  # (built only when taken: a dropped op would still use `vector`)
+        flat = ops.ReshapeOp(vector, shape=[channels])
+        setattr(self, slot, flat.output)
         new_ops.append(flat)
         return True
 

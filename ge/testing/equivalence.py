@@ -18,6 +18,7 @@ from hypothesis import given
 from xdsl.context import Context
 from xdsl.dialects import get_all_dialects
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.transforms import get_all_passes
 
@@ -203,6 +204,8 @@ def assert_preserves_semantics(
         transformed.verify()
     except Exception as error:
         raise fail(f"pipeline {name} failed: {type(error).__name__}: {error}", None) from error
+    if dangling := dangling_uses(transformed):
+        raise fail(f"pipeline {name} left uses by ops outside the program: {dangling}", None)
     try:
         actual = run_reference(transformed, bound)
     except Exception as error:
@@ -213,6 +216,15 @@ def assert_preserves_semantics(
     if problem:
         raise fail(f"pipeline {name} changed what the program computes.\n{problem}", transformed)
     return transformed
+
+
+def dangling_uses(module: Operation) -> list[str]:
+    """`producer -> user` for each use by an op in no block (`passes.matching.detached_users`):
+    a pattern that built ops for a match it gave up and left them using their operands."""
+    from passes.matching import detached_users
+
+    return [f"{v.owner.name if isinstance(v.owner, Operation) else 'argument'} -> {u.name}"
+            for v, u in detached_users(module)]  # fmt: skip
 
 
 def check_pass_property(
