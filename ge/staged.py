@@ -178,7 +178,11 @@ class StagedModel:
             "hbm_bytes_read": read,
             "hbm_bytes_written": written,
             "seconds": self.target.seconds(cycles),
+            "block_dim": 1,
+            "engine": "aicpu",  # as an npu kernel's "npu" and a fallback's "reference"
+            "estimated": True,  # runtime.aicpu's stated model, not interpreted
             "reason": self.program.reason,
+            "fallback_reason": self.program.reason,
         }
         return {
             "host": True,
