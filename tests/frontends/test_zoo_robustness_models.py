@@ -3,7 +3,8 @@ run through `ge-run` (npu level, with REPORT.json) against onnxruntime.
 
 Each model carries something that once failed: opset-9 bilinear Upsample (wrong values),
 torch's opset-9 masked_fill (a NonZero of a constant), topk / cumsum / gather / scatter /
-one_hot / einsum / bicubic interpolate / grid_sample (refused).
+one_hot / einsum / bicubic interpolate / grid_sample (refused), a masked_fill of scores that
+are no matmul (a compile failure).
 """
 
 from __future__ import annotations
@@ -69,6 +70,27 @@ class Warp(nn.Module):
         return F.grid_sample(smooth, grid, mode="bilinear", align_corners=False)
 
 
+class DenseGat(nn.Module):
+    """A dense GAT layer: attention over a run-time adjacency, non-edges filled with -inf
+    through an inverted mask; the scores are no matmul, so no attention kernel takes it
+    (the failed match once left a mask op behind that failed a later pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Linear(8, 16, bias=False)
+        self.a = nn.Parameter(torch.randn(2, 16))
+
+    def forward(self, x, adjacency):
+        h = self.w(x)
+        e = F.leaky_relu((h @ self.a[0])[:, None] + (h @ self.a[1])[None, :], 0.2)
+        return torch.softmax(e.masked_fill(~adjacency, float("-inf")), -1) @ h
+
+
+def _adjacency(g):  # noqa: ANN001, ANN202
+    edges = torch.rand(10, 10, generator=g) > 0.6
+    return edges | torch.eye(10, dtype=torch.bool)  # every node sees itself
+
+
 CASES = {
     "unet-opset9": (UNet, 9, lambda g: [torch.randn(1, 3, 8, 8, generator=g)]),
     "causal-lm-opset9": (CausalLM, 9, lambda g: [torch.randint(0, 20, (2, 6), generator=g)]),
@@ -77,6 +99,7 @@ CASES = {
         13,
         lambda g: [torch.randn(3, 6, generator=g), torch.randint(0, 6, (3,), generator=g)],
     ),
+    "dense-gat-opset17": (DenseGat, 17, lambda g: [torch.randn(10, 8, generator=g), _adjacency(g)]),
     "warp-opset17": (
         Warp,
         17,
