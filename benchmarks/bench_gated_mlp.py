@@ -22,11 +22,10 @@ from __future__ import annotations
 import contextlib
 
 import torch
-from pipeline_ab import compare
+from pipeline_ab import compare, torch_case
 from torch import nn
 
 import passes.fuse_elementwise as fuse_elementwise
-from ge.testing.models import export_onnx
 from passes.fuse_matmul_multiply import MatMulMultiplier
 from passes.pipelines import GE_OPTIMIZE
 
@@ -73,27 +72,19 @@ class LayerScaleMlp(nn.Module):
         return x + self.gamma * self.fc2(nn.functional.gelu(self.fc1(x)))
 
 
-def _case(model: nn.Module, shape: tuple[int, ...]):  # noqa: ANN202
-    def build():  # noqa: ANN202
-        torch.manual_seed(0)
-        x = torch.randn(shape)
-        return export_onnx(model.eval(), [x], input_names=["x"]), x.numpy()
-
-    return build
-
-
 torch.manual_seed(0)
 CASES = [
-    ("SwiGLU d 1024 -> 2816, 256 tokens", _case(GatedMlp(1024, 2816, nn.SiLU()), (1, 256, 1024))),
+    ("SwiGLU d 1024 -> 2816, 256 tokens",
+     torch_case(GatedMlp(1024, 2816, nn.SiLU()), (1, 256, 1024))),
     ("SwiGLU d 2048 -> 5632 (TinyLlama), 128 tokens",
-     _case(GatedMlp(2048, 5632, nn.SiLU()), (1, 128, 2048))),
+     torch_case(GatedMlp(2048, 5632, nn.SiLU()), (1, 128, 2048))),
     ("SwiGLU d 2048 -> 5632, one decoding token",
-     _case(GatedMlp(2048, 5632, nn.SiLU()), (1, 1, 2048))),
+     torch_case(GatedMlp(2048, 5632, nn.SiLU()), (1, 1, 2048))),
     ("GeGLU (tanh) d 512 -> 1024 (T5 v1.1 small), 512 tokens",
-     _case(GatedMlp(512, 1024, nn.GELU("tanh")), (1, 512, 512))),
-    ("SD 1.5 GEGLU, d 320 -> 1280, 32x32 latent", _case(Geglu(320, 1280), (1, 1024, 320))),
+     torch_case(GatedMlp(512, 1024, nn.GELU("tanh")), (1, 512, 512))),
+    ("SD 1.5 GEGLU, d 320 -> 1280, 32x32 latent", torch_case(Geglu(320, 1280), (1, 1024, 320))),
     ("ConvNeXt-T layer scale, 96 channels at 56x56",
-     _case(LayerScaleMlp(96), (1, 56 * 56, 96))),
+     torch_case(LayerScaleMlp(96), (1, 56 * 56, 96))),
 ]  # fmt: skip
 
 

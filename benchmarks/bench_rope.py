@@ -15,10 +15,9 @@ ratio, the kernels run and the fused output's distance from onnxruntime's.
 from __future__ import annotations
 
 import torch
-from pipeline_ab import compare
+from pipeline_ab import compare, torch_case
 from torch import nn
 
-from ge.testing.models import export_onnx
 from passes.pipelines import GE_OPTIMIZE
 
 FUSED = ",".join(GE_OPTIMIZE)
@@ -104,23 +103,14 @@ class LlamaLayer(nn.Module):
         return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
 
 
-def _case(model: nn.Module, shape: tuple[int, ...]):  # noqa: ANN202
-    def build():  # noqa: ANN202
-        torch.manual_seed(0)
-        x = torch.randn(shape)
-        return export_onnx(model.eval(), [x], input_names=["x"]), x.numpy()
-
-    return build
-
-
 CASES = [
-    ("LLaMA-7B query rotation, 32x512x128", _case(Rotation(512, 128), (1, 32, 512, 128))),
+    ("LLaMA-7B query rotation, 32x512x128", torch_case(Rotation(512, 128), (1, 32, 512, 128))),
     ("GPT-NeoX partial rotation, 32 of 128 columns",
-     _case(PartialRotation(512, 128, 32), (1, 32, 512, 128))),
+     torch_case(PartialRotation(512, 128, 32), (1, 32, 512, 128))),
     ("LLaMA-style layer, d 512, 8 heads, 128 tokens",
-     _case(LlamaLayer(512, 8, 1408, 128), (1, 128, 512))),
+     torch_case(LlamaLayer(512, 8, 1408, 128), (1, 128, 512))),
     ("LLaMA-style layer, d 1024, 16 heads, 256 tokens",
-     _case(LlamaLayer(1024, 16, 2816, 256), (1, 256, 1024))),
+     torch_case(LlamaLayer(1024, 16, 2816, 256), (1, 256, 1024))),
 ]  # fmt: skip
 
 

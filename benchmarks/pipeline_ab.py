@@ -24,6 +24,22 @@ Case = tuple[str, Callable[[], tuple[object, Inputs]]]
 """(name, build): build gives the ONNX model and its inputs."""
 
 
+def torch_case(model, shape: tuple[int, ...]) -> Callable[[], tuple[object, np.ndarray]]:  # noqa: ANN001
+    """A case's build for a `torch.nn` module of one input "x" of `shape`: seeded random
+    input, exported at opset 17 (`ge.testing.models.export_onnx`)."""
+
+    def build() -> tuple[object, np.ndarray]:
+        import torch
+
+        from ge.testing.models import export_onnx
+
+        torch.manual_seed(0)
+        x = torch.randn(shape)
+        return export_onnx(model.eval(), [x], input_names=["x"]), x.numpy()
+
+    return build
+
+
 def _feeds(x: Inputs) -> dict[str, np.ndarray]:
     return x if isinstance(x, dict) else {"x": x}
 
