@@ -5,6 +5,8 @@ Outputs stay equal (to f32 rounding), no high-level op is duplicated, and the pa
 postcondition holds: no mul is left that it should have taken.
 """
 
+import math
+
 from fusion_cases import EXAMPLES, check_fusion
 from fusion_planters import TOLERANCE, plant_gated_matmul, programs
 from hypothesis import event, given, settings
@@ -14,7 +16,7 @@ from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
 from gedialects.kernel import ops as k
 from passes.fold_batch_norm import private_weight
-from passes.fuse_matmul_multiply import _column_piece, _source
+from passes.fuse_matmul_multiply import _column_piece, _source, worth_waiting
 from passes.matching import only_user
 
 PROGRAMS = programs(plant_gated_matmul)
@@ -33,6 +35,10 @@ def _missed(mul: ge.MulOp) -> bool:
     a value that broadcasts into it."""
     for produced, other in ((mul.lhs, mul.rhs), (mul.rhs, mul.lhs)):
         mm = produced.owner
+        sibling = isinstance(other.owner, ge.MatMulOp | k.MatMulKernelOp)
+        if sibling and isinstance(mm, ge.MatMulOp | k.MatMulKernelOp):
+            if not worth_waiting(mul.output, mm.rhs):
+                continue  # a decoding step's GEMMs run side by side instead
         if (
             isinstance(mm, ge.MatMulOp | k.MatMulKernelOp)
             and getattr(mm, "multiplier", None) is None
@@ -62,6 +68,8 @@ def _missed_split(mul: ge.MulOp) -> bool:
     if not isinstance(product, k.MatMulKernelOp) or len(shape_of(product.rhs.type)) != 2:
         return False
     if product.activation is not None or product.multiplier is not None:
+        return False
+    if not worth_waiting(mul.output, math.prod(shape_of(product.rhs.type)) // 2):
         return False
     return private_weight(product.rhs, product) is not None and (
         product.bias is None or private_weight(product.bias, product) is not None

@@ -65,6 +65,22 @@ func.func @reglu_left_takes_it(%h: tensor<4x8xf32>, %wg: tensor<8x16xf32>, %wu: 
 
 // -----
 
+// A decoding step: one row against the whole weight. The two GEMMs, whose tiles leave cores
+// free, run side by side; fused, one would wait for the other, so the product stays.
+// CHECK-LABEL: func.func @no_fuse_decoding_step
+// CHECK: %[[G:.+]] = kernel.matmul %{{.+}}, %{{.+}} {{{.*}}activation = "silu"
+// CHECK-NEXT: %[[U:.+]] = ge.matmul
+// CHECK-NEXT: ge.mul %[[G]], %[[U]]
+func.func @no_fuse_decoding_step(%h: tensor<1x64xf32>, %wg: tensor<64x16xf32>, %wu: tensor<64x16xf32>) -> tensor<1x16xf32> {
+  %g = ge.matmul %h, %wg : (tensor<1x64xf32>, tensor<64x16xf32>) -> tensor<1x16xf32>
+  %s = ge.silu %g : (tensor<1x16xf32>) -> tensor<1x16xf32>
+  %u = ge.matmul %h, %wu : (tensor<1x64xf32>, tensor<64x16xf32>) -> tensor<1x16xf32>
+  %y = ge.mul %s, %u : (tensor<1x16xf32>, tensor<1x16xf32>) -> tensor<1x16xf32>
+  func.return %y : tensor<1x16xf32>
+}
+
+// -----
+
 // A factor that would grow the product (a batch the matmul does not have) stays a mul.
 // CHECK-LABEL: func.func @no_fuse_growing_factor
 // CHECK: %[[M:.+]] = ge.matmul
