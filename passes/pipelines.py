@@ -47,6 +47,7 @@ GE_OPTIMIZE: tuple[str, ...] = (
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
     "fuse-matmul-multiply",  # a gated linear unit's product (LLaMA's SwiGLU), a layer scale
+    "fuse-matmul-transpose",  # a transposed result as Wᵀ Aᵀ: no transpose kernel after it
     "fuse-matmul-residual-add",  # a transformer's skip connection after the bias
     "fold-channel-gates",  # squeeze-excitation's y * g into the next conv's weights
     "fuse-elementwise",  # TVM's rules: epilogues first, then elementwise chains

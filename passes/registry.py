@@ -51,6 +51,7 @@ register_pass(
 for _name, _module, _cls in (
     ("fuse-matmul-add-gelu", "passes.fuse_matmul_add_gelu", "FuseMatMulAddGelu"),
     ("fuse-matmul-multiply", "passes.fuse_matmul_multiply", "FuseMatMulMultiply"),
+    ("fuse-matmul-transpose", "passes.fuse_matmul_transpose", "FuseMatMulTranspose"),
     ("fuse-matmul-residual-add", "passes.fuse_matmul_residual_add", "FuseMatMulResidualAdd"),
     ("fuse-matmul-scale", "passes.fuse_matmul_scale", "FuseMatMulScale"),
     ("fuse-softmax-dropout", "passes.fuse_softmax_dropout", "FuseSoftmaxDropout"),

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
@@ -446,3 +446,38 @@ def test_hard_sigmoid_and_hard_swish_epilogues_run_on_the_npu(epilogue: str) -> 
     inputs = [rng.standard_normal(s).astype(np.float32) * 4 for s in [(n, c, h, w), (o, c, 1, 1)]]
     result = _compare(module, inputs, rtol=1e-4, atol=1e-4)
     assert result.profile.kernels[0].cube_flops == 2 * n * o * c * h * w
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 3), st.integers(1, 90), st.integers(1, 70), st.integers(1, 90),
+    st.booleans(), st.integers(0, 2**16),
+)  # fmt: skip
+def test_transposed_product_runs_on_the_npu(batch, m, k, n, activated, seed):
+    """`fuse-matmul-transpose`'s form: a 2-D constant Wᵀ times A read transposed (A's batch
+    broadcast against the 2-D left operand), a column bias, a residual through the view."""
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((k, n)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    dense = lambda a: np.array2string(a, separator=", ", threshold=10**9)  # noqa: E731
+    a, y, out = (batch, m, k), (batch, m, n), (batch, n, m)
+    act = f"%act = ge.relu %yb : ({_t(y)}) -> {_t(y)}" if activated else ""
+    text = f"""func.func @main(%a: {_t(a)}, %r: {_t((1, *out))}) -> {_t((1, *out))} {{
+  %w = ge.constant dense<{dense(weight)}> : {_t((k, n))}
+  %b = ge.constant dense<{dense(bias)}> : {_t((n,))}
+  %y = ge.matmul %a, %w : ({_t(a)}, {_t((k, n))}) -> {_t(y)}
+  %yb = ge.add %y, %b : ({_t(y)}, {_t((n,))}) -> {_t(y)}
+  {act}
+  %t = ge.transpose {"%act" if activated else "%yb"} {{perm = array<i64: 0, 2, 1>}} : ({_t(y)}) -> {_t(out)}
+  %v = ge.reshape %t {{shape = array<i64: 1, {batch}, {n}, {m}>}} : ({_t(out)}) -> {_t((1, *out))}
+  %s = ge.add %v, %r : ({_t((1, *out))}, {_t((1, *out))}) -> {_t((1, *out))}
+  func.return %s : {_t((1, *out))}
+}}"""
+    module = _kernel_module(text, "ge-optimize")
+    kernels = [op for op in module.body.block.first_op.body.block.ops if op.name.startswith("kernel.")]
+    assert [op.name for op in kernels if op.name != "kernel.reshape"] == ["kernel.matmul"]
+    (matmul,) = [op for op in kernels if op.name == "kernel.matmul"]
+    # (with m or n 1 the transpose moves a unit axis: `simplify` made it a view already)
+    assert matmul.get_flag("transpose_b") == (min(m, n) > 1) and matmul.residual is not None
+    inputs = [rng.standard_normal(s).astype(np.float32) for s in (a, (1, *out))]
+    _compare(module, inputs, rtol=1e-4, atol=1e-4)

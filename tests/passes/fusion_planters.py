@@ -192,6 +192,35 @@ def plant_gated_matmul(b: ProgramBuilder) -> list[Value]:
     return [y, *extra]
 
 
+def plant_transposed_product(b: ProgramBuilder) -> list[Value]:
+    """x W [+ bias] [-> act] [-> * m] -> transpose of the last two [-> view -> + r]: the
+    VAE attention's output projection viewed back as an image."""
+    x = float_value(b, 2, 3, limit=10.0)
+    n = b.draw(st.integers(1, 4))
+    extra: list[Value] = []
+    if maybe(b):  # W given as Wᵀ and transposed back (a kernel with transpose_b)
+        wt = b.constant((n, x.shape[-1]), x.dtype)
+        rhs = emit(b, ops.TransposeOp(wt.ssa, perm=[1, 0]))
+    else:
+        rhs = b.constant((x.shape[-1], n), x.dtype)
+    y = emit(b, ops.MatMulOp(x.ssa, rhs.ssa))
+    if maybe(b):
+        shape = b.draw(st.sampled_from([(n,), (1, n), (y.shape[-2], 1)]))
+        y = emit(b, ops.AddOp(y.ssa, b.constant(shape, x.dtype).ssa))
+    if maybe(b):
+        y = activation(b, y)
+    if maybe(b, 4):  # a multiplier does not commute with the transpose
+        y = emit(b, ops.MulOp(y.ssa, b.argument(y.shape, y.dtype).ssa))
+    second_user(b, y, extra)
+    perm = [*range(len(y.shape) - 2), len(y.shape) - 1, len(y.shape) - 2]
+    y = emit(b, ops.TransposeOp(y.ssa, perm=perm))
+    if maybe(b):
+        y = emit(b, ops.ReshapeOp(y.ssa, shape=[1, *y.shape]))
+        residual = b.argument(y.shape, y.dtype)
+        y = emit(b, ops.AddOp(y.ssa, residual.ssa))
+    return [y, *extra]
+
+
 def _softmax(b: ProgramBuilder, s: Value, extra: list[Value], axis: int = -1) -> Value:
     p = emit(b, ops.SoftmaxOp(s.ssa, axis=axis))
     if maybe(b):

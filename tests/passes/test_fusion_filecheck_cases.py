@@ -12,6 +12,7 @@ PASSES = (
     "fuse-conv-residual-add",
     "fuse-matmul-add-gelu",
     "fuse-matmul-multiply",
+    "fuse-matmul-transpose",
     "fuse-matmul-residual-add",
     "fuse-matmul-scale",
     "fuse-softmax-dropout",
@@ -24,6 +25,7 @@ PASSES = (
 AFTER = {
     "fuse-matmul-residual-add": "fuse-matmul-add-gelu",
     "fuse-matmul-multiply": "fuse-matmul-add-gelu",
+    "fuse-matmul-transpose": "fuse-matmul-add-gelu",
     "fuse-attention-layout": "fuse-attention",
     "fuse-grouped-attention": "fuse-attention,fuse-attention-layout",
 }
