@@ -53,6 +53,9 @@ class Chain:
     """Additive masks, at most two (T5: position bias and padding mask), summed on fusion."""
     mask_ops: list[Operation] = field(default_factory=list)
     """Ops that compute the additive mask (from a select's condition, or a sum of two)."""
+    alone: bool = False
+    """A mask read from a select of a finite fill (`where_mask.MaskedScores.alone`): the
+    chain may then take no other."""
     dropout: object | None = None
     nan_guard: list[Operation] = field(default_factory=list)
     """The NaN guard's ops on the probabilities (`nan_guard`): the output is guarded
@@ -104,11 +107,12 @@ def _scores(chain: Chain, value: SSAValue, reader: Operation) -> Operation | Non
         found = additive_mask(op) if isinstance(op, ge.WhereOp) else multiplicative_mask(op)
         if found is None:
             return None
-        select_ops, mask, scores = found
-        chain.mask_ops += select_ops  # dropped again if the match fails
+        chain.mask_ops += found.ops  # dropped again if the match fails
+        scores = found.scores
         if not isinstance(scores.owner, Operation):
             return None
-        chain.masks.append(mask)
+        chain.masks.append(found.mask)
+        chain.alone |= found.alone
         reader = op if isinstance(op, ge.WhereOp) else op.lhs.owner  # scores * b - c
         if reader is not op:
             chain.ops.append(reader)
@@ -164,6 +168,8 @@ class Attention(RewritePattern):
             return False
         if chain.masks and chain.softmax_scale != 1.0:
             return False
+        if chain.alone and len(chain.masks) > 1:
+            return False  # a select of a finite fill is its add only as the one mask
         query, key = (_unscaled(chain, x, first) for x in first.operands)
         transposed = isinstance(first, k.MatMulKernelOp) and first.get_flag("transpose_b")
         if isinstance(first, k.MatMulKernelOp):

@@ -10,10 +10,16 @@ the fill swallows any finite score (-inf, or a fill of at most -1e30: `w + fill`
 `fill` for |w| < 2**103). A smaller fill (-10000) is taken only with a constant condition that
 keeps at least one score of every row: a masked score then weighs `exp(w + fill - max)`
 instead of `exp(fill - max)`, both 0 in f32 unless the scores span about |fill|, and no row is
-wholly masked (where the select gives a uniform row and the add would not).
+wholly masked (where the select gives a uniform row and the add would not). That holds
+only while the select is the scores' one mask: another mask added to them (GPT-2's padding
+mask after its causal select) can mask every key the condition keeps, and such a row's
+select gives the other keys exactly the fill where the add gives them score + fill
+(`MaskedScores.alone`: the caller must take no other mask with it).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -29,17 +35,28 @@ SMALLEST_FILL = -1e4
 """The least negative fill taken with a constant, row-keeping condition (GPT-2's)."""
 
 
-def additive_mask(select: ge.WhereOp) -> tuple[list[Operation], SSAValue, SSAValue] | None:
-    """(ops to insert, the mask, the scores) such that `scores + mask` is `select`, or None.
-    The select may keep the scores where its condition holds (`where(keep, scores, fill)`)
-    or fill there (`masked_fill`: `where(masked, fill, scores)`)."""
+@dataclass(frozen=True)
+class MaskedScores:
+    """`scores + mask` computes the select (or product) it was read from, with `ops` (not
+    yet inserted) computing `mask`; `alone`: only while no other mask is added."""
+
+    ops: list[Operation]
+    mask: SSAValue
+    scores: SSAValue
+    alone: bool
+
+
+def additive_mask(select: ge.WhereOp) -> MaskedScores | None:
+    """The additive mask such that `scores + mask` is `select`, or None. The select may keep
+    the scores where its condition holds (`where(keep, scores, fill)`) or fill there
+    (`masked_fill`: `where(masked, fill, scores)`)."""
     out = select.output.type
     for scores, other, keeps in ((select.lhs, select.rhs, True), (select.rhs, select.lhs, False)):
         fill = splat_value(other)
         if scores.type == out and fill is not None:
             cond = constant_array(select.condition)
             found = _mask(select.condition, cond, fill, keeps, out)
-            return None if found is None else (*found, scores)
+            return None if found is None else MaskedScores(*found, scores, fill > SWALLOWING_FILL)
     return None
 
 
@@ -65,8 +82,8 @@ def _mask(
     return [zero, value, mask], mask.output
 
 
-def multiplicative_mask(sub: ge.SubOp) -> tuple[list[Operation], SSAValue, SSAValue] | None:
-    """(ops, mask, scores) such that `scores + mask` is `sub` = scores * b - c, with b a
+def multiplicative_mask(sub: ge.SubOp) -> MaskedScores | None:
+    """The additive mask such that `scores + mask` is `sub` = scores * b - c, with b a
     constant of 0s and 1s and c constant, 0 where b is 1 and one fill where b is 0."""
     mul = sub.lhs.owner
     c = constant_array(sub.rhs)
@@ -82,6 +99,7 @@ def multiplicative_mask(sub: ge.SubOp) -> tuple[list[Operation], SSAValue, SSAVa
         masked = -c[b == 0]
         if np.any(c[b == 1] != 0) or masked.size == 0 or np.any(masked != masked.flat[0]):
             return None
-        found = _mask(None, b == 1, float(masked.flat[0]), True, sub.output.type)
-        return None if found is None else (*found, scores)
+        fill = float(masked.flat[0])
+        found = _mask(None, b == 1, fill, True, sub.output.type)
+        return None if found is None else MaskedScores(*found, scores, fill > SWALLOWING_FILL)
     return None

@@ -125,6 +125,25 @@ func.func @no_fuse_select_that_is_not_an_add(%q: tensor<2x8xf32>, %kt: tensor<8x
 
 // -----
 
+// The old GPT-2: where(causal, scores, -10000), a row-keeping constant condition, and then
+// its padding mask added. The padding can mask every key the condition keeps (left padding),
+// and such a row's select gives the other keys exactly -10000 where the add would give them
+// score - 10000: with another mask the select is not an add; no fusion.
+// CHECK-LABEL: func.func @no_fuse_finite_select_beside_padding
+// CHECK-NOT: kernel.attention
+func.func @no_fuse_finite_select_beside_padding(%q: tensor<2x8xf32>, %kt: tensor<8x2xf32>, %v: tensor<2x8xf32>, %pad: tensor<1x2xf32>) -> tensor<2x8xf32> {
+  %fill = ge.constant dense<-1.0e4> : tensor<f32>
+  %keep = ge.constant dense<[[true, false], [true, true]]> : tensor<2x2xi1>
+  %s = ge.matmul %q, %kt : (tensor<2x8xf32>, tensor<8x2xf32>) -> tensor<2x2xf32>
+  %w = ge.where %keep, %s, %fill : (tensor<2x2xi1>, tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xf32>
+  %m = ge.add %w, %pad : (tensor<2x2xf32>, tensor<1x2xf32>) -> tensor<2x2xf32>
+  %p = ge.softmax %m {axis = -1 : i64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %o = ge.matmul %p, %v : (tensor<2x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  func.return %o : tensor<2x8xf32>
+}
+
+// -----
+
 // masked_fill(mask == 0, -inf): where(masked, fill, scores); the mask fills where masked.
 // CHECK-LABEL: func.func @masked_fill
 // CHECK: %[[M:.+]] = ge.where %masked, %{{.+}}, %{{.+}} : (tensor<1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x4xf32>
