@@ -82,6 +82,20 @@ CASES = {
         {"b": _normal(2, 6, 8)},
         ["y"],
     ),
+    "FusedGemm-tanh": (  # ORT's Gemm + Tanh fusion: BERT's pooler
+        helper.make_node("FusedGemm", ["a", "b", "c"], ["y"], domain=MS, transB=1, alpha=0.5,
+                         beta=2.0, activation="Tanh"),
+        {"a": _normal(3, 8)},
+        {"b": _normal(6, 8), "c": _normal(6)},
+        ["y"],
+    ),
+    "FusedGemm-leaky": (
+        helper.make_node("FusedGemm", ["a", "b"], ["y"], domain=MS, activation="LeakyRelu",
+                         activation_alpha=0.2),
+        {"a": _normal(4, 5)},
+        {"b": _normal(5, 3)},
+        ["y"],
+    ),
     "Gelu": (helper.make_node("Gelu", ["x"], ["y"], domain=MS), {"x": _normal(3, 7)}, {}, ["y"]),
     "BiasGelu": (
         helper.make_node("BiasGelu", ["x", "bias"], ["y"], domain=MS),

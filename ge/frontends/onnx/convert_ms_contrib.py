@@ -1,6 +1,6 @@
 """Converters of the `com.microsoft` float ops that onnxruntime's graph optimizers and its
-transformer optimizer write into saved models (FusedConv, FusedMatMul, Gelu, FastGelu,
-BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization, SimplifiedLayerNormalization,
+transformer optimizer write into saved models (FusedConv, FusedMatMul, FusedGemm, Gelu,
+FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization, SimplifiedLayerNormalization,
 SkipSimplifiedLayerNormalization, Attention, MultiHeadAttention, EmbedLayerNormalization),
 composed from `ge` ops so that the fusion passes see the same graph as for the plain form.
 
@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import f32, i32, i64
 from xdsl.ir import SSAValue
 
 from ge.frontends.onnx.context import Node
-from ge.frontends.onnx.convert_math import scalar
+from ge.frontends.onnx.convert_math import gemm, scalar
 from ge.frontends.onnx.convert_nn import conv, layer_norm
 from gedialects.ge import ops
 from gedialects.ge.types import element_of
@@ -58,6 +58,17 @@ def fused_conv(n: Node) -> SSAValue:
         y = n.emit(ops.AddOp(y, n.value(3)))
     params = [float(v) for v in (n.attr("activation_params", None) or [])]
     return _activation(n, y, str(n.attr("activation", "")), params)
+
+
+def fused_gemm(n: Node) -> SSAValue:
+    """Gemm, then the activation (ORT's Gemm + activation fusion: BERT's pooler with its
+    Tanh); the activation's parameters are `activation_alpha` and `activation_beta`."""
+    params = [
+        float(v)
+        for v in (n.attr("activation_alpha", None), n.attr("activation_beta", None))
+        if v is not None
+    ]
+    return _activation(n, gemm(n), str(n.attr("activation", "")), params)
 
 
 def _swap_last_two(n: Node, x: SSAValue) -> SSAValue:
@@ -325,6 +336,7 @@ def embed_layer_norm(n: Node) -> list[SSAValue]:
 CONVERTERS: dict[str, Converter] = {
     "com.microsoft.FusedConv": fused_conv,
     "com.microsoft.FusedMatMul": fused_matmul,
+    "com.microsoft.FusedGemm": fused_gemm,
     "com.microsoft.Gelu": gelu,
     "com.microsoft.BiasGelu": bias_gelu,
     "com.microsoft.FastGelu": fast_gelu,
