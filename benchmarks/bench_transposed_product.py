@@ -2,7 +2,8 @@
 ascend910a.
 
 Stable Diffusion's VAE attention projects its output on (HW, C) rows and transposes it
-back to an NCHW image for the skip connection; an MLP-Mixer's token-mixing MLP works on
+back to an NCHW image for the skip connection (SDXL's transformer blocks view the rows as
+(b, H, W, C) and permute); an MLP-Mixer's token-mixing MLP works on
 the transposed activation and transposes its output back. `fuse-matmul-transpose` makes
 such a product Wᵀ (a constant) times the rows read transposed (the GEMM's MTE1 loads
 transpose them), so no transpose kernel runs and the skip connection becomes the GEMM's
@@ -43,6 +44,22 @@ class VaeAttention(nn.Module):
         return self.o(o).transpose(1, 2).reshape(b, c, h, w) + x
 
 
+class LinearProjections(nn.Module):
+    """SDXL's transformer wrapper with linear proj_in / proj_out: NCHW -> (b, HW, C) rows,
+    proj_in, GELU (standing for the blocks), proj_out, viewed as (b, H, W, C), permuted
+    back to NCHW, + x."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.proj_in, self.proj_out = nn.Linear(channels, channels), nn.Linear(channels, channels)
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        b, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        rows = self.proj_out(nn.functional.gelu(self.proj_in(rows)))
+        return rows.reshape(b, h, w, c).permute(0, 3, 1, 2) + x
+
+
 class MixerBlock(nn.Module):
     """MLP-Mixer: token mixing on the transposed activation, then channel mixing."""
 
@@ -64,6 +81,8 @@ class MixerBlock(nn.Module):
 torch.manual_seed(0)
 CASES = [
     ("SD VAE attention, 512 channels at 32x32", torch_case(VaeAttention(512), (1, 512, 32, 32))),
+    ("SDXL proj_in / proj_out, 640 channels at 32x32",
+     torch_case(LinearProjections(640), (1, 640, 32, 32))),
     ("MLP-Mixer S/16 block, 196 tokens x 512", torch_case(MixerBlock(196, 512, 256, 2048),
                                                           (1, 196, 512))),
 ]  # fmt: skip

@@ -9,7 +9,9 @@ transpose kernel that wrote the result again in the other order goes, and what f
 the transpose then meets the matmul: Stable Diffusion's VAE attention projects its output
 on (HW, C) rows and views it back as an NCHW image for the skip connection (`o(h).
 transpose(1, 2).reshape(b, c, h, w) + x`), which after this is the matmul's residual
-(`fuse-matmul-residual-add` looks through the view). A constant W stored as Wᵀ already
+(`fuse-matmul-residual-add` looks through the view). SDXL's transformer blocks view the
+rows as (b, H, W, C) first and permute (0, 3, 1, 2): `TransposeAboveRowSplit` moves that
+transpose above the view. A constant W stored as Wᵀ already
 (`transpose_b`) is taken as it is; another W is stored transposed, once. An activation
 commutes with the transpose; a residual or a multiplier (of the untransposed shape) does
 not, and such a matmul stays.
@@ -19,6 +21,7 @@ the last two dims reads a single-use matmul result of that kind.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -80,6 +83,37 @@ class TransposedProduct(RewritePattern):
         erase_dead(rewriter, [product])
 
 
+class TransposeAboveRowSplit(RewritePattern):
+    """transpose(reshape(P, [*lead, *f, N]), perm [*lead, last, *f]) -> reshape(transpose(P,
+    swap last two), [*lead, N, *f]) for P (*lead, M, N) a single-use matmul result and f
+    the factors of M: SDXL's `proj_out(h).reshape(b, H, W, C).permute(0, 3, 1, 2)`, the
+    same transpose behind a view, brought next to the matmul for `TransposedProduct`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ge.TransposeOp, rewriter: PatternRewriter, /) -> None:
+        view = op.input.owner
+        if not isinstance(view, ge.ReshapeOp) or only_user(op.input) is not op:
+            return
+        product = view.input
+        if not isinstance(product.owner, Operation) or MatMulEpilogue.of(product.owner) is None:
+            return
+        if only_user(product) is not view:
+            return
+        rows, split = shape_of(product.type), shape_of(view.output.type)
+        lead = len(rows) - 2
+        if len(split) <= len(rows) or split[:lead] != rows[:lead] or split[-1] != rows[-1]:
+            return
+        if math.prod(split[lead:-1]) != rows[-2]:
+            return
+        last = len(split) - 1
+        if op.ints("perm") != (*range(lead), last, *range(lead, last)):
+            return
+        swapped = ge.TransposeOp(product, perm=[*range(lead), lead + 1, lead])
+        back = ge.ReshapeOp(swapped.output, shape=list(shape_of(op.output.type)))
+        rewriter.replace(op, [swapped, back])
+        rewriter.erase(view)
+
+
 def _flag(epilogue: MatMulEpilogue, name: str) -> bool:
     attr = epilogue.props.get(name)
     return isinstance(attr, IntegerAttr) and bool(attr.value.data)
@@ -92,4 +126,4 @@ class FuseMatMulTranspose(ModulePass):
     name = "fuse-matmul-transpose"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        rewrite_module(op, TransposedProduct())
+        rewrite_module(op, TransposeAboveRowSplit(), TransposedProduct())

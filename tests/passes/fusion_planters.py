@@ -193,8 +193,9 @@ def plant_gated_matmul(b: ProgramBuilder) -> list[Value]:
 
 
 def plant_transposed_product(b: ProgramBuilder) -> list[Value]:
-    """x W [+ bias] [-> act] [-> * m] -> transpose of the last two [-> view -> + r]: the
-    VAE attention's output projection viewed back as an image."""
+    """x W [+ bias] [-> act] [-> * m] -> transpose of the last two, or the rows split by a
+    view and the columns moved before them [-> view -> + r]: the VAE attention's (and
+    SDXL's) output projection viewed back as an image."""
     x = float_value(b, 2, 3, limit=10.0)
     n = b.draw(st.integers(1, 4))
     extra: list[Value] = []
@@ -212,8 +213,14 @@ def plant_transposed_product(b: ProgramBuilder) -> list[Value]:
     if maybe(b, 4):  # a multiplier does not commute with the transpose
         y = emit(b, ops.MulOp(y.ssa, b.argument(y.shape, y.dtype).ssa))
     second_user(b, y, extra)
-    perm = [*range(len(y.shape) - 2), len(y.shape) - 1, len(y.shape) - 2]
-    y = emit(b, ops.TransposeOp(y.ssa, perm=perm))
+    lead, (m, n) = list(y.shape[:-2]), y.shape[-2:]
+    if m % 2 == 0 and maybe(b):  # the rows viewed as (2, m / 2) first, then permuted (SDXL)
+        y = emit(b, ops.ReshapeOp(y.ssa, shape=[*lead, 2, m // 2, n]))
+        rank = len(lead)
+        y = emit(b, ops.TransposeOp(y.ssa, perm=[*range(rank), rank + 2, rank, rank + 1]))
+    else:
+        perm = [*range(len(y.shape) - 2), len(y.shape) - 1, len(y.shape) - 2]
+        y = emit(b, ops.TransposeOp(y.ssa, perm=perm))
     if maybe(b):
         y = emit(b, ops.ReshapeOp(y.ssa, shape=[1, *y.shape]))
         residual = b.argument(y.shape, y.dtype)

@@ -87,3 +87,36 @@ func.func @no_fuse_runtime_weight(%a: tensor<5x3xf32>, %w: tensor<3x2xf32>) -> t
   %t = ge.transpose %m {perm = array<i64: 1, 0>} : (tensor<5x2xf32>) -> tensor<2x5xf32>
   func.return %t : tensor<2x5xf32>
 }
+
+// -----
+
+// SDXL's proj_out: the rows viewed as (b, H, W, C), then permuted to NCHW. The permute is
+// the rows' transpose behind the view: moved above it, it joins the matmul, and the skip
+// connection after the view becomes the residual.
+// CHECK-LABEL: func.func @rows_viewed_then_permuted
+// CHECK: %[[Y:.+]] = kernel.matmul %{{.+}}, %{{.+}} bias %{{.+}} residual %{{.+}} {transpose_a = false, transpose_b = true, {{.*}}fused_from = ["ge.matmul", "ge.add", "ge.transpose", "ge.add"]
+// CHECK-NEXT: ge.reshape %[[Y]] {shape = array<i64: 1, 4, 2, 3>}
+// CHECK-NOT: ge.transpose
+func.func @rows_viewed_then_permuted(%h: tensor<1x6x4xf32>, %x: tensor<1x4x2x3xf32>) -> tensor<1x4x2x3xf32> {
+  %w = ge.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]> : tensor<4x4xf32>
+  %b = ge.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %m = ge.matmul %h, %w : (tensor<1x6x4xf32>, tensor<4x4xf32>) -> tensor<1x6x4xf32>
+  %p = ge.add %m, %b : (tensor<1x6x4xf32>, tensor<4xf32>) -> tensor<1x6x4xf32>
+  %v = ge.reshape %p {shape = array<i64: 1, 2, 3, 4>} : (tensor<1x6x4xf32>) -> tensor<1x2x3x4xf32>
+  %t = ge.transpose %v {perm = array<i64: 0, 3, 1, 2>} : (tensor<1x2x3x4xf32>) -> tensor<1x4x2x3xf32>
+  %s = ge.add %t, %x : (tensor<1x4x2x3xf32>, tensor<1x4x2x3xf32>) -> tensor<1x4x2x3xf32>
+  func.return %s : tensor<1x4x2x3xf32>
+}
+
+// -----
+
+// A permute that reorders the split factors too is no transpose of the rows: it stays.
+// CHECK-LABEL: func.func @no_move_reordering_permute
+// CHECK: ge.transpose %{{.+}} {perm = array<i64: 0, 3, 2, 1>}
+func.func @no_move_reordering_permute(%h: tensor<1x6x4xf32>) -> tensor<1x4x3x2xf32> {
+  %w = ge.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]> : tensor<4x4xf32>
+  %m = ge.matmul %h, %w : (tensor<1x6x4xf32>, tensor<4x4xf32>) -> tensor<1x6x4xf32>
+  %v = ge.reshape %m {shape = array<i64: 1, 2, 3, 4>} : (tensor<1x6x4xf32>) -> tensor<1x2x3x4xf32>
+  %t = ge.transpose %v {perm = array<i64: 0, 3, 2, 1>} : (tensor<1x2x3x4xf32>) -> tensor<1x4x3x2xf32>
+  func.return %t : tensor<1x4x3x2xf32>
+}
