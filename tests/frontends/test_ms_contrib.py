@@ -165,6 +165,25 @@ CASES = {
          "gamma": _normal(16), "beta": _normal(16)},
         ["y", "mask_index"],
     ),
+    "QEmbedLayerNormalization": (  # quantize_dynamic of a transformer-optimized BERT
+        helper.make_node("QEmbedLayerNormalization",
+                         ["ids", "segments", "word", "position", "segment", "gamma", "beta",
+                          "mask", "word_s", "position_s", "segment_s", "gamma_s", "beta_s",
+                          "word_z", "position_z", "segment_z", "gamma_z", "beta_z"],
+                         ["y", "mask_index"], domain=MS, epsilon=1e-12),
+        {"ids": RNG.integers(0, 30, (2, 7)).astype(np.int32),
+         "segments": RNG.integers(0, 2, (2, 7)).astype(np.int32),
+         "mask": np.array([[1] * 7, [1] * 4 + [0] * 3], np.int32)},
+        {**{name: RNG.integers(0, 256, shape).astype(np.uint8) for name, shape in
+            (("word", (30, 16)), ("position", (10, 16)), ("segment", (2, 16)),
+             ("gamma", (16,)), ("beta", (16,)))},
+         **{f"{name}_s": np.float32(scale) for name, scale in
+            (("word", 0.02), ("position", 0.01), ("segment", 0.03), ("gamma", 0.008),
+             ("beta", 0.004))},
+         **{f"{name}_z": np.uint8(zero) for name, zero in
+            (("word", 128), ("position", 120), ("segment", 131), ("gamma", 0), ("beta", 127))}},
+        ["y", "mask_index"],
+    ),
 }  # fmt: skip
 
 

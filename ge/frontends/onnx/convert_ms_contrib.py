@@ -1,7 +1,8 @@
 """Converters of the `com.microsoft` float ops that onnxruntime's graph optimizers and its
 transformer optimizer write into saved models (FusedConv, FusedMatMul, FusedGemm, Gelu,
 FastGelu, BiasGelu, QuickGelu, BiasAdd, SkipLayerNormalization, SimplifiedLayerNormalization,
-SkipSimplifiedLayerNormalization, Attention, MultiHeadAttention, EmbedLayerNormalization),
+SkipSimplifiedLayerNormalization, Attention, MultiHeadAttention, EmbedLayerNormalization and
+its quantized form),
 composed from `ge` ops so that the fusion passes see the same graph as for the plain form.
 
 Semantics follow onnxruntime's contrib op documentation (docs/ContribOperators.md) and are
@@ -312,21 +313,48 @@ def multi_head_attention(n: Node) -> SSAValue:
 def embed_layer_norm(n: Node) -> list[SSAValue]:
     """LayerNorm(word[ids] + position[position_ids or 0..S) + segment[segment_ids]); output 1
     is the mask's count of ones per row (int32), output 2 the sum before the norm."""
+    tables = [n.value(2), n.value(3), n.optional(4), n.value(5), n.optional(6)]
+    return _embed_layer_norm(n, tables, n.optional(7), n.optional(8))
+
+
+def quantized_embed_layer_norm(n: Node) -> list[SSAValue]:
+    """QEmbedLayerNormalization (onnxruntime's dynamic quantization of an optimized BERT):
+    EmbedLayerNormalization of its tables and LayerNorm parameters, each uint8 with a scale
+    (inputs 8-12) and a zero point (13-17), dequantized as (q - zero) * scale."""
+
+    def dequantized(index: int) -> SSAValue | None:
+        q = n.optional(index)
+        if q is None:
+            return None
+        centred = n.emit(ops.CastOp(q, to=f32))
+        centred = n.emit(ops.SubOp(centred, n.emit(ops.CastOp(n.value(index + 11), to=f32))))
+        return n.emit(ops.MulOp(centred, n.value(index + 6)))
+
+    tables = [dequantized(i) for i in (2, 3, 4, 5, 6)]
+    return _embed_layer_norm(n, tables, n.optional(7), None)[:2]
+
+
+def _embed_layer_norm(
+    n: Node, tables: list[SSAValue | None], mask: SSAValue | None, position_ids: SSAValue | None
+) -> list[SSAValue]:
+    """The sum of the word, position and segment rows (`tables`: word, position, segment,
+    gamma, beta), its LayerNorm, and the mask's count of ones per row."""
+    word, position, segment, gamma, beta = tables
     ids = n.value(0)
     b, s = n.shape(0)
-    total = n.emit(ops.GatherOp(n.value(2), ids, axis=0))
-    if n.has(8):
-        positions = n.emit(ops.GatherOp(n.value(3), n.value(8), axis=0))
+    total = n.emit(ops.GatherOp(word, ids, axis=0))
+    if position_ids is not None:
+        positions = n.emit(ops.GatherOp(position, position_ids, axis=0))
     else:
         rows = n.constant(np.arange(s, dtype=np.int64))
-        positions = n.emit(ops.GatherOp(n.value(3), rows, axis=0))
+        positions = n.emit(ops.GatherOp(position, rows, axis=0))
     total = n.emit(ops.AddOp(total, positions))
-    if n.has(1) and n.has(4):
-        total = n.emit(ops.AddOp(total, n.emit(ops.GatherOp(n.value(4), n.value(1), axis=0))))
+    if n.has(1) and segment is not None:
+        total = n.emit(ops.AddOp(total, n.emit(ops.GatherOp(segment, n.value(1), axis=0))))
     eps = float(n.attr("epsilon", 1e-12))
-    y = n.emit(ops.LayerNormOp(total, n.value(5), n.optional(6), axis=-1, epsilon=eps))
-    if n.has(7):
-        ones = n.emit(ops.CastOp(n.value(7), to=i32))
+    y = n.emit(ops.LayerNormOp(total, gamma, beta, axis=-1, epsilon=eps))
+    if mask is not None:
+        ones = n.emit(ops.CastOp(mask, to=i32))
         count = n.emit(ops.ReduceSumOp(ones, axes=[1], keepdims=False))
     else:
         count = n.constant(np.zeros(b, np.int32))
@@ -351,4 +379,5 @@ CONVERTERS: dict[str, Converter] = {
     "com.microsoft.Attention": attention,
     "com.microsoft.MultiHeadAttention": multi_head_attention,
     "com.microsoft.EmbedLayerNormalization": embed_layer_norm,
+    "com.microsoft.QEmbedLayerNormalization": quantized_embed_layer_norm,
 }
