@@ -265,6 +265,11 @@ class MatMulEpilogue:
     def has(self, *names: str) -> bool:
         return any(self.values.get(n) is not None or n in self.props for n in names)
 
+    def flag(self, name: str) -> bool:
+        """`transpose_a` / `transpose_b` as set so far (a `ge.matmul` has neither)."""
+        attr = self.props.get(name)
+        return isinstance(attr, IntegerAttr) and bool(attr.value.data)
+
     def build(self) -> list[Operation]:
         operands = [self.values.get(n) for n in self.SLOTS]
         props = {n: a for n, a in self.props.items() if n != "fused_from"}

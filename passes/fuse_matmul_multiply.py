@@ -80,7 +80,7 @@ class GatedSplitProjection(RewritePattern):
             return
         (value_a, cols_a), (value_b, cols_b) = pieces
         source = _source(value_a)
-        if source is None or source is not _source(value_b):
+        if source is not _source(value_b):
             return
         readers = {use.operation for use in source.uses}
         if readers != {value_a.owner, value_b.owner} or len(value_a.owner.results) > 2:
@@ -89,7 +89,7 @@ class GatedSplitProjection(RewritePattern):
         epilogue = MatMulEpilogue.of(product)
         if epilogue is None or epilogue.has("activation", "multiplier", "residual"):
             return
-        if isinstance(product, k.MatMulKernelOp) and product.get_flag("transpose_a"):
+        if epilogue.flag("transpose_a"):
             return
         weight = private_weight(epilogue.values["rhs"], product)
         bias = epilogue.values.get("bias")
@@ -100,7 +100,7 @@ class GatedSplitProjection(RewritePattern):
             return  # a bias that varies along the rows cannot be cut by columns alone
         if not worth_waiting(mul.output, weight.size // 2):
             return
-        transposed = isinstance(product, k.MatMulKernelOp) and product.get_flag("transpose_b")
+        transposed = epilogue.flag("transpose_b")
         new_ops: list = []
         for value, (start, stop) in ((value_a, cols_a), (value_b, cols_b)):
             columns = weight[start:stop] if transposed else weight[:, start:stop]

@@ -49,16 +49,19 @@ class MatMulScale(RewritePattern):
                 return
 
 
+def swaps_last_two(op: ge.TransposeOp) -> bool:
+    """Whether the transpose swaps the last two dims and keeps the others."""
+    perm = op.ints("perm")
+    rank = len(perm)
+    return rank >= 2 and perm == (*range(rank - 2), rank - 1, rank - 2)
+
+
 def swapped_input(value: SSAValue, reader: Operation) -> SSAValue | None:
     """x if `value` = transpose(x) swapping the last two dims, read only by `reader`."""
     owner = value.owner
     if not isinstance(owner, ge.TransposeOp) or only_user(value) is not reader:
         return None
-    perm = owner.ints("perm")
-    rank = len(perm)
-    if rank < 2 or perm != (*range(rank - 2), rank - 1, rank - 2):
-        return None
-    return owner.input
+    return owner.input if swaps_last_two(owner) else None
 
 
 class MatMulTranspose(RewritePattern):
@@ -77,8 +80,7 @@ class MatMulTranspose(RewritePattern):
                 continue
             transposes.append(value.owner)
             epilogue.values[slot] = source
-            flipped = not bool(getattr(op, flag, None) and op.get_flag(flag))
-            epilogue.props[flag] = BoolAttr.from_bool(flipped)
+            epilogue.props[flag] = BoolAttr.from_bool(not epilogue.flag(flag))
             epilogue.fused.insert(0, "ge.transpose")
         if transposes:
             rewriter.replace(op, epilogue.build())

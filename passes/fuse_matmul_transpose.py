@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import BoolAttr, IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import BoolAttr, ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -34,6 +34,7 @@ from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
 from passes.epilogues import MatMulEpilogue, rewrite_module
 from passes.fold_batch_norm import constant_of, private_weight
+from passes.fuse_matmul_scale import swaps_last_two
 from passes.matching import erase_dead, only_user
 
 
@@ -43,32 +44,32 @@ class TransposedProduct(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ge.TransposeOp, rewriter: PatternRewriter, /) -> None:
-        rank = len(shape_of(op.input.type))
-        if rank < 2 or op.ints("perm") != (*range(rank - 2), rank - 1, rank - 2):
+        if not swaps_last_two(op):
             return
         product = op.input.owner
         epilogue = MatMulEpilogue.of(product) if isinstance(product, Operation) else None
         if epilogue is None or only_user(op.input) is not op:
             return
-        if epilogue.has("residual", "multiplier") or _flag(epilogue, "transpose_a"):
+        if epilogue.has("residual", "multiplier") or epilogue.flag("transpose_a"):
             return
         if len(shape_of(product.lhs.type)) < 2:
             return
         weight = private_weight(product.rhs, product)
         if weight is None or weight.ndim != 2:
             return
+        bias = epilogue.values.get("bias")
+        if bias is not None and any(d != 1 for d in shape_of(bias.type)[:-1]):
+            return  # a bias along the rows too would need transposing
         new_ops = []
-        if not _flag(epilogue, "transpose_b"):  # W (K, N): store Wᵀ (N, K)
+        if not epilogue.flag("transpose_b"):  # W (K, N): store Wᵀ (N, K)
             transposed = constant_of(weight.T, product.rhs)
             new_ops.append(transposed)
             epilogue.values["lhs"] = transposed.output
         else:  # the constant already holds Wᵀ
             epilogue.values["lhs"] = product.rhs
         epilogue.values["rhs"] = product.lhs
-        if (bias := epilogue.values.get("bias")) is not None:
+        if bias is not None:  # (.., N) as an (.., N, 1) column of the swapped product
             dims = shape_of(bias.type)
-            if any(d != 1 for d in dims[:-1]):
-                return  # a bias along the rows too would need transposing
             lead = [1] * min(len(dims) - 1, len(shape_of(op.output.type)) - 2)
             column = ge.ReshapeOp(bias, shape=[*lead, dims[-1], 1])
             new_ops.append(column)
@@ -76,10 +77,7 @@ class TransposedProduct(RewritePattern):
         epilogue.props["transpose_a"] = BoolAttr.from_bool(False)
         epilogue.props["transpose_b"] = BoolAttr.from_bool(True)
         epilogue.fused.append(op.name)
-        built = epilogue.build()
-        if built[-1].results[0].type != op.output.type:
-            return
-        rewriter.replace(op, [*new_ops, *built])
+        rewriter.replace(op, [*new_ops, *epilogue.build()])  # Wᵀ Aᵀ: (.., N, M), op's type
         erase_dead(rewriter, [product])
 
 
@@ -112,11 +110,6 @@ class TransposeAboveRowSplit(RewritePattern):
         back = ge.ReshapeOp(swapped.output, shape=list(shape_of(op.output.type)))
         rewriter.replace(op, [swapped, back])
         rewriter.erase(view)
-
-
-def _flag(epilogue: MatMulEpilogue, name: str) -> bool:
-    attr = epilogue.props.get(name)
-    return isinstance(attr, IntegerAttr) and bool(attr.value.data)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from gedialects.ge import ops as ge
 from gedialects.ge.types import shape_of
 from gedialects.kernel import ops as k
 from passes.fold_batch_norm import private_weight
+from passes.fuse_matmul_scale import swaps_last_two
 from passes.matching import only_user
 
 PROGRAMS = programs(plant_transposed_product)
@@ -27,9 +28,8 @@ then joins it too."""
 def _missed(op: ge.TransposeOp) -> bool:
     """Whether `op` swaps the last two dims of a private product of a private 2-D constant
     with no residual or multiplier and a bias along the columns only."""
-    rank = len(shape_of(op.input.type))
     product = op.input.owner
-    if op.ints("perm") != (*range(rank - 2), rank - 1, rank - 2):
+    if not swaps_last_two(op):
         return False
     if not isinstance(product, ge.MatMulOp | k.MatMulKernelOp) or only_user(op.input) is not op:
         return False
